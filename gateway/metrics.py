@@ -128,6 +128,7 @@ UNAVAILABLE_REASONS = frozenset(
         "NO_SEAL_CA",
         "CATALOG_CHANGED",
         "RECEIPT_KEY_RETIRED",
+        "RECEIPT_CERTIFICATE_ENDED",
     }
 )
 """The reasons an UNAVAILABLE call is counted by: the gateway's own (``UpstreamUnavailableError``'s; a test holds the

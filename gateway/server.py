@@ -418,7 +418,7 @@ class Gateway:
             ),
             members=MemberService(db, clock),
             authenticator=authenticator,
-            readiness=Readiness(store_check(db, pin, authenticator, receipt_certificates)),
+            readiness=Readiness(store_check(db, pin, authenticator, receipt_certificates, clock)),
             catalog_pin=pin,
         )
 
@@ -495,15 +495,24 @@ def store_check(
     pin: CatalogPin,
     authenticator: Authenticator,
     receipt_certificates: ReceiptCertificates | None = None,
+    clock: Clock | None = None,
 ) -> Callable[[], object]:
     """Readiness's check (``gateway.health``): the database answers (``database_check``), the store's catalog is
     still the one this process serves (``CatalogPin``; ``CATALOG_CHANGED`` otherwise, the log's WARNING naming both
     fingerprints), and a dev-mode process's store has not been switched to production (``MODE_CHANGED`` otherwise,
-    from when ``authenticator`` takes no bearer token)."""
+    from when ``authenticator`` takes no bearer token). With ``clock``, the receipt certificate's end too
+    (``receipt_certificate_end``)."""
     reached = database_check(db)
+    certificate_end = (
+        receipt_certificate_end(receipt_certificates.current.not_valid_after_utc, clock)
+        if receipt_certificates is not None and clock is not None
+        else None
+    )
 
     def check() -> object:
         answer = reached()
+        if certificate_end is not None:
+            certificate_end()
         stored = pin.check()
         if pin.went_production:
             authenticator.end_dev_tokens()
@@ -2947,6 +2956,40 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
                 "signed with one: restore them from the data directory's backup, or run `zzgw init` to make a new one "
                 "(docs/receipts.md: receipts signed before still check)"
             )
+
+
+def receipt_certificate_end(not_after: dt.datetime, clock: Clock) -> Callable[[], None]:
+    """The readiness check's look at the end of the receipt certificate a process signs under: within
+    ``RENEW_BEFORE`` of it, a WARNING once a Beijing day after the start's (``_check_own_certificates`` says it at
+    start); past it, NotReady ``RECEIPT_CERTIFICATE_ENDED``, as the process makes no receipt then
+    (``gateway.services.verification.receipt_certificate_ended``). ``zzgw serve`` checked the end at start alone,
+    and a process left running past it had signed receipts that every checker rejects (CERT_EXPIRED; a receipts
+    reviewer, R4)."""
+    said_on = [beijing_day(clock.now())]
+
+    def look() -> None:
+        now = clock.now()
+        ends = ending(RECEIPT_WHAT, None, not_after, now, within=RENEW_BEFORE)
+        if ends is None:
+            return
+        after = _AFTER_THE_END[RECEIPT_WHAT]
+        if now > not_after:  # valid through its notAfter (RFC 5280), as a checker takes it
+            raise NotReady(
+                "RECEIPT_CERTIFICATE_ENDED",
+                f"{ends.said()}, and {after}: this process makes no receipt (UNAVAILABLE); run `zzgw init` to renew "
+                "it, copy seal-ca/receipt.pem to every replica and restart them (docs/operations.md: renewing the "
+                "gateway's certificates)",
+            )
+        if (day := beijing_day(now)) != said_on[0]:
+            said_on[0] = day
+            log.warning(
+                "%s, after which %s, and this process makes no receipt: run `zzgw init` to renew it before then, and "
+                "restart the gateway processes (docs/operations.md: renewing the gateway's certificates)",
+                ends.said(),
+                after,
+            )
+
+    return look
 
 
 def _retired_said(newer: x509.Certificate) -> str:

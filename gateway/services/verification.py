@@ -357,6 +357,21 @@ class ReceiptKey:
     certificate_der: bytes
 
 
+def receipt_certificate_ended(end: dt.datetime) -> UpstreamUnavailableError:
+    """UNAVAILABLE / ``RECEIPT_CERTIFICATE_ENDED``: this process's receipt certificate ended at ``end``, and a receipt
+    issued after it checks CERT_EXPIRED for every checker, the gateway's own console too. ``zzgw serve`` refuses to
+    start with an ended one, but a process started before the end had gone on signing such receipts (a receipts
+    reviewer, R4). Retried at a process with the renewed certificate, it is answered."""
+    return UpstreamUnavailableError(
+        f"本网关实例的回执专用章证书已于北京时间{end.astimezone(CHINA_TZ):%Y-%m-%d %H:%M:%S}到期，不再签发核验回执，"
+        "请改由其他网关实例办理或稍后重试"
+        f"（this gateway process's receipt certificate ended on {end.isoformat()}: a receipt signed under it would "
+        "check CERT_EXPIRED; retry at another gateway process, or once the operator has renewed it with `zzgw init` "
+        "and restarted this one）",
+        reason="RECEIPT_CERTIFICATE_ENDED",
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Current:
     """The version in force of a SUPERSEDED license version: the end of its supersession chain (变更 after 变更). A
@@ -1948,7 +1963,11 @@ class VerificationService:
             except UpstreamUnavailableError as exc:
                 return [exc for _ in answers]
         made: list[tuple[bytes, AuditEntry] | Exception] = []
+        end = self._receipt_key.certificate.not_valid_after_utc
         for answer, receipt_id in zip(answers, self._ids(len(answers)), strict=True):
+            if answer.at > end:  # checked as at its issued_at: CERT_EXPIRED for every checker, for good
+                made.append(receipt_certificate_ended(end))
+                continue
             try:
                 made.append(self._records(answer, receipt_id))
             except Exception as exc:  # a defect in one answer fails that call only

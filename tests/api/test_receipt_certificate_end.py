@@ -1,0 +1,71 @@
+"""A gateway process left running past its receipt certificate's end signs no receipt under it: each would check
+INVALID (CERT_EXPIRED) for every checker, the gateway's own console too, and ``zzgw serve`` checked the end only at
+start (a receipts reviewer, R4). It warns while it runs before the end, is not ready once it is past, and refuses each
+call that would make a receipt ``UNAVAILABLE`` / ``RECEIPT_CERTIFICATE_ENDED``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import grpc
+import pytest
+
+from adapters.receipt_file import check_receipt_file
+from signing.results import CheckResult
+from tests.api.test_receipt_key_retirement import eventually, trust_of
+from tests.api.test_verification import batch_issue, verify
+from tests.conftest import error_details, start_gateway
+
+
+class Movable:
+    """A clock the test moves: the process left running for years."""
+
+    def __init__(self) -> None:
+        self.at: dt.datetime | None = None
+
+    def now(self) -> dt.datetime:
+        return self.at or dt.datetime.now(dt.UTC)
+
+
+def test_a_process_running_past_its_receipt_certificates_end_signs_no_receipt_under_it(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Movable()
+    running = start_gateway(tmp_path / "var", database_url, clock=clock)
+    try:
+        license_id = batch_issue(running, 1)
+        certificates = running.gateway.receipt_certificates
+        assert certificates is not None
+        end = certificates.current.not_valid_after_utc
+
+        # 10 days before the end: ready, a receipt that checks valid, and a WARNING to renew (said at start alone)
+        with caplog.at_level(logging.WARNING, logger="zzgw"):
+            clock.at = end - dt.timedelta(days=10)
+            eventually(lambda: "the receipt certificate ends on" in caplog.text, 5)
+        (warned,) = [r for r in caplog.records if "the receipt certificate ends on" in r.getMessage()]
+        assert warned.levelno == logging.WARNING and "run `zzgw init` to renew it" in warned.getMessage()
+        assert "in 10 days" in warned.getMessage() and running.gateway.readiness.ready
+        made = verify(running, license_id=license_id).receipt
+        checked = check_receipt_file(made, trust_of(running))
+        assert (checked.result, checked.reason) == (CheckResult.PASSED, None), checked
+
+        # at the very end it still signs: a certificate is valid through its notAfter (RFC 5280)
+        clock.at = end
+        made = verify(running, license_id=license_id).receipt
+        checked = check_receipt_file(made, trust_of(running))
+        assert (checked.result, checked.reason) == (CheckResult.PASSED, None), checked
+
+        # past it: not ready, and no receipt, which would check CERT_EXPIRED, but UNAVAILABLE saying why
+        clock.at = end + dt.timedelta(days=1)
+        eventually(lambda: running.gateway.readiness.state.reason == "RECEIPT_CERTIFICATE_ENDED", 5)
+        assert "run `zzgw init` to renew it" in running.gateway.readiness.state.message
+        with pytest.raises(grpc.RpcError) as caught:
+            verify(running, license_id=license_id)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE, caught.value.details()
+        info, _ = error_details(caught.value)
+        assert info.reason == "RECEIPT_CERTIFICATE_ENDED"
+        assert "回执专用章证书已于北京时间" in caught.value.details() and "zzgw init" in caught.value.details()
+    finally:
+        running.stop()
