@@ -470,9 +470,11 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         print(
             f"new receipt key: the receipt certificates of the key before it (serial "
             f"{', '.join(report.receipt_certificates_retired)}) are revoked as superseded from now, on the seal-maker "
-            "CRL: receipts they signed before stay valid, any signed later checks CERT_REVOKED. Copy seal-ca/ and "
+            "CRL: receipts they signed before stay valid, any dated later checks CERT_REVOKED. Copy seal-ca/ and "
             "keys/receipts.key.pem to every replica before starting any gateway process (docs/receipts.md: checking "
-            "a receipt)"
+            "a receipt). Then destroy the old key you moved aside, and its copies in earlier backups of the data "
+            "directory: whoever has it can still sign receipts dated before now, which check valid offline, and only "
+            "the archive tells them from the gateway's (docs/receipts.md: what the offline check cannot tell)"
         )
     if report.issuers_without_seal:
         print(

@@ -1834,9 +1834,12 @@ def _retire_receipt_keys(db: Database, ca: SealMakerCA, key: bytes, at: dt.datet
     A retired key is the one nobody watches any more, and its backups are kept: under a certificate left unrevoked it
     signed receipts that every checker took as genuine for the rest of its five years (a receipts tester). Receipts
     it signed before ``at`` stay valid (a receipt is revoked only when issued after its certificate's revocation),
-    and ``superseded`` says nothing of the key (``signing.receipts._SAYS_THE_KEY``). A gateway process still
-    running with the old key signs receipts dated after ``at`` under a revoked certificate: the procedure stops
-    every one before (docs/receipts.md, operations.md).
+    and ``superseded`` says nothing of the key (``signing.receipts._SAYS_THE_KEY``). So do those whoever keeps the
+    retired key signs later and dates before ``at``: a receipt's time is its own ``issued_at``, and no trusted time
+    is bound to it; only the archive tells them, and the key is to be destroyed (init says so; docs/receipts.md, what
+    the offline check cannot tell; a receipts reviewer, R1). A gateway process still running with the old key signs
+    receipts dated after ``at`` under a revoked certificate: the procedure stops every one before (docs/receipts.md,
+    operations.md).
 
     A receipt is dated by the clock of the replica that made it: one whose clock ran ahead of this host's had dated
     its last receipts after ``at``, and they checked CERT_REVOKED for good, in this gateway's console too (a receipts

@@ -1677,6 +1677,10 @@ def test_a_new_receipt_key_retires_the_certificates_of_the_key_before(env: dict[
         f"new receipt key: the receipt certificates of the key before it (serial {old.serial_number:x}) are revoked "
         "as superseded from now, on the seal-maker CRL" in rotated.stdout
     )
+    # the revocation refuses what the old key signs dated later, not what it dates before: destroy it (a receipts
+    # reviewer, R1; docs/receipts.md had said the retired key signed nothing a checker takes "whatever time it states")
+    assert "Then destroy the old key you moved aside, and its copies in earlier backups" in rotated.stdout
+    assert "can still sign receipts dated before now, which check valid offline" in rotated.stdout
     revocations = json.loads((data / "seal-ca" / "revocations.json").read_text())["revocations"]
     assert [(r["serial"], r["reason"]) for r in revocations] == [(f"{old.serial_number:x}", "superseded")]
     new = x509.load_pem_x509_certificate((data / "seal-ca" / "receipt.pem").read_bytes())
