@@ -53,7 +53,7 @@ import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 
@@ -86,6 +86,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+T = TypeVar("T")
 
 MAX_TSA_REQUEST_BYTES = 4096
 CRL_PATH = "/crl/seal-maker.crl"
@@ -111,8 +112,13 @@ error_log = logging.getLogger("zzgw.error")
 http_log = logging.getLogger("zzgw.http")
 access_log = logging.getLogger("zzgw.access")
 _STORE_LINES = OncePer(5.0)
-"""The store unavailable to a console call: one line per reason per 5 s, as for gRPC calls (``gateway.api.
-interceptors``); a service hall of clerks retrying through an outage had logged a WARNING each (an on-call tester)."""
+"""The store unavailable to a console call or another request (a CRL, ``receipt-certificates.pem``): one line per
+reason per 5 s, as for gRPC calls (``gateway.api.interceptors``); a service hall of clerks retrying through an outage
+had logged a WARNING each (an on-call tester). A defect met by a request that is no console call: one line per route
+per 5 s (anyone may send those)."""
+RETRY_AFTER_SECONDS = 5
+"""``Retry-After`` of a ``503`` for the store unavailable to a CRL, certificates or metrics request: readiness
+follows the database every second, an outage lasts longer."""
 
 
 class HttpApp:
@@ -206,28 +212,33 @@ class HttpApp:
             await _respond(send, 200, b"ok\n", "text/plain; charset=utf-8")
         elif path == METRICS_PATH and method == "GET":
             # every worker's files are read in multiprocess mode: off the event loop
-            scraped, kind = await asyncio.get_running_loop().run_in_executor(None, metrics.exposition)
-            await _respond(send, 200, scraped, kind, [(b"cache-control", b"no-store")])
+            exposed = await _made(scope, metrics.exposition, send)
+            if exposed is not None:
+                scraped, kind = exposed
+                await _respond(send, 200, scraped, kind, [(b"cache-control", b"no-store")])
         elif path == "/tsa" and self._timestamp is not None and method == "POST":
             body = await _read_body(receive, MAX_TSA_REQUEST_BYTES)
             if body is None:
                 await _respond(send, 413, b"timestamp query too large\n", "text/plain; charset=utf-8")
                 return
             # The authority answers every input (a rejection for bad ones); signing runs off the event loop.
-            reply = await asyncio.get_running_loop().run_in_executor(None, self._timestamp, body)
-            await _respond(send, 200, reply, "application/timestamp-reply")
+            timestamp = self._timestamp
+            reply = await _made(scope, lambda: timestamp(body), send)
+            if reply is not None:
+                await _respond(send, 200, reply, "application/timestamp-reply")
         elif (
             method == "GET"
             and path.startswith(CERTIFICATES_PATH)
             and path[len(CERTIFICATES_PATH) :] in self._certificates
         ):
-            pem = self._certificates[path[len(CERTIFICATES_PATH) :]]
-            if callable(pem):
-                pem = await asyncio.get_running_loop().run_in_executor(None, pem)
-            await _respond(send, 200, pem, "application/x-pem-file")
+            named = self._certificates[path[len(CERTIFICATES_PATH) :]]
+            pem = await _made(scope, named, send) if callable(named) else named  # read from the store when asked
+            if pem is not None:
+                await _respond(send, 200, pem, "application/x-pem-file")
         elif method == "GET" and path in self._crls:
-            crl = await asyncio.get_running_loop().run_in_executor(None, self._crls[path])
-            await _respond(send, 200, crl, "application/pkix-crl")
+            crl = await _made(scope, self._crls[path], send)  # the store's revocations, read when asked
+            if crl is not None:
+                await _respond(send, 200, crl, "application/pkix-crl")
         elif self._console is not None and (path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")):
             await self._serve_console(self._console, scope, receive, send)
         else:
@@ -309,6 +320,37 @@ async def _console_call(
     if request is None:
         return console.too_large(user), True
     return await run_blocking(lambda: call.answer(user, request)), False
+
+
+async def _made(scope: Scope, make: Callable[[], T], send: Send) -> T | None:
+    """What ``make`` returns, made off the event loop (it may read the store, sign, read files); None when it failed,
+    the failure answered: the store unavailable (a database away, a file gone) ``503`` with ``Retry-After`` to try
+    again, said at most once per reason per 5 s (``_STORE_LINES``, the console's); anything else (a defect) ``500``
+    with an id the log's line names, said at most once per route per 5 s. Either is counted by its route, as any
+    answer. Such failures had raised out of the app: uvicorn answered a bare 500 that no metric counted and wrote a
+    traceback of some 130 lines in its own format for each request, a stranger's CRL fetch too (a reviewer, R2)."""
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, make)
+    except Exception as exc:
+        await _failed(scope, exc, send)
+        return None
+
+
+async def _failed(scope: Scope, exc: Exception, send: Send) -> None:
+    """Answer and log the failure ``exc`` of the work of a request that is no console call (``_made``)."""
+    said = f"HTTP {scope['method']} {scope['path']}"
+    if (unavailable := store_unavailable(exc)) is not None:  # the store's: retry later; the body names no detail
+        if (left := _STORE_LINES.allow(unavailable.reason)) is not None:
+            error_log.warning("%s: %s (%s)%s", said, unavailable.reason, type(exc).__name__, since(left, "request"))
+        body = f"{unavailable.reason}\n{unavailable.message}\n".encode()
+        retry = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
+        await _respond(send, 503, body, "text/plain; charset=utf-8", retry)
+        return
+    request_id = secrets.token_hex(8)
+    if (left := _STORE_LINES.allow(f"INTERNAL {scope['path']}")) is not None:  # a stranger's requests may cause it
+        error_log.error("%s failed (request %s)%s", said, request_id, since(left, "request"), exc_info=exc)
+    body = f"网关内部错误，请求编号 {request_id}（internal error, request {request_id}）\n".encode()
+    await _respond(send, 500, body, "text/plain; charset=utf-8")
 
 
 def _content_length(scope: Scope) -> int | None:

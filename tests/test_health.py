@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -542,3 +543,58 @@ def test_health_watches_are_capped_below_the_handler_threads(tmp_path: Path) -> 
                 watch.cancel()
     finally:
         gw.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+def test_the_crls_and_receipt_certificates_answer_503_to_retry_while_the_database_is_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The CRLs and ``receipt-certificates.pem`` are read from the store when asked. While it is away they had raised
+    out of the app: uvicorn's bare 500, a traceback of some 130 lines in its own format for every request, a
+    stranger's too, and no count in ``zzgw_http_requests_total`` (a reviewer, R2). Now: 503 with ``Retry-After``,
+    never the database's error, one ``zzgw.error`` line per reason per 5 s, each answer counted; and served again
+    once the database is back. (On SQLite they are read from the file this process opened, which a volume gone
+    leaves readable.)"""
+    from adapters import http as http_module
+    from gateway.logs import OncePer
+
+    monkeypatch.setattr(http_module, "_STORE_LINES", OncePer(60.0))  # none said by an earlier test
+    caplog.set_level(logging.WARNING)
+    with gateway_with_an_outage("postgresql", tmp_path) as (running, outage):
+        http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
+        http.start()
+        base = f"http://127.0.0.1:{http.port}"
+        routes = ("/crl/seal-maker.crl", "/certificates/receipt-certificates.pem")
+        try:
+            for route in routes:
+                assert fetch(f"{base}{route}")[0] == 200
+            before = fetch(f"{base}/metrics")[1].decode()
+            outage.cut()
+            eventually(lambda: not running.gateway.readiness.ready)
+            for _ in range(3):
+                for route in routes:
+                    with pytest.raises(urllib.error.HTTPError) as refused:
+                        urllib.request.urlopen(f"{base}{route}", timeout=10)
+                    answer = refused.value
+                    body = answer.read().decode()
+                    assert answer.code == 503, body
+                    assert answer.headers["Retry-After"] == "5"
+                    assert body.startswith("DATABASE_UNAVAILABLE\n"), body
+                    assert "127.0.0.1" not in body and "volume" not in body and "Traceback" not in body
+            after = fetch(f"{base}/metrics")[1].decode()
+            for route in routes:
+                counted = rf'^zzgw_http_requests_total\{{route="{re.escape(route)}",status="503"\}} (\S+)$'
+                was = re.search(counted, before, re.M)
+                assert float(re.search(counted, after, re.M)[1]) - (float(was[1]) if was else 0.0) == 3  # type: ignore[index]
+            said = [r for r in caplog.records if r.name == "zzgw.error"]
+            assert len(said) == 1 and said[0].levelno == logging.WARNING, [r.getMessage() for r in said]
+            assert said[0].getMessage().startswith("HTTP GET /crl/seal-maker.crl: "), said[0].getMessage()
+            assert said[0].exc_info is None  # no traceback
+            assert not [r for r in caplog.records if r.name.startswith("uvicorn")]
+            outage.restore()
+            eventually(lambda: running.gateway.readiness.ready)
+            for route in routes:
+                eventually(lambda route=route: fetch(f"{base}{route}")[0] == 200)  # type: ignore[misc]
+        finally:
+            http.stop()

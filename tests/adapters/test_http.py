@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client as http_client
 import json
+import logging
 import re
 import shutil
 import socket
@@ -69,6 +70,47 @@ def test_crls_are_served_as_der(server: str) -> None:
     assert fetch(f"{server}{CRL_PATH}") == (200, "application/pkix-crl", b"\x30\x03crl")
     assert fetch(f"{server}{SM2_CRL_PATH}") == (200, "application/pkix-crl", b"\x30\x03sm2")
     assert fetch(f"{server}/crl/other.crl")[0] == 404
+
+
+def test_a_defect_making_a_crl_or_a_timestamp_is_a_counted_500_said_in_one_line_per_route(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failure that is not the store's, making what a request asks for, is answered ``500`` with an id the log's
+    line names, counted by its route, and said at most once per route per 5 s: it had raised out of the app, uvicorn
+    answering a bare 500 no metric counted and writing a traceback in its own format for each request (R2)."""
+    from adapters import http as http_module
+    from gateway.logs import OncePer
+
+    def broken() -> bytes:
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(http_module, "_STORE_LINES", OncePer(60.0))
+    caplog.set_level(logging.INFO)
+    http = HttpServer(HttpApp(timestamp=lambda query: broken(), crl=broken), "127.0.0.1:0")
+    http.start()
+    try:
+        base = f"http://127.0.0.1:{http.port}"
+        before = fetch(f"{base}/metrics")[2].decode()
+        answers = [fetch(f"{base}{CRL_PATH}") for _ in range(3)] + [fetch(f"{base}/tsa", b"q", "x")]
+        after = fetch(f"{base}/metrics")[2].decode()
+    finally:
+        http.stop()
+    ids = [re.fullmatch(rb".*request ([0-9a-f]{16}).*\n", body, re.S) for _, _, body in answers]
+    assert [status for status, _, _ in answers] == [500] * 4 and all(ids), answers
+
+    def count(exposed: str, route: str) -> float:
+        line = rf'^zzgw_http_requests_total\{{route="{re.escape(route)}",status="500"\}} (\S+)$'
+        found = re.search(line, exposed, re.M)
+        return float(found[1]) if found else 0.0
+
+    assert (count(after, CRL_PATH) - count(before, CRL_PATH), count(after, "/tsa") - count(before, "/tsa")) == (3, 1)
+    said = [r for r in caplog.records if r.name == "zzgw.error"]
+    assert [r.getMessage() for r in said] == [
+        f"HTTP GET {CRL_PATH} failed (request {ids[0][1].decode()})",  # type: ignore[index]
+        f"HTTP POST /tsa failed (request {ids[3][1].decode()})",  # type: ignore[index]
+    ]
+    assert all(r.exc_info and r.exc_info[0] is RuntimeError for r in said)
+    assert not [r for r in caplog.records if r.name.startswith("uvicorn")]
 
 
 def test_a_request_made_before_the_server_has_started_is_answered_once_it_has() -> None:
