@@ -448,7 +448,11 @@ class HttpServer:
             http=self._connections.protocol,  # type: ignore[arg-type]  # called as a protocol class is
             ws="none",
             backlog=ACCEPT_BACKLOG,
-            log_level="warning",
+            # uvicorn's lines go through the gateway's handler (one line each, its time and pid: ``gateway.server.
+            # configure_logging``), at ZZGW_LOG_LEVEL but never below WARNING (its INFO says it started, on what);
+            # its own handler had written them in a format of its own, a traceback over many lines (a reviewer, R3)
+            log_config=None,
+            log_level=max(logging.WARNING, logging.getLogger().getEffectiveLevel()),
             access_log=False,
             lifespan="on",
             # the access log's peer is the connection's: uvicorn's default took X-Forwarded-For from any local

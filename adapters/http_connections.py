@@ -628,10 +628,16 @@ class _Http11(H11Protocol):
         self._connection = connection
         limit = self.config.h11_max_incomplete_event_size  # as uvicorn makes its h11 connection
         self.conn = _Framing(h11.SERVER) if limit is None else _Framing(h11.SERVER, limit)
+        self.logger = cast(logging.Logger, _Unsaid(self.logger))
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's
         super().connection_made(transport)
         self.follow()
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """A request asking to upgrade the connection (``Connection: upgrade``) is served as any, and nothing is said:
+        the gateway serves no upgrade. uvicorn said two WARNINGs for each such request, any stranger's, without bound,
+        one telling operators to install a WebSocket library the gateway has no use for (a reviewer, R3)."""
 
     def handle_events(self) -> None:
         super().handle_events()
@@ -696,6 +702,13 @@ class _Http11(H11Protocol):
         already (uvicorn's had then raised in h11). One refused in its body (a bad chunk), once the app has the
         request: the app is told the client has gone, as after a ``408``; it had gone on to answer too, h11 raised,
         and uvicorn logged a traceback for each such request, a stranger's too (a reviewer)."""
+        if (left := _LINES.allow("invalid")) is not None:  # uvicorn's own WARNING for each is not said (``_Unsaid``)
+            log.info(
+                "HTTP: a request from %s answered 400 and closed: not HTTP/1.1 as the gateway reads it (malformed, or "
+                "stating both Content-Length and Transfer-Encoding)%s",
+                self._connection.peer,
+                since(left, "request"),
+            )
         if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE) and not self.transport.is_closing():
             self._answer(400, b"Bad Request", msg.encode("ascii"))
             if self.cycle is not None:
@@ -721,6 +734,24 @@ class _Http11(H11Protocol):
             h11.EndOfMessage(),
         ):
             self.transport.write(self.conn.send(event))
+
+
+class _Unsaid:
+    """uvicorn's logger for one connection (``uvicorn.error``), without the WARNING it says for each request refused at
+    its head (``Invalid HTTP request received.``): a stranger's requests, one line each without bound.
+    ``_Http11.send_400_response`` says it instead, at most once every 5 s."""
+
+    UNSAID = frozenset({"Invalid HTTP request received."})
+
+    def __init__(self, logger: logging.Logger):
+        self._logger = logger
+
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        if msg not in self.UNSAID:
+            self._logger.warning(msg, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)
 
 
 class _Framing(h11.Connection):

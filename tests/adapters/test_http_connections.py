@@ -19,6 +19,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import urllib.request
@@ -809,6 +810,69 @@ def test_a_body_refused_mid_way_is_answered_400_without_a_traceback(caplog: pyte
             uvicorn_log.removeHandler(caplog.handler)
         assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
         assert asked == []
+
+
+def test_what_uvicorn_says_is_the_gateways_one_line_format_and_a_stranger_cannot_fill_the_log_with_it(
+    tmp_path: Path,
+) -> None:
+    """uvicorn logged through its own handler: no time, pid or logger, a traceback over many lines, its level not
+    ZZGW_LOG_LEVEL. Any stranger made it write two WARNINGs per request with ``Connection: upgrade`` (one telling
+    operators to install a WebSocket library the gateway has no use for), and one per request h11 cannot parse,
+    without bound (a reviewer, R3). The gateway serves no upgrades and says nothing of them; a request refused at its
+    head is said by ``zzgw.http`` at most once every 5 s; what uvicorn still says is a line of the gateway's."""
+    script = tmp_path / "uvicorn_lines.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import socket
+            from pathlib import Path
+            from adapters.http import HttpApp, HttpServer
+            from gateway.config import Settings
+            from gateway.server import configure_logging
+
+            class Broken(HttpApp):
+                async def __call__(self, scope, receive, send):
+                    if scope["type"] == "http" and scope["path"] == "/broken":
+                        raise RuntimeError("a defect\\nover two lines")
+                    await super().__call__(scope, receive, send)
+
+            configure_logging(Settings(data_dir=Path({str(tmp_path)!r})))
+            http = HttpServer(Broken(timestamp=None, crl=None), "127.0.0.1:0")
+            http.start()
+
+            def until_closed(sent):
+                sock = socket.create_connection(("127.0.0.1", http.port), timeout=10)
+                sock.sendall(sent)
+                got = b""
+                while chunk := sock.recv(65536):
+                    got += chunk
+                sock.close()
+                return got
+
+            upgrade = b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nConnection: upgrade\\r\\nUpgrade: x\\r\\n\\r\\n"
+            last = upgrade.replace(b"Connection: upgrade", b"Connection: upgrade, close")
+            got = until_closed(upgrade * 199 + last)
+            assert got.count(b"HTTP/1.1 200 OK") == 200, got[-300:]
+            for _ in range(3):
+                got = until_closed({REFUSED_AT_THE_HEAD["unparsable"]!r})
+                assert got.startswith(b"HTTP/1.1 400 "), got
+            assert until_closed(b"GET /broken HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n").startswith(b"HTTP/1.1 500 ")
+            http.stop()
+            """
+        ),
+        encoding="utf-8",
+    )
+    with subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True) as process:
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    lines = stderr.splitlines()
+    prefix = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+08:00 \[\d+\] "
+    assert len(lines) == 2, stderr
+    assert re.fullmatch(
+        prefix + r"INFO zzgw\.http HTTP: a request from 127\.0\.0\.1:\d+ answered 400 and closed: .*", lines[0]
+    )
+    assert re.fullmatch(prefix + r"ERROR uvicorn\.error Exception in ASGI application\\nTraceback .*", lines[1])
+    assert lines[1].endswith(r"RuntimeError: a defect\nover two lines"), lines[1]
 
 
 def stopping_counted() -> float:
