@@ -829,11 +829,13 @@ def _base64(request: Mapping[str, Any], key: str) -> bytes:
 
 
 async def run_blocking(call: Callable[[], Reply]) -> Reply:
-    """``call`` on the loop's executor, its refusal as a JSON error (anything else propagates: a defect)."""
+    """``call`` on the loop's executor, its refusal as a JSON error naming the member it was refused (``attributed``:
+    a sign-in refused after its token was recognised had been logged as a stranger's, a reviewer) (anything else
+    propagates: a defect)."""
     try:
         return await asyncio.get_running_loop().run_in_executor(None, call)
     except ZzgwError as error:
-        return error_reply(error)
+        return error_reply(error)._replace(member=attributed_member(error))
 
 
 def attributed(error: BaseException, member: str) -> BaseException:

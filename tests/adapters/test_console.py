@@ -686,8 +686,18 @@ def test_an_answer_the_server_makes_names_the_member_whose_call_it_was(
     console: str, running: RunningGateway, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A refusal after the token was recognised, and a defect's 500, name the member in the access log (they had
-    named nobody), so that an operator looking into a clerk's complaint finds the department."""
+    named nobody), so that an operator looking into a clerk's complaint finds the department. A sign-in refused so
+    too: it had named nobody still (a reviewer, R4)."""
     caplog.set_level(logging.INFO, logger="zzgw.access")
+    status, answer = fetch(f"{console}/api/session", token=running.tokens[PORTAL])
+    assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.name == "zzgw.access"][-1:]
+    assert (line["method"], line["member"], line["status"], line["reason"]) == (
+        "GET /console/api/session",
+        PORTAL,
+        403,
+        "ROLE_NOT_ALLOWED",
+    )
     status, answer = verify(console, running, PORTAL, query="x")
     assert status == 403 and refusal(answer)[1] == "ROLE_NOT_ALLOWED"
     assert answer["error"]["message"].startswith("济南市数字政务服务中心无权调用 VerifyLicense（")
