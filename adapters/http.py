@@ -74,8 +74,10 @@ from adapters.http_connections import (
     LISTEN_BACKLOG,
     ConnectionLimits,
     Connections,
+    Work,
     accept_errors_said_once,
 )
+from adapters.http_connections import ClientGone as _ClientGone
 from gateway import metrics
 from gateway.domain.errors import ZzgwError
 from gateway.logs import OncePer, since
@@ -331,6 +333,8 @@ async def _made(scope: Scope, make: Callable[[], T], send: Send) -> T | None:
     traceback of some 130 lines in its own format for each request, a stranger's CRL fetch too (a reviewer, R2)."""
     try:
         return await asyncio.get_running_loop().run_in_executor(None, make)
+    except _ClientGone:
+        raise
     except Exception as exc:
         await _failed(scope, exc, send)
         return None
@@ -364,11 +368,6 @@ def _header(scope: Scope, name: bytes) -> str:
         if key == name:
             return bytes(value).decode("latin-1")
     return ""
-
-
-class _ClientGone(Exception):
-    """The client went, or was answered ``408`` for a late body, before its request's body came whole: the request is
-    not handled and nothing more is answered."""
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -474,6 +473,7 @@ class HttpServer:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop.set_exception_handler(accept_errors_said_once)
+        self._loop.set_default_executor(Work())  # the requests' work: a connection whose work waits may make room
         try:
             await self._server.serve(sockets=[self._socket])
         finally:

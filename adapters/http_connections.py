@@ -37,11 +37,15 @@ traceback for every accept() it tried, 244 MB in 40 s (a penetration tester).
 - At ``max_connections``, a new connection takes the place of another, which is closed at once: first one closing
   with its answer all sent (after its ``408``, or over TLS waiting for the client's ``close_notify``), then the one
   that has waited longest for a request's head (in its TLS handshake, its head not yet whole, or idle after an answer
-  all sent), then the one with an answer left to send that has gone longest without sending any of it, and only then
-  the one that has been sending a request's body the longest. A stranger who holds connections open cannot keep out a
-  clerk, or a balancer's probe of ``/readyz``, whose request comes at once; nor does a connection that sends nothing
-  displace a download in progress or a clerk's upload while there is an idle one (a reviewer). Only when every
-  connection is being answered is the new one closed at once instead.
+  all sent), then the one whose request's work has waited longest for a thread (``Work``), then the one with an
+  answer left to send that has gone longest without sending any of it, then the one that has been sending a request's
+  body the longest, and only then one answering a request on a connection answered before (pipelined, or kept
+  alive), the one answered most first. A stranger who holds connections open cannot keep out a clerk, or a balancer's
+  probe of ``/readyz``, whose request comes at once; nor does a connection that sends nothing displace a download in
+  progress or a clerk's upload while there is an idle one (a reviewer); nor do connections pipelining requests, whose
+  next request is taken up as soon as the one before is answered, and which had kept every new one out (a reviewer,
+  R1). Only when every connection is answering its first request, its work running (at most ``WORK_THREADS`` at once
+  and those answered on the loop), is the new one closed at once instead.
 - TLS is set up here (``loop.start_tls``), not by the event loop before the connection is seen, so that a connection
   that never completes its handshake counts, and is timed, as any other.
 - When the server stops (``Connections.stop``), a connection waiting for a request is closed, one whose request's body
@@ -57,6 +61,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import errno
 import logging
 import os
@@ -64,8 +69,9 @@ import socket
 import ssl
 import struct
 from collections.abc import Callable
+from concurrent import futures
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import h11
 from uvicorn.config import Config
@@ -75,6 +81,9 @@ from uvicorn.server import ServerState
 from gateway import metrics
 from gateway.domain.counts import counted
 from gateway.logs import OncePer, since
+from gateway.threads import name_this_thread
+
+T = TypeVar("T")
 
 ACCEPT_BACKLOG = 64
 """The most connections asyncio accepts at one turn of its loop (the backlog it is given, and listens with at its
@@ -115,6 +124,51 @@ _STOPPING_BODY = (
 console shows)."""
 
 
+WORK_THREADS = 8
+"""The HTTP side's threads for the work of its requests (``Work``): a timestamp, a CRL, a scrape of the metrics, a
+console call. asyncio's default had been as many as the machine's cores and 4 (6 on two cores), whatever else."""
+WORK_THREAD_NAME = "zzgw-http-work"
+_ANSWERING: contextvars.ContextVar[_Connection | None] = contextvars.ContextVar("zzgw_http_answering", default=None)
+"""The connection whose request the running task answers (set where uvicorn makes the task: ``_Http11``)."""
+
+
+class ClientGone(Exception):
+    """The client went, or was answered ``408`` for a late body, before its request's body came whole, or its
+    connection was closed for a new one while its request's work waited for a thread: the request is not handled and
+    nothing more is answered."""
+
+
+class Work(futures.ThreadPoolExecutor):
+    """The HTTP side's threads (its event loop's default executor), ``WORK_THREADS`` of them. A request's work waiting
+    for one makes its connection one that may make room at the cap (``Connections.queued``): it had counted as being
+    answered, and a stranger whose connections' requests queued for the threads (pipelined TSA queries) kept every new
+    connection out (a reviewer, R1). Work whose connection has been closed meanwhile is not done (``ClientGone``)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            max_workers=WORK_THREADS,
+            thread_name_prefix=WORK_THREAD_NAME,
+            initializer=name_this_thread,
+            initargs=(WORK_THREAD_NAME,),
+        )
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> futures.Future[T]:
+        connection = _ANSWERING.get()
+        if connection is None:
+            return super().submit(fn, *args, **kwargs)
+        loop = asyncio.get_running_loop()
+        connection.queued()
+
+        def run() -> T:
+            if connection.closed:  # closed for a new one while it waited: its client has gone
+                raise ClientGone
+            with contextlib.suppress(RuntimeError):  # the loop has ended: stopping
+                loop.call_soon_threadsafe(connection.working)
+            return fn(*args, **kwargs)
+
+        return super().submit(run)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectionLimits:
     max_connections: int = 256
@@ -147,6 +201,8 @@ class Connections:
         """Connections with some of an answer left to send, and since when none of it has been sent."""
         self._uploading: dict[_Connection, float] = {}
         """Connections whose request's head has come and its body not yet whole, and since when they waited for it."""
+        self._queued: dict[_Connection, float] = {}
+        """Connections whose request's work waits for a thread (``Work``), and since when."""
         self._stopping = False
 
     def protocol(
@@ -208,16 +264,24 @@ class Connections:
 
     def _displaceable(self) -> tuple[_Connection, float, str] | None:
         """The connection to close for a new one (after those closing, ``admit``), since when it waits and what for:
-        the one waiting longest for a request's head, else the one whose answer has gone unread longest, else the one
-        sending a request's body longest (a clerk's upload, displaced last)."""
+        the one waiting longest for a request's head, else the one whose request's work has waited longest for a
+        thread, else the one whose answer has gone unread longest, else the one sending a request's body longest (a
+        clerk's upload), else the one answered most of those answering a request that is not their first."""
         for kind, doing in (
             (self._waiting, "waiting for a request"),
+            (self._queued, "its request waiting for a thread"),
             (self._unread, "not reading its answer"),
             (self._uploading, "sending a request's body"),
         ):
             if kind:
                 longest, since_when = next(iter(kind.items()))
                 return longest, since_when, doing
+        # every one being answered: a request on a connection answered before (pipelined, kept alive), on the one
+        # answered most; a connection's first request is not, so a newcomer's is never given up for another's
+        again = [each for each in self._open if each.answered and each not in self._lingering]
+        if again:
+            most = max(again, key=lambda each: each.answered)
+            return most, most.received_at, f"being answered again ({counted(most.answered, 'answer')} before)"
         return None
 
     def waiting(self, connection: _Connection, *, since_when: float, body: bool) -> None:
@@ -244,6 +308,13 @@ class Connections:
 
     def read(self, connection: _Connection) -> None:
         self._unread.pop(connection, None)
+
+    def queued(self, connection: _Connection, *, since_when: float) -> None:
+        """``connection``'s request has work waiting for a thread (``Work``), since ``since_when``."""
+        self._queued.setdefault(connection, since_when)
+
+    def working(self, connection: _Connection) -> None:
+        self._queued.pop(connection, None)
 
     def stalled(self, connection: _Connection) -> None:
         if connection.counted:  # answered 408 or 503 behind an answer its client reads none of: counted then
@@ -285,6 +356,7 @@ class Connections:
         self._waiting.pop(connection, None)
         self._unread.pop(connection, None)
         self._uploading.pop(connection, None)
+        self._queued.pop(connection, None)
 
     def stop(self, grace: float) -> None:
         """The server stops: connections in their TLS handshake are closed now (they are not yet uvicorn's, which
@@ -349,6 +421,10 @@ class _Connection(asyncio.Protocol):
         ``displaced``, two lines said (a reviewer)."""
         self._closing = False
         """``_http`` has closed the connection: it closes once its answer is all sent."""
+        self.answered = 0
+        """Answers made whole on the connection: one being answered again may make room at the cap."""
+        self.received_at = 0.0
+        """When the request being answered was taken up (loop time)."""
         self._handshake: asyncio.Task[None] | None = None
         """The TLS handshake's task, kept: the loop holds its tasks weakly."""
         self.peer = "?"
@@ -516,6 +592,19 @@ class _Connection(asyncio.Protocol):
             seconds = self._connections.limits.request_seconds
             self._deadline = asyncio.get_running_loop().call_later(seconds, self.close)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def queued(self) -> None:
+        """The request's work waits for a thread (``Work``): the connection may be closed for a new one at the cap."""
+        if not self._closed:
+            self._connections.queued(self, since_when=asyncio.get_running_loop().time())
+
+    def working(self) -> None:
+        """The request's work has a thread: it is being answered."""
+        self._connections.working(self)
+
     def waiting(self, *, body: bool = False) -> None:
         """The connection waits for a request, its first or the next, or (``body``) for the rest of the one whose
         head has come: the request has ``request_seconds`` from the first moment it waited to come whole (not renewed
@@ -640,10 +729,15 @@ class _Http11(H11Protocol):
         one telling operators to install a WebSocket library the gateway has no use for (a reviewer, R3)."""
 
     def handle_events(self) -> None:
+        _ANSWERING.set(self._connection)  # in the context of the task uvicorn makes for a request, for ``Work``
+        cycle = self.cycle
         super().handle_events()
+        if self.cycle is not cycle:  # a request taken up (a pipelined one too, which was never waited for)
+            self._connection.received_at = self.loop.time()
         self.follow()
 
     def on_response_complete(self) -> None:
+        self._connection.answered += 1
         super().on_response_complete()
         self.follow()
 

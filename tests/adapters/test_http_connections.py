@@ -242,6 +242,104 @@ def test_at_the_cap_with_every_connection_being_answered_a_new_one_is_closed_at_
         assert get(http.port) == (200, b"ok\n")
 
 
+def test_at_the_cap_connections_pipelining_requests_do_not_keep_a_new_one_out() -> None:
+    """A connection whose request is being answered had never been displaced, and with HTTP pipelining the next
+    request is taken up as soon as the one before is answered: a stranger filling the cap with connections that
+    pipeline cheap requests (``/metrics``, a TSA query) kept every new one out, a clerk's and a balancer's ``/readyz``
+    probe, closed at once (a reviewer, R1: 4 such connections at a cap of 4, 39 probes of 39 refused). A request on a
+    connection answered before is displaced, the connection answered most first, when none is idle; a connection's
+    first request is not: a newcomer is still closed at once when every connection is answering its first."""
+    app = SlowApp()
+    ask = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    slow = b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+    with serving(app, max_connections=4) as http:
+        before = dropped(http.port).get("displaced", 0)
+        held = [connection(http.port, ask * (2 + number) + slow) for number in range(4)]  # answered 2, 3, 4 and 5
+        time.sleep(0.3)  # each answering its /slow, its last
+        started = time.monotonic()
+        assert get(http.port) == (200, b"ok\n")
+        assert time.monotonic() - started < 0.5
+        assert eventually(lambda: closed(held[3]), 0.5)  # the one answered most
+        assert not any(closed(sock) for sock in held[:3])
+        app.release.set()
+        for sock in held[:3]:  # what came before was read by ``closed``
+            got = until_closed_or(sock, b"slow\n")
+            assert got.startswith(b"HTTP/1.1 200 ") and got.endswith(b"slow\n"), got
+        assert dropped(http.port).get("displaced", 0) - before == 1
+        # pipelining as a stranger does, reading the answers: a probe gets in every time
+        hogs = [connection(http.port, b"") for _ in range(4)]
+        stop = threading.Event()
+
+        def hog(sock: socket.socket) -> None:
+            with contextlib.suppress(OSError):
+                while not stop.is_set():
+                    sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+                    sock.recv(1 << 20)
+
+        threads = [threading.Thread(target=hog, args=(sock,), daemon=True) for sock in hogs]
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(0.3)
+            probes = [get(http.port) for _ in range(5)]
+        finally:
+            stop.set()
+            for sock in hogs:
+                sock.close()
+        assert probes == [(200, b"ok\n")] * 5
+
+
+def test_at_the_cap_a_connection_whose_request_waits_for_a_thread_makes_room_and_its_work_is_not_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A request whose work waits for one of the side's threads (every one busy) is not being answered yet: its
+    connection makes room at the cap after the idle ones, the one waiting longest first, and its work is not done
+    once its connection is closed (R1: queued TSA queries had kept every new connection out)."""
+    monkeypatch.setattr(http_connections, "WORK_THREADS", 1)
+    started: list[bytes] = []
+
+    class Counting(SlowApp):
+        async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["path"] == "/slow":
+                query = scope["query_string"]
+
+                def work() -> None:
+                    started.append(query)
+                    self.release.wait(30)
+
+                await asyncio.get_running_loop().run_in_executor(None, work)
+                await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+                await send({"type": "http.response.body", "body": b"slow\n"})
+                return
+            await super().serve(scope, receive, send)
+
+    app = Counting()
+    with serving(app, max_connections=4) as http:
+        held = []
+        for number in range(4):
+            held.append(connection(http.port, b"GET /slow?%d HTTP/1.1\r\nHost: x\r\n\r\n" % number))
+            time.sleep(0.1)  # in this order
+        time.sleep(0.2)
+        assert started == [b"0"]  # one thread: the others wait for it
+        assert get(http.port) == (200, b"ok\n")
+        assert eventually(lambda: closed(held[1]), 0.5)  # waiting longest for a thread
+        assert not any(closed(sock) for sock in (held[0], *held[2:]))
+        app.release.set()
+        for sock in (held[0], *held[2:]):
+            assert answer(sock) == (200, b"slow\n")
+        assert started == [b"0", b"2", b"3"]
+
+
+def until_closed_or(sock: socket.socket, ending: bytes, limit: float = 5.0) -> bytes:
+    """What comes on ``sock`` until it ends with ``ending`` or is closed."""
+    sock.settimeout(limit)
+    got = b""
+    with contextlib.suppress(OSError):
+        while not got.endswith(ending) and (chunk := sock.recv(65536)):
+            got += chunk
+    return got
+
+
 def unread(port: int, requests: int = 5) -> socket.socket:
     """A connection that asks for ``/big`` ``requests`` times, pipelined, with a small receive window, and reads
     nothing."""
