@@ -162,6 +162,7 @@ class Work(futures.ThreadPoolExecutor):
         def run() -> T:
             if connection.closed:  # closed for a new one while it waited: its client has gone
                 raise ClientGone
+            connection.running = True  # at once, for the loop's next look (``_displaceable``), then told
             with contextlib.suppress(RuntimeError):  # the loop has ended: stopping
                 loop.call_soon_threadsafe(connection.working)
             return fn(*args, **kwargs)
@@ -267,9 +268,10 @@ class Connections:
         the one waiting longest for a request's head, else the one whose request's work has waited longest for a
         thread, else the one whose answer has gone unread longest, else the one sending a request's body longest (a
         clerk's upload), else the one answered most of those answering a request that is not their first."""
+        queued = {each: since_when for each, since_when in self._queued.items() if not each.running}
         for kind, doing in (
             (self._waiting, "waiting for a request"),
-            (self._queued, "its request waiting for a thread"),
+            (queued, "its request waiting for a thread"),  # not one a thread has taken, the loop not yet told
             (self._unread, "not reading its answer"),
             (self._uploading, "sending a request's body"),
         ):
@@ -425,6 +427,8 @@ class _Connection(asyncio.Protocol):
         """Answers made whole on the connection: one being answered again may make room at the cap."""
         self.received_at = 0.0
         """When the request being answered was taken up (loop time)."""
+        self.running = False
+        """A thread has taken up the work its request waited for (``Work``; set by that thread)."""
         self._handshake: asyncio.Task[None] | None = None
         """The TLS handshake's task, kept: the loop holds its tasks weakly."""
         self.peer = "?"
@@ -598,6 +602,7 @@ class _Connection(asyncio.Protocol):
 
     def queued(self) -> None:
         """The request's work waits for a thread (``Work``): the connection may be closed for a new one at the cap."""
+        self.running = False
         if not self._closed:
             self._connections.queued(self, since_when=asyncio.get_running_loop().time())
 
