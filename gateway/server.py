@@ -511,8 +511,6 @@ def store_check(
 
     def check() -> object:
         answer = reached()
-        if certificate_end is not None:
-            certificate_end()
         stored = pin.check()
         if pin.went_production:
             authenticator.end_dev_tokens()
@@ -531,6 +529,8 @@ def store_check(
                 "another catalog; calls that use the catalog are refused (CATALOG_CHANGED) until this process is "
                 "restarted with it (docs/operations.md: Changing the catalog)",
             )
+        if certificate_end is not None:  # last: the checks above end dev tokens and say a catalog change whatever
+            certificate_end()  # else holds (raised first, it had kept a switch to production from ending them)
         return answer
 
     return check

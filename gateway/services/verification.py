@@ -1044,6 +1044,8 @@ class VerificationService:
             "status_reason": answer.status_reason,
         }
         if license is not None:
+            if now > (end := self._receipt_key.certificate.not_valid_after_utc):  # as _make_receipts would refuse it,
+                raise receipt_certificate_ended(end)  # before a wrong claim is counted for a call left unanswered
             self._count_claim(caller, use, license, now, wrong=answer.result is ClaimResult.PARTLY_WRONG)
         receipt = self._write(
             _ToReceipt(

@@ -13,10 +13,14 @@ import grpc
 import pytest
 
 from adapters.receipt_file import check_receipt_file
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from gateway.services.verification import MAX_WRONG_CLAIMS
 from signing.results import CheckResult
+from tests.api.test_issuance import unique
 from tests.api.test_receipt_key_retirement import eventually, trust_of
-from tests.api.test_verification import batch_issue, verify
-from tests.conftest import error_details, start_gateway
+from tests.api.test_verification import batch_issue, claim, verify
+from tests.conftest import MARKET, error_details, start_gateway
 
 
 class Movable:
@@ -36,6 +40,7 @@ def test_a_process_running_past_its_receipt_certificates_end_signs_no_receipt_un
     running = start_gateway(tmp_path / "var", database_url, clock=clock)
     try:
         license_id = batch_issue(running, 1)
+        issued = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(14)))).license
         certificates = running.gateway.receipt_certificates
         assert certificates is not None
         end = certificates.current.not_valid_after_utc
@@ -67,5 +72,18 @@ def test_a_process_running_past_its_receipt_certificates_end_signs_no_receipt_un
         info, _ = error_details(caught.value)
         assert info.reason == "RECEIPT_CERTIFICATE_ENDED"
         assert "回执专用章证书已于北京时间" in caught.value.details() and "zzgw init" in caught.value.details()
+
+        # a wrong claim left unanswered is not counted: it had been, and the retries the refusal advises ended in
+        # RESOURCE_EXHAUSTED / TOO_MANY_WRONG_CLAIMS with no claim ever answered (a review of the fix, R3)
+        wrong = {
+            "type_code": issued.type_code,
+            "license_number": issued.license_number,
+            "holder_code": issued.holder.code,
+            "fields": {"holder_name": "另一家公司"},
+        }
+        for _ in range(MAX_WRONG_CLAIMS + 1):
+            with pytest.raises(grpc.RpcError) as caught:
+                claim(running, **wrong)
+            assert error_details(caught.value)[0].reason == "RECEIPT_CERTIFICATE_ENDED", caught.value.details()
     finally:
         running.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,28 @@ def test_the_nesting_a_statement_may_have_is_told_without_parsing_and_the_gatewa
     sign_receipts(key, [statement(MAX_DEPTH)])
     with pytest.raises(ValueError, match=f"deeper than {MAX_DEPTH}"):
         sign_receipts(key, [statement(MAX_DEPTH + 1)])
+
+
+def test_an_unclosed_string_is_read_once_to_its_end() -> None:
+    """A string never closed reads to the statement's end, its brackets uncounted, in one pass: the pattern of closed
+    strings alone had read it again from each of its escaped quotes, 24 s of CPU (the GIL held) for 64 KiB, before
+    any signature was checked (a review of the fix, R1). Bounded here at 2 s of this process's CPU, a hundredth."""
+    unclosed = b'{"a":"' + b'\\"[' * ((MAX_STATEMENT - 8) // 3)
+    started = time.process_time()
+    assert not too_deep(unclosed) and not too_deep(unclosed + b"\\")
+    assert too_deep(b'{"a":' + b"[" * 70 + b'"\\"')  # the brackets before it still count
+    assert time.process_time() - started < 2.0
+
+
+def test_a_statement_in_utf_16_is_no_statement(receipt_key: tuple[SoftwareKey, x509.Certificate]) -> None:
+    """json.loads reads UTF-16 and UTF-32 bytes too, whose brackets ``too_deep`` does not count; a statement is
+    canonical UTF-8, and is read as such (a review of the fix, R5): one 8,000 deep in UTF-16 had reached the parser."""
+    key, certificate = receipt_key
+    # U+2200 in UTF-16LE is the bytes 00 22: a quote to a reader of bytes, which reads the brackets as in a string
+    statement = ('{"a":"\u2200","x":' + "[" * 8000 + "]" * 8000 + "}").encode("utf-16-le")
+    assert not too_deep(statement)
+    with pytest.raises(RecursionError):
+        json.loads(statement)  # what the check had read it with
+    signature = key.sign(b"zzgw-receipt/1\n" + statement)  # signed by whoever holds a key, as a single receipt
+    with pytest.raises(InvalidSignature, match="not JSON"):
+        check_receipt(statement, signature, certificate=certificate, algorithm=key.algorithm)
