@@ -505,6 +505,12 @@ class Settings:
         return self.data_dir / "dev-tokens.json"
 
     @property
+    def schema_reached_path(self) -> Path:
+        """The highest schema revision `zzgw init` left the store at with this data directory (ADR 0010, addendum
+        2026-12-06): a store found below it was taken back behind the gateways' back, not upgraded."""
+        return self.data_dir / "schema-reached"
+
+    @property
     def generated_passphrase_path(self) -> Path:
         return self.data_dir / "secrets" / "key-passphrase"
 

@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import re
 import resource
 import secrets
 import signal
@@ -736,6 +737,9 @@ def _initialise(
         if not passphrase_here:  # made by this run, which encrypted nothing with it: a replica needs the first's
             settings.generated_passphrase_path.unlink(missing_ok=True)
         raise
+    # at once, before a later step can fail: a store taken back below it from now on is refused, not vouched for
+    if (reached := gateway.db.schema_revision()) is not None:
+        record_schema_reached(settings, reached)
     catalog_before = _recorded_catalog(gateway)
     if adopt_catalog or catalog_before is None:  # after the migrations, which its look-ups need; before anything else
         _refuse_issuers_left(gateway, catalog_before, adopt=adopt_catalog)
@@ -906,6 +910,9 @@ class UpgradeSteps:
 AUDIT_HEAD_REVISION = "0022"
 AUDIT_START_REVISION = "0024"
 """The migration that gives a chain pruned before it the row of its start memo, for init to vouch for."""
+VOUCHED_AT_UPGRADE = (STATUS_MEMOS_REVISION, DOCUMENT_MEMOS_REVISION, AUDIT_HEAD_REVISION, AUDIT_START_REVISION)
+"""The migrations whose rows `zzgw init` vouches for when it upgrades a store across them (``UpgradeSteps``): a store
+taken back across one of them, below the schema its data directory recorded (``schema_reached``), is refused."""
 
 
 def types_left(db: Database, catalog: Catalog) -> tuple[str, ...]:
@@ -3073,12 +3080,58 @@ def check_schema(settings: Settings, revision: str, *, migrating: bool) -> None:
             "a newer zzgw upgraded it; run that version, or restore the backup taken before the upgrade "
             "(docs/operations.md: Upgrades)"
         )
+    if (reached := schema_reached(settings)) is not None and (
+        crossed := [vouched for vouched in VOUCHED_AT_UPGRADE if revision < vouched <= reached]
+    ):
+        raise ConfigError(
+            f"the database {settings.database_label} is at schema {revision}, and this data directory's `zzgw init` "
+            f"left it at schema {reached} ({settings.schema_reached_path}): its schema was taken back (alembic "
+            f"downgrade) across schema {', '.join(crossed)}, which drops the rows that vouch for the audit trail's "
+            "end and start and for the memos of statuses and documents, and `zzgw init` does not vouch for what "
+            "such a store holds now: records deleted from the audit trail's end would read intact. Restore the "
+            "database from the copy taken with this data directory (docs/operations.md: Restoring), and find who "
+            "could write to it. Only if this database is a copy restored on purpose from before an upgrade across "
+            f"schema {crossed[-1]}, which no one could write to since, move {settings.schema_reached_path.name} "
+            "aside and run `zzgw init` again: it then vouches for the store as it finds it"
+        )
     if revision != known[-1] and not migrating:
         raise ConfigError(
             f"the database {settings.database_label} is at schema {revision}, and this code needs {known[-1]}: run "
             "`zzgw init` to upgrade it, with every gateway process of the old version stopped (docs/operations.md: "
             "Upgrades)"
         )
+
+
+def schema_reached(settings: Settings) -> str | None:
+    """The highest schema revision `zzgw init` left the store at with this data directory (``record_schema_reached``),
+    None when it recorded none (a new data directory, or one last initialised by a version before it recorded it).
+    Kept beside the keys, where a database-only attacker cannot write: the store's own ``alembic_version`` row is no
+    proof of an upgrade, since anyone who writes to the database can run the public migrations' downgrades."""
+    path = settings.schema_reached_path
+    try:
+        recorded = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path} (the schema this data directory's store reached): {exc}") from None
+    if not re.fullmatch(r"[0-9]{4}", recorded):
+        raise ConfigError(
+            f"{path} (the schema this data directory's store reached) holds {recorded[:20]!r}, not a schema revision: "
+            "restore it from the backup of the data directory"
+        )
+    return recorded
+
+
+def record_schema_reached(settings: Settings, revision: str) -> None:
+    """Record ``revision`` as the schema the store reached with this data directory, unless it recorded a higher one
+    (written whole, then renamed: a crash leaves the old record or the new)."""
+    reached = schema_reached(settings)
+    if reached is not None and reached >= revision:
+        return
+    path = settings.schema_reached_path
+    staged = path.with_name(path.name + ".new")
+    staged.write_text(revision + "\n", encoding="ascii")
+    os.replace(staged, path)
 
 
 ALONE_WAIT_SECONDS = 60.0

@@ -20,7 +20,7 @@ from gateway.config import Settings
 from gateway.domain.audit import AuditAction, AuditEntry, ChainCheck, HeadMemos, chain
 from gateway.domain.model import SystemClock
 from gateway.services.audit import AuditBroken, AuditSigner, AuditTrail
-from gateway.store.database import _AUDIT_LOCK_ID, AppendWork, Database, StoreTimeout
+from gateway.store.database import _AUDIT_LOCK_ID, AppendWork, Database, StoreTimeout, schema_revisions
 from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredReceipt
 from tests.conftest import backend_params, fresh_database, gateway_key, migrate_to
@@ -770,9 +770,153 @@ def upgraded_store(tmp_path: Path, revision: str, *, secret_then: bool) -> Setti
     finally:
         gateway.close()
     downgrade(settings.effective_database_url, revision)
+    settings.schema_reached_path.unlink()  # the older version recorded no schema beside its keys
     if not secret_then:
         (settings.keys_dir / "sealmemo.key.pem").unlink()
     return settings
+
+
+def store_with_records(tmp_path: Path, url: str) -> Settings:
+    """The settings of a store at this code's schema, initialised by this code, with five access records."""
+    from gateway.server import Gateway, initialise
+    from tests.conftest import PASSPHRASE
+
+    settings = Settings(  # type: ignore[arg-type]
+        data_dir=tmp_path / "var", database_url=url, key_passphrase=PASSPHRASE
+    )
+    initialise(settings)
+    gateway = Gateway.open(settings)
+    try:
+        assert gateway.audit is not None
+        for n in range(5):
+            gateway.audit.record(entry(n))
+    finally:
+        gateway.close()
+    return settings
+
+
+@pytest.mark.parametrize("kind", backend_params())
+@pytest.mark.parametrize("revision", ["0021", "0023", "0020", "0013"])
+def test_a_store_taken_back_to_an_older_schema_is_refused_not_vouched_for(
+    kind: str, tmp_path: Path, revision: str
+) -> None:
+    """A database-only attacker deletes records from the chain's end, then runs the public migrations' downgrades to
+    before the head memo (0022), the start memo (0024), the document memos (0021) or the status memos (0014). The
+    next `zzgw init` had taken the store's own alembic_version for an upgrade and vouched for the shortened chain
+    (and for whatever statuses and documents were edited meanwhile): `zzgw audit verify` said intact and the deleted
+    numbers were used again (a reviewer, R1). The schema this data directory's init left the store at is kept beside
+    its keys, where that attacker cannot write: init, and every store command, refuse the store instead."""
+    from gateway.config import ConfigError
+    from gateway.server import Gateway, check_ready, initialise
+    from tests.test_cli_store_checks import downgrade
+
+    with fresh_database(kind, tmp_path) as url:
+        settings = store_with_records(tmp_path, url)
+        assert settings.schema_reached_path.read_text().strip() == schema_revisions()[-1]
+        gateway = Gateway.open(settings)
+        db = gateway.db
+        try:
+            sql(db, "DELETE FROM access_records WHERE seq > 3")
+            sql(db, "DELETE FROM access_record_subjects WHERE seq > 3")
+            assert gateway.audit is not None
+            assert said(gateway.audit.check()) == (False, 4, 5, "TRUNCATED")
+        finally:
+            gateway.close()
+        downgrade(url, revision)
+        with pytest.raises(ConfigError) as refused:
+            initialise(settings)
+        said_ = str(refused.value)
+        assert f"is at schema {revision}, and this data directory's `zzgw init` left it at schema " in said_
+        assert "its schema was taken back (alembic downgrade) across schema " in said_
+        assert "`zzgw init` does not vouch for what such a store holds now" in said_
+        check = Database.connect(url)
+        try:
+            assert check.schema_revision() == revision  # not upgraded, nothing vouched for
+            if revision >= "0022":
+                with check.engine.connect() as connection:
+                    memo = connection.execute(text("SELECT memo FROM audit_head WHERE id = 1")).scalar_one()
+                assert memo is not None  # still the memo of record 5: the cut stays TRUNCATED
+        finally:
+            check.dispose()
+        opened = Gateway.open(settings)
+        try:
+            with pytest.raises(ConfigError) as served:  # zzgw serve / audit verify: said so too, not "run zzgw init"
+                check_ready(opened)
+        finally:
+            opened.close()
+        assert "its schema was taken back (alembic downgrade)" in str(served.value)
+        assert "run `zzgw init` to upgrade it" not in str(served.value)
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_store_taken_back_past_no_vouching_migration_is_upgraded_and_vouched_for_by_nothing(
+    kind: str, tmp_path: Path
+) -> None:
+    """A copy from before an upgrade that crosses no migration init vouches at is upgraded as docs/operations.md,
+    Restoring, says (its data directory's copy taken after the upgrade): init vouches for nothing, and a cut end is
+    still TRUNCATED. Taken back across such a migration, the operator who restored a genuine copy moves the record
+    aside, as the refusal says, and init vouches for the store as it finds it."""
+    from gateway.config import ConfigError
+    from gateway.server import Gateway, initialise
+    from tests.test_cli_store_checks import downgrade
+
+    with fresh_database(kind, tmp_path) as url:
+        settings = store_with_records(tmp_path, url)
+        gateway = Gateway.open(settings)
+        try:
+            sql(gateway.db, "DELETE FROM access_records WHERE seq > 3")
+            sql(gateway.db, "DELETE FROM access_record_subjects WHERE seq > 3")
+        finally:
+            gateway.close()
+        downgrade(url, schema_revisions()[-2])
+        initialise(settings)
+        gateway = Gateway.open(settings)
+        try:
+            assert gateway.audit is not None
+            assert said(gateway.audit.check()) == (False, 4, 5, "TRUNCATED")
+        finally:
+            gateway.close()
+        downgrade(url, "0021")
+        with pytest.raises(ConfigError) as refused:
+            initialise(settings)
+        assert "move schema-reached aside and run `zzgw init` again" in str(refused.value)
+        settings.schema_reached_path.unlink()  # the operator's word that the copy is genuine
+        initialise(settings)
+        gateway = Gateway.open(settings)
+        try:
+            assert gateway.audit is not None
+            assert gateway.audit.check() == ChainCheck(ok=True, records=3, checkpoints=0)
+        finally:
+            gateway.close()
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_replica_whose_data_directory_was_copied_before_an_upgrade_records_the_schema_at_its_init(
+    kind: str, tmp_path: Path
+) -> None:
+    """Replicas share the store, each with a copy of the data directory: one copied before an upgrade records the
+    store's schema at its own next init (no upgrade left to do, nothing vouched for), and refuses it from then on
+    if it is taken back; a data directory from a version before the record takes the store's schema as it finds it."""
+    from gateway.config import ConfigError
+    from gateway.server import initialise
+    from tests.test_cli_store_checks import downgrade
+
+    with fresh_database(kind, tmp_path) as url:
+        settings = store_with_records(tmp_path, url)
+        replica = dataclasses.replace(settings, data_dir=tmp_path / "replica")
+        import shutil
+
+        shutil.copytree(settings.data_dir, replica.data_dir)
+        replica.schema_reached_path.write_text("0021\n")  # copied when the store was at 0021
+        initialise(replica)
+        assert replica.schema_reached_path.read_text().strip() == schema_revisions()[-1]
+        replica.schema_reached_path.unlink()  # a data directory of a version before the record
+        initialise(replica)
+        assert replica.schema_reached_path.read_text().strip() == schema_revisions()[-1]
+        downgrade(url, "0021")
+        for each in (settings, replica):
+            with pytest.raises(ConfigError, match=r"its schema was taken back \(alembic downgrade\)"):
+                initialise(each)
 
 
 @pytest.mark.parametrize(("revision", "secret_then"), [("0021", True), ("0011", False)])
@@ -856,3 +1000,4 @@ def test_an_append_waits_for_its_turn_in_the_process_as_long_as_a_write_waits(
     assert outcomes[1][0] == "recorded"
     check = trail.check()
     assert check.ok and check.records == 2
+

@@ -126,6 +126,7 @@ def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfill
         finally:
             before.stop()
         _migrate(url, "0008")  # the store as schema 0008 left it: no proof column, no memo column
+        (tmp_path / "var" / "schema-reached").unlink()  # a version then recorded no schema beside its keys
         monkeypatch.setenv("ZZGW_DATA_DIR", str(tmp_path / "var"))
         monkeypatch.setenv("ZZGW_DATABASE_URL", url)
         monkeypatch.setenv("ZZGW_KEY_PASSPHRASE", PASSPHRASE)
@@ -194,6 +195,7 @@ def test_an_upgrade_killed_before_its_document_memos_is_made_whole_by_the_next_i
         finally:
             before.stop()
         _migrate(url, "0020")  # before document memos (and the audit chain's head row)
+        (tmp_path / "var" / "schema-reached").unlink()  # a version then recorded no schema beside its keys
         env = {"ZZGW_DATA_DIR": str(tmp_path / "var"), "ZZGW_DATABASE_URL": url, "ZZGW_KEY_PASSPHRASE": PASSPHRASE}
         killed = subprocess.run(
             [sys.executable, "-c", KILLED_MAKING_DOCUMENT_MEMOS],
