@@ -1001,3 +1001,68 @@ def test_an_append_waits_for_its_turn_in_the_process_as_long_as_a_write_waits(
     check = trail.check()
     assert check.ok and check.records == 2
 
+
+def test_a_check_while_a_prune_commits_judges_the_chain_as_it_stood(
+    db: Database, signer: AuditSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prune committing after the check read the chain's start, before it read the records: each page had been
+    read in a transaction of its own, which began after the pruned checkpoint, and `zzgw audit verify` said BROKEN
+    at 1-10 (GAP) of an intact chain (a reviewer, R2). The check reads one snapshot: the chain as it stood."""
+    from gateway.store import repositories
+
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    for n in range(13):
+        trail.record(entry(n))
+    original = repositories.AuditRepository.page
+    pruned: list[int] = []
+
+    def page(self: repositories.AuditRepository, after: int, limit: int) -> list[object]:
+        if not pruned:  # the check's first page: a nightly prune commits just now (its own check reads on)
+            pruned.append(-1)
+            pruned[0] = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5).prune(
+                dt.timedelta(seconds=-1)
+            )
+        return original(self, after, limit)  # type: ignore[return-value]
+
+    monkeypatch.setattr(repositories.AuditRepository, "page", page)
+    during = trail.check()
+    monkeypatch.setattr(repositories.AuditRepository, "page", original)
+    assert pruned == [10]
+    assert during == ChainCheck(ok=True, records=13, checkpoints=2)  # as it stood when the check began
+    assert trail.check() == ChainCheck(ok=True, records=3, checkpoints=2)
+
+
+@pytest.mark.parametrize("meanwhile", ["prune", "first record"])
+def test_a_check_reading_its_first_record_as_another_transaction_commits_judges_the_chain_as_it_stood(
+    db: Database, signer: AuditSigner, monkeypatch: pytest.MonkeyPatch, meanwhile: str
+) -> None:
+    """On PostgreSQL each statement of a read committed transaction sees the commits made since the last: a prune
+    committing between the start memo's read and the first record's said START_MEMO_MISSING, and a new store's first
+    record committing between the head's read and the first record's said HEAD_MEMO_MISSING, `zzgw audit prune` then
+    refusing to prune (a reviewer, R2). The check reads one snapshot (REPEATABLE READ)."""
+    from gateway.store import repositories
+
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    if meanwhile == "prune":
+        for n in range(13):
+            trail.record(entry(n))
+    original = repositories.AuditRepository.first
+    done: list[object] = []
+
+    def first(self: repositories.AuditRepository) -> object:
+        if not done:  # the prune's own check reads on
+            done.append(None)
+            other = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+            done[0] = other.prune(dt.timedelta(seconds=-1)) if meanwhile == "prune" else other.record(entry(1))
+        return original(self)
+
+    monkeypatch.setattr(repositories.AuditRepository, "first", first)
+    during = trail.check()
+    monkeypatch.setattr(repositories.AuditRepository, "first", original)
+    if meanwhile == "prune":
+        assert done == [10]
+        assert during == ChainCheck(ok=True, records=13, checkpoints=2)
+        assert trail.check() == ChainCheck(ok=True, records=3, checkpoints=2)
+    else:
+        assert during == ChainCheck(ok=True, records=0, checkpoints=0)  # a new store, as it was
+        assert trail.check() == ChainCheck(ok=True, records=1, checkpoints=0)

@@ -460,18 +460,25 @@ class AuditTrail:
         checked up to the memo's; those appended during the check are the next check's. Chasing them, a check of a
         busy gateway had found the checkpoints appended meanwhile missing from the list it read first, and said
         BROKEN (CHECKPOINT_MISSING) of an intact chain (found by an operations tester)."""
-        with self._db.unit_of_work() as uow:
-            newest, before = uow.audit.heads()
-            start_memo = uow.audit.start_memo()
-            # read after the head: a checkpoint commits with its record, so every one up to the memo's is here
-            checkpoints = {c.seq: c for c in uow.audit.checkpoints()}
-            first = uow.audit.first()
+        with self._db.unit_of_work(snapshot=True) as uow:
+            return self._check(uow)
+
+    def _check(self, uow: UnitOfWork) -> ChainCheck:
+        """``check`` in one read snapshot (``uow``): the chain's start, its pages and its end as they stood at one
+        moment. Read each in a transaction of its own, a check that a prune (or a new store's first record) committed
+        during had been told of records missing (GAP, TRUNCATED, DELETED_FROM_START, START_MEMO_MISSING,
+        HEAD_MEMO_MISSING) that were pruned, or appended, meanwhile (a reviewer, R2)."""
+        newest, before = uow.audit.heads()
+        start_memo = uow.audit.start_memo()
+        # read after the head: a checkpoint commits with its record, so every one up to the memo's is here
+        checkpoints = {c.seq: c for c in uow.audit.checkpoints()}
+        first = uow.audit.first()
         # up to the memo's record when the memo is the gateway's; else to the end, which is then reported unvouched
         vouched = before is not None and bool(before.memo) and self._memos.vouches(before)
         horizon = before.seq if vouched and before is not None else None
-        if horizon is not None and checkpoints:  # one committed after the head was read (PostgreSQL reads each
-            # statement anew) had been taken for one past the chain's end (review): it commits with its records, so
-            # they are read too, as far as it. Left out instead, a forged one ahead of the end went unseen (review)
+        if horizon is not None and checkpoints:  # one past the memo's record: a forged one, which the records read
+            # as far as it find (its records are the gateway's only if the memo is). Left out instead, a forged one
+            # ahead of the end went unseen (review)
             horizon = max(horizon, max(checkpoints))
 
         def broken(records: int, seq: int, reason: str, through: int | None = None) -> ChainCheck:
@@ -488,11 +495,10 @@ class AuditTrail:
             if not self._signed(checkpoint):
                 return broken(0, checkpoint.seq, "CHECKPOINT_SIGNATURE_INVALID")
         if first is None and before is None and not checkpoints:
-            with self._db.unit_of_work() as uow:
-                # receipts or consents but no record: the trail deleted, unless the store's first call committed
-                # since the chain was read (its record commits with them: read after them, it is there; a reviewer)
-                if uow.audit.witnessed(committed=True) and uow.audit.heads() == (None, None):
-                    return broken(0, 1, "TRAIL_DELETED")
+            # receipts or consents but no record, in the one snapshot: the trail deleted (a call's record commits
+            # with its receipts, so the store's first call committing meanwhile is not seen at all; a reviewer)
+            if uow.audit.witnessed(committed=True) and uow.audit.heads() == (None, None):
+                return broken(0, 1, "TRAIL_DELETED")
             return ChainCheck(ok=True, records=0, checkpoints=0)  # a new store
         if first is None:  # none yet, or all pruned (the newest checkpoint is then the chain's end), or all deleted
             start_seq = max(checkpoints, default=0)
@@ -512,8 +518,7 @@ class AuditTrail:
         checker = ChainChecker(start_seq, start_hash)
         after = start_seq
         while checker.broken is None and (horizon is None or after < horizon):
-            with self._db.unit_of_work() as uow:
-                page = uow.audit.page(after, PAGE if horizon is None else min(PAGE, horizon - after))
+            page = uow.audit.page(after, PAGE if horizon is None else min(PAGE, horizon - after))
             if not page:
                 break
             checker.feed(page, wanted)
@@ -533,8 +538,7 @@ class AuditTrail:
                 continue
             if seq > checker.last_seq or checker.hash_of(seq) != checkpoint.hash:
                 return broken(checker.records, seq, "CHECKPOINT_MISMATCH")
-        with self._db.unit_of_work() as uow:
-            ahead = uow.audit.subjects_ahead()
+        ahead = uow.audit.subjects_ahead()
         if ahead is not None:  # a stranger named on a record to come: it would list that record as a use of theirs
             return broken(checker.records, ahead, "SUBJECTS_AHEAD")
         if checker.noted is not None:  # last: a break recorded once must not hide one made since (a reviewer)

@@ -844,12 +844,17 @@ class Database:
             self.store_file.check()
 
     @contextlib.contextmanager
-    def unit_of_work(self, *, write: bool = False) -> Iterator[UnitOfWork]:
+    def unit_of_work(self, *, write: bool = False, snapshot: bool = False) -> Iterator[UnitOfWork]:
+        """One transaction. ``snapshot`` (a read): every statement of it sees the store as it stood at its first, on
+        PostgreSQL too (REPEATABLE READ; read committed, its default, shows each statement the commits made since the
+        last). A SQLite read transaction (WAL) sees one snapshot from its first read already."""
         if write:  # refused before any work (the commit checks again: ``_configure_sqlite``)
             self.check_store_file()
         with self._writer_lock() if write else contextlib.nullcontext(), self._sessions() as session:
             if write:
                 session.connection(execution_options={"zzgw_write": True})
+            elif snapshot and self.dialect == "postgresql":
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             with _unit(session, self.dialect) as uow:
                 yield uow
 
