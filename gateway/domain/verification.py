@@ -216,6 +216,10 @@ _OLD_CITIZEN_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{15}(?![0-9A-Za-z])")
 _MOBILE_LIKE = re.compile(r"(?<![0-9])(?:86)?1[3-9][0-9]{9}(?![0-9])")
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u00b7\u30fb]")
 """What a number is written with between its digits: spaces of every width, hyphens and dashes, middle dots."""
+_PUNCTUATION_BETWEEN = re.compile(r"(?<=[0-9])[.,/\\_()\[\]、。【】〔〕]+(?=[0-9Xx(\[【〔])")
+"""Punctuation a number is split by between its digits (after NFKC, whose full-width ，．／＿（） are ASCII):
+dots, commas, slashes, underscores, 、 and 。, brackets (``(138)0013 8000``). Taken out between digits only, so that
+a date or a case number beside a word is not joined to it."""
 _PERSONAL_KINDS = {"CITIZEN_ID": ("公民身份号码", "a citizen ID number"), "MOBILE": ("手机号码", "a mobile number")}
 
 
@@ -224,14 +228,16 @@ def personal_data_in(text: str, *, typed: bool = False) -> str | None:
     a mainland mobile number (11 digits from 13 to 19), else None. A purpose and a case number are signed into
     receipts, which any member holding a receipt's id may fetch and a later department of the case lists: clerks had
     typed the applicant's number into them (found by a privacy tester). Looked for as written in full-width digits
-    (a Chinese input method's), with spaces or dashes between the digits, or after +86, too (found in review).
+    (a Chinese input method's), with spaces or dashes between the digits, or after +86, too (found in review), and
+    split by dots, commas, slashes, underscores or brackets (``138.0013.8000``, ``(138)00138000``: a reviewer).
 
     ``typed``: text a clerk writes (a purpose), where a number is caught by its region and birth date alone: one with
     a mistyped check character still holds 17 real digits, and a first-generation 15-digit number names a person as
     surely (found by a security tester). Not for a case number, which the 一件事 system assigns and which is often a
     region, a date and a sequence: one that is a valid 公民身份号码 is still refused."""
     folded = unicodedata.normalize("NFKC", text)
-    for joined, form in ((False, folded), (True, _SEPARATORS.sub("", folded))):  # "房号 1203 138…" either way
+    joined_up = _PUNCTUATION_BETWEEN.sub("", _SEPARATORS.sub("", folded))
+    for joined, form in ((False, folded), (True, joined_up)):  # "房号 1203 138…" either way
         if any(citizen_id_problem(candidate.upper()) is None for candidate in _CITIZEN_ID_LIKE.findall(form)):
             return "CITIZEN_ID"
         if (

@@ -2654,6 +2654,7 @@ def test_a_purpose_or_case_number_holding_a_citizen_id_or_mobile_number_is_refus
     citizen = samples.citizen_id(77, dt.date(1985, 7, 14))
     full_width = citizen.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
     spaced = f"{citizen[:6]} {citizen[6:14]} {citizen[14:]}"
+    dotted = f"{citizen[:6]}.{citizen[6:14]}.{citizen[14:]}"
     no_ones = citizen[:17] + ("0" if citizen[17] != "0" else "1")  # its check character fails
     old = citizen[:6] + citizen[8:14] + citizen[14:17]  # as the first-generation card had it: 15 digits, YYMMDD
     invoices = "370100-FPSL-001"
@@ -2667,6 +2668,12 @@ def test_a_purpose_or_case_number_holding_a_citizen_id_or_mobile_number_is_refus
         (verification_pb2.UseContext(matter_code=invoices, purpose=f"为 {spaced} 领票"), "use.purpose"),
         (verification_pb2.UseContext(matter_code=invoices, purpose="电话 +86 139-8877-6655"), "use.purpose"),
         (verification_pb2.UseContext(matter_code=invoices, purpose="房号 1203 13812345678"), "use.purpose"),
+        # split by dots, slashes, underscores, commas, brackets (a reviewer)
+        (verification_pb2.UseContext(matter_code=invoices, purpose=f"为{dotted}领票"), "use.purpose"),
+        (verification_pb2.UseContext(matter_code=invoices, purpose="回访手机 138/0013/8000"), "use.purpose"),
+        (verification_pb2.UseContext(matter_code=invoices, purpose="回访手机 138_0013_8000"), "use.purpose"),
+        (verification_pb2.UseContext(matter_code=invoices, purpose="回访手机 138，0013，8000"), "use.purpose"),
+        (verification_pb2.UseContext(matter_code=invoices, purpose="回访手机 (138)00138000"), "use.purpose"),
         # typed with a slip in the check character, or a first-generation 15-digit number (found by a security tester)
         (verification_pb2.UseContext(matter_code=invoices, purpose=f"为{no_ones}领票"), "use.purpose"),
         (verification_pb2.UseContext(matter_code=invoices, purpose=f"为{citizen[:17]}Y领票"), "use.purpose"),
@@ -2695,6 +2702,7 @@ def test_a_purpose_or_case_number_holding_a_citizen_id_or_mobile_number_is_refus
         ("发票申领 票号123456789012345678", ""),
         ("发票申领 No.20261203001 电话0531-12345", ""),
         ("办件 370100-20261203-0001 的发票申领", ""),
+        ("2026.12.06 发票申领，办件 370100/20261203/0001", ""),
         ("企业开办：发票申领", no_ones),
     ):
         kept = verification_pb2.UseContext(
