@@ -16,20 +16,37 @@ ERROR for one that has ended (its department's calls fail in the TLS handshake, 
 warns of the member CA from ``CA_WARN_BEFORE`` before its end, and logs an ERROR once it has ended, but serves on
 (its HTTP side, the console and the trust material, needs no member certificate): no command renews the CA, whose
 every certificate, and whose trust at every partner, would have to be replaced (docs/departments.md).
+
+A gateway left running is watched too (``watch_own_certificates``): its own certificates were looked at only when
+`zzgw serve` started, and one running for months past the 90 days (under systemd, the normal case) went on serving
+an ended server certificate every client refused, and signing receipts under an ended receipt certificate that check
+``INVALID`` for good, ready all along, with no word in its log and no metric (a renewal tester, D1). Each certificate
+the process serves (``OwnCertificates``, read at start: the process reads its certificates at start only) is looked
+at again daily and at its end, said as at start (a WARNING within its time, an ERROR once ended), and its end kept in
+the gauge ``zzgw_gateway_certificate_expiry_seconds{certificate}``; once the server or the receipt certificate has
+ended, readiness says ``CERTIFICATE_ENDED`` (``OwnCertificates.ended``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from gateway import metrics
 from gateway.config import Settings
 from gateway.domain.counts import counted
-from gateway.domain.model import beijing_day
+from gateway.domain.model import Clock, beijing_day
+from gateway.threads import name_this_thread
+
+log = logging.getLogger("zzgw")
 
 RENEW_BEFORE = dt.timedelta(days=90)
 """How long before its end `zzgw init` renews one of the gateway's certificates, and `zzgw serve` warns of it."""
@@ -76,6 +93,106 @@ def ending(
         return None
     ended = left <= dt.timedelta(0)
     return Ending(what=what, path=path, not_after=not_after, ended=ended, days_left=0 if ended else left.days)
+
+
+OWN_CHECK_SECONDS = 24 * 3600.0
+"""How often a serving process looks again at its own certificates (and at each one's end)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnCertificate:
+    """One of the gateway's own certificates as this process serves it."""
+
+    name: str
+    """Its ``certificate`` label in ``zzgw_gateway_certificate_expiry_seconds``: ``server``, ``receipt``, ``tsa``,
+    ``member-ca``."""
+    what: str
+    """What it is, for the operator (``the receipt certificate``)."""
+    path: Path
+    """Its file in the data directory."""
+    not_after: dt.datetime
+    """Its end."""
+    within: dt.timedelta
+    """How long before its end it is warned of."""
+    after: str
+    """What its end does (``every client refuses the connection``)."""
+    todo: str
+    """What to do, said once it ends within ``within`` or has ended."""
+    stops_serving: bool = False
+    """Whether the process is not ready once it has ended (the server and the receipt certificates)."""
+
+    def said(self, now: dt.datetime) -> tuple[int, str] | None:
+        """Its end in words, with the log level to say it at: None before ``within`` of it."""
+        ends = ending(self.what, self.path, self.not_after, now, within=self.within)
+        if ends is None:
+            return None
+        if ends.ended:
+            return logging.ERROR, f"{ends.said()}, and {self.after}: {self.todo}"
+        return logging.WARNING, f"{ends.said()}, after which {self.after}: {self.todo}"
+
+
+class OwnCertificates:
+    """The gateway's own certificates this process serves, set once it has checked them at start (``serve``);
+    none before (`zzgw init`'s process serves none)."""
+
+    def __init__(self) -> None:
+        self.served: Sequence[OwnCertificate] = ()
+
+    def serve(self, certificates: Sequence[OwnCertificate]) -> None:
+        self.served = tuple(certificates)
+
+    def ended(self, now: dt.datetime) -> tuple[str, str] | None:
+        """Readiness: ``CERTIFICATE_ENDED`` and why, once the server certificate served has ended by ``now``, or
+        ``RECEIPT_CERTIFICATE_ENDED`` (the reason of each call the process then refuses, ``gateway.services.
+        verification.receipt_certificate_ended``) once the receipt certificate has; else None."""
+        for certificate in self.served:
+            if certificate.stops_serving and certificate.not_after < now:  # valid through its notAfter
+                said = certificate.said(now)
+                assert said is not None
+                return ("RECEIPT_CERTIFICATE_ENDED" if certificate.name == "receipt" else "CERTIFICATE_ENDED"), said[1]
+        return None
+
+
+def warn_of_own_ends(certificates: Sequence[OwnCertificate], now: dt.datetime) -> list[tuple[int, str]]:
+    """Log (``zzgw``) each of ``certificates`` that ends within its time (WARNING) or has ended (ERROR), and set the
+    gauge of their ends; what was said, as (level, line)."""
+    metrics.gateway_certificate_ends({c.name: c.not_after.timestamp() for c in certificates})
+    said = []
+    for certificate in certificates:
+        if (line := certificate.said(now)) is not None:
+            log.log(line[0], "%s", line[1])
+            said.append(line)
+    return said
+
+
+def next_own_look(certificates: Sequence[OwnCertificate], now: dt.datetime) -> float:
+    """Seconds until the next look: ``OWN_CHECK_SECONDS``, or sooner, a second after the next end to come, so that
+    an end is said (ERROR) when it comes, not up to a day after."""
+    wait = OWN_CHECK_SECONDS
+    for certificate in certificates:
+        left = (certificate.not_after - now).total_seconds()
+        if left >= 0:
+            wait = min(wait, left + 1.0)
+    return wait
+
+
+def watch_own_certificates(
+    own: OwnCertificates, clock: Clock, *, sleep: Callable[[float], object] = time.sleep
+) -> threading.Thread:
+    """Set the gauge at once (`zzgw serve` said the ends at start), then look again every ``next_own_look``, for
+    the process's life, on a daemon thread of its own (``zzgw-own-certs``)."""
+
+    metrics.gateway_certificate_ends({c.name: c.not_after.timestamp() for c in own.served})
+
+    def run() -> None:
+        name_this_thread("zzgw-own-certs")
+        while True:
+            sleep(next_own_look(own.served, clock.now()))
+            warn_of_own_ends(own.served, clock.now())
+
+    thread = threading.Thread(target=run, name="zzgw-own-certs", daemon=True)
+    thread.start()
+    return thread
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

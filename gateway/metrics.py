@@ -48,7 +48,9 @@ One more gauge, ``zzgw_member_certificate_expiry_seconds``, says when each regis
 ends (notAfter, Unix time), by ``member``: the member's code, an organisation's registered one, so one series per
 registered member, set by one process (worker 0, or the worker that replaced it: ``gateway.member_certificates``),
 and a member no longer registered (revoked) loses its series at the next daily look. It is the only label that names
-a member, and none names a caller.
+a member, and none names a caller. ``zzgw_gateway_certificate_expiry_seconds`` says the same of the gateway's own
+certificates the process serves (read at start), by ``certificate``: ``server``, ``receipt``, ``tsa``, ``member-ca``
+(``gateway.certificate_ends``), set by the same process.
 
 Several workers (``ZZGW_WORKERS`` > 1) share the HTTP port, so a scrape lands on any one of them: the supervisor
 gives them a directory (``prepare_directory``, ``PROMETHEUS_MULTIPROC_DIR``) before they start, each writes its
@@ -190,6 +192,13 @@ _CERTIFICATE_ENDS = Gauge(
     _CERTIFICATE_ENDS_NAME,
     "When each registered member's client certificate ends (notAfter, Unix time), by member code",
     ["member"],
+    multiprocess_mode="livemax",
+)
+_GATEWAY_CERTIFICATE_ENDS = Gauge(
+    "zzgw_gateway_certificate_expiry_seconds",
+    "When each of the gateway's own certificates this process serves ends (notAfter, Unix time), by certificate: "
+    "server, receipt, tsa, member-ca",
+    ["certificate"],
     multiprocess_mode="livemax",
 )
 _FEED_LISTENING = Gauge(
@@ -350,6 +359,13 @@ def member_certificate_ends(ends: Mapping[str, float]) -> None:
             _CERTIFICATE_ENDS.labels(member).set(timestamp)
         _members_with_ends.clear()
         _members_with_ends.update(ends)
+
+
+def gateway_certificate_ends(ends: Mapping[str, float]) -> None:
+    """Each of the gateway's own certificates of ``ends`` ends at its timestamp (Unix time), by its fixed name
+    (``server``, ``receipt``, ``tsa``, ``member-ca``: ``gateway.certificate_ends``)."""
+    for certificate, timestamp in ends.items():
+        _GATEWAY_CERTIFICATE_ENDS.labels(certificate).set(timestamp)
 
 
 def watcher_opened() -> None:

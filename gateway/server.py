@@ -67,7 +67,15 @@ from gateway.api.seals import SealServicer
 from gateway.api.sharing import SharingServicer
 from gateway.api.slots import long_streams
 from gateway.api.verification import VerificationServicer
-from gateway.certificate_ends import CA_WARN_BEFORE, MEMBER_CA_WHAT, RENEW_BEFORE, ending
+from gateway.certificate_ends import (
+    CA_WARN_BEFORE,
+    MEMBER_CA_WHAT,
+    RENEW_BEFORE,
+    OwnCertificate,
+    OwnCertificates,
+    ending,
+    watch_own_certificates,
+)
 from gateway.config import ConfigError, Settings, url_without_credentials
 from gateway.domain.audit import HeadMemos
 from gateway.domain.catalog import Catalog
@@ -256,6 +264,9 @@ class Gateway:
     servers have stopped by then, and a watcher had slept on until its last call's time."""
     health_checks: list[CheckThreads] = field(default_factory=list)
     """The threads answering health ``Check`` on the servers built on this gateway, ended when it closes."""
+    own_certificates: OwnCertificates = field(default_factory=OwnCertificates)
+    """The gateway's own certificates this process serves (``own_certificates``), set by ``serve_forever``: their
+    ends watched, and readiness's ``CERTIFICATE_ENDED``."""
 
     @classmethod
     def open(
@@ -328,6 +339,7 @@ class Gateway:
         pin = CatalogPin(db)
         authenticator = Authenticator(db, clock, dev_tokens=settings.mode == "dev")
         receipt_certificates = ReceiptCertificates(db, receipt_key.certificate) if receipt_key else None
+        own = OwnCertificates()
         audit = (
             AuditTrail(
                 db,
@@ -419,8 +431,9 @@ class Gateway:
             ),
             members=MemberService(db, clock),
             authenticator=authenticator,
-            readiness=Readiness(store_check(db, pin, authenticator, receipt_certificates, clock)),
+            readiness=Readiness(store_check(db, pin, authenticator, receipt_certificates, own=own, clock=clock)),
             catalog_pin=pin,
+            own_certificates=own,
         )
 
     def member_name(self, code: str) -> str:
@@ -496,19 +509,17 @@ def store_check(
     pin: CatalogPin,
     authenticator: Authenticator,
     receipt_certificates: ReceiptCertificates | None = None,
+    *,
+    own: OwnCertificates | None = None,
     clock: Clock | None = None,
 ) -> Callable[[], object]:
     """Readiness's check (``gateway.health``): the database answers (``database_check``), the store's catalog is
     still the one this process serves (``CatalogPin``; ``CATALOG_CHANGED`` otherwise, the log's WARNING naming both
     fingerprints), and a dev-mode process's store has not been switched to production (``MODE_CHANGED`` otherwise,
-    from when ``authenticator`` takes no bearer token). With ``clock``, the receipt certificate's end too
-    (``receipt_certificate_end``)."""
+    from when ``authenticator`` takes no bearer token); and neither the server nor the receipt certificate ``own``
+    serves has ended by ``clock`` (``CERTIFICATE_ENDED``: every client refuses it; ``RECEIPT_CERTIFICATE_ENDED``:
+    every receipt signed under it would check INVALID for good, and the process makes none)."""
     reached = database_check(db)
-    certificate_end = (
-        receipt_certificate_end(receipt_certificates.current.not_valid_after_utc, clock)
-        if receipt_certificates is not None and clock is not None
-        else None
-    )
 
     def check() -> object:
         answer = reached()
@@ -523,6 +534,8 @@ def store_check(
             )
         if receipt_certificates is not None and (newer := receipt_certificates.check()) is not None:
             raise NotReady("RECEIPT_KEY_RETIRED", _retired_said(newer))
+        if own is not None and clock is not None and (ended := own.ended(clock.now())) is not None:
+            raise NotReady(*ended)
         if stored is not None:
             raise NotReady(
                 "CATALOG_CHANGED",
@@ -530,8 +543,6 @@ def store_check(
                 "another catalog; calls that use the catalog are refused (CATALOG_CHANGED) until this process is "
                 "restarted with it (docs/operations.md: Changing the catalog)",
             )
-        if certificate_end is not None:  # last: the checks above end dev tokens and say a catalog change whatever
-            certificate_end()  # else holds (raised first, it had kept a switch to production from ending them)
         return answer
 
     return check
@@ -2968,40 +2979,6 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
             )
 
 
-def receipt_certificate_end(not_after: dt.datetime, clock: Clock) -> Callable[[], None]:
-    """The readiness check's look at the end of the receipt certificate a process signs under: within
-    ``RENEW_BEFORE`` of it, a WARNING once a Beijing day after the start's (``_check_own_certificates`` says it at
-    start); past it, NotReady ``RECEIPT_CERTIFICATE_ENDED``, as the process makes no receipt then
-    (``gateway.services.verification.receipt_certificate_ended``). ``zzgw serve`` checked the end at start alone,
-    and a process left running past it had signed receipts that every checker rejects (CERT_EXPIRED; a receipts
-    reviewer, R4)."""
-    said_on = [beijing_day(clock.now())]
-
-    def look() -> None:
-        now = clock.now()
-        ends = ending(RECEIPT_WHAT, None, not_after, now, within=RENEW_BEFORE)
-        if ends is None:
-            return
-        after = _AFTER_THE_END[RECEIPT_WHAT]
-        if now > not_after:  # valid through its notAfter (RFC 5280), as a checker takes it
-            raise NotReady(
-                "RECEIPT_CERTIFICATE_ENDED",
-                f"{ends.said()}, and {after}: this process makes no receipt (UNAVAILABLE); run `zzgw init` to renew "
-                "it, copy seal-ca/receipt.pem to every replica and restart them (docs/operations.md: renewing the "
-                "gateway's certificates)",
-            )
-        if (day := beijing_day(now)) != said_on[0]:
-            said_on[0] = day
-            log.warning(
-                "%s, after which %s, and this process makes no receipt: run `zzgw init` to renew it before then, and "
-                "restart the gateway processes (docs/operations.md: renewing the gateway's certificates)",
-                ends.said(),
-                after,
-            )
-
-    return look
-
-
 def _retired_said(newer: x509.Certificate) -> str:
     """Why a process whose receipt key a later `zzgw init` replaced (``ReceiptCertificates.retired_by``) must not
     sign: a replica restarted before the rotating gateway's files were copied to it (a receipts reviewer, R2)."""
@@ -3031,13 +3008,62 @@ def warn_of_the_member_ca(settings: Settings, now: dt.datetime) -> None:
         return
     not_after = x509.load_pem_x509_certificate(ca.read_bytes()).not_valid_after_utc
     if (ends := ending(MEMBER_CA_WHAT, ca, not_after, now, within=CA_WARN_BEFORE)) is not None:
-        log.log(
-            logging.ERROR if ends.ended else logging.WARNING,
-            "%s, after which every department's and partner's TLS connection with the gateway fails (their "
-            "certificates and the server's are the CA's): no command renews it; plan its replacement with them "
-            "(docs/departments.md: the member CA's end)",
-            ends.said(),
-        )
+        log.log(logging.ERROR if ends.ended else logging.WARNING, "%s, after which %s: %s", ends.said(), _AFTER_THE_CA,
+                _NO_CA_RENEWAL)  # fmt: skip
+
+
+_AFTER_THE_CA = (
+    "every department's and partner's TLS connection with the gateway fails (their certificates and the server's "
+    "are the CA's)"
+)
+_NO_CA_RENEWAL = "no command renews it; plan its replacement with them (docs/departments.md: the member CA's end)"
+
+
+def own_certificates(settings: Settings) -> list[OwnCertificate]:
+    """The gateway's own certificates a `zzgw serve` process serves, as read at its start: the receipt and the
+    time-stamping certificates, and in production mode the server certificate and the member CA; those that exist
+    (``gateway.certificate_ends.watch_own_certificates`` says their ends as ``_check_own_certificates`` does at
+    start, the process still serving the ones it read: a renewal takes `zzgw init` and a restart)."""
+    renew = (
+        "run `zzgw init` to renew it, then restart every gateway process: each serves the certificates it read at "
+        "start (docs/operations.md: renewing the gateway's certificates)"
+    )
+    own = [
+        ("receipt", RECEIPT_WHAT, settings.seal_ca_dir / RECEIPT_CERT, True),
+        ("tsa", TSA_WHAT, settings.seal_ca_dir / TSA_CERT, False),
+    ]
+    if settings.mode == "production":
+        own.append(("server", SERVER_WHAT, settings.pki_dir / "server.pem", True))
+    certificates = []
+    for name, what, path, stops in own:
+        with contextlib.suppress(OSError, ValueError):  # none here: nothing served
+            certificates.append(
+                OwnCertificate(
+                    name=name,
+                    what=what,
+                    path=path,
+                    not_after=x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc,
+                    within=RENEW_BEFORE,
+                    after=_AFTER_THE_END[what],
+                    todo=renew,
+                    stops_serving=stops,
+                )
+            )
+    ca = settings.pki_dir / "ca.pem"
+    if settings.mode == "production":
+        with contextlib.suppress(OSError, ValueError):
+            certificates.append(
+                OwnCertificate(
+                    name="member-ca",
+                    what=MEMBER_CA_WHAT,
+                    path=ca,
+                    not_after=x509.load_pem_x509_certificate(ca.read_bytes()).not_valid_after_utc,
+                    within=CA_WARN_BEFORE,
+                    after=_AFTER_THE_CA,
+                    todo=_NO_CA_RENEWAL,
+                )
+            )
+    return certificates
 
 
 def _check_own_certificates(settings: Settings, now: dt.datetime) -> None:
@@ -3457,6 +3483,7 @@ def serve_forever(
     ``Gateway.open``)."""
     gateway = Gateway.open(settings, store_identity=store_identity)
     check_ready(gateway, serving=True)
+    gateway.own_certificates.serve(own_certificates(settings))
     if settings.workers == 1:  # several: said once, by ``run``
         warn_of_connection_slots(gateway)
     in_flight = InFlight()
@@ -3565,6 +3592,8 @@ def serve_forever(
     if watch_certificates:
         # members' client certificates ending soon or ended, now and daily: the handshake's failure names no one
         watch_certificate_ends(settings, gateway.db, gateway.clock)
+        # and the gateway's own, which a process left running past the start's 90 days had served ended, ready
+        watch_own_certificates(gateway.own_certificates, gateway.clock)
     if ready is not None:
         ready()
     server.wait_for_termination()

@@ -82,3 +82,146 @@ def test_serve_warns_of_the_member_ca_a_year_before_it_ends_and_says_once_it_has
     with caplog.at_level(logging.WARNING, logger="zzgw"):
         warn_of_the_member_ca(dataclasses.replace(production, mode="dev"), end)  # no TLS in dev mode
     assert caplog.records == []
+
+
+class _MovableClock:
+    """The gateway's clock (``gateway.domain.model.Clock``), moved by the test: days pass without sleeping."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.moment = now
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+
+def test_a_gateway_left_running_says_its_own_certificates_end_when_they_come_and_keeps_a_gauge(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its own certificates were looked at only when `zzgw serve` started: one left running past the 90 days said
+    nothing, not even once the receipt certificate had ended, and had no metric (a renewal tester, D1). The watch
+    looks again daily and at each end, says each as the start does, naming the file and `zzgw init` and the restart,
+    and keeps ``zzgw_gateway_certificate_expiry_seconds{certificate}``."""
+    import logging
+    import threading
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from gateway import metrics
+    from gateway.certificate_ends import OWN_CHECK_SECONDS, OwnCertificates, watch_own_certificates
+    from gateway.server import own_certificates
+    from tests.conftest import start_gateway
+
+    running = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'zzgw.db'}")
+    try:
+        settings = running.gateway.settings
+        own = OwnCertificates()
+        own.serve(own_certificates(settings))  # dev mode: the receipt and the time-stamping certificates
+        assert sorted(c.name for c in own.served) == ["receipt", "tsa"]
+        (receipt,) = [c for c in own.served if c.name == "receipt"]
+        assert receipt.path == settings.seal_ca_dir / "receipt.pem"
+        own.serve([receipt])  # the time-stamping certificate ends within seconds of it: its own look would come between
+    finally:
+        running.stop()
+    clock = _MovableClock(receipt.not_after - dt.timedelta(days=120))
+    waits: list[float] = []
+    looked = threading.Semaphore(0)
+    go_on = threading.Semaphore(0)
+
+    def sleep(seconds: float) -> None:  # the watch's sleep: the clock moves on as far, when the test says so
+        waits.append(seconds)
+        looked.release()
+        go_on.acquire()
+        clock.moment += dt.timedelta(seconds=seconds)
+
+    def look(at: dt.datetime | None = None) -> list[tuple[int, str]]:
+        """Let the watch sleep, the clock at ``at`` when it wakes (as far on as it waited else), and what it said
+        of the receipt certificate."""
+        caplog.clear()
+        if at is not None:
+            clock.moment = at - dt.timedelta(seconds=waits[-1])
+        go_on.release()
+        assert looked.acquire(timeout=10)
+        return [(r.levelno, r.getMessage()) for r in caplog.records if "receipt certificate" in r.getMessage()]
+
+    def gauge() -> dict[str, float]:
+        for family in text_string_to_metric_families(metrics.exposition()[0].decode()):
+            if family.name == "zzgw_gateway_certificate_expiry_seconds":
+                return {s.labels["certificate"]: s.value for s in family.samples}
+        return {}
+
+    with caplog.at_level(logging.WARNING, logger="zzgw"):
+        watch_own_certificates(own, clock, sleep=sleep)
+        assert looked.acquire(timeout=10)
+        assert gauge()["receipt"] == receipt.not_after.timestamp()  # at once
+        assert waits == [OWN_CHECK_SECONDS]
+        assert look() == []  # a day later: 119 days left
+        said = look(clock.moment + dt.timedelta(days=41))  # 78 days left
+        day = receipt.not_after.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+        assert said == [
+            (
+                logging.WARNING,
+                f"the receipt certificate ({receipt.path}) ends on {day} (Beijing time), in 78 days, after which every "
+                "receipt signed under it checks INVALID (CERT_EXPIRED) for good: run `zzgw init` to renew it, then "
+                "restart every gateway process: each serves the certificates it read at start (docs/operations.md: "
+                "renewing the gateway's certificates)",
+            )
+        ]
+        said = look(receipt.not_after - dt.timedelta(hours=2))  # the next look is a second after the end
+        assert said[0][0] == logging.WARNING and "within a day" in said[0][1]
+        assert waits[-1] == pytest.approx(2 * 3600 + 1.0)
+        ((level, line),) = look()
+        assert level == logging.ERROR
+        assert line.startswith(f"the receipt certificate ({receipt.path}) ended on {day} (Beijing time), and every ")
+        assert "run `zzgw init` to renew it, then restart every gateway process" in line
+        assert waits[-1] == OWN_CHECK_SECONDS
+        assert look()[0][0] == logging.ERROR  # and daily after that
+    go_on.release()
+
+
+def test_an_ended_server_or_receipt_certificate_makes_the_process_not_ready(tmp_path: Path) -> None:
+    """A gateway that served an ended server certificate (every client refused the handshake) or signed receipts under
+    an ended receipt certificate (each INVALID for good) stayed ready: a balancer kept sending it every department (a
+    renewal tester, D1). Readiness says CERTIFICATE_ENDED from the end on, on gRPC health too; an ended time-stamping
+    certificate is said in the log only, its calls still sealing."""
+    import dataclasses
+    import time
+
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from gateway.server import own_certificates
+    from tests.conftest import start_gateway
+
+    running = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'zzgw.db'}", clock=(clock := _MovableClock(
+        dt.datetime.now(dt.UTC))))  # fmt: skip
+    try:
+        gateway = running.gateway
+        gateway.own_certificates.serve(own_certificates(gateway.settings))
+        (receipt,) = [c for c in gateway.own_certificates.served if c.name == "receipt"]
+        (tsa,) = [c for c in gateway.own_certificates.served if c.name == "tsa"]
+        gateway.start()
+        health = health_pb2_grpc.HealthStub(running.channel(None))
+
+        def state(seconds: float = 10) -> tuple[int, str | None]:
+            deadline = time.monotonic() + seconds
+            while True:
+                status = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
+                if status != health_pb2.HealthCheckResponse.SERVING or time.monotonic() > deadline:
+                    return status, gateway.readiness.state.reason
+                time.sleep(0.2)
+
+        production = own_certificates(dataclasses.replace(gateway.settings, mode="production"))
+        assert {c.name: c.stops_serving for c in production} == {
+            "receipt": True, "server": True, "tsa": False, "member-ca": False
+        }  # fmt: skip
+        assert state(2) == (health_pb2.HealthCheckResponse.SERVING, "")
+        clock.moment = min(receipt.not_after, tsa.not_after) - dt.timedelta(seconds=5)
+        assert state(2)[0] == health_pb2.HealthCheckResponse.SERVING
+        clock.moment = tsa.not_after + dt.timedelta(seconds=1)
+        if tsa.not_after < receipt.not_after:
+            assert state(2)[0] == health_pb2.HealthCheckResponse.SERVING
+        clock.moment = receipt.not_after + dt.timedelta(seconds=1)
+        assert state() == (health_pb2.HealthCheckResponse.NOT_SERVING, "CERTIFICATE_ENDED")
+        message = gateway.readiness.state.message
+        assert message is not None and message.startswith(f"the receipt certificate ({receipt.path}) ended on ")
+    finally:
+        running.stop()

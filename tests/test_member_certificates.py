@@ -246,6 +246,8 @@ def test_members_lists_each_end_and_serve_warns_of_those_ending(tmp_path: Path) 
         deadline = time.monotonic() + 30
         while sum("zzgw.members" in line for line in said) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
+        with urllib.request.urlopen(f"http://{env['ZZGW_HTTP_ADDR']}/metrics", timeout=5) as answer:
+            families = {family.name: family for family in text_string_to_metric_families(answer.read().decode())}
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
@@ -262,6 +264,11 @@ def test_members_lists_each_end_and_serve_warns_of_those_ending(tmp_path: Path) 
         f"WARNING zzgw.members the previous client certificate of member {MARKET} (济南市市场监督管理局), kept by its "
         f"renewal, ends on {beijing(soon)} (Beijing time), in 5 days: "
     ) in previous
+    # the gateway's own certificates' ends too, which no metric had had (a renewal tester, D1, D5)
+    own = {s.labels["certificate"]: s.value for s in families["zzgw_gateway_certificate_expiry_seconds"].samples}
+    for name, path in (("receipt", "seal-ca/receipt.pem"), ("tsa", "seal-ca/tsa.pem")):
+        certificate = x509.load_pem_x509_certificate((tmp_path / "var" / path).read_bytes())
+        assert own[name] == certificate.not_valid_after_utc.timestamp()
     failed = next(line for line in lines if POLICE in line)
     assert f"ERROR zzgw.members the client certificate of member {POLICE} (济南市公安局) ended on {beijing(ended)}" in (
         failed
