@@ -1504,7 +1504,7 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
     credentials) stay as the docs spell them, for scripts; the words an operator reads are Chinese first (全部事项,
     证书有效期至 …（北京时间；…）), as the other commands say theirs."""
     from gateway.domain.errors import NotFoundError
-    from gateway.domain.model import beijing_day
+    from gateway.domain.model import CHINA_TZ, beijing_day
     from gateway.domain.verification import matters_of
     from gateway.member_certificates import certificate_ends, previous_certificate_ends, put_previous_aside
     from gateway.server import dev_tokens_of, forget_dev_token
@@ -1614,8 +1614,15 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                     f"证书有效期不明：登记的证书不是 {path}（certificate ends ? (its registered certificate is not "
                     f"{path})）"
                 )
+            elif end <= now:  # its calls fail in the handshake: listed as the valid ones had been (a renewal tester)
+                at = end.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+                ending = (
+                    f"证书已于 {at}（北京时间）到期，不再可用，请 --renew（certificate ended on {at} Beijing time: its "
+                    f"calls fail in the TLS handshake; `zzgw members --renew {member.code}`）"
+                )
             else:
-                day = beijing_day(end)
+                last_day = end - now <= dt.timedelta(days=1)  # the time too: is it ended yet?
+                day = f"{end.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}" if last_day else beijing_day(end)
                 ending = f"证书有效期至 {day}（北京时间；certificate ends {day} Beijing time）"
             previous_end = previous_ends.get(member.code)
             if previous_end is not None and previous_end < now:  # renewed, the certificate before ended since: refused

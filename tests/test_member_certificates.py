@@ -236,9 +236,14 @@ def test_members_lists_each_end_and_serve_warns_of_those_ending(tmp_path: Path) 
     assert listed.returncode == 0, listed.stderr
     rows = {line.split("\t")[0]: line.split("\t") for line in listed.stdout.splitlines()}
     beijing = lambda moment: moment.astimezone(CHINA_TZ).date().isoformat()  # noqa: E731
-    for code, end in ((TAX, ending), (POLICE, ended)):
-        day = beijing(end)
-        assert rows[code][-1] == f"证书有效期至 {day}（北京时间；certificate ends {day} Beijing time）"
+    day = beijing(ending)
+    assert rows[TAX][-1] == f"证书有效期至 {day}（北京时间；certificate ends {day} Beijing time）"
+    # one that has ended had been listed as one that has not, the day alone (a renewal tester, D2)
+    at = ended.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    assert rows[POLICE][-1] == (
+        f"证书已于 {at}（北京时间）到期，不再可用，请 --renew（certificate ended on {at} Beijing time: its calls "
+        f"fail in the TLS handshake; `zzgw members --renew {POLICE}`）"
+    )
 
     server, said, reader = serve_heard(env)
     try:
