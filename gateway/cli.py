@@ -1487,12 +1487,26 @@ def _renew_or_retire(settings: Settings, gateway: Gateway, code: str, request: b
         if renewed.retired is not None and renewed.retired_not_after is not None
         else ""
     )
+    replicas = (
+        f"on replicas with their own copy of pki/, copy pki/members/{code}.pem and {code}.previous.pem to them (no "
+        "key: the gateway needs none)"
+    )
+    if renewed.previous_not_after is not None and renewed.previous_not_after <= gateway.clock.now():
+        # a late renewal: the department has had no certificate accepted since that end, and has one only now
+        print(
+            f"{code}: renewed: a new client certificate {renewed.certificate}, valid until {day} (Beijing time), is "
+            f"registered; the previous one ({renewed.previous}) ended on {beijing_day(renewed.previous_not_after)} "
+            f"(Beijing time) and is not accepted: the department cannot connect until it has the new pair, so hand "
+            f"it over now: {hand}{retired}; `zzgw members --retire {code}`, or the next --renew, retires the ended "
+            f"one; {replicas}",
+            file=sys.stderr,
+        )
+        return 0
     print(
         f"{code}: renewed: a new client certificate {renewed.certificate}, valid until {day} (Beijing time), is "
         f"registered; the previous one ({before}) stays accepted until `zzgw members "
         f"--retire {code}` or its end, so the department changes over without a gap{retired}; {hand}; once it "
-        f"connects with the new one, `zzgw members --retire {code}`; on replicas with their own copy of pki/, copy "
-        f"pki/members/{code}.pem and {code}.previous.pem to them (no key: the gateway needs none)",
+        f"connects with the new one, `zzgw members --retire {code}`; {replicas}",
         file=sys.stderr,
     )
     return 0

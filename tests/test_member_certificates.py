@@ -299,9 +299,16 @@ def test_a_previous_certificate_that_ended_is_listed_so_and_the_next_renewal_ret
     _certificate_ending(pki, POLICE, "济南市公安局", ended)
     assert run_zzgw("init", env=env).returncode == 0
     ended_pem = (members / f"{POLICE}.pem").read_bytes()
-    assert run_zzgw("members", "--renew", POLICE, env=env).returncode == 0  # the department's certificate had ended
+    late = run_zzgw("members", "--renew", POLICE, env=env)  # the department's certificate had ended
+    assert late.returncode == 0, late.stderr
     first = (members / f"{POLICE}.pem").read_bytes()
     day = ended.astimezone(CHINA_TZ).date().isoformat()
+    # it had said the ended one "stays accepted … so the department changes over without a gap" (a renewal tester, D3)
+    assert "without a gap" not in late.stderr and "stays accepted" not in late.stderr
+    assert (
+        f"the previous one ({members / POLICE}.previous.pem) ended on {day} (Beijing time) and is not accepted: the "
+        "department cannot connect until it has the new pair, so hand it over now: "
+    ) in late.stderr
     listed = {line.split("\t")[0]: line.split("\t") for line in run_zzgw("members", env=env).stdout.splitlines()}
     assert listed[POLICE][-1].endswith(
         f"；换发前的旧证书已于 {day} 到期，不再可用，可 --retire（the previous certificate ended on {day}: no longer "
