@@ -262,8 +262,20 @@ class Authenticator:
             member = uow.members.get(code) if code else None
             revoked = member is not None and code in uow.members.revoked()
             taken = member is not None and uow.facts.get(REVOKED_CERTIFICATE + digest[:40]) == digest
+            by_revoke = taken and uow.facts.get(REVOKED_BY_REVOKE + digest[:34]) == digest
+        if member is not None and not revoked and by_revoke:
+            # revoked (a key that may have leaked), the member restored since: not "replaced", which had told its
+            # holder of a new certificate handed over (a renewal tester, D4)
+            return UnauthenticatedError(
+                f"成员 {code} 的这张客户端证书已被撤销（zzgw members --revoke），永不再受信任，请联系证照网关的管理员"
+                f"（this client certificate of member {code} was revoked (`zzgw members --revoke`) and is never "
+                "trusted again: ask the gateway's administrator）",
+                reason="CREDENTIAL_REVOKED",
+                metadata={"member": code},
+            )
         if member is not None and not revoked and taken:
-            # one the member had, retired after a renewal (or revoked before a restore): its department's system
+            # one the member had, retired after a renewal (or revoked before a restore, recorded before the
+            # revocation was told apart): its department's system
             # still presents the old pair, and is told to move to the new one, under the reason it always had
             return UnauthenticatedError(
                 f"成员 {code} 的这张客户端证书已停用（已换发新证书），请改用证照网关管理员交付的新证书（this client "
@@ -341,6 +353,11 @@ REVOKED_CERTIFICATE = "revoked-certificate:"
 """The prefix of the store's fact naming a client certificate ``revoke`` took (with 40 hex digits of its SHA-256, within
 the fact's 64 characters; value: the whole SHA-256): never registered
 again, though a replica's init between ``restore`` and the renewal finds it still in its pki/ (a reviewer)."""
+REVOKED_BY_REVOKE = REVOKED_CERTIFICATE + "by-revoke:"
+"""The prefix of a second fact for a client certificate ``revoke`` took, not ``retire`` (with 34 hex digits of its
+SHA-256, within the 64 characters; value: the whole SHA-256): said revoked after a ``restore``, not replaced by a
+renewal. Under ``REVOKED_CERTIFICATE``'s prefix, so read as one more taken certificate (the same digest) by what
+reads those."""
 
 
 class MemberService:
@@ -440,6 +457,8 @@ class MemberService:
             ):
                 if digest is not None:
                     _record_revoked(uow.facts, digest)
+                    if uow.facts.get(REVOKED_BY_REVOKE + digest[:34]) is None:
+                        uow.facts.add(REVOKED_BY_REVOKE + digest[:34], digest)
             taken = uow.members.revoke(code, now) + uow.console_clerks.end(code, None, now)
             uow.commit()
         return taken

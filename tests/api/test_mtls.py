@@ -369,3 +369,26 @@ def test_a_member_revoked_during_a_renewals_overlap_is_refused_either_pair(produ
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert reason(caught.value) == "CREDENTIAL_REVOKED"
         assert (caught.value.details() or "").startswith(f"成员 {civil} 的凭证已被撤销")
+
+
+def test_a_certificate_revoked_before_a_restore_is_said_revoked_not_replaced(production: RunningGateway) -> None:
+    """`zzgw members --revoke`, then `--restore`: the certificate revoked (its key maybe leaked) had been told it "was
+    replaced by a renewed one: connect with the new certificate the administrator handed over", UNKNOWN_CREDENTIAL,
+    as one retired after a renewal (a renewal tester, D4). It is CREDENTIAL_REVOKED, naming the member, and said
+    revoked; one retired after a renewal is still said replaced
+    (``test_a_renewed_member_calls_with_either_pair_until_the_previous_is_retired``)."""
+    planning = "11370100993701089T"  # 济南市自然资源和规划局, called by no other test of this module
+    old = Issued.read(production.gateway.settings.pki_dir / "members", planning)
+    assert production.gateway.members.revoke(planning) == 1
+    production.gateway.members.restore(planning)  # `zzgw init` then issues it a new pair
+    for _ in range(2):  # the second from the cache of why a certificate was refused
+        with pytest.raises(grpc.RpcError) as caught, channel_with(production, old) as channel:
+            catalog_pb2_grpc.CatalogServiceStub(channel).ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(),
+                                                                          timeout=TIMEOUT)  # fmt: skip
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert reason(caught.value) == "CREDENTIAL_REVOKED"
+        assert caught.value.details() == (
+            f"成员 {planning} 的这张客户端证书已被撤销（zzgw members --revoke），永不再受信任，请联系证照网关的管理员"
+            f"（this client certificate of member {planning} was revoked (`zzgw members --revoke`) and is never "
+            "trusted again: ask the gateway's administrator）"
+        )
