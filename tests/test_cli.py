@@ -1850,10 +1850,12 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
     gateway = Gateway.open(settings)
     try:
         assert gateway.authenticator.by_token(token).code == lixia["code"]
-        with pytest.raises(UnauthenticatedError) as refused:  # the pair revoked stays refused, said as replaced
+        # the pair revoked stays refused, said as revoked: it had been said replaced by a renewal (a renewal tester)
+        with pytest.raises(UnauthenticatedError) as refused:
             gateway.authenticator.by_certificate(revoked_der)
-        assert refused.value.reason == "UNKNOWN_CREDENTIAL"
-        assert refused.value.message.startswith(f"成员 {lixia['code']} 的这张客户端证书已停用（已换发新证书）")
+        assert refused.value.reason == "CREDENTIAL_REVOKED"
+        revoked_said = f"成员 {lixia['code']} 的这张客户端证书已被撤销（zzgw members --revoke）"
+        assert refused.value.message.startswith(revoked_said)
         with pytest.raises(UnauthenticatedError) as refused:
             gateway.authenticator.by_certificate(b"not a certificate")
         assert refused.value.message == "客户端证书不属于任何成员（unknown client certificate）"
