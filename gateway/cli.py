@@ -375,6 +375,7 @@ def _open_store(settings: Settings) -> Gateway:
 def _init(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from gateway.domain.model import beijing_day
     from gateway.server import initialise
 
     bars: list[tqdm[None]] = []
@@ -455,6 +456,13 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             f"{counted(len(report.seals_made), 'issuer')} got their first seal (电子证照专用章): "
             f"{', '.join(report.seals_made)}"
         )
+    if settings.mode == "production":  # pairs to hand over; dev mode's members connect with tokens
+        for pair in report.certificates_issued:  # had been issued without a word (a renewal tester, D6)
+            print(
+                f"issued a client certificate for {pair.code} ({pair.name}), valid until "
+                f"{beijing_day(pair.not_after)} (Beijing time): hand {pair.certificate} and {pair.key} over "
+                f"(docs/departments.md), then delete {pair.key} here (the gateway never needs it)"
+            )
     for listed in report.revocations_listed:  # an upgraded store's file: said once (a reviewer, R1)
         print(f"listed: {listed}")
     for unknown in report.revocations_unknown:

@@ -558,6 +558,17 @@ class _NoSealMaker:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedPair:
+    """A client certificate and key `zzgw init` issued a member (``InitReport.certificates_issued``)."""
+
+    code: str
+    name: str
+    certificate: Path
+    key: Path
+    not_after: dt.datetime
+
+
 @dataclass(frozen=True)
 class InitReport:
     members: int
@@ -617,6 +628,9 @@ class InitReport:
     """Dev mode: members new since dev-tokens.json was written, given a bearer token and added to the file."""
     seals_made: tuple[str, ...] = ()
     """The first seal of each issuer that had none, made by this run: ``SEAL_ID of CODE``."""
+    certificates_issued: tuple[IssuedPair, ...] = ()
+    """The client certificates this run issued, with their keys, to members that had none in ``pki/members/`` (new,
+    or restored after ``--revoke``): pairs to hand over."""
     issuers_without_seal: tuple[str, ...] = ()
     """Issuers of the members file that have had seals and have none active now (revoked, or ended): init makes them
     none (``SealService.ensure_default``); the issuer registers one (RegisterSeal) when it is to issue again."""
@@ -761,6 +775,7 @@ def _initialise(
         previous = uow.members.previous_certificate_digests()
         still_revoked = uow.members.revoked()
     revoked_certificates = gateway.members.revoked_certificates()
+    certificates_issued: list[IssuedPair] = []
     certificates = _ensure_pki(
         settings,
         members,
@@ -769,6 +784,7 @@ def _initialise(
         ignore=still_revoked,
         now=gateway.clock.now(),
         previous=previous,
+        issued=certificates_issued,
     )
     first_ca = not (settings.seal_ca_dir / "root.pem").exists()
     check_gateway_revocations(settings, gateway.db, gateway.keys)
@@ -862,6 +878,7 @@ def _initialise(
         fields_never_read=tuple(never_read.words for never_read in gateway.catalog.fields_never_read()),
         bundles_left=bundles_left(gateway.db, gateway.catalog) if catalog_adopted else (),
         seals_made=seals_made,
+        certificates_issued=tuple(certificates_issued),
         issuers_without_seal=issuers_without_seal,
         receipt_certificates_retired=receipt_certificates_retired,
         revocations_taken=tuple(revocations_taken),
@@ -1303,6 +1320,7 @@ def _ensure_pki(
     ignore: Collection[str] = (),
     now: dt.datetime | None = None,
     previous: Mapping[str, str] | None = None,
+    issued: list[IssuedPair] | None = None,
 ) -> dict[str, bytes]:
     """The member CA with a server certificate and a client certificate per member; the CA's key is read only
     when one of them is missing (it may be kept offline otherwise). A member's key is never read: it is the
@@ -1314,7 +1332,8 @@ def _ensure_pki(
     tester). So is one whose certificate here is not the one registered: an older copy of pki/ had registered again
     a certificate revoked since, which --revoke says is never trusted again (a reviewer). ``previous`` (code: the
     SHA-256 of a previous certificate a renewal keeps accepted) is held against the certificates ``zzgw members
-    --retire`` put aside, as ``certified`` against those ``--revoke`` did."""
+    --retire`` put aside, as ``certified`` against those ``--revoke`` did. Each client pair issued is added to
+    ``issued``: init had issued them without a word (a renewal tester, D6)."""
     pki = settings.pki_dir
     directory = pki / "members"
     certified = certified or {}
@@ -1415,7 +1434,12 @@ def _ensure_pki(
             continue
         if not (directory / f"{member.code}.pem").exists():
             assert ca is not None
-            ca.issue_client(code=member.code, name=member.name).write(directory, member.code)
+            pair = ca.issue_client(code=member.code, name=member.name)
+            pair.write(directory, member.code)
+            if issued is not None:
+                until = x509.load_pem_x509_certificate(pair.cert_pem).not_valid_after_utc
+                where = directory / member.code
+                issued.append(IssuedPair(member.code, member.name, Path(f"{where}.pem"), Path(f"{where}.key"), until))
         pem = (directory / f"{member.code}.pem").read_bytes()
         certificates[member.code] = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
     return certificates

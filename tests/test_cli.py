@@ -2178,3 +2178,30 @@ def test_serve_exits_75_when_the_database_is_down_and_2_when_it_refuses(env: dic
     refused = zzgw({**env, "ZZGW_WORKERS": str(workers), "ZZGW_DATABASE_URL": missing}, "serve", timeout=60)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
     assert 'database "zzgw_no_such_database" does not exist' in refused.stderr
+
+
+def test_init_names_each_client_certificate_it_issues_and_what_to_hand_over(env: dict[str, str]) -> None:
+    """`zzgw init` issued a pair to a member new to the members file, or restored after `--revoke`, without a word:
+    nothing named the certificate, the pair to hand over or the key to delete (a renewal tester, D6). One line each,
+    in production mode (dev mode's members connect with tokens); none when it issues none."""
+    production = {**env, "ZZGW_MODE": "production"}
+    first = zzgw(production, "init")
+    assert first.returncode == 0, first.stderr
+    members = Path(env["ZZGW_DATA_DIR"]) / "pki" / "members"
+    issued = [line for line in first.stdout.splitlines() if line.startswith("issued a client certificate for ")]
+    assert len(issued) == len(list(members.glob("*.pem"))) > 1
+    again = zzgw(production, "init")
+    assert again.returncode == 0 and "issued a client certificate" not in again.stdout
+    planning = "11370100993701089T"
+    assert zzgw(production, "members", "--revoke", planning).returncode == 0
+    assert zzgw(production, "members", "--restore", planning).returncode == 0
+    restored = zzgw(production, "init")
+    assert restored.returncode == 0, restored.stderr
+    (line,) = [line for line in restored.stdout.splitlines() if "issued a client certificate" in line]
+    until = x509.load_pem_x509_certificate((members / f"{planning}.pem").read_bytes()).not_valid_after_utc
+    day = until.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    assert line == (
+        f"issued a client certificate for {planning} (济南市自然资源和规划局), valid until {day} (Beijing time): hand "
+        f"{members / planning}.pem and {members / planning}.key over (docs/departments.md), then delete "
+        f"{members / planning}.key here (the gateway never needs it)"
+    )
