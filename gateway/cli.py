@@ -12,7 +12,7 @@ zzgw verify WHAT          verify a license (identifier, number, ZZ1: code), a PD
 zzgw receipt get ID       fetch a verification receipt (GetReceipt) as a JSON file
 zzgw receipt check FILE   check a receipt file offline with the gateway's published trust material
 zzgw members              list the members; --renew, --retire, --revoke, --restore one's credentials
-zzgw certificates         the trust anchors to hand over, with their SHA-256 fingerprints and ends
+zzgw certificates         the trust anchors to hand over, with their SHA-256 fingerprints and ends; the gateway's own
 """
 
 from __future__ import annotations
@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         "certificates",
         help="list the trust anchors to hand to departments and partner provinces (the member CA, the seal maker's "
         "roots), one a line: name, file, SHA-256 fingerprint (as `openssl x509 -noout -fingerprint -sha256` prints "
-        "it, for the partner to compare over another channel), end, what it is for",
+        "it, for the partner to compare over another channel), end, what it is for; then the gateway's own "
+        "certificates (receipt, tsa, server), with their ends, marked not to hand over",
     )
 
     claims = commands.add_parser(
@@ -1426,9 +1427,15 @@ def _print_trust_anchors(settings: Settings) -> None:
 
 def _certificates(settings: Settings, args: argparse.Namespace) -> int:
     """``zzgw certificates``: the trust anchors (``gateway.certificate_ends.trust_anchors``), one a line: name, file,
-    SHA-256 fingerprint, end (Beijing time), what it is for. Reads the data directory only."""
+    SHA-256 fingerprint, end (Beijing time), what it is for; then the gateway's own certificates (``server``,
+    ``receipt``, ``tsa``: ``gateway.server.own_certificates``), marked not to hand over. Reads the data directory
+    only."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
     from gateway.certificate_ends import trust_anchors
     from gateway.domain.model import beijing_day
+    from gateway.server import own_certificates
 
     anchors = trust_anchors(settings)
     if not anchors:
@@ -1443,6 +1450,23 @@ def _certificates(settings: Settings, args: argparse.Namespace) -> int:
         day = beijing_day(anchor.not_after)
         ends = f"有效期至 {day}（北京时间；ends {day} Beijing time）"
         lines.append(f"{anchor.name}\t{anchor.path}\tSHA-256 {anchor.fingerprint}\t{ends}\t{anchor.what}")
+    # then the gateway's own (server, receipt, time-stamping), whose ends only `openssl` had told (a renewal tester)
+    now = dt.datetime.now(dt.UTC)
+    for own in own_certificates(settings):
+        if own.name == "member-ca":  # listed above, as a root handed over
+            continue
+        day = beijing_day(own.not_after)
+        ends = (
+            f"已于 {day} 到期（北京时间；ended on {day} Beijing time）"
+            if own.not_after <= now
+            else f"有效期至 {day}（北京时间；ends {day} Beijing time）"
+        )
+        fingerprint = x509.load_pem_x509_certificate(own.path.read_bytes()).fingerprint(hashes.SHA256())
+        lines.append(
+            f"{own.name}\t{own.path}\tSHA-256 {fingerprint.hex(':').upper()}\t{ends}\t网关自身证书，不交付；zzgw init "
+            "在到期前 90 天内换发，之后重启网关（the gateway's own certificate, not to hand over: `zzgw init` renews "
+            "it within 90 days of its end; restart the gateway then）"
+        )
     _print_lines(lines)
     return 0
 

@@ -1080,7 +1080,15 @@ def test_the_trust_anchors_to_hand_over_are_said_with_their_fingerprints(env: di
     listed = zzgw(env, "certificates")
     assert listed.returncode == 0, listed.stderr
     rows = [line.split("\t") for line in listed.stdout.splitlines()]
+    own = {row[0]: row for row in rows[len(roots) :]}
+    rows = rows[: len(roots)]
     assert [row[:3] for row in rows] == [[name, str(path), f"SHA-256 {openssl[name]}"] for name, path in roots.items()]
+    # then the gateway's own, whose ends only openssl had told (a renewal tester, D5): dev mode serves no TLS
+    assert sorted(own) == ["receipt", "tsa"]
+    for name, path in (("receipt", data / "seal-ca" / "receipt.pem"), ("tsa", data / "seal-ca" / "tsa.pem")):
+        end = beijing_day(x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc)
+        assert own[name][1:2] == [str(path)] and own[name][3] == f"有效期至 {end}（北京时间；ends {end} Beijing time）"
+        assert own[name][4].startswith("网关自身证书，不交付")
     ca_end = beijing_day(certificates["member-ca"].not_valid_after_utc)
     assert rows[0][3] == f"有效期至 {ca_end}（北京时间；ends {ca_end} Beijing time）"
     assert "核验回执、电子印章与签章 PDF" in rows[1][4]
