@@ -2167,6 +2167,24 @@ def test_each_commands_help_says_what_it_does_and_serves_names_the_settings(caps
             assert all(variable in said for variable in _ENV.values()), [v for v in _ENV.values() if v not in said]
 
 
+def test_serve_exits_75_when_the_database_accepts_the_connection_and_never_answers(env: dict[str, str]) -> None:
+    """A pooler or balancer in front of PostgreSQL whose backend is gone accepts the connection and says nothing:
+    `zzgw serve` had waited in its connect (psycopg's 130 s), not exiting 75 for a service manager to start it again (a
+    reviewer, R1). It gives up after the pool's connect timeout, 5 s, as for a server down."""
+    from gateway.store.database import CONNECT_TIMEOUT_SECONDS
+    from gateway.supervisor import EXIT_STORE_UNAVAILABLE
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nothing ever answers
+        hole = f"postgresql+psycopg://postgres@127.0.0.1:{silent.getsockname()[1]}/zzgw"
+        started = time.monotonic()
+        down = zzgw({**env, "ZZGW_DATABASE_URL": hole}, "serve", timeout=60)
+        took = time.monotonic() - started
+    assert (down.returncode, down.stdout) == (EXIT_STORE_UNAVAILABLE, ""), down.stderr
+    assert down.stderr.startswith(f"zzgw serve: cannot use {hole}: connection timeout expired"), down.stderr
+    assert "Traceback" not in down.stderr
+    assert CONNECT_TIMEOUT_SECONDS <= took < CONNECT_TIMEOUT_SECONDS + 10, took
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_exits_75_when_the_database_is_down_and_2_when_it_refuses(env: dict[str, str], workers: int) -> None:
     """PostgreSQL not up yet (a host that booted faster than its database): EX_TEMPFAIL, 75, as a worker says it,

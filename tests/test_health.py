@@ -34,6 +34,7 @@ from gateway.bootstrap import samples
 from gateway.health import CHECK_METHOD, CHECK_THREAD_NAME, CHECK_THREADS, STOPPING, Readiness, State, wait_until_quiet
 from gateway.server import DRAIN_LONGEST_SECONDS, GRACE_SECONDS, SERVICE_NAMES, http_app
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
+from tests import conftest
 from tests.commands import run_zzgw
 from tests.conftest import MARKET, PG_URL, TAX, RunningGateway, backend_params, fresh_database, start_gateway
 
@@ -169,7 +170,8 @@ def test_a_drain_waits_until_calls_stop_coming() -> None:
 
 class Proxy:
     """A TCP proxy in front of PostgreSQL: it passes, refuses (every connection closed, new ones closed at once:
-    a server down) or freezes (nothing forwarded: a server paused, packets dropped)."""
+    a server down), freezes (nothing forwarded: a server paused, packets dropped) or is a black hole (every
+    connection closed, new ones accepted and never answered, for good: a pooler or a balancer whose backend is gone)."""
 
     def __init__(self, target: tuple[str, int]):
         self._target = target
@@ -177,6 +179,7 @@ class Proxy:
         self.port = self._listener.getsockname()[1]
         self.mode = "pass"
         self._open: set[socket.socket] = set()
+        self._held: list[socket.socket] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -187,6 +190,10 @@ class Proxy:
     def freeze(self) -> None:
         self.mode = "freeze"
 
+    def black_hole(self) -> None:
+        self.mode = "hole"
+        self._close_all()
+
     def restore(self) -> None:
         self.mode = "pass"
 
@@ -194,6 +201,8 @@ class Proxy:
         self.mode = "refuse"
         self._listener.close()
         self._close_all()
+        for held in self._held:
+            held.close()
 
     def _close_all(self) -> None:
         with self._lock:
@@ -211,6 +220,9 @@ class Proxy:
                 return
             if self.mode == "refuse":
                 client.close()
+                continue
+            if self.mode == "hole":  # accepted, never answered, even once the proxy passes again
+                self._held.append(client)
                 continue
             try:
                 upstream = socket.create_connection(self._target, timeout=5)
@@ -280,6 +292,13 @@ def gateway_with_an_outage(kind: str, tmp_path: Path) -> Iterator[tuple[RunningG
             proxy.close()
 
 
+def initialised_gateway(data_dir: Path, url: str, served: str) -> RunningGateway:
+    """A gateway serving the empty store at ``url``, initialised as ``start_gateway`` initialises one, through
+    ``served`` (a proxy's URL): a copy of ``tests.conftest``'s initialised template (~0.1 s rather than seconds)."""
+    assert conftest._initialised.copy(url, data_dir)
+    return conftest._serve(conftest._gateway_settings(data_dir, served, {}), None)
+
+
 def fetch(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=10) as answer:
@@ -334,6 +353,42 @@ def test_health_and_readiness_follow_the_database(kind: str, tmp_path: Path) -> 
         finally:
             watch.cancel()
             http.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+def test_readiness_comes_back_after_a_database_that_accepted_connections_and_never_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pooler or balancer in front of PostgreSQL whose backend is gone accepts a connection and never answers it:
+    the check's new connection waited in its connect for psycopg's 130 s, readiness DATABASE_NOT_ANSWERING all that
+    while after the database was back (a reviewer, R1). The pool's connections give up connecting after
+    ``CONNECT_TIMEOUT_SECONDS`` (psycopg's least, 2 s, here), and the next check connects anew."""
+    from gateway.store import database
+
+    monkeypatch.setattr(database, "CONNECT_TIMEOUT_SECONDS", 2)
+    caplog.set_level(logging.INFO, logger="zzgw.health")
+    with fresh_database("postgresql", tmp_path) as url:
+        target = make_url(url)
+        proxy = Proxy((target.host or "127.0.0.1", target.port or 5432))
+        proxied = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        running = initialised_gateway(tmp_path / "var", url, proxied)
+        try:
+            readiness = running.gateway.readiness
+            assert readiness.ready
+            proxy.black_hole()  # the pool's connections closed, the check's next one never answered
+            eventually(lambda: readiness.state.reason == "DATABASE_NOT_ANSWERING", message=str(readiness.state))
+            proxy.restore()  # the database answers again; the connection accepted meanwhile never will
+            back = time.monotonic()
+            eventually(
+                lambda: readiness.ready, seconds=10, message=f"still {readiness.state} after the database came back"
+            )
+            assert time.monotonic() - back < 2 + 2 + 1  # the timeout, a check's interval, and slack
+        finally:
+            proxy.restore()
+            running.stop()
+            proxy.close()
+    assert "ready again: the database answers" in caplog.text
 
 
 @pytest.mark.postgres

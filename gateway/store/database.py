@@ -30,7 +30,7 @@ import socket
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
@@ -106,6 +106,31 @@ def application_name() -> str:
     host's name (cut to fit PostgreSQL's 63 bytes) and its pid."""
     host = socket.gethostname().encode("ascii", "replace").decode()[:32]
     return f"zzgw/{schema_revisions()[-1]}/{host}/{os.getpid()}"
+
+
+CONNECT_TIMEOUT_SECONDS = 5
+"""PostgreSQL: seconds a new connection of a process's pool may take to come up (libpq's ``connect_timeout``), as
+the change listener's: past them it fails, as a server down does. Without it psycopg waited 130 s for a connection
+that a pooler or balancer whose backend was gone had accepted and never answered: the health check stuck in it
+kept the process DATABASE_NOT_ANSWERING that long after the database was back, a replacement worker hung in its
+start, and ``zzgw serve`` did not exit 75 (a reviewer, R1)."""
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,
+}
+"""PostgreSQL: TCP keepalives and a user timeout on every connection, as the change listener's: a connection whose
+peer is gone (its host cut off, a network that drops packets) fails within about 15-25 s rather than the kernel's
+two hours."""
+
+
+def connection_timeouts(query: Mapping[str, object]) -> dict[str, object]:
+    """The connection options of ``CONNECT_TIMEOUT_SECONDS`` and ``KEEPALIVES``, but those the database URL's query
+    (``?connect_timeout=10``) sets itself: the operator's word wins."""
+    wanted: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **KEEPALIVES}
+    return {name: value for name, value in wanted.items() if name not in query}
 
 
 _EVENT_LOCK_ID = 0x7A7A6777  # "zzgw"
@@ -665,7 +690,13 @@ class Database:
                 # No server-side prepared statements: their generic plans turn `= ANY(array)` lookups into
                 # sequential scans, which made batch commits grow with the table. The application name says which
                 # process of which schema each connection is (``other_gateways``).
-                kwargs["connect_args"] = {"prepare_threshold": None, "application_name": application_name()}
+                # A connection that does not come up within CONNECT_TIMEOUT_SECONDS fails (keepalives besides),
+                # unless the URL says otherwise (``connection_timeouts``).
+                kwargs["connect_args"] = {
+                    "prepare_threshold": None,
+                    "application_name": application_name(),
+                    **connection_timeouts(parsed.query),
+                }
             store_database = StoreDatabase(
                 parsed.render_as_string(hide_password=True), expect if isinstance(expect, DatabaseIdentity) else None
             )
