@@ -3651,7 +3651,10 @@ def run(settings: Settings) -> int:
         database = gateway.db.database_identity()
     finally:
         gateway.close()
-    return supervise(settings, functools.partial(_worker, started_on=started_on, database=database))
+    # a worker's own deadline first (it says why and exits 1), the supervisor's a second later for one that runs
+    # nothing at all (frozen, stopped)
+    worker = functools.partial(_worker, started_on=started_on, database=database)
+    return supervise(settings, worker, stop_deadline=STOP_DEADLINE_SECONDS + 1.0)
 
 
 class StoreAway(Exception):

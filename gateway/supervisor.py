@@ -11,8 +11,9 @@ worker says with ``EXIT_STORE_UNAVAILABLE`` too), or that is killed by a signal 
 become ready again by themselves once the database answers, and stopping them too had taken the whole gateway down
 for one worker's death during a database outage, or for a second ``kill -9``. A worker whose call is stuck stops
 itself (``gateway.watchdog``, exit status 70) and is replaced the same way. SIGTERM and SIGINT are passed on to
-every worker, which finish their calls in flight (``server.GRACE_SECONDS``); a worker whose supervisor is gone stops
-the same way, saying so.
+every worker, which finish their calls in flight (``server.GRACE_SECONDS``); one still running past
+``STOP_DEADLINE_SECONDS`` (frozen, stopped) is killed, and the command exits 1. A worker whose supervisor is gone
+stops the same way, saying so.
 
 The workers write their metrics to a directory of this run's on ``/dev/shm`` (``<data_dir>/metrics/``, emptied at
 start, on a machine without it; ``gateway.metrics.prepare_directory``), so that a scrape answered by any worker counts
@@ -23,6 +24,7 @@ the whole gateway; a worker that exits leaves its gauges out. On PostgreSQL they
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -52,6 +54,15 @@ same at the gateway's start: the one exit status of a replacement that is tried 
 too); any other (a setting, a key file, a defect) stops the gateway as at its start."""
 RETRY_MOST = 30.0
 """Seconds, at most, between two tries to start a replacement worker that could not start."""
+STOP_DEADLINE_SECONDS = 21.0
+"""Seconds after a stop began (a signal, or a worker's failure that stops the gateway) past which the supervisor kills
+(SIGKILL) a worker still running, says so and exits 1: a worker's own deadline (``server.STOP_DEADLINE_SECONDS``,
+20 s) is a Python timer, which a process that runs nothing at all (frozen, stopped by SIGSTOP, its GIL held in C)
+never fires, and the supervisor had waited on such a worker for ever (a reviewer, R3). A second more than the
+worker's own, so that a worker that can still run exits by itself first, with its own line."""
+STOP_WAIT_AFTER_KILL_SECONDS = 2.0
+"""Seconds the supervisor waits, at most, for a worker it killed to be gone (one in uninterruptible I/O dies only
+when its I/O ends) before exiting without it."""
 METRICS_DIRECTORY = "metrics"
 """The workers' metrics files under the data directory, on a machine without ``/dev/shm`` (prometheus_client's
 multiprocess mode)."""
@@ -117,11 +128,12 @@ def _parent_gone(supervisor: int) -> None:
     signal.raise_signal(signal.SIGTERM)
 
 
-def supervise(settings: Settings, worker: Worker) -> int:
-    """Run ``settings.workers`` processes of ``worker`` until a signal stops them; the exit status."""
+def supervise(settings: Settings, worker: Worker, *, stop_deadline: float = STOP_DEADLINE_SECONDS) -> int:
+    """Run ``settings.workers`` processes of ``worker`` until a signal stops them; the exit status. A worker still
+    running ``stop_deadline`` seconds after the stop began is killed (``STOP_DEADLINE_SECONDS``)."""
     claim = _claim_port(settings.grpc_addr)
     try:
-        return _supervise(settings, worker)
+        return _supervise(settings, worker, stop_deadline)
     finally:
         if claim is not None:
             claim.close()
@@ -143,7 +155,7 @@ def _claim_port(address: str) -> socket.socket | None:
     return claim
 
 
-def _supervise(settings: Settings, worker: Worker) -> int:
+def _supervise(settings: Settings, worker: Worker, stop_deadline: float) -> int:
     context = multiprocessing.get_context("spawn")
     # before any worker starts: they read it as they import
     metrics_directory = metrics.prepare_directory(settings.data_dir / METRICS_DIRECTORY)
@@ -167,10 +179,14 @@ def _supervise(settings: Settings, worker: Worker) -> int:
     retry_at: dict[int, tuple[float, int]] = {}  # a replacement to try again: when, and its failed starts so far
     served = False
     stopping = False
+    stop_began = 0.0
+    killed = False
     status = 0
 
     def stop_all(_signum: int = 0, _frame: Any = None) -> None:
-        nonlocal stopping
+        nonlocal stopping, stop_began
+        if not stopping:
+            stop_began = time.monotonic()
         stopping = True
         for each in running.values():
             if each.process.pid and each.process.exitcode is None:
@@ -186,6 +202,27 @@ def _supervise(settings: Settings, worker: Worker) -> int:
     signal.signal(signal.SIGINT, stop_all)
     restarts: collections.deque[float] = collections.deque()
     while running or (retry_at and not stopping):
+        if stopping and running and time.monotonic() - stop_began >= stop_deadline:
+            if not killed:
+                killed = True
+                status = status or 1
+                for number, each in running.items():
+                    if each.process.pid and each.process.exitcode is None:
+                        log.error(
+                            "worker %d (pid %d) still running %g s after stopping began: killed (SIGKILL)",
+                            number,
+                            each.process.pid,
+                            stop_deadline,
+                        )
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(each.process.pid, signal.SIGKILL)
+            elif time.monotonic() - stop_began >= stop_deadline + STOP_WAIT_AFTER_KILL_SECONDS:
+                log.error(
+                    "worker(s) %s still there %g s after being killed: exiting without them",
+                    ", ".join(str(each.process.pid) for each in running.values()),
+                    STOP_WAIT_AFTER_KILL_SECONDS,
+                )
+                break
         waiting = min((at for at, _ in retry_at.values()), default=time.monotonic() + 1.0) - time.monotonic()
         sentinels = [each.process.sentinel for each in running.values()]
         if sentinels:

@@ -463,3 +463,65 @@ def test_a_replacement_that_cannot_start_for_another_reason_stops_the_gateway(tm
     assert process.returncode == 2, process.stderr
     assert "did not start (exit code 75): trying again in 2 s" in process.stderr
     assert "did not start (exit code 2): stopping the gateway" in process.stderr
+
+
+def frozen_worker(settings: Any, number: int, _announce: bool, ready: Any, _replacement: bool) -> None:
+    """A worker for ``supervise``: both serve; worker 0 then stops itself (SIGSTOP), the stand-in for a process that
+    runs nothing at all (frozen, its GIL held in C), which its own stop deadline (a Python timer) cannot end."""
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    (Path(settings.data_dir) / f"pid-{number}").write_text(str(os.getpid()), encoding="utf-8")
+    ready.set()
+    if number == 0:
+        os.kill(os.getpid(), signal.SIGSTOP)
+    while True:
+        time.sleep(0.1)
+
+
+def test_a_worker_that_does_not_stop_is_killed_past_the_stop_deadline(tmp_path: Path) -> None:
+    """A worker frozen (SIGSTOP here) kept `zzgw serve` from ever exiting after SIGTERM, against the docs' "exits
+    within 20 s of the signal whatever hangs" (a reviewer, R3): the supervisor waited on it for ever. It kills a
+    worker still running past its stop deadline now (21 s in `zzgw serve`, 1.5 s here), says so, and exits 1."""
+    script = (
+        "import sys; from pathlib import Path; from gateway.config import Settings; "
+        "from gateway.supervisor import supervise; from tests.test_supervisor import frozen_worker; "
+        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0'), "
+        "frozen_worker, stop_deadline=1.5))"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    frozen = 0
+    try:
+        deadline = time.monotonic() + 60
+        while not ((frozen := _stopped(tmp_path / "pid-0")) and (tmp_path / "pid-1").exists()):
+            assert process.poll() is None and time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.05)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+        took = time.monotonic() - signalled
+    finally:
+        if frozen:  # first: it holds the log's pipe
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(frozen, signal.SIGKILL)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=30)
+    assert process.returncode == 1, err
+    assert 1.5 <= took < 1.5 + 3, took
+    assert f"worker 0 (pid {frozen}) still running 1.5 s after stopping began: killed (SIGKILL)" in err, err
+    assert not Path(f"/proc/{frozen}").exists() or _state(frozen) == "Z", "the frozen worker is still there"
+
+
+def _stopped(pid_file: Path) -> int:
+    """The pid in ``pid_file`` when that process is stopped (SIGSTOP), else 0."""
+    if not pid_file.exists() or not (said := pid_file.read_text(encoding="utf-8")):
+        return 0
+    return int(said) if _state(int(said)) == "T" else 0
+
+
+def _state(pid: int) -> str:
+    """A process's state letter (``/proc/PID/stat``): R, S, T (stopped), Z …; "" once gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
