@@ -3497,6 +3497,7 @@ def serve_forever(
     watch_certificates: bool = True,
     ready: Callable[[], object] | None = None,
     store_identity: tuple[int, int] | DatabaseIdentity | None = None,
+    stop_asked: StopAsked | None = None,
 ) -> None:
     """Run one gateway process until SIGTERM or SIGINT, then stop gracefully; ``ready`` is called once it serves.
 
@@ -3504,7 +3505,8 @@ def serve_forever(
     ``watch_certificates``: keep the daily watch of the members' certificates and its gauge (worker 0, and the
     worker that replaces it: it had been the announcing one only, and both were gone once worker 0 died).
     ``store_identity``: the SQLite file or PostgreSQL database to store in, none other (a replacement worker's:
-    ``Gateway.open``)."""
+    ``Gateway.open``). ``stop_asked``: a stop signal that came before this process's own handlers (``run``): it
+    stops as soon as it serves."""
     gateway = Gateway.open(settings, store_identity=store_identity)
     check_ready(gateway, serving=True)
     gateway.own_certificates.serve(own_certificates(settings))
@@ -3580,6 +3582,8 @@ def serve_forever(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if stop_asked is not None and stop_asked.signum:  # a signal as it opened the store: the stop it asked for
+        on_signal(stop_asked.signum, None)
     watchdog = None
     if settings.stuck_call_seconds:
         # a call is known to be stuck: the others get their grace, the stuck one is not waited for beyond it; no
@@ -3590,7 +3594,7 @@ def serve_forever(
             lambda *_: shut_down(EXIT_STUCK, EXIT_STUCK, GRACE_SECONDS + 1, drain=False),
         )
         watchdog.start()
-    if announce:
+    if announce and not stopping.is_set():
         _announce(settings, port, http.port)
         if left := types_left(gateway.db, gateway.catalog):
             log.warning(
@@ -3634,13 +3638,34 @@ def _exit_stuck(status: int, after: float) -> None:
     os._exit(status)
 
 
+class StopAsked:
+    """SIGTERM or SIGINT before ``zzgw serve`` has its own handlers (opening the store, a check of it): noted and
+    said, and the gateway stops as on the signal once it can (``serve_forever``, ``supervise``). The default
+    disposition had killed it, status 143 and no line in the log, where the docs say a stop by SIGTERM exits 0 (a
+    reviewer, R6)."""
+
+    def __init__(self) -> None:
+        self.signum = 0
+
+    def install(self) -> StopAsked:
+        signal.signal(signal.SIGTERM, self._note)
+        signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def _note(self, signum: int, _frame: Any) -> None:
+        if not self.signum:
+            self.signum = signum
+            log.info("signal %s as the gateway starts: stopping once it has opened its store", signum)
+
+
 def run(settings: Settings) -> int:
     """Serve with ``settings.workers`` processes sharing the port (SO_REUSEPORT); the exit status."""
+    asked = StopAsked().install()  # first: a stop signal in the start's seconds is a stop, exit 0
     check_fonts()
     check_http_tls(settings)
     check_descriptors(settings)
     if settings.workers == 1:
-        serve_forever(settings)
+        serve_forever(settings, stop_asked=asked)
         return 0
     gateway = Gateway.open(settings)
     try:
@@ -3651,10 +3676,13 @@ def run(settings: Settings) -> int:
         database = gateway.db.database_identity()
     finally:
         gateway.close()
+    if asked.signum:
+        log.info("stopped before any worker started")
+        return 0
     # a worker's own deadline first (it says why and exits 1), the supervisor's a second later for one that runs
     # nothing at all (frozen, stopped)
     worker = functools.partial(_worker, started_on=started_on, database=database)
-    return supervise(settings, worker, stop_deadline=STOP_DEADLINE_SECONDS + 1.0)
+    return supervise(settings, worker, stop_deadline=STOP_DEADLINE_SECONDS + 1.0, stop_asked=lambda: asked.signum)
 
 
 class StoreAway(Exception):

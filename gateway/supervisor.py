@@ -128,12 +128,19 @@ def _parent_gone(supervisor: int) -> None:
     signal.raise_signal(signal.SIGTERM)
 
 
-def supervise(settings: Settings, worker: Worker, *, stop_deadline: float = STOP_DEADLINE_SECONDS) -> int:
+def supervise(
+    settings: Settings,
+    worker: Worker,
+    *,
+    stop_deadline: float = STOP_DEADLINE_SECONDS,
+    stop_asked: Callable[[], object] = lambda: False,
+) -> int:
     """Run ``settings.workers`` processes of ``worker`` until a signal stops them; the exit status. A worker still
-    running ``stop_deadline`` seconds after the stop began is killed (``STOP_DEADLINE_SECONDS``)."""
+    running ``stop_deadline`` seconds after the stop began is killed (``STOP_DEADLINE_SECONDS``). ``stop_asked``:
+    whether a stop signal came before this function's handlers (``server.StopAsked``): then no worker starts."""
     claim = _claim_port(settings.grpc_addr)
     try:
-        return _supervise(settings, worker, stop_deadline)
+        return _supervise(settings, worker, stop_deadline, stop_asked)
     finally:
         if claim is not None:
             claim.close()
@@ -155,7 +162,7 @@ def _claim_port(address: str) -> socket.socket | None:
     return claim
 
 
-def _supervise(settings: Settings, worker: Worker, stop_deadline: float) -> int:
+def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_asked: Callable[[], object]) -> int:
     context = multiprocessing.get_context("spawn")
     # before any worker starts: they read it as they import
     metrics_directory = metrics.prepare_directory(settings.data_dir / METRICS_DIRECTORY)
@@ -174,7 +181,7 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float) -> int:
             metrics.process_started(metrics_directory, str(number), process.pid)
         return _Running(number, process, ready, failed_starts)
 
-    running = {number: start(number, announce=number == 0) for number in range(settings.workers)}
+    running: dict[int, _Running] = {}
     replacing: set[int] = set()  # workers started again since the gateway served
     retry_at: dict[int, tuple[float, int]] = {}  # a replacement to try again: when, and its failed starts so far
     served = False
@@ -198,8 +205,17 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float) -> int:
         if stopping and each.process.pid and each.process.exitcode is None:
             os.kill(each.process.pid, signal.SIGTERM)
 
+    # the handlers before any worker starts: a signal meanwhile stops those started (``stop_if_stopping``), and one
+    # that came before (``stop_asked``) starts none
     signal.signal(signal.SIGTERM, stop_all)
     signal.signal(signal.SIGINT, stop_all)
+    if stop_asked():
+        stop_all()
+    for number in range(settings.workers):
+        if stopping:
+            break
+        running[number] = start(number, announce=number == 0)
+        stop_if_stopping(running[number])
     restarts: collections.deque[float] = collections.deque()
     while running or (retry_at and not stopping):
         if stopping and running and time.monotonic() - stop_began >= stop_deadline:

@@ -27,7 +27,7 @@ from benchmarks.common import free_port, wait_serving
 from benchmarks.verify import worker_pids
 from gateway.supervisor import EXIT_STORE_UNAVAILABLE
 from tests.commands import run_zzgw
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, zzgw_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -506,7 +506,7 @@ def test_a_worker_that_does_not_stop_is_killed_past_the_stop_deadline(tmp_path: 
             process.send_signal(signal.SIGTERM)
             process.communicate(timeout=30)
     assert process.returncode == 1, err
-    assert 1.5 <= took < 1.5 + 3, took
+    assert 1.5 <= took < 1.5 + 10, took  # not for ever; a loaded machine takes seconds to reap and exit
     assert f"worker 0 (pid {frozen}) still running 1.5 s after stopping began: killed (SIGKILL)" in err, err
     assert not Path(f"/proc/{frozen}").exists() or _state(frozen) == "Z", "the frozen worker is still there"
 
@@ -525,3 +525,34 @@ def _state(pid: int) -> str:
             return f.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return ""
+
+
+_SIGNALLED_AS_IT_OPENS = (
+    "import os, gateway.server as server; opened = server.Gateway.open.__func__; "
+    "server.Gateway.open = classmethod("
+    "lambda cls, *a, **k: (os.kill(os.getpid(), signal.SIGTERM), opened(cls, *a, **k))[1]); "
+)
+"""``before`` code for ``zzgw_command``: SIGTERM comes as `zzgw serve` opens its store, its first seconds."""
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_signal_before_the_store_is_opened_stops_the_gateway_with_0(env: dict[str, str], workers: int) -> None:
+    """SIGTERM in the first seconds of `zzgw serve`, before its store was opened, killed it by the default
+    disposition (status 143 from a shell), with no line in the log, where the docs say 0 (a reviewer, R6). The
+    handlers come first now: it opens the store, says so and stops, as on any stop signal."""
+    done = subprocess.run(
+        zzgw_command("serve", before=_SIGNALLED_AS_IT_OPENS),
+        env={
+            **env,
+            "ZZGW_WORKERS": str(workers),
+            "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+            "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
+        },
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(rf"{LOG_LINE}INFO zzgw signal 15 as the gateway starts: stopping once", done.stderr), done.stderr
+    assert "Traceback" not in done.stderr and "worker 0" not in done.stderr, done.stderr
