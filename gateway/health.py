@@ -8,8 +8,9 @@ restart a process whose database is down, which a restart would not mend.
 
 A thread of its own (``zzgw-health``) has the database checked every ``CHECK_EVERY_SECONDS``: on SQLite the file at
 the path must be the one the process opened (``Database.check_store_file``), and it is opened anew (as it exists now,
-never created) and its schema's version read; on PostgreSQL ``SELECT 1`` runs on a
-connection of the pool (checked by the pool first, so a lost one is replaced). The check runs on a second thread
+never created) and its schema's version read; on PostgreSQL a query runs on a
+connection of the pool (checked by the pool first, so a lost one is replaced) that also asks whether the database
+takes writes (not a standby, not read-only: ``DATABASE_READ_ONLY`` else). The check runs on a second thread
 (``zzgw-health-db``), so a database that hangs (a frozen server, a network that drops packets) cannot hang the answer:
 a check not answered within ``CHECK_TIMEOUT_SECONDS`` makes the process not ready until one is. Probes read the last
 outcome and never touch the database, so however many a load balancer sends, a process asks its database once a
@@ -133,11 +134,26 @@ def database_check(db: Database) -> Callable[[], object]:
 
         return check_file
 
+    read_only = db.dialect == "postgresql"
+
     def check_pool() -> object:
         with db.engine.connect() as connection:
-            return connection.execute(text("SELECT 1")).scalar()
+            if not read_only:
+                return connection.execute(text("SELECT 1")).scalar()
+            # a database that answers and takes no writes (``default_transaction_read_only``, a standby the URL
+            # reaches after a failover) had been ready while every write failed (a reviewer, R2)
+            if connection.execute(text(_TAKES_NO_WRITES)).scalar():
+                raise NotReady(
+                    "DATABASE_READ_ONLY",
+                    "the database takes no writes (read-only, or a standby): calls that write would fail",
+                )
+            return True
 
     return check_pool
+
+
+_TAKES_NO_WRITES = "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"
+"""PostgreSQL: whether this session can write nothing, a standby's (in recovery) or read-only by default."""
 
 
 def _said(error: BaseException) -> str:

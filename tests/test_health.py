@@ -24,6 +24,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from adapters.client import MemberCredentials, connect
@@ -36,7 +37,16 @@ from gateway.server import DRAIN_LONGEST_SECONDS, GRACE_SECONDS, SERVICE_NAMES, 
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
 from tests import conftest
 from tests.commands import run_zzgw
-from tests.conftest import MARKET, PG_URL, TAX, RunningGateway, backend_params, fresh_database, start_gateway
+from tests.conftest import (
+    MARKET,
+    PG_URL,
+    TAX,
+    RunningGateway,
+    backend_params,
+    error_details,
+    fresh_database,
+    start_gateway,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -389,6 +399,52 @@ def test_readiness_comes_back_after_a_database_that_accepted_connections_and_nev
             running.stop()
             proxy.close()
     assert "ready again: the database answers" in caplog.text
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+def test_a_database_that_takes_no_writes_is_not_ready_and_writes_are_unavailable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database that refuses every write (``default_transaction_read_only``, or a standby after a failover) had
+    answered the check's ``SELECT 1``: every process SERVING while each IssueLicense failed INTERNAL with a traceback
+    (a reviewer, R2). Readiness says DATABASE_READ_ONLY now, and a write is UNAVAILABLE / DATABASE_UNAVAILABLE (a
+    client may retry), until the database takes writes again."""
+    caplog.set_level(logging.INFO, logger="zzgw.health")
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+    def alter(setting: str, name: str) -> None:
+        with admin.connect() as connection:  # new sessions take it: the gateway's are ended, and made anew
+            connection.execute(text(f'ALTER DATABASE "{name}" {setting}'))
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"), {"name": name}
+            )
+
+    try:
+        with fresh_database("postgresql", tmp_path) as url:
+            name = str(make_url(url).database)
+            running = initialised_gateway(tmp_path / "var", url, url)
+            try:
+                readiness = running.gateway.readiness
+                issuer = running.issuance(MARKET)
+                assert readiness.ready
+                alter("SET default_transaction_read_only = on", name)
+                eventually(lambda: readiness.state.reason == "DATABASE_READ_ONLY", message=str(readiness.state))
+                status, body = readiness.state.http_answer()
+                assert status == 503 and json.loads(body)["reason"] == "DATABASE_READ_ONLY"
+                with pytest.raises(grpc.RpcError) as refused:
+                    issuer.IssueLicense(issue_request(samples.food_permit(1)), timeout=30)
+                assert refused.value.code() is grpc.StatusCode.UNAVAILABLE, refused.value
+                assert error_details(refused.value)[0].reason == "DATABASE_UNAVAILABLE"
+                assert "read-only" in (refused.value.details() or "")
+                alter("RESET default_transaction_read_only", name)
+                eventually(lambda: readiness.ready, message=str(readiness.state))
+                assert issuer.IssueLicense(issue_request(samples.food_permit(2)), timeout=30).created
+            finally:
+                running.stop()
+    finally:
+        admin.dispose()
+    assert "not ready (DATABASE_READ_ONLY)" in caplog.text and "ready again: the database answers" in caplog.text
 
 
 @pytest.mark.postgres

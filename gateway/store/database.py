@@ -191,6 +191,13 @@ def insufficient_privilege(error: BaseException | None) -> bool:
     return getattr(error, "sqlstate", None) == "42501"
 
 
+def takes_no_writes(error: BaseException) -> bool:
+    """Whether ``error`` is PostgreSQL refusing a write in a read-only transaction (read_only_sql_transaction,
+    SQLSTATE 25006): a database set ``default_transaction_read_only``, or a standby the URL reaches after a failover.
+    Nothing was written; it had been answered INTERNAL, with a traceback (a reviewer, R2)."""
+    return any(getattr(cause, "sqlstate", None) == "25006" for cause in causes(error, 4))
+
+
 _TIMED_OUT = ("57014", "55P03")
 """PostgreSQL's query_canceled (a statement_timeout) and lock_not_available (a lock_timeout)."""
 
@@ -428,8 +435,8 @@ def full_where(error: BaseException, store_file: str = "") -> str:
 def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     """What to answer for ``error`` when it is the store's and not the call's (a client may retry): a PostgreSQL
     connection lost under it (``connection_lost``), the store held by another writer (``store_busy``), its disk
-    full (``disk_full``), its SQLite file gone (``StoreGone``) or its PostgreSQL database replaced
-    (``DatabaseReplaced``, with the same reason); None for any other error."""
+    full (``disk_full``), its SQLite file gone (``StoreGone``), its PostgreSQL database taking no writes
+    (``takes_no_writes``) or replaced (``DatabaseReplaced``, with the same reason); None for any other error."""
     if any(isinstance(cause, DatabaseReplaced) for cause in causes(error, 4)):
         return UpstreamUnavailableError(
             "网关的数据库已被替换（恢复或删除后重建），本进程不再写入：本次请求未写入任何内容，请改用其他网关，"
@@ -451,6 +458,13 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
             "（a statement timed out in the database, on its statement_timeout or a lock wait: nothing was done; "
             "retry）",
             reason="DATABASE_BUSY",
+        )
+    if takes_no_writes(error):
+        return UpstreamUnavailableError(
+            "数据库当前只读（只读设置，或故障切换后连到了备库），本次请求未写入任何内容，请稍后重试或改用其他网关"
+            "（the database takes no writes now (read-only, or a standby after a failover): nothing of this call was "
+            "written; retry later or at another gateway）",
+            reason="DATABASE_UNAVAILABLE",
         )
     if connection_lost(error):
         return UpstreamUnavailableError(
