@@ -6,10 +6,11 @@ store unavailable (``EXIT_STORE_UNAVAILABLE``). A worker that dies while serving
 and replaced; one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. A
 replacement that cannot reach the store as it starts (the database down for a while, as when it restarts or fails
 over; the store that was there at the gateway's start gone from its path, or refusing the gateway's role, which the
-worker says with ``EXIT_STORE_UNAVAILABLE`` too), or that is killed by a signal as it starts (the OOM killer,
-``kill -9``), is tried again after 1, 2, 4 … up to ``RETRY_MOST`` seconds while the other workers serve on: they
-become ready again by themselves once the database answers, and stopping them too had taken the whole gateway down
-for one worker's death during a database outage, or for a second ``kill -9``. A worker whose call is stuck stops
+worker says with ``EXIT_STORE_UNAVAILABLE`` too), or that is killed as it starts (SIGKILL or SIGTERM: the OOM
+killer, ``kill -9``; not a crash, SIGSEGV or SIGABRT, which is a defect), is tried again after 1, 2, 4 … up to
+``RETRY_MOST`` seconds while the other workers serve on: they become ready again by themselves once the database
+answers, and stopping them too had taken the whole gateway down for one worker's death during a database outage, or
+for a second ``kill -9``. A worker whose call is stuck stops
 itself (``gateway.watchdog``, exit status 70) and is replaced the same way. SIGTERM and SIGINT are passed on to
 every worker, which finish their calls in flight (``server.GRACE_SECONDS``); one still running past
 ``STOP_DEADLINE_SECONDS`` (frozen, stopped) is killed, and the command exits 1. A worker whose supervisor is gone
@@ -50,8 +51,8 @@ MAX_RESTARTS = 5
 """Workers replaced within a minute before the supervisor gives up and stops the gateway."""
 EXIT_STORE_UNAVAILABLE = 75
 """A worker's exit status when the store cannot be reached as it starts (EX_TEMPFAIL), and ``zzgw serve``'s for the
-same at the gateway's start: the one exit status of a replacement that is tried again (a signal that kills it is
-too); any other (a setting, a key file, a defect) stops the gateway as at its start."""
+same at the gateway's start: the one exit status of a replacement that is tried again (SIGKILL or SIGTERM that kills
+it is too); any other (a crash by another signal, a setting, a key file, a defect) stops the gateway as at its start."""
 RETRY_MOST = 30.0
 """Seconds, at most, between two tries to start a replacement worker that could not start."""
 STOP_DEADLINE_SECONDS = 21.0
@@ -264,9 +265,11 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
                 metrics.process_gone(metrics_directory, number, pid)
             if stopping:
                 continue
-            # a replacement that met the store unavailable, or that a signal killed (the OOM killer, kill -9): no
-            # reason to think the next one fails too, and the others serve on
-            temporary = (code == EXIT_STORE_UNAVAILABLE or code < 0) and served and number in replacing
+            # a replacement that met the store unavailable, or that was killed (the OOM killer, kill -9, kill): no
+            # reason to think the next one fails too, and the others serve on. Not one that crashed (SIGSEGV,
+            # SIGABRT, SIGBUS: a defect, a C extension at import), which the next one meets too: it had been tried
+            # every 30 s for ever (a reviewer, R4)
+            temporary = (code == EXIT_STORE_UNAVAILABLE or -code in _KILLED) and served and number in replacing
             if not each.ready.is_set() and not temporary:  # the gateway's own start, or a lasting failure
                 log.error("worker %d (pid %s) did not start (%s): stopping the gateway", number, pid, _ended(code))
                 status = code if code and code > 0 else 1
@@ -304,6 +307,11 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
             replacing.add(number)
             stop_if_stopping(running[number])
     return status
+
+
+_KILLED = frozenset({signal.SIGKILL, signal.SIGTERM})
+"""The signals that end a replacement worker as it starts from outside it (the OOM killer, an operator): tried again;
+any other signal's death is the worker's own (a crash) and stops the gateway."""
 
 
 def _ended(code: int) -> str:

@@ -402,6 +402,8 @@ def flaky_worker(settings: Any, number: int, _announce: bool, ready: Any, _repla
     start = len(record.read_text(encoding="utf-8").split())
     if number == 0 and start == 3 and os.environ.get("ZZGW_TEST_KILLED"):
         os.kill(os.getpid(), signal.SIGKILL)  # before it serves: a replacement the OOM killer picked
+    if number == 0 and start == 2 and os.environ.get("ZZGW_TEST_CRASHED"):
+        os.kill(os.getpid(), signal.SIGSEGV)  # before it serves: a defect (a C extension's crash at import)
     if number == 0 and start in (2, 3):
         raise SystemExit(EXIT_STORE_UNAVAILABLE)  # before it serves: a replacement that cannot reach the store
     if number == 0 and start == 2 + int(os.environ.get("ZZGW_TEST_LASTING", "9")):
@@ -445,6 +447,26 @@ def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(t
     assert "did not start (exit code 75): trying again in 1 s" in err
     second = "killed by signal 9, SIGKILL" if killed else "exit code 75"
     assert f"did not start ({second}): trying again in 2 s" in err and "stopping the gateway" not in err
+
+
+def test_a_replacement_that_crashes_as_it_starts_stops_the_gateway(tmp_path: Path) -> None:
+    """A replacement killed by SIGSEGV (or SIGABRT, SIGBUS) as it starts is a defect, which the next start meets too:
+    it had been taken for the OOM killer's SIGKILL and tried again every 30 s for ever (a reviewer, R4). Only SIGKILL
+    and SIGTERM are waited out; this stops the gateway, status 1."""
+    script = (
+        "import sys; from pathlib import Path; from gateway.config import Settings; "
+        "from gateway.supervisor import supervise; from tests.test_supervisor import flaky_worker; "
+        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0'), "
+        "flaky_worker))"
+    )
+    env = {**os.environ, "ZZGW_TEST_CRASHED": "1"}
+    process = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert process.returncode == 1, process.stderr
+    assert "did not start (killed by signal 11, SIGSEGV): stopping the gateway" in process.stderr, process.stderr
+    assert "trying again" not in process.stderr
+    assert len((tmp_path / "starts-0").read_text().split()) == 2  # served, then crashed once: not tried again
 
 
 def test_a_replacement_that_cannot_start_for_another_reason_stops_the_gateway(tmp_path: Path) -> None:
