@@ -74,10 +74,12 @@ A scrape of 40 methods × 3 codes took 5 ms in memory, 8 ms from two workers' fi
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import math
 import os
 import shutil
+import struct
 import tempfile
 import threading
 import time
@@ -507,6 +509,8 @@ _ALIVE = ".alive"
 """The file a supervisor holds locked (``flock``) in its metrics directory while it runs; its workers, forked, hold
 the same lock."""
 _HELD: list[IO[str]] = []
+
+
 ORPHAN_AGE_SECONDS = 60
 """How old a directory must be to be judged at all: one just made is not locked yet."""
 
@@ -529,13 +533,33 @@ def _remove_orphans(parent: Path) -> None:
             continue
 
 
-def process_gone(path: Path, worker: int, pid: int) -> None:
+def process_gone(path: Path, worker: int, pid: int, *, served: bool = True) -> None:
     """In the supervisor, when worker number ``worker``, process ``pid``, has exited: its gauges and its
-    ``process_*`` leave the scrape (its counts stay)."""
+    ``process_*`` leave the scrape (its counts stay). A worker that never ``served`` (a replacement that could not
+    start) takes its files with it when they hold nothing but zeros: each such start had left one on /dev/shm for
+    the rest of the run, one every 30 s through an outage (a reviewer, R5); one with a count stays, so that no total
+    the scrape sums goes down."""
     _multiprocess.mark_process_dead(pid, str(path))
+    if not served:
+        _drop_if_all_zeros(path, pid)
     named = path / _PID_FILE.format(worker)
     try:
         if int(named.read_text(encoding="ascii")) == pid:
             named.unlink()
     except (OSError, ValueError):
         return
+
+
+def _drop_if_all_zeros(path: Path, pid: int) -> None:
+    """Remove process ``pid``'s metrics files in ``path`` if every value in them is zero (``process_gone``)."""
+    from prometheus_client.mmap_dict import MmapedDict
+
+    files = list(path.glob(f"*_{pid}.db"))
+    try:
+        if any(value for file in files for _, value, *_ in MmapedDict.read_all_values_from_file(str(file))):
+            return
+    except (OSError, ValueError, RuntimeError, struct.error):  # unreadable or damaged: left, as any other
+        return
+    for file in files:
+        with contextlib.suppress(OSError):
+            file.unlink()

@@ -262,7 +262,7 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
             del running[number]
             pid = each.process.pid
             if pid is not None:
-                metrics.process_gone(metrics_directory, number, pid)
+                metrics.process_gone(metrics_directory, number, pid, served=each.ready.is_set())
             if stopping:
                 continue
             # a replacement that met the store unavailable, or that was killed (the OOM killer, kill -9, kill): no

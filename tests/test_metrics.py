@@ -606,3 +606,33 @@ def test_a_killed_supervisors_metrics_directory_is_removed_at_the_next_start(
         assert os.environ[gateway.metrics.DIRECTORY_ENV] == str(made)
         with open(made / ".alive") as mine, pytest.raises(BlockingIOError):  # this run's own is held for its life
             fcntl.flock(mine, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_a_worker_that_never_served_leaves_no_metrics_file_of_zeros(tmp_path: Path) -> None:
+    """Each replacement that could not start (tried every 30 s through an outage) had left its counter file in the
+    run's metrics directory on /dev/shm until the gateway stopped, ~2,900 a day (a reviewer, R5). A worker that never
+    served takes its files of nothing but zeros with it; one with a count (it counted as it started), and a served
+    worker's, stay, so that no total the scrape sums goes down."""
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+
+    import gateway.metrics
+
+    def written(name: str, value: float) -> Path:
+        path = tmp_path / name
+        values = MmapedDict(str(path))
+        values.write_value(mmap_key("zzgw_x_total", "zzgw_x_total", [], [], "x"), value, 0.0)
+        values.close()
+        return path
+
+    zeros = written("counter_101.db", 0.0)
+    written("histogram_101.db", 0.0)
+    counted = written("counter_102.db", 3.0)
+    histogram = written("histogram_102.db", 0.0)
+    served = written("counter_103.db", 0.0)
+    gateway.metrics.process_gone(tmp_path, 0, 101, served=False)
+    gateway.metrics.process_gone(tmp_path, 0, 102, served=False)
+    gateway.metrics.process_gone(tmp_path, 1, 103)
+    assert not zeros.exists() and not (tmp_path / "histogram_101.db").exists()
+    assert counted.exists()  # a count kept, and with it the process's other files (none is half taken away)
+    assert histogram.exists()
+    assert served.exists()
