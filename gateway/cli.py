@@ -292,6 +292,11 @@ def main(argv: list[str] | None = None) -> int:
 
     _config_after_the_command(parser)
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        from gateway.early_stop import StopAsked
+
+        # before the imports of the store and the server (a second or more): a stop signal in them is a stop, exit 0
+        args.stop_asked = StopAsked().install()
     try:
         return _run(args)
     except KeyboardInterrupt:  # Ctrl-C before a command's own handling (loading, opening the store): no traceback
@@ -661,7 +666,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     configure_logging(settings)
     _warn_of_dev_tokens(settings)
-    return run(settings)
+    return run(settings, args.stop_asked)
 
 
 def _warn_of_dev_tokens(settings: Settings) -> None:

@@ -85,6 +85,7 @@ from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock, bei
 from gateway.domain.paging import PageTokens
 from gateway.domain.seals import SM2_MAKER_NAME, SealStatus
 from gateway.domain.verification import matters_of, uses_matter
+from gateway.early_stop import StopAsked
 from gateway.failures import exit_status, not_its_tables, said, store_refused
 from gateway.health import (
     CheckThreads,
@@ -3638,29 +3639,13 @@ def _exit_stuck(status: int, after: float) -> None:
     os._exit(status)
 
 
-class StopAsked:
-    """SIGTERM or SIGINT before ``zzgw serve`` has its own handlers (opening the store, a check of it): noted and
-    said, and the gateway stops as on the signal once it can (``serve_forever``, ``supervise``). The default
-    disposition had killed it, status 143 and no line in the log, where the docs say a stop by SIGTERM exits 0 (a
-    reviewer, R6)."""
-
-    def __init__(self) -> None:
-        self.signum = 0
-
-    def install(self) -> StopAsked:
-        signal.signal(signal.SIGTERM, self._note)
-        signal.signal(signal.SIGINT, self._note)
-        return self
-
-    def _note(self, signum: int, _frame: Any) -> None:
-        if not self.signum:
-            self.signum = signum
-            log.info("signal %s as the gateway starts: stopping once it has opened its store", signum)
-
-
-def run(settings: Settings) -> int:
-    """Serve with ``settings.workers`` processes sharing the port (SO_REUSEPORT); the exit status."""
-    asked = StopAsked().install()  # first: a stop signal in the start's seconds is a stop, exit 0
+def run(settings: Settings, asked: StopAsked | None = None) -> int:
+    """Serve with ``settings.workers`` processes sharing the port (SO_REUSEPORT); the exit status. ``asked``: the
+    stop signals' handlers of the start (``gateway.early_stop``), installed as early as the command could; else
+    here, first."""
+    if asked is None:
+        asked = StopAsked().install()
+    asked.say()  # a signal before the log was set up
     check_fonts()
     check_http_tls(settings)
     check_descriptors(settings)
