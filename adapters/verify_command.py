@@ -62,6 +62,14 @@ _FINDINGS = (
     ("issuer_identity", "发证部门身份 issuer identity"),
 )
 _PDF_MAGIC = b"%PDF-"
+UNREADABLE = frozenset({"MALFORMED", "TOO_LARGE", "NOT_ZZ1"})
+"""The integrity reasons of a ``ZZ1:`` code that could not be read: cut short or misread, not forged."""
+RESCAN = (
+    "核验码无法识别，请重新扫描：核验码不完整或无法识别（可能扫描时漏读或截断了字符），这不说明证照是伪造的；"
+    "仍无法识别时，请按证照编号核验（--type）或核验电子证照 PDF 文件，不要据此拒绝申请人"
+    "（the code could not be read: scan it again; this does not say the license is forged. If it still cannot be "
+    "read, verify by the license number with --type, or the license's PDF; do not turn the applicant away for it）"
+)
 
 CALL_SECONDS = 45
 """How long a call is waited for: past the 30 s for which the gateway waits on a store another writer holds
@@ -227,6 +235,9 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
     in Chinese first, its code or English after, as the console and the receipts say them."""
     report = answer.report
     head = _VERDICTS.get(report.verdict, "无法确定 INDETERMINATE") + _reason_said(report.reason)
+    # a code cut short or misread: a scanner's slip, not a forgery, said as the console says it (a journeys tester)
+    by_code = isinstance(answer.response, verification_pb2.VerifyLicenseResponse)
+    unread = by_code and report.integrity.reason in UNREADABLE
     rows: list[tuple[str, str]] = []
     for name, label in _FINDINGS:
         finding: verification_pb2.Finding = getattr(report, name)
@@ -257,7 +268,7 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
     rows.append(("回执编号 receipt", receipt))
     width = max(_display_width(label) for label, _ in rows)
     padded = ((label + " " * (width - _display_width(label)), shown(value)) for label, value in rows)
-    lines = [shown(head)] + [f"  {label}  {value}" for label, value in padded]
+    lines = [shown(head), *([f"  {RESCAN}"] if unread else [])] + [f"  {label}  {value}" for label, value in padded]
     return "\n".join(lines) + "\n"
 
 

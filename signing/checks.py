@@ -67,7 +67,10 @@ _QR_FAILURES = {
     "NOT_ZZ1": "不是证照核验码，核验码以ZZ1:开头（not a ZZ1: verification code）",
 }
 """What a verification code that does not pass its check (``check_qr``'s integrity reasons) is said to be."""
-_QR_UNREADABLE = "核验码无法读取（not a readable ZZ1: code）"
+_QR_UNREADABLE = (
+    "核验码不完整或无法读取，可能扫描时漏读或截断了字符，请重新扫描"
+    "（not a readable ZZ1: code, perhaps characters were dropped or cut off when it was scanned: scan it again）"
+)
 
 
 def chain_identity(

@@ -267,6 +267,15 @@ _NOT_GENUINE = Finding(
     detail="核验码不是真实签发的，未核验它所指的任何内容"
     "（the code is not a genuine one: nothing it names was checked）",
 )
+_UNREAD_CODE = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NOT_CHECKED",
+    detail="核验码无法读取，未核验它所指的任何内容；这不说明证照是伪造的：请重新扫描，仍无法识别时请按证照编号核验"
+    "（the code could not be read, perhaps cut short or misread by the scanner: nothing it names was checked, and "
+    "this does not say the license is forged: scan it again, or verify by the license number）",
+)
+"""The status and issuer of a code that cannot be read (``_UNREADABLE_QR``'s reasons): a scanner's slip, not a
+forgery, which only a code that reads and fails its signature is (``_NOT_GENUINE``; a journeys tester)."""
 _STATUS_ALTERED = Finding(
     result=CheckResult.FAILED,
     reason="STATUS_ALTERED",
@@ -342,7 +351,8 @@ _NOT_INTACT = Finding(
 _UNREADABLE_QR = {
     "TOO_LARGE": "内容过长，不是证照核验码（longer than any verification code）",
     "NOT_ZZ1": "不是证照核验码，核验码以ZZ1:开头（not a ZZ1: verification code）",
-    "MALFORMED": "核验码无法读取（not a readable ZZ1: code）",
+    "MALFORMED": "核验码不完整或无法读取，可能扫描时漏读或截断了字符，请重新扫描"
+    "（not a readable ZZ1: code, perhaps characters were dropped or cut off when it was scanned: scan it again）",
 }
 _UNREADABLE_SIGNATURE = "文件的签章无法读取，不能证明任何内容"
 """Said first of a PDF whose seal cannot be read (``signing.pdf.UnreadableSignature``), before its English."""
@@ -1382,7 +1392,7 @@ class VerificationService:
         if isinstance(envelope, str):
             detail = _UNREADABLE_QR.get(envelope, _UNREADABLE_QR["MALFORMED"])
             unread = Finding(result=CheckResult.FAILED, reason=envelope, detail=detail)
-            return self._report(action, caller, use, {"by": "qr_code"}, unread, _NOT_GENUINE, _NOT_GENUINE, None, now)
+            return self._report(action, caller, use, {"by": "qr_code"}, unread, _UNREAD_CODE, _UNREAD_CODE, None, now)
         license_id = envelope.claims.license_id
         self._used_by_matter(
             caller, use, action, _type_of(license_id), "qr_code", UseTarget(license_id=license_id)
@@ -1398,7 +1408,8 @@ class VerificationService:
             text, certificate=known.certificate, base=known.base, revoked_at=known.seal.revoked_at, now=now
         )
         if check.integrity.result is not CheckResult.PASSED:
-            return self._report(action, caller, use, query, check.integrity, _NOT_GENUINE, _NOT_GENUINE, None, now)
+            unchecked = _UNREAD_CODE if check.integrity.reason in _UNREADABLE_QR else _NOT_GENUINE
+            return self._report(action, caller, use, query, check.integrity, unchecked, unchecked, None, now)
         stored = self._checked_by_id(license_id)
         if stored is None:  # a code this gateway's seal made names a license it issued: not found, the store lost it
             return self._report(

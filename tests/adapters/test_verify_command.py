@@ -461,3 +461,23 @@ def varying(text: str) -> str:
     ):
         text = re.sub(pattern, placeholder, text)
     return text
+
+
+def test_a_code_cut_short_says_to_scan_again_not_that_it_is_forged(running: RunningGateway) -> None:
+    """A journeys tester: a code missing its last characters (a handheld scanner's slip), or a bare ``ZZ1:``, was
+    printed as 核验码不是真实签发的 (not a genuine one), while the console says in amber to scan again and that it does
+    not mean the license is forged. The exit status stays the verdict's (1, FAILED); the words are the console's."""
+    code, _ = qr_for(running, batch_issue(running, 47))
+    for text in (code[:-10], code[:-12], "ZZ1:"):
+        status, printed, report = check(running, text)
+        assert status == 1 and report.integrity.reason == "MALFORMED", text
+        assert "不是真实" not in printed and "genuine" not in printed, printed
+        lines = printed.splitlines()
+        assert lines[0] == "核验未通过 FAILED（核验码无法读取 MALFORMED）"
+        assert lines[1].strip().startswith("核验码无法识别，请重新扫描"), printed
+        assert "这不说明证照是伪造的" in lines[1] and "不要据此拒绝申请人" in lines[1]
+        assert "未查看 not looked at" in printed
+    forged = code[:-2] + ("A" if code[-2] != "A" else "B") + code[-1]  # inside the checksum: unreadable too
+    assert "请重新扫描" in check(running, forged)[1]
+    status, printed, _ = check(running, "SC-NO-SUCH-NUMBER", type_="营业执照")
+    assert status == 1 and "请重新扫描" not in printed  # a license not found is no scanner's slip
