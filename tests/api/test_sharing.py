@@ -1292,6 +1292,29 @@ def test_a_batch_issued_license_gets_its_document_on_first_request(running: Runn
     assert copy.original_sha256 == again.sha256  # made once, kept
 
 
+def test_a_document_shows_the_public_fields_the_matter_does_not_list_and_no_others(running: RunningGateway) -> None:
+    """api.md's rule, as a journeys tester found it undocumented: the data are the matter's listed fields alone, but
+    the sealed PDF, which prints the license whole, is given when every other field it shows is public
+    (UNCONDITIONAL and NORMAL): a 营业执照's 注册资本 goes out on the 税务局's copy though 发票申领 does not list it."""
+    license_id, _ = business_license(running, 6)
+    stored = running.gateway.issuance._get_stored(license_id)
+    catalog_type = running.gateway.catalog.license_type(stored.content.type_code)
+    listed = {f.key for f in data(running, license_id, FPSL).fields}
+    public_unlisted = [
+        spec.key
+        for spec in catalog_type.fields
+        if spec.key not in listed
+        and stored.content.fields.get(spec.key)
+        and spec.sensitivity.name == "NORMAL"
+        and catalog_type.field_sharing_class(spec.key).name == "UNCONDITIONAL"
+    ]
+    assert "registered_capital" in public_unlisted  # not among the data
+    copy = sharing(running).GetLicenseDocument(
+        sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+    )
+    assert "".join(stored.content.fields["registered_capital"].split()) in shown_text(copy.pdf)
+
+
 def test_a_document_showing_more_than_the_permit_is_refused(running: RunningGateway) -> None:
     card = id_card(running).license
     granted = grant(running, card.holder.code, uses=3)
