@@ -17,7 +17,7 @@ from gateway.domain.sharing import AccessState, Basis
 from gateway.domain.verification import MatterNotHandledError, UseContext, check_use
 from gateway.services import calls
 from gateway.services.audit import UseTarget
-from gateway.services.sharing import HolderEntry, SharingService
+from gateway.services.sharing import NOT_STATED, HolderEntry, SharingService
 from protos.zzgw.v1 import common_pb2, sharing_pb2, sharing_pb2_grpc, verification_pb2
 
 _STATUS = {s: getattr(common_pb2, f"LICENSE_STATUS_{s.value}") for s in LicenseStatus}
@@ -142,13 +142,22 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
             valid_until=content.valid_until.isoformat() if content.valid_until else "",
             holder_code_type=content.holder.code_type,
             holder_code=permit.holder_code,
+            # a field the license leaves blank is not stated, as PrefillForm says it (EMPTY), not shared empty
             fields=[
                 sharing_pb2.SharedField(key=f.key, label=f.label, value=f.value, masked=f.masked, basis=_BASIS[f.basis])
                 for f in permit.fields
+                if f.value
             ],
             withheld=[
-                sharing_pb2.WithheldField(key=w.key, label=w.label, reason=w.reason.value, detail=w.reason.detail)
-                for w in permit.withheld
+                *(
+                    sharing_pb2.WithheldField(key=w.key, label=w.label, reason=w.reason.value, detail=w.reason.detail)
+                    for w in permit.withheld
+                ),
+                *(
+                    sharing_pb2.WithheldField(key=f.key, label=f.label, reason="EMPTY", detail=NOT_STATED)
+                    for f in permit.fields
+                    if not f.value
+                ),
             ],
             remedy=permit.remedy,
             approval_ids=list(permit.approval_ids),

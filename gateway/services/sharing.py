@@ -1021,7 +1021,7 @@ class _Filler:
                         UnfilledKey(
                             key=key,
                             reason="EMPTY",
-                            detail=_NOT_STATED,
+                            detail=NOT_STATED,
                         ),
                         "",
                     )
@@ -1065,7 +1065,8 @@ def _actionable(failure: tuple[UnfilledKey, str]) -> int:
 
 _NOT_NEEDED = "本事项材料清单不包含该信息项（the matter's materials do not list this field）"
 _NO_SUCH_FIELD = "本事项所需证照没有这个信息项（no license the matter needs has this field）"
-_NOT_STATED = "证照未载明该信息项（the license does not state this field）"
+NOT_STATED = "证照未载明该信息项（the license does not state this field）"
+"""A field the license leaves blank: ``EMPTY`` in PrefillForm's unfilled keys and GetLicenseData's withheld fields."""
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------

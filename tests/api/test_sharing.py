@@ -1328,6 +1328,28 @@ def test_a_document_showing_more_than_the_permit_is_refused(running: RunningGate
     assert (record.decision, record.reason) == ("DENY", "DOCUMENT_EXCEEDS_PERMIT")
 
 
+def test_a_field_the_license_leaves_blank_is_said_not_stated_in_the_data_as_in_a_form(running: RunningGateway) -> None:
+    """A journeys tester: a field the license does not state (a 出生医学证明 naming no father) came back from
+    GetLicenseData as a SharedField with an empty value and a basis, shared as if stated, while PrefillForm of the
+    same license under the same matter said EMPTY 证照未载明. Both now say EMPTY: the data list it in ``withheld``."""
+    record = unique(samples.food_permit(61))
+    assert not record["fields"].get("supervising_authority")  # optional, listed by 食品生产经营监督检查, unconditional
+    permit = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    read = data(running, permit.license_id, SPJC)
+    assert "supervising_authority" not in {f.key for f in read.fields}
+    assert all(f.value for f in read.fields)  # nothing shared is blank
+    (blank,) = [w for w in read.withheld if w.key == "supervising_authority"]
+    assert (blank.reason, blank.detail) == ("EMPTY", "证照未载明该信息项（the license does not state this field）")
+    assert blank.label and not read.remedy  # nothing to ask anyone for
+    form = sharing(running, MARKET).PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=SPJC, holder_code_type="001", holder_code=permit.holder.code, field_keys=["supervising_authority"]
+        )
+    )
+    (unfilled,) = form.unfilled
+    assert (unfilled.reason, unfilled.detail) == (blank.reason, blank.detail)
+
+
 # --- prefill --------------------------------------------------------------------------------------------------------
 
 
