@@ -545,7 +545,8 @@ class SharingService:
 
         Each key is looked for in the matter's materials in order, by field key, by Chinese label, or as
         ``<type code>.<key or label>``; the value comes from the applicant's newest ACTIVE license of that type, as
-        the policy shows it. One consent use is counted for the whole form when a filled value needed it.
+        the policy shows it (none in force: ``LICENSE_NOT_IN_FORCE``, its status said; none at all: ``NO_LICENSE``).
+        One consent use is counted for the whole form when a filled value needed it.
         """
         matter = self._catalog.matter(use.matter_code)
         code_type, code = _holder(holder_code_type, holder_code)
@@ -562,15 +563,18 @@ class SharingService:
         on = today(self._clock)
         newest: dict[str, License] = {}  # per type, the newest usable license (they come oldest first)
         not_intact: dict[str, str] = {}  # per type, why a usable license's record failed its check
+        not_in_force: dict[str, str] = {}  # per type, the newest license's status when none is usable, in words
         for license in licenses:
-            if not _usable(license, license.effective_status(on), on):
+            status = license.effective_status(on)
+            if not _usable(license, status, on):
+                not_in_force[license.content.type_code] = _not_in_force(license, status, on, self._catalog)
                 continue
             finding = self._record_check(license) if self._record_check is not None else PASSED
             if finding.result is CheckResult.PASSED:
                 newest[license.content.type_code] = license
             else:
                 not_intact[license.content.type_code] = finding.reason or ""
-        filler = _Filler(self._catalog, matter, wanted, newest, names, not_intact)
+        filler = _Filler(self._catalog, matter, wanted, newest, names, not_intact, not_in_force)
 
         def judge(granted: Sequence[Approval], presented: Sequence[Consent], at: dt.datetime) -> tuple[_Form, _Outcome]:
             return filler.fill(caller, use.purpose, granted, presented, at)
@@ -888,6 +892,7 @@ class _Filler:
         licenses: dict[str, License],
         issuer_names: dict[str, str],
         not_intact: dict[str, str],
+        not_in_force: dict[str, str],
     ):
         self._catalog = catalog
         self._matter = matter
@@ -895,6 +900,7 @@ class _Filler:
         self._licenses = licenses
         self._issuer_names = issuer_names
         self._not_intact = not_intact
+        self._not_in_force = not_in_force
 
     def fill(
         self,
@@ -981,6 +987,12 @@ class _Filler:
                 detail = _with_reason(Reason.RECORD_NOT_INTACT.detail, self._not_intact[type_code])
                 failures.append((UnfilledKey(key=key, reason=Reason.RECORD_NOT_INTACT.value, detail=detail), ""))
                 continue
+            if (license is None or decision is None) and type_code in self._not_in_force:
+                # the applicant has one, suspended, revoked, expired: "no valid license" had read as one never
+                # issued, and the clerk asked for a license that exists (a journeys tester)
+                detail = self._not_in_force[type_code]
+                failures.append((UnfilledKey(key=key, reason="LICENSE_NOT_IN_FORCE", detail=detail), ""))
+                continue
             if license is None or decision is None:
                 detail = (
                     f"申请人没有有效的{candidate.license_type.name}（the applicant has no valid license of type "
@@ -1049,8 +1061,28 @@ class _Filler:
         return found
 
 
-_FORM_REASONS = frozenset({"UNKNOWN_FIELD", "NOT_NEEDED", "NO_LICENSE", "EMPTY"})
-_FORM_RANK = {"EMPTY": 2, "NO_LICENSE": 3, "NOT_NEEDED": 4}
+_FORM_REASONS = frozenset({"UNKNOWN_FIELD", "NOT_NEEDED", "NO_LICENSE", "LICENSE_NOT_IN_FORCE", "EMPTY"})
+_FORM_RANK = {"EMPTY": 2, "LICENSE_NOT_IN_FORCE": 3, "NO_LICENSE": 3, "NOT_NEEDED": 4}
+
+
+def _not_in_force(license: License, status: LicenseStatus, on: dt.date, catalog: Catalog) -> str:
+    """Why the applicant's license of a type fills no form key on ``on``, in words: its status and the day it began
+    (``LICENSE_NOT_IN_FORCE``), which the caller's listing (ListHolderLicenses) states anyway; none of its fields."""
+    type_code = license.content.type_code
+    name = catalog.license_type(type_code).name
+    if status is LicenseStatus.ACTIVE:  # not yet valid
+        since = license.content.valid_from.isoformat()
+        return (
+            f"申请人的{name}尚未生效（{since} 起生效），不能用于填写"
+            f"（the applicant's license of type {type_code} is not valid before {since}）"
+        )
+    began = status_since(license, on)
+    day = f"（{began.isoformat()} 起）" if began is not None else ""
+    since_en = f" since {began.isoformat()}" if began is not None else ""
+    return (
+        f"申请人的{name}{status.label}{day}，不能用于填写，请申请人向发证部门了解"
+        f"（the applicant's license of type {type_code} is {status.english}{since_en}: ask its issuer）"
+    )
 
 
 def _actionable(failure: tuple[UnfilledKey, str]) -> int:

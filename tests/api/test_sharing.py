@@ -52,7 +52,7 @@ from signing.pdf import validate_sync
 from signing.results import CheckResult
 from tests.api.test_audit import record_count
 from tests.api.test_issuance import unique
-from tests.api.test_verification import draw_over, verify
+from tests.api.test_verification import change, draw_over, verify
 from tests.conftest import (
     ADMIN,
     CIVIL,
@@ -1351,6 +1351,44 @@ def test_a_field_the_license_leaves_blank_is_said_not_stated_in_the_data_as_in_a
 
 
 # --- prefill --------------------------------------------------------------------------------------------------------
+
+
+def test_a_form_from_a_license_not_in_force_says_its_status_not_that_there_is_none(running: RunningGateway) -> None:
+    """A journeys tester: PrefillForm on a suspended, then revoked 营业执照 said NO_LICENSE 申请人没有有效的营业执照,
+    as for a company never registered, so a 社保登记 clerk asked for a license that exists rather than send the
+    applicant to its issuer. It now says LICENSE_NOT_IN_FORCE with the status and its day, as ListHolderLicenses
+    and GetLicenseData already tell that caller, and nothing of the license's fields."""
+    license_id, uscc = business_license(running, 62)
+
+    def form(code: str) -> sharing_pb2.PrefillFormResponse:
+        return sharing(running, HR).PrefillForm(
+            sharing_pb2.PrefillFormRequest(
+                use=SBDJ, holder_code_type="001", holder_code=code, field_keys=["company_name", "domicile"]
+            )
+        )
+
+    assert [v.key for v in form(uscc).values] == ["company_name", "domicile"]
+    change(running, license_id, issuance_pb2.STATUS_ACTION_SUSPEND)
+    suspended = form(uscc)
+    assert not suspended.values and not suspended.remedy
+    assert [(u.key, u.reason) for u in suspended.unfilled] == [
+        ("company_name", "LICENSE_NOT_IN_FORCE"),
+        ("domicile", "LICENSE_NOT_IN_FORCE"),
+    ]
+    day = today().isoformat()
+    assert suspended.unfilled[0].detail == (
+        f"申请人的营业执照已暂停使用（{day} 起），不能用于填写，请申请人向发证部门了解"
+        f"（the applicant's license of type {BUSINESS_LICENSE} is suspended since {day}: ask its issuer）"
+    )
+    change(running, license_id, issuance_pb2.STATUS_ACTION_REVOKE)
+    revoked = form(uscc).unfilled[0]
+    assert revoked.reason == "LICENSE_NOT_IN_FORCE" and f"已吊销或撤销（{day} 起）" in revoked.detail
+    assert "revoked" in revoked.detail
+    never = form(unique(samples.business_license(63))["holder"]["code"]).unfilled[0]
+    assert (never.reason, never.detail) == (
+        "NO_LICENSE",
+        f"申请人没有有效的营业执照（the applicant has no valid license of type {BUSINESS_LICENSE}）",
+    )
 
 
 def test_prefill_fills_a_form_with_provenance(running: RunningGateway) -> None:
