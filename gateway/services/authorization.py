@@ -735,6 +735,8 @@ class AuthorizationService:
             )
         try:
             guardian, holder_code = self._consenting_for(holder_code, licenses, in_force, type_codes, valid_until, now)
+            if not guardian:
+                self._check_guardian_types_held(holder_code, type_codes)
         except InvalidRequestError as refused:
             self._refused_grant(caller, operator, matter, refused, license_ids, in_force)
             raise
@@ -935,6 +937,30 @@ class AuthorizationService:
             )
         (child,) = owners
         return guardian, child
+
+    def _check_guardian_types_held(self, person: str, type_codes: Sequence[str]) -> None:
+        """INVALID_ARGUMENT / GUARDIAN_NAMES_LICENSES on ``type_codes[i]`` for a type whose licenses name their
+        holder's guardians (a 出生医学证明) that ``person``, consenting for themselves, holds no license of: the
+        portal meant a child's, and the consent, the person's own, would let nothing through. It had been granted
+        ACTIVE (已授权), and the department's read of the child's license refused CONSENT_OTHER_HOLDER, its remedy
+        asking for the holder's code the parent had just tried to give (a journeys tester). Only a newborn gets such
+        a license later, and a newborn does not consent in person; a type of any other kind is taken unjudged."""
+        guardian_types = self._guardian_types()
+        for i, code in enumerate(type_codes):
+            if code not in guardian_types:
+                continue
+            with self._db.unit_of_work() as uow:
+                held = uow.holder_licenses.all_current(person, holder_code_types_of(person), limit=1, type_codes=[code])
+            if held:
+                continue
+            name = self._catalog.license_types[code].name
+            raise invalid(
+                f"type_codes[{i}]",
+                "GUARDIAN_NAMES_LICENSES",
+                f"持证人本人没有{name}；为孩子授权须指明孩子的证照，以 child_code 调用 ListConsentableLicenses 查得"
+                "（the holder has none of their own: for a child, name the child's license, listed by "
+                "ListConsentableLicenses with child_code）",
+            )
 
     def withdraw_consent(
         self, caller: Member, consent_id: str, holder_code: str, *, operator: str = ""

@@ -589,3 +589,31 @@ def test_a_certificate_revoked_for_a_wrong_earlier_birth_date_does_not_make_the_
     status, violations = refusal(lambda: consent(running, code, (right,)))
     assert (status, [r for _, r, _ in violations]) == (grpc.StatusCode.INVALID_ARGUMENT, ["GUARDIAN_MUST_CONSENT"])
     assert consent(running, mother, (right,)).consent.guardian_code == mother  # the parent consents for the child
+
+
+def test_a_parents_consent_naming_only_a_childs_license_type_she_does_not_hold_is_refused(
+    running: RunningGateway,
+) -> None:
+    """A journeys tester: a portal offering 授权：出生医学证明 sent the mother's code with the type alone; the consent
+    was granted ACTIVE (已授权), though it is her own and she holds no 出生医学证明, so it let nothing through, and the
+    department's read of the child's certificate was refused CONSENT_OTHER_HOLDER, telling it to ask the holder for a
+    code. A type whose licenses name a holder's guardians, named alone by a person who holds none of it, is refused at
+    the grant, saying to name the child's license; the type named by one who holds it is taken."""
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father)
+    code, violations = refusal(lambda: consent(running, mother, (), type_codes=(BIRTH_CERTIFICATE,)))
+    ((field, reason, words),) = violations
+    assert (code, field, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "type_codes[0]", "GUARDIAN_NAMES_LICENSES")
+    assert chinese_first(words) and "ListConsentableLicenses" in words and "child_code" in words
+    assert not listed(running, mother)  # nothing granted
+    granted = consent(running, mother, (license_id,))  # the child's license named: the guardian's consent
+    assert (granted.consent.holder_code, granted.consent.guardian_code) == (child, mother)
+
+    adult = years_before(china_today(), 19)
+    while True:  # parents born before the grown holder
+        (mom, mom_born), (dad, dad_born) = person("女"), person("男")
+        if max(mom_born, dad_born) < adult:
+            break
+    _, grown = certificate(running, mom, dad, born=adult)  # a grown holder's own certificate
+    own = consent(running, grown, (), type_codes=(BIRTH_CERTIFICATE,))
+    assert (own.consent.holder_code, own.consent.guardian_code) == (grown, "")
