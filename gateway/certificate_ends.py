@@ -153,15 +153,26 @@ class OwnCertificates:
         return None
 
 
-def warn_of_own_ends(certificates: Sequence[OwnCertificate], now: dt.datetime) -> list[tuple[int, str]]:
+def warn_of_own_ends(
+    certificates: Sequence[OwnCertificate], now: dt.datetime, said_on: dict[str, tuple[int, str]] | None = None
+) -> list[tuple[int, str]]:
     """Log (``zzgw``) each of ``certificates`` that ends within its time (WARNING) or has ended (ERROR), and set the
-    gauge of their ends; what was said, as (level, line)."""
+    gauge of their ends; what was said, as (level, line). With ``said_on`` (a certificate's name: the level and
+    Beijing day it was last said at, kept by the caller), a certificate is said once a day at one level: the look a
+    second after one end had said every other again (the receipt and TSA certificates, made together, end seconds
+    apart: each ERROR twice; a review of the watch, R2)."""
     metrics.gateway_certificate_ends({c.name: c.not_after.timestamp() for c in certificates})
     said = []
     for certificate in certificates:
-        if (line := certificate.said(now)) is not None:
-            log.log(line[0], "%s", line[1])
-            said.append(line)
+        if (line := certificate.said(now)) is None:
+            continue
+        when = (line[0], beijing_day(now))
+        if said_on is not None:
+            if said_on.get(certificate.name) == when:
+                continue
+            said_on[certificate.name] = when
+        log.log(line[0], "%s", line[1])
+        said.append(line)
     return said
 
 
@@ -184,11 +195,16 @@ def watch_own_certificates(
 
     metrics.gateway_certificate_ends({c.name: c.not_after.timestamp() for c in own.served})
 
-    def run() -> None:
+    said_on = {c.name: (said[0], beijing_day(clock.now())) for c in own.served if (said := c.said(clock.now()))}
+
+    def run() -> None:  # what the start said (``_check_own_certificates``) is not said again the same day
         name_this_thread("zzgw-own-certs")
         while True:
             sleep(next_own_look(own.served, clock.now()))
-            warn_of_own_ends(own.served, clock.now())
+            try:
+                warn_of_own_ends(own.served, clock.now(), said_on)
+            except Exception:  # never the end of the watch, as the members' watch beside it (a review, R3)
+                log.exception("the look at the gateway's own certificates failed: tried again at the next")
 
     thread = threading.Thread(target=run, name="zzgw-own-certs", daemon=True)
     thread.start()

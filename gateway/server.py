@@ -535,8 +535,6 @@ def store_check(
             )
         if receipt_certificates is not None and (newer := receipt_certificates.check()) is not None:
             raise NotReady("RECEIPT_KEY_RETIRED", _retired_said(newer))
-        if own is not None and clock is not None and (ended := own.ended(clock.now())) is not None:
-            raise NotReady(*ended)
         if stored is not None:
             raise NotReady(
                 "CATALOG_CHANGED",
@@ -544,6 +542,9 @@ def store_check(
                 "another catalog; calls that use the catalog are refused (CATALOG_CHANGED) until this process is "
                 "restarted with it (docs/operations.md: Changing the catalog)",
             )
+        # last: a certificate's end said first had hidden a catalog change, whose WARNING names both fingerprints
+        if own is not None and clock is not None and (ended := own.ended(clock.now())) is not None:
+            raise NotReady(*ended)
         return answer
 
     return check
@@ -3050,8 +3051,9 @@ def own_certificates(settings: Settings) -> list[OwnCertificate]:
     (``gateway.certificate_ends.watch_own_certificates`` says their ends as ``_check_own_certificates`` does at
     start, the process still serving the ones it read: a renewal takes `zzgw init` and a restart)."""
     renew = (
-        "run `zzgw init` to renew it, then restart every gateway process: each serves the certificates it read at "
-        "start (docs/operations.md: renewing the gateway's certificates)"
+        "run `zzgw init` on one gateway to renew it, copy the renewed files to every replica with a data directory of "
+        "its own, then restart every gateway process: each serves the certificates it read at start "
+        "(docs/operations.md: renewing the gateway's certificates)"
     )
     own = [
         ("receipt", RECEIPT_WHAT, settings.seal_ca_dir / RECEIPT_CERT, True),

@@ -6,11 +6,21 @@ days (a reviewer)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from pathlib import Path
 
 import pytest
 
-from gateway.certificate_ends import RENEW_BEFORE, WARN_BEFORE, ending
+from gateway.certificate_ends import (
+    RENEW_BEFORE,
+    WARN_BEFORE,
+    OwnCertificate,
+    OwnCertificates,
+    ending,
+    warn_of_own_ends,
+    watch_own_certificates,
+)
 
 END = dt.datetime(2027, 3, 9, 17, 30, tzinfo=dt.UTC)
 """17:30 UTC: 01:30 on 2027-03-10 in Beijing."""
@@ -161,9 +171,10 @@ def test_a_gateway_left_running_says_its_own_certificates_end_when_they_come_and
             (
                 logging.WARNING,
                 f"the receipt certificate ({receipt.path}) ends on {day} (Beijing time), in 78 days, after which every "
-                "receipt signed under it checks INVALID (CERT_EXPIRED) for good: run `zzgw init` to renew it, then "
-                "restart every gateway process: each serves the certificates it read at start (docs/operations.md: "
-                "renewing the gateway's certificates)",
+                "receipt signed under it checks INVALID (CERT_EXPIRED) for good: run `zzgw init` on one gateway to "
+                "renew it, copy the renewed files to every replica with a data directory of its own, then restart "
+                "every gateway process: each serves the certificates it read at start (docs/operations.md: renewing "
+                "the gateway's certificates)",
             )
         ]
         said = look(receipt.not_after - dt.timedelta(hours=2))  # the next look is a second after the end
@@ -172,7 +183,7 @@ def test_a_gateway_left_running_says_its_own_certificates_end_when_they_come_and
         ((level, line),) = look()
         assert level == logging.ERROR
         assert line.startswith(f"the receipt certificate ({receipt.path}) ended on {day} (Beijing time), and every ")
-        assert "run `zzgw init` to renew it, then restart every gateway process" in line
+        assert "run `zzgw init` on one gateway to renew it, copy the renewed files to every replica" in line
         assert waits[-1] == OWN_CHECK_SECONDS
         assert look()[0][0] == logging.ERROR  # and daily after that
     go_on.release()
@@ -227,3 +238,87 @@ def test_an_ended_server_or_receipt_certificate_makes_the_process_not_ready(tmp_
         assert message is not None and message.startswith(f"the receipt certificate ({receipt.path}) ended on ")
     finally:
         running.stop()
+
+
+_END = dt.datetime(2031, 1, 1, tzinfo=dt.UTC)
+
+
+def _own(name: str, not_after: dt.datetime = _END) -> OwnCertificate:
+    return OwnCertificate(
+        name=name, what=f"the {name} certificate", path=Path(f"/x/{name}.pem"), not_after=not_after,
+        within=dt.timedelta(days=90), after="it ends", todo="renew it", stops_serving=name == "receipt",
+    )  # fmt: skip
+
+
+def test_a_certificate_is_said_once_a_day_at_one_level_whatever_else_ends(caplog: pytest.LogCaptureFixture) -> None:
+    """The look a second after one certificate's end had said every other again: the receipt and time-stamping
+    certificates, made together, end seconds apart, and each ERROR came twice (a review of the watch, R2)."""
+    certificates = [_own("receipt"), _own("tsa", _END + dt.timedelta(seconds=2))]
+    said_on: dict[str, tuple[int, str]] = {}
+    with caplog.at_level(logging.WARNING, logger="zzgw"):
+        assert [level for level, _ in warn_of_own_ends(certificates, _END - dt.timedelta(hours=1), said_on)] == [
+            logging.WARNING, logging.WARNING
+        ]  # fmt: skip
+        assert warn_of_own_ends(certificates, _END - dt.timedelta(minutes=1), said_on) == []  # the same day
+        ((level, line),) = warn_of_own_ends(certificates, _END + dt.timedelta(seconds=1), said_on)
+        assert level == logging.ERROR and line.startswith("the receipt certificate")
+        ((level, line),) = warn_of_own_ends(certificates, _END + dt.timedelta(seconds=3), said_on)
+        assert level == logging.ERROR and line.startswith("the tsa certificate")
+        assert len(warn_of_own_ends(certificates, _END + dt.timedelta(days=1), said_on)) == 2  # the next day
+    assert len(caplog.records) == 6
+
+
+def test_the_watch_of_the_gateways_own_certificates_outlives_a_failed_look(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A look that raised had ended the watch's thread for good, with no word; the members' watch beside it says the
+    failure and goes on (a review of the watch, R3)."""
+    from gateway import certificate_ends
+
+    own = OwnCertificates()
+    own.serve([_own("receipt")])
+    looks: list[dt.datetime] = []
+
+    def look(certificates: object, now: dt.datetime, said_on: object = None) -> list[tuple[int, str]]:
+        looks.append(now)
+        if len(looks) == 1:
+            raise OSError(28, "No space left on device")
+        return []
+
+    monkeypatch.setattr(certificate_ends, "warn_of_own_ends", look)
+    done = threading.Event()
+
+    def sleep(_seconds: float) -> None:
+        if len(looks) >= 2:
+            done.set()
+            threading.Event().wait()  # the watch's thread, a daemon, waits here for the process's end
+
+    thread = watch_own_certificates(own, _MovableClock(_END - dt.timedelta(days=10)), sleep=sleep)
+    assert done.wait(10) and thread.is_alive() and len(looks) == 2
+
+
+def test_readiness_says_a_catalog_change_before_a_certificates_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process past its receipt certificate's end whose store adopted another catalog said the certificate's end,
+    and the catalog change's WARNING naming both fingerprints was never written (a review of the watch, R1)."""
+    import gateway.server as server
+    from gateway.health import NotReady
+
+    class ChangedCatalog:
+        went_production = False
+        served = "AAAA"
+
+        def check(self) -> str:
+            return "BBBB"
+
+    monkeypatch.setattr(server, "database_check", lambda _db: lambda: "answered")
+    own = OwnCertificates()
+    own.serve([_own("receipt")])
+    check = server.store_check(
+        None,
+        ChangedCatalog(),
+        None,
+        None,
+        own=own,
+        clock=_MovableClock(_END + dt.timedelta(seconds=5)),  # type: ignore[arg-type]
+    )
+    with pytest.raises(NotReady) as refused:
+        check()
+    assert refused.value.state.reason == "CATALOG_CHANGED"
