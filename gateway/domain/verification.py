@@ -220,6 +220,9 @@ _PUNCTUATION_BETWEEN = re.compile(r"(?<=[0-9])[.,/\\_()\[\]、。【】〔〕]+(
 """Punctuation a number is split by between its digits (after NFKC, whose full-width ，．／＿（） are ASCII):
 dots, commas, slashes, underscores, 、 and 。, brackets (``(138)0013 8000``). Taken out between digits only, so that
 a date or a case number beside a word is not joined to it."""
+_AMOUNT = re.compile(r"(?<![0-9])(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])(?:\.[0-9]+)?|[0-9]+\.[0-9]{1,2}(?![0-9.]))")
+"""An amount, with thousands separators or cents (``150,000,000.00``, ``138000000.00``): never joined to the digits
+beside it, which had made a 注册资本 of 150,000,000.00 元 a mobile number (a review of the join, R1)."""
 _PERSONAL_KINDS = {"CITIZEN_ID": ("公民身份号码", "a citizen ID number"), "MOBILE": ("手机号码", "a mobile number")}
 
 
@@ -228,15 +231,18 @@ def personal_data_in(text: str, *, typed: bool = False) -> str | None:
     a mainland mobile number (11 digits from 13 to 19), else None. A purpose and a case number are signed into
     receipts, which any member holding a receipt's id may fetch and a later department of the case lists: clerks had
     typed the applicant's number into them (found by a privacy tester). Looked for as written in full-width digits
-    (a Chinese input method's), with spaces or dashes between the digits, or after +86, too (found in review), and
-    split by dots, commas, slashes, underscores or brackets (``138.0013.8000``, ``(138)00138000``: a reviewer).
+    (a Chinese input method's), with spaces or dashes between the digits, or after +86, too (found in review), and in
+    what a clerk types, split by dots, commas, slashes, underscores or brackets (``138.0013.8000``,
+    ``(138)00138000``: a reviewer), an amount apart (``150,000,000.00``).
 
     ``typed``: text a clerk writes (a purpose), where a number is caught by its region and birth date alone: one with
     a mistyped check character still holds 17 real digits, and a first-generation 15-digit number names a person as
     surely (found by a security tester). Not for a case number, which the 一件事 system assigns and which is often a
     region, a date and a sequence: one that is a valid 公民身份号码 is still refused."""
     folded = unicodedata.normalize("NFKC", text)
-    joined_up = _PUNCTUATION_BETWEEN.sub("", _SEPARATORS.sub("", folded))
+    joined_up = _SEPARATORS.sub("", folded)
+    if typed:  # not a case number: a region, a date and a sequence split by slashes join into a valid 身份证号 1 in 11
+        joined_up = _PUNCTUATION_BETWEEN.sub("", _AMOUNT.sub(" ", joined_up))
     for joined, form in ((False, folded), (True, joined_up)):  # "房号 1203 138…" either way
         if any(citizen_id_problem(candidate.upper()) is None for candidate in _CITIZEN_ID_LIKE.findall(form)):
             return "CITIZEN_ID"
