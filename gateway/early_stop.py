@@ -7,6 +7,7 @@ before it imports the gateway's server, which takes a second or more."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from typing import Any
 
@@ -31,6 +32,13 @@ class StopAsked:
         if not self.signum:
             self.signum = signum
             self.say()
+            return
+        # a second signal: the start may hang (its store locked, out of reach), and Ctrl-C pressed again, or a
+        # second SIGTERM, had been noted and nothing more, the process killable by SIGKILL alone (a review, R1):
+        # it ends the process at once, by the signal's default disposition, as before any handler (130, 143)
+        log.warning("signal %s again as the gateway starts: stopping at once", signum)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
 
     def say(self) -> None:
         """Log the signal noted, once, if the log is set up (else the next call does)."""

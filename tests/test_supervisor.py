@@ -578,3 +578,24 @@ def test_a_signal_before_the_store_is_opened_stops_the_gateway_with_0(env: dict[
     assert done.returncode == 0, done.stderr
     assert re.search(rf"{LOG_LINE}INFO zzgw signal 15 as the gateway starts: stopping once", done.stderr), done.stderr
     assert "Traceback" not in done.stderr and "worker 0" not in done.stderr, done.stderr
+
+
+def test_a_second_signal_while_the_start_hangs_stops_the_gateway_at_once(env: dict[str, str]) -> None:
+    """The start's handler noted the first stop signal and ignored every later one: a start that hung (its store
+    locked by another session) took neither Ctrl-C again nor SIGTERM, and only SIGKILL ended it (a review, R1). The
+    second ends it at once, as the signal's default disposition would have before any handler."""
+    twice = _SIGNALLED_AS_IT_OPENS.replace(
+        "(os.kill(os.getpid(), signal.SIGTERM), ",
+        "(os.kill(os.getpid(), signal.SIGTERM), os.kill(os.getpid(), signal.SIGTERM), ",
+    )
+    assert twice != _SIGNALLED_AS_IT_OPENS
+    done = subprocess.run(
+        zzgw_command("serve", before=twice),
+        env={**env, "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}", "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    assert "signal 15 again as the gateway starts: stopping at once" in done.stderr, done.stderr
