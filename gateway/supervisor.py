@@ -7,10 +7,10 @@ and replaced; one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whol
 replacement that cannot reach the store as it starts (the database down for a while, as when it restarts or fails
 over; the store that was there at the gateway's start gone from its path, or refusing the gateway's role, which the
 worker says with ``EXIT_STORE_UNAVAILABLE`` too), or that is killed as it starts (SIGKILL or SIGTERM: the OOM
-killer, ``kill -9``; not a crash, SIGSEGV or SIGABRT, which is a defect), is tried again after 1, 2, 4 … up to
-``RETRY_MOST`` seconds while the other workers serve on: they become ready again by themselves once the database
-answers, and stopping them too had taken the whole gateway down for one worker's death during a database outage, or
-for a second ``kill -9``. A worker whose call is stuck stops
+killer, ``kill -9``; SIGBUS, /dev/shm full; not a crash, SIGSEGV or SIGABRT, which is a defect), is tried again after
+1, 2, 4 … up to ``RETRY_MOST`` seconds while the other workers serve on: they become ready again by themselves once
+the database answers, and stopping them too had taken the whole gateway down for one worker's death during a
+database outage, or for a second ``kill -9``. A worker whose call is stuck stops
 itself (``gateway.watchdog``, exit status 70) and is replaced the same way. SIGTERM and SIGINT are passed on to
 every worker, which finish their calls in flight (``server.GRACE_SECONDS``); one still running past
 ``STOP_DEADLINE_SECONDS`` (frozen, stopped) is killed, and the command exits 1. A worker whose supervisor is gone
@@ -267,8 +267,8 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
                 continue
             # a replacement that met the store unavailable, or that was killed (the OOM killer, kill -9, kill): no
             # reason to think the next one fails too, and the others serve on. Not one that crashed (SIGSEGV,
-            # SIGABRT, SIGBUS: a defect, a C extension at import), which the next one meets too: it had been tried
-            # every 30 s for ever (a reviewer, R4)
+            # SIGABRT: a defect, a C extension at import), which the next one meets too: it had been tried every 30 s
+            # for ever (a reviewer, R4)
             temporary = (code == EXIT_STORE_UNAVAILABLE or -code in _KILLED) and served and number in replacing
             if not each.ready.is_set() and not temporary:  # the gateway's own start, or a lasting failure
                 log.error("worker %d (pid %s) did not start (%s): stopping the gateway", number, pid, _ended(code))
@@ -309,9 +309,11 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
     return status
 
 
-_KILLED = frozenset({signal.SIGKILL, signal.SIGTERM})
-"""The signals that end a replacement worker as it starts from outside it (the OOM killer, an operator): tried again;
-any other signal's death is the worker's own (a crash) and stops the gateway."""
+_KILLED = frozenset({signal.SIGKILL, signal.SIGTERM, signal.SIGBUS})
+"""The signals that end a replacement worker as it starts from outside it (the OOM killer, an operator) or for want
+of room (SIGBUS: a full /dev/shm under the metrics' memory-mapped files, which had stopped the whole gateway; a
+review of 03b6580, R2): tried again; any other signal's death (SIGSEGV, SIGABRT) is the worker's own, a crash, and
+stops the gateway."""
 
 
 def _ended(code: int) -> str:

@@ -400,8 +400,8 @@ def flaky_worker(settings: Any, number: int, _announce: bool, ready: Any, _repla
     with record.open("a", encoding="utf-8") as starts:
         starts.write(f"{os.getpid()}\n")
     start = len(record.read_text(encoding="utf-8").split())
-    if number == 0 and start == 3 and os.environ.get("ZZGW_TEST_KILLED"):
-        os.kill(os.getpid(), signal.SIGKILL)  # before it serves: a replacement the OOM killer picked
+    if number == 0 and start == 3 and (killed := os.environ.get("ZZGW_TEST_KILLED")):
+        os.kill(os.getpid(), getattr(signal, killed))  # before it serves: the OOM killer's pick, a full /dev/shm
     if number == 0 and start == 2 and os.environ.get("ZZGW_TEST_CRASHED"):
         os.kill(os.getpid(), signal.SIGSEGV)  # before it serves: a defect (a C extension's crash at import)
     if number == 0 and start in (2, 3):
@@ -417,18 +417,19 @@ def flaky_worker(settings: Any, number: int, _announce: bool, ready: Any, _repla
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize("killed", [False, True], ids=["store-unavailable", "then-killed"])
-def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(tmp_path: Path, killed: bool) -> None:
+@pytest.mark.parametrize("killed", ["", "SIGKILL", "SIGBUS"], ids=["store-unavailable", "then-killed", "then-sigbus"])
+def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(tmp_path: Path, killed: str) -> None:
     """A worker that dies during a database outage is replaced by one that cannot connect (or is killed as it
-    starts): the others serve on, and the replacement is tried again until it starts (it had stopped the whole
-    gateway)."""
+    starts: the OOM killer's SIGKILL; SIGBUS, a full /dev/shm under the metrics' files, which 03b6580 had taken for a
+    crash and stopped the gateway for, a review's R2): the others serve on, and the replacement is tried again until
+    it starts (it had stopped the whole gateway)."""
     script = (
         "import sys; from pathlib import Path; from gateway.config import Settings; "
         "from gateway.supervisor import supervise; from tests.test_supervisor import flaky_worker; "
         f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0'), "
         "flaky_worker))"
     )
-    env = {**os.environ, "ZZGW_TEST_KILLED": "1" if killed else ""}
+    env = {**os.environ, "ZZGW_TEST_KILLED": killed}
     process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -445,7 +446,7 @@ def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(t
     assert process.returncode == 0, err
     assert "exited (code 3) while serving: starting another" in err
     assert "did not start (exit code 75): trying again in 1 s" in err
-    second = "killed by signal 9, SIGKILL" if killed else "exit code 75"
+    second = f"killed by signal {getattr(signal, killed).value}, {killed}" if killed else "exit code 75"
     assert f"did not start ({second}): trying again in 2 s" in err and "stopping the gateway" not in err
 
 
