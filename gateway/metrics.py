@@ -419,7 +419,11 @@ class _WithoutRemoved:
         self._every = _multiprocess.MultiProcessCollector(None, path=path)
 
     def collect(self) -> Iterator[Metric]:
-        for family in self._every.collect():
+        try:
+            families = list(self._every.collect())
+        except FileNotFoundError:  # a file the supervisor removed (a worker that never served) between the listing
+            families = list(self._every.collect())  # and its reading: the scrape had answered 500 (a review, R3)
+        for family in families:
             if family.name == _CERTIFICATE_ENDS_NAME:
                 family.samples = [sample for sample in family.samples if not math.isnan(sample.value)]
             yield family

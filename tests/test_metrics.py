@@ -636,3 +636,21 @@ def test_a_worker_that_never_served_leaves_no_metrics_file_of_zeros(tmp_path: Pa
     assert counted.exists()  # a count kept, and with it the process's other files (none is half taken away)
     assert histogram.exists()
     assert served.exists()
+
+
+def test_a_scrape_reads_on_past_a_metrics_file_removed_as_it_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The supervisor removes the files of a worker that never served (f12b844); one removed between a scrape's
+    listing of the directory and its reading of it had made /metrics answer 500 (FileNotFoundError; a review, R3). The
+    scrape lists the directory again."""
+    import prometheus_client.multiprocess
+
+    from gateway.metrics import _WithoutRemoved
+
+    listed = [[str(tmp_path / "counter_999999.db")]]  # listed, then gone before it is read
+    real = prometheus_client.multiprocess.glob.glob
+    monkeypatch.setattr(
+        prometheus_client.multiprocess.glob, "glob", lambda pattern: listed.pop() if listed else real(pattern)
+    )
+    assert list(_WithoutRemoved(str(tmp_path)).collect()) == []
