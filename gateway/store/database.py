@@ -127,9 +127,14 @@ two hours."""
 
 
 def connection_timeouts(query: Mapping[str, object]) -> dict[str, object]:
-    """The connection options of ``CONNECT_TIMEOUT_SECONDS`` and ``KEEPALIVES``, but those the database URL's query
-    (``?connect_timeout=10``) sets itself: the operator's word wins."""
+    """The connection options of ``CONNECT_TIMEOUT_SECONDS`` and ``KEEPALIVES``, but those the operator sets: in the
+    database URL's query (``?connect_timeout=10``), libpq's ``PGCONNECT_TIMEOUT``, or a service file
+    (``?service=zzgw``), whose settings an option given here would override (a review: both had been overridden)."""
+    if "service" in query or os.environ.get("PGSERVICE"):
+        return {}
     wanted: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **KEEPALIVES}
+    if os.environ.get("PGCONNECT_TIMEOUT"):
+        del wanted["connect_timeout"]
     return {name: value for name, value in wanted.items() if name not in query}
 
 
