@@ -37,8 +37,10 @@ Errors (all ``PdfError``, a ``SigningError``; ``reason`` is the stable code)::
     ├── NotAPdf                NOT_A_PDF              no %PDF- header
     ├── TruncatedPdf           TRUNCATED_PDF          no %%EOF at the end
     ├── DamagedPdf             DAMAGED_PDF            header and trailer present, but it does not parse, or
-    │   │                                             viewers would not read it by its cross-references
-    │   ├── TooManyRevisions   TOO_MANY_REVISIONS     more updates than are read (32), or than leave room to seal
+    │   │                                             viewers would not read it by its cross-references, or a
+    │   │                                             form or page tree lists an object twice or is too large
+    │   ├── TooManyRevisions   TOO_MANY_REVISIONS     more updates than are read (32), or than leave room to seal,
+    │   │                                             or more signatures than updates are read
     │   └── UnreadableSignature SIGNATURE_UNREADABLE  a signature whose /ByteRange, /Contents or CMS cannot be read,
     │                                                 or whose /Contents is DER asn1crypto is not given (signing.der)
     ├── EncryptedPdf           ENCRYPTED_PDF          encrypted documents are neither sealed nor verified
@@ -519,6 +521,10 @@ def _unreadable_signature(exc: BaseException) -> DamagedPdf:
     as such, anything else as a signature that cannot be read."""
     if isinstance(exc, KeyError) or _nested_too_deep(exc):
         return DamagedPdf(f"the signature cannot be read: {_why(exc)}")
+    if isinstance(exc, misc.PdfReadError) and str(exc).startswith("Circular reference"):
+        # pyHanko's walk of a structure tree (or a tree ``_check_trees`` does not check) met an object twice: the
+        # document's structure is damaged, not the seal
+        return DamagedPdf(f"the PDF cannot be read: {exc}")
     return UnreadableSignature(_UNREADABLE_SIGNATURE)
 
 
@@ -721,7 +727,103 @@ def _read(pdf: bytes) -> PdfFileReader:
             f"the PDF has {reader.xrefs.total_revisions} revisions; at most {MAX_REVISIONS} are read"
         )
     _check_cross_references(reader, pdf)
+    _check_trees(reader)
     return reader
+
+
+MAX_FORM_FIELDS = 4096
+"""Form fields (and their widgets) one revision's form may have: a license document has a handful, a long
+government form some hundreds; every one is read by each of pyHanko's walks of the form, several a verification."""
+MAX_PAGE_TREE_NODES = 65536
+"""Pages (and the page tree's nodes above them) one revision may have."""
+
+
+def _check_trees(reader: PdfFileReader) -> None:
+    """Refuse, before pyHanko walks them, a form or page tree that reaches an object twice, or has more nodes than
+    are read (``MAX_FORM_FIELDS``, ``MAX_PAGE_TREE_NODES``), in any revision, and more filled signature fields than
+    revisions are read (``MAX_REVISIONS``: each signature is made in a revision of its own).
+
+    pyHanko remembers only the fields on the way down to the one it is at: a 2 KB file whose every field listed the
+    same kid twice, 30 levels deep, would have taken it hours (a kid reached 2^30 times), in every verification and
+    for an issuer's document, and the watchdog stopped the process; the analysis of what changed after a seal walks
+    each revision's form so, and the annotation check each one's pages. A field or page tree is a tree (ISO 32000-1
+    12.7.3.1, 7.7.3.2; pdf.js refuses a page reached twice). A widget with no kids of its own listed twice costs
+    nothing more and is let be. Parts that cannot be read are left to pyHanko, which says so as it did."""
+    last = reader.xrefs.total_revisions - 1
+    for revision in range(last + 1):
+        try:
+            root = reader.root if revision == last else reader.get_historical_resolver(revision).root
+            form = root.get("/AcroForm")
+            fields_array = form.get_object().get("/Fields") if form is not None else None
+            pages = root.raw_get("/Pages")
+        except _UNREADABLE:
+            continue
+        when = "" if revision == last else f" (in revision {revision + 1})"
+        signatures = _Tree("form", "field", MAX_FORM_FIELDS, when).walk(fields_array)
+        if revision == last and signatures > MAX_REVISIONS:
+            raise TooManyRevisions(
+                f"the PDF carries {signatures:,} signatures, each made in a revision of its own; at most "
+                f"{MAX_REVISIONS} revisions are read"
+            )
+        _Tree("page tree", "page", MAX_PAGE_TREE_NODES, when).walk(generic.ArrayObject([pages]))
+
+
+@dataclass(frozen=True, slots=True)
+class _Tree:
+    """A walk of a form's field tree or of a page tree (``_check_trees``)."""
+
+    what: str
+    """"form" or "page tree", as the refusal says."""
+    node: str
+    """"field" or "page"."""
+    limit: int
+    """The nodes read at most."""
+    when: str
+    """The revision, as the refusal says it ("" for the last)."""
+
+    def walk(self, top: Any) -> int:
+        """Walk the tree whose top level is the array ``top``, once, refusing as DamagedPdf a node reached twice (a
+        field or a form node with kids; any page-tree node) or more than ``limit`` nodes; an entry that cannot be
+        read is passed over. Returns the filled signature fields found (``/FT /Sig``, inherited, with a ``/V``)."""
+        seen: set[generic.Reference] = set()
+        visited = signatures = 0
+        waiting: list[tuple[Any, bool]] = [(top, False)]
+        while waiting:
+            array, signature_kind = waiting.pop()
+            try:
+                entries = list(array.get_object()) if array is not None else []
+            except _UNREADABLE:
+                continue
+            for entry in entries:
+                visited += 1
+                if visited > self.limit:
+                    raise DamagedPdf(
+                        f"the PDF's {self.what} has more than {self.limit:,} {self.node}s{self.when}; no more are read"
+                    )
+                try:
+                    node = entry.get_object()
+                except _UNREADABLE:
+                    continue
+                if not isinstance(node, generic.DictionaryObject):
+                    continue
+                listed_once = self.node == "page" or "/Kids" in node or "/T" in node  # a bare widget may repeat
+                if isinstance(entry, generic.IndirectObject) and listed_once:
+                    if entry.reference in seen:
+                        raise DamagedPdf(
+                            f"the PDF's {self.what} reaches object {entry.reference.idnum} "
+                            f"{entry.reference.generation} twice{self.when}: it is a tree, each {self.node} listed once"
+                        )
+                    seen.add(entry.reference)
+                try:
+                    kind = node.get("/FT") == "/Sig" if "/FT" in node else signature_kind
+                    filled = kind and "/T" in node and bool(node.get("/V"))
+                    descends = "/Kids" in node and (self.node == "field" or node.get("/Type") == "/Pages")
+                except _UNREADABLE:
+                    continue
+                signatures += filled
+                if descends:
+                    waiting.append((node.raw_get("/Kids"), kind))
+        return signatures
 
 
 _XREF_TABLE = re.compile(
@@ -940,6 +1042,7 @@ async def validate(
         signer_anchor = embedded.signer_cert
     except _UNREADABLE as exc:
         raise _unreadable_signature(exc) from exc
+    _map_signed_revision(reader, embedded)
     signer_context = ValidationContext(trust_roots=[signer_anchor], allow_fetching=False, moment=now)
     ts_context = ValidationContext(
         trust_roots=[_to_asn1(c) for c in (trust_roots if tsa_trust_roots is None else tsa_trust_roots)],
@@ -1015,6 +1118,64 @@ async def validate(
         signing_time=trusted_time or status.signer_reported_dt,
         signing_time_trusted=trusted_time is not None,
     )
+
+
+MIN_PATHS_MAPPED = 20_000
+"""The paths to objects pyHanko maps in a signed revision before an update after it is analysed, at the least
+(``_map_signed_revision``); more where the revision has many objects."""
+PATHS_PER_OBJECT = 4
+"""The paths to each object of a signed revision pyHanko may map, on average, above ``MIN_PATHS_MAPPED``."""
+
+
+class _TooManyPaths(Exception):
+    """Raised out of pyHanko's mapping of a revision when it has read more objects than ``_map_signed_revision``
+    allows."""
+
+
+def _map_signed_revision(reader: PdfFileReader, embedded: EmbeddedPdfSignature) -> None:
+    """Have pyHanko map every path from the trailer to each object of the signed revision, as its analysis of an
+    update after the seal does first, with a budget: DamagedPdf when it would read objects more than
+    ``MIN_PATHS_MAPPED`` times, or ``PATHS_PER_OBJECT`` times the revision's objects. pyHanko remembers only the
+    objects on the way down to the one it is at, so an array listing the same array twice, 30 levels deep anywhere
+    in the document (no form, no page tree: ``_check_trees``), would have been read 2^30 times, after any update to
+    a self-signed 9 KB file (16 levels: 20 s). The map is kept for the analysis that follows (pyHanko keeps a
+    revision's view); what pyHanko cannot read here it meets again there and says so as it did."""
+    try:
+        revision = embedded.signed_revision
+        if revision >= reader.xrefs.total_revisions - 1:
+            return  # nothing after it: no analysis
+        resolver = reader.get_historical_resolver(revision)
+        objects = sum(
+            len(reader.xrefs.get_xref_data(earlier).standard_xrefs)
+            + len(reader.xrefs.get_xref_data(earlier).xrefs_in_objstm)
+            for earlier in range(revision + 1)
+        )
+    except _UNREADABLE:
+        return
+    budget = max(MIN_PATHS_MAPPED, PATHS_PER_OBJECT * objects)
+    read = resolver.get_object
+    reads = 0
+
+    def counted(ref: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        if reads > budget:
+            raise _TooManyPaths
+        return read(ref, *args, **kwargs)
+
+    resolver.get_object = counted  # type: ignore[method-assign]
+    try:
+        resolver._load_reverse_xref_cache()  # type: ignore[no-untyped-call]
+    except _TooManyPaths:
+        raise DamagedPdf(
+            f"the PDF's objects are reached by more than {budget:,} paths (an object listed twice by one listed "
+            "twice, and so on): it is not read"
+        ) from None
+    except _UNREADABLE as exc:
+        if isinstance(exc, misc.PdfReadError) and str(exc).startswith("Circular reference"):
+            raise DamagedPdf(f"the PDF cannot be read: {exc}") from exc
+    finally:
+        del resolver.get_object
 
 
 def _untimed(identity: IdentityFinding, cert: x509.Certificate) -> str:

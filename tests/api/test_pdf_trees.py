@@ -1,0 +1,227 @@
+"""PDFs whose form or page tree reaches one object twice, or holds more than is read, over real gRPC: VerifyDocument
+and an issuer's own document (IssueLicense) refuse them at once as ``DAMAGED_PDF`` / ``TOO_MANY_REVISIONS``.
+
+pyHanko's walk of a form remembers only the fields on the way down: a 2 KB PDF whose every field listed the same kid
+twice took it time doubling with each level (19 levels: 90 s; 23 got the gateway process stopped by its watchdog),
+in VerifyDocument and IssueLicense alike (a reviewer's finding)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import grpc
+import pytest
+
+from protos.zzgw.v1 import verification_pb2
+from signing.pdf import MAX_FORM_FIELDS, MAX_REVISIONS
+from tests.api.test_documents import by_hand, new_request, stub
+from tests.api.test_verification import USE, verifier
+from tests.conftest import RunningGateway, descriptions
+from tests.signing.test_pdf import sign_invisibly
+
+QUICK = 1.0
+"""Seconds within which a refusal must come: the files below took pyHanko hours."""
+
+
+def form_dag(depth: int, *, twins: bool = False) -> bytes:
+    """A one-page PDF whose form is ``depth`` levels of fields, each listing the next level's field twice — or,
+    with ``twins``, two differently named fields a level, each listing both of the next level's: 2^depth paths
+    down to one signature field, in about 2 KB."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ]
+    width = 2 if twins else 1
+    for level in range(depth):
+        first_kid = 4 + (level + 1) * width
+        kids = b" ".join(b"%d 0 R" % (first_kid + (k % width)) for k in range(2))
+        objects.extend(b"<< /T (f%d%s) /Kids [%s] >>" % (level, b"ab"[i : i + 1], kids) for i in range(width))
+    objects.extend(b"<< /T (leaf%d) /FT /Sig >>" % i for i in range(width))
+    return by_hand(*objects)
+
+
+def page_dag(depth: int) -> bytes:
+    """A PDF whose page tree is ``depth`` levels of nodes each listing the next twice, down to one page."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    for level in range(depth):
+        kid, count = level + 3, 2 ** (depth - level)
+        objects.append(b"<< /Type /Pages /Kids [%d 0 R %d 0 R] /Count %d >>" % (kid, kid, count))
+    objects.append(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] >>" % (depth + 1))
+    return by_hand(*objects)
+
+
+def refused(call: Callable[[], object], field: str) -> tuple[str, str, float]:
+    """(reason, what the refusal says, seconds taken) of a call refused as INVALID_ARGUMENT on ``field`` alone."""
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    took = time.monotonic() - started
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    (((named, reason), said),) = descriptions(caught.value).items()
+    assert named == field
+    return reason, said, took
+
+
+@pytest.mark.parametrize("twins", [False, True], ids=["one kid listed twice", "two fields listing the same two"])
+def test_a_form_that_reaches_a_field_twice_is_refused_at_once(running: RunningGateway, twins: bool) -> None:
+    pdf = form_dag(30, twins=twins)  # 2^30 paths: hours for pyHanko
+    assert len(pdf) < 8000
+    reason, message, took = refused(
+        lambda: verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)), "pdf"
+    )
+    assert (reason, took < QUICK) == ("DAMAGED_PDF", True)
+    assert "PDF 文件已损坏" in message and "form reaches object" in message and "twice" in message
+    reason, message, took = refused(lambda: stub(running).IssueLicense(new_request(21, document=pdf)), "document")
+    assert (reason, took < QUICK) == ("DAMAGED_PDF", True)
+    assert "twice" in message
+
+
+def test_a_form_reaching_a_field_twice_in_an_earlier_revision_only_is_refused(running: RunningGateway) -> None:
+    """The analysis of what changed after a signature walks the form of the signed revision and of every later one:
+    a DAG there, gone from the last revision, is refused as well."""
+    dag = form_dag(30)
+    start = dag.rindex(b"startxref")
+    catalog = b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [] >> >>\nendobj\n"
+    update = bytearray(dag)
+    at = len(update)
+    update += catalog
+    xref = len(update)
+    previous = int(dag[start + 9 :].split()[0])
+    size = int(dag[dag.rindex(b"/Size") + 5 :].split()[0])
+    update += b"xref\n0 2\n0000000000 65535 f \n%010d 00000 n \n" % at
+    update += b"trailer\n<< /Size %d /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, previous, xref)
+    reason, message, took = refused(
+        lambda: verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=bytes(update))),
+        "pdf",
+    )
+    assert (reason, took < QUICK) == ("DAMAGED_PDF", True)
+    assert "in revision 1" in message
+
+
+def test_a_page_tree_that_reaches_a_page_twice_is_damage_not_a_broken_seal(running: RunningGateway) -> None:
+    """Signed, then signed again, such a PDF was reported FAILED / SIGNATURE_INVALID "its byte range or its contents
+    are malformed": the seal was blamed for the page tree (a reviewer's R3)."""
+    pdf = sign_invisibly(sign_invisibly(page_dag(3), "A"), "B")
+    reason, message, took = refused(
+        lambda: verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)), "pdf"
+    )
+    assert reason == "DAMAGED_PDF"
+    assert "page tree reaches object" in message
+    deep = page_dag(30)
+    reason, _, took = refused(lambda: stub(running).IssueLicense(new_request(22, document=deep)), "document")
+    assert (reason, took < QUICK) == ("DAMAGED_PDF", True)
+
+
+def many_signatures(count: int) -> bytes:
+    """A one-page PDF of ``count`` filled signature fields (their contents no real signature: they are refused before
+    any is read)."""
+    objects = [
+        b"",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ]
+    fields = []
+    for i in range(count):
+        objects.append(
+            b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /ByteRange [0 10 20 10]"
+            b" /Contents <3000> >>"
+        )
+        objects.append(b"<< /FT /Sig /T (s%d) /V %d 0 R >>" % (i, len(objects)))
+        fields.append(b"%d 0 R" % len(objects))
+    objects[0] = b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [%s] >> >>" % b" ".join(fields)
+    return by_hand(*objects)
+
+
+def test_more_signatures_than_revisions_are_read_are_refused(running: RunningGateway) -> None:
+    """Each signature's CMS was read and the file up to its end hashed: 3,000 of them in 6.5 MB took 15 s. A
+    signature is made in a revision of its own, and at most 32 revisions are read."""
+    reason, message, took = refused(
+        lambda: verifier(running).VerifyDocument(
+            verification_pb2.VerifyDocumentRequest(use=USE, pdf=many_signatures(MAX_REVISIONS + 1))
+        ),
+        "pdf",
+    )
+    assert (reason, took < QUICK) == ("TOO_MANY_REVISIONS", True)
+    assert f"carries {MAX_REVISIONS + 1} signatures" in message
+    # as many as are read are read: a finding, not a refusal
+    report = (
+        verifier(running)
+        .VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=many_signatures(MAX_REVISIONS)))
+        .report
+    )
+    assert report.integrity.reason == "SIGNATURE_INVALID"
+
+
+def test_a_form_of_more_fields_than_are_read_is_refused(running: RunningGateway) -> None:
+    objects = [
+        b"",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ]
+    refs = []
+    for i in range(MAX_FORM_FIELDS + 1):
+        objects.append(b"<< /FT /Tx /T (t%d) >>" % i)
+        refs.append(b"%d 0 R" % len(objects))
+    objects[0] = b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [%s] >> >>" % b" ".join(refs)
+    reason, message, _ = refused(
+        lambda: stub(running).IssueLicense(new_request(23, document=by_hand(*objects))), "document"
+    )
+    assert reason == "DAMAGED_PDF"
+    assert f"more than {MAX_FORM_FIELDS:,} fields" in message
+
+
+def test_a_structure_tree_that_reaches_an_element_twice_is_damage_not_a_broken_seal(running: RunningGateway) -> None:
+    """pyHanko's analysis of an update after a seal refuses a structure tree (the tags) listing one element twice:
+    that was reported as a seal whose byte range or contents are malformed, as for the page tree."""
+    tagged = by_hand(
+        b"<< /Type /Catalog /Pages 2 0 R /StructTreeRoot 4 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        b"<< /Type /StructTreeRoot /K [5 0 R 5 0 R] >>",
+        b"<< /Type /StructElem /S /P /P 4 0 R >>",
+    )
+    pdf = sign_invisibly(sign_invisibly(tagged, "A"), "B")
+    reason, message, _ = refused(
+        lambda: verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)), "pdf"
+    )
+    assert reason == "DAMAGED_PDF"
+    assert "structure tree" in message
+
+
+def any_dag(depth: int) -> bytes:
+    """A one-page PDF whose catalog names, under a key of no meaning, an array listing the same array twice,
+    ``depth`` levels deep: no form, no page tree."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /Extra 4 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ]
+    objects.extend(b"[%d 0 R %d 0 R]" % (5 + level, 5 + level) for level in range(depth))
+    objects.append(b"<< /Leaf true >>")
+    return by_hand(*objects)
+
+
+def test_an_object_reached_by_ever_more_paths_is_refused_before_an_update_is_analysed(running: RunningGateway) -> None:
+    """pyHanko's analysis of an update after a signature first maps every path to every object of the signed
+    revision: signed (self-signed will do), updated, such a 9 KB file would have held VerifyDocument for hours
+    (16 levels: 20 s). Its mapping is now given a budget of object reads."""
+    pdf = sign_invisibly(sign_invisibly(any_dag(30), "A"), "B")
+    reason, message, took = refused(
+        lambda: verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)), "pdf"
+    )
+    assert (reason, took < 10) == ("DAMAGED_PDF", True)  # the budget's 20,000 reads, where 2^30 were asked for
+    assert "paths" in message
+    # a shallow one is read: the budget holds far more than a document's objects are reached by
+    report = (
+        verifier(running)
+        .VerifyDocument(
+            verification_pb2.VerifyDocumentRequest(use=USE, pdf=sign_invisibly(sign_invisibly(any_dag(6), "A"), "B"))
+        )
+        .report
+    )
+    assert (report.integrity.result, report.reason) == (
+        verification_pb2.CHECK_RESULT_PASSED,
+        "UNTRUSTED_ROOT",
+    )
