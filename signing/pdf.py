@@ -983,6 +983,9 @@ class PdfVerification(SealCheck):
     """Form fields signed or filled in after this seal that show on a page (a widget with an area), sorted: the
     modification analysis allows them, so integrity stays PASSED, but what they show is not covered by this seal —
     a visible second signature can be drawn over the sealed text. Invisible ones are not listed."""
+    signer_subject: tuple[str, ...] = ()
+    """Every value of the seal certificate's subject (O, OU, CN, organizationIdentifier, serialNumber, …), in order:
+    what a viewer may show of the signer (``subject_name``, ``seal_name`` and ``uscc`` are each the first of one)."""
     annotated_after_sealing: tuple[str, ...] = ()
     """Comments and markings added to pages after this seal ("page 1: Text"): PDF annotations other than form
     widgets, which a reader adds without touching the sealed content (``_AnnotationRule``). Integrity stays PASSED,
@@ -1114,6 +1117,10 @@ async def validate(
         subject_name=identity.subject_name,
         seal_name=identity.seal_name,
         uscc=identity.uscc,
+        signer_subject=tuple(
+            value if isinstance(value := attribute.value, str) else value.decode("utf-8", "replace")
+            for attribute in cert.subject
+        ),
         serial=cert.serial_number,
         signing_time=trusted_time or status.signer_reported_dt,
         signing_time_trusted=trusted_time is not None,

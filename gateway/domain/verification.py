@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog, LicenseType, Matter, unknown_matter_words
@@ -604,3 +604,30 @@ class TypeNotUsedError(InvalidRequestError):
     list (``check_type_used``). The service that refuses it puts the refusal on the audit trail with the license
     the request named (``AuditTrail.refuse``): the holder sees the attempt, the caller learns nothing of the
     license."""
+
+
+def names_the_issuer(subject: Sequence[str], names: Sequence[str]) -> bool:
+    """Whether any value of a signer's certificate subject (its O, OU, CN, organizationIdentifier, serialNumber, …)
+    holds one of ``names`` (the license issuer's registered name, the name its seal gives it, its USCC), each read as
+    a viewer shows it to a person: compatibility forms folded (NFKC: full-width letters and digits), case ignored,
+    and spaces, punctuation, marks and invisible characters left out. A viewer's signature panel shows a signer by
+    its CN or O: an invisible signature whose certificate said only ``CN=济南市市场监督管理局电子证照专用章``, or
+    ``O=济南市市场监督管理局 `` with a space after it, or ``…（电子证照）``, had not counted as in the issuer's name
+    (a reviewer).
+
+    >>> names_the_issuer(["济南市市场监督管理局电子证照专用章"], ["济南市市场监督管理局"])
+    True
+    >>> names_the_issuer(["济南市 市场监督管理局\\u200b（电子证照）"], ["济南市市场监督管理局"])
+    True
+    >>> names_the_issuer(["某申请人", "91370100MA3C0000XY"], ["济南市市场监督管理局", "11370100993701011T"])
+    False
+    """
+    wanted = [folded for name in names if (folded := _as_shown(name))]
+    return any(name in _as_shown(value) for value in subject for name in wanted)
+
+
+def _as_shown(text: str) -> str:
+    """``text`` as read for ``names_the_issuer``."""
+    return "".join(
+        c for c in unicodedata.normalize("NFKC", text).casefold() if unicodedata.category(c)[0] not in "ZCPM"
+    )

@@ -110,6 +110,7 @@ from gateway.domain.verification import (
     claim_form,
     claim_query,
     claims_key,
+    names_the_issuer,
     new_receipt_ids,
     no_such_receipt,
     operator_violation,
@@ -882,7 +883,8 @@ class VerificationService:
 
     def _impostors(self, pdf: bytes, checked: PdfVerification, license: License) -> list[tuple[str, str]]:
         """(field, why) for each invisible signature made after the judged seal in the name of the license's
-        issuer (its USCC, or the name the seal gives it) by a certificate that does not pass, or by a look-alike of
+        issuer (its USCC, its registered name or the name the seal gives it, anywhere in the certificate's subject,
+        read as a viewer shows it: ``names_the_issuer``) by a certificate that does not pass, or by a look-alike of
         the seal maker whatever name it gives. A viewer's signature panel lists such a signature, the last as the
         one covering the whole document: the document is then not as clean as the one registered. An applicant's
         own invisible signature (a desktop signer's, under a commercial CA) passes: it claims no issuer's name.
@@ -892,14 +894,19 @@ class VerificationService:
             return []
         later = [n for n in names[names.index(checked.field_name) + 1 :] if n not in checked.shown_after_sealing]
         found = [(name, "NOT_CHECKED") for name in later[MAX_LATER_SIGNATURES:]]
+        issuer_names = [license.content.issuer_code, *([checked.subject_name] if checked.subject_name else [])]
+        if later:
+            with self._db.unit_of_work() as uow:
+                member = uow.members.get(license.content.issuer_code)
+            issuer_names += [member.name] if member is not None else []
         for name in later[:MAX_LATER_SIGNATURES]:
             signature = self._later_signature(pdf, name)
             if signature is None:
                 found.append((name, "SIGNATURE_INVALID"))
                 continue
             identity = signature.issuer_identity
-            claims_issuer = signature.uscc == license.content.issuer_code or (
-                signature.subject_name is not None and signature.subject_name == checked.subject_name
+            claims_issuer = signature.uscc == license.content.issuer_code or names_the_issuer(
+                signature.signer_subject, issuer_names
             )
             if identity.reason == "LOOKALIKE_CA" or (identity.result is not CheckResult.PASSED and claims_issuer):
                 found.append((name, identity.reason or "NOT_CHECKED"))

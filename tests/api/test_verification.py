@@ -904,6 +904,52 @@ def test_an_invisible_signature_in_the_issuers_name_after_the_seal_is_not_vouche
     assert "'Seal3' (UNTRUSTED_ROOT)" in detail and "'over-the-name'" in detail, detail
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        lambda owner, seal, uscc: [(NameOID.COMMON_NAME, owner + seal)],
+        lambda owner, seal, uscc: [(NameOID.ORGANIZATION_NAME, owner + " "), (NameOID.COMMON_NAME, seal)],
+        lambda owner, seal, uscc: [(NameOID.ORGANIZATION_NAME, owner + "（电子证照）"), (NameOID.COMMON_NAME, seal)],
+        lambda owner, seal, uscc: [
+            (NameOID.ORGANIZATIONAL_UNIT_NAME, owner[:3] + "\u200b" + owner[3:]),
+            (NameOID.COMMON_NAME, "印"),
+        ],
+        lambda owner, seal, uscc: [(NameOID.COMMON_NAME, "签章"), (NameOID.SERIAL_NUMBER, "NTRCN-" + uscc)],
+        lambda owner, seal, uscc: [(NameOID.COMMON_NAME, owner[:3] + "·" + owner[3:] + "（ＥＣ）")],
+    ],
+    ids=[
+        "CN only",
+        "O and a space",
+        "O and a suffix",
+        "OU with a zero-width space",
+        "USCC in serialNumber",
+        "CN with a middle dot",
+    ],
+)
+def test_an_invisible_signature_naming_the_issuer_in_other_words_is_not_vouched_for(
+    running: RunningGateway, subject: Callable[[str, str, str], list[tuple[x509.ObjectIdentifier, str]]]
+) -> None:
+    """Only a certificate whose USCC or O was the seal's, byte for byte, had counted as in the issuer's name: a
+    self-signed one naming the issuer only in its CN (as Adobe and Foxit label a signer), or in an O with a space or
+    a suffix after it, signed a genuine document invisibly and it verified PASSED (a reviewer's R2)."""
+    license_id = issue(running, 23).license.license_id
+    pdf = document_of(running, license_id).pdf
+    (sealed,) = PdfFileReader(io.BytesIO(pdf)).embedded_regular_signatures
+    seal_subject = x509.load_der_x509_certificate(sealed.signer_cert.dump()).subject
+    owner = str(seal_subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value)
+    seal = str(seal_subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
+    uscc = str(seal_subject.get_attributes_for_oid(NameOID.ORGANIZATION_IDENTIFIER)[0].value)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(oid, value) for oid, value in subject(owner, seal, uscc)])
+    usage = x509.KeyUsage(True, True, False, False, False, False, False, False, False)
+    forged_as = self_signed(key, name, usage, start=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
+    forged = sign_invisibly(pdf, "Seal2", signed_as=(key, forged_as))
+    report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=forged)).report
+    assert (report.verdict, report.integrity.reason) == (INDETERMINATE, "CHANGED_AFTER_SEAL"), report.integrity
+    assert "'Seal2' (UNTRUSTED_ROOT)" in report.integrity.detail
+    assert report.license.license_id == license_id
+
+
 def printout(subject: str, text: str) -> bytes:
     """A one-page PDF of ``text``, naming ``subject`` (a license id) in its metadata, as anyone could make one."""
     out = io.BytesIO()
