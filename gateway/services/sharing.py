@@ -1067,7 +1067,8 @@ _FORM_RANK = {"EMPTY": 2, "LICENSE_NOT_IN_FORCE": 3, "NO_LICENSE": 3, "NOT_NEEDE
 
 def _not_in_force(license: License, status: LicenseStatus, on: dt.date, catalog: Catalog) -> str:
     """Why the applicant's license of a type fills no form key on ``on``, in words: its status and the day it began
-    (``LICENSE_NOT_IN_FORCE``), which the caller's listing (ListHolderLicenses) states anyway; none of its fields."""
+    (``LICENSE_NOT_IN_FORCE``), which the caller's listing (ListHolderLicenses: the status) and VerifyLicense
+    (the day) state anyway; none of its fields."""
     type_code = license.content.type_code
     name = catalog.license_type(type_code).name
     if status is LicenseStatus.ACTIVE:  # not yet valid
