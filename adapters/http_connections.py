@@ -37,15 +37,20 @@ traceback for every accept() it tried, 244 MB in 40 s (a penetration tester).
 - At ``max_connections``, a new connection takes the place of another, which is closed at once: first one closing
   with its answer all sent (after its ``408``, or over TLS waiting for the client's ``close_notify``), then the one
   that has waited longest for a request's head (in its TLS handshake, its head not yet whole, or idle after an answer
-  all sent), then the one whose request's work has waited longest for a thread (``Work``), then the one with an
-  answer left to send that has gone longest without sending any of it, then the one that has been sending a request's
-  body the longest, and only then one answering a request on a connection answered before (pipelined, or kept
-  alive), the one answered most first. A stranger who holds connections open cannot keep out a clerk, or a balancer's
-  probe of ``/readyz``, whose request comes at once; nor does a connection that sends nothing displace a download in
-  progress or a clerk's upload while there is an idle one (a reviewer); nor do connections pipelining requests, whose
-  next request is taken up as soon as the one before is answered, and which had kept every new one out (a reviewer,
-  R1). Only when every connection is answering its first request, its work running (at most ``WORK_THREADS`` at once
-  and those answered on the loop), is the new one closed at once instead.
+  all sent), then the one with an answer left to send that has gone longest without sending any of it, then the one
+  that has been sending a request's body the longest, then the one whose request's work has waited longest for a
+  thread (``Work``), on a connection answered before (pipelined) before a connection's first request, and only then
+  one answering on the loop a request on a connection answered before (pipelined, or kept alive), no thread having
+  taken up its work, the one answered most first. A connection whose request's work a thread has taken up is not
+  closed for a new one until that request is answered, but when, its work done, its client reads none of the answer:
+  the work would be done and its answer lost (a reviewer, R2). A stranger who holds connections open cannot keep out a
+  clerk, or a balancer's probe of ``/readyz``, whose request comes at once; nor does a connection that sends nothing
+  displace a download in progress or a clerk's upload while there is an idle one (a reviewer), nor a clerk's request
+  waiting for a thread while there is a trickled body or an unread answer (a reviewer, R1 of the review of R1); nor
+  do connections pipelining requests, whose next request is taken up as soon as the one before is answered, and which
+  had kept every new one out (a reviewer, R1): they make room between their requests. Only when every connection is
+  answering its first request on the loop or has its request's work taken up by a thread (at most ``WORK_THREADS``
+  running at once) is the new one closed at once instead.
 - TLS is set up here (``loop.start_tls``), not by the event loop before the connection is seen, so that a connection
   that never completes its handshake counts, and is timed, as any other.
 - When the server stops (``Connections.stop``), a connection waiting for a request is closed, one whose request's body
@@ -68,6 +73,7 @@ import os
 import socket
 import ssl
 import struct
+import threading
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
@@ -160,12 +166,14 @@ class Work(futures.ThreadPoolExecutor):
         connection.queued()
 
         def run() -> T:
-            if connection.closed:  # closed for a new one while it waited: its client has gone
+            if not connection.claim():  # closed for a new one while it waited: its client has gone
                 raise ClientGone
-            connection.running = True  # at once, for the loop's next look (``_displaceable``), then told
             with contextlib.suppress(RuntimeError):  # the loop has ended: stopping
                 loop.call_soon_threadsafe(connection.working)
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                connection.ran()
 
         return super().submit(run)
 
@@ -264,26 +272,34 @@ class Connections:
         return True
 
     def _displaceable(self) -> tuple[_Connection, float, str] | None:
-        """The connection to close for a new one (after those closing, ``admit``), since when it waits and what for:
-        the one waiting longest for a request's head, else the one whose request's work has waited longest for a
-        thread, else the one whose answer has gone unread longest, else the one sending a request's body longest (a
-        clerk's upload), else the one answered most of those answering a request that is not their first."""
-        queued = {each: since_when for each, since_when in self._queued.items() if not each.running}
-        for kind, doing in (
-            (self._waiting, "waiting for a request"),
-            (queued, "its request waiting for a thread"),  # not one a thread has taken, the loop not yet told
-            (self._unread, "not reading its answer"),
-            (self._uploading, "sending a request's body"),
-        ):
-            if kind:
-                longest, since_when = next(iter(kind.items()))
-                return longest, since_when, doing
-        # every one being answered: a request on a connection answered before (pipelined, kept alive), on the one
-        # answered most; a connection's first request is not, so a newcomer's is never given up for another's
-        again = [each for each in self._open if each.answered and each not in self._lingering]
-        if again:
-            most = max(again, key=lambda each: each.answered)
-            return most, most.received_at, f"being answered again ({counted(most.answered, 'answer')} before)"
+        """The connection to close for a new one (after those closing, ``admit``), since when it waits and what for,
+        given up (``_Connection.give_up``): the one waiting longest for a request's head, else the one whose answer
+        has gone unread longest, else the one sending a request's body longest (a clerk's upload), else the one whose
+        request's work has waited longest for a thread on a connection answered before (pipelined), else the one
+        whose first request's work has waited longest for one, else the one answered most of those answering, on the
+        loop, a request that is not their first. A connection whose request's work a thread has taken up is not given
+        up until that request is answered (but, its work done, when its client reads none of the answer): the work
+        was done and its answer lost (a clerk's console call on a kept-alive connection cut, its receipt made, a
+        reviewer, R2). A clerk's request waiting for a thread had been given up before a stranger's trickled body or
+        unread answer (a reviewer, R1)."""
+        queued = sorted(self._queued.items(), key=lambda item: item[0].answered == 0)  # stable: longest first
+        again = sorted(
+            (each for each in self._open if each.answered and each not in self._lingering and each not in self._queued),
+            key=lambda each: -each.answered,
+        )
+        candidates = (
+            *((each, since_when, "waiting for a request") for each, since_when in self._waiting.items()),
+            *((each, since_when, "not reading its answer") for each, since_when in self._unread.items()),  # work done
+            *((each, since_when, "sending a request's body") for each, since_when in self._uploading.items()),
+            *((each, since_when, "its request waiting for a thread") for each, since_when in queued),
+            *(
+                (each, each.received_at, f"being answered again ({counted(each.answered, 'answer')} before)")
+                for each in again
+            ),
+        )
+        for each, since_when, doing in candidates:
+            if each.give_up(unread=each in self._unread):
+                return each, since_when, doing
         return None
 
     def waiting(self, connection: _Connection, *, since_when: float, body: bool) -> None:
@@ -427,8 +443,13 @@ class _Connection(asyncio.Protocol):
         """Answers made whole on the connection: one being answered again may make room at the cap."""
         self.received_at = 0.0
         """When the request being answered was taken up (loop time)."""
-        self.running = False
-        """A thread has taken up the work its request waited for (``Work``; set by that thread)."""
+        self.work: str | None = None
+        """Work of the request being answered that a thread has taken up (``Work``; set by that thread, ``claim``):
+        ``"running"``, then ``"done"`` until its answer is made (``answered_one``). The connection is then not closed
+        for a new one, but when its client reads none of its answer and the work is done (``give_up``)."""
+        self.lock = threading.Lock()
+        """``work`` and ``_closed`` are changed under it, by a thread taking up work and by the loop closing the
+        connection for a new one, each checking the other's first."""
         self._handshake: asyncio.Task[None] | None = None
         """The TLS handshake's task, kept: the loop holds its tasks weakly."""
         self.peer = "?"
@@ -601,10 +622,42 @@ class _Connection(asyncio.Protocol):
         return self._closed
 
     def queued(self) -> None:
-        """The request's work waits for a thread (``Work``): the connection may be closed for a new one at the cap."""
-        self.running = False
-        if not self._closed:
+        """The request's work waits for a thread (``Work``): the connection may be closed for a new one at the cap,
+        unless work of the same request has already been taken up (``work``)."""
+        if not self._closed and self.work is None:
             self._connections.queued(self, since_when=asyncio.get_running_loop().time())
+
+    def claim(self) -> bool:
+        """A thread takes up the request's work (``Work``; on that thread): whether the connection is still open, and
+        if it is, its ``work`` is marked running, in one step with ``give_up``'s (``lock``): the loop had read that
+        before the thread set it and closed the connection, and the thread had read ``closed`` before the loop set
+        it and done the work, its answer lost (a reviewer, R3)."""
+        with self.lock:
+            if self._closed:
+                return False
+            self.work = "running"
+            return True
+
+    def ran(self) -> None:
+        """The thread is done with the request's work (on that thread): its answer is still to be made."""
+        with self.lock:
+            self.work = "done"
+
+    def give_up(self, *, unread: bool = False) -> bool:
+        """The connection is to be closed for a new one (on the loop): whether it may be, none of its request's work
+        taken up by a thread (``claim``), or (``unread``: its client reads none of what is sent) none running now;
+        if so it counts as closed from now, for any thread about to take it up."""
+        with self.lock:
+            if self._closed or self.work == "running" or (self.work == "done" and not unread):
+                return False
+            self._closed = True
+            return True
+
+    def answered_one(self) -> None:
+        """An answer is made whole: the next request's work is not yet taken up."""
+        self.answered += 1
+        with self.lock:
+            self.work = None
 
     def working(self) -> None:
         """The request's work has a thread: it is being answered."""
@@ -742,7 +795,7 @@ class _Http11(H11Protocol):
         self.follow()
 
     def on_response_complete(self) -> None:
-        self._connection.answered += 1
+        self._connection.answered_one()
         super().on_response_complete()
         self.follow()
 

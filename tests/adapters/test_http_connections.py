@@ -25,6 +25,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -246,26 +247,30 @@ def test_at_the_cap_connections_pipelining_requests_do_not_keep_a_new_one_out() 
     """A connection whose request is being answered had never been displaced, and with HTTP pipelining the next
     request is taken up as soon as the one before is answered: a stranger filling the cap with connections that
     pipeline cheap requests (``/metrics``, a TSA query) kept every new one out, a clerk's and a balancer's ``/readyz``
-    probe, closed at once (a reviewer, R1: 4 such connections at a cap of 4, 39 probes of 39 refused). A request on a
-    connection answered before is displaced, the connection answered most first, when none is idle; a connection's
-    first request is not: a newcomer is still closed at once when every connection is answering its first."""
+    probe, closed at once (a reviewer, R1: 4 such connections at a cap of 4, 39 probes of 39 refused). A connection
+    whose request's work a thread has taken up is not closed for a new one, however many answers it has had before:
+    the connection answered most had been cut while its work ran, the work done and its answer lost (a clerk's console
+    call on a kept-alive connection, its receipt made, a reviewer, R2); a newcomer is closed at once instead."""
     app = SlowApp()
     ask = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
     slow = b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
     with serving(app, max_connections=4) as http:
-        before = dropped(http.port).get("displaced", 0)
+        before = dropped(http.port)
         held = [connection(http.port, ask * (2 + number) + slow) for number in range(4)]  # answered 2, 3, 4 and 5
-        time.sleep(0.3)  # each answering its /slow, its last
-        started = time.monotonic()
-        assert get(http.port) == (200, b"ok\n")
-        assert time.monotonic() - started < 0.5
-        assert eventually(lambda: closed(held[3]), 0.5)  # the one answered most
-        assert not any(closed(sock) for sock in held[:3])
+        time.sleep(0.3)  # each answering its /slow, its last, its work running
+        with pytest.raises(OSError):
+            get(http.port)
+        time.sleep(0.2)
+        assert not any(closed(sock) for sock in held)
         app.release.set()
-        for sock in held[:3]:  # what came before was read by ``closed``
+        for sock in held:  # what came before was read by ``closed``
             got = until_closed_or(sock, b"slow\n")
             assert got.startswith(b"HTTP/1.1 200 ") and got.endswith(b"slow\n"), got
-        assert dropped(http.port).get("displaced", 0) - before == 1
+            sock.close()
+        time.sleep(0.2)
+        after = dropped(http.port)
+        assert after.get("displaced", 0) == before.get("displaced", 0)
+        assert after.get("refused", 0) - before.get("refused", 0) == 1
         # pipelining as a stranger does, reading the answers: a probe gets in every time
         hogs = [connection(http.port, b"") for _ in range(4)]
         stop = threading.Event()
@@ -328,6 +333,146 @@ def test_at_the_cap_a_connection_whose_request_waits_for_a_thread_makes_room_and
         for sock in (held[0], *held[2:]):
             assert answer(sock) == (200, b"slow\n")
         assert started == [b"0", b"2", b"3"]
+
+
+class Queueing(SlowApp):
+    """``SlowApp`` with ``/slow?NAME`` recording the work it starts (``started``), ``/quick`` answered on the loop,
+    ``/wait`` answered on the loop once the test lets it (``hold``), and ``/upload`` once its body has come whole."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: list[bytes] = []
+        self.hold = threading.Event()
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/slow":
+            query = scope["query_string"]
+
+            def work() -> None:
+                self.started.append(query)
+                self.release.wait(30)
+
+            await asyncio.get_running_loop().run_in_executor(None, work)
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+            await send({"type": "http.response.body", "body": b"slow\n"})
+            return
+        if scope["path"] in ("/quick", "/upload", "/wait"):
+            while not (scope["path"] != "/wait" or self.hold.is_set()):
+                await asyncio.sleep(0.05)
+            while scope["path"] == "/upload" and (await receive()).get("more_body"):
+                pass
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"6")]})
+            await send({"type": "http.response.body", "body": b"quick\n"})
+            return
+        await super().serve(scope, receive, send)
+
+
+SLOW = b"GET /slow?%s HTTP/1.1\r\nHost: x\r\n\r\n"
+TRICKLED = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nx"
+
+
+def test_at_the_cap_a_request_waiting_for_a_thread_makes_room_only_after_trickled_bodies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A clerk's whole request whose work waits for a thread had been closed for a new connection before a stranger's
+    connection trickling a body (a reviewer, R1): it now makes room only after those, and a request waiting for a
+    thread on a connection answered before (pipelined) goes before a connection's first request."""
+    monkeypatch.setattr(http_connections, "WORK_THREADS", 1)
+    app = Queueing()
+    with serving(app, max_connections=4, seconds=10) as http:
+        busy = connection(http.port, SLOW % b"busy")  # the one thread
+        time.sleep(0.2)
+        clerk = connection(http.port, SLOW % b"clerk")  # its first request, whole, waits for the thread
+        time.sleep(0.1)
+        trickler = connection(http.port, TRICKLED)  # 1 byte of 100
+        pipeliner = connection(http.port, b"GET /quick HTTP/1.1\r\nHost: x\r\n\r\n" + SLOW % b"pipelined")
+        time.sleep(0.3)
+        assert app.started == [b"busy"]
+        assert get(http.port) == (200, b"ok\n")
+        assert eventually(lambda: closed(trickler), 0.5)
+        assert not any(closed(sock) for sock in (busy, clerk, pipeliner))
+        waiting = connection(http.port, b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")  # at the cap again
+        time.sleep(0.1)
+        assert get(http.port) == (200, b"ok\n")  # then the pipelined request waiting, not the clerk's first
+        assert eventually(lambda: closed(pipeliner), 0.5)
+        assert not closed(clerk)
+        app.release.set()
+        app.hold.set()
+        assert answer(busy) == (200, b"slow\n")
+        assert answer(clerk) == (200, b"slow\n")
+        assert answer(waiting) == (200, b"quick\n")
+        assert app.started == [b"busy", b"clerk"]  # the pipelined request given up is not done
+
+
+def test_at_the_cap_a_kept_alive_connection_is_not_cut_while_its_work_runs() -> None:
+    """A clerk's console call on a connection kept alive from the page's load had been cut for a new connection while
+    its work ran, the connection being the one answered most: the work was done (a receipt made) and its answer lost
+    (a reviewer, R2). The newcomer is closed at once instead, and the clerk answered."""
+    app = Queueing()
+    with serving(app, max_connections=2) as http:
+        clerk = connection(http.port, b"GET /quick HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert answer(clerk) == (200, b"quick\n")
+        other = connection(http.port, SLOW % b"other")
+        clerk.sendall(SLOW % b"clerk")
+        assert eventually(lambda: len(app.started) == 2, 2.0)
+        with pytest.raises(OSError):
+            get(http.port)
+        time.sleep(0.2)
+        app.release.set()
+        assert answer(clerk) == (200, b"slow\n")
+        assert answer(other) == (200, b"slow\n")
+
+
+def test_at_the_cap_work_a_thread_takes_up_as_its_connection_is_given_up_is_one_or_the_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A thread taking up a request's work and the loop closing its connection for a new one, at once: the thread had
+    read ``closed`` and the loop ``running`` before either set its own, and the work was done, its connection closed,
+    its answer lost (a reviewer, R3). The thread here stops 1 s where it marks the work running, as a switch of
+    threads may: the connection is then not given up (the newcomer is closed at once), and its work is answered."""
+    monkeypatch.setattr(http_connections, "WORK_THREADS", 1)
+    source = Path(http_connections.__file__).read_text().splitlines()
+    pause = threading.Event()
+    marks = ("connection.running = True", 'self.work = "running"')  # where the thread marks the work taken up
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        if frame.f_code.co_name not in ("run", "claim") or frame.f_code.co_filename != http_connections.__file__:
+            return None
+
+        def line(frame: Any, event: str, arg: Any) -> Any:
+            if event == "line" and pause.is_set() and any(mark in source[frame.f_lineno - 1] for mark in marks):
+                pause.clear()
+                time.sleep(1.0)
+            return line
+
+        return line
+
+    app = Queueing()
+    waiting = b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"  # a first request answered on the loop: never displaced
+    threading.settrace(tracer)
+    try:
+        with serving(app, max_connections=3, seconds=10) as http:
+            held = [connection(http.port, waiting)]
+            busy = connection(http.port, b"GET /slow?busy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            time.sleep(0.2)
+            clerk = connection(http.port, SLOW % b"clerk")  # waits for the thread
+            time.sleep(0.2)
+            pause.set()
+            app.release.set()  # the thread answers busy's, then stops as it takes up the clerk's
+            assert answer(busy) == (200, b"slow\n")
+            assert eventually(lambda: closed(busy), 0.3)
+            held.append(connection(http.port, waiting))
+            time.sleep(0.1)
+            assert not pause.is_set()  # the thread in the window
+            with pytest.raises(OSError):
+                get(http.port)
+            assert answer(clerk) == (200, b"slow\n")
+            assert app.started == [b"busy", b"clerk"]
+            app.hold.set()
+            for sock in held:
+                assert answer(sock) == (200, b"quick\n")
+    finally:
+        threading.settrace(None)  # type: ignore[arg-type]
 
 
 def until_closed_or(sock: socket.socket, ending: bytes, limit: float = 5.0) -> bytes:
