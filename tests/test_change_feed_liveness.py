@@ -626,7 +626,7 @@ def test_the_supervisor_shares_a_counter_among_its_postgresql_workers_only(
         made.clear()
         settings = Settings(data_dir=tmp_path, database_url=url, key_passphrase="x")  # type: ignore[call-arg]
         with pytest.raises(_Stop):
-            supervisor._supervise(settings, lambda *_: None)
+            supervisor._supervise(settings, lambda *_: None, supervisor.STOP_DEADLINE_SECONDS, lambda: 0)
         assert made == expected
 
 

@@ -63,7 +63,7 @@ def test_a_process_running_past_its_receipt_certificates_end_signs_no_receipt_un
         # past it: not ready, and no receipt, which would check CERT_EXPIRED, but UNAVAILABLE saying why
         clock.at = end + dt.timedelta(days=1)
         eventually(lambda: running.gateway.readiness.state.reason == "RECEIPT_CERTIFICATE_ENDED", 5)
-        assert "run `zzgw init` to renew it" in running.gateway.readiness.state.message
+        assert "run `zzgw init` on one gateway to renew it" in running.gateway.readiness.state.message
         with pytest.raises(grpc.RpcError) as caught:
             verify(running, license_id=license_id)
         assert caught.value.code() == grpc.StatusCode.UNAVAILABLE, caught.value.details()
