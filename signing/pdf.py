@@ -1128,10 +1128,15 @@ async def validate(
 
 
 MIN_PATHS_MAPPED = 20_000
-"""The paths to objects pyHanko maps in a signed revision before an update after it is analysed, at the least
-(``_map_signed_revision``); more where the revision has many objects."""
-PATHS_PER_OBJECT = 4
-"""The paths to each object of a signed revision pyHanko may map, on average, above ``MIN_PATHS_MAPPED``."""
+"""The paths to objects pyHanko maps in a signed revision before an update after it is analysed that are never
+refused (``_map_signed_revision``)."""
+PATHS_PER_OBJECT = 64
+"""Above ``MIN_PATHS_MAPPED``, the paths to each object reached so far that pyHanko may map on average: a page's
+fonts and images shared by every page are reached once a page (a 700-page document with 7 fonts: 21,019 paths to
+about 2,100 objects), an array listed twice by one listed twice ever more often (30 levels: 2^30 paths to 30)."""
+MOST_PATHS_MAPPED = 200_000
+"""The paths pyHanko maps in a signed revision at the most, whatever it reaches (about 10 s): a file that reaches
+many objects as well as an array listed twice by one listed twice had otherwise been read for minutes."""
 
 
 class _TooManyPaths(Exception):
@@ -1139,10 +1144,28 @@ class _TooManyPaths(Exception):
     allows."""
 
 
+class PathBudget:
+    """The reads of objects a mapping of a revision may make: any up to ``MIN_PATHS_MAPPED``, then ``PATHS_PER_OBJECT``
+    a distinct object reached, and ``MOST_PATHS_MAPPED`` at the most; ``read`` raises _TooManyPaths past them. The
+    budget had been 4 a declared object: a genuine 700-page document with a co-signature was refused, and a file
+    declaring a million objects in a tiny object stream bought itself minutes of reads (a review, R1, R2)."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.reached: set[object] = set()
+
+    def read(self, ref: Any) -> None:
+        self.reads += 1
+        self.reached.add((getattr(ref, "idnum", ref), getattr(ref, "generation", 0)))
+        if self.reads > MIN_PATHS_MAPPED and (
+            self.reads > MOST_PATHS_MAPPED or self.reads > PATHS_PER_OBJECT * len(self.reached)
+        ):
+            raise _TooManyPaths
+
+
 def _map_signed_revision(reader: PdfFileReader, embedded: EmbeddedPdfSignature) -> None:
     """Have pyHanko map every path from the trailer to each object of the signed revision, as its analysis of an
-    update after the seal does first, with a budget: DamagedPdf when it would read objects more than
-    ``MIN_PATHS_MAPPED`` times, or ``PATHS_PER_OBJECT`` times the revision's objects. pyHanko remembers only the
+    update after the seal does first, with a budget (``PathBudget``): DamagedPdf past it. pyHanko remembers only the
     objects on the way down to the one it is at, so an array listing the same array twice, 30 levels deep anywhere
     in the document (no form, no page tree: ``_check_trees``), would have been read 2^30 times, after any update to
     a self-signed 9 KB file (16 levels: 20 s). The map is kept for the analysis that follows (pyHanko keeps a
@@ -1152,22 +1175,13 @@ def _map_signed_revision(reader: PdfFileReader, embedded: EmbeddedPdfSignature) 
         if revision >= reader.xrefs.total_revisions - 1:
             return  # nothing after it: no analysis
         resolver = reader.get_historical_resolver(revision)
-        objects = sum(
-            len(reader.xrefs.get_xref_data(earlier).standard_xrefs)
-            + len(reader.xrefs.get_xref_data(earlier).xrefs_in_objstm)
-            for earlier in range(revision + 1)
-        )
     except _UNREADABLE:
         return
-    budget = max(MIN_PATHS_MAPPED, PATHS_PER_OBJECT * objects)
     read = resolver.get_object
-    reads = 0
+    budget = PathBudget()
 
     def counted(ref: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal reads
-        reads += 1
-        if reads > budget:
-            raise _TooManyPaths
+        budget.read(ref)
         return read(ref, *args, **kwargs)
 
     resolver.get_object = counted  # type: ignore[method-assign]
@@ -1175,8 +1189,8 @@ def _map_signed_revision(reader: PdfFileReader, embedded: EmbeddedPdfSignature) 
         resolver._load_reverse_xref_cache()  # type: ignore[no-untyped-call]
     except _TooManyPaths:
         raise DamagedPdf(
-            f"the PDF's objects are reached by more than {budget:,} paths (an object listed twice by one listed "
-            "twice, and so on): it is not read"
+            f"the PDF's {len(budget.reached):,} objects are reached by more than {budget.reads - 1:,} paths (an "
+            "object listed twice by one listed twice, and so on): it is not read"
         ) from None
     except _UNREADABLE as exc:
         if isinstance(exc, misc.PdfReadError) and str(exc).startswith("Circular reference"):

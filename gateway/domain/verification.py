@@ -621,9 +621,44 @@ def names_the_issuer(subject: Sequence[str], names: Sequence[str]) -> bool:
     True
     >>> names_the_issuer(["某申请人", "91370100MA3C0000XY"], ["济南市市场监督管理局", "11370100993701011T"])
     False
+
+    A name is the whole value, or its start followed by what names a seal (专用章, 电子证照, …) or a bracketed note
+    only: a co-signer
+    whose name merely begins with the issuer's, its branch (济南市市场监督管理局历下分局, 济南市公安局交通警察支队) or
+    its service centre, is another organisation, and had been taken for the issuer (a review, R3). A USCC is found
+    anywhere in a value (serialNumber, organizationIdentifier ``NTRCN-…``).
+
+    >>> names_the_issuer(["济南市市场监督管理局历下分局"], ["济南市市场监督管理局"])
+    False
+    >>> names_the_issuer(["NTRCN-11370100993701011T"], ["11370100993701011T"])
+    True
     """
     wanted = [folded for name in names if (folded := _as_shown(name))]
-    return any(name in _as_shown(value) for value in subject for name in wanted)
+    return any(_names(_as_shown(value), name) or _names(_as_shown(_unbracketed(value)), name)
+               for value in subject for name in wanted)  # fmt: skip
+
+
+_BRACKETED_END = re.compile(r"\s*[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]\s*$")
+
+
+def _unbracketed(value: str) -> str:
+    """``value`` without the bracketed notes at its end (``（ＥＣ）``, ``(电子证照)``), compatibility forms folded."""
+    value = unicodedata.normalize("NFKC", value)
+    while (shorter := _BRACKETED_END.sub("", value)) != value:
+        value = shorter
+    return value
+
+
+_SEAL_WORDS = re.compile(r"(?:电子证照|电子印章|电子|专用章|公章|印章|章)*")
+"""What may follow an issuer's name in a signer's name that is still the issuer's (its seal's name)."""
+_USCC_FOLDED = re.compile(r"[0-9a-z]{18}")
+
+
+def _names(value: str, name: str) -> bool:
+    """Whether ``value`` (as shown) names the issuer by ``name`` (as shown)."""
+    if _USCC_FOLDED.fullmatch(name):
+        return name in value
+    return value.startswith(name) and _SEAL_WORDS.fullmatch(value[len(name) :]) is not None
 
 
 def _as_shown(text: str) -> str:
