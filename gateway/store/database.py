@@ -128,13 +128,15 @@ two hours."""
 
 def connection_timeouts(query: Mapping[str, object]) -> dict[str, object]:
     """The connection options of ``CONNECT_TIMEOUT_SECONDS`` and ``KEEPALIVES``, but those the operator sets: in the
-    database URL's query (``?connect_timeout=10``), libpq's ``PGCONNECT_TIMEOUT``, or a service file
-    (``?service=zzgw``), whose settings an option given here would override (a review: both had been overridden)."""
-    if "service" in query or os.environ.get("PGSERVICE"):
-        return {}
-    wanted: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **KEEPALIVES}
+    database URL's query (``?connect_timeout=10``), libpq's ``PGCONNECT_TIMEOUT``, or, for the keepalives, a service
+    file (``?service=zzgw``), which an option given here would override (a review: all had been overridden). psycopg
+    enforces the connect timeout itself and reads it from the URL and PGCONNECT_TIMEOUT only, never from a service
+    file: with none there it waits 130 s, so the gateway's 5 s stand (a review of that change, R1)."""
+    wanted: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     if os.environ.get("PGCONNECT_TIMEOUT"):
         del wanted["connect_timeout"]
+    if not ("service" in query or os.environ.get("PGSERVICE")):
+        wanted.update(KEEPALIVES)
     return {name: value for name, value in wanted.items() if name not in query}
 
 

@@ -16,13 +16,16 @@ def test_the_gateways_timeouts_but_those_the_url_sets(monkeypatch: pytest.Monkey
     assert "keepalives_idle" not in connection_timeouts({"keepalives_idle": "60"})
 
 
-def test_libpqs_own_connect_timeout_and_a_service_file_are_not_overridden(monkeypatch: pytest.MonkeyPatch) -> None:
-    """PGCONNECT_TIMEOUT and a service file's settings had been overridden by the gateway's 5 s (a review of
-    29e7690, R4): an option given to psycopg wins over both."""
+def test_libpqs_own_connect_timeout_and_a_service_files_keepalives_are_not_overridden(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PGCONNECT_TIMEOUT and a service file's keepalives had been overridden by the gateway's (a review of 29e7690,
+    R4): an option given to psycopg wins over both. A service file's connect_timeout psycopg never reads (it waited
+    130 s with the gateway's left out for a service: a review of that fix, R1): the gateway's 5 s stand."""
     monkeypatch.delenv("PGSERVICE", raising=False)
     monkeypatch.setenv("PGCONNECT_TIMEOUT", "30")
     assert connection_timeouts({}) == dict(KEEPALIVES)
     monkeypatch.delenv("PGCONNECT_TIMEOUT")
-    assert connection_timeouts({"service": "zzgw"}) == {}
+    assert connection_timeouts({"service": "zzgw"}) == {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     monkeypatch.setenv("PGSERVICE", "zzgw")
-    assert connection_timeouts({}) == {}
+    assert connection_timeouts({}) == {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
