@@ -102,9 +102,6 @@ class ImportReport:
     the import: counted as failed, not listed (the refusal is said once, as the import's end)."""
     first_refused: int = 0
     """The line of the first of those (0: none)."""
-    reached: bool = False
-    """Whether a connection to the gateway was ever made: lines read before an import that never reached it were
-    sent nowhere, none of them issued (its summary had said them "possibly issued"; a release smoke test)."""
 
     @property
     def rate(self) -> float:
@@ -722,7 +719,6 @@ def import_file(
             attempt, answered_at = 0, time.monotonic()
             while True:
                 channel = channel_factory()
-                channel.subscribe(reached := _Reached(report))
                 try:
                     call = issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(requests())
                     ctrl_c.cancels(call)
@@ -765,7 +761,6 @@ def import_file(
                     attempt += 1
                     time.sleep(pause)
                 finally:
-                    channel.unsubscribe(reached)
                     channel.close()
     except KeyboardInterrupt as exc:
         _finish(report, failures, started, "interrupted")
@@ -795,19 +790,6 @@ def import_file(
         ) from error
     _finish(report, failures, started, "")
     return report
-
-
-class _Reached:
-    """A channel's connectivity callback that marks the report once the channel is connected (READY): only then may
-    a line have been sent. gRPC calls it on a thread of its own, soon after; an import reconnects for seconds
-    (``RECONNECT_SECONDS``) before it says it never reached the gateway."""
-
-    def __init__(self, report: ImportReport) -> None:
-        self._report = report
-
-    def __call__(self, state: grpc.ChannelConnectivity) -> None:
-        if state is grpc.ChannelConnectivity.READY:
-            self._report.reached = True
 
 
 def _reason_of(error: grpc.RpcError) -> str:
@@ -1005,9 +987,6 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
             # ended on its own at a line's refusal (``ITEM_REFUSALS_FOR_GOOD``): lines sent after it may be in.
             unanswered = f", {report.unanswered} not handled (refused: none of them issued)"
             zh_unanswered = f"，另有 {report.unanswered} 行未办理（被拒绝，均未签发）"
-        elif report.stopped == UNREACHABLE and report.unanswered and not report.reached:
-            unanswered = f", {report.unanswered} not sent (the gateway was never reached: none of them issued)"
-            zh_unanswered = f"，另有 {report.unanswered} 行未发送（从未连上证照网关，均未签发）"
         if report.stopped == REFUSED and report.refused:  # the first lines' type is not the member's to issue
             advice = (
                 f"The same command would be refused alike: the lines from line {report.first_refused} are of a type "
