@@ -244,7 +244,7 @@ class Connections:
                 metrics.record_http_dropped("refused")
                 if (left := _LINES.allow("refused")) is not None:
                     log.warning(
-                        "HTTP: %s open (ZZGW_HTTP_MAX_CONNECTIONS), each being answered: a new one "
+                        "HTTP: %s open (ZZGW_HTTP_MAX_CONNECTIONS), none of them to close for it: a new one "
                         "from %s closed at once%s",
                         counted(len(self._open), "connection"),
                         connection.peer,
