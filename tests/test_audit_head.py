@@ -754,21 +754,9 @@ def upgraded_store(tmp_path: Path, revision: str, *, secret_then: bool) -> Setti
     """The settings of a store with three access records, taken back to schema ``revision`` as an older version left
     it (without the memo secret, which versions from schema 0012 make, unless ``secret_then``), for an init to
     upgrade."""
-    from gateway.server import Gateway, initialise
-    from tests.conftest import PASSPHRASE
     from tests.test_cli_store_checks import downgrade
 
-    settings = Settings(  # type: ignore[arg-type]
-        data_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'zzgw.db'}", key_passphrase=PASSPHRASE
-    )
-    initialise(settings)
-    gateway = Gateway.open(settings)
-    try:
-        assert gateway.audit is not None
-        for n in range(3):
-            gateway.audit.record(entry(n))
-    finally:
-        gateway.close()
+    settings = store_with_records(tmp_path, f"sqlite:///{tmp_path / 'zzgw.db'}", records=3)
     downgrade(settings.effective_database_url, revision)
     settings.schema_reached_path.unlink()  # the older version recorded no schema beside its keys
     if not secret_then:
@@ -776,8 +764,8 @@ def upgraded_store(tmp_path: Path, revision: str, *, secret_then: bool) -> Setti
     return settings
 
 
-def store_with_records(tmp_path: Path, url: str) -> Settings:
-    """The settings of a store at this code's schema, initialised by this code, with five access records."""
+def store_with_records(tmp_path: Path, url: str, *, records: int = 5) -> Settings:
+    """The settings of a store at this code's schema, initialised by this code, with ``records`` access records."""
     from gateway.server import Gateway, initialise
     from tests.conftest import PASSPHRASE
 
@@ -788,7 +776,7 @@ def store_with_records(tmp_path: Path, url: str) -> Settings:
     gateway = Gateway.open(settings)
     try:
         assert gateway.audit is not None
-        for n in range(5):
+        for n in range(records):
             gateway.audit.record(entry(n))
     finally:
         gateway.close()

@@ -119,6 +119,18 @@ def consent(running: RunningGateway, holder_code: str, license_ids: tuple[str, .
     return grant(running, holder_code, **values)
 
 
+def consent_by_type_as_before(running: RunningGateway, code: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A consent to the 出生医学证明 by type from ``code``, who holds none: refused at the grant since a journeys
+    tester's D3 (GUARDIAN_NAMES_LICENSES), so made as it was before then, as a store upgraded since may hold one."""
+    _, violations = refusal(lambda: consent(running, code, (), type_codes=(BIRTH_CERTIFICATE,)))
+    assert [(f, r) for f, r, _ in violations] == [("type_codes[0]", "GUARDIAN_NAMES_LICENSES")]
+    service = running.gateway.authorization
+    assert service is not None
+    with monkeypatch.context() as patched:
+        patched.setattr(service, "_check_guardian_types_held", lambda *_: None)
+        return consent(running, code, (), type_codes=(BIRTH_CERTIFICATE,))
+
+
 def refusal(call: Any) -> tuple[grpc.StatusCode, list[tuple[str, str, str]]]:
     """Run ``call``; it must fail. Its code and BadRequest violations as (field, reason, description)."""
     with pytest.raises(grpc.RpcError) as caught:
@@ -495,15 +507,7 @@ def test_a_childs_own_consent_granted_before_its_age_could_be_told_is_refused_at
     age is judged again at use: CONSENT_NEEDS_GUARDIAN, and the parent's consent reads it."""
     mother, father = parents()
     code = "Q" + str(random.randrange(10**9, 10**10))
-    # refused at the grant since a journeys tester's D3 (no 出生医学证明 of its own: GUARDIAN_NAMES_LICENSES), so the
-    # consent is made as it was before then, as a store upgraded since may hold one; the use still judges it
-    _, violations = refusal(lambda: consent(running, code, (), type_codes=(BIRTH_CERTIFICATE,)))
-    assert [(f, r) for f, r, _ in violations] == [("type_codes[0]", "GUARDIAN_NAMES_LICENSES")]
-    service = running.gateway.authorization
-    assert service is not None
-    with monkeypatch.context() as patched:
-        patched.setattr(service, "_check_guardian_types_held", lambda *_: None)
-        granted = consent(running, code, (), type_codes=(BIRTH_CERTIFICATE,))  # nothing tells its age yet
+    granted = consent_by_type_as_before(running, code, monkeypatch)  # the use still judges it; nothing tells its age
     assert granted.consent.guardian_code == ""
     license_id, child = certificate(running, mother, father, child=code)
     assert child == code

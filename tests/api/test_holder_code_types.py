@@ -34,6 +34,7 @@ from tests.api.test_guardian_consent import (
     MEDICAL,
     chinese_first,
     consent,
+    consent_by_type_as_before,
     consentable,
     parents,
     refusal,
@@ -162,13 +163,7 @@ def test_a_license_stored_under_other_with_a_persons_citizen_id_is_not_that_pers
     )
     # by type: refused at the grant, the adult holding no 出生医学证明 of their own (GUARDIAN_NAMES_LICENSES, a
     # journeys tester's D3); one granted before then, as an upgraded store may hold, does not cover this one
-    _, violations = refusal(lambda: consent(running, adult, (), type_codes=(BIRTH_CERTIFICATE,)))
-    assert [(f, r) for f, r, _ in violations] == [("type_codes[0]", "GUARDIAN_NAMES_LICENSES")]
-    service = running.gateway.authorization
-    assert service is not None
-    with monkeypatch.context() as patched:
-        patched.setattr(service, "_check_guardian_types_held", lambda *_: None)
-        by_type = consent(running, adult, (), type_codes=(BIRTH_CERTIFICATE,))  # would cover their own certificate
+    by_type = consent_by_type_as_before(running, adult, monkeypatch)  # would cover their own certificate
     assert denied(lambda: data(running, other, CBDJ, member=MEDICAL, code=by_type.code))[0] == "CONSENT_OTHER_HOLDER"
 
     # its uses are on the record still: its issuer's log lists the verification, asked for the code as it stored it
