@@ -1134,9 +1134,10 @@ PATHS_PER_OBJECT = 64
 """Above ``MIN_PATHS_MAPPED``, the paths to each object reached so far that pyHanko may map on average: a page's
 fonts and images shared by every page are reached once a page (a 700-page document with 7 fonts: 21,019 paths to
 about 2,100 objects), an array listed twice by one listed twice ever more often (30 levels: 2^30 paths to 30)."""
-MOST_PATHS_MAPPED = 200_000
-"""The paths pyHanko maps in a signed revision at the most, whatever it reaches (about 10 s): a file that reaches
-many objects as well as an array listed twice by one listed twice had otherwise been read for minutes."""
+MOST_PATHS_MAPPED = 100_000
+"""The paths pyHanko maps in a signed revision at the most, whatever it reaches (about 5 s; each signature after the
+first has its revision mapped): a file that reaches many objects as well as an array listed twice by one listed
+twice had otherwise been read for minutes. A 3,000-page document whose pages share 30 resources stays under it."""
 
 
 class _TooManyPaths(Exception):

@@ -622,11 +622,10 @@ def names_the_issuer(subject: Sequence[str], names: Sequence[str]) -> bool:
     >>> names_the_issuer(["某申请人", "91370100MA3C0000XY"], ["济南市市场监督管理局", "11370100993701011T"])
     False
 
-    A name is the whole value, or its start followed by what names a seal (专用章, 电子证照, …) or a bracketed note
-    only: a co-signer
-    whose name merely begins with the issuer's, its branch (济南市市场监督管理局历下分局, 济南市公安局交通警察支队) or
-    its service centre, is another organisation, and had been taken for the issuer (a review, R3). A USCC is found
-    anywhere in a value (serialNumber, organizationIdentifier ``NTRCN-…``).
+    A name is the whole value, or its start followed only by what names a seal (专用章, 电子证照, …) or a bracketed
+    note: a co-signer whose name merely begins with the issuer's, its branch (济南市市场监督管理局历下分局,
+    济南市公安局交通警察支队) or its service centre, is another organisation, and had been taken for the issuer (a
+    review, R3). A USCC is found anywhere in a value (serialNumber, organizationIdentifier ``NTRCN-…``).
 
     >>> names_the_issuer(["济南市市场监督管理局历下分局"], ["济南市市场监督管理局"])
     False
