@@ -764,6 +764,18 @@ def upgraded_store(tmp_path: Path, revision: str, *, secret_then: bool) -> Setti
     return settings
 
 
+def chain_of(settings: Settings) -> ChainCheck:
+    """The check of the audit chain of the store ``settings`` name, by a gateway opened on it."""
+    from gateway.server import Gateway
+
+    gateway = Gateway.open(settings)
+    try:
+        assert gateway.audit is not None
+        return gateway.audit.check()
+    finally:
+        gateway.close()
+
+
 def store_with_records(tmp_path: Path, url: str, *, records: int = 5) -> Settings:
     """The settings of a store at this code's schema, initialised by this code, with ``records`` access records."""
     from gateway.server import Gateway, initialise
@@ -870,12 +882,7 @@ def test_a_store_taken_back_past_no_vouching_migration_is_upgraded_and_vouched_f
         assert "move schema-reached aside and run `zzgw init` again" in str(refused.value)
         settings.schema_reached_path.unlink()  # the operator's word that the copy is genuine
         initialise(settings)
-        gateway = Gateway.open(settings)
-        try:
-            assert gateway.audit is not None
-            assert gateway.audit.check() == ChainCheck(ok=True, records=3, checkpoints=0)
-        finally:
-            gateway.close()
+        assert chain_of(settings) == ChainCheck(ok=True, records=3, checkpoints=0)
 
 
 @pytest.mark.parametrize("kind", backend_params())
@@ -934,7 +941,7 @@ def test_an_upgrade_whose_first_init_is_refused_is_vouched_for_by_the_next(
     migration (a member's certificate missing), it left them, and the next init, on the new schema, never vouched
     (a reviewer). They are vouched for with the secret made right after the migration's checks."""
     from gateway.config import ConfigError
-    from gateway.server import Gateway, initialise
+    from gateway.server import initialise
 
     settings = upgraded_store(tmp_path, revision, secret_then=secret_then)
     pem = next((settings.pki_dir / "members").glob("*.pem"))
@@ -944,12 +951,7 @@ def test_an_upgrade_whose_first_init_is_refused_is_vouched_for_by_the_next(
         initialise(settings)
     pem.write_bytes(kept)  # put back, as the refusal says
     initialise(settings)
-    gateway = Gateway.open(settings)
-    try:
-        assert gateway.audit is not None
-        assert gateway.audit.check() == ChainCheck(ok=True, records=3, checkpoints=0)
-    finally:
-        gateway.close()
+    assert chain_of(settings) == ChainCheck(ok=True, records=3, checkpoints=0)
 
 
 @pytest.mark.parametrize("migrated_db", [backend_params()[1]], indirect=True)
