@@ -633,7 +633,7 @@ def _catalog_warnings(found: InitReport | CatalogFindings) -> list[str]:
 def _import_ca(settings: Settings, args: argparse.Namespace) -> int:
     import os
 
-    from gateway.server import import_seal_ca
+    from gateway.authorities import import_seal_ca
     from signing.errors import SigningError
 
     # the key is required: without it the gateway could certify neither issuers' seals nor its own receipt
@@ -971,7 +971,7 @@ def _refusals(gateway: Gateway, limit: int) -> int:
 def _memos(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from gateway.server import require_seal_ca_keys
+    from gateway.authorities import require_seal_ca_keys
 
     require_seal_ca_keys(settings)  # it checks seals, against the CRLs the intermediates sign, as `zzgw serve` does
     gateway = _open_store(settings)
@@ -1394,8 +1394,8 @@ def _retire_client_certificate(
     ``registered``, the SHA-256 of the certificate the store had registered, is recorded beside them
     (``CODE.revoked-<time>.sha256``, ``member_certificates.record_taken``) when the file moved is not that
     certificate, or none was: init holds a restored database against the records of what --revoke took."""
+    from gateway.authorities import certificate_digest, not_the_members
     from gateway.member_certificates import record_taken
-    from gateway.server import certificate_digest, not_the_members
 
     directory = settings.pki_dir / "members"
     current = directory / f"{code}.pem"

@@ -376,10 +376,10 @@ def test_a_tsa_that_does_not_answer_is_named_without_its_credentials() -> None:
     from pyhanko.sign.timestamps import TimestampRequestError
 
     from benchmarks.common import free_port
-    from gateway.server import _timestamper
+    from gateway.authorities import make_timestamper
 
     port = free_port()
-    timestamper = _timestamper(Settings(tsa_url=f"http://alice:s3cret@127.0.0.1:{port}/tsr?key=k3y"), None)
+    timestamper = make_timestamper(Settings(tsa_url=f"http://alice:s3cret@127.0.0.1:{port}/tsr?key=k3y"), None)
     assert timestamper is not None
     with pytest.raises(TimestampRequestError) as caught:
         asyncio.run(timestamper.async_timestamp(hashlib.sha256(b"x").digest(), "sha256"))

@@ -16,7 +16,7 @@ import pytest
 from cryptography import x509
 
 from benchmarks.common import wait_serving
-from gateway.server import openssl_serial
+from gateway.authorities import openssl_serial
 from signing.seal_ca import SealMakerCA
 from tests.commands import command_env, zzgw
 

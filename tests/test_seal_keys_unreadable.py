@@ -399,7 +399,7 @@ def test_init_without_an_sm2_seal_maker_names_nothing_of_the_sm2_seals(
         seal = _register(running, MARKET, SM2_SM3)
     finally:
         running.stop()
-    monkeypatch.setattr(server_module, "_sm2_seal_maker", lambda settings, keys: None)
+    monkeypatch.setattr(server_module, "sm2_seal_maker", lambda settings, keys: None)
     settings = Settings(data_dir=tmp_path / "var", database_url=url, key_passphrase=PASSPHRASE)  # type: ignore[arg-type]
     report = initialise(settings)
     assert seal.seal_id not in " ".join(report.seals_revoked_by_ca)

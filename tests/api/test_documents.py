@@ -383,7 +383,7 @@ def test_a_tsa_reply_too_large_or_not_der_is_refused_unread(tmp_path: Path) -> N
     until the watchdog stopped the gateway. The reply is read to a bound and checked as DER first."""
     from adapters.http import HttpApp, HttpServer
     from benchmarks.common import free_port
-    from gateway.server import MAX_TSA_REPLY_BYTES
+    from gateway.authorities import MAX_TSA_REPLY_BYTES
 
     port = free_port()
     gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=f"http://127.0.0.1:{port}/tsa")

@@ -185,8 +185,8 @@ def test_init_issues_a_server_certificate_for_a_new_host(tmp_path: Path, caplog:
     last one had; with the member CA's key offline it says what is needed instead of keeping the old one silently."""
     from cryptography import x509
 
+    from gateway.authorities import ensure_pki
     from gateway.config import Settings
-    from gateway.server import _ensure_pki
 
     pki = tmp_path / "pki"
 
@@ -197,17 +197,17 @@ def test_init_issues_a_server_certificate_for_a_new_host(tmp_path: Path, caplog:
 
     here = Settings(data_dir=tmp_path, grpc_addr="127.0.0.1:50051")
     elsewhere = Settings(data_dir=tmp_path, grpc_addr="gw1.zzgw.example:50051")
-    _ensure_pki(here, [])
+    ensure_pki(here, [])
     assert names() == {"127.0.0.1", "localhost"}
     (pki / "ca.key").rename(tmp_path / "ca.key")  # kept offline
     with caplog.at_level("WARNING", logger="zzgw"):
-        _ensure_pki(elsewhere, [])
+        ensure_pki(elsewhere, [])
     assert "does not name gw1.zzgw.example" in caplog.text and "ca.key" in caplog.text
     assert names() == {"127.0.0.1", "localhost"}
     (tmp_path / "ca.key").rename(pki / "ca.key")
-    _ensure_pki(elsewhere, [])
+    ensure_pki(elsewhere, [])
     assert names() == {"gw1.zzgw.example", "127.0.0.1", "localhost"}
-    _ensure_pki(here, [])  # the first host again: nothing to issue, the names stay
+    ensure_pki(here, [])  # the first host again: nothing to issue, the names stay
     assert names() == {"gw1.zzgw.example", "127.0.0.1", "localhost"}
 
 
@@ -220,12 +220,12 @@ def test_init_issues_a_server_certificate_without_key_identifiers_again(tmp_path
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import NameOID
 
+    from gateway.authorities import ensure_pki
     from gateway.config import Settings
-    from gateway.server import _ensure_pki
 
     settings = Settings(data_dir=tmp_path, grpc_addr="127.0.0.1:50051")
     pki = tmp_path / "pki"
-    _ensure_pki(settings, [])
+    ensure_pki(settings, [])
     ca = Issued.read(pki, "ca")
     ca_key = serialization.load_pem_private_key(ca.key_pem, None)
     issued = x509.load_pem_x509_certificate((pki / "server.pem").read_bytes())
@@ -246,10 +246,10 @@ def test_init_issues_a_server_certificate_without_key_identifiers_again(tmp_path
         return x509.load_pem_x509_certificate((pki / "server.pem").read_bytes())
 
     (pki / "ca.key").rename(tmp_path / "ca.key")  # offline: left as it is
-    _ensure_pki(settings, [])
+    ensure_pki(settings, [])
     assert server().serial_number == old.serial_number
     (tmp_path / "ca.key").rename(pki / "ca.key")
-    _ensure_pki(settings, [])
+    ensure_pki(settings, [])
     renewed = server()
     assert renewed.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
     names = renewed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -266,7 +266,7 @@ def test_a_partner_trusting_several_deployments_member_cas_in_one_bundle_reaches
     member CA had the same name and its certificates no key identifiers, so TLS to any but the first CA's server
     failed (BAD_SIGNATURE; found by a partner tester). Each deployment's CA is named with a tag of its own, and its
     certificates name the key that signed them."""
-    from gateway.server import new_member_ca
+    from gateway.authorities import new_member_ca
 
     own = (production.data_dir / "pki" / "ca.pem").read_bytes()
     other = new_member_ca().as_issued().cert_pem  # another province's, made as `zzgw init` makes one

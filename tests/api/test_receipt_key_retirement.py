@@ -15,8 +15,9 @@ import grpc
 import pytest
 
 from adapters.receipt_file import TrustMaterial, check_receipt_file
+from gateway.authorities import RECEIPT_CERT, RECEIPT_KEY
 from gateway.config import ConfigError, Settings
-from gateway.server import RECEIPT_CERT, RECEIPT_KEY, Gateway, check_ready, initialise
+from gateway.server import Gateway, check_ready, initialise
 from gateway.services.receipt_certificates import READ_EVERY_SECONDS
 from signing.results import CheckResult
 from tests.api.test_verification import MARKET, batch_issue, verify

@@ -120,8 +120,8 @@ def test_a_reused_request_id_names_the_seals_end_by_chinas_date(
 def test_a_seal_cut_short_at_its_seal_makers_end_is_what_any_longer_request_made(tmp_path: Path) -> None:
     """A seal ends no later than the seal-maker's intermediate (an imported CA 100 days from its end): a request for
     more days than it has left got the same seal as any other such request, and one for fewer did not."""
+    from gateway.authorities import import_seal_ca
     from gateway.config import Settings
-    from gateway.server import import_seal_ca
     from signing.seal_ca import SealMakerCA
     from tests.conftest import PASSPHRASE, start_gateway
 

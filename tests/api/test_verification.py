@@ -32,6 +32,7 @@ from sqlalchemy import text
 
 from adapters.receipt_file import TrustMaterial, check_receipt_file
 from adapters.records import issue_request
+from gateway.authorities import SEAL_MEMO_SECRET
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Sensitivity
@@ -39,7 +40,6 @@ from gateway.domain.errors import InvalidRequestError
 from gateway.domain.identifiers import LicenseId, find_by_number
 from gateway.domain.model import LicenseContent, LicenseStatus
 from gateway.domain.verification import check_use, claim_digest, claims_key
-from gateway.server import SEAL_MEMO_SECRET
 from gateway.services.verification import _ToReceipt
 from gateway.store import repositories
 from gateway.store.changes import ChangeFeed
@@ -2572,7 +2572,7 @@ def test_receipts_made_before_the_receipt_certificate_changed_still_check_out(
 
 
 def _rotate_and_fetch(data_dir: Path, database_url: str, rotation: str) -> None:
-    from gateway.server import RECEIPT_CERT, RECEIPT_KEY
+    from gateway.authorities import RECEIPT_CERT, RECEIPT_KEY
 
     first = start_gateway(data_dir, database_url)
     try:
