@@ -35,7 +35,7 @@ from tests.api.test_verification import FPSL as MATTER
 from tests.api.test_verification import change, qr_for, receipt_statement, verifier
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.api.test_verification_superseded import amend
-from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, today
+from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, fresh_database, today
 from tests.signing.test_pdf_annotations import comment, updated
 
 QYKZ, CSDJ = "370100-QYKZ-001", "370100-CSDJ-001"  # the 公安局's matters; MATTER (发票申领) is the tax bureau's
@@ -66,6 +66,16 @@ def case_of_the_seal_engraving() -> tuple[str, verification_pb2.UseContext]:
     return case, verification_pb2.UseContext(
         matter_code=QYKZ, purpose="企业开办：刻制公章", bundle_code="370100-YJS-QYKB", case_id=case
     )
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The store of the page's gateway: one SQLite file, where the suite's other gateways have one of each kind. A
+    page does the same whatever store is behind the gateway, and the store's work under each of its calls is tested on
+    both kinds without a browser (tests/api, tests/adapters/test_console.py): every page test had run twice, about 290
+    s of the suite's 4,700 s of work. The other browser tests take this fixture too."""
+    with fresh_database("sqlite", tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

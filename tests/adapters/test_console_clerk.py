@@ -20,6 +20,7 @@ from signing.qr import QrClaims, encode_qr
 from tests.adapters.test_console import fetch
 from tests.adapters.test_console_browser import CHROMIUM, check, sign_in, verdict
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
+from tests.adapters.test_console_browser import database_url as database_url
 from tests.adapters.test_console_browser import page as page
 from tests.api.test_verification import SameKeyIdOtherKey, change, qr_for, verifier
 from tests.api.test_verification import issue_for_invoices as issue

@@ -23,6 +23,7 @@ from tests.adapters.test_console_browser import (
     sign_in,
 )
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
+from tests.adapters.test_console_browser import database_url as database_url
 from tests.adapters.test_console_browser import page as page
 from tests.api.test_verification import FPSL, change, verifier
 from tests.api.test_verification import issue_for_invoices as issue

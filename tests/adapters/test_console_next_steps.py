@@ -32,6 +32,7 @@ from tests.adapters.test_console_browser import (
     verdict,
 )
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
+from tests.adapters.test_console_browser import database_url as database_url
 from tests.adapters.test_console_browser import page as page
 from tests.api.test_documents import document_of
 from tests.api.test_verification import issue_for_invoices as issue

@@ -14,6 +14,7 @@ from tests.adapters.test_console import fetch
 from tests.adapters.test_console import verify as console_verify
 from tests.adapters.test_console_browser import CHROMIUM, check, verdict
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
+from tests.adapters.test_console_browser import database_url as database_url
 from tests.adapters.test_console_browser import page as page
 from tests.api.test_verification import FPSL, change, verifier
 from tests.api.test_verification_superseded import FIRST, LATER, amend, business_license

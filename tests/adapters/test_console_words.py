@@ -14,6 +14,7 @@ import pytest
 from gateway.bootstrap import samples
 from tests.adapters.test_console_browser import CHROMIUM, at_work, check, verdict
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
+from tests.adapters.test_console_browser import database_url as database_url
 from tests.adapters.test_console_browser import page as page
 from tests.api.test_sharing import id_card
 from tests.api.test_verification import issue_for_invoices as issue
