@@ -1283,8 +1283,10 @@ def _issue_token(
     refuse: Callable[[Gateway, str], str] | None = None,
 ) -> int:
     """Print the token ``issue`` makes for member ``code``, and ``told`` to the operator; refused for a member
-    that may not verify (the console would turn its clerks away), and for whatever ``refuse`` says of the store."""
-    from gateway.domain.errors import InvalidRequestError, NotFoundError
+    that may not verify (the console would turn its clerks away), for one revoked (``MEMBER_REVOKED``: a
+    revoked member had been handed working console tokens; a reviewer, R1), and for whatever ``refuse`` says of the
+    store."""
+    from gateway.domain.errors import ConflictError, InvalidRequestError, NotFoundError
 
     gateway = _open_store(settings)
     try:
@@ -1292,7 +1294,7 @@ def _issue_token(
             print(f"zzgw console-token: {refusal}", file=sys.stderr)
             return 2
         token = issue(gateway.members)
-    except (NotFoundError, InvalidRequestError) as exc:
+    except (NotFoundError, InvalidRequestError, ConflictError) as exc:
         print(f"zzgw console-token: {exc.message}", file=sys.stderr)
         return 2
     finally:

@@ -295,7 +295,11 @@ class Authenticator:
         )
 
     def _lookup(self, key: str, unknown: str) -> Member:
-        """The member under ``key``; UNKNOWN_CREDENTIAL said as ``unknown`` when there is none."""
+        """The member under ``key``; UNKNOWN_CREDENTIAL said as ``unknown`` when there is none. A member revoked has
+        none, whatever its row holds: ``revoke`` takes its credentials, and one left there all the same (a console
+        token issued to it by a zzgw before 2026-12-06, a renewal committed on its row as it was revoked) had signed
+        it in, while ``zzgw members`` listed it revoked (a reviewer, R1, R5). A certificate is then said revoked
+        (``by_certificate``, ``_no_longer``)."""
         with self._lock:
             cached = _cached(self._cache, key)
         if cached is not _UNCACHED:
@@ -304,7 +308,11 @@ class Authenticator:
             return cast(Member, cached)
         with self._db.unit_of_work() as uow:
             digest = key[2:]
-            member = uow.members.by_token_hash(digest) if key[0] == "t" else uow.members.by_cert_hash(digest)
+            member = (
+                uow.members.by_token_hash(digest, in_force=True)
+                if key[0] == "t"
+                else uow.members.by_cert_hash(digest, in_force=True)
+            )
         with self._lock:
             self._cache[key] = member
         if member is None:
@@ -315,7 +323,8 @@ class Authenticator:
         """Who signs in to the console with ``token``: a clerk's own token names the clerk, the department's
         token (``by_token``) names none. A clerk's token that has ended is UNAUTHENTICATED / TOKEN_ENDED, not
         UNKNOWN_CREDENTIAL: the store keeps the ended ones (a department's token replaced is gone from it, and is
-        unknown). Cached as the other lookups: an ended token works at most that long."""
+        unknown), and so is one of a member revoked. Cached as the other lookups: an ended token works at most that
+        long."""
         key = "k:" + token_digest(token)
         with self._lock:
             cached = _cached(self._clerks, key)
@@ -323,7 +332,9 @@ class Authenticator:
             with self._db.unit_of_work() as uow:
                 found = uow.console_clerks.by_token_hash(key[2:])
                 member = uow.members.get(found.member_code) if found is not None else None
-                ended = found is None and uow.console_clerks.ended(key[2:])
+                # a clerk's token left to a member revoked (R1) is ended, as ``revoke`` ends its clerks' tokens
+                revoked = member is not None and uow.members.is_revoked(member.code)
+                ended = revoked or (found is None and uow.console_clerks.ended(key[2:]))
             cached = _ENDED if ended else ConsoleUser(member, found.clerk) if found and member is not None else None
             with self._lock:
                 self._clerks[key] = cached
@@ -408,12 +419,12 @@ class MemberService:
     def issue_console_token(self, code: str) -> str:
         """A new token for ``code``'s clerks to sign in to the console with, ending the one before (within the
         authenticator's cache time). In production mode gRPC callers present client certificates and never a token,
-        so this token opens the console only; in dev mode it would replace the member's dev bearer token."""
+        so this token opens the console only; in dev mode it would replace the member's dev bearer token.
+        ConflictError (MEMBER_REVOKED) for a member revoked: the command had handed a locked-out department a
+        working token, while `zzgw members` still listed it revoked (a reviewer, R1)."""
         token = CONSOLE_TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._db.unit_of_work(write=True) as uow:
-            member = uow.members.get(code)
-            if member is None:
-                raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
+            member = _in_force(uow, code)
             uow.members.save(member, at=self._clock.now(), token_sha256=token_digest(token))
             uow.commit()
         return token
@@ -421,7 +432,8 @@ class MemberService:
     def issue_clerk_token(self, code: str, clerk: str) -> str:
         """A console token of ``clerk``'s own (a name or staff number, as the access records will name them) at
         member ``code``, ending the clerk's token before (within the authenticator's cache time). It opens the
-        console only, in either mode, and the operator of each check is the clerk it names."""
+        console only, in either mode, and the operator of each check is the clerk it names. ConflictError
+        (MEMBER_REVOKED) for a member revoked, as ``issue_console_token``."""
         clerk = _clerk_name(clerk)
         if personal_data_in(clerk, typed=True):  # the operator of each check: the gateway would refuse every one
             raise InvalidRequestError(
@@ -436,8 +448,7 @@ class MemberService:
             )
         token = "zzgw-clerk-" + secrets.token_urlsafe(32)
         with self._db.unit_of_work(write=True) as uow:
-            if uow.members.get(code) is None:
-                raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
+            _in_force(uow, code)
             uow.console_clerks.issue(code, clerk, token_digest(token), self._clock.now())
             uow.commit()
         return token
@@ -449,17 +460,9 @@ class MemberService:
         ``restore``. How many credentials were taken (0: it had none)."""
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
-            if uow.members.get(code) is None:
+            if not uow.members.lock(code):  # a renewal of it on another replica commits before, or waits (R5)
                 raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
-            for digest in (
-                uow.members.certificate_digests().get(code),
-                uow.members.previous_certificate_digests().get(code),  # still accepted beside its renewal
-            ):
-                if digest is not None:
-                    _record_revoked(uow.facts, digest)
-                    if uow.facts.get(REVOKED_BY_REVOKE + digest[:34]) is None:
-                        uow.facts.add(REVOKED_BY_REVOKE + digest[:34], digest)
-            taken = uow.members.revoke(code, now) + uow.console_clerks.end(code, None, now)
+            taken = _take_credentials(uow, code, now)
             uow.commit()
         return taken
 
@@ -482,22 +485,28 @@ class MemberService:
         reviewer)."""
         digest = hashlib.sha256(cert_der).hexdigest()
         with self._db.unit_of_work(write=True) as uow:
-            _renewable(uow, code, ended)
+            uow.members.lock(code)  # a revocation of it on another replica commits before, or waits (R5)
+            registered = _renewable(uow, code, ended)
             if digest in self._revoked(uow) or uow.members.by_cert_hash(digest) is not None:
                 raise ConflictError(f"that certificate is taken already: {digest}", reason="CERTIFICATE_TAKEN")
             if ended is not None and uow.members.previous_certificate_digests().get(code) == ended:
                 _record_revoked(uow.facts, ended)
                 uow.members.retire(code)
-            previous = uow.members.renew(code, digest)
+            if not uow.members.renew(code, digest, registered):  # the row changed after all: nothing registered
+                raise ConflictError(
+                    f"member {code} was revoked, renewed or retired while this renewal ran: `zzgw members` says how "
+                    "it is now",
+                    reason="RENEWAL_RACED",
+                )
             uow.commit()
-        return previous
+        return registered
 
     def retire(self, code: str) -> str:
         """Stop accepting member ``code``'s previous client certificate (``renew``): refused within the
         authenticator's cache time, and never registered again. Returns its SHA-256; ConflictError when the member
         has none."""
         with self._db.unit_of_work(write=True) as uow:
-            if uow.members.get(code) is None:
+            if not uow.members.lock(code):
                 raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
             digest = uow.members.previous_certificate_digests().get(code)
             if digest is None:
@@ -527,12 +536,18 @@ class MemberService:
             return self._revoked(uow)
 
     def restore(self, code: str) -> None:
-        """End ``code``'s revocation: the next ``zzgw init`` registers its credentials again."""
+        """End ``code``'s revocation: the next ``zzgw init`` registers its credentials again, and console tokens may
+        be issued to it again. A credential found on its row all the same (one issued to it while revoked by a zzgw
+        before 2026-12-06, a renewal committed as it was revoked) is taken as ``revoke`` takes one, first: it had
+        come back with the restore, unnoticed (a reviewer, R1)."""
+        now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
-            if uow.members.get(code) is None:
+            if not uow.members.lock(code):
                 raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
-            if not uow.members.restore(code):
+            if not uow.members.is_revoked(code):
                 raise NotFoundError(f"member {code} is not revoked", reason="NOT_REVOKED")
+            _take_credentials(uow, code, now)
+            uow.members.restore(code)
             uow.commit()
 
     def revoked(self) -> set[str]:
@@ -559,6 +574,35 @@ class MemberService:
             if uow.members.get(code) is None:
                 raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
             return tuple(uow.console_clerks.in_force(code))
+
+
+def _in_force(uow: UnitOfWork, code: str) -> Member:
+    """Member ``code``, held (``lock``) for the transaction; NotFoundError without one, ConflictError (MEMBER_REVOKED)
+    for one revoked: it is given no credential until ``restore`` (R1)."""
+    member = uow.members.get(code) if uow.members.lock(code) else None
+    if member is None:
+        raise NotFoundError(f"no member {code!r}", reason="MEMBER_NOT_FOUND")
+    if uow.members.is_revoked(code):
+        raise ConflictError(
+            f"member {code} is revoked: it is given no credential, console tokens included, until `zzgw members "
+            f"--restore {code}` (docs/departments.md)",
+            reason="MEMBER_REVOKED",
+        )
+    return member
+
+
+def _take_credentials(uow: UnitOfWork, code: str, now: dt.datetime) -> int:
+    """Take every credential of member ``code`` (held: ``lock``), its certificates recorded as revoked
+    (``REVOKED_CERTIFICATE``, ``REVOKED_BY_REVOKE``), and mark it revoked; how many were taken."""
+    for digest in (
+        uow.members.certificate_digests().get(code),
+        uow.members.previous_certificate_digests().get(code),  # still accepted beside its renewal
+    ):
+        if digest is not None:
+            _record_revoked(uow.facts, digest)
+            if uow.facts.get(REVOKED_BY_REVOKE + digest[:34]) is None:
+                uow.facts.add(REVOKED_BY_REVOKE + digest[:34], digest)
+    return uow.members.revoke(code, now) + uow.console_clerks.end(code, None, now)
 
 
 def _renewable(uow: UnitOfWork, code: str, ended: str | None = None) -> str:

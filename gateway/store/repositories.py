@@ -456,17 +456,36 @@ class MemberRepository:
         row = self._s.execute(select(_M).where(_M.c.code == code)).first()
         return _member(row) if row else None
 
-    def by_token_hash(self, token_sha256: str) -> Member | None:
-        row = self._s.execute(select(_M).where(_M.c.token_sha256 == token_sha256)).first()
+    def lock(self, code: str) -> bool:
+        """Hold ``code``'s row until the transaction ends (PostgreSQL's ``SELECT … FOR UPDATE``; SQLite's writer is
+        one at a time already), so that what this transaction reads of it next stays so until it commits: a
+        renewal and a revocation of one member on two replicas had each read the row, and the renewal registered a
+        certificate on the row the revocation had just marked revoked (a reviewer, R5). Whether there is one."""
+        return self._s.execute(select(_M.c.code).where(_M.c.code == code).with_for_update()).first() is not None
+
+    def by_token_hash(self, token_sha256: str, *, in_force: bool = False) -> Member | None:
+        """The member whose token has the digest ``token_sha256``; with ``in_force``, only one not revoked."""
+        query = select(_M).where(_M.c.token_sha256 == token_sha256)
+        if in_force:
+            query = query.where(_M.c.revoked_at.is_(None))
+        row = self._s.execute(query).first()
         return _member(row) if row else None
 
-    def by_cert_hash(self, cert_sha256: str) -> Member | None:
+    def by_cert_hash(self, cert_sha256: str, *, in_force: bool = False) -> Member | None:
         """The member whose registered client certificate, or previous one still accepted beside its renewal, has
-        the digest ``cert_sha256``."""
-        row = self._s.execute(
-            select(_M).where(or_(_M.c.cert_sha256 == cert_sha256, _M.c.previous_cert_sha256 == cert_sha256))
-        ).first()
+        the digest ``cert_sha256``; with ``in_force``, only one not revoked."""
+        query = select(_M).where(or_(_M.c.cert_sha256 == cert_sha256, _M.c.previous_cert_sha256 == cert_sha256))
+        if in_force:
+            query = query.where(_M.c.revoked_at.is_(None))
+        row = self._s.execute(query).first()
         return _member(row) if row else None
+
+    def is_revoked(self, code: str) -> bool:
+        """Whether member ``code`` is revoked."""
+        return (
+            self._s.execute(select(_M.c.code).where(_M.c.code == code, _M.c.revoked_at.is_not(None))).first()
+            is not None
+        )
 
     def all(self) -> list[Member]:
         return [_member(r) for r in self._s.execute(select(_M).order_by(_M.c.code)).all()]
@@ -516,15 +535,22 @@ class MemberRepository:
         ).all()
         return {code: digest for code, digest in rows}
 
-    def renew(self, code: str, cert_sha256: str) -> str:
-        """Register ``cert_sha256`` as ``code``'s client certificate, keeping the one registered until now accepted
-        as its previous one; the digest of that one. The caller has checked that ``code`` has one registered and no
-        previous one."""
-        current = self._s.execute(select(_M.c.cert_sha256).where(_M.c.code == code)).scalar_one()
-        self._s.execute(
-            update(_M).where(_M.c.code == code).values(cert_sha256=cert_sha256, previous_cert_sha256=current)
+    def renew(self, code: str, cert_sha256: str, registered: str) -> bool:
+        """Register ``cert_sha256`` as ``code``'s client certificate, keeping ``registered``, the one the caller found
+        registered, accepted as its previous one; whether it was done: only while ``code`` is not revoked, has
+        ``registered`` registered and no previous one (the caller checked, and holds the row: ``lock``; checked again
+        here, in the UPDATE itself, so that no renewal lands on a row revoked or renewed since)."""
+        done = self._s.execute(
+            update(_M)
+            .where(
+                _M.c.code == code,
+                _M.c.revoked_at.is_(None),
+                _M.c.cert_sha256 == registered,
+                _M.c.previous_cert_sha256.is_(None),
+            )
+            .values(cert_sha256=cert_sha256, previous_cert_sha256=registered)
         )
-        return str(current)
+        return bool(cast(CursorResult[Any], done).rowcount)
 
     def retire(self, code: str) -> None:
         """Forget ``code``'s previous client certificate (``renew``)."""

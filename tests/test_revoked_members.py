@@ -1,0 +1,182 @@
+"""A revoked member stays locked out, whatever else happens: no console token is issued to it, no credential left
+on its row signs it in, a renewal never certifies a key it had again, and a renewal racing a revocation (two
+operators, two replicas on one PostgreSQL store) or another renewal (one data directory) leaves nothing registered
+that the data directory or the store does not say (a review of the member administration, R1-R6)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from gateway.domain.errors import ConflictError, UnauthenticatedError
+from gateway.services.members import Authenticator, token_digest
+from signing.pki import Issued
+from tests.commands import command_env, zzgw
+from tests.conftest import TAX, RunningGateway
+
+PROPERTY = "123701009937011183"  # 济南市不动产登记中心
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return command_env(
+        tmp_path / "var",
+        ZZGW_KEY_PASSPHRASE="revoked-members-passphrase",
+        ZZGW_GRPC_ADDR="127.0.0.1:37801",  # nothing here listens: the commands open the store only
+        ZZGW_HTTP_ADDR="127.0.0.1:37802",
+    )
+
+
+def _request(key_pem: bytes, path: Path) -> Path:
+    """A certificate signing request on the key ``key_pem``, as a department makes one (docs/departments.md)."""
+    key = serialization.load_pem_private_key(key_pem, None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "the department")]))
+        .sign(key, hashes.SHA256())
+    )
+    path.write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def _refused(error: pytest.ExceptionInfo[UnauthenticatedError]) -> str:
+    return error.value.reason
+
+
+def test_a_revoked_member_is_issued_no_console_token_and_no_credential_left_on_it_signs_in(
+    running: RunningGateway,
+) -> None:
+    """R1: `zzgw console-token CODE` (and `--clerk NAME`) had given a revoked member working console tokens, while
+    `zzgw members` listed it revoked; and the authenticator took any credential its row held. Now the issue is
+    refused (MEMBER_REVOKED), and a credential left on a revoked member's row (issued so before this fix, or by a
+    renewal racing the revocation) is refused as a revoked member's is; `--restore` ends those leftovers, and then
+    the member is issued console tokens again, which work."""
+    gateway = running.gateway
+    members = gateway.members
+    before = members.issue_clerk_token(TAX, "窗口 1")
+    assert members.revoke(TAX) >= 1
+    for issue in (lambda: members.issue_console_token(TAX), lambda: members.issue_clerk_token(TAX, "窗口 1")):
+        with pytest.raises(ConflictError) as refused:
+            issue()
+        assert refused.value.reason == "MEMBER_REVOKED" and "--restore" in refused.value.message
+    # what the unfixed command left: a department's token, a clerk's, and a certificate registered on the row
+    token, clerk_token = "zzgw-console-left-over", "zzgw-clerk-left-over"
+    der = Issued.read(gateway.settings.pki_dir / "members", TAX).cert_der
+    with gateway.db.unit_of_work(write=True) as uow:
+        (member,) = [m for m in uow.members.all() if m.code == TAX]
+        now = gateway.clock.now()
+        uow.members.save(member, at=now, token_sha256=token_digest(token), cert_sha256=hashlib.sha256(der).hexdigest())
+        uow.console_clerks.issue(TAX, "窗口 2", token_digest(clerk_token), now)
+        uow.commit()
+    authenticator = Authenticator(gateway.db, gateway.clock, dev_tokens=False)
+    with pytest.raises(UnauthenticatedError) as department:
+        authenticator.by_console_token(token)
+    with pytest.raises(UnauthenticatedError) as clerk:
+        authenticator.by_console_token(clerk_token)
+    with pytest.raises(UnauthenticatedError) as certificate:
+        authenticator.by_certificate(der)
+    assert (_refused(department), _refused(clerk), _refused(certificate)) == (
+        "UNKNOWN_CREDENTIAL",
+        "TOKEN_ENDED",
+        "CREDENTIAL_REVOKED",
+    )
+    with pytest.raises(UnauthenticatedError):
+        authenticator.by_console_token(before)  # the revocation ended the clerk's token before
+
+    members.restore(TAX)  # the leftovers end with the revocation: nothing issued while revoked comes back
+    authenticator = Authenticator(gateway.db, gateway.clock, dev_tokens=False)
+    for left in (token, clerk_token):
+        with pytest.raises(UnauthenticatedError):
+            authenticator.by_console_token(left)
+    with pytest.raises(UnauthenticatedError) as certificate:
+        authenticator.by_certificate(der)
+    assert _refused(certificate) == "CREDENTIAL_REVOKED"
+    with gateway.db.unit_of_work() as uow:
+        assert TAX not in uow.members.certificate_digests()
+    # restored, the member works again as documented: console tokens issued, and they sign in
+    department_token = members.issue_console_token(TAX)
+    clerks_token = members.issue_clerk_token(TAX, "窗口 1")
+    assert authenticator.by_console_token(department_token).member.code == TAX
+    signed_in = authenticator.by_console_token(clerks_token)
+    assert (signed_in.member.code, signed_in.clerk) == (TAX, "窗口 1")
+
+
+def test_console_token_refuses_a_revoked_member_in_one_line(env: dict[str, str]) -> None:
+    """R1, as the operator sees it: `zzgw console-token CODE --clerk NAME` for a revoked member is refused, exit 2,
+    saying it is revoked and how to restore it; nothing on standard output."""
+    assert zzgw(env, "init").returncode == 0
+    assert zzgw(env, "members", "--revoke", TAX).returncode == 0
+    refused = zzgw(env, "console-token", TAX, "--clerk", "3号窗口 王敏")
+    assert refused.returncode == 2 and not refused.stdout, refused.stderr
+    assert f"member {TAX} is revoked" in refused.stderr and f"zzgw members --restore {TAX}" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert zzgw(env, "members", "--restore", TAX).returncode == 0
+    issued = zzgw(env, "console-token", TAX, "--clerk", "3号窗口 王敏")
+    assert issued.returncode == 0 and issued.stdout.startswith("zzgw-clerk-"), issued.stderr
+
+
+def test_a_renewal_racing_a_revocation_registers_nothing_on_the_revoked_member(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R5: on PostgreSQL a `--revoke` committed while a `--renew` of the same member was in its transaction left the
+    member revoked with the new certificate registered and accepted (the renewal's UPDATE landed on the revoked
+    row). The two take the member's row in turn: here the renewal first, and the revocation then takes its new
+    certificate too."""
+    import gateway.services.members as service
+
+    gateway = running.gateway
+    ca_members = gateway.settings.pki_dir / "members"
+    der = Issued.read(ca_members, PROPERTY).cert_der
+    key = serialization.load_pem_private_key(Issued.read(ca_members, PROPERTY).key_pem, None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    new = _another_certificate(gateway.settings.pki_dir, PROPERTY)
+    checked = threading.Event()
+    real = service._renewable
+
+    def slow(uow, code, ended=None):  # type: ignore[no-untyped-def]
+        found = real(uow, code, ended)
+        if threading.current_thread().name == "renewal":
+            checked.set()
+            time.sleep(0.5)  # the revocation's window: it commits within it unless it waits for the renewal
+        return found
+
+    monkeypatch.setattr(service, "_renewable", slow)
+    failures: list[BaseException] = []
+
+    def renew() -> None:
+        try:
+            gateway.members.renew(PROPERTY, new)
+        except BaseException as exc:  # said below
+            failures.append(exc)
+
+    renewal = threading.Thread(target=renew, name="renewal")
+    renewal.start()
+    assert checked.wait(10)
+    gateway.members.revoke(PROPERTY)
+    renewal.join(10)
+    assert all(isinstance(exc, ConflictError) for exc in failures), failures
+    with gateway.db.unit_of_work() as uow:
+        assert PROPERTY in uow.members.revoked()
+        assert PROPERTY not in uow.members.certificate_digests()
+        assert PROPERTY not in uow.members.previous_certificate_digests()
+        assert uow.members.by_cert_hash(hashlib.sha256(new).hexdigest()) is None
+    authenticator = Authenticator(gateway.db, gateway.clock, dev_tokens=False)
+    for certificate in (new, der):
+        with pytest.raises(UnauthenticatedError):
+            authenticator.by_certificate(certificate)
+
+
+def _another_certificate(pki: Path, code: str) -> bytes:
+    from signing.pki import CertificateAuthority
+
+    ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
+    return ca.issue_client(code=code, name="济南市不动产登记中心").cert_der
