@@ -1592,7 +1592,6 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
             except NotFoundError as exc:
                 print(f"zzgw members: {exc.message}", file=sys.stderr)
                 return 2
-            forget_dev_token(settings, code)
             retired, kept, foreign = _retire_client_certificate(
                 settings, code, gateway.members.revoked_certificates(), registered
             )
@@ -1619,6 +1618,16 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                 + (other if kept else ""),
                 file=sys.stderr,
             )
+            # last, the revocation's own steps done and said: a damaged dev-tokens.json had stopped the command with a
+            # traceback between the store's revocation and moving the pair aside (a reviewer, R3)
+            try:
+                forget_dev_token(settings, code)
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                print(
+                    f"warning: {settings.dev_tokens_path} cannot be read ({type(exc).__name__}): remove {code}'s entry "
+                    "by hand (its token no longer works either way)",
+                    file=sys.stderr,
+                )
             return 0
         revoked = gateway.members.revoked()
         with gateway.db.unit_of_work() as uow:

@@ -22,7 +22,10 @@ from signing.pki import Issued
 from tests.commands import command_env, zzgw
 from tests.conftest import TAX, RunningGateway
 
+HEALTH = "1137010099370110X6"  # 济南市医疗保障局, a consumer
+HR = "11370100993701070X"  # 济南市人力资源和社会保障局
 PROPERTY = "123701009937011183"  # 济南市不动产登记中心
+DATA = "11370100993701134U"  # 济南市大数据局
 
 
 @pytest.fixture
@@ -122,6 +125,23 @@ def test_console_token_refuses_a_revoked_member_in_one_line(env: dict[str, str])
     assert zzgw(env, "members", "--restore", TAX).returncode == 0
     issued = zzgw(env, "console-token", TAX, "--clerk", "3号窗口 王敏")
     assert issued.returncode == 0 and issued.stdout.startswith("zzgw-clerk-"), issued.stderr
+
+
+def test_a_revocation_finishes_with_a_damaged_dev_tokens_file(env: dict[str, str]) -> None:
+    """R3: `--revoke` with a dev-tokens.json it cannot read had died with a traceback after the store's revocation,
+    leaving the revoked pair in place and saying nothing. The revocation finishes (the pair moved aside, said), and
+    the file is named, its entry to be removed by hand."""
+    assert zzgw(env, "init").returncode == 0
+    data = Path(env["ZZGW_DATA_DIR"])
+    tokens = data / "dev-tokens.json"
+    tokens.write_bytes(tokens.read_bytes()[:300])  # cut short, as by a full disk
+    revoked = zzgw(env, "members", "--revoke", HR)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "Traceback" not in revoked.stderr
+    assert f"{HR}: revoked" in revoked.stderr and "kept aside as" in revoked.stderr
+    assert f"{tokens} cannot be read" in revoked.stderr and f"remove {HR}'s entry by hand" in revoked.stderr
+    members = data / "pki" / "members"
+    assert not (members / f"{HR}.pem").exists() and list(members.glob(f"{HR}.revoked-*.pem"))
 
 
 def test_a_renewal_racing_a_revocation_registers_nothing_on_the_revoked_member(
