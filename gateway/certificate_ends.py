@@ -41,7 +41,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from gateway import metrics
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings
 from gateway.domain.counts import counted
 from gateway.domain.model import Clock, beijing_day
 from gateway.threads import name_this_thread
@@ -227,11 +227,17 @@ class TrustAnchor:
     """Its end."""
 
 
+class UnreadableAnchor(ConfigError):
+    """A trust anchor's file that is there and cannot be read as a certificate (``trust_anchors``), named."""
+
+
 def trust_anchors(settings: Settings) -> list[TrustAnchor]:
     """The data directory's roots that a department or partner province trusts: the member CA (TLS with the gateway),
     the seal-maker CA's root (receipts, seals, sealed PDFs, timestamps: the receipt and time-stamping certificates
     chain to it) and, with SM2 seals, the SM2 seal maker's root; those that exist. A partner had only the HTTP side to
-    fetch the seal-maker root from, and no fingerprint to check it by (a partner-province tester)."""
+    fetch the seal-maker root from, and no fingerprint to check it by (a partner-province tester). ``UnreadableAnchor``
+    names a file that is there and is not a PEM certificate (a copy that stopped midway): `zzgw certificates`, the
+    command run on a replica whose copy looks wrong, had died with a traceback naming no file (a reviewer, R4)."""
     anchors = []
     for name, what, path in (
         (
@@ -253,7 +259,15 @@ def trust_anchors(settings: Settings) -> list[TrustAnchor]:
     ):
         if not path.exists():
             continue
-        certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        try:
+            certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        except OSError as exc:
+            raise UnreadableAnchor(f"{path} cannot be read: {exc.strerror}") from None
+        except ValueError:
+            raise UnreadableAnchor(
+                f"{path} is not a PEM certificate (empty, cut short or damaged): copy it again from the data "
+                "directory's backup, or from the gateway whose data directory this one was copied from"
+            ) from None
         anchors.append(
             TrustAnchor(
                 name=name,

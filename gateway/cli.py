@@ -1440,11 +1440,15 @@ def _certificates(settings: Settings, args: argparse.Namespace) -> int:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
 
-    from gateway.certificate_ends import trust_anchors
+    from gateway.certificate_ends import UnreadableAnchor, trust_anchors
     from gateway.domain.model import beijing_day
     from gateway.server import own_certificates
 
-    anchors = trust_anchors(settings)
+    try:
+        anchors = trust_anchors(settings)
+    except UnreadableAnchor as exc:  # named, not a traceback (a reviewer, R4)
+        print(f"zzgw certificates: {exc}", file=sys.stderr)
+        return 2
     if not anchors:
         print(
             f"zzgw certificates: 数据目录 {settings.data_dir} 中没有证书，请先运行 zzgw init（no certificates in the "

@@ -144,6 +144,18 @@ def test_a_revocation_finishes_with_a_damaged_dev_tokens_file(env: dict[str, str
     assert not (members / f"{HR}.pem").exists() and list(members.glob(f"{HR}.revoked-*.pem"))
 
 
+def test_certificates_names_a_trust_anchor_that_is_not_a_certificate(env: dict[str, str]) -> None:
+    """R4: `zzgw certificates` with an empty or damaged root file (a copy that stopped midway) had died with a
+    traceback naming no file. It says which file, exit 2."""
+    pki = Path(env["ZZGW_DATA_DIR"]) / "pki"
+    pki.mkdir(parents=True)
+    (pki / "ca.pem").write_bytes(b"")
+    listed = zzgw(env, "certificates")
+    assert listed.returncode == 2, listed.stderr
+    assert f"zzgw certificates: {pki / 'ca.pem'} is not a PEM certificate" in listed.stderr
+    assert "Traceback" not in listed.stderr and not listed.stdout
+
+
 def test_a_renewal_racing_a_revocation_registers_nothing_on_the_revoked_member(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
