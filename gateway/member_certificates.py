@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,7 +213,19 @@ def renew_certificate(
     --retire needed first.
 
     The new pair is written beside the old one (``CODE.next.*``), registered, and only then put in place, the old one
-    moved to ``CODE.previous.*``: a renewal refused by the store leaves the files as they were."""
+    moved to ``CODE.previous.*``: a renewal refused by the store leaves the files as they were.
+
+    One renewal or retirement at a time on a data directory (``one_at_a_time``): two started at once had both written
+    ``CODE.next.*``, and the one the store took put in place the other's pair, which no store registered (a reviewer,
+    R6). The second waits, and then finds the first's renewal (``RENEWAL_OVERLAPS``)."""
+    with one_at_a_time(settings.pki_dir):
+        return _renew_certificate(settings, members, code, request=request, now=now)
+
+
+def _renew_certificate(
+    settings: Settings, members: MemberService, code: str, *, request: bytes | None, now: dt.datetime | None
+) -> Renewed:
+    """``renew_certificate``, the data directory held."""
     pki = settings.pki_dir
     directory = pki / "members"
     current = directory / f"{code}.pem"
@@ -290,8 +303,28 @@ def renew_certificate(
 def retire_certificate(settings: Settings, members: MemberService, code: str) -> Path | None:
     """Stop accepting member ``code``'s previous certificate (``MemberService.retire``: never registered again), and
     move ``CODE.previous.*`` aside as a revocation does, its digest, as the store had it, recorded beside them
-    (``put_previous_aside``); their new names' stem."""
-    return put_previous_aside(settings, code, members.retire(code))
+    (``put_previous_aside``); their new names' stem. One at a time with a renewal (``one_at_a_time``)."""
+    with one_at_a_time(settings.pki_dir):
+        return put_previous_aside(settings, code, members.retire(code))
+
+
+@contextlib.contextmanager
+def one_at_a_time(pki: Path) -> Iterator[None]:
+    """Hold ``pki`` (an exclusive ``flock`` of the directory, let go when the process ends however it ends) while a
+    renewal or retirement writes ``pki/members/``; another waits for it. Without the directory, nothing is held: the
+    command then says what is missing."""
+    try:
+        held: int | None = os.open(pki, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        held = None
+    if held is None:
+        yield
+        return
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(held)
 
 
 def put_previous_aside(settings: Settings, code: str, digest: str | None) -> Path | None:

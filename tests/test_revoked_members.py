@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gateway.domain.errors import ConflictError, UnauthenticatedError
+from gateway.member_certificates import RenewalRefused, renew_certificate
 from gateway.services.members import Authenticator, token_digest
 from signing.pki import Issued
 from tests.commands import command_env, zzgw
@@ -212,3 +213,59 @@ def _another_certificate(pki: Path, code: str) -> bytes:
 
     ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
     return ca.issue_client(code=code, name="济南市不动产登记中心").cert_der
+
+
+def test_two_renewals_at_once_leave_the_registered_pair_in_place(running: RunningGateway) -> None:
+    """R6: two `zzgw members --renew CODE` at once on one data directory both wrote `CODE.next.*`; the one the store
+    took put in place whatever those held by then, the other's pair, which no store registered. They renew in turn:
+    the second is refused (RENEWAL_OVERLAPS), and `CODE.pem`/`CODE.key` are the registered certificate and its key."""
+    gateway = running.gateway
+    settings = gateway.settings
+    members = settings.pki_dir / "members"
+    first_staged, second_staged, first_done = threading.Event(), threading.Event(), threading.Event()
+    real = gateway.members.renew
+
+    class Paced:
+        """The store's renewal, held so that the second run stages its files while the first is in the store."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(gateway.members, name)
+
+        def renew(self, code: str, cert_der: bytes, *, ended: str | None = None) -> str:
+            if threading.current_thread().name == "first":
+                first_staged.set()
+                second_staged.wait(1)  # not at all while the first holds the renewal (the fix)
+            else:
+                second_staged.set()
+                first_done.wait(10)
+            return real(code, cert_der, ended=ended)
+
+    paced = Paced()
+    outcomes: dict[str, object] = {}
+
+    def run(name: str) -> None:
+        try:
+            outcomes[name] = renew_certificate(settings, paced, DATA)  # type: ignore[arg-type]
+        except (RenewalRefused, ConflictError) as exc:
+            outcomes[name] = exc
+        finally:
+            if name == "first":
+                first_done.set()
+
+    first = threading.Thread(target=run, args=("first",), name="first")
+    first.start()
+    assert first_staged.wait(10)
+    second = threading.Thread(target=run, args=("second",), name="second")
+    second.start()
+    first.join(20)
+    second.join(20)
+    assert not isinstance(outcomes["first"], Exception), outcomes
+    assert isinstance(outcomes["second"], ConflictError) and outcomes["second"].reason == "RENEWAL_OVERLAPS"
+    here = Issued.read(members, DATA)
+    with gateway.db.unit_of_work() as uow:
+        registered = uow.members.certificate_digests()[DATA]
+    assert hashlib.sha256(here.cert_der).hexdigest() == registered
+    key = serialization.load_pem_private_key(here.key_pem, None)
+    public = x509.load_der_x509_certificate(here.cert_der).public_key()
+    assert key.public_key() == public  # the key put in place is the registered certificate's
+    assert not [p.name for p in members.iterdir() if ".next" in p.name]
