@@ -261,6 +261,8 @@ def _renew_certificate(
                 "the certificate signing request is for the key of the certificate registered now: a renewal is "
                 "for a new key (make one, and a request for it)"
             )
+        if refusal := _key_had(directory, code, _key_der(public_key), members):
+            raise RenewalRefused(refusal)
     ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
     if public_key is None:
         issued = ca.issue_client(code=code, name=member.name)
@@ -298,6 +300,34 @@ def _renew_certificate(
         retired=retired,
         retired_not_after=ended_at if retired is not None else None,
     )
+
+
+def _key_had(directory: Path, code: str, key: bytes, members: MemberService) -> str:
+    """Why a request for the key ``key`` (its SubjectPublicKeyInfo, DER) is refused, when a client certificate of
+    ``code``'s in ``directory`` other than ``CODE.pem`` has it (``CODE.previous.pem``, a renewal's ``CODE.next.pem``
+    left over, those ``--revoke`` or ``--retire`` put aside as ``CODE.revoked-<time>[.previous].pem``), else "". A
+    key ``--revoke`` took (one that may have leaked) had been certified again by a renewal on a request for it, and
+    the holder of the leaked key connected as the member; so had a retired one (a reviewer, R2)."""
+    for path in sorted(directory.glob(f"{code}.*.pem")):
+        try:
+            certificate = _certificate(path)
+        except (OSError, ValueError):  # a damaged file has no key to compare
+            continue
+        if _key_der(certificate.public_key()) != key:
+            continue
+        digest = hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest()
+        revoked = path.name.startswith(f"{code}.revoked-") and not path.name.endswith(f".{PREVIOUS}.pem")
+        if revoked or members.taken_by_revoke(digest):
+            return (
+                f"the certificate signing request is for the key of a client certificate --revoke took ({path}): a "
+                "key that may have leaked is never certified again; the department makes a new key, and a request "
+                "for it"
+            )
+        return (
+            f"the certificate signing request is for the key of a client certificate the member had before ({path}): "
+            "a renewal is for a new key (make one, and a request for it)"
+        )
+    return ""
 
 
 def retire_certificate(settings: Settings, members: MemberService, code: str) -> Path | None:

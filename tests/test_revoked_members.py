@@ -128,6 +128,38 @@ def test_console_token_refuses_a_revoked_member_in_one_line(env: dict[str, str])
     assert issued.returncode == 0 and issued.stdout.startswith("zzgw-clerk-"), issued.stderr
 
 
+def test_a_renewal_never_certifies_a_key_the_member_had(env: dict[str, str], tmp_path: Path) -> None:
+    """R2: after `--revoke` (its key may have leaked), `--restore` and `zzgw init`, `--renew CODE --csr` on the revoked
+    key had been certified and accepted; so had a request on the key of a retired certificate. Each is refused,
+    naming why, and nothing is registered or written; a request on a new key is certified."""
+    assert zzgw(env, "init").returncode == 0
+    members = Path(env["ZZGW_DATA_DIR"]) / "pki" / "members"
+    leaked = Issued.read(members, HEALTH).key_pem
+    assert zzgw(env, "members", "--revoke", HEALTH).returncode == 0
+    assert zzgw(env, "members", "--restore", HEALTH).returncode == 0
+    assert zzgw(env, "init").returncode == 0  # a new pair
+    issued = Issued.read(members, HEALTH)
+    again = zzgw(env, "members", "--renew", HEALTH, "--csr", str(_request(leaked, tmp_path / "leaked.csr")))
+    assert again.returncode == 2, again.stderr
+    assert "is for the key of a client certificate --revoke took" in again.stderr, again.stderr
+    assert "a key that may have leaked is never certified again" in again.stderr
+    assert Issued.read(members, HEALTH) == issued and not list(members.glob("*.next*"))
+    assert "旧证书" not in zzgw(env, "members").stdout  # nothing registered
+
+    # a retired certificate's key: renewed here, retired, then a request on the retired key
+    assert zzgw(env, "members", "--renew", HEALTH).returncode == 0
+    assert zzgw(env, "members", "--retire", HEALTH).returncode == 0
+    retired = zzgw(env, "members", "--renew", HEALTH, "--csr", str(_request(issued.key_pem, tmp_path / "old.csr")))
+    assert retired.returncode == 2, retired.stderr
+    assert "is for the key of a client certificate the member had before" in retired.stderr, retired.stderr
+
+    fresh = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    renewed = zzgw(env, "members", "--renew", HEALTH, "--csr", str(_request(fresh, tmp_path / "new.csr")))
+    assert renewed.returncode == 0, renewed.stderr
+
+
 def test_a_revocation_finishes_with_a_damaged_dev_tokens_file(env: dict[str, str]) -> None:
     """R3: `--revoke` with a dev-tokens.json it cannot read had died with a traceback after the store's revocation,
     leaving the revoked pair in place and saying nothing. The revocation finishes (the pair moved aside, said), and

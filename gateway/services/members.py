@@ -535,6 +535,12 @@ class MemberService:
         with self._db.unit_of_work() as uow:
             return self._revoked(uow)
 
+    def taken_by_revoke(self, digest: str) -> bool:
+        """Whether the client certificate whose SHA-256 is ``digest`` was taken by ``revoke`` (``REVOKED_BY_REVOKE``),
+        not ``retire``."""
+        with self._db.unit_of_work() as uow:
+            return uow.facts.get(REVOKED_BY_REVOKE + digest[:34]) == digest
+
     def restore(self, code: str) -> None:
         """End ``code``'s revocation: the next ``zzgw init`` registers its credentials again, and console tokens may
         be issued to it again. A credential found on its row all the same (one issued to it while revoked by a zzgw
