@@ -102,6 +102,10 @@ class ImportReport:
     the import: counted as failed, not listed (the refusal is said once, as the import's end)."""
     first_refused: int = 0
     """The line of the first of those (0: none)."""
+    unanswered_not_issued: bool = False
+    """Whether the lines sent and not answered are known not to be issued: the gateway refused to handle them, having
+    answered every line it issued before (``CATALOG_CHANGED``), and no line among them had been sent on a stream that
+    ended otherwise (whose answers may have been lost with the lines committed)."""
 
     @property
     def rate(self) -> float:
@@ -279,6 +283,13 @@ help, unlike an import the gateway went away from."""
 UNAVAILABLE = "stopped: the gateway was unavailable"
 """How an import ends when the gateway answered that it could not go on for now (its database unavailable, the
 process stopping: an ErrorInfo reason with UNAVAILABLE) for longer than the reconnections."""
+CATALOG_CHANGED = "stopped: the gateway process serves the catalog before the store's"
+"""How an import ends when the gateway process still serves the catalog before the one `zzgw init --adopt-catalog`
+adopted (UNAVAILABLE / ``CATALOG_CHANGED``) past the reconnections: it issues nothing more until restarted with the
+new catalog, having answered every line it issued."""
+_ANSWERED_ALL = frozenset({"CATALOG_CHANGED"})
+"""Reasons of a gateway's UNAVAILABLE that end a stream only after every line it issued was answered: the lines not
+answered were not issued."""
 UNREACHABLE = "stopped: the gateway could not be reached"
 """How an import ends when the gateway did not answer, past the reconnections (nothing listens at the address, or the
 connection stayed down): not "stopped by the gateway", which no gateway did."""
@@ -677,6 +688,7 @@ def import_file(
     started = time.perf_counter()
     failures = _Failures(report, failure_file)
     inflight: deque[tuple[int, issuance_pb2.IssueLicenseRequest, str]] = deque()
+    unsure_through = 0  # the last line read when a stream ended in a way that may have lost answers of lines issued
     own_errors: list[Exception] = []  # the import's own, from the request stream (another thread): raised after it
 
     def fail(failure: Failure, record: str) -> None:
@@ -756,6 +768,8 @@ def import_file(
                         RECONNECT_SECONDS
                     ):
                         raise
+                    if _reason_of(exc) not in _ANSWERED_ALL and inflight:
+                        unsure_through = max(unsure_through, inflight[-1][0])
                     if reconnecting is not None and attempt == 0:  # once an outage: the bar alone stood still
                         reconnecting(exc)
                     attempt += 1
@@ -770,6 +784,9 @@ def import_file(
             stopped = REFUSED
         elif exc.code() == grpc.StatusCode.UNAVAILABLE and not _reason_of(exc):  # no gateway answered at all
             stopped = UNREACHABLE
+        elif exc.code() == grpc.StatusCode.UNAVAILABLE and _reason_of(exc) == "CATALOG_CHANGED":
+            stopped = CATALOG_CHANGED  # it refused the lines not answered: none of them issued, if none was unsure
+            report.unanswered_not_issued = not inflight or inflight[0][0] > unsure_through
         elif exc.code() == grpc.StatusCode.UNAVAILABLE:  # a gateway answered, unable to go on for now
             stopped = UNAVAILABLE
         else:
@@ -961,6 +978,7 @@ _STOPS = {
     "stopped by the gateway": "证照网关中止了导入",
     UNREACHABLE: "无法连接证照网关",
     UNAVAILABLE: "证照网关暂时无法处理",
+    CATALOG_CHANGED: "证照网关进程仍按更新前的证照目录运行",
     "stopped by an error of the import itself": "导入程序自身出错而停止",
 }
 """How an import that ended early is said in Chinese (``ImportReport.stopped``)."""
@@ -987,6 +1005,9 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
             # ended on its own at a line's refusal (``ITEM_REFUSALS_FOR_GOOD``): lines sent after it may be in.
             unanswered = f", {report.unanswered} not handled (refused: none of them issued)"
             zh_unanswered = f"，另有 {report.unanswered} 行未办理（被拒绝，均未签发）"
+        elif report.unanswered and report.unanswered_not_issued:  # the gateway answered each line it issued first
+            unanswered = f", {report.unanswered} not handled (none of them issued)"
+            zh_unanswered = f"，另有 {report.unanswered} 行未办理（均未签发）"
         if report.stopped == REFUSED and report.refused:  # the first lines' type is not the member's to issue
             advice = (
                 f"The same command would be refused alike: the lines from line {report.first_refused} are of a type "
@@ -995,6 +1016,18 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
             zh_advice = (
                 f"同一命令会被同样拒绝：自第 {report.first_refused} 行起的证照不是该成员签发的类型，"
                 "请以其发证部门导入（--issuer），或把这些行移出文件"
+            )
+        elif report.stopped == CATALOG_CHANGED:
+            advice = (
+                "The gateway process serves the catalog before the one `zzgw init --adopt-catalog` adopted, and "
+                "issues nothing more by it: have the gateway's operator restart it with the new catalog (or import "
+                "through a process already restarted), then run the same command again: what is in already is answered "
+                "as already present, never issued twice, and the rest is checked by the new catalog"
+            )
+            zh_advice = (
+                "证照目录已更新，该证照网关进程不再按更新前的目录签发：请证照网关运维人员以新证照目录重启该进程"
+                "（或改经已重启的进程导入），再次运行同一命令即可导入其余部分：已导入的答复为此前已有，不会重复签发，"
+                "其余按新目录核对"
             )
         elif report.stopped == REFUSED:
             advice = (

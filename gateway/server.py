@@ -1449,6 +1449,7 @@ def build_server(
             max_watchers_per_member=settings.max_watchers_per_member,
             max_batch_streams=batch_streams,
             streams=streams,
+            catalog_current=gateway.catalog_pin.refuse_if_changed,
         ),
         server,
     )

@@ -11,8 +11,9 @@ import dataclasses
 import json
 import logging
 import os
+import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -23,8 +24,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text
 
 from adapters.console import Console
+from adapters.records import issue_request
 from benchmarks.common import free_port
 from gateway import server
+from gateway.bootstrap import samples
 from gateway.config import ConfigError, Settings
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.server import Gateway, build_server, check_ready, console_backend, initialise
@@ -39,9 +42,11 @@ from protos.zzgw.v1 import (
     verification_pb2_grpc,
 )
 from signing.keys import KeyStore
+from tests.api.test_issuance import unique
 from tests.api.test_sharing import ID_CARD, QYKZ, business_license, data, denied, id_card
 from tests.commands import run_zzgw
 from tests.conftest import (
+    MARKET,
     PASSPHRASE,
     POLICE,
     TAX,
@@ -175,6 +180,56 @@ def test_a_gateway_serving_the_catalog_before_refuses_once_init_adopts_another(
         stop(first)
         if second is not None:
             stop(second)
+
+
+def read_the_store_now(running: RunningGateway) -> None:
+    """Have ``running``'s pin read the store's catalog at once, as its readiness checks do every few seconds."""
+    pin = running.gateway.catalog_pin
+    pin._every = 0.0
+    pin.check()
+
+
+def test_an_open_batch_stream_issues_nothing_more_once_init_adopts_another_catalog(store: str, tmp_path: Path) -> None:
+    """A BatchIssueLicenses stream opened before `zzgw init --adopt-catalog` had gone on issuing by the catalog its
+    process loaded, item after item, for as long as its client kept it open (an import of hours): licenses the
+    store's catalog forbade, some of a type since handed to another department, which neither could then amend or
+    cancel (a reviewer). Its next message is refused UNAVAILABLE / CATALOG_CHANGED as a call is, after every item
+    issued before was answered; nothing of it is issued."""
+    old = Settings(data_dir=tmp_path / "var", database_url=store, key_passphrase=PASSPHRASE, threads=8,
+                   max_watchers=4, catalog=str(catalog_file(tmp_path / "catalog.json")))  # fmt: skip
+    new = dataclasses.replace(old, catalog=str(catalog_file(tmp_path / "new.json", id_card_unconditional=True)))
+    initialise(old)
+    first = serving(old)
+    try:
+        outbox: queue.Queue[issuance_pb2.BatchIssueLicensesRequest | None] = queue.Queue()
+
+        def requests() -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
+            while (message := outbox.get()) is not None:
+                yield message
+
+        def message(*records: dict[str, object]) -> issuance_pb2.BatchIssueLicensesRequest:
+            return issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(r) for r in records])
+
+        stream = first.issuance(MARKET).BatchIssueLicenses(requests())
+        before = unique(samples.business_license(1))
+        outbox.put(message(before))
+        (issued,) = next(stream).results
+        assert issued.created and issued.license.license_id
+
+        initialise(new, adopt_catalog=True)
+        read_the_store_now(first)
+        after = [unique(samples.business_license(2)), unique(samples.business_license(3))]
+        outbox.put(message(*after))
+        said = refused_for_the_catalog(lambda: next(stream))
+        assert said.startswith("证照目录已更新，本网关实例须重启后才能按新目录处理")
+        outbox.put(None)
+        with first.gateway.db.engine.connect() as connection:
+            asked = text("SELECT request_id FROM license_events WHERE actor = :actor")
+            stored = {row[0] for row in connection.execute(asked, {"actor": MARKET})}
+        assert before["request_id"] in stored
+        assert not stored & {r["request_id"] for r in after}, "issued by the catalog before"
+    finally:
+        stop(first)
 
 
 def zzgw_env(data_dir: Path, url: str, catalog: Path) -> dict[str, str]:

@@ -74,7 +74,12 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         max_batch_streams: int = 8,
         streams: StreamPool | None = None,
         poll_seconds: float = 0.5,
+        catalog_current: Callable[[], None] = lambda: None,
     ):
+        """``catalog_current``: raises (UNAVAILABLE / ``CATALOG_CHANGED``) once the store's catalog is no longer this
+        process's (``CatalogPin.refuse_if_changed``): ``CatalogGate`` runs it as a call starts, and a batch stream
+        before each of its messages' items is issued too."""
+        self._catalog_current = catalog_current
         self._max_message_bytes = max_message_bytes
         self._reply_budget = max_message_bytes // 2  # the reply's share: room to spare for gRPC's own framing
         self._documents = documents
@@ -195,6 +200,12 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                 documents.extend(item.document or None for item in items)
             if not drafts:
                 continue
+            # an open stream issues by the catalog this process loaded: once the store's is another (zzgw init
+            # --adopt-catalog), its next items are refused as a call would be, after every item issued before was
+            # answered, and the client sends them again to a process restarted with the new catalog. It had gone on
+            # issuing, for hours of an import, licenses the store's catalog forbade, some of a type handed to another
+            # department, which no one could then amend or cancel (found by a reviewer)
+            self._catalog_current()
             results: list[issuance_pb2.BatchItemResult] = []
             size = 0
             for outcome in self._service.issue_many(member, drafts, documents=documents):

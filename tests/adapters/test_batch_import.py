@@ -1042,6 +1042,97 @@ def test_an_import_a_gateway_stayed_unavailable_for_says_so_not_unreachable(
     assert "（stopped: the gateway was unavailable after reading " in said and "再次运行同一命令" in said
 
 
+class _CatalogChangedAfter(issuance_pb2_grpc.IssuanceServiceServicer):
+    """A gateway process whose store adopted another catalog after it answered ``answered`` messages of a stream: it
+    answers them, then ends the stream UNAVAILABLE / CATALOG_CHANGED before handling the next, and refuses every later
+    stream so as it starts, as a process still serving the catalog before does."""
+
+    def __init__(self, answered: int, *, lost_first: bool = False) -> None:
+        self.answered = answered
+        self.issued: list[str] = []
+        self.lost = lost_first  # the first stream ends as on a database lost mid-commit: UNAVAILABLE, no answer
+
+    def BatchIssueLicenses(self, requests: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        index = 0
+        for number, request in enumerate(requests):
+            if self.lost or len(self.issued) >= self.answered * 2:
+                reason = "DATABASE_UNAVAILABLE" if self.lost else "CATALOG_CHANGED"
+                self.lost = False
+                info = error_details_pb2.ErrorInfo(reason=reason, domain="zzgw.v1")
+                packed = any_pb2.Any()
+                packed.Pack(info)
+                context.abort_with_status(
+                    rpc_status.to_status(
+                        status_pb2.Status(
+                            code=grpc.StatusCode.UNAVAILABLE.value[0],
+                            message="证照目录已更新，本网关实例须重启后才能按新目录处理（the catalog changed）",
+                            details=[packed],
+                        )
+                    )
+                )
+            results = []
+            for item in request.licenses:
+                self.issued.append(item.request_id)
+                results.append(
+                    issuance_pb2.BatchItemResult(
+                        index=index, license=common_pb2.License(license_id=f"id-{number}-{index}"), created=True
+                    )
+                )
+                index += 1
+            yield issuance_pb2.BatchIssueLicensesResponse(results=results)
+
+
+def test_an_import_a_process_serving_the_catalog_before_stopped_says_what_was_issued_and_what_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`zzgw init --adopt-catalog` during an import: the process still serving the catalog before ends the stream
+    after answering what it issued (CATALOG_CHANGED), and refuses it again until restarted. The summary had said
+    "unavailable" and counted the lines not handled as "sent and not answered (issued or not)": it names the catalog
+    change, says those lines were not issued, and what to do."""
+    from adapters import batch_import
+
+    monkeypatch.setattr(batch_import, "RECONNECT_SECONDS", 0.3)
+    monkeypatch.setattr(batch_import, "RECONNECT_PAUSE_MOST", 0.05)
+    monkeypatch.setattr(batch_import, "ITEMS_PER_MESSAGE", 2)
+    servicer = _CatalogChangedAfter(answered=1)
+    server, address = _serving(servicer)
+    try:
+        path = write_jsonl(tmp_path / "changed.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(6, "CC")])
+        with pytest.raises(ImportRefused) as refused:
+            import_file(path, lambda: grpc.insecure_channel(address))
+    finally:
+        server.stop(0)
+    report = refused.value.report
+    assert len(servicer.issued) == 2 and (report.lines, report.created, report.unanswered) == (6, 2, 4)
+    said = summary(report)
+    assert said.startswith("证照网关进程仍按更新前的证照目录运行：读取 6 行，至此新签发 2 件"), said
+    assert "另有 4 行未办理（均未签发）" in said and "可能已签发" not in said
+    assert ", 4 not handled (none of them issued)" in said and "issued or not" not in said
+    assert "请证照网关运维人员以新证照目录重启该进程" in said and "restart it with the new catalog" in said
+    assert "再次运行同一命令" in said and "run the same command again" in said
+
+
+def test_lines_a_stream_lost_the_answers_of_are_not_said_unissued_when_the_catalog_changed_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream that ended otherwise (the database lost mid-commit) may have issued lines it never answered: sent
+    again to a process that then refuses them CATALOG_CHANGED, they are still "issued or not"."""
+    from adapters import batch_import
+
+    monkeypatch.setattr(batch_import, "RECONNECT_SECONDS", 0.3)
+    monkeypatch.setattr(batch_import, "RECONNECT_PAUSE_MOST", 0.05)
+    server, address = _serving(_CatalogChangedAfter(answered=0, lost_first=True))
+    try:
+        path = write_jsonl(tmp_path / "lost.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(3, "CL")])
+        with pytest.raises(ImportRefused) as refused:
+            import_file(path, lambda: grpc.insecure_channel(address))
+    finally:
+        server.stop(0)
+    said = summary(refused.value.report)
+    assert said.startswith("证照网关进程仍按更新前的证照目录运行：读取 3 行，至此新签发 0 件"), said
+    assert "另有 3 行已发送未答复（可能已签发）" in said and "均未签发" not in said
+
+
 def test_a_csv_column_named_by_a_fields_label_is_refused_naming_its_key(
     running: RunningGateway, tmp_path: Path
 ) -> None:
