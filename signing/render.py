@@ -61,6 +61,7 @@ from reportlab.pdfgen.canvas import Canvas
 from gateway.domain.catalog import HOLDER_CODE_TYPES, LicenseType, Sensitivity, ValueType
 from gateway.domain.identifiers import carries_birth_date
 from gateway.domain.model import LicenseContent, mask
+from gateway.domain.printed_form import PrintedForm
 from signing.errors import SigningError
 from signing.qr import qr_png
 from signing.seal_image import find_cjk_font, find_fallback_fonts
@@ -112,6 +113,11 @@ _NO_LINE_START = frozenset("，。、；：？！）》」』】,.;:?!)%")
 (``_wrap``)."""
 
 
+Template = LicenseType | PrintedForm
+"""What a license is drawn on: its type as the catalog has it, or as it was when the license was issued
+(``PrintedForm``, kept with a license whose document is drawn later)."""
+
+
 class RenderError(SigningError):
     """A license cannot be drawn: a font cannot be read, or the content does not fit on one page."""
 
@@ -129,7 +135,7 @@ def printed_weight(value: str) -> int:
     return len(value) + LINE_BREAK_CHARACTERS * (len(value.splitlines()) - 1 if value else 0)
 
 
-def fits(content: LicenseContent, license_type: LicenseType, *, font: Path | None = None) -> bool:
+def fits(content: LicenseContent, license_type: Template, *, font: Path | None = None) -> bool:
     """Whether ``content`` can be drawn on one page (``render_license_pdf`` would not raise RenderError for its
     size): checked when a license is issued, so that one whose document is drawn later (batches) can be drawn."""
     rows = _rows(content, license_type)
@@ -148,7 +154,7 @@ class DoesNotFit(RenderError):
 
 def render_license_pdf(
     content: LicenseContent,
-    license_type: LicenseType,
+    license_type: Template,
     *,
     issuer_name: str,
     qr_text: str,
@@ -195,7 +201,7 @@ def render_license_pdf(
     return out.getvalue()
 
 
-def document_title(content: LicenseContent, license_type: LicenseType) -> str:
+def document_title(content: LicenseContent, license_type: Template) -> str:
     """The document's title (``/Title``, and the XMP ``dc:title`` the seal carries it into): the type's name and the
     license number, masked as the ZZ1 code masks a person's code (``居民身份证 3701**********7863``) where the number
     is a person's: a type whose number is its holder's code (``license_number_of_holder``) held by a person, or a
@@ -354,7 +360,7 @@ def _utf16_entry(entry: re.Match[str]) -> str:
 # --- content ----------------------------------------------------------------------------------------------------
 
 
-def _rows(content: LicenseContent, license_type: LicenseType) -> list[tuple[str, str]]:
+def _rows(content: LicenseContent, license_type: Template) -> list[tuple[str, str]]:
     """(label, value) rows in catalog order: absent and SECRET fields left out, the holder added if no field names
     them."""
     rows: list[tuple[str, str]] = []
@@ -543,7 +549,7 @@ class _Page:
         self._canvas.drawImage(image, left, bottom, right - left, top - bottom)
         self.text((left + right) / 2, bottom - 9, "扫码核验", 8, align="centre", colour=_MUTED)
 
-    def header(self, license_type: LicenseType, license_number: str) -> None:
+    def header(self, license_type: Template, license_number: str) -> None:
         """The title, its English name and the license number, each set smaller where it is wider than the space
         between the margins (a 16-character type name, a 64-character number): ``fits`` measures only the table."""
         width, height = PAGE_SIZE

@@ -44,6 +44,7 @@ from protos.zzgw.v1 import (
 from signing.keys import SM2_SM3
 from signing.qr import QrClaims, encode_qr
 from tests.adapters.test_console import fetch
+from tests.api.test_documents import page_text
 from tests.api.test_issuance import unique
 from tests.commands import run_zzgw
 from tests.conftest import (
@@ -742,3 +743,90 @@ def test_catalog_check_on_a_store_that_cannot_be_used_says_it_as_other_commands_
         assert checked.returncode == 0, checked.stderr
         assert checked.stderr.startswith("zzgw catalog check: checked without a store (the database "), checked.stderr
         assert "has no schema" in checked.stderr
+
+
+def relabelled(code: str, key: str, label: str) -> Callable[[dict[str, Any]], None]:
+    """The field ``key`` of type ``code`` labelled ``label``."""
+
+    def edit(raw: dict[str, Any]) -> None:
+        (field,) = (f for f in type_of(raw, code)["fields"] if f["key"] == key)
+        field["label"] = label
+
+    return edit
+
+
+def batch_issued(running: RunningGateway, *records: dict[str, Any]) -> list[str]:
+    """Issue ``records`` in one BatchIssueLicenses message (no document drawn): their license identifiers."""
+    message = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(r) for r in records])
+    results = [r for reply in running.issuance(MARKET).BatchIssueLicenses(iter([message])) for r in reply.results]
+    assert all(r.created for r in results), results
+    return [r.license.license_id for r in results]
+
+
+def document_text(running: RunningGateway, license_id: str) -> str:
+    asked = issuance_pb2.GetLicenseDocumentRequest(license_id=license_id)
+    return page_text(running.issuance(MARKET).GetLicenseDocument(asked).pdf)
+
+
+def test_a_batch_licenses_document_first_drawn_after_a_catalog_change_prints_it_as_issued(
+    store: str, tmp_path: Path
+) -> None:
+    """A batch-issued license's document is drawn when first asked for. Drawn from the catalog in force then, it had
+    left off for good a field taken out of the type since (the record keeps it and verifies as before), printed
+    labels renamed since, and could not be drawn at all once the type was taken out (NOT_FOUND, naming a type code
+    to correct): a reviewer. It is drawn as the license was issued."""
+    before = catalog_file(tmp_path / "catalog.json")
+    after = catalog_file(
+        tmp_path / "after.json",
+        without_field(BUSINESS_LICENSE, "domicile"),
+        relabelled(BUSINESS_LICENSE, "legal_representative", "负责人"),
+        retired(FOOD_PERMIT),
+    )
+    business, food = unique(samples.business_license(21)), unique(samples.food_permit(22))
+    with serving(tmp_path, store, before) as running:
+        business_id, food_id = batch_issued(running, business, food)
+    initialise(settings_of(tmp_path, store, after), adopt_catalog=True)
+    with serving(tmp_path, store, after) as running:
+        printed = document_text(running, business_id).replace("\r\n", "")
+        assert business["fields"]["domicile"] in printed and "住所" in printed
+        assert "法定代表人" in printed and "负责人" not in printed
+        printed = document_text(running, food_id).replace("\r\n", "")
+        assert "食品生产许可证" in printed and food["fields"]["production_address"] in printed
+        # one issued now is drawn as the catalog has the type now
+        now = unique(samples.business_license(23))
+        now["fields"] = {k: v for k, v in now["fields"].items() if k != "domicile"}
+        (later,) = batch_issued(running, now)
+        printed = document_text(running, later)
+        assert "负责人" in printed and "法定代表人" not in printed and "住所" not in printed
+        # a document printing a field the catalog no longer has is no consumer's: no matter may read that field
+        tax = sharing_pb2_grpc.SharingServiceStub(running.channel(TAX))
+        asked = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=later)
+        assert tax.GetLicenseDocument(asked).pdf
+        asked = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=business_id)
+        with pytest.raises(grpc.RpcError) as caught:
+            tax.GetLicenseDocument(asked)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert error_details(caught.value)[0].reason == "DOCUMENT_EXCEEDS_PERMIT"
+
+
+def test_a_document_never_drawn_of_a_type_taken_out_before_forms_were_kept_is_refused_saying_why(
+    store: str, tmp_path: Path
+) -> None:
+    """A license issued in a batch before the gateway kept the form of its issue (schema 0033) has its document drawn
+    from the catalog; once its type is taken out it cannot be, said so (it had been NOT_FOUND, telling the issuer to
+    write a license type code the catalog has)."""
+    before = catalog_file(tmp_path / "catalog.json")
+    after = catalog_file(tmp_path / "after.json", retired(FOOD_PERMIT))
+    with serving(tmp_path, store, before) as running:
+        (food_id,) = batch_issued(running, unique(samples.food_permit(24)))
+    db = Database.connect(store)
+    try:
+        with db.engine.begin() as connection:  # as an issue before schema 0033 recorded it: no form
+            connection.execute(text("UPDATE license_events SET form = '' WHERE license_id = :id"), {"id": food_id})
+    finally:
+        db.dispose()
+    initialise(settings_of(tmp_path, store, after), adopt_catalog=True)
+    with serving(tmp_path, store, after) as running:
+        code, _, message = refused(lambda: document_text(running, food_id))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION
+    assert message.startswith(f"该证照的版式文件从未生成，而其证照类型 {FOOD_PERMIT} 已从证照目录中删除，无法生成")

@@ -10,7 +10,8 @@ a PDF that an applicant hands over.
 a license never exists with a half-made document, and a TSA that is down fails the call (UNAVAILABLE) with nothing
 written. Batch issuance does not draw documents (drawing and sealing one takes ~80 ms, forty times the cost of
 issuing the record); a batch-issued license's document is made the first time it is asked for and kept from then
-on (see docs/adr/0003-license-documents.md).
+on (see docs/adr/0003-license-documents.md), drawn from its type's printed form as it was issued (``PrintedForm``,
+stored with its issue), not as the catalog may have it by then.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import hashlib
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain.catalog import Catalog
+from gateway.domain.catalog import Catalog, LicenseType
 from gateway.domain.errors import (
     ConflictError,
     FieldViolation,
@@ -29,6 +30,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.model import Clock, License, LicenseContent, Member
 from gateway.domain.pdf_refusals import pdf_refusal
+from gateway.domain.printed_form import PrintedForm, form_digest
 from gateway.domain.seals import DocumentSource, LicenseDocument, SealStatus, revoked_while_sealing
 from gateway.services.seals import SealService
 from gateway.store.database import Database
@@ -84,8 +86,16 @@ class DocumentService:
             ]
         )
 
-    def make(self, issuer: Member, content: LicenseContent, supplied: bytes | None = None) -> LicenseDocument:
-        """Seal ``supplied``, or draw and seal ``content``, with the issuer's current seal; nothing is stored."""
+    def make(
+        self,
+        issuer: Member,
+        content: LicenseContent,
+        supplied: bytes | None = None,
+        *,
+        form: PrintedForm | None = None,
+    ) -> LicenseDocument:
+        """Seal ``supplied``, or draw and seal ``content``, with the issuer's current seal; nothing is stored. Drawn
+        on ``form`` (its type as the license was issued), else on its type as the catalog has it."""
         seal = self._seals.current(issuer.code, for_pdf=True)
         if supplied:
             supplied = without_padding(supplied)  # what a transfer appended after the end is no part of the document
@@ -102,7 +112,7 @@ class DocumentService:
             try:
                 drawn = render_license_pdf(
                     content,
-                    self._catalog.license_type(content.type_code),
+                    self._template(content, form),
                     issuer_name=issuer.name,
                     qr_text=qr,
                     drawn_at=now,
@@ -141,15 +151,17 @@ class DocumentService:
         with self._db.unit_of_work() as uow:
             stored = uow.documents.get(license.license_id)
             issuer = uow.members.get(license.content.issuer_code) if stored is None else None
+            recorded = uow.documents.form_of(license.license_id) if stored is None else None
         if stored is not None:
             return self._as_stored(stored)
+        form = _form(recorded)
         if issuer is None:
             raise NotFoundError(
                 "该证照的发证部门已不是网关成员（the license's issuer is not a member any more）",
                 reason="ISSUER_NOT_FOUND",
             )
         for attempt in (1, 2):
-            document = self.make(issuer, license.content)
+            document = self.make(issuer, license.content, form=form)
             try:
                 with self._db.unit_of_work(write=True) as uow:
                     # its seal held until the commit (FOR SHARE), as for an issue: one revoked meanwhile, perhaps
@@ -169,6 +181,23 @@ class DocumentService:
                 return self._as_stored(first)
             return document
         raise AssertionError("unreachable")
+
+    def _template(self, content: LicenseContent, form: PrintedForm | None) -> LicenseType | PrintedForm:
+        """What ``content`` is drawn on: ``form``, the fields the catalog makes SECRET now left off all the same (a
+        value it keeps in the gateway is not printed for the first time now), else its type as the catalog has it. A
+        license issued before the gateway kept forms, whose type the catalog no longer has, cannot be drawn: said so,
+        not as a type code to correct (the issuer had been told to write one the catalog has)."""
+        license_type = self._catalog.license_types.get(content.type_code)
+        if form is not None:
+            return form.secret_now(license_type)
+        if license_type is None:
+            raise ConflictError(
+                f"该证照的版式文件从未生成，而其证照类型 {content.type_code} 已从证照目录中删除，无法生成"
+                "（the license's document was never drawn, and its type has since been taken out of the catalog: "
+                "its document cannot be drawn）",
+                reason="TYPE_NOT_IN_CATALOG",
+            )
+        return license_type
 
     def _as_stored(self, stored: LicenseDocument) -> LicenseDocument:
         """``stored``, if its row is the gateway's (the memo) and its bytes are the ones the row names: another
@@ -223,6 +252,21 @@ class DocumentService:
     def by_sha256(self, sha256: str) -> LicenseDocument | None:
         with self._db.unit_of_work() as uow:
             return uow.documents.by_sha256(sha256)
+
+
+def _form(recorded: tuple[str, str | None] | None) -> PrintedForm | None:
+    """The printed form a license's issue recorded (its SHA-256, and its text as stored), if it recorded one; a form
+    the store no longer holds as it was recorded is not drawn on, nor the catalog's instead."""
+    if recorded is None:
+        return None
+    sha256, text = recorded
+    if text is None or form_digest(text) != sha256:
+        raise ConflictError(
+            "库中该证照签发时的版式样式被绕过网关改动过，无法生成版式文件（the registry's record of the form this "
+            "license was issued to be drawn on was changed behind the gateway's back: its document cannot be drawn）",
+            reason="REGISTRY_ALTERED",
+        )
+    return PrintedForm.from_json(text)
 
 
 def vouched(document: LicenseDocument, memos: SealMemos | None) -> bool:

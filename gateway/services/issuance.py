@@ -52,6 +52,7 @@ from gateway.domain.model import (
     Role,
     today,
 )
+from gateway.domain.printed_form import PrintedForm, form_digest
 from gateway.domain.seals import LicenseDocument, SealStatus, revoked_while_sealing
 from gateway.domain.status import StatusAction, check_amendable, next_status
 from gateway.domain.validation import (
@@ -255,6 +256,8 @@ class _Pending:
     document: LicenseDocument | None = None
     replayed: bool = False
     """Answered before with the same content (its request id and digest): not prepared, answered as it was."""
+    form: PrintedForm | None = None
+    """The printed form of its type as issued, kept with a license whose document is drawn later (``draw`` off)."""
 
 
 class IssuanceService:
@@ -325,6 +328,7 @@ class IssuanceService:
             answered = uow.licenses.prior_requests(
                 caller.code, [p.draft.request_id for p in pending if REQUEST_ID_RE.match(p.draft.request_id)]
             )
+        forms: dict[str, PrintedForm] = {}  # by type code: one a type in a batch
         key: KeyBackend | ZzgwError | None = None  # looked up once, when the first item is valid; a refusal stands
         # for every item after it (an unreadable seal key had been loaded, failed and logged once per item)
         for item in pending:
@@ -344,6 +348,9 @@ class IssuanceService:
                 license = self._prepare(caller, item.draft, valid, key, now)
                 if self._documents is not None and not item.supplied:  # drawn now or when first asked for
                     self._documents.check_printable(license.content)
+                if not item.supplied and not draw:  # drawn when first asked for, as issued now
+                    code = valid.license_type.code
+                    item.form = forms.get(code) or forms.setdefault(code, PrintedForm.of(valid.license_type))
                 item.license = license
             except ZzgwError as exc:
                 item.error = detached(exc)
@@ -495,6 +502,14 @@ class IssuanceService:
         for item in inserted:
             if item.document is not None:
                 uow.documents.add(item.document)
+        written: dict[int, str] = {}  # each form's SHA-256, by the form (one a type in a batch)
+        texts: dict[str, str] = {}
+        for item in inserted:
+            if item.form is not None and id(item.form) not in written:
+                text = item.form.to_json()
+                written[id(item.form)] = sha256 = form_digest(text)
+                texts[sha256] = text
+        uow.documents.add_forms(texts)
         uow.licenses.append_events(
             [
                 _event(
@@ -505,6 +520,7 @@ class IssuanceService:
                     item.digest,
                     now,
                     previous=retired.get(_number_key(item.license), ""),
+                    form=written[id(item.form)] if item.form else "",
                 )
                 for item in inserted
                 if item.license
@@ -1147,6 +1163,7 @@ def _event(
     now: dt.datetime,
     *,
     previous: str = "",
+    form: str = "",
 ) -> NewEvent:
     c = license.content
     return NewEvent(
@@ -1162,6 +1179,7 @@ def _event(
         request_id=request_id or None,
         request_digest=digest,
         previous_license_id=previous,
+        form=form,
     )
 
 

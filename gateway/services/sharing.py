@@ -817,7 +817,8 @@ class _Record:
 
 def _document_problem(license: License, license_type: LicenseType, permit: Permit) -> _Outcome | None:
     """Why a permit for the data does not extend to the document: the document prints every field but the SECRET ones
-    in full, and the holder's code; each must be shared unmasked, or public anyway (UNCONDITIONAL and NORMAL)."""
+    in full, and the holder's code; each must be shared unmasked, or public anyway (UNCONDITIONAL and NORMAL), and
+    none may be one the catalog no longer has."""
     content = license.content
     shown = {f.key for f in permit.fields if not f.masked}
     exceeds = permit.holder_code != content.holder.code
@@ -829,6 +830,10 @@ def _document_problem(license: License, license_type: LicenseType, permit: Permi
             continue  # not printed, or the caller may see it in full anyway
         sharing = license_type.field_sharing_class(spec.key)
         exceeds = not (spec.sensitivity is Sensitivity.NORMAL and sharing is SharingClass.UNCONDITIONAL)
+    # a field the catalog has taken out of the type since the license was issued is printed on its document (drawn as
+    # issued, ADR 0003): no matter may read it, so no permit covers the document
+    known = {spec.key for spec in license_type.fields}
+    exceeds = exceeds or any(value.strip() and key not in known for key, value in content.fields.items())
     if not exceeds:
         return None
     error = PermissionDeniedError(

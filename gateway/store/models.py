@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     func,
     text,
@@ -128,6 +129,19 @@ class LicenseEventRow(Base):
     tag: Mapped[str] = mapped_column(String(16), server_default="")
     """Random, written with the event and never changed; with ``seq`` it makes the event's cursor
     (``gateway.domain.model.ChangeCursor``). Empty for the events stored before schema 0030."""
+    form: Mapped[str] = mapped_column(String(64), server_default="")
+    """An issue whose document is drawn later (a batch's): the SHA-256 of its type's printed form then
+    (``PrintedFormRow``), which the document is drawn from. Empty for the others, and the issues before schema 0033."""
+
+
+class PrintedFormRow(Base):
+    """A license type's printed form (``gateway.domain.printed_form``) as licenses were issued under it, by the
+    SHA-256 of its canonical JSON: written once, never changed."""
+
+    __tablename__ = "printed_forms"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    form: Mapped[str] = mapped_column(Text)
 
 
 class SealRow(Base):

@@ -72,6 +72,7 @@ from gateway.store.models import (
     LicenseEventRow,
     LicenseRow,
     MemberRow,
+    PrintedFormRow,
     ReceiptCertificateRow,
     ReceiptRow,
     SealRow,
@@ -85,6 +86,7 @@ _NOT_CURRENT = text(f"NOT {_L.name}.is_current")
 ``is_current = 1`` on SQLite, from which SQLite does not infer the index's ``WHERE is_current``, and scanned the whole
 table for every look-up by number (100 ms at 200,000 licenses; a test reads the query plans)."""
 _E = cast(Table, LicenseEventRow.__table__)
+_PF = cast(Table, PrintedFormRow.__table__)
 _M = cast(Table, MemberRow.__table__)
 
 
@@ -125,6 +127,9 @@ class NewEvent:
     request_id: str | None
     request_digest: str | None
     previous_license_id: str = ""
+    form: str = ""
+    """The SHA-256 of the printed form the license's document is to be drawn from (an issue whose document is drawn
+    later), else empty."""
 
 
 log = logging.getLogger("zzgw.store")
@@ -410,6 +415,7 @@ class LicenseRepository:
                         "request_id": e.request_id,
                         "request_digest": e.request_digest,
                         "tag": secrets.token_hex(EVENT_TAG_DIGITS // 2),
+                        "form": e.form,
                     }
                     for e in events
                 ],
@@ -1162,6 +1168,25 @@ _D = cast(Table, DocumentRow.__table__)
 class DocumentRepository:
     def __init__(self, session: Session):
         self._s = session
+
+    def add_forms(self, forms: dict[str, str]) -> None:
+        """Store the printed forms (by their SHA-256) the store does not hold yet."""
+        if not forms:
+            return
+        held = set(self._s.execute(select(_PF.c.sha256).where(_PF.c.sha256.in_(sorted(forms)))).scalars())
+        for sha256 in sorted(set(forms) - held):
+            self._s.execute(insert(_PF).values(sha256=sha256, form=forms[sha256]))
+
+    def form_of(self, license_id: str) -> tuple[str, str | None] | None:
+        """The SHA-256 of the printed form ``license_id`` was issued to be drawn from, with the form's text (None when
+        the store does not hold it); None for a license recorded with none (issued with its document, or before
+        schema 0033)."""
+        sha256 = self._s.execute(
+            select(_E.c.form).where(_E.c.license_id == license_id, _E.c.form != "").limit(1)
+        ).scalar()
+        if not sha256:
+            return None
+        return sha256, self._s.execute(select(_PF.c.form).where(_PF.c.sha256 == sha256)).scalar()
 
     def add(self, document: LicenseDocument) -> None:
         self._s.execute(
