@@ -619,6 +619,7 @@ function signedOut(message, focusToken = true) {
   validAll();
   showCase();
   show("result", false);
+  offerCurrent("");
   show("receipt-review", false);
   show("case-receipts", false);
   show("receipt-kept", false);
@@ -1111,6 +1112,7 @@ function begin(check) {
   said = "";
   say("");
   show("result", false);
+  offerCurrent(""); // the last answer's version in force is not this check's
   show("receipt-review", false);
   if (UNCHECKED[check.what]) show(UNCHECKED[check.what], false); // what the form holds is being checked
   validAll();
@@ -1785,10 +1787,7 @@ function render(report, by, check) {
     + (report.reason === "SUPERSEDED" && current
       ? "；" + currentText(report.license.current_license_id, report.license.current_status) : "");
   // the version in force of a superseded one, verified in one step (its identifier had to be copied by hand)
-  const currentId = report.reason === "SUPERSEDED" && report.license ? report.license.current_license_id : "";
-  $("verify-current").dataset.license = currentId;
-  $("verify-current").setAttribute("aria-label", "核验现行版本 " + currentId);
-  show("current-version", Boolean(currentId));
+  offerCurrent(report.reason === "SUPERSEDED" && report.license ? report.license.current_license_id : "");
 
   const findings = FINDINGS.map(([key, label]) => {
     const finding = report.findings[key];
@@ -1868,6 +1867,22 @@ function render(report, by, check) {
   announce(withCase(spoken("verdict-text", "verdict-reason")));
 }
 
+// 核验现行版本 under the banner, offered for ``license`` (the version in force of the superseded one just shown), or
+// taken away with nothing of it left (""). A check starting, every answer and the sign-out go through here: the
+// button had stayed under a 信息比对's banner after a superseded version's check, the next applicant's or the next
+// clerk's, carrying the earlier applicant's license, and a click gave a green 核验通过 for it (a reviewer).
+function offerCurrent(license) {
+  const button = $("verify-current");
+  if (license) {
+    button.dataset.license = license;
+    button.setAttribute("aria-label", "核验现行版本 " + license);
+  } else {
+    delete button.dataset.license;
+    button.removeAttribute("aria-label");
+  }
+  show("current-version", Boolean(license));
+}
+
 // 核验现行版本: the version in force of the superseded one just shown, verified now (a check of its own, with its own
 // receipt), as 重新核验此证照 verifies a receipt's license.
 function verifyCurrent() {
@@ -1900,6 +1915,8 @@ function advice(reason, report) {
 function renderClaim(answer, by, check) {
   const outcome = answer.code === 0 ? "PASSED" : answer.code === 4 ? "INDETERMINATE" : "FAILED";
   $("verdict").className = "verdict " + outcome;
+  $("verdict").dataset.unreadable = ""; // a comparison reads no code
+  offerCurrent(""); // nor names a license: no version in force to verify
   $("verdict-text").textContent = CLAIMS[answer.code] || answer.result;
   const differ = claimFields(answer.mismatched_fields, typeHolderLabels(check.request.type_code, by.types));
   const why = [];

@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 
+from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from tests.adapters.test_console import fetch
 from tests.adapters.test_console import verify as console_verify
-from tests.adapters.test_console_browser import CHROMIUM, check, verdict
+from tests.adapters.test_console_browser import CHROMIUM, check, sign_in_again, verdict
 from tests.adapters.test_console_browser import browser as browser  # the browser test's fixtures
 from tests.adapters.test_console_browser import database_url as database_url
 from tests.adapters.test_console_browser import page as page
 from tests.api.test_verification import FPSL, change, verifier
+from tests.api.test_verification import issue_for_invoices as issue
 from tests.api.test_verification_superseded import FIRST, LATER, amend, business_license
 from tests.conftest import POLICE, TAX, RunningGateway
 
@@ -134,3 +136,50 @@ def test_a_clerk_is_not_told_a_failed_receipt_is_valid(page: Any, running: Runni
     page.click("#case-list")
     page.locator("#case-table td.standing.changed").first.wait_for()
     assert standing.inner_text() == expected and "在核验后" not in standing.inner_text()
+
+
+def current_version_offered(page: Any) -> tuple[bool, str, str]:
+    """Whether 核验现行版本 is shown, and the license and words it carries (``""`` for none)."""
+    button = page.locator("#verify-current")
+    return (
+        page.is_visible("#current-version"),
+        button.get_attribute("data-license") or "",
+        (button.get_attribute("aria-label") or ""),
+    )
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no browser at {CHROMIUM}")
+def test_a_claim_after_a_superseded_version_offers_no_version_in_force_nor_does_the_next_clerks_page(
+    page: Any, running: RunningGateway
+) -> None:
+    """Found in review (R4): after a superseded version's check, the next applicant's 信息比对 was shown with its
+    核验现行版本 still under the banner, pointing at the earlier applicant's license, and a click gave a green 核验通过
+    for it (a receipt and a record in that holder's log); so was the next clerk's first 信息比对 after 退出."""
+    old = business_license(running, 65)
+    new = amend(running, old, "李四")
+    other = issue(running, 66, samples.business_license).license  # the next applicant's company
+    page.select_option("#claim-type", other.type_code)
+
+    def superseded_checked() -> None:
+        page.fill("#query", old)
+        check(page, "by-text")
+        verdict(page, "FAILED")
+        assert current_version_offered(page) == (True, new, f"核验现行版本 {new}")
+
+    def claimed() -> None:
+        page.fill("#claim-holder", other.holder.code)
+        page.fill("#claim-number", other.license_number)
+        page.fill("#claim-name", "济南另一家公司")
+        check(page, "by-claim")
+        assert "不符：单位名称" in verdict(page, "FAILED")
+        assert current_version_offered(page) == (False, "", "")
+
+    superseded_checked()
+    claimed()
+    superseded_checked()
+    page.click("#sign-out")
+    sign_in_again(page, running.tokens[TAX], "窗口05 赵六")
+    assert current_version_offered(page) == (False, "", "")
+    page.select_option("#matter", FPSL)
+    page.select_option("#claim-type", other.type_code)
+    claimed()
