@@ -25,11 +25,11 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
                                        file's text): the receipt with its signature checked as ``zzgw receipt
                                        check`` checks it, whether the archive holds the same one, and what it says
                                        (only once its signature verified); ``operator``, the clerk who looks (for
-                                       the holder's log, GET_RECEIPT), optional; answered with the look-up's
-                                       time too (``looked_up_at``), which its print names, and its license's
-                                       standing now (``standing_now``, ``current_license_id``) and holder
-                                       (``holder``, as a verification shows it) when one of the department's
-                                       matters uses its type
+                                       the holder's log, GET_RECEIPT), required with the department's token;
+                                       answered with the look-up's time too (``looked_up_at``), which its print
+                                       names, and its license's standing now (``standing_now``,
+                                       ``current_license_id``) and holder (``holder``, as a verification shows
+                                       it) when one of the department's matters uses its type
 =====================================  ============================================================================
 
 Each call carries the department's token (``Authorization: Bearer …``): the member's dev bearer token (dev mode
@@ -327,8 +327,16 @@ class Console:
     @staticmethod
     def _operator(user: ConsoleUser, request: Mapping[str, Any]) -> str:
         """Who reads a receipt, for the holder's log: the clerk a clerk's own token names, else the name or staff
-        number typed at sign-in (``operator``, optional here: a receipt look-up names no matter)."""
+        number typed at sign-in (``operator``), required with the department's token as at every other call (a
+        look-up without one had been answered with the holder and logged naming no one: a reviewer)."""
         operator = user.clerk or plain_operator(_text(request, "operator"))
+        if not operator:
+            raise invalid(
+                "operator",
+                "REQUIRED",
+                "使用部门令牌时，请填写核验人姓名或工号"
+                "（the clerk's name or staff number is required with a department's token）",
+            )
         if violation := operator_violation(operator):
             raise InvalidRequestError([violation])  # the page says 请重新登录 for it
         return operator

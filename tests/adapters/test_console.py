@@ -770,7 +770,7 @@ def test_a_receipt_file_nested_too_deep_is_judged_invalid_not_a_500(
     _, sign = own_receipts(tmp_path)
     file = sign("deep", nested("deep", 30_000)).read_text(encoding="utf-8")
     with caplog.at_level(logging.ERROR):
-        status, answer = fetch(f"{console}/api/receipt", {"file": file}, running.tokens[TAX])
+        status, answer = fetch(f"{console}/api/receipt", {"file": file, "operator": "税务窗口"}, running.tokens[TAX])
     assert status == 200, answer
     assert (answer["check"]["result"], answer["check"]["reason"]) == ("FAILED", "SIGNATURE_INVALID")
     assert "nests deeper than 64" in answer["check"]["detail"]
@@ -792,7 +792,7 @@ def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
     receipt_id, file = report["receipt"]["receipt_id"], report["receipt"]["file"]
 
     def look_up(**request: str) -> tuple[int, Any]:
-        return fetch(f"{console}/api/receipt", request, running.tokens[TAX])
+        return fetch(f"{console}/api/receipt", {**request, "operator": "税务窗口"}, running.tokens[TAX])
 
     passed = {"result": "PASSED", "reason": "", "detail": ""}
     grouped = " ".join(receipt_id[i : i + 4] for i in range(0, 32, 4)).upper()  # as a clerk types it from paper
@@ -874,7 +874,9 @@ def test_a_receipt_is_looked_up_by_its_number_or_its_file_and_checked_again(
     assert status == 400 and refusal(answer)[2] == [("file", "NOT_A_RECEIPT")]
     assert "the receipt has no statement, signature" in answer["error"]["violations"][0]["description"]
     # GetReceipt's roles: a holder portal fetches a receipt its holder's access log names (3af89cc), here as on gRPC
-    status, answer = fetch(f"{console}/api/receipt", {"receipt_id": receipt_id}, running.tokens[PORTAL])
+    status, answer = fetch(
+        f"{console}/api/receipt", {"receipt_id": receipt_id, "operator": "门户"}, running.tokens[PORTAL]
+    )
     assert status == 200 and answer["receipt_id"] == receipt_id
 
 
@@ -901,11 +903,11 @@ def test_a_receipt_looked_up_comes_with_its_licenses_standing_now_for_a_departme
     }
     for member, holder in ((TAX, held), (LAND, None)):
         for request in ({"receipt_id": receipt_id}, {"file": file}):
-            status, answer = fetch(f"{console}/api/receipt", request, running.tokens[member])
+            status, answer = fetch(f"{console}/api/receipt", {**request, "operator": "窗口"}, running.tokens[member])
             assert status == 200 and answer["holder"] == holder, answer
 
     def standing(member: str = TAX, **request: str) -> tuple[Any, str]:
-        status, answer = fetch(f"{console}/api/receipt", request, running.tokens[member])
+        status, answer = fetch(f"{console}/api/receipt", {**request, "operator": "窗口"}, running.tokens[member])
         assert status == 200, answer
         return answer["standing_now"], answer["current_license_id"]
 
@@ -946,15 +948,22 @@ def test_a_receipt_looked_up_is_on_its_holders_log_with_the_clerk_who_looked(
 ) -> None:
     """回执查询 reads what a check found of the holder's license: the holder's log shows the department and the clerk
     (the name typed at sign-in, or the one a clerk's own token names, whatever the page sends), by number or by a
-    file the archive holds; an operator that is not printable is refused, as at sign-in."""
+    file the archive holds; an operator that is not printable is refused, as at sign-in. With the department's
+    token a name is required, as at every other call (found in review, R2: a look-up without one was answered with
+    the holder and the license's standing, and logged naming no one)."""
     lic = issue(running, 41).license
     status, report = verify(console, running, query=lic.license_id, use={**USE, "operator": "窗口02"})
     assert status == 200
     receipt_id, file = report["receipt"]["receipt_id"], report["receipt"]["file"]
     url = f"{console}/api/receipt"
+    for unnamed in ({"receipt_id": receipt_id}, {"file": file}, {"receipt_id": receipt_id, "operator": " \u3000"}):
+        status, answer = fetch(url, unnamed, running.tokens[TAX])
+        assert (status, refusal(answer)) == (400, (400, "REQUIRED", [("operator", "REQUIRED")])), answer
+        assert "请填写核验人姓名或工号" in answer["error"]["message"] and "holder" not in answer
     assert fetch(url, {"receipt_id": receipt_id, "operator": "3号窗口　王敏"}, running.tokens[TAX])[0] == 200
     token = running.gateway.members.issue_clerk_token(TAX, "窗口07 赵磊")
     assert fetch(url, {"file": file, "operator": "冒名者"}, token)[0] == 200
+    assert fetch(url, {"receipt_id": receipt_id}, token)[0] == 200  # a clerk's own token names the clerk itself
     status, answer = fetch(url, {"receipt_id": receipt_id, "operator": "窗口\n01"}, running.tokens[TAX])
     assert status == 400 and refusal(answer)[2] == [("x-zzgw-operator", "BAD_OPERATOR")]
     trail = running.gateway.audit
@@ -967,6 +976,7 @@ def test_a_receipt_looked_up_is_on_its_holders_log_with_the_clerk_who_looked(
     ]
     assert reads == [
         (TAX, "3号窗口 王敏", receipt_id, lic.holder.code),
+        (TAX, "窗口07 赵磊", receipt_id, lic.holder.code),
         (TAX, "窗口07 赵磊", receipt_id, lic.holder.code),
     ]
 
@@ -1270,7 +1280,7 @@ def test_a_lone_surrogate_anywhere_is_refused_up_front_as_bad_characters(
         ("check-claim", {"use": USE, **claim, "fields": {bad: "x"}}, "fields"),
         ("case-receipts", {"use": {**USE, "bundle_code": bad, "case_id": "1"}}, "use.bundle_code"),
         ("receipt", {"receipt_id": bad}, "receipt_id"),
-        ("receipt", {"file": '{"receiptId": "' + bad + '"}'}, "file"),
+        ("receipt", {"file": '{"receiptId": "' + bad + '"}', "operator": "窗口"}, "file"),
         ("receipt", {bad: 1}, ""),
     ]
     before = record_count(running)
@@ -1285,7 +1295,8 @@ def test_a_lone_surrogate_anywhere_is_refused_up_front_as_bad_characters(
     report = verify(console, running, query=issued.license_id)[1]
     escaped = json.loads(report["receipt"]["file"])
     escaped["receiptId"] = bad
-    status, answer = fetch(f"{console}/api/receipt", {"file": json.dumps(escaped)}, token)  # "\ud800" in its text
+    looked_up = {"file": json.dumps(escaped), "operator": "窗口"}
+    status, answer = fetch(f"{console}/api/receipt", looked_up, token)  # "\ud800" in its text
     assert (status, refusal(answer)) == (400, (400, "NOT_A_RECEIPT", [("file", "NOT_A_RECEIPT")])), answer
     assert [record.getMessage() for record in caplog.records if record.name == "zzgw.error"] == []
 
@@ -1368,8 +1379,14 @@ def test_the_consoles_own_refusals_are_chinese_first_without_internals(console: 
         ("verify", {"use": anonymous, "query": "x"}, token, (400, "REQUIRED", "use.operator")),
         ("check-claim", {"use": USE, "fields": ["x"]}, token, (400, "NOT_TEXT", "fields")),
         ("receipt", {}, token, (400, "ONE_OF", "receipt_id")),
-        ("receipt", {"file": '{"a": 1}'}, token, (400, "NOT_A_RECEIPT", "file")),
-        ("receipt", {"file": '{"receiptId": "x", "statement": {}}'}, token, (400, "NOT_A_RECEIPT", "file")),
+        ("receipt", {"receipt_id": "x"}, token, (400, "REQUIRED", "operator")),
+        ("receipt", {"file": '{"a": 1}', "operator": "窗口"}, token, (400, "NOT_A_RECEIPT", "file")),
+        (
+            "receipt",
+            {"file": '{"receiptId": "x", "statement": {}}', "operator": "窗口"},
+            token,
+            (400, "NOT_A_RECEIPT", "file"),
+        ),
     ]
     for call, body, caller, (status, reason, field) in cases:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
