@@ -494,10 +494,13 @@ function idle() {
 
 // Signed out after IDLE_MINUTES without input: checked when the wait is up, and at the next input (a computer
 // that slept may not have run the page's timer), so the input after a long absence signs out rather than goes on.
+// So is a token kept after a sign-in that did not go through (the gateway out of reach or busy: kept for a reload to
+// try again), from the attempt: it had been kept with no limit, and whoever pressed F5 at that window PC hours later
+// was signed in as the clerk who typed it (a reviewer).
 function watchIdle() {
   clearTimeout(idleTimer);
   idleTimer = null;
-  if (!session) {
+  if (!tokenKept()) {
     warnIdle(false);
     return;
   }
@@ -564,9 +567,14 @@ function openedBy() {
   return timing ? timing.type : "";
 }
 
+// Signed in, or a token kept for a sign-in to try again: what the idle sign-out ends.
+function tokenKept() {
+  return Boolean(session || credentials().token);
+}
+
 function noteInput() {
   stillOpen();
-  if (!session) return;
+  if (!tokenKept()) return;
   if (idle()) {
     idleOut();
     return;
@@ -607,6 +615,7 @@ function signedOut(message, focusToken = true) {
   for (const input of document.querySelectorAll("#work input")) if (input.type !== "button") input.value = "";
   document.querySelectorAll(".chosen").forEach(showChosen);
   $("operator").value = ""; // the next clerk types their own
+  $("token").value = ""; // nor is a token left in its field (a sign-in that did not go through had left it)
   // nor does the last answer wait in the page, hidden: its license, findings, receipt and the case's receipts
   for (const id of ["verdict-text", "verdict-reason", "findings", "registered", "summary", "receipt-table", "case-table",
     "receipt-operator", "review-text", "review-reason", "review-standing", "review-archive", "review-table",
@@ -737,6 +746,7 @@ async function signIn() {
     notSignedIn();
     say(error.message, refused ? "token" : "", "sign-in-form"); // a token refused: that field's refusal
     $("token").select(); // the focus back in the token field, its text chosen: the right token pasted replaces it
+    watchIdle(); // a token kept to try again is kept for the idle wait only
     return;
   } finally {
     if (asOf === generation) {
@@ -748,6 +758,7 @@ async function signIn() {
   if (!operatorName()) {
     notSignedIn();
     say(FIELD_ERRORS["use.operator:REQUIRED"], "operator");
+    watchIdle();
     return;
   }
   say("");
@@ -2040,6 +2051,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     sessionStorage.setItem("zzgw.token", $("token").value.trim());
     sessionStorage.setItem("zzgw.operator", operator);
+    sessionStorage.setItem("zzgw.input", String(Date.now())); // the idle wait starts at the attempt (watchIdle)
     stillOpen();
     signIn();
   });

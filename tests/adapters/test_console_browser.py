@@ -1314,6 +1314,44 @@ def test_a_page_left_alone_for_half_an_hour_signs_out_and_says_why(
         context.close()
 
 
+def test_a_sign_in_that_did_not_go_through_keeps_the_token_for_30_minutes_without_input_only(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """Found in review (R1): a sign-in the gateway did not answer (the hall's network down) kept the token in the tab,
+    and in its field, with no time limit: no idle sign-out ran without a session, and hours later whoever pressed F5
+    at that window PC was signed in as the clerk who typed it. The token is kept for a reload to try again, with the
+    wait of a signed-in tab from the attempt: 30 minutes without input drop it, and the name, as 退出 does."""
+    context = browser.new_context(locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.clock.install()
+        page.goto(f"{console}/")
+        page.route("**/api/session", lambda route: route.abort("connectionrefused"))
+        page.fill("#token", running.tokens[TAX])
+        page.fill("#operator", "窗口03 王敏")
+        page.click("#sign-in-form button")
+        page.locator("#message", has_text="无法连接证照网关").wait_for()
+        kept = "[sessionStorage.getItem('zzgw.token'), sessionStorage.getItem('zzgw.operator')]"
+        assert page.evaluate(kept) == [running.tokens[TAX], "窗口03 王敏"]  # for a reload to try again
+        page.unroute("**/api/session")
+        page.clock.run_for("29:00")
+        assert page.evaluate(kept) == [running.tokens[TAX], "窗口03 王敏"]
+        page.clock.run_for("01:05")
+        page.locator("#message", has_text="长时间未操作").wait_for()
+        assert page.inner_text("#message") == "长时间未操作（30 分钟），已自动退出，请重新登录"
+        assert page.evaluate("sessionStorage.length") == 0
+        assert page.input_value("#token") == "" and page.input_value("#operator") == ""
+        assert page.evaluate("document.activeElement.id") == "token"
+        sessions: list[str] = []
+        page.on("request", lambda r: sessions.append(r.url) if r.url.endswith("/api/session") else None)
+        page.reload()  # someone else at the window PC presses F5: nothing to sign in with
+        page.wait_for_load_state()
+        assert page.is_visible("#sign-in") and page.is_hidden("#work") and sessions == []
+    finally:
+        context.close()
+
+
 def test_a_refused_sign_in_puts_the_focus_back_in_the_token_field(
     browser: Any, console: str, running: RunningGateway
 ) -> None:
