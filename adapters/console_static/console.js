@@ -613,16 +613,23 @@ function signedOut(message, focusToken = true) {
   reviewed = null;
   document.querySelectorAll("#work form").forEach((form) => form.reset()); // nothing of the last applicant stays
   for (const input of document.querySelectorAll("#work input")) if (input.type !== "button") input.value = "";
+  // nor what a field noted as it got the focus (the applicant's 公民身份号码, after a 信息比对; a reviewer)
+  document.querySelectorAll("[data-kept]").forEach((field) => delete field.dataset.kept);
   document.querySelectorAll(".chosen").forEach(showChosen);
   $("operator").value = ""; // the next clerk types their own
   $("token").value = ""; // nor is a token left in its field (a sign-in that did not go through had left it)
+  $("member-name").textContent = ""; // nor the department and clerk in the hidden header
+  $("operator-name").textContent = "";
   // nor does the last answer wait in the page, hidden: its license, findings, receipt and the case's receipts
   for (const id of ["verdict-text", "verdict-reason", "findings", "registered", "summary", "receipt-table", "case-table",
     "receipt-operator", "review-text", "review-reason", "review-standing", "review-archive", "review-table",
     "review-holder", "review-holder-check", "review-operator", "review-at", "review-invalid", "checked-what",
-    "announce"]) {
+    "case-linked", "announce"]) {
     $(id).replaceChildren();
   }
+  for (const id of ["verdict", "review-verdict"]) $(id).className = "verdict"; // nor how the last check came out
+  delete $("verdict").dataset.unreadable;
+  delete $("review-reason").dataset.reason;
   $("case-details").open = false;
   listing = null;
   validAll();

@@ -183,3 +183,55 @@ def test_a_claim_after_a_superseded_version_offers_no_version_in_force_nor_does_
     page.select_option("#matter", FPSL)
     page.select_option("#claim-type", other.type_code)
     claimed()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no browser at {CHROMIUM}")
+def test_signing_out_leaves_nothing_of_the_applicant_or_the_clerk_in_the_page(
+    page: Any, running: RunningGateway
+) -> None:
+    """Found in review (R3): 退出 emptied the fields and the answer, but the page kept what a field's focus had
+    noted (``data-kept``: after a 信息比对 the focus is in the holder's code, so the applicant's 公民身份号码 or
+    统一社会信用代码), the last superseded license's version in force on 核验现行版本 (``data-license``,
+    ``aria-label``), the case the last check was linked to, and the clerk's and the department's names in the hidden
+    header, for the next clerk at the window to find (the DOM inspector, a screen reader's list of elements)."""
+    old = business_license(running, 67)
+    new = amend(running, old, "李四")
+    other = issue(running, 68, samples.business_license).license
+    page.select_option("#claim-type", other.type_code)
+    page.fill("#claim-holder", other.holder.code)
+    page.fill("#claim-number", other.license_number)
+    page.fill("#claim-name", other.holder.name)
+    check(page, "by-claim")
+    verdict(page, "PASSED")
+    for field in ("#claim-number", "#claim-name", "#claim-holder"):  # the clerk goes back into them
+        page.focus(field)
+    _, later = case_uses()  # the next check linked to a 一件事 case: said beside the verdict
+    case = later["case_id"].upper()  # as the gateway keeps it
+    page.click("#case-details summary")
+    page.select_option("#bundle", later["bundle_code"])
+    page.fill("#case", later["case_id"])
+    page.fill("#query", old)
+    check(page, "by-text")
+    verdict(page, "FAILED")
+    assert case in page.inner_text("#case-linked")
+    receipt_id = page.evaluate("sessionStorage.getItem('zzgw.receipt')")
+    page.fill("#receipt-id", receipt_id)
+    page.focus("#receipt-id")
+    page.click("#sign-out")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    html = page.evaluate("document.documentElement.outerHTML")
+    for left in (
+        other.holder.code,
+        other.license_number,
+        other.holder.name,
+        old,
+        new,
+        receipt_id,
+        case,
+        later["case_id"],
+        "窗口03 王敏",
+    ):
+        assert left not in html, left
+    assert page.eval_on_selector_all("[data-kept]", "es => es.map(e => e.id)") == []
+    assert page.inner_text("#member-name") == "" and page.inner_text("#operator-name") == ""
+    assert page.get_attribute("#verdict", "class") == "verdict"  # nor whether the last check passed
