@@ -152,6 +152,8 @@ from gateway.store.database import (
     DatabaseIdentity,
     DatabaseReplaced,
     LockHeld,
+    RevisionMissing,
+    SchemaMoved,
     StoreForbidden,
     StoreGone,
     UnitOfWork,
@@ -701,6 +703,8 @@ def initialise(
         settings.passphrase()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     passphrase_here = settings.generated_passphrase_path.exists()
+    with contextlib.suppress(NoStoreYet):  # a new store's file, made below; refused where this directory's store was
+        _require_sqlite_file(settings)
     if wal_left_beside(settings.effective_database_url):  # before any connection replays it into the file for good
         check_intact(settings.effective_database_url)
     require_seal_ca_keys(settings)
@@ -724,6 +728,8 @@ def _initialise(
     progress: Callable[[int], object] | None,
 ) -> InitReport:
     before = _schema_revision(gateway)
+    if before is None and (missing := _without_schema(settings)) is not None:
+        raise missing  # not a new store: made one, it had been served as this directory's, empty
     seals_made: tuple[str, ...] = ()
     issuers_without_seal: tuple[str, ...] = ()
     receipt_certificates_retired: tuple[str, ...] = ()
@@ -753,7 +759,13 @@ def _initialise(
         raise _may_not_create(settings, refused, empty=True)
     upgrade = UpgradeSteps(settings=settings, keys=gateway.keys, before=before, progress=progress)
     try:
-        gateway.db.migrate(then=upgrade.run)
+        gateway.db.migrate(then=upgrade.run, starting_at=before)
+    except SchemaMoved as moved:
+        raise ConfigError(
+            f"the schema of the database {settings.database_label} changed while `zzgw init` ran ({moved}): another "
+            "process (an alembic command, or a `zzgw init` of another version) changed it; nothing was changed by "
+            "this one: make sure no other runs, and run `zzgw init` again"
+        ) from None
     except StoreForbidden as forbidden:
         if (refused := gateway.db.creation_refused()) is not None:
             raise _may_not_create(settings, refused, empty=before is None, said=str(forbidden)) from None
@@ -999,18 +1011,16 @@ def catalog_findings(settings: Settings, catalog: Catalog) -> CatalogFindings:
     _require_sqlite_file(settings)
     db = Database.connect(settings.effective_database_url, pool_size=1, read_only=True)
     try:
-        try:
-            revision = db.schema_revision()
-        except StoreForbidden as exc:
-            raise _not_its_tables(settings, exc) from None
+        revision = _revision_of(settings, db)
         if revision is None:
-            raise NoStoreYet(f"the database {settings.database_label} has no schema: run `zzgw init` first")
+            raise _without_schema(settings) or NoStoreYet(
+                f"the database {settings.database_label} has no schema: run `zzgw init` first"
+            )
+        check_schema(settings, revision, migrating=True)  # newer, or taken back below schema-reached: refused (R4)
         try:
             check_schema(settings, revision, migrating=False)
-        except ConfigError as exc:
-            if revision in schema_revisions():  # older: `zzgw init` upgrades it, then holds the catalog against it
-                raise NoStoreYet(str(exc)) from None
-            raise
+        except ConfigError as exc:  # older: `zzgw init` upgrades it, then holds the catalog against it
+            raise NoStoreYet(str(exc)) from None
         configured = configured_members(settings)
         with db.unit_of_work() as uow:
             recorded = uow.facts.get(CATALOG_FACT)
@@ -1265,7 +1275,9 @@ def _require_sqlite_file(settings: Settings) -> None:
     url = make_url(settings.effective_database_url)
     file = url.database if url.get_backend_name() == "sqlite" and url.database != ":memory:" else None
     if file and not Path(file).exists():
-        raise NoStoreYet(f"no database at {file}: run `zzgw init` (with the same settings) first")
+        raise _without_schema(settings, f"there is no database at {file}") or NoStoreYet(
+            f"no database at {file}: run `zzgw init` (with the same settings) first"
+        )
 
 
 READY_PATH = "/readyz"
@@ -1692,10 +1704,45 @@ def _exposed_secrets(settings: Settings) -> list[str]:
 
 
 def _schema_revision(gateway: Gateway) -> str | None:
+    return _revision_of(gateway.settings, gateway.db)
+
+
+def _revision_of(settings: Settings, db: Database) -> str | None:
+    """``db``'s schema revision, None when it has no schema; ConfigError for tables the role may not read, or the
+    gateway's tables without a revision (``RevisionMissing``). An error reading it is raised as it is: an outage (exit
+    75), never "no schema" (R1)."""
     try:
-        return gateway.db.schema_revision()
+        return db.schema_revision()
     except StoreForbidden as exc:
-        raise _not_its_tables(gateway.settings, exc) from None
+        raise _not_its_tables(settings, exc) from None
+    except RevisionMissing:
+        raise ConfigError(
+            f"the database {settings.database_label} has the gateway's tables but no schema revision (its table "
+            "alembic_version is missing or empty: a restore that left it out, or a hand edit), so which schema they "
+            "are at is not known: restore the database from the copy taken with this data directory "
+            "(docs/operations.md, Restoring)"
+        ) from None
+
+
+class StoreMissing(ConfigError):
+    """The database has no schema (or the SQLite store file is not there), and this data directory's `zzgw init` left
+    a store at a schema (``schema_reached``): not a new store to make, but the database of another store, or a restore
+    that failed. `zzgw init` had made a new, empty store of it, exit 0, and serve had advised that (a reviewer, R2)."""
+
+
+def _without_schema(settings: Settings, what: str = "") -> ConfigError | None:
+    """``StoreMissing`` when this data directory's store reached a schema, None when it never did (a new store):
+    ``what`` names what was found (the database without a schema by default)."""
+    if (reached := schema_reached(settings)) is None:
+        return None
+    return StoreMissing(
+        f"{what or f'the database {settings.database_label} has no schema'}, and this data directory's `zzgw init` "
+        f"left its store at schema {reached} ({settings.schema_reached_path}): the database is not that store's, or "
+        "its restore failed (a failed pg_restore --single-transaction leaves it empty). Restore the database taken "
+        "with this data directory, or correct ZZGW_DATABASE_URL (docs/operations.md, Restoring); only to make a new, "
+        f"empty store with this data directory's keys, move {settings.schema_reached_path.name} aside and run "
+        "`zzgw init` again"
+    )
 
 
 def _not_its_tables(settings: Settings, refused: StoreForbidden) -> ConfigError:
@@ -1747,6 +1794,8 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
         )
     revision = _schema_revision(gateway)
     if revision is None:
+        if (missing := _without_schema(settings)) is not None:
+            raise missing
         if (refused := gateway.db.creation_refused()) is not None:
             raise _may_not_create(settings, refused, empty=True)
         raise ConfigError(f"the database {gateway.settings.database_label} has no schema: run `zzgw init` first")
@@ -2499,7 +2548,8 @@ def _worker(
     except Exception as exc:  # said in one line, as the command says it (a setting, a key, the database, a file)
         if replacement and isinstance(exc, DatabaseReplaced):
             exc = _database_replaced(exc)
-        elif replacement and isinstance(exc, NoStoreYet | StoreGone):  # moved away between the check and the open
+        elif replacement and isinstance(exc, NoStoreYet | StoreMissing | StoreGone):
+            # moved away between the check and the open
             exc = _store_away(started_on, missed=True) or exc
         if isinstance(exc, StoreAway):
             log.error("%s", exc)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -53,6 +54,16 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     made = zzgw(env(directory, ""), "init")
     assert made.returncode == 0, made.stderr
     return directory
+
+
+def no_store_reached(data_dir: Path, directory: Path) -> Path:
+    """A copy of ``data_dir`` whose init recorded no store (no ``schema-reached``): as a directory of keys made for a
+    new store, or by a version before the record, it may make one in an empty database, and is told that it has no
+    schema. ``data_dir`` itself, whose store is elsewhere, is refused an empty database (test_schema_found)."""
+    copy = directory / "var-no-store"
+    shutil.copytree(data_dir, copy, symlinks=True)
+    (copy / "schema-reached").unlink()
+    return copy
 
 
 def env(data_dir: Path, database_url: str, **more: str) -> dict[str, str]:
@@ -125,6 +136,7 @@ def tables(url: str) -> list[str]:
 
 @pytest.mark.parametrize("kind", backend_params())
 def test_every_command_that_opens_the_store_says_it_has_no_schema(data_dir: Path, tmp_path: Path, kind: str) -> None:
+    data_dir = no_store_reached(data_dir, tmp_path)
     with empty_database(kind, tmp_path) as url:
         label = make_url(url).render_as_string(hide_password=True)
         said = f"zzgw: configuration error: the database {label} has no schema: run `zzgw init` first\n"
@@ -324,6 +336,7 @@ def test_a_store_of_another_schema_is_said_and_init_upgrades_only_when_alone(
     from gateway.store.database import schema_revisions
 
     head, previous = schema_revisions()[-1], schema_revisions()[-2]
+    data_dir = no_store_reached(data_dir, tmp_path)
     with empty_database(kind, tmp_path) as url:
         label = make_url(url).render_as_string(hide_password=True)
         made = zzgw(env(data_dir, url), "init")

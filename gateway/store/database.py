@@ -33,10 +33,12 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import EllipsisType
 from typing import Any, NoReturn, Protocol
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -77,6 +79,16 @@ log = logging.getLogger("zzgw.store")
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_SECONDS = 30.0
 """How long a schema change waits for a lock another session holds before `zzgw init` says who holds it."""
+
+
+class SchemaMoved(Exception):
+    """The store's schema revision in the migrations' transaction is not the one the caller found before it (and
+    checked, and decided the upgrade's steps from): another process changed it in between. Nothing was changed."""
+
+    def __init__(self, expected: str | None, found: str | None):
+        super().__init__(f"it was at {expected or 'none'}, and at {found or 'none'} as the schema change began")
+        self.expected = expected
+        self.found = found
 
 
 class LockHeld(Exception):
@@ -243,6 +255,33 @@ see docs/operations.md."""
 
 class StoreForbidden(Exception):
     """The database role may not read or change the gateway's tables (PostgreSQL's ``InsufficientPrivilege``)."""
+
+
+class RevisionMissing(Exception):
+    """The database has the gateway's tables but no schema revision (``alembic_version`` missing or empty: a restore
+    that left it out, a hand edit): no new store to make, and no known schema to upgrade. Taken for "no schema", it
+    had sent the operator to `zzgw init`, which failed creating tables that were there, with a traceback (R3)."""
+
+    def __init__(self, tables: Sequence[str]):
+        super().__init__(", ".join(tables))
+        self.tables = tuple(tables)
+
+
+def _no_such_table(error: BaseException | None) -> bool:
+    """Whether ``error`` says the table read is not there (PostgreSQL's undefined_table, SQLSTATE 42P01; SQLite's
+    "no such table"), and nothing else: only that may mean a database without the schema."""
+    if isinstance(error, sqlite3.Error):
+        return str(error).startswith("no such table")
+    return getattr(error, "sqlstate", None) == "42P01"
+
+
+def _gateway_tables(connection: Connection) -> list[str]:
+    """The tables of the gateway's schema (``models``) the database has, where the connection's schema is."""
+    from sqlalchemy import inspect
+
+    from gateway.store.models import Base
+
+    return sorted(set(inspect(connection).get_table_names()) & set(Base.metadata.tables))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -738,7 +777,9 @@ class Database:
                 pass
         return self.store_database.identity
 
-    def migrate(self, then: Callable[[UnitsOfWork], object] | None = None) -> None:
+    def migrate(
+        self, then: Callable[[UnitsOfWork], object] | None = None, *, starting_at: str | EllipsisType | None = ...
+    ) -> None:
         """Bring the schema to the newest migration (idempotent). On PostgreSQL a table another session holds locked
         (a transaction left open in psql) is waited for ``MIGRATION_LOCK_SECONDS``, then ``LockHeld`` naming the
         sessions that hold locks on the database: it had waited for ever, queueing every query on the table behind
@@ -748,7 +789,11 @@ class Database:
         rows they leave (the memos only the data directory's secret makes) is committed with the new schema or not at
         all. Added after the schema's commit, an upgrade cut short between the two had left the store at the new
         revision without them, for good: the next init, finding the store upgraded, added nothing (an upgrade tester's
-        kill -9: every document stored before it then verified REGISTRY_ALTERED)."""
+        kill -9: every document stored before it then verified REGISTRY_ALTERED).
+
+        ``starting_at``: the revision the caller found and decided ``then`` from (None: no schema). Read again in the
+        migrations' transaction, before them, as Alembic reads it: ``SchemaMoved`` if it is another, nothing changed.
+        What an upgrade vouches for rests on the revision the migrations start from (a reviewer, R1)."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         waited = MIGRATION_LOCK_SECONDS
@@ -758,6 +803,11 @@ class Database:
                 if self.engine.dialect.name == "postgresql":
                     connection.execute(text(f"SET LOCAL lock_timeout = '{int(waited * 1000)}ms'"))
                 config.attributes["connection"] = connection
+                if (
+                    starting_at is not ...
+                    and (found := MigrationContext.configure(connection).get_current_revision()) != starting_at
+                ):
+                    raise SchemaMoved(starting_at, found)
                 command.upgrade(config, "head")
                 if then is not None:
                     then(InTheMigration(connection, self.dialect))
@@ -875,20 +925,26 @@ class Database:
         )
 
     def schema_revision(self) -> str | None:
-        """The store's schema revision, None when it has none (no ``alembic_version``). ``StoreForbidden`` when the
-        database role may not read it: tables restored under another owner had read as "no schema", and
-        `zzgw init`, so advised, then failed with a traceback (a disaster-recovery tester)."""
+        """The store's schema revision, None when it has none: no ``alembic_version`` table, and none of the
+        gateway's tables (a new store to make). ``StoreForbidden`` when the database role may not read it: tables
+        restored under another owner had read as "no schema", and `zzgw init`, so advised, then failed with a
+        traceback (a disaster-recovery tester). ``RevisionMissing`` for the gateway's tables without a revision.
+        Any other error reading it is raised as it is (an outage: a statement or lock timeout, a backend ended): it
+        had read as "no schema" on PostgreSQL, and an upgrading `zzgw init` then took the store for a new one and
+        vouched for none of its memos, for good (a reviewer, R1)."""
         with self.engine.connect() as connection:
             try:
-                return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
             except DBAPIError as exc:
                 if insufficient_privilege(exc.orig):
                     raise StoreForbidden(str(exc.orig).strip()) from None
-                if isinstance(exc.orig, sqlite3.Error) and not str(exc.orig).startswith("no such table"):
-                    raise  # a file that is no database, or one out of reach, is said as such, not as "no schema"
-                return None
-            except Exception:
-                return None
+                if not _no_such_table(exc.orig):
+                    raise  # an outage, a file that is no database: said as such, not as "no schema"
+                connection.rollback()  # PostgreSQL's transaction is aborted by the error
+                revision = None
+            if revision is None and (found := _gateway_tables(connection)):
+                raise RevisionMissing(found)
+            return revision
 
     def check_store_file(self) -> None:
         """Raise ``StoreGone`` if this is a SQLite file store whose file at its path is not the one opened."""
