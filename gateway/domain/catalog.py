@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from gateway.domain.errors import NotFoundError
+from gateway.domain.errors import FieldViolation, NotFoundError
 from gateway.domain.identifiers import type_code_problem, uscc_problem
 
 
@@ -128,6 +128,9 @@ KIND_OF_CODE_TYPE: Mapping[str, HolderKind] = {
 
 
 DEFAULT_MAX_LENGTH = 200
+MAX_MAX_LENGTH = 2**31 - 1
+"""The largest ``max_length`` the API carries (``FieldSpec.max_length``, an int32): a larger one had loaded, been
+checked and adopted, and then every `zzgw serve` of the store died building the catalog's messages (a reviewer)."""
 """A field's ``max_length`` when the catalog gives none (every value travels as a string, codes and choices too)."""
 
 
@@ -519,11 +522,17 @@ def catalog_json(raw: bytes) -> Any:
             f"第 {line} 行不是 UTF-8 编码的文字{guess}：请把文件另存为 UTF-8 编码（not UTF-8 at line {line}{guessed}: "
             "save the file as UTF-8）"
         ) from None
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_int=_integer)
     decoder.parse_object = _pairs_once  # type: ignore[attr-defined]
+    decoder.parse_array = _array  # type: ignore[attr-defined]
+    decoder.parse_string = _string  # type: ignore[attr-defined]
     decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]  # the C one takes no hook
     try:
         return decoder.decode(text)
+    except _TooManyDigits as exc:  # the file is one number: said where it begins
+        raise ValueError(_too_many_digits(text, len(text) - len(text.lstrip()), exc.digits)) from None
+    except RecursionError:  # the pure-Python scanner recurses once per list or object within another
+        raise ValueError(_nested_too_deeply(text)) from None
     except json.JSONDecodeError as exc:
         if slip := _json_slip(text, exc.pos):
             raise ValueError(slip) from None
@@ -557,6 +566,99 @@ def _json_slip(text: str, at: int) -> str:
     return ""
 
 
+MAX_DIGITS = 100
+"""The most digits an integer of the file may have to be read (a catalog's, ``max_length``, have 10 at most); one with
+more is refused where it is: Python's own refusal, beyond 4,300, named no line and advised a call of
+``sys.set_int_max_str_digits()`` (a reviewer, R8)."""
+MAX_DEPTH = 100
+"""How many lists and objects within each other a refusal of a file nested too deeply names the place beyond (a
+catalog has six); the loader had crashed with a RecursionError traceback, exit 1, at about 500 (a reviewer, R6)."""
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+_STRING_OR_BRACKET_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+class _TooManyDigits(Exception):
+    """An integer of more than ``MAX_DIGITS`` digits, raised as it is read; said with its place by the list or object
+    it is in (``_placed``)."""
+
+    def __init__(self, digits: str) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+
+def _integer(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise _TooManyDigits(digits)
+    return int(digits)
+
+
+def _too_many_digits(text: str, at: int, digits: str) -> str:
+    line, column = _line_and_column(text, at)
+    count = len(digits.lstrip("-"))
+    return (
+        f"第 {line} 行第 {column} 列的整数有 {count} 位，太长了：证照目录中的整数（如 max_length）至多 10 位，请改正"
+        f"（an integer of {count} digits at line {line} column {column}: a catalog's integers (max_length) have 10 "
+        "digits at most）"
+    )
+
+
+def _placed(scan_once: Callable[[str, int], tuple[Any, int]]) -> Callable[[str, int], tuple[Any, int]]:
+    """``scan_once`` saying an integer too long to read (``_TooManyDigits``) at the place of the value it scans."""
+
+    def scan(string: str, at: int) -> tuple[Any, int]:
+        try:
+            return scan_once(string, at)
+        except _TooManyDigits as exc:
+            raise ValueError(_too_many_digits(string, at, exc.digits)) from None
+
+    return scan
+
+
+def _array(s_and_end: tuple[str, int], scan_once: Callable[[str, int], tuple[Any, int]]) -> tuple[list[Any], int]:
+    """A list of the JSON text, parsed by Python's own ``JSONArray``, an item's integer too long said at its place."""
+    return json.decoder.JSONArray(s_and_end, _placed(scan_once))  # type: ignore[attr-defined,no-any-return]
+
+
+def _string(text: str, end: int, strict: bool) -> tuple[str, int]:
+    """A string of the JSON text (its opening quote at ``end - 1``), refused when it holds a lone surrogate
+    (``\\ud800``, a valid JSON escape no UTF-8 text can hold): it had passed every check of the entries and failed as
+    the fingerprint was made, said as a position in a re-serialisation of the file (a reviewer, R8)."""
+    value, after = json.decoder.scanstring(text, end, strict)  # type: ignore[attr-defined]
+    if found := _SURROGATE_RE.search(value):
+        raise ValueError(_surrogate_words(text, end - 1, found.group()))
+    return value, after
+
+
+def _surrogate_words(text: str, at: int, surrogate: str) -> str:
+    line, column = _line_and_column(text, at)
+    code = f"\\u{ord(surrogate):04x}"
+    return (
+        f"第 {line} 行第 {column} 列的字符串含有 {code}：这是不成对的 UTF-16 代理项，不是一个字符，请删去或改为"
+        f"它所要写的字符（a lone surrogate {code} in the string at line {line} column {column}: it is no character; "
+        "delete it or write the character meant）"
+    )
+
+
+def _nested_too_deeply(text: str) -> str:
+    """Where the file's lists and objects are first more than ``MAX_DEPTH`` within each other."""
+    depth = 0
+    for token in _STRING_OR_BRACKET_RE.finditer(text):
+        bracket = token.group()
+        if bracket in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line, column = _line_and_column(text, token.start())
+                return (
+                    f"第 {line} 行第 {column} 列嵌套过深：列表和对象在此已套了 {MAX_DEPTH} 层以上（证照目录只有几层），"
+                    "请改正"
+                    f"（nested too deeply at line {line} column {column}: more than {MAX_DEPTH} lists and objects "
+                    "within each other, where a catalog has a few）"
+                )
+        elif bracket in ("]", "}"):
+            depth -= 1
+    return "列表和对象嵌套过深，请改正（lists and objects nested too deeply）"
+
+
 def _line_and_column(text: str, at: int) -> tuple[int, int]:
     """The line and column of ``text[at]``, from 1, as Python's json counts them."""
     return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
@@ -576,14 +678,18 @@ def _pairs_once(
     text, _ = s_and_end
     values_at: list[int] = []
 
+    placed = _placed(scan_once)
+
     def scan_value(string: str, at: int) -> tuple[Any, int]:  # called for each value of this object, in order
         values_at.append(at)
-        return scan_once(string, at)
+        return placed(string, at)
 
     memo = args[2] if len(args) > 2 else None  # after object_hook and object_pairs_hook, as py_make_scanner passes
     pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_value, None, list, memo)  # type: ignore[attr-defined]
     seen: dict[str, Any] = {}
     for (key, value), at in zip(pairs, values_at, strict=True):
+        if found := _SURROGATE_RE.search(key):  # a key is read by ``scanstring`` itself, not ``_string``
+            raise ValueError(_surrogate_words(text, text.rfind(":", 0, at), found.group()))
         if key in seen:
             line = text.count("\n", 0, text.rfind(":", 0, at)) + 1  # the line of the key's colon
             named = next(((k, v) for k, v in pairs if k in _NAMING_KEYS and isinstance(v, str)), None)
@@ -785,6 +891,11 @@ def _field(raw: Mapping[str, Any], type_code: str, number: int) -> FieldSpec:
     max_length = _get(raw, "max_length", int, where, DEFAULT_MAX_LENGTH)
     if max_length < 1:
         raise where.refused(f"的 max_length 为 {max_length}，须至少为 1，请改正", "max_length must be at least 1")
+    if max_length > MAX_MAX_LENGTH:  # FieldSpec.max_length: every `zzgw serve` had died building it (R2)
+        raise where.refused(
+            f"的 max_length 为 {max_length}，至多为 {MAX_MAX_LENGTH}，请改正",
+            f"max_length must be at most {MAX_MAX_LENGTH}",
+        )
     of_holder = _enum(raw, "of_holder", OfHolder, where) if "of_holder" in raw else None
     if of_holder is not None and value_type not in _OF_HOLDER_TYPES[of_holder]:
         allowed = ", ".join(kind.value for kind in _OF_HOLDER_TYPES[of_holder])
@@ -892,10 +1003,29 @@ def _matter(raw: Mapping[str, Any], number: int) -> Matter:
     return Matter(
         code=raw["code"],
         name=_text(raw, "name", where),
-        purpose=_text(raw, "purpose", where),
+        purpose=_purpose(raw, where),
         department=_text(raw, "department", where),
         materials=_materials(raw, where),
     )
+
+
+def _purpose(raw: Mapping[str, Any], where: _Where) -> str:
+    """The matter's purpose, the clerk's default 用证事由, refused as the use context's check refuses it
+    (``verification.check_purpose``): an invisible character, a line separator, a direction control or a number
+    that names a person had loaded, and every check sent with the matter's own purpose was refused
+    INVALID_ARGUMENT use.purpose, the clerk told of a character they could not see in a text they had not written
+    (a reviewer, R5)."""
+    from gateway.domain.verification import check_purpose  # verification reads the catalog: imported when used
+
+    purpose = _text(raw, "purpose", where)
+    errors: list[FieldViolation] = []
+    check_purpose(purpose, errors)
+    if errors:
+        raise where.refused(
+            f"的 purpose（默认用证事由）不能用：{errors[0].description}；以它为用证事由的核验和查阅都会被拒绝，请改正",
+            "purpose is one every check under the matter would refuse",
+        )
+    return purpose
 
 
 def _materials(raw: Mapping[str, Any], where: _Where) -> tuple[Material, ...]:

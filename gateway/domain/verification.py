@@ -281,6 +281,19 @@ def _personal(field: str, label: str, kind: str) -> FieldViolation:
     )
 
 
+def check_purpose(purpose: str, errors: list[FieldViolation]) -> str:
+    """A use's purpose (用证事由), trimmed and composed, what is wrong with it added to ``errors``: free text, signed
+    into receipts and shown in holders' access logs, that holds no control character, line separator (U+2028; a
+    penetration tester), direction override or character that prints as nothing, nor a 公民身份号码 or a mobile
+    number. What a script needs (Mongolian's vowel separator and variation selectors, the Uyghur joiners and direction
+    marks, private-use 生僻字) stays, as in any free text: checked as a holder's name, they had been refused as
+    "invisible" (a reviewer). A catalog's matter is refused a default purpose this refuses (``catalog._purpose``)."""
+    purpose = check_text("use.purpose", purpose, MAX_PURPOSE, errors, required=True)
+    if kind := personal_data_in(purpose, typed=True):
+        errors.append(_personal("use.purpose", "用证事由", kind))
+    return purpose
+
+
 def check_use(
     matter_code: str,
     purpose: str,
@@ -314,13 +327,7 @@ def check_use(
                 description=f"{unknown_matter_words(matter_code[:64])}（unknown matter {matter_code[:64]!r}）",
             )
         )
-    # free text, signed into receipts and shown in holders' access logs: no control character, line separator (U+2028;
-    # a penetration tester), direction override or character that prints as nothing; what a script needs (Mongolian's
-    # vowel separator and variation selectors, the Uyghur joiners and direction marks, private-use 生僻字) stays,
-    # as in any free text: checked as a holder's name, they had been refused as "invisible" (a reviewer)
-    purpose = check_text("use.purpose", purpose, MAX_PURPOSE, errors, required=True)
-    if kind := personal_data_in(purpose, typed=True):
-        errors.append(_personal("use.purpose", "用证事由", kind))
+    purpose = check_purpose(purpose, errors)
     # a case number (办件编号) as a license number is kept: typed from the applicant's slip in either case, in full
     # width or with spaces, it is the same case (CASE-9 and case-9 had been two, and a later department found none
     # of the first's receipts)

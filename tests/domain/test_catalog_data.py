@@ -1478,3 +1478,99 @@ def test_full_width_punctuation_is_said_so(edit: tuple[str, str], wide: str) -> 
     said = str(refused.value)
     assert said.startswith(f"第 {line} 行第 ") and f"列不是有效的 JSON：“{wide}”是全角标点" in said
     assert "（not JSON: " in said and f": line {line} column " in said
+
+
+# --- what loaded and then failed at the start or at every call (a catalog reviewer: R2, R5, R6, R8) ---------------
+
+
+def test_a_max_length_the_api_cannot_carry_is_refused_naming_the_field() -> None:
+    """``FieldSpec.max_length`` is an int32: 2^31 had loaded, been checked and adopted, and every `zzgw serve` of the
+    store had then died with a traceback building the catalog's messages (R2)."""
+    from gateway.api.convert import license_type_message
+
+    refused(
+        lambda d: id_card_field(d, "name").update(max_length=2**31),
+        said(
+            f"证照类型 {ID_CARD} 的信息项 name 的 max_length 为 2147483648，至多为 2147483647，请改正",
+            f"field name of {ID_CARD}: max_length must be at most 2147483647",
+        ),
+    )
+    data = raw()
+    id_card_field(data, "name").update(max_length=2**31 - 1)
+    loaded = Catalog.from_mapping(data).license_types[ID_CARD]
+    assert license_type_message(loaded).fields[[f.key for f in loaded.fields].index("name")].max_length == 2**31 - 1
+
+
+@pytest.mark.parametrize(
+    ("purpose", "problem"),
+    [
+        ("新办纳税人首次申领发票\u200b", "用证事由含有不可见字符 U+200B"),
+        ("新办纳税人\u2028首次申领发票", "用证事由含有控制字符 U+2028"),
+        ("\u202e票发领申次首人税纳办新", "用证事由含有文字方向控制符 U+202E"),
+        ("首次申领发票（咨询 13800138000）", "用证事由中不能填写手机号码"),
+        ("首次申领发票（370102199003077777）", "用证事由中不能填写公民身份号码"),
+    ],
+)
+def test_a_purpose_every_call_would_refuse_is_refused_naming_the_matter(purpose: str, problem: str) -> None:
+    """A matter's purpose is the clerk's default 用证事由: one the use context's check refuses had loaded, and every
+    check sent with it was refused INVALID_ARGUMENT use.purpose (R5). Refused by the same check, naming the matter."""
+    from gateway.domain.model import Member, Role
+    from gateway.domain.verification import check_use
+
+    data = raw()
+    matter(data)["purpose"] = purpose
+    with pytest.raises(ValueError) as excinfo:
+        Catalog.from_mapping(data)
+    said_ = str(excinfo.value)
+    assert said_.startswith(f"事项 {QYKZ} 的 purpose（默认用证事由）不能用：{problem}"), said_
+    assert said_.endswith(f"（matter {QYKZ}: purpose is one every check under the matter would refuse）"), said_
+    # and the check the calls make refuses it indeed
+    catalog = Catalog.from_mapping(raw())
+    handler = Member(code="113701000044125710", name=catalog.matter(QYKZ).department, region="370100",
+                     roles=frozenset({Role.CONSUMER}))  # fmt: skip
+    with pytest.raises(Exception) as refused_call:
+        check_use(QYKZ, purpose, catalog, caller=handler)
+    assert problem in str(getattr(refused_call.value, "violations", refused_call.value))
+
+
+def test_a_purpose_the_calls_take_is_loaded() -> None:
+    """What the use context's check takes: a full-width space inside (a plain one to the check), a date."""
+    data = raw()
+    matter(data)["purpose"] = "企业开办\u3000刻章（2026年12月6日起）"
+    assert Catalog.from_mapping(data).matter(QYKZ).purpose == "企业开办\u3000刻章（2026年12月6日起）"
+
+
+@pytest.mark.parametrize("depth", [500, 5000])
+def test_a_file_nested_too_deeply_is_refused_naming_the_line(depth: int) -> None:
+    """``"matters": [[[…]]]`` 500 deep had crashed the loader with a RecursionError traceback, exit 1 (R6)."""
+    text = CATALOG_TEXT.replace('"matters": [', '"matters": [\n' + "[" * depth + "]" * depth + ",", 1)
+    line = line_of(text, '"matters": [') + 1
+    with pytest.raises(ValueError) as refused_:
+        Catalog.from_json(text.encode("utf-8"))
+    said_ = str(refused_.value)
+    assert said_.startswith(f"第 {line} 行第 "), said_
+    assert "嵌套过深" in said_ and f"nested too deeply at line {line} column " in said_, said_
+
+
+def test_a_lone_surrogate_is_refused_naming_its_line() -> None:
+    """A lone surrogate escape (valid JSON) passed every check and failed as the fingerprint was made, said as a
+    position in a re-serialisation of the file (R8)."""
+    text = CATALOG_TEXT.replace('"name": "护照",', '"name": "护照\\ud800",', 1)
+    line = line_of(text, "\\ud800")
+    with pytest.raises(ValueError) as refused_:
+        Catalog.from_json(text.encode("utf-8"))
+    said_ = str(refused_.value)
+    assert said_.startswith(f"第 {line} 行第 "), said_
+    assert "\\ud800" in said_ and f"at line {line} column " in said_ and "surrogates not allowed" not in said_, said_
+
+
+def test_a_number_too_long_to_read_is_refused_naming_its_line() -> None:
+    """5,000 digits had been said with Python's own advice to call ``sys.set_int_max_str_digits()`` (R8)."""
+    text = CATALOG_TEXT.replace('"max_length": 500', '"max_length": ' + "9" * 5000, 1)
+    line = line_of(text, "9" * 5000)
+    with pytest.raises(ValueError) as refused_:
+        Catalog.from_json(text.encode("utf-8"))
+    said_ = str(refused_.value)
+    assert said_.startswith(f"第 {line} 行第 "), said_
+    assert "5000 位" in said_ and "set_int_max_str_digits" not in said_, said_
+    assert len(said_) < 400, said_
