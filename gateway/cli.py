@@ -606,6 +606,15 @@ def _catalog_warnings(found: InitReport | CatalogFindings) -> list[str]:
             "before, and an amendment of one must drop them (clear_fields; else FIELD_NOT_IN_CATALOG); to keep such a "
             'field, put it back in its type (optional: "required": false) (docs/operations.md: Changing the catalog)'
         )
+    if found.holder_code_types_left:
+        said.append(
+            "warning: the catalog's license types no longer take "
+            f"{counted(len(found.holder_code_types_left), 'holder code type')} that holders of licenses not ended have "
+            f"({', '.join(found.holder_code_types_left)}): those licenses keep their holder and verify as before, and "
+            "an amendment of one is refused (BAD_HOLDER_CODE_TYPE: an amendment cannot change its holder), so they can "
+            "only be cancelled; to keep them amendable, put the code type back in the type's holder_code_types "
+            "(docs/operations.md: Changing the catalog)"
+        )
     if found.issuers_not_issuing:
         said.append(
             f"warning: {counted(len(found.issuers_not_issuing), 'issuer')} named by license types of the catalog "

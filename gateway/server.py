@@ -133,6 +133,7 @@ from gateway.services.catalog_change import (
     BundleLeft,
     bundles_left,
     fields_left,
+    holder_code_types_left,
     issuers_left,
     issuers_not_issuing,
     types_without_issuer,
@@ -622,6 +623,10 @@ class InitReport:
     fields_left: tuple[str, ...] = ()
     """``TYPE_CODE KEY (N licenses)`` for each field that licenses not ended carry and their type no longer has, when
     this run adopted another catalog (``catalog_change.fields_left``): an amendment of one must drop it."""
+    holder_code_types_left: tuple[str, ...] = ()
+    """``TYPE_CODE CODE_TYPE (N licenses)`` for each holder code type that holders of licenses not ended have and their
+    type no longer takes, when this run adopted another catalog (``catalog_change.holder_code_types_left``): those
+    licenses can no longer be amended."""
     issuers_not_issuing: tuple[str, ...] = ()
     """Issuers the catalog's types name that cannot issue them (``catalog_change.issuers_not_issuing``)."""
     types_without_issuer: tuple[str, ...] = ()
@@ -891,6 +896,7 @@ def _initialise(
         )
         if catalog_adopted
         else (),
+        holder_code_types_left=_holder_code_types_left(gateway.db, gateway.catalog) if catalog_adopted else (),
         issuers_not_issuing=issuers_not_issuing(gateway.catalog, members_in_force),
         types_without_issuer=types_without_issuer(gateway.catalog, members_in_force),
         fields_never_read=tuple(never_read.words for never_read in gateway.catalog.fields_never_read()),
@@ -970,6 +976,13 @@ def types_left(db: Database, catalog: Catalog) -> tuple[str, ...]:
         return tuple(f"{code} ({counted(uow.licenses.count_current(code), 'license')})" for code in left)
 
 
+def _holder_code_types_left(db: Database, catalog: Catalog) -> tuple[str, ...]:
+    """``TYPE_CODE CODE_TYPE (N licenses)`` of ``catalog_change.holder_code_types_left``."""
+    return tuple(
+        f"{h.type_code} {h.code_type} ({counted(h.licenses, 'license')})" for h in holder_code_types_left(db, catalog)
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CatalogFindings:
     """What a catalog file would meet in a store: what `zzgw init --adopt-catalog` would refuse and warn of, found
@@ -989,6 +1002,7 @@ class CatalogFindings:
     partners_idle: tuple[str, ...] = ()
     types_left: tuple[str, ...] = ()
     fields_left: tuple[str, ...] = ()
+    holder_code_types_left: tuple[str, ...] = ()
     issuers_not_issuing: tuple[str, ...] = ()
     types_without_issuer: tuple[str, ...] = ()
     bundles_left: tuple[BundleLeft, ...] = ()
@@ -1048,6 +1062,7 @@ def catalog_findings(settings: Settings, catalog: Catalog) -> CatalogFindings:
             )
             if changing
             else (),
+            holder_code_types_left=_holder_code_types_left(db, catalog) if changing else (),
             issuers_not_issuing=issuers_not_issuing(catalog, members),
             types_without_issuer=types_without_issuer(catalog, members),
             bundles_left=bundles_left(db, catalog) if changing else (),

@@ -830,3 +830,57 @@ def test_a_document_never_drawn_of_a_type_taken_out_before_forms_were_kept_is_re
         code, _, message = refused(lambda: document_text(running, food_id))
     assert code == grpc.StatusCode.FAILED_PRECONDITION
     assert message.startswith(f"该证照的版式文件从未生成，而其证照类型 {FOOD_PERMIT} 已从证照目录中删除，无法生成")
+PASSPORT = "111000009910000279001"  # 护照: holders by 公民身份号码 (111) or passport number (414)
+EXIT_ENTRY = "11370100993701046D"  # 济南市公安局出入境管理支队, its issuer
+
+
+def passport(holder_code_type: str, holder_code: str) -> dict[str, Any]:
+    return unique(
+        {
+            "request_id": "pp-1",
+            "type_code": PASSPORT,
+            "license_number": "E12345678",
+            "holder": {"name": "约翰", "code_type": holder_code_type, "code": holder_code},
+            "issue_date": "2024-01-02",
+            "valid_until": "2034-01-01",
+            "fields": {"passport_type": "P", "country_code": "CHN", "name": "约翰", "name_pinyin": "YUE HAN",
+                       "gender": "男", "nationality": "中国", "birth_date": "1990-01-01", "birth_place": "山东",
+                       "place_of_issue": "山东", "issuing_authority": "国家移民管理局"},
+        }
+    )  # fmt: skip
+
+
+def test_a_holder_code_type_taken_out_of_a_type_is_said_with_the_licenses_it_leaves(store: str, tmp_path: Path) -> None:
+    """护照 no longer taking 414 (passport numbers): the licenses of holders known by one can no longer be amended
+    (BAD_HOLDER_CODE_TYPE: an amendment cannot change the holder), only cancelled. It had been adopted, and passed by
+    `zzgw catalog check`, without a word (a reviewer, R7); it is said as a field taken out is, with how many licenses
+    not ended it leaves so (a cancelled one is not counted)."""
+    before = catalog_file(tmp_path / "catalog.json")
+    after = catalog_file(tmp_path / "after.json", lambda raw: type_of(raw, PASSPORT).update(holder_code_types=["111"]))
+    with serving(tmp_path, store, before) as running:
+        issuance = running.issuance(EXIT_ENTRY)
+        kept = issuance.IssueLicense(issue_request(passport("414", "E12345678"))).license.license_id
+        issuance.IssueLicense(issue_request(passport("414", "E87654321")))
+        cancelled = issuance.IssueLicense(issue_request(passport("414", "G11111111"))).license.license_id
+        issuance.ChangeLicenseStatus(
+            issuance_pb2.ChangeLicenseStatusRequest(
+                request_id="st-" + uuid.uuid4().hex,
+                license_id=cancelled,
+                action=issuance_pb2.STATUS_ACTION_CANCEL,
+                reason="测试",
+            )
+        )
+        assert kept
+    warning = (
+        "warning: the catalog's license types no longer take 1 holder code type that holders of licenses not ended "
+        f"have ({PASSPORT} 414 (2 licenses)): those licenses keep their holder and verify as before, and an amendment "
+        "of one is refused (BAD_HOLDER_CODE_TYPE: an amendment cannot change its holder), so they can only be "
+        "cancelled; to keep them amendable, put the code type back in the type's holder_code_types "
+        "(docs/operations.md: Changing the catalog)"
+    )
+    checked = run_zzgw("catalog", "check", str(after), env=zzgw_env(tmp_path, store, before), timeout=120)
+    assert checked.returncode == 0 and warning in checked.stderr.splitlines(), checked.stderr
+    adopted = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, after), timeout=120)
+    assert adopted.returncode == 0 and warning in adopted.stderr.splitlines(), adopted.stderr
+    again = run_zzgw("init", env=zzgw_env(tmp_path, store, after), timeout=120)
+    assert again.returncode == 0 and "holder code type" not in again.stderr, again.stderr  # said when adopted only

@@ -244,6 +244,16 @@ class LicenseRepository:
         )
         return {str(k): int(n) for k, n in self._s.execute(query).all()}
 
+    def holder_code_types(self, type_code: str, statuses: Collection[LicenseStatus]) -> dict[str, int]:
+        """How many current licenses of ``type_code`` with one of ``statuses`` there are of each holder code type, in
+        one pass over them."""
+        query = (
+            select(_L.c.holder_code_type, func.count())
+            .where(_L.c.type_code == type_code, _IS_CURRENT, _L.c.status.in_(sorted(s.value for s in statuses)))
+            .group_by(_L.c.holder_code_type)
+        )
+        return {str(k): int(n) for k, n in self._s.execute(query).all()}
+
     def count_without_memo(self) -> int:
         return int(self._s.execute(select(func.count()).select_from(_L).where(_L.c.seal_memo == b"")).scalar_one())
 
