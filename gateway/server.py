@@ -141,7 +141,7 @@ from gateway.services.catalog_change import (
 from gateway.services.catalog_pin import CATALOG_FACT, CatalogPin
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
-from gateway.services.members import Authenticator, MemberService, load_catalog, load_members
+from gateway.services.members import Authenticator, MemberService, load_catalog, load_members, read_catalog
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService
 from gateway.services.sharing import SharingService, StampKey, UseStamper
@@ -1098,10 +1098,21 @@ def refuse_memory_store(settings: Settings) -> None:
         )
 
 
-def configured_catalog(settings: Settings) -> Catalog:
-    """The catalog the settings name (``ZZGW_CATALOG``), or the demo catalog; ConfigError for a bad file."""
+def configured_catalog(settings: Settings, raw: bytes | None = None) -> Catalog:
+    """The catalog the settings name (``ZZGW_CATALOG``), or the demo catalog; ConfigError for a bad file. ``raw``:
+    the file's bytes as read before (``configured_catalog_bytes``), not read again."""
     try:
-        return load_catalog(settings.catalog)
+        return load_catalog(settings.catalog, raw)
+    except ValueError as exc:
+        raise ConfigError(f"catalog (ZZGW_CATALOG): {exc}") from None
+
+
+def configured_catalog_bytes(settings: Settings) -> bytes | None:
+    """The bytes of the catalog file the settings name, None for the demo catalog; ConfigError when unreadable."""
+    if not settings.catalog:
+        return None
+    try:
+        return read_catalog(settings.catalog)
     except ValueError as exc:
         raise ConfigError(f"catalog (ZZGW_CATALOG): {exc}") from None
 
@@ -2147,6 +2158,15 @@ def _still_in_dev(settings: Settings) -> ConfigError:
     )
 
 
+class CatalogNotTheStores(ConfigError):
+    """The catalog a process would serve is not the one its store's gateways serve (``_pin_catalog``); ``stored``:
+    the store's fingerprint."""
+
+    def __init__(self, stored: str, message: str) -> None:
+        super().__init__(message)
+        self.stored = stored
+
+
 def _pin_catalog(gateway: Gateway, stored: str | None) -> None:
     """Refuse to serve a catalog that is not the one the store's gateways serve (ADR 0013): a replica with another
     file had applied other sharing rules beside the others, giving a department a citizen's data that the others
@@ -2163,11 +2183,12 @@ def _pin_catalog(gateway: Gateway, stored: str | None) -> None:
             "--adopt-catalog` does, and records it (docs/operations.md: Changing the catalog)"
         )
     if stored != ours:
-        raise ConfigError(
+        raise CatalogNotTheStores(
+            stored,
             f"this gateway's catalog ({_catalog_named(gateway.settings)}, sha256 {ours}) is not the one the database "
             f"{gateway.settings.database_label} is served with (sha256 {stored}): copy the catalog file the other "
             "gateways of this store use; or, to change the catalog, run `zzgw init --adopt-catalog` with the new one, "
-            "then restart every gateway of the store (docs/operations.md: Changing the catalog)"
+            "then restart every gateway of the store (docs/operations.md: Changing the catalog)",
         )
     gateway.catalog_pin.arm(ours, dev=gateway.settings.mode == "dev")
 
@@ -2302,6 +2323,7 @@ def serve_forever(
     ready: Callable[[], object] | None = None,
     store_identity: tuple[int, int] | DatabaseIdentity | None = None,
     stop_asked: StopAsked | None = None,
+    catalog: bytes | None = None,
 ) -> None:
     """Run one gateway process until SIGTERM or SIGINT, then stop gracefully; ``ready`` is called once it serves.
 
@@ -2310,8 +2332,13 @@ def serve_forever(
     worker that replaces it: it had been the announcing one only, and both were gone once worker 0 died).
     ``store_identity``: the SQLite file or PostgreSQL database to store in, none other (a replacement worker's:
     ``Gateway.open``). ``stop_asked``: a stop signal that came before this process's own handlers (``run``): it
-    stops as soon as it serves."""
-    gateway = Gateway.open(settings, store_identity=store_identity)
+    stops as soon as it serves. ``catalog``: the bytes of the catalog file as the gateway read them at its start (a
+    worker's), not read again from ``ZZGW_CATALOG``."""
+    gateway = Gateway.open(
+        settings,
+        store_identity=store_identity,
+        catalog=configured_catalog(settings, catalog) if catalog is not None else None,
+    )
     check_ready(gateway, serving=True)
     gateway.own_certificates.serve(own_certificates(settings))
     if settings.workers == 1:  # several: said once, by ``run``
@@ -2455,7 +2482,11 @@ def run(settings: Settings, asked: StopAsked | None = None) -> int:
     if settings.workers == 1:
         serve_forever(settings, stop_asked=asked)
         return 0
-    gateway = Gateway.open(settings)
+    # read once: every worker serves these bytes, a replacement too. The file at the path is the next catalog from
+    # the first step of changing it on, before its adoption: a replacement that read it had been refused as not the
+    # store's catalog (exit 2), stopping the gateway for good (a reviewer, R3)
+    catalog = configured_catalog_bytes(settings)
+    gateway = Gateway.open(settings, catalog=configured_catalog(settings, catalog))
     try:
         check_ready(gateway, serving=True)
         warn_of_connection_slots(gateway)
@@ -2469,7 +2500,7 @@ def run(settings: Settings, asked: StopAsked | None = None) -> int:
         return 0
     # a worker's own deadline first (it says why and exits 1), the supervisor's a second later for one that runs
     # nothing at all (frozen, stopped)
-    worker = functools.partial(_worker, started_on=started_on, database=database)
+    worker = functools.partial(_worker, started_on=started_on, database=database, catalog=catalog)
     return supervise(settings, worker, stop_deadline=STOP_DEADLINE_SECONDS + 1.0, stop_asked=lambda: asked.signum)
 
 
@@ -2539,6 +2570,7 @@ def _worker(
     *,
     started_on: tuple[str, int, int] | None = None,
     database: DatabaseIdentity | None = None,
+    catalog: bytes | None = None,
 ) -> None:
     stop_with_parent()
     # One worker per core, pinned: an unpinned Python process migrating between cores served 20-40% fewer calls
@@ -2559,8 +2591,19 @@ def _worker(
             watch_certificates=number == 0,
             ready=ready.set,
             store_identity=_expected(started_on, database) if replacement else None,
+            catalog=catalog,
         )
     except Exception as exc:  # said in one line, as the command says it (a setting, a key, the database, a file)
+        if replacement and isinstance(exc, CatalogNotTheStores):
+            # adopted since the gateway started (`zzgw init --adopt-catalog`): the others answer CATALOG_CHANGED
+            # until the restart, which this worker waits for rather than stop them all (exit 2)
+            log.error(
+                "the store's gateways serve another catalog since this gateway started (sha256 %s, adopted by `zzgw "
+                "init --adopt-catalog`): this worker waits while the others answer CATALOG_CHANGED; restart the "
+                "gateway to serve it (docs/operations.md: Changing the catalog)",
+                exc.stored,
+            )
+            sys.exit(EXIT_STORE_UNAVAILABLE)
         if replacement and isinstance(exc, DatabaseReplaced):
             exc = _database_replaced(exc)
         elif replacement and isinstance(exc, NoStoreYet | StoreMissing | StoreGone):

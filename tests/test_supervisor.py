@@ -5,6 +5,7 @@ processes, real sockets)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -600,3 +601,54 @@ def test_a_second_signal_while_the_start_hangs_stops_the_gateway_at_once(env: di
     )
     assert done.returncode == -signal.SIGTERM, done.stderr
     assert "signal 15 again as the gateway starts: stopping at once" in done.stderr, done.stderr
+
+
+def test_a_worker_replaced_while_the_catalog_changes_serves_what_the_gateway_started_with(tmp_path: Path) -> None:
+    """Changing the catalog (docs/operations.md): the new file put at ZZGW_CATALOG's path first, on every machine, then
+    adopted. A worker replaced in between had read the new file, been refused as not the store's catalog (exit 2),
+    and stopped the gateway for good (a reviewer, R3). A replacement serves the catalog the gateway started with, as
+    its other workers do; once the new one is adopted, one waits (75) while the others answer CATALOG_CHANGED, until
+    the gateway is restarted, never stopping it."""
+    catalog = tmp_path / "catalog.json"
+    demo = json.loads((ROOT / "gateway" / "bootstrap" / "catalog.json").read_text(encoding="utf-8"))
+    catalog.write_text(json.dumps(demo, ensure_ascii=False), encoding="utf-8")
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(tmp_path),
+        "ZZGW_KEY_PASSPHRASE": "supervisor-test",
+        "ZZGW_WORKERS": "2",
+        "ZZGW_CATALOG": str(catalog),
+    }
+    env.pop("ZZGW_DATABASE_URL", None)
+    run_zzgw("init", env=env, check=True)
+    grpc_port, log = free_port(), tmp_path / "serve.log"
+    with log.open("w", encoding="utf-8") as written:
+        process = _serve(env, grpc_port, free_port(), written)
+    try:
+        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
+        first = worker_pids(process.pid, 2, grpc_port)
+        demo["matters"][0]["name"] += "（新）"  # step 1: the new file at the path, not adopted yet
+        catalog.write_text(json.dumps(demo, ensure_ascii=False), encoding="utf-8")
+        os.kill(first[0], signal.SIGKILL)
+        _wait_for(log, f"(pid {first[0]}) exited (code -9) while serving: starting another", process)
+        replaced = worker_pids(process.pid, 2, grpc_port)  # both listen: the replacement serves
+        assert first[0] not in replaced and first[1] in replaced, log.read_text(encoding="utf-8")
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+        adopted = run_zzgw("init", "--adopt-catalog", env=env, timeout=120)  # step 2
+        assert adopted.returncode == 0, adopted.stderr
+        os.kill(first[1], signal.SIGKILL)
+        _wait_for(log, "did not start (exit code 75): trying again in 1 s; the other workers serve", process)
+        assert process.poll() is None
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    err = log.read_text(encoding="utf-8")
+    assert process.returncode == 0, err
+    assert "is not the one the database" not in err and "stopping the gateway" not in err, err
+    assert re.search(
+        rf"{LOG_LINE}ERROR zzgw the store's gateways serve another catalog since this gateway started \(sha256 ", err
+    ), err

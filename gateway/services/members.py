@@ -73,19 +73,25 @@ def load_demo_members() -> list[Member]:
     return members_from(_bootstrap_json("members.json"), "the demo members")
 
 
-def load_catalog(path: str = "") -> Catalog:
-    """The catalog in the JSON file ``path`` (docs/catalog.md), or the bootstrap (demo) catalog without one.
-    ValueError says what is wrong with the file, and where."""
+def load_catalog(path: str = "", raw: bytes | None = None) -> Catalog:
+    """The catalog in the JSON file ``path`` (docs/catalog.md), or the bootstrap (demo) catalog without one; ``raw``:
+    the file's bytes, read before (``read_catalog``). ValueError says what is wrong with the file, and where."""
     if not path:
         return load_bootstrap_catalog()
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    if raw is None:
+        raw = read_catalog(path)
     try:
         return Catalog.from_json(raw)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path}: not a catalog: {_said(exc)}") from None
+
+
+def read_catalog(path: str) -> bytes:
+    """The bytes of the catalog file ``path``; ValueError when it cannot be read."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def load_members(path: str = "") -> list[Member]:
