@@ -830,6 +830,8 @@ def test_a_document_never_drawn_of_a_type_taken_out_before_forms_were_kept_is_re
         code, _, message = refused(lambda: document_text(running, food_id))
     assert code == grpc.StatusCode.FAILED_PRECONDITION
     assert message.startswith(f"该证照的版式文件从未生成，而其证照类型 {FOOD_PERMIT} 已从证照目录中删除，无法生成")
+
+
 PASSPORT = "111000009910000279001"  # 护照: holders by 公民身份号码 (111) or passport number (414)
 EXIT_ENTRY = "11370100993701046D"  # 济南市公安局出入境管理支队, its issuer
 
