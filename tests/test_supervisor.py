@@ -109,13 +109,27 @@ def test_a_worker_killed_while_serving_is_replaced_and_a_signal_stops_all(env: d
     assert re.search(rf"worker \d \(pid {first[0]}\) exited \(code -9\) while serving: starting another", err), err
 
 
-@contextlib.contextmanager
-def _two_workers_on_sqlite(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, Path, list[int]]]:
-    """``zzgw serve`` with two workers on a new SQLite store in ``tmp_path``, its log written to serve.log: the
-    process, its gRPC port, the log and the workers' pids, once both serve; stopped with SIGTERM at the end unless it
-    ended itself."""
-    env = {**os.environ, "ZZGW_DATA_DIR": str(tmp_path), "ZZGW_KEY_PASSPHRASE": "supervisor-test", "ZZGW_WORKERS": "2"}
+def _two_workers_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of a gateway of two workers on a SQLite store in ``tmp_path``, with ``settings`` (ZZGW_...)."""
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(tmp_path),
+        "ZZGW_KEY_PASSPHRASE": "supervisor-test",
+        "ZZGW_WORKERS": "2",
+        **settings,
+    }
     env.pop("ZZGW_DATABASE_URL", None)
+    return env
+
+
+@contextlib.contextmanager
+def _two_workers_on_sqlite(
+    tmp_path: Path, **settings: str
+) -> Iterator[tuple[subprocess.Popen[str], int, Path, list[int]]]:
+    """``zzgw serve`` with two workers on a new SQLite store in ``tmp_path`` (``_two_workers_env``), its log written to
+    serve.log: the process, its gRPC port, the log and the workers' pids, once both serve; stopped with SIGTERM at the
+    end unless it ended itself."""
+    env = _two_workers_env(tmp_path, **settings)
     run_zzgw("init", env=env, check=True)
     grpc_port, log = free_port(), tmp_path / "serve.log"
     with log.open("w", encoding="utf-8") as written:
@@ -612,21 +626,8 @@ def test_a_worker_replaced_while_the_catalog_changes_serves_what_the_gateway_sta
     catalog = tmp_path / "catalog.json"
     demo = json.loads((ROOT / "gateway" / "bootstrap" / "catalog.json").read_text(encoding="utf-8"))
     catalog.write_text(json.dumps(demo, ensure_ascii=False), encoding="utf-8")
-    env = {
-        **os.environ,
-        "ZZGW_DATA_DIR": str(tmp_path),
-        "ZZGW_KEY_PASSPHRASE": "supervisor-test",
-        "ZZGW_WORKERS": "2",
-        "ZZGW_CATALOG": str(catalog),
-    }
-    env.pop("ZZGW_DATABASE_URL", None)
-    run_zzgw("init", env=env, check=True)
-    grpc_port, log = free_port(), tmp_path / "serve.log"
-    with log.open("w", encoding="utf-8") as written:
-        process = _serve(env, grpc_port, free_port(), written)
-    try:
-        wait_serving(f"127.0.0.1:{grpc_port}", process=process)
-        first = worker_pids(process.pid, 2, grpc_port)
+    env = _two_workers_env(tmp_path, ZZGW_CATALOG=str(catalog))
+    with _two_workers_on_sqlite(tmp_path, ZZGW_CATALOG=str(catalog)) as (process, grpc_port, log, first):
         demo["matters"][0]["name"] += "（新）"  # step 1: the new file at the path, not adopted yet
         catalog.write_text(json.dumps(demo, ensure_ascii=False), encoding="utf-8")
         os.kill(first[0], signal.SIGKILL)
@@ -642,10 +643,6 @@ def test_a_worker_replaced_while_the_catalog_changes_serves_what_the_gateway_sta
         os.kill(first[1], signal.SIGKILL)
         _wait_for(log, "did not start (exit code 75): trying again in 1 s; the other workers serve", process)
         assert process.poll() is None
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=60)
     err = log.read_text(encoding="utf-8")
     assert process.returncode == 0, err
     assert "is not the one the database" not in err and "stopping the gateway" not in err, err

@@ -61,6 +61,17 @@ def factory(running: RunningGateway) -> Callable[[], grpc.Channel]:
     return lambda: running.channel(MARKET)
 
 
+def abort_unavailable(context: grpc.ServicerContext, reason: str, message: str) -> None:
+    """End a fake gateway's call UNAVAILABLE with ``reason`` in its ErrorInfo, as the gateway ends one."""
+    packed = any_pb2.Any()
+    packed.Pack(error_details_pb2.ErrorInfo(reason=reason, domain="zzgw.v1"))
+    context.abort_with_status(
+        rpc_status.to_status(
+            status_pb2.Status(code=grpc.StatusCode.UNAVAILABLE.value[0], message=message, details=[packed])
+        )
+    )
+
+
 def write_jsonl(path: Path, lines: list[str]) -> Path:
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return path
@@ -966,18 +977,7 @@ class _UnavailableForAWhile(issuance_pb2_grpc.IssuanceServiceServicer):
     def BatchIssueLicenses(self, requests: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         self.calls += 1
         if self.calls <= self.failures:
-            info = error_details_pb2.ErrorInfo(reason="DATABASE_UNAVAILABLE", domain="zzgw.v1")
-            packed = any_pb2.Any()
-            packed.Pack(info)
-            context.abort_with_status(
-                rpc_status.to_status(
-                    status_pb2.Status(
-                        code=grpc.StatusCode.UNAVAILABLE.value[0],
-                        message="the database connection was lost: retry",
-                        details=[packed],
-                    )
-                )
-            )
+            abort_unavailable(context, "DATABASE_UNAVAILABLE", "the database connection was lost: retry")
         index = 0
         for request in requests:
             results = []
@@ -1058,17 +1058,8 @@ class _CatalogChangedAfter(issuance_pb2_grpc.IssuanceServiceServicer):
             if self.lost or len(self.issued) >= self.answered * 2:
                 reason = "DATABASE_UNAVAILABLE" if self.lost else "CATALOG_CHANGED"
                 self.lost = False
-                info = error_details_pb2.ErrorInfo(reason=reason, domain="zzgw.v1")
-                packed = any_pb2.Any()
-                packed.Pack(info)
-                context.abort_with_status(
-                    rpc_status.to_status(
-                        status_pb2.Status(
-                            code=grpc.StatusCode.UNAVAILABLE.value[0],
-                            message="证照目录已更新，本网关实例须重启后才能按新目录处理（the catalog changed）",
-                            details=[packed],
-                        )
-                    )
+                abort_unavailable(
+                    context, reason, "证照目录已更新，本网关实例须重启后才能按新目录处理（the catalog changed）"
                 )
             results = []
             for item in request.licenses:
