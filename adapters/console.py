@@ -25,7 +25,8 @@ script, Chinese labels, no framework, nothing fetched from elsewhere); it calls:
                                        file's text): the receipt with its signature checked as ``zzgw receipt
                                        check`` checks it, whether the archive holds the same one, and what it says
                                        (only once its signature verified); ``operator``, the clerk who looks (for
-                                       the holder's log, GET_RECEIPT), required with the department's token;
+                                       the holder's log, GET_RECEIPT), required with the department's token (not
+                                       with a holder portal's, whose look-up is on no log, as at GetReceipt);
                                        answered with the look-up's time too (``looked_up_at``), which its print
                                        names, and its license's standing now (``standing_now``,
                                        ``current_license_id``) and holder (``holder``, as a verification shows
@@ -328,9 +329,11 @@ class Console:
     def _operator(user: ConsoleUser, request: Mapping[str, Any]) -> str:
         """Who reads a receipt, for the holder's log: the clerk a clerk's own token names, else the name or staff
         number typed at sign-in (``operator``), required with the department's token as at every other call (a
-        look-up without one had been answered with the holder and logged naming no one: a reviewer)."""
+        look-up without one had been answered with the holder and logged naming no one: a reviewer). A holder
+        portal has no clerk, and its look-up is its holder's own, on no log (``VerificationService.receipt``): it
+        needs no name, as at gRPC's GetReceipt (it had been refused, in words for a department: a reviewer)."""
         operator = user.clerk or plain_operator(_text(request, "operator"))
-        if not operator:
+        if not operator and not user.member.roles <= {Role.HOLDER_PORTAL}:
             raise invalid(
                 "operator",
                 "REQUIRED",
