@@ -217,6 +217,9 @@ const CALL_SECONDS = 60; // a gateway that does not answer in this time is said 
 // the page is given lengthens it.
 const IDLE_MINUTES = 30;
 const IDLE_MESSAGE = "长时间未操作（" + IDLE_MINUTES + " 分钟），已自动退出，请重新登录";
+// On the sign-in screen, where no one is signed in, what the wait ends is the token and name kept from a sign-in that
+// did not go through, and it says so: it had said 自动退出登录 to a clerk who never signed in (a reviewer).
+const KEPT_IDLE_MESSAGE = "长时间未操作（" + IDLE_MINUTES + " 分钟），已清除本页保存的接入令牌和核验人，请重新输入后登录";
 // Warned of this long before, with a button to stay signed in (any key or click does too): a clerk called away, or
 // reading a long result with a screen reader (whose browsing sends the page no keys), had been signed out unwarned,
 // and what was typed lost (WCAG 2.2.1).
@@ -523,7 +526,9 @@ function warnIdle(warning) {
   if (warning === shown) return;
   if (warning) {
     beforeWarning = document.activeElement;
-    $("idle-text").textContent = "长时间未操作：" + WARN_MINUTES + " 分钟后将自动退出登录。如需继续使用，请点击“继续使用”（或按任意键）。";
+    $("idle-text").textContent = "长时间未操作：" + WARN_MINUTES + (signedIn()
+      ? " 分钟后将自动退出登录。如需继续使用，请点击“继续使用”（或按任意键）。"
+      : " 分钟后将清除本页保存的接入令牌和核验人。如需保留，请点击“继续使用”（或按任意键）。");
   }
   show("idle-warning", warning);
   clearOfWarning();
@@ -572,6 +577,12 @@ function tokenKept() {
   return Boolean(session || credentials().token);
 }
 
+// Signed in, or a signed-in tab being reloaded (its clerk noted at the sign-in, forgotten when one does not go
+// through): not a token kept from a sign-in that did not go through.
+function signedIn() {
+  return Boolean(session || sessionStorage.getItem("zzgw.clerk"));
+}
+
 function noteInput() {
   stillOpen();
   if (!tokenKept()) return;
@@ -588,7 +599,7 @@ function noteInput() {
 function idleOut() {
   // the focus in the token field, as after 退出 (it had been nowhere); a scanner's code typed there is not taken for a
   // token (``signInForm``)
-  signOut(IDLE_MESSAGE);
+  signOut(signedIn() ? IDLE_MESSAGE : KEPT_IDLE_MESSAGE);
 }
 
 // 退出, and the sign-outs that are as 退出: nothing is left in the tab (the token, the clerk's name and the choices
