@@ -598,15 +598,18 @@ function noteInput() {
 
 function idleOut() {
   // the focus in the token field, as after 退出 (it had been nowhere); a scanner's code typed there is not taken for a
-  // token (``signInForm``)
-  signOut(signedIn() ? IDLE_MESSAGE : KEPT_IDLE_MESSAGE);
+  // token (``signInForm``). But not from a field of the sign-in form the clerk is typing in: the input that finds the
+  // wait over (a PC that slept past it) is a key there, and it went on into the token field, a name typed in 核验人
+  // sent as a token (a reviewer)
+  const typing = !session && $("sign-in-form").contains(document.activeElement);
+  signOut(signedIn() ? IDLE_MESSAGE : KEPT_IDLE_MESSAGE, !typing);
 }
 
 // 退出, and the sign-outs that are as 退出: nothing is left in the tab (the token, the clerk's name and the choices
 // kept there).
-function signOut(message) {
+function signOut(message, focusToken = true) {
   sessionStorage.clear();
-  signedOut(message);
+  signedOut(message, focusToken);
 }
 
 // The clerk is signed out (a token ended or rotated while the page was open): back to 登录, saying why, with the

@@ -1362,6 +1362,36 @@ def test_a_sign_in_that_did_not_go_through_keeps_the_token_for_30_minutes_withou
         context.close()
 
 
+def test_a_key_typed_into_the_name_after_a_sleep_past_the_wait_stays_in_the_name(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """Found in review (R3): the window PC slept past the 30 minutes after a sign-in that did not go through (the
+    page's timer did not run); the clerk's first key in 核验人 dropped the kept token, as it should, but moved the
+    focus into the token field, and the name typed went there, masked, to be sent as a token. The token and name
+    kept are dropped, and the focus and the key stay where the clerk types."""
+    context = browser.new_context(locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.clock.install()
+        page.goto(f"{console}/")
+        page.route("**/api/session", lambda route: route.abort("connectionrefused"))
+        page.fill("#token", running.tokens[TAX])
+        page.fill("#operator", "窗口03 王敏")
+        page.click("#sign-in-form button")
+        page.locator("#message", has_text="无法连接证照网关").wait_for()
+        page.unroute("**/api/session")
+        page.clock.set_system_time(page.evaluate("Date.now()") + 31 * 60 * 1000)  # asleep: no timer ran
+        page.focus("#operator")
+        page.keyboard.type("Wang3")
+        assert page.inner_text("#message") == KEPT_DROPPED
+        assert page.evaluate("sessionStorage.getItem('zzgw.token')") is None
+        assert (page.input_value("#operator"), page.input_value("#token")) == ("Wang3", "")
+        assert page.evaluate("document.activeElement.id") == "operator"
+    finally:
+        context.close()
+
+
 def test_a_refused_sign_in_puts_the_focus_back_in_the_token_field(
     browser: Any, console: str, running: RunningGateway
 ) -> None:
