@@ -1572,7 +1572,12 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.domain.errors import NotFoundError
     from gateway.domain.model import CHINA_TZ, beijing_day
     from gateway.domain.verification import matters_of
-    from gateway.member_certificates import certificate_ends, previous_certificate_ends, put_previous_aside
+    from gateway.member_certificates import (
+        certificate_ends,
+        one_at_a_time,
+        previous_certificate_ends,
+        put_previous_aside,
+    )
     from gateway.server import dev_tokens_of, forget_dev_token
     from gateway.services.members import token_digest
 
@@ -1598,17 +1603,21 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                     gateway.members.restore(code)
                     print(f"{code} is no longer revoked: `zzgw init` registers its credentials again", file=sys.stderr)
                     return 0
-                with gateway.db.unit_of_work() as uow:  # what it takes, recorded in pki/members/ too
-                    registered = uow.members.certificate_digests().get(code)
-                    previous = uow.members.previous_certificate_digests().get(code)
-                taken = gateway.members.revoke(code)
+                # held, as a renewal or retirement holds it, from what it reads to its last move: one run between a
+                # renewal's store commit and its renames had moved the old pair aside, the renewal then putting the
+                # revoked new one in place (a reviewer, R1)
+                with one_at_a_time(settings.pki_dir):
+                    with gateway.db.unit_of_work() as uow:  # what it takes, recorded in pki/members/ too
+                        registered = uow.members.certificate_digests().get(code)
+                        previous = uow.members.previous_certificate_digests().get(code)
+                    taken = gateway.members.revoke(code)
+                    retired, kept, foreign = _retire_client_certificate(
+                        settings, code, gateway.members.revoked_certificates(), registered
+                    )
+                    put_previous_aside(settings, code, previous)  # taken too, when a renewal kept one
             except NotFoundError as exc:
                 print(f"zzgw members: {exc.message}", file=sys.stderr)
                 return 2
-            retired, kept, foreign = _retire_client_certificate(
-                settings, code, gateway.members.revoked_certificates(), registered
-            )
-            put_previous_aside(settings, code, previous)  # taken too, when a renewal kept one
             aside = (
                 f"; {settings.pki_dir / 'members' / code}.pem was {foreign}, not one of {code}'s: it and its key are "
                 f"moved aside as {retired}.*, and `zzgw init` after `--restore` issues {code} a new pair"

@@ -341,8 +341,8 @@ def retire_certificate(settings: Settings, members: MemberService, code: str) ->
 @contextlib.contextmanager
 def one_at_a_time(pki: Path) -> Iterator[None]:
     """Hold ``pki`` (an exclusive ``flock`` of the directory, let go when the process ends however it ends) while a
-    renewal or retirement writes ``pki/members/``; another waits for it. Without the directory, nothing is held: the
-    command then says what is missing."""
+    renewal, retirement or revocation (``zzgw members --revoke``) writes ``pki/members/``; another waits for it.
+    Without the directory, nothing is held: the command then says what is missing."""
     try:
         held: int | None = os.open(pki, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:

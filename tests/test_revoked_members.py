@@ -27,6 +27,8 @@ HEALTH = "1137010099370110X6"  # 济南市医疗保障局, a consumer
 HR = "11370100993701070X"  # 济南市人力资源和社会保障局
 PROPERTY = "123701009937011183"  # 济南市不动产登记中心
 DATA = "11370100993701134U"  # 济南市大数据局
+CIVIL = "113701009937010548"  # 济南市民政局
+TRAFFIC = "11370100993701038J"  # 济南市公安局交通警察支队
 
 
 @pytest.fixture
@@ -301,3 +303,65 @@ def test_two_renewals_at_once_leave_the_registered_pair_in_place(running: Runnin
     public = x509.load_der_x509_certificate(here.cert_der).public_key()
     assert key.public_key() == public  # the key put in place is the registered certificate's
     assert not [p.name for p in members.iterdir() if ".next" in p.name]
+
+
+def _revoke(settings: object, code: str) -> int:
+    """`zzgw members --revoke CODE`, in this process (the command's own function, on a store it opens)."""
+    import argparse
+
+    from gateway.cli import _members
+
+    args = argparse.Namespace(csr=None, renew=None, retire=None, revoke=code, restore=None)
+    return _members(settings, args)  # type: ignore[arg-type]
+
+
+def test_a_revocation_waits_for_a_renewals_renames(running: RunningGateway) -> None:
+    """A second review's R1: `--revoke` took no part in the renewals' one-at-a-time hold of pki/, and one run between
+    a renewal's store commit and its renames moved the old `CODE.pem` aside and took the new certificate in the store;
+    the renewal then put that revoked certificate and its key in place as `CODE.pem`/`CODE.key` and died with "cannot
+    open …previous.pem". The revocation waits for the renewal: the renewal finishes, and the revocation then moves
+    both pairs aside, leaving no `CODE.*` the store does not trust in place."""
+    gateway = running.gateway
+    settings = gateway.settings
+    members = settings.pki_dir / "members"
+    committed, revoked = threading.Event(), threading.Event()
+    real = gateway.members.renew
+
+    class Paced:
+        """The store's renewal, and then a wait before the renames: the window in which the revocation ran."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(gateway.members, name)
+
+        def renew(self, code: str, cert_der: bytes, *, ended: str | None = None) -> str:
+            registered = real(code, cert_der, ended=ended)
+            committed.set()
+            revoked.wait(1)  # the revocation runs now, unless it waits for this renewal (the fix)
+            return registered
+
+    outcome: list[object] = []
+
+    def renew() -> None:
+        try:
+            outcome.append(renew_certificate(settings, Paced(), CIVIL))  # type: ignore[arg-type]
+        except BaseException as exc:  # said below
+            outcome.append(exc)
+
+    renewal = threading.Thread(target=renew, name="renewal")
+    renewal.start()
+    assert committed.wait(10)
+    try:
+        assert _revoke(settings, CIVIL) == 0
+    finally:
+        revoked.set()
+        renewal.join(10)
+    assert len(outcome) == 1 and not isinstance(outcome[0], BaseException), outcome
+    left = sorted(p.name for p in members.iterdir() if p.name.startswith(f"{CIVIL}.") and ".revoked-" not in p.name)
+    assert left == []  # neither the renewal's pair nor the one before it stays in place
+    aside = {
+        hashlib.sha256(Issued.read(members, p.name[:-4]).cert_der).hexdigest()
+        for p in members.glob(f"{CIVIL}.revoked-*.pem")
+    }
+    with gateway.db.unit_of_work() as uow:
+        assert CIVIL in uow.members.revoked() and CIVIL not in uow.members.certificate_digests()
+    assert aside <= gateway.members.revoked_certificates() and len(aside) == 2
