@@ -261,7 +261,8 @@ def _renew_certificate(
                 "the certificate signing request is for the key of the certificate registered now: a renewal is "
                 "for a new key (make one, and a request for it)"
             )
-        if refusal := _key_had(directory, code, _key_der(public_key), members):
+        had = {registered, *([before] if before is not None else []), *members.revoked_certificates()}
+        if refusal := _key_had(directory, code, _key_der(public_key), had, members):
             raise RenewalRefused(refusal)
     ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
     if public_key is None:
@@ -302,12 +303,15 @@ def _renew_certificate(
     )
 
 
-def _key_had(directory: Path, code: str, key: bytes, members: MemberService) -> str:
-    """Why a request for the key ``key`` (its SubjectPublicKeyInfo, DER) is refused, when a client certificate of
-    ``code``'s in ``directory`` other than ``CODE.pem`` has it (``CODE.previous.pem``, a renewal's ``CODE.next.pem``
-    left over, those ``--revoke`` or ``--retire`` put aside as ``CODE.revoked-<time>[.previous].pem``), else "". A
-    key ``--revoke`` took (one that may have leaked) had been certified again by a renewal on a request for it, and
-    the holder of the leaked key connected as the member; so had a retired one (a reviewer, R2)."""
+def _key_had(directory: Path, code: str, key: bytes, had: set[str], members: MemberService) -> str:
+    """Why a request for the key ``key`` (its SubjectPublicKeyInfo, DER) is refused, when a client certificate the
+    member ``code`` had, in ``directory`` other than ``CODE.pem``, has it, else "": one ``--revoke`` or ``--retire``
+    put aside (``CODE.revoked-<time>[.previous].pem``), or any other ``CODE.*.pem`` whose SHA-256 is one of ``had``,
+    the certificates the store knows the member had (registered, previous, taken: ``REVOKED_CERTIFICATE``). A key
+    ``--revoke`` took (one that may have leaked) had been certified again by a renewal on a request for it, and the
+    holder of the leaked key connected as the member; so had a retired one (a reviewer, R2). A ``CODE.next.pem`` no
+    store took (a renewal killed before its registration) was never the member's: it had refused the same renewal
+    run again, for good (a reviewer)."""
     for path in sorted(directory.glob(f"{code}.*.pem")):
         try:
             certificate = _certificate(path)
@@ -316,6 +320,8 @@ def _key_had(directory: Path, code: str, key: bytes, members: MemberService) -> 
         if _key_der(certificate.public_key()) != key:
             continue
         digest = hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest()
+        if not path.name.startswith(f"{code}.revoked-") and digest not in had:
+            continue
         revoked = path.name.startswith(f"{code}.revoked-") and not path.name.endswith(f".{PREVIOUS}.pem")
         if revoked or members.taken_by_revoke(digest):
             return (

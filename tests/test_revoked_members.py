@@ -365,3 +365,37 @@ def test_a_revocation_waits_for_a_renewals_renames(running: RunningGateway) -> N
     with gateway.db.unit_of_work() as uow:
         assert CIVIL in uow.members.revoked() and CIVIL not in uow.members.certificate_digests()
     assert aside <= gateway.members.revoked_certificates() and len(aside) == 2
+
+
+def test_a_renewal_run_again_after_one_killed_before_the_store_took_it(running: RunningGateway, tmp_path: Path) -> None:
+    """A second review's R2: `--renew CODE --csr FILE` killed after it wrote `CODE.next.pem` and before the store
+    registered it left that file, and the same command run again was refused for good, as a request for "a key the
+    member had before": that certificate was never the member's. The run again renews on the department's key
+    (the keys the store knows the member had stay refused: test_a_renewal_never_certifies_a_key_the_member_had)."""
+    gateway = running.gateway
+    settings = gateway.settings
+    members = settings.pki_dir / "members"
+    key = ec.generate_private_key(ec.SECP256R1())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    request = _request(key_pem, tmp_path / "department.csr").read_bytes()
+    from signing.pki import CertificateAuthority
+
+    ca = CertificateAuthority.from_issued(Issued.read(settings.pki_dir, "ca"))
+    # what the killed run left: its certificate on the department's key, registered nowhere
+    (members / f"{TRAFFIC}.next.pem").write_bytes(
+        ca.certify_client(code=TRAFFIC, name="济南市公安局交通警察支队", public_key=key.public_key())
+    )
+    before = Issued.read(members, TRAFFIC).cert_der
+    renewed = renew_certificate(settings, gateway.members, TRAFFIC, request=request)
+    assert renewed.key is None
+    here = x509.load_pem_x509_certificate((members / f"{TRAFFIC}.pem").read_bytes())
+    assert here.public_key() == key.public_key()
+    with gateway.db.unit_of_work() as uow:
+        assert (
+            uow.members.certificate_digests()[TRAFFIC]
+            == hashlib.sha256(here.public_bytes(serialization.Encoding.DER)).hexdigest()
+        )
+        assert uow.members.previous_certificate_digests()[TRAFFIC] == hashlib.sha256(before).hexdigest()
+    assert not [p.name for p in members.iterdir() if ".next" in p.name]
