@@ -1646,8 +1646,9 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                 forget_dev_token(settings, code)
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 print(
-                    f"warning: {settings.dev_tokens_path} cannot be read ({type(exc).__name__}): remove {code}'s entry "
-                    "by hand (its token no longer works either way)",
+                    f"warning: {settings.dev_tokens_path} cannot be read ({type(exc).__name__}): put it right (from a "
+                    f"copy) and remove {code}'s entry by hand; its token no longer works, and after `zzgw members "
+                    f"--restore {code}` the next `zzgw init` gives {code} a new one, its entry removed or not",
                     file=sys.stderr,
                 )
             return 0

@@ -821,7 +821,15 @@ def _initialise(
     revoked = gateway.members.revoked()
     tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
     kept_tokens = {} if write_tokens or settings.mode != "dev" else dev_tokens_of(settings)
-    newcomers = [m for m in members if kept_tokens and m.code not in kept_tokens and m.code not in revoked]
+    with gateway.db.unit_of_work() as uow:  # a member with no token: its entry in the file, if any, is stale
+        tokenless = {code for code, token, _ in uow.members.credentials() if token is None}
+    # an entry left for a member whose token a revocation took (the file damaged then, or put back from a copy) had
+    # counted as its token, and the restored member was given none that works, silently (a reviewer, R3)
+    newcomers = [
+        m
+        for m in members
+        if kept_tokens and m.code not in revoked and (m.code not in kept_tokens or m.code in tokenless)
+    ]
     if newcomers:  # registered since the file was written: a token each, the others' kept
         tokens = {**kept_tokens, **gateway.members.register(newcomers, issue_tokens=True)}
     if write_tokens or newcomers:  # at once: a later step that fails must not lose the tokens just registered

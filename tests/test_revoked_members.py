@@ -6,6 +6,7 @@ that the data directory or the store does not say (a review of the member admini
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from pathlib import Path
@@ -399,3 +400,34 @@ def test_a_renewal_run_again_after_one_killed_before_the_store_took_it(running: 
         )
         assert uow.members.previous_certificate_digests()[TRAFFIC] == hashlib.sha256(before).hexdigest()
     assert not [p.name for p in members.iterdir() if ".next" in p.name]
+
+
+def test_a_member_restored_with_its_dev_token_entry_left_is_given_a_working_dev_token(env: dict[str, str]) -> None:
+    """A second review's R3: a revocation with dev-tokens.json damaged leaves the member's entry (or the file is
+    repaired from a copy); after `--restore`, `zzgw init` counted the member as having a dev token, and gave it none
+    that works, silently: the entry's token was the one the revocation took. Init gives it a new one, in the file, and
+    the revocation's warning says so."""
+    from gateway.config import Settings
+    from gateway.server import Gateway
+
+    assert zzgw(env, "init").returncode == 0
+    tokens = Path(env["ZZGW_DATA_DIR"]) / "dev-tokens.json"
+    good = tokens.read_bytes()
+    tokens.write_bytes(good[:300])
+    revoked = zzgw(env, "members", "--revoke", HR)
+    assert revoked.returncode == 0 and f"{tokens} cannot be read" in revoked.stderr, revoked.stderr
+    assert f"the next `zzgw init` gives {HR} a new one, its entry removed or not" in revoked.stderr
+    tokens.write_bytes(good)  # repaired from its copy, the entry left
+    assert zzgw(env, "members", "--restore", HR).returncode == 0
+    init = zzgw(env, "init")
+    assert init.returncode == 0, init.stderr
+    assert f"1 new member got a dev bearer token, added to {tokens}" in init.stdout
+    listed = json.loads(tokens.read_text(encoding="utf-8"))["tokens"]
+    gateway = Gateway.open(Settings.load(None, env=env))
+    try:
+        assert gateway.authenticator.by_token(listed[HR]["token"]).code == HR
+        others = [code for code in listed if code != HR]
+        assert all(gateway.authenticator.by_token(listed[code]["token"]).code == code for code in others)
+    finally:
+        gateway.close()
+    assert listed[HR]["token"] != json.loads(good)["tokens"][HR]["token"]
