@@ -125,6 +125,18 @@ class SealMemos:
         """Whether ``memo`` is this gateway's memo of that document (an empty memo never is)."""
         return bool(memo) and hmac.compare_digest(memo, self.document(license_id, sha256, seal_id, created_at))
 
+    def form(self, license_id: str, sha256: str) -> bytes:
+        """The memo of the printed form a license's document is to be drawn from (``license_events.form``): which
+        license, and the SHA-256 of the form's text. The hash alone vouched for nothing: a form written into the
+        store under its own hash had been drawn and sealed as the license's document."""
+        mac = self._keyed.copy()
+        mac.update(b"\n".join((_FORM_PREFIX, license_id.encode(), sha256.encode())))
+        return mac.digest()
+
+    def vouches_form(self, license_id: str, sha256: str, memo: bytes) -> bool:
+        """Whether ``memo`` is this gateway's memo of that license's form (an empty memo never is)."""
+        return bool(memo) and hmac.compare_digest(memo, self.form(license_id, sha256))
+
 
 def _utc(at: dt.datetime) -> bytes:
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds").encode()
@@ -137,6 +149,7 @@ def _status_message(prefix: bytes, license_id: str, status: str, reason: str, ch
 _STATUS_PREFIX = b"zzgw-status-memo/2"
 _STATUS_PREFIX_V1 = b"zzgw-status-memo/1"
 _DOCUMENT_PREFIX = b"zzgw-document-memo/1"
+_FORM_PREFIX = b"zzgw-form-memo/1"
 """Status memos and seal memos share the secret; their messages never coincide (``_MEMO_PREFIX`` differs)."""
 
 

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import json
 import os
 import uuid
@@ -886,3 +887,84 @@ def test_a_holder_code_type_taken_out_of_a_type_is_said_with_the_licenses_it_lea
     assert adopted.returncode == 0 and warning in adopted.stderr.splitlines(), adopted.stderr
     again = run_zzgw("init", env=zzgw_env(tmp_path, store, after), timeout=120)
     assert again.returncode == 0 and "holder code type" not in again.stderr, again.stderr  # said when adopted only
+
+
+def rows(store: str, statement: str, **params: Any) -> list[Any]:
+    """Run ``statement`` on the store behind the gateway's back: its rows, if it returns any."""
+    db = Database.connect(store)
+    try:
+        with db.engine.begin() as connection:
+            result = connection.execute(text(statement), params)
+            return list(result.all()) if result.returns_rows else []
+    finally:
+        db.dispose()
+
+
+def point_at_form(store: str, license_id: str, form: str) -> None:
+    """Store ``form`` in ``printed_forms`` under its own SHA-256 and point ``license_id``'s issue at it, as someone
+    editing the store could."""
+    digest = hashlib.sha256(form.encode()).hexdigest()
+    if not rows(store, "SELECT sha256 FROM printed_forms WHERE sha256 = :s", s=digest):
+        rows(store, "INSERT INTO printed_forms(sha256, form) VALUES (:s, :f)", s=digest, f=form)
+    rows(store, "UPDATE license_events SET form = :s WHERE license_id = :l", s=digest, l=license_id)
+
+
+def test_a_printed_form_written_into_the_store_behind_the_gateways_back_is_not_drawn(
+    store: str, tmp_path: Path
+) -> None:
+    """A printed form is the gateway's only if its memo says so: a form inserted under its own SHA-256 had the gateway
+    draw and seal a document with any title and labels, which then verified PASSED as the registered document; a
+    form of another type was drawn too, and one that did not parse failed INTERNAL (a reviewer, R1)."""
+    with serving(tmp_path, store, catalog_file(tmp_path / "catalog.json")) as running:
+        forged_id, other_id, broken_id = batch_issued(
+            running, *(unique(samples.business_license(n)) for n in (31, 32, 33))
+        )
+        (food_id,) = batch_issued(running, unique(samples.food_permit(34)))
+        ((own,),) = rows(store, "SELECT form FROM license_events WHERE license_id = :l", l=forged_id)
+        ((text_of_own,),) = rows(store, "SELECT form FROM printed_forms WHERE sha256 = :s", s=own)
+        forged = json.loads(text_of_own)
+        forged["name"] = "伪造证照名称"
+        point_at_form(store, forged_id, json.dumps(forged, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+        ((food_form,),) = rows(
+            store,
+            "SELECT p.form FROM printed_forms p JOIN license_events e ON e.form = p.sha256 WHERE e.license_id = :l",
+            l=food_id,
+        )
+        point_at_form(store, other_id, food_form)  # a form the gateway wrote, of another type
+        point_at_form(store, broken_id, '{"code":"x"}')
+        for license_id in (forged_id, other_id, broken_id):
+            code, _, message = refused(lambda license_id=license_id: document_text(running, license_id))
+            assert code == grpc.StatusCode.FAILED_PRECONDITION, (license_id, code, message)
+            assert "绕过网关改动过" in message
+        # the issue's own form, pointed at again, is the gateway's: drawn
+        rows(store, "UPDATE license_events SET form = :s WHERE license_id = :l", s=own, l=forged_id)
+        assert "伪造证照名称" not in document_text(running, forged_id)
+
+
+def test_a_document_not_printing_a_field_taken_out_of_its_type_is_shared(store: str, tmp_path: Path) -> None:
+    """A field taken out of a type refuses a consumer the documents that print it, and only those: one SECRET when
+    the license was issued (never printed), and one of a license issued before forms were kept whose document is
+    drawn after the change, were refused DOCUMENT_EXCEEDS_PERMIT to every matter (a reviewer, R2)."""
+
+    def secret_domicile(raw: dict[str, Any]) -> None:
+        fields = type_of(raw, BUSINESS_LICENSE)["fields"]
+        without_field(BUSINESS_LICENSE, "domicile")(raw)  # out of the matters' materials too
+        type_of(raw, BUSINESS_LICENSE)["fields"] = [
+            {**f, "sensitivity": "SECRET"} if f["key"] == "domicile" else f for f in fields
+        ]
+
+    before = catalog_file(tmp_path / "before.json", secret_domicile)
+    after = catalog_file(tmp_path / "after.json", without_field(BUSINESS_LICENSE, "domicile"))
+    secret, legacy = unique(samples.business_license(41)), unique(samples.business_license(42))
+    with serving(tmp_path, store, before) as running:
+        secret_id, legacy_id = batch_issued(running, secret, legacy)
+    rows(store, "UPDATE license_events SET form = '' WHERE license_id = :l", l=legacy_id)  # as before schema 0033
+    initialise(settings_of(tmp_path, store, after), adopt_catalog=True)
+    with serving(tmp_path, store, after) as running:
+        tax = sharing_pb2_grpc.SharingServiceStub(running.channel(TAX))
+        for license_id, record in ((secret_id, secret), (legacy_id, legacy)):
+            asked = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+            assert tax.GetLicenseDocument(asked).pdf  # before it is drawn
+            printed = document_text(running, license_id).replace("\r\n", "")
+            assert record["fields"]["domicile"] not in printed and "住所" not in printed
+            assert tax.GetLicenseDocument(asked).pdf  # and once it is stored

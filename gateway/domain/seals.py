@@ -188,3 +188,6 @@ class LicenseDocument:
     memo: bytes = field(default=b"", compare=False, repr=False)
     """The gateway's memo of which license this document is (``signing.record.SealMemos.document``); empty when
     the gateway keeps no memos."""
+    printed: frozenset[str] | None = field(default=None, compare=False, repr=False)
+    """The keys of the fields a document the gateway drew prints; None when not known (a supplied document, one
+    stored before schema 0034)."""

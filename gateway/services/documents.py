@@ -20,7 +20,7 @@ import hashlib
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain.catalog import Catalog, LicenseType
+from gateway.domain.catalog import Catalog, LicenseType, Sensitivity
 from gateway.domain.errors import (
     ConflictError,
     FieldViolation,
@@ -97,6 +97,7 @@ class DocumentService:
         """Seal ``supplied``, or draw and seal ``content``, with the issuer's current seal; nothing is stored. Drawn
         on ``form`` (its type as the license was issued), else on its type as the catalog has it."""
         seal = self._seals.current(issuer.code, for_pdf=True)
+        printed: frozenset[str] | None = None
         if supplied:
             supplied = without_padding(supplied)  # what a transfer appended after the end is no part of the document
             self._seals.check_size(supplied, field="document")
@@ -109,10 +110,12 @@ class DocumentService:
         else:
             now = self._clock.now()
             qr = encode_qr(self._seals.key(seal), QrClaims.of(content, issued_at=now))
+            template = self._template(content, form)
+            printed = printed_keys(template)
             try:
                 drawn = render_license_pdf(
                     content,
-                    self._template(content, form),
+                    template,
                     issuer_name=issuer.name,
                     qr_text=qr,
                     drawn_at=now,
@@ -134,7 +137,24 @@ class DocumentService:
             seal_id=seal.seal_id,
             created_at=made,
             memo=memo,
+            printed=printed,
         )
+
+    def printed(self, license: License) -> frozenset[str] | None:
+        """The keys of the fields ``license``'s document prints: its stored document's (None when not known: one the
+        issuer supplied, or one stored before schema 0034), else those of the document drawing it now would print.
+        Sharing judges a consumer's permit against these, not against the fields the license holds (one SECRET when
+        the license was issued, or taken out of its type before a license without a recorded form was drawn, is
+        not printed)."""
+        with self._db.unit_of_work() as uow:
+            stored = uow.documents.get(license.license_id)
+            recorded = uow.documents.form_of(license.license_id) if stored is None else None
+        if stored is not None:
+            return stored.printed if vouched(stored, self._memos) else None
+        try:
+            return printed_keys(self._template(license.content, self._form(license, recorded)))
+        except ConflictError:  # it cannot be drawn: the drawing says why, to the caller the policy lets have it
+            return None
 
     def get(self, caller: Member, license: License) -> LicenseDocument:
         """The document of ``license`` for its issuer, made now if it was never made."""
@@ -154,7 +174,7 @@ class DocumentService:
             recorded = uow.documents.form_of(license.license_id) if stored is None else None
         if stored is not None:
             return self._as_stored(stored)
-        form = _form(recorded)
+        form = self._form(license, recorded)
         if issuer is None:
             raise NotFoundError(
                 "该证照的发证部门已不是网关成员（the license's issuer is not a member any more）",
@@ -181,6 +201,32 @@ class DocumentService:
                 return self._as_stored(first)
             return document
         raise AssertionError("unreachable")
+
+    def _form(self, license: License, recorded: tuple[str, str | None, bytes] | None) -> PrintedForm | None:
+        """The printed form a license's issue recorded (its SHA-256, its text as stored, the gateway's memo of it), if
+        it recorded one. A form the gateway did not record for this license (no memo of it, ADR 0009), whose text no
+        longer has the recorded hash, that does not read as a form, or that is another type's is not drawn on, nor
+        the catalog's instead: a form written into the store under its own hash had been drawn and sealed as the
+        license's document, with any title and labels (a reviewer)."""
+        if recorded is None:
+            return None
+        sha256, text, memo = recorded
+        altered = ConflictError(
+            "库中该证照签发时的版式样式被绕过网关改动过，无法生成版式文件（the registry's record of the form this "
+            "license was issued to be drawn on was changed behind the gateway's back: its document cannot be drawn）",
+            reason="REGISTRY_ALTERED",
+        )
+        if self._memos is not None and not self._memos.vouches_form(license.license_id, sha256, memo):
+            raise altered
+        if text is None or form_digest(text) != sha256:
+            raise altered
+        try:
+            form = PrintedForm.from_json(text)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # json.JSONDecodeError is a ValueError
+            raise altered from exc
+        if form.code != license.content.type_code:
+            raise altered
+        return form
 
     def _template(self, content: LicenseContent, form: PrintedForm | None) -> LicenseType | PrintedForm:
         """What ``content`` is drawn on: ``form``, the fields the catalog makes SECRET now left off all the same (a
@@ -254,19 +300,9 @@ class DocumentService:
             return uow.documents.by_sha256(sha256)
 
 
-def _form(recorded: tuple[str, str | None] | None) -> PrintedForm | None:
-    """The printed form a license's issue recorded (its SHA-256, and its text as stored), if it recorded one; a form
-    the store no longer holds as it was recorded is not drawn on, nor the catalog's instead."""
-    if recorded is None:
-        return None
-    sha256, text = recorded
-    if text is None or form_digest(text) != sha256:
-        raise ConflictError(
-            "库中该证照签发时的版式样式被绕过网关改动过，无法生成版式文件（the registry's record of the form this "
-            "license was issued to be drawn on was changed behind the gateway's back: its document cannot be drawn）",
-            reason="REGISTRY_ALTERED",
-        )
-    return PrintedForm.from_json(text)
+def printed_keys(template: LicenseType | PrintedForm) -> frozenset[str]:
+    """The keys of the fields a document drawn on ``template`` prints (when they have a value): all but the SECRET."""
+    return frozenset(f.key for f in template.fields if f.sensitivity is not Sensitivity.SECRET)
 
 
 def vouched(document: LicenseDocument, memos: SealMemos | None) -> bool:

@@ -419,6 +419,11 @@ class IssuanceService:
         """The gateway's memo of a seal it made (``SealMemos``), so a check with empty caches trusts it unverified."""
         return self._memos.memo(seal) if self._memos is not None else b""
 
+    def _form_memo(self, license_id: str, sha256: str) -> bytes:
+        """The gateway's memo of the printed form it records for a license (``SealMemos.form``): a form written into
+        the store behind its back is not drawn."""
+        return self._memos.form(license_id, sha256) if self._memos is not None else b""
+
     def _status_memo(
         self, license_id: str, status: LicenseStatus, reason: str, at: dt.datetime, *, created_at: dt.datetime
     ) -> bytes:
@@ -521,6 +526,7 @@ class IssuanceService:
                     now,
                     previous=retired.get(_number_key(item.license), ""),
                     form=written[id(item.form)] if item.form else "",
+                    form_memo=self._form_memo(item.license.license_id, written[id(item.form)]) if item.form else b"",
                 )
                 for item in inserted
                 if item.license
@@ -1164,6 +1170,7 @@ def _event(
     *,
     previous: str = "",
     form: str = "",
+    form_memo: bytes = b"",
 ) -> NewEvent:
     c = license.content
     return NewEvent(
@@ -1180,6 +1187,7 @@ def _event(
         request_digest=digest,
         previous_license_id=previous,
         form=form,
+        form_memo=form_memo,
     )
 
 

@@ -480,6 +480,7 @@ class SharingService:
         license, license_type, matter, approvals, consents, record, issuer_name = self._prepare(
             caller, use, license_id, consent_code, AuditAction.GET_LICENSE_DOCUMENT
         )
+        printed = self._documents.printed(license)
 
         def judge(
             granted: Sequence[Approval], presented: Sequence[Consent], now: dt.datetime
@@ -495,7 +496,9 @@ class SharingService:
                 now=now,
                 issuer_name=issuer_name,
             )
-            if isinstance(decision, Permit) and (problem := _document_problem(license, license_type, decision)):
+            if isinstance(decision, Permit) and (
+                problem := _document_problem(license, license_type, decision, printed)
+            ):
                 return decision, problem
             return decision, _outcome(decision)
 
@@ -815,10 +818,13 @@ class _Record:
 # --- documents ----------------------------------------------------------------------------------------------------
 
 
-def _document_problem(license: License, license_type: LicenseType, permit: Permit) -> _Outcome | None:
-    """Why a permit for the data does not extend to the document: the document prints every field but the SECRET ones
-    in full, and the holder's code; each must be shared unmasked, or public anyway (UNCONDITIONAL and NORMAL), and
-    none may be one the catalog no longer has."""
+def _document_problem(
+    license: License, license_type: LicenseType, permit: Permit, printed: frozenset[str] | None
+) -> _Outcome | None:
+    """Why a permit for the data does not extend to the document: the document prints the fields of ``printed`` (the
+    keys of those it prints, ``DocumentService.printed``; None when not known: every field but the SECRET ones, and
+    every field the license holds that the catalog no longer has) in full, and the holder's code; each must be shared
+    unmasked, or public anyway (UNCONDITIONAL and NORMAL), and none may be one the catalog no longer has."""
     content = license.content
     shown = {f.key for f in permit.fields if not f.masked}
     exceeds = permit.holder_code != content.holder.code
@@ -828,12 +834,17 @@ def _document_problem(license: License, license_type: LicenseType, permit: Permi
             break
         if not value or spec.sensitivity is Sensitivity.SECRET or spec.key in shown:
             continue  # not printed, or the caller may see it in full anyway
+        if printed is not None and spec.key not in printed:
+            continue  # SECRET when its document was drawn (or its form recorded): not printed
         sharing = license_type.field_sharing_class(spec.key)
         exceeds = not (spec.sensitivity is Sensitivity.NORMAL and sharing is SharingClass.UNCONDITIONAL)
-    # a field the catalog has taken out of the type since the license was issued is printed on its document (drawn as
-    # issued, ADR 0003): no matter may read it, so no permit covers the document
+    # a field the catalog has taken out of the type since the license was issued may be printed on its document
+    # (drawn as issued, ADR 0003): no matter may read it, so no permit covers a document that prints it
     known = {spec.key for spec in license_type.fields}
-    exceeds = exceeds or any(value.strip() and key not in known for key, value in content.fields.items())
+    exceeds = exceeds or any(
+        value.strip() and key not in known and (printed is None or key in printed)
+        for key, value in content.fields.items()
+    )
     if not exceeds:
         return None
     error = PermissionDeniedError(

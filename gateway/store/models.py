@@ -132,6 +132,9 @@ class LicenseEventRow(Base):
     form: Mapped[str] = mapped_column(String(64), server_default="")
     """An issue whose document is drawn later (a batch's): the SHA-256 of its type's printed form then
     (``PrintedFormRow``), which the document is drawn from. Empty for the others, and the issues before schema 0033."""
+    form_memo: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("''"))
+    """The gateway's memo of ``form`` for this license (``signing.record.SealMemos.form``): a form the gateway did not
+    record for it is not drawn. Empty where ``form`` is, and for the forms recorded before schema 0034."""
 
 
 class PrintedFormRow(Base):
@@ -188,6 +191,9 @@ class DocumentRow(Base):
     seal_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     memo: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("''"))
+    printed: Mapped[str] = mapped_column(Text, server_default="")
+    """The keys of the fields a document the gateway drew prints, as a JSON list; empty for a supplied document and
+    those stored before schema 0034 (what they print is not known)."""
 
 
 class ReceiptRow(Base):

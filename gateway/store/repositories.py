@@ -130,6 +130,8 @@ class NewEvent:
     form: str = ""
     """The SHA-256 of the printed form the license's document is to be drawn from (an issue whose document is drawn
     later), else empty."""
+    form_memo: bytes = b""
+    """The gateway's memo of ``form`` for the license (``SealMemos.form``); empty with ``form``, or with no memos."""
 
 
 log = logging.getLogger("zzgw.store")
@@ -426,6 +428,7 @@ class LicenseRepository:
                         "request_digest": e.request_digest,
                         "tag": secrets.token_hex(EVENT_TAG_DIGITS // 2),
                         "form": e.form,
+                        "form_memo": e.form_memo,
                     }
                     for e in events
                 ],
@@ -1187,16 +1190,17 @@ class DocumentRepository:
         for sha256 in sorted(set(forms) - held):
             self._s.execute(insert(_PF).values(sha256=sha256, form=forms[sha256]))
 
-    def form_of(self, license_id: str) -> tuple[str, str | None] | None:
+    def form_of(self, license_id: str) -> tuple[str, str | None, bytes] | None:
         """The SHA-256 of the printed form ``license_id`` was issued to be drawn from, with the form's text (None when
-        the store does not hold it); None for a license recorded with none (issued with its document, or before
-        schema 0033)."""
-        sha256 = self._s.execute(
-            select(_E.c.form).where(_E.c.license_id == license_id, _E.c.form != "").limit(1)
-        ).scalar()
-        if not sha256:
+        the store does not hold it) and the gateway's memo of it; None for a license recorded with none (issued with
+        its document, or before schema 0033)."""
+        found = self._s.execute(
+            select(_E.c.form, _E.c.form_memo).where(_E.c.license_id == license_id, _E.c.form != "").limit(1)
+        ).first()
+        if found is None:
             return None
-        return sha256, self._s.execute(select(_PF.c.form).where(_PF.c.sha256 == sha256)).scalar()
+        sha256, memo = found
+        return sha256, self._s.execute(select(_PF.c.form).where(_PF.c.sha256 == sha256)).scalar(), bytes(memo or b"")
 
     def add(self, document: LicenseDocument) -> None:
         self._s.execute(
@@ -1208,6 +1212,7 @@ class DocumentRepository:
                 seal_id=document.seal_id,
                 created_at=document.created_at,
                 memo=document.memo,
+                printed=json.dumps(sorted(document.printed)) if document.printed is not None else "",
             )
         )
 
@@ -1265,6 +1270,7 @@ def _document(row: Row[tuple[object, ...]]) -> LicenseDocument:
         seal_id=m["seal_id"],
         created_at=_utc(m["created_at"]),
         memo=bytes(m["memo"]),
+        printed=frozenset(json.loads(m["printed"])) if m.get("printed") else None,
     )
 
 
