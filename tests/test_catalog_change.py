@@ -829,8 +829,16 @@ def test_a_document_never_drawn_of_a_type_taken_out_before_forms_were_kept_is_re
     initialise(settings_of(tmp_path, store, after), adopt_catalog=True)
     with serving(tmp_path, store, after) as running:
         code, _, message = refused(lambda: document_text(running, food_id))
-    assert code == grpc.StatusCode.FAILED_PRECONDITION
-    assert message.startswith(f"该证照的版式文件从未生成，而其证照类型 {FOOD_PERMIT} 已从证照目录中删除，无法生成")
+        assert code == grpc.StatusCode.FAILED_PRECONDITION
+        assert message.startswith(f"该证照的版式文件从未生成，而其证照类型 {FOOD_PERMIT} 已从证照目录中删除，无法生成")
+        # its issuer can neither amend nor cancel it meanwhile (api.md had advised amending it, a reviewer's R4)
+        cancel = issuance_pb2.STATUS_ACTION_CANCEL
+        code, _, _ = refused(lambda: status_change(running, food_id, cancel))
+        assert code == grpc.StatusCode.NOT_FOUND
+    # the remedy api.md gives: the type put back in the catalog, and the document is drawn
+    initialise(settings_of(tmp_path, store, before), adopt_catalog=True)
+    with serving(tmp_path, store, before) as running:
+        assert "食品生产许可证" in document_text(running, food_id)
 
 
 PASSPORT = "111000009910000279001"  # 护照: holders by 公民身份号码 (111) or passport number (414)
