@@ -157,6 +157,7 @@ from gateway.store.database import (
     SchemaMoved,
     StoreForbidden,
     StoreGone,
+    TablesInTheWay,
     UnitOfWork,
     UnitsOfWork,
     check_intact,
@@ -733,7 +734,7 @@ def _initialise(
     progress: Callable[[int], object] | None,
 ) -> InitReport:
     before = _schema_revision(gateway)
-    if before is None and (missing := _without_schema(settings)) is not None:
+    if before is None and (missing := _without_schema(settings, db=gateway.db)) is not None:
         raise missing  # not a new store: made one, it had been served as this directory's, empty
     seals_made: tuple[str, ...] = ()
     issuers_without_seal: tuple[str, ...] = ()
@@ -762,6 +763,8 @@ def _initialise(
         check_alone_to_switch(gateway)
     if before is None and (refused := gateway.db.creation_refused()) is not None:
         raise _may_not_create(settings, refused, empty=True)
+    if before is None and (in_the_way := gateway.db.tables_in_the_way()) is not None:
+        raise _tables_in_the_way(settings, in_the_way)  # had failed with a traceback (DuplicateTable), exit 1
     upgrade = UpgradeSteps(settings=settings, keys=gateway.keys, before=before, progress=progress)
     try:
         gateway.db.migrate(then=upgrade.run, starting_at=before)
@@ -1035,7 +1038,7 @@ def catalog_findings(settings: Settings, catalog: Catalog) -> CatalogFindings:
     try:
         revision = _revision_of(settings, db)
         if revision is None:
-            raise _without_schema(settings) or NoStoreYet(
+            raise _without_schema(settings, db=db) or NoStoreYet(
                 f"the database {settings.database_label} has no schema: run `zzgw init` first"
             )
         check_schema(settings, revision, migrating=True)  # newer, or taken back below schema-reached: refused (R4)
@@ -1764,18 +1767,57 @@ class StoreMissing(ConfigError):
     that failed. `zzgw init` had made a new, empty store of it, exit 0, and serve had advised that (a reviewer, R2)."""
 
 
-def _without_schema(settings: Settings, what: str = "") -> ConfigError | None:
+def _without_schema(settings: Settings, what: str = "", *, db: Database | None = None) -> ConfigError | None:
     """``StoreMissing`` when this data directory's store reached a schema, None when it never did (a new store):
-    ``what`` names what was found (the database without a schema by default)."""
+    ``what`` names what was found (the database without a schema by default). When ``db``'s role may not create
+    tables there (``Database.creation_refused``), it says which privilege it lacks, which a restore as that role needs
+    too: a failed restore into a database the role does not own had been said without it, and the only way out it
+    named, moving schema-reached aside, is no way after a failed restore (a reviewer, R2)."""
     if (reached := schema_reached(settings)) is None:
         return None
-    return StoreMissing(
+    lead = (
         f"{what or f'the database {settings.database_label} has no schema'}, and this data directory's `zzgw init` "
         f"left its store at schema {reached} ({settings.schema_reached_path}): the database is not that store's, or "
-        "its restore failed (a failed pg_restore --single-transaction leaves it empty). Restore the database taken "
-        "with this data directory, or correct ZZGW_DATABASE_URL (docs/operations.md, Restoring); only to make a new, "
-        f"empty store with this data directory's keys, move {settings.schema_reached_path.name} aside and run "
-        "`zzgw init` again"
+        "its restore failed (a failed pg_restore --single-transaction leaves it empty)"
+    )
+    if db is not None and (refused := db.creation_refused()) is not None:
+        lacks, remedy = _creation_remedy(refused)
+        why = (
+            f"The gateway's role {refused.role} {lacks}, so a restore as that role fails (permission denied for "
+            f"schema {refused.schema})"
+            if refused.schema
+            else f"For the gateway's role {refused.role}, {lacks}, so a restore as that role fails (no schema has "
+            "been selected to create in)"
+        )
+        return StoreMissing(
+            f"{lead}. {why}: {remedy}, then restore the database taken with this data directory again, or correct "
+            "ZZGW_DATABASE_URL (docs/operations.md, Restoring)"
+        )
+    return StoreMissing(
+        f"{lead}. Restore the database taken with this data directory, or correct ZZGW_DATABASE_URL "
+        "(docs/operations.md, Restoring); only to make a new, empty store with this data directory's keys, move "
+        f"{settings.schema_reached_path.name} aside and run `zzgw init` again"
+    )
+
+
+def _tables_in_the_way(settings: Settings, found: TablesInTheWay) -> ConfigError:
+    """Another application's tables of the gateway's names where its tables go (``Database.tables_in_the_way``):
+    R3's check had called them the gateway's tables without a revision, to be restored, and before it `zzgw init`
+    failed with a traceback (DuplicateTable), exit 1 (a reviewer, R1)."""
+    names = ", ".join(found.tables)
+    not_a_store = (
+        "but no gateway store (no alembic_version, and too few of the gateway's tables): another application's"
+    )
+    if not found.role:  # SQLite
+        return ConfigError(
+            f"the database {settings.database_label} has tables named as some of the gateway's ({names}) "
+            f"{not_a_store}. Give the gateway a database file of its own (ZZGW_DATABASE_URL), then run `zzgw init`"
+        )
+    return ConfigError(
+        f"the schema {found.schema} of the database {settings.database_label}, where the gateway's tables go, has "
+        f"tables named as some of them ({names}) {not_a_store}. Give the gateway a schema of its own (CREATE SCHEMA "
+        f'{found.role} AUTHORIZATION {found.role}: the default search_path "$user", public puts its tables there) or '
+        "a database of its own, then run `zzgw init`"
     )
 
 
@@ -1787,23 +1829,31 @@ def _may_not_create(settings: Settings, refused: CreationRefused, *, empty: bool
     """The refusal of a store whose role may not create the gateway's tables (``Database.creation_refused``), one
     without a schema (``empty``) or one to upgrade: `zzgw init` had failed with a traceback of 100 lines and exit 1,
     and the restore that led there said nothing of it (a disaster-recovery tester)."""
-    role, database, schema = refused.role, refused.database, refused.schema
-    label = settings.database_label
+    role, label = refused.role, settings.database_label
     lead = (
         f"the database {label} has no schema, and the gateway's role {role} may not create its tables there"
         if empty
         else f"the gateway's role {role} may not create the tables an upgrade adds to the database {label}"
     ) + (f" ({said})" if said else "")
+    lacks, remedy = _creation_remedy(refused)
+    if not refused.schema:
+        return ConfigError(f"{lead}: {lacks}; {remedy}, then run `zzgw init`")
+    return ConfigError(f"{lead}: it {lacks}; {remedy}, then run `zzgw init` (docs/operations.md, Restoring)")
+
+
+def _creation_remedy(refused: CreationRefused) -> tuple[str, str]:
+    """What the role lacks to create the gateway's tables, and what gives it (``Database.creation_refused``)."""
+    role, database, schema = refused.role, refused.database, refused.schema
     if not schema:
-        return ConfigError(
-            f"{lead}: no schema that its search_path names exists; make one (CREATE SCHEMA public AUTHORIZATION "
-            f"{role}) or set the role's search_path, then run `zzgw init`"
+        return (
+            "no schema that its search_path names exists",
+            f"make one (CREATE SCHEMA public AUTHORIZATION {role}) or set the role's search_path",
         )
     owners_only = " (from PostgreSQL 15 on, only the database's owner has it there)" if schema == "public" else ""
-    return ConfigError(
-        f"{lead}: it lacks the CREATE privilege on schema {schema}{owners_only}; make the role the database's owner "
-        f"(a new database: `createdb -O {role} {database}`; this one: ALTER DATABASE {database} OWNER TO {role}) or "
-        f"GRANT CREATE ON SCHEMA {schema} TO {role}, then run `zzgw init` (docs/operations.md, Restoring)"
+    return (
+        f"lacks the CREATE privilege on schema {schema}{owners_only}",
+        f"make the role the database's owner (a new database: `createdb -O {role} {database}`; this one: ALTER "
+        f"DATABASE {database} OWNER TO {role}) or GRANT CREATE ON SCHEMA {schema} TO {role}",
     )
 
 
@@ -1828,10 +1878,12 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
         )
     revision = _schema_revision(gateway)
     if revision is None:
-        if (missing := _without_schema(settings)) is not None:
+        if (missing := _without_schema(settings, db=gateway.db)) is not None:
             raise missing
         if (refused := gateway.db.creation_refused()) is not None:
             raise _may_not_create(settings, refused, empty=True)
+        if (in_the_way := gateway.db.tables_in_the_way()) is not None:
+            raise _tables_in_the_way(settings, in_the_way)
         raise ConfigError(f"the database {gateway.settings.database_label} has no schema: run `zzgw init` first")
     check_schema(gateway.settings, revision, migrating=False)
     if revision >= FACTS_REVISION:

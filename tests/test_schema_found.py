@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from tests.conftest import PG_URL, backend_params, fresh_database
-from tests.test_cli_store_checks import downgrade, env, tables, zzgw
+from tests.test_cli_store_checks import downgrade, empty_database, env, tables, zzgw
 
 LOCK_TIMEOUT = "options=-c%20lock_timeout%3D100"
 """A role's setting many production roles have in some form (a statement or lock timeout): here 0.1 s."""
@@ -215,3 +217,184 @@ def test_the_migrations_start_from_the_revision_init_decided_from(tmp_path: Path
         assert ran == ["then"]
     finally:
         db.dispose()
+
+
+PG_ONLY = pytest.mark.skipif(
+    not PG_URL, reason="PostgreSQL tests need ZZGW_TEST_DATABASE_URL or a PostgreSQL at 127.0.0.1:5432"
+)
+
+
+@contextlib.contextmanager
+def _a_role() -> Iterator[str]:
+    """A login role of no privilege (no superuser, no CREATEDB), dropped after the databases made within."""
+    role = f"cli_role_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+    try:
+        yield role
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
+
+
+def _run(url: str, *statements: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+@PG_ONLY
+def test_another_applications_tables_elsewhere_on_the_search_path_do_not_stop_a_new_store(tmp_path: Path) -> None:
+    """R1 of a review of those fixes: on a shared database each application has a schema named after its role (the
+    default search_path "$user", public picks it), and another's tables are in public. R3's check had taken any table
+    of one of the gateway's names visible through the search_path for the gateway's: a new deployment's first `zzgw
+    init` said "has the gateway's tables but no schema revision … restore the database", exit 2, and made nothing.
+    Only the schema the store's tables go to counts: init makes the store there, and public's tables are left be."""
+    from gateway.store.models import Base
+
+    theirs = ("license_events", "licenses", "members", "receipts", "seals")
+    with _a_role() as role, empty_database("postgresql", tmp_path) as url:
+        _run(
+            url,
+            *(f"CREATE TABLE public.{name} (id int)" for name in theirs),
+            "INSERT INTO public.members VALUES (7)",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO PUBLIC",
+            f'CREATE SCHEMA "{role}" AUTHORIZATION "{role}"',
+        )
+        as_role = make_url(url).set(username=role).render_as_string(hide_password=False)
+        data = tmp_path / "var"
+        made = zzgw(env(data, as_role), "init")
+        assert made.returncode == 0, made.stderr
+        listed = zzgw(env(data, as_role), "members")
+        assert listed.returncode == 0, listed.stderr
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                found = connection.execute(
+                    text("SELECT schemaname, tablename FROM pg_tables WHERE schemaname IN ('public', :role)"),
+                    {"role": role},
+                ).all()
+                assert connection.execute(text("SELECT id FROM public.members")).scalars().all() == [7]
+        finally:
+            engine.dispose()
+        assert sorted(name for schema, name in found if schema == role) == sorted(
+            [*Base.metadata.tables, "alembic_version"]
+        )
+        assert sorted(name for schema, name in found if schema == "public") == list(theirs)
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_another_applications_tables_where_the_store_goes_are_said_as_such(tmp_path: Path, kind: str) -> None:
+    """R1, the shared schema: another application's `members` and `licenses` where the gateway's tables go. R3's check
+    had called them the gateway's tables without a revision, to be restored from a copy that a new deployment does
+    not have (before it, init failed with a traceback, DuplicateTable). Init, serve and the commands say what is
+    there and what to do, exit 2, and change nothing."""
+    with fresh_database(kind, tmp_path) as url:
+        _run(url, "CREATE TABLE members (id int)", "CREATE TABLE licenses (id int)", "INSERT INTO members VALUES (7)")
+        label = make_url(url).render_as_string(hide_password=True)
+        if kind == "postgresql":
+            role = make_url(url).username or "postgres"
+            said = (
+                f"zzgw: configuration error: the schema public of the database {label}, where the gateway's tables "
+                "go, has tables named as some of them (licenses, members) but no gateway store (no alembic_version, "
+                "and too few of the gateway's tables): another application's. Give the gateway a schema of its own "
+                f'(CREATE SCHEMA {role} AUTHORIZATION {role}: the default search_path "$user", public puts its tables '
+                "there) or a database of its own, then run `zzgw init`\n"
+            )
+        else:
+            said = (
+                f"zzgw: configuration error: the database {label} has tables named as some of the gateway's "
+                "(licenses, members) but no gateway store (no alembic_version, and too few of the gateway's tables): "
+                "another application's. Give the gateway a database file of its own (ZZGW_DATABASE_URL), then run "
+                "`zzgw init`\n"
+            )
+        data = tmp_path / "var"
+        for command in (("init",), ("serve",)):
+            refused = zzgw(env(data, url), *command)
+            assert (refused.returncode, refused.stderr) == (2, said), command
+        assert sorted(tables(url)) == ["licenses", "members"]
+        assert not (data / "schema-reached").exists()
+
+
+def test_a_store_of_any_schema_without_its_revision_is_still_the_gateways(tmp_path: Path) -> None:
+    """R1: what is taken for the gateway's tables is what a store of any schema has, down to 0001's three
+    (license_events, licenses, members): such a store without alembic_version is still RevisionMissing; a database
+    with fewer of them, and none of the gateway's distinctive ones, has no schema."""
+    from alembic import command
+    from alembic.config import Config
+
+    from gateway.store.database import MIGRATIONS, Database, RevisionMissing
+
+    url = f"sqlite:///{tmp_path / 'z.db'}"
+    engine = create_engine(url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001")
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE alembic_version"))
+    finally:
+        engine.dispose()
+    assert sorted(tables(url)) == ["license_events", "licenses", "members"]
+    db = Database.connect(url, read_only=True)
+    try:
+        with pytest.raises(RevisionMissing):
+            db.schema_revision()
+    finally:
+        db.dispose()
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    _run(other, "CREATE TABLE members (id int)", "CREATE TABLE seals (id int)", "CREATE TABLE receipts (id int)")
+    db = Database.connect(other, read_only=True)
+    try:
+        assert db.schema_revision() is None
+    finally:
+        db.dispose()
+
+
+@pytest.mark.postgres
+@PG_ONLY
+def test_an_empty_database_the_role_may_not_create_in_names_the_privilege(tmp_path: Path) -> None:
+    """R2 of a review of those fixes: Restoring step 3 says that after a plain `createdb` (the gateway's role not its
+    owner) the restore fails and `zzgw init` exits 2 naming the privilege the role lacks. With the data directory
+    restored, init said only that the database was not the store's or its restore had failed, and that moving
+    schema-reached aside made a new store: the privilege, which the restore again needs, went unsaid. Init, serve
+    (and the store commands, check_ready) and catalog check name it, and how to give it, before restoring again."""
+    from gateway.store.database import schema_revisions
+
+    head = schema_revisions()[-1]
+    data = tmp_path / "var"
+    with (
+        _a_role() as role,
+        empty_database("postgresql", tmp_path) as first,
+        empty_database("postgresql", tmp_path) as empty,
+    ):
+        first_name, name = make_url(first).database, make_url(empty).database
+        _run(first, f'ALTER DATABASE "{first_name}" OWNER TO "{role}"')
+        as_role = make_url(first).set(username=role).render_as_string(hide_password=False)
+        made = zzgw(env(data, as_role), "init")
+        assert made.returncode == 0, made.stderr
+        restored_into = make_url(empty).set(username=role).render_as_string(hide_password=False)
+        label = make_url(restored_into).render_as_string(hide_password=True)
+        said = (
+            f"zzgw: configuration error: the database {label} has no schema, and this data directory's `zzgw init` "
+            f"left its store at schema {head} ({data / 'schema-reached'}): the database is not that store's, or its "
+            "restore failed (a failed pg_restore --single-transaction leaves it empty). The gateway's role "
+            f"{role} lacks the CREATE privilege on schema public (from PostgreSQL 15 on, only the database's owner "
+            "has it there), so a restore as that role fails (permission denied for schema public): make the role "
+            f"the database's owner (a new database: `createdb -O {role} {name}`; this one: ALTER DATABASE {name} "
+            f"OWNER TO {role}) or GRANT CREATE ON SCHEMA public TO {role}, then restore the database taken with this "
+            "data directory again, or correct ZZGW_DATABASE_URL (docs/operations.md, Restoring)\n"
+        )
+        for command in (("init",), ("serve",), ("catalog", "check")):
+            refused = zzgw(env(data, restored_into), *command)
+            assert (refused.returncode, refused.stderr) == (2, said), command
+        assert tables(empty) == []

@@ -275,13 +275,63 @@ def _no_such_table(error: BaseException | None) -> bool:
     return getattr(error, "sqlstate", None) == "42P01"
 
 
+DISTINCTIVE_TABLES = frozenset(
+    {
+        "license_events",
+        "license_documents",
+        "audit_head",
+        "gateway_facts",
+        "receipt_certificates",
+        "console_clerks",
+        "access_record_subjects",
+        "wrong_claims",
+        "store_edits",
+    }
+)
+"""The gateway's tables whose names another application's tables are unlikely to have (``members``, ``licenses``,
+``seals``, ``receipts``, ``consents`` are common names)."""
+
+
+def recognisably_the_gateways(tables: Sequence[str]) -> bool:
+    """Whether ``tables`` (of the gateway's names, in the schema its store goes to) are a gateway store's: two of its
+    distinctive tables, or ``license_events`` with two more of its tables (a store at schema 0001 has
+    license_events, licenses and members). A table or two of common names is another application's: taken for the
+    gateway's, a new deployment's first `zzgw init` on a shared database had been refused (a reviewer, R1)."""
+    found = set(tables)
+    return len(found & DISTINCTIVE_TABLES) >= 2 or ("license_events" in found and len(found) >= 3)
+
+
+def store_schema(connection: Connection) -> str | None:
+    """The schema the gateway's tables are made in and read from: on PostgreSQL ``current_schema()`` (the first
+    schema of the ``search_path`` that exists, where the migrations create them), None when there is none; SQLite's
+    ``main``."""
+    if connection.dialect.name != "postgresql":
+        return "main"
+    return connection.execute(text("SELECT current_schema()")).scalar()
+
+
 def _gateway_tables(connection: Connection) -> list[str]:
-    """The tables of the gateway's schema (``models``) the database has, where the connection's schema is."""
+    """The tables of the gateway's names (``models``) in the schema its store goes to (``store_schema``): not those of
+    another schema the ``search_path`` shows, such as another application's in ``public`` beside the gateway's
+    role's own schema (a reviewer, R1)."""
     from sqlalchemy import inspect
 
     from gateway.store.models import Base
 
-    return sorted(set(inspect(connection).get_table_names()) & set(Base.metadata.tables))
+    if (schema := store_schema(connection)) is None:
+        return []
+    return sorted(set(inspect(connection).get_table_names(schema=schema)) & set(Base.metadata.tables))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TablesInTheWay:
+    """Tables of the gateway's names, not a gateway store's, where its tables go (``Database.tables_in_the_way``)."""
+
+    role: str
+    """The role the gateway's sessions run as (``current_user``); empty on SQLite."""
+    schema: str
+    """The schema its tables go to (``store_schema``)."""
+    tables: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -925,8 +975,9 @@ class Database:
         )
 
     def schema_revision(self) -> str | None:
-        """The store's schema revision, None when it has none: no ``alembic_version`` table, and none of the
-        gateway's tables (a new store to make). ``StoreForbidden`` when the database role may not read it: tables
+        """The store's schema revision, None when it has none: no ``alembic_version`` table, and not the gateway's
+        tables where its store goes (``recognisably_the_gateways``; a new store to make, or another application's
+        tables in the way: ``tables_in_the_way``). ``StoreForbidden`` when the database role may not read it: tables
         restored under another owner had read as "no schema", and `zzgw init`, so advised, then failed with a
         traceback (a disaster-recovery tester). ``RevisionMissing`` for the gateway's tables without a revision.
         Any other error reading it is raised as it is (an outage: a statement or lock timeout, a backend ended): it
@@ -942,9 +993,20 @@ class Database:
                     raise  # an outage, a file that is no database: said as such, not as "no schema"
                 connection.rollback()  # PostgreSQL's transaction is aborted by the error
                 revision = None
-            if revision is None and (found := _gateway_tables(connection)):
+            if revision is None and recognisably_the_gateways(found := _gateway_tables(connection)):
                 raise RevisionMissing(found)
             return revision
+
+    def tables_in_the_way(self) -> TablesInTheWay | None:
+        """For a database without the schema (``schema_revision`` None): the tables of the gateway's names, another
+        application's, where the gateway's tables go, which `zzgw init` would fail to make (DuplicateTable, a
+        traceback); None when there are none."""
+        with self.engine.connect() as connection:
+            if not (found := _gateway_tables(connection)):
+                return None
+            postgresql = self.engine.dialect.name == "postgresql"
+            role = connection.execute(text("SELECT current_user")).scalar() if postgresql else ""
+            return TablesInTheWay(role=role or "", schema=store_schema(connection) or "", tables=tuple(found))
 
     def check_store_file(self) -> None:
         """Raise ``StoreGone`` if this is a SQLite file store whose file at its path is not the one opened."""
