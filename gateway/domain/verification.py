@@ -226,7 +226,7 @@ beside it, which had made a 注册资本 of 150,000,000.00 元 a mobile number (
 _PERSONAL_KINDS = {"CITIZEN_ID": ("公民身份号码", "a citizen ID number"), "MOBILE": ("手机号码", "a mobile number")}
 
 
-def personal_data_in(text: str, *, typed: bool = False) -> str | None:
+def personal_data_in(text: str, *, typed: bool = False, today: dt.date | None = None) -> str | None:
     """``CITIZEN_ID`` or ``MOBILE`` when ``text`` holds a 公民身份号码 (18 characters whose check character holds) or
     a mainland mobile number (11 digits from 13 to 19), else None. A purpose and a case number are signed into
     receipts, which any member holding a receipt's id may fetch and a later department of the case lists: clerks had
@@ -238,20 +238,23 @@ def personal_data_in(text: str, *, typed: bool = False) -> str | None:
     ``typed``: text a clerk writes (a purpose), where a number is caught by its region and birth date alone: one with
     a mistyped check character still holds 17 real digits, and a first-generation 15-digit number names a person as
     surely (found by a security tester). Not for a case number, which the 一件事 system assigns and which is often a
-    region, a date and a sequence: one that is a valid 公民身份号码 is still refused."""
+    region, a date and a sequence: one that is a valid 公民身份号码 is still refused.
+
+    ``today``: the last day a birth date may be (by default today in China): a number born later is no 身份证号 yet.
+    ``dt.date.max`` takes any day, as the catalog's loader does (``check_purpose``)."""
     folded = unicodedata.normalize("NFKC", text)
     joined_up = _SEPARATORS.sub("", folded)
     if typed:  # not a case number: a region, a date and a sequence split by slashes join into a valid 身份证号 1 in 11
         joined_up = _PUNCTUATION_BETWEEN.sub("", _AMOUNT.sub(" ", joined_up))
     for joined, form in ((False, folded), (True, joined_up)):  # "房号 1203 138…" either way
-        if any(citizen_id_problem(candidate.upper()) is None for candidate in _CITIZEN_ID_LIKE.findall(form)):
+        if any(citizen_id_problem(c.upper(), today=today) is None for c in _CITIZEN_ID_LIKE.findall(form)):
             return "CITIZEN_ID"
         if (
             typed
             and not joined
             and (  # as written only: 370100-20261203-0001, joined, is a case number
-                any(_born(typo[:6], typo[6:14]) for typo in _MISTYPED_CITIZEN_ID_LIKE.findall(form))
-                or any(_born(old[:6], "19" + old[6:12]) for old in _OLD_CITIZEN_ID_LIKE.findall(form))
+                any(_born(typo[:6], typo[6:14], today) for typo in _MISTYPED_CITIZEN_ID_LIKE.findall(form))
+                or any(_born(old[:6], "19" + old[6:12], today) for old in _OLD_CITIZEN_ID_LIKE.findall(form))
             )
         ):
             return "CITIZEN_ID"
@@ -260,15 +263,16 @@ def personal_data_in(text: str, *, typed: bool = False) -> str | None:
     return None
 
 
-def _born(region: str, yyyymmdd: str) -> bool:
-    """Whether ``region`` is a region code and ``yyyymmdd`` a day from 1900 to today: what a 身份证号 begins with."""
+def _born(region: str, yyyymmdd: str, today: dt.date | None = None) -> bool:
+    """Whether ``region`` is a region code and ``yyyymmdd`` a day from 1900 to ``today`` (by default today in China):
+    what a 身份证号 begins with."""
     if region_code_problem(region) is not None:
         return False
     try:
         day = dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
     except ValueError:
         return False
-    return dt.date(1900, 1, 1) <= day <= dt.datetime.now(CHINA_TZ).date()
+    return dt.date(1900, 1, 1) <= day <= (today or dt.datetime.now(CHINA_TZ).date())
 
 
 def _personal(field: str, label: str, kind: str) -> FieldViolation:
@@ -281,15 +285,17 @@ def _personal(field: str, label: str, kind: str) -> FieldViolation:
     )
 
 
-def check_purpose(purpose: str, errors: list[FieldViolation]) -> str:
+def check_purpose(purpose: str, errors: list[FieldViolation], *, today: dt.date | None = None) -> str:
     """A use's purpose (用证事由), trimmed and composed, what is wrong with it added to ``errors``: free text, signed
     into receipts and shown in holders' access logs, that holds no control character, line separator (U+2028; a
     penetration tester), direction override or character that prints as nothing, nor a 公民身份号码 or a mobile
     number. What a script needs (Mongolian's vowel separator and variation selectors, the Uyghur joiners and direction
     marks, private-use 生僻字) stays, as in any free text: checked as a holder's name, they had been refused as
-    "invisible" (a reviewer). A catalog's matter is refused a default purpose this refuses (``catalog._purpose``)."""
+    "invisible" (a reviewer). A catalog's matter is refused a default purpose this refuses (``catalog._purpose``), on
+    any day: ``today`` is the last day a 身份证号's birth date may be (``personal_data_in``), and the loader passes
+    ``dt.date.max``."""
     purpose = check_text("use.purpose", purpose, MAX_PURPOSE, errors, required=True)
-    if kind := personal_data_in(purpose, typed=True):
+    if kind := personal_data_in(purpose, typed=True, today=today):
         errors.append(_personal("use.purpose", "用证事由", kind))
     return purpose
 

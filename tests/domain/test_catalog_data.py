@@ -1540,6 +1540,53 @@ def test_a_purpose_the_calls_take_is_loaded() -> None:
     assert Catalog.from_mapping(data).matter(QYKZ).purpose == "企业开办\u3000刻章（2026年12月6日起）"
 
 
+def _born_later(check_holds: bool) -> str:
+    """A 身份证号's shape born a year and a day from today in China (region 370102, sequence 001): its check
+    character the right one, or one that does not hold (a case number's last digit, a mistyped one)."""
+    import datetime as dt
+
+    from gateway.domain.identifiers import citizen_id_check_char
+    from gateway.domain.model import CHINA_TZ
+
+    first17 = "370102" + (dt.datetime.now(CHINA_TZ).date() + dt.timedelta(days=366)).strftime("%Y%m%d") + "001"
+    right = citizen_id_check_char(first17)
+    return first17 + (right if check_holds else "X" if right != "X" else "0")
+
+
+@pytest.mark.parametrize("check_holds", [True, False], ids=["check-character-holds", "check-character-does-not"])
+def test_a_purpose_refused_once_a_date_in_it_has_passed_is_refused_now(check_holds: bool) -> None:
+    """The calls' purpose check takes a region and a birth date only up to today as a 身份证号: a case number of that
+    shape dated later (批复文号370102202612070012) passed it, and the catalog, checked, adopted and served, stopped
+    loading once the date had passed (`zzgw serve` exit 2, a replacement worker stopping the gateway; a reviewer, R1).
+    The loader takes any day as a birth date; the calls take it as before, and refuse it once that day has come."""
+    import datetime as dt
+
+    from gateway.domain.verification import check_purpose
+
+    code = _born_later(check_holds)
+    purpose = f"企业开办：批复文号{code}"
+    day = dt.date(int(code[6:10]), int(code[10:12]), int(code[12:14]))
+    today: list[Any] = []
+    check_purpose(purpose, today)
+    assert today == []  # the calls take it today
+    on_the_day: list[Any] = []
+    check_purpose(purpose, on_the_day, today=day)
+    assert [v.reason for v in on_the_day] == ["PERSONAL_DATA"]  # and refuse it on the day
+    data = raw()
+    matter(data)["purpose"] = purpose
+    with pytest.raises(ValueError) as excinfo:
+        Catalog.from_mapping(data)
+    said_ = str(excinfo.value)
+    assert said_.startswith(f"事项 {QYKZ} 的 purpose（默认用证事由）不能用：用证事由中不能填写公民身份号码"), said_
+
+
+def test_a_purpose_with_a_number_no_day_can_make_an_id_is_loaded() -> None:
+    """A region code and digits that are no day (a 13th month) are no 身份证号 on any day: loaded."""
+    data = raw()
+    matter(data)["purpose"] = "企业开办：批复文号370102202613070012"
+    assert Catalog.from_mapping(data).matter(QYKZ).purpose == "企业开办：批复文号370102202613070012"
+
+
 @pytest.mark.parametrize("depth", [500, 5000])
 def test_a_file_nested_too_deeply_is_refused_naming_the_line(depth: int) -> None:
     """``"matters": [[[…]]]`` 500 deep had crashed the loader with a RecursionError traceback, exit 1 (R6)."""
