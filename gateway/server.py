@@ -2663,6 +2663,7 @@ def _worker(
                 "gateway to serve it (docs/operations.md: Changing the catalog)",
                 exc.stored,
             )
+            ready.restart_needed()  # no later try serves: when none serves, the supervisor stops for the restart
             sys.exit(EXIT_STORE_UNAVAILABLE)
         if replacement and isinstance(exc, DatabaseReplaced):
             exc = _database_replaced(exc)

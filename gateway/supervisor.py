@@ -10,7 +10,10 @@ worker says with ``EXIT_STORE_UNAVAILABLE`` too), or that is killed as it starts
 killer, ``kill -9``; SIGBUS, /dev/shm full; not a crash, SIGSEGV or SIGABRT, which is a defect), is tried again after
 1, 2, 4 … up to ``RETRY_MOST`` seconds while the other workers serve on: they become ready again by themselves once
 the database answers, and stopping them too had taken the whole gateway down for one worker's death during a
-database outage, or for a second ``kill -9``. A worker whose call is stuck stops
+database outage, or for a second ``kill -9``. So is a replacement whose store adopted another catalog since the
+gateway started (``zzgw init --adopt-catalog``), which only the gateway's restart lets serve; once every worker is
+such a replacement, none serving, the gateway stops with ``EXIT_STORE_UNAVAILABLE`` for its service manager to start
+it again on that catalog, rather than try for ever with nothing listening. A worker whose call is stuck stops
 itself (``gateway.watchdog``, exit status 70) and is replaced the same way. SIGTERM and SIGINT are passed on to
 every worker, which finish their calls in flight (``server.GRACE_SECONDS``); one still running past
 ``STOP_DEADLINE_SECONDS`` (frozen, stopped) is killed, and the command exits 1. A worker whose supervisor is gone
@@ -75,7 +78,8 @@ gateway's start and is to be waited for, ``EXIT_STORE_UNAVAILABLE``)."""
 
 
 class Ready:
-    """A worker's word that it serves: set by the worker, read by the supervisor, one byte of shared memory.
+    """A worker's word that it serves: set by the worker, read by the supervisor, one byte of shared memory; and a
+    replacement's that only the gateway's restart lets it serve (``restart_needed``), one more.
 
     Not a ``multiprocessing.Event``: that is five named POSIX semaphores, which a supervisor killed by ``kill -9``
     never unlinks, and multiprocessing's resource tracker then said at exit "There appear to be 10 leaked semaphore
@@ -83,12 +87,21 @@ class Ready:
 
     def __init__(self, context: multiprocessing.context.BaseContext) -> None:
         self._flag = context.RawValue(ctypes.c_bool, False)
+        self._restart = context.RawValue(ctypes.c_bool, False)
 
     def set(self) -> None:
         self._flag.value = True
 
     def is_set(self) -> bool:
         return bool(self._flag.value)
+
+    def restart_needed(self) -> None:
+        """Said by a replacement that exits ``EXIT_STORE_UNAVAILABLE`` because the store's gateways serve another
+        catalog since this gateway started (``zzgw init --adopt-catalog``): no later try serves, only a restart."""
+        self._restart.value = True
+
+    def needs_restart(self) -> bool:
+        return bool(self._restart.value)
 
 
 @dataclass(slots=True)
@@ -185,6 +198,7 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
     running: dict[int, _Running] = {}
     replacing: set[int] = set()  # workers started again since the gateway served
     retry_at: dict[int, tuple[float, int]] = {}  # a replacement to try again: when, and its failed starts so far
+    awaiting_restart: set[int] = set()  # of those, the ones that only the gateway's restart lets serve (``Ready``)
     served = False
     stopping = False
     stop_began = 0.0
@@ -276,14 +290,38 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
                 stop_all()
                 continue
             if not each.ready.is_set():  # tried again later
+                if code == EXIT_STORE_UNAVAILABLE and each.ready.needs_restart():
+                    awaiting_restart.add(number)
+                else:
+                    awaiting_restart.discard(number)
+                if not running and set(retry_at) | {number} <= awaiting_restart:
+                    # every worker dead and each replacement waiting for a restart to serve the adopted catalog:
+                    # nothing listened, and the supervisor had tried them for ever while its unit looked up to
+                    # systemd, whose restart is what serves that catalog (a reviewer, R2)
+                    log.error(
+                        "worker %d (pid %s) did not start (%s): no worker serves, and each waits for the gateway's "
+                        "restart to serve the catalog adopted since it started (`zzgw init --adopt-catalog`): "
+                        "stopping the gateway with exit status %d, for its service manager to start it again "
+                        "(docs/operations.md: Changing the catalog)",
+                        number,
+                        pid,
+                        _ended(code),
+                        EXIT_STORE_UNAVAILABLE,
+                    )
+                    status = EXIT_STORE_UNAVAILABLE
+                    retry_at.clear()
+                    stop_all()
+                    continue
                 failed = each.failed_starts + 1
                 delay = min(2.0 ** min(failed - 1, 16), RETRY_MOST)  # 2.0 ** 1024 would overflow, ~9 h on
+                others_serve = any(o.ready.is_set() and o.process.exitcode is None for o in running.values())
                 log.error(
-                    "worker %d (pid %s) did not start (%s): trying again in %.0f s; the other workers serve",
+                    "worker %d (pid %s) did not start (%s): trying again in %.0f s; %s",
                     number,
                     pid,
                     _ended(code),
                     delay,
+                    "the other workers serve" if others_serve else "no other worker serves",
                 )
                 retry_at[number] = (time.monotonic() + delay, failed)
                 continue

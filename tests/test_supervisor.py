@@ -503,6 +503,105 @@ def test_a_replacement_that_cannot_start_for_another_reason_stops_the_gateway(tm
     assert "did not start (exit code 2): stopping the gateway" in process.stderr
 
 
+def waiting_worker(settings: Any, number: int, _announce: bool, ready: Any, _replacement: bool) -> None:
+    """A worker for ``supervise``: both serve; worker 0 dies, then worker 1 once worker 0's replacement has failed.
+    Their replacements wait for what ``ZZGW_TEST_WAITS`` says (worker 0's, worker 1's): ``catalog``, a restart to
+    serve the catalog adopted since the gateway started, for ever (as ``server._worker`` for ``CatalogNotTheStores``);
+    ``store``, the store out of reach, worker 0's three times and worker 1's once, then they serve."""
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    record = Path(settings.data_dir) / f"starts-{number}"
+    with record.open("a", encoding="utf-8") as starts:
+        starts.write(f"{os.getpid()}\n")
+    start = len(record.read_text(encoding="utf-8").split())
+    waits = os.environ["ZZGW_TEST_WAITS"].split(",")[number]
+    if start > 1 and waits == "catalog":
+        ready.restart_needed()
+        raise SystemExit(EXIT_STORE_UNAVAILABLE)
+    if 1 < start <= (4 if number == 0 else 2):
+        raise SystemExit(EXIT_STORE_UNAVAILABLE)
+    ready.set()
+    if start == 1 and number == 0:
+        time.sleep(0.3)
+        os._exit(3)  # dies while serving
+    if start == 1:  # worker 1 dies once worker 0's replacement has failed, and the supervisor has seen it
+        other = Path(settings.data_dir) / "starts-0"
+        while not other.exists() or len(pids := other.read_text(encoding="utf-8").split()) < 2 or _alive(pids[1]):
+            time.sleep(0.05)
+        time.sleep(0.2)
+        os._exit(3)
+    while True:
+        time.sleep(0.1)
+
+
+def _alive(pid: str) -> bool:
+    """Whether process ``pid`` is there, a zombie not yet reaped by its parent included."""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _supervising(tmp_path: Path, worker: str, **environ: str) -> subprocess.Popen[str]:
+    """``supervise`` of two workers ``tests.test_supervisor.<worker>`` in a process of its own, its log piped."""
+    script = (
+        "import sys; from pathlib import Path; from gateway.config import Settings; "
+        f"from gateway.supervisor import supervise; from tests.test_supervisor import {worker}; "
+        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0'), "
+        f"{worker}))"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, env={**os.environ, **environ}, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_a_gateway_whose_workers_all_wait_for_a_restart_to_serve_the_adopted_catalog_exits_75(tmp_path: Path) -> None:
+    """After `zzgw init --adopt-catalog`, every worker dead and each replacement waiting for the gateway's restart
+    (exit 75, as only a restart serves the adopted catalog): nothing listened, and the supervisor tried them again for
+    ever, saying "the other workers serve", while systemd saw a running unit and never restarted it (a reviewer, R2).
+    It ends the gateway with 75 now, saying why, so that its service manager starts it again on the new catalog."""
+    process = _supervising(tmp_path, "waiting_worker", ZZGW_TEST_WAITS="catalog,catalog")
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == EXIT_STORE_UNAVAILABLE, err
+    # worker 0's replacement, while worker 1 still served
+    assert re.search(
+        r"worker 0 \(pid \d+\) did not start \(exit code 75\): trying again in 1 s; the other workers serve", err
+    ), err
+    assert re.search(
+        r"worker \d \(pid \d+\) did not start \(exit code 75\): no worker serves, and each waits for the gateway's "
+        r"restart to serve the catalog adopted since it started \(`zzgw init --adopt-catalog`\): stopping the gateway "
+        r"with exit status 75, for its service manager to start it again",
+        err,
+    ), err
+    assert err.count("the other workers serve") == 1 and "Traceback" not in err, err
+
+
+def test_a_replacement_that_waits_while_no_other_worker_serves_does_not_say_they_serve(tmp_path: Path) -> None:
+    """Worker 0's replacement waiting for a restart (the catalog adopted), worker 1's for the store: no worker serves,
+    but not every one waits for the restart, the store may come back. The gateway stays; the line no longer says "the
+    other workers serve" while none does (a reviewer, R2); worker 1's next replacement serves."""
+    process = _supervising(tmp_path, "waiting_worker", ZZGW_TEST_WAITS="catalog,store")
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "starts-1").exists() or len((tmp_path / "starts-1").read_text().split()) < 3:
+            assert process.poll() is None, "the supervisor stopped"
+            assert time.monotonic() < deadline, "worker 1 was not started again"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert process.poll() is None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert re.search(
+        r"worker 1 \(pid \d+\) did not start \(exit code 75\): trying again in 1 s; no other worker serves", err
+    ), err
+    assert re.search(
+        r"worker 0 \(pid \d+\) did not start \(exit code 75\): trying again in 1 s; the other workers serve", err
+    ), err
+    assert err.count("the other workers serve") == 1 and "stopping the gateway" not in err, err
+
+
 def frozen_worker(settings: Any, number: int, _announce: bool, ready: Any, _replacement: bool) -> None:
     """A worker for ``supervise``: both serve; worker 0 then stops itself (SIGSTOP), the stand-in for a process that
     runs nothing at all (frozen, its GIL held in C), which its own stop deadline (a Python timer) cannot end."""
@@ -649,3 +748,33 @@ def test_a_worker_replaced_while_the_catalog_changes_serves_what_the_gateway_sta
     assert re.search(
         rf"{LOG_LINE}ERROR zzgw the store's gateways serve another catalog since this gateway started \(sha256 ", err
     ), err
+
+
+def test_a_gateway_left_with_no_worker_after_the_catalog_is_adopted_exits_75_for_its_restart(tmp_path: Path) -> None:
+    """Changing the catalog, between its steps 2 and 3: every worker killed (the OOM killer under load), each
+    replacement waits for the restart that serves the adopted catalog (75). The gateway had been left listening on
+    nothing, trying them every 30 s for ever and saying "the other workers serve", a unit systemd never restarts (a
+    reviewer, R2). It exits 75 now, which systemd's Restart=on-failure starts again: step 3."""
+    catalog = tmp_path / "catalog.json"
+    demo = json.loads((ROOT / "gateway" / "bootstrap" / "catalog.json").read_text(encoding="utf-8"))
+    catalog.write_text(json.dumps(demo, ensure_ascii=False), encoding="utf-8")
+    env = _two_workers_env(tmp_path, ZZGW_CATALOG=str(catalog))
+    with _two_workers_on_sqlite(tmp_path, ZZGW_CATALOG=str(catalog)) as (process, _grpc_port, log, first):
+        demo["matters"][0]["name"] += "（新）"  # steps 1 and 2
+        catalog.write_text(json.dumps(demo, ensure_ascii=False), encoding="utf-8")
+        adopted = run_zzgw("init", "--adopt-catalog", env=env, timeout=120)
+        assert adopted.returncode == 0, adopted.stderr
+        for pid in first:
+            os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=120)
+    err = log.read_text(encoding="utf-8")
+    assert process.returncode == EXIT_STORE_UNAVAILABLE, err
+    assert re.search(
+        rf"{LOG_LINE}ERROR zzgw the store's gateways serve another catalog since this gateway started \(sha256 ", err
+    ), err
+    assert re.search(
+        r"worker \d \(pid \d+\) did not start \(exit code 75\): no worker serves, and each waits for the gateway's "
+        r"restart to serve the catalog adopted since it started",
+        err,
+    ), err
+    assert "the other workers serve" not in err and "Traceback" not in err, err
