@@ -1261,22 +1261,39 @@ def test_the_type_of_a_number_is_chosen_among_the_matters_types(
         context.close()
 
 
-def test_a_page_left_alone_for_half_an_hour_signs_out_and_says_why(
-    browser: Any, console: str, running: RunningGateway
-) -> None:
-    """30 minutes without the clerk's input sign the page out, as 退出 does, with the reason said; input meanwhile
-    starts the wait again. The browser's clock is Playwright's, moved on by the test (nothing in the page shortens
-    or lengthens the wait). A page reloaded after it was left alone is signed out too."""
+@contextlib.contextmanager
+def sign_in_on_a_clock(browser: Any, console: str, token: str, *, unanswered: bool = False) -> Iterator[Any]:
+    """A page on a clock the test moves (Playwright's: nothing in the page shortens or lengthens a wait), ``token`` and
+    a clerk's name typed and 登录 pressed: signed in, or, ``unanswered``, the sign-in not answered (the hall's
+    network down, said so) and the network back. Its context closed after."""
     context = browser.new_context(locale="zh-CN")
     try:
         page = context.new_page()
         page.set_default_timeout(20_000)
         page.clock.install()
         page.goto(f"{console}/")
-        page.fill("#token", running.tokens[TAX])
+        if unanswered:
+            page.route("**/api/session", lambda route: route.abort("connectionrefused"))
+        page.fill("#token", token)
         page.fill("#operator", "窗口03 王敏")
         page.click("#sign-in-form button")
-        page.wait_for_selector("#work:not([hidden])")
+        if unanswered:
+            page.locator("#message", has_text="无法连接证照网关").wait_for()
+            page.unroute("**/api/session")
+        else:
+            page.wait_for_selector("#work:not([hidden])")
+        yield page
+    finally:
+        context.close()
+
+
+def test_a_page_left_alone_for_half_an_hour_signs_out_and_says_why(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """30 minutes without the clerk's input sign the page out, as 退出 does, with the reason said; input meanwhile
+    starts the wait again. The browser's clock is Playwright's, moved on by the test (nothing in the page shortens
+    or lengthens the wait). A page reloaded after it was left alone is signed out too."""
+    with sign_in_on_a_clock(browser, console, running.tokens[TAX]) as page:
         page.fill("#query", "QUERY-BEFORE")
         page.clock.run_for("29:00")
         assert page.is_visible("#work")
@@ -1310,8 +1327,6 @@ def test_a_page_left_alone_for_half_an_hour_signs_out_and_says_why(
         assert page.inner_text("#message") == "长时间未操作（30 分钟），已自动退出，请重新登录"
         assert page.is_hidden("#work") and page.evaluate("sessionStorage.getItem('zzgw.token')") is None
         assert page.evaluate("document.activeElement.id") == "token"
-    finally:
-        context.close()
 
 
 # the idle wait's words on the sign-in screen, where no one is signed in: a sign-in that did not go through keeps
@@ -1327,20 +1342,9 @@ def test_a_sign_in_that_did_not_go_through_keeps_the_token_for_30_minutes_withou
     and in its field, with no time limit: no idle sign-out ran without a session, and hours later whoever pressed F5
     at that window PC was signed in as the clerk who typed it. The token is kept for a reload to try again, with the
     wait of a signed-in tab from the attempt: 30 minutes without input drop it, and the name, as 退出 does."""
-    context = browser.new_context(locale="zh-CN")
-    try:
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        page.clock.install()
-        page.goto(f"{console}/")
-        page.route("**/api/session", lambda route: route.abort("connectionrefused"))
-        page.fill("#token", running.tokens[TAX])
-        page.fill("#operator", "窗口03 王敏")
-        page.click("#sign-in-form button")
-        page.locator("#message", has_text="无法连接证照网关").wait_for()
+    with sign_in_on_a_clock(browser, console, running.tokens[TAX], unanswered=True) as page:
         kept = "[sessionStorage.getItem('zzgw.token'), sessionStorage.getItem('zzgw.operator')]"
         assert page.evaluate(kept) == [running.tokens[TAX], "窗口03 王敏"]  # for a reload to try again
-        page.unroute("**/api/session")
         page.clock.run_for("29:00")
         assert page.evaluate(kept) == [running.tokens[TAX], "窗口03 王敏"]
         # no one was signed in: what goes is the kept token and name, said so (a reviewer, R2: the warning and the
@@ -1358,8 +1362,6 @@ def test_a_sign_in_that_did_not_go_through_keeps_the_token_for_30_minutes_withou
         page.reload()  # someone else at the window PC presses F5: nothing to sign in with
         page.wait_for_load_state()
         assert page.is_visible("#sign-in") and page.is_hidden("#work") and sessions == []
-    finally:
-        context.close()
 
 
 def test_a_key_typed_into_the_name_after_a_sleep_past_the_wait_stays_in_the_name(
@@ -1369,18 +1371,7 @@ def test_a_key_typed_into_the_name_after_a_sleep_past_the_wait_stays_in_the_name
     page's timer did not run); the clerk's first key in 核验人 dropped the kept token, as it should, but moved the
     focus into the token field, and the name typed went there, masked, to be sent as a token. The token and name
     kept are dropped, and the focus and the key stay where the clerk types."""
-    context = browser.new_context(locale="zh-CN")
-    try:
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        page.clock.install()
-        page.goto(f"{console}/")
-        page.route("**/api/session", lambda route: route.abort("connectionrefused"))
-        page.fill("#token", running.tokens[TAX])
-        page.fill("#operator", "窗口03 王敏")
-        page.click("#sign-in-form button")
-        page.locator("#message", has_text="无法连接证照网关").wait_for()
-        page.unroute("**/api/session")
+    with sign_in_on_a_clock(browser, console, running.tokens[TAX], unanswered=True) as page:
         page.clock.set_system_time(page.evaluate("Date.now()") + 31 * 60 * 1000)  # asleep: no timer ran
         page.focus("#operator")
         page.keyboard.type("Wang3")
@@ -1388,8 +1379,6 @@ def test_a_key_typed_into_the_name_after_a_sleep_past_the_wait_stays_in_the_name
         assert page.evaluate("sessionStorage.getItem('zzgw.token')") is None
         assert (page.input_value("#operator"), page.input_value("#token")) == ("Wang3", "")
         assert page.evaluate("document.activeElement.id") == "operator"
-    finally:
-        context.close()
 
 
 def test_a_refused_sign_in_puts_the_focus_back_in_the_token_field(
