@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import io
 import json
 import logging
@@ -1425,5 +1426,11 @@ def test_a_clerk_named_by_a_citizen_id_or_a_mobile_number_is_refused(console: st
         with pytest.raises(InvalidRequestError) as refused:
             running.gateway.members.issue_clerk_token(TAX, name)
         assert refused.value.reason == "BAD_CLERK"
+    # a staff number shaped as a region and a day to come: every check of the clerk's would be refused from that day
+    # on (BAD_OPERATOR), so the token is refused now, as a catalog's purpose is (a reviewer, R1)
+    later = (dt.date.today() + dt.timedelta(days=400)).strftime("%Y%m%d")
+    with pytest.raises(InvalidRequestError) as refused:
+        running.gateway.members.issue_clerk_token(TAX, f"工号370102{later}0016")
+    assert refused.value.reason == "BAD_CLERK"
     assert trail_rows(running, "operator", "license_id = :l", l=lic.license_id) == []
     assert verify(console, running, query=lic.license_id)[0] == 200
