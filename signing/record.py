@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
 
 from gateway.domain.model import RecordSeal
@@ -109,21 +110,42 @@ class SealMemos:
         mac.update(_status_message(_STATUS_PREFIX_V1, license_id, status, reason, changed_at))
         return hmac.compare_digest(memo, mac.digest())
 
-    def document(self, license_id: str, sha256: str, seal_id: str, created_at: dt.datetime) -> bytes:
+    def document(
+        self,
+        license_id: str,
+        sha256: str,
+        seal_id: str,
+        created_at: dt.datetime,
+        printed: frozenset[str] | None = None,
+    ) -> bytes:
         """The memo of a registered license document: which license version the PDF of ``sha256`` is, by which
         seal and when the gateway sealed it. VerifyDocument finds a license by its document's hash; without this a
-        row of the registry moved to another license (its PDF then naming a license it is not) went unnoticed."""
+        row of the registry moved to another license (its PDF then naming a license it is not) went unnoticed.
+        ``printed``, the keys of the fields a document the gateway drew prints (sharing judges a consumer's permit
+        against them), is part of the memo when known (``zzgw-document-memo/2``): edited to print nothing, it had a
+        consumer given a document printing fields its matter may not read. Unknown (a supplied document, one stored
+        before schema 0034): the memo of version 1, which names none."""
+        parts = [license_id.encode(), sha256.encode(), seal_id.encode(), _utc(created_at)]
+        if printed is None:
+            message = b"\n".join((_DOCUMENT_PREFIX_V1, *parts))
+        else:
+            keys = json.dumps(sorted(printed), ensure_ascii=False, separators=(",", ":"))
+            message = b"\n".join((_DOCUMENT_PREFIX, *parts, keys.encode()))
         mac = self._keyed.copy()
-        mac.update(
-            b"\n".join((_DOCUMENT_PREFIX, license_id.encode(), sha256.encode(), seal_id.encode(), _utc(created_at)))
-        )
+        mac.update(message)
         return mac.digest()
 
     def vouches_document(
-        self, license_id: str, sha256: str, seal_id: str, created_at: dt.datetime, memo: bytes
+        self,
+        license_id: str,
+        sha256: str,
+        seal_id: str,
+        created_at: dt.datetime,
+        memo: bytes,
+        printed: frozenset[str] | None = None,
     ) -> bool:
-        """Whether ``memo`` is this gateway's memo of that document (an empty memo never is)."""
-        return bool(memo) and hmac.compare_digest(memo, self.document(license_id, sha256, seal_id, created_at))
+        """Whether ``memo`` is this gateway's memo of that document, printing ``printed`` (an empty memo never is)."""
+        return bool(memo) and hmac.compare_digest(memo, self.document(license_id, sha256, seal_id, created_at, printed))
 
     def form(self, license_id: str, sha256: str) -> bytes:
         """The memo of the printed form a license's document is to be drawn from (``license_events.form``): which
@@ -148,7 +170,8 @@ def _status_message(prefix: bytes, license_id: str, status: str, reason: str, ch
 
 _STATUS_PREFIX = b"zzgw-status-memo/2"
 _STATUS_PREFIX_V1 = b"zzgw-status-memo/1"
-_DOCUMENT_PREFIX = b"zzgw-document-memo/1"
+_DOCUMENT_PREFIX = b"zzgw-document-memo/2"
+_DOCUMENT_PREFIX_V1 = b"zzgw-document-memo/1"
 _FORM_PREFIX = b"zzgw-form-memo/1"
 """Status memos and seal memos share the secret; their messages never coincide (``_MEMO_PREFIX`` differs)."""
 

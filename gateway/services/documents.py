@@ -128,7 +128,7 @@ class DocumentService:
             pdf = self._seals.apply(seal, drawn, reason=ISSUE_REASON, box=SEAL_BOX)
             source = DocumentSource.RENDERED
         sha256, made = hashlib.sha256(pdf).hexdigest(), self._clock.now()
-        memo = self._memos.document(content.license_id, sha256, seal.seal_id, made) if self._memos else b""
+        memo = self._memos.document(content.license_id, sha256, seal.seal_id, made, printed) if self._memos else b""
         return LicenseDocument(
             license_id=content.license_id,
             pdf=pdf,
@@ -307,9 +307,10 @@ def printed_keys(template: LicenseType | PrintedForm) -> frozenset[str]:
 
 def vouched(document: LicenseDocument, memos: SealMemos | None) -> bool:
     """Whether the registry's row of ``document`` is one the gateway stored (its memo, ``SealMemos.document``): which
-    license the document is, by which seal, and when it was sealed. Without memos (none kept) every row is."""
+    license the document is, by which seal, when it was sealed, and the fields it prints (when known). Without memos
+    (none kept) every row is."""
     return memos is None or memos.vouches_document(
-        document.license_id, document.sha256, document.seal_id, document.created_at, document.memo
+        document.license_id, document.sha256, document.seal_id, document.created_at, document.memo, document.printed
     )
 
 

@@ -1270,8 +1270,23 @@ def _document(row: Row[tuple[object, ...]]) -> LicenseDocument:
         seal_id=m["seal_id"],
         created_at=_utc(m["created_at"]),
         memo=bytes(m["memo"]),
-        printed=frozenset(json.loads(m["printed"])) if m.get("printed") else None,
+        printed=_printed(m.get("printed")),
     )
+
+
+def _printed(stored: object) -> frozenset[str] | None:
+    """The keys a stored document prints (``license_documents.printed``, a JSON list): None when not known (a
+    supplied document, one stored before schema 0034), or when the value is not a list of keys, which the document's
+    memo then does not vouch for (REGISTRY_ALTERED; one that did not parse had failed INTERNAL)."""
+    if not stored or not isinstance(stored, str):
+        return None
+    try:
+        keys = json.loads(stored)
+    except ValueError:
+        return None
+    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+        return None
+    return frozenset(keys)
 
 
 _R = cast(Table, ReceiptRow.__table__)

@@ -1328,6 +1328,30 @@ def test_a_document_showing_more_than_the_permit_is_refused(running: RunningGate
     assert (record.decision, record.reason) == ("DENY", "DOCUMENT_EXCEEDS_PERMIT")
 
 
+@pytest.mark.parametrize("edited", ["[]", "not json", "null", "1", "[1]"])
+def test_the_fields_a_document_prints_edited_in_the_store_are_not_believed(
+    running: RunningGateway, edited: str
+) -> None:
+    """``license_documents.printed`` is vouched for by the document's memo: set to '[]' behind the gateway's back it
+    had a consumer given the card, which prints the address and birth date its matter may not read, recorded ALLOW;
+    one that is not a JSON list of keys failed INTERNAL for everyone (a reviewer, rev-r3-forms R1, R3)."""
+    card = id_card(running).license
+    granted = grant(running, card.holder.code, uses=3)
+    request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(
+        use=BDCZY, license_id=card.license_id, consent_code=granted.code
+    )
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE license_documents SET printed = :p WHERE license_id = :l"), {"p": edited, "l": card.license_id}
+        )
+    reason, _ = denied(lambda: sharing(running, REAL_ESTATE).GetLicenseDocument(request))
+    assert reason == "DOCUMENT_EXCEEDS_PERMIT"  # judged by the fields the card holds
+    with pytest.raises(grpc.RpcError) as refused:
+        running.issuance(POLICE).GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=card.license_id))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION, refused.value.details()
+    assert error_details(refused.value)[0].reason == "REGISTRY_ALTERED"
+
+
 def test_a_field_the_license_leaves_blank_is_said_not_stated_in_the_data_as_in_a_form(running: RunningGateway) -> None:
     """A journeys tester: a field the license does not state (a 出生医学证明 naming no father) came back from
     GetLicenseData as a SharedField with an empty value and a basis, shared as if stated, while PrefillForm of the
