@@ -976,3 +976,29 @@ def test_a_document_not_printing_a_field_taken_out_of_its_type_is_shared(store: 
             printed = document_text(running, license_id).replace("\r\n", "")
             assert record["fields"]["domicile"] not in printed and "住所" not in printed
             assert tax.GetLicenseDocument(asked).pdf  # and once it is stored
+
+
+def test_a_document_printing_a_field_made_secret_since_it_was_drawn_is_not_shared(store: str, tmp_path: Path) -> None:
+    """A field the catalog makes SECRET is never shared, on every license of the type at once (docs/catalog.md): a
+    document drawn while it was NORMAL, which prints it, was given to a consumer (a reviewer, rev-r3-forms R2)."""
+
+    def secret_domicile(raw: dict[str, Any]) -> None:
+        fields = type_of(raw, BUSINESS_LICENSE)["fields"]
+        without_field(BUSINESS_LICENSE, "domicile")(raw)  # out of the matters' materials too
+        type_of(raw, BUSINESS_LICENSE)["fields"] = [
+            {**f, "sensitivity": "SECRET"} if f["key"] == "domicile" else f for f in fields
+        ]
+
+    record = unique(samples.business_license(43))
+    with serving(tmp_path, store, catalog_file(tmp_path / "before.json")) as running:
+        license_id = running.issuance(MARKET).IssueLicense(issue_request(record)).license.license_id
+        assert record["fields"]["domicile"] in document_text(running, license_id).replace("\r\n", "")
+    after = catalog_file(tmp_path / "after.json", secret_domicile)
+    initialise(settings_of(tmp_path, store, after), adopt_catalog=True)
+    with serving(tmp_path, store, after) as running:
+        tax = sharing_pb2_grpc.SharingServiceStub(running.channel(TAX))
+        asked = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+        with pytest.raises(grpc.RpcError) as caught:
+            tax.GetLicenseDocument(asked)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED, caught.value.details()
+        assert error_details(caught.value)[0].reason == "DOCUMENT_EXCEEDS_PERMIT"

@@ -824,7 +824,8 @@ def _document_problem(
     """Why a permit for the data does not extend to the document: the document prints the fields of ``printed`` (the
     keys of those it prints, ``DocumentService.printed``; None when not known: every field but the SECRET ones, and
     every field the license holds that the catalog no longer has) in full, and the holder's code; each must be shared
-    unmasked, or public anyway (UNCONDITIONAL and NORMAL), and none may be one the catalog no longer has."""
+    unmasked, or public anyway (UNCONDITIONAL and NORMAL), and none may be one the catalog no longer has, or makes
+    SECRET now (printed when drawn, while it was not: a SECRET field is never shared)."""
     content = license.content
     shown = {f.key for f in permit.fields if not f.masked}
     exceeds = permit.holder_code != content.holder.code
@@ -832,10 +833,14 @@ def _document_problem(
         value = content.fields.get(spec.key, "").strip()
         if exceeds:
             break
-        if not value or spec.sensitivity is Sensitivity.SECRET or spec.key in shown:
-            continue  # not printed, or the caller may see it in full anyway
-        if printed is not None and spec.key not in printed:
-            continue  # SECRET when its document was drawn (or its form recorded): not printed
+        if not value or (printed is not None and spec.key not in printed):
+            continue  # not printed: SECRET when its document was drawn (or its form recorded)
+        if spec.sensitivity is Sensitivity.SECRET:
+            # SECRET now, and printed when drawn: never shared (docs/catalog.md, at once for every license of the type)
+            exceeds = printed is not None
+            continue
+        if spec.key in shown:
+            continue  # the caller may see it in full anyway
         sharing = license_type.field_sharing_class(spec.key)
         exceeds = not (spec.sensitivity is Sensitivity.NORMAL and sharing is SharingClass.UNCONDITIONAL)
     # a field the catalog has taken out of the type since the license was issued may be printed on its document
