@@ -19,6 +19,7 @@ import math
 import os
 import re
 import resource
+import shlex
 import signal
 import ssl
 import sys
@@ -153,6 +154,7 @@ from gateway.store.database import (
     DatabaseIdentity,
     DatabaseReplaced,
     LockHeld,
+    RevisionElsewhere,
     RevisionMissing,
     SchemaMoved,
     StoreForbidden,
@@ -1038,9 +1040,9 @@ def catalog_findings(settings: Settings, catalog: Catalog) -> CatalogFindings:
     try:
         revision = _revision_of(settings, db)
         if revision is None:
-            raise _without_schema(settings, db=db) or NoStoreYet(
-                f"the database {settings.database_label} has no schema: run `zzgw init` first"
-            )
+            if (missing := _without_schema(settings, db=db)) is None and (in_the_way := db.tables_in_the_way()):
+                raise _tables_in_the_way(settings, in_the_way)  # had been "run zzgw init first", exit 0 (R3)
+            raise missing or NoStoreYet(f"the database {settings.database_label} has no schema: run `zzgw init` first")
         check_schema(settings, revision, migrating=True)  # newer, or taken back below schema-reached: refused (R4)
         try:
             check_schema(settings, revision, migrating=False)
@@ -1752,6 +1754,8 @@ def _revision_of(settings: Settings, db: Database) -> str | None:
         return db.schema_revision()
     except StoreForbidden as exc:
         raise _not_its_tables(settings, exc) from None
+    except RevisionElsewhere as elsewhere:
+        raise _revision_elsewhere(settings, elsewhere) from None
     except RevisionMissing:
         raise ConfigError(
             f"the database {settings.database_label} has the gateway's tables but no schema revision (its table "
@@ -1759,6 +1763,30 @@ def _revision_of(settings: Settings, db: Database) -> str | None:
             "are at is not known: restore the database from the copy taken with this data directory "
             "(docs/operations.md, Restoring)"
         ) from None
+
+
+def _revision_elsewhere(settings: Settings, found: RevisionElsewhere) -> ConfigError:
+    """Another application's ``alembic_version`` that the search_path shows beside the gateway's schema, which has no
+    gateway store (``RevisionElsewhere``): read as the gateway's revision, a numbered one had sent `zzgw init` into a
+    traceback, exit 1 (a reviewer, R1)."""
+    role, schema, other = sql_identifier(found.role), sql_identifier(found.schema), found.found
+    return ConfigError(
+        f"the table alembic_version that the search_path of the database {settings.database_label} shows is in "
+        f"schema {other}, not in the gateway's schema {found.schema} (current_schema(), where its tables go), which "
+        "has no gateway store: it is another application's, not the gateway's schema revision. Leave "
+        f"{other} off the gateway's search_path (ALTER ROLE {role} SET search_path = {schema}, or "
+        f"?options=-csearch_path%3D{found.schema} in ZZGW_DATABASE_URL) or give the gateway a database of its own, "
+        "then run `zzgw init`"
+    )
+
+
+def sql_identifier(name: str) -> str:
+    """``name`` as PostgreSQL reads it in a statement: double-quoted when it needs to be (upper case, a character
+    other than a letter, digit or _, a reserved word), any ``"`` in it doubled. The statements the refusals advise
+    had named roles and schemas bare, a syntax error for a role ``app-gw`` (a reviewer, R2)."""
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.dialect().identifier_preparer.quote(name)
 
 
 class StoreMissing(ConfigError):
@@ -1813,10 +1841,18 @@ def _tables_in_the_way(settings: Settings, found: TablesInTheWay) -> ConfigError
             f"the database {settings.database_label} has tables named as some of the gateway's ({names}) "
             f"{not_a_store}. Give the gateway a database file of its own (ZZGW_DATABASE_URL), then run `zzgw init`"
         )
+    role = sql_identifier(found.role)
+    if found.own_schema_would_do:
+        own = f'CREATE SCHEMA {role} AUTHORIZATION {role}: the default search_path "$user", public puts its tables '
+        own += "there"
+    else:  # the role's schema is there already (the very one in the way, or not first), or "$user" is not first
+        own = (
+            f"CREATE SCHEMA zzgw AUTHORIZATION {role}, named first in its search_path: ALTER ROLE {role} SET "
+            "search_path = zzgw, or ?options=-csearch_path%3Dzzgw in ZZGW_DATABASE_URL"
+        )
     return ConfigError(
         f"the schema {found.schema} of the database {settings.database_label}, where the gateway's tables go, has "
-        f"tables named as some of them ({names}) {not_a_store}. Give the gateway a schema of its own (CREATE SCHEMA "
-        f'{found.role} AUTHORIZATION {found.role}: the default search_path "$user", public puts its tables there) or '
+        f"tables named as some of them ({names}) {not_a_store}. Give the gateway a schema of its own ({own}) or "
         "a database of its own, then run `zzgw init`"
     )
 
@@ -1843,7 +1879,7 @@ def _may_not_create(settings: Settings, refused: CreationRefused, *, empty: bool
 
 def _creation_remedy(refused: CreationRefused) -> tuple[str, str]:
     """What the role lacks to create the gateway's tables, and what gives it (``Database.creation_refused``)."""
-    role, database, schema = refused.role, refused.database, refused.schema
+    role, database, schema = sql_identifier(refused.role), sql_identifier(refused.database), refused.schema
     if not schema:
         return (
             "no schema that its search_path names exists",
@@ -1852,8 +1888,9 @@ def _creation_remedy(refused: CreationRefused) -> tuple[str, str]:
     owners_only = " (from PostgreSQL 15 on, only the database's owner has it there)" if schema == "public" else ""
     return (
         f"lacks the CREATE privilege on schema {schema}{owners_only}",
-        f"make the role the database's owner (a new database: `createdb -O {role} {database}`; this one: ALTER "
-        f"DATABASE {database} OWNER TO {role}) or GRANT CREATE ON SCHEMA {schema} TO {role}",
+        f"make the role the database's owner (a new database: `createdb -O {shlex.quote(refused.role)} "
+        f"{shlex.quote(refused.database)}`; this one: ALTER DATABASE {database} OWNER TO {role}) or GRANT CREATE ON "
+        f"SCHEMA {sql_identifier(schema)} TO {role}",
     )
 
 

@@ -225,9 +225,9 @@ PG_ONLY = pytest.mark.skipif(
 
 
 @contextlib.contextmanager
-def _a_role() -> Iterator[str]:
+def _a_role(prefix: str = "cli_role_") -> Iterator[str]:
     """A login role of no privilege (no superuser, no CREATEDB), dropped after the databases made within."""
-    role = f"cli_role_{uuid.uuid4().hex[:10]}"
+    role = f"{prefix}{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
@@ -398,3 +398,133 @@ def test_an_empty_database_the_role_may_not_create_in_names_the_privilege(tmp_pa
             refused = zzgw(env(data, restored_into), *command)
             assert (refused.returncode, refused.stderr) == (2, said), command
         assert tables(empty) == []
+
+
+@pytest.mark.postgres
+@PG_ONLY
+def test_another_applications_alembic_version_on_the_search_path_is_refused_in_one_line(tmp_path: Path) -> None:
+    """R1 of a review of the "only current_schema()" fix: the role's own schema empty, and another Alembic-managed
+    application's alembic_version in public, at a numbered revision (0003) as `alembic revision --rev-id` makes. Its
+    revision had been read as the gateway's: `zzgw init` failed with a traceback (relation "members" does not exist),
+    exit 1. Init and `zzgw catalog check` refuse it in one line, exit 2, naming where it is; nothing is made."""
+    from gateway.store.database import Database, RevisionElsewhere
+
+    with _a_role() as role, empty_database("postgresql", tmp_path) as url:
+        _run(
+            url,
+            "CREATE TABLE public.alembic_version (version_num varchar(32) PRIMARY KEY)",
+            "INSERT INTO public.alembic_version VALUES ('0003')",
+            "CREATE TABLE public.orders (id int)",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO PUBLIC",
+            f'CREATE SCHEMA "{role}" AUTHORIZATION "{role}"',
+        )
+        as_role = make_url(url).set(username=role).render_as_string(hide_password=False)
+        db = Database.connect(as_role, read_only=True)
+        try:
+            with pytest.raises(RevisionElsewhere):
+                db.schema_revision()
+        finally:
+            db.dispose()
+        label = make_url(as_role).render_as_string(hide_password=True)
+        said = (
+            f"zzgw: configuration error: the table alembic_version that the search_path of the database {label} "
+            f"shows is in schema public, not in the gateway's schema {role} (current_schema(), where its tables go), "
+            "which has no gateway store: it is another application's, not the gateway's schema revision. Leave public "
+            f"off the gateway's search_path (ALTER ROLE {role} SET search_path = {role}, or "
+            f"?options=-csearch_path%3D{role} in ZZGW_DATABASE_URL) or give the gateway a database of its own, then "
+            "run `zzgw init`\n"
+        )
+        data = tmp_path / "var"
+        for command in (("init",), ("catalog", "check")):
+            refused = zzgw(env(data, as_role), *command)
+            assert (refused.returncode, refused.stderr) == (2, said), command
+        assert sorted(tables(url)) == ["alembic_version", "orders"]  # public's, as they were
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT version_num FROM public.alembic_version")).scalar() == "0003"
+                assert (
+                    connection.execute(
+                        text("SELECT count(*) FROM pg_tables WHERE schemaname = :role"), {"role": role}
+                    ).scalar()
+                    == 0
+                )
+        finally:
+            engine.dispose()
+
+
+def test_catalog_check_refuses_another_applications_tables_as_init_does(tmp_path: Path) -> None:
+    """R3 of that review: on a database file holding another application's members and licenses, `zzgw catalog
+    check` said "checked without a store (… has no schema: run `zzgw init` first)", exit 0, and that init refused it.
+    It refuses it as init does, with the same line, exit 2."""
+    url = f"sqlite:///{tmp_path / 'z.db'}"
+    _run(url, "CREATE TABLE members (id int)", "CREATE TABLE licenses (id int)")
+    data = tmp_path / "var"
+    init = zzgw(env(data, url), "init")
+    assert init.returncode == 2 and "another application's" in init.stderr, init.stderr
+    checked = zzgw(env(data, url), "catalog", "check")
+    assert (checked.returncode, checked.stderr) == (2, init.stderr)
+
+
+def test_the_statements_advised_quote_their_names() -> None:
+    """R2 of that review: a role or database name that PostgreSQL reads only double-quoted (upper case, a hyphen) had
+    been put into the advised statements bare: a syntax error, or a role that does not exist."""
+    from gateway.server import _creation_remedy, sql_identifier
+    from gateway.store.database import CreationRefused
+
+    assert sql_identifier("zzgw") == "zzgw"
+    assert sql_identifier('App-"gw"') == '"App-""gw"""'
+    assert sql_identifier("user") == '"user"'  # a reserved word
+    _, remedy = _creation_remedy(CreationRefused(role="App-gw", database="Shared db", schema="public"))
+    assert remedy == (
+        "make the role the database's owner (a new database: `createdb -O App-gw 'Shared db'`; this one: ALTER "
+        'DATABASE "Shared db" OWNER TO "App-gw") or GRANT CREATE ON SCHEMA public TO "App-gw"'
+    )
+
+
+@pytest.mark.postgres
+@PG_ONLY
+def test_another_applications_tables_in_the_roles_own_schema_get_advice_that_works(tmp_path: Path) -> None:
+    """R2 of that review: another application's tables in the schema named after the gateway's role (a role two
+    applications share), the role's name one PostgreSQL reads only quoted. The refusal had advised `CREATE SCHEMA
+    ROLE AUTHORIZATION ROLE`, bare: a syntax error, and that schema is there already, the very one in the way. It
+    advises a schema of its own named first in the search_path, quoted, and following it, init makes the store."""
+    with _a_role("cli-Role-") as role, empty_database("postgresql", tmp_path) as url:
+        _run(
+            url,
+            f'CREATE SCHEMA "{role}" AUTHORIZATION "{role}"',
+            f'CREATE TABLE "{role}".members (id int)',
+            f'CREATE TABLE "{role}".licenses (id int)',
+            f'ALTER TABLE "{role}".members OWNER TO "{role}"',
+            f'ALTER TABLE "{role}".licenses OWNER TO "{role}"',
+        )
+        as_role = make_url(url).set(username=role).render_as_string(hide_password=False)
+        label = make_url(as_role).render_as_string(hide_password=True)
+        said = (
+            f"zzgw: configuration error: the schema {role} of the database {label}, where the gateway's tables go, "
+            "has tables named as some of them (licenses, members) but no gateway store (no alembic_version, and too "
+            "few of the gateway's tables): another application's. Give the gateway a schema of its own (CREATE "
+            f'SCHEMA zzgw AUTHORIZATION "{role}", named first in its search_path: ALTER ROLE "{role}" SET search_path '
+            "= zzgw, or ?options=-csearch_path%3Dzzgw in ZZGW_DATABASE_URL) or a database of its own, then run "
+            "`zzgw init`\n"
+        )
+        data = tmp_path / "var"
+        refused = zzgw(env(data, as_role), "init")
+        assert (refused.returncode, refused.stderr) == (2, said)
+        _run(url, f'CREATE SCHEMA zzgw AUTHORIZATION "{role}"', f'ALTER ROLE "{role}" SET search_path = zzgw')
+        made = zzgw(env(data, as_role), "init")
+        assert made.returncode == 0, made.stderr
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                theirs = (
+                    connection.execute(
+                        text("SELECT tablename FROM pg_tables WHERE schemaname = :role ORDER BY 1"), {"role": role}
+                    )
+                    .scalars()
+                    .all()
+                )
+                ours = connection.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname = 'zzgw'")).scalar()
+        finally:
+            engine.dispose()
+        assert theirs == ["licenses", "members"] and ours > 10

@@ -267,6 +267,17 @@ class RevisionMissing(Exception):
         self.tables = tuple(tables)
 
 
+class RevisionElsewhere(Exception):
+    """On PostgreSQL: the ``alembic_version`` the search_path shows is in another schema (``found``) than the one the
+    gateway's tables go to (``schema``, ``current_schema()``), which has no gateway store: another application's.
+    Read as the gateway's revision, a numbered one (0003) had sent a new deployment's `zzgw init` into a traceback,
+    exit 1, and another had been said as "a newer zzgw upgraded it" (a reviewer, R1)."""
+
+    def __init__(self, *, found: str, schema: str, role: str):
+        super().__init__(f"alembic_version in schema {found}, not in {schema}")
+        self.found, self.schema, self.role = found, schema, role
+
+
 def _no_such_table(error: BaseException | None) -> bool:
     """Whether ``error`` says the table read is not there (PostgreSQL's undefined_table, SQLSTATE 42P01; SQLite's
     "no such table"), and nothing else: only that may mean a database without the schema."""
@@ -332,6 +343,9 @@ class TablesInTheWay:
     schema: str
     """The schema its tables go to (``store_schema``)."""
     tables: tuple[str, ...]
+    own_schema_would_do: bool = False
+    """Whether ``CREATE SCHEMA ROLE AUTHORIZATION ROLE`` would give the gateway a schema of its own: there is no
+    schema of the role's name yet, and the search_path names ``"$user"`` first."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -980,6 +994,8 @@ class Database:
         tables in the way: ``tables_in_the_way``). ``StoreForbidden`` when the database role may not read it: tables
         restored under another owner had read as "no schema", and `zzgw init`, so advised, then failed with a
         traceback (a disaster-recovery tester). ``RevisionMissing`` for the gateway's tables without a revision.
+        ``RevisionElsewhere`` for an ``alembic_version`` the search_path shows in another schema than the one the
+        gateway's tables go to, which holds no gateway store (another application's; R1 of a later review).
         Any other error reading it is raised as it is (an outage: a statement or lock timeout, a backend ended): it
         had read as "no schema" on PostgreSQL, and an upgrading `zzgw init` then took the store for a new one and
         vouched for none of its memos, for good (a reviewer, R1)."""
@@ -995,6 +1011,18 @@ class Database:
                 revision = None
             if revision is None and recognisably_the_gateways(found := _gateway_tables(connection)):
                 raise RevisionMissing(found)
+            if revision is not None and self.engine.dialect.name == "postgresql":
+                where = connection.execute(
+                    text(
+                        "SELECT n.nspname, current_schema(), current_user FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('alembic_version')"
+                    )
+                ).first()
+                if where is None:
+                    return revision
+                found_in, schema, role = where
+                if found_in != schema and not recognisably_the_gateways(_gateway_tables(connection)):
+                    raise RevisionElsewhere(found=found_in, schema=schema or "", role=role)
             return revision
 
     def tables_in_the_way(self) -> TablesInTheWay | None:
@@ -1005,8 +1033,20 @@ class Database:
             if not (found := _gateway_tables(connection)):
                 return None
             postgresql = self.engine.dialect.name == "postgresql"
-            role = connection.execute(text("SELECT current_user")).scalar() if postgresql else ""
-            return TablesInTheWay(role=role or "", schema=store_schema(connection) or "", tables=tuple(found))
+            if not postgresql:
+                return TablesInTheWay(role="", schema="main", tables=tuple(found))
+            role, would_do = connection.execute(
+                text(
+                    "SELECT current_user, NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = current_user) "
+                    "AND trim(split_part(current_setting('search_path'), ',', 1)) = '\"$user\"'"
+                )
+            ).one()
+            return TablesInTheWay(
+                role=role or "",
+                schema=store_schema(connection) or "",
+                tables=tuple(found),
+                own_schema_would_do=would_do,
+            )
 
     def check_store_file(self) -> None:
         """Raise ``StoreGone`` if this is a SQLite file store whose file at its path is not the one opened."""
