@@ -978,7 +978,13 @@ def test_an_append_waits_for_its_turn_in_the_process_as_long_as_a_write_waits(
         other.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"))
         first = threading.Thread(target=record, args=(1,))
         first.start()
-        time.sleep(0.3)  # its turn taken, it waits for the chain lock
+        # once its turn is taken, it waits for the chain lock; a fixed 0.3 s had not been enough on a busy machine (the
+        # second took the turn first, and the first timed out behind it)
+        deadline = time.monotonic() + 10
+        while trail._appending.acquire(blocking=False):  # not taken yet
+            trail._appending.release()
+            assert time.monotonic() < deadline, "the first append never took its turn"
+            time.sleep(0.01)
         second = threading.Thread(target=record, args=(2,))
         second.start()
         second.join(timeout=5)
