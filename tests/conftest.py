@@ -593,6 +593,17 @@ def today() -> dt.date:
     return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
 
 
+def run_sql(url: str, *statements: str) -> None:
+    """Run ``statements`` on the database at ``url``, each committed as it runs (AUTOCOMMIT: CREATE DATABASE, roles)."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
 def migrate_to(db: Database, revision: str) -> None:
     """Bring ``db``'s schema up to ``revision`` only, as a store made by an older gateway is (upgrade tests)."""
     from alembic import command

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from tests.conftest import PG_URL, backend_params, fresh_database
+from tests.conftest import PG_URL, backend_params, fresh_database, run_sql
 from tests.test_cli_store_checks import downgrade, empty_database, env, tables, zzgw
 
 LOCK_TIMEOUT = "options=-c%20lock_timeout%3D100"
@@ -239,16 +239,6 @@ def _a_role(prefix: str = "cli_role_") -> Iterator[str]:
         admin.dispose()
 
 
-def _run(url: str, *statements: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            for statement in statements:
-                connection.execute(text(statement))
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.postgres
 @PG_ONLY
 def test_another_applications_tables_elsewhere_on_the_search_path_do_not_stop_a_new_store(tmp_path: Path) -> None:
@@ -261,7 +251,7 @@ def test_another_applications_tables_elsewhere_on_the_search_path_do_not_stop_a_
 
     theirs = ("license_events", "licenses", "members", "receipts", "seals")
     with _a_role() as role, empty_database("postgresql", tmp_path) as url:
-        _run(
+        run_sql(
             url,
             *(f"CREATE TABLE public.{name} (id int)" for name in theirs),
             "INSERT INTO public.members VALUES (7)",
@@ -297,7 +287,9 @@ def test_another_applications_tables_where_the_store_goes_are_said_as_such(tmp_p
     not have (before it, init failed with a traceback, DuplicateTable). Init, serve and the commands say what is
     there and what to do, exit 2, and change nothing."""
     with fresh_database(kind, tmp_path) as url:
-        _run(url, "CREATE TABLE members (id int)", "CREATE TABLE licenses (id int)", "INSERT INTO members VALUES (7)")
+        run_sql(
+            url, "CREATE TABLE members (id int)", "CREATE TABLE licenses (id int)", "INSERT INTO members VALUES (7)"
+        )
         label = make_url(url).render_as_string(hide_password=True)
         if kind == "postgresql":
             role = make_url(url).username or "postgres"
@@ -352,7 +344,7 @@ def test_a_store_of_any_schema_without_its_revision_is_still_the_gateways(tmp_pa
     finally:
         db.dispose()
     other = f"sqlite:///{tmp_path / 'other.db'}"
-    _run(other, "CREATE TABLE members (id int)", "CREATE TABLE seals (id int)", "CREATE TABLE receipts (id int)")
+    run_sql(other, "CREATE TABLE members (id int)", "CREATE TABLE seals (id int)", "CREATE TABLE receipts (id int)")
     db = Database.connect(other, read_only=True)
     try:
         assert db.schema_revision() is None
@@ -378,7 +370,7 @@ def test_an_empty_database_the_role_may_not_create_in_names_the_privilege(tmp_pa
         empty_database("postgresql", tmp_path) as empty,
     ):
         first_name, name = make_url(first).database, make_url(empty).database
-        _run(first, f'ALTER DATABASE "{first_name}" OWNER TO "{role}"')
+        run_sql(first, f'ALTER DATABASE "{first_name}" OWNER TO "{role}"')
         as_role = make_url(first).set(username=role).render_as_string(hide_password=False)
         made = zzgw(env(data, as_role), "init")
         assert made.returncode == 0, made.stderr
@@ -410,7 +402,7 @@ def test_another_applications_alembic_version_on_the_search_path_is_refused_in_o
     from gateway.store.database import Database, RevisionElsewhere
 
     with _a_role() as role, empty_database("postgresql", tmp_path) as url:
-        _run(
+        run_sql(
             url,
             "CREATE TABLE public.alembic_version (version_num varchar(32) PRIMARY KEY)",
             "INSERT INTO public.alembic_version VALUES ('0003')",
@@ -458,7 +450,7 @@ def test_catalog_check_refuses_another_applications_tables_as_init_does(tmp_path
     check` said "checked without a store (… has no schema: run `zzgw init` first)", exit 0, and that init refused it.
     It refuses it as init does, with the same line, exit 2."""
     url = f"sqlite:///{tmp_path / 'z.db'}"
-    _run(url, "CREATE TABLE members (id int)", "CREATE TABLE licenses (id int)")
+    run_sql(url, "CREATE TABLE members (id int)", "CREATE TABLE licenses (id int)")
     data = tmp_path / "var"
     init = zzgw(env(data, url), "init")
     assert init.returncode == 2 and "another application's" in init.stderr, init.stderr
@@ -490,7 +482,7 @@ def test_another_applications_tables_in_the_roles_own_schema_get_advice_that_wor
     ROLE AUTHORIZATION ROLE`, bare: a syntax error, and that schema is there already, the very one in the way. It
     advises a schema of its own named first in the search_path, quoted, and following it, init makes the store."""
     with _a_role("cli-Role-") as role, empty_database("postgresql", tmp_path) as url:
-        _run(
+        run_sql(
             url,
             f'CREATE SCHEMA "{role}" AUTHORIZATION "{role}"',
             f'CREATE TABLE "{role}".members (id int)',
@@ -511,7 +503,7 @@ def test_another_applications_tables_in_the_roles_own_schema_get_advice_that_wor
         data = tmp_path / "var"
         refused = zzgw(env(data, as_role), "init")
         assert (refused.returncode, refused.stderr) == (2, said)
-        _run(url, f'CREATE SCHEMA zzgw AUTHORIZATION "{role}"', f'ALTER ROLE "{role}" SET search_path = zzgw')
+        run_sql(url, f'CREATE SCHEMA zzgw AUTHORIZATION "{role}"', f'ALTER ROLE "{role}" SET search_path = zzgw')
         made = zzgw(env(data, as_role), "init")
         assert made.returncode == 0, made.stderr
         engine = create_engine(url)

@@ -33,7 +33,7 @@ from gateway.supervisor import EXIT_STORE_UNAVAILABLE
 from protos.zzgw.v1 import verification_pb2, verification_pb2_grpc
 from tests.api.test_verification import MARKET, USE, issue
 from tests.commands import run_zzgw
-from tests.conftest import PASSPHRASE, PG_URL, PgDatabase, error_details, start_gateway
+from tests.conftest import PASSPHRASE, PG_URL, PgDatabase, error_details, run_sql, start_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,13 +108,7 @@ class Served:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def admin(self, *statements: str) -> None:
-        engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as connection:
-                for statement in statements:
-                    connection.execute(text(statement))
-        finally:
-            engine.dispose()
+        run_sql(PG_URL, *statements)
 
     def restore_under_it(self, dump: Path) -> None:
         """Steps 3 of *Restoring* without step 1: the database dropped (its connections ended), made again and
