@@ -47,6 +47,12 @@ class RecordError(ValueError):
         self.reason = reason
 
 
+def _object_or_empty(value: Any) -> Any:
+    """An absent key or ``null`` is an empty object; any other value is judged as what it is (``false``, ``0``, ``""``
+    and ``[]`` had been taken for an empty object too, and refused later for the values missing from it)."""
+    return {} if value is None else value
+
+
 def issue_request(record: Mapping[str, Any]) -> issuance_pb2.IssueLicenseRequest:
     if not isinstance(record, Mapping):
         raise RecordError("每条记录须为 JSON 对象（each record must be a JSON object）")
@@ -60,8 +66,8 @@ def issue_request(record: Mapping[str, Any]) -> issuance_pb2.IssueLicenseRequest
         if not isinstance(value, str):
             raise _not_text(key, value)
         values[key] = value
-    holder = record.get("holder") or {}
-    raw_fields = record.get("fields") or {}
+    holder = _object_or_empty(record.get("holder"))
+    raw_fields = _object_or_empty(record.get("fields"))
     if not isinstance(holder, Mapping) or set(holder) - {"name", "code_type", "code"}:
         raise RecordError(
             "holder 须为含 name、code_type、code 的对象（holder must be an object with name, code_type and code）",

@@ -848,6 +848,25 @@ def test_a_value_that_is_not_text_is_refused_naming_it() -> None:
         assert refused.value.field == field and str(refused.value).startswith(f"{field} 须为文字")
 
 
+@pytest.mark.parametrize("value", [False, 0, "", []])
+@pytest.mark.parametrize("key", ["holder", "fields"])
+def test_a_holder_or_fields_that_is_not_an_object_is_refused_naming_it(key: str, value: object) -> None:
+    """``"fields": false`` (or ``0``, ``""``, ``[]``) had been read as no fields, where ``true`` was refused naming the
+    key: the record was then refused for each value the gateway missed, not for what was wrong with it (an HTTP
+    reviewer)."""
+    from adapters.records import RecordError
+
+    with pytest.raises(RecordError) as refused:
+        issue_request({**samples.food_permit(73), key: value})
+    assert refused.value.field == key
+
+
+def test_an_absent_or_null_holder_or_fields_is_empty() -> None:
+    record = {k: v for k, v in samples.food_permit(74).items() if k not in ("holder", "fields")}
+    for request in (issue_request(record), issue_request({**record, "holder": None, "fields": None})):
+        assert (request.holder.name, dict(request.fields)) == ("", {})
+
+
 def test_an_empty_csv_row_is_skipped_not_a_failed_line(running: RunningGateway, tmp_path: Path) -> None:
     """Excel leaves rows of empty cells (``,,,,,,``) at the end of a sheet: each was a failed line (type_code
     REQUIRED), and the import exited 1."""
