@@ -155,10 +155,22 @@ class HttpApp:
             return
         route = self._route(scope["path"])
         head = scope["method"] == "HEAD"
+        unread = _states_body(scope)  # until the body it states is read whole
+
+        async def reading() -> Message:
+            nonlocal unread
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body"):
+                unread = False
+            return message
 
         async def counted(message: Message) -> None:
             if message["type"] == "http.response.start":
                 metrics.record_http(route, message["status"])
+                if unread and all(name != b"connection" for name, _ in message["headers"]):
+                    # answered before the body it states was read (a 413, a 404, a GET with a body): closed after the
+                    # answer, so the rest is neither read for nothing nor taken for a request
+                    message = {**message, "headers": [*message["headers"], (b"connection", b"close")]}
             elif head:  # the GET's headers (its Content-Length too), without its body
                 message = {**message, "body": b""}
             await send(message)
@@ -168,7 +180,7 @@ class HttpApp:
             await self._not_allowed(scope, allowed, counted)
             return
         with contextlib.suppress(_ClientGone):  # nothing to answer, nor to count: a 408 was, or no one is left
-            await self.serve({**scope, "method": "GET"} if head else scope, receive, counted)
+            await self.serve({**scope, "method": "GET"} if head else scope, reading, counted)
 
     def _methods(self, path: str) -> tuple[str, ...] | None:
         """The methods ``path`` is served for, HEAD wherever GET is (RFC 9110 §9.3.2: a load balancer's or a CRL
@@ -186,11 +198,9 @@ class HttpApp:
     async def _not_allowed(self, scope: Scope, allowed: tuple[str, ...], send: Send) -> None:
         """405 with ``Allow`` for a method ``scope``'s path is not served for: in the console's JSON error form under
         its API (METHOD_NOT_ALLOWED), plain text elsewhere. A body the request states is not read: the connection
-        closes after the answer, as for a console call refused unread."""
+        closes after the answer (``__call__``), as for a console call refused unread."""
         path = scope["path"]
         extra = [(b"allow", ", ".join(allowed).encode())]
-        if _header(scope, b"transfer-encoding") or (_content_length(scope) or 0) > 0:
-            extra.append((b"connection", b"close"))
         if self._console is not None and path.startswith(CONSOLE_PREFIX + "/api/"):
             reply = method_not_allowed(path, allowed)
             await _send(send, reply.status, reply.body, [*console_headers("application/json; charset=utf-8"), *extra])
@@ -219,7 +229,8 @@ class HttpApp:
                 scraped, kind = exposed
                 await _respond(send, 200, scraped, kind, [(b"cache-control", b"no-store")])
         elif path == "/tsa" and self._timestamp is not None and method == "POST":
-            body = await _read_body(receive, MAX_TSA_REQUEST_BYTES)
+            stated = _content_length(scope) or 0  # a query stated too large is refused unread, as a console call
+            body = None if stated > MAX_TSA_REQUEST_BYTES else await _read_body(receive, MAX_TSA_REQUEST_BYTES)
             if body is None:
                 await _respond(send, 413, b"timestamp query too large\n", "text/plain; charset=utf-8")
                 return
@@ -361,6 +372,11 @@ def _content_length(scope: Scope) -> int | None:
     """The length the request's ``Content-Length`` header states (none without one, or with one not a number)."""
     stated = _header(scope, b"content-length").strip()
     return int(stated) if stated.isascii() and stated.isdigit() else None
+
+
+def _states_body(scope: Scope) -> bool:
+    """Whether the request says a body follows (chunked, or a ``Content-Length`` above 0)."""
+    return bool(_header(scope, b"transfer-encoding")) or (_content_length(scope) or 0) > 0
 
 
 def _header(scope: Scope, name: bytes) -> str:

@@ -462,6 +462,26 @@ def test_a_405_with_a_body_closes_the_connection_so_its_body_is_never_taken_for_
             assert "只接受" in said.decode(), answer
 
 
+def test_an_answer_given_before_a_stated_body_is_read_closes_the_connection(server: str) -> None:
+    """A timestamp query stated larger than the TSA takes had been answered 413 and its connection kept reading the
+    stated body (a gigabyte, for up to the request's time); a GET or an unknown path stating a body too (an HTTP
+    reviewer). The answer says Connection: close and the server closes: nothing after it is read or answered."""
+    after = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    for asked, status in (
+        (b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n" + b"\x00" * 8192 + after, 413),
+        (b"POST /tsa HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4000\r\n" + b"\x00" * 9000, 413),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n" + after * 2, 200),
+        (b"GET /nothing-here HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n" + after * 2, 404),
+    ):
+        answer = pipelined(server, asked)
+        assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(f"HTTP/1.1 {status} ".encode()), answer
+        assert b"\r\nconnection: close\r\n" in answer.split(b"\r\n\r\n", 1)[0].lower() + b"\r\n", answer
+    # a body read whole leaves the connection open for the next request
+    query = b"POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nquery"
+    answer = pipelined(server, query + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 200 OK") == 2 and b"reply-to:query" in answer, answer
+
+
 def test_a_method_a_path_is_not_served_for_is_405_with_allow(server: str, gateway_http: str) -> None:
     """A known path asked with another method is 405 naming the ones it takes (``Allow``), not 404: plain text on
     the gateway's own routes, the console's JSON error form under its API (METHOD_NOT_ALLOWED, Chinese first); a
