@@ -40,7 +40,11 @@ license's: an edit must not put a stranger's code on it).
   — by number always, by identifier when not cached — is encoded and hashed again, so a record changed in the
   store behind the gateway's back is caught when it is read);
 - seals by key id, with their parsed certificate and the chain check (``signing.checks.chain_identity``);
-- the seal-maker CA's CRL, rebuilt when a seal is revoked.
+- the seal-maker CA's CRLs, rebuilt when a seal is registered or revoked, and by time: once the gateway's clock
+  comes within ``CRL_RENEWAL`` of the earliest nextUpdate among them (a day after they were made,
+  ``gateway.services.seals.CRL_VALIDITY``). They had been kept until a seal changed, so a gateway up for more than a
+  day with no seal change judged with a CRL past its nextUpdate: every sharing copy INDETERMINATE, every SM2 stamp
+  and every receipt made since unconfirmed (CRL_STALE; a reviewer, R1).
 """
 
 from __future__ import annotations
@@ -161,6 +165,8 @@ MAX_WRONG_CLAIMS = 5
 (``VerificationService._count_claim``)."""
 WRONG_CLAIMS_HOURS = 24
 SEAL_CACHE_SIZE = 10_000
+CRL_RENEWAL = dt.timedelta(hours=1)
+"""How long before the earliest nextUpdate of the cached CRLs they are made anew (``VerificationService._crls_now``)."""
 VERIFIED_CACHE_SIZE = 500_000
 MAX_LICENSE_ID = 120
 """An identifier's version is three digits: no supersession chain is longer (one that loops, edited in the store,
@@ -614,7 +620,7 @@ class VerificationService:
         self._checked: LRUCache[str, _Checked] = LRUCache(license_cache_size)
         self._known_seals: LRUCache[str, _KnownSeal] = LRUCache(SEAL_CACHE_SIZE)
         self._verified = VerifiedSignatures(VERIFIED_CACHE_SIZE)
-        self._crls: tuple[bytes, ...] | None = None
+        self._crls: _Crls | None = None
         self._audit = audit
         self._receipts: GroupWriter[_ToReceipt, _Made | Exception, StoredReceipt | Exception] = GroupWriter(
             db,
@@ -805,6 +811,7 @@ class VerificationService:
                 trust_roots=self._seals.trust_roots(),
                 intermediates=self._seals.intermediates(),
                 crls=self._crls_now(),
+                at=self._clock.now(),  # the gateway's, as every other finding and the CRLs' renewal
                 field_name=field,
                 identity_check=self._known_identity,
             )
@@ -1726,16 +1733,22 @@ class VerificationService:
         return known
 
     def _crls_now(self) -> tuple[bytes, ...]:
+        """The CRLs to judge by now: those kept, until a seal changes or the gateway's clock comes within
+        ``CRL_RENEWAL`` of the earliest nextUpdate among them (or is set back before they were made), then made anew
+        (``SealService.crls``: valid a day)."""
         # first, as in _seal_by_key: hears other processes' changes (a seal revoked through another worker drops the
         # CRLs here), so a stamp is never judged by CRLs older than the last revocation returned
         generation = self._feed.generation
         with self._lock:
-            crls = self._crls
-        if crls is None:
-            crls = self._seals.crls()
-            with self._unchanged_since(generation) as unchanged:
-                if unchanged:
-                    self._crls = crls
+            kept = self._crls
+        now = self._clock.now()
+        if kept is not None and kept.made_at <= now < kept.renew_at:
+            return kept.crls
+        crls = self._seals.crls()
+        made = _Crls(crls=crls, made_at=now, renew_at=_earliest_next_update(crls) - CRL_RENEWAL)
+        with self._unchanged_since(generation) as unchanged:
+            if unchanged:
+                self._crls = made
         return crls
 
     @contextlib.contextmanager
@@ -2344,6 +2357,21 @@ def _refuse_controls(field: str, text: str, label: str) -> None:
     from what prints as nothing (a console tester)."""
     if found := _CONTROL_CHARACTERS.findall(text):
         raise InvalidRequestError([unseen_characters(field, found, label)])
+
+
+class _Crls(NamedTuple):
+    """The CRLs kept by ``VerificationService._crls_now``, and when to make them anew."""
+
+    crls: tuple[bytes, ...]
+    made_at: dt.datetime
+    renew_at: dt.datetime
+
+
+def _earliest_next_update(crls: Sequence[bytes]) -> dt.datetime:
+    """The earliest nextUpdate among ``crls`` (the gateway's own, DER); the far future when none states one (no CRL:
+    a gateway whose CA holds no issuing key and no SM2 seal maker signs none, and has none to renew)."""
+    ends = [end for der in crls if (end := x509.load_der_x509_crl(der).next_update_utc) is not None]
+    return min(ends, default=dt.datetime.max.replace(tzinfo=dt.UTC))
 
 
 def _day(now: dt.datetime) -> dt.date:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import uuid
+from collections.abc import Iterator
 
 import pytest
 
 from gateway.domain.model import CHINA_TZ
-from protos.zzgw.v1 import common_pb2, issuance_pb2, verification_pb2
+from protos.zzgw.v1 import common_pb2, issuance_pb2, seal_pb2, sharing_pb2, verification_pb2
+from signing.keys import SM2_SM3
+from signing.results import CheckResult
 from tests.api import test_sharing
+from tests.api import test_sm2_seals as sm2_seals
 from tests.api.test_documents import document_of
 from tests.api.test_verification import (
     FAILED,
@@ -22,6 +28,7 @@ from tests.api.test_verification import (
     verifier,
     verify,
 )
+from tests.conftest import MARKET, TAX, backend_params, fresh_database
 
 clocked = test_sharing.clocked  # the fixture: a gateway with a clock of its own
 
@@ -144,3 +151,93 @@ def test_a_receipts_license_dates_are_china_dates_beside_its_utc_time(clocked: t
         }
     finally:
         clock.advance(-ahead)
+
+
+# --- the CRLs the gateway judges by, renewed as its clock runs -----------------------------------------------------
+
+
+def _two_days_on(clocked: test_sharing.Clocked) -> contextlib.AbstractContextManager[None]:
+    """The gateway's clock moved on two days (no seal registered or revoked meanwhile), and set back after."""
+
+    @contextlib.contextmanager
+    def moved() -> Iterator[None]:
+        clocked.clock.advance(dt.timedelta(days=2))
+        try:
+            yield
+        finally:
+            clocked.clock.advance(-dt.timedelta(days=2))
+
+    return moved()
+
+
+def test_a_receipt_made_two_days_into_a_processs_life_is_reviewed_valid(clocked: test_sharing.Clocked) -> None:
+    """The console's 查验回执 (``review_receipt``) checks a receipt with the gateway's CRLs, valid a day. They had been
+    kept until a seal changed: two days on with no seal change, every receipt made then was judged with the first
+    day's CRL and read 无法确认 (INDETERMINATE / CRL_STALE; a reviewer, R1)."""
+    running = clocked.running
+    license_id = issue(running, 67).license.license_id
+    with running.gateway.db.unit_of_work() as uow:
+        market = uow.members.get(MARKET)
+    service = running.gateway.verification
+    first = service.review_receipt(market, verify(running, license_id=license_id).receipt.receipt_id)
+    assert first.check.result is CheckResult.PASSED  # and the day's CRLs are kept
+    with _two_days_on(clocked):
+        review = service.review_receipt(market, verify(running, license_id=license_id).receipt.receipt_id)
+    assert (review.check.result, review.check.reason) == (CheckResult.PASSED, None), review.check.detail
+
+
+def test_a_stamp_made_two_days_into_a_processs_life_verifies(clocked: test_sharing.Clocked) -> None:
+    """VerifyStamp judges a GB/T 38540 stamp's maker now, with the gateway's CRLs: two days on with no seal change,
+    every genuine stamp had read INDETERMINATE / MAKER_CRL_STALE (a reviewer, R1)."""
+    running = clocked.running
+    seal = (
+        sm2_seals.seals(running)
+        .RegisterSeal(
+            seal_pb2.RegisterSealRequest(request_id="sm2-" + uuid.uuid4().hex, name="电子证照专用章", algorithm=SM2_SM3)
+        )
+        .seal
+    )
+    document = "<ofd>两天后盖章的文件</ofd>".encode()
+    fresh = sm2_seals.verify_stamp(running, document, sm2_seals.stamp(running, seal, document)).report
+    assert fresh.issuer_identity.result == PASSED, fresh.issuer_identity  # and the day's CRLs are kept
+    with _two_days_on(clocked):
+        report = sm2_seals.verify_stamp(running, document, sm2_seals.stamp(running, seal, document)).report
+    assert (report.issuer_identity.result, report.issuer_identity.reason) == (PASSED, ""), report.issuer_identity
+
+
+@pytest.fixture(scope="module", params=backend_params())
+def bootstrap_clocked(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[test_sharing.Clocked]:
+    """A gateway with a clock of its own and the bootstrap catalog, whose 营业执照 has no conditional field, so a
+    tax office is handed its document (``clocked``'s test catalog makes 注册资本 conditional)."""
+    with (
+        fresh_database(request.param, tmp_path_factory.mktemp("db")) as url,
+        test_sharing.clocked_gateway(tmp_path_factory.mktemp("var"), url) as gateway,
+    ):
+        yield gateway
+
+
+def test_a_sharing_copy_made_two_days_into_a_processs_life_verifies(bootstrap_clocked: test_sharing.Clocked) -> None:
+    """A sharing copy's 用证 stamp is the gateway's 核验回执专用章, no seal of the registry, so it is judged in full
+    with the gateway's CRLs (api.md: 'the gateway's own 用证 watermark on a sharing copy is its seal and passes'). Two
+    days on with no seal change, every copy made then had read INDETERMINATE / CHANGED_AFTER_SEAL: the stamp's
+    identity was CRL_STALE, so it counted as something shown after sealing (a reviewer, R1). The PDF is judged by the
+    gateway's clock, as the CRLs are renewed by it."""
+    clocked = bootstrap_clocked
+    running = clocked.running
+    license_id, _ = test_sharing.business_license(running, 68)
+    stub = verifier(running, TAX)
+
+    def copy_verified() -> verification_pb2.Report:
+        copy = test_sharing.sharing(running).GetLicenseDocument(
+            sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=test_sharing.FPSL, license_id=license_id)
+        )
+        return stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=test_sharing.FPSL, pdf=copy.pdf)).report
+
+    fresh = copy_verified()
+    assert fresh.verdict == PASSED, (fresh.integrity, fresh.issuer_identity)  # and the day's CRLs are kept
+    with _two_days_on(clocked):
+        report = copy_verified()
+    assert (report.verdict, report.integrity.reason) == (PASSED, ""), report.integrity.detail
+    assert report.issuer_identity.result == PASSED
