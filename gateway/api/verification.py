@@ -21,7 +21,7 @@ from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.identifiers import LicenseId
-from gateway.domain.model import LicenseStatus
+from gateway.domain.model import LicenseStatus, Member
 from gateway.domain.verification import ClaimResult, UseContext, check_use
 from gateway.services.audit import UseTarget
 from gateway.services.verification import Outcome, Report, VerificationService
@@ -46,7 +46,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self._service = service
         self._catalog = catalog
         self._issuer_name = issuer_name
-        self._uses: dict[tuple[str, ...], UseContext] = {}
+        self._uses: dict[tuple[Member, str, str, str, str, str], UseContext] = {}
         """Use contexts already checked (the catalog they were checked against is this servicer's for its life)."""
 
     def _verification(self) -> VerificationService:
@@ -69,18 +69,21 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         refused on the audit trail as the call ``action``, with the license or holder ``request`` named (read only
         then: nothing is made of it on the way of a call that is answered)."""
         member = caller()
-        # the caller's name too: a member renamed by `zzgw init` is checked again (matters name departments by name)
-        key = (member.code, member.name, use.matter_code, use.purpose, operator(context), use.bundle_code, use.case_id)
+        # the caller as it is now, all of it: a member `zzgw init` renamed (matters name departments by name), gave
+        # another role (an administrator names any matter only while ADMIN is its only role) or moved to another
+        # region (a partner names its region's) is checked again. Keyed by its code and name alone, a use checked
+        # before stayed allowed (a reviewer, R2).
+        key = (member, use.matter_code, use.purpose, operator(context), use.bundle_code, use.case_id)
         checked = self._uses.get(key)
         if checked is None:
             checked = check_use(
-                key[2],
-                key[3],
+                use.matter_code,
+                use.purpose,
                 self._catalog,
                 caller=member,
-                operator=key[4],
-                bundle_code=key[5],
-                case_id=key[6],
+                operator=key[3],
+                bundle_code=use.bundle_code,
+                case_id=use.case_id,
                 on_refusal=lambda refused: self._verification().refuse_use(
                     member, refused, action, _target_of(request) if request is not None else None
                 ),

@@ -30,6 +30,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from reportlab.pdfgen import canvas
 from sqlalchemy import text
 
+from adapters.client import MemberCredentials, connect
 from adapters.receipt_file import TrustMaterial, check_receipt_file
 from adapters.records import issue_request
 from gateway.authorities import SEAL_MEMO_SECRET
@@ -38,7 +39,7 @@ from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Sensitivity
 from gateway.domain.errors import InvalidRequestError
 from gateway.domain.identifiers import LicenseId, find_by_number
-from gateway.domain.model import LicenseContent, LicenseStatus
+from gateway.domain.model import LicenseContent, LicenseStatus, Member, Role
 from gateway.domain.verification import check_use, claim_digest, claims_key
 from gateway.services.verification import _ToReceipt
 from gateway.store import repositories
@@ -1357,6 +1358,66 @@ def test_a_partner_gateway_verifies_under_its_regions_matters_with_a_receipt(run
         assert reason in {error_details(refused.value)[0].reason, *(r for _, r in error_details(refused.value)[1])}
     # the partner is told its own rule (it had read as if a department of the region could name it)
     assert (refused.value.details() or "").startswith("合作网关只能使用本地区（440100）的事项，事项 370100-FPSL-001")
+
+
+SEAL_FILING = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose="企业印章刻制备案")
+"""The 公安局's matter (公章刻制备案), of region 370100, which uses the 营业执照."""
+
+
+def _new_member(running: RunningGateway, member: Member) -> verification_pb2_grpc.VerificationServiceStub:
+    """``member`` registered (as `zzgw init` does) with a token of its own, and a verifier stub that calls with it."""
+    (token,) = running.gateway.members.register([member], issue_tokens=True).values()
+    return verification_pb2_grpc.VerificationServiceStub(
+        connect(running.address, MemberCredentials(code=member.code, token=token))
+    )
+
+
+def _changed(running: RunningGateway, member: Member) -> None:
+    """``member`` registered again with what `zzgw init` changed, and seen by the next call."""
+    running.gateway.members.register([member], issue_tokens=False)
+    running.gateway.authenticator._cache.clear()  # the 30 s of the credential cache, passed
+
+
+def test_a_use_checked_while_a_member_was_administrator_only_is_refused_once_it_has_another_role(
+    running: RunningGateway,
+) -> None:
+    """An administrator whose only role is ADMIN may name any matter; given CONSUMER by `zzgw init`, it names only
+    the matters its department handles (api.md: 'or an admin whose only role it is'). The servicer keeps the use
+    contexts it checked, and kept them by the member's code and name: the matter checked while administrator-only
+    stayed allowed, and each such call put a verification under another department's matter on the holder's log
+    (a reviewer, R2)."""
+    license_id = issue(running, 19, samples.business_license).license.license_id
+    code = f"9137010{uuid.uuid4().int % 10**10:010d}X"
+    member = Member(code=code, name="用证测试管理员", region="370100", roles=frozenset({Role.ADMIN}))
+    stub = _new_member(running, member)
+    police = verification_pb2.VerifyLicenseRequest(use=SEAL_FILING, license_id=license_id)
+    assert stub.VerifyLicense(police).report.verdict == PASSED  # administrator-only: any matter
+    _changed(running, dataclasses.replace(member, roles=frozenset({Role.ADMIN, Role.CONSUMER})))
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.VerifyLicense(police)
+    assert (refused.value.code(), error_details(refused.value)[0].reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "NOT_MATTER_DEPARTMENT",
+    )
+    denied = trail_rows(running, "action, decision, license_id", "caller = :c", c=code)
+    assert denied[-1] == (AuditAction.VERIFY_LICENSE.value, "DENIED", license_id)
+
+
+def test_a_use_checked_for_a_partner_is_refused_once_it_serves_another_region(running: RunningGateway) -> None:
+    """A partner gateway names the matters of its own region; moved to another region by `zzgw init`, it names that
+    region's only. The use contexts it checked before had stayed allowed from the servicer's cache, keyed without the
+    region (a reviewer, R2)."""
+    license_id = issue(running, 20, samples.business_license).license.license_id
+    code = f"9144010{uuid.uuid4().int % 10**10:010d}X"
+    member = Member(code=code, name="用证测试合作网关", region="370000", roles=frozenset({Role.PARTNER}))
+    stub = _new_member(running, member)
+    police = verification_pb2.VerifyLicenseRequest(use=SEAL_FILING, license_id=license_id)
+    assert stub.VerifyLicense(police).report.verdict == PASSED  # 370000 covers 370100
+    _changed(running, dataclasses.replace(member, region="440000"))
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.VerifyLicense(police)
+    assert error_details(refused.value)[0].reason == "NOT_MATTER_DEPARTMENT"
+    assert "440000" in (refused.value.details() or "")
 
 
 def test_a_refusal_is_recorded_whatever_the_request_names(running: RunningGateway) -> None:
