@@ -298,7 +298,8 @@ class Settings:
     (``zzgw audit prune`` removes what is older: ``AuditTrail.prune``, ``AuthorizationService.prune``); 0: for ever."""
     access_log: bool = True
     stuck_call_seconds: int = 120
-    """A unary call in flight longer means the process is stuck (``gateway.watchdog``); 0 turns the check off."""
+    """A unary call in flight that long without progress means the process is stuck (``gateway.watchdog``); 0 turns
+    the check off."""
     license_cache_size: int = LICENSE_CACHE_SIZE
     """How many checked licenses a process keeps for verifications by identifier, QR code or document
     (``VerificationService._checked``, least recently used first out). Each holds its whole license: about 3.6 KB

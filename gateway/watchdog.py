@@ -3,22 +3,30 @@
 A deadlock (two locks taken in opposite orders, a thread waiting for a writer that died) leaves a gateway process
 up, listening, and answering health checks on a spare thread, while every call that reaches the stuck part waits
 for good, and with it one handler thread after another. Such a process does not mend itself. The watchdog looks at
-the unary calls in flight (``InFlight``, kept by the interceptor: a set add and a discard a call) every few seconds;
-when one has run longer than ``stuck_call_seconds`` (setting ``ZZGW_STUCK_CALL_SECONDS``, 120 by default, 0 turns it
-off) it logs the method and its age and stops the process the way a stop signal does, with the exit status
-``EXIT_STUCK`` (70, EX_SOFTWARE). A supervised worker is then replaced by the supervisor; a single process is
-restarted by its service manager (``Restart=on-failure``). No unary call of the gateway takes minutes in health:
-its longest, a PDF's validation or sealing, takes seconds, and clients give up far sooner; streams (a batch
-import, ``WatchLicenseChanges``) are not watched. A database lock held for that long (an operator's transaction)
-stops processes too, one at a time per limit, which the log then says.
+the unary calls in flight (``InFlight``, kept by the interceptor: a dict set and a pop a call) every few seconds;
+when one has made no progress for longer than ``stuck_call_seconds`` (setting ``ZZGW_STUCK_CALL_SECONDS``, 120 by
+default, 0 turns it off) it logs the method and that time and stops the process the way a stop signal does, with the
+exit status ``EXIT_STUCK`` (70, EX_SOFTWARE). A supervised worker is then replaced by the supervisor; a single
+process is restarted by its service manager (``Restart=on-failure``).
+
+A call makes progress by ending, or by saying so (``progress``) as it works through something whose size grows
+with the store: ``VerifyAuditLog`` reads and hashes the whole audit trail, 20-30 thousand records a second, so past
+two million-odd records it runs longer than the limit. Taken for stuck, it stopped a healthy process every time an
+admin asked (a reviewer). It says so after each page it checks, and ``progress`` stops it (``CallGone``) once its
+client is gone, so that a check nobody waits for does not run on. Every other unary call takes seconds at most in
+health (a PDF's validation or sealing), and clients give up far sooner; streams (a batch import,
+``WatchLicenseChanges``) are not watched. A database lock held for that long (an operator's transaction) stops
+processes too, one at a time per limit, which the log then says: a call waiting for a lock says nothing meanwhile.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gateway.threads import name_this_thread
@@ -31,37 +39,84 @@ EXIT_STUCK = 70
 CHECK_EVERY_SECONDS = 5.0
 
 
+class CallGone(Exception):
+    """The client of the call in progress is gone (it cancelled, or its deadline passed): ``progress`` stops the
+    work done for it. The interceptor answers it as the client's going (CANCELLED, DEADLINE_EXCEEDED), not an
+    error."""
+
+
 class InFlight:
     """The unary calls in flight: objects with ``method`` (the gRPC method) and ``started`` (``time.perf_counter``),
-    added when a call starts and discarded when it ends."""
+    added when a call starts and discarded when it ends, each with when it last made progress (``progressed``)."""
 
     __slots__ = ("_calls", "latest")
 
     def __init__(self) -> None:
-        self._calls: set[Any] = set()
+        self._calls: dict[Any, float] = {}
         self.latest: float | None = None
         """When the newest call started (``time.perf_counter``); None before the first. A stopping process takes
         calls until none has started for a moment (``gateway.health.wait_until_quiet``)."""
 
     def add(self, call: Any) -> None:
-        self._calls.add(call)
+        self._calls[call] = call.started
         self.latest = call.started
 
     def discard(self, call: Any) -> None:
-        self._calls.discard(call)
+        self._calls.pop(call, None)
+
+    def progressed(self, call: Any, at: float) -> None:
+        """``call`` made progress at ``at`` (``time.perf_counter``). Only its own thread says it, and ends it
+        (``discard``): a call ended is not added back."""
+        if call in self._calls:
+            self._calls[call] = at
 
     def oldest(self) -> tuple[str, float] | None:
-        """The method of the call in flight longest and when it started; None when none is."""
-        calls = list(self._calls)  # one step under the GIL: the handler threads may add and discard meanwhile
+        """The method of the call that has gone longest without progress and when it last made some (its start
+        when it has said none); None when no call is in flight."""
+        calls = list(self._calls.items())  # one step under the GIL: the handler threads may add and pop meanwhile
         if not calls:
             return None
-        oldest = min(calls, key=lambda call: call.started)
-        return oldest.method, oldest.started
+        oldest, at = min(calls, key=lambda item: item[1])
+        return oldest.method, at
+
+
+_watched: contextvars.ContextVar[tuple[Any, InFlight | None] | None] = contextvars.ContextVar(
+    "zzgw_watched_call", default=None
+)
+
+
+@contextlib.contextmanager
+def watched(call: Any, in_flight: InFlight | None) -> Iterator[None]:
+    """Serve ``call`` (an object with ``method``, ``started`` and ``gone()``, whether its client is gone) with it
+    kept in ``in_flight`` (None: no watchdog), and as the call ``progress`` speaks for."""
+    if in_flight is not None:
+        in_flight.add(call)
+    token = _watched.set((call, in_flight))
+    try:
+        yield
+    finally:
+        _watched.reset(token)
+        if in_flight is not None:
+            in_flight.discard(call)
+
+
+def progress() -> None:
+    """Say that the call this thread serves is making progress: the watchdog then counts its limit from now. Raises
+    ``CallGone`` when the call's client is gone, for the work to stop. Outside a call (``zzgw audit verify``),
+    nothing."""
+    watched_now = _watched.get()
+    if watched_now is None:
+        return
+    call, in_flight = watched_now
+    if call.gone():
+        raise CallGone(call.method)
+    if in_flight is not None:
+        in_flight.progressed(call, time.perf_counter())
 
 
 class Watchdog:
-    """Calls ``on_stuck(method, seconds)`` once, from a thread of its own, when a call has been in flight longer
-    than ``limit`` seconds."""
+    """Calls ``on_stuck(method, seconds)`` once, from a thread of its own, when a call in flight has made no progress
+    for longer than ``limit`` seconds."""
 
     def __init__(
         self,
@@ -81,12 +136,12 @@ class Watchdog:
         self._thread = threading.Thread(target=self._run, name="zzgw-watchdog", daemon=True)
 
     def stuck(self) -> tuple[str, float] | None:
-        """The method of a call in flight longer than the limit and its age in seconds, or None."""
+        """The method of a call without progress for longer than the limit and for how long in seconds, or None."""
         oldest = self._in_flight.oldest()
         if oldest is None:
             return None
-        method, started = oldest
-        age = self._clock() - started
+        method, progressed = oldest
+        age = self._clock() - progressed
         return (method, age) if age > self._limit else None
 
     def start(self) -> None:
@@ -102,8 +157,8 @@ class Watchdog:
             if found is not None:
                 method, age = found
                 log.error(
-                    "a call to %s has been in flight for %.0f s (limit %s s): this process is stuck; stopping it "
-                    "so that it is replaced",
+                    "a call to %s has been in flight for %.0f s without progress (limit %s s): this process is stuck; "
+                    "stopping it so that it is replaced",
                     method,
                     age,
                     self._limit,

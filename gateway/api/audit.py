@@ -21,6 +21,7 @@ from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError, invalid
 from gateway.domain.validation import checked_holder_code
 from gateway.services.audit import AuditTrail
+from gateway.watchdog import progress
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc
 
 
@@ -52,7 +53,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     def VerifyAuditLog(
         self, request: audit_pb2.VerifyAuditLogRequest, context: grpc.ServicerContext
     ) -> audit_pb2.VerifyAuditLogResponse:
-        check = self._audit().check()
+        check = self._audit().check(progress)  # its time grows with the trail: not a stuck call
         return audit_pb2.VerifyAuditLogResponse(
             ok=check.ok,
             records=check.records,

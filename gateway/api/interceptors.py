@@ -28,7 +28,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
 from cryptography import x509
@@ -53,9 +53,7 @@ from gateway.domain.verification import plain_operator
 from gateway.logs import OncePer, since
 from gateway.services.members import Authenticator
 from gateway.store.database import driver_error, full_where, store_unavailable
-
-if TYPE_CHECKING:
-    from gateway.watchdog import InFlight
+from gateway.watchdog import CallGone, InFlight, watched
 
 access_log = logging.getLogger("zzgw.access")
 error_log = logging.getLogger("zzgw.error")
@@ -407,18 +405,15 @@ class GatewayInterceptor(grpc.ServerInterceptor):
         def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
             call = _Call(method, context, self._store_file)
             token = None
-            if in_flight is not None:
-                in_flight.add(call)
             try:
-                token = current_member.set(self._authorise(method, context, call))
-                if type(request) is _Undecodable:
-                    raise request.error()
-                return behaviour(request, context)
+                with watched(call, in_flight):
+                    token = current_member.set(self._authorise(method, context, call))
+                    if type(request) is _Undecodable:
+                        raise request.error()
+                    return behaviour(request, context)
             except BaseException as exc:
                 call.fail(exc)
             finally:
-                if in_flight is not None:
-                    in_flight.discard(call)
                 if token is not None:
                     current_member.reset(token)
                 call.log()
@@ -599,6 +594,11 @@ class _Call:
             self._request_id = secrets.token_hex(8)
         return self._request_id
 
+    def gone(self) -> bool:
+        """Whether the call's client is gone: it cancelled, or its deadline passed (``gateway.watchdog.progress``)."""
+        remaining = self.context.time_remaining()
+        return not self.context.is_active() or (remaining is not None and remaining <= 0)
+
     def fail(self, exc: BaseException) -> None:
         """Answer the call for ``exc`` (raises, as ``abort_with_status`` does), then let go of what ``exc``'s
         tracebacks hold (``detached``): the call's context among them, whose HTTP/2 stream stays open while held."""
@@ -608,6 +608,9 @@ class _Call:
             detached(exc)
 
     def _fail(self, exc: BaseException) -> None:
+        if isinstance(exc, CallGone):  # the work stopped for a client gone: nobody to answer, no error
+            self.code = _gone(self.context)
+            self.context.abort(self.code, "the call's client is gone")
         if _nul_in_text(exc):
             exc = InvalidRequestError([_NUL_VIOLATION])
         elif (unavailable := store_unavailable(exc)) is not None:  # nothing was answered from it: worth a retry

@@ -451,9 +451,11 @@ class AuditTrail:
         if self._committed is None or seq > self._committed[0]:
             self._committed = (seq, digest)
 
-    def check(self) -> ChainCheck:
+    def check(self, progress: Callable[[], object] = lambda: None) -> ChainCheck:
         """Check the whole chain as it stood when the check began: every record's hash and link, every
-        checkpoint's hash and signature, and the chain's end against the head memo.
+        checkpoint's hash and signature, and the chain's end against the head memo. ``progress`` is called before
+        each page of records is read: a call says the check is making progress, its time growing with the trail
+        (``gateway.watchdog.progress``), which raises to stop it when the call's client is gone.
 
         The newest record and the memo are read in one statement, at one moment: the gateway commits each record with
         its memo, so a record past the memo then is one it did not append (UNVOUCHED_RECORDS). The records are
@@ -461,9 +463,9 @@ class AuditTrail:
         busy gateway had found the checkpoints appended meanwhile missing from the list it read first, and said
         BROKEN (CHECKPOINT_MISSING) of an intact chain (found by an operations tester)."""
         with self._db.unit_of_work(snapshot=True) as uow:
-            return self._check(uow)
+            return self._check(uow, progress)
 
-    def _check(self, uow: UnitOfWork) -> ChainCheck:
+    def _check(self, uow: UnitOfWork, progress: Callable[[], object]) -> ChainCheck:
         """``check`` in one read snapshot (``uow``): the chain's start, its pages and its end as they stood at one
         moment. Read each in a transaction of its own, a check that a prune (or a new store's first record) committed
         during had been told of records missing (GAP, TRUNCATED, DELETED_FROM_START, START_MEMO_MISSING,
@@ -518,6 +520,7 @@ class AuditTrail:
         checker = ChainChecker(start_seq, start_hash)
         after = start_seq
         while checker.broken is None and (horizon is None or after < horizon):
+            progress()
             page = uow.audit.page(after, PAGE if horizon is None else min(PAGE, horizon - after))
             if not page:
                 break

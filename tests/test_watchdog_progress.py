@@ -1,0 +1,141 @@
+"""The watchdog and a long call that keeps making progress: VerifyAuditLog over a grown audit trail answers, the
+process is not taken for stuck, and the check stops when its client goes (real gRPC, real stores)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import pytest
+
+from gateway.server import Gateway, build_server
+from gateway.services import audit as audit_service
+from gateway.watchdog import CallGone, InFlight, Watchdog, progress, watched
+from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc
+from tests.conftest import ADMIN, RunningGateway, backend_params, fresh_database, start_gateway
+from tests.test_audit_head import entry
+
+LIMIT = 0.5
+"""The watchdog's limit in these tests (``ZZGW_STUCK_CALL_SECONDS``, 120 by default)."""
+RECORDS = 60_000
+"""Records enough for a check several times ``LIMIT`` long (20-30k records/s)."""
+
+
+@dataclass(eq=False)
+class call:
+    method: str
+    started: float
+    gone_after: float = float("inf")
+    asked: list[float] = field(default_factory=list)
+
+    def gone(self) -> bool:
+        return time.perf_counter() > self.gone_after
+
+
+def test_a_call_that_says_it_progresses_is_not_stuck_and_one_that_stops_saying_it_is() -> None:
+    now = [0.0]
+    in_flight = InFlight()
+    watchdog = Watchdog(in_flight, 120, lambda *_: None, clock=lambda: now[0])
+    long = call("/zzgw.v1.AuditService/VerifyAuditLog", time.perf_counter())
+    with watched(long, in_flight):
+        now[0] = long.started + 100
+        progress()  # at perf_counter's now, ~ long.started
+        now[0] = long.started + 200
+        assert watchdog.stuck() is not None  # 200 s since its last word
+        in_flight.progressed(long, long.started + 150)
+        assert watchdog.stuck() is None  # 50 s since
+        now[0] = long.started + 270.5
+        assert watchdog.stuck() == ("/zzgw.v1.AuditService/VerifyAuditLog", pytest.approx(120.5))
+    assert in_flight.oldest() is None
+    progress()  # outside a watched call: nothing to say it of, no error
+
+
+def test_progress_raises_once_the_calls_client_is_gone() -> None:
+    in_flight = InFlight()
+    going = call("/zzgw.v1.AuditService/VerifyAuditLog", time.perf_counter(), gone_after=time.perf_counter() - 1)
+    with watched(going, in_flight), pytest.raises(CallGone):
+        progress()
+    with watched(going, None), pytest.raises(CallGone):  # no watchdog: the client's going still stops the work
+        progress()
+
+
+@pytest.fixture(params=backend_params())
+def grown(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningGateway]:
+    """A gateway whose audit trail has ``RECORDS`` records, served with a watchdog of ``LIMIT`` seconds (its
+    in-flight calls in ``grown.in_flight``, what it found in ``grown.stuck``), the check's pages made small so
+    that each page is well within ``LIMIT`` on a loaded machine (5000 records, ~0.2 s, against 120 s in use)."""
+    monkeypatch.setattr(audit_service, "PAGE", 1000)
+    with fresh_database(request.param, tmp_path) as url:
+        first = start_gateway(tmp_path / "var", url)
+        first.stop()  # initialised; served again below with a watchdog over its calls
+        gateway = Gateway.open(first.gateway.settings)
+        for base in range(0, RECORDS, 5000):
+            with gateway.db.appending() as work:
+                gateway.audit.append(work, [entry(n) for n in range(base, base + 5000)])
+                if hasattr(work, "commit"):
+                    work.commit()
+        in_flight = InFlight()
+        server, port = build_server(gateway, "127.0.0.1:0", in_flight=in_flight)
+        server.start()
+        stuck: list[tuple[str, float]] = []
+        watchdog = Watchdog(in_flight, LIMIT, lambda method, age: stuck.append((method, age)))
+        watchdog.start()
+        running = RunningGateway(gateway, server, port, first.tokens, first.data_dir)
+        running.in_flight = in_flight  # type: ignore[attr-defined]
+        running.stuck = stuck  # type: ignore[attr-defined]
+        try:
+            yield running
+        finally:
+            watchdog.stop()
+            running.stop()
+
+
+@pytest.mark.slow
+def test_a_check_of_a_grown_trail_answers_and_is_not_taken_for_stuck(grown: RunningGateway) -> None:
+    """Before, a call past the limit was stuck however busy: the check of a trail past ~2 M records (120 s) stopped
+    the process, exit 70, every time an admin asked (a reviewer, R1)."""
+    admin = audit_pb2_grpc.AuditServiceStub(grown.channel(ADMIN))
+    started = time.perf_counter()
+    check = admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest(), timeout=120)
+    took = time.perf_counter() - started
+    assert check.ok and check.records >= RECORDS
+    assert took > 2 * LIMIT, f"the check took {took:.2f} s: too short to show anything"
+    assert grown.stuck == []  # type: ignore[attr-defined]
+
+    # a call with nothing to say is still caught: a page read waiting on a lock says nothing meanwhile
+    in_flight: InFlight = grown.in_flight  # type: ignore[attr-defined]
+    waiting = call("/zzgw.v1.VerificationService/VerifyLicense", time.perf_counter())
+    in_flight.add(waiting)
+    deadline = time.monotonic() + 10
+    while not grown.stuck and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.05)
+    in_flight.discard(waiting)
+    assert [method for method, _ in grown.stuck] == ["/zzgw.v1.VerificationService/VerifyLicense"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_the_check_stops_when_its_client_gives_up(grown: RunningGateway, caplog: pytest.LogCaptureFixture) -> None:
+    """Before, the check ran on to its end after the client's deadline, holding a handler thread and the store's
+    snapshot for nobody (and, past the limit, stopping the process all the same; a reviewer, R1)."""
+    caplog.set_level(logging.INFO, logger="zzgw.access")
+    admin = audit_pb2_grpc.AuditServiceStub(grown.channel(ADMIN))
+    started = time.perf_counter()
+    with pytest.raises(grpc.RpcError) as gave_up:
+        admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest(), timeout=0.2)
+    assert gave_up.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    in_flight: InFlight = grown.in_flight  # type: ignore[attr-defined]
+    while in_flight.oldest() is not None and time.perf_counter() - started < 30:
+        time.sleep(0.01)
+    ended = time.perf_counter() - started
+    whole = time.perf_counter()
+    assert admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest(), timeout=120).ok
+    whole = time.perf_counter() - whole
+    assert ended < 0.2 + whole / 2, f"the call ended {ended:.2f} s after it began; a whole check takes {whole:.2f} s"
+    # its line says the client went, not an error of the gateway's
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    lines = [r.getMessage() for r in caplog.records if r.name == "zzgw.access" and "VerifyAuditLog" in r.getMessage()]
+    assert '"code": "DEADLINE_EXCEEDED"' in lines[0], lines
