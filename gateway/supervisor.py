@@ -152,19 +152,40 @@ def supervise(
     """Run ``settings.workers`` processes of ``worker`` until a signal stops them; the exit status. A worker still
     running ``stop_deadline`` seconds after the stop began is killed (``STOP_DEADLINE_SECONDS``). ``stop_asked``:
     whether a stop signal came before this function's handlers (``server.StopAsked``): then no worker starts."""
-    claim = _claim_port(settings.grpc_addr)
+    claims = _claim_ports(settings)
     try:
         return _supervise(settings, worker, stop_deadline, stop_asked)
     finally:
-        if claim is not None:
+        for claim in claims:
             claim.close()
 
 
-def _claim_port(address: str) -> socket.socket | None:
-    """One supervised gateway per port on a machine: its workers bind with SO_REUSEPORT, so a second gateway's
-    workers would silently share the port (and clients land on two stores at random). The claim is an abstract
-    Unix socket named after the port, released when the process ends, however it ends."""
-    port = address.rpartition(":")[2]
+def _claim_ports(settings: Settings) -> list[socket.socket]:
+    """One supervised gateway per port on a machine: its workers bind both its ports with SO_REUSEPORT, so a second
+    gateway's workers would silently share either (and clients land on two stores at random: a console, a
+    readiness probe, a metrics scrape, a department fetching a CRL). The HTTP port had not been claimed: a second
+    gateway on it started without a word (a reviewer). Ports, not addresses: 0.0.0.0 and 127.0.0.1 overlap, and a
+    gRPC and an HTTP listener on one port share it as well. The claims are abstract Unix sockets named after the
+    ports, released when the process ends, however it ends."""
+    grpc_port, http_port = (address.rpartition(":")[2] for address in (settings.grpc_addr, settings.http_addr))
+    if grpc_port == http_port != "0":
+        raise ConfigError(
+            f"ZZGW_GRPC_ADDR and ZZGW_HTTP_ADDR name the same port ({grpc_port}): give each a port of its own"
+        )
+    claims: list[socket.socket] = []
+    try:
+        for setting, port in (("ZZGW_GRPC_ADDR", grpc_port), ("ZZGW_HTTP_ADDR", http_port)):
+            if (claim := _claim_port(port, setting)) is not None:
+                claims.append(claim)
+    except ConfigError:
+        for claim in claims:
+            claim.close()
+        raise
+    return claims
+
+
+def _claim_port(port: str, setting: str) -> socket.socket | None:
+    """The claim of ``port`` (None for 0, a port the system picks), or a ConfigError naming ``setting``."""
     if port == "0":
         return None
     claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -172,7 +193,10 @@ def _claim_port(address: str) -> socket.socket | None:
         claim.bind(f"\0zzgw-serve-port-{port}")
     except OSError:
         claim.close()
-        raise ConfigError(f"another zzgw gateway with several workers serves port {port} already") from None
+        raise ConfigError(
+            f"another zzgw gateway with several workers serves port {port} already: {setting} must name a port "
+            "of its own"
+        ) from None
     return claim
 
 

@@ -444,7 +444,8 @@ def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(t
     script = (
         "import sys; from pathlib import Path; from gateway.config import Settings; "
         "from gateway.supervisor import supervise; from tests.test_supervisor import flaky_worker; "
-        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0'), "
+        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0', "
+        "http_addr='127.0.0.1:0'), "
         "flaky_worker))"
     )
     env = {**os.environ, "ZZGW_TEST_KILLED": killed}
@@ -475,7 +476,8 @@ def test_a_replacement_that_crashes_as_it_starts_stops_the_gateway(tmp_path: Pat
     script = (
         "import sys; from pathlib import Path; from gateway.config import Settings; "
         "from gateway.supervisor import supervise; from tests.test_supervisor import flaky_worker; "
-        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0'), "
+        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0', "
+        "http_addr='127.0.0.1:0'), "
         "flaky_worker))"
     )
     env = {**os.environ, "ZZGW_TEST_CRASHED": "1"}
@@ -494,7 +496,8 @@ def test_a_replacement_that_cannot_start_for_another_reason_stops_the_gateway(tm
     script = (
         "import sys; from pathlib import Path; from gateway.config import Settings; "
         "from gateway.supervisor import supervise; from tests.test_supervisor import flaky_worker; "
-        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0'), "
+        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0', "
+        "http_addr='127.0.0.1:0'), "
         "flaky_worker))"
     )
     env = {**os.environ, "ZZGW_TEST_LASTING": "2"}  # its 4th start fails for good, after two waits for the store
@@ -550,7 +553,8 @@ def _supervising(tmp_path: Path, worker: str, **environ: str) -> subprocess.Pope
     script = (
         "import sys; from pathlib import Path; from gateway.config import Settings; "
         f"from gateway.supervisor import supervise; from tests.test_supervisor import {worker}; "
-        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0'), "
+        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0', "
+        "http_addr='127.0.0.1:0'), "
         f"{worker}))"
     )
     return subprocess.Popen(
@@ -624,7 +628,8 @@ def test_a_worker_that_does_not_stop_is_killed_past_the_stop_deadline(tmp_path: 
     script = (
         "import sys; from pathlib import Path; from gateway.config import Settings; "
         "from gateway.supervisor import supervise; from tests.test_supervisor import frozen_worker; "
-        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0'), "
+        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0', "
+        "http_addr='127.0.0.1:0'), "
         "frozen_worker, stop_deadline=1.5))"
     )
     process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stderr=subprocess.PIPE, text=True)
