@@ -3,15 +3,27 @@ its traceback (``gateway.failures``)."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import shutil
+import socket
 import sqlite3
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 
 from benchmarks.common import free_port
-from gateway.failures import said, store_unreachable, store_unusable
+from gateway.failures import exit_status, said, store_unreachable, store_unusable
 from tests.conftest import PG_URL
 
 
@@ -104,3 +116,92 @@ def test_a_statement_timeout_is_said_as_one_not_as_a_connection_lost() -> None:
     assert driver_error(timed_out) == "QueryCanceled, SQLSTATE 57014"
     lost = _error(f"postgresql+psycopg://zzgw@127.0.0.1:{free_port()}/zzgw", "SELECT 1")
     assert store_unavailable(lost) is not None and store_unavailable(lost).reason == "DATABASE_UNAVAILABLE"  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def tls_postgres(host_name: str) -> Iterator[tuple[int, Path]]:
+    """A server on a free port that answers PostgreSQL's SSLRequest with yes and its TLS handshake with a
+    certificate for ``host_name`` issued by a CA of its own; yields the port and the CA's certificate file (for
+    ``sslrootcert``). It goes no further: what libpq says of the certificate is the test."""
+    directory = Path(tempfile.mkdtemp(prefix="zzgw-tls-pg-"))
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"test CA {directory.name}")])  # one of its own
+    ca = (
+        x509.CertificateBuilder(subject_name=ca_name, issuer_name=ca_name, public_key=key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder(
+            subject_name=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host_name)]),
+            issuer_name=ca_name,
+            public_key=key.public_key(),
+        )
+        .serial_number(2)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host_name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (directory / "server.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (directory / "server.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(directory / "server.pem", directory / "server.key")
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stopped = threading.Event()
+
+    def serve() -> None:
+        while not stopped.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.settimeout(5)
+                with contextlib.suppress(OSError):
+                    connection.recv(8)  # SSLRequest
+                    connection.sendall(b"S")
+                    with context.wrap_socket(connection, server_side=True) as tls:
+                        tls.recv(1)  # until the client hangs up
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], directory / "ca.pem"
+    finally:
+        stopped.set()
+        thread.join(5)
+        listener.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_a_tls_setting_the_server_refuses_is_a_setting_not_an_outage(tmp_path: Path) -> None:
+    """``sslmode=require`` of a server without TLS, a certificate that does not verify, one for another host: every
+    later try meets it again. They had been taken for an outage (exit 75), and the documented init unit tried again
+    every 5 s for ever (a reviewer, R3)."""
+    server = make_url(PG_URL)
+    no_tls = _error(str(server.update_query_dict({"sslmode": "require"})), "SELECT 1")
+    assert "does not support SSL" in str(no_tls.orig)
+    with tls_postgres("db.example") as (port, ca):
+        elsewhere = f"postgresql+psycopg://zzgw@127.0.0.1:{port}/zzgw"
+        other_ca = tmp_path / "other-ca.pem"
+        with tls_postgres("db.example") as (_, their_ca):
+            shutil.copy(their_ca, other_ca)
+        unverified = _error(f"{elsewhere}?sslmode=verify-ca&sslrootcert={other_ca}", "SELECT 1")
+        assert "certificate verify failed" in str(unverified.orig)
+        mismatched = _error(f"{elsewhere}?sslmode=verify-full&sslrootcert={ca}", "SELECT 1")
+        assert "does not match host name" in str(mismatched.orig)
+    for refused in (no_tls, unverified, mismatched):
+        assert store_unusable(refused) and not store_unreachable(refused), refused.orig
+        assert exit_status(refused) == 2
+    # the server out of reach stays an outage, with TLS asked for too
+    down = _error(f"postgresql+psycopg://zzgw@127.0.0.1:{free_port()}/zzgw?sslmode=verify-full", "SELECT 1")
+    assert store_unreachable(down) and exit_status(down) == 75
