@@ -80,6 +80,10 @@ def decode_qr_image(data: bytes) -> str:
         )
     try:  # everything Pillow or zxing-cpp may raise for an image within the limits is said here, as bad input
         with warnings.catch_warnings():
+            # what Pillow finds odd in the caller's image (a TIFF tag past the file's end, corrupt EXIF) is the
+            # caller's, told NO_QR_CODE or answered: not the operators'. Logged, any console token could write a line
+            # at every upload, the registry reset by catch_warnings each time (a reviewer)
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=QR_IMAGE_FORMATS)
             if image.width * image.height > MAX_QR_IMAGE_PIXELS:

@@ -2784,6 +2784,9 @@ def configure_logging(settings: Settings) -> None:
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setFormatter(ChinaTimeFormatter("%(asctime)s [%(process)d] %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=settings.log_level.upper(), handlers=[stderr])
+    # a library's warnings.warn had gone to stderr raw, its message and source line on two lines without time, pid,
+    # level or logger (a reviewer): logged instead, as py.warnings at WARNING, one line like every record
+    logging.captureWarnings(True)
     for handler in logging.getLogger().handlers:
         handler.addFilter(library_tracebacks_cut)
     logging.getLogger("zzgw.access").setLevel(logging.INFO if settings.access_log else logging.WARNING)
