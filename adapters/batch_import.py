@@ -486,7 +486,8 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                     yield number, line, text
             return
         lines = _CsvLines(handle, MAX_RECORD_CHARS)
-        reader = csv.reader(lines)
+        # strict: a quoted value that never ends is an error, not the rest of the file read into one cell
+        reader = csv.reader(lines, strict=True)
         header: list[str] | None = None
         while True:
             lines.start_record()
@@ -495,6 +496,8 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
             except StopIteration:
                 return
             except csv.Error as exc:
+                if lines.ended:  # the file ended inside a quoted value: its rows after the quote are in that cell
+                    raise ValueError(_unclosed(path, lines.quote_opened())) from exc
                 failure = Failure(lines.first, "", "BAD_CSV", f"不是 CSV（not CSV: {exc}）")
             else:
                 if lines.too_large:
@@ -533,6 +536,17 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                 raise ValueError(_header_problem(path, failure.message, lines.first))
             utf8 = failure.reason == "BAD_ENCODING" and failure.message.startswith(_IS_UTF8)
             yield lines.first, failure, _as_utf8(lines.text, encoding) if utf8 else lines.text
+
+
+def _unclosed(path: Path, line: int) -> str:
+    """A CSV file ending inside a quoted value opened on ``line``: refused whole, as every row after it would be
+    that cell's text (a 经营范围 typed as ``"食品生产`` had been sealed with the rows after it, other holders' names
+    and codes, as its content, and those rows were never issued nor named; a reviewer)."""
+    return (
+        f"{path} 第 {line} 行的引号未闭合，直到文件末尾：其后各行都会被读作该单元格的内容，请补上引号或删去它"
+        f"（line {line} of {path} opens a quote that is never closed: every line after it would be read into that "
+        "cell; close the quote or remove it）"
+    )
 
 
 def _as_utf8(text: str, encoding: str) -> str:
@@ -621,7 +635,10 @@ class _CsvLines:
         self.length = 0
         """Its characters so far."""
         self.too_large = False
+        self.ended = False
+        """Whether the file's last line was read."""
         self._text: list[str] = []
+        self._odd = (False, 0)  # whether the record's quotes so far are odd, and the line that made them so
 
     @property
     def text(self) -> str:
@@ -631,14 +648,45 @@ class _CsvLines:
     def start_record(self) -> None:
         self.first, self.length, self.too_large = self.number + 1, 0, False
         self._text.clear()
+        self._odd = (False, 0)
+
+    def quote_opened(self) -> int:
+        """The line the record's last quoted value opens on, the file having ended inside it: a value opens with a
+        quote at a cell's start (a quote in a cell's middle, an inch mark, is text), ``""`` within it is a quote. For
+        a record too large to keep, the line whose quotes left it open, counted by their number."""
+        if self.too_large:
+            return self._odd[1] or self.first
+        opened, inside, closing, at_start = self.first, False, False, True
+        for number, line in enumerate(self._text, start=self.first):
+            for char in line:
+                if inside:
+                    if closing:  # the quote before closed the value, or was the first of a ""
+                        closing, inside = False, char == '"'
+                        if inside:
+                            continue
+                    elif char == '"':
+                        closing = True
+                        continue
+                    else:
+                        continue
+                if char == '"' and at_start:
+                    inside, opened = True, number
+                at_start = char in ",\r\n"
+        return opened
 
     def __iter__(self) -> _CsvLines:
         return self
 
     def __next__(self) -> str:
         while True:
-            line, length, quotes = next(self._lines)
+            try:
+                line, length, quotes = next(self._lines)
+            except StopIteration:
+                self.ended = True
+                raise
             self.number += 1
+            if quotes % 2:
+                self._odd = (not self._odd[0], self.number)
             self.length += length
             if line is not None and not self.too_large and self.length <= self._limit:
                 self._text.append(line)

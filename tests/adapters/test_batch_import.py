@@ -336,6 +336,43 @@ def test_csv_records_are_numbered_by_the_line_they_begin_on(tmp_path: Path) -> N
     assert [number for number, _ in read_records(path)] == [3, 4, 6]  # a blank line 2; a value over lines 4-5
 
 
+def test_a_csv_cell_opening_a_quote_it_never_closes_refuses_the_file_naming_its_line(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """A 经营范围 typed as `"食品生产` (the last column) and never closed: csv's lenient reading took every row after it
+    into that cell, the license was sealed with other companies' rows as its business scope, the rows after were
+    neither issued nor listed, and the import said 失败 0 行, exit 0 (a reviewer). The file is refused before anything
+    is sent, naming the line the quote opens on, as a file in another encoding is (exit 2)."""
+    tag = uuid.uuid4().hex[:6].upper()
+    companies = [samples.business_license(int(uuid.uuid4().hex[:7], 16) + i) for i in range(4)]
+    for i, company in enumerate(companies):
+        company["request_id"] = f"quote-{tag}-{i}"
+    companies[1]["fields"]["legal_representative"] = "张\n三"  # line 3-4: a value over two lines, well closed
+    path = write_csv(tmp_path / "quote.csv", companies)
+    lines = path.read_bytes().decode("utf-8").split("\r\n")
+    assert lines[3].startswith(companies[2]["request_id"])  # line 5, its last cell opening a quote
+    lines[3] = lines[3].rsplit(",", 1)[0] + ',"济南市市场监督管理局'
+    path.write_text("\r\n".join(lines), encoding="utf-8")
+
+    with pytest.raises(ValueError) as refused:
+        count_records(path)
+    assert str(refused.value) == (
+        f"{path} 第 5 行的引号未闭合，直到文件末尾：其后各行都会被读作该单元格的内容，请补上引号或删去它"
+        f"（line 5 of {path} opens a quote that is never closed: every line after it would be read into that cell; "
+        "close the quote or remove it）"
+    )
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+    command = zzgw_command("import", "--issuer", MARKET, "--target", running.address, str(path))
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr == f"zzgw import: {refused.value}\n" and done.stdout == ""
+    assert not any(_committed(running, company["request_id"]) for company in companies)
+    # a quote opened in a cell's middle (an inch mark: 5" 管材) is text, not a quoted value, as before
+    lines[3] = lines[3].replace(',"济南', ',5" 济南')
+    path.write_text("\r\n".join(lines), encoding="utf-8")
+    assert [number for number, _ in read_records(path)] == [2, 3, 5, 6]
+
+
 def test_a_file_in_another_encoding_is_refused_before_anything_is_sent_or_read_as_told(tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes("type_code,license_number,holder.name\nx,A,济南甲公司\n".encode("gbk"))
