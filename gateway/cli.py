@@ -736,6 +736,42 @@ def _not_among_members(settings: Settings, codes: tuple[str, ...]) -> list[str]:
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
+    """``zzgw import``. A FILE that is no regular file (``/dev/stdin`` from a pipe, ``<(iconv …)``, a FIFO) is read
+    once, into a temporary file only its owner reads, then counted and imported from there: the count had read the
+    pipe to its end, and the import, finding it empty, said the file held no records and ended 0 (a reviewer)."""
+    import shutil
+    import stat
+    import tempfile
+
+    try:
+        mode = args.file.stat().st_mode
+    except OSError:
+        mode = stat.S_IFREG  # said as the file's own error below
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        status, imported = _import_from(settings, args, args.file)
+    else:
+        with tempfile.TemporaryDirectory(prefix="zzgw-import-") as spool_dir:  # mode 0700: the records' personal data
+            spool = Path(spool_dir) / (args.file.name or "stdin")  # its suffix tells the format, as the FILE's does
+            try:
+                with args.file.open("rb") as source, spool.open("wb") as copy:
+                    shutil.copyfileobj(source, copy, 1 << 20)
+            except OSError as exc:
+                print(f"zzgw import: 无法读取 {args.file}：{exc.strerror or exc}（cannot read {args.file}: {exc}）",
+                      file=sys.stderr)  # fmt: skip
+                return 2
+            except KeyboardInterrupt:
+                print("\nzzgw import: 在读取输入时被中断，尚未发送任何记录"
+                      "（interrupted while reading the input, before anything was sent）", file=sys.stderr)  # fmt: skip
+                return 130
+            status, imported = _import_from(settings, args, spool)
+    if imported:
+        _end_at_once(status)
+    return status
+
+
+def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tuple[int, bool]:
+    """``zzgw import`` of ``path``, ``args.file`` or the temporary file it was read into, named ``args.file`` in what
+    is said: the status, and whether the import began (its end is then at once: ``_end_at_once``)."""
     import codecs
     import functools
 
@@ -762,40 +798,43 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             said: str = tqdm.format_meter(*args, **kwargs)
             return said.replace(" 行/s", " 行/秒").replace("s/ 行", "秒/行")
 
-    if not args.file.exists():
+    def named(said: object) -> str:
+        return str(said).replace(str(path), str(args.file)) if path != args.file else str(said)
+
+    if not path.exists():
         print(f"zzgw import: 找不到文件 {args.file}（no such file {args.file}）", file=sys.stderr)
-        return 2
+        return 2, False
     target = args.target or settings.grpc_addr
     try:
         credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.issuer)
     except NoCredentials as exc:
         print(f"zzgw import: {exc}", file=sys.stderr)
-        return 2
+        return 2, False
     try:
         codecs.lookup(args.encoding)
         # the catalog's labels, asked once and only of a CSV header with a column that may be one
         labels = functools.cache(lambda: field_labels(lambda: connect(target, credentials)))
-        total = count_records(args.file, args.format, encoding=args.encoding, labels=labels)
+        total = count_records(path, args.format, encoding=args.encoding, labels=labels)
     except (LookupError, ValueError) as exc:
-        print(f"zzgw import: {exc}", file=sys.stderr)
-        return 2
+        print(f"zzgw import: {named(exc)}", file=sys.stderr)
+        return 2, False
     except KeyboardInterrupt:
         print("\nzzgw import: 在清点文件中的记录时被中断，尚未发送任何记录"
               "（interrupted while counting the file's records, before anything was sent）",
               file=sys.stderr)  # fmt: skip
-        return 130
+        return 130, False
     # opened once the file is found readable (a refused file leaves the last run's list as it was), before anything
     # is sent: a list that could not be written would be found only at the first failure, in the middle of the run
     try:
         if args.failures and args.failures.exists() and args.failures.samefile(args.file):
             print(f"zzgw import: --failures {args.failures} 就是要导入的文件（--failures {args.failures} is the file "
                   "being imported）", file=sys.stderr)  # fmt: skip
-            return 2
+            return 2, False
         failure_file = FailureFile(args.failures) if args.failures else None
     except OSError as exc:
         print(f"zzgw import: 无法写入失败记录文件 {args.failures}：{exc.strerror or exc}"
               f"（the failures file cannot be written: {exc}）", file=sys.stderr)  # fmt: skip
-        return 2
+        return 2, False
     stopped = ""
     with (
         failure_file or contextlib.nullcontext(),
@@ -803,7 +842,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     ):
         try:
             report = import_file(
-                args.file,
+                path,
                 lambda: connect(target, credentials),
                 fmt=args.format,
                 encoding=args.encoding,
@@ -821,7 +860,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         except ImportInterrupted as exc:  # Ctrl-C or SIGTERM: what was committed, and how to go on
             report, status = exc.report, 128 + exc.signum
         except ImportStopped as exc:  # the import's own error, not the gateway's (the failures file's among them)
-            print(f"\nzzgw import: {exc}", file=sys.stderr)
+            print(f"\nzzgw import: {named(exc)}", file=sys.stderr)
             report, status, stopped = exc.report, 1, str(exc)
         else:
             status = 1 if report.failures else 0
@@ -835,7 +874,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         print(f"zzgw import: {args.file.name} 按文件名被当作 JSON Lines 读取；如果它是 CSV 文件，请加 --format csv"
               f"（{args.file.name} was read as JSON Lines, by its name; if it is CSV, add --format csv）",
               file=sys.stderr)  # fmt: skip
-    _end_at_once(status)
+    return status, True
 
 
 def _end_at_once(status: int) -> NoReturn:

@@ -713,33 +713,45 @@ def test_a_refusal_by_the_gateway_ends_with_what_was_committed(running: RunningG
     assert "可能已签发" not in said and "issued or not" not in said
 
 
+def held_after(lines: int, gate: Path) -> str:
+    """The start of a ``zzgw import`` script (``zzgw_command``'s ``before``) whose file, as the import reads it to send
+    it, gives its first ``lines`` records, then nothing until ``gate`` exists, then ends: a pipe whose writer stops,
+    then closes. (The tests wrote a FIFO twice, once for the count and once for the import; a pipe is now read once,
+    into a temporary file.)"""
+    return f"""
+import os, time
+from adapters import batch_import
+
+records_of = batch_import._records
+
+
+def held(path, fmt, encoding):
+    for number, record in enumerate(records_of(path, fmt, encoding), start=1):
+        yield record
+        if number == {lines}:
+            while not os.path.exists({str(gate)!r}):
+                time.sleep(0.02)
+            return
+
+
+batch_import._records = held
+"""
+
+
 @contextlib.contextmanager
 def first_lines_committed(
-    process: subprocess.Popen[bytes],
-    fifo: Path,
-    content: str,
-    running: RunningGateway,
-    records: list[dict[str, Any]],
-    lines: int,
+    gate: Path, running: RunningGateway, records: list[dict[str, Any]], lines: int
 ) -> Iterator[None]:
-    """A ``zzgw import`` of the pipe ``fifo`` given all of ``content`` to count, then, once its bar is drawn, its
-    first ``lines`` lines again, and the pipe held open (the rest to come) from their commit to the block's end."""
-    with fifo.open("w", encoding="utf-8") as out:  # count_records reads it all
-        out.write(content)
-    assert process.stderr is not None
-    seen = b""
-    while "导入".encode() not in seen:  # the bar (导入 FILE) is drawn once the count is done and the file closed
-        chunk = os.read(process.stderr.fileno(), 4096)
-        assert chunk, f"zzgw import ended before importing: {seen!r}"
-        seen += chunk
-    with fifo.open("w", encoding="utf-8") as out:  # the import reads it again
-        out.write("".join(content.splitlines(keepends=True)[:lines]))
-        out.flush()
-        deadline = time.monotonic() + 60
-        while not _committed(running, records[lines - 1]["request_id"]):
-            assert time.monotonic() < deadline, f"the first {lines} lines were never committed"
-            time.sleep(0.05)
+    """A ``zzgw import`` held after its first ``lines`` lines (``held_after``), from their commit to the block's end,
+    when its file ends there."""
+    deadline = time.monotonic() + 60
+    while not _committed(running, records[lines - 1]["request_id"]):
+        assert time.monotonic() < deadline, f"the first {lines} lines were never committed"
+        time.sleep(0.05)
+    try:
         yield
+    finally:
+        gate.touch()
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"])
@@ -750,19 +762,19 @@ def test_ctrl_c_ends_with_what_was_committed_and_130_and_a_second_run_finishes(
     tag = uuid.uuid4().hex[:8].upper()
     records = permits(500, tag, start=1000)
     content = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    fifo = tmp_path / "permits.jsonl"  # a pipe: the import reads what the test writes, when it writes it
-    os.mkfifo(fifo)
+    path, gate = write_jsonl(tmp_path / "permits.jsonl", content.splitlines()), tmp_path / "gate"
     env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
-    command = zzgw_command("import", "--issuer", MARKET, "--target", running.address)
+    arguments = ("import", "--issuer", MARKET, "--target", running.address)
     process = subprocess.Popen(
-        [*command, str(fifo)],
+        [*zzgw_command(*arguments, before=held_after(300, gate)), str(path)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    command = zzgw_command(*arguments)
     try:
-        with first_lines_committed(process, fifo, content, running, records, 300):
+        with first_lines_committed(gate, running, records, 300):
             process.send_signal(signum)
             stdout, stderr = process.communicate(timeout=60)
     finally:
@@ -999,6 +1011,27 @@ def test_the_command_says_a_wrong_issuers_refusal_once(running: RunningGateway, 
     assert " 行/秒]" in done.stderr and "行/s" not in done.stderr  # the bar's rate as the summary says its: 件/秒
     assert "answered PERMISSION_DENIED (NOT_AUTHORITATIVE_ISSUER)）：济南市公安局不是食品生产许可证的" in done.stderr
     assert done.stdout.startswith("证照网关拒绝了导入：读取 ") and "NOT_AUTHORITATIVE_ISSUER" not in done.stdout
+
+
+def test_a_file_read_from_a_pipe_is_imported(running: RunningGateway, tmp_path: Path) -> None:
+    """`zcat export.csv.gz | zzgw import /dev/stdin --format csv`, or `<(iconv …)`: the count had read the pipe to its
+    end, the import then found nothing, said 文件中没有记录 and ended 0 (a reviewer). What a pipe gives is read once,
+    into a private temporary file, counted and imported from there; messages name the path as given."""
+    records = permits(3, uuid.uuid4().hex[:8].upper(), start=8100)
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+    command = zzgw_command("import", "--issuer", MARKET, "--target", running.address, "--format", "csv", "/dev/stdin")
+    text = write_csv(tmp_path / "three.csv", records).read_text(encoding="utf-8")
+
+    done = subprocess.run(command, env=env, cwd=ROOT, input=text, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("共 3 行：新签发 3 件，此前已有 0 件，失败 0 行"), done.stdout
+    assert all(_committed(running, r["request_id"]) for r in records)
+    # a file a pipe gives that is refused is named as given, not by the temporary file it was read into
+    done = subprocess.run(
+        command, env=env, cwd=ROOT, input="type_code,holder.kode\nt,c\n", capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2 and done.stderr.startswith("zzgw import: /dev/stdin 的表头（第 1 行）无法读取"), done
 
 
 def test_an_import_no_gateway_answered_is_not_said_stopped_by_the_gateway(
@@ -1507,16 +1540,16 @@ def test_an_interrupted_import_ends_after_its_summary_whatever_grpc_threads_hold
     records = permits(400, tag, start=4000)
     records[7]["issue_date"] = "2024-02-30"  # a failed line, in the failures file
     content = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    fifo = tmp_path / "permits.jsonl"
-    os.mkfifo(fifo)
+    path, gate = write_jsonl(tmp_path / "permits.jsonl", content.splitlines()), tmp_path / "gate"
     failures = tmp_path / "failures.jsonl"
     env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
     command = zzgw_command(
-        "import", "--issuer", MARKET, "--target", running.address, "--failures", str(failures), before=HELD_AT_EXIT
-    )
-    process = subprocess.Popen([*command, str(fifo)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        "import", "--issuer", MARKET, "--target", running.address, "--failures", str(failures),
+        before=HELD_AT_EXIT + held_after(200, gate),
+    )  # fmt: skip
+    process = subprocess.Popen([*command, str(path)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        with first_lines_committed(process, fifo, content, running, records, 200):
+        with first_lines_committed(gate, running, records, 200):
             process.send_signal(signum)
             time.sleep(0.5)  # the file ends after the signal was taken: the request thread then takes the lock
         stdout, stderr = process.communicate(timeout=30)
