@@ -763,13 +763,34 @@ def import_file(
             own_errors.append(exc)
 
     source = readable()
+    reading = threading.Lock()
+    """Held while a stream's request thread reads the file: a dropped stream's thread finishes the read it is in
+    before it notices the end (a line slow to read), and the next stream's had read the file at the same time
+    ("generator already executing"), or had taken its lines to send again before the old thread added its last, which
+    were then never sent and later answers paired with the wrong lines (a reviewer)."""
+    streams = [0]  # the stream whose request thread may read the file: the last begun
+
+    def read_on(stream: int) -> Iterator[issuance_pb2.IssueLicenseRequest]:
+        """The requests read for ``stream``, until it is no longer the last begun: a stream's lines sent and not
+        answered are sent again by the next one, which takes them once the stream before stopped reading."""
+        while True:
+            with reading:
+                if streams[0] != stream:
+                    return
+                request = next(source, None)
+            if request is None:
+                return
+            yield request
 
     def requests() -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
         # An error here would make gRPC cancel the call, as if the gateway had answered UNKNOWN: it ends the stream
         # instead, the answers to what was sent are read, and it is raised as the import's own.
         try:
-            yield from _messages([request for _, request, _ in inflight], message_bytes)  # unanswered: again
-            yield from _messages(source, message_bytes)
+            with reading:  # the lines the streams before read, all of them
+                streams[0] += 1
+                stream, again = streams[0], [request for _, request, _ in inflight]
+            yield from _messages(again, message_bytes)  # unanswered: again
+            yield from _messages(read_on(stream), message_bytes)
         except Exception as exc:
             own_errors.append(exc)
 

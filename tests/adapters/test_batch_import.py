@@ -12,6 +12,7 @@ import re
 import signal
 import stat
 import subprocess
+import threading
 import time
 import tracemalloc
 import uuid
@@ -1080,10 +1081,10 @@ class _UnavailableForAWhile(issuance_pb2_grpc.IssuanceServiceServicer):
             yield issuance_pb2.BatchIssueLicensesResponse(results=results)
 
 
-def _serving(servicer: Any) -> tuple[grpc.Server, str]:
+def _serving(servicer: Any, options: list[tuple[str, int]] | None = None) -> tuple[grpc.Server, str]:
     from concurrent.futures import ThreadPoolExecutor
 
-    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    server = grpc.server(ThreadPoolExecutor(max_workers=2), options=options)
     issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
@@ -1108,6 +1109,73 @@ def test_an_import_waits_out_a_gateway_unavailable_for_a_while(tmp_path: Path, m
     assert servicer.calls == 13 and (report.created, report.failed, report.stopped) == (5, 0, "")
     # said once, as the outage began (the progress bar had stood still without a word; a bulk-import tester)
     assert said == [grpc.StatusCode.UNAVAILABLE]
+
+
+class _DropsFirstStream(issuance_pb2_grpc.IssuanceServiceServicer):
+    """First stream: reads one message, then UNAVAILABLE / DATABASE_UNAVAILABLE. Later streams: busy for a moment
+    before reading (a gateway sealing a chunk), then issue every item, recording the request ids received."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.received: list[str] = []
+
+    def BatchIssueLicenses(self, requests: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        self.calls += 1
+        if self.calls == 1:
+            next(iter(requests))
+            time.sleep(0.1)  # the client reads on meanwhile
+            abort_unavailable(context, "DATABASE_UNAVAILABLE", "the database connection was lost: retry")
+        time.sleep(1.5)
+        index = 0
+        for request in requests:
+            results = []
+            for item in request.licenses:
+                self.received.append(item.request_id)
+                results.append(
+                    issuance_pb2.BatchItemResult(
+                        index=index, license=common_pb2.License(license_id=item.request_id), created=True
+                    )
+                )
+                index += 1
+            yield issuance_pb2.BatchIssueLicensesResponse(results=results)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [[], [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 1024)]],  # the resent lines taken slowly
+    ids=["default", "small-window"],
+)
+def test_a_reconnection_while_the_dropped_stream_still_reads_the_file_sends_every_line_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: list[tuple[str, int]]
+) -> None:
+    """A dropped stream's request thread finishes the read it is in before it notices the end: a line slow to read
+    (a slow disk, a huge line read through) kept it reading as the import reconnected. The new stream then read the
+    same file at once (ValueError: generator already executing, said as the import's own error), or, its resent lines
+    held by flow control (a busy gateway), left the old thread's lines unsent and paired later answers with the wrong
+    lines, ending "complete" with 51 of 300 lines never sent, exit 0 (a reviewer). One stream reads at a time."""
+    from adapters import batch_import
+
+    records = permits(300, "RACE")
+    for record in records:
+        record["fields"]["pad"] = "x" * 8000  # the lines resent after the reconnection fill the flow-control window
+    path = write_jsonl(tmp_path / "race.jsonl", [json.dumps(r, ensure_ascii=False) for r in records])
+    request, slow_once = batch_import._request, threading.Event()
+
+    def slow(number: int, record: dict[str, Any], message_bytes: int) -> Any:
+        if number == 150 and not slow_once.is_set():  # line 150 takes a second to read
+            slow_once.set()
+            time.sleep(1.0)
+        return request(number, record, message_bytes)
+
+    monkeypatch.setattr(batch_import, "_request", slow)
+    servicer = _DropsFirstStream()
+    server, address = _serving(servicer, options)
+    try:
+        report = import_file(path, lambda: grpc.insecure_channel(address))
+    finally:
+        server.stop(0)
+    assert sorted(servicer.received) == sorted(r["request_id"] for r in records)  # each once
+    assert (report.lines, report.created, report.failed, report.stopped) == (300, 300, 0, "")
 
 
 def test_an_import_a_gateway_stayed_unavailable_for_says_so_not_unreachable(
