@@ -104,8 +104,9 @@ class ImportReport:
     """The line of the first of those (0: none)."""
     unanswered_not_issued: bool = False
     """Whether the lines sent and not answered are known not to be issued: the gateway refused to handle them, having
-    answered every line it issued before (``CATALOG_CHANGED``), and no line among them had been sent on a stream that
-    ended otherwise (whose answers may have been lost with the lines committed)."""
+    answered every line it issued before (``CATALOG_CHANGED``, or a refusal of the call for good), and no line among
+    them had been sent on a stream that ended otherwise (whose answers may have been lost with the lines
+    committed)."""
 
     @property
     def rate(self) -> float:
@@ -850,7 +851,9 @@ def import_file(
         raise ImportInterrupted(report, ctrl_c.signum) from exc
     except grpc.RpcError as exc:  # the gateway's answer ended it: what was committed before is said too
         if isinstance(exc, ItemRefusal) or exc.code() in _FOR_GOOD:
-            stopped = REFUSED
+            stopped = REFUSED  # the call refused: none of the lines it left unanswered issued, if none was unsure
+            unsure = bool(inflight) and inflight[0][0] <= unsure_through
+            report.unanswered_not_issued = not isinstance(exc, ItemRefusal) and not unsure
         elif exc.code() == grpc.StatusCode.UNAVAILABLE and not _reason_of(exc):  # no gateway answered at all
             stopped = UNREACHABLE
         elif exc.code() == grpc.StatusCode.UNAVAILABLE and _reason_of(exc) == "CATALOG_CHANGED":
@@ -1067,11 +1070,12 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
     if report.stopped:
         unanswered = f", {report.unanswered} sent and not answered (issued or not)" if report.unanswered else ""
         zh_unanswered = f"，另有 {report.unanswered} 行已发送未答复（可能已签发）" if report.unanswered else ""
-        if report.stopped == REFUSED and report.unanswered and not report.refused:
+        if report.stopped == REFUSED and report.unanswered and report.unanswered_not_issued:
             # the gateway checks the caller before it takes each chunk and answers what it handled first: what its
             # refusal of the call left unanswered was not issued ("issued or not" had an operator wonder whether a
             # department without the issuer's role had issued licenses; a newcomer tester). Not so when the import
-            # ended on its own at a line's refusal (``ITEM_REFUSALS_FOR_GOOD``): lines sent after it may be in.
+            # ended on its own at a line's refusal (``ITEM_REFUSALS_FOR_GOOD``): lines sent after it may be in; nor
+            # for lines a stream before had sent and lost the answers of (a reviewer).
             unanswered = f", {report.unanswered} not handled (refused: none of them issued)"
             zh_unanswered = f"，另有 {report.unanswered} 行未办理（被拒绝，均未签发）"
         elif report.unanswered and report.unanswered_not_issued:  # the gateway answered each line it issued first
