@@ -60,6 +60,20 @@ gateway's own UNAVAILABLE: its database restarting or failing over, a process st
 answer: a PostgreSQL restart takes longer than the few seconds an import had waited (found by a tester: an overnight
 import stopped at a database restart of 8 s)."""
 RECONNECT_PAUSE_MOST = 5.0
+ANSWER_SECONDS = RECONNECT_SECONDS
+"""How long lines sent wait for an answer, from the last answer, before the import ends (``NoAnswer``): the
+reconnections' time, as import.md promises for a gateway never answering."""
+CHANNEL_OPTIONS = (
+    ("grpc.keepalive_time_ms", 10_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.keepalive_permit_without_calls", 1),
+)
+"""The import's channel options (``zzgw import``): a ping every 10 s, as often as the gateway welcomes
+(``gateway.api.issuance.CLIENT_PING_SECONDS``), so that a connection found dead (a network partition) ends the stream
+UNAVAILABLE and the import reconnects. A ping queued behind requests the gateway does not read (its host frozen, the
+import's own sending held by flow control) is not answered either: such an import ends ``ANSWER_SECONDS`` after the
+last answer (``NoAnswer``; a frozen gateway's test, 16,400 lines in flight, ended so after 64 s)."""
 ITEMS_PER_MESSAGE = 100
 MESSAGE_BYTES = 1024 * 1024
 """The most bytes of requests in one stream message: half the least message limit a gateway may have
@@ -739,6 +753,8 @@ def import_file(
     inflight: deque[tuple[int, issuance_pb2.IssueLicenseRequest, str]] = deque()
     unsure_through = 0  # the last line read when a stream ended in a way that may have lost answers of lines issued
     own_errors: list[Exception] = []  # the import's own, from the request stream (another thread): raised after it
+    waiting = [time.monotonic()]  # since when lines in flight wait for an answer: the last answer, or the first sent
+    unanswering = threading.Event()  # the gateway answered nothing for ANSWER_SECONDS: the call was cancelled
 
     def fail(failure: Failure, record: str) -> None:
         failures.add([failure], record)
@@ -758,6 +774,8 @@ def import_file(
                 if isinstance(request, Failure):
                     fail(request, text)
                     continue
+                if not inflight:  # the wait for an answer begins
+                    waiting[0] = time.monotonic()
                 inflight.append((number, request, text if failure_file else ""))
                 yield request
         except Exception as exc:
@@ -796,6 +814,19 @@ def import_file(
             own_errors.append(exc)
 
     ctrl_c = _CtrlC()
+    done = threading.Event()
+    calls: list[grpc.Future] = []
+
+    def watch() -> None:
+        """Cancel the call once lines sent wait ``ANSWER_SECONDS`` for an answer: a gateway that answers nothing
+        (its host frozen, the connection there) had the import wait for ever."""
+        while not done.wait(min(1.0, ANSWER_SECONDS / 4)):
+            if inflight and calls and time.monotonic() - waiting[0] > ANSWER_SECONDS:
+                unanswering.set()
+                calls[-1].cancel()
+                return
+
+    threading.Thread(target=watch, name="import-watch", daemon=True).start()
     try:
         with ctrl_c:
             attempt, answered_at = 0, time.monotonic()
@@ -804,6 +835,7 @@ def import_file(
                 try:
                     call = issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(requests())
                     ctrl_c.cancels(call)
+                    calls[:] = [call]
                     for reply in call:
                         held: list[tuple[int, Any, str]] = []  # refusals that may hold for the import
                         for result in reply.results:
@@ -823,6 +855,7 @@ def import_file(
                                 refusals.append(result.error)
                                 failures.add(failed, text, listed=False)  # said once on the console, each in the file
                         attempt, answered_at = 0, time.monotonic()
+                        waiting[0] = answered_at
                         if progress:
                             progress(len(reply.results))
                         if refusals:  # every line would be refused alike: the first ends the import, said once
@@ -833,6 +866,8 @@ def import_file(
                 except grpc.RpcError as exc:
                     if ctrl_c.pressed:
                         raise KeyboardInterrupt from exc
+                    if unanswering.is_set() and exc.code() == grpc.StatusCode.CANCELLED:  # the watch's, not an answer
+                        raise NoAnswer(ANSWER_SECONDS) from exc
                     pause = min(2.0**attempt * 0.2, RECONNECT_PAUSE_MOST)
                     if exc.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() + pause - answered_at > (
                         RECONNECT_SECONDS
@@ -865,6 +900,8 @@ def import_file(
             stopped = "stopped by the gateway"
         _finish(report, failures, started, stopped)
         raise ImportRefused(exc, report) from exc
+    finally:
+        done.set()
     if failure_file and failure_file.error and not own_errors:  # an answer's failure, after the file was all read
         own_errors.append(failure_file.error)
     if own_errors:
@@ -1014,6 +1051,28 @@ def _record(report: ImportReport, number: int, reply: issuance_pb2.BatchItemResu
     else:
         report.existing += 1
     return []
+
+
+class NoAnswer(grpc.RpcError):
+    """The gateway answered nothing for ``ANSWER_SECONDS`` while lines were sent to it: the import ends as one the
+    gateway went away from (UNAVAILABLE without a gateway's reason: 无法连接证照网关), as import.md promises; it had
+    waited for ever on a gateway whose host froze, without a word (a reviewer)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._message = f"证照网关 {seconds:.0f} 秒未应答（the gateway did not answer for {seconds:.0f} s）"
+        super().__init__(self._message)
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+    def details(self) -> str:
+        return self._message
+
+    def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
+        return ()
+
+    def initial_metadata(self) -> tuple[tuple[str, bytes], ...]:
+        return ()
 
 
 class ItemRefusal(grpc.RpcError):

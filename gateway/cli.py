@@ -778,6 +778,7 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
     from tqdm import tqdm
 
     from adapters.batch_import import (
+        CHANNEL_OPTIONS,
         RECONNECT_SECONDS,
         FailureFile,
         ImportInterrupted,
@@ -843,7 +844,7 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
         try:
             report = import_file(
                 path,
-                lambda: connect(target, credentials),
+                lambda: connect(target, credentials, options=list(CHANNEL_OPTIONS)),  # a gateway gone is found
                 fmt=args.format,
                 encoding=args.encoding,
                 failure_file=failure_file,

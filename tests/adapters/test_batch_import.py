@@ -1199,6 +1199,45 @@ def test_an_import_a_gateway_stayed_unavailable_for_says_so_not_unreachable(
     assert "（stopped: the gateway was unavailable after reading " in said and "再次运行同一命令" in said
 
 
+class _NeverAnswers(issuance_pb2_grpc.IssuanceServiceServicer):
+    """A gateway whose host froze (a VM paused, SIGSTOP, a partition): the stream stays open, nothing is answered."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+
+    def BatchIssueLicenses(self, requests: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        next(iter(requests))
+        self.released.wait(60)
+        yield from ()
+
+
+def test_an_import_a_gateway_stops_answering_ends_after_the_reconnections_time_with_its_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gateway that stopped answering without closing the connection had an import wait for ever, its bar standing
+    still all night (a reviewer: more than 3 minutes, until the gateway was woken). It ends ANSWER_SECONDS after the
+    last answer, as an import the gateway went away from, saying what was sent and not answered."""
+    from adapters import batch_import
+
+    monkeypatch.setattr(batch_import, "ANSWER_SECONDS", 1.0)
+    servicer = _NeverAnswers()
+    server, address = _serving(servicer)
+    started = time.monotonic()
+    try:
+        path = write_jsonl(tmp_path / "frozen.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(3, "FR")])
+        with pytest.raises(ImportRefused) as refused:
+            import_file(path, lambda: grpc.insecure_channel(address))
+    finally:
+        servicer.released.set()
+        server.stop(0)
+    assert time.monotonic() - started < 10
+    assert refused.value.error.code() == grpc.StatusCode.UNAVAILABLE
+    said = summary(refused.value.report)
+    assert said.startswith("无法连接证照网关：读取 3 行，至此新签发 0 件，此前已有 0 件，失败 0 行，"), said
+    assert "另有 3 行已发送未答复（可能已签发）" in said and "再次运行同一命令即可导入其余部分" in said
+    assert refused.value.error.details() == "证照网关 1 秒未应答（the gateway did not answer for 1 s）"
+
+
 class _CatalogChangedAfter(issuance_pb2_grpc.IssuanceServiceServicer):
     """A gateway process whose store adopted another catalog after it answered ``answered`` messages of a stream: it
     answers them, then ends the stream UNAVAILABLE / CATALOG_CHANGED before handling the next, and refuses every later
