@@ -447,13 +447,35 @@ def _records(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
         yield number, entry if isinstance(entry, Failure) else _read(number, entry), text
 
 
+class _GivenTwice(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each given once: ``json`` keeps a key's last value, and ``{"signer": "王五",
+    "signer": ""}`` had been read as an empty signer without a word (a reviewer)."""
+    read: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in read:
+            raise _GivenTwice(key)
+        read[key] = value
+    return read
+
+
 def _read(number: int, entry: str | dict[Any, Any]) -> dict[str, Any] | Failure:
     """A JSON line or a CSV row as a record; whatever it holds, it fails alone."""
     try:
         # a decimal number as written (12.50, not the float 12.5), as a field's value takes it (records.issue_request)
         record: dict[str, Any] = (
-            json.loads(entry, parse_float=decimal.Decimal) if isinstance(entry, str) else from_csv_row(entry)
+            json.loads(entry, parse_float=decimal.Decimal, object_pairs_hook=_once)
+            if isinstance(entry, str)
+            else from_csv_row(entry)
         )
+    except _GivenTwice as exc:
+        said = f"记录中的键 {exc.key} 在同一对象中出现了两次（the key {exc.key} is given twice in one object）"
+        return Failure(number, "", "BAD_RECORD", said)
     except json.JSONDecodeError as exc:
         assert isinstance(entry, str)  # a CSV row is never decoded as JSON
         if exc.pos >= len(entry.rstrip("\r\n")):  # Python calls a line cut inside a string "Invalid control character"

@@ -163,6 +163,16 @@ def csv_header_problem(header: Sequence[str]) -> str:
     read row by row, a misspelt column had failed every row, as a holder that is "not an object" (a bulk-import
     tester). A column like no other (an Excel template's 序号) is not refused here: left empty it is ignored; one
     that is a field's label (备注) is said by ``labelled_columns`` once a row fills it."""
+    places: dict[str, list[int]] = {}  # a record's columns, each where it is
+    for place, name in enumerate(header, start=1):
+        if name in CSV_COLUMNS or _FIELD_COLUMN.fullmatch(name):
+            places.setdefault(name, []).append(place)
+    if twice := {name: [str(n) for n in at] for name, at in places.items() if len(at) > 1}:
+        # the last cell had been read, the others dropped without a word (a filled hotline; a reviewer)
+        zh = "；".join(f"{name}（第 {'、'.join(at)} 列）" for name, at in twice.items())
+        en = "; ".join(f"{name} (columns {', '.join(at[:-1])} and {at[-1]})" for name, at in twice.items())
+        said_twice = f"表头中有重复的列：{zh}，每列只能有一个"
+        return f"{said_twice}（columns given twice in the header: {en}: a column is read once）"
     said: list[tuple[str, str]] = []  # each column's problem, in Chinese and in English
     for name in header:
         bare = name.strip().lstrip("\ufeff")

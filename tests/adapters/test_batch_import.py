@@ -328,6 +328,37 @@ def test_a_misspelt_csv_column_is_said_once_for_the_header(tmp_path: Path) -> No
     ]
 
 
+def test_a_column_or_key_given_twice_is_refused_naming_it(tmp_path: Path) -> None:
+    """A header with fields.complaint_hotline twice (a template's empty column after the export's filled one) had kept
+    the last cell: the filled hotline was dropped, and the license sealed without it, without a word; a JSON key given
+    twice kept its last value alike (a reviewer). The header is refused, naming the column and where it is; the JSON
+    line fails alone, naming the key. Blank columns, left empty, are still ignored however many."""
+    record = permits(1, "DUP", start=8200)[0]
+    record["fields"]["complaint_hotline"] = "0531-12345678"
+    path = write_csv(tmp_path / "dup.csv", [record])
+    rows = list(csv.reader(path.open(encoding="utf-8", newline="")))
+    rows[0] += ["", "fields.complaint_hotline", ""]
+    rows[1] += ["", "", ""]
+    with path.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows(rows)
+    with pytest.raises(ValueError) as refused:
+        count_records(path)
+    at = rows[0].index("fields.complaint_hotline") + 1
+    assert str(refused.value) == (
+        f"{path} 的表头（第 1 行）无法读取（the header of {path} (line 1) cannot be read）："
+        f"表头中有重复的列：fields.complaint_hotline（第 {at}、{len(rows[0]) - 1} 列），每列只能有一个"
+        f"（columns given twice in the header: fields.complaint_hotline (columns {at} and {len(rows[0]) - 1}): "
+        "a column is read once）"
+    )
+
+    line = json.dumps(record, ensure_ascii=False).replace('"fields": {', '"fields": {"signer": "王五", "signer": "", ')
+    (_, failure), (_, read) = read_records(write_jsonl(tmp_path / "dup.jsonl", [line, json.dumps(record)]))
+    assert failure == Failure(
+        1, "", "BAD_RECORD", "记录中的键 signer 在同一对象中出现了两次（the key signer is given twice in one object）"
+    )
+    assert isinstance(read, dict) and read["fields"]["complaint_hotline"] == "0531-12345678"
+
+
 def test_csv_records_are_numbered_by_the_line_they_begin_on(tmp_path: Path) -> None:
     path = tmp_path / "gaps.csv"
     path.write_text(
