@@ -48,6 +48,7 @@ from adapters.records import (
     csv_header_problem,
     from_csv_row,
     issue_request,
+    known_column,
     labelled_columns,
     labelled_problem,
 )
@@ -548,6 +549,13 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                 elif any(_UNDECODABLE.search(cell) for cell in row):
                     failure = _bad_encoding(lines.first, encoding)
                 elif header is None:
+                    # a title in A1, the row's other cells empty, as Excel writes it (,,,): a row of one cell (a JSON
+                    # line read as CSV) is left to the header's check, as it was
+                    filled = sum(bool(cell.strip()) for cell in row)
+                    if len(row) > 1 and filled == 1 and not any(map(known_column, row)):
+                        title, at = next(cell.strip() for cell in row if cell.strip()), lines.first
+                        said = _title_row(title, at, _header_after(reader, lines))
+                        raise ValueError(_header_problem(path, said, at))
                     if problem := csv_header_problem(row):  # said once, before any row is sent
                         raise ValueError(_header_problem(path, problem, lines.first))
                     header = row
@@ -573,6 +581,37 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
                 raise ValueError(_header_problem(path, failure.message, lines.first))
             utf8 = failure.reason == "BAD_ENCODING" and failure.message.startswith(_IS_UTF8)
             yield lines.first, failure, _as_utf8(lines.text, encoding) if utf8 else lines.text
+
+
+HEADER_SOUGHT = 20
+"""How many rows after a title row (``_title_row``) are looked at for the header."""
+
+
+def _header_after(reader: Iterator[list[str]], lines: _CsvLines) -> int:
+    """The line of the first of the next ``HEADER_SOUGHT`` rows that names a record's column (0: none)."""
+    for _ in range(HEADER_SOUGHT):
+        lines.start_record()
+        try:
+            row = next(reader)
+        except (StopIteration, csv.Error):
+            return 0
+        if any(map(known_column, row)):
+            return lines.first
+    return 0
+
+
+def _title_row(title: str, line: int, header: int) -> str:
+    """A first row of one filled cell naming no column, a 台账's title in A1 above its header: every line had failed
+    with ``unknown keys: , 2024年…`` and the header line itself had counted as a failed record (a reviewer)."""
+    title = title if len(title) <= 40 else title[:40] + "…"
+    zh, en = "表头须为文件的第一行", "the header must be the file's first line"
+    if header:
+        zh, en = f"第 {header} 行像是表头", f"line {header} looks like the header"
+    zh, en = f"{zh}，请删去其上的行", f"{en}: remove the lines above it"
+    return (
+        f"第 {line} 行不是表头，像是标题行（{title}）：其中没有任何已知的列；{zh}"
+        f"（line {line} is no header but a title, it seems ({title}): it names no known column; {en}）"
+    )
 
 
 def _unclosed(path: Path, line: int) -> str:

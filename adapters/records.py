@@ -196,6 +196,12 @@ def csv_header_problem(header: Sequence[str]) -> str:
     )
 
 
+def known_column(name: str) -> bool:
+    """Whether ``name`` is a record's column (spaces or a byte order mark around it or not)."""
+    bare = name.strip().lstrip("\ufeff")
+    return bare in CSV_COLUMNS or bool(_FIELD_COLUMN.fullmatch(bare))
+
+
 def labelled_columns(
     header: Sequence[str], labels: Callable[[], Mapping[str, Mapping[str, Sequence[str]]]]
 ) -> dict[str, Mapping[str, Sequence[str]]]:

@@ -359,6 +359,27 @@ def test_a_column_or_key_given_twice_is_refused_naming_it(tmp_path: Path) -> Non
     assert isinstance(read, dict) and read["fields"]["complaint_hotline"] == "0531-12345678"
 
 
+def test_a_title_row_above_the_header_is_said_so_naming_the_header_line(tmp_path: Path) -> None:
+    """A 台账 with its title in A1 (2024年食品生产许可证发放台账) above the header: the title was taken as the header,
+    every line failed `unknown keys: , 2024年…`, and the real header counted as a failed record (a reviewer). The file
+    is refused before anything is sent, saying the first line seems a title and which line seems the header."""
+    path = tmp_path / "title.csv"
+    path.write_text(
+        "2024年食品生产许可证发放台账,,,\n,,,\ntype_code,license_number,holder.name,备注\nt,A,甲,\n", encoding="utf-8"
+    )
+    with pytest.raises(ValueError) as refused:
+        count_records(path)
+    assert str(refused.value) == (
+        f"{path} 的表头（第 1 行）无法读取（the header of {path} (line 1) cannot be read）："
+        "第 1 行不是表头，像是标题行（2024年食品生产许可证发放台账）：其中没有任何已知的列；"
+        "第 3 行像是表头，请删去其上的行"
+        "（line 1 is no header but a title, it seems (2024年食品生产许可证发放台账): it names no known column; line 3 "
+        "looks like the header: remove the lines above it）"
+    )
+    path.write_text("type_code,license_number,holder.name,备注\nt,A,甲,\n", encoding="utf-8")
+    assert count_records(path) == 1
+
+
 def test_csv_records_are_numbered_by_the_line_they_begin_on(tmp_path: Path) -> None:
     path = tmp_path / "gaps.csv"
     path.write_text(
