@@ -411,6 +411,30 @@ def _not_encoded(path: Path, encoding: str, failure: Failure) -> ValueError:
     )
 
 
+_WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+"""How an Excel workbook begins: .xlsx (a zip archive), .xls (an OLE compound file)."""
+
+
+def _not_text(path: Path, encoding: str) -> str:
+    """Why ``path`` is no text the import reads in ``encoding``, said by how it begins (empty: it may be): an Excel
+    workbook, or UTF-16 (Excel's Unicode text) read in another encoding. Both had been told to add --encoding gb18030,
+    which then failed again (a reviewer)."""
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    if start.startswith(_WORKBOOKS):
+        return (
+            f"{path} 是 Excel 工作簿，不是 CSV 文本：请在 Excel 中另存为“CSV UTF-8”再导入"
+            f"（{path} is an Excel workbook, not CSV text: save it as 'CSV UTF-8' in Excel, and import that）"
+        )
+    wide = start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not start.startswith(codecs.BOM_UTF32_LE)
+    if wide and not codecs.lookup(encoding).name.startswith("utf-16"):
+        return (
+            f"{path} 是 UTF-16 编码：请加 --encoding utf-16，或在 Excel 中另存为“CSV UTF-8”"
+            f"（{path} is UTF-16: use --encoding utf-16, or save it as 'CSV UTF-8'）"
+        )
+    return ""
+
+
 def _texts(entry: str | dict[Any, Any]) -> list[Any]:
     return [entry] if isinstance(entry, str) else [*entry.keys(), *entry.values()]
 
@@ -508,6 +532,8 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
     kept). A CSV row with more cells than the header has columns keeps the rest under None; one with fewer is a
     failure."""
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+    if problem := _not_text(path, encoding):
+        raise ValueError(problem)
     # bytes the encoding cannot read are kept as lone surrogates: the record holding them fails (BAD_ENCODING),
     # or, when no text before read, the file is refused whole (``count_records``)
     with path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:

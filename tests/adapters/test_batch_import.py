@@ -442,6 +442,33 @@ def test_a_file_in_another_encoding_is_refused_before_anything_is_sent_or_read_a
     assert number == 2 and isinstance(record, dict) and record["holder"]["name"] == "济南甲公司"
 
 
+def test_a_workbook_or_a_utf16_file_is_said_what_it_is(tmp_path: Path) -> None:
+    """An .xlsx workbook, or a UTF-16 text file (Excel's Unicode text), had been told to add --encoding gb18030,
+    which then failed again, 第 1 行不是 gb18030 编码 (a reviewer). Each is said what it is, and what to do."""
+    import zipfile
+
+    book = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(book, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    for encoding in ("utf-8-sig", "gb18030"):
+        with pytest.raises(ValueError) as refused:
+            count_records(book, "csv", encoding=encoding)
+        assert str(refused.value) == (
+            f"{book} 是 Excel 工作簿，不是 CSV 文本：请在 Excel 中另存为“CSV UTF-8”再导入"
+            f"（{book} is an Excel workbook, not CSV text: save it as 'CSV UTF-8' in Excel, and import that）"
+        )
+    wide = tmp_path / "wide.csv"
+    wide.write_text("type_code,license_number,holder.name\nx,A,济南甲公司\n", encoding="utf-16")
+    with pytest.raises(ValueError) as refused:
+        count_records(wide)
+    assert str(refused.value) == (
+        f"{wide} 是 UTF-16 编码：请加 --encoding utf-16，或在 Excel 中另存为“CSV UTF-8”"
+        f"（{wide} is UTF-16: use --encoding utf-16, or save it as 'CSV UTF-8'）"
+    )
+    ((number, record),) = list(read_records(wide, encoding="utf-16"))
+    assert number == 2 and isinstance(record, dict) and record["holder"]["name"] == "济南甲公司"
+
+
 def test_utf8_read_as_gb18030_is_refused_not_garbled(tmp_path: Path) -> None:
     """GB18030 reads almost any bytes: a UTF-8 file imported with --encoding gb18030 had been read as other
     characters, without an error, and 济南甲公司 issued under a garbled name (a reviewer). A UTF-8 file is refused
