@@ -410,31 +410,6 @@ def test_workers_stop_when_their_supervisor_is_killed(env: dict[str, str]) -> No
     assert restarted.returncode == 0
 
 
-def flaky_worker(settings: Any, number: int, _announce: bool, ready: Any, _replacement: bool) -> None:
-    """A worker for ``supervise``: worker 1 serves throughout; worker 0 serves, dies, then cannot start twice (the
-    database down; the second time killed instead with ``ZZGW_TEST_KILLED``), then serves. Each start is counted in
-    a file of the data directory."""
-    record = Path(settings.data_dir) / f"starts-{number}"
-    with record.open("a", encoding="utf-8") as starts:
-        starts.write(f"{os.getpid()}\n")
-    start = len(record.read_text(encoding="utf-8").split())
-    if number == 0 and start == 3 and (killed := os.environ.get("ZZGW_TEST_KILLED")):
-        os.kill(os.getpid(), getattr(signal, killed))  # before it serves: the OOM killer's pick, a full /dev/shm
-    if number == 0 and start == 2 and os.environ.get("ZZGW_TEST_CRASHED"):
-        os.kill(os.getpid(), signal.SIGSEGV)  # before it serves: a defect (a C extension's crash at import)
-    if number == 0 and start in (2, 3):
-        raise SystemExit(EXIT_STORE_UNAVAILABLE)  # before it serves: a replacement that cannot reach the store
-    if number == 0 and start == 2 + int(os.environ.get("ZZGW_TEST_LASTING", "9")):
-        raise SystemExit(2)  # a replacement that cannot start for good (a key file gone): not tried again
-    ready.set()
-    if number == 0 and start == 1:
-        time.sleep(0.3)
-        os._exit(3)  # dies while serving
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    while True:
-        time.sleep(0.1)
-
-
 @pytest.mark.parametrize("killed", ["", "SIGKILL", "SIGBUS"], ids=["store-unavailable", "then-killed", "then-sigbus"])
 def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(tmp_path: Path, killed: str) -> None:
     """A worker that dies during a database outage is replaced by one that cannot connect (or is killed as it
@@ -443,7 +418,7 @@ def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(t
     it starts (it had stopped the whole gateway)."""
     script = (
         "import sys; from pathlib import Path; from gateway.config import Settings; "
-        "from gateway.supervisor import supervise; from tests.test_supervisor import flaky_worker; "
+        "from gateway.supervisor import supervise; from tests.supervisor_workers import flaky_worker; "
         f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0', "
         "http_addr='127.0.0.1:0'), "
         "flaky_worker))"
@@ -475,7 +450,7 @@ def test_a_replacement_that_crashes_as_it_starts_stops_the_gateway(tmp_path: Pat
     and SIGTERM are waited out; this stops the gateway, status 1."""
     script = (
         "import sys; from pathlib import Path; from gateway.config import Settings; "
-        "from gateway.supervisor import supervise; from tests.test_supervisor import flaky_worker; "
+        "from gateway.supervisor import supervise; from tests.supervisor_workers import flaky_worker; "
         f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0', "
         "http_addr='127.0.0.1:0'), "
         "flaky_worker))"
@@ -495,7 +470,7 @@ def test_a_replacement_that_cannot_start_for_another_reason_stops_the_gateway(tm
     defect) stops the gateway with its status, so that a process manager restarts it or an operator sees it."""
     script = (
         "import sys; from pathlib import Path; from gateway.config import Settings; "
-        "from gateway.supervisor import supervise; from tests.test_supervisor import flaky_worker; "
+        "from gateway.supervisor import supervise; from tests.supervisor_workers import flaky_worker; "
         f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0', "
         "http_addr='127.0.0.1:0'), "
         "flaky_worker))"
@@ -509,50 +484,11 @@ def test_a_replacement_that_cannot_start_for_another_reason_stops_the_gateway(tm
     assert "did not start (exit code 2): stopping the gateway" in process.stderr
 
 
-def waiting_worker(settings: Any, number: int, _announce: bool, ready: Any, _replacement: bool) -> None:
-    """A worker for ``supervise``: both serve; worker 0 dies, then worker 1 once worker 0's replacement has failed.
-    Their replacements wait for what ``ZZGW_TEST_WAITS`` says (worker 0's, worker 1's): ``catalog``, a restart to
-    serve the catalog adopted since the gateway started, for ever (as ``server._worker`` for ``CatalogNotTheStores``);
-    ``store``, the store out of reach, worker 0's three times and worker 1's once, then they serve."""
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    record = Path(settings.data_dir) / f"starts-{number}"
-    with record.open("a", encoding="utf-8") as starts:
-        starts.write(f"{os.getpid()}\n")
-    start = len(record.read_text(encoding="utf-8").split())
-    waits = os.environ["ZZGW_TEST_WAITS"].split(",")[number]
-    if start > 1 and waits == "catalog":
-        ready.restart_needed()
-        raise SystemExit(EXIT_STORE_UNAVAILABLE)
-    if 1 < start <= (4 if number == 0 else 2):
-        raise SystemExit(EXIT_STORE_UNAVAILABLE)
-    ready.set()
-    if start == 1 and number == 0:
-        time.sleep(0.3)
-        os._exit(3)  # dies while serving
-    if start == 1:  # worker 1 dies once worker 0's replacement has failed, and the supervisor has seen it
-        other = Path(settings.data_dir) / "starts-0"
-        while not other.exists() or len(pids := other.read_text(encoding="utf-8").split()) < 2 or _alive(pids[1]):
-            time.sleep(0.05)
-        time.sleep(0.2)
-        os._exit(3)
-    while True:
-        time.sleep(0.1)
-
-
-def _alive(pid: str) -> bool:
-    """Whether process ``pid`` is there, a zombie not yet reaped by its parent included."""
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _supervising(tmp_path: Path, worker: str, **environ: str) -> subprocess.Popen[str]:
-    """``supervise`` of two workers ``tests.test_supervisor.<worker>`` in a process of its own, its log piped."""
+    """``supervise`` of two workers ``tests.supervisor_workers.<worker>`` in a process of its own, its log piped."""
     script = (
         "import sys; from pathlib import Path; from gateway.config import Settings; "
-        f"from gateway.supervisor import supervise; from tests.test_supervisor import {worker}; "
+        f"from gateway.supervisor import supervise; from tests.supervisor_workers import {worker}; "
         f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0', "
         "http_addr='127.0.0.1:0'), "
         f"{worker}))"
@@ -609,25 +545,13 @@ def test_a_replacement_that_waits_while_no_other_worker_serves_does_not_say_they
     assert err.count("the other workers serve") == 1 and "stopping the gateway" not in err, err
 
 
-def frozen_worker(settings: Any, number: int, _announce: bool, ready: Any, _replacement: bool) -> None:
-    """A worker for ``supervise``: both serve; worker 0 then stops itself (SIGSTOP), the stand-in for a process that
-    runs nothing at all (frozen, its GIL held in C), which its own stop deadline (a Python timer) cannot end."""
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    (Path(settings.data_dir) / f"pid-{number}").write_text(str(os.getpid()), encoding="utf-8")
-    ready.set()
-    if number == 0:
-        os.kill(os.getpid(), signal.SIGSTOP)
-    while True:
-        time.sleep(0.1)
-
-
 def test_a_worker_that_does_not_stop_is_killed_past_the_stop_deadline(tmp_path: Path) -> None:
     """A worker frozen (SIGSTOP here) kept `zzgw serve` from ever exiting after SIGTERM, against the docs' "exits
     within 20 s of the signal whatever hangs" (a reviewer, R3): the supervisor waited on it for ever. It kills a
     worker still running past its stop deadline now (21 s in `zzgw serve`, 1.5 s here), says so, and exits 1."""
     script = (
         "import sys; from pathlib import Path; from gateway.config import Settings; "
-        "from gateway.supervisor import supervise; from tests.test_supervisor import frozen_worker; "
+        "from gateway.supervisor import supervise; from tests.supervisor_workers import frozen_worker; "
         f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0', "
         "http_addr='127.0.0.1:0'), "
         "frozen_worker, stop_deadline=1.5))"
