@@ -36,6 +36,7 @@ from signing.errors import KeyStoreError
 from signing.keys import SM2_SM3, KeyStore
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf
+from tests.commands import run_zzgw
 from tests.conftest import CIVIL, MARKET, POLICE, RunningGateway, error_details, start_gateway
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -334,15 +335,16 @@ def test_serve_warns_of_a_seal_key_it_cannot_use_and_names_a_damaged_gateway_key
             stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
 
-    init = zzgw("init")
-    _, stderr = init.communicate(timeout=180)
-    assert init.returncode == 0, stderr
+    # the commands that end by themselves through ``run_zzgw`` (a process each, without paying for the imports, the
+    # fonts and the demo seals each time: ~2 s of CPU a command); the one that serves as `python -m gateway.cli`
+    init = run_zzgw("init", env=env, timeout=180)
+    assert init.returncode == 0, init.stderr
     with sqlite3.connect(tmp_path / "var" / "zzgw.db") as db:
         (seal_id,) = db.execute("SELECT seal_id FROM seals WHERE issuer_code = ?", (MARKET,)).fetchone()
     keys = tmp_path / "var" / "keys"
     (keys / f"seal{seal_id}.key.pem").write_bytes(b"garbage\n")
-    again = zzgw("init")  # init warns of it too, as of a seal whose key is not here
-    _, stderr = again.communicate(timeout=180)
+    again = run_zzgw("init", env=env, timeout=180)  # init warns of it too, as of a seal whose key is not here
+    stderr = again.stderr
     assert again.returncode == 0, stderr
     assert f"warning: seal {seal_id} of {MARKET}: cannot decrypt {keys}/seal{seal_id}.key.pem" in stderr
     assert "(SEAL_KEY_UNREADABLE) until the file is put right" in stderr and "Traceback" not in stderr
@@ -373,9 +375,9 @@ def test_serve_warns_of_a_seal_key_it_cannot_use_and_names_a_damaged_gateway_key
         path = keys / f"{name}.key.pem"
         kept = path.read_bytes()
         path.write_bytes(b"garbage\n")
-        refused = zzgw("serve")
-        _, stderr = refused.communicate(timeout=120)
+        refused = run_zzgw("serve", env=env, timeout=120)
         path.write_bytes(kept)
+        stderr = refused.stderr
         assert refused.returncode == 2, stderr
         assert f"zzgw serve: cannot decrypt {path}: wrong passphrase or damaged file (the key passphrase" in stderr
 
