@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from gateway.domain.counts import counted
 
@@ -18,15 +19,16 @@ class OncePer:
     """A line at most once per ``seconds`` for each key, saying how many were left out since: during a database
     outage every call had logged its own WARNING (some 200 lines in 10 s; found by a crash tester)."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
         self._seconds = seconds
+        self._clock = clock
         self._lock = threading.Lock()
         self._last: dict[str, float] = {}
         self._left: dict[str, int] = {}
 
     def allow(self, key: str) -> int | None:
         """None to leave this one out; else how many were left out since the last (0: none)."""
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             last = self._last.get(key)
             if last is not None and now - last < self._seconds:
