@@ -25,12 +25,13 @@ grant, China time: ``gateway.domain.guardianship``) with their own 公民身份�
 child's (its ``holder_code``), so the sharing policy applies unchanged, and names the parent (``guardian_code``); it
 names licenses, never types (a type would cover licenses of the child that name no guardian), all of the one child,
 and ends by the child's 18th birthday. The parent lists and withdraws the consents they granted; the child's code
-lists and withdraws them too. A parent of a holder of age is refused ``NOT_A_GUARDIAN``; anyone else, a co-subject
-who is no guardian (a 结婚证's wife) included, ``NOT_THE_HOLDERS_LICENSE``, as before. Guardianship is judged on the
-version in force of each license named: a parent an amendment (变更) took off the license is
-``NOT_THE_HOLDERS_LICENSE`` even naming the superseded version that still names them. At use, the sharing policy
-counts a guardian's consent only on the version in force, while it names the guardian and the holder is a minor
-(``CONSENT_GUARDIAN_ENDED`` otherwise: ``gateway.domain.sharing``, rule 6).
+lists and withdraws them too, while a license they name is stored under a code type that code tells (``_theirs``).
+A parent of a holder of age is refused ``NOT_A_GUARDIAN``; anyone else, a co-subject who is no guardian (a 结婚证's
+wife) included, ``NOT_THE_HOLDERS_LICENSE``, as before. Guardianship is judged on the version in force of each
+license named: a parent an amendment (变更) took off the license is ``NOT_THE_HOLDERS_LICENSE`` even naming the
+superseded version that still names them. At use, the sharing policy counts a guardian's consent only on the version
+in force, while it names the guardian and the holder is a minor (``CONSENT_GUARDIAN_ENDED`` otherwise:
+``gateway.domain.sharing``, rule 6).
 
 Every answered call appends one access record in the transaction of its work. Calls refused before anything was
 read or changed (bad input, a license named by an identifier of a type the matter does not use, a request or
@@ -51,6 +52,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache, partial
 from typing import Protocol, TypeVar
 
 from cryptography.exceptions import InvalidTag
@@ -980,7 +982,7 @@ class AuthorizationService:
             # deadlocked with a grant locking them in the other order (found in review)
             uow.consents.clear_sealed_codes(called - dt.timedelta(hours=CODE_KEPT_HOURS))
             consent = uow.consents.lock(consent_id)
-            if consent is None or holder_code not in (consent.holder_code, consent.guardian_code):
+            if consent is None or not self._theirs(uow, holder_code, consent):
                 raise NotFoundError(
                     "此持证人没有这项授权（no such consent of this holder）", reason="CONSENT_NOT_FOUND"
                 )
@@ -1023,7 +1025,8 @@ class AuthorizationService:
             uow.consents.clear_sealed_codes(now - dt.timedelta(hours=CODE_KEPT_HOURS))
             uow.commit()
         with self._db.unit_of_work(write=True) as uow:
-            found = _consents_after(uow, holder_code, cursor, limit + 1)  # one more: whether a page follows
+            theirs = cache(partial(self._theirs, uow, holder_code))  # once per consent, however wide the window
+            found = _consents_after(uow, holder_code, theirs, cursor, limit + 1)  # one more: whether a page follows
             more, found = len(found) > limit, found[:limit]
             states = tuple(self._state_in(uow, consent, now) for consent in found)
             self._audit.append(
@@ -1036,6 +1039,23 @@ class AuthorizationService:
             consents=tuple(found),
             states=states,
             next_page_token=self._pages.token(str(ended), listing) if ended else "",
+        )
+
+    def _theirs(self, uow: UnitOfWork, person: str, consent: StoredConsent) -> bool:
+        """Whether ``consent`` is the person's of code ``person`` to list and withdraw: one they granted, in person or
+        as a guardian, or a guardian's for them as the holder. A guardian's consent is stored under the code its
+        licenses carry, and is that code's person's only when one of them is stored under a code type the code tells
+        (``holder_code_types_of``), as the sharing policy and a grant judge a holder: a 出生医学证明 stored under
+        其他 (099) with an adult's 公民身份号码 is nobody's by the code alone, and the mother's consent for it had
+        been listed to that adult, her 公民身份号码 with it, and withdrawn by them (a reviewer, R1)."""
+        if person == consent.guardian_code or (person == consent.holder_code and not consent.guardian_code):
+            return True
+        if person != consent.holder_code:
+            return False
+        kinds = holder_code_types_of(person)
+        return any(
+            (license := uow.licenses.get(license_id)) is not None and license.content.holder.code_type in kinds
+            for license_id in consent.license_ids
         )
 
     def consent_state(self, consent: StoredConsent) -> ConsentState:
@@ -1518,16 +1538,23 @@ class _ConsentCursor:
 
 
 def _consents_after(
-    uow: UnitOfWork, holder_code: str, cursor: _ConsentCursor | None, limit: int
+    uow: UnitOfWork,
+    holder_code: str,
+    theirs: Callable[[StoredConsent], bool],
+    cursor: _ConsentCursor | None,
+    limit: int,
 ) -> list[StoredConsent]:
-    """Up to ``limit`` of the holder's consents after ``cursor``, newest first (``_newness``), each listed once
-    across pages however many share a time. The repository reads a holder's newest consents by time alone
-    (``of_holder``), so this reads a window reaching past the cursor (the consents the token counted, and a page
-    more) and widens it while a tie at its oldest time, or consents granted since, leave the page short."""
+    """Up to ``limit`` of the holder's consents after ``cursor`` that are ``theirs``, newest first (``_newness``),
+    each listed once across pages however many share a time. The repository reads a holder's newest consents by time
+    alone (``of_holder``), so this reads a window reaching past the cursor (the consents the token counted, and a
+    page more) and widens it while a tie at its oldest time, consents granted since, or consents not theirs leave the
+    page short."""
     window = (cursor.seen if cursor else 0) + limit + 1
     while True:
         read = uow.consents.of_holder(holder_code, limit=window)
-        after = sorted((c for c in read if cursor is None or _newness(c) < cursor.key), key=_newness, reverse=True)
+        after = sorted(
+            (c for c in read if (cursor is None or _newness(c) < cursor.key) and theirs(c)), key=_newness, reverse=True
+        )
         if len(read) < window:  # all of them
             return after[:limit]
         oldest = read[-1].created_at  # more may share this time beyond the window: only the newer are certain

@@ -25,7 +25,7 @@ import pytest
 from adapters.records import issue_request
 from gateway.domain import validation
 from gateway.domain.catalog import HOLDER_CODE_TYPES
-from protos.zzgw.v1 import issuance_pb2, verification_pb2, verification_pb2_grpc
+from protos.zzgw.v1 import authorization_pb2, issuance_pb2, verification_pb2, verification_pb2_grpc
 from tests.api.test_co_subjects import log_of
 from tests.api.test_guardian_consent import (
     BIRTH_CERTIFICATE,
@@ -36,12 +36,13 @@ from tests.api.test_guardian_consent import (
     consent,
     consent_by_type_as_before,
     consentable,
+    listed,
     parents,
     refusal,
 )
 from tests.api.test_issuance import results
-from tests.api.test_sharing import data, denied, id_card, person
-from tests.conftest import RunningGateway
+from tests.api.test_sharing import authorization, data, denied, grant, id_card, person
+from tests.conftest import PORTAL, RunningGateway
 
 COMPANY = "91370100MA3C4K7L6M"  # a valid 统一社会信用代码
 
@@ -181,6 +182,35 @@ def test_the_parents_a_certificate_stored_under_other_names_still_consent_as_gua
     assert (granted.consent.holder_code, granted.consent.guardian_code) == (adult, mother)
     read = data(running, other, CBDJ, member=MEDICAL, code=granted.code)
     assert {f.key: f.value for f in read.fields}["child_name"] == "乙少年"
+
+
+def test_the_mothers_consent_for_a_certificate_stored_under_other_is_not_the_adults_whose_number_it_carries(
+    running: RunningGateway,
+) -> None:
+    """The mother's consent for such a certificate is stored under the number it carries (its holder code), and had
+    been listed to that adult, her 公民身份号码 with it, and withdrawn by them (a reviewer, R1): it is nobody's by the
+    code alone, the mother's to list and withdraw, as the certificate is hers to consent on."""
+    adult, mother = person()[0], person("女")[0]
+    other = legacy_certificate(running, adult, mother=mother)
+    granted = consent(running, mother, (other,), uses=3)
+    assert (granted.consent.holder_code, granted.consent.guardian_code) == (adult, mother)
+    own = grant(running, adult)  # their own, by type
+
+    assert [c.consent_id for c in listed(running, adult)] == [own.consent.consent_id]  # their own alone
+    stub = authorization(running, PORTAL)
+    status, _ = refusal(
+        lambda: stub.WithdrawConsent(
+            authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=adult)
+        )
+    )
+    assert status == grpc.StatusCode.NOT_FOUND  # CONSENT_NOT_FOUND, as to a stranger
+
+    (hers,) = listed(running, mother)
+    assert (hers.consent_id, hers.state) == (granted.consent.consent_id, authorization_pb2.CONSENT_STATE_ACTIVE)
+    withdrawn = stub.WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=mother)
+    )
+    assert withdrawn.consent.state == authorization_pb2.CONSENT_STATE_WITHDRAWN
 
 
 def test_an_amendment_of_a_license_stored_under_other_with_a_citizen_id_is_refused(running: RunningGateway) -> None:
