@@ -494,8 +494,17 @@ class AuthorizationService:
         """An issuer's queue or a consumer's submitted requests, newest first, each in its state now
         (``request_state``): overdue requests and approvals past their end show, and filter, as EXPIRED; and the
         next page's token, empty when none follows (a last page had named a next one, which came empty). A token is
-        good for this caller's listing with these filters alone (``gateway.domain.paging``)."""
+        good for this caller's listing with these filters alone (``gateway.domain.paging``). A ``matter_code`` the
+        catalog does not have is INVALID_ARGUMENT / UNKNOWN_MATTER, as every other call's: taken as it came, it was
+        put on the audit trail, a line break or any length on SQLite, and on PostgreSQL one longer than the column
+        was INTERNAL (a reviewer, R2)."""
         operator = checked_operator(operator)
+        if matter_code and matter_code not in self._catalog.matters:
+            raise invalid(
+                "matter_code",
+                "UNKNOWN_MATTER",
+                f"{unknown_matter_words(matter_code[:64])}（unknown matter {matter_code[:64]!r}）",
+            )
         view = view or (RequestView.ISSUER_QUEUE if caller.has(Role.ISSUER) else RequestView.SUBMITTED)
         if view is RequestView.ISSUER_QUEUE and not caller.has(Role.ISSUER):
             raise PermissionDeniedError(
