@@ -935,8 +935,9 @@ class AuthorizationService:
                 "一项授权只能涵盖同一持证人的证照（one consent covers the licenses of one holder）",
             )
         if not guardian:
-            self._check_consents_in_person(person, now)
-        if not guardian:
+            named = [license.license_id for license in licenses if license is not None]
+            in_person = consent_names_a_person(self._catalog, named, type_codes)
+            self._check_consents_in_person(person, now, by_citizen_id=in_person)
             return "", person
         if type_codes:
             # a type would cover every license of that type the child holds, some of which may name no guardian
@@ -1211,13 +1212,14 @@ class AuthorizationService:
         """The license's status today (an ACTIVE license past its end date is EXPIRED)."""
         return license.effective_status(today(self._clock))
 
-    def _check_consents_in_person(self, person: str, now: dt.datetime) -> None:
+    def _check_consents_in_person(self, person: str, now: dt.datetime, *, by_citizen_id: bool = False) -> None:
         """INVALID_ARGUMENT / GUARDIAN_MUST_CONSENT when ``person``, consenting for themselves, is a child under
-        ``AGE_OF_CONSENT`` on the day (China time), by their birth date as ``_born`` tells it: a newborn's own code
-        had been taken as the newborn's consent, with no guardian on record (found by a holder-portal tester). A
-        holder whose birth date cannot be told is not taken for a child (the use judges again)."""
+        ``AGE_OF_CONSENT`` on the day (China time), by their birth date as ``_born`` tells it (``by_citizen_id``: the
+        consent names the holder by a 公民身份号码, ``consent_names_a_person``): a newborn's own code had been taken
+        as the newborn's consent, with no guardian on record (found by a holder-portal tester). A holder whose birth
+        date cannot be told is not taken for a child (the use judges again)."""
         with self._db.unit_of_work() as uow:
-            born = self._born(uow, person)
+            born = self._born(uow, person, by_citizen_id=by_citizen_id)
         if not born_under_consent_age(born, now):
             return
         raise invalid(
@@ -1238,10 +1240,11 @@ class AuthorizationService:
         the first of the holder's licenses that tells one (a 099 code's); never an organisation's credit code. As
         its use judges it (``CONSENT_NEEDS_GUARDIAN``, by the same ``holder_born``), once per holder: a page of a
         company's consents had read the store once per consent (found in review)."""
-        return born_under_consent_age(self._born(uow, consent.holder_code), now)
+        by_citizen_id = consent_names_a_person(self._catalog, consent.license_ids, consent.type_codes)
+        return born_under_consent_age(self._born(uow, consent.holder_code, by_citizen_id=by_citizen_id), now)
 
-    def _born(self, uow: UnitOfWork, holder: str) -> dt.date | None:
-        return holder_born(uow, self._catalog, holder)
+    def _born(self, uow: UnitOfWork, holder: str, *, by_citizen_id: bool = False) -> dt.date | None:
+        return holder_born(uow, self._catalog, holder, by_citizen_id=by_citizen_id)
 
     def _guardian_stands(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> bool:
         """Whether the guardian of ``consent`` may still consent for its holder through one of the licenses it names:
@@ -1337,16 +1340,21 @@ def _current(uow: UnitOfWork, license_id: str) -> License | None:
     return _in_force(uow, named) or named
 
 
-def holder_born(uow: UnitOfWork, catalog: Catalog, holder: str) -> dt.date | None:
+def holder_born(uow: UnitOfWork, catalog: Catalog, holder: str, *, by_citizen_id: bool = False) -> dt.date | None:
     """The birth date of the holder of ``holder``, if anything tells it: its citizen ID, else the latest that its
     current licenses tell (a 099 code's; a code that is both a citizen ID and a valid credit code is judged by its
     licenses, a company's telling none: the code's digits had made a company a child, found rereading the change);
-    kept for the unit of work's time, so that a page of consents reads the store once. The latest, so that any record
-    telling a child makes one: the oldest license's, a 出生医学证明 revoked for a wrong date, had let a week-old's own
-    consent through (a reviewer, R1). Only the types that can tell one are read (a company's licenses never do: its
-    every consented read had fetched up to 200 rows for nothing). A consent's listing
+    kept for the unit of work's time, so that a page of consents reads the store once. With ``by_citizen_id`` (the
+    call names the holder by a 公民身份号码, code type 111: ``consent_names_a_person``), a citizen ID's own birth
+    date, whatever else its digits pass: one child's number in 31 is a valid credit code too, and a 10-year-old
+    holding no license yet had consented to their 居民身份证 in person, listed ACTIVE (a reviewer, R3). The latest,
+    so that any record telling a child makes one: the oldest license's, a 出生医学证明 revoked for a wrong date, had
+    let a week-old's own consent through (a reviewer, R1). Only the types that can tell one are read (a company's
+    licenses never do: its every consented read had fetched up to 200 rows for nothing). A consent's listing
     (``CONSENT_STATE_NEEDS_GUARDIAN``), a holder's grant (``GUARDIAN_MUST_CONSENT``) and a use of the consent
     (``CONSENT_NEEDS_GUARDIAN``, ``Consent.holder_born``) all judge the holder's age by it."""
+    if by_citizen_id and (told_by_code := citizen_birth_date(holder)) is not None:
+        return told_by_code
     memo = uow.births
     if holder not in memo:
         born = citizen_birth_date(holder) if uscc_problem(holder) is not None else None
@@ -1363,6 +1371,27 @@ def holder_born(uow: UnitOfWork, catalog: Catalog, holder: str) -> dt.date | Non
             born = max(told, default=None)
         memo[holder] = born
     return memo[holder]
+
+
+def consent_names_a_person(catalog: Catalog, license_ids: Sequence[str], type_codes: Sequence[str]) -> bool:
+    """Whether a consent naming ``license_ids`` and ``type_codes`` names its holder by a 公民身份号码 when the code is
+    one (``holder_born``'s ``by_citizen_id``): it names a person's license type, or a license of one. A person's type
+    takes a 公民身份号码 under code type 111 alone (``CODE_TYPE_MISMATCH``), so such a code is the holder's citizen ID
+    here, though its digits pass the credit code's check too; a company's 营业执照 under a credit code that reads as a
+    child's number names an organisation, judged by its licenses as before."""
+    named = [*type_codes, *(_type_of(license_id) for license_id in license_ids)]
+    return any(
+        (license_type := catalog.license_types.get(code)) is not None and license_type.holder_kind is HolderKind.PERSON
+        for code in named
+    )
+
+
+def _type_of(license_id: str) -> str:
+    """The license type an identifier names; empty for one that is no identifier."""
+    try:
+        return LicenseId.parse(license_id).type_code
+    except ValueError:
+        return ""
 
 
 def _types_telling_birth(catalog: Catalog) -> list[str]:

@@ -104,6 +104,7 @@ from gateway.services.audit import AuditTrail, UseTarget
 from gateway.services.authorization import (
     AccessRequestState,
     consent_code_digest,
+    consent_names_a_person,
     holder_born,
 )
 from gateway.services.documents import DocumentService
@@ -649,8 +650,11 @@ class SharingService:
         if stored is None:
             return approvals, []
         # the holder's age as the consent's listing judges it: by their code or any current license, not only by the
-        # license read (a reviewer, R3)
-        born = None if stored.guardian_code else holder_born(uow, self._catalog, stored.holder_code)
+        # license read (a reviewer, R3), and by the citizen ID itself when the consent names a person's type or license
+        born = None
+        if not stored.guardian_code:
+            in_person = consent_names_a_person(self._catalog, stored.license_ids, stored.type_codes)
+            born = holder_born(uow, self._catalog, stored.holder_code, by_citizen_id=in_person)
         return approvals, [replace(_consent(stored), holder_born=born)]
 
     def _settle(

@@ -30,11 +30,21 @@ from grpc_status import rpc_status
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.catalog import Catalog
-from gateway.domain.identifiers import LicenseId
+from gateway.domain.identifiers import LicenseId, citizen_id_problem, holder_code_types_of, uscc_problem
 from gateway.domain.model import CHINA_TZ
 from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2, verification_pb2
 from tests.api.test_co_subjects import but_whose, couple, log_of
-from tests.api.test_sharing import authorization, clocked_gateway, data, denied, fields_of, grant, person
+from tests.api.test_sharing import (
+    BDCZY,
+    authorization,
+    clocked_gateway,
+    data,
+    denied,
+    fields_of,
+    grant,
+    id_card,
+    person,
+)
 from tests.commands import ROOT
 from tests.conftest import POLICE, PORTAL, RunningGateway, backend_params, fresh_database, trail_rows
 
@@ -323,6 +333,38 @@ def test_a_child_under_14_consents_only_through_a_parent(running: RunningGateway
     granted = consent(running, child, (license_id,))
     assert (granted.consent.holder_code, granted.consent.guardian_code) == (child, "")
     assert data(running, license_id, CBDJ, member=MEDICAL, code=granted.code).consent_uses_left == 0
+
+
+def test_a_child_whose_citizen_id_is_also_a_credit_code_consents_only_through_a_parent(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One 公民身份号码 in 31 passes the 统一社会信用代码's check too. Such a code had been read for its birth date only
+    through the holder's licenses (so that a company's credit code that reads as a child's number makes no company a
+    child), and a 10-year-old who held none, consenting by type to their 居民身份证 (before it is issued), was granted
+    in person and listed ACTIVE, its use then refused (a reviewer, R3). A consent naming a person's license type or
+    license names the holder by 公民身份号码 (code type 111), whose birth date counts whatever else its digits pass."""
+    today = china_today()
+    born = years_before(today, 10)
+    codes = (samples.citizen_id(seq, born) for seq in random.sample(range(1000), 1000))
+    code = next(c for c in codes if citizen_id_problem(c) is None and uscc_problem(c) is None)
+    assert holder_code_types_of(code) == {"111", "001"}
+
+    status, violations = refusal(lambda: grant(running, code))  # by type: 居民身份证, for 不动产转移登记
+    assert status == grpc.StatusCode.INVALID_ARGUMENT
+    assert [(f, r) for f, r, _ in violations] == [("holder_code", "GUARDIAN_MUST_CONSENT")]
+
+    # one granted before this, as a store upgraded since may hold, is listed as a child's and refused at use
+    service = running.gateway.authorization
+    assert service is not None
+    with monkeypatch.context() as patched:
+        patched.setattr(service, "_check_consents_in_person", lambda *_, **__: None)
+        granted = grant(running, code)
+    (own,) = listed(running, code)
+    assert (own.consent_id, own.state) == (granted.consent.consent_id, authorization_pb2.CONSENT_STATE_NEEDS_GUARDIAN)
+    card = id_card(running, code, born).license.license_id
+    assert denied(lambda: data(running, card, BDCZY, code=granted.code))[0] == "CONSENT_NEEDS_GUARDIAN"
+    status, violations = refusal(lambda: grant(running, code, license_ids=(card,), type_codes=()))
+    assert [(f, r) for f, r, _ in violations] == [("holder_code", "GUARDIAN_MUST_CONSENT")]
 
 
 def amend(running: RunningGateway, license_id: str, reason: str, **fields: str) -> str:
