@@ -24,14 +24,14 @@ transaction that records the use (``gateway.services.sharing``), and a withdrawn
 grant, China time: ``gateway.domain.guardianship``) with their own 公民身份号码 as ``holder_code``. The consent is the
 child's (its ``holder_code``), so the sharing policy applies unchanged, and names the parent (``guardian_code``); it
 names licenses, never types (a type would cover licenses of the child that name no guardian), all of the one child,
-and ends by the child's 18th birthday. The parent lists and withdraws the consents they granted; the child's code
-lists and withdraws them too, while a license they name is stored under a code type that code tells (``_theirs``).
-A parent of a holder of age is refused ``NOT_A_GUARDIAN``; anyone else, a co-subject who is no guardian (a 结婚证's
-wife) included, ``NOT_THE_HOLDERS_LICENSE``, as before. Guardianship is judged on the version in force of each
-license named: a parent an amendment (变更) took off the license is ``NOT_THE_HOLDERS_LICENSE`` even naming the
-superseded version that still names them. At use, the sharing policy counts a guardian's consent only on the version
-in force, while it names the guardian and the holder is a minor (``CONSENT_GUARDIAN_ENDED`` otherwise:
-``gateway.domain.sharing``, rule 6).
+and ends by the child's 18th birthday (its 00:00, China time). The parent lists and withdraws the consents they
+granted; the child's code lists and withdraws them too, while a license they name is stored under a code type that
+code tells (``_theirs``). A parent of a holder of age is refused ``NOT_A_GUARDIAN``; anyone else, a co-subject who is
+no guardian (a 结婚证's wife) included, ``NOT_THE_HOLDERS_LICENSE``, as before. Guardianship is judged on the
+version in force of each license named: a parent an amendment (变更) took off the license is
+``NOT_THE_HOLDERS_LICENSE`` even naming the superseded version that still names them. At use, the sharing policy
+counts a guardian's consent only on the version in force, while it names the guardian and the holder is a minor
+(``CONSENT_GUARDIAN_ENDED`` otherwise: ``gateway.domain.sharing``, rule 6).
 
 Every answered call appends one access record in the transaction of its work. Calls refused before anything was
 read or changed (bad input, a license named by an identifier of a type the matter does not use, a request or
@@ -920,13 +920,16 @@ class AuthorizationService:
             guardian = person
             born = holder_birth_date(current, license_type)
             assert born is not None  # a minor's birth date is known
+            # the holder is of age all of that day (China time), when the policy no longer takes the consent: its
+            # end is at that day's 00:00 at the latest, and the words say that instant (they had named the day as
+            # the latest, and a portal's end later on it was refused in them; a reviewer, R4)
             of_age = dt.datetime.combine(of_age_on(born), dt.time(), CHINA_TZ)
             if valid_until > of_age:
                 raise invalid(
                     "valid_until",
                     "BEYOND_MINORITY",
-                    f"监护人代为授权的有效期不能晚于持证人年满18周岁之日{of_age.date()}"
-                    f"（a guardian's consent ends by the day the holder turns 18, {of_age.date()}）",
+                    f"监护人代为授权的有效期不能晚于持证人年满18周岁之日的零时，即北京时间{of_age:%Y-%m-%d %H:%M}"
+                    f"（a guardian's consent ends by {of_age.isoformat()}, the start of the day the holder turns 18）",
                 )
         if len(owners) > 1:
             raise invalid(

@@ -24,6 +24,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -299,14 +300,41 @@ def test_a_stranger_a_spouse_and_a_parent_of_an_adult_are_refused(running: Runni
 
 
 def test_a_guardians_consent_ends_by_the_childs_18th_birthday(running: RunningGateway) -> None:
+    """The child is of age all of the 18th birthday, China time: a guardian's consent ends by its 00:00 at the latest.
+    The words had named the birthday itself as the latest day, and a portal's end on it (23:59, or noon) was refused
+    in them (a reviewer, R4): they name the very instant."""
     mother, father = parents()
     today = china_today()
-    born = years_before(today + dt.timedelta(days=3), 18)  # of age in three days
-    license_id, child = certificate(running, mother, father, born=born)
+    birthday = today + dt.timedelta(days=3)  # of age in three days
+    license_id, child = certificate(running, mother, father, born=years_before(birthday, 18))
     _, violations = refusal(lambda: consent(running, mother, (license_id,), days=7))
     ((field, reason, words),) = violations
     assert (field, reason) == ("valid_until", "BEYOND_MINORITY") and chinese_first(words)
+    assert words == (
+        f"监护人代为授权的有效期不能晚于持证人年满18周岁之日的零时，即北京时间{birthday} 00:00"
+        f"（a guardian's consent ends by {birthday}T00:00:00+08:00, the start of the day the holder turns 18）"
+    )
+    midnight = dt.datetime.combine(birthday, dt.time(), CHINA_TZ)
+    for later in (dt.timedelta(microseconds=1), dt.timedelta(hours=12)):  # on the birthday: refused in those words
+        _, violations = refusal(lambda later=later: until(running, mother, license_id, midnight + later))
+        assert violations == [("valid_until", "BEYOND_MINORITY", words)]
+    assert until(running, mother, license_id, midnight).consent.holder_code == child  # its very start is taken
     assert consent(running, mother, (license_id,), days=1).consent.holder_code == child
+
+
+def until(running: RunningGateway, guardian: str, license_id: str, end: dt.datetime) -> Any:
+    """A guardian's one-use consent for ``license_id`` ending at ``end``."""
+    valid_until = Timestamp()
+    valid_until.FromDatetime(end.astimezone(dt.UTC))
+    request = authorization_pb2.GrantConsentRequest(
+        holder_code=guardian,
+        grantee_code=MEDICAL,
+        matter_code=CBDJ.matter_code,
+        license_ids=[license_id],
+        valid_until=valid_until,
+        uses=1,
+    )
+    return authorization(running, PORTAL).GrantConsent(request)
 
 
 def test_a_child_under_14_consents_only_through_a_parent(running: RunningGateway) -> None:
