@@ -936,15 +936,45 @@ def _placement(
     return round(bx1), round(by1), round(bx2), round(by2)
 
 
+MAX_PAGE_TREE_DEPTH = 256
+"""Levels of a page tree read above a page for an inherited attribute: writers nest a few (ISO 32000-1 7.7.3.4)."""
+
+
 def _media_box(page: generic.DictionaryObject) -> tuple[float, float, float, float]:
+    value = _inherited(page, "/MediaBox")
+    if value is None:
+        raise DamagedPdf("the page has no MediaBox")
+    x1, y1, x2, y2 = (float(v) for v in value)
+    return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+
+
+def _inherited(page: generic.DictionaryObject, key: str) -> Any:
+    """The value of a page attribute that may be inherited from the page tree's nodes above it (/MediaBox,
+    /CropBox, /Resources, /Rotate: ISO 32000-1 7.7.3.4), None when no node has it. The way up by /Parent is
+    bounded: ``_check_trees`` walks the /Kids down, not /Parent up, and a node that was its own /Parent (or the page
+    its own) had this loop for ever on the process's one PDF thread, every later seal of the process waiting behind
+    it (a reviewer); a node reached twice, or more than ``MAX_PAGE_TREE_DEPTH`` levels, is DamagedPdf."""
     node: Any = page
-    while node is not None:
-        if "/MediaBox" in node:
-            x1, y1, x2, y2 = (float(v) for v in node["/MediaBox"])
-            return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
-        node = node.get("/Parent")
-        node = None if node is None else node.get_object()
-    raise DamagedPdf("the page has no MediaBox")
+    seen: set[object] = set()
+    for _ in range(MAX_PAGE_TREE_DEPTH + 1):
+        try:
+            if key in node:
+                return node[key]
+            parent = node.raw_get("/Parent") if "/Parent" in node else None
+            if isinstance(parent, generic.IndirectObject):
+                if parent.reference in seen:
+                    raise DamagedPdf(
+                        f"the page tree's /Parent entries loop: looking up the page's {key}, object "
+                        f"{parent.reference.idnum} {parent.reference.generation} was reached twice (each node's "
+                        "/Parent is the node above it)"
+                    )
+                seen.add(parent.reference)
+            node = None if parent is None else parent.get_object()
+        except _UNREADABLE as exc:
+            raise DamagedPdf(f"the page's {key} cannot be read: {_why(exc)}") from exc
+        if not isinstance(node, generic.DictionaryObject):
+            return None
+    raise DamagedPdf(f"the page tree is more than {MAX_PAGE_TREE_DEPTH} levels deep above the page; no more are read")
 
 
 def _field_names(reader: PdfFileReader) -> set[str]:

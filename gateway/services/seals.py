@@ -8,6 +8,7 @@ source of truth for revocations: the CRL is rebuilt from it, so every gateway pr
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import hashlib
@@ -182,7 +183,14 @@ class EventLoopThread:
         self._loop.run_forever()
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+        """The coroutine's result; concurrent.futures.TimeoutError after ``timeout`` seconds, the coroutine then
+        cancelled at its next wait (work that never waits cannot be: its PDFs' walks are bounded for that)."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
 
 
 class SealService:
@@ -664,6 +672,12 @@ class SealService:
             raise UpstreamUnavailableError(
                 f"时间戳服务暂时不可用，未盖章，请稍后重试（the time-stamping authority is unavailable: {exc}）",
                 reason="TSA_UNAVAILABLE",
+            ) from exc
+        except concurrent.futures.TimeoutError as exc:  # had been INTERNAL with a traceback (a reviewer)
+            raise UpstreamUnavailableError(
+                f"盖章超时，未盖章，请稍后重试（sealing took more than {SEAL_TIMEOUT_SECONDS:g} s and was given up: "
+                "the gateway is busy sealing, or the time-stamping authority is slow; nothing was sealed）",
+                reason="SEALING_TIMED_OUT",
             ) from exc
         except NoSuchPage as exc:
             raise pdf_refusal(page_field or field, exc) from exc

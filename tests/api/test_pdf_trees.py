@@ -17,7 +17,7 @@ from protos.zzgw.v1 import verification_pb2
 from signing.pdf import MAX_FORM_FIELDS, MAX_REVISIONS
 from tests.api.test_documents import by_hand, new_request, stub
 from tests.api.test_verification import USE, verifier
-from tests.conftest import RunningGateway, descriptions
+from tests.conftest import MARKET, RunningGateway, descriptions
 from tests.signing.test_pdf import sign_invisibly
 
 QUICK = 1.0
@@ -254,3 +254,45 @@ def test_the_paths_budget_follows_the_objects_reached_not_those_declared() -> No
         for number in range(10**7):
             many.read(number if number % 2 else 0)
     assert many.reads == MOST_PATHS_MAPPED + 1
+
+
+def parent_loop(*, page_is_own_parent: bool = False) -> bytes:
+    """A one-page PDF with no /MediaBox anywhere whose /Parent chain loops: the page tree node is its own parent, or
+    (``page_is_own_parent``) the page is. Its /Kids are a tree; only the way up loops."""
+    parent = b"3 0 R" if page_is_own_parent else b"2 0 R"
+    content = b"BT /F1 12 Tf 72 720 Td (hello) Tj ET"
+    return by_hand(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 /Parent 2 0 R >>",
+        b"<< /Type /Page /Parent %s /Contents 4 0 R /Resources << >> >>" % parent,
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+    )
+
+
+@pytest.mark.parametrize("page_is_own_parent", [False, True], ids=["node its own parent", "page its own parent"])
+def test_a_page_whose_parents_loop_is_refused_and_sealing_goes_on(
+    running: RunningGateway, page_is_own_parent: bool
+) -> None:
+    """The search for the page's inherited /MediaBox followed /Parent for ever on the process's one PDF thread: the
+    call ended INTERNAL after a minute, and every later SealDocument and IssueLicense of the process with it (a
+    reviewer's R1)."""
+    from protos.zzgw.v1 import seal_pb2
+    from tests.api.test_seals import license_pdf, register, seals
+
+    pdf = parent_loop(page_is_own_parent=page_is_own_parent)
+    seal = register(running)
+    reason, message, took = refused(
+        lambda: seals(running, MARKET).SealDocument(
+            seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=pdf), timeout=30
+        ),
+        "pdf",
+    )
+    assert (reason, took < QUICK) == ("DAMAGED_PDF", True)
+    assert "/Parent" in message and "twice" in message
+    reason, _, took = refused(lambda: stub(running).IssueLicense(new_request(23, document=pdf), timeout=30), "document")
+    assert (reason, took < QUICK) == ("DAMAGED_PDF", True)
+    sealed = seals(running, MARKET).SealDocument(
+        seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=license_pdf(running)), timeout=30
+    )
+    assert sealed.sealed_pdf.startswith(b"%PDF-")
+    assert stub(running).IssueLicense(new_request(24), timeout=30).license.license_id

@@ -691,3 +691,39 @@ def test_a_full_key_store_names_the_file_and_says_when_writes_are_taken_again(
     ), said
     register(running, CIVIL)  # said once
     assert len([r for r in caplog.records if r.name == "zzgw.error"]) == 2
+
+
+def test_sealing_that_takes_too_long_is_unavailable_and_sealing_goes_on(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A seal given up after ``SEAL_TIMEOUT_SECONDS`` had been INTERNAL with a traceback (a reviewer); it is UNAVAILABLE
+    / SEALING_TIMED_OUT, and the work given up is cancelled, not left to hold the PDF thread."""
+    import asyncio
+
+    from gateway.services import seals as seal_service
+    from signing.pdf import PdfSealer
+
+    seal = register(running)
+    pdf = license_pdf(running)
+    real_seal = PdfSealer.seal
+    cancelled: list[bool] = []
+
+    async def slow(self: PdfSealer, *args: object, **kwargs: object) -> bytes:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+        return b""
+
+    monkeypatch.setattr(seal_service, "SEAL_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(PdfSealer, "seal", slow)
+    with pytest.raises(grpc.RpcError) as caught:
+        seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=pdf), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert error_details(caught.value)[0].reason == "SEALING_TIMED_OUT"
+    assert "盖章超时" in caught.value.details()
+    monkeypatch.setattr(PdfSealer, "seal", real_seal)
+    monkeypatch.setattr(seal_service, "SEAL_TIMEOUT_SECONDS", 60.0)
+    sealed = seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=pdf))
+    assert sealed.sealed_pdf.startswith(b"%PDF-") and cancelled == [True]
