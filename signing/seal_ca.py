@@ -36,12 +36,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,9 +203,9 @@ class SealMakerCA:
         for stem, key in (("root", self._root_key), ("intermediate", self._intermediate_key)):
             if key is not None:
                 _write_private(directory / f"{stem}.key.pem", _encrypted_pem(key, passphrase))
-        with self._lock:
+        with self._lock, _held(directory):
             self._directory = directory
-            self._write_state()
+            self._write_state(merge=False)  # a new CA's: what a file there holds is not its own
 
     @classmethod
     def load(cls, directory: Path, passphrase: bytes) -> SealMakerCA:
@@ -347,7 +348,8 @@ class SealMakerCA:
         _require_aware(at)
         if reason in _REFUSED_REASONS:
             raise ValueError(f"{reason.value} is not supported: seal revocations are final")
-        with self._lock:
+        with self._lock, _held(self._directory):
+            self._refresh()  # another worker's revocation of it, made since this process last read
             existing = self._revocations.get(serial)
             if existing is not None:
                 return existing
@@ -371,7 +373,8 @@ class SealMakerCA:
 
     def take_listed(self, serials: Iterable[int]) -> None:
         """Record ``serials`` as listed (checked and said), writing the file."""
-        with self._lock:
+        with self._lock, _held(self._directory):
+            self._refresh()
             self._listed.update(s for s in serials if s in self._revocations)
             self._keeps_listed = True
             self._write_state()
@@ -451,10 +454,41 @@ class SealMakerCA:
             raise KeyStoreError("this seal-maker CA was imported without its intermediate key: it can only validate")
         return self._intermediate_key
 
-    def _write_state(self) -> None:
-        """Persist revocations and the CRL number; the caller holds the lock."""
+    def _refresh(self) -> None:
+        """Take in what ``revocations.json`` holds that this process does not: a revocation another gateway worker
+        sharing the directory made (or one added by hand), the earlier time of a serial both have, its listed
+        serials. Each worker had read the file once and written its own map whole, so a revocation through one
+        worker was erased from the file by the next through another (a reviewer). Read only to write: a revocation
+        is recorded here before its transaction commits (``SealService.revoke``), and the other processes go by the
+        store until then (``as_revoked``, the CRL), as RevokeSeal's race with sealing wants. The caller holds
+        ``_lock`` and ``_held``. A file that cannot be read is left to `zzgw init` to say: what this process holds
+        stays, and is written."""
         if self._directory is None:
             return
+        path = self._directory / _STATE_FILE
+        try:
+            revocations, crl_number, listed = _read_state(path)
+        except KeyStoreError:
+            return
+        for revocation in revocations:
+            mine = self._revocations.get(revocation.serial)
+            if mine is None or revocation.revoked_at < mine.revoked_at:  # revoked from the earliest time recorded
+                self._revocations[revocation.serial] = revocation
+        if listed is None:  # a file from before the list was kept: each entry in it was listed
+            self._listed.update(r.serial for r in revocations)
+        else:
+            self._listed.update(listed)
+            self._keeps_listed = True
+        self._crl_number = max(self._crl_number, crl_number)
+
+    def _write_state(self, *, merge: bool = True) -> None:
+        """Persist revocations and the CRL number, with what the file holds that this process does not
+        (``_refresh``, unless not ``merge``): the caller holds ``_lock`` and the directory (``_held``), so no other
+        worker writes between the read and the rename."""
+        if self._directory is None:
+            return
+        if merge:
+            self._refresh()
         state = {
             "crl_number": self._crl_number,  # read back only by versions that counted CRLs in this file
             "revocations": [
@@ -465,16 +499,41 @@ class SealMakerCA:
             "listed": [format(s, "x") for s in sorted(self._listed & set(self._revocations))],
         }
         path = self._directory / _STATE_FILE
-        # a temporary file of this writer's own: gateway worker processes sharing the directory write at once
+        # a temporary file of this writer's own, renamed over the file: a crash leaves the old or the new list
         fd, temporary = tempfile.mkstemp(dir=self._directory, prefix=f".{_STATE_FILE}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(json.dumps(state, indent=1) + "\n")
+                out.flush()
+                os.fsync(out.fileno())  # on disk before the rename: a power cut leaves no empty list
             os.replace(temporary, path)  # atomic: a crash leaves the old or the new list, never half of one
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
+
+
+@contextlib.contextmanager
+def _held(directory: Path | None) -> Iterator[None]:
+    """Hold ``directory`` (an exclusive ``flock`` of it, let go when the process ends however it ends) while
+    ``revocations.json`` there is read and written again: gateway workers sharing the directory take turns, as
+    ``pki/`` is held for member renewals (``gateway.member_certificates.one_at_a_time``). Without a directory
+    (a CA kept in memory, or one not saved yet), nothing is held."""
+    if directory is None:
+        yield
+        return
+    try:
+        held: int | None = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        held = None
+    if held is None:
+        yield
+        return
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(held)
 
 
 # --- the trust check -------------------------------------------------------------------------------------------------

@@ -341,6 +341,40 @@ def test_processes_sharing_the_directory_write_their_state_at_once(tmp_path: Pat
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_a_revocation_through_one_worker_is_kept_by_the_others_writes(tmp_path: Path) -> None:
+    """Each worker had read revocations.json once and written its own map whole: a revocation made through one worker
+    was erased from the file by the next made through another (a reviewer's R7): a database restored from before it
+    brought the seal back ACTIVE. A worker takes in what the file holds each time it writes it."""
+    SealMakerCA.create("济南市制章中心", NOW).save(tmp_path, PASSPHRASE)
+    worker_a, worker_b = (SealMakerCA.load(tmp_path, PASSPHRASE) for _ in range(2))
+    worker_a.revoke(0x1111, x509.ReasonFlags.key_compromise, SIGNED_AT)
+    worker_b.revoke(0x2222, x509.ReasonFlags.superseded, LATER)
+    assert worker_b.revocation_time(0x1111) == SIGNED_AT  # taken in as it wrote
+    assert worker_b.revoke(0x1111, x509.ReasonFlags.superseded, LATER).revoked_at == SIGNED_AT  # the first record
+    state = json.loads((tmp_path / "revocations.json").read_text())
+    assert {r["serial"] for r in state["revocations"]} == {"1111", "2222"}
+    assert set(state["listed"]) == {"1111", "2222"}
+    assert {r.serial for r in SealMakerCA.load(tmp_path, PASSPHRASE).revocations} == {0x1111, 0x2222}
+    crl = x509.load_der_x509_crl(worker_b.crl(LATER, LATER + dt.timedelta(days=7)))
+    assert {entry.serial_number for entry in crl} == {0x1111, 0x2222}
+
+
+def test_workers_revoking_at_once_lose_none_of_the_revocations(tmp_path: Path) -> None:
+    """Workers sharing the directory take turns (a lock of it) to read the file, add their revocation and write it."""
+    SealMakerCA.create("济南市制章中心", NOW).save(tmp_path, PASSPHRASE)
+    workers = [SealMakerCA.load(tmp_path, PASSPHRASE) for _ in range(4)]
+
+    def revoke_some(number: int, ca: SealMakerCA) -> None:
+        for serial in range(number * 1000 + 1, number * 1000 + 26):
+            ca.revoke(serial, x509.ReasonFlags.key_compromise, SIGNED_AT)
+
+    with concurrent.futures.ThreadPoolExecutor(len(workers)) as pool:
+        for done in [pool.submit(revoke_some, number, ca) for number, ca in enumerate(workers)]:
+            done.result()
+    assert len(SealMakerCA.load(tmp_path, PASSPHRASE).revocations) == 100
+    assert not list(tmp_path.glob("*.tmp"))
+
+
 def test_crl_numbers_increase_across_processes_and_more_revocations_outrank_fewer(
     tmp_path: Path, seal_key: ec.EllipticCurvePrivateKey
 ) -> None:
