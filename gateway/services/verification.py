@@ -928,8 +928,16 @@ class VerificationService:
 
     def _signer_identity(self, identity: Finding, signer_uscc: str | None, license: License) -> Finding:
         """A document's seal identity for ``license``: the seal's own finding, then that the seal is the license
-        issuer's, then that the issuer is authoritative for the type."""
-        if identity.result is CheckResult.PASSED and signer_uscc != license.content.issuer_code:
+        issuer's, then that the issuer is authoritative for the type; the first FAILED of them, else the first
+        INDETERMINATE (as qr-codes.md's check of a code). The owner is compared whenever the seal's own finding is
+        not FAILED: it had been only when that PASSED, so another department's seal on this license's document read
+        INDETERMINATE ("unknown") once that seal was revoked or its CRL was stale, where it is certainly not the
+        issuer's (a reviewer). An INDETERMINATE finding leaves a revocation or a time open, not whose seal it is."""
+        if (
+            identity.result is not CheckResult.FAILED
+            and (identity.result is CheckResult.PASSED or signer_uscc is not None)
+            and signer_uscc != license.content.issuer_code
+        ):
             identity = Finding(
                 result=CheckResult.FAILED,
                 reason="SEALED_BY_ANOTHER",

@@ -37,7 +37,7 @@ from signing.sm2 import Sm2Key, verify_sm2
 from signing.sm2_x509 import public_key_der
 from tests.api.test_documents import document_of
 from tests.api.test_verification import USE, batch_issue, change, issue, receipt_statement, verify
-from tests.conftest import MARKET, TAX, RunningGateway, error_details
+from tests.conftest import CIVIL, MARKET, TAX, RunningGateway, error_details
 
 SM3_WITH_SM2 = "1.2.156.10197.1.501"
 PASSED, FAILED, INDETERMINATE = (
@@ -302,6 +302,34 @@ def test_a_stamp_by_a_seal_revoked_later_is_indeterminate(running: RunningGatewa
     assert (report.issuer_identity.result, report.issuer_identity.reason) == (
         INDETERMINATE,
         "SIGNER_REVOKED_NO_TRUSTED_TIME",
+    )
+
+
+def test_a_stamp_by_another_departments_seal_stays_sealed_by_another_once_that_seal_is_revoked(
+    running: RunningGateway,
+) -> None:
+    """CIVIL's seal on MARKET's license document is FAILED / SEALED_BY_ANOTHER, and stays so once CIVIL revokes that
+    seal: the owner check had run only when the seal's own finding passed, so the revocation turned the stamp
+    INDETERMINATE / SIGNER_REVOKED_NO_TRUSTED_TIME (a reviewer's R2). A FAILED finding outranks an INDETERMINATE one,
+    as for QR codes."""
+    civil = seal_pb2_grpc.SealServiceStub(running.channel(CIVIL))
+    seal = civil.RegisterSeal(
+        seal_pb2.RegisterSealRequest(request_id="sm2-" + uuid.uuid4().hex, name="合同专用章", algorithm=SM2_SM3)
+    ).seal
+    document = document_of(running, issue(running, 43).license.license_id).pdf  # MARKET's
+    stamp_der = civil.StampDocument(seal_pb2.StampDocumentRequest(seal_id=seal.seal_id, document=document)).stamp
+    before = verify_stamp(running, document, stamp_der).report
+    assert (before.verdict, before.issuer_identity.result, before.issuer_identity.reason) == (
+        FAILED,
+        FAILED,
+        "SEALED_BY_ANOTHER",
+    )
+    civil.RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="停用"))
+    after = verify_stamp(running, document, stamp_der).report
+    assert (after.verdict, after.issuer_identity.result, after.issuer_identity.reason) == (
+        FAILED,
+        FAILED,
+        "SEALED_BY_ANOTHER",
     )
 
 
