@@ -57,9 +57,10 @@ from gateway.threads import name_this_thread
 from signing.errors import KeyStoreError
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, SM2_SM3, KeyBackend, KeyStore
 from signing.pdf import DEFAULT_REASON, NoSuchPage, PdfError, PdfSealer, TimestampUnavailable
-from signing.seal_ca import SealMakerCA
+from signing.seal_ca import Revocation, SealMakerCA
 from signing.seal_image import UndrawableCharacter, draw_seal
 from signing.ses import make_seal, sign_document
+from signing.sm2 import Sm2Unavailable
 
 _CRL_REASONS = {
     CrlReason.KEY_COMPROMISE: x509.ReasonFlags.key_compromise,
@@ -167,6 +168,18 @@ class DefaultSeals:
     """The first seals of issuers that had none."""
     issuers_without_seal: tuple[str, ...]
     """Issuers that have had seals, none of them active and valid now (revoked or ended): left so."""
+
+
+def sm2_unavailable(seal: Seal, cause: Exception) -> ConflictError:
+    """FAILED_PRECONDITION / SM2_UNAVAILABLE: an SM2 seal's key cannot be used on this process, whose system OpenSSL
+    has no SM2 (``cause`` says what is missing; the log of `zzgw serve` warned "no SM2 seals" at its start)."""
+    return ConflictError(
+        f"本网关实例的 OpenSSL 不支持 SM2，不能使用SM2印章 {seal.seal_id}（{seal.name}），请联系网关运维"
+        f"（the SM2 seal {seal.seal_id} ({seal.name}) cannot be used on this gateway process: its system OpenSSL "
+        f"offers no SM2 ({cause}); the operator serves it where OpenSSL has SM2, or the issuer registers an ECDSA or "
+        "RSA seal）",
+        reason="SM2_UNAVAILABLE",
+    )
 
 
 class EventLoopThread:
@@ -357,6 +370,21 @@ class SealService:
             return dt.timedelta(days=days) + _BACKDATE + dt.timedelta(seconds=1) >= length
         return round(length / dt.timedelta(days=1)) == days
 
+    def _record_revocation(self, seal: Seal, reason: x509.ReasonFlags) -> Revocation:
+        """The seal-maker CA's record of ``seal``'s revocation from now (its first, if it holds one). An SM2 seal on a
+        process without the SM2 seal maker (the system OpenSSL has no SM2) is revoked in the store alone: RevokeSeal
+        had been INTERNAL there (an AssertionError), and a leaked seal must be revocable through any process (a
+        reviewer). A process with SM2 puts it on the SM2 CRL, and in its CA's record, from the store (``_crl``)."""
+        if seal.algorithm == SM2_SM3 and self._sm2 is None:
+            log.warning(
+                "SM2 seal %s of issuer %s revoked in the store only: this process has no SM2 seal maker (no SM2 in "
+                "the system OpenSSL); a process with SM2 records it in seal-ca-sm2/ when it next makes the SM2 CRL",
+                seal.seal_id,
+                seal.issuer_code,
+            )
+            return Revocation(serial=seal.certificate_serial, reason=reason, revoked_at=self._clock.now())
+        return self._ca_for(seal.algorithm).revoke(seal.certificate_serial, reason, self._clock.now())
+
     def _ca_for(self, algorithm: str) -> SealMakerCA:
         if algorithm == SM2_SM3:
             assert self._sm2 is not None
@@ -474,6 +502,8 @@ class SealService:
         owner = seal.key_ref.removeprefix("file:")
         try:
             return self._own_key(seal)
+        except Sm2Unavailable as exc:  # had been INTERNAL with a traceback, for stamping and issuing alike (a reviewer)
+            raise sm2_unavailable(seal, exc) from None
         except KeyStoreError as exc:
             if self._keys.exists(owner):
                 if (left := self._unusable_lines.allow(seal.seal_id)) is not None:
@@ -572,9 +602,7 @@ class SealService:
                     # a revocation the CA holds already (the seal set back to ACTIVE in the store behind the
                     # gateway's back) is written back as it was made: its time and CRL reason, not this call's
                     with self._lock:
-                        first = self._ca_for(seal.algorithm).revoke(
-                            seal.certificate_serial, _CRL_REASONS[crl], self._clock.now()
-                        )
+                        first = self._record_revocation(seal, _CRL_REASONS[crl])
                     uow.seals.revoke(
                         seal_id,
                         at=first.revoked_at,

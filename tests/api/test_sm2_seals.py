@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import urllib.request
 import uuid
+from collections.abc import Callable
 
 import grpc
 import pytest
@@ -402,3 +403,66 @@ def test_stamp_requests_without_a_document_or_stamp_are_refused(
             verify_stamp(running, document, stamp_der)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert (field, "REQUIRED") in error_details(caught.value)[1]
+
+
+@pytest.fixture
+def without_sm2(running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> Callable[[seal_pb2.Seal], None]:
+    """Called with a seal: from then on, as `zzgw serve` where the system OpenSSL has no SM2 (FIPS, another host):
+    no SM2 seal maker, and an SM2 key (the seal's, not loaded yet: a fresh process) that cannot be loaded."""
+    import signing.sm2
+
+    service = running.gateway.seals
+    assert service is not None
+
+    def no_sm2() -> signing.sm2.Libcrypto:
+        raise signing.sm2.Sm2Unavailable("'libcrypto.so.3' offers no SM2 or SM3 (built without them, or FIPS only)")
+
+    def go(seal: seal_pb2.Seal) -> None:
+        monkeypatch.setattr(service, "_sm2", None)
+        monkeypatch.setattr(signing.sm2, "library", no_sm2)
+        service._keys.forget(f"seal{seal.seal_id}")
+
+    return go
+
+
+def test_an_sm2_seal_is_revoked_where_openssl_has_no_sm2(
+    running: RunningGateway, without_sm2: Callable[[seal_pb2.Seal], None]
+) -> None:
+    """A security officer revokes a leaked SM2 seal through any gateway process: it had been INTERNAL (an
+    AssertionError) where there is no SM2 seal maker (a reviewer's R3). The store records it; a process with SM2
+    puts it on the SM2 CRL and in its CA's record from the store."""
+    seal = (
+        seals(running)
+        .RegisterSeal(
+            seal_pb2.RegisterSealRequest(request_id="sm2-" + uuid.uuid4().hex, name="合同专用章", algorithm=SM2_SM3)
+        )
+        .seal
+    )
+    without_sm2(seal)
+    revoked = seals(running).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露")).seal
+    assert revoked.status == seal_pb2.SEAL_STATUS_REVOKED
+    assert seals(running).GetSeal(seal_pb2.GetSealRequest(seal_id=seal.seal_id)).seal.status == revoked.status
+
+
+def test_stamping_and_issuing_with_an_sm2_seal_where_openssl_has_no_sm2_say_so(
+    running: RunningGateway, without_sm2: Callable[[seal_pb2.Seal], None]
+) -> None:
+    """StampDocument, and IssueLicense of an issuer whose newest seal is SM2, had been INTERNAL with a traceback:
+    FAILED_PRECONDITION / SM2_UNAVAILABLE, naming what is missing."""
+    seal = (
+        seals(running)
+        .RegisterSeal(
+            seal_pb2.RegisterSealRequest(request_id="sm2-" + uuid.uuid4().hex, name="审批专用章", algorithm=SM2_SM3)
+        )
+        .seal
+    )  # MARKET's newest seal: it seals MARKET's records
+    without_sm2(seal)
+    for call in (
+        lambda: seals(running).StampDocument(seal_pb2.StampDocumentRequest(seal_id=seal.seal_id, document=b"doc")),
+        lambda: issue(running, 44),
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert error_details(caught.value)[0].reason == "SM2_UNAVAILABLE"
+        assert "SM2" in caught.value.details() and "OpenSSL" in caught.value.details()
