@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import json
@@ -344,7 +345,8 @@ class SealMakerCA:
     # --- revocation ----------------------------------------------------------------------------------------------
 
     def revoke(self, serial: int, reason: x509.ReasonFlags, at: dt.datetime) -> Revocation:
-        """Revoke a seal certificate (吊销) from ``at`` on. Revoking it again keeps, and returns, the first record."""
+        """Revoke a seal certificate (吊销) from ``at`` on, rounded up to the whole second (``whole_second_up``).
+        Revoking it again keeps, and returns, the first record."""
         _require_aware(at)
         if reason in _REFUSED_REASONS:
             raise ValueError(f"{reason.value} is not supported: seal revocations are final")
@@ -353,7 +355,7 @@ class SealMakerCA:
             existing = self._revocations.get(serial)
             if existing is not None:
                 return existing
-            revocation = Revocation(serial=serial, reason=reason, revoked_at=at.astimezone(dt.UTC))
+            revocation = Revocation(serial=serial, reason=reason, revoked_at=whole_second_up(at))
             self._revocations[serial] = revocation
             self._listed.add(serial)
             self._write_state()
@@ -413,8 +415,11 @@ class SealMakerCA:
         _require_aware(next_update)
         if not now < next_update:
             raise ValueError("next_update must follow now")
-        with self._lock:
-            revoked = [self._revocations[s] for s in sorted(self._revocations)]
+        with self._lock:  # a time recorded to the microsecond (before ``whole_second_up``) is listed rounded up too
+            revoked = [
+                dataclasses.replace(r, revoked_at=whole_second_up(r.revoked_at))
+                for r in (self._revocations[s] for s in sorted(self._revocations))
+            ]
             number = max(self._crl_number + 1, (len(revoked) << 64) | (time.time_ns() // 1000))
             self._crl_number = number
         if isinstance(signing_key, Sm2Key):
@@ -534,6 +539,19 @@ def _held(directory: Path | None) -> Iterator[None]:
         yield
     finally:
         os.close(held)
+
+
+def whole_second_up(at: dt.datetime) -> dt.datetime:
+    """``at`` (UTC) rounded up to the next whole second, unless it is one: the time a seal's revocation is recorded
+    from. A CRL carries whole seconds (RFC 5280 5.1.2.6), and had carried the time rounded down while the store and
+    the CA kept microseconds: a seal applied at 10.2 s and revoked at 10.7 s passed the gateway's record checks and
+    read CERT_REVOKED to every check by the CRL (offline, receipts, VerifyStamp), against api.md's "revoked before it
+    sealed" (a reviewer). Rounded up, the store, the CA and the CRL agree, and a seal revoked at 10.7 s is revoked
+    from 11 s: what it sealed in the same second before the call took its time stays valid everywhere (RevokeSeal
+    holds the seal's row until then, so no record sealed after it is stored, and answers once it has come)."""
+    at = at.astimezone(dt.UTC)
+    whole = at.replace(microsecond=0)
+    return whole if whole == at else whole + dt.timedelta(seconds=1)
 
 
 # --- the trust check -------------------------------------------------------------------------------------------------

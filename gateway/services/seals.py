@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ from gateway.threads import name_this_thread
 from signing.errors import KeyStoreError
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, SM2_SM3, KeyBackend, KeyStore
 from signing.pdf import DEFAULT_REASON, NoSuchPage, PdfError, PdfSealer, TimestampUnavailable
-from signing.seal_ca import Revocation, SealMakerCA
+from signing.seal_ca import Revocation, SealMakerCA, whole_second_up
 from signing.seal_image import UndrawableCharacter, draw_seal
 from signing.ses import make_seal, sign_document
 from signing.sm2 import Sm2Unavailable
@@ -382,7 +383,9 @@ class SealService:
                 seal.seal_id,
                 seal.issuer_code,
             )
-            return Revocation(serial=seal.certificate_serial, reason=reason, revoked_at=self._clock.now())
+            return Revocation(
+                serial=seal.certificate_serial, reason=reason, revoked_at=whole_second_up(self._clock.now())
+            )
         return self._ca_for(seal.algorithm).revoke(seal.certificate_serial, reason, self._clock.now())
 
     def _ca_for(self, algorithm: str) -> SealMakerCA:
@@ -603,6 +606,11 @@ class SealService:
                     # gateway's back) is written back as it was made: its time and CRL reason, not this call's
                     with self._lock:
                         first = self._record_revocation(seal, _CRL_REASONS[crl])
+                    # in force when this call answers: its time is rounded up to the second (``whole_second_up``),
+                    # and the seal's row stays locked meanwhile, so nothing sealed before that time is stored after
+                    wait = (first.revoked_at - self._clock.now()).total_seconds()
+                    if 0 < wait <= 1:
+                        time.sleep(wait)
                     uow.seals.revoke(
                         seal_id,
                         at=first.revoked_at,

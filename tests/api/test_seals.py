@@ -727,3 +727,16 @@ def test_sealing_that_takes_too_long_is_unavailable_and_sealing_goes_on(
     monkeypatch.setattr(seal_service, "SEAL_TIMEOUT_SECONDS", 60.0)
     sealed = seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=pdf))
     assert sealed.sealed_pdf.startswith(b"%PDF-") and cancelled == [True]
+
+
+def test_a_revocation_is_in_force_from_the_next_whole_second_when_revoke_seal_answers(running: RunningGateway) -> None:
+    """Its time is rounded up to the second, as the CRL carries it (it had been rounded down there alone, a
+    reviewer's R5): the store, the CA and the CRL say the same time, and that time has come when the call answers."""
+    seal = register(running)
+    revoked = seals(running, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="停用")).seal
+    answered = dt.datetime.now(dt.UTC)
+    revoked_at = revoked.revoked_at.ToDatetime(tzinfo=dt.UTC)
+    assert (revoked.revoked_at.nanos, revoked_at <= answered) == (0, True)
+    service = running.gateway.seals
+    assert service is not None
+    assert service.ca.revocation_time(x509.load_der_x509_certificate(seal.certificate_der).serial_number) == revoked_at

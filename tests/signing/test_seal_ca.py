@@ -229,6 +229,25 @@ def test_revoked_before_signing_fails_after_passes(seal_key: ec.EllipticCurvePri
     assert check(ca, early, crl=crl, at=early_at - dt.timedelta(hours=1)).result is CheckResult.PASSED
 
 
+def test_a_revocation_within_a_second_is_recorded_and_listed_from_the_next_whole_second(
+    seal_key: ec.EllipticCurvePrivateKey,
+) -> None:
+    """A CRL carries whole seconds, and had carried the time rounded down while the CA and the store kept
+    microseconds: a seal applied at 10.2 s and revoked at 10.7 s read CERT_REVOKED to every check by the CRL, PASSED
+    to the gateway's (a reviewer's R5). Rounded up, CA, store and CRL say 11 s."""
+    ca = SealMakerCA.create("济南市制章中心", NOW)
+    cert, whole = issue(ca, seal_key), issue(ca, seal_key)
+    second = SIGNED_AT + dt.timedelta(seconds=10)
+    revocation = ca.revoke(cert.serial_number, x509.ReasonFlags.key_compromise, at=second + dt.timedelta(seconds=0.7))
+    assert revocation.revoked_at == ca.revocation_time(cert.serial_number) == second + dt.timedelta(seconds=1)
+    assert ca.revoke(whole.serial_number, x509.ReasonFlags.superseded, at=second).revoked_at == second  # as it is
+    crl = ca.crl(LATER, LATER + dt.timedelta(days=7))
+    entry = x509.load_der_x509_crl(crl).get_revoked_certificate_by_serial_number(cert.serial_number)
+    assert entry is not None and entry.revocation_date_utc == second + dt.timedelta(seconds=1)
+    assert check(ca, cert, crl=crl, at=second + dt.timedelta(seconds=0.2)).result is CheckResult.PASSED
+    assert check(ca, cert, crl=crl, at=second + dt.timedelta(seconds=1.2)).reason == "CERT_REVOKED"
+
+
 def test_expired_and_not_yet_valid(ca: SealMakerCA, seal_key: ec.EllipticCurvePrivateKey) -> None:
     expired = check(ca, issue(ca, seal_key, days=5))
     assert (expired.result, expired.reason) == (CheckResult.FAILED, "CERT_EXPIRED")
