@@ -27,8 +27,11 @@ RESERVED_SEAL_NAMES = (RECEIPT_SEAL_NAME, SM2_MAKER_NAME)
 is accepted as the gateway's by its seal name (``signing.receipts``), so an issuer's seal by that name could sign
 receipts that pass."""
 
-_TRADITIONAL = str.maketrans("驗執專電製覈迴囘", "验执专电制核回回")
-"""Traditional and variant forms of the reserved names' characters: 核驗回執專用章 reads as the receipts' seal."""
+_TRADITIONAL = str.maketrans("驗験騐執專専電製覈迴囘廻囬", "验验验执专专电制核回回回回")
+"""Traditional, Japanese and variant forms of the reserved names' characters (after NFKC, which takes the
+compatibility ideographs such as U+FA5B 者): 核驗回執專用章 reads as the receipts' seal, and so did 核験回执専用章 in
+the Japanese forms, which had passed (a reviewer). Each of the names' characters with a variant a reader takes for it
+(Unihan's semantic and Z-variants, and the Japanese shinjitai) is here."""
 
 
 class SealStatus(enum.Enum):

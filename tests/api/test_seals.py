@@ -176,6 +176,11 @@ BAD = [
     ("name", "电子印章制章者", "name", "RESERVED_SEAL_NAME"),
     ("name", "核驗回執專用章", "name", "RESERVED_SEAL_NAME"),  # in traditional characters it reads the same
     ("name", "電子印章製章者", "name", "RESERVED_SEAL_NAME"),
+    ("name", "核験回执専用章", "name", "RESERVED_SEAL_NAME"),  # Japanese forms, and variants, read the same too
+    ("name", "核騐回执专用章", "name", "RESERVED_SEAL_NAME"),
+    ("name", "核験回執専用章", "name", "RESERVED_SEAL_NAME"),
+    ("name", "核验廻执专用章", "name", "RESERVED_SEAL_NAME"),
+    ("name", "电子印章制章\ufa5b", "name", "RESERVED_SEAL_NAME"),  # a compatibility form of 者
     ("algorithm", "dsa-1024", "algorithm", "UNSUPPORTED_ALGORITHM"),
     ("validity_days", 4000, "validity_days", "BAD_VALIDITY"),
     ("request_id", "", "request_id", "REQUIRED"),
