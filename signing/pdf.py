@@ -57,6 +57,7 @@ import datetime as dt
 import hashlib
 import io
 import logging
+import math
 import re
 import zlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -926,7 +927,7 @@ def _placement(
             raise NoSuchPage(f"the PDF has no page {page}") from exc
         # no page at all, or a page tree that cannot be read: the PDF is to fix, not the page asked for (a reviewer)
         raise BadPlacement(f"the PDF has no page {page}") from exc
-    x1, y1, x2, y2 = _media_box(page_ref.get_object())
+    x1, y1, x2, y2 = _visible_box(page_ref.get_object())
     if box is None:
         right, bottom = x2 - SEAL_MARGIN_PT, y1 + SEAL_MARGIN_PT
         box = (right - SEAL_SIZE_PT, bottom, right, bottom + SEAL_SIZE_PT)
@@ -944,7 +945,32 @@ def _media_box(page: generic.DictionaryObject) -> tuple[float, float, float, flo
     value = _inherited(page, "/MediaBox")
     if value is None:
         raise DamagedPdf("the page has no MediaBox")
-    x1, y1, x2, y2 = (float(v) for v in value)
+    return _rectangle(value, "MediaBox")
+
+
+def _visible_box(page: generic.DictionaryObject) -> tuple[float, float, float, float]:
+    """The part of the page viewers show: its /CropBox (inherited) within its /MediaBox, or the /MediaBox when it has
+    none or one that does not overlap it (ISO 32000-1 14.11.2: such a CropBox is taken as the MediaBox). The stamp
+    had been placed by the /MediaBox, so on a page cropped above its bottom (a scan trimmed in a viewer, printer's
+    margins) no viewer showed it (a reviewer). /Rotate is not accounted for: the default corner of a turned page is
+    another corner as shown."""
+    media = _media_box(page)
+    value = _inherited(page, "/CropBox")
+    if value is None:
+        return media
+    cx1, cy1, cx2, cy2 = _rectangle(value, "CropBox")
+    x1, y1, x2, y2 = max(cx1, media[0]), max(cy1, media[1]), min(cx2, media[2]), min(cy2, media[3])
+    return (x1, y1, x2, y2) if x1 < x2 and y1 < y2 else media
+
+
+def _rectangle(value: Any, name: str) -> tuple[float, float, float, float]:
+    """A PDF rectangle as (left, bottom, right, top); DamagedPdf when it is none."""
+    try:
+        x1, y1, x2, y2 = (float(v) for v in value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise DamagedPdf(f"the page's {name} is not a rectangle of four numbers") from exc
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+        raise DamagedPdf(f"the page's {name} is not a rectangle of four numbers")
     return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
 
 

@@ -44,6 +44,7 @@ from signing.pdf import (
     MAX_REVISIONS,
     SEAL_MARGIN_PT,
     SEAL_SIZE_PT,
+    BadPlacement,
     CheckResult,
     DamagedPdf,
     EncryptedPdf,
@@ -1408,3 +1409,39 @@ def test_a_padded_copy_is_the_document_and_anything_else_after_it_is_not(plain_p
         assert is_padded_copy(document + padding, digest), padding
     for other in (document + b"%", document + b"\0x", document + b"\n%%EOF\n", document[:-1] + b"\r", document[:-1]):
         assert not is_padded_copy(other, digest), other[-8:]
+
+
+def cropped_pdf(crop: bytes, *, inherited: bool = False) -> bytes:
+    """A US-letter page whose visible area (/CropBox) is ``crop``, on the page or (``inherited``) on its page tree
+    node, as a scan trimmed in a viewer or a page with printer's margins has."""
+    from tests.api.test_documents import by_hand
+
+    crop_box = b"/CropBox [%s]" % crop
+    content = b"BT /F1 24 Tf 72 700 Td (visible part) Tj ET"
+    return by_hand(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 %s >>" % (crop_box if inherited else b""),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] %s /Contents 4 0 R /Resources << >> >>"
+        % (b"" if inherited else crop_box),
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+    )
+
+
+@pytest.mark.parametrize("inherited", [False, True], ids=["on the page", "inherited"])
+def test_the_stamp_is_placed_in_the_pages_visible_area(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, inherited: bool
+) -> None:
+    """By default the bottom right corner of the /CropBox (what viewers show), not of the /MediaBox: on a page cropped
+    above its bottom the stamp had been drawn where no viewer shows it (a reviewer's R4); an explicit box is held to
+    the /CropBox too."""
+    pdf = cropped_pdf(b"0 200 612 792", inherited=inherited)
+    sealed = seal(ca, pdf, seal_png, timestamper=None)
+    page = PdfFileReader(io.BytesIO(sealed)).root["/Pages"]["/Kids"][0].get_object()
+    widget = next(a.get_object() for a in page["/Annots"] if a.get_object().get("/FT") == "/Sig")
+    x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
+    assert 0 <= x1 < x2 <= 612 and 200 <= y1 < y2 <= 792
+    assert abs(612 - x2 - SEAL_MARGIN_PT) < 1 and abs(y1 - 200 - SEAL_MARGIN_PT) < 1
+    key = SoftwareKey.generate(ECDSA_P256_SHA256)
+    sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=None)
+    with pytest.raises(BadPlacement, match="not inside page 0"):
+        asyncio.run(sealer.seal(pdf, field_name="Low", box=(72, 72, 185, 185)))
