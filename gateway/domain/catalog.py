@@ -757,6 +757,15 @@ MATERIAL_KEYS: Mapping[str, bool] = {"type_code": True, "fields": False, "full_f
 BUNDLE_KEYS: Mapping[str, bool] = {"code": True, "name": True, "matters": True}
 
 _CODE_RE = re.compile(rf"[!-~]{{1,{MAX_CODE}}}")
+
+
+def code_shaped(code: str) -> bool:
+    """Whether ``code`` has the shape every catalog's matter, bundle and type codes have (1–``MAX_CODE``
+    printable ASCII characters, no space): a filter naming one a catalog no longer has (requests stay stored under a
+    matter taken out) is taken; one no catalog could have (too long, a line break, 汉字) is not."""
+    return bool(_CODE_RE.fullmatch(code))
+
+
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _KINDS: dict[type, tuple[str, str]] = {
     bool: ("true 或 false（不加引号）", "true or false"),

@@ -72,6 +72,7 @@ from gateway.domain.catalog import (
     OfHolder,
     Sensitivity,
     SharingClass,
+    code_shaped,
     unknown_matter_words,
     unknown_type_words,
 )
@@ -494,12 +495,14 @@ class AuthorizationService:
         """An issuer's queue or a consumer's submitted requests, newest first, each in its state now
         (``request_state``): overdue requests and approvals past their end show, and filter, as EXPIRED; and the
         next page's token, empty when none follows (a last page had named a next one, which came empty). A token is
-        good for this caller's listing with these filters alone (``gateway.domain.paging``). A ``matter_code`` the
-        catalog does not have is INVALID_ARGUMENT / UNKNOWN_MATTER, as every other call's: taken as it came, it was
-        put on the audit trail, a line break or any length on SQLite, and on PostgreSQL one longer than the column
-        was INTERNAL (a reviewer, R2)."""
+        good for this caller's listing with these filters alone (``gateway.domain.paging``). A ``matter_code`` no
+        catalog could have (not a code's shape, ``code_shaped``) is INVALID_ARGUMENT / UNKNOWN_MATTER: taken as it
+        came, it was put on the audit trail, a line break or any length on SQLite, and on PostgreSQL one longer than
+        the column was INTERNAL (a reviewer, R2). One of that shape is taken whether or not the catalog has it now:
+        the requests of a matter taken out of it are still stored, and the filter lists them (refused, they could
+        not be found by it; a reviewer, R1)."""
         operator = checked_operator(operator)
-        if matter_code and matter_code not in self._catalog.matters:
+        if matter_code and not code_shaped(matter_code):
             raise invalid(
                 "matter_code",
                 "UNKNOWN_MATTER",

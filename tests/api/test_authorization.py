@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from concurrent import futures
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -20,6 +21,7 @@ from sqlalchemy import insert, select
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ
 from gateway.domain.sharing import request_deadline
+from gateway.server import initialise
 from gateway.store.models import ConsentRow
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, authorization_pb2, common_pb2, sharing_pb2, verification_pb2
 from tests.api import test_sharing
@@ -65,6 +67,7 @@ from tests.conftest import (
     start_gateway,
     trail_rows,
 )
+from tests.test_catalog_change import catalog_file, serving, settings_of
 
 clocked = test_sharing.clocked  # the fixture: a gateway with a clock of its own
 
@@ -446,16 +449,17 @@ def test_a_view_or_state_the_api_does_not_define_is_refused_not_taken_as_unset(
 
 @pytest.mark.parametrize(
     "matter_code",
-    ["370100-BDCZY-001\n" + "伪造事项" * 20, "X" * 41, "X-1"],
-    ids=["line_break_and_97_characters", "41_characters", "unknown"],
+    ["370100-BDCZY-001\n" + "伪造事项" * 20, "X" * 41, "370100 BDCZY 001", "370100-不动产-001"],
+    ids=["line_break_and_97_characters", "41_characters", "spaces", "chinese"],
 )
 @pytest.mark.parametrize("member", [REAL_ESTATE, POLICE])
-def test_a_matter_filter_the_catalog_does_not_have_is_refused(
+def test_a_matter_filter_no_catalog_could_have_is_refused(
     running: RunningGateway, member: str, matter_code: str
 ) -> None:
     """ListAccessRequests took any matter_code as its filter and put it on the audit trail as it came: on PostgreSQL
     one of more than 40 characters was INTERNAL (a traceback logged), on SQLite a line break and any length were
-    written into the trail, for ``zzgw audit`` to print (a reviewer, R2). It is checked as every other call's is."""
+    written into the trail, for ``zzgw audit`` to print (a reviewer, R2). One that is no matter code at all (not 1–40
+    printable ASCII characters, as a catalog's codes must be) is refused before anything is read or recorded."""
     before = record_count(running)
     with pytest.raises(grpc.RpcError) as caught:
         authorization(running, member).ListAccessRequests(
@@ -471,6 +475,42 @@ def test_a_matter_filter_the_catalog_does_not_have_is_refused(
         authorization_pb2.ListAccessRequestsRequest(matter_code=BDCZY.matter_code)
     )
     assert {r.matter_code for r in listed.requests} <= {BDCZY.matter_code}  # a matter of the catalog, as before
+    unlisted = authorization(running, member).ListAccessRequests(
+        authorization_pb2.ListAccessRequestsRequest(matter_code="X" * 40)
+    )
+    assert list(unlisted.requests) == []  # a code of a matter's shape the catalog has not: none made under it
+
+
+def without_matter(code: str) -> Callable[[dict[str, Any]], None]:
+    """A catalog edit: the matter ``code`` taken out, and out of the bundles that name it."""
+
+    def edit(raw: dict[str, Any]) -> None:
+        raw["matters"] = [m for m in raw["matters"] if m["code"] != code]
+        for bundle in raw.get("bundles", []):
+            bundle["matters"] = [m for m in bundle["matters"] if m != code]
+
+    return edit
+
+
+def test_a_matter_taken_out_of_the_catalog_still_filters_its_requests(store: str, tmp_path: Path) -> None:
+    """A matter's requests stay stored when a catalog takes the matter out (docs/catalog.md), and the consumer's and
+    the issuer's filter by it lists them: d48e3d3 had refused a filter the catalog does not have (UNKNOWN_MATTER,
+    请按事项目录填写, sending the caller to correct a right code), where it had listed them (a reviewer, R1)."""
+    before = catalog_file(tmp_path / "catalog.json")
+    after = catalog_file(tmp_path / "after.json", without_matter(BDCZY.matter_code))
+    with serving(tmp_path, store, before) as running:
+        made = (
+            authorization(running, REAL_ESTATE)
+            .RequestAccess(authorization_pb2.RequestAccessRequest(use=BDCZY, type_code=ID_CARD, duration_days=30))
+            .request
+        )
+    assert initialise(settings_of(tmp_path, store, after), adopt_catalog=True).catalog_replaced
+    with serving(tmp_path, store, after) as running:
+        for member in (REAL_ESTATE, POLICE):
+            listed = authorization(running, member).ListAccessRequests(
+                authorization_pb2.ListAccessRequestsRequest(matter_code=BDCZY.matter_code)
+            )
+            assert [(r.request_id, r.matter_code) for r in listed.requests] == [(made.request_id, BDCZY.matter_code)]
 
 
 def test_a_page_token_is_taken_only_by_the_listing_that_gave_it(running: RunningGateway) -> None:
