@@ -1070,7 +1070,7 @@ class AuthorizationService:
             return False
         kinds = holder_code_types_of(person)
         return any(
-            (license := uow.licenses.get(license_id)) is not None and license.content.holder.code_type in kinds
+            (license := _named(uow, license_id)) is not None and license.content.holder.code_type in kinds
             for license_id in consent.license_ids
         )
 
@@ -1256,7 +1256,7 @@ class AuthorizationService:
         """Whether the guardian of ``consent`` may still consent for its holder through one of the licenses it names:
         the version in force names them and its holder is a minor on the day, as the sharing policy judges a use."""
         for license_id in consent.license_ids:
-            current = _in_force(uow, uow.licenses.get(license_id))
+            current = _in_force(uow, _named(uow, license_id))
             license_type = self._catalog.license_types.get(current.content.type_code) if current else None
             if (
                 current is not None
@@ -1338,6 +1338,24 @@ def _may_hold(code: str, license_type: LicenseType) -> bool:
     ):
         return False
     return any(kind in told and valid_holder_code(code, kind) for kind in license_type.holder_code_types)
+
+
+def _named(uow: UnitOfWork, license_id: str) -> License | None:
+    """The stored license ``license_id`` names (any version, any status), read once in the unit of work
+    (``uow.named``): whose a guardian's consent is (``_theirs``) and whether its guardian stands
+    (``_guardian_stands``) read the same row."""
+    if license_id not in uow.named:
+        uow.named[license_id] = uow.licenses.get(license_id)
+    return uow.named[license_id]
+
+
+def _read_named(uow: UnitOfWork, consents: Sequence[StoredConsent]) -> None:
+    """The licenses that the guardians' consents among ``consents`` name and ``uow.named`` lacks, read in one go and
+    kept there (those not stored as None): a page of a child's consents had read each twice, one at a time."""
+    wanted = {i for c in consents if c.guardian_code for i in c.license_ids if i not in uow.named}
+    if wanted:
+        found = uow.licenses.get_many(sorted(wanted))
+        uow.named.update({license_id: found.get(license_id) for license_id in wanted})
 
 
 def _current(uow: UnitOfWork, license_id: str) -> License | None:
@@ -1592,10 +1610,13 @@ def _consents_after(
     each listed once across pages however many share a time. The repository reads a holder's newest consents by time
     alone (``of_holder``), so this reads a window reaching past the cursor (the consents the token counted, and a
     page more) and widens it while a tie at its oldest time, consents granted since, or consents not theirs leave the
-    page short."""
+    page short. The licenses the window's guardians' consents name are read at once (``_read_named``), for
+    ``theirs`` and the page's states: read one by one, by each, a child's page of 60 had taken 127 statements, where
+    its mother's took 67 (a reviewer, R2)."""
     window = (cursor.seen if cursor else 0) + limit + 1
     while True:
         read = uow.consents.of_holder(holder_code, limit=window)
+        _read_named(uow, [c for c in read if cursor is None or _newness(c) < cursor.key])
         after = sorted(
             (c for c in read if (cursor is None or _newness(c) < cursor.key) and theirs(c)), key=_newness, reverse=True
         )

@@ -1235,6 +1235,9 @@ class UnitOfWork:
         self.dialect = dialect
         self.births: dict[str, dt.date | None] = {}
         """Holders' birth dates read in this unit of work (``AuthorizationService._born``), read once a page."""
+        self.named: dict[str, License | None] = {}
+        """The licenses consents name, by identifier, read in this unit of work (``authorization._named``): once a
+        page, for the holder's ownership and the guardian's standing alike."""
         self.licenses = LicenseRepository(session)
         self.members = MemberRepository(session)
         self.seals = SealRepository(session)

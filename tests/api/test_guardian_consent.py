@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from sqlalchemy import event
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
@@ -243,6 +245,38 @@ def test_the_guardian_withdraws_the_consent_they_granted(running: RunningGateway
     assert reason == "CONSENT_WITHDRAWN"
     withdrawals = [r.license_id for r in log_of(running, child).records if r.action == "WITHDRAW_CONSENT"]
     assert withdrawals == [license_id]
+
+
+def license_reads_listing(running: RunningGateway, code: str) -> tuple[list[int], int]:
+    """The states of ``code``'s first page of consents, and how many SQL statements listing it read licenses with
+    (statements of the gateway's background work are not of the licenses table)."""
+    reads: list[str] = []
+
+    def heard(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if re.search(r"\bFROM licenses\b", statement):
+            reads.append(statement)
+
+    event.listen(running.gateway.db.engine, "before_cursor_execute", heard)
+    try:
+        page = authorization(running, PORTAL).ListConsents(authorization_pb2.ListConsentsRequest(holder_code=code))
+    finally:
+        event.remove(running.gateway.db.engine, "before_cursor_execute", heard)
+    return [c.state for c in page.consents], len(reads)
+
+
+def test_a_page_of_guardians_consents_reads_the_licenses_they_name_at_once(running: RunningGateway) -> None:
+    """Whose a guardian's consent is (the child's code lists it only when a license it names is stored under a code
+    type the code tells) and whether its guardian stands were each judged by reading the consent's licenses one at a
+    time, twice by the child's code: a page of 60 consents took 127 statements, by the mother's 67 (a reviewer, R2).
+    The licenses a page names are read in one statement, for both, whether the page holds 3 consents or 15."""
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father)
+    active = authorization_pb2.CONSENT_STATE_ACTIVE
+    for n in (3, 15):
+        while len(listed(running, mother)) < n:
+            consent(running, mother, (license_id,))
+        seen = {code: license_reads_listing(running, code) for code in (child, mother)}
+        assert seen == {child: ([active] * n, 1), mother: ([active] * n, 1)}, (n, seen)
 
 
 def attempts(running: RunningGateway, code: str) -> list[tuple[str, str, str, str, str]]:
