@@ -4,6 +4,7 @@ breaks no client generated from the contract as released (``buf breaking`` again
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -142,3 +143,24 @@ def test_the_first_drafts_batch_fields_stay_reserved() -> None:
     # BatchItemResult; a client generated from it reads today's answers as empty, so none is ever used again
     assert _reserved(issuance_pb2.BatchIssueLicensesResponse) == ({2, 3, 4}, {"index", "license", "error", "created"})
     assert _reserved(issuance_pb2.BatchIssueLicensesRequest) == (set(), {"license"})
+
+
+def _comment_before(proto: str, message: str, field: str) -> str:
+    """The comment lines just above ``field``'s declaration in ``message`` of ``proto``, joined."""
+    lines = (ROOT / PROTO_DIR / proto).read_text(encoding="utf-8").splitlines()
+    start = lines.index(f"message {message} {{")
+    at = next(i for i in range(start, len(lines)) if re.search(rf"\s{field} = \d+;$", lines[i]))
+    above = []
+    while lines[at - 1].strip().startswith("//"):
+        at -= 1
+        above.insert(0, lines[at].strip().removeprefix("//").strip())
+    return " ".join(above)
+
+
+def test_a_parents_consent_end_is_told_as_the_limit_the_grant_holds_it_to() -> None:
+    """The stubs' comment on valid_until had said a parent's consent ends "by the day the child turns 18", where a
+    grant refuses any end later than 00:00 China time of that day (BEYOND_MINORITY, e860637): a portal reading it
+    sent 23:59 of the birthday and was refused (a reviewer, R3)."""
+    said = _comment_before("authorization.proto", "GrantConsentRequest", "valid_until")
+    assert "turns 18" not in said, said
+    assert "at the latest 00:00 China time (+08:00) of the child's 18th birthday (BEYOND_MINORITY)" in said, said
