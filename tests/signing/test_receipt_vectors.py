@@ -345,7 +345,7 @@ def test_a_receipt_under_the_certificate_before_the_revoked_one_of_its_key_is_re
     ca, before = _receipt_certificate(key)
     now = dt.datetime.now(dt.UTC)
     renewed = _renewed(ca, key, now)
-    leaked = now - dt.timedelta(minutes=5)
+    leaked = (now - dt.timedelta(minutes=5)).replace(microsecond=250_000)
     ca.revoke(renewed.serial_number, x509.ReasonFlags.key_compromise, leaked)
     crl = ca.crl(now, now + dt.timedelta(days=1))
 
@@ -358,9 +358,10 @@ def test_a_receipt_under_the_certificate_before_the_revoked_one_of_its_key_is_re
     assert check(renewed, now, [before, renewed]).reason == "CERT_REVOKED"  # as before
     # issued before the key leaked, under either: good, as receipts under a revoked certificate are
     assert check(before, leaked - dt.timedelta(minutes=1), [before, renewed]).result is CheckResult.PASSED
-    # at the very instant of the revocation (a CRL's time is to the second): not yet revoked, under the revoked
-    # certificate as under the other of its key, as receipts.md says (the key's had been revoked at that instant)
-    instant = leaked.replace(microsecond=0)
+    # at the very instant of the revocation (a CRL's time is to the second, the revocation's rounded up to it:
+    # ead991a): not yet revoked, under the revoked certificate as under the other of its key, as receipts.md says
+    # (the key's had been revoked at that instant)
+    instant = leaked.replace(microsecond=0) + dt.timedelta(seconds=1)
     for certificate in (renewed, before):
         assert check(certificate, instant, [before, renewed]).result is CheckResult.PASSED
         assert check(certificate, instant + dt.timedelta(seconds=1), [before, renewed]).reason == "CERT_REVOKED"
