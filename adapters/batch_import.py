@@ -848,6 +848,8 @@ def import_file(
         if progress:
             progress(1)
 
+    read_through = [False]  # the file was read to its end: the import is complete only then, all lines answered
+
     def readable() -> Iterator[issuance_pb2.IssueLicenseRequest]:
         """The requests to send; an error that ends the reading ends them, so the ones before still go."""
         try:
@@ -865,6 +867,7 @@ def import_file(
                     waiting[0] = time.monotonic()
                 inflight.append((number, request, text if failure_file else ""))
                 yield request
+            read_through[0] = True
         except Exception as exc:
             own_errors.append(exc)
 
@@ -874,10 +877,15 @@ def import_file(
     before it notices the end (a line slow to read), and the next stream's had read the file at the same time
     ("generator already executing"), or had taken its lines to send again before the old thread added its last, which
     were then never sent and later answers paired with the wrong lines (a reviewer)."""
-    streams = [0]  # the stream whose request thread may read the file: the last begun
+    streams = [0]
+    """The stream whose request thread may read the file: the last made, numbered by the main thread as it makes the
+    call. It had been numbered by the request thread as it began: an attempt answered UNAVAILABLE at once (the
+    database still restarting), whose thread began after the next attempt's, took the file from the stream that had
+    connected, which stopped reading, and the import ended "complete", exit 0, up to half the file never sent (a
+    reviewer)."""
 
     def read_on(stream: int) -> Iterator[issuance_pb2.IssueLicenseRequest]:
-        """The requests read for ``stream``, until it is no longer the last begun: a stream's lines sent and not
+        """The requests read for ``stream``, until it is no longer the current one: a stream's lines sent and not
         answered are sent again by the next one, which takes them once the stream before stopped reading."""
         while True:
             with reading:
@@ -888,13 +896,14 @@ def import_file(
                 return
             yield request
 
-    def requests() -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
+    def requests(stream: int) -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
         # An error here would make gRPC cancel the call, as if the gateway had answered UNKNOWN: it ends the stream
         # instead, the answers to what was sent are read, and it is raised as the import's own.
         try:
             with reading:  # the lines the streams before read, all of them
-                streams[0] += 1
-                stream, again = streams[0], [request for _, request, _ in inflight]
+                if streams[0] != stream:  # a stream made after it is the current one: it sends nothing
+                    return
+                again = [request for _, request, _ in inflight]
             yield from _messages(again, message_bytes)  # unanswered: again
             yield from _messages(read_on(stream), message_bytes)
         except Exception as exc:
@@ -919,8 +928,10 @@ def import_file(
             attempt, answered_at = 0, time.monotonic()
             while True:
                 channel = channel_factory()
+                streams[0] += 1  # from now on, the streams before read and send no more (not under ``reading``:
+                # the main thread never waits for a read in progress)
                 try:
-                    call = issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(requests())
+                    call = issuance_pb2_grpc.IssuanceServiceStub(channel).BatchIssueLicenses(requests(streams[0]))
                     ctrl_c.cancels(call)
                     calls[:] = [call]
                     for reply in call:
@@ -991,6 +1002,16 @@ def import_file(
         done.set()
     if failure_file and failure_file.error and not own_errors:  # an answer's failure, after the file was all read
         own_errors.append(failure_file.error)
+    if not own_errors and (inflight or not read_through[0]):  # never "complete" with lines not sent or not answered
+        unread, unanswered = not read_through[0], len(inflight)
+        own_errors.append(
+            RuntimeError(
+                "调用已结束，但文件的行未全部发送并得到回答"
+                f"（{'文件未读完；' if unread else ''}{unanswered} 行已发送而未得到回答）"
+                f"（the call ended, but the file's lines were not all sent and answered: "
+                f"{'the file not read to its end; ' if unread else ''}{unanswered} sent and not answered）"
+            )
+        )
     if own_errors:
         error = own_errors[0]
         _finish(report, failures, started, "stopped by an error of the import itself")
