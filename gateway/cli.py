@@ -738,7 +738,10 @@ def _not_among_members(settings: Settings, codes: tuple[str, ...]) -> list[str]:
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     """``zzgw import``. A FILE that is no regular file (``/dev/stdin`` from a pipe, ``<(iconv …)``, a FIFO) is read
     once, into a temporary file only its owner reads, then counted and imported from there: the count had read the
-    pipe to its end, and the import, finding it empty, said the file held no records and ended 0 (a reviewer)."""
+    pipe to its end, and the import, finding it empty, said the file held no records and ended 0 (a reviewer). The
+    temporary file has no name from its creation (``O_TMPFILE``, or unlinked at once), 0600, and is read through its
+    descriptor: a named one was left in $TMPDIR, every record's personal data, by SIGHUP (a closed ssh session) or by
+    SIGTERM during the copy or the count (a reviewer)."""
     import shutil
     import stat
     import tempfile
@@ -750,11 +753,13 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         status, imported = _import_from(settings, args, args.file)
     else:
-        with tempfile.TemporaryDirectory(prefix="zzgw-import-") as spool_dir:  # mode 0700: the records' personal data
-            spool = Path(spool_dir) / (args.file.name or "stdin")  # its suffix tells the format, as the FILE's does
+        if args.format is None and args.file.suffix.lower() == ".csv":  # told by FILE's name, as for a file
+            args.format = "csv"
+        with tempfile.TemporaryFile() as copy:  # mode 0600, no name: nothing is left behind on any end
             try:
-                with args.file.open("rb") as source, spool.open("wb") as copy:
+                with args.file.open("rb") as source:
                     shutil.copyfileobj(source, copy, 1 << 20)
+                copy.flush()
             except OSError as exc:
                 print(f"zzgw import: 无法读取 {args.file}：{exc.strerror or exc}（cannot read {args.file}: {exc}）",
                       file=sys.stderr)  # fmt: skip
@@ -763,7 +768,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                 print("\nzzgw import: 在读取输入时被中断，尚未发送任何记录"
                       "（interrupted while reading the input, before anything was sent）", file=sys.stderr)  # fmt: skip
                 return 130
-            status, imported = _import_from(settings, args, spool)
+            status, imported = _import_from(settings, args, Path(f"/proc/self/fd/{copy.fileno()}"))
     if imported:
         _end_at_once(status)
     return status

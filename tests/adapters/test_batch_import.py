@@ -1114,6 +1114,46 @@ def test_a_file_read_from_a_pipe_is_imported(running: RunningGateway, tmp_path: 
     assert done.returncode == 2 and done.stderr.startswith("zzgw import: /dev/stdin 的表头（第 1 行）无法读取"), done
 
 
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM], ids=["HUP", "TERM"])
+def test_a_pipes_copy_leaves_nothing_behind_when_the_command_is_hung_up_or_killed_while_copying(
+    tmp_path: Path, signum: int
+) -> None:
+    """The copy of a pipe (every record: names, credit codes, legal representatives) was a named file in $TMPDIR,
+    removed only if Python unwound: a closed ssh session (SIGHUP) during an overnight `zcat … | zzgw import /dev/stdin`,
+    or `kill` / `timeout` during the copy, left it there for good, readable as 0644 inside its 0700 directory (a
+    reviewer). It is nameless now, from its creation, and its owner's alone."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    env = {**os.environ, "TMPDIR": str(spool), "ZZGW_DATA_DIR": str(tmp_path / "data"), "ZZGW_DATABASE_URL": ""}
+    command = zzgw_command("import", "--issuer", MARKET, "--target", "127.0.0.1:44501", "--format", "csv", "/dev/stdin")
+    process = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdin is not None
+    try:
+        process.stdin.write(b"request_id,type_code,holder.name\n" + b"r,t,\xe6\xb5\x8e\xe5\x8d\x97\n" * 100_000)
+        process.stdin.flush()  # the writer stays open: the copy goes on
+        copies: list[Path] = []
+        for _ in range(200):
+            copies = [
+                fd
+                for fd in Path(f"/proc/{process.pid}/fd").iterdir()
+                if os.readlink(fd).startswith(str(spool)) and os.stat(fd).st_size
+            ]
+            if copies:
+                break
+            time.sleep(0.05)
+        assert copies, "the copy was never begun"
+        assert os.stat(copies[0]).st_mode & 0o777 == 0o600
+        assert list(spool.rglob("*")) == []  # nothing in $TMPDIR bears a name, even while it is copied
+        process.send_signal(signum)
+        process.wait(30)
+    finally:
+        process.kill()
+        process.wait()
+    assert list(spool.rglob("*")) == [], "the pipe's copy with personal data was left behind"
+
+
 def test_an_import_no_gateway_answered_is_not_said_stopped_by_the_gateway(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
