@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -742,7 +742,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     temporary file has no name from its creation (``O_TMPFILE``, or unlinked at once), 0600, and is read through its
     descriptor: a named one was left in $TMPDIR, every record's personal data, by SIGHUP (a closed ssh session) or by
     SIGTERM during the copy or the count (a reviewer)."""
-    import shutil
+    import errno
     import stat
     import tempfile
 
@@ -755,14 +755,34 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     else:
         if args.format is None and args.file.suffix.lower() == ".csv":  # told by FILE's name, as for a file
             args.format = "csv"
-        with tempfile.TemporaryFile() as copy:  # mode 0600, no name: nothing is left behind on any end
+        spool_dir = tempfile.gettempdir()
+        try:
+            copy = tempfile.TemporaryFile()  # noqa: SIM115 -- mode 0600, no name: nothing left behind on any end
+        except OSError as exc:
+            print(f"zzgw import: 无法在临时目录 {spool_dir} 中建立管道输入的副本：{exc.strerror or exc}"
+                  f"（cannot make the copy of the input in the temporary directory {spool_dir}: {exc}）",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        with copy:
             try:
-                with args.file.open("rb") as source:
-                    shutil.copyfileobj(source, copy, 1 << 20)
+                for piece in _pieces(args.file):
+                    copy.write(piece)
                 copy.flush()
-            except OSError as exc:
-                print(f"zzgw import: 无法读取 {args.file}：{exc.strerror or exc}（cannot read {args.file}: {exc}）",
-                      file=sys.stderr)  # fmt: skip
+            except _InputUnreadable as unreadable:
+                error = unreadable.error
+                print(f"zzgw import: 无法读取 {args.file}：{error.strerror or error}"
+                      f"（cannot read {args.file}: {error}）", file=sys.stderr)  # fmt: skip
+                return 2
+            except OSError as exc:  # the copy's write, not the input: $TMPDIR full, most often (a reviewer)
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    print(f"zzgw import: 临时目录 {spool_dir} 空间不足（复制管道输入需要与其同等的空间）；请将 TMPDIR "
+                          f"设为空间更大的目录，或先将输入保存为文件（the temporary directory {spool_dir} is full: "
+                          "the copy of the input needs as much space as the input; set TMPDIR to a larger directory, "
+                          f"or save the input to a file first）：{exc.strerror}", file=sys.stderr)  # fmt: skip
+                else:
+                    print(f"zzgw import: 无法写入临时目录 {spool_dir} 中管道输入的副本：{exc.strerror or exc}"
+                          f"（cannot write the copy of the input in the temporary directory {spool_dir}: {exc}）",
+                          file=sys.stderr)  # fmt: skip
                 return 2
             except KeyboardInterrupt:
                 print("\nzzgw import: 在读取输入时被中断，尚未发送任何记录"
@@ -772,6 +792,24 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     if imported:
         _end_at_once(status)
     return status
+
+
+class _InputUnreadable(Exception):
+    """The input of ``zzgw import`` could not be read, told apart from the copy that could not be written."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _pieces(path: Path) -> Iterator[bytes]:
+    """What ``path`` holds, a MiB at a time; an error reading it is ``_InputUnreadable``."""
+    try:
+        with path.open("rb") as source:
+            while piece := source.read(1 << 20):
+                yield piece
+    except OSError as exc:
+        raise _InputUnreadable(exc) from exc
 
 
 def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tuple[int, bool]:

@@ -1154,6 +1154,32 @@ def test_a_pipes_copy_leaves_nothing_behind_when_the_command_is_hung_up_or_kille
     assert list(spool.rglob("*")) == [], "the pipe's copy with personal data was left behind"
 
 
+def test_a_pipe_that_fills_the_temporary_directory_is_said_to_fill_it_naming_it(tmp_path: Path) -> None:
+    """The copy's write failing in a full $TMPDIR was said 无法读取 /dev/stdin：No space left on device, sending the
+    operator to look at the pipe and its producer (a reviewer): the temporary directory is named, with what to do."""
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"a 1 MiB tmpfs cannot be mounted here: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        env = {**os.environ, "TMPDIR": str(small), "ZZGW_DATA_DIR": str(tmp_path / "data"), "ZZGW_DATABASE_URL": ""}
+        command = zzgw_command("import", "--issuer", MARKET, "--target", "127.0.0.1:44502", "--format", "csv",
+                               "/dev/stdin")  # fmt: skip
+        text = b"request_id,type_code,holder.name\n" + b"r,t,\xe6\xb5\x8e\xe5\x8d\x97\n" * 200_000  # 2.6 MB
+        done = subprocess.run(command, env=env, cwd=ROOT, input=text, capture_output=True, timeout=120)
+        assert list(small.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+    said = done.stderr.decode()
+    assert done.returncode == 2, said
+    assert said.startswith(
+        f"zzgw import: 临时目录 {small} 空间不足（复制管道输入需要与其同等的空间）；请将 TMPDIR 设为空间更大的目录，"
+        f"或先将输入保存为文件（the temporary directory {small} is full: the copy of the input needs as much space as "
+        "the input; set TMPDIR to a larger directory, or save the input to a file first）：No space left on device"
+    ), said
+
+
 def test_an_import_no_gateway_answered_is_not_said_stopped_by_the_gateway(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
