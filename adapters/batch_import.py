@@ -417,21 +417,62 @@ _WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
 def _not_text(path: Path, encoding: str) -> str:
     """Why ``path`` is no text the import reads in ``encoding``, said by how it begins (empty: it may be): an Excel
-    workbook, or UTF-16 (Excel's Unicode text) read in another encoding. Both had been told to add --encoding gb18030,
-    which then failed again (a reviewer)."""
+    workbook, or UTF-16 read in another encoding. Both had been told to add --encoding gb18030, which then failed
+    again (a reviewer). UTF-16 is told by its byte order mark, or without one (SQL Server's ``bcp -w``, .NET's
+    ``Encoding.Unicode``) by the NULs every other byte of its ASCII header holds, and the exact codec is named: a
+    BOM-less file had been given the GBK advice, and ``--encoding utf-16`` then failed on the missing mark. Excel's
+    "Unicode 文本" (UTF-16 with TAB-separated columns) is said to be one, whatever the encoding, to be saved as
+    "CSV UTF-8": read with ``--encoding utf-16`` as advised, its header was one column and every line failed (a
+    reviewer)."""
     with path.open("rb") as handle:
-        start = handle.read(4)
+        start = handle.read(1024)
     if start.startswith(_WORKBOOKS):
         return (
             f"{path} 是 Excel 工作簿，不是 CSV 文本：请在 Excel 中另存为“CSV UTF-8”再导入"
             f"（{path} is an Excel workbook, not CSV text: save it as 'CSV UTF-8' in Excel, and import that）"
         )
-    wide = start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not start.startswith(codecs.BOM_UTF32_LE)
-    if wide and not codecs.lookup(encoding).name.startswith("utf-16"):
+    codec = _utf16_codec(start)
+    if not codec:
+        return ""
+    first_line = start.decode(codec, errors="replace").lstrip("\ufeff").split("\n", 1)[0]
+    if "\t" in first_line and "," not in first_line:
+        return (
+            f"{path} 是 Excel 的“Unicode 文本”（UTF-16 编码，各列以制表符分隔），不是 CSV："
+            f"请在 Excel 中另存为“CSV UTF-8”再导入（{path} is Excel's 'Unicode Text', UTF-16 with TAB-separated "
+            "columns, not CSV: save it as 'CSV UTF-8' in Excel, and import that）"
+        )
+    if codec == "utf-16":
+        if codecs.lookup(encoding).name.startswith("utf-16"):
+            return ""
         return (
             f"{path} 是 UTF-16 编码：请加 --encoding utf-16，或在 Excel 中另存为“CSV UTF-8”"
             f"（{path} is UTF-16: use --encoding utf-16, or save it as 'CSV UTF-8'）"
         )
+    if codecs.lookup(encoding).name == codec:
+        return ""
+    order = "LE" if codec == "utf-16-le" else "BE"
+    return (
+        f"{path} 是 UTF-16 {order} 编码，没有字节顺序标记：请加 --encoding {codec}，或另存为“CSV UTF-8”"
+        f"（{path} is UTF-16 {order} without a byte order mark: use --encoding {codec}, or save it as 'CSV UTF-8'）"
+    )
+
+
+def _utf16_codec(start: bytes) -> str:
+    """The UTF-16 codec ``start`` (a file's first bytes) is in: ``utf-16`` by its byte order mark, ``utf-16-le`` or
+    ``utf-16-be`` by the NULs of the ASCII it holds (a header's column names), every other byte, on one side only;
+    empty for none. UTF-8 and GB18030 text has no NUL."""
+    if start.startswith(codecs.BOM_UTF32_LE):
+        return ""
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    pairs = len(start) // 2
+    if pairs < 4:
+        return ""
+    even, odd = start[0 : pairs * 2 : 2].count(0), start[1 : pairs * 2 : 2].count(0)
+    if odd >= pairs / 2 and even <= pairs / 10:
+        return "utf-16-le"
+    if even >= pairs / 2 and odd <= pairs / 10:
+        return "utf-16-be"
     return ""
 
 

@@ -469,6 +469,42 @@ def test_a_workbook_or_a_utf16_file_is_said_what_it_is(tmp_path: Path) -> None:
     assert number == 2 and isinstance(record, dict) and record["holder"]["name"] == "济南甲公司"
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_said_to_be_it_naming_the_codec(tmp_path: Path, codec: str) -> None:
+    """UTF-16 as SQL Server's `bcp -w` or .NET's Encoding.Unicode write it, without a byte order mark, was given the
+    GBK advice; with it, 第 2 行不是 gb18030 编码, and with --encoding utf-16, Python's "UTF-16 stream does not start
+    with BOM" (a reviewer). Its exact codec is said, and reads it."""
+    bare = tmp_path / "bare.csv"
+    bare.write_bytes("type_code,license_number,holder.name\nx,A,济南甲公司\n".encode(codec))
+    order = codec[-2:].upper()
+    for encoding in ("utf-8-sig", "gb18030", "utf-16"):
+        with pytest.raises(ValueError) as refused:
+            count_records(bare, encoding=encoding)
+        assert str(refused.value) == (
+            f"{bare} 是 UTF-16 {order} 编码，没有字节顺序标记：请加 --encoding {codec}，或另存为“CSV UTF-8”"
+            f"（{bare} is UTF-16 {order} without a byte order mark: use --encoding {codec}, or save it as 'CSV UTF-8'）"
+        )
+    assert count_records(bare, encoding=codec) == 1
+    ((number, record),) = list(read_records(bare, encoding=codec))
+    assert number == 2 and isinstance(record, dict) and record["holder"]["name"] == "济南甲公司"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030", "utf-16"])
+def test_excels_unicode_text_is_said_to_be_tab_separated_whatever_the_encoding(tmp_path: Path, encoding: str) -> None:
+    """Excel's "Unicode 文本" (*.txt) is UTF-16 with TAB-separated columns: told to add --encoding utf-16, which then
+    failed every line, BAD_RECORD：记录中有未知的键：request_id\\ttype_code… (a reviewer). It is said what it is, and
+    to save it as "CSV UTF-8", before anything is read or sent."""
+    text = tmp_path / "unicode.txt"
+    text.write_text("request_id\ttype_code\tholder.name\nr1\tx\t济南甲公司\n", encoding="utf-16")
+    with pytest.raises(ValueError) as refused:
+        count_records(text, "csv", encoding=encoding)
+    assert str(refused.value) == (
+        f"{text} 是 Excel 的“Unicode 文本”（UTF-16 编码，各列以制表符分隔），不是 CSV："
+        f"请在 Excel 中另存为“CSV UTF-8”再导入（{text} is Excel's 'Unicode Text', UTF-16 with TAB-separated "
+        "columns, not CSV: save it as 'CSV UTF-8' in Excel, and import that）"
+    )
+
+
 def test_utf8_read_as_gb18030_is_refused_not_garbled(tmp_path: Path) -> None:
     """GB18030 reads almost any bytes: a UTF-8 file imported with --encoding gb18030 had been read as other
     characters, without an error, and 济南甲公司 issued under a garbled name (a reviewer). A UTF-8 file is refused
