@@ -603,7 +603,17 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
             except csv.Error as exc:
                 if lines.ended:  # the file ended inside a quoted value: its rows after the quote are in that cell
                     raise ValueError(_unclosed(path, lines.quote_opened())) from exc
-                failure = Failure(lines.first, "", "BAD_CSV", f"不是 CSV（not CSV: {exc}）")
+                said = f"不是 CSV（not CSV: {exc}）"
+                if lines.number > lines.first:  # a stray quote a later row's quoted cell closed: the rows between
+                    # were read into its cell, and had been said as this line alone, neither quote nor rows named
+                    first, last, opened = lines.first, lines.number, lines.quote_opened()
+                    said = (
+                        f"第 {first}–{last} 行被读作一条记录：第 {opened} 行的引号在单元格末尾之后才闭合，"
+                        f"其间各行被读入该单元格，请补上引号或删去它（lines {first}-{last} were read as one record: "
+                        f"the quote opened on line {opened} is closed only later, and the lines between were read "
+                        f"into its cell; close the quote or remove it; not CSV: {exc}）"
+                    )
+                failure = Failure(lines.first, "", "BAD_CSV", said)
             else:
                 if lines.too_large:
                     failure = Failure(

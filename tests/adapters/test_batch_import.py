@@ -380,6 +380,24 @@ def test_a_title_row_above_the_header_is_said_so_naming_the_header_line(tmp_path
     assert count_records(path) == 1
 
 
+def test_a_stray_quote_a_later_line_closes_fails_naming_the_lines_it_took_and_where_it_opened(tmp_path: Path) -> None:
+    """A 经营范围 typed as `"食品` whose quote a quoted cell of a later row closes: the rows between were read into that
+    cell, and said as one line, 第 3 行 BAD_CSV：不是 CSV（',' expected after '"'）, naming neither the quote nor the
+    row it took (a reviewer). The failure names the lines read as one record and the line the quote opened on."""
+    path = tmp_path / "stray.csv"
+    path.write_text(
+        'request_id,type_code,holder.name\r\nr1,t,甲\r\nr2,t,"食品\r\nr3,t,"x""y"\r\nr4,t,乙\r\n', encoding="utf-8"
+    )
+    read = list(read_records(path))
+    assert [(number, getattr(record, "reason", "")) for number, record in read] == [(2, ""), (3, "BAD_CSV"), (5, "")]
+    failure = read[1][1]
+    assert isinstance(failure, Failure) and failure.message == (
+        "第 3–4 行被读作一条记录：第 3 行的引号在单元格末尾之后才闭合，其间各行被读入该单元格，请补上引号或删去它"
+        "（lines 3-4 were read as one record: the quote opened on line 3 is closed only later, and the lines between "
+        "were read into its cell; close the quote or remove it; not CSV: ',' expected after '\"'）"
+    )
+
+
 def test_csv_records_are_numbered_by_the_line_they_begin_on(tmp_path: Path) -> None:
     path = tmp_path / "gaps.csv"
     path.write_text(
