@@ -1267,17 +1267,22 @@ class _UnavailableForAWhile(issuance_pb2_grpc.IssuanceServiceServicer):
         self.calls += 1
         if self.calls <= self.failures:
             abort_unavailable(context, "DATABASE_UNAVAILABLE", "the database connection was lost: retry")
-        index = 0
-        for request in requests:
-            results = []
-            for _ in request.licenses:
-                results.append(
-                    issuance_pb2.BatchItemResult(
-                        index=index, license=common_pb2.License(license_id=f"id-{index}"), created=True
-                    )
-                )
-                index += 1
-            yield issuance_pb2.BatchIssueLicensesResponse(results=results)
+        yield from _issuing(requests)
+
+
+def _issuing(requests: Any, received: list[str] | None = None) -> Iterator[Any]:
+    """A fake gateway's answers: every item of every message issued, in order, its request id recorded in
+    ``received``."""
+    index = 0
+    for request in requests:
+        results = []
+        for item in request.licenses:
+            if received is not None:
+                received.append(item.request_id)
+            license = common_pb2.License(license_id=item.request_id or f"id-{index}")
+            results.append(issuance_pb2.BatchItemResult(index=index, license=license, created=True))
+            index += 1
+        yield issuance_pb2.BatchIssueLicensesResponse(results=results)
 
 
 def _serving(servicer: Any, options: list[tuple[str, int]] | None = None) -> tuple[grpc.Server, str]:
@@ -1325,18 +1330,7 @@ class _DropsFirstStream(issuance_pb2_grpc.IssuanceServiceServicer):
             time.sleep(0.1)  # the client reads on meanwhile
             abort_unavailable(context, "DATABASE_UNAVAILABLE", "the database connection was lost: retry")
         time.sleep(1.5)
-        index = 0
-        for request in requests:
-            results = []
-            for item in request.licenses:
-                self.received.append(item.request_id)
-                results.append(
-                    issuance_pb2.BatchItemResult(
-                        index=index, license=common_pb2.License(license_id=item.request_id), created=True
-                    )
-                )
-                index += 1
-            yield issuance_pb2.BatchIssueLicensesResponse(results=results)
+        yield from _issuing(requests, self.received)
 
 
 @pytest.mark.parametrize(
@@ -1393,18 +1387,7 @@ class _DropsThenDownOnceThenServes(issuance_pb2_grpc.IssuanceServiceServicer):
             abort_unavailable(context, "DATABASE_UNAVAILABLE", "the database connection was lost: retry")
         if self.calls == 2:
             abort_unavailable(context, "DATABASE_UNAVAILABLE", "the database connection was lost: retry")
-        index = 0
-        for request in requests:
-            results = []
-            for item in request.licenses:
-                self.received.append(item.request_id)
-                results.append(
-                    issuance_pb2.BatchItemResult(
-                        index=index, license=common_pb2.License(license_id=item.request_id), created=True
-                    )
-                )
-                index += 1
-            yield issuance_pb2.BatchIssueLicensesResponse(results=results)
+        yield from _issuing(requests, self.received)
 
 
 class _LateFirstRead:
