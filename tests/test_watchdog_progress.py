@@ -12,17 +12,26 @@ from pathlib import Path
 import grpc
 import pytest
 
+from gateway.domain.audit import AccessRecord
 from gateway.server import Gateway, build_server
 from gateway.services import audit as audit_service
+from gateway.store.repositories import AuditRepository
 from gateway.watchdog import CallGone, InFlight, Watchdog, progress, watched
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc
 from tests.conftest import ADMIN, RunningGateway, backend_params, fresh_database, start_gateway
 from tests.test_audit_head import entry
 
-LIMIT = 0.5
-"""The watchdog's limit in these tests (``ZZGW_STUCK_CALL_SECONDS``, 120 by default)."""
-RECORDS = 60_000
-"""Records enough for a check several times ``LIMIT`` long (20-30k records/s)."""
+LIMIT = 2.0
+"""The watchdog's limit in these tests (``ZZGW_STUCK_CALL_SECONDS``, 120 by default): seconds, well past the
+pauses of a loaded machine (0.3 s between pages seen with 4 test workers on 2 cores; a limit of 0.5 s had made the
+grown trail's check fail there, a reviewer's R4)."""
+RECORDS = 30_000
+PAGE = 250
+"""The check's pages: ``RECORDS / PAGE`` pages, the progress said before each."""
+PAGE_READ_SECONDS = 0.04
+"""Added to each page's read: the check then takes at least ``RECORDS / PAGE * PAGE_READ_SECONDS`` (4.8 s, more
+than twice ``LIMIT``) however fast the machine, as a trail of millions of records does in use, while a page still
+takes a small part of ``LIMIT`` however loaded the machine."""
 
 
 @dataclass(eq=False)
@@ -66,9 +75,17 @@ def test_progress_raises_once_the_calls_client_is_gone() -> None:
 @pytest.fixture(params=backend_params())
 def grown(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningGateway]:
     """A gateway whose audit trail has ``RECORDS`` records, served with a watchdog of ``LIMIT`` seconds (its
-    in-flight calls in ``grown.in_flight``, what it found in ``grown.stuck``), the check's pages made small so
-    that each page is well within ``LIMIT`` on a loaded machine (5000 records, ~0.2 s, against 120 s in use)."""
-    monkeypatch.setattr(audit_service, "PAGE", 1000)
+    in-flight calls in ``grown.in_flight``, what it found in ``grown.stuck``), the check's pages made small and each
+    page's read slowed (``PAGE_READ_SECONDS``): the whole check takes several times ``LIMIT`` and each page far
+    less (in use: 5000 records, ~0.2 s, against 120 s)."""
+    monkeypatch.setattr(audit_service, "PAGE", PAGE)
+    read = AuditRepository.page
+
+    def slow_page(self: AuditRepository, after_seq: int, limit: int) -> list[AccessRecord]:
+        time.sleep(PAGE_READ_SECONDS)
+        return read(self, after_seq, limit)
+
+    monkeypatch.setattr(AuditRepository, "page", slow_page)
     with fresh_database(request.param, tmp_path) as url:
         first = start_gateway(tmp_path / "var", url)
         first.stop()  # initialised; served again below with a watchdog over its calls
@@ -104,7 +121,7 @@ def test_a_check_of_a_grown_trail_answers_and_is_not_taken_for_stuck(grown: Runn
     took = time.perf_counter() - started
     assert check.ok and check.records >= RECORDS
     assert took > 2 * LIMIT, f"the check took {took:.2f} s: too short to show anything"
-    assert grown.stuck == []  # type: ignore[attr-defined]
+    assert grown.stuck == [], f"the check took {took:.2f} s in {RECORDS // PAGE} pages"  # type: ignore[attr-defined]
 
     # a call with nothing to say is still caught: a page read waiting on a lock says nothing meanwhile
     in_flight: InFlight = grown.in_flight  # type: ignore[attr-defined]
