@@ -22,6 +22,14 @@ QR_IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF")
 opens many more, some through other programs (EPS and PDF-like PostScript through Ghostscript, were it installed):
 an uploaded file is read only by these parsers, never handed to another program (a penetration tester)."""
 
+# What Pillow finds odd in an image (a TIFF tag past the file's end, corrupt EXIF, a size past its own warning's) is
+# said of the image a caller gave, answered or told NO_QR_CODE: not the operators'. Logged (py.warnings), any console
+# token could write a line at will. Ignored once, here, for the whole process: ignored around each decode
+# (warnings.catch_warnings, which saves and puts back the process's one list of filters), two console checks at once
+# had left "ignore every warning" in place for good, and every later warning of that worker unlogged (a reviewer,
+# R1). Pillow says such things from its own modules; appended, so that an operator's -W or PYTHONWARNINGS decides first.
+warnings.filterwarnings("ignore", module=r"PIL(\.|$)", append=True)
+
 QR_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 """The names' endings of those kinds: a path so named that is not there is a file mistyped, not a number to look up."""
 
@@ -79,31 +87,28 @@ def decode_qr_image(data: bytes) -> str:
             reason="IMAGE_TOO_LARGE",
         )
     try:  # everything Pillow or zxing-cpp may raise for an image within the limits is said here, as bad input
-        with warnings.catch_warnings():
-            # what Pillow finds odd in the caller's image (a TIFF tag past the file's end, corrupt EXIF) is the
-            # caller's, told NO_QR_CODE or answered: not the operators'. Logged, any console token could write a line
-            # at every upload, the registry reset by catch_warnings each time (a reviewer)
-            warnings.simplefilter("ignore")
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=QR_IMAGE_FORMATS)
-            if image.width * image.height > MAX_QR_IMAGE_PIXELS:
-                raise ResourceExhaustedError(
-                    f"图片像素过多（{image.width}×{image.height}，最多 {MAX_QR_IMAGE_PIXELS:,} 像素）"
-                    f"（the image is {image.width}×{image.height} pixels; at most {MAX_QR_IMAGE_PIXELS:,}）",
-                    reason="IMAGE_TOO_MANY_PIXELS",
-                )
-            if max(image.size) > MAX_QR_IMAGE_SIDE:
-                raise ResourceExhaustedError(
-                    f"图片过宽或过高（{image.width}×{image.height}，每边最多 {MAX_QR_IMAGE_SIDE:,} 像素）"
-                    f"（the image is {image.width}×{image.height} pixels; at most {MAX_QR_IMAGE_SIDE:,} a side）",
-                    reason="IMAGE_TOO_MANY_PIXELS",
-                )
-            image.load()
-            decoded = image if image.mode in _DECODED_MODES else image.convert("L")
-            found = zxingcpp.read_barcodes(decoded, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+        # the header only: past 89 megapixels Pillow's own check warns (ignored, above) and past twice that raises; the
+        # pixels are counted here first, and refused past MAX_QR_IMAGE_PIXELS before one is read
+        image = Image.open(io.BytesIO(data), formats=QR_IMAGE_FORMATS)
+        if image.width * image.height > MAX_QR_IMAGE_PIXELS:
+            raise ResourceExhaustedError(
+                f"图片像素过多（{image.width}×{image.height}，最多 {MAX_QR_IMAGE_PIXELS:,} 像素）"
+                f"（the image is {image.width}×{image.height} pixels; at most {MAX_QR_IMAGE_PIXELS:,}）",
+                reason="IMAGE_TOO_MANY_PIXELS",
+            )
+        if max(image.size) > MAX_QR_IMAGE_SIDE:
+            raise ResourceExhaustedError(
+                f"图片过宽或过高（{image.width}×{image.height}，每边最多 {MAX_QR_IMAGE_SIDE:,} 像素）"
+                f"（the image is {image.width}×{image.height} pixels; at most {MAX_QR_IMAGE_SIDE:,} a side）",
+                reason="IMAGE_TOO_MANY_PIXELS",
+            )
+        image.load()
+        decoded = image if image.mode in _DECODED_MODES else image.convert("L")
+        found = zxingcpp.read_barcodes(decoded, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     except ZzgwError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # its header claims a far larger image
+        # (the warning raises where warnings are made errors: PYTHONWARNINGS=error)
         raise ResourceExhaustedError(
             f"图片像素过多（超过 {MAX_QR_IMAGE_PIXELS:,} 像素）"
             f"（the image has more than {MAX_QR_IMAGE_PIXELS:,} pixels）",
