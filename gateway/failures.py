@@ -156,5 +156,14 @@ _PG_LASTING = (
     "alert unknown ca",  # the server refusing the client's certificate (clientcert=verify-ca / verify-full)
     "alert bad certificate",
     "alert certificate required",
+    # TLS versions or ciphers that the URL (ssl_min_protocol_version, ssl_max_protocol_version) and the server do not
+    # share, as libpq 18 says them: the server refusing the URL's versions, a server answering in a version outside
+    # them, versions OpenSSL will not speak at all (TLS 1.0-1.1), no cipher in common. Taken for an outage (75), the
+    # init unit tried again for ever, as above (a reviewer, R2). Not OpenSSL's "wrong version number": libpq's words
+    # for something other than TLS answering sslnegotiation=direct, which a proxy's error page in a failover is too
+    "alert protocol version",
+    "unsupported protocol",
+    "no protocols available",
+    "alert handshake failure",
 )
 """What PostgreSQL says when it answers and refuses the connection for good: a setting to fix, not an outage."""

@@ -11,7 +11,7 @@ import sqlite3
 import ssl
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -119,10 +119,13 @@ def test_a_statement_timeout_is_said_as_one_not_as_a_connection_lost() -> None:
 
 
 @contextlib.contextmanager
-def tls_postgres(host_name: str) -> Iterator[tuple[int, Path]]:
+def tls_postgres(
+    host_name: str, configure: Callable[[ssl.SSLContext], object] = lambda _: None
+) -> Iterator[tuple[int, Path]]:
     """A server on a free port that answers PostgreSQL's SSLRequest with yes and its TLS handshake with a
-    certificate for ``host_name`` issued by a CA of its own; yields the port and the CA's certificate file (for
-    ``sslrootcert``). It goes no further: what libpq says of the certificate is the test."""
+    certificate for ``host_name`` issued by a CA of its own (its TLS context as ``configure`` sets it: versions,
+    ciphers); yields the port and the CA's certificate file (for ``sslrootcert``). It goes no further: what libpq
+    says of the certificate is the test."""
     directory = Path(tempfile.mkdtemp(prefix="zzgw-tls-pg-"))
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
@@ -154,6 +157,7 @@ def tls_postgres(host_name: str) -> Iterator[tuple[int, Path]]:
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(directory / "server.pem", directory / "server.key")
+    configure(context)
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     stopped = threading.Event()
@@ -166,7 +170,7 @@ def tls_postgres(host_name: str) -> Iterator[tuple[int, Path]]:
                 continue
             with connection:
                 connection.settimeout(5)
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError):  # ssl.SSLError too: a handshake it refuses
                     connection.recv(8)  # SSLRequest
                     connection.sendall(b"S")
                     with context.wrap_socket(connection, server_side=True) as tls:
@@ -205,3 +209,89 @@ def test_a_tls_setting_the_server_refuses_is_a_setting_not_an_outage(tmp_path: P
     # the server out of reach stays an outage, with TLS asked for too
     down = _error(f"postgresql+psycopg://zzgw@127.0.0.1:{free_port()}/zzgw?sslmode=verify-full", "SELECT 1")
     assert store_unreachable(down) and exit_status(down) == 75
+
+
+@contextlib.contextmanager
+def tls_1_1_postgres() -> Iterator[int]:
+    """A server on a free port that answers PostgreSQL's SSLRequest with yes and any TLS ClientHello with a
+    ServerHello of TLS 1.1, whatever the client offered (as one too old to read the offer does); yields the port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection, contextlib.suppress(OSError):
+            connection.settimeout(5)
+            connection.recv(8)  # SSLRequest
+            connection.sendall(b"S")
+            connection.recv(4096)  # ClientHello
+            hello = b"\x03\x02" + bytes(32) + b"\x00" + b"\xc0\x13" + b"\x00"  # TLS 1.1, a random, a cipher
+            handshake = b"\x02" + len(hello).to_bytes(3, "big") + hello
+            connection.sendall(b"\x16\x03\x02" + len(handshake).to_bytes(2, "big") + handshake)
+            connection.recv(1)  # until the client hangs up
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        thread.join(5)
+
+
+def test_a_tls_version_or_cipher_the_server_and_the_url_do_not_share_is_a_setting_not_an_outage() -> None:
+    """``ssl_min_protocol_version`` / ``ssl_max_protocol_version`` that the server's TLS versions miss, a range of
+    the URL that libpq's OpenSSL will not speak (TLS 1.0-1.1), a server answering in a version outside the URL's
+    range, and a server with no cipher the client has: every later try meets it again. They had been taken for an
+    outage (exit 75), and the documented init unit tried again every 5 s for ever (a reviewer, R2)."""
+
+    def tls_1_3_only(context: ssl.SSLContext) -> None:
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+
+    def tls_1_2_at_most(context: ssl.SSLContext) -> None:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+
+    def no_shared_cipher(context: ssl.SSLContext) -> None:
+        tls_1_2_at_most(context)
+        context.set_ciphers("AES128-SHA")  # RSA key exchange, with an EC key: none the server can use
+
+    refused: dict[str, DBAPIError] = {}
+    with tls_postgres("db.example", tls_1_3_only) as (port, _):
+        url = f"postgresql+psycopg://zzgw@127.0.0.1:{port}/zzgw?sslmode=require"
+        refused["alert protocol version"] = _error(f"{url}&ssl_max_protocol_version=TLSv1.2", "SELECT 1")
+        refused["no protocols available"] = _error(
+            f"{url}&ssl_min_protocol_version=TLSv1&ssl_max_protocol_version=TLSv1.1", "SELECT 1"
+        )
+    with tls_postgres("db.example", tls_1_2_at_most) as (port, _):
+        url = f"postgresql+psycopg://zzgw@127.0.0.1:{port}/zzgw?sslmode=require&ssl_min_protocol_version=TLSv1.3"
+        refused["alert protocol version (min)"] = _error(url, "SELECT 1")
+    with tls_postgres("db.example", no_shared_cipher) as (port, _):
+        refused["alert handshake failure"] = _error(
+            f"postgresql+psycopg://zzgw@127.0.0.1:{port}/zzgw?sslmode=require", "SELECT 1"
+        )
+    with tls_1_1_postgres() as port:
+        refused["unsupported protocol"] = _error(
+            f"postgresql+psycopg://zzgw@127.0.0.1:{port}/zzgw?sslmode=require", "SELECT 1"
+        )
+    for words, refusal in refused.items():
+        assert words.removesuffix(" (min)") in str(refusal.orig), refusal.orig
+        assert store_unusable(refusal) and not store_unreachable(refusal), refusal.orig
+        assert exit_status(refusal) == 2, refusal.orig
+    # a server that goes away in the handshake (stopping, restarting) stays an outage
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def hang_up() -> None:
+        connection, _ = listener.accept()
+        with connection, contextlib.suppress(OSError):
+            connection.recv(8)
+            connection.sendall(b"S")
+            connection.recv(4096)  # the ClientHello, left unanswered
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    try:
+        gone = _error(f"postgresql+psycopg://zzgw@127.0.0.1:{port}/zzgw?sslmode=require", "SELECT 1")
+    finally:
+        listener.close()
+        thread.join(5)
+    assert store_unreachable(gone) and exit_status(gone) == 75, gone.orig
