@@ -166,9 +166,10 @@ def _claim_ports(settings: Settings) -> list[socket.socket]:
     readiness probe, a metrics scrape, a department fetching a CRL). The HTTP port had not been claimed: a second
     gateway on it started without a word (a reviewer). Ports, not addresses: 0.0.0.0 and 127.0.0.1 overlap, and a
     gRPC and an HTTP listener on one port share it as well. The claims are abstract Unix sockets named after the
-    ports, released when the process ends, however it ends."""
-    grpc_port, http_port = (address.rpartition(":")[2] for address in (settings.grpc_addr, settings.http_addr))
-    if grpc_port == http_port != "0":
+    ports, released when the process ends, however it ends. A port by its number: written ``048521``, it had been
+    claimed as another, and a second gateway on it started and shared it (a reviewer, R3)."""
+    grpc_port, http_port = (int(address.rpartition(":")[2]) for address in (settings.grpc_addr, settings.http_addr))
+    if grpc_port == http_port != 0:
         raise ConfigError(
             f"ZZGW_GRPC_ADDR and ZZGW_HTTP_ADDR name the same port ({grpc_port}): give each a port of its own"
         )
@@ -184,9 +185,9 @@ def _claim_ports(settings: Settings) -> list[socket.socket]:
     return claims
 
 
-def _claim_port(port: str, setting: str) -> socket.socket | None:
+def _claim_port(port: int, setting: str) -> socket.socket | None:
     """The claim of ``port`` (None for 0, a port the system picks), or a ConfigError naming ``setting``."""
-    if port == "0":
+    if port == 0:
         return None
     claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
-def _serve(env: dict[str, str], grpc_port: int, http_port: int) -> subprocess.Popen[str]:
+def _serve(env: dict[str, str], grpc_port: int | str, http_port: int | str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve"],
         env={**env, "ZZGW_GRPC_ADDR": f"127.0.0.1:{grpc_port}", "ZZGW_HTTP_ADDR": f"127.0.0.1:{http_port}"},
@@ -62,6 +62,12 @@ def test_a_second_gateway_on_the_same_http_port_is_refused(tmp_path: Path) -> No
         # its gRPC port on the first one's HTTP port, named as its gRPC setting
         status, err = _refused(_serve(env, http_port, free_port()))
         assert status == 2 and f"serves port {http_port} already" in err and "ZZGW_GRPC_ADDR" in err, err
+        # the port written with a leading zero is the same port: its claim had been another (``…-048521``), and a
+        # second gateway on :048521 started and shared it (a reviewer, R3)
+        status, err = _refused(_serve(env, free_port(), f"0{http_port}"))
+        assert status == 2 and f"serves port {http_port} already" in err and "ZZGW_HTTP_ADDR" in err, err
+        status, err = _refused(_serve(env, f"00{grpc_port}", free_port()))
+        assert status == 2 and f"serves port {grpc_port} already" in err and "ZZGW_GRPC_ADDR" in err, err
     finally:
         first.send_signal(signal.SIGTERM)
         _, err = first.communicate(timeout=60)
@@ -75,5 +81,8 @@ def test_one_gateway_with_one_port_for_both_is_refused(tmp_path: Path) -> None:
     run_zzgw("init", env=env, check=True)
     port = free_port()
     status, err = _refused(_serve(env, port, port))
+    assert status == 2, err
+    assert f"ZZGW_GRPC_ADDR and ZZGW_HTTP_ADDR name the same port ({port})" in err, err
+    status, err = _refused(_serve(env, port, f"0{port}"))  # written otherwise, the same port
     assert status == 2, err
     assert f"ZZGW_GRPC_ADDR and ZZGW_HTTP_ADDR name the same port ({port})" in err, err
