@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import logging
 import os
@@ -49,6 +48,7 @@ from gateway.services.members import MemberService
 from gateway.store.database import Database, driver_error
 from gateway.threads import name_this_thread
 from signing.pki import CertificateAuthority, Issued, csr_public_key
+from signing.seal_ca import held_directory
 
 log = logging.getLogger("zzgw.members")
 
@@ -349,18 +349,8 @@ def one_at_a_time(pki: Path) -> Iterator[None]:
     """Hold ``pki`` (an exclusive ``flock`` of the directory, let go when the process ends however it ends) while a
     renewal, retirement or revocation (``zzgw members --revoke``) writes ``pki/members/``; another waits for it.
     Without the directory, nothing is held: the command then says what is missing."""
-    try:
-        held: int | None = os.open(pki, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        held = None
-    if held is None:
+    with held_directory(pki):
         yield
-        return
-    try:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(held)
 
 
 def put_previous_aside(settings: Settings, code: str, digest: str | None) -> Path | None:

@@ -204,7 +204,7 @@ class SealMakerCA:
         for stem, key in (("root", self._root_key), ("intermediate", self._intermediate_key)):
             if key is not None:
                 _write_private(directory / f"{stem}.key.pem", _encrypted_pem(key, passphrase))
-        with self._lock, _held(directory):
+        with self._lock, held_directory(directory):
             self._directory = directory
             self._write_state(merge=False)  # a new CA's: what a file there holds is not its own
 
@@ -350,7 +350,7 @@ class SealMakerCA:
         _require_aware(at)
         if reason in _REFUSED_REASONS:
             raise ValueError(f"{reason.value} is not supported: seal revocations are final")
-        with self._lock, _held(self._directory):
+        with self._lock, held_directory(self._directory):
             self._refresh()  # another worker's revocation of it, made since this process last read
             existing = self._revocations.get(serial)
             if existing is not None:
@@ -375,7 +375,7 @@ class SealMakerCA:
 
     def take_listed(self, serials: Iterable[int]) -> None:
         """Record ``serials`` as listed (checked and said), writing the file."""
-        with self._lock, _held(self._directory):
+        with self._lock, held_directory(self._directory):
             self._refresh()
             self._listed.update(s for s in serials if s in self._revocations)
             self._keeps_listed = True
@@ -519,11 +519,11 @@ class SealMakerCA:
 
 
 @contextlib.contextmanager
-def _held(directory: Path | None) -> Iterator[None]:
-    """Hold ``directory`` (an exclusive ``flock`` of it, let go when the process ends however it ends) while
-    ``revocations.json`` there is read and written again: gateway workers sharing the directory take turns, as
-    ``pki/`` is held for member renewals (``gateway.member_certificates.one_at_a_time``). Without a directory
-    (a CA kept in memory, or one not saved yet), nothing is held."""
+def held_directory(directory: Path | None) -> Iterator[None]:
+    """Hold ``directory`` (an exclusive ``flock`` of it, let go when the process ends however it ends): the seal-maker
+    CA's while ``revocations.json`` there is read and written again, so that gateway workers sharing it take turns;
+    ``pki/`` for member renewals (``gateway.member_certificates.one_at_a_time``). Without a directory (a CA kept in
+    memory, or one not saved yet) or with one that cannot be opened, nothing is held."""
     if directory is None:
         yield
         return
