@@ -202,7 +202,7 @@ def _typed(name: str, kind: str, value: object) -> object:
     if kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and (digits := value.strip().lstrip("-")).isascii() and digits.isdigit():
             return int(value)
         raise ConfigError(f"{_named(name)} must be a whole number, not {value!r}")
     if kind == "bool":
@@ -220,7 +220,8 @@ def _typed(name: str, kind: str, value: object) -> object:
 def _check_address(name: str, address: str) -> None:
     """``host:port`` (``[v6]:port``): without a port gRPC would listen on 443 without a word."""
     host, _, port = address.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535 or (":" in host and not host.startswith("[")):
+    numeric = port.isascii() and port.isdigit()  # "²" is a digit to isdigit, and int() refuses it
+    if not host or not numeric or not 0 <= int(port) <= 65535 or (":" in host and not host.startswith("[")):
         port = "50051" if name == "grpc_addr" else "8080"
         raise ConfigError(f"{_named(name)} must be host:port (e.g. 127.0.0.1:{port}, [::]:{port}), not {address!r}")
 

@@ -139,12 +139,14 @@ def test_bad_number(variable: str, value: str) -> None:
     ("threads = 2.7\n", "threads (ZZGW_THREADS) must be a whole number, not 2.7"),
     ("workers = [1]\n", "workers (ZZGW_WORKERS) must be a whole number"),
     ("workers = true\n", "workers (ZZGW_WORKERS) must be a whole number"),
+    ("workers = \"2\u00b2\"\n", "workers (ZZGW_WORKERS) must be a whole number"),  # isdigit, and int() refuses it
     ("access_log = \"of\"\n", "access_log (ZZGW_ACCESS_LOG) must be true or false"),
     ("data_dir = 3\n", "data_dir (ZZGW_DATA_DIR) must be a string"),
     ("log_level = \"verbose\"\n", "log_level (ZZGW_LOG_LEVEL) must be one of DEBUG, INFO"),
     ("http_addr = \"127.0.0.1\"\n", "http_addr (ZZGW_HTTP_ADDR) must be host:port"),
     ("grpc_addr = \"::1:50051\"\n", "grpc_addr (ZZGW_GRPC_ADDR) must be host:port"),
     ("grpc_addr = \"127.0.0.1:99999\"\n", "grpc_addr (ZZGW_GRPC_ADDR) must be host:port"),
+    ("grpc_addr = \"127.0.0.1:50051\u00b2\"\n", "grpc_addr (ZZGW_GRPC_ADDR) must be host:port"),  # as workers
 ])  # fmt: skip
 def test_a_bad_value_in_the_file_is_named(tmp_path: Path, toml: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
