@@ -82,6 +82,11 @@ SEAL_NAME_PUNCTUATION = "（）()〔〕【】·・、-－—"
 """The punctuation a seal's name may hold besides Chinese characters, letters and digits: 合同专用章（二）, 〔2025〕,
 【二】, 合同专用章－二 or —二, and the middle dot as Chinese input methods give it, · or ・ (a reviewer)."""
 
+_SPLITTING = str.maketrans("", "", SEAL_NAME_PUNCTUATION + unicodedata.normalize("NFKC", SEAL_NAME_PUNCTUATION))
+"""``SEAL_NAME_PUNCTUATION`` (and its NFKC forms, （ as ( and so on), taken out of a name before it is compared with
+the reserved names: 电子印章·制章者 and 核验回执（专用章） read as the gateway's own seals too, and had passed (a
+reviewer)."""
+
 
 def seal_name_violation(name: str) -> FieldViolation | None:
     """Why ``name`` is no seal's name (印章名称), or None: 1 to ``SEAL_NAME_MAX`` characters, each a Chinese
@@ -112,7 +117,7 @@ def seal_name_violation(name: str) -> FieldViolation | None:
             description=f"a seal name is 1-{SEAL_NAME_MAX} Chinese characters, letters, digits and "
             f"{SEAL_NAME_PUNCTUATION}, one Chinese at least: {why}",
         )
-    folded = unicodedata.normalize("NFKC", name).translate(_TRADITIONAL)
+    folded = unicodedata.normalize("NFKC", name).translate(_TRADITIONAL).translate(_SPLITTING)
     if any(reserved in folded for reserved in RESERVED_SEAL_NAMES):
         return FieldViolation(
             field="name",

@@ -181,6 +181,11 @@ BAD = [
     ("name", "核験回執専用章", "name", "RESERVED_SEAL_NAME"),
     ("name", "核验廻执专用章", "name", "RESERVED_SEAL_NAME"),
     ("name", "电子印章制章\ufa5b", "name", "RESERVED_SEAL_NAME"),  # a compatibility form of 者
+    ("name", "电子印章·制章者", "name", "RESERVED_SEAL_NAME"),  # split by the punctuation a name may hold
+    ("name", "核验回执·专用章", "name", "RESERVED_SEAL_NAME"),
+    ("name", "核验-回执专用章", "name", "RESERVED_SEAL_NAME"),
+    ("name", "核验回执（专用章）", "name", "RESERVED_SEAL_NAME"),
+    ("name", "電子印章・製章者", "name", "RESERVED_SEAL_NAME"),
     ("algorithm", "dsa-1024", "algorithm", "UNSUPPORTED_ALGORITHM"),
     ("validity_days", 4000, "validity_days", "BAD_VALIDITY"),
     ("request_id", "", "request_id", "REQUIRED"),
