@@ -750,3 +750,38 @@ def test_a_revocation_is_in_force_from_the_next_whole_second_when_revoke_seal_an
     service = running.gateway.seals
     assert service is not None
     assert service.ca.revocation_time(x509.load_der_x509_certificate(seal.certificate_der).serial_number) == revoked_at
+
+
+def test_revoke_seal_waits_for_its_second_after_its_commit(running: RunningGateway, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The wait for the revocation's second had been inside RevokeSeal's write transaction: on SQLite every write of
+    the gateway, any department's, waited with it up to a second (a reviewer's R2). Another department's
+    RegisterSeal made while RevokeSeal waits is done before RevokeSeal answers, which answers once its time has
+    come."""
+    import threading
+
+    from gateway.services import seals as seal_service
+
+    seal = register(running)
+    real = seal_service.time
+    done_meanwhile: list[bool] = []
+
+    class _Time:
+        """The module's ``time``, whose ``sleep`` has CIVIL register a seal, and waits for it, before sleeping."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def sleep(self, seconds: float) -> None:
+            started = real.monotonic()
+            registered = threading.Event()
+            threading.Thread(target=lambda: (register(running, CIVIL), registered.set()), daemon=True).start()
+            done_meanwhile.append(registered.wait(20))
+            real.sleep(max(0.0, seconds - (real.monotonic() - started)))
+
+    monkeypatch.setattr(seal_service, "time", _Time())
+    while not 0.02 < dt.datetime.now(dt.UTC).microsecond / 1e6 < 0.2:  # so that it waits most of a second
+        real.sleep(0.005)
+    revoked = seals(running, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="停用")).seal
+    answered = dt.datetime.now(dt.UTC)
+    assert done_meanwhile == [True]
+    assert revoked.revoked_at.ToDatetime(tzinfo=dt.UTC) <= answered
