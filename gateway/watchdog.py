@@ -15,8 +15,10 @@ two million-odd records it runs longer than the limit. Taken for stuck, it stopp
 admin asked (a reviewer). It says so after each page it checks, and ``progress`` stops it (``CallGone``) once its
 client is gone, so that a check nobody waits for does not run on. Every other unary call takes seconds at most in
 health (a PDF's validation or sealing), and clients give up far sooner; streams (a batch import,
-``WatchLicenseChanges``) are not watched. A database lock held for that long (an operator's transaction) stops
-processes too, one at a time per limit, which the log then says: a call waiting for a lock says nothing meanwhile.
+``WatchLicenseChanges``) are not watched. A PDF sealing, done on the process's one PDF thread, is watched as
+``Work`` while it runs, also once its call has given up on it (``SEALING_TIMED_OUT``). A database lock held for
+that long (an operator's transaction) stops processes too, one at a time per limit, which the log then says: a call
+waiting for a lock says nothing meanwhile.
 """
 
 from __future__ import annotations
@@ -61,6 +63,11 @@ class InFlight:
         self._calls[call] = call.started
         self.latest = call.started
 
+    def keep(self, work: Any) -> None:
+        """Watch ``work`` (an object with ``method`` and ``started``) as a call, though it is none: ``latest`` stays,
+        as no call started."""
+        self._calls[work] = work.started
+
     def discard(self, call: Any) -> None:
         self._calls.pop(call, None)
 
@@ -98,6 +105,42 @@ def watched(call: Any, in_flight: InFlight | None) -> Iterator[None]:
         _watched.reset(token)
         if in_flight is not None:
             in_flight.discard(call)
+
+
+class Work:
+    """Work done for a call on another thread, the PDF thread's sealing (``gateway.services.seals``), watched while it
+    runs, also once its call has given up on it: a sealing that timed out (``SEALING_TIMED_OUT``) is stopped only at
+    its next wait, and a step that never returns (a PKCS#11 token's signature that stalls) kept the one PDF thread,
+    so every later sealing of the process timed out behind it, for good, while its calls ended within the limit and
+    the watchdog saw nothing stuck (a reviewer). Taken for stuck past the limit, the process is replaced."""
+
+    __slots__ = ("method", "started")
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.started = time.perf_counter()
+
+
+def on_behalf() -> Callable[[], contextlib.AbstractContextManager[None]]:
+    """For the call this thread serves: a context manager that watches the work entered with it, on whichever thread,
+    as ``Work`` of that call (``method`` "<the call's method> (PDF thread)"); outside a watched call or without a
+    watchdog, one that does nothing."""
+    watched_now = _watched.get()
+    in_flight = watched_now[1] if watched_now is not None else None
+    if watched_now is None or in_flight is None:
+        return contextlib.nullcontext
+    method = f"{watched_now[0].method} (PDF thread)"
+
+    @contextlib.contextmanager
+    def working() -> Iterator[None]:
+        work = Work(method)
+        in_flight.keep(work)
+        try:
+            yield
+        finally:
+            in_flight.discard(work)
+
+    return working
 
 
 def progress() -> None:

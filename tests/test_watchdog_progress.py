@@ -156,3 +156,68 @@ def test_the_check_stops_when_its_client_gives_up(grown: RunningGateway, caplog:
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     lines = [r.getMessage() for r in caplog.records if r.name == "zzgw.access" and "VerifyAuditLog" in r.getMessage()]
     assert '"code": "DEADLINE_EXCEEDED"' in lines[0], lines
+
+
+@pytest.fixture(params=backend_params())
+def watched_gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningGateway]:
+    """A gateway served with a watchdog of ``LIMIT`` seconds (what it found in ``watched_gateway.stuck``)."""
+    with fresh_database(request.param, tmp_path) as url:
+        first = start_gateway(tmp_path / "var", url)
+        first.stop()
+        gateway = Gateway.open(first.gateway.settings)
+        in_flight = InFlight()
+        server, port = build_server(gateway, "127.0.0.1:0", in_flight=in_flight)
+        server.start()
+        stuck: list[tuple[str, float]] = []
+        watchdog = Watchdog(in_flight, LIMIT, lambda method, age: stuck.append((method, age)))
+        watchdog.start()
+        running = RunningGateway(gateway, server, port, first.tokens, first.data_dir)
+        running.stuck = stuck  # type: ignore[attr-defined]
+        try:
+            yield running
+        finally:
+            watchdog.stop()
+            running.stop()
+
+
+def test_a_sealing_that_timed_out_and_keeps_the_pdf_thread_is_taken_for_stuck(
+    watched_gateway: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sealing given up (SEALING_TIMED_OUT) whose key's signature stalls (a PKCS#11 token that does not answer,
+    synchronous on the one PDF thread) had kept that thread for good: every later sealing of the process timed out
+    behind it, its calls ended within the limit, and the watchdog saw nothing (a reviewer's R1). The work is watched
+    past its call's end, and the process taken for stuck."""
+    import threading
+
+    from gateway.services import seals as seal_service
+    from protos.zzgw.v1 import seal_pb2
+    from signing import pdf as pdf_module
+    from tests.api.test_seals import license_pdf, register, seals
+    from tests.conftest import MARKET, error_details
+
+    seal = register(watched_gateway, MARKET)
+    pdf = license_pdf(watched_gateway)
+    real = pdf_module._KeyBackendSigner.async_sign_raw
+    released = threading.Event()
+
+    async def stalls(self, data, digest_algorithm, dry_run=False):  # type: ignore[no-untyped-def]
+        if not dry_run:
+            released.wait(30)  # the token does not answer (synchronous, as the real call)
+        return await real(self, data, digest_algorithm, dry_run)
+
+    monkeypatch.setattr(seal_service, "SEAL_TIMEOUT_SECONDS", LIMIT / 2)  # within the limit, as 60 s is within 120 s
+    monkeypatch.setattr(pdf_module._KeyBackendSigner, "async_sign_raw", stalls)
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            seals(watched_gateway, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=pdf))
+        assert (caught.value.code(), error_details(caught.value)[0].reason) == (
+            grpc.StatusCode.UNAVAILABLE,
+            "SEALING_TIMED_OUT",
+        )
+        stuck: list[tuple[str, float]] = watched_gateway.stuck  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 20
+        while not stuck and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [method for method, _ in stuck] == ["/zzgw.v1.SealService/SealDocument (PDF thread)"]
+    finally:
+        released.set()

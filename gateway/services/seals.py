@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -55,6 +56,7 @@ from gateway.logs import OncePer, since
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import Database
 from gateway.threads import name_this_thread
+from gateway.watchdog import on_behalf
 from signing.errors import KeyStoreError
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, SM2_SM3, KeyBackend, KeyStore
 from signing.pdf import DEFAULT_REASON, NoSuchPage, PdfError, PdfSealer, TimestampUnavailable
@@ -198,13 +200,25 @@ class EventLoopThread:
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
         """The coroutine's result; concurrent.futures.TimeoutError after ``timeout`` seconds, the coroutine then
-        cancelled at its next wait (work that never waits cannot be: its PDFs' walks are bounded for that)."""
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        cancelled at its next wait. A step that never waits is not stopped (its PDFs' walks are bounded for that; a
+        key's signature that stalls is not): while it runs it is watched as work of the call that sent it
+        (``gateway.watchdog.Work``), past the call's end too, so that a process whose one PDF thread stays blocked
+        is taken for stuck after ``ZZGW_STUCK_CALL_SECONDS`` and replaced."""
+        future = asyncio.run_coroutine_threadsafe(_watched_while_running(coroutine, on_behalf()), self._loop)
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise
+
+
+async def _watched_while_running(
+    coroutine: Coroutine[Any, Any, T], working: Callable[[], contextlib.AbstractContextManager[None]]
+) -> T:
+    """``coroutine``'s result, watched as work (``working``) from when it starts on the PDF thread until it ends: a
+    job that times out before it starts is never watched."""
+    with working():
+        return await coroutine
 
 
 class SealService:
@@ -718,7 +732,8 @@ class SealService:
         except concurrent.futures.TimeoutError as exc:  # had been INTERNAL with a traceback (a reviewer)
             raise UpstreamUnavailableError(
                 f"盖章超时，未盖章，请稍后重试（sealing took more than {SEAL_TIMEOUT_SECONDS:g} s and was given up: "
-                "the gateway is busy sealing, or the time-stamping authority is slow; nothing was sealed）",
+                "the gateway is busy sealing, the time-stamping authority is slow, or the seal's key (a token, an HSM) "
+                "does not answer; nothing was sealed）",
                 reason="SEALING_TIMED_OUT",
             ) from exc
         except NoSuchPage as exc:
