@@ -1278,6 +1278,7 @@ def _receipt_check(args: argparse.Namespace) -> int:
         check_receipt_file,
         check_text,
         read_receipt,
+        receipt_bytes,
         trusted_root,
     )
     from adapters.terminal import shown_json
@@ -1285,7 +1286,11 @@ def _receipt_check(args: argparse.Namespace) -> int:
     from signing.results import CheckResult
 
     try:
-        data = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
+        if str(args.file) == "-":
+            data = receipt_bytes(sys.stdin.buffer)
+        else:
+            with args.file.open("rb") as source:
+                data = receipt_bytes(source)
         try:
             receipt = read_receipt(data)
         except ValueError as exc:  # in the console's words for a file that is no receipt, what is wrong after

@@ -510,3 +510,36 @@ def test_an_undecided_receipts_statement_of_any_shape_is_printed_without_a_trace
         assert "，不一致的信息项 differ：5" in out
     if said.get("caller") == [1]:
         assert "  核验部门 caller：[1]" in out.splitlines()
+
+
+def test_a_file_larger_than_any_receipt_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    """docs/receipts.md: a file "larger than 262 144 bytes" is refused (exit 2, no result). The whole file, or all of
+    standard input, had been read before its size was looked at: a 3 GB file took 17 s and 3.2 GB of memory, under a
+    memory limit it ended in a MemoryError traceback ("a defect of zzgw"), and /dev/zero or an endless standard input
+    never ended (a receipt-check reviewer, R1 of rev-cli: R2). At most one byte more than the limit is read."""
+    root = tmp_path / "root.pem"
+    root.write_text(VECTORS["trust"]["seal_maker_root_pem"], encoding="utf-8")
+    limited = (  # 1.5 GB of address space: the 3 GB file cannot be held
+        "import resource,sys;resource.setrlimit(resource.RLIMIT_AS,(1_500_000_000,1_500_000_000));"
+        "from gateway.cli import main;sys.exit(main(sys.argv[1:]))"
+    )
+    big = tmp_path / "big.json"
+    with big.open("wb") as f:
+        f.truncate(3 * 1024**3)  # sparse: no disk taken
+    said = (
+        "zzgw receipt check: 所给文件不是核验回执文件（not a receipt file: more than 262144 bytes: larger than any "
+        "receipt）\n"
+    )
+    for given, stdin in ((str(big), None), ("/dev/zero", None), ("-", "yes")):
+        command = [sys.executable, "-c", limited, "receipt", "check", given, "--root", str(root)]
+        if stdin is None:
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        else:  # an endless standard input: `yes | zzgw receipt check -`
+            feeder = subprocess.Popen([stdin], stdout=subprocess.PIPE)
+            try:
+                done = subprocess.run(command, cwd=ROOT, stdin=feeder.stdout, capture_output=True, text=True,
+                                      timeout=60)  # fmt: skip
+            finally:
+                feeder.kill()
+                feeder.wait()
+        assert (given, done.returncode, done.stdout, done.stderr) == (given, 2, "", said)
