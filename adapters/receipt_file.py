@@ -138,12 +138,12 @@ class TrustMaterial:
         crls: Sequence[Path] = (),
         pinned: Path | None = None,
     ) -> TrustMaterial:
-        """From the files the gateway serves: certificates PEM (several to a file allowed), CRLs DER or PEM;
+        """From the files the gateway serves: certificates PEM, CRLs DER or PEM (several to a PEM file allowed);
         OSError for a file that cannot be read, ValueError for one that is not what it should be."""
         return cls(
             roots=[_authority(path, c) for path in roots for c in _certificates(path)],
             intermediates=[c for path in intermediates for c in _certificates(path)],
-            crls=[_crl_der(path) for path in crls],
+            crls=[crl for path in crls for crl in _crls_der(path)],
             pinned=[_receipt_certificate(pinned, c) for c in _certificates(pinned)] if pinned else (),
         )
 
@@ -192,15 +192,24 @@ def _receipt_certificate(path: Path, certificate: x509.Certificate) -> x509.Cert
     return certificate
 
 
-def _crl_der(path: Path) -> bytes:
+def _crls_der(path: Path) -> list[bytes]:
+    """The CRLs of a file: DER, one; PEM, every ``X509 CRL`` block of it. A PEM file of several (CRLs ``cat``-ed
+    into one) had been read for its first only, so a revocation the others listed read undecided, CRL_MISSING (a
+    receipt-check reviewer). A file with a block that does not read is no CRL file, not one read in part."""
     data = path.read_bytes()
     try:
         if data.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_crl(data).public_bytes(Encoding.DER)
+            blocks = _PEM_CRL.findall(data)
+            if not blocks:
+                raise ValueError("no -----BEGIN X509 CRL----- block")
+            return [x509.load_pem_x509_crl(block).public_bytes(Encoding.DER) for block in blocks]
         x509.load_der_x509_crl(data)
     except ValueError as exc:
         raise ValueError(f"{path}: not a CRL ({exc})") from None
-    return data
+    return [data]
+
+
+_PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.*?-----END X509 CRL-----", re.DOTALL)
 
 
 def check_receipt_file(receipt: verification_pb2.Receipt, trust: TrustMaterial) -> ReceiptCheck:

@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         action="append",
         default=[],
-        help="CRL(s), DER or PEM: /crl/seal-maker.crl (without one, revocation is unknown)",
+        help="CRL(s), DER or PEM (several to a PEM file): /crl/seal-maker.crl (without one, revocation is unknown)",
     )
     check.add_argument(
         "--certificate",

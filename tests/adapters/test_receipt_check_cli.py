@@ -543,3 +543,29 @@ def test_a_file_larger_than_any_receipt_is_refused_without_reading_it_whole(tmp_
                 feeder.kill()
                 feeder.wait()
         assert (given, done.returncode, done.stdout, done.stderr) == (given, 2, "", said)
+
+
+def test_a_pem_crl_file_holding_several_crls_is_read_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--crl takes "CRL(s), DER or PEM"; a PEM file of several (CRLs `cat`-ed into one) had been read for its first
+    only: with another CA's CRL first and the gateway's after it, the vectors' revoked receipt read undecided
+    (CRL_MISSING, exit 3), blaming a missing CRL that was given, not CERT_REVOKED (a receipt-check reviewer)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    own_receipts(tmp_path)  # own.crl: another CA's CRL
+    given = VECTORS["trust"]
+    (tmp_path / "root.pem").write_text(given["seal_maker_root_pem"], encoding="utf-8")
+    (tmp_path / "int.pem").write_text(given["seal_maker_intermediate_pem"], encoding="utf-8")
+    gateways = x509.load_der_x509_crl(base64.b64decode(given["crl_der_base64"])).public_bytes(Encoding.PEM)
+    other = x509.load_der_x509_crl((tmp_path / "own.crl").read_bytes()).public_bytes(Encoding.PEM)
+    trust = ["--root", str(tmp_path / "root.pem"), "--intermediate", str(tmp_path / "int.pem")]
+    revoked = str(receipt_file(tmp_path, "receipt certificate revoked before the receipt was issued"))
+    for name, data in (("other-first.pem", other + gateways), ("gateway-first.pem", b"\n" + gateways + b"\n" + other)):
+        (tmp_path / name).write_bytes(data)
+        status, out, err = check(capsys, revoked, *trust, "--crl", str(tmp_path / name))
+        assert (status, err) == (1, ""), (name, out)
+        assert "：回执无效 INVALID（CERT_REVOKED）：" in out.splitlines()[0]
+    # a PEM file whose second CRL is broken is no CRL file: refused, not read for its first
+    (tmp_path / "broken.pem").write_bytes(gateways + gateways.replace(b"MII", b"XXX", 1))
+    status, out, err = check(capsys, revoked, *trust, "--crl", str(tmp_path / "broken.pem"))
+    assert (status, out) == (2, "") and f"{tmp_path / 'broken.pem'}: not a CRL" in err
