@@ -57,6 +57,11 @@ MAX_STATEMENT = 64 * 1024
 ISSUED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 """The form of a statement's ``issued_at`` a checker accepts: RFC 3339's date-time (upper-case ``T``, seconds, up to
 microseconds, ``Z`` or an offset), as the gateway writes it; anything else is ``ISSUED_AT_MISSING``."""
+ISSUED_SINCE, ISSUED_BEFORE = dt.datetime(1, 1, 2, tzinfo=dt.UTC), dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+"""The instants an ``issued_at`` may name: a day clear of either end of the years 1 to 9999 a date holds. No
+receipt is issued at them, and the chain check's arithmetic there overflowed (9999-12-31T23:59:59Z in a receipt of
+anyone's own CA had made an OverflowError traceback, "a defect of zzgw": a receipt-check reviewer); such a time is
+``ISSUED_AT_MISSING``."""
 MAX_DEPTH = 64
 """Arrays and objects one in the other a statement holds at most, the statement itself counted: a checker fails a
 deeper one (``SIGNATURE_INVALID``) before parsing it. The gateway's statements nest 3 deep; a statement of anyone's
@@ -317,7 +322,7 @@ def check_receipt_offline(
         at = dt.datetime.fromisoformat(issued) if isinstance(issued, str) and ISSUED_AT.fullmatch(issued) else None
     except ValueError:  # the form, but no such date or time (a 30th of February)
         at = None
-    if at is None:
+    if at is None or not ISSUED_SINCE <= at < ISSUED_BEFORE:  # compared as instants, none made: nothing overflows
         return failed(
             "ISSUED_AT_MISSING", "回执没有带时区的签发时间（the statement has no time of issue with its zone）", parsed
         )

@@ -569,3 +569,42 @@ def test_a_pem_crl_file_holding_several_crls_is_read_whole(tmp_path: Path, capsy
     (tmp_path / "broken.pem").write_bytes(gateways + gateways.replace(b"MII", b"XXX", 1))
     status, out, err = check(capsys, revoked, *trust, "--crl", str(tmp_path / "broken.pem"))
     assert (status, out) == (2, "") and f"{tmp_path / 'broken.pem'}: not a CRL" in err
+
+
+@pytest.mark.parametrize(
+    "issued_at",
+    [
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T23:59:59-01:00",  # in UTC, in the year 10000
+        "9999-12-31T00:00:00Z",
+        "0001-01-01T00:00:00+01:00",  # in UTC, in the year 0
+        "0001-01-01T23:59:59.999999Z",
+    ],
+)
+def test_an_issued_at_at_the_ends_of_time_is_issued_at_missing_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], issued_at: str
+) -> None:
+    """A statement's issued_at of the gateway's form whose instant lies at the very end of the years a date holds
+    (9999-12-31T23:59:59Z, in a receipt of anyone's own CA) had made the chain check overflow: an OverflowError
+    traceback and exit 2, "a defect of zzgw", where docs/receipts.md judges every receipt (a receipt-check reviewer).
+    No receipt is issued there: it is judged as one without a time of issue, ISSUED_AT_MISSING."""
+    own, sign = own_receipts(tmp_path)
+    path = sign("R", f'{{"issued_at":"{issued_at}","receipt_id":"R"}}'.encode())
+    status, out, err = check(capsys, str(path), *own)
+    assert (status, err) == (1, ""), err[-600:]
+    assert out.splitlines()[0] == (
+        "回执 receipt R：回执无效 INVALID（ISSUED_AT_MISSING）：回执没有带时区的签发时间（the statement has no time of "
+        "issue with its zone）"
+    )
+
+
+def test_an_issued_at_a_day_from_the_ends_of_time_is_judged_by_the_certificate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the day at either end is no time of issue: a day inside, the certificate's validity decides."""
+    own, sign = own_receipts(tmp_path)
+    for issued_at, reason in (("9999-12-30T23:59:59.999999Z", "CERT_EXPIRED"), ("0001-01-02T00:00:00Z", "CERT_")):
+        path = sign("R", f'{{"issued_at":"{issued_at}","receipt_id":"R"}}'.encode())
+        status, out, err = check(capsys, str(path), *own)
+        assert (status, err) == (1, ""), err[-600:]
+        assert f"：回执无效 INVALID（{reason}" in out.splitlines()[0], out
