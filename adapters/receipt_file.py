@@ -136,15 +136,17 @@ class TrustMaterial:
         roots: Sequence[Path],
         intermediates: Sequence[Path] = (),
         crls: Sequence[Path] = (),
-        pinned: Path | None = None,
+        pinned: Sequence[Path] = (),
     ) -> TrustMaterial:
-        """From the files the gateway serves: certificates PEM, CRLs DER or PEM (several to a PEM file allowed);
+        """From the files the gateway serves, each option's every file (``--certificate`` given twice had pinned its
+        last file alone, and a genuine receipt of the first read NOT_THE_PINNED_CERTIFICATE: a receipt-check
+        reviewer): certificates PEM, CRLs DER or PEM (several to a PEM file allowed);
         OSError for a file that cannot be read, ValueError for one that is not what it should be."""
         return cls(
             roots=[_authority(path, c) for path in roots for c in _certificates(path)],
             intermediates=[c for path in intermediates for c in _certificates(path)],
             crls=[crl for path in crls for crl in _crls_der(path)],
-            pinned=[_receipt_certificate(pinned, c) for c in _certificates(pinned)] if pinned else (),
+            pinned=[_receipt_certificate(path, c) for path in pinned for c in _certificates(path)],
         )
 
 

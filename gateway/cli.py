@@ -285,8 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument(
         "--certificate",
         type=Path,
+        action="append",
+        default=[],
         help="accept only these receipt certificates, PEM: /certificates/receipt-certificates.pem (the current one and "
-        "those before it)",
+        "those before it); every file given is pinned",
     )
     check.add_argument("--json", action="store_true", help="print the result as one JSON object")
 

@@ -608,3 +608,22 @@ def test_an_issued_at_a_day_from_the_ends_of_time_is_judged_by_the_certificate(
         status, out, err = check(capsys, str(path), *own)
         assert (status, err) == (1, ""), err[-600:]
         assert f"：回执无效 INVALID（{reason}" in out.splitlines()[0], out
+
+
+def test_certificate_given_more_than_once_pins_every_file(
+    tmp_path: Path, trust: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--root, --intermediate and --crl each take several files; --certificate given twice had kept the last file
+    alone, without a word: the certificates of the first were not pinned, and a genuine receipt signed under one of
+    them checked INVALID (NOT_THE_PINNED_CERTIFICATE, exit 1: "an invalid receipt and nothing else") for whoever
+    keeps the certificates of earlier keys in files of their own (a receipt-check reviewer). Every file is pinned."""
+    own_receipts(tmp_path)  # own-receipts.pem: another CA's receipt certificate
+    other = str(tmp_path / "own-receipts.pem")
+    valid = str(receipt_file(tmp_path, VALID))
+    for pins in ([trust["receipts"], other], [other, trust["receipts"]]):
+        status, out, err = check(capsys, valid, *full(trust), *(a for p in pins for a in ("--certificate", str(p))))
+        assert (status, err) == (0, ""), out.splitlines()[:1]
+        assert out.startswith(f"回执 receipt {CASES[VALID]['receipt']['receiptId']}：回执有效 valid\n")
+    # pinned to the other file alone, the same receipt is not the pinned certificate's
+    status, out, err = check(capsys, valid, *full(trust), "--certificate", other)
+    assert (status, err) == (1, "") and "（NOT_THE_PINNED_CERTIFICATE）" in out.splitlines()[0]

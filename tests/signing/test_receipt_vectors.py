@@ -396,7 +396,7 @@ def test_a_receipt_certificate_is_no_root(tmp_path: Path) -> None:
         TrustMaterial.read([leaf])
     root = tmp_path / "root.pem"
     root.write_bytes(ROOT.public_bytes(serialization.Encoding.PEM))
-    assert TrustMaterial.read([root], pinned=leaf).pinned == [RECEIPTS_CERT]
+    assert TrustMaterial.read([root], pinned=[leaf]).pinned == [RECEIPTS_CERT]
 
 
 def test_the_intermediate_is_no_root(tmp_path: Path) -> None:
@@ -457,7 +457,7 @@ def test_a_ca_certificate_is_not_pinned(tmp_path: Path) -> None:
             RECEIPTS_CERT.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
         )
         with pytest.raises(ValueError, match="is a CA certificate, not a receipt certificate"):
-            TrustMaterial.read([root], pinned=pin)
+            TrustMaterial.read([root], pinned=[pin])
 
 
 @pytest.mark.parametrize(
