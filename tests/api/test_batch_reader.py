@@ -9,10 +9,12 @@ after ``Gateway.close()`` too (found by a reviewer: ~75 MiB a stream). The threa
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
 import grpc
@@ -23,6 +25,19 @@ from tests.conftest import MARKET, RunningGateway, backend_params, error_details
 
 FILLERS = 80
 """Messages sent after the first: more than the reader's queue holds (64)."""
+
+
+def _frames() -> dict[int, FrameType]:
+    """``sys._current_frames()`` with the collector off: on Python 3.11 a collection that starts while it holds the
+    interpreter's thread list can deadlock the process (CPython gh-106883, fixed from 3.12 only; a fresh-clone run hung
+    in it for good)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return sys._current_frames()
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _readers() -> set[threading.Thread]:
@@ -39,7 +54,7 @@ def _left(before: set[threading.Thread], seconds: float = 10) -> set[threading.T
 
 def _waiting_to_queue(before: set[threading.Thread]) -> bool:
     """Whether a reader started since ``before`` waits for room in its full queue."""
-    frames = sys._current_frames()
+    frames = _frames()
     for thread in _readers() - before:
         frame = frames.get(thread.ident or 0)
         while frame is not None:
@@ -148,7 +163,7 @@ def test_a_refused_stream_whose_client_sends_no_more_leaves_no_reader(running: R
 def _answering() -> int:
     """How many threads are in a batch stream's handler (``_answer``)."""
     count = 0
-    for frame in sys._current_frames().values():
+    for frame in _frames().values():
         while frame is not None:
             if frame.f_code.co_name == "_answer" and frame.f_code.co_filename.endswith("issuance.py"):
                 count += 1
