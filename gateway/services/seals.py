@@ -603,10 +603,9 @@ class SealService:
         if errors:
             raise InvalidRequestError(errors)
         seal = self.owned(caller, seal_id)
-        if seal.status is SealStatus.REVOKED:
-            return self.as_revoked(seal)
+        if seal.status is SealStatus.REVOKED:  # a retry, or another clerk's call, while the first waits: it too
+            return self._in_force(self.as_revoked(seal))  # answers once the revocation is in force (a reviewer)
         changed = [f"seal:{seal.key_id}"]
-        in_force: dt.datetime | None = None
         with self._revoking_lock:
             self._revoking[seal_id] = self._revoking.get(seal_id, 0) + 1
         try:
@@ -621,7 +620,6 @@ class SealService:
                     # gateway's back) is written back as it was made: its time and CRL reason, not this call's
                     with self._lock:
                         first = self._record_revocation(seal, _CRL_REASONS[crl])
-                    in_force = first.revoked_at
                     uow.seals.revoke(
                         seal_id,
                         at=first.revoked_at,
@@ -638,16 +636,19 @@ class SealService:
                     self._revoking[seal_id] = left
         if self._feed is not None:
             self._feed.committed(changed)
-        if in_force is not None:
-            # In force when this call answers: its time is rounded up to the second (``whole_second_up``), so the
-            # call waits for that second, after the commit. From the commit on, no record sealed by the seal is
-            # stored (``SealRepository.held`` reads it revoked), and those stored before were sealed before it; the
-            # wait had been inside the transaction, and on SQLite every write of the gateway, any department's,
-            # waited up to a second with it (a reviewer).
-            wait = (in_force - self._clock.now()).total_seconds()
+        return self._in_force(self.get(seal_id))
+
+    def _in_force(self, seal: Seal) -> Seal:
+        """``seal``, once its revocation is in force: its time is rounded up to the second (``whole_second_up``), so
+        a call that revoked it (or found it revoked by another call still waiting) waits for that second, after the
+        commit. From the commit on, no record sealed by the seal is stored (``SealRepository.held`` reads it
+        revoked), and those stored before were sealed before it; the wait had been inside the transaction, and on
+        SQLite every write of the gateway, any department's, waited up to a second with it (a reviewer)."""
+        if seal.revoked_at is not None:
+            wait = (seal.revoked_at - self._clock.now()).total_seconds()
             if 0 < wait <= 1:
                 time.sleep(wait)
-        return self.get(seal_id)
+        return seal
 
     def seal_document(self, caller: Member, seal_id: str, pdf: bytes, *, reason: str = "", page: int = 0) -> bytes:
         """Seal a PDF (PAdES B-T, visible stamp) with one of the caller's active seals, on ``page`` (from 0), with

@@ -785,3 +785,46 @@ def test_revoke_seal_waits_for_its_second_after_its_commit(running: RunningGatew
     answered = dt.datetime.now(dt.UTC)
     assert done_meanwhile == [True]
     assert revoked.revoked_at.ToDatetime(tzinfo=dt.UTC) <= answered
+
+
+def test_revoke_seal_made_while_another_waits_for_its_second_answers_once_it_is_in_force(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry, or another clerk's RevokeSeal, made while the first waits for the revocation's second had found the
+    seal revoked and answered at once, up to a second before the time it answered with (a reviewer)."""
+    import threading
+
+    from gateway.services import seals as seal_service
+
+    seal = register(running)
+    real = seal_service.time
+    again: list[tuple[dt.datetime, dt.datetime]] = []
+
+    def revoke_again() -> None:
+        got = seals(running, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="再次")).seal
+        again.append((dt.datetime.now(dt.UTC), got.revoked_at.ToDatetime(tzinfo=dt.UTC)))
+
+    class _Time:
+        """The module's ``time``, whose first ``sleep`` (the first call's wait) has the second call made, and
+        answered, before it sleeps."""
+
+        def __init__(self) -> None:
+            self.waits = 0
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def sleep(self, seconds: float) -> None:
+            self.waits += 1
+            if self.waits == 1:
+                second = threading.Thread(target=revoke_again, daemon=True)
+                second.start()
+                second.join(20)
+            real.sleep(seconds)
+
+    monkeypatch.setattr(seal_service, "time", _Time())
+    while not 0.02 < dt.datetime.now(dt.UTC).microsecond / 1e6 < 0.2:  # so that the first waits most of a second
+        real.sleep(0.005)
+    seals(running, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="停用"))
+    ((answered, revoked_at),) = again
+    assert revoked_at <= answered, f"answered {(revoked_at - answered).total_seconds():.3f} s before its time"
