@@ -667,7 +667,16 @@ class SealService:
             raise InvalidRequestError(errors)
         seal = self.owned(caller, seal_id)
         self.check_size(pdf, field="pdf")
-        return self.apply(seal, pdf, reason=reason, page=page, page_field="page")
+        return self._kept_active(seal, self.apply(seal, pdf, reason=reason, page=page, page_field="page"))
+
+    def _kept_active(self, seal: Seal, made: bytes) -> bytes:
+        """``made`` (a sealed PDF, a stamp), unless ``seal`` was revoked while it was made: then SEAL_REVOKED, as a
+        license is refused (``revoked_while_sealing``). A sealing queued on the PDF thread, or waiting on a slow
+        time-stamping authority, had been answered OK with a PDF signed after the revocation, which every check
+        then read CERT_REVOKED (a reviewer)."""
+        if self._revoked_just_now(seal):
+            raise revoked_while_sealing(seal.seal_id, seal.name)
+        return made
 
     def check_sealed_size(self, original: bytes, sealed: bytes, *, field: str) -> None:
         """InvalidRequestError DOCUMENT_TOO_LARGE when a license document, as sealed, would leave no room for a
@@ -824,7 +833,7 @@ class SealService:
             raise invalid(
                 "document", "TOO_LARGE", f"文件最多{MAX_STAMPED_BYTES}字节（at most {MAX_STAMPED_BYTES} bytes）"
             )
-        return sign_document(
+        stamped = sign_document(
             document,
             seal=seal.ses_seal,
             key=self.key(seal),
@@ -832,6 +841,7 @@ class SealService:
             at=self._clock.now(),
             property_info=f"zzgw:{hashlib.sha256(document).hexdigest()}",
         )
+        return self._kept_active(seal, stamped)
 
     def _require_active(self, seal: Seal) -> None:
         status = self.as_revoked(seal).effective_status(self._clock.now())

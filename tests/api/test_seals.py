@@ -7,6 +7,7 @@ import io
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -828,3 +829,46 @@ def test_revoke_seal_made_while_another_waits_for_its_second_answers_once_it_is_
     seals(running, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="停用"))
     ((answered, revoked_at),) = again
     assert revoked_at <= answered, f"answered {(revoked_at - answered).total_seconds():.3f} s before its time"
+
+
+def test_a_seal_document_whose_seal_is_revoked_while_it_seals_is_refused(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seal is checked active before the PDF waits its turn on the PDF thread (or on a slow time-stamping
+    authority): a RevokeSeal made meanwhile had left SealDocument answering OK with a PDF signed after the revocation,
+    which every check then read CERT_REVOKED (a reviewer). It is refused SEAL_REVOKED, as a license is."""
+    import asyncio
+    import threading
+
+    from signing import pdf as pdf_module
+
+    seal = register(running)
+    original = license_pdf(running)
+    real_seal = pdf_module.PdfSealer.seal
+    started, revoked = threading.Event(), threading.Event()
+
+    async def held_seal(self: Any, *args: Any, **kwargs: Any) -> bytes:
+        started.set()
+        while not revoked.is_set():  # the revocation commits while this one waits its turn
+            await asyncio.sleep(0.02)
+        return await real_seal(self, *args, **kwargs)
+
+    monkeypatch.setattr(pdf_module.PdfSealer, "seal", held_seal)
+    outcome: list[grpc.RpcError | bytes] = []
+
+    def seal_document() -> None:
+        request = seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=original)
+        try:
+            outcome.append(seals(running, MARKET).SealDocument(request, timeout=60).sealed_pdf)
+        except grpc.RpcError as exc:
+            outcome.append(exc)
+
+    call = threading.Thread(target=seal_document, daemon=True)
+    call.start()
+    assert started.wait(30)
+    seals(running, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="停用"))
+    revoked.set()
+    call.join(60)
+    (refused,) = outcome
+    assert isinstance(refused, grpc.RpcError), "a PDF sealed after its seal's revocation was answered"
+    assert (refused.code(), error_details(refused)[0].reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SEAL_REVOKED")
