@@ -3,6 +3,7 @@ process is not taken for stuck, and the check stops when its client goes (real g
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterator
@@ -72,6 +73,26 @@ def test_progress_raises_once_the_calls_client_is_gone() -> None:
         progress()
 
 
+@contextlib.contextmanager
+def _watched(gateway: Gateway, first: RunningGateway) -> Iterator[RunningGateway]:
+    """``gateway`` (``first``'s store, opened again) served with a watchdog of ``LIMIT`` seconds: its in-flight calls
+    in ``.in_flight``, what the watchdog found in ``.stuck``."""
+    in_flight = InFlight()
+    server, port = build_server(gateway, "127.0.0.1:0", in_flight=in_flight)
+    server.start()
+    stuck: list[tuple[str, float]] = []
+    watchdog = Watchdog(in_flight, LIMIT, lambda method, age: stuck.append((method, age)))
+    watchdog.start()
+    running = RunningGateway(gateway, server, port, first.tokens, first.data_dir)
+    running.in_flight = in_flight  # type: ignore[attr-defined]
+    running.stuck = stuck  # type: ignore[attr-defined]
+    try:
+        yield running
+    finally:
+        watchdog.stop()
+        running.stop()
+
+
 @pytest.fixture(params=backend_params())
 def grown(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningGateway]:
     """A gateway whose audit trail has ``RECORDS`` records, served with a watchdog of ``LIMIT`` seconds (its
@@ -95,20 +116,8 @@ def grown(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
                 gateway.audit.append(work, [entry(n) for n in range(base, base + 5000)])
                 if hasattr(work, "commit"):
                     work.commit()
-        in_flight = InFlight()
-        server, port = build_server(gateway, "127.0.0.1:0", in_flight=in_flight)
-        server.start()
-        stuck: list[tuple[str, float]] = []
-        watchdog = Watchdog(in_flight, LIMIT, lambda method, age: stuck.append((method, age)))
-        watchdog.start()
-        running = RunningGateway(gateway, server, port, first.tokens, first.data_dir)
-        running.in_flight = in_flight  # type: ignore[attr-defined]
-        running.stuck = stuck  # type: ignore[attr-defined]
-        try:
+        with _watched(gateway, first) as running:
             yield running
-        finally:
-            watchdog.stop()
-            running.stop()
 
 
 @pytest.mark.slow
@@ -164,20 +173,8 @@ def watched_gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     with fresh_database(request.param, tmp_path) as url:
         first = start_gateway(tmp_path / "var", url)
         first.stop()
-        gateway = Gateway.open(first.gateway.settings)
-        in_flight = InFlight()
-        server, port = build_server(gateway, "127.0.0.1:0", in_flight=in_flight)
-        server.start()
-        stuck: list[tuple[str, float]] = []
-        watchdog = Watchdog(in_flight, LIMIT, lambda method, age: stuck.append((method, age)))
-        watchdog.start()
-        running = RunningGateway(gateway, server, port, first.tokens, first.data_dir)
-        running.stuck = stuck  # type: ignore[attr-defined]
-        try:
+        with _watched(Gateway.open(first.gateway.settings), first) as running:
             yield running
-        finally:
-            watchdog.stop()
-            running.stop()
 
 
 def test_a_sealing_that_timed_out_and_keeps_the_pdf_thread_is_taken_for_stuck(
