@@ -2,8 +2,8 @@
 
 The status finding answers "is this license current?": PASSED only for an ACTIVE version within its validity on the
 day of the check (China Standard Time). Claim checks follow the provincial ``verifyCertInfo`` result numbers
-(0 correct and valid, 1 not yet valid, 2 suspended, 3 no longer valid, 4 incomplete, 5 not found, 7 partly wrong);
-6 (certData missing) has no equivalent here, since a claim always names its type.
+(0 correct and valid, 1 not yet valid, 2 suspended, 3 no longer valid, 4 incomplete, 5 not found, 6 not filled: the
+claim states nothing, 7 partly wrong).
 """
 
 from __future__ import annotations
