@@ -19,7 +19,8 @@ class OncePer:
     """A line at most once per ``seconds`` for each key, saying how many were left out since: during a database
     outage every call had logged its own WARNING (some 200 lines in 10 s; found by a crash tester)."""
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, seconds: float, clock: Callable[[], float] | None = None):
+        """``clock``: seconds by which the interval is counted (default: ``time.monotonic``, looked up at each line)."""
         self._seconds = seconds
         self._clock = clock
         self._lock = threading.Lock()
@@ -28,7 +29,7 @@ class OncePer:
 
     def allow(self, key: str) -> int | None:
         """None to leave this one out; else how many were left out since the last (0: none)."""
-        now = self._clock()
+        now = self._clock() if self._clock is not None else time.monotonic()
         with self._lock:
             last = self._last.get(key)
             if last is not None and now - last < self._seconds:
