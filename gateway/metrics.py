@@ -128,6 +128,7 @@ UNAVAILABLE_REASONS = frozenset(
         "STORE_FULL",
         "STORE_GONE",
         "TSA_UNAVAILABLE",
+        "SEALING_TIMED_OUT",
         "GATEWAY_STOPPING",
         "NO_SEAL_CA",
         "CATALOG_CHANGED",
