@@ -547,19 +547,19 @@ def test_the_crls_are_read_again_after_another_worker_revoked_a_seal(tmp_path: P
             service = running.gateway.verification
             assert service is not None
             read: list[int] = []
-            before = (b"the CRL before the revocation",)
-            after = (b"the CRL with the revocation",)
-            crls = iter([before, after])
+            made = service._seals.crls
+            before, after = made(), made()  # real CRLs (their nextUpdate says how long they are kept), told apart by
+            crls = iter([before, after])  # identity
 
             def read_crls() -> tuple[bytes, ...]:
                 read.append(1)
                 return next(crls)
 
             service._seals.crls = read_crls  # type: ignore[method-assign]
-            assert service._crls_now() == before
-            assert service._crls_now() == before and len(read) == 1  # cached while nothing changed
+            assert service._crls_now() is before
+            assert service._crls_now() is before and len(read) == 1  # cached while nothing changed
             other_feed.committed(["seal:revoked-on-the-other-worker"])  # its RevokeSeal has returned
-            assert service._crls_now() == after  # the very next call reads the CRLs again
+            assert service._crls_now() is after  # the very next call reads the CRLs again
             assert len(read) == 2
         finally:
             other_feed.stop()
