@@ -2464,7 +2464,7 @@ def serve_forever(
     try:
         http.start()
     except OSError as exc:  # said in one line, exit 2, not a traceback the service unit restarts for ever (review)
-        server.stop(0)
+        server.stop(0).wait(10)  # its port closed before the word is said (a busy machine's run had reached it after)
         gateway.close()
         raise ConfigError(f"cannot serve HTTP on {settings.http_addr}: {exc}") from None
     stopping = threading.Event()
