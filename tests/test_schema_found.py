@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from tests.conftest import PG_URL, backend_params, fresh_database, run_sql
+from tests.conftest import PG_URL, backend_params, fresh_database, migrate_to, run_sql
 from tests.test_cli_store_checks import downgrade, empty_database, env, tables, zzgw
 
 LOCK_TIMEOUT = "options=-c%20lock_timeout%3D100"
@@ -319,23 +319,15 @@ def test_a_store_of_any_schema_without_its_revision_is_still_the_gateways(tmp_pa
     """R1: what is taken for the gateway's tables is what a store of any schema has, down to 0001's three
     (license_events, licenses, members): such a store without alembic_version is still RevisionMissing; a database
     with fewer of them, and none of the gateway's distinctive ones, has no schema."""
-    from alembic import command
-    from alembic.config import Config
-
-    from gateway.store.database import MIGRATIONS, Database, RevisionMissing
+    from gateway.store.database import Database, RevisionMissing
 
     url = f"sqlite:///{tmp_path / 'z.db'}"
-    engine = create_engine(url)
+    made = Database.connect(url)
     try:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0001")
-        with engine.begin() as connection:
-            connection.execute(text("DROP TABLE alembic_version"))
+        migrate_to(made, "0001")
     finally:
-        engine.dispose()
+        made.dispose()
+    run_sql(url, "DROP TABLE alembic_version")
     assert sorted(tables(url)) == ["license_events", "licenses", "members"]
     db = Database.connect(url, read_only=True)
     try:
