@@ -20,6 +20,7 @@ from gateway.config import Settings
 from gateway.domain.audit import AuditAction, AuditEntry, ChainCheck, HeadMemos, chain
 from gateway.domain.model import SystemClock
 from gateway.services.audit import AuditBroken, AuditSigner, AuditTrail
+from gateway.store import group_writer
 from gateway.store.database import _AUDIT_LOCK_ID, AppendWork, Database, StoreTimeout, schema_revisions
 from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredReceipt
@@ -61,7 +62,7 @@ class Process:
         self.trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=7)
         self.retries = 0
         self.writer: GroupWriter[AuditEntry, AuditEntry, None] = GroupWriter(
-            db, self._append, name="test", retry=self._retry
+            db, self._append, name="test", retry=self._retry, hold=self.trail.hold
         )
 
     def _append(self, work: AppendWork, entries: Sequence[AuditEntry]) -> None:
@@ -996,6 +997,33 @@ def test_an_append_waits_for_its_turn_in_the_process_as_long_as_a_write_waits(
     assert outcomes[1][0] == "recorded"
     check = trail.check()
     assert check.ok and check.records == 2
+
+
+@pytest.mark.parametrize("migrated_db", [backend_params()[1]], indirect=True)
+def test_a_group_waiting_for_the_chain_lock_past_the_write_timeout_is_given_up_and_never_stored(
+    db: Database, signer: AuditSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: while another process holds the chain lock (its append, a prune), a group commit's transaction
+    waits for it. Its callers are claimed only once it holds the lock: given up at the write timeout, their records
+    are never stored. They had been claimed when the transaction opened, which holds nothing on PostgreSQL: told
+    "they may yet be committed" after twice the timeout, and stored once the lock was free (a reviewer)."""
+    monkeypatch.setattr(group_writer, "WRITE_TIMEOUT_SECONDS", 1.0)
+    process = Process(db, signer)
+    try:
+        process.writer.write(entry(0))
+        with db.engine.connect() as other:  # another gateway process, in the middle of its append
+            other.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"))
+            started = time.monotonic()
+            with pytest.raises(StoreTimeout, match="did not take this call's records in time"):
+                process.writer.write(entry(1))
+            assert time.monotonic() - started < 1.9
+            other.rollback()  # the other process's append ends
+        process.writer.write(entry(2))  # after the group that gave up: it has ended
+    finally:
+        process.writer.close()
+    with db.engine.connect() as connection:
+        stored = [r for (r,) in connection.execute(text("SELECT receipt_id FROM access_records ORDER BY seq"))]
+    assert stored == [f"{0:032x}", f"{2:032x}"]
 
 
 def test_a_check_while_a_prune_commits_judges_the_chain_as_it_stood(

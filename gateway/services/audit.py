@@ -248,13 +248,7 @@ class AuditTrail:
         """
         if not entries:
             return []
-        # the same thread may append again in the same transaction; the turn is waited for as long as a write waits
-        # for the store, not for ever: appends queued here start their wait for the chain lock one after another, and
-        # had each waited for those ahead of it (a replica holding the chain lock: the k-th call failed after k times
-        # PostgreSQL's lock_timeout, holding a handler thread all along; a reviewer)
-        if not self._appending.acquire(timeout=APPEND_TURN_SECONDS):
-            raise StoreTimeout("it waited too long for its turn behind another append to the audit chain")
-        uow.when_done(self._appending.release)
+        self._take_turn(uow)
         uow.lock_audit_chain()
         head, self._head = self._head, None
         noted: list[AuditEntry] = []
@@ -281,6 +275,25 @@ class AuditTrail:
             uow.after_commit(lambda: self._remember(last.seq, last.hash))
             uow.landed_if(lambda later: later.audit.hash_at(last.seq) == last.hash)  # the chain's record is ours
         return records[len(noted) :]
+
+    def hold(self, work: AppendWork) -> None:
+        """A group writer's ``hold``: take this process's turn and the chain lock in ``work``'s transaction, as
+        ``append`` does, and return once the transaction holds them (on PostgreSQL one round trip). The writer claims
+        its callers only then: on PostgreSQL opening a transaction holds nothing, and a group waiting for the chain
+        lock (another process's append, a prune) had had its callers claimed, so they were not given up at the
+        write's timeout and their records were stored after they had been told so (a reviewer)."""
+        self._take_turn(work)
+        work.lock_audit_chain(held=True)
+
+    def _take_turn(self, uow: UnitOfWork | AppendWork) -> None:
+        """This process's turn to append (``append``), held until ``uow``'s transaction ends."""
+        # the same thread may append again in the same transaction; the turn is waited for as long as a write waits
+        # for the store, not for ever: appends queued here start their wait for the chain lock one after another, and
+        # had each waited for those ahead of it (a replica holding the chain lock: the k-th call failed after k times
+        # PostgreSQL's lock_timeout, holding a handler thread all along; a reviewer)
+        if not self._appending.acquire(timeout=APPEND_TURN_SECONDS):
+            raise StoreTimeout("it waited too long for its turn behind another append to the audit chain")
+        uow.when_done(self._appending.release)
 
     def record(self, entry: AuditEntry, *more: AuditEntry) -> None:
         """Append the records of one call in a transaction of their own, for a call no group writer carries (a

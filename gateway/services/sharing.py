@@ -354,7 +354,7 @@ class SharingService:
         self._documents = documents
         self._stamper = stamper
         self._records: GroupWriter[list[AuditEntry], list[AuditEntry], None] = GroupWriter(
-            db, self._append, name="sharing-audit", retry=audit.stale_head
+            db, self._append, name="sharing-audit", retry=audit.stale_head, hold=audit.hold
         )
 
     def close(self) -> None:

@@ -627,6 +627,7 @@ class VerificationService:
             self._store,
             name="receipts",
             retry=audit.stale_head if audit is not None else lambda _: False,
+            hold=audit.hold if audit is not None else None,  # claimed once the chain lock is held (GroupWriter)
             prepare=self._make_receipts,
             pipelined=db.dialect == "postgresql",  # made while the writer waits on the network (GroupWriter)
         )

@@ -1454,6 +1454,7 @@ class AppendWork:
         self._after_commit: list[Callable[[], None]] = []
         self._landed_if: list[Callable[[AppendWork], bool]] = []
         self._when_done: list[Callable[[], None]] = []
+        self._chain_held = False
 
     def landed_if(self, check: Callable[[AppendWork], bool]) -> None:
         """How to tell, in another transaction, whether this one committed when its connection was lost at the
@@ -1466,9 +1467,16 @@ class AppendWork:
         when nothing tells (no ``landed_if``)."""
         return any(check(other) for check in self._landed_if)
 
-    def lock_audit_chain(self) -> None:
-        """As ``UnitOfWork.lock_audit_chain``."""
-        if self.dialect == "postgresql":
+    def lock_audit_chain(self, *, held: bool = False) -> None:
+        """As ``UnitOfWork.lock_audit_chain``; ``held``: returns only once the transaction holds the lock (on
+        PostgreSQL a round trip: the pipeline otherwise sends the statement on and waits for nothing). Once held, it
+        is not asked for again in this transaction."""
+        if self.dialect != "postgresql" or self._chain_held:
+            return
+        if held:
+            self._x.first(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})")
+            self._chain_held = True
+        else:
             self._x.execute(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})")
 
     def after_commit(self, hook: Callable[[], None]) -> None:

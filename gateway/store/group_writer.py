@@ -69,13 +69,18 @@ class GroupWriter(Generic[T, P, R]):
         retry: Callable[[BaseException], bool] = lambda _: False,
         prepare: Callable[[Sequence[T]], Sequence[P]] | None = None,
         pipelined: bool = False,
+        hold: Callable[[AppendWork], None] | None = None,
     ):
         """``retry`` tells whether a failed group is worth one more transaction (e.g. ``AuditTrail.stale_head``;
         a lost connection always is, ``database.connection_lost``);
-        ``prepare`` gives one prepared item per item, in order, on a thread of its own when ``pipelined``."""
+        ``prepare`` gives one prepared item per item, in order, on a thread of its own when ``pipelined``;
+        ``hold`` takes, first in each transaction, the locks that ``write`` waits for, and returns once the
+        transaction holds them (``AuditTrail.hold``: the audit chain's, which on PostgreSQL is where a group waits
+        for another process): the group's callers are claimed only then."""
         self._appender = db.appender()
         self._write = write
         self._retry = retry
+        self._hold = hold
         self._prepare = prepare
         self._queue: queue.SimpleQueue[_Pending[T, R] | None] = queue.SimpleQueue()
         self._prepared: queue.SimpleQueue[tuple[list[_Pending[T, R]], Sequence[P]] | None] = queue.SimpleQueue()
@@ -180,9 +185,13 @@ class GroupWriter(Generic[T, P, R]):
                 try:
                     with self._appender.transaction() as work:
                         tried = work
+                        if self._hold is not None:
+                            self._hold(work)
                         # claimed only now that the transaction holds the store (SQLite: the writer locks and
-                        # BEGIN IMMEDIATE, which wait for a DBA's transaction): a caller that gave up meanwhile is
-                        # left out and never written, one still waiting gets this transaction's outcome
+                        # BEGIN IMMEDIATE, which wait for a DBA's transaction; PostgreSQL: ``hold``'s locks, the
+                        # audit chain's, which wait for another process's append or a prune): a caller that gave
+                        # up meanwhile is left out and never written, one still waiting gets this transaction's
+                        # outcome
                         kept = _claimed(group)
                         written = [group[i] for i in kept]
                         results = self._write(work, [items[i] for i in kept]) if kept else None
