@@ -33,7 +33,7 @@ R = TypeVar("R")
 MAX_GROUP = 500
 WRITE_TIMEOUT_SECONDS = 30.0
 LANDED_LOOKUP_WAITS = (0.05, 0.2, 0.5)
-"""Seconds between the tries to tell whether a transaction whose connection was lost committed."""
+"""Seconds between the tries to tell whether a transaction whose connection was lost committed (the first at once)."""
 
 
 class _Pending(Generic[T, R]):
@@ -182,21 +182,31 @@ class GroupWriter(Generic[T, P, R]):
             while True:
                 tried: AppendWork | None = None
                 written, results = [], None
+                found = False
                 try:
                     with self._appender.transaction() as work:
                         tried = work
                         if self._hold is not None:
                             self._hold(work)
-                        # claimed only now that the transaction holds the store (SQLite: the writer locks and
-                        # BEGIN IMMEDIATE, which wait for a DBA's transaction; PostgreSQL: ``hold``'s locks, the
-                        # audit chain's, which wait for another process's append or a prune): a caller that gave
-                        # up meanwhile is left out and never written, one still waiting gets this transaction's
-                        # outcome
-                        kept = _claimed(group)
-                        written = [group[i] for i in kept]
-                        results = self._write(work, [items[i] for i in kept]) if kept else None
-                        work.commit()
+                        if lost is not None and lost[0].landed(work):
+                            # the lost attempt's commit landed after all (its lookups had failed): looked up again
+                            # here, where the answer is definite (the lost transaction held the locks this one
+                            # holds until it ended), and never written twice: the sharing calls' records, with no
+                            # receipt to meet, had been chained again after their own (a reviewer). Rolled back.
+                            found = True
+                        else:
+                            # claimed only now that the transaction holds the store (SQLite: the writer locks and
+                            # BEGIN IMMEDIATE, which wait for a DBA's transaction; PostgreSQL: ``hold``'s locks,
+                            # the audit chain's, which wait for another process's append or a prune): a caller
+                            # that gave up meanwhile is left out and never written, one still waiting gets this
+                            # transaction's outcome
+                            kept = _claimed(group)
+                            written = [group[i] for i in kept]
+                            results = self._write(work, [items[i] for i in kept]) if kept else None
+                            work.commit()
                     error = None
+                    if found and lost is not None:
+                        written, results = lost[1], lost[2]
                     break
                 except BaseException as exc:  # handed to every waiting caller; the writer goes on
                     error = exc
@@ -229,14 +239,16 @@ class GroupWriter(Generic[T, P, R]):
 
     def _landed(self, tried: AppendWork) -> bool:
         """Whether a transaction whose connection was lost committed all the same (``AppendWork.landed_if``),
-        looked up on a new connection, a few times while the store is still out of reach; False when that cannot
-        be told (the group is then written again: a receipt met twice fails, which the caller then checks again)."""
-        for wait in LANDED_LOOKUP_WAITS:
+        looked up on a new connection, at once and again after each of ``LANDED_LOOKUP_WAITS`` while the store is
+        still out of reach; False when that cannot be told (the group's next transaction looks again once it holds
+        the store, before it writes anything; and a receipt met twice fails, which the caller then checks again)."""
+        for wait in (0.0, *LANDED_LOOKUP_WAITS):  # no wait after the last: the next transaction looks again
+            time.sleep(wait)
             try:
                 with self._appender.transaction() as later:
                     return tried.landed(later)
             except Exception:  # the store is still out of reach
-                time.sleep(wait)
+                continue
         return False
 
 

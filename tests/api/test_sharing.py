@@ -1200,31 +1200,74 @@ def test_a_commit_whose_answer_the_connection_lost_is_written_once_and_answered(
         finally:
             monkeypatch.setattr(AppendWork, "commit", real_commit)
         assert lost == [1] and record_count(running) == before + 1
-    # the store out of reach for every lookup the first time: the group is written again, meets its own receipt
-    # (a duplicate key), and is then found to have landed: answered, one record
+    # the store out of reach for every lookup the first time: the group's second transaction looks again once it
+    # holds the chain lock, before it writes anything, and finds it landed: answered, one record
     real_landed, lookups = AppendWork.landed, [0]
 
-    def unreachable_three_times(work: AppendWork, later: AppendWork) -> bool:
+    def unreachable_for_every_lookup_after_it(work: AppendWork, later: AppendWork) -> bool:
         lookups[0] += 1
-        if lookups[0] <= len(group_writer.LANDED_LOOKUP_WAITS):
+        if lookups[0] <= len(group_writer.LANDED_LOOKUP_WAITS) + 1:  # at once, then after each wait
             raise psycopg.OperationalError("connection refused")
         return real_landed(work, later)
 
     lost.clear()
     before = record_count(running)
     monkeypatch.setattr(AppendWork, "commit", commit_then_lose_the_answer)
-    monkeypatch.setattr(AppendWork, "landed", unreachable_three_times)
+    monkeypatch.setattr(AppendWork, "landed", unreachable_for_every_lookup_after_it)
     monkeypatch.setattr(group_writer, "LANDED_LOOKUP_WAITS", (0.0, 0.0, 0.0))
     try:
         assert verify(running, license_id=license_id).verdict == verification_pb2.CHECK_RESULT_PASSED
     finally:
         monkeypatch.setattr(AppendWork, "commit", real_commit)
         monkeypatch.setattr(AppendWork, "landed", real_landed)
-    assert lost == [1] and lookups[0] == 4 and record_count(running) == before + 1
+    assert lost == [1] and lookups[0] == 5 and record_count(running) == before + 1
     assert verify(running, license_id=license_id).verdict == verification_pb2.CHECK_RESULT_PASSED
     with running.gateway.db.engine.connect() as connection:  # the chain goes on without a fork or a repeat
         hashes = [bytes(h) for (h,) in connection.execute(text("SELECT hash FROM access_records ORDER BY seq"))]
     assert len(hashes) == len(set(hashes))
+
+
+def test_a_sharing_record_whose_commit_landed_unseen_is_not_written_again(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sharing calls' group writer writes access records alone, no receipt that a second try would meet: a commit
+    that landed, its answer lost and the store out of reach for every lookup, had been written again, chained after
+    its own records, and GetLicenseDocument's use was on the holder's log twice (a reviewer). The second try looks
+    again in its own transaction once it holds the chain lock, where the answer is definite."""
+    license_id, _ = business_license(running, 9)
+    real_commit, real_landed = AppendWork.commit, AppendWork.landed
+    lost: list[int] = []
+    lookups = [0]
+
+    def commit_then_lose_the_answer(work: AppendWork) -> None:
+        real_commit(work)
+        if not lost:
+            lost.append(1)
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    def unreachable_for_every_lookup(work: AppendWork, later: AppendWork) -> bool:
+        lookups[0] += 1
+        if lookups[0] <= len(group_writer.LANDED_LOOKUP_WAITS) + 1:  # the lost commit's every lookup after it
+            raise psycopg.OperationalError("connection refused")
+        return real_landed(work, later)
+
+    before = record_count(running)
+    monkeypatch.setattr(AppendWork, "commit", commit_then_lose_the_answer)
+    monkeypatch.setattr(AppendWork, "landed", unreachable_for_every_lookup)
+    monkeypatch.setattr(group_writer, "LANDED_LOOKUP_WAITS", (0.0, 0.0, 0.0))
+    request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+    try:
+        answer = sharing(running).GetLicenseDocument(request)
+    finally:
+        monkeypatch.setattr(AppendWork, "commit", real_commit)
+        monkeypatch.setattr(AppendWork, "landed", real_landed)
+    assert answer.original_sha256 and lost == [1]
+    with running.gateway.db.engine.connect() as connection:
+        uses = connection.execute(
+            text("SELECT count(*) FROM access_records WHERE license_id = :id AND action = 'GET_LICENSE_DOCUMENT'"),
+            {"id": license_id},
+        ).scalar()
+    assert uses == 1 and record_count(running) == before + 1
 
 
 def test_a_documents_bytes_changed_in_the_registry_are_handed_out_to_nobody(running: RunningGateway) -> None:
