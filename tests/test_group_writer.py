@@ -7,8 +7,10 @@ from __future__ import annotations
 import errno
 import gc
 import queue
+import sqlite3
 import threading
 import time
+import traceback
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from gateway.api.interceptors import _nul_in_text
+from gateway.domain.errors import detached
 from gateway.store import database, group_writer
 from gateway.store.database import AppendWork, Database, StoreTimeout, full_where, store_busy, store_unavailable
 from gateway.store.group_writer import GroupWriter
@@ -167,6 +171,71 @@ def test_a_failed_callers_frames_go_with_its_call_not_the_collector(migrated_db:
     finally:
         gc.enable()
         writer.close()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, "No space left on device", "/var/lib/zzgw/keys/receipt.pem"),
+        sqlite3.OperationalError("database is locked"),
+        psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes"),
+        RuntimeError("a defect"),
+    ],
+    ids=["full", "busy", "NUL", "defect"],
+)
+def test_each_caller_of_a_failed_group_gets_an_error_of_its_own(migrated_db: Database, error: Exception) -> None:
+    """The callers of one failed transaction had all been raised the one error object: each raise added its caller's
+    frames to the traceback they shared (a caller's INTERNAL line showed other calls' frames, N callers' lines N²
+    frames), and the first caller's interceptor cleared it for all, so a caller logging later logged none (a
+    reviewer). Each gets a copy of its own, the writer's frames under its own, and it answers as the error does."""
+    gate, groups = threading.Event(), []
+
+    def refuse(work: AppendWork, prepared: Sequence[int]) -> list[int]:
+        groups.append(list(prepared))
+        if len(groups) == 1:
+            assert gate.wait(10)
+            return list(prepared)
+        raise error
+
+    writer: GroupWriter[int, int, int] = GroupWriter(migrated_db, refuse, name="test")
+    caught: dict[int, BaseException] = {}
+
+    def handler(n: int) -> None:
+        try:
+            writer.write(n)
+        except BaseException as exc:
+            caught[n] = exc
+
+    try:
+        first = threading.Thread(target=writer.write, args=(0,))
+        first.start()
+        callers = [threading.Thread(target=handler, args=(n,)) for n in (1, 2, 3)]
+        deadline = time.monotonic() + 10
+        while not groups:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        for caller in callers:
+            caller.start()
+        while writer._queue.qsize() < 3:  # all three queued behind the first group: the next group is theirs
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        gate.set()
+        for thread in (first, *callers):
+            thread.join(10)
+    finally:
+        writer.close()
+    assert groups == [[0], [1, 2, 3]]
+    errors = [caught[n] for n in (1, 2, 3)]
+    assert len({id(e) for e in errors}) == 3
+    answered = store_unavailable(error)
+    for own in errors:
+        assert type(own) is type(error) and str(own) == str(error) and own.args == error.args
+        assert (store_unavailable(own) or own).__dict__ == (answered or own).__dict__
+        assert _nul_in_text(own) == _nul_in_text(error) and full_where(own) == full_where(error)
+    detached(errors[0])  # the first caller's interceptor, done with its call
+    for own in errors[1:]:
+        told = "".join(traceback.format_exception(own))
+        assert told.count(", in handler") == 1 and ", in refuse" in told, told
 
 
 @pytest.mark.parametrize("landed", [False, True], ids=["not landed", "landed after all"])

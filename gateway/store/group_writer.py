@@ -17,6 +17,7 @@ same core and a second stage only makes smaller groups (−12%) (ADR 0005).
 
 from __future__ import annotations
 
+import copy
 import queue
 import threading
 import time
@@ -115,10 +116,11 @@ class GroupWriter(Generic[T, P, R]):
         error, pending.error = pending.error, None
         if error is None:
             return pending.result
-        # one error for every caller of the group: raised here, its traceback takes this caller's frames, and would
-        # take this frame's reference to it with them (a cycle that only the collector frees, rarely while serving:
-        # ``tune_gc``). A call pinned so keeps its HTTP/2 stream open, and after 100 a connection took no call
-        # more, the store back or not (an upgrader, with a full disk)
+        # this caller's copy of the group's error (``_own``): raised here, its traceback takes this caller's frames,
+        # and would take this frame's reference to it with them (a cycle that only the collector frees, rarely while
+        # serving: ``tune_gc``). A call pinned so keeps its HTTP/2 stream open, and after 100 a connection took no
+        # call more, the store back or not (an upgrader, with a full disk)
+        error = _own(error)
         try:
             raise error
         finally:
@@ -294,3 +296,31 @@ def _release(group: Sequence[_Pending[T, R]], error: BaseException | None, resul
         if error is None and results is not None:
             pending.result = results[i]
         pending.done.release()
+
+
+def _own(error: BaseException, depth: int = 4) -> BaseException:
+    """A copy of ``error`` for one caller of the group it failed, with copies of its causes and contexts (``depth``
+    deep) and their tracebacks (the writer's frames, which a raise does not change). Every caller had been raised the
+    one error: each raise added its caller's frames to the traceback they shared (N callers' INTERNAL lines, N²
+    frames), and the first caller's interceptor cleared it for all (``detached``), so that a caller logging later
+    logged none (a reviewer). A copy is of the same type, its arguments and attributes (``copy.copy``, as pickling
+    makes it again), so it answers as the error does; one whose type cannot be made again so is given as it is."""
+    try:
+        own = copy.copy(error)
+    except Exception:  # a constructor that does not take the error's own arguments
+        return error
+    if own is error or type(own) is not type(error):
+        return error
+    copies: dict[int, BaseException] = {}  # a cause is often the context too: one copy of it
+
+    def mine(chained: BaseException | None) -> BaseException | None:
+        if chained is None or depth <= 1:
+            return chained
+        if id(chained) not in copies:
+            copies[id(chained)] = _own(chained, depth - 1)
+        return copies[id(chained)]
+
+    own.__cause__ = mine(error.__cause__)
+    own.__context__ = mine(error.__context__)
+    own.__suppress_context__ = error.__suppress_context__
+    return own.with_traceback(error.__traceback__)
