@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import logging
 import queue
 import sqlite3
 import threading
@@ -20,8 +21,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from gateway import metrics
 from gateway.api.interceptors import _nul_in_text
-from gateway.domain.errors import detached
+from gateway.domain.errors import UpstreamUnavailableError, detached
 from gateway.store import database, group_writer
 from gateway.store.database import AppendWork, Database, StoreTimeout, full_where, store_busy, store_unavailable
 from gateway.store.group_writer import GroupWriter
@@ -236,6 +238,63 @@ def test_each_caller_of_a_failed_group_gets_an_error_of_its_own(migrated_db: Dat
     for own in errors[1:]:
         told = "".join(traceback.format_exception(own))
         assert told.count(", in handler") == 1 and ", in refuse" in told, told
+
+
+def test_a_writer_that_meets_an_unexpected_error_fails_that_group_and_goes_on(
+    migrated_db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anything the writer thread meets outside the transaction (a metric that fails, a write function returning too
+    few results) had ended the thread without a word: every later call waited its 30 s for a writer that was gone,
+    and was answered DATABASE_BUSY, the store healthy (a reviewer). The group's callers get the error, it is logged
+    once, and the writer goes on."""
+    monkeypatch.setattr(group_writer, "WRITE_TIMEOUT_SECONDS", 2.0)
+    failing = [ValueError("a metric failed")]
+
+    def record_group_commit(name: str, items: int) -> None:
+        if failing:
+            raise failing.pop()
+
+    monkeypatch.setattr(metrics, "record_group_commit", record_group_commit)
+    writer: GroupWriter[int, int, int] = GroupWriter(
+        migrated_db, lambda work, items: [] if 13 in items else [i + 1 for i in items], name="test"
+    )
+    try:
+        assert writer.write(1) == 2  # committed and answered; the metric after it fails
+        started = time.monotonic()
+        assert writer.write(2) == 3
+        assert time.monotonic() - started < 1.0
+        caplog.clear()
+        with pytest.raises(IndexError):
+            writer.write(13)  # committed, but the write function gave it no result: a defect, not a success
+        assert writer.write(4) == 5
+    finally:
+        writer.close()
+    lines = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(lines) == 1 and "test" in lines[0].getMessage() and lines[0].exc_info is not None
+
+
+def test_a_write_to_a_closed_or_dead_writer_is_refused_at_once(
+    migrated_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write after ``close`` (a handler still running past the stop's grace) or to a writer whose thread has ended
+    had waited its 30 s and been told the store was busy (a reviewer): refused at once, saying what it is."""
+    monkeypatch.setattr(group_writer, "WRITE_TIMEOUT_SECONDS", 2.0)
+    closed: GroupWriter[int, int, int] = GroupWriter(migrated_db, lambda work, items: list(items), name="test")
+    dead: GroupWriter[int, int, int] = GroupWriter(migrated_db, lambda work, items: list(items), name="test")
+    try:
+        assert closed.write(1) == 1 and dead.write(1) == 1
+        closed.close()
+        dead._queue.put(None)  # its thread ends, the writer not closed
+        dead._threads[0].join(5)
+        started = time.monotonic()
+        with pytest.raises(UpstreamUnavailableError) as stopping:
+            closed.write(2)
+        assert stopping.value.reason == "GATEWAY_STOPPING"
+        with pytest.raises(group_writer.WriterGone, match="thread has ended"):
+            dead.write(2)
+        assert time.monotonic() - started < 0.5
+    finally:
+        dead.close()
 
 
 @pytest.mark.parametrize("landed", [False, True], ids=["not landed", "landed after all"])

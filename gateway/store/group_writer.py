@@ -17,7 +17,9 @@ same core and a second stage only makes smaller groups (−12%) (ADR 0005).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import logging
 import queue
 import threading
 import time
@@ -25,6 +27,8 @@ from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from gateway import metrics
+from gateway.domain.errors import UpstreamUnavailableError
+from gateway.logs import OncePer, since
 from gateway.store.database import AppendWork, Database, StoreTimeout, connection_lost
 from gateway.threads import name_this_thread
 
@@ -35,13 +39,18 @@ MAX_GROUP = 500
 WRITE_TIMEOUT_SECONDS = 30.0
 LANDED_LOOKUP_WAITS = (0.05, 0.2, 0.5)
 """Seconds between the tries to tell whether a transaction whose connection was lost committed (the first at once)."""
+log = logging.getLogger("zzgw.store")
+
+
+class WriterGone(RuntimeError):
+    """A write to a group writer whose thread has ended (a defect, logged when it ended): refused at once."""
 
 
 class _Pending(Generic[T, R]):
     """One caller's item; ``done`` is a plain lock held until the writer releases it (lighter than an Event).
     ``state`` (under ``claim``): queued, taken by the writer, or given up by its caller while still queued."""
 
-    __slots__ = ("claim", "done", "error", "item", "result", "state")
+    __slots__ = ("answered", "claim", "done", "error", "item", "result", "state")
 
     def __init__(self, item: T):
         self.item = item
@@ -51,6 +60,8 @@ class _Pending(Generic[T, R]):
         self.state = _QUEUED
         self.result: R | None = None
         self.error: BaseException | None = None
+        self.answered = False
+        """Released (``_release``): its caller has its outcome, and is told nothing more."""
 
 
 _QUEUED, _TAKEN, _ABANDONED = 0, 1, 2
@@ -91,19 +102,31 @@ class GroupWriter(Generic[T, P, R]):
         if self._pipelined:
             self._threads.append(threading.Thread(target=self._run_prepare, daemon=True, name=f"zzgw-{name}-prep"))
         self._started = False
+        self._closed = False
         self._lock = threading.Lock()
+        self._defects = OncePer(60.0)
+        """The log's lines for groups failed on an unexpected error (``_run``): one a minute, with a count."""
 
     def write(self, item: T) -> R | None:
         """Store ``item``; returns once it is committed (with the write function's result for it, if any), raises
-        what failed its preparation or its transaction."""
-        if not self._started:
-            with self._lock:
-                if not self._started:
-                    for thread in self._threads:
-                        thread.start()
-                    self._started = True
+        what failed its preparation or its transaction (each caller a copy of its own, ``_own``). Refused at once
+        when the writer is closed (the process is stopping: UNAVAILABLE / GATEWAY_STOPPING) or its thread has ended
+        (``WriterGone``), which no wait would change."""
         pending: _Pending[T, R] = _Pending(item)
-        self._queue.put(pending)
+        with self._lock:  # not put after close's stop, which no thread would take it after
+            if self._closed:
+                raise UpstreamUnavailableError(
+                    "证照网关的这个进程正在停止：本次请求未写入任何内容，请重试（this gateway process is stopping: "
+                    "nothing of this call was written; retry）",
+                    reason="GATEWAY_STOPPING",
+                )
+            if not self._started:
+                for thread in self._threads:
+                    thread.start()
+                self._started = True
+            elif not all(thread.is_alive() for thread in self._threads):
+                raise WriterGone(f"the {self._name} group writer's thread has ended: nothing of this call was written")
+            self._queue.put(pending)
         if not pending.done.acquire(timeout=WRITE_TIMEOUT_SECONDS):
             with pending.claim:
                 if pending.state == _QUEUED:  # never written: the writer will skip it
@@ -127,6 +150,9 @@ class GroupWriter(Generic[T, P, R]):
             del error
 
     def close(self) -> None:
+        """Write what is queued, then end the threads; a later ``write`` is refused."""
+        with self._lock:
+            self._closed = True
         if self._started:
             self._queue.put(None)
             for thread in self._threads:
@@ -175,69 +201,89 @@ class GroupWriter(Generic[T, P, R]):
                     except BaseException as exc:  # handed to the group's callers; the writer goes on
                         _release(group, exc, None)
                         continue
-            error: BaseException | None = None
-            written: list[_Pending[T, R]] = []
-            results: Sequence[R] | None = None
-            lost: tuple[AppendWork, list[_Pending[T, R]], Sequence[R] | None] | None = None
-            retried: set[str] = set()  # one more transaction for each kind of failure: after a lost connection,
-            # the new one may meet an audit head another process moved on meanwhile, which is worth its own retry
-            while True:
-                tried: AppendWork | None = None
-                written, results = [], None
-                found = False
-                try:
-                    with self._appender.transaction() as work:
-                        tried = work
-                        if self._hold is not None:
-                            self._hold(work)
-                        if lost is not None and lost[0].landed(work):
-                            # the lost attempt's commit landed after all (its lookups had failed): looked up again
-                            # here, where the answer is definite (the lost transaction held the locks this one
-                            # holds until it ended), and never written twice: the sharing calls' records, with no
-                            # receipt to meet, had been chained again after their own (a reviewer). Rolled back.
-                            found = True
-                        else:
-                            # claimed only now that the transaction holds the store (SQLite: the writer locks and
-                            # BEGIN IMMEDIATE, which wait for a DBA's transaction; PostgreSQL: ``hold``'s locks,
-                            # the audit chain's, which wait for another process's append or a prune): a caller
-                            # that gave up meanwhile is left out and never written, one still waiting gets this
-                            # transaction's outcome
-                            kept = _claimed(group)
-                            written = [group[i] for i in kept]
-                            results = self._write(work, [items[i] for i in kept]) if kept else None
-                            work.commit()
-                    error = None
-                    if found and lost is not None:
-                        written, results = lost[1], lost[2]
+            try:
+                self._commit(group, items)
+            except BaseException as exc:  # a defect (a write function's results too few): the group's callers not
+                # yet answered get it, and the writer goes on; it had ended the thread, and every later call waited
+                # its 30 s for it and was told the store was busy (a reviewer)
+                left = [group[i] for i in _claimed(group) if not group[i].answered]
+                if (skipped := self._defects.allow(self._name)) is not None:
+                    log.error(
+                        "the %s group writer failed %d calls on an unexpected error; it goes on%s",
+                        self._name,
+                        len(left),
+                        since(skipped, "failure"),
+                        exc_info=exc,
+                    )
+                _release(left, exc, None)
+
+    def _commit(self, group: list[_Pending[T, R]], items: Sequence[P]) -> None:
+        """Write ``group``'s ``items`` in one transaction (once more after a lost connection, a stale head), and
+        answer its callers."""
+        error: BaseException | None = None
+        written: list[_Pending[T, R]] = []
+        results: Sequence[R] | None = None
+        lost: tuple[AppendWork, list[_Pending[T, R]], Sequence[R] | None] | None = None
+        retried: set[str] = set()  # one more transaction for each kind of failure: after a lost connection,
+        # the new one may meet an audit head another process moved on meanwhile, which is worth its own retry
+        while True:
+            tried: AppendWork | None = None
+            written, results = [], None
+            found = False
+            try:
+                with self._appender.transaction() as work:
+                    tried = work
+                    if self._hold is not None:
+                        self._hold(work)
+                    if lost is not None and lost[0].landed(work):
+                        # the lost attempt's commit landed after all (its lookups had failed): looked up again
+                        # here, where the answer is definite (the lost transaction held the locks this one holds
+                        # until it ended), and never written twice: the sharing calls' records, with no receipt
+                        # to meet, had been chained again after their own (a reviewer). This one is rolled back.
+                        found = True
+                    else:
+                        # claimed only now that the transaction holds the store (SQLite: the writer locks and
+                        # BEGIN IMMEDIATE, which wait for a DBA's transaction; PostgreSQL: ``hold``'s locks, the
+                        # audit chain's, which wait for another process's append or a prune): a caller that gave
+                        # up meanwhile is left out and never written, one still waiting gets this transaction's
+                        # outcome
+                        kept = _claimed(group)
+                        written = [group[i] for i in kept]
+                        results = self._write(work, [items[i] for i in kept]) if kept else None
+                        work.commit()
+                error = None
+                if found and lost is not None:
+                    written, results = lost[1], lost[2]
+                break
+            except BaseException as exc:  # handed to every waiting caller; the writer goes on
+                error = exc
+                lost_now = connection_lost(exc)
+                if lost_now and tried is not None:
+                    lost = lost or (tried, written, results)
+                    if self._landed(tried):
+                        error = None  # lost at the commit, which the server made: written once, not twice
+                        break
+                elif lost is not None and self._landed(lost[0]):
+                    # the lost attempt's commit landed after all (its lookup had failed): this one met its rows
+                    # (as a stale head, too); answered as written, never written twice
+                    error, written, results = None, lost[1], lost[2]
                     break
-                except BaseException as exc:  # handed to every waiting caller; the writer goes on
-                    error = exc
-                    lost_now = connection_lost(exc)
-                    if lost_now and tried is not None:
-                        lost = lost or (tried, written, results)
-                        if self._landed(tried):
-                            error = None  # lost at the commit, which the server made: written once, not twice
-                            break
-                    elif lost is not None and self._landed(lost[0]):
-                        # the lost attempt's commit landed after all (its lookup had failed): this one met its rows
-                        # (as a stale head, too); answered as written, never written twice
-                        error, written, results = None, lost[1], lost[2]
-                        break
-                    kind = "connection" if lost_now else "retry" if self._retry(exc) else None
-                    if kind is None or kind in retried:
-                        break
-                    retried.add(kind)
-            # lost again on a later attempt: the first lost commit may have landed after all (its lookup had failed);
-            # the loop looked it up already when a later attempt failed otherwise. Answered as written, not twice.
-            again = error is not None and lost is not None and connection_lost(error) and lost[0] is not tried
-            if again and lost is not None and self._landed(lost[0]):
-                error, written, results = None, lost[1], lost[2]
-            if error is not None:  # every caller still waiting is told, whether or not the transaction claimed it
-                written, results = [group[i] for i in _claimed(group)], None
-            _release(written, error, results)
-            if error is None and written:  # after the callers are answered: their wait is not the metrics'
+                kind = "connection" if lost_now else "retry" if self._retry(exc) else None
+                if kind is None or kind in retried:
+                    break
+                retried.add(kind)
+        # lost again on a later attempt: the first lost commit may have landed after all (its lookup had failed);
+        # the loop looked it up already when a later attempt failed otherwise. Answered as written, not twice.
+        again = error is not None and lost is not None and connection_lost(error) and lost[0] is not tried
+        if again and lost is not None and self._landed(lost[0]):
+            error, written, results = None, lost[1], lost[2]
+        if error is not None:  # every caller still waiting is told, whether or not the transaction claimed it
+            written, results = [group[i] for i in _claimed(group)], None
+        _release(written, error, results)
+        if error is None and written:  # after the callers are answered: their wait is not the metrics'
+            with contextlib.suppress(Exception):  # a metric never stops the writer
                 metrics.record_group_commit(self._name, len(written))
-            error = None  # not held while the writer waits for more: raised to the callers, it holds their frames
+        error = None  # not held while the writer waits for more: raised to the callers, it holds their frames
 
     def _landed(self, tried: AppendWork) -> bool:
         """Whether a transaction whose connection was lost committed all the same (``AppendWork.landed_if``),
@@ -295,6 +341,7 @@ def _release(group: Sequence[_Pending[T, R]], error: BaseException | None, resul
         pending.error = error
         if error is None and results is not None:
             pending.result = results[i]
+        pending.answered = True
         pending.done.release()
 
 
