@@ -3,9 +3,11 @@
 A verification writes one receipt and one access record. Committing each in its own transaction costs a commit
 (and on SQLite the writer lock) per call; ``GroupWriter`` has one thread take whatever is waiting, write it in one
 transaction on a driver connection of its own (``Database.appender``), and then release every caller whose row it
-committed. A caller blocks in ``write`` until its row is committed, or gets the exception that failed the
-transaction: nothing is answered before it is stored. The write function may return one result per item (what the
-writer made for it, e.g. a receipt's batch signature), which ``write`` hands back to its caller.
+committed. A caller blocks in ``write`` until its row is committed, or gets (a copy of its own of) the exception that
+failed the transaction: nothing is answered before it is stored. A group's callers are claimed once its transaction
+holds the store (and ``hold``'s locks): one that gave up waiting before is never written. The write function may
+return one result per item (what the writer made for it, e.g. a receipt's batch signature), which ``write`` hands back
+to its caller.
 
 ``prepare`` is the work on a group that needs no database (making and signing receipts). The writer thread does it
 before each transaction, or, ``pipelined``, a thread of its own does it ahead of the writer: while the writer waits
