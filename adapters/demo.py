@@ -1,8 +1,9 @@
 """``zzgw demo``: the journeys of docs' SCENARIOS.md against a live gateway, printed as they go.
 
-归集 and 动态更新: three departments issue a 营业执照, a 食品生产许可证 and the new legal representative's 居民身份证;
-the market regulator reads and amends the business license (法定代表人变更) and revokes the food permit; the tax
-bureau's subscription shows each change event of the license types its matters use as it arrives.
+归集 and 动态更新: two departments issue a 营业执照, a 食品生产许可证 (the market regulator) and the new legal
+representative's 居民身份证 (公安局); the market regulator reads and amends the business license (法定代表人变更) and
+revokes the food permit; the tax bureau's subscription, open from the first event before step 1, shows this run's
+change events of the license types its matters use.
 
 企业开办一件事: 公安局 lists the company's licenses for 企业印章刻制 and verifies the 营业执照 (a receipt, linked to the
 bundle's case), and reads the legal representative's 居民身份证 with the consent code the holder portal granted; 税务局,
@@ -116,26 +117,93 @@ _REQUEST_STATE = {
 }
 BATCH_LINES = 200
 """The 食品生产许可证 lines of the demo's 批量归集, three of them malformed."""
+WATCH_SECONDS = 15.0
+"""How long step 5 waits for the tax bureau's subscription to deliver this run's change events: it reads from the
+store's first event, every earlier run's included, and skips those not of this run."""
 
 
-def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run the demo; ``channel_for(member_code)`` gives a channel with that member's credentials."""
+class DemoUnexpected(Exception):
+    """A step's answer was not the one the demo walks through (a gateway whose catalog or members differ from the
+    demo's, a subscription that did not deliver): ``zzgw demo`` says it in one line, exit 1."""
+
+    def __init__(self, step: str, what: str):
+        super().__init__(f"第 {step} 步的结果与预期不符（step {step} did not go as the demo expects）：{what}")
+        self.step = step
+
+
+class _Subscription:
+    """A WatchLicenseChanges stream read on a thread of its own: the events as they come, and the error it ended
+    with (none when the demo cancelled it)."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self.events: list[issuance_pb2.LicenseChangeEvent] = []
+        self.error: grpc.RpcError | None = None
+        self._cancelled = self._ended = False
+        self._changed = threading.Condition()
+        threading.Thread(target=self._collect, daemon=True).start()
+
+    def _collect(self) -> None:
+        try:
+            for reply in self._stream:
+                with self._changed:
+                    self.events.append(reply.event)
+                    self._changed.notify_all()
+        except grpc.RpcError as error:
+            with self._changed:
+                if not self._cancelled:
+                    self.error = error
+        finally:
+            with self._changed:
+                self._ended = True
+                self._changed.notify_all()
+
+    def wait_for(
+        self, wanted: set[tuple[int, str]], ours: set[str], seconds: float
+    ) -> list[issuance_pb2.LicenseChangeEvent]:
+        """The events of the licenses ``ours`` that came, in their order, once every ``(kind, license_id)`` of
+        ``wanted`` came, or the stream ended, or ``seconds`` passed; the stream is cancelled then. Its error, when it
+        ended with one, is raised (the gateway's answer: TOO_MANY_WATCHERS_FOR_MEMBER…)."""
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            while not self._ended and (left := deadline - time.monotonic()) > 0:
+                if wanted <= {(e.kind, e.license_id) for e in self.events}:
+                    break
+                self._changed.wait(left)
+            self._cancelled = True
+            error, events = self.error, [e for e in self.events if e.license_id in ours]
+        self._stream.cancel()
+        if error is not None:
+            raise error
+        return events
+
+
+def run_demo(
+    channel_for: Callable[[str], grpc.Channel],
+    out: Callable[[str], None] = print,
+    reconnecting: Callable[[grpc.RpcError], None] | None = None,
+) -> dict[str, Any]:
+    """Run the demo; ``channel_for(member_code)`` gives a channel with that member's credentials; ``reconnecting`` is
+    called when the 批量归集 starts reconnecting to a gateway gone (``import_file``'s).
+
+    A gateway's refusal or absence is raised as its ``grpc.RpcError``; a step answered otherwise than the demo
+    expects as ``DemoUnexpected``; the batch's end on the gateway's error as ``ImportRefused``."""
     run = random.SystemRandom().randrange(10**5, 10**6)  # in holder codes and numbers only: a run's own licenses
     market = issuance_pb2_grpc.IssuanceServiceStub(channel_for(MARKET))
     police = issuance_pb2_grpc.IssuanceServiceStub(channel_for(POLICE))
-    events: list[issuance_pb2.LicenseChangeEvent] = []
-    watch = issuance_pb2_grpc.IssuanceServiceStub(channel_for(TAX)).WatchLicenseChanges(
-        issuance_pb2.WatchLicenseChangesRequest()
+    # from the first event: whenever the stream opens (a busy gateway, a slow network), it sends every event of this
+    # run's licenses; "from now" opened after them would miss them, and no fixed wait makes sure it opened first
+    subscription = _Subscription(
+        issuance_pb2_grpc.IssuanceServiceStub(channel_for(TAX)).WatchLicenseChanges(
+            issuance_pb2.WatchLicenseChangesRequest(from_beginning=True)
+        )
     )
-    watcher = threading.Thread(target=_collect, args=(watch, events), daemon=True)
-    watcher.start()
-    time.sleep(0.5)
 
-    out("== 1. 归集: three departments issue licenses ==")
     business = market.IssueLicense(issue_request(_fresh(samples.business_license(5 * run), run))).license  # 科技
     food = market.IssueLicense(issue_request(_fresh(samples.food_permit(run), run))).license
     # the legal representative after the amendment below (法定代表人变更), whose card 企业开办 needs
     person = police.IssueLicense(issue_request(_id_card(run))).license
+    out("== 1. 归集: two departments issue licenses ==")  # once the gateway answered: a run that started
     for lic in (business, food, person):
         out(f"  {lic.type_name:<8} {lic.license_id}")
         out(
@@ -172,16 +240,30 @@ def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], No
             reason="生产条件发生变化，不再符合许可要求",
         )
     ).license
-    out(f"  {revoked.license_id}: {_STATUS[revoked.status]}（{revoked.status_reason}）")
+    out(f"  {revoked.license_id}：{_status_words(revoked.status)}（{revoked.status_reason}）")
 
-    deadline = time.monotonic() + 5
-    while len(events) < 2 and time.monotonic() < deadline:  # the business license's issue and amendment
-        time.sleep(0.05)
-    watch.cancel()
+    # the business license's issue and amendment; the food permit's and the ID card's events are not the tax
+    # bureau's to see (the types its matters use)
+    expected: set[tuple[int, str]] = {
+        (issuance_pb2.CHANGE_KIND_ISSUED, business.license_id),
+        (issuance_pb2.CHANGE_KIND_AMENDED, amended.license.license_id),
+    }
+    ours = {business.license_id, amended.license.license_id, food.license_id, person.license_id}
+    events = subscription.wait_for(expected, ours, WATCH_SECONDS)
     out("\n== 5. WatchLicenseChanges: what the tax bureau's subscription received ==")
-    out("  (the license types its matters use: 发票申领 needs the 营业执照, not the food permit or the ID card)")
+    out("  (the license types its matters use: 发票申领 needs the 营业执照, not the food permit or the ID card;")
+    out("   watched from the first event, this run's licenses shown)")
     for event in events:
         out(f"  cursor {event.cursor:>6}  {_KIND[event.kind]:<15} {_STATUS[event.status]:<10} {event.license_id}")
+    if missing := expected - {(e.kind, e.license_id) for e in events}:
+        for kind, license_id in sorted(missing):
+            out(f"  missing: {_KIND[kind]} {license_id}")
+        raise DemoUnexpected(
+            "5",
+            f"税务局的订阅 {WATCH_SECONDS:.0f} 秒内未收到 {len(missing)} 件应收的变更事件（the tax bureau's "
+            f"subscription did not deliver {counted(len(missing), 'expected change event')} within "
+            f"{WATCH_SECONDS:.0f} s）",
+        )
     out(
         f"\nSummary: issued 3 licenses of 3 types, amended 1 (now version {amended.license.version}), revoked 1; "
         f"{counted(len(events), 'change event')} delivered to the tax bureau. Resume a subscription from the last "
@@ -191,7 +273,7 @@ def run_demo(channel_for: Callable[[str], grpc.Channel], out: Callable[[str], No
     birth = _a_birth(channel_for, run, out)
     checks = _window_check(channel_for, run, out)
     passport = _not_shared(channel_for, run, person, out)
-    batch = _batch_import(channel_for, run, out)
+    batch = _batch_import(channel_for, run, out, reconnecting)
     return {
         **checks,
         **opening,
@@ -341,12 +423,13 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
     )
     ask = sharing_pb2.GetLicenseDataRequest(use=registration, license_id=certificate.license_id)
     out("  7.2 济南市公安局 出生登记：未经授权调取（有条件共享）")
-    refused = _refusal(lambda: police.GetLicenseData(ask))
+    refused = _refusal("7.2", lambda: police.GetLicenseData(ask))
     out(f"      拒绝：{refused['reason']} {refused['message']}")
     if refused["remedy"]:
         out(f"      办法：{refused['remedy']}")
 
     out("  7.3 公安局提交共享申请（RequestAccess），卫健委在审批队列中批准一年（DecideAccessRequest）")
+    labels = _labels(channel_for, BIRTH_CERTIFICATE)
     requests = authorization_pb2_grpc.AuthorizationServiceStub(channel_for(POLICE))
     submitted = requests.RequestAccess(
         authorization_pb2.RequestAccessRequest(
@@ -358,7 +441,7 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
     ).request
     out(
         f"      共享申请 {submitted.request_id}：{_request_words(submitted.state)}，"
-        f"信息项 {'、'.join(submitted.fields)}"
+        f"信息项 {'、'.join(labels.get(key, key) for key in submitted.fields)}"
     )
     queue = authorization_pb2_grpc.AuthorizationServiceStub(channel_for(HEALTH))
     pending = queue.ListAccessRequests(
@@ -368,7 +451,11 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
             matter_code=BIRTH_REGISTRATION,
         )
     ).requests
-    queued = next(r for r in pending if r.request_id == submitted.request_id)
+    queued = next((r for r in pending if r.request_id == submitted.request_id), None)
+    if queued is None:
+        raise DemoUnexpected(
+            "7.3", f"卫健委的审批队列中没有共享申请 {submitted.request_id}（not in the issuer's queue）"
+        )
     decided = queue.DecideAccessRequest(
         authorization_pb2.DecideAccessRequestRequest(
             request_id=queued.request_id,
@@ -415,7 +502,7 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
     first = medical.GetLicenseData(insured)
     shown = "，".join(f"{f.label} {f.value}" for f in first.fields)
     out(f"      第一次：准予（{_BASIS.get(first.fields[0].basis, '?')}，剩余 {first.consent_uses_left} 次）：{shown}")
-    again = _refusal(lambda: medical.GetLicenseData(insured))
+    again = _refusal("7.5", lambda: medical.GetLicenseData(insured))
     out(f"      第二次：拒绝 {again['reason']} {again['message']}")
     return {
         "birth": certificate.license_id,
@@ -447,7 +534,10 @@ def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Cal
             reason="离婚登记",
         )
     )
-    code = qr_code_of(pdf)  # what the applicant's phone shows: the code printed on the license
+    try:
+        code = qr_code_of(pdf)  # what the applicant's phone shows: the code printed on the license
+    except ValueError as exc:
+        raise DemoUnexpected("8", f"结婚证的 PDF 上读不到核验码（{exc}）") from exc
 
     out("\n== 8. 窗口核验: the 不动产登记中心 checks a 结婚证 instead of asking for the paper original ==")
     answers = [
@@ -508,21 +598,27 @@ def _not_shared(
     police = sharing_pb2_grpc.SharingServiceStub(channel_for(POLICE))
     use = verification_pb2.UseContext(matter_code=SEAL_ENGRAVING, purpose="企业开办：公章刻制备案")
     refused = _refusal(
-        lambda: police.GetLicenseData(sharing_pb2.GetLicenseDataRequest(use=use, license_id=passport.license_id))
+        "10", lambda: police.GetLicenseData(sharing_pb2.GetLicenseDataRequest(use=use, license_id=passport.license_id))
     )
     out(f"  济南市公安局 调取护照数据：拒绝 {refused['reason']} {refused['message']}")
     return {"passport": passport.license_id, "passport_refused": refused}
 
 
-def _batch_import(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable[[str], None]) -> dict[str, Any]:
-    """批量归集: a JSON Lines export through ``zzgw import``'s code path, twice."""
+def _batch_import(
+    channel_for: Callable[[str], grpc.Channel],
+    run: int,
+    out: Callable[[str], None],
+    reconnecting: Callable[[grpc.RpcError], None] | None,
+) -> dict[str, Any]:
+    """批量归集: a JSON Lines export through ``zzgw import``'s code path, twice (its reconnections to a gateway gone
+    announced by ``reconnecting``; its end on the gateway's error raised, ``ImportRefused``)."""
     out(f"\n== 11. 批量归集: 济南市市场监督管理局 imports {BATCH_LINES} 食品生产许可证 lines (zzgw import) ==")
     runs = []
     with tempfile.TemporaryDirectory(prefix="zzgw-demo-") as directory:
         path = Path(directory) / "food-permits.jsonl"
         path.write_text("".join(line + "\n" for line in _food_permit_lines(run)), encoding="utf-8")
         for attempt in ("first run", "same file again"):
-            report = import_file(path, lambda: channel_for(MARKET))
+            report = import_file(path, lambda: channel_for(MARKET), reconnecting=reconnecting)
             runs.append(report)
             out(
                 f"  {attempt}: {counted(report.lines, 'line')}（新签发 {report.created} 件，"
@@ -603,8 +699,9 @@ def _data_lines(data: sharing_pb2.GetLicenseDataResponse, labels: dict[str, str]
     return lines
 
 
-def _refusal(call: Callable[[], object]) -> dict[str, str]:
-    """The refusal ``call`` is answered with: its gRPC code, its reason (``ErrorInfo``), message and remedy."""
+def _refusal(step: str, call: Callable[[], object]) -> dict[str, str]:
+    """The refusal ``call`` is answered with: its gRPC code, its reason (``ErrorInfo``), message and remedy; an
+    answer instead is ``DemoUnexpected`` at ``step`` (a gateway whose catalog shares what the demo's does not)."""
     from grpc_status import rpc_status
 
     try:
@@ -621,7 +718,7 @@ def _refusal(call: Callable[[], object]) -> dict[str, str]:
             "message": error.details() or "",
             "remedy": info.metadata.get("remedy", ""),
         }
-    raise AssertionError("the call was answered, not refused")
+    raise DemoUnexpected(step, "网关应答了本应拒绝的请求（the call was answered, not refused）")
 
 
 def _labels(channel_for: Callable[[str], grpc.Channel], type_code: str) -> dict[str, str]:
@@ -687,7 +784,7 @@ def _fresh(record: dict[str, Any], run: int) -> dict[str, Any]:
         record["holder"] = {**record["holder"], "name": name}
         record["fields"] = {**record["fields"], name_key: name}
     if record["type_code"] == samples.FOOD_PERMIT:
-        record["license_number"] = f"SC1063701{run:09d}"[:18]
+        record["license_number"] = food_permit_number(run, 0)
     return record
 
 
@@ -771,6 +868,23 @@ def _passport(person: common_pb2.License, run: int) -> dict[str, Any]:
     }
 
 
+_JINAN_COUNTIES = ("02", "03", "04", "05", "12", "13", "14", "15", "16", "17", "24", "26")
+"""济南市's county-level codes (GB/T 2260 3701xx: 历下 … 商河), the county digits of the demo's permit numbers."""
+_RUN_SLOTS = len(_JINAN_COUNTIES) * 10_000 // (BATCH_LINES + 1)
+"""How many runs' numbers the county and sequence digits hold, ``BATCH_LINES`` + 1 numbers a run: runs whose
+numbers modulo it are equal share their permit numbers."""
+
+
+def food_permit_number(run: int, number: int) -> str:
+    """The run's ``number``-th 食品生产许可证编号 (0: step 1's, 1 to ``BATCH_LINES``: the batch's), of the national
+    form (《食品生产许可管理办法》): SC, the food category (106), 山东 37, 济南 01, a county of 济南, 4 sequence digits
+    and a check digit (Luhn's here: the demo's numbers are made up)."""
+    at = (run % _RUN_SLOTS) * (BATCH_LINES + 1) + number
+    digits = f"1063701{_JINAN_COUNTIES[at // 10_000]}{at % 10_000:04d}"
+    total = sum(sum(divmod(int(d) * (2 - i % 2), 10)) for i, d in enumerate(reversed(digits)))
+    return f"SC{digits}{(10 - total % 10) % 10}"
+
+
 MALFORMED = {
     17: "the line ends inside the record",
     88: "a holder code whose check character is wrong",
@@ -785,7 +899,7 @@ def _food_permit_lines(run: int) -> list[str]:
     for number in range(1, BATCH_LINES + 1):
         record = samples.food_permit(run * 1000 + number)
         record["request_id"] = f"demo-{run}-batch-{number}"
-        record["license_number"] = f"SC1063702{run:06d}{number:03d}"
+        record["license_number"] = food_permit_number(run, number)
         name = record["holder"]["name"].rstrip("0123456789")
         record["holder"]["name"] = record["fields"]["producer_name"] = name
         if number == 88:
@@ -797,11 +911,3 @@ def _food_permit_lines(run: int) -> list[str]:
         line = json.dumps(record, ensure_ascii=False)
         lines.append(line[: len(line) // 2] if number == 17 else line)
     return lines
-
-
-def _collect(stream: Any, events: list[issuance_pb2.LicenseChangeEvent]) -> None:
-    try:
-        for reply in stream:
-            events.append(reply.event)
-    except grpc.RpcError:
-        pass

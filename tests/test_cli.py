@@ -86,8 +86,9 @@ def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path:
         assert second.returncode == 2 and f"cannot listen on {env['ZZGW_GRPC_ADDR']}" in second.stderr, second.stderr
         demo = zzgw(env, "demo")
         assert demo.returncode == 0, demo.stderr
-        assert "营业执照" in demo.stdout and "SUPERSEDED" in demo.stdout and "REVOKED" in demo.stdout
-        assert "2 change events delivered to the tax bureau" in demo.stdout  # its matters use the 营业执照 only
+        assert "营业执照" in demo.stdout and "SUPERSEDED" in demo.stdout and "：已吊销或撤销（" in demo.stdout
+        # its matters use the 营业执照 only; watched from the first event, not "from now" after a fixed wait
+        assert "2 change events delivered to the tax bureau" in demo.stdout
         assert "a PDF edited after sealing: 核验未通过：签章已被篡改" in demo.stdout
         assert f"a 结婚证 cancelled since: 核验未通过：证照已注销（{today().isoformat()} 起）" in demo.stdout
         assert f"clerk's console: http://{env['ZZGW_HTTP_ADDR']}/console/" in demo.stdout
