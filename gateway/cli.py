@@ -696,10 +696,20 @@ def _warn_of_dev_tokens(settings: Settings) -> None:
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     import grpc
 
+    from adapters.batch_import import RECONNECT_SECONDS, ImportRefused, ImportStopped
     from adapters.client import MemberCredentials, NoCredentials, connect
-    from adapters.demo import DEMO_MEMBERS, run_demo
+    from adapters.demo import DEMO_MEMBERS, DemoUnexpected, run_demo
 
     target = args.target or settings.grpc_addr
+    if settings.mode == "production":  # no override: the demo is for a dev gateway, and its licenses stay for good
+        print(
+            "zzgw demo: 演示不在生产模式下运行：它会以各发证部门的真实印章签发虚构的证照，"
+            "其中的身份号码和信用代码可能属于真实的人和企业（zzgw demo refuses production mode (ZZGW_MODE=production): "
+            "it issues made-up licenses under the issuers' real seals, with citizen IDs and USCCs that may be real "
+            "people's and companies'; run it against a dev gateway）",
+            file=sys.stderr,
+        )
+        return 2
     if settings.members and (missing := _not_among_members(settings, DEMO_MEMBERS)):
         print(
             "zzgw demo: zzgw demo runs the demo departments' journeys; this gateway's members (ZZGW_MEMBERS, "
@@ -711,13 +721,28 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     def channel_for(code: str) -> grpc.Channel:
         return connect(target, MemberCredentials.for_mode(settings.mode, settings.data_dir, code))
 
+    def reconnecting(error: grpc.RpcError) -> None:
+        print(
+            f"zzgw demo: {_refusal(target, error)}；批量归集正在重连，自上次应答起至多 {RECONNECT_SECONDS:.0f} 秒"
+            f"（reconnecting for up to {RECONNECT_SECONDS:.0f} s from the last answer）",
+            file=sys.stderr,
+            flush=True,
+        )
+
     try:
-        done = run_demo(channel_for)
+        done = run_demo(channel_for, reconnecting=reconnecting)
     except NoCredentials as exc:
         print(f"zzgw demo: {exc}", file=sys.stderr)
         return 2
     except grpc.RpcError as exc:
         print(f"zzgw demo: {_refusal(target, exc)}", file=sys.stderr)
+        return 1
+    except ImportRefused as exc:
+        said = _refusal(target, exc.error)
+        print(f"zzgw demo: 批量归集未能完成（the batch import stopped）：{said}", file=sys.stderr)
+        return 1
+    except (ImportStopped, DemoUnexpected) as exc:
+        print(f"zzgw demo: {exc}", file=sys.stderr)
         return 1
     print(
         f"\nThe same checks in the clerk's console: {settings.http_url}/console/ — sign in with the token of "
@@ -1897,6 +1922,13 @@ def _refusal(target: str, error: grpc.RpcError) -> str:
     from adapters.terminal import shown
 
     status = rpc_status.from_call(error)
+    if status is None and error.code() is grpc.StatusCode.UNAVAILABLE and _mismatched(error.details(), target):
+        # something takes connections there, yet no gRPC one was made: TLS met plaintext, or the other way round
+        return (
+            f"证照网关 {target} 有应答，但连接未能建立：多半是一方用 TLS（ZZGW_MODE=production）、一方用明文（dev），"
+            f"请核对 ZZGW_MODE（something answers at {target} but no connection was made: most likely a mode "
+            f"mismatch, TLS against plaintext; check ZZGW_MODE）：{error.details()}"
+        )
     if status is None and error.code() is grpc.StatusCode.UNAVAILABLE:  # no gateway answered at all
         return f"无法连接证照网关 {target}（no gateway answers at {target}: {error.details()}）"
     reasons = []
@@ -1914,6 +1946,28 @@ def _refusal(target: str, error: grpc.RpcError) -> str:
     else:
         said = f"证照网关 {target} 拒绝了本次请求"
     return f"{said}（the gateway at {target} answered {code.name}{why}）：{shown(error.details() or '')}"
+
+
+_HANDSHAKE_FAILED = ("Socket closed", "Connection reset", "handshake", "TSI_", "WRONG_VERSION_NUMBER")
+"""What grpc says of a connection whose first bytes were not understood: a plaintext client at a TLS server is
+closed ("Socket closed"), a TLS client at a plaintext one fails its handshake."""
+
+
+def _mismatched(details: str | None, target: str) -> bool:
+    """Whether the connection failed as a TLS/plaintext mismatch does (``_HANDSHAKE_FAILED``) while something takes
+    TCP connections at ``target`` (host:port) now: a gateway of the other mode, not one that is down."""
+    import socket
+
+    if not any(sign in (details or "") for sign in _HANDSHAKE_FAILED):
+        return False
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return False
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=2):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 _FOR_NOW = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "ABORTED", "CANCELLED"})

@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -2140,6 +2141,70 @@ def test_the_demo_needs_the_demo_members(env: dict[str, str], tmp_path: Path) ->
         "zzgw demo: zzgw demo runs the demo departments' journeys; this gateway's members (ZZGW_MEMBERS, "
         f"{members}) do not include 济南市市场监督管理局 (11370100993701011T), 济南市公安局 (1137010099370102XJ), "
     ), done.stderr
+
+
+def test_the_demo_refuses_production_mode(env: dict[str, str]) -> None:
+    """The demo issues made-up licenses under the issuers' real seals, with check-valid citizen IDs and USCCs that can
+    be real people's: in production mode it had filled the registry, exit 0 (a reviewer)."""
+    done = zzgw({**env, "ZZGW_MODE": "production"}, "demo", timeout=60)
+    assert done.returncode == 2 and not done.stdout and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("zzgw demo: 演示不在生产模式下运行") and "(ZZGW_MODE=production)" in done.stderr
+    assert "real seals" in done.stderr
+
+
+def test_a_demo_at_an_address_that_answers_but_not_in_its_mode_is_told_so(env: dict[str, str]) -> None:
+    """A dev demo at a production gateway (TLS where it speaks plaintext) had been told no gateway answers there,
+    after printing step 1's heading as if the run had started."""
+    assert zzgw(env, "init").returncode == 0
+    listener = socket.create_server(("127.0.0.1", 0))  # answers every connection as TLS answers plaintext: closes it
+
+    def refuse() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            with client:
+                client.recv(1024)
+
+    threading.Thread(target=refuse, daemon=True).start()
+    try:
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        done = zzgw(env, "demo", "--target", address, timeout=120)
+    finally:
+        listener.close()
+    assert done.returncode == 1 and not done.stdout, done.stdout
+    said = [line for line in done.stderr.splitlines() if line.startswith("zzgw demo:")]
+    assert len(said) == 1 and said[0].startswith(f"zzgw demo: 证照网关 {address} 有应答，但连接未能建立"), done.stderr
+    assert "ZZGW_MODE" in said[0] and "无法连接证照网关" not in said[0]
+
+
+def test_a_gateway_gone_during_the_demos_batch_is_said_in_one_line(env: dict[str, str]) -> None:
+    """The gateway stopping as step 11 (批量归集) starts: the import's reconnections are announced, then one line and
+    exit 1. It had waited 60 s without a word and ended in an ImportRefused traceback."""
+    assert zzgw(env, "init").returncode == 0
+    server = _serve(env)
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
+        shorter = "import adapters.batch_import as b; b.RECONNECT_SECONDS = b.ANSWER_SECONDS = 3.0; "
+        demo = subprocess.Popen(
+            zzgw_command("demo", before=shorter), env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            if "== 11. 批量归集" in line:
+                server.kill()
+                break
+        _, err = demo.communicate(timeout=120)
+    finally:
+        server.kill()
+        server.communicate()
+    assert demo.returncode == 1, err
+    assert "Traceback" not in err, err
+    assert "正在重连" in err and "reconnecting for up to 3 s" in err, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("zzgw demo: 批量归集未能完成（the batch import stopped）：无法连接证照网关 "), err
 
 
 def test_the_import_help_names_every_key_a_record_may_have(capsys: pytest.CaptureFixture[str]) -> None:
