@@ -2207,6 +2207,32 @@ def test_a_gateway_gone_during_the_demos_batch_is_said_in_one_line(env: dict[str
     assert last.startswith("zzgw demo: 批量归集未能完成（the batch import stopped）：无法连接证照网关 "), err
 
 
+def test_a_step_answered_otherwise_than_the_demo_expects_is_said_in_one_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A gateway whose catalog shares the 出生医学证明 unconditionally answers the read the demo shows refused (7.2):
+    one line naming the step, exit 1. It had ended in an AssertionError traceback."""
+    catalog = json.loads((ROOT / "gateway" / "bootstrap" / "catalog.json").read_text(encoding="utf-8"))
+    birth = next(t for t in catalog["license_types"] if t["code"] == "1110000099100006XH001")
+    birth["sharing_class"] = "UNCONDITIONAL"
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+    env = {**env, "ZZGW_CATALOG": str(path)}
+    assert zzgw(env, "init").returncode == 0
+    server = _serve(env)
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
+        done = zzgw(env, "demo", timeout=120)
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "zzgw demo: 第 7.2 步的结果与预期不符（step 7.2 did not go as the demo expects）："
+        "网关应答了本应拒绝的请求（the call was answered, not refused）"
+    ], done.stderr
+
+
 def test_the_import_help_names_every_key_a_record_may_have(capsys: pytest.CaptureFixture[str]) -> None:
     from adapters.records import KEYS
     from gateway import cli
