@@ -130,8 +130,14 @@ class SoftwareKey:
 
 
 def verify_signature(public_key_der: bytes, algorithm: str, data: bytes, signature: bytes) -> None:
-    """Return None when ``signature`` is valid, raise InvalidSignature otherwise."""
+    """Return None when ``signature`` is valid, raise InvalidSignature otherwise.
+
+    A key of another kind than ``algorithm`` names is InvalidSignature, SM2 included: an ECDSA or RSA key named as
+    SM2 is told so without libcrypto (a code relabelled SM2 had raised Sm2Unavailable where OpenSSL has no SM2; a
+    reviewer). Sm2Unavailable only for an SM2 key where this process has no SM2."""
     if algorithm == SM2_SM3:
+        if _not_sm2(public_key_der):
+            raise InvalidSignature("the public key is not an SM2 key")  # as signing.sm2 says with libcrypto
         from signing.sm2 import verify_sm2  # here: the system libcrypto is loaded only once SM2 is used
 
         verify_sm2(public_key_der, data, signature)
@@ -149,6 +155,17 @@ def verify_signature(public_key_der: bytes, algorithm: str, data: bytes, signatu
             raise InvalidSignature(f"algorithm {algorithm!r} does not match the key")
     except _CryptoInvalidSignature as exc:
         raise InvalidSignature("the signature does not match the data") from exc
+
+
+@functools.lru_cache(maxsize=4096)
+def _not_sm2(der: bytes) -> bool:
+    """The key is one ``cryptography`` reads (ECDSA on a curve it knows, RSA, EdDSA…): it has no SM2 curve, so it
+    is no SM2 key. An SM2 key, or bytes that are no key, is left to libcrypto."""
+    try:
+        _public_key(der)
+    except (ValueError, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=4096)

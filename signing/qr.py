@@ -40,7 +40,9 @@ a revoked license keeps a valid code, so checks that matter ask the gateway as w
 format and the offline check for checkers in other languages, with test vectors (``tests/vectors/qr-codes.json``).
 
 ``check_qr`` returns a ``QrVerification`` with two findings, integrity (decoding, key, signature) and validity
-(dates), and never raises for bad input; ``verify_qr`` returns the claims or raises ``InvalidSignature``. The
+(dates), and never raises for bad input (a code naming SM2 under an ECDSA or RSA key is SIGNATURE_INVALID, SM2 or
+not); only a code of an SM2 key on a process without SM2 raises ``signing.sm2.Sm2Unavailable``, as it cannot be
+checked there. ``verify_qr`` returns the claims or raises ``InvalidSignature``. The
 signature protects the content, not the spelling of the text: deflate can write the same bytes in more than one way,
 so a rare one-character change to a code still decodes to exactly what the issuer signed, and passes.
 """

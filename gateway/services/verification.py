@@ -125,7 +125,7 @@ from gateway.domain.verification import (
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.services.documents import vouched
 from gateway.services.receipt_certificates import ReceiptCertificates
-from gateway.services.seals import SealService
+from gateway.services.seals import SealService, sm2_unavailable
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import AppendWork, Database
 from gateway.store.group_writer import GroupWriter
@@ -157,6 +157,7 @@ from signing.record import SealMemos
 from signing.results import MAX_DETAIL, PASSED, CheckResult, Finding, SealCheck
 from signing.seal_ca import IdentityFinding
 from signing.ses import SesVerification, check_stamp
+from signing.sm2 import Sm2Unavailable
 from signing.sm2_x509 import public_key_der
 
 MAX_CLAIM_FIELDS = 50
@@ -1427,9 +1428,12 @@ class VerificationService:
                 sealed = _SEALED_ELSEWHERE  # its reason decides the verdict: not a forgery's UNKNOWN_SEAL_KEY
                 return self._report(action, caller, use, query, sealed, elsewhere, _NOT_CHECKED, None, now)
             return self._report(action, caller, use, query, _UNKNOWN_SEAL_KEY, _NOT_GENUINE, _NOT_GENUINE, None, now)
-        check, _ = check_qr_seal(
-            text, certificate=known.certificate, base=known.base, revoked_at=known.seal.revoked_at, now=now
-        )
+        try:
+            check, _ = check_qr_seal(
+                text, certificate=known.certificate, base=known.base, revoked_at=known.seal.revoked_at, now=now
+            )
+        except Sm2Unavailable as exc:  # an SM2 seal's code, on a process without SM2: had been INTERNAL (a reviewer)
+            raise sm2_unavailable(known.seal, exc) from None
         if check.integrity.result is not CheckResult.PASSED:
             unchecked = _UNREAD_CODE if check.integrity.reason in _UNREADABLE_QR else _NOT_GENUINE
             return self._report(action, caller, use, query, check.integrity, unchecked, unchecked, None, now)

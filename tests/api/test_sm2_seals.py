@@ -466,3 +466,33 @@ def test_stamping_and_issuing_with_an_sm2_seal_where_openssl_has_no_sm2_say_so(
         assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert error_details(caught.value)[0].reason == "SM2_UNAVAILABLE"
         assert "SM2" in caught.value.details() and "OpenSSL" in caught.value.details()
+
+
+def test_an_sm2_code_where_openssl_has_no_sm2_says_so(
+    running: RunningGateway, without_sm2: Callable[[seal_pb2.Seal], None]
+) -> None:
+    """A genuine code of an SM2 seal, scanned on a process whose OpenSSL has no SM2: the code cannot be checked
+    there, so FAILED_PRECONDITION / SM2_UNAVAILABLE as for stamping and issuing, not a verdict either way. It had
+    been INTERNAL with a traceback (a reviewer's R1)."""
+    import signing.sm2
+
+    seal = (
+        seals(running)
+        .RegisterSeal(
+            seal_pb2.RegisterSealRequest(request_id="sm2-" + uuid.uuid4().hex, name="证照核验专用章", algorithm=SM2_SM3)
+        )
+        .seal
+    )  # MARKET's newest seal: it seals MARKET's records and codes
+    license_id = batch_issue(running, 45)
+    stored = running.gateway.issuance._get_stored(license_id)
+    key = running.gateway.seals.record_key(MARKET)  # type: ignore[union-attr]
+    assert key.algorithm == SM2_SM3
+    code = encode_qr(key, QrClaims.of(stored.content, issued_at=dt.datetime.now(dt.UTC)))
+    assert verify(running, qr_code=code).verdict == PASSED
+    without_sm2(seal)
+    signing.sm2._public_key.cache_clear()  # a fresh process has parsed no SM2 key
+    with pytest.raises(grpc.RpcError) as caught:
+        verify(running, qr_code=code)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_details(caught.value)[0].reason == "SM2_UNAVAILABLE"
+    assert "SM2" in caught.value.details() and "OpenSSL" in caught.value.details()

@@ -14,11 +14,14 @@ import re
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
 from typing import Any
 
+import base45
+import cbor2
 import grpc
 import psycopg
 import pytest
@@ -475,6 +478,40 @@ def test_a_qr_code_verifies_and_a_forged_one_fails(running: RunningGateway) -> N
     assert verify(running, qr_code="https://example.com/licence").integrity.reason == "NOT_ZZ1"
     assert verify(running, qr_code="ZZ1:" + "A" * 5000).integrity.reason == "TOO_LARGE"
     assert verify(running, qr_code="ZZ1:NOT-BASE45-!!").integrity.reason == "MALFORMED"
+
+
+def relabelled(code: str, alg: int) -> str:
+    """A printed code with its protected header re-encoded to name ``alg``: what anyone holding the paper can do."""
+    tagged = cbor2.loads(zlib.decompress(base45.b45decode(code.removeprefix("ZZ1:"))))
+    protected, unprotected, payload, signature = tagged.value
+    header = cbor2.dumps({1: alg, 4: cbor2.loads(protected)[4]})
+    message = cbor2.dumps(cbor2.CBORTag(18, [header, unprotected, payload, signature]))
+    return "ZZ1:" + base45.b45encode(zlib.compress(message, 9)).decode("ascii")
+
+
+def test_a_code_relabelled_sm2_is_not_genuine_where_openssl_has_no_sm2(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ECDSA seal's code whose header is re-encoded as SM2 (-65537): FAILED / SIGNATURE_INVALID with SM2 and
+    without. Where the system OpenSSL has no SM2 (FIPS, another host of the store) it had been INTERNAL, with no
+    report: the P-256 key had been handed to the SM2 verifier (a reviewer's R1)."""
+    import signing.sm2
+
+    code, _ = qr_for(running, batch_issue(running, 7))
+    sm2_code = relabelled(code, -65537)
+    assert (verify(running, qr_code=sm2_code).verdict, verify(running, qr_code=sm2_code).integrity.reason) == (
+        FAILED,
+        "SIGNATURE_INVALID",
+    )
+
+    def no_sm2() -> signing.sm2.Libcrypto:
+        raise signing.sm2.Sm2Unavailable("'libcrypto.so.3' offers no SM2 or SM3 (built without them, or FIPS only)")
+
+    monkeypatch.setattr(signing.sm2, "library", no_sm2)
+    report = verify(running, qr_code=sm2_code)
+    assert (report.verdict, report.integrity.reason) == (FAILED, "SIGNATURE_INVALID")
+    assert not report.HasField("license")
+    assert verify(running, qr_code=code).verdict == PASSED  # the genuine ECDSA code needs no SM2
 
 
 def test_a_scanned_code_passes_with_what_a_scanner_or_a_paste_puts_around_it(running: RunningGateway) -> None:

@@ -305,6 +305,7 @@ SIGNED_BUT_WRONG: list[tuple[str, Callable[[SoftwareKey, SoftwareKey], str], str
     ("signed by another key", lambda k, o: sign1(o, good_map()), "KEY_MISMATCH"),
     ("kid copied by another key", lambda k, o: sign1(o, good_map(), header={1: -7, 4: kid(k)}), "SIGNATURE_INVALID"),
     ("RS256 header on an EC key", lambda k, o: sign1(k, good_map(), alg=-257), "SIGNATURE_INVALID"),
+    ("SM2 header on an EC key", lambda k, o: sign1(k, good_map(), alg=-65537), "SIGNATURE_INVALID"),
     ("signature cut short", lambda k, o: sign1(k, good_map(), tweak=lambda s: s[:-1]), "SIGNATURE_INVALID"),
     ("signature flipped", lambda k, o: sign1(k, good_map(), tweak=lambda s: s[:-1] + bytes([s[-1] ^ 1])),
      "SIGNATURE_INVALID"),
@@ -332,6 +333,23 @@ def test_a_bad_signature_still_shows_the_stated_claims(ec_key: SoftwareKey) -> N
     assert verification.reason == "SIGNATURE_INVALID"
     assert verification.claims is not None
     assert verification.claims.license_id == str(LICENSE_ID)
+
+
+def test_a_code_relabelled_sm2_is_signature_invalid_where_openssl_has_no_sm2(
+    key: SoftwareKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone can re-encode a printed code's header as SM2 (-65537) under its real kid: an ECDSA or RSA key is not
+    an SM2 key, whatever libcrypto offers. Where it offers no SM2 (FIPS, another host) this had raised Sm2Unavailable
+    out of check_qr (VerifyLicense INTERNAL; a reviewer)."""
+    import signing.sm2
+
+    def no_sm2() -> signing.sm2.Libcrypto:
+        raise signing.sm2.Sm2Unavailable("'libcrypto.so.3' offers no SM2 or SM3 (built without them, or FIPS only)")
+
+    monkeypatch.setattr(signing.sm2, "library", no_sm2)
+    relabelled = sign1(key, good_map(), alg=-65537)
+    verification = check_qr(relabelled, key.public_key_der, now=NOW)
+    assert (verification.result, verification.reason) == (Result.FAILED, "SIGNATURE_INVALID")
 
 
 def test_verified_with_another_key_fails(key: SoftwareKey, ec_key: SoftwareKey, rsa_key: SoftwareKey) -> None:
