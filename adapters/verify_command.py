@@ -26,7 +26,7 @@ from gateway.domain.model import beijing_time
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, verification_pb2, verification_pb2_grpc
 
 from .license_codes import MAX_QR_IMAGE_BYTES, QR_IMAGE_SUFFIXES, license_code_in, query_of
-from .receipt_file import ALTERED, receipt_json
+from .receipt_file import ALTERED, read_receipt, receipt_bytes, receipt_json
 from .terminal import shown, shown_json
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INDETERMINATE, EXIT_BAD_REQUEST, EXIT_NO_ANSWER = 0, 1, 3, 2, 4
@@ -129,13 +129,14 @@ def verify(
     metadata = _operator_metadata(operator)
     stub = verification_pb2_grpc.VerificationServiceStub(channel)
     path = Path(what)
+    named = shown(str(path))  # as typed text is shown: a file name's ESC had reached the terminal (a reviewer)
     if not what.upper().startswith("ZZ1:") and _is_file(path):
         data = _read(path, max(max_file_bytes, MAX_QR_IMAGE_BYTES))  # a photo is decoded here, not sent
         if data.startswith(_PDF_MAGIC) or path.suffix.lower() == ".pdf":
             if len(data) > max_file_bytes:
                 raise BadInput(
-                    f"文件 {path} 有 {len(data):,} 字节，超过证照网关可接收的上限 {max_file_bytes:,} 字节"
-                    f"（{path} is {len(data):,} bytes; the gateway takes at most {max_file_bytes:,}, "
+                    f"文件 {named} 有 {len(data):,} 字节，超过证照网关可接收的上限 {max_file_bytes:,} 字节"
+                    f"（{named} is {len(data):,} bytes; the gateway takes at most {max_file_bytes:,}, "
                     "ZZGW_MAX_MESSAGE_BYTES）"
                 )
             request = verification_pb2.VerifyDocumentRequest(use=use, pdf=data)
@@ -144,16 +145,15 @@ def verify(
         try:
             what = license_code_in(data)
         except ZzgwError as exc:
-            raise BadInput(f"{path}：{_description(exc)}") from None
+            raise BadInput(f"{named}：{_description(exc)}") from None
     elif path.suffix.lower() in (".pdf", *QR_IMAGE_SUFFIXES) and not what.upper().startswith("ZZ1:"):
-        raise BadInput(f"找不到文件 {path}（no such file: {path}）")
+        raise BadInput(_no_such_file(path))
     type_code = _type_code(channel, type_) if type_ else ""
     try:
         keywords = query_of(what.strip(), type_code)
     except ZzgwError:
-        named = shown(what.strip()[:200])
         raise BadInput(
-            f"{named} 不是文件、证照标识或核验码；按证照编号核验时，请用 --type 指定证照类型"
+            f"{shown(what.strip()[:200])} 不是文件、证照标识或核验码；按证照编号核验时，请用 --type 指定证照类型"
             f"（{what!r} is not a file, a license identifier or a ZZ1: code: give --type to look a license number up）"
         ) from None
     response = stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, **keywords), metadata=metadata,
@@ -189,15 +189,29 @@ def _description(error: ZzgwError) -> str:
 
 
 def _read(path: Path, limit: int) -> bytes:
-    size = path.stat().st_size
-    if size == 0:
-        raise BadInput(f"所选文件 {path} 是空的（0 字节）（{path} is empty）")
-    if size > limit:
-        raise BadInput(
-            f"文件 {path} 有 {size:,} 字节，大于本命令发送或读取的任何证照 PDF 文件或照片"
-            f"（{path} is {size:,} bytes: larger than any license PDF or photo this command sends or reads）"
-        )
-    return path.read_bytes()
+    """The file's bytes; BadInput for one that is empty, too large, or cannot be read: another user's that this one
+    may not read, or one removed since it was found (they had ended as a defect of zzgw, exit 5; a reviewer)."""
+    named = shown(str(path))
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise BadInput(f"所选文件 {named} 是空的（0 字节）（{named} is empty）")
+        if size > limit:
+            raise BadInput(
+                f"文件 {named} 有 {size:,} 字节，大于本命令发送或读取的任何证照 PDF 文件或照片"
+                f"（{named} is {size:,} bytes: larger than any license PDF or photo this command sends or reads）"
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(_no_such_file(path)) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise BadInput(f"无法读取文件 {named}：{reason}（cannot read {named}: {reason}）") from None
+
+
+def _no_such_file(path: Path) -> str:
+    named = shown(str(path))
+    return f"找不到文件 {named}（no such file: {named}）"
 
 
 def _operator_metadata(operator: str) -> Sequence[tuple[str, str | bytes]]:
@@ -329,15 +343,48 @@ def _status_text(report: verification_pb2.VerificationReport) -> str:
     return text + (f" 自 since {license.status_since}" if license.status_since else "")
 
 
-def check_receipt_path(path: Path) -> None:
-    """Refuse a receipt file that could not be written, before anything is verified (BadInput)."""
-    folder = path.parent
+def check_receipt_path(path: Path, what: str = "") -> None:
+    """Refuse a receipt file that could not be written, or should not be, before anything is verified (BadInput):
+    the file ``what`` names (the one being verified: its receipt had overwritten the applicant's PDF, without a
+    word; a reviewer), or an existing file that is not a receipt. A receipt file is replaced (the command run again),
+    and so is an empty one; what is not a regular file (``/dev/stdout``) is written as it is."""
+    named, folder = shown(str(path)), shown(str(path.parent))
     if path.is_dir():
-        raise BadInput(f"--receipt {path} 是目录，请给出文件名（--receipt {path} is a directory: name a file）")
-    if not folder.is_dir():
-        raise BadInput(f"--receipt {path}：没有目录 {folder}（--receipt {path}: no directory {folder}）")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise BadInput(f"--receipt {path}：无权在此写入（--receipt {path}: not writable here）")
+        raise BadInput(f"--receipt {named} 是目录，请给出文件名（--receipt {named} is a directory: name a file）")
+    if not path.parent.is_dir():
+        raise BadInput(f"--receipt {named}：没有目录 {folder}（--receipt {named}: no directory {folder}）")
+    if what and _is_file(Path(what)) and _same_file(path, Path(what)):
+        raise BadInput(
+            f"--receipt {named} 就是要核验的文件，回执不能覆盖它，请换一个文件名"
+            f"（--receipt {named} is the file being verified: the receipt would overwrite it; name another file）"
+        )
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise BadInput(f"--receipt {named}：无权在此写入（--receipt {named}: not writable here）")
+    if _is_file(path) and not _receipt_or_empty(path):
+        raise BadInput(
+            f"--receipt {named} 已存在且不是核验回执，不会覆盖它，请换一个文件名或先移走它"
+            f"（--receipt {named} exists and is not a receipt: it is not overwritten; name another file, or move it）"
+        )
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # one of them is not there (the receipt file yet to be written)
+        return False
+
+
+def _receipt_or_empty(path: Path) -> bool:
+    """The file holds a receipt (at most one byte more than any receipt is read), or nothing; False when it cannot
+    be read: what it holds is not known, so it is not overwritten."""
+    try:
+        with path.open("rb") as source:
+            data = receipt_bytes(source)
+        if data:
+            read_receipt(data)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def write_receipt(answer: Answer, path: Path) -> None:

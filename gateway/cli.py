@@ -242,7 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("--operator", default="", help="the clerk or user the check is made for (in the access record)")
     verify.add_argument("--bundle", default="", help="一件事: the bundle's code (with --case)")
     verify.add_argument("--case", default="", help="一件事: the case number the bundle's departments share")
-    verify.add_argument("--receipt", type=Path, help="write the receipt to this file (`zzgw receipt check` checks it)")
+    verify.add_argument(
+        "--receipt",
+        type=Path,
+        help="write the receipt to this file (`zzgw receipt check` checks it): a new file, a receipt file or an empty "
+        "one; never the file verified or another file that is not a receipt (exit 2)",
+    )
     verify.add_argument("--json", action="store_true", help="print the response as protobuf JSON")
     verify.add_argument("--target", help="gateway address (default: the configured gRPC address)")
 
@@ -1136,6 +1141,7 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
 
     from adapters import verify_command
     from adapters.client import MemberCredentials, NoCredentials, connect
+    from adapters.terminal import shown
     from protos.zzgw.v1 import verification_pb2
 
     target = args.target or settings.grpc_addr
@@ -1145,7 +1151,7 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
     try:
         verify_command.check_use(use)
         if args.receipt is not None:
-            verify_command.check_receipt_path(args.receipt)
+            verify_command.check_receipt_path(args.receipt, args.what)
     except verify_command.BadInput as exc:
         print(f"zzgw verify: {exc}", file=sys.stderr)
         return verify_command.EXIT_BAD_REQUEST
@@ -1175,8 +1181,9 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
             verify_command.write_receipt(answer, args.receipt)
         except OSError as exc:  # checked before the call, so rare: the verdict stands, the receipt is the gateway's
             receipt_id = answer.report.receipt.receipt_id
-            print(f"zzgw verify: 无法写入 {args.receipt}：{exc.strerror}；可用 `zzgw receipt get {receipt_id}` 取回"
-                  f"该回执（cannot write {args.receipt}: {exc.strerror}; `zzgw receipt get {receipt_id}` fetches it）",
+            named = shown(str(args.receipt))
+            print(f"zzgw verify: 无法写入 {named}：{exc.strerror}；可用 `zzgw receipt get {receipt_id}` 取回"
+                  f"该回执（cannot write {named}: {exc.strerror}; `zzgw receipt get {receipt_id}` fetches it）",
                   file=sys.stderr)  # fmt: skip
     if args.json:
         sys.stdout.write(verify_command.answer_json(answer))

@@ -481,3 +481,124 @@ def test_a_code_cut_short_says_to_scan_again_not_that_it_is_forged(running: Runn
     assert "请重新扫描" in check(running, forged)[1]
     status, printed, _ = check(running, "SC-NO-SUCH-NUMBER", type_="营业执照")
     assert status == 1 and "请重新扫描" not in printed  # a license not found is no scanner's slip
+
+
+def zzgw_verify_here(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    """``zzgw verify`` run in this process (so that a file system's failure can be made to happen): its exit status,
+    standard output and standard error."""
+    for name, value in {"ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": "", "ZZGW_CONFIG": ""}.items():
+        monkeypatch.setenv(name, value)
+    use = ["--member", TAX, "--matter", MATTER, "--purpose", "企业开办：发票申领"]
+    status = main(["verify", *args, *use, "--target", running.address])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_a_file_that_cannot_be_read_is_bad_input_not_a_defect(
+    running: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scan another user may not read, or a file removed between the check that it is one and its reading: said in
+    one line, exit 2, nothing sent. Both had ended with a traceback and exit 5, "a defect of zzgw" (a reviewer)."""
+    import errno
+
+    code, _ = qr_for(running, batch_issue(running, 48))
+    unreadable = tmp_path / "scan.png"
+    unreadable.write_bytes(qr_png(code))
+    unreadable.chmod(0)
+    if os.geteuid() == 0:  # root reads it all the same: the refusal a clerk's own user meets is made here
+        read_bytes = Path.read_bytes
+
+        def denied(path: Path) -> bytes:
+            if path == unreadable:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return read_bytes(path)
+
+        monkeypatch.setattr(Path, "read_bytes", denied)
+    before = len(trail_rows(running, "seq", "1 = 1"))
+    status, out, err = zzgw_verify_here(running, monkeypatch, capsys, str(unreadable))
+    assert (status, out) == (verify_command.EXIT_BAD_REQUEST, "")
+    denied_said = f"无法读取文件 {unreadable}：Permission denied（cannot read {unreadable}: Permission denied）"
+    assert err == f"zzgw verify: {denied_said}\n"
+
+    vanishing = tmp_path / "license.pdf"
+    vanishing.write_bytes(b"%PDF-1.7\n" + b"0" * 100)
+    is_file = verify_command._is_file
+
+    def removed_after(path: Path) -> bool:
+        found = is_file(path)
+        path.unlink(missing_ok=True)  # as another program (a sync client, a clean-up) may between the two
+        return found
+
+    monkeypatch.setattr(verify_command, "_is_file", removed_after)
+    status, out, err = zzgw_verify_here(running, monkeypatch, capsys, str(vanishing))
+    assert (status, out) == (verify_command.EXIT_BAD_REQUEST, "")
+    assert err == f"zzgw verify: 找不到文件 {vanishing}（no such file: {vanishing}）\n"
+    assert len(trail_rows(running, "seq", "1 = 1")) == before
+
+
+def test_the_receipt_never_replaces_the_file_verified_or_another_that_is_no_receipt(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """``--receipt`` naming the very file verified (a slip of tab completion) had verified it, then overwritten the
+    applicant's PDF with the receipt, exit 0, without a word (a reviewer): refused before anything is verified, exit
+    2, however the file is named. So is an existing file that is not a receipt; a receipt file (the command run
+    again), an empty file or a new one are written."""
+    code, _ = qr_for(running, batch_issue(running, 49))
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(qr_png(code))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("申请人材料清单", encoding="utf-8")
+    os.link(scan, tmp_path / "same-scan.png")
+    use = ["--member", TAX, "--matter", MATTER, "--purpose", "企业开办：发票申领"]
+    before = len(trail_rows(running, "seq", "1 = 1"))
+    for receipt in ("scan.png", "./scan.png", str(scan), "same-scan.png"):
+        done = zzgw_verify(running, "scan.png", *use, "--receipt", receipt, cwd=tmp_path)
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        named = Path(receipt)  # as the argument parser hands it: ./scan.png is scan.png
+        assert done.stderr == (
+            f"zzgw verify: --receipt {named} 就是要核验的文件，回执不能覆盖它，请换一个文件名"
+            f"（--receipt {named} is the file being verified: the receipt would overwrite it; name another file）\n"
+        )
+    done = zzgw_verify(running, "scan.png", *use, "--receipt", "notes.txt", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr == (
+        "zzgw verify: --receipt notes.txt 已存在且不是核验回执，不会覆盖它，请换一个文件名或先移走它"
+        "（--receipt notes.txt exists and is not a receipt: it is not overwritten; name another file, or move it）\n"
+    )
+    assert len(trail_rows(running, "seq", "1 = 1")) == before
+    assert scan.read_bytes() == qr_png(code) and notes.read_text(encoding="utf-8") == "申请人材料清单"
+
+    (tmp_path / "empty.json").write_bytes(b"")
+    for receipt in ("receipt.json", "receipt.json", "empty.json"):  # new, then a receipt replaced, then an empty file
+        done = zzgw_verify(running, str(scan), *use, "--receipt", receipt, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert read_receipt((tmp_path / receipt).read_bytes()).receipt_id in done.stdout
+
+
+def test_a_file_name_a_terminal_would_act_on_is_printed_as_escapes(running: RunningGateway, tmp_path: Path) -> None:
+    """A file name holding ESC (a photo saved from a chat under its sender's name) had gone to the terminal as it is
+    in every message naming it (ESC[2J clearing the screen, OSC 0 retitling the window), while typed text was
+    escaped (a reviewer): every path is escaped alike."""
+    hostile = "scan\x1b[2J\x1b]0;pwned\x07"
+    photo = tmp_path / f"{hostile}.png"
+    photo.write_text("hi", encoding="utf-8")
+    missing = tmp_path / f"x{hostile}.pdf"
+    empty = tmp_path / f"{hostile}.pdf"
+    empty.write_bytes(b"")
+    big = tmp_path / f"big{hostile}.pdf"
+    big.write_bytes(b"%PDF-1.7\n" + b"0" * 5000)
+    said = []
+    for what, limit in ((photo, LIMIT), (missing, LIMIT), (empty, LIMIT), (big, 4000)):
+        with pytest.raises(BadInput) as caught:
+            verify(running.channel(TAX), str(what), USE, max_file_bytes=limit)
+        said.append(str(caught.value))
+    (tmp_path / hostile).mkdir()
+    for receipt in (tmp_path / hostile, tmp_path / hostile / "no-such-folder" / "r.json"):  # a folder; none
+        with pytest.raises(BadInput) as caught:
+            verify_command.check_receipt_path(receipt)
+        said.append(str(caught.value))
+    for text in said:
+        assert not any(c in text for c in "\x1b\x07"), text
+        assert "scan\\u001b[2J\\u001b]0;pwned\\u0007" in text, text
