@@ -329,7 +329,7 @@ def _open(body: str) -> tuple[int, bytes, bytes, bytes, bytes]:
     except ValueError:
         raise _Malformed() from None
     message = _inflate(compressed)
-    tagged = _cbor(message)
+    tagged = _cbor(message, tag=_COSE_SIGN1_TAG)
     if not isinstance(tagged, cbor2.CBORTag) or tagged.tag != _COSE_SIGN1_TAG:
         raise _Malformed()
     parts = tagged.value  # cbor2 decodes a tagged item immutable: a tuple, maps as frozendict
@@ -341,7 +341,7 @@ def _open(body: str) -> tuple[int, bytes, bytes, bytes, bytes]:
     if not isinstance(unprotected, Mapping) or unprotected:
         raise _Malformed()
     header = _cbor(protected)
-    if not isinstance(header, Mapping) or set(header) != {_HEADER_ALG, _HEADER_KID}:
+    if not isinstance(header, Mapping) or not _int_keys(header) or set(header) != {_HEADER_ALG, _HEADER_KID}:
         raise _Malformed()
     alg, kid = header[_HEADER_ALG], header[_HEADER_KID]
     if type(alg) is not int or not isinstance(kid, bytes) or len(kid) != _KID_LENGTH:
@@ -363,21 +363,67 @@ def _inflate(compressed: bytes) -> bytes:
     return message
 
 
-def _cbor(data: bytes) -> object:
-    """The one CBOR item that ``data`` holds, nothing after it, no duplicate keys."""
+def _cbor(data: bytes, *, tag: int | None = None) -> object:
+    """The one CBOR item that ``data`` holds, nothing after it, no duplicate keys, definite lengths, and no tag but
+    ``tag`` around the whole (COSE_Sign1's 18): a bignum (tag 2 or 3), which cbor2 reads as an int, is no "integer"
+    of docs/qr-codes.md, nor any other tag (they had passed as integers; a reviewer)."""
     stream = io.BytesIO(data)
     try:
-        item: object = cbor2.CBORDecoder(stream, read_size=1, max_depth=8, allow_duplicate_keys=False).decode()
+        decoder = cbor2.CBORDecoder(
+            stream, read_size=1, max_depth=8, allow_duplicate_keys=False, allow_indefinite=False
+        )
+        item: object = decoder.decode()
     except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError):
         raise _Malformed() from None
     if stream.tell() != len(data):
         raise _Malformed()
+    start = 0
+    if tag is not None:
+        major, number, start = _head(data, 0)
+        if major != _MAJOR_TAG or number != tag:
+            raise _Malformed()
+    if _end_untagged(data, start) != len(data):
+        raise _Malformed()
     return item
+
+
+_MAJOR_BYTES, _MAJOR_TEXT, _MAJOR_ARRAY, _MAJOR_MAP, _MAJOR_TAG = 2, 3, 4, 5, 6
+
+
+def _head(data: bytes, at: int) -> tuple[int, int, int]:
+    """(major type, argument, where what follows begins) of the CBOR head at ``at``, of a definite length."""
+    major, info = data[at] >> 5, data[at] & 31
+    if info < 24:
+        return major, info, at + 1
+    if info > 27:
+        raise _Malformed()  # an indefinite length or a reserved value: the decoder has refused them already
+    size = 1 << (info - 24)
+    return major, int.from_bytes(data[at + 1 : at + 1 + size], "big"), at + 1 + size
+
+
+def _end_untagged(data: bytes, at: int) -> int:
+    """Where the CBOR item at ``at`` ends; _Malformed if it holds a tag. The decoder has read it whole, at most 8 deep,
+    so the lengths are there and the recursion is shallow."""
+    major, argument, at = _head(data, at)
+    if major == _MAJOR_TAG:
+        raise _Malformed()
+    if major in (_MAJOR_BYTES, _MAJOR_TEXT):
+        return at + argument
+    for _ in range(argument * 2 if major == _MAJOR_MAP else argument if major == _MAJOR_ARRAY else 0):
+        at = _end_untagged(data, at)
+    return at  # an integer, or a simple value or float (major 7), whose bytes _head has passed
+
+
+def _int_keys(values: Mapping[object, object]) -> bool:
+    """Every key is a CBOR integer: not true (== 1 in Python) nor 2.0 (== 2), which the key sets would match."""
+    return all(type(key) is int for key in values)
 
 
 def _claims_of(payload: bytes) -> QrClaims:
     values = _cbor(payload)
-    if not isinstance(values, Mapping) or not _REQUIRED <= set(values) <= _REQUIRED | {_VALID_UNTIL}:
+    if not isinstance(values, Mapping) or not _int_keys(values):
+        raise _Malformed()
+    if not _REQUIRED <= set(values) <= _REQUIRED | {_VALID_UNTIL}:
         raise _Malformed()
     try:
         license_id = LicenseId(

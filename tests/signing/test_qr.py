@@ -109,6 +109,16 @@ def sign1(
     return wrap(cbor2.dumps(cbor2.CBORTag(18, [protected, unprotected or {}, payload, tweak(signature)])))
 
 
+def keyed(values: dict[int, object], key: int, instead: object) -> dict[object, object]:
+    """``values`` with ``key`` written as ``instead`` (``True`` or ``2.0``: equal in Python, not in CBOR)."""
+    return {instead if number == key else number: value for number, value in values.items()}
+
+
+def bignum(value: int) -> cbor2.CBORTag:
+    """``value`` as a CBOR tag-2 bignum, which cbor2 reads back as an int."""
+    return cbor2.CBORTag(2, value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+
 def good_map(**changes: object) -> dict[int, object]:
     values: dict[int, object] = {
         1: LICENSE_ID.serial,
@@ -302,6 +312,15 @@ SIGNED_BUT_WRONG: list[tuple[str, Callable[[SoftwareKey, SoftwareKey], str], str
     ("short kid", lambda k, o: sign1(k, good_map(), header={1: -7, 4: kid(k)[:4]}), "MALFORMED"),
     ("unprotected header", lambda k, o: sign1(k, good_map(), unprotected={4: kid(k)}), "MALFORMED"),
     ("EdDSA", lambda k, o: sign1(k, good_map(), alg=-8), "UNSUPPORTED_ALGORITHM"),
+    # keys of another type that Python takes as equal (True == 1 == 1.0), and bignums that cbor2 reads as integers:
+    # they had passed, where the page and its reading in test_qr_vectors answer MALFORMED (a reviewer)
+    ("claims keyed by true", lambda k, o: sign1(k, keyed(good_map(), 1, True)), "MALFORMED"),
+    ("claims keyed by 2.0", lambda k, o: sign1(k, keyed(good_map(), 2, 2.0)), "MALFORMED"),
+    ("version as a bignum", lambda k, o: sign1(k, good_map(k2=cbor2.CBORTag(2, b"\x02"))), "MALFORMED"),
+    ("issued-at as a bignum", lambda k, o: sign1(k, good_map(k9=bignum(int(NOW.timestamp())))), "MALFORMED"),
+    ("header keyed by true and 4.0", lambda k, o: sign1(k, good_map(), header={True: -7, 4.0: kid(k)}), "MALFORMED"),
+    ("alg as a negative bignum", lambda k, o: sign1(k, good_map(), header={1: cbor2.CBORTag(3, b"\x06"), 4: kid(k)}),
+     "MALFORMED"),
     ("signed by another key", lambda k, o: sign1(o, good_map()), "KEY_MISMATCH"),
     ("kid copied by another key", lambda k, o: sign1(o, good_map(), header={1: -7, 4: kid(k)}), "SIGNATURE_INVALID"),
     ("RS256 header on an EC key", lambda k, o: sign1(k, good_map(), alg=-257), "SIGNATURE_INVALID"),

@@ -100,6 +100,8 @@ def test_the_vectors_cover_the_ways_a_code_fails() -> None:
     for name in (
         "validly signed claims with a null end date",
         "validly signed claims whose type code fails its check character",
+        "validly signed claims keyed by true",
+        "validly signed claims with a bignum version",
     ):
         assert (CASES[name]["expect"]["result"], CASES[name]["expect"]["reason"]) == ("FAILED", "MALFORMED")
         assert CASES[name]["decoded"] is None

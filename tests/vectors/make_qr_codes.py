@@ -210,6 +210,8 @@ def main() -> None:
     del without_holder[7]
     null_until = {**cbor2.loads(parts[2]), 6: None}
     bad_type_code = {**cbor2.loads(parts[2]), 3: TYPE_CODE[:17] + "A" + TYPE_CODE[18:]}
+    keyed_true = {True if key == 1 else key: value for key, value in cbor2.loads(parts[2]).items()}
+    bignum_version = {**cbor2.loads(parts[2]), 2: cbor2.CBORTag(2, b"\x01")}
     unprotected = _zz1(cbor2.CBORTag(18, [parts[0], {4: kid}, parts[2], parts[3]]))
     trailing = "ZZ1:" + base45.b45encode(zlib.compress(cbor2.dumps(cbor2.CBORTag(18, parts)), 9) + b"\0").decode()
 
@@ -311,6 +313,18 @@ def main() -> None:
             _signed(issuer.key, -7, kid, cbor2.dumps(bad_type_code)),
             "issuer",
             note="claim 3's 统一社会信用代码 part ends in A where its check character is R",
+        ),
+        case(
+            "validly signed claims keyed by true",
+            _signed(issuer.key, -7, kid, cbor2.dumps(keyed_true)),
+            "issuer",
+            note="claim 1's key is CBOR true (0xf5), not the integer 1: a map with another key",
+        ),
+        case(
+            "validly signed claims with a bignum version",
+            _signed(issuer.key, -7, kid, cbor2.dumps(bignum_version)),
+            "issuer",
+            note="claim 2 is tag 2 (a bignum) around h'01': a tag, not an unsigned integer",
         ),
         case("another prefix", "HC1:" + valid[4:], "issuer"),
         case("not base45", valid[:20] + valid[20:40].lower() + valid[40:], "issuer", note="lower-case letters"),
