@@ -341,6 +341,18 @@ def test_wrong_content_or_signature_fails(
     assert verification.validity.result is Result.INDETERMINATE
 
 
+def test_validly_signed_claims_of_an_indefinite_length_are_malformed(ec_key: SoftwareKey) -> None:
+    """The page's reading refuses an indefinite length (the gateway writes none); the gateway had read one."""
+    payload = b"\xbf" + b"".join(cbor2.dumps(k) + cbor2.dumps(v) for k, v in good_map().items()) + b"\xff"
+    protected = cbor2.dumps({1: -7, 4: kid(ec_key)})
+    r, s = decode_dss_signature(ec_key.sign(cbor2.dumps(["Signature1", protected, b"", payload])))
+    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    text = wrap(cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature])))
+    assert cbor2.loads(payload) == good_map()  # a map cbor2 reads
+    verification = check_qr(text, ec_key.public_key_der, now=NOW)
+    assert (verification.result, verification.reason) == (Result.FAILED, "MALFORMED")
+
+
 def test_the_helper_signs_like_the_module(ec_key: SoftwareKey) -> None:
     """The table above is only meaningful if its unaltered case passes."""
     assert check_qr(sign1(ec_key, good_map()), ec_key.public_key_der, now=NOW).result is Result.PASSED
