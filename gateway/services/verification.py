@@ -79,6 +79,7 @@ from gateway.domain.catalog import (
     unknown_type_words,
 )
 from gateway.domain.errors import (
+    ConflictError,
     FieldViolation,
     InvalidRequestError,
     NotFoundError,
@@ -132,7 +133,7 @@ from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredReceipt
 from signing.canonical import canonical_fragment, canonical_json
 from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
-from signing.keys import KeyBackend, key_id_of
+from signing.keys import SM2_SM3, KeyBackend, key_id_of
 from signing.pdf import (
     NoSignature,
     PdfError,
@@ -831,14 +832,19 @@ class VerificationService:
         if not stamp:
             raise invalid("stamp", "REQUIRED", "请提供电子签章（stamp is required）")
         now = self._clock.now()
-        checked = check_stamp(
-            stamp,
-            document,
-            trust_roots=self._seals.trust_roots(),
-            intermediates=self._seals.intermediates(),
-            crls=self._crls_now(),
-            at=now,
-        )
+        if self._seals.sm2_ca is None:  # no SM2 here: neither the stamp's signature nor its seal's can be checked
+            raise _stamps_unavailable("no SM2 seal maker on this process")
+        try:
+            checked = check_stamp(
+                stamp,
+                document,
+                trust_roots=self._seals.trust_roots(),
+                intermediates=self._seals.intermediates(),
+                crls=self._crls_now(),
+                at=now,
+            )
+        except Sm2Unavailable as exc:  # had been INTERNAL with a traceback (a reviewer)
+            raise _stamps_unavailable(str(exc)) from None
         sha256 = hashlib.sha256(document).hexdigest()
         with self._db.unit_of_work() as uow:
             stored = uow.documents.by_sha256(sha256)
@@ -1729,6 +1735,11 @@ class VerificationService:
     async def _learn(self, seal: Seal, generation: int) -> _KnownSeal:
         """Parse the seal's certificate, check its chain once, and keep both unless the seal changed meanwhile."""
         certificate = x509.load_der_x509_certificate(seal.certificate_der)
+        if seal.algorithm == SM2_SM3 and self._seals.sm2_ca is None:
+            # its chain is SM3withSM2 up to the SM2 seal maker, which a process without SM2 lacks: judged against the
+            # other roots, a genuine seal had been FAILED / UNTRUSTED_ROOT (a reviewer)
+            unrooted = await async_chain_identity(certificate, trust_roots=(), intermediates=(), crls=())
+            return self._keep(seal, certificate, _sm2_chain_unchecked(unrooted), generation)
         base = await async_chain_identity(
             certificate,
             trust_roots=self._seals.trust_roots(),
@@ -2185,6 +2196,33 @@ def _successor_id(license: License) -> str:
         return ""
     successor_id = str(named.next_version())
     return successor_id if license.superseded_by == successor_id else ""
+
+
+def _stamps_unavailable(cause: str) -> ConflictError:
+    """FAILED_PRECONDITION / SM2_UNAVAILABLE: a GB/T 38540 stamp (SM2, by an SM2 seal the SM2 seal maker certified)
+    cannot be checked on a process whose system OpenSSL has no SM2."""
+    return ConflictError(
+        "本网关实例的 OpenSSL 不支持 SM2，不能核验电子签章，请到支持SM2的网关实例核验，或联系网关运维"
+        f"（this gateway process cannot check GB/T 38540 stamps: its system OpenSSL offers no SM2 ({cause}); check "
+        "the stamp where OpenSSL has SM2）",
+        reason="SM2_UNAVAILABLE",
+    )
+
+
+def _sm2_chain_unchecked(unrooted: IdentityFinding) -> IdentityFinding:
+    """The chain finding of an SM2 seal on a process without SM2 (no SM2 seal maker), given its check against no root:
+    INDETERMINATE (``SM2_UNAVAILABLE``), neither trusted nor refused, unless the certificate fails by itself (a CA's,
+    one that cannot be read)."""
+    if unrooted.reason != "UNTRUSTED_ROOT":
+        return unrooted
+    return dataclasses.replace(
+        unrooted,
+        result=CheckResult.INDETERMINATE,
+        reason="SM2_UNAVAILABLE",
+        detail="本网关实例的 OpenSSL 不支持 SM2，无法核验SM2印章证书的信任链，请到支持SM2的网关实例核验"
+        "（the SM2 seal's certificate chain cannot be checked on this gateway process: its system OpenSSL offers no "
+        "SM2; check it where OpenSSL has SM2）",
+    )
 
 
 def _first_failure(*findings: Finding) -> Finding:

@@ -496,3 +496,69 @@ def test_an_sm2_code_where_openssl_has_no_sm2_says_so(
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_details(caught.value)[0].reason == "SM2_UNAVAILABLE"
     assert "SM2" in caught.value.details() and "OpenSSL" in caught.value.details()
+
+
+def _as_a_process_started_now(running: RunningGateway) -> None:
+    """Forget what this process learnt while it had SM2: the seals' chain checks, the records checked, the signatures
+    verified, the CRLs and the SM2 keys parsed (a process started where OpenSSL has no SM2 has none of them)."""
+    import signing.sm2
+
+    verification = running.gateway.verification
+    verification._checked.clear()
+    verification._known_seals.clear()
+    verification._verified = type(verification._verified)(100)
+    verification._crls = None
+    signing.sm2._public_key.cache_clear()
+
+
+def test_an_sm2_stamp_where_openssl_has_no_sm2_says_so(
+    running: RunningGateway, without_sm2: Callable[[seal_pb2.Seal], None]
+) -> None:
+    """A stamp is signed SM2 by its seal and its seal by the SM2 seal maker: a process without SM2 can check neither,
+    so VerifyStamp is FAILED_PRECONDITION / SM2_UNAVAILABLE, as StampDocument is. It had been INTERNAL with a
+    traceback, and FAILED / MAKER_UNTRUSTED_ROOT once the stamp's key had been parsed (a reviewer's R1)."""
+    seal = (
+        seals(running)
+        .RegisterSeal(
+            seal_pb2.RegisterSealRequest(request_id="sm2-" + uuid.uuid4().hex, name="合同专用章", algorithm=SM2_SM3)
+        )
+        .seal
+    )
+    document = "<ofd>合同</ofd>".encode()
+    stamp_der = stamp(running, seal, document)
+    assert verify_stamp(running, document, stamp_der).report.issuer_identity.result == PASSED
+    without_sm2(seal)
+    for started_now in (False, True):
+        if started_now:
+            _as_a_process_started_now(running)
+        with pytest.raises(grpc.RpcError) as caught:
+            verify_stamp(running, document, stamp_der)
+        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION, started_now
+        assert error_details(caught.value)[0].reason == "SM2_UNAVAILABLE"
+        assert "SM2" in caught.value.details() and "OpenSSL" in caught.value.details()
+
+
+def test_a_license_an_sm2_seal_sealed_where_openssl_has_no_sm2_is_indeterminate(
+    running: RunningGateway, without_sm2: Callable[[seal_pb2.Seal], None]
+) -> None:
+    """VerifyLicense by identifier of a genuine license whose record an SM2 seal sealed, on a process without SM2: the
+    record is vouched for by the gateway's memo, but the seal's SM3withSM2 chain cannot be checked there, so the
+    issuer identity is INDETERMINATE / SM2_UNAVAILABLE. It had been FAILED / UNTRUSTED_ROOT, which tells a department
+    to reject a genuine license (a reviewer's R1)."""
+    seal = (
+        seals(running)
+        .RegisterSeal(
+            seal_pb2.RegisterSealRequest(request_id="sm2-" + uuid.uuid4().hex, name="证照专用章", algorithm=SM2_SM3)
+        )
+        .seal
+    )  # MARKET's newest seal: it seals MARKET's records
+    license_id = batch_issue(running, 48)
+    assert running.gateway.issuance._get_stored(license_id).seal.algorithm == SM2_SM3
+    assert verify(running, license_id=license_id).verdict == PASSED
+    without_sm2(seal)
+    _as_a_process_started_now(running)
+    report = verify(running, license_id=license_id)
+    assert report.verdict == INDETERMINATE
+    assert report.integrity.result == PASSED and report.status.result == PASSED
+    assert (report.issuer_identity.result, report.issuer_identity.reason) == (INDETERMINATE, "SM2_UNAVAILABLE")
+    assert "SM2" in report.issuer_identity.detail
