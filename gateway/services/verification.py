@@ -1438,7 +1438,7 @@ class VerificationService:
             check, _ = check_qr_seal(
                 text, certificate=known.certificate, base=known.base, revoked_at=known.seal.revoked_at, now=now
             )
-        except Sm2Unavailable as exc:  # an SM2 seal's code, on a process without SM2: had been INTERNAL (a reviewer)
+        except Sm2Unavailable as exc:  # a code naming an SM2 seal (none is drawn), without SM2: had been INTERNAL
             raise sm2_unavailable(known.seal, exc) from None
         if check.integrity.result is not CheckResult.PASSED:
             unchecked = _UNREAD_CODE if check.integrity.reason in _UNREADABLE_QR else _NOT_GENUINE

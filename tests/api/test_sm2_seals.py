@@ -471,9 +471,10 @@ def test_stamping_and_issuing_with_an_sm2_seal_where_openssl_has_no_sm2_say_so(
 def test_an_sm2_code_where_openssl_has_no_sm2_says_so(
     running: RunningGateway, without_sm2: Callable[[seal_pb2.Seal], None]
 ) -> None:
-    """A genuine code of an SM2 seal, scanned on a process whose OpenSSL has no SM2: the code cannot be checked
-    there, so FAILED_PRECONDITION / SM2_UNAVAILABLE as for stamping and issuing, not a verdict either way. It had
-    been INTERNAL with a traceback (a reviewer's R1)."""
+    """A validly signed code of an SM2 seal (no gateway draws one: an SM2 seal seals no PDF, so the code is made here
+    with the record key), scanned on a process whose OpenSSL has no SM2: the code cannot be checked there, so
+    FAILED_PRECONDITION / SM2_UNAVAILABLE as for stamping and issuing, not a verdict either way. It had been INTERNAL
+    with a traceback (a reviewer's R1)."""
     import signing.sm2
 
     seal = (
@@ -482,7 +483,7 @@ def test_an_sm2_code_where_openssl_has_no_sm2_says_so(
             seal_pb2.RegisterSealRequest(request_id="sm2-" + uuid.uuid4().hex, name="证照核验专用章", algorithm=SM2_SM3)
         )
         .seal
-    )  # MARKET's newest seal: it seals MARKET's records and codes
+    )  # MARKET's newest seal: it seals MARKET's records (its codes are drawn by its ECDSA seal)
     license_id = batch_issue(running, 45)
     stored = running.gateway.issuance._get_stored(license_id)
     key = running.gateway.seals.record_key(MARKET)  # type: ignore[union-attr]
