@@ -177,8 +177,12 @@ def _expires(channel: grpc.Channel, report: verification_pb2.VerificationReport)
 
 
 def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; BadInput when this user may not look (a folder they may not enter: a scan in
+    another user's 0700 folder had been said as "no such file"; a reviewer)."""
     try:
         return path.is_file()
+    except PermissionError as exc:
+        raise BadInput(_cannot_read(path, exc)) from None
     except OSError:  # e.g. a name too long to be a file's: then it is not one
         return False
 
@@ -205,8 +209,13 @@ def _read(path: Path, limit: int) -> bytes:
     except FileNotFoundError:
         raise BadInput(_no_such_file(path)) from None
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise BadInput(f"无法读取文件 {named}：{reason}（cannot read {named}: {reason}）") from None
+        raise BadInput(_cannot_read(path, exc)) from None
+
+
+def _cannot_read(path: Path, exc: OSError) -> str:
+    named = shown(str(path))
+    reason = exc.strerror or type(exc).__name__
+    return f"无法读取文件 {named}：{reason}（cannot read {named}: {reason}）"
 
 
 def _no_such_file(path: Path) -> str:

@@ -538,6 +538,36 @@ def test_a_file_that_cannot_be_read_is_bad_input_not_a_defect(
     assert len(trail_rows(running, "seq", "1 = 1")) == before
 
 
+def test_a_file_in_a_folder_this_user_may_not_enter_cannot_be_read_not_no_such_file(
+    running: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scan in another user's 0700 folder: whether it is a file cannot even be asked (Path.is_file raises EACCES),
+    which had been said as "找不到文件 (no such file)" for a .png or .pdf and as "not a file, a license identifier or a
+    ZZ1: code" for any other name (a reviewer). It is "cannot read", exit 2, nothing sent."""
+    import errno
+
+    folder = tmp_path / "他人目录"
+    folder.mkdir()
+    names = [folder / "scan.png", folder / "申请材料.pdf", folder / "扫描件"]
+    for name in names:
+        name.write_bytes(b"\x89PNG\r\n")
+    folder.chmod(0o700)
+    stat = Path.stat
+
+    def no_entry(path: Path, **kwargs: bool) -> os.stat_result:  # as for a user who may not enter the folder
+        if path.parent == folder:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return stat(path, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", no_entry)
+    before = len(trail_rows(running, "seq", "1 = 1"))
+    for name in names:
+        status, out, err = zzgw_verify_here(running, monkeypatch, capsys, str(name))
+        assert (status, out) == (verify_command.EXIT_BAD_REQUEST, ""), name
+        assert err == f"zzgw verify: 无法读取文件 {name}：Permission denied（cannot read {name}: Permission denied）\n"
+    assert len(trail_rows(running, "seq", "1 = 1")) == before
+
+
 def test_the_receipt_never_replaces_the_file_verified_or_another_that_is_no_receipt(
     running: RunningGateway, tmp_path: Path
 ) -> None:
