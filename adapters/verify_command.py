@@ -396,8 +396,40 @@ def _receipt_or_empty(path: Path) -> bool:
     return True
 
 
+class ReceiptFileTaken(Exception):
+    """A file that is not a receipt appeared at ``--receipt``'s path while the gateway was asked: it is kept."""
+
+
 def write_receipt(answer: Answer, path: Path) -> None:
-    path.write_text(receipt_json(answer.report.receipt), encoding="utf-8")
+    """Write the receipt at ``path`` (checked by ``check_receipt_path`` before the call): a new file is created only
+    if none is there still, and one that appeared meanwhile is replaced only if it is a receipt or empty, as read
+    through the very file written (ReceiptFileTaken otherwise: a file written there during the check, or a symlink
+    put there, had been overwritten without a word; a reviewer). What is not a regular file is written as it is."""
+    data = receipt_json(answer.report.receipt).encode("utf-8")
+    try:
+        created = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        if not path.is_file():  # /dev/stdout, a FIFO
+            path.write_bytes(data)
+            return
+        with path.open("r+b") as target:
+            held = receipt_bytes(target)
+            try:
+                if held:
+                    read_receipt(held)
+            except ValueError:
+                named, receipt_id = shown(str(path)), answer.report.receipt.receipt_id
+                raise ReceiptFileTaken(
+                    f"--receipt {named} 在核验期间出现了一个不是核验回执的文件，未覆盖它；可用 `zzgw receipt get "
+                    f"{receipt_id}` 取回该回执（--receipt {named}: a file that is not a receipt appeared there during "
+                    f"the check: it is not overwritten; `zzgw receipt get {receipt_id}` fetches the receipt）"
+                ) from None
+            target.seek(0)
+            target.truncate()
+            target.write(data)
+        return
+    with os.fdopen(created, "wb") as target:
+        target.write(data)
 
 
 def _display_width(text: str) -> int:

@@ -1176,19 +1176,23 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
         except grpc.RpcError as exc:
             print(f"zzgw verify: {_refusal(target, exc)}", file=sys.stderr)
             return verify_command.EXIT_NO_ANSWER
+    written = args.receipt
     if args.receipt is not None:
         try:
             verify_command.write_receipt(answer, args.receipt)
         except OSError as exc:  # checked before the call, so rare: the verdict stands, the receipt is the gateway's
-            receipt_id = answer.report.receipt.receipt_id
+            written, receipt_id = None, answer.report.receipt.receipt_id
             named = shown(str(args.receipt))
             print(f"zzgw verify: 无法写入 {named}：{exc.strerror}；可用 `zzgw receipt get {receipt_id}` 取回"
                   f"该回执（cannot write {named}: {exc.strerror}; `zzgw receipt get {receipt_id}` fetches it）",
                   file=sys.stderr)  # fmt: skip
+        except verify_command.ReceiptFileTaken as exc:  # as rare: the verdict stands
+            written = None
+            print(f"zzgw verify: {exc}", file=sys.stderr)
     if args.json:
         sys.stdout.write(verify_command.answer_json(answer))
     else:
-        sys.stdout.write(verify_command.answer_text(answer, receipt_file=args.receipt))
+        sys.stdout.write(verify_command.answer_text(answer, receipt_file=written))
     return answer.exit_status
 
 

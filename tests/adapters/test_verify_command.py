@@ -13,7 +13,9 @@ import re
 import shlex
 import subprocess
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -605,6 +607,56 @@ def test_the_receipt_never_replaces_the_file_verified_or_another_that_is_no_rece
         done = zzgw_verify(running, str(scan), *use, "--receipt", receipt, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert read_receipt((tmp_path / receipt).read_bytes()).receipt_id in done.stdout
+
+
+def test_a_file_that_appears_at_the_receipt_path_during_the_check_is_not_overwritten(
+    running: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--receipt`` is checked before the gateway is asked; a file written at that name meanwhile (a scanner's output,
+    a sync client), or a symlink to one put there, had been overwritten with the receipt, exit 0, without a word (a
+    reviewer). It is kept: the verdict stands, and the message names `zzgw receipt get`; a receipt that appears there
+    meanwhile is replaced, as one there before is."""
+    code, _ = qr_for(running, batch_issue(running, 50))
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(qr_png(code))
+    applicants = tmp_path / "申请材料原件.pdf"
+    applicants.write_bytes(b"%PDF-1.7 the applicant's document\n")
+    real_verify = verify_command.verify
+    meanwhile: list[Callable[[Path], None]] = []
+
+    def slow_verify(*args: Any, **kwargs: Any) -> verify_command.Answer:
+        answer = real_verify(*args, **kwargs)
+        meanwhile[-1](target)
+        return answer
+
+    monkeypatch.setattr(verify_command, "verify", slow_verify)
+    appearing: list[Callable[[Path], None]] = [
+        lambda path: path.write_bytes(b"%PDF-1.7 written meanwhile\n"),
+        lambda path: path.symlink_to(applicants),
+    ]
+    for number, appear in enumerate(appearing):
+        target = tmp_path / f"申请材料{number}.pdf"
+        meanwhile.append(appear)
+        status, out, err = zzgw_verify_here(running, monkeypatch, capsys, str(scan), "--receipt", str(target))
+        assert status == 0, err
+        receipt_id = out.split("回执编号 receipt")[1].split()[0]
+        assert f"→ {target}" not in out
+        assert err == (
+            f"zzgw verify: --receipt {target} 在核验期间出现了一个不是核验回执的文件，未覆盖它；可用 `zzgw receipt get "
+            f"{receipt_id}` 取回该回执（--receipt {target}: a file that is not a receipt appeared there during the "
+            f"check: it is not overwritten; `zzgw receipt get {receipt_id}` fetches the receipt）\n"
+        )
+    assert (tmp_path / "申请材料0.pdf").read_bytes() == b"%PDF-1.7 written meanwhile\n"
+    assert applicants.read_bytes() == b"%PDF-1.7 the applicant's document\n"
+
+    target = tmp_path / "receipt.json"  # another run's receipt, written meanwhile: replaced
+    meanwhile.append(lambda path: None)
+    first = zzgw_verify_here(running, monkeypatch, capsys, str(scan), "--receipt", str(tmp_path / "earlier.json"))
+    assert first[0] == 0, first[2]
+    meanwhile.append(lambda path: path.write_bytes((tmp_path / "earlier.json").read_bytes()))
+    status, out, err = zzgw_verify_here(running, monkeypatch, capsys, str(scan), "--receipt", str(target))
+    assert (status, err) == (0, ""), err
+    assert read_receipt(target.read_bytes()).receipt_id in out and f"→ {target}" in out
 
 
 def test_a_file_name_a_terminal_would_act_on_is_printed_as_escapes(running: RunningGateway, tmp_path: Path) -> None:
