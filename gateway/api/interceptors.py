@@ -61,7 +61,7 @@ error_log = logging.getLogger("zzgw.error")
 current_member: contextvars.ContextVar[Member] = contextvars.ContextVar("current_member")
 
 
-current_credential: contextvars.ContextVar[Callable[[], object]] = contextvars.ContextVar("current_credential")
+current_credential: contextvars.ContextVar[Callable[[], Member]] = contextvars.ContextVar("current_credential")
 
 
 def caller() -> Member:
@@ -69,16 +69,18 @@ def caller() -> Member:
     return current_member.get()
 
 
-def still_caller() -> None:
+def still_caller() -> Member | None:
     """For a long-lived stream, now and then: UNAUTHENTICATED once its caller's credential is no longer a member's
     (revoked, or replaced) within the credential cache's time (30 s), or once its client certificate has ended (at
     the next recheck), PERMISSION_DENIED once the member may no longer call the method (a role taken by `zzgw init`;
     found in review), as a new call would be. A stream opened before ``zzgw members --revoke``, or before its
     certificate ended, had gone on delivering for as long as its client kept it open, and kept the member's stream
-    slots from its new credential (found by partner-gateway testers). Nothing outside a stream."""
+    slots from its new credential (found by partner-gateway testers). Otherwise the member as it is now (its roles,
+    name and region as `zzgw init` last left them, within the credential cache's time), for the stream to check what
+    it serves against: what a member may watch depends on more than the method (``WatchLicenseChanges``; a
+    reviewer, R1). None outside a stream."""
     identify = current_credential.get(None)
-    if identify is not None:
-        identify()
+    return identify() if identify is not None else None
 
 
 OPERATOR_METADATA = "x-zzgw-operator"

@@ -327,7 +327,12 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             if cursor is None:
                 cursor = self._service.newest_seq()
             while context.is_active() and not ended.is_set():
-                still_caller()  # a revoked member's stream ends within the credential cache's time
+                # a revoked member's stream ends within the credential cache's time, and so does one whose member
+                # may now watch other events than the stream carries (its roles, name or region changed)
+                now = still_caller()
+                if now is not None and now != member:
+                    scope = self._service.watch_scope_again(scope, now, request.type_codes)
+                    member = now
                 seen = signal.generation
                 page = self._service.changes_after(scope, cursor)
                 for change in page.changes:

@@ -883,6 +883,24 @@ class IssuanceService:
             raise InvalidRequestError(errors)
         return WatchScope(member_code=caller.code, own=own, type_codes=used, requested=requested)
 
+    def watch_scope_again(self, scope: WatchScope, caller: Member, type_codes: Sequence[str] = ()) -> WatchScope:
+        """``scope``, an open stream's, if ``caller`` as it is now (its roles, name, region and so its matters, as
+        `zzgw init` last left them) still watches just that with ``type_codes``; else the stream ends, after the last
+        event ``scope`` allowed, never with an event the new scope forbids: PERMISSION_DENIED, NO_MATTERS when a new
+        watch would be refused so, WATCH_SCOPE_CHANGED otherwise (a scope wider, narrower or other, or ``type_codes``
+        a new watch refuses as INVALID_ARGUMENT). A stream had kept the scope it opened with, and an administrator
+        given ``HOLDER_PORTAL`` beside its role received every event whole, another issuer's reason naming a holder
+        too, for as long as its client kept it open (a reviewer, R1)."""
+        try:
+            now = self.watch_scope(caller, type_codes)
+        except PermissionDeniedError:
+            raise
+        except ZzgwError as refused:
+            raise _scope_changed(caller, refused) from None
+        if now != scope:
+            raise _scope_changed(caller, None)
+        return now
+
     def changes_after(self, scope: WatchScope, cursor: int, *, limit: int = 500) -> ChangePage:
         """The change events after ``cursor`` that ``scope`` shows, as it shows them, read up to ``limit`` events
         at a time. The page's cursor is the last event read, shown or not, so that the next page starts after the
@@ -1146,6 +1164,21 @@ def _sealed_by_revoked(
     been answered as issued, and failed every verification as CERT_REVOKED, "revoked before it sealed"."""
     seal = revoked.get(license.seal.key_id) or (revoked.get(document.seal_id) if document is not None else None)
     return None if seal is None else revoked_while_sealing(seal.seal_id, seal.name)
+
+
+def _scope_changed(caller: Member, refused: ZzgwError | None) -> PermissionDeniedError:
+    """An open stream's end when what its member may watch changed (``IssuanceService.watch_scope_again``): with
+    the refusal a new watch with the same ``type_codes`` would meet, if any."""
+    words = (
+        f"{caller.name}的角色、名称、地区或所办事项已变更，此订阅可收到的证照变更随之改变，订阅在原范围内的最后一个事件后"
+        "结束：请用最后收到的事件的游标重新订阅（"
+        f"{caller.name}'s roles, name, region or matters changed, and so did the changes it may watch: this stream "
+        "ended after the last event it was watching before; watch again with the cursor of the last event you "
+        "received）"
+    )
+    if refused is not None:
+        words += f"。按原来的证照类型订阅会被拒绝（with the same type_codes a new watch is refused）：{refused.message}"
+    return PermissionDeniedError(words, reason="WATCH_SCOPE_CHANGED")
 
 
 def _bad_cursor(description: str) -> InvalidRequestError:

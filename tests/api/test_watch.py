@@ -601,6 +601,113 @@ def test_a_stream_ends_when_its_member_loses_the_role_for_it(running: RunningGat
     outbox.put(None)
 
 
+def registered_watcher(
+    running: RunningGateway, member: Member, request: issuance_pb2.WatchLicenseChangesRequest
+) -> Iterator[issuance_pb2.WatchLicenseChangesResponse]:
+    """``member``, registered with a token of its own, watching over real gRPC."""
+    (token,) = running.gateway.members.register([member], issue_tokens=True).values()
+    channel = connect(running.address, MemberCredentials(code=member.code, token=token))
+    return issuance_pb2_grpc.IssuanceServiceStub(channel).WatchLicenseChanges(request, timeout=30)
+
+
+def test_a_stream_ends_when_its_members_roles_leave_it_nothing_to_watch(running: RunningGateway) -> None:
+    """An administrator alone watches every event whole; with ``HOLDER_PORTAL`` beside it (`zzgw init`) a new watch is
+    PERMISSION_DENIED / NO_MATTERS. Its open stream had gone on receiving every event, another issuer's reason
+    naming a holder and the number of their ID card too (a reviewer, R1): it ends so, within the credential cache's
+    time, before any event after the change."""
+    code = f"9137010{uuid.uuid4().int % 10**10:010d}X"
+    member = Member(code=code, name="范围测试管理员", region="370100", roles=frozenset({Role.ADMIN}))
+    stream = registered_watcher(running, member, issuance_pb2.WatchLicenseChangesRequest())
+    try:
+        first = issue_business_license(running)
+        assert next(stream).event.license_id == first  # open, and delivering
+        running.gateway.members.register(
+            [dataclasses.replace(member, roles=frozenset({Role.ADMIN, Role.HOLDER_PORTAL}))], issue_tokens=False
+        )
+        running.gateway.authenticator._cache.clear()  # the 30 s of the credential cache, passed
+        suspend(running, MARKET, first, PERSONAL_REASON)
+        with pytest.raises(grpc.RpcError) as ended:
+            for reply in stream:
+                raise AssertionError(f"delivered after the change: {reply.event.kind} {reply.event.reason!r}")
+        assert (ended.value.code(), error_details(ended.value)[0].reason) == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "NO_MATTERS",
+        )
+    finally:
+        stream.cancel()
+        running.gateway.members.revoke(code)
+
+
+def test_a_stream_ends_when_its_members_roles_narrow_what_it_watches(running: RunningGateway) -> None:
+    """A member with the tax bureau's name (its matter 发票申领 uses the 营业执照) that issues and consumes, and
+    `zzgw init` takes ``CONSUMER`` from it: it may now watch its own licenses only. Its open stream had gone on
+    delivering 市场监管局's 营业执照 (a reviewer, R1): it ends PERMISSION_DENIED / WATCH_SCOPE_CHANGED, before any
+    of them, and a new watch opens under the new scope."""
+    code = f"9137010{uuid.uuid4().int % 10**10:010d}X"
+    member = Member(
+        code=code, name=running.gateway.member_name(TAX), region="370100",
+        roles=frozenset({Role.ISSUER, Role.CONSUMER}),
+    )  # fmt: skip
+    stream = registered_watcher(running, member, issuance_pb2.WatchLicenseChangesRequest())
+    try:
+        first = issue_business_license(running)
+        assert next(stream).event.license_id == first  # open, and delivering another issuer's 营业执照
+        running.gateway.members.register(
+            [dataclasses.replace(member, roles=frozenset({Role.ISSUER}))], issue_tokens=False
+        )
+        running.gateway.authenticator._cache.clear()
+        second = issue_business_license(running)
+        with pytest.raises(grpc.RpcError) as ended:
+            for reply in stream:
+                raise AssertionError(f"delivered after the change: {reply.event.license_id} (second: {second})")
+        assert (ended.value.code(), error_details(ended.value)[0].reason) == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "WATCH_SCOPE_CHANGED",
+        )
+        assert "cursor of the last event" in (ended.value.details() or "")
+    finally:
+        stream.cancel()
+        running.gateway.members.revoke(code)
+
+
+def test_a_stream_whose_type_codes_a_new_watch_refuses_ends_saying_why(running: RunningGateway) -> None:
+    """A stream narrowed to the 营业执照 by a member that loses the matters that use it: a new watch with those
+    ``type_codes`` is INVALID_ARGUMENT / NOT_USED_BY_MATTER; the open stream ends PERMISSION_DENIED /
+    WATCH_SCOPE_CHANGED, in words that say that refusal too."""
+    service = running.gateway.issuance
+    member = Member(
+        code="11370100993701998X", name=running.gateway.member_name(TAX), region="370100",
+        roles=frozenset({Role.ISSUER, Role.CONSUMER}),
+    )  # fmt: skip
+    scope = service.watch_scope(member, [BUSINESS_LICENSE])
+    assert service.watch_scope_again(scope, dataclasses.replace(member, region="370200"), [BUSINESS_LICENSE]) == scope
+    issuer_only = dataclasses.replace(member, roles=frozenset({Role.ISSUER}))
+    with pytest.raises(PermissionDeniedError) as ended:
+        service.watch_scope_again(scope, issuer_only, [BUSINESS_LICENSE])
+    assert ended.value.reason == "WATCH_SCOPE_CHANGED"
+    assert "type_codes[0]" in ended.value.message and "不使用营业执照" in ended.value.message
+
+
+def test_a_stream_whose_scope_a_change_leaves_as_it_was_runs_on(running: RunningGateway) -> None:
+    """A change to the member that leaves what it watches as it was (an administrator alone, renamed) does not end
+    its stream."""
+    code = f"9137010{uuid.uuid4().int % 10**10:010d}X"
+    member = Member(code=code, name="范围测试管理员", region="370100", roles=frozenset({Role.ADMIN}))
+    stream = registered_watcher(running, member, issuance_pb2.WatchLicenseChangesRequest())
+    try:
+        first = issue_business_license(running)
+        assert next(stream).event.license_id == first
+        renamed = dataclasses.replace(member, name="范围测试管理员（更名）")
+        running.gateway.members.register([renamed], issue_tokens=False)
+        running.gateway.authenticator._cache.clear()
+        time.sleep(0.7)  # past a poll: the stream has looked at its member again
+        second = issue_business_license(running)
+        assert next(stream).event.license_id == second
+    finally:
+        stream.cancel()
+        running.gateway.members.revoke(code)
+
+
 def test_a_clients_own_keepalive_pings_do_not_end_its_watch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A Node client's 10 s keepalive had its idle WatchLicenseChanges ended after a minute, GOAWAY too_many_pings,
     RESOURCE_EXHAUSTED with no reason: gRPC's default lets a client ping a connection sending no data once in five
