@@ -157,8 +157,8 @@ class ChangePage:
     changes: list[LicenseChange]
     """The events the watcher receives, oldest first."""
     cursor: int
-    """The last event read, received or left out (the cursor given when none was read): where the next read
-    starts."""
+    """Where the next read starts: the last event read, received or left out, when the read was a whole page; else
+    the newest event when the read began (the cursor given, if that is before it)."""
 
 
 class ChangeSignal:
@@ -903,8 +903,17 @@ class IssuanceService:
 
     def changes_after(self, scope: WatchScope, cursor: int, *, limit: int = 500) -> ChangePage:
         """The change events after ``cursor`` that ``scope`` shows, as it shows them, read up to ``limit`` events
-        at a time. The page's cursor is the last event read, shown or not, so that the next page starts after the
-        events this one left out instead of reading them again."""
+        at a time. The page's cursor is where the next page starts, past every event this one left out, so that
+        they are not read again: the last event read when ``limit`` were (shown or not), else the newest event of
+        the store when the read began. The store narrows the read to the scope's types or issuer, and an idle
+        stream whose events are rare had started each read after the last one it received, reading the whole tail
+        of the change log again every poll (a reviewer, R2).
+
+        The newest event is read first, and the events up to it next: no event numbered below it commits after it
+        (every writer of events holds the change log's lock until it commits, ``UnitOfWork.lock_change_log``; SQLite
+        writers are one at a time), so the second read, a later snapshot on PostgreSQL, sees every event up to it
+        that will ever be, and passing over the rest skips none. Read the other way round, an event committed
+        between the two reads would be passed over unread."""
         if scope.everything or not scope.own:  # the store narrows to the types: what it reads is shown
             types = scope.requested or tuple(sorted(scope.type_codes))
             issuer_code = None
@@ -913,10 +922,13 @@ class IssuanceService:
         else:  # an issuer that also uses others' licenses: its own of any type, others' of the types it uses
             types, issuer_code = scope.requested, None
         with self._db.unit_of_work() as uow:
-            read = uow.licenses.events_after(cursor, limit=limit, type_codes=types, issuer_code=issuer_code)
+            newest = uow.licenses.last_seq()
+            read = uow.licenses.events_after(
+                cursor, limit=limit, type_codes=types, issuer_code=issuer_code, up_to=newest
+            )
         return ChangePage(
             changes=[scope.shown(change) for change in read if scope.admits(change)],
-            cursor=read[-1].seq if read else cursor,
+            cursor=read[-1].seq if len(read) == limit else max(cursor, newest),
         )
 
     def newest_seq(self) -> int:

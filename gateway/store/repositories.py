@@ -435,9 +435,19 @@ class LicenseRepository:
             )
 
     def events_after(
-        self, seq: int, *, limit: int, type_codes: Sequence[str] = (), issuer_code: str | None = None
+        self,
+        seq: int,
+        *,
+        limit: int,
+        type_codes: Sequence[str] = (),
+        issuer_code: str | None = None,
+        up_to: int | None = None,
     ) -> list[LicenseChange]:
+        """The events after ``seq`` (and up to ``up_to``, when given) of ``type_codes`` and by ``issuer_code`` when
+        given, oldest first, at most ``limit``."""
         query = select(_E).where(_E.c.seq > seq).order_by(_E.c.seq).limit(limit)
+        if up_to is not None:
+            query = query.where(_E.c.seq <= up_to)
         if type_codes:
             query = query.where(_E.c.type_code.in_(type_codes))
         if issuer_code:

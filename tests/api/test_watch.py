@@ -31,6 +31,7 @@ from gateway.api.issuance import IssuanceServicer
 from gateway.bootstrap import samples
 from gateway.domain.errors import InvalidRequestError, PermissionDeniedError
 from gateway.domain.model import ChangeCursor, Member, Role
+from gateway.services.issuance import ChangePage, WatchScope
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, issuance_pb2, issuance_pb2_grpc
 from tests.api.test_issuance import unique
 from tests.conftest import (
@@ -296,6 +297,48 @@ def test_a_page_of_events_all_left_out_still_moves_the_read_on(running: RunningG
     assert pages == [[], [company]]  # two food permits, then the third with the 营业执照
     assert not set(foods) & set(pages[1])
     assert cursor == running.gateway.issuance.newest_seq()
+
+
+def test_an_idle_narrowed_stream_reads_on_from_the_newest_event(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """济南市民政局 (an issuer alone: the store reads its own licenses' events) and the tax bureau (a consumer: the
+    store reads the 营业执照's) watch while 济南市公安局 issues ID cards. Neither receives them, and each stream's next
+    read starts after them: it had started after the last event the stream received, so an idle stream read the
+    whole tail of the change log again every 0.5 s, for as long as it was open (a reviewer, R2)."""
+    service = running.gateway.issuance
+    cursors: list[tuple[str, int]] = []
+    real = service.changes_after
+
+    def recording(scope: WatchScope, cursor: int, *, limit: int = 500) -> ChangePage:
+        cursors.append((scope.member_code, cursor))
+        return real(scope, cursor, limit=limit)
+
+    def read_from(member: str, position: int) -> bool:
+        deadline = time.monotonic() + 10
+        while (member, position) not in cursors:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    monkeypatch.setattr(service, "changes_after", recording)
+    streams = [
+        running.issuance(member).WatchLicenseChanges(issuance_pb2.WatchLicenseChangesRequest(), timeout=30)
+        for member in (CIVIL, TAX)
+    ]
+    try:
+        opened = service.newest_seq()
+        assert read_from(CIVIL, opened) and read_from(TAX, opened)  # both open, and idle
+        for _ in range(3):
+            issue_id_card(running)
+        newest = service.newest_seq()
+        assert newest > opened
+        for member in (CIVIL, TAX):
+            assert read_from(member, newest), [c for m, c in cursors if m == member][-5:]
+    finally:
+        for stream in streams:
+            stream.cancel()
 
 
 # -- the streams a member may hold ----------------------------------------------------------------------------------
