@@ -821,7 +821,8 @@ class IssuanceService:
         free-text ``reason``: that text may name the holder, and a department learns of other issuers' licenses only
         what its matters need. A type in ``type_codes`` that the caller neither uses nor issues is refused
         (INVALID_ARGUMENT, NOT_USED_BY_MATTER), and so is a member that handles no matter at all and issues nothing
-        (PERMISSION_DENIED, NO_MATTERS): no event would ever be for it.
+        (PERMISSION_DENIED, NO_MATTERS): no event would ever be for it. The words say why: a consumer or partner with
+        no matter of the catalog, or roles that give nothing to watch (``ADMIN`` beside ``HOLDER_PORTAL`` alone).
         """
         requested = tuple(dict.fromkeys(type_codes))
         if caller.administrator_only:  # every type, but a code of none is refused as for the others (it had been an
@@ -843,7 +844,18 @@ class IssuanceService:
             used = frozenset(
                 material.type_code for matter in matters_of(caller, self._catalog) for material in matter.materials
             )
-        if not used and not own:  # an ADMIN and HOLDER_PORTAL member too: it would wait for events that never come
+        if not own and not (caller.has(Role.CONSUMER) or caller.has(Role.PARTNER)):
+            # an ADMIN and HOLDER_PORTAL member: its roles, not the catalog, leave it nothing to watch; it had been
+            # told to add its matters to the catalog, which changes nothing (a reviewer, R3)
+            roles = sorted(role.value for role in caller.roles)
+            raise PermissionDeniedError(
+                f"{caller.name}的角色（{'、'.join(roles)}）不订阅任何证照变更：请以仅有管理员角色的成员、发证部门、用证部门"
+                f"或跨省伙伴订阅，或请网关运维改其角色（ZZGW_MEMBERS）（{caller.name}'s roles ({', '.join(roles)}) "
+                "give it no license type to watch: watch as a member that is ADMIN alone, an issuer, a consumer or a "
+                "partner gateway, or ask the operator to change its roles, ZZGW_MEMBERS）",
+                reason="NO_MATTERS",
+            )
+        if not used and not own:  # it would wait for events that never come
             raise PermissionDeniedError(
                 f"{caller.name}在事项目录中没有办理事项，没有证照变更可推送给它，请将其事项加入目录"
                 f"（{caller.name} handles no matter of the catalog, so no license type's changes are for it: "

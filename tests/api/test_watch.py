@@ -118,6 +118,15 @@ def refusal(stream: Iterator[issuance_pb2.WatchLicenseChangesResponse]) -> grpc.
     return caught.value
 
 
+def registered_watcher(
+    running: RunningGateway, member: Member, request: issuance_pb2.WatchLicenseChangesRequest
+) -> Iterator[issuance_pb2.WatchLicenseChangesResponse]:
+    """``member``, registered with a token of its own, watching over real gRPC."""
+    (token,) = running.gateway.members.register([member], issue_tokens=True).values()
+    channel = connect(running.address, MemberCredentials(code=member.code, token=token))
+    return issuance_pb2_grpc.IssuanceServiceStub(channel).WatchLicenseChanges(request, timeout=30)
+
+
 # -- who receives what --------------------------------------------------------------------------------------------
 
 
@@ -247,6 +256,26 @@ def test_a_consumer_that_handles_no_matter_is_told_so(running: RunningGateway) -
     with pytest.raises(PermissionDeniedError) as caught:
         running.gateway.issuance.watch_scope(nobody)
     assert caught.value.reason == "NO_MATTERS" and "ZZGW_CATALOG" in str(caught.value)
+
+
+def test_a_member_whose_roles_give_it_nothing_to_watch_is_told_so(running: RunningGateway) -> None:
+    """A member with ``ADMIN`` and ``HOLDER_PORTAL`` under the tax bureau's name, whose matters the catalog lists, had
+    been told it handles no matter and to add its matters to the catalog, which changes nothing (a reviewer, R3): it
+    is told its roles give it nothing to watch, over gRPC as well."""
+    code = f"9137010{uuid.uuid4().int % 10**10:010d}X"
+    member = Member(
+        code=code, name=running.gateway.member_name(TAX), region="370100",
+        roles=frozenset({Role.ADMIN, Role.HOLDER_PORTAL}),
+    )  # fmt: skip
+    stream = registered_watcher(running, member, issuance_pb2.WatchLicenseChangesRequest())
+    try:
+        error = refusal(stream)
+    finally:
+        running.gateway.members.revoke(code)
+    assert (error.code(), error_details(error)[0].reason) == (grpc.StatusCode.PERMISSION_DENIED, "NO_MATTERS")
+    words = error.details() or ""
+    assert "ADMIN、HOLDER_PORTAL" in words and "roles (ADMIN, HOLDER_PORTAL) give it no license type to watch" in words
+    assert "ZZGW_CATALOG" not in words and "handles no matter" not in words
 
 
 # -- cursors ------------------------------------------------------------------------------------------------------
@@ -642,15 +671,6 @@ def test_a_stream_ends_when_its_member_loses_the_role_for_it(running: RunningGat
         "ROLE_NOT_ALLOWED",
     )
     outbox.put(None)
-
-
-def registered_watcher(
-    running: RunningGateway, member: Member, request: issuance_pb2.WatchLicenseChangesRequest
-) -> Iterator[issuance_pb2.WatchLicenseChangesResponse]:
-    """``member``, registered with a token of its own, watching over real gRPC."""
-    (token,) = running.gateway.members.register([member], issue_tokens=True).values()
-    channel = connect(running.address, MemberCredentials(code=member.code, token=token))
-    return issuance_pb2_grpc.IssuanceServiceStub(channel).WatchLicenseChanges(request, timeout=30)
 
 
 def test_a_stream_ends_when_its_members_roles_leave_it_nothing_to_watch(running: RunningGateway) -> None:
