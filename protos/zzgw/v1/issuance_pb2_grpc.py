@@ -127,7 +127,10 @@ class IssuanceServiceServicer:
         see UseContext.matter_code), others' without `reason`. A process holds a few streams per member
         (ZZGW_MAX_WATCHERS_PER_MEMBER, 2 by default): one more is RESOURCE_EXHAUSTED / TOO_MANY_WATCHERS_FOR_MEMBER;
         one stream carries any number of types. A process that is stopping ends its streams after their last event with
-        UNAVAILABLE / GATEWAY_STOPPING: watch again with the last cursor.
+        UNAVAILABLE / GATEWAY_STOPPING: watch again with the last cursor. A stream whose member may now watch other
+        events (`zzgw init` changed its roles, name or region) ends PERMISSION_DENIED after the last event it was
+        watching, within 30 s: WATCH_SCOPE_CHANGED, or the refusal a new watch would meet (NO_MATTERS,
+        ROLE_NOT_ALLOWED); watch again with the last cursor.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
