@@ -56,6 +56,7 @@ import datetime as dt
 import enum
 import hashlib
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -128,7 +129,7 @@ from gateway.services.documents import vouched
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService, sm2_unavailable
 from gateway.store.changes import ChangeFeed
-from gateway.store.database import AppendWork, Database
+from gateway.store.database import AppendWork, Database, StoreTimeout, connection_lost
 from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredReceipt
 from signing.canonical import canonical_fragment, canonical_json
@@ -161,6 +162,7 @@ from signing.ses import SesVerification, check_stamp
 from signing.sm2 import Sm2Unavailable
 from signing.sm2_x509 import public_key_der
 
+log = logging.getLogger("zzgw.verification")
 MAX_CLAIM_FIELDS = 50
 MAX_WRONG_CLAIMS = 5
 """Wrong claims (7, 信息有误) one department may make about one license in ``WRONG_CLAIMS_HOURS``; the next is refused
@@ -1083,30 +1085,42 @@ class VerificationService:
             "mismatched_fields": list(answer.mismatched_fields),
             "status_reason": answer.status_reason,
         }
+        counted: int | None = None
         if license is not None:
-            if now > (end := self._receipt_key.certificate.not_valid_after_utc):  # as _make_receipts would refuse it,
-                raise receipt_certificate_ended(end)  # before a wrong claim is counted for a call left unanswered
-            self._count_claim(caller, use, license, now, wrong=answer.result is ClaimResult.PARTLY_WRONG)
-        receipt = self._write(
-            _ToReceipt(
-                AuditAction.CHECK_CLAIM,
-                caller,
-                use,
-                statement,
-                license,
-                answer.result.name,
-                answer.status_reason or ",".join(answer.mismatched_fields),
-                now,
-                subjects,
-                names_license=answer.mismatched_fields != ("holder_code",),
+            # as _make_receipts would refuse them, before a wrong claim is counted for a call left unanswered
+            if now > (end := self._receipt_key.certificate.not_valid_after_utc):
+                raise receipt_certificate_ended(end)
+            if self._certificates is not None:
+                self._certificates.refuse_if_retired()
+            counted = self._count_claim(caller, use, license, now, wrong=answer.result is ClaimResult.PARTLY_WRONG)
+        try:
+            receipt = self._write(
+                _ToReceipt(
+                    AuditAction.CHECK_CLAIM,
+                    caller,
+                    use,
+                    statement,
+                    license,
+                    answer.result.name,
+                    answer.status_reason or ",".join(answer.mismatched_fields),
+                    now,
+                    subjects,
+                    names_license=answer.mismatched_fields != ("holder_code",),
+                )
             )
-        )
+        except BaseException as failed:
+            if counted is not None and not _may_be_stored(failed):
+                self._uncount_claim(counted)
+            raise
         metrics.record_claim_check(answer.result.name)
         return ClaimReport(answer=answer, checked_at=now, receipt=receipt, claim_key=claim_key)
 
-    def _count_claim(self, caller: Member, use: UseContext, license: License, now: dt.datetime, *, wrong: bool) -> None:
+    def _count_claim(
+        self, caller: Member, use: UseContext, license: License, now: dt.datetime, *, wrong: bool
+    ) -> int | None:
         """RESOURCE_EXHAUSTED / TOO_MANY_WRONG_CLAIMS, right claim or wrong, once ``caller`` made ``MAX_WRONG_CLAIMS``
-        wrong claims (7, 信息有误) about ``license`` in the last ``WRONG_CLAIMS_HOURS``; else a wrong one is counted. A
+        wrong claims (7, 信息有误) about ``license`` in the last ``WRONG_CLAIMS_HOURS``; else a wrong one is counted,
+        and the count's row returned, for ``_uncount_claim`` to take back if the call then fails unanswered. A
         claim confirms what it names without returning it, so claims without end would read a license's fields (a
         registration date in 1,601 guesses, an address the matter reads masked in 900) without the approval or
         consent ``GetLicenseData`` asks for (a black-box tester).
@@ -1122,15 +1136,15 @@ class VerificationService:
         with self._db.unit_of_work() as uow:
             made = uow.wrong_claims.count_since(caller.code, key, since)
         if made < MAX_WRONG_CLAIMS and not wrong:
-            return
+            return None
         if made < MAX_WRONG_CLAIMS:
             with self._db.unit_of_work(write=True) as uow:
                 uow.lock_key(f"wrong-claims\n{caller.code}\n{key}")
                 made = uow.wrong_claims.count_since(caller.code, key, since)
                 if made < MAX_WRONG_CLAIMS:
-                    uow.wrong_claims.add(caller.code, key, now, forget_before=since)
+                    row = uow.wrong_claims.add(caller.code, key, now, forget_before=since)
                     uow.commit()
-                    return
+                    return row
         if self._audit is not None:
             self._audit.refuse(
                 caller,
@@ -1151,6 +1165,19 @@ class VerificationService:
             "the license instead, or try later）",
             reason="TOO_MANY_WRONG_CLAIMS",
         )
+
+    def _uncount_claim(self, row: int) -> None:
+        """Take back the wrong claim ``_count_claim`` counted as ``row``: its call failed and nothing of it was
+        stored (no receipt, no access record), so its caller never had the answer. Five such calls (a process whose
+        receipt key was retired, an audit trail that could not be written) had held the department back from the
+        license for a day, its right claims at a healthy process included (a reviewer). A store that cannot take it
+        back leaves it counted (logged): the call's own failure is what its caller is told."""
+        try:
+            with self._db.unit_of_work(write=True) as uow:
+                uow.wrong_claims.remove(row)
+                uow.commit()
+        except Exception:
+            log.warning("a wrong claim whose call failed stays counted: the store did not take it back", exc_info=True)
 
     def receipt(self, caller: Member, receipt_id: str, *, operator: str = "") -> StoredReceipt:
         """The stored receipt ``receipt_id``, its number taken as people copy it from a printout or read it out
@@ -2391,6 +2418,14 @@ def _type_of(license_id: str) -> str:
     """The license type code an identifier names (its sixth dot-separated part: 1.2.156.3005.2.<type>.…), or ""."""
     parts = license_id.split(".", 7)
     return parts[5] if len(parts) > 6 else ""
+
+
+def _may_be_stored(error: BaseException) -> bool:
+    """Whether a call's records may be in the store although writing them failed with ``error``: a write that timed
+    out waiting (``StoreTimeout``: "they may yet be committed"), or a PostgreSQL connection lost where the group
+    commit could not tell whether its commit landed. A wrong claim so failed stays counted; one whose receipt was
+    surely never made (a retired key, an ended certificate, a transaction refused or rolled back) is taken back."""
+    return isinstance(error, StoreTimeout) or connection_lost(error)
 
 
 def _claimed_number(number: str) -> str:

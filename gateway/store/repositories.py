@@ -2409,16 +2409,22 @@ class WrongClaimRepository:
         query = select(func.count()).where(_WC.c.caller == caller, _WC.c.license == license, _WC.c.at >= _as_utc(since))
         return int(self._s.execute(query).scalar() or 0)
 
-    def add(self, caller: str, license: str, at: dt.datetime, *, forget_before: dt.datetime) -> None:
+    def add(self, caller: str, license: str, at: dt.datetime, *, forget_before: dt.datetime) -> int:
         """Count one more, and forget ``caller``'s about ``license`` made before ``forget_before`` (counted no more);
-        now and then (one add in ``_FORGET_ALL_EVERY``) everyone's, so that the table holds about a day's."""
+        now and then (one add in ``_FORGET_ALL_EVERY``) everyone's, so that the table holds about a day's. Returns
+        the new row's id (for ``remove``)."""
         if secrets.randbelow(_FORGET_ALL_EVERY) == 0:
             self._s.execute(delete(_WC).where(_WC.c.at < _as_utc(forget_before)))
         else:
             self._s.execute(
                 delete(_WC).where(_WC.c.caller == caller, _WC.c.license == license, _WC.c.at < _as_utc(forget_before))
             )
-        self._s.execute(insert(_WC).values(caller=caller, license=license, at=_as_utc(at)))
+        added = self._s.execute(insert(_WC).values(caller=caller, license=license, at=_as_utc(at)).returning(_WC.c.id))
+        return int(added.scalar_one())
+
+    def remove(self, row: int) -> None:
+        """Take back the count ``add`` returned as ``row`` (a claim whose call then failed unanswered)."""
+        self._s.execute(delete(_WC).where(_WC.c.id == row))
 
     def tally(self, since: dt.datetime) -> list[tuple[str, str, int, dt.datetime]]:
         """Each department and license with wrong claims since ``since``: how many, and when the last was made;

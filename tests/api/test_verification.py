@@ -1812,6 +1812,49 @@ def test_wrong_claims_sent_at_once_are_counted_whole(running: RunningGateway, mo
     assert sorted(answers) == ["7"] * MAX_WRONG_CLAIMS + ["TOO_MANY_WRONG_CLAIMS"] * (8 - MAX_WRONG_CLAIMS)
 
 
+def test_a_wrong_claim_left_unanswered_is_not_counted(running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong claim had been counted before its receipt was made: five that were each answered UNAVAILABLE (a
+    process whose receipt key a later `zzgw init` retired, RECEIPT_KEY_RETIRED, whose words say to retry at another
+    process; an audit trail that could not be written) held the department back from the license for a day, and its
+    right claim at a healthy process was refused TOO_MANY_WRONG_CLAIMS (a reviewer). A retired key is refused before
+    anything is counted; a count whose call then fails, nothing of it stored, is taken back."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from gateway.services.verification import MAX_WRONG_CLAIMS
+
+    service = running.gateway.verification
+    assert service is not None and service._certificates is not None and service._audit is not None
+    issued = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(31)))).license
+    base = {"type_code": issued.type_code, "license_number": issued.license_number, "holder_code": issued.holder.code}
+
+    def unanswered(n: int) -> str:
+        with pytest.raises(grpc.RpcError) as caught:
+            claim(running, **base, fields={"food_category": f"猜测{n}"})
+        return error_details(caught.value)[0].reason or caught.value.code().name
+
+    # as a later `zzgw init` retires the key (test_receipt_key_retirement), kept so while the readiness checks read
+    monkeypatch.setattr(service._certificates, "_read", lambda: [])
+    monkeypatch.setattr(service._certificates, "_retired_by", service.receipt_certificate)
+    assert {unanswered(n) for n in range(MAX_WRONG_CLAIMS + 1)} == {"RECEIPT_KEY_RETIRED"}
+    monkeypatch.undo()
+    assert claims_key(issued.license_id) not in claims_command(running)[1]
+
+    def full_disk(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("INSERT INTO access_records", {}, sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(service._audit, "append", full_disk)
+    for n in range(MAX_WRONG_CLAIMS + 1):
+        unanswered(n)
+    monkeypatch.undo()
+    assert claims_key(issued.license_id) not in claims_command(running)[1]
+    right = claim(running, **base, fields={"food_category": "糕点；饮料"})
+    assert right.result == verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID
+    assert claim(running, **base, fields={"food_category": "饮料"}).code == 7  # answered: counted
+    assert f"{claims_key(issued.license_id)}\t1\t" in claims_command(running)[1]
+
+
 def test_a_claim_receipt_names_the_claim_only_to_who_holds_it_and_two_receipts_cannot_be_linked(
     running: RunningGateway,
 ) -> None:
