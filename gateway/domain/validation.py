@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.domain.catalog import (
@@ -956,6 +956,43 @@ def _field_problem(spec: FieldSpec, value: str, today: dt.date, *, kept: bool = 
                 "NOT_A_CHOICE",
                 _said(f"{label}须为以下之一：{'、'.join(spec.choices)}", f"{where} must be one of these"),
             )
+    return None
+
+
+def claimed_field_problem(
+    spec: FieldSpec, claimed: str, today: dt.date, *, choices: Collection[str] = ()
+) -> FieldViolation | None:
+    """Why no license could hold a value claimed of field ``spec`` (``CheckClaim``), given in the form the claim
+    compares (``gateway.domain.verification.claimed_value_form``: a date read as YYYY-MM-DD, a code in upper case
+    without spaces), or None: judged as the issuer's value is (``_field_problem``: a 公民身份号码 whose check character
+    is wrong is BAD_CHECK_CHARACTER, a date that cannot be BAD_DATE, ...), but for the dates' range, which a value
+    stored before the rules were kept passes too. An ENUM value is one of ``choices`` (the field's choices in the same
+    form). Text (STRING) is not judged here: a name longer than any is a claim that differs. Such a value is bad
+    input, never a wrong claim counted toward TOO_MANY_WRONG_CLAIMS: a mistyped check character or date had been
+    answered 7 and counted, five of them holding the department back from the license for a day (a reviewer)."""
+    if spec.value_type is ValueType.STRING or (spec.value_type is ValueType.ENUM and claimed in choices):
+        return None
+    return _field_problem(spec, claimed, today, kept=True)
+
+
+_CLAIMED_DATES = (
+    re.compile(r"(?P<y>[0-9]{4})(?P<s>[-/.])(?P<m>[0-9]{1,2})(?P=s)(?P<d>[0-9]{1,2})", re.ASCII),
+    re.compile(r"(?P<y>[0-9]{4})年(?P<m>[0-9]{1,2})月(?P<d>[0-9]{1,2})日?"),
+    re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})", re.ASCII),
+)
+_ANY_SPACE = re.compile(r"\s+")
+
+
+def claimed_date(text: str) -> dt.date | None:
+    """The day a claimed date names, as people write it: 2019-05-20, 2019-5-20, 2019/5/20, 2019.5.20, 20190520,
+    2019年5月20日, in either width, spaced or not; None for one that is none of these or no day (2019-02-30)."""
+    text = _ANY_SPACE.sub("", half_width(text))
+    for form in _CLAIMED_DATES:
+        if found := form.fullmatch(text):
+            try:
+                return dt.date(int(found["y"]), int(found["m"]), int(found["d"]))
+            except ValueError:
+                return None
     return None
 
 

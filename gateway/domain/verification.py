@@ -9,6 +9,7 @@ claim states nothing, 7 partly wrong).
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import enum
 import hashlib
 import hmac
@@ -19,7 +20,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from gateway.domain.catalog import Catalog, LicenseType, Matter, unknown_matter_words
+from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, Matter, ValueType, unknown_matter_words
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
 from gateway.domain.identifiers import (
     LicenseId,
@@ -31,7 +32,7 @@ from gateway.domain.identifiers import (
     type_code_problem,
 )
 from gateway.domain.model import CHINA_TZ, License, LicenseStatus, Member, Role
-from gateway.domain.validation import check_text, plain_spaces
+from gateway.domain.validation import check_text, claimed_date, claimed_field_problem, plain_spaces
 from signing.results import PASSED, CheckResult, Finding
 
 
@@ -531,13 +532,70 @@ def claim_form(text: str) -> str:
     return _RUNS_OF_SPACE.sub(" ", half_width(composed(text))).strip()
 
 
+def _code_form(text: str) -> str:
+    """A 公民身份号码, 统一社会信用代码 or region code as issuance keeps it: ASCII, upper case, no spaces (a number on
+    paper does not tell x from X, widths or groups apart: docs/api.md)."""
+    return _RUNS_OF_SPACE.sub("", half_width(composed(text))).upper()
+
+
+def _date_form(text: str) -> str:
+    """A date as issuance keeps it (YYYY-MM-DD), read as people write it (``claimed_date``); else as text."""
+    day = claimed_date(text)
+    return day.isoformat() if day is not None else claim_form(text)
+
+
+def _number_form(text: str) -> str:
+    """A number by its value: 100, 100.0 and １００ are one; else as text."""
+    plain = _RUNS_OF_SPACE.sub("", half_width(text))
+    if not _NUMBER.fullmatch(plain):
+        return claim_form(text)
+    value = decimal.Decimal(plain)
+    return "0" if value == 0 else format(value.normalize(), "f")
+
+
+_NUMBER = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?", re.ASCII)
+
+
+def claimed_value_form(value_type: ValueType) -> Callable[[str], str]:
+    """How a claimed value of a field of ``value_type`` and the stored one are put before they are compared: a code
+    (CITIZEN_ID, USCC, REGION) in upper case without spaces, a date as the day it names, a number by its value,
+    anything else as typed in either width (``claim_form``). A clerk typing the applicant's paper as written (a
+    公民身份号码 with x, in groups; 2019年5月20日 for 2019-05-20) had been answered 7 and counted (a reviewer)."""
+    match value_type:
+        case ValueType.CITIZEN_ID | ValueType.USCC | ValueType.REGION:
+            return _code_form
+        case ValueType.DATE:
+            return _date_form
+        case ValueType.INTEGER | ValueType.DECIMAL:
+            return _number_form
+    return claim_form
+
+
+def claimed_value_refusal(spec: FieldSpec, value: str, today: dt.date) -> FieldViolation | None:
+    """INVALID_ARGUMENT's violation for a value claimed of ``spec`` that no license could hold, read as the claim
+    compares it (``claimed_value_form``) and judged as issuance judges the issuer's (``claimed_field_problem``: a
+    check character wrong, BAD_CHECK_CHARACTER; a 公民身份号码 of 17 digits, BAD_CITIZEN_ID; no such day, BAD_DATE;
+    not a number; not one of the choices), or None."""
+    form = claimed_value_form(spec.value_type)
+    choices = {form(choice) for choice in spec.choices}
+    return claimed_field_problem(spec, form(value), today, choices=choices)
+
+
 def answer_claim(
-    license: License | None, holder_code: str, fields: Mapping[str, str], on: dt.date, *, record: Finding = PASSED
+    license: License | None,
+    holder_code: str,
+    fields: Mapping[str, str],
+    on: dt.date,
+    *,
+    record: Finding = PASSED,
+    forms: Mapping[str, Callable[[str], str]] | None = None,
 ) -> ClaimAnswer:
     """Compare a claim with the registry's current version (None when the number is unknown): a claimed holder
     that is not the license's is wrong, and nothing else is compared then. ``record`` is the
     check of that version's record seal and its trust: a record that fails it (changed in the store behind the
-    gateway's back, sealed by another) is not compared with anything: 4, cannot be verified, with its reason."""
+    gateway's back, sealed by another) is not compared with anything: 4, cannot be verified, with its reason.
+    A field's claimed and stored values are compared in its form of ``forms`` (``claimed_value_form`` of the
+    field's type), else as typed in either width (``claim_form``)."""
     if license is None:
         return ClaimAnswer(result=ClaimResult.NOT_FOUND)
     if record.result is not CheckResult.PASSED:
@@ -550,7 +608,8 @@ def answer_claim(
     stored = dict(license.content.fields)
     stored[HOLDER_NAME] = license.content.holder.name
     for key in sorted(fields):
-        if claim_form(fields[key]) != claim_form(stored.get(key, "")):
+        form = (forms or {}).get(key, claim_form)
+        if form(fields[key]) != form(stored.get(key, "")):
             mismatched.append(key)
     if mismatched:
         return ClaimAnswer(result=ClaimResult.PARTLY_WRONG, mismatched_fields=tuple(mismatched))

@@ -115,6 +115,8 @@ from gateway.domain.verification import (
     check_type_used,
     claim_form,
     claim_query,
+    claimed_value_form,
+    claimed_value_refusal,
     claims_key,
     names_the_issuer,
     new_receipt_ids,
@@ -1042,7 +1044,8 @@ class VerificationService:
         license_type = self._catalog.license_types[type_code]
         unclaimable = _unclaimable(license_type, fields, matter)
         refused_keys = {violation.field for violation in unclaimable}
-        unusable = [v for v in _unusable_values(license_type, fields) if v.field not in refused_keys]
+        today = _day(self._clock.now())
+        unusable = [v for v in _unusable_values(license_type, fields, today) if v.field not in refused_keys]
         if unclaimable or unusable:
             refused = InvalidRequestError([*unclaimable, *unusable])
             # a field the matter has no need of, or a secret one (a photo), asked of a named holder: an attempt the
@@ -1075,7 +1078,12 @@ class VerificationService:
             if license is not None:  # what is compared must be what the issuer sealed
                 checked = self._check_record(license)
                 record, subjects = _first_failure(checked.integrity, checked.identity), checked.subjects
-            answer = answer_claim(license, holder_code, fields, _day(now), record=record)
+            forms = {
+                key: claimed_value_form(spec.value_type)
+                for key in fields
+                if (spec := license_type.field_spec(key)) is not None
+            }
+            answer = answer_claim(license, holder_code, fields, _day(now), record=record, forms=forms)
         query, claim_key = claim_query(type_code, holder_code, license_number, fields)
         statement = {
             "kind": "claim",
@@ -2372,10 +2380,12 @@ def _unclaimable(license_type: LicenseType, fields: Mapping[str, str], matter: M
     return found
 
 
-def _unusable_values(license_type: LicenseType, fields: Mapping[str, str]) -> list[FieldViolation]:
+def _unusable_values(license_type: LicenseType, fields: Mapping[str, str], today: dt.date) -> list[FieldViolation]:
     """BAD_CHARACTERS for each claimed value no license of ``license_type`` could state (``claimed_value_problem``: a
     NUL, a control, a direction override, an invisible character), judged as the issuer's value of the field is: bad
-    input, never a wrong claim counted toward TOO_MANY_WRONG_CLAIMS. A key the type has not is ``_unclaimable``'s."""
+    input, never a wrong claim counted toward TOO_MANY_WRONG_CLAIMS; and so a value of a field that is no text that
+    none could hold, read as the claim compares it (``claimed_value_refusal``: BAD_CHECK_CHARACTER, BAD_CITIZEN_ID,
+    BAD_DATE, ...). A key the type has not is ``_unclaimable``'s."""
     found = []
     for key in sorted(fields):
         spec = license_type.field_spec(key)
@@ -2387,6 +2397,8 @@ def _unusable_values(license_type: LicenseType, fields: Mapping[str, str]) -> li
             continue
         where = f"fields.{key}"
         if problem := claimed_value_problem(where, label, fields[key], multiline=multiline, as_name=key == HOLDER_NAME):
+            found.append(problem)
+        elif spec is not None and key != HOLDER_NAME and (problem := claimed_value_refusal(spec, fields[key], today)):
             found.append(problem)
     return found
 

@@ -75,6 +75,7 @@ from tests.api.test_seals import license_pdf, register, seals
 from tests.conftest import (
     ADMIN,
     BUSINESS_LICENSE,
+    CIVIL,
     ID_CARD,
     MARKET,
     POLICE,
@@ -1677,6 +1678,79 @@ def test_a_claim_naming_another_holder_compares_nothing_else_and_hands_no_licens
     with running.gateway.db.unit_of_work() as uow:
         stored = [uow.receipts.get(a.receipt.receipt_id) for a in answers]
     assert [r.license_id if r else None for r in stored] == ["", "", ""]
+
+
+BIRTH_USE = verification_pb2.UseContext(matter_code="370100-CSDJ-001", purpose="出生登记：核对父母结婚证")
+"""The 公安局's 出生登记, which reads a 结婚证's 女方 number whole: the claims about a 公民身份号码 and a date."""
+
+
+def marriage_with_x(running: RunningGateway, start: int) -> tuple[common_pb2.License, dict[str, Any]]:
+    """A 结婚证 issued whose 女方's 公民身份号码 ends in X."""
+    n = next(n for n in range(start, start + 3000) if samples.marriage_certificate(n)["fields"]["wife_citizen_id"][-1] == "X")
+    record = unique(samples.marriage_certificate(n))
+    return running.issuance(CIVIL).IssueLicense(issue_request(record)).license, record
+
+
+def birth_claim(running: RunningGateway, **fields: Any) -> verification_pb2.CheckClaimResponse:
+    return verifier(running, POLICE).CheckClaim(verification_pb2.CheckClaimRequest(use=BIRTH_USE, **fields))
+
+
+def test_a_claimed_number_or_date_is_compared_as_what_it_names_and_one_none_could_hold_is_bad_input(
+    running: RunningGateway,
+) -> None:
+    """A clerk types the applicant's paper as written: a 公民身份号码 with x or in groups, a credit code in lower case,
+    2019年5月20日 or 2019/5/20 for the 2019-05-20 issued. Each had been answered 7 and counted toward
+    TOO_MANY_WRONG_CLAIMS, and so had a number whose check character was mistyped and a date no calendar has (2019-02-30),
+    which no license could hold: five of them held the department back from the license for a day, right claims
+    included (a reviewer). A code is compared as issuance keeps it, a date as the day it names; a value none could hold
+    is INVALID_ARGUMENT on its field with issuance's reason, and none is counted."""
+    from gateway.services.verification import MAX_WRONG_CLAIMS
+
+    issued, record = marriage_with_x(running, 40)
+    base = {"type_code": issued.type_code, "license_number": issued.license_number, "holder_code": issued.holder.code}
+    wife = record["fields"]["wife_citizen_id"]
+    day = dt.date.fromisoformat(record["fields"]["registration_date"])
+    for same in (
+        {"wife_citizen_id": wife.lower()},
+        {"wife_citizen_id": f"{wife[:6]} {wife[6:14]} {wife[14:]}"},
+        {"registration_date": f"{day.year}-{day.month}-{day.day}"},
+        {"registration_date": f"{day:%Y/%m/%d}"},
+        {"registration_date": f"{day:%Y%m%d}"},
+        {"registration_date": f"{day.year}年{day.month}月{day.day}日"},
+        {"registration_date": f"{day:%Y.%m.%d}".translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})},
+    ):
+        assert birth_claim(running, **base, fields=same).code == 0, same
+    bad_check = wife[:-1] + "1"
+    none_could_hold = [
+        ({"wife_citizen_id": bad_check}, "BAD_CHECK_CHARACTER"),
+        ({"wife_citizen_id": wife[:-1]}, "BAD_CITIZEN_ID"),
+        ({"registration_date": f"{day.year}-02-30"}, "BAD_DATE"),
+        ({"registration_date": f"{day.year}-13-01"}, "BAD_DATE"),
+        ({"registration_date": "去年五月"}, "BAD_DATE"),
+    ]
+    assert len(none_could_hold) == MAX_WRONG_CLAIMS
+    for claimed, reason in none_could_hold:
+        with pytest.raises(grpc.RpcError) as caught:
+            birth_claim(running, **base, fields=claimed)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, claimed
+        assert error_details(caught.value)[1] == [(f"fields.{next(iter(claimed))}", reason)], claimed
+    assert claims_key(issued.license_id) not in claims_command(running)[1]  # nothing counted
+    other_day = day + dt.timedelta(days=1)
+    wrong = birth_claim(running, **base, fields={"registration_date": f"{other_day.year}年{other_day.month}月{other_day.day}日"})
+    assert (wrong.code, list(wrong.mismatched_fields)) == (7, ["registration_date"])
+
+
+def test_a_claimed_credit_code_is_compared_in_upper_case(running: RunningGateway) -> None:
+    """A 食品生产许可证's 统一社会信用代码 typed in lower case had been 7 where full width was 0 (a reviewer)."""
+    record = unique(samples.food_permit(32))
+    code = samples.uscc(0)  # 91370100000000000R: a letter to type in lower case
+    record = {**record, "holder": {**record["holder"], "code": code}, "fields": {**record["fields"], "uscc": code}}
+    issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    base = {"type_code": issued.type_code, "license_number": issued.license_number, "holder_code": issued.holder.code}
+    assert claim(running, **base, fields={"uscc": code.lower()}).code == 0
+    with pytest.raises(grpc.RpcError) as caught:
+        claim(running, **base, fields={"uscc": code[:-1] + "a"})
+    assert error_details(caught.value)[1] == [("fields.uscc", "BAD_CHECK_CHARACTER")]
 
 
 def claims_on_log(running: RunningGateway, issued: common_pb2.License) -> list[audit_pb2.AccessRecord]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from gateway.domain.verification import claim_form
+from gateway.domain.catalog import FieldSpec, ValueType
+from gateway.domain.verification import claim_form, claimed_value_form, claimed_value_refusal
 
 
 @pytest.mark.parametrize(
@@ -31,3 +34,75 @@ def test_the_same_text_typed_in_either_width_compares_equal(claimed: str, issued
 )
 def test_other_differences_stay_differences(claimed: str, issued: str) -> None:
     assert claim_form(claimed) != claim_form(issued)
+
+
+def field(value_type: ValueType, **more: object) -> FieldSpec:
+    return FieldSpec(key="k", label="信息项", value_type=value_type, **more)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value_type", "claimed", "issued"),
+    [
+        (ValueType.CITIZEN_ID, "37010319640226040x", "37010319640226040X"),  # as printed; x is X on paper
+        (ValueType.CITIZEN_ID, "370103 19640226 040X", "37010319640226040X"),  # in groups
+        (ValueType.CITIZEN_ID, "３７０１０３１９６４０２２６０４０ｘ", "37010319640226040X"),
+        (ValueType.USCC, "91370100 00000000 0r", "91370100000000000R"),
+        (ValueType.REGION, " 370 102 ", "370102"),
+        (ValueType.DATE, "2019-5-20", "2019-05-20"),
+        (ValueType.DATE, "2019/05/20", "2019-05-20"),
+        (ValueType.DATE, "2019.5.20", "2019-05-20"),
+        (ValueType.DATE, "20190520", "2019-05-20"),
+        (ValueType.DATE, "2019年5月20日", "2019-05-20"),
+        (ValueType.DATE, "２０１９年５月２０日", "2019-05-20"),
+        (ValueType.DECIMAL, "52.0", "52"),
+        (ValueType.DECIMAL, "５２.５０", "52.5"),
+        (ValueType.INTEGER, "3200", "3200"),
+    ],
+)
+def test_a_claimed_code_date_or_number_is_compared_as_what_it_names(
+    value_type: ValueType, claimed: str, issued: str
+) -> None:
+    form = claimed_value_form(value_type)
+    assert form(claimed) == form(issued)
+    assert claimed_value_refusal(field(value_type), claimed, dt.date(2026, 12, 6)) is None
+
+
+@pytest.mark.parametrize(
+    ("value_type", "claimed", "other"),
+    [
+        (ValueType.DATE, "2019-5-21", "2019-05-20"),
+        (ValueType.DATE, "2019-5/20", "2019-05-20"),  # not a form of it: compared, and refused as no date below
+        (ValueType.CITIZEN_ID, "370103196402260411", "37010319640226040X"),
+        (ValueType.DECIMAL, "52.01", "52"),
+    ],
+)
+def test_another_code_date_or_number_stays_another(value_type: ValueType, claimed: str, other: str) -> None:
+    form = claimed_value_form(value_type)
+    assert form(claimed) != form(other)
+
+
+@pytest.mark.parametrize(
+    ("spec", "claimed", "reason"),
+    [
+        (field(ValueType.CITIZEN_ID), "370103196402260401", "BAD_CHECK_CHARACTER"),
+        (field(ValueType.CITIZEN_ID), "37010319640226040", "BAD_CITIZEN_ID"),
+        (field(ValueType.USCC), "91370100000000000a", "BAD_CHECK_CHARACTER"),
+        (field(ValueType.DATE), "2019-02-30", "BAD_DATE"),
+        (field(ValueType.DATE), "2019-13-01", "BAD_DATE"),
+        (field(ValueType.DATE), "not a date", "BAD_DATE"),
+        (field(ValueType.DATE), "2019-5/20", "BAD_DATE"),
+        (field(ValueType.INTEGER), "3200克", "BAD_INTEGER"),
+        (field(ValueType.DECIMAL), "五十二", "BAD_DECIMAL"),
+        (field(ValueType.ENUM, choices=("男", "女")), "男性", "NOT_A_CHOICE"),
+    ],
+)
+def test_a_claimed_value_no_license_could_hold_is_refused_on_its_field(
+    spec: FieldSpec, claimed: str, reason: str
+) -> None:
+    refused = claimed_value_refusal(spec, claimed, dt.date(2026, 12, 6))
+    assert refused is not None and (refused.field, refused.reason) == ("fields.k", reason)
+
+
+def test_a_choice_typed_in_either_width_is_the_choice() -> None:
+    spec = field(ValueType.ENUM, choices=("有限责任公司（自然人独资）", "其他"))
+    assert claimed_value_refusal(spec, "有限责任公司(自然人独资)", dt.date(2026, 12, 6)) is None
