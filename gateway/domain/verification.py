@@ -591,19 +591,21 @@ def answer_claim(
     forms: Mapping[str, Callable[[str], str]] | None = None,
 ) -> ClaimAnswer:
     """Compare a claim with the registry's current version (None when the number is unknown): a claimed holder
-    that is not the license's is wrong, and nothing else is compared then. ``record`` is the
+    that is not the license's (as stored) is wrong, and nothing else is compared then. ``record`` is the
     check of that version's record seal and its trust: a record that fails it (changed in the store behind the
-    gateway's back, sealed by another) is not compared with anything: 4, cannot be verified, with its reason.
+    gateway's back, sealed by another) is compared with nothing more: 4, cannot be verified, with its reason.
     A field's claimed and stored values are compared in its form of ``forms`` (``claimed_value_form`` of the
     field's type), else as typed in either width (``claim_form``)."""
     if license is None:
         return ClaimAnswer(result=ClaimResult.NOT_FOUND)
-    if record.result is not CheckResult.PASSED:
-        return ClaimAnswer(result=ClaimResult.INCOMPLETE, status_reason=record.reason or "")
     if holder_code.strip().upper() != license.content.holder.code.upper():
         # another holder's license: nothing else of it is compared. Each field judged had confirmed a guess of what
-        # a stranger's license states (a spouse's name and number) to whoever knew its number (a black-box tester)
+        # a stranger's license states (a spouse's name and number) to whoever knew its number (a black-box tester).
+        # Before the record's check: a stranger's claim about an altered record had been 4 RECORD_ALTERED, telling
+        # whoever knew only its number that it was altered, its receipt naming the license (a reviewer)
         return ClaimAnswer(result=ClaimResult.PARTLY_WRONG, mismatched_fields=("holder_code",))
+    if record.result is not CheckResult.PASSED:
+        return ClaimAnswer(result=ClaimResult.INCOMPLETE, status_reason=record.reason or "")
     mismatched = []
     stored = dict(license.content.fields)
     stored[HOLDER_NAME] = license.content.holder.name

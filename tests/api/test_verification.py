@@ -2051,6 +2051,14 @@ def test_a_claim_is_not_compared_with_a_record_changed_behind_the_gateways_back(
     )
     assert list(altered.mismatched_fields) == []
     assert receipt_statement(running, altered.receipt)["status_reason"] == "RECORD_ALTERED"
+    # another holder's code is 7 with holder_code alone, its receipt naming no license, as for a record intact: it
+    # had been 4 RECORD_ALTERED, telling whoever knew only the number that the record was altered, and its receipt
+    # named the license, which the case's listing handed on (a reviewer, R4)
+    stranger = claim(running, **{**base, "holder_code": samples.uscc(999)}, fields={"holder_name": "冒名公司"})
+    assert (stranger.code, list(stranger.mismatched_fields), stranger.status_reason) == (7, ["holder_code"], "")
+    with running.gateway.db.unit_of_work() as uow:
+        stored = uow.receipts.get(stranger.receipt.receipt_id)
+    assert stored is not None and stored.license_id == ""
 
 
 def test_the_code_on_a_document_drawn_later_by_a_newer_seal_survives_that_seals_rotation(
