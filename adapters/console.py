@@ -386,6 +386,10 @@ class Console:
             "status_reason": answer.status_reason,
             "checked_at": checked.checked_at.isoformat(timespec="seconds"),
             "receipt": self._receipt_part(checked.receipt),
+            # the key of the receipt's HMACs of the number and holder code claimed, the claimant's alone (receipts.md):
+            # without it no one could tie a console claim's receipt to its claim, the next department of a case
+            # included (a reviewer, R5)
+            "claim_key": checked.claim_key.hex(),
         }
 
     def _case_receipts(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:

@@ -1968,6 +1968,9 @@ function renderClaim(answer, by, check) {
   $("no-license").textContent = "信息比对只回答是否一致，不返回证照数据。";
   show("no-license", true);
   showReceipt(answer.receipt, answer.checked_at, CLAIMS[answer.code] || answer.result, by, check);
+  // the key the receipt's digests of the number and holder code claimed are made with, on the paper kept with the
+  // claim: with it the claim and its receipt are tied together again (docs/receipts.md)
+  if (answer.claim_key) row($("receipt-table"), "比对密钥", answer.claim_key);
   announce(withCase(spoken("verdict-text", "verdict-reason")));
 }
 

@@ -37,6 +37,8 @@ from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
 from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError
 from gateway.domain.model import mask, mask_name
+from gateway.domain.identifiers import normal_number
+from gateway.domain.verification import claim_digest
 from gateway.server import console_backend
 from gateway.store import group_writer
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
@@ -1116,6 +1118,12 @@ def test_a_claim_is_compared_without_any_data_coming_back(console: str, running:
     statement = receipt_statement(running, read_receipt(answer["receipt"]["file"].encode()))
     assert statement["kind"] == "claim" and statement["code"] == 7
     assert issued.holder.code not in json.dumps(statement) and issued.license_number not in json.dumps(statement)
+    # the key of the receipt's digests, given to the claimant alone, as CheckClaim gives it: without it no one could
+    # tie a console claim's receipt to its claim (a reviewer, R5)
+    key = bytes.fromhex(answer["claim_key"])
+    assert len(key) == 16
+    assert statement["query"]["holder_code_hmac"] == claim_digest(key, issued.holder.code)
+    assert statement["query"]["license_number_hmac"] == claim_digest(key, normal_number(issued.license_number))
     status, answer = fetch(f"{console}/api/check-claim", {**claim, "license_number": "SC-NONE"}, running.tokens[TAX])
     assert (status, answer["code"]) == (200, 5)
     status, answer = fetch(f"{console}/api/check-claim", claim, running.tokens[PORTAL])
