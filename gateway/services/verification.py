@@ -2396,9 +2396,9 @@ def _unusable_values(license_type: LicenseType, fields: Mapping[str, str], today
         else:
             continue
         where = f"fields.{key}"
-        if problem := claimed_value_problem(where, label, fields[key], multiline=multiline, as_name=key == HOLDER_NAME):
-            found.append(problem)
-        elif spec is not None and key != HOLDER_NAME and (problem := claimed_value_refusal(spec, fields[key], today)):
+        if (
+            problem := claimed_value_problem(where, label, fields[key], multiline=multiline, as_name=key == HOLDER_NAME)
+        ) or (spec is not None and key != HOLDER_NAME and (problem := claimed_value_refusal(spec, fields[key], today))):
             found.append(problem)
     return found
 

@@ -36,8 +36,8 @@ from gateway.api import errors as grpc_errors
 from gateway.bootstrap import samples
 from gateway.domain.audit import AuditAction
 from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError
-from gateway.domain.model import mask, mask_name
 from gateway.domain.identifiers import normal_number
+from gateway.domain.model import mask, mask_name
 from gateway.domain.verification import claim_digest
 from gateway.server import console_backend
 from gateway.store import group_writer

@@ -1684,9 +1684,13 @@ BIRTH_USE = verification_pb2.UseContext(matter_code="370100-CSDJ-001", purpose="
 """The 公安局's 出生登记, which reads a 结婚证's 女方 number whole: the claims about a 公民身份号码 and a date."""
 
 
+def _wife_id(n: int) -> str:
+    return str(samples.marriage_certificate(n)["fields"]["wife_citizen_id"])
+
+
 def marriage_with_x(running: RunningGateway, start: int) -> tuple[common_pb2.License, dict[str, Any]]:
     """A 结婚证 issued whose 女方's 公民身份号码 ends in X."""
-    n = next(n for n in range(start, start + 3000) if samples.marriage_certificate(n)["fields"]["wife_citizen_id"][-1] == "X")
+    n = next(n for n in range(start, start + 3000) if _wife_id(n).endswith("X"))
     record = unique(samples.marriage_certificate(n))
     return running.issuance(CIVIL).IssueLicense(issue_request(record)).license, record
 
@@ -1700,10 +1704,10 @@ def test_a_claimed_number_or_date_is_compared_as_what_it_names_and_one_none_coul
 ) -> None:
     """A clerk types the applicant's paper as written: a 公民身份号码 with x or in groups, a credit code in lower case,
     2019年5月20日 or 2019/5/20 for the 2019-05-20 issued. Each had been answered 7 and counted toward
-    TOO_MANY_WRONG_CLAIMS, and so had a number whose check character was mistyped and a date no calendar has (2019-02-30),
-    which no license could hold: five of them held the department back from the license for a day, right claims
-    included (a reviewer). A code is compared as issuance keeps it, a date as the day it names; a value none could hold
-    is INVALID_ARGUMENT on its field with issuance's reason, and none is counted."""
+    TOO_MANY_WRONG_CLAIMS, and so had a number whose check character was mistyped and a date no calendar has
+    (2019-02-30), which no license could hold: five of them held the department back from the license for a day, right
+    claims included (a reviewer). A code is compared as issuance keeps it, a date as the day it names; a value none
+    could hold is INVALID_ARGUMENT on its field with issuance's reason, and none is counted."""
     from gateway.services.verification import MAX_WRONG_CLAIMS
 
     issued, record = marriage_with_x(running, 40)
@@ -1736,7 +1740,9 @@ def test_a_claimed_number_or_date_is_compared_as_what_it_names_and_one_none_coul
         assert error_details(caught.value)[1] == [(f"fields.{next(iter(claimed))}", reason)], claimed
     assert claims_key(issued.license_id) not in claims_command(running)[1]  # nothing counted
     other_day = day + dt.timedelta(days=1)
-    wrong = birth_claim(running, **base, fields={"registration_date": f"{other_day.year}年{other_day.month}月{other_day.day}日"})
+    wrong = birth_claim(
+        running, **base, fields={"registration_date": f"{other_day.year}年{other_day.month}月{other_day.day}日"}
+    )
     assert (wrong.code, list(wrong.mismatched_fields)) == (7, ["registration_date"])
 
 
