@@ -665,6 +665,8 @@ def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, runnin
     text = verdict(page, "FAILED")
     assert "部分信息不一致" in text and "不符：单位名称" in text
     assert re.search(r"回执编号\s+[0-9a-f]{12}", page.inner_text("#receipt-table"))
+    # the key of the receipt's digests of the claim, for the paper kept with it (a reviewer, R5)
+    assert re.search(r"比对密钥\s+[0-9a-f]{32}", page.inner_text("#receipt-table"))
     # a mistyped check character is said as such, with no verdict and no receipt (it had been 5 未找到该证照)
     wrong = issued.holder.code[:-1] + ("0" if issued.holder.code[-1] != "0" else "1")
     page.fill("#claim-holder", wrong)
