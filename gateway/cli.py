@@ -728,7 +728,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
     def reconnecting(error: grpc.RpcError) -> None:
         print(
-            f"zzgw demo: {_refusal(target, error)}；批量归集正在重连，自上次应答起至多 {RECONNECT_SECONDS:.0f} 秒"
+            f"zzgw demo: {_refusal(target, error, settings.mode)}；批量归集正在重连，"
+            f"自上次应答起至多 {RECONNECT_SECONDS:.0f} 秒"
             f"（reconnecting for up to {RECONNECT_SECONDS:.0f} s from the last answer）",
             file=sys.stderr,
             flush=True,
@@ -740,10 +741,10 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         print(f"zzgw demo: {exc}", file=sys.stderr)
         return 2
     except grpc.RpcError as exc:
-        print(f"zzgw demo: {_refusal(target, exc)}", file=sys.stderr)
+        print(f"zzgw demo: {_refusal(target, exc, settings.mode)}", file=sys.stderr)
         return 1
     except ImportRefused as exc:
-        said = _refusal(target, exc.error)
+        said = _refusal(target, exc.error, settings.mode)
         print(f"zzgw demo: 批量归集未能完成（the batch import stopped）：{said}", file=sys.stderr)
         return 1
     except (ImportStopped, DemoUnexpected) as exc:
@@ -925,13 +926,14 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
                 failure_file=failure_file,
                 progress=bar.update,
                 reconnecting=lambda error: bar.write(
-                    f"zzgw import: {_refusal(target, error)}；正在重连，自上次应答起至多 {RECONNECT_SECONDS:.0f} 秒"
+                    f"zzgw import: {_refusal(target, error, settings.mode)}；正在重连，"
+                    f"自上次应答起至多 {RECONNECT_SECONDS:.0f} 秒"
                     f"（reconnecting for up to {RECONNECT_SECONDS:.0f} s from the last answer）",
                     file=sys.stderr,
                 ),
             )
         except ImportRefused as exc:  # the gateway's answer: what was committed before, and how to go on
-            print(f"\nzzgw import: {_refusal(target, exc.error)}", file=sys.stderr)
+            print(f"\nzzgw import: {_refusal(target, exc.error, settings.mode)}", file=sys.stderr)
             report, status = exc.report, 1
         except ImportInterrupted as exc:  # Ctrl-C or SIGTERM: what was committed, and how to go on
             report, status = exc.report, 128 + exc.signum
@@ -1174,7 +1176,7 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
             print(f"zzgw verify: {exc}", file=sys.stderr)
             return verify_command.EXIT_BAD_REQUEST
         except grpc.RpcError as exc:
-            print(f"zzgw verify: {_refusal(target, exc)}", file=sys.stderr)
+            print(f"zzgw verify: {_refusal(target, exc, settings.mode)}", file=sys.stderr)
             return verify_command.EXIT_NO_ANSWER
     written = args.receipt
     if args.receipt is not None:
@@ -1291,7 +1293,7 @@ def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
                 timeout=CALL_SECONDS,  # past the store's 30 s
             )
         except grpc.RpcError as exc:  # 4 as `zzgw verify`'s: 1 would read as `receipt check`'s "invalid"
-            print(f"zzgw receipt get: {_refusal(target, exc)}", file=sys.stderr)
+            print(f"zzgw receipt get: {_refusal(target, exc, settings.mode)}", file=sys.stderr)
             return 4
     text = receipt_json(found.receipt)
     if args.out:
@@ -1922,26 +1924,19 @@ def _print_lines(lines: list[str]) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python flushes stdout again at exit
 
 
-def _refusal(target: str, error: grpc.RpcError) -> str:
+def _refusal(target: str, error: grpc.RpcError, mode: str = "dev") -> str:
     """What the gateway answered, for an operator, Chinese first: that it refused or could not do it now, the status
     and the stable reason (ErrorInfo) when there is one, then its message (``证照网关 H:P 拒绝了本次请求（the gateway
-    at H:P answered PERMISSION_DENIED (NOT_MATTER_DEPARTMENT)）：…``)."""
-    import grpc
+    at H:P answered PERMISSION_DENIED (NOT_MATTER_DEPARTMENT)）：…``). ``mode`` is the client's (ZZGW_MODE): a
+    connection that failed is read by it (``_unconnected``)."""
     from google.rpc import error_details_pb2
     from grpc_status import rpc_status
 
     from adapters.terminal import shown
 
     status = rpc_status.from_call(error)
-    if status is None and error.code() is grpc.StatusCode.UNAVAILABLE and _mismatched(error.details(), target):
-        # something takes connections there, yet no gRPC one was made: TLS met plaintext, or the other way round
-        return (
-            f"证照网关 {target} 有应答，但连接未能建立：多半是一方用 TLS（ZZGW_MODE=production）、一方用明文（dev），"
-            f"请核对 ZZGW_MODE（something answers at {target} but no connection was made: most likely a mode "
-            f"mismatch, TLS against plaintext; check ZZGW_MODE）：{error.details()}"
-        )
-    if status is None and error.code() is grpc.StatusCode.UNAVAILABLE:  # no gateway answered at all
-        return f"无法连接证照网关 {target}（no gateway answers at {target}: {error.details()}）"
+    if status is None and error.code().name == "UNAVAILABLE":  # no gRPC answer: why no connection was made
+        return _unconnected(target, error.details() or "", mode)
     reasons = []
     for detail in status.details if status is not None else ():
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
@@ -1959,26 +1954,107 @@ def _refusal(target: str, error: grpc.RpcError) -> str:
     return f"{said}（the gateway at {target} answered {code.name}{why}）：{shown(error.details() or '')}"
 
 
-_HANDSHAKE_FAILED = ("Socket closed", "Connection reset", "handshake", "TSI_", "WRONG_VERSION_NUMBER")
-"""What grpc says of a connection whose first bytes were not understood: a plaintext client at a TLS server is
-closed ("Socket closed"), a TLS client at a plaintext one fails its handshake."""
+def _unconnected(target: str, details: str, mode: str) -> str:
+    """Why a call made no connection, by the client's ``mode``. A production client (TLS) meets a plaintext gateway
+    only as ``WRONG_VERSION_NUMBER`` (and then an HTTP/2 answer to plaintext bytes says it is one); its connections
+    closed in the handshake are its certificate refused, a server certificate it does not trust is
+    ``CERTIFICATE_VERIFY_FAILED`` (docs/departments.md, Connecting). A dev client (plaintext) closed at connect asks
+    the address for a TLS handshake: only a TLS answer is a gateway in production mode. A stream that was answering
+    and broke (a worker gone, a gateway restarting), a balancer with no backend, a port that is down: no gateway
+    answers."""
+    from adapters.terminal import shown
+
+    details = shown(details)
+    mid_stream = "Stream removed" in details  # a connection that was made, then lost: never a mismatch
+    if mode == "production" and not mid_stream:
+        if "WRONG_VERSION_NUMBER" in details:  # not TLS that answered: a plaintext gateway, or no gateway at all
+            if not _answers_plaintext_http2(target):
+                return f"无法连接证照网关 {target}（no gateway answers at {target}: {details}）"
+            return (
+                f"证照网关 {target} 以明文应答（ZZGW_MODE=dev 的网关），本端用 TLS（production），请核对 ZZGW_MODE"
+                f"（the gateway at {target} answers plaintext, as in dev mode, and this client uses TLS (production): "
+                f"check ZZGW_MODE）：{details}"
+            )
+        if "CERTIFICATE_VERIFY_FAILED" in details or "not in peer certificate" in details:
+            return (
+                f"证照网关 {target} 的服务器证书未获本端信任：本端 pki/ca.pem 不是该网关的 CA，或证书不含所连的主机名，"
+                f"见 docs/departments.md「Connecting」（the server certificate at {target} is not trusted: this "
+                f"client's pki/ca.pem is not that gateway's CA, or the certificate lacks the host name connected to; "
+                f"see docs/departments.md, Connecting）：{details}"
+            )
+        if any(sign in details for sign in ("Socket closed", "handshake", "TSI_")):
+            return (
+                f"证照网关 {target} 在 TLS 握手中拒绝了本端：多半是客户端证书过期或尚未生效、不是成员 CA 签发的，"
+                f"见 docs/departments.md「Connecting」；重试无济于事（the gateway at {target} turned this client away "
+                f"in the TLS handshake: usually its client certificate is expired or not yet valid, or not of the "
+                f"member CA; see docs/departments.md, Connecting; retrying does not help）：{details}"
+            )
+    closed_at_connect = not mid_stream and any(sign in details for sign in _CLOSED_AT_CONNECT)
+    if mode != "production" and closed_at_connect and _answers_tls(target):
+        return (
+            f"证照网关 {target} 以 TLS 应答（ZZGW_MODE=production 的网关），本端用明文（dev），请核对 ZZGW_MODE"
+            f"（the gateway at {target} answers TLS, as in production mode, and this client is plaintext (dev): "
+            f"check ZZGW_MODE）：{details}"
+        )
+    return f"无法连接证照网关 {target}（no gateway answers at {target}: {details}）"
 
 
-def _mismatched(details: str | None, target: str) -> bool:
-    """Whether the connection failed as a TLS/plaintext mismatch does (``_HANDSHAKE_FAILED``) while something takes
-    TCP connections at ``target`` (host:port) now: a gateway of the other mode, not one that is down."""
-    import socket
+_CLOSED_AT_CONNECT = ("Socket closed", "Connection reset", "handshake")
+"""What grpc says of a plaintext connection closed before it was one: a TLS server's answer to plaintext, but also a
+balancer with no backend, a gateway starting or stopping (``_answers_tls`` tells them apart)."""
+PROBE_SECONDS = 2.0
+"""How long the check of what answers at an address (``_answers_tls``, ``_answers_plaintext_http2``) waits."""
 
-    if not any(sign in (details or "") for sign in _HANDSHAKE_FAILED):
-        return False
+
+def _address(target: str) -> tuple[str, int] | None:
     host, _, port = target.rpartition(":")
-    if not host or not port.isdigit():
+    return (host.strip("[]"), int(port)) if host and port.isdigit() else None
+
+
+def _answers_tls(target: str) -> bool:
+    """Whether a TLS server answers at ``target`` (host:port) now: a TLS handshake (no certificate checked) is
+    completed, or refused with a TLS alert (a gateway wanting a client certificate). A connection closed, reset or
+    answered otherwise (a balancer with no backend, a plaintext gateway) is no TLS server."""
+    import socket
+    import ssl
+
+    address = _address(target)
+    if address is None:
         return False
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=2):
-            return True
+        with (
+            socket.create_connection(address, timeout=PROBE_SECONDS) as raw,
+            context.wrap_socket(raw, server_hostname=address[0]),
+        ):
+            return True  # the handshake was completed
+    except ssl.SSLError as exc:
+        return "ALERT" in str(exc).upper()  # the server spoke TLS, and refused (TLSV13_ALERT_CERTIFICATE_REQUIRED…)
     except (OSError, ValueError):
         return False
+
+
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # and an empty SETTINGS
+
+
+def _answers_plaintext_http2(target: str) -> bool:
+    """Whether a plaintext HTTP/2 server (a dev gateway's gRPC port) answers at ``target`` now: it answers the
+    connection preface with a SETTINGS frame. An HTTP/1 server (a gateway's HTTP port) or nothing is not one."""
+    import socket
+
+    address = _address(target)
+    if address is None:
+        return False
+    try:
+        with socket.create_connection(address, timeout=PROBE_SECONDS) as connection:
+            connection.sendall(_HTTP2_PREFACE)
+            head = b""
+            while len(head) < 9 and (chunk := connection.recv(9 - len(head))):
+                head += chunk
+    except (OSError, ValueError):
+        return False
+    return len(head) == 9 and head[3] == 4  # a frame header whose type is SETTINGS
 
 
 _FOR_NOW = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "ABORTED", "CANCELLED"})

@@ -2152,11 +2152,12 @@ def test_the_demo_refuses_production_mode(env: dict[str, str]) -> None:
     assert "real seals" in done.stderr
 
 
-def test_a_demo_at_an_address_that_answers_but_not_in_its_mode_is_told_so(env: dict[str, str]) -> None:
-    """A dev demo at a production gateway (TLS where it speaks plaintext) had been told no gateway answers there,
-    after printing step 1's heading as if the run had started."""
+def test_a_demo_at_an_address_that_takes_connections_and_closes_them_is_no_mode_mismatch(env: dict[str, str]) -> None:
+    """A balancer whose backends are all down takes each connection and closes it, as a TLS gateway closes a
+    plaintext one: it had been called "most likely a mode mismatch, check ZZGW_MODE" (a reviewer). No TLS answers
+    there, so no gateway answers."""
     assert zzgw(env, "init").returncode == 0
-    listener = socket.create_server(("127.0.0.1", 0))  # answers every connection as TLS answers plaintext: closes it
+    listener = socket.create_server(("127.0.0.1", 0))
 
     def refuse() -> None:
         while True:
@@ -2175,8 +2176,109 @@ def test_a_demo_at_an_address_that_answers_but_not_in_its_mode_is_told_so(env: d
         listener.close()
     assert done.returncode == 1 and not done.stdout, done.stdout
     said = [line for line in done.stderr.splitlines() if line.startswith("zzgw demo:")]
-    assert len(said) == 1 and said[0].startswith(f"zzgw demo: 证照网关 {address} 有应答，但连接未能建立"), done.stderr
-    assert "ZZGW_MODE" in said[0] and "无法连接证照网关" not in said[0]
+    assert len(said) == 1 and said[0].startswith(f"zzgw demo: 无法连接证照网关 {address}（no gateway answers"), (
+        done.stderr
+    )
+    assert "ZZGW_MODE" not in said[0]
+
+
+def test_a_dev_demo_at_a_production_gateway_is_told_it_answers_tls(env: dict[str, str], tmp_path: Path) -> None:
+    """A dev demo (plaintext) at a production gateway (mTLS) had been told no gateway answers there, after printing
+    step 1's heading as if the run had started: the address answers a TLS handshake, so the modes differ."""
+    import grpc
+
+    from tests.conftest import start_gateway
+
+    assert zzgw(env, "init").returncode == 0
+    with fresh_database("sqlite", tmp_path) as url:
+        production = start_gateway(tmp_path / "production", url, mode="production")
+        try:
+            done = zzgw(env, "demo", "--target", production.address, timeout=120)
+        finally:
+            production.stop()
+    assert done.returncode == 1 and not done.stdout, done.stdout
+    said = [line for line in done.stderr.splitlines() if line.startswith("zzgw demo:")]
+    assert len(said) == 1, done.stderr
+    assert said[0].startswith(f"zzgw demo: 证照网关 {production.address} 以 TLS 应答（ZZGW_MODE=production 的网关），")
+    assert "请核对 ZZGW_MODE" in said[0] and "无法连接证照网关" not in said[0]
+    # a stream that was answering and broke (a worker of the right mode killed) is never one, whatever answers now
+    from gateway.cli import _refusal
+
+    class Broken(grpc.RpcError):
+        def code(self) -> grpc.StatusCode:
+            return grpc.StatusCode.UNAVAILABLE
+
+        def details(self) -> str:
+            return "Stream removed (Socket closed)"
+
+        def trailing_metadata(self) -> tuple[()]:
+            return ()
+
+    with fresh_database("sqlite", tmp_path / "again") as url:
+        production = start_gateway(tmp_path / "production-again", url, mode="production")
+        try:
+            said_broken = _refusal(production.address, Broken(), "dev")
+        finally:
+            production.stop()
+    assert said_broken.startswith(f"无法连接证照网关 {production.address}"), said_broken
+
+
+def test_a_production_clients_failed_connections_are_said_by_their_cause(tmp_path: Path) -> None:
+    """A production client (TLS) whose certificate the gateway refuses (another CA's) or which does not trust the
+    server certificate (another gateway's ca.pem) had been told "most likely a mode mismatch, check ZZGW_MODE", a
+    setting that was right (a reviewer): they are said as docs/departments.md says them. Only a plaintext gateway
+    (WRONG_VERSION_NUMBER, and the address answers HTTP/2 in plaintext) is a mode mismatch; a dev gateway's HTTP port
+    (HTTP/1) is not."""
+    import grpc
+
+    from gateway.cli import _refusal
+    from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc
+    from tests.conftest import MARKET, start_gateway
+
+    def refused(address: str, ca_pem: bytes, client: Issued) -> grpc.RpcError:
+        tls = grpc.ssl_channel_credentials(ca_pem, client.key_pem, client.cert_pem)
+        stub = catalog_pb2_grpc.CatalogServiceStub(grpc.secure_channel(address, tls))
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.ListLicenseTypes(catalog_pb2.ListLicenseTypesRequest(), timeout=10)
+        return caught.value
+
+    stranger = CertificateAuthority.create("not the member CA")
+    with fresh_database("sqlite", tmp_path) as url, fresh_database("sqlite", tmp_path / "dev") as dev_url:
+        production = start_gateway(tmp_path / "production", url, mode="production")
+        dev = start_gateway(tmp_path / "dev", dev_url)
+        try:
+            ca_pem = (production.data_dir / "pki" / "ca.pem").read_bytes()
+            member = stranger.issue_client(code=MARKET, name="济南市市场监督管理局")
+            said = _refusal(production.address, refused(production.address, ca_pem, member), "production")
+            assert said.startswith(f"证照网关 {production.address} 在 TLS 握手中拒绝了本端：多半是客户端证书过期"), said
+            assert "docs/departments.md" in said and "ZZGW_MODE" not in said
+            untrusting = refused(production.address, stranger.cert_pem, member)
+            said = _refusal(production.address, untrusting, "production")
+            assert said.startswith(f"证照网关 {production.address} 的服务器证书未获本端信任"), said
+            assert "ZZGW_MODE" not in said
+            plaintext = refused(dev.address, ca_pem, member)
+            said = _refusal(dev.address, plaintext, "production")
+            assert said.startswith(f"证照网关 {dev.address} 以明文应答（ZZGW_MODE=dev 的网关），"), said
+            http = socket.create_server(("127.0.0.1", 0))  # an HTTP/1 server: answers TLS with a 400
+            threading.Thread(target=_answer_http_400, args=(http,), daemon=True).start()
+            http_address = f"127.0.0.1:{http.getsockname()[1]}"
+            said = _refusal(http_address, refused(http_address, ca_pem, member), "production")
+            http.close()
+            assert said.startswith(f"无法连接证照网关 {http_address}"), said
+        finally:
+            production.stop()
+            dev.stop()
+
+
+def _answer_http_400(listener: socket.socket) -> None:
+    while True:
+        try:
+            client, _ = listener.accept()
+        except OSError:
+            return
+        with client:
+            client.recv(4096)
+            client.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
 
 def test_a_gateway_gone_during_the_demos_batch_is_said_in_one_line(env: dict[str, str]) -> None:
