@@ -200,7 +200,8 @@ def run_demo(
     )
 
     business = market.IssueLicense(issue_request(_fresh(samples.business_license(5 * run), run))).license  # 科技
-    food = market.IssueLicense(issue_request(_fresh(samples.food_permit(run), run))).license
+    slot = _free_permit_slot(market)  # the permit numbers of this run: step 1's and the batch's
+    food = market.IssueLicense(issue_request(_fresh(samples.food_permit(run), run, slot))).license
     # the legal representative after the amendment below (法定代表人变更), whose card 企业开办 needs
     person = police.IssueLicense(issue_request(_id_card(run))).license
     out("== 1. 归集: two departments issue licenses ==")  # once the gateway answered: a run that started
@@ -273,7 +274,7 @@ def run_demo(
     birth = _a_birth(channel_for, run, out)
     checks = _window_check(channel_for, run, out)
     passport = _not_shared(channel_for, run, person, out)
-    batch = _batch_import(channel_for, run, out, reconnecting)
+    batch = _batch_import(channel_for, run, slot, out, reconnecting)
     return {
         **checks,
         **opening,
@@ -284,6 +285,7 @@ def run_demo(
         "food": food.license_id,
         "person": person.license_id,
         "events": len(events),
+        "permit_slot": slot,
     }
 
 
@@ -607,16 +609,18 @@ def _not_shared(
 def _batch_import(
     channel_for: Callable[[str], grpc.Channel],
     run: int,
+    slot: int,
     out: Callable[[str], None],
     reconnecting: Callable[[grpc.RpcError], None] | None,
 ) -> dict[str, Any]:
     """批量归集: a JSON Lines export through ``zzgw import``'s code path, twice (its reconnections to a gateway gone
-    announced by ``reconnecting``; its end on the gateway's error raised, ``ImportRefused``)."""
+    announced by ``reconnecting``; its end on the gateway's error raised, ``ImportRefused``). Counts other than the
+    demo's (197 created and 3 malformed, then nothing new) are ``DemoUnexpected``, once the failures are listed."""
     out(f"\n== 11. 批量归集: 济南市市场监督管理局 imports {BATCH_LINES} 食品生产许可证 lines (zzgw import) ==")
     runs = []
     with tempfile.TemporaryDirectory(prefix="zzgw-demo-") as directory:
         path = Path(directory) / "food-permits.jsonl"
-        path.write_text("".join(line + "\n" for line in _food_permit_lines(run)), encoding="utf-8")
+        path.write_text("".join(line + "\n" for line in _food_permit_lines(run, slot)), encoding="utf-8")
         for attempt in ("first run", "same file again"):
             report = import_file(path, lambda: channel_for(MARKET), reconnecting=reconnecting)
             runs.append(report)
@@ -626,6 +630,16 @@ def _batch_import(
             )
     for failure in runs[0].failures:  # as `zzgw import` lists them
         out(f"    {failure_line(failure)}")
+    counts = [(r.created, r.existing, r.failed) for r in runs]
+    expected = [(BATCH_LINES - len(MALFORMED), 0, len(MALFORMED)), (0, BATCH_LINES - len(MALFORMED), len(MALFORMED))]
+    if counts != expected:
+        raise DemoUnexpected(
+            "11",
+            f"批量归集新签发 {counts[0][0]} 件、失败 {counts[0][2]} 行，再次导入新签发 {counts[1][0]} 件，应为 "
+            f"{expected[0][0]} 件、{expected[0][2]} 行与 0 件（the batch created {counts[0][0]} and failed "
+            f"{counts[0][2]} lines, then created {counts[1][0]} on the rerun; the demo expects {expected[0][0]}, "
+            f"{expected[0][2]} and 0）",
+        )
     return {
         "imported": [(r.lines, r.created, r.existing, r.failed) for r in runs],
         "import_failures": [(f.line, f.field, f.reason) for f in runs[0].failures],
@@ -774,7 +788,7 @@ def _edited(pdf: bytes) -> bytes:
     return pdf[:start] + bytes([pdf[start] ^ 0x20]) + pdf[start + 1 :]
 
 
-def _fresh(record: dict[str, Any], run: int) -> dict[str, Any]:
+def _fresh(record: dict[str, Any], run: int, slot: int = 0) -> dict[str, Any]:
     """A sample record as this run issues it: its own request id, issued today, the company's name without the
     sample's number (the run's number is in its code)."""
     record = {**record, "request_id": f"demo-{run}-{record['request_id']}", "issue_date": _today().isoformat()}
@@ -784,7 +798,8 @@ def _fresh(record: dict[str, Any], run: int) -> dict[str, Any]:
         record["holder"] = {**record["holder"], "name": name}
         record["fields"] = {**record["fields"], name_key: name}
     if record["type_code"] == samples.FOOD_PERMIT:
-        record["license_number"] = food_permit_number(run, 0)
+        record["license_number"] = food_permit_number(slot, 0)
+        record["fields"] = {**record["fields"], "food_category": food_category(slot)}
     return record
 
 
@@ -870,19 +885,69 @@ def _passport(person: common_pb2.License, run: int) -> dict[str, Any]:
 
 _JINAN_COUNTIES = ("02", "03", "04", "05", "12", "13", "14", "15", "16", "17", "24", "26")
 """济南市's county-level codes (GB/T 2260 3701xx: 历下 … 商河), the county digits of the demo's permit numbers."""
-_RUN_SLOTS = len(_JINAN_COUNTIES) * 10_000 // (BATCH_LINES + 1)
-"""How many runs' numbers the county and sequence digits hold, ``BATCH_LINES`` + 1 numbers a run: runs whose
-numbers modulo it are equal share their permit numbers."""
+_FOOD_CATEGORIES = (
+    "粮食加工品", "食用油、油脂及其制品", "调味品", "肉制品", "乳制品", "饮料", "方便食品", "饼干", "罐头", "冷冻饮品",
+    "速冻食品", "薯类和膨化食品", "糖果制品", "茶叶及相关制品", "酒类", "蔬菜制品", "水果制品", "炒货食品及坚果制品",
+    "蛋制品", "可可及焙烤咖啡产品", "食糖", "水产制品", "淀粉及淀粉制品", "糕点", "豆制品", "蜂产品", "保健食品",
+    "特殊医学用途配方食品", "婴幼儿配方食品", "特殊膳食食品", "其他食品",
+)  # fmt: skip
+"""The food categories of 《食品生产许可分类目录》 in their order: the number's category code is 1 (食品) and the
+category's two digits (101 粮食加工品 … 131 其他食品)."""
+_BLOCKS = 10_000 // (BATCH_LINES + 1)
+"""How many runs' numbers (``BATCH_LINES`` + 1 each) one category and county's 4 sequence digits hold."""
+PERMIT_SLOTS = len(_FOOD_CATEGORIES) * len(_JINAN_COUNTIES) * _BLOCKS
+"""How many runs' 食品生产许可证编号 the national form holds here (18,228): a run takes a slot no license of the store
+holds (``_free_permit_slot``)."""
+SLOT_TRIES = 20
+"""How many slots a run draws before it says the store holds them all."""
 
 
-def food_permit_number(run: int, number: int) -> str:
-    """The run's ``number``-th 食品生产许可证编号 (0: step 1's, 1 to ``BATCH_LINES``: the batch's), of the national
-    form (《食品生产许可管理办法》): SC, the food category (106), 山东 37, 济南 01, a county of 济南, 4 sequence digits
-    and a check digit (Luhn's here: the demo's numbers are made up)."""
-    at = (run % _RUN_SLOTS) * (BATCH_LINES + 1) + number
-    digits = f"1063701{_JINAN_COUNTIES[at // 10_000]}{at % 10_000:04d}"
+def food_permit_number(slot: int, number: int) -> str:
+    """The ``number``-th 食品生产许可证编号 of a run's ``slot`` (0: step 1's, 1 to ``BATCH_LINES``: the batch's), of
+    the national form (《食品生产许可管理办法》): SC, the food category (101 … 131), 山东 37, 济南 01, a county of 济南,
+    4 sequence digits and a check digit (Luhn's here: the demo's numbers are made up)."""
+    category, county, block = (
+        slot // (len(_JINAN_COUNTIES) * _BLOCKS),
+        slot // _BLOCKS % len(_JINAN_COUNTIES),
+        slot % _BLOCKS,
+    )
+    digits = f"1{category + 1:02d}3701{_JINAN_COUNTIES[county]}{block * (BATCH_LINES + 1) + number:04d}"
     total = sum(sum(divmod(int(d) * (2 - i % 2), 10)) for i, d in enumerate(reversed(digits)))
     return f"SC{digits}{(10 - total % 10) % 10}"
+
+
+def food_category(slot: int) -> str:
+    """The food category of a slot's permits, as their ``food_category`` field says it."""
+    return _FOOD_CATEGORIES[slot // (len(_JINAN_COUNTIES) * _BLOCKS)]
+
+
+def _random_slot() -> int:
+    return random.SystemRandom().randrange(PERMIT_SLOTS)
+
+
+def _free_permit_slot(market: issuance_pb2_grpc.IssuanceServiceStub) -> int:
+    """A slot of permit numbers no license of the store holds yet: its first and last number found by none (as the
+    market regulator reads its own licenses by number). Random slots alone would be shared by two of a few hundred
+    runs of a store (a birthday problem); a slot taken is drawn again, ``SLOT_TRIES`` times."""
+    for _ in range(SLOT_TRIES):
+        slot = _random_slot()
+        if not any(_permit_exists(market, food_permit_number(slot, n)) for n in (0, BATCH_LINES)):
+            return slot
+    raise DemoUnexpected(
+        "1",
+        f"随机抽取的 {SLOT_TRIES} 组食品生产许可证编号均已被本库的证照占用（each of {SLOT_TRIES} slots of permit "
+        "numbers drawn is held by a license of this store: the store holds most of the demo's numbers）",
+    )
+
+
+def _permit_exists(market: issuance_pb2_grpc.IssuanceServiceStub, number: str) -> bool:
+    try:
+        market.GetLicense(issuance_pb2.GetLicenseRequest(type_code=samples.FOOD_PERMIT, license_number=number))
+    except grpc.RpcError as exc:
+        if exc.code() is grpc.StatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 MALFORMED = {
@@ -893,13 +958,14 @@ MALFORMED = {
 """The demo's malformed 批量归集 lines (1-based) and what is wrong with each."""
 
 
-def _food_permit_lines(run: int) -> list[str]:
-    """``BATCH_LINES`` 食品生产许可证 records as JSON Lines, the run's own numbers, three lines malformed."""
+def _food_permit_lines(run: int, slot: int) -> list[str]:
+    """``BATCH_LINES`` 食品生产许可证 records as JSON Lines, the numbers of the run's ``slot``, three malformed."""
     lines = []
     for number in range(1, BATCH_LINES + 1):
         record = samples.food_permit(run * 1000 + number)
         record["request_id"] = f"demo-{run}-batch-{number}"
-        record["license_number"] = food_permit_number(run, number)
+        record["license_number"] = food_permit_number(slot, number)
+        record["fields"]["food_category"] = food_category(slot)
         name = record["holder"]["name"].rstrip("0123456789")
         record["holder"]["name"] = record["fields"]["producer_name"] = name
         if number == 88:
