@@ -31,6 +31,7 @@ import random
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,8 +119,13 @@ _REQUEST_STATE = {
 BATCH_LINES = 200
 """The 食品生产许可证 lines of the demo's 批量归集, three of them malformed."""
 WATCH_SECONDS = 15.0
-"""How long step 5 waits for the tax bureau's subscription to deliver this run's change events: it reads from the
-store's first event, every earlier run's included, and skips those not of this run."""
+"""How long step 5 waits for the tax bureau's subscription after its last event (or step 5's start, if later): it
+reads the 营业执照 events from the store's first, every earlier run's and import's included, and keeps this run's."""
+WATCH_LIMIT = 120.0
+"""How long step 5 waits at most while the subscription is still replaying earlier events."""
+RECENT_EVENTS = 10_000
+"""How many of the latest events not (yet) known to be this run's the subscription keeps: an event may come before
+the reply that names its license."""
 
 
 class DemoUnexpected(Exception):
@@ -132,12 +138,18 @@ class DemoUnexpected(Exception):
 
 
 class _Subscription:
-    """A WatchLicenseChanges stream read on a thread of its own: the events as they come, and the error it ended
-    with (none when the demo cancelled it)."""
+    """A WatchLicenseChanges stream read on a thread of its own: this run's events as they come (its licenses named by
+    ``expect``), how many came in all and when the last did, and the error it ended with (none when the demo
+    cancelled it)."""
 
     def __init__(self, stream: Any):
         self._stream = stream
-        self.events: list[issuance_pb2.LicenseChangeEvent] = []
+        self._ours: set[str] = set()
+        self._mine: list[tuple[int, issuance_pb2.LicenseChangeEvent]] = []
+        self._recent: deque[tuple[int, issuance_pb2.LicenseChangeEvent]] = deque(maxlen=RECENT_EVENTS)
+        self._seen: set[tuple[int, str]] = set()
+        self.received = 0
+        self._last = time.monotonic()
         self.error: grpc.RpcError | None = None
         self._cancelled = self._ended = False
         self._changed = threading.Condition()
@@ -147,8 +159,13 @@ class _Subscription:
         try:
             for reply in self._stream:
                 with self._changed:
-                    self.events.append(reply.event)
-                    self._changed.notify_all()
+                    self.received += 1
+                    self._last = time.monotonic()
+                    if reply.event.license_id in self._ours:
+                        self._keep((self.received, reply.event))
+                        self._changed.notify_all()
+                    else:
+                        self._recent.append((self.received, reply.event))
         except grpc.RpcError as error:
             with self._changed:
                 if not self._cancelled:
@@ -158,24 +175,43 @@ class _Subscription:
                 self._ended = True
                 self._changed.notify_all()
 
-    def wait_for(
-        self, wanted: set[tuple[int, str]], ours: set[str], seconds: float
-    ) -> list[issuance_pb2.LicenseChangeEvent]:
-        """The events of the licenses ``ours`` that came, in their order, once every ``(kind, license_id)`` of
-        ``wanted`` came, or the stream ended, or ``seconds`` passed; the stream is cancelled then. Its error, when it
-        ended with one, is raised (the gateway's answer: TOO_MANY_WATCHERS_FOR_MEMBER…)."""
-        deadline = time.monotonic() + seconds
+    def _keep(self, item: tuple[int, issuance_pb2.LicenseChangeEvent]) -> None:
+        self._mine.append(item)
+        self._seen.add((item[1].kind, item[1].license_id))
+
+    def expect(self, license_id: str) -> None:
+        """Keep the events of ``license_id`` (one of this run's), those that came already included."""
         with self._changed:
-            while not self._ended and (left := deadline - time.monotonic()) > 0:
-                if wanted <= {(e.kind, e.license_id) for e in self.events}:
+            self._ours.add(license_id)
+            for item in [item for item in self._recent if item[1].license_id == license_id]:
+                self._recent.remove(item)
+                self._keep(item)
+
+    def wait_for(
+        self, wanted: set[tuple[int, str]], quiet: float, limit: float
+    ) -> tuple[list[issuance_pb2.LicenseChangeEvent], bool]:
+        """This run's events that came, in their order, once every ``(kind, license_id)`` of ``wanted`` came, or the
+        stream ended, or no event came for ``quiet`` seconds (from the last, or from now if later), or ``limit``
+        seconds passed; and whether events were still coming then (a replay of earlier events not done). The stream
+        is cancelled then. Its error, when it ended with one before ``wanted`` came, is raised (the gateway's answer:
+        TOO_MANY_WATCHERS_FOR_MEMBER…)."""
+        start = time.monotonic()
+        with self._changed:
+            while not self._ended and not wanted <= self._seen:
+                now = time.monotonic()
+                until = min(max(self._last, start) + quiet, start + limit)
+                if now >= until:
                     break
-                self._changed.wait(left)
+                self._changed.wait(until - now)
             self._cancelled = True
-            error, events = self.error, [e for e in self.events if e.license_id in ours]
+            done = wanted <= self._seen
+            flowing = not done and not self._ended and time.monotonic() - max(self._last, start) < quiet
+            error = None if done else self.error
+            events = [event for _, event in sorted(self._mine, key=lambda item: item[0])]
         self._stream.cancel()
         if error is not None:
             raise error
-        return events
+        return events, flowing
 
 
 def run_demo(
@@ -195,11 +231,12 @@ def run_demo(
     # run's licenses; "from now" opened after them would miss them, and no fixed wait makes sure it opened first
     subscription = _Subscription(
         issuance_pb2_grpc.IssuanceServiceStub(channel_for(TAX)).WatchLicenseChanges(
-            issuance_pb2.WatchLicenseChangesRequest(from_beginning=True)
+            issuance_pb2.WatchLicenseChangesRequest(from_beginning=True, type_codes=[samples.BUSINESS_LICENSE])
         )
     )
 
     business = market.IssueLicense(issue_request(_fresh(samples.business_license(5 * run), run))).license  # 科技
+    subscription.expect(business.license_id)
     slot = _free_permit_slot(market)  # the permit numbers of this run: step 1's and the batch's
     food = market.IssueLicense(issue_request(_fresh(samples.food_permit(run), run, slot))).license
     # the legal representative after the amendment below (法定代表人变更), whose card 企业开办 needs
@@ -226,6 +263,7 @@ def run_demo(
             reason="法定代表人变更",
         )
     )
+    subscription.expect(amended.license.license_id)
     out(f"  version {amended.license.version}: {amended.license.license_id} (法定代表人 {person.holder.name})")
     out(
         f"  version {amended.superseded.version}: now {_STATUS[amended.superseded.status]}, "
@@ -249,21 +287,27 @@ def run_demo(
         (issuance_pb2.CHANGE_KIND_ISSUED, business.license_id),
         (issuance_pb2.CHANGE_KIND_AMENDED, amended.license.license_id),
     }
-    ours = {business.license_id, amended.license.license_id, food.license_id, person.license_id}
-    events = subscription.wait_for(expected, ours, WATCH_SECONDS)
+    events, replaying = subscription.wait_for(expected, WATCH_SECONDS, WATCH_LIMIT)
     out("\n== 5. WatchLicenseChanges: what the tax bureau's subscription received ==")
     out("  (the license types its matters use: 发票申领 needs the 营业执照, not the food permit or the ID card;")
-    out("   watched from the first event, this run's licenses shown)")
+    out("   watched from the first 营业执照 event, this run's shown)")
     for event in events:
         out(f"  cursor {event.cursor:>6}  {_KIND[event.kind]:<15} {_STATUS[event.status]:<10} {event.license_id}")
     if missing := expected - {(e.kind, e.license_id) for e in events}:
         for kind, license_id in sorted(missing):
             out(f"  missing: {_KIND[kind]} {license_id}")
+        if replaying:
+            raise DemoUnexpected(
+                "5",
+                f"税务局的订阅仍在重放此前的事件：{WATCH_LIMIT:.0f} 秒内已收到 {subscription.received} 件，本次的 "
+                f"{len(missing)} 件尚未到达（the tax bureau's subscription is still replaying earlier events: "
+                f"{subscription.received} received in {WATCH_LIMIT:.0f} s, this run's {len(missing)} not yet）",
+            )
         raise DemoUnexpected(
             "5",
-            f"税务局的订阅 {WATCH_SECONDS:.0f} 秒内未收到 {len(missing)} 件应收的变更事件（the tax bureau's "
-            f"subscription did not deliver {counted(len(missing), 'expected change event')} within "
-            f"{WATCH_SECONDS:.0f} s）",
+            f"税务局的订阅在最后一件事件后 {WATCH_SECONDS:.0f} 秒内未收到 {len(missing)} 件应收的变更事件（the tax "
+            f"bureau's subscription did not deliver {counted(len(missing), 'expected change event')} within "
+            f"{WATCH_SECONDS:.0f} s of its last event）",
         )
     out(
         f"\nSummary: issued 3 licenses of 3 types, amended 1 (now version {amended.license.version}), revoked 1; "

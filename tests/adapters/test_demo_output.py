@@ -23,6 +23,7 @@ from grpc_status import rpc_status
 
 import adapters.demo
 import gateway.services
+from adapters.batch_import import import_file
 from adapters.client import MemberCredentials, connect
 from adapters.demo import (
     BATCH_LINES,
@@ -45,7 +46,7 @@ from gateway.domain.verification import ClaimResult
 from gateway.services.authorization import AccessRequestState
 from protos.zzgw.v1 import issuance_pb2, sharing_pb2, verification_pb2
 from signing.results import CheckResult
-from tests.conftest import MARKET, POLICE, RunningGateway, today
+from tests.conftest import MARKET, POLICE, RunningGateway, fresh_database, start_gateway, today
 
 SERVICES = Path(gateway.services.__file__).parent
 PASSED, FAILED = verification_pb2.CHECK_RESULT_PASSED, verification_pb2.CHECK_RESULT_FAILED
@@ -380,6 +381,42 @@ def test_a_refused_subscription_ends_the_demo_with_the_gateways_reason(running: 
     assert status is not None and refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "TOO_MANY_WATCHERS_FOR_MEMBER" in str(status.details[0].value)
     assert not any("change event" in line for line in lines), lines
+
+
+def test_a_subscription_replaying_many_earlier_events_is_waited_for_while_they_come(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that had imported some 30,000 营业执照 made step 5 say "did not deliver 2 expected change events within
+    15 s", exit 1, while the stream was still replaying the earlier events (each rebuilt a set of all so far, O(n²)),
+    and the bound was counted from step 5 (a reviewer). Here 5,000 earlier events replay for about 2.5 s and step 5
+    waits 1 s after the last event: this run's two come. With the run's end bounded short of the replay, the demo says
+    the subscription is still replaying, not that it did not deliver."""
+    with fresh_database("sqlite", tmp_path) as url:
+        gw = start_gateway(tmp_path / "var", url)
+        try:
+            path = tmp_path / "business.jsonl"
+            path.write_text(
+                "".join(
+                    json.dumps(samples.business_license(700_000 + n), ensure_ascii=False) + "\n" for n in range(5_000)
+                ),
+                encoding="utf-8",
+            )
+            assert import_file(path, lambda: gw.channel(MARKET)).created == 5_000
+            monkeypatch.setattr(adapters.demo, "WATCH_SECONDS", 1.0)
+            lines: list[str] = []
+            done = run_demo(gw.channel, out=lines.append)
+            assert done["events"] == 2
+            kinds = [line.split()[2] for line in section(lines, "WatchLicenseChanges") if line.startswith("  cursor ")]
+            assert kinds == ["ISSUED", "AMENDED"], section(lines, "WatchLicenseChanges")
+
+            monkeypatch.setattr(adapters.demo, "WATCH_SECONDS", 10.0)
+            monkeypatch.setattr(adapters.demo, "WATCH_LIMIT", 0.3)
+            with pytest.raises(DemoUnexpected) as unexpected:
+                run_demo(gw.channel, out=[].append)
+        finally:
+            gw.stop()
+    assert unexpected.value.step == "5"
+    assert "still replaying earlier events" in str(unexpected.value) and "did not deliver" not in str(unexpected.value)
 
 
 def _until(stream: Any, license_id: str) -> Iterator[Any]:
