@@ -1985,9 +1985,9 @@ def _unconnected(target: str, details: str, mode: str) -> str:
         if any(sign in details for sign in ("Socket closed", "handshake", "TSI_")):
             return (
                 f"证照网关 {target} 在 TLS 握手中拒绝了本端：多半是客户端证书过期或尚未生效、不是成员 CA 签发的，"
-                f"见 docs/departments.md「Connecting」；重试无济于事（the gateway at {target} turned this client away "
-                f"in the TLS handshake: usually its client certificate is expired or not yet valid, or not of the "
-                f"member CA; see docs/departments.md, Connecting; retrying does not help）：{details}"
+                f"见 docs/departments.md「Connecting」（the gateway at {target} turned this client away in the TLS "
+                f"handshake: usually its client certificate is expired or not yet valid, or not of the member CA; see "
+                f"docs/departments.md, Connecting）：{details}"
             )
     closed_at_connect = not mid_stream and any(sign in details for sign in _CLOSED_AT_CONNECT)
     if mode != "production" and closed_at_connect and _answers_tls(target):
