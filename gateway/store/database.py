@@ -1479,6 +1479,17 @@ class AppendWork:
         else:
             self._x.execute(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})")
 
+    def bound_lock_waits(self, seconds: float) -> None:
+        """PostgreSQL: a lock this transaction waits for after this fails it after ``seconds`` (``lock_timeout``, or
+        the role's own if shorter): lock_not_available, nothing committed (``timed_out``: DATABASE_BUSY). Sent with
+        what follows (no round trip). SQLite's waits are bounded already (``BUSY_TIMEOUT_MS``)."""
+        if self.dialect != "postgresql":
+            return
+        self._x.execute(
+            "SELECT set_config('lock_timeout', LEAST(EXTRACT(EPOCH FROM NULLIF(current_setting('lock_timeout'), '0')"
+            f"::interval) * 1000, {max(1, int(seconds * 1000))})::bigint || 'ms', true)"
+        )
+
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` once this transaction has committed (never if it does not)."""
         self._after_commit.append(hook)

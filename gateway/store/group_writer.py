@@ -31,7 +31,7 @@ from typing import Generic, TypeVar
 from gateway import metrics
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.logs import OncePer, since
-from gateway.store.database import AppendWork, Database, StoreTimeout, connection_lost
+from gateway.store.database import AppendWork, Database, StoreTimeout, connection_lost, timed_out
 from gateway.threads import name_this_thread
 
 T = TypeVar("T")
@@ -41,6 +41,10 @@ MAX_GROUP = 500
 WRITE_TIMEOUT_SECONDS = 30.0
 LANDED_LOOKUP_WAITS = (0.05, 0.2, 0.5)
 """Seconds between the tries to tell whether a transaction whose connection was lost committed (the first at once)."""
+HOLD_WAIT_SHARE = 0.9
+"""Of ``WRITE_TIMEOUT_SECONDS``, how long a transaction waits for ``hold``'s locks (PostgreSQL's ``lock_timeout``,
+or the role's own if shorter): no caller waits longer, and a lock held for ever (the backend of a connection cut by
+the network, reaped by the server's keepalive hours later) had held this process's turn to append as long."""
 log = logging.getLogger("zzgw.store")
 
 
@@ -52,7 +56,7 @@ class _Pending(Generic[T, R]):
     """One caller's item; ``done`` is a plain lock held until the writer releases it (lighter than an Event).
     ``state`` (under ``claim``): queued, taken by the writer, or given up by its caller while still queued."""
 
-    __slots__ = ("answered", "claim", "done", "error", "item", "result", "state")
+    __slots__ = ("answered", "claim", "done", "error", "item", "overdue", "result", "state")
 
     def __init__(self, item: T):
         self.item = item
@@ -64,9 +68,12 @@ class _Pending(Generic[T, R]):
         self.error: BaseException | None = None
         self.answered = False
         """Released (``_release``): its caller has its outcome, and is told nothing more."""
+        self.overdue = False
+        """(Under ``claim``.) Its caller's first wait ran out with it taken: it waits a second time for the outcome."""
 
 
 _QUEUED, _TAKEN, _ABANDONED = 0, 1, 2
+_NOT_TAKEN = "the store did not take this call's records in time"
 
 
 class GroupWriter(Generic[T, P, R]):
@@ -131,12 +138,17 @@ class GroupWriter(Generic[T, P, R]):
             self._queue.put(pending)
         if not pending.done.acquire(timeout=WRITE_TIMEOUT_SECONDS):
             with pending.claim:
-                if pending.state == _QUEUED:  # never written: the writer will skip it
-                    pending.state = _ABANDONED
-                    raise StoreTimeout("the store did not take this call's records in time")
+                if pending.state == _QUEUED:  # never written (queued, or handed back for a retry): the writer will
+                    pending.state = _ABANDONED  # skip it
+                    raise StoreTimeout(_NOT_TAKEN)
+                pending.overdue = True
             # claimed by a transaction that holds the store: its outcome, due in moments, is the answer, not a
-            # guess that it will not commit
+            # guess that it will not commit (handed back meanwhile for a retry, it is given up then: ``_hand_back``)
             if not pending.done.acquire(timeout=WRITE_TIMEOUT_SECONDS):
+                with pending.claim:
+                    queued, pending.state = pending.state == _QUEUED, _ABANDONED  # a retry of its group leaves it out
+                if queued:
+                    raise StoreTimeout(_NOT_TAKEN)
                 raise StoreTimeout("the store did not commit this call's records in time; they may yet be committed")
         error, pending.error = pending.error, None
         if error is None:
@@ -226,6 +238,7 @@ class GroupWriter(Generic[T, P, R]):
         written: list[_Pending[T, R]] = []
         results: Sequence[R] | None = None
         lost: tuple[AppendWork, list[_Pending[T, R]], Sequence[R] | None] | None = None
+        lost_error: BaseException | None = None  # what lost it: the answer while it is not known whether it landed
         retried: set[str] = set()  # one more transaction for each kind of failure: after a lost connection,
         # the new one may meet an audit head another process moved on meanwhile, which is worth its own retry
         while True:
@@ -236,6 +249,7 @@ class GroupWriter(Generic[T, P, R]):
                 with self._appender.transaction() as work:
                     tried = work
                     if self._hold is not None:
+                        work.bound_lock_waits(WRITE_TIMEOUT_SECONDS * HOLD_WAIT_SHARE)
                         self._hold(work)
                     if lost is not None and lost[0].landed(work):
                         # the lost attempt's commit landed after all (its lookups had failed): looked up again
@@ -259,9 +273,12 @@ class GroupWriter(Generic[T, P, R]):
                 break
             except BaseException as exc:  # handed to every waiting caller; the writer goes on
                 error = exc
-                lost_now = connection_lost(exc)
+                # a statement cancelled on its timeout (``hold``'s lock wait bounded) is the server's answer, not a
+                # lost connection: the transaction did not commit, and a retry would wait as long again
+                lost_now = connection_lost(exc) and not timed_out(exc)
                 if lost_now and tried is not None:
-                    lost = lost or (tried, written, results)
+                    if lost is None or not lost[1]:  # the first lost attempt that wrote anything
+                        lost, lost_error = (tried, written, results), exc
                     if self._landed(tried):
                         error = None  # lost at the commit, which the server made: written once, not twice
                         break
@@ -274,6 +291,10 @@ class GroupWriter(Generic[T, P, R]):
                 if kind is None or kind in retried:
                     break
                 retried.add(kind)
+                if lost is None or not lost[1]:  # nothing of the group is stored: its callers wait for the retry's
+                    _hand_back(written)  # ``hold`` queued, and are given up at the write's timeout as the first's
+                # were; a lost commit's callers stay taken (it may have landed: the retry looks once it holds the
+                # store), told at most that their records may yet be committed
         # lost again on a later attempt: the first lost commit may have landed after all (its lookup had failed);
         # the loop looked it up already when a later attempt failed otherwise. Answered as written, not twice.
         again = error is not None and lost is not None and connection_lost(error) and lost[0] is not tried
@@ -281,6 +302,11 @@ class GroupWriter(Generic[T, P, R]):
             error, written, results = None, lost[1], lost[2]
         if error is not None:  # every caller still waiting is told, whether or not the transaction claimed it
             written, results = [group[i] for i in _claimed(group)], None
+            if lost is not None and lost[1] and lost_error is not None:
+                # whether the lost commit landed is not known: its callers are told the connection was lost, not
+                # what failed the retry (a lock wait's timeout: "nothing was done")
+                error = lost_error
+        lost_error = None
         _release(written, error, results)
         if error is None and written:  # after the callers are answered: their wait is not the metrics'
             with contextlib.suppress(Exception):  # a metric never stops the writer
@@ -315,6 +341,25 @@ def _claimed(group: Sequence[_Pending[T, R]]) -> list[int]:
                 pending.state = _TAKEN
                 held.append(i)
     return held
+
+
+def _hand_back(group: Sequence[_Pending[T, R]]) -> None:
+    """The callers of a transaction that failed with nothing stored, queued again for the group's retry, which claims
+    them once it holds the store: a caller whose wait runs out meanwhile is given up and never written. They had
+    stayed taken while the retry waited for the chain lock (another process's append, a prune; a zombie backend's,
+    for hours): not given up at the write's timeout, and their records stored after their callers had been told to
+    retry (a reviewer). A caller already past its first wait is given up now."""
+    for pending in group:
+        with pending.claim:
+            if pending.state != _TAKEN or pending.answered:
+                continue
+            if not pending.overdue:
+                pending.state = _QUEUED
+                continue
+            pending.state = _ABANDONED
+            pending.error = StoreTimeout(_NOT_TAKEN)
+            pending.answered = True
+            pending.done.release()
 
 
 def _take(source: queue.SimpleQueue[X | None], size: Callable[[X], int] = lambda _: 1) -> list[X] | None:
