@@ -21,6 +21,7 @@ from gateway.cli import chain_verdict
 from gateway.config import Settings
 from gateway.domain.audit import AuditAction, AuditEntry, ChainCheck, HeadMemos, chain
 from gateway.domain.model import SystemClock
+from gateway.services import audit as audit_module
 from gateway.services.audit import AuditBroken, AuditSigner, AuditTrail
 from gateway.store import group_writer
 from gateway.store.database import (
@@ -1131,6 +1132,44 @@ def test_a_group_waits_for_a_chain_lock_held_for_ever_no_longer_than_its_callers
     with db.engine.connect() as connection:
         stored = [r for (r,) in connection.execute(text("SELECT receipt_id FROM access_records ORDER BY seq"))]
     assert stored == [f"{n:032x}" for n in (0, 3)]
+
+
+@pytest.mark.parametrize("migrated_db", [backend_params()[1]], indirect=True)
+def test_an_append_of_its_own_waits_for_a_chain_lock_held_for_ever_no_longer_than_a_write_waits(
+    db: Database, signer: AuditSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: the chain lock held for ever (a zombie backend's): an append in a transaction of its own (a
+    refusal's record) waits for it as long as a write waits for the store, then fails DATABASE_BUSY, nothing stored,
+    and the process's turn to append is free again. It had waited as long as the lock was held, holding the turn:
+    the group writers, once their own wait was bounded, were stuck behind it instead (a reviewer's repro)."""
+    monkeypatch.setattr(audit_module, "CHAIN_LOCK_SECONDS", 1.0)
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=7)
+    trail.record(entry(0))
+    told: list[BaseException] = []
+
+    def record() -> None:
+        try:
+            trail.record(entry(1))
+        except Exception as exc:
+            told.append(exc)
+
+    with db.engine.connect() as other:
+        other.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"))
+        started = time.monotonic()
+        waiting = threading.Thread(target=record, daemon=True)
+        waiting.start()
+        waiting.join(5)
+        alive = waiting.is_alive()
+        other.rollback()
+        waiting.join(10)
+    assert not alive, "the append waits for the lock as long as it is held, holding the process's turn"
+    assert time.monotonic() - started < 1.9 and len(told) == 1 and given_up(told[0]), told
+    assert trail._appending.acquire(timeout=0.1)
+    trail._appending.release()
+    trail.record(entry(2))
+    with db.engine.connect() as connection:
+        stored = [r for (r,) in connection.execute(text("SELECT receipt_id FROM access_records ORDER BY seq"))]
+    assert stored == [f"{n:032x}" for n in (0, 2)]
 
 
 @pytest.mark.parametrize("migrated_db", [backend_params()[1]], indirect=True)

@@ -99,6 +99,9 @@ PAGE = 5000
 STALE_HEAD_SECONDS = 10.0
 APPEND_TURN_SECONDS = BUSY_TIMEOUT_MS / 1000
 """How long an append waits for its turn behind this process's others (``AuditTrail.append``): a write's wait."""
+CHAIN_LOCK_SECONDS = BUSY_TIMEOUT_MS / 1000
+"""How long an append in a transaction of its own waits for the audit chain's lock (PostgreSQL: another process's
+append, a prune), its turn held: a write's wait too (a group writer's: ``group_writer.HOLD_WAIT_SHARE``)."""
 MAX_LIST = 500
 
 
@@ -249,7 +252,8 @@ class AuditTrail:
         if not entries:
             return []
         self._take_turn(uow)
-        uow.lock_audit_chain()
+        uow.lock_audit_chain(within=CHAIN_LOCK_SECONDS)  # held for ever by another (a zombie backend's), it had held
+        # the turn, and so every append of this process, as long (a reviewer)
         head, self._head = self._head, None
         noted: list[AuditEntry] = []
         if not isinstance(uow, AppendWork) or head is None or time.monotonic() < self._stale_until:

@@ -1273,16 +1273,33 @@ class UnitOfWork:
         if self.dialect == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
-    def lock_audit_chain(self) -> None:
-        """Serialise appends to the audit chain until commit (PostgreSQL; SQLite writers are serial already)."""
+    def lock_audit_chain(self, *, within: float | None = None) -> None:
+        """Serialise appends to the audit chain until commit (PostgreSQL; SQLite writers are serial already);
+        ``within``: its wait, and every lock wait after it in this transaction, fails after so many seconds
+        (``bounded_lock_waits``), in the same round trip."""
         if self.dialect == "postgresql":
-            self.session.connection().exec_driver_sql(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})")
+            lock = f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})"
+            if within is not None:  # the subquery, volatile, is run first
+                lock += f" FROM ({bounded_lock_waits(within)}) AS bounded"
+            self.session.connection().exec_driver_sql(lock)
 
     def commit(self) -> None:
         self.session.commit()
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+def bounded_lock_waits(seconds: float) -> str:
+    """PostgreSQL: a statement that makes the transaction's lock waits after it fail after ``seconds``
+    (``lock_timeout``, or the session's own if shorter): lock_not_available, the transaction failed, nothing of it
+    committed (``timed_out``: DATABASE_BUSY). For the audit chain's lock, which a process's appends wait for holding
+    their turn (``AuditTrail``): a lock held for ever (the backend of a connection the network cut, alive until the
+    server's keepalive reaps it, some 2 hours) had held every append of the process as long."""
+    return (
+        "SELECT set_config('lock_timeout', LEAST(EXTRACT(EPOCH FROM NULLIF(current_setting('lock_timeout'), '0')"
+        f"::interval) * 1000, {max(1, int(seconds * 1000))})::bigint || 'ms', true)"
+    )
 
 
 _APPEND_PREPARE_THRESHOLD = 5
@@ -1467,12 +1484,14 @@ class AppendWork:
         when nothing tells (no ``landed_if``)."""
         return any(check(other) for check in self._landed_if)
 
-    def lock_audit_chain(self, *, held: bool = False) -> None:
+    def lock_audit_chain(self, *, held: bool = False, within: float | None = None) -> None:
         """As ``UnitOfWork.lock_audit_chain``; ``held``: returns only once the transaction holds the lock (on
         PostgreSQL a round trip: the pipeline otherwise sends the statement on and waits for nothing). Once held, it
         is not asked for again in this transaction."""
         if self.dialect != "postgresql" or self._chain_held:
             return
+        if within is not None:
+            self.bound_lock_waits(within)
         if held:
             self._x.first(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_ID})")
             self._chain_held = True
@@ -1485,10 +1504,7 @@ class AppendWork:
         what follows (no round trip). SQLite's waits are bounded already (``BUSY_TIMEOUT_MS``)."""
         if self.dialect != "postgresql":
             return
-        self._x.execute(
-            "SELECT set_config('lock_timeout', LEAST(EXTRACT(EPOCH FROM NULLIF(current_setting('lock_timeout'), '0')"
-            f"::interval) * 1000, {max(1, int(seconds * 1000))})::bigint || 'ms', true)"
-        )
+        self._x.execute(bounded_lock_waits(seconds))
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` once this transaction has committed (never if it does not)."""
