@@ -5,7 +5,9 @@ A verification writes one receipt and one access record. Committing each in its 
 transaction on a driver connection of its own (``Database.appender``), and then release every caller whose row it
 committed. A caller blocks in ``write`` until its row is committed, or gets (a copy of its own of) the exception that
 failed the transaction: nothing is answered before it is stored. A group's callers are claimed once its transaction
-holds the store (and ``hold``'s locks): one that gave up waiting before is never written. The write function may
+holds the store (and ``hold``'s locks, whose wait is bounded): one that gave up waiting before is never written, nor
+one that gives up while a retry of its group waits for them (a transaction that failed with nothing stored hands its
+callers back to the queue; a lost commit's, which may have landed, stay claimed). The write function may
 return one result per item (what the writer made for it, e.g. a receipt's batch signature), which ``write`` hands back
 to its caller.
 
