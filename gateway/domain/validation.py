@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from gateway.domain.catalog import (
     HOLDER_CODE_TYPES,
@@ -959,20 +959,21 @@ def _field_problem(spec: FieldSpec, value: str, today: dt.date, *, kept: bool = 
     return None
 
 
-def claimed_field_problem(
-    spec: FieldSpec, claimed: str, today: dt.date, *, choices: Collection[str] = ()
-) -> FieldViolation | None:
+def claimed_field_problem(spec: FieldSpec, claimed: str, today: dt.date) -> FieldViolation | None:
     """Why no license could hold a value claimed of field ``spec`` (``CheckClaim``), given in the form the claim
     compares (``gateway.domain.verification.claimed_value_form``: a date read as YYYY-MM-DD, a code in upper case
     without spaces), or None: judged as the issuer's value is (``_field_problem``: a 公民身份号码 whose check character
-    is wrong is BAD_CHECK_CHARACTER, a date that cannot be BAD_DATE, ...), but for the dates' range, which a value
-    stored before the rules were kept passes too. An ENUM value is one of ``choices`` (the field's choices in the same
-    form). Text (STRING) is not judged here: a name longer than any is a claim that differs. Such a value is bad
-    input, never a wrong claim counted toward TOO_MANY_WRONG_CLAIMS: a mistyped check character or date had been
-    answered 7 and counted, five of them holding the department back from the license for a day (a reviewer)."""
-    if spec.value_type is ValueType.STRING or (spec.value_type is ValueType.ENUM and claimed in choices):
+    is wrong is BAD_CHECK_CHARACTER, a date that cannot be BAD_DATE, ...) for what its type holds of any value, but
+    for the dates' range, which a value stored before the rules were kept passes too. What the catalog chose for the
+    field today is not judged, the choices of an ENUM and the ``max_length``: a license issued before the catalog
+    tightened the field holds such a value, and its holder's claim stating it had been refused NOT_A_CHOICE or
+    TOO_LONG, telling the clerk to claim what the license does not say (a reviewer); it is compared instead. Text
+    (STRING) is not judged here either: a name longer than any is a claim that differs. Such a value is bad input,
+    never a wrong claim counted toward TOO_MANY_WRONG_CLAIMS: a mistyped check character or date had been answered 7
+    and counted, five of them holding the department back from the license for a day (a reviewer)."""
+    if spec.value_type in (ValueType.STRING, ValueType.ENUM):
         return None
-    return _field_problem(spec, claimed, today, kept=True)
+    return _field_problem(replace(spec, max_length=max(spec.max_length, len(claimed))), claimed, today, kept=True)
 
 
 _CLAIMED_DATES = (

@@ -575,10 +575,9 @@ def claimed_value_refusal(spec: FieldSpec, value: str, today: dt.date) -> FieldV
     """INVALID_ARGUMENT's violation for a value claimed of ``spec`` that no license could hold, read as the claim
     compares it (``claimed_value_form``) and judged as issuance judges the issuer's (``claimed_field_problem``: a
     check character wrong, BAD_CHECK_CHARACTER; a 公民身份号码 of 17 digits, BAD_CITIZEN_ID; no such day, BAD_DATE;
-    not a number; not one of the choices), or None."""
-    form = claimed_value_form(spec.value_type)
-    choices = {form(choice) for choice in spec.choices}
-    return claimed_field_problem(spec, form(value), today, choices=choices)
+    not a number), or None. Not judged by what the catalog chose for the field today (an ENUM's choices, its
+    ``max_length``), which a license issued before it tightened the field does not meet: compared instead."""
+    return claimed_field_problem(spec, claimed_value_form(spec.value_type)(value), today)
 
 
 def answer_claim(

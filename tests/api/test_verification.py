@@ -1759,6 +1759,35 @@ def test_a_claimed_credit_code_is_compared_in_upper_case(running: RunningGateway
     assert error_details(caught.value)[1] == [("fields.uscc", "BAD_CHECK_CHARACTER")]
 
 
+def test_a_value_a_license_holds_is_compared_after_the_catalog_tightened_its_field(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field tightened (a STRING made an ENUM, a shorter max_length): "licenses issued before still verify"
+    (catalog.md). A claim stating such a license's value as it holds it had been refused NOT_A_CHOICE, telling the
+    clerk to claim one of the choices, which the license does not say, so it could never be confirmed (a reviewer):
+    it is compared, 0 for the value held, 7 for another."""
+    import dataclasses
+
+    from gateway.domain.catalog import LicenseType, ValueType
+
+    issued = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(35)))).license
+    base = {"type_code": issued.type_code, "license_number": issued.license_number, "holder_code": issued.holder.code}
+    held = {"food_category": "糕点；饮料"}
+    assert claim(running, **base, fields=held).code == 0
+    spec_of = LicenseType.field_spec
+
+    def tightened(self: LicenseType, key: str) -> Any:  # as a catalog adopted later (`zzgw init --adopt-catalog`)
+        spec = spec_of(self, key)
+        if spec is None or key != "food_category":
+            return spec
+        return dataclasses.replace(spec, value_type=ValueType.ENUM, choices=("糕点", "饮料"), max_length=2)
+
+    monkeypatch.setattr(LicenseType, "field_spec", tightened)
+    assert claim(running, **base, fields=held).code == 0
+    assert claim(running, **base, fields={"food_category": "糕点(饮料)"}).code == 7
+    assert f"{claims_key(issued.license_id)}\t1\t" in claims_command(running)[1]
+
+
 def claims_on_log(running: RunningGateway, issued: common_pb2.License) -> list[audit_pb2.AccessRecord]:
     """The claims and refused claims about ``issued`` on its holder's log, oldest first."""
     listed = audit_pb2_grpc.AuditServiceStub(running.channel(PORTAL)).ListAccessRecords(

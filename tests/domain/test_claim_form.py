@@ -93,7 +93,7 @@ def test_another_code_date_or_number_stays_another(value_type: ValueType, claime
         (field(ValueType.DATE), "2019-5/20", "BAD_DATE"),
         (field(ValueType.INTEGER), "3200克", "BAD_INTEGER"),
         (field(ValueType.DECIMAL), "五十二", "BAD_DECIMAL"),
-        (field(ValueType.ENUM, choices=("男", "女")), "男性", "NOT_A_CHOICE"),
+        (field(ValueType.REGION, max_length=2), "37010", "BAD_REGION_CODE"),  # judged by its type, not its length
     ],
 )
 def test_a_claimed_value_no_license_could_hold_is_refused_on_its_field(
@@ -101,6 +101,25 @@ def test_a_claimed_value_no_license_could_hold_is_refused_on_its_field(
 ) -> None:
     refused = claimed_value_refusal(spec, claimed, dt.date(2026, 12, 6))
     assert refused is not None and (refused.field, refused.reason) == ("fields.k", reason)
+
+
+@pytest.mark.parametrize(
+    ("spec", "claimed"),
+    [
+        (field(ValueType.ENUM, choices=("家庭户", "集体户")), "农业家庭户"),
+        (field(ValueType.ENUM, choices=("男", "女")), "男性"),
+        (field(ValueType.ENUM, choices=("A1", "C1"), max_length=2), "C1E"),
+        (field(ValueType.REGION, max_length=2), "370102"),
+        (field(ValueType.DATE, max_length=8), "2019-05-20"),
+        (field(ValueType.DECIMAL, max_length=2), "52.5"),
+    ],
+)
+def test_a_claimed_value_is_not_refused_for_what_the_catalog_chose_today(spec: FieldSpec, claimed: str) -> None:
+    """A license issued before the catalog tightened a field (a STRING made an ENUM, a shorter max_length: "licenses
+    issued before still verify", catalog.md) holds a value the field's choices or length no longer allow: its claim
+    is compared, not refused NOT_A_CHOICE or TOO_LONG, which would tell the clerk to claim what it does not say (a
+    reviewer)."""
+    assert claimed_value_refusal(spec, claimed, dt.date(2026, 12, 6)) is None
 
 
 def test_a_choice_typed_in_either_width_is_the_choice() -> None:
