@@ -358,6 +358,46 @@ def test_a_commit_lost_twice_whose_first_landed_after_all_is_answered_as_written
         writer.close()
 
 
+@pytest.mark.parametrize(
+    ("failure", "store_reachable", "unsure"),
+    [
+        (psycopg.OperationalError("server closed the connection unexpectedly"), False, True),
+        (psycopg.OperationalError("server closed the connection unexpectedly"), True, False),
+        (psycopg.errors.DiskFull("could not extend file: No space left on device"), True, False),
+        (psycopg.errors.LockNotAvailable("canceling statement due to lock timeout"), True, False),
+        (psycopg.errors.QueryCanceled("canceling statement due to statement timeout"), True, False),
+    ],
+    ids=["lost, lookup cannot tell", "lost, found not landed", "disk full", "lock timeout", "statement timeout"],
+)
+def test_a_failed_write_says_its_records_may_have_landed_only_when_no_lookup_could_tell(
+    migrated_db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
+    store_reachable: bool,
+    unsure: bool,
+) -> None:
+    """A caller whose records may be in the store although its write failed (a wrong claim's count is kept then,
+    ``CheckClaim``) is told so only when a lost connection's commit could not be looked up: any PostgreSQL error had
+    been read so, a full disk or a lock timeout included, which fail a transaction that never committed (a
+    reviewer)."""
+    monkeypatch.setattr(group_writer, "LANDED_LOOKUP_WAITS", (0.01,))
+
+    def failing(work: AppendWork) -> None:
+        raise failure
+
+    monkeypatch.setattr(AppendWork, "commit", failing)
+    if not store_reachable:  # the lookup on a new connection fails as the commit did
+        monkeypatch.setattr(AppendWork, "landed", failing)
+    writer: GroupWriter[int, int, int] = GroupWriter(migrated_db, lambda work, items: [i + 1 for i in items], name="t")
+    try:
+        with pytest.raises(Exception) as failed:
+            writer.write(7)
+        assert group_writer.may_have_landed(failed.value) is unsure
+        assert not group_writer.may_have_landed(type(failure)(*failure.args))  # only the writer says it
+    finally:
+        writer.close()
+
+
 def test_prepared_groups_taken_together_stop_at_the_item_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """A busy writer takes the prepared groups waiting until they hold MAX_GROUP items, not MAX_GROUP groups (which
     could make one transaction of MAX_GROUP² rows under load); the rest waits for the next transaction."""

@@ -131,8 +131,8 @@ from gateway.services.documents import vouched
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService, sm2_unavailable
 from gateway.store.changes import ChangeFeed
-from gateway.store.database import AppendWork, Database, StoreTimeout, connection_lost
-from gateway.store.group_writer import GroupWriter
+from gateway.store.database import AppendWork, Database, StoreTimeout
+from gateway.store.group_writer import GroupWriter, may_have_landed
 from gateway.store.repositories import StoredReceipt
 from signing.canonical import canonical_fragment, canonical_json
 from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
@@ -2435,9 +2435,12 @@ def _type_of(license_id: str) -> str:
 def _may_be_stored(error: BaseException) -> bool:
     """Whether a call's records may be in the store although writing them failed with ``error``: a write that timed
     out waiting (``StoreTimeout``: "they may yet be committed"), or a PostgreSQL connection lost where the group
-    commit could not tell whether its commit landed. A wrong claim so failed stays counted; one whose receipt was
-    surely never made (a retired key, an ended certificate, a transaction refused or rolled back) is taken back."""
-    return isinstance(error, StoreTimeout) or connection_lost(error)
+    commit could not tell whether its commit landed (``may_have_landed``). A wrong claim so failed stays counted; one
+    whose receipt was surely never made (a retired key, an ended certificate, a transaction refused or rolled back:
+    a full disk, a lock or statement timeout, a lost connection whose commit was found not to have landed) is taken
+    back. Any other PostgreSQL error had kept it too: five calls failed so, each told to retry, held the department
+    back from the license for a day (a reviewer)."""
+    return isinstance(error, StoreTimeout) or may_have_landed(error)
 
 
 def _claimed_number(number: str) -> str:

@@ -35,6 +35,7 @@ from gateway.domain.errors import UpstreamUnavailableError
 from gateway.logs import OncePer, since
 from gateway.store.database import AppendWork, Database, StoreTimeout, connection_lost, timed_out
 from gateway.threads import name_this_thread
+from signing.errors import causes
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -58,7 +59,7 @@ class _Pending(Generic[T, R]):
     """One caller's item; ``done`` is a plain lock held until the writer releases it (lighter than an Event).
     ``state`` (under ``claim``): queued, taken by the writer, or given up by its caller while still queued."""
 
-    __slots__ = ("answered", "claim", "done", "error", "item", "overdue", "result", "state")
+    __slots__ = ("answered", "claim", "done", "error", "item", "overdue", "result", "state", "unsure")
 
     def __init__(self, item: T):
         self.item = item
@@ -72,6 +73,9 @@ class _Pending(Generic[T, R]):
         """Released (``_release``): its caller has its outcome, and is told nothing more."""
         self.overdue = False
         """(Under ``claim``.) Its caller's first wait ran out with it taken: it waits a second time for the outcome."""
+        self.unsure = False
+        """Its ``error`` came after a lost connection whose commit no lookup could tell landed or not: its records may
+        be in the store (``may_have_landed``)."""
 
 
 _QUEUED, _TAKEN, _ABANDONED = 0, 1, 2
@@ -160,6 +164,9 @@ class GroupWriter(Generic[T, P, R]):
         # serving: ``tune_gc``). A call pinned so keeps its HTTP/2 stream open, and after 100 a connection took no
         # call more, the store back or not (an upgrader, with a full disk)
         error = _own(error)
+        if pending.unsure:
+            with contextlib.suppress(AttributeError):  # an error that takes no attribute is told as surely not stored
+                error.zzgw_may_have_landed = True  # type: ignore[attr-defined]
         try:
             raise error
         finally:
@@ -241,6 +248,7 @@ class GroupWriter(Generic[T, P, R]):
         results: Sequence[R] | None = None
         lost: tuple[AppendWork, list[_Pending[T, R]], Sequence[R] | None] | None = None
         lost_error: BaseException | None = None  # what lost it: the answer while it is not known whether it landed
+        undecided = False  # a lookup of the lost attempt's commit could not tell whether it landed
         retried: set[str] = set()  # one more transaction for each kind of failure: after a lost connection,
         # the new one may meet an audit head another process moved on meanwhile, which is worth its own retry
         while True:
@@ -260,6 +268,7 @@ class GroupWriter(Generic[T, P, R]):
                         # to meet, had been chained again after their own (a reviewer). This one is rolled back.
                         found = True
                     else:
+                        undecided = False  # the lost attempt did not land: looked up where that is definite
                         # claimed only now that the transaction holds the store (SQLite: the writer locks and
                         # BEGIN IMMEDIATE, which wait for a DBA's transaction; PostgreSQL: ``hold``'s locks, the
                         # audit chain's, which wait for another process's append or a prune): a caller that gave
@@ -281,14 +290,18 @@ class GroupWriter(Generic[T, P, R]):
                 if lost_now and tried is not None:
                     if lost is None or not lost[1]:  # the first lost attempt that wrote anything
                         lost, lost_error = (tried, written, results), exc
-                    if self._landed(tried):
+                    if (landed := self._landed(tried)) is None:
+                        undecided = True
+                    elif landed:
                         error = None  # lost at the commit, which the server made: written once, not twice
                         break
-                elif lost is not None and self._landed(lost[0]):
+                elif lost is not None and (landed := self._landed(lost[0])):
                     # the lost attempt's commit landed after all (its lookup had failed): this one met its rows
                     # (as a stale head, too); answered as written, never written twice
                     error, written, results = None, lost[1], lost[2]
                     break
+                elif lost is not None and landed is None:
+                    undecided = True
                 kind = "connection" if lost_now else "retry" if self._retry(exc) else None
                 if kind is None or kind in retried:
                     break
@@ -300,8 +313,10 @@ class GroupWriter(Generic[T, P, R]):
         # lost again on a later attempt: the first lost commit may have landed after all (its lookup had failed);
         # the loop looked it up already when a later attempt failed otherwise. Answered as written, not twice.
         again = error is not None and lost is not None and connection_lost(error) and lost[0] is not tried
-        if again and lost is not None and self._landed(lost[0]):
+        if again and lost is not None and (landed := self._landed(lost[0])):
             error, written, results = None, lost[1], lost[2]
+        elif again and landed is None:
+            undecided = True
         if error is not None:  # every caller still waiting is told, whether or not the transaction claimed it
             written, results = [group[i] for i in _claimed(group)], None
             if lost is not None and lost[1] and lost_error is not None:
@@ -309,17 +324,18 @@ class GroupWriter(Generic[T, P, R]):
                 # what failed the retry (a lock wait's timeout: "nothing was done")
                 error = lost_error
         lost_error = None
-        _release(written, error, results)
+        _release(written, error, results, unsure=error is not None and lost is not None and bool(lost[1]) and undecided)
         if error is None and written:  # after the callers are answered: their wait is not the metrics'
             with contextlib.suppress(Exception):  # a metric never stops the writer
                 metrics.record_group_commit(self._name, len(written))
         error = None  # not held while the writer waits for more: raised to the callers, it holds their frames
 
-    def _landed(self, tried: AppendWork) -> bool:
+    def _landed(self, tried: AppendWork) -> bool | None:
         """Whether a transaction whose connection was lost committed all the same (``AppendWork.landed_if``),
         looked up on a new connection, at once and again after each of ``LANDED_LOOKUP_WAITS`` while the store is
-        still out of reach; False when that cannot be told (the group's next transaction looks again once it holds
-        the store, before it writes anything; and a receipt met twice fails, which the caller then checks again)."""
+        still out of reach; None when that cannot be told (the group's next transaction looks again once it holds the
+        store, before it writes anything; and a receipt met twice fails, which the caller then checks again; a caller
+        failed all the same is told its records may have landed: ``may_have_landed``)."""
         for wait in (0.0, *LANDED_LOOKUP_WAITS):  # no wait after the last: the next transaction looks again
             time.sleep(wait)
             try:
@@ -327,7 +343,7 @@ class GroupWriter(Generic[T, P, R]):
                     return tried.landed(later)
             except Exception:  # the store is still out of reach
                 continue
-        return False
+        return None
 
 
 X = TypeVar("X")
@@ -385,13 +401,24 @@ def _take(source: queue.SimpleQueue[X | None], size: Callable[[X], int] = lambda
     return taken
 
 
-def _release(group: Sequence[_Pending[T, R]], error: BaseException | None, results: Sequence[R] | None) -> None:
+def _release(
+    group: Sequence[_Pending[T, R]], error: BaseException | None, results: Sequence[R] | None, *, unsure: bool = False
+) -> None:
     for i, pending in enumerate(group):
         pending.error = error
+        pending.unsure = unsure
         if error is None and results is not None:
             pending.result = results[i]
         pending.answered = True
         pending.done.release()
+
+
+def may_have_landed(error: BaseException) -> bool:
+    """Whether ``error``, raised by ``GroupWriter.write``, came after a lost connection whose commit no lookup could
+    tell landed or not, so that the call's records may be in the store; any other error of a write is of a
+    transaction that surely never committed (a full disk, a lock or statement timeout, a lost connection whose
+    transaction was found not to have landed)."""
+    return any(getattr(cause, "zzgw_may_have_landed", False) for cause in causes(error, 4))
 
 
 def _own(error: BaseException, depth: int = 4) -> BaseException:
