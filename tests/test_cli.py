@@ -2158,17 +2158,7 @@ def test_a_demo_at_an_address_that_takes_connections_and_closes_them_is_no_mode_
     there, so no gateway answers."""
     assert zzgw(env, "init").returncode == 0
     listener = socket.create_server(("127.0.0.1", 0))
-
-    def refuse() -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            with client:
-                client.recv(1024)
-
-    threading.Thread(target=refuse, daemon=True).start()
+    threading.Thread(target=_answer_each, args=(listener,), daemon=True).start()
     try:
         address = f"127.0.0.1:{listener.getsockname()[1]}"
         done = zzgw(env, "demo", "--target", address, timeout=120)
@@ -2260,7 +2250,7 @@ def test_a_production_clients_failed_connections_are_said_by_their_cause(tmp_pat
             said = _refusal(dev.address, plaintext, "production")
             assert said.startswith(f"证照网关 {dev.address} 以明文应答（ZZGW_MODE=dev 的网关），"), said
             http = socket.create_server(("127.0.0.1", 0))  # an HTTP/1 server: answers TLS with a 400
-            threading.Thread(target=_answer_http_400, args=(http,), daemon=True).start()
+            threading.Thread(target=_answer_each, args=(http, _HTTP_400), daemon=True).start()
             http_address = f"127.0.0.1:{http.getsockname()[1]}"
             said = _refusal(http_address, refused(http_address, ca_pem, member), "production")
             http.close()
@@ -2270,7 +2260,12 @@ def test_a_production_clients_failed_connections_are_said_by_their_cause(tmp_pat
             dev.stop()
 
 
-def _answer_http_400(listener: socket.socket) -> None:
+_HTTP_400 = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+def _answer_each(listener: socket.socket, reply: bytes = b"") -> None:
+    """Until ``listener`` is closed: take each connection, read what it sends first, answer ``reply`` (nothing: a
+    balancer with no backend up) and close it."""
     while True:
         try:
             client, _ = listener.accept()
@@ -2278,7 +2273,8 @@ def _answer_http_400(listener: socket.socket) -> None:
             return
         with client:
             client.recv(4096)
-            client.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            if reply:
+                client.sendall(reply)
 
 
 def test_a_gateway_gone_during_the_demos_batch_is_said_in_one_line(env: dict[str, str]) -> None:
