@@ -718,7 +718,7 @@ class VerificationService:
             license_number = _claimed_number(license_number)
             if not (type_code and license_number):
                 raise invalid(
-                    "license_number",
+                    "license_number" if type_code else "type_code",  # the half left out
                     "REQUIRED",
                     "证照类型代码与证照编号须一起填写（type_code and license_number go together）",
                 )

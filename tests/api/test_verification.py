@@ -1263,6 +1263,24 @@ def test_matter_and_purpose_are_required_and_portals_cannot_verify(running: Runn
 
 
 @pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ({"license_number": "91370100MA3C4K7L6M"}, "type_code"),
+        ({"type_code": samples.BUSINESS_LICENSE}, "license_number"),
+    ],
+)
+def test_a_number_without_its_type_names_the_half_left_out(
+    running: RunningGateway, given: dict[str, str], missing: str
+) -> None:
+    """Type and number go together: the field named REQUIRED is the one left empty (a number alone had named
+    license_number, the field the clerk had filled in), as CheckClaim names it."""
+    with pytest.raises(grpc.RpcError) as caught:
+        verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, **given))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [(missing, "REQUIRED")]
+
+
+@pytest.mark.parametrize(
     ("character", "kind"),
     [("\u2028", "控制字符"), ("\u2029", "控制字符"), ("\u202e", "文字方向控制符"), ("\u200b", "不可见字符")],
 )
