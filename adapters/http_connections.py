@@ -87,7 +87,7 @@ from uvicorn.server import ServerState
 from gateway import metrics
 from gateway.domain.counts import counted
 from gateway.logs import OncePer, since
-from gateway.threads import name_this_thread
+from gateway.threads import HTTP_WORK_THREADS, name_this_thread
 
 T = TypeVar("T")
 
@@ -130,7 +130,7 @@ _STOPPING_BODY = (
 console shows)."""
 
 
-WORK_THREADS = 8
+WORK_THREADS = HTTP_WORK_THREADS
 """The HTTP side's threads for the work of its requests (``Work``): a timestamp, a CRL, a scrape of the metrics, a
 console call. asyncio's default had been as many as the machine's cores and 4 (6 on two cores), whatever else."""
 WORK_THREAD_NAME = "zzgw-http-work"

@@ -508,7 +508,7 @@ def warn_of_connection_slots(gateway: Gateway) -> None:
         return
     log.warning(
         "PostgreSQL may run out of connections for this gateway: its %s up to %s (%d "
-        "each: 2 × %d + 5, ZZGW_THREADS at least 4), and %s has %d left for them (max_connections %d, %d of them "
+        "each: 2 × %d + 23, ZZGW_THREADS at least 4), and %s has %d left for them (max_connections %d, %d of them "
         "reserved for superusers, %d open now, %d of those by %s); once none is left, calls "
         "that need another connection fail UNAVAILABLE / DATABASE_UNAVAILABLE and readiness flaps: raise "
         "max_connections, or lower ZZGW_THREADS or ZZGW_WORKERS (docs/operations.md: Several machines)",

@@ -13,6 +13,11 @@ from __future__ import annotations
 import ctypes
 import sys
 
+HTTP_WORK_THREADS = 8
+"""The HTTP side's threads for the work of its requests (``adapters.http_connections.Work``), here where the store
+counts them: each keeps a reading connection once it has checked a license (``Database.read_license``), and takes
+sessions of the pool (``gateway.store.database.most_connections``)."""
+
 _PR_SET_NAME = 15
 _MAX_BYTES = 15  # the kernel keeps 16 bytes with the terminating NUL
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None

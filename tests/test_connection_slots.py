@@ -1,5 +1,5 @@
 """`zzgw serve` on PostgreSQL warns at start when its processes may need more connections than the server has left
-(2 × ZZGW_THREADS + 5 each, against max_connections less the reserved and those open): replicas beyond the server's
+(2 × ZZGW_THREADS + 23 each, against max_connections less the reserved and those open): replicas beyond the server's
 connections had served without a word, then failed most writes with DATABASE_UNAVAILABLE and, idle, gone in and out
 of readiness every second (a fleet tester)."""
 
@@ -43,7 +43,7 @@ def store(tmp_path: Path) -> Iterator[str]:
 
 
 def test_the_sizing_rule_is_what_a_process_may_open() -> None:
-    assert most_connections(16) == 2 * 16 + 5 == 37  # docs/operations.md: 2 × ZZGW_THREADS + 5
+    assert most_connections(16) == 2 * 16 + 23 == 55  # docs/operations.md: 2 × ZZGW_THREADS + 23
 
 
 def served_stderr(env: dict[str, str]) -> str:
@@ -69,7 +69,7 @@ def test_serve_warns_when_its_processes_may_need_more_connections_than_are_left(
         "ZZGW_DATABASE_URL": store,
         "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
         "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
-        "ZZGW_THREADS": "600",  # 1,205 connections a process: more than any test server has
+        "ZZGW_THREADS": "600",  # 1,223 connections a process: more than any test server has
     }
     made = run_zzgw("init", env=env)
     assert made.returncode == 0, made.stderr
@@ -84,7 +84,7 @@ def test_serve_warns_when_its_processes_may_need_more_connections_than_are_left(
     err = served_stderr({**env, "ZZGW_WORKERS": "2"})
     (warning,) = [line for line in err.splitlines() if "may run out of connections" in line]
     assert " WARNING zzgw PostgreSQL may run out of connections for this gateway: " in warning
-    assert "its 2 processes open up to 2,410 connections (1205 each: 2 × 600 + 5" in warning
+    assert "its 2 processes open up to 2,446 connections (1223 each: 2 × 600 + 23" in warning
     assert f"(max_connections {slots.max_connections}, {slots.reserved} of them reserved for superusers" in warning
     assert re.search(r", \d+ open now, \d+ of those by \d+ other gateway process(es)?\)", warning)
     assert "raise max_connections, or lower ZZGW_THREADS or ZZGW_WORKERS" in warning
@@ -112,7 +112,7 @@ def test_a_server_with_room_for_the_gateway_is_not_warned_of(
             finally:
                 wide.close()
         (said,) = [r.getMessage() for r in caplog.records if "may run out of connections" in r.getMessage()]
-        assert "its 1 process opens up to 2,053 connections" in said
+        assert "its 1 process opens up to 2,071 connections" in said
     finally:
         gateway.close()
 

@@ -43,7 +43,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from gateway.domain.audit import AccessRecord, Checkpoint, HeadMemo
 from gateway.domain.errors import UpstreamUnavailableError
@@ -72,6 +74,7 @@ from gateway.store.repositories import (
     read_license_by_number,
     set_head_memo,
 )
+from gateway.threads import HTTP_WORK_THREADS
 from signing.errors import causes
 
 log = logging.getLogger("zzgw.store")
@@ -154,17 +157,26 @@ def connection_timeouts(query: Mapping[str, object]) -> dict[str, object]:
 
 _EVENT_LOCK_ID = 0x7A7A6777  # "zzgw"
 _AUDIT_LOCK_ID = 0x7A7A6761  # "zzga"
-_SPARE_CONNECTIONS = 4
-"""Beyond ``pool_size`` sessions (one per request thread), the pool lends as many again for the request threads'
-own reading connections (``_thread_reader``, kept), plus these for the group writers (``Appender``, kept) and
-the odd extra session: so a thread never waits for a connection another thread keeps."""
+_SPARE_SESSIONS = 4
+"""Beyond ``pool_size`` sessions (one per gRPC handler thread) and one per HTTP work thread (``HTTP_WORK_THREADS``),
+the pool lends these to the process's own threads (the health check, the change feed, the pruning)."""
+_GROUP_WRITERS = 2
+"""The group writers' appenders (``Appender``, each a kept connection): the receipts' and the shared records'."""
+POOL_TIMEOUT_SECONDS = 30.0
+"""How long a unit of work waits for a session of the pool, every one lent, before ``sqlalchemy.exc.TimeoutError``
+(UNAVAILABLE / DATABASE_BUSY, ``store_unavailable``)."""
 
 
 def most_connections(pool_size: int) -> int:
     """The most PostgreSQL connections one process with a pool of ``pool_size`` opens (docs/operations.md's sizing
-    rule, 2 × ZZGW_THREADS + 5): the pool's sessions and as many again for the request threads' kept readers,
-    ``_SPARE_CONNECTIONS`` more, and the change listener's own (``gateway.store.changes``)."""
-    return 2 * pool_size + _SPARE_CONNECTIONS + 1
+    rule, 2 × ZZGW_THREADS + 23): the pool's sessions (``pool_size``, one per HTTP work thread, ``_SPARE_SESSIONS``),
+    a kept reader per thread that reads licenses (the gRPC handler threads and the HTTP work threads), the group
+    writers' appenders, and the change listener's own (``gateway.store.changes``). The kept ones are not the pool's
+    (``Database.kept_engine``): the HTTP work threads' readers, counted nowhere, had taken the sessions' place in it,
+    and a gateway of ZZGW_THREADS=4 waited for a session for ever (a reviewer, R1)."""
+    sessions = pool_size + HTTP_WORK_THREADS + _SPARE_SESSIONS
+    kept = pool_size + HTTP_WORK_THREADS + _GROUP_WRITERS
+    return sessions + kept + 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -489,6 +501,13 @@ class StoreTimeout(TimeoutError):
     long migration) holds it."""
 
 
+def pool_exhausted(error: BaseException) -> bool:
+    """Whether ``error`` is a unit of work that waited ``POOL_TIMEOUT_SECONDS`` for a session of the pool, every one
+    lent to other calls (SQLAlchemy's ``TimeoutError``): nothing was done, and a client told UNAVAILABLE may retry. It
+    had been answered INTERNAL, with a traceback (a reviewer, R1)."""
+    return any(isinstance(cause, PoolTimeout) for cause in causes(error, 4))
+
+
 def store_busy(error: BaseException) -> bool:
     """Whether ``error`` is the store held by another writer past the wait: a SQLite file locked (``database is
     locked``), or a write that timed out waiting for its commit. Nothing was answered from it: a client told
@@ -544,7 +563,8 @@ def full_where(error: BaseException, store_file: str = "") -> str:
 
 def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     """What to answer for ``error`` when it is the store's and not the call's (a client may retry): a PostgreSQL
-    connection lost under it (``connection_lost``), the store held by another writer (``store_busy``), its disk
+    connection lost under it (``connection_lost``), every session of the pool lent (``pool_exhausted``), the store
+    held by another writer (``store_busy``), its disk
     full (``disk_full``), its SQLite file gone (``StoreGone``), its PostgreSQL database taking no writes
     (``takes_no_writes``) or replaced (``DatabaseReplaced``, with the same reason); None for any other error."""
     if any(isinstance(cause, DatabaseReplaced) for cause in causes(error, 4)):
@@ -586,6 +606,13 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
             "网关磁盘已满，本次请求未写入任何内容，请待管理员腾出空间后重试"
             "（the gateway's disk is full: nothing of this call was written; retry once space is freed）",
             reason="STORE_FULL",
+        )
+    if pool_exhausted(error):
+        return UpstreamUnavailableError(
+            "网关的数据库连接均在使用中，本次请求未能及时取得连接，未完成，请稍后重试"
+            "（every database connection of the gateway was in use and none came free in time: nothing of this call "
+            "was done; retry）",
+            reason="DATABASE_BUSY",
         )
     if store_busy(error):
         said = str(error) if isinstance(error, StoreTimeout) else "the store did not take this call's records in time"
@@ -730,9 +757,16 @@ connection had been left out of the count, and the connection warning kept silen
 
 class Database:
     def __init__(
-        self, engine: Engine, store_file: StoreFile | None = None, store_database: StoreDatabase | None = None
+        self,
+        engine: Engine,
+        store_file: StoreFile | None = None,
+        store_database: StoreDatabase | None = None,
+        kept_engine: Engine | None = None,
     ):
         self.engine = engine
+        self.kept_engine = kept_engine if kept_engine is not None else engine
+        """Where the connections a thread keeps come from (each reading thread's ``_thread_reader``, each group
+        writer's ``Appender``): no pool (``connect``), so none of them is one a session waits for."""
         self.dialect = engine.dialect.name
         self.store_file = store_file
         """A SQLite file store's file (None for PostgreSQL and for SQLite in memory)."""
@@ -804,11 +838,7 @@ class Database:
                     raise StoreGone(os.path.abspath(parsed.database), "another file is there now")
                 store_file = StoreFile(parsed.database, opened, read_only=read_only)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-            kwargs["pool_size"] = pool_size
-            kwargs["max_overflow"] = pool_size + _SPARE_CONNECTIONS
         else:
-            kwargs["pool_size"] = pool_size
-            kwargs["max_overflow"] = pool_size + _SPARE_CONNECTIONS
             kwargs["pool_pre_ping"] = True
             if parsed.get_driver_name() == "psycopg":
                 # No server-side prepared statements: their generic plans turn `= ANY(array)` lookups into
@@ -824,12 +854,28 @@ class Database:
             store_database = StoreDatabase(
                 parsed.render_as_string(hide_password=True), expect if isinstance(expect, DatabaseIdentity) else None
             )
-        engine = create_engine(url, **kwargs)
-        if engine.dialect.name == "sqlite":
-            _configure_sqlite(engine, store_file, SQLITE_SYNCHRONOUS[synchronous])
-        elif store_database is not None:
-            _configure_postgresql(engine, store_database)
-        return cls(engine, store_file, store_database)
+        # the sessions' pool: one per handler thread, one per HTTP work thread, a few for the process's own threads
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=HTTP_WORK_THREADS + _SPARE_SESSIONS,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+            **kwargs,
+        )
+        # the connections threads keep, each its own, opened when first needed and closed at ``dispose``: drawn from
+        # the sessions' pool, they had used it up (``most_connections``). SQLite in memory has but the one database.
+        in_memory = parsed.get_backend_name() == "sqlite" and store_file is None
+        kept = (
+            engine
+            if in_memory
+            else create_engine(url, poolclass=NullPool, **{k: v for k, v in kwargs.items() if k != "pool_pre_ping"})
+        )
+        for each in (engine,) if kept is engine else (engine, kept):
+            if each.dialect.name == "sqlite":
+                _configure_sqlite(each, store_file, SQLITE_SYNCHRONOUS[synchronous])
+            elif store_database is not None:
+                _configure_postgresql(each, store_database)
+        return cls(engine, store_file, store_database, kept)
 
     def database_identity(self) -> DatabaseIdentity | None:
         """PostgreSQL: the identity of the database this process opened (``StoreDatabase``), a connection made
@@ -1074,8 +1120,9 @@ class Database:
 
     @contextlib.contextmanager
     def appending(self) -> Iterator[AppendWork]:
-        """One ``Appender`` transaction on a connection of its own (closed after)."""
-        appender = self.appender()
+        """One ``Appender`` transaction on a connection the sessions' pool lends for it (given back after): not
+        kept, so not ``kept_engine``'s."""
+        appender = Appender(self, self.engine)
         try:
             with appender.transaction() as work:
                 yield work
@@ -1083,7 +1130,7 @@ class Database:
             appender.close()
 
     def read_license(self, license_id: str) -> License | None:
-        """``uow.licenses.get`` on this thread's driver connection (``_thread_reader``): no session, no pool."""
+        """``uow.licenses.get`` on this thread's driver connection (``_thread_reader``): no session, not the pool's."""
         return self._read(read_license, license_id)
 
     def read_license_by_number(self, type_code: str, license_number: str) -> License | None:
@@ -1106,10 +1153,12 @@ class Database:
     def _thread_reader(self) -> _DriverStatements:
         """The calling thread's own driver connection for single-row reads, in autocommit mode (each read is its
         own statement, so a PostgreSQL read is one round trip and holds no transaction open), kept until
-        ``dispose``. Request threads are a fixed pool, so a process holds at most one such connection per thread."""
+        ``dispose``. Opened on ``kept_engine``, never the sessions' pool: whatever threads read (the gRPC handler
+        threads, the HTTP work threads of the console's checks), no thread waits for a connection another keeps.
+        The threads that read are fixed pools, so a process holds at most one such connection per thread."""
         statements: _DriverStatements | None = getattr(self._readers, "statements", None)
         if statements is None:
-            pooled = self.engine.raw_connection()
+            pooled = self.kept_engine.raw_connection()
             connection: Any = pooled.driver_connection
             if self.dialect == "postgresql":
                 connection.autocommit = True
@@ -1130,6 +1179,8 @@ class Database:
             with contextlib.suppress(Exception):
                 statements.release()
         self.engine.dispose()
+        if self.kept_engine is not self.engine:
+            self.kept_engine.dispose()
 
     @contextlib.contextmanager
     def setup_lock(self, waiting: Callable[[], object] = lambda: None) -> Iterator[None]:
@@ -1310,15 +1361,17 @@ class Appender:
     """Write transactions straight on a driver connection (sqlite3 or psycopg) for the hot appends: group commits
     of receipts and access records (ADR 0004).
 
-    The connection is checked out of the pool once and kept, so a group pays no checkout, reset or liveness ping;
+    The connection is opened once (``Database.kept_engine``, not the sessions' pool, unless ``engine`` says) and
+    kept, so a group pays no checkout, reset or liveness ping;
     after a failure it is rolled back and kept, or dropped (and replaced by the next transaction) if even that
     fails. Same locking as ``Database.unit_of_work(write=True)``: the SQLite writer flock and ``BEGIN IMMEDIATE``.
     On PostgreSQL a transaction is pipelined, so its statements go out together and only reading the audit chain's
     head and the commit wait for the server.
     """
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, engine: Engine | None = None):
         self._db = db
+        self._engine = engine if engine is not None else db.kept_engine
         self._pooled: Any = None
 
     @contextlib.contextmanager
@@ -1327,7 +1380,7 @@ class Appender:
         self._db.check_store_file()
         with self._db._writer_lock():
             if self._pooled is None:
-                self._pooled = self._db.engine.raw_connection()
+                self._pooled = self._engine.raw_connection()
                 if self._db.dialect == "postgresql":
                     # Server-side prepared statements, off for the engine (``connect``), suit a group commit: the
                     # same few INSERTs (one text per group size) again and again. psycopg's default threshold
@@ -1354,7 +1407,7 @@ class Appender:
     def close(self) -> None:
         if self._pooled is not None:
             if self._db.dialect == "postgresql":
-                self._pooled.driver_connection.prepare_threshold = None  # back to the pool as the pool lent it
+                self._pooled.driver_connection.prepare_threshold = None  # back to a pool as the pool lent it
             self._pooled.close()
             self._pooled = None
 
@@ -1400,11 +1453,8 @@ class _DriverStatements:
         self._cursor.close()
 
     def release(self) -> None:
-        """Give a reader's connection back to the pool as the pool lent it (not in autocommit)."""
+        """Close a reader's connection (``Database.kept_engine``'s: no pool takes it back)."""
         self._cursor.close()
-        if self.dialect == "postgresql":
-            self._connection.autocommit = False
-            self._connection.prepare_threshold = None  # as the engine's other connections
         self._pooled.close()
 
     def discard(self) -> None:
