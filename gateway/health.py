@@ -8,7 +8,8 @@ restart a process whose database is down, which a restart would not mend.
 
 A thread of its own (``zzgw-health``) has the database checked every ``CHECK_EVERY_SECONDS``: on SQLite the file at
 the path must be the one the process opened (``Database.check_store_file``), and it is opened anew (as it exists now,
-never created) and its schema's version read; on PostgreSQL a query runs on a
+never created), its schema's version read and a write tried, then rolled back (``DATABASE_READ_ONLY`` if the file takes
+none: ``_takes_writes``); on PostgreSQL a query runs on a
 connection of the pool (checked by the pool first, so a lost one is replaced) that also asks whether the database
 takes writes (not a standby, not read-only: ``DATABASE_READ_ONLY`` else). The check runs on a second thread
 (``zzgw-health-db``), so a database that hangs (a frozen server, a network that drops packets) cannot hang the answer:
@@ -27,6 +28,7 @@ On a stop signal the process is not ready for good (``drain``: ``STOPPING``) whi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -48,7 +50,7 @@ from gateway.api.arrival import RequestArrival
 from gateway.api.errors import to_status
 from gateway.api.slots import StreamPool, StreamSlots
 from gateway.domain.errors import ResourceExhaustedError, ZzgwError
-from gateway.store.database import Database
+from gateway.store.database import Database, store_busy, store_unwritable
 from gateway.threads import name_this_thread
 
 log = logging.getLogger("zzgw.health")
@@ -126,9 +128,11 @@ def database_check(db: Database) -> Callable[[], object]:
             # the check below while every write is refused (``StoreGone``)
             db.check_store_file()
             # a lock in the way (rare for a reader in WAL mode) fails the check before the check's own time is up
-            connection = sqlite3.connect(uri, uri=True, timeout=CHECK_TIMEOUT_SECONDS / 2)
+            connection = sqlite3.connect(uri, uri=True, timeout=CHECK_TIMEOUT_SECONDS / 2, isolation_level=None)
             try:
-                return connection.execute("SELECT version_num FROM alembic_version").fetchone()
+                version = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+                _takes_writes(connection)
+                return version
             finally:
                 connection.close()
 
@@ -150,6 +154,31 @@ def database_check(db: Database) -> Callable[[], object]:
             return True
 
     return check_pool
+
+
+def _takes_writes(connection: sqlite3.Connection) -> None:
+    """Raise ``NotReady`` (``DATABASE_READ_ONLY``) unless the SQLite store takes a write: one row changed to itself
+    and rolled back, which SQLite keeps in memory (nothing reaches the file, nor wakes the change feed). A volume
+    remounted read-only, or the file made read-only, fails it (SQLite opens such a file read-only): every write had
+    failed while the process was ready (a reviewer, R2). The store held by another writer is not this check's
+    (docs/operations.md: What readiness does not cover): the write lock is asked for once, without waiting."""
+    connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute("UPDATE alembic_version SET version_num = version_num")
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        if store_busy(exc):
+            return
+        if not store_unwritable(exc):
+            raise
+        raise NotReady(
+            "DATABASE_READ_ONLY",
+            "the store file takes no writes (its volume read-only or failing): calls that write would fail",
+        ) from exc
 
 
 _TAKES_NO_WRITES = "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"

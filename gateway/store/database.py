@@ -501,6 +501,25 @@ class StoreTimeout(TimeoutError):
     long migration) holds it."""
 
 
+_SQLITE_IOERR, _SQLITE_READONLY = 10, 8
+"""SQLite's primary result codes (the low byte of an extended one: SQLITE_IOERR_WRITE is 778) of a store file that
+takes no writes."""
+
+
+def store_unwritable(error: BaseException) -> bool:
+    """Whether ``error`` is a SQLite store file that cannot be written now: ``disk I/O error`` (SQLITE_IOERR: its
+    volume remounted read-only after an error, or failing) or ``attempt to write a readonly database``
+    (SQLITE_READONLY: a connection that could only open it read-only). Every write fails alike until an operator
+    mends the volume; it had been answered INTERNAL, with a traceback per call (a reviewer, R2)."""
+    for cause in causes(error, 4):
+        if isinstance(cause, sqlite3.OperationalError):
+            code = getattr(cause, "sqlite_errorcode", None)
+            if code is not None:
+                return code & 0xFF in (_SQLITE_IOERR, _SQLITE_READONLY)
+            return str(cause).startswith(("disk I/O error", "attempt to write a readonly database"))
+    return False
+
+
 def pool_exhausted(error: BaseException) -> bool:
     """Whether ``error`` is a unit of work that waited ``POOL_TIMEOUT_SECONDS`` for a session of the pool, every one
     lent to other calls (SQLAlchemy's ``TimeoutError``): nothing was done, and a client told UNAVAILABLE may retry. It
@@ -564,7 +583,7 @@ def full_where(error: BaseException, store_file: str = "") -> str:
 def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     """What to answer for ``error`` when it is the store's and not the call's (a client may retry): a PostgreSQL
     connection lost under it (``connection_lost``), every session of the pool lent (``pool_exhausted``), the store
-    held by another writer (``store_busy``), its disk
+    held by another writer (``store_busy``), its SQLite file taking no writes (``store_unwritable``), its disk
     full (``disk_full``), its SQLite file gone (``StoreGone``), its PostgreSQL database taking no writes
     (``takes_no_writes``) or replaced (``DatabaseReplaced``, with the same reason); None for any other error."""
     if any(isinstance(cause, DatabaseReplaced) for cause in causes(error, 4)):
@@ -599,6 +618,13 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     if connection_lost(error):
         return UpstreamUnavailableError(
             "数据库连接中断，本次请求未完成，请重试（the database connection was lost: retry）",
+            reason="DATABASE_UNAVAILABLE",
+        )
+    if store_unwritable(error):
+        return UpstreamUnavailableError(
+            "网关的数据库文件当前无法写入（所在卷只读或读写出错），本次请求未完成：请改用其他网关，或待管理员修复后重试"
+            "（the gateway's store file cannot be written now (its volume read-only, or failing): this call was not "
+            "done; retry at another gateway, or once an operator has mended it）",
             reason="DATABASE_UNAVAILABLE",
         )
     if disk_full(error):

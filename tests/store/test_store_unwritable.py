@@ -1,0 +1,86 @@
+"""A SQLite store whose volume stops taking writes (remounted read-only after an error, failing, the file made
+read-only): every call that writes, and so every verification (its access record), had been answered INTERNAL with a
+traceback while readiness said SERVING (a reviewer, R2). Such a call is UNAVAILABLE / DATABASE_UNAVAILABLE, said at
+WARNING without a traceback, and the process is not ready (DATABASE_READ_ONLY) until the store takes writes again.
+
+The volume is played by ``chattr +i`` on the store and its WAL: a write then fails with EPERM as on a read-only
+remount with EROFS (SQLite's ``disk I/O error``), and a new connection opens the file read-only (``attempt to write a
+readonly database``). Not the ``-shm``: SQLite maps it, and an immutable one kills the process (SIGBUS)."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from protos.zzgw.v1 import verification_pb2
+from tests.api.test_verification import USE, batch_issue, verifier
+from tests.conftest import RunningGateway, error_details, start_gateway
+
+CANNOT_WRITE = "网关的数据库文件当前无法写入"
+
+
+def eventually(condition: Callable[[], bool], seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.1)
+
+
+def serving(running: RunningGateway) -> int:
+    health = health_pb2_grpc.HealthStub(running.channel(None))
+    return health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
+
+
+def refusal(call: Callable[[], object]) -> tuple[grpc.StatusCode, str, str]:
+    with pytest.raises(grpc.RpcError) as refused:
+        call()
+    return refused.value.code(), error_details(refused.value)[0].reason, refused.value.details() or ""
+
+
+def test_a_store_that_takes_no_writes_is_unavailable_and_not_ready(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "zzgw.db"
+    running = start_gateway(tmp_path / "var", f"sqlite:///{path}")
+    try:
+        kept = batch_issue(running, 1)
+        verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, license_id=kept))
+        files = [str(path), f"{path}-wal"]
+        if subprocess.run(["chattr", "+i", *files], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not allowed here (not root, or a file system without it)")
+        try:
+            with caplog.at_level(logging.WARNING):
+                for n in (2, 3):
+                    code, reason, said = refusal(lambda n=n: batch_issue(running, n))  # type: ignore[misc]
+                    assert (code, reason) == (grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE"), said
+                    assert said.startswith(CANNOT_WRITE) and "retry" in said
+                code, reason, said = refusal(
+                    lambda: verifier(running).VerifyLicense(
+                        verification_pb2.VerifyLicenseRequest(use=USE, license_id=kept), timeout=60
+                    )
+                )
+                assert (code, reason) == (grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE"), said
+                eventually(lambda: running.gateway.readiness.state.reason == "DATABASE_READ_ONLY")
+                assert serving(running) == health_pb2.HealthCheckResponse.NOT_SERVING
+            refusals = [r for r in caplog.records if r.name == "zzgw.error"]
+            assert refusals and all(r.levelno == logging.WARNING and not r.exc_info for r in refusals), [
+                r.getMessage() for r in refusals
+            ]
+            assert "DATABASE_UNAVAILABLE (OperationalError)" in refusals[0].getMessage()
+            assert not [r for r in caplog.records if r.exc_info], "no traceback"
+            assert "not ready (DATABASE_READ_ONLY)" in caplog.text
+        finally:
+            subprocess.run(["chattr", "-i", *files], check=True)
+        eventually(lambda: running.gateway.readiness.ready)
+        assert serving(running) == health_pb2.HealthCheckResponse.SERVING
+        batch_issue(running, 4)  # writes are taken again, without a restart
+        verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, license_id=kept))
+    finally:
+        running.stop()
