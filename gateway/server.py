@@ -1511,7 +1511,8 @@ def build_server(
         AuditServicer(gateway.audit, gateway.member_name, gateway.catalog), server
     )
     verification_pb2_grpc.add_VerificationServiceServicer_to_server(
-        VerificationServicer(gateway.verification, gateway.catalog, gateway.member_name), server
+        VerificationServicer(gateway.verification, gateway.catalog, gateway.member_name, max_message_bytes=limit),
+        server,
     )
     sharing_pb2_grpc.add_SharingServiceServicer_to_server(
         SharingServicer(gateway.sharing, gateway.catalog, gateway.member_name, max_message_bytes=limit), server

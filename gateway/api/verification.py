@@ -16,6 +16,7 @@ import grpc
 from google.protobuf.message import Message
 
 from gateway.api.convert import set_timestamp, timestamp
+from gateway.api.errors import within_limit
 from gateway.api.interceptors import caller, operator
 from gateway.domain.audit import AuditAction
 from gateway.domain.catalog import Catalog
@@ -34,6 +35,13 @@ _CLAIMS = {r: getattr(verification_pb2, f"CLAIM_RESULT_{r.name}") for r in Claim
 _STATUS = {s: getattr(common_pb2, f"LICENSE_STATUS_{s.value}") for s in LicenseStatus}
 _REPLY_PART = "reply"
 USE_CACHE_SIZE = 10_000
+PAGE_MARGIN = 1024
+"""Bytes of the message limit a ``ListCaseReceipts`` page leaves for the rest of its reply (the next page's token)."""
+
+
+def _varint_length(n: int) -> int:
+    """The bytes of ``n`` as a protobuf varint (a length's)."""
+    return max(1, (n.bit_length() + 6) // 7)
 
 
 class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
@@ -42,7 +50,10 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         service: VerificationService | None,
         catalog: Catalog,
         issuer_name: Callable[[str], str],
+        *,
+        max_message_bytes: int,
     ):
+        self._max_message_bytes = max_message_bytes
         self._service = service
         self._catalog = catalog
         self._issuer_name = issuer_name
@@ -166,29 +177,45 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
     def ListCaseReceipts(
         self, request: verification_pb2.ListCaseReceiptsRequest, context: grpc.ServicerContext
     ) -> verification_pb2.ListCaseReceiptsResponse:
-        receipts, next_page = self._verification().case_receipts(
+        service = self._verification()
+        entries: dict[str, verification_pb2.CaseReceipt] = {}
+
+        def encoded(r: StoredReceipt) -> int:
+            """The bytes ``r``'s entry takes in the reply (its field's tag and length too): the service ends the page
+            before the message limit, so what it puts on the audit trail is what is sent."""
+            entries[r.receipt_id] = entry = self._case_receipt(service, r)
+            size = entry.ByteSize()
+            return 1 + _varint_length(size) + size
+
+        receipts, next_page = service.case_receipts(
             caller(),
             self._use(request.use, context, AuditAction.LIST_CASE_RECEIPTS),
             limit=request.limit,
             page_token=request.page_token,
+            size_of=encoded,
+            max_bytes=self._max_message_bytes - PAGE_MARGIN,
         )
-        standing = self._verification().standing_now((r.license_id, r.created_at) for r in receipts)
-        response = verification_pb2.ListCaseReceiptsResponse(next_page_token=next_page)
-        for r in receipts:
-            listed = response.receipts.add(
-                receipt=self._receipt(r, stored=True),
-                caller=r.caller,
-                matter_code=r.matter_code,
-                license_id=r.license_id,
-                created_at=timestamp(r.created_at),
-            )
-            if r.license_id:
-                now = standing[r.license_id, r.created_at]
-                listed.standing_now.result = _RESULTS[now.result]
-                listed.standing_now.reason = now.reason
-                listed.standing_now.detail = now.detail
-                listed.current_license_id = now.current_license_id
-        return response
+        response = verification_pb2.ListCaseReceiptsResponse(
+            receipts=[entries[r.receipt_id] for r in receipts], next_page_token=next_page
+        )
+        return within_limit(response, self._max_message_bytes)
+
+    def _case_receipt(self, service: VerificationService, r: StoredReceipt) -> verification_pb2.CaseReceipt:
+        """A case's receipt as listed, with its license's standing now."""
+        listed = verification_pb2.CaseReceipt(
+            receipt=self._receipt(r, stored=True),
+            caller=r.caller,
+            matter_code=r.matter_code,
+            license_id=r.license_id,
+            created_at=timestamp(r.created_at),
+        )
+        if r.license_id:
+            now = service.standing_now([(r.license_id, r.created_at)])[r.license_id, r.created_at]
+            listed.standing_now.result = _RESULTS[now.result]
+            listed.standing_now.reason = now.reason
+            listed.standing_now.detail = now.detail
+            listed.current_license_id = now.current_license_id
+        return listed
 
     def _fill_report(self, message: verification_pb2.VerificationReport, report: Report) -> None:
         """Encode ``report`` into the empty ``message``: the outcome's part (kept with a kept outcome), the time, the

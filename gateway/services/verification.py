@@ -1297,7 +1297,14 @@ class VerificationService:
         )
 
     def case_receipts(
-        self, caller: Member, use: UseContext, *, limit: int = 0, page_token: str = ""
+        self,
+        caller: Member,
+        use: UseContext,
+        *,
+        limit: int = 0,
+        page_token: str = "",
+        size_of: Callable[[StoredReceipt], int] | None = None,
+        max_bytes: int = 0,
     ) -> tuple[list[StoredReceipt], str]:
         """The receipts of one 一件事 case, oldest first, a page at a time (首办核验、接办免收), for the department
         that handles the request's matter of the bundle (``check_use`` refuses the others; an administrator may read
@@ -1306,7 +1313,11 @@ class VerificationService:
         materials): relying on a check is using the license, and a matter with no need of a 结婚证 had been told the
         parents' one was cancelled since, as often as it asked (a privacy tester; PIPL art. 6, the minimum the
         purpose needs). An administrator, who reads no personal data, is given all of them; a member with another role
-        beside ``ADMIN`` is given those of the matter's types, as a department is (``Member.administrator_only``)."""
+        beside ``ADMIN`` is given those of the matter's types, as a department is (``Member.administrator_only``).
+
+        With ``size_of`` (the bytes a receipt takes in the reply), a page ends before its receipts pass ``max_bytes``
+        and the next one goes on from there: 1000 receipts with a long purpose were past a 2 MiB message limit, gRPC
+        failed the reply with no reason, and the trail said they had been given (a reviewer)."""
         if not use.case_id:
             raise invalid(
                 "use.case_id", "REQUIRED", "请填写一件事编码和办件编号（bundle_code and case_id name the case）"
@@ -1342,11 +1353,13 @@ class VerificationService:
                     break
                 stopped = fetched[-1]
                 after = (stopped.created_at, stopped.receipt_id)
-        page = kept[:size]
+        page, more = kept[:size], len(kept) > size
+        if size_of is not None and len(fitting := _fitting(page, size_of, max_bytes)) < len(page):
+            page, more, stopped = fitting, True, None  # the message limit ended the page: the next goes on after it
         if stopped is not None:  # a long run of receipts of other types: the next page goes on from where it stopped
             token = self._pages.token(_case_page_end(stopped), listing)
         else:
-            token = self._pages.token(_case_page_end(page[-1]), listing) if len(kept) > size else ""
+            token = self._pages.token(_case_page_end(page[-1]), listing) if more else ""
         self._audit_case_listing(caller, use, page)
         return page, token
 
@@ -2291,6 +2304,25 @@ MAX_CASE_PAGE = 1000
 CASE_READS = 10
 """Reads of a page's worth of a case's receipts that one ``ListCaseReceipts`` page takes at most, past receipts of
 types the matter does not use."""
+
+
+def _fitting(
+    receipts: Sequence[StoredReceipt], size_of: Callable[[StoredReceipt], int], max_bytes: int
+) -> list[StoredReceipt]:
+    """The first of ``receipts`` that together take at most ``max_bytes`` (``size_of`` each): at least one, else
+    REPLY_TOO_LARGE, before anything is on the audit trail."""
+    used = 0
+    for n, receipt in enumerate(receipts):
+        used += size_of(receipt)
+        if used > max_bytes:
+            if n == 0:
+                raise ResourceExhaustedError(
+                    f"回执过大，超出网关的消息上限，无法返回（a receipt of {used} bytes, more than the gateway's "
+                    "message limit allows, ZZGW_MAX_MESSAGE_BYTES）",
+                    reason="REPLY_TOO_LARGE",
+                )
+            return list(receipts[:n])
+    return list(receipts)
 
 
 def _case_page_end(last: StoredReceipt) -> str:
