@@ -1339,27 +1339,26 @@ class VerificationService:
         matter = self._catalog.matters.get(use.matter_code)
         types = None if caller.administrator_only or matter is None else {m.type_code for m in matter.materials}
         # a receipt naming no license (a claim that found none, a license not found) is of the type its statement
-        # says, judged here: read on until a page and one more are found, so that a page is empty only at the end
+        # says, judged here: read on until a page and one more are found or the case's receipts run out, so that a
+        # page is empty only at the end and a token always leads to a receipt (a page after ten pages' worth of other
+        # types had been empty, with a token: a reviewer). The reads grow to CASE_READ_ROWS: what is read past is
+        # the case's receipts naming no license, of other types (the others are left out by the query)
         kept: list[StoredReceipt] = []
-        stopped: StoredReceipt | None = None  # the last one read, when the reads ran out before the page was full
+        read = size + 1
         with self._db.unit_of_work() as uow:
-            for _ in range(CASE_READS):
-                fetched = uow.receipts.of_case(use.bundle_code, use.case_id, size + 1, after, type_codes=types)
+            while True:
+                fetched = uow.receipts.of_case(use.bundle_code, use.case_id, read, after, type_codes=types)
                 kept += [
                     r for r in fetched if types is None or r.license_id or _of(r, types) or r.caller == caller.code
                 ]
-                if len(kept) > size or len(fetched) <= size:
-                    stopped = None
+                if len(kept) > size or len(fetched) < read:
                     break
-                stopped = fetched[-1]
-                after = (stopped.created_at, stopped.receipt_id)
+                after = (fetched[-1].created_at, fetched[-1].receipt_id)
+                read = max(read, min(2 * read, CASE_READ_ROWS))
         page, more = kept[:size], len(kept) > size
         if size_of is not None and len(fitting := _fitting(page, size_of, max_bytes)) < len(page):
-            page, more, stopped = fitting, True, None  # the message limit ended the page: the next goes on after it
-        if stopped is not None:  # a long run of receipts of other types: the next page goes on from where it stopped
-            token = self._pages.token(_case_page_end(stopped), listing)
-        else:
-            token = self._pages.token(_case_page_end(page[-1]), listing) if more else ""
+            page, more = fitting, True  # the message limit ended the page: the next goes on after it
+        token = self._pages.token(_case_page_end(page[-1]), listing) if more else ""
         self._audit_case_listing(caller, use, page)
         return page, token
 
@@ -2301,9 +2300,9 @@ DEFAULT_CASE_PAGE = 200
 MAX_CASE_PAGE = 1000
 
 
-CASE_READS = 10
-"""Reads of a page's worth of a case's receipts that one ``ListCaseReceipts`` page takes at most, past receipts of
-types the matter does not use."""
+CASE_READ_ROWS = 2000
+"""The most receipts of a case one read of a ``ListCaseReceipts`` page asks for, reading on past receipts of types
+the matter does not use (each read twice the one before, from a page and one more)."""
 
 
 def _fitting(

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from gateway.bootstrap import samples
+from gateway.domain.identifiers import LicenseId
 from protos.zzgw.v1 import verification_pb2
 from tests.api.test_verification import FPSL, batch_issue, verifier
 from tests.conftest import (
     POLICE,
+    TAX,
     RunningGateway,
     backend_params,
     case_number,
@@ -95,3 +97,28 @@ def test_a_page_ends_before_the_message_limit_and_the_trail_names_what_was_given
         )
     ]
     assert said == ["1 receipts", f"{len(pages[0].receipts)} receipts", f"{len(pages[1].receipts)} receipts"]
+
+
+def not_found_of_another_type() -> str:
+    """An identifier no registry holds, of a type 发票申领 does not use: its receipt names no license."""
+    serial = uuid.uuid4().hex[:8].upper()
+    return str(LicenseId(type_code="11100000991000019E001", issuer_code=POLICE, serial=serial, version=1))
+
+
+def test_a_page_is_empty_only_at_the_end(running: RunningGateway) -> None:
+    license_id = batch_issue(running, 18, samples.business_license)
+    first, later = uses(case_number())
+    police = verifier(running, POLICE)
+
+    def checked(license_id: str, times: int = 1) -> None:
+        for _ in range(times):
+            police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id))
+
+    checked(not_found_of_another_type(), 21)  # 10 reads of a page and one more (limit 1), all of other types
+    checked(license_id)
+    pages = [[r.license_id for r in p.receipts] for p in all_pages(running, TAX, later, 1)]
+    assert pages == [[license_id]]  # had been [[], [license_id]]: an empty page with a token
+    checked(license_id)
+    checked(not_found_of_another_type(), 22)  # and a run of them at the end
+    pages = [[r.license_id for r in p.receipts] for p in all_pages(running, TAX, later, 1)]
+    assert pages == [[license_id], [license_id]]  # had been a third page, empty, after a token
