@@ -133,7 +133,7 @@ from gateway.services.seals import SealService, sm2_unavailable
 from gateway.store.changes import ChangeFeed
 from gateway.store.database import AppendWork, Database, StoreTimeout
 from gateway.store.group_writer import GroupWriter, may_have_landed
-from gateway.store.repositories import StoredReceipt
+from gateway.store.repositories import CasePlace, StoredReceipt
 from signing.canonical import canonical_fragment, canonical_json
 from signing.checks import async_chain_identity, check_qr_seal, identity_at, identity_finding_at, record_integrity
 from signing.keys import SM2_SM3, KeyBackend, key_id_of
@@ -1306,14 +1306,15 @@ class VerificationService:
         size_of: Callable[[StoredReceipt], int] | None = None,
         max_bytes: int = 0,
     ) -> tuple[list[StoredReceipt], str]:
-        """The receipts of one 一件事 case, oldest first, a page at a time (首办核验、接办免收), for the department
-        that handles the request's matter of the bundle (``check_use`` refuses the others; an administrator may read
-        any case), and the next page's token (empty after the last); the call is on the audit trail, and so is a
-        refusal (``refuse_use``). A department is given the receipts of the license types its matter uses only (its
-        materials): relying on a check is using the license, and a matter with no need of a 结婚证 had been told the
-        parents' one was cancelled since, as often as it asked (a privacy tester; PIPL art. 6, the minimum the
-        purpose needs). An administrator, who reads no personal data, is given all of them; a member with another role
-        beside ``ADMIN`` is given those of the matter's types, as a department is (``Member.administrator_only``).
+        """The receipts of one 一件事 case in the order they were committed, a page at a time (首办核验、接办免收), for
+        the department that handles the request's matter of the bundle (``check_use`` refuses the others; an
+        administrator may read any case), and the next page's token (empty after the last); the call is on the audit
+        trail, and so is a refusal (``refuse_use``). A department is given the receipts of the license types its
+        matter uses only (its materials): relying on a check is using the license, and a matter with no need of a 结婚证
+        had been told the parents' one was cancelled since, as often as it asked (a privacy tester; PIPL art. 6, the
+        minimum the purpose needs). An administrator, who reads no personal data, is given all of them; a member with
+        another role beside ``ADMIN`` is given those of the matter's types, as a department is
+        (``Member.administrator_only``).
 
         With ``size_of`` (the bytes a receipt takes in the reply), a page ends before its receipts pass ``max_bytes``
         and the next one goes on from there: 1000 receipts with a long purpose were past a 2 MiB message limit, gRPC
@@ -1353,7 +1354,7 @@ class VerificationService:
                 ]
                 if len(kept) > size or len(fetched) < read:
                     break
-                after = (fetched[-1].created_at, fetched[-1].receipt_id)
+                after = _case_place(fetched[-1])
                 read = max(read, min(2 * read, CASE_READ_ROWS))
         page, more = kept[:size], len(kept) > size
         if size_of is not None and len(fitting := _fitting(page, size_of, max_bytes)) < len(page):
@@ -2104,13 +2105,20 @@ class VerificationService:
     def _store(self, uow: AppendWork, made: Sequence[_Made | Exception]) -> list[StoredReceipt | Exception]:
         """The group commit's second stage: store the signed receipts and their access records."""
         good = [m for m in made if not isinstance(m, Exception)]
+        seqs: dict[str, int] = {}
         if self._audit is not None:  # first: a receipt already in the store tells a trail deleted from a new one
-            self._audit.append(uow, [entry for _, entry in good])
-        uow.receipts.add([receipt for receipt, _ in good])
+            records = self._audit.append(uow, [entry for _, entry in good])
+            # each receipt in the commit order: its access record's number, drawn under the chain lock held to the
+            # commit (a case's pages go by it: ``case_receipts``)
+            seqs = {record.entry.receipt_id: record.seq for record in records if record.entry.receipt_id}
+        stored = {
+            receipt.receipt_id: dataclasses.replace(receipt, seq=seqs.get(receipt.receipt_id)) for receipt, _ in good
+        }
+        uow.receipts.add(list(stored.values()))
         if good:  # a connection lost at the commit: the group committed if its first receipt is there
             first = good[0][0].receipt_id
             uow.landed_if(lambda later: later.receipts.exists(first))
-        return [m if isinstance(m, Exception) else m[0] for m in made]
+        return [m if isinstance(m, Exception) else stored[m[0].receipt_id] for m in made]
 
 
 def public_key_id(cert: x509.Certificate) -> str:
@@ -2324,19 +2332,32 @@ def _fitting(
     return list(receipts)
 
 
+def _case_place(receipt: StoredReceipt) -> CasePlace:
+    """Where a case's listing goes on after ``receipt``: its place in the commit order, or, for one stored before
+    schema 0035 (listed first), its time and id (``ReceiptRepository.of_case``)."""
+    return receipt.seq if receipt.seq is not None else (receipt.created_at, receipt.receipt_id)
+
+
 def _case_page_end(last: StoredReceipt) -> str:
-    """Where the next page of a case's receipts starts: after the last one's time (µs since the epoch) and id (a
-    page token's position, ``PageTokens``)."""
+    """Where the next page of a case's receipts starts (a page token's position, ``PageTokens``): after the last
+    one's place in the commit order (``@`` and its ``seq``), or, for one stored before schema 0035, after its time (µs
+    since the epoch) and id, the form every token had before, so that a token given then is still taken. Pages had
+    gone by time alone, the check's, taken before the receipt committed: one committed late, dated before a page
+    already read, was on no later page (a reviewer)."""
+    if last.seq is not None:
+        return f"@{last.seq}"
     micros = (last.created_at - _EPOCH) // dt.timedelta(microseconds=1)
     return f"{micros}.{last.receipt_id}"
 
 
-def _case_position(position: str | None) -> tuple[dt.datetime, str] | None:
-    """The time and id ``_case_page_end`` wrote, None for the first page. The token was sealed to this caller's
-    listing of this case under this matter (``PageTokens.position``): one of another case had been taken as a place
-    in this one, leaving out this case's earlier receipts without a word (found by a black-box tester)."""
+def _case_position(position: str | None) -> CasePlace | None:
+    """The place ``_case_page_end`` wrote, None for the first page. The token was sealed to this caller's listing of
+    this case under this matter (``PageTokens.position``): one of another case had been taken as a place in this one,
+    leaving out this case's earlier receipts without a word (found by a black-box tester)."""
     if position is None:
         return None
+    if position.startswith("@"):
+        return int(position[1:])
     micros, receipt_id = position.split(".")
     return _EPOCH + dt.timedelta(microseconds=int(micros)), receipt_id
 

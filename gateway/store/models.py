@@ -214,6 +214,10 @@ class ReceiptRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     bundle_code: Mapped[str] = mapped_column(String(40), server_default="")
     case_id: Mapped[str] = mapped_column(String(64), server_default="")
+    seq: Mapped[int | None] = mapped_column(BigId)
+    """The ``seq`` of the access record stored with it, in the same group commit under the audit chain's lock: the
+    order receipts were committed in, by which a case's receipts are paged (``created_at`` is the check's time, taken
+    before a slow check committed). None for receipts stored before schema 0035, and without an audit trail."""
 
 
 class AccessRecordRow(Base):

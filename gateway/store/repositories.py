@@ -1315,6 +1315,12 @@ class StoredReceipt:
     bundle_code: str = ""
     case_id: str = ""
     proof: bytes = b""
+    seq: int | None = None
+    """Its place in the order receipts were committed (``ReceiptRow.seq``); None for those stored before 0035."""
+
+
+CasePlace = int | tuple[dt.datetime, str]
+"""Where a page of a case's receipts ended: the last one's ``seq``, or the time and id of one stored before 0035."""
 
 
 def add_receipts(statements: Statements, receipts: Sequence[StoredReceipt]) -> None:
@@ -1334,6 +1340,7 @@ def add_receipts(statements: Statements, receipts: Sequence[StoredReceipt]) -> N
                 "created_at": r.created_at,
                 "bundle_code": r.bundle_code,
                 "case_id": r.case_id,
+                "seq": r.seq,
             }
             for r in receipts
         ],
@@ -1363,22 +1370,27 @@ class ReceiptRepository:
         bundle_code: str,
         case_id: str,
         limit: int = 200,
-        after: tuple[dt.datetime, str] | None = None,
+        after: CasePlace | None = None,
         *,
         type_codes: Collection[str] | None = None,
     ) -> list[StoredReceipt]:
-        """A case's receipts, oldest first, from just after ``after`` (the previous page's last: its time and id);
-        with ``type_codes``, only those of licenses of these types (the type is the identifier's sixth part) and
-        those naming no license (a claim's that found none: its type is in its statement)."""
+        """A case's receipts in the order they were committed, from just after ``after`` (the previous page's last:
+        its ``seq``, or the time and id of one stored before schema 0035, which are listed first, by time, as they
+        were before); with ``type_codes``, only those of licenses of these types (the type is the identifier's sixth
+        part) and those naming no license (a claim's that found none: its type is in its statement)."""
         query = select(_R).where(_R.c.bundle_code == bundle_code, _R.c.case_id == case_id)
         if type_codes is not None:
             prefixes = [f"{LICENSE_ID_ROOT}.{code}." for code in sorted(type_codes)]
             named = (_R.c.license_id.startswith(p, autoescape=True) for p in prefixes)
             query = query.where(or_(_R.c.license_id == "", *named))
-        if after is not None:
+        if isinstance(after, int):
+            query = query.where(_R.c.seq > after)
+        elif after is not None:
             at, receipt_id = _as_utc(after[0]), after[1]
-            query = query.where(or_(_R.c.created_at > at, and_(_R.c.created_at == at, _R.c.receipt_id > receipt_id)))
-        rows = self._s.execute(query.order_by(_R.c.created_at, _R.c.receipt_id).limit(limit)).all()
+            older = or_(_R.c.created_at > at, and_(_R.c.created_at == at, _R.c.receipt_id > receipt_id))
+            query = query.where(or_(_R.c.seq.is_not(None), older))
+        order = (_R.c.seq.nulls_first(), _R.c.created_at, _R.c.receipt_id)
+        rows = self._s.execute(query.order_by(*order).limit(limit)).all()
         return [_receipt(r) for r in rows]
 
     def bundle_codes(self) -> list[str]:
@@ -1412,6 +1424,7 @@ def _receipt(row: Row[tuple[object, ...]]) -> StoredReceipt:
         created_at=_utc(m["created_at"]),
         bundle_code=m["bundle_code"],
         case_id=m["case_id"],
+        seq=m["seq"],
     )
 
 

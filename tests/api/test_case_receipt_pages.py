@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 
 from gateway.bootstrap import samples
 from gateway.domain.identifiers import LicenseId
+from gateway.domain.paging import Listing
+from gateway.services.verification import VerificationService
 from protos.zzgw.v1 import verification_pb2
 from tests.api.test_verification import FPSL, batch_issue, verifier
 from tests.conftest import (
@@ -25,6 +28,7 @@ from tests.conftest import (
     start_gateway,
     trail_rows,
 )
+from tests.signing.test_pdf import one_page_pdf
 
 BUNDLE = "370100-YJS-QYKB"
 SMALLEST_LIMIT = 2 * 1024 * 1024
@@ -77,10 +81,9 @@ def test_a_page_ends_before_the_message_limit_and_the_trail_names_what_was_given
     with running.gateway.db.unit_of_work() as uow:
         stored = uow.receipts.get(made.receipt.receipt_id)
     assert stored is not None
-    copies = [
-        dataclasses.replace(
-            stored, receipt_id=uuid.uuid4().hex[:20], created_at=stored.created_at + dt.timedelta(seconds=i)
-        )
+    at = stored.created_at
+    copies = [  # stored as if before schema 0035, listed first, by their time
+        dataclasses.replace(stored, receipt_id=uuid.uuid4().hex[:20], seq=None, created_at=at + dt.timedelta(seconds=i))
         for i in range(1, 1000)
     ]
     with running.gateway.db.unit_of_work(write=True) as uow:
@@ -89,7 +92,7 @@ def test_a_page_ends_before_the_message_limit_and_the_trail_names_what_was_given
     pages = list(all_pages(running, POLICE, first, 1000))  # 1000 receipts of ~2.4 KB: past 2 MiB in one page
     assert len(pages) == 2 and all(p.ByteSize() <= SMALLEST_LIMIT for p in pages)
     listed = [r.receipt.receipt_id for p in pages for r in p.receipts]
-    assert listed == [stored.receipt_id, *(c.receipt_id for c in copies)]
+    assert listed == [*(c.receipt_id for c in copies), stored.receipt_id]
     said = [
         reason
         for (reason,) in trail_rows(
@@ -122,3 +125,79 @@ def test_a_page_is_empty_only_at_the_end(running: RunningGateway) -> None:
     checked(not_found_of_another_type(), 22)  # and a run of them at the end
     pages = [[r.license_id for r in p.receipts] for p in all_pages(running, TAX, later, 1)]
     assert pages == [[license_id], [license_id]]  # had been a third page, empty, after a token
+
+
+def test_a_receipt_committed_late_is_on_a_later_page(running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check dated before a page's last receipt, committed after the page was read (a VerifyDocument of a large
+    PDF, seconds in validation), is on the next page: pages go in the order receipts were committed."""
+    license_id = batch_issue(running, 19, samples.business_license)
+    first, _ = uses(case_number())
+    police = verifier(running, POLICE)
+
+    def checked() -> str:
+        request = verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id)
+        return police.VerifyLicense(request).report.receipt.receipt_id
+
+    made = [checked()]
+    validating, validated = threading.Event(), threading.Event()
+    validate = VerificationService._validate_pdf
+
+    def held(self: VerificationService, pdf: bytes, field: str) -> object:
+        validating.set()
+        validated.wait(30)
+        return validate(self, pdf, field)
+
+    monkeypatch.setattr(VerificationService, "_validate_pdf", held)
+    document: list[str] = []
+    request = verification_pb2.VerifyDocumentRequest(use=first, pdf=one_page_pdf())
+    late = threading.Thread(target=lambda: document.append(police.VerifyDocument(request).report.receipt.receipt_id))
+    late.start()
+    try:
+        assert validating.wait(30)
+        made += [checked(), checked()]  # dated after the document's check, committed before it
+        page = police.ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=first, limit=2))
+    finally:
+        validated.set()
+        late.join(30)
+    rest = police.ListCaseReceipts(
+        verification_pb2.ListCaseReceiptsRequest(use=first, limit=10, page_token=page.next_page_token)
+    )
+    paged = [r.receipt.receipt_id for r in [*page.receipts, *rest.receipts]]
+    assert paged == [*made, *document]  # the document's had been on no page of the run
+
+
+def test_receipts_stored_before_0035_list_first_in_their_order_and_their_tokens_are_taken(
+    running: RunningGateway,
+) -> None:
+    """Receipts stored before the commit order was recorded (schema 0035) are listed first, by their time as before,
+    and a token given before the upgrade (a place among them) still goes on from that place."""
+    license_id = batch_issue(running, 20, samples.business_license)
+    first, later = uses(case_number())
+    police = verifier(running, POLICE)
+    police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id))
+    (newer,) = verifier(running, TAX).ListCaseReceipts(verification_pb2.ListCaseReceiptsRequest(use=later)).receipts
+    with running.gateway.db.unit_of_work() as uow:
+        stored = uow.receipts.get(newer.receipt.receipt_id)
+    assert stored is not None and stored.seq is not None
+    # the number of the access record stored with it, in the same commit
+    assert trail_rows(running, "receipt_id", "seq = :seq", seq=stored.seq) == [(stored.receipt_id,)]
+
+    at = stored.created_at
+    older = [
+        dataclasses.replace(stored, receipt_id=f"OLD{n}", seq=None, created_at=at + dt.timedelta(hours=n))
+        for n in (2, 1, 3)
+    ]  # dated after the newer one, and stored out of their order
+    with running.gateway.db.unit_of_work(write=True) as uow:
+        uow.receipts.add(older)
+        uow.commit()
+    pages = [[r.receipt.receipt_id for r in p.receipts] for p in all_pages(running, TAX, later, 2)]
+    assert pages == [["OLD1", "OLD2"], ["OLD3", newer.receipt.receipt_id]]
+    # a token of the form given before 0035: after OLD1's time and id
+    kept = (f"bundle_code={BUNDLE}", f"case_id={later.case_id.upper()}", f"matter_code={FPSL}")
+    listing = Listing("ListCaseReceipts", TAX, kept)
+    micros = (older[1].created_at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+    token = running.gateway.verification._pages.token(f"{micros}.OLD1", listing)
+    rest = verifier(running, TAX).ListCaseReceipts(
+        verification_pb2.ListCaseReceiptsRequest(use=later, limit=10, page_token=token)
+    )
+    assert [r.receipt.receipt_id for r in rest.receipts] == ["OLD2", "OLD3", newer.receipt.receipt_id]

@@ -114,7 +114,8 @@ class VerificationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListCaseReceipts(self, request, context):
-        """Lists the receipts of one 一件事 case (use.bundle_code and use.case_id), oldest first, so that a department
+        """Lists the receipts of one 一件事 case (use.bundle_code and use.case_id), oldest first (in the order they were
+        committed: one committed while a client pages is on a later page), so that a department
         handling a later matter of the bundle relies on the first one's verification instead of verifying again: those
         of the license types the request's matter uses (an administrator's: all of them).
         """
