@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -352,27 +353,28 @@ def _status_text(report: verification_pb2.VerificationReport) -> str:
     return text + (f" 自 since {license.status_since}" if license.status_since else "")
 
 
-def check_receipt_path(path: Path, what: str = "") -> None:
+def check_receipt_path(path: Path, what: str = "", option: str = "--receipt") -> None:
     """Refuse a receipt file that could not be written, or should not be, before anything is verified (BadInput):
     the file ``what`` names (the one being verified: its receipt had overwritten the applicant's PDF, without a
     word; a reviewer), or an existing file that is not a receipt. A receipt file is replaced (the command run again),
-    and so is an empty one; what is not a regular file (``/dev/stdout``) is written as it is."""
-    named, folder = shown(str(path)), shown(str(path.parent))
+    and so is an empty one; what is not a regular file (``/dev/stdout``) is written as it is. ``option`` is how the
+    command names the file (``zzgw receipt get``'s ``-o``)."""
+    named, folder = f"{option} {shown(str(path))}", shown(str(path.parent))
     if path.is_dir():
-        raise BadInput(f"--receipt {named} 是目录，请给出文件名（--receipt {named} is a directory: name a file）")
+        raise BadInput(f"{named} 是目录，请给出文件名（{named} is a directory: name a file）")
     if not path.parent.is_dir():
-        raise BadInput(f"--receipt {named}：没有目录 {folder}（--receipt {named}: no directory {folder}）")
+        raise BadInput(f"{named}：没有目录 {folder}（{named}: no directory {folder}）")
     if what and _is_file(Path(what)) and _same_file(path, Path(what)):
         raise BadInput(
-            f"--receipt {named} 就是要核验的文件，回执不能覆盖它，请换一个文件名"
-            f"（--receipt {named} is the file being verified: the receipt would overwrite it; name another file）"
+            f"{named} 就是要核验的文件，回执不能覆盖它，请换一个文件名"
+            f"（{named} is the file being verified: the receipt would overwrite it; name another file）"
         )
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise BadInput(f"--receipt {named}：无权在此写入（--receipt {named}: not writable here）")
+        raise BadInput(f"{named}：无权在此写入（{named}: not writable here）")
     if _is_file(path) and not _receipt_or_empty(path):
         raise BadInput(
-            f"--receipt {named} 已存在且不是核验回执，不会覆盖它，请换一个文件名或先移走它"
-            f"（--receipt {named} exists and is not a receipt: it is not overwritten; name another file, or move it）"
+            f"{named} 已存在且不是核验回执，不会覆盖它，请换一个文件名或先移走它"
+            f"（{named} exists and is not a receipt: it is not overwritten; name another file, or move it）"
         )
 
 
@@ -430,6 +432,34 @@ def write_receipt(answer: Answer, path: Path) -> None:
         return
     with os.fdopen(created, "wb") as target:
         target.write(data)
+
+
+def replace_receipt_file(text: str, path: Path, option: str) -> None:
+    """Write a fetched receipt at ``path`` (checked by ``check_receipt_path`` before the call) through a temporary
+    file beside it, renamed over it: the file is never half written, and a file that is not a receipt that appeared
+    there meanwhile is kept (ReceiptFileTaken). ``zzgw receipt get -o`` had replaced any file, the applicant's PDF
+    too (a reviewer). What is not a regular file (``/dev/stdout``) is written as it is."""
+    data = text.encode("utf-8")
+    if path.exists() and not path.is_file():
+        path.write_bytes(data)
+        return
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as target:
+            target.write(data)
+        mask = os.umask(0)
+        os.umask(mask)
+        temporary.chmod(0o666 & ~mask)  # as a file created by open, not mkstemp's 0600: a receipt is to be shared
+        if _is_file(path) and not _receipt_or_empty(path):
+            named = f"{option} {shown(str(path))}"
+            raise ReceiptFileTaken(
+                f"{named} 在取回期间出现了一个不是核验回执的文件，未覆盖它（{named}: a file that is not a receipt "
+                "appeared there meanwhile: it is not overwritten）"
+            )
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _display_width(text: str) -> int:

@@ -1277,10 +1277,22 @@ def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
 
     from adapters.client import MemberCredentials, NoCredentials, connect
     from adapters.receipt_file import receipt_json
-    from adapters.verify_command import CALL_SECONDS
+    from adapters.verify_command import (
+        CALL_SECONDS,
+        BadInput,
+        ReceiptFileTaken,
+        check_receipt_path,
+        replace_receipt_file,
+    )
     from protos.zzgw.v1 import verification_pb2, verification_pb2_grpc
 
     target = args.target or settings.grpc_addr
+    try:  # before the fetch, which is on the holder's log: a receipt written nowhere had been recorded (a reviewer)
+        if args.out:
+            check_receipt_path(args.out, option="-o")  # a new file, a receipt file or an empty one
+    except BadInput as exc:
+        print(f"zzgw receipt get: {exc}", file=sys.stderr)
+        return 2
     try:
         credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.member)
     except NoCredentials as exc:
@@ -1297,7 +1309,11 @@ def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
             return 4
     text = receipt_json(found.receipt)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        try:
+            replace_receipt_file(text, args.out, "-o")
+        except (ReceiptFileTaken, OSError) as exc:
+            print(f"zzgw receipt get: {exc}", file=sys.stderr)
+            return 2
     else:
         sys.stdout.write(text)
     return 0
