@@ -719,6 +719,34 @@ def test_an_answer_the_server_makes_names_the_member_whose_call_it_was(
     ]
 
 
+def test_a_case_list_shows_each_license_holder_from_the_registry(console: str, running: RunningGateway) -> None:
+    """Two companies' 营业执照 verified in one case (a mistyped case number, or another applicant's license): each
+    listed receipt comes with its license's holder from the registry, as 查验回执 shows it, to hold against the
+    applicant; an administrator, who reads no personal data, is given none (a reviewer, R4)."""
+    licenses = [issue(running, n).license for n in (39, 40)]
+    bundle = {"bundle_code": QYKB, "case_id": "QYKB-" + uuid.uuid4().hex[:10]}
+    first = {"matter_code": QYKZ, "purpose": "企业开办：刻制公章", "operator": "公安窗口01", **bundle}
+    for license in licenses:
+        assert verify(console, running, POLICE, query=license.license_id, use=first)[0] == 200
+    later = {"matter_code": FPSL, "purpose": "企业开办：发票申领", "operator": "税务窗口02", **bundle}
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[TAX])
+    assert status == 200
+    assert [(r["license_id"], r["holder"]) for r in answer["receipts"]] == [
+        (
+            license.license_id,
+            {
+                "holder_name_masked": license.holder.name,  # a company's: public registration, whole
+                "holder_code_masked": license.holder.code,
+                "holder_in_full": True,
+                "holder_code_type": "001",
+            },
+        )
+        for license in licenses
+    ]
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[ADMIN])
+    assert status == 200 and [r["holder"] for r in answer["receipts"]] == [None, None]
+
+
 def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console: str, running: RunningGateway) -> None:
     """企业开办: the 公安局's clerk verifies the 营业执照 for 印章刻制; the tax bureau's clerk (发票申领, same case)
     finds that receipt instead of asking for the paper again (首办核验、接办免收)."""

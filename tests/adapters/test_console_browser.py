@@ -316,6 +316,10 @@ def test_a_later_department_sees_the_case_receipts_and_downloads_one(page: Any, 
     row = page.locator(f"#case-table tr[data-receipt='{earlier.report.receipt.receipt_id}']")
     text = row.inner_text()
     assert "济南市公安局" in text and "企业印章刻制" in text and "营业执照" in text and "核验通过" in text
+    # whose license it is, from the registry, under its identifier, with what to compare it with (a reviewer, R4)
+    holder = f"单位名称：{issued.holder.name}，统一社会信用代码：{issued.holder.code}（登记库信息）"
+    assert row.locator(".holder").inner_text() == holder
+    assert "请与申请单位或申请人核对" in page.inner_text("#case-holder-check")
     assert page.locator("#case-table tr[data-receipt]").count() == 1 and page.is_hidden("#case-empty")
     with page.expect_download() as download:
         row.locator("button").click()
