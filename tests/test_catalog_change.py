@@ -458,6 +458,28 @@ def not_shared(code: str, key: str = "") -> Callable[[dict[str, Any]], None]:
     return edit
 
 
+def requested(running: RunningGateway, type_code: str, **fields: Any) -> authorization_pb2.AccessRequest:
+    """The real-estate centre's request for ``type_code`` under 不动产转移登记."""
+    stub = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(REAL_ESTATE))
+    ask = authorization_pb2.RequestAccessRequest(use=BDCZY, type_code=type_code, duration_days=30, **fields)
+    return stub.RequestAccess(ask).request
+
+
+def decide(running: RunningGateway, issuer: str, request_id: str, decision: int, **fields: Any) -> Any:
+    """``issuer``'s decision on ``request_id``, to be called."""
+    stub = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(issuer))
+    ask = authorization_pb2.DecideAccessRequestRequest(request_id=request_id, decision=decision, **fields)
+    return functools.partial(stub.DecideAccessRequest, ask)
+
+
+def state(running: RunningGateway, issuer: str, request_id: str) -> int:
+    """The state of ``request_id`` in ``issuer``'s queue."""
+    stub = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(issuer))
+    listed = stub.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(limit=500)).requests
+    (found,) = (r for r in listed if r.request_id == request_id)
+    return found.state
+
+
 def test_a_request_for_what_the_catalog_no_longer_shares_is_not_approved(store: str, tmp_path: Path) -> None:
     """A catalog adopted while requests wait in the issuers' queues makes the 结婚证 不予共享, and the 居民身份证's
     公民身份号码. Approving either request had been taken without a word, and the approval let the data out the day
@@ -469,22 +491,6 @@ def test_a_request_for_what_the_catalog_no_longer_shares_is_not_approved(store: 
     request stays pending: the issuer approves the other fields, or rejects it."""
     before = catalog_file(tmp_path / "catalog.json")
     after = catalog_file(tmp_path / "after.json", not_shared(MARRIAGE), not_shared(ID_CARD, "citizen_id"))
-
-    def requested(running: RunningGateway, type_code: str) -> authorization_pb2.AccessRequest:
-        stub = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(REAL_ESTATE))
-        ask = authorization_pb2.RequestAccessRequest(use=BDCZY, type_code=type_code, duration_days=30)
-        return stub.RequestAccess(ask).request
-
-    def decide(running: RunningGateway, issuer: str, request_id: str, decision: int, **fields: Any) -> Any:
-        stub = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(issuer))
-        ask = authorization_pb2.DecideAccessRequestRequest(request_id=request_id, decision=decision, **fields)
-        return functools.partial(stub.DecideAccessRequest, ask)
-
-    def state(running: RunningGateway, issuer: str, request_id: str) -> int:
-        stub = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(issuer))
-        listed = stub.ListAccessRequests(authorization_pb2.ListAccessRequestsRequest(limit=500)).requests
-        (found,) = (r for r in listed if r.request_id == request_id)
-        return found.state
 
     approve, reject = authorization_pb2.ACCESS_DECISION_APPROVE, authorization_pb2.ACCESS_DECISION_REJECT
     pending = authorization_pb2.ACCESS_REQUEST_STATE_PENDING
@@ -514,6 +520,100 @@ def test_a_request_for_what_the_catalog_no_longer_shares_is_not_approved(store: 
         approved = decide(running, POLICE, card, approve, approved_fields=["name", "gender"])().request
         assert approved.state == authorization_pb2.ACCESS_REQUEST_STATE_APPROVED
         assert list(approved.approved_fields) == ["name", "gender"]
+
+
+def without_matter(code: str) -> Callable[[dict[str, Any]], None]:
+    """The matter ``code`` taken out of the catalog, and out of the bundles that name it."""
+
+    def edit(raw: dict[str, Any]) -> None:
+        raw["matters"] = [m for m in raw["matters"] if m["code"] != code]
+        for bundle in raw.get("bundles", []):
+            bundle["matters"] = [m for m in bundle["matters"] if m != code]
+
+    return edit
+
+
+def material_changed(matter_code: str, type_code: str, *, without: str = "") -> Callable[[dict[str, Any]], None]:
+    """Matter ``matter_code``'s material of ``type_code`` without its field ``without``, or taken out when none is
+    named."""
+
+    def edit(raw: dict[str, Any]) -> None:
+        (matter,) = (m for m in raw["matters"] if m["code"] == matter_code)
+        if not without:
+            matter["materials"] = [m for m in matter["materials"] if m["type_code"] != type_code]
+            return
+        (material,) = (m for m in matter["materials"] if m["type_code"] == type_code)
+        for listed in ("fields", "full_fields"):
+            material[listed] = [k for k in material.get(listed, []) if k != without]
+
+    return edit
+
+
+def test_a_request_the_catalog_no_longer_needs_is_not_approved(store: str, tmp_path: Path) -> None:
+    """An approval is judged by the catalog in force when it is given. A request whose matter a catalog adopted since
+    took out, whose type the matter no longer lists or the catalog no longer has, or whose fields the matter's
+    material no longer lists had been approved all the same, unjudged (a type gone skipped even NEVER_SHARED), and
+    the approval let the data out the day a later catalog put the matter back (a rollback; a reviewer, R1). Now it
+    is refused UNKNOWN_MATTER or NOT_USED_BY_MATTER on request_id, a field FIELD_NOT_NEEDED at approved_fields[i]
+    (approved_fields when none is named; request_id when none of the request's is left), and it stays pending: the
+    issuer rejects it, or approves the fields still needed."""
+    before = catalog_file(tmp_path / "catalog.json")
+    changed = catalog_file(
+        tmp_path / "changed.json", retired(MARRIAGE), material_changed(BDCZY.matter_code, ID_CARD, without="citizen_id")
+    )
+    unlisted = catalog_file(tmp_path / "unlisted.json", material_changed(BDCZY.matter_code, ID_CARD))
+    dropped = catalog_file(tmp_path / "dropped.json", without_matter(BDCZY.matter_code))
+    approve, reject = authorization_pb2.ACCESS_DECISION_APPROVE, authorization_pb2.ACCESS_DECISION_REJECT
+    pending = authorization_pb2.ACCESS_REQUEST_STATE_PENDING
+    approved = authorization_pb2.ACCESS_REQUEST_STATE_APPROVED
+    rejected = authorization_pb2.ACCESS_REQUEST_STATE_REJECTED
+    with serving(tmp_path, store, before) as running:
+        marriage = requested(running, MARRIAGE).request_id
+        card = requested(running, ID_CARD).request_id
+        number = requested(running, ID_CARD, fields=["citizen_id"]).request_id
+        unused = requested(running, ID_CARD).request_id
+        later = requested(running, ID_CARD).request_id
+
+    assert initialise(settings_of(tmp_path, store, changed), adopt_catalog=True).catalog_replaced
+    with serving(tmp_path, store, changed) as running:
+        code, violations, message = refused(decide(running, CIVIL, marriage, approve))  # the type is gone
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("request_id", "NOT_USED_BY_MATTER")])
+        said = f"request_id: 事项 {BDCZY.matter_code}（不动产转移登记）现已不使用证照类型 {MARRIAGE}"
+        assert message.startswith(said), message
+        assert "请驳回此申请" in message and "reject it" in message
+        assert state(running, CIVIL, marriage) == pending
+        assert decide(running, CIVIL, marriage, reject, reason="证照目录已不含结婚证")().request.state == rejected
+
+        code, violations, message = refused(decide(running, POLICE, number, approve))  # nothing it asks is needed
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("request_id", "FIELD_NOT_NEEDED")])
+        assert "请驳回此申请" in message
+        code, violations, message = refused(decide(running, POLICE, card, approve))
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("approved_fields", "FIELD_NOT_NEEDED")])
+        said = "approved_fields: 事项 370100-BDCZY-001（不动产转移登记）现已不需要居民身份证的信息项 公民身份号码"
+        assert message.startswith(said), message
+        named = decide(running, POLICE, card, approve, approved_fields=["name", "name", "citizen_id"])
+        assert refused(named)[1] == [("approved_fields[2]", "FIELD_NOT_NEEDED")]
+        assert state(running, POLICE, card) == state(running, POLICE, number) == pending
+        given = decide(running, POLICE, card, approve, approved_fields=["name", "gender"])().request
+        assert (given.state, list(given.approved_fields)) == (approved, ["name", "gender"])
+
+    assert initialise(settings_of(tmp_path, store, unlisted), adopt_catalog=True).catalog_replaced
+    with serving(tmp_path, store, unlisted) as running:
+        code, violations, message = refused(decide(running, POLICE, unused, approve))
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("request_id", "NOT_USED_BY_MATTER")])
+        assert message.startswith(f"request_id: 事项 {BDCZY.matter_code}（不动产转移登记）现已不使用居民身份证")
+
+    assert initialise(settings_of(tmp_path, store, dropped), adopt_catalog=True).catalog_replaced
+    with serving(tmp_path, store, dropped) as running:
+        code, violations, message = refused(decide(running, POLICE, later, approve))
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("request_id", "UNKNOWN_MATTER")])
+        assert message.startswith(f"request_id: 事项目录中现已没有事项 {BDCZY.matter_code}")
+        assert state(running, POLICE, later) == pending
+
+    # the matter back (a bad catalog rolled back): the request, still pending, is judged by the catalog now in force
+    assert initialise(settings_of(tmp_path, store, before), adopt_catalog=True).catalog_replaced
+    with serving(tmp_path, store, before) as running:
+        assert decide(running, POLICE, later, approve)().request.state == approved
 
 
 UNREGISTERED = "91370100MA3C4K7L6M"

@@ -601,8 +601,11 @@ class AuthorizationService:
                 request = uow.access_requests.get(request_id)
                 assert request is not None
             license_type = self._catalog.license_types.get(request.type_code)
+            matter = self._catalog.matters.get(request.matter_code)
             try:
-                state = _apply(uow, request, license_type, decision, approved_fields, duration_days, reason, now)
+                state = _apply(
+                    uow, request, matter, license_type, decision, approved_fields, duration_days, reason, now
+                )
             except ConflictError:
                 if expired:
                     uow.commit()  # the expiry stands even though this decision comes too late
@@ -1776,6 +1779,7 @@ def _approved_fields(request: StoredAccessRequest, approved: Sequence[str]) -> t
 def _apply(
     uow: UnitOfWork,
     request: StoredAccessRequest,
+    matter: Matter | None,
     license_type: LicenseType | None,
     decision: AccessDecision,
     approved_fields: Sequence[str],
@@ -1784,7 +1788,8 @@ def _apply(
     now: dt.datetime,
 ) -> AccessRequestState:
     """Store a decision on ``request``: approve or reject it while it is pending, withdraw it once approved.
-    ``license_type`` is the request's type as the catalog has it now (None: no longer in it)."""
+    ``matter`` and ``license_type`` are the request's matter and type as the catalog has them now (None: no longer
+    in it); an approval is judged by them (``_check_needed_now``, ``_check_shared_now``)."""
     if decision is AccessDecision.WITHDRAW:
         state_now = request_state(request, now).value  # an approval past its end shares nothing already
         if state_now != AccessRequestState.APPROVED.value:
@@ -1803,8 +1808,8 @@ def _apply(
         raise _not_pending(request)
     if decision is AccessDecision.APPROVE:
         fields = _approved_fields(request, approved_fields)
-        if license_type is not None:
-            _check_shared_now(license_type, request, fields, approved_fields)
+        license_type = _check_needed_now(matter, license_type, request, fields, approved_fields)
+        _check_shared_now(license_type, request, fields, approved_fields)
         days = duration_days or request.duration_days
         if not 0 < days <= request.duration_days:
             raise invalid(
@@ -1824,6 +1829,70 @@ def _apply(
             reason="ACCESS_REQUEST_DECIDED",
         )
     return state
+
+
+def _check_needed_now(
+    matter: Matter | None,
+    license_type: LicenseType | None,
+    request: StoredAccessRequest,
+    fields: tuple[str, ...],
+    named: Sequence[str],
+) -> LicenseType:
+    """The request's type, when the catalog in force still has the request's matter, the matter still lists the type
+    and its material the fields approved (``fields``, those ``named`` in ``approved_fields`` or all the request's).
+    A catalog adopted since the request came may have taken any of them out: such an approval had been given
+    unjudged (with the type gone, not even checked for ``_check_shared_now``), shared nothing while the catalog
+    stayed so, and let the data out the day a later catalog put the matter back (a rollback of a bad catalog; a
+    reviewer, R1). INVALID_ARGUMENT: UNKNOWN_MATTER or NOT_USED_BY_MATTER on ``request_id``, and FIELD_NOT_NEEDED on
+    ``request_id`` when none of the fields the request asks for is still listed, else on each field approved that is
+    not, at ``approved_fields[i]`` as named (a repeated one's first) or ``approved_fields`` when none is named. The
+    request stays pending, to be rejected, or approved for the fields still listed."""
+    if matter is None:
+        raise invalid(
+            "request_id",
+            "UNKNOWN_MATTER",
+            f"事项目录中现已没有事项 {request.matter_code}（事项目录已变更），不能批准，请驳回此申请"
+            f"（the catalog no longer has matter {request.matter_code}: the request cannot be approved; reject it）",
+        )
+    if license_type is None or not any(m.type_code == license_type.code for m in matter.materials):
+        used = license_type.name if license_type else f"证照类型 {request.type_code}"
+        raise invalid(
+            "request_id",
+            "NOT_USED_BY_MATTER",
+            f"事项 {matter.code}（{matter.name}）现已不使用{used}（证照目录已变更），不能批准，请驳回此申请"
+            f"（matter {matter.code} no longer uses license type {request.type_code} since the catalog changed: "
+            "the request cannot be approved; reject it）",
+        )
+    listed = _material(matter, license_type).fields
+    unlisted = [key for key in request.fields if key not in listed]
+    if not unlisted:
+        return license_type
+    if len(unlisted) == len(request.fields):
+        raise invalid(
+            "request_id",
+            "FIELD_NOT_NEEDED",
+            f"事项 {matter.code}（{matter.name}）现已不需要所申请的{license_type.name}信息项（证照目录已变更），"
+            f"不能批准，请驳回此申请（matter {matter.code} no longer lists the fields the request asks for since the "
+            "catalog changed: it cannot be approved; reject it）",
+        )
+    first_place: dict[str, int] = {}
+    for i, key in enumerate(named):
+        first_place.setdefault(key, i)
+    bad = [
+        FieldViolation(
+            field=f"approved_fields[{first_place[key]}]" if named else "approved_fields",
+            reason="FIELD_NOT_NEEDED",
+            description=f"事项 {matter.code}（{matter.name}）现已不需要{license_type.name}的信息项 "
+            f"{_label(license_type, key)}（证照目录已变更），不能批准；请只批准其余信息项，或驳回此申请（matter "
+            f"{matter.code} no longer lists {key} since the catalog changed: approve only the other fields, or "
+            "reject the request）",
+        )
+        for key in fields
+        if key in unlisted
+    ]
+    if bad:
+        raise InvalidRequestError(bad)
+    return license_type
 
 
 def _check_shared_now(

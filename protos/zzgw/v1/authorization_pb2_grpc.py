@@ -105,7 +105,11 @@ class AuthorizationServiceServicer:
         A request not decided within 10 working days (Monday to Friday; public holidays and 调休 are not excluded) has
         expired: FAILED_PRECONDITION / REQUEST_EXPIRED. Approving a type or field that a catalog adopted since the
         request came makes never shared (不予共享, or secret) is INVALID_ARGUMENT / NEVER_SHARED (on request_id when
-        nothing asked for is still shared, else on each such field of approved_fields); the request stays pending.
+        nothing asked for is still shared, else on each such field of approved_fields). So is approving a request
+        whose matter the catalog in force no longer has (UNKNOWN_MATTER on request_id), whose type the matter no longer
+        lists or the catalog no longer has (NOT_USED_BY_MATTER on request_id), or fields its material no longer lists
+        (FIELD_NOT_NEEDED: on request_id when none asked for is still listed, else on each such field of
+        approved_fields). The request stays pending, to be rejected or approved for what is still needed and shared.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
