@@ -372,8 +372,13 @@ class AuthorizationService:
         license: License | None = None
         if license_id:
             # what the identifier says (its type and issuer) is checked before the license is looked up: whether a
-            # license of a type the matter does not use exists is not the requester's to learn
+            # license of a type the matter does not use exists is not the requester's to learn. Its type first, the
+            # refusal on the holder's log: a type_code or issuer_code besides it that does not match had been
+            # refused first, with no record, a way to probe outside the matter unseen (a reviewer, R3)
             named = LicenseId.parse(license_id)
+            target = UseTarget(license_id=license_id)  # on the holder's log, as a refusal for another's matter is
+            refusal = self._audit.recorder(caller, use, AuditAction.REQUEST_ACCESS, target, subjects=self._subjects)
+            check_type_used(self._catalog, matter, named.type_code, "license_id", on_refusal=refusal)
             if type_code and type_code != named.type_code:
                 raise invalid(
                     "type_code", "TYPE_MISMATCH", "该证照不是所填的证照类型（the license is of another type）"
@@ -384,9 +389,6 @@ class AuthorizationService:
                     "ISSUER_MISMATCH",
                     "该证照不是所填的发证部门发放的（the license is from another issuer）",
                 )
-            target = UseTarget(license_id=license_id)  # on the holder's log, as a refusal for another's matter is
-            refusal = self._audit.recorder(caller, use, AuditAction.REQUEST_ACCESS, target, subjects=self._subjects)
-            check_type_used(self._catalog, matter, named.type_code, "license_id", on_refusal=refusal)
             with self._db.unit_of_work() as uow:
                 license = uow.licenses.get(license_id)
             if license is None:
@@ -400,11 +402,11 @@ class AuthorizationService:
                 "UNKNOWN_LICENSE_TYPE",
                 f"{unknown_type_words(type_code[:64])}（unknown license type {type_code[:64]!r}）",
             )
+        refusal = self._audit.recorder(caller, use, AuditAction.REQUEST_ACCESS)  # a type: it names no one
+        check_type_used(self._catalog, matter, license_type.code, "type_code", on_refusal=refusal)  # before the issuer
         # an issuer asks for its own licenses too, for a matter it handles, and decides in its own queue: its use is
         # authorised as anyone's (ADR 0011), and the approval is on the record
         issuer_code = _owning_issuer(license_type, issuer_code)
-        refusal = self._audit.recorder(caller, use, AuditAction.REQUEST_ACCESS)  # a type: it names no one
-        check_type_used(self._catalog, matter, license_type.code, "type_code", on_refusal=refusal)
         material = _material(matter, license_type)
         try:
             wanted = _requested_fields(license_type, material, fields)

@@ -661,6 +661,47 @@ def test_unconditional_data_needs_no_request_and_matters_bound_the_types(running
     )
 
 
+def test_a_type_the_matter_does_not_use_is_refused_on_the_log_whatever_else_the_request_names(
+    running: RunningGateway,
+) -> None:
+    """A license or type the matter does not use is NOT_USED_BY_MATTER, on the holder's log for one license, before
+    what else the request names is checked: a type_code or issuer_code besides it that does not match had been
+    TYPE_MISMATCH, ISSUER_MISMATCH or NOT_AN_ISSUER_OF_TYPE, with no record, so a department could probe licenses
+    outside its matters without leaving a trace on the holder's or the issuer's log (a reviewer, R3)."""
+    card = id_card(running).license
+    mismatched: list[dict[str, str]] = [
+        {"type_code": BUSINESS_LICENSE},
+        {"issuer_code": CIVIL},
+        {"type_code": ID_CARD, "issuer_code": CIVIL},
+    ]
+    for extra in mismatched:
+        before = record_count(running)
+        ask = {"type_code": "", "license_id": card.license_id, **extra}
+        code, _, violations = refused(lambda: request_access(running, TAX, FPSL, **ask))  # noqa: B023
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("license_id", "NOT_USED_BY_MATTER")]), extra
+        assert record_count(running) == before + 1
+        (record, *_) = records_of(running, card.holder.code)
+        assert (record.action, record.decision, record.reason, record.caller, record.license_id) == (
+            "REQUEST_ACCESS",
+            "DENIED",
+            "NOT_USED_BY_MATTER",
+            TAX,
+            card.license_id,
+        ), extra
+    before = record_count(running)  # by type, with an issuer that does not issue it: the type is refused first
+    code, _, violations = refused(lambda: request_access(running, TAX, FPSL, issuer_code=CIVIL))
+    assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("type_code", "NOT_USED_BY_MATTER")])
+    assert record_count(running) == before + 1
+    newest = trail_rows(running, "action, decision, reason", "caller = :tax", tax=TAX)[-1]
+    assert newest == ("REQUEST_ACCESS", "DENIED", "NOT_USED_BY_MATTER")
+    # under a matter that uses the type, a mismatch is said as before, and nothing is recorded
+    before = record_count(running)
+    other_issuer = {"type_code": "", "license_id": card.license_id, "issuer_code": CIVIL}
+    assert refused(lambda: request_access(running, **other_issuer))[2] == [("issuer_code", "ISSUER_MISMATCH")]
+    assert refused(lambda: request_access(running, issuer_code=CIVIL))[2] == [("issuer_code", "NOT_AN_ISSUER_OF_TYPE")]
+    assert record_count(running) == before
+
+
 def test_a_request_for_fields_the_matter_may_never_read_is_refused_as_reading_them_is(clocked: Clocked) -> None:
     """With no fields named a request asks for every field the matter lists: for a 护照 under CSSY (name and birth
     place, 不予共享) that had been NOTHING_TO_APPROVE, whose remedy, reading them, was then refused NOT_SHARED (found by
