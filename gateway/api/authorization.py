@@ -54,6 +54,21 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
     ) -> authorization_pb2.RequestAccessResponse:
         service = self._authorization()
         member = caller()
+        if request.client_request_id:  # a retry is answered before the use is checked, which the catalog may fail now
+            again = service.request_again(
+                member,
+                matter_code=request.use.matter_code,
+                purpose=request.use.purpose,
+                type_code=request.type_code,
+                license_id=request.license_id,
+                issuer_code=request.issuer_code,
+                fields=list(request.fields),
+                duration_days=request.duration_days,
+                client_request_id=request.client_request_id,
+                operator=operator(context),
+            )
+            if again is not None:
+                return authorization_pb2.RequestAccessResponse(request=self._request(again))
         use = use_context(
             request.use,
             self._catalog,

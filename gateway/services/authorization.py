@@ -110,6 +110,7 @@ from gateway.domain.validation import MAX_REASON, check_text, checked_holder_cod
 from gateway.domain.verification import (
     MatterNotHandledError,
     UseContext,
+    check_purpose,
     check_type_used,
     checked_operator,
     uses_matter,
@@ -346,13 +347,11 @@ class AuthorizationService:
         client_request_id: str = "",
     ) -> StoredAccessRequest:
         """Put a request for conditional fields in the owning issuer's queue. With ``client_request_id``, a retry
-        of the same request returns the one first made (its record on the audit trail says so)."""
+        of the same request returns the one first made (its record on the audit trail says so): a retry is looked up
+        before the use is checked (``request_again``), and here again, in the transaction that would store it, for
+        one sent at once with the first."""
         client_request_id = checked_client_request_id(client_request_id)
-        digest = hashlib.sha256(
-            "\x1f".join(
-                [use.matter_code, use.purpose, type_code, license_id, issuer_code, *sorted(fields), str(duration_days)]
-            ).encode()
-        ).hexdigest()
+        asked = _Asked.of(use.matter_code, use.purpose, type_code, license_id, issuer_code, fields, duration_days)
         matter = self._catalog.matter(use.matter_code)
         if not (type_code or license_id):
             raise invalid(
@@ -437,7 +436,7 @@ class AuthorizationService:
             submitted_at=now,
             deadline=request_deadline(now),
             client_request_id=client_request_id,
-            client_digest=digest if client_request_id else "",
+            client_digest=asked.digest() if client_request_id else "",
         )
         entry = AuditEntry(
             at=now,
@@ -463,11 +462,7 @@ class AuthorizationService:
                         else None
                     )
                     if first is not None:  # a retry: answer with the request first made
-                        if first.client_digest != digest:
-                            raise IdempotencyConflictError(
-                                "请求编号已用于另一项共享申请（client_request_id was used before for another request）",
-                                metadata={"access_request_id": first.request_id},
-                            )
+                        self._check_the_first(first, asked)
                         request = as_of(first, now)
                         entry = dataclasses.replace(
                             entry, license_id=first.license_id, reason=f"access_request={first.request_id} retry"
@@ -481,6 +476,96 @@ class AuthorizationService:
                 if attempt == 2 or not client_request_id:
                     raise
         raise AssertionError("unreachable")
+
+    def request_again(
+        self,
+        caller: Member,
+        *,
+        matter_code: str,
+        purpose: str,
+        type_code: str = "",
+        license_id: str = "",
+        issuer_code: str = "",
+        fields: Sequence[str] = (),
+        duration_days: int,
+        client_request_id: str,
+        operator: str = "",
+    ) -> StoredAccessRequest | None:
+        """The request ``caller`` first made with ``client_request_id``, in its state now, when this is a retry of
+        it; None when the key is new (or empty), for ``request_access`` to make the request. A retry is answered
+        before the use and the request are checked, as GrantConsent's is: the catalog in force may refuse now what it
+        took then (its matter taken out), and a retry refused UNKNOWN_MATTER while the first waited in the issuer's
+        queue told the client no request was made (a reviewer, R2). It is on the audit trail as a retry.
+        ALREADY_EXISTS / REQUEST_ID_REUSED when the key was used for another request (``_check_the_first``)."""
+        client_request_id = checked_client_request_id(client_request_id)
+        if not client_request_id:
+            return None
+        with self._db.unit_of_work() as uow:
+            if uow.access_requests.by_client_request_id(caller.code, client_request_id) is None:
+                return None
+        operator = checked_operator(operator)
+        purpose = check_purpose(purpose, [])  # trimmed and composed as the use's is; a bad one is not the first's
+        asked = _Asked.of(matter_code, purpose, type_code, license_id, issuer_code, fields, duration_days)
+        now = self._clock.now()
+        with self._db.unit_of_work(write=True) as uow:
+            uow.access_requests.expire_overdue(now)
+            first = uow.access_requests.by_client_request_id(caller.code, client_request_id)
+            if first is None:  # pruned meanwhile: a new request
+                return None
+            self._check_the_first(first, asked)
+            license = uow.licenses.get(first.license_id) if first.license_id else None
+            entry = AuditEntry(
+                at=now,
+                caller=caller.code,
+                operator=operator,
+                action=AuditAction.REQUEST_ACCESS,
+                matter_code=first.matter_code,
+                purpose=first.purpose,
+                license_id=first.license_id,
+                issuer_code=first.issuer_code,
+                holder_code=license.content.holder.code if license else "",
+                decision="SUBMITTED",
+                reason=f"access_request={first.request_id} retry",
+                subjects=self._subjects(license),
+            )
+            self._audit.append(uow, [entry])
+            uow.commit()
+        return as_of(first, now)
+
+    def _check_the_first(self, first: StoredAccessRequest, asked: _Asked) -> None:
+        """ALREADY_EXISTS / REQUEST_ID_REUSED unless ``asked`` is the request ``first`` is: spelt as it was, whatever
+        its order, repeats, or a type or issuer its license's identifier says anyway (``_Asked``), or asking, under
+        the catalog in force, for what ``first`` stored (all the material's fields named where it named none, the
+        type's only issuer named where it named none). The digest had been of the fields as spelt: such a retry was
+        refused although the request it would store was the same, and a client told so queued it twice (a
+        reviewer, R2)."""
+        if first.client_digest == asked.digest() or self._asks_as_stored(first, asked):
+            return
+        raise IdempotencyConflictError(
+            "请求编号已用于另一项共享申请（client_request_id was used before for another request）",
+            metadata={"access_request_id": first.request_id},
+        )
+
+    def _asks_as_stored(self, first: StoredAccessRequest, asked: _Asked) -> bool:
+        """Whether ``asked``, resolved as ``request_access`` resolves it under the catalog in force, is ``first``."""
+        if (asked.matter_code, asked.purpose, asked.license_id, asked.duration_days, asked.type_code) != (
+            first.matter_code,
+            first.purpose,
+            first.license_id,
+            first.duration_days,
+            first.type_code,
+        ):
+            return False
+        matter = self._catalog.matters.get(asked.matter_code)
+        license_type = self._catalog.license_types.get(asked.type_code)
+        if matter is None or license_type is None or all(m.type_code != license_type.code for m in matter.materials):
+            return False
+        try:
+            issuer_code = _owning_issuer(license_type, asked.issuer_code)
+            wanted = _requested_fields(license_type, _material(matter, license_type), asked.fields)
+        except (InvalidRequestError, PermissionDeniedError):
+            return False
+        return issuer_code == first.issuer_code and sorted(wanted) == sorted(first.fields)
 
     def list_requests(
         self,
@@ -1666,6 +1751,49 @@ def _page_as_of(
         return approvals[:limit]
     merged = approvals[:limit] + stored(AccessRequestState.EXPIRED, before_seq)
     return sorted(merged, key=lambda r: r.seq, reverse=True)[:limit]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Asked:
+    """An access request as asked, the same however it is spelt (``of``): what its idempotency key is checked
+    against (``AuthorizationService._check_the_first``)."""
+
+    matter_code: str
+    purpose: str
+    type_code: str
+    license_id: str
+    issuer_code: str
+    fields: tuple[str, ...]
+    duration_days: int
+
+    @classmethod
+    def of(
+        cls,
+        matter_code: str,
+        purpose: str,
+        type_code: str,
+        license_id: str,
+        issuer_code: str,
+        fields: Sequence[str],
+        duration_days: int,
+    ) -> _Asked:
+        """The request with the type and issuer its license's identifier says when they are not named (a license's
+        own, named or not, is one request), and the fields without order or repeats (a repeated key is its first)."""
+        named = LicenseId.parse(license_id) if license_id and not license_id_violation("", license_id) else None
+        return cls(
+            matter_code=matter_code,
+            purpose=purpose,
+            type_code=type_code or (named.type_code if named else ""),
+            license_id=license_id,
+            issuer_code=issuer_code or (named.issuer_code if named else ""),
+            fields=tuple(sorted(set(fields))),
+            duration_days=duration_days,
+        )
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of the request as asked, stored with the request as its ``client_digest``."""
+        asked = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return hashlib.sha256(canonical_json({**asked, "fields": list(self.fields)})).hexdigest()
 
 
 def _owning_issuer(license_type: LicenseType, issuer_code: str) -> str:

@@ -591,6 +591,75 @@ def test_a_retried_request_is_answered_with_the_first_and_queued_once(running: R
     assert violations == [("client_request_id", "BAD_FORMAT")]
 
 
+def test_a_retried_request_is_the_same_request_however_it_is_spelt(running: RunningGateway) -> None:
+    """A retry is the first request when it asks for what the first stored: the license's own type or issuer named
+    or not, the fields in another order, repeated, or all the matter's named instead of none. Each had been
+    ALREADY_EXISTS / REQUEST_ID_REUSED (the key's digest was of the fields as spelt), so a client told so submitted
+    the request again and queued it twice (a reviewer, R2). A retry that asks for something else is refused so still:
+    fewer fields, another duration or purpose."""
+    card = id_card(running).license
+    use = verification_pb2.UseContext(matter_code=BDCZY.matter_code, purpose="重试-拼写")
+    key = "spelt-" + uuid.uuid4().hex
+    first = request_access(running, use=use, client_request_id=key, type_code="", license_id=card.license_id)
+    assert list(first.fields) == ["name", "gender", "citizen_id"]
+    before = record_count(running)
+    spellings: list[dict[str, Any]] = [
+        {"type_code": ID_CARD},
+        {"type_code": "", "issuer_code": POLICE},
+        {"type_code": "", "fields": ["citizen_id", "name", "gender"]},
+        {"type_code": ID_CARD, "issuer_code": POLICE, "fields": ["name", "gender", "citizen_id", "name"]},
+    ]
+    for spelt in spellings:
+        again = request_access(running, use=use, client_request_id=key, license_id=card.license_id, **spelt)
+        assert again == first, spelt
+    assert record_count(running) == before + len(spellings)  # each answered, on the record as a retry
+    by_type = "type-" + uuid.uuid4().hex
+    made = request_access(running, use=use, client_request_id=by_type, fields=["name"])
+    for spelt in ({"fields": ["name", "name"]}, {"fields": ["name"], "issuer_code": POLICE}):
+        assert request_access(running, use=use, client_request_id=by_type, **spelt) == made, spelt
+    mine = [r.request_id for r in queue(running, requester=REAL_ESTATE) if r.purpose == "重试-拼写"]
+    assert sorted(mine) == sorted([first.request_id, made.request_id])  # each queued once
+    for other in (
+        {"type_code": "", "license_id": card.license_id, "fields": ["name", "gender"]},
+        {"type_code": "", "license_id": card.license_id, "duration_days": 29},
+        {"type_code": "", "license_id": card.license_id, "use": BDCZY},
+        {"type_code": ID_CARD},  # the type, not the one license
+    ):
+        code, reason, _ = refused(lambda: request_access(running, **{"use": use, **other}, client_request_id=key))  # noqa: B023
+        assert (code, reason) == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED"), other
+    code, reason, _ = refused(lambda: request_access(running, use=use, client_request_id=by_type))  # all, not one
+    assert (code, reason) == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+
+
+def test_a_request_retried_after_a_catalog_change_is_answered_as_the_first(store: str, tmp_path: Path) -> None:
+    """A retry is looked up before the use and the request are checked: one whose first answer was lost, sent again
+    after a catalog took its matter out, had been refused UNKNOWN_MATTER while the first waited in the issuer's
+    queue, and a client that took the refusal at its word never learnt of it (a reviewer, R2)."""
+    before = catalog_file(tmp_path / "catalog.json")
+    after = catalog_file(tmp_path / "after.json", without_matter(BDCZY.matter_code))
+    ask = authorization_pb2.RequestAccessRequest(use=BDCZY, type_code=ID_CARD, duration_days=30, client_request_id="k1")
+    with serving(tmp_path, store, before) as running:
+        made = authorization(running, REAL_ESTATE).RequestAccess(ask).request
+    assert initialise(settings_of(tmp_path, store, after), adopt_catalog=True).catalog_replaced
+    with serving(tmp_path, store, after) as running:
+        recorded = record_count(running)
+        assert authorization(running, REAL_ESTATE).RequestAccess(ask).request == made
+        assert record_count(running) == recorded + 1
+        newest = trail_rows(running, "action, matter_code, reason", "caller = :me", me=REAL_ESTATE)[-1]
+        assert newest == ("REQUEST_ACCESS", BDCZY.matter_code, f"access_request={made.request_id} retry")
+        assert [r.request_id for r in queue(running)] == [made.request_id]
+        other = authorization_pb2.RequestAccessRequest()
+        other.CopyFrom(ask)
+        other.duration_days = 7
+        code, reason, _ = refused(lambda: authorization(running, REAL_ESTATE).RequestAccess(other))
+        assert (code, reason) == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+        fresh = authorization_pb2.RequestAccessRequest()
+        fresh.CopyFrom(ask)
+        fresh.client_request_id = "k2"
+        code, _, violations = refused(lambda: authorization(running, REAL_ESTATE).RequestAccess(fresh))
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("use.matter_code", "UNKNOWN_MATTER")])
+
+
 def test_access_is_requested_only_under_a_matter_the_requester_handles(running: RunningGateway) -> None:
     """The matter bounds what a request may ask for and tells the issuer why; a department names only its own (the
     partner gateway: those of its region). The refusal comes before the request is looked at, and queues nothing."""
