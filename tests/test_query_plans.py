@@ -155,6 +155,12 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
         client_request_id="plans-1",
     )
     assert licenses.GrantConsent(keyed).code == licenses.GrantConsent(keyed).code
+    keyed.client_request_id = "plans-2"
+    licenses.GrantConsent(keyed)
+    # the holder's consents, a page after a page: from the cursor on, by the holder's and the guardian's indexes
+    listed = authorization_pb2.ListConsentsRequest(holder_code=card.holder.code, limit=1)
+    listed.page_token = licenses.ListConsents(listed).next_page_token
+    assert listed.page_token and len(licenses.ListConsents(listed).consents) == 1
     # the husband's log: its consent records' granters, read by their ids
     granted = portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=card.holder.code)).records
     assert "PERSON" in [r.consent_granted_by for r in granted]
@@ -163,6 +169,12 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
     assert len(statements.seen) > 50  # the recording heard the gateway's connections
     assert any("AS place" in s and "END >" in s for s in statements.seen)  # the page after a page was read
     assert any("consents.guardian_code" in s and "consents.consent_id IN" in s for s in statements.seen)
+    keyset = [s for s in statements.seen if "FROM consents" in s and "consents.consent_id <" in s]
+    assert len(keyset) == 2  # the next page of the holder's and of the guardian's
+    with sqlite3.connect(tmp_path / "zzgw.db") as connection:
+        for sql in keyset:
+            plan = [row[-1] for row in connection.execute("EXPLAIN QUERY PLAN " + sql)]
+            assert re.search(r"USING INDEX ix_consents_(holder|guardian) \(\w+=\? AND created_at<\?\)", plan[0]), plan
     assert scans(tmp_path / "zzgw.db", statements.seen) == {}
     # by the holder's index, not the issuer's: that one walks every record of the issuer's licenses
     by_both = [s for s in statements.seen if "access_records.holder_code =" in s and "access_records.issuer_code" in s]

@@ -1139,8 +1139,7 @@ class AuthorizationService:
                 uow, [_listed(caller, operator, AuditAction.LIST_CONSENTS, holder_code, f"consents={len(found)}", now)]
             )
             uow.commit()
-        seen = (cursor.seen if cursor else 0) + len(found)
-        ended = _ConsentCursor(seen=seen, key=_newness(found[-1])) if more else None
+        ended = _ConsentCursor(key=_newness(found[-1])) if more else None
         return ConsentPage(
             consents=tuple(found),
             states=states,
@@ -1670,23 +1669,24 @@ def _newness(consent: StoredConsent) -> tuple[dt.datetime, str]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _ConsentCursor:
-    """Where a page of consents ends: the last consent listed, and how many were listed up to it."""
+    """Where a page of consents ends: the last consent listed (``_newness``), the next page's keyset."""
 
-    seen: int
     key: tuple[dt.datetime, str]
 
     def __str__(self) -> str:
         created_at, consent_id = self.key
-        return f"{self.seen}.{(created_at - _EPOCH) // _MICROSECOND}.{consent_id}"
+        return f"{(created_at - _EPOCH) // _MICROSECOND}.{consent_id}"
 
     @classmethod
     def parse(cls, position: str | None) -> _ConsentCursor | None:
         """The cursor ``str`` wrote, from a page token's position (``PageTokens.position``, which refuses any token
-        it did not seal for this listing: a made-up ``seen`` had set how many consents the next page read)."""
+        it did not seal for this listing). A token sealed before the listing read by keyset also holds, first, how
+        many consents had been listed up to it: it is taken, that count ignored, so a portal paging across an upgrade
+        goes on where it was."""
         if position is None:
             return None
-        seen, micros, consent_id = position.split(".")
-        return cls(seen=int(seen), key=(_EPOCH + int(micros) * _MICROSECOND, consent_id))
+        *_, micros, consent_id = position.split(".")
+        return cls(key=(_EPOCH + int(micros) * _MICROSECOND, consent_id))
 
 
 def _consents_after(
@@ -1697,26 +1697,22 @@ def _consents_after(
     limit: int,
 ) -> list[StoredConsent]:
     """Up to ``limit`` of the holder's consents after ``cursor`` that are ``theirs``, newest first (``_newness``),
-    each listed once across pages however many share a time. The repository reads a holder's newest consents by time
-    alone (``of_holder``), so this reads a window reaching past the cursor (the consents the token counted, and a
-    page more) and widens it while a tie at its oldest time, consents granted since, or consents not theirs leave the
-    page short. The licenses the window's guardians' consents name are read at once (``_read_named``), for
-    ``theirs`` and the page's states: read one by one, by each, a child's page of 60 had taken 127 statements, where
-    its mother's took 67 (a reviewer, R2)."""
-    window = (cursor.seen if cursor else 0) + limit + 1
+    each listed once across pages however many share a time. The repository reads from the cursor on, by time and
+    id (``of_holder``, a keyset on each of its indexes), so a page reads about ``limit`` rows however deep it is;
+    consents not theirs are read past, a read more from the last one read. Each page had read every consent before
+    its cursor again (a window of all listed and a page more), so page 50 cost 20-30 times page 2 (a reviewer, R3).
+    The licenses the guardians' consents read name are read at once (``_read_named``), for ``theirs`` and the
+    page's states: read one by one, by each, a child's page of 60 had taken 127 statements, where its mother's took
+    67 (a reviewer, R2)."""
+    found: list[StoredConsent] = []
+    before = cursor.key if cursor else None
     while True:
-        read = uow.consents.of_holder(holder_code, limit=window)
-        _read_named(uow, [c for c in read if cursor is None or _newness(c) < cursor.key])
-        after = sorted(
-            (c for c in read if (cursor is None or _newness(c) < cursor.key) and theirs(c)), key=_newness, reverse=True
-        )
-        if len(read) < window:  # all of them
-            return after[:limit]
-        oldest = read[-1].created_at  # more may share this time beyond the window: only the newer are certain
-        certain = [c for c in after if c.created_at > oldest]
-        if len(certain) >= limit:
-            return certain[:limit]
-        window *= 2
+        read = uow.consents.of_holder(holder_code, limit=limit, before=before)
+        _read_named(uow, read)
+        found += [c for c in read if theirs(c)]
+        if len(read) < limit or len(found) >= limit:  # all of them, or a page
+            return found[:limit]
+        before = _newness(read[-1])
 
 
 def _page_as_of(

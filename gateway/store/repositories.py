@@ -2177,16 +2177,24 @@ class ConsentRepository:
         row = self._s.execute(select(_CS).where(_CS.c.code_sha256 == code_sha256)).first()
         return _consent(row) if row else None
 
-    def of_holder(self, holder_code: str, *, limit: int) -> list[StoredConsent]:
+    def of_holder(
+        self, holder_code: str, *, limit: int, before: tuple[dt.datetime, str] | None = None
+    ) -> list[StoredConsent]:
         """The newest ``limit`` consents of the holder and those the person of ``holder_code`` granted as a guardian
-        (``guardian_code``), newest first: each read through its own index, then merged."""
+        (``guardian_code``), newest first by time and then id, from just before ``before`` (the previous page's last:
+        its time and id): each read through its own index from there (a keyset: ``limit`` rows of each however deep
+        the page, on SQLite and PostgreSQL alike, the ties of one time sorted as read), then merged. Consent ids are
+        hex (``uuid4``), ordered alike by any collation and by Python."""
         found: dict[str, StoredConsent] = {}
         for column in (_CS.c.holder_code, _CS.c.guardian_code):
-            rows = self._s.execute(
-                select(_CS).where(column == holder_code).order_by(_CS.c.created_at.desc()).limit(limit)
-            ).all()
-            found.update((c.consent_id, c) for c in map(_consent, rows))
-        return sorted(found.values(), key=lambda c: c.created_at, reverse=True)[:limit]
+            query = select(_CS).where(column == holder_code)
+            if before is not None:
+                at, consent_id = _as_utc(before[0]), before[1]
+                # "<=" bounds the index's range; the rest leaves out those of that time listed already
+                query = query.where(_CS.c.created_at <= at, or_(_CS.c.created_at < at, _CS.c.consent_id < consent_id))
+            newest = query.order_by(_CS.c.created_at.desc(), _CS.c.consent_id.desc()).limit(limit)
+            found.update((c.consent_id, c) for c in map(_consent, self._s.execute(newest).all()))
+        return sorted(found.values(), key=lambda c: (c.created_at, c.consent_id), reverse=True)[:limit]
 
     def use(self, consent_id: str, now: dt.datetime) -> int | None:
         """Count one use, atomically: the uses left afterwards, or None when the consent is used up, withdrawn or

@@ -20,8 +20,10 @@ from sqlalchemy import insert, select
 
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ
+from gateway.domain.paging import Listing
 from gateway.domain.sharing import request_deadline
 from gateway.server import initialise
+from gateway.store import repositories
 from gateway.store.models import ConsentRow
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, authorization_pb2, common_pb2, sharing_pb2, verification_pb2
 from tests.api import test_sharing
@@ -1112,6 +1114,71 @@ def test_consents_page_and_every_consent_is_listed_once(running: RunningGateway)
             authorization_pb2.ListConsentsRequest(holder_code=card.holder.code, page_token=edited)
         ))  # fmt: skip
         assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("page_token", "BAD_PAGE_TOKEN")]), edited
+
+
+def test_a_consents_page_reads_about_a_page_of_rows_however_deep_it_is(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page of ListConsents had read every consent before its cursor again (a window of all those listed and a
+    page more, from each index), so page 50 cost 20-30 times page 2 and a whole listing grew with the square of the
+    consents (a reviewer, R3). It reads from the cursor (its time and id) on: at most a page and one more from each
+    index, on the first page and the last alike, and lists every consent once, in order, 60 of them granted at one
+    instant among them (a portal's batch), more than a page."""
+    card = id_card(running).license
+    base = (dt.datetime.now(dt.UTC) - dt.timedelta(days=20)).replace(microsecond=0)
+    rows = [
+        {
+            "consent_id": uuid.uuid4().hex,
+            "code_sha256": uuid.uuid4().hex * 2,
+            "holder_code": card.holder.code,
+            "portal": PORTAL,
+            "grantee": REAL_ESTATE,
+            "matter_code": BDCZY.matter_code,
+            "license_ids": [],
+            "type_codes": [ID_CARD],
+            "valid_until": base + dt.timedelta(days=300),
+            "uses_allowed": 1,
+            "uses_left": 1,
+            "withdrawn_at": None,
+            "created_at": base + dt.timedelta(seconds=min(i, 100) if i < 160 else i),  # 100-159 at one instant
+        }
+        for i in range(600)
+    ]
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(insert(ConsentRow), rows)
+    newest_first = [r["consent_id"] for r in sorted(rows, key=lambda r: (r["created_at"], r["consent_id"]))][::-1]
+    read: list[int] = [0]
+    as_stored = repositories._consent
+
+    def counted(row: Any) -> Any:
+        read[0] += 1
+        return as_stored(row)
+
+    monkeypatch.setattr(repositories, "_consent", counted)
+    limit, token, listed, per_page = 25, "", [], []
+    while True:
+        read[0] = 0
+        page = authorization(running, PORTAL).ListConsents(
+            authorization_pb2.ListConsentsRequest(holder_code=card.holder.code, limit=limit, page_token=token)
+        )
+        per_page.append(read[0])
+        listed += [c.consent_id for c in page.consents]
+        token = page.next_page_token
+        if not token:
+            break
+    assert listed == newest_first
+    assert len(per_page) == 24 and max(per_page) <= 2 * (limit + 1), per_page
+    # a token sealed before the keyset, with the count listed up to it first, goes on where it was
+    service = running.gateway.authorization
+    assert service is not None
+    ended = next(r for r in rows if r["consent_id"] == listed[limit - 1])["created_at"]
+    micros = (ended - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+    listing = Listing("ListConsents", PORTAL, (f"holder_code={card.holder.code}",))
+    old = service._pages.token(f"{limit}.{micros}.{listed[limit - 1]}", listing)
+    page = authorization(running, PORTAL).ListConsents(
+        authorization_pb2.ListConsentsRequest(holder_code=card.holder.code, limit=limit, page_token=old)
+    )
+    assert [c.consent_id for c in page.consents] == listed[limit : 2 * limit]
 
 
 def test_a_consents_page_token_is_taken_for_its_holder_only(running: RunningGateway) -> None:
