@@ -39,7 +39,8 @@ ZZGW_MAX_WATCHERS_PER_MEMBER  max_watchers_per_member  2 (or max_watchers if few
 ZZGW_AUDIT_RETENTION_DAYS     audit_retention_days     0 (keep access records, consents and access requests for
                                                        ever); else ``zzgw audit prune`` drops records older than
                                                        that many days, and consents and access requests that
-                                                       ended longer ago (docs/operations.md, Storage)
+                                                       ended longer ago (docs/operations.md, Storage); at most
+                                                       36500 (100 years)
 ZZGW_ACCESS_LOG               access_log               ``true``
 ZZGW_STUCK_CALL_SECONDS       stuck_call_seconds       120: a process with a call in flight longer stops (0: never)
 ZZGW_LICENSE_CACHE_SIZE       license_cache_size       200000 licenses checked, kept per process (about 3.6 KB each,
@@ -191,6 +192,10 @@ MAX_GRPC_CONNECTIONS = 65536
 """The most gRPC connections a process may be set to hold at once (checked against its limit of open files at start,
 ``gateway.server.check_descriptors``)."""
 MAX_GRPC_REQUEST_SECONDS = 3600
+MAX_AUDIT_RETENTION_DAYS = 36_500
+"""The longest retention ``zzgw audit prune`` takes, 100 years (0 keeps for ever): a cutoff from a million days
+("practically for ever") falls before the year 1, and the prune had crashed on it, after its whole check of the chain,
+with the exit status of a broken trail (a reviewer, R1)."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SQLITE_SYNCHRONOUS = ("full", "normal")
 """The values of ``sqlite_synchronous``, as ``gateway.store.database.SQLITE_SYNCHRONOUS`` takes them."""
@@ -337,8 +342,11 @@ class Settings:
                 raise ConfigError(f"{_named('database_url')} {shown!r}: its port must be a number") from None
             if port is not None and not 1 <= port <= 65535:
                 raise ConfigError(f"{_named('database_url')} {shown!r}: its port must be 1-65535, not {port}")
-        if self.audit_retention_days < 0:
-            raise ConfigError(f"{_named('audit_retention_days')} must be 0 (keep for ever) or more")
+        if not 0 <= self.audit_retention_days <= MAX_AUDIT_RETENTION_DAYS:
+            raise ConfigError(
+                f"{_named('audit_retention_days')} must be 0 (keep for ever) to {MAX_AUDIT_RETENTION_DAYS} days "
+                f"(100 years), not {self.audit_retention_days}"
+            )
         if not MIN_MESSAGE_BYTES <= self.max_message_bytes <= MAX_MESSAGE_BYTES:
             # the reason given is the one of the bound passed (a value over 256 MiB had been told of 2 MiB's)
             why = (

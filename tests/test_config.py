@@ -452,3 +452,27 @@ def test_the_license_cache_is_bounded_by_a_setting() -> None:
         assert str(refused.value) == (
             f"license_cache_size (ZZGW_LICENSE_CACHE_SIZE) must be 1000-10000000 licenses, not {wrong}"
         )
+
+
+def test_the_audit_retention_is_bounded_and_a_larger_one_refused_at_load(tmp_path: Path) -> None:
+    """A retention of a million days ("practically for ever") passed the settings' check, and `zzgw audit prune`
+    then crashed, after its whole check of the chain, with an OverflowError traceback and exit 1: the status of a
+    broken audit trail (a reviewer, R1). Up to 100 years is a retention; more is a configuration error, exit 2, at
+    load, before the store is opened."""
+    assert Settings.load(env={"ZZGW_AUDIT_RETENTION_DAYS": "36500"}).audit_retention_days == 36_500
+    for wrong in ("36501", "739000", "1000000", "1000000000", "99999999999999999999"):
+        with pytest.raises(ConfigError) as refused:
+            Settings.load(env={"ZZGW_AUDIT_RETENTION_DAYS": wrong})
+        assert str(refused.value) == (
+            "audit_retention_days (ZZGW_AUDIT_RETENTION_DAYS) must be 0 (keep for ever) to 36500 days (100 years), "
+            f"not {wrong}"
+        )
+    for command in (("audit", "prune"), ("audit", "verify")):
+        env = {**os.environ, "ZZGW_DATA_DIR": str(tmp_path / "var"), "ZZGW_AUDIT_RETENTION_DAYS": "1000000"}
+        done = run_zzgw(*command, env=env)
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        assert done.stderr == (
+            "zzgw: configuration error: audit_retention_days (ZZGW_AUDIT_RETENTION_DAYS) must be 0 (keep for ever) "
+            "to 36500 days (100 years), not 1000000\n"
+        )
+    assert not (tmp_path / "var").exists()
