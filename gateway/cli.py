@@ -994,7 +994,8 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
 def _prune(gateway: Gateway, days: int) -> int:
     """`zzgw audit prune`: the access records older than the retention, then the consents and access requests that
     ended longer ago than it (``AuthorizationService.prune``), each count said; nothing when the chain does not
-    check, nor with a retention of 0 (keep for ever)."""
+    check (exit 1, or 3 when only its end is not yet vouched for, as ``chain_verdict`` says), nor with a retention
+    of 0 (keep for ever)."""
     if not days:
         print("zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do")
         return 0
@@ -1006,8 +1007,11 @@ def _prune(gateway: Gateway, days: int) -> int:
         removed = gateway.audit.prune(dt.timedelta(days=days))
     except AuditBroken as exc:  # pruning would vouch for what an edit left: the operator looks first
         check_intact(gateway.settings.effective_database_url)  # or a damaged file lost them (``_audit``)
-        print(f"zzgw audit prune: nothing pruned: {_broken(exc.check)}", file=sys.stderr)
-        return 1
+        # in verify's words and with its status: an end not yet vouched for is undecided (3), not BROKEN (1), which
+        # it had been said to be, with tampering's status, of the row an upgrade leaves (a reviewer, R2)
+        status, said = chain_verdict(exc.check)
+        print(f"zzgw audit prune: nothing pruned: {said}", file=sys.stderr)
+        return status
     print(
         f"已删除超过 {days} 天的用证记录 {removed} 条（removed {counted(removed, 'access record')} older than "
         f"{counted(days, 'day')}）"

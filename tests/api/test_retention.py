@@ -222,6 +222,30 @@ def test_a_trail_deleted_after_its_only_witnesses_were_pruned_is_still_found(kin
             assert still.returncode == 1 and "(TRAIL_DELETED)" in still.stderr
 
 
+def test_a_chain_whose_end_is_not_yet_vouched_for_is_not_pruned_and_said_undecided(clocked: Clocked) -> None:
+    """A chain whose end is the row an upgrade across schema 0022 leaves, not yet vouched for: `zzgw audit verify`
+    says it is undecided (exit 3), normal right after an upgrade, and `zzgw audit prune` had said "audit trail BROKEN"
+    with exit 1, the status of tampering (a reviewer, R2). It prunes nothing, and says so in verify's words, exit 3."""
+    running = clocked.running
+    holder = id_card(running).license.holder.code
+    clocked.clock.advance(dt.timedelta(days=-100))
+    grant(running, holder, days=7)  # ended 93 days ago: a prune's to remove
+    clocked.clock.advance(dt.timedelta(days=100))
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(text("UPDATE audit_head SET memo = :empty WHERE id = 1"), {"empty": b""})
+        records = connection.execute(text("SELECT count(*) FROM access_records")).scalar()
+    verified = zzgw(clocked, "audit", "verify")
+    assert verified.returncode == 3 and "(HEAD_NOT_YET_VOUCHED)" in verified.stdout, verified.stderr
+    before = stored(clocked)
+    pruned = zzgw(clocked, "audit", "prune")
+    assert (pruned.returncode, pruned.stdout) == (3, "")
+    assert pruned.stderr == f"zzgw audit prune: nothing pruned: {verified.stdout}"
+    assert "BROKEN" not in pruned.stderr
+    assert stored(clocked) == before and before[0]
+    with running.gateway.db.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM access_records")).scalar() == records
+
+
 NOW = dt.datetime(2027, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 
