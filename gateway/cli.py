@@ -1004,7 +1004,8 @@ def _prune(gateway: Gateway, days: int) -> int:
 
     assert gateway.audit is not None and gateway.authorization is not None  # made together (``Gateway.open``)
     try:
-        removed = gateway.audit.prune(dt.timedelta(days=days))
+        with _PruneBars(gateway) as bars:
+            removed = gateway.audit.prune(dt.timedelta(days=days), progress=bars.progress)
     except AuditBroken as exc:  # pruning would vouch for what an edit left: the operator looks first
         check_intact(gateway.settings.effective_database_url)  # or a damaged file lost them (``_audit``)
         # in verify's words and with its status: an end not yet vouched for is undecided (3), not BROKEN (1), which
@@ -1026,6 +1027,60 @@ def _prune(gateway: Gateway, days: int) -> int:
         f"{counted(ended.access_requests, 'access request')} that ended more than {counted(days, 'day')} ago）"
     )
     return 0
+
+
+class _PruneBars:
+    """`zzgw audit prune`'s progress on a terminal (none elsewhere: a nightly job's mail stays its three lines): a bar
+    of the records checked, then one of those removed. The check alone takes about a minute a million records, and
+    the prune had said nothing until it was done (a reviewer, R3)."""
+
+    def __init__(self, gateway: Gateway):
+        from gateway.services.audit import PruneProgress
+
+        self._gateway = gateway
+        self._checked: Any = None
+        self._removal: Any = None
+        self.progress = PruneProgress(checking=self._checking, removing=self._removing, removed=self._removed)
+
+    def __enter__(self) -> _PruneBars:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for bar in (self._checked, self._removal):
+            if bar is not None:
+                bar.close()
+
+    @staticmethod
+    def _bar(total: int, desc: str) -> Any:
+        from tqdm import tqdm
+
+        # disable=None: on a terminal only
+        return tqdm(total=total, unit=" records", desc=desc, dynamic_ncols=True, mininterval=0.5, disable=None)
+
+    def _checking(self) -> None:
+        """Before each page of the check: the page before it is checked."""
+        from gateway.services.audit import PAGE
+
+        if self._checked is None:
+            with self._gateway.db.unit_of_work() as uow:  # from the first record to the newest: two reads by key
+                newest, _ = uow.audit.heads()
+                first = uow.audit.first()
+            self._checked = self._bar(
+                newest[0] - first.seq + 1 if newest is not None and first is not None else 0, "checking the audit chain"
+            )
+        else:  # records appended since the check began are the next check's
+            self._checked.update(max(0, min(PAGE, self._checked.total - self._checked.n)))
+
+    def _removing(self, records: int) -> None:
+        if self._checked is not None:  # checked to its end
+            self._checked.update(max(0, self._checked.total - self._checked.n))
+            self._checked.close()
+        if records:
+            self._removal = self._bar(records, "removing access records")
+
+    def _removed(self, records: int) -> None:
+        if self._removal is not None:
+            self._removal.update(records)
 
 
 def chain_verdict(check: ChainCheck) -> tuple[int, str]:

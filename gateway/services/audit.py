@@ -6,7 +6,9 @@ chains the entries after the newest record, and signs a checkpoint whenever a re
 ``CHECKPOINT_EVERY``. So a record exists exactly when its work committed, and the answer is sent after both.
 
 Retention (``prune``): records older than the retention period are removed up to the newest checkpoint among them;
-the checkpoint stays, so the remaining chain is still anchored by a signed hash and checks end to end.
+the checkpoint stays, so the remaining chain is still anchored by a signed hash and checks end to end. They go a step
+at a time, each up to a checkpoint and committed with the start memo of that checkpoint, so that the chain checks
+after every commit, a prune stopped midway included.
 
 The chain's end (ADR 0010): each append also rewrites the head memo, the newest record's number and hash with the
 gateway's HMAC (``HeadMemos``), in the same transaction; one small write per group commit. ``check`` reports a
@@ -73,6 +75,7 @@ from gateway.domain.validation import holder_code_required
 from gateway.domain.verification import MatterNotHandledError, UseContext, operator_violation
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.store.database import BUSY_TIMEOUT_MS, AppendWork, Database, StoreTimeout, UnitOfWork, UnitsOfWork
+from gateway.store.repositories import PRUNE_BATCH
 from signing.errors import InvalidSignature
 from signing.keys import KeyBackend, verify_signature
 from signing.qr import read_pasted
@@ -103,6 +106,19 @@ CHAIN_LOCK_SECONDS = BUSY_TIMEOUT_MS / 1000
 """How long an append in a transaction of its own waits for the audit chain's lock (PostgreSQL: another process's
 append, a prune), its turn held: a write's wait too (a group writer's: ``group_writer.HOLD_WAIT_SHARE``)."""
 MAX_LIST = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PruneProgress:
+    """What ``AuditTrail.prune`` tells as it goes, for `zzgw audit prune` to show on a terminal: its check of the
+    whole chain takes about a minute a million records, and it had said nothing until it was done (a reviewer, R3)."""
+
+    checking: Callable[[], object] = lambda: None
+    """Before each page of the check (``PAGE`` records; ``AuditTrail.check``'s ``progress``)."""
+    removing: Callable[[int], object] = lambda records: None
+    """Once the chain checks, with how many records it is to remove."""
+    removed: Callable[[int], object] = lambda records: None
+    """After each step's commit, with how many records it removed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -736,25 +752,45 @@ class AuditTrail:
             reason="ROLE_NOT_ALLOWED",
         )
 
-    def prune(self, older_than: dt.timedelta) -> int:
+    def prune(
+        self, older_than: dt.timedelta, *, progress: PruneProgress = PruneProgress(), step: int = PRUNE_BATCH
+    ) -> int:
         """Remove records older than ``older_than`` up to the newest checkpoint among them, and vouch for the chain's
         new start (``HeadMemos.start``); returns how many. A chain that does not check is not pruned (``AuditBroken``):
         pruning would vouch for what an edit left. A checkpoint's age is its record's chained time, not the
-        checkpoint's own ``at``, which no signature covers (moved back, it had made prune delete today's records)."""
-        checked = self.check()
+        checkpoint's own ``at``, which no signature covers (moved back, it had made prune delete today's records).
+
+        Up to ``step`` records a transaction, to the newest checkpoint that near (the next one when none is), each
+        committed with the start memo of its checkpoint: the chain checks after every commit, and a prune stopped
+        between two (killed, a failed delete) leaves it checking for the next one to go on from. They had all gone in
+        one transaction, a million of them holding the chain lock, and so every append, for seconds (a reviewer,
+        R3). Each step reads where the chain starts under the chain lock, so a prune committing meanwhile is gone on
+        from, never gone back on."""
+        checked = self.check(progress.checking)
         if not checked.ok and not checked.recorded:  # a break an append recorded is known: its records may age out
             raise AuditBroken(checked)
         cutoff = self._clock.now() - older_than
-        with self._db.unit_of_work(write=True) as uow:
-            uow.lock_audit_chain()
+        with self._db.unit_of_work() as uow:
             through = uow.audit.newest_checkpoint_before(cutoff)
-            if through is None:
-                return 0
-            checkpoint = next(c for c in uow.audit.checkpoints() if c.seq == through)
-            removed = uow.audit.delete_through(through)
-            uow.audit.set_start_memo(self._memos.start(through, checkpoint.hash))
-            uow.commit()
-        return removed
+            ends = {c.seq: c.hash for c in uow.audit.checkpoints() if through is not None and c.seq <= through}
+            start = uow.audit.start_memo()
+        begun = start.seq if start is not None else 0
+        progress.removing(max(0, (through or 0) - begun))
+        removed = 0
+        while True:
+            with self._db.unit_of_work(write=True) as uow:
+                uow.lock_audit_chain()
+                start = uow.audit.start_memo()
+                after = start.seq if start is not None else 0
+                ahead = sorted(seq for seq in ends if seq > after)
+                if not ahead:
+                    return removed
+                end = max((seq for seq in ahead if seq <= after + step), default=ahead[0])
+                count = uow.audit.delete_through(end, after=after)
+                uow.audit.set_start_memo(self._memos.start(end, ends[end]))
+                uow.commit()
+            removed += count
+            progress.removed(count)
 
     def _checkpoint(self, record: AccessRecord) -> Checkpoint:
         key = self._signer.key

@@ -1734,11 +1734,14 @@ class AuditRepository:
             for m in (r._mapping for r in rows)
         ]
 
-    def delete_through(self, seq: int) -> int:
-        """Remove records numbered up to ``seq`` (retention), with the co-subjects they name; returns how many."""
-        count = self._s.execute(select(func.count()).select_from(_A).where(_A.c.seq <= seq)).scalar_one()
-        self._s.execute(_A.delete().where(_A.c.seq <= seq))
-        self._s.execute(_AS.delete().where(_AS.c.seq <= seq))
+    def delete_through(self, seq: int, *, after: int = 0) -> int:
+        """Remove records numbered ``after`` + 1 to ``seq`` (retention, a step of a prune: the chain begins after
+        ``after``), with the co-subjects they name; returns how many. The range bounded below, each step reads only
+        its own rows' keys (on PostgreSQL, the index entries of the steps before are dead until a vacuum)."""
+        records = and_(_A.c.seq > after, _A.c.seq <= seq)
+        count = self._s.execute(select(func.count()).select_from(_A).where(records)).scalar_one()
+        self._s.execute(_A.delete().where(records))
+        self._s.execute(_AS.delete().where(_AS.c.seq > after, _AS.c.seq <= seq))
         return int(count)
 
 

@@ -6,8 +6,14 @@ a trail deleted after its only witnesses were pruned is still found (ADR 0010)."
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
+import pty
+import signal
+import struct
 import subprocess
+import sys
+import termios
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +23,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import event, text
 
-from gateway.domain.audit import HeadMemos
+from gateway.domain.audit import AuditAction, AuditEntry, HeadMemos
 from gateway.domain.counts import counted
 from gateway.domain.paging import PageTokens
 from gateway.services.audit import AuditSigner, AuditTrail
@@ -40,7 +46,7 @@ from tests.api.test_sharing import (
     grant,
     id_card,
 )
-from tests.commands import run_zzgw
+from tests.commands import ROOT, run_zzgw
 from tests.conftest import PASSPHRASE, POLICE, PORTAL, backend_params, fresh_database, gateway_key
 
 DAYS = 30
@@ -54,17 +60,21 @@ def clocked(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Clocked]
         yield gateway
 
 
-def zzgw(clocked: Clocked, *args: str, days: int = DAYS) -> subprocess.CompletedProcess[str]:
-    """``zzgw *args`` run by the operator on the gateway's store, with a retention of ``days``."""
+def operator_env(clocked: Clocked, days: int = DAYS) -> dict[str, str]:
+    """The environment of the operator's commands on the gateway's store, with a retention of ``days``."""
     running = clocked.running
-    env = {
+    return {
         **os.environ,
         "ZZGW_DATA_DIR": str(running.data_dir),
         "ZZGW_DATABASE_URL": running.gateway.settings.effective_database_url,
         "ZZGW_KEY_PASSPHRASE": PASSPHRASE,
         "ZZGW_AUDIT_RETENTION_DAYS": str(days),
     }
-    return run_zzgw(*args, env=env)
+
+
+def zzgw(clocked: Clocked, *args: str, days: int = DAYS) -> subprocess.CompletedProcess[str]:
+    """``zzgw *args`` run by the operator on the gateway's store, with a retention of ``days``."""
+    return run_zzgw(*args, env=operator_env(clocked, days))
 
 
 def said(removed: int, consents: int, requests: int, days: int = DAYS) -> str:
@@ -244,6 +254,109 @@ def test_a_chain_whose_end_is_not_yet_vouched_for_is_not_pruned_and_said_undecid
     assert stored(clocked) == before and before[0]
     with running.gateway.db.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM access_records")).scalar() == records
+
+
+KILLED_PRUNE = r"""
+import datetime as dt, os, signal, sys
+
+from sqlalchemy import event
+
+from gateway.cli import _open_store
+from gateway.config import Settings
+
+gateway = _open_store(Settings.load(None))
+deletes = []
+
+
+def executed(_conn, _cursor, statement, *_):
+    if statement.startswith("DELETE FROM access_records"):
+        deletes.append(statement)
+        if len(deletes) == int(sys.argv[1]):  # killed as it ran: its transaction not committed
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+event.listen(gateway.db.engine, "after_cursor_execute", executed)
+gateway.audit.prune(dt.timedelta(days=int(os.environ["ZZGW_AUDIT_RETENTION_DAYS"])))
+"""
+"""`zzgw audit prune`'s removal of access records killed (SIGKILL) as its ``argv[1]``-th delete of them runs."""
+
+
+def old_records(clocked: Clocked, count: int, days: int) -> None:
+    """``count`` access records of ``days`` ago, appended through the gateway's own audit trail (its checkpoints,
+    signed, every 1,000), a thousand a transaction."""
+    gateway, clock = clocked.running.gateway, clocked.clock
+    assert gateway.audit is not None
+    clock.advance(dt.timedelta(days=-days))
+    try:
+        use = AuditEntry(
+            at=clock.now(),
+            caller=REAL_ESTATE,
+            operator="窗口001",
+            action=AuditAction.VERIFY_LICENSE,
+            matter_code=BDCZY.matter_code,
+            purpose=BDCZY.purpose,
+            decision="PASSED",
+        )
+        for done in range(0, count, 1000):
+            with gateway.db.unit_of_work(write=True) as uow:
+                gateway.audit.append(uow, [use] * min(1000, count - done))
+                uow.commit()
+    finally:
+        clock.advance(dt.timedelta(days=days))
+
+
+def on_a_terminal(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """``zzgw *args`` with its standard error on a terminal (a pseudo-terminal 120 columns wide) and its standard
+    output on a pipe: its status, its output and what the terminal showed."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    with subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=slave
+    ) as command:
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the command, the terminal's only writer, has ended
+                break
+            if not chunk:
+                break
+            shown += chunk
+        out = command.communicate(timeout=120)[0]
+    os.close(master)
+    return command.returncode, out.decode(), shown.decode(errors="replace")
+
+
+@pytest.mark.parametrize("killed", ["between two steps", "within a step"])
+def test_a_prune_killed_midway_leaves_a_chain_that_checks_and_the_next_one_finishes(
+    clocked: Clocked, killed: str
+) -> None:
+    """12,000 access records 100 days old, pruned by `zzgw audit prune` a step at a time: 5,000, 5,000 and 2,000
+    records, each up to a checkpoint, committed with the start memo. They had gone in one transaction, however many,
+    where operations.md says at most 5,000 rows go a transaction, and the minute-long check of a million showed
+    nothing (a reviewer, R3). A prune killed as its second step's delete runs, its first step committed ("between two
+    steps"), or as its first step's does ("within a step"), leaves a chain that checks, what it committed gone and
+    nothing else; the next prune removes the rest, its check and its removal shown on a terminal."""
+    old_records(clocked, 12_000, days=100)
+    env = operator_env(clocked)
+    killing = "2" if killed == "between two steps" else "1"
+    died = subprocess.run([sys.executable, "-c", KILLED_PRUNE, killing], env=env, cwd=ROOT, capture_output=True)
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    left = 7_000 if killed == "between two steps" else 12_000
+    verified = zzgw(clocked, "audit", "verify")
+    assert (verified.returncode, verified.stdout) == (
+        0,
+        f"audit trail intact: {counted(left, 'record')}, 12 signed checkpoints\n",
+    ), verified.stderr
+    status, out, shown = on_a_terminal(env, "audit", "prune")
+    assert (status, out) == (0, said(left, 0, 0)), shown
+    assert "checking the audit chain: 100%" in shown and f"{left}/{left}" in shown
+    assert "removing access records: 100%" in shown
+    verified = zzgw(clocked, "audit", "verify")
+    assert (verified.returncode, verified.stdout) == (0, "audit trail intact: 0 records, 12 signed checkpoints\n")
+    again = zzgw(clocked, "audit", "prune")
+    assert (again.returncode, again.stdout, again.stderr) == (0, said(0, 0, 0), "")  # nothing shown off a terminal
 
 
 NOW = dt.datetime(2027, 3, 1, 8, 0, tzinfo=dt.UTC)
