@@ -7,7 +7,6 @@ checks and loads them (``gateway.server``), and the external TSA's client is her
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import hashlib
@@ -28,6 +27,8 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampReque
 from gateway.certificate_ends import (
     RENEW_BEFORE,
     ending,
+    read_certificate,
+    read_private_key,
 )
 from gateway.config import ConfigError, Settings, url_without_credentials
 from gateway.domain.counts import counted
@@ -205,7 +206,7 @@ def ensure_pki(
     unmarked = named is not None and not _names_its_issuers_key(pki / "server.pem") and (pki / "ca.key").exists()
     ends = None
     if named is not None:
-        not_after = x509.load_pem_x509_certificate((pki / "server.pem").read_bytes()).not_valid_after_utc
+        not_after = read_certificate(pki / "server.pem").not_valid_after_utc
         ends = ending(SERVER_WHAT, pki / "server.pem", not_after, now, within=RENEW_BEFORE)
     if ends is not None and not (pki / "ca.key").exists():
         log.warning(
@@ -231,6 +232,7 @@ def ensure_pki(
                 f"{pki / 'ca.key'} is needed to issue the server certificate or a member's client certificate "
                 "that is missing: bring the member CA's key back for this run"
             )
+        read_private_key(pki / "ca.key")  # named when damaged, not a traceback (a reviewer, R1)
         ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
     _refuse_certificates_not_theirs(pki, members, certified, ignore)
     if named is None or unnamed or unmarked or ends:  # a new host keeps the names it had (replicas may share the file)
@@ -258,8 +260,8 @@ def ensure_pki(
                 until = x509.load_pem_x509_certificate(pair.cert_pem).not_valid_after_utc
                 where = directory / member.code
                 issued.append(IssuedPair(member.code, member.name, Path(f"{where}.pem"), Path(f"{where}.key"), until))
-        pem = (directory / f"{member.code}.pem").read_bytes()
-        certificates[member.code] = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+        certificate = read_certificate(directory / f"{member.code}.pem")
+        certificates[member.code] = certificate.public_bytes(serialization.Encoding.DER)
     return certificates
 
 
@@ -434,7 +436,7 @@ def not_the_members(path: Path, code: str, ca_pem: Path) -> str:
         certificate = x509.load_pem_x509_certificate(path.read_bytes())
     except ValueError:
         return "no PEM certificate"
-    ca = x509.load_pem_x509_certificate(ca_pem.read_bytes())
+    ca = read_certificate(ca_pem)
     if not issued_by(certificate, ca):
         return f"a certificate of another CA ({certificate.issuer.rfc4514_string()}), not of the member CA {ca_pem}"
     named = member_code(certificate)
@@ -446,14 +448,15 @@ def not_the_members(path: Path, code: str, ca_pem: Path) -> str:
 
 
 def certificate_digest(path: Path) -> str:
-    """The SHA-256 of the DER of the PEM certificate at ``path``, as a member's is registered."""
-    certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    """The SHA-256 of the DER of the PEM certificate at ``path``, as a member's is registered; ``UnreadableFile``
+    (a ValueError) naming a file that is not one."""
+    certificate = read_certificate(path)
     return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 def _names_its_issuers_key(path: Path) -> bool:
     """Whether the certificate at ``path`` carries an authority key identifier."""
-    certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    certificate = read_certificate(path)
     try:
         certificate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
     except x509.ExtensionNotFound:
@@ -465,7 +468,7 @@ def _server_names(path: Path) -> list[str] | None:
     """The host names and addresses a server certificate names, or None when there is none."""
     if not path.exists():
         return None
-    certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    certificate = read_certificate(path)
     try:
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -617,7 +620,7 @@ def _due(what: str, path: Path, ca: SealMakerCA, now: dt.datetime) -> bool:
     """Whether `zzgw init` renews the certificate at ``path`` (``RENEW_BEFORE``): not when a new one would
     end no later, the seal-maker intermediate ending first (then a warning, as renewing again and again would not
     help)."""
-    not_after = x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc
+    not_after = read_certificate(path).not_valid_after_utc
     ends = ending(what, path, not_after, now, within=RENEW_BEFORE)
     if ends is None:
         return False
@@ -1054,7 +1057,7 @@ def sm2_seal_maker(settings: Settings, keys: KeyStore) -> Sm2SealMaker | None:
         return Sm2SealMaker(
             ca=SealMakerCA.load(directory, settings.passphrase()),  # without its key: ``require_seal_ca_keys``
             key=keys.load(SM2_MAKER_KEY),
-            certificate=x509.load_pem_x509_certificate((directory / SM2_MAKER_CERT).read_bytes()),
+            certificate=read_certificate(directory / SM2_MAKER_CERT),
         )
     except Sm2Unavailable as exc:
         log.warning("no SM2 seals: %s", exc)
@@ -1068,7 +1071,7 @@ def load_receipt_key(settings: Settings, keys: KeyStore) -> ReceiptKey | None:
     path = settings.seal_ca_dir / RECEIPT_CERT
     if not path.exists():
         return None
-    certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    certificate = read_certificate(path)
     key = keys.load(RECEIPT_KEY)
     if _spki_der(certificate) != key.public_key_der:
         raise KeyStoreError(
@@ -1159,9 +1162,10 @@ def time_stamping_authority(
     if not path.exists():
         return None
     key = keys.load(TSA_KEY)
+    certificate = read_certificate(path)  # named as it is, not as a key of another pair
     try:
         return TimeStampAuthority(
-            cert=x509.load_pem_x509_certificate(path.read_bytes()),
+            cert=certificate,
             key=key,
             chain=[ca.intermediate],
             clock=clock,
@@ -1315,9 +1319,9 @@ def authority_facts(settings: Settings, keys: KeyStore) -> dict[str, str]:
         ("sm2_seal_ca_root", settings.sm2_seal_ca_dir / "root.pem"),
         ("member_ca", settings.pki_dir / "ca.pem"),
     ):
-        if path.exists():
-            body = b"".join(line for line in path.read_bytes().splitlines() if line and not line.startswith(b"-----"))
-            facts[name] = hashlib.sha256(base64.b64decode(body)).hexdigest()
+        if path.exists():  # the certificate parsed: a damaged one named, not binascii's "Incorrect padding" (R1)
+            der = read_certificate(path).public_bytes(serialization.Encoding.DER)
+            facts[name] = hashlib.sha256(der).hexdigest()
     return facts
 
 

@@ -38,13 +38,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from gateway import metrics
 from gateway.config import ConfigError, Settings
 from gateway.domain.counts import counted
 from gateway.domain.model import Clock, beijing_day
 from gateway.threads import name_this_thread
+from signing.errors import KeyStoreError
 
 log = logging.getLogger("zzgw")
 
@@ -225,6 +227,40 @@ class TrustAnchor:
     """SHA-256 of its DER, as ``openssl x509 -noout -fingerprint -sha256`` prints it (``AB:CD:…``)."""
     not_after: dt.datetime
     """Its end."""
+
+
+_RESTORE_IT = (
+    "restore it from the data directory's backup, or copy it from the gateway whose data directory this one was "
+    "copied from (README: deployment beyond one machine)"
+)
+
+
+class UnreadableFile(KeyStoreError, ValueError):
+    """A certificate or key of the data directory that is there and is not what it should be (empty, cut short by a
+    full disk, a copy that stopped midway), named (``read_certificate``, ``read_private_key``). A KeyStoreError, said
+    in one line with exit status 2 as a damaged ``seal-ca/root.pem`` is; and a ValueError, as cryptography's own
+    refusal is, so that the checks that pass over a file they cannot read (``contextlib.suppress(OSError,
+    ValueError)``, where the one that needs it names it) still do."""
+
+
+def read_certificate(path: Path) -> x509.Certificate:
+    """The PEM certificate at ``path``; ``UnreadableFile`` naming a file that is not one, FileNotFoundError when there
+    is none. `zzgw init`, `zzgw serve` and the commands that open the store had ended in a traceback for the server's,
+    a member's, the receipt, time-stamping or SM2 seal maker's certificate damaged, one not even naming the file for
+    ``pki/ca.pem`` (a reviewer, R1)."""
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except ValueError:
+        raise UnreadableFile(f"{path} is not a PEM certificate (empty, cut short or damaged): {_RESTORE_IT}") from None
+
+
+def read_private_key(path: Path) -> PrivateKeyTypes:
+    """The unencrypted PEM private key at ``path`` (``pki/ca.key``, ``pki/server.key``); ``UnreadableFile`` naming a
+    file that is not one, FileNotFoundError when there is none."""
+    try:
+        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError):  # TypeError: an encrypted key, which the gateway never writes here
+        raise UnreadableFile(f"{path} is not a PEM private key (empty, cut short or damaged): {_RESTORE_IT}") from None
 
 
 class UnreadableAnchor(ConfigError):

@@ -105,6 +105,7 @@ from gateway.certificate_ends import (
     OwnCertificate,
     OwnCertificates,
     ending,
+    read_certificate,
     watch_own_certificates,
 )
 from gateway.config import ConfigError, Settings
@@ -825,7 +826,7 @@ def _initialise(
     )
     revoked = gateway.members.revoked()
     tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
-    kept_tokens = {} if write_tokens or settings.mode != "dev" else dev_tokens_of(settings)
+    kept_tokens = {} if write_tokens or settings.mode != "dev" else _kept_dev_tokens(settings)
     with gateway.db.unit_of_work() as uow:  # a member with no token: its entry in the file, if any, is stale
         tokenless = {code for code, token, _ in uow.members.credentials() if token is None}
     # an entry left for a member whose token a revocation took (the file damaged then, or put back from a copy) had
@@ -1215,6 +1216,19 @@ def forget_dev_token(settings: Settings, code: str) -> bool:
         {c: entry["name"] for c, entry in listed.items()},
     )
     return True
+
+
+def _kept_dev_tokens(settings: Settings) -> dict[str, str]:
+    """`zzgw init`: the dev bearer tokens it keeps (``dev_tokens_of``); ConfigError naming a dev-tokens.json that
+    cannot be read as one, which had ended init in a traceback (a reviewer, R1)."""
+    try:
+        return dev_tokens_of(settings)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # not JSON, or not the file's shape
+        raise ConfigError(
+            f"{settings.dev_tokens_path} is not a dev-tokens file (empty, cut short or damaged: {type(exc).__name__}): "
+            "restore it from the data directory's backup, or run `zzgw init --rotate-tokens` to give every member a "
+            "new dev bearer token (the old ones stop working)"
+        ) from None
 
 
 def dev_tokens_of(settings: Settings) -> dict[str, str]:
@@ -2000,7 +2014,7 @@ def warn_of_the_member_ca(settings: Settings, now: dt.datetime) -> None:
     ca = settings.pki_dir / "ca.pem"
     if settings.mode != "production" or not ca.exists():
         return
-    not_after = x509.load_pem_x509_certificate(ca.read_bytes()).not_valid_after_utc
+    not_after = read_certificate(ca).not_valid_after_utc
     if (ends := ending(MEMBER_CA_WHAT, ca, not_after, now, within=CA_WARN_BEFORE)) is not None:
         log.log(logging.ERROR if ends.ended else logging.WARNING, "%s, after which %s: %s", ends.said(), _AFTER_THE_CA,
                 _NO_CA_RENEWAL)  # fmt: skip
@@ -2072,7 +2086,7 @@ def _check_own_certificates(settings: Settings, now: dt.datetime) -> None:
     for what, path in own:
         if not path.exists():
             continue
-        not_after = x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc
+        not_after = read_certificate(path).not_valid_after_utc
         ends = ending(what, path, not_after, now, within=RENEW_BEFORE)
         if ends is None:
             continue

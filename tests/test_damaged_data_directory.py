@@ -1,0 +1,98 @@
+"""A certificate or key of the data directory that is there and damaged (empty, cut short by a full disk, a copy that
+stopped midway) stops `zzgw init`, `zzgw serve` and the commands that open the store in one line naming the file, exit
+status 2, as a damaged ``seal-ca/root.pem`` does: they had ended in a Python traceback, exit 1, for ``pki/ca.pem``
+not even naming the file (a review of setting up a gateway, R1)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gateway.bootstrap import samples
+from tests.commands import command_env, zzgw
+from tests.conftest import MARKET
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory `zzgw init` made (dev mode, the demo members), copied by each test before it damages it."""
+    data = tmp_path_factory.mktemp("made") / "var"
+    done = zzgw(command_env(data, ZZGW_KEY_PASSPHRASE="damaged-data-directory"), "init", timeout=180)
+    assert done.returncode == 0, done.stderr
+    return data
+
+
+def _copy(made: Path, tmp_path: Path) -> dict[str, str]:
+    data = tmp_path / "var"
+    shutil.copytree(made, data)
+    return command_env(data, ZZGW_KEY_PASSPHRASE="damaged-data-directory")
+
+
+def _said(done: object, path: Path, command: str) -> None:
+    """``done`` ended with status 2 and one line naming ``path`` as damaged, no traceback."""
+    returncode, stderr = done.returncode, done.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in stderr, stderr
+    assert returncode == 2, stderr
+    line = stderr.strip().splitlines()[-1]
+    assert line.startswith(f"zzgw {command}: {path} is not a PEM "), stderr
+    assert "(empty, cut short or damaged): restore it from the data directory's backup" in line, stderr
+
+
+CERTIFICATES = {
+    "pki/ca.pem": ("init", "serve", "members", "console-token"),
+    "pki/server.pem": ("init",),
+    f"pki/members/{MARKET}.pem": ("init",),
+    "seal-ca/receipt.pem": ("init", "serve", "members", "console-token"),
+    "seal-ca/tsa.pem": ("init", "serve", "members", "console-token"),
+    "seal-ca-sm2/maker.pem": ("init", "serve", "members", "console-token"),
+}
+"""Each certificate of the data directory, with the commands that read it."""
+_ARGS = {"console-token": ("console-token", MARKET, "--list")}
+
+
+@pytest.mark.parametrize(
+    ("name", "command"), [(name, command) for name, commands in CERTIFICATES.items() for command in commands]
+)
+@pytest.mark.parametrize("damage", ["garbage", "cut"])
+def test_a_damaged_certificate_is_named_in_one_line(
+    made: Path, tmp_path: Path, name: str, command: str, damage: str
+) -> None:
+    env = _copy(made, tmp_path)
+    path = Path(env["ZZGW_DATA_DIR"]) / name
+    path.write_bytes(b"not a pem\n" if damage == "garbage" else path.read_bytes()[:200])
+    _said(zzgw(env, *_ARGS.get(command, (command,)), timeout=60), path, command)
+
+
+def test_a_damaged_member_ca_key_is_named_when_a_member_needs_a_certificate(made: Path, tmp_path: Path) -> None:
+    """ca.key is read only when a certificate is to be issued: a member added to the members file."""
+    env = _copy(made, tmp_path)
+    key = Path(env["ZZGW_DATA_DIR"]) / "pki" / "ca.key"
+    key.write_bytes(key.read_bytes()[:100])  # cut short
+    members = json.loads((Path(samples.__file__).parent / "members.json").read_text(encoding="utf-8"))
+    members["members"].append(
+        {"code": samples.uscc(7, "370102"), "name": "历下区行政审批服务局", "region": "370102", "roles": ["CONSUMER"]}
+    )
+    listed = tmp_path / "members.json"
+    listed.write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
+    _said(zzgw({**env, "ZZGW_MEMBERS": str(listed)}, "init", timeout=60), key, "init")
+
+
+def test_init_names_a_damaged_dev_tokens_file(made: Path, tmp_path: Path) -> None:
+    """A dev-tokens.json cut short had ended `zzgw init` in a traceback; it is named, and `--rotate-tokens` (the way
+    out the line offers) writes a new one."""
+    env = _copy(made, tmp_path)
+    tokens = Path(env["ZZGW_DATA_DIR"]) / "dev-tokens.json"
+    tokens.write_bytes(tokens.read_bytes()[:300])
+    done = zzgw(env, "init", timeout=60)
+    assert "Traceback" not in done.stderr and done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"zzgw: configuration error: {tokens} is not a dev-tokens file (empty, cut short or damaged: "
+        "JSONDecodeError): restore it from the data directory's backup, or run `zzgw init --rotate-tokens` to give "
+        "every member a new dev bearer token (the old ones stop working)"
+    )
+    rotated = zzgw(env, "init", "--rotate-tokens", timeout=60)
+    assert rotated.returncode == 0, rotated.stderr
+    assert MARKET in json.loads(tokens.read_text(encoding="utf-8"))["tokens"]
