@@ -26,6 +26,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampReque
 
 from gateway.certificate_ends import (
     RENEW_BEFORE,
+    UnreadableFile,
     ending,
     read_certificate,
     read_private_key,
@@ -215,8 +216,20 @@ def ensure_pki(
             ends.said(),
         )
         ends = None
+    # the server's key, which only gRPC's TLS had read: damaged, empty or another pair's, `zzgw serve` in production had
+    # said its address was in use, and init had passed it without a word (a reviewer, R2)
+    keyless = server_key_fault(pki) if named is not None else ""
+    if keyless and not (pki / "ca.key").exists():
+        if settings.mode == "production":
+            raise ConfigError(
+                f"{pki / 'server.key'} {keyless}: `zzgw serve` cannot serve TLS with it; {_SERVER_PAIR_BACK}"
+            )
+        log.warning("%s %s: in production mode it could not be served; %s", pki / "server.key", keyless,
+                    _SERVER_PAIR_BACK)  # fmt: skip
+        keyless = ""
     missing = (
         named is None
+        or bool(keyless)
         or bool(unnamed)
         or unmarked
         or ends is not None
@@ -235,7 +248,8 @@ def ensure_pki(
         read_private_key(pki / "ca.key")  # named when damaged, not a traceback (a reviewer, R1)
         ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
     _refuse_certificates_not_theirs(pki, members, certified, ignore)
-    if named is None or unnamed or unmarked or ends:  # a new host keeps the names it had (replicas may share the file)
+    # a new host keeps the names it had (replicas may share the file)
+    if named is None or unnamed or unmarked or ends or keyless:
         assert ca is not None
         ca.issue_server(list(dict.fromkeys([*hosts, *(named or [])]))).write(pki, "server")
         # said where init is read (an INFO line was not shown): replicas with a pki/ of their own need the new pair
@@ -246,6 +260,8 @@ def ensure_pki(
             log.warning("issued the server certificate again, naming the key of the member CA that signs it%s", again)
         if ends:
             log.warning("renewed the server certificate, as %s%s", ends.said(), again)
+        if keyless:
+            log.warning("issued a new server certificate and key: %s %s%s", pki / "server.key", keyless, again)
     certificates = {}
     for member in members:
         if member.code in ignore:
@@ -452,6 +468,32 @@ def certificate_digest(path: Path) -> str:
     (a ValueError) naming a file that is not one."""
     certificate = read_certificate(path)
     return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+_SERVER_PAIR_BACK = (
+    "copy pki/server.pem and pki/server.key together from the data directory's backup (or from the gateway whose pki/ "
+    "this one was copied from), or bring the member CA's key (ca.key) back and run `zzgw init`, which issues a new "
+    "pair"
+)
+
+
+def server_key_fault(pki: Path) -> str:
+    """What is wrong with ``pki/server.key`` as the private key of ``pki/server.pem``, said after its path ("is
+    missing" …), or "" when it is that certificate's key. ``UnreadableFile`` when the certificate cannot be read."""
+    try:
+        key = read_private_key(pki / "server.key")
+    except FileNotFoundError:
+        return "is missing"
+    except UnreadableFile:
+        return "is not a PEM private key (empty, cut short or damaged)"
+    certificate = read_certificate(pki / "server.pem")
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
+        return (
+            f"is not the private key of the server certificate {pki / 'server.pem'} (another pair's key, or one left "
+            "by a certificate written without its key)"
+        )
+    return ""
 
 
 def _names_its_issuers_key(path: Path) -> bool:

@@ -92,6 +92,7 @@ from gateway.authorities import (
     retired_since_said,
     revoked_since,
     revoked_since_said,
+    server_key_fault,
     sm2_seal_maker,
     take_revocations,
     taken_here,
@@ -1564,6 +1565,15 @@ def _server_credentials(settings: Settings) -> grpc.ServerCredentials:
         ca_pem = (pki / "ca.pem").read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError(f"production mode needs TLS material in {pki}: {exc.filename} is missing") from exc
+    # checked here: gRPC given a key it cannot use (damaged, empty, another pair's) does not listen, and that had
+    # been said as the address in use, the port free (a reviewer, R2)
+    read_certificate(pki / "ca.pem")
+    if fault := server_key_fault(pki):
+        raise ConfigError(
+            f"{pki / 'server.key'} {fault}: TLS cannot be served with it; copy pki/server.pem and pki/server.key "
+            "together from the data directory's backup (or from the gateway whose pki/ this one was copied from), "
+            "or run `zzgw init` where pki/ca.key is, which issues a new pair"
+        )
     return grpc.ssl_server_credentials(
         [(own.key_pem, own.cert_pem)], root_certificates=ca_pem, require_client_auth=True
     )

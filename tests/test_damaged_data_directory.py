@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from gateway.bootstrap import samples
 from tests.commands import command_env, zzgw
@@ -96,3 +98,74 @@ def test_init_names_a_damaged_dev_tokens_file(made: Path, tmp_path: Path) -> Non
     rotated = zzgw(env, "init", "--rotate-tokens", timeout=60)
     assert rotated.returncode == 0, rotated.stderr
     assert MARKET in json.loads(tokens.read_text(encoding="utf-8"))["tokens"]
+
+
+@pytest.fixture(scope="module")
+def made_production(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory `zzgw init` made in production mode (mTLS: pki/server.pem and server.key are served)."""
+    data = tmp_path_factory.mktemp("production") / "var"
+    done = zzgw(command_env(data, ZZGW_KEY_PASSPHRASE="damaged-data-directory", ZZGW_MODE="production"), "init")
+    assert done.returncode == 0, done.stderr
+    return data
+
+
+def _production(made_production: Path, tmp_path: Path) -> dict[str, str]:
+    return {**_copy(made_production, tmp_path), "ZZGW_MODE": "production"}
+
+
+SERVER_KEYS = {
+    "garbage": (lambda pki: b"not a pem\n", "is not a PEM private key (empty, cut short or damaged)"),
+    "empty": (lambda pki: b"", "is not a PEM private key (empty, cut short or damaged)"),
+    "another pair's": (
+        lambda pki: (pki / "members" / f"{MARKET}.key").read_bytes(),
+        "is not the private key of the server certificate PKI/server.pem",
+    ),
+}
+"""What a pki/server.key may be instead of server.pem's key: written from ``pki/``, and what is said of it."""
+
+
+@pytest.mark.parametrize("case", SERVER_KEYS)
+def test_serve_names_a_server_key_that_is_not_the_certificates(
+    made_production: Path, tmp_path: Path, case: str
+) -> None:
+    """R2: gRPC, given a server key it cannot use, had not listened, and `zzgw serve` had said the address was in use
+    or not available (the port was free), sending the operator after another process. The key is checked first."""
+    env = _production(made_production, tmp_path)
+    pki = Path(env["ZZGW_DATA_DIR"]) / "pki"
+    write, what = SERVER_KEYS[case]
+    (pki / "server.key").write_bytes(write(pki))
+    done = zzgw(env, "serve", timeout=60)
+    assert "Traceback" not in done.stderr and done.returncode == 2, done.stderr
+    assert "cannot listen" not in done.stderr, done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"zzgw: configuration error: {pki / 'server.key'} {what.replace('PKI', str(pki))}"), line
+    assert "run `zzgw init` where pki/ca.key is" in line, line
+
+
+@pytest.mark.parametrize("case", SERVER_KEYS)
+def test_init_issues_a_new_server_pair_for_a_server_key_that_is_not_the_certificates(
+    made_production: Path, tmp_path: Path, case: str
+) -> None:
+    """R2: `zzgw init` had passed such a key without a word. With the member CA's key here it issues a new pair, as for
+    a server certificate about to end, and says so; without it, it names the file, exit 2."""
+    env = _production(made_production, tmp_path)
+    pki = Path(env["ZZGW_DATA_DIR"]) / "pki"
+    write, what = SERVER_KEYS[case]
+    (pki / "server.key").write_bytes(write(pki))
+    (pki / "ca.key").rename(tmp_path / "ca.key")  # kept offline
+    refused = zzgw(env, "init", timeout=60)
+    assert "Traceback" not in refused.stderr and refused.returncode == 2, refused.stderr
+    line = refused.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"zzgw: configuration error: {pki / 'server.key'} {what.replace('PKI', str(pki))}"), line
+    assert "bring the member CA's key (ca.key) back" in line, line
+    (tmp_path / "ca.key").rename(pki / "ca.key")
+    renewed = zzgw(env, "init", timeout=60)
+    assert renewed.returncode == 0, renewed.stderr
+    assert f"issued a new server certificate and key: {pki / 'server.key'} {what.replace('PKI', str(pki))}" in (
+        renewed.stderr
+    )
+    certificate = x509.load_pem_x509_certificate((pki / "server.pem").read_bytes())
+    key = serialization.load_pem_private_key((pki / "server.key").read_bytes(), password=None)
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    assert key.public_key().public_bytes(*spki) == certificate.public_key().public_bytes(*spki)
+    assert zzgw(env, "init", timeout=60).stderr.count("issued a new server") == 0  # once
