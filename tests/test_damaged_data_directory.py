@@ -169,3 +169,23 @@ def test_init_issues_a_new_server_pair_for_a_server_key_that_is_not_the_certific
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     assert key.public_key().public_bytes(*spki) == certificate.public_key().public_bytes(*spki)
     assert zzgw(env, "init", timeout=60).stderr.count("issued a new server") == 0  # once
+
+
+@pytest.mark.parametrize(
+    ("store", "name"),
+    [("made", "seal-ca/receipt.pem"), ("made", "seal-ca/tsa.pem"), ("made_production", "pki/server.pem")],
+)
+def test_certificates_names_a_damaged_certificate_of_the_gateways_own(
+    request: pytest.FixtureRequest, tmp_path: Path, store: str, name: str
+) -> None:
+    """R3: `zzgw certificates` had left a damaged receipt, time-stamping or (in production) server certificate out of
+    its list without a word, exit 0, while `zzgw serve` refused the directory. It names the file, exit 2, as it does a
+    damaged root."""
+    env = _copy(request.getfixturevalue(store), tmp_path)
+    if store == "made_production":
+        env["ZZGW_MODE"] = "production"
+    path = Path(env["ZZGW_DATA_DIR"]) / name
+    path.write_bytes(b"not a pem\n")
+    listed = zzgw(env, "certificates")
+    _said(listed, path, "certificates")
+    assert not listed.stdout
