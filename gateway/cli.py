@@ -995,16 +995,23 @@ def _prune(gateway: Gateway, days: int) -> int:
     """`zzgw audit prune`: the access records older than the retention, then the consents and access requests that
     ended longer ago than it (``AuthorizationService.prune``), each count said; nothing when the chain does not
     check (exit 1, or 3 when only its end is not yet vouched for, as ``chain_verdict`` says), nor with a retention
-    of 0 (keep for ever)."""
+    of 0 (keep for ever).
+
+    Stopped midway (Ctrl-C, the store failing) once steps of the removal were committed, it says why, as before and
+    with the same status (130, 75 …), then how many records those steps removed, and that the consents and access
+    requests were not pruned. It had said only "interrupted" or "cannot use …", which before the steps meant nothing
+    was removed, thousands of records gone for good (a reviewer, R1)."""
     if not days:
         print("zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do")
         return 0
+    from gateway import failures
     from gateway.services.audit import AuditBroken
     from gateway.store.database import check_intact
 
     assert gateway.audit is not None and gateway.authorization is not None  # made together (``Gateway.open``)
+    bars = _PruneBars(gateway)
     try:
-        with _PruneBars(gateway) as bars:
+        with bars:
             removed = gateway.audit.prune(dt.timedelta(days=days), progress=bars.progress)
     except AuditBroken as exc:  # pruning would vouch for what an edit left: the operator looks first
         check_intact(gateway.settings.effective_database_url)  # or a damaged file lost them (``_audit``)
@@ -1013,6 +1020,17 @@ def _prune(gateway: Gateway, days: int) -> int:
         status, said = chain_verdict(exc.check)
         print(f"zzgw audit prune: nothing pruned: {said}", file=sys.stderr)
         return status
+    except (KeyboardInterrupt, Exception) as exc:
+        if not bars.removed:  # nothing removed: said as before, by ``main`` or ``_run``
+            raise
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        why = "\nzzgw audit: interrupted" if interrupted else failures.said(exc, "audit", gateway.settings)
+        if why is None:  # a defect: its traceback follows
+            print(_stopped_after(bars.removed, days), file=sys.stderr)
+            raise
+        print(why, file=sys.stderr)
+        print(_stopped_after(bars.removed, days), file=sys.stderr)
+        return 130 if interrupted else failures.exit_status(exc)
     print(
         f"已删除超过 {days} 天的用证记录 {removed} 条（removed {counted(removed, 'access record')} older than "
         f"{counted(days, 'day')}）"
@@ -1029,6 +1047,18 @@ def _prune(gateway: Gateway, days: int) -> int:
     return 0
 
 
+def _stopped_after(removed: int, days: int) -> str:
+    """What `zzgw audit prune` stopped midway says of the ``removed`` records its committed steps removed: each step
+    committed with the chain's start memo, the chain checks and the next prune goes on (``AuditTrail.prune``); the
+    consents and access requests, pruned after the records, were not reached."""
+    return (
+        f"zzgw audit prune: 停止前已删除超过 {days} 天的用证记录 {removed} 条，审计链完整，下次清理从此处继续；"
+        f"本次未清理持证人授权和共享申请（removed {counted(removed, 'access record')} older than "
+        f"{counted(days, 'day')} before it stopped: the audit chain checks, and the next prune goes on from there; "
+        "consents and access requests were not pruned）"
+    )
+
+
 class _PruneBars:
     """`zzgw audit prune`'s progress on a terminal (none elsewhere: a nightly job's mail stays its three lines): a bar
     of the records checked, then one of those removed. The check alone takes about a minute a million records, and
@@ -1040,6 +1070,8 @@ class _PruneBars:
         self._gateway = gateway
         self._checked: Any = None
         self._removal: Any = None
+        self.removed = 0
+        """The records removed so far, by the steps committed: what a prune stopped midway says it removed."""
         self.progress = PruneProgress(checking=self._checking, removing=self._removing, removed=self._removed)
 
     def __enter__(self) -> _PruneBars:
@@ -1079,6 +1111,7 @@ class _PruneBars:
             self._removal = self._bar(records, "removing access records")
 
     def _removed(self, records: int) -> None:
+        self.removed += records
         if self._removal is not None:
             self._removal.update(records)
 

@@ -359,6 +359,94 @@ def test_a_prune_killed_midway_leaves_a_chain_that_checks_and_the_next_one_finis
     assert (again.returncode, again.stdout, again.stderr) == (0, said(0, 0, 0), "")  # nothing shown off a terminal
 
 
+STOPPED_PRUNE = r"""
+import os, signal, sqlite3, sys
+
+import psycopg
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+from gateway.cli import main
+
+deletes = []
+
+
+def executed(conn, _cursor, statement, *_):
+    if statement.startswith("DELETE FROM access_records"):
+        deletes.append(statement)
+        if len(deletes) == 2:  # the second step's delete, the first step's committed
+            if sys.argv[1] == "interrupted":
+                os.kill(os.getpid(), signal.SIGINT)
+            elif conn.dialect.name == "postgresql":  # the server ends the prune's connection
+                pid = conn.connection.dbapi_connection.info.backend_pid
+                url = make_url(os.environ["ZZGW_DATABASE_URL"]).set(drivername="postgresql")
+                with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as admin:
+                    admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+            else:  # SQLite's file held by another writer past the busy timeout, as the driver says it
+                raise sqlite3.OperationalError("database is locked")
+
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, as on a terminal (not ignored as by a runner)
+event.listen(Engine, "after_cursor_execute", executed)
+sys.exit(main(["audit", "prune"]))
+"""
+"""`zzgw audit prune` stopped as its second step's delete of access records runs, its first step committed: by a
+Ctrl-C (``argv[1]`` "interrupted"), or by the store failing (PostgreSQL ending the connection; SQLite locked)."""
+
+
+def stopped_after(removed: int, days: int = DAYS) -> str:
+    """What `zzgw audit prune` stopped midway says after why it stopped, once it had removed any records."""
+    return (
+        f"zzgw audit prune: 停止前已删除超过 {days} 天的用证记录 {removed} 条，审计链完整，下次清理从此处继续；"
+        f"本次未清理持证人授权和共享申请（removed {counted(removed, 'access record')} older than "
+        f"{counted(days, 'day')} before it stopped: the audit chain checks, and the next prune goes on from there; "
+        "consents and access requests were not pruned）\n"
+    )
+
+
+@pytest.mark.parametrize("stopped", ["interrupted", "the store failing"])
+def test_a_prune_stopped_after_a_step_says_how_many_records_it_removed_and_that_consents_were_not_pruned(
+    clocked: Clocked, stopped: str
+) -> None:
+    """A prune stopped after its first step of 5,000 records had said only "interrupted" (130) or "cannot use …"
+    (75), which before the steps meant that nothing was removed: 5,000 access records were gone for good, and the
+    consents and access requests, pruned after them, were not reached (a reviewer, R1). It says why it stopped, then
+    how many it removed, that the chain checks and the next prune goes on, and that consents and access requests were
+    not pruned, with the same exit status; and so they are, the next prune removing them and the records left."""
+    running = clocked.running
+    holder = id_card(running).license.holder.code
+    clocked.clock.advance(dt.timedelta(days=-100))
+    grant(running, holder, days=7)  # ended 93 days ago: a prune's to remove
+    clocked.clock.advance(dt.timedelta(days=100))
+    old_records(clocked, 12_000, days=100)
+    with running.gateway.db.engine.connect() as connection:
+        records = connection.execute(text("SELECT count(*) FROM access_records")).scalar()
+    before = stored(clocked)
+    done = subprocess.run(
+        [sys.executable, "-c", STOPPED_PRUNE, stopped],
+        env=operator_env(clocked),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == ((130, "") if stopped == "interrupted" else (75, "")), done.stderr
+    if stopped == "interrupted":
+        assert done.stderr == "\nzzgw audit: interrupted\n" + stopped_after(5_000)
+    else:
+        why, said_after = done.stderr.split("\n", 1)
+        assert why.startswith("zzgw audit: cannot use ") and said_after == stopped_after(5_000), done.stderr
+    assert stored(clocked) == before and before[0]  # the consent that ended 93 days ago: not reached
+    verified = zzgw(clocked, "audit", "verify")
+    assert (verified.returncode, verified.stdout) == (
+        0,
+        f"audit trail intact: {counted(records - 5_000, 'record')}, 12 signed checkpoints\n",
+    ), verified.stderr
+    pruned = zzgw(clocked, "audit", "prune")
+    assert (pruned.returncode, pruned.stdout, pruned.stderr) == (0, said(7_000, 1, 0), "")
+    assert not stored(clocked)[0]
+
+
 NOW = dt.datetime(2027, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 
