@@ -37,7 +37,7 @@ from protos.zzgw.v1 import (
 )
 from tests.api.test_co_subjects import marriage
 from tests.api.test_issuance import unique
-from tests.api.test_sharing import REAL_ESTATE, id_card, person
+from tests.api.test_sharing import BDCZY, ID_CARD, REAL_ESTATE, id_card, person
 from tests.api.test_verification import MARKET, batch_issue, change, claim, verify
 from tests.conftest import PORTAL, TAX, RunningGateway, backend_params, migrated_database, start_gateway
 
@@ -164,6 +164,25 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
     # the husband's log: its consent records' granters, read by their ids
     granted = portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=card.holder.code)).records
     assert "PERSON" in [r.consent_granted_by for r in granted]
+    # a consumer's keyed request, new and then again: looked up by the requester's key, by the partial index, and
+    # once for a new key (the lookup before the use is checked; the unique index guards the write)
+    lookups: list[str] = []
+
+    def heard(_c: object, _cursor: object, sql: str, _params: object, _x: object, _many: bool) -> None:
+        if "FROM access_requests" in sql and "access_requests.client_request_id =" in sql:
+            lookups.append(sql)
+
+    requests = authorization_pb2_grpc.AuthorizationServiceStub(running.channel(REAL_ESTATE))
+    asked = authorization_pb2.RequestAccessRequest(
+        use=BDCZY, type_code=ID_CARD, duration_days=30, client_request_id="plans-3"
+    )
+    event.listen(running.gateway.db.engine, "before_cursor_execute", heard)
+    try:
+        made = requests.RequestAccess(asked).request
+    finally:
+        event.remove(running.gateway.db.engine, "before_cursor_execute", heard)
+    assert len(lookups) == 1, lookups
+    assert requests.RequestAccess(asked).request.request_id == made.request_id
     statements.on = False
 
     assert len(statements.seen) > 50  # the recording heard the gateway's connections
@@ -176,6 +195,14 @@ def test_serving_reads_no_growing_table_row_by_row(recorded: tuple[RunningGatewa
             plan = [row[-1] for row in connection.execute("EXPLAIN QUERY PLAN " + sql)]
             assert re.search(r"USING INDEX ix_consents_(holder|guardian) \(\w+=\? AND created_at<\?\)", plan[0]), plan
     assert scans(tmp_path / "zzgw.db", statements.seen) == {}
+    # by the key's partial index: without its "<> ''", SQLite took the requester's index and read every request of
+    # the requester, two or three times a keyed RequestAccess, partly under the write lock (a reviewer, R1)
+    by_key = [s for s in statements.seen if "FROM access_requests" in s and "access_requests.client_request_id =" in s]
+    assert by_key
+    with sqlite3.connect(tmp_path / "zzgw.db") as connection:
+        for sql in by_key:
+            plan = [row[-1] for row in connection.execute("EXPLAIN QUERY PLAN " + sql)]
+            assert any("USING INDEX ux_access_requests_client (requester=? AND" in step for step in plan), plan
     # by the holder's index, not the issuer's: that one walks every record of the issuer's licenses
     by_both = [s for s in statements.seen if "access_records.holder_code =" in s and "access_records.issuer_code" in s]
     assert by_both

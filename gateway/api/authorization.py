@@ -86,6 +86,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             fields=list(request.fields),
             duration_days=request.duration_days,
             client_request_id=request.client_request_id,
+            key_unused=bool(request.client_request_id),  # request_again found none
         )
         return authorization_pb2.RequestAccessResponse(request=self._request(submitted))
 

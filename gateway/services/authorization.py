@@ -345,11 +345,15 @@ class AuthorizationService:
         fields: Sequence[str] = (),
         duration_days: int,
         client_request_id: str = "",
+        key_unused: bool = False,
     ) -> StoredAccessRequest:
         """Put a request for conditional fields in the owning issuer's queue. With ``client_request_id``, a retry
         of the same request returns the one first made (its record on the audit trail says so): a retry is looked up
         before the use is checked (``request_again``), and here again, in the transaction that would store it, for
-        one sent at once with the first."""
+        one sent at once with the first. ``key_unused``: ``request_again`` has just found no request with the key,
+        so the transaction stores the request without looking again, and looks only once the unique index has
+        refused it (one sent at once, committed meanwhile): each look had read under the write lock what the one
+        before had just read (a reviewer, R1)."""
         client_request_id = checked_client_request_id(client_request_id)
         asked = _Asked.of(use.matter_code, use.purpose, type_code, license_id, issuer_code, fields, duration_days)
         matter = self._catalog.matter(use.matter_code)
@@ -458,7 +462,7 @@ class AuthorizationService:
                     uow.access_requests.expire_overdue(now)
                     first = (
                         uow.access_requests.by_client_request_id(caller.code, client_request_id)
-                        if client_request_id
+                        if client_request_id and not (key_unused and attempt == 1)
                         else None
                     )
                     if first is not None:  # a retry: answer with the request first made

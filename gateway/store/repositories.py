@@ -1967,8 +1967,11 @@ class AccessRequestRepository:
         return _access_request(row) if row else None
 
     def by_client_request_id(self, requester: str, client_request_id: str) -> StoredAccessRequest | None:
-        row = self._s.execute(
-            select(_Q).where(_Q.c.requester == requester, _Q.c.client_request_id == client_request_id)
+        """The request ``requester`` made with this idempotency key."""
+        row = self._s.execute(  # "<> ''" as the partial index says it: SQLite had walked all the requester's requests
+            select(_Q).where(
+                _Q.c.requester == requester, _Q.c.client_request_id == client_request_id, _Q.c.client_request_id != ""
+            )
         ).first()
         return _access_request(row) if row else None
 

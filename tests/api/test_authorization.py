@@ -593,6 +593,34 @@ def test_a_retried_request_is_answered_with_the_first_and_queued_once(running: R
     assert violations == [("client_request_id", "BAD_FORMAT")]
 
 
+def test_requests_sent_at_once_with_one_key_are_queued_once(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retries that overlap make one request and are all answered with it. The transaction that stores a request
+    whose key was just found unused does not look the key up again (a reviewer, R1): the store's unique key decides,
+    and the loser looks then and is answered as a retry. The loser's path is taken for sure: its first look finds
+    nothing, as when the winner had not committed yet."""
+    from gateway.store.repositories import AccessRequestRepository
+
+    use = verification_pb2.UseContext(matter_code=BDCZY.matter_code, purpose="同时重试同一申请")
+    key = f"burst-{uuid.uuid4().hex}"
+    with futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: request_access(running, use=use, client_request_id=key), range(4)))
+    assert len({a.request_id for a in answers}) == 1
+    mine = [r for r in queue(running, requester=REAL_ESTATE) if r.purpose == use.purpose]
+    assert [r.request_id for r in mine] == [answers[0].request_id]
+
+    look, looks = AccessRequestRepository.by_client_request_id, []
+
+    def late(self: AccessRequestRepository, requester: str, client_request_id: str) -> Any:
+        looks.append(client_request_id)
+        return None if len(looks) == 1 else look(self, requester, client_request_id)  # not committed yet
+
+    monkeypatch.setattr(AccessRequestRepository, "by_client_request_id", late)
+    again = request_access(running, use=use, client_request_id=key)
+    assert (again.request_id, len(looks)) == (answers[0].request_id, 2)  # the unique key refused, then it looked
+
+
 def test_a_retried_request_is_the_same_request_however_it_is_spelt(running: RunningGateway) -> None:
     """A retry is the first request when it asks for what the first stored: the license's own type or issuer named
     or not, the fields in another order, repeated, or all the matter's named instead of none. Each had been
