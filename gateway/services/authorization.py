@@ -356,6 +356,7 @@ class AuthorizationService:
         before had just read (a reviewer, R1)."""
         client_request_id = checked_client_request_id(client_request_id)
         asked = _Asked.of(use.matter_code, use.purpose, type_code, license_id, issuer_code, fields, duration_days)
+        spelt = _legacy_digest(use.matter_code, use.purpose, type_code, license_id, issuer_code, fields, duration_days)
         matter = self._catalog.matter(use.matter_code)
         if not (type_code or license_id):
             raise invalid(
@@ -466,7 +467,7 @@ class AuthorizationService:
                         else None
                     )
                     if first is not None:  # a retry: answer with the request first made
-                        self._check_the_first(first, asked)
+                        self._check_the_first(first, asked, spelt)
                         request = as_of(first, now)
                         entry = dataclasses.replace(
                             entry, license_id=first.license_id, reason=f"access_request={first.request_id} retry"
@@ -510,13 +511,14 @@ class AuthorizationService:
         operator = checked_operator(operator)
         purpose = check_purpose(purpose, [])  # trimmed and composed as the use's is; a bad one is not the first's
         asked = _Asked.of(matter_code, purpose, type_code, license_id, issuer_code, fields, duration_days)
+        spelt = _legacy_digest(matter_code, purpose, type_code, license_id, issuer_code, fields, duration_days)
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
             uow.access_requests.expire_overdue(now)
             first = uow.access_requests.by_client_request_id(caller.code, client_request_id)
             if first is None:  # pruned meanwhile: a new request
                 return None
-            self._check_the_first(first, asked)
+            self._check_the_first(first, asked, spelt)
             license = uow.licenses.get(first.license_id) if first.license_id else None
             entry = AuditEntry(
                 at=now,
@@ -536,14 +538,17 @@ class AuthorizationService:
             uow.commit()
         return as_of(first, now)
 
-    def _check_the_first(self, first: StoredAccessRequest, asked: _Asked) -> None:
+    def _check_the_first(self, first: StoredAccessRequest, asked: _Asked, spelt: str) -> None:
         """ALREADY_EXISTS / REQUEST_ID_REUSED unless ``asked`` is the request ``first`` is: spelt as it was, whatever
         its order, repeats, or a type or issuer its license's identifier says anyway (``_Asked``), or asking, under
         the catalog in force, for what ``first`` stored (all the material's fields named where it named none, the
         type's only issuer named where it named none). The digest had been of the fields as spelt: such a retry was
         refused although the request it would store was the same, and a client told so queued it twice (a
+        reviewer, R2). A request stored before that has that digest (``_legacy_digest``), which ``spelt`` is, of
+        the retry: spelt as it was, it is the first whatever the catalog in force says now (it had been
+        REQUEST_ID_REUSED once a catalog took its matter out, as the digest of ``asked`` never matches it; a
         reviewer, R2)."""
-        if first.client_digest == asked.digest() or self._asks_as_stored(first, asked):
+        if first.client_digest in (asked.digest(), spelt) or self._asks_as_stored(first, asked):
             return
         raise IdempotencyConflictError(
             "请求编号已用于另一项共享申请（client_request_id was used before for another request）",
@@ -1794,6 +1799,22 @@ class _Asked:
         """SHA-256 (hex) of the request as asked, stored with the request as its ``client_digest``."""
         asked = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         return hashlib.sha256(canonical_json({**asked, "fields": list(self.fields)})).hexdigest()
+
+
+def _legacy_digest(
+    matter_code: str,
+    purpose: str,
+    type_code: str,
+    license_id: str,
+    issuer_code: str,
+    fields: Sequence[str],
+    duration_days: int,
+) -> str:
+    """SHA-256 (hex) of a request as spelt, its fields sorted (repeats kept): the ``client_digest`` of requests
+    stored before 638a498, which their retries are checked against too (``_check_the_first``); new requests store
+    ``_Asked.digest``."""
+    spelt = [matter_code, purpose, type_code, license_id, issuer_code, *sorted(fields), str(duration_days)]
+    return hashlib.sha256("\x1f".join(spelt).encode()).hexdigest()
 
 
 def _owning_issuer(license_type: LicenseType, issuer_code: str) -> str:

@@ -4,6 +4,7 @@ consents (grant, withdraw, list), bad input, roles, and one access record for ev
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 import time
 import uuid
@@ -24,7 +25,7 @@ from gateway.domain.paging import Listing
 from gateway.domain.sharing import request_deadline
 from gateway.server import initialise
 from gateway.store import repositories
-from gateway.store.models import ConsentRow
+from gateway.store.models import AccessRequestRow, ConsentRow
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, authorization_pb2, common_pb2, sharing_pb2, verification_pb2
 from tests.api import test_sharing
 from tests.api.test_audit import record_count
@@ -688,6 +689,50 @@ def test_a_request_retried_after_a_catalog_change_is_answered_as_the_first(store
         fresh.client_request_id = "k2"
         code, _, violations = refused(lambda: authorization(running, REAL_ESTATE).RequestAccess(fresh))
         assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("use.matter_code", "UNKNOWN_MATTER")])
+
+
+def test_a_request_stored_before_the_digest_changed_is_answered_as_the_first(store: str, tmp_path: Path) -> None:
+    """A request stored before 638a498 has the key's digest of the request as spelt (its fields sorted, repeats
+    kept), which the digest of the request as asked (``_Asked``) never matches. Its retry had been answered only
+    while the catalog in force still took it: after a catalog took its matter out, ALREADY_EXISTS /
+    REQUEST_ID_REUSED, "used before for another request", while the first waited in the issuer's queue, and a client
+    that believed it queued the request twice (a reviewer, R2). A retry spelt as the first was is answered with it."""
+
+    def as_spelt(type_code: str, license_id: str, fields: list[str], duration_days: int) -> str:
+        """The digest stored before 638a498."""
+        spelt = [BDCZY.matter_code, BDCZY.purpose, type_code, license_id, "", *sorted(fields), str(duration_days)]
+        return hashlib.sha256("\x1f".join(spelt).encode()).hexdigest()
+
+    before = catalog_file(tmp_path / "catalog.json")
+    after = catalog_file(tmp_path / "after.json", without_matter(BDCZY.matter_code))
+    with serving(tmp_path, store, before) as running:
+        card = id_card(running).license
+        asked = [
+            authorization_pb2.RequestAccessRequest(
+                use=BDCZY, license_id=card.license_id, duration_days=30, client_request_id="old-1"
+            ),
+            authorization_pb2.RequestAccessRequest(
+                use=BDCZY, type_code=ID_CARD, fields=["name", "name"], duration_days=30, client_request_id="old-2"
+            ),
+        ]
+        made = [authorization(running, REAL_ESTATE).RequestAccess(ask).request for ask in asked]
+        with running.gateway.db.engine.begin() as connection:  # as stored before 638a498
+            for ask, request in zip(asked, made, strict=True):
+                digest = as_spelt(ask.type_code, ask.license_id, list(ask.fields), ask.duration_days)
+                stored = AccessRequestRow.request_id == request.request_id
+                connection.execute(AccessRequestRow.__table__.update().where(stored).values(client_digest=digest))
+        for ask, request in zip(asked, made, strict=True):  # the catalog unchanged: the first, as before
+            assert authorization(running, REAL_ESTATE).RequestAccess(ask).request == request
+    assert initialise(settings_of(tmp_path, store, after), adopt_catalog=True).catalog_replaced
+    with serving(tmp_path, store, after) as running:
+        for ask, request in zip(asked, made, strict=True):
+            assert authorization(running, REAL_ESTATE).RequestAccess(ask).request == request
+        assert sorted(r.request_id for r in queue(running)) == sorted(r.request_id for r in made)
+        other = authorization_pb2.RequestAccessRequest()
+        other.CopyFrom(asked[1])
+        other.duration_days = 7  # another request under the key is refused so still
+        code, reason, _ = refused(lambda: authorization(running, REAL_ESTATE).RequestAccess(other))
+        assert (code, reason) == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
 
 
 def test_access_is_requested_only_under_a_matter_the_requester_handles(running: RunningGateway) -> None:
