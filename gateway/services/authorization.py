@@ -1683,15 +1683,21 @@ class _ConsentCursor:
     key: tuple[dt.datetime, str]
 
     def __str__(self) -> str:
+        """The position a page token holds, "0.micros.id". The count of consents listed up to it, which the release
+        before ea838a2 wrote first, is written as 0, for a replica of that release serving the same store (a rolling
+        update, or a rollback on one of them) to read the token: it reads "count.micros.id" alone, and "micros.id"
+        had been INTERNAL for the portal there (a reviewer, R3). That release takes 0 as it takes any count (it only
+        sized its first read, which it widens as needed) and this one ignores it; once no replica runs that release,
+        the count may be left out, as ``parse`` reads both forms."""
         created_at, consent_id = self.key
-        return f"{(created_at - _EPOCH) // _MICROSECOND}.{consent_id}"
+        return f"0.{(created_at - _EPOCH) // _MICROSECOND}.{consent_id}"
 
     @classmethod
     def parse(cls, position: str | None) -> _ConsentCursor | None:
         """The cursor ``str`` wrote, from a page token's position (``PageTokens.position``, which refuses any token
-        it did not seal for this listing). A token sealed before the listing read by keyset also holds, first, how
-        many consents had been listed up to it: it is taken, that count ignored, so a portal paging across an upgrade
-        goes on where it was."""
+        it did not seal for this listing): "count.micros.id", the count ignored (before the listing read by keyset,
+        how many consents had been listed up to it; 0 since), or "micros.id", which ea838a2 wrote, so a portal
+        paging across an upgrade goes on where it was."""
         if position is None:
             return None
         *_, micros, consent_id = position.split(".")

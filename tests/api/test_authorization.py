@@ -1254,6 +1254,67 @@ def test_a_consents_page_reads_about_a_page_of_rows_however_deep_it_is(
     assert [c.consent_id for c in page.consents] == listed[limit : 2 * limit]
 
 
+def test_a_consents_page_token_is_read_by_the_previous_release_too(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replicas of this release and the one before serve one store during a rolling update (or after a rollback on
+    one of them): a portal's next page may go to either. The previous release reads a token's position as
+    "count.micros.id"; this one had written "micros.id", which that release's reading failed on, INTERNAL for the
+    portal (a reviewer, R3). It writes a count of 0 first, which that release takes (the count sized only its first
+    read) and this one ignores."""
+    from gateway.services import authorization as service_module
+
+    card = id_card(running).license
+    base = (dt.datetime.now(dt.UTC) - dt.timedelta(days=5)).replace(microsecond=0)
+    rows = [
+        {
+            "consent_id": uuid.uuid4().hex,
+            "code_sha256": uuid.uuid4().hex * 2,
+            "holder_code": card.holder.code,
+            "portal": PORTAL,
+            "grantee": REAL_ESTATE,
+            "matter_code": BDCZY.matter_code,
+            "license_ids": [],
+            "type_codes": [ID_CARD],
+            "valid_until": base + dt.timedelta(days=300),
+            "uses_allowed": 1,
+            "uses_left": 1,
+            "withdrawn_at": None,
+            "created_at": base + dt.timedelta(seconds=i),
+        }
+        for i in range(5)
+    ]
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(insert(ConsentRow), rows)
+    asked = authorization_pb2.ListConsentsRequest(holder_code=card.holder.code, limit=2)
+    first = authorization(running, PORTAL).ListConsents(asked)
+    assert first.next_page_token
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+    def previous_release(_cls: type, position: str | None) -> Any:
+        """The previous release's reading of the position (its cursor held the count too)."""
+        if position is None:
+            return None
+        seen, micros, consent_id = position.split(".")
+        assert int(seen) >= 0
+        return service_module._ConsentCursor(key=(epoch + int(micros) * dt.timedelta(microseconds=1), consent_id))
+
+    monkeypatch.setattr(service_module._ConsentCursor, "parse", classmethod(previous_release))
+    asked.page_token = first.next_page_token
+    second = authorization(running, PORTAL).ListConsents(asked)
+    newest_first = [r["consent_id"] for r in rows][::-1]
+    assert [c.consent_id for c in [*first.consents, *second.consents]] == newest_first[:4]
+    monkeypatch.undo()  # this release reads the form ea838a2 wrote, without the count, as well
+    service = running.gateway.authorization
+    assert service is not None
+    ended = rows[-2]["created_at"]
+    listing = Listing("ListConsents", PORTAL, (f"holder_code={card.holder.code}",))
+    asked.page_token = service._pages.token(
+        f"{(ended - epoch) // dt.timedelta(microseconds=1)}.{rows[-2]['consent_id']}", listing
+    )
+    assert [c.consent_id for c in authorization(running, PORTAL).ListConsents(asked).consents] == newest_first[2:4]
+
+
 def test_a_consents_page_token_is_taken_for_its_holder_only(running: RunningGateway) -> None:
     """A consents page token had been a consent's time and id: taken for another holder as a place in their list
     (an integrator, D2), and one written by hand as a place anywhere. It is sealed to the portal and the holder."""
