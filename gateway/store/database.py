@@ -41,8 +41,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -211,7 +211,8 @@ def connection_lost(error: BaseException) -> bool:
     # its start), and only a failure asks whether it is one of the driver's errors
 
     return any(
-        isinstance(cause, psycopg.OperationalError) or (isinstance(cause, DBAPIError) and cause.connection_invalidated)
+        isinstance(cause, psycopg.OperationalError)
+        or (isinstance(cause, DBAPIError) and cause.connection_invalidated and not store_unwritable(cause))
         for cause in causes(error, 4)
     )
 
@@ -501,6 +502,11 @@ class StoreTimeout(TimeoutError):
     long migration) holds it."""
 
 
+OPENED_READ_ONLY = "zzgw_opened_read_only"
+"""A SQLite connection's ``info`` key: set when the store file took no writes as it was opened. SQLite had opened it
+read-only then (even with ``mode=rw``), and it stays read-only: it is replaced once the file takes writes again
+(``Database.read_only_for_nothing``)."""
+
 _SQLITE_IOERR, _SQLITE_READONLY = 10, 8
 """SQLite's primary result codes (the low byte of an extended one: SQLITE_IOERR_WRITE is 778) of a store file that
 takes no writes."""
@@ -518,6 +524,17 @@ def store_unwritable(error: BaseException) -> bool:
                 return code & 0xFF in (_SQLITE_IOERR, _SQLITE_READONLY)
             return str(cause).startswith(("disk I/O error", "attempt to write a readonly database"))
     return False
+
+
+def _drop_unwritable(context: ExceptionContext) -> None:
+    """A connection of the sessions' pool that refused a write (``store_unwritable``) is thrown away, with every
+    other the pool opened until then (SQLAlchemy's handling of a disconnect: each is replaced at its next checkout).
+    SQLite opens a file it cannot open for writing read-only, and such a connection stays read-only: those opened
+    while the volume took no writes had been kept, and once it was mended the process was ready while calls drawing
+    them were refused DATABASE_UNAVAILABLE until a restart (a reviewer, R1). The call is still answered as the store
+    taking no writes (``connection_lost`` leaves these out)."""
+    if store_unwritable(context.original_exception):
+        context.is_disconnect = True
 
 
 def pool_exhausted(error: BaseException) -> bool:
@@ -713,6 +730,14 @@ class StoreFile(_StoreWatch):
             self._lost(StoreGone(self.path, "another file is there now"), self._REMEDY)
         self._back(f"the store file at {self.path}")
 
+    def takes_writes(self) -> bool:
+        """Whether the file and its WAL may be opened for writing now (``access``: an immutable file, a volume
+        mounted read-only, a mode that forbids it say no), as SQLite's open asks, which opens the file read-only
+        when not (``OPENED_READ_ONLY``). No descriptor is opened: closing one would drop this process's SQLite locks
+        on the file."""
+        wal = f"{self.path}-wal"
+        return os.access(self.path, os.W_OK) and (os.access(wal, os.W_OK) or not os.path.exists(wal))
+
 
 class StoreDatabase(_StoreWatch):
     """The PostgreSQL database a process opened, told from whatever database has its name now by
@@ -896,6 +921,7 @@ class Database:
             if in_memory
             else create_engine(url, poolclass=NullPool, **{k: v for k, v in kwargs.items() if k != "pool_pre_ping"})
         )
+        event.listen(engine, "handle_error", _drop_unwritable)
         for each in (engine,) if kept is engine else (engine, kept):
             if each.dialect.name == "sqlite":
                 _configure_sqlite(each, store_file, SQLITE_SYNCHRONOUS[synchronous])
@@ -1176,6 +1202,15 @@ class Database:
                     raise
         raise AssertionError("unreachable")
 
+    def read_only_for_nothing(self, pooled: Any) -> bool:
+        """Whether ``pooled`` (a connection of either engine) is one SQLite opened read-only while the store file
+        took no writes (``OPENED_READ_ONLY``), and the file takes writes now: it is to be replaced by one that takes
+        them. Those the pool and a group writer's appender opened during an outage had been kept, refusing every
+        write on them until a restart while the process was ready (a reviewer, R1)."""
+        return (
+            bool(pooled.info.get(OPENED_READ_ONLY)) and self.store_file is not None and self.store_file.takes_writes()
+        )
+
     def _thread_reader(self) -> _DriverStatements:
         """The calling thread's own driver connection for single-row reads, in autocommit mode (each read is its
         own statement, so a PostgreSQL read is one round trip and holds no transaction open), kept until
@@ -1390,7 +1425,9 @@ class Appender:
     The connection is opened once (``Database.kept_engine``, not the sessions' pool, unless ``engine`` says) and
     kept, so a group pays no checkout, reset or liveness ping;
     after a failure it is rolled back and kept, or dropped (and replaced by the next transaction) if even that
-    fails. Same locking as ``Database.unit_of_work(write=True)``: the SQLite writer flock and ``BEGIN IMMEDIATE``.
+    fails or it refused the write (``_recover``); one SQLite opened read-only is replaced once the file takes writes
+    (``Database.read_only_for_nothing``). Same locking as ``Database.unit_of_work(write=True)``: the SQLite writer
+    flock and ``BEGIN IMMEDIATE``.
     On PostgreSQL a transaction is pipelined, so its statements go out together and only reading the audit chain's
     head and the commit wait for the server.
     """
@@ -1405,6 +1442,9 @@ class Appender:
         """A transaction the caller commits; rolled back on any error, and if it is left uncommitted."""
         self._db.check_store_file()
         with self._db._writer_lock():
+            if self._pooled is not None and self._db.read_only_for_nothing(self._pooled):
+                pooled, self._pooled = self._pooled, None
+                pooled.invalidate()
             if self._pooled is None:
                 self._pooled = self._engine.raw_connection()
                 if self._db.dialect == "postgresql":
@@ -1426,8 +1466,8 @@ class Appender:
                         work.close()
                 if not work.committed:
                     connection.rollback()
-            except BaseException:
-                self._recover(connection)
+            except BaseException as exc:
+                self._recover(connection, exc)
                 raise
 
     def close(self) -> None:
@@ -1437,12 +1477,19 @@ class Appender:
             self._pooled.close()
             self._pooled = None
 
-    def _recover(self, connection: Any) -> None:
+    def _recover(self, connection: Any, error: BaseException) -> None:
+        """Roll back after ``error``. A connection that cannot, or that refused the write (``store_unwritable``), is
+        never used again: the next transaction opens another. One SQLite opened while its volume took no writes is
+        read-only for good, and a group writer's, kept, had failed every group (every verification, the receipts')
+        after the volume was mended, until a restart (a reviewer, R1)."""
         try:
             connection.rollback()
-        except Exception:  # the connection itself is broken: never reuse it
-            pooled, self._pooled = self._pooled, None
-            pooled.invalidate()
+            if not store_unwritable(error):
+                return
+        except Exception:  # the connection itself is broken
+            pass
+        pooled, self._pooled = self._pooled, None
+        pooled.invalidate()
 
 
 class _DriverStatements:
@@ -1632,13 +1679,15 @@ def _configure_sqlite(engine: Engine, store_file: StoreFile | None, synchronous:
             store_file.check()
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         if store_file is not None:
             try:  # the path swapped while this connection opened it: it may hold another file
                 store_file.check()
             except StoreGone:
                 dbapi_connection.close()
                 raise
+            if not store_file.read_only and not store_file.takes_writes():  # SQLite opened it read-only
+                record.info[OPENED_READ_ONLY] = True
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
         if store_file is None or not store_file.read_only:  # sets it in the file's header: a write
@@ -1647,6 +1696,15 @@ def _configure_sqlite(engine: Engine, store_file: StoreFile | None, synchronous:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+    if store_file is not None and not store_file.read_only:
+
+        @event.listens_for(engine, "checkout")
+        def _renew_read_only(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+            # a connection opened read-only during an outage, lent once the file takes writes again: the pool
+            # closes it and lends a new one (``Database.read_only_for_nothing``); 1-2 µs, for those connections only
+            if record.info.get(OPENED_READ_ONLY) and store_file.takes_writes():
+                raise DisconnectionError("opened read-only while the store file took no writes")
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

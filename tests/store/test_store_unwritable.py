@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,4 +85,61 @@ def test_a_store_that_takes_no_writes_is_unavailable_and_not_ready(
         batch_issue(running, 4)  # writes are taken again, without a restart
         verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, license_id=kept))
     finally:
+        running.stop()
+
+
+def burst(running: RunningGateway, kept: str, first: int, calls: int = 12) -> dict[str, int]:
+    """``calls`` at once, a third issuances (as many batch streams as 8 handler threads take at once) and the rest
+    verifications of ``kept``: each thread of the handler pool takes a session of its own, so the sessions' pool opens
+    new connections. Each outcome is counted as "OK" or its code and reason."""
+    outcomes: list[str] = []
+
+    def one(i: int) -> None:
+        try:
+            if i % 3 == 0:
+                batch_issue(running, first + i)
+            else:
+                request = verification_pb2.VerifyLicenseRequest(use=USE, license_id=kept)
+                verifier(running).VerifyLicense(request, timeout=60)
+            outcomes.append("OK")
+        except grpc.RpcError as exc:
+            details = error_details(exc)
+            outcomes.append(f"{exc.code().name} {details[0].reason if details else exc.details()}")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return dict(Counter(outcomes))
+
+
+def test_connections_opened_while_the_store_took_no_writes_are_not_kept_once_it_takes_them(tmp_path: Path) -> None:
+    """SQLite opens a file it cannot open for writing read-only, and such a connection stays read-only: those the
+    sessions' pool and the receipts' group writer opened during the outage (calls at once) had been kept, and after
+    the volume was mended the process was ready while most issuances and every verification were refused
+    DATABASE_UNAVAILABLE until a restart (a reviewer, R1). A connection that refuses a write is thrown away, with the
+    pool's connections opened until then: once ready, calls are taken again."""
+    path = tmp_path / "zzgw.db"
+    running = start_gateway(tmp_path / "var", f"sqlite:///{path}", threads=8)
+    files = [str(path), f"{path}-wal"]
+    try:
+        kept = batch_issue(running, 1)  # nothing verified yet: the receipts' appender is opened during the outage
+        if subprocess.run(["chattr", "+i", *files], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not allowed here (not root, or a file system without it)")
+        try:
+            for n in range(3):
+                assert burst(running, kept, 100 + 20 * n) == {"UNAVAILABLE DATABASE_UNAVAILABLE": 12}
+            eventually(lambda: running.gateway.readiness.state.reason == "DATABASE_READ_ONLY")
+        finally:
+            subprocess.run(["chattr", "-i", *files], check=True)
+        eventually(lambda: running.gateway.readiness.ready)
+        # calls in flight on a connection of the outage when the first of them refused a write are refused once
+        first = burst(running, kept, 1000)
+        assert set(first) <= {"OK", "UNAVAILABLE DATABASE_UNAVAILABLE"}, first
+        for n in range(1, 4):
+            assert burst(running, kept, 1000 + 20 * n) == {"OK": 12}, f"burst {n} after the store took writes again"
+        assert running.gateway.readiness.ready
+    finally:
+        subprocess.run(["chattr", "-i", *files], capture_output=True)
         running.stop()
