@@ -139,19 +139,29 @@ def database_check(db: Database) -> Callable[[], object]:
         return check_file
 
     read_only = db.dialect == "postgresql"
+    took_no_writes = False
+    """The last check found the database taking no writes (read by the one checking thread)."""
 
     def check_pool() -> object:
+        nonlocal took_no_writes
         with db.engine.connect() as connection:
             if not read_only:
                 return connection.execute(text("SELECT 1")).scalar()
             # a database that answers and takes no writes (``default_transaction_read_only``, a standby the URL
             # reaches after a failover) had been ready while every write failed (a reviewer, R2)
             if connection.execute(text(_TAKES_NO_WRITES)).scalar():
+                # this session stays read-only, and so do the others begun meanwhile: replaced, the next check's is
+                # new, and once the database takes writes again (then, too) none of them refuses a write
+                took_no_writes = True
+                db.renew_connections()
                 raise NotReady(
                     "DATABASE_READ_ONLY",
                     "the database takes no writes (read-only, or a standby): calls that write would fail",
                 )
-            return True
+        if took_no_writes:  # those begun since the last check took no writes may be read-only: replaced as well
+            took_no_writes = False
+            db.renew_connections()
+        return True
 
     return check_pool
 

@@ -36,6 +36,7 @@ from gateway.health import CHECK_METHOD, CHECK_THREAD_NAME, CHECK_THREADS, STOPP
 from gateway.server import DRAIN_LONGEST_SECONDS, GRACE_SECONDS, SERVICE_NAMES, http_app
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
 from tests import conftest
+from tests.api.test_verification import batch_issue
 from tests.commands import run_zzgw
 from tests.conftest import (
     MARKET,
@@ -47,6 +48,7 @@ from tests.conftest import (
     fresh_database,
     start_gateway,
 )
+from tests.store.test_store_unwritable import burst
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -445,6 +447,41 @@ def test_a_database_that_takes_no_writes_is_not_ready_and_writes_are_unavailable
     finally:
         admin.dispose()
     assert "not ready (DATABASE_READ_ONLY)" in caplog.text and "ready again: the database answers" in caplog.text
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+def test_connections_opened_while_the_database_took_no_writes_are_not_kept_once_it_takes_them(tmp_path: Path) -> None:
+    """A session's ``default_transaction_read_only`` is read as it starts: those the process opened while the database
+    was read-only by default (a standby's, alike) stayed read-only once it took writes again, not terminated, and the
+    process stayed not ready (DATABASE_READ_ONLY) with every write refused DATABASE_UNAVAILABLE until a restart (a
+    reviewer, R2). The health check has every connection opened until then replaced, when it finds the database
+    taking no writes and again when it takes them: ready within a check or two, and calls are taken again."""
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with fresh_database("postgresql", tmp_path) as url:
+            name = str(make_url(url).database)
+            running = initialised_gateway(tmp_path / "var", url, url)
+            try:
+                kept = batch_issue(running, 1)  # nothing verified yet: the appenders are opened read-only
+                with admin.connect() as connection:  # a failover: every session ends, new ones read-only
+                    connection.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+                    connection.execute(
+                        text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                        {"name": name},
+                    )
+                eventually(lambda: running.gateway.readiness.state.reason == "DATABASE_READ_ONLY")
+                for n in range(2):
+                    assert burst(running, kept, 100 + 20 * n) == {"UNAVAILABLE DATABASE_UNAVAILABLE": 12}
+                with admin.connect() as connection:  # the primary back: the sessions opened meanwhile go on
+                    connection.execute(text(f'ALTER DATABASE "{name}" RESET default_transaction_read_only'))
+                eventually(lambda: running.gateway.readiness.ready, seconds=5, message="not ready again")
+                for n in range(3):
+                    assert burst(running, kept, 1000 + 20 * n) == {"OK": 12}, f"burst {n} once ready again"
+            finally:
+                running.stop()
+    finally:
+        admin.dispose()
 
 
 @pytest.mark.postgres

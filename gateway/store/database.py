@@ -29,6 +29,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -212,7 +213,7 @@ def connection_lost(error: BaseException) -> bool:
 
     return any(
         isinstance(cause, psycopg.OperationalError)
-        or (isinstance(cause, DBAPIError) and cause.connection_invalidated and not store_unwritable(cause))
+        or (isinstance(cause, DBAPIError) and cause.connection_invalidated and not refuses_writes(cause))
         for cause in causes(error, 4)
     )
 
@@ -502,6 +503,9 @@ class StoreTimeout(TimeoutError):
     long migration) holds it."""
 
 
+OPENED_AT = "zzgw_opened_at"
+"""A PostgreSQL connection's ``info`` key: ``time.monotonic()`` as it was opened (``StoreDatabase.renewed``)."""
+
 OPENED_READ_ONLY = "zzgw_opened_read_only"
 """A SQLite connection's ``info`` key: set when the store file took no writes as it was opened. SQLite had opened it
 read-only then (even with ``mode=rw``), and it stays read-only: it is replaced once the file takes writes again
@@ -526,14 +530,20 @@ def store_unwritable(error: BaseException) -> bool:
     return False
 
 
+def refuses_writes(error: BaseException) -> bool:
+    """Whether ``error`` is a connection refusing a write that another connection may take once the store takes
+    writes again: a SQLite file's (``store_unwritable``) or a PostgreSQL session's, read-only (``takes_no_writes``)."""
+    return store_unwritable(error) or takes_no_writes(error)
+
+
 def _drop_unwritable(context: ExceptionContext) -> None:
-    """A connection of the sessions' pool that refused a write (``store_unwritable``) is thrown away, with every
-    other the pool opened until then (SQLAlchemy's handling of a disconnect: each is replaced at its next checkout).
-    SQLite opens a file it cannot open for writing read-only, and such a connection stays read-only: those opened
-    while the volume took no writes had been kept, and once it was mended the process was ready while calls drawing
-    them were refused DATABASE_UNAVAILABLE until a restart (a reviewer, R1). The call is still answered as the store
-    taking no writes (``connection_lost`` leaves these out)."""
-    if store_unwritable(context.original_exception):
+    """A connection of the sessions' pool that refused a write (``refuses_writes``) is thrown away, with every other
+    the pool opened until then (SQLAlchemy's handling of a disconnect: each is replaced at its next checkout). SQLite
+    opens a file it cannot open for writing read-only, and a PostgreSQL session reads ``default_transaction_read_only``
+    as it starts: either stays read-only, and those opened while the store took no writes had been kept, refusing
+    calls that drew them DATABASE_UNAVAILABLE until a restart once it took them again (a reviewer, R1, R2). The call
+    is still answered as the store taking no writes (``connection_lost`` leaves these out)."""
+    if refuses_writes(context.original_exception):
         context.is_disconnect = True
 
 
@@ -758,6 +768,9 @@ class StoreDatabase(_StoreWatch):
         super().__init__()
         self.label = label
         self.identity = expect
+        self.renewed = 0.0
+        """``time.monotonic()`` when the connections opened until then were last to be replaced
+        (``Database.renew_connections``): each is, before its next use (``OPENED_AT``)."""
 
     def check(self, dbapi_connection: Any) -> None:
         """Raise ``DatabaseReplaced`` unless ``dbapi_connection`` (a new psycopg connection) is to the database
@@ -1203,13 +1216,25 @@ class Database:
         raise AssertionError("unreachable")
 
     def read_only_for_nothing(self, pooled: Any) -> bool:
-        """Whether ``pooled`` (a connection of either engine) is one SQLite opened read-only while the store file
-        took no writes (``OPENED_READ_ONLY``), and the file takes writes now: it is to be replaced by one that takes
-        them. Those the pool and a group writer's appender opened during an outage had been kept, refusing every
-        write on them until a restart while the process was ready (a reviewer, R1)."""
+        """Whether ``pooled`` (a connection of either engine) may refuse writes the store takes now, and is to be
+        replaced: one SQLite opened read-only while the store file took no writes (``OPENED_READ_ONLY``), the file
+        taking writes now; a PostgreSQL one opened before ``renew_connections``. Those the pool and a group writer's
+        appender opened during an outage had been kept, refusing every write on them until a restart (a reviewer,
+        R1, R2)."""
+        if self.store_database is not None:
+            return bool(pooled.info.get(OPENED_AT, 0.0) < self.store_database.renewed)
         return (
             bool(pooled.info.get(OPENED_READ_ONLY)) and self.store_file is not None and self.store_file.takes_writes()
         )
+
+    def renew_connections(self) -> None:
+        """PostgreSQL: every connection opened until now is replaced before its next use (the pools' at their next
+        checkout, a group writer's appender's at its next transaction); the kept readers only read. The health check
+        asks it when it finds the database taking no writes, and once more when it takes them again: a session
+        reads ``default_transaction_read_only`` (or a standby's state) as it starts, and one begun meanwhile stays
+        read-only (a reviewer, R2)."""
+        if self.store_database is not None:
+            self.store_database.renewed = time.monotonic()
 
     def _thread_reader(self) -> _DriverStatements:
         """The calling thread's own driver connection for single-row reads, in autocommit mode (each read is its
@@ -1478,13 +1503,14 @@ class Appender:
             self._pooled = None
 
     def _recover(self, connection: Any, error: BaseException) -> None:
-        """Roll back after ``error``. A connection that cannot, or that refused the write (``store_unwritable``), is
-        never used again: the next transaction opens another. One SQLite opened while its volume took no writes is
-        read-only for good, and a group writer's, kept, had failed every group (every verification, the receipts')
-        after the volume was mended, until a restart (a reviewer, R1)."""
+        """Roll back after ``error``. A connection that cannot, or that refused the write (``refuses_writes``), is
+        never used again: the next transaction opens another. One SQLite opened while its volume took no writes, or
+        a PostgreSQL session begun while the database was read-only, is read-only for good, and a group writer's,
+        kept, had failed every group (every verification, the receipts') once the store took writes again, until a
+        restart (a reviewer, R1, R2)."""
         try:
             connection.rollback()
-            if not store_unwritable(error):
+            if not refuses_writes(error):
                 return
         except Exception:  # the connection itself is broken
             pass
@@ -1655,13 +1681,20 @@ class AppendWork:
 
 def _configure_postgresql(engine: Engine, store_database: StoreDatabase) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        record.info[OPENED_AT] = time.monotonic()
         try:  # each new connection: one that is to another database than the one opened is never used
             store_database.check(dbapi_connection)
         except BaseException:
             with contextlib.suppress(Exception):
                 dbapi_connection.close()
             raise
+
+    @event.listens_for(engine, "checkout")
+    def _renew(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # opened before ``Database.renew_connections``: it may be read-only, the pool closes it and lends a new one
+        if record.info.get(OPENED_AT, 0.0) < store_database.renewed:
+            raise DisconnectionError("opened before the connections were renewed")
 
 
 def _configure_sqlite(engine: Engine, store_file: StoreFile | None, synchronous: str) -> None:
