@@ -26,7 +26,9 @@ from adapters.demo import run_demo
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.audit import OWN_LISTINGS, AuditAction, AuditEntry, chain
+from gateway.domain.identifiers import LICENSE_ID_ROOT
 from gateway.store.database import Database
+from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -275,5 +277,62 @@ def test_a_persons_access_log_is_read_by_indexes(kind: str, tmp_path: Path) -> N
                     assert "Seq Scan" not in plan, plan
                     assert re.search(r"access_record_subjects_(pkey|1)\b", plan), plan
                     assert "ix_access_records_holder" in plan, plan
+        finally:
+            db.dispose()
+
+
+def _case_receipt(n: int, *, legacy: bool = False) -> StoredReceipt:
+    """Receipt ``n`` of 50 cases of one 一件事, most naming no license (as a claim that found none): one stored before
+    schema 0035 (``legacy``) has no ``seq``."""
+    return StoredReceipt(
+        receipt_id=f"R{n:019d}",
+        statement=b"{}",
+        signature=b"s",
+        algorithm="x",
+        caller=TAX,
+        matter_code="370100-BDCZY-001",
+        license_id="" if n % 7 else f"{LICENSE_ID_ROOT}.11100000000013338W001.{n}",
+        created_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=n),
+        bundle_code="QYKB",
+        case_id=f"CASE-{n % 50}",
+        seq=None if legacy else n,
+    )
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_cases_receipts_are_read_in_the_order_of_an_index(kind: str, tmp_path: Path) -> None:
+    """ListCaseReceipts reads a case's receipts in the case's index, in its order, from where the last read stopped:
+    with no index on ``seq`` every read of a case read and sorted all its receipts, and a page of a case of 100,000
+    receipts read past took 6-17 s (a reviewer). On both databases, on PostgreSQL with the statistics of 20,000."""
+    with migrated_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        try:
+            with db.unit_of_work(write=True) as uow:
+                uow.receipts.add([_case_receipt(n, legacy=n < 500) for n in range(20000)])
+                uow.commit()
+            if kind == "postgresql":
+                with db.engine.begin() as connection:
+                    connection.exec_driver_sql("ANALYZE receipts")
+            seen: list[tuple[str, Any]] = []
+
+            def heard(_c: object, _cursor: object, sql: str, params: Any, _x: object, _many: bool) -> None:
+                if "FROM receipts" in sql and "receipts.case_id =" in sql:
+                    seen.append((sql, params))
+
+            event.listen(db.engine, "before_cursor_execute", heard)
+            with db.unit_of_work() as uow:
+                first = uow.receipts.of_case("QYKB", "CASE-7", 5)  # the first page: those before 0035 first
+                assert [r.seq for r in first] == [None] * 5
+                assert uow.receipts.of_case("QYKB", "CASE-7", 5, (first[-1].created_at, first[-1].receipt_id))
+                assert uow.receipts.of_case("QYKB", "CASE-7", 5, 10000)  # after a page's seq
+                assert uow.receipts.of_case("QYKB", "CASE-7", 5, 10000, type_codes={"11100000000013338W001"})
+            event.remove(db.engine, "before_cursor_execute", heard)
+            assert len(seen) == 4
+            with db.engine.connect() as connection:
+                for sql, params in seen:
+                    explain = "EXPLAIN QUERY PLAN " if kind == "sqlite" else "EXPLAIN "
+                    plan = "\n".join(str(row[-1]) for row in connection.exec_driver_sql(explain + sql, params))
+                    assert "ix_receipts_case_order" in plan, plan
+                    assert not re.search(r"\bSCAN receipts\b|TEMP B-TREE|Seq Scan|\bSort\b", plan), plan
         finally:
             db.dispose()

@@ -1343,7 +1343,9 @@ class VerificationService:
         # says, judged here: read on until a page and one more are found or the case's receipts run out, so that a
         # page is empty only at the end and a token always leads to a receipt (a page after ten pages' worth of other
         # types had been empty, with a token: a reviewer). The reads grow to CASE_READ_ROWS: what is read past is
-        # the case's receipts naming no license, of other types (the others are left out by the query)
+        # the case's receipts naming no license, of other types (the others are left out by the query). Each read
+        # goes on from the last one read, in the case's index (``ix_receipts_case_order``): a call reads each receipt
+        # once, and a page past 100,000 had taken 6-17 s while every read read and sorted the whole case (a reviewer)
         kept: list[StoredReceipt] = []
         read = size + 1
         with self._db.unit_of_work() as uow:

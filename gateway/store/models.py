@@ -200,7 +200,6 @@ class ReceiptRow(Base):
     """A verification receipt (核验回执): the signed statement of one verification, kept for later matters."""
 
     __tablename__ = "receipts"
-    __table_args__ = (Index("ix_receipts_case", "bundle_code", "case_id"),)
 
     receipt_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     statement: Mapped[bytes] = mapped_column(LargeBinary)
@@ -218,6 +217,22 @@ class ReceiptRow(Base):
     """The ``seq`` of the access record stored with it, in the same group commit under the audit chain's lock: the
     order receipts were committed in, by which a case's receipts are paged (``created_at`` is the check's time, taken
     before a slow check committed). None for receipts stored before schema 0035, and without an audit trail."""
+
+    __table_args__ = (
+        # the order a case's receipts are listed in (``ReceiptRepository.of_case``), so that each read of a case goes
+        # on in the index from where the last stopped: with none on ``seq``, each read had read and sorted the whole
+        # case (a page of a case of 100,000 receipts read past took 6-17 s: a reviewer). NULLS FIRST (those stored
+        # before 0035 are listed first) is SQLite's ascending order, and SQLite takes it in no index: migration 0036
+        # makes SQLite's without it
+        Index(
+            "ix_receipts_case_order",
+            "bundle_code",
+            "case_id",
+            seq.nulls_first(),
+            "created_at",
+            "receipt_id",
+        ),
+    )
 
 
 class AccessRecordRow(Base):

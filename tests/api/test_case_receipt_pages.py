@@ -15,7 +15,8 @@ import pytest
 from gateway.bootstrap import samples
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.paging import Listing
-from gateway.services.verification import VerificationService
+from gateway.services.verification import CASE_READ_ROWS, VerificationService
+from gateway.store.repositories import ReceiptRepository, StoredReceipt
 from protos.zzgw.v1 import verification_pb2
 from tests.api.test_verification import FPSL, batch_issue, verifier
 from tests.conftest import (
@@ -125,6 +126,42 @@ def test_a_page_is_empty_only_at_the_end(running: RunningGateway) -> None:
     checked(not_found_of_another_type(), 22)  # and a run of them at the end
     pages = [[r.license_id for r in p.receipts] for p in all_pages(running, TAX, later, 1)]
     assert pages == [[license_id], [license_id]]  # had been a third page, empty, after a token
+
+
+def test_a_page_reads_each_receipt_past_once(running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page read on past receipts of other types reads each of them once, each read going on from where the last
+    stopped, in the order of the case's index (``ix_receipts_case_order``): a call is as long as what it reads past
+    and its page, not its square (with no index, each read had read and sorted the whole case: a page of a case of
+    100,000 took 6-17 s, a reviewer)."""
+    license_id = batch_issue(running, 18, samples.business_license)
+    first, later = uses(case_number())
+    police = verifier(running, POLICE)
+    police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id))
+    police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first, license_id=not_found_of_another_type()))
+    with running.gateway.db.unit_of_work() as uow:
+        made = uow.receipts.of_case(BUNDLE, first.case_id.upper())
+    (named,), (other,) = [r for r in made if r.license_id], [r for r in made if not r.license_id]
+    assert named.seq is not None and other.seq is not None
+    past = 3 * CASE_READ_ROWS + 7
+    copies = [dataclasses.replace(other, receipt_id=f"PAST{n}", seq=other.seq + 1 + n) for n in range(past)]
+    last = dataclasses.replace(named, receipt_id="LAST", seq=other.seq + 1 + past)
+    with running.gateway.db.unit_of_work(write=True) as uow:
+        uow.receipts.add([*copies, last])
+        uow.commit()
+    reads: list[int] = []
+    of_case = ReceiptRepository.of_case
+
+    def counted(self: ReceiptRepository, *args: object, **kwargs: object) -> list[StoredReceipt]:
+        found = of_case(self, *args, **kwargs)  # type: ignore[arg-type]
+        reads.append(len(found))
+        return found
+
+    monkeypatch.setattr(ReceiptRepository, "of_case", counted)
+    pages = [[r.receipt.receipt_id for r in p.receipts] for p in all_pages(running, TAX, later, 1)]
+    assert pages == [[named.receipt_id], ["LAST"]]
+    assert len(reads) <= 2 * (past // CASE_READ_ROWS + 12)  # two calls, each reading past all of them
+    # each call: the other type's (past + 1), the page's and one more, and at most one read beyond
+    assert sum(reads) <= 2 * (past + 1 + 2 + CASE_READ_ROWS), reads
 
 
 def test_a_receipt_committed_late_is_on_a_later_page(running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> None:
