@@ -357,18 +357,26 @@ def check_receipt_path(path: Path, what: str = "", option: str = "--receipt") ->
     """Refuse a receipt file that could not be written, or should not be, before anything is verified (BadInput):
     the file ``what`` names (the one being verified: its receipt had overwritten the applicant's PDF, without a
     word; a reviewer), or an existing file that is not a receipt. A receipt file is replaced (the command run again),
-    and so is an empty one; what is not a regular file (``/dev/stdout``) is written as it is. ``option`` is how the
-    command names the file (``zzgw receipt get``'s ``-o``)."""
-    named, folder = f"{option} {shown(str(path))}", shown(str(path.parent))
+    and so is an empty one; what is not a regular file (``/dev/stdout``) is written as it is, if this user may write
+    to it: its folder (``/dev``, ``/proc/self/fd``) is no one's but root's, and ``-o /dev/stdout`` had been refused
+    to everyone else (a reviewer). A symlink is written through, to the file it names (``_written_at``). ``option``
+    is how the command names the file (``zzgw receipt get``'s ``-o``)."""
+    named = f"{option} {shown(str(path))}"
     if path.is_dir():
         raise BadInput(f"{named} 是目录，请给出文件名（{named} is a directory: name a file）")
-    if not path.parent.is_dir():
-        raise BadInput(f"{named}：没有目录 {folder}（{named}: no directory {folder}）")
     if what and _is_file(Path(what)) and _same_file(path, Path(what)):
         raise BadInput(
             f"{named} 就是要核验的文件，回执不能覆盖它，请换一个文件名"
             f"（{named} is the file being verified: the receipt would overwrite it; name another file）"
         )
+    if path.exists() and not _is_file(path):  # /dev/stdout on a terminal or a pipe, /dev/null, `-o >(jq .)`
+        if not os.access(path, os.W_OK):
+            raise BadInput(f"{named}：无权在此写入（{named}: not writable here）")
+        return
+    path = _written_at(path)
+    if not path.parent.is_dir():
+        folder = shown(str(path.parent))
+        raise BadInput(f"{named}：没有目录 {folder}（{named}: no directory {folder}）")
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise BadInput(f"{named}：无权在此写入（{named}: not writable here）")
     if _is_file(path) and not _receipt_or_empty(path):
@@ -376,6 +384,13 @@ def check_receipt_path(path: Path, what: str = "", option: str = "--receipt") ->
             f"{named} 已存在且不是核验回执，不会覆盖它，请换一个文件名或先移走它"
             f"（{named} exists and is not a receipt: it is not overwritten; name another file, or move it）"
         )
+
+
+def _written_at(path: Path) -> Path:
+    """The file a receipt written at ``path`` lands in: through a symlink, the file it names, which is replaced in its
+    own folder, the link kept. ``-o /dev/stdout`` with stdout sent to a file had needed /dev writable, and as root
+    the receipt had been renamed over /dev/stdout itself."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def _same_file(one: Path, other: Path) -> bool:
@@ -438,11 +453,13 @@ def replace_receipt_file(text: str, path: Path, option: str) -> None:
     """Write a fetched receipt at ``path`` (checked by ``check_receipt_path`` before the call) through a temporary
     file beside it, renamed over it: the file is never half written, and a file that is not a receipt that appeared
     there meanwhile is kept (ReceiptFileTaken). ``zzgw receipt get -o`` had replaced any file, the applicant's PDF
-    too (a reviewer). What is not a regular file (``/dev/stdout``) is written as it is."""
+    too (a reviewer). What is not a regular file (``/dev/stdout``) is written as it is; a symlink is written through
+    (``_written_at``)."""
     data = text.encode("utf-8")
     if path.exists() and not path.is_file():
         path.write_bytes(data)
         return
+    named, path = f"{option} {shown(str(path))}", _written_at(path)
     descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     temporary = Path(name)
     try:
@@ -452,7 +469,6 @@ def replace_receipt_file(text: str, path: Path, option: str) -> None:
         os.umask(mask)
         temporary.chmod(0o666 & ~mask)  # as a file created by open, not mkstemp's 0600: a receipt is to be shared
         if _is_file(path) and not _receipt_or_empty(path):
-            named = f"{option} {shown(str(path))}"
             raise ReceiptFileTaken(
                 f"{named} 在取回期间出现了一个不是核验回执的文件，未覆盖它（{named}: a file that is not a receipt "
                 "appeared there meanwhile: it is not overwritten）"

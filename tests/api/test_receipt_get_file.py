@@ -4,6 +4,13 @@ only a new file, a receipt file or an empty one is written, whole."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +62,106 @@ def test_a_new_empty_or_receipt_out_file_is_written(running: RunningGateway, rec
     assert get(running, receipt_id, empty) == 0
     assert empty.read_bytes() == kept.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.json", "receipt.json"]  # no temporary file left
+
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+"""Run as the user nobody: ``os.access`` says yes to root for everything, and the tests run as root."""
+
+
+_MAIN = "import sys; from gateway.cli import main; sys.exit(main(sys.argv[1:]))"
+
+_PIPED = """import os, sys
+from gateway.cli import main
+read, write = os.pipe()
+kept = os.dup(1)
+os.dup2(write, 1)
+os.close(write)
+try:
+    code = main(sys.argv[1:])
+finally:
+    sys.stdout.flush()
+    os.dup2(kept, 1)
+written = b""
+while chunk := os.read(read, 65536):
+    written += chunk
+sys.stdout.buffer.write(written)
+sys.exit(code)
+"""
+"""`zzgw receipt get` with its stdout a pipe this process (the user nobody) made, as a shell's ``|`` and ``>(…)``
+are (a pipe is opened again through /proc/self/fd by its owner only), passing on what was written to it."""
+
+
+@pytest.fixture
+def nobody_data_dir(running: RunningGateway) -> Iterator[Path]:
+    """A data directory the user nobody may read, holding the running gateway's dev tokens (the tests' own is in
+    root's 0700 temporary directory)."""
+    folder = Path(tempfile.mkdtemp(prefix="zzgw-nobody-"))
+    try:
+        folder.chmod(0o777)
+        shutil.copy(running.data_dir / "dev-tokens.json", folder / "dev-tokens.json")
+        (folder / "dev-tokens.json").chmod(0o644)
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+def get_as_nobody(
+    running: RunningGateway, receipt_id: str, data_dir: Path, out: str, stdout: int | object = subprocess.PIPE
+) -> subprocess.CompletedProcess[bytes]:
+    """`zzgw receipt get -o out` run as nobody, its stdout ``stdout``, or a pipe nobody made (as a shell's ``|``,
+    ``>(…)``: a pipe is written through /proc/self/fd by its owner only)."""
+    command = ["receipt", "get", receipt_id, "--member", TAX, "--target", running.address, "-o", out]
+    return subprocess.run(
+        [*NOBODY, sys.executable, "-c", _PIPED if stdout == subprocess.PIPE else _MAIN, *command],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, "ZZGW_DATA_DIR": str(data_dir), "ZZGW_DATABASE_URL": "", "ZZGW_CONFIG": ""},
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="runs the command as nobody: root only")
+def test_out_to_stdout_dev_null_or_a_pipe_is_written_for_a_user_who_is_not_root(
+    running: RunningGateway, receipt_id: str, nobody_data_dir: Path
+) -> None:
+    """`-o /dev/stdout` (and /dev/null, a pipe, `-o >(jq .)`) is written as it is: the check before the fetch had
+    asked whether the user may write in its folder (/dev, /proc/self/fd), which only root may, and refused it with exit
+    2 for everyone else (a reviewer)."""
+    piped = get_as_nobody(running, receipt_id, nobody_data_dir, "/dev/stdout")
+    assert piped.returncode == 0, piped.stderr.decode()  # had been 2: 无权在此写入 (not writable here)
+    assert json.loads(piped.stdout)["receiptId"] == receipt_id
+    assert get_as_nobody(running, receipt_id, nobody_data_dir, "/dev/null").returncode == 0
+    # stdout sent to a file: the file is written, through /dev/stdout and /proc/self/fd/1, not /dev's entry
+    sent = nobody_data_dir / "sent.json"
+    with sent.open("wb") as target:
+        os.chown(sent, 65534, 65534)
+        assert get_as_nobody(running, receipt_id, nobody_data_dir, "/dev/stdout", stdout=target).returncode == 0
+    assert json.loads(sent.read_text(encoding="utf-8"))["receiptId"] == receipt_id
+    assert os.path.islink("/dev/stdout")
+    # a pipe nobody may not write to is still refused before the fetch
+    fifo = nobody_data_dir / "root-only"
+    os.mkfifo(fifo, 0o600)
+    before = fetches(running, receipt_id)
+    refused = get_as_nobody(running, receipt_id, nobody_data_dir, str(fifo))
+    assert refused.returncode == 2 and "not writable here" in refused.stderr.decode()
+    assert fetches(running, receipt_id) == before
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_out_through_a_symlink_writes_the_file_it_names(
+    running: RunningGateway, receipt_id: str, tmp_path: Path
+) -> None:
+    """`-o` naming a symlink to a receipt file (as /dev/stdout is to the file stdout was sent to) writes that file
+    and keeps the link: the receipt had been renamed over the link itself, in the link's folder (as root, over
+    /dev/stdout)."""
+    kept = tmp_path / "kept" / "receipt.json"
+    kept.parent.mkdir()
+    kept.touch()
+    link = tmp_path / "link.json"
+    link.symlink_to(kept)
+    assert get(running, receipt_id, link) == 0
+    assert link.is_symlink() and link.resolve() == kept  # had been a file of its own, the kept one left empty
+    assert json.loads(kept.read_text(encoding="utf-8"))["receiptId"] == receipt_id
+    assert sorted(p.name for p in kept.parent.iterdir()) == ["receipt.json"]  # no temporary file left
