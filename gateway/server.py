@@ -406,13 +406,14 @@ class Gateway:
                 catalog,
                 clock,
                 audit,
+                pages=pages,
                 documents=documents,
                 stamper=stamper,
                 record_check=verification.record_finding if verification else None,
                 record_subjects=verification.record_subjects if verification else None,
                 max_reply_bytes=settings.max_message_bytes,
             )
-            if audit
+            if audit and pages
             else None
         )
         return cls(

@@ -17,7 +17,7 @@ from gateway.domain.sharing import AccessState, Basis
 from gateway.domain.verification import MatterNotHandledError, UseContext, check_use
 from gateway.services import calls
 from gateway.services.audit import UseTarget
-from gateway.services.sharing import NOT_STATED, HolderEntry, SharingService
+from gateway.services.sharing import NOT_STATED, HolderEntry, HolderListing, SharingService
 from protos.zzgw.v1 import common_pb2, sharing_pb2, sharing_pb2_grpc, verification_pb2
 
 _STATUS = {s: getattr(common_pb2, f"LICENSE_STATUS_{s.value}") for s in LicenseStatus}
@@ -91,6 +91,35 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         self, request: sharing_pb2.ListHolderLicensesRequest, context: grpc.ServicerContext
     ) -> sharing_pb2.ListHolderLicensesResponse:
         service = self._sharing()
+        entries: dict[str, sharing_pb2.HolderLicense] = {}
+
+        def reply(listing: HolderListing) -> sharing_pb2.ListHolderLicensesResponse:
+            """``listing`` as the reply gives it, each license's entry encoded once: the service measures its
+            pages with it, ending one before the message limit and refusing a listing of every license past it
+            before anything is on the audit trail as listed (a reviewer)."""
+            for e in listing.entries:
+                if e.license.license_id not in entries:
+                    entries[e.license.license_id] = self._entry(e)
+            return sharing_pb2.ListHolderLicensesResponse(
+                licenses=[entries[e.license.license_id] for e in listing.entries],
+                missing=[
+                    sharing_pb2.MissingMaterial(
+                        type_code=m.type_code, type_name=self._type_name(m.type_code), required=m.required
+                    )
+                    for m in listing.missing
+                ],
+                held_by_others=[
+                    sharing_pb2.MissingMaterial(
+                        type_code=o.material.type_code,
+                        type_name=self._type_name(o.material.type_code),
+                        required=o.material.required,
+                        detail=o.detail,
+                    )
+                    for o in listing.held_by_others
+                ],
+                next_page_token=listing.next_page_token,
+            )
+
         listing = service.list_holder_licenses(
             caller(),
             self._use(
@@ -99,25 +128,12 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
             holder_code_type=request.holder_code_type,
             holder_code=request.holder_code,
             consent_code=request.consent_code,
+            limit=request.limit,
+            page_token=request.page_token,
+            reply_size=lambda listing: reply(listing).ByteSize(),
+            max_bytes=self._max_message_bytes,
         )
-        return sharing_pb2.ListHolderLicensesResponse(
-            licenses=[self._entry(e) for e in listing.entries],
-            missing=[
-                sharing_pb2.MissingMaterial(
-                    type_code=m.type_code, type_name=self._type_name(m.type_code), required=m.required
-                )
-                for m in listing.missing
-            ],
-            held_by_others=[
-                sharing_pb2.MissingMaterial(
-                    type_code=o.material.type_code,
-                    type_name=self._type_name(o.material.type_code),
-                    required=o.material.required,
-                    detail=o.detail,
-                )
-                for o in listing.held_by_others
-            ],
-        )
+        return within_limit(reply(listing), self._max_message_bytes)
 
     def GetLicenseData(
         self, request: sharing_pb2.GetLicenseDataRequest, context: grpc.ServicerContext

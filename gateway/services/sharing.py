@@ -73,10 +73,12 @@ from gateway.domain.errors import (
     ResourceExhaustedError,
     UpstreamUnavailableError,
     ZzgwError,
+    bad_page_token,
     invalid,
 )
 from gateway.domain.identifiers import LicenseId, license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, today
+from gateway.domain.paging import Listing, PageTokens
 from gateway.domain.seals import LicenseDocument
 from gateway.domain.sharing import (
     Access,
@@ -118,6 +120,10 @@ from signing.seal_image import find_cjk_font
 from signing.watermark import Box, watermark_pdf
 
 MAX_FORM_KEYS = 100
+MAX_HOLDER_PAGE = 500
+"""The most licenses a page of ``list_holder_licenses`` lists: a larger ``limit`` is taken as this."""
+_PROBE = 50
+"""Licenses read at a time to find whether a holder has one of a type in force (``_has_usable``)."""
 MAX_FORM_KEY = 100
 STAMP_TIMEOUT_SECONDS = 60.0
 _USE_STAMP_PREFIX = "zzgw-use-"
@@ -143,13 +149,15 @@ class HolderEntry:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HolderListing:
     entries: tuple[HolderEntry, ...]
-    """In the order of the matter's materials, oldest license first within a type."""
+    """In the order of the matter's materials, within a material in the order the licenses were first issued."""
     missing: tuple[Material, ...]
     """Materials for which the applicant has no ACTIVE license, of the types it could hold."""
     held_by_others: tuple[OthersMaterial, ...] = ()
     """Materials of types no holder of the applicant's code type can hold (a 居民身份证 for a company): another's,
     such as its legal representative's, never in ``missing``, where an integrator would read that the applicant lacks
     them."""
+    next_page_token: str = ""
+    """For the next page; empty when there is none (and always for a listing of every license, ``limit`` 0)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -333,12 +341,15 @@ class SharingService:
         clock: Clock,
         audit: AuditTrail,
         *,
+        pages: PageTokens,
         documents: DocumentService | None = None,
         stamper: UseStamper | None = None,
         record_check: Callable[[License], Finding] | None = None,
         record_subjects: Callable[[License], tuple[str, ...]] | None = None,
         max_reply_bytes: int | None = None,
     ):
+        self._pages = pages
+        """Seals and opens the page tokens of ``list_holder_licenses``."""
         self._max_reply_bytes = max_reply_bytes
         """The gateway's message limit: a sharing copy that would not fit in a reply is refused before its use is
         counted (the API checks the reply's exact size again)."""
@@ -370,16 +381,68 @@ class SharingService:
     # -- the RPCs --------------------------------------------------------------------------------------------------
 
     def list_holder_licenses(
-        self, caller: Member, use: UseContext, *, holder_code_type: str, holder_code: str, consent_code: str = ""
+        self,
+        caller: Member,
+        use: UseContext,
+        *,
+        holder_code_type: str,
+        holder_code: str,
+        consent_code: str = "",
+        limit: int = 0,
+        page_token: str = "",
+        reply_size: Callable[[HolderListing], int] | None = None,
+        max_bytes: int = 0,
     ) -> HolderListing:
         """The applicant's current licenses of the types the matter needs (自动关联), each with its access state.
-        A consent code is weighed, not used up."""
+        A consent code is weighed, not used up.
+
+        In the order of the matter's materials, and within a material in the order the licenses were first issued
+        (``HolderLicenseRepository.current_after``: an amended one keeps its place); ``limit`` 0 lists every one, as
+        before paging, else a page of at most ``limit`` (``MAX_HOLDER_PAGE``) with a sealed token for the next
+        (``gateway.domain.paging``). With ``reply_size`` (the bytes a listing takes in the reply), a page ends
+        before it passes ``max_bytes``, and a listing of every license that would pass it is refused,
+        RESOURCE_EXHAUSTED / REPLY_TOO_LARGE, on the trail as such: a chain's 7,000 permits had been listed past the
+        message limit, gRPC failed the reply with no reason (which api.md says to retry), and each try had put a
+        LISTED record on the holder's log for a reply never given (a reviewer)."""
         matter = self._catalog.matter(use.matter_code)
         code_type, code = _holder(holder_code_type, holder_code)
+        if limit < 0:
+            raise invalid(
+                "limit",
+                "BAD_LIMIT",
+                f"每页条数不能为负数：0为全部证照（须在网关的消息上限之内），超过{MAX_HOLDER_PAGE}按{MAX_HOLDER_PAGE}条"
+                f"（limit must not be negative: 0 for every license, within the message limit; more than "
+                f"{MAX_HOLDER_PAGE} taken as {MAX_HOLDER_PAGE}）",
+            )
+        listing = Listing(
+            "ListHolderLicenses",
+            caller.code,
+            (f"matter_code={matter.code}", f"holder_code_type={code_type}", f"holder_code={code}", "by=first"),
+        )
+        start = _holder_position(self._pages.position(page_token, listing), len(matter.materials))
+        size = min(limit, MAX_HOLDER_PAGE) if limit else None
         digest = consent_code_digest(consent_code)
         now = self._clock.now()
+        found: list[tuple[int, int, License]] = []  # (the material's index, the license's place, the license)
         with self._db.unit_of_work() as uow:
-            licenses = uow.holder_licenses.current(code_type, code, [m.type_code for m in matter.materials])
+            for index, material in enumerate(matter.materials):
+                if start is not None and index < start[0]:
+                    continue
+                read = uow.holder_licenses.current_after(
+                    code,
+                    [code_type],
+                    [material.type_code],
+                    status=None,
+                    on=None,
+                    after=start[1] if start is not None and index == start[0] else None,
+                    limit=None if size is None else size + 1 - len(found),  # one more than the page: whether more
+                )
+                found += [(index, place, license) for place, license in read]
+                if size is not None and len(found) > size:
+                    break
+            more = size is not None and len(found) > size
+            found = found[:size]
+            licenses = [license for _, _, license in found]
             approvals, consents = self._grants(uow, caller, matter, digest)
             names = _issuer_names(uow, licenses)
         record = _Record(caller, use, AuditAction.LIST_HOLDER_LICENSES, now, self._subjects, holder_code=code)
@@ -387,43 +450,49 @@ class SharingService:
             self._refuse(record, _unknown_code())
         on = today(self._clock)
         entries = []
-        for material in matter.materials:
+        for index, _, license in found:
+            material = matter.materials[index]
             license_type = self._catalog.license_type(material.type_code)
-            for license in (lic for lic in licenses if lic.content.type_code == material.type_code):
-                access = access_state(
-                    caller=caller,
-                    license=license,
-                    license_type=license_type,
-                    matter=matter,
-                    purpose=use.purpose,
-                    approvals=approvals,
-                    consents=consents,
-                    now=now,
-                    issuer_name=names[license.content.issuer_code],
+            access = access_state(
+                caller=caller,
+                license=license,
+                license_type=license_type,
+                matter=matter,
+                purpose=use.purpose,
+                approvals=approvals,
+                consents=consents,
+                now=now,
+                issuer_name=names[license.content.issuer_code],
+            )
+            finding = self._check(license)
+            if finding.result is not CheckResult.PASSED:  # listed as it is, but not as something to read
+                access = Access(
+                    state=AccessState.NOT_SHARED,
+                    reason=Reason.RECORD_NOT_INTACT,
+                    detail=_with_reason(Reason.RECORD_NOT_INTACT.detail, finding.reason or ""),
                 )
-                finding = self._record_check(license) if self._record_check is not None else PASSED
-                if finding.result is not CheckResult.PASSED:  # listed as it is, but not as something to read
-                    access = Access(
-                        state=AccessState.NOT_SHARED,
-                        reason=Reason.RECORD_NOT_INTACT,
-                        detail=_with_reason(Reason.RECORD_NOT_INTACT.detail, finding.reason or ""),
-                    )
-                entries.append(HolderEntry(license=license, status=license.effective_status(on), access=access))
+            entries.append(HolderEntry(license=license, status=license.effective_status(on), access=access))
         usable = {
             e.license.content.type_code
             for e in entries
             if _usable(e.license, e.status, on) and e.access.reason is not Reason.RECORD_NOT_INTACT
         }
+        held = {e.license.content.type_code for e in entries}
+        if start is not None or more:  # a page: what the other pages list counts too (what the applicant lacks)
+            types = dict.fromkeys(m.type_code for m in matter.materials if m.type_code not in usable)
+            usable |= {t for t in types if self._has_usable(code_type, code, t, on)}
         # a type of the other kind of holder (a person's 居民身份证 to a company) is another's material, unless the
         # applicant has one all the same; a person's under another code type (a passport's, 其他) is still missing
         # (a reviewer: a person known by passport number was told their own materials were others')
         kind = KIND_OF_CODE_TYPE.get(code_type)
-        holdable = {e.license.content.type_code for e in entries} | {
+        holdable = {
             m.type_code
             for m in matter.materials
-            if code_type in (held := self._catalog.license_type(m.type_code)).holder_code_types
+            if code_type in (held_type := self._catalog.license_type(m.type_code)).holder_code_types
             or kind is None
-            or held.holder_kind is kind
+            or held_type.holder_kind is kind
+            or m.type_code in held
+            or ((start is not None or more) and self._holds(code_type, code, m.type_code))
         }
         missing = tuple(m for m in matter.materials if m.type_code not in usable and m.type_code in holdable)
         others = tuple(
@@ -431,8 +500,61 @@ class SharingService:
             for m in matter.materials
             if m.type_code not in holdable
         )
-        self._records.write(record.entries(_Outcome(permitted=True, reason=f"licenses={len(entries)}"), "LISTED"))
-        return HolderListing(entries=tuple(entries), missing=missing, held_by_others=others)
+
+        def page(n: int, token: bool) -> HolderListing:
+            """The first ``n`` entries, with a next page's token when ``token``."""
+            end = found[n - 1] if n else None
+            return HolderListing(
+                entries=tuple(entries[:n]),
+                missing=missing,
+                held_by_others=others,
+                next_page_token=self._pages.token(f"{end[0]}:{end[1]}", listing) if token and end else "",
+            )
+
+        answer = page(len(entries), more)
+        if reply_size is not None and (size_of := reply_size(answer)) > max_bytes:
+            if size is None:  # every license was asked for: they do not fit, and paging would have listed them
+                self._refuse(record, _too_many(len(entries), size_of))
+            fits = _most_fitting(len(entries), lambda n: reply_size(page(n, True)) <= max_bytes)
+            if not fits:
+                self._refuse(record, _too_many(1, reply_size(page(1, True))))
+            answer = page(fits, True)  # the message limit ended the page: the next goes on after it
+        self._records.write(
+            record.entries(_Outcome(permitted=True, reason=f"licenses={len(answer.entries)}"), "LISTED")
+        )
+        return answer
+
+    def _check(self, license: License) -> Finding:
+        """The check of a stored record's seal and status (``record_check``), PASSED without one."""
+        return self._record_check(license) if self._record_check is not None else PASSED
+
+    def _has_usable(self, code_type: str, code: str, type_code: str, on: dt.date) -> bool:
+        """Whether the holder has a license of ``type_code`` in force ``on`` whose record passes its check, found a
+        few at a time among those stored ACTIVE and not past their end (a page of ``list_holder_licenses`` tells what
+        the applicant lacks over all its licenses, not the page's)."""
+        after = None
+        while True:
+            with self._db.unit_of_work() as uow:
+                read = uow.holder_licenses.current_after(
+                    code, [code_type], [type_code], status=LicenseStatus.ACTIVE.value, on=on, after=after, limit=_PROBE
+                )
+            if any(
+                _usable(license, license.effective_status(on), on) and self._check(license).result is CheckResult.PASSED
+                for _, license in read
+            ):
+                return True
+            if len(read) < _PROBE:
+                return False
+            after = read[-1][0]
+
+    def _holds(self, code_type: str, code: str, type_code: str) -> bool:
+        """Whether the holder has a current license of ``type_code`` at all, in any status."""
+        with self._db.unit_of_work() as uow:
+            return bool(
+                uow.holder_licenses.current_after(
+                    code, [code_type], [type_code], status=None, on=None, after=None, limit=1
+                )
+            )
 
     def license_data(self, caller: Member, use: UseContext, license_id: str, *, consent_code: str = "") -> LicenseData:
         """The fields of a license that the matter needs and the policy permits (PERMISSION_DENIED if none)."""
@@ -1162,6 +1284,39 @@ def _use_lines(
 
 def _usable(license: License, status: LicenseStatus, on: dt.date) -> bool:
     return status is LicenseStatus.ACTIVE and license.content.valid_from <= on
+
+
+def _holder_position(position: str | None, materials: int) -> tuple[int, int] | None:
+    """Where a page of ``list_holder_licenses`` goes on (a page token's position, ``PageTokens``): after the license
+    whose place is the second number, under the matter's material the first numbers; None for the first page."""
+    if position is None:
+        return None
+    index, _, place = position.partition(":")
+    if not (index.isdigit() and place.isdigit() and int(index) < materials):  # a catalog changed since: start over
+        raise bad_page_token()
+    return int(index), int(place)
+
+
+def _most_fitting(n: int, fits: Callable[[int], bool]) -> int:
+    """The most of ``n`` entries (0 to ``n``) whose page ``fits``, the first ``k`` fitting whenever ``k + 1`` do."""
+    low, high = 0, n
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _too_many(licenses: int, size: int) -> ResourceExhaustedError:
+    """REPLY_TOO_LARGE for a listing of a holder's licenses past the message limit, saying to page it."""
+    return ResourceExhaustedError(
+        f"持证主体的证照过多，{licenses}本证照的答复（{size}字节）超出网关的消息上限：请以 limit 和 page_token "
+        f"分页查询（{licenses} licenses take {size} bytes, more than the gateway's message limit, "
+        "ZZGW_MAX_MESSAGE_BYTES: list them a page at a time with limit and page_token）",
+        reason="REPLY_TOO_LARGE",
+    )
 
 
 _APPROVAL_STATES = {

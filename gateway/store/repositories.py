@@ -2308,15 +2308,16 @@ class HolderLicenseRepository:
         code_types: Collection[str],
         type_codes: Collection[str],
         *,
-        status: str,
-        on: dt.date,
+        status: str | None,
+        on: dt.date | None,
         after: int | None,
-        limit: int,
+        limit: int | None,
     ) -> list[tuple[int, License]]:
         """The current versions of the holder's licenses (as ``all_current``) of ``type_codes`` stored in
         ``status`` and not past their last day ``on`` (a China date), in the order their licenses were first issued,
         after the license whose place is ``after`` (a place this gave; None: from the first), at most ``limit``,
-        each with its place: a page of them (``ListConsentableLicenses``).
+        each with its place: a page of them (``ListConsentableLicenses``; ``ListHolderLicenses``, which lists them in
+        any status and past their end, ``status`` and ``on`` None, and all of them with ``limit`` None).
 
         A license's place is its first version's row id (``_first_row``): ids are drawn in the order licenses are
         committed (every insert of a license holds the change log's lock, ``UnitOfWork.lock_change_log``), and an
@@ -2333,9 +2334,11 @@ class HolderLicenseRepository:
             _L.c.holder_code == code,
             _IS_CURRENT,
             _L.c.type_code.in_(list(type_codes)),
-            _L.c.status == status,
-            or_(_L.c.valid_until.is_(None), _L.c.valid_until >= on),
         )
+        if status is not None:
+            query = query.where(_L.c.status == status)
+        if on is not None:
+            query = query.where(or_(_L.c.valid_until.is_(None), _L.c.valid_until >= on))
         if after is not None:
             query = query.where(place > after)
         rows = self._s.execute(query.order_by(place).limit(limit)).all()

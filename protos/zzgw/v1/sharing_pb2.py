@@ -27,7 +27,7 @@ from protos.zzgw.v1 import common_pb2 as protos_dot_zzgw_dot_v1_dot_common__pb2
 from protos.zzgw.v1 import verification_pb2 as protos_dot_zzgw_dot_v1_dot_verification__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cprotos/zzgw/v1/sharing.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprotos/zzgw/v1/common.proto\x1a!protos/zzgw/v1/verification.proto\"\x82\x01\n\x19ListHolderLicensesRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x18\n\x10holder_code_type\x18\x02 \x01(\t\x12\x13\n\x0bholder_code\x18\x03 \x01(\t\x12\x14\n\x0c\x63onsent_code\x18\x04 \x01(\t\"\x8c\x02\n\rHolderLicense\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x11\n\ttype_name\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_name\x18\x05 \x01(\t\x12&\n\x06status\x18\x06 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t\x12*\n\x0c\x61\x63\x63\x65ss_state\x18\x08 \x01(\x0e\x32\x14.zzgw.v1.AccessState\x12\x0e\n\x06reason\x18\t \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\n \x01(\t\x12\x0e\n\x06remedy\x18\x0b \x01(\t\"Y\n\x0fMissingMaterial\x12\x11\n\ttype_code\x18\x01 \x01(\t\x12\x11\n\ttype_name\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"\xa3\x01\n\x1aListHolderLicensesResponse\x12(\n\x08licenses\x18\x01 \x03(\x0b\x32\x16.zzgw.v1.HolderLicense\x12)\n\x07missing\x18\x02 \x03(\x0b\x32\x18.zzgw.v1.MissingMaterial\x12\x30\n\x0eheld_by_others\x18\x03 \x03(\x0b\x32\x18.zzgw.v1.MissingMaterial\"c\n\x15GetLicenseDataRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63onsent_code\x18\x03 \x01(\t\"n\n\x0bSharedField\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\x12\x0e\n\x06masked\x18\x04 \x01(\x08\x12$\n\x05\x62\x61sis\x18\x05 \x01(\x0e\x32\x15.zzgw.v1.SharingBasis\"K\n\rWithheldField\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"\xce\x03\n\x16GetLicenseDataResponse\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x11\n\ttype_name\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_name\x18\x05 \x01(\t\x12&\n\x06status\x18\x06 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x12\n\nvalid_from\x18\x07 \x01(\t\x12\x13\n\x0bvalid_until\x18\x08 \x01(\t\x12\x18\n\x10holder_code_type\x18\t \x01(\t\x12\x13\n\x0bholder_code\x18\n \x01(\t\x12$\n\x06\x66ields\x18\x0b \x03(\x0b\x32\x14.zzgw.v1.SharedField\x12(\n\x08withheld\x18\x0c \x03(\x0b\x32\x16.zzgw.v1.WithheldField\x12\x0e\n\x06remedy\x18\r \x01(\t\x12\x14\n\x0c\x61pproval_ids\x18\x0e \x03(\t\x12\x12\n\nconsent_id\x18\x0f \x01(\t\x12\x19\n\x11\x63onsent_uses_left\x18\x10 \x01(\x05\x12+\n\x07used_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\'SharingServiceGetLicenseDocumentRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63onsent_code\x18\x03 \x01(\t\"\x8a\x02\n(SharingServiceGetLicenseDocumentResponse\x12\x0b\n\x03pdf\x18\x01 \x01(\x0c\x12\x0e\n\x06sha256\x18\x02 \x01(\t\x12\x17\n\x0foriginal_sha256\x18\x03 \x01(\t\x12\x17\n\x0fuse_stamp_field\x18\x04 \x01(\t\x12\x10\n\x08use_text\x18\x05 \x01(\t\x12\x12\n\nconsent_id\x18\x06 \x01(\t\x12+\n\x07used_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x06status\x18\x08 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x14\n\x0cstatus_since\x18\t \x01(\t\"\x8f\x01\n\x12PrefillFormRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x18\n\x10holder_code_type\x18\x02 \x01(\t\x12\x13\n\x0bholder_code\x18\x03 \x01(\t\x12\x12\n\nfield_keys\x18\x04 \x03(\t\x12\x14\n\x0c\x63onsent_code\x18\x05 \x01(\t\"\xb1\x01\n\x0ePrefilledValue\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0e\n\x06masked\x18\x03 \x01(\x08\x12\x12\n\nlicense_id\x18\x04 \x01(\t\x12\x11\n\ttype_code\x18\x05 \x01(\t\x12\x11\n\tfield_key\x18\x06 \x01(\t\x12\x13\n\x0b\x66ield_label\x18\x07 \x01(\t\x12$\n\x05\x62\x61sis\x18\x08 \x01(\x0e\x32\x15.zzgw.v1.SharingBasis\":\n\x0bUnfilledKey\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\xb7\x01\n\x13PrefillFormResponse\x12\'\n\x06values\x18\x01 \x03(\x0b\x32\x17.zzgw.v1.PrefilledValue\x12&\n\x08unfilled\x18\x02 \x03(\x0b\x32\x14.zzgw.v1.UnfilledKey\x12\x0e\n\x06remedy\x18\x03 \x01(\t\x12\x12\n\nconsent_id\x18\x04 \x01(\t\x12+\n\x07used_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x8a\x01\n\x0b\x41\x63\x63\x65ssState\x12\x1c\n\x18\x41\x43\x43\x45SS_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41\x43\x43\x45SS_STATE_AVAILABLE\x10\x01\x12$\n ACCESS_STATE_NEEDS_AUTHORIZATION\x10\x02\x12\x1b\n\x17\x41\x43\x43\x45SS_STATE_NOT_SHARED\x10\x03*\xa3\x01\n\x0cSharingBasis\x12\x1d\n\x19SHARING_BASIS_UNSPECIFIED\x10\x00\x12\x1c\n\x14SHARING_BASIS_ISSUER\x10\x01\x1a\x02\x08\x01\x12\x1f\n\x1bSHARING_BASIS_UNCONDITIONAL\x10\x02\x12\x1a\n\x16SHARING_BASIS_APPROVAL\x10\x03\x12\x19\n\x15SHARING_BASIS_CONSENT\x10\x04\x32\x87\x03\n\x0eSharingService\x12]\n\x12ListHolderLicenses\x12\".zzgw.v1.ListHolderLicensesRequest\x1a#.zzgw.v1.ListHolderLicensesResponse\x12Q\n\x0eGetLicenseData\x12\x1e.zzgw.v1.GetLicenseDataRequest\x1a\x1f.zzgw.v1.GetLicenseDataResponse\x12y\n\x12GetLicenseDocument\x12\x30.zzgw.v1.SharingServiceGetLicenseDocumentRequest\x1a\x31.zzgw.v1.SharingServiceGetLicenseDocumentResponse\x12H\n\x0bPrefillForm\x12\x1b.zzgw.v1.PrefillFormRequest\x1a\x1c.zzgw.v1.PrefillFormResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cprotos/zzgw/v1/sharing.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprotos/zzgw/v1/common.proto\x1a!protos/zzgw/v1/verification.proto\"\xa5\x01\n\x19ListHolderLicensesRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x18\n\x10holder_code_type\x18\x02 \x01(\t\x12\x13\n\x0bholder_code\x18\x03 \x01(\t\x12\x14\n\x0c\x63onsent_code\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"\x8c\x02\n\rHolderLicense\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x11\n\ttype_name\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_name\x18\x05 \x01(\t\x12&\n\x06status\x18\x06 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t\x12*\n\x0c\x61\x63\x63\x65ss_state\x18\x08 \x01(\x0e\x32\x14.zzgw.v1.AccessState\x12\x0e\n\x06reason\x18\t \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\n \x01(\t\x12\x0e\n\x06remedy\x18\x0b \x01(\t\"Y\n\x0fMissingMaterial\x12\x11\n\ttype_code\x18\x01 \x01(\t\x12\x11\n\ttype_name\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"\xbc\x01\n\x1aListHolderLicensesResponse\x12(\n\x08licenses\x18\x01 \x03(\x0b\x32\x16.zzgw.v1.HolderLicense\x12)\n\x07missing\x18\x02 \x03(\x0b\x32\x18.zzgw.v1.MissingMaterial\x12\x30\n\x0eheld_by_others\x18\x03 \x03(\x0b\x32\x18.zzgw.v1.MissingMaterial\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\"c\n\x15GetLicenseDataRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63onsent_code\x18\x03 \x01(\t\"n\n\x0bSharedField\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\x12\x0e\n\x06masked\x18\x04 \x01(\x08\x12$\n\x05\x62\x61sis\x18\x05 \x01(\x0e\x32\x15.zzgw.v1.SharingBasis\"K\n\rWithheldField\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"\xce\x03\n\x16GetLicenseDataResponse\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x11\n\ttype_name\x18\x03 \x01(\t\x12\x13\n\x0bissuer_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_name\x18\x05 \x01(\t\x12&\n\x06status\x18\x06 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x12\n\nvalid_from\x18\x07 \x01(\t\x12\x13\n\x0bvalid_until\x18\x08 \x01(\t\x12\x18\n\x10holder_code_type\x18\t \x01(\t\x12\x13\n\x0bholder_code\x18\n \x01(\t\x12$\n\x06\x66ields\x18\x0b \x03(\x0b\x32\x14.zzgw.v1.SharedField\x12(\n\x08withheld\x18\x0c \x03(\x0b\x32\x16.zzgw.v1.WithheldField\x12\x0e\n\x06remedy\x18\r \x01(\t\x12\x14\n\x0c\x61pproval_ids\x18\x0e \x03(\t\x12\x12\n\nconsent_id\x18\x0f \x01(\t\x12\x19\n\x11\x63onsent_uses_left\x18\x10 \x01(\x05\x12+\n\x07used_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\'SharingServiceGetLicenseDocumentRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63onsent_code\x18\x03 \x01(\t\"\x8a\x02\n(SharingServiceGetLicenseDocumentResponse\x12\x0b\n\x03pdf\x18\x01 \x01(\x0c\x12\x0e\n\x06sha256\x18\x02 \x01(\t\x12\x17\n\x0foriginal_sha256\x18\x03 \x01(\t\x12\x17\n\x0fuse_stamp_field\x18\x04 \x01(\t\x12\x10\n\x08use_text\x18\x05 \x01(\t\x12\x12\n\nconsent_id\x18\x06 \x01(\t\x12+\n\x07used_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x06status\x18\x08 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x14\n\x0cstatus_since\x18\t \x01(\t\"\x8f\x01\n\x12PrefillFormRequest\x12 \n\x03use\x18\x01 \x01(\x0b\x32\x13.zzgw.v1.UseContext\x12\x18\n\x10holder_code_type\x18\x02 \x01(\t\x12\x13\n\x0bholder_code\x18\x03 \x01(\t\x12\x12\n\nfield_keys\x18\x04 \x03(\t\x12\x14\n\x0c\x63onsent_code\x18\x05 \x01(\t\"\xb1\x01\n\x0ePrefilledValue\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0e\n\x06masked\x18\x03 \x01(\x08\x12\x12\n\nlicense_id\x18\x04 \x01(\t\x12\x11\n\ttype_code\x18\x05 \x01(\t\x12\x11\n\tfield_key\x18\x06 \x01(\t\x12\x13\n\x0b\x66ield_label\x18\x07 \x01(\t\x12$\n\x05\x62\x61sis\x18\x08 \x01(\x0e\x32\x15.zzgw.v1.SharingBasis\":\n\x0bUnfilledKey\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\xb7\x01\n\x13PrefillFormResponse\x12\'\n\x06values\x18\x01 \x03(\x0b\x32\x17.zzgw.v1.PrefilledValue\x12&\n\x08unfilled\x18\x02 \x03(\x0b\x32\x14.zzgw.v1.UnfilledKey\x12\x0e\n\x06remedy\x18\x03 \x01(\t\x12\x12\n\nconsent_id\x18\x04 \x01(\t\x12+\n\x07used_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x8a\x01\n\x0b\x41\x63\x63\x65ssState\x12\x1c\n\x18\x41\x43\x43\x45SS_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41\x43\x43\x45SS_STATE_AVAILABLE\x10\x01\x12$\n ACCESS_STATE_NEEDS_AUTHORIZATION\x10\x02\x12\x1b\n\x17\x41\x43\x43\x45SS_STATE_NOT_SHARED\x10\x03*\xa3\x01\n\x0cSharingBasis\x12\x1d\n\x19SHARING_BASIS_UNSPECIFIED\x10\x00\x12\x1c\n\x14SHARING_BASIS_ISSUER\x10\x01\x1a\x02\x08\x01\x12\x1f\n\x1bSHARING_BASIS_UNCONDITIONAL\x10\x02\x12\x1a\n\x16SHARING_BASIS_APPROVAL\x10\x03\x12\x19\n\x15SHARING_BASIS_CONSENT\x10\x04\x32\x87\x03\n\x0eSharingService\x12]\n\x12ListHolderLicenses\x12\".zzgw.v1.ListHolderLicensesRequest\x1a#.zzgw.v1.ListHolderLicensesResponse\x12Q\n\x0eGetLicenseData\x12\x1e.zzgw.v1.GetLicenseDataRequest\x1a\x1f.zzgw.v1.GetLicenseDataResponse\x12y\n\x12GetLicenseDocument\x12\x30.zzgw.v1.SharingServiceGetLicenseDocumentRequest\x1a\x31.zzgw.v1.SharingServiceGetLicenseDocumentResponse\x12H\n\x0bPrefillForm\x12\x1b.zzgw.v1.PrefillFormRequest\x1a\x1c.zzgw.v1.PrefillFormResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,38 +36,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SHARINGBASIS'].values_by_name["SHARING_BASIS_ISSUER"]._loaded_options = None
   _globals['_SHARINGBASIS'].values_by_name["SHARING_BASIS_ISSUER"]._serialized_options = b'\010\001'
-  _globals['_ACCESSSTATE']._serialized_start=2515
-  _globals['_ACCESSSTATE']._serialized_end=2653
-  _globals['_SHARINGBASIS']._serialized_start=2656
-  _globals['_SHARINGBASIS']._serialized_end=2819
+  _globals['_ACCESSSTATE']._serialized_start=2575
+  _globals['_ACCESSSTATE']._serialized_end=2713
+  _globals['_SHARINGBASIS']._serialized_start=2716
+  _globals['_SHARINGBASIS']._serialized_end=2879
   _globals['_LISTHOLDERLICENSESREQUEST']._serialized_start=139
-  _globals['_LISTHOLDERLICENSESREQUEST']._serialized_end=269
-  _globals['_HOLDERLICENSE']._serialized_start=272
-  _globals['_HOLDERLICENSE']._serialized_end=540
-  _globals['_MISSINGMATERIAL']._serialized_start=542
-  _globals['_MISSINGMATERIAL']._serialized_end=631
-  _globals['_LISTHOLDERLICENSESRESPONSE']._serialized_start=634
-  _globals['_LISTHOLDERLICENSESRESPONSE']._serialized_end=797
-  _globals['_GETLICENSEDATAREQUEST']._serialized_start=799
-  _globals['_GETLICENSEDATAREQUEST']._serialized_end=898
-  _globals['_SHAREDFIELD']._serialized_start=900
-  _globals['_SHAREDFIELD']._serialized_end=1010
-  _globals['_WITHHELDFIELD']._serialized_start=1012
-  _globals['_WITHHELDFIELD']._serialized_end=1087
-  _globals['_GETLICENSEDATARESPONSE']._serialized_start=1090
-  _globals['_GETLICENSEDATARESPONSE']._serialized_end=1552
-  _globals['_SHARINGSERVICEGETLICENSEDOCUMENTREQUEST']._serialized_start=1554
-  _globals['_SHARINGSERVICEGETLICENSEDOCUMENTREQUEST']._serialized_end=1671
-  _globals['_SHARINGSERVICEGETLICENSEDOCUMENTRESPONSE']._serialized_start=1674
-  _globals['_SHARINGSERVICEGETLICENSEDOCUMENTRESPONSE']._serialized_end=1940
-  _globals['_PREFILLFORMREQUEST']._serialized_start=1943
-  _globals['_PREFILLFORMREQUEST']._serialized_end=2086
-  _globals['_PREFILLEDVALUE']._serialized_start=2089
-  _globals['_PREFILLEDVALUE']._serialized_end=2266
-  _globals['_UNFILLEDKEY']._serialized_start=2268
-  _globals['_UNFILLEDKEY']._serialized_end=2326
-  _globals['_PREFILLFORMRESPONSE']._serialized_start=2329
-  _globals['_PREFILLFORMRESPONSE']._serialized_end=2512
-  _globals['_SHARINGSERVICE']._serialized_start=2822
-  _globals['_SHARINGSERVICE']._serialized_end=3213
+  _globals['_LISTHOLDERLICENSESREQUEST']._serialized_end=304
+  _globals['_HOLDERLICENSE']._serialized_start=307
+  _globals['_HOLDERLICENSE']._serialized_end=575
+  _globals['_MISSINGMATERIAL']._serialized_start=577
+  _globals['_MISSINGMATERIAL']._serialized_end=666
+  _globals['_LISTHOLDERLICENSESRESPONSE']._serialized_start=669
+  _globals['_LISTHOLDERLICENSESRESPONSE']._serialized_end=857
+  _globals['_GETLICENSEDATAREQUEST']._serialized_start=859
+  _globals['_GETLICENSEDATAREQUEST']._serialized_end=958
+  _globals['_SHAREDFIELD']._serialized_start=960
+  _globals['_SHAREDFIELD']._serialized_end=1070
+  _globals['_WITHHELDFIELD']._serialized_start=1072
+  _globals['_WITHHELDFIELD']._serialized_end=1147
+  _globals['_GETLICENSEDATARESPONSE']._serialized_start=1150
+  _globals['_GETLICENSEDATARESPONSE']._serialized_end=1612
+  _globals['_SHARINGSERVICEGETLICENSEDOCUMENTREQUEST']._serialized_start=1614
+  _globals['_SHARINGSERVICEGETLICENSEDOCUMENTREQUEST']._serialized_end=1731
+  _globals['_SHARINGSERVICEGETLICENSEDOCUMENTRESPONSE']._serialized_start=1734
+  _globals['_SHARINGSERVICEGETLICENSEDOCUMENTRESPONSE']._serialized_end=2000
+  _globals['_PREFILLFORMREQUEST']._serialized_start=2003
+  _globals['_PREFILLFORMREQUEST']._serialized_end=2146
+  _globals['_PREFILLEDVALUE']._serialized_start=2149
+  _globals['_PREFILLEDVALUE']._serialized_end=2326
+  _globals['_UNFILLEDKEY']._serialized_start=2328
+  _globals['_UNFILLEDKEY']._serialized_end=2386
+  _globals['_PREFILLFORMRESPONSE']._serialized_start=2389
+  _globals['_PREFILLFORMRESPONSE']._serialized_end=2572
+  _globals['_SHARINGSERVICE']._serialized_start=2882
+  _globals['_SHARINGSERVICE']._serialized_end=3273
 # @@protoc_insertion_point(module_scope)

@@ -37,16 +37,20 @@ SHARING_BASIS_APPROVAL: SharingBasis
 SHARING_BASIS_CONSENT: SharingBasis
 
 class ListHolderLicensesRequest(_message.Message):
-    __slots__ = ("use", "holder_code_type", "holder_code", "consent_code")
+    __slots__ = ("use", "holder_code_type", "holder_code", "consent_code", "limit", "page_token")
     USE_FIELD_NUMBER: _ClassVar[int]
     HOLDER_CODE_TYPE_FIELD_NUMBER: _ClassVar[int]
     HOLDER_CODE_FIELD_NUMBER: _ClassVar[int]
     CONSENT_CODE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     use: _verification_pb2.UseContext
     holder_code_type: str
     holder_code: str
     consent_code: str
-    def __init__(self, use: _Optional[_Union[_verification_pb2.UseContext, _Mapping]] = ..., holder_code_type: _Optional[str] = ..., holder_code: _Optional[str] = ..., consent_code: _Optional[str] = ...) -> None: ...
+    limit: int
+    page_token: str
+    def __init__(self, use: _Optional[_Union[_verification_pb2.UseContext, _Mapping]] = ..., holder_code_type: _Optional[str] = ..., holder_code: _Optional[str] = ..., consent_code: _Optional[str] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class HolderLicense(_message.Message):
     __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "status", "valid_until", "access_state", "reason", "detail", "remedy")
@@ -87,14 +91,16 @@ class MissingMaterial(_message.Message):
     def __init__(self, type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., required: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class ListHolderLicensesResponse(_message.Message):
-    __slots__ = ("licenses", "missing", "held_by_others")
+    __slots__ = ("licenses", "missing", "held_by_others", "next_page_token")
     LICENSES_FIELD_NUMBER: _ClassVar[int]
     MISSING_FIELD_NUMBER: _ClassVar[int]
     HELD_BY_OTHERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     licenses: _containers.RepeatedCompositeFieldContainer[HolderLicense]
     missing: _containers.RepeatedCompositeFieldContainer[MissingMaterial]
     held_by_others: _containers.RepeatedCompositeFieldContainer[MissingMaterial]
-    def __init__(self, licenses: _Optional[_Iterable[_Union[HolderLicense, _Mapping]]] = ..., missing: _Optional[_Iterable[_Union[MissingMaterial, _Mapping]]] = ..., held_by_others: _Optional[_Iterable[_Union[MissingMaterial, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, licenses: _Optional[_Iterable[_Union[HolderLicense, _Mapping]]] = ..., missing: _Optional[_Iterable[_Union[MissingMaterial, _Mapping]]] = ..., held_by_others: _Optional[_Iterable[_Union[MissingMaterial, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetLicenseDataRequest(_message.Message):
     __slots__ = ("use", "license_id", "consent_code")

@@ -79,7 +79,8 @@ class SharingServiceServicer:
         """Lists the applicant's licenses of the types the matter needs (自动关联): the current version of each, in force
         or not (its `status` says which: a cancelled 营业执照 is listed as cancelled), each with its access state (what
         may be read of it, not whether it is in force), the materials the applicant has no license in force for, and
-        apart from them those it can never hold (a company's legal representative's 居民身份证).
+        apart from them those it can never hold (a company's legal representative's 居民身份证). Every license in one
+        reply (limit 0) while they fit the message limit, else REPLY_TOO_LARGE; or a page at a time (limit, page_token).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
