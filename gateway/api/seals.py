@@ -52,7 +52,11 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
     def ListSeals(
         self, request: seal_pb2.ListSealsRequest, context: grpc.ServicerContext
     ) -> seal_pb2.ListSealsResponse:
-        return seal_pb2.ListSealsResponse(seals=[self._message(s, image=False) for s in self._seals().list(caller())])
+        """Every seal with its certificate (~800 bytes each), in one reply: one past the message limit (thousands of
+        seals across rotations, never deleted, for an admin) is REPLY_TOO_LARGE, not gRPC's bare RESOURCE_EXHAUSTED
+        with the call logged OK (a reviewer)."""
+        listed = seal_pb2.ListSealsResponse(seals=[self._message(s, image=False) for s in self._seals().list(caller())])
+        return within_limit(listed, self._max_message_bytes)
 
     def GetSeal(self, request: seal_pb2.GetSealRequest, context: grpc.ServicerContext) -> seal_pb2.GetSealResponse:
         return seal_pb2.GetSealResponse(seal=self._message(self._seals().get(request.seal_id), image=True))

@@ -872,3 +872,32 @@ def test_a_seal_document_whose_seal_is_revoked_while_it_seals_is_refused(
     (refused,) = outcome
     assert isinstance(refused, grpc.RpcError), "a PDF sealed after its seal's revocation was answered"
     assert (refused.code(), error_details(refused)[0].reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SEAL_REVOKED")
+
+
+def test_a_seal_listing_past_the_message_limit_is_reply_too_large(tmp_path: Path) -> None:
+    """Each seal is listed with its certificate (~800 bytes): an admin's listing of every issuer's, past the message
+    limit, had been failed by gRPC with a bare RESOURCE_EXHAUSTED and the call logged OK (a reviewer, R2)."""
+    import dataclasses
+
+    from tests.conftest import ADMIN, start_gateway
+
+    limit = 2 * 1024 * 1024  # the smallest message limit
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", max_message_bytes=limit)
+    try:
+        seal = register(gw)
+        with gw.gateway.db.unit_of_work(write=True) as uow:
+            stored = uow.seals.get(seal.seal_id)
+            assert stored is not None
+            for n in range(2_800):  # copies in the store: registering each would take a minute
+                copy = dataclasses.replace(stored, seal_id=uuid.uuid4().hex, certificate_serial=(1 << 100) + n)
+                uow.seals.add(copy, f"copy-{n}", dt.datetime.now(dt.UTC))
+            uow.commit()
+        with pytest.raises(grpc.RpcError) as caught:
+            seals(gw, MARKET).ListSeals(seal_pb2.ListSealsRequest(), timeout=60)
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert error_details(caught.value)[0].reason == "REPLY_TOO_LARGE"
+        with pytest.raises(grpc.RpcError) as caught:
+            seals(gw, ADMIN).ListSeals(seal_pb2.ListSealsRequest(), timeout=60)
+        assert error_details(caught.value)[0].reason == "REPLY_TOO_LARGE"
+    finally:
+        gw.stop()

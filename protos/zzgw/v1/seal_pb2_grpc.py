@@ -79,7 +79,8 @@ class SealServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListSeals(self, request, context):
-        """Lists the calling issuer's seals (an admin: every seal).
+        """Lists the calling issuer's seals (an admin: every seal), each with its certificate, in one reply: a listing past the
+        gateway's message limit (thousands of seals) is RESOURCE_EXHAUSTED / REPLY_TOO_LARGE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
