@@ -1302,6 +1302,7 @@ def _catalog_check(path: Path | None, settings_of: Callable[[], Settings]) -> in
     store the settings name, reading only, and what `zzgw init --adopt-catalog` would refuse (exit 2) and warn of is
     said (``server.catalog_findings``); or that there is no store to hold it against yet (exit 0); or why the store
     the settings name cannot be used, as other commands say it (``failures.exit_status``: 75 or 2)."""
+    from gateway.api.catalog import oversize_listing
     from gateway.failures import exit_status, said
     from gateway.server import NoStoreYet, catalog_findings
     from gateway.services.members import load_catalog
@@ -1323,6 +1324,9 @@ def _catalog_check(path: Path | None, settings_of: Callable[[], Settings]) -> in
     settings: Settings | None = None
     try:
         settings = settings_of()
+        if oversize := oversize_listing(catalog, settings.max_message_bytes):  # serve would refuse it (a reviewer)
+            print(f"zzgw catalog check: refused: {oversize}", file=sys.stderr)
+            return 2
         found = catalog_findings(settings, catalog)
     except NoStoreYet as exc:
         print(

@@ -47,7 +47,7 @@ from gateway import metrics
 from gateway.api.arrival import RequestArrival
 from gateway.api.audit import AuditServicer
 from gateway.api.authorization import AuthorizationServicer
-from gateway.api.catalog import CatalogServicer
+from gateway.api.catalog import CatalogServicer, oversize_listing
 from gateway.api.catalog_gate import CatalogGate
 from gateway.api.interceptors import MAX_METADATA_BYTES, GatewayInterceptor, received_limit
 from gateway.api.issuance import (
@@ -308,6 +308,8 @@ class Gateway:
         clock = clock or SystemClock()
         refuse_memory_store(settings)
         catalog = catalog or configured_catalog(settings)
+        if oversize := oversize_listing(catalog, settings.max_message_bytes):  # before anything is opened
+            raise ConfigError(f"catalog (ZZGW_CATALOG) cannot be served: {oversize}")
         if not create_passphrase:  # only `zzgw init` makes a store; anything else would leave an empty file behind
             _require_sqlite_file(settings)
         # before the database: a passphrase missing in production had left an empty zzgw.db behind (a keys tester)
@@ -1504,7 +1506,9 @@ def build_server(
         ],
         maximum_concurrent_rpcs=settings.threads * 16,
     )
-    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(gateway.catalog), server)
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(
+        CatalogServicer(gateway.catalog, max_message_bytes=limit), server
+    )
     issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(
         IssuanceServicer(
             gateway.issuance,

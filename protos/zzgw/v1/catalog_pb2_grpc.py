@@ -62,7 +62,8 @@ class CatalogServiceServicer:
     """
 
     def ListLicenseTypes(self, request, context):
-        """Lists every license type of the catalog.
+        """Lists every license type of the catalog, in one reply (a gateway refuses at start-up a catalog whose listing would
+        not fit its message limit).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -76,7 +77,7 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMatters(self, request, context):
-        """Lists matters, optionally those of one bundle, and the bundles.
+        """Lists matters, optionally those of one bundle, and the bundles, in one reply (as ListLicenseTypes).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
