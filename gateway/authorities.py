@@ -26,7 +26,6 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampReque
 
 from gateway.certificate_ends import (
     RENEW_BEFORE,
-    UnreadableFile,
     ending,
     read_certificate,
     read_private_key,
@@ -251,7 +250,7 @@ def ensure_pki(
     # a new host keeps the names it had (replicas may share the file)
     if named is None or unnamed or unmarked or ends or keyless:
         assert ca is not None
-        ca.issue_server(list(dict.fromkeys([*hosts, *(named or [])]))).write(pki, "server")
+        write_server_pair(pki, ca.issue_server(list(dict.fromkeys([*hosts, *(named or [])]))))
         # said where init is read (an INFO line was not shown): replicas with a pki/ of their own need the new pair
         again = " (replicas with a pki/ of their own: copy pki/server.pem and pki/server.key to them, and restart)"
         if unnamed:
@@ -477,16 +476,51 @@ _SERVER_PAIR_BACK = (
 )
 
 
-def server_key_fault(pki: Path) -> str:
+def write_server_pair(pki: Path, pair: Issued) -> None:
+    """Put a new server pair in place in ``pki/``: each file written beside the one it replaces (``server.key.next``,
+    ``server.pem.next``), then renamed over it, the key first, as a TSA renewal is (``_finish_tsa_renewal``). Workers
+    and replicas sharing the directory read ``pki/`` without init's lock: written in place, a `zzgw serve` starting
+    meanwhile had read an empty server.pem or server.key, and had stopped saying it was damaged, "restore it from the
+    backup" (a reviewer, R1). A rename shows a reader the old file or the new one, never a part of one; the moment
+    between the two renames (the new key beside the old certificate) is waited out by `zzgw serve`, which reads the
+    pair again while it is not one (``server.served_pair``), and a run cut short there is finished by the next
+    `zzgw init`, which issues a pair for a key that is not the certificate's."""
+    pki.mkdir(parents=True, exist_ok=True)
+    staged = []
+    for name, data, mode in (("server.key", pair.key_pem, 0o600), ("server.pem", pair.cert_pem, 0o666)):
+        path = pki / name
+        beside = path.with_name(f"{name}.next")
+        beside.unlink(missing_ok=True)  # left by a run cut short: made anew, with its mode
+        fd = os.open(beside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        staged.append((beside, path))
+    for beside, path in staged:
+        os.replace(beside, path)
+
+
+def server_key_fault(pki: Path, own: Issued | None = None) -> str:
     """What is wrong with ``pki/server.key`` as the private key of ``pki/server.pem``, said after its path ("is
-    missing" …), or "" when it is that certificate's key. ``UnreadableFile`` when the certificate cannot be read."""
+    missing" …), or "" when it is that certificate's key. ``UnreadableFile`` when the certificate cannot be read.
+    ``own``: the two files as `zzgw serve` read them, the bytes it gives gRPC, checked rather than the files read
+    again (they may have been replaced in between: a reviewer, R1)."""
+    if own is None:
+        try:
+            key_pem = (pki / "server.key").read_bytes()
+        except FileNotFoundError:
+            return "is missing"
+        own = Issued((pki / "server.pem").read_bytes(), key_pem)
     try:
-        key = read_private_key(pki / "server.key")
-    except FileNotFoundError:
-        return "is missing"
-    except UnreadableFile:
+        certificate = x509.load_pem_x509_certificate(own.cert_pem)
+    except ValueError:
+        read_certificate(pki / "server.pem")  # damaged: named (UnreadableFile)
+        return f"was read beside a {pki / 'server.pem'} replaced since"  # put in place meanwhile: read again
+    try:
+        key = serialization.load_pem_private_key(own.key_pem, password=None)
+    except (ValueError, TypeError):
         return "is not a PEM private key (empty, cut short or damaged)"
-    certificate = read_certificate(pki / "server.pem")
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
         return (

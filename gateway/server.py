@@ -105,6 +105,7 @@ from gateway.certificate_ends import (
     RENEW_BEFORE,
     OwnCertificate,
     OwnCertificates,
+    UnreadableFile,
     ending,
     read_certificate,
     watch_own_certificates,
@@ -1562,18 +1563,44 @@ def build_server(
     return server, port
 
 
+SERVER_PAIR_SETTLES = 2.0
+"""Seconds `zzgw serve` reads ``pki/server.pem`` and ``server.key`` again while they are not one pair, before it
+says so: `zzgw init` puts a new pair in place one file after the other (``write_server_pair``)."""
+
+
+def served_pair(pki: Path, settles: float = SERVER_PAIR_SETTLES) -> tuple[Issued, str]:
+    """``pki/server.pem`` and ``server.key`` as read, with what is wrong with the key (``server_key_fault`` of these
+    bytes, "" for none). Read again while it is not the certificate's key, for up to ``settles`` seconds: a worker or
+    replica starting while `zzgw init` put a new pair in place had read the new key beside the old certificate (or
+    an empty file) and stopped, saying the key was to be restored from the backup (a reviewer, R1). FileNotFoundError
+    for a file that is not there, ``UnreadableFile`` for a server.pem still damaged at the end."""
+    until = time.monotonic() + settles
+    while True:
+        own = Issued.read(pki, "server")
+        try:
+            fault = server_key_fault(pki, own)
+        except UnreadableFile:
+            if time.monotonic() >= until:
+                raise
+            fault = "damaged"
+        if not fault or time.monotonic() >= until:
+            return own, fault
+        time.sleep(0.05)
+
+
 def _server_credentials(settings: Settings) -> grpc.ServerCredentials:
-    """mTLS: the server certificate, and client certificates required to chain to the member CA."""
+    """mTLS: the server certificate, and client certificates required to chain to the member CA. gRPC is given the
+    bytes checked, not the files read again."""
     pki = settings.pki_dir
     try:
-        own = Issued.read(pki, "server")
         ca_pem = (pki / "ca.pem").read_bytes()
+        read_certificate(pki / "ca.pem")
+        # checked here: gRPC given a key it cannot use (damaged, empty, another pair's) does not listen, and that had
+        # been said as the address in use, the port free (a reviewer, R2)
+        own, fault = served_pair(pki)
     except FileNotFoundError as exc:
         raise ConfigError(f"production mode needs TLS material in {pki}: {exc.filename} is missing") from exc
-    # checked here: gRPC given a key it cannot use (damaged, empty, another pair's) does not listen, and that had
-    # been said as the address in use, the port free (a reviewer, R2)
-    read_certificate(pki / "ca.pem")
-    if fault := server_key_fault(pki):
+    if fault:
         raise ConfigError(
             f"{pki / 'server.key'} {fault}: TLS cannot be served with it; copy pki/server.pem and pki/server.key "
             "together from the data directory's backup (or from the gateway whose pki/ this one was copied from), "

@@ -6,14 +6,22 @@ not even naming the file (a review of setting up a gateway, R1)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from gateway import server
+from gateway.authorities import ensure_pki, server_key_fault
 from gateway.bootstrap import samples
+from gateway.config import Settings
+from signing.pki import CertificateAuthority, Issued
 from tests.commands import command_env, zzgw
 from tests.conftest import MARKET
 
@@ -189,3 +197,78 @@ def test_certificates_names_a_damaged_certificate_of_the_gateways_own(
     listed = zzgw(env, "certificates")
     _said(listed, path, "certificates")
     assert not listed.stdout
+
+
+def _put(path: Path, data: bytes) -> None:
+    """``data`` put in place at ``path`` by a rename, so that the test's own writes show no reader a part of a file."""
+    beside = path.with_name(f"{path.name}.test")
+    beside.write_bytes(data)
+    os.replace(beside, path)
+
+
+def _other_key() -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    pkcs8 = serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8
+    return key.private_bytes(*pkcs8, serialization.NoEncryption())
+
+
+def test_init_puts_a_new_server_pair_in_place_without_a_reader_seeing_a_part_of_it(tmp_path: Path) -> None:
+    """R1 (a review of the server.key check): init wrote server.pem, then server.key, in place (truncated, then
+    written); a worker or replica starting meanwhile read an empty file and stopped saying it was damaged, to be
+    restored from the backup. Each file is now written beside and renamed over the old one: a reader polling both
+    while init issues pair after pair sees whole files only."""
+    settings = Settings(data_dir=tmp_path, grpc_addr="127.0.0.1:50051")
+    ensure_pki(settings, [])
+    pki = tmp_path / "pki"
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            for name in ("server.pem", "server.key"):
+                data = (pki / name).read_bytes()
+                try:
+                    if name == "server.pem":
+                        x509.load_pem_x509_certificate(data)
+                    else:
+                        serialization.load_pem_private_key(data, password=None)
+                except ValueError:
+                    seen.append(f"{name} read as {data[:40]!r}")
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # the reader runs between any two steps of the writer
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(30):
+            _put(pki / "server.key", _other_key())  # another pair's key: init issues a new pair
+            ensure_pki(settings, [])
+            assert server_key_fault(pki) == ""
+    finally:
+        stop.set()
+        reader.join()
+        sys.setswitchinterval(switching)
+    assert not seen, seen[:5]
+    assert not list(pki.glob("*.next"))
+
+
+def test_serve_reads_the_server_pair_again_while_init_puts_it_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R1: between init's two renames the new key is beside the old certificate. `zzgw serve` starting then had
+    stopped, saying the key was another pair's; it reads the pair again for a moment, and gives gRPC the bytes it
+    checked (it had checked the files read a second time)."""
+    settings = Settings(data_dir=tmp_path, grpc_addr="127.0.0.1:50051", mode="production")
+    ensure_pki(settings, [])
+    pki = tmp_path / "pki"
+    new = CertificateAuthority.from_issued(Issued.read(pki, "ca")).issue_server(["127.0.0.1", "localhost"])
+    _put(pki / "server.key", new.key_pem)  # init's first rename; the second, the certificate's, follows
+    given: list[object] = []
+    monkeypatch.setattr(server.grpc, "ssl_server_credentials", lambda pairs, **options: given.append(pairs) or object())
+    later = threading.Timer(0.3, _put, (pki / "server.pem", new.cert_pem))
+    later.start()
+    try:
+        server._server_credentials(settings)
+    finally:
+        later.join()
+    assert given == [[(new.key_pem, new.cert_pem)]]
