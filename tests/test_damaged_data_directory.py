@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import sys
 import threading
 from pathlib import Path
@@ -272,3 +273,22 @@ def test_serve_reads_the_server_pair_again_while_init_puts_it_in_place(
     finally:
         later.join()
     assert given == [[(new.key_pem, new.cert_pem)]]
+
+
+@pytest.mark.parametrize("left", ["damaged", "and-left-beside"])
+def test_a_new_server_key_is_readable_by_the_gateways_user_only(tmp_path: Path, left: str) -> None:
+    """R3 (a review of the server.key check): a new key written over a server.key others could read (re-created by
+    hand under umask 022, say) kept that file's mode 0644: a fresh private key, readable by every user. It is 0600,
+    whatever the file it replaces, or one left beside it, was."""
+    settings = Settings(data_dir=tmp_path, grpc_addr="127.0.0.1:50051")
+    ensure_pki(settings, [])
+    key = tmp_path / "pki" / "server.key"
+    key.write_bytes(b"not a pem\n")
+    key.chmod(0o644)
+    if left == "and-left-beside":  # by a run cut short
+        key.with_name("server.key.next").write_bytes(b"")
+        key.with_name("server.key.next").chmod(0o644)
+    ensure_pki(settings, [])
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert server_key_fault(tmp_path / "pki") == ""
+    assert not key.with_name("server.key.next").exists()
