@@ -26,6 +26,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampReque
 
 from gateway.certificate_ends import (
     RENEW_BEFORE,
+    UnreadableFile,
     ending,
     read_certificate,
     read_private_key,
@@ -218,6 +219,14 @@ def ensure_pki(
     # the server's key, which only gRPC's TLS had read: damaged, empty or another pair's, `zzgw serve` in production had
     # said its address was in use, and init had passed it without a word (a reviewer, R2)
     keyless = server_key_fault(pki) if named is not None else ""
+    if keyless == ENCRYPTED_KEY:
+        # an operator's, gRPC's once decrypted: it had been said damaged, and replaced by a new pair (a reviewer, R2)
+        if settings.mode == "production":
+            key = pki / "server.key"
+            raise ConfigError(f"{key} {keyless}: `zzgw serve` cannot serve TLS with it; {decrypt_it(key)}")
+        log.warning("%s %s: in production mode it could not be served; %s", pki / "server.key", keyless,
+                    decrypt_it(pki / "server.key"))  # fmt: skip
+        keyless = ""
     if keyless and not (pki / "ca.key").exists():
         if settings.mode == "production":
             raise ConfigError(
@@ -244,7 +253,7 @@ def ensure_pki(
                 f"{pki / 'ca.key'} is needed to issue the server certificate or a member's client certificate "
                 "that is missing: bring the member CA's key back for this run"
             )
-        read_private_key(pki / "ca.key")  # named when damaged, not a traceback (a reviewer, R1)
+        _read_member_ca_key(pki / "ca.key")
         ca = CertificateAuthority.from_issued(Issued.read(pki, "ca"))
     _refuse_certificates_not_theirs(pki, members, certified, ignore)
     # a new host keeps the names it had (replicas may share the file)
@@ -476,6 +485,45 @@ _SERVER_PAIR_BACK = (
 )
 
 
+ENCRYPTED_KEY = "is an encrypted private key (under a passphrase)"
+"""What ``server_key_fault`` says of a key under a passphrase, which is the operator's to decrypt, not damaged."""
+
+
+def decrypt_it(path: Path) -> str:
+    """The way out for the encrypted key of ``pki/`` at ``path``, said after ``ENCRYPTED_KEY``."""
+    return (
+        "the gateway reads the keys of pki/ unencrypted, as gRPC's TLS and the member CA take no passphrase "
+        "(docs/operations.md: what the data directory holds); decrypt it, "
+        f"`openssl pkey -in {path} -out {path}.plain`, and put that in its place, mode 0600"
+    )
+
+
+def _encrypted(data: bytes) -> bool:
+    """Whether ``data`` is a PEM private key under a passphrase: cryptography, given none, refuses it with a
+    TypeError, not the ValueError of a damaged file."""
+    try:
+        serialization.load_pem_private_key(data, password=None)
+    except TypeError:
+        return True
+    except ValueError:
+        return False
+    return False
+
+
+def _read_member_ca_key(path: Path) -> None:
+    """Check the member CA's key at ``path`` before it is used: a damaged one is named (``UnreadableFile``), not a
+    traceback (a reviewer, R1); an encrypted one (the key belongs offline, and may be kept encrypted there) had been
+    said damaged too, "restore it from the backup", which gives the same file back (a reviewer, R2)."""
+    try:
+        read_private_key(path)
+    except UnreadableFile:
+        if _encrypted(path.read_bytes()):
+            raise ConfigError(
+                f"{path} {ENCRYPTED_KEY}: {decrypt_it(path)}, for this run (it may go back offline once init has run)"
+            ) from None
+        raise
+
+
 def write_server_pair(pki: Path, pair: Issued) -> None:
     """Put a new server pair in place in ``pki/``: each file written beside the one it replaces (``server.key.next``,
     ``server.pem.next``), then renamed over it, the key first, as a TSA renewal is (``_finish_tsa_renewal``). Workers
@@ -519,7 +567,9 @@ def server_key_fault(pki: Path, own: Issued | None = None) -> str:
         return f"was read beside a {pki / 'server.pem'} replaced since"  # put in place meanwhile: read again
     try:
         key = serialization.load_pem_private_key(own.key_pem, password=None)
-    except (ValueError, TypeError):
+    except TypeError:
+        return ENCRYPTED_KEY
+    except ValueError:
         return "is not a PEM private key (empty, cut short or damaged)"
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):

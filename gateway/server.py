@@ -63,6 +63,7 @@ from gateway.api.sharing import SharingServicer
 from gateway.api.slots import long_streams
 from gateway.api.verification import VerificationServicer
 from gateway.authorities import (
+    ENCRYPTED_KEY,
     FACTS_REVISION,
     PRODUCTION_FACT,
     RECEIPT_CERT,
@@ -79,6 +80,7 @@ from gateway.authorities import (
     check_authorities,
     check_facts,
     check_gateway_revocations,
+    decrypt_it,
     ensure_pki,
     ensure_receipt_key,
     ensure_seal_ca,
@@ -1600,6 +1602,10 @@ def _server_credentials(settings: Settings) -> grpc.ServerCredentials:
         own, fault = served_pair(pki)
     except FileNotFoundError as exc:
         raise ConfigError(f"production mode needs TLS material in {pki}: {exc.filename} is missing") from exc
+    if fault == ENCRYPTED_KEY:  # the operator's to decrypt: init does not replace it (a reviewer, R2)
+        raise ConfigError(
+            f"{pki / 'server.key'} {fault}: TLS cannot be served with it; {decrypt_it(pki / 'server.key')}"
+        )
     if fault:
         raise ConfigError(
             f"{pki / 'server.key'} {fault}: TLS cannot be served with it; copy pki/server.pem and pki/server.key "

@@ -77,18 +77,52 @@ def test_a_damaged_certificate_is_named_in_one_line(
     _said(zzgw(env, *_ARGS.get(command, (command,)), timeout=60), path, command)
 
 
-def test_a_damaged_member_ca_key_is_named_when_a_member_needs_a_certificate(made: Path, tmp_path: Path) -> None:
-    """ca.key is read only when a certificate is to be issued: a member added to the members file."""
-    env = _copy(made, tmp_path)
-    key = Path(env["ZZGW_DATA_DIR"]) / "pki" / "ca.key"
-    key.write_bytes(key.read_bytes()[:100])  # cut short
+def _one_member_more(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """``env`` with a members file of one member more than the demo's: init needs ca.key to certify it."""
     members = json.loads((Path(samples.__file__).parent / "members.json").read_text(encoding="utf-8"))
     members["members"].append(
         {"code": samples.uscc(7, "370102"), "name": "历下区行政审批服务局", "region": "370102", "roles": ["CONSUMER"]}
     )
     listed = tmp_path / "members.json"
     listed.write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
-    _said(zzgw({**env, "ZZGW_MEMBERS": str(listed)}, "init", timeout=60), key, "init")
+    return {**env, "ZZGW_MEMBERS": str(listed)}
+
+
+def test_a_damaged_member_ca_key_is_named_when_a_member_needs_a_certificate(made: Path, tmp_path: Path) -> None:
+    """ca.key is read only when a certificate is to be issued: a member added to the members file."""
+    env = _copy(made, tmp_path)
+    key = Path(env["ZZGW_DATA_DIR"]) / "pki" / "ca.key"
+    key.write_bytes(key.read_bytes()[:100])  # cut short
+    _said(zzgw(_one_member_more(env, tmp_path), "init", timeout=60), key, "init")
+
+
+def _encrypt(path: Path) -> bytes:
+    """The key at ``path`` encrypted in place under a passphrase, as an operator may keep one; its new bytes."""
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    pkcs8 = serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8
+    path.write_bytes(key.private_bytes(*pkcs8, serialization.BestAvailableEncryption(b"kept offline")))
+    return path.read_bytes()
+
+
+def _said_encrypted(done: object, path: Path) -> str:
+    """``done`` ended with status 2 and one line naming the key at ``path`` as encrypted, with the way to decrypt it;
+    the line."""
+    returncode, stderr = done.returncode, done.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in stderr and returncode == 2, stderr
+    line = stderr.strip().splitlines()[-1]
+    assert line.startswith(f"zzgw: configuration error: {path} is an encrypted private key (under a passphrase)"), line
+    assert f"openssl pkey -in {path} -out {path}.plain" in line, line
+    assert "empty, cut short or damaged" not in line and "backup" not in line, line
+    return line
+
+
+def test_an_encrypted_member_ca_key_is_named_as_such(made: Path, tmp_path: Path) -> None:
+    """R2 (a review of the damaged-files fix): the member CA's key, kept offline, may come back encrypted for storage.
+    It had been said "empty, cut short or damaged: restore it from the backup", which gives the same file back."""
+    env = _copy(made, tmp_path)
+    key = Path(env["ZZGW_DATA_DIR"]) / "pki" / "ca.key"
+    _encrypt(key)
+    _said_encrypted(zzgw(_one_member_more(env, tmp_path), "init", timeout=60), key)
 
 
 def test_init_names_a_damaged_dev_tokens_file(made: Path, tmp_path: Path) -> None:
@@ -292,3 +326,29 @@ def test_a_new_server_key_is_readable_by_the_gateways_user_only(tmp_path: Path, 
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert server_key_fault(tmp_path / "pki") == ""
     assert not key.with_name("server.key.next").exists()
+
+
+def test_an_encrypted_server_key_is_named_as_such_and_kept(made_production: Path, tmp_path: Path) -> None:
+    """R2: an encrypted pki/server.key (the certificate's key, under a passphrase) had been said "empty, cut short or
+    damaged" by `zzgw serve`, and `zzgw init` had replaced it with a new pair, saying it was damaged. gRPC takes no
+    passphrase, so both name it as encrypted, say how to decrypt it, and leave it as it is."""
+    env = _production(made_production, tmp_path)
+    pki = Path(env["ZZGW_DATA_DIR"]) / "pki"
+    key = _encrypt(pki / "server.key")
+    certificate = (pki / "server.pem").read_bytes()
+    line = _said_encrypted(zzgw(env, "serve", timeout=60), pki / "server.key")
+    assert "TLS cannot be served with it" in line and "cannot listen" not in line, line
+    _said_encrypted(zzgw(env, "init", timeout=60), pki / "server.key")
+    assert (pki / "server.key").read_bytes() == key and (pki / "server.pem").read_bytes() == certificate
+
+
+def test_an_encrypted_server_key_is_kept_in_dev_mode(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """R2: dev mode serves no TLS, so init says what production mode would refuse, and keeps the key all the same."""
+    settings = Settings(data_dir=tmp_path, grpc_addr="127.0.0.1:50051")
+    ensure_pki(settings, [])
+    key = _encrypt(tmp_path / "pki" / "server.key")
+    with caplog.at_level("WARNING", logger="zzgw"):
+        ensure_pki(settings, [])
+    assert (tmp_path / "pki" / "server.key").read_bytes() == key
+    assert "is an encrypted private key (under a passphrase): in production mode it could not be served" in caplog.text
+    assert "issued a new server" not in caplog.text
