@@ -144,16 +144,20 @@ def database_check(db: Database) -> Callable[[], object]:
 
     def check_pool() -> object:
         nonlocal took_no_writes
-        with db.engine.connect() as connection:
+        # while the database takes no writes, the check's own session is a new one each time (one begun read-only
+        # never shows writes come back); the pool's others are kept, as read-only as new ones would be: all of them
+        # renewed at every check had been the pool's sessions opened again each second (a reviewer, R2 of 3995dec)
+        with db.new_connection() if took_no_writes else db.engine.connect() as connection:
             if not read_only:
                 return connection.execute(text("SELECT 1")).scalar()
             # a database that answers and takes no writes (``default_transaction_read_only``, a standby the URL
             # reaches after a failover) had been ready while every write failed (a reviewer, R2)
             if connection.execute(text(_TAKES_NO_WRITES)).scalar():
-                # this session stays read-only, and so do the others begun meanwhile: replaced, the next check's is
-                # new, and once the database takes writes again (then, too) none of them refuses a write
-                took_no_writes = True
-                db.renew_connections()
+                # renewed as the database stops taking writes, and once more as it takes them again (below): none
+                # of the sessions begun until then refuses a write afterwards
+                if not took_no_writes:
+                    took_no_writes = True
+                    db.renew_connections()
                 raise NotReady(
                     "DATABASE_READ_ONLY",
                     "the database takes no writes (read-only, or a standby): calls that write would fail",
