@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -357,40 +359,68 @@ def check_receipt_path(path: Path, what: str = "", option: str = "--receipt") ->
     """Refuse a receipt file that could not be written, or should not be, before anything is verified (BadInput):
     the file ``what`` names (the one being verified: its receipt had overwritten the applicant's PDF, without a
     word; a reviewer), or an existing file that is not a receipt. A receipt file is replaced (the command run again),
-    and so is an empty one; what is not a regular file (``/dev/stdout``) is written as it is, if this user may write
-    to it: its folder (``/dev``, ``/proc/self/fd``) is no one's but root's, and ``-o /dev/stdout`` had been refused
-    to everyone else (a reviewer). A symlink is written through, to the file it names (``_written_at``). ``option``
-    is how the command names the file (``zzgw receipt get``'s ``-o``)."""
+    and so is an empty one, and a symlink: the link itself, never what it names (``_written_in_place``). A stream
+    (``/dev/stdout``) or what is not a regular file is written as it is, if this user may write to it, and nothing
+    else is checked: its folder (``/dev``, ``/proc/self/fd``, the folder of the file stdout was sent to) may be no
+    one's but root's (a reviewer). ``option`` is how the command names the file (``zzgw receipt get``'s ``-o``)."""
     named = f"{option} {shown(str(path))}"
-    if path.is_dir():
+    found = _found_at(path)
+    if found is not None and stat.S_ISDIR(found.st_mode):
         raise BadInput(f"{named} 是目录，请给出文件名（{named} is a directory: name a file）")
     if what and _is_file(Path(what)) and _same_file(path, Path(what)):
         raise BadInput(
             f"{named} 就是要核验的文件，回执不能覆盖它，请换一个文件名"
             f"（{named} is the file being verified: the receipt would overwrite it; name another file）"
         )
-    if path.exists() and not _is_file(path):  # /dev/stdout on a terminal or a pipe, /dev/null, `-o >(jq .)`
+    if _written_in_place(path):  # /dev/stdout to a terminal, a pipe or a file, /dev/null, `-o >(jq .)`
         if not os.access(path, os.W_OK):
             raise BadInput(f"{named}：无权在此写入（{named}: not writable here）")
         return
-    path = _written_at(path)
     if not path.parent.is_dir():
         folder = shown(str(path.parent))
         raise BadInput(f"{named}：没有目录 {folder}（{named}: no directory {folder}）")
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    regular = found is not None and stat.S_ISREG(found.st_mode)
+    if not os.access(path.parent, os.W_OK) or (regular and not os.access(path, os.W_OK)):
         raise BadInput(f"{named}：无权在此写入（{named}: not writable here）")
-    if _is_file(path) and not _receipt_or_empty(path):
+    if regular and not _receipt_or_empty(path):
         raise BadInput(
             f"{named} 已存在且不是核验回执，不会覆盖它，请换一个文件名或先移走它"
             f"（{named} exists and is not a receipt: it is not overwritten; name another file, or move it）"
         )
 
 
-def _written_at(path: Path) -> Path:
-    """The file a receipt written at ``path`` lands in: through a symlink, the file it names, which is replaced in its
-    own folder, the link kept. ``-o /dev/stdout`` with stdout sent to a file had needed /dev writable, and as root
-    the receipt had been renamed over /dev/stdout itself."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
+_STREAM = re.compile(r"/dev/(stdout|stderr|fd/[0-9]+)|/proc/self/fd/[0-9]+")
+"""The names of this process's own open streams (bash's ``>(…)`` is ``/dev/fd/63``): symlinks of the system's,
+written through, to whatever the stream is."""
+
+
+def _found_at(path: Path) -> os.stat_result | None:
+    """What is at ``path``, a symlink as itself (a stream's name as the stream); None when nothing is."""
+    try:
+        return os.stat(path) if _STREAM.fullmatch(os.path.abspath(path)) else os.lstat(path)
+    except OSError:
+        return None
+
+
+def _written_in_place(path: Path) -> bool:
+    """Whether a receipt is written through ``path`` as it is, opened and written, rather than renamed over it: a
+    stream's name (``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``) whatever the stream is, a file stdout was
+    sent to too (the user may write it but not its folder, and a rename had left the stream on the old file), and
+    what exists and is neither a regular file nor a symlink (a FIFO, a terminal, ``/dev/null``). Any other symlink
+    is not followed: one another user put in a shared folder (/tmp) had made root create or replace the file it
+    named, wherever (a reviewer); the link itself is replaced."""
+    if _STREAM.fullmatch(os.path.abspath(path)):
+        return True
+    found = _found_at(path)
+    return found is not None and not (stat.S_ISREG(found.st_mode) or stat.S_ISLNK(found.st_mode))
+
+
+def _write_in_place(data: bytes, path: Path) -> None:
+    """Write ``data`` through ``path`` (``_written_in_place``): opened, truncated if it is a regular file, written;
+    never created, and a symlink put there since the check is not followed (a stream's name only is)."""
+    follow = 0 if _STREAM.fullmatch(os.path.abspath(path)) else os.O_NOFOLLOW
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_TRUNC | follow), "wb") as target:
+        target.write(data)
 
 
 def _same_file(one: Path, other: Path) -> bool:
@@ -402,9 +432,10 @@ def _same_file(one: Path, other: Path) -> bool:
 
 def _receipt_or_empty(path: Path) -> bool:
     """The file holds a receipt (at most one byte more than any receipt is read), or nothing; False when it cannot
-    be read: what it holds is not known, so it is not overwritten."""
+    be read (what it holds is not known, so it is not overwritten), or is a symlink put there since the check (not
+    read through)."""
     try:
-        with path.open("rb") as source:
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as source:
             data = receipt_bytes(source)
         if data:
             read_receipt(data)
@@ -420,27 +451,34 @@ class ReceiptFileTaken(Exception):
 def write_receipt(answer: Answer, path: Path) -> None:
     """Write the receipt at ``path`` (checked by ``check_receipt_path`` before the call): a new file is created only
     if none is there still, and one that appeared meanwhile is replaced only if it is a receipt or empty, as read
-    through the very file written (ReceiptFileTaken otherwise: a file written there during the check, or a symlink
-    put there, had been overwritten without a word; a reviewer). What is not a regular file is written as it is."""
+    through the very file written (ReceiptFileTaken otherwise: a file written there during the check had been
+    overwritten without a word; a reviewer). A symlink there is replaced, a temporary file renamed over it, never
+    followed; a stream (``/dev/stdout``) or what is not a regular file is written as it is (``_written_in_place``)."""
     data = receipt_json(answer.report.receipt).encode("utf-8")
+    named, receipt_id = shown(str(path)), answer.report.receipt.receipt_id
+    taken = ReceiptFileTaken(
+        f"--receipt {named} 在核验期间出现了一个不是核验回执的文件，未覆盖它；可用 `zzgw receipt get "
+        f"{receipt_id}` 取回该回执（--receipt {named}: a file that is not a receipt appeared there during "
+        f"the check: it is not overwritten; `zzgw receipt get {receipt_id}` fetches the receipt）"
+    )
+    if _written_in_place(path):
+        _write_in_place(data, path)
+        return
+    if path.is_symlink():
+        _rename_over(data, path, taken)
+        return
     try:
         created = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except FileExistsError:
-        if not path.is_file():  # /dev/stdout, a FIFO
-            path.write_bytes(data)
-            return
-        with path.open("r+b") as target:
+        with os.fdopen(os.open(path, os.O_RDWR | os.O_NOFOLLOW), "r+b") as target:  # ELOOP: a link put there now
+            if not stat.S_ISREG(os.fstat(target.fileno()).st_mode):
+                raise taken from None
             held = receipt_bytes(target)
             try:
                 if held:
                     read_receipt(held)
             except ValueError:
-                named, receipt_id = shown(str(path)), answer.report.receipt.receipt_id
-                raise ReceiptFileTaken(
-                    f"--receipt {named} 在核验期间出现了一个不是核验回执的文件，未覆盖它；可用 `zzgw receipt get "
-                    f"{receipt_id}` 取回该回执（--receipt {named}: a file that is not a receipt appeared there during "
-                    f"the check: it is not overwritten; `zzgw receipt get {receipt_id}` fetches the receipt）"
-                ) from None
+                raise taken from None
             target.seek(0)
             target.truncate()
             target.write(data)
@@ -453,13 +491,26 @@ def replace_receipt_file(text: str, path: Path, option: str) -> None:
     """Write a fetched receipt at ``path`` (checked by ``check_receipt_path`` before the call) through a temporary
     file beside it, renamed over it: the file is never half written, and a file that is not a receipt that appeared
     there meanwhile is kept (ReceiptFileTaken). ``zzgw receipt get -o`` had replaced any file, the applicant's PDF
-    too (a reviewer). What is not a regular file (``/dev/stdout``) is written as it is; a symlink is written through
-    (``_written_at``)."""
+    too (a reviewer). A symlink is replaced itself, never followed; a stream (``/dev/stdout``) or what is not a
+    regular file is written as it is (``_written_in_place``)."""
     data = text.encode("utf-8")
-    if path.exists() and not path.is_file():
-        path.write_bytes(data)
+    if _written_in_place(path):
+        _write_in_place(data, path)
         return
-    named, path = f"{option} {shown(str(path))}", _written_at(path)
+    named = f"{option} {shown(str(path))}"
+    _rename_over(
+        data,
+        path,
+        ReceiptFileTaken(
+            f"{named} 在取回期间出现了一个不是核验回执的文件，未覆盖它（{named}: a file that is not a receipt "
+            "appeared there meanwhile: it is not overwritten）"
+        ),
+    )
+
+
+def _rename_over(data: bytes, path: Path, taken: ReceiptFileTaken) -> None:
+    """Put ``data`` at ``path`` by a temporary file in its folder renamed over it, which replaces a symlink there,
+    not what it names; ``taken`` is raised, nothing replaced, when a regular file there is not a receipt or empty."""
     descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     temporary = Path(name)
     try:
@@ -468,11 +519,9 @@ def replace_receipt_file(text: str, path: Path, option: str) -> None:
         mask = os.umask(0)
         os.umask(mask)
         temporary.chmod(0o666 & ~mask)  # as a file created by open, not mkstemp's 0600: a receipt is to be shared
-        if _is_file(path) and not _receipt_or_empty(path):
-            raise ReceiptFileTaken(
-                f"{named} 在取回期间出现了一个不是核验回执的文件，未覆盖它（{named}: a file that is not a receipt "
-                "appeared there meanwhile: it is not overwritten）"
-            )
+        found = _found_at(path)
+        if found is not None and stat.S_ISREG(found.st_mode) and not _receipt_or_empty(path):
+            raise taken
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -607,15 +607,20 @@ def test_the_receipt_never_replaces_the_file_verified_or_another_that_is_no_rece
         done = zzgw_verify(running, str(scan), *use, "--receipt", receipt, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert read_receipt((tmp_path / receipt).read_bytes()).receipt_id in done.stdout
+    (tmp_path / "elsewhere").mkdir()  # a dangling symlink: replaced itself, the file it names not created
+    (tmp_path / "dangling.json").symlink_to(tmp_path / "elsewhere" / "made.conf")
+    done = zzgw_verify(running, str(scan), *use, "--receipt", "dangling.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "dangling.json").is_symlink() and not any((tmp_path / "elsewhere").iterdir())
 
 
 def test_a_file_that_appears_at_the_receipt_path_during_the_check_is_not_overwritten(
     running: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``--receipt`` is checked before the gateway is asked; a file written at that name meanwhile (a scanner's output,
-    a sync client), or a symlink to one put there, had been overwritten with the receipt, exit 0, without a word (a
-    reviewer). It is kept: the verdict stands, and the message names `zzgw receipt get`; a receipt that appears there
-    meanwhile is replaced, as one there before is."""
+    a sync client) had been overwritten with the receipt, exit 0, without a word (a reviewer). It is kept: the verdict
+    stands, and the message names `zzgw receipt get`; a receipt that appears there meanwhile is replaced, as one there
+    before is. A symlink put there meanwhile is replaced itself, never followed: what it names is kept."""
     code, _ = qr_for(running, batch_issue(running, 50))
     scan = tmp_path / "scan.png"
     scan.write_bytes(qr_png(code))
@@ -630,23 +635,24 @@ def test_a_file_that_appears_at_the_receipt_path_during_the_check_is_not_overwri
         return answer
 
     monkeypatch.setattr(verify_command, "verify", slow_verify)
-    appearing: list[Callable[[Path], None]] = [
-        lambda path: path.write_bytes(b"%PDF-1.7 written meanwhile\n"),
-        lambda path: path.symlink_to(applicants),
-    ]
-    for number, appear in enumerate(appearing):
-        target = tmp_path / f"申请材料{number}.pdf"
-        meanwhile.append(appear)
-        status, out, err = zzgw_verify_here(running, monkeypatch, capsys, str(scan), "--receipt", str(target))
-        assert status == 0, err
-        receipt_id = out.split("回执编号 receipt")[1].split()[0]
-        assert f"→ {target}" not in out
-        assert err == (
-            f"zzgw verify: --receipt {target} 在核验期间出现了一个不是核验回执的文件，未覆盖它；可用 `zzgw receipt get "
-            f"{receipt_id}` 取回该回执（--receipt {target}: a file that is not a receipt appeared there during the "
-            f"check: it is not overwritten; `zzgw receipt get {receipt_id}` fetches the receipt）\n"
-        )
-    assert (tmp_path / "申请材料0.pdf").read_bytes() == b"%PDF-1.7 written meanwhile\n"
+    target = tmp_path / "申请材料0.pdf"
+    meanwhile.append(lambda path: path.write_bytes(b"%PDF-1.7 written meanwhile\n"))
+    status, out, err = zzgw_verify_here(running, monkeypatch, capsys, str(scan), "--receipt", str(target))
+    assert status == 0, err
+    receipt_id = out.split("回执编号 receipt")[1].split()[0]
+    assert f"→ {target}" not in out
+    assert err == (
+        f"zzgw verify: --receipt {target} 在核验期间出现了一个不是核验回执的文件，未覆盖它；可用 `zzgw receipt get "
+        f"{receipt_id}` 取回该回执（--receipt {target}: a file that is not a receipt appeared there during the "
+        f"check: it is not overwritten; `zzgw receipt get {receipt_id}` fetches the receipt）\n"
+    )
+    assert target.read_bytes() == b"%PDF-1.7 written meanwhile\n"
+
+    target = tmp_path / "申请材料1.pdf"  # a symlink to the applicant's PDF: the link replaced, the PDF kept
+    meanwhile.append(lambda path: path.symlink_to(applicants))
+    status, out, err = zzgw_verify_here(running, monkeypatch, capsys, str(scan), "--receipt", str(target))
+    assert (status, err) == (0, ""), err
+    assert not target.is_symlink() and read_receipt(target.read_bytes()).receipt_id in out
     assert applicants.read_bytes() == b"%PDF-1.7 the applicant's document\n"
 
     target = tmp_path / "receipt.json"  # another run's receipt, written meanwhile: replaced

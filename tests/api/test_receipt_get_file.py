@@ -150,18 +150,68 @@ def test_out_to_stdout_dev_null_or_a_pipe_is_written_for_a_user_who_is_not_root(
     assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
-def test_out_through_a_symlink_writes_the_file_it_names(
+def test_out_naming_a_symlink_replaces_the_link_not_the_file_it_names(
     running: RunningGateway, receipt_id: str, tmp_path: Path
 ) -> None:
-    """`-o` naming a symlink to a receipt file (as /dev/stdout is to the file stdout was sent to) writes that file
-    and keeps the link: the receipt had been renamed over the link itself, in the link's folder (as root, over
-    /dev/stdout)."""
+    """`-o` naming a symlink replaces the link itself, a temporary file renamed over it, and leaves what it names as it
+    was: the receipt had been written through the link, onto the file it names, in that file's folder."""
     kept = tmp_path / "kept" / "receipt.json"
     kept.parent.mkdir()
     kept.touch()
     link = tmp_path / "link.json"
     link.symlink_to(kept)
     assert get(running, receipt_id, link) == 0
-    assert link.is_symlink() and link.resolve() == kept  # had been a file of its own, the kept one left empty
-    assert json.loads(kept.read_text(encoding="utf-8"))["receiptId"] == receipt_id
-    assert sorted(p.name for p in kept.parent.iterdir()) == ["receipt.json"]  # no temporary file left
+    assert not link.is_symlink()  # had been kept, the receipt written into kept/receipt.json
+    assert json.loads(link.read_text(encoding="utf-8"))["receiptId"] == receipt_id
+    assert kept.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "link.json"]  # no temporary file left
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="plants links as nobody: root only")
+def test_a_symlink_another_user_planted_in_a_shared_folder_is_replaced_not_followed(
+    running: RunningGateway, receipt_id: str, tmp_path: Path
+) -> None:
+    """A link the user nobody put in a sticky world-writable folder (/tmp) at the name root gives `-o`: dangling, it
+    had made root create the file it names in root's 0700 folder; to an empty file of root's, it had replaced that
+    file, its 0600 made 0644 (a reviewer). The link is replaced; the files it names are as they were."""
+    victim = tmp_path / "root-only"
+    victim.mkdir(mode=0o700)
+    empty = victim / "empty.conf"
+    empty.touch(mode=0o600)
+    shared = Path(tempfile.mkdtemp(prefix="zzgw-sticky-"))
+    try:
+        shared.chmod(0o1777)
+        for name, target in (("new.json", victim / "new.conf"), ("empty.json", empty)):
+            subprocess.run([*NOBODY, "ln", "-s", str(target), str(shared / name)], check=True)
+            assert (shared / name).lstat().st_uid == 65534
+            assert get(running, receipt_id, shared / name) == 0
+            assert not (shared / name).is_symlink(), name  # had been kept, the receipt written where it pointed
+            assert json.loads((shared / name).read_text(encoding="utf-8"))["receiptId"] == receipt_id
+        assert sorted(p.name for p in victim.iterdir()) == ["empty.conf"]  # new.conf had been created
+        assert empty.read_bytes() == b"" and stat.S_IMODE(empty.stat().st_mode) == 0o600
+    finally:
+        shutil.rmtree(shared)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="runs the command as nobody: root only")
+def test_out_to_stdout_sent_to_a_file_in_a_folder_the_user_may_not_write_writes_that_file(
+    running: RunningGateway, receipt_id: str, nobody_data_dir: Path, tmp_path: Path
+) -> None:
+    """`sudo -u svc zzgw receipt get ID -o /dev/stdout > /srv/out/r.json`: the shell opened the file, which the user
+    may write but not its folder. It had been refused, exit 2, "not writable here", nothing fetched (its folder was
+    asked, for a temporary file to rename); it is written in place, the very file stdout is, whatever it held (a
+    reviewer)."""
+    folder = Path(tempfile.mkdtemp(prefix="zzgw-out-"))
+    try:
+        folder.chmod(0o755)  # root's: nobody may not create a file in it
+        sent = folder / "r.json"
+        sent.write_bytes(b"an older listing, longer than the receipt " * 100)
+        sent.chmod(0o666)
+        inode = sent.stat().st_ino
+        with sent.open("r+b") as target:
+            done = get_as_nobody(running, receipt_id, nobody_data_dir, "/dev/stdout", stdout=target)
+        assert done.returncode == 0, done.stderr.decode()  # had been 2: 无权在此写入 (not writable here)
+        assert json.loads(sent.read_text(encoding="utf-8"))["receiptId"] == receipt_id
+        assert sent.stat().st_ino == inode and sorted(p.name for p in folder.iterdir()) == ["r.json"]
+    finally:
+        shutil.rmtree(folder)
