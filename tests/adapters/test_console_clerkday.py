@@ -87,8 +87,12 @@ def test_a_cases_receipts_are_read_and_downloaded_at_a_desktops_width(
         # the identifiers whole, each in its cell (broken where they must be, never cut or spilled)
         for i, whole in ((4, license_id), (7, receipt_id)):
             cell = cells.nth(i)
-            assert cell.inner_text().replace("\n", "") == whole
+            assert cell.evaluate("e => e.firstChild.textContent") == whole
             assert cell.evaluate("e => e.scrollWidth <= e.clientWidth")
+        # under the license's identifier, whose it is in the registry (fe462e3), within the cell too
+        holder = cells.nth(4).locator(".holder")
+        assert holder.inner_text().replace("\n", "").endswith("（登记库信息）") and holder.is_visible()
+        assert cells.nth(4).inner_text().replace("\n", "") == license_id + holder.inner_text().replace("\n", "")
         assert cells.nth(7).evaluate(LINES) <= 2
         assert cells.nth(0).inner_text().replace("\n", "").endswith("（北京时间）")
     finally:
