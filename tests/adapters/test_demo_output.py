@@ -412,12 +412,34 @@ def test_a_subscription_replaying_many_earlier_events_is_waited_for_while_they_c
 
             monkeypatch.setattr(adapters.demo, "WATCH_SECONDS", 10.0)
             monkeypatch.setattr(adapters.demo, "WATCH_LIMIT", 0.3)
+            # a replay slower than steps 1-4: on a loaded machine those had taken as long as the whole replay, which
+            # was done when step 5 began waiting, and the run passed (a fresh clone's run with six helpers at work)
+            subscribe = adapters.demo._Subscription.__init__
+            monkeypatch.setattr(
+                adapters.demo._Subscription, "__init__", lambda self, stream: subscribe(self, _SlowReplay(stream))
+            )
             with pytest.raises(DemoUnexpected) as unexpected:
                 run_demo(gw.channel, out=[].append)
         finally:
             gw.stop()
     assert unexpected.value.step == "5"
     assert "still replaying earlier events" in str(unexpected.value) and "did not deliver" not in str(unexpected.value)
+
+
+class _SlowReplay:
+    """A WatchLicenseChanges stream whose events come 5 ms apart: some 25 s for the earlier events of a store of
+    5,000 licenses, longer than steps 1-4 take on any machine."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[Any]:
+        for reply in self._stream:
+            time.sleep(0.005)
+            yield reply
+
+    def cancel(self) -> bool:
+        return bool(self._stream.cancel())
 
 
 def _until(stream: Any, license_id: str) -> Iterator[Any]:
