@@ -334,6 +334,35 @@ class AuthorizationService:
             return ()
         return vouched_subjects(license, self._catalog, self._record_subjects)
 
+    def _request_record(
+        self,
+        request: StoredAccessRequest,
+        license: License | None,
+        *,
+        at: dt.datetime,
+        caller: str,
+        operator: str,
+        action: AuditAction,
+        decision: str,
+        reason: str,
+    ) -> AuditEntry:
+        """The record of a call about ``request`` (made, made again, decided): its matter, purpose, license and issuer,
+        and the license's holder and co-subjects, on whose access logs it is."""
+        return AuditEntry(
+            at=at,
+            caller=caller,
+            operator=operator,
+            action=action,
+            matter_code=request.matter_code,
+            purpose=request.purpose,
+            license_id=request.license_id,
+            issuer_code=request.issuer_code,
+            holder_code=license.content.holder.code if license else "",
+            decision=decision,
+            reason=reason,
+            subjects=self._subjects(license),
+        )
+
     def request_access(
         self,
         caller: Member,
@@ -372,7 +401,6 @@ class AuthorizationService:
                 "BAD_DURATION",
                 f"申请期限须为1至{MAX_DURATION_DAYS}天（duration_days must be 1-{MAX_DURATION_DAYS}）",
             )
-        holder_code = ""
         license: License | None = None
         if license_id:
             # what the identifier says (its type and issuer) is checked before the license is looked up: whether a
@@ -398,7 +426,7 @@ class AuthorizationService:
             if license is None:
                 raise NotFoundError("未找到该证照（no such license）", reason="LICENSE_NOT_FOUND")
             content = license.content
-            type_code, issuer_code, holder_code = content.type_code, content.issuer_code, content.holder.code
+            type_code, issuer_code = content.type_code, content.issuer_code
         license_type = self._catalog.license_types.get(type_code)
         if license_type is None:
             raise invalid(
@@ -443,19 +471,15 @@ class AuthorizationService:
             client_request_id=client_request_id,
             client_digest=asked.digest() if client_request_id else "",
         )
-        entry = AuditEntry(
+        entry = self._request_record(
+            request,
+            license,
             at=now,
             caller=caller.code,
             operator=use.operator,
             action=AuditAction.REQUEST_ACCESS,
-            matter_code=matter.code,
-            purpose=use.purpose,
-            license_id=license_id,
-            issuer_code=issuer_code,
-            holder_code=holder_code,
             decision="SUBMITTED",
             reason=f"access_request={request.request_id}",
-            subjects=self._subjects(license),
         )
         for attempt in (1, 2):
             try:
@@ -520,19 +544,15 @@ class AuthorizationService:
                 return None
             self._check_the_first(first, asked, spelt)
             license = uow.licenses.get(first.license_id) if first.license_id else None
-            entry = AuditEntry(
+            entry = self._request_record(
+                first,
+                license,
                 at=now,
                 caller=caller.code,
                 operator=operator,
                 action=AuditAction.REQUEST_ACCESS,
-                matter_code=first.matter_code,
-                purpose=first.purpose,
-                license_id=first.license_id,
-                issuer_code=first.issuer_code,
-                holder_code=license.content.holder.code if license else "",
                 decision="SUBMITTED",
                 reason=f"access_request={first.request_id} retry",
-                subjects=self._subjects(license),
             )
             self._audit.append(uow, [entry])
             uow.commit()
@@ -710,19 +730,15 @@ class AuthorizationService:
             self._audit.append(
                 uow,
                 [
-                    AuditEntry(
+                    self._request_record(
+                        request,
+                        license,
                         at=now,
                         caller=caller.code,
                         operator=operator,
                         action=AuditAction.DECIDE_ACCESS_REQUEST,
-                        matter_code=request.matter_code,
-                        purpose=request.purpose,
-                        license_id=request.license_id,
-                        issuer_code=request.issuer_code,
-                        holder_code=license.content.holder.code if license else "",
                         decision=state.value,
                         reason=f"access_request={request_id}",
-                        subjects=self._subjects(license),
                     )
                 ],
             )
