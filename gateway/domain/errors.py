@@ -176,6 +176,18 @@ def bad_page_token() -> InvalidRequestError:
     )
 
 
+def page_token_of_another_catalog() -> InvalidRequestError:
+    """BAD_PAGE_TOKEN for a token of a listing in the order of a matter's materials (``ListHolderLicenses``) given
+    under a catalog whose materials of the matter were others, or in another order: where it ended is no place in
+    the listing now, so read as one it had skipped licenses or listed some twice without a word (a reviewer, R1)."""
+    return invalid(
+        "page_token",
+        "BAD_PAGE_TOKEN",
+        "证照目录已变更，本事项所需材料与上一页查询时不同，请不带翻页令牌从第一页重新查询"
+        "（the catalog changed: list again from the start, without page_token）",
+    )
+
+
 def invalid(field: str, reason: str, description: str) -> InvalidRequestError:
     """A refusal of one field of a request (``field``, its stable ``reason``, what is wrong in words)."""
     return InvalidRequestError([FieldViolation(field=field, reason=reason, description=description)])

@@ -75,6 +75,7 @@ from gateway.domain.errors import (
     ZzgwError,
     bad_page_token,
     invalid,
+    page_token_of_another_catalog,
 )
 from gateway.domain.identifiers import LicenseId, license_id_violation
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, today
@@ -419,7 +420,7 @@ class SharingService:
             caller.code,
             (f"matter_code={matter.code}", f"holder_code_type={code_type}", f"holder_code={code}", "by=first"),
         )
-        start = _holder_position(self._pages.position(page_token, listing), len(matter.materials))
+        start = _holder_position(self._pages.position(page_token, listing), matter)
         size = min(limit, MAX_HOLDER_PAGE) if limit else None
         digest = consent_code_digest(consent_code)
         now = self._clock.now()
@@ -508,7 +509,9 @@ class SharingService:
                 entries=tuple(entries[:n]),
                 missing=missing,
                 held_by_others=others,
-                next_page_token=self._pages.token(f"{end[0]}:{end[1]}", listing) if token and end else "",
+                next_page_token=(
+                    self._pages.token(f"{_materials_mark(matter)}:{end[0]}:{end[1]}", listing) if token and end else ""
+                ),
             )
 
         answer = page(len(entries), more)
@@ -1286,15 +1289,31 @@ def _usable(license: License, status: LicenseStatus, on: dt.date) -> bool:
     return status is LicenseStatus.ACTIVE and license.content.valid_from <= on
 
 
-def _holder_position(position: str | None, materials: int) -> tuple[int, int] | None:
+def _holder_position(position: str | None, matter: Matter) -> tuple[int, int] | None:
     """Where a page of ``list_holder_licenses`` goes on (a page token's position, ``PageTokens``): after the license
-    whose place is the second number, under the matter's material the first numbers; None for the first page."""
+    whose place is the third number, under the matter's material the second numbers; None for the first page.
+
+    The first part is the ``_materials_mark`` of the matter when the token was given: a material's index names the
+    same type only in the same materials in the same order, and a catalog adopted since (a restart, another replica)
+    may have reordered them or put one before, so that the index named another and the page skipped licenses or
+    listed some twice, then ended as if the listing were whole (a reviewer, R1). A token of other materials is
+    refused; one of dadb7df (no mark) is refused as no token."""
     if position is None:
         return None
-    index, _, place = position.partition(":")
-    if not (index.isdigit() and place.isdigit() and int(index) < materials):  # a catalog changed since: start over
+    parts = position.split(":")
+    if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
         raise bad_page_token()
+    mark, index, place = parts
+    if mark != _materials_mark(matter) or int(index) >= len(matter.materials):
+        raise page_token_of_another_catalog()
     return int(index), int(place)
+
+
+def _materials_mark(matter: Matter) -> str:
+    """A short digest of the matter's material types in their order: the same under the same catalog in every
+    process and after a restart, another when a catalog changed them (``_holder_position``)."""
+    types = "\n".join(m.type_code for m in matter.materials)
+    return hashlib.sha256(types.encode("utf-8")).hexdigest()[:16]
 
 
 def _most_fitting(n: int, fits: Callable[[int], bool]) -> int:
