@@ -16,6 +16,8 @@ from typing import Any
 
 import grpc
 
+from gateway.config import MAX_MESSAGE_BYTES
+
 
 class NoCredentials(Exception):
     """This machine holds no credentials for the member: the message says where it looked, Chinese first, as the
@@ -91,7 +93,16 @@ class MemberCredentials:
 
 
 def connect(address: str, credentials: MemberCredentials, options: list[tuple[str, Any]] | None = None) -> grpc.Channel:
-    options = options or []
+    """A channel to the gateway at ``address`` as the member of ``credentials``, taking replies up to the largest
+    message limit a gateway may be given (``MAX_MESSAGE_BYTES``, 256 MiB), unless ``options`` say another.
+
+    gRPC's default receive limit is 4 MiB: a gateway of a larger ``ZZGW_MAX_MESSAGE_BYTES`` (as the refusal of a
+    catalog too large to list advises) answered ListLicenseTypes past it, logged OK, and ``zzgw verify`` failed on
+    receipt, "temporarily", while ``zzgw import`` went on without its column labels (a reviewer, R2). The gateway
+    bounds what it sends by its own limit, so a client taking up to the largest one holds no more than it is sent."""
+    options = list(options or [])
+    if not any(name == "grpc.max_receive_message_length" for name, _ in options):
+        options.append(("grpc.max_receive_message_length", MAX_MESSAGE_BYTES))
     if credentials.cert_pem:
         tls = grpc.ssl_channel_credentials(credentials.ca_pem, credentials.key_pem, credentials.cert_pem)
         return grpc.secure_channel(address, tls, options=options)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from concurrent import futures
 from pathlib import Path
 
+import grpc
 import pytest
 
-from adapters.client import MemberCredentials, NoCredentials
+from adapters.client import MemberCredentials, NoCredentials, connect
 from tests.api.test_refusal_words import chinese_first
 
 MARKET = "11370100993701011T"
@@ -56,3 +58,26 @@ def test_a_members_key_handed_over_is_said_to_be_the_key_not_the_certificate(tmp
     assert said.startswith(f"缺少成员 {MARKET} 的私钥 {members / f'{MARKET}.key'}：私钥交付给该部门后即从网关删除")
     assert "client certificate" not in said and "zzgw members" not in said
     assert chinese_first(said), said
+
+
+def test_a_reply_past_grpcs_default_4_mib_is_received(tmp_path: Path) -> None:
+    """A gateway may be given a message limit up to 256 MiB (``ZZGW_MAX_MESSAGE_BYTES``), and the start-up refusal
+    of a catalog too large to list says to raise it: zzgw's own tools (``zzgw verify``, ``zzgw import``) then read
+    its ListLicenseTypes reply past 4 MiB. Their channel had kept gRPC's default receive limit of 4 MiB, so the reply
+    the gateway logged as OK failed in the client with RESOURCE_EXHAUSTED, and ``zzgw verify`` called it temporary (a
+    reviewer, R2). Here a server of that limit answers 5 MiB over a real socket."""
+    big = b"z" * (5 * 1024 * 1024)
+    handler = grpc.method_handlers_generic_handler(
+        "test.Big", {"Get": grpc.unary_unary_rpc_method_handler(lambda request, context: big)}
+    )
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=2), options=[("grpc.max_send_message_length", 8 * 1024 * 1024)]
+    )
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with connect(f"127.0.0.1:{port}", MemberCredentials(code=MARKET, token="t0k")) as channel:
+            assert channel.unary_unary("/test.Big/Get")(b"", timeout=30) == big
+    finally:
+        server.stop(0)
