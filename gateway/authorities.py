@@ -192,7 +192,7 @@ def ensure_pki(
         )
     host = settings.grpc_addr.rsplit(":", 1)[0].strip("[]")
     hosts = list(dict.fromkeys([h for h in (host, "localhost", "127.0.0.1") if h and h not in ("0.0.0.0", "::")]))
-    named, unreadable = _server_names_or_damaged(pki / "server.pem", ca_key_here=(pki / "ca.key").exists())
+    named = _server_names(pki / "server.pem")
     unnamed = [h for h in hosts if named is not None and h not in named]
     if unnamed and not (pki / "ca.key").exists():
         log.warning(
@@ -270,14 +270,6 @@ def ensure_pki(
             log.warning("renewed the server certificate, as %s%s", ends.said(), again)
         if keyless:
             log.warning("issued a new server certificate and key: %s %s%s", pki / "server.key", keyless, again)
-        if unreadable:
-            log.warning(
-                "issued a new server certificate and key, naming %s: %s; a name the damaged one had besides is not "
-                "in it (run `zzgw init` with that ZZGW_GRPC_ADDR)%s",
-                ", ".join(hosts),
-                unreadable,
-                again,
-            )
     certificates = {}
     for member in members:
         if member.code in ignore:
@@ -596,19 +588,6 @@ def _names_its_issuers_key(path: Path) -> bool:
     except x509.ExtensionNotFound:
         return False
     return True
-
-
-def _server_names_or_damaged(path: Path, *, ca_key_here: bool) -> tuple[list[str] | None, str]:
-    """``_server_names`` of the server certificate at ``path``, and ""; or, for a file that is not a certificate
-    when the member CA's key is here, None (a pair to issue, as for a missing one) and what is wrong with it. A
-    damaged server.pem had been sent to the backup while a damaged server.key, or a missing server.pem, was issued
-    anew (a reviewer, R4); without the CA's key it is still named (``UnreadableFile``)."""
-    try:
-        return _server_names(path), ""
-    except UnreadableFile:
-        if not ca_key_here:
-            raise
-        return None, f"{path} is not a PEM certificate (empty, cut short or damaged)"
 
 
 def _server_names(path: Path) -> list[str] | None:

@@ -54,13 +54,13 @@ def _said(done: object, path: Path, command: str) -> None:
 
 CERTIFICATES = {
     "pki/ca.pem": ("init", "serve", "members", "console-token"),
+    "pki/server.pem": ("init",),
     f"pki/members/{MARKET}.pem": ("init",),
     "seal-ca/receipt.pem": ("init", "serve", "members", "console-token"),
     "seal-ca/tsa.pem": ("init", "serve", "members", "console-token"),
     "seal-ca-sm2/maker.pem": ("init", "serve", "members", "console-token"),
 }
-"""Each certificate of the data directory, with the commands that read it. ``pki/server.pem``, which init issues
-anew when the member CA's key is here: ``test_init_issues_a_new_server_pair_for_a_damaged_server_certificate``."""
+"""Each certificate of the data directory, with the commands that read it."""
 _ARGS = {"console-token": ("console-token", MARKET, "--list")}
 
 
@@ -352,27 +352,3 @@ def test_an_encrypted_server_key_is_kept_in_dev_mode(tmp_path: Path, caplog: pyt
     assert (tmp_path / "pki" / "server.key").read_bytes() == key
     assert "is an encrypted private key (under a passphrase): in production mode it could not be served" in caplog.text
     assert "issued a new server" not in caplog.text
-
-
-@pytest.mark.parametrize("damage", ["garbage", "cut"])
-def test_init_issues_a_new_server_pair_for_a_damaged_server_certificate(
-    made_production: Path, tmp_path: Path, damage: str
-) -> None:
-    """R4 (a review of the damaged-files fix): with the member CA's key here, init issued a new pair for a server.key
-    damaged, missing or another pair's, and for a missing server.pem, but sent a damaged server.pem to the backup. It
-    issues one for that too, saying so; without the CA's key it names the file, as before."""
-    env = _production(made_production, tmp_path)
-    pki = Path(env["ZZGW_DATA_DIR"]) / "pki"
-    path = pki / "server.pem"
-    path.write_bytes(b"not a pem\n" if damage == "garbage" else path.read_bytes()[:200])
-    (pki / "ca.key").rename(tmp_path / "ca.key")  # kept offline
-    _said(zzgw(env, "init", timeout=60), path, "init")
-    (tmp_path / "ca.key").rename(pki / "ca.key")
-    issued = zzgw(env, "init", timeout=60)
-    assert issued.returncode == 0, issued.stderr
-    assert (
-        f"issued a new server certificate and key, naming 127.0.0.1, localhost: {path} is not a PEM certificate "
-        "(empty, cut short or damaged)"
-    ) in issued.stderr, issued.stderr
-    assert server_key_fault(pki) == ""
-    assert zzgw(env, "init", timeout=60).stderr.count("issued a new server") == 0  # once
