@@ -12,9 +12,11 @@ made (bad input, no credentials), 4 for a gateway that refused it or could not b
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import re
 import stat
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -372,7 +374,19 @@ def check_receipt_path(path: Path, what: str = "", option: str = "--receipt") ->
             f"{named} 就是要核验的文件，回执不能覆盖它，请换一个文件名"
             f"（{named} is the file being verified: the receipt would overwrite it; name another file）"
         )
-    if _written_in_place(path):  # /dev/stdout to a terminal, a pipe or a file, /dev/null, `-o >(jq .)`
+    stream = _stream_of(path)
+    if stream is not None:  # /dev/stdout to a terminal, a pipe or a file, `-o >(jq .)`: written to the stream itself
+        if option == "--receipt" and stream == 1:  # where the verdict is printed
+            raise BadInput(
+                f"{named}：核验结论也输出到标准输出，回执会与结论混在一起；请给出文件名，"
+                f"或用 `zzgw receipt get 回执编号 -o /dev/stdout` 单独取回执"
+                f"（{named}: the verdict is printed to stdout too, and the receipt would be mixed with it; "
+                f"name a file, or fetch the receipt alone with `zzgw receipt get ID -o /dev/stdout`）"
+            )
+        if not _writable_stream(stream):
+            raise BadInput(f"{named}：不是可写入的已打开输出（{named}: not an open stream this command may write）")
+        return
+    if _written_in_place(path):  # /dev/null, a FIFO, a terminal
         if not os.access(path, os.W_OK):
             raise BadInput(f"{named}：无权在此写入（{named}: not writable here）")
         return
@@ -389,15 +403,39 @@ def check_receipt_path(path: Path, what: str = "", option: str = "--receipt") ->
         )
 
 
-_STREAM = re.compile(r"/dev/(stdout|stderr|fd/[0-9]+)|/proc/self/fd/[0-9]+")
-"""The names of this process's own open streams (bash's ``>(…)`` is ``/dev/fd/63``): symlinks of the system's,
-written through, to whatever the stream is."""
+_STREAM = re.compile(r"/dev/(?:(stdout)|(stderr)|fd/([0-9]+))|/proc/(?:self|thread-self|([0-9]+))/fd/([0-9]+)")
+"""The names of this process's own open streams (bash's ``>(…)`` is ``/dev/fd/63``), however the path spells them
+(``//dev/stdout``, ``/proc/<its pid>/fd/1``): the receipt is written to the stream itself (``_stream_of``)."""
+
+
+def _stream_of(path: Path) -> int | None:
+    """The file descriptor ``path`` names when it is one of this process's own streams' names, else None. The name
+    is matched after its slashes are made single (``//dev/stdout`` had been taken for a symlink of the user's and
+    replaced, /dev/stdout made a regular file, run as root; a reviewer), and ``/proc/PID/fd`` only for this
+    process."""
+    name = "/" + os.path.normpath(os.path.abspath(path)).lstrip("/")
+    found = _STREAM.fullmatch(name)
+    if found is None:
+        return None
+    stdout, stderr, dev_fd, pid, proc_fd = found.groups()
+    if pid is not None and int(pid) != os.getpid():
+        return None
+    return 1 if stdout else 2 if stderr else int(dev_fd if dev_fd is not None else proc_fd)
+
+
+def _writable_stream(descriptor: int) -> bool:
+    """Whether ``descriptor`` is open for writing in this process (a shell's ``<`` opens it read only)."""
+    try:
+        mode = fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_ACCMODE
+    except OSError:  # not open
+        return False
+    return mode in (os.O_WRONLY, os.O_RDWR)
 
 
 def _found_at(path: Path) -> os.stat_result | None:
     """What is at ``path``, a symlink as itself (a stream's name as the stream); None when nothing is."""
     try:
-        return os.stat(path) if _STREAM.fullmatch(os.path.abspath(path)) else os.lstat(path)
+        return os.stat(path) if _stream_of(path) is not None else os.lstat(path)
     except OSError:
         return None
 
@@ -409,17 +447,28 @@ def _written_in_place(path: Path) -> bool:
     what exists and is neither a regular file nor a symlink (a FIFO, a terminal, ``/dev/null``). Any other symlink
     is not followed: one another user put in a shared folder (/tmp) had made root create or replace the file it
     named, wherever (a reviewer); the link itself is replaced."""
-    if _STREAM.fullmatch(os.path.abspath(path)):
+    if _stream_of(path) is not None:
         return True
     found = _found_at(path)
     return found is not None and not (stat.S_ISREG(found.st_mode) or stat.S_ISLNK(found.st_mode))
 
 
 def _write_in_place(data: bytes, path: Path) -> None:
-    """Write ``data`` through ``path`` (``_written_in_place``): opened, truncated if it is a regular file, written;
-    never created, and a symlink put there since the check is not followed (a stream's name only is)."""
-    follow = 0 if _STREAM.fullmatch(os.path.abspath(path)) else os.O_NOFOLLOW
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_TRUNC | follow), "wb") as target:
+    """Write ``data`` through ``path`` (``_written_in_place``). A stream's name is written to the stream itself, the
+    open file description this process was given, at its offset and in its mode: opened again by its name, truncated
+    at offset 0, it had overwritten what stdout had printed before and after, replaced a log stdout appended to
+    (``>>``), and written over a file the shell had opened read only (``< application.pdf``; a reviewer). What else is
+    written in place (``/dev/null``, a FIFO, a terminal) is opened, never created, a symlink put there since the
+    check not followed."""
+    stream = _stream_of(path)
+    if stream is not None:
+        sys.stdout.flush()  # what was printed before goes first
+        sys.stderr.flush()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(stream, view) :]
+        return
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_NOFOLLOW), "wb") as target:
         target.write(data)
 
 

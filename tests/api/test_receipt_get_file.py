@@ -199,8 +199,7 @@ def test_out_to_stdout_sent_to_a_file_in_a_folder_the_user_may_not_write_writes_
 ) -> None:
     """`sudo -u svc zzgw receipt get ID -o /dev/stdout > /srv/out/r.json`: the shell opened the file, which the user
     may write but not its folder. It had been refused, exit 2, "not writable here", nothing fetched (its folder was
-    asked, for a temporary file to rename); it is written in place, the very file stdout is, whatever it held (a
-    reviewer)."""
+    asked, for a temporary file to rename); it is written in place, to the very file stdout is (a reviewer)."""
     folder = Path(tempfile.mkdtemp(prefix="zzgw-out-"))
     try:
         folder.chmod(0o755)  # root's: nobody may not create a file in it
@@ -208,10 +207,62 @@ def test_out_to_stdout_sent_to_a_file_in_a_folder_the_user_may_not_write_writes_
         sent.write_bytes(b"an older listing, longer than the receipt " * 100)
         sent.chmod(0o666)
         inode = sent.stat().st_ino
-        with sent.open("r+b") as target:
+        with sent.open("wb") as target:  # as a shell's `>` opens it
             done = get_as_nobody(running, receipt_id, nobody_data_dir, "/dev/stdout", stdout=target)
         assert done.returncode == 0, done.stderr.decode()  # had been 2: 无权在此写入 (not writable here)
         assert json.loads(sent.read_text(encoding="utf-8"))["receiptId"] == receipt_id
         assert sent.stat().st_ino == inode and sorted(p.name for p in folder.iterdir()) == ["r.json"]
     finally:
         shutil.rmtree(folder)
+
+
+def get_here(
+    running: RunningGateway, receipt_id: str, out: str, *, stdout: object, stdin: object = subprocess.DEVNULL
+) -> subprocess.CompletedProcess[bytes]:
+    """`zzgw receipt get -o out` in a process of its own, its stdin and stdout as a shell's redirections give them."""
+    command = ["receipt", "get", receipt_id, "--member", TAX, "--target", running.address, "-o", out]
+    return subprocess.run(
+        [sys.executable, "-c", _MAIN, *command],
+        stdin=stdin,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": "", "ZZGW_CONFIG": ""},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_stream_is_written_as_the_shell_opened_it(running: RunningGateway, receipt_id: str, tmp_path: Path) -> None:
+    """A stream's name is written to the stream itself, in the mode the shell opened it: opened again by its name and
+    truncated, `-o /dev/stdout >> receipts.log` had replaced the log with one receipt, and `-o /dev/fd/0 <
+    application.pdf` had written over the applicant's PDF, opened read only; `//dev/stdout` had been taken for a
+    user's symlink and replaced (a reviewer)."""
+    log = tmp_path / "receipts.log"
+    log.write_bytes(b"an earlier line\n")
+    with log.open("ab") as appended:  # `>> receipts.log`
+        assert get_here(running, receipt_id, "/dev/stdout", stdout=appended).returncode == 0
+    earlier, receipt = log.read_bytes().split(b"\n", 1)
+    assert earlier == b"an earlier line" and json.loads(receipt)["receiptId"] == receipt_id
+    pdf = tmp_path / "application.pdf"
+    pdf.write_bytes(b"%PDF-1.7 the applicant's")
+    before = fetches(running, receipt_id)
+    with pdf.open("rb") as read_only, (tmp_path / "out").open("wb") as out:  # `< application.pdf`
+        refused = get_here(running, receipt_id, "/dev/fd/0", stdin=read_only, stdout=out)
+    assert refused.returncode == 2 and "not an open stream this command may write" in refused.stderr.decode()
+    assert pdf.read_bytes() == b"%PDF-1.7 the applicant's" and fetches(running, receipt_id) == before
+    doubled = tmp_path / "doubled.json"
+    with doubled.open("wb") as out:
+        assert get_here(running, receipt_id, "//dev/stdout", stdout=out).returncode == 0
+    assert json.loads(doubled.read_bytes())["receiptId"] == receipt_id and os.path.islink("/dev/stdout")
+
+
+def test_a_verify_receipt_is_not_written_where_the_verdict_is_printed() -> None:
+    """`zzgw verify --receipt /dev/stdout > out.txt`: the receipt, written at the start of the file, had the verdict
+    printed over it, exit 0, the file neither a receipt nor a verdict (a reviewer). Refused before the check, exit 2,
+    naming `zzgw receipt get -o /dev/stdout`; `-o` of `zzgw receipt get`, which prints nothing else there, takes it."""
+    from adapters.verify_command import BadInput, check_receipt_path
+
+    for name in ("/dev/stdout", "/dev/fd/1", f"/proc/{os.getpid()}/fd/1"):
+        with pytest.raises(BadInput, match="zzgw receipt get ID -o /dev/stdout"):
+            check_receipt_path(Path(name))
