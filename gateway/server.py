@@ -458,6 +458,7 @@ class Gateway:
                 feed=feed,
                 memos=memos,
                 audit=audit,
+                catalog_current=pin.refuse_within,
             ),
             members=MemberService(db, clock),
             authenticator=authenticator,

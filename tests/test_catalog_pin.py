@@ -22,6 +22,7 @@ from alembic import command
 from alembic.config import Config
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from adapters.console import Console
 from adapters.records import issue_request
@@ -37,13 +38,14 @@ from protos.zzgw.v1 import (
     authorization_pb2,
     authorization_pb2_grpc,
     catalog_pb2,
+    common_pb2,
     issuance_pb2,
     verification_pb2,
     verification_pb2_grpc,
 )
 from signing.keys import KeyStore
 from tests.api.test_issuance import unique
-from tests.api.test_sharing import ID_CARD, QYKZ, business_license, data, denied, id_card
+from tests.api.test_sharing import BUSINESS_LICENSE, ID_CARD, QYKZ, business_license, data, denied, id_card
 from tests.commands import run_zzgw
 from tests.conftest import (
     MARKET,
@@ -228,6 +230,97 @@ def test_an_open_batch_stream_issues_nothing_more_once_init_adopts_another_catal
             stored = {row[0] for row in connection.execute(asked, {"actor": MARKET})}
         assert before["request_id"] in stored
         assert not stored & {r["request_id"] for r in after}, "issued by the catalog before"
+    finally:
+        stop(first)
+
+
+def handed_over(path: Path) -> Path:
+    """The demo catalog with MARKET taken out of 营业执照's `issuers` (the handover's last step)."""
+    raw = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
+    (bl,) = (t for t in raw["license_types"] if t["code"] == BUSINESS_LICENSE)
+    bl["issuers"] = [c for c in bl["issuers"] if c != MARKET]
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_a_write_right_after_the_adoption_is_refused_before_the_process_reads_the_store(
+    store: str, tmp_path: Path
+) -> None:
+    """A process still on the old catalog had gone on issuing for up to 5 s after `zzgw init --adopt-catalog` (its
+    pin reads the store's catalog every 5 s): a 营业执照 of MARKET, just taken out of the type's issuers by an
+    adoption accepted as MARKET had none, which then verified NOT_AUTHORITATIVE_ISSUER, could be cancelled by no one,
+    and had every later adoption leaving MARKET out refused (a reviewer, R1). Each write reads the store's catalog in
+    its own transaction: issue, batch, amend and status change are refused CATALOG_CHANGED at once, nothing stored;
+    the pin keeps what the write read."""
+    old = Settings(data_dir=tmp_path / "var", database_url=store, key_passphrase=PASSPHRASE, threads=8,
+                   max_watchers=4, catalog=str(catalog_file(tmp_path / "catalog.json")))  # fmt: skip
+    new = dataclasses.replace(old, catalog=str(handed_over(tmp_path / "new.json")))
+    initialise(old)
+    first = serving(old)
+    second: RunningGateway | None = None
+    try:
+        earlier, _ = business_license(first)  # MARKET cancels its 营业执照 before the handover
+        market = first.issuance(MARKET)
+        cancel = issuance_pb2.ChangeLicenseStatusRequest(
+            license_id=earlier, action=issuance_pb2.STATUS_ACTION_CANCEL, reason="移交", request_id="cancel-1"
+        )
+        market.ChangeLicenseStatus(cancel)
+        kept = id_card(first).license  # a license of a type the adoption leaves as it is
+        pin = first.gateway.catalog_pin
+        pin._every = 3600.0  # the readiness checks do not read the store in this test: only the writes do
+
+        assert initialise(new, adopt_catalog=True).catalog_replaced  # accepted: MARKET has no 营业执照 not ended
+        refused_for_the_catalog(lambda: business_license(first))
+        refused_for_the_catalog(lambda: business_license(first, 2, batch=True))
+        assert pin.check() == catalog_fingerprint(tmp_path / "new.json")  # the write's read kept
+        pin._stored = pin.served  # as last read by the pin before the adoption: the calls start, the writes refuse
+        police = first.issuance(POLICE)
+        amend = issuance_pb2.AmendLicenseRequest(
+            request_id="amend-1", license_id=kept.license_id, fields={"address": "新址"}, reason="变更"
+        )
+        refused_for_the_catalog(lambda: police.AmendLicense(amend))
+        pin._stored = pin.served
+        suspend = issuance_pb2.ChangeLicenseStatusRequest(
+            license_id=kept.license_id, action=issuance_pb2.STATUS_ACTION_SUSPEND, reason="x", request_id="s-1"
+        )
+        refused_for_the_catalog(lambda: police.ChangeLicenseStatus(suspend))
+        with first.gateway.db.engine.connect() as connection:
+            counted = text("SELECT count(*) FROM license_events")
+            events = connection.execute(counted).scalar()
+        assert events == 3, "written by the catalog before"  # the two issues and the cancel before the adoption
+        stop(first)
+        first = None
+
+        second = serving(new)  # restarted on the adopted catalog: writes go on
+        suspended = second.issuance(POLICE).ChangeLicenseStatus(suspend).license  # s-1 was not written before
+        assert suspended.status == common_pb2.LICENSE_STATUS_SUSPENDED
+        assert second.gateway.catalog_pin.check() is None
+    finally:
+        if first is not None:
+            stop(first)
+        if second is not None:
+            stop(second)
+
+
+def test_an_adoption_waits_for_the_writes_in_flight(store: str, tmp_path: Path) -> None:
+    """On PostgreSQL a write reads the store's catalog FOR SHARE in its transaction (``CatalogPin.refuse_within``):
+    an adoption's replacing it waits until the write commits, so no write commits by the catalog it replaced (SQLite
+    writers are serial already)."""
+    settings = Settings(data_dir=tmp_path / "var", database_url=store, key_passphrase=PASSPHRASE, threads=8,
+                        max_watchers=4, catalog=str(catalog_file(tmp_path / "catalog.json")))  # fmt: skip
+    initialise(settings)
+    first = serving(settings)
+    try:
+        if first.gateway.db.dialect != "postgresql":
+            pytest.skip("SQLite writers are serial already")
+        with first.gateway.db.unit_of_work(write=True) as uow, first.gateway.db.engine.connect() as adoption:
+            first.gateway.catalog_pin.refuse_within(uow)  # a write in flight
+            adoption.execute(text("SET lock_timeout = '300ms'"))
+            with pytest.raises(OperationalError) as waited:
+                adoption.execute(
+                    text("UPDATE gateway_facts SET value = 'x' WHERE name = :name"), {"name": CATALOG_FACT}
+                )
+            assert "lock timeout" in str(waited.value)
     finally:
         stop(first)
 

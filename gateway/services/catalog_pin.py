@@ -4,6 +4,7 @@
 >>> pin.arm(catalog.fingerprint)  # zzgw serve, the store's checked to be this one  # doctest: +SKIP
 >>> pin.check()  # readiness, every second; the store is read every 5 s  # doctest: +SKIP
 >>> pin.refuse_if_changed()  # each call whose answer depends on the catalog  # doctest: +SKIP
+>>> pin.refuse_within(uow)  # each write of licenses, in its own transaction  # doctest: +SKIP
 
 The store records the fingerprint of the catalog its gateways serve (the fact ``catalog``): `zzgw init` records it,
 and replaces it when run with another catalog, which is how a catalog is changed; `zzgw serve` refuses to start with
@@ -27,7 +28,7 @@ import time
 from collections.abc import Callable
 
 from gateway.domain.errors import UpstreamUnavailableError
-from gateway.store.database import Database
+from gateway.store.database import Database, UnitOfWork
 
 CATALOG_FACT = "catalog"
 """The store's fact holding the fingerprint of the catalog its gateways serve (``Catalog.fingerprint``)."""
@@ -98,6 +99,20 @@ class CatalogPin:
                 "process, or later）",
                 reason="CATALOG_CHANGED",
             )
+
+    def refuse_within(self, uow: UnitOfWork) -> None:
+        """``refuse_if_changed`` by the store's catalog as read in ``uow``, a write's own transaction (issue, amend,
+        status change), before it writes: one read of the fact, locked FOR SHARE on PostgreSQL, so that an adoption's
+        replacing it waits for the writes in flight and a write waits for an adoption in flight (SQLite writers are
+        serial already). The read is kept as the store's, as ``check``'s is. Refused by the fingerprint last read
+        alone, a process still on the old catalog had gone on issuing for up to 5 s after `zzgw init --adopt-catalog`:
+        a 营业执照 of a department the adoption had just taken out of its issuers (accepted as it had none), which
+        then verified NOT_AUTHORITATIVE_ISSUER, could be cancelled by no one, and had every later adoption leaving the
+        department out refused (a reviewer, R1)."""
+        if self._served is None:
+            return
+        self._stored = uow.facts.get(CATALOG_FACT, share=True)
+        self.refuse_if_changed()
 
     def _changed(self) -> str | None:
         stored, served = self._stored, self._served

@@ -274,7 +274,11 @@ class IssuanceService:
         feed: ChangeFeed | None = None,
         memos: SealMemos | None = None,
         audit: AuditTrail | None = None,
+        catalog_current: Callable[[UnitOfWork], None] = lambda uow: None,
     ):
+        """``catalog_current``: raises (UNAVAILABLE / ``CATALOG_CHANGED``) in a write's transaction, before it writes,
+        once the store's catalog is no longer this process's (``CatalogPin.refuse_within``)."""
+        self._catalog_current = catalog_current
         self._memos = memos
         self._audit = audit
         self._documents = documents
@@ -434,6 +438,7 @@ class IssuanceService:
         return self._memos.status(license_id, status.value, reason, at, created_at)
 
     def _commit_issues(self, uow: UnitOfWork, caller: Member, pending: list[_Pending], now: dt.datetime) -> None:
+        self._catalog_current(uow)
         revoked = _seals_revoked(uow, [(p.license, p.document) for p in pending if p.license is not None])
         uow.lock_change_log()
         for item in pending:
@@ -633,6 +638,7 @@ class IssuanceService:
         )
         document = self._documents.make(caller, content) if self._documents is not None else None
         with self._db.unit_of_work(write=True) as uow:
+            self._catalog_current(uow)
             revoked = _seals_revoked(uow, [(new, document)])
             uow.lock_change_log()
             if (replay := self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest, uow)) is not None:
@@ -700,6 +706,7 @@ class IssuanceService:
         self._owned(caller, license_id)
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
+            self._catalog_current(uow)
             uow.lock_change_log()
             if (replay := self._replay(caller, ChangeKind.STATUS_CHANGED, request_id, digest, uow)) is not None:
                 return replay

@@ -2380,8 +2380,11 @@ class FactRepository:
     def all(self) -> dict[str, str]:
         return {row.name: row.value for row in self._s.execute(select(_F.c.name, _F.c.value))}
 
-    def get(self, name: str) -> str | None:
-        return self._s.execute(select(_F.c.value).where(_F.c.name == name)).scalar()
+    def get(self, name: str, *, share: bool = False) -> str | None:
+        """``share``: the row locked FOR SHARE until commit on PostgreSQL (SQLite writers are serial already), so that
+        a transaction replacing the fact waits for this one, and this one for it (``CatalogPin.refuse_within``)."""
+        query = select(_F.c.value).where(_F.c.name == name)
+        return self._s.execute(query.with_for_update(read=True) if share else query).scalar()
 
     def add(self, name: str, value: str) -> None:
         self._s.execute(insert(_F).values(name=name, value=value))
