@@ -53,6 +53,7 @@ from tests.conftest import (
     POLICE,
     TAX,
     RunningGateway,
+    backend_params,
     catalog_fingerprint,
     error_details,
 )
@@ -302,6 +303,7 @@ def test_a_write_right_after_the_adoption_is_refused_before_the_process_reads_th
             stop(second)
 
 
+@pytest.mark.parametrize("store", backend_params()[1:], indirect=True)  # SQLite writers are serial already
 def test_an_adoption_waits_for_the_writes_in_flight(store: str, tmp_path: Path) -> None:
     """On PostgreSQL a write reads the store's catalog FOR SHARE in its transaction (``CatalogPin.refuse_within``):
     an adoption's replacing it waits until the write commits, so no write commits by the catalog it replaced (SQLite
@@ -311,8 +313,6 @@ def test_an_adoption_waits_for_the_writes_in_flight(store: str, tmp_path: Path) 
     initialise(settings)
     first = serving(settings)
     try:
-        if first.gateway.db.dialect != "postgresql":
-            pytest.skip("SQLite writers are serial already")
         with first.gateway.db.unit_of_work(write=True) as uow, first.gateway.db.engine.connect() as adoption:
             first.gateway.catalog_pin.refuse_within(uow)  # a write in flight
             adoption.execute(text("SET lock_timeout = '300ms'"))
