@@ -2434,12 +2434,18 @@ def _adopt_catalog(gateway: Gateway, *, adopt: bool) -> str:
     ours = gateway.catalog.fingerprint
     try:
         with gateway.db.unit_of_work(write=True) as uow:
-            before = uow.facts.get(CATALOG_FACT)
+            before = uow.facts.get(CATALOG_FACT, lock=adopt)
             if before == ours:
                 return ""
             if before is None:
                 uow.facts.add(CATALOG_FACT, ours)
             elif adopt:
+                # Judged again on what is stored now: a process on the old catalog had issued, between the check init
+                # made before its other steps and this transaction, a license of a department the catalog takes out
+                # of the type's issuers, and the adoption stood (a reviewer). The license writes read this row FOR
+                # SHARE in their own transactions (SQLite: its writer lock, held here), so none commits until this
+                # one does.
+                _refuse_issuers_left(gateway, before, adopt=True)
                 uow.facts.replace(CATALOG_FACT, ours)
             else:
                 raise _another_catalog(gateway, before)

@@ -469,3 +469,35 @@ def test_init_without_adopt_catalog_keeps_one_a_server_recorded_while_it_ran(
             assert uow.facts.get(CATALOG_FACT) == catalog_fingerprint(old_file)
     finally:
         gateway.close()
+
+
+def test_a_license_issued_while_init_prepares_the_adoption_is_judged_by_it(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The departments taken out of a type's issuers were checked before init's other steps, in a transaction of its
+    own: a 营业执照 the market regulator issued on the old catalog meanwhile (0.04-0.11 s on a small store, longer with
+    more to set up) left the adoption standing over a license no one could cancel (a reviewer). The check is made
+    again in the transaction that replaces the catalog, which the license writes wait for."""
+    from gateway import server
+    from tests.api.test_sharing import business_license
+
+    old = Settings(data_dir=tmp_path / "var", database_url=store, key_passphrase=PASSPHRASE, threads=8,
+                   max_watchers=4, catalog=str(catalog_file(tmp_path / "catalog.json")))  # fmt: skip
+    new = dataclasses.replace(old, catalog=str(handed_over(tmp_path / "new.json")))
+    initialise(old)
+    first = serving(old)
+    issued: list[str] = []
+    warn = server.warn_of_exposed_secrets
+
+    def meanwhile(settings: Settings) -> None:  # after the first check, before the catalog is replaced
+        issued.append(business_license(first)[0])
+        warn(settings)
+
+    try:
+        monkeypatch.setattr(server, "warn_of_exposed_secrets", meanwhile)
+        with pytest.raises(ConfigError, match="takes departments out of license types' `issuers`"):
+            initialise(new, adopt_catalog=True)
+        assert len(issued) == 1  # issued, and the adoption refused for it: the store keeps the old catalog
+        assert stored_fingerprint(first) == catalog_fingerprint(tmp_path / "catalog.json")
+    finally:
+        stop(first)

@@ -2380,11 +2380,16 @@ class FactRepository:
     def all(self) -> dict[str, str]:
         return {row.name: row.value for row in self._s.execute(select(_F.c.name, _F.c.value))}
 
-    def get(self, name: str, *, share: bool = False) -> str | None:
+    def get(self, name: str, *, share: bool = False, lock: bool = False) -> str | None:
         """``share``: the row locked FOR SHARE until commit on PostgreSQL (SQLite writers are serial already), so that
-        a transaction replacing the fact waits for this one, and this one for it (``CatalogPin.refuse_within``)."""
+        a transaction replacing the fact waits for this one, and this one for it (``CatalogPin.refuse_within``);
+        ``lock``: FOR UPDATE, by the transaction that replaces it, so that none of those commits until it does."""
         query = select(_F.c.value).where(_F.c.name == name)
-        return self._s.execute(query.with_for_update(read=True) if share else query).scalar()
+        if lock:
+            query = query.with_for_update()
+        elif share:
+            query = query.with_for_update(read=True)
+        return self._s.execute(query).scalar()
 
     def add(self, name: str, value: str) -> None:
         self._s.execute(insert(_F).values(name=name, value=value))
