@@ -22,6 +22,7 @@ from typing import Any
 from asn1crypto import tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
 
 from gateway.certificate_ends import (
@@ -577,7 +578,20 @@ def server_key_fault(pki: Path, own: Issued | None = None) -> str:
             f"is not the private key of the server certificate {pki / 'server.pem'} (another pair's key, or one left "
             "by a certificate written without its key)"
         )
+    if not _serves_tls(key):  # gRPC had listened on none, and serve said the address was in use (a reviewer)
+        return (
+            f"is a {type(key).__name__.removeprefix('_').removesuffix('PrivateKey')} key, which the gateway's TLS "
+            "cannot serve with: an EC key on P-256, P-384 or P-521, or an RSA key of 2048 bits or more"
+        )
     return ""
+
+
+def _serves_tls(key: object) -> bool:
+    """Whether gRPC's TLS serves with ``key``: a secp256k1 or DSA key was taken by the check above and refused by
+    gRPC, which listened on nothing; an Ed25519 one was served, and no client of gRPC could finish its handshake."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return isinstance(key.curve, (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1))
+    return isinstance(key, rsa.RSAPrivateKey) and key.key_size >= 2048
 
 
 def _names_its_issuers_key(path: Path) -> bool:

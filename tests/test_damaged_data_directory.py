@@ -5,6 +5,7 @@ not even naming the file (a review of setting up a gateway, R1)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -352,3 +353,37 @@ def test_an_encrypted_server_key_is_kept_in_dev_mode(tmp_path: Path, caplog: pyt
     assert (tmp_path / "pki" / "server.key").read_bytes() == key
     assert "is an encrypted private key (under a passphrase): in production mode it could not be served" in caplog.text
     assert "issued a new server" not in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["ed25519", "secp256k1", "rsa-1024"])  # DSA also: not tested, deprecated
+def test_a_server_pair_of_a_key_tls_cannot_serve_with_is_named(tmp_path: Path, kind: str) -> None:
+    """A pair of a key gRPC's TLS cannot serve with passed the check: with secp256k1 or DSA, serve then said the
+    address was in use, the port free; with Ed25519 it listened and no client finished a handshake (a reviewer). It is
+    named, with the kinds that serve."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+    from cryptography.x509.oid import NameOID
+
+    key = {
+        "ed25519": lambda: ed25519.Ed25519PrivateKey.generate(),
+        "secp256k1": lambda: ec.generate_private_key(ec.SECP256K1()),
+        "rsa-1024": lambda: rsa.generate_private_key(65537, 1024),
+    }[kind]()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zzgw")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = x509.CertificateBuilder(
+        subject_name=name,
+        issuer_name=name,
+        public_key=key.public_key(),
+        serial_number=1,
+        not_valid_before=now,
+        not_valid_after=now + dt.timedelta(days=1),
+    ).sign(key, None if kind == "ed25519" else hashes.SHA256())
+    pki = tmp_path / "pki"
+    pki.mkdir()
+    (pki / "server.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (pki / "server.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    said = server_key_fault(pki)
+    assert "which the gateway's TLS cannot serve with" in said and "P-256" in said, said
