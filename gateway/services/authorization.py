@@ -2048,12 +2048,10 @@ def _check_needed_now(
             f"不能批准，请驳回此申请（matter {matter.code} no longer lists the fields the request asks for since the "
             "catalog changed: it cannot be approved; reject it）",
         )
-    first_place: dict[str, int] = {}
-    for i, key in enumerate(named):
-        first_place.setdefault(key, i)
+    at = _approved_at(named)
     bad = [
         FieldViolation(
-            field=f"approved_fields[{first_place[key]}]" if named else "approved_fields",
+            field=at(key),
             reason="FIELD_NOT_NEEDED",
             description=f"事项 {matter.code}（{matter.name}）现已不需要{license_type.name}的信息项 "
             f"{_label(license_type, key)}（证照目录已变更），不能批准；请只批准其余信息项，或驳回此申请（matter "
@@ -2066,6 +2064,16 @@ def _check_needed_now(
     if bad:
         raise InvalidRequestError(bad)
     return license_type
+
+
+def _approved_at(named: Sequence[str]) -> Callable[[str], str]:
+    """Where a violation about an approved field is said: ``approved_fields[i]``, its first place as named (a repeated
+    one's first, as RequestAccess says ``fields[i]``), or ``approved_fields`` when none was named (all the
+    request's)."""
+    first_place: dict[str, int] = {}
+    for i, key in enumerate(named):
+        first_place.setdefault(key, i)
+    return lambda key: f"approved_fields[{first_place[key]}]" if named else "approved_fields"
 
 
 def _check_shared_now(
@@ -2089,12 +2097,10 @@ def _check_shared_now(
         return
     if len(never) == len(request.fields):
         raise _not_shared_now(license_type)
-    first_place: dict[str, int] = {}
-    for i, key in enumerate(named):
-        first_place.setdefault(key, i)
+    at = _approved_at(named)
     bad = [
         FieldViolation(
-            field=f"approved_fields[{first_place[key]}]" if named else "approved_fields",
+            field=at(key),
             reason="NEVER_SHARED",
             description=f"{license_type.name}的信息项 {_label(license_type, key)} 现已不予共享（证照目录已变更），"
             f"不能批准；请只批准其余信息项，或驳回此申请（{key} is no longer shared since the catalog changed: "
