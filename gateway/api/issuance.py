@@ -327,14 +327,16 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
             if cursor is None:
                 cursor = self._service.newest_seq()
             while context.is_active() and not ended.is_set():
+                seen = signal.generation
+                page = self._service.changes_after(scope, cursor)
                 # a revoked member's stream ends within the credential cache's time, and so does one whose member
-                # may now watch other events than the stream carries (its roles, name or region changed)
+                # may now watch other events than the stream carries (its roles, name or region changed). Asked
+                # after the read, so that an event committed after the change is never sent by the old scope: asked
+                # before it, a change and an event made between the two had let that event out (a flaky test)
                 now = still_caller()
                 if now is not None and now != member:
                     scope = self._service.watch_scope_again(scope, now, request.type_codes)
                     member = now
-                seen = signal.generation
-                page = self._service.changes_after(scope, cursor)
                 for change in page.changes:
                     yield issuance_pb2.WatchLicenseChangesResponse(event=convert.change_event(change))
                 if page.cursor == cursor:

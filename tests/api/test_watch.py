@@ -701,6 +701,47 @@ def test_a_stream_ends_when_its_members_roles_leave_it_nothing_to_watch(running:
         running.gateway.members.revoke(code)
 
 
+def test_a_change_made_while_a_stream_reads_ends_it_before_the_event_after_the_change(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The administrator of the test above given ``HOLDER_PORTAL`` and a license suspended just as its stream begins
+    a read: the stream had asked who its member was before the read, so the read found the suspension and sent it,
+    the reason naming a holder, by the old scope (a flaky CI run of the test above). The stream ends NO_MATTERS."""
+    code = f"9137010{uuid.uuid4().int % 10**10:010d}X"
+    member = Member(code=code, name="范围测试管理员", region="370100", roles=frozenset({Role.ADMIN}))
+    service = running.gateway.issuance
+    real = service.changes_after
+    change: list[str] = []  # the license to suspend at the stream's next read
+
+    def changing_first(scope: WatchScope, cursor: int, *, limit: int = 500) -> ChangePage:
+        if scope.member_code == code and change:
+            running.gateway.members.register(
+                [dataclasses.replace(member, roles=frozenset({Role.ADMIN, Role.HOLDER_PORTAL}))], issue_tokens=False
+            )
+            running.gateway.authenticator._cache.clear()
+            suspend(running, MARKET, change.pop(), PERSONAL_REASON)
+        return real(scope, cursor, limit=limit)
+
+    monkeypatch.setattr(service, "changes_after", changing_first)
+    stream = registered_watcher(running, member, issuance_pb2.WatchLicenseChangesRequest())
+    try:
+        first = issue_business_license(running)
+        assert next(stream).event.license_id == first
+        change.append(first)
+        service.signal.wake()  # the stream's next read, should it be waiting for one
+        with pytest.raises(grpc.RpcError) as ended:
+            for reply in stream:
+                raise AssertionError(f"delivered after the change: {reply.event.kind} {reply.event.reason!r}")
+        assert (ended.value.code(), error_details(ended.value)[0].reason) == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "NO_MATTERS",
+        )
+        assert not change  # the change was made inside a read
+    finally:
+        stream.cancel()
+        running.gateway.members.revoke(code)
+
+
 def test_a_stream_ends_when_its_members_roles_narrow_what_it_watches(running: RunningGateway) -> None:
     """A member with the tax bureau's name (its matter 发票申领 uses the 营业执照) that issues and consumes, and
     `zzgw init` takes ``CONSUMER`` from it: it may now watch its own licenses only. Its open stream had gone on
