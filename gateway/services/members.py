@@ -201,6 +201,10 @@ class Authenticator:
         self._clerks: TTLCache[str, object] = TTLCache(maxsize=4096, ttl=_CACHE_SECONDS)
         self._why: TTLCache[str, UnauthenticatedError | None] = TTLCache(maxsize=1024, ttl=_CACHE_SECONDS)
         """Why a certificate no member has was refused (``_no_longer``), by the same keys."""
+        self._strangers: TTLCache[str, None] = TTLCache(maxsize=1024, ttl=_CACHE_SECONDS)
+        """The credentials found to be no one's (a token made up, a certificate no member has), by the same keys:
+        apart from the members', which they had pushed out of the cache (4,100 made-up tokens sent to the console's
+        sign-in, and every member's next call read the store again; a reviewer)."""
         self._lock = threading.Lock()
 
     @property
@@ -308,9 +312,10 @@ class Authenticator:
         (``by_certificate``, ``_no_longer``)."""
         with self._lock:
             cached = _cached(self._cache, key)
+            stranger = key in self._strangers
+        if stranger:
+            raise UnauthenticatedError(unknown, reason="UNKNOWN_CREDENTIAL")
         if cached is not _UNCACHED:
-            if cached is None:
-                raise UnauthenticatedError(unknown, reason="UNKNOWN_CREDENTIAL")
             return cast(Member, cached)
         with self._db.unit_of_work() as uow:
             digest = key[2:]
@@ -320,7 +325,10 @@ class Authenticator:
                 else uow.members.by_cert_hash(digest, in_force=True)
             )
         with self._lock:
-            self._cache[key] = member
+            if member is None:
+                self._strangers[key] = None
+            else:
+                self._cache[key] = member
         if member is None:
             raise UnauthenticatedError(unknown, reason="UNKNOWN_CREDENTIAL")
         return member
@@ -333,7 +341,7 @@ class Authenticator:
         long."""
         key = "k:" + token_digest(token)
         with self._lock:
-            cached = _cached(self._clerks, key)
+            cached = None if key in self._strangers else _cached(self._clerks, key)
         if cached is _UNCACHED:
             with self._db.unit_of_work() as uow:
                 found = uow.console_clerks.by_token_hash(key[2:])
@@ -342,6 +350,13 @@ class Authenticator:
                 revoked = member is not None and uow.members.is_revoked(member.code)
                 ended = revoked or (found is None and uow.console_clerks.ended(key[2:]))
             cached = _ENDED if ended else ConsoleUser(member, found.clerk) if found and member is not None else None
+            if cached is None:  # no clerk's: the department's token (``by_token``), or no one's
+                try:
+                    self.by_token(token)
+                except UnauthenticatedError:
+                    with self._lock:
+                        self._strangers[key] = None
+                    raise
             with self._lock:
                 self._clerks[key] = cached
         if cached is _ENDED:
