@@ -13,10 +13,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent import futures
 from pathlib import Path
 
 import pytest
@@ -81,6 +81,29 @@ def env(data_dir: Path, database_url: str, **more: str) -> dict[str, str]:
 
 def zzgw(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return run_zzgw(*args, env=environment)
+
+
+def _init_doing_when_said(
+    environment: dict[str, str], said: str, then: Callable[[], object]
+) -> subprocess.CompletedProcess[str]:
+    """``zzgw init`` in a process of its own, doing ``then`` once a line of its standard error says ``said``."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "init"],
+        env=environment,
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with futures.ThreadPoolExecutor(1) as pool:
+        stdout = pool.submit(lambda: process.stdout.read() if process.stdout else "")
+        stderr = []
+        for line in process.stderr or ():
+            stderr.append(line)
+            if said in line:
+                then()
+        process.wait(timeout=120)
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout.result(), "".join(stderr))
 
 
 @contextlib.contextmanager
@@ -358,13 +381,16 @@ def test_a_store_of_another_schema_is_said_and_init_upgrades_only_when_alone(
                 plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
                 same = psycopg.connect(plain, application_name=f"zzgw/{head}/otherhost/4343")
                 old = psycopg.connect(plain, application_name=f"zzgw/{previous}/otherhost/4242")
-                threading.Timer(3.0, old.close).start()  # it stops draining after 3 s
+                waiting = "1 other gateway process is connected to the database: waiting up to 60 s"
                 try:
-                    upgraded = zzgw(env(data_dir, url), "init")
+                    # the old one goes once init says it waits for it (a timer of 3 s from init's start had run out
+                    # before a loaded machine's init looked: it saw no one to wait for, and said nothing)
+                    upgraded = _init_doing_when_said(env(data_dir, url), waiting, old.close)
                 finally:
                     same.close()
+                    old.close()
                 assert upgraded.returncode == 0, upgraded.stderr
-                assert "1 other gateway process is connected to the database: waiting up to 60 s" in upgraded.stderr
+                assert waiting in upgraded.stderr
                 downgrade(url, previous)
             upgraded = zzgw(env(data_dir, url), "init")
             assert upgraded.returncode == 0, upgraded.stderr
