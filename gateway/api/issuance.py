@@ -200,6 +200,10 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                 documents.extend(item.document or None for item in items)
             if not drafts:
                 continue
+            # each group is issued by the member as it is now (its region is that of the items that name none), as
+            # a call would be: the stream had issued under the member it opened with, and an item without a region
+            # code sent after `zzgw init` moved the member to another region got the old one (found by a reviewer)
+            member = still_caller() or member
             # an open stream issues by the catalog this process loaded: once the store's is another (zzgw init
             # --adopt-catalog), its next items are refused as a call would be, after every item issued before was
             # answered, and the client sends them again to a process restarted with the new catalog. It had gone on

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import queue
 import threading
 import time
 import uuid
@@ -1296,6 +1297,43 @@ def test_batch_streams_results_while_the_client_is_still_sending(running: Runnin
         assert [r.index for r in reply.results] == [i] and reply.results[0].HasField("license")
     outbox.put(None)
     assert list(stream) == []
+
+
+def test_a_batch_stream_issues_each_group_as_its_member_is_now(running: RunningGateway) -> None:
+    """An item without a region code gets its issuer's region. After `zzgw init` moved the member to another region
+    (here: the credential cache cleared, as its 30 s passing would), an open stream had gone on issuing under the
+    member it opened with, and such items got the old region while IssueLicense gave the new one (a reviewer, R2)."""
+    members = running.gateway.members
+    before = next(m for m in members.list() if m.code == MARKET)
+    moved = "370200" if before.region != "370200" else "370100"
+    stub = running.issuance(MARKET)
+    tag = uuid.uuid4().hex[:8].upper()
+
+    def item(i: int) -> issuance_pb2.IssueLicenseRequest:
+        request = issue_request(unique(samples.food_permit(320 + i), f"{tag}{i}"))
+        request.region_code = ""
+        return request
+
+    def region(result: issuance_pb2.BatchItemResult) -> str:
+        assert result.HasField("license"), result.error
+        return stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=result.license.license_id)).license.region_code
+
+    outbox: queue.Queue[issuance_pb2.BatchIssueLicensesRequest | None] = queue.Queue()
+    stream = stub.BatchIssueLicenses(iter(outbox.get, None), timeout=60)
+    try:
+        outbox.put(issuance_pb2.BatchIssueLicensesRequest(licenses=[item(0)]))
+        assert region(next(stream).results[0]) == before.region
+        members.register([dataclasses.replace(before, region=moved)], issue_tokens=False)
+        running.gateway.authenticator._cache.clear()  # the 30 s of the credential cache, passed
+        assert stub.IssueLicense(item(1)).license.region_code == moved
+        outbox.put(issuance_pb2.BatchIssueLicensesRequest(licenses=[item(2)]))
+        assert region(next(stream).results[0]) == moved
+        outbox.put(None)
+        assert list(stream) == []
+    finally:
+        outbox.put(None)
+        members.register([before], issue_tokens=False)
+        running.gateway.authenticator._cache.clear()
 
 
 def test_batch_duplicate_request_id_inside_one_batch(running: RunningGateway) -> None:
