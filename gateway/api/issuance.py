@@ -51,7 +51,11 @@ idle WatchLicenseChanges stream after a minute with GOAWAY too_many_pings, a RES
 (found by a Node integrator)."""
 
 BATCH_CHUNK = 500
-"""Most batch items committed in one transaction (a message is never split); fewer when fewer are waiting."""
+"""Most batch items committed in one transaction: a group stops taking the client's messages before one that would
+take it past this (a message is never split, so a group of one message of up to ``MAX_ITEMS_PER_MESSAGE`` items is
+the exception); fewer when fewer are waiting. A group had taken a whole next message past it: a message of 499 items
+and one of 1,000 were one transaction of 1,499, holding the store's change-log lock three times as long (found by a
+reviewer)."""
 MAX_BATCH_STREAMS_PER_MEMBER = 4
 """BatchIssueLicenses streams one member may hold open in a process (a stream carries any number of items)."""
 _RESULT_FRAMING = 8
@@ -156,27 +160,23 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         index = 0
         done = False
         stopping = self._service.signal
+        carried: object | None = None  # taken from the queue by a group it did not fit: the next group's first
         while not done:
             if stopping.closed:  # every item answered is committed; the client sends the others again elsewhere
                 raise _stopping("请把未答复的各项重新发送，已答复的均已处理", "send the items not answered again")
             still_caller()  # a revoked issuer's batch ends within the credential cache's time
-            try:
-                messages = [inbox.get(timeout=_STOP_LOOK_SECONDS)]
-            except queue.Empty:
-                # the call is over (cancelled, past its deadline) while the handler waited for the client's next
-                # message: the stop emptied the queue, and the reader, stopped, passes on no error to end this; the
-                # handler had waited here for ever on a worker thread, its stream's slot held (found by a reviewer)
-                if stopped.is_set() or not context.is_active():
-                    return
-                continue
-            waiting = len(getattr(messages[0], "licenses", ()))
-            while waiting < BATCH_CHUNK:  # take what has arrived, up to a chunk, without waiting for more
+            if carried is None:
                 try:
-                    messages.append(inbox.get_nowait())
+                    carried = inbox.get(timeout=_STOP_LOOK_SECONDS)
                 except queue.Empty:
-                    break
-                waiting += len(getattr(messages[-1], "licenses", ()))
-            if messages[-1] is _END or isinstance(messages[-1], BaseException):
+                    # the call is over (cancelled, past its deadline) while the handler waited for the client's next
+                    # message: the stop emptied the queue, and the reader, stopped, passes on no error to end this;
+                    # the handler had waited here for ever on a worker thread, its stream's slot held (a reviewer)
+                    if stopped.is_set() or not context.is_active():
+                        return
+                    continue
+            messages, carried = _group(inbox, carried)
+            if _ends(messages[-1]):
                 done = True
                 tail = messages.pop()
                 if isinstance(tail, BaseException) and context.is_active():
@@ -441,6 +441,30 @@ def _batches_full() -> ZzgwError:
         "process; retry later）",
         reason="TOO_MANY_BATCH_STREAMS",
     )
+
+
+def _ends(message: object) -> bool:
+    """Whether the reader queued this after the client's last message: ``_END``, or the error that ended reading."""
+    return message is _END or isinstance(message, BaseException)
+
+
+def _group(inbox: queue.Queue[object], first: object) -> tuple[list[object], object | None]:
+    """The messages issued together, in one transaction: ``first``, and those queued after it (without waiting for
+    more) while they keep the group within ``BATCH_CHUNK`` items. Also the one taken from the queue that did not fit,
+    if any: it starts the next group."""
+    group = [first]
+    items = len(getattr(first, "licenses", ()))
+    while not _ends(group[-1]):
+        try:
+            message = inbox.get_nowait()
+        except queue.Empty:
+            break
+        more = len(getattr(message, "licenses", ()))
+        if not _ends(message) and items + more > BATCH_CHUNK:
+            return group, message
+        group.append(message)
+        items += more
+    return group, None
 
 
 def _drain(requests: Iterator[object], inbox: queue.Queue[object], stopped: threading.Event) -> None:

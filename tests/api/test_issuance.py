@@ -1336,6 +1336,98 @@ def test_a_batch_stream_issues_each_group_as_its_member_is_now(running: RunningG
         running.gateway.authenticator._cache.clear()
 
 
+class _HeldUntilRead:
+    """The gateway's ``issue_many`` held at its first call until the stream's reader has read the client's stream to
+    its end (the reader returns once it has queued that end): every later message is waiting when the next group is
+    taken. ``committed``: the items of each transaction of issues."""
+
+    def __init__(self, running: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+        service = running.gateway.issuance
+        issue_many, commit = service.issue_many, service._commit_issues
+        self.committed: list[int] = []
+        self._entered, self._read = threading.Event(), threading.Event()
+        self._readers = self._reading()
+
+        def held(*args: Any, **kwargs: Any) -> Any:
+            if not self._entered.is_set():
+                self._entered.set()
+                assert self._read.wait(60)
+            return issue_many(*args, **kwargs)
+
+        def counted(uow: Any, caller: Any, pending: list[Any], now: Any) -> None:
+            commit(uow, caller, pending, now)
+            self.committed.append(len(pending))
+
+        monkeypatch.setattr(service, "issue_many", held)
+        monkeypatch.setattr(service, "_commit_issues", counted)
+
+    @staticmethod
+    def _reading() -> set[threading.Thread]:
+        return {thread for thread in threading.enumerate() if thread.name == "batch-reader"}
+
+    def answers(
+        self, stub: Any, messages: list[list[issuance_pb2.IssueLicenseRequest]]
+    ) -> tuple[list[issuance_pb2.BatchItemResult], grpc.RpcError | None]:
+        """The results of a stream of ``messages``, the later ones sent once the first is held; and how it ended."""
+
+        def requests() -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
+            yield issuance_pb2.BatchIssueLicensesRequest(licenses=messages[0])
+            assert self._entered.wait(60)
+            for licenses in messages[1:]:
+                yield issuance_pb2.BatchIssueLicensesRequest(licenses=licenses)
+
+        def release_once_read() -> None:
+            assert self._entered.wait(60)
+            deadline = time.monotonic() + 60
+            while self._reading() - self._readers and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self._read.set()
+
+        releaser = threading.Thread(target=release_once_read)
+        releaser.start()
+        answered: list[issuance_pb2.BatchItemResult] = []
+        try:
+            for reply in stub.BatchIssueLicenses(requests(), timeout=300):
+                answered.extend(reply.results)
+        except grpc.RpcError as ended:
+            return answered, ended
+        finally:
+            self._read.set()
+            releaser.join(60)
+        return answered, None
+
+
+def test_a_batch_group_stops_before_a_message_that_would_take_it_past_the_chunk(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message of 499 items and one of 1,000, both waiting when a group is taken: two transactions, not one of
+    1,499 (``BATCH_CHUNK``: 500; a reviewer, R3)."""
+    held = _HeldUntilRead(running, monkeypatch)
+    tag = uuid.uuid4().hex[:8].upper()
+    items = [issue_request(unique(samples.food_permit(1_000 + i), f"{tag}{i}")) for i in range(1_500)]
+    answered, ended = held.answers(running.issuance(MARKET), [items[:1], items[1:500], items[500:]])
+    assert ended is None
+    assert [r.index for r in answered] == list(range(1_500))
+    assert all(r.created for r in answered), [r.error for r in answered if not r.created][:3]
+    assert held.committed == [1, 499, 1_000]
+
+
+def test_a_message_of_too_many_items_is_refused_after_the_messages_before_it_are_answered(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message of 10 items, then one of 1,001, both waiting when a group is taken: they had been one group, refused
+    whole, so whether the 10 were issued depended on how the messages arrived. The 10 are issued and answered, and
+    the stream then ends INVALID_ARGUMENT / TOO_MANY_ITEMS."""
+    held = _HeldUntilRead(running, monkeypatch)
+    tag = uuid.uuid4().hex[:8].upper()
+    items = [issue_request(unique(samples.food_permit(1_600 + i), f"{tag}{i}")) for i in range(12)]
+    answered, ended = held.answers(running.issuance(MARKET), [items[:1], items[1:11], [items[11]] * 1_001])
+    assert [(r.index, r.created) for r in answered] == [(i, True) for i in range(11)]
+    assert ended is not None and ended.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("licenses", "TOO_MANY_ITEMS") in error_details(ended)[1]
+    assert held.committed == [1, 10]
+
+
 def test_batch_duplicate_request_id_inside_one_batch(running: RunningGateway) -> None:
     record = unique(samples.food_permit(300))
     conflicting = {**record, "license_number": record["license_number"] + "X"}
