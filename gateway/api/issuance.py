@@ -56,6 +56,16 @@ take it past this (a message is never split, so a group of one message of up to 
 the exception); fewer when fewer are waiting. A group had taken a whole next message past it: a message of 499 items
 and one of 1,000 were one transaction of 1,499, holding the store's change-log lock three times as long (found by a
 reviewer)."""
+BATCH_HELD_MESSAGES = 48
+"""A batch stream holds at most this many times the message limit (``ZZGW_MAX_MESSAGE_BYTES``) of its client's
+request messages at once, counted together: the one its reader is reading (room for a whole one is kept before it
+reads), those queued, and those of the group being issued, until the group is answered. It had held the group's and
+a full queue's (up to 129 messages at the limit, about 1 GB at 4 MiB, where operations.md gave 256 MiB; found by a
+reviewer)."""
+BATCH_GROUP_MESSAGES = 16
+"""A group of a batch stream takes at most this many times the message limit of its client's messages (at least one
+message): the sealed copies of its supplied PDFs then add at most as much again to what ``BATCH_HELD_MESSAGES`` holds,
+64 times the limit in all (256 MiB at 4 MiB), and the reader goes on reading while a group is sealed."""
 MAX_BATCH_STREAMS_PER_MEMBER = 4
 """BatchIssueLicenses streams one member may hold open in a process (a stream carries any number of items)."""
 _RESULT_FRAMING = 8
@@ -128,8 +138,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         request_iterator: Iterator[issuance_pb2.BatchIssueLicensesRequest],
         context: grpc.ServicerContext,
     ) -> Iterator[issuance_pb2.BatchIssueLicensesResponse]:
-        inbox: queue.Queue[object] = queue.Queue(maxsize=64)
+        inbox: queue.Queue[_Read] = queue.Queue(maxsize=64)
         stopped = threading.Event()
+        room = _Room(BATCH_HELD_MESSAGES * self._max_message_bytes)
 
         def stop() -> None:
             """The stream is over: the reader returns without queueing more, and what it queued is let go."""
@@ -142,25 +153,30 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         if not context.add_callback(stop):
             return
         reader = threading.Thread(
-            target=_drain, args=(request_iterator, inbox, stopped), daemon=True, name="batch-reader"
+            target=_drain,
+            args=(request_iterator, inbox, stopped, room, self._max_message_bytes),
+            daemon=True,
+            name="batch-reader",
         )
         reader.start()
         try:
-            yield from self._answer(member, inbox, context, stopped)
+            yield from self._answer(member, inbox, room, context, stopped)
         finally:
             stop()
 
     def _answer(
         self,
         member: Member,
-        inbox: queue.Queue[object],
+        inbox: queue.Queue[_Read],
+        room: _Room,
         context: grpc.ServicerContext,
         stopped: threading.Event,
     ) -> Iterator[issuance_pb2.BatchIssueLicensesResponse]:
         index = 0
         done = False
         stopping = self._service.signal
-        carried: object | None = None  # taken from the queue by a group it did not fit: the next group's first
+        most = BATCH_GROUP_MESSAGES * self._max_message_bytes
+        carried: _Read | None = None  # taken from the queue by a group it did not fit: the next group's first
         while not done:
             if stopping.closed:  # every item answered is committed; the client sends the others again elsewhere
                 raise _stopping("请把未答复的各项重新发送，已答复的均已处理", "send the items not answered again")
@@ -175,30 +191,16 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                     if stopped.is_set() or not context.is_active():
                         return
                     continue
-            messages, carried = _group(inbox, carried)
-            if _ends(messages[-1]):
+            group, carried = _group(inbox, carried, most)
+            held = sum(size for _, size in group)
+            if _ends(group[-1][0]):
                 done = True
-                tail = messages.pop()
+                tail = group.pop()[0]
                 if isinstance(tail, BaseException) and context.is_active():
                     raise tail
-            drafts: list[LicenseDraft] = []
-            documents: list[bytes | None] = []
-            for message in messages:
-                items = message.licenses  # type: ignore[attr-defined]
-                if len(items) > MAX_ITEMS_PER_MESSAGE:
-                    raise InvalidRequestError(
-                        [
-                            FieldViolation(
-                                field="licenses",
-                                reason="TOO_MANY_ITEMS",
-                                description=f"每条消息最多{MAX_ITEMS_PER_MESSAGE}项"
-                                f"（at most {MAX_ITEMS_PER_MESSAGE} items per message）",
-                            )
-                        ]
-                    )
-                drafts.extend(convert.draft(item) for item in items)
-                documents.extend(item.document or None for item in items)
+            drafts, documents = _contents(group)
             if not drafts:
+                room.give(held)
                 continue
             # each group is issued by the member as it is now (its region is that of the items that name none), as
             # a call would be: the stream had issued under the member it opened with, and an item without a region
@@ -228,7 +230,9 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                     results, grown = [], result.ByteSize() + _RESULT_FRAMING
                 results.append(result)
                 size = grown
+            del drafts, documents
             yield issuance_pb2.BatchIssueLicensesResponse(results=results)
+            room.give(held)  # the group is answered: the reader may read as much again
 
     def AmendLicense(
         self, request: issuance_pb2.AmendLicenseRequest, context: grpc.ServicerContext
@@ -443,57 +447,126 @@ def _batches_full() -> ZzgwError:
     )
 
 
+_Read = tuple[object, int]
+"""What a batch stream's reader queues: a request message and its size in bytes; or, with size 0, ``_END`` (the
+client ended its stream) or the error that ended reading it."""
+
+
+class _Room:
+    """How many bytes of request messages a batch stream may take in yet (``BATCH_HELD_MESSAGES``): its reader
+    takes room for a whole message before it reads one, and gives back what the message did not need; the handler
+    gives back a group's once the group is answered."""
+
+    def __init__(self, most: int) -> None:
+        self._free = most
+        self._changed = threading.Condition()
+
+    def take(self, size: int, stopped: threading.Event) -> bool:
+        """Wait until ``size`` bytes are free and take them; False (nothing taken) once ``stopped``."""
+        with self._changed:
+            while not stopped.is_set():
+                if self._free >= size:
+                    self._free -= size
+                    return True
+                self._changed.wait(_STOP_LOOK_SECONDS)
+            return False
+
+    def give(self, size: int) -> None:
+        with self._changed:
+            self._free += size
+            self._changed.notify_all()
+
+
 def _ends(message: object) -> bool:
     """Whether the reader queued this after the client's last message: ``_END``, or the error that ended reading."""
     return message is _END or isinstance(message, BaseException)
 
 
-def _group(inbox: queue.Queue[object], first: object) -> tuple[list[object], object | None]:
+def _group(inbox: queue.Queue[_Read], first: _Read, most: int) -> tuple[list[_Read], _Read | None]:
     """The messages issued together, in one transaction: ``first``, and those queued after it (without waiting for
-    more) while they keep the group within ``BATCH_CHUNK`` items. Also the one taken from the queue that did not fit,
-    if any: it starts the next group."""
+    more) while they keep the group within ``BATCH_CHUNK`` items and ``most`` bytes. Also the one taken from the
+    queue that did not fit, if any: it starts the next group."""
     group = [first]
-    items = len(getattr(first, "licenses", ()))
-    while not _ends(group[-1]):
+    items, size = len(getattr(first[0], "licenses", ())), first[1]
+    while not _ends(group[-1][0]):
         try:
-            message = inbox.get_nowait()
+            read = inbox.get_nowait()
         except queue.Empty:
             break
-        more = len(getattr(message, "licenses", ()))
-        if not _ends(message) and items + more > BATCH_CHUNK:
-            return group, message
-        group.append(message)
-        items += more
+        more = len(getattr(read[0], "licenses", ()))
+        if not _ends(read[0]) and (items + more > BATCH_CHUNK or size + read[1] > most):
+            return group, read
+        group.append(read)
+        items, size = items + more, size + read[1]
     return group, None
 
 
-def _drain(requests: Iterator[object], inbox: queue.Queue[object], stopped: threading.Event) -> None:
-    """Read the client's stream into ``inbox`` so items are processed as they arrive, not after the stream ends;
-    return once ``stopped`` (the stream is over, nobody takes from ``inbox`` any more). Waiting in ``next`` returns
-    by itself then: gRPC ends the request stream of a call that is over."""
+def _contents(group: list[_Read]) -> tuple[list[LicenseDraft], list[bytes | None]]:
+    """The drafts of a group's messages and their supplied PDFs, each message let go once read (``group`` is
+    emptied): a group holds their contents, not the messages as well."""
+    drafts: list[LicenseDraft] = []
+    documents: list[bytes | None] = []
+    group.reverse()
+    while group:
+        items = group.pop()[0].licenses  # type: ignore[attr-defined]
+        if len(items) > MAX_ITEMS_PER_MESSAGE:
+            raise InvalidRequestError(
+                [
+                    FieldViolation(
+                        field="licenses",
+                        reason="TOO_MANY_ITEMS",
+                        description=f"每条消息最多{MAX_ITEMS_PER_MESSAGE}项"
+                        f"（at most {MAX_ITEMS_PER_MESSAGE} items per message）",
+                    )
+                ]
+            )
+        drafts.extend(convert.draft(item) for item in items)
+        documents.extend(item.document or None for item in items)
+    return drafts, documents
 
-    def put(item: object) -> bool:
+
+def _drain(
+    requests: Iterator[issuance_pb2.BatchIssueLicensesRequest],
+    inbox: queue.Queue[_Read],
+    stopped: threading.Event,
+    room: _Room,
+    limit: int,
+) -> None:
+    """Read the client's stream into ``inbox`` so items are processed as they arrive, not after the stream ends,
+    each message only once ``room`` has room for one of the message limit ``limit``; return once ``stopped`` (the
+    stream is over, nobody takes from ``inbox`` any more). Waiting in ``next`` returns by itself then: gRPC ends the
+    request stream of a call that is over."""
+
+    def put(read: _Read) -> bool:
         while not stopped.is_set():
             try:
-                inbox.put(item, timeout=_STOP_LOOK_SECONDS)
+                inbox.put(read, timeout=_STOP_LOOK_SECONDS)
                 return True
             except queue.Full:
                 continue
         return False
 
+    messages = iter(requests)
     try:
-        for item in requests:
-            if not put(item):
+        while room.take(limit, stopped):
+            message = next(messages, None)
+            if message is None:
+                room.give(limit)
+                put((_END, 0))
                 break
-        else:
-            put(_END)
+            size = message.ByteSize()
+            room.give(limit - size)
+            if not put((message, size)):
+                break
+            # not kept while the reader waits for room and the next message: its group lets it go once answered
+            message = None
     except BaseException as exc:
-        put(exc)
+        put((exc, 0))
     if stopped.is_set():
         _empty(inbox)  # what was put as the stream ended
 
 
-def _empty(inbox: queue.Queue[object]) -> None:
+def _empty(inbox: queue.Queue[_Read]) -> None:
     while True:
         try:
             inbox.get_nowait()

@@ -1,4 +1,5 @@
-"""What a flood of failing BatchIssueLicenses items leaves behind, over real gRPC: nothing once the batch is answered.
+"""What a BatchIssueLicenses stream holds, over real gRPC: at most its share of request messages while it is open
+(operations.md §Memory), and nothing of a flood of failing items once the batch is answered.
 
 A tester saw a gateway grow from 412 to 899 MB under such a flood and never give it back: every failed item's error
 kept, through its traceback, the frames of the batch and so every draft and request message of it, in a reference
@@ -9,17 +10,26 @@ codes stayed as keys of the USCC check's cache.
 from __future__ import annotations
 
 import gc
+import queue
+import sys
+import threading
 import time
 import tracemalloc
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from adapters.records import issue_request
+from gateway.api import issuance as issuance_api
+from gateway.api.issuance import BATCH_GROUP_MESSAGES, BATCH_HELD_MESSAGES
 from gateway.bootstrap import samples
+from gateway.config import MIN_MESSAGE_BYTES
 from gateway.domain.model import LicenseDraft
 from protos.zzgw.v1 import issuance_pb2
-from tests.conftest import ID_CARD, MARKET, RunningGateway
+from tests.conftest import ID_CARD, MARKET, RunningGateway, fresh_database, start_gateway
 
 
 def _failing(tag: str) -> list[dict[str, Any]]:
@@ -96,3 +106,93 @@ def test_oversized_holder_codes_are_not_kept(running: RunningGateway) -> None:
     finally:
         if ours:
             tracemalloc.stop()
+
+
+@pytest.fixture
+def smallest_limit(tmp_path: Path) -> Iterator[RunningGateway]:
+    """A gateway of its own at the smallest message limit (2 MiB): the test sends as many limits' worth as at 4 MiB
+    in half the bytes. On SQLite alone: what a stream holds does not depend on the store."""
+    with fresh_database("sqlite", tmp_path) as url:
+        gateway = start_gateway(tmp_path / "var", url, max_message_bytes=MIN_MESSAGE_BYTES)
+        try:
+            yield gateway
+        finally:
+            gateway.stop()
+
+
+def _stalled(reader: threading.Thread) -> bool:
+    """Whether the stream's reader waits for room: in its queue's ``put``, or for room for its next message."""
+    enabled = gc.isenabled()
+    gc.disable()  # sys._current_frames with the collector on can deadlock Python 3.11 (tests/api/test_batch_reader.py)
+    try:
+        frame = sys._current_frames().get(reader.ident or 0)
+    finally:
+        if enabled:
+            gc.enable()
+    while frame is not None:
+        code = frame.f_code
+        if (code.co_name, Path(code.co_filename).name) in {("put", "queue.py"), ("take", "issuance.py")}:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def test_a_batch_stream_holds_at_most_its_share_of_request_messages(
+    smallest_limit: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One-item messages each as large as the limit allows (a supplied PDF over the document limit: refused item by
+    item, DOCUMENT_TOO_LARGE, but read whole). Each group is held until the stream's reader waits for room, or has
+    read the whole stream, and what the stream holds is counted then: the group's supplied PDFs, and the messages
+    queued behind it. It had held a group of up to 64 messages and a full queue of 64 more (about 1 GB at the 4 MiB
+    limit, where operations.md gave 256 MiB; a reviewer, R1): now at most ``BATCH_HELD_MESSAGES`` limits' worth
+    together, and a group at most ``BATCH_GROUP_MESSAGES``, whose sealed copies bring the peak to the 64 limits'
+    worth operations.md states."""
+    limit = smallest_limit.gateway.settings.max_message_bytes
+    inboxes: list[queue.Queue[Any]] = []
+    readers: list[threading.Thread] = []
+    drain = issuance_api._drain
+
+    def watched(*args: Any) -> None:
+        inboxes.append(args[1])
+        readers.append(threading.current_thread())
+        drain(*args)
+
+    monkeypatch.setattr(issuance_api, "_drain", watched)
+    service = smallest_limit.gateway.issuance
+    issue_many = service.issue_many
+    held: list[tuple[int, int]] = []  # per group: its supplied PDFs' bytes, the bytes of the messages queued
+
+    def counted(caller: Any, drafts: Any, *, documents: Any = (), **kwargs: Any) -> Any:
+        deadline = time.monotonic() + 60
+        while readers[0].is_alive() and not (_stalled(readers[0]) and _stalled(readers[0])):
+            assert time.monotonic() < deadline, "the reader neither waited for room nor read the whole stream"
+            time.sleep(0.05)
+        queued = [read[0] if isinstance(read, tuple) else read for read in list(inboxes[0].queue)]
+        held.append(
+            (
+                sum(len(document or b"") for document in documents),
+                sum(message.ByteSize() for message in queued if hasattr(message, "ByteSize")),
+            )
+        )
+        return issue_many(caller, drafts, documents=documents, **kwargs)
+
+    monkeypatch.setattr(service, "issue_many", counted)
+    tag = "held" + uuid.uuid4().hex[:8]
+    record = samples.food_permit(990)
+    count = 64  # with the first group, more than BATCH_HELD_MESSAGES limits' worth
+
+    def requests() -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
+        for i in range(count):
+            item = issue_request({**record, "request_id": f"{tag}-{i}", "license_number": f"{tag}-{i}"})
+            item.document = b"%PDF-1.7\n" + b"x" * (limit - 8192)
+            yield issuance_pb2.BatchIssueLicensesRequest(licenses=[item])
+
+    results = _answered(smallest_limit.issuance(MARKET).BatchIssueLicenses(requests(), timeout=300))
+    assert [r.error.reason for r in results] == ["DOCUMENT_TOO_LARGE"] * count
+    worth = [(round(group / limit, 1), round(queued / limit, 1)) for group, queued in held]  # in limits
+    most = max(group + queued for group, queued in held)
+    assert most <= BATCH_HELD_MESSAGES * limit, f"{most / limit:.1f} limits' worth held (group, queued): {worth}"
+    biggest = max(group for group, _ in held)
+    assert biggest <= BATCH_GROUP_MESSAGES * limit, f"a group of {biggest / limit:.1f} limits' worth: {worth}"
+    assert most > (BATCH_HELD_MESSAGES - 3) * limit, f"the reader stopped short of its room: {worth}"
+    assert len(held) > 3, worth  # groups of at most BATCH_GROUP_MESSAGES
