@@ -219,6 +219,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
                 holder_code_type=request.holder_code_type,
                 holder_code=request.holder_code,
                 keys=list(request.field_keys),
+                license_ids=list(request.license_ids),
                 consent_code=request.consent_code,
             )
         return sharing_pb2.PrefillFormResponse(

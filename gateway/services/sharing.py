@@ -98,6 +98,7 @@ from gateway.domain.sharing import (
 from gateway.domain.validation import checked_holder_code
 from gateway.domain.verification import (
     MatterNotHandledError,
+    TypeNotUsedError,
     UseContext,
     check_type_used,
     status_since,
@@ -668,42 +669,60 @@ class SharingService:
         holder_code_type: str,
         holder_code: str,
         keys: Sequence[str],
+        license_ids: Sequence[str] = (),
         consent_code: str = "",
     ) -> PrefilledForm:
         """Fill a form's keys from the applicant's licenses (表单要素免填写), each value with its provenance.
 
         Each key is looked for in the matter's materials in order, by field key, by Chinese label, or as
-        ``<type code>.<key or label>``; the value comes from the applicant's newest ACTIVE license of that type, as
-        the policy shows it (none in force: ``LICENSE_NOT_IN_FORCE``, its status said; none at all: ``NO_LICENSE``).
-        One consent use is counted for the whole form when a filled value needed it.
+        ``<type code>.<key or label>``; the value comes from one license of that type, as the policy shows it: the
+        one ``license_ids`` names (the holder's, at most one a type), else the one the consent code names, else the
+        applicant's one license of the type in force. Of an applicant with several in force and none named, the
+        type's keys are left unfilled, ``SEVERAL_LICENSES`` (how many, and to name one): filled from the newest, a
+        form had been given another property's 坐落 with nothing saying so, and a consent naming the title being
+        transferred could fill nothing (a reviewer, R1). A license not in force is said so (``LICENSE_NOT_IN_FORCE``,
+        its status said: the one named, else the newest when none is in force), none at all ``NO_LICENSE``. One consent
+        use is counted for the whole form when a filled value needed it.
         """
         matter = self._catalog.matter(use.matter_code)
         code_type, code = _holder(holder_code_type, holder_code)
         wanted = _form_keys(keys)
+        asked, bad = _form_license_ids(self._catalog, matter, license_ids)
         digest = consent_code_digest(consent_code)
         now = self._clock.now()
+        on = today(self._clock)
+        types = tuple(
+            dict.fromkeys(c.license_type.code for key in wanted for c in _candidates(self._catalog, matter, key))
+        )
         with self._db.unit_of_work() as uow:
-            licenses = uow.holder_licenses.current(code_type, code, [m.type_code for m in matter.materials])
+            named = _holders_own(uow, code_type, code, asked, bad)
             approvals, consents = self._grants(uow, caller, matter, digest)
-            names = _issuer_names(uow, licenses)
+            by_consent = _consent_named(uow, code_type, code, consents, types, named)
         record = _Record(caller, use, AuditAction.PREFILL_FORM, now, self._subjects, holder_code=code)
         if digest and not consents:
             self._refuse(record, _unknown_code())
-        on = today(self._clock)
-        newest: dict[str, License] = {}  # per type, the newest usable license (they come oldest first)
-        not_intact: dict[str, str] = {}  # per type, why a usable license's record failed its check
-        not_in_force: dict[str, str] = {}  # per type, the newest license's status when none is usable, in words
-        for license in licenses:
-            status = license.effective_status(on)
-            if not _usable(license, status, on):
-                not_in_force[license.content.type_code] = _not_in_force(license, status, on, self._catalog)
-                continue
-            finding = self._record_check(license) if self._record_check is not None else PASSED
-            if finding.result is CheckResult.PASSED:
-                newest[license.content.type_code] = license
+        licenses: dict[str, License] = {}  # per type, the license its keys are filled from
+        not_intact: dict[str, str] = {}  # per type, why the license's record failed its check
+        not_in_force: dict[str, str] = {}  # per type, the license's status when none is usable, in words
+        several: dict[str, str] = {}  # per type, how many are usable, and to name one, in words
+        for type_code in types:
+            if type_code in named:
+                found = self._among(type_code, [named[type_code]], on)
+            elif type_code in by_consent:
+                found = self._among(type_code, by_consent[type_code], on, by_consent=True)
             else:
-                not_intact[license.content.type_code] = finding.reason or ""
-        filler = _Filler(self._catalog, matter, wanted, newest, names, not_intact, not_in_force)
+                found = self._of_type(code_type, code, type_code, on)
+            if found.license is not None:
+                licenses[type_code] = found.license
+            elif found.several:
+                several[type_code] = found.several
+            elif found.not_intact is not None:
+                not_intact[type_code] = found.not_intact
+            elif found.not_in_force:
+                not_in_force[type_code] = found.not_in_force
+        with self._db.unit_of_work() as uow:
+            names = _issuer_names(uow, licenses.values())
+        filler = _Filler(self._catalog, matter, wanted, licenses, names, not_intact, not_in_force, several)
 
         def judge(granted: Sequence[Approval], presented: Sequence[Consent], at: dt.datetime) -> tuple[_Form, _Outcome]:
             return filler.fill(caller, use.purpose, granted, presented, at)
@@ -716,6 +735,69 @@ class SharingService:
             consent_id=outcome.consent_id,
             used_at=used_at,
         )
+
+    def _among(self, type_code: str, licenses: Sequence[License], on: dt.date, *, by_consent: bool = False) -> _Found:
+        """Which of ``licenses`` (of ``type_code``: the one the form names, or those the consent code names) fills the
+        type's keys: the one usable on ``on`` whose record passes its check; several of them are SEVERAL_LICENSES;
+        none, why the first is not (its record's finding, else its status)."""
+        usable: list[License] = []
+        failed: str | None = None
+        out_of_force = ""
+        for license in licenses:
+            status = license.effective_status(on)
+            if not _usable(license, status, on):
+                out_of_force = out_of_force or _not_in_force(license, status, on, self._catalog)
+                continue
+            finding = self._check(license)
+            if finding.result is CheckResult.PASSED:
+                usable.append(license)
+            elif failed is None:
+                failed = finding.reason or ""
+        if len(usable) > 1:
+            return _Found(several=_several(self._catalog, type_code, len(usable), by_consent=by_consent))
+        if usable:
+            return _Found(license=usable[0])
+        return _Found(not_intact=failed, not_in_force=out_of_force)
+
+    def _of_type(self, code_type: str, code: str, type_code: str, on: dt.date) -> _Found:
+        """Which of the holder's licenses of ``type_code`` fills the type's keys, none named: the one usable on ``on``
+        whose record passes its check; several are SEVERAL_LICENSES. Read newest first, a page at a time
+        (``_PROBE``), among those stored ACTIVE and not past their end; the newest of the others, read alone, only when
+        none is usable, for the status LICENSE_NOT_IN_FORCE says."""
+        usable: list[License] = []
+        failed: str | None = None
+        not_yet: tuple[int, License] | None = None  # the newest stored in force but not yet valid
+        before = None
+        while True:
+            with self._db.unit_of_work() as uow:
+                read = uow.holder_licenses.newest(
+                    code_type, code, type_code, in_force_on=on, before=before, limit=_PROBE
+                )
+            for row, license in read:
+                if not _usable(license, license.effective_status(on), on):
+                    not_yet = not_yet or (row, license)
+                    continue
+                finding = self._check(license)
+                if finding.result is CheckResult.PASSED:
+                    usable.append(license)
+                elif failed is None:
+                    failed = finding.reason or ""
+            if len(read) < _PROBE:
+                break
+            before = read[-1][0]
+        if len(usable) > 1:
+            return _Found(several=_several(self._catalog, type_code, len(usable)))
+        if usable:
+            return _Found(license=usable[0])
+        if failed is not None:
+            return _Found(not_intact=failed)
+        with self._db.unit_of_work() as uow:
+            ended = uow.holder_licenses.newest_not_in_force(code_type, code, type_code, on)
+        newest = max((x for x in (not_yet, ended) if x is not None), key=lambda x: x[0], default=None)
+        if newest is None:
+            return _Found()
+        license = newest[1]
+        return _Found(not_in_force=_not_in_force(license, license.effective_status(on), on, self._catalog))
 
     # -- parts -----------------------------------------------------------------------------------------------------
 
@@ -1031,6 +1113,51 @@ class _Candidate:
     """Whether the matter's material lists the field."""
 
 
+def _candidates(catalog: Catalog, matter: Matter, key: str) -> list[_Candidate]:
+    """The fields of the matter's materials that the form key ``key`` may mean, in the materials' order."""
+    type_code, dot, name = key.strip().partition(".")
+    found = []
+    for material in matter.materials:
+        if dot and material.type_code != type_code:
+            continue
+        license_type = catalog.license_type(material.type_code)
+        wanted = name if dot else key.strip()
+        spec = license_type.field_spec(wanted) or next((f for f in license_type.fields if f.named(wanted)), None)
+        if spec is not None:
+            found.append(_Candidate(license_type, spec, listed=spec.key in material.fields))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What fills a form's keys of one type: a license, or why none does (one of the others, in words)."""
+
+    license: License | None = None
+    several: str = ""
+    """SEVERAL_LICENSES' detail: several usable, none named."""
+    not_intact: str | None = None
+    """RECORD_NOT_INTACT's finding: the usable one's record fails its check."""
+    not_in_force: str = ""
+    """LICENSE_NOT_IN_FORCE's detail: none in force, the status of the one named or the newest."""
+
+
+def _several(catalog: Catalog, type_code: str, count: int, *, by_consent: bool = False) -> str:
+    """SEVERAL_LICENSES' detail: how many licenses of ``type_code`` in force the applicant holds (or the consent code
+    names), and to name the one to fill from."""
+    name = catalog.license_type(type_code).name
+    if by_consent:
+        return (
+            f"用证码指明了申请人{count}本有效的{name}，请在 license_ids 中指明用哪一本填写"
+            f"（the consent code names {count} of the applicant's licenses of type {type_code} in force: name the one "
+            "to fill from in license_ids）"
+        )
+    return (
+        f"申请人有{count}本有效的{name}，请在 license_ids 中指明用哪一本填写（ListHolderLicenses 可列出）"
+        f"（the applicant holds {count} licenses of type {type_code} in force: name the one to fill from in "
+        "license_ids, as ListHolderLicenses lists them）"
+    )
+
+
 class _Filler:
     """Fills form keys from one license per type of the matter, each license decided by the policy."""
 
@@ -1043,6 +1170,7 @@ class _Filler:
         issuer_names: dict[str, str],
         not_intact: dict[str, str],
         not_in_force: dict[str, str],
+        several: dict[str, str],
     ):
         self._catalog = catalog
         self._matter = matter
@@ -1051,6 +1179,7 @@ class _Filler:
         self._issuer_names = issuer_names
         self._not_intact = not_intact
         self._not_in_force = not_in_force
+        self._several = several
 
     def fill(
         self,
@@ -1131,6 +1260,11 @@ class _Filler:
             type_code = candidate.license_type.code
             license = self._licenses.get(type_code)
             decision = decisions.get(type_code)
+            if (license is None or decision is None) and type_code in self._several:
+                # several in force, none named: filled from the newest, a form had been given another property's
+                # address, nothing saying so (a reviewer, R1)
+                failures.append((UnfilledKey(key=key, reason="SEVERAL_LICENSES", detail=self._several[type_code]), ""))
+                continue
             if (license is None or decision is None) and type_code in self._not_intact:
                 # the applicant has one, which the listing says RECORD_NOT_INTACT: "no valid license" had sent the
                 # clerk to ask the applicant for one (a reviewer)
@@ -1198,21 +1332,13 @@ class _Filler:
         return None, problem, how if problem.reason not in _FORM_REASONS else ""
 
     def _candidates(self, key: str) -> list[_Candidate]:
-        type_code, dot, name = key.strip().partition(".")
-        found = []
-        for material in self._matter.materials:
-            if dot and material.type_code != type_code:
-                continue
-            license_type = self._catalog.license_type(material.type_code)
-            wanted = name if dot else key.strip()
-            spec = license_type.field_spec(wanted) or next((f for f in license_type.fields if f.named(wanted)), None)
-            if spec is not None:
-                found.append(_Candidate(license_type, spec, listed=spec.key in material.fields))
-        return found
+        return _candidates(self._catalog, self._matter, key)
 
 
-_FORM_REASONS = frozenset({"UNKNOWN_FIELD", "NOT_NEEDED", "NO_LICENSE", "LICENSE_NOT_IN_FORCE", "EMPTY"})
-_FORM_RANK = {"EMPTY": 2, "LICENSE_NOT_IN_FORCE": 3, "NO_LICENSE": 3, "NOT_NEEDED": 4}
+_FORM_REASONS = frozenset(
+    {"UNKNOWN_FIELD", "NOT_NEEDED", "NO_LICENSE", "LICENSE_NOT_IN_FORCE", "SEVERAL_LICENSES", "EMPTY"}
+)
+_FORM_RANK = {"SEVERAL_LICENSES": 2, "EMPTY": 3, "LICENSE_NOT_IN_FORCE": 4, "NO_LICENSE": 4, "NOT_NEEDED": 5}
 
 
 def _not_in_force(license: License, status: LicenseStatus, on: dt.date, catalog: Catalog) -> str:
@@ -1238,12 +1364,13 @@ def _not_in_force(license: License, status: LicenseStatus, on: dt.date, catalog:
 
 def _actionable(failure: tuple[UnfilledKey, str]) -> int:
     """Which of a key's failures to report, the first that ranks lowest: one that an approval or consent would lift
-    (with its remedy), then any other of the policy's reasons, then the license's empty field, a license the
-    applicant lacks, and last a material that does not list the key (another material may)."""
+    (with its remedy), then any other of the policy's reasons, then several licenses of the type to name one of,
+    the license's empty field, a license the applicant lacks (or holds not in force), and last a material that does
+    not list the key (another material may)."""
     problem, remedy = failure
     if problem.reason not in _FORM_REASONS:
         return 0 if remedy else 1
-    return _FORM_RANK.get(problem.reason, 5)
+    return _FORM_RANK.get(problem.reason, 6)
 
 
 _NOT_NEEDED = "本事项材料清单不包含该信息项（the matter's materials do not list this field）"
@@ -1452,6 +1579,101 @@ def _form_keys(keys: Sequence[str]) -> tuple[str, ...]:
     if bad:
         raise InvalidRequestError(bad)
     return tuple(first_place)
+
+
+def _form_license_ids(
+    catalog: Catalog, matter: Matter, license_ids: Sequence[str]
+) -> tuple[dict[str, tuple[int, str]], list[FieldViolation]]:
+    """The licenses a form names to fill from (``PrefillFormRequest.license_ids``), by type: each one's place in the
+    request and its identifier. A repeated identifier counts once; every bad one is refused on ``license_ids[i]``
+    (its first place), one violation each: not an identifier (INVALID_LICENSE_ID), of a type the matter's materials
+    do not use (NOT_USED_BY_MATTER), of a type named before (ONE_LICENSE_PER_TYPE): returned, refused with those
+    the store finds not the holder's (``_holders_own``), all in one answer."""
+    first_place: dict[str, int] = {}
+    for i, license_id in enumerate(license_ids):
+        first_place.setdefault(license_id, i)
+    if len(first_place) > MAX_FORM_KEYS:
+        raise invalid(
+            "license_ids", "TOO_MANY", f"最多指明{MAX_FORM_KEYS}本证照（at most {MAX_FORM_KEYS} licenses, one a type）"
+        )
+    bad: list[FieldViolation] = []
+    by_type: dict[str, tuple[int, str]] = {}
+    for license_id, i in first_place.items():
+        field = f"license_ids[{i}]"
+        if violation := license_id_violation(field, license_id):
+            bad.append(violation)
+            continue
+        type_code = LicenseId.parse(license_id).type_code
+        try:
+            check_type_used(catalog, matter, type_code, field)
+        except TypeNotUsedError as refused:
+            bad.extend(refused.violations)
+            continue
+        if type_code in by_type:
+            name = catalog.license_type(type_code).name
+            earlier = f"license_ids[{by_type[type_code][0]}]"
+            bad.append(
+                FieldViolation(
+                    field=field,
+                    reason="ONE_LICENSE_PER_TYPE",
+                    description=f"每类证照最多指明一本：{name}已由 {earlier} 指明（at most one license of each type: "
+                    f"{earlier} names one of type {type_code} already）",
+                )
+            )
+            continue
+        by_type[type_code] = (i, license_id)
+    return by_type, bad
+
+
+def _holders_own(
+    uow: UnitOfWork, code_type: str, code: str, asked: dict[str, tuple[int, str]], bad: Sequence[FieldViolation]
+) -> dict[str, License]:
+    """The licenses a form names (``_form_license_ids``) as the holder's, by type (``version_of``: an amended one as
+    its current version); INVALID_ARGUMENT / NOT_THE_HOLDERS_LICENSE on ``license_ids[i]`` for each that is not the
+    holder's, whether another's or none at all (not told apart: whether a license exists is not the form's to learn),
+    refused with ``bad`` (the request's other bad ones), each at its place."""
+    found: dict[str, License] = {}
+    refused = list(bad)
+    for type_code, (i, license_id) in sorted(asked.items(), key=lambda item: item[1][0]):
+        license = uow.holder_licenses.version_of(code_type, code, license_id)
+        if license is None:
+            refused.append(
+                FieldViolation(
+                    field=f"license_ids[{i}]",
+                    reason="NOT_THE_HOLDERS_LICENSE",
+                    description=f"这不是申请人的证照（license_ids[{i}] is not a license of the holder named by "
+                    "holder_code）",
+                )
+            )
+            continue
+        found[type_code] = license
+    if refused:
+        raise InvalidRequestError(sorted(refused, key=lambda v: int(v.field.removeprefix("license_ids[")[:-1])))
+    return found
+
+
+def _consent_named(
+    uow: UnitOfWork,
+    code_type: str,
+    code: str,
+    consents: Sequence[Consent],
+    types: Sequence[str],
+    named: dict[str, License],
+) -> dict[str, list[License]]:
+    """The licenses the consent presented names (``Consent.license_ids``) of ``types`` the form names none of, by type,
+    as the holder's (their current versions); one named that is not the holder's is left out."""
+    found: dict[str, list[License]] = {}
+    for consent in consents:
+        for license_id in consent.license_ids:
+            type_code = license_id.split(".")[-5] if license_id.count(".") >= 5 else ""
+            if type_code not in types or type_code in named:
+                continue
+            license = uow.holder_licenses.version_of(code_type, code, license_id)
+            if license is not None and all(
+                license.license_id != other.license_id for other in found.get(type_code, [])
+            ):
+                found.setdefault(type_code, []).append(license)
+    return found
 
 
 def _unknown_code() -> PermissionDeniedError:

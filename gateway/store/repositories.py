@@ -2273,21 +2273,61 @@ class HolderLicenseRepository:
     def __init__(self, session: Session):
         self._s = session
 
-    def current(self, code_type: str, code: str, type_codes: Sequence[str]) -> list[License]:
-        """The current versions of the holder's licenses of ``type_codes``, oldest first."""
-        if not type_codes:
-            return []
-        rows = self._s.execute(
-            select(*_READ)
+    def newest(
+        self, code_type: str, code: str, type_code: str, *, in_force_on: dt.date, before: int | None, limit: int
+    ) -> list[tuple[int, License]]:
+        """The current versions of the holder's licenses of ``type_code`` stored ACTIVE and not past their last day
+        ``in_force_on`` (a China date), the last stored first (by row id: an amended license as its new version),
+        after the row ``before`` (a row id this gave; None: from the newest), at most ``limit``, each with its row id:
+        a page of what ``PrefillForm`` reads of them."""
+        query = select(*_READ, _L.c.id).where(
+            _L.c.holder_code_type == code_type,
+            _L.c.holder_code == code,
+            _L.c.type_code == type_code,
+            _IS_CURRENT,
+            _L.c.status == LicenseStatus.ACTIVE.value,
+            or_(_L.c.valid_until.is_(None), _L.c.valid_until >= in_force_on),
+        )
+        if before is not None:
+            query = query.where(_L.c.id < before)
+        rows = self._s.execute(query.order_by(_L.c.id.desc()).limit(limit)).all()
+        return [(int(r[-1]), license_from(r[:-1])) for r in rows]
+
+    def newest_not_in_force(self, code_type: str, code: str, type_code: str, on: dt.date) -> tuple[int, License] | None:
+        """The last stored of the holder's current licenses of ``type_code`` that ``newest`` leaves out (stored in
+        another status than ACTIVE, or past its last day ``on``), with its row id; None when there is none."""
+        row = self._s.execute(
+            select(*_READ, _L.c.id)
             .where(
                 _L.c.holder_code_type == code_type,
                 _L.c.holder_code == code,
-                _L.c.type_code.in_(list(type_codes)),
+                _L.c.type_code == type_code,
                 _IS_CURRENT,
+                or_(_L.c.status != LicenseStatus.ACTIVE.value, _L.c.valid_until < on),
             )
-            .order_by(_L.c.created_at, _L.c.id)
-        ).all()
-        return [license_from(r) for r in rows]
+            .order_by(_L.c.id.desc())
+            .limit(1)
+        ).first()
+        return (int(row[-1]), license_from(row[:-1])) if row else None
+
+    def version_of(self, code_type: str, code: str, license_id: str) -> License | None:
+        """The license ``license_id`` names (any of its versions, a well-formed identifier) as the holder's: its
+        current version when that is the holder's, else the version named when it is the holder's and no longer
+        current (a revoked license whose number was issued again); None when neither is (another's, or none)."""
+        type_code, issuer_code, serial = license_id.split(".")[-5:-2]
+        holders = (_L.c.holder_code_type == code_type, _L.c.holder_code == code)
+        row = self._s.execute(
+            select(*_READ).where(
+                _L.c.issuer_code == issuer_code,
+                _L.c.type_code == type_code,
+                _L.c.serial == serial,
+                _IS_CURRENT,
+                *holders,
+            )
+        ).first()
+        if row is None:
+            row = self._s.execute(select(*_READ).where(_L.c.license_id == license_id, *holders)).first()
+        return license_from(row) if row else None
 
     def all_current(
         self, code: str, code_types: Collection[str], *, limit: int, type_codes: Collection[str] | None = None

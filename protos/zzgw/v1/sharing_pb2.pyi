@@ -209,18 +209,20 @@ class SharingServiceGetLicenseDocumentResponse(_message.Message):
     def __init__(self, pdf: _Optional[bytes] = ..., sha256: _Optional[str] = ..., original_sha256: _Optional[str] = ..., use_stamp_field: _Optional[str] = ..., use_text: _Optional[str] = ..., consent_id: _Optional[str] = ..., used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., status_since: _Optional[str] = ...) -> None: ...
 
 class PrefillFormRequest(_message.Message):
-    __slots__ = ("use", "holder_code_type", "holder_code", "field_keys", "consent_code")
+    __slots__ = ("use", "holder_code_type", "holder_code", "field_keys", "consent_code", "license_ids")
     USE_FIELD_NUMBER: _ClassVar[int]
     HOLDER_CODE_TYPE_FIELD_NUMBER: _ClassVar[int]
     HOLDER_CODE_FIELD_NUMBER: _ClassVar[int]
     FIELD_KEYS_FIELD_NUMBER: _ClassVar[int]
     CONSENT_CODE_FIELD_NUMBER: _ClassVar[int]
+    LICENSE_IDS_FIELD_NUMBER: _ClassVar[int]
     use: _verification_pb2.UseContext
     holder_code_type: str
     holder_code: str
     field_keys: _containers.RepeatedScalarFieldContainer[str]
     consent_code: str
-    def __init__(self, use: _Optional[_Union[_verification_pb2.UseContext, _Mapping]] = ..., holder_code_type: _Optional[str] = ..., holder_code: _Optional[str] = ..., field_keys: _Optional[_Iterable[str]] = ..., consent_code: _Optional[str] = ...) -> None: ...
+    license_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, use: _Optional[_Union[_verification_pb2.UseContext, _Mapping]] = ..., holder_code_type: _Optional[str] = ..., holder_code: _Optional[str] = ..., field_keys: _Optional[_Iterable[str]] = ..., consent_code: _Optional[str] = ..., license_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PrefilledValue(_message.Message):
     __slots__ = ("key", "value", "masked", "license_id", "type_code", "field_key", "field_label", "basis")
