@@ -2279,7 +2279,7 @@ class HolderLicenseRepository:
         """The current versions of the holder's licenses of ``type_code`` stored ACTIVE and not past their last day
         ``in_force_on`` (a China date), the last stored first (by row id: an amended license as its new version),
         after the row ``before`` (a row id this gave; None: from the newest), at most ``limit``, each with its row id:
-        a page of what ``PrefillForm`` reads of them."""
+        what ``PrefillForm`` reads a few at a time, as far as it needs to."""
         query = select(*_READ, _L.c.id).where(
             _L.c.holder_code_type == code_type,
             _L.c.holder_code == code,
@@ -2309,6 +2309,24 @@ class HolderLicenseRepository:
             .limit(1)
         ).first()
         return (int(row[-1]), license_from(row[:-1])) if row else None
+
+    def count_in_force(self, code_type: str, code: str, type_code: str, on: dt.date) -> int:
+        """How many current licenses of ``type_code`` the holder has stored ACTIVE and valid on ``on`` (a China date):
+        counted by the database, none of them read."""
+        query = (
+            select(func.count())
+            .select_from(_L)
+            .where(
+                _L.c.holder_code_type == code_type,
+                _L.c.holder_code == code,
+                _L.c.type_code == type_code,
+                _IS_CURRENT,
+                _L.c.status == LicenseStatus.ACTIVE.value,
+                _L.c.valid_from <= on,
+                or_(_L.c.valid_until.is_(None), _L.c.valid_until >= on),
+            )
+        )
+        return int(self._s.execute(query).scalar_one())
 
     def version_of(self, code_type: str, code: str, license_id: str) -> License | None:
         """The license ``license_id`` names (any of its versions, a well-formed identifier) as the holder's: its

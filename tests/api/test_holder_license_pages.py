@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -18,9 +19,13 @@ import pytest
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.config import Settings
+from gateway.domain.model import License
 from gateway.domain.verification import UseContext
 from gateway.server import Gateway, build_server, initialise
+from gateway.services.sharing import _PROBE
+from gateway.store.repositories import HolderLicenseRepository
 from protos.zzgw.v1 import issuance_pb2, sharing_pb2, verification_pb2
+from signing.results import Finding
 from tests.api.test_sharing import BUSINESS_LICENSE, COMPANY_FIELDS, SPJC, extended_catalog, sharing
 from tests.conftest import (
     MARKET,
@@ -196,3 +201,54 @@ def test_a_page_token_is_good_only_for_its_listing(chain: Chain) -> None:
         listing(chain, limit=-1)
     assert error_details(refused.value)[1] == [("limit", "BAD_LIMIT")]
     assert [e.license_id for e in listing(chain, limit=10, page_token=token).licenses] == chain.license_ids[10:20]
+
+
+def test_a_form_reads_the_holders_licenses_only_as_far_as_it_needs(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PrefillForm had read every license the holder has of the matter's types, and checked each one's stored record,
+    on every call: 2 s a form of a holder of 20,000 permits, one license used (a reviewer, R2). It reads them newest
+    first, a few at a time, and checks only as many as it takes to find one in force and whether there is a second;
+    how many there are is counted by the store. Counted here: the licenses read and the records checked."""
+    service = chain.running.gateway.sharing
+    assert service is not None and service._record_check is not None
+    check = service._record_check
+    checked: list[str] = []
+    read: list[int] = []
+
+    def counted_check(license: License) -> Finding:
+        checked.append(license.license_id)
+        return check(license)
+
+    newest = HolderLicenseRepository.newest
+
+    def counted_newest(self: HolderLicenseRepository, *args: Any, **kwargs: Any) -> list[tuple[int, License]]:
+        rows = newest(self, *args, **kwargs)
+        read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(service, "_record_check", counted_check)
+    monkeypatch.setattr(HolderLicenseRepository, "newest", counted_newest)
+
+    def form(*license_ids: str) -> sharing_pb2.PrefillFormResponse:
+        request = sharing_pb2.PrefillFormRequest(
+            use=SPJC,
+            holder_code_type="001",
+            holder_code=chain.holder,
+            field_keys=["producer_name"],
+            license_ids=list(license_ids),
+        )
+        return sharing(chain.running, MARKET).PrefillForm(request, timeout=60)
+
+    several = form()
+    assert not several.values
+    ((key, reason, detail),) = [(u.key, u.reason, u.detail) for u in several.unfilled]
+    assert (key, reason) == ("producer_name", "SEVERAL_LICENSES")
+    assert f"申请人有{PERMITS}本有效的食品生产许可证" in detail and "license_ids" in detail
+    assert checked == chain.license_ids[-1:-3:-1]  # the newest two, the second to know there are several
+    assert sum(read) <= _PROBE  # one page of them, not the 3,400
+    checked.clear()
+    read.clear()
+    named = form(chain.license_ids[7])
+    assert [(v.value, v.license_id) for v in named.values] == [("济南连锁食品有限公司", chain.license_ids[7])]
+    assert checked == [chain.license_ids[7]] and not read  # the one named, nothing else
