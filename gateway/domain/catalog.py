@@ -205,6 +205,11 @@ class LicenseType:
     lifelong: bool = False
     """Whether a license of a type that ``expires`` may have no end date all the same (长期: the 居民身份证 of a
     holder aged 46 or more)."""
+    holder_among: tuple[str, ...] = ()
+    """The keys of the ``CITIZEN_ID`` fields one of which names the holder (a 结婚证's 男方 and 女方身份证件号): a
+    license whose holder's 公民身份号码 is none of the numbers they state is refused (``DISAGREES_WITH_HOLDER``).
+    Else a 结婚证 held by a third person had been issued, and that person alone consented to the release of both
+    spouses' numbers (a reviewer). Empty: the holder may be none of them (a 出生医学证明's child is no parent)."""
 
     def __post_init__(self) -> None:
         if (same := _twice(self.fields, lambda f: f.key)) is not None:
@@ -281,6 +286,21 @@ class LicenseType:
                     f"field {spec.key}: person_birth_date must name a DATE field of the type, not "
                     f"{spec.person_birth_date!r}",
                 )
+
+        for key in self.holder_among:
+            among = next((f for f in self.fields if f.key == key), None)
+            if among is None or among.value_type is not ValueType.CITIZEN_ID or among.of_holder is not None:
+                raise where.refused(
+                    f"的 holder_among 中的 {key!r} 不是本类证照的、没有 of_holder 的 CITIZEN_ID 信息项的 key："
+                    "请改为写明某人公民身份号码的信息项的 key（持证人须是其中一人），或删去它",
+                    f"holder_among must name CITIZEN_ID fields of the type not of_holder, not {key!r}",
+                )
+        if self.holder_among and (self.holder_kind is not HolderKind.PERSON or "111" not in self.holder_code_types):
+            raise where.refused(
+                "的 holder_among 要求持证人是所列信息项中的一人，须与持证人的公民身份号码比对：请使 holder_kind 为 "
+                "PERSON、holder_code_types 含 111（公民身份号码），或删去 holder_among",
+                "holder_among needs a holder_kind PERSON with the holder code type 111",
+            )
 
     def field_spec(self, key: str) -> FieldSpec | None:
         for spec in self.fields:
@@ -734,6 +754,7 @@ TYPE_KEYS: Mapping[str, bool] = {
     "license_number_label": False,
     "license_number_of_holder": False,
     "lifelong": False,
+    "holder_among": False,
 }
 FIELD_KEYS: Mapping[str, bool] = {
     "key": True,
@@ -856,6 +877,14 @@ def _license_type(raw: Mapping[str, Any], number: int) -> LicenseType:
             "holder_code_types is empty: list the holder code types, e.g. 001",
         )
     _once(holder_code_types, "holder_code_types", "持证主体代码类型", "holder code type", where)
+    holder_among = tuple(_list(raw, "holder_among", str, where))
+    if "holder_among" in raw and not holder_among:  # a list that says nothing: a slip, as an empty holder_code_types
+        raise where.refused(
+            "的 holder_among 为空：请列出写明公民身份号码、持证人须是其中一人的信息项"
+            "（如结婚证的男方、女方身份证件号），或删去 holder_among",
+            "holder_among is empty: list the CITIZEN_ID fields one of which names the holder, or leave it out",
+        )
+    _once(holder_among, "holder_among", "信息项", "field", where)
     return LicenseType(
         code=code,
         name=_text(raw, "name", where),
@@ -869,6 +898,7 @@ def _license_type(raw: Mapping[str, Any], number: int) -> LicenseType:
         license_number_label=_text(raw, "license_number_label", where, "证照编号"),
         license_number_of_holder=_get(raw, "license_number_of_holder", bool, where, False),
         lifelong=_get(raw, "lifelong", bool, where, False),
+        holder_among=holder_among,
     )
 
 

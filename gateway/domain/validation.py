@@ -245,6 +245,7 @@ def validate_issue(
     if holder is not None:
         check_holder_fields(license_type, holder, fields, errors)
         check_person_fields(license_type, holder, fields, errors, today=today)
+        check_holder_among(license_type, holder, fields, errors, today=today)
         if license_type.license_number_of_holder and license_number and license_number != holder.code:
             code_name = HOLDER_CODE_TYPES.get(holder.code_type, "持证主体代码")
             errors.append(
@@ -691,6 +692,48 @@ def check_person_fields(
 
 
 _SEX_EN = {"男": "man", "女": "woman"}
+
+
+def check_holder_among(
+    license_type: LicenseType,
+    holder: Holder,
+    fields: Mapping[str, str],
+    errors: list[FieldViolation],
+    *,
+    today: dt.date | None = None,
+) -> None:
+    """A holder named by a 公民身份号码 is one of the persons the fields of the type's ``holder_among`` name (a 结婚证's
+    男方 or 女方): a 结婚证 held by a third person, or by a husband whose 男方身份证件号 was another man's, had been
+    issued, and its holder alone then decided whether both spouses' numbers were released (a reviewer). Each of those
+    fields that states a number is refused ``DISAGREES_WITH_HOLDER``. Not judged when one of them is refused for
+    itself (missing, or no valid 公民身份号码: the holder may be the one it meant), when none states a number (nothing
+    to compare with), or for a holder of another code type. The descriptions name the fields, not their values."""
+    if not license_type.holder_among or holder.code_type != "111":
+        return
+    among = {f"fields.{key}" for key in license_type.holder_among}
+    if any(error.field in among for error in errors):  # one refused for itself (missing, no valid number)
+        return
+    stated = {key: fields.get(key, "").strip().upper() for key in license_type.holder_among}
+    stated = {key: code for key, code in stated.items() if code}
+    if not stated or any(citizen_id_problem(code, today=today) for code in stated.values()):
+        return
+    if holder.code in stated.values():
+        return
+    specs = [spec for spec in license_type.fields if spec.key in stated]
+    labels = "、".join(spec.label for spec in specs)
+    keys = ", ".join(f"fields.{spec.key}" for spec in specs)
+    for spec in specs:
+        where = f"fields.{spec.key}"
+        errors.append(
+            _v(
+                where,
+                "DISAGREES_WITH_HOLDER",
+                _said(
+                    f"持证人的公民身份号码不是{labels}中的任何一个：持证人须是其中一人，请改正持证主体代码或{spec.label}",
+                    f"the holder's citizen ID number (holder.code) is none of {keys}: the holder must be one of them",
+                ),
+            )
+        )
 
 
 def check_born_before_issue(

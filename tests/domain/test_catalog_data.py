@@ -1621,3 +1621,74 @@ def test_a_number_too_long_to_read_is_refused_naming_its_line() -> None:
     assert said_.startswith(f"第 {line} 行第 "), said_
     assert "5000 位" in said_ and "set_int_max_str_digits" not in said_, said_
     assert len(said_) < 400, said_
+
+
+def test_a_marriage_certificates_holder_is_one_of_the_spouses(catalog: Catalog) -> None:
+    """The 结婚证's holder is its 男方 or its 女方 (a reviewer had one issued to a third person); a 出生医学证明's is
+    the child, neither parent, and a 不动产权证书 names one person, not some of whom one holds it."""
+    among = {t.name: t.holder_among for t in catalog.license_types.values() if t.holder_among}
+    assert among == {"结婚证": ("husband_citizen_id", "wife_citizen_id")}
+
+
+def _type_named(data: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(t for t in data["license_types"] if t["name"] == name)
+
+
+_NOT_A_PERSONS_FIELD = (
+    "证照类型 {code}（{name}）的 holder_among 中的 {key!r} 不是本类证照的、没有 of_holder 的 CITIZEN_ID 信息项的 key："
+    "请改为写明某人公民身份号码的信息项的 key（持证人须是其中一人），或删去它（license type {code}: holder_among must "
+    "name CITIZEN_ID fields of the type not of_holder, not {key!r}）"
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: _type_named(d, "结婚证").update(holder_among=["husband_citizen_id", "bride_citizen_id"]),
+            _NOT_A_PERSONS_FIELD.format(code="11100000991000043Y001", name="结婚证", key="bride_citizen_id"),
+        ),
+        (
+            lambda d: _type_named(d, "结婚证").update(holder_among=["husband_name", "wife_citizen_id"]),
+            _NOT_A_PERSONS_FIELD.format(code="11100000991000043Y001", name="结婚证", key="husband_name"),
+        ),
+        (
+            lambda d: _type_named(d, "居民身份证").update(holder_among=["citizen_id"]),
+            _NOT_A_PERSONS_FIELD.format(code="11100000991000019E001", name="居民身份证", key="citizen_id"),
+        ),
+        (
+            lambda d: _type_named(d, "结婚证").update(holder_among=[]),
+            "证照类型 11100000991000043Y001 的 holder_among 为空：请列出写明公民身份号码、持证人须是其中一人的信息项"
+            "（如结婚证的男方、女方身份证件号），或删去 holder_among（license type 11100000991000043Y001: holder_among "
+            "is empty: list the CITIZEN_ID fields one of which names the holder, or leave it out）",
+        ),
+        (
+            lambda d: _type_named(d, "结婚证").update(holder_among=["wife_citizen_id", "wife_citizen_id"]),
+            "证照类型 11100000991000043Y001 的 holder_among 中信息项“wife_citizen_id”写了两次，请删去一个"
+            "（license type 11100000991000043Y001: holder_among: field 'wife_citizen_id' is listed twice）",
+        ),
+        (
+            lambda d: _type_named(d, "结婚证").update(holder_among="wife_citizen_id"),
+            "证照类型 11100000991000043Y001 的 holder_among 须为列表 [ … ]，请改正"
+            "（license type 11100000991000043Y001: holder_among must be a list）",
+        ),
+        (
+            lambda d: _type_named(d, "出生医学证明").update(
+                holder_among=["mother_citizen_id"], holder_code_types=["099"]
+            ),
+            "证照类型 1110000099100006XH001（出生医学证明）的 holder_among 要求持证人是所列信息项中的一人，须与持证人"
+            "的公民身份号码比对：请使 holder_kind 为 PERSON、holder_code_types 含 111（公民身份号码），或删去 "
+            "holder_among（license type 1110000099100006XH001: holder_among needs a holder_kind PERSON with the "
+            "holder code type 111）",
+        ),
+    ],
+    ids=["unknown key", "not a CITIZEN_ID", "of_holder", "empty", "twice", "not a list", "no 111"],
+)
+def test_holder_among_names_citizen_id_fields_of_a_persons_type(
+    change: Callable[[dict[str, Any]], object], message: str
+) -> None:
+    data = raw()
+    change(data)
+    with pytest.raises(ValueError) as refused:
+        Catalog.from_mapping(data)
+    assert str(refused.value) == message

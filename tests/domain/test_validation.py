@@ -678,6 +678,26 @@ def test_a_spouses_number_agrees_with_their_sex_and_birth_date() -> None:
     }  # fmt: skip
 
 
+def test_a_marriage_certificates_holder_is_one_of_the_spouses_it_names() -> None:
+    """The catalog's ``holder_among``: a 结婚证 held by a third person is refused on both spouses' fields; the wife
+    may hold it as the husband may; a spouse's number that is no 公民身份号码 is refused as such alone (the holder may
+    be the one it meant), and so is an empty one (REQUIRED)."""
+    record = samples.marriage_certificate(8)
+    fields = record["fields"]
+    stranger = samples.citizen_id(41, dt.date(1980, 3, 3))
+    third = {**record, "holder": {**record["holder"], "code": stranger}}
+    assert violations(third, CIVIL) == {
+        ("fields.husband_citizen_id", "DISAGREES_WITH_HOLDER"),
+        ("fields.wife_citizen_id", "DISAGREES_WITH_HOLDER"),
+    }
+    wifes = {**record, "holder": {**record["holder"], "code": fields["wife_citizen_id"]}}
+    assert validate_issue(draft(wifes), CATALOG, MEMBERS[CIVIL], TODAY).holder.code == fields["wife_citizen_id"]
+    assert violations(with_fields(third, wife_citizen_id=fields["wife_citizen_id"][:17] + "0"), CIVIL) <= {
+        ("fields.wife_citizen_id", "BAD_CHECK_CHARACTER"),
+    }
+    assert violations(with_fields(third, wife_citizen_id=""), CIVIL) == {("fields.wife_citizen_id", "REQUIRED")}
+
+
 def test_a_code_field_agrees_with_the_holder_code_whatever_its_case() -> None:
     record = samples.business_license(3)
     lower = with_fields(record, uscc=record["holder"]["code"].lower())
