@@ -47,6 +47,7 @@ from signing.qr import QrClaims, encode_qr
 from tests.adapters.test_console import fetch
 from tests.api.test_documents import page_text
 from tests.api.test_issuance import unique
+from tests.api.test_seals import license_pdf
 from tests.commands import run_zzgw
 from tests.conftest import (
     CIVIL,
@@ -1102,3 +1103,45 @@ def test_a_document_printing_a_field_made_secret_since_it_was_drawn_is_not_share
             tax.GetLicenseDocument(asked)
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED, caught.value.details()
         assert error_details(caught.value)[0].reason == "DOCUMENT_EXCEEDS_PERMIT"
+
+
+def test_an_issuer_is_not_given_a_document_printing_a_field_made_secret_since_it_was_drawn(
+    store: str, tmp_path: Path
+) -> None:
+    """The issuer's GetLicenseDocument of a document drawn while a field was NORMAL, which the catalog made SECRET
+    afterwards, is refused (DOCUMENT_PRINTS_SECRET), as sharing refuses it: it had been handed over with the value
+    printed in full, while GetLicense left the field out ("no issuance reply carries a SECRET field's value", a
+    reviewer, R1). A document drawn later leaves the field off and is given; so is one its issuer supplied (what it
+    prints is not known); an amendment has a document drawn without it."""
+
+    def secret_domicile(raw: dict[str, Any]) -> None:
+        fields = type_of(raw, BUSINESS_LICENSE)["fields"]
+        type_of(raw, BUSINESS_LICENSE)["fields"] = [
+            {**f, "sensitivity": "SECRET"} if f["key"] == "domicile" else f for f in fields
+        ]
+
+    drawn, later, supplied = (unique(samples.business_license(n)) for n in (45, 46, 47))
+    with serving(tmp_path, store, catalog_file(tmp_path / "before.json")) as running:
+        drawn_id = running.issuance(MARKET).IssueLicense(issue_request(drawn)).license.license_id
+        (later_id,) = batch_issued(running, later)
+        own = issue_request(supplied)
+        own.document = license_pdf(running)
+        supplied_id = running.issuance(MARKET).IssueLicense(own).license.license_id
+    after = catalog_file(tmp_path / "after.json", secret_domicile)
+    initialise(settings_of(tmp_path, store, after), adopt_catalog=True)
+    with serving(tmp_path, store, after) as running:
+        code, _, message = refused(lambda: document_text(running, drawn_id))
+        assert code == grpc.StatusCode.FAILED_PRECONDITION, message
+        assert message.startswith("该证照的版式文件印有证照目录现已列为保密（SECRET）、不对外提供的信息项：住所")
+        assert "domicile" in message and "AmendLicense" in message
+        with pytest.raises(grpc.RpcError) as caught:
+            document_text(running, drawn_id)
+        assert error_details(caught.value)[0].reason == "DOCUMENT_PRINTS_SECRET"
+
+        printed = document_text(running, later_id).replace("\r\n", "")  # drawn now: without it
+        assert later["fields"]["domicile"] not in printed and "住所" not in printed
+        assert document_text(running, supplied_id)  # what the issuer's own PDF prints is not known: given as before
+
+        amended = amend(running, drawn_id, issue_date=today().isoformat()).license  # issued 2024-03-01
+        printed = document_text(running, amended.license_id).replace("\r\n", "")
+        assert drawn["fields"]["domicile"] not in printed and drawn["fields"]["business_scope"][:10] in printed

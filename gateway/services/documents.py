@@ -20,7 +20,7 @@ import hashlib
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain.catalog import Catalog, LicenseType, Sensitivity
+from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, Sensitivity
 from gateway.domain.errors import (
     ConflictError,
     FieldViolation,
@@ -157,13 +157,28 @@ class DocumentService:
             return None
 
     def get(self, caller: Member, license: License) -> LicenseDocument:
-        """The document of ``license`` for its issuer, made now if it was never made."""
+        """The document of ``license`` for its issuer, made now if it was never made. One that prints a field the
+        catalog has made SECRET since it was drawn is refused (``DOCUMENT_PRINTS_SECRET``), as sharing refuses it
+        (``printed_secrets``): no issuance reply carries a SECRET field's value, and ``GetLicense`` leaves it out; the
+        issuer amends the license to have a document drawn without it (docs/adr/0003-license-documents.md)."""
         if caller.code != license.content.issuer_code:
             raise PermissionDeniedError(
                 "只有发证部门可以获取证照的版式文件（only the license's issuer may fetch its document）",
                 reason="NOT_ISSUER",
             )
-        return self.document(license)
+        document = self.document(license)
+        license_type = self._catalog.license_types.get(license.content.type_code)
+        if license_type is not None and (secret := printed_secrets(license.content, license_type, document.printed)):
+            labels, keys = "、".join(spec.label for spec in secret), ", ".join(spec.key for spec in secret)
+            raise ConflictError(
+                f"该证照的版式文件印有证照目录现已列为保密（SECRET）、不对外提供的信息项：{labels}，不再提供；请变更证照（AmendLicense，"
+                f"如填写新的发证日期），以生成不含该项的版式文件（the license's document prints "
+                f"{keys}, which the catalog has made SECRET since it was drawn: it is not given out any "
+                "more. Amend the license (AmendLicense, e.g. with a new issue_date) to have a document drawn without "
+                "it）",
+                reason="DOCUMENT_PRINTS_SECRET",
+            )
+        return document
 
     def document(self, license: License) -> LicenseDocument:
         """The stored document of ``license``, made now (drawn, sealed, kept) if it was never made. No access check:
@@ -298,6 +313,24 @@ class DocumentService:
     def by_sha256(self, sha256: str) -> LicenseDocument | None:
         with self._db.unit_of_work() as uow:
             return uow.documents.by_sha256(sha256)
+
+
+def printed_secrets(
+    content: LicenseContent, license_type: LicenseType, printed: frozenset[str] | None
+) -> list[FieldSpec]:
+    """The fields, in catalog order, that a document of ``content`` printing the fields of ``printed``
+    (``LicenseDocument.printed``) prints with a value and that ``license_type``, as the catalog has it now, makes
+    SECRET: printed while they were not, and never to leave the gateway now. None when what the document prints is not
+    known (``printed`` None: a document its issuer supplied, or one drawn before schema 0034). Sharing refuses such a
+    document to consumers (``DOCUMENT_EXCEEDS_PERMIT``), ``DocumentService.get`` to the issuer
+    (``DOCUMENT_PRINTS_SECRET``)."""
+    if printed is None:
+        return []
+    return [
+        spec
+        for spec in license_type.fields
+        if spec.sensitivity is Sensitivity.SECRET and spec.key in printed and content.fields.get(spec.key, "").strip()
+    ]
 
 
 def printed_keys(template: LicenseType | PrintedForm) -> frozenset[str]:

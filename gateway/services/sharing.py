@@ -111,7 +111,7 @@ from gateway.services.authorization import (
     consent_names_a_person,
     holder_born,
 )
-from gateway.services.documents import DocumentService
+from gateway.services.documents import DocumentService, printed_secrets
 from gateway.store.database import AppendWork, Database, UnitOfWork
 from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
@@ -1047,7 +1047,9 @@ def _document_problem(
     SECRET now (printed when drawn, while it was not: a SECRET field is never shared)."""
     content = license.content
     shown = {f.key for f in permit.fields if not f.masked}
-    exceeds = permit.holder_code != content.holder.code
+    # SECRET now, and printed when drawn: never shared (docs/catalog.md, at once for every license of the type); the
+    # issuer is refused the document too (DocumentService.get)
+    exceeds = permit.holder_code != content.holder.code or bool(printed_secrets(content, license_type, printed))
     for spec in license_type.fields:
         value = content.fields.get(spec.key, "").strip()
         if exceeds:
@@ -1055,9 +1057,7 @@ def _document_problem(
         if not value or (printed is not None and spec.key not in printed):
             continue  # not printed: SECRET when its document was drawn (or its form recorded)
         if spec.sensitivity is Sensitivity.SECRET:
-            # SECRET now, and printed when drawn: never shared (docs/catalog.md, at once for every license of the type)
-            exceeds = printed is not None
-            continue
+            continue  # printed and SECRET now: printed_secrets; not known to be printed (printed None): taken as not
         if spec.key in shown:
             continue  # the caller may see it in full anyway
         sharing = license_type.field_sharing_class(spec.key)
