@@ -25,7 +25,9 @@ Every type is drawn on one A4 portrait page, card-like types (居民身份证, �
 Chinese is set in the CJK font (``find_cjk_font``); Droid Sans Fallback has no Latin letters or digits, so characters
 it lacks come from Bitstream Vera, which reportlab ships. A rare character (生僻字) that neither has, such as 𠮷
 (U+20BB7, CJK Extension B) in a holder's name, comes from the first of the fallback fonts (``find_fallback_fonts``:
-Hanazono Mincho A and B) that has it, and one that no font has is printed as 〓. Fonts are embedded as subsets of the
+Hanazono Mincho A and B) that has it, and one that no font has is printed as 〓. Letters of another script that no
+font has (Uyghur, Mongolian, Tibetan with the fonts installed) would be a row of 〓: ``unprintable`` finds them, and
+issuing refuses to draw such a value (``DocumentService.check_printable``). Fonts are embedded as subsets of the
 characters printed, so a fallback font is in the PDF only when the page needs it. The PDF is drawn with reportlab's
 ``invariant`` mode: the same inputs give the same bytes. The drawing time is one of them: it is the document's
 creation date (``/CreationDate``; the invariant mode alone wrote 2000-01-01 on every document). The document
@@ -46,6 +48,8 @@ import io
 import math
 import re
 import threading
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,6 +150,48 @@ def fits(content: LicenseContent, license_type: Template, *, font: Path | None =
     except DoesNotFit:
         return False
     return True
+
+
+_HAN: tuple[tuple[int, int], ...] = (
+    (0x3005, 0x3005),  # 々
+    (0x3007, 0x3007),  # 〇
+    (0x3021, 0x3029),  # Hangzhou numerals
+    (0x3038, 0x303B),
+    (0x3400, 0x4DBF),  # CJK Extension A
+    (0x4E00, 0x9FFF),  # CJK Unified Ideographs
+    (0xF900, 0xFAFF),  # CJK Compatibility Ideographs
+    (0x16FE2, 0x16FE3),
+    (0x16FF0, 0x16FF1),
+    (0x20000, 0x3FFFF),  # the Supplementary and Tertiary Ideographic Planes: Extensions B-I, compatibility supplement
+)
+"""The code points of the Han script (Unicode's Scripts.txt, ``Han``), as ranges: a Han character that no font has
+is printed as 〓, the mark of a missing type in Chinese print (``unprintable`` lets it through)."""
+
+
+def unprintable(texts: Sequence[str], *, font: Path | None = None) -> list[str]:
+    """For each of ``texts``, its letters (Unicode category L*) that no font of the document draws, each once, in the
+    order they come: drawn, each would be 〓. Han characters are not among them: a rare one no font has is printed as
+    〓, as Chinese print marks a missing type, the record keeping it. Characters of other categories (digits,
+    punctuation, marks, symbols such as emoji) are not either. Fonts as ``render_license_pdf`` takes them, found once
+    for all ``texts`` (the check runs on every license issued)."""
+    fonts: _Fonts | None = None
+    found: list[str] = []
+    for text in texts:
+        if text.isascii():  # Vera has every ASCII letter
+            found.append("")
+            continue
+        if fonts is None:
+            fonts = _fonts(font if font is not None else find_cjk_font(), find_fallback_fonts())
+        others = set(map(ord, text)) - fonts.cjk.chars  # most often none: Chinese text
+        missing = [
+            char
+            for char in dict.fromkeys(char for char in text if ord(char) in others)
+            if unicodedata.category(char).startswith("L")
+            and not any(first <= ord(char) <= last for first, last in _HAN)
+            and fonts.face_for(char)[1] == MISSING_GLYPH
+        ]
+        found.append("".join(missing))
+    return found
 
 
 class DoesNotFit(RenderError):
@@ -297,19 +343,27 @@ it is Python code that the GIL serialised already: 8 threads drawing 39 licenses
 it (0.7-0.9 s), and one thread's drawing is no slower."""
 
 _FONTS_LOCK = threading.Lock()
-_FONTS: dict[tuple[Path, tuple[Path, ...]], _Fonts] = {}
+_FONTS: dict[tuple[Path | str, tuple[Path | str, ...]], _Fonts] = {}
 _FACES: dict[Path, _Face] = {}
 
 
 def _fonts(cjk_file: Path, fallback_files: tuple[Path, ...] = ()) -> _Fonts:
-    """The CJK font and Vera, registered with reportlab, and the fallback fonts to read when a character needs one."""
+    """The CJK font and Vera, registered with reportlab, and the fallback fonts to read when a character needs one.
+    Found by the paths as given, then as resolved (resolving them takes about 0.3 ms, and ``unprintable`` asks for the
+    fonts at every issue)."""
+    given = (str(cjk_file), tuple(str(path) for path in fallback_files))
+    with _FONTS_LOCK:
+        fonts = _FONTS.get(given)
+    if fonts is not None:
+        return fonts
     key = (cjk_file.resolve(), tuple(path.resolve() for path in fallback_files))
     with _FONTS_LOCK:
         fonts = _FONTS.get(key)
     if fonts is None:
         fonts = _Fonts(cjk=_face(key[0]), latin=_face(_LATIN_FONT_FILE, name=_LATIN_FONT), fallbacks=key[1])
-        with _FONTS_LOCK:
-            fonts = _FONTS.setdefault(key, fonts)
+    with _FONTS_LOCK:
+        fonts = _FONTS.setdefault(key, fonts)
+        _FONTS[given] = fonts
     return fonts
 
 

@@ -17,6 +17,7 @@ stored with its issue), not as the catalog may have it by then.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 
 from sqlalchemy.exc import IntegrityError
 
@@ -45,7 +46,7 @@ from signing.pdf import (
 )
 from signing.qr import QrClaims, encode_qr
 from signing.record import SealMemos
-from signing.render import SEAL_BOX, DoesNotFit, fits, printed_weight, render_license_pdf
+from signing.render import SEAL_BOX, DoesNotFit, fits, printed_weight, render_license_pdf, unprintable
 from signing.results import CheckResult
 
 ISSUE_REASON = "电子证照签发"
@@ -63,28 +64,24 @@ class DocumentService:
         self._clock = clock
         self._memos = memos
 
-    def check_printable(self, content: LicenseContent) -> None:
-        """InvalidRequestError when ``content``'s printed form would not fit on one page (its longest value
-        named), before anything is stored: a batch-issued license's document is drawn later and must then succeed."""
-        if fits(content, self._catalog.license_type(content.type_code)):
-            return
-        values = {f"fields.{key}": value for key, value in content.fields.items()}
-        values["holder.name"] = content.holder.name
-        longest = max(values, key=lambda key: printed_weight(values[key]))
-        value = values[longest]
-        breaks = len(value.splitlines()) - 1 if value else 0
-        raise InvalidRequestError(
-            [
-                FieldViolation(
-                    field=longest,
-                    reason="TOO_LONG_FOR_DOCUMENT",
-                    description=f"证照版式文件用最小字号也排不进一页，请删减（the printed license does not fit on one "
-                    f"page even in its smallest type; {longest} has {len(value)} characters"
-                    + (f" and {breaks} line breaks" if breaks else "")
-                    + "）",
-                )
-            ]
-        )
+    def check_printable(self, content: LicenseContent, *, amendment: bool = False) -> None:
+        """InvalidRequestError, before anything is stored, when ``content``'s document could not be drawn as it reads:
+        a value with letters no font of the document draws (``unprintable``: each would be printed as 〓, a Uyghur,
+        Mongolian or Tibetan address a row of them, silently), each such value named; or a printed form that would
+        not fit on one page (its longest value named). A batch-issued license's document is drawn later and must
+        then succeed. Checked only for a document the gateway draws: an issuer's own PDF prints what it prints.
+        ``amendment``: an AmendLicense's, whose document is always drawn (no PDF can be sent with it)."""
+        license_type = self._catalog.license_type(content.type_code)
+        printed = _printed_values(content, license_type)
+        violations = [
+            _unprintable(field, missing, amendment=amendment)
+            for (field, _), missing in zip(printed, unprintable([value for _, value in printed]), strict=True)
+            if missing
+        ]
+        if not fits(content, license_type):
+            violations.append(_too_long(content))
+        if violations:
+            raise InvalidRequestError(violations)
 
     def make(
         self,
@@ -313,6 +310,65 @@ class DocumentService:
     def by_sha256(self, sha256: str) -> LicenseDocument | None:
         with self._db.unit_of_work() as uow:
             return uow.documents.by_sha256(sha256)
+
+
+def _printed_values(content: LicenseContent, license_type: LicenseType) -> list[tuple[str, str]]:
+    """(request field, value) of what a document drawn of ``content`` prints that its issuer wrote: the license
+    number, the holder's name and the fields it prints (all but the SECRET ones), in catalog order."""
+    values = [("license_number", content.license_number), ("holder.name", content.holder.name)]
+    return values + [
+        (f"fields.{spec.key}", content.fields[spec.key])
+        for spec in license_type.fields
+        if spec.key in content.fields and spec.sensitivity is not Sensitivity.SECRET
+    ]
+
+
+_NAMED_UNPRINTABLE = 3
+"""How many of a value's unprintable characters its violation names."""
+
+
+def _unprintable(field: str, missing: str, *, amendment: bool) -> FieldViolation:
+    """UNPRINTABLE_CHARACTERS for ``field``, whose value has the letters ``missing`` that no font draws."""
+    named = "、".join(
+        f"U+{ord(char):04X} {unicodedata.name(char, '')}".rstrip() for char in missing[:_NAMED_UNPRINTABLE]
+    ) + ("…" if len(missing) > _NAMED_UNPRINTABLE else "")
+    if amendment:
+        advice = (
+            "变更的版式文件由网关按模板生成，不能随附：请用版式文件可显示的文字填写该项，或注销该证照后重新签发"
+            "并随附版式文件",
+            "an amendment's document is always drawn: write the value in letters the document shows, or cancel the "
+            "license and issue it again with its document (the PDF, IssueLicense's document)",
+        )
+    else:
+        advice = (
+            "请随证照提交其版式文件（PDF，IssueLicense 或 BatchIssueLicenses 的 document），网关为其盖章",
+            "send the license's document instead (the PDF, in IssueLicense's or BatchIssueLicenses' document), "
+            "which the gateway seals as it is",
+        )
+    return FieldViolation(
+        field=field,
+        reason="UNPRINTABLE_CHARACTERS",
+        description=f"含有证照版式文件的字体无法显示的文字（{named}），生成的版式文件上每个字只会印成〓；"
+        f"{advice[0]}（the value has letters that no font of the drawn document has ({named}): each would be "
+        f"printed as 〓. {advice[1][0].upper()}{advice[1][1:]}）",
+    )
+
+
+def _too_long(content: LicenseContent) -> FieldViolation:
+    """TOO_LONG_FOR_DOCUMENT for ``content``'s longest printed value."""
+    values = {f"fields.{key}": value for key, value in content.fields.items()}
+    values["holder.name"] = content.holder.name
+    longest = max(values, key=lambda key: printed_weight(values[key]))
+    value = values[longest]
+    breaks = len(value.splitlines()) - 1 if value else 0
+    return FieldViolation(
+        field=longest,
+        reason="TOO_LONG_FOR_DOCUMENT",
+        description=f"证照版式文件用最小字号也排不进一页，请删减（the printed license does not fit on one "
+        f"page even in its smallest type; {longest} has {len(value)} characters"
+        + (f" and {breaks} line breaks" if breaks else "")
+        + "）",
+    )
 
 
 def printed_secrets(

@@ -112,8 +112,9 @@ class DocumentMaker(Protocol):
         """Seal ``supplied``, or draw and seal ``content``; raise a ZzgwError (e.g. TSA_UNAVAILABLE) otherwise."""
         ...
 
-    def check_printable(self, content: LicenseContent) -> None:
-        """Raise InvalidRequestError when ``content``'s printed form could not be drawn (too long for its page)."""
+    def check_printable(self, content: LicenseContent, *, amendment: bool = False) -> None:
+        """Raise InvalidRequestError when ``content``'s printed form could not be drawn as it reads (letters no font
+        draws, too long for its page); ``amendment``: an AmendLicense's, which no PDF can come with."""
         ...
 
 
@@ -623,7 +624,7 @@ class IssuanceService:
                 ]
             )
         if self._documents is not None:
-            self._documents.check_printable(content)
+            self._documents.check_printable(content, amendment=True)
         seal = seal_record(self._keys.record_key(caller.code), content.record_mapping())
         new = License(
             content=content,

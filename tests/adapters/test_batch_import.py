@@ -142,6 +142,27 @@ def test_a_number_another_current_license_has_fails_its_line_naming_the_field(
     assert f"第 2 行 license_number LICENSE_NUMBER_TAKEN：许可证编号为 {first['license_number']}" in summary(report)
 
 
+def test_a_value_in_letters_no_font_draws_fails_its_line_and_the_others_go_in(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """An import draws no document, but the documents drawn when first asked for would print a row of 〓 for a
+    Uyghur 生产地址: its line fails UNPRINTABLE_CHARACTERS, naming the field, as IssueLicense refuses it (a reviewer,
+    R2)."""
+    first, second, third = permits(3, uuid.uuid4().hex[:8].upper(), start=300)
+    second["fields"] = {**second["fields"], "production_address": "ئۈرۈمچى شەھىرى تەڭرىتاغ رايونى 12-نومۇر"}
+    report = import_file(
+        write_jsonl(tmp_path / "uyghur.jsonl", [json.dumps(r, ensure_ascii=False) for r in (first, second, third)]),
+        factory(running),
+    )
+    assert report.created == 2
+    assert [(f.line, f.field, f.reason) for f in report.failures] == [
+        (2, "fields.production_address", "UNPRINTABLE_CHARACTERS")
+    ]
+    assert "第 2 行 fields.production_address UNPRINTABLE_CHARACTERS：含有证照版式文件的字体无法显示的文字（U+0626" in (
+        summary(report)
+    )
+
+
 def test_csv_import(running: RunningGateway, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:8].upper()
     records = permits(5, tag, start=200)

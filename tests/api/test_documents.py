@@ -24,7 +24,7 @@ from signing.render import SEAL_BOX
 from signing.results import CheckResult
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
-from tests.conftest import CIVIL, MARKET, POLICE, PORTAL, RunningGateway, error_details, start_gateway
+from tests.conftest import CIVIL, MARKET, POLICE, PORTAL, RunningGateway, error_details, start_gateway, today
 from tests.signing.test_pdf import new_info_by_hand, with_info
 
 
@@ -208,6 +208,73 @@ def test_a_value_of_many_line_breaks_is_weighed_by_its_lines_not_its_length(runn
     ]
     record["fields"]["domicile"] = "山东省济南市\n历下区泉城路1号"  # a line break or two is a value like any other
     assert document_of(running, stub(running).IssueLicense(issue_request(record)).license.license_id).pdf
+
+
+UYGHUR = "ئۈرۈمچى شەھىرى تەڭرىتاغ رايونى 12-نومۇر"
+MONGOLIAN = "ᠬᠥᠬᠡᠬᠣᠲᠠ ᠬᠣᠲᠠ"
+TIBETAN = "བོད་ལྗོངས་ལྷ་ས།"
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        (UYGHUR, "U+0626 ARABIC LETTER YEH WITH HAMZA ABOVE、U+06C8 ARABIC LETTER YU、U+0631 ARABIC LETTER REH…"),
+        (MONGOLIAN, "U+182C MONGOLIAN LETTER QA、U+1825 MONGOLIAN LETTER OE、U+1821 MONGOLIAN LETTER E…"),
+        (TIBETAN, "U+0F56 TIBETAN LETTER BA、U+0F51 TIBETAN LETTER DA、U+0F63 TIBETAN LETTER LA…"),
+    ],
+    ids=["uyghur", "mongolian", "tibetan"],
+)
+def test_a_value_in_letters_no_font_draws_is_refused_where_the_gateway_draws_the_document(
+    running: RunningGateway, value: str, named: str
+) -> None:
+    """A 生产地址 in Uyghur, Mongolian or Tibetan, which the gateway keeps as text, was issued and its sealed document
+    printed a row of 〓 for its letters, silently (a reviewer, R2): refused now, naming the letters and saying to send
+    the PDF, alone and per item of a batch, while the issuer's own PDF is sealed as it is."""
+    request = new_request(31)
+    request.fields["production_address"] = value
+    with pytest.raises(grpc.RpcError) as caught:
+        stub(running).IssueLicense(request)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [("fields.production_address", "UNPRINTABLE_CHARACTERS")]
+    message = caught.value.details() or ""
+    assert message.startswith(f"fields.production_address: 含有证照版式文件的字体无法显示的文字（{named}），"), message
+    assert "IssueLicense 或 BatchIssueLicenses 的 document" in message
+
+    printable = new_request(32)
+    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[request, printable])
+    (response,) = stub(running).BatchIssueLicenses(iter([batch]))
+    refused, issued = response.results
+    assert [(e.field, e.reason) for e in refused.error.field_errors] == [
+        ("fields.production_address", "UNPRINTABLE_CHARACTERS")
+    ]
+    assert not issued.HasField("error") and issued.created
+
+    own = new_request(33, document=license_pdf(running))
+    own.fields["production_address"] = value
+    supplied = stub(running).IssueLicense(own).license
+    assert supplied.fields["production_address"] == value
+    assert document_of(running, supplied.license_id).source == issuance_pb2.DOCUMENT_SOURCE_SUPPLIED
+    amendment = issuance_pb2.AmendLicenseRequest(
+        request_id="am-" + uuid.uuid4().hex,
+        license_id=supplied.license_id,
+        reason="变更",
+        issue_date=today().isoformat(),
+    )
+    with pytest.raises(grpc.RpcError) as amended:
+        stub(running).AmendLicense(amendment)  # drawn: no PDF can come with an amendment
+    assert error_details(amended.value)[1] == [("fields.production_address", "UNPRINTABLE_CHARACTERS")]
+    assert "注销该证照后重新签发并随附版式文件" in (amended.value.details() or "")
+
+
+def test_letters_a_font_draws_and_han_characters_no_font_has_are_issued(running: RunningGateway) -> None:
+    """What the check lets through: letters of the fonts (Latin with diacritics, Cyrillic, Greek, kana), and Han
+    characters, of which one no font has (CJK Extension G) is printed as 〓, the mark of a missing type, as
+    docs/api.md says."""
+    request = new_request(34)
+    request.fields["production_address"] = "Nguyễn Văn Müller Łódź Иванов Ελλάδα カタカナ 𠮷野家 \U00030000村"
+    issued = stub(running).IssueLicense(request).license
+    text = page_text(document_of(running, issued.license_id).pdf)
+    assert "生产地址 Nguyễn Văn Müller Łódź Иванов Ελλάδα カタカナ 𠮷野家 〓村\r\n" in text
 
 
 def test_the_same_request_with_another_document_is_a_conflict(running: RunningGateway) -> None:

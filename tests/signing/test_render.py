@@ -36,6 +36,7 @@ from signing.render import (
     _rows,
     fits,
     render_license_pdf,
+    unprintable,
 )
 from signing.seal_ca import SealMakerCA
 from signing.seal_image import FALLBACK_FONTS_ENV, KNOWN_FALLBACK_FONTS, SealImageError, draw_seal
@@ -461,6 +462,28 @@ def test_without_fallback_fonts_a_character_the_fonts_cannot_draw_is_printed_as_
     text = re.sub(r"\s", "", page_text(pdf))
     assert f"{MISSING_GLYPH}祥䶮{MISSING_GLYPH * 3}公司" in text and "𠮷" not in text
     assert not any(name.startswith("HanaMin") for name in embedded_fonts(pdf))
+
+
+def test_letters_no_font_draws_are_found_but_han_characters_are_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What issuing refuses to draw (UNPRINTABLE_CHARACTERS): the letters of a value that no font has, each once in
+    order (Uyghur, Mongolian, Tibetan, Hangul), not its digits, punctuation, marks or spaces; never a Han character,
+    which no font having prints as 〓, the mark of a missing type (CJK Extension G here; with no fallback fonts 𠮷
+    too); nor the letters Droid Sans Fallback and Vera draw (others, such as Cyrillic and Vietnamese, come from the
+    fallback fonts)."""
+    monkeypatch.setenv(FALLBACK_FONTS_ENV, "")
+    found = unprintable(
+        [
+            "ئۈرۈمچى 12-نومۇر",
+            "ᠬᠥᠬᠡᠬᠣᠲᠠ",
+            "བོད་ལྗོངས།",
+            "서울 3",
+            "𠮷野家\U00030000村，12号",
+            "Müller Straße ñ カタカナ",
+            "",
+            "ABC-12",
+        ]
+    )
+    assert found == ["ئۈرمچىنوۇ", "ᠬᠥᠡᠣᠲᠠ", "བདལངས", "서울", "", "", "", ""]
 
 
 def test_a_fallback_font_that_is_not_there_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
