@@ -25,7 +25,8 @@ Every type is drawn on one A4 portrait page, card-like types (居民身份证, �
 Chinese is set in the CJK font (``find_cjk_font``); Droid Sans Fallback has no Latin letters or digits, so characters
 it lacks come from Bitstream Vera, which reportlab ships. A rare character (生僻字) that neither has, such as 𠮷
 (U+20BB7, CJK Extension B) in a holder's name, comes from the first of the fallback fonts (``find_fallback_fonts``:
-Hanazono Mincho A and B) that has it, and one that no font has is printed as 〓. Letters of another script that no
+Hanazono Mincho A and B) that has it, and one that no font has is printed as 〓; one that prints as nothing (a
+variation selector, a joiner: ``DEFAULT_IGNORABLE``) is not drawn at all. Letters of another script that no
 font has (Uyghur, Mongolian, Tibetan with the fonts installed) would be a row of 〓: ``unprintable`` finds them, and
 issuing refuses to draw such a value (``DocumentService.check_printable``). Fonts are embedded as subsets of the
 characters printed, so a fallback font is in the PDF only when the page needs it. The PDF is drawn with reportlab's
@@ -107,6 +108,37 @@ _MUTED = HexColor("#5A5A5A")
 _FRAME = HexColor("#9E1B1B")
 _RULE = HexColor("#7A7A7A")
 _LABEL_FILL = HexColor("#F7F1E8")
+
+DEFAULT_IGNORABLE: frozenset[int] = frozenset(
+    code
+    for first, last in (
+        # Unicode 14.0 (the gateway Python's), DerivedCoreProperties.txt: Default_Ignorable_Code_Point, reserved too
+        (0x00AD, 0x00AD),  # soft hyphen
+        (0x034F, 0x034F),  # combining grapheme joiner
+        (0x061C, 0x061C),  # Arabic letter mark
+        (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+        (0x17B4, 0x17B5),  # Khmer inherent vowels
+        (0x180B, 0x180F),  # Mongolian free variation selectors and vowel separator
+        (0x200B, 0x200F),  # zero width space, non-joiner, joiner; left-to-right and right-to-left marks
+        (0x202A, 0x202E),  # direction embeddings and overrides
+        (0x2060, 0x206F),  # word joiner, invisible operators, direction isolates, deprecated format characters
+        (0x3164, 0x3164),  # Hangul filler
+        (0xFE00, 0xFE0F),  # variation selectors 1-16
+        (0xFEFF, 0xFEFF),  # zero width no-break space (byte order mark)
+        (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+        (0xFFF0, 0xFFF8),
+        (0x1BCA0, 0x1BCA3),  # shorthand format controls
+        (0x1D173, 0x1D17A),  # musical symbol format controls
+        (0xE0000, 0xE0FFF),  # tags, variation selectors 17-256 (U+E0100-E01EF: ideographic variation sequences)
+    )
+    for code in range(first, last + 1)
+)
+"""Characters that print as nothing (Unicode's Default_Ignorable_Code_Point): never drawn, in any font, and not
+printed as 〓 either. The record and its QR code keep them: a variation selector after a rare Han character (葛 +
+U+E0100), a joiner or direction mark of Uyghur, a Mongolian free variation selector. The page has neither shaping nor
+variation sequences for them to act on, and the fonts that have glyphs for some draw a visible mark (HanaMinA a dashed
+box "VS1" for U+FE00, Vera a hyphen for the soft hyphen), which the page had shown, or 〓 where no font had them
+(葛〓庄村, a reviewer, R3)."""
 
 _LATIN_FONT_FILE = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"
 _LATIN_FONT = "zzgw-latin-vera"
@@ -284,7 +316,8 @@ class _Fonts:
     """Read only when a character needs them (``_face``): HanaMinA and B are 22 and 30 MB, and most names do not."""
 
     def runs(self, text: str) -> list[tuple[str, str]]:
-        """``text`` cut into (font name, text) runs of one font each (``face_for``).
+        """``text`` cut into (font name, text) runs of one font each (``face_for``), the characters that print as
+        nothing left out.
 
         Line breaking measures each line again for every character it adds, so the common case, a character of the
         CJK font, is decided here without the call."""
@@ -292,6 +325,8 @@ class _Fonts:
         cjk_name, cjk_chars = self.cjk.name, self.cjk.chars
         for char in text:
             name, char = (cjk_name, char) if ord(char) in cjk_chars else self.face_for(char)
+            if not char:
+                continue
             if runs and runs[-1][0] == name:
                 runs[-1] = (name, runs[-1][1] + char)
             else:
@@ -303,8 +338,11 @@ class _Fonts:
         has, else the first fallback font that has it. A character none has (an emoji) is printed as 〓, the
         typesetter's mark for a missing type, not dropped: the printed name must not silently differ from the
         record's. Whitespace that neither the CJK font nor Vera has stays with the CJK font: a tab is no reason to
-        read a fallback font."""
+        read a fallback font. A character that prints as nothing (``DEFAULT_IGNORABLE``: a variation selector, a
+        joiner) is not drawn at all: it comes back as the empty text, with the CJK font."""
         code = ord(char)
+        if code in DEFAULT_IGNORABLE:
+            return self.cjk.name, ""
         if code in self.cjk.chars:
             return self.cjk.name, char
         if code in self.latin.chars:
@@ -318,8 +356,9 @@ class _Fonts:
         return self.cjk.name, MISSING_GLYPH
 
     def width(self, text: str, size: float, char_space: float = 0.0) -> float:
-        glyphs = sum(float(pdfmetrics.stringWidth(run, name, size)) for name, run in self.runs(text))
-        return glyphs + char_space * len(text)
+        runs = self.runs(text)
+        glyphs = sum(float(pdfmetrics.stringWidth(run, name, size)) for name, run in runs)
+        return glyphs + char_space * sum(len(run) for _, run in runs)
 
 
 _DRAWING_LOCK = threading.Lock()
@@ -388,7 +427,8 @@ def _register(name: str, path: Path, *, ascii_readable: bool) -> _Face:
     except (TTFError, OSError) as exc:
         raise RenderError(f"cannot read font {path}: {exc}") from exc
     pdfmetrics.registerFont(font)
-    return _Face(name=name, chars=frozenset(int(code) for code in font.face.charToGlyph))
+    # what prints as nothing is never drawn, whatever glyph the font has for it (``DEFAULT_IGNORABLE``)
+    return _Face(name=name, chars=frozenset(int(code) for code in font.face.charToGlyph) - DEFAULT_IGNORABLE)
 
 
 class _TTFont(TTFont):  # type: ignore[misc]  # reportlab ships no type information

@@ -7,7 +7,8 @@ signature over the sealed document, so the document's own seals stay valid and t
 Chinese comes from the CJK font; Droid Sans Fallback has no Latin letters or digits, so those come from Bitstream
 Vera, which reportlab ships. A rare character (生僻字) neither has, in a purpose a clerk typed, comes from the fallback
 fonts (``find_fallback_fonts``), as on the license itself (``signing.render``); one no font has is written as 〓,
-never left out.
+never left out, but for the characters that print as nothing (``signing.render.DEFAULT_IGNORABLE``: a joiner, a
+variation selector), which are not drawn.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from reportlab.pdfbase.pdfdoc import PDFImageXObject
 from reportlab.pdfbase.ttfonts import TTFontFile
 from reportlab.pdfgen.canvas import Canvas
 
-from signing.render import _DRAWING_LOCK, MISSING_GLYPH
+from signing.render import _DRAWING_LOCK, DEFAULT_IGNORABLE, MISSING_GLYPH
 from signing.render import _fonts as _text_fonts
 from signing.seal_image import find_fallback_fonts
 
@@ -225,6 +226,8 @@ class _Fonts:
         runs: list[tuple[ImageFont.FreeTypeFont, str]] = []
         for char in text:
             font, char = self._font_for(char)
+            if not char:
+                continue
             if runs and runs[-1][0] is font:
                 runs[-1] = (font, runs[-1][1] + char)
             else:
@@ -233,6 +236,8 @@ class _Fonts:
 
     def _font_for(self, char: str) -> tuple[ImageFont.FreeTypeFont, str]:
         code = ord(char)
+        if code in DEFAULT_IGNORABLE:  # prints as nothing: not drawn, as on the license itself
+            return self.cjk, ""
         if code in self.cjk_chars:
             return self.cjk, char
         if code in self.latin_chars:

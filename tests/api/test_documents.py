@@ -20,7 +20,7 @@ from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, seal_pb2
 from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfVerification, revisions, validate_sync
-from signing.render import SEAL_BOX
+from signing.render import MISSING_GLYPH, SEAL_BOX
 from signing.results import CheckResult
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
@@ -275,6 +275,20 @@ def test_letters_a_font_draws_and_han_characters_no_font_has_are_issued(running:
     issued = stub(running).IssueLicense(request).license
     text = page_text(document_of(running, issued.license_id).pdf)
     assert "生产地址 Nguyễn Văn Müller Łódź Иванов Ελλάδα カタカナ 𠮷野家 〓村\r\n" in text
+
+
+def test_characters_that_print_as_nothing_are_kept_in_the_record_and_not_drawn(running: RunningGateway) -> None:
+    """A variation selector of a rare Han character, a zero-width non-joiner and a direction mark, which the gateway
+    keeps, had each been printed as 〓 on the sealed document (葛〓庄村, a reviewer, R3): the page shows the address
+    as a reader sees it, and the record keeps every character as sent."""
+    address = "葛\U000e0100庄村 济南\u200c市 编号\u200e12"
+    request = new_request(36)
+    request.fields["production_address"] = address
+    issued = stub(running).IssueLicense(request).license
+    stored = stub(running).GetLicense(issuance_pb2.GetLicenseRequest(license_id=issued.license_id)).license
+    assert stored.fields["production_address"] == address
+    text = page_text(document_of(running, issued.license_id).pdf)
+    assert "生产地址 葛庄村 济南市 编号12\r\n" in text and MISSING_GLYPH not in text
 
 
 def test_the_same_request_with_another_document_is_a_conflict(running: RunningGateway) -> None:

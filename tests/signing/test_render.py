@@ -486,6 +486,21 @@ def test_letters_no_font_draws_are_found_but_han_characters_are_not(monkeypatch:
     assert found == ["ئۈرمچىنوۇ", "ᠬᠥᠡᠣᠲᠠ", "བདལངས", "서울", "", "", "", ""]
 
 
+def test_characters_that_print_as_nothing_are_not_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A variation selector after a rare Han character, a zero-width non-joiner, a direction mark: kept in the record,
+    they had been drawn as 〓 where no font had them (葛〓庄村), and U+FE00 as HanaMinA's dashed box "VS1" (a
+    reviewer, R3). Not drawn now, with or without the fallback fonts: the page reads as the text a reader sees."""
+    for fallbacks in (None, ""):
+        if fallbacks is None:
+            monkeypatch.delenv(FALLBACK_FONTS_ENV, raising=False)
+        else:
+            monkeypatch.setenv(FALLBACK_FONTS_ENV, fallbacks)
+        address = "葛\U000e0100庄村\ufe00济南\u200c市\u200d编号\u200e12\u061c\u034f\u00ad号\ufeff"
+        pdf = render(content_of(samples.business_license(1), MARKET, domicile=address))
+        assert "住所 葛庄村济南市编号12号\r\n" in page_text(pdf), fallbacks
+        assert "HanaMinA" not in embedded_fonts(pdf)
+
+
 def test_a_fallback_font_that_is_not_there_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A misspelt path would print 〓 in names without a word: it is refused, naming the variable."""
     monkeypatch.setenv(FALLBACK_FONTS_ENV, str(tmp_path / "HanaMinB.ttf"))

@@ -34,6 +34,14 @@ def test_a_character_no_font_has_is_written_as_the_missing_type_mark() -> None:
     assert ink(["用证事由：😂"], ()) == ink([f"用证事由：{MISSING_GLYPH}"], ())
 
 
+def test_a_character_that_prints_as_nothing_is_not_written() -> None:
+    """A joiner or a variation selector in a purpose (kept, as a script needs it) is not drawn: neither as 〓 where
+    no font had it, nor as HanaMinA's dashed box "VS1" (a reviewer, R3)."""
+    plain = ink(["用证事由：葛庄村"])
+    for selector in ("\U000e0100", "\u200c", "\ufe00", "\u200e"):
+        assert ink([f"用证事由：葛{selector}庄村"]) == plain, hex(ord(selector))
+
+
 @needs_hanazono
 def test_a_rare_character_is_written_from_the_fallback_font() -> None:
     drawn = ink([f"用证事由：{RARE}"], (HANAZONO_B,))
