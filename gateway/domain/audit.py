@@ -229,6 +229,12 @@ REASON_WORDS: dict[str, str] = {
     "INVALID_CERTIFICATE": "证书无效",
     "LICENSE_TYPE_NOT_IN_CATALOG": "证照目录中已没有此类证照",
     "REPLY_TOO_LARGE": "证照文件过大，未能提供",
+    # a document's copy the policy permitted, not given: its document could not be made or stamped
+    "DOES_NOT_FIT": "证照文件无法生成，未能提供",
+    "TYPE_NOT_IN_CATALOG": "证照目录中已没有此类证照，文件无法生成",
+    "ISSUER_NOT_FOUND": "发证部门已不是网关成员，文件无法生成",
+    "TSA_UNAVAILABLE": "时间戳服务暂时不可用，未能提供",
+    "DOCUMENT_DAMAGED": "所存证照文件已损坏，未能提供",
     "NOTHING_FILLED": "没有可预填的信息项",
     # a call refused for its use, or for what it asked
     "NOT_MATTER_DEPARTMENT": "该事项不由调用部门办理",

@@ -44,7 +44,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -633,11 +633,18 @@ class SharingService:
         if first.error is not None:  # denied: record it now, nothing to draw or stamp
             self._settle(record, lambda *_: (None, first), (), ())
             raise first.error
-        original = self._document(license)
         on = record.at.astimezone(CHINA_TZ).date()
         status, since = license.effective_status(on), status_since(license, on)
         lines, text = _use_lines(caller, use, matter, record.at, _status_line(license, status, since, on))
-        stamped, field = self._stamper.stamp(original.pdf, lines, text)
+        try:
+            # permitted, and then refused for the document itself: it cannot be loaded (REGISTRY_ALTERED) or drawn
+            # (DOES_NOT_FIT, TYPE_NOT_IN_CATALOG, ISSUER_NOT_FOUND, the issuer's seal), or the copy cannot be stamped
+            # (TSA_UNAVAILABLE, DOCUMENT_DAMAGED): on the holder's log as that refusal, as REPLY_TOO_LARGE is (it had
+            # left no record, the attempt seen by neither the holder nor the issuer, a reviewer, R4)
+            original = self._document(license)
+            stamped, field = self._stamper.stamp(original.pdf, lines, text)
+        except ZzgwError as refused:
+            self._refuse(record, refused)
         size = _copy_reply_size(stamped, field, text)
         if self._max_reply_bytes is not None and size > self._max_reply_bytes:
             self._refuse(record, _copy_too_large(size, self._max_reply_bytes))
@@ -953,7 +960,7 @@ class SharingService:
         is on their access logs too."""
         return vouched_subjects(license, self._catalog, self._record_subjects)
 
-    def _refuse(self, record: _Record, error: ZzgwError) -> None:
+    def _refuse(self, record: _Record, error: ZzgwError) -> NoReturn:
         """Record a denial the service makes itself (not the policy), then raise it."""
         self._records.write(record.entries(_Outcome(permitted=False, reason=error.reason, error=error)))
         raise error

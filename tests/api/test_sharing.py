@@ -65,6 +65,7 @@ from tests.conftest import (
     backend_params,
     error_details,
     fresh_database,
+    start_gateway,
     today,
 )
 
@@ -1301,6 +1302,83 @@ def test_a_documents_bytes_changed_in_the_registry_are_handed_out_to_nobody(runn
             {"id": license_id, "pdf": issued.pdf},
         )
     assert sharing(running).GetLicenseDocument(request).original_sha256 == issued.sha256
+
+
+def document_uses(running: RunningGateway, holder_code: str) -> list[tuple[str, str, str]]:
+    """The holder's log of GetLicenseDocument, newest first: decision, reason and its words."""
+    return [
+        (r.decision, r.reason, r.reason_words)
+        for r in records_of(running, holder_code)
+        if r.action == "GET_LICENSE_DOCUMENT"
+    ]
+
+
+def test_a_copy_the_policy_permits_refused_for_its_document_is_on_the_holders_log(running: RunningGateway) -> None:
+    """A copy the policy permitted whose document could then not be loaded (its bytes changed in the store) or drawn
+    (a batch-issued license's recorded form changed) was refused and left no record: neither the holder nor the
+    issuer saw the attempt (a reviewer, R4). It is on the log as that refusal, as REPLY_TOO_LARGE is."""
+    drawn_id, drawn_holder = business_license(running, 9)
+    request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=drawn_id)
+    assert sharing(running).GetLicenseDocument(request).pdf
+    with running.gateway.db.engine.begin() as connection:
+        pdf = connection.execute(
+            text("SELECT pdf FROM license_documents WHERE license_id = :id"), {"id": drawn_id}
+        ).scalar_one()
+        connection.execute(
+            text("UPDATE license_documents SET pdf = :pdf WHERE license_id = :id"),
+            {"id": drawn_id, "pdf": bytes(pdf[:-1]) + b"X"},
+        )
+    with pytest.raises(grpc.RpcError) as caught:
+        sharing(running).GetLicenseDocument(request)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_details(caught.value)[0].reason == "REGISTRY_ALTERED"
+    assert document_uses(running, drawn_holder) == [
+        ("DENY", "REGISTRY_ALTERED", "登记库中该文件所属证照被绕过网关改动"),
+        ("PERMIT", "", ""),
+    ]
+
+    batch_id, batch_holder = business_license(running, 10, batch=True)  # its document drawn when first asked for
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE license_events SET form = :form WHERE license_id = :id"), {"id": batch_id, "form": "0" * 64}
+        )
+    request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=batch_id)
+    with pytest.raises(grpc.RpcError) as caught:
+        sharing(running).GetLicenseDocument(request)
+    assert error_details(caught.value)[0].reason == "REGISTRY_ALTERED"
+    assert [(decision, reason) for decision, reason, _ in document_uses(running, batch_holder)] == [
+        ("DENY", "REGISTRY_ALTERED")
+    ]
+
+
+def test_a_copy_the_tsa_being_down_leaves_unstamped_is_on_the_holders_log(tmp_path: Path) -> None:
+    """The copy's use stamp needs a timestamp: with the TSA down the permitted copy is UNAVAILABLE / TSA_UNAVAILABLE,
+    and on the holder's log as such (it had left no record, a reviewer, R4); no use is recorded for it."""
+    from adapters.http import HttpApp
+    from benchmarks.common import free_port
+
+    port = free_port()
+    own = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=f"http://127.0.0.1:{port}/tsa")
+    try:
+        assert own.gateway.tsa is not None  # the gateway's own TSA, served at that port while it is up
+        tsa = HttpServer(HttpApp(timestamp=own.gateway.tsa.respond, crl=None), f"127.0.0.1:{port}")
+        tsa.start()
+        try:
+            license_id, holder = business_license(own, 11)
+            request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+            assert sharing(own).GetLicenseDocument(request).pdf
+        finally:
+            tsa.stop()
+        with pytest.raises(grpc.RpcError) as caught:
+            sharing(own).GetLicenseDocument(request)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+        assert document_uses(own, holder) == [
+            ("DENY", "TSA_UNAVAILABLE", "时间戳服务暂时不可用，未能提供"),
+            ("PERMIT", "", ""),
+        ]
+    finally:
+        own.stop()
 
 
 @pytest.mark.parametrize(
