@@ -111,6 +111,27 @@ EARLIEST_DATE = dt.date(1900, 1, 1)
 """No license in the registry was issued before this, nor states a date before it (出生, 成立日期): an earlier date is a
 typing slip or a system's empty date (0001-01-01), which would print on the document (an issue date would make the
 license look valid since antiquity)."""
+LATEST_START_YEARS = 1
+"""A ``valid_from`` is at most this many years after today (China's date): a license is issued to be used, and a
+renewal issued ahead of the old one's end starts within months (食品生产许可证 延续 is applied for 30 working days
+before the end, a 驾驶证 renewed within 90 days). A later start is a slip (a year mistyped, 2052 for 2025) or a
+system's far sentinel (9999-12-30), which would be sealed and verified NOT_YET_VALID for years (a reviewer)."""
+MAX_VALIDITY_YEARS = 100
+"""A ``valid_until`` is at most this many years after the license's issue date, or its ``valid_from`` if later (a
+back-dated start, a renewal's, does not shorten it): no license of a type that expires runs longer than a lifetime
+(terms run 5 to 20 years, a 居民身份证's the longest, and a card of no end is 长期, an empty ``valid_until``). A
+later end is a slip or a database's "no end", which would make a license that by law lapses verify ACTIVE for ever
+(a reviewer)."""
+
+
+def years_after(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` later (29 February: 1 March in a year without one); the last date there is past it."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        if day.year + years > dt.MAXYEAR:
+            return dt.date.max
+        return dt.date(day.year + years, 3, 1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,10 +187,12 @@ def validate_issue(
     *,
     stated: Mapping[str, str] | None = None,
     stated_from: dt.date | None = None,
+    stated_until: dt.date | None = None,
 ) -> ValidIssue:
     """Check an issue request; raises InvalidLicenseError with every violation, or PermissionDeniedError.
     ``stated``: the fields of the version an amendment supersedes, whose dates kept as they are are not judged again
-    against today (``check_fields``); ``stated_from``, its ``valid_from``, likewise not judged again when kept."""
+    against today (``check_fields``); ``stated_from``, its ``valid_from``, likewise not judged again when kept;
+    ``stated_until``, its ``valid_until``, judged, but said as the license's when kept (``check_validity``)."""
     errors: list[FieldViolation] = []
     check_request_id(draft.request_id, errors)
     license_type = catalog.license_types.get(draft.type_code)
@@ -225,8 +248,26 @@ def validate_issue(
                 ),
             )
         )
+    elif (
+        valid_from is not None
+        and valid_from != stated_from
+        and valid_from > (latest := years_after(today, LATEST_START_YEARS))
+    ):
+        errors.append(
+            _v(
+                "valid_from",
+                "DATE_TOO_LATE",
+                _said(
+                    f"{FIELD_LABELS['valid_from']} {valid_from} 晚于今天起一年（最晚 {latest}）",
+                    f"valid_from {valid_from} is more than {LATEST_START_YEARS} year after today (at the latest "
+                    f"{latest})",
+                ),
+            )
+        )
     valid_from = valid_from or issue_date
-    valid_until = check_validity(license_type, issue_date, valid_from, draft.valid_until, errors)
+    valid_until = check_validity(
+        license_type, issue_date, valid_from, draft.valid_until, errors, stated_until=stated_until
+    )
     region_code = draft.region_code or issuer.region
     if problem := region_code_problem(region_code):
         errors.append(_v("region_code", "BAD_REGION_CODE", _problem("region_code", "行政区划代码", problem)))
@@ -809,17 +850,29 @@ def check_validity(
     valid_from: dt.date | None,
     raw_until: str,
     errors: list[FieldViolation],
+    *,
+    stated_until: dt.date | None = None,
 ) -> dt.date | None:
     """The validity end date, if the type has one. A type that does not expire (the catalog's ``expires``: a
     营业执照, a 结婚证) has none: an end date given anyway would print on the document and make the license verify
     as EXPIRED once it passed, a license that by law does not lapse. A type that may be ``lifelong`` writes 长期 as an
     empty end date only: 长期 spelt out, or 9999-12-31 (a database's "no end"), is refused with that hint, else one
-    card printed 至 9999年12月31日 and verified with that date where another said 长期 (a time tester)."""
+    card printed 至 9999年12月31日 and verified with that date where another said 长期 (a time tester). A type that
+    expires and is not ``lifelong`` (食品生产许可证, 护照) has no 长期: written out, or as 9999-12-31, it is refused
+    NOT_LIFELONG_TYPE, asking for the license's real end (9999-12-31 had been taken, and the license verified ACTIVE
+    for ever: a reviewer). An end more than ``MAX_VALIDITY_YEARS`` after the issue date, or a later start, is
+    DATE_TOO_LATE. ``stated_until``:
+    the end of the license an amendment supersedes, which kept as it is is said as the license's."""
     if raw_until and not license_type.expires:
         errors.append(not_expiring(license_type))
         return None
-    if license_type.lifelong and raw_until.strip() in LIFELONG_SPELLINGS:
-        errors.append(lifelong_spelled_out(license_type, raw_until.strip()))
+    spelt = raw_until.strip()
+    kept = stated_until is not None and raw_until == stated_until.isoformat()
+    if license_type.lifelong and spelt in LIFELONG_SPELLINGS:
+        errors.append(lifelong_spelled_out(license_type, spelt, stated=kept))
+        return None
+    if spelt in LIFELONG_SPELLINGS:
+        errors.append(not_lifelong(license_type, spelt, stated=kept))
         return None
     valid_until = check_date("valid_until", raw_until, errors)
     if license_type.expires and not raw_until and not license_type.lifelong:
@@ -849,6 +902,11 @@ def check_validity(
                 _said("有效期截止日期早于起始日期", "validity ends before it starts"),
             )
         )
+    # counted from the issue, or from a later start: a back-dated start (a renewal) does not shorten it; a date
+    # refused as before 1900 is not counted from (its refusal is the one to fix)
+    start = max((d for d in (issue_date, valid_from) if d and d >= EARLIEST_DATE), default=None)
+    if valid_until and start and valid_until > (latest := years_after(start, MAX_VALIDITY_YEARS)):
+        errors.append(too_late_until(license_type, valid_until, latest, stated=kept))
     return valid_until
 
 
@@ -872,6 +930,52 @@ def lifelong_spelled_out(license_type: LicenseType, value: str, *, stated: bool 
             f"leave valid_until empty for no end date: an empty one means no end date, not {value!r}",
         )
     return _v("valid_until", "LIFELONG_SPELLED_OUT", words)
+
+
+def not_lifelong(license_type: LicenseType, value: str, *, stated: bool = False) -> FieldViolation:
+    """NOT_LIFELONG_TYPE: 长期 written in ``valid_until`` (``value``: 长期, 长期有效 or 9999-12-31, a database's
+    "no end") for a type that expires and cannot be 长期: the license's real end is asked for; ``stated`` when the
+    license being amended carries it already (issued before the gateway refused it)."""
+    name = license_type.name
+    if stated:
+        words = _said(
+            f"{name}没有长期有效期，而此证照的有效期截止日期载为 {value}：变更时请填写证照实际的有效期截止日期",
+            f"{name} licenses have a validity end, and this one states {value}: send its real valid_until",
+        )
+    else:
+        words = _said(
+            f"{name}没有长期有效期：请填写证照实际的有效期截止日期，不填“{value}”",
+            f"{name} licenses have a validity end: give the license's real valid_until, not {value!r}",
+        )
+    return _v("valid_until", "NOT_LIFELONG_TYPE", words)
+
+
+def too_late_until(
+    license_type: LicenseType, valid_until: dt.date, latest: dt.date, *, stated: bool = False
+) -> FieldViolation:
+    """DATE_TOO_LATE: a ``valid_until`` more than ``MAX_VALIDITY_YEARS`` after the issue date or a later start of
+    validity (``latest`` the last end taken); ``stated`` when the license being amended carries it already. A type
+    that may be 长期 is told that an empty end date says so."""
+    years = MAX_VALIDITY_YEARS
+    if stated:
+        chinese = (
+            f"此证照的有效期截止日期载为 {valid_until}，距发证或起始日期超过{years}年："
+            "变更时请填写证照实际的有效期截止日期"
+        )
+        english = (
+            f"this license states valid_until {valid_until}, more than {years} years after its issue or start: send "
+            "its real one"
+        )
+    else:
+        chinese = f"{FIELD_LABELS['valid_until']} {valid_until} 距发证或起始日期超过{years}年（最晚 {latest}）"
+        english = (
+            f"valid_until {valid_until} is more than {years} years after the issue or start of validity (at the "
+            f"latest {latest})"
+        )
+    if license_type.lifelong:
+        chinese += "；长期有效请留空"
+        english += "; leave it empty for no end date"
+    return _v("valid_until", "DATE_TOO_LATE", _said(chinese, english))
 
 
 def not_expiring(license_type: LicenseType, *, stated: dt.date | None = None) -> FieldViolation:

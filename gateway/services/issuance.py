@@ -602,7 +602,13 @@ class IssuanceService:
         not_in_catalog = [_field_not_in_catalog(license_type, key) for key in left]
         try:
             valid = validate_issue(
-                draft, self._catalog, caller, on, stated=old.content.fields, stated_from=old.content.valid_from
+                draft,
+                self._catalog,
+                caller,
+                on,
+                stated=old.content.fields,
+                stated_from=old.content.valid_from,
+                stated_until=old.content.valid_until,
             )
         except InvalidLicenseError as invalid_too:  # every field to bring up to the catalog, said at once
             raise InvalidLicenseError([*not_in_catalog, *invalid_too.violations]) from None

@@ -244,6 +244,25 @@ def test_a_lifelong_end_date_spelled_out_fails_its_line(running: RunningGateway,
     assert issued.valid_until == ""
 
 
+def test_a_no_end_or_far_date_of_a_type_that_expires_fails_its_line(running: RunningGateway, tmp_path: Path) -> None:
+    """A register exporting its "no end" (9999-12-31) as a 食品生产许可证's 有效期至, or its far sentinel (9999-12-30)
+    as the start, had its permit issued, in force for ever or not for 8000 years (a reviewer): each fails its line, said
+    as IssueLicense says it; the permit with its real dates is issued."""
+    base = int(uuid.uuid4().hex[:8], 16)
+    permits = [samples.food_permit(base + i) for i in range(3)]
+    for permit in permits:
+        permit["request_id"] += f"-{base}"
+    permits[0]["valid_until"] = "9999-12-31"
+    permits[1].update(valid_from="9999-12-30", valid_until="9999-12-30")
+    report = import_file(write_jsonl(tmp_path / "permits.jsonl", [json.dumps(p) for p in permits]), factory(running))
+    assert report.created == 1
+    assert [(f.line, f.field, f.reason) for f in report.failures] == [
+        (1, "valid_until", "NOT_LIFELONG_TYPE"),
+        (2, "valid_from", "DATE_TOO_LATE"),
+    ]
+    assert report.failures[0].message.startswith("食品生产许可证没有长期有效期：请填写证照实际的有效期截止日期")
+
+
 def test_csv_rows_with_too_many_or_too_few_cells(running: RunningGateway, tmp_path: Path) -> None:
     """Each is one plain failure (a short row was every field of its missing cells REQUIRED)."""
     path = tmp_path / "ragged.csv"

@@ -511,13 +511,19 @@ def test_lifelong_is_an_empty_end_date_at_issue_in_batches_and_at_amendment(runn
     assert error_details(caught.value)[1] == [("valid_until", "LIFELONG_SPELLED_OUT")]
 
 
-def test_a_card_stored_with_9999_12_31_for_lifelong_is_amended_by_emptying_it(running: RunningGateway) -> None:
+def test_a_card_stored_with_9999_12_31_for_lifelong_is_amended_by_emptying_it(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A 居民身份证 issued with 9999-12-31 before the gateway refused it: an amendment that leaves the date is refused
     saying the license states it; one with valid_until empty makes a version that is 长期."""
+    from gateway.domain import validation
+
     id_card = next(t for t in running.gateway.catalog.license_types.values() if t.name == "居民身份证")
     record = {**fresh_id_card(), "valid_until": "9999-12-31"}
-    # as the gateway was: 9999-12-31 taken as a date
-    old = issued_as_before(running, POLICE, dataclasses.replace(id_card, lifelong=False), record)
+    with monkeypatch.context() as patched:  # as the gateway was: 9999-12-31 taken as a date
+        patched.setattr(validation, "LIFELONG_SPELLINGS", frozenset({"长期", "长期有效"}))
+        patched.setattr(validation, "MAX_VALIDITY_YEARS", 10_000)
+        old = issued_as_before(running, POLICE, dataclasses.replace(id_card, lifelong=False), record)
     assert old.license.content.valid_until == dt.date(9999, 12, 31)
     stub = running.issuance(POLICE)
 
@@ -542,6 +548,101 @@ def test_a_card_stored_with_9999_12_31_for_lifelong_is_amended_by_emptying_it(ru
     )
     new = amend(valid_until="").license
     assert (new.version, new.valid_until, new.status) == (2, "", S.LICENSE_STATUS_ACTIVE)
+
+
+def test_a_type_that_expires_takes_no_end_of_9999_nor_a_date_too_far_at_issue_in_batches_and_at_amendment(
+    running: RunningGateway,
+) -> None:
+    """A 食品生产许可证 (it expires, and is never 长期) sent with valid_until 9999-12-31, a database's "no end", had
+    been issued, printed 至 9999年12月31日 and verified ACTIVE for ever; one with valid_from 9999-12-30
+    NOT_YET_VALID for 8000 years (a reviewer). The end is NOT_LIFELONG_TYPE, asking for the real one; a start more
+    than a year after today (China) and an end more than 100 years after the issue are DATE_TOO_LATE: by
+    IssueLicense, each batch item and AmendLicense alike, nothing issued."""
+    stub = running.issuance(MARKET)
+    day = today()
+    latest_start = day.replace(year=day.year + 1) if (day.month, day.day) != (2, 29) else dt.date(day.year + 1, 3, 1)
+    issued = dt.date.fromisoformat(samples.food_permit(0)["issue_date"])
+    cases = [
+        ({"valid_until": "9999-12-31"}, [("valid_until", "NOT_LIFELONG_TYPE")]),
+        ({"valid_until": "长期"}, [("valid_until", "NOT_LIFELONG_TYPE")]),
+        (
+            {"valid_from": "9999-12-30", "valid_until": "9999-12-31"},
+            [("valid_from", "DATE_TOO_LATE"), ("valid_until", "NOT_LIFELONG_TYPE")],
+        ),
+        ({"valid_from": (latest_start + dt.timedelta(days=1)).isoformat()}, [("valid_from", "DATE_TOO_LATE")]),
+        (
+            {"valid_until": issued.replace(year=issued.year + 100, day=11).isoformat()},
+            [("valid_until", "DATE_TOO_LATE")],
+        ),
+    ]
+    for n, (dates, refused) in enumerate(cases):
+        record = {**unique(samples.food_permit(70 + n)), **dates}
+        with pytest.raises(grpc.RpcError) as caught:
+            issue(running, record)
+        assert (caught.value.code(), error_details(caught.value)[1]) == (grpc.StatusCode.INVALID_ARGUMENT, refused)
+        (item,) = results(
+            stub.BatchIssueLicenses(iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])]))
+        )
+        assert [(e.field, e.reason) for e in item.error.field_errors] == refused
+    assert caught.value.details() == (
+        "valid_until: 有效期截止日期 2124-05-11 距发证或起始日期超过100年（最晚 2124-05-10）"
+        "（valid_until 2124-05-11 is more than 100 years after the issue or start of validity (at the latest "
+        "2124-05-10)）"
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        issue(running, {**unique(samples.food_permit(79)), "valid_until": "9999-12-31"})
+    assert caught.value.details() == (
+        "valid_until: 食品生产许可证没有长期有效期：请填写证照实际的有效期截止日期，不填“9999-12-31”"
+        "（食品生产许可证 licenses have a validity end: give the license's real valid_until, not '9999-12-31'）"
+    )
+    taken = issue(running, {**unique(samples.food_permit(80)), "valid_from": latest_start.isoformat()}).license
+    assert (taken.valid_from, taken.status) == (latest_start.isoformat(), S.LICENSE_STATUS_ACTIVE)
+    for dates, refused in cases[:4]:
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.AmendLicense(
+                issuance_pb2.AmendLicenseRequest(
+                    request_id="amend-" + uuid.uuid4().hex, license_id=taken.license_id, reason="延续", **dates
+                )
+            )
+        assert error_details(caught.value)[1] == refused
+
+
+def test_a_license_stored_with_9999_12_31_for_a_type_that_expires_is_amended_with_its_real_end(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 食品生产许可证 issued with valid_until 9999-12-31 before the gateway refused it verifies ACTIVE for ever: an
+    amendment that keeps the date is refused saying the license states it, and asking for its real end; one that gives
+    it makes a version that ends."""
+    from gateway.domain import validation
+
+    with monkeypatch.context() as patched:  # as the gateway was
+        patched.setattr(validation, "LIFELONG_SPELLINGS", frozenset({"长期", "长期有效"}))
+        patched.setattr(validation, "MAX_VALIDITY_YEARS", 10_000)
+        old = issue(running, {**unique(samples.food_permit(81)), "valid_until": "9999-12-31"}).license
+    assert (old.valid_until, old.status) == ("9999-12-31", S.LICENSE_STATUS_ACTIVE)
+    stub = running.issuance(MARKET)
+
+    def amend(**extra: str) -> issuance_pb2.AmendLicenseResponse:
+        return stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex,
+                license_id=old.license_id,
+                fields={"legal_representative": "李四"},
+                reason="法定代表人变更",
+                **extra,
+            )
+        )
+
+    with pytest.raises(grpc.RpcError) as caught:
+        amend()
+    assert error_details(caught.value)[1] == [("valid_until", "NOT_LIFELONG_TYPE")]
+    assert caught.value.details() == (
+        "valid_until: 食品生产许可证没有长期有效期，而此证照的有效期截止日期载为 9999-12-31："
+        "变更时请填写证照实际的有效期截止日期（食品生产许可证 licenses have a validity end, "
+        "and this one states 9999-12-31: send its real valid_until）"
+    )
+    new = amend(valid_until="2029-05-09").license
+    assert (new.version, new.valid_until, new.status) == (2, "2029-05-09", S.LICENSE_STATUS_ACTIVE)
 
 
 def test_a_start_of_validity_stored_before_the_check_does_not_stop_an_amendment_that_keeps_it(

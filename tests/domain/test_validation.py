@@ -187,7 +187,7 @@ DATE_CASES = [
     ("issue date today is fine", {"issue_date": "2025-01-01"}, None),
     ("a system's empty date", {"issue_date": "0001-01-01"}, ("issue_date", "ISSUE_DATE_TOO_EARLY")),
     ("issue date before 1900", {"issue_date": "1899-12-31"}, ("issue_date", "ISSUE_DATE_TOO_EARLY")),
-    ("issue date in 1900 is fine", {"issue_date": "1900-01-01"}, None),
+    ("issue date in 1900 is fine", {"issue_date": "1900-01-01", "valid_until": "1904-12-31"}, None),
     ("validity before issue", {"valid_until": "2024-05-09"}, ("valid_until", "VALIDITY_BEFORE_ISSUE")),
     ("validity before start", {"valid_from": "2024-06-01", "valid_until": "2024-05-31"},
      ("valid_until", "VALIDITY_BEFORE_START")),
@@ -329,8 +329,9 @@ LIFELONG_SPELLINGS = ("长期", "长期有效", "9999-12-31", " 长期 ")
 def test_lifelong_is_an_empty_end_date_and_its_spellings_are_refused_with_that_hint(until: str) -> None:
     """A 居民身份证 may be 长期 (the catalog's ``lifelong``), written as an empty valid_until. Written as the card
     prints it, it had been refused as a badly written date, without a word of what to do; written 9999-12-31 it had
-    been taken, and printed 至 9999年12月31日 where other cards say 长期 (a time tester). A type that always ends is
-    answered as before."""
+    been taken, and printed 至 9999年12月31日 where other cards say 长期 (a time tester). A type that always ends has
+    no 长期: 9999-12-31 had been taken for it (a 食品生产许可证 verified ACTIVE for ever; a reviewer), 长期 refused as a
+    badly written date; each is NOT_LIFELONG_TYPE, asking for the license's real end."""
     said = (
         f"长期有效请留空：居民身份证的有效期截止日期留空即为长期，不填“{until.strip()}”"
         f"（leave valid_until empty for no end date: an empty one means no end date, not {until.strip()!r}）"
@@ -338,11 +339,44 @@ def test_lifelong_is_an_empty_end_date_and_its_spellings_are_refused_with_that_h
     assert _descriptions({**samples.id_card(44), "valid_until": until}, POLICE) == {
         ("valid_until", "LIFELONG_SPELLED_OUT"): said
     }
-    not_lifelong = {**samples.food_permit(45), "valid_until": until}
-    if until == "9999-12-31":
-        assert validate_issue(draft(not_lifelong), CATALOG, MEMBERS[MARKET], TODAY).valid_until == dt.date(9999, 12, 31)
-    else:
-        assert violations(not_lifelong, MARKET) == {("valid_until", "BAD_DATE")}
+    assert _descriptions({**samples.food_permit(45), "valid_until": until}, MARKET) == {
+        ("valid_until", "NOT_LIFELONG_TYPE"): f"食品生产许可证没有长期有效期：请填写证照实际的有效期截止日期，"
+        f"不填“{until.strip()}”（食品生产许可证 licenses have a validity end: give the license's real valid_until, "
+        f"not {until.strip()!r}）"
+    }
+
+
+def test_a_validity_has_an_upper_bound_as_it_has_a_lower_one() -> None:
+    """valid_from had no upper bound: 9999-12-30 (a system's far sentinel) was issued, a license NOT_YET_VALID for 8000
+    years, as valid_until had none: a 食品生产许可证 ending in 3024 verified ACTIVE for a millennium (a reviewer). A
+    start more than a year after today (China) and an end more than 100 years after the issue (or a later start)
+    are DATE_TOO_LATE; a year to the day is taken, as are 100 years (29 February: to 1 March)."""
+    permit = samples.food_permit(46)
+    latest_start = TODAY.replace(year=TODAY.year + 1)
+    taken = {**permit, "valid_from": latest_start.isoformat(), "valid_until": "2125-12-31"}
+    assert validate_issue(draft(taken), CATALOG, MEMBERS[MARKET], TODAY).valid_from == latest_start
+    for start in ((latest_start + dt.timedelta(days=1)).isoformat(), "9999-12-30"):
+        assert _descriptions({**permit, "valid_from": start, "valid_until": start}, MARKET) == {
+            ("valid_from", "DATE_TOO_LATE"): f"有效期起始日期 {start} 晚于今天起一年（最晚 {latest_start}）"
+            f"（valid_from {start} is more than 1 year after today (at the latest {latest_start})）",
+        }
+    century = {**permit, "issue_date": "2000-02-29", "valid_until": "2100-03-01"}  # 2100 has no 29 February
+    assert validate_issue(draft(century), CATALOG, MEMBERS[MARKET], TODAY).valid_until == dt.date(2100, 3, 1)
+    assert _descriptions({**century, "valid_until": "2100-03-02"}, MARKET) == {
+        ("valid_until", "DATE_TOO_LATE"): "有效期截止日期 2100-03-02 距发证或起始日期超过100年（最晚 2100-03-01）"
+        "（valid_until 2100-03-02 is more than 100 years after the issue or start of validity (at the latest "
+        "2100-03-01)）"
+    }
+    later_start = {**permit, "valid_from": "2025-06-01", "valid_until": "2125-06-01"}  # from the later start
+    assert validate_issue(draft(later_start), CATALOG, MEMBERS[MARKET], TODAY).valid_until == dt.date(2125, 6, 1)
+    back_dated = {**permit, "valid_from": "1950-01-01", "valid_until": "2124-05-11"}  # a renewal's: from the issue
+    assert violations(back_dated, MARKET) == {("valid_until", "DATE_TOO_LATE")}
+    assert validate_issue(draft({**back_dated, "valid_until": "2124-05-10"}), CATALOG, MEMBERS[MARKET], TODAY)
+    card = {**samples.id_card(47), "valid_until": "9999-12-30"}  # a type that may be 长期 is told how to say it
+    assert _descriptions(card, POLICE)[("valid_until", "DATE_TOO_LATE")].endswith(
+        "；长期有效请留空（valid_until 9999-12-30 is more than 100 years after the issue or start of validity (at the "
+        "latest 2120-06-01); leave it empty for no end date）"
+    )
 
 
 # --- value types -------------------------------------------------------------------------------------------------
