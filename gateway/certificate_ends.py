@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from gateway import metrics
 from gateway.config import ConfigError, Settings
 from gateway.domain.counts import counted
-from gateway.domain.model import Clock, beijing_day
+from gateway.domain.model import CHINA_TZ, Clock, beijing_day
 from gateway.threads import name_this_thread
 from signing.errors import KeyStoreError
 
@@ -73,16 +73,18 @@ class Ending:
     ended: bool
     """Whether it has ended."""
     days_left: int
-    """Whole days until its end (0 in its last day, or once ended)."""
+    """Days from today to the day of its end, both in Beijing time, as its day is said (0 on that day, or once
+    ended): whole 24-hour periods had told an operator at 23:00 on 12-07 of an end at 01:00 on 12-09 "in 1 day" (a
+    reviewer, R3)."""
 
     def said(self) -> str:
         """The end in words: ``the receipt certificate (…/receipt.pem) ends on 2031-12-09 (Beijing time), in 12
-        days``, or ``… ended on 2031-12-09 (Beijing time)``."""
+        days`` (``tomorrow``, ``today``), or ``… ended on 2031-12-09 (Beijing time)``."""
         where = f"{self.what} ({self.path})" if self.path is not None else self.what
         day = f"{beijing_day(self.not_after)} (Beijing time)"
         if self.ended:
             return f"{where} ended on {day}"
-        left = "within a day" if self.days_left == 0 else f"in {counted(self.days_left, 'day')}"
+        left = {0: "today", 1: "tomorrow"}.get(self.days_left) or f"in {counted(self.days_left, 'day')}"
         return f"{where} ends on {day}, {left}"
 
 
@@ -94,7 +96,8 @@ def ending(
     if left > within:
         return None
     ended = left <= dt.timedelta(0)
-    return Ending(what=what, path=path, not_after=not_after, ended=ended, days_left=0 if ended else left.days)
+    days = (not_after.astimezone(CHINA_TZ).date() - now.astimezone(CHINA_TZ).date()).days
+    return Ending(what=what, path=path, not_after=not_after, ended=ended, days_left=0 if ended else days)
 
 
 OWN_CHECK_SECONDS = 24 * 3600.0

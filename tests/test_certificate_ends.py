@@ -31,8 +31,11 @@ RECEIPT = Path("seal-ca/receipt.pem")
     ("before", "said"),
     [
         (dt.timedelta(days=12, hours=1), "ends on 2027-03-10 (Beijing time), in 12 days"),
-        (dt.timedelta(days=1, hours=3), "ends on 2027-03-10 (Beijing time), in 1 day"),
-        (dt.timedelta(hours=3), "ends on 2027-03-10 (Beijing time), within a day"),  # had been "in 0 days"
+        # 22:30 on 03-08 in Beijing: the day after tomorrow, though 27 hours away (it had been "in 1 day": a reviewer)
+        (dt.timedelta(days=1, hours=3), "ends on 2027-03-10 (Beijing time), in 2 days"),
+        (dt.timedelta(days=1, hours=1), "ends on 2027-03-10 (Beijing time), tomorrow"),  # 00:30 on 03-09
+        (dt.timedelta(hours=3), "ends on 2027-03-10 (Beijing time), tomorrow"),  # 22:30 on 03-09; had been "in 0 days"
+        (dt.timedelta(hours=1), "ends on 2027-03-10 (Beijing time), today"),  # 00:30 on 03-10
         (dt.timedelta(0), "ended on 2027-03-10 (Beijing time)"),
         (-dt.timedelta(days=40), "ended on 2027-03-10 (Beijing time)"),
     ],
@@ -43,6 +46,23 @@ def test_an_end_is_said_by_its_day_in_beijing(before: dt.timedelta, said: str) -
     assert own.ended == (before <= dt.timedelta(0))
     member = ending("the client certificate of member X (某局)", None, END, END - before, within=WARN_BEFORE)
     assert member is not None and member.said() == f"the client certificate of member X (某局) {said}"
+
+
+def test_the_days_left_are_beijing_days_not_24_hour_periods() -> None:
+    """An operator at 23:00 Beijing time on 12-07 had been told of an end at 01:00 on 12-09 "in 1 day": the day said
+    and the count disagreed (a reviewer, R3). Days are counted as the day is said, in Beijing's calendar."""
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    now = dt.datetime(2031, 12, 7, 23, 0, tzinfo=beijing)
+    for end, days in (((2031, 12, 9, 1, 0), 2), ((2031, 12, 8, 0, 30), 1), ((2031, 12, 7, 23, 59), 0)):
+        own = ending("the receipt certificate", None, dt.datetime(*end, tzinfo=beijing), now, within=WARN_BEFORE)
+        assert own is not None and own.days_left == days
+    own = ending(
+        "the receipt certificate", None, dt.datetime(2031, 12, 9, 1, 0, tzinfo=beijing), now, within=WARN_BEFORE
+    )
+    assert own is not None and own.said() == "the receipt certificate ends on 2031-12-09 (Beijing time), in 2 days"
+    utc = ending("a member's", None, dt.datetime(2031, 12, 8, 17, 0, tzinfo=dt.UTC), now.astimezone(dt.UTC),
+                 within=WARN_BEFORE)  # fmt: skip
+    assert utc is not None and utc.days_left == 2  # 01:00 on 12-09 in Beijing, whatever zone the times come in
 
 
 def test_an_end_beyond_the_time_asked_is_none() -> None:
@@ -178,7 +198,11 @@ def test_a_gateway_left_running_says_its_own_certificates_end_when_they_come_and
             )
         ]
         said = look(receipt.not_after - dt.timedelta(hours=2))  # the next look is a second after the end
-        assert said[0][0] == logging.WARNING and "within a day" in said[0][1]
+        on_its_day = (receipt.not_after - dt.timedelta(hours=2)).astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+        assert (
+            said[0][0] == logging.WARNING
+            and f"(Beijing time), {'today' if on_its_day.isoformat() == day else 'tomorrow'}, " in said[0][1]
+        )
         assert waits[-1] == pytest.approx(2 * 3600 + 1.0)
         ((level, line),) = look()
         assert level == logging.ERROR

@@ -83,10 +83,12 @@ def test_ending_and_ended_certificates_are_said_naming_the_member_and_the_day(
     caplog.set_level(logging.INFO, logger="zzgw.members")
 
     assert warn_of_ends({TAX: end}, names, end - dt.timedelta(days=31)) == []  # not yet
-    ((level, line),) = warn_of_ends({TAX: end}, names, end - dt.timedelta(days=12, hours=1))
+    at = end - dt.timedelta(days=12, hours=1)
+    ((level, line),) = warn_of_ends({TAX: end}, names, at)
     assert level == logging.WARNING
+    days = (end.astimezone(CHINA_TZ).date() - at.astimezone(CHINA_TZ).date()).days  # Beijing days: 12, or 13
     assert line.startswith(
-        f"the client certificate of member {TAX} ({TAX_NAME}) ends on {day} (Beijing time), in 12 days: "
+        f"the client certificate of member {TAX} ({TAX_NAME}) ends on {day} (Beijing time), in {days} days: "
     )
     assert line.endswith(f"renew it: `zzgw members --renew {TAX}` (docs/departments.md, Renewing)")
     ((level, line),) = warn_of_ends({TAX: end}, names, end + dt.timedelta(seconds=1))
@@ -263,11 +265,12 @@ def test_members_lists_each_end_and_serve_warns_of_those_ending(tmp_path: Path) 
     assert f"WARNING zzgw.members the client certificate of member {TAX} ({TAX_NAME}) ends on {beijing(ending)}" in (
         warned
     )
-    assert "in 10 days" in warned
+    assert f"in {(ending.astimezone(CHINA_TZ).date() - now.astimezone(CHINA_TZ).date()).days} days" in warned
     previous = next(line for line in lines if MARKET in line)  # said beside the renewal, which is not ending
     assert (
         f"WARNING zzgw.members the previous client certificate of member {MARKET} (济南市市场监督管理局), kept by its "
-        f"renewal, ends on {beijing(soon)} (Beijing time), in 5 days: "
+        f"renewal, ends on {beijing(soon)} (Beijing time), "
+        f"in {(soon.astimezone(CHINA_TZ).date() - now.astimezone(CHINA_TZ).date()).days} days: "
     ) in previous
     # the gateway's own certificates' ends too, which no metric had had (a renewal tester, D1, D5)
     own = {s.labels["certificate"]: s.value for s in families["zzgw_gateway_certificate_expiry_seconds"].samples}
