@@ -450,7 +450,7 @@ class SharingService:
         record = _Record(caller, use, AuditAction.LIST_HOLDER_LICENSES, now, self._subjects, holder_code=code)
         if digest and not consents:
             self._refuse(record, _unknown_code())
-        on = today(self._clock)
+        on = now.astimezone(CHINA_TZ).date()  # the day of the listing's one reading of the clock, which dates it
         entries = []
         for index, _, license in found:
             material = matter.materials[index]
@@ -586,9 +586,9 @@ class SharingService:
         if not isinstance(decision, Permit):
             assert outcome.error is not None
             raise outcome.error
-        return LicenseData(
+        return LicenseData(  # its status on the day the use is dated (not on a later reading: a reviewer, R2)
             license=license,
-            status=license.effective_status(today(self._clock)),
+            status=license.effective_status(used_at.astimezone(CHINA_TZ).date()),
             permit=decision,
             consent_uses_left=uses_left,
             used_at=used_at,

@@ -31,7 +31,9 @@ from gateway.bootstrap import samples
 from gateway.config import Settings
 from gateway.domain.catalog import Catalog
 from gateway.domain.identifiers import LicenseId, citizen_id_problem, uscc_problem
+from gateway.domain.model import CHINA_TZ
 from gateway.server import Gateway, build_server, http_app, initialise
+from gateway.services import sharing as sharing_service
 from gateway.services.members import load_bootstrap_catalog
 from gateway.store import group_writer
 from gateway.store.database import AppendWork
@@ -1030,6 +1032,36 @@ def test_the_consoles_claim_check_refuses_a_field_never_shared_as_grpc_does(cloc
         assert (status, answer["code"]) == (200, 0), answer
     finally:
         http.stop()
+
+
+def test_a_read_and_a_listing_judge_the_status_at_the_time_they_are_dated(
+    clocked: Clocked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GetLicenseData dated the use at the call's first reading of the clock and judged the status on a second: a call
+    straddling 00:00 China time, on the last day of a license's validity, answered EXPIRED with a ``used_at`` of
+    23:59:59 that day, and ListHolderLicenses listed it EXPIRED and missing for a listing recorded on that day (a
+    reviewer, R2). Both judge it on the day of the time they are dated at, as GetLicenseDocument does: here the
+    clock reads the day's last instant, and a second reading (``today``) would be the next day."""
+    running, clock = clocked.running, clocked.clock
+    day = clock.now().astimezone(CHINA_TZ).date()
+    record = unique(samples.food_permit(4242))
+    record.update(issue_date=(day - dt.timedelta(days=30)).isoformat(), valid_until=day.isoformat())
+    license = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=CHINA_TZ)
+    monkeypatch.setattr(clock, "now", lambda: midnight - dt.timedelta(microseconds=1))
+    monkeypatch.setattr(sharing_service, "today", lambda _: (midnight + dt.timedelta(seconds=1)).date())
+    read = data(running, license.license_id, COMPANY_FIELDS)
+    used_at = read.used_at.ToDatetime(dt.UTC).astimezone(CHINA_TZ)
+    assert (read.status, used_at) == (common_pb2.LICENSE_STATUS_ACTIVE, midnight - dt.timedelta(microseconds=1))
+    assert [f.key for f in read.fields] == ["producer_name"]
+    listed = sharing(running).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(
+            use=COMPANY_FIELDS, holder_code_type="001", holder_code=license.holder.code
+        )
+    )
+    (entry,) = [e for e in listed.licenses if e.license_id == license.license_id]
+    assert entry.status == common_pb2.LICENSE_STATUS_ACTIVE
+    assert license.type_code not in {m.type_code for m in listed.missing}
 
 
 def test_the_holder_code_is_masked_when_no_field_shows_it(clocked: Clocked) -> None:
