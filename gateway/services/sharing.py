@@ -78,7 +78,7 @@ from gateway.domain.errors import (
     page_token_of_another_catalog,
 )
 from gateway.domain.identifiers import LicenseId, license_id_violation
-from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, today
+from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member
 from gateway.domain.paging import Listing, PageTokens
 from gateway.domain.seals import LicenseDocument
 from gateway.domain.sharing import (
@@ -700,7 +700,7 @@ class SharingService:
         asked, bad = _form_license_ids(self._catalog, matter, license_ids)
         digest = consent_code_digest(consent_code)
         now = self._clock.now()
-        on = today(self._clock)
+        on = now.astimezone(CHINA_TZ).date()  # the day of the time the form's records are dated at
         types = tuple(
             dict.fromkeys(c.license_type.code for key in wanted for c in _candidates(self._catalog, matter, key))
         )

@@ -1034,7 +1034,7 @@ def test_the_consoles_claim_check_refuses_a_field_never_shared_as_grpc_does(cloc
         http.stop()
 
 
-def test_a_read_and_a_listing_judge_the_status_at_the_time_they_are_dated(
+def test_a_read_a_listing_and_a_form_judge_the_status_at_the_time_they_are_dated(
     clocked: Clocked, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """GetLicenseData dated the use at the call's first reading of the clock and judged the status on a second: a call
@@ -1049,7 +1049,8 @@ def test_a_read_and_a_listing_judge_the_status_at_the_time_they_are_dated(
     license = running.issuance(MARKET).IssueLicense(issue_request(record)).license
     midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=CHINA_TZ)
     monkeypatch.setattr(clock, "now", lambda: midnight - dt.timedelta(microseconds=1))
-    monkeypatch.setattr(sharing_service, "today", lambda _: (midnight + dt.timedelta(seconds=1)).date())
+    # a second reading of the clock (``today``), were the service to take one again, would be the next day
+    monkeypatch.setattr(sharing_service, "today", lambda _: (midnight + dt.timedelta(seconds=1)).date(), raising=False)
     read = data(running, license.license_id, COMPANY_FIELDS)
     used_at = read.used_at.ToDatetime(dt.UTC).astimezone(CHINA_TZ)
     assert (read.status, used_at) == (common_pb2.LICENSE_STATUS_ACTIVE, midnight - dt.timedelta(microseconds=1))
@@ -1062,6 +1063,15 @@ def test_a_read_and_a_listing_judge_the_status_at_the_time_they_are_dated(
     (entry,) = [e for e in listed.licenses if e.license_id == license.license_id]
     assert entry.status == common_pb2.LICENSE_STATUS_ACTIVE
     assert license.type_code not in {m.type_code for m in listed.missing}
+    form = sharing(running, HANDLERS[COMPANY_FIELDS.matter_code]).PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=COMPANY_FIELDS, holder_code_type="001", holder_code=license.holder.code, field_keys=["producer_name"]
+        )
+    )  # PrefillForm too (a day later than the others' fix)
+    assert ([(v.key, v.license_id) for v in form.values], list(form.unfilled)) == (
+        [("producer_name", license.license_id)],
+        [],
+    )
 
 
 def test_the_holder_code_is_masked_when_no_field_shows_it(clocked: Clocked) -> None:
