@@ -9,7 +9,7 @@ import sqlite3
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 
 from gateway.config import ConfigError, Settings
-from gateway.store.database import NoRoomToMigrate, StoreDamaged, StoreGone, insufficient_privilege
+from gateway.store.database import NoRoomToMigrate, StoreDamaged, StoreGone, StoreUnwritable, insufficient_privilege
 from gateway.supervisor import EXIT_STORE_UNAVAILABLE
 from signing.errors import KeyStoreError
 
@@ -30,6 +30,11 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
         return f"zzgw {command}: {exc}{hint}"
     if isinstance(exc, StoreGone):
         return f"zzgw {command}: {exc}: run it again once the store is back"
+    if isinstance(exc, StoreUnwritable):
+        return (
+            f"zzgw {command}: {exc}: worth starting again once it takes writes (mend the volume, or the file's mode "
+            "and attributes: docs/operations.md, A SQLite file that takes no writes)"
+        )
     if isinstance(exc, NoRoomToMigrate | StoreDamaged):
         return f"zzgw {command}: {exc}"
     if isinstance(exc, DatabaseError) and insufficient_privilege(exc.orig):
@@ -114,8 +119,11 @@ def exit_status(exc: BaseException) -> int:
     `zzgw init` as systemd's start step, and `zzgw serve`, exit 75 so that a service manager starts them again
     (``RestartPreventExitStatus=2`` leaves a setting to the operator: a host that boots faster than its PostgreSQL
     stayed down). A schema change that met a full disk changed nothing and is worth running again once space is
-    freed (``NoRoomToMigrate``): 75 as well."""
-    return EXIT_STORE_UNAVAILABLE if isinstance(exc, NoRoomToMigrate) or store_unreachable(exc) else 2
+    freed (``NoRoomToMigrate``): 75 as well; so does a SQLite file that takes no writes for now (``StoreUnwritable``:
+    its volume read-only, the file immutable), which a replacement worker waits out while the others serve."""
+    if isinstance(exc, NoRoomToMigrate | StoreUnwritable) or store_unreachable(exc):
+        return EXIT_STORE_UNAVAILABLE
+    return 2
 
 
 def store_unreachable(exc: BaseException) -> bool:

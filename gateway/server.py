@@ -2790,8 +2790,9 @@ def _worker(
         if replacement and store_refused(exc):
             # the PostgreSQL server that served at the gateway's start refuses the connection or the role now (a
             # role refused CONNECT): waited for as an outage while the others serve, not a setting that stops them
-            # all. A SQLite file at the path that is the same but unusable (not a database, malformed, read-only) is
-            # no outage that ends by itself: exit 2, as at the start (a reviewer: it had been tried for ever)
+            # all. A SQLite file at the path that is the same but unusable (not a database, malformed, its directory
+            # unwritable) is no outage that ends by itself: exit 2, as at the start (a reviewer: it had been tried for
+            # ever). One that takes no writes for now (its volume read-only, immutable: ``StoreUnwritable``) is: 75
             sys.exit(EXIT_STORE_UNAVAILABLE)
         sys.exit(exit_status(exc))  # 75: the supervisor tries the first again
 

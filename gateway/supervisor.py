@@ -1,23 +1,23 @@
 """Several gateway processes on one port (``ZZGW_WORKERS`` > 1): started, watched, restarted, stopped together.
 
-A worker that fails at the gateway's start, before it serves (a port taken, a bad key file), stops the others and
-the command exits with its status, as one process would; so does a replacement that exits with any status but the
-store unavailable (``EXIT_STORE_UNAVAILABLE``). A worker that dies while serving (killed, out of memory) is logged
-and replaced; one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. A
-replacement that cannot reach the store as it starts (the database down for a while, as when it restarts or fails
-over; the store that was there at the gateway's start gone from its path, or refusing the gateway's role, which the
-worker says with ``EXIT_STORE_UNAVAILABLE`` too), or that is killed as it starts (SIGKILL or SIGTERM: the OOM
-killer, ``kill -9``; SIGBUS, /dev/shm full; not a crash, SIGSEGV or SIGABRT, which is a defect), is tried again after
-1, 2, 4 … up to ``RETRY_MOST`` seconds while the other workers serve on: they become ready again by themselves once
-the database answers, and stopping them too had taken the whole gateway down for one worker's death during a
-database outage, or for a second ``kill -9``. So is a replacement whose store adopted another catalog since the
-gateway started (``zzgw init --adopt-catalog``), which only the gateway's restart lets serve; once every worker is
-such a replacement, none serving, the gateway stops with ``EXIT_STORE_UNAVAILABLE`` for its service manager to start
-it again on that catalog, rather than try for ever with nothing listening. A worker whose call is stuck stops
-itself (``gateway.watchdog``, exit status 70) and is replaced the same way. SIGTERM and SIGINT are passed on to
-every worker, which finish their calls in flight (``server.GRACE_SECONDS``); one still running past
-``STOP_DEADLINE_SECONDS`` (frozen, stopped) is killed, and the command exits 1. A worker whose supervisor is gone
-stops the same way, saying so.
+A worker that fails at the gateway's start, before it serves (a port taken, a bad key file), stops the others and the
+command exits with its status, as one process would; so does a replacement that exits with any status but the store
+unavailable (``EXIT_STORE_UNAVAILABLE``). A worker that dies while serving (killed, out of memory) is logged and
+replaced; one that keeps dying (``MAX_RESTARTS`` in a minute) stops the whole gateway rather than loop. A replacement
+that cannot reach the store as it starts (the database down for a while, as when it restarts or fails over; the store
+that was there at the gateway's start gone from its path, or refusing the gateway's role, or its SQLite file taking
+no writes for now, its volume read-only, which the worker says with ``EXIT_STORE_UNAVAILABLE`` too), or that is
+killed as it starts (SIGKILL or SIGTERM: the OOM killer, ``kill -9``; SIGBUS, /dev/shm full; not a crash, SIGSEGV or
+SIGABRT, which is a defect), is tried again after 1, 2, 4 … up to ``RETRY_MOST`` seconds while the other workers
+serve on: they become ready again by themselves once the database answers, and stopping them too had taken the whole
+gateway down for one worker's death during a database outage, or for a second ``kill -9``. So is a replacement whose
+store adopted another catalog since the gateway started (``zzgw init --adopt-catalog``), which only the gateway's
+restart lets serve; once every worker is such a replacement, none serving, the gateway stops with
+``EXIT_STORE_UNAVAILABLE`` for its service manager to start it again on that catalog, rather than try for ever with
+nothing listening. A worker whose call is stuck stops itself (``gateway.watchdog``, exit status 70) and is replaced
+the same way. SIGTERM and SIGINT are passed on to every worker, which finish their calls in flight
+(``server.GRACE_SECONDS``); one still running past ``STOP_DEADLINE_SECONDS`` (frozen, stopped) is killed, and the
+command exits 1. A worker whose supervisor is gone stops the same way, saying so.
 
 The workers write their metrics to a directory of this run's on ``/dev/shm`` (``<data_dir>/metrics/``, emptied at
 start, on a machine without it; ``gateway.metrics.prepare_directory``), so that a scrape answered by any worker counts

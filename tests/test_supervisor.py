@@ -188,6 +188,47 @@ def test_a_worker_that_dies_while_the_store_file_is_away_is_replaced_once_it_is_
     assert "zzgw init" not in err and "stopping the gateway" not in err and "Traceback" not in err, err
 
 
+def test_a_worker_that_dies_while_the_store_file_takes_no_writes_is_replaced_once_it_takes_them(
+    tmp_path: Path,
+) -> None:
+    """The store's volume taking no writes for a while (an immutable file here, a read-only remount alike), a worker
+    killed meanwhile: its replacement could not open the file for writing, said "cannot open …: Operation not
+    permitted" (exit 2) and stopped the other worker and the gateway for good, which the documented unit's
+    RestartPreventExitStatus=2 never starts again (a reviewer, R1). It is tried again now (75) while the other worker
+    answers, and serves once the file takes writes; the gateway never stops."""
+    store = tmp_path / "zzgw.db"
+    with _two_workers_on_sqlite(tmp_path) as (process, grpc_port, log, first):
+        files = [str(each) for each in (store, Path(f"{store}-wal")) if each.exists()]
+        if subprocess.run(["chattr", "+i", *files], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not allowed here (not root, or a file system without it)")
+        try:
+            os.kill(first[0], signal.SIGKILL)
+            # the replacement fails to start twice (tried again after 1 s, then 2 s)
+            _wait_for(log, "did not start (exit code 75): trying again in 2 s", process)
+            assert process.poll() is None, "zzgw serve stopped"
+            assert first[1] in _children(process.pid)
+            with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:  # the other worker answers, not ready
+                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        finally:
+            subprocess.run(["chattr", "-i", *files], check=True)
+        now = worker_pids(process.pid, 2, grpc_port)  # the replacement serves beside the first
+        assert first[1] in now and first[0] not in now
+        deadline = time.monotonic() + 30
+        while not _serving(grpc_port):
+            assert time.monotonic() < deadline, "not ready again once the store took writes"
+            time.sleep(0.2)
+    err = log.read_text(encoding="utf-8")
+    assert process.returncode == 0, err
+    assert re.search(
+        rf"{LOG_LINE}ERROR zzgw the store file at {re.escape(str(store))} takes no writes now \(Operation not "
+        r"permitted: its volume read-only, or the file immutable\)",
+        err,
+    ), err
+    assert "did not start (exit code 75): trying again in 1 s; the other workers serve" in err
+    assert "stopping the gateway" not in err and "cannot open" not in err and "Traceback" not in err, err
+
+
 _SWAPPED_AFTER_THE_CHECK = """
 import os, signal, sys, threading
 import gateway.server as server

@@ -465,6 +465,26 @@ class StoreGone(Exception):
         self.path = path
 
 
+class StoreUnwritable(Exception):
+    """The SQLite file at the store's path is there, and the one expected, but cannot be opened for writing for now:
+    its volume remounted read-only (EROFS, after a file system error) or the file immutable (EPERM, ``chattr +i``).
+    Not a setting to fix but a volume to mend: a command or worker that meets it exits ``EXIT_STORE_UNAVAILABLE``
+    (75), to be started again, as the running workers recover by themselves once it takes writes. It had been said
+    as any file that cannot be opened, "cannot open …: Operation not permitted", exit 2: a replacement worker then
+    stopped the whole gateway, which the documented unit (``RestartPreventExitStatus=2``) never started again once the
+    volume was mended (a reviewer, R1). A file its permissions refuse (EACCES) stays a setting to fix, exit 2."""
+
+    def __init__(self, path: str, detail: str):
+        super().__init__(
+            f"the store file at {path} takes no writes now ({detail}: its volume read-only, or the file immutable)"
+        )
+        self.path = path
+
+
+UNWRITABLE_FOR_NOW = frozenset({errno.EROFS, errno.EPERM})
+"""What ``open(2)`` for writing says of a file that takes no writes for now (``StoreUnwritable``)."""
+
+
 @dataclass(frozen=True)
 class DatabaseIdentity:
     """Which PostgreSQL database a process opened: its ``pg_database.oid`` (a database dropped and made again, as a
@@ -880,7 +900,9 @@ class Database:
         made a zero-byte zzgw.db a database of 4096 bytes (a reviewer). ``expect`` (SQLite): the device and inode
         of the file this process must store in (a replacement worker's, the file the gateway started on): any other
         file opened at the path, or none there, raises ``StoreGone``, and none is made. Checked before the open
-        only, a backup moved over the live file in the few ms between had been served (a reviewer). On PostgreSQL,
+        only, a backup moved over the live file in the few ms between had been served (a reviewer). The file there
+        (the one expected) that cannot be opened for writing for now (EROFS, EPERM) raises ``StoreUnwritable``,
+        unless ``read_only``. On PostgreSQL,
         ``expect`` is the ``DatabaseIdentity`` of the database to store in: every connection to another raises
         ``DatabaseReplaced`` (``StoreDatabase``); without it, the first connection's database is the one."""
         parsed = make_url(url)
@@ -902,6 +924,7 @@ class Database:
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 # made here, readable by its owner only (SQLite would follow the umask, often 0644): it holds
                 # holders' names and ID numbers; SQLite gives its -wal and -shm files the same mode
+                unwritable: StoreUnwritable | None = None
                 try:
                     fd = (
                         os.open(parsed.database, os.O_RDONLY)
@@ -912,12 +935,24 @@ class Database:
                     if expect is None:
                         raise
                     raise StoreGone(os.path.abspath(parsed.database), "no file is there now") from None
+                except OSError as exc:
+                    if read_only or exc.errno not in UNWRITABLE_FOR_NOW:
+                        raise
+                    # the file may be there and take no writes for now: said so only if it is, and is the one
+                    # expected (a replacement's), else as before
+                    try:
+                        fd = os.open(parsed.database, os.O_RDONLY)
+                    except OSError:
+                        raise exc from None
+                    unwritable = StoreUnwritable(os.path.abspath(parsed.database), exc.strerror or str(exc))
                 try:
                     opened = os.fstat(fd)
                 finally:
                     os.close(fd)
                 if isinstance(expect, tuple) and (opened.st_dev, opened.st_ino) != expect:
                     raise StoreGone(os.path.abspath(parsed.database), "another file is there now")
+                if unwritable is not None:
+                    raise unwritable
                 store_file = StoreFile(parsed.database, opened, read_only=read_only)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:

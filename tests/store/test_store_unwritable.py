@@ -9,7 +9,9 @@ readonly database``). Not the ``-shm``: SQLite maps it, and an immutable one kil
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import subprocess
 import threading
 import time
@@ -21,9 +23,14 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from benchmarks.common import free_port
+from gateway.failures import exit_status, said
+from gateway.store.database import Database, StoreGone, StoreUnwritable
+from gateway.supervisor import EXIT_STORE_UNAVAILABLE
 from protos.zzgw.v1 import verification_pb2
 from tests.api.test_verification import USE, batch_issue, verifier
-from tests.conftest import RunningGateway, error_details, start_gateway
+from tests.commands import run_zzgw
+from tests.conftest import PASSPHRASE, RunningGateway, error_details, start_gateway
 
 CANNOT_WRITE = "网关的数据库文件当前无法写入"
 
@@ -143,3 +150,78 @@ def test_connections_opened_while_the_store_took_no_writes_are_not_kept_once_it_
     finally:
         subprocess.run(["chattr", "-i", *files], capture_output=True)
         running.stop()
+
+
+def test_a_gateway_started_while_the_store_takes_no_writes_exits_75_to_be_started_again(tmp_path: Path) -> None:
+    """`zzgw serve` started while the store's file takes no writes (an immutable file here; a volume remounted
+    read-only the same way, EROFS): it had exited 2, "cannot open …: Operation not permitted", which the documented
+    unit's RestartPreventExitStatus=2 never starts again, so the gateway stayed down once the volume was mended (a
+    reviewer, R1). The same file, taking no writes for now: 75, said in one line, which the unit starts again; and
+    `zzgw init` alike, whose unit tries again on 75."""
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(tmp_path),
+        "ZZGW_KEY_PASSPHRASE": PASSPHRASE,
+        "ZZGW_WORKERS": "1",
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
+    }
+    env.pop("ZZGW_DATABASE_URL", None)
+    run_zzgw("init", env=env, check=True)
+    store = tmp_path / "zzgw.db"
+    files = [str(each) for each in (store, Path(f"{store}-wal")) if each.exists()]
+    if subprocess.run(["chattr", "+i", *files], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not allowed here (not root, or a file system without it)")
+    try:
+        served = run_zzgw("serve", env=env, timeout=120)
+        initialised = run_zzgw("init", env=env, timeout=120)
+    finally:
+        subprocess.run(["chattr", "-i", *files], check=True)
+    for done, command in ((served, "serve"), (initialised, "init")):
+        assert done.returncode == EXIT_STORE_UNAVAILABLE, done.stderr
+        said_lines = [line for line in done.stderr.splitlines() if "takes no writes now" in line]
+        assert said_lines == [
+            f"zzgw {command}: the store file at {store} takes no writes now (Operation not permitted: its volume "
+            "read-only, or the file immutable): worth starting again once it takes writes (mend the volume, or the "
+            "file's mode and attributes: docs/operations.md, A SQLite file that takes no writes)"
+        ], done.stderr
+        assert "Traceback" not in done.stderr and "cannot open" not in done.stderr, done.stderr
+    again = run_zzgw("init", env=env, timeout=120)  # and once it takes writes, the same store serves
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize(
+    ("refused", "status"),
+    [(errno.EROFS, EXIT_STORE_UNAVAILABLE), (errno.EPERM, EXIT_STORE_UNAVAILABLE), (errno.EACCES, 2)],
+    ids=["read-only-volume", "immutable", "permissions"],
+)
+def test_a_store_file_that_refuses_writes_is_an_outage_unless_its_permissions_refuse_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: int, status: int
+) -> None:
+    """Opening the store for writing: EROFS (its volume remounted read-only, which a test cannot remount) and EPERM
+    (an immutable file) are a file that takes no writes for now, 75; EACCES, its permissions, is a setting to fix, 2,
+    as before. The file itself is there and readable in each case."""
+    path = tmp_path / "zzgw.db"
+    Database.connect(f"sqlite:///{path}").engine.dispose()
+    opened = os.open
+
+    def refusing(file: str, flags: int, *args: int) -> int:
+        if file == str(path) and flags & os.O_ACCMODE != os.O_RDONLY:
+            raise OSError(refused, os.strerror(refused), file)
+        return opened(file, flags, *args)
+
+    monkeypatch.setattr(os, "open", refusing)
+    with pytest.raises(OSError if refused == errno.EACCES else StoreUnwritable) as raised:
+        Database.connect(f"sqlite:///{path}")
+    assert exit_status(raised.value) == status
+    line = said(raised.value, "serve", None) or ""
+    if status == 2:
+        assert line == f"zzgw serve: cannot open {path}: Permission denied"
+    else:
+        assert line.startswith(f"zzgw serve: the store file at {path} takes no writes now ({os.strerror(refused)}:")
+        found = path.stat()
+        with pytest.raises(StoreUnwritable):  # a replacement's: the file the gateway started on
+            Database.connect(f"sqlite:///{path}", expect=(found.st_dev, found.st_ino))
+        with pytest.raises(StoreGone, match="another file is there now"):  # not another file there
+            Database.connect(f"sqlite:///{path}", expect=(found.st_dev, found.st_ino + 1))
+    Database.connect(f"sqlite:///{path}", read_only=True).engine.dispose()  # a read-only open asks for no writes
