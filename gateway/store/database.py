@@ -218,6 +218,23 @@ def connection_lost(error: BaseException) -> bool:
     )
 
 
+def connection_refused(error: BaseException) -> bool:
+    """Whether ``error`` is a PostgreSQL connection that could not be opened, no connection existing yet: the server
+    refusing it (too_many_connections, SQLSTATE 53300: ``max_connections`` or a role's or database's ``CONNECTION
+    LIMIT`` reached; cannot_connect_now, 57P03: starting or shutting down), or down, or not answering within the
+    connect timeout. Told by psycopg's error of a connection attempt, which carries the attempt's ``pgconn`` (the
+    server's SQLSTATE does not reach the client at connect, only its words), or its ``ConnectionTimeout``. Every
+    ``psycopg.OperationalError`` had been answered "the database connection was lost", and an operator looked at
+    the network for a connection limit reached (a reviewer, R2). Still a ``connection_lost`` for the retries."""
+    import psycopg
+
+    return any(
+        isinstance(cause, psycopg.OperationalError)
+        and (cause.pgconn is not None or isinstance(cause, psycopg.errors.ConnectionTimeout))
+        for cause in causes(error, 4)
+    )
+
+
 def insufficient_privilege(error: BaseException | None) -> bool:
     """Whether ``error`` is PostgreSQL's insufficient_privilege (psycopg's ``errors.InsufficientPrivilege``), told by
     its SQLSTATE, without loading psycopg in a process on SQLite, whose new store's first read of its schema fails."""
@@ -629,10 +646,11 @@ def full_where(error: BaseException, store_file: str = "") -> str:
 
 def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     """What to answer for ``error`` when it is the store's and not the call's (a client may retry): a PostgreSQL
-    connection lost under it (``connection_lost``), every session of the pool lent (``pool_exhausted``), the store
-    held by another writer (``store_busy``), its SQLite file taking no writes (``store_unwritable``), its disk
-    full (``disk_full``), its SQLite file gone (``StoreGone``), its PostgreSQL database taking no writes
-    (``takes_no_writes``) or replaced (``DatabaseReplaced``, with the same reason); None for any other error."""
+    connection that could not be opened (``connection_refused``) or that was lost under it (``connection_lost``),
+    every session of the pool lent (``pool_exhausted``), the store held by another writer (``store_busy``), its
+    SQLite file taking no writes (``store_unwritable``), its disk full (``disk_full``), its SQLite file gone
+    (``StoreGone``), its PostgreSQL database taking no writes (``takes_no_writes``) or replaced
+    (``DatabaseReplaced``, with the same reason); None for any other error."""
     if any(isinstance(cause, DatabaseReplaced) for cause in causes(error, 4)):
         return UpstreamUnavailableError(
             "网关的数据库已被替换（恢复或删除后重建），本进程不再写入：本次请求未写入任何内容，请改用其他网关，"
@@ -660,6 +678,13 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
             "数据库当前只读（只读设置，或故障切换后连到了备库），本次请求未写入任何内容，请稍后重试或改用其他网关"
             "（the database takes no writes now (read-only, or a standby after a failover): nothing of this call was "
             "written; retry later or at another gateway）",
+            reason="DATABASE_UNAVAILABLE",
+        )
+    if connection_refused(error):
+        return UpstreamUnavailableError(
+            "数据库拒绝新连接（连接数已满，或数据库未运行、未及时应答），本次请求未完成，请稍后重试"
+            "（the database refuses new connections (too many connections, or it is down or not answering): this "
+            "call was not done; retry later）",
             reason="DATABASE_UNAVAILABLE",
         )
     if connection_lost(error):
