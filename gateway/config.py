@@ -104,7 +104,7 @@ _ENV = {
 OTHER_VARIABLES = frozenset((
     "ZZGW_CONFIG", "ZZGW_SEAL_CA_KEY_PASSPHRASE", "ZZGW_CJK_FONT", "ZZGW_CJK_FALLBACK_FONTS", "ZZGW_PKCS11_MODULE",
     "ZZGW_CHROMIUM", "ZZGW_TEST_DATABASE_URL", "ZZGW_BENCH_DATABASE_URL", "ZZGW_WORKERS_CHANGE_COUNTER",
-    "ZZGW_PKI", "ZZGW_MEMBER",
+    "ZZGW_WORKER_SILENCE_SECONDS", "ZZGW_PKI", "ZZGW_MEMBER",
 ))  # fmt: skip
 """The environment variables zzgw reads besides the settings' (fonts, the seal CA's key, PKCS#11, tests, the
 supervisor's own, the department client's of docs/departments.md)."""

@@ -15,9 +15,11 @@ store adopted another catalog since the gateway started (``zzgw init --adopt-cat
 restart lets serve; once every worker is such a replacement, none serving, the gateway stops with
 ``EXIT_STORE_UNAVAILABLE`` for its service manager to start it again on that catalog, rather than try for ever with
 nothing listening. A worker whose call is stuck stops itself (``gateway.watchdog``, exit status 70) and is replaced
-the same way. SIGTERM and SIGINT are passed on to every worker, which finish their calls in flight
-(``server.GRACE_SECONDS``); one still running past ``STOP_DEADLINE_SECONDS`` (frozen, stopped) is killed, and the
-command exits 1. A worker whose supervisor is gone stops the same way, saying so.
+the same way; one that runs nothing at all (frozen, stopped, hung with the GIL held), its heartbeat silent past
+``SILENCE_SECONDS``, is killed (SIGKILL) and replaced as one killed while serving. SIGTERM and SIGINT are passed on
+to every worker, which finish their calls in flight (``server.GRACE_SECONDS``); one still running past
+``STOP_DEADLINE_SECONDS`` (frozen, stopped) is killed, and the command exits 1. A worker whose supervisor is gone
+stops the same way, saying so.
 
 The workers write their metrics to a directory of this run's on ``/dev/shm`` (``<data_dir>/metrics/``, emptied at
 start, on a machine without it; ``gateway.metrics.prepare_directory``), so that a scrape answered by any worker counts
@@ -37,6 +39,7 @@ import multiprocessing.connection
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +50,7 @@ from sqlalchemy.engine import make_url
 from gateway import metrics
 from gateway.config import ConfigError, Settings
 from gateway.store.changes import ChangeFeed
+from gateway.threads import name_this_thread
 
 log = logging.getLogger("zzgw.supervisor")
 
@@ -67,6 +71,23 @@ worker's own, so that a worker that can still run exits by itself first, with it
 STOP_WAIT_AFTER_KILL_SECONDS = 2.0
 """Seconds the supervisor waits, at most, for a worker it killed to be gone (one in uninterruptible I/O dies only
 when its I/O ends) before exiting without it."""
+HEARTBEAT_SECONDS = 1.0
+"""Seconds between two stamps of a worker's heartbeat (``Ready.keep_beating``)."""
+SILENCE_SECONDS = 30.0
+"""Seconds a ready worker's heartbeat may stay silent before the supervisor kills it (SIGKILL) to have it replaced:
+frozen (SIGSTOP, a cgroup frozen), or hung with the GIL held in C code, it took about half the new connections (the
+kernel spreads SO_REUSEPORT connections over the workers) and answered none, while the others said the gateway
+ready (a reviewer, R3). Thirty beats missed in a row: a worker that runs at all stamps every second from a thread of
+its own, which needs the GIL for microseconds; a 2-core machine running the tests in parallel, or a worker's start
+importing and opening its store under that load, delays a beat by a few seconds at most, and the watchdog
+(``ZZGW_STUCK_CALL_SECONDS``, 120 s) stops a process whose calls are stuck but which still runs. Its cost is the
+time a frozen worker keeps taking connections before it is replaced. ``ZZGW_WORKER_SILENCE_SECONDS`` sets it (3 to
+3600; docs/operations.md, Workers that die)."""
+SILENCE_ENV = "ZZGW_WORKER_SILENCE_SECONDS"
+_SUPERVISOR_PAUSED_SECONDS = 3.0
+"""A gap between two rounds of the supervisor's loop (one a second at least) past which it was itself stopped or
+starved (``zzgw serve`` stopped whole by Ctrl-Z or a frozen cgroup, then continued): the workers' silence meanwhile is
+not theirs, and is counted again from the round after."""
 METRICS_DIRECTORY = "metrics"
 """The workers' metrics files under the data directory, on a machine without ``/dev/shm`` (prometheus_client's
 multiprocess mode)."""
@@ -78,8 +99,10 @@ gateway's start and is to be waited for, ``EXIT_STORE_UNAVAILABLE``)."""
 
 
 class Ready:
-    """A worker's word that it serves: set by the worker, read by the supervisor, one byte of shared memory; and a
-    replacement's that only the gateway's restart lets it serve (``restart_needed``), one more.
+    """A worker's word that it serves: set by the worker, read by the supervisor, one byte of shared memory; a
+    replacement's that only the gateway's restart lets it serve (``restart_needed``), one more; and the worker's
+    heartbeat (``keep_beating``), a double: its last ``time.monotonic()``, which is the system's on Linux, the same
+    clock in every process.
 
     Not a ``multiprocessing.Event``: that is five named POSIX semaphores, which a supervisor killed by ``kill -9``
     never unlinks, and multiprocessing's resource tracker then said at exit "There appear to be 10 leaked semaphore
@@ -88,6 +111,7 @@ class Ready:
     def __init__(self, context: multiprocessing.context.BaseContext) -> None:
         self._flag = context.RawValue(ctypes.c_bool, False)
         self._restart = context.RawValue(ctypes.c_bool, False)
+        self._beat = context.RawValue(ctypes.c_double, 0.0)
 
     def set(self) -> None:
         self._flag.value = True
@@ -103,6 +127,23 @@ class Ready:
     def needs_restart(self) -> bool:
         return bool(self._restart.value)
 
+    def keep_beating(self) -> None:
+        """In the worker, as it starts: stamp the heartbeat now and every ``HEARTBEAT_SECONDS`` from a daemon thread
+        of its own (``zzgw-heartbeat``), for as long as the process runs anything at all."""
+        self._beat.value = time.monotonic()
+
+        def beat() -> None:
+            name_this_thread("zzgw-heartbeat")
+            while True:
+                time.sleep(HEARTBEAT_SECONDS)
+                self._beat.value = time.monotonic()
+
+        threading.Thread(target=beat, name="zzgw-heartbeat", daemon=True).start()
+
+    def last_beat(self) -> float:
+        """The worker's last heartbeat (``time.monotonic()``), 0.0 before its first."""
+        return float(self._beat.value)
+
 
 @dataclass(slots=True)
 class _Running:
@@ -111,6 +152,28 @@ class _Running:
     ready: Ready
     failed_starts: int = 0
     """For a replacement: how many replacements of this worker before it failed to start in a row."""
+    silenced: bool = False
+    """Killed by the supervisor for its heartbeat's silence (``SILENCE_SECONDS``), its exit not seen yet."""
+
+
+def _started(worker: Worker, settings: Settings, number: int, announce: bool, ready: Ready, replacement: bool) -> None:
+    """A worker process's start: its heartbeat first (``Ready.keep_beating``), then ``worker``."""
+    ready.keep_beating()
+    worker(settings, number, announce, ready, replacement)
+
+
+def silence_seconds(environ: dict[str, str] | None = None) -> float:
+    """``SILENCE_SECONDS``, or what ``ZZGW_WORKER_SILENCE_SECONDS`` says; a ConfigError for a value it cannot be."""
+    said = (os.environ if environ is None else environ).get(SILENCE_ENV, "").strip()
+    if not said:
+        return SILENCE_SECONDS
+    try:
+        seconds = float(said)
+    except ValueError:
+        seconds = -1.0
+    if not 3 <= seconds <= 3600:
+        raise ConfigError(f"{SILENCE_ENV} must be a number of seconds from 3 to 3600, not {said!r}")
+    return seconds
 
 
 def stop_with_parent() -> None:
@@ -152,9 +215,10 @@ def supervise(
     """Run ``settings.workers`` processes of ``worker`` until a signal stops them; the exit status. A worker still
     running ``stop_deadline`` seconds after the stop began is killed (``STOP_DEADLINE_SECONDS``). ``stop_asked``:
     whether a stop signal came before this function's handlers (``server.StopAsked``): then no worker starts."""
+    silence = silence_seconds()
     claims = _claim_ports(settings)
     try:
-        return _supervise(settings, worker, stop_deadline, stop_asked)
+        return _supervise(settings, worker, stop_deadline, stop_asked, silence)
     finally:
         for claim in claims:
             claim.close()
@@ -201,7 +265,9 @@ def _claim_port(port: int, setting: str) -> socket.socket | None:
     return claim
 
 
-def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_asked: Callable[[], object]) -> int:
+def _supervise(
+    settings: Settings, worker: Worker, stop_deadline: float, stop_asked: Callable[[], object], silence: float
+) -> int:
     context = multiprocessing.get_context("spawn")
     # before any worker starts: they read it as they import
     metrics_directory = metrics.prepare_directory(settings.data_dir / METRICS_DIRECTORY)
@@ -213,7 +279,9 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
     def start(number: int, *, announce: bool, failed_starts: int = 0, replacement: bool = False) -> _Running:
         ready = Ready(context)
         process = context.Process(
-            target=worker, args=(settings, number, announce, ready, replacement), name=f"zzgw-worker-{number}"
+            target=_started,
+            args=(worker, settings, number, announce, ready, replacement),
+            name=f"zzgw-worker-{number}",
         )
         process.start()
         if process.pid is not None:
@@ -229,6 +297,8 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
     stop_began = 0.0
     killed = False
     status = 0
+    looked = time.monotonic()  # the supervisor's last round
+    heard_from = looked  # silence before it is not the workers' own (``_SUPERVISOR_PAUSED_SECONDS``)
 
     def stop_all(_signum: int = 0, _frame: Any = None) -> None:
         nonlocal stopping, stop_began
@@ -286,6 +356,13 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
         else:
             time.sleep(min(max(waiting, 0.0), 1.0))
         served = served or any(each.ready.is_set() for each in running.values())
+        now = time.monotonic()
+        if now - looked > _SUPERVISOR_PAUSED_SECONDS:  # stopped or starved itself: the workers' silence is not theirs
+            heard_from = now
+        looked = now
+        if not stopping:
+            for number, each in running.items():
+                _kill_if_silent(number, each, silence, now - max(each.ready.last_beat(), heard_from))
         for number, (at, failed) in list(retry_at.items()):
             if stopping:
                 retry_at.clear()
@@ -370,6 +447,27 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
             replacing.add(number)
             stop_if_stopping(running[number])
     return status
+
+
+def _kill_if_silent(number: int, each: _Running, silence: float, silent: float) -> None:
+    """Kill (SIGKILL) ``each``, a ready worker still running whose heartbeat has been ``silent`` for longer than
+    ``silence`` seconds, once, saying so: its exit is then that of a worker killed while serving, and it is replaced
+    (``SILENCE_SECONDS``). SIGKILL, as nothing else reaches a process stopped or hung with the GIL held."""
+    pid = each.process.pid
+    if each.silenced or pid is None or not each.ready.is_set() or each.ready.last_beat() == 0.0 or silent <= silence:
+        return
+    if each.process.exitcode is not None:
+        return
+    log.error(
+        "worker %d (pid %d) silent for %.0f s (no heartbeat: frozen, stopped, or hung with the GIL held): killed "
+        "(SIGKILL), to be replaced",
+        number,
+        pid,
+        silent,
+    )
+    each.silenced = True
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 _KILLED = frozenset({signal.SIGKILL, signal.SIGTERM, signal.SIGBUS})

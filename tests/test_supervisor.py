@@ -26,7 +26,8 @@ from sqlalchemy import create_engine, make_url, text
 
 from benchmarks.common import free_port, wait_serving
 from benchmarks.verify import worker_pids
-from gateway.supervisor import EXIT_STORE_UNAVAILABLE
+from gateway.config import ConfigError
+from gateway.supervisor import EXIT_STORE_UNAVAILABLE, SILENCE_SECONDS, silence_seconds
 from tests.commands import run_zzgw
 from tests.conftest import PG_URL, zzgw_command
 
@@ -619,6 +620,64 @@ def test_a_worker_that_does_not_stop_is_killed_past_the_stop_deadline(tmp_path: 
     assert 1.5 <= took < 1.5 + 10, took  # not for ever; a loaded machine takes seconds to reap and exit
     assert f"worker 0 (pid {frozen}) still running 1.5 s after stopping began: killed (SIGKILL)" in err, err
     assert not Path(f"/proc/{frozen}").exists() or _state(frozen) == "Z", "the frozen worker is still there"
+
+
+def test_a_frozen_worker_is_killed_and_replaced_while_the_other_serves(tmp_path: Path) -> None:
+    """A worker frozen while serving (SIGSTOP here; hung with the GIL held alike) had been left as it was: about half
+    the new connections went to it and hung, while the other worker's /readyz and /metrics said ready, and the
+    supervisor, which watched only for exits, said nothing (a reviewer, R3). Each worker's heartbeat thread stamps
+    the time every second; the supervisor kills a ready worker silent past the bound (30 s; 5 s here, by
+    ZZGW_WORKER_SILENCE_SECONDS), says so, and replaces it, the other serving throughout."""
+    with _two_workers_on_sqlite(tmp_path, ZZGW_WORKER_SILENCE_SECONDS="5") as (process, grpc_port, log, first):
+        try:
+            os.kill(first[0], signal.SIGSTOP)
+            frozen_at = time.monotonic()
+            _wait_for(log, f"(pid {first[0]}) exited (code -9) while serving: starting another", process, seconds=60)
+            took = time.monotonic() - frozen_at
+            now = worker_pids(process.pid, 2, grpc_port)  # the replacement serves beside the other
+            assert first[1] in now and first[0] not in now
+            assert _serving(grpc_port)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(first[0], signal.SIGKILL)
+    err = log.read_text(encoding="utf-8")
+    assert process.returncode == 0, err
+    # not before the bound, counted from the last beat (up to a second before the SIGSTOP); a loaded machine takes
+    # seconds to reap and start
+    assert 5 - 1 <= took < 5 + 30, took
+    assert re.search(
+        rf"{LOG_LINE}ERROR zzgw.supervisor worker \d \(pid {first[0]}\) silent for \d+ s \(no heartbeat: frozen, "
+        r"stopped, or hung with the GIL held\): killed \(SIGKILL\), to be replaced",
+        err,
+    ), err
+    assert "stopping the gateway" not in err and "Traceback" not in err, err
+
+
+def test_workers_stopped_with_their_supervisor_are_not_taken_for_frozen(tmp_path: Path) -> None:
+    """`zzgw serve` stopped whole (Ctrl-Z in a terminal, a frozen cgroup) past the bound, then continued: each worker
+    was as silent as its supervisor, which counts a worker's silence only over time it ran itself; none is killed."""
+    with _two_workers_on_sqlite(tmp_path, ZZGW_WORKER_SILENCE_SECONDS="5") as (process, grpc_port, log, first):
+        everyone = [process.pid, *first]
+        try:
+            for pid in everyone:
+                os.kill(pid, signal.SIGSTOP)
+            time.sleep(8)
+        finally:
+            for pid in everyone:
+                os.kill(pid, signal.SIGCONT)
+        time.sleep(4)
+        assert sorted(worker_pids(process.pid, 2, grpc_port)) == sorted(first)
+    err = log.read_text(encoding="utf-8")
+    assert process.returncode == 0, err
+    assert "silent for" not in err and "exited" not in err, err
+
+
+@pytest.mark.parametrize("said", ["2", "3601", "soon", "nan"])
+def test_a_silence_bound_it_cannot_take_is_a_configuration_error(said: str) -> None:
+    assert silence_seconds({}) == SILENCE_SECONDS == 30.0
+    assert silence_seconds({"ZZGW_WORKER_SILENCE_SECONDS": "5"}) == 5.0
+    with pytest.raises(ConfigError, match="ZZGW_WORKER_SILENCE_SECONDS must be a number of seconds from 3 to 3600"):
+        silence_seconds({"ZZGW_WORKER_SILENCE_SECONDS": said})
 
 
 def _stopped(pid_file: Path) -> int:
