@@ -684,8 +684,9 @@ class SharingService:
         Each key is looked for in the matter's materials in order, by field key, by Chinese label, or as
         ``<type code>.<key or label>``; the value comes from one license of that type, as the policy shows it: the
         one ``license_ids`` names (the holder's, at most one a type), else the one the consent code names, else the
-        applicant's one license of the type in force. Of an applicant with several in force and none named, the
-        type's keys are left unfilled, ``SEVERAL_LICENSES`` (how many, and to name one): filled from the newest, a
+        applicant's one license of the type in force. Of an applicant with several in force and none named (whatever
+        their records' checks say), the type's keys are left unfilled, ``SEVERAL_LICENSES`` (how many, and to name
+        one): filled from the newest, a
         form had been given another property's 坐落 with nothing saying so, and a consent naming the title being
         transferred could fill nothing (a reviewer, R1). A license not in force is said so (``LICENSE_NOT_IN_FORCE``,
         its status said: the one named, else the newest when none is in force), none at all ``NO_LICENSE``.
@@ -748,35 +749,40 @@ class SharingService:
 
     def _among(self, type_code: str, licenses: Sequence[License], on: dt.date, *, by_consent: bool = False) -> _Found:
         """Which of ``licenses`` (of ``type_code``: the one the form names, or those the consent code names) fills the
-        type's keys: the one usable on ``on`` whose record passes its check; several of them are SEVERAL_LICENSES;
-        none, why the first is not (its record's finding, else its status)."""
+        type's keys: the one usable on ``on``, when its record passes its check (else RECORD_NOT_INTACT, its
+        finding); several usable, whatever their records' checks say, are SEVERAL_LICENSES, none read; none, the
+        status of the first."""
         usable: list[License] = []
-        failed: str | None = None
         out_of_force = ""
         for license in licenses:
             status = license.effective_status(on)
-            if not _usable(license, status, on):
-                out_of_force = out_of_force or _not_in_force(license, status, on, self._catalog)
-                continue
-            finding = self._check(license)
-            if finding.result is CheckResult.PASSED:
+            if _usable(license, status, on):
                 usable.append(license)
-            elif failed is None:
-                failed = finding.reason or ""
+            else:
+                out_of_force = out_of_force or _not_in_force(license, status, on, self._catalog)
         if len(usable) > 1:
             return _Found(several=_several(self._catalog, type_code, len(usable), by_consent=by_consent))
         if usable:
-            return _Found(license=usable[0])
-        return _Found(not_intact=failed, not_in_force=out_of_force)
+            return self._checked(usable[0])
+        return _Found(not_in_force=out_of_force)
+
+    def _checked(self, license: License) -> _Found:
+        """The one license in force of its type the form names or is left with: it, when its record passes its check;
+        else its finding (RECORD_NOT_INTACT)."""
+        finding = self._check(license)
+        if finding.result is CheckResult.PASSED:
+            return _Found(license=license)
+        return _Found(not_intact=finding.reason or "")
 
     def _of_type(self, code_type: str, code: str, type_code: str, on: dt.date) -> _Found:
-        """Which of the holder's licenses of ``type_code`` fills the type's keys, none named: the one usable on ``on``
-        whose record passes its check. Read newest first, a few at a time (``_PROBE``), among those stored ACTIVE and
-        not past their end, until a second usable one is found (SEVERAL_LICENSES, how many counted by the store, none
-        of the others read) or none is left; the newest of the others, read alone, only when none is usable, for the
-        status LICENSE_NOT_IN_FORCE says."""
+        """Which of the holder's licenses of ``type_code`` fills the type's keys, none named: the one usable on
+        ``on``, when its record passes its check (else RECORD_NOT_INTACT, its finding). Read newest first, a few at a
+        time (``_PROBE``), among those stored ACTIVE and not past their end, until a second usable one is found or
+        none is left. Two usable are SEVERAL_LICENSES (how many counted by the store, the same licenses), whatever
+        their records' checks say, and none of them is checked: one failing its check is still in force, and the form
+        had been filled from the other, another property's, without a word (a reviewer, R1). The newest of the
+        others, read alone, only when none is usable, for the status LICENSE_NOT_IN_FORCE says."""
         usable: list[License] = []
-        failed: str | None = None
         not_yet: tuple[int, License] | None = None  # the newest stored in force but not yet valid
         before = None
         while len(usable) < 2:
@@ -788,13 +794,9 @@ class SharingService:
                 if not _usable(license, license.effective_status(on), on):
                     not_yet = not_yet or (row, license)
                     continue
-                finding = self._check(license)
-                if finding.result is CheckResult.PASSED:
-                    usable.append(license)
-                    if len(usable) == 2:
-                        break
-                elif failed is None:
-                    failed = finding.reason or ""
+                usable.append(license)
+                if len(usable) == 2:
+                    break
             if len(read) < _PROBE:
                 break
             before = read[-1][0]
@@ -803,9 +805,7 @@ class SharingService:
                 count = uow.holder_licenses.count_in_force(code_type, code, type_code, on)
             return _Found(several=_several(self._catalog, type_code, max(count, 2)))
         if usable:
-            return _Found(license=usable[0])
-        if failed is not None:
-            return _Found(not_intact=failed)
+            return self._checked(usable[0])
         with self._db.unit_of_work() as uow:
             ended = uow.holder_licenses.newest_not_in_force(code_type, code, type_code, on)
         newest = max((x for x in (not_yet, ended) if x is not None), key=lambda x: x[0], default=None)

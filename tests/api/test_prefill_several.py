@@ -13,6 +13,7 @@ import uuid
 
 import grpc
 import pytest
+from sqlalchemy import text
 
 from adapters.records import issue_request
 from gateway.domain.identifiers import LicenseId
@@ -34,6 +35,7 @@ TITLE = "11100000991000078H001"  # 不动产权证书: conditionally shared, one
 LAND = "11370100993701089T"  # 济南市自然资源和规划局: issues it
 A_PLACE, A_UNIT = "历下区经十路1号1-101", "370102001001GB00001F00010001"
 B_PLACE, B_UNIT = "市中区英雄山路2号2-202", "370103002002GB00002F00020002"
+C_PLACE, C_UNIT = "槐荫区经七路3号3-303", "370104003003GB00003F00030003"
 KEYS = ["姓名", "location", "unit_number"]
 
 
@@ -83,6 +85,14 @@ def prefill(
             license_ids=list(license_ids),
         )
     )
+
+
+def fails_its_check(running: RunningGateway, license_id: str) -> None:
+    """Make the stored record of ``license_id`` fail its check (a seal key the check does not know: what a genuine
+    SM2-sealed record on a process without SM2 is listed as, RECORD_NOT_INTACT)."""
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(text("UPDATE licenses SET seal_key_id = 'ffff' WHERE license_id = :id"), {"id": license_id})
+    running.gateway.feed.committed([f"license:{license_id}"])  # type: ignore[union-attr]  # at once, not in 1 s
 
 
 def prefills(running: RunningGateway, code: str) -> list[tuple[str, str, str]]:
@@ -140,6 +150,65 @@ def test_a_consent_naming_one_title_fills_the_form_from_it(running: RunningGatew
     assert not other.values
     assert [(u.key, u.reason) for u in other.unfilled] == [("location", "CONSENT_OTHER_LICENSE")]
     assert prefills(running, code)[0] == ("DENY", "CONSENT_OTHER_LICENSE", b)
+
+
+def test_a_title_failing_its_check_still_counts_toward_several(running: RunningGateway) -> None:
+    """A title in force whose record fails its check is still one of the applicant's titles in force: with two, none
+    named, the form is left SEVERAL_LICENSES, not filled from the other (a reviewer, R1: the property being transferred
+    failing its check had the form filled from another property's title without a word)."""
+    code, _, a, b = two_titles(running)
+    consent = grant(running, code, type_codes=(ID_CARD, TITLE), uses=5)
+    fails_its_check(running, a)
+    listed = sharing(running, REAL_ESTATE).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=BDCZY, holder_code_type="111", holder_code=code)
+    )
+    assert [(e.license_id, e.reason) for e in listed.licenses if e.license_id == a] == [(a, "RECORD_NOT_INTACT")]
+    form = prefill(running, code, consent=consent.code, keys=["location", "unit_number"])
+    assert not form.values
+    assert [(u.key, u.reason) for u in form.unfilled] == [
+        ("location", "SEVERAL_LICENSES"),
+        ("unit_number", "SEVERAL_LICENSES"),
+    ]
+    assert form.unfilled[0].detail.startswith("申请人有2本有效的不动产权证书，请在 license_ids 中指明")
+    assert A_PLACE not in str(form) and B_PLACE not in str(form)
+    assert all(r[2] not in (a, b) for r in prefills(running, code))  # neither read, neither named on the log
+
+    # a consent naming both is no choice between them either
+    both = grant(running, code, license_ids=(a, b), type_codes=(), uses=5)
+    form = prefill(running, code, consent=both.code, keys=["location"])
+    assert [(u.key, u.reason) for u in form.unfilled] == [("location", "SEVERAL_LICENSES")]
+    assert form.unfilled[0].detail.startswith("用证码指明了申请人2本有效的不动产权证书")
+
+    # named, each is judged on its own: B fills the form, A is said to fail its check, key by key
+    form = prefill(running, code, consent=consent.code, license_ids=(b,), keys=["location"])
+    assert [(v.key, v.value, v.license_id) for v in form.values] == [("location", B_PLACE, b)]
+    form = prefill(running, code, consent=consent.code, license_ids=(a,), keys=["location", "unit_number"])
+    assert not form.values
+    assert [(u.key, u.reason) for u in form.unfilled] == [
+        ("location", "RECORD_NOT_INTACT"),
+        ("unit_number", "RECORD_NOT_INTACT"),
+    ]
+
+
+def test_the_count_of_several_is_the_titles_in_force_whatever_their_checks(running: RunningGateway) -> None:
+    """Three titles, one failing its check: "3本", the same titles the rule counts (the count had included the failing
+    one while the rule did not: two titles, one failing, filled the form; a reviewer, R1)."""
+    code, _, a, b = two_titles(running)
+    title(running, code, "x", C_PLACE, C_UNIT)
+    consent = grant(running, code, type_codes=(ID_CARD, TITLE), uses=5)
+    fails_its_check(running, a)
+    form = prefill(running, code, consent=consent.code, keys=["location"])
+    assert [(u.key, u.reason) for u in form.unfilled] == [("location", "SEVERAL_LICENSES")]
+    assert form.unfilled[0].detail.startswith("申请人有3本有效的不动产权证书")
+    # one of them suspended: two in force, one failing its check, still several
+    running.issuance(LAND).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id=f"st-{uuid.uuid4().hex}", license_id=b, action=issuance_pb2.STATUS_ACTION_SUSPEND, reason="测试"
+        )
+    )
+    form = prefill(running, code, consent=consent.code, keys=["location"])
+    assert [(u.key, u.reason) for u in form.unfilled] == [("location", "SEVERAL_LICENSES")]
+    assert form.unfilled[0].detail.startswith("申请人有2本有效的不动产权证书")
 
 
 def test_a_named_title_not_in_force_is_said_so_not_replaced_by_another(running: RunningGateway) -> None:
