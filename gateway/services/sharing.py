@@ -706,9 +706,12 @@ class SharingService:
             dict.fromkeys(c.license_type.code for key in wanted for c in _candidates(self._catalog, matter, key))
         )
         with self._db.unit_of_work() as uow:
-            named = _holders_own(uow, code_type, code, asked, bad)
-            approvals, consents = self._grants(uow, caller, matter, digest)
-            by_consent = _consent_named(uow, code_type, code, consents, types, named)
+            named, refused = _holders_own(uow, code_type, code, asked, bad)
+            if not refused:
+                approvals, consents = self._grants(uow, caller, matter, digest)
+                by_consent = _consent_named(uow, code_type, code, consents, types, named)
+        if refused:
+            self._refuse_license_ids(caller, use, license_ids, refused)
         record = _Record(caller, use, AuditAction.PREFILL_FORM, now, self._subjects, holder_code=code)
         if digest and not consents:
             self._refuse(record, _unknown_code())
@@ -746,6 +749,28 @@ class SharingService:
             consent_id=outcome.consent_id,
             used_at=used_at,
         )
+
+    def _refuse_license_ids(
+        self, caller: Member, use: UseContext, license_ids: Sequence[str], refused: Sequence[FieldViolation]
+    ) -> NoReturn:
+        """Refuse a form's bad ``license_ids`` (``refused``: every violation, each on ``license_ids[i]``), having
+        recorded each that names a license refused as another's (NOT_THE_HOLDERS_LICENSE) or of a type the matter
+        does not use (NOT_USED_BY_MATTER): DENIED with that reason on the logs of the license's holder, co-subjects
+        and issuer (``AuditTrail.refuse``), as GetLicenseData's and the consent calls' refusals of the kind are. A
+        department naming other people's licenses against a holder's code had left no trace (a reviewer, R2); the
+        form's holder is named by none of them, and their log has none.
+
+        An identifier that names no license has no log to go on: one that is no identifier (INVALID_LICENSE_ID) is
+        not recorded; a well-formed one no license has (NOT_THE_HOLDERS_LICENSE, as another's is) is recorded alike,
+        on no one's log but the trail's, so that the answer's time does not tell whether it exists, as the consent
+        calls record it. A second license of a type named (ONE_LICENSE_PER_TYPE) is a mistake of the form, not
+        looked up: not recorded either."""
+        for violation in refused:
+            if violation.reason not in ("NOT_THE_HOLDERS_LICENSE", "NOT_USED_BY_MATTER"):
+                continue
+            target = UseTarget(license_id=license_ids[int(violation.field.removeprefix("license_ids[")[:-1])])
+            self._audit.refuse(caller, use, violation.reason, AuditAction.PREFILL_FORM, target, subjects=self._subjects)
+        raise InvalidRequestError(list(refused))
 
     def _among(self, type_code: str, licenses: Sequence[License], on: dt.date, *, by_consent: bool = False) -> _Found:
         """Which of ``licenses`` (of ``type_code``: the one the form names, or those the consent code names) fills the
@@ -1642,11 +1667,12 @@ def _form_license_ids(
 
 def _holders_own(
     uow: UnitOfWork, code_type: str, code: str, asked: dict[str, tuple[int, str]], bad: Sequence[FieldViolation]
-) -> dict[str, License]:
+) -> tuple[dict[str, License], list[FieldViolation]]:
     """The licenses a form names (``_form_license_ids``) as the holder's, by type (``version_of``: an amended one as
-    its current version); INVALID_ARGUMENT / NOT_THE_HOLDERS_LICENSE on ``license_ids[i]`` for each that is not the
-    holder's, whether another's or none at all (not told apart: whether a license exists is not the form's to learn),
-    refused with ``bad`` (the request's other bad ones), each at its place."""
+    its current version), and what to refuse the form with, in the order of the request: ``bad`` (the request's
+    other bad ones) and NOT_THE_HOLDERS_LICENSE on ``license_ids[i]`` for each that is not the holder's, whether
+    another's or none at all (not told apart: whether a license exists is not the form's to learn), each at its
+    place; to be recorded and refused (``SharingService._refuse_license_ids``) when there is any."""
     found: dict[str, License] = {}
     refused = list(bad)
     for type_code, (i, license_id) in sorted(asked.items(), key=lambda item: item[1][0]):
@@ -1662,9 +1688,7 @@ def _holders_own(
             )
             continue
         found[type_code] = license
-    if refused:
-        raise InvalidRequestError(sorted(refused, key=lambda v: int(v.field.removeprefix("license_ids[")[:-1])))
-    return found
+    return found, sorted(refused, key=lambda v: int(v.field.removeprefix("license_ids[")[:-1]))
 
 
 def _consent_named(

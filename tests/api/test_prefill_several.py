@@ -18,6 +18,7 @@ from sqlalchemy import text
 from adapters.records import issue_request
 from gateway.domain.identifiers import LicenseId
 from protos.zzgw.v1 import issuance_pb2, sharing_pb2
+from tests.api.test_co_subjects import couple, log_of
 from tests.api.test_sharing import (
     BDCZY,
     ID_CARD,
@@ -29,7 +30,7 @@ from tests.api.test_sharing import (
     records_of,
     sharing,
 )
-from tests.conftest import RunningGateway, descriptions, error_details
+from tests.conftest import CIVIL, POLICE, PORTAL, RunningGateway, descriptions, error_details, trail_rows
 
 TITLE = "11100000991000078H001"  # 不动产权证书: conditionally shared, one per property
 LAND = "11370100993701089T"  # 济南市自然资源和规划局: issues it
@@ -230,8 +231,9 @@ def test_a_named_title_not_in_force_is_said_so_not_replaced_by_another(running: 
 
 def test_license_ids_are_the_holders_one_of_each_type_of_the_matter(running: RunningGateway) -> None:
     code, _, a, b = two_titles(running)
-    someone_elses = id_card(running).license.license_id
-    company_license, _ = business_license(running, 64)  # a type the matter does not use
+    someone_elses_card = id_card(running).license
+    someone_elses, someone_elses_holder = someone_elses_card.license_id, someone_elses_card.holder.code
+    company_license, uscc = business_license(running, 64)  # a type the matter does not use
     parsed = LicenseId.parse(a)
     missing = str(LicenseId(type_code=TITLE, issuer_code=parsed.issuer_code, serial="NOSUCH1", version=1))
     before = len(records_of(running, code))
@@ -255,4 +257,66 @@ def test_license_ids_are_the_holders_one_of_each_type_of_the_matter(running: Run
     with pytest.raises(grpc.RpcError) as caught:
         prefill(running, code, license_ids=(missing,))  # no such license: said as another's, not told apart
     assert error_details(caught.value)[1] == [("license_ids[0]", "NOT_THE_HOLDERS_LICENSE")]
-    assert len(records_of(running, code)) == before  # refused as a bad request: nothing read, nothing recorded
+    # nothing on the holder's log: none of theirs was refused (a and b were named, the call refused for the others);
+    # the licenses refused are, on their holders' logs (below)
+    assert len(records_of(running, code)) == before
+    assert [r[1:3] for r in refused_prefills(running, uscc)] == [(company_license, "NOT_USED_BY_MATTER")]
+    assert [r[1:3] for r in refused_prefills(running, someone_elses_holder)] == [
+        (someone_elses, "NOT_THE_HOLDERS_LICENSE")
+    ]
+
+
+def refused_prefills(running: RunningGateway, code: str, member: str = PORTAL) -> list[tuple[str, str, str, str]]:
+    """The refused PrefillForm calls on ``code``'s log (the holder's view, or an issuer's with ``member``): caller,
+    license, reason, matter."""
+    return [
+        (r.caller, r.license_id, r.reason, r.matter_code)
+        for r in log_of(running, code, member).records
+        if r.action == "PREFILL_FORM" and r.decision == "DENIED"
+    ]
+
+
+def test_a_license_refused_in_license_ids_is_on_its_holders_log(running: RunningGateway) -> None:
+    """A license named in ``license_ids`` and refused as another's (NOT_THE_HOLDERS_LICENSE) or of a type the matter
+    does not use (NOT_USED_BY_MATTER) is recorded DENIED on the logs of its holder, its co-subjects and its issuer, as
+    GetLicenseData's and the consent calls' refusals of the kind are: a department naming other people's licenses
+    against a holder's code had left no trace (a reviewer, R2). An identifier no license has is on no one's log, but
+    recorded all the same (on the trail alone): the same write either way."""
+    code, _, a, _ = two_titles(running)
+    card = id_card(running).license
+    company_license, uscc = business_license(running, 64)
+    parsed = LicenseId.parse(a)
+    missing = str(LicenseId(type_code=TITLE, issuer_code=parsed.issuer_code, serial="NOSUCH2", version=1))
+    mine = len(records_of(running, code))
+    unnamed = "action = 'PREFILL_FORM' AND decision = 'DENIED' AND license_id = '' AND caller = :c"
+    trail = len(trail_rows(running, "seq", unnamed, c=REAL_ESTATE))
+    with pytest.raises(grpc.RpcError) as caught:
+        prefill(running, code, license_ids=(card.license_id, company_license, "1.2.3"))
+    assert error_details(caught.value)[1] == [
+        ("license_ids[0]", "NOT_THE_HOLDERS_LICENSE"),
+        ("license_ids[1]", "NOT_USED_BY_MATTER"),
+        ("license_ids[2]", "INVALID_LICENSE_ID"),  # names no license: nothing to record it on
+    ]
+    matter = BDCZY.matter_code
+    assert refused_prefills(running, card.holder.code) == [
+        (REAL_ESTATE, card.license_id, "NOT_THE_HOLDERS_LICENSE", matter)
+    ]
+    assert refused_prefills(running, card.holder.code, POLICE) == [
+        (REAL_ESTATE, card.license_id, "NOT_THE_HOLDERS_LICENSE", matter)
+    ]
+    assert refused_prefills(running, uscc) == [(REAL_ESTATE, company_license, "NOT_USED_BY_MATTER", matter)]
+    assert len(records_of(running, code)) == mine  # the form's holder: none of theirs was named
+    with pytest.raises(grpc.RpcError) as caught:
+        prefill(running, code, license_ids=(missing,))
+    assert error_details(caught.value)[1] == [("license_ids[0]", "NOT_THE_HOLDERS_LICENSE")]
+    assert len(records_of(running, code)) == mine
+    assert len(trail_rows(running, "seq", unnamed, c=REAL_ESTATE)) == trail + 1
+
+    # the husband's 结婚证 named on his wife's form: on his log, on hers as its co-subject, and on its issuer's
+    husband, wife, marriage = couple(running)
+    with pytest.raises(grpc.RpcError) as caught:
+        prefill(running, wife, license_ids=(marriage,), keys=["wife_citizen_id"])
+    assert error_details(caught.value)[1] == [("license_ids[0]", "NOT_THE_HOLDERS_LICENSE")]
+    tried = [(REAL_ESTATE, marriage, "NOT_THE_HOLDERS_LICENSE", matter)]
+    assert refused_prefills(running, husband) == refused_prefills(running, wife) == tried
+    assert refused_prefills(running, husband, CIVIL) == tried
