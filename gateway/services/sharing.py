@@ -837,6 +837,8 @@ class SharingService:
         if newest is None:
             return _Found()
         license = newest[1]
+        if license.unreadable:  # its dates are not the gateway's (a DBA's edit): RECORD_ALTERED, not epoch dates
+            return self._checked(license)
         return _Found(not_in_force=_not_in_force(license, license.effective_status(on), on, self._catalog))
 
     # -- parts -----------------------------------------------------------------------------------------------------
