@@ -27,7 +27,8 @@ it lacks come from Bitstream Vera, which reportlab ships. A rare character (生�
 (U+20BB7, CJK Extension B) in a holder's name, comes from the first of the fallback fonts (``find_fallback_fonts``:
 Hanazono Mincho A and B) that has it, and one that no font has is printed as 〓; one that prints as nothing (a
 variation selector, a joiner: ``DEFAULT_IGNORABLE``) is not drawn at all. Letters of another script that no
-font has (Uyghur, Mongolian, Tibetan with the fonts installed) would be a row of 〓: ``unprintable`` finds them, and
+font has (Uyghur, Mongolian, Tibetan with the fonts installed) would be a row of 〓, and marks no font has (Thai vowel
+and tone signs, a combining accent with no precomposed letter) a 〓 inside a word: ``unprintable`` finds them, and
 issuing refuses to draw such a value (``DocumentService.check_printable``). Fonts are embedded as subsets of the
 characters printed, so a fallback font is in the PDF only when the page needs it. The PDF is drawn with reportlab's
 ``invariant`` mode: the same inputs give the same bytes. The drawing time is one of them: it is the document's
@@ -201,11 +202,14 @@ is printed as 〓, the mark of a missing type in Chinese print (``unprintable`` 
 
 
 def unprintable(texts: Sequence[str], *, font: Path | None = None) -> list[str]:
-    """For each of ``texts``, its letters (Unicode category L*) that no font of the document draws, each once, in the
-    order they come: drawn, each would be 〓. Han characters are not among them: a rare one no font has is printed as
-    〓, as Chinese print marks a missing type, the record keeping it. Characters of other categories (digits,
-    punctuation, marks, symbols such as emoji) are not either. Fonts as ``render_license_pdf`` takes them, found once
-    for all ``texts`` (the check runs on every license issued)."""
+    """For each of ``texts``, its letters and marks (Unicode categories L* and M*) that no font of the document draws,
+    each once, in the order they come: drawn, each would be 〓. Marks are among them as letters are: a Thai vowel or
+    tone sign, a combining mark with no precomposed letter (q̇, x̌, a Cyrillic stress accent) had printed 〓 inside
+    words whose letters the fonts have (a reviewer, R1). Han characters are not among them: a rare one no font has is
+    printed as 〓, as Chinese print marks a missing type, the record keeping it. Characters of other categories
+    (digits, punctuation, symbols such as emoji) are not either, nor what prints as nothing (``DEFAULT_IGNORABLE``,
+    a variation selector: ``face_for`` drops it). Fonts as ``render_license_pdf`` takes them, found once for all
+    ``texts`` (the check runs on every license issued)."""
     fonts: _Fonts | None = None
     found: list[str] = []
     for text in texts:
@@ -218,7 +222,7 @@ def unprintable(texts: Sequence[str], *, font: Path | None = None) -> list[str]:
         missing = [
             char
             for char in dict.fromkeys(char for char in text if ord(char) in others)
-            if unicodedata.category(char).startswith("L")
+            if unicodedata.category(char)[0] in "LM"
             and not any(first <= ord(char) <= last for first, last in _HAN)
             and fonts.face_for(char)[1] == MISSING_GLYPH
         ]

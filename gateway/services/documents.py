@@ -66,8 +66,9 @@ class DocumentService:
 
     def check_printable(self, content: LicenseContent, *, amendment: bool = False) -> None:
         """InvalidRequestError, before anything is stored, when ``content``'s document could not be drawn as it reads:
-        a value with letters no font of the document draws (``unprintable``: each would be printed as 〓, a Uyghur,
-        Mongolian or Tibetan address a row of them, silently), each such value named; or a printed form that would
+        a value with letters or marks no font of the document draws (``unprintable``: each would be printed as 〓, a
+        Uyghur, Mongolian or Tibetan address a row of them, a Thai one a 〓 in each word, silently), each such value
+        named; or a printed form that would
         not fit on one page (its longest value named). A batch-issued license's document is drawn later and must
         then succeed. Checked only for a document the gateway draws: an issuer's own PDF prints what it prints.
         ``amendment``: an AmendLicense's, whose document is always drawn (no PDF can be sent with it)."""
@@ -328,7 +329,7 @@ _NAMED_UNPRINTABLE = 3
 
 
 def _unprintable(field: str, missing: str, *, amendment: bool) -> FieldViolation:
-    """UNPRINTABLE_CHARACTERS for ``field``, whose value has the letters ``missing`` that no font draws."""
+    """UNPRINTABLE_CHARACTERS for ``field``, whose value has the letters and marks ``missing`` that no font draws."""
     named = "、".join(
         f"U+{ord(char):04X} {unicodedata.name(char, '')}".rstrip() for char in missing[:_NAMED_UNPRINTABLE]
     ) + ("…" if len(missing) > _NAMED_UNPRINTABLE else "")
@@ -349,7 +350,7 @@ def _unprintable(field: str, missing: str, *, amendment: bool) -> FieldViolation
         field=field,
         reason="UNPRINTABLE_CHARACTERS",
         description=f"含有证照版式文件的字体无法显示的文字（{named}），生成的版式文件上每个字只会印成〓；"
-        f"{advice[0]}（the value has letters that no font of the drawn document has ({named}): each would be "
+        f"{advice[0]}（the value has characters that no font of the drawn document has ({named}): each would be "
         f"printed as 〓. {advice[1][0].upper()}{advice[1][1:]}）",
     )
 

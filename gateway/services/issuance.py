@@ -113,8 +113,8 @@ class DocumentMaker(Protocol):
         ...
 
     def check_printable(self, content: LicenseContent, *, amendment: bool = False) -> None:
-        """Raise InvalidRequestError when ``content``'s printed form could not be drawn as it reads (letters no font
-        draws, too long for its page); ``amendment``: an AmendLicense's, which no PDF can come with."""
+        """Raise InvalidRequestError when ``content``'s printed form could not be drawn as it reads (letters or marks
+        no font draws, too long for its page); ``amendment``: an AmendLicense's, which no PDF can come with."""
         ...
 
 
