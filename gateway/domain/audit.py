@@ -235,6 +235,14 @@ REASON_WORDS: dict[str, str] = {
     "ISSUER_NOT_FOUND": "发证部门已不是网关成员，文件无法生成",
     "TSA_UNAVAILABLE": "时间戳服务暂时不可用，未能提供",
     "DOCUMENT_DAMAGED": "所存证照文件已损坏，未能提供",
+    # ... or sealed: the issuer's seal (DocumentService.make, SealService), which had no words (a reviewer, R2)
+    "NO_ACTIVE_SEAL": "发证部门暂无有效印章，证照文件无法生成",
+    "SEAL_REVOKED": "发证部门的印章已吊销，证照文件无法生成",
+    "SEAL_KEY_UNREADABLE": "发证部门的印章密钥无法使用，证照文件无法生成",
+    "SEAL_KEY_NOT_HERE": "发证部门的印章密钥不在本网关，证照文件无法生成",
+    "SM2_SEAL_NOT_FOR_PDF": "发证部门的SM2印章不能在PDF文件上盖章，证照文件无法生成",
+    "SM2_UNAVAILABLE": "本网关不能使用发证部门的SM2印章，证照文件无法生成",
+    "SEALING_TIMED_OUT": "盖章超时，未能提供",
     "NOTHING_FILLED": "没有可预填的信息项",
     # a call refused for its use, or for what it asked
     "NOT_MATTER_DEPARTMENT": "该事项不由调用部门办理",

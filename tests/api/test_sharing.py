@@ -45,6 +45,7 @@ from protos.zzgw.v1 import (
     authorization_pb2_grpc,
     common_pb2,
     issuance_pb2,
+    seal_pb2,
     sharing_pb2,
     sharing_pb2_grpc,
     verification_pb2,
@@ -1421,6 +1422,58 @@ def test_a_copy_the_tsa_being_down_leaves_unstamped_is_on_the_holders_log(tmp_pa
         ]
     finally:
         own.stop()
+
+
+def test_a_copy_refused_for_the_issuers_seal_is_on_the_holders_log_in_words(tmp_path: Path) -> None:
+    """A batch-issued license's document is drawn and sealed when first asked for: with every seal of its issuer
+    revoked the copy is FAILED_PRECONDITION / NO_ACTIVE_SEAL, and it was on the holder's log with no words
+    (reason_words ''), although docs/api.md says the holder has them (a reviewer, R2): now in the holder's words."""
+    from tests.api.test_seals import seals
+
+    own = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}")
+    try:
+        license_id, holder = business_license(own, 12, batch=True)
+        for seal in seals(own, MARKET).ListSeals(seal_pb2.ListSealsRequest()).seals:
+            seals(own, MARKET).RevokeSeal(
+                seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
+            )
+        request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+        with pytest.raises(grpc.RpcError) as caught:
+            sharing(own).GetLicenseDocument(request)
+        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert error_details(caught.value)[0].reason == "NO_ACTIVE_SEAL"
+        assert document_uses(own, holder) == [("DENY", "NO_ACTIVE_SEAL", "发证部门暂无有效印章，证照文件无法生成")]
+    finally:
+        own.stop()
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        # loading, drawing and sealing a license's document (DocumentService.document, SealService), then stamping
+        # the copy (the sharing stamper)
+        "REGISTRY_ALTERED",
+        "DOES_NOT_FIT",
+        "TYPE_NOT_IN_CATALOG",
+        "ISSUER_NOT_FOUND",
+        "NO_ACTIVE_SEAL",
+        "SEAL_REVOKED",
+        "SEAL_EXPIRED",
+        "SEAL_KEY_UNREADABLE",
+        "SEAL_KEY_NOT_HERE",
+        "SM2_SEAL_NOT_FOR_PDF",
+        "SM2_UNAVAILABLE",
+        "SEALING_TIMED_OUT",
+        "TSA_UNAVAILABLE",
+        "DOCUMENT_DAMAGED",
+        "REPLY_TOO_LARGE",
+    ],
+)
+def test_every_refusal_of_a_permitted_copy_has_words_for_the_holder(reason: str) -> None:
+    """What a permitted copy can be refused for goes on the holder's log: each has words (the seal's had none)."""
+    from gateway.domain.audit import reason_words
+
+    assert reason_words(reason), reason
 
 
 @pytest.mark.parametrize(
