@@ -301,6 +301,16 @@ class LicenseType:
                 "PERSON、holder_code_types 含 111（公民身份号码），或删去 holder_among",
                 "holder_among needs a holder_kind PERSON with the holder code type 111",
             )
+        # a holder is found among the fields by its 公民身份号码 only: one named by a passport's (414) or a permit's
+        # number would not be checked, and a third person so named would hold the license (a reviewer, R1)
+        if self.holder_among and (others := [code for code in self.holder_code_types if code != "111"]):
+            raise where.refused(
+                "的 holder_among 要求持证人是所列信息项中的一人，只有公民身份号码（111）能在 CITIZEN_ID 信息项中找到，"
+                f"以其他证件号码（{'、'.join(others)}）登记的持证人无从比对：请使 holder_code_types 只含 111，或删去 "
+                "holder_among",
+                "holder_among needs holder_code_types of 111 alone: only a 公民身份号码 can be found among CITIZEN_ID "
+                f"fields, and a holder named by {', '.join(others)} could not be checked",
+            )
 
     def field_spec(self, key: str) -> FieldSpec | None:
         for spec in self.fields:

@@ -748,7 +748,9 @@ def check_holder_among(
     issued, and its holder alone then decided whether both spouses' numbers were released (a reviewer). Each of those
     fields that states a number is refused ``DISAGREES_WITH_HOLDER``. Not judged when one of them is refused for
     itself (missing, or no valid 公民身份号码: the holder may be the one it meant), when none states a number (nothing
-    to compare with), or for a holder of another code type. The descriptions name the fields, not their values."""
+    to compare with). A holder of another code type is refused before (the catalog lets a type with ``holder_among``
+    take 111 alone, ``LicenseType``: such a holder could not be found among the fields). The descriptions name the
+    fields, not their values."""
     if not license_type.holder_among or holder.code_type != "111":
         return
     among = {f"fields.{key}" for key in license_type.holder_among}

@@ -1681,8 +1681,24 @@ _NOT_A_PERSONS_FIELD = (
             "holder_among（license type 1110000099100006XH001: holder_among needs a holder_kind PERSON with the "
             "holder code type 111）",
         ),
+        (
+            lambda d: _type_named(d, "结婚证").update(holder_code_types=["111", "414"]),
+            "证照类型 11100000991000043Y001（结婚证）的 holder_among 要求持证人是所列信息项中的一人，只有公民身份号码"
+            "（111）能在 CITIZEN_ID 信息项中找到，以其他证件号码（414）登记的持证人无从比对：请使 holder_code_types "
+            "只含 111，或删去 holder_among（license type 11100000991000043Y001: holder_among needs holder_code_types "
+            "of 111 alone: only a 公民身份号码 can be found among CITIZEN_ID fields, and a holder named by 414 could "
+            "not be checked）",
+        ),
+        (
+            lambda d: _type_named(d, "结婚证").update(holder_code_types=["516", "111", "554", "414"]),
+            "证照类型 11100000991000043Y001（结婚证）的 holder_among 要求持证人是所列信息项中的一人，只有公民身份号码"
+            "（111）能在 CITIZEN_ID 信息项中找到，以其他证件号码（516、554、414）登记的持证人无从比对：请使 "
+            "holder_code_types 只含 111，或删去 holder_among（license type 11100000991000043Y001: holder_among needs "
+            "holder_code_types of 111 alone: only a 公民身份号码 can be found among CITIZEN_ID fields, and a holder "
+            "named by 516, 554, 414 could not be checked）",
+        ),
     ],
-    ids=["unknown key", "not a CITIZEN_ID", "of_holder", "empty", "twice", "not a list", "no 111"],
+    ids=["unknown key", "not a CITIZEN_ID", "of_holder", "empty", "twice", "not a list", "no 111", "414", "others"],
 )
 def test_holder_among_names_citizen_id_fields_of_a_persons_type(
     change: Callable[[dict[str, Any]], object], message: str
