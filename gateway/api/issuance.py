@@ -56,16 +56,21 @@ take it past this (a message is never split, so a group of one message of up to 
 the exception); fewer when fewer are waiting. A group had taken a whole next message past it: a message of 499 items
 and one of 1,000 were one transaction of 1,499, holding the store's change-log lock three times as long (found by a
 reviewer)."""
-BATCH_HELD_MESSAGES = 48
+BATCH_HELD_MESSAGES = 24
 """A batch stream holds at most this many times the message limit (``ZZGW_MAX_MESSAGE_BYTES``) of its client's
 request messages at once, counted together: the one its reader is reading (room for a whole one is kept before it
 reads), those queued, and those of the group being issued, until the group is answered. It had held the group's and
 a full queue's (up to 129 messages at the limit, about 1 GB at 4 MiB, where operations.md gave 256 MiB; found by a
-reviewer)."""
-BATCH_GROUP_MESSAGES = 16
+reviewer). Then 48, with groups of 16: but the process holds more than the messages it counts, gRPC's buffers of
+what arrives and the message being read, and a group's PDFs sealed and committed; one stream of messages near the
+limit grew the process by 52-58 limits' worth with nothing sealed and up to 76 with every PDF sealed, past the 64
+operations.md gives (a reviewer). At 24, with groups of 12: 29-35 and 52-55 (``tests/api/test_batch_memory.py``,
+glibc's count of the bytes allocated)."""
+BATCH_GROUP_MESSAGES = 12
 """A group of a batch stream takes at most this many times the message limit of its client's messages (at least one
-message): the sealed copies of its supplied PDFs then add at most as much again to what ``BATCH_HELD_MESSAGES`` holds,
-64 times the limit in all (256 MiB at 4 MiB), and the reader goes on reading while a group is sealed."""
+message): sealing and committing its supplied PDFs adds about 1.8 times as much again to what the stream holds, its
+peak at most 64 times the limit in all (256 MiB at 4 MiB; ``BATCH_HELD_MESSAGES``), and the reader goes on reading
+while a group is sealed."""
 MAX_BATCH_STREAMS_PER_MEMBER = 4
 """BatchIssueLicenses streams one member may hold open in a process (a stream carries any number of items)."""
 _RESULT_FRAMING = 8

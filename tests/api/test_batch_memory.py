@@ -9,8 +9,10 @@ codes stayed as keys of the USCC check's cache.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import queue
+import subprocess
 import sys
 import threading
 import time
@@ -28,8 +30,11 @@ from gateway.api.issuance import BATCH_GROUP_MESSAGES, BATCH_HELD_MESSAGES
 from gateway.bootstrap import samples
 from gateway.config import MIN_MESSAGE_BYTES
 from gateway.domain.model import LicenseDraft
+from gateway.services.seals import max_document_bytes
 from protos.zzgw.v1 import issuance_pb2
+from tests.api.test_seals import license_pdf
 from tests.conftest import ID_CARD, MARKET, RunningGateway, fresh_database, start_gateway
+from tests.signing.test_pdf import padded
 
 
 def _failing(tag: str) -> list[dict[str, Any]]:
@@ -145,8 +150,8 @@ def test_a_batch_stream_holds_at_most_its_share_of_request_messages(
     read the whole stream, and what the stream holds is counted then: the group's supplied PDFs, and the messages
     queued behind it. It had held a group of up to 64 messages and a full queue of 64 more (about 1 GB at the 4 MiB
     limit, where operations.md gave 256 MiB; a reviewer, R1): now at most ``BATCH_HELD_MESSAGES`` limits' worth
-    together, and a group at most ``BATCH_GROUP_MESSAGES``, whose sealed copies bring the peak to the 64 limits'
-    worth operations.md states."""
+    together, and a group at most ``BATCH_GROUP_MESSAGES`` (what the process holds besides: the tests of
+    ``_stream_peak``)."""
     limit = smallest_limit.gateway.settings.max_message_bytes
     inboxes: list[queue.Queue[Any]] = []
     readers: list[threading.Thread] = []
@@ -196,3 +201,137 @@ def test_a_batch_stream_holds_at_most_its_share_of_request_messages(
     assert biggest <= BATCH_GROUP_MESSAGES * limit, f"a group of {biggest / limit:.1f} limits' worth: {worth}"
     assert most > (BATCH_HELD_MESSAGES - 3) * limit, f"the reader stopped short of its room: {worth}"
     assert len(held) > 3, worth  # groups of at most BATCH_GROUP_MESSAGES
+
+
+class _Mallinfo(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks")
+    ] + [("keepcost", ctypes.c_size_t)]
+
+
+_libc = ctypes.CDLL(None)
+_libc.mallinfo2.restype = _Mallinfo
+
+
+def _live() -> int:
+    """The bytes the process has allocated and not freed (glibc's ``mallinfo2``: in use in its arenas, and mapped for
+    large blocks): Python's objects, and what ``tracemalloc`` does not see, the protobuf (upb) arenas that hold the
+    parsed request messages and gRPC core's buffers of what has arrived. Not what glibc keeps of memory freed."""
+    info = _libc.mallinfo2()
+    return int(info.uordblks + info.hblkhd)
+
+
+STREAM_PEAK = 64
+"""The most one batch stream may grow its process by, in message limits, its PDFs sealed (operations.md §Memory)."""
+UNSEALED_PEAK = BATCH_HELD_MESSAGES + 24
+"""…and with nothing sealed: what the stream counts, and gRPC's buffers of what arrives (5-11 limits more
+measured; once past 16 on a machine loaded by other tests, what was not found out)."""
+
+_CLIENT = """
+import sys
+from adapters.client import MemberCredentials, connect
+from adapters.records import issue_request
+from gateway.bootstrap import samples
+from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc
+from tests.api.test_issuance import unique
+
+address, code, token, pdf, limit, count = sys.argv[1:5] + [int(sys.argv[5]), int(sys.argv[6])]
+document = open(pdf, "rb").read() if pdf else b"%PDF-1.7\\n" + b"x" * (limit - 8192)
+
+
+def requests():
+    for i in range(count):
+        item = issue_request(unique(samples.business_license(100 + i) if pdf else samples.food_permit(990)))
+        item.document = document
+        yield issuance_pb2.BatchIssueLicensesRequest(licenses=[item])
+
+
+stub = issuance_pb2_grpc.IssuanceServiceStub(connect(address, MemberCredentials(code=code, token=token)))
+for reply in stub.BatchIssueLicenses(requests(), timeout=300):
+    for result in reply.results:
+        print(result.error.reason or "ISSUED")
+"""
+"""A client sending ``count`` one-item messages, each with the PDF at ``pdf`` or, without one, a PDF as large as
+the message limit allows (refused: over the document limit): in a process of its own, so that what the gateway's
+process holds is the stream's alone."""
+
+
+def _stream_peak(gateway: RunningGateway, monkeypatch: pytest.MonkeyPatch, pdf: Path | None, count: int) -> float:
+    """How much the gateway's process grew at most, in message limits, while one stream of ``_CLIENT`` was answered,
+    each group held until the stream's reader has filled its room; sampled every few milliseconds."""
+    limit = gateway.gateway.settings.max_message_bytes
+    readers: list[threading.Thread] = []
+    drain = issuance_api._drain
+
+    def watched(*args: Any) -> None:
+        readers.append(threading.current_thread())
+        drain(*args)
+
+    monkeypatch.setattr(issuance_api, "_drain", watched)
+    service = gateway.gateway.issuance
+    issue_many = service.issue_many
+
+    def filled(caller: Any, drafts: Any, *, documents: Any = (), **kwargs: Any) -> Any:
+        deadline = time.monotonic() + 60
+        while readers[-1].is_alive() and not (_stalled(readers[-1]) and _stalled(readers[-1])):
+            assert time.monotonic() < deadline, "the reader neither waited for room nor read the whole stream"
+            time.sleep(0.05)
+        return issue_many(caller, drafts, documents=documents, **kwargs)
+
+    highest = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            highest[0] = max(highest[0], _live() - base)
+            time.sleep(0.002)
+
+    stub = gateway.issuance(MARKET)
+    _answered(stub.BatchIssueLicenses(iter([issuance_pb2.BatchIssueLicensesRequest()])))  # the call's paths warmed
+    monkeypatch.setattr(service, "issue_many", filled)
+    gc.collect()
+    base = _live()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        arguments = [gateway.address, MARKET, gateway.tokens[MARKET], str(pdf or ""), str(limit), str(count)]
+        client = subprocess.run(
+            [sys.executable, "-c", _CLIENT, *arguments],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        done.set()
+        sampler.join()
+    assert client.returncode == 0, client.stderr[-2000:]
+    assert client.stdout.split() == ["ISSUED" if pdf else "DOCUMENT_TOO_LARGE"] * count
+    return highest[0] / limit
+
+
+def test_a_batch_stream_of_refused_pdfs_near_the_limit_grows_the_process_by_at_most_its_unsealed_peak(
+    smallest_limit: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One-item messages as large as the limit allows, their PDFs refused (nothing sealed): besides the
+    ``BATCH_HELD_MESSAGES`` limits' worth the stream counts, the process holds gRPC's own copies of what arrives (its
+    buffers, the bytes of the message being read). A reviewer (R1) measured 58 limits' worth at 48 counted, where
+    operations.md gave 64 with a group's sealed copies on top: now at most ``UNSEALED_PEAK``."""
+    peak = _stream_peak(smallest_limit, monkeypatch, None, 64)
+    assert peak > BATCH_HELD_MESSAGES - 3, f"{peak:.1f} limits' worth at the peak: the reader stopped short of its room"
+    assert peak <= UNSEALED_PEAK, f"{peak:.1f} limits' worth at the peak"
+
+
+def test_a_batch_stream_of_pdfs_sealed_grows_the_process_by_at_most_the_peak_operations_md_gives(
+    smallest_limit: RunningGateway, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One-item messages each with a PDF of the most a PDF to seal may have (``max_document_bytes``), every one sealed
+    and stored: the groups' PDFs, their sealed copies and what the commit makes of them come on top of what the
+    stream counts. At 48 limits' worth counted the process grew by 76 (a reviewer, R1): now at most ``STREAM_PEAK``,
+    the 64 × ``ZZGW_MAX_MESSAGE_BYTES`` operations.md gives."""
+    pdf = tmp_path / "license.pdf"
+    pdf.write_bytes(padded(license_pdf(smallest_limit), max_document_bytes(MIN_MESSAGE_BYTES)))
+    peak = _stream_peak(smallest_limit, monkeypatch, pdf, 120)
+    assert peak > BATCH_HELD_MESSAGES, f"{peak:.1f} limits' worth at the peak: the reader stopped short of its room"
+    assert peak <= STREAM_PEAK, f"{peak:.1f} limits' worth at the peak"
