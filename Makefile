@@ -68,7 +68,7 @@ serve: install
 ## without it every process the suite starts (zzgw init and serve, the gateway's workers) compiled the gateway's
 ## hundred-odd modules again, ~0.4 s of CPU each, and each worker rewrote every test module's asserts (~10 s)
 test: install $(BUF)
-	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=20
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=20 -m "not measure"
 
 ## lint: buf lint, buf breaking against the released zzgw.v1 (ADR 0014), ruff (its checks; the format of the code and
 ## of the docs' Python examples), mypy and the import-layer contracts
@@ -91,7 +91,7 @@ protos-baseline: $(BUF)
 	$(BUF) breaking --against $(PROTOS_BASELINE)
 	$(BUF) build --exclude-source-info -o $(PROTOS_BASELINE)
 
-## bench: ingest vs a bare gRPC server (SQLite, PostgreSQL), PDF sealing vs raw pyHanko, the server model (ADR 0001), SM2 vs openssl speed, verification vs a bare server (SQLite, PostgreSQL), the audit trail on vs off
+## bench: ingest vs a bare gRPC server (SQLite, PostgreSQL), PDF sealing vs raw pyHanko, the server model (ADR 0001), SM2 vs openssl speed, verification vs a bare server (SQLite, PostgreSQL), the audit trail on vs off, a batch stream's memory peak (the tests marked measure)
 bench: install
 	$(PY) -m benchmarks.ingest
 	$(PY) -m benchmarks.pdf_seal 20
@@ -102,6 +102,7 @@ bench: install
 	$(PY) -m benchmarks.verify --postgresql --parts warm,cold
 	$(PY) -m benchmarks.audit --rounds 5
 	$(PY) -m benchmarks.audit --rounds 5 --postgresql
+	$(PY) -m pytest -q -p no:cacheprovider -m measure tests/api/test_batch_memory.py
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info

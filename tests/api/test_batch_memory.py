@@ -311,6 +311,7 @@ def _stream_peak(gateway: RunningGateway, monkeypatch: pytest.MonkeyPatch, pdf: 
     return highest[0] / limit
 
 
+@pytest.mark.measure
 def test_a_batch_stream_of_refused_pdfs_near_the_limit_grows_the_process_by_at_most_its_unsealed_peak(
     smallest_limit: RunningGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -323,6 +324,7 @@ def test_a_batch_stream_of_refused_pdfs_near_the_limit_grows_the_process_by_at_m
     assert peak <= UNSEALED_PEAK, f"{peak:.1f} limits' worth at the peak"
 
 
+@pytest.mark.measure
 def test_a_batch_stream_of_pdfs_sealed_grows_the_process_by_at_most_the_peak_operations_md_gives(
     smallest_limit: RunningGateway, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
