@@ -219,20 +219,33 @@ def connection_lost(error: BaseException) -> bool:
 
 
 def connection_refused(error: BaseException) -> bool:
-    """Whether ``error`` is a PostgreSQL connection that could not be opened, no connection existing yet: the server
-    refusing it (too_many_connections, SQLSTATE 53300: ``max_connections`` or a role's or database's ``CONNECTION
-    LIMIT`` reached; cannot_connect_now, 57P03: starting or shutting down), or down, or not answering within the
-    connect timeout. Told by psycopg's error of a connection attempt, which carries the attempt's ``pgconn`` (the
-    server's SQLSTATE does not reach the client at connect, only its words), or its ``ConnectionTimeout``. Every
-    ``psycopg.OperationalError`` had been answered "the database connection was lost", and an operator looked at
-    the network for a connection limit reached (a reviewer, R2). Still a ``connection_lost`` for the retries."""
+    """Whether ``error`` is a PostgreSQL connection that could not be opened, no connection existing yet, for
+    whatever cause: the server refusing it (a connection limit reached, 53300; starting or shutting down, 57P03;
+    the role refused login, 28000; CONNECT revoked, 42501; the role or database gone, 3D000/28000; a password
+    changed, 28P01), or down, or not answering within the connect timeout, or its host name not resolving. Told by
+    psycopg's error of a connection attempt, which carries the attempt's ``pgconn`` (libpq hands the client no
+    SQLSTATE at connect, only the server's words, in the server's language: the causes cannot be told apart
+    reliably, so none is claimed), or is its ``ConnectionTimeout``, or its failure to resolve the host name (psycopg
+    resolves it itself, before any attempt: no ``pgconn``). Every ``psycopg.OperationalError`` had been answered "the
+    database connection was lost" (a reviewer, R2); then every one of an attempt "too many connections, or down",
+    also for a role refused login or CONNECT revoked, and a host name that stopped resolving still "lost" (a
+    reviewer, R1). Still a ``connection_lost`` for the retries."""
     import psycopg
 
     return any(
         isinstance(cause, psycopg.OperationalError)
-        and (cause.pgconn is not None or isinstance(cause, psycopg.errors.ConnectionTimeout))
+        and (
+            cause.pgconn is not None
+            or isinstance(cause, psycopg.errors.ConnectionTimeout)
+            or str(cause).startswith(_UNRESOLVED)
+        )
         for cause in causes(error, 4)
     )
+
+
+_UNRESOLVED = "failed to resolve host "
+"""How psycopg's error of a host name it could not resolve at connect begins (``conninfo_attempts``; its own words,
+not the server's, in no other language)."""
 
 
 def insufficient_privilege(error: BaseException | None) -> bool:
@@ -682,9 +695,9 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
         )
     if connection_refused(error):
         return UpstreamUnavailableError(
-            "数据库拒绝新连接（连接数已满，或数据库未运行、未及时应答），本次请求未完成，请稍后重试"
-            "（the database refuses new connections (too many connections, or it is down or not answering): this "
-            "call was not done; retry later）",
+            "网关当前无法与数据库建立新连接，本次请求未完成，请稍后重试（原因可见数据库或网关的日志）"
+            "（the gateway cannot open a new connection to the database now: this call was not done; retry later "
+            "(the database's log or the gateway's may say why)）",
             reason="DATABASE_UNAVAILABLE",
         )
     if connection_lost(error):

@@ -536,10 +536,10 @@ def test_calls_refused_for_a_database_out_of_reach_leave_their_connection_its_st
                     "AND pid <> pg_backend_pid()"
                 )
             answers = [verify() for _ in range(STREAMS_PER_CONNECTION + 30)]
-        # each said (the database refusing new connections; the first on a connection broken under it, lost), none
-        # refused by the transport
-        assert {answer[:8] for answer in answers} <= {"数据库拒绝新连接", "数据库连接中断，"}, set(answers)
-        assert answers[-1].startswith("数据库拒绝新连接")
+        # each said (no new connection opened; the first on a connection broken under it, lost), none refused by
+        # the transport
+        assert {answer[:8] for answer in answers} <= {"网关当前无法与数", "数据库连接中断，"}, set(answers)
+        assert answers[-1].startswith("网关当前无法与数据库建立新连接")
         assert verify() == "OK"  # the database back: the same connection takes calls
     finally:
         gc.enable()
