@@ -32,8 +32,9 @@ def said(exc: BaseException, command: str, settings: Settings | None) -> str | N
         return f"zzgw {command}: {exc}: run it again once the store is back"
     if isinstance(exc, StoreUnwritable):
         return (
-            f"zzgw {command}: {exc}: worth starting again once it takes writes (mend the volume, or the file's mode "
-            "and attributes: docs/operations.md, A SQLite file that takes no writes)"
+            f"zzgw {command}: {exc}: worth starting again once it takes writes (mend the volume or remount it "
+            "read-write, or clear the file's attribute; a deployment that mounts it read-only repeats this at every "
+            "start until corrected: docs/operations.md, A SQLite file that takes no writes)"
         )
     if isinstance(exc, NoRoomToMigrate | StoreDamaged):
         return f"zzgw {command}: {exc}"
@@ -119,8 +120,9 @@ def exit_status(exc: BaseException) -> int:
     `zzgw init` as systemd's start step, and `zzgw serve`, exit 75 so that a service manager starts them again
     (``RestartPreventExitStatus=2`` leaves a setting to the operator: a host that boots faster than its PostgreSQL
     stayed down). A schema change that met a full disk changed nothing and is worth running again once space is
-    freed (``NoRoomToMigrate``): 75 as well; so does a SQLite file that takes no writes for now (``StoreUnwritable``:
-    its volume read-only, the file immutable), which a replacement worker waits out while the others serve."""
+    freed (``NoRoomToMigrate``): 75 as well; so does a SQLite file that takes no writes (``StoreUnwritable``: its
+    file system read-only, the file immutable or append-only), which a replacement worker waits out while the others
+    serve."""
     if isinstance(exc, NoRoomToMigrate | StoreUnwritable) or store_unreachable(exc):
         return EXIT_STORE_UNAVAILABLE
     return 2

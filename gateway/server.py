@@ -2792,7 +2792,8 @@ def _worker(
             # role refused CONNECT): waited for as an outage while the others serve, not a setting that stops them
             # all. A SQLite file at the path that is the same but unusable (not a database, malformed, its directory
             # unwritable) is no outage that ends by itself: exit 2, as at the start (a reviewer: it had been tried for
-            # ever). One that takes no writes for now (its volume read-only, immutable: ``StoreUnwritable``) is: 75
+            # ever). One that takes no writes (its file system read-only, the file immutable or append-only:
+            # ``StoreUnwritable``) is: 75, a volume to mend being the common case
             sys.exit(EXIT_STORE_UNAVAILABLE)
         sys.exit(exit_status(exc))  # 75: the supervisor tries the first again
 

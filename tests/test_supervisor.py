@@ -223,7 +223,7 @@ def test_a_worker_that_dies_while_the_store_file_takes_no_writes_is_replaced_onc
     assert process.returncode == 0, err
     assert re.search(
         rf"{LOG_LINE}ERROR zzgw the store file at {re.escape(str(store))} takes no writes now \(Operation not "
-        r"permitted: its volume read-only, or the file immutable\)",
+        r"permitted: the file is immutable or append-only, chattr \+i or \+a \(lsattr shows which\)\)",
         err,
     ), err
     assert "did not start (exit code 75): trying again in 1 s; the other workers serve" in err

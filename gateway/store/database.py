@@ -496,19 +496,30 @@ class StoreGone(Exception):
 
 
 class StoreUnwritable(Exception):
-    """The SQLite file at the store's path is there, and the one expected, but cannot be opened for writing for now:
-    its volume remounted read-only (EROFS, after a file system error) or the file immutable (EPERM, ``chattr +i``).
-    Not a setting to fix but a volume to mend: a command or worker that meets it exits ``EXIT_STORE_UNAVAILABLE``
-    (75), to be started again, as the running workers recover by themselves once it takes writes. It had been said
-    as any file that cannot be opened, "cannot open …: Operation not permitted", exit 2: a replacement worker then
-    stopped the whole gateway, which the documented unit (``RestartPreventExitStatus=2``) never started again once the
-    volume was mended (a reviewer, R1). A file its permissions refuse (EACCES) stays a setting to fix, exit 2."""
+    """The SQLite file at the store's path is there, and the one expected, but cannot be opened for writing: its
+    file system read-only (EROFS: remounted read-only after a file system error, or mounted so by the deployment, a
+    ``:ro`` volume, systemd's ``ReadOnlyPaths=`` or ``ProtectSystem=strict``) or the file not permitted writes (EPERM:
+    immutable, ``chattr +i``, or append-only, ``chattr +a``, which SQLite cannot write either). Said by what
+    ``open(2)`` tells, no more: it had called an append-only file "immutable" (a reviewer, R2). Not told from a
+    deployment's own read-only mount, which no waiting ends, but taken as a volume to mend, the common case: a command
+    or worker that meets it exits ``EXIT_STORE_UNAVAILABLE`` (75), to be started again, as the running workers
+    recover by themselves once it takes writes; a deployment's read-only mount is then started again for ever, each
+    time with this line (docs/operations.md, A SQLite file that takes no writes). It had been said as any file that
+    cannot be opened, "cannot open …: Operation not permitted", exit 2: a replacement worker then stopped the whole
+    gateway, which the documented unit (``RestartPreventExitStatus=2``) never started again once the volume was
+    mended (a reviewer, R1). A file its permissions refuse (EACCES) stays a setting to fix, exit 2."""
 
-    def __init__(self, path: str, detail: str):
-        super().__init__(
-            f"the store file at {path} takes no writes now ({detail}: its volume read-only, or the file immutable)"
-        )
+    def __init__(self, path: str, refused: int):
+        why = _UNWRITABLE_WHY.get(refused, "")
+        super().__init__(f"the store file at {path} takes no writes now ({os.strerror(refused)}{why})")
         self.path = path
+
+
+_UNWRITABLE_WHY = {
+    errno.EROFS: ": its file system is mounted read-only, after an error or by the deployment (a read-only volume)",
+    errno.EPERM: ": the file is immutable or append-only, chattr +i or +a (lsattr shows which)",
+}
+"""What each of ``UNWRITABLE_FOR_NOW`` says of the file (``StoreUnwritable``)."""
 
 
 UNWRITABLE_FOR_NOW = frozenset({errno.EROFS, errno.EPERM})
@@ -982,7 +993,7 @@ class Database:
                         fd = os.open(parsed.database, os.O_RDONLY)
                     except OSError:
                         raise exc from None
-                    unwritable = StoreUnwritable(os.path.abspath(parsed.database), exc.strerror or str(exc))
+                    unwritable = StoreUnwritable(os.path.abspath(parsed.database), exc.errno)
                 try:
                     opened = os.fstat(fd)
                 finally:

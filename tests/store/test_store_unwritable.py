@@ -152,12 +152,16 @@ def test_connections_opened_while_the_store_took_no_writes_are_not_kept_once_it_
         running.stop()
 
 
-def test_a_gateway_started_while_the_store_takes_no_writes_exits_75_to_be_started_again(tmp_path: Path) -> None:
-    """`zzgw serve` started while the store's file takes no writes (an immutable file here; a volume remounted
-    read-only the same way, EROFS): it had exited 2, "cannot open …: Operation not permitted", which the documented
-    unit's RestartPreventExitStatus=2 never starts again, so the gateway stayed down once the volume was mended (a
-    reviewer, R1). The same file, taking no writes for now: 75, said in one line, which the unit starts again; and
-    `zzgw init` alike, whose unit tries again on 75."""
+@pytest.mark.parametrize("attribute", ["+i", "+a"], ids=["immutable", "append-only"])
+def test_a_gateway_started_while_the_store_takes_no_writes_exits_75_to_be_started_again(
+    tmp_path: Path, attribute: str
+) -> None:
+    """`zzgw serve` started while the store's file takes no writes (an immutable or append-only file here; a volume
+    remounted read-only the same way, EROFS): it had exited 2, "cannot open …: Operation not permitted", which the
+    documented unit's RestartPreventExitStatus=2 never starts again, so the gateway stayed down once the volume was
+    mended (a reviewer, R1). The same file, taking no writes for now: 75, said in one line, which the unit starts
+    again; and `zzgw init` alike, whose unit tries again on 75. The line names what open(2) tells, an append-only file
+    not said "immutable", and that a deployment's own read-only mount repeats it at every start (a reviewer, R2)."""
     env = {
         **os.environ,
         "ZZGW_DATA_DIR": str(tmp_path),
@@ -170,20 +174,22 @@ def test_a_gateway_started_while_the_store_takes_no_writes_exits_75_to_be_starte
     run_zzgw("init", env=env, check=True)
     store = tmp_path / "zzgw.db"
     files = [str(each) for each in (store, Path(f"{store}-wal")) if each.exists()]
-    if subprocess.run(["chattr", "+i", *files], capture_output=True).returncode != 0:
-        pytest.skip("chattr +i is not allowed here (not root, or a file system without it)")
+    if subprocess.run(["chattr", attribute, *files], capture_output=True).returncode != 0:
+        pytest.skip(f"chattr {attribute} is not allowed here (not root, or a file system without it)")
     try:
         served = run_zzgw("serve", env=env, timeout=120)
         initialised = run_zzgw("init", env=env, timeout=120)
     finally:
-        subprocess.run(["chattr", "-i", *files], check=True)
+        subprocess.run(["chattr", f"-{attribute[1:]}", *files], check=True)
     for done, command in ((served, "serve"), (initialised, "init")):
         assert done.returncode == EXIT_STORE_UNAVAILABLE, done.stderr
         said_lines = [line for line in done.stderr.splitlines() if "takes no writes now" in line]
         assert said_lines == [
-            f"zzgw {command}: the store file at {store} takes no writes now (Operation not permitted: its volume "
-            "read-only, or the file immutable): worth starting again once it takes writes (mend the volume, or the "
-            "file's mode and attributes: docs/operations.md, A SQLite file that takes no writes)"
+            f"zzgw {command}: the store file at {store} takes no writes now (Operation not permitted: the file is "
+            "immutable or append-only, chattr +i or +a (lsattr shows which)): worth starting again once it takes "
+            "writes (mend the volume or remount it read-write, or clear the file's attribute; a deployment that "
+            "mounts it read-only repeats this at every start until corrected: docs/operations.md, A SQLite file that "
+            "takes no writes)"
         ], done.stderr
         assert "Traceback" not in done.stderr and "cannot open" not in done.stderr, done.stderr
     again = run_zzgw("init", env=env, timeout=120)  # and once it takes writes, the same store serves
@@ -218,7 +224,14 @@ def test_a_store_file_that_refuses_writes_is_an_outage_unless_its_permissions_re
     if status == 2:
         assert line == f"zzgw serve: cannot open {path}: Permission denied"
     else:
-        assert line.startswith(f"zzgw serve: the store file at {path} takes no writes now ({os.strerror(refused)}:")
+        why = {
+            errno.EROFS: "Read-only file system: its file system is mounted read-only, after an error or by the "
+            "deployment (a read-only volume)",
+            errno.EPERM: "Operation not permitted: the file is immutable or append-only, chattr +i or +a (lsattr "
+            "shows which)",
+        }[refused]
+        assert line.startswith(f"zzgw serve: the store file at {path} takes no writes now ({why}): worth "), line
+        assert "repeats this at every start until corrected" in line, line
         found = path.stat()
         with pytest.raises(StoreUnwritable):  # a replacement's: the file the gateway started on
             Database.connect(f"sqlite:///{path}", expect=(found.st_dev, found.st_ino))
