@@ -43,6 +43,8 @@ ZZGW_AUDIT_RETENTION_DAYS     audit_retention_days     0 (keep access records, c
                                                        36500 (100 years)
 ZZGW_ACCESS_LOG               access_log               ``true``
 ZZGW_STUCK_CALL_SECONDS       stuck_call_seconds       120: a process with a call in flight longer stops (0: never)
+ZZGW_WORKER_SILENCE_SECONDS   worker_silence_seconds   30: with several workers, one silent that long is killed and
+                                                       replaced (3-3600; checked whatever ``workers`` says)
 ZZGW_LICENSE_CACHE_SIZE       license_cache_size       200000 licenses checked, kept per process (about 3.6 KB each,
                                                        ~700 MB full); 1000-10000000
 ZZGW_LOG_LEVEL                log_level                ``INFO``
@@ -93,6 +95,7 @@ _ENV = {
     "audit_retention_days": "ZZGW_AUDIT_RETENTION_DAYS",
     "access_log": "ZZGW_ACCESS_LOG",
     "stuck_call_seconds": "ZZGW_STUCK_CALL_SECONDS",
+    "worker_silence_seconds": "ZZGW_WORKER_SILENCE_SECONDS",
     "license_cache_size": "ZZGW_LICENSE_CACHE_SIZE",
     "log_level": "ZZGW_LOG_LEVEL",
     "sqlite_synchronous": "ZZGW_SQLITE_SYNCHRONOUS",
@@ -104,7 +107,7 @@ _ENV = {
 OTHER_VARIABLES = frozenset((
     "ZZGW_CONFIG", "ZZGW_SEAL_CA_KEY_PASSPHRASE", "ZZGW_CJK_FONT", "ZZGW_CJK_FALLBACK_FONTS", "ZZGW_PKCS11_MODULE",
     "ZZGW_CHROMIUM", "ZZGW_TEST_DATABASE_URL", "ZZGW_BENCH_DATABASE_URL", "ZZGW_WORKERS_CHANGE_COUNTER",
-    "ZZGW_WORKER_SILENCE_SECONDS", "ZZGW_PKI", "ZZGW_MEMBER",
+    "ZZGW_PKI", "ZZGW_MEMBER",
 ))  # fmt: skip
 """The environment variables zzgw reads besides the settings' (fonts, the seal CA's key, PKCS#11, tests, the
 supervisor's own, the department client's of docs/departments.md)."""
@@ -169,6 +172,10 @@ def _named(name: str) -> str:
 
 LICENSE_CACHE_SIZE = 200_000
 """The default of ``license_cache_size``."""
+WORKER_SILENCE_SECONDS = 30
+"""The default of ``worker_silence_seconds`` (``gateway.supervisor.SILENCE_SECONDS`` says why)."""
+MIN_WORKER_SILENCE_SECONDS, MAX_WORKER_SILENCE_SECONDS = 3, 3600
+"""The bounds of ``worker_silence_seconds``: a beat or two late under load is no silence; an hour, at most."""
 MIN_LICENSE_CACHE_SIZE, MAX_LICENSE_CACHE_SIZE = 1_000, 10_000_000
 MIN_MESSAGE_BYTES = 2 * 1024 * 1024
 """The smallest message limit: the room kept for a seal and a sharing copy (``seals.DOCUMENT_HEADROOM_BYTES``, 1 MiB)
@@ -306,6 +313,11 @@ class Settings:
     stuck_call_seconds: int = 120
     """A unary call in flight that long without progress means the process is stuck (``gateway.watchdog``); 0 turns
     the check off."""
+    worker_silence_seconds: int = WORKER_SILENCE_SECONDS
+    """How long a ready worker's heartbeat may stay silent before ``zzgw serve`` kills it to have it replaced
+    (``gateway.supervisor.SILENCE_SECONDS``); used with several workers only, checked whatever ``workers`` says: a
+    bad value had been read by the supervisor alone, ignored without a word with one worker, and refused only once
+    ``workers`` was raised (a reviewer, R3)."""
     license_cache_size: int = LICENSE_CACHE_SIZE
     """How many checked licenses a process keeps for verifications by identifier, QR code or document
     (``VerificationService._checked``, least recently used first out). Each holds its whole license: about 3.6 KB
@@ -366,6 +378,11 @@ class Settings:
             )
         if not 0 <= self.stuck_call_seconds <= 86_400:
             raise ConfigError(f"{_named('stuck_call_seconds')} must be 0 (never) or a number of seconds up to 86400")
+        if not MIN_WORKER_SILENCE_SECONDS <= self.worker_silence_seconds <= MAX_WORKER_SILENCE_SECONDS:
+            raise ConfigError(
+                f"{_named('worker_silence_seconds')} must be {MIN_WORKER_SILENCE_SECONDS}-{MAX_WORKER_SILENCE_SECONDS} "
+                f"(seconds), not {self.worker_silence_seconds}"
+            )
         if self.log_level.upper() not in LOG_LEVELS:
             raise ConfigError(f"{_named('log_level')} must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:

@@ -48,7 +48,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from gateway import metrics
-from gateway.config import ConfigError, Settings
+from gateway.config import WORKER_SILENCE_SECONDS, ConfigError, Settings
 from gateway.store.changes import ChangeFeed
 from gateway.threads import name_this_thread
 
@@ -73,7 +73,7 @@ STOP_WAIT_AFTER_KILL_SECONDS = 2.0
 when its I/O ends) before exiting without it."""
 HEARTBEAT_SECONDS = 1.0
 """Seconds between two stamps of a worker's heartbeat (``Ready.keep_beating``)."""
-SILENCE_SECONDS = 30.0
+SILENCE_SECONDS = float(WORKER_SILENCE_SECONDS)
 """Seconds a ready worker's heartbeat may stay silent before the supervisor kills it (SIGKILL) to have it replaced:
 frozen (SIGSTOP, a cgroup frozen), or hung with the GIL held in C code, it took about half the new connections (the
 kernel spreads SO_REUSEPORT connections over the workers) and answered none, while the others said the gateway
@@ -81,9 +81,8 @@ ready (a reviewer, R3). Thirty beats missed in a row: a worker that runs at all 
 its own, which needs the GIL for microseconds; a 2-core machine running the tests in parallel, or a worker's start
 importing and opening its store under that load, delays a beat by a few seconds at most, and the watchdog
 (``ZZGW_STUCK_CALL_SECONDS``, 120 s) stops a process whose calls are stuck but which still runs. Its cost is the
-time a frozen worker keeps taking connections before it is replaced. ``ZZGW_WORKER_SILENCE_SECONDS`` sets it (3 to
-3600; docs/operations.md, Workers that die)."""
-SILENCE_ENV = "ZZGW_WORKER_SILENCE_SECONDS"
+time a frozen worker keeps taking connections before it is replaced. The setting ``worker_silence_seconds``
+(``ZZGW_WORKER_SILENCE_SECONDS``, 3 to 3600) sets it (docs/operations.md, Workers that die)."""
 _SUPERVISOR_PAUSED_SECONDS = 3.0
 """A gap between two rounds of the supervisor's loop (one a second at least) past which it was itself stopped or
 starved (``zzgw serve`` stopped whole by Ctrl-Z or a frozen cgroup, then continued): the workers' silence meanwhile is
@@ -162,20 +161,6 @@ def _started(worker: Worker, settings: Settings, number: int, announce: bool, re
     worker(settings, number, announce, ready, replacement)
 
 
-def silence_seconds(environ: dict[str, str] | None = None) -> float:
-    """``SILENCE_SECONDS``, or what ``ZZGW_WORKER_SILENCE_SECONDS`` says; a ConfigError for a value it cannot be."""
-    said = (os.environ if environ is None else environ).get(SILENCE_ENV, "").strip()
-    if not said:
-        return SILENCE_SECONDS
-    try:
-        seconds = float(said)
-    except ValueError:
-        seconds = -1.0
-    if not 3 <= seconds <= 3600:
-        raise ConfigError(f"{SILENCE_ENV} must be a number of seconds from 3 to 3600, not {said!r}")
-    return seconds
-
-
 def stop_with_parent() -> None:
     """In a worker: stop (SIGTERM, the usual stop) when the supervisor dies, however it dies (``kill -9`` included),
     rather than serve on unsupervised beside the next gateway started on the port (Linux ``PR_SET_PDEATHSIG``).
@@ -215,7 +200,7 @@ def supervise(
     """Run ``settings.workers`` processes of ``worker`` until a signal stops them; the exit status. A worker still
     running ``stop_deadline`` seconds after the stop began is killed (``STOP_DEADLINE_SECONDS``). ``stop_asked``:
     whether a stop signal came before this function's handlers (``server.StopAsked``): then no worker starts."""
-    silence = silence_seconds()
+    silence = float(settings.worker_silence_seconds)
     claims = _claim_ports(settings)
     try:
         return _supervise(settings, worker, stop_deadline, stop_asked, silence)

@@ -476,3 +476,50 @@ def test_the_audit_retention_is_bounded_and_a_larger_one_refused_at_load(tmp_pat
             "to 36500 days (100 years), not 1000000\n"
         )
     assert not (tmp_path / "var").exists()
+
+
+def test_the_worker_silence_bound_is_a_setting_of_the_file_and_the_environment(tmp_path: Path) -> None:
+    """ZZGW_WORKER_SILENCE_SECONDS had been read by the supervisor alone: no key of the settings file set it (a
+    reviewer, R3). It is ``worker_silence_seconds`` now, as the others: the file, then the environment."""
+    assert Settings.load(env={}).worker_silence_seconds == 30
+    path = write_toml(tmp_path, "worker_silence_seconds = 5\n")
+    assert Settings.load(path, env={}).worker_silence_seconds == 5
+    assert Settings.load(path, env={"ZZGW_WORKER_SILENCE_SECONDS": "3600"}).worker_silence_seconds == 3600
+
+
+@pytest.mark.parametrize(
+    ("wrong", "said"),
+    [
+        ("0", "must be 3-3600 (seconds), not 0"),
+        ("2", "must be 3-3600 (seconds), not 2"),
+        ("3601", "must be 3-3600 (seconds), not 3601"),
+        ("abc", "must be a whole number, not 'abc'"),
+        ("nan", "must be a whole number, not 'nan'"),
+    ],
+)
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_worker_silence_bound_it_cannot_take_stops_zzgw_serve_whatever_the_workers(
+    tmp_path: Path, wrong: str, said: str, workers: str
+) -> None:
+    """It had been checked only with several workers: with one (the default) a bad value was ignored without a word,
+    and stopped the gateway only once ZZGW_WORKERS was raised (a reviewer, R3). Now a configuration error at load,
+    exit 2 and one line, before anything is opened, whatever ZZGW_WORKERS says; and from the file alike."""
+    line = f"worker_silence_seconds (ZZGW_WORKER_SILENCE_SECONDS) {said}"
+    with pytest.raises(ConfigError) as refused:
+        Settings.load(env={"ZZGW_WORKERS": workers, "ZZGW_WORKER_SILENCE_SECONDS": wrong})
+    assert str(refused.value) == line
+    toml = wrong if wrong.isdigit() else f'"{wrong}"'
+    with pytest.raises(ConfigError) as refused:
+        Settings.load(write_toml(tmp_path, f"worker_silence_seconds = {toml}\n"), env={})
+    assert str(refused.value) == line
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(tmp_path / "var"),
+        "ZZGW_WORKERS": workers,
+        "ZZGW_WORKER_SILENCE_SECONDS": wrong,
+        "ZZGW_GRPC_ADDR": "127.0.0.1:0",
+        "ZZGW_HTTP_ADDR": "127.0.0.1:0",
+    }
+    done = run_zzgw("serve", env=env, timeout=60)
+    assert (done.returncode, done.stderr) == (2, f"zzgw: configuration error: {line}\n"), done.stderr
+    assert not (tmp_path / "var").exists()

@@ -67,3 +67,20 @@ def test_printed_taskset_commands_run_here() -> None:
     for document, cpus in printed_taskset_cpus():
         result = subprocess.run(["taskset", "-c", cpus, "true"], capture_output=True, text=True, timeout=10)
         assert result.returncode == 0, f"{document}: taskset -c {cpus}: {result.stderr}"
+
+
+def test_every_setting_has_its_row_in_the_readme_settings_table() -> None:
+    """Each setting of ``gateway.config`` (its zzgw.toml key and its variable) has a row of the README's settings
+    table: ZZGW_WORKER_SILENCE_SECONDS had none (a reviewer, R3)."""
+    from gateway.config import _ENV
+
+    rows = [line.split("|") for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()]
+    rows = [row for row in rows if len(row) > 3 and row[1].strip().startswith("`ZZGW_")]
+    missing = [
+        (key, variable)
+        for key, variable in _ENV.items()
+        if not any(f"`{key}`" in row[2] and variable.rsplit("_FILE", 1)[0] in row[1] for row in rows)
+    ]
+    assert not missing, missing
+    operations = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert "`ZZGW_WORKER_SILENCE_SECONDS`" in operations and "`worker_silence_seconds`" in operations

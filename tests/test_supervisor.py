@@ -26,8 +26,8 @@ from sqlalchemy import create_engine, make_url, text
 
 from benchmarks.common import free_port, wait_serving
 from benchmarks.verify import worker_pids
-from gateway.config import ConfigError
-from gateway.supervisor import EXIT_STORE_UNAVAILABLE, SILENCE_SECONDS, silence_seconds
+from gateway.config import Settings
+from gateway.supervisor import EXIT_STORE_UNAVAILABLE, SILENCE_SECONDS
 from tests.commands import run_zzgw
 from tests.conftest import PG_URL, zzgw_command
 
@@ -672,12 +672,10 @@ def test_workers_stopped_with_their_supervisor_are_not_taken_for_frozen(tmp_path
     assert "silent for" not in err and "exited" not in err, err
 
 
-@pytest.mark.parametrize("said", ["2", "3601", "soon", "nan"])
-def test_a_silence_bound_it_cannot_take_is_a_configuration_error(said: str) -> None:
-    assert silence_seconds({}) == SILENCE_SECONDS == 30.0
-    assert silence_seconds({"ZZGW_WORKER_SILENCE_SECONDS": "5"}) == 5.0
-    with pytest.raises(ConfigError, match="ZZGW_WORKER_SILENCE_SECONDS must be a number of seconds from 3 to 3600"):
-        silence_seconds({"ZZGW_WORKER_SILENCE_SECONDS": said})
+def test_the_silence_bound_is_the_setting() -> None:
+    """The supervisor's bound is the setting ``worker_silence_seconds`` (checked with the others:
+    tests/test_config.py), 30 s unless set."""
+    assert Settings().worker_silence_seconds == SILENCE_SECONDS == 30.0
 
 
 def _stopped(pid_file: Path) -> int:
