@@ -200,10 +200,9 @@ def supervise(
     """Run ``settings.workers`` processes of ``worker`` until a signal stops them; the exit status. A worker still
     running ``stop_deadline`` seconds after the stop began is killed (``STOP_DEADLINE_SECONDS``). ``stop_asked``:
     whether a stop signal came before this function's handlers (``server.StopAsked``): then no worker starts."""
-    silence = float(settings.worker_silence_seconds)
     claims = _claim_ports(settings)
     try:
-        return _supervise(settings, worker, stop_deadline, stop_asked, silence)
+        return _supervise(settings, worker, stop_deadline, stop_asked)
     finally:
         for claim in claims:
             claim.close()
@@ -250,9 +249,8 @@ def _claim_port(port: int, setting: str) -> socket.socket | None:
     return claim
 
 
-def _supervise(
-    settings: Settings, worker: Worker, stop_deadline: float, stop_asked: Callable[[], object], silence: float
-) -> int:
+def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_asked: Callable[[], object]) -> int:
+    silence = float(settings.worker_silence_seconds)
     context = multiprocessing.get_context("spawn")
     # before any worker starts: they read it as they import
     metrics_directory = metrics.prepare_directory(settings.data_dir / METRICS_DIRECTORY)
