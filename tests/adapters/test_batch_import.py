@@ -2065,6 +2065,12 @@ def test_an_interrupted_import_ends_after_its_summary_whatever_grpc_threads_hold
     process = subprocess.Popen([*command, str(path)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         with first_lines_committed(gate, running, records, 200):
+            # its answer received (committed is not yet answered: a loaded machine's import had not heard of line 8
+            # when the signal came, and wrote no failure; a fresh-clone run with helpers at work)
+            deadline = time.monotonic() + 30
+            while '"line": 8,' not in failures.read_text(encoding="utf-8"):
+                assert time.monotonic() < deadline, "line 8's refusal was never written"
+                time.sleep(0.05)
             process.send_signal(signum)
             time.sleep(0.5)  # the file ends after the signal was taken: the request thread then takes the lock
         stdout, stderr = process.communicate(timeout=30)
