@@ -58,10 +58,10 @@ serve: install
 	$(ZZGW) init
 	exec $(ZZGW) serve
 
-## test: set up and run the whole suite (PostgreSQL tests too: ZZGW_TEST_DATABASE_URL, else 127.0.0.1:5432/test
-## if it answers), two workers per core (at most 8: TEST_WORKERS), each taking the next test when free (pytest-xdist's
-## worksteal: a module's slow tests no longer end the run on one worker); `.venv/bin/pytest` alone runs it in one
-## process. Two a core, because much of a test's time is waiting (for a gateway process to start, stop or be
+## test: set up and run the whole suite but the tests marked measure, which make bench runs (PostgreSQL tests too:
+## ZZGW_TEST_DATABASE_URL, else 127.0.0.1:5432/test if it answers), two workers per core (at most 8: TEST_WORKERS), each taking the next test when free (pytest-xdist's
+## worksteal: a module's slow tests no longer end the run on one worker); `.venv/bin/pytest -m "not measure"` alone
+## runs it in one process. Two a core, because much of a test's time is waiting (for a gateway process to start, stop or be
 ## replaced, for a client to be timed out): on 2 cores, one worker a core had kept them 47% busy, 12.0 min; two,
 ## 58%, 9.9 min; three, no sooner, 10.2 min (2026-12-05, the suite alone on a quiet machine). Bytecode is
 ## cached (__pycache__, ignored by git) even where PYTHONDONTWRITEBYTECODE is set, as in some container images:
@@ -91,8 +91,9 @@ protos-baseline: $(BUF)
 	$(BUF) breaking --against $(PROTOS_BASELINE)
 	$(BUF) build --exclude-source-info -o $(PROTOS_BASELINE)
 
-## bench: ingest vs a bare gRPC server (SQLite, PostgreSQL), PDF sealing vs raw pyHanko, the server model (ADR 0001), SM2 vs openssl speed, verification vs a bare server (SQLite, PostgreSQL), the audit trail on vs off, a batch stream's memory peak (the tests marked measure)
+## bench: ingest vs a bare gRPC server (SQLite, PostgreSQL), PDF sealing vs raw pyHanko, the server model (ADR 0001), SM2 vs openssl speed, verification vs a bare server (SQLite, PostgreSQL), the audit trail on vs off; first, a batch stream's memory peak (the tests marked measure)
 bench: install
+	$(PY) -m pytest -q -p no:cacheprovider -m measure tests/api/test_batch_memory.py
 	$(PY) -m benchmarks.ingest
 	$(PY) -m benchmarks.pdf_seal 20
 	$(PY) -m benchmarks.signatures 2000
@@ -102,7 +103,6 @@ bench: install
 	$(PY) -m benchmarks.verify --postgresql --parts warm,cold
 	$(PY) -m benchmarks.audit --rounds 5
 	$(PY) -m benchmarks.audit --rounds 5 --postgresql
-	$(PY) -m pytest -q -p no:cacheprovider -m measure tests/api/test_batch_memory.py
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info
