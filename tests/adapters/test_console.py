@@ -357,7 +357,7 @@ def test_a_valid_license_passes_with_a_receipt_that_checks_offline(console: str,
     # a person's masked as the printed code states it: 公安局 checks a 居民身份证 under 企业印章刻制
     record = {**samples.id_card(800_000 + int(uuid.uuid4().hex[:5], 16)), "request_id": f"id-{uuid.uuid4().hex}"}
     card = running.issuance(POLICE).IssueLicense(issue_request(record)).license
-    use = {"matter_code": QYKZ, "purpose": "企业印章刻制备案，核验法定代表人身份", "operator": "刻章窗口 赵敏"}
+    use = {"matter_code": QYKZ, "purpose": "企业印章刻制备案，核验法定代表人身份", "operator": "刻章窗口 欧阳敏"}
     status, person = verify(console, running, POLICE, query=card.license_id, use=use)
     assert status == 200 and person["verdict"] == "PASSED", person
     assert holder_of(person["license"]) == (mask_name(card.holder.name), mask(card.holder.code), False)

@@ -504,8 +504,9 @@ def test_a_receipt_handed_over_names_whose_license_it_is_to_compare_with_the_app
     assert pages == 1 and f"单位名称（登记库信息，不在签名内容中）{issued.holder.name}" in text
     assert re.sub(r"\s+", "", said) in text
 
-    # a person's 居民身份证, which 发票申领 and the tax bureau's other matters do not use: no holder, and said
-    card = id_card(running).license
+    # a person's 居民身份证, which 发票申领 and the tax bureau's other matters do not use: no holder, and said; named
+    # apart from the clerk signed in (窗口03 王敏), whose name the receipt shows: a name drawn at random was once 王敏
+    card = id_card(running, name="欧阳晓燕").license
     use = verification_pb2.UseContext(matter_code=QYKZ, purpose="企业开办：核对法定代表人身份")
     earlier = police.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=card.license_id))
     page.fill("#receipt-id", earlier.report.receipt.receipt_id)

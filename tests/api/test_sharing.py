@@ -166,13 +166,15 @@ def person(sex: str = "") -> tuple[str, dt.date]:
     return samples.citizen_id(sequence, born), born
 
 
-def id_card(running: RunningGateway, code: str = "", born: dt.date | None = None) -> issuance_pb2.IssueLicenseResponse:
-    """Issue a 居民身份证 to a new person (or to ``code``)."""
+def id_card(
+    running: RunningGateway, code: str = "", born: dt.date | None = None, name: str = ""
+) -> issuance_pb2.IssueLicenseResponse:
+    """Issue a 居民身份证 to a new person (or to ``code``), named ``name`` or one drawn at random."""
     if not code:
         code, born = person()
     assert born is not None
     record = samples.id_card(0)
-    name = samples.person_name(random.randrange(1000))
+    name = name or samples.person_name(random.randrange(1000))
     record = {
         **record,
         "request_id": f"id-{uuid.uuid4().hex}",
