@@ -60,6 +60,7 @@ ZZGW_MEMBERS                  members                  (none): the demo members;
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import re
 import tomllib
@@ -210,23 +211,36 @@ _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def _typed(name: str, kind: str, value: object) -> object:
-    """A setting's value from TOML (typed) or the environment (a string), or a ConfigError naming it."""
+    """A setting's value from TOML (typed) or the environment (a string), or a ConfigError naming it. A value TOML
+    read as something other than a string is said by its kind, never shown: an all-digit ``key_passphrase`` left
+    without quotes (an integer to TOML), or a ``database_url`` or ``tsa_url`` in brackets, had been printed whole,
+    passphrase and password, to stderr and so to the journal (a reviewer, R1)."""
     if kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, str) and (digits := value.strip().lstrip("-")).isascii() and digits.isdigit():
             return int(value)
-        raise ConfigError(f"{_named(name)} must be a whole number, not {value!r}")
+        raise ConfigError(f"{_named(name)} must be a whole number, not {_said(value)}")
     if kind == "bool":
         if isinstance(value, bool):
             return value
         word = str(value).strip().lower()
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
-        raise ConfigError(f"{_named(name)} must be true or false, not {value!r}")
+        raise ConfigError(f"{_named(name)} must be true or false, not {_said(value)}")
     if not isinstance(value, str):
-        raise ConfigError(f"{_named(name)} must be a string, not {value!r}")
+        raise ConfigError(f"{_named(name)} must be a string (in double quotes), not {_said(value)}")
     return Path(value) if kind == "Path" else value
+
+
+def _said(value: object) -> str:
+    """A value a setting cannot take, for its error: a string as it is (given for a number or a switch, which hold no
+    secret), anything else TOML reads by its kind alone, for it may be a secret written without its quotes."""
+    if isinstance(value, str):
+        return repr(value)
+    kinds = ((bool, "true or false"), (int, "a whole number"), (float, "a decimal number"), (list, "a list"),
+             (dict, "a table"), (dt.datetime, "a date and time"), (dt.date, "a date"), (dt.time, "a time"))  # fmt: skip
+    return next((kind for cls, kind in kinds if isinstance(value, cls)), f"a {type(value).__name__}")
 
 
 def _check_address(name: str, address: str) -> None:

@@ -136,7 +136,7 @@ def test_bad_number(variable: str, value: str) -> None:
 
 
 @pytest.mark.parametrize(("toml", "message"), [
-    ("threads = 2.7\n", "threads (ZZGW_THREADS) must be a whole number, not 2.7"),
+    ("threads = 2.7\n", "threads (ZZGW_THREADS) must be a whole number, not a decimal number"),
     ("workers = [1]\n", "workers (ZZGW_WORKERS) must be a whole number"),
     ("workers = true\n", "workers (ZZGW_WORKERS) must be a whole number"),
     ("workers = \"2\u00b2\"\n", "workers (ZZGW_WORKERS) must be a whole number"),  # isdigit, and int() refuses it
@@ -151,6 +151,33 @@ def test_bad_number(variable: str, value: str) -> None:
 def test_a_bad_value_in_the_file_is_named(tmp_path: Path, toml: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         Settings.load(write_toml(tmp_path, toml), env={})
+
+
+@pytest.mark.parametrize(("toml", "secret", "message"), [
+    ("key_passphrase = 98765432101\n", "98765432101",
+     "key_passphrase (ZZGW_KEY_PASSPHRASE) must be a string (in double quotes), not a whole number"),
+    ("key_passphrase = [\"S3cretList\"]\n", "S3cretList",
+     "key_passphrase (ZZGW_KEY_PASSPHRASE) must be a string (in double quotes), not a list"),
+    ("key_passphrase = 4711.0815\n", "4711", "must be a string (in double quotes), not a decimal number"),
+    ("database_url = [\"postgresql+psycopg://u:S3cretX@h/x\"]\n", "S3cretX",
+     "database_url (ZZGW_DATABASE_URL) must be a string (in double quotes), not a list"),
+    ("tsa_url = {url = \"https://u:S3cretW@h/x\"}\n", "S3cretW",
+     "tsa_url (ZZGW_TSA_URL) must be a string (in double quotes), not a table"),
+    ("workers = [\"S3cretN\"]\n", "S3cretN", "workers (ZZGW_WORKERS) must be a whole number, not a list"),
+    ("access_log = [\"S3cretB\"]\n", "S3cretB", "access_log (ZZGW_ACCESS_LOG) must be true or false, not a list"),
+])  # fmt: skip
+def test_a_value_of_the_wrong_kind_is_said_by_its_kind_never_shown(tmp_path: Path, toml: str, secret: str,
+                                                                   message: str) -> None:  # fmt: skip
+    """An all-digit passphrase left without quotes is an integer to TOML: the error had printed it whole (``must be
+    a string, not 98765432101``), and a URL in brackets with its password, to stderr and so to the journal of
+    ``zzgw serve`` (a reviewer, R1). The error says the value's kind, and the command prints the same."""
+    with pytest.raises(ConfigError) as refused:
+        Settings.load(write_toml(tmp_path, toml), env={})
+    assert message in str(refused.value) and secret not in str(refused.value), str(refused.value)
+    done = run_zzgw("members", env={**os.environ, "ZZGW_CONFIG": str(tmp_path / "settings.toml"),
+                                    "ZZGW_DATA_DIR": str(tmp_path / "var")})  # fmt: skip
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert secret not in done.stdout + done.stderr
 
 
 def test_the_usual_spellings_of_a_switch_and_an_address() -> None:
