@@ -132,6 +132,7 @@ from gateway.health import (
     health_watches,
     wait_until_quiet,
 )
+from gateway.logs import OncePer, since
 from gateway.member_certificates import watch_certificate_ends
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
 from gateway.services.authorization import AuthorizationService, CodeSealer
@@ -2872,17 +2873,46 @@ _DOCUMENT_LIBRARIES = ("pyhanko", "pyhanko_certvalidator")
 """The libraries that read the documents callers send: what they log is driven by those documents."""
 
 
+LIBRARY_LINE_SECONDS = 5.0
+"""A line of a document library's (each of its lines in its source) at most once this often (``library_lines_cut``)."""
+_LIBRARY_LINES = OncePer(LIBRARY_LINE_SECONDS)
+
+
 def library_tracebacks_cut(record: logging.LogRecord) -> bool:
-    """pyHanko logs what it finds wrong in a document it validates with the exception's traceback: at WARNING (a PDF
-    edited after sealing: "Error in diff operation …" and the whole SuspiciousModification), and at ERROR for a
-    crafted one ("Processing error in validation process", a certificate name that does not decode), so that any
-    caller could write tracebacks into the operators' log at will. The verification report says what is wrong
-    already; the log keeps the library's line and the exception's class only (its text may quote the document), at
-    any level. The gateway's own tracebacks are untouched."""
-    if record.exc_info and record.name.split(".", 1)[0] in _DOCUMENT_LIBRARIES:
-        error = record.exc_info[1]
-        record.msg = f"{record.getMessage()} ({type(error).__name__})"
-        record.args = None
-        record.exc_info = None
-        record.exc_text = None
-    return True
+    """What the libraries that read callers' documents log is driven by those documents, so it is cut to what the
+    library's source says, and bounded:
+
+    - Its values are left out: the line keeps its template (``Key %s in info dict has value %s, which is not a valid
+      date string``), or, a line of no template (one pyHanko formats itself), only where in the library it comes from.
+      pyHanko logs a ``/CreationDate`` that is not a date at WARNING with the value, a text of the caller's choice,
+      and, one that refers back to the document information, that whole dictionary: the title and author where a
+      license PDF names its holder (a reviewer, R2: one line per SealDocument, IssueLicense and sharing copy).
+    - Its traceback: pyHanko logs what it finds wrong in a document it validates with the exception's traceback, at
+      WARNING (a PDF edited after sealing: "Error in diff operation …" and the whole SuspiciousModification), and at
+      ERROR for a crafted one ("Processing error in validation process", a certificate name that does not decode), so
+      that any caller could write tracebacks into the operators' log at will. The verification report says what is
+      wrong already; the log keeps the exception's class only (its text may quote the document), at any level.
+    - Each line of the library at most once every ``LIBRARY_LINE_SECONDS``, saying how many were left out since, as
+      the gateway's own lines a caller can cause (``gateway.logs.OncePer``).
+
+    The gateway's own records are untouched. A record is cut once, whichever handler sees it first; the others keep
+    that handler's word."""
+    if record.name.split(".", 1)[0] not in _DOCUMENT_LIBRARIES:
+        return True
+    kept = getattr(record, "zzgw_kept", None)
+    if kept is not None:
+        return bool(kept)
+    left = _LIBRARY_LINES.allow(f"{record.name}:{record.lineno}")
+    if isinstance(record.msg, str) and record.args:
+        text = f"{record.msg} (its values left out)"
+    else:
+        text = f"a line of {record.filename}:{record.lineno} (its text left out)"
+    if record.exc_info and record.exc_info[1] is not None:
+        text += f" ({type(record.exc_info[1]).__name__})"
+    record.msg = text + since(left or 0, "line")
+    record.args = None
+    record.exc_info = None
+    record.exc_text = None
+    record.stack_info = None
+    record.zzgw_kept = left is not None
+    return left is not None

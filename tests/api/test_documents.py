@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import uuid
 from pathlib import Path
 
@@ -582,3 +583,47 @@ def test_an_id_cards_document_title_masks_the_holders_number(running: RunningGat
     licensed = running.issuance(MARKET).IssueLicense(business).license
     reader = PdfFileReader(io.BytesIO(document_of(running, licensed.license_id).pdf))
     assert reader.trailer["/Info"]["/Title"] == f"营业执照 {licensed.license_number}"
+
+
+def test_a_supplied_pdfs_document_information_is_not_logged_and_its_lines_are_bounded(
+    running: RunningGateway, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyHanko, reading the document information as it seals, logs a ``/CreationDate`` that is not a date at WARNING
+    with its value, and one that refers back to the information dictionary as that whole dictionary, title and author:
+    a caller's text, and a license PDF's holder, in the operators' log, one line per sealing (a reviewer, R2). The
+    gateway's handler (``configure_logging``'s, on stderr) keeps the library's template, once every 5 s a line,
+    saying how many it left out."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from gateway import server
+    from gateway.logs import OncePer
+
+    marker = "王泄露 370102198610209660"
+    text = b"<FEFF" + marker.encode("utf-16-be").hex().encode() + b">"
+    own = license_pdf(running)
+    info_number = int(PdfFileReader(io.BytesIO(own)).trailer["/Size"])  # new_info_by_hand's object
+    supplied = new_info_by_hand(
+        own, b"<< /Title %s /Author %s /CreationDate %s /ModDate %d 0 R >>" % (text, text, text, info_number)
+    )
+    now = [0.0]
+    monkeypatch.setattr(server, "_LIBRARY_LINES", OncePer(server.LIBRARY_LINE_SECONDS, clock=lambda: now[0]))
+    caplog.set_level(logging.WARNING)
+    stderr = io.StringIO()
+    handler = logging.StreamHandler(stderr)  # as configure_logging's own handler, on the root logger
+    handler.addFilter(server.library_tracebacks_cut)
+    logging.getLogger().addHandler(handler)
+    seal = register(running, name="电子证照专用章")
+    try:
+        for _ in range(3):
+            seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=supplied))
+        now[0] += server.LIBRARY_LINE_SECONDS
+        sealed = seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=supplied))
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert verify(running, sealed.sealed_pdf).integrity.result is CheckResult.PASSED
+    logged = stderr.getvalue()
+    assert "王泄露" not in logged and "370102198610209660" not in logged, logged
+    lines = [line for line in logged.splitlines() if "in info dict has value" in line]
+    template = "Key %s in info dict has value %s, which is not a valid date string (its values left out)"
+    assert len(lines) == 2 and lines[0] == template, logged  # pyHanko's line once, until 5 s have passed
+    assert re.fullmatch(re.escape(template) + r"; \d+ more lines since the last such line", lines[1]), logged

@@ -814,12 +814,18 @@ def test_a_stream_its_client_gave_up_on_is_not_logged_ok(
     assert json.loads(line.getMessage())["code"] in ("DEADLINE_EXCEEDED", "CANCELLED")
 
 
-def test_pyhankos_tracebacks_are_cut_to_one_line() -> None:
+def test_pyhankos_tracebacks_are_cut_to_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """A PDF edited after sealing makes pyHanko log its SuspiciousModification with the traceback at WARNING, a
     crafted one a processing error at ERROR (a privacy tester wrote tracebacks into the log at will); the gateway's
-    handlers keep the line and the exception's class, not the traceback nor the exception's text. Its own stay."""
+    handlers keep the line's template and the exception's class, not the traceback, the exception's text nor the
+    line's values (which may quote the document: a reviewer, R2). Its own stay."""
     from pyhanko.sign.diff_analysis import SuspiciousModification
     from pyhanko.sign.general import SigningError
+
+    from gateway import server
+    from gateway.logs import OncePer
+
+    monkeypatch.setattr(server, "_LIBRARY_LINES", OncePer(server.LIBRARY_LINE_SECONDS))
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -835,15 +841,21 @@ def test_pyhankos_tracebacks_are_cut_to_one_line() -> None:
             try:
                 raise error
             except Exception as caught:
-                record = logger.makeRecord(
-                    name, level, __file__, 0, "diff %s and %s", (0, 1), (type(caught), caught, caught.__traceback__)
-                )
+                failure = (type(caught), caught, caught.__traceback__)
+                record = logger.makeRecord(name, level, __file__, 0, "diff %s and %s", ("李四", 1), failure)
             handler.handle(record)
+        formatted = logger.makeRecord("pyhanko.pdf_utils.reader", logging.WARNING, __file__, 7, "of 张三", (), None)
+        handler.handle(formatted)  # a line pyHanko formats itself (an f-string): where it comes from, alone
     finally:
         logger.removeHandler(handler)
     first, second, *rest = stream.getvalue().split("\n", 2)
-    assert (first, second) == ("diff 0 and 1 (SuspiciousModification)", "diff 0 and 1 (SigningError)")
+    assert stream.getvalue().endswith(f"\na line of {Path(__file__).name}:7 (its text left out)\n")
+    assert (first, second) == (
+        "diff %s and %s (its values left out) (SuspiciousModification)",
+        "diff %s and %s (its values left out) (SigningError)",
+    )
     assert "张三" not in stream.getvalue() and "cut at ERROR too" not in stream.getvalue()
+    assert "李四" not in first + second and "diff 李四 and 1" in rest[0]  # the gateway's own line keeps its values
     assert rest[0].count("Traceback") == 1 and "ValueError: ours" in rest[0]
 
 
