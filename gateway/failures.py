@@ -90,6 +90,10 @@ _SQLITE_FILE_TROUBLE = (
 traceback."""
 
 
+_OPTIONS_REFUSED = ("bad value for", "invalid connection option")
+"""How psycopg begins a ProgrammingError for a connection option of the URL it refuses before connecting."""
+
+
 def store_unusable(exc: BaseException) -> bool:
     """Whether ``exc`` is the store that cannot be reached or opened, not a defect of a statement: PostgreSQL's
     connection failing (OperationalError, InterfaceError), or SQLite's file (``_SQLITE_FILE_TROUBLE``)."""
@@ -98,8 +102,10 @@ def store_unusable(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
     if isinstance(orig, sqlite3.Error):
         return str(orig).lower().startswith(_SQLITE_FILE_TROUBLE)
-    if isinstance(exc, ProgrammingError) and str(orig).startswith("bad value for"):
-        return True  # a connection option of the URL libpq cannot take (?connect_timeout=abc): said, with exit 2
+    if isinstance(exc, ProgrammingError) and str(orig).startswith(_OPTIONS_REFUSED):
+        # a connection option of the URL libpq cannot take (?connect_timeout=abc), or does not know (?sslmod=require:
+        # a traceback of 120 lines had said it; a reviewer, R3): said, naming the option (never its value), exit 2
+        return True
     return isinstance(exc, OperationalError | InterfaceError)
 
 

@@ -339,6 +339,26 @@ def test_a_database_url_libpq_cannot_take_is_a_setting_to_fix(tmp_path: Path) ->
             assert "Traceback" not in result.stderr and why in result.stderr, (command, result.stderr)
 
 
+def test_a_database_url_with_an_option_libpq_does_not_know_is_one_line_naming_it(tmp_path: Path) -> None:
+    """One misspelt query option (``?sslmod=require``; ``?PASSWORD=``, libpq's keys being lower case) had stopped
+    ``zzgw init`` and ``zzgw serve`` with exit 1 and a traceback of some 120 lines (psycopg's ProgrammingError
+    ``invalid connection option``, met before any connection is tried; a reviewer, R3). It is a setting to fix, said
+    in one line that names the option, the URL's password hidden, with exit 2, as an option's bad value is."""
+    server = "postgresql+psycopg://zzgw:S3cretV@127.0.0.1:5432/test"
+    for url, option, shown in (
+        (f"{server}?sslmod=require", "sslmod", "postgresql+psycopg://zzgw:***@127.0.0.1:5432/test?sslmod=require"),
+        (f"{server}?sslmode=disable&PASSWORD=S3cretQ", "PASSWORD",
+         "postgresql+psycopg://zzgw:***@127.0.0.1:5432/test?sslmode=disable&PASSWORD=***"),
+    ):  # fmt: skip
+        for command in (("init",), ("serve",), ("audit", "verify")):
+            result = zzgw(env(tmp_path / "bad", url), *command)
+            assert result.returncode == 2, (url, command, result.stderr)
+            assert result.stderr == (
+                f'zzgw {command[0]}: cannot use {shown}: invalid connection option "{option}"\n'
+            ), (command, result.stderr)
+            assert "S3cret" not in result.stdout + result.stderr
+
+
 def test_audit_refusals_says_there_are_none(data_dir: Path) -> None:
     none = zzgw(env(data_dir, ""), "audit", "refusals")
     assert (none.returncode, none.stdout) == (0, "")  # a script reading the list reads none
