@@ -401,7 +401,7 @@ class Console:
             user.member, use, limit=_count(request, "limit"), page_token=_text(request, "page_token")
         )
         # each license's standing now, beside the earlier receipt's verdict: a license revoked since is not relied on
-        standing = service.standing_now((r.license_id, r.created_at) for r in receipts)
+        standing = service.standing_now((r.license_id, r.created_at, r.statement) for r in receipts)
         # and its holder from the registry, as 查验回执 shows it: a receipt names no holder, and a case's list had
         # shown two companies' green 营业执照 with nothing to tell which was the applicant's (a reviewer, R4). The
         # receipts are of the matter's types (ADR 0012); an administrator, who reads no personal data, is shown none
@@ -528,7 +528,7 @@ class Console:
             return {"standing_now": None, "current_license_id": "", "holder": None}
         at = dt.datetime.fromisoformat(issued_at)
         service = self._service()
-        now = service.standing_now([(license_id, at)])[license_id, at]
+        now = service.standing_now([(license_id, at, statement)])[license_id, at]
         holder = service.holder_of(license_id)
         return {
             "standing_now": {"result": now.result.value, "reason": now.reason, "detail": now.detail},

@@ -210,7 +210,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             created_at=timestamp(r.created_at),
         )
         if r.license_id:
-            now = service.standing_now([(r.license_id, r.created_at)])[r.license_id, r.created_at]
+            now = service.standing_now([(r.license_id, r.created_at, r.statement)])[r.license_id, r.created_at]
             listed.standing_now.result = _RESULTS[now.result]
             listed.standing_now.reason = now.reason
             listed.standing_now.detail = now.detail

@@ -572,7 +572,6 @@ class IssuanceService:
         check_amendable(old.status, old.superseded_by)
         if old.content.version >= MAX_VERSION:  # its next version's identifier cannot be written (it was INTERNAL)
             raise _version_limit(old.content.version)
-        now = self._clock.now()
         on = today(self._clock)
         ended = old.content.valid_until
         license_type = self._catalog.license_type(old.content.type_code)
@@ -632,16 +631,16 @@ class IssuanceService:
         if self._documents is not None:
             self._documents.check_printable(content, amendment=True)
         seal = seal_record(self._keys.record_key(caller.code), content.record_mapping())
+        asked = self._clock.now()  # a placeholder: the new version is dated in the transaction, below
         new = License(
             content=content,
             status=LicenseStatus.ACTIVE,
             status_reason=reason,
-            status_changed_at=now,
-            created_at=now,
+            status_changed_at=asked,
+            created_at=asked,
             seal=seal,
             supersedes=old.license_id,
             seal_memo=self._memo(seal),
-            status_memo=self._status_memo(new_id, LicenseStatus.ACTIVE, reason, now, created_at=now),
         )
         document = self._documents.make(caller, content) if self._documents is not None else None
         with self._db.unit_of_work(write=True) as uow:
@@ -658,6 +657,17 @@ class IssuanceService:
             number = content.license_number
             if number != old.content.license_number and uow.licenses.taken_numbers([(content.type_code, number)]):
                 raise self._number_taken(content.type_code, number)
+            # Dated here, under the change log's lock, not when the call began: until this commits, checks still
+            # find the old version in force, and a time taken before drawing the document and waiting for the
+            # transaction had dated the supersession before checks that passed meanwhile, and a change committed
+            # later before one committed earlier (a reviewer, R1). Two memos (HMACs) are all it adds under the lock.
+            now = self._clock.now()
+            new = dataclasses.replace(
+                new,
+                status_changed_at=now,
+                created_at=now,
+                status_memo=self._status_memo(new_id, LicenseStatus.ACTIVE, reason, now, created_at=now),
+            )
             memo = self._status_memo(
                 old.license_id, LicenseStatus.SUPERSEDED, reason, now, created_at=current.created_at
             )
@@ -711,12 +721,14 @@ class IssuanceService:
         if (replay := self._replay(caller, ChangeKind.STATUS_CHANGED, request_id, digest)) is not None:
             return replay
         self._owned(caller, license_id)
-        now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
             self._catalog_current(uow)
             uow.lock_change_log()
             if (replay := self._replay(caller, ChangeKind.STATUS_CHANGED, request_id, digest, uow)) is not None:
                 return replay
+            # dated under the change log's lock (as an amendment is): one taken before waiting for the transaction
+            # had dated a change committed later before one committed earlier (a reviewer, R1)
+            now = self._clock.now()
             current = uow.licenses.get(license_id)
             assert current is not None
             status = next_status(current.status, action, current.superseded_by)

@@ -1374,26 +1374,35 @@ class VerificationService:
         checked = self._checked_by_id(license_id)
         return checked.license.content.holder if checked is not None and checked.record_vouched else None
 
-    def standing_now(self, receipts: Iterable[tuple[str, dt.datetime]]) -> dict[tuple[str, dt.datetime], Standing]:
+    def standing_now(
+        self, receipts: Iterable[tuple[str, dt.datetime, bytes | Mapping[str, Any] | None]]
+    ) -> dict[tuple[str, dt.datetime], Standing]:
         """The standing at this moment of each receipt's license, by (license id, receipt time), for a case's
-        receipts (a later department relies on an earlier check, 接办免收, and must see a license revoked since): the
-        first finding of its record, its status today and its issuer's identity that did not pass, else PASSED;
-        ``LICENSE_NOT_FOUND`` for one no longer stored. A version superseded by an amendment (变更) since the receipt
-        (its stored supersession time, vouched for by its status memo, is after the receipt's) stands as its version
-        in force does (``_current_of``): the company still holds its license, amended, and a routine 变更 in the
-        middle of a 一件事 must not send the later department back to the applicant. One superseded before the receipt
-        was so at the check, which failed for it: it stands as that version does, FAILED / SUPERSEDED, its detail
-        naming the version in force as the verification's does, never as "amended since". No receipt is made: the
-        listing is on the audit trail."""
+        receipts given as (license id, receipt time, signed statement) (a later department relies on an earlier
+        check, 接办免收, and must see a license revoked since): the first finding of its record, its status today and
+        its issuer's identity that did not pass, else PASSED; ``LICENSE_NOT_FOUND`` for one no longer stored. A
+        version superseded by an amendment (变更) since the receipt stands as its version in force does
+        (``_current_of``): the company still holds its license, amended, and a routine 变更 in the middle of a 一件事
+        must not send the later department back to the applicant. One superseded before the receipt was so at the
+        check, which failed for it: it stands as that version does, FAILED / SUPERSEDED, its detail naming the
+        version in force as the verification's does, never as "amended since". Which of the two is said by the
+        receipt's statement, what the check found (``_superseded_at_check``), and only for a receipt that states no
+        status by the times (its stored supersession time, vouched for by its status memo, after the receipt's): an
+        amendment takes its time before it commits, and a check made in between found the old version in force and
+        passed under a later time, which had listed it FAILED / SUPERSEDED (a reviewer, R1). No receipt is made:
+        the listing is on the audit trail."""
         now = self._clock.now()
         standing: dict[tuple[str, dt.datetime], Standing] = {}
-        for license_id, at in dict.fromkeys(r for r in receipts if r[0]):
+        for license_id, at, statement in receipts:
+            if not license_id or (license_id, at) in standing:
+                continue
             checked = self._checked_by_id(license_id)
             if checked is None:
                 standing[license_id, at] = _standing(NOT_FOUND)
                 continue
             status, current = self._status(checked, now)
-            since = current is not None and checked.license.status_changed_at > at
+            found = _superseded_at_check(statement)
+            since = current is not None and (not found if found is not None else checked.license.status_changed_at > at)
             if since:
                 assert current is not None
                 status = _amended_since(current)
@@ -2199,6 +2208,35 @@ def _standing_now(current: Current) -> str:
     if standing.reason == "NOT_YET_VALID":
         return "目前尚未生效"
     return f"目前{current.status.label}，但未通过核验"  # its record or its seal
+
+
+def _superseded_at_check(statement: bytes | Mapping[str, Any] | None) -> bool | None:
+    """Whether a receipt's check found its license version SUPERSEDED already (``standing_now``): a verification
+    states the status it found; a claim answered valid, suspended or not yet valid found the version's own status, one
+    no longer valid says SUPERSEDED as its reason. None when the statement says neither (a status not known then, a
+    claim answered otherwise, no statement), and the times decide."""
+    if isinstance(statement, bytes):
+        try:
+            statement = json.loads(statement)
+        except ValueError:
+            return None
+    if not isinstance(statement, Mapping):
+        return None
+    if statement.get("kind") == "claim":
+        if statement.get("result") == ClaimResult.NO_LONGER_VALID.name:
+            return True if statement.get("status_reason") == "SUPERSEDED" else None
+        return False if statement.get("result") in _CLAIMS_OF_ITS_OWN_STATUS else None
+    license = statement.get("license")
+    stated = license.get("status") if isinstance(license, Mapping) else None
+    if not isinstance(stated, str) or not stated:
+        return None
+    return stated == LicenseStatus.SUPERSEDED.value
+
+
+_CLAIMS_OF_ITS_OWN_STATUS = frozenset(
+    result.name for result in (ClaimResult.CORRECT_AND_VALID, ClaimResult.SUSPENDED, ClaimResult.NOT_YET_VALID)
+)
+"""Claim answers given for the version's own status: a superseded version is answered NO_LONGER_VALID."""
 
 
 def _amended_since(current: Current) -> Finding:

@@ -1638,6 +1638,67 @@ def test_a_replayed_status_change_answers_as_the_change_did(running: RunningGate
     assert now.status == common_pb2.LICENSE_STATUS_ACTIVE
 
 
+def test_a_status_change_that_waited_for_its_turn_is_dated_after_the_one_before_it(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review (R1): a status change took its time before waiting for its transaction. A REVOKE that waited
+    (for a pool connection, the writer lock) while a SUSPEND of the license committed was stored as revoked at a time
+    before the suspension it followed, and the change log's times ran backwards. The time is taken in the
+    transaction, under the change log's lock: a change committed later is dated later. The REVOKE is held before
+    its transaction until the SUSPEND is answered."""
+    lic = issue(running, unique(samples.food_permit(65))).license
+    owned, unit_of_work = IssuanceService._owned, running.gateway.db.unit_of_work
+    revoking: list[int] = []
+    waiting, suspended = threading.Event(), threading.Event()
+
+    def noted_owned(self: IssuanceService, *args: Any) -> Any:
+        if not revoking:  # the REVOKE's thread: the first to look the license up
+            revoking.append(threading.get_ident())
+        return owned(self, *args)
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("write") and revoking == [threading.get_ident()] and not waiting.is_set():
+            waiting.set()
+            suspended.wait(10)
+        return unit_of_work(*args, **kwargs)
+
+    monkeypatch.setattr(IssuanceService, "_owned", noted_owned)
+    monkeypatch.setattr(running.gateway.db, "unit_of_work", held)
+    answered: dict[str, Any] = {}
+    revoke = threading.Thread(
+        target=lambda: answered.update(
+            revoked=change(running, lic.license_id, issuance_pb2.STATUS_ACTION_REVOKE, reason="吊销")
+        )
+    )
+    revoke.start()
+    try:
+        assert waiting.wait(10)
+        suspension = change(running, lic.license_id, issuance_pb2.STATUS_ACTION_SUSPEND, reason="整改")
+    finally:
+        suspended.set()
+        revoke.join()
+    revoked = answered["revoked"]
+    assert (suspension.status, revoked.status) == (S.LICENSE_STATUS_SUSPENDED, S.LICENSE_STATUS_REVOKED)
+    assert revoked.status_changed_at.ToDatetime() > suspension.status_changed_at.ToDatetime()
+    stream = running.issuance(MARKET).WatchLicenseChanges(
+        issuance_pb2.WatchLicenseChangesRequest(from_beginning=True, type_codes=[FOOD_PERMIT])
+    )
+    events = []
+    for reply in stream:
+        if reply.event.license_id == lic.license_id:
+            events.append((reply.event.status, reply.event.occurred_at.ToDatetime()))
+            if len(events) == 3:
+                break
+    stream.cancel()
+    assert [status for status, _ in events] == [
+        S.LICENSE_STATUS_ACTIVE,
+        S.LICENSE_STATUS_SUSPENDED,
+        S.LICENSE_STATUS_REVOKED,
+    ]
+    assert events[0][1] < events[1][1] < events[2][1]  # in log order, never backwards
+    assert events[2][1] == revoked.status_changed_at.ToDatetime()
+
+
 def test_amending_an_expired_license_without_dates_says_it_expired(running: RunningGateway) -> None:
     record = {**unique(samples.food_permit(64)), "issue_date": "2020-01-01", "valid_until": "2021-01-01"}
     old = issue(running, record).license

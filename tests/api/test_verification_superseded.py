@@ -9,7 +9,9 @@ license was fine now: a routine 变更 in the middle of a case defeated 接办�
 
 from __future__ import annotations
 
+import threading
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -18,6 +20,9 @@ from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.identifiers import LicenseId
 from gateway.services import verification as verification_module
+from gateway.services.documents import DocumentService
+from gateway.services.verification import VerificationService
+from gateway.store.repositories import LicenseRepository
 from protos.zzgw.v1 import common_pb2, issuance_pb2, verification_pb2
 from tests.api.test_issuance import unique
 from tests.api.test_verification import (
@@ -243,6 +248,123 @@ def test_a_case_receipt_of_a_check_made_after_the_amendment_is_not_amended_since
         f"证照已变更，此版本不再现行；现行版本 {new} 目前已吊销或撤销"
         f"（a newer version replaced this one: {new}, now REVOKED）"
     )
+
+
+def case_uses() -> tuple[verification_pb2.UseContext, verification_pb2.UseContext]:
+    """The 公安局's and the tax bureau's uses in one new QYKB case."""
+    case = case_number()
+    first_use, later_use = verification_pb2.UseContext(), verification_pb2.UseContext()
+    first_use.CopyFrom(FIRST)
+    later_use.CopyFrom(LATER)
+    first_use.case_id = later_use.case_id = case
+    return first_use, later_use
+
+
+def amend_in_thread(running: RunningGateway, license_id: str) -> tuple[threading.Thread, dict[str, Any]]:
+    """An amendment (a new 法定代表人) on its way in a thread of its own; its answer in the dict once joined."""
+    answered: dict[str, Any] = {}
+    request = issuance_pb2.AmendLicenseRequest(
+        request_id="am-" + uuid.uuid4().hex,
+        license_id=license_id,
+        fields={"legal_representative": "李四"},
+        reason="法定代表人变更",
+    )
+    thread = threading.Thread(target=lambda: answered.update(amended=running.issuance(MARKET).AmendLicense(request)))
+    thread.start()
+    return thread, answered
+
+
+def test_a_check_made_as_an_amendment_commits_stands_as_amended_since(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review (R1): an amendment takes its time, then writes and commits; a check made in between still
+    finds the old version in force and passes, under a receipt dated after the supersession time stored. Judged by
+    the times alone, the receipt read as a check made after the 变更 (FAILED / SUPERSEDED, naming no version in
+    force), and the department taking over the case was sent back to the applicant. A receipt that found the
+    version in force stands as amended since, whatever the stored times say. The amendment is held at its write
+    (its time taken) until the check has found what it signs."""
+    old = business_license(running, 59)
+    first_use, later_use = case_uses()
+    writing, checked = threading.Event(), threading.Event()
+    supersede, write = LicenseRepository.supersede, VerificationService._write
+
+    def held_supersede(self: LicenseRepository, *args: Any, **kwargs: Any) -> None:
+        writing.set()
+        checked.wait(10)  # on SQLite the check's receipt then waits for this commit
+        supersede(self, *args, **kwargs)
+
+    def noted_write(self: VerificationService, answer: Any) -> Any:
+        if writing.is_set():
+            checked.set()
+        return write(self, answer)
+
+    monkeypatch.setattr(LicenseRepository, "supersede", held_supersede)
+    monkeypatch.setattr(VerificationService, "_write", noted_write)
+    thread, answered = amend_in_thread(running, old)
+    try:
+        assert writing.wait(10)
+        report = (
+            verifier(running, POLICE)
+            .VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first_use, license_id=old))
+            .report
+        )
+    finally:
+        checked.set()
+        thread.join()
+    assert report.verdict == PASSED and receipt_statement(running, report.receipt)["license"]["status"] == "ACTIVE"
+    amended = answered["amended"]
+    new = amended.license.license_id
+    assert amended.superseded.status_changed_at.ToDatetime() < report.checked_at.ToDatetime()  # the window
+    request = verification_pb2.ListCaseReceiptsRequest(use=later_use)
+    (listed,) = verifier(running, TAX).ListCaseReceipts(request).receipts
+    assert (listed.standing_now.result, listed.standing_now.reason, listed.current_license_id) == (
+        PASSED,
+        "AMENDED_SINCE",
+        new,
+    )
+    assert listed.standing_now.detail == (
+        f"证照已变更，现行版本 {new} 目前有效（the license was amended since: its current version {new} is ACTIVE）"
+    )
+
+
+def test_an_amendment_is_dated_when_it_writes_not_when_it_was_asked(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review (R1): an amendment took its time before drawing and sealing the new version's document and
+    before waiting for its transaction (a pool connection, the writer lock), so a check that passed meanwhile had a
+    receipt dated after the supersession time stored. The time is now taken in the transaction, under the change
+    log's lock: a check made while the amendment draws its document (held here until the check is answered) is
+    before it."""
+    old = business_license(running, 60)
+    first_use, later_use = case_uses()
+    drawing, checked = threading.Event(), threading.Event()
+    make = DocumentService.make
+
+    def held_make(self: DocumentService, *args: Any, **kwargs: Any) -> Any:
+        drawing.set()
+        checked.wait(10)
+        return make(self, *args, **kwargs)
+
+    monkeypatch.setattr(DocumentService, "make", held_make)
+    thread, answered = amend_in_thread(running, old)
+    try:
+        assert drawing.wait(10)
+        report = (
+            verifier(running, POLICE)
+            .VerifyLicense(verification_pb2.VerifyLicenseRequest(use=first_use, license_id=old))
+            .report
+        )
+    finally:
+        checked.set()
+        thread.join()
+    assert report.verdict == PASSED
+    amended = answered["amended"]
+    at = amended.superseded.status_changed_at.ToDatetime()
+    assert at > report.checked_at.ToDatetime()
+    assert amended.license.created_at.ToDatetime() == at == amended.license.status_changed_at.ToDatetime()
+    request = verification_pb2.ListCaseReceiptsRequest(use=later_use)
+    (listed,) = verifier(running, TAX).ListCaseReceipts(request).receipts
+    assert (listed.standing_now.result, listed.standing_now.reason) == (PASSED, "AMENDED_SINCE")
 
 
 @pytest.mark.usefixtures("steady_caches")
