@@ -569,7 +569,15 @@ class IssuanceService:
         old = self._owned(caller, amendment.license_id)
         if old.unreadable:  # what it amends cannot be told: its fields would be sealed as none
             raise _unreadable(old)
-        check_amendable(old.status, old.superseded_by)
+        try:
+            check_amendable(old.status, old.superseded_by)
+        except ConflictError:
+            # superseded by this very request's first try, committed since the look-up of its result above (a retry
+            # sent while it was on its way): answered as a retry is, never refused "amend the version that replaced
+            # it", its own result (a reviewer, R2)
+            if (replay := self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest)) is not None:
+                return replay, self._get_stored(replay.supersedes)
+            raise
         if old.content.version >= MAX_VERSION:  # its next version's identifier cannot be written (it was INTERNAL)
             raise _version_limit(old.content.version)
         on = today(self._clock)

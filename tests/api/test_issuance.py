@@ -19,6 +19,7 @@ from gateway.api import convert
 from gateway.bootstrap import samples
 from gateway.domain.catalog import LicenseType
 from gateway.domain.identifiers import LicenseId
+from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, IssueResult
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, catalog_pb2, common_pb2, issuance_pb2
 from tests.conftest import (
@@ -875,6 +876,67 @@ def test_amend_makes_a_new_version_and_supersedes_the_old(running: RunningGatewa
         "（only an active license can be amended; this one is superseded: amend the version that replaced it "
         "(superseded_by)）"
     )
+
+
+def test_a_retry_of_an_amendment_whose_first_try_commits_as_it_looks_the_license_up_is_answered(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review (R2): a retry (same request id, same content) sent while the first try is on its way, which
+    finds no stored result and then reads the license just after the first try committed, was refused NOT_AMENDABLE,
+    "amend the version that replaced it", its own result; a client retrying after its deadline could amend twice.
+    It is answered from the stored result, as a retry is. The first try is held at its document until the retry
+    has found no stored result; the retry's look-up of the license waits until the first try is answered."""
+    first = issue(running, unique(samples.business_license(66))).license
+    request = issuance_pb2.AmendLicenseRequest(
+        request_id="amend-" + uuid.uuid4().hex,
+        license_id=first.license_id,
+        fields={"legal_representative": "李四"},
+        reason="法定代表人变更",
+    )
+    owned, make = IssuanceService._owned, DocumentService.make
+    looked_up: list[int] = []
+    first_looked, retrying, answered_first = threading.Event(), threading.Event(), threading.Event()
+
+    def held_owned(self: IssuanceService, *args: Any) -> Any:
+        looked_up.append(1)
+        first_looked.set()
+        if len(looked_up) == 2:  # the retry's, after its look-up of a stored result found none
+            retrying.set()
+            answered_first.wait(10)
+        return owned(self, *args)
+
+    def held_make(self: DocumentService, *args: Any, **kwargs: Any) -> Any:
+        retrying.wait(10)  # the first try's document, drawn once the retry is on its way
+        return make(self, *args, **kwargs)
+
+    monkeypatch.setattr(IssuanceService, "_owned", held_owned)
+    monkeypatch.setattr(DocumentService, "make", held_make)
+    stub = running.issuance(MARKET)
+    answers: dict[str, Any] = {}
+    first_try = threading.Thread(target=lambda: answers.update(first=stub.AmendLicense(request)))
+    first_try.start()
+    assert first_looked.wait(10)  # the first try has looked the license up: the next look-up is the retry's
+    retry = threading.Thread(target=lambda: answers.update(retry=outcome(lambda: stub.AmendLicense(request))))
+    retry.start()
+    try:
+        first_try.join(20)
+    finally:
+        answered_first.set()
+        retry.join()
+    amended, again = answers["first"], answers["retry"]
+    assert again[0] == "ok", again
+    assert again[1].license.license_id == amended.license.license_id
+    assert again[1].superseded.status == S.LICENSE_STATUS_SUPERSEDED
+    current = stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=first.license_id)).license
+    assert current.superseded_by == amended.license.license_id  # one amendment, not two
+
+
+def outcome(call: Any) -> tuple[str, Any]:
+    """("ok", the answer) or (the reason, the message) of a refused call."""
+    try:
+        return "ok", call()
+    except grpc.RpcError as refused:
+        return error_details(refused)[0].reason, refused.details()
 
 
 def test_a_license_at_version_999_is_not_amended_again(
