@@ -15,7 +15,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -229,7 +229,15 @@ class Amendment:
     issue_date: str = ""
     reason: str = ""
 
-    def digest_mapping(self) -> dict[str, object]:
+    def digest_mapping(self, reason: str) -> dict[str, object]:
+        """What its idempotency digest is of: the same content however it is spelt, each field to clear named once
+        and ``reason`` as the gateway keeps it (``check_text``), as for a status change. It had been the request as
+        sent, and a retry naming a field twice or the reason with a space was REQUEST_ID_REUSED (a reviewer, R3)."""
+        return {**self.sent_digest_mapping(), "clear_fields": sorted(set(self.clear_fields)), "reason": reason}
+
+    def sent_digest_mapping(self) -> dict[str, object]:
+        """What the idempotency digest was of before ``digest_mapping`` (2026-12-06): the request as sent. An
+        amendment stored under it is still answered to a retry sent as it was."""
         return {
             "op": "amend",
             "license_id": self.license_id,
@@ -561,8 +569,9 @@ class IssuanceService:
         reason = check_text("reason", amendment.reason, MAX_REASON, errors, required=True, label="变更原因")
         if errors:
             raise InvalidLicenseError(errors)
-        digest = _digest(amendment.digest_mapping())
-        replay = self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest)
+        digest = _digest(amendment.digest_mapping(reason))
+        sent = (_digest(amendment.sent_digest_mapping()),)  # an amendment stored before, under that digest
+        replay = self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest, earlier=sent)
         if replay is not None:
             old = self._get_stored(replay.supersedes)
             return replay, old
@@ -575,7 +584,8 @@ class IssuanceService:
             # superseded by this very request's first try, committed since the look-up of its result above (a retry
             # sent while it was on its way): answered as a retry is, never refused "amend the version that replaced
             # it", its own result (a reviewer, R2)
-            if (replay := self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest)) is not None:
+            replay = self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest, earlier=sent)
+            if replay is not None:
                 return replay, self._get_stored(replay.supersedes)
             raise
         if old.content.version >= MAX_VERSION:  # its next version's identifier cannot be written (it was INTERNAL)
@@ -655,7 +665,8 @@ class IssuanceService:
             self._catalog_current(uow)
             revoked = _seals_revoked(uow, [(new, document)])
             uow.lock_change_log()
-            if (replay := self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest, uow)) is not None:
+            replay = self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest, uow, earlier=sent)
+            if replay is not None:
                 return replay, self._get_stored(replay.supersedes)
             if (refused := _sealed_by_revoked(revoked, new, document)) is not None:
                 raise refused
@@ -1015,19 +1026,28 @@ class IssuanceService:
     # -- helpers -------------------------------------------------------------------------------------------------
 
     def _replay(
-        self, caller: Member, kind: ChangeKind, request_id: str, digest: str, uow: UnitOfWork | None = None
+        self,
+        caller: Member,
+        kind: ChangeKind,
+        request_id: str,
+        digest: str,
+        uow: UnitOfWork | None = None,
+        *,
+        earlier: Collection[str] = (),
     ) -> License | None:
         """The stored result of an earlier identical request (of ``kind``), or None; IdempotencyConflictError if it
         differed. What follows a change's commit is done again (``_after_commit``): the earlier request may be this
         very call's first try, committed with its answer lost with the connection (``_once_more_if_lost``), and this
-        process's next check must see the change (found in review); for a client's retry it costs a cache fill."""
+        process's next check must see the change (found in review); for a client's retry it costs a cache fill.
+        ``earlier``: the digests the same request had under an earlier form of its digest, stored before it
+        changed."""
         if uow is None:
             with self._db.unit_of_work() as read:
-                return self._replay(caller, kind, request_id, digest, read)
+                return self._replay(caller, kind, request_id, digest, read, earlier=earlier)
         prior = uow.licenses.prior_requests(caller.code, [request_id]).get(request_id)
         if prior is None:
             return None
-        if prior.digest != digest:
+        if prior.digest != digest and prior.digest not in earlier:
             raise _reused(request_id, kind, prior.kind)
         stored = uow.licenses.get(prior.license_id)
         assert stored is not None

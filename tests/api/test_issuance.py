@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 import queue
 import threading
 import time
@@ -13,6 +15,7 @@ from typing import Any
 
 import grpc
 import pytest
+from sqlalchemy import text as sql
 
 from adapters.records import issue_request
 from gateway.api import convert
@@ -937,6 +940,63 @@ def outcome(call: Any) -> tuple[str, Any]:
         return "ok", call()
     except grpc.RpcError as refused:
         return error_details(refused)[0].reason, refused.details()
+
+
+def test_an_amendment_retried_as_spelt_otherwise_is_the_same_request(running: RunningGateway) -> None:
+    """Found in review (R3): the idempotency digest of an amendment was of the request as sent, so a retry naming a
+    field to clear once where the first named it twice, or a reason with a space the gateway trims, was
+    REQUEST_ID_REUSED though it asks for the same amendment (a status change's reason was judged as normalised
+    already). Both are answered; so is a retry sent exactly as before of an amendment stored under the digest of
+    the request as sent (before the upgrade), and another content is still refused."""
+    stub = running.issuance(MARKET)
+
+    def amend(request_id: str, license_id: str, clear: list[str], reason: str) -> issuance_pb2.AmendLicenseResponse:
+        return stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id=request_id,
+                license_id=license_id,
+                fields={"domicile": "山东省济南市历城区新址2号"},
+                clear_fields=clear,
+                reason=reason,
+            )
+        )
+
+    first = issue(running, unique(samples.business_license(67))).license
+    request_id = "amend-" + uuid.uuid4().hex
+    amended = amend(request_id, first.license_id, ["registered_capital", "registered_capital"], "住所变更")
+    assert "registered_capital" not in amended.license.fields
+    for clear, reason in ((["registered_capital"], "住所变更"), (["registered_capital"] * 3, "\u3000住所变更 ")):
+        again = amend(request_id, first.license_id, clear, reason)
+        assert again.license.license_id == amended.license.license_id
+    with pytest.raises(grpc.RpcError) as caught:
+        amend(request_id, first.license_id, [], "住所变更")
+    assert (caught.value.code(), error_details(caught.value)[0].reason) == (
+        grpc.StatusCode.ALREADY_EXISTS,
+        "REQUEST_ID_REUSED",
+    )
+
+    # stored before the upgrade: under the digest of the request as sent, which a retry sent as it was still has
+    second = issue(running, unique(samples.business_license(68))).license
+    request_id = "amend-" + uuid.uuid4().hex
+    sent = {
+        "op": "amend",
+        "license_id": second.license_id,
+        "fields": {"domicile": "山东省济南市历城区新址2号"},
+        "clear_fields": ["registered_capital", "registered_capital"],
+        "optional": [None, None, None, None],
+        "issue_date": "",
+        "reason": "住所变更 ",
+    }
+    as_sent = hashlib.sha256(json.dumps(sent, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    amended = amend(request_id, second.license_id, ["registered_capital", "registered_capital"], "住所变更 ")
+    with running.gateway.db.engine.begin() as connection:
+        rows = connection.execute(
+            sql("UPDATE license_events SET request_digest = :digest WHERE request_id = :id"),
+            {"digest": as_sent, "id": request_id},
+        )
+        assert rows.rowcount == 1
+    again = amend(request_id, second.license_id, ["registered_capital", "registered_capital"], "住所变更 ")
+    assert again.license.license_id == amended.license.license_id
 
 
 def test_a_license_at_version_999_is_not_amended_again(
