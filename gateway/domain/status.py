@@ -13,6 +13,7 @@ is allowed. CANCELLED and SUPERSEDED are final. Amendment (变更) applies to AC
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
 from gateway.domain.errors import ConflictError
@@ -60,20 +61,30 @@ act on it. CANCELLED and SUPERSEDED are final. An expired license (已过期) is
 each check, so it counts until it is cancelled."""
 
 
-def next_status(current: LicenseStatus, action: StatusAction, superseded_by: str = "") -> LicenseStatus:
+def next_status(
+    current: LicenseStatus, action: StatusAction, superseded_by: str = "", *, expired: dt.date | None = None
+) -> LicenseStatus:
     """The stored status after ``action``; ConflictError (reason TRANSITION_NOT_ALLOWED) when not allowed. A
     SUPERSEDED version's refusal names the version that replaced it (``superseded_by``), the one to act on instead:
-    a status change that lost the race to an amendment had been refused naming none, as final."""
+    a status change that lost the race to an amendment had been refused naming none, as final. ``expired``: the
+    end of the validity a license stored ACTIVE or SUSPENDED is past (it reads 已过期, EXPIRED, everywhere), which
+    its refusal says, with metadata ``effective_status``: resuming such a license had been refused as
+    "该证照现为有效状态" (a reviewer, R4)."""
     try:
         return _TRANSITIONS[(current, action)]
     except KeyError:
         pass
-    if current is LicenseStatus.ACTIVE:  # only RESUME is refused an ACTIVE license
+    if current is LicenseStatus.ACTIVE and expired is not None:  # only RESUME is refused an ACTIVE license
+        said = (
+            f"{_this_one(current, expired)}，无需{action.label}；如需延续，请变更其有效期（the license "
+            f"{_english(current, expired)}: there is nothing to {action.verb}; to extend it, amend its valid_until）"
+        )
+    elif current is LicenseStatus.ACTIVE:
         said = f"{_this_one(current)}，无需{action.label}（the license is active: there is nothing to {action.verb}）"
     elif _TRANSITIONS.get((LicenseStatus.ACTIVE, action)) is current:  # the action again
         said = (
-            f"{_this_one(current)}，不能再次{action.label}（cannot {action.verb} a license that is {current.english} "
-            "already）"
+            f"{_this_one(current, expired)}，不能再次{action.label}（cannot {action.verb} a license that "
+            f"{_english(current, expired)} already）"
         )
     elif superseded_by:
         said = (
@@ -82,14 +93,25 @@ def next_status(current: LicenseStatus, action: StatusAction, superseded_by: str
         )
     else:
         said = f"{_this_one(current)}，不能{action.label}（cannot {action.verb} a license that is {current.english}）"
-    metadata = {"status": current.value, "action": action.value}
+    metadata = {"status": current.value, "action": action.value, **_effective(current, expired)}
     if superseded_by:
         metadata["superseded_by"] = superseded_by
     raise ConflictError(said, reason="TRANSITION_NOT_ALLOWED", metadata=metadata)
 
 
-def _this_one(current: LicenseStatus) -> str:
-    """The license's status as a refusal opens with it: 该证照已暂停使用, 该证照现为有效状态."""
+def _lapsed(current: LicenseStatus, expired: dt.date | None) -> bool:
+    """Whether a license stored as ``current`` reads 已过期: past the end of its validity (``expired``), stored
+    ACTIVE or SUSPENDED (``License.effective_status``); the other statuses are final and read as they are."""
+    return expired is not None and current in (LicenseStatus.ACTIVE, LicenseStatus.SUSPENDED)
+
+
+def _this_one(current: LicenseStatus, expired: dt.date | None = None) -> str:
+    """The license's status as a refusal opens with it: 该证照已暂停使用, 该证照现为有效状态; one past its validity
+    (``expired``) is said 已过期 with its end date, as every read of it says, suspended too when it is."""
+    if _lapsed(current, expired):
+        assert expired is not None
+        suspended = "，且已暂停使用" if current is LicenseStatus.SUSPENDED else ""
+        return f"该证照已过期，有效期至 {expired.isoformat()}{suspended}"
     if current is LicenseStatus.ACTIVE:
         return "该证照现为有效状态"
     if current is LicenseStatus.UNSPECIFIED:
@@ -97,15 +119,35 @@ def _this_one(current: LicenseStatus) -> str:
     return f"该证照{current.label}"
 
 
-def check_amendable(current: LicenseStatus, superseded_by: str = "") -> None:
+def _english(current: LicenseStatus, expired: dt.date | None) -> str:
+    """The English of ``_this_one`` after "the license" or "a license that": "is suspended", "expired (valid until
+    2021-01-01) and is suspended"."""
+    if _lapsed(current, expired):
+        assert expired is not None
+        suspended = " and is suspended" if current is LicenseStatus.SUSPENDED else ""
+        return f"expired (valid until {expired.isoformat()}){suspended}"
+    return f"is {current.english}"
+
+
+def _effective(current: LicenseStatus, expired: dt.date | None) -> dict[str, str]:
+    """A refusal's metadata ``effective_status``, of a license past its validity only: its ``status`` is as stored."""
+    return {"effective_status": LicenseStatus.EXPIRED.value} if _lapsed(current, expired) else {}
+
+
+def check_amendable(current: LicenseStatus, superseded_by: str = "", *, expired: dt.date | None = None) -> None:
     """Only an ACTIVE version is amended; a SUPERSEDED one's refusal names the version that replaced it
-    (``superseded_by``), the one to amend instead."""
+    (``superseded_by``), the one to amend instead; a suspended one past its validity (``expired``) is said 已过期
+    with its end date, as ``next_status`` says it."""
     if current is not LicenseStatus.ACTIVE:
         instead = f"，请变更取代它的 {superseded_by}" if superseded_by else ""
         english = ": amend the version that replaced it (superseded_by)" if superseded_by else ""
         raise ConflictError(
-            f"只有有效的证照可以变更，{_this_one(current)}{instead}"
-            f"（only an active license can be amended; this one is {current.english}{english}）",
+            f"只有有效的证照可以变更，{_this_one(current, expired)}{instead}"
+            f"（only an active license can be amended; this one {_english(current, expired)}{english}）",
             reason="NOT_AMENDABLE",
-            metadata={"status": current.value, **({"superseded_by": superseded_by} if superseded_by else {})},
+            metadata={
+                "status": current.value,
+                **_effective(current, expired),
+                **({"superseded_by": superseded_by} if superseded_by else {}),
+            },
         )

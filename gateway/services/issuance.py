@@ -579,7 +579,7 @@ class IssuanceService:
         if old.unreadable:  # what it amends cannot be told: its fields would be sealed as none
             raise _unreadable(old)
         try:
-            check_amendable(old.status, old.superseded_by)
+            check_amendable(old.status, old.superseded_by, expired=_expired(old, today(self._clock)))
         except ConflictError:
             # superseded by this very request's first try, committed since the look-up of its result above (a retry
             # sent while it was on its way): answered as a retry is, never refused "amend the version that replaced
@@ -672,7 +672,7 @@ class IssuanceService:
                 raise refused
             current = uow.licenses.get(old.license_id)
             assert current is not None
-            check_amendable(current.status, current.superseded_by)
+            check_amendable(current.status, current.superseded_by, expired=_expired(current, on))
             number = content.license_number
             if number != old.content.license_number and uow.licenses.taken_numbers([(content.type_code, number)]):
                 raise self._number_taken(content.type_code, number)
@@ -750,7 +750,9 @@ class IssuanceService:
             now = self._clock.now()
             current = uow.licenses.get(license_id)
             assert current is not None
-            status = next_status(current.status, action, current.superseded_by)
+            status = next_status(
+                current.status, action, current.superseded_by, expired=_expired(current, today(self._clock))
+            )
             memo = self._status_memo(license_id, status, reason, now, created_at=current.created_at)
             uow.licenses.set_status(license_id, status, reason, now, memo=memo)
             changed = dataclasses.replace(
@@ -1261,6 +1263,12 @@ def _scope_changed(caller: Member, refused: ZzgwError | None) -> PermissionDenie
 
 def _bad_cursor(description: str) -> InvalidRequestError:
     return InvalidRequestError([FieldViolation(field="cursor", reason="BAD_CURSOR", description=description)])
+
+
+def _expired(license: License, on: dt.date) -> dt.date | None:
+    """The end of the validity ``license`` is past on ``on`` (it reads 已过期, EXPIRED), else None: a refusal worded
+    from its status says so (``next_status``, ``check_amendable``)."""
+    return license.content.valid_until if license.effective_status(on) is LicenseStatus.EXPIRED else None
 
 
 def _number_key(license: License) -> tuple[str, str]:

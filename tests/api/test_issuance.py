@@ -1821,6 +1821,49 @@ def test_a_status_change_that_waited_for_its_turn_is_dated_after_the_one_before_
     assert events[2][1] == revoked.status_changed_at.ToDatetime()
 
 
+def test_an_expired_licenses_status_change_is_refused_as_expired_not_as_active(running: RunningGateway) -> None:
+    """Found in review (R4): a food permit past its valid_until reads EXPIRED on every read, yet RESUME was refused as
+    "该证照现为有效状态，无需恢复": the clerk was told the expired license is valid. Its refusals say 已过期 with the
+    end date (metadata ``status`` as stored, ``effective_status`` EXPIRED), suspended too when it is."""
+    record = {**unique(samples.food_permit(69)), "issue_date": "2020-01-01", "valid_until": "2021-01-01"}
+    lic = issue(running, record).license
+    assert lic.status == S.LICENSE_STATUS_EXPIRED
+
+    def refused(action: int) -> tuple[dict[str, str], str]:
+        with pytest.raises(grpc.RpcError) as caught:
+            change(running, lic.license_id, action)
+        info = error_details(caught.value)[0]
+        assert (caught.value.code(), info.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TRANSITION_NOT_ALLOWED")
+        return dict(info.metadata), caught.value.details() or ""
+
+    assert refused(issuance_pb2.STATUS_ACTION_RESUME) == (
+        {"status": "ACTIVE", "action": "RESUME", "effective_status": "EXPIRED"},
+        "该证照已过期，有效期至 2021-01-01，无需恢复；如需延续，请变更其有效期（the license expired (valid until "
+        "2021-01-01): there is nothing to resume; to extend it, amend its valid_until）",
+    )
+    assert change(running, lic.license_id, issuance_pb2.STATUS_ACTION_SUSPEND).status == S.LICENSE_STATUS_EXPIRED
+    metadata, said = refused(issuance_pb2.STATUS_ACTION_SUSPEND)
+    assert metadata == {"status": "SUSPENDED", "action": "SUSPEND", "effective_status": "EXPIRED"}
+    assert said.startswith("该证照已过期，有效期至 2021-01-01，且已暂停使用，不能再次暂停（")
+    with pytest.raises(grpc.RpcError) as caught:
+        running.issuance(MARKET).AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="amend-" + uuid.uuid4().hex,
+                license_id=lic.license_id,
+                valid_until=(today() + dt.timedelta(days=365)).isoformat(),
+                reason="延续",
+            )
+        )
+    info = error_details(caught.value)[0]
+    assert (info.reason, dict(info.metadata)) == (
+        "NOT_AMENDABLE",
+        {"status": "SUSPENDED", "effective_status": "EXPIRED"},
+    )
+    assert (caught.value.details() or "").startswith(
+        "只有有效的证照可以变更，该证照已过期，有效期至 2021-01-01，且已暂停使用（"
+    )
+
+
 def test_amending_an_expired_license_without_dates_says_it_expired(running: RunningGateway) -> None:
     record = {**unique(samples.food_permit(64)), "issue_date": "2020-01-01", "valid_until": "2021-01-01"}
     old = issue(running, record).license

@@ -147,3 +147,47 @@ def test_a_superseded_versions_refusal_names_the_version_that_replaced_it(action
     assert caught.value.metadata == {"status": "SUPERSEDED", "action": action.value, "superseded_by": "NEXT"}
     assert "请对取代它的 NEXT 操作" in caught.value.message
     assert "act on the version that replaced it (superseded_by)" in caught.value.message
+
+
+ENDED = dt.date(2021, 1, 1)
+
+
+def test_a_license_past_its_validity_is_refused_as_expired_not_as_active() -> None:
+    """Found in review (R4): RESUME of a license that every read says is 已过期 (stored ACTIVE, past its valid_until)
+    was refused as "该证照现为有效状态": the clerk was told the expired license is valid. A refusal worded from the
+    status says 已过期 with the end date, and what to do; the metadata keeps ``status`` as stored and adds
+    ``effective_status``."""
+    with pytest.raises(ConflictError) as caught:
+        next_status(S.ACTIVE, A.RESUME, expired=ENDED)
+    assert caught.value.message == (
+        "该证照已过期，有效期至 2021-01-01，无需恢复；如需延续，请变更其有效期（the license expired (valid until "
+        "2021-01-01): there is nothing to resume; to extend it, amend its valid_until）"
+    )
+    assert caught.value.metadata == {"status": "ACTIVE", "action": "RESUME", "effective_status": "EXPIRED"}
+    with pytest.raises(ConflictError) as caught:
+        next_status(S.SUSPENDED, A.SUSPEND, expired=ENDED)
+    assert caught.value.message == (
+        "该证照已过期，有效期至 2021-01-01，且已暂停使用，不能再次暂停（cannot suspend a license that expired (valid "
+        "until 2021-01-01) and is suspended already）"
+    )
+    assert caught.value.metadata == {"status": "SUSPENDED", "action": "SUSPEND", "effective_status": "EXPIRED"}
+    with pytest.raises(ConflictError) as caught:
+        check_amendable(S.SUSPENDED, expired=ENDED)
+    assert caught.value.message == (
+        "只有有效的证照可以变更，该证照已过期，有效期至 2021-01-01，且已暂停使用（only an active license can be "
+        "amended; this one expired (valid until 2021-01-01) and is suspended）"
+    )
+    assert caught.value.metadata == {"status": "SUSPENDED", "effective_status": "EXPIRED"}
+    # what past its validity still allows (an ACTIVE one amended with new dates, resumed, revoked) is allowed
+    assert check_amendable(S.ACTIVE, expired=ENDED) is None
+    assert next_status(S.SUSPENDED, A.RESUME, expired=ENDED) is S.ACTIVE
+    assert next_status(S.ACTIVE, A.REVOKE, expired=ENDED) is S.REVOKED
+    # a final status reads as it is, past the validity or not
+    assert _refusal_past(S.CANCELLED, A.RESUME) == "该证照已注销，不能恢复（cannot resume a license that is cancelled）"
+
+
+def _refusal_past(current: LicenseStatus, action: StatusAction) -> str:
+    with pytest.raises(ConflictError) as caught:
+        next_status(current, action, expired=ENDED)
+    assert "effective_status" not in caught.value.metadata
+    return caught.value.message
