@@ -219,6 +219,59 @@ def test_each_documented_sqlite_backup_finishes_while_the_store_takes_commits(tm
         assert before <= copied.execute("SELECT count(*) FROM zz_commits").fetchone()[0] <= after
 
 
+def sqlite_copy_checks() -> list[str]:
+    """The commands operations.md's Taking a backup gives to check a SQLite copy (``copy.db``), in its order."""
+    page = OPERATIONS.read_text(encoding="utf-8")
+    section = page[page.index("### Taking a backup") :]
+    section = section[section.index("**SQLite.**") : section.index("**PostgreSQL.**")]
+    return [span for span in re.findall(r"`([^`]+)`", section) if span.startswith("sqlite3 ") and "copy.db" in span]
+
+
+def test_the_documented_check_of_a_copy_writes_nothing_beside_it_and_reads_a_read_only_archive(tmp_path: Path) -> None:
+    """The page's check of a copy, run on each copy it says how to take: the copy ``backup()`` makes is in WAL mode,
+    so `sqlite3 -readonly copy.db …`, as the page had it, left ``copy.db-wal`` and ``copy.db-shm`` beside the archive,
+    and in a directory the checking user may not write to it failed (`unable to open database file`) instead of
+    saying ``ok`` (a reviewer, R3). The archive is played by ``chattr +i`` on the directory and the copy, as the
+    store's tests play a read-only volume."""
+    store = filled_store(tmp_path / "var", 1)
+    revision = schema_revisions()[-1]
+    checks = sqlite_copy_checks()
+    assert [check.split('"')[-2] for check in checks] == [
+        "PRAGMA integrity_check",
+        "SELECT version_num FROM alembic_version; SELECT count(*) FROM licenses",
+    ]
+    said = ["ok\n", f"{revision}\n0\n"]
+    archives = []
+    for number, method in enumerate(sqlite_backup_methods(), start=1):
+        archive = tmp_path / f"archive{number}"
+        archive.mkdir()
+        taken = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", method.replace("/backups/", f"{archive}/")],
+            cwd=store.parent.parent, capture_output=True, text=True,
+        )  # fmt: skip
+        assert taken.returncode == 0, (method, taken.stderr)
+        (copy,) = archive.iterdir()
+        copy.rename(archive / "copy.db")
+        archives.append(archive)
+
+    def check_all() -> None:
+        for archive in archives:
+            for check, answer in zip(checks, said, strict=True):
+                shell = ["bash", "-euo", "pipefail", "-c", check]
+                done = subprocess.run(shell, cwd=archive, capture_output=True, text=True)
+                assert (done.returncode, done.stdout, done.stderr) == (0, answer, ""), (archive.name, check)
+                assert sorted(path.name for path in archive.iterdir()) == ["copy.db"], (archive.name, check)
+
+    check_all()  # nothing is left beside the archive
+    files = [str(path) for archive in archives for path in (archive / "copy.db", archive)]
+    if subprocess.run(["chattr", "+i", *files], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not allowed here (not root, or a file system without it)")
+    try:
+        check_all()  # and an archive no one may write to is checked all the same
+    finally:
+        subprocess.run(["chattr", "-i", *files], check=True)
+
+
 def copy_database(live: Path, copy: Path) -> None:
     """The database's copy, taken online with SQLite's backup, as the page says (the first of the two copies)."""
     with sqlite3.connect(f"file:{live / 'zzgw.db'}?mode=ro", uri=True) as store:
