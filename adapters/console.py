@@ -496,7 +496,7 @@ class Console:
         return {
             "receipt_id": parts.receipt_id,
             "check": {"result": check.result.value, "reason": check.reason or "", "detail": check.detail},
-            "archived": review.archived.value,
+            "archived": _archive_said(review.archived, check.result),
             "looked_up_at": review.at.isoformat(),
             "statement": statement,
             "caller_name": self._backend.issuer_name(said["caller"]) if said.get("caller") else "",
@@ -740,6 +740,18 @@ def headers(content_type: str) -> list[tuple[bytes, bytes]]:
 
 def _finding(finding: Finding) -> dict[str, str]:
     return {"result": finding.result.value, "reason": finding.reason or "", "detail": finding.detail}
+
+
+def _archive_said(archived: Archived, result: CheckResult) -> str:
+    """Whether the archive holds a receipt looked up, as ``archived`` says (``SAME``, ``DIFFERENT``, ``MISSING``), and
+    for one it lacks whose signature checked (``PASSED``: under this gateway's own receipt certificates, the only ones
+    it accepts), ``MISSING_SIGNED_HERE``. A receipt made after the backup a store was restored from is lost from its
+    archive, and its file still checks: the page had said such a receipt was not this gateway's, or forged (a
+    reviewer, R2). It is not one to rely on in place of the material either: the archive, not the signature, tells a
+    receipt the gateway made (a retired receipt key signs files that check too: receipts.md)."""
+    if archived is Archived.MISSING and result is CheckResult.PASSED:
+        return "MISSING_SIGNED_HERE"
+    return archived.value
 
 
 def _holder_part(holder: Holder | None) -> dict[str, Any] | None:

@@ -200,9 +200,14 @@ const FOREIGN_RECEIPT = [
   "请向签发该回执的证照网关核对（本网关不能判断其他证照网关的回执）",
   "本证照网关存档中没有这张回执：它不是本网关出具的。",
 ];
+// MISSING_SIGNED_HERE: one the archive lacks whose signature checks under this gateway's own receipt certificate, as
+// a receipt made after the backup a store was restored from does; MISSING had said it forged (a reviewer, R2). Still
+// not relied on: the archive, not the signature, tells a receipt the gateway made (receipts.md).
 const ARCHIVED = {
   SAME: "与证照网关存档的回执一致。",
   MISSING: "证照网关存档中没有这张回执：它不是本网关出具的，或是伪造的，不能凭它免收材料。",
+  MISSING_SIGNED_HERE: "回执由本证照网关的回执专用章签名，但证照网关存档中没有这张回执（数据库可能已从备份恢复）："
+    + "不能凭它免收材料，请重新核验该证照。",
   DIFFERENT: "与证照网关存档中同一编号的回执不一致：请以存档为准（按回执编号查验）。",
 };
 const QUERY_BY = {

@@ -1015,24 +1015,19 @@ def test_a_receipt_looked_up_is_on_its_holders_log_with_the_clerk_who_looked(
     ]
 
 
-def test_a_receipt_file_the_archive_lacks_shows_no_holder_and_no_standing(
-    console: str, running: RunningGateway
-) -> None:
-    """A genuine receipt the archive does not hold (made after the backup a store was restored from; signed with
-    the gateway's key) checks valid and is flagged MISSING: its look-up names no license on any log, so neither the
-    license's holder nor its standing now is given (a receipts reviewer, R3); the archive's own file gives both."""
+def signed_but_not_archived(running: RunningGateway, file: str) -> verification_pb2.Receipt:
+    """A receipt as the gateway signs one, that its archive lacks: ``file``'s statement under a new receipt id, signed
+    with the gateway's receipt key and certificate, as a receipt made after the backup a store was restored from is
+    (the restore loses it from the archive, and the applicant still holds its file)."""
     from signing.canonical import canonical_json
     from signing.receipts import sign_receipts
 
-    lic = issue(running, 77, samples.business_license).license
-    status, report = verify(console, running, query=lic.license_id, use={**USE, "operator": "窗口02"})
-    assert status == 200
-    given = read_receipt(report["receipt"]["file"].encode())
+    given = read_receipt(file.encode())
     statement = {**json.loads(given.statement), "receipt_id": uuid.uuid4().hex}
     assert running.gateway.verification is not None
     key = running.gateway.verification._receipt_key
     (signed,) = sign_receipts(key.key, [canonical_json(statement)])
-    lost = verification_pb2.Receipt(
+    return verification_pb2.Receipt(
         receipt_id=statement["receipt_id"],
         statement=signed.statement,
         signature=signed.signature,
@@ -1040,12 +1035,25 @@ def test_a_receipt_file_the_archive_lacks_shows_no_holder_and_no_standing(
         algorithm=signed.algorithm,
         certificate=key.certificate_der,
     )
+
+
+def test_a_receipt_file_the_archive_lacks_shows_no_holder_and_no_standing(
+    console: str, running: RunningGateway
+) -> None:
+    """A genuine receipt the archive does not hold (made after the backup a store was restored from; signed with
+    the gateway's key) checks valid and is flagged as missing from the archive: its look-up names no license on any
+    log, so neither the license's holder nor its standing now is given (a receipts reviewer, R3); the archive's own
+    file gives both."""
+    lic = issue(running, 77, samples.business_license).license
+    status, report = verify(console, running, query=lic.license_id, use={**USE, "operator": "窗口02"})
+    assert status == 200
+    lost = signed_but_not_archived(running, report["receipt"]["file"])
     url = f"{console}/api/receipt"
     status, answer = fetch(
         url, {"file": console_module.receipt_json(lost), "operator": "税务窗口"}, running.tokens[TAX]
     )
     assert status == 200
-    assert (answer["check"]["result"], answer["archived"]) == ("PASSED", "MISSING")
+    assert (answer["check"]["result"], answer["archived"]) == ("PASSED", "MISSING_SIGNED_HERE")
     assert (answer["holder"], answer["standing_now"], answer["current_license_id"]) == (None, None, "")
     trail = running.gateway.audit
     assert trail is not None
@@ -1060,6 +1068,37 @@ def test_a_receipt_file_the_archive_lacks_shows_no_holder_and_no_standing(
     status, answer = fetch(url, {"file": report["receipt"]["file"], "operator": "税务窗口"}, running.tokens[TAX])
     assert status == 200 and answer["archived"] == "SAME"
     assert answer["holder"]["holder_code_masked"] == lic.holder.code and answer["standing_now"]["result"] == "PASSED"
+
+
+def test_a_receipt_signed_here_that_the_archive_lacks_is_not_called_forged(
+    console: str, running: RunningGateway
+) -> None:
+    """After a restore, a receipt made since the backup's copy is lost from the archive while its file still checks
+    under this gateway's own receipt certificate: the console had flagged it ``MISSING``, which the page says as
+    它不是本网关出具的，或是伪造的, though this gateway signed it (a reviewer, R2). It is ``MISSING_SIGNED_HERE`` now:
+    signed here, not in the archive. A file the archive lacks whose signature does not check, or is another
+    certificate's, is ``MISSING`` still."""
+    lic = issue(running, 78, samples.business_license).license
+    status, report = verify(console, running, query=lic.license_id, use={**USE, "operator": "窗口02"})
+    assert status == 200
+    lost = signed_but_not_archived(running, report["receipt"]["file"])
+
+    def look_up(receipt: verification_pb2.Receipt) -> tuple[str, str, str]:
+        file = console_module.receipt_json(receipt)
+        status, answer = fetch(f"{console}/api/receipt", {"file": file, "operator": "税务窗口"}, running.tokens[TAX])
+        assert status == 200, answer
+        return answer["check"]["result"], answer["check"]["reason"], answer["archived"]
+
+    assert look_up(lost) == ("PASSED", "", "MISSING_SIGNED_HERE")
+    status, answer = fetch(f"{console}/api/receipt", {"receipt_id": lost.receipt_id, "operator": "税务窗口"},
+                           running.tokens[TAX])  # fmt: skip
+    assert status == 404 and refusal(answer)[1] == "RECEIPT_NOT_FOUND"  # not in the archive indeed
+
+    edited = verification_pb2.Receipt()
+    edited.CopyFrom(lost)
+    edited.statement = lost.statement.replace("企业开办窗口核验".encode(), "企业开办窗口核查".encode(), 1)
+    assert edited.statement != lost.statement
+    assert look_up(edited) == ("FAILED", "SIGNATURE_INVALID", "MISSING")  # forged: said as before
 
 
 def test_a_cases_receipts_come_a_page_at_a_time_following_the_next_page_token(

@@ -1781,6 +1781,47 @@ def test_another_gateways_receipt_is_said_to_be_not_this_gateways_not_invalid(pa
     assert "无效" not in review and "不可采信" not in review and "伪造" not in review
 
 
+def test_a_receipt_this_gateway_signed_that_its_archive_lacks_is_not_called_forged(
+    page: Any, running: RunningGateway
+) -> None:
+    """A receipt made after the backup a store was restored from: its file checks under this gateway's own receipt
+    certificate, and the archive lacks it. The page had said 证照网关存档中没有这张回执：它不是本网关出具的，或是伪造的
+    under a green 回执有效 (a reviewer, R2); it says the gateway signed it, that the archive has no copy and why that
+    may be, and to verify the license again rather than exempt the material. A file whose signature fails is still
+    said to be possibly forged."""
+    from tests.adapters.test_console import signed_but_not_archived
+
+    license_id = issue(running, 48, samples.business_license).license.license_id
+    use = verification_pb2.UseContext(matter_code=QYKZ, purpose="企业开办：刻制公章")
+    earlier = verifier(running, POLICE).VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=use, license_id=license_id)
+    )
+    lost = signed_but_not_archived(running, json_format.MessageToJson(earlier.report.receipt))
+
+    def hand_over(receipt: verification_pb2.Receipt, outcome: str) -> str:
+        file = json_format.MessageToJson(receipt).encode()
+        page.evaluate("document.getElementById('receipt-review').hidden = true")  # so the next review is this one's
+        page.set_input_files("#receipt-file", {"name": "r.json", "mimeType": "application/json", "buffer": file})
+        page.click("#by-receipt button[type=submit]")
+        page.wait_for_selector(f"#receipt-review:not([hidden]) #review-verdict.{outcome}")
+        return str(page.inner_text("#review-archive"))
+
+    assert hand_over(lost, "PASSED") == (
+        "回执由本证照网关的回执专用章签名，但证照网关存档中没有这张回执（数据库可能已从备份恢复）："
+        "不能凭它免收材料，请重新核验该证照。"
+    )
+    review = page.inner_text("#receipt-review")
+    assert "伪造" not in review and "不是本网关出具的" not in review
+    assert page.get_attribute("#review-archive", "class") == "check changed"
+
+    edited = verification_pb2.Receipt()
+    edited.CopyFrom(lost)
+    edited.statement = lost.statement.replace("刻制公章".encode(), "刻制印章".encode(), 1)
+    assert (
+        hand_over(edited, "FAILED") == "证照网关存档中没有这张回执：它不是本网关出具的，或是伪造的，不能凭它免收材料。"
+    )
+
+
 def test_a_license_of_another_region_is_undecided_and_the_clerk_told_where_to_verify_it(
     page: Any, running: RunningGateway
 ) -> None:
