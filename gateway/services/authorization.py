@@ -616,7 +616,10 @@ class AuthorizationService:
         came, it was put on the audit trail, a line break or any length on SQLite, and on PostgreSQL one longer than
         the column was INTERNAL (a reviewer, R2). One of that shape is taken whether or not the catalog has it now:
         the requests of a matter taken out of it are still stored, and the filter lists them (refused, they could
-        not be found by it; a reviewer, R1)."""
+        not be found by it; a reviewer, R1). The store's query filters by the state at ``now``
+        (``AccessRequestRepository.page``), so a page is one read, in a read-only transaction between the overdue
+        requests' expiry and the audit record: filtered after reading, a page of the approvals in force had read every
+        ended one newer than them, a page at a time, under the store's write lock (a reviewer, R1)."""
         operator = checked_operator(operator)
         if matter_code and not code_shaped(matter_code):
             raise invalid(
@@ -643,35 +646,33 @@ class AuthorizationService:
         before = self._pages.position(page_token, listing)
         limit = max(1, min(limit, MAX_LIST))
         now = self._clock.now()
-        with self._db.unit_of_work(write=True) as uow:
+        with self._db.unit_of_work(write=True) as uow:  # a short transaction of its own, as ListConsents clears codes
             uow.access_requests.expire_overdue(now)
-            queue = view is RequestView.ISSUER_QUEUE
-            found = _page_as_of(
-                uow,
-                now,
-                state,
+            uow.commit()
+        queue = view is RequestView.ISSUER_QUEUE
+        with self._db.unit_of_work() as uow:  # a read: on SQLite, no writer waits for it (a reviewer, R1)
+            found = uow.access_requests.page(
                 issuer_code=caller.code if queue else None,
                 requester=(requester or None) if queue else caller.code,
+                state=state.value if state else None,
+                at=now,  # by the state at ``now`` in the query: one keyset read a page (a reviewer, R1)
                 matter_code=matter_code or None,
                 before_seq=int(before) if before is not None else None,
-                limit=limit + 1,
+                limit=limit + 1,  # one more: whether a page follows
             )
-            more, found = len(found) > limit, found[:limit]
-            self._audit.append(
-                uow,
-                [
-                    AuditEntry(
-                        at=now,
-                        caller=caller.code,
-                        operator=operator,
-                        action=AuditAction.LIST_ACCESS_REQUESTS,
-                        matter_code=matter_code,
-                        purpose="",
-                        decision="LISTED",
-                        reason=f"{view.value.lower()}={len(found)}",
-                    )
-                ],
-            )
+        more, found = len(found) > limit, [as_of(r, now) for r in found[:limit]]
+        entry = AuditEntry(
+            at=now,
+            caller=caller.code,
+            operator=operator,
+            action=AuditAction.LIST_ACCESS_REQUESTS,
+            matter_code=matter_code,
+            purpose="",
+            decision="LISTED",
+            reason=f"{view.value.lower()}={len(found)}",
+        )
+        with self._db.unit_of_work(write=True) as uow:
+            self._audit.append(uow, [entry])
             uow.commit()
         return found, self._pages.token(str(found[-1].seq), listing) if found and more else ""
 
@@ -1744,40 +1745,6 @@ def _consents_after(
         if len(read) < limit or len(found) >= limit:  # all of them, or a page
             return found[:limit]
         before = _newness(read[-1])
-
-
-def _page_as_of(
-    uow: UnitOfWork,
-    now: dt.datetime,
-    state: AccessRequestState | None,
-    *,
-    before_seq: int | None,
-    limit: int,
-    **filters: str | None,
-) -> list[StoredAccessRequest]:
-    """Up to ``limit`` access requests matching ``filters`` below ``before_seq``, newest first, each in its state at
-    ``now`` (``as_of``) and filtered by that state. The store filters by the state it holds, so APPROVED reads the
-    stored approvals and keeps those in force, and EXPIRED merges the stored EXPIRED with the stored approvals past
-    their end."""
-
-    def stored(value: AccessRequestState | None, below: int | None) -> list[StoredAccessRequest]:
-        found = uow.access_requests.page(state=value.value if value else None, before_seq=below, limit=limit, **filters)
-        return [as_of(r, now) for r in found]
-
-    if state not in (AccessRequestState.APPROVED, AccessRequestState.EXPIRED):
-        return stored(state, before_seq)
-    approvals: list[StoredAccessRequest] = []  # the stored approvals in ``state`` now, read until ``limit`` are found
-    below = before_seq
-    while len(approvals) < limit:
-        page = stored(AccessRequestState.APPROVED, below)
-        approvals += [r for r in page if r.state == state.value]
-        if len(page) < limit:
-            break
-        below = page[-1].seq
-    if state is AccessRequestState.APPROVED:
-        return approvals[:limit]
-    merged = approvals[:limit] + stored(AccessRequestState.EXPIRED, before_seq)
-    return sorted(merged, key=lambda r: r.seq, reverse=True)[:limit]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2064,23 +2064,37 @@ class AccessRequestRepository:
         issuer_code: str | None = None,
         requester: str | None = None,
         state: str | None = None,
+        at: dt.datetime | None = None,
         matter_code: str | None = None,
         before_seq: int | None = None,
         limit: int,
     ) -> list[StoredAccessRequest]:
-        """Newest first, filtered."""
+        """Newest first, filtered. With ``at``, ``state`` is the state at that time (``authorization.request_state``):
+        an approval past its end (``valid_until <= at``) is EXPIRED, not APPROVED. In the query, so that a page is
+        one keyset read whatever the history: filtered after reading, a page of the approvals in force had read every
+        ended one newer than them, a page at a time (a reviewer, R1)."""
         query = select(_Q).order_by(_Q.c.seq.desc()).limit(limit)
         for column, value in (
             (_Q.c.issuer_code, issuer_code),
             (_Q.c.requester, requester),
-            (_Q.c.state, state),
             (_Q.c.matter_code, matter_code),
         ):
             if value:
                 query = query.where(column == value)
+        if state:
+            query = query.where(_state_at(state, at))
         if before_seq is not None:
             query = query.where(_Q.c.seq < before_seq)
         return [_access_request(r) for r in self._s.execute(query).all()]
+
+
+def _state_at(state: str, at: dt.datetime | None) -> ColumnElement[bool]:
+    """The requests in ``state``: as stored, or with ``at``, at that time (``AccessRequestRepository.page``)."""
+    if at is None or state not in ("APPROVED", "EXPIRED"):
+        return _Q.c.state == state
+    if state == "EXPIRED":
+        return or_(_Q.c.state == "EXPIRED", and_(_Q.c.state == "APPROVED", _Q.c.valid_until <= _as_utc(at)))
+    return and_(_Q.c.state == "APPROVED", or_(_Q.c.valid_until.is_(None), _Q.c.valid_until > _as_utc(at)))
 
 
 def _access_request(row: Row[tuple[object, ...]]) -> StoredAccessRequest:

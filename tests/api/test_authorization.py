@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ
@@ -343,6 +343,74 @@ def test_approvals_past_their_end_filter_as_expired_across_pages(clocked: Clocke
         (made[1].request_id, EXPIRED),
     ]
     assert made[0].request_id not in {r.request_id for r in page(EXPIRED, limit=500).requests}
+
+
+def test_a_page_of_approvals_in_force_or_ended_is_one_query_however_long_the_history(running: RunningGateway) -> None:
+    """ListAccessRequests by state APPROVED or EXPIRED had read the stored approvals a page at a time until it had a
+    page of those in the state asked for: with 2,000 ended approvals newer than the one in force, ``limit`` 1 ran
+    about 1,000 statements, in the call's write transaction (on SQLite every writer waited; a reviewer, R1). Whether
+    an approval is in force is a comparison of its end with the time: one keyset query a page, whatever the
+    history, and paging goes on as before."""
+    first = request_access(running)  # copied as approvals of consumers of their own: none of REAL_ESTATE's is made
+    table = AccessRequestRow.__table__
+    with running.gateway.db.engine.begin() as connection:
+        stored = dict(connection.execute(select(table).where(table.c.request_id == first.request_id)).mappings().one())
+        connection.execute(table.delete().where(table.c.request_id == first.request_id))
+    del stored["seq"]
+    stored.update(state="APPROVED", decided_at=stored["submitted_at"], approved_fields=stored["fields"])
+    now = dt.datetime.now(dt.UTC)
+    ended, in_force = now - dt.timedelta(days=30), now + dt.timedelta(days=30)
+    mostly_ended, mostly_in_force = f"E{uuid.uuid4().hex[:8]}", f"F{uuid.uuid4().hex[:8]}"
+
+    def copies(requester: str, valid_until: dt.datetime, count: int) -> list[dict[str, Any]]:
+        return [
+            {**stored, "request_id": uuid.uuid4().hex, "requester": requester, "valid_until": valid_until,
+             "client_request_id": ""}
+            for _ in range(count)
+        ]  # fmt: skip
+
+    # each requester's oldest approval is the one of the state asked for, under 2,000 newer of the other
+    rows = [*copies(mostly_ended, in_force, 1), *copies(mostly_in_force, ended, 1)]
+    rows += copies(mostly_ended, ended, 2000) + copies(mostly_in_force, in_force, 2000)
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(insert(table), rows)
+    oldest = {r["requester"]: r["request_id"] for r in reversed(rows)}
+    try:
+        statements: list[str] = []
+
+        def heard(_c: object, _cursor: object, sql: str, _params: object, _x: object, _many: bool) -> None:
+            if "access_requests" in sql:
+                statements.append(sql)
+
+        stub = authorization(running, POLICE)
+        for state, requester, other in ((APPROVED, mostly_ended, EXPIRED), (EXPIRED, mostly_in_force, APPROVED)):
+            asked = authorization_pb2.ListAccessRequestsRequest(state=state, requester=requester, limit=1)
+            statements.clear()
+            event.listen(running.gateway.db.engine, "before_cursor_execute", heard)
+            try:
+                page = stub.ListAccessRequests(asked)
+            finally:
+                event.remove(running.gateway.db.engine, "before_cursor_execute", heard)
+            assert [(r.request_id, r.state) for r in page.requests] == [(oldest[requester], state)]
+            assert not page.next_page_token  # nothing older in that state
+            # the overdue requests' expiry, and the page
+            assert len(statements) == 2, len(statements)
+            # the other state pages through its 2,000, in order, and ends
+            asked = authorization_pb2.ListAccessRequestsRequest(state=other, requester=requester, limit=500)
+            listed: list[authorization_pb2.AccessRequest] = []
+            while True:
+                page = stub.ListAccessRequests(asked)
+                listed += page.requests
+                if not page.next_page_token:
+                    break
+                asked.page_token = page.next_page_token
+            assert {r.state for r in listed} == {other} and len({r.request_id for r in listed}) == 2000
+            assert [r.request_id for r in listed] == [
+                r["request_id"] for r in reversed(rows) if r["requester"] == requester
+            ][:2000]
+    finally:
+        with running.gateway.db.engine.begin() as connection:
+            connection.execute(table.delete().where(table.c.requester.in_([mostly_ended, mostly_in_force])))
 
 
 def test_queues_filter_and_page(running: RunningGateway) -> None:
