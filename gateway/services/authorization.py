@@ -1945,7 +1945,7 @@ def _apply(
             )
         return AccessRequestState.WITHDRAWN
     if request.state != AccessRequestState.PENDING.value:
-        raise _not_pending(request)
+        raise _not_pending(request, now)
     if decision is AccessDecision.APPROVE:
         fields = _approved_fields(request, approved_fields)
         license_type = _check_needed_now(matter, license_type, request, fields, approved_fields)
@@ -2104,15 +2104,19 @@ def _not_shared_now(license_type: LicenseType) -> InvalidRequestError:
     )
 
 
-def _not_pending(request: StoredAccessRequest) -> ConflictError:
+def _not_pending(request: StoredAccessRequest, now: dt.datetime) -> ConflictError:
+    """Why ``request``, decided, cannot be decided again, in its state at ``now`` (``request_state``) as it is listed:
+    an approval past its end had been said to be approved already, which the clerk's queue shows EXPIRED (a
+    reviewer, R3). Its reason stays ACCESS_REQUEST_DECIDED: REQUEST_EXPIRED says a request was never decided."""
     if request.state == AccessRequestState.EXPIRED.value:
         return ConflictError(
             "该共享申请未在10个工作日内审批，已过期"
             "（the request was not decided within 10 working days and has expired）",
             reason="REQUEST_EXPIRED",
         )
+    state = request_state(request, now).value
     return ConflictError(
-        f"该共享申请{_STATE_LABELS[request.state]}，不能再次审批（the request is {request.state.lower()} already）",
+        f"该共享申请{_STATE_LABELS[state]}，不能再次审批（the request is {state.lower()} already）",
         reason="ACCESS_REQUEST_DECIDED",
     )
 

@@ -314,6 +314,27 @@ def test_an_approval_that_ran_out_is_refused_and_listed_as_expired_though_an_old
     assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCESS_REQUEST_NOT_APPROVED")
 
 
+def test_deciding_again_on_an_approval_past_its_end_says_it_has_expired(clocked: Clocked) -> None:
+    """An approval past its end is listed EXPIRED, and a withdrawal of it says so, but approving or rejecting it again
+    had said 该共享申请已获批准 (approved already), against the state on the clerk's screen (a reviewer, R3). The
+    reason stays ACCESS_REQUEST_DECIDED: REQUEST_EXPIRED says a request was never decided."""
+    running, clock = clocked.running, clocked.clock
+    card = id_card(running).license  # an approval for this license alone: the module's other uses are not affected
+    approved = request_access(running, TAX, NAME_ONLY, license_id=card.license_id, type_code="", duration_days=2)
+    decide_request(running, approved.request_id, APPROVE)
+    clock.advance(dt.timedelta(days=3))
+    assert [r.state for r in queue(running) if r.request_id == approved.request_id] == [EXPIRED]
+    code, reason, _ = refused(lambda: decide_request(running, approved.request_id, WITHDRAW, reason="撤回"))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCESS_REQUEST_NOT_APPROVED")
+    for decision, fields in ((REJECT, {"reason": "不予共享"}), (APPROVE, {})):
+        with pytest.raises(grpc.RpcError) as caught:
+            decide_request(running, approved.request_id, decision, **fields)
+        info, _ = error_details(caught.value)
+        assert (caught.value.code(), info.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCESS_REQUEST_DECIDED")
+        assert caught.value.details() == "该共享申请已过期，不能再次审批（the request is expired already）"
+    # one in force is still "approved already" (test_refusals_to_holder_portals_and_issuers_clerks_are_said_…)
+
+
 def test_approvals_past_their_end_filter_as_expired_across_pages(clocked: Clocked) -> None:
     running, clock = clocked.running, clocked.clock
     made = []
