@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, insert
 
 from adapters.demo import run_demo
 from adapters.records import issue_request
@@ -28,6 +28,7 @@ from gateway.bootstrap import samples
 from gateway.domain.audit import OWN_LISTINGS, AuditAction, AuditEntry, chain
 from gateway.domain.identifiers import LICENSE_ID_ROOT
 from gateway.store.database import Database
+from gateway.store.models import AccessRequestRow
 from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import (
     audit_pb2,
@@ -334,5 +335,74 @@ def test_a_cases_receipts_are_read_in_the_order_of_an_index(kind: str, tmp_path:
                     plan = "\n".join(str(row[-1]) for row in connection.exec_driver_sql(explain + sql, params))
                     assert "ix_receipts_case_order" in plan, plan
                     assert not re.search(r"\bSCAN receipts\b|TEMP B-TREE|Seq Scan|\bSort\b", plan), plan
+        finally:
+            db.dispose()
+
+
+def _access_request(n: int, at: dt.datetime) -> dict[str, Any]:
+    """Request ``n`` of 20,000 to 3 issuers, decided and not: every hundredth by CONSUMER07, the others by 19 other
+    consumers."""
+    return {
+        "request_id": f"R{n:031d}",
+        "requester": "CONSUMER07" if n % 100 == 7 else f"CONSUMER{n % 19:02d}X",
+        "issuer_code": f"ISSUER{n % 3}",
+        "type_code": ID_CARD,
+        "license_id": "",
+        "matter_code": f"370100-BDCZY-{n % 7:03d}",
+        "purpose": "不动产转移登记",
+        "fields": ["name"],
+        "duration_days": 30,
+        "state": ("PENDING", "APPROVED", "REJECTED", "EXPIRED", "WITHDRAWN")[n % 5],
+        "submitted_at": at,
+        "deadline": at + dt.timedelta(days=14),
+        "decided_at": None,
+        "approved_fields": [],
+        "valid_until": None,
+        "decision_reason": "",
+    }
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_consumers_own_access_requests_are_read_in_the_order_of_an_index(kind: str, tmp_path: Path) -> None:
+    """ListAccessRequests' SUBMITTED view (a consumer's own requests, newest first) reads a page in the index
+    (requester, seq) from where the last ended: with only (requester, matter_code), every page read and sorted all
+    the requests the consumer ever made, 1 s a page at 200,000 on SQLite (a reviewer, R2). On both databases, on
+    PostgreSQL with the statistics of 20,000 requests, 1 in 100 the consumer's. PostgreSQL's planner weighs the rows
+    it expects: it reads the primary key backwards instead for a consumer with a larger share (no sort either), and
+    sorts the rows before a cursor, found in the index, when it expects no more than a page of them."""
+    with migrated_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        try:
+            at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+            with db.engine.begin() as connection:
+                connection.execute(insert(AccessRequestRow), [_access_request(n, at) for n in range(20000)])
+                if kind == "postgresql":
+                    connection.exec_driver_sql("ANALYZE access_requests")
+            seen: list[tuple[str, Any]] = []
+
+            def heard(_c: object, _cursor: object, sql: str, params: Any, _x: object, _many: bool) -> None:
+                if "FROM access_requests" in sql and "access_requests.requester =" in sql:
+                    seen.append((sql, params))
+
+            event.listen(db.engine, "before_cursor_execute", heard)
+            with db.unit_of_work() as uow:
+                first = uow.access_requests.page(requester="CONSUMER07", limit=101)  # the first page
+                assert [r.request_id for r in first] == [f"R{n:031d}" for n in range(19907, 9807, -100)]
+                after = uow.access_requests.page(requester="CONSUMER07", before_seq=first[-1].seq, limit=101)
+                assert [r.request_id for r in after] == [f"R{n:031d}" for n in range(9807, 0, -100)]
+            event.remove(db.engine, "before_cursor_execute", heard)
+            assert len(seen) == 2
+            with db.engine.connect() as connection:
+                for page, (sql, params) in enumerate(seen):
+                    explain = "EXPLAIN QUERY PLAN " if kind == "sqlite" else "EXPLAIN "
+                    plan = "\n".join(str(row[-1]) for row in connection.exec_driver_sql(explain + sql, params))
+                    assert not re.search(r"\bSCAN access_requests\b|TEMP B-TREE|Seq Scan", plan), plan
+                    if kind == "sqlite" or page == 0:  # in the index's order, from its end
+                        assert re.search(r"\bix_access_requests_requester_seq\b", plan), plan
+                        assert not re.search(r"\bSort\b", plan), plan
+                    else:  # the 99 before the cursor, fewer than a page: found in the index (seq < the cursor), sorted
+                        assert re.search(
+                            r"ix_access_requests_requester_seq[^\n]*\n\s*Index Cond: .*requester.* AND \(?seq <", plan
+                        ), plan
         finally:
             db.dispose()

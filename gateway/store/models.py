@@ -306,6 +306,9 @@ class AccessRequestRow(Base):
     __table_args__ = (
         Index("ix_access_requests_issuer", "issuer_code", "seq"),
         Index("ix_access_requests_requester", "requester", "matter_code"),
+        # a consumer's own requests, newest first (the SUBMITTED view), a page from where the last ended: without it,
+        # every page read and sorted all the requests the consumer ever made (a reviewer, R2; migration 0037)
+        Index("ix_access_requests_requester_seq", "requester", "seq"),
         Index("ix_access_requests_pending", "state", "deadline"),
         Index(
             "ux_access_requests_client",
