@@ -320,18 +320,18 @@ async def _console_call(
 ) -> tuple[Reply, bool]:
     """The answer to a console ``call``, and whether its request's body was left unread. The caller is checked
     first (``Console.caller``), before a byte of the body is read: a stranger's request is refused unread, however
-    large, and never parsed. A request larger than the console takes is refused unread too, at once when its
+    large, and never parsed. A request larger than the call takes is refused unread too, at once when its
     ``Content-Length`` says so, else once that much has come."""
     loop = asyncio.get_running_loop()
     try:
         user = await loop.run_in_executor(None, console.caller, authorization, call)
     except ZzgwError as error:
         return error_reply(error)._replace(member=attributed_member(error)), True
-    limit = console.max_request_bytes
+    limit = call.max_bytes
     declared = _content_length(scope)
     request = None if declared is not None and declared > limit else await _read_body(receive, limit)
     if request is None:
-        return console.too_large(user), True
+        return console.too_large(user, call), True
     return await run_blocking(lambda: call.answer(user, request)), False
 
 

@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import re
+import socket
 import sqlite3
 import struct
 import urllib.error
@@ -44,6 +45,7 @@ from gateway.store import group_writer
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.errors import InvalidSignature
 from signing.qr import qr_png
+from tests.adapters.test_http import exchange, post_head
 from tests.api.test_audit import record_count
 from tests.api.test_documents import document_of
 from tests.api.test_verification import FPSL as MATTER
@@ -252,18 +254,21 @@ def test_signing_in_names_the_department_and_lists_its_own_matters(console: str,
 def test_json_nested_past_the_parsers_depth_is_malformed_not_an_internal_error(
     console: str, running: RunningGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """200,000 '[', or {"a": {"a": …}} as deep, is past the depth json parses (a RecursionError): from a signed-in
-    clerk it is malformed like any other broken JSON (400, MALFORMED_REQUEST), from a stranger it is refused on the
-    credentials, unread (401); never an internal error, and nothing is logged as a defect."""
+    """1,000 '[' is past the depth json parses (a RecursionError): from a signed-in clerk it is malformed like any
+    other broken JSON (400, MALFORMED_REQUEST), from a stranger it is refused on the credentials, unread (401); never
+    an internal error, and nothing is logged as a defect. Deeper still, 200,000 '[' or {"a": {"a": …}} 50,000 deep,
+    holds more keys and values than any call takes, and is refused so before it is parsed (413, REQUEST_TOO_LARGE;
+    ``case-receipts`` refuses it on its size), as the same count of values side by side is (a reviewer, R1)."""
     caplog.set_level(logging.WARNING, logger="zzgw.error")
     token = running.tokens[TAX]
     status, answer = fetch(f"{console}/api/verify", raw=b"{not json", token=token)
     malformed = (status, refusal(answer))
     assert malformed == (400, (400, "MALFORMED_REQUEST", [("", "MALFORMED_REQUEST")]))
-    for body in (b"[" * 200_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000):
+    too_large = (413, (413, "REQUEST_TOO_LARGE", []))
+    for body in (b"[" * 1_000, b"[" * 200_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000):
         for call in ("verify", "check-claim", "case-receipts"):
             status, answer = fetch(f"{console}/api/{call}", raw=body, token=token)
-            assert (status, refusal(answer)) == malformed, call
+            assert (status, refusal(answer)) == (malformed if len(body) == 1_000 else too_large), call
         status, answer = fetch(f"{console}/api/verify", raw=body, token="not-a-token")
         assert status == 401 and refusal(answer)[1] == "UNKNOWN_CREDENTIAL"
     assert [record.getMessage() for record in caplog.records if record.name == "zzgw.error"] == []
@@ -660,6 +665,92 @@ def test_a_request_larger_than_any_document_is_refused_before_it_is_read(
         assert status == 413 and refusal(answer)[1] == "PDF_TOO_LARGE"
     finally:
         http.stop()
+
+
+def test_a_request_of_more_keys_and_values_than_any_call_takes_is_refused_before_it_is_parsed(
+    console: str, running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body of a great many values within the byte limit (``{"x": [{}, {}, …]}``, 11 MB) had been parsed whole and
+    then walked for lone surrogates, a path string built for each value: about 750 MB and 6.5 s for one request, 2 GB
+    for three at once (a reviewer, R1). More keys and values than any call takes (1,000) is 413 /
+    ``REQUEST_TOO_LARGE`` naming the limit, before the body is parsed; 1,000 are read and answered by what they say.
+    Keys count (a key is a string), what a string holds does not (its commas, colons, brackets and quotes)."""
+    parsed: list[int] = []  # the sizes of the texts parsed as JSON, in this process
+    loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda text, **kw: parsed.append(len(text)) or loads(text, **kw))
+    walked: list[object] = []  # the requests walked for lone surrogates
+    lone = console_module._lone_surrogate
+    monkeypatch.setattr(console_module, "_lone_surrogate", lambda request: walked.append(request) or lone(request))
+    token = running.tokens[TAX]
+    # 13 keys and values besides the list's items: the request, its 3 keys, ``use`` with 3 keys and 3 values, the
+    # query and the list itself
+    for items in ([0] * 987, ["a"] * 987, [{}] * 987, [[]] * 987, [True, None, -1.5e3, "b"] * 246 + ["c"] * 3):
+        for more, answered in ((0, (400, "REQUIRED")), (1, (413, "REQUEST_TOO_LARGE"))):
+            body = {"use": USE, "query": "x", "x": items + [7] * more}
+            status, answer = fetch(f"{console}/api/verify", body, token)
+            assert (status, answer["error"]["reason"]) == answered, (items[:2], more, answer)
+            if more:
+                message = answer["error"]["message"]
+                assert message == "请求中的键和值超过1,000个（the request holds more than 1,000 keys and values）"
+                assert not answer["error"]["violations"]
+    keys = {"use": USE, "query": "x", **{f"k{n}": n for n in range(500)}}  # 1,011 keys and values
+    status, answer = fetch(f"{console}/api/verify", keys, token)
+    assert (status, answer["error"]["reason"]) == (413, "REQUEST_TOO_LARGE"), answer
+    # what strings hold is not counted: the query is read, and refused for its length
+    words = "," * 2000 + ":[{" * 2000 + '\\",' * 2000
+    status, answer = fetch(f"{console}/api/verify", {"use": USE, "query": words}, token)
+    assert (status, refusal(answer)[2]) == (400, [("query", "TOO_LONG")]), answer
+    # the reviewer's 11 MB of empty objects, to each call: refused unparsed, not walked
+    parsed.clear()
+    walked.clear()
+    for call, size in (("verify", 11_000_000), ("check-claim", 1_000_000), ("receipt", 1_000_000)):
+        huge = b'{"use": ' + json.dumps(USE).encode() + b', "query": "x", "x": [' + b"{}," * (size // 3) + b"{}]}"
+        status, answer = fetch(f"{console}/api/{call}", raw=huge, token=token)
+        assert (status, answer["error"]["reason"]) == (413, "REQUEST_TOO_LARGE"), (call, answer)
+        assert "1,000" in answer["error"]["message"]
+    assert walked == [] and all(size < 10_000 for size in parsed), parsed  # only the answers, each small
+
+
+def test_each_console_call_has_its_own_byte_limit(console: str, running: RunningGateway) -> None:
+    """Only ``verify`` takes a file as large as a PDF or a QR photo (about 11 MB in base64): the other calls had the
+    same limit (a reviewer, R1). ``case-receipts`` takes 64 KiB; ``check-claim`` and ``receipt`` 1 MiB, room for a
+    claim's 50 fields of 2,000 characters each written as a ``\\uXXXX`` escape, and for a receipt file (256 KiB) with
+    its escapes. A request past its call's limit is 413 / ``REQUEST_TOO_LARGE`` naming that limit."""
+    token = running.tokens[TAX]
+    host, port = console.removeprefix("http://").split("/")[0].rsplit(":", 1)
+    use = {**USE, "bundle_code": QYKB, "case_id": "QYKB-" + uuid.uuid4().hex[:10]}
+    listing = json.dumps({"use": use, "page_token": ""})
+    at_limit = {"use": use, "page_token": "p" * (65_536 - len(listing))}  # 65,536 bytes as json.dumps writes it
+    for call, limit, body in (
+        ("case-receipts", "65,536", {**at_limit, "page_token": at_limit["page_token"] + "p"}),
+        ("check-claim", "1,048,576", {"use": USE, "type_code": BUSINESS_LICENSE, "fields": {"a": "长" * 180_000}}),
+        ("receipt", "1,048,576", {"receipt_id": "", "file": "{" + " " * 1_050_000 + "}", "operator": "窗口"}),
+    ):
+        # its head states its length: refused at once, the body unread (so it is not sent)
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            status, _, reply = exchange(sock, post_head(f"/console/api/{call}", len(json.dumps(body)), token))
+        answer = json.loads(reply)
+        assert (status, answer["error"]["reason"]) == (413, "REQUEST_TOO_LARGE"), (call, answer)
+        assert answer["error"]["message"] == (
+            f"请求超过{limit}字节，文件过大（the request is larger than {limit} bytes）"
+        ), answer
+    # at their limits, or past another call's, each is read and answered by what it says
+    assert len(json.dumps(at_limit)) == 65_536
+    status, answer = fetch(f"{console}/api/case-receipts", at_limit, token)
+    assert (status, refusal(answer)[1]) == (400, "BAD_PAGE_TOKEN"), answer
+    status, answer = fetch(f"{console}/api/verify", {"use": USE, "query": "p" * 1_100_000}, token)
+    assert (status, refusal(answer)[2]) == (400, [("query", "TOO_LONG")]), answer
+    # the largest claim CheckClaim takes, sent as Python's json writes it (each character a 6-byte escape), is read
+    issued = issue(running, 91, samples.business_license).license
+    fields = {f"{n:02d}" + "k" * 62: "长" * 2000 for n in range(50)}
+    claim = {"type_code": issued.type_code, "holder_code": issued.holder.code, "license_number": issued.license_number}
+    status, answer = fetch(f"{console}/api/check-claim", {"use": USE, **claim, "fields": fields}, token)
+    assert len(json.dumps({"use": USE, **claim, "fields": fields})) > 600_000
+    assert status != 413 and refusal(answer)[1] != "REQUEST_TOO_LARGE", answer
+    # and a genuine receipt file, its text escaped as JSON
+    report = verify(console, running, query=issued.license_id)[1]
+    status, answer = fetch(f"{console}/api/receipt", {"file": report["receipt"]["file"], "operator": "窗口"}, token)
+    assert status == 200 and answer["check"]["result"] == "PASSED", answer
 
 
 def test_each_call_has_an_access_log_line_without_its_content(
