@@ -106,7 +106,7 @@ from gateway.domain.identifiers import (
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
 from gateway.domain.paging import Listing, PageTokens
 from gateway.domain.sharing import CONSUMER_ROLES, ConsentNeed, Reason, consent_need, request_deadline
-from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code, valid_holder_code
+from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code, too_many, valid_holder_code
 from gateway.domain.verification import (
     MatterNotHandledError,
     UseContext,
@@ -1864,6 +1864,8 @@ def _requested_fields(license_type: LicenseType, material: Material, fields: Seq
     first_place: dict[str, int] = {}  # each key's first place in the request, in the order asked
     for i, key in enumerate(fields):
         first_place.setdefault(key, i)
+    if violation := too_many("fields", len(first_place), len(material.fields)):
+        raise InvalidRequestError([violation])  # before any is looked at (a reviewer, R2)
     asked = tuple(first_place) or material.fields
     wanted = []
     never: list[Sensitivity] = []  # the sensitivity of each field asked for that is never shared

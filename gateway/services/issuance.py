@@ -65,6 +65,7 @@ from gateway.domain.validation import (
     check_text,
     lifelong_spelled_out,
     not_expiring,
+    too_many,
     unknown_field,
     validate_issue,
 )
@@ -326,14 +327,7 @@ class IssuanceService:
         """
         now = self._clock.now()
         on = today(self._clock)
-        pending = [
-            _Pending(
-                draft=d,
-                digest=_issue_digest(d, documents[i] if i < len(documents) else None),
-                supplied=documents[i] if i < len(documents) else None,
-            )
-            for i, d in enumerate(drafts)
-        ]
+        pending = [self._pending(d, documents[i] if i < len(documents) else None) for i, d in enumerate(drafts)]
         # a request answered before (an import run again after an interruption) is not validated and sealed again
         # only to be answered as it was: the commit finds it by its request id and digest, as it would have
         # (well-formed ids only: one with a NUL, which PostgreSQL's driver refuses, is the item's BAD_REQUEST_ID)
@@ -345,6 +339,8 @@ class IssuanceService:
         key: KeyBackend | ZzgwError | None = None  # looked up once, when the first item is valid; a refusal stands
         # for every item after it (an unreadable seal key had been loaded, failed and logged once per item)
         for item in pending:
+            if item.error is not None:  # refused before its digest was taken (``_pending``)
+                continue
             earlier = answered.get(item.draft.request_id)
             if earlier is not None and earlier.digest == item.digest:
                 item.replayed = True
@@ -388,6 +384,15 @@ class IssuanceService:
         outcomes = [item.outcome for item in pending]
         assert all(o is not None for o in outcomes)
         return outcomes  # type: ignore[return-value]
+
+    def _pending(self, draft: LicenseDraft, supplied: bytes | None) -> _Pending:
+        """An item on its way, with its request's digest; one of more fields than could be valid (TOO_MANY,
+        ``too_many``: no request stored could be the same) is refused before its digest is taken, which for 300,000
+        keys had taken seconds (a reviewer, R2)."""
+        license_type = self._catalog.license_types.get(draft.type_code)
+        if violation := too_many("fields", len(draft.fields), len(license_type.fields) if license_type else 0):
+            return _Pending(draft=draft, digest="", supplied=supplied, error=InvalidLicenseError([violation]))
+        return _Pending(draft=draft, digest=_issue_digest(draft, supplied), supplied=supplied)
 
     def _make_documents(self, caller: Member, pending: list[_Pending], draw: bool) -> None:
         """Seal or draw the documents of the items that will be inserted (not those that repeat a request)."""
@@ -569,6 +574,11 @@ class IssuanceService:
         reason = check_text("reason", amendment.reason, MAX_REASON, errors, required=True, label="变更原因")
         if errors:
             raise InvalidLicenseError(errors)
+        # more fields than any type has, before the digest is taken (seconds for 300,000 keys: a reviewer, R2); the
+        # license's own type bounds them, and those to clear, once it is read (``_check_counts``)
+        most = max((len(t.fields) for t in self._catalog.license_types.values()), default=0)
+        if violation := too_many("fields", len(amendment.fields), most):
+            raise InvalidLicenseError([violation])
         digest = _digest(amendment.digest_mapping(reason))
         sent = (_digest(amendment.sent_digest_mapping()),)  # an amendment stored before, under that digest
         replay = self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest, earlier=sent)
@@ -613,6 +623,7 @@ class IssuanceService:
                     )
                 ]
             )
+        _check_counts(license_type, old, amendment)
         _check_cleared(license_type, old, amendment)
         left = _fields_left(license_type, old, amendment)
         draft = _amended_draft(old, amendment, on, without=left)  # refused for themselves, not as UNKNOWN_FIELD
@@ -871,7 +882,12 @@ class IssuanceService:
         (PERMISSION_DENIED, NO_MATTERS): no event would ever be for it. The words say why: a consumer or partner with
         no matter of the catalog, or roles that give nothing to watch (``ADMIN`` beside ``HOLDER_PORTAL`` alone).
         """
-        requested = tuple(dict.fromkeys(type_codes))
+        first_place: dict[str, int] = {}  # each code's first place in the request: a repeated one is named once
+        for index, code in enumerate(type_codes):
+            first_place.setdefault(code, index)
+        requested = tuple(first_place)
+        if violation := too_many("type_codes", len(requested), len(self._catalog.license_types)):
+            raise InvalidRequestError([violation])  # before any is looked at (a reviewer, R2)
         if caller.administrator_only:  # every type, but a code of none is refused as for the others (it had been an
             unknown = [  # empty stream, waiting for events that never come)
                 FieldViolation(
@@ -879,7 +895,7 @@ class IssuanceService:
                     reason="UNKNOWN_LICENSE_TYPE",
                     description=f"{unknown_type_words(code[:64])}（unknown license type {code[:64]!r}）",
                 )
-                for index, code in enumerate(requested)
+                for code, index in first_place.items()
                 if code not in self._catalog.license_types
             ]
             if unknown:
@@ -915,7 +931,7 @@ class IssuanceService:
             else set()
         )
         errors: list[FieldViolation] = []
-        for index, type_code in enumerate(type_codes):
+        for type_code, index in first_place.items():
             if type_code in used or type_code in issued:
                 continue
             license_type = self._catalog.license_types.get(type_code)
@@ -1157,6 +1173,18 @@ def _amended_draft(old: License, amendment: Amendment, on: dt.date, *, without: 
         region_code=c.region_code,
         fields=fields,
     )
+
+
+def _check_counts(license_type: LicenseType, old: License, amendment: Amendment) -> None:
+    """More fields to set than the type has, or more distinct ones to clear than the type and the license have, is
+    refused as one (TOO_MANY, ``too_many``) before any is looked at (a reviewer, R2)."""
+    clearable = {spec.key for spec in license_type.fields} | old.content.fields.keys()
+    for violation in (
+        too_many("fields", len(amendment.fields), len(license_type.fields)),
+        too_many("clear_fields", len(set(amendment.clear_fields)), len(clearable)),
+    ):
+        if violation is not None:
+            raise InvalidLicenseError([violation])
 
 
 def _check_cleared(license_type: LicenseType, old: License, amendment: Amendment) -> None:
