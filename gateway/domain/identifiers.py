@@ -399,8 +399,8 @@ def license_id_violation(field: str, text: str) -> FieldViolation | None:
     user and a window clerk read it), ``LicenseId.parse``'s English in brackets; BAD_CHARACTERS, naming their code
     points, when it holds control or invisible characters, as every text is refused for them: a NUL after a right
     identifier had been said to make its check character wrong (an integrator)."""
-    if found := _CONTROL_CHARACTERS.findall(text) + list("".join(FORMAT_CHARACTERS.findall(text))):
-        return unseen_characters(field, found)
+    if violation := unseen_in(field, text):
+        return violation
     try:
         LicenseId.parse(text)
     except ValueError as exc:
@@ -415,6 +415,14 @@ def license_id_violation(field: str, text: str) -> FieldViolation | None:
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """Control characters (C0, C1) and the line and paragraph separators: with the format characters
 (``FORMAT_CHARACTERS``: zero-width ones, direction marks and overrides), what is never part of an identifier."""
+
+
+def unseen_in(field: str, text: str, label: str = "证照标识") -> FieldViolation | None:
+    """BAD_CHARACTERS (``unseen_characters``) when ``text``, an identifier or another looked-up code, holds a control
+    or invisible character; else None."""
+    if found := _CONTROL_CHARACTERS.findall(text) + list("".join(FORMAT_CHARACTERS.findall(text))):
+        return unseen_characters(field, found, label)
+    return None
 
 
 def unseen_characters(field: str, found: list[str], label: str = "证照标识") -> FieldViolation:

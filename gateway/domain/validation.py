@@ -38,6 +38,7 @@ from gateway.domain.identifiers import (
     holder_code_types_of,
     normal_number,
     region_code_problem,
+    unseen_in,
     uscc_problem,
 )
 from gateway.domain.model import Holder, LicenseDraft, Member, Role
@@ -652,6 +653,18 @@ def check_holder_code(
             )
         )
     return code
+
+
+def member_code_violation(field: str, code: str, label: str) -> FieldViolation | None:
+    """Why ``code`` could be no member's (each is a 统一社会信用代码: ``members_from``), said of ``label``, or None:
+    BAD_CHARACTERS naming a control or invisible character by its code point, as in any text; else BAD_USCC, or
+    BAD_CHECK_CHARACTER for a typing slip. A filter naming a member had been taken as it came: any length, NUL and
+    direction characters were an empty page, a mistyped code read as "none" (a reviewer, R3)."""
+    if violation := unseen_in(field, code, label):
+        return violation
+    if problem := uscc_problem(code):
+        return _v(field, _reason(problem, "BAD_USCC"), _problem(field, label, problem))
+    return None
 
 
 def check_holder_fields(

@@ -106,7 +106,14 @@ from gateway.domain.identifiers import (
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
 from gateway.domain.paging import Listing, PageTokens
 from gateway.domain.sharing import CONSUMER_ROLES, ConsentNeed, Reason, consent_need, request_deadline
-from gateway.domain.validation import MAX_REASON, check_text, checked_holder_code, too_many, valid_holder_code
+from gateway.domain.validation import (
+    MAX_REASON,
+    check_text,
+    checked_holder_code,
+    member_code_violation,
+    too_many,
+    valid_holder_code,
+)
 from gateway.domain.verification import (
     MatterNotHandledError,
     UseContext,
@@ -616,10 +623,11 @@ class AuthorizationService:
         came, it was put on the audit trail, a line break or any length on SQLite, and on PostgreSQL one longer than
         the column was INTERNAL (a reviewer, R2). One of that shape is taken whether or not the catalog has it now:
         the requests of a matter taken out of it are still stored, and the filter lists them (refused, they could
-        not be found by it; a reviewer, R1). The store's query filters by the state at ``now``
-        (``AccessRequestRepository.page``), so a page is one read, in a read-only transaction between the overdue
-        requests' expiry and the audit record: filtered after reading, a page of the approvals in force had read every
-        ended one newer than them, a page at a time, under the store's write lock (a reviewer, R1)."""
+        not be found by it; a reviewer, R1). A ``requester`` no member could have (``member_code_violation``) is
+        INVALID_ARGUMENT on ``requester`` likewise, on either store (a reviewer, R3). The store's query filters by the
+        state at ``now`` (``AccessRequestRepository.page``), so a page is one read, in a read-only transaction between
+        the overdue requests' expiry and the audit record: filtered after reading, a page of the approvals in force had
+        read every ended one newer than them, a page at a time, under the store's write lock (a reviewer, R1)."""
         operator = checked_operator(operator)
         if matter_code and not code_shaped(matter_code):
             raise invalid(
@@ -627,6 +635,8 @@ class AuthorizationService:
                 "UNKNOWN_MATTER",
                 f"{unknown_matter_words(matter_code[:64])}（unknown matter {matter_code[:64]!r}）",
             )
+        if requester and (violation := member_code_violation("requester", requester, "申请部门代码")):
+            raise InvalidRequestError([violation])
         view = view or (RequestView.ISSUER_QUEUE if caller.has(Role.ISSUER) else RequestView.SUBMITTED)
         if view is RequestView.ISSUER_QUEUE and not caller.has(Role.ISSUER):
             raise PermissionDeniedError(

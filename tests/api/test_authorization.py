@@ -573,6 +573,42 @@ def test_a_matter_filter_no_catalog_could_have_is_refused(
     assert list(unlisted.requests) == []  # a code of a matter's shape the catalog has not: none made under it
 
 
+@pytest.mark.parametrize(
+    ("requester", "reason", "said"),
+    [
+        ("长" * 300_000, "BAD_USCC", "申请部门代码须为18位数字或字母（不含I、O、S、V、Z）"),
+        ("ab\x00cd", "BAD_CHARACTERS", "申请部门代码含有控制字符 U+0000"),
+        ("ab\u202ecd", "BAD_CHARACTERS", "申请部门代码含有控制字符或不可见字符 U+202E"),
+        ("ab\x1bcd", "BAD_CHARACTERS", "申请部门代码含有控制字符 U+001B"),
+        ("12370100993701118X", "BAD_CHECK_CHARACTER", "申请部门代码校验码不符"),
+        ("1237010099370111", "BAD_USCC", "申请部门代码须为18位数字或字母（不含I、O、S、V、Z）"),
+    ],
+    ids=["300k_characters", "nul", "rlo", "escape", "check_character", "16_characters"],
+)
+@pytest.mark.parametrize("member", [REAL_ESTATE, POLICE])
+def test_a_requester_filter_no_member_could_have_is_refused(
+    running: RunningGateway, member: str, requester: str, reason: str, said: str
+) -> None:
+    """ListAccessRequests took any ``requester`` as its filter: NUL, control and direction characters and any length
+    were answered OK with an empty page on SQLite (a mistyped code read as "no requests"), and a NUL was PostgreSQL's
+    BAD_CHARACTERS naming no field (a reviewer, R3). One that is no member's code (every member's is a 统一社会信用代码)
+    is INVALID_ARGUMENT on ``requester``, alike on both stores, before anything is read or recorded."""
+    before = record_count(running)
+    with pytest.raises(grpc.RpcError) as caught:
+        authorization(running, member).ListAccessRequests(
+            authorization_pb2.ListAccessRequestsRequest(requester=requester)
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [("requester", reason)]
+    assert (caught.value.details() or "").startswith(f"requester: {said}"), caught.value.details()
+    assert record_count(running) == before
+    # a member's code filters as before; in the issuer's queue, a code no member has, of a member's shape, lists
+    # nothing (a consumer's own list does not filter by it)
+    assert {r.requester for r in queue(running, member, requester=REAL_ESTATE)} <= {REAL_ESTATE}
+    if member == POLICE:
+        assert queue(running, member, requester="91370100MA3C4K7L6M") == []
+
+
 def without_matter(code: str) -> Callable[[dict[str, Any]], None]:
     """A catalog edit: the matter ``code`` taken out, and out of the bundles that name it."""
 
