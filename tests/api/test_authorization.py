@@ -19,6 +19,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import event, insert, select
 
+from gateway.bootstrap.samples import uscc
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ
 from gateway.domain.paging import Listing
@@ -381,7 +382,8 @@ def test_a_page_of_approvals_in_force_or_ended_is_one_query_however_long_the_his
     stored.update(state="APPROVED", decided_at=stored["submitted_at"], approved_fields=stored["fields"])
     now = dt.datetime.now(dt.UTC)
     ended, in_force = now - dt.timedelta(days=30), now + dt.timedelta(days=30)
-    mostly_ended, mostly_in_force = f"E{uuid.uuid4().hex[:8]}", f"F{uuid.uuid4().hex[:8]}"
+    # consumers of no member's, each a code's shape, as ListAccessRequests' requester filter takes (d808a5d)
+    mostly_ended, mostly_in_force = (uscc(10**12 + uuid.uuid4().int % 10**12) for _ in range(2))
 
     def copies(requester: str, valid_until: dt.datetime, count: int) -> list[dict[str, Any]]:
         return [
