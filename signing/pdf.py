@@ -58,6 +58,7 @@ import hashlib
 import io
 import logging
 import math
+import operator
 import re
 import zlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -72,6 +73,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from PIL import Image
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.content import ImportedPdfPage, PdfContent
+from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import BoxConstraints
@@ -702,6 +704,107 @@ def is_padded_copy(pdf: bytes, sha256: str) -> bool:
     return any(hashlib.sha256(pdf[: end + len(eol)]).hexdigest() == sha256 for eol in ends)
 
 
+class _ObjectStreamHeader:
+    """The header of one object stream (``/N`` pairs of object number and offset), read as far as has been asked for
+    and no further, each pair once (``_Reader``)."""
+
+    def __init__(self, stream: generic.StreamObject) -> None:
+        self.stream = stream
+        self.data = stream.read_data(DecodePurpose.OBJECT_STREAM)
+        self.count = operator.index(stream["/N"])
+        self.first = stream["/First"]
+        self.found: dict[Any, tuple[int, Any]] = {}
+        """Object number → (its index in the header, its offset after /First), the first pair naming it."""
+        self._header = io.BytesIO(self.data)
+        self._read = 0
+        self._stopped: Exception | None = None
+        """What ended the reading of the header before its /N pairs were read: a ValueError for a pair that is no
+        numbers (pyHanko's "possibly corrupted"), anything else as pyHanko raised it."""
+
+    def find(self, idnum: int) -> tuple[int, Any] | None:
+        """(index, offset) of the first pair naming object ``idnum``, None when none does; raises what ended the
+        reading of the header when that came before such a pair, as pyHanko does."""
+        found = self.found.get(idnum)
+        header = self._header
+        skip: Any = misc.read_non_whitespace  # pyHanko leaves these unannotated
+        number: Any = generic.NumberObject.read_from_stream
+        while found is None and self._stopped is None and self._read < self.count:
+            try:
+                skip(header, seek_back=True)
+                objnum = number(header)
+                skip(header, seek_back=True)
+                offset = number(header)
+                skip(header, seek_back=True)
+            except Exception as exc:  # kept, and raised again for every object not found before it
+                self._stopped = exc
+                break
+            self.found.setdefault(objnum, (self._read, offset))
+            self._read += 1
+            found = self.found.get(idnum)
+        if found is None and self._stopped is not None:
+            raise self._stopped.with_traceback(None)
+        return found
+
+
+class _Reader(PdfFileReader):
+    """pyHanko's reader, except that it reads the header of each object stream once.
+
+    pyHanko 0.38's ``PdfFileReader._get_object_from_stream`` reads an object stream's header (its ``/N`` pairs of
+    object number and offset) from the start each time it reads one object of the stream, up to that object's pair:
+    reading all of a stream's objects costs time in the square of their number. A 1-page-content PDF of 8,000 page
+    objects in one object stream (86 KB) took five minutes to read, and a 95 KB one got a gateway process stopped by
+    its watchdog, sealing for every issuer waiting behind it (a review, R1). Here the pairs read are kept per stream
+    and the header is read on from where it stopped, never from the start again; what an object's read answers
+    (the object, a strict read's errors, a null when not strict) is pyHanko's, as is the reading of the object
+    itself. (To be reported upstream; drop this when pyHanko keeps the offsets.)"""
+
+    def __init__(self, stream: io.BytesIO, strict: bool = True) -> None:
+        self._object_stream_headers: dict[int, _ObjectStreamHeader] = {}
+        self.object_stream_headers_read = 0
+        """Object stream headers begun (one a stream read, however many of its objects are): for the tests."""
+        super().__init__(stream, strict=strict)
+
+    def _get_object_from_stream(self, idnum: int, stmnum: int, idx: int) -> Any:
+        stream = generic.Reference(stmnum, 0, self).get_object()
+        assert isinstance(stream, generic.StreamObject)
+        assert stream["/Type"] == "/ObjStm"
+        if not (0 <= idx < stream["/N"]):
+            if self.strict:
+                raise misc.PdfStrictReadError("Object stream does not contain index")
+            return generic.NullObject()
+        header = self._object_stream_headers.get(stmnum)
+        if header is None or header.stream is not stream:
+            header = self._object_stream_headers[stmnum] = _ObjectStreamHeader(stream)
+            self.object_stream_headers_read += 1
+        try:
+            found = header.find(idnum)
+        except ValueError:
+            if self.strict:
+                raise misc.PdfStrictReadError("Object stream header possibly corrupted") from None
+            return generic.NullObject()
+        if found is None:
+            if self.strict:
+                raise misc.PdfStrictReadError("Object not found in stream, this is a fatal error in strict mode")
+            return generic.NullObject()
+        index, offset = found
+        if self.strict and idx != index:
+            raise misc.PdfStrictReadError("Object is in wrong index.")
+        data = io.BytesIO(header.data)
+        data.seek(header.first + offset)
+        try:
+            obj = generic.read_object(data, generic.Reference(idnum, 0, self))
+        except (misc.PdfStreamError, misc.PdfReadError) as exc:
+            if self.strict:
+                raise misc.PdfStrictReadError(f"Can't read object stream: {exc}") from exc
+            obj = generic.NullObject()
+        if isinstance(obj, generic.StreamObject | generic.IndirectObject):
+            if self.strict:
+                raise misc.PdfStrictReadError("Encountered forbidden object type in object stream")
+            return obj
+        generic.read_non_whitespace(data, seek_back=True, allow_eof=True)  # type: ignore[no-untyped-call]
+        return obj
+
+
 def _read(pdf: bytes) -> PdfFileReader:
     """Parse ``pdf``, telling apart the ways it can be unusable."""
     if b"%PDF-" not in pdf[:_HEADER_WINDOW]:
@@ -711,11 +814,11 @@ def _read(pdf: bytes) -> PdfFileReader:
     _check_declared_sizes(pdf)
     try:
         try:
-            reader = PdfFileReader(io.BytesIO(pdf), strict=True)
+            reader = _Reader(io.BytesIO(pdf), strict=True)
         except misc.PdfStrictReadError:
             # a structural quirk, not damage: poppler's pdfsig, for one, writes objects of generation 1 that were
             # never freed at generation 0; the checks on what changed after signing run all the same
-            reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+            reader = _Reader(io.BytesIO(pdf), strict=False)
         encrypted = reader.encrypted
         if not encrypted:
             _ = reader.root["/Pages"]  # resolve the catalogue now, so damage shows here
