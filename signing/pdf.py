@@ -807,8 +807,9 @@ class _Reader(PdfFileReader):
         return obj
 
 
-def _read(pdf: bytes) -> PdfFileReader:
-    """Parse ``pdf``, telling apart the ways it can be unusable."""
+def _read(pdf: bytes, *, page_trees: bool = True) -> PdfFileReader:
+    """Parse ``pdf``, telling apart the ways it can be unusable. ``page_trees``: check the page trees too
+    (``_check_trees``); without, the caller checks them before anything walks them."""
     if b"%PDF-" not in pdf[:_HEADER_WINDOW]:
         raise NotAPdf("the data does not start with a %PDF- header")
     if b"%%EOF" not in pdf[-_HEADER_WINDOW:]:
@@ -833,7 +834,7 @@ def _read(pdf: bytes) -> PdfFileReader:
             f"the PDF has {reader.xrefs.total_revisions} revisions; at most {MAX_REVISIONS} are read"
         )
     _check_cross_references(reader, pdf)
-    _check_trees(reader)
+    _check_trees(reader, page_trees=page_trees)
     return reader
 
 
@@ -844,7 +845,7 @@ MAX_PAGE_TREE_NODES = 65536
 """Pages (and the page tree's nodes above them) one revision may have."""
 
 
-def _check_trees(reader: PdfFileReader) -> None:
+def _check_trees(reader: PdfFileReader, *, forms: bool = True, page_trees: bool = True) -> None:
     """Refuse, before pyHanko walks them, a form or page tree that reaches an object twice, or has more nodes than
     are read (``MAX_FORM_FIELDS``, ``MAX_PAGE_TREE_NODES``), in any revision, and more filled signature fields than
     revisions are read (``MAX_REVISIONS``: each signature is made in a revision of its own).
@@ -859,7 +860,10 @@ def _check_trees(reader: PdfFileReader) -> None:
     Each revision's objects are read through ``_RevisionObjects``, each definition of an object once for all the
     revisions that have it: through pyHanko's view of a revision (``HistoricalResolver``) every page was looked up
     in every cross-reference section and copied once a revision, and a 36,000-page file with 31 updates that each
-    set a title took 230 s to read, past the watchdog (a review, R2)."""
+    set a title took 230 s to read, past the watchdog (a review, R2).
+
+    ``forms`` and ``page_trees`` say which trees to check: a verification looks for a signature, in the form, before
+    it has the page trees checked, which no more than pyHanko's analysis of a seal walks."""
     objects = _RevisionObjects(reader)
     last = reader.xrefs.total_revisions - 1
     for revision in range(last + 1):
@@ -872,13 +876,14 @@ def _check_trees(reader: PdfFileReader) -> None:
         except _UNREADABLE:
             continue
         when = "" if revision == last else f" (in revision {revision + 1})"
-        signatures = tree("form", "field", MAX_FORM_FIELDS, when).walk(fields_array)
+        signatures = tree("form", "field", MAX_FORM_FIELDS, when).walk(fields_array) if forms else 0
         if revision == last and signatures > MAX_REVISIONS:
             raise TooManyRevisions(
                 f"the PDF carries {signatures:,} signatures, each made in a revision of its own; at most "
                 f"{MAX_REVISIONS} revisions are read"
             )
-        tree("page tree", "page", MAX_PAGE_TREE_NODES, when).walk(generic.ArrayObject([pages]))
+        if page_trees:
+            tree("page tree", "page", MAX_PAGE_TREE_NODES, when).walk(generic.ArrayObject([pages]))
 
 
 class _RevisionObjects:
@@ -1247,12 +1252,21 @@ async def validate(
         raise PdfTooLarge(f"the PDF has {len(pdf)} bytes; the limit is {max_pdf_bytes}")
     pdf = without_padding(pdf)
     try:
-        reader = _read(pdf)
+        reader = _read(pdf, page_trees=False)
     except EncryptedPdf:  # _read's words are a sealer's
         raise EncryptedPdf(
             "the PDF is encrypted, so its seal cannot be checked: ask the applicant for the unencrypted original"
         ) from None
-    embedded = _signature(reader, field_name)
+    try:
+        embedded = _signature(reader, field_name)
+    except NoSignature:
+        # nothing to verify, said before the page trees are read: an unsigned 36,000-page PDF took 10 s to be
+        # answered so (a review, R4). Only the analysis of a seal walks them.
+        raise
+    except PdfError:
+        _check_trees(reader, forms=False)  # damage to a page tree is said first, as before
+        raise
+    _check_trees(reader, forms=False)
     if (carried := _certificates_carried(embedded)) > MAX_CARRIED_CERTIFICATES:
         raise UnreadableSignature(
             f"the seal carries {carried:,} certificates; a seal carries at most {MAX_CARRIED_CERTIFICATES}, so it was "

@@ -340,3 +340,43 @@ def test_a_pdf_of_many_objects_in_one_object_stream_is_read_in_time_linear_in_th
         seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=license_pdf(running)), timeout=30
     )
     assert other.sealed_pdf.startswith(b"%PDF-")
+
+
+def test_an_unsigned_pdf_of_many_pages_is_answered_no_signature_before_its_pages_are_read(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VerifyDocument of an unsigned 36,000-page PDF (3.6 MB) read every page before it answered NO_SIGNATURE: 10 s
+    of a handler thread for nothing to verify (a review, R4). Only the analysis of a seal walks the pages, so they are
+    checked once a signature is found. Counted in the objects read, not in seconds."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from tests.signing.test_pdf_reading_cost import plain_pages
+
+    counted = [0]
+    real = PdfFileReader.get_object
+
+    def counting(self: PdfFileReader, *args: object, **kwargs: object) -> object:
+        counted[0] += 1
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PdfFileReader, "get_object", counting)
+    pages = 3000
+    for pdf in (plain_pages(pages), page_dag(30)):  # a page tree unsigned is not read, sound or not
+        counted[0] = 0
+        report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+        assert (report.integrity.result, report.integrity.reason) == (
+            verification_pb2.CHECK_RESULT_FAILED,
+            "NO_SIGNATURE",
+        )
+        assert counted[0] < 50, counted[0]
+    # signed, its page tree is read and checked as before
+    reason, message, _ = refused(
+        lambda: verifier(running).VerifyDocument(
+            verification_pb2.VerifyDocumentRequest(use=USE, pdf=sign_invisibly(page_dag(3), "A"))
+        ),
+        "pdf",
+    )
+    assert reason == "DAMAGED_PDF" and "page tree reaches object" in message
+    # and an issuer's own document has them checked, signed or not
+    reason, _, _ = refused(lambda: stub(running).IssueLicense(new_request(25, document=page_dag(30))), "document")
+    assert reason == "DAMAGED_PDF"
