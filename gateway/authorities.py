@@ -1081,6 +1081,39 @@ def _refuse_revoked_own_keys(
             f"left it in place, or a restore put the leaked key back: move {keys.path(owner)} and {path} aside and run "
             f"`zzgw init`, which makes a new key and certificate ({LEAK_PROCEDURE})"
         )
+    if directory != settings.seal_ca_dir:  # ``maker.pem`` moved aside, or another of the key's certificates revoked
+        _refuse_revoked_maker_key(ca, keys, directory)
+
+
+def _refuse_revoked_maker_key(ca: SealMakerCA, keys: KeyStore, directory: Path) -> None:
+    """ConfigError when ``keys/sm2maker.key.pem`` is the key of a certificate of the SM2 seal maker (``maker.pem`` or
+    one kept in ``maker-certificates.pem``) that ``revocations.json`` revokes as the key's (``KEY_SAYING_REASONS``).
+    Only ``maker.pem``'s serial had been checked: with ``maker.pem`` moved aside and the leaked key left in ``keys/``,
+    `zzgw init` certified the leaked key again under a new certificate no CRL lists, and `zzgw serve` signed seals with
+    it (a reviewer, R2)."""
+    if not keys.exists(SM2_MAKER_KEY):
+        return
+    certificates = [
+        (c, path)
+        for path in (directory / SM2_MAKER_CERT, directory / SM2_MAKER_CERTIFICATES)
+        for c in _pem_certificates(path)
+        if c.issuer == ca.intermediate.subject
+    ]
+    if not certificates:
+        return
+    key = keys.load(SM2_MAKER_KEY).public_key_der
+    for certificate, path in certificates:
+        found = ca.revocation(certificate.serial_number)
+        if found is None or found.reason not in KEY_SAYING_REASONS or public_key_der(certificate) != key:
+            continue
+        raise ConfigError(
+            f"the SM2 seal maker's key ({keys.path(SM2_MAKER_KEY)}) is the key of certificate "
+            f"{openssl_serial(certificate.serial_number)} (in {path}), revoked in "
+            f"{directory / REVOCATIONS_FILE} ({_revocation_said(found)}): it must sign nothing more, and is certified "
+            "no more. Either the leak procedure left it in place, or a restore put the leaked key back: move "
+            f"{keys.path(SM2_MAKER_KEY)} (and {directory / SM2_MAKER_CERT}, if there) aside and run `zzgw init`, which "
+            f"makes a new key and certificate ({LEAK_PROCEDURE})"
+        )
 
 
 def take_revocations(settings: Settings, db: Database) -> tuple[list[str], list[str], list[str]]:
@@ -1193,15 +1226,25 @@ def sm2_seal_maker(settings: Settings, keys: KeyStore) -> Sm2SealMaker | None:
     directory = settings.sm2_seal_ca_dir
     if not (directory / SM2_MAKER_CERT).exists():
         return None
+    path = directory / SM2_MAKER_CERT
     try:
-        return Sm2SealMaker(
+        maker = Sm2SealMaker(
             ca=SealMakerCA.load(directory, settings.passphrase()),  # without its key: ``require_seal_ca_keys``
             key=keys.load(SM2_MAKER_KEY),
-            certificate=read_certificate(directory / SM2_MAKER_CERT),
+            certificate=read_certificate(path),
         )
     except Sm2Unavailable as exc:
         log.warning("no SM2 seals: %s", exc)
         return None
+    # a key of another pair (``keys/`` restored from before the leak procedure) had been served, and every SM2
+    # RegisterSeal was INTERNAL: refused at the start, naming both, as the TSA's and the receipt's are (a reviewer, R2)
+    if public_key_der(maker.certificate) != maker.key.public_key_der:
+        raise KeyStoreError(
+            f"the SM2 seal maker's key ({keys.path(SM2_MAKER_KEY)}) does not belong to its certificate ({path}): it "
+            "could sign no SM2 seal; copy the key and the certificate together from the same backup, or, if the key "
+            f"was replaced after a leak, put back the new one ({LEAK_PROCEDURE})"
+        )
+    return maker
 
 
 def load_receipt_key(settings: Settings, keys: KeyStore) -> ReceiptKey | None:

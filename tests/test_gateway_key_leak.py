@@ -18,6 +18,7 @@ from cryptography import x509
 from benchmarks.common import wait_serving
 from gateway.authorities import openssl_serial
 from signing.seal_ca import SealMakerCA
+from signing.sm2_x509 import public_key_der
 from tests.commands import command_env, zzgw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -321,3 +322,78 @@ def test_the_sm2_seal_makers_leak_is_checked_said_and_its_key_refused_until_repl
     )
     assert openssl_serial(_serial(sm2 / "maker.pem")) != maker
     served_crls(env)  # serves, the new maker key in place
+
+
+def _revoke_the_maker(data: Path) -> str:
+    """An entry for ``seal-ca-sm2/maker.pem``'s serial added by hand (keyCompromise), as the procedure says; its
+    serial."""
+    sm2 = data / "seal-ca-sm2"
+    maker = openssl_serial(_serial(sm2 / "maker.pem"))
+    path = sm2 / "revocations.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    state["revocations"].append({"serial": maker, "reason": "keyCompromise", "revoked_at": LEAKED_AT})
+    path.write_text(json.dumps(state), encoding="utf-8")
+    return maker
+
+
+def test_a_leaked_sm2_maker_key_left_in_keys_is_refused_and_never_certified_again(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """``maker.pem`` moved aside, the leaked key left in ``keys/`` (a reviewer, R2): init had certified the leaked
+    key again under a new certificate no CRL lists, and serve signed SM2 seals with it."""
+    data = tmp_path / "var"
+    assert zzgw(env, "init").returncode == 0
+    sm2 = data / "seal-ca-sm2"
+    if not (sm2 / "maker.pem").exists():
+        pytest.skip("the system OpenSSL has no SM2")
+    leaked = _revoke_the_maker(data)
+    key = data / "keys" / "sm2maker.key.pem"
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    shutil.move(sm2 / "maker.pem", aside / "maker.pem")
+    for command in ("init", "serve"):
+        left = zzgw(env, command, timeout=60)
+        assert left.returncode == 2, (command, left.stderr)
+        assert (
+            f"the SM2 seal maker's key ({key}) is the key of certificate {leaked} (in "
+            f"{sm2 / 'maker-certificates.pem'}), revoked in {sm2 / 'revocations.json'} (keyCompromise from "
+            "2026-12-01T00:00:00+00:00): it must sign nothing more" in left.stderr
+        ), (command, left.stderr)
+        assert not (sm2 / "maker.pem").exists(), command  # not certified again
+    shutil.move(key, aside / key.name)
+    replaced = zzgw(env, "init")
+    assert replaced.returncode == 0, replaced.stderr
+    assert openssl_serial(_serial(sm2 / "maker.pem")) != leaked
+    new = x509.load_pem_x509_certificate((sm2 / "maker.pem").read_bytes())
+    old = x509.load_pem_x509_certificate((aside / "maker.pem").read_bytes())
+    assert public_key_der(new) != public_key_der(old)
+    assert served_crls(env, "seal-maker-sm2.crl")[0].get_revoked_certificate_by_serial_number(old.serial_number)
+
+
+def test_an_sm2_maker_key_not_maker_pems_is_refused_at_the_start_naming_both(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """``keys/`` restored from before the leak procedure beside its new ``maker.pem`` (a reviewer, R2): init and serve
+    had started, and every SM2 RegisterSeal was INTERNAL. Refused as the TSA's key of another pair is."""
+    data = tmp_path / "var"
+    assert zzgw(env, "init").returncode == 0
+    sm2 = data / "seal-ca-sm2"
+    if not (sm2 / "maker.pem").exists():
+        pytest.skip("the system OpenSSL has no SM2")
+    key = data / "keys" / "sm2maker.key.pem"
+    backup = tmp_path / "backup.key.pem"
+    shutil.copy(key, backup)
+    _revoke_the_maker(data)
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for moved in (key, sm2 / "maker.pem"):
+        shutil.move(moved, aside / moved.name)
+    assert zzgw(env, "init").returncode == 0
+    shutil.copy(backup, key)  # keys/ restored from the older backup
+    for command in ("init", "serve"):
+        restored = zzgw(env, command, timeout=60)
+        assert restored.returncode == 2, (command, restored.stderr)
+        assert (
+            f"the SM2 seal maker's key ({key}) does not belong to its certificate ({sm2 / 'maker.pem'})"
+            in restored.stderr
+        ), (command, restored.stderr)
