@@ -35,12 +35,12 @@ from gateway.certificate_ends import (
 from gateway.config import ConfigError, Settings, url_without_credentials
 from gateway.domain.counts import counted
 from gateway.domain.model import Clock, Member, Role, beijing_day
-from gateway.domain.seals import SM2_MAKER_NAME
+from gateway.domain.seals import SM2_MAKER_NAME, Seal
 from gateway.logs import OncePer, since
 from gateway.member_certificates import TAKEN_RECORD, taken_digest
 from gateway.services.catalog_pin import CATALOG_FACT, MODE_FACT
 from gateway.services.members import REVOKED_CERTIFICATE
-from gateway.services.seals import Sm2SealMaker
+from gateway.services.seals import Sm2SealMaker, seal_maker_serial
 from gateway.services.verification import ReceiptKey
 from gateway.store.database import (
     Database,
@@ -1189,6 +1189,25 @@ def check_gateway_revocations(settings: Settings, db: Database, keys: KeyStore) 
     for ca, directory in _seal_maker_cas(settings):
         _check_revocations(settings, db, ca, directory)
         _refuse_revoked_own_keys(settings, db, ca, keys, directory)
+
+
+def seals_of_revoked_maker(settings: Settings, seals: Collection[Seal]) -> tuple[str, ...]:
+    """`zzgw init`: the SM2 seals of ``seals`` whose SES_Seal was made by a seal maker's certificate that
+    ``seal-ca-sm2/revocations.json`` revokes, each as "ID of ISSUER": the leak procedure of the maker's key leaves
+    them in force, StampDocument refuses them (SEAL_MAKER_REVOKED), and their issuers register new ones (a reviewer,
+    R1)."""
+    sm2 = [seal for seal in seals if seal.ses_seal is not None]
+    if not sm2:
+        return ()
+    for ca, directory in _seal_maker_cas(settings):
+        if directory != settings.sm2_seal_ca_dir:
+            continue
+        return tuple(
+            f"{seal.seal_id} of {seal.issuer_code}"
+            for seal in sm2
+            if (serial := seal_maker_serial(seal)) is not None and ca.revocation(serial) is not None
+        )
+    return ()
 
 
 def ensure_sm2_seal_maker(settings: Settings, keys: KeyStore, clock: Clock, members: list[Member]) -> None:

@@ -522,6 +522,17 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             "it revokes it again (RevokeSeal) or registers a new seal",
             file=sys.stderr,
         )
+    if report.seals_of_revoked_maker:  # the leak procedure of the SM2 seal maker's key leaves them in force
+        of_revoked = report.seals_of_revoked_maker
+        shown = ", ".join(of_revoked[:5]) + (" …" if len(of_revoked) > 5 else "")
+        print(
+            f"warning: {counted(len(of_revoked), 'SM2 seal in force was', 'SM2 seals in force were')} made by a "
+            f"revoked SM2 seal maker's certificate ({shown}): every stamp they make would check FAILED "
+            "(MAKER_REVOKED), so StampDocument refuses them (SEAL_MAKER_REVOKED); their issuers register new SM2 "
+            "seals (RegisterSeal) and revoke these (docs/operations.md: Revoking the receipt or time-stamping "
+            "certificate after a key leak)",
+            file=sys.stderr,
+        )
     for unreadable in report.seals_unreadable:
         print(
             f"warning: {unreadable}: its issuer's calls that need it fail (SEAL_KEY_UNREADABLE) until the file is put "

@@ -94,6 +94,7 @@ from gateway.authorities import (
     retired_since_said,
     revoked_since,
     revoked_since_said,
+    seals_of_revoked_maker,
     server_key_fault,
     sm2_seal_maker,
     take_revocations,
@@ -615,6 +616,10 @@ class InitReport:
     """Seals in force in the store that the seal-maker CA holds revoked (``revocations.json``): a store restored from
     a copy taken before a RevokeSeal, or set back behind the gateway's back. They stay revoked, and their issuers
     cannot seal until the seal is revoked again or a new one registered (``SEAL_REVOKED``)."""
+    seals_of_revoked_maker: tuple[str, ...] = ()
+    """SM2 seals in force made by a seal maker's certificate since revoked (``seal-ca-sm2/revocations.json``, the leak
+    procedure of the maker's key): StampDocument refuses them (``SEAL_MAKER_REVOKED``) until their issuers register
+    new ones."""
     seals_unreadable: tuple[str, ...] = ()
     """Seals in force whose key file is here but cannot be read or decrypted, each with what is wrong
     (``SealService.unreadable``): their issuers' calls that need them fail (``SEAL_KEY_UNREADABLE``)."""
@@ -905,6 +910,7 @@ def _initialise(
             for seal in in_force
             if gateway.seals is not None and gateway.seals.as_revoked(seal).status is SealStatus.REVOKED
         ),
+        seals_of_revoked_maker=seals_of_revoked_maker(settings, in_force),
         seals_unreadable=gateway.seals.unreadable() if gateway.seals is not None and gateway.seals.ca.can_issue else (),
         matters_unhandled=unhandled_matters(gateway.catalog, members_in_force),
         tokens_added=len(newcomers),

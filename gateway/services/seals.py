@@ -62,7 +62,7 @@ from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, SM2_SM3, KeyBackend, Key
 from signing.pdf import DEFAULT_REASON, NoSuchPage, PdfError, PdfSealer, TimestampUnavailable
 from signing.seal_ca import Revocation, SealMakerCA, whole_second_up
 from signing.seal_image import UndrawableCharacter, draw_seal
-from signing.ses import make_seal, sign_document
+from signing.ses import SESeal, make_seal, sign_document
 from signing.sm2 import Sm2Unavailable
 
 _CRL_REASONS = {
@@ -182,6 +182,25 @@ def sm2_unavailable(seal: Seal, cause: Exception) -> ConflictError:
         f"offers no SM2 ({cause}); the operator serves it where OpenSSL has SM2, or the issuer registers an ECDSA or "
         "RSA seal）",
         reason="SM2_UNAVAILABLE",
+    )
+
+
+def seal_maker_serial(seal: Seal) -> int | None:
+    """The serial of the seal maker's certificate that signed an SM2 seal's SES_Seal; None for another seal."""
+    if seal.ses_seal is None:
+        return None
+    return x509.load_der_x509_certificate(SESeal.load(seal.ses_seal)["cert"].native).serial_number
+
+
+def maker_revoked(seal: Seal, revocation: Revocation) -> ConflictError:
+    """FAILED_PRECONDITION / SEAL_MAKER_REVOKED: the SM2 seal's SES_Seal was made by a seal maker's certificate since
+    revoked (the leak procedure of the maker's key): every stamp it made would check FAILED (MAKER_REVOKED)."""
+    at = revocation.revoked_at.isoformat()
+    return ConflictError(
+        f"印章 {seal.seal_id}（{seal.name}）由已吊销的制章者证书制作（{at}吊销），用它签章的文件无法通过核验："
+        "请登记新的SM2印章（RegisterSeal）并吊销此印章（the SM2 seal was made by a seal maker's certificate revoked "
+        f"from {at}: every stamp it made would check as MAKER_REVOKED; register a new SM2 seal and revoke this one）",
+        reason="SEAL_MAKER_REVOKED",
     )
 
 
@@ -827,6 +846,10 @@ class SealService:
                 "form; seal PDFs with SealDocument）",
                 reason="NOT_AN_SM2_SEAL",
             )
+        # made before the maker's key leaked, its SES_Seal carries the revoked certificate: the stamps it made had
+        # been given, each FAILED for every checker, without a word (a reviewer, R1)
+        if (revocation := self.maker_revocation(seal)) is not None:
+            raise maker_revoked(seal, revocation)
         if not document:
             raise invalid("document", "REQUIRED", "请提供要签章的文件（document is required）")
         if len(document) > MAX_STAMPED_BYTES:
@@ -842,6 +865,14 @@ class SealService:
             property_info=f"zzgw:{hashlib.sha256(document).hexdigest()}",
         )
         return self._kept_active(seal, stamped)
+
+    def maker_revocation(self, seal: Seal) -> Revocation | None:
+        """The revocation of the seal maker's certificate in an SM2 seal's SES_Seal, by the SM2 seal maker's CA; None
+        when it is not revoked, or not an SM2 seal, or there is no SM2 seal maker here (nor SM2 stamps)."""
+        serial = seal_maker_serial(seal)
+        if serial is None or self._sm2 is None:
+            return None
+        return self._sm2.ca.revocation(serial)
 
     def _require_active(self, seal: Seal) -> None:
         status = self.as_revoked(seal).effective_status(self._clock.now())

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import shutil
 import urllib.request
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 import pytest
@@ -16,7 +19,8 @@ from cryptography import x509
 from gmssl import sm2 as gmssl_sm2
 
 from adapters.http import SM2_CRL_PATH, HttpServer
-from gateway.server import http_app
+from gateway.authorities import openssl_serial
+from gateway.server import http_app, initialise
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, seal_pb2_grpc, verification_pb2, verification_pb2_grpc
 from signing.keys import SM2_SM3
 from signing.qr import QrClaims, encode_qr
@@ -36,9 +40,10 @@ from signing.ses import (
 )
 from signing.sm2 import Sm2Key, verify_sm2
 from signing.sm2_x509 import public_key_der
+from tests import conftest
 from tests.api.test_documents import document_of
 from tests.api.test_verification import USE, batch_issue, change, issue, receipt_statement, verify
-from tests.conftest import CIVIL, MARKET, TAX, RunningGateway, error_details
+from tests.conftest import CIVIL, MARKET, TAX, RunningGateway, backend_params, error_details, fresh_database
 
 SM3_WITH_SM2 = "1.2.156.10197.1.501"
 PASSED, FAILED, INDETERMINATE = (
@@ -52,9 +57,8 @@ def seals(running: RunningGateway) -> seal_pb2_grpc.SealServiceStub:
     return seal_pb2_grpc.SealServiceStub(running.channel(MARKET))
 
 
-@pytest.fixture(scope="module")
-def sm2_seal(running: RunningGateway) -> seal_pb2.Seal:
-    """MARKET's SM2 seal: registered last, so it is also the seal its records are sealed with from now on."""
+def register_sm2_seal(running: RunningGateway) -> seal_pb2.Seal:
+    """A new SM2 seal of MARKET's."""
     return (
         seals(running)
         .RegisterSeal(
@@ -62,6 +66,12 @@ def sm2_seal(running: RunningGateway) -> seal_pb2.Seal:
         )
         .seal
     )
+
+
+@pytest.fixture(scope="module")
+def sm2_seal(running: RunningGateway) -> seal_pb2.Seal:
+    """MARKET's SM2 seal: registered last, so it is also the seal its records are sealed with from now on."""
+    return register_sm2_seal(running)
 
 
 def stamp(running: RunningGateway, seal: seal_pb2.Seal, document: bytes) -> bytes:
@@ -563,3 +573,50 @@ def test_a_license_an_sm2_seal_sealed_where_openssl_has_no_sm2_is_indeterminate(
     assert report.integrity.result == PASSED and report.status.result == PASSED
     assert (report.issuer_identity.result, report.issuer_identity.reason) == (INDETERMINATE, "SM2_UNAVAILABLE")
     assert "SM2" in report.issuer_identity.detail
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_an_sm2_seal_made_by_a_maker_revoked_since_is_said_by_init_and_stamps_no_more(
+    backend: str, tmp_path: Path
+) -> None:
+    """After the leak procedure of the SM2 seal maker's key, a seal made before keeps the revoked maker's certificate
+    in its SES_Seal (a reviewer, R1): StampDocument had gone on making stamps that every check FAILED
+    (MAKER_REVOKED), without a word. Init names the seal, StampDocument refuses it, and a seal registered since
+    stamps."""
+    with fresh_database(backend, tmp_path) as url:
+        data = tmp_path / "var"
+        settings = conftest._gateway_settings(data, url, {})
+        initialise(settings)
+        before = conftest._serve(settings, None)
+        try:
+            old = register_sm2_seal(before)
+            assert stamp(before, old, b"before")
+        finally:
+            before.stop()
+        sm2 = data / "seal-ca-sm2"
+        path = sm2 / "revocations.json"
+        state = json.loads(path.read_text(encoding="utf-8"))
+        maker = x509.load_pem_x509_certificate((sm2 / "maker.pem").read_bytes()).serial_number
+        leaked_at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+        state["revocations"].append(
+            {"serial": openssl_serial(maker), "reason": "keyCompromise", "revoked_at": leaked_at}
+        )
+        path.write_text(json.dumps(state), encoding="utf-8")
+        aside = tmp_path / "aside"
+        aside.mkdir()
+        for moved in (data / "keys" / "sm2maker.key.pem", sm2 / "maker.pem"):
+            shutil.move(moved, aside / moved.name)
+        report = initialise(settings)
+        assert report.seals_of_revoked_maker == (f"{old.seal_id} of {MARKET}",)
+        running = conftest._serve(settings, None)
+        try:
+            with pytest.raises(grpc.RpcError) as refused:
+                stamp(running, old, b"after")
+            assert refused.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+            assert error_details(refused.value)[0].reason == "SEAL_MAKER_REVOKED"
+            assert "register a new SM2 seal" in refused.value.details()
+            new = register_sm2_seal(running)
+            report_new = verify_stamp(running, b"after", stamp(running, new, b"after")).report
+            assert report_new.issuer_identity.result == PASSED, report_new.issuer_identity
+        finally:
+            running.stop()
