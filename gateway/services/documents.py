@@ -84,6 +84,13 @@ class DocumentService:
         if violations:
             raise InvalidRequestError(violations)
 
+    def require_seal(self, issuer_code: str) -> None:
+        """ConflictError (``NO_ACTIVE_SEAL``, or the seal's own refusal) when the issuer has no seal that can seal its
+        documents (an ECDSA or RSA one), as ``make`` would be: a batch, whose documents are drawn when first asked
+        for, had stored licenses of an issuer whose only active seal is SM2 that IssueLicense refused, each without a
+        document until an ECDSA or RSA seal was registered (a reviewer, R3)."""
+        self._seals.current(issuer_code, for_pdf=True)
+
     def make(
         self,
         issuer: Member,

@@ -118,6 +118,10 @@ class DocumentMaker(Protocol):
         no font draws, too long for its page); ``amendment``: an AmendLicense's, which no PDF can come with."""
         ...
 
+    def require_seal(self, issuer_code: str) -> None:
+        """Raise a ZzgwError (NO_ACTIVE_SEAL) when the issuer has no seal that can seal its documents."""
+        ...
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WatchScope:
@@ -350,6 +354,8 @@ class IssuanceService:
                 if key is None:
                     try:
                         key = self._keys.record_key(caller.code)
+                        if self._documents is not None:  # refused as IssueLicense is (``require_seal``)
+                            self._documents.require_seal(caller.code)
                     except ZzgwError as refused:
                         key = detached(refused)
                 if isinstance(key, ZzgwError):
