@@ -361,6 +361,30 @@ class SealMakerCA:
             self._write_state()
         return revocation
 
+    def take(self, revocations: Iterable[Revocation]) -> None:
+        """Record those of ``revocations`` this process does not hold (each from its time rounded up to the whole
+        second, as ``revoke`` would; a serial held keeps its first record), reading and writing ``revocations.json``
+        once for all of them, and not at all when every one is held. The CRL takes in the store's revocations at
+        each request: one ``revoke`` each had read the whole file once per revoked seal, under the directory's
+        ``flock`` (quadratic in the revocations, and every worker sharing it waited; a reviewer)."""
+        wanted = list(revocations)
+        for revocation in wanted:
+            _require_aware(revocation.revoked_at)
+            if revocation.reason in _REFUSED_REASONS:
+                raise ValueError(f"{revocation.reason.value} is not supported: seal revocations are final")
+        with self._lock:
+            if all(r.serial in self._revocations for r in wanted):
+                return
+            with held_directory(self._directory):
+                self._refresh()  # other workers' revocations of them, made since this process last read
+                for revocation in wanted:
+                    if revocation.serial not in self._revocations:
+                        self._revocations[revocation.serial] = dataclasses.replace(
+                            revocation, revoked_at=whole_second_up(revocation.revoked_at)
+                        )
+                        self._listed.add(revocation.serial)
+                self._write_state(merge=False)  # read just now, under the same flock
+
     def revocation(self, serial: int) -> Revocation | None:
         """The revocation of ``serial``, or None if it is not revoked."""
         with self._lock:

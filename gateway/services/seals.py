@@ -827,14 +827,23 @@ class SealService:
         return own if self._sm2 is None else (*own, self.sm2_crl())
 
     def _crl(self, ca: SealMakerCA, covers: Callable[[Seal], bool]) -> bytes:
+        """``ca``'s CRL with the seals ``covers`` that the store holds revoked, which the CA takes in (``take``: its
+        file read once, and not at all when it holds each). Not under ``_lock``: one ``revoke`` per revoked seal, each
+        reading the whole revocations.json, had run under it at every anonymous CRL request, and sealing (``_sealer``)
+        waited behind them; the CA keeps its own lock (a reviewer)."""
         with self._db.unit_of_work() as uow:
             revoked = [seal for seal in uow.seals.revoked() if covers(seal)]
+        ca.take(
+            Revocation(
+                serial=seal.certificate_serial,
+                reason=_CRL_REASONS[CrlReason(seal.crl_reason)],
+                revoked_at=seal.revoked_at,
+            )
+            for seal in revoked
+            if seal.revoked_at is not None
+        )
         now = self._clock.now()
-        with self._lock:
-            for seal in revoked:
-                assert seal.revoked_at is not None
-                ca.revoke(seal.certificate_serial, _CRL_REASONS[CrlReason(seal.crl_reason)], seal.revoked_at)
-            return ca.crl(now, now + CRL_VALIDITY)
+        return ca.crl(now, now + CRL_VALIDITY)
 
     def stamp(self, caller: Member, seal_id: str, document: bytes) -> bytes:
         """A GB/T 38540 stamp (SES_Signature, DER) of one of the caller's SM2 seals over ``document``."""

@@ -1134,6 +1134,14 @@ class SealRepository:
     def revoked(self) -> list[Seal]:
         return [_seal(r) for r in self._s.execute(select(_S).where(_S.c.status == SealStatus.REVOKED.value)).all()]
 
+    def with_serials(self, serials: Collection[int]) -> list[Seal]:
+        """The seals whose certificates have these serial numbers (a serial of no seal's, such as a receipt
+        certificate's the seal-maker CA lists, finds none)."""
+        if not serials:
+            return []
+        wanted = sorted({format(serial, "x") for serial in serials})
+        return [_seal(r) for r in self._s.execute(select(_S).where(_S.c.certificate_serial.in_(wanted))).all()]
+
     def revoke(self, seal_id: str, *, at: dt.datetime, reason: str, crl_reason: str) -> None:
         self._s.execute(
             update(_S)

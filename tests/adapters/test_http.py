@@ -13,7 +13,7 @@ import ssl
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from email.message import Message
 from pathlib import Path
 
@@ -23,8 +23,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from adapters.http import CRL_PATH, MAX_TSA_REQUEST_BYTES, SM2_CRL_PATH, HttpApp, HttpServer
 from gateway.server import http_app
+from protos.zzgw.v1 import seal_pb2
+from signing import seal_ca
 from signing.pki import CertificateAuthority
-from tests.conftest import PORTAL, TAX, RunningGateway
+from signing.seal_ca import Revocation
+from tests.api.test_seals import register, seals
+from tests.conftest import MARKET, PORTAL, TAX, RunningGateway
 
 
 @pytest.fixture
@@ -514,3 +518,46 @@ def test_a_method_a_path_is_not_served_for_is_405_with_allow(server: str, gatewa
     assert (status, headers["Allow"], body) == (405, "POST", b"")
     for base, method, path in ((server, "DELETE", "/nothing"), (gateway_http, "PUT", "/console/api/nothing")):
         assert ask(base, method, path)[0] == 404
+
+
+def test_a_crl_request_reads_revocations_json_at_most_once_and_leaves_sealing_free(
+    gateway_http: str, running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each GET and HEAD of the CRL had called the CA's ``revoke`` for every seal the store holds revoked, each reading
+    the whole revocations.json under the seal-maker directory's flock and the seal service's lock: quadratic in the
+    revocations, and sealing (``_sealer``) waited behind a stranger's fetch (a reviewer's R1). The file is read once,
+    for revocations the CA does not hold yet (here: made in the store by another replica), and not at all after."""
+    service = running.gateway.seals
+    assert service is not None
+    through_here = [register(running, MARKET) for _ in range(3)]
+    for seal in through_here:
+        seals(running, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="测试"))
+    elsewhere = [register(running, MARKET) for _ in range(3)]
+    with running.gateway.db.unit_of_work(write=True) as uow:
+        for seal in elsewhere:
+            uow.seals.revoke(seal.seal_id, at=running.gateway.clock.now(), reason="另一副本", crl_reason="superseded")
+        uow.commit()
+    reads: list[Path] = []
+    real = seal_ca._read_state
+    monkeypatch.setattr(seal_ca, "_read_state", lambda path: (reads.append(path), real(path))[1])
+    locked_while_taking: list[bool] = []
+    take = service.ca.take
+
+    def watched(revocations: Iterable[Revocation]) -> None:
+        locked_while_taking.append(service._lock.locked())
+        take(revocations)
+
+    monkeypatch.setattr(service.ca, "take", watched)
+    status, _, der = ask(gateway_http, "GET", CRL_PATH)
+    listed = {entry.serial_number for entry in x509.load_der_x509_crl(der)}
+    assert (
+        status == 200
+        and {x509.load_der_x509_certificate(s.certificate_der).serial_number for s in through_here + elsewhere}
+        <= listed
+    )
+    assert len(reads) == 1
+    reads.clear()
+    assert ask(gateway_http, "HEAD", CRL_PATH)[0] == 200
+    assert ask(gateway_http, "GET", CRL_PATH)[0] == 200
+    assert reads == []
+    assert locked_while_taking == [False, False, False]

@@ -17,10 +17,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from signing import seal_ca
 from signing.errors import KeyStoreError, SigningError
 from signing.keys import RSA2048_SHA256
 from signing.results import CheckResult
-from signing.seal_ca import IdentityFinding, SealMakerCA, async_check_certificate, check_certificate
+from signing.seal_ca import IdentityFinding, Revocation, SealMakerCA, async_check_certificate, check_certificate
 
 NOW = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
 SIGNED_AT = NOW + dt.timedelta(days=10)
@@ -376,6 +377,35 @@ def test_a_revocation_through_one_worker_is_kept_by_the_others_writes(tmp_path: 
     assert {r.serial for r in SealMakerCA.load(tmp_path, PASSPHRASE).revocations} == {0x1111, 0x2222}
     crl = x509.load_der_x509_crl(worker_b.crl(LATER, LATER + dt.timedelta(days=7)))
     assert {entry.serial_number for entry in crl} == {0x1111, 0x2222}
+
+
+def test_taking_revocations_reads_the_file_once_and_not_at_all_when_each_is_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CRL takes in the store's revocations at each request: one ``revoke`` each had read the whole
+    revocations.json once per revoked seal, under the directory's flock (a reviewer's R1). ``take`` reads it once for
+    all of them, and not at all when the process holds each; another worker's record of a serial stays the first."""
+    SealMakerCA.create("济南市制章中心", NOW).save(tmp_path, PASSPHRASE)
+    worker_a, worker_b = (SealMakerCA.load(tmp_path, PASSPHRASE) for _ in range(2))
+    worker_a.revoke(0x1111, x509.ReasonFlags.key_compromise, SIGNED_AT)
+    reads: list[Path] = []
+    real = seal_ca._read_state
+    monkeypatch.setattr(seal_ca, "_read_state", lambda path: (reads.append(path), real(path))[1])
+    store = [
+        Revocation(serial=serial, reason=x509.ReasonFlags.superseded, revoked_at=LATER + dt.timedelta(seconds=0.5))
+        for serial in (0x1111, *range(0x2000, 0x2040))
+    ]
+    worker_b.take(store)
+    assert len(reads) == 1
+    assert worker_b.revocation_time(0x1111) == SIGNED_AT  # worker A's, read from the file
+    assert worker_b.revocation_time(0x2000) == LATER + dt.timedelta(seconds=1)  # rounded up, as revoke does
+    reads.clear()
+    worker_b.take(store)
+    assert reads == []
+    state = json.loads((tmp_path / "revocations.json").read_text())
+    assert len(state["revocations"]) == len(state["listed"]) == 65
+    with pytest.raises(ValueError, match="final"):
+        worker_b.take([Revocation(serial=0x3000, reason=x509.ReasonFlags.certificate_hold, revoked_at=LATER)])
 
 
 def test_workers_revoking_at_once_lose_none_of_the_revocations(tmp_path: Path) -> None:
