@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -72,6 +72,9 @@ _CRL_REASONS = {
     CrlReason.CESSATION_OF_OPERATION: x509.ReasonFlags.cessation_of_operation,
 }
 _CRL_REASON_OF = {flag: reason for reason, flag in _CRL_REASONS.items()}
+WRITTEN_BACK = "制章者已记录的吊销，写回库中（the seal-maker CA's revocation, written back to the store）"
+"""The revocation reason a seal gets when the CA's record of its revocation is written to the store (``_write_back``):
+the clerk's reason, given to a RevokeSeal whose commit failed, was not kept."""
 _CRL_REASON_WORDS = {
     CrlReason.KEY_COMPROMISE: "密钥泄露",
     CrlReason.AFFILIATION_CHANGED: "单位变更",
@@ -457,12 +460,18 @@ class SealService:
         """The caller's seals (every seal for an administrator), each revoked as the seal-maker CA knows it."""
         with self._db.unit_of_work() as uow:
             found = uow.seals.of_issuer(None if caller.has(Role.ADMIN) else caller.code)
-        return [self.as_revoked(seal) for seal in found]
+        shown = [self.as_revoked(seal) for seal in found]
+        self._write_back([seal for seal, now in zip(found, shown, strict=True) if now.status is not seal.status])
+        return shown
 
     def get(self, seal_id: str) -> Seal:
         """Any member may read a seal: its certificate and image are what verifiers need, and its revocation as the
         seal-maker CA knows it (a seal set back to ACTIVE in the store is shown revoked, from the CA's time)."""
-        return self.as_revoked(self._stored(seal_id))
+        stored = self._stored(seal_id)
+        shown = self.as_revoked(stored)
+        if shown.status is not stored.status:
+            self._write_back([stored])
+        return shown
 
     def _stored(self, seal_id: str) -> Seal:
         """The seal as the store has it."""
@@ -833,6 +842,10 @@ class SealService:
         waited behind them; the CA keeps its own lock (a reviewer)."""
         with self._db.unit_of_work() as uow:
             revoked = [seal for seal in uow.seals.revoked() if covers(seal)]
+            in_store = {seal.certificate_serial for seal in revoked}
+            unstored = [r.serial for r in ca.revocations if r.serial not in in_store]
+            lacking = [seal for seal in uow.seals.with_serials(unstored) if covers(seal)]
+        self._write_back([seal for seal in lacking if seal.status is SealStatus.ACTIVE])
         ca.take(
             Revocation(
                 serial=seal.certificate_serial,
@@ -844,6 +857,44 @@ class SealService:
         )
         now = self._clock.now()
         return ca.crl(now, now + CRL_VALIDITY)
+
+    def _write_back(self, seals: Sequence[Seal]) -> None:
+        """Write to the store the revocations the seal-maker CA holds of these seals, which the store shows ACTIVE:
+        each as the CA made it (its time and CRL reason). The CA records a revocation before RevokeSeal's transaction
+        commits; a commit that failed (the database gone mid-call) had left the seal revoked on this process's CRL
+        and in its answers but ACTIVE in the store, for good: a replica with its own data directory listed it on no
+        CRL, and it sealed on there (a reviewer's R2). A seal a call of this process is revoking now is left to that
+        call; one set back to ACTIVE behind the gateway's back is revoked again, from the CA's time."""
+        for seal in seals:
+            with self._revoking_lock:
+                if seal.seal_id in self._revoking:
+                    continue
+            if seal.algorithm == SM2_SM3 and self._sm2 is None:
+                continue
+            revocation = self._ca_for(seal.algorithm).revocation(seal.certificate_serial)
+            if revocation is None:
+                continue
+            changed = [f"seal:{seal.key_id}"]
+            with self._db.unit_of_work(write=True) as uow:
+                locked = uow.seals.lock(seal.seal_id)
+                if locked is None or locked.status is not SealStatus.ACTIVE:
+                    continue
+                crl_reason = _CRL_REASON_OF.get(revocation.reason, CrlReason.CESSATION_OF_OPERATION)
+                uow.seals.revoke(
+                    seal.seal_id, at=revocation.revoked_at, reason=WRITTEN_BACK, crl_reason=crl_reason.value
+                )
+                if self._feed is not None:
+                    self._feed.announce(uow, changed)
+                uow.commit()
+            if self._feed is not None:
+                self._feed.committed(changed)
+            log.warning(
+                "seal %s of issuer %s: the seal-maker CA's revocation of it (from %s) written to the store, which "
+                "showed it ACTIVE (a RevokeSeal whose commit failed, or the seal set back behind the gateway's back)",
+                seal.seal_id,
+                seal.issuer_code,
+                revocation.revoked_at.isoformat(),
+            )
 
     def stamp(self, caller: Member, seal_id: str, document: bytes) -> bytes:
         """A GB/T 38540 stamp (SES_Signature, DER) of one of the caller's SM2 seals over ``document``."""

@@ -13,6 +13,7 @@ from cryptography import x509
 from sqlalchemy import text
 
 from gateway.domain.model import LicenseContent, LicenseStatus
+from gateway.domain.seals import SealStatus
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, verification_pb2
 from signing.pdf import PdfSealer
 from signing.qr import QrClaims, encode_qr
@@ -77,7 +78,7 @@ def test_a_document_sealed_by_a_revoked_seal_after_its_revocation_fails_as_cert_
 def test_a_seal_revocation_undone_in_the_database_is_not_undone(running: RunningGateway) -> None:
     """Revocations are final: the seal-maker CA keeps each one (``revocations.json``, its CRLs). A seal set back to
     ACTIVE in the store behind the gateway's back (the store announces the edit, the caches let the seal go) still
-    fails what its compromised key sealed after the revocation."""
+    fails what its compromised key sealed after the revocation, and the next CRL writes the revocation back."""
     seal = register(running, name="电子证照专用章")
     issued = issue(running, 42).license
     seals(running, MARKET).RevokeSeal(
@@ -101,22 +102,27 @@ def test_a_seal_revocation_undone_in_the_database_is_not_undone(running: Running
     running.gateway.feed.committed([f"seal:{seal.key_id}"])  # type: ignore[union-attr]  # at once, not in 1 s
     service = running.gateway.verification
     assert service is not None and seal.key_id not in service._known_seals  # dropped: read again from the store
-    assert identity() == (FAILED, "CERT_REVOKED")
-    # nor does its key seal anything more: the issuer's newest seal, it is refused, not used
+    # its key seals nothing more: the issuer's newest seal, it is refused, not used
     with pytest.raises(grpc.RpcError) as refused:
         issue(running, 43)
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_details(refused.value)[0].reason == "SEAL_REVOKED"
-    # nor is it shown active: GetSeal (any member) and ListSeals (its issuer) show it revoked, from the CA's time
+    assert identity() == (FAILED, "CERT_REVOKED")
+    # the CRL that check made wrote the CA's revocation back to the store: its time and CRL reason (a reviewer's R2)
     serial = x509.load_der_x509_certificate(seal.certificate_der).serial_number
     recorded = running.gateway.seals.ca.revocation_time(serial)  # type: ignore[union-attr]
     assert recorded is not None
+    with running.gateway.db.unit_of_work() as uow:
+        stored = uow.seals.get(seal.seal_id)
+    assert stored is not None
+    assert (stored.status, stored.revoked_at, stored.crl_reason) == (SealStatus.REVOKED, recorded, "key_compromise")
+    # GetSeal (any member) and ListSeals (its issuer) show it revoked, from the CA's time
     shown = seals(running, MARKET).GetSeal(seal_pb2.GetSealRequest(seal_id=seal.seal_id)).seal
     listed = {s.seal_id: s for s in seals(running, MARKET).ListSeals(seal_pb2.ListSealsRequest()).seals}
     for each in (shown, listed[seal.seal_id]):
         assert each.status == seal_pb2.SEAL_STATUS_REVOKED
         assert each.revoked_at.ToDatetime(tzinfo=recorded.tzinfo) == recorded
-    # revoked again through the API, the store gets the first revocation back, not this call's time
+    # revoked again through the API, it keeps the first revocation, not this call's time
     again = (
         seals(running, MARKET)
         .RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="再次吊销", crl_reason="superseded"))
@@ -124,11 +130,6 @@ def test_a_seal_revocation_undone_in_the_database_is_not_undone(running: Running
     )
     assert again.status == seal_pb2.SEAL_STATUS_REVOKED
     assert again.revoked_at.ToDatetime(tzinfo=recorded.tzinfo) == recorded
-    with running.gateway.db.engine.begin() as connection:
-        stored = connection.execute(
-            text("SELECT status, crl_reason FROM seals WHERE seal_id = :id"), {"id": seal.seal_id}
-        ).one()
-    assert tuple(stored) == ("REVOKED", "key_compromise")
     assert issue(running, 44).license.license_id  # the issuer's next seal in line seals again
 
 

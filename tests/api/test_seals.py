@@ -16,8 +16,12 @@ from cryptography.x509.oid import NameOID
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from PIL import Image
+from sqlalchemy.exc import OperationalError
 
 from gateway.domain.model import CHINA_TZ
+from gateway.domain.seals import SealStatus
+from gateway.services.seals import WRITTEN_BACK
+from gateway.store.repositories import SealRepository
 from protos.zzgw.v1 import seal_pb2, seal_pb2_grpc
 from signing.results import CheckResult
 from signing.seal_ca import check_certificate
@@ -901,3 +905,45 @@ def test_a_seal_listing_past_the_message_limit_is_reply_too_large(tmp_path: Path
         assert error_details(caught.value)[0].reason == "REPLY_TOO_LARGE"
     finally:
         gw.stop()
+
+
+@pytest.mark.parametrize("next_read", ["crl", "get_seal"])
+def test_a_revocation_the_ca_recorded_whose_commit_failed_reaches_the_store(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch, next_read: str
+) -> None:
+    """The seal-maker CA records a revocation before RevokeSeal's transaction commits: a commit that failed had left
+    the seal revoked on this process's CRL and in its answers, but ACTIVE in the store for good, so a replica with its
+    own data directory listed it on no CRL and sealed on with it (a reviewer's R2). The next CRL this process makes,
+    or its next GetSeal of the seal, writes the CA's revocation (its time and CRL reason) to the store."""
+    service = running.gateway.seals
+    assert service is not None
+    seal = register(running, MARKET)
+    serial = x509.load_der_x509_certificate(seal.certificate_der).serial_number
+
+    def gone(*args: object, **kwargs: object) -> None:
+        raise OperationalError("UPDATE seals", {}, Exception("server closed the connection unexpectedly"))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SealRepository, "revoke", gone)
+        with pytest.raises(grpc.RpcError):
+            seals(running, MARKET).RevokeSeal(
+                seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
+            )
+    recorded = service.ca.revocation(serial)
+    assert recorded is not None and recorded.reason is x509.ReasonFlags.key_compromise
+    with running.gateway.db.unit_of_work() as uow:
+        assert uow.seals.get(seal.seal_id).status is SealStatus.ACTIVE  # type: ignore[union-attr]
+    if next_read == "crl":
+        service.crl()
+    else:
+        shown = seals(running, CIVIL).GetSeal(seal_pb2.GetSealRequest(seal_id=seal.seal_id)).seal
+        assert shown.status == seal_pb2.SEAL_STATUS_REVOKED
+    with running.gateway.db.unit_of_work() as uow:
+        stored = uow.seals.get(seal.seal_id)
+    assert stored is not None
+    assert (stored.status, stored.revoked_at, stored.crl_reason) == (
+        SealStatus.REVOKED,
+        recorded.revoked_at,
+        "key_compromise",
+    )
+    assert stored.revocation_reason == WRITTEN_BACK
