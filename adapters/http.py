@@ -22,7 +22,9 @@ Routes:
 ``/console/…``              the clerk's console: its page and JSON calls (``adapters.console``)
 ==========================  ==========================================================================
 
-HEAD is answered wherever GET is (the headers, no body). Over HTTPS every answer carries
+The CRLs and the certificates are answered with ``Cache-Control: no-cache`` (a cache in front asks before it
+reuses them), a CRL with ``Last-Modified``, its thisUpdate (``NO_CACHE``). HEAD is answered wherever GET is (the
+headers, no body). Over HTTPS every answer carries
 ``Strict-Transport-Security`` (``STRICT_TRANSPORT_SECURITY``), the server's own too (a 400, a 408). A method a known
 path is not served for is 405 with ``Allow`` (under ``/console/api/`` in the console's JSON error form,
 METHOD_NOT_ALLOWED); a path nothing serves is 404.
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
 import logging
 import secrets
@@ -56,6 +59,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
 
 import uvicorn
+from cryptography import x509
 
 from adapters.console import PREFIX as CONSOLE_PREFIX
 from adapters.console import (
@@ -247,11 +251,11 @@ class HttpApp:
             named = self._certificates[path[len(CERTIFICATES_PATH) :]]
             pem = await _made(scope, named, send) if callable(named) else named  # read from the store when asked
             if pem is not None:
-                await _respond(send, 200, pem, "application/x-pem-file")
+                await _respond(send, 200, pem, "application/x-pem-file", [NO_CACHE])
         elif method == "GET" and path in self._crls:
             crl = await _made(scope, self._crls[path], send)  # the store's revocations, read when asked
             if crl is not None:
-                await _respond(send, 200, crl, "application/pkix-crl")
+                await _respond(send, 200, crl, "application/pkix-crl", [NO_CACHE, *_last_modified(crl)])
         elif self._console is not None and (path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")):
             await self._serve_console(self._console, scope, receive, send)
         else:
@@ -402,6 +406,22 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+NO_CACHE = (b"cache-control", b"no-cache")
+"""On the CRLs and the trust material: a cache in front of the HTTP side (a CDN, a proxy) may keep them, but asks
+the gateway before it answers with them. They had no caching header at all: a cache could give them a heuristic
+freshness (RFC 9111 §4.2.2) and serve a CRL from before a RevokeSeal, or a ``receipt-certificates.pem`` from
+before a renewal, for as long as it chose (a reviewer's R3)."""
+
+
+def _last_modified(crl: bytes) -> list[tuple[bytes, bytes]]:
+    """``Last-Modified``: the CRL's thisUpdate (when it was made; each request makes one), if it reads as a CRL."""
+    try:
+        this_update = x509.load_der_x509_crl(crl).last_update_utc
+    except ValueError:
+        return []
+    return [(b"last-modified", email.utils.format_datetime(this_update, usegmt=True).encode())]
 
 
 async def _respond(

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
 from email.message import Message
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -414,7 +415,8 @@ def test_head_sends_no_body_and_the_next_request_on_the_connection_is_answered(s
         kind = {"/healthz": "text/plain; charset=utf-8", CRL_PATH: "application/pkix-crl"}.get(
             path, "application/x-pem-file"
         )
-        head = f"server: uvicorn\r\ncontent-type: {kind}\r\ncontent-length: {len(body)}\r\n".encode()
+        cache = "" if path == "/healthz" else "cache-control: no-cache\r\n"  # a CRL's or a certificate's
+        head = f"server: uvicorn\r\ncontent-type: {kind}\r\n{cache}content-length: {len(body)}\r\n".encode()
         asked = f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\nGET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         assert pipelined(base, asked.encode()) == (
             b"HTTP/1.1 200 OK\r\n"
@@ -561,3 +563,22 @@ def test_a_crl_request_reads_revocations_json_at_most_once_and_leaves_sealing_fr
     assert ask(gateway_http, "GET", CRL_PATH)[0] == 200
     assert reads == []
     assert locked_while_taking == [False, False, False]
+
+
+def test_crls_and_trust_material_ask_a_cache_to_check_before_reusing_them(server: str, gateway_http: str) -> None:
+    """A CRL or a certificate had no caching header: a cache in front of the HTTP side could give it a heuristic
+    freshness and serve a CRL from before a RevokeSeal, or receipt-certificates.pem from before a renewal (a
+    reviewer's R3). Each is ``no-cache``; a CRL says when it was made (its thisUpdate), to GET and HEAD alike."""
+    for method in ("GET", "HEAD"):
+        status, headers, body = ask(gateway_http, method, CRL_PATH)
+        assert (status, headers["Cache-Control"]) == (200, "no-cache"), method
+        if method == "GET":
+            made = x509.load_der_x509_crl(body).last_update_utc
+            assert parsedate_to_datetime(headers["Last-Modified"]) == made
+        else:  # the CRL a GET would have had: made anew, so no earlier
+            assert parsedate_to_datetime(headers["Last-Modified"]) >= made
+        for name in ("receipt-certificates.pem", "seal-maker-root.pem"):
+            status, headers, _ = ask(gateway_http, method, f"/certificates/{name}")
+            assert (status, headers["Cache-Control"]) == (200, "no-cache"), (method, name)
+    status, headers, _ = ask(server, "GET", CRL_PATH)  # not a CRL: it says no time
+    assert (status, headers["Cache-Control"], headers["Last-Modified"]) == (200, "no-cache", None)
