@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.timestamps import TimeStamper
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from gateway.domain.errors import (
     ConflictError,
@@ -34,6 +34,7 @@ from gateway.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
     UpstreamUnavailableError,
+    ZzgwError,
     invalid,
 )
 from gateway.domain.model import Clock, Member, Role, beijing_day
@@ -54,7 +55,7 @@ from gateway.domain.seals import (
 from gateway.domain.validation import MAX_REASON, check_request_id, check_text
 from gateway.logs import OncePer, since
 from gateway.store.changes import ChangeFeed
-from gateway.store.database import Database
+from gateway.store.database import Database, StoreGone, StoreTimeout, StoreUnwritable
 from gateway.threads import name_this_thread
 from gateway.watchdog import on_behalf
 from signing.errors import KeyStoreError
@@ -72,6 +73,9 @@ _CRL_REASONS = {
     CrlReason.CESSATION_OF_OPERATION: x509.ReasonFlags.cessation_of_operation,
 }
 _CRL_REASON_OF = {flag: reason for reason, flag in _CRL_REASONS.items()}
+_WRITE_BACK_FAILURES = (ZzgwError, SQLAlchemyError, StoreGone, StoreTimeout, StoreUnwritable)
+"""What a write-back of a revocation to the store may meet that leaves the answer to be given without it
+(``SealService._write_back``): the store away, busy, read-only or replaced, or the write refused."""
 WRITTEN_BACK = "制章者已记录的吊销，写回库中（the seal-maker CA's revocation, written back to the store）"
 """The revocation reason a seal gets when the CA's record of its revocation is written to the store (``_write_back``):
 the clerk's reason, given to a RevokeSeal whose commit failed, was not kept."""
@@ -875,17 +879,30 @@ class SealService:
             if revocation is None:
                 continue
             changed = [f"seal:{seal.key_id}"]
-            with self._db.unit_of_work(write=True) as uow:
-                locked = uow.seals.lock(seal.seal_id)
-                if locked is None or locked.status is not SealStatus.ACTIVE:
-                    continue
-                crl_reason = _CRL_REASON_OF.get(revocation.reason, CrlReason.CESSATION_OF_OPERATION)
-                uow.seals.revoke(
-                    seal.seal_id, at=revocation.revoked_at, reason=WRITTEN_BACK, crl_reason=crl_reason.value
+            try:
+                with self._db.unit_of_work(write=True) as uow:
+                    locked = uow.seals.lock(seal.seal_id)
+                    if locked is None or locked.status is not SealStatus.ACTIVE:
+                        continue
+                    crl_reason = _CRL_REASON_OF.get(revocation.reason, CrlReason.CESSATION_OF_OPERATION)
+                    uow.seals.revoke(
+                        seal.seal_id, at=revocation.revoked_at, reason=WRITTEN_BACK, crl_reason=crl_reason.value
+                    )
+                    if self._feed is not None:
+                        self._feed.announce(uow, changed)
+                    uow.commit()
+            except _WRITE_BACK_FAILURES as error:
+                # what the CA holds is answered all the same (the CRL lists it, GetSeal shows it revoked): a store
+                # that takes no writes now (read-only, busy, away) must not cost an anonymous CRL fetch its answer;
+                # the next CRL, GetSeal or ListSeals tries again
+                log.warning(
+                    "seal %s of issuer %s: the seal-maker CA's revocation of it is not written to the store now (%s); "
+                    "the next look-up tries again",
+                    seal.seal_id,
+                    seal.issuer_code,
+                    type(error).__name__,
                 )
-                if self._feed is not None:
-                    self._feed.announce(uow, changed)
-                uow.commit()
+                continue
             if self._feed is not None:
                 self._feed.committed(changed)
             log.warning(

@@ -947,3 +947,32 @@ def test_a_revocation_the_ca_recorded_whose_commit_failed_reaches_the_store(
         "key_compromise",
     )
     assert stored.revocation_reason == WRITTEN_BACK
+
+
+def test_a_crl_is_served_when_the_ca_revocation_cannot_be_written_back_now(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write-back of a revocation the CA holds and the store lacks (7fd9130) is made by whatever read finds it,
+    an anonymous CRL fetch too: a store taking no writes just then (read-only, busy, away) must not cost the fetch
+    its CRL, which lists the seal from the CA's record all the same; the next read writes it back."""
+    service = running.gateway.seals
+    assert service is not None
+    seal = register(running, MARKET)
+    serial = x509.load_der_x509_certificate(seal.certificate_der).serial_number
+
+    def gone(*args: object, **kwargs: object) -> None:
+        raise OperationalError("UPDATE seals", {}, Exception("server closed the connection unexpectedly"))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SealRepository, "revoke", gone)
+        with pytest.raises(grpc.RpcError):
+            seals(running, MARKET).RevokeSeal(
+                seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
+            )
+        listed = x509.load_der_x509_crl(service.crl()).get_revoked_certificate_by_serial_number(serial)
+        assert listed is not None  # served, from the CA's record, the write-back refused again
+        with running.gateway.db.unit_of_work() as uow:
+            assert uow.seals.get(seal.seal_id).status is SealStatus.ACTIVE  # type: ignore[union-attr]
+    service.crl()  # the next one writes it back
+    with running.gateway.db.unit_of_work() as uow:
+        assert uow.seals.get(seal.seal_id).status is SealStatus.REVOKED  # type: ignore[union-attr]
