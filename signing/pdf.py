@@ -870,11 +870,17 @@ def _check_trees(reader: PdfFileReader, *, forms: bool = True, page_trees: bool 
         tree = functools.partial(_Tree, resolve=functools.partial(objects.resolve, revision=revision))
         try:
             root = objects.resolve(reader.trailer.raw_get("/Root", revision=revision), revision)
-            form = objects.resolve(root.raw_get("/AcroForm"), revision) if "/AcroForm" in root else None
-            fields_array = form.raw_get("/Fields") if form is not None and "/Fields" in form else None
-            pages = root.raw_get("/Pages")
+            pages = root.raw_get("/Pages") if "/Pages" in root else None
         except _UNREADABLE:
             continue
+        try:  # apart from the pages: a revision whose /AcroForm was no dictionary (``/AcroForm 42``) had been passed
+            # over whole, and a page tree in it listing each level's node twice, 30 deep, walked by pyHanko's analysis
+            # of what changed after a seal for minutes (a reviewer of the fixes, R1)
+            form = objects.resolve(root.raw_get("/AcroForm"), revision) if "/AcroForm" in root else None
+            listed = isinstance(form, generic.DictionaryObject) and "/Fields" in form
+            fields_array = form.raw_get("/Fields") if listed and form is not None else None
+        except _UNREADABLE:
+            fields_array = None
         when = "" if revision == last else f" (in revision {revision + 1})"
         signatures = tree("form", "field", MAX_FORM_FIELDS, when).walk(fields_array) if forms else 0
         if revision == last and signatures > MAX_REVISIONS:
@@ -882,7 +888,7 @@ def _check_trees(reader: PdfFileReader, *, forms: bool = True, page_trees: bool 
                 f"the PDF carries {signatures:,} signatures, each made in a revision of its own; at most "
                 f"{MAX_REVISIONS} revisions are read"
             )
-        if page_trees:
+        if page_trees and pages is not None:
             tree("page tree", "page", MAX_PAGE_TREE_NODES, when).walk(generic.ArrayObject([pages]))
 
 

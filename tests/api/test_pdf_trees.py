@@ -7,6 +7,7 @@ in VerifyDocument and IssueLicense alike (a reviewer's finding)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -100,6 +101,59 @@ def test_a_form_reaching_a_field_twice_in_an_earlier_revision_only_is_refused(ru
     )
     assert (reason, took < QUICK) == ("DAMAGED_PDF", True)
     assert "in revision 1" in message
+
+
+def _updated(pdf: bytes, objects: dict[int, bytes]) -> bytes:
+    """``pdf`` with an incremental update (re)defining ``objects`` by number, its catalog object 1."""
+    previous = int(pdf[pdf.rindex(b"startxref") + 9 :].split()[0])
+    size = max(int(n) for n in re.findall(rb"/Size (\d+)", pdf))
+    out = bytearray(pdf if pdf.endswith(b"\n") else pdf + b"\n")
+    at = {}
+    for number, body in objects.items():
+        at[number] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 1\n0000000000 65535 f \n"
+    for number in sorted(at):
+        out += b"%d 1\n%010d 00000 n \n" % (number, at[number])
+    size = max(size, max(objects) + 1)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, previous, xref)
+    return bytes(out)
+
+
+def test_a_page_tree_reaching_a_page_twice_behind_a_form_that_is_no_dictionary_is_refused(
+    running: RunningGateway,
+) -> None:
+    """The check of each revision's trees read its catalog, form and pages together, and passed a revision over whole
+    when any could not be read: one whose /AcroForm was a number hid a page tree listing each level's node twice, 30
+    deep, from the check, and pyHanko's analysis of what changed after the seal then walked it for minutes (a
+    reviewer of the fixes, R1). A form that cannot be read leaves the pages checked all the same."""
+    signed = sign_invisibly(
+        by_hand(
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        ),
+        "A",
+    )
+    catalog = re.findall(rb"\n1 0 obj\n(.*?)\nendobj", signed, re.S)[-1]
+    depth, first = 30, 500
+    hiding = {
+        1: re.sub(rb"/AcroForm\s*(\d+\s+\d+\s+R|<<.*?>>)", b"/AcroForm 42", catalog, flags=re.S),
+        2: b"<< /Type /Pages /Kids [%d 0 R %d 0 R] /Count %d >>" % (first, first, 2**depth),
+    }
+    for level in range(depth - 1):
+        kid = first + level + 1
+        node = b"<< /Type /Pages /Kids [%d 0 R %d 0 R] /Count %d >>"
+        hiding[first + level] = node % (kid, kid, 2 ** (depth - level - 1))
+    hiding[first + depth - 1] = b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] >>" % (first + depth - 2)
+    pdf = _updated(_updated(signed, hiding), {1: catalog, 2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"})
+    reason, message, took = refused(
+        lambda: verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf), timeout=60),
+        "pdf",
+    )
+    assert (reason, took < QUICK) == ("DAMAGED_PDF", True)
+    assert "page tree reaches object" in message and "in revision 3" in message
 
 
 def test_a_page_tree_that_reaches_a_page_twice_is_damage_not_a_broken_seal(running: RunningGateway) -> None:
