@@ -907,6 +907,20 @@ def test_a_seal_listing_past_the_message_limit_is_reply_too_large(tmp_path: Path
         gw.stop()
 
 
+def revoked_with_its_commit_failing(running: RunningGateway, patched: pytest.MonkeyPatch, seal: seal_pb2.Seal) -> None:
+    """RevokeSeal of ``seal`` with the store's revoke failing as a connection lost at it (``patched`` keeps it so
+    until undone): the seal-maker CA has recorded the revocation, the store has not."""
+
+    def gone(*args: object, **kwargs: object) -> None:
+        raise OperationalError("UPDATE seals", {}, Exception("server closed the connection unexpectedly"))
+
+    patched.setattr(SealRepository, "revoke", gone)
+    with pytest.raises(grpc.RpcError):
+        seals(running, MARKET).RevokeSeal(
+            seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
+        )
+
+
 @pytest.mark.parametrize("next_read", ["crl", "get_seal"])
 def test_a_revocation_the_ca_recorded_whose_commit_failed_reaches_the_store(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch, next_read: str
@@ -919,16 +933,8 @@ def test_a_revocation_the_ca_recorded_whose_commit_failed_reaches_the_store(
     assert service is not None
     seal = register(running, MARKET)
     serial = x509.load_der_x509_certificate(seal.certificate_der).serial_number
-
-    def gone(*args: object, **kwargs: object) -> None:
-        raise OperationalError("UPDATE seals", {}, Exception("server closed the connection unexpectedly"))
-
     with monkeypatch.context() as patched:
-        patched.setattr(SealRepository, "revoke", gone)
-        with pytest.raises(grpc.RpcError):
-            seals(running, MARKET).RevokeSeal(
-                seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
-            )
+        revoked_with_its_commit_failing(running, patched, seal)
     recorded = service.ca.revocation(serial)
     assert recorded is not None and recorded.reason is x509.ReasonFlags.key_compromise
     with running.gateway.db.unit_of_work() as uow:
@@ -959,16 +965,8 @@ def test_a_crl_is_served_when_the_ca_revocation_cannot_be_written_back_now(
     assert service is not None
     seal = register(running, MARKET)
     serial = x509.load_der_x509_certificate(seal.certificate_der).serial_number
-
-    def gone(*args: object, **kwargs: object) -> None:
-        raise OperationalError("UPDATE seals", {}, Exception("server closed the connection unexpectedly"))
-
     with monkeypatch.context() as patched:
-        patched.setattr(SealRepository, "revoke", gone)
-        with pytest.raises(grpc.RpcError):
-            seals(running, MARKET).RevokeSeal(
-                seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
-            )
+        revoked_with_its_commit_failing(running, patched, seal)  # the store's revoke still failing, below
         listed = x509.load_der_x509_crl(service.crl()).get_revoked_certificate_by_serial_number(serial)
         assert listed is not None  # served, from the CA's record, the write-back refused again
         with running.gateway.db.unit_of_work() as uow:
