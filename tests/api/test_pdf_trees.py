@@ -362,22 +362,13 @@ def test_a_pdf_of_many_objects_in_one_object_stream_is_read_in_time_linear_in_th
     the process behind it, and a 95 KB one got the process stopped by its watchdog (a review, R1). Counted in the
     numbers the parser reads: each page holds 9, the header 2 a page; pyHanko had read 2.25 million for these 1,500
     pages in every read of the file."""
-    from pyhanko.pdf_utils import generic
-
     from protos.zzgw.v1 import seal_pb2
     from tests.api.test_seals import license_pdf, register, seals
-    from tests.signing.test_pdf_reading_cost import object_stream_pages
+    from tests.signing.test_pdf_reading_cost import counting_numbers_read, object_stream_pages
 
     pages = 1500
     pdf = object_stream_pages(pages)
-    counted = [0]
-    real = generic.NumberObject.read_from_stream
-
-    def counting(stream: object) -> object:
-        counted[0] += 1
-        return real(stream)
-
-    monkeypatch.setattr(generic.NumberObject, "read_from_stream", staticmethod(counting))
+    counted = counting_numbers_read(monkeypatch)
     report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
     assert (report.integrity.result, report.integrity.reason) == (verification_pb2.CHECK_RESULT_FAILED, "NO_SIGNATURE")
     assert counted[0] < 20 * pages, counted[0]

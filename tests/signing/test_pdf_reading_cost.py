@@ -94,10 +94,9 @@ def object_stream_pages(count: int) -> bytes:
     return object_stream_pdf(objects, {4: b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content)})
 
 
-@pytest.fixture
-def numbers_read(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """The count of numbers pyHanko's parser reads (object stream headers are pairs of numbers, objects hold some),
-    as one item in a list."""
+def counting_numbers_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The count of numbers pyHanko's parser reads from now on (object stream headers are pairs of numbers, objects
+    hold some), as one item in a list."""
     counted = [0]
     real = generic.NumberObject.read_from_stream
 
@@ -106,7 +105,13 @@ def numbers_read(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         return real(stream)
 
     monkeypatch.setattr(generic.NumberObject, "read_from_stream", staticmethod(counting))
-    yield counted
+    return counted
+
+
+@pytest.fixture
+def numbers_read(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """``counting_numbers_read`` for a test."""
+    yield counting_numbers_read(monkeypatch)
 
 
 def test_the_objects_of_an_object_stream_are_read_in_time_linear_in_their_number(numbers_read: list[int]) -> None:
