@@ -60,7 +60,7 @@ const REASONS = {
   RECORD_ALTERED: "签章已被篡改（证照数据与印章不符）", STATUS_ALTERED: "证照状态或签章时间被绕过网关改动",
   REGISTRY_ALTERED: "登记库中该文件所属证照被绕过网关改动",
   SIGNATURE_INVALID: "签章已被篡改（签名与文件内容不符）", DOCUMENT_MODIFIED: "签章已被篡改（盖章后文件被改动）",
-  CHANGED_AFTER_SEAL: "盖章后页面上有新增内容",
+  CHANGED_AFTER_SEAL: "盖章后有以发证部门名义、未通过核验的签名",
   NO_SIGNATURE: "文件上没有电子印章", NOT_A_REGISTERED_LICENSE: "不是网关登记的电子证照文件",
   UNTRUSTED_ROOT: "印章证书不是可信的制章机构签发", NOT_AUTHORITATIVE_ISSUER: "发证部门无权签发此类证照",
   SEALED_BY_ANOTHER: "印章不属于该证照的发证部门", UNKNOWN_SEAL_KEY: "核验码的印章未知（可能是伪造的）",
@@ -1959,7 +1959,7 @@ function withSince(status, since) {
 
 // What a clerk should do about a finding that is not a plain pass or fail.
 function advice(reason, report) {
-  if (reason === "CHANGED_AFTER_SEAL") return "（签名、填写或批注），这些内容不受印章保护，请以证照摘要中的登记信息为准";
+  if (reason === "CHANGED_AFTER_SEAL") return "，PDF阅读器可能把它显示为证照的签名，请以证照摘要中的登记信息为准";
   if (reason === "NOT_A_REGISTERED_LICENSE") {
     const sealGood = report.findings.integrity.result === "PASSED" && report.findings.issuer_identity.result === "PASSED";
     return sealGood ? "，印章有效但不能证明其内容是登记的证照" : "";

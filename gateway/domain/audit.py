@@ -183,7 +183,7 @@ REASON_WORDS: dict[str, str] = {
     "REGISTRY_ALTERED": "登记库中该文件所属证照被绕过网关改动",
     "SIGNATURE_INVALID": "签章已被篡改",
     "DOCUMENT_MODIFIED": "盖章后文件被改动",
-    "CHANGED_AFTER_SEAL": "盖章后页面上有新增内容",
+    "CHANGED_AFTER_SEAL": "盖章后有以发证部门名义、未通过核验的签名",
     "NO_SIGNATURE": "文件上没有电子印章",
     "NOT_A_REGISTERED_LICENSE": "不是网关登记的电子证照文件",
     "UNTRUSTED_ROOT": "印章证书不是可信的制章机构签发",

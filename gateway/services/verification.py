@@ -789,7 +789,11 @@ class VerificationService:
             report = self._report(action, caller, use, query, checked.integrity, _NOT_INTACT, _NOT_INTACT, None, now)
             return report, False
         unvouched = [name for name in checked.shown_after_sealing if not self._use_stamp(pdf, name)]
-        document = _shown_after_sealing(checked, [*unvouched, *checked.annotated_after_sealing])
+        if drawn := [*unvouched, *checked.annotated_after_sealing]:  # the page is no longer the one sealed
+            report = self._report(
+                action, caller, use, query, _drawn_after_sealing(drawn), _NOT_INTACT, _NOT_INTACT, None, now
+            )
+            return report, False
         identity = checked.issuer_identity
         if stored is not None and not vouched(stored, self._memos):
             report = self._report(
@@ -798,14 +802,14 @@ class VerificationService:
             return report, False
         record = self._checked_by_id(stored.license_id) if stored is not None else None
         if stored is None:
-            report = self._report(action, caller, use, query, document, _NOT_REGISTERED, identity, None, now)
+            report = self._report(action, caller, use, query, checked.integrity, _NOT_REGISTERED, identity, None, now)
             return report, False
         if record is None:  # a registered document whose license is gone from the store
             report = self._report(action, caller, use, query, _LICENSE_GONE, NOT_FOUND, identity, None, now)
             return report, False
         license = record.license
-        if impostors := self._impostors(pdf, checked, license):  # said first, with what was shown after the seal
-            document = _signed_in_the_issuers_name(impostors, [*unvouched, *checked.annotated_after_sealing])
+        impostors = self._impostors(pdf, checked, license)  # the page is the one sealed, its signature panel not
+        document = _signed_in_the_issuers_name(impostors) if impostors else checked.integrity
         identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
         integrity = _first_failure(document, record.integrity)  # the summary is the stored record's
         report = self._report_of(action, caller, use, query, integrity, identity, record, now)
@@ -2136,51 +2140,52 @@ def public_key_id(cert: x509.Certificate) -> str:
     return key_id_of(public_key_der(cert))
 
 
-def _shown_after_sealing(checked: PdfVerification, unvouched: Sequence[str]) -> Finding:
-    """A sealed document's integrity for a clerk: an intact seal does not vouch for a signature, form value or
-    comment shown on the page after it (one can be drawn over the sealed text), so a document showing ``unvouched``
-    such things (fields that are not the gateway's own use stamps, and annotations: "page 1: Text") is
-    INDETERMINATE / CHANGED_AFTER_SEAL; the license its sealed revision names is still found, and its summary is the
-    registry's."""
-    if not unvouched:
-        return checked.integrity
-    names = ", ".join(repr(name[:64]) for name in unvouched[:4])
-    more = len(unvouched) - 4
-    return Finding(
-        result=CheckResult.INDETERMINATE,
-        reason="CHANGED_AFTER_SEAL",
-        detail="签章完好，但文件在盖章后又被签名、填写或批注，这些内容不受签章保护，请以登记库的证照信息为准"
-        f"（the seal is intact, but the document was signed, filled in or commented after it ({names}"
-        + (f" and {more} more" if more > 0 else "")
-        + "): what those show is not covered by the seal; rely on the registry's summary）",
+def _drawn_after_sealing(drawn: Sequence[str]) -> Finding:
+    """A sealed document with something drawn on its pages after the seal: a signature's or a form field's box
+    (other than the gateway's own use stamp) or an annotation ("page 1: FreeText"). PDF lets an update add them with
+    the seal intact, but what they draw can cover the sealed text with other words (an editor's "add text" paints a
+    white box and new digits over a printed 身份证件号), and the registry's summary shows too little of the license
+    to tell: FAILED / DOCUMENT_MODIFIED (签章已被篡改), naming them, as any other change to the sealed page. It had
+    been INDETERMINATE / CHANGED_AFTER_SEAL with the license shown from the registry (a reviewer of the journeys)."""
+    said = "签章完好，但文件在盖章后被加上了签名、填写内容或批注，它们可能遮盖或改写盖章时的内容：文件已被改动"
+    named = _named([repr(name[:64]) for name in drawn])
+    english = (
+        f"the seal is intact, but the document was signed, filled in or commented after it ({named}): what those "
+        "draw may cover or change the sealed page; the document was changed"
     )
+    return Finding(result=CheckResult.FAILED, reason="DOCUMENT_MODIFIED", detail=_bilingual(said, english))
 
 
-def _signed_in_the_issuers_name(impostors: Sequence[tuple[str, str]], shown: Sequence[str] = ()) -> Finding:
+def _signed_in_the_issuers_name(impostors: Sequence[tuple[str, str]]) -> Finding:
     """A registered document signed after its seal, invisibly, in its issuer's name by a certificate the registry
     does not vouch for, or with signatures that were not judged (``VerificationService._impostors``):
-    INDETERMINATE / CHANGED_AFTER_SEAL, as for what is ``shown`` after a seal (named too); the license is still
-    found, and its summary is the registry's."""
-    named = ", ".join(f"{name[:64]!r} ({why})" for name, why in impostors[:4])
-    more = len(impostors) - 4
-    also_zh = also = ""
-    if shown:
-        also_zh = "，另有盖章后的签名、填写或批注"
-        also = "; it was also signed, filled in or commented after it (" + ", ".join(repr(n[:64]) for n in shown[:4])
-        also += (f" and {len(shown) - 4} more" if len(shown) > 4 else "") + ")"
+    INDETERMINATE / CHANGED_AFTER_SEAL. The page is the one sealed, so the license is still found, and its summary
+    is the registry's; but a viewer's signature panel shows such a signature as the one covering the document."""
     said = (
-        f"签章完好，但文件在盖章后被以发证部门的名义签名，所用证书未通过核验或签名未经核验{also_zh}；"
+        "签章完好，但文件在盖章后被以发证部门的名义签名，所用证书未通过核验或签名未经核验；"
         "PDF阅读器可能把这样的签名显示为文件的签名，请以登记库的证照信息为准"
     )
+    named = _named([f"{name[:64]!r} ({why})" for name, why in impostors])
     english = (
         "the seal is intact, but the document was signed after it in the issuer's name by a certificate that "
-        f"does not check, or by signatures not judged ({named}" + (f" and {more} more" if more > 0 else "") + ")"
-        f"{also}: a PDF viewer may show such a signature as the document's; rely on the registry's summary"
+        f"does not check, or by signatures not judged ({named}): a PDF viewer may show such a signature as the "
+        "document's; rely on the registry's summary"
     )
-    room = MAX_DETAIL - len(said) - 2  # the names are a forger's to choose: the English is clipped, never the ）
+    return Finding(result=CheckResult.INDETERMINATE, reason="CHANGED_AFTER_SEAL", detail=_bilingual(said, english))
+
+
+def _named(names: Sequence[str]) -> str:
+    """The first four of what a document had added after its seal, as said in a finding's English."""
+    return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+
+
+def _bilingual(said: str, english: str) -> str:
+    """``said（english）`` within a finding's length: the names are a forger's to choose, so the English is
+    clipped, never the Chinese or the closing ）."""
+    room = MAX_DETAIL - len(said) - 2
     if len(english) > room:
         english = english[: room - 1] + "…"
-    return Finding(result=CheckResult.INDETERMINATE, reason="CHANGED_AFTER_SEAL", detail=f"{said}（{english}）")
+    return f"{said}（{english}）"
 
 
 def _superseded_by(status: Finding, current: Current | None) -> Finding:

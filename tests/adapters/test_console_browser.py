@@ -210,10 +210,10 @@ def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: Run
     # the license was not looked at, not "not found": it exists, and the document failed first
     assert page.inner_text("#no-license") == "未查看它所指的证照（见上方核验结果），不显示证照信息。"
 
-    commented = updated(pdf, comment)  # a reader's "add a comment, save": amber, the license still shown
+    commented = updated(pdf, comment)  # a reader's "add a comment, save": what it draws covers the sealed page
     page.set_input_files("#pdf", {"name": "commented.pdf", "mimeType": "application/pdf", "buffer": commented})
     check(page, "by-pdf")
-    assert "盖章后页面上有新增内容" in verdict(page, "INDETERMINATE") and license_id in page.inner_text("#summary")
+    assert "签章已被篡改（盖章后文件被改动）" in verdict(page, "FAILED") and page.is_visible("#no-license")
 
     code, _ = qr_for(running, license_id)
     photo = Image.new("RGB", (1000, 800), (210, 205, 200))

@@ -25,11 +25,16 @@ import cbor2
 import grpc
 import psycopg
 import pytest
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import signers
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from reportlab.pdfgen import canvas
 from sqlalchemy import text
 
@@ -90,7 +95,9 @@ from tests.conftest import (
     today,
     trail_rows,
 )
-from tests.signing.test_pdf import broken_signatures, prefilled_form_pdf, sign_invisibly, with_info
+from tests.signing.test_pdf import broken_signatures, make_tsa, prefilled_form_pdf, sign_invisibly, with_info
+from tests.signing.test_pdf_annotations import attach, comment, note
+from tests.signing.test_pdf_annotations import updated as edited
 from tests.signing.test_seal_ca import self_signed
 
 MATTER = "370100-SPJC-001"  # the 市场监督管理局's own matter: a department verifies under the matters it handles,
@@ -870,31 +877,6 @@ def draw_over(pdf: bytes, field_name: str) -> bytes:
     return asyncio.run(sealer.seal(pdf, field_name=field_name, box=(60, 600, 540, 700)))
 
 
-def test_a_signature_drawn_over_a_genuine_document_is_not_vouched_for(running: RunningGateway) -> None:
-    """A visible signature added after the issuer's seal (pyHanko allows it) can cover the sealed text with other
-    words: the clerk is told the document was signed after sealing and is shown the registry's summary; an
-    invisible signature changes nothing a clerk sees, and passes."""
-    license_id = issue(running, 18).license.license_id
-    pdf = document_of(running, license_id).pdf
-    covered = draw_over(pdf, "over-the-name")
-    stub = verifier(running)
-
-    response = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=covered))
-    report = response.report
-    assert (report.verdict, report.integrity.result, report.integrity.reason) == (
-        INDETERMINATE,
-        INDETERMINATE,
-        "CHANGED_AFTER_SEAL",
-    )
-    assert "'over-the-name'" in report.integrity.detail
-    assert (report.status.result, report.issuer_identity.result) == (PASSED, PASSED)
-    assert report.license.license_id == license_id and not response.registered_document
-    assert json.loads(report.receipt.statement)["findings"]["integrity"]["reason"] == "CHANGED_AFTER_SEAL"
-
-    invisible = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=sign_invisibly(pdf, "x")))
-    assert (invisible.report.verdict, invisible.report.license.license_id) == (PASSED, license_id)
-
-
 def test_an_invisible_signature_in_the_issuers_name_after_the_seal_is_not_vouched_for(
     running: RunningGateway,
 ) -> None:
@@ -937,10 +919,10 @@ def test_an_invisible_signature_in_the_issuers_name_after_the_seal_is_not_vouche
         assert report.license.license_id == license_id  # the registry's summary, as for what is shown after a seal
     applicant = sign_invisibly(pdf, "Applicant")
     assert stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=applicant)).report.verdict == PASSED
-    # with a signature drawn over the page besides: both are named (the first finding had replaced the second)
+    # with a signature drawn over the page besides: that is a change to the page, the first thing said
     both = sign_invisibly(draw_over(pdf, "over-the-name"), "Seal3", signed_as=(key, copied))
-    detail = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=both)).report.integrity.detail
-    assert "'Seal3' (UNTRUSTED_ROOT)" in detail and "'over-the-name'" in detail, detail
+    drawn = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=both)).report.integrity
+    assert drawn.reason == "DOCUMENT_MODIFIED" and "'over-the-name'" in drawn.detail, drawn
 
 
 @pytest.mark.parametrize(
@@ -2946,19 +2928,82 @@ def _signed_later(key: KeyBackend, certificate: bytes) -> verification_pb2.Recei
     )
 
 
-def test_a_comment_added_to_a_genuine_document_is_no_tampering(running: RunningGateway) -> None:
-    """A reader's "add a comment, save" on a license PDF: the seal is intact and the license is found, but what the
-    comment draws is not the issuer's (INDETERMINATE / CHANGED_AFTER_SEAL, naming it), not 签章已被篡改."""
-    from tests.signing.test_pdf_annotations import comment, updated
+def text_over_a_value(
+    writer: IncrementalPdfFileWriter, page_ref: generic.IndirectObject, page: generic.DictionaryObject
+) -> None:
+    """What a PDF editor's "add text" writes: a free-text annotation whose appearance paints a white box over a
+    printed value and other words in it."""
+    box = (72, 590, 300, 640)
+    appearance = writer.add_object(
+        generic.StreamObject(
+            generic.DictionaryObject(
+                {
+                    generic.NameObject("/Type"): generic.NameObject("/XObject"),
+                    generic.NameObject("/Subtype"): generic.NameObject("/Form"),
+                    generic.NameObject("/BBox"): generic.ArrayObject(
+                        [generic.NumberObject(v) for v in (0, 0, box[2] - box[0], box[3] - box[1])]
+                    ),
+                }
+            ),
+            stream_data=b"q 1 1 1 rg 0 0 228 50 re f Q BT /Helv 11 Tf 0 0 0 rg 2 3 Td (370102199001011234) Tj ET",
+        )
+    )
+    written = note(
+        writer,
+        page_ref,
+        Subtype=generic.NameObject("/FreeText"),
+        Rect=generic.ArrayObject([generic.NumberObject(v) for v in box]),
+        AP=generic.DictionaryObject({generic.NameObject("/N"): appearance}),
+    )
+    attach(writer, page, written)
 
+
+def with_validation_data(pdf: bytes, ca: SealMakerCA) -> bytes:
+    """``pdf`` with a DSS of the seal maker's intermediate certificate and then a document timestamp, as a
+    long-term-validation tool adds them."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    DocumentSecurityStore.supply_dss_in_writer(
+        writer, None, certs=[asn1_x509.Certificate.load(ca.intermediate.public_bytes(serialization.Encoding.DER))]
+    )
+    with_dss = io.BytesIO()
+    writer.write(with_dss)
+    stamper = signers.PdfTimeStamper(make_tsa("LTV TSA Root").stamper)
+    return stamper.timestamp_pdf(IncrementalPdfFileWriter(with_dss), "sha256").getvalue()
+
+
+def test_anything_drawn_on_a_genuine_document_after_its_seal_is_tampering(running: RunningGateway) -> None:
+    """A 结婚证 whose 身份证件号 was painted over after sealing with a PDF editor's "add text" (a free-text
+    annotation with a white box and other digits) read INDETERMINATE / CHANGED_AFTER_SEAL with the clerk told to
+    rely on a summary that shows no such field; so did a comment, and a second signature's box drawn over the page
+    (a reviewer of the journeys, R1). Whatever is drawn on the page after the seal is FAILED / DOCUMENT_MODIFIED
+    (签章已被篡改), naming it, and nothing the document names is looked at; validation data added after the seal
+    (long-term validation) still passes."""
+    assert running.gateway.seals is not None
     license_id = issue(running, 16).license.license_id
-    commented = updated(document_of(running, license_id).pdf, comment)
-    response = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=commented))
-    report = response.report
-    assert (report.verdict, report.reason) == (INDETERMINATE, "CHANGED_AFTER_SEAL")
-    assert findings(report) == ((INDETERMINATE, "CHANGED_AFTER_SEAL"), (PASSED, ""), (PASSED, ""))
-    assert "page 1: Text" in report.integrity.detail and "commented" in report.integrity.detail
-    assert report.license.license_id == license_id and not response.registered_document
+    pdf = document_of(running, license_id).pdf
+    stub = verifier(running)
+    for changed, named in (
+        (edited(pdf, text_over_a_value), "page 1: FreeText"),
+        (edited(pdf, comment), "page 1: Text"),
+        (draw_over(pdf, "over-the-name"), "'over-the-name'"),
+    ):
+        response = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=changed))
+        report = response.report
+        assert (report.verdict, report.reason) == (FAILED, "DOCUMENT_MODIFIED"), named
+        assert findings(report) == (
+            (FAILED, "DOCUMENT_MODIFIED"),
+            (INDETERMINATE, "NOT_CHECKED"),
+            (INDETERMINATE, "NOT_CHECKED"),
+        )
+        assert named in report.integrity.detail and report.integrity.detail.startswith("签章完好，但文件在盖章后")
+        assert not report.HasField("license") and not response.registered_document
+        assert json.loads(report.receipt.statement)["findings"]["integrity"]["reason"] == "DOCUMENT_MODIFIED"
+    kept = stub.VerifyDocument(
+        verification_pb2.VerifyDocumentRequest(use=USE, pdf=with_validation_data(pdf, running.gateway.seals.ca))
+    ).report
+    assert (kept.verdict, kept.license.license_id) == (PASSED, license_id)
+    invisible = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=sign_invisibly(pdf, "x")))
+    assert (invisible.report.verdict, invisible.report.license.license_id) == (PASSED, license_id)
 
 
 def test_a_refusal_by_printed_code_names_the_license_it_claims(running: RunningGateway) -> None:

@@ -46,7 +46,7 @@ def test_the_seal_makers_revoked_certificate_is_said_to_be_the_makers() -> None:
 
 
 def test_a_long_changed_after_seal_detail_keeps_its_closing_bracket() -> None:
-    finding = _signed_in_the_issuers_name([("x" * 64, "UNTRUSTED_ROOT")] * 5, shown=["y" * 64] * 5)
+    finding = _signed_in_the_issuers_name([("x" * 64, "UNTRUSTED_ROOT")] * 6)
     assert len(finding.detail) <= MAX_DETAIL and finding.detail.endswith("…）")
     assert finding.detail.startswith("签章完好") and "rely on" not in finding.detail
     short = _signed_in_the_issuers_name([("张三", "UNTRUSTED_ROOT")]).detail
