@@ -50,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -87,6 +88,7 @@ from gateway.domain.verification import (
     check_use,
     matters_of,
     operator_violation,
+    parties_of,
     plain_operator,
     typed_receipt_id,
 )
@@ -247,6 +249,8 @@ class Console:
                             "holder_kind": t.holder_kind.value,
                             "holder_code_types": list(t.holder_code_types),
                             "number_is_holder_code": t.license_number_of_holder,
+                            # a 结婚证: its holder is one of the persons it names, the other may show it too
+                            "held_by_one_named": bool(t.holder_among),
                         }
                         for t in catalog.license_types.values()
                     ],
@@ -620,7 +624,8 @@ class Console:
         if stated is not None:
             license_type = self._backend.catalog.license_types.get(stated["type_code"])
             # nothing of a record whose seal fails beyond its identifier: its holder may be the edit's
-            holder = outcome.license.content.holder if outcome.license is not None and outcome.record_vouched else None
+            vouched = outcome.license.content if outcome.license is not None and outcome.record_vouched else None
+            holder = vouched.holder if vouched is not None else None
             summary = {
                 **stated,
                 "type_name": license_type.name if license_type else "",
@@ -630,6 +635,10 @@ class Console:
                 "holder_in_full": holder is not None and holder.publicly_registered,
                 # the kind of code shown (GB/T 36903: 111 公民身份号码, 001 统一社会信用代码, …): the page names it so
                 "holder_code_type": holder.code_type if holder is not None else "",
+                # a 结婚证's spouses, masked as the holder: an applicant it names may be either
+                "parties": [dataclasses.asdict(party) for party in parties_of(vouched, license_type)]
+                if vouched is not None
+                else [],
                 # a superseded version (a paper printed before a 变更): the version in force and its status now, as
                 # gRPC's LicenseSummary gives them; in the reply only (the receipt says them in the status detail)
                 "current_license_id": outcome.current.license_id if outcome.current is not None else "",

@@ -332,13 +332,22 @@ def _holder_rows(license: verification_pb2.LicenseSummary) -> list[tuple[str, st
     organisation whole (public registration data), compared with the company's name and code."""
     if not (license.holder_name_masked or license.holder_code_masked):
         return []
-    compare = (
-        "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照（compare with the company's name and code）"
-        if license.holder_in_full
-        else "请与申请人身份证件核对，确认是本人的证照（compare with the applicant's ID）"
-    )
+    if license.holder_in_full:
+        compare = (
+            "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照（compare with the company's name and code）"
+        )
+    elif license.parties:  # a 结婚证: either spouse may show it, the holder or the other
+        compare = (
+            "请与申请人身份证件核对，确认申请人是证照载明的当事人之一；不是持证人时，可用信息比对核对其本人的公民身份号码"
+            "（compare with the applicant's ID: the applicant is one of the persons listed）"
+        )
+    else:
+        compare = "请与申请人身份证件核对，确认是本人的证照（compare with the applicant's ID）"
     name, code = _holder_labels(license)
-    return [(name, license.holder_name_masked), (code, license.holder_code_masked), ("核对 check", compare)]
+    parties = [
+        (party.label, party.code_masked + ("（持证人 holder）" if party.holder else "")) for party in license.parties
+    ]
+    return [(name, license.holder_name_masked), (code, license.holder_code_masked), *parties, ("核对 check", compare)]
 
 
 def _validity_text(license: verification_pb2.LicenseSummary) -> str:

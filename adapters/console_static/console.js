@@ -177,6 +177,10 @@ function typeHolderLabels(code, types) {
   return known ? holderLabels(known.holder_code_types || [], known.holder_kind) : holderLabels([], "");
 }
 
+// What a clerk compares for a license that names several persons who may hold it (a 结婚证's spouses, ``parties``).
+const PARTY_CHECK = "请与申请人身份证件核对，确认申请人是证照载明的当事人之一（见上列身份证件号，信息已部分隐去）；"
+  + "申请人不是持证人时，可用“信息比对”核对其本人的公民身份号码。";
+
 const SUMMARY = [
   ["type_name", "证照类型"], ["license_id", "证照标识"], ["holder_name_masked", "持证人"],
   ["holder_code_masked", "持证主体代码"], ["issuer_name", "发证部门"], ["valid_from", "有效期起"],
@@ -855,9 +859,12 @@ function choose(code) {
 // 信息比对's holder fields named for the type chosen: 公民身份号码 and 持证人姓名 for a 居民身份证, 统一社会信用代码 and
 // 单位名称 for a 营业执照.
 function claimLabels() {
-  const labels = typeHolderLabels($("claim-type").value, session && session.license_types);
-  $("claim-holder-label").textContent = labels.code;
-  $("claim-name-label").textContent = labels.claimName + "（可选）";
+  const types = (session && session.license_types) || [];
+  const labels = typeHolderLabels($("claim-type").value, types);
+  // a 结婚证: the spouse who does not hold it is compared by their own number; the name claimed is the holder's
+  const either = types.some((t) => t.code === $("claim-type").value && t.held_by_one_named);
+  $("claim-holder-label").textContent = labels.code + (either ? "（持证人或证照载明的另一方）" : "");
+  $("claim-name-label").textContent = labels.claimName + (either ? "（可选，持证人本人的姓名）" : "（可选）");
   return labels;
 }
 
@@ -1543,7 +1550,10 @@ function showHolder(answer) {
     text = "回执不记载持证人，上面是证照网关登记库中该证照的持证信息："
       + (holder.holder_in_full
         ? "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。"
-        : "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。");
+        : type && type.held_by_one_named
+          ? "请与申请人身份证件核对；申请人可以是证照载明的另一方当事人（如结婚证的配偶），"
+            + "不是持证人时请用“信息比对”核对其本人的公民身份号码。"
+          : "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。");
   } else if (said) {
     text = "回执不记载持证人，不能说明所载证照是申请人的：请核对是否为申请人的证照，或请申请人提交证照，在“输入证照”中重新核验。";
   }
@@ -1902,13 +1912,20 @@ function render(report, by, check) {
         row(summary, "现行版本", versionText(report.license.current_license_id, report.license.current_status));
       }
     }
+    // a 结婚证's spouses: the applicant may be either, the holder or the other (masked as the holder)
+    for (const party of report.license.parties || []) {
+      row(summary, party.label, party.code_masked + (party.holder ? "（持证人）" : ""));
+    }
   }
   showRows(summary); // none for a license not found or not looked at (an unreadable code)
   // the license's code or number may be someone else's: the holder is what ties it to the applicant (a person's
-  // masked, compared with the ID; an organisation's whole, public registration data, compared with its name and code)
+  // masked, compared with the ID; an organisation's whole, public registration data, compared with its name and code;
+  // for a 结婚证, either spouse: the wife of one her husband holds had been told to confirm it was hers, and refused)
   $("holder-check").textContent = report.license && report.license.holder_in_full
     ? "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。"
-    : "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。";
+    : report.license && (report.license.parties || []).length
+      ? PARTY_CHECK
+      : "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。";
   show("holder-check", Boolean(report.license && report.license.holder_name_masked));
   // a license not found, or one the gateway did not look at (the document or code failed first): said apart
   const lookedAt = ((report.findings || {}).status || {}).reason !== "NOT_CHECKED";

@@ -23,7 +23,7 @@ from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import LicenseStatus, Member
-from gateway.domain.verification import ClaimResult, UseContext, check_use
+from gateway.domain.verification import ClaimResult, UseContext, check_use, parties_of
 from gateway.services.audit import UseTarget
 from gateway.services.verification import Outcome, Report, VerificationService
 from gateway.store.repositories import StoredReceipt
@@ -258,6 +258,11 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                 "holder_in_full": content.holder.publicly_registered,
                 "holder_code_type": content.holder.code_type,
             }
+            if parties := parties_of(content, self._catalog.license_types.get(content.type_code)):
+                stated["parties"] = [
+                    verification_pb2.LicenseParty(label=p.label, code_masked=p.code_masked, holder=p.holder)
+                    for p in parties
+                ]
             if (current := outcome.current) is not None:  # a superseded version: the version in force, and how
                 stated["current_license_id"] = current.license_id
                 if current.status is not None:

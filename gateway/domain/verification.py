@@ -31,7 +31,7 @@ from gateway.domain.identifiers import (
     region_code_problem,
     type_code_problem,
 )
-from gateway.domain.model import CHINA_TZ, License, LicenseStatus, Member, Role
+from gateway.domain.model import CHINA_TZ, License, LicenseContent, LicenseStatus, Member, Role, mask
 from gateway.domain.validation import check_text, claimed_date, claimed_field_problem, plain_spaces
 from signing.results import PASSED, CheckResult, Finding
 
@@ -491,6 +491,31 @@ HOLDER_NAME = "holder_name"
 """The key under which a claim states the holder's name."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Party:
+    """A person a license names among those who may hold it (the type's ``holder_among``: a 结婚证's spouses), as a
+    verifier is shown them: the field that names them and its code masked as the holder's."""
+
+    label: str
+    code_masked: str
+    holder: bool
+
+
+def parties_of(content: LicenseContent, license_type: LicenseType | None) -> tuple[Party, ...]:
+    """The persons the fields of ``license_type``'s ``holder_among`` name, in the catalog's order: a clerk had been
+    shown the 结婚证's holder alone (the husband) and told to confirm that the certificate the wife showed was hers
+    (a reviewer of the journeys). None for a type without ``holder_among``."""
+    if license_type is None:
+        return ()
+    holder = content.holder.code.strip().upper()
+    parties = []
+    for key in license_type.holder_among:
+        spec, code = license_type.field_spec(key), str(content.fields.get(key, "")).strip().upper()
+        if spec is not None and code:
+            parties.append(Party(label=spec.label, code_masked=mask(code), holder=code == holder))
+    return tuple(parties)
+
+
 def claim_query(
     type_code: str, holder_code: str, license_number: str, fields: Mapping[str, str]
 ) -> tuple[dict[str, object], bytes]:
@@ -588,16 +613,21 @@ def answer_claim(
     *,
     record: Finding = PASSED,
     forms: Mapping[str, Callable[[str], str]] | None = None,
+    holder_among: Sequence[str] = (),
 ) -> ClaimAnswer:
     """Compare a claim with the registry's current version (None when the number is unknown): a claimed holder
-    that is not the license's (as stored) is wrong, and nothing else is compared then. ``record`` is the
+    that is not the license's (as stored) is wrong, and nothing else is compared then, unless it is one of the persons
+    the fields of the type's ``holder_among`` state (a 结婚证's 女方 where the 男方 holds it: either spouse may hold
+    it, and she shows it at a window as hers; her 7 had a genuine certificate refused, a reviewer). ``record`` is the
     check of that version's record seal and its trust: a record that fails it (changed in the store behind the
     gateway's back, sealed by another) is compared with nothing more: 4, cannot be verified, with its reason.
     A field's claimed and stored values are compared in its form of ``forms`` (``claimed_value_form`` of the
     field's type), else as typed in either width (``claim_form``)."""
     if license is None:
         return ClaimAnswer(result=ClaimResult.NOT_FOUND)
-    if holder_code.strip().upper() != license.content.holder.code.upper():
+    claimed = holder_code.strip().upper()
+    among = {str(license.content.fields.get(key, "")).strip().upper() for key in holder_among} - {""}
+    if claimed != license.content.holder.code.upper() and claimed not in among:
         # another holder's license: nothing else of it is compared. Each field judged had confirmed a guess of what
         # a stranger's license states (a spouse's name and number) to whoever knew its number (a black-box tester).
         # Before the record's check: a stranger's claim about an altered record had been 4 RECORD_ALTERED, telling

@@ -1087,7 +1087,15 @@ class VerificationService:
                 for key in fields
                 if (spec := license_type.field_spec(key)) is not None
             }
-            answer = answer_claim(license, holder_code, fields, _day(now), record=record, forms=forms)
+            answer = answer_claim(
+                license,
+                holder_code,
+                fields,
+                _day(now),
+                record=record,
+                forms=forms,
+                holder_among=license_type.holder_among,
+            )
         query, claim_key = claim_query(type_code, holder_code, license_number, fields)
         statement = {
             "kind": "claim",

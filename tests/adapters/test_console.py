@@ -168,6 +168,8 @@ def test_the_docs_quote_the_page_as_it_shows(console: str) -> None:
         "证照网关存档中没有这张回执：它不是本网关出具的，或是伪造的，不能凭它免收材料。",
         "与证照网关存档中同一编号的回执不一致：请以存档为准（按回执编号查验）。",
         "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。",
+        "请与申请人身份证件核对，确认申请人是证照载明的当事人之一（见上列身份证件号，信息已部分隐去）；",
+        "申请人不是持证人时，可用“信息比对”核对其本人的公民身份号码。",
         "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。",
         "，请稍候。刚输入的内容不会自动核验：本次核验完成后，请再按回车核验",
         "，请稍候（同一内容不重复核验）",
@@ -383,6 +385,32 @@ def test_a_valid_license_passes_with_a_receipt_that_checks_offline(console: str,
     entries = [r.entry for r in trail.list(issuer)[0]]
     used = [e for e in entries if e.license_id == license_id and e.action is AuditAction.VERIFY_LICENSE]
     assert [(e.caller, e.operator, e.purpose) for e in used] == [(TAX, "窗口03 王敏", "企业开办窗口核验")]
+
+
+def test_a_marriage_certificate_shows_both_spouses_for_the_one_who_does_not_hold_it(
+    console: str, running: RunningGateway
+) -> None:
+    """The wife of a 结婚证 her husband holds shows it at the 不动产登记中心's window: the page showed the husband
+    alone, and told the clerk to confirm that it was hers (a reviewer of the journeys, R2). Both spouses are listed,
+    masked as the holder, the holder said; and the session tells the page which types name several persons who may
+    hold them."""
+    from tests.api.test_holder_among import certificate
+    from tests.api.test_sharing import person
+
+    (husband, _), (wife, _) = person("男"), person("女")
+    record = certificate(husband, husband, wife)
+    license_id = running.issuance(CIVIL).IssueLicense(issue_request(record)).license.license_id
+    use = {"matter_code": "370100-BDCZY-001", "purpose": "不动产转移登记，核验婚姻状况", "operator": "窗口05 李静"}
+    status, report = verify(console, running, LAND, query=license_id, use=use)
+    assert status == 200 and report["verdict"] == "PASSED", report
+    assert report["license"]["parties"] == [
+        {"label": "男方身份证件号", "code_masked": mask(husband), "holder": True},
+        {"label": "女方身份证件号", "code_masked": mask(wife), "holder": False},
+    ]
+    assert "女方身份证件号" not in json.dumps(report["receipt"], ensure_ascii=False)
+    session = fetch(f"{console}/api/session", token=running.tokens[LAND])[1]
+    either = {t["code"]: t["held_by_one_named"] for t in session["license_types"]}
+    assert either[record["type_code"]] and not either[BUSINESS_LICENSE]
 
 
 def test_a_revoked_license_fails_on_status_at_once(console: str, running: RunningGateway) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy import text as sql
 from adapters.receipt_file import read_receipt
 from adapters.records import issue_request
 from gateway.bootstrap import samples
+from gateway.domain.model import mask
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from signing.qr import qr_png
 from tests.api.test_documents import document_of
@@ -187,6 +188,33 @@ def test_a_clerk_signs_in_and_sees_a_green_verdict_then_red_once_revoked(page: A
     assert "2099" not in summary and "长期" not in summary and "持证人" not in summary
     # a screen reader hears that a check is running
     assert (page.get_attribute("#busy", "role"), page.get_attribute("#busy", "aria-live")) == ("status", "polite")
+
+
+def test_the_spouse_who_does_not_hold_a_marriage_certificate_is_not_told_it_is_not_theirs(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """The 不动产登记中心 checks a 结婚证 the wife shows, her husband its holder: the page showed him alone and said
+    确认是本人的证照, and a genuine certificate was refused (a reviewer of the journeys, R2). Both spouses are shown,
+    masked, and the clerk is asked whether the applicant is one of them; 信息比对 asks for either's number."""
+    from tests.api.test_holder_among import certificate
+    from tests.api.test_sharing import person
+
+    (husband, _), (wife, _) = person("男"), person("女")
+    record = certificate(husband, husband, wife)
+    license_id = running.issuance(CIVIL).IssueLicense(issue_request(record)).license.license_id
+    with at_work(browser, console, running.tokens["123701009937011183"], "370100-BDCZY-001") as land:
+        land.fill("#query", license_id)
+        check(land, "by-text")
+        assert "核验通过" in verdict(land, "PASSED")
+        summary = land.inner_text("#summary")
+        assert f"男方身份证件号\t{mask(husband)}（持证人）\n" in summary and f"女方身份证件号\t{mask(wife)}" in summary
+        assert land.inner_text("#holder-check") == (
+            "请与申请人身份证件核对，确认申请人是证照载明的当事人之一（见上列身份证件号，信息已部分隐去）；"
+            "申请人不是持证人时，可用“信息比对”核对其本人的公民身份号码。"
+        )
+        land.select_option("#claim-type", record["type_code"])
+        assert land.inner_text("#claim-holder-label") == "公民身份号码（持证人或证照载明的另一方）"
+        assert land.inner_text("#claim-name-label") == "持证人姓名（可选，持证人本人的姓名）"
 
 
 def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: RunningGateway) -> None:

@@ -157,3 +157,45 @@ def test_one_stored_before_the_check_verifies_and_its_next_amendment_must_name_t
     # one that names the holder among the spouses is taken
     amended = amend(running, license_id, husband_citizen_id=stranger, husband_birth_date=_born(stranger))
     assert amended.license.license_id != license_id
+
+
+def test_the_spouse_who_does_not_hold_it_is_confirmed_as_one_of_the_persons_it_names(running: RunningGateway) -> None:
+    """The wife of a 结婚证 her husband holds shows it at a window: the summary showed the husband alone, and
+    信息比对 with her own 公民身份号码 had answered 7 (PARTLY_WRONG on holder_code), as a stranger's does, so a genuine
+    certificate was refused (a reviewer of the journeys, R2). The summary lists both spouses, masked. A holder code
+    that one of the type's ``holder_among`` fields states names one of the persons the license is about: the claim
+    is compared as with the holder's, and her name is claimed under her own field (女方姓名). A stranger's code is
+    still 7 on holder_code, nothing else compared."""
+    (husband, _), (wife, _), (stranger, _) = person("男"), person("女"), person("男")
+    record = certificate(husband, husband, wife)
+    license_id = issue(running, record)
+    # the summary shows both spouses, masked as the holder is, so that the clerk sees she is one of them
+    report = verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=BDCZY, license_id=license_id))
+    assert [(p.label, p.code_masked, p.holder) for p in report.report.license.parties] == [
+        ("男方身份证件号", f"{husband[:4]}{'*' * 10}{husband[-4:]}", True),
+        ("女方身份证件号", f"{wife[:4]}{'*' * 10}{wife[-4:]}", False),
+    ]
+    statement = report.report.receipt.statement.decode()  # a receipt holds no holder, nor these
+    assert wife not in str(report.report) and "女方身份证件号" not in statement and wife[:4] + "*" not in statement
+
+    def claim(code: str, **fields: str) -> verification_pb2.CheckClaimResponse:
+        request = verification_pb2.CheckClaimRequest(
+            use=BDCZY,
+            type_code=record["type_code"],
+            holder_code=code,
+            license_number=record["license_number"],
+            fields=fields,
+        )
+        return verifier(running).CheckClaim(request)
+
+    correct = verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID
+    assert claim(wife).result == correct
+    assert claim(wife.lower(), wife_name=record["fields"]["wife_name"], wife_citizen_id=wife).result == correct
+    assert claim(husband, holder_name=record["holder"]["name"]).result == correct
+    wrong = claim(wife, wife_name="某某某")
+    assert (wrong.result, list(wrong.mismatched_fields)) == (verification_pb2.CLAIM_RESULT_PARTLY_WRONG, ["wife_name"])
+    stranger_claim = claim(stranger, wife_name=record["fields"]["wife_name"])
+    assert (stranger_claim.result, list(stranger_claim.mismatched_fields)) == (
+        verification_pb2.CLAIM_RESULT_PARTLY_WRONG,
+        ["holder_code"],
+    )

@@ -122,7 +122,7 @@ class Finding(_message.Message):
     def __init__(self, result: _Optional[_Union[CheckResult, str]] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class LicenseSummary(_message.Message):
-    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "valid_from", "valid_until", "status", "version", "status_since", "holder_name_masked", "holder_code_masked", "current_license_id", "current_status", "holder_in_full", "holder_code_type")
+    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "valid_from", "valid_until", "status", "version", "status_since", "holder_name_masked", "holder_code_masked", "current_license_id", "current_status", "holder_in_full", "holder_code_type", "parties")
     LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
     TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -139,6 +139,7 @@ class LicenseSummary(_message.Message):
     CURRENT_STATUS_FIELD_NUMBER: _ClassVar[int]
     HOLDER_IN_FULL_FIELD_NUMBER: _ClassVar[int]
     HOLDER_CODE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PARTIES_FIELD_NUMBER: _ClassVar[int]
     license_id: str
     type_code: str
     type_name: str
@@ -155,7 +156,18 @@ class LicenseSummary(_message.Message):
     current_status: _common_pb2.LicenseStatus
     holder_in_full: bool
     holder_code_type: str
-    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., version: _Optional[int] = ..., status_since: _Optional[str] = ..., holder_name_masked: _Optional[str] = ..., holder_code_masked: _Optional[str] = ..., current_license_id: _Optional[str] = ..., current_status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., holder_in_full: _Optional[bool] = ..., holder_code_type: _Optional[str] = ...) -> None: ...
+    parties: _containers.RepeatedCompositeFieldContainer[LicenseParty]
+    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., version: _Optional[int] = ..., status_since: _Optional[str] = ..., holder_name_masked: _Optional[str] = ..., holder_code_masked: _Optional[str] = ..., current_license_id: _Optional[str] = ..., current_status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., holder_in_full: _Optional[bool] = ..., holder_code_type: _Optional[str] = ..., parties: _Optional[_Iterable[_Union[LicenseParty, _Mapping]]] = ...) -> None: ...
+
+class LicenseParty(_message.Message):
+    __slots__ = ("label", "code_masked", "holder")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    CODE_MASKED_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    code_masked: str
+    holder: bool
+    def __init__(self, label: _Optional[str] = ..., code_masked: _Optional[str] = ..., holder: _Optional[bool] = ...) -> None: ...
 
 class VerificationReport(_message.Message):
     __slots__ = ("verdict", "reason", "integrity", "status", "issuer_identity", "license", "checked_at", "receipt")
