@@ -5,7 +5,11 @@ pyHanko's difference analysis has no rule for annotations (its documented known 
 comment made any sealed document count as DOCUMENT_MODIFIED: a clerk read 签章已被篡改 for a genuine license
 someone had highlighted. Each refusal below is an update that adds a comment *and* does something a comment may
 not: rewrite the sealed page content or its fonts, re-use a sealed object as the comment, add a form widget, claim
-another page, remove the seal's own widget, or change the page box."""
+another page, remove the seal's own widget, or change the page box.
+
+This layer lists such a comment and leaves the seal intact; VerifyDocument, judging a license handed over, calls any
+annotation drawn on a sealed page FAILED / DOCUMENT_MODIFIED (ca5fd5a), since a comment's appearance can paint other
+digits over a printed value."""
 
 from __future__ import annotations
 
