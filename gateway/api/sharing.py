@@ -123,7 +123,10 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         listing = service.list_holder_licenses(
             caller(),
             self._use(
-                request.use, context, AuditAction.LIST_HOLDER_LICENSES, UseTarget(holder_code=request.holder_code)
+                request.use,
+                context,
+                AuditAction.LIST_HOLDER_LICENSES,
+                UseTarget(holder_code=request.holder_code, holder_code_type=request.holder_code_type),
             ),
             holder_code_type=request.holder_code_type,
             holder_code=request.holder_code,
@@ -215,7 +218,12 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         with calls.deadline(context.time_remaining()):  # a consent is spent only for a caller still waiting
             form = service.prefill(
                 caller(),
-                self._use(request.use, context, AuditAction.PREFILL_FORM, UseTarget(holder_code=request.holder_code)),
+                self._use(
+                    request.use,
+                    context,
+                    AuditAction.PREFILL_FORM,
+                    UseTarget(holder_code=request.holder_code, holder_code_type=request.holder_code_type),
+                ),
                 holder_code_type=request.holder_code_type,
                 holder_code=request.holder_code,
                 keys=list(request.field_keys),

@@ -56,22 +56,20 @@ from gateway.domain.audit import (
     granted_by,
     relation_of,
 )
-from gateway.domain.catalog import Catalog
+from gateway.domain.catalog import HOLDER_CODE_TYPES, Catalog
 from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError, ZzgwError
 from gateway.domain.identifiers import (
-    citizen_id_problem,
+    NOT_CITIZEN_ID_CODE_TYPES,
     find_by_number,
     holder_code_type_by_form,
     holder_code_types_of,
     license_id_violation,
-    normal_number,
     scanned_code,
     type_code_problem,
     typed_license_id,
-    uscc_problem,
 )
 from gateway.domain.model import Clock, License, Member, Role
-from gateway.domain.validation import holder_code_required
+from gateway.domain.validation import check_holder_code, holder_code_required, valid_holder_code
 from gateway.domain.verification import MatterNotHandledError, UseContext, operator_violation
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.store.database import BUSY_TIMEOUT_MS, AppendWork, Database, StoreTimeout, UnitOfWork, UnitsOfWork
@@ -93,6 +91,9 @@ class UseTarget:
     type_code: str = ""
     license_number: str = ""
     holder_code: str = ""
+    holder_code_type: str = ""
+    """The code type the request gave ``holder_code`` with (``ListHolderLicenses``, ``PrefillForm``): the code is
+    checked by it, as the request is, and not by its form."""
     qr_code: str = ""
     """A ``ZZ1:`` code as scanned: the license its claims name (unverified, as an identifier typed is)."""
 
@@ -401,9 +402,15 @@ class AuditTrail:
         return lambda refused: self.refuse(caller, use, refused.reason, action, target, subjects=subjects)
 
     def _target(self, target: UseTarget) -> tuple[License | None, str]:
-        """The license ``target`` names, if stored; else None and the holder it names, if its code is a valid one (a
-        made-up code is nobody's). Whatever the request holds, the refusal is recorded: a lookup that fails (a NUL in
-        a type code, refused by PostgreSQL's driver) records it without the license."""
+        """The license ``target`` names, if stored; else None and the holder it names, if any (a made-up code is
+        nobody's): a code valid by the code type the request gave it (``UseTarget.holder_code_type``), as the
+        request is checked; else one valid by the type its form tells, a 公民身份号码's, a credit code's or a
+        外国人永久居留身份证 number's; else one licenses are stored under (a newborn's under 其他, a passport
+        number named in a claim). A newborn's, a passport holder's and a foreigner's codes had all been nobody's,
+        only a valid 公民身份号码 or credit code kept, so a listing of their licenses refused for its use was on no
+        one's log while one allowed was on the holder's (a reviewer, R1). Whatever the request holds, the refusal
+        is recorded: a lookup that fails (a NUL in a type code, refused by PostgreSQL's driver) records it without
+        the license."""
         found = None
         try:
             license_id = typed_license_id(target.license_id)  # as the service reads what was typed
@@ -425,12 +432,26 @@ class AuditTrail:
             found = None  # a driver's message quotes the parameters, a number or a code)
         if found is not None:
             return found, ""
-        holder = normal_number(target.holder_code)
-        kind = holder_code_type_by_form(holder)
-        valid = (kind == "111" and citizen_id_problem(holder) is None) or (
-            kind == "001" and uscc_problem(holder) is None
-        )
-        return None, holder if valid else ""
+        errors: list[FieldViolation] = []
+        if target.holder_code_type in HOLDER_CODE_TYPES:
+            holder = check_holder_code("holder_code", target.holder_code_type, target.holder_code, errors)
+            return None, "" if errors else holder
+        kind = holder_code_type_by_form(target.holder_code)
+        holder = check_holder_code("holder_code", kind, target.holder_code, errors)
+        if kind != "099" and not errors:  # a 公民身份号码, a credit code or a 外国人永久居留身份证 number, by its form
+            return None, holder
+        # any other code (a claim's) is someone's when licenses are stored under it: a newborn's under 其他, a
+        # passport number; every string of letters and digits is not
+        return None, holder if valid_holder_code(holder, "099") and self._holds(holder) else ""
+
+    def _holds(self, code: str) -> bool:
+        """Whether licenses are stored under ``code`` with a code type but ``111`` (which holds valid 公民身份号码
+        only). A lookup that fails is none: the refusal is what must be recorded."""
+        try:
+            with self._db.unit_of_work() as uow:
+                return uow.holder_licenses.holds_any(code, NOT_CITIZEN_ID_CODE_TYPES)
+        except Exception:  # nothing logged: a driver's message quotes the parameters, the code
+            return False
 
     def _unvouched(
         self,

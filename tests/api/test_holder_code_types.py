@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
+from functools import partial
 from typing import Any
 
 import grpc
@@ -25,13 +26,15 @@ import pytest
 from adapters.records import issue_request
 from gateway.domain import validation
 from gateway.domain.catalog import HOLDER_CODE_TYPES
-from protos.zzgw.v1 import authorization_pb2, issuance_pb2, verification_pb2, verification_pb2_grpc
+from gateway.domain.identifiers import citizen_id_check_char
+from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2, verification_pb2, verification_pb2_grpc
 from tests.api.test_co_subjects import log_of
 from tests.api.test_guardian_consent import (
     BIRTH_CERTIFICATE,
     CBDJ,
     HEALTH,
     MEDICAL,
+    certificate,
     chinese_first,
     consent,
     consent_by_type_as_before,
@@ -41,8 +44,8 @@ from tests.api.test_guardian_consent import (
     refusal,
 )
 from tests.api.test_issuance import results
-from tests.api.test_sharing import authorization, data, denied, grant, id_card, person
-from tests.conftest import PORTAL, RunningGateway
+from tests.api.test_sharing import FPSL, authorization, data, denied, grant, id_card, person, sharing
+from tests.conftest import PORTAL, RunningGateway, trail_rows
 
 COMPANY = "91370100MA3C4K7L6M"  # a valid 统一社会信用代码
 
@@ -231,3 +234,56 @@ def test_an_amendment_of_a_license_stored_under_other_with_a_citizen_id_is_refus
         grpc.StatusCode.INVALID_ARGUMENT,
         [("holder.code_type", "CODE_TYPE_MISMATCH")],
     )
+
+
+def foreign_resident() -> str:
+    """A fresh 外国人永久居留身份证 number of 2023 (code type 554): 9, a province, a nationality, a birth date, a
+    sequence and a 公民身份号码's check character."""
+    born = dt.date(1960, 1, 1) + dt.timedelta(days=random.randrange(15000))
+    first17 = f"937840{born:%Y%m%d}{random.randrange(1000):03d}"
+    return first17 + citizen_id_check_char(first17)
+
+
+@pytest.mark.parametrize("code_type", ["099", "414", "554"], ids=["newborn", "passport", "foreigner"])
+def test_a_listing_refused_for_its_use_is_on_the_log_of_the_holder_it_named(
+    running: RunningGateway, code_type: str
+) -> None:
+    """A department's listing and prefill of a holder's licenses under another department's matter are refused and
+    on the holder's log, as one allowed is, whatever code type the holder has: a newborn's code under 其他, a
+    passport number and a 外国人永久居留身份证 number had been recorded naming nobody, only a 公民身份号码 or a credit
+    code kept (a reviewer, R1). The code is kept as the request's type reads it (small letters are capitals)."""
+    code = {
+        "099": f"CN{uuid.uuid4().hex[:12].upper()}",
+        "414": f"E{uuid.uuid4().hex[:8].upper()}",
+        "554": foreign_resident(),
+    }[code_type]
+    listing = sharing_pb2.ListHolderLicensesRequest(use=FPSL, holder_code_type=code_type, holder_code=code.lower())
+    assert denied(lambda: sharing(running, MEDICAL).ListHolderLicenses(listing))[0] == "NOT_MATTER_DEPARTMENT"
+    form = sharing_pb2.PrefillFormRequest(use=FPSL, holder_code_type=code_type, holder_code=code, field_keys=["name"])
+    assert denied(lambda: sharing(running, MEDICAL).PrefillForm(form))[0] == "NOT_MATTER_DEPARTMENT"
+
+    assert [(r.caller, r.action, r.decision, r.reason, r.relation) for r in log_of(running, code).records] == [
+        (MEDICAL, "PREFILL_FORM", "DENIED", "NOT_MATTER_DEPARTMENT", "HOLDER"),
+        (MEDICAL, "LIST_HOLDER_LICENSES", "DENIED", "NOT_MATTER_DEPARTMENT", "HOLDER"),
+    ]
+
+
+def test_a_claim_refused_for_its_use_names_a_newborn_whose_code_holds_licenses(running: RunningGateway) -> None:
+    """A claim names its holder by the code alone: a code of no structure to check (其他) is someone's when licenses
+    are stored under it, so a claim naming a newborn's, refused for another department's matter, is on the
+    newborn's log; one naming a code nothing is stored under is nobody's, as before."""
+    newborn = f"CN{uuid.uuid4().hex[:12].upper()}"
+    certificate(running, *parents(), child=newborn)
+    marker = f"核验-{uuid.uuid4().hex[:8]}"
+    use = verification_pb2.UseContext(matter_code=FPSL.matter_code, purpose=marker)
+    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(MEDICAL))
+    for code in (newborn, f"CN{uuid.uuid4().hex[:12].upper()}"):
+        claim = verification_pb2.CheckClaimRequest(
+            use=use, type_code=BIRTH_CERTIFICATE, license_number="Q000000000", holder_code=code
+        )
+        assert denied(partial(verifier.CheckClaim, claim))[0] == "NOT_MATTER_DEPARTMENT"
+    assert trail_rows(running, "decision, reason, holder_code", "purpose = :p", p=marker) == [
+        ("DENIED", "NOT_MATTER_DEPARTMENT", newborn),
+        ("DENIED", "NOT_MATTER_DEPARTMENT", ""),
+    ]
+    assert [(r.action, r.purpose) for r in log_of(running, newborn).records] == [("CHECK_CLAIM", marker)]
