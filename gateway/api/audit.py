@@ -71,9 +71,10 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             said = "before 须为记录序号，或0表示从最新起（a record's seq, 0: the newest）"
             raise invalid("before", "BAD_BEFORE", said)
         # checked here as consents check it: a mistyped check character would list nothing, as if nobody had
-        # used the holder's licenses
-        holder_code = checked_holder_code(request.holder_code) if request.holder_code else ""
-        page = self._audit().listing(
+        # used the holder's licenses; a code licenses are stored under lists theirs
+        trail = self._audit()
+        holder_code = checked_holder_code(request.holder_code, held=trail.holds_licenses) if request.holder_code else ""
+        page = trail.listing(
             caller(),
             holder_code=holder_code,
             before_seq=request.before or None,

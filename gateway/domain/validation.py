@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from gateway.domain.catalog import (
@@ -558,16 +558,24 @@ def _mismatch(code_type: str, meant: str, why: str, meant_en: str) -> FieldViola
     )
 
 
-def checked_holder_code(code: str, *, code_type: str = "", field: str = "holder_code") -> str:
+def checked_holder_code(
+    code: str, *, code_type: str = "", field: str = "holder_code", held: Callable[[str], bool] | None = None
+) -> str:
     """A holder's code as a request names it (sharing, consents, access records, claims), checked as issuance checks
     a license's holder (``check_holder_code``), so that a mistyped check character is refused
     (``BAD_CHECK_CHARACTER``) instead of matching nobody; a code given without its type by the type its form tells
-    (``holder_code_type_by_form``). InvalidRequestError when it is bad."""
+    (``holder_code_type_by_form``). InvalidRequestError when it is bad.
+
+    A code given alone that fails its form's check is taken all the same when ``held`` says licenses are stored under
+    it: issuance takes any 1-32 letters, digits or '-' under 其他 (099), a hospital's own code for a newborn with a
+    公民身份号码's form and no check character of one among them, and every holder-portal call had refused the code
+    its licenses are read by (a reviewer, R2). A code nothing is stored under is refused as before: a 公民身份号码
+    mistyped."""
     errors: list[FieldViolation] = []
-    code = check_holder_code(field, code_type or holder_code_type_by_form(code), code, errors)
-    if errors:
+    checked = check_holder_code(field, code_type or holder_code_type_by_form(code), code, errors)
+    if errors and not (not code_type and held is not None and valid_holder_code(checked, "099") and held(checked)):
         raise InvalidRequestError(errors)
-    return code
+    return checked
 
 
 _CHECKED_CODE_TYPES = frozenset({"111", "001", "554"})

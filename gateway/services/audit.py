@@ -98,6 +98,14 @@ class UseTarget:
     """A ``ZZ1:`` code as scanned: the license its claims name (unverified, as an identifier typed is)."""
 
 
+def holds_licenses(db: Database, code: str) -> bool:
+    """Whether licenses are stored in ``db`` under ``code`` (a holder code as kept) with a code type but ``111``,
+    which holds valid 公民身份号码 only: a code that names a holder though it fails the check its form tells (a
+    newborn's under 其他; ``checked_holder_code``'s ``held``)."""
+    with db.unit_of_work() as uow:
+        return uow.holder_licenses.holds_any(code, NOT_CITIZEN_ID_CODE_TYPES)
+
+
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 PAGE = 5000
 STALE_HEAD_SECONDS = 10.0
@@ -444,12 +452,15 @@ class AuditTrail:
         # passport number; every string of letters and digits is not
         return None, holder if valid_holder_code(holder, "099") and self._holds(holder) else ""
 
+    def holds_licenses(self, code: str) -> bool:
+        """``holds_licenses`` in this trail's store."""
+        return holds_licenses(self._db, code)
+
     def _holds(self, code: str) -> bool:
-        """Whether licenses are stored under ``code`` with a code type but ``111`` (which holds valid 公民身份号码
-        only). A lookup that fails is none: the refusal is what must be recorded."""
+        """``holds_licenses``, for a refusal's record: a lookup that fails is none, the refusal is what must be
+        recorded."""
         try:
-            with self._db.unit_of_work() as uow:
-                return uow.holder_licenses.holds_any(code, NOT_CITIZEN_ID_CODE_TYPES)
+            return self.holds_licenses(code)
         except Exception:  # nothing logged: a driver's message quotes the parameters, the code
             return False
 

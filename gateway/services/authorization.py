@@ -123,7 +123,7 @@ from gateway.domain.verification import (
     uses_matter,
 )
 from gateway.services import calls
-from gateway.services.audit import AuditTrail, UseTarget
+from gateway.services.audit import AuditTrail, UseTarget, holds_licenses
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import PRUNE_BATCH, StoredAccessRequest, StoredConsent
 from signing.canonical import canonical_json
@@ -324,6 +324,8 @@ class AuthorizationService:
         self._audit = audit
         self._ids = ids
         self._codes = codes
+        self._holds = partial(holds_licenses, db)
+        """Whether licenses are stored under a holder code that fails its form's check (``checked_holder_code``)."""
 
     # -- access requests -------------------------------------------------------------------------------------------
 
@@ -779,7 +781,7 @@ class AuthorizationService:
         (``_granted_again``)."""
         operator = checked_operator(operator)
         client_request_id = checked_client_request_id(client_request_id)
-        holder_code = checked_holder_code(holder_code)
+        holder_code = checked_holder_code(holder_code, held=self._holds)
         asked = {  # the request as granted, whatever its order, repeats or defaults (found in review)
             "holder_code": holder_code,
             "grantee_code": grantee_code,
@@ -1115,7 +1117,7 @@ class AuthorizationService:
         (已用完) or had run out, and each repeat had added a line to the holder's log as if withdrawn again (found by
         a holder-portal tester). Such a call is on the log too, as every answered call is, but as UNCHANGED (无变化)."""
         operator = checked_operator(operator)
-        holder_code = checked_holder_code(holder_code)
+        holder_code = checked_holder_code(holder_code, held=self._holds)
         if not consent_id:
             raise invalid("consent_id", "REQUIRED", "请填写授权编号（consent_id is required）")
         called = self._clock.now()
@@ -1158,7 +1160,7 @@ class AuthorizationService:
         """The holder's consents and those the person of ``holder_code`` granted as a guardian for a minor holder,
         newest first (their codes are not stored, so never shown), a page at a time."""
         operator = checked_operator(operator)
-        holder_code = checked_holder_code(holder_code)
+        holder_code = checked_holder_code(holder_code, held=self._holds)
         listing = Listing("ListConsents", caller.code, (f"holder_code={holder_code}",))
         cursor = _ConsentCursor.parse(self._pages.position(page_token, listing))
         limit = max(1, min(limit, MAX_LIST))
@@ -1250,8 +1252,8 @@ class AuthorizationService:
         out the newest of a chain's hundreds of permits (D4): it now pages with a sealed token
         (``gateway.domain.paging``), ``limit`` 0 for ``MAX_CONSENTABLE`` as before."""
         operator = checked_operator(operator)
-        holder_code = checked_holder_code(holder_code)
-        owner = checked_holder_code(child_code, field="child_code") if child_code else holder_code
+        holder_code = checked_holder_code(holder_code, held=self._holds)
+        owner = checked_holder_code(child_code, field="child_code", held=self._holds) if child_code else holder_code
         listing = Listing(
             "ListConsentableLicenses",
             caller.code,

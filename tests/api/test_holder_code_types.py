@@ -26,7 +26,7 @@ import pytest
 from adapters.records import issue_request
 from gateway.domain import validation
 from gateway.domain.catalog import HOLDER_CODE_TYPES
-from gateway.domain.identifiers import citizen_id_check_char
+from gateway.domain.identifiers import citizen_id_check_char, uscc_problem
 from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2, verification_pb2, verification_pb2_grpc
 from tests.api.test_co_subjects import log_of
 from tests.api.test_guardian_consent import (
@@ -35,6 +35,7 @@ from tests.api.test_guardian_consent import (
     HEALTH,
     MEDICAL,
     certificate,
+    china_today,
     chinese_first,
     consent,
     consent_by_type_as_before,
@@ -287,3 +288,54 @@ def test_a_claim_refused_for_its_use_names_a_newborn_whose_code_holds_licenses(r
         ("DENIED", "NOT_MATTER_DEPARTMENT", ""),
     ]
     assert [(r.action, r.purpose) for r in log_of(running, newborn).records] == [("CHECK_CLAIM", marker)]
+
+
+def hospital_code(born: dt.date) -> str:
+    """A newborn's code of a hospital's own scheme with a 公民身份号码's form (the region, the birth date, a sequence)
+    whose last character is no 公民身份号码's check character: issuance takes it under 其他 (099), as any code it
+    takes there of 1-32 letters and digits."""
+    while True:
+        first17 = f"370102{born:%Y%m%d}{random.randrange(1000):03d}"
+        code = first17 + random.choice([c for c in "0123456789" if c != citizen_id_check_char(first17)])
+        if uscc_problem(code) is not None:  # nor a credit code's (one in 31)
+            return code
+
+
+def test_a_newborns_code_issued_under_other_is_the_newborns_in_every_holder_portal_call(
+    running: RunningGateway,
+) -> None:
+    """A newborn's code under 其他 of a 公民身份号码's form whose check character is not one (a hospital's own
+    scheme) had been refused BAD_CHECK_CHARACTER by every call naming the holder by the code alone, while departments
+    read the licenses stored under it: the child's log could not be listed, nor the mother find the child's licenses,
+    nor list or withdraw the consent she gave for them by the child's code (a reviewer, R2). A code licenses are
+    stored under names their holder; a mistyped 公民身份号码 nothing is stored under is still BAD_CHECK_CHARACTER."""
+    mother, father = parents()
+    born = china_today() - dt.timedelta(days=7)
+    newborn = hospital_code(born)
+    cert, code = certificate(running, mother, father, born=born, child=newborn)
+    assert code == newborn
+    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(MEDICAL))
+    verifier.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=CBDJ, license_id=cert))
+
+    assert [(r.action, r.license_id, r.relation) for r in log_of(running, newborn).records] == [
+        ("VERIFY_LICENSE", cert, "HOLDER")
+    ]
+    assert consentable(running, mother, newborn) == [cert]
+    granted = consent(running, mother, (cert,), uses=1)
+    assert (granted.consent.holder_code, granted.consent.guardian_code) == (newborn, mother)
+    assert [c.consent_id for c in listed(running, newborn)] == [granted.consent.consent_id]
+    status, violations = refusal(lambda: consent(running, newborn, (cert,)))  # in person: a child under 14
+    assert (status, [r for _, r, _ in violations]) == (grpc.StatusCode.INVALID_ARGUMENT, ["GUARDIAN_MUST_CONSENT"])
+    withdrawn = authorization(running, PORTAL).WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=newborn)
+    )
+    assert withdrawn.consent.state == authorization_pb2.CONSENT_STATE_WITHDRAWN
+
+    typo = hospital_code(born)  # nothing stored under it: a 公民身份号码 mistyped
+    for call in (
+        lambda: log_of(running, typo),
+        lambda: listed(running, typo),
+        lambda: consentable(running, mother, typo),
+    ):
+        status, violations = refusal(call)
+        assert (status, [r for _, r, _ in violations]) == (grpc.StatusCode.INVALID_ARGUMENT, ["BAD_CHECK_CHARACTER"])
