@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, ValueType
-from gateway.domain.guardianship import guardians_of
+from gateway.domain.guardianship import guardians_of, holds
 from gateway.domain.identifiers import LicenseId, citizen_id_problem
 from gateway.domain.model import License
 from gateway.domain.sharing import Reason
@@ -341,18 +341,18 @@ def may_have_subjects(license_type: LicenseType) -> bool:
 def subjects_of(license: License, license_type: LicenseType | None) -> tuple[str, ...]:
     """The co-subjects of ``license``: the 公民身份号码 its fields of type ``CITIZEN_ID`` state of people other than
     its holder (fields not marked ``of_holder``; a 结婚证's ``wife_citizen_id`` where the husband holds it), as
-    holder codes are kept (trimmed, upper case), sorted. Empty values, the holder's own code and values that are no
-    公民身份号码 (no one's access log could be asked for them) are left out; so is everything of a license whose
-    type the catalog no longer has (``license_type`` None: its fields cannot be told apart)."""
+    holder codes are kept (trimmed, upper case), sorted. Empty values, the holder's own code (``holds``: a number
+    a license is stored under with another code type than the number's is not its holder's, and names a co-subject)
+    and values that are no 公民身份号码 (no one's access log could be asked for them) are left out; so is everything
+    of a license whose type the catalog no longer has (``license_type`` None: its fields cannot be told apart)."""
     if license_type is None:
         return ()
-    holder = license.content.holder.code.strip().upper()
     found = set()
     for spec in license_type.fields:
         if not _names_another_person(spec):
             continue
         code = license.content.fields.get(spec.key, "").strip().upper()
-        if code and code != holder and citizen_id_problem(code) is None:
+        if code and not holds(code, license) and citizen_id_problem(code) is None:
             found.add(code)
     return tuple(sorted(found))
 
@@ -392,8 +392,11 @@ def relation_of(person: str, entry: AuditEntry, license: License | None, license
     holder, else one of the co-subjects it names, a guardian when ``license`` (the version the record names, as
     stored) names them in a ``guardian_of_holder`` field, or, for a record naming no license, when it is of a call
     that names a co-subject only as the holder's guardian (``GUARDIANS_CALLS``). A license not stored, or of a type
-    the catalog no longer has, tells no guardian."""
-    if entry.holder_code.strip().upper() == person:
+    the catalog no longer has, tells no guardian. A record whose holder code is the person's but whose license is
+    not theirs by the code (``holds``) and names them (a 出生医学证明 stored under 其他 with the mother's number) is
+    theirs as its co-subject or guardian; as it names its holder to an issuer asking for the code otherwise."""
+    theirs = license is None or holds(person, license) or person not in entry.subjects
+    if entry.holder_code.strip().upper() == person and theirs:
         return Relation.HOLDER
     if not entry.license_id:
         return Relation.GUARDIAN if entry.action in GUARDIANS_CALLS else Relation.CO_SUBJECT

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 
 from gateway.domain.catalog import LicenseType, OfHolder, ValueType
-from gateway.domain.identifiers import citizen_id_problem
+from gateway.domain.identifiers import citizen_id_problem, holder_code_types_of
 from gateway.domain.model import CHINA_TZ, License
 
 AGE_OF_MAJORITY = 18
@@ -96,14 +96,23 @@ def born_under_consent_age(born: dt.date | None, now: dt.datetime) -> bool:
 
 def guardians_of(license: License, license_type: LicenseType) -> tuple[str, ...]:
     """The 公民身份号码 the license states in its ``guardian_of_holder`` fields (the holder's parents), as holder codes
-    are kept (trimmed, upper case), sorted; empty values, the holder's own code and values that are no 公民身份号码
-    left out."""
-    holder = license.content.holder.code.strip().upper()
+    are kept (trimmed, upper case), sorted; empty values, the holder's own code (``holds``) and values that are no
+    公民身份号码 left out."""
     found = set()
     for spec in license_type.fields:
         if not spec.guardian_of_holder or spec.value_type is not ValueType.CITIZEN_ID:
             continue
         code = license.content.fields.get(spec.key, "").strip().upper()
-        if code and code != holder and citizen_id_problem(code) is None:
+        if code and not holds(code, license) and citizen_id_problem(code) is None:
             found.add(code)
     return tuple(sorted(found))
+
+
+def holds(code: str, license: License) -> bool:
+    """Whether the person of ``code`` (as holder codes are kept) holds ``license`` as the code alone names a holder
+    (``holder_code_types_of``): its holder code under a type the code tells. A 出生医学证明 stored under 其他 (099)
+    with the mother's own 公民身份号码 as the newborn's code, before issuance refused that, is not hers but her
+    child's, and she is still the parent it names: its guardian and co-subject, she had been neither for her number
+    being its code, the one parent left out of its uses (a reviewer, R3)."""
+    holder = license.content.holder
+    return holder.code.strip().upper() == code and holder.code_type in holder_code_types_of(code)

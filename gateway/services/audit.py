@@ -154,10 +154,12 @@ class _Whose:
 
 def _relations(uow: UnitOfWork, person: str, records: Sequence[AccessRecord], catalog: Catalog | None) -> _Whose:
     """``relation_of`` ``person`` to each of ``records``, and ``granted_by`` for those of a consent: the licenses of
-    those naming the person as a co-subject read at once (a page's few: a record of the person's own needs none),
-    and the consents named, by their ids."""
+    those naming the person as a co-subject read at once (a page's few: a record of the person's own needs none, one
+    under their code naming them too does: ``relation_of``), and the consents named, by their ids."""
     wanted = [
-        r.entry.license_id for r in records if r.entry.license_id and r.entry.holder_code.strip().upper() != person
+        r.entry.license_id
+        for r in records
+        if r.entry.license_id and (r.entry.holder_code.strip().upper() != person or person in r.entry.subjects)
     ]
     licenses = uow.licenses.get_many(wanted) if wanted and catalog is not None else {}
     consents = [consent for r in records if (consent := consent_of(r.entry))]

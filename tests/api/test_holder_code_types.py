@@ -339,3 +339,32 @@ def test_a_newborns_code_issued_under_other_is_the_newborns_in_every_holder_port
     ):
         status, violations = refusal(call)
         assert (status, [r for _, r, _ in violations]) == (grpc.StatusCode.INVALID_ARGUMENT, ["BAD_CHECK_CHARACTER"])
+
+
+def test_a_mother_whose_number_a_certificate_was_stored_under_sees_its_uses_and_consents_as_its_guardian(
+    running: RunningGateway,
+) -> None:
+    """A 出生医学证明 stored under 其他 with the mother's own 公民身份号码 as the newborn's code is not hers as its
+    holder, but she is a parent it names: of its parents, she alone had been left out of its uses and its
+    guardianship, for her number being the holder code (a reviewer, R3). She sees its uses as its guardian, finds it
+    with the child's code (her number), and consents, lists and withdraws for the child; it stays none of her own."""
+    mother = person("女")[0]
+    other = legacy_certificate(running, mother, mother=mother)
+    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(MEDICAL))
+    use = verification_pb2.UseContext(matter_code=CBDJ.matter_code, purpose="核验新生儿出生证")
+    verifier.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=other))
+    assert [(r.action, r.license_id, r.relation) for r in log_of(running, mother).records] == [
+        ("VERIFY_LICENSE", other, "GUARDIAN")
+    ]
+
+    assert consentable(running, mother) == []  # none of her own
+    assert consentable(running, mother, mother) == [other]
+    granted = consent(running, mother, (other,), uses=2)
+    assert (granted.consent.holder_code, granted.consent.guardian_code) == (mother, mother)
+    read = data(running, other, CBDJ, member=MEDICAL, code=granted.code)
+    assert {f.key: f.value for f in read.fields}["child_name"] == "乙少年"
+    assert [c.consent_id for c in listed(running, mother)] == [granted.consent.consent_id]
+    withdrawn = authorization(running, PORTAL).WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=mother)
+    )
+    assert withdrawn.consent.state == authorization_pb2.CONSENT_STATE_WITHDRAWN
