@@ -842,6 +842,9 @@ def _chinese(character: str) -> bool:
 _USCC_WORDS: Mapping[str, str] = {
     "must be 18 characters from 0-9 and A-Y without I, O, S, V, Z": "须为 18 位数字或大写字母（不含 I、O、S、V、Z）",
     "check character does not match (GB 32100)": "校验码不符（GB 32100）",
+    "its first two characters are no registration authority and organisation type of GB 32100": (
+        "前两位不是 GB 32100 规定的登记管理部门代码和机构类别代码"
+    ),
 }
 """The Chinese of what ``identifiers.uscc_problem`` finds wrong with a 统一社会信用代码 (its words are English)."""
 _KIND_WORDS: Mapping[HolderKind, str] = {HolderKind.PERSON: "个人", HolderKind.ORGANIZATION: "单位"}

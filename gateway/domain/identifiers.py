@@ -147,6 +147,25 @@ def citizen_id_problem(value: str, *, today: dt.date | None = None) -> str | Non
 
 
 _USCC_SHAPE = "must be 18 characters from 0-9 and A-Y without I, O, S, V, Z"
+_USCC_NO_PAIR = "its first two characters are no registration authority and organisation type of GB 32100"
+_USCC_TYPES: Mapping[str, str] = {
+    "1": "1239",  # 机构编制: 机关, 事业单位, 中央编办直接管理机构编制的群众团体, 其他
+    "2": "19",  # 外交: 外国常驻新闻机构, 其他
+    "3": "123459",  # 司法行政: 律师执业机构, 公证处, 基层法律服务所, 司法鉴定机构, 仲裁委员会, 其他
+    "4": "19",  # 文化: 外国在华文化中心, 其他
+    "5": "1239",  # 民政: 社会团体, 民办非企业单位, 基金会, 其他
+    "6": "129",  # 旅游: 外国旅游部门常驻代表机构, 港澳台地区旅游部门常驻内地（大陆）代表机构, 其他
+    "7": "129",  # 宗教: 宗教活动场所, 宗教院校, 其他
+    "8": "19",  # 工会: 基层工会, 其他
+    "9": "123",  # 工商: 企业, 个体工商户, 农民专业合作社
+    "A": "19",  # 中央军委改革和编制办公室: 军队事业单位, 其他
+    "N": "1239",  # 农业: 组级, 村级, 乡镇级集体经济组织, 其他
+    "Y": "1",  # 其他: one type, 1
+}
+"""GB 32100-2015's 登记管理部门代码 (the first character) with the 机构类别代码 (the second) each assigns (its table 1,
+as the registration authorities added since extend it). A code beginning otherwise is none: one 公民身份号码 typo in
+31 passes the check character alone, and had been taken for a company's (a reviewer, R4); 37 (山东), 22 (吉林) and
+44 (广东), among most provinces' numbers, begin no credit code."""
 
 
 def uscc_problem(value: str) -> str | None:
@@ -160,6 +179,8 @@ def uscc_problem(value: str) -> str | None:
 def _uscc_problem(value: str) -> str | None:
     if not _USCC_RE.match(value):
         return _USCC_SHAPE
+    if value[1] not in _USCC_TYPES.get(value[0], ""):
+        return _USCC_NO_PAIR
     if uscc_check_char(value[:17]) != value[17]:
         return "check character does not match (GB 32100)"
     return None
@@ -208,9 +229,9 @@ def holder_code_types_of(code: str) -> frozenset[str]:
     (``CODE_TYPE_MISMATCH``), so it names its own person only: a license a hospital had registered under 其他 (099)
     with a parent's number had been that parent's own in every holder-portal call (a holder-rights tester).
 
-    A credit code narrows nothing here: one 18-character code in 31 of a person's own (a 台湾居民居住证 number, a
-    hospital's own code for a newborn) passes the GB 32100 check by chance, and had been taken for a company's, its
-    stored licenses under 其他 nobody's (a reviewer). Issuance keeps companies to ``001`` instead.
+    A credit code narrows nothing here: one 18-character code in 31 of a person's own that begins as a credit code
+    may (a hospital's own code for a newborn) passes the GB 32100 check by chance, and had been taken for a
+    company's, its stored licenses under 其他 nobody's (a reviewer). Issuance keeps companies to ``001`` instead.
 
     >>> sorted(holder_code_types_of("37010219600421003x")), sorted(holder_code_types_of("830000201001010469"))
     (['111'], ['001', '099', '414', '511', '516', '554'])

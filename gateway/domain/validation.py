@@ -111,6 +111,9 @@ _PROBLEM_WORDS: Mapping[str, str] = {
     "check character does not match (GB 11643)": "校验码不符",
     "must be 18 characters from 0-9 and A-Y without I, O, S, V, Z": "须为18位数字或字母（不含I、O、S、V、Z）",
     "check character does not match (GB 32100)": "校验码不符",
+    "its first two characters are no registration authority and organisation type of GB 32100": (
+        "的前两位不是GB 32100规定的登记管理部门和机构类别代码"
+    ),
     "must be a 6-digit GB/T 2260 administrative division code": "须为6位GB/T 2260行政区划代码",
 }
 """The Chinese of what ``gateway.domain.identifiers`` finds wrong with a code (its words are English, shared with the
@@ -514,7 +517,7 @@ def _code_type_mismatch(code_type: str, code: str, license_type: LicenseType) ->
     A holder portal names a holder by the code alone (``holder_code_types_of``), and a 公民身份号码 names its person's
     licenses under ``111`` only: a 出生医学证明 a hospital registered under 其他 (099) with a parent's number had been
     the parent's, to consent on as its holder (a holder-rights tester). A credit code is refused under 其他 for an
-    organisation only: one 18-character code in 31 of a person's own (a 台湾居民居住证 number, a hospital's own code
+    organisation only: one 18-character code in 31 of a person's own (beginning as a credit code may: a hospital's code
     for a newborn) passes the GB 32100 check by chance, and had been refused under 其他 and told to take ``001``,
     which no person's license type has (a reviewer)."""
     told = holder_code_types_of(code)

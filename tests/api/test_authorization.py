@@ -2012,9 +2012,9 @@ def findings_written() -> set[str]:
 def test_a_person_whose_citizen_id_is_also_a_credit_code_consents_to_a_persons_license(
     running: RunningGateway,
 ) -> None:
-    """370102198001012598 is a 公民身份号码 and, by chance, a valid 统一社会信用代码 too (read as the latter by its
+    """110105198001010518 is a 公民身份号码 and, by chance, a valid 统一社会信用代码 too (read as the latter by its
     form): such a person had been refused TYPE_NOT_FOR_HOLDER for their own 居民身份证 (a random test person hit it)."""
-    code = "370102198001012598"
+    code = "110105198001010518"
     card = id_card(running, code, dt.date(1980, 1, 1)).license
     granted = grant(running, card.holder.code)  # by type: 居民身份证, a person's
     assert granted.consent.holder_code == code

@@ -8,8 +8,9 @@ as its holder (no guardian), and 济南市医疗保障局 read the child's data 
 alone: not on the log, not listed, not consentable, no consent of the code's covers it.
 
 A reviewer found that a credit code must narrow nothing for a person: one 18-character code in 31 of a person's own (a
-台湾居民居住证 number, a hospital's own code for a newborn) passes the GB 32100 check by chance, and had been refused
-under 其他 (told to take 001, which no person's type has) and its stored licenses dropped from its holder's portal.
+hospital's own code for a newborn, beginning as a credit code may) passes the GB 32100 check by chance, and had been
+refused under 其他 (told to take 001, which no person's type has) and its stored licenses dropped from its holder's
+portal.
 """
 
 from __future__ import annotations
@@ -91,10 +92,14 @@ def legacy_certificate(running: RunningGateway, holder_code: str, mother: str = 
     return str(issued.license_id)
 
 
+HOSPITAL_SCHEME = "Y1370102JN20100100"  # an 18-character code of a hospital's own scheme
+HOSPITAL_DIGITS = "123701022010010000"  # one of digits, no 公民身份号码 (its "birth date" is none)
+PASSING_AS_CREDIT_CODES = [HOSPITAL_SCHEME, HOSPITAL_DIGITS]
+"""A person's own codes that pass the 统一社会信用代码's check by chance (a reviewer's were a 台湾居民居住证 number and
+"JN…": neither begins as a credit code does, GB 32100's first two characters, R4)."""
 TAIWAN_RESIDENCE_PERMIT = "830000201001010469"  # 台湾居民居住证 number (mod 11-2 right; region 83 not GB/T 2260)
-HOSPITAL_SCHEME = "JN3701022010010050"  # an 18-character code of a hospital's own scheme
-PASSING_AS_CREDIT_CODES = [TAIWAN_RESIDENCE_PERMIT, HOSPITAL_SCHEME]
-"""A person's own codes that pass the 统一社会信用代码's check by chance (a reviewer's)."""
+"""A person's own code of a 公民身份号码's form that is none (83 is no region), nor a credit code (8 工会 has no
+type 3)."""
 
 
 def test_a_citizen_id_under_other_code_types_is_refused(running: RunningGateway) -> None:
@@ -120,22 +125,29 @@ def test_a_citizen_id_under_other_code_types_is_refused(running: RunningGateway)
     assert (issued.holder.code_type, issued.holder.code) == ("099", newborn)
 
 
-@pytest.mark.parametrize("code", [*PASSING_AS_CREDIT_CODES, COMPANY], ids=["taiwan_permit", "hospital_scheme", "uscc"])
+@pytest.mark.parametrize(
+    "code", [*PASSING_AS_CREDIT_CODES, COMPANY], ids=["hospital_scheme", "hospital_digits", "uscc"]
+)
 def test_a_code_passing_the_credit_code_check_is_issued_under_other_for_a_person(
     running: RunningGateway, code: str
 ) -> None:
-    """A person's type refuses no code under 其他 (099) for passing the credit code's check: a 台湾居民居住证 number
-    or a hospital's own code for a newborn may (one in 31), and nothing tells them from a company's."""
+    """A person's type refuses no code under 其他 (099) for passing the credit code's check: a hospital's own code for
+    a newborn may (one in 31 of those beginning as a credit code may), and nothing tells them from a company's."""
     issued = running.issuance(HEALTH).IssueLicense(issue_request(certificate_record(code))).license
     assert (issued.holder.code_type, issued.holder.code) == ("099", code)
 
 
-@pytest.mark.parametrize("code", PASSING_AS_CREDIT_CODES, ids=["taiwan_permit", "hospital_scheme"])
+@pytest.mark.parametrize(
+    "code",
+    [*PASSING_AS_CREDIT_CODES, TAIWAN_RESIDENCE_PERMIT],
+    ids=["hospital_scheme", "hospital_digits", "taiwan_permit"],
+)
 def test_the_holder_of_a_code_passing_the_credit_code_check_keeps_their_license(
     running: RunningGateway, code: str
 ) -> None:
     """A license stored under 其他 (099) with such a code is its holder's: its uses on their log, listed to them,
-    consented on by them."""
+    consented on by them. So is one under a 台湾居民居住证 number, which fails the 公民身份号码's check its form tells
+    (83 is no region), by licenses being stored under it (R2)."""
     own = legacy_certificate(running, code)
     verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(MEDICAL))
     use = verification_pb2.UseContext(matter_code=CBDJ.matter_code, purpose="核验出生证")
@@ -368,3 +380,21 @@ def test_a_mother_whose_number_a_certificate_was_stored_under_sees_its_uses_and_
         authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=mother)
     )
     assert withdrawn.consent.state == authorization_pb2.CONSENT_STATE_WITHDRAWN
+
+
+def test_a_mistyped_citizen_id_passing_the_credit_code_check_is_a_typo_to_the_holder_portal(
+    running: RunningGateway,
+) -> None:
+    """A 公民身份号码 with its last digit mistyped that passed the 统一社会信用代码's check character had been read as a
+    company's credit code, its empty log listed and the listing recorded under it (a reviewer, R4): no credit code
+    begins 37 (3 司法行政 has no organisation type 7), so it is the 公民身份号码 mistyped that it is. A real credit
+    code (住建部's, of the vectors) names its holder as before."""
+    typo = "370102197805280288"  # 370102197805280286 mistyped: 8 is the credit code's check character
+    for call in (lambda: log_of(running, typo), lambda: listed(running, typo)):
+        status, violations = refusal(call)
+        assert (status, [(f, r) for f, r, _ in violations]) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            [("holder_code", "BAD_CHECK_CHARACTER")],
+        )
+    assert list(log_of(running, "11100000000013338W").records) == []
+    assert listed(running, "11100000000013338W") == []

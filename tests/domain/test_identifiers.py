@@ -317,6 +317,37 @@ def test_invalid_usccs(value: str, problem: str) -> None:
     assert uscc_problem(value) == problem
 
 
+NO_PAIR = "its first two characters are no registration authority and organisation type of GB 32100"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "370102197805280288",  # a 公民身份号码 mistyped (…0286 is right), read by its form as a 公民身份号码 now
+        "22370100MA3C4K7L6M",  # 2 外交: 1 or 9 only
+        "94370100MA3C4K7L6M",  # 9 工商: 1 企业, 2 个体工商户, 3 农民专业合作社
+        "Y2370100MA3C4K7L6M",  # Y 其他: 1 alone
+        "B1370100MA3C4K7L6M",  # no registration authority B
+        "031000000000133380",  # nor 0
+    ],
+)
+def test_a_credit_code_begins_with_a_pair_gb_32100_assigns(value: str) -> None:
+    """The 登记管理部门代码 and 机构类别代码 (GB 32100-2015 table 1, as its amendments extend it) are checked, with the
+    check character made right for each code: one 公民身份号码 typo in 31 passes the check character alone, and had
+    been read as a company's credit code by the holder portal, listing an empty log rather than saying the check
+    character is wrong (a reviewer, R4). Most provinces' numbers (37 山东, 22 吉林, 44 广东) so cannot be one."""
+    code = value[:17] + uscc_check_char(value[:17])
+    assert uscc_problem(code) == NO_PAIR
+
+
+@pytest.mark.parametrize("pair", ["11", "12", "13", "19", "21", "29", "31", "35", "39", "41", "51", "52", "53", "59",
+                                  "61", "62", "71", "72", "81", "91", "92", "93", "A1", "A9", "N1", "N2", "N3", "N9",
+                                  "Y1"])  # fmt: skip
+def test_every_pair_gb_32100_assigns_is_a_credit_codes_beginning(pair: str) -> None:
+    first17 = pair + "370100MA3C4K7L6"
+    assert uscc_problem(first17 + uscc_check_char(first17)) is None
+
+
 @pytest.mark.parametrize(
     ("first17", "check"),
     [("11100000000013338", "W"), ("11430000006122244", "L"), ("11220000013544541", "J")],
@@ -453,8 +484,8 @@ def test_the_format_characters_are_unicodes_own() -> None:
     ("code", "types"),
     [
         ("37010219600421003x", {"111"}),  # a 公民身份号码: its person's under 111 only
-        ("830000201001010469", {"001", "414", "516", "511", "554", "099"}),  # 台湾居民居住证 number, a right USCC check
-        ("JN3701022010010050", {"001", "414", "516", "511", "554", "099"}),  # a hospital's code, a right USCC check
+        ("830000201001010469", {"001", "414", "516", "511", "554", "099"}),  # 台湾居民居住证 number: neither
+        ("Y1370102JN20100100", {"001", "414", "516", "511", "554", "099"}),  # a hospital's code, a right USCC check
         ("91370100MA3C4K7L6M", {"001", "414", "516", "511", "554", "099"}),  # a company's: issuance keeps it to 001
         ("E12345678", {"001", "414", "516", "511", "554", "099"}),
     ],

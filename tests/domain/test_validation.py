@@ -467,8 +467,8 @@ def test_holder_citizen_id_with_an_impossible_birth_date() -> None:
         ("居民身份证", "91370100MA3C4K7L6M", "BAD_HOLDER_CODE_TYPE"),  # a credit code
         ("居民身份证", "370102199304131038", ""),
         ("居民身份证", "３７０１０２１９９３０４１３１０３８", ""),  # typed in full width
-        ("居民身份证", "370102199001010108", ""),  # a 公民身份号码 that is a valid credit code too (about 3% are)
-        ("出生医学证明", "37010219900101159X", ""),
+        ("居民身份证", "110105199001010299", ""),  # a 公民身份号码 that is a valid credit code too (1 in 31 of 11…)
+        ("出生医学证明", "11010519900101496X", ""),
         ("营业执照", "91370100MA3C4K7L6", "BAD_USCC"),
         ("营业执照", "370102199304131038", "BAD_HOLDER_CODE_TYPE"),  # a right 公民身份号码, of a type it is not
         ("护照", "E12345678", ""),  # a passport number: the passport's holders may have one
@@ -499,7 +499,7 @@ def test_a_credit_code_is_no_holder_code_of_a_type_of_permanent_residents() -> N
     reviewer); a 公民身份号码 that is a valid credit code too is a citizen's only where 111 is the type's."""
     (id_card,) = [t for t in CATALOG.license_types.values() if t.name == "居民身份证"]
     permanent = replace(id_card, holder_code_types=("554",), license_number_of_holder=False)
-    for code in ("91370100MA3C4K7L6M", "370102199001010108"):
+    for code in ("91370100MA3C4K7L6M", "110105199001010299"):
         with pytest.raises(InvalidRequestError) as caught:
             checked_claimed_holder_code(code, permanent)
         assert [(v.field, v.reason) for v in caught.value.violations] == [("holder_code", "BAD_HOLDER_CODE_TYPE")]
