@@ -55,7 +55,7 @@ from signing.receipts import RECEIPT_SEAL_NAME
 from signing.seal_ca import Revocation, SealMakerCA, signed_by
 from signing.sm2 import Sm2Unavailable
 from signing.sm2_x509 import public_key_der
-from signing.tsa import ZZGW_TSA_POLICY_OID, LocalTimeStamper, TimeStampAuthority
+from signing.tsa import ZZGW_TSA_POLICY_OID, LocalTimeStamper, TimeStampAuthority, token_problem
 
 log = logging.getLogger("zzgw")
 
@@ -1378,11 +1378,35 @@ def time_stamping_authority(
         raise KeyStoreError(f"{exc} ({keys.path(TSA_KEY)}, {path})") from None
 
 
-def make_timestamper(settings: Settings, tsa: TimeStampAuthority | None) -> TimeStamper | None:
-    """An external TSA when one is configured, else the gateway's own, in process (no HTTP round trip)."""
+def make_timestamper(
+    settings: Settings, tsa: TimeStampAuthority | None, tsa_trust_roots: Sequence[x509.Certificate]
+) -> TimeStamper | None:
+    """An external TSA when one is configured, its every token checked against ``tsa_trust_roots`` (those that
+    verification trusts for timestamps), else the gateway's own, in process (no HTTP round trip)."""
     if settings.tsa_url:
-        return _NamedTimeStamper(settings.tsa_url, timeout=10)
+        return _NamedTimeStamper(settings.tsa_url, timeout=10, trust_roots=tsa_trust_roots)
     return LocalTimeStamper(tsa) if tsa is not None else None
+
+
+def outside_tsa_roots(settings: Settings) -> list[x509.Certificate]:
+    """The certificates ``ZZGW_TSA_ROOTS`` names (none when unset), which anchor an outside TSA's timestamps, for
+    timestamps only; ConfigError for a file that is missing or holds no PEM certificate. Without them, verification
+    trusted only timestamps that chain to the seal-maker root, so an outside TSA's proved no sealing time: every
+    document sealed with one read INDETERMINATE / CERT_REVOKED_NO_TRUSTED_TIME once its seal was replaced (a
+    reviewer, R1)."""
+    if not settings.tsa_roots:
+        return []
+    path = Path(settings.tsa_roots)
+    try:
+        roots = x509.load_pem_x509_certificates(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"tsa_roots (ZZGW_TSA_ROOTS): cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError:
+        raise ConfigError(
+            f"tsa_roots (ZZGW_TSA_ROOTS): {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----): name the "
+            "root certificate(s) of the time-stamping service ZZGW_TSA_URL names"
+        ) from None
+    return roots
 
 
 TSA_LINES_SECONDS = 5.0
@@ -1397,14 +1421,22 @@ class _NamedTimeStamper(HTTPTimeStamper):
     an INFO when it answers again. Every IssueLicense had failed TSA_UNAVAILABLE with nothing above INFO in the log,
     and readiness stayed 200 (found by an on-call tester)."""
 
-    def __init__(self, url: str, *, timeout: int) -> None:
+    def __init__(self, url: str, *, timeout: int, trust_roots: Sequence[x509.Certificate]) -> None:
         super().__init__(url, timeout=timeout)
+        self._trust_roots = tuple(trust_roots)
         self._lines = OncePer(TSA_LINES_SECONDS)
         self._failing = False
 
     async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> Any:
         try:
             token = await super().async_timestamp(message_digest, md_algorithm)
+            # pyHanko checks only the status and the nonce: a token verification would not trust (another CA's
+            # TSA, ZZGW_TSA_ROOTS not naming it) had sealed documents that prove no sealing time (a reviewer, R1)
+            if (problem := await token_problem(token, message_digest, md_algorithm, self._trust_roots)) is not None:
+                raise TimestampRequestError(
+                    f"no timestamp from ZZGW_TSA_URL {url_without_credentials(self.url)}: {problem} (ZZGW_TSA_ROOTS "
+                    "names the roots its timestamps must chain to, besides the seal-maker root)"
+                )
         except Exception as exc:  # unreachable, an HTTP error, a reply that is none, a refusal: no timestamp
             self._failing = True
             if (left := self._lines.allow("failing")) is not None:

@@ -88,6 +88,7 @@ from gateway.authorities import (
     load_receipt_key,
     load_seal_ca,
     make_timestamper,
+    outside_tsa_roots,
     production_store_said,
     record_tsa_certificate,
     require_seal_ca_keys,
@@ -335,7 +336,8 @@ class Gateway:
             receipt_key = load_receipt_key(settings, keys)
         except KeyStoreError as exc:  # another gateway's seal-ca/ had been said to be a key of the wrong pair
             raise authorities_not_the_stores(settings, db, keys) or exc from None
-        timestamper = make_timestamper(settings, tsa)
+        outside_roots = outside_tsa_roots(settings)
+        timestamper = make_timestamper(settings, tsa, [*([ca.root] if ca else []), *outside_roots])
         feed = ChangeFeed(db)
         seals = (
             SealService(
@@ -347,6 +349,7 @@ class Gateway:
                 timestamper=timestamper,
                 feed=feed,
                 sm2=sm2_seal_maker(settings, keys),
+                outside_tsa_roots=outside_roots,
                 max_message_bytes=settings.max_message_bytes,
             )
             if ca
@@ -1387,6 +1390,8 @@ def http_app(gateway: Gateway) -> HttpApp:
         certificates["seal-maker-sm2-intermediate.pem"] = sm2.intermediate.public_bytes(pem)
     if gateway.tsa is not None:  # for replies to queries that did not ask for the certificate (certReq false)
         certificates["tsa.pem"] = (gateway.settings.seal_ca_dir / TSA_CERT).read_bytes()
+    if gateway.seals is not None and gateway.seals.outside_tsa_roots:  # what the documents' timestamps chain to
+        certificates["tsa-roots.pem"] = b"".join(c.public_bytes(pem) for c in gateway.seals.outside_tsa_roots)
     if gateway.verification is not None:
         certificates["receipts.pem"] = gateway.verification.receipt_certificate.public_bytes(serialization.Encoding.PEM)
     if (receipt_certificates := gateway.receipt_certificates) is not None:

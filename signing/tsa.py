@@ -16,6 +16,9 @@ SignerInfo digest is always SHA-256, the hash every backend signs with; the requ
 
 ``LocalTimeStamper`` is a pyHanko ``TimeStamper`` that calls a ``TimeStampAuthority`` in-process instead of over
 HTTP, so PDF signing inside the gateway (and in tests) needs no network round trip.
+
+``token_problem`` checks a token another TSA gave as a verifier will: its imprint, its signature, and its
+certificate's chain to the roots given, with the timeStamping usage.
 """
 
 from __future__ import annotations
@@ -30,13 +33,24 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+from pyhanko.sign.validation.status import TimestampSignatureStatus
+from pyhanko_certvalidator import ValidationContext
 
 from gateway.domain.model import Clock
 from signing.der import check_der
 from signing.errors import KeyStoreError, SigningError
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
 
-__all__ = ["MAX_REQUEST_BYTES", "ZZGW_TSA_POLICY_OID", "LocalTimeStamper", "TimeStampAuthority", "TimeStampResp"]
+__all__ = [
+    "MAX_REQUEST_BYTES",
+    "ZZGW_TSA_POLICY_OID",
+    "LocalTimeStamper",
+    "TimeStampAuthority",
+    "TimeStampResp",
+    "token_problem",
+]
 
 ZZGW_TSA_POLICY_OID = "1.3.6.1.4.1.55555.1.1"
 """The zzgw time-stamping policy. A PLACEHOLDER under a private-enterprise arc that is not registered to zzgw:
@@ -212,6 +226,36 @@ class LocalTimeStamper(TimeStamper):
         """
         response: TimeStampResp = TimeStampResp.load(self._authority.respond(req.dump()))
         return response
+
+
+async def token_problem(
+    token: cms.ContentInfo, message_digest: bytes, md_algorithm: str, trust_roots: Sequence[x509.Certificate]
+) -> str | None:
+    """Why ``token`` would not be a trusted timestamp of ``message_digest`` (hashed with ``md_algorithm``), as
+    ``signing.pdf.validate`` judges a seal's: None when its imprint is that digest, its signature holds and its
+    certificate chains to one of ``trust_roots`` with the timeStamping usage, now."""
+    context = ValidationContext(trust_roots=[_to_asn1(c) for c in trust_roots], allow_fetching=False)
+    try:
+        status = TimestampSignatureStatus(
+            **await validate_tst_signed_data(
+                token["content"],
+                context,
+                lambda algorithm: message_digest if algorithm == md_algorithm else b"",
+            )
+        )
+    except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:  # not a TSTInfo, or not readable
+        return f"the token cannot be checked ({exc})"
+    if not status.intact:
+        return "the token's imprint is not the digest sent"
+    if not status.valid:
+        return "the token's signature does not verify"
+    if not status.trusted:
+        problem = status.trust_problem_indic
+        return (
+            "its certificate does not chain to a root trusted for timestamps"
+            f" ({problem.standard_name if problem is not None else 'unknown'})"
+        )
+    return None
 
 
 def _parse(request_der: bytes) -> tsp.TimeStampReq:

@@ -408,13 +408,37 @@ def test_a_tsa_that_does_not_answer_is_named_without_its_credentials() -> None:
     from gateway.authorities import make_timestamper
 
     port = free_port()
-    timestamper = make_timestamper(Settings(tsa_url=f"http://alice:s3cret@127.0.0.1:{port}/tsr?key=k3y"), None)
+    timestamper = make_timestamper(Settings(tsa_url=f"http://alice:s3cret@127.0.0.1:{port}/tsr?key=k3y"), None, [])
     assert timestamper is not None
     with pytest.raises(TimestampRequestError) as caught:
         asyncio.run(timestamper.async_timestamp(hashlib.sha256(b"x").digest(), "sha256"))
     said = str(caught.value)
     assert said.startswith(f"no timestamp from ZZGW_TSA_URL http://127.0.0.1:{port}/tsr: cannot connect to 127.0.0.1:")
     assert "s3cret" not in said and "k3y" not in said and "alice" not in said
+
+
+def test_the_outside_tsas_roots_are_read_at_start_and_a_file_without_them_is_refused(tmp_path: Path) -> None:
+    """``ZZGW_TSA_ROOTS``: every certificate of the PEM file; one that is missing or holds none stops the start,
+    naming the setting and the file, rather than every seal failing TSA_UNAVAILABLE later."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import serialization
+
+    from gateway.authorities import outside_tsa_roots
+    from signing.seal_ca import SealMakerCA
+
+    assert outside_tsa_roots(Settings()) == []
+    now = dt.datetime.now(dt.UTC)
+    roots = [SealMakerCA.create(name, now).root for name in ("某省时间戳中心", "某商业时间戳中心")]
+    named = tmp_path / "tsa-roots.pem"
+    named.write_bytes(b"".join(root.public_bytes(serialization.Encoding.PEM) for root in roots))
+    assert outside_tsa_roots(Settings(tsa_roots=str(named))) == roots
+    (tmp_path / "empty.pem").write_bytes(b"")
+    for path, said in ((tmp_path / "missing.pem", "cannot read"), (tmp_path / "empty.pem", "holds no PEM certificate")):
+        with pytest.raises(ConfigError) as caught:
+            outside_tsa_roots(Settings(tsa_roots=str(path)))
+        assert str(caught.value).startswith("tsa_roots (ZZGW_TSA_ROOTS): ")
+        assert str(path) in str(caught.value) and said in str(caught.value)
 
 
 def test_a_copied_data_directory_without_its_passphrase_is_refused_not_given_a_new_one(tmp_path: Path) -> None:

@@ -259,9 +259,11 @@ class SealService:
         timestamper: TimeStamper | None = None,
         feed: ChangeFeed | None = None,
         sm2: Sm2SealMaker | None = None,
+        outside_tsa_roots: Sequence[x509.Certificate] = (),
         max_message_bytes: int,
     ):
         self._max_message_bytes = max_message_bytes
+        self._outside_tsa_roots = tuple(outside_tsa_roots)
         self.max_document_bytes = max_document_bytes(max_message_bytes)
         """The most bytes a PDF sent to be sealed may have (``DOCUMENT_HEADROOM_BYTES``)."""
         self._sm2 = sm2
@@ -456,6 +458,16 @@ class SealService:
     def trust_roots(self) -> list[x509.Certificate]:
         """The roots a seal made here chains to: the seal-maker CA's, and the SM2 seal maker's when there is one."""
         return [self._ca.root] + ([self._sm2.ca.root] if self._sm2 is not None else [])
+
+    @property
+    def outside_tsa_roots(self) -> tuple[x509.Certificate, ...]:
+        """The roots of an outside TSA's timestamps (``ZZGW_TSA_ROOTS``), served at ``/certificates/tsa-roots.pem``."""
+        return self._outside_tsa_roots
+
+    def tsa_trust_roots(self) -> list[x509.Certificate]:
+        """The roots a seal's timestamp may chain to: the seal-maker CA's (the gateway's own TSA), and an outside TSA's
+        (``ZZGW_TSA_ROOTS``), which anchor timestamps only, never a seal."""
+        return [self._ca.root, *self._outside_tsa_roots]
 
     def intermediates(self) -> list[x509.Certificate]:
         return [self._ca.intermediate] + ([self._sm2.ca.intermediate] if self._sm2 is not None else [])

@@ -823,6 +823,7 @@ class VerificationService:
                 intermediates=self._seals.intermediates(),
                 crls=self._crls_now(),
                 at=self._clock.now(),  # the gateway's, as every other finding and the CRLs' renewal
+                tsa_trust_roots=self._seals.tsa_trust_roots(),
                 field_name=field,
                 identity_check=self._known_identity,
             )

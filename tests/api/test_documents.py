@@ -6,27 +6,39 @@ PAdES signature with a real timestamp, not just bytes that look like a PDF.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import logging
 import re
+import urllib.request
 import uuid
 from pathlib import Path
 
 import grpc
 import pypdfium2
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
-from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, seal_pb2
+from gateway.domain.model import SystemClock
+from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, seal_pb2, verification_pb2, verification_pb2_grpc
+from signing.keys import SoftwareKey
 from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfVerification, revisions, validate_sync
 from signing.render import MISSING_GLYPH, SEAL_BOX
 from signing.results import CheckResult
+from signing.seal_ca import SealMakerCA
+from signing.tsa import TimeStampAuthority
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
-from tests.conftest import CIVIL, MARKET, POLICE, PORTAL, RunningGateway, error_details, start_gateway, today
-from tests.signing.test_pdf import new_info_by_hand, with_info
+from tests.conftest import CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, error_details, start_gateway, today
+from tests.signing.test_pdf import new_info_by_hand, sign_invisibly, with_info
+
+PASSED_RESULT = verification_pb2.CHECK_RESULT_PASSED
+FPSL = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="企业开办：发票申领时核验营业执照")
 
 
 def stub(running: RunningGateway, member: str = MARKET) -> issuance_pb2_grpc.IssuanceServiceStub:
@@ -515,6 +527,110 @@ def test_a_tsa_reply_too_large_or_not_der_is_refused_unread(tmp_path: Path) -> N
         gw.stop()
     assert said[0].endswith("/tsa: the answer is not DER (a tag number of more than 4 octets at offset 0)）")
     assert said[1].endswith(f"/tsa: the answer is larger than {MAX_TSA_REPLY_BYTES:,} bytes）")
+
+
+def outside_tsa(now: dt.datetime) -> tuple[SealMakerCA, TimeStampAuthority]:
+    """A time-stamping service under a CA of its own, as a province's that ZZGW_TSA_URL names: the project's TSA, its
+    root not the gateway's."""
+    ca = SealMakerCA.create("某省时间戳中心", now)
+    private = ec.generate_private_key(ec.SECP256R1())
+    certificate = ca.issue_tsa_certificate(
+        name="某省时间戳服务", public_key=private.public_key(), not_before=now, not_after=now + dt.timedelta(days=365)
+    )
+    authority = TimeStampAuthority(
+        cert=certificate,
+        key=SoftwareKey(private),
+        chain=[ca.intermediate],
+        clock=SystemClock(),
+        serials=x509.random_serial_number,
+    )
+    return ca, authority
+
+
+def test_an_outside_tsas_timestamps_are_checked_when_sealing_and_trusted_once_its_roots_are_named(
+    tmp_path: Path,
+) -> None:
+    """With ZZGW_TSA_URL naming a TSA under another CA, documents were sealed with timestamps verification never
+    trusted: once their seal was replaced (换章) every one read INDETERMINATE / CERT_REVOKED_NO_TRUSTED_TIME (a
+    reviewer, R1). Its roots are named in ZZGW_TSA_ROOTS now: trusted for timestamps (never for a seal) and served
+    at /certificates/tsa-roots.pem; without them nothing is sealed, TSA_UNAVAILABLE, saying why."""
+    from adapters.http import HttpApp, HttpServer
+    from benchmarks.common import free_port
+    from gateway.server import http_app
+
+    now = dt.datetime.now(dt.UTC)
+    outside, authority = outside_tsa(now)
+    roots = tmp_path / "tsa-roots.pem"
+    roots.write_bytes(outside.root.public_bytes(serialization.Encoding.PEM))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/tsa"
+    tsa = HttpServer(HttpApp(timestamp=authority.respond, crl=None), f"127.0.0.1:{port}")
+    tsa.start()
+    unnamed = start_gateway(tmp_path / "unnamed", f"sqlite:///{tmp_path / 'unnamed.db'}", tsa_url=url)
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=url, tsa_roots=str(roots))
+    try:
+        request = new_request(20)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub(unnamed).IssueLicense(request)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+        assert f"ZZGW_TSA_URL {url}: its certificate does not chain to a root trusted for timestamps" in (
+            caught.value.details()
+        )
+        with unnamed.gateway.db.unit_of_work() as uow:
+            assert uow.licenses.get_current(request.type_code, request.license_number) is None
+
+        assert gw.gateway.seals is not None
+        own = gw.gateway.seals.ca
+        issued = stub(gw).IssueLicense(issue_request(unique(samples.business_license(21)))).license  # FPSL uses it
+        document = document_of(gw, issued.license_id).pdf
+        sealed = (
+            seals(gw, MARKET)
+            .SealDocument(seal_pb2.SealDocumentRequest(seal_id=register(gw).seal_id, pdf=license_pdf(gw)))
+            .sealed_pdf
+        )
+        for pdf in (document, sealed):  # the outside TSA's timestamp, which the gateway's root does not anchor
+            by_own = validate_sync(pdf, trust_roots=[own.root], intermediates=[own.intermediate], crls=())
+            assert (by_own.timestamp.result, by_own.timestamp.reason) == (CheckResult.FAILED, "TIMESTAMP_UNTRUSTED")
+            by_outside = validate_sync(
+                pdf, trust_roots=[own.root], intermediates=[own.intermediate], crls=(), tsa_trust_roots=[outside.root]
+            )
+            assert by_outside.timestamp.result is CheckResult.PASSED
+        every = seals(gw, MARKET)
+        for seal in every.ListSeals(seal_pb2.ListSealsRequest()).seals:  # 换章: the documents sealed before stay good
+            every.RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="换章"))
+        verifier = verification_pb2_grpc.VerificationServiceStub(gw.channel(TAX))
+        for pdf in (document, sealed):
+            report = verifier.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=pdf)).report
+            assert (report.issuer_identity.result, report.issuer_identity.reason) == (PASSED_RESULT, "")
+            assert report.verdict == (PASSED_RESULT if pdf is document else verification_pb2.CHECK_RESULT_INDETERMINATE)
+
+        # its roots anchor timestamps only: a seal certified by its CA is not trusted
+        key = ec.generate_private_key(ec.SECP256R1())
+        forged_seal = outside.issue_seal_certificate(
+            issuer_name="济南市市场监督管理局",
+            issuer_uscc=MARKET,
+            seal_name="电子证照专用章",
+            public_key=key.public_key(),
+            not_before=now,
+            not_after=now + dt.timedelta(days=30),
+        )
+        forged = sign_invisibly(license_pdf(gw), "Seal1", signed_as=(key, forged_seal), chain=(outside.intermediate,))
+        report = verifier.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=forged)).report
+        assert report.issuer_identity.reason == "UNTRUSTED_ROOT", report.issuer_identity
+
+        # what a verifier needs of the timestamps besides what each token carries: the outside TSA's root
+        side = HttpServer(http_app(gw.gateway), "127.0.0.1:0")
+        side.start()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{side.port}/certificates/tsa-roots.pem", timeout=10) as got:
+                assert got.read() == roots.read_bytes()
+        finally:
+            side.stop()
+    finally:
+        gw.stop()
+        unnamed.stop()
+        tsa.stop()
 
 
 def test_an_id_card_may_be_valid_for_life_and_prints_so(running: RunningGateway) -> None:
