@@ -794,7 +794,7 @@ class VerificationService:
                 action, caller, use, query, _drawn_after_sealing(drawn), _NOT_INTACT, _NOT_INTACT, None, now
             )
             return report, False
-        identity = checked.issuer_identity
+        identity = _with_its_timestamp(checked)
         if stored is not None and not vouched(stored, self._memos):
             report = self._report(
                 action, caller, use, query, _REGISTRY_ALTERED, _UNREGISTERED_LINK, identity, None, now
@@ -2332,6 +2332,26 @@ def _sm2_chain_unchecked(unrooted: IdentityFinding) -> IdentityFinding:
         "（the SM2 seal's certificate chain cannot be checked on this gateway process: its system OpenSSL offers no "
         "SM2; check it where OpenSSL has SM2）",
     )
+
+
+def _with_its_timestamp(checked: PdfVerification) -> Finding:
+    """A PDF seal's issuer identity with what its timestamp says. A token that does not match the seal's signature
+    (swapped in from another document, or altered: the byte range leaves it out) fails it, TIMESTAMP_INVALID, as a
+    GB/T 38540 stamp's false time does, before any other finding of the seal. One from a TSA the gateway does not
+    trust leaves the sealing time unproven: a seal that passes as of now is INDETERMINATE / TIMESTAMP_UNTRUSTED, one
+    undecided for want of that time (CERT_REVOKED_NO_TRUSTED_TIME …) keeps its reason, its detail saying why the
+    timestamp is not trusted, and one that fails on its own keeps its finding.
+    VerifyDocument had dropped both, and read such a seal exactly as an intact one (a reviewer, R2)."""
+    timestamp, identity = checked.timestamp, checked.issuer_identity
+    if timestamp.result is not CheckResult.FAILED:
+        return identity
+    if timestamp.reason == "TIMESTAMP_INVALID":
+        return timestamp
+    if identity.result is CheckResult.FAILED:
+        return identity
+    if identity.result is CheckResult.PASSED:
+        return Finding(result=CheckResult.INDETERMINATE, reason=timestamp.reason, detail=timestamp.detail)
+    return Finding(result=identity.result, reason=identity.reason, detail=f"{identity.detail}；{timestamp.detail}")
 
 
 def _first_failure(*findings: Finding) -> Finding:

@@ -25,6 +25,7 @@ import cbor2
 import grpc
 import psycopg
 import pytest
+from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -73,7 +74,8 @@ from signing.record import record_bytes
 from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA, check_certificate
 from signing.seal_image import draw_seal
-from tests.api.test_documents import document_of, new_request
+from signing.tsa import TimeStampResp
+from tests.api.test_documents import document_of, new_request, outside_tsa
 from tests.api.test_documents import verify as verify_pdf
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
@@ -1110,6 +1112,90 @@ def test_a_document_sealed_under_an_untrusted_ca_fails_identity(running: Running
             reason,
         )
         assert not report.HasField("license")  # its content is no registered document's
+
+
+def _signer_info(pdf: bytes) -> cms.SignerInfo:
+    (sealed,) = PdfFileReader(io.BytesIO(pdf)).embedded_regular_signatures
+    return sealed.signer_info
+
+
+def with_timestamp(pdf: bytes, token: cms.ContentInfo) -> bytes:
+    """``pdf`` with its seal's timestamp token replaced by ``token``: an unsigned attribute of the CMS in /Contents,
+    which the signature's byte range leaves out, so the seal's signature still verifies."""
+    (sealed,) = PdfFileReader(io.BytesIO(pdf)).embedded_regular_signatures
+    start, end = sealed.byte_range[1], sealed.byte_range[2]  # the '<' … '>' of /Contents
+    signed_data = sealed.signed_data
+    signer = sealed.signer_info.copy()
+    signer["unsigned_attrs"] = cms.CMSAttributes(
+        [cms.CMSAttribute({"type": "signature_time_stamp_token", "values": [token]})]
+    )
+    changed = signed_data.copy()
+    changed["signer_infos"] = cms.SignerInfos([signer])
+    der = cms.ContentInfo({"content_type": "signed_data", "content": changed}).dump().hex().encode()
+    room = end - start - 2
+    assert len(der) <= room
+    return pdf[: start + 1] + der + b"0" * (room - len(der)) + pdf[end - 1 :]
+
+
+def timestamp_of(pdf: bytes) -> cms.ContentInfo:
+    (token,) = (
+        attribute["values"][0]
+        for attribute in _signer_info(pdf)["unsigned_attrs"]
+        if attribute["type"].native == "signature_time_stamp_token"
+    )
+    return token
+
+
+def test_a_seals_timestamp_swapped_or_from_an_untrusted_tsa_is_reported(running: RunningGateway) -> None:
+    """VerifyDocument dropped the seal's timestamp finding: a token swapped in from another document (the byte range
+    leaves it out, so the seal's signature still verifies) or one from a TSA the gateway does not trust read exactly
+    as the intact one, identity PASSED with no reason (a reviewer, R2). The first is FAILED / TIMESTAMP_INVALID (the
+    seal was altered after sealing); the second INDETERMINATE / TIMESTAMP_UNTRUSTED: the seal is genuine, its time
+    unproven (a seal revoked since stays CERT_REVOKED_NO_TRUSTED_TIME)."""
+    a = document_of(running, issue(running, 41).license.license_id).pdf
+    b = document_of(running, issue(running, 42).license.license_id).pdf
+    swapped = with_timestamp(a, timestamp_of(b))
+    _, outside = outside_tsa(dt.datetime.now(dt.UTC))
+
+    def stamped_outside(pdf: bytes) -> bytes:
+        """``pdf`` with a genuine timestamp of its seal's signature by a TSA the gateway does not trust."""
+        imprint = hashlib.sha256(_signer_info(pdf)["signature"].native).digest()
+        request = tsp.TimeStampReq(
+            {
+                "version": "v1",
+                "message_imprint": {"hash_algorithm": {"algorithm": "sha256"}, "hashed_message": imprint},
+                "cert_req": True,
+            }
+        )
+        return with_timestamp(pdf, TimeStampResp.load(outside.respond(request.dump()))["time_stamp_token"])
+
+    untrusted = stamped_outside(a)
+    stub = verifier(running)
+    assert stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=a)).report.verdict == PASSED
+    for pdf, result, reason in (
+        (swapped, FAILED, "TIMESTAMP_INVALID"),
+        (untrusted, INDETERMINATE, "TIMESTAMP_UNTRUSTED"),
+    ):
+        report = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+        assert report.integrity.result == PASSED  # the seal's signature is intact: its timestamp is not
+        assert (report.issuer_identity.result, report.issuer_identity.reason) == (result, reason), report
+        assert report.verdict == result
+        statement = receipt_statement(running, report.receipt)
+        assert statement["findings"]["issuer_identity"]["reason"] == reason
+    # a seal revoked since keeps its reason, which says more, and the detail why its timestamp proves no time
+    seal = register(running, name="电子证照专用章")
+    sealed = (
+        seals(running, MARKET)
+        .SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=license_pdf(running)))
+        .sealed_pdf
+    )
+    seals(running, MARKET).RevokeSeal(
+        seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="印章更换", crl_reason="superseded")
+    )
+    request = verification_pb2.VerifyDocumentRequest(use=USE, pdf=stamped_outside(sealed))
+    identity = stub.VerifyDocument(request).report.issuer_identity
+    assert (identity.result, identity.reason) == (INDETERMINATE, "CERT_REVOKED_NO_TRUSTED_TIME")
+    assert "the timestamp authority is not trusted" in identity.detail, identity.detail
 
 
 def test_a_receipt_is_stored_and_a_tampered_one_is_rejected(running: RunningGateway) -> None:
