@@ -2062,7 +2062,10 @@ def _retired_said(newer: x509.Certificate) -> str:
 
 _AFTER_THE_END = {
     RECEIPT_WHAT: "every receipt signed under it checks INVALID (CERT_EXPIRED) for good",
-    TSA_WHAT: "no timestamp made under it proves a sealing time",
+    TSA_WHAT: (
+        "the gateway's own TSA makes no timestamp under it, which would prove no sealing time: calls that seal with it "
+        "are refused (TSA_UNAVAILABLE) and /tsa answers rejection (timeNotAvailable)"
+    ),
     SERVER_WHAT: "every client refuses the connection",
 }
 

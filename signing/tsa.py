@@ -7,8 +7,9 @@
 
 ``respond`` answers every request with a DER ``TimeStampResp``: bad input (unparsable, too large, a weak hash, a
 wrong imprint length, an unknown policy or extension) yields status ``rejection`` with the PKIFailureInfo bit
-RFC 3161 names, never an exception. Faults of the TSA itself (a naive clock, a bad serial, a key backend that
-fails) do raise, so the transport can answer 500 and the fault is seen.
+RFC 3161 names, never an exception, and so does a request after the TSA certificate's end (``timeNotAvailable``).
+Faults of the TSA itself (a naive clock, a bad serial, a key backend that fails) do raise, so the transport can answer
+500 and the fault is seen.
 
 The token is CMS SignedData over TSTInfo, signed by the ``KeyBackend`` over the DER of the signed attributes
 (content-type, message-digest, signing-certificate-v2), so any backend (file, PKCS#11) can be the TSA's key. The
@@ -113,6 +114,7 @@ class TimeStampAuthority:
         _require_time_stamping_profile(cert)
         if accuracy_seconds < 1:
             raise ValueError("accuracy_seconds must be at least 1")
+        self._not_after = cert.not_valid_after_utc
         self._cert = _to_asn1(cert)
         self._certificates = [self._cert, *(_to_asn1(c) for c in chain)]
         self._key = key
@@ -133,9 +135,10 @@ class TimeStampAuthority:
         try:
             request = _parse(request_der)
             self._check(request)
+            now = self._now()
         except _Rejection as rejection:
             return _rejection(rejection)
-        token = self._token(request)
+        token = self._token(request, now)
         response = TimeStampResp({"status": tsp.PKIStatusInfo({"status": "granted"}), "time_stamp_token": token})
         der: bytes = response.dump()
         return der
@@ -156,10 +159,21 @@ class TimeStampAuthority:
         if request["extensions"].native:
             raise _Rejection("unaccepted_extensions", "no request extensions are supported")
 
-    def _token(self, request: tsp.TimeStampReq) -> cms.ContentInfo:
+    def _now(self) -> dt.datetime:
+        """The clock's time, which the certificate must cover (through its notAfter, RFC 5280): a process left running
+        past its end had gone on signing tokens under it, which prove no time, and sealed documents with them for good
+        (a reviewer, R3)."""
         now = self._clock.now()
         if now.tzinfo is None:
             raise ValueError("the clock must return an aware time")
+        if now > self._not_after:
+            raise _Rejection(
+                "time_not_available",
+                f"the time-stamping certificate ended on {self._not_after.isoformat()}: no timestamp is made under it",
+            )
+        return now
+
+    def _token(self, request: tsp.TimeStampReq, now: dt.datetime) -> cms.ContentInfo:
         serial = self._serials()
         if serial < 1:
             raise SigningError(f"the serial source returned {serial}; time-stamp serials must be positive")

@@ -18,6 +18,7 @@ from pathlib import Path
 import grpc
 import pypdfium2
 import pytest
+from asn1crypto import tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,7 +32,7 @@ from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfVerification, revisions, vali
 from signing.render import MISSING_GLYPH, SEAL_BOX
 from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA
-from signing.tsa import TimeStampAuthority
+from signing.tsa import TimeStampAuthority, TimeStampResp
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
 from tests.conftest import CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, error_details, start_gateway, today
@@ -631,6 +632,45 @@ def test_an_outside_tsas_timestamps_are_checked_when_sealing_and_trusted_once_it
         gw.stop()
         unnamed.stop()
         tsa.stop()
+
+
+def test_a_process_running_past_its_tsa_certificates_end_seals_nothing_under_it(tmp_path: Path) -> None:
+    """A process left running past its time-stamping certificate's end went on sealing with timestamps signed under
+    it: each such document proved no sealing time, for good (CERT_EXPIRED_NO_TRUSTED_TIME once its seal ended), and
+    /tsa handed out tokens no checker takes (a reviewer, R3). It seals nothing then, TSA_UNAVAILABLE saying why, and
+    /tsa answers rejection / timeNotAvailable; at the very end it still stamps (valid through its notAfter)."""
+    from tests.api.test_receipt_certificate_end import Movable
+
+    clock = Movable()
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", clock=clock)
+    try:
+        assert gw.gateway.tsa is not None
+        end = x509.load_pem_x509_certificate((gw.data_dir / "seal-ca" / "tsa.pem").read_bytes()).not_valid_after_utc
+        clock.at = end - dt.timedelta(days=30)
+        seal = register(gw)  # valid for 730 days from then
+        request = seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=license_pdf(gw))
+        clock.at = end
+        assert seals(gw, MARKET).SealDocument(request).sealed_pdf
+
+        clock.at = end + dt.timedelta(days=2)
+        with pytest.raises(grpc.RpcError) as caught:
+            seals(gw, MARKET).SealDocument(request)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+        assert "the time-stamping certificate ended on" in caught.value.details(), caught.value.details()
+        query = tsp.TimeStampReq(
+            {
+                "version": "v1",
+                "message_imprint": {"hash_algorithm": {"algorithm": "sha256"}, "hashed_message": bytes(32)},
+                "cert_req": True,
+            }
+        )
+        reply = TimeStampResp.load(gw.gateway.tsa.respond(query.dump()))
+        assert reply["status"]["status"].native == "rejection"
+        assert reply["status"]["fail_info"].native == {"time_not_available"}
+        assert not reply["time_stamp_token"]
+    finally:
+        gw.stop()
 
 
 def test_an_id_card_may_be_valid_for_life_and_prints_so(running: RunningGateway) -> None:
