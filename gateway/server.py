@@ -150,7 +150,14 @@ from gateway.services.catalog_change import (
 from gateway.services.catalog_pin import CATALOG_FACT, CatalogPin
 from gateway.services.documents import DocumentService
 from gateway.services.issuance import IssuanceService, SerialGenerator, random_serial
-from gateway.services.members import Authenticator, MemberService, load_catalog, load_members, read_catalog
+from gateway.services.members import (
+    Authenticator,
+    MemberService,
+    RegistrationChanged,
+    load_catalog,
+    load_members,
+    read_catalog,
+)
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService
 from gateway.services.sharing import SharingService, StampKey, UseStamper
@@ -842,7 +849,12 @@ def _initialise(
         rotate_tokens or not (settings.dev_tokens_path.exists() or tokens_elsewhere)
     )
     revoked = gateway.members.revoked()
-    tokens = gateway.members.register(members, issue_tokens=write_tokens, certificates=certificates)
+    try:
+        tokens = gateway.members.register(
+            members, issue_tokens=write_tokens, certificates=certificates, checked=certified
+        )
+    except RegistrationChanged as changed:
+        raise _registration_changed(settings, changed.codes) from None
     kept_tokens = {} if write_tokens or settings.mode != "dev" else _kept_dev_tokens(settings)
     with gateway.db.unit_of_work() as uow:  # a member with no token: its entry in the file, if any, is stale
         tokenless = {code for code, token, _ in uow.members.credentials() if token is None}
@@ -1190,6 +1202,16 @@ def idle_partners(catalog: Catalog, members: Sequence[Member]) -> tuple[str, ...
     """The partner gateways among ``members`` whose region has no matter of the catalog (``code region`` each):
     every call they make is refused."""
     return tuple(f"{m.code} {m.region}" for m in members if m.has(Role.PARTNER) and not matters_of(m, catalog))
+
+
+def _registration_changed(settings: Settings, codes: list[str]) -> ConfigError:
+    """What init says when a renewal or revocation committed while it ran (``MemberService.register``)."""
+    return ConfigError(
+        f"the client certificate of {', '.join(codes)} changed in the store while `zzgw init` ran (a `zzgw members "
+        "--renew` or --revoke on this gateway or on another replica): init registered nothing of the members file, "
+        "to leave that change as it is; run `zzgw init` again (on a replica other than the one that renewed, once "
+        f"its pki/members/ is copied to {settings.pki_dir / 'members'})"
+    )
 
 
 def _refuse_a_name_taken(in_force: Sequence[Member], members: Sequence[Member]) -> None:

@@ -431,3 +431,51 @@ def test_a_member_restored_with_its_dev_token_entry_left_is_given_a_working_dev_
     finally:
         gateway.close()
     assert listed[HR]["token"] != json.loads(good)["tokens"][HR]["token"]
+
+
+def test_an_init_racing_a_renewal_leaves_the_renewed_certificate_registered(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A third review's R1: `zzgw init` read the registered certificates, checked `pki/members/` against them, and
+    wrote back, moments later, the digest of the file it had read: a `zzgw members --renew` committed in between was
+    undone, the pair it had put in place registered nowhere (UNAUTHENTICATED on every replica) and every later init
+    of the renewing replica refused. Here the renewal commits, the full command on the same data directory, just after
+    init's check: init registers nothing over it and says so, and the renewed pair connects; init run again passes."""
+    import gateway.server as server
+    from adapters.client import MemberCredentials, connect
+    from gateway.config import ConfigError
+    from gateway.server import initialise
+    from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc
+    from tests.conftest import start_gateway
+
+    gw = start_gateway(tmp_path / "var", store, mode="production")
+    try:
+        settings = gw.gateway.settings
+        old = hashlib.sha256(Issued.read(settings.pki_dir / "members", HEALTH).cert_der).hexdigest()
+        checked = server.ensure_pki
+        renewals = []
+
+        def renewed_after_the_check(*args, **kwargs):  # type: ignore[no-untyped-def]
+            certificates = checked(*args, **kwargs)
+            renewals.append(renew_certificate(settings, gw.gateway.members, HEALTH))
+            return certificates
+
+        monkeypatch.setattr(server, "ensure_pki", renewed_after_the_check)
+        with pytest.raises(ConfigError) as refused:
+            initialise(settings)
+        monkeypatch.setattr(server, "ensure_pki", checked)
+        assert len(renewals) == 1
+        new = hashlib.sha256(x509.load_pem_x509_certificate(renewals[0].certificate.read_bytes()).public_bytes(
+            serialization.Encoding.DER)).hexdigest()  # fmt: skip
+        assert f"the client certificate of {HEALTH} changed in the store while `zzgw init` ran" in str(refused.value)
+        with gw.gateway.db.unit_of_work() as uow:
+            assert uow.members.certificate_digests()[HEALTH] == new
+            assert uow.members.previous_certificate_digests()[HEALTH] == old
+        with connect(gw.address, MemberCredentials.production(gw.data_dir, HEALTH)) as channel:
+            catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+            assert catalog.ListMatters(catalog_pb2.ListMattersRequest(), timeout=10).matters
+        initialise(settings)  # run again, it finds the renewal's pair in place and registered
+        with gw.gateway.db.unit_of_work() as uow:
+            assert uow.members.certificate_digests()[HEALTH] == new
+    finally:
+        gw.stop()

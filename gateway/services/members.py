@@ -405,16 +405,27 @@ class MemberService:
         *,
         issue_tokens: bool,
         certificates: Mapping[str, bytes] | None = None,
+        checked: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
         """Register or update members. Returns new dev tokens by member code.
 
         Running it again keeps what exists; with ``issue_tokens`` it replaces the dev tokens. A revoked member
         (``revoke``) is updated but given no credential until it is restored.
+
+        ``certificates`` are registered only over what ``checked`` says each member had registered when the caller
+        read it (code to SHA-256; none for a member absent), the members' rows held meanwhile: a renewal or
+        revocation committed since raises ``RegistrationChanged`` and nothing is registered. ``zzgw init`` had written
+        back the certificate it read over a `zzgw members --renew` committed a moment before, and the renewed pair was
+        registered nowhere (a reviewer, R1).
         """
         tokens: dict[str, str] = {}
         now = self._clock.now()
         with self._db.unit_of_work(write=True) as uow:
+            for code in sorted({m.code for m in members}):  # a renewal or revocation of one commits before, or waits
+                uow.members.lock(code)
             revoked = uow.members.revoked()
+            if certificates:
+                _refuse_registration_changed(uow, certificates, checked or {}, revoked)
             for member in members:
                 if member.code in revoked:
                     uow.members.save(member, at=now)
@@ -664,6 +675,30 @@ def _record_revoked(facts: FactRepository, digest: str) -> None:
     registration is gone, so that an init with an older pki/ does not register it again."""
     if facts.get(REVOKED_CERTIFICATE + digest[:40]) is None:
         facts.add(REVOKED_CERTIFICATE + digest[:40], digest)
+
+
+class RegistrationChanged(Exception):
+    """A member's registered client certificate is no longer the one the caller checked (``MemberService.register``):
+    a renewal or revocation committed since; ``codes``, those members."""
+
+    def __init__(self, codes: list[str]):
+        super().__init__(", ".join(codes))
+        self.codes = codes
+
+
+def _refuse_registration_changed(
+    uow: UnitOfWork, certificates: Mapping[str, bytes], checked: Mapping[str, str], revoked: set[str]
+) -> None:
+    """``RegistrationChanged`` for the members of ``certificates`` (not revoked: they are given none) whose registered
+    certificate, read with their rows held, is neither the one ``checked`` says nor the one to register."""
+    registered = uow.members.certificate_digests()
+    changed = [
+        code
+        for code, cert in certificates.items()
+        if code not in revoked and registered.get(code) not in (checked.get(code), hashlib.sha256(cert).hexdigest())
+    ]
+    if changed:
+        raise RegistrationChanged(sorted(changed))
 
 
 def _clerk_name(clerk: str) -> str:
