@@ -61,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         "records another; then restart every zzgw serve",
     )
     init.add_argument(
+        "--adopt-members",
+        action="store_true",
+        help="let this directory's members file (ZZGW_MEMBERS) change the name, region or roles of members the store "
+        "has registered; without it such a file is refused (a replica's older copy would undo a change)",
+    )
+    init.add_argument(
         "--switch-to-production",
         action="store_true",
         help="with ZZGW_MODE=production: switch a store served in dev mode to production mode, for every gateway of "
@@ -403,6 +409,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             settings,
             rotate_tokens=args.rotate_tokens,
             adopt_catalog=args.adopt_catalog,
+            adopt_members=args.adopt_members,
             switch_to_production=args.switch_to_production,
             progress=progress,
             waiting=lambda: print("another `zzgw init` of this store is running: waiting for it", file=sys.stderr),
@@ -428,6 +435,13 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             f"catalog before (sha256 {report.catalog_replaced}): restart every `zzgw serve` of this store with this "
             "file; until then each refuses the calls that use the catalog (UNAVAILABLE, CATALOG_CHANGED) and is not "
             "ready (docs/operations.md: Changing the catalog)",
+            file=sys.stderr,
+        )
+    if report.members_changed:  # for every gateway of the store: said, as a catalog's adoption is
+        print(
+            f"members changed as {'ZZGW_MEMBERS' if settings.members else 'the demo members'} says: "
+            f"{'; '.join(report.members_changed)}; every gateway of the store takes it within 30 s. Copy this members "
+            "file to every other gateway of the store: their `zzgw init` refuses an older copy",
             file=sys.stderr,
         )
     if report.switched_to_production:

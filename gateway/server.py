@@ -694,6 +694,9 @@ class InitReport:
     catalog_replaced: str = ""
     """The fingerprint of the catalog the store's gateways served before this run adopted another, else empty: each
     gateway still serving that one refuses the calls that use the catalog (``CATALOG_CHANGED``) until restarted."""
+    members_changed: tuple[str, ...] = ()
+    """The members whose name, region or roles this run changed as the members file says (``--adopt-members``), each
+    ``CODE name: roles ADMIN → CONSUMER``; every gateway of the store takes the change within its cache time."""
     catalog_recorded: bool = False
     """Whether this run recorded the store's first catalog on a store that was there before it (one from before
     catalog fingerprints, 2026-12-05, or whose init was cut short before recording it): held against its licenses as
@@ -708,6 +711,7 @@ def initialise(
     *,
     rotate_tokens: bool = False,
     adopt_catalog: bool = False,
+    adopt_members: bool = False,
     switch_to_production: bool = False,
     clock: Clock | None = None,
     progress: Callable[[int], object] | None = None,
@@ -724,6 +728,8 @@ def initialise(
     ``progress`` hears of the licenses given the memo of their status by an upgrade across schema 0014;
     ``waiting``, that another init of the same store runs (this one waits for it).
     ``switch_to_production``: production settings may switch a dev store to production (``SWITCH_TO_PRODUCTION``).
+    ``adopt_members``: the members file may change the name, region or roles of members registered
+    (``_members_changed``); without it such a file is refused.
     """
     if switch_to_production and settings.mode != "production":
         raise ConfigError(
@@ -745,7 +751,14 @@ def initialise(
     try:
         with gateway.db.setup_lock(waiting):  # two replicas' inits at once: one after the other
             return _initialise(
-                settings, gateway, passphrase_here, rotate_tokens, adopt_catalog, switch_to_production, progress
+                settings,
+                gateway,
+                passphrase_here,
+                rotate_tokens,
+                adopt_catalog,
+                adopt_members,
+                switch_to_production,
+                progress,
             )
     finally:
         gateway.close()
@@ -757,6 +770,7 @@ def _initialise(
     passphrase_here: bool,
     rotate_tokens: bool,
     adopt_catalog: bool,
+    adopt_members: bool,
     switch_to_production: bool,
     progress: Callable[[int], object] | None,
 ) -> InitReport:
@@ -823,6 +837,8 @@ def _initialise(
         _refuse_issuers_left(gateway, catalog_before, adopt=adopt_catalog)
     members = configured_members(settings)
     _refuse_a_name_taken(gateway.members.in_force(), members)
+    if (members_changed := _members_changed(gateway.members.list(), members)) and not adopt_members:
+        raise _members_file_differs(settings, members_changed)
     with gateway.db.unit_of_work() as uow:
         certified = uow.members.certificate_digests()
         previous = uow.members.previous_certificate_digests()
@@ -908,6 +924,9 @@ def _initialise(
     members_in_force = gateway.members.in_force()
     return InitReport(
         members=len(members),
+        members_changed=tuple(
+            f"{who}: " + ", ".join(f"{what} {was} → {now}" for what, was, now in each) for who, each in members_changed
+        ),
         tokens_written=write_tokens,
         tokens_elsewhere=settings.mode == "dev" and tokens_elsewhere and not write_tokens,
         schema=gateway.db.schema_revision(),
@@ -1212,6 +1231,56 @@ def _registration_changed(settings: Settings, codes: list[str]) -> ConfigError:
         "to leave that change as it is; run `zzgw init` again (on a replica other than the one that renewed, once "
         f"its pki/members/ is copied to {settings.pki_dir / 'members'})"
     )
+
+
+def _members_changed(
+    stored: Sequence[Member], members: Sequence[Member]
+) -> tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...]:
+    """Each member of the file registered in the store (``stored``) with another name, region or roles: who it is
+    (``CODE name``, the file's name) and each difference (``roles``, the store's, the file's). A replica's init had
+    registered its own older copy of the file over the store's at each restart, and a role taken on one replica came
+    back, without a word (a reviewer, R2)."""
+    registered = {m.code: m for m in stored}
+    changed = []
+    for member in members:
+        before = registered.get(member.code)
+        if before is None or before == member:
+            continue
+        differences = tuple(
+            (what, was, now)
+            for what, was, now in (
+                ("name", before.name, member.name),
+                ("region", before.region, member.region),
+                ("roles", _roles_said(before), _roles_said(member)),
+            )
+            if was != now
+        )
+        changed.append((f"{member.code} {member.name}", differences))
+    return tuple(changed)
+
+
+def _roles_said(member: Member) -> str:
+    return ",".join(sorted(role.value for role in member.roles))
+
+
+def _members_file_differs(
+    settings: Settings, changed: Sequence[tuple[str, Sequence[tuple[str, str, str]]]]
+) -> ConfigError:
+    differences = "; ".join(
+        f"{who}: " + ", ".join(f"{what} {was} in the store, {now} in this file" for what, was, now in each)
+        for who, each in changed
+    )
+    return ConfigError(
+        f"members ({_members_named(settings)}): the file changes members registered in the store ({differences}): "
+        "another gateway of the store may have registered a newer members file since this one was copied, and "
+        "registering this one would undo its change for every gateway. Copy the members file the other gateways use; "
+        "or, to make this file's change for every gateway of the store, run `zzgw init --adopt-members` "
+        "(docs/operations.md: Changing a member's roles or name)"
+    )
+
+
+def _members_named(settings: Settings) -> str:
+    return f"ZZGW_MEMBERS {settings.members}" if settings.members else "the demo members: ZZGW_MEMBERS is not set"
 
 
 def _refuse_a_name_taken(in_force: Sequence[Member], members: Sequence[Member]) -> None:

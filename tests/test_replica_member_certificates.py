@@ -3,12 +3,15 @@ each command says, run as an operator runs them (two data directories on one SQL
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from benchmarks.common import free_port, wait_serving
 from tests.commands import zzgw
@@ -66,3 +69,75 @@ def test_a_replica_not_copied_again_after_a_retirement_is_told_which_file_to_cop
     shutil.copy(first / "pki" / "members" / f"{TAX}.pem", stale)
     again = zzgw(b, "init")
     assert again.returncode == 0, again.stderr
+
+
+def test_a_replica_with_an_older_members_file_is_refused_and_leaves_the_roles_changed_since(
+    store: str, tmp_path: Path
+) -> None:
+    """A third review's R2: each replica's `zzgw init` (at each restart, zzgw-init.service) registered its own copy of
+    the members file over the store's, without a word: ADMIN taken from a member on one replica came back when
+    another restarted with the older copy. A file that changes a registered member's name, region or roles is now
+    refused, naming the member and what differs, unless `--adopt-members` says the change is meant; the older copy is
+    then refused too, and the member keeps the roles adopted (PERMISSION_DENIED where ADMIN was needed)."""
+    import grpc
+
+    from protos.zzgw.v1 import seal_pb2, seal_pb2_grpc
+    from tests.conftest import PASSPHRASE, start_gateway
+
+    data = "11370100993701134U"  # 济南市大数据局, ADMIN
+    first, replica = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    replica.mkdir()
+    demo = json.loads((ROOT / "gateway" / "bootstrap" / "members.json").read_text(encoding="utf-8"))
+    for directory in (first, replica):
+        (directory / "members.json").write_text(json.dumps(demo, ensure_ascii=False), encoding="utf-8")
+    base = {**os.environ, "ZZGW_KEY_PASSPHRASE": PASSPHRASE, "ZZGW_DATABASE_URL": store}
+    a = base | {"ZZGW_DATA_DIR": str(first), "ZZGW_MEMBERS": str(first / "members.json")}
+    b = base | {
+        "ZZGW_DATA_DIR": str(replica),
+        "ZZGW_MEMBERS": str(replica / "members.json"),
+        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
+    }
+    assert zzgw(a, "init").returncode == 0
+    for name in ("keys", "seal-ca", "seal-ca-sm2", "pki"):
+        shutil.copytree(first / name, replica / name)
+    shutil.copy(first / "dev-tokens.json", replica / "dev-tokens.json")
+    assert zzgw(b, "init").returncode == 0  # the replica as the README makes it
+
+    for member in demo["members"]:
+        if member["code"] == data:
+            member["roles"] = ["CONSUMER"]
+    (first / "members.json").write_text(json.dumps(demo, ensure_ascii=False), encoding="utf-8")
+    said = f"{data} 济南市大数据局: roles ADMIN in the store, CONSUMER in this file"
+    edited = zzgw(a, "init")
+    assert edited.returncode == 2 and said in edited.stderr, edited.stderr
+    assert "`zzgw init --adopt-members`" in edited.stderr
+    assert _roles_listed(a, data) == "ADMIN"
+    adopted = zzgw(a, "init", "--adopt-members")
+    assert adopted.returncode == 0, adopted.stderr
+    assert f"members changed as ZZGW_MEMBERS says: {data} 济南市大数据局: roles ADMIN → CONSUMER" in adopted.stderr
+    assert _roles_listed(a, data) == "CONSUMER"
+
+    restarted = zzgw(b, "init")  # the replica's restart with its older copy
+    assert restarted.returncode == 2, restarted.stderr
+    assert f"{data} 济南市大数据局: roles CONSUMER in the store, ADMIN in this file" in restarted.stderr
+    assert _roles_listed(a, data) == "CONSUMER"
+    shutil.copy(first / "members.json", replica / "members.json")  # as the refusal says
+    assert zzgw(b, "init").returncode == 0
+
+    served = start_gateway(replica, store, members=str(replica / "members.json"))
+    try:
+        with pytest.raises(grpc.RpcError) as refused:
+            seal_pb2_grpc.SealServiceStub(served.channel(data)).ListSeals(seal_pb2.ListSealsRequest(), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        served.stop()
+
+
+def _roles_listed(env: dict[str, str], code: str) -> str:
+    """``code``'s roles as `zzgw members` lists them."""
+    listed = zzgw(env, "members")
+    assert listed.returncode == 0, listed.stderr
+    (line,) = [line for line in listed.stdout.splitlines() if line.startswith(code)]
+    return line.split("\t")[1]
