@@ -75,9 +75,8 @@ HANDED_ON = {
 _MEMBERS_COMMANDS = (
     "issue_console_token", "issue_clerk_token", "revoke", "restore", "end_clerk_token", "clerks", "renew", "retire",
 )  # fmt: skip
-OPERATOR_COMMANDS = {
-    ("gateway/services/members.py", name) for name in (*_MEMBERS_COMMANDS, "_clerk_name", "_renewable", "_in_force")
-}
+_MEMBERS_CHECKS = ("_clerk_name", "_clerk_name_every_check_takes", "_renewable", "_in_force")
+OPERATOR_COMMANDS = {("gateway/services/members.py", name) for name in (*_MEMBERS_COMMANDS, *_MEMBERS_CHECKS)}
 """Functions only ``zzgw members`` and ``zzgw console-token`` call: their refusals are said to the operator on the
 command line, never sent to a client."""
 

@@ -37,7 +37,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.identifiers import region_code_problem, uscc_problem
 from gateway.domain.model import Clock, Member, Role, beijing_time
-from gateway.domain.verification import MAX_OPERATOR, personal_data_in, plain_operator
+from gateway.domain.verification import MAX_OPERATOR, operator_violation, personal_data_in, plain_operator
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import ConsoleClerk, FactRepository
 from signing.pki import member_code
@@ -466,21 +466,7 @@ class MemberService:
         member ``code``, ending the clerk's token before (within the authenticator's cache time). It opens the
         console only, in either mode, and the operator of each check is the clerk it names. ConflictError
         (MEMBER_REVOKED) for a member revoked, as ``issue_console_token``."""
-        clerk = _clerk_name(clerk)
-        # the operator of each check: the gateway would refuse every one. As on any later day (``dt.date.max``), as a
-        # catalog's purpose is: a staff number shaped as a region and a day to come had been issued a token that every
-        # check refused from that day on (a reviewer, R1)
-        if personal_data_in(clerk, typed=True, today=dt.date.max):
-            raise InvalidRequestError(
-                [
-                    FieldViolation(
-                        field="clerk",
-                        reason="BAD_CLERK",
-                        description="a clerk's name or staff number, not a 公民身份号码 or a mobile number: it names "
-                        "the clerk in the access records that holders, co-subjects and issuers read",
-                    )
-                ]
-            )
+        clerk = _clerk_name_every_check_takes(clerk)
         token = "zzgw-clerk-" + secrets.token_urlsafe(32)
         with self._db.unit_of_work(write=True) as uow:
             _in_force(uow, code)
@@ -699,6 +685,32 @@ def _refuse_registration_changed(
     ]
     if changed:
         raise RegistrationChanged(sorted(changed))
+
+
+def _clerk_name_every_check_takes(clerk: str) -> str:
+    """``_clerk_name``, refused (BAD_CLERK) also where the clerk's name is one every check by the clerk would refuse
+    as its operator: by the rule each check applies (``operator_violation``), and as on any later day
+    (``dt.date.max``) for a 公民身份号码 or a mobile number, as a catalog's purpose is. A staff number shaped as a
+    region and a day to come had been issued a token that every check refused from that day on (a reviewer, R1);
+    a name holding U+FFFD signed in, and every check was then refused in words about request metadata (a reviewer)."""
+    clerk = _clerk_name(clerk)
+    violation = operator_violation(clerk)
+    personal = personal_data_in(clerk, typed=True, today=dt.date.max)
+    if violation is None and not personal:
+        return clerk
+    if "\ufffd" in clerk:  # the check's words are for an integrator's request metadata, not for the operator here
+        description = (
+            "a clerk's name or staff number holding U+FFFD (\ufffd), the mark left where characters were lost (text "
+            "pasted from a garbled source): every check by the clerk would be refused; type the name again"
+        )
+    elif personal or violation is None:
+        description = (
+            "a clerk's name or staff number, not a 公民身份号码 or a mobile number: it names the clerk in the access "
+            "records that holders, co-subjects and issuers read"
+        )
+    else:
+        description = violation.description
+    raise InvalidRequestError([FieldViolation(field="clerk", reason="BAD_CLERK", description=description)])
 
 
 def _clerk_name(clerk: str) -> str:

@@ -1608,6 +1608,40 @@ def test_the_consoles_own_refusals_are_chinese_first_without_internals(console: 
         assert f'"{field_reason}": "' in script, field_reason
 
 
+def test_a_clerk_token_is_not_issued_under_a_name_every_check_would_refuse_as_not_utf8(
+    console: str, running: RunningGateway
+) -> None:
+    """A third review's R3: a name holding U+FFFD (pasted from mangled text) passed `zzgw console-token --clerk`, the
+    clerk signed in under it, and then every check was refused BAD_OPERATOR in words about x-zzgw-operator-bin and
+    GBK, which a clerk cannot act on. The token is refused at issue (BAD_CLERK), by the rule every check applies to
+    its operator, saying the name holds U+FFFD; nothing is issued. A name that rule takes signs in and checks."""
+    import os
+
+    from tests.commands import zzgw
+    from tests.conftest import PASSPHRASE
+
+    members = running.gateway.members
+    for name in ("王\ufffd敏", "\ufffd", "窗口02 王\ufffd"):
+        with pytest.raises(InvalidRequestError) as refused:
+            members.issue_clerk_token(TAX, name)
+        assert refused.value.reason == "BAD_CLERK" and "U+FFFD" in refused.value.message, refused.value.message
+    assert not any("\ufffd" in c.clerk for c in members.clerks(TAX))
+    env = {
+        **os.environ,
+        "ZZGW_DATA_DIR": str(running.data_dir),
+        "ZZGW_DATABASE_URL": str(running.gateway.settings.database_url),
+        "ZZGW_KEY_PASSPHRASE": PASSPHRASE,
+    }
+    issued = zzgw(env, "console-token", TAX, "--clerk", "王\ufffd敏")
+    assert (issued.returncode, issued.stdout) == (2, ""), issued
+    assert "BAD_CLERK" in issued.stderr or "U+FFFD" in issued.stderr, issued.stderr
+    token = members.issue_clerk_token(TAX, "窗口02 王敏")
+    assert fetch(f"{console}/api/session", token=token)[1]["clerk"] == "窗口02 王敏"
+    lic = issue(running, 48).license
+    status, report = fetch(f"{console}/api/verify", {"use": USE, "query": lic.license_id}, token)
+    assert status == 200 and report["verdict"] == "PASSED"
+
+
 def test_a_clerk_named_by_a_citizen_id_or_a_mobile_number_is_refused(console: str, running: RunningGateway) -> None:
     """核验人 is in every access record of the check, which the holder, each co-subject and the issuer read: a third
     person's 公民身份号码 or mobile number typed there is refused (BAD_OPERATOR) as the purpose refuses them, and
