@@ -16,7 +16,8 @@ one-use consent, and a second time is refused (consent used up).
 
 窗口核验: a clerk at the 不动产登记中心 scans a 结婚证's QR code and checks the printed PDF (green), a PDF edited
 after sealing (red: 签章已被篡改) and a 结婚证 cancelled since (red: 证照已注销, with its date), each with a receipt
-number; the holder's portal then shows who looked at the license, when and why. A 护照 (not shared) is refused.
+number; the holder's portal then shows who looked at the license, when and why. A 护照 (not shared) is verified
+as its holder presents it, and its data refused.
 
 批量归集: 200 食品生产许可证 lines, 3 of them malformed, go through ``zzgw import``'s code path; the malformed ones are
 reported with line, field and reason, and running the same file again creates nothing new.
@@ -632,22 +633,31 @@ def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Cal
 def _not_shared(
     channel_for: Callable[[str], grpc.Channel], run: int, person: common_pb2.License, out: Callable[[str], None]
 ) -> dict[str, Any]:
-    """The 护照: not shared, and used by no matter of the catalog; asking for it is refused."""
+    """The 护照: not shared. The 不动产登记中心 verifies the one its holder presents under 不动产转移登记, whose
+    materials list it with no field (verification only), and reading its data there is refused (不予共享)."""
     exit_entry = issuance_pb2_grpc.IssuanceServiceStub(channel_for(EXIT))
     passport = exit_entry.IssueLicense(issue_request(_passport(person, run))).license
+    pdf = exit_entry.GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=passport.license_id)).pdf
     out("\n== 10. 不予共享: the 护照 ==")
     out(f"  济南市公安局出入境管理支队 签发护照：{passport.license_id}")
     catalog = catalog_pb2_grpc.CatalogServiceStub(channel_for(EXIT))
     kind = catalog.GetLicenseType(catalog_pb2.GetLicenseTypeRequest(type_code=PASSPORT)).license_type
     shared = catalog_pb2.SharingClass.Name(kind.sharing_class).removeprefix("SHARING_CLASS_")
-    out(f"  证照目录：护照共享属性 {shared}（不予共享）；没有事项的材料清单列出护照")
-    police = sharing_pb2_grpc.SharingServiceStub(channel_for(POLICE))
-    use = verification_pb2.UseContext(matter_code=SEAL_ENGRAVING, purpose="企业开办：公章刻制备案")
-    refused = _refusal(
-        "10", lambda: police.GetLicenseData(sharing_pb2.GetLicenseDataRequest(use=use, license_id=passport.license_id))
+    out(f"  证照目录：护照共享属性 {shared}（不予共享），仅供核验持证人出示的证照")
+    use = verification_pb2.UseContext(matter_code=TRANSFER, purpose="不动产转移登记：核验权利人身份")
+    clerk = verification_pb2_grpc.VerificationServiceStub(channel_for(REAL_ESTATE))
+    report = clerk.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=use, pdf=pdf)).report
+    out(
+        f"  济南市不动产登记中心 不动产转移登记：核验持证人出示的护照：{_verdict_line(report)}"
+        f"（回执编号 {report.receipt.receipt_id}）"
     )
-    out(f"  济南市公安局 调取护照数据：拒绝 {refused['reason']} {refused['message']}")
-    return {"passport": passport.license_id, "passport_refused": refused}
+    real_estate = sharing_pb2_grpc.SharingServiceStub(channel_for(REAL_ESTATE))
+    refused = _refusal(
+        "10",
+        lambda: real_estate.GetLicenseData(sharing_pb2.GetLicenseDataRequest(use=use, license_id=passport.license_id)),
+    )
+    out(f"  济南市不动产登记中心 调取护照数据：拒绝 {refused['reason']} {refused['message']}")
+    return {"passport": passport.license_id, "passport_verdict": report.verdict, "passport_refused": refused}
 
 
 def _batch_import(

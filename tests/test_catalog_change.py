@@ -998,6 +998,54 @@ def test_a_holder_code_type_taken_out_of_a_type_is_said_with_the_licenses_it_lea
     assert again.returncode == 0 and "holder code type" not in again.stderr, again.stderr  # said when adopted only
 
 
+TRANSFER = verification_pb2.UseContext(matter_code="370100-BDCZY-001", purpose="不动产转移登记：核验权利人身份")
+REAL_ESTATE = "123701009937011183"  # 济南市不动产登记中心, which handles 不动产转移登记
+
+
+def test_a_store_of_the_demo_catalog_before_the_passport_was_listed_adopts_it(store: str, tmp_path: Path) -> None:
+    """The demo catalog's 不动产转移登记 takes a 护照 its holder presents (not shared: verified only), which no matter
+    had listed, so none could be verified (a reviewer, R3). A store served with the catalog before adopts it as
+    operations.md says (`zzgw init --adopt-catalog`, no warning: a material added takes nothing from the store), and
+    a passport issued before is then verified there, its data still refused NOT_SHARED."""
+
+    def unlisted(raw: dict[str, Any]) -> None:
+        (matter,) = (m for m in raw["matters"] if m["code"] == TRANSFER.matter_code)
+        matter["materials"] = [m for m in matter["materials"] if m["type_code"] != PASSPORT]
+
+    before = catalog_file(tmp_path / "catalog.json", unlisted)
+    with serving(tmp_path, store, before) as running:
+        issued = (
+            running.issuance(EXIT_ENTRY)
+            .IssueLicense(issue_request(passport("111", samples.citizen_id(17, dt.date(1990, 1, 1)))))
+            .license
+        )
+        pdf = (
+            running.issuance(EXIT_ENTRY)
+            .GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=issued.license_id))
+            .pdf
+        )
+    demo = {key: value for key, value in zzgw_env(tmp_path, store, before).items() if key != "ZZGW_CATALOG"}
+    refused_init = run_zzgw("init", env=demo, timeout=120)
+    assert refused_init.returncode == 2, refused_init.stderr  # another catalog: adopted only when told
+    adopted = run_zzgw("init", "--adopt-catalog", env=demo, timeout=120)
+    assert adopted.returncode == 0, adopted.stderr
+    assert "warning" not in adopted.stderr, adopted.stderr
+    running = start_gateway(tmp_path / "var", store)
+    try:
+        check = verification_pb2_grpc.VerificationServiceStub(running.channel(REAL_ESTATE))
+        report = check.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=TRANSFER, pdf=pdf)).report
+        assert (report.verdict, report.license.license_id) == (PASSED, issued.license_id)
+        sharing = sharing_pb2_grpc.SharingServiceStub(running.channel(REAL_ESTATE))
+        code, _, said = refused(
+            lambda: sharing.GetLicenseData(
+                sharing_pb2.GetLicenseDataRequest(use=TRANSFER, license_id=issued.license_id)
+            )
+        )
+        assert code is grpc.StatusCode.PERMISSION_DENIED and "不予共享" in said, said
+    finally:
+        running.stop()
+
+
 def rows(store: str, statement: str, **params: Any) -> list[Any]:
     """Run ``statement`` on the store behind the gateway's back: its rows, if it returns any."""
     db = Database.connect(store)

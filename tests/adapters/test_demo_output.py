@@ -184,13 +184,21 @@ def test_the_window_scans_the_qr_code(demo: tuple[list[str], dict[str, Any]]) ->
     assert "a PDF edited after sealing: 核验未通过：签章已被篡改（回执编号 " in checks
 
 
-def test_the_passport_is_refused(demo: tuple[list[str], dict[str, Any]]) -> None:
+def test_the_passport_is_verified_as_its_holder_presents_it_and_its_data_never_shared(
+    demo: tuple[list[str], dict[str, Any]],
+) -> None:
+    """SCENARIOS: a 护照 is not shared, "verification of a holder-presented document only". No matter of the demo
+    catalog had listed it, so nobody could verify one, and step 10 was refused for another reason
+    (NOT_USED_BY_MATTER) than the class it shows (a reviewer, R3): the 不动产登记中心 verifies the PDF its holder
+    presents under 不动产转移登记 (green), and reading its data there is refused NOT_SHARED."""
     lines, done = demo
+    assert done["passport_verdict"] == PASSED
     refused = done["passport_refused"]
-    assert (refused["code"], refused["reason"]) == ("INVALID_ARGUMENT", "NOT_USED_BY_MATTER")
+    assert (refused["code"], refused["reason"]) == ("PERMISSION_DENIED", "NOT_SHARED")
     steps = "\n".join(section(lines, "护照"))
-    assert "护照共享属性 NOT_SHARED（不予共享）" in steps
-    assert "调取护照数据：拒绝 NOT_USED_BY_MATTER" in steps and "不使用护照" in steps
+    assert "济南市不动产登记中心 不动产转移登记：核验持证人出示的护照：核验通过（回执编号 " in steps, steps
+    assert "济南市不动产登记中心 调取护照数据：拒绝 NOT_SHARED " in steps and "不予共享" in steps, steps
+    assert "NOT_USED_BY_MATTER" not in steps, steps
 
 
 def test_the_batch_import_reports_the_malformed_lines_and_creates_nothing_twice(

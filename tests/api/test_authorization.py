@@ -1493,7 +1493,9 @@ def past() -> Timestamp:
     [
         ({"holder_code": ""}, ("holder_code", "REQUIRED")),
         ({"type_codes": []}, ("license_ids", "REQUIRED")),
-        ({"type_codes": ["111000009910000279001"]}, ("type_codes[0]", "NOT_USED_BY_MATTER")),
+        ({"type_codes": ["11100000991000019E003"]}, ("type_codes[0]", "NOT_USED_BY_MATTER")),  # a 驾驶证
+        # 不动产转移登记 lists the 护照 for verification only: no consent lets it read one
+        ({"type_codes": ["111000009910000279001"]}, ("type_codes[0]", "NEVER_SHARED")),
         ({"grantee_code": PORTAL}, ("grantee_code", "UNKNOWN_GRANTEE")),
         ({"grantee_code": ADMIN}, ("grantee_code", "UNKNOWN_GRANTEE")),
         ({"grantee_code": TAX}, ("matter_code", "NOT_GRANTEES_MATTER")),  # it could never present the code

@@ -254,7 +254,10 @@ def test_matters_and_bundles(catalog: Catalog) -> None:
         assert matter.materials
         for material in matter.materials:
             license_type = catalog.license_type(material.type_code)
-            assert material.fields
+            # a type never shared is listed for verification only (SCENARIOS: a 护照 its holder presents), with no
+            # field, which the matter would never read
+            never_shared = license_type.sharing_class is SharingClass.NOT_SHARED
+            assert bool(material.fields) is not never_shared, (matter.code, material.type_code)
             assert set(material.full_fields) <= set(material.fields)
             for key in material.full_fields:
                 spec = license_type.field_spec(key)
@@ -267,6 +270,20 @@ def test_matters_and_bundles(catalog: Catalog) -> None:
     assert matter_names >= {"企业印章刻制", "发票申领", "社保登记"}
     matter_names = {catalog.matter(code).name for code in bundles["新生儿出生一件事"].matter_codes}
     assert matter_names >= {"出生登记", "参保登记"}
+
+
+def test_the_passport_is_listed_for_verification_only(catalog: Catalog) -> None:
+    """SCENARIOS: a 护照, not shared, is used in "verification of a holder-presented document only". No matter had
+    listed it, so no department could verify one (a reviewer, R3): 不动产转移登记 takes it, optional, reading none of
+    it."""
+    listing = {
+        matter.name: material
+        for matter in catalog.matters.values()
+        for material in matter.materials
+        if material.type_code == "111000009910000279001"
+    }
+    assert set(listing) == {"不动产转移登记"}
+    assert (listing["不动产转移登记"].fields, listing["不动产转移登记"].required) == ((), False)
 
 
 def test_matter_departments_match_scenarios(catalog: Catalog) -> None:
