@@ -241,7 +241,8 @@ class Console:
                     ],
                     # with what the page names a holder by (单位名称 and 统一社会信用代码 for an organisation, 持证人
                     # and 公民身份号码 or 证件号码 for a person), and whether a number is its holder's code (a
-                    # 居民身份证's 公民身份号码: its check character is checked before a look-up)
+                    # 居民身份证's 公民身份号码: its check character is checked before a look-up), and whether its
+                    # holder may be claimed under any matter (the 居民身份证's data-free check)
                     "license_types": [
                         {
                             "code": t.code,
@@ -251,6 +252,7 @@ class Console:
                             "number_is_holder_code": t.license_number_of_holder,
                             # a 结婚证: its holder is one of the persons it names, the other may show it too
                             "held_by_one_named": bool(t.holder_among),
+                            "claimable_under_any_matter": t.claimable_under_any_matter,
                         }
                         for t in catalog.license_types.values()
                     ],

@@ -847,12 +847,15 @@ function choose(code) {
   const kept = keptInTab("zzgw.purpose");
   $("purpose").value = kept && matter && kept.matter === code ? String(kept.purpose) : matter ? matter.purpose : "";
   // a license is verified, and a claim compared, only for the types the matter's materials list (the gateway
-  // refuses others): those are offered, a type chosen before kept if the matter uses it too
+  // refuses others): those are offered, a type chosen before kept if the matter uses it too; a claim also of a type
+  // whose holder any matter may confirm (the 居民身份证), after the matter's own
   const used = session.license_types.filter((t) => matter && matter.type_codes.includes(t.code));
+  const claimable = used.concat(
+    session.license_types.filter((t) => matter && !used.includes(t) && t.claimable_under_any_matter));
   const typeCode = $("type-code").value;
   $("type-code").replaceChildren(new Option("—", ""), ...used.map((t) => new Option(t.name, t.code)));
   $("type-code").value = used.some((t) => t.code === typeCode) ? typeCode : "";
-  $("claim-type").replaceChildren(...used.map((t) => new Option(t.name, t.code)));
+  $("claim-type").replaceChildren(...claimable.map((t) => new Option(t.name, t.code)));
   claimLabels();
 }
 

@@ -210,6 +210,11 @@ class LicenseType:
     license whose holder's 公民身份号码 is none of the numbers they state is refused (``DISAGREES_WITH_HOLDER``).
     Else a 结婚证 held by a third person had been issued, and that person alone consented to the release of both
     spouses' numbers (a reviewer). Empty: the holder may be none of them (a 出生医学证明's child is no parent)."""
+    claimable_under_any_matter: bool = False
+    """Whether a claim of a license's holder (``CheckClaim``: the holder's code, the number and the holder's name, no
+    other field) may be checked under any matter, not only one whose materials list the type: an identity document's
+    data-free check (SCENARIOS: the 居民身份证's, always allowed), which answers whether the applicant is who they say
+    without giving any of the card's data. The fields stay the listing matters'."""
 
     def __post_init__(self) -> None:
         if (same := _twice(self.fields, lambda f: f.key)) is not None:
@@ -765,6 +770,7 @@ TYPE_KEYS: Mapping[str, bool] = {
     "license_number_of_holder": False,
     "lifelong": False,
     "holder_among": False,
+    "claimable_under_any_matter": False,
 }
 FIELD_KEYS: Mapping[str, bool] = {
     "key": True,
@@ -912,6 +918,7 @@ def _license_type(raw: Mapping[str, Any], number: int) -> LicenseType:
         license_number_of_holder=_get(raw, "license_number_of_holder", bool, where, False),
         lifelong=_get(raw, "lifelong", bool, where, False),
         holder_among=holder_among,
+        claimable_under_any_matter=_get(raw, "claimable_under_any_matter", bool, where, False),
     )
 
 

@@ -1043,10 +1043,15 @@ class VerificationService:
         # a value left empty or blank claims nothing (below), of a field the matter may not see too: not refused
         # NOT_CLAIMABLE and put on the holder's log as an attempt, which the same claim without it is not (a reviewer)
         fields = {key: value for key, value in fields.items() if value.strip()}
-        # "it matches" would confirm a guess of a name, number or holder code the matter has no need of
+        # "it matches" would confirm a guess of a name, number or holder code the matter has no need of; but who holds
+        # an identity document is what any matter may confirm (the 居民身份证's data-free check): its fields stay
+        # the listing matters' (``_unclaimable``)
         target = UseTarget(type_code=type_code, license_number=license_number, holder_code=holder_code)
-        matter = self._used_by_matter(caller, use, AuditAction.CHECK_CLAIM, type_code, "type_code", target)
         license_type = self._catalog.license_types[type_code]
+        if license_type.claimable_under_any_matter:
+            matter = self._catalog.matters[use.matter_code]  # the use context was checked against the catalog
+        else:
+            matter = self._used_by_matter(caller, use, AuditAction.CHECK_CLAIM, type_code, "type_code", target)
         unclaimable = _unclaimable(license_type, fields, matter)
         refused_keys = {violation.field for violation in unclaimable}
         today = _day(self._clock.now())

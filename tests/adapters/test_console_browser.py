@@ -36,7 +36,7 @@ from tests.api.test_verification import FPSL as MATTER
 from tests.api.test_verification import change, qr_for, receipt_statement, verifier
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.api.test_verification_superseded import amend
-from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, fresh_database, today
+from tests.conftest import CIVIL, ID_CARD, MARKET, POLICE, TAX, RunningGateway, fresh_database, today
 from tests.signing.test_pdf_annotations import comment, updated
 
 QYKZ, CSDJ = "370100-QYKZ-001", "370100-CSDJ-001"  # the 公安局's matters; MATTER (发票申领) is the tax bureau's
@@ -682,7 +682,9 @@ def test_a_handheld_scanner_types_the_code_and_enter_and_the_next_scan_replaces_
 def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, running: RunningGateway) -> None:
     issued = issue(running, 49, samples.business_license).license  # what 发票申领 needs
     offered = page.eval_on_selector_all("#claim-type option", "options => options.map(o => o.value)")
-    assert offered == [issued.type_code]  # the types the matter uses, not every type a claim could name
+    # the types the matter uses, not every type a claim could name; and the 居民身份证, whose holder any matter may
+    # confirm (SCENARIOS: its data-free claim check is always allowed)
+    assert offered == [issued.type_code, ID_CARD]
     # a company's license: its holder's fields are a company's
     labels = page.eval_on_selector_all("#by-claim label", "ls => ls.map(l => l.firstChild.textContent.trim())")
     assert labels == ["证照类型", "统一社会信用代码", "证照编号", "单位名称（可选）"]
@@ -707,6 +709,22 @@ def test_a_clerk_compares_a_claim_and_sees_which_field_differs(page: Any, runnin
     page.wait_for_selector("#message:not([hidden])")
     assert page.inner_text("#message") == "统一社会信用代码的校验码不符，请核对后重新输入（可能是输入有误）"
     assert page.is_hidden("#result")
+
+
+def test_a_tax_clerk_confirms_who_the_applicant_is_by_the_id_card(page: Any, running: RunningGateway) -> None:
+    """发票申领 lists no 居民身份证, but the card's data-free claim check is always allowed (SCENARIOS; a reviewer, R4):
+    the tax clerk compares the applicant's name and number in 信息比对, and is shown none of the card's data."""
+    record = {**samples.id_card(720_000 + int(uuid.uuid4().hex[:5], 16)), "request_id": f"card-{uuid.uuid4().hex}"}
+    card = running.issuance(POLICE).IssueLicense(issue_request(record)).license
+    page.select_option("#claim-type", ID_CARD)
+    labels = page.eval_on_selector_all("#by-claim label", "ls => ls.map(l => l.firstChild.textContent.trim())")
+    assert labels[1] == "公民身份号码", labels
+    page.fill("#claim-holder", card.holder.code)
+    page.fill("#claim-number", card.license_number)
+    page.fill("#claim-name", card.holder.name)
+    check(page, "by-claim")
+    assert "信息一致，证照有效" in verdict(page, "PASSED")
+    assert card.fields["address"] not in page.inner_text("#result")
 
 
 def test_what_prints_as_nothing_is_named_or_dropped_as_the_gateway_reads_it(page: Any, running: RunningGateway) -> None:

@@ -2142,18 +2142,19 @@ def test_a_claim_cannot_be_about_a_secret_field_one_the_type_has_not_or_a_type_t
         asked["holder_code"],
     )
 
-    # nor a type the matter does not use at all: 发票申领 needs a 营业执照, and "it matches" on an ID card's (or a
-    # newborn's 出生医学证明's) number, holder and name would confirm a guess of personal data it has no need of
+    # nor a type the matter does not use at all: 发票申领 needs a 营业执照, and "it matches" on a newborn's
+    # 出生医学证明's number, holder and name would confirm a guess of personal data it has no need of (a 居民身份证's
+    # holder is another matter: the next test)
     invoices = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="企业开办：发票申领")
     with pytest.raises(grpc.RpcError) as unneeded:
         verifier(running, TAX).CheckClaim(
             verification_pb2.CheckClaimRequest(
-                use=invoices, type_code=secret_type, **asked, fields={"holder_name": "某人"}
+                use=invoices, type_code=BIRTH_CERTIFICATE, **asked, fields={"holder_name": "某人"}
             )
         )
     assert unneeded.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_details(unneeded.value)[1] == [("type_code", "NOT_USED_BY_MATTER")]
-    assert "事项 370100-FPSL-001（发票申领）不使用居民身份证" in (unneeded.value.details() or "")
+    assert "事项 370100-FPSL-001（发票申领）不使用出生医学证明" in (unneeded.value.details() or "")
     # the attempt is on the holder's log (the claim named the holder and the number; nothing was compared)
     assert trail_rows(running, "action, decision, reason, holder_code", "caller = :tax", tax=TAX)[-1] == (
         AuditAction.CHECK_CLAIM.value,
@@ -2161,6 +2162,39 @@ def test_a_claim_cannot_be_about_a_secret_field_one_the_type_has_not_or_a_type_t
         "NOT_USED_BY_MATTER",
         asked["holder_code"],
     )
+
+
+BIRTH_CERTIFICATE = "1110000099100006XH001"  # 出生医学证明: used by none of 税务局's matters
+
+
+def test_an_id_cards_holder_may_be_claimed_under_any_matter_and_nothing_more(running: RunningGateway) -> None:
+    """SCENARIOS: a 居民身份证's data-free claim check is always allowed (the catalog's ``claimable_under_any_matter``):
+    税务局's 发票申领, whose materials list no ID card, had been refused NOT_USED_BY_MATTER, at the desks where an
+    applicant's identity needs confirming without reading data (a reviewer, R4). The holder's code, the number and
+    name are answered under any matter, on the trail; a field the matter does not list is still refused."""
+    record = {**samples.id_card(710_000 + int(uuid.uuid4().hex[:5], 16)), "request_id": f"card-{uuid.uuid4().hex}"}
+    card = running.issuance(POLICE).IssueLicense(issue_request(record)).license
+    invoices = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="企业开办：核对经办人身份")
+    asked = {"type_code": card.type_code, "holder_code": card.holder.code, "license_number": card.license_number}
+
+    def tax_claim(fields: dict[str, str]) -> verification_pb2.CheckClaimResponse:
+        return verifier(running, TAX).CheckClaim(
+            verification_pb2.CheckClaimRequest(use=invoices, **asked, fields=fields)
+        )
+
+    right = tax_claim({"holder_name": card.holder.name})
+    assert (right.result, right.code) == (verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID, 0)
+    assert receipt_statement(running, right.receipt)["result"] == "CORRECT_AND_VALID"
+    wrong = tax_claim({"holder_name": card.holder.name + "某"})
+    assert (wrong.code, list(wrong.mismatched_fields)) == (7, ["holder_name"])
+    assert trail_rows(running, "action, decision, holder_code", "caller = :tax", tax=TAX)[-2:] == [
+        (AuditAction.CHECK_CLAIM.value, "CORRECT_AND_VALID", card.holder.code),
+        (AuditAction.CHECK_CLAIM.value, "PARTLY_WRONG", card.holder.code),
+    ]
+    # the card's data stays the matters' that list it: its address, or even its gender, is not confirmed here
+    with pytest.raises(grpc.RpcError) as unused:
+        tax_claim({"holder_name": card.holder.name, "gender": card.fields["gender"]})
+    assert error_details(unused.value)[1] == [("fields.gender", "NOT_USED_BY_MATTER")]
 
 
 def test_a_claim_is_not_compared_with_a_record_changed_behind_the_gateways_back(running: RunningGateway) -> None:

@@ -272,6 +272,13 @@ def test_matters_and_bundles(catalog: Catalog) -> None:
     assert matter_names >= {"出生登记", "参保登记"}
 
 
+def test_the_id_cards_holder_alone_is_claimable_under_any_matter(catalog: Catalog) -> None:
+    """SCENARIOS: a 居民身份证's data-free claim check is always allowed; it had been refused under every matter not
+    listing the card (a reviewer, R4). No other type's holder is confirmed to a matter that needs none of it."""
+    claimable = {t.name for t in catalog.license_types.values() if t.claimable_under_any_matter}
+    assert claimable == {"居民身份证"}
+
+
 def test_the_passport_is_listed_for_verification_only(catalog: Catalog) -> None:
     """SCENARIOS: a 护照, not shared, is used in "verification of a holder-presented document only". No matter had
     listed it, so no department could verify one (a reviewer, R3): 不动产转移登记 takes it, optional, reading none of
