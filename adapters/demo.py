@@ -462,7 +462,10 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
     case = f"XSECS-{run}"
     out(f"\n== 7. 新生儿出生一件事（办件 {case}） ==")
     out(f"  7.1 济南市卫生健康委员会 签发出生医学证明：{certificate.license_id}")
-    out(f"      新生儿 {certificate.holder.name}（{mask(certificate.holder.code)}），持证主体为新生儿本人")
+    out(
+        f"      新生儿 {certificate.holder.name}（医院编码 {mask(certificate.holder.code)}，尚无公民身份号码），"
+        "持证主体为新生儿本人"
+    )
 
     police = sharing_pb2_grpc.SharingServiceStub(channel_for(POLICE))
     registration = verification_pb2.UseContext(
@@ -554,6 +557,7 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
     return {
         "birth": certificate.license_id,
         "birth_holder": certificate.holder.code,
+        "birth_holder_code_type": certificate.holder.code_type,
         "unauthorised": refused,
         "approval": (_REQUEST_STATE[decided.state], until),
         "approved_fields": {f.key: (f.value, f.masked, f.basis) for f in approved.fields},
@@ -880,10 +884,11 @@ def _id_card(run: int) -> dict[str, Any]:
 
 
 def _birth_certificate(run: int) -> dict[str, Any]:
-    """A 出生医学证明 of a child born a week ago, the holder the child; the mother and father named by their
-    公民身份号码 (the catalog's guardians of the holder: either may consent for the child)."""
+    """A 出生医学证明 of a child born a week ago, the holder the child, under the code the hospital gives (``099``: the
+    公安局 gives the 公民身份号码 at 出生登记, later); the mother and father named by their 公民身份号码 (the catalog's
+    guardians of the holder: either may consent for the child)."""
     born = _today() - dt.timedelta(days=7)
-    child = samples.citizen_id(2 * (run % 500) + 1, born)  # odd: a boy
+    child = f"H{born:%Y%m%d}{run:06d}"  # the hospital's scheme, as api.md's H2026120100123
     father_born, mother_born = dt.date(1990, 3, 1 + run % 28), dt.date(1992, 4, 1 + run % 28)
     father, mother = samples.person_name(run + 11), samples.person_name(run + 12)
     name = father[0] + "小明"
@@ -891,7 +896,7 @@ def _birth_certificate(run: int) -> dict[str, Any]:
         "request_id": f"demo-{run}-bc",
         "type_code": BIRTH_CERTIFICATE,
         "license_number": f"Q37{run:07d}",
-        "holder": {"name": name, "code_type": "111", "code": child},
+        "holder": {"name": name, "code_type": "099", "code": child},
         "issue_date": _today().isoformat(),
         "fields": {
             "child_name": name,

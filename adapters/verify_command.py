@@ -341,6 +341,11 @@ def _holder_rows(license: verification_pb2.LicenseSummary) -> list[tuple[str, st
             "请与申请人身份证件核对，确认申请人是证照载明的当事人之一；不是持证人时，可用信息比对核对其本人的公民身份号码"
             "（compare with the applicant's ID: the applicant is one of the persons listed）"
         )
+    elif license.holder_code_type == "099":  # a newborn under the hospital's code: no ID of its own, a parent applies
+        compare = (
+            "持证人尚无身份证件：请核对申请人（父母或监护人）的身份证件与证照所载的父母信息（the holder, a newborn, "
+            "has no ID: compare the applicant's, a parent's or guardian's, with the parents the license names）"
+        )
     else:
         compare = "请与申请人身份证件核对，确认是本人的证照（compare with the applicant's ID）"
     name, code = _holder_labels(license)

@@ -1532,6 +1532,20 @@ function showStanding(answer) {
   show("review-standing", Boolean(text));
 }
 
+// What the clerk compares a license's holder with: a company's name and code (whole, public registration data); a
+// person's ID (masked); a person registered under another code (099: a newborn without a 公民身份号码 yet, under the
+// hospital's) holds no ID, and a parent applies: their ID, against the parents the license names; either person a
+// 结婚证 names may show it (partyCheck: the words, as the persons are listed or not).
+function holderCheck(inFull, codeType, partyCheck) {
+  if (inFull) return "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。";
+  if (partyCheck) return partyCheck;
+  if (codeType === "099") {
+    return "持证人尚无身份证件（以其他代码登记，如新生儿）：申请人应为其父母或监护人，"
+      + "请核对申请人（父母或监护人）的身份证件与证照所载的父母信息（持证人信息已部分隐去）。";
+  }
+  return "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。";
+}
+
 // Whose license a receipt's is. A receipt names a license and no holder (it holds no personal data): another
 // company's valid receipt, handed over by an applicant, had shown green with nothing to compare with the applicant (a
 // receipts tester). The gateway gives the license's holder from its registry as a verification shows it (a person
@@ -1551,12 +1565,10 @@ function showHolder(answer) {
     row(table, labels.name + "（登记库信息，不在签名内容中）", holder.holder_name_masked);
     row(table, labels.code + "（登记库信息，不在签名内容中）", holder.holder_code_masked);
     text = "回执不记载持证人，上面是证照网关登记库中该证照的持证信息："
-      + (holder.holder_in_full
-        ? "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。"
-        : type && type.held_by_one_named
-          ? "请与申请人身份证件核对；申请人可以是证照载明的另一方当事人（如结婚证的配偶），"
-            + "不是持证人时请用“信息比对”核对其本人的公民身份号码。"
-          : "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。");
+      + holderCheck(holder.holder_in_full, holder.holder_code_type, type && type.held_by_one_named
+        ? "请与申请人身份证件核对；申请人可以是证照载明的另一方当事人（如结婚证的配偶），"
+          + "不是持证人时请用“信息比对”核对其本人的公民身份号码。"
+        : "");
   } else if (said) {
     text = "回执不记载持证人，不能说明所载证照是申请人的：请核对是否为申请人的证照，或请申请人提交证照，在“输入证照”中重新核验。";
   }
@@ -1924,11 +1936,10 @@ function render(report, by, check) {
   // the license's code or number may be someone else's: the holder is what ties it to the applicant (a person's
   // masked, compared with the ID; an organisation's whole, public registration data, compared with its name and code;
   // for a 结婚证, either spouse: the wife of one her husband holds had been told to confirm it was hers, and refused)
-  $("holder-check").textContent = report.license && report.license.holder_in_full
-    ? "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。"
-    : report.license && (report.license.parties || []).length
-      ? PARTY_CHECK
-      : "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。";
+  $("holder-check").textContent = report.license
+    ? holderCheck(report.license.holder_in_full, report.license.holder_code_type,
+      (report.license.parties || []).length ? PARTY_CHECK : "")
+    : "";
   show("holder-check", Boolean(report.license && report.license.holder_name_masked));
   // a license not found, or one the gateway did not look at (the document or code failed first): said apart
   const lookedAt = ((report.findings || {}).status || {}).reason !== "NOT_CHECKED";

@@ -727,6 +727,25 @@ def test_a_tax_clerk_confirms_who_the_applicant_is_by_the_id_card(page: Any, run
     assert card.fields["address"] not in page.inner_text("#result")
 
 
+def test_a_newborns_certificate_is_compared_with_the_parent_who_applies(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """A newborn is registered under the hospital's code (099) and holds no ID card: the window had told the 公安局's
+    clerk to compare the certificate with the applicant's own ID, "本人的证照", where a parent applies (a reviewer,
+    R5)."""
+    from adapters.demo import HEALTH, _birth_certificate
+
+    certificate = running.issuance(HEALTH).IssueLicense(issue_request(_birth_certificate(700_002))).license
+    with at_work(browser, console, running.tokens[POLICE], CSDJ) as page:
+        page.fill("#query", certificate.license_id)
+        page.press("#query", "Enter")
+        assert "核验通过" in verdict(page, "PASSED")
+        assert page.inner_text("#holder-check") == (
+            "持证人尚无身份证件（以其他代码登记，如新生儿）：申请人应为其父母或监护人，"
+            "请核对申请人（父母或监护人）的身份证件与证照所载的父母信息（持证人信息已部分隐去）。"
+        )
+
+
 def test_what_prints_as_nothing_is_named_or_dropped_as_the_gateway_reads_it(page: Any, running: RunningGateway) -> None:
     """A console tester: a number pasted with a direction override (U+202E) after it was found, as the gateway drops
     invisible format characters from a number, but 核验内容 showed it as typed, so the rest of the line read backwards

@@ -171,6 +171,17 @@ def test_a_birth_approval_then_a_one_use_consent(demo: tuple[list[str], dict[str
     assert "第二次：拒绝 CONSENT_USED_UP 出生医学证明：持证人授权次数已用完" in steps
 
 
+def test_the_newborn_is_registered_under_the_hospitals_code(demo: tuple[list[str], dict[str, Any]]) -> None:
+    """api.md: a newborn without a 公民身份号码 yet is registered under code type 099 with the code the hospital gives;
+    the 公安局 gives the number at 出生登记, the step after. The demo had given the week-old child a 公民身份号码 before
+    it (a reviewer, R5)."""
+    lines, done = demo
+    assert done["birth_holder_code_type"] == "099"
+    assert re.fullmatch(r"H\d{14}", done["birth_holder"]), done["birth_holder"]
+    births = "\n".join(section(lines, "新生儿出生一件事"))
+    assert re.search(r"新生儿 \S+（医院编码 H\S+，尚无公民身份号码），持证主体为新生儿本人", births), births
+
+
 def test_the_window_scans_the_qr_code(demo: tuple[list[str], dict[str, Any]]) -> None:
     lines, done = demo
     assert done["qr_code"].startswith("ZZ1:")

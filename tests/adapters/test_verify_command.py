@@ -40,6 +40,7 @@ from tests.api.test_verification import change, qr_for, receipt_statement
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.commands import run_zzgw
 from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, today, trail_rows
+from tests.test_catalog_change import CSDJ
 
 ROOT = Path(__file__).resolve().parents[2]
 USE = verification_pb2.UseContext(matter_code=MATTER, purpose="企业开办窗口核验")
@@ -433,6 +434,19 @@ def test_the_holder_is_labelled_by_its_kind(running: RunningGateway) -> None:
     assert labels("414") == ["持证人", "证件号码"]
     assert labels("001", in_full=True) == ["单位名称", "统一社会信用代码"]
     assert labels("099") == labels("") == ["持证主体", "持证主体代码"]
+
+
+def test_a_newborns_certificate_is_compared_with_the_parent_who_applies(running: RunningGateway) -> None:
+    """A newborn registered under the hospital's code (099) has no ID card to compare: the command had told the
+    operator to check it against the applicant's own ID, "本人的证照", where a parent applies (a reviewer, R5)."""
+    from adapters.demo import HEALTH, _birth_certificate
+
+    certificate = running.issuance(HEALTH).IssueLicense(issue_request(_birth_certificate(700_001))).license
+    answer = verify(running.channel(POLICE), certificate.license_id, CSDJ, max_file_bytes=LIMIT)
+    assert answer.report.license.holder_code_type == "099"
+    said = answer_text(answer)
+    assert "请核对申请人（父母或监护人）的身份证件与证照所载的父母信息" in said, said
+    assert "确认是本人的证照" not in said, said
 
 
 def test_the_example_in_console_md_is_what_the_command_prints(running: RunningGateway, tmp_path: Path) -> None:
