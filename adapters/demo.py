@@ -45,6 +45,7 @@ from adapters.batch_import import failure_line, import_file
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.audit import reason_words
+from gateway.domain.catalog import SharingClass
 from gateway.domain.counts import counted
 from gateway.domain.model import LicenseStatus, SystemClock, mask, today
 from protos.zzgw.v1 import (
@@ -247,7 +248,7 @@ def run_demo(
         out(f"  {lic.type_name:<8} {lic.license_id}")
         out(
             f"           holder {lic.holder.name} ({mask(lic.holder.code)}), issued by {lic.issuer_name}, "
-            f"status {_STATUS[lic.status]}, seal {lic.record_seal.algorithm} {lic.record_seal.key_id[:12]}…"
+            f"status {_status_words(lic.status)}, seal {lic.record_seal.algorithm} {lic.record_seal.key_id[:12]}…"
         )
 
     out("\n== 2. GetLicense: the market regulator reads its business license ==")
@@ -267,7 +268,7 @@ def run_demo(
     subscription.expect(amended.license.license_id)
     out(f"  version {amended.license.version}: {amended.license.license_id} (法定代表人 {person.holder.name})")
     out(
-        f"  version {amended.superseded.version}: now {_STATUS[amended.superseded.status]}, "
+        f"  version {amended.superseded.version}: now {_status_words(amended.superseded.status)}, "
         f"superseded by version {amended.license.version}"
     )
 
@@ -293,7 +294,7 @@ def run_demo(
     out("  (the license types its matters use: 发票申领 needs the 营业执照, not the food permit or the ID card;")
     out("   watched from the first 营业执照 event, this run's shown)")
     for event in events:
-        out(f"  cursor {event.cursor:>6}  {_KIND[event.kind]:<15} {_STATUS[event.status]:<10} {event.license_id}")
+        out(f"  cursor {event.cursor:>6}  {_KIND[event.kind]:<15} {_status_words(event.status):<6} {event.license_id}")
     if missing := expected - {(e.kind, e.license_id) for e in events}:
         for kind, license_id in sorted(missing):
             out(f"  missing: {_KIND[kind]} {license_id}")
@@ -646,8 +647,8 @@ def _not_shared(
     out(f"  济南市公安局出入境管理支队 签发护照：{passport.license_id}")
     catalog = catalog_pb2_grpc.CatalogServiceStub(channel_for(EXIT))
     kind = catalog.GetLicenseType(catalog_pb2.GetLicenseTypeRequest(type_code=PASSPORT)).license_type
-    shared = catalog_pb2.SharingClass.Name(kind.sharing_class).removeprefix("SHARING_CLASS_")
-    out(f"  证照目录：护照共享属性 {shared}（不予共享），仅供核验持证人出示的证照")
+    shared = SharingClass(catalog_pb2.SharingClass.Name(kind.sharing_class).removeprefix("SHARING_CLASS_"))
+    out(f"  证照目录：护照{shared.words}，仅供核验持证人出示的证照")
     use = verification_pb2.UseContext(matter_code=TRANSFER, purpose="不动产转移登记：核验权利人身份")
     clerk = verification_pb2_grpc.VerificationServiceStub(channel_for(REAL_ESTATE))
     report = clerk.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=use, pdf=pdf)).report
@@ -679,11 +680,11 @@ def _batch_import(
     with tempfile.TemporaryDirectory(prefix="zzgw-demo-") as directory:
         path = Path(directory) / "food-permits.jsonl"
         path.write_text("".join(line + "\n" for line in _food_permit_lines(run, slot)), encoding="utf-8")
-        for attempt in ("first run", "same file again"):
+        for attempt in ("第一次导入", "同一文件再次导入"):
             report = import_file(path, lambda: channel_for(MARKET), reconnecting=reconnecting)
             runs.append(report)
             out(
-                f"  {attempt}: {counted(report.lines, 'line')}（新签发 {report.created} 件，"
+                f"  {attempt}：{report.lines} 行（新签发 {report.created} 件，"
                 f"此前已有 {report.existing} 件，失败 {report.failed} 行）"
             )
     for failure in runs[0].failures:  # as `zzgw import` lists them
@@ -779,15 +780,18 @@ def _refusal(step: str, call: Callable[[], object]) -> dict[str, str]:
     try:
         call()
     except grpc.RpcError as error:
-        info = error_details_pb2.ErrorInfo()
+        info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
         status = rpc_status.from_call(error)
         for detail in status.details if status is not None else ():
-            if detail.Unpack(info):
-                break
+            if not detail.Unpack(info):
+                detail.Unpack(bad)
+        # a bad request's message puts each violation's field path before its words (license_id: 事项 …): the words
+        # alone, as the console says them
+        words = "；".join(v.description for v in bad.field_violations if v.description)
         return {
             "code": error.code().name,
-            "reason": info.reason,
-            "message": error.details() or "",
+            "reason": info.reason or next((v.reason for v in bad.field_violations), ""),
+            "message": words or error.details() or "",
             "remedy": info.metadata.get("remedy", ""),
         }
     raise DemoUnexpected(step, "网关应答了本应拒绝的请求（the call was answered, not refused）")

@@ -775,10 +775,18 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     except (ImportStopped, DemoUnexpected) as exc:
         print(f"zzgw demo: {exc}", file=sys.stderr)
         return 1
+    # the settings' HTTP address is their gateway's: one --target names may be another's, whose console the demo
+    # cannot know (it had sent the user to the settings' console, another gateway's on a shared machine)
+    console = (
+        f"{settings.http_url}/console/"
+        if target == settings.grpc_addr
+        else "该网关 HTTP 地址（其 ZZGW_HTTP_ADDR）下的 /console/，zzgw demo --target 不知道该地址"
+        "（at /console/ on that gateway's HTTP address, its ZZGW_HTTP_ADDR, which zzgw demo --target does not know）"
+    )
+    tokens = settings.dev_tokens_path if settings.mode == "dev" else "`zzgw console-token`"
     print(
-        f"\nThe same checks in the clerk's console: {settings.http_url}/console/ — sign in with the token of "
-        f"济南市不动产登记中心 ({settings.dev_tokens_path if settings.mode == 'dev' else '`zzgw console-token`'}) and "
-        f"verify {done['marriage']}"
+        f"\n办事窗口控制台可做同样的核验（the same checks in the clerk's console）：{console}，"
+        f"以济南市不动产登记中心的令牌登录（{tokens}），核验 {done['marriage']}"
     )
     return 0
 

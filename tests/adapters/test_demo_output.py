@@ -224,9 +224,9 @@ def test_the_batch_import_reports_the_malformed_lines_and_creates_nothing_twice(
         (151, "valid_until", "VALIDITY_BEFORE_ISSUE"),
     ]
     steps = section(lines, "批量归集")
-    assert steps[:2] == [
-        "  first run: 200 lines（新签发 197 件，此前已有 0 件，失败 3 行）",
-        "  same file again: 200 lines（新签发 0 件，此前已有 197 件，失败 3 行）",
+    assert steps[:2] == [  # in Chinese, as a Chinese line (it had been "first run: 200 lines（新签发 …": R6)
+        "  第一次导入：200 行（新签发 197 件，此前已有 0 件，失败 3 行）",
+        "  同一文件再次导入：200 行（新签发 0 件，此前已有 197 件，失败 3 行）",
     ]
     # as `zzgw import` lists them
     assert steps[3].startswith("    第 88 行 holder.code BAD_CHECK_CHARACTER：统一社会信用代码校验码不符")
@@ -548,3 +548,42 @@ def test_the_demo_says_what_it_does_in_the_status_and_label_words(demo: tuple[li
     assert revoked == [f"  {done['food']}：已吊销或撤销（生产条件发生变化，不再符合许可要求）"], revoked
     requested = next(line for line in lines if "共享申请 " in line and "信息项" in line)
     assert "信息项 新生儿姓名、性别、" in requested and "child_name" not in requested, requested
+
+
+_STATUS_CODES = re.compile(r"\b(ACTIVE|SUSPENDED|REVOKED|CANCELLED|SUPERSEDED|EXPIRED)\b")
+
+
+def test_statuses_sharing_classes_and_refusals_are_said_in_the_consoles_words(
+    demo: tuple[list[str], dict[str, Any]],
+) -> None:
+    """docs/demo.md: the demo says statuses as the console does (有效, 已变更（不再现行）). It had printed ``status
+    ACTIVE`` (step 1), ``now SUPERSEDED`` (3), events' ``ACTIVE`` (5), ``护照共享属性 NOT_SHARED`` (10), and a
+    refusal's field path before its words (``拒绝 NOT_USED_BY_MATTER license_id: 事项 …``) (a reviewer, R6)."""
+    lines, _ = demo
+    coded = [line for line in lines if _STATUS_CODES.search(line)]
+    assert not coded, coded
+    issued = section(lines, "归集")
+    assert sum(", status 有效, seal " in line for line in issued) == 3, issued
+    assert "  version 1: now 已变更（不再现行）, superseded by version 2" in section(lines, "AmendLicense")
+    events = [line for line in section(lines, "WatchLicenseChanges") if line.startswith("  cursor ")]
+    assert [line.split()[3] for line in events] == ["有效", "有效"], events
+    assert "  证照目录：护照不予共享，仅供核验持证人出示的证照" in section(lines, "护照")
+    # a refusal in its words, no field path before them (the gateway's message begins with one)
+    assert not [line for line in lines if re.search(r"拒绝：?\s*[A-Z_]+ [a-z_][a-z0-9_.\[\]]*: ", line)], lines
+
+
+def test_a_bad_requests_refusal_is_said_in_its_words_without_the_field_path(running: RunningGateway) -> None:
+    """The gateway's message of a bad request puts each violation's field before its words (``license_id: 事项 …``):
+    the demo says the words, as the console does (its step 10 had printed the path; a reviewer, R6)."""
+    from protos.zzgw.v1 import verification_pb2_grpc
+
+    card = running.issuance(POLICE).IssueLicense(issue_request(samples.id_card(730_001))).license
+    use = verification_pb2.UseContext(
+        matter_code="370100-CBDJ-001", purpose="参保登记"
+    )  # no 居民身份证 among its materials
+    stub = verification_pb2_grpc.VerificationServiceStub(running.channel("1137010099370110X6"))  # 医疗保障局
+    refused = _refusal(
+        "x", lambda: stub.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=use, license_id=card.license_id))
+    )
+    assert (refused["code"], refused["reason"]) == ("INVALID_ARGUMENT", "NOT_USED_BY_MATTER")
+    assert refused["message"].startswith("事项 370100-CBDJ-001（参保登记）不使用居民身份证"), refused["message"]
