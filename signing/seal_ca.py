@@ -385,6 +385,14 @@ class SealMakerCA:
                         self._listed.add(revocation.serial)
                 self._write_state(merge=False)  # read just now, under the same flock
 
+    def recorded(self, serial: int) -> Revocation | None:
+        """The revocation of ``serial`` as this process or ``revocations.json`` holds it now (the file read under the
+        directory's lock: another worker's record, made since this process last read), or None: what a revocation
+        of it must keep, being final. Nothing is written."""
+        with self._lock, held_directory(self._directory):
+            self._refresh()
+            return self._revocations.get(serial)
+
     def revocation(self, serial: int) -> Revocation | None:
         """The revocation of ``serial``, or None if it is not revoked."""
         with self._lock:
@@ -487,11 +495,10 @@ class SealMakerCA:
         """Take in what ``revocations.json`` holds that this process does not: a revocation another gateway worker
         sharing the directory made (or one added by hand), the earlier time of a serial both have, its listed
         serials. Each worker had read the file once and written its own map whole, so a revocation through one
-        worker was erased from the file by the next through another (a reviewer). Read only to write: a revocation
-        is recorded here before its transaction commits (``SealService.revoke``), and the other processes go by the
-        store until then (``as_revoked``, the CRL), as RevokeSeal's race with sealing wants. The caller holds
-        ``_lock`` and ``_held``. A file that cannot be read is left to `zzgw init` to say: what this process holds
-        stays, and is written."""
+        worker was erased from the file by the next through another (a reviewer). A seal's revocation is recorded
+        here once the store has committed it (``SealService.revoke``); the other processes go by the store (the
+        CRL takes its revocations in at each request). The caller holds ``_lock`` and ``_held``. A file that cannot
+        be read is left to `zzgw init` to say: what this process holds stays, and is written."""
         if self._directory is None:
             return
         path = self._directory / _STATE_FILE

@@ -276,10 +276,6 @@ class SealService:
         self._lock = threading.Lock()
         self._timestamper = timestamper
         self._sealers: dict[str, PdfSealer] = {}
-        self._revoking: dict[str, int] = {}
-        """The seals this process's calls are revoking now, by id, and how many calls each (``_revoking_lock``)."""
-        self._revoking_lock = threading.Lock()
-        """Not ``_lock``, which a revocation holds while the seal-maker CA records it."""
         self._unusable_lines = OncePer(UNUSABLE_KEY_SECONDS)
         """One line per seal whose key cannot be used per ``UNUSABLE_KEY_SECONDS`` (``key``)."""
         self._loop: EventLoopThread | None = None
@@ -413,11 +409,15 @@ class SealService:
             return dt.timedelta(days=days) + _BACKDATE + dt.timedelta(seconds=1) >= length
         return round(length / dt.timedelta(days=1)) == days
 
-    def _record_revocation(self, seal: Seal, reason: x509.ReasonFlags) -> Revocation:
-        """The seal-maker CA's record of ``seal``'s revocation from now (its first, if it holds one). An SM2 seal on a
+    def _revocation_from_now(self, seal: Seal, reason: x509.ReasonFlags) -> Revocation:
+        """The revocation RevokeSeal stores for ``seal``: from now (rounded up to the second, as the CRL lists it), or,
+        when the seal-maker CA already holds one (a seal set back to ACTIVE in the store behind the gateway's back,
+        its revocation maybe served on a CRL), that one, as it was made: its time and CRL reason. Nothing is
+        recorded: the CA records it once the store has committed it (``_recorded_by_the_ca``). An SM2 seal on a
         process without the SM2 seal maker (the system OpenSSL has no SM2) is revoked in the store alone: RevokeSeal
         had been INTERNAL there (an AssertionError), and a leaked seal must be revocable through any process (a
         reviewer). A process with SM2 puts it on the SM2 CRL, and in its CA's record, from the store (``_crl``)."""
+        fresh = Revocation(serial=seal.certificate_serial, reason=reason, revoked_at=whole_second_up(self._clock.now()))
         if seal.algorithm == SM2_SM3 and self._sm2 is None:
             log.warning(
                 "SM2 seal %s of issuer %s revoked in the store only: this process has no SM2 seal maker (no SM2 in "
@@ -425,10 +425,25 @@ class SealService:
                 seal.seal_id,
                 seal.issuer_code,
             )
-            return Revocation(
-                serial=seal.certificate_serial, reason=reason, revoked_at=whole_second_up(self._clock.now())
+            return fresh
+        return self._ca_for(seal.algorithm).recorded(seal.certificate_serial) or fresh
+
+    def _recorded_by_the_ca(self, seal: Seal, revocation: Revocation) -> None:
+        """Have the seal-maker CA record ``revocation`` of ``seal``, which the store has committed. A file that cannot
+        be written now leaves it to the next CRL of any process, which takes the store's revocations in (``_crl``):
+        the revocation is in force from the commit on, whatever this record meets."""
+        if seal.algorithm == SM2_SM3 and self._sm2 is None:
+            return
+        try:
+            self._ca_for(seal.algorithm).take([revocation])
+        except OSError as error:
+            log.warning(
+                "seal %s of issuer %s: revoked in the store, but not yet in the seal-maker CA's revocations.json (%s); "
+                "the next CRL records it from the store",
+                seal.seal_id,
+                seal.issuer_code,
+                error,
             )
-        return self._ca_for(seal.algorithm).revoke(seal.certificate_serial, reason, self._clock.now())
 
     def _ca_for(self, algorithm: str) -> SealMakerCA:
         if algorithm == SM2_SM3:
@@ -534,12 +549,8 @@ class SealService:
         return seal
 
     def _revoked_just_now(self, seal: Seal) -> bool:
-        """Whether ``seal``, read ACTIVE from the store and held revoked by the seal-maker CA, is being revoked by a
-        call of this process (the CA records the revocation before the store commits it), or has been since it was
-        read."""
-        with self._revoking_lock:
-            if seal.seal_id in self._revoking:
-                return True
+        """Whether ``seal``, read ACTIVE from the store, is REVOKED there now: revoked since it was read, through any
+        process of the store."""
         return self._stored(seal.seal_id).status is SealStatus.REVOKED
 
     def record_key(self, issuer_code: str) -> KeyBackend:
@@ -650,34 +661,32 @@ class SealService:
         if seal.status is SealStatus.REVOKED:  # a retry, or another clerk's call, while the first waits: it too
             return self._in_force(self.as_revoked(seal))  # answers once the revocation is in force (a reviewer)
         changed = [f"seal:{seal.key_id}"]
-        with self._revoking_lock:
-            self._revoking[seal_id] = self._revoking.get(seal_id, 0) + 1
-        try:
-            with self._db.unit_of_work(write=True) as uow:
-                # The seal's row first, then the revocation's time: a transaction storing a record this seal sealed
-                # (``SealRepository.held``) has committed before it, sealed before this time, or waits and sees the
-                # revocation; with the time taken earlier, a record sealed after it had been stored as good, and
-                # every verification of it failed CERT_REVOKED (a concurrency tester).
-                locked = uow.seals.lock(seal_id)
-                if locked is not None and locked.status is SealStatus.ACTIVE:  # else another call's stays
-                    # a revocation the CA holds already (the seal set back to ACTIVE in the store behind the
-                    # gateway's back) is written back as it was made: its time and CRL reason, not this call's
-                    with self._lock:
-                        first = self._record_revocation(seal, _CRL_REASONS[crl])
-                    uow.seals.revoke(
-                        seal_id,
-                        at=first.revoked_at,
-                        reason=reason,
-                        crl_reason=_CRL_REASON_OF.get(first.reason, crl).value,
-                    )
-                    if self._feed is not None:
-                        self._feed.announce(uow, changed)
-                    uow.commit()
-        finally:
-            with self._revoking_lock:
-                left = self._revoking.pop(seal_id) - 1
-                if left:
-                    self._revoking[seal_id] = left
+        committed: Revocation | None = None
+        with self._db.unit_of_work(write=True) as uow:
+            # The seal's row first, then the revocation's time: a transaction storing a record this seal sealed
+            # (``SealRepository.held``) has committed before it, sealed before this time, or waits and sees the
+            # revocation; with the time taken earlier, a record sealed after it had been stored as good, and every
+            # verification of it failed CERT_REVOKED (a concurrency tester).
+            locked = uow.seals.lock(seal_id)
+            if locked is not None and locked.status is SealStatus.ACTIVE:  # else another call's stays
+                revocation = self._revocation_from_now(seal, _CRL_REASONS[crl])
+                uow.seals.revoke(
+                    seal_id,
+                    at=revocation.revoked_at,
+                    reason=reason,
+                    crl_reason=_CRL_REASON_OF.get(revocation.reason, crl).value,
+                )
+                if self._feed is not None:
+                    self._feed.announce(uow, changed)
+                uow.commit()
+                committed = revocation
+        # The CA records it only now: its record (revocations.json, which every worker sharing it reads, and its CRLs)
+        # had come first, and a commit that failed (the database gone mid-call, the worker killed) left it there
+        # alone; the other processes sealed on with the seal, answered OK, until a retry or a write-back stored the
+        # CA's time, and all they had issued meanwhile failed as CERT_REVOKED (a reviewer, R1). A failed commit now
+        # revokes nothing anywhere: the call fails, and its retry revokes from its own time.
+        if committed is not None:
+            self._recorded_by_the_ca(seal, committed)
         if self._feed is not None:
             self._feed.committed(changed)
         return self._in_force(self.get(seal_id))
@@ -876,15 +885,13 @@ class SealService:
 
     def _write_back(self, seals: Sequence[Seal]) -> None:
         """Write to the store the revocations the seal-maker CA holds of these seals, which the store shows ACTIVE:
-        each as the CA made it (its time and CRL reason). The CA records a revocation before RevokeSeal's transaction
-        commits; a commit that failed (the database gone mid-call) had left the seal revoked on this process's CRL
-        and in its answers but ACTIVE in the store, for good: a replica with its own data directory listed it on no
-        CRL, and it sealed on there (a reviewer's R2). A seal a call of this process is revoking now is left to that
-        call; one set back to ACTIVE behind the gateway's back is revoked again, from the CA's time."""
+        each as the CA made it (its time and CRL reason). The CA records a revocation only once the store has
+        committed it (``revoke``, or the CRL's ``take``), so one the store lacks is of a seal set back to ACTIVE
+        behind the gateway's back (the store restored from a copy taken before the revocation, or edited), or a
+        record an earlier version made before a commit that then failed. It keeps the CA's time, which a CRL may have
+        served (a revocation served is never undone): left ACTIVE in the store, a replica with its own data directory
+        listed it on no CRL and sealed on with it (a reviewer's R2)."""
         for seal in seals:
-            with self._revoking_lock:
-                if seal.seal_id in self._revoking:
-                    continue
             if seal.algorithm == SM2_SM3 and self._sm2 is None:
                 continue
             revocation = self._ca_for(seal.algorithm).revocation(seal.certificate_serial)
@@ -964,7 +971,13 @@ class SealService:
         return self._sm2.ca.revocation(serial)
 
     def _require_active(self, seal: Seal) -> None:
+        """Nothing if ``seal`` (as read from the store) can seal now; else SEAL_REVOKED or SEAL_EXPIRED. One read
+        ACTIVE and revoked since is refused as revoked while the call was being made (``revoked_while_sealing``): the
+        issuer's seal a call chose, revoked before it sealed its document, had been refused in words meant for a seal
+        the caller named revoked."""
         status = self.as_revoked(seal).effective_status(self._clock.now())
+        if status is SealStatus.REVOKED and seal.status is SealStatus.ACTIVE and self._revoked_just_now(seal):
+            raise revoked_while_sealing(seal.seal_id, seal.name)
         if status is not SealStatus.ACTIVE:
             said = "已吊销" if status is SealStatus.REVOKED else "已过期"
             raise ConflictError(

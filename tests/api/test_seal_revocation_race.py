@@ -16,6 +16,7 @@ before the call's transaction.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import threading
 import time
 import uuid
@@ -24,14 +25,15 @@ from typing import Any
 
 import grpc
 import pytest
+from cryptography import x509
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, verification_pb2
 from tests.api.test_documents import document_of
 from tests.api.test_issuance import unique
-from tests.api.test_seals import register, seals
-from tests.api.test_verification import PASSED, USE, batch_issue, verifier, verify
+from tests.api.test_seals import license_pdf, register, revoked_with_its_commit_failing, seals
+from tests.api.test_verification import PASSED, USE, batch_issue, issue, verifier, verify
 from tests.conftest import (
     MARKET,
     RunningGateway,
@@ -80,21 +82,20 @@ def between_choice_and_write(
 def revocations_held(
     monkeypatch: pytest.MonkeyPatch, running: RunningGateway
 ) -> tuple[threading.Event, threading.Event]:
-    """(timed, release): a revocation through ``running`` sets ``timed`` once its seal-maker CA has recorded it,
-    with its time, and goes on to commit it only when ``release`` is set."""
+    """(timed, release): a revocation through ``running`` sets ``timed`` once it has locked its seal's row and taken
+    its time, and goes on to store and commit it only when ``release`` is set."""
     service = running.gateway.seals
     assert service is not None
-    ca = service.ca
-    revoke = ca.revoke
+    revocation_from_now = service._revocation_from_now
     timed, release = threading.Event(), threading.Event()
 
     def held(*args: Any) -> Any:
-        revocation = revoke(*args)
+        revocation = revocation_from_now(*args)
         timed.set()
         assert release.wait(60), "the revocation was never let go on"
         return revocation
 
-    monkeypatch.setattr(ca, "revoke", held)
+    monkeypatch.setattr(service, "_revocation_from_now", held)
     return timed, release
 
 
@@ -215,10 +216,10 @@ def _answered(call: Callable[[], Any]) -> str:
 def test_a_call_through_the_process_revoking_its_seal_is_told_what_happened(
     replicas: tuple[RunningGateway, RunningGateway], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The process revoking the seal knows it revoked before its store does (its seal-maker CA records the revocation,
-    then the store commits it): a call that chose the seal meanwhile is refused at once. It had been told that the
-    store was restored from a copy taken before the revocation, or changed behind the gateway's back (the words for
-    a seal set ACTIVE again in the store): a concurrency tester's issuer looked for a restore nobody made."""
+    """A call through the process revoking the seal, which chose the seal while the revocation was under way, is
+    told its seal was revoked while it was being made. It had been told that the store was restored from a copy
+    taken before the revocation, or changed behind the gateway's back (the words for a seal set ACTIVE again in the
+    store): a concurrency tester's issuer looked for a restore nobody made."""
     first, _ = replicas
     seal = register(first)
     timed, release = revocations_held(monkeypatch, first)
@@ -246,7 +247,7 @@ def test_a_call_through_the_process_revoking_its_seal_is_told_what_happened(
     made = make_call(first, "IssueLicense", "")
     caller = threading.Thread(target=lambda: answers.update(sealing=outcome(made)))
     caller.start()
-    assert chosen.wait(30)  # refused then; its answer follows its transaction, which the revocation holds on SQLite
+    assert chosen.wait(30)  # its transaction waits for the revocation's, which holds the seal's row (SQLite: writer)
     release.set()
     for thread in (caller, revoking):
         thread.join(30)
@@ -260,3 +261,42 @@ def test_a_call_through_the_process_revoking_its_seal_is_told_what_happened(
     assert answers["revoked"].status == seal_pb2.SEAL_STATUS_REVOKED
     reason, _, key_id = outcome(made)  # and the retry is sealed with the issuer's current seal
     assert reason == "" and key_id not in ("", seal.key_id)
+
+
+@pytest.mark.parametrize("then", ["retry", "crl"])
+def test_a_revocation_whose_commit_failed_invalidates_nothing_issued_meanwhile(
+    replicas: tuple[RunningGateway, RunningGateway], monkeypatch: pytest.MonkeyPatch, then: str
+) -> None:
+    """A RevokeSeal whose commit failed revokes nothing, anywhere: the seal-maker CA had recorded it first, so the
+    process that made the call refused the issuer's calls (as if its store had been restored from a backup) while
+    the other processes, going by the store, issued and sealed on with the seal, answered OK; then the clerk's retry,
+    or that process's next CRL, stored the CA's earlier time, and all they had issued meanwhile failed every
+    verification as CERT_REVOKED for good (a reviewer, R1). The retry now revokes from its own time."""
+    first, second = replicas
+    seal = register(first)  # the issuer's newest seal: what it issues next is sealed with it, through either gateway
+    serial = x509.load_der_x509_certificate(seal.certificate_der).serial_number
+    with monkeypatch.context() as patched:
+        revoked_with_its_commit_failing(second, patched, seal)
+    time.sleep(1.1)  # past the time the failed call had taken
+    issued = [issue(running, 901 + n).license for n, running in enumerate((first, second))]
+    assert [each.record_seal.key_id for each in issued] == [seal.key_id] * 2
+    sealed = (
+        seals(first, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=license_pdf(first)))
+    ).sealed_pdf
+    time.sleep(1.1)  # sealed at least a second before what follows
+    if then == "retry":
+        asked = dt.datetime.now(dt.UTC)
+        revoked = seals(first, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露"))
+        assert revoked.seal.revoked_at.ToDatetime(tzinfo=dt.UTC) >= asked
+    else:  # the process that made the call makes a CRL: the seal is on none, and stays ACTIVE everywhere
+        for running in (second, first):
+            crl = x509.load_der_x509_crl(running.gateway.seals.crl())  # type: ignore[union-attr]
+            assert crl.get_revoked_certificate_by_serial_number(serial) is None
+            shown = seals(running, MARKET).GetSeal(seal_pb2.GetSealRequest(seal_id=seal.seal_id)).seal
+            assert shown.status == seal_pb2.SEAL_STATUS_ACTIVE
+    for running in (first, second):
+        for each in issued:
+            report = verify(running, license_id=each.license_id)
+            assert (report.verdict, report.issuer_identity.reason) == (PASSED, ""), report
+        report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=sealed)).report
+        assert (report.issuer_identity.result, report.issuer_identity.reason) == (PASSED, ""), report

@@ -16,6 +16,7 @@ from cryptography.x509.oid import NameOID
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from PIL import Image
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from gateway.domain.model import CHINA_TZ
@@ -907,38 +908,49 @@ def test_a_seal_listing_past_the_message_limit_is_reply_too_large(tmp_path: Path
         gw.stop()
 
 
+def connection_lost(*args: object, **kwargs: object) -> None:
+    """In place of the store's revoke of a seal: the connection lost at it."""
+    raise OperationalError("UPDATE seals", {}, Exception("server closed the connection unexpectedly"))
+
+
 def revoked_with_its_commit_failing(running: RunningGateway, patched: pytest.MonkeyPatch, seal: seal_pb2.Seal) -> None:
     """RevokeSeal of ``seal`` with the store's revoke failing as a connection lost at it (``patched`` keeps it so
-    until undone): the seal-maker CA has recorded the revocation, the store has not."""
-
-    def gone(*args: object, **kwargs: object) -> None:
-        raise OperationalError("UPDATE seals", {}, Exception("server closed the connection unexpectedly"))
-
-    patched.setattr(SealRepository, "revoke", gone)
+    until undone): neither the store nor the seal-maker CA, which records only what the store committed, holds it."""
+    patched.setattr(SealRepository, "revoke", connection_lost)
     with pytest.raises(grpc.RpcError):
         seals(running, MARKET).RevokeSeal(
             seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
         )
 
 
+def revoked_then_set_back_to_active(running: RunningGateway, seal: seal_pb2.Seal) -> None:
+    """RevokeSeal of ``seal`` (key_compromise), then the store set back to ACTIVE behind the gateway's back (as a
+    restore from a copy taken before the revocation would): the seal-maker CA holds the revocation, the store not."""
+    seals(running, MARKET).RevokeSeal(
+        seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="密钥泄露", crl_reason="key_compromise")
+    )
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE seals SET status = 'ACTIVE', revoked_at = NULL, crl_reason = '' WHERE seal_id = :id"),
+            {"id": seal.seal_id},
+        )
+
+
 @pytest.mark.parametrize("next_read", ["crl", "get_seal"])
-def test_a_revocation_the_ca_recorded_whose_commit_failed_reaches_the_store(
-    running: RunningGateway, monkeypatch: pytest.MonkeyPatch, next_read: str
+def test_a_revocation_the_ca_holds_that_the_store_lacks_reaches_the_store(
+    running: RunningGateway, next_read: str
 ) -> None:
-    """The seal-maker CA records a revocation before RevokeSeal's transaction commits: a commit that failed had left
-    the seal revoked on this process's CRL and in its answers, but ACTIVE in the store for good, so a replica with its
-    own data directory listed it on no CRL and sealed on with it (a reviewer's R2). The next CRL this process makes,
-    or its next GetSeal of the seal, writes the CA's revocation (its time and CRL reason) to the store."""
+    """A seal the seal-maker CA holds revoked and the store ACTIVE (set back behind the gateway's back) had stayed
+    ACTIVE in the store for good, so a replica with its own data directory listed it on no CRL and sealed on with it
+    (a reviewer's R2). The next CRL this process makes, or its next GetSeal of the seal, writes the CA's revocation
+    (its time and CRL reason) to the store."""
     service = running.gateway.seals
     assert service is not None
     seal = register(running, MARKET)
     serial = x509.load_der_x509_certificate(seal.certificate_der).serial_number
-    with monkeypatch.context() as patched:
-        revoked_with_its_commit_failing(running, patched, seal)
+    revoked_then_set_back_to_active(running, seal)
     recorded = service.ca.revocation(serial)
     assert recorded is not None and recorded.reason is x509.ReasonFlags.key_compromise
-    with running.gateway.db.unit_of_work() as uow:
-        assert uow.seals.get(seal.seal_id).status is SealStatus.ACTIVE  # type: ignore[union-attr]
     if next_read == "crl":
         service.crl()
     else:
@@ -965,8 +977,9 @@ def test_a_crl_is_served_when_the_ca_revocation_cannot_be_written_back_now(
     assert service is not None
     seal = register(running, MARKET)
     serial = x509.load_der_x509_certificate(seal.certificate_der).serial_number
+    revoked_then_set_back_to_active(running, seal)
     with monkeypatch.context() as patched:
-        revoked_with_its_commit_failing(running, patched, seal)  # the store's revoke still failing, below
+        patched.setattr(SealRepository, "revoke", connection_lost)  # the write-back refused
         listed = x509.load_der_x509_crl(service.crl()).get_revoked_certificate_by_serial_number(serial)
         assert listed is not None  # served, from the CA's record, the write-back refused again
         with running.gateway.db.unit_of_work() as uow:
