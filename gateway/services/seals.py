@@ -550,8 +550,13 @@ class SealService:
 
     def _revoked_just_now(self, seal: Seal) -> bool:
         """Whether ``seal``, read ACTIVE from the store, is REVOKED there now: revoked since it was read, through any
-        process of the store."""
-        return self._stored(seal.seal_id).status is SealStatus.REVOKED
+        process of the store. Read as a transaction storing what it sealed reads it (``SealRepository.held``), so a
+        revocation under way (its row locked and its time taken, its commit not yet made) is waited for and seen: a
+        plain read had found it ACTIVE, and a PDF sealed through one process after another's revocation time was
+        handed out, every verification of it then failing CERT_REVOKED (a reviewer, R2)."""
+        with self._db.unit_of_work(write=True) as uow:
+            held = uow.seals.held(seal_ids=[seal.seal_id])
+        return any(each.status is SealStatus.REVOKED for each in held)
 
     def record_key(self, issuer_code: str) -> KeyBackend:
         """The key that seals the issuer's license records: that of its newest active seal (记录签章用印章)."""
@@ -723,10 +728,11 @@ class SealService:
         return self._kept_active(seal, self.apply(seal, pdf, reason=reason, page=page, page_field="page"))
 
     def _kept_active(self, seal: Seal, made: bytes) -> bytes:
-        """``made`` (a sealed PDF, a stamp), unless ``seal`` was revoked while it was made: then SEAL_REVOKED, as a
-        license is refused (``revoked_while_sealing``). A sealing queued on the PDF thread, or waiting on a slow
-        time-stamping authority, had been answered OK with a PDF signed after the revocation, which every check
-        then read CERT_REVOKED (a reviewer)."""
+        """``made`` (a sealed PDF, a stamp), unless ``seal`` was revoked while it was made, through any process (a
+        revocation under way is waited for: ``_revoked_just_now``): then SEAL_REVOKED, as a license is refused
+        (``revoked_while_sealing``). A sealing queued on the PDF thread, or waiting on a slow time-stamping
+        authority, had been answered OK with a PDF signed after the revocation, which every check then read
+        CERT_REVOKED (a reviewer)."""
         if self._revoked_just_now(seal):
             raise revoked_while_sealing(seal.seal_id, seal.name)
         return made

@@ -300,3 +300,44 @@ def test_a_revocation_whose_commit_failed_invalidates_nothing_issued_meanwhile(
             assert (report.verdict, report.issuer_identity.reason) == (PASSED, ""), report
         report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=sealed)).report
         assert (report.issuer_identity.result, report.issuer_identity.reason) == (PASSED, ""), report
+
+
+def test_a_pdf_sealed_through_another_process_while_its_seal_is_revoked_is_not_handed_out(
+    replicas: tuple[RunningGateway, RunningGateway], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SealDocument's check after sealing waits for a revocation under way through another process, as a transaction
+    storing what a seal sealed does (``SealRepository.held``), and refuses the PDF SEAL_REVOKED once it is committed.
+    It had read the store without waiting: a PDF sealed after the revocation's time, before its commit, was answered
+    OK, and every verification of it failed CERT_REVOKED (a reviewer, R2)."""
+    first, second = replicas
+    seal = register(first)
+    pdf = license_pdf(first)
+    timed, release = revocations_held(monkeypatch, second)
+    answers: dict[str, Any] = {}
+    revoking = threading.Thread(
+        target=lambda: answers.update(
+            revoked=seals(second, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="换章"))
+        )
+    )
+    revoking.start()
+    assert timed.wait(30)
+    time.sleep(1.1)  # past the revocation's time, taken (rounded up to the second) before ``timed``
+
+    def sealing() -> None:
+        try:
+            sealed = seals(first, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=pdf))
+            answers["sealing"] = ("", "", sealed.sealed_pdf)
+        except grpc.RpcError as error:
+            answers["sealing"] = (error_details(error)[0].reason, error.details() or "", b"")
+
+    caller = threading.Thread(target=sealing)
+    caller.start()
+    caller.join(5)  # sealed by now; its answer waits for the revocation's commit
+    release.set()
+    for thread in (revoking, caller):
+        thread.join(60)
+    monkeypatch.undo()
+    assert answers["revoked"].seal.status == seal_pb2.SEAL_STATUS_REVOKED
+    reason, message, sealed = answers["sealing"]
+    assert (reason, len(sealed)) == ("SEAL_REVOKED", 0), message
+    assert f"seal {seal.seal_id} was revoked while this call was being made" in message
