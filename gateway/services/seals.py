@@ -536,7 +536,10 @@ class SealService:
                 reason="NO_ACTIVE_SEAL",
             )
         if self.as_revoked(seal).status is SealStatus.REVOKED:
-            if self._revoked_just_now(seal):  # not set ACTIVE again: revoked while this call was being made
+            # revoked while this call was being made, through any process: one under way is waited for, and not
+            # taken for a restore (a worker that had read revocations.json meanwhile had told the issuer its database
+            # was restored from a backup; a reviewer, R3)
+            if self._revoked_just_now(seal):
                 raise revoked_while_sealing(seal.seal_id, seal.name)
             # set ACTIVE again in the store: its key seals nothing
             raise ConflictError(

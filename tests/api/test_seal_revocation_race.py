@@ -341,3 +341,43 @@ def test_a_pdf_sealed_through_another_process_while_its_seal_is_revoked_is_not_h
     reason, message, sealed = answers["sealing"]
     assert (reason, len(sealed)) == ("SEAL_REVOKED", 0), message
     assert f"seal {seal.seal_id} was revoked while this call was being made" in message
+
+
+def test_a_revocation_under_way_through_another_process_is_not_taken_for_a_restore(
+    replicas: tuple[RunningGateway, RunningGateway], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An IssueLicense through one process while another's RevokeSeal of the issuer's newest seal is under way is
+    told its seal was revoked while it was being made. A process that had read ``revocations.json`` meanwhile (at an
+    anonymous CRL fetch) found the revocation recorded there before the store committed it, and told the issuer its
+    database had been restored from a backup or changed behind the gateway's back (a reviewer, R3)."""
+    first, second = replicas
+    earlier = register(first)  # revoked through the other process: new to this one's CA, its next CRL reads the file
+    seals(second, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=earlier.seal_id, reason="停用"))
+    seal = register(first)  # the issuer's newest seal: what it issues next is sealed with it
+    timed, release = revocations_held(monkeypatch, second)
+    answers: dict[str, Any] = {}
+    revoking = threading.Thread(
+        target=lambda: answers.update(
+            revoked=seals(second, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="换章"))
+        )
+    )
+    revoking.start()
+    assert timed.wait(30)
+    made = make_call(first, "IssueLicense", "")
+
+    def issuing() -> None:
+        first.gateway.seals.crl()  # type: ignore[union-attr]  # an anonymous CRL fetch, answered by this process
+        answers["issuing"] = outcome(made)
+
+    caller = threading.Thread(target=issuing)
+    caller.start()
+    caller.join(5)  # it waits for the revocation's commit (SQLite: the CRL's too, for the writer)
+    release.set()
+    for thread in (revoking, caller):
+        thread.join(60)
+    monkeypatch.undo()
+    assert answers["revoked"].seal.status == seal_pb2.SEAL_STATUS_REVOKED
+    reason, message, _ = answers["issuing"]
+    assert reason == "SEAL_REVOKED", answers["issuing"]
+    assert f"seal {seal.seal_id} was revoked while this call was being made" in message
+    assert "restored" not in message and "备份" not in message
