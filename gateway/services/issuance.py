@@ -81,6 +81,9 @@ SerialGenerator = Callable[[], str]
 _SERIAL_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _T = TypeVar("_T")
 _WRITE_ATTEMPTS = 3
+_NO_SEAL_TO_SEAL_WITH = frozenset({"NO_ACTIVE_SEAL", "SEAL_REVOKED"})
+"""The refusals of an item issued once more after its seal was revoked meanwhile (``_sealed_again``) that leave the
+first refusal standing: the issuer has no seal to seal it with now."""
 
 
 def random_serial() -> str:
@@ -272,6 +275,8 @@ class _Pending:
     """Answered before with the same content (its request id and digest): not prepared, answered as it was."""
     form: PrintedForm | None = None
     """The printed form of its type as issued, kept with a license whose document is drawn later (``draw`` off)."""
+    sealed_by_revoked: bool = False
+    """Refused at the commit: a seal that sealed it was revoked after it did (``_sealed_by_revoked``)."""
 
 
 class IssuanceService:
@@ -323,11 +328,14 @@ class IssuanceService:
         *,
         documents: Sequence[bytes | None] = (),
         draw: bool = False,
+        reseal: bool = True,
     ) -> list[IssueResult | ZzgwError]:
         """Issue several licenses in one transaction; each item gets its license or its own error, in order.
 
         ``documents`` (by position) are PDFs to seal as the licenses' documents; with ``draw`` the others get one
-        drawn from the template, else they get theirs when first asked for (``DocumentService.get``).
+        drawn from the template, else they get theirs when first asked for (``DocumentService.get``). With
+        ``reseal``, the items whose seal was revoked between their sealing and the commit are issued once more, sealed
+        with the issuer's current seal (``_sealed_again``).
         """
         now = self._clock.now()
         on = today(self._clock)
@@ -389,7 +397,32 @@ class IssuanceService:
         self.signal.notify()
         outcomes = [item.outcome for item in pending]
         assert all(o is not None for o in outcomes)
+        if reseal:
+            self._sealed_again(caller, pending, outcomes, draw)  # type: ignore[arg-type]
         return outcomes  # type: ignore[return-value]
+
+    def _sealed_again(
+        self, caller: Member, pending: list[_Pending], outcomes: list[IssueResult | ZzgwError], draw: bool
+    ) -> None:
+        """Issue once more the items of ``pending`` refused because their seal was revoked after it sealed them, now
+        sealed with the issuer's current seal, and put what that gives in ``outcomes`` (by position): a seal rotation
+        (RegisterSeal, then RevokeSeal of the old seal) through any process had failed every item sealed but not yet
+        stored at that moment SEAL_REVOKED, for the department to send again (a reviewer, R4). Nothing of them was
+        stored, so their request ids are free and this is their retry. The first refusal stands where the issuer has
+        no seal left to seal with (its words say to register one) and where the seal chosen now was revoked too."""
+        again = [n for n, item in enumerate(pending) if item.sealed_by_revoked]
+        if not again:
+            return
+        retried = self.issue_many(
+            caller,
+            [pending[n].draft for n in again],
+            documents=[pending[n].supplied for n in again],
+            draw=draw,
+            reseal=False,
+        )
+        for n, outcome in zip(again, retried, strict=True):
+            if not (isinstance(outcome, ZzgwError) and outcome.reason in _NO_SEAL_TO_SEAL_WITH):
+                outcomes[n] = outcome
 
     def _pending(self, draft: LicenseDraft, supplied: bytes | None) -> _Pending:
         """An item on its way, with its request's digest; one of more fields than could be valid (TOO_MANY,
@@ -509,7 +542,7 @@ class IssuanceService:
             assert item.license is not None
             key = _number_key(item.license)
             if (refused := _sealed_by_revoked(revoked, item.license, item.document)) is not None:
-                item.outcome = refused
+                item.outcome, item.sealed_by_revoked = refused, True
             elif key in taken:
                 item.outcome = self._number_taken(*key)
             elif item.license.license_id in existing_ids:

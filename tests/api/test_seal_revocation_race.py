@@ -144,10 +144,11 @@ def make_call(running: RunningGateway, call: str, target: str) -> Callable[[], A
 def test_what_a_seal_revoked_through_another_process_sealed_meanwhile_is_not_stored(
     replicas: tuple[RunningGateway, RunningGateway], monkeypatch: pytest.MonkeyPatch, call: str, when: str
 ) -> None:
-    """A record sealed through the first gateway by a seal the second revokes meanwhile is refused SEAL_REVOKED with
-    nothing stored, and its retry is sealed with the issuer's current seal; a document made when first asked for is
-    made again with it. Without the re-check, the tester's interleaving ("revoking") stored a license sealed after
-    its seal's revocation time: answered OK, it failed every verification as CERT_REVOKED."""
+    """A record sealed through the first gateway by a seal the second revokes meanwhile is not stored sealed by it: a
+    license issued (alone or in a batch) is sealed once more with the issuer's current seal, as a document made when
+    first asked for is made again with it; an amendment is refused SEAL_REVOKED with nothing stored, and its retry is
+    sealed with the current seal. Without the re-check, the tester's interleaving ("revoking") stored a license sealed
+    after its seal's revocation time: answered OK, it failed every verification as CERT_REVOKED."""
     first, second = replicas
     target = batch_issue(first, 60) if call in ("AmendLicense", "GetLicenseDocument") else ""  # no document yet
     seal = register(first)  # the issuer's newest seal: what it issues next is sealed with it, through either gateway
@@ -191,6 +192,12 @@ def test_what_a_seal_revoked_through_another_process_sealed_meanwhile_is_not_sto
         )
         assert (report.verdict, report.issuer_identity.reason) == (PASSED, "")
         return
+    if call != "AmendLicense":  # sealed once more, with the issuer's current seal (a reviewer, R4)
+        assert reason == "" and key_id not in ("", seal.key_id), answers["sealing"]
+        for running in (first, second):
+            report = verify(running, license_id=_answered(made))
+            assert (report.verdict, report.issuer_identity.reason) == (PASSED, ""), report
+        return
     assert reason == "SEAL_REVOKED", answers["sealing"]
     assert message.startswith(
         f"印章 {seal.seal_id}（电子证照专用章）在本次请求办理期间被吊销，本次请求未写入任何内容："
@@ -221,6 +228,7 @@ def test_a_call_through_the_process_revoking_its_seal_is_told_what_happened(
     taken before the revocation, or changed behind the gateway's back (the words for a seal set ACTIVE again in the
     store): a concurrency tester's issuer looked for a restore nobody made."""
     first, _ = replicas
+    target = batch_issue(first, 60)  # amended: an issue would be sealed once more, with the current seal
     seal = register(first)
     timed, release = revocations_held(monkeypatch, first)
     answers: dict[str, Any] = {}
@@ -244,7 +252,7 @@ def test_a_call_through_the_process_revoking_its_seal_is_told_what_happened(
             chosen.set()
 
     monkeypatch.setattr(service, "current", choosing)
-    made = make_call(first, "IssueLicense", "")
+    made = make_call(first, "AmendLicense", target)
     caller = threading.Thread(target=lambda: answers.update(sealing=outcome(made)))
     caller.start()
     assert chosen.wait(30)  # its transaction waits for the revocation's, which holds the seal's row (SQLite: writer)
@@ -346,11 +354,13 @@ def test_a_pdf_sealed_through_another_process_while_its_seal_is_revoked_is_not_h
 def test_a_revocation_under_way_through_another_process_is_not_taken_for_a_restore(
     replicas: tuple[RunningGateway, RunningGateway], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An IssueLicense through one process while another's RevokeSeal of the issuer's newest seal is under way is
-    told its seal was revoked while it was being made. A process that had read ``revocations.json`` meanwhile (at an
-    anonymous CRL fetch) found the revocation recorded there before the store committed it, and told the issuer its
-    database had been restored from a backup or changed behind the gateway's back (a reviewer, R3)."""
+    """An AmendLicense through one process while another's RevokeSeal of the issuer's newest seal is under way is
+    told its seal was revoked while it was being made (an IssueLicense is sealed once more, with the current seal). A
+    process that had read ``revocations.json`` meanwhile (at an anonymous CRL fetch) found the revocation recorded
+    there before the store committed it, and told the issuer its database had been restored from a backup or changed
+    behind the gateway's back (a reviewer, R3)."""
     first, second = replicas
+    target = batch_issue(first, 60)
     earlier = register(first)  # revoked through the other process: new to this one's CA, its next CRL reads the file
     seals(second, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=earlier.seal_id, reason="停用"))
     seal = register(first)  # the issuer's newest seal: what it issues next is sealed with it
@@ -363,7 +373,7 @@ def test_a_revocation_under_way_through_another_process_is_not_taken_for_a_resto
     )
     revoking.start()
     assert timed.wait(30)
-    made = make_call(first, "IssueLicense", "")
+    made = make_call(first, "AmendLicense", target)
 
     def issuing() -> None:
         first.gateway.seals.crl()  # type: ignore[union-attr]  # an anonymous CRL fetch, answered by this process
@@ -381,3 +391,32 @@ def test_a_revocation_under_way_through_another_process_is_not_taken_for_a_resto
     assert reason == "SEAL_REVOKED", answers["issuing"]
     assert f"seal {seal.seal_id} was revoked while this call was being made" in message
     assert "restored" not in message and "备份" not in message
+
+
+@pytest.mark.parametrize("call", ["IssueLicense", "BatchIssueLicenses"])
+def test_a_license_sealed_during_a_seal_rotation_is_sealed_with_the_new_seal(
+    replicas: tuple[RunningGateway, RunningGateway], monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    """A planned rotation through one process (RegisterSeal, then RevokeSeal of the old seal) while another issues:
+    a license sealed with the old seal before the rotation and stored after it is sealed once more, with the new seal,
+    and answered OK. It had been refused SEAL_REVOKED, for the department to send again (a reviewer, R4)."""
+    first, second = replicas
+    old = register(first)  # the issuer's newest seal: what it issues next is sealed with it
+    rotated: dict[str, seal_pb2.Seal] = {}
+
+    def rotate() -> None:
+        rotated["new"] = register(second)
+        seals(second, MARKET).RevokeSeal(
+            seal_pb2.RevokeSealRequest(seal_id=old.seal_id, reason="换章", crl_reason="superseded")
+        )
+
+    made = make_call(first, call, "")
+    between_choice_and_write(monkeypatch, first, rotate)
+    reason, message, key_id = outcome(made)
+    monkeypatch.undo()
+    assert (reason, key_id) == ("", rotated["new"].key_id), message
+    license_id = _answered(made)
+    for running in (first, second):
+        report = verify(running, license_id=license_id)
+        assert (report.verdict, report.issuer_identity.reason) == (PASSED, ""), report
+    assert document_of(second, license_id).seal_id == rotated["new"].seal_id
