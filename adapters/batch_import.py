@@ -27,6 +27,7 @@ import decimal
 import hashlib
 import heapq
 import json
+import math
 import os
 import re
 import signal
@@ -117,6 +118,10 @@ class ImportReport:
     the import: counted as failed, not listed (the refusal is said once, as the import's end)."""
     first_refused: int = 0
     """The line of the first of those (0: none)."""
+    answers_lost: int = 0
+    """Lines sent again after a stream that may have lost their answers, answered as already there (their request ids
+    seen), whose licenses cannot be placed before or after the line was first sent (``_GatewayClock``): issued by this
+    run, their answers lost with the connection, or before it. Those placed are counted as created or existing."""
     unanswered_not_issued: bool = False
     """Whether the lines sent and not answered are known not to be issued: the gateway refused to handle them, having
     answered every line it issued before (``CATALOG_CHANGED``, or a refusal of the call for good), and no line among
@@ -125,7 +130,12 @@ class ImportReport:
 
     @property
     def rate(self) -> float:
-        return (self.created + self.existing) / self.seconds if self.seconds else 0.0
+        return self.answered / self.seconds if self.seconds else 0.0
+
+    @property
+    def answered(self) -> int:
+        """Lines answered with a license: issued by this run, present before it, or either (``answers_lost``)."""
+        return self.created + self.existing + self.answers_lost
 
     @property
     def failed(self) -> int:
@@ -135,7 +145,7 @@ class ImportReport:
     @property
     def unanswered(self) -> int:
         """Lines sent and not answered: after an interruption, issued or not."""
-        return self.lines - self.created - self.existing - self.failed
+        return self.lines - self.answered - self.failed
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -865,6 +875,54 @@ def _first_undecodable_line(path: Path, encoding: str) -> int:
     return number
 
 
+class _GatewayClock:
+    """How far the gateway's clock is ahead of this one, bounded by the licenses this import was answered it created:
+    each was created (``License.created_at``, the gateway's time) after its line was sent and before its answer came.
+
+    A line sent again after a stream that may have lost its answer is answered as already there whether this run
+    issued it (its answer lost with the connection) or it was there before: its license created after the line was
+    first sent, by the gateway's clock, is this run's; one created before, there before. Such lines had all been
+    said present before this run, up to the whole read-ahead (a reviewer: 新签发 7000 件，此前已有 1000 件 of 8,000
+    new lines).
+    The bounds are as wide as the quickest answer took, so a license created within that of its line's sending
+    cannot be placed: it is counted apart (``ImportReport.answers_lost``), as is every one before any license created
+    was answered."""
+
+    def __init__(self) -> None:
+        self.least = -math.inf
+        self.most = math.inf
+        self.replays: list[tuple[float, float]] = []
+        """When each line sent again was first sent (this clock) and its license created (the gateway's)."""
+
+    def created(self, license: Any, sent: float, answered: float) -> None:
+        """A license this import created, its line last sent at ``sent`` and answered at ``answered``."""
+        created_at = _created_at(license)
+        if not math.isnan(created_at):
+            self.least = max(self.least, created_at - answered)
+            self.most = min(self.most, created_at - sent)
+
+    def replayed(self, license: Any, sent: float) -> None:
+        """A line first sent at ``sent``, sent again, answered as already there: counted by ``settle``."""
+        self.replays.append((sent, _created_at(license)))
+
+    def settle(self, report: ImportReport) -> None:
+        """Count the lines sent again and answered as already there: created, existing or ``answers_lost``."""
+        for sent, created_at in self.replays:  # a license without its time (NaN) is placed nowhere
+            if created_at >= sent + self.most:  # created after the line was sent, whatever the clocks' offset
+                report.created += 1
+            elif created_at < sent + self.least:  # created before it was sent
+                report.existing += 1
+            else:
+                report.answers_lost += 1
+        self.replays.clear()
+
+
+def _created_at(license: Any) -> float:
+    """When ``license`` was created, in seconds by the gateway's clock; NaN when the answer does not say."""
+    created = license.created_at
+    return created.seconds + created.nanos / 1e9 if license.HasField("created_at") else math.nan
+
+
 def import_file(
     path: Path,
     channel_factory: Callable[[], grpc.Channel],
@@ -888,7 +946,10 @@ def import_file(
     report = ImportReport()
     started = time.perf_counter()
     failures = _Failures(report, failure_file)
-    inflight: deque[tuple[int, issuance_pb2.IssueLicenseRequest, str]] = deque()
+    inflight: deque[tuple[int, issuance_pb2.IssueLicenseRequest, str, float]] = deque()
+    """The lines sent and not answered: number, request, text (for the failure file) and when first sent."""
+    gateway_clock = _GatewayClock()
+    stream_began = [0.0]  # when the current stream was made: its lines sent again were sent after it
     unsure_through = 0  # the last line read when a stream ended in a way that may have lost answers of lines issued
     own_errors: list[Exception] = []  # the import's own, from the request stream (another thread): raised after it
     waiting = [time.monotonic()]  # since when lines in flight wait for an answer: the last answer, or the first sent
@@ -916,7 +977,7 @@ def import_file(
                     continue
                 if not inflight:  # the wait for an answer begins
                     waiting[0] = time.monotonic()
-                inflight.append((number, request, text if failure_file else ""))
+                inflight.append((number, request, text if failure_file else "", time.time()))
                 yield request
             read_through[0] = True
         except Exception as exc:
@@ -954,7 +1015,7 @@ def import_file(
             with reading:  # the lines the streams before read, all of them
                 if streams[0] != stream:  # a stream made after it is the current one: it sends nothing
                     return
-                again = [request for _, request, _ in inflight]
+                again = [request for _, request, _, _ in inflight]
             yield from _messages(again, message_bytes)  # unanswered: again
             yield from _messages(read_on(stream), message_bytes)
         except Exception as exc:
@@ -979,6 +1040,7 @@ def import_file(
             attempt, answered_at = 0, time.monotonic()
             while True:
                 channel = channel_factory()
+                stream_began[0] = time.time()
                 streams[0] += 1  # from now on, the streams before read and send no more (not under ``reading``:
                 # the main thread never waits for a read in progress)
                 try:
@@ -987,16 +1049,22 @@ def import_file(
                     calls[:] = [call]
                     for reply in call:
                         held: list[tuple[int, Any, str]] = []  # refusals that may hold for the import
+                        answered = time.time()
                         for result in reply.results:
-                            number, _, text = inflight.popleft()
+                            number, _, text, sent = inflight.popleft()
                             if result.HasField("error") and result.error.reason in ITEM_REFUSALS_FOR_GOOD:
                                 held.append((number, result, text))
-                            elif failed := _record(report, number, result):
-                                failures.add(failed, text)
+                            elif number <= unsure_through and result.HasField("license") and not result.created:
+                                gateway_clock.replayed(result.license, sent)  # this run's, or there before
+                            else:
+                                if result.created:
+                                    gateway_clock.created(result.license, max(sent, stream_began[0]), answered)
+                                if failed := _record(report, number, result):
+                                    failures.add(failed, text)
                         refusals: list[Any] = []
                         for number, result, text in held:  # for good only while no line at all was taken, this
                             failed = _record(report, number, result)  # reply's included (its first line may be
-                            if report.created or report.existing:  # the odd one)
+                            if report.answered or gateway_clock.replays:  # the odd one)
                                 failures.add(failed, text)
                             else:
                                 report.refused += 1
@@ -1031,7 +1099,7 @@ def import_file(
                 finally:
                     channel.close()
     except KeyboardInterrupt as exc:
-        _finish(report, failures, started, "interrupted")
+        _finish(report, failures, gateway_clock, started, "interrupted")
         raise ImportInterrupted(report, ctrl_c.signum) from exc
     except grpc.RpcError as exc:  # the gateway's answer ended it: what was committed before is said too
         if isinstance(exc, ItemRefusal) or exc.code() in _FOR_GOOD:
@@ -1047,7 +1115,7 @@ def import_file(
             stopped = UNAVAILABLE
         else:
             stopped = "stopped by the gateway"
-        _finish(report, failures, started, stopped)
+        _finish(report, failures, gateway_clock, started, stopped)
         raise ImportRefused(exc, report) from exc
     finally:
         done.set()
@@ -1065,7 +1133,7 @@ def import_file(
         )
     if own_errors:
         error = own_errors[0]
-        _finish(report, failures, started, "stopped by an error of the import itself")
+        _finish(report, failures, gateway_clock, started, "stopped by an error of the import itself")
         raise ImportStopped(
             f"读取 {path} 的 {report.lines} 行后，导入程序自身出错而停止，不是证照网关的问题"
             f"（stopped after {counted(report.lines, 'line')} of {path} by an error of the import itself, not the "
@@ -1073,7 +1141,7 @@ def import_file(
             f"{type(error).__name__}: {error}",
             report,
         ) from error
-    _finish(report, failures, started, "")
+    _finish(report, failures, gateway_clock, started, "")
     return report
 
 
@@ -1186,7 +1254,10 @@ def _messages(
         yield issuance_pb2.BatchIssueLicensesRequest(licenses=group)
 
 
-def _finish(report: ImportReport, failures: _Failures, started: float, stopped: str) -> None:
+def _finish(
+    report: ImportReport, failures: _Failures, gateway_clock: _GatewayClock, started: float, stopped: str
+) -> None:
+    gateway_clock.settle(report)
     report.stopped = stopped
     report.failures = failures.kept()
     report.seconds = time.perf_counter() - started
@@ -1283,8 +1354,12 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
     """The import's outcome for the operator, in Chinese first: the lines read, issued, already present and failed
     (and, when it ended early, why and how to go on), then the first ``limit`` failures, each with its line, field,
     reason and what the gateway or the import said, and where every one is (``failure_file``) or how to have it."""
-    counts = f"{report.created} issued, {report.existing} already present, {report.failed} failed"
-    zh_counts = f"新签发 {report.created} 件，此前已有 {report.existing} 件，失败 {report.failed} 行"
+    lost, zh_lost = "", ""
+    if report.answers_lost:  # sent again after their answers were lost, and not placed before or after this run
+        lost = f", {report.answers_lost} issued by this run or before it (their answers lost with the connection)"
+        zh_lost = f"，另有 {report.answers_lost} 件本次或此前已签发（应答随断线丢失）"
+    counts = f"{report.created} issued, {report.existing} already present{lost}, {report.failed} failed"
+    zh_counts = f"新签发 {report.created} 件，此前已有 {report.existing} 件{zh_lost}，失败 {report.failed} 行"
     if report.stopped:
         unanswered = f", {report.unanswered} sent and not answered (issued or not)" if report.unanswered else ""
         zh_unanswered = f"，另有 {report.unanswered} 行已发送未答复（可能已签发）" if report.unanswered else ""

@@ -31,6 +31,7 @@ from adapters.batch_import import (
     MESSAGE_BYTES,
     Failure,
     ImportRefused,
+    ImportReport,
     ImportStopped,
     count_records,
     import_file,
@@ -1726,6 +1727,67 @@ def test_lines_a_stream_lost_the_answers_of_are_not_said_unissued_when_the_next_
     assert said.startswith("证照网关拒绝了导入：读取 3 行，至此新签发 0 件，此前已有 0 件，失败 0 行，"), said
     assert "另有 3 行已发送未答复（可能已签发）" in said and "均未签发" not in said
     assert ", 3 sent and not answered (issued or not)" in said and "none of them issued" not in said
+
+
+class _LosesTheFirstAnswersOnTheWay(issuance_pb2_grpc.IssuanceServiceServicer):
+    """Between the import and a real gateway: on the first stream it passes on the first message after ``slow``
+    seconds (the answers held back meanwhile, as a network blip holds them), lets the gateway commit it, and ends the
+    stream UNAVAILABLE without the answers (the connection dropped); later streams it passes on as they are."""
+
+    def __init__(self, gateway: issuance_pb2_grpc.IssuanceServiceStub, slow: float) -> None:
+        self.gateway, self.slow = gateway, slow
+        self.calls = 0
+        self.committed: list[str] = []
+
+    def BatchIssueLicenses(self, requests: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        self.calls += 1
+        if self.calls == 1:
+            first = next(iter(requests))
+            time.sleep(self.slow)
+            for reply in self.gateway.BatchIssueLicenses(iter([first])):
+                self.committed += [first.licenses[result.index].request_id for result in reply.results]
+            context.abort(grpc.StatusCode.UNAVAILABLE, "Socket closed")
+        yield from self.gateway.BatchIssueLicenses(requests)
+
+
+def test_lines_this_run_issued_whose_answers_a_dropped_connection_lost_are_said_issued(
+    running: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines sent again after a connection dropped with their answers are answered "already there" (their request ids
+    seen): they had been counted 此前已有 (present before this run) although this run issued them, up to the whole
+    read-ahead (a reviewer: 新签发 7000, 此前已有 1000 of 8,000 new lines). Their licenses' creation time, set
+    against when the line was sent (the gateway's clock placed by the licenses this run was answered it created),
+    tells them apart from lines that were there before."""
+    from adapters import batch_import
+
+    monkeypatch.setattr(batch_import, "ITEMS_PER_MESSAGE", 4)
+    records = permits(12, uuid.uuid4().hex[:8].upper(), start=3400)
+    before = write_jsonl(tmp_path / "before.jsonl", [json.dumps(r, ensure_ascii=False) for r in records[:2]])
+    assert import_file(before, factory(running)).created == 2
+    time.sleep(1.0)  # the lines imported before are a second older than this run
+    relay = _LosesTheFirstAnswersOnTheWay(running.issuance(MARKET), slow=2.0)
+    server, address = _serving(relay)
+    try:
+        path = write_jsonl(tmp_path / "lost.jsonl", [json.dumps(r, ensure_ascii=False) for r in records])
+        report = import_file(path, lambda: grpc.insecure_channel(address))
+    finally:
+        server.stop(0)
+    assert relay.calls == 2 and relay.committed == [r["request_id"] for r in records[:4]]  # 2 before, 2 this run's
+    assert (report.lines, report.created, report.existing, report.answers_lost, report.failed) == (12, 10, 2, 0, 0)
+    assert summary(report).startswith("共 12 行：新签发 10 件，此前已有 2 件，失败 0 行，用时 ")
+
+
+def test_lines_whose_answers_were_lost_that_cannot_be_placed_are_said_apart(tmp_path: Path) -> None:
+    """A line sent again after its answer was lost, answered "already there" by a license the import cannot place
+    before or after its line was sent (no license this run created gives the gateway's clock), is counted apart: issued
+    by this run or before it, never as present before it."""
+    said = summary(ImportReport(lines=3, existing=1, answers_lost=2))
+    zh_counts = "新签发 0 件，此前已有 1 件，另有 2 件本次或此前已签发（应答随断线丢失），失败 0 行"
+    assert said.startswith(f"共 3 行：{zh_counts}，用时 ")
+    assert (
+        "（3 lines: 0 issued, 1 already present, 2 issued by this run or before it (their answers lost with the "
+        "connection), 0 failed (" in said
+    )
 
 
 def test_a_csv_column_named_by_a_fields_label_is_refused_naming_its_key(
