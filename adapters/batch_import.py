@@ -316,6 +316,17 @@ new catalog, having answered every line it issued."""
 _ANSWERED_ALL = frozenset({"CATALOG_CHANGED"})
 """Reasons of a gateway's UNAVAILABLE that end a stream only after every line it issued was answered: the lines not
 answered were not issued."""
+STREAMS_FULL = "stopped: the gateway's batch streams stayed full"
+"""How an import ends when the gateway refused its stream as full (``STREAMS_FULL_REASONS``) for
+``STREAM_WAIT_SECONDS``: nothing it sent was taken by the streams refused."""
+STREAMS_FULL_REASONS = frozenset({"TOO_MANY_BATCH_STREAMS", "TOO_MANY_STREAMS"})
+"""Reasons of a RESOURCE_EXHAUSTED refusing a stream as it opens, before it takes any line: the member's streams on
+the gateway process are all open (at most 4: other imports of the department at once), or the process's. The import
+waits for one (``STREAM_WAIT_SECONDS``), as the gateway advises: a fifth import at once had ended at once, exit 1,
+saying its lines "may have been issued" (a reviewer)."""
+STREAM_WAIT_SECONDS = 600.0
+"""How long an import waits for a stream the gateway refused as full, from its last answer (or its start): another
+import of the department ending, or a stream of a client that vanished released (within about 30 s)."""
 UNREACHABLE = "stopped: the gateway could not be reached"
 """How an import ends when the gateway did not answer, past the reconnections (nothing listens at the address, or the
 connection stayed down): not "stopped by the gateway", which no gateway did."""
@@ -1038,6 +1049,7 @@ def import_file(
     try:
         with ctrl_c:
             attempt, answered_at = 0, time.monotonic()
+            waited_for_stream = False  # the last attempt was refused a stream as full
             while True:
                 channel = channel_factory()
                 stream_began[0] = time.time()
@@ -1086,14 +1098,18 @@ def import_file(
                     if unanswering.is_set() and exc.code() == grpc.StatusCode.CANCELLED:  # the watch's, not an answer
                         raise NoAnswer(ANSWER_SECONDS) from exc
                     pause = min(2.0**attempt * 0.2, RECONNECT_PAUSE_MOST)
-                    if exc.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() + pause - answered_at > (
-                        RECONNECT_SECONDS
-                    ):
+                    full = streams_full(exc)  # refused as it opened: no line taken
+                    if full:
+                        waiting[0] = time.monotonic()  # answered: the lines sent do not wait for the gateway
+                    if time.monotonic() + pause - answered_at > (STREAM_WAIT_SECONDS if full else RECONNECT_SECONDS):
                         raise
-                    if _reason_of(exc) not in _ANSWERED_ALL and inflight:
+                    if not full and exc.code() != grpc.StatusCode.UNAVAILABLE:
+                        raise
+                    if not full and _reason_of(exc) not in _ANSWERED_ALL and inflight:
                         unsure_through = max(unsure_through, inflight[-1][0])
-                    if reconnecting is not None and attempt == 0:  # once an outage: the bar alone stood still
-                        reconnecting(exc)
+                    if reconnecting is not None and (attempt == 0 or full != waited_for_stream):
+                        reconnecting(exc)  # once an outage, and as it turns to waiting for a stream or back
+                    waited_for_stream = full
                     attempt += 1
                     time.sleep(pause)
                 finally:
@@ -1106,6 +1122,9 @@ def import_file(
             stopped = REFUSED  # the call refused: none of the lines it left unanswered issued, if none was unsure
             unsure = bool(inflight) and inflight[0][0] <= unsure_through
             report.unanswered_not_issued = not isinstance(exc, ItemRefusal) and not unsure
+        elif streams_full(exc):
+            stopped = STREAMS_FULL  # its streams took nothing: none of the lines unanswered issued, if none was unsure
+            report.unanswered_not_issued = not inflight or inflight[0][0] > unsure_through
         elif exc.code() == grpc.StatusCode.UNAVAILABLE and not _reason_of(exc):  # no gateway answered at all
             stopped = UNREACHABLE
         elif exc.code() == grpc.StatusCode.UNAVAILABLE and _reason_of(exc) == "CATALOG_CHANGED":
@@ -1143,6 +1162,11 @@ def import_file(
         ) from error
     _finish(report, failures, gateway_clock, started, "")
     return report
+
+
+def streams_full(error: grpc.RpcError) -> bool:
+    """Whether ``error`` refused a stream as it opened because the member's or the process's are all open."""
+    return error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and _reason_of(error) in STREAMS_FULL_REASONS
 
 
 def _reason_of(error: grpc.RpcError) -> str:
@@ -1340,6 +1364,7 @@ _STOPS = {
     UNREACHABLE: "无法连接证照网关",
     UNAVAILABLE: "证照网关暂时无法处理",
     CATALOG_CHANGED: "证照网关进程仍按更新前的证照目录运行",
+    STREAMS_FULL: "证照网关上该部门的批量导入已满",
     "stopped by an error of the import itself": "导入程序自身出错而停止",
 }
 """How an import that ended early is said in Chinese (``ImportReport.stopped``)."""
@@ -1394,6 +1419,16 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
                 "证照目录已更新，该证照网关进程不再按更新前的目录签发：请证照网关运维人员以新证照目录重启该进程"
                 "（或改经已重启的进程导入），再次运行同一命令即可导入其余部分：已导入的答复为此前已有，不会重复签发，"
                 "其余按新目录核对"
+            )
+        elif report.stopped == STREAMS_FULL:
+            advice = (
+                f"The department's imports (BatchIssueLicenses streams) are at most 4 at once on a gateway process, "
+                f"and none ended within {STREAM_WAIT_SECONDS:.0f} s: run the same command again once another import of "
+                "the department has ended; what is in already is answered as already present, never issued twice"
+            )
+            zh_advice = (
+                f"同一部门的批量导入每个证照网关进程至多同时进行 4 个，{STREAM_WAIT_SECONDS:.0f} 秒内无一结束："
+                "请在该部门的其他导入结束后再次运行同一命令；已导入的答复为此前已有，不会重复签发"
             )
         elif report.stopped == REFUSED:
             advice = (

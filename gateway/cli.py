@@ -888,7 +888,6 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
 
     from adapters.batch_import import (
         CHANNEL_OPTIONS,
-        RECONNECT_SECONDS,
         FailureFile,
         ImportInterrupted,
         ImportRefused,
@@ -896,6 +895,7 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
         count_records,
         field_labels,
         import_file,
+        streams_full,
         summary,
     )
     from adapters.client import MemberCredentials, NoCredentials, connect
@@ -959,14 +959,12 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
                 failure_file=failure_file,
                 progress=bar.update,
                 reconnecting=lambda error: bar.write(
-                    f"zzgw import: {_refusal(target, error, settings.mode)}；正在重连，"
-                    f"自上次应答起至多 {RECONNECT_SECONDS:.0f} 秒"
-                    f"（reconnecting for up to {RECONNECT_SECONDS:.0f} s from the last answer）",
-                    file=sys.stderr,
+                    f"zzgw import: {_reconnecting(target, error, settings.mode)}", file=sys.stderr
                 ),
             )
         except ImportRefused as exc:  # the gateway's answer: what was committed before, and how to go on
-            print(f"\nzzgw import: {_refusal(target, exc.error, settings.mode)}", file=sys.stderr)
+            if not streams_full(exc.error):  # the gateway's words for that are an API caller's: the summary says it
+                print(f"\nzzgw import: {_refusal(target, exc.error, settings.mode)}", file=sys.stderr)
             report, status = exc.report, 1
         except ImportInterrupted as exc:  # Ctrl-C or SIGTERM: what was committed, and how to go on
             report, status = exc.report, 128 + exc.signum
@@ -986,6 +984,25 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
               f"（{args.file.name} was read as JSON Lines, by its name; if it is CSV, add --format csv）",
               file=sys.stderr)  # fmt: skip
     return status, True
+
+
+def _reconnecting(target: str, error: grpc.RpcError, mode: str) -> str:
+    """What ``zzgw import`` says as it begins to wait for the gateway after ``error``: reconnecting, or, for a stream
+    refused as full, waiting for one (the gateway's own words, for API callers, had said "send on the streams open",
+    which an operator cannot; a reviewer)."""
+    from adapters.batch_import import RECONNECT_SECONDS, STREAM_WAIT_SECONDS, streams_full
+
+    if streams_full(error):
+        return (
+            f"证照网关 {target} 的批量签发流已满（同一部门在每个证照网关进程上至多同时进行 4 个导入）："
+            f"正在等待其他导入结束，自上次应答起至多 {STREAM_WAIT_SECONDS:.0f} 秒（the gateway at {target} has no "
+            "batch stream free: a department's imports are at most 4 at once on a gateway process; waiting for "
+            f"another import to end, for up to {STREAM_WAIT_SECONDS:.0f} s from the last answer）"
+        )
+    return (
+        f"{_refusal(target, error, mode)}；正在重连，自上次应答起至多 {RECONNECT_SECONDS:.0f} 秒"
+        f"（reconnecting for up to {RECONNECT_SECONDS:.0f} s from the last answer）"
+    )
 
 
 def _end_at_once(status: int) -> NoReturn:

@@ -33,6 +33,7 @@ from adapters.batch_import import (
     ImportRefused,
     ImportReport,
     ImportStopped,
+    _reason_of,
     count_records,
     import_file,
     read_records,
@@ -1354,6 +1355,93 @@ def test_an_import_waits_out_a_gateway_unavailable_for_a_while(tmp_path: Path, m
     assert servicer.calls == 13 and (report.created, report.failed, report.stopped) == (5, 0, "")
     # said once, as the outage began (the progress bar had stood still without a word; a bulk-import tester)
     assert said == [grpc.StatusCode.UNAVAILABLE]
+
+
+@contextlib.contextmanager
+def streams_held(running: RunningGateway, count: int) -> Iterator[Callable[[], None]]:
+    """``count`` of MARKET's BatchIssueLicenses streams held open on ``running`` (each answered one line, so its slot
+    is taken), as other imports of the department hold them; the callable ends one of them."""
+    ends = [threading.Event() for _ in range(count)]
+    calls = []
+
+    def requests(end: threading.Event, record: dict[str, Any]) -> Iterator[Any]:
+        yield issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])
+        end.wait(60)
+
+    for end, record in zip(ends, permits(count, uuid.uuid4().hex[:8].upper(), start=3700), strict=True):
+        call = running.issuance(MARKET).BatchIssueLicenses(requests(end, record))
+        next(call)
+        calls.append(call)
+    try:
+        yield lambda: ends.pop().set()
+    finally:
+        for end in ends:
+            end.set()
+        for call in calls:
+            list(call)
+
+
+def test_an_import_waits_for_a_stream_while_the_department_holds_every_one_then_finishes(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """A fifth import of one department at once (a large export split in five, two clerks at once) was refused
+    RESOURCE_EXHAUSTED / TOO_MANY_BATCH_STREAMS as it opened its stream, and ended at once, exit 1, saying its lines
+    "may have been issued" (a reviewer): it now waits for a stream, said once, and imports the file."""
+    records = permits(30, uuid.uuid4().hex[:8].upper(), start=3800)
+    path = write_jsonl(tmp_path / "fifth.jsonl", [json.dumps(r, ensure_ascii=False) for r in records])
+    said: list[str] = []
+
+    def waiting(error: grpc.RpcError) -> None:
+        said.append(_reason_of(error))
+        end_one()  # another import ends
+
+    with streams_held(running, 4) as end_one:
+        report = import_file(path, factory(running), reconnecting=waiting)
+    assert (report.lines, report.created, report.failed, report.stopped) == (30, 30, 0, "")
+    assert said == ["TOO_MANY_BATCH_STREAMS"]
+
+    # the command says once that it waits, in an operator's words, and ends 0
+    again = write_jsonl(tmp_path / "sixth.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(5, "W6")])
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+    command = zzgw_command("import", "--issuer", MARKET, "--target", running.address, str(again))
+    waits = f"zzgw import: 证照网关 {running.address} 的批量签发流已满（"
+    with streams_held(running, 4) as end_one:
+        command_run = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stderr = b""
+        while waits.encode() not in stderr and (line := command_run.stderr.readline()):  # type: ignore[union-attr]
+            stderr += line
+        end_one()
+        out, rest = command_run.communicate(timeout=120)
+    stderr = (stderr + rest).decode()
+    assert command_run.returncode == 0, stderr
+    assert stderr.count(waits) == 1, stderr
+    assert "正在等待其他导入结束，自上次应答起至多 600 秒（the gateway at " in stderr
+    assert "请在已开的流中继续发送" not in stderr and "Traceback" not in stderr
+    assert out.decode().startswith("共 5 行：新签发 5 件，此前已有 0 件，失败 0 行"), out
+
+
+def test_an_import_that_waited_for_a_stream_in_vain_says_nothing_of_it_was_issued(
+    running: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway refuses a stream beyond the department's before it takes any line: an import that waited in vain
+    says its lines were not issued (it had said "另有 23 行已发送未答复（可能已签发）", the store holding none; a
+    reviewer), and how to go on."""
+    from adapters import batch_import
+
+    monkeypatch.setattr(batch_import, "STREAM_WAIT_SECONDS", 1.0)
+    records = permits(30, uuid.uuid4().hex[:8].upper(), start=3900)
+    path = write_jsonl(tmp_path / "fifth.jsonl", [json.dumps(r, ensure_ascii=False) for r in records])
+    with streams_held(running, 4), pytest.raises(ImportRefused) as refused:
+        import_file(path, factory(running))
+    assert refused.value.error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    report = refused.value.report
+    assert (report.created, report.existing, report.failed) == (0, 0, 0)
+    said = summary(report)
+    assert said.startswith(f"证照网关上该部门的批量导入已满：读取 {report.lines} 行，至此新签发 0 件"), said
+    if report.unanswered:  # those its refused streams were sent
+        assert f"另有 {report.unanswered} 行未办理（均未签发）" in said and "可能已签发" not in said
+    assert "每个证照网关进程至多同时进行 4 个" in said and "at most 4 at once on a gateway process" in said
+    assert not any(_committed(running, r["request_id"]) for r in records)
 
 
 class _DropsFirstStream(issuance_pb2_grpc.IssuanceServiceServicer):
