@@ -1169,6 +1169,11 @@ def test_a_wrong_issuer_ends_the_import_said_once_not_line_by_line(running: Runn
     # what to do: not the member, its role or credentials (fine), but the lines' type (review)
     assert "自第 1 行起的证照不是该成员签发的类型，请以其发证部门导入（--issuer），或把这些行移出文件" in said
     assert "the member, its role" not in said
+    # a line's refusal, not the call's: the lines after it went on, so those not answered are not said unissued
+    # (import.md had promised 未办理（被拒绝，均未签发）; a reviewer)
+    assert not report.unanswered_not_issued and "均未签发" not in said
+    if report.unanswered:
+        assert f"另有 {report.unanswered} 行已发送未答复（可能已签发）" in said
     with running.gateway.db.unit_of_work() as uow:
         assert not uow.licenses.prior_requests(POLICE, [r["request_id"] for r in records])
 
