@@ -344,6 +344,14 @@ ENCODING = "utf-8-sig"
 """Files are UTF-8, with or without the byte order mark Excel writes for "CSV UTF-8"."""
 
 
+def _decoding(encoding: str) -> str:
+    """The codec a file in ``encoding`` is read with: UTF-8 however named (``--encoding utf-8``, as import.md says
+    files are) as ``ENCODING``, so that the byte order mark Windows tools and Excel write is no text of the first
+    record: its line had failed ``BAD_JSON … Unexpected UTF-8 BOM``, and a CSV's header been refused for it (a
+    reviewer)."""
+    return ENCODING if codecs.lookup(encoding).name == "utf-8" else encoding
+
+
 def count_records(
     path: Path,
     fmt: str | None = None,
@@ -598,7 +606,7 @@ def _entries(path: Path, fmt: str | None, encoding: str) -> Iterator[tuple[int, 
         raise ValueError(problem)
     # bytes the encoding cannot read are kept as lone surrogates: the record holding them fails (BAD_ENCODING),
     # or, when no text before read, the file is refused whole (``count_records``)
-    with path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
+    with path.open(encoding=_decoding(encoding), errors="surrogateescape", newline="") as handle:
         if fmt != "csv":
             for number, (line, length, _) in enumerate(_lines(handle, MAX_RECORD_CHARS), start=1):
                 text = "" if line is None else line.rstrip("\r\n")

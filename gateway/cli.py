@@ -979,7 +979,10 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
         status = status or 1
     print(summary(report, failure_file=None if unwritten else args.failures))
     read_as_lines = args.format is None and args.file.suffix.lower() != ".csv"
-    if read_as_lines and report.failures and all(f.reason == "BAD_JSON" for f in report.failures):
+    # CSV read as JSON Lines fails from its header on, nothing of it imported: a JSON Lines file with a broken line
+    # among lines imported had been told it may be CSV (a reviewer)
+    nothing_read = not report.answered and report.failures and report.failures[0].line == 1
+    if read_as_lines and nothing_read and all(f.reason == "BAD_JSON" for f in report.failures):
         print(f"zzgw import: {args.file.name} 按文件名被当作 JSON Lines 读取；如果它是 CSV 文件，请加 --format csv"
               f"（{args.file.name} was read as JSON Lines, by its name; if it is CSV, add --format csv）",
               file=sys.stderr)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import decimal
@@ -1192,6 +1193,51 @@ def test_the_command_says_a_wrong_issuers_refusal_once(running: RunningGateway, 
     assert " 行/秒]" in done.stderr and "行/s" not in done.stderr  # the bar's rate as the summary says its: 件/秒
     assert "answered PERMISSION_DENIED (NOT_AUTHORITATIVE_ISSUER)）：济南市公安局不是食品生产许可证的" in done.stderr
     assert done.stdout.startswith("证照网关拒绝了导入：读取 ") and "NOT_AUTHORITATIVE_ISSUER" not in done.stdout
+
+
+def test_the_command_hints_at_csv_only_for_a_file_none_of_which_read_as_json_lines(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """`如果它是 CSV 文件，请加 --format csv` had followed every file whose failures were all BAD_JSON: a JSON Lines
+    file with one broken line among five imported was told it may be CSV (a reviewer). Only a file whose first line
+    failed and of which nothing was imported is."""
+    tag = uuid.uuid4().hex[:8].upper()
+    lines = [json.dumps(r, ensure_ascii=False) for r in permits(6, tag, start=4000)]
+    lines[2] = lines[2][:-20]  # cut short
+    broken = write_jsonl(tmp_path / "badmid.jsonl", lines)
+    spreadsheet = tmp_path / "permits.txt"  # CSV under a name that says nothing
+    spreadsheet.write_text("type_code,license_number\nx,1\n", encoding="utf-8")
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+
+    def imported(path: Path) -> subprocess.CompletedProcess[str]:
+        command = zzgw_command("import", "--issuer", MARKET, "--target", running.address, str(path))
+        return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    done = imported(broken)
+    assert done.returncode == 1 and done.stdout.startswith("共 6 行：新签发 5 件，此前已有 0 件，失败 1 行"), done
+    assert "第 3 行 - BAD_JSON" in done.stdout and "--format csv" not in done.stderr
+    done = imported(spreadsheet)
+    assert done.returncode == 1 and "如果它是 CSV 文件，请加 --format csv" in done.stderr
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_byte_order_mark_is_no_text_of_the_first_record_read_as_utf8_by_name(
+    running: RunningGateway, tmp_path: Path, suffix: str
+) -> None:
+    """`--encoding utf-8` (import.md says files are UTF-8) of a file Windows tools or Excel wrote with a byte order mark
+    lost its first record, `BAD_JSON … Unexpected UTF-8 BOM`, and a CSV's header was refused for the mark (a
+    reviewer): UTF-8 is read with or without the mark, however named."""
+    records = permits(3, uuid.uuid4().hex[:8].upper(), start=4100)
+    path = tmp_path / f"bom{suffix}"
+    if suffix == ".csv":
+        write_csv(path, records)
+    else:
+        write_jsonl(path, [json.dumps(r, ensure_ascii=False) for r in records])
+    path.write_bytes(codecs.BOM_UTF8 + path.read_bytes())
+    for encoding in ("utf-8", "UTF8", "utf_8"):
+        assert count_records(path, encoding=encoding) == 3
+    report = import_file(path, factory(running), encoding="utf-8")
+    assert (report.lines, report.created, report.failures) == (3, 3, [])
 
 
 def test_a_file_read_from_a_pipe_is_imported(running: RunningGateway, tmp_path: Path) -> None:
