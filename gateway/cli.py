@@ -968,6 +968,15 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
             report, status = exc.report, 1
         except ImportInterrupted as exc:  # Ctrl-C or SIGTERM: what was committed, and how to go on
             report, status = exc.report, 128 + exc.signum
+        except KeyboardInterrupt:  # one the import could not take as such: as its stream began, or a second one
+            # as it ended on the first; it had ended `zzgw import: interrupted`, in English, with no word of what to
+            # do (a reviewer)
+            print("\nzzgw import: 已中断，未能汇总已得到的应答：已发送的行可能已签发；"
+                  "再次运行同一命令即可导入其余部分，已导入的答复为此前已有，不会重复签发"
+                  "（interrupted before what was answered could be summed up: the lines sent, if any, may have been "
+                  "issued; run the same command again to import the rest: what is in already is answered as already "
+                  "present, never issued twice）", file=sys.stderr)  # fmt: skip
+            return 130, True
         except ImportStopped as exc:  # the import's own error, not the gateway's (the failures file's among them)
             print(f"\nzzgw import: {named(exc)}", file=sys.stderr)
             report, status, stopped = exc.report, 1, str(exc)

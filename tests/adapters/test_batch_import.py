@@ -982,6 +982,28 @@ def test_ctrl_c_ends_with_what_was_committed_and_130_and_a_second_run_finishes(
     assert "（500 lines: 200 issued, 300 already present, 0 failed (" in again.stdout
 
 
+def test_ctrl_c_as_the_import_begins_says_how_to_go_on_in_chinese_first(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """A Ctrl-C the import cannot take as an interruption of its stream (here: as it begins; or a second one as the
+    first ends it) had ended `zzgw import: interrupted`, in English only, with no word of what was sent or what to do
+    (a reviewer, 2 runs in 7)."""
+    path = write_jsonl(tmp_path / "early.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(3, "EARLY")])
+    interrupt = (  # the signal is taken at once: the sleep ends
+        "import os, time, adapters.batch_import as batch_import; "
+        "batch_import.import_file = lambda *args, **kwargs: (os.kill(os.getpid(), signal.SIGINT), time.sleep(30)); "
+    )
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+    command = zzgw_command("import", "--issuer", MARKET, "--target", running.address, str(path), before=interrupt)
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, done.stderr
+    assert (
+        "zzgw import: 已中断，未能汇总已得到的应答：已发送的行可能已签发；再次运行同一命令即可导入其余部分"
+        in done.stderr
+    )
+    assert "zzgw import: interrupted" not in done.stderr and "Traceback" not in done.stderr
+
+
 def test_files_without_records_or_with_only_failures_end_with_a_summary(
     running: RunningGateway, tmp_path: Path
 ) -> None:
