@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import grpc
 
@@ -71,11 +72,13 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             said = "before 须为记录序号，或0表示从最新起（a record's seq, 0: the newest）"
             raise invalid("before", "BAD_BEFORE", said)
         # checked here as consents check it: a mistyped check character would list nothing, as if nobody had
-        # used the holder's licenses; a code licenses are stored under lists theirs
+        # used the holder's licenses; a code licenses the caller may list are stored under lists theirs
         trail = self._audit()
-        holder_code = checked_holder_code(request.holder_code, held=trail.holds_licenses) if request.holder_code else ""
+        member = caller()
+        held = partial(trail.lists_licenses_under, member)
+        holder_code = checked_holder_code(request.holder_code, held=held) if request.holder_code else ""
         page = trail.listing(
-            caller(),
+            member,
             holder_code=holder_code,
             before_seq=request.before or None,
             limit=limit,

@@ -98,12 +98,12 @@ class UseTarget:
     """A ``ZZ1:`` code as scanned: the license its claims name (unverified, as an identifier typed is)."""
 
 
-def holds_licenses(db: Database, code: str) -> bool:
+def holds_licenses(db: Database, code: str, *, issuer_code: str | None = None) -> bool:
     """Whether licenses are stored in ``db`` under ``code`` (a holder code as kept) with a code type but ``111``,
     which holds valid 公民身份号码 only: a code that names a holder though it fails the check its form tells (a
-    newborn's under 其他; ``checked_holder_code``'s ``held``)."""
+    newborn's under 其他; ``checked_holder_code``'s ``held``). Only ``issuer_code``'s, when given."""
     with db.unit_of_work() as uow:
-        return uow.holder_licenses.holds_any(code, NOT_CITIZEN_ID_CODE_TYPES)
+        return uow.holder_licenses.holds_any(code, NOT_CITIZEN_ID_CODE_TYPES, issuer_code=issuer_code)
 
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
@@ -457,6 +457,13 @@ class AuditTrail:
     def holds_licenses(self, code: str) -> bool:
         """``holds_licenses`` in this trail's store."""
         return holds_licenses(self._db, code)
+
+    def lists_licenses_under(self, caller: Member, code: str) -> bool:
+        """Whether licenses ``caller``'s listing (``listing``) may name are stored under ``code``: the holder's of
+        every department for a holder portal, an issuer's own only. An issuer lists the uses of its own licenses
+        alone, and had learnt from a code of a 公民身份号码's form with a wrong check character being taken or
+        refused whether another department (a hospital) had stored licenses under it (a reviewer, rfB R1)."""
+        return holds_licenses(self._db, code, issuer_code=None if caller.has(Role.HOLDER_PORTAL) else caller.code)
 
     def _holds(self, code: str) -> bool:
         """``holds_licenses``, for a refusal's record: a lookup that fails is none, the refusal is what must be

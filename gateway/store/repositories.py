@@ -2369,10 +2369,12 @@ class HolderLicenseRepository:
             row = self._s.execute(select(*_READ).where(_L.c.license_id == license_id, *holders)).first()
         return license_from(row) if row else None
 
-    def holds_any(self, code: str, code_types: Collection[str]) -> bool:
-        """Whether a license, any version in any status, is stored under ``code`` with one of ``code_types``: one
-        row of the index looked for, none read."""
+    def holds_any(self, code: str, code_types: Collection[str], *, issuer_code: str | None = None) -> bool:
+        """Whether a license, any version in any status, is stored under ``code`` with one of ``code_types`` (and
+        issued by ``issuer_code``, when given): one row of the index looked for, none read."""
         query = select(_L.c.id).where(_L.c.holder_code_type.in_(sorted(code_types)), _L.c.holder_code == code)
+        if issuer_code is not None:
+            query = query.where(_L.c.issuer_code == issuer_code)
         return self._s.execute(query.limit(1)).first() is not None
 
     def all_current(

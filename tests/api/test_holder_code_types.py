@@ -29,7 +29,7 @@ from gateway.domain import validation
 from gateway.domain.catalog import HOLDER_CODE_TYPES
 from gateway.domain.identifiers import citizen_id_check_char, uscc_problem
 from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2, verification_pb2, verification_pb2_grpc
-from tests.api.test_co_subjects import log_of
+from tests.api.test_co_subjects import log_of, raw_log_of
 from tests.api.test_guardian_consent import (
     BIRTH_CERTIFICATE,
     CBDJ,
@@ -47,7 +47,7 @@ from tests.api.test_guardian_consent import (
 )
 from tests.api.test_issuance import results
 from tests.api.test_sharing import FPSL, authorization, data, denied, grant, id_card, person, sharing
-from tests.conftest import PORTAL, RunningGateway, trail_rows
+from tests.conftest import MARKET, PORTAL, RunningGateway, trail_rows
 
 COMPANY = "91370100MA3C4K7L6M"  # a valid 统一社会信用代码
 
@@ -351,6 +351,31 @@ def test_a_newborns_code_issued_under_other_is_the_newborns_in_every_holder_port
     ):
         status, violations = refusal(call)
         assert (status, [r for _, r, _ in violations]) == (grpc.StatusCode.INVALID_ARGUMENT, ["BAD_CHECK_CHARACTER"])
+
+
+def test_an_issuer_learns_nothing_of_other_departments_licenses_from_a_newborns_code(running: RunningGateway) -> None:
+    """A code of a 公民身份号码's form that fails its check had been taken from any issuer when any department's
+    licenses were stored under it, and refused when none were: 市场监管局 told which hospital codes a 出生医学证明
+    was registered under, with nothing to do with the child (a reviewer, rfB R1). An issuer's listing counts its own
+    licenses only, as it lists their uses only; the issuer of the certificate and the portal still name the child."""
+    mother, father = parents()
+    born = china_today() - dt.timedelta(days=7)
+    newborn = hospital_code(born)
+    cert, _ = certificate(running, mother, father, born=born, child=newborn)  # 卫健委 (HEALTH) issues it
+    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(MEDICAL))
+    verifier.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=CBDJ, license_id=cert))
+    nothing = hospital_code(born)
+
+    for code in (newborn, nothing):
+        status, violations = refusal(lambda code=code: log_of(running, code, MARKET))
+        assert (status, [(f, r) for f, r, _ in violations]) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            [("holder_code", "BAD_CHECK_CHARACTER")],
+        )
+    assert [(r.action, r.license_id) for r in log_of(running, newborn, HEALTH).records] == [("VERIFY_LICENSE", cert)]
+    assert [(r.action, r.license_id) for r in log_of(running, newborn).records] == [("VERIFY_LICENSE", cert)]
+    listings = [r.caller for r in raw_log_of(running, newborn).records if r.action == "LIST_ACCESS_RECORDS"]
+    assert MARKET not in listings
 
 
 def test_a_mother_whose_number_a_certificate_was_stored_under_sees_its_uses_and_consents_as_its_guardian(
