@@ -1795,7 +1795,7 @@ def _new_objects_of(
 
 def annotations_added(reader: PdfFileReader, revision: int) -> tuple[str, ...]:
     """The annotations (other than form widgets) on the pages of the file's last revision that ``revision`` did not
-    have, as "page N: Subtype", in page order."""
+    have and that may show on a page (``_annotation_shown``), as "page N: Subtype", in page order."""
     try:
         old = reader.get_historical_resolver(revision)
         new = reader.get_historical_resolver(reader.xrefs.total_revisions - 1)
@@ -1808,7 +1808,7 @@ def annotations_added(reader: PdfFileReader, revision: int) -> tuple[str, ...]:
             before = set(_annotation_refs(old(page_ref)))
             for ref in _annotation_refs(new(page_ref)):
                 annotation = new(ref)
-                if ref not in before and annotation.get("/Subtype") != "/Widget":
+                if ref not in before and annotation.get("/Subtype") != "/Widget" and _annotation_shown(annotation):
                     found.append(f"page {number}: {str(annotation.get('/Subtype', '/Annot')).lstrip('/')}")
         except (*_UNREADABLE, AttributeError, TypeError, KeyError):
             continue
@@ -1926,6 +1926,29 @@ def _widgets_shown(fields_array: Any, parent: str, depth: int = 0) -> dict[str, 
             x1, y1, x2, y2 = (float(v) for v in box.get("/Rect", (0, 0, 0, 0)))
             found.setdefault(name, []).append((x1 != x2 and y1 != y2) or _draws(box))
     return found
+
+
+_HIDDEN, _PRINT, _NO_VIEW = 1 << 1, 1 << 2, 1 << 5
+"""Annotation flags (ISO 32000-1, 12.5.3): Hidden is neither shown nor printed, NoView not shown, Print printed."""
+_ICONS = frozenset({"/Text", "/FileAttachment", "/Sound"})
+"""Annotations a viewer draws as an icon of its own size, whatever their box, when they carry no appearance."""
+
+
+def _annotation_shown(annotation: Any) -> bool:
+    """Whether an annotation may show on a page, judged as a field's widget is (``_widgets_shown``): not when a
+    viewer neither shows nor prints it (Hidden; NoView without Print), nor when it has no area and no appearance
+    that draws anything, but for a note's icon, drawn without one. Every annotation had counted as drawn, so a
+    hidden link of no area failed a genuine document while an invisible signature passed (a reviewer, rfB R2).
+    One that cannot be read counts as shown."""
+    try:
+        flags = int(annotation.get("/F", 0))
+        if flags & _HIDDEN or (flags & _NO_VIEW and not flags & _PRINT):
+            return False
+        x1, y1, x2, y2 = (float(v) for v in annotation.get("/Rect", (0, 0, 0, 0)))
+        icon = annotation.get("/Subtype") in _ICONS and "/AP" not in annotation
+        return (x1 != x2 and y1 != y2) or icon or _draws(annotation)
+    except (*_UNREADABLE, AttributeError, TypeError):
+        return True
 
 
 def _draws(widget: Any) -> bool:

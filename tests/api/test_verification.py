@@ -98,7 +98,7 @@ from tests.conftest import (
     trail_rows,
 )
 from tests.signing.test_pdf import broken_signatures, make_tsa, prefilled_form_pdf, sign_invisibly, with_info
-from tests.signing.test_pdf_annotations import attach, comment, note
+from tests.signing.test_pdf_annotations import Edit, attach, comment, note
 from tests.signing.test_pdf_annotations import updated as edited
 from tests.signing.test_seal_ca import self_signed
 
@@ -3124,6 +3124,46 @@ def test_anything_drawn_on_a_genuine_document_after_its_seal_is_tampering(runnin
     assert (kept.verdict, kept.license.license_id) == (PASSED, license_id)
     invisible = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=sign_invisibly(pdf, "x")))
     assert (invisible.report.verdict, invisible.report.license.license_id) == (PASSED, license_id)
+
+
+def drawing_nothing(flags: int, box: tuple[int, int, int, int] = (50, 550, 200, 650), subtype: str = "/Link") -> Edit:
+    """An edit adding a ``subtype`` annotation over ``box`` with the annotation flags ``flags`` and no appearance."""
+
+    def edit(
+        writer: IncrementalPdfFileWriter, page_ref: generic.IndirectObject, page: generic.DictionaryObject
+    ) -> None:
+        extra = {"Subtype": generic.NameObject(subtype), "F": generic.NumberObject(flags)}
+        rect = generic.ArrayObject([generic.NumberObject(v) for v in box])
+        attach(writer, page, note(writer, page_ref, Rect=rect, **extra))
+
+    return edit
+
+
+def test_an_annotation_that_draws_nothing_passes_as_an_invisible_signature_does(running: RunningGateway) -> None:
+    """A link of no area with the Hidden flag, added after the seal, made a genuine document FAILED / 签章已被篡改,
+    while an invisible signature passed: every annotation counted as drawn (a reviewer, rfB R2). One a viewer does
+    not show nor print (Hidden; NoView without Print), or of no area with no appearance, is passed over as a field's
+    widget of no area is; a note's icon, drawn whatever its box, and one printed though not viewed still fail."""
+    license_id = issue(running, 16).license.license_id
+    pdf = document_of(running, license_id).pdf
+    stub = verifier(running)
+    hidden, no_view, printed = 1 << 1, 1 << 5, 1 << 2
+    for edit in (
+        drawing_nothing(hidden, (0, 0, 0, 0)),
+        drawing_nothing(hidden, subtype="/Square"),
+        drawing_nothing(no_view, subtype="/Square"),
+        drawing_nothing(0, (300, 600, 300, 600), subtype="/Popup"),
+    ):
+        report = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=edited(pdf, edit))).report
+        assert (report.verdict, report.license.license_id) == (PASSED, license_id)
+    for edit, named in (
+        (drawing_nothing(no_view | printed, subtype="/Square"), "page 1: Square"),
+        (drawing_nothing(0, (300, 600, 300, 600), subtype="/Text"), "page 1: Text"),
+        (text_over_a_value, "page 1: FreeText"),
+    ):
+        report = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=edited(pdf, edit))).report
+        assert (report.verdict, report.reason) == (FAILED, "DOCUMENT_MODIFIED"), named
+        assert named in report.integrity.detail and not report.HasField("license")
 
 
 def test_a_refusal_by_printed_code_names_the_license_it_claims(running: RunningGateway) -> None:
