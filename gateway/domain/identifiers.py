@@ -151,21 +151,26 @@ _USCC_NO_PAIR = "its first two characters are no registration authority and orga
 _USCC_TYPES: Mapping[str, str] = {
     "1": "1239",  # 机构编制: 机关, 事业单位, 中央编办直接管理机构编制的群众团体, 其他
     "2": "19",  # 外交: 外国常驻新闻机构, 其他
-    "3": "123459",  # 司法行政: 律师执业机构, 公证处, 基层法律服务所, 司法鉴定机构, 仲裁委员会, 其他
+    "3": "1234569",  # 司法行政: 律师执业机构, 公证处, 基层法律服务所, 司法鉴定机构, 仲裁委员会, 商事调解组织, 其他
     "4": "19",  # 文化: 外国在华文化中心, 其他
-    "5": "1239",  # 民政: 社会团体, 民办非企业单位, 基金会, 其他
+    "5": "123459",  # 民政: 社会团体, 民办非企业单位, 基金会, 村民委员会, 居民委员会, 其他
     "6": "129",  # 旅游: 外国旅游部门常驻代表机构, 港澳台地区旅游部门常驻内地（大陆）代表机构, 其他
     "7": "129",  # 宗教: 宗教活动场所, 宗教院校, 其他
-    "8": "19",  # 工会: 基层工会, 其他
+    "8": "129",  # 工会: 基层工会, 非法人工会组织, 其他
     "9": "123",  # 工商: 企业, 个体工商户, 农民专业合作社
     "A": "19",  # 中央军委改革和编制办公室: 军队事业单位, 其他
+    "G": "19",  # 公安: 境外非政府组织代表机构, 其他
+    "J": "19",  # 住房和城乡建设: 业主大会, 其他
     "N": "1239",  # 农业: 组级, 村级, 乡镇级集体经济组织, 其他
+    "Q": "1239",  # 侨联: 区县级, 乡镇级, 村级侨联组织, 其他
     "Y": "1",  # 其他: one type, 1
 }
 """GB 32100-2015's 登记管理部门代码 (the first character) with the 机构类别代码 (the second) each assigns (its table 1,
-as the registration authorities added since extend it). A code beginning otherwise is none: one 公民身份号码 typo in
-31 passes the check character alone, and had been taken for a company's (a reviewer, R4); 37 (山东), 22 (吉林) and
-44 (广东), among most provinces' numbers, begin no credit code."""
+as the registration authorities added since extend it: 公安's G1 for the 境外非政府组织代表机构 it registers had been
+left out, refusing such an office's code, review rfB; where a later pair is in doubt, taking it is the lesser harm).
+A code beginning otherwise is none: one 公民身份号码 typo in 31 passes the check character alone, and had been taken
+for a company's (a reviewer, R4); 37 (山东), 22 (吉林) and 44 (广东), among most provinces' numbers, begin no credit
+code."""
 
 
 def uscc_problem(value: str) -> str | None:

@@ -25,9 +25,10 @@ import grpc
 import pytest
 
 from adapters.records import issue_request
+from gateway.bootstrap import samples
 from gateway.domain import validation
 from gateway.domain.catalog import HOLDER_CODE_TYPES
-from gateway.domain.identifiers import citizen_id_check_char, uscc_problem
+from gateway.domain.identifiers import citizen_id_check_char, uscc_check_char, uscc_problem
 from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2, verification_pb2, verification_pb2_grpc
 from tests.api.test_co_subjects import log_of, raw_log_of
 from tests.api.test_guardian_consent import (
@@ -405,6 +406,24 @@ def test_a_mother_whose_number_a_certificate_was_stored_under_sees_its_uses_and_
         authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=mother)
     )
     assert withdrawn.consent.state == authorization_pb2.CONSENT_STATE_WITHDRAWN
+
+
+def test_a_representative_office_of_a_foreign_ngo_is_issued_and_named_by_its_credit_code(
+    running: RunningGateway,
+) -> None:
+    """A 境外非政府组织代表机构's credit code begins G1 (公安, which registers them); the pairs GB 32100's
+    amendments added after its table 1 had been left out, so such an office could not be issued a license under
+    ``001`` (BAD_USCC), nor its log listed (review rfB, Unverified). It is an organisation's code as any other."""
+    first17 = "G1110000MA01B2C3D"
+    office = first17 + uscc_check_char(first17)
+    record = samples.food_permit(random.randrange(10**6))
+    record["request_id"] = f"ngo-{uuid.uuid4().hex}"
+    record["license_number"] = f"SC1063701{random.randrange(10**7):07d}"
+    record["holder"]["code"] = record["fields"]["uscc"] = office
+    issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    assert (issued.holder.code_type, issued.holder.code) == ("001", office)
+    assert list(log_of(running, office).records) == []
+    assert listed(running, office) == []
 
 
 def test_a_mistyped_citizen_id_passing_the_credit_code_check_is_a_typo_to_the_holder_portal(

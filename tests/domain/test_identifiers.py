@@ -340,8 +340,9 @@ def test_a_credit_code_begins_with_a_pair_gb_32100_assigns(value: str) -> None:
     assert uscc_problem(code) == NO_PAIR
 
 
-@pytest.mark.parametrize("pair", ["11", "12", "13", "19", "21", "29", "31", "35", "39", "41", "51", "52", "53", "59",
-                                  "61", "62", "71", "72", "81", "91", "92", "93", "A1", "A9", "N1", "N2", "N3", "N9",
+@pytest.mark.parametrize("pair", ["11", "12", "13", "19", "21", "29", "31", "35", "36", "39", "41", "51", "52", "53",
+                                  "54", "55", "59", "61", "62", "71", "72", "81", "82", "91", "92", "93", "A1", "A9",
+                                  "G1", "G9", "J1", "J9", "N1", "N2", "N3", "N9", "Q1", "Q2", "Q3", "Q9",
                                   "Y1"])  # fmt: skip
 def test_every_pair_gb_32100_assigns_is_a_credit_codes_beginning(pair: str) -> None:
     first17 = pair + "370100MA3C4K7L6"
