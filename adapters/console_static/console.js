@@ -864,10 +864,10 @@ function choose(code) {
 function claimLabels() {
   const types = (session && session.license_types) || [];
   const labels = typeHolderLabels($("claim-type").value, types);
-  // a 结婚证: the spouse who does not hold it is compared by their own number; the name claimed is the holder's
+  // a 结婚证: the spouse who does not hold it is compared by their own number and their own name (review rfB, R3)
   const either = types.some((t) => t.code === $("claim-type").value && t.held_by_one_named);
   $("claim-holder-label").textContent = labels.code + (either ? "（持证人或证照载明的另一方）" : "");
-  $("claim-name-label").textContent = labels.claimName + (either ? "（可选，持证人本人的姓名）" : "（可选）");
+  $("claim-name-label").textContent = labels.claimName + (either ? "（可选，与上栏号码同属一人）" : "（可选）");
   return labels;
 }
 

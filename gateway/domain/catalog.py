@@ -172,6 +172,10 @@ class FieldSpec:
     """The key of the ``DATE`` field that states the birth date of the person this ``CITIZEN_ID`` field names (a
     结婚证's 男方出生日期 for 男方身份证件号): an issue or amendment whose date is not the one the number carries is
     refused."""
+    person_name: str = ""
+    """The key of the ``STRING`` field that states the name of the person this ``CITIZEN_ID`` field names (a 结婚证's
+    女方姓名 for 女方身份证件号): a claim made with that person's code (``holder_among``) compares a claimed
+    ``holder_name``, the applicant's, with it."""
     may_be_future: bool = False
     """Whether a ``DATE`` field's date may be after today (a 下次检验日期, an expiry stated as a field). By default a
     date states something that has happened (出生, 成立日期, 登记日期): one after today in China is refused
@@ -281,16 +285,24 @@ class LicenseType:
                 )
 
         for spec in self.fields:
-            if not spec.person_birth_date:
-                continue
-            dated = next((f for f in self.fields if f.key == spec.person_birth_date), None)
-            if dated is None or dated.value_type is not ValueType.DATE:
-                raise where.refused(
-                    f"的信息项 {spec.key}（{spec.label}）的 person_birth_date {spec.person_birth_date!r} 不是本类证照"
-                    "的 DATE 信息项的 key：请改为写明此人出生日期的 DATE 信息项的 key，或删去 person_birth_date",
-                    f"field {spec.key}: person_birth_date must name a DATE field of the type, not "
-                    f"{spec.person_birth_date!r}",
-                )
+            if spec.person_birth_date:
+                dated = next((f for f in self.fields if f.key == spec.person_birth_date), None)
+                if dated is None or dated.value_type is not ValueType.DATE:
+                    raise where.refused(
+                        f"的信息项 {spec.key}（{spec.label}）的 person_birth_date {spec.person_birth_date!r} 不是本类"
+                        "证照的 DATE 信息项的 key：请改为写明此人出生日期的 DATE 信息项的 key，"
+                        "或删去 person_birth_date",
+                        f"field {spec.key}: person_birth_date must name a DATE field of the type, not "
+                        f"{spec.person_birth_date!r}",
+                    )
+            if spec.person_name:
+                named = next((f for f in self.fields if f.key == spec.person_name), None)
+                if named is None or named.value_type is not ValueType.STRING:
+                    raise where.refused(
+                        f"的信息项 {spec.key}（{spec.label}）的 person_name {spec.person_name!r} 不是本类证照的 "
+                        "STRING 信息项的 key：请改为写明此人姓名的 STRING 信息项的 key，或删去 person_name",
+                        f"field {spec.key}: person_name must name a STRING field of the type, not {spec.person_name!r}",
+                    )
 
         for key in self.holder_among:
             among = next((f for f in self.fields if f.key == key), None)
@@ -322,6 +334,11 @@ class LicenseType:
             if spec.key == key:
                 return spec
         return None
+
+    @property
+    def person_names(self) -> Mapping[str, str]:
+        """Each ``CITIZEN_ID`` field with a ``person_name``: its key → the key of the field naming that person."""
+        return {spec.key: spec.person_name for spec in self.fields if spec.person_name}
 
     def field_sharing_class(self, key: str) -> SharingClass:
         spec = self.field_spec(key)
@@ -787,6 +804,7 @@ FIELD_KEYS: Mapping[str, bool] = {
     "guardian_of_holder": False,
     "person_sex": False,
     "person_birth_date": False,
+    "person_name": False,
     "may_be_future": False,
 }
 MATTER_KEYS: Mapping[str, bool] = {"code": True, "name": True, "purpose": True, "department": True, "materials": True}
@@ -979,12 +997,16 @@ def _field(raw: Mapping[str, Any], type_code: str, number: int) -> FieldSpec:
         )
     person_sex = _get(raw, "person_sex", str, where, "")
     person_birth_date = _get(raw, "person_birth_date", str, where, "")
-    if (person_sex or person_birth_date) and (value_type is not ValueType.CITIZEN_ID or of_holder is not None):
-        given = "、".join(name for name in ("person_sex", "person_birth_date") if raw.get(name))
+    person_name = _get(raw, "person_name", str, where, "")
+    person = ("person_sex", "person_birth_date", "person_name")
+    if (person_sex or person_birth_date or person_name) and (
+        value_type is not ValueType.CITIZEN_ID or of_holder is not None
+    ):
+        given = "、".join(name for name in person if raw.get(name))
         raise where.refused(
             f"的 {given} 只能用于 type 为 CITIZEN_ID、且没有 of_holder 的信息项（所指之人的公民身份号码）：请删去 "
             f"{given} 或改正 type",
-            "person_sex and person_birth_date need a field of type CITIZEN_ID not of_holder",
+            "person_sex, person_birth_date and person_name need a field of type CITIZEN_ID not of_holder",
         )
     if person_sex not in ("", "男", "女"):
         raise where.refused(
@@ -1015,6 +1037,7 @@ def _field(raw: Mapping[str, Any], type_code: str, number: int) -> FieldSpec:
         guardian_of_holder=guardian,
         person_sex=person_sex,
         person_birth_date=person_birth_date,
+        person_name=person_name,
         may_be_future=may_be_future,
     )
     _choices_a_license_can_state(spec, where)

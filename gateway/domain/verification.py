@@ -614,6 +614,7 @@ def answer_claim(
     record: Finding = PASSED,
     forms: Mapping[str, Callable[[str], str]] | None = None,
     holder_among: Sequence[str] = (),
+    person_names: Mapping[str, str] | None = None,
 ) -> ClaimAnswer:
     """Compare a claim with the registry's current version (None when the number is unknown): a claimed holder
     that is not the license's (as stored) is wrong, and nothing else is compared then, unless it is one of the persons
@@ -622,7 +623,10 @@ def answer_claim(
     check of that version's record seal and its trust: a record that fails it (changed in the store behind the
     gateway's back, sealed by another) is compared with nothing more: 4, cannot be verified, with its reason.
     A field's claimed and stored values are compared in its form of ``forms`` (``claimed_value_form`` of the
-    field's type), else as typed in either width (``claim_form``)."""
+    field's type), else as typed in either width (``claim_form``). A claimed ``holder_name`` is the applicant's: with
+    the code a ``holder_among`` field states, the name of ``person_names``' field for it (a ``CITIZEN_ID`` field's
+    ``person_name``: 女方姓名 for 女方身份证件号), else the holder's. It had been the holder's always, so the wife's
+    code with her husband's name was 1 and with her own 7 (review rfB, R3)."""
     if license is None:
         return ClaimAnswer(result=ClaimResult.NOT_FOUND)
     claimed = holder_code.strip().upper()
@@ -638,6 +642,11 @@ def answer_claim(
     mismatched = []
     stored = dict(license.content.fields)
     stored[HOLDER_NAME] = license.content.holder.name
+    if claimed != license.content.holder.code.upper():  # a person the license names, not its holder
+        for key, name_key in (person_names or {}).items():
+            if str(stored.get(key, "")).strip().upper() == claimed:
+                stored[HOLDER_NAME] = stored.get(name_key, "")
+                break
     for key in sorted(fields):
         form = (forms or {}).get(key, claim_form)
         if form(fields[key]) != form(stored.get(key, "")):

@@ -1101,6 +1101,7 @@ class VerificationService:
                 record=record,
                 forms=forms,
                 holder_among=license_type.holder_among,
+                person_names=license_type.person_names,
             )
         query, claim_key = claim_query(type_code, holder_code, license_number, fields)
         statement = {

@@ -214,7 +214,7 @@ def test_the_spouse_who_does_not_hold_a_marriage_certificate_is_not_told_it_is_n
         )
         land.select_option("#claim-type", record["type_code"])
         assert land.inner_text("#claim-holder-label") == "公民身份号码（持证人或证照载明的另一方）"
-        assert land.inner_text("#claim-name-label") == "持证人姓名（可选，持证人本人的姓名）"
+        assert land.inner_text("#claim-name-label") == "持证人姓名（可选，与上栏号码同属一人）"
 
 
 def test_a_clerk_uploads_the_pdf_and_a_photo_of_the_code(page: Any, running: RunningGateway) -> None:

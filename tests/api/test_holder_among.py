@@ -199,3 +199,32 @@ def test_the_spouse_who_does_not_hold_it_is_confirmed_as_one_of_the_persons_it_n
         verification_pb2.CLAIM_RESULT_PARTLY_WRONG,
         ["holder_code"],
     )
+
+
+def test_a_spouse_claiming_a_certificate_as_theirs_is_compared_by_their_own_name(running: RunningGateway) -> None:
+    """The wife of a 结婚证 her husband holds, claimed with her code and the name on her ID card as the applicant's
+    (holder_name), had been 7 on holder_name, while her code with her husband's name was 1, 信息一致: a code and a
+    name of two people confirmed (review rfB, R3). With a spouse's code, holder_name is that spouse's own name
+    (the CITIZEN_ID field's person_name); with the holder's code, the holder's as before."""
+    (husband, _), (wife, _) = person("男"), person("女")
+    record = certificate(husband, husband, wife)
+    issue(running, record)
+
+    def claim(code: str, name: str) -> verification_pb2.CheckClaimResponse:
+        request = verification_pb2.CheckClaimRequest(
+            use=BDCZY,
+            type_code=record["type_code"],
+            holder_code=code,
+            license_number=record["license_number"],
+            fields={"holder_name": name},
+        )
+        return verifier(running).CheckClaim(request)
+
+    wife_name, husband_name = record["fields"]["wife_name"], record["holder"]["name"]
+    assert wife_name != husband_name
+    correct, wrong = verification_pb2.CLAIM_RESULT_CORRECT_AND_VALID, verification_pb2.CLAIM_RESULT_PARTLY_WRONG
+    assert claim(wife, wife_name).result == correct
+    mixed = claim(wife, husband_name)
+    assert (mixed.result, list(mixed.mismatched_fields)) == (wrong, ["holder_name"])
+    assert claim(husband, husband_name).result == correct
+    assert list(claim(husband, wife_name).mismatched_fields) == ["holder_name"]

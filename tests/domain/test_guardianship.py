@@ -165,7 +165,8 @@ def _field(license_type: dict[str, Any], key: str) -> dict[str, Any]:
             lambda t: _field(t, "mother_name").update(person_sex="女"),
             "证照类型 1110000099100006XH001 的信息项 mother_name 的 person_sex 只能用于 type 为 CITIZEN_ID、且没有 "
             "of_holder 的信息项（所指之人的公民身份号码）：请删去 person_sex 或改正 type（field mother_name of "
-            "1110000099100006XH001: person_sex and person_birth_date need a field of type CITIZEN_ID not of_holder）",
+            "1110000099100006XH001: person_sex, person_birth_date and person_name need a field of type CITIZEN_ID "
+            "not of_holder）",
         ),
         (
             lambda t: _field(t, "mother_citizen_id").update(person_birth_date="mother_name"),
