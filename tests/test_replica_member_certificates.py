@@ -31,16 +31,7 @@ def test_a_replica_not_copied_again_after_a_retirement_is_told_which_file_to_cop
         "ZZGW_DATABASE_URL": f"sqlite:///{first / 'zzgw.db'}",
     }
     a = base | {"ZZGW_DATA_DIR": str(first)}
-    b = base | {
-        "ZZGW_DATA_DIR": str(replica),
-        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
-        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
-    }
-    assert zzgw(a, "init").returncode == 0
-    for name in ("keys", "seal-ca", "seal-ca-sm2", "pki"):
-        shutil.copytree(first / name, replica / name)
-    shutil.copy(first / "dev-tokens.json", replica / "dev-tokens.json")
-    assert zzgw(b, "init").returncode == 0  # the replica as the README makes it
+    b = _replica_made(a, base | {"ZZGW_DATA_DIR": str(replica)}, first, replica)
 
     renewed = zzgw(a, "members", "--renew", TAX)
     assert renewed.returncode == 0, renewed.stderr
@@ -93,17 +84,9 @@ def test_a_replica_with_an_older_members_file_is_refused_and_leaves_the_roles_ch
         (directory / "members.json").write_text(json.dumps(demo, ensure_ascii=False), encoding="utf-8")
     base = {**os.environ, "ZZGW_KEY_PASSPHRASE": PASSPHRASE, "ZZGW_DATABASE_URL": store}
     a = base | {"ZZGW_DATA_DIR": str(first), "ZZGW_MEMBERS": str(first / "members.json")}
-    b = base | {
-        "ZZGW_DATA_DIR": str(replica),
-        "ZZGW_MEMBERS": str(replica / "members.json"),
-        "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
-        "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
-    }
-    assert zzgw(a, "init").returncode == 0
-    for name in ("keys", "seal-ca", "seal-ca-sm2", "pki"):
-        shutil.copytree(first / name, replica / name)
-    shutil.copy(first / "dev-tokens.json", replica / "dev-tokens.json")
-    assert zzgw(b, "init").returncode == 0  # the replica as the README makes it
+    b = _replica_made(
+        a, base | {"ZZGW_DATA_DIR": str(replica), "ZZGW_MEMBERS": str(replica / "members.json")}, first, replica
+    )
 
     for member in demo["members"]:
         if member["code"] == data:
@@ -133,6 +116,18 @@ def test_a_replica_with_an_older_members_file_is_refused_and_leaves_the_roles_ch
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     finally:
         served.stop()
+
+
+def _replica_made(a: dict[str, str], b: dict[str, str], first: Path, replica: Path) -> dict[str, str]:
+    """`zzgw init` of the first gateway (``a``), then of a replica (``b``, on ports of its own) with the first's keys,
+    CAs, pki/ and tokens copied, as the README makes one; ``b`` with its ports."""
+    b = b | {"ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}", "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}"}
+    assert zzgw(a, "init").returncode == 0
+    for name in ("keys", "seal-ca", "seal-ca-sm2", "pki"):
+        shutil.copytree(first / name, replica / name)
+    shutil.copy(first / "dev-tokens.json", replica / "dev-tokens.json")
+    assert zzgw(b, "init").returncode == 0  # the replica as the README makes it
+    return b
 
 
 def _roles_listed(env: dict[str, str], code: str) -> str:

@@ -99,6 +99,23 @@ def revocations_held(
     return timed, release
 
 
+def revoking_held(
+    monkeypatch: pytest.MonkeyPatch, running: RunningGateway, seal_id: str
+) -> tuple[dict[str, Any], threading.Thread, threading.Event]:
+    """(answers, revoking, release): a RevokeSeal (换章) of ``seal_id`` through ``running`` on a thread of its own, held
+    (``revocations_held``) once it has taken its time, its answer put in ``answers["revoked"]`` once released."""
+    timed, release = revocations_held(monkeypatch, running)
+    answers: dict[str, Any] = {}
+    revoking = threading.Thread(
+        target=lambda: answers.update(
+            revoked=seals(running, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal_id, reason="换章"))
+        )
+    )
+    revoking.start()
+    assert timed.wait(30)
+    return answers, revoking, release
+
+
 def outcome(call: Callable[[], Any]) -> tuple[str, str, str]:
     """(reason, message, key id of the record seal) of a call: the reason and message of its refusal, or of its only
     batch item's error; the key id of the license it answered, else ""."""
@@ -320,15 +337,7 @@ def test_a_pdf_sealed_through_another_process_while_its_seal_is_revoked_is_not_h
     first, second = replicas
     seal = register(first)
     pdf = license_pdf(first)
-    timed, release = revocations_held(monkeypatch, second)
-    answers: dict[str, Any] = {}
-    revoking = threading.Thread(
-        target=lambda: answers.update(
-            revoked=seals(second, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="换章"))
-        )
-    )
-    revoking.start()
-    assert timed.wait(30)
+    answers, revoking, release = revoking_held(monkeypatch, second, seal.seal_id)
     time.sleep(1.1)  # past the revocation's time, taken (rounded up to the second) before ``timed``
 
     def sealing() -> None:
@@ -364,15 +373,7 @@ def test_a_revocation_under_way_through_another_process_is_not_taken_for_a_resto
     earlier = register(first)  # revoked through the other process: new to this one's CA, its next CRL reads the file
     seals(second, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=earlier.seal_id, reason="停用"))
     seal = register(first)  # the issuer's newest seal: what it issues next is sealed with it
-    timed, release = revocations_held(monkeypatch, second)
-    answers: dict[str, Any] = {}
-    revoking = threading.Thread(
-        target=lambda: answers.update(
-            revoked=seals(second, MARKET).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="换章"))
-        )
-    )
-    revoking.start()
-    assert timed.wait(30)
+    answers, revoking, release = revoking_held(monkeypatch, second, seal.seal_id)
     made = make_call(first, "AmendLicense", target)
 
     def issuing() -> None:
