@@ -115,7 +115,7 @@ from signing.der import check_der
 from signing.errors import SigningError, causes
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
 from signing.results import CLOCK_SKEW, PASSED, CheckResult, Finding, SealCheck, overall
-from signing.seal_ca import IdentityFinding, async_check_certificate
+from signing.seal_ca import MAX_CARRIED_CERTIFICATES, IdentityFinding, async_check_certificate, repeated_name
 
 _log = logging.getLogger("zzgw.pdf")
 
@@ -160,10 +160,6 @@ a 375 KB file took 51 s)."""
 MAX_SUPPLIED_REVISIONS = MAX_REVISIONS - 4
 """Revisions an issuer's own PDF may have to become a license document: the gateway's seal, a use stamp on a
 sharing copy, validation data and one more must still leave it readable."""
-MAX_CARRIED_CERTIFICATES = 16
-"""Certificates a seal's signature and its timestamp may carry between them: a seal of this registry carries its own,
-its CA's and the timestamp authority's. A forged one with thousands (all copying a trusted CA's name) cost seconds
-of path building per hundred, up to 30 s a document, and held up every other call."""
 _UNREADABLE_SIGNATURE = "a signature of the PDF cannot be read: its byte range or its contents are malformed"
 _UNREADABLE = (
     misc.PdfError,
@@ -1273,11 +1269,7 @@ async def validate(
         _check_trees(reader, forms=False)  # damage to a page tree is said first, as before
         raise
     _check_trees(reader, forms=False)
-    if (carried := _certificates_carried(embedded)) > MAX_CARRIED_CERTIFICATES:
-        raise UnreadableSignature(
-            f"the seal carries {carried:,} certificates; a seal carries at most {MAX_CARRIED_CERTIFICATES}, so it was "
-            "not checked (no seal of this registry carries more than a few)"
-        )
+    _check_certificates_carried(embedded)
     try:
         embedded_certs = [_from_asn1(c) for c in embedded.other_embedded_certs]
     except SignatureValidationError as exc:  # it carries a certificate other than the one its signed attributes name
@@ -1838,17 +1830,26 @@ _DIFF_POLICY = StandardDiffPolicy(
 levels), with two rules corrected, ``_FormRule`` and ``_MetadataRule``, and one added, ``_AnnotationRule``."""
 
 
-def _certificates_carried(embedded: EmbeddedPdfSignature) -> int:
-    """How many certificates the signature's CMS and its timestamp tokens carry, counted before any is parsed."""
+def _check_certificates_carried(embedded: EmbeddedPdfSignature) -> None:
+    """UnreadableSignature for a seal whose signature and timestamp tokens carry, between them, more certificates
+    than ``MAX_CARRIED_CERTIFICATES``, or one of them two different ones of the same name: said before any path is
+    built, as each costs path building in the number of its look-alikes' orderings."""
     try:
-        carried = len(embedded.signed_data["certificates"] or ())
+        carried = [embedded.signed_data["certificates"] or ()]
         for attribute in embedded.signer_info["unsigned_attrs"] or ():
             if attribute["type"].native == "signature_time_stamp_token":
-                for token in attribute["values"]:
-                    carried += len(token["content"]["certificates"] or ())
+                carried.extend(token["content"]["certificates"] or () for token in attribute["values"])
+        count = sum(len(certificates) for certificates in carried)
+        problem = None if count > MAX_CARRIED_CERTIFICATES else next(filter(None, map(repeated_name, carried)), None)
     except _UNREADABLE as exc:
         raise _unreadable_signature(exc) from exc
-    return carried
+    if count > MAX_CARRIED_CERTIFICATES:
+        raise UnreadableSignature(
+            f"the seal carries {count:,} certificates; a seal carries at most {MAX_CARRIED_CERTIFICATES}, so it was "
+            "not checked (no seal of this registry carries more than a few)"
+        )
+    if problem is not None:
+        raise UnreadableSignature(f"the seal or its timestamp: {problem}, so it was not checked")
 
 
 def _signature(reader: PdfFileReader, field_name: str | None) -> EmbeddedPdfSignature:

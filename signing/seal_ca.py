@@ -47,6 +47,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
@@ -615,6 +616,28 @@ class IdentityFinding:
     def __post_init__(self) -> None:
         if (self.result is CheckResult.PASSED) != (self.reason is None):
             raise ValueError("a finding has a reason exactly when it did not pass")
+
+
+MAX_CARRIED_CERTIFICATES = 16
+"""Certificates a seal's signature and its timestamp may carry between them: a seal of this registry carries its own,
+its CA's and the timestamp authority's. A forged one with thousands (all copying a trusted CA's name) cost seconds
+of path building per hundred, up to 30 s a document, and held up every other call."""
+
+
+def repeated_name(certificates: Iterable[cms.CertificateChoices]) -> str | None:
+    """Why the certificates one signature or one timestamp token carries are not looked at, or None: two different
+    ones of the same name. pyHanko builds a path through every ordering of certificates named alike (self-issued
+    ones, each naming itself its issuer), so 8 of them in a 20 KB PDF cost 37 s and 14, within
+    ``MAX_CARRIED_CERTIFICATES``, hours; a CA's certificate names a CA once."""
+    seen: dict[object, bytes] = {}
+    for choice in certificates:
+        if choice.name != "certificate":  # attribute and other certificates are on no path
+            continue
+        cert = choice.chosen
+        subject, der = cert.subject, cert.dump()
+        if seen.setdefault(subject.hashable, der) != der:
+            return f"it carries two different certificates named {subject.human_friendly!r}"
+    return None
 
 
 def check_certificate(

@@ -11,6 +11,7 @@ import hashlib
 import io
 import logging
 import re
+import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -18,10 +19,12 @@ from pathlib import Path
 import grpc
 import pypdfium2
 import pytest
-from asn1crypto import tsp
+from asn1crypto import cms, tsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from pyhanko.sign.timestamps import TimeStamper
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
@@ -39,6 +42,7 @@ from tests.conftest import CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, e
 from tests.signing.test_pdf import new_info_by_hand, sign_invisibly, with_info
 
 PASSED_RESULT = verification_pb2.CHECK_RESULT_PASSED
+FAILED = verification_pb2.CHECK_RESULT_FAILED
 FPSL = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="企业开办：发票申领时核验营业执照")
 
 
@@ -632,6 +636,72 @@ def test_an_outside_tsas_timestamps_are_checked_when_sealing_and_trusted_once_it
         gw.stop()
         unnamed.stop()
         tsa.stop()
+
+
+def with_lookalikes(reply: bytes, name: x509.Name, count: int = 8) -> bytes:
+    """A TSA's ``reply`` whose token carries ``count`` more certificates, self-issued and all named ``name``: pyHanko
+    built the timestamp's path through every ordering of them (8: 37 s, 9: more than 5 min; a reviewer, rfA R1/R3)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    lookalikes = [
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+        for _ in range(count)
+    ]
+    response = TimeStampResp.load(reply)
+    signed_data = response["time_stamp_token"]["content"]
+    signed_data["certificates"] = [
+        *signed_data["certificates"],
+        *(
+            cms.CertificateChoices(
+                name="certificate", value=asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
+            )
+            for c in lookalikes
+        ),
+    ]
+    der: bytes = response.dump(force=True)
+    return der
+
+
+class _LookalikeTimeStamper(TimeStamper):
+    """An applicant's desktop signer's timestamps, from ``authority`` with look-alikes of ``issuer`` added."""
+
+    def __init__(self, authority: TimeStampAuthority, issuer: x509.Name):
+        super().__init__()  # type: ignore[no-untyped-call]  # pyHanko's is unannotated
+        self._authority, self._issuer = authority, issuer
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> TimeStampResp:
+        return TimeStampResp.load(with_lookalikes(self._authority.respond(req.dump()), self._issuer))
+
+
+def test_a_timestamp_carrying_certificates_named_alike_is_refused_before_any_path_is_built(
+    running: RunningGateway,
+) -> None:
+    """A 20 KB PDF, self-sealed, whose timestamp token carried 8 self-issued certificates named like its TSA's issuer
+    held a worker for 77 s of VerifyDocument (a reviewer, rfA R1), within the 16 certificates a seal may carry. Two
+    different certificates of one name in one signature or token are not looked at: FAILED / SIGNATURE_INVALID at
+    once, and a genuine document still verifies."""
+    outside, authority = outside_tsa(dt.datetime.now(dt.UTC))
+    lookalikes = _LookalikeTimeStamper(authority, outside.intermediate.subject)
+    crafted = sign_invisibly(license_pdf(running), "Seal1", timestamper=lookalikes)
+    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+    started = time.monotonic()
+    report = verifier.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=crafted), timeout=30).report
+    assert time.monotonic() - started < 5
+    assert (report.verdict, report.integrity.result, report.integrity.reason) == (FAILED, FAILED, "SIGNATURE_INVALID")
+    assert "it carries two different certificates named " in report.integrity.detail, report.integrity.detail
+
+    issued = stub(running).IssueLicense(issue_request(unique(samples.business_license(22)))).license
+    genuine = document_of(running, issued.license_id).pdf
+    report = verifier.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=genuine)).report
+    assert report.verdict == PASSED_RESULT, report
 
 
 def test_a_process_running_past_its_tsa_certificates_end_seals_nothing_under_it(tmp_path: Path) -> None:
