@@ -43,6 +43,7 @@ from gateway.domain.model import Clock
 from signing.der import check_der
 from signing.errors import KeyStoreError, SigningError
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
+from signing.seal_ca import MAX_CARRIED_CERTIFICATES, repeated_name
 
 __all__ = [
     "MAX_REQUEST_BYTES",
@@ -247,7 +248,19 @@ async def token_problem(
 ) -> str | None:
     """Why ``token`` would not be a trusted timestamp of ``message_digest`` (hashed with ``md_algorithm``), as
     ``signing.pdf.validate`` judges a seal's: None when its imprint is that digest, its signature holds and its
-    certificate chains to one of ``trust_roots`` with the timeStamping usage, now."""
+    certificate chains to one of ``trust_roots`` with the timeStamping usage, now. A token carrying more certificates
+    than a seal may, or two different ones of the same name, is refused before any path is built, as
+    ``signing.pdf.validate`` refuses such a seal: one answer of 8 look-alikes held all sealing 60 s (a reviewer)."""
+    try:
+        carried = token["content"]["certificates"] or ()
+        count = len(carried)
+        alike = None if count > MAX_CARRIED_CERTIFICATES else repeated_name(carried)
+    except (ValueError, KeyError, TypeError) as exc:
+        return f"the token cannot be checked ({exc})"
+    if count > MAX_CARRIED_CERTIFICATES:
+        return f"it carries {count:,} certificates; a timestamp carries at most {MAX_CARRIED_CERTIFICATES}"
+    if alike is not None:
+        return alike
     context = ValidationContext(trust_roots=[_to_asn1(c) for c in trust_roots], allow_fetching=False)
     try:
         status = TimestampSignatureStatus(

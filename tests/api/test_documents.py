@@ -704,6 +704,43 @@ def test_a_timestamp_carrying_certificates_named_alike_is_refused_before_any_pat
     assert report.verdict == PASSED_RESULT, report
 
 
+def test_an_outside_tsas_answer_carrying_certificates_named_alike_fails_that_call_at_once(tmp_path: Path) -> None:
+    """The sealing check of ZZGW_TSA_URL's token built its path through every ordering of the look-alikes it carried:
+    one 5 KB answer held IssueLicense, and a SealDocument behind it, until the 60 s sealing timeout (a reviewer, rfA
+    R3). It is refused before any path is built, TSA_UNAVAILABLE saying why, and the next answer seals."""
+    from adapters.http import HttpApp, HttpServer
+    from benchmarks.common import free_port
+
+    outside, authority = outside_tsa(dt.datetime.now(dt.UTC))
+    roots = tmp_path / "tsa-roots.pem"
+    roots.write_bytes(outside.root.public_bytes(serialization.Encoding.PEM))
+    answers = [lambda query: with_lookalikes(authority.respond(query), outside.intermediate.subject)]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/tsa"
+    tsa = HttpServer(
+        HttpApp(timestamp=lambda query: (answers.pop() if answers else authority.respond)(query), crl=None),
+        f"127.0.0.1:{port}",
+    )
+    tsa.start()
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=url, tsa_roots=str(roots))
+    try:
+        started = time.monotonic()
+        with pytest.raises(grpc.RpcError) as caught:
+            stub(gw).IssueLicense(new_request(23), timeout=30)
+        assert time.monotonic() - started < 5
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+        assert f"ZZGW_TSA_URL {url}: it carries two different certificates named " in caught.value.details()
+        assert not answers
+        sealed = seals(gw, MARKET).SealDocument(
+            seal_pb2.SealDocumentRequest(seal_id=register(gw).seal_id, pdf=license_pdf(gw)), timeout=30
+        )
+        assert sealed.sealed_pdf.startswith(b"%PDF")
+    finally:
+        gw.stop()
+        tsa.stop()
+
+
 def test_a_process_running_past_its_tsa_certificates_end_seals_nothing_under_it(tmp_path: Path) -> None:
     """A process left running past its time-stamping certificate's end went on sealing with timestamps signed under
     it: each such document proved no sealing time, for good (CERT_EXPIRED_NO_TRUSTED_TIME once its seal ended), and
