@@ -1379,12 +1379,13 @@ def time_stamping_authority(
 
 
 def make_timestamper(
-    settings: Settings, tsa: TimeStampAuthority | None, tsa_trust_roots: Sequence[x509.Certificate]
+    settings: Settings, tsa: TimeStampAuthority | None, tsa_trust_roots: Sequence[x509.Certificate], clock: Clock
 ) -> TimeStamper | None:
     """An external TSA when one is configured, its every token checked against ``tsa_trust_roots`` (those that
-    verification trusts for timestamps), else the gateway's own, in process (no HTTP round trip)."""
+    verification trusts for timestamps) and its time against ``clock``, else the gateway's own, in process (no HTTP
+    round trip)."""
     if settings.tsa_url:
-        return _NamedTimeStamper(settings.tsa_url, timeout=10, trust_roots=tsa_trust_roots)
+        return _NamedTimeStamper(settings.tsa_url, timeout=10, trust_roots=tsa_trust_roots, clock=clock)
     return LocalTimeStamper(tsa) if tsa is not None else None
 
 
@@ -1421,18 +1422,24 @@ class _NamedTimeStamper(HTTPTimeStamper):
     an INFO when it answers again. Every IssueLicense had failed TSA_UNAVAILABLE with nothing above INFO in the log,
     and readiness stayed 200 (found by an on-call tester)."""
 
-    def __init__(self, url: str, *, timeout: int, trust_roots: Sequence[x509.Certificate]) -> None:
+    def __init__(self, url: str, *, timeout: int, trust_roots: Sequence[x509.Certificate], clock: Clock) -> None:
         super().__init__(url, timeout=timeout)
         self._trust_roots = tuple(trust_roots)
+        self._clock = clock
         self._lines = OncePer(TSA_LINES_SECONDS)
         self._failing = False
 
     async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> Any:
         try:
+            sent = self._clock.now()
             token = await super().async_timestamp(message_digest, md_algorithm)
             # pyHanko checks only the status and the nonce: a token verification would not trust (another CA's
-            # TSA, ZZGW_TSA_ROOTS not naming it) had sealed documents that prove no sealing time (a reviewer, R1)
-            if (problem := await token_problem(token, message_digest, md_algorithm, self._trust_roots)) is not None:
+            # TSA, ZZGW_TSA_ROOTS not naming it) had sealed documents that prove no sealing time (a reviewer, R1),
+            # and one of a time far off this clock's had them judged then: FAILED for good (a reviewer, rfA R2)
+            between = (sent, self._clock.now())
+            if (
+                problem := await token_problem(token, message_digest, md_algorithm, self._trust_roots, between)
+            ) is not None:
                 raise TimestampRequestError(
                     f"no timestamp from ZZGW_TSA_URL {url_without_credentials(self.url)}: {problem} (ZZGW_TSA_ROOTS "
                     "names the roots its timestamps must chain to, besides the seal-maker root)"

@@ -344,7 +344,7 @@ class Gateway:
         except KeyStoreError as exc:  # another gateway's seal-ca/ had been said to be a key of the wrong pair
             raise authorities_not_the_stores(settings, db, keys) or exc from None
         outside_roots = outside_tsa_roots(settings)
-        timestamper = make_timestamper(settings, tsa, [*([ca.root] if ca else []), *outside_roots])
+        timestamper = make_timestamper(settings, tsa, [*([ca.root] if ca else []), *outside_roots], clock)
         feed = ChangeFeed(db)
         seals = (
             SealService(

@@ -43,6 +43,7 @@ from gateway.domain.model import Clock
 from signing.der import check_der
 from signing.errors import KeyStoreError, SigningError
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, KeyBackend
+from signing.results import CLOCK_SKEW
 from signing.seal_ca import MAX_CARRIED_CERTIFICATES, repeated_name
 
 __all__ = [
@@ -244,13 +245,20 @@ class LocalTimeStamper(TimeStamper):
 
 
 async def token_problem(
-    token: cms.ContentInfo, message_digest: bytes, md_algorithm: str, trust_roots: Sequence[x509.Certificate]
+    token: cms.ContentInfo,
+    message_digest: bytes,
+    md_algorithm: str,
+    trust_roots: Sequence[x509.Certificate],
+    between: tuple[dt.datetime, dt.datetime],
 ) -> str | None:
-    """Why ``token`` would not be a trusted timestamp of ``message_digest`` (hashed with ``md_algorithm``), as
-    ``signing.pdf.validate`` judges a seal's: None when its imprint is that digest, its signature holds and its
-    certificate chains to one of ``trust_roots`` with the timeStamping usage, now. A token carrying more certificates
-    than a seal may, or two different ones of the same name, is refused before any path is built, as
-    ``signing.pdf.validate`` refuses such a seal: one answer of 8 look-alikes held all sealing 60 s (a reviewer)."""
+    """Why ``token`` would not be a trusted timestamp of ``message_digest`` (hashed with ``md_algorithm``), asked
+    for and received ``between`` those times of the gateway's clock, as ``signing.pdf.validate`` judges a seal's:
+    None when its imprint is that digest, its signature holds, its certificate chains to one of ``trust_roots`` with
+    the timeStamping usage, now, and its time is within ``CLOCK_SKEW`` of ``between``: a seal is judged at its
+    timestamp's time, so one ahead fails SIGNING_TIME_IN_FUTURE and one behind a seal's start CERT_NOT_YET_VALID.
+    A token carrying more certificates than a seal may, or two different ones of the same name, is refused before
+    any path is built, as ``signing.pdf.validate`` refuses such a seal: one answer of 8 look-alikes held all sealing
+    60 s (a reviewer)."""
     try:
         carried = token["content"]["certificates"] or ()
         count = len(carried)
@@ -281,6 +289,15 @@ async def token_problem(
         return (
             "its certificate does not chain to a root trusted for timestamps"
             f" ({problem.standard_name if problem is not None else 'unknown'})"
+        )
+    stamped: dt.datetime = status.timestamp
+    sent, received = between
+    if not sent - CLOCK_SKEW <= stamped <= received + CLOCK_SKEW:
+        off = stamped - sent if stamped < sent else stamped - received
+        return (
+            f"its time {stamped:%Y-%m-%d %H:%M:%S} UTC is {abs(off).total_seconds():,.0f} s "
+            f"{'behind' if stamped < sent else 'ahead of'} the gateway's clock; at most "
+            f"{CLOCK_SKEW.total_seconds():.0f} s is taken (check both clocks: NTP)"
         )
     return None
 

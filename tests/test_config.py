@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, Settings
+from gateway.domain.model import SystemClock
 from gateway.store.database import Database
 from tests.commands import run_zzgw
 
@@ -408,7 +409,9 @@ def test_a_tsa_that_does_not_answer_is_named_without_its_credentials() -> None:
     from gateway.authorities import make_timestamper
 
     port = free_port()
-    timestamper = make_timestamper(Settings(tsa_url=f"http://alice:s3cret@127.0.0.1:{port}/tsr?key=k3y"), None, [])
+    timestamper = make_timestamper(
+        Settings(tsa_url=f"http://alice:s3cret@127.0.0.1:{port}/tsr?key=k3y"), None, [], SystemClock()
+    )
     assert timestamper is not None
     with pytest.raises(TimestampRequestError) as caught:
         asyncio.run(timestamper.async_timestamp(hashlib.sha256(b"x").digest(), "sha256"))

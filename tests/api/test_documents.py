@@ -28,7 +28,7 @@ from pyhanko.sign.timestamps import TimeStamper
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
-from gateway.domain.model import SystemClock
+from gateway.domain.model import Clock, SystemClock
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, seal_pb2, verification_pb2, verification_pb2_grpc
 from signing.keys import SoftwareKey
 from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfVerification, revisions, validate_sync
@@ -534,9 +534,19 @@ def test_a_tsa_reply_too_large_or_not_der_is_refused_unread(tmp_path: Path) -> N
     assert said[1].endswith(f"/tsa: the answer is larger than {MAX_TSA_REPLY_BYTES:,} bytes）")
 
 
-def outside_tsa(now: dt.datetime) -> tuple[SealMakerCA, TimeStampAuthority]:
+class _ClockOff:
+    """A clock ``by`` off the host's."""
+
+    def __init__(self, by: dt.timedelta) -> None:
+        self._by = by
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self._by
+
+
+def outside_tsa(now: dt.datetime, clock: Clock | None = None) -> tuple[SealMakerCA, TimeStampAuthority]:
     """A time-stamping service under a CA of its own, as a province's that ZZGW_TSA_URL names: the project's TSA, its
-    root not the gateway's."""
+    root not the gateway's, its clock ``clock`` (the host's unless given)."""
     ca = SealMakerCA.create("某省时间戳中心", now)
     private = ec.generate_private_key(ec.SECP256R1())
     certificate = ca.issue_tsa_certificate(
@@ -546,7 +556,7 @@ def outside_tsa(now: dt.datetime) -> tuple[SealMakerCA, TimeStampAuthority]:
         cert=certificate,
         key=SoftwareKey(private),
         chain=[ca.intermediate],
-        clock=SystemClock(),
+        clock=clock or SystemClock(),
         serials=x509.random_serial_number,
     )
     return ca, authority
@@ -736,6 +746,43 @@ def test_an_outside_tsas_answer_carrying_certificates_named_alike_fails_that_cal
             seal_pb2.SealDocumentRequest(seal_id=register(gw).seal_id, pdf=license_pdf(gw)), timeout=30
         )
         assert sealed.sealed_pdf.startswith(b"%PDF")
+    finally:
+        gw.stop()
+        tsa.stop()
+
+
+@pytest.mark.parametrize(
+    ("off", "said"), [(dt.timedelta(minutes=10), "ahead of"), (-dt.timedelta(minutes=10), "behind")]
+)
+def test_an_outside_tsa_whose_clock_is_off_seals_nothing(tmp_path: Path, off: dt.timedelta, said: str) -> None:
+    """A seal is judged at its timestamp's time: an outside TSA 10 minutes ahead had its documents fail
+    SIGNING_TIME_IN_FUTURE, one 10 minutes behind a freshly registered seal's fail CERT_NOT_YET_VALID for good, and
+    IssueLicense answered OK (a reviewer, rfA R2). A token more than CLOCK_SKEW off the gateway's clock is not used:
+    TSA_UNAVAILABLE naming the offset, nothing stored."""
+    from adapters.http import HttpApp, HttpServer
+    from benchmarks.common import free_port
+
+    outside, authority = outside_tsa(dt.datetime.now(dt.UTC) - dt.timedelta(days=1), _ClockOff(off))
+    roots = tmp_path / "tsa-roots.pem"
+    roots.write_bytes(outside.root.public_bytes(serialization.Encoding.PEM))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/tsa"
+    tsa = HttpServer(HttpApp(timestamp=authority.respond, crl=None), f"127.0.0.1:{port}")
+    tsa.start()
+    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=url, tsa_roots=str(roots))
+    try:
+        request = new_request(24)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub(gw).IssueLicense(request)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+        assert re.search(
+            rf"ZZGW_TSA_URL {url}: its time [0-9-]+ [0-9:]+ UTC is (59\d|60\d) s {said} the gateway's clock; at most "
+            "300 s is taken",
+            caught.value.details(),
+        ), caught.value.details()
+        with gw.gateway.db.unit_of_work() as uow:
+            assert uow.licenses.get_current(request.type_code, request.license_number) is None
     finally:
         gw.stop()
         tsa.stop()
