@@ -277,6 +277,8 @@ class _Pending:
     """The printed form of its type as issued, kept with a license whose document is drawn later (``draw`` off)."""
     sealed_by_revoked: bool = False
     """Refused at the commit: a seal that sealed it was revoked after it did (``_sealed_by_revoked``)."""
+    repeat_of: _Pending | None = None
+    """The earlier item of the batch with the same request, whose outcome is its own (``_as_repeat``)."""
 
 
 class IssuanceService:
@@ -423,6 +425,12 @@ class IssuanceService:
         for n, outcome in zip(again, retried, strict=True):
             if not (isinstance(outcome, ZzgwError) and outcome.reason in _NO_SEAL_TO_SEAL_WITH):
                 outcomes[n] = outcome
+        # a repeat of a request sealed once more answers as it now does, not with the refusal it shared at the
+        # commit, whose words say nothing was written (a reviewer, rfA R4)
+        position = {id(item): n for n, item in enumerate(pending)}
+        for n, item in enumerate(pending):
+            if item.repeat_of is not None and item.repeat_of.sealed_by_revoked:
+                outcomes[n] = _as_repeat(outcomes[position[id(item.repeat_of)]])
 
     def _pending(self, draft: LicenseDraft, supplied: bytes | None) -> _Pending:
         """An item on its way, with its request's digest; one of more fields than could be valid (TOO_MANY,
@@ -502,7 +510,7 @@ class IssuanceService:
         stored_licenses = uow.licenses.get_many(answered)
         documents = uow.documents.sha256_of_many(answered)
         first_of: dict[str, _Pending] = {}
-        repeats: list[tuple[_Pending, _Pending]] = []
+        repeats: list[_Pending] = []
         fresh: list[_Pending] = []
         for item in open_items:
             request_id = item.draft.request_id
@@ -531,7 +539,8 @@ class IssuanceService:
                 if first.digest != item.digest:
                     item.outcome = _reused(request_id, ChangeKind.ISSUED, ChangeKind.ISSUED.value)
                 else:
-                    repeats.append((item, first))
+                    item.repeat_of = first
+                    repeats.append(item)
             else:
                 first_of[request_id] = item
                 fresh.append(item)
@@ -591,12 +600,9 @@ class IssuanceService:
             ]
         )
         uow.commit()
-        for item, first in repeats:  # a request id repeated inside the batch shares the first one's outcome
-            item.outcome = (
-                dataclasses.replace(first.outcome, created=False)
-                if isinstance(first.outcome, IssueResult)
-                else first.outcome
-            )
+        for item in repeats:  # a request id repeated inside the batch shares the first one's outcome
+            assert item.repeat_of is not None and item.repeat_of.outcome is not None
+            item.outcome = _as_repeat(item.repeat_of.outcome)
 
     # -- amend and status ----------------------------------------------------------------------------------------
 
@@ -1301,6 +1307,11 @@ def _seals_revoked(uow: UnitOfWork, sealed: Sequence[tuple[License, LicenseDocum
         if seal.status is not SealStatus.ACTIVE:
             revoked[seal.key_id] = revoked[seal.seal_id] = seal
     return revoked
+
+
+def _as_repeat(outcome: IssueResult | ZzgwError) -> IssueResult | ZzgwError:
+    """The outcome of a request repeated inside a batch: its first's, the license not created again."""
+    return dataclasses.replace(outcome, created=False) if isinstance(outcome, IssueResult) else outcome
 
 
 def _sealed_by_revoked(

@@ -421,3 +421,28 @@ def test_a_license_sealed_during_a_seal_rotation_is_sealed_with_the_new_seal(
         report = verify(running, license_id=license_id)
         assert (report.verdict, report.issuer_identity.reason) == (PASSED, ""), report
     assert document_of(second, license_id).seal_id == rotated["new"].seal_id
+
+
+def test_a_request_repeated_in_a_batch_sealed_during_a_rotation_is_answered_as_its_first(
+    replicas: tuple[RunningGateway, RunningGateway], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch holding one request twice, during a seal rotation: its first item was sealed once more and OK, but its
+    repeat kept the first attempt's SEAL_REVOKED, saying nothing had been written (a reviewer, rfA R4). The repeat
+    answers as its first does, as in any batch."""
+    first, second = replicas
+    old = register(first)
+
+    def rotate() -> None:
+        register(second)
+        seals(second, MARKET).RevokeSeal(
+            seal_pb2.RevokeSealRequest(seal_id=old.seal_id, reason="换章", crl_reason="superseded")
+        )
+
+    record = {**unique(samples.food_permit(63)), "request_id": f"race-{uuid.uuid4().hex}"}
+    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record), issue_request(record)])
+    between_choice_and_write(monkeypatch, first, rotate)
+    (response,) = list(first.issuance(MARKET).BatchIssueLicenses(iter([batch])))
+    monkeypatch.undo()
+    assert [r.WhichOneof("result") for r in response.results] == ["license", "license"], response.results
+    assert response.results[0].license == response.results[1].license
+    assert [r.created for r in response.results] == [True, False]
