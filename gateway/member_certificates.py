@@ -29,7 +29,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -47,7 +46,7 @@ from gateway.domain.model import Clock
 from gateway.services.members import MemberService
 from gateway.store.database import Database, driver_error
 from gateway.threads import name_this_thread
-from signing.pki import CertificateAuthority, Issued, csr_public_key
+from signing.pki import CertificateAuthority, Issued, csr_public_key, write_private
 from signing.seal_ca import held_directory
 
 log = logging.getLogger("zzgw.members")
@@ -272,7 +271,7 @@ def _renew_certificate(
     made = [".pem", ".key"] if issued.key_pem else [".pem"]
     (directory / f"{code}.next.pem").write_bytes(issued.cert_pem)
     if issued.key_pem:
-        _write_private(directory / f"{code}.next.key", issued.key_pem)
+        write_private(directory / f"{code}.next.key", issued.key_pem)
     try:
         members.renew(code, issued.cert_der, ended=ended)
     except BaseException:
@@ -434,11 +433,3 @@ def _key_der(key: CertificatePublicKeyTypes) -> bytes:
 
 def _certificate(path: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(path.read_bytes())
-
-
-def _write_private(path: Path, body: bytes) -> None:
-    """Write ``body`` to ``path``, readable by the gateway's user only (as ``signing.pki.Issued.write`` writes a
-    key)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(body)

@@ -204,7 +204,7 @@ from protos.zzgw.v1 import (
 from signing import seal_image
 from signing.errors import KeyStoreError
 from signing.keys import KeyBackend, KeyStore
-from signing.pki import Issued
+from signing.pki import Issued, write_private
 from signing.record import SealMemos
 from signing.seal_image import FALLBACK_FONTS_ENV, FONT_ENV, SealImageError, find_cjk_font, find_fallback_fonts
 from signing.tsa import ZZGW_TSA_POLICY_OID, TimeStampAuthority
@@ -1297,7 +1297,7 @@ def _refuse_a_name_taken(in_force: Sequence[Member], members: Sequence[Member]) 
 
 
 def _write_dev_tokens(settings: Settings, tokens: Mapping[str, str], names: Mapping[str, str]) -> None:
-    _write_private(
+    write_private(
         settings.dev_tokens_path,
         json.dumps(
             {
@@ -1514,12 +1514,6 @@ def console_backend(gateway: Gateway) -> ConsoleBackend:
         max_document_bytes=gateway.settings.max_message_bytes,
         catalog_current=gateway.catalog_pin.refuse_if_changed,
     )
-
-
-def _write_private(path: Any, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
 
 
 HANDSHAKE_SECONDS = 10

@@ -40,14 +40,21 @@ class Issued:
     def write(self, directory: Path, stem: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / f"{stem}.pem").write_bytes(self.cert_pem)
-        key_path = directory / f"{stem}.key"
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(self.key_pem)
+        write_private(directory / f"{stem}.key", self.key_pem)
 
     @classmethod
     def read(cls, directory: Path, stem: str) -> Issued:
         return cls((directory / f"{stem}.pem").read_bytes(), (directory / f"{stem}.key").read_bytes())
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path``, readable and writable by the gateway's user alone, whether the file is new or was
+    there: O_CREAT's mode applies only to a file it makes, so a key or token file restored from a copy readable by
+    everyone had stayed so when written again."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        os.fchmod(out.fileno(), 0o600)  # before the secret is in it
+        out.write(data)
 
 
 class CertificateAuthority:

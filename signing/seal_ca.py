@@ -73,6 +73,7 @@ from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationChec
 from signing import sm2_x509
 from signing.errors import KeyStoreError, SigningError
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, RSA2048_SHA256, SM2_SM3
+from signing.pki import write_private
 from signing.results import CheckResult
 from signing.sm2 import Sm2Key
 
@@ -204,7 +205,7 @@ class SealMakerCA:
         (directory / "intermediate.pem").write_bytes(self.intermediate.public_bytes(serialization.Encoding.PEM))
         for stem, key in (("root", self._root_key), ("intermediate", self._intermediate_key)):
             if key is not None:
-                _write_private(directory / f"{stem}.key.pem", _encrypted_pem(key, passphrase))
+                write_private(directory / f"{stem}.key.pem", _encrypted_pem(key, passphrase))
         with self._lock, held_directory(directory):
             self._directory = directory
             self._write_state(merge=False)  # a new CA's: what a file there holds is not its own
@@ -1083,13 +1084,6 @@ def _encrypted_pem(key: PrivateKey, passphrase: bytes) -> bytes:
         serialization.PrivateFormat.PKCS8,
         serialization.BestAvailableEncryption(passphrase),
     )
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.chmod(path, 0o600)  # O_CREAT's mode does not apply to a file that already existed
 
 
 def _load_key(pem: bytes, passphrase: bytes | None, what: str) -> PrivateKey:

@@ -54,6 +54,24 @@ def _serve(env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
+def test_a_restored_dev_tokens_file_readable_by_others_is_written_again_readable_by_the_gateway_alone(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A private file the gateway writes again over one that already existed kept that file's mode (O_CREAT's 0600
+    applies only to a file it makes): a dev-tokens.json restored from a copy readable by everyone stayed so after
+    `zzgw init` wrote the tokens into it again (a reviewer of the members, unverified; checked here)."""
+    assert zzgw(env, "init").returncode == 0
+    tokens = tmp_path / "var" / "dev-tokens.json"
+    tokens.chmod(0o644)  # as a restore from an archive that did not keep modes leaves it
+    body = json.loads(tokens.read_text(encoding="utf-8"))
+    body["tokens"].popitem()  # one member's token lost: init writes the file again
+    tokens.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    again = zzgw(env, "init")
+    assert again.returncode == 0, again.stderr
+    assert len(json.loads(tokens.read_text(encoding="utf-8"))["tokens"]) == 14
+    assert oct(tokens.stat().st_mode & 0o777) == "0o600"
+
+
 def test_init_serve_demo_import_and_graceful_stop(env: dict[str, str], tmp_path: Path) -> None:
     first = zzgw(env, "init")
     assert first.returncode == 0, first.stderr
