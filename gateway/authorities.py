@@ -1403,9 +1403,15 @@ def outside_tsa_roots(settings: Settings) -> list[x509.Certificate]:
     except OSError as exc:
         raise ConfigError(f"tsa_roots (ZZGW_TSA_ROOTS): cannot read {path}: {exc.strerror or exc}") from None
     except ValueError:
+        blocks = path.read_bytes().count(b"-----BEGIN CERTIFICATE-----")
         raise ConfigError(
-            f"tsa_roots (ZZGW_TSA_ROOTS): {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----): name the "
-            "root certificate(s) of the time-stamping service ZZGW_TSA_URL names"
+            f"tsa_roots (ZZGW_TSA_ROOTS): {path}"
+            + (
+                f": one or more of its {blocks} certificate blocks cannot be read (cut short or changed?)"
+                if blocks
+                else " holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+            )
+            + ": name the root certificate(s) of the time-stamping service ZZGW_TSA_URL names"
         ) from None
     return roots
 

@@ -437,7 +437,14 @@ def test_the_outside_tsas_roots_are_read_at_start_and_a_file_without_them_is_ref
     named.write_bytes(b"".join(root.public_bytes(serialization.Encoding.PEM) for root in roots))
     assert outside_tsa_roots(Settings(tsa_roots=str(named))) == roots
     (tmp_path / "empty.pem").write_bytes(b"")
-    for path, said in ((tmp_path / "missing.pem", "cannot read"), (tmp_path / "empty.pem", "holds no PEM certificate")):
+    # a good root and a block cut short (a copy and paste that lost lines) had been called a file holding none
+    pem = roots[0].public_bytes(serialization.Encoding.PEM)
+    (tmp_path / "cut.pem").write_bytes(pem + pem[: len(pem) // 2] + pem[-30:])
+    for path, said in (
+        (tmp_path / "missing.pem", "cannot read"),
+        (tmp_path / "empty.pem", "holds no PEM certificate"),
+        (tmp_path / "cut.pem", "cut.pem: one or more of its 2 certificate blocks cannot be read"),
+    ):
         with pytest.raises(ConfigError) as caught:
             outside_tsa_roots(Settings(tsa_roots=str(path)))
         assert str(caught.value).startswith("tsa_roots (ZZGW_TSA_ROOTS): ")
