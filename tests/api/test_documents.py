@@ -6,6 +6,7 @@ PAdES signature with a real timestamp, not just bytes that look like a PDF.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -14,6 +15,7 @@ import re
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -562,6 +564,26 @@ def outside_tsa(now: dt.datetime, clock: Clock | None = None) -> tuple[SealMaker
     return ca, authority
 
 
+@contextlib.contextmanager
+def outside_tsa_served(
+    tmp_path: Path, ca: SealMakerCA, respond: Callable[[bytes], bytes]
+) -> Iterator[tuple[str, Path]]:
+    """An outside TSA answering with ``respond`` over HTTP on a port of its own, and ``ca``'s root in a PEM file:
+    (its URL, the file), as ZZGW_TSA_URL and ZZGW_TSA_ROOTS name them; the server stopped after."""
+    from adapters.http import HttpApp, HttpServer
+    from benchmarks.common import free_port
+
+    roots = tmp_path / "tsa-roots.pem"
+    roots.write_bytes(ca.root.public_bytes(serialization.Encoding.PEM))
+    port = free_port()
+    server = HttpServer(HttpApp(timestamp=respond, crl=None), f"127.0.0.1:{port}")
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}/tsa", roots
+    finally:
+        server.stop()
+
+
 def test_an_outside_tsas_timestamps_are_checked_when_sealing_and_trusted_once_its_roots_are_named(
     tmp_path: Path,
 ) -> None:
@@ -569,83 +591,88 @@ def test_an_outside_tsas_timestamps_are_checked_when_sealing_and_trusted_once_it
     trusted: once their seal was replaced (换章) every one read INDETERMINATE / CERT_REVOKED_NO_TRUSTED_TIME (a
     reviewer, R1). Its roots are named in ZZGW_TSA_ROOTS now: trusted for timestamps (never for a seal) and served
     at /certificates/tsa-roots.pem; without them nothing is sealed, TSA_UNAVAILABLE, saying why."""
-    from adapters.http import HttpApp, HttpServer
-    from benchmarks.common import free_port
+    from adapters.http import HttpServer
     from gateway.server import http_app
 
     now = dt.datetime.now(dt.UTC)
     outside, authority = outside_tsa(now)
-    roots = tmp_path / "tsa-roots.pem"
-    roots.write_bytes(outside.root.public_bytes(serialization.Encoding.PEM))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/tsa"
-    tsa = HttpServer(HttpApp(timestamp=authority.respond, crl=None), f"127.0.0.1:{port}")
-    tsa.start()
-    unnamed = start_gateway(tmp_path / "unnamed", f"sqlite:///{tmp_path / 'unnamed.db'}", tsa_url=url)
-    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=url, tsa_roots=str(roots))
-    try:
-        request = new_request(20)
-        with pytest.raises(grpc.RpcError) as caught:
-            stub(unnamed).IssueLicense(request)
-        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
-        assert f"ZZGW_TSA_URL {url}: its certificate does not chain to a root trusted for timestamps" in (
-            caught.value.details()
-        )
-        with unnamed.gateway.db.unit_of_work() as uow:
-            assert uow.licenses.get_current(request.type_code, request.license_number) is None
-
-        assert gw.gateway.seals is not None
-        own = gw.gateway.seals.ca
-        issued = stub(gw).IssueLicense(issue_request(unique(samples.business_license(21)))).license  # FPSL uses it
-        document = document_of(gw, issued.license_id).pdf
-        sealed = (
-            seals(gw, MARKET)
-            .SealDocument(seal_pb2.SealDocumentRequest(seal_id=register(gw).seal_id, pdf=license_pdf(gw)))
-            .sealed_pdf
-        )
-        for pdf in (document, sealed):  # the outside TSA's timestamp, which the gateway's root does not anchor
-            by_own = validate_sync(pdf, trust_roots=[own.root], intermediates=[own.intermediate], crls=())
-            assert (by_own.timestamp.result, by_own.timestamp.reason) == (CheckResult.FAILED, "TIMESTAMP_UNTRUSTED")
-            by_outside = validate_sync(
-                pdf, trust_roots=[own.root], intermediates=[own.intermediate], crls=(), tsa_trust_roots=[outside.root]
-            )
-            assert by_outside.timestamp.result is CheckResult.PASSED
-        every = seals(gw, MARKET)
-        for seal in every.ListSeals(seal_pb2.ListSealsRequest()).seals:  # 换章: the documents sealed before stay good
-            every.RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="换章"))
-        verifier = verification_pb2_grpc.VerificationServiceStub(gw.channel(TAX))
-        for pdf in (document, sealed):
-            report = verifier.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=pdf)).report
-            assert (report.issuer_identity.result, report.issuer_identity.reason) == (PASSED_RESULT, "")
-            assert report.verdict == (PASSED_RESULT if pdf is document else verification_pb2.CHECK_RESULT_INDETERMINATE)
-
-        # its roots anchor timestamps only: a seal certified by its CA is not trusted
-        key = ec.generate_private_key(ec.SECP256R1())
-        forged_seal = outside.issue_seal_certificate(
-            issuer_name="济南市市场监督管理局",
-            issuer_uscc=MARKET,
-            seal_name="电子证照专用章",
-            public_key=key.public_key(),
-            not_before=now,
-            not_after=now + dt.timedelta(days=30),
-        )
-        forged = sign_invisibly(license_pdf(gw), "Seal1", signed_as=(key, forged_seal), chain=(outside.intermediate,))
-        report = verifier.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=forged)).report
-        assert report.issuer_identity.reason == "UNTRUSTED_ROOT", report.issuer_identity
-
-        # what a verifier needs of the timestamps besides what each token carries: the outside TSA's root
-        side = HttpServer(http_app(gw.gateway), "127.0.0.1:0")
-        side.start()
+    with outside_tsa_served(tmp_path, outside, authority.respond) as (url, roots):
+        unnamed = start_gateway(tmp_path / "unnamed", f"sqlite:///{tmp_path / 'unnamed.db'}", tsa_url=url)
+        gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=url, tsa_roots=str(roots))
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{side.port}/certificates/tsa-roots.pem", timeout=10) as got:
-                assert got.read() == roots.read_bytes()
+            request = new_request(20)
+            with pytest.raises(grpc.RpcError) as caught:
+                stub(unnamed).IssueLicense(request)
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+            assert f"ZZGW_TSA_URL {url}: its certificate does not chain to a root trusted for timestamps" in (
+                caught.value.details()
+            )
+            with unnamed.gateway.db.unit_of_work() as uow:
+                assert uow.licenses.get_current(request.type_code, request.license_number) is None
+
+            assert gw.gateway.seals is not None
+            own = gw.gateway.seals.ca
+            issued = stub(gw).IssueLicense(issue_request(unique(samples.business_license(21)))).license  # FPSL uses it
+            document = document_of(gw, issued.license_id).pdf
+            sealed = (
+                seals(gw, MARKET)
+                .SealDocument(seal_pb2.SealDocumentRequest(seal_id=register(gw).seal_id, pdf=license_pdf(gw)))
+                .sealed_pdf
+            )
+            for pdf in (document, sealed):  # the outside TSA's timestamp, which the gateway's root does not anchor
+                by_own = validate_sync(pdf, trust_roots=[own.root], intermediates=[own.intermediate], crls=())
+                assert (by_own.timestamp.result, by_own.timestamp.reason) == (CheckResult.FAILED, "TIMESTAMP_UNTRUSTED")
+                by_outside = validate_sync(
+                    pdf,
+                    trust_roots=[own.root],
+                    intermediates=[own.intermediate],
+                    crls=(),
+                    tsa_trust_roots=[outside.root],
+                )
+                assert by_outside.timestamp.result is CheckResult.PASSED
+            every = seals(gw, MARKET)
+            for seal in every.ListSeals(
+                seal_pb2.ListSealsRequest()
+            ).seals:  # 换章: the documents sealed before stay good
+                every.RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="换章"))
+            verifier = verification_pb2_grpc.VerificationServiceStub(gw.channel(TAX))
+            for pdf in (document, sealed):
+                report = verifier.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=pdf)).report
+                assert (report.issuer_identity.result, report.issuer_identity.reason) == (PASSED_RESULT, "")
+                assert report.verdict == (
+                    PASSED_RESULT if pdf is document else verification_pb2.CHECK_RESULT_INDETERMINATE
+                )
+
+            # its roots anchor timestamps only: a seal certified by its CA is not trusted
+            key = ec.generate_private_key(ec.SECP256R1())
+            forged_seal = outside.issue_seal_certificate(
+                issuer_name="济南市市场监督管理局",
+                issuer_uscc=MARKET,
+                seal_name="电子证照专用章",
+                public_key=key.public_key(),
+                not_before=now,
+                not_after=now + dt.timedelta(days=30),
+            )
+            forged = sign_invisibly(
+                license_pdf(gw), "Seal1", signed_as=(key, forged_seal), chain=(outside.intermediate,)
+            )
+            report = verifier.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=forged)).report
+            assert report.issuer_identity.reason == "UNTRUSTED_ROOT", report.issuer_identity
+
+            # what a verifier needs of the timestamps besides what each token carries: the outside TSA's root
+            side = HttpServer(http_app(gw.gateway), "127.0.0.1:0")
+            side.start()
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{side.port}/certificates/tsa-roots.pem", timeout=10
+                ) as got:
+                    assert got.read() == roots.read_bytes()
+            finally:
+                side.stop()
         finally:
-            side.stop()
-    finally:
-        gw.stop()
-        unnamed.stop()
-        tsa.stop()
+            gw.stop()
+            unnamed.stop()
 
 
 def with_lookalikes(reply: bytes, name: x509.Name, count: int = 8) -> bytes:
@@ -718,37 +745,27 @@ def test_an_outside_tsas_answer_carrying_certificates_named_alike_fails_that_cal
     """The sealing check of ZZGW_TSA_URL's token built its path through every ordering of the look-alikes it carried:
     one 5 KB answer held IssueLicense, and a SealDocument behind it, until the 60 s sealing timeout (a reviewer, rfA
     R3). It is refused before any path is built, TSA_UNAVAILABLE saying why, and the next answer seals."""
-    from adapters.http import HttpApp, HttpServer
-    from benchmarks.common import free_port
-
     outside, authority = outside_tsa(dt.datetime.now(dt.UTC))
-    roots = tmp_path / "tsa-roots.pem"
-    roots.write_bytes(outside.root.public_bytes(serialization.Encoding.PEM))
     answers = [lambda query: with_lookalikes(authority.respond(query), outside.intermediate.subject)]
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/tsa"
-    tsa = HttpServer(
-        HttpApp(timestamp=lambda query: (answers.pop() if answers else authority.respond)(query), crl=None),
-        f"127.0.0.1:{port}",
-    )
-    tsa.start()
-    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=url, tsa_roots=str(roots))
-    try:
-        started = time.monotonic()
-        with pytest.raises(grpc.RpcError) as caught:
-            stub(gw).IssueLicense(new_request(23), timeout=30)
-        assert time.monotonic() - started < 5
-        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
-        assert f"ZZGW_TSA_URL {url}: it carries two different certificates named " in caught.value.details()
-        assert not answers
-        sealed = seals(gw, MARKET).SealDocument(
-            seal_pb2.SealDocumentRequest(seal_id=register(gw).seal_id, pdf=license_pdf(gw)), timeout=30
-        )
-        assert sealed.sealed_pdf.startswith(b"%PDF")
-    finally:
-        gw.stop()
-        tsa.stop()
+    with outside_tsa_served(
+        tmp_path, outside, lambda query: (answers.pop() if answers else authority.respond)(query)
+    ) as (url, roots):
+        gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=url, tsa_roots=str(roots))
+        try:
+            started = time.monotonic()
+            with pytest.raises(grpc.RpcError) as caught:
+                stub(gw).IssueLicense(new_request(23), timeout=30)
+            assert time.monotonic() - started < 5
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+            assert f"ZZGW_TSA_URL {url}: it carries two different certificates named " in caught.value.details()
+            assert not answers
+            sealed = seals(gw, MARKET).SealDocument(
+                seal_pb2.SealDocumentRequest(seal_id=register(gw).seal_id, pdf=license_pdf(gw)), timeout=30
+            )
+            assert sealed.sealed_pdf.startswith(b"%PDF")
+        finally:
+            gw.stop()
 
 
 @pytest.mark.parametrize(
@@ -759,33 +776,24 @@ def test_an_outside_tsa_whose_clock_is_off_seals_nothing(tmp_path: Path, off: dt
     SIGNING_TIME_IN_FUTURE, one 10 minutes behind a freshly registered seal's fail CERT_NOT_YET_VALID for good, and
     IssueLicense answered OK (a reviewer, rfA R2). A token more than CLOCK_SKEW off the gateway's clock is not used:
     TSA_UNAVAILABLE naming the offset, nothing stored."""
-    from adapters.http import HttpApp, HttpServer
-    from benchmarks.common import free_port
-
     outside, authority = outside_tsa(dt.datetime.now(dt.UTC) - dt.timedelta(days=1), _ClockOff(off))
-    roots = tmp_path / "tsa-roots.pem"
-    roots.write_bytes(outside.root.public_bytes(serialization.Encoding.PEM))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/tsa"
-    tsa = HttpServer(HttpApp(timestamp=authority.respond, crl=None), f"127.0.0.1:{port}")
-    tsa.start()
-    gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=url, tsa_roots=str(roots))
-    try:
-        request = new_request(24)
-        with pytest.raises(grpc.RpcError) as caught:
-            stub(gw).IssueLicense(request)
-        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
-        assert re.search(
-            rf"ZZGW_TSA_URL {url}: its time [0-9-]+ [0-9:]+ UTC is (59\d|60\d) s {said} the gateway's clock; at most "
-            "300 s is taken",
-            caught.value.details(),
-        ), caught.value.details()
-        with gw.gateway.db.unit_of_work() as uow:
-            assert uow.licenses.get_current(request.type_code, request.license_number) is None
-    finally:
-        gw.stop()
-        tsa.stop()
+    with outside_tsa_served(tmp_path, outside, authority.respond) as (url, roots):
+        gw = start_gateway(tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=url, tsa_roots=str(roots))
+        try:
+            request = new_request(24)
+            with pytest.raises(grpc.RpcError) as caught:
+                stub(gw).IssueLicense(request)
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+            assert re.search(
+                rf"ZZGW_TSA_URL {url}: its time [0-9-]+ [0-9:]+ UTC is (59\d|60\d) s {said} the gateway's clock; "
+                "at most 300 s is taken",
+                caught.value.details(),
+            ), caught.value.details()
+            with gw.gateway.db.unit_of_work() as uow:
+                assert uow.licenses.get_current(request.type_code, request.license_number) is None
+        finally:
+            gw.stop()
 
 
 def test_a_process_running_past_its_tsa_certificates_end_seals_nothing_under_it(tmp_path: Path) -> None:
