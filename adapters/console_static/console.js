@@ -647,7 +647,7 @@ function signedOut(message, focusToken = true) {
   for (const id of ["verdict-text", "verdict-reason", "findings", "registered", "summary", "receipt-table", "case-table",
     "receipt-operator", "review-text", "review-reason", "review-standing", "review-archive", "review-table",
     "review-holder", "review-holder-check", "review-operator", "review-at", "review-invalid", "checked-what",
-    "case-linked", "announce"]) {
+    "case-linked", "claim-key", "announce"]) {
     $(id).replaceChildren();
   }
   for (const id of ["verdict", "review-verdict"]) $(id).className = "verdict"; // nor how the last check came out
@@ -2022,9 +2022,18 @@ function renderClaim(answer, by, check) {
   $("no-license").textContent = "信息比对只回答是否一致，不返回证照数据。";
   show("no-license", true);
   showReceipt(answer.receipt, answer.checked_at, CLAIMS[answer.code] || answer.result, by, check);
-  // the key the receipt's digests of the number and holder code claimed are made with, on the paper kept with the
-  // claim: with it the claim and its receipt are tied together again (docs/receipts.md)
-  if (answer.claim_key) row($("receipt-table"), "比对密钥", answer.claim_key);
+  // the key the receipt's digests of the number and holder code claimed are made with, for the claim's own file: with
+  // it the claim and its receipt are tied together again (docs/receipts.md). On the screen alone (.screen-only), to be
+  // noted apart: printed in the receipt's table, beside its number and the number claimed masked (3701**********1235),
+  // it let whoever held the sheet fetch the receipt (any department may) and find the 10 digits hidden from the
+  // digest in about 11,000 tries (a reviewer, R1)
+  if (answer.claim_key) {
+    const key = document.createElement("strong");
+    key.textContent = "比对密钥：" + answer.claim_key;
+    $("claim-key").replaceChildren(key, document.createElement("br"),
+      "请另行记入本件材料，勿与回执放在一起：凭回执编号和此密钥可推算出比对的号码。此密钥不打印在回执上。");
+    show("claim-key", true);
+  }
   announce(withCase(spoken("verdict-text", "verdict-reason")));
 }
 
@@ -2042,6 +2051,8 @@ function showReceipt(made, checkedAt, conclusion, by, check) {
   $("checked-what").textContent = "核验内容：" + checkedText(check, query);
   const receipt = $("receipt-table");
   receipt.replaceChildren();
+  $("claim-key").replaceChildren(); // a 信息比对's key (renderClaim) is its own receipt's only
+  show("claim-key", false);
   row(receipt, "回执编号", made.receipt_id);
   row(receipt, "核验时间", beijingTime(checkedAt));
   // the department the signed statement names, by the name of that department only
