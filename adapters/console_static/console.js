@@ -1218,13 +1218,13 @@ function prepared(what) {
       check.request.license_number = $("claim-number").value.trim();
       check.request.fields = { holder_name: $("claim-name").value.trim() };
       check.looked = "信息比对：" + typeName(check.request.type_code, by) + "，证照编号 "
-        + masked(check.request.license_number);
+        + masked(check.request.license_number, personalNumber(check.request.type_code, by));
     } else if (what === "pdf") {
       check.file = small(chosen("pdf", "PDF 文件"), session.limits.pdf_bytes, "PDF 文件", "pdf", PDF_TOO_LARGE_ADVICE);
-      check.looked = "PDF 文件 " + check.file.name + "（" + size(check.file.size) + "）";
+      check.looked = "PDF 文件 " + fileName(check.file.name) + "（" + size(check.file.size) + "）";
     } else {
       check.file = small(chosen("qr-image", "二维码图片"), session.limits.image_bytes, "图片", "qr-image");
-      check.looked = "二维码图片 " + check.file.name + "（" + size(check.file.size) + "）";
+      check.looked = "二维码图片 " + fileName(check.file.name) + "（" + size(check.file.size) + "）";
     }
     check.key = keyOf(what);
     return check;
@@ -1292,7 +1292,7 @@ function usccCheck(first17) {
 // answer's statement says: ``checkedText``); a long text shortened.
 function typed(text, typeCode, by) {
   if (/^\s*[zZＺｚ][zZＺｚ][1１][:：]/.test(text)) return "核验码 " + shortened(text);
-  if (typeCode) return "证照编号 " + masked(text) + "（" + typeName(typeCode, by) + "）";
+  if (typeCode) return "证照编号 " + masked(text, personalNumber(typeCode, by)) + "（" + typeName(typeCode, by) + "）";
   // an identifier by its root (1.2.156.…); anything else is what was typed, a 公民身份号码 masked
   return /^\s*1\.2\.156\./.test(text) ? "证照标识 " + shortened(text) : "输入内容 " + masked(text);
 }
@@ -1314,13 +1314,48 @@ function charactersNamed(violation) {
   return /U\+[0-9A-F]{4,6}/.test(said) ? said + "，请删除后重新输入" : "";
 }
 
-// A number typed that is a 公民身份号码 (a 居民身份证's number is its holder's): masked as the summary masks the
-// holder's (3701**********1234); another as typed. Read as the gateway reads a number (normal_number): full-width
-// digits and letters as ASCII ones, no spaces or invisible format characters. Typed in full width (an input method's
-// or a scanner's ３７０１…), which the gateway finds as the same number, it had been shown whole (a privacy auditor).
-function masked(text) {
-  const compact = text.normalize("NFKC").replace(/[\s\p{Cf}]+/gu, "");
-  return /^\d{17}[\dXx]$/.test(compact) ? compact.slice(0, 4) + "*".repeat(10) + compact.slice(-4) : shortened(text);
+// A number typed that is a 公民身份号码 (a 居民身份证's number is its holder's), or one of a type whose numbers are a
+// person's (``personal``: ``personalNumber``): masked as the summary masks the holder's (3701**********1234,
+// E8*****21); another as typed. Read as the gateway reads a number (normal_number): full-width digits and letters as
+// ASCII ones, small letters as capitals, no spaces or invisible format characters. Typed in full width (an input
+// method's or a scanner's ３７０１…), which the gateway finds as the same number, it had been shown whole (a privacy
+// auditor); a passport's number had been shown whole above the summary's 证件号码 E8*****21 (a reviewer, R2).
+function masked(text, personal) {
+  const compact = text.normalize("NFKC").replace(/[\s\p{Cf}]+/gu, "").toUpperCase();
+  return personal || /^\d{17}[\dX]$/.test(compact) ? maskEnds(compact) : shortened(text);
+}
+
+// gateway.domain.model.mask, the summary's rule: each end shows at most 4 characters and at most a quarter of the
+// value; 8 characters or fewer are hidden whole.
+function maskEnds(value) {
+  const characters = [...value];
+  if (characters.length <= 8) return "*".repeat(characters.length);
+  const shown = Math.min(4, Math.floor(characters.length / 4));
+  return characters.slice(0, shown).join("") + "*".repeat(characters.length - 2 * shown)
+    + characters.slice(-shown).join("");
+}
+
+// The holder code types of a person's papers other than the 公民身份号码: 护照号码, the two 通行证, the 外国人永久居留身份证.
+const PAPER_CODE_TYPES = ["414", "516", "511", "554"];
+
+// Whether the numbers of license type ``typeCode`` are a person's: a type whose holders may be known by a passport's
+// or a permit's number (a 护照: its number is that paper's), or whose number is its holder's code
+// (``number_is_holder_code``) where the holder is not an organisation under its public 统一社会信用代码 (shown whole,
+// as the summary shows it).
+function personalNumber(typeCode, by) {
+  const type = (by.types || []).find((t) => t.code === typeCode);
+  if (!type) return false;
+  const codes = type.holder_code_types || [];
+  if (codes.some((c) => PAPER_CODE_TYPES.includes(c))) return true;
+  return Boolean(type.number_is_holder_code) && !codes.every((c) => c === "001");
+}
+
+// A chosen file's name as 核验内容 says it, on the screen and on paper: a 公民身份号码 in it masked as a typed one is.
+// Scans are often named by the applicant's number (370102198910031235-徐某身份证.png), which had been printed whole
+// beside the summary's 3701**********1235 (a reviewer, R2).
+function fileName(name) {
+  return shortened(name).replace(/(?<!\p{Nd})\p{Nd}{17}[\p{Nd}XxＸｘ](?!\p{Nd})/gu,
+    (number) => maskEnds(number.normalize("NFKC").toUpperCase()));
 }
 
 function typeName(code, by) {
@@ -1334,7 +1369,8 @@ function checkedText(check, query) {
   if (!check) return "";
   if (check.what === "text" && query.by === "license_id") return "证照标识 " + (query.license_id || check.request.query);
   if (check.what === "text" && query.by === "license_number") {
-    return "证照编号 " + masked(check.request.query) + "（" + typeName(query.type_code, check.by) + "）";
+    const personal = personalNumber(query.type_code, check.by);
+    return "证照编号 " + masked(check.request.query, personal) + "（" + typeName(query.type_code, check.by) + "）";
   }
   if (check.what === "text" && query.by === "qr_code") return "核验码 " + shortened(check.request.query);
   return check.looked;

@@ -41,6 +41,8 @@ from tests.conftest import CIVIL, ID_CARD, MARKET, POLICE, TAX, RunningGateway, 
 from tests.signing.test_pdf_annotations import comment, updated
 
 QYKZ, CSDJ = "370100-QYKZ-001", "370100-CSDJ-001"  # the 公安局's matters; MATTER (发票申领) is the tax bureau's
+PASSPORT = "111000009910000279001"  # 护照: its holders known by a 公民身份号码 (111) or a passport number (414)
+EXIT_ENTRY, LAND = "11370100993701046D", "123701009937011183"  # 出入境管理支队 issues it; 不动产登记中心 checks it
 CHROMIUM = os.environ.get("ZZGW_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),
@@ -771,6 +773,59 @@ def test_the_claim_key_is_shown_on_the_screen_alone_never_printed_with_the_recei
     check(page, "by-text")
     verdict(page, "PASSED")
     assert page.is_hidden("#claim-key") and page.inner_text("#claim-key") == ""
+
+
+def test_a_passport_number_and_an_id_number_in_a_file_name_are_masked_as_the_summary_masks_them(
+    page: Any, browser: Any, console: str, running: RunningGateway
+) -> None:
+    """核验内容 had shown a passport's number whole (证照编号 E87654321（护照）) on the screen and on the printed
+    receipt, a few lines above the summary's 证件号码 E8*****21; and a photo or PDF named by the applicant's
+    公民身份号码 (370102198910031235-徐某身份证.png, as scans are often named) whole beside the summary's
+    3701**********1235 (a reviewer, R2). A number typed of a type whose numbers are a person's document's is masked by
+    the summary's rule, on a 信息比对 too, and a 公民身份号码 in a file's name as a typed one is."""
+    number = f"E{uuid.uuid4().int % 10**8:08d}"
+    record = {
+        "request_id": f"pp-{number}", "type_code": PASSPORT, "license_number": number,
+        "holder": {"name": "王小明", "code_type": "414", "code": number},
+        "issue_date": "2024-01-02", "valid_until": "2034-01-01",
+        "fields": {"passport_type": "P", "country_code": "CHN", "name": "王小明", "name_pinyin": "WANG XIAOMING",
+                   "gender": "男", "nationality": "中国", "birth_date": "1990-01-01", "birth_place": "山东",
+                   "place_of_issue": "山东", "issuing_authority": "国家移民管理局"},
+    }  # fmt: skip
+    running.issuance(EXIT_ENTRY).IssueLicense(issue_request(record))
+    with at_work(browser, console, running.tokens[LAND], "370100-BDCZY-001") as land:
+        land.fill("#query", number)
+        land.select_option("#type-code", PASSPORT)
+        check(land, "by-text")
+        verdict(land, "PASSED")
+        assert f"证件号码\t{mask(number)}\n" in land.inner_text("#summary")
+        assert land.inner_text("#checked-what") == f"核验内容：证照编号 {mask(number)}（护照）"
+        pages, text = printed_text(land)
+        assert pages == 1 and number not in text and f"证照编号{mask(number)}（护照）" in text
+        land.select_option("#claim-type", PASSPORT)
+        land.fill("#claim-holder", number)
+        land.fill("#claim-number", number.lower())  # as the gateway reads it
+        check(land, "by-claim")
+        verdict(land, "PASSED")
+        assert land.inner_text("#checked-what") == f"核验内容：信息比对：护照，证照编号 {mask(number)}"
+        assert number not in printed_text(land)[1]
+
+    citizen = "370102198910031235"
+    issued = issue(running, 78).license
+    named = f"{citizen}-徐某营业执照"
+    png = qr_png(qr_for(running, issued.license_id)[0], scale=3)
+    page.set_input_files("#qr-image", {"name": named + ".png", "mimeType": "image/png", "buffer": png})
+    check(page, "by-qr")
+    verdict(page, "PASSED")
+    shown = f"{mask(citizen)}-徐某营业执照"
+    assert page.inner_text("#checked-what").startswith(f"核验内容：二维码图片 {shown}.png（")
+    assert citizen not in printed_text(page)[1]
+    pdf = document_of(running, issued.license_id).pdf
+    page.set_input_files("#pdf", {"name": named + ".pdf", "mimeType": "application/pdf", "buffer": pdf})
+    check(page, "by-pdf")
+    verdict(page, "PASSED")
+    assert page.inner_text("#checked-what").startswith(f"核验内容：PDF 文件 {shown}.pdf（")
+    assert citizen not in printed_text(page)[1]
 
 
 def test_a_newborns_certificate_is_compared_with_the_parent_who_applies(
