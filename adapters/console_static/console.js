@@ -1452,7 +1452,11 @@ function renderReview(answer) {
     row(table, "核验部门", (answer.caller_name || "") + "（" + said.caller + "）");
     row(table, "办理事项", (answer.matter_name ? answer.matter_name + " " : "") + said.matter_code);
     row(table, "用证事由", said.purpose);
-    if (said.case_id) row(table, "一件事 / 办件编号", said.bundle_code + " / " + said.case_id);
+    // the 一件事 by its name as well, as the check's own receipt names it (it had been the code alone: a reviewer, R3)
+    if (said.case_id) {
+      const bundle = session ? session.bundles.find((b) => b.code === said.bundle_code) : null;
+      row(table, "一件事 / 办件编号", (bundle ? bundle.name + " " : "") + said.bundle_code + " / " + said.case_id);
+    }
     const query = said.query || {};
     if (said.kind === "claim") {
       row(table, "核验方式", "信息比对（" + (answer.type_name || query.type_code || "") + "）");

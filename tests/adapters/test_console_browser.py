@@ -432,6 +432,23 @@ def test_a_case_receipt_of_a_license_already_revoked_or_expired_at_the_check_doe
         context.close()
 
 
+def test_a_receipt_looked_up_names_its_case_as_the_checks_own_receipt_does(page: Any, running: RunningGateway) -> None:
+    """The 公安局's receipt of a check in a 企业开办 case names it 企业开办一件事 370100-YJS-QYKB / QYKB-…; looked up
+    by its number at the tax bureau, on the screen and on the paper printed from there, it had named the 一件事 by
+    its code alone (a reviewer, R3)."""
+    license_id = issue(running, 79, samples.business_license).license.license_id
+    case, first = case_of_the_seal_engraving()
+    earlier = verifier(running, POLICE).VerifyLicense(
+        verification_pb2.VerifyLicenseRequest(use=first, license_id=license_id)
+    )
+    page.fill("#receipt-id", earlier.report.receipt.receipt_id)
+    page.click("#by-receipt button[type=submit]")
+    page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
+    said = f"一件事 / 办件编号\t企业开办一件事 370100-YJS-QYKB / {case.upper()}\n"
+    assert said in page.inner_text("#review-table")
+    assert f"一件事/办件编号企业开办一件事370100-YJS-QYKB/{case.upper()}" in printed_text(page)[1]
+
+
 def test_a_receipt_is_looked_up_by_number_or_file_and_its_license_verified_again(
     page: Any, running: RunningGateway, tmp_path: Path
 ) -> None:
