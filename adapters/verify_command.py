@@ -371,14 +371,15 @@ def _status_text(report: verification_pb2.VerificationReport) -> str:
     return text + (f" 自 since {license.status_since}" if license.status_since else "")
 
 
-def check_receipt_path(path: Path, what: str = "", option: str = "--receipt") -> None:
+def check_receipt_path(path: Path, what: str = "", option: str = "--receipt", member: str = "CODE") -> None:
     """Refuse a receipt file that could not be written, or should not be, before anything is verified (BadInput):
     the file ``what`` names (the one being verified: its receipt had overwritten the applicant's PDF, without a
     word; a reviewer), or an existing file that is not a receipt. A receipt file is replaced (the command run again),
     and so is an empty one, and a symlink: the link itself, never what it names (``_written_in_place``). A stream
     (``/dev/stdout``) or what is not a regular file is written as it is, if this user may write to it, and nothing
     else is checked: its folder (``/dev``, ``/proc/self/fd``, the folder of the file stdout was sent to) may be no
-    one's but root's (a reviewer). ``option`` is how the command names the file (``zzgw receipt get``'s ``-o``)."""
+    one's but root's (a reviewer). ``option`` is how the command names the file (``zzgw receipt get``'s ``-o``);
+    ``member`` is the verifying member, whose ``--member`` the ``zzgw receipt get`` named must be given."""
     named = f"{option} {shown(str(path))}"
     found = _found_at(path)
     if found is not None and stat.S_ISDIR(found.st_mode):
@@ -393,9 +394,9 @@ def check_receipt_path(path: Path, what: str = "", option: str = "--receipt") ->
         if option == "--receipt" and stream == 1:  # where the verdict is printed
             raise BadInput(
                 f"{named}：核验结论也输出到标准输出，回执会与结论混在一起；请给出文件名，"
-                f"或用 `zzgw receipt get 回执编号 -o /dev/stdout` 单独取回执"
+                f"或用 `{receipt_get('回执编号', member)} -o /dev/stdout` 单独取回执"
                 f"（{named}: the verdict is printed to stdout too, and the receipt would be mixed with it; "
-                f"name a file, or fetch the receipt alone with `zzgw receipt get ID -o /dev/stdout`）"
+                f"name a file, or fetch the receipt alone with `{receipt_get('ID', member)} -o /dev/stdout`）"
             )
         if not _writable_stream(stream):
             raise BadInput(f"{named}：不是可写入的已打开输出（{named}: not an open stream this command may write）")
@@ -511,18 +512,26 @@ class ReceiptFileTaken(Exception):
     """A file that is not a receipt appeared at ``--receipt``'s path while the gateway was asked: it is kept."""
 
 
-def write_receipt(answer: Answer, path: Path) -> None:
+def receipt_get(receipt_id: str, member: str) -> str:
+    """The ``zzgw receipt get`` command a message tells a clerk to run to fetch a receipt that was not kept, with the
+    verifying member's ``--member``, which the command requires: given without it, pasted as written, it had ended
+    with a usage error, exit 2 (a reviewer)."""
+    return f"zzgw receipt get {receipt_id} --member {shown(member)}"
+
+
+def write_receipt(answer: Answer, path: Path, member: str) -> None:
     """Write the receipt at ``path`` (checked by ``check_receipt_path`` before the call): a new file is created only
     if none is there still, and one that appeared meanwhile is replaced only if it is a receipt or empty, as read
     through the very file written (ReceiptFileTaken otherwise: a file written there during the check had been
     overwritten without a word; a reviewer). A symlink there is replaced, a temporary file renamed over it, never
-    followed; a stream (``/dev/stdout``) or what is not a regular file is written as it is (``_written_in_place``)."""
+    followed; a stream (``/dev/stdout``) or what is not a regular file is written as it is (``_written_in_place``).
+    ``member`` is the verifying member, named in the ``zzgw receipt get`` the message gives."""
     data = receipt_json(answer.report.receipt).encode("utf-8")
-    named, receipt_id = shown(str(path)), answer.report.receipt.receipt_id
+    named, fetch = shown(str(path)), receipt_get(answer.report.receipt.receipt_id, member)
     taken = ReceiptFileTaken(
-        f"--receipt {named} 在核验期间出现了一个不是核验回执的文件，未覆盖它；可用 `zzgw receipt get "
-        f"{receipt_id}` 取回该回执（--receipt {named}: a file that is not a receipt appeared there during "
-        f"the check: it is not overwritten; `zzgw receipt get {receipt_id}` fetches the receipt）"
+        f"--receipt {named} 在核验期间出现了一个不是核验回执的文件，未覆盖它；可用 `{fetch}` 取回该回执"
+        f"（--receipt {named}: a file that is not a receipt appeared there during the check: it is not overwritten; "
+        f"`{fetch}` fetches the receipt）"
     )
     if _written_in_place(path):
         _write_in_place(data, path)

@@ -1307,7 +1307,7 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
     try:
         verify_command.check_use(use)
         if args.receipt is not None:
-            verify_command.check_receipt_path(args.receipt, args.what)
+            verify_command.check_receipt_path(args.receipt, args.what, member=args.member)
     except verify_command.BadInput as exc:
         print(f"zzgw verify: {exc}", file=sys.stderr)
         return verify_command.EXIT_BAD_REQUEST
@@ -1335,12 +1335,13 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
     written = args.receipt
     if args.receipt is not None:
         try:
-            verify_command.write_receipt(answer, args.receipt)
+            verify_command.write_receipt(answer, args.receipt, args.member)
         except OSError as exc:  # checked before the call, so rare: the verdict stands, the receipt is the gateway's
-            written, receipt_id = None, answer.report.receipt.receipt_id
+            written = None
             named = shown(str(args.receipt))
-            print(f"zzgw verify: 无法写入 {named}：{exc.strerror}；可用 `zzgw receipt get {receipt_id}` 取回"
-                  f"该回执（cannot write {named}: {exc.strerror}; `zzgw receipt get {receipt_id}` fetches it）",
+            fetch = verify_command.receipt_get(answer.report.receipt.receipt_id, args.member)
+            print(f"zzgw verify: 无法写入 {named}：{exc.strerror}；可用 `{fetch}` 取回"
+                  f"该回执（cannot write {named}: {exc.strerror}; `{fetch}` fetches it）",
                   file=sys.stderr)  # fmt: skip
         except verify_command.ReceiptFileTaken as exc:  # as rare: the verdict stands
             written = None

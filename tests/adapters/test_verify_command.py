@@ -655,10 +655,11 @@ def test_a_file_that_appears_at_the_receipt_path_during_the_check_is_not_overwri
     assert status == 0, err
     receipt_id = out.split("回执编号 receipt")[1].split()[0]
     assert f"→ {target}" not in out
+    fetch = f"zzgw receipt get {receipt_id} --member {TAX}"
     assert err == (
-        f"zzgw verify: --receipt {target} 在核验期间出现了一个不是核验回执的文件，未覆盖它；可用 `zzgw receipt get "
-        f"{receipt_id}` 取回该回执（--receipt {target}: a file that is not a receipt appeared there during the "
-        f"check: it is not overwritten; `zzgw receipt get {receipt_id}` fetches the receipt）\n"
+        f"zzgw verify: --receipt {target} 在核验期间出现了一个不是核验回执的文件，未覆盖它；可用 `{fetch}` 取回该回执"
+        f"（--receipt {target}: a file that is not a receipt appeared there during the check: it is not "
+        f"overwritten; `{fetch}` fetches the receipt）\n"
     )
     assert target.read_bytes() == b"%PDF-1.7 written meanwhile\n"
 
@@ -677,6 +678,49 @@ def test_a_file_that_appears_at_the_receipt_path_during_the_check_is_not_overwri
     status, out, err = zzgw_verify_here(running, monkeypatch, capsys, str(scan), "--receipt", str(target))
     assert (status, err) == (0, ""), err
     assert read_receipt(target.read_bytes()).receipt_id in out and f"→ {target}" in out
+
+
+def test_the_receipt_get_a_verify_names_when_it_cannot_keep_the_receipt_fetches_it_as_pasted(
+    running: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When ``zzgw verify`` cannot keep the receipt (the file cannot be written, one that is not a receipt appeared
+    there meanwhile, ``--receipt /dev/stdout``), it names the ``zzgw receipt get`` that fetches it; the command had
+    no ``--member``, which ``zzgw receipt get`` requires, and pasted as written ended with a usage error, exit 2 (a
+    reviewer). Each names the verifying member, and run as written it fetches the receipt."""
+    code, _ = qr_for(running, batch_issue(running, 51))
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(qr_png(code))
+    status, out, err = zzgw_verify_here(running, monkeypatch, capsys, str(scan), "--receipt", "/dev/full")
+    assert status == 0, err
+    receipt_id = out.split("回执编号 receipt")[1].split()[0]
+    named = re.findall(r"`(zzgw receipt get [^`]*)`", err)
+    assert named == [f"zzgw receipt get {receipt_id} --member {TAX}"] * 2, err
+
+    real_verify = verify_command.verify
+
+    def verify_then_write_there(*args: Any, **kwargs: Any) -> verify_command.Answer:
+        answer = real_verify(*args, **kwargs)
+        (tmp_path / "r.json").write_bytes(b"%PDF-1.7 written meanwhile\n")
+        return answer
+
+    monkeypatch.setattr(verify_command, "verify", verify_then_write_there)
+    status, out, err = zzgw_verify_here(running, monkeypatch, capsys, str(scan), "--receipt", str(tmp_path / "r.json"))
+    assert status == 0, err
+    taken = out.split("回执编号 receipt")[1].split()[0]
+    assert re.findall(r"`(zzgw receipt get [^`]*)`", err) == [f"zzgw receipt get {taken} --member {TAX}"] * 2, err
+
+    status, out, err = zzgw_verify_here(running, monkeypatch, capsys, str(scan), "--receipt", "/dev/stdout")
+    assert (status, out) == (2, ""), err
+    assert re.findall(r"`(zzgw receipt get [^`]*)`", err) == [
+        f"zzgw receipt get 回执编号 --member {TAX} -o /dev/stdout",
+        f"zzgw receipt get ID --member {TAX} -o /dev/stdout",
+    ], err
+
+    for fetched in (receipt_id, taken):  # pasted as written (``-o`` to a file: stdout is pytest's capture here)
+        kept = tmp_path / f"{fetched}.json"
+        command = shlex.split(f"zzgw receipt get {fetched} --member {TAX}")[1:]
+        assert main([*command, "--target", running.address, "-o", str(kept)]) == 0, capsys.readouterr().err
+        assert read_receipt(kept.read_bytes()).receipt_id == fetched
 
 
 def test_a_file_name_a_terminal_would_act_on_is_printed_as_escapes(running: RunningGateway, tmp_path: Path) -> None:

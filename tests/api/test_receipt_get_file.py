@@ -260,9 +260,10 @@ def test_a_stream_is_written_as_the_shell_opened_it(running: RunningGateway, rec
 def test_a_verify_receipt_is_not_written_where_the_verdict_is_printed() -> None:
     """`zzgw verify --receipt /dev/stdout > out.txt`: the receipt, written at the start of the file, had the verdict
     printed over it, exit 0, the file neither a receipt nor a verdict (a reviewer). Refused before the check, exit 2,
-    naming `zzgw receipt get -o /dev/stdout`; `-o` of `zzgw receipt get`, which prints nothing else there, takes it."""
+    naming `zzgw receipt get -o /dev/stdout` with the verifying member's `--member`, which it requires (a reviewer);
+    `-o` of `zzgw receipt get`, which prints nothing else there, takes it."""
     from adapters.verify_command import BadInput, check_receipt_path
 
     for name in ("/dev/stdout", "/dev/fd/1", f"/proc/{os.getpid()}/fd/1"):
-        with pytest.raises(BadInput, match="zzgw receipt get ID -o /dev/stdout"):
-            check_receipt_path(Path(name))
+        with pytest.raises(BadInput, match=f"zzgw receipt get ID --member {TAX} -o /dev/stdout"):
+            check_receipt_path(Path(name), member=TAX)
