@@ -127,6 +127,12 @@ class ImportReport:
     answered every line it issued before (``CATALOG_CHANGED``, or a refusal of the call for good), and no line among
     them had been sent on a stream that ended otherwise (whose answers may have been lost with the lines
     committed)."""
+    connected: bool = True
+    """Whether a connection to a gateway was made, or may have been, during the import. False when every attempt
+    failed to connect (``_unconnected``: nothing listening at the address, a TLS gateway asked in plaintext or a
+    plaintext one in TLS): no line reached any gateway, so none was issued, and the lines not answered are said not
+    sent. They had been said 已发送未答复（可能已签发）, with "run the same command again", which a mode mismatch
+    fails alike (a reviewer)."""
 
     @property
     def rate(self) -> float:
@@ -972,6 +978,7 @@ def import_file(
     unsure_through = 0  # the last line read when a stream ended in a way that may have lost answers of lines issued
     own_errors: list[Exception] = []  # the import's own, from the request stream (another thread): raised after it
     waiting = [time.monotonic()]  # since when lines in flight wait for an answer: the last answer, or the first sent
+    connected = [False]  # a call made a connection, or may have: the lines it sent may have reached a gateway
     unanswering = threading.Event()  # the gateway answered nothing for ANSWER_SECONDS: the call was cancelled
 
     def fail(failure: Failure, record: str) -> None:
@@ -1068,6 +1075,7 @@ def import_file(
                     ctrl_c.cancels(call)
                     calls[:] = [call]
                     for reply in call:
+                        connected[0] = True
                         held: list[tuple[int, Any, str]] = []  # refusals that may hold for the import
                         answered = time.time()
                         for result in reply.results:
@@ -1101,6 +1109,7 @@ def import_file(
                             raise ItemRefusal(refusals[0])
                     break
                 except grpc.RpcError as exc:
+                    connected[0] = connected[0] or not _unconnected(exc)
                     if ctrl_c.pressed:
                         raise KeyboardInterrupt from exc
                     if unanswering.is_set() and exc.code() == grpc.StatusCode.CANCELLED:  # the watch's, not an answer
@@ -1134,7 +1143,8 @@ def import_file(
             stopped = STREAMS_FULL  # its streams took nothing: none of the lines unanswered issued, if none was unsure
             report.unanswered_not_issued = not inflight or inflight[0][0] > unsure_through
         elif exc.code() == grpc.StatusCode.UNAVAILABLE and not _reason_of(exc):  # no gateway answered at all
-            stopped = UNREACHABLE
+            stopped = UNREACHABLE  # and if no call ever connected, none of the lines reached a gateway
+            report.connected, report.unanswered_not_issued = connected[0], not connected[0]
         elif exc.code() == grpc.StatusCode.UNAVAILABLE and _reason_of(exc) == "CATALOG_CHANGED":
             stopped = CATALOG_CHANGED  # it refused the lines not answered: none of them issued, if none was unsure
             report.unanswered_not_issued = not inflight or inflight[0][0] > unsure_through
@@ -1175,6 +1185,21 @@ def import_file(
 def streams_full(error: grpc.RpcError) -> bool:
     """Whether ``error`` refused a stream as it opened because the member's or the process's are all open."""
     return error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and _reason_of(error) in STREAMS_FULL_REASONS
+
+
+_NO_CONNECTION = ("failed to connect to all addresses", "errors resolving ", "DNS resolution failed")
+"""How gRPC's UNAVAILABLE begins for a call that never had a connection to send on (its channel found no address it
+could connect to, or none at all): nothing listening, a connection closed in its handshake (a TLS gateway asked in
+plaintext, a plaintext one in TLS, a client certificate refused), a host name not found. A stream that was connected
+and broke says otherwise (``Socket closed``, ``Stream removed``)."""
+
+
+def _unconnected(error: grpc.RpcError) -> bool:
+    """Whether ``error`` ended a call that never had a connection, so nothing it sent reached a gateway. Any other
+    end (a stream broken, the import's own cancel, a gateway's answer) may have come after lines were taken."""
+    if error.code() != grpc.StatusCode.UNAVAILABLE or _reason_of(error):
+        return False
+    return (error.details() or "").startswith(_NO_CONNECTION)
 
 
 def _reason_of(error: grpc.RpcError) -> str:
@@ -1404,6 +1429,9 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
             # for lines a stream before had sent and lost the answers of (a reviewer).
             unanswered = f", {report.unanswered} not handled (refused: none of them issued)"
             zh_unanswered = f"，另有 {report.unanswered} 行未办理（被拒绝，均未签发）"
+        elif report.unanswered and not report.connected:  # no connection was ever made: nothing reached a gateway
+            unanswered = f", {report.unanswered} not sent (no connection to a gateway was ever made: none issued)"
+            zh_unanswered = f"，另有 {report.unanswered} 行未发送（从未连接上证照网关，均未签发）"
         elif report.unanswered and report.unanswered_not_issued:  # the gateway answered each line it issued first
             unanswered = f", {report.unanswered} not handled (none of them issued)"
             zh_unanswered = f"，另有 {report.unanswered} 行未办理（均未签发）"
@@ -1437,6 +1465,18 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
             zh_advice = (
                 f"同一部门的批量导入每个证照网关进程至多同时进行 4 个，{STREAM_WAIT_SECONDS:.0f} 秒内无一结束："
                 "请在该部门的其他导入结束后再次运行同一命令；已导入的答复为此前已有，不会重复签发"
+            )
+        elif not report.connected:  # the address, or the client's mode, is wrong: the same command fails alike
+            advice = (
+                "No connection to a gateway was ever made, so nothing was sent and nothing issued: check the "
+                "gateway's address (ZZGW_GRPC_ADDR or --target) and that the gateway runs, and that ZZGW_MODE is the "
+                "gateway's (dev: plaintext with a dev token; production: TLS with the member's certificate; said "
+                "above when it could be told); then run the same command again"
+            )
+            zh_advice = (
+                "从未连接上证照网关，未发送任何记录，均未签发：请核对证照网关地址（ZZGW_GRPC_ADDR 或 --target）、"
+                "网关是否在运行，以及本端 ZZGW_MODE 是否与网关一致（dev 用明文与开发令牌，production 用 TLS 与成员"
+                "证书；能判断时前面已说明），改正后再运行同一命令"
             )
         elif report.stopped == REFUSED:
             advice = (

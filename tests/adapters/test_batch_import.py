@@ -30,6 +30,7 @@ from grpc_status import rpc_status
 from adapters.batch_import import (
     MAX_RECORD_CHARS,
     MESSAGE_BYTES,
+    UNREACHABLE,
     Failure,
     ImportRefused,
     ImportReport,
@@ -1367,7 +1368,122 @@ def test_an_import_no_gateway_answered_is_not_said_stopped_by_the_gateway(
     said = summary(refused.value.report)
     assert said.startswith("无法连接证照网关：读取 ") and "stopped by the gateway" not in said
     assert "（stopped: the gateway could not be reached after reading " in said
-    assert "再次运行同一命令即可导入其余部分" in said
+    assert "改正后再运行同一命令" in said
+
+
+def _self_signed() -> tuple[bytes, bytes]:
+    """A key and a self-signed certificate (PEM) for 127.0.0.1: a TLS gateway, as one in production mode is."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return pem, certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def test_an_import_that_never_connected_says_nothing_was_sent_and_what_to_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No gateway at the address (ZZGW_GRPC_ADDR forgotten, the import started before the gateway) or a TLS gateway
+    (production mode) asked by a dev client in plaintext: no connection was ever made, yet the summary said the lines
+    were 已发送未答复（可能已签发） and to run the same command again, which fails alike (a reviewer). It says they were
+    not sent, none issued, and what to check: the address and ZZGW_MODE."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    from adapters import batch_import
+
+    monkeypatch.setattr(batch_import, "RECONNECT_SECONDS", 0.3)
+    monkeypatch.setattr(batch_import, "RECONNECT_PAUSE_MOST", 0.05)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        nobody = f"127.0.0.1:{probe.getsockname()[1]}"
+    production = grpc.server(ThreadPoolExecutor(max_workers=2))
+    servicer = _UnavailableForAWhile(failures=0)  # it would issue every line it were sent
+    issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(servicer, production)
+    port = production.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([_self_signed()]))
+    production.start()
+    try:
+        path = write_jsonl(tmp_path / "again.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(2, "NC")])
+        for address in (nobody, f"127.0.0.1:{port}"):
+            with pytest.raises(ImportRefused) as refused:
+                import_file(path, lambda address=address: grpc.insecure_channel(address))
+            report = refused.value.report
+            said = summary(report)
+            assert said.startswith(
+                "无法连接证照网关：读取 2 行，至此新签发 0 件，此前已有 0 件，失败 0 行，"
+                "另有 2 行未发送（从未连接上证照网关，均未签发），"
+            ), said
+            assert "可能已签发" not in said and "issued or not" not in said, said
+            assert ", 2 not sent (no connection to a gateway was ever made: none issued)" in said, said
+            assert "从未连接上证照网关，未发送任何记录，均未签发：请核对证照网关地址（ZZGW_GRPC_ADDR 或 --target）" in (
+                said
+            )
+            assert "ZZGW_MODE" in said and "check the gateway's address (ZZGW_GRPC_ADDR or --target)" in said
+            assert "再次运行同一命令即可导入其余部分" not in said, said
+            assert (report.stopped, report.lines, report.unanswered, report.connected) == (UNREACHABLE, 2, 2, False)
+    finally:
+        production.stop(0)
+    assert servicer.calls == 0
+
+
+class _TakesThenGoes(issuance_pb2_grpc.IssuanceServiceServicer):
+    """A gateway that takes a stream's first message (it may have committed its lines) and goes away before answering,
+    its port then closed: every later connection is refused."""
+
+    def __init__(self) -> None:
+        self.server: grpc.Server | None = None
+        self.taken: list[str] = []
+
+    def BatchIssueLicenses(self, requests: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        self.taken.extend(item.request_id for item in next(iter(requests)).licenses)
+        assert self.server is not None
+        threading.Thread(target=self.server.stop, args=(0,)).start()
+        time.sleep(5)  # ended by the stop
+        yield from ()
+
+
+def test_lines_a_gateway_took_before_it_went_away_are_still_issued_or_not_when_it_cannot_be_reached_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a connection was made, the lines a stream sent may have been issued, whatever later reconnections meet:
+    "not sent" only when no connection was ever made."""
+    from adapters import batch_import
+
+    monkeypatch.setattr(batch_import, "RECONNECT_SECONDS", 0.3)
+    monkeypatch.setattr(batch_import, "RECONNECT_PAUSE_MOST", 0.05)
+    servicer = _TakesThenGoes()
+    server, address = _serving(servicer)
+    servicer.server = server
+    try:
+        path = write_jsonl(tmp_path / "gone.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(3, "TG")])
+        with pytest.raises(ImportRefused) as refused:
+            import_file(path, lambda: grpc.insecure_channel(address))
+    finally:
+        server.stop(0)
+    report = refused.value.report
+    assert len(servicer.taken) == 3 and (report.stopped, report.unanswered, report.connected) == (UNREACHABLE, 3, True)
+    said = summary(report)
+    assert "另有 3 行已发送未答复（可能已签发）" in said and "未发送" not in said, said
+    assert "再次运行同一命令即可导入其余部分" in said, said
 
 
 class _UnavailableForAWhile(issuance_pb2_grpc.IssuanceServiceServicer):
