@@ -313,8 +313,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except KeyboardInterrupt:  # Ctrl-C before a command's own handling (loading, opening the store): no traceback
-        print(f"\nzzgw {args.command}: interrupted", file=sys.stderr)
+        if args.command == "import":  # said as its own handlers say it, Chinese first, with what to do: it had been
+            # `zzgw import: interrupted`, in English only, as it loaded for seconds on a loaded machine (a reviewer)
+            began = getattr(args, "import_began", False)
+            print(f"\nzzgw import: {_IMPORT_NOT_SUMMED_UP if began else _IMPORT_NOT_BEGUN}", file=sys.stderr)
+        else:
+            print(f"\nzzgw {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+_IMPORT_NOT_BEGUN = (
+    "在导入开始之前被中断，尚未发送任何记录；再次运行同一命令即可导入该文件"
+    "（interrupted before the import began: nothing was sent; run the same command again to import the file）"
+)
+"""What a Ctrl-C of ``zzgw import`` before its stream began says (``args.import_began`` not set)."""
+_IMPORT_NOT_SUMMED_UP = (
+    "已中断，未能汇总已得到的应答：已发送的行可能已签发；再次运行同一命令即可导入其余部分，已导入的答复为此前已有，"
+    "不会重复签发（interrupted before what was answered could be summed up: the lines sent, if any, may have been "
+    "issued; run the same command again to import the rest: what is in already is answered as already present, never "
+    "issued twice）"
+)
+"""What a Ctrl-C of ``zzgw import`` after its stream began, that it could not sum up, says."""
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -951,6 +970,7 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
         LinesBar(total=total, unit=" 行", desc=f"导入 {args.file.name}", dynamic_ncols=True, mininterval=0.5) as bar,
     ):
         try:
+            args.import_began = True  # a Ctrl-C from now on may follow lines sent (``main``)
             report = import_file(
                 path,
                 lambda: connect(target, credentials, options=list(CHANNEL_OPTIONS)),  # a gateway gone is found
@@ -971,11 +991,7 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
         except KeyboardInterrupt:  # one the import could not take as such: as its stream began, or a second one
             # as it ended on the first; it had ended `zzgw import: interrupted`, in English, with no word of what to
             # do (a reviewer)
-            print("\nzzgw import: 已中断，未能汇总已得到的应答：已发送的行可能已签发；"
-                  "再次运行同一命令即可导入其余部分，已导入的答复为此前已有，不会重复签发"
-                  "（interrupted before what was answered could be summed up: the lines sent, if any, may have been "
-                  "issued; run the same command again to import the rest: what is in already is answered as already "
-                  "present, never issued twice）", file=sys.stderr)  # fmt: skip
+            print(f"\nzzgw import: {_IMPORT_NOT_SUMMED_UP}", file=sys.stderr)
             return 130, True
         except ImportStopped as exc:  # the import's own error, not the gateway's (the failures file's among them)
             print(f"\nzzgw import: {named(exc)}", file=sys.stderr)
