@@ -1457,8 +1457,9 @@ class _NamedTimeStamper(HTTPTimeStamper):
                 if not said.startswith("no timestamp from ZZGW_TSA_URL"):
                     said = f"no timestamp from ZZGW_TSA_URL {url_without_credentials(self.url)}: {said}"
                 tsa_log.warning(
-                    "%s: IssueLicense, AmendLicense, SealDocument and sharing copies fail (UNAVAILABLE / "
-                    "TSA_UNAVAILABLE) until it gives one; check the time-stamping service and the network to it%s",
+                    "%s: IssueLicense, AmendLicense, SealDocument, StampDocument and sharing copies fail "
+                    "(UNAVAILABLE / TSA_UNAVAILABLE) until it gives one; check the time-stamping service and the "
+                    "network to it%s",
                     said,
                     since(left),
                 )

@@ -5,15 +5,17 @@
 ...     valid_end=now + dt.timedelta(days=730), picture=draw_seal("济南市市场监督管理局", "电子证照专用章"),
 ...     picture_size_mm=(40, 40))                                                          # doctest: +SKIP
 >>> stamp = sign_document(document, seal=seal, key=holder_key, cert=holder_cert, at=now,
-...     property_info="zzgw:license.pdf")                                                  # doctest: +SKIP
->>> check_stamp(stamp, document, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[crl]).result
-...                                                                                        # doctest: +SKIP
+...     property_info="zzgw:license.pdf", time_stamp=token_over)                           # doctest: +SKIP
+>>> check_stamp(stamp, document, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[crl],
+...     tsa_trust_roots=[ca.root]).result                                                  # doctest: +SKIP
 
 A seal (``SESeal``) is made by the seal maker (制章者): its SM2 signature over DER(SES_SealInfo) binds the seal's
 name, validity, picture and the certificates of the holders allowed to apply it (certListType 1). A stamp
 (``SES_Signature``, 签章) is made by one of those holders: an SM2 signature over DER(TBS_Sign), which embeds the
 whole seal, the signing time (claimed by the signer), SM3 of the document and a property text. Both signatures
-are SM3withSM2 with the default id ``1234567812345678``; certificates come from ``signing.seal_ca``.
+are SM3withSM2 with the default id ``1234567812345678``; certificates come from ``signing.seal_ca``. A stamp may
+carry, in ``timeStamp [0]``, an RFC 3161 TimeStampToken (DER ContentInfo) over its ``signature`` value (the bytes of
+the DER ``SEQUENCE {r, s}``), as ofdrw's timestamp hook puts one there: ``sign_document``'s ``time_stamp`` makes it.
 
 ``check_stamp`` follows the order of GB/T 38540 (as a public C++ implementation, ``C38540::sign_verify``, has it):
 the stamp's signature, the signer certificate in the seal's list, the seal maker's signature, the maker and signer
@@ -31,10 +33,20 @@ time, the document's hash. It returns three findings, as ``signing.pdf.PdfVerifi
   ``MAKER_LOOKALIKE_CA``, …), checked at the signing time; a certificate that passes then but is revoked or expired
   by now gives INDETERMINATE ``…_REVOKED_NO_TRUSTED_TIME`` / ``…_EXPIRED_NO_TRUSTED_TIME``, because the signing
   time is only the signer's claim. Then the seal itself: ``SEAL_NOT_YET_VALID``, ``SEAL_EXPIRED`` when the signing
-  time lies outside validStart–validEnd;
-- timestamp: where the signing time comes from. ``SIGNING_TIME_IN_FUTURE`` (FAILED) for a time after now;
-  otherwise ``NO_TIMESTAMP``, or ``TIMESTAMP_NOT_CHECKED`` when the stamp carries a timeStamp (RFC 3161 tokens are
-  not verified here), both INDETERMINATE, which leaves a stamp PASSED as a missing timestamp leaves a PDF seal.
+  time lies outside validStart–validEnd. With a trusted timestamp (below) all of these are judged at its genTime,
+  as ``signing.pdf.validate`` judges a PDF seal, and nothing is undecided for want of a time: a stamp made before its
+  seal was revoked or ended stays PASSED. A timestamp whose authority is not trusted leaves the time the signer's
+  claim: an identity that passes as of now is INDETERMINATE ``TIMESTAMP_UNTRUSTED``, one undecided for want of a
+  time keeps its reason (its detail saying why the timestamp is not trusted), one that fails keeps its finding, as
+  ``VerifyDocument`` reads a PDF seal's;
+- timestamp: where the signing time comes from. PASSED for a token over the stamp's signature value whose own
+  signature verifies and whose certificate chains, at its genTime, to one of ``tsa_trust_roots`` with the
+  timeStamping usage and is on none of the CRLs given; FAILED ``TIMESTAMP_INVALID`` for one that cannot be read, is
+  over other bytes or whose signature is broken (swapped in from another stamp, or altered), or carries more than
+  ``MAX_CARRIED_CERTIFICATES`` certificates or two of one name (no path is built through them); INDETERMINATE
+  ``TIMESTAMP_UNTRUSTED`` for one from an authority not trusted (or revoked), and ``NO_TIMESTAMP`` without one,
+  which leaves a stamp PASSED as a missing timestamp leaves a PDF seal. ``SIGNING_TIME_IN_FUTURE`` (FAILED) for a
+  claimed time, or a trusted genTime, more than ``CLOCK_SKEW`` after now.
 
 The overall ``reason`` is the first failure (else the first INDETERMINATE finding, timestamp aside) in the
 standard's order given above, whatever finding it belongs to. ``check_stamp`` never raises for bad
@@ -73,20 +85,24 @@ import asyncio
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from asn1crypto import core
+from asn1crypto import cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+from pyhanko.sign.validation.status import TimestampSignatureStatus
+from pyhanko_certvalidator import ValidationContext
 
 from signing.der import MalformedDer, check_der
 from signing.errors import InvalidSignature, SigningError
 from signing.keys import SM2_SM3, KeyBackend
 from signing.results import CLOCK_SKEW, PASSED, CheckResult, Finding
-from signing.seal_ca import IdentityFinding, async_check_certificate
+from signing.seal_ca import MAX_CARRIED_CERTIFICATES, IdentityFinding, async_check_certificate, repeated_name
 from signing.sm2 import verify_sm2
 from signing.sm2_x509 import SM3_WITH_SM2_OID, public_key_der
 
@@ -310,11 +326,15 @@ def sign_document(
     cert: x509.Certificate,
     at: dt.datetime,
     property_info: str,
+    time_stamp: Callable[[bytes], bytes] | None = None,
 ) -> bytes:
     """A stamp (DER SES_Signature) of ``seal`` on ``document``, made at ``at`` by the holder of ``cert``.
 
     ``property_info`` (ASCII) names what is signed (签章保护范围), e.g. the document's path; ``cert`` must be in the
-    seal's certificate list.
+    seal's certificate list. ``time_stamp``, given the stamp's signature value, returns an RFC 3161 TimeStampToken
+    (DER ContentInfo) over it, which goes into timeStamp [0]: without one the signing time is only the signer's
+    claim, and every stamp of a seal revoked or ended since is undecided (``…_NO_TRUSTED_TIME``) for good (a
+    reviewer, R3). What it raises is raised.
     """
     _require_sm2_key(key, cert, "seal holder")
     _require_aware(at)
@@ -339,14 +359,11 @@ def sign_document(
             "property_info": property_info,
         }
     )
-    stamp = SESSignature(
-        {
-            "to_sign": to_sign,
-            "cert": _der(cert),
-            "signature_alg_id": SM3_WITH_SM2_OID,
-            "signature": key.sign(to_sign.dump()),
-        }
-    )
+    signature = key.sign(to_sign.dump())
+    fields = {"to_sign": to_sign, "cert": _der(cert), "signature_alg_id": SM3_WITH_SM2_OID, "signature": signature}
+    if time_stamp is not None:
+        fields["time_stamp"] = time_stamp(signature)
+    stamp = SESSignature(fields)
     dumped: bytes = stamp.dump()
     return dumped
 
@@ -369,7 +386,8 @@ class SesVerification:
     """The maker's and the signer's certificates (``MAKER_…``, ``SIGNER_…``), then the seal's validity window, at
     the signing time."""
     timestamp: Finding
-    """Where the signing time comes from: NO_TIMESTAMP (INDETERMINATE) unless it lies in the future (FAILED)."""
+    """Where the signing time comes from: PASSED for a trusted timestamp; NO_TIMESTAMP or TIMESTAMP_UNTRUSTED
+    (INDETERMINATE); TIMESTAMP_INVALID or SIGNING_TIME_IN_FUTURE (FAILED)."""
     es_id: str | None
     """The seal's code (esID), when readable: at most ``MAX_CODE`` characters."""
     seal_name: str | None
@@ -382,9 +400,9 @@ class SesVerification:
     maker_name: str | None
     """The organisation of the seal maker's certificate (subject O)."""
     signing_time: dt.datetime | None
-    """timeInfo: when the signer says it signed."""
+    """The trusted timestamp's genTime, else timeInfo: when the signer says it signed."""
     signing_time_trusted: bool = False
-    """Whether ``signing_time`` comes from a verified timestamp (never, for now)."""
+    """Whether ``signing_time`` comes from a verified timestamp."""
 
     def __post_init__(self) -> None:
         if (self.result is CheckResult.PASSED) != (self.reason is None):
@@ -400,9 +418,11 @@ def check_stamp(
     crls: Sequence[bytes],
     at: dt.datetime | None = None,
     maker_seal_name: str = SEAL_MAKER_NAME,
+    tsa_trust_roots: Sequence[x509.Certificate] | None = None,
 ) -> SesVerification:
     """Verify ``stamp`` over ``document`` with only the material given; ``at`` is now (default: the system clock);
-    the seal's maker certificate must carry ``maker_seal_name``.
+    the seal's maker certificate must carry ``maker_seal_name``; ``tsa_trust_roots`` anchor the authorities of
+    timestamps (default: ``trust_roots``), as ``signing.pdf.validate``'s do.
 
     Synchronous wrapper over ``async_check_stamp``; do not call it from a running event loop.
     """
@@ -415,6 +435,7 @@ def check_stamp(
             crls=crls,
             at=at,
             maker_seal_name=maker_seal_name,
+            tsa_trust_roots=tsa_trust_roots,
         )
     )
 
@@ -427,9 +448,18 @@ def verify_stamp(
     intermediates: Sequence[x509.Certificate],
     crls: Sequence[bytes],
     at: dt.datetime | None = None,
+    tsa_trust_roots: Sequence[x509.Certificate] | None = None,
 ) -> SesVerification:
     """The verification of a stamp that passes; InvalidSignature naming the reason otherwise."""
-    verification = check_stamp(stamp, document, trust_roots=trust_roots, intermediates=intermediates, crls=crls, at=at)
+    verification = check_stamp(
+        stamp,
+        document,
+        trust_roots=trust_roots,
+        intermediates=intermediates,
+        crls=crls,
+        at=at,
+        tsa_trust_roots=tsa_trust_roots,
+    )
     if verification.result is not CheckResult.PASSED:
         raise InvalidSignature(f"the stamp does not pass: {verification.reason}")
     return verification
@@ -444,6 +474,7 @@ async def async_check_stamp(
     crls: Sequence[bytes],
     at: dt.datetime | None = None,
     maker_seal_name: str = SEAL_MAKER_NAME,
+    tsa_trust_roots: Sequence[x509.Certificate] | None = None,
 ) -> SesVerification:
     """``check_stamp`` for callers inside an event loop."""
     now = at if at is not None else dt.datetime.now(dt.UTC)
@@ -461,20 +492,33 @@ async def async_check_stamp(
 
     signer, maker = parts.signer_cert, parts.maker_cert
     claimed = parts.time_info
-    checked_at = min(claimed, now)
-    maker_identity, signer_identity = await asyncio.gather(
-        _identity("MAKER", maker, checked_at, now, trust_roots, intermediates, crls),
-        _identity("SIGNER", signer, checked_at, now, trust_roots, intermediates, crls),
+    token = await _time_stamp(parts, now, trust_roots if tsa_trust_roots is None else tsa_trust_roots, crls)
+    signed = token.time or claimed  # a trusted timestamp's time in place of the claim, as for a PDF seal's
+    checked_at = min(signed, now)
+    maker_identity, signer_identity = (
+        _unproven(finding, token)
+        for finding in await asyncio.gather(
+            _identity(
+                "MAKER", maker, checked_at, now, trust_roots, intermediates, crls, trusted=token.time is not None
+            ),
+            _identity(
+                "SIGNER", signer, checked_at, now, trust_roots, intermediates, crls, trusted=token.time is not None
+            ),
+        )
     )
-    steps = [  # GB/T 38540's order
+    steps = [  # GB/T 38540's order, then the timestamp's (GM/T 0031-2025 adds it)
         ("integrity", _stamp_signature(parts)),
         ("integrity", _signer_listed(parts)),
         ("integrity", _seal_signature(parts)),
+        # a token that does not match the signature fails the identity before any other finding of it, as a PDF
+        # seal's does (``gateway.services.verification._with_its_timestamp``)
+        ("timestamp", token.finding if token.finding.result is CheckResult.FAILED else PASSED),
         ("identity", _maker_role(maker, maker_seal_name)),
         ("identity", maker_identity),
         ("identity", signer_identity),
-        ("timestamp", _signing_time(parts, now)),
-        ("identity", _seal_window(parts)),
+        ("timestamp", _signing_time(parts, token.time, now)),
+        ("identity", _seal_window(parts, signed)),
+        ("identity", token.finding if token.finding.reason == "TIMESTAMP_UNTRUSTED" else PASSED),
         ("integrity", _data_hash(parts, document)),
     ]
     integrity, identity, timestamp = (
@@ -482,7 +526,7 @@ async def async_check_stamp(
         for group in ([f for g, f in steps if g == name] for name in ("integrity", "identity", "timestamp"))
     )
     if timestamp.result is CheckResult.PASSED:
-        timestamp = _TIMESTAMP_NOT_CHECKED if parts.has_timestamp else _NO_TIMESTAMP
+        timestamp = token.finding
     decisive = _first_failure([f for _, f in steps]) or _first_indeterminate([f for _, f in steps])
     return SesVerification(
         result=decisive.result,
@@ -495,7 +539,8 @@ async def async_check_stamp(
         signer_name=_subject(signer, NameOID.ORGANIZATION_NAME),
         signer_uscc=_code(_subject(signer, NameOID.ORGANIZATION_IDENTIFIER)),
         maker_name=_subject(maker, NameOID.ORGANIZATION_NAME),
-        signing_time=claimed,
+        signing_time=signed,
+        signing_time_trusted=token.time is not None,
     )
 
 
@@ -526,7 +571,8 @@ class _Parts:
     valid_end: dt.datetime
     time_info: dt.datetime
     data_hash: bytes
-    has_timestamp: bool
+    time_stamp: bytes | None
+    """The content of timeStamp [0], when there is one: an RFC 3161 token over ``signature``, read when checked."""
 
     @classmethod
     def of(cls, stamp: bytes) -> _Parts:
@@ -575,7 +621,7 @@ class _Parts:
                 valid_end=prop["valid_end"].native,
                 time_info=to_sign["time_info"].native,
                 data_hash=to_sign["data_hash"].native,
-                has_timestamp=parsed["time_stamp"].native is not None,
+                time_stamp=parsed["time_stamp"].native,
             )
         except _Malformed:
             raise
@@ -668,15 +714,20 @@ def _seal_signature(parts: _Parts) -> Finding:
     return PASSED
 
 
-def _signing_time(parts: _Parts, now: dt.datetime) -> Finding:
+def _signing_time(parts: _Parts, stamped: dt.datetime | None, now: dt.datetime) -> Finding:
     if parts.time_info > now + CLOCK_SKEW:
         claimed = parts.time_info.isoformat()
         return _failed("SIGNING_TIME_IN_FUTURE", f"签章声称的签章时间晚于现在（the stamp claims {claimed}, after now）")
+    if stamped is not None and stamped > now + CLOCK_SKEW:  # the identity is judged then, as a PDF seal's
+        return _failed(
+            "SIGNING_TIME_IN_FUTURE",
+            f"时间戳的签章时间晚于现在（the stamp's timestamp says {stamped.isoformat()}, after now）",
+        )
     return PASSED
 
 
-def _seal_window(parts: _Parts) -> Finding:
-    claimed = parts.time_info
+def _seal_window(parts: _Parts, claimed: dt.datetime) -> Finding:
+    """The seal's validity at ``claimed``: the trusted timestamp's time, else the signer's claim."""
     if claimed < parts.valid_start:
         return _failed(
             "SEAL_NOT_YET_VALID",
@@ -707,8 +758,11 @@ async def _identity(
     trust_roots: Sequence[x509.Certificate],
     intermediates: Sequence[x509.Certificate],
     crls: Sequence[bytes],
+    *,
+    trusted: bool,
 ) -> Finding:
-    """``role``'s certificate at the claimed time, and whether it was revoked or expired since."""
+    """``role``'s certificate at the claimed time, and (unless a trusted timestamp gave that time) whether it was
+    revoked or expired since."""
 
     async def at(moment: dt.datetime) -> IdentityFinding:
         return await async_check_certificate(
@@ -722,7 +776,7 @@ async def _identity(
         return _failed(f"{role}_INVALID_CERTIFICATE", said)
     if then.result is not CheckResult.PASSED:
         return Finding(result=then.result, reason=_role_reason(role, then.reason), detail=_of_role(then.detail, role))
-    if now > claimed:
+    if not trusted and now > claimed:
         current = await at(now)
         if current.reason in ("CERT_REVOKED", "CERT_EXPIRED"):
             said, _, english = _of_role(current.detail, role).partition("（")  # its Chinese holds no full-width bracket
@@ -734,6 +788,112 @@ async def _identity(
                 "before）",
             )
     return PASSED
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """What a stamp's timeStamp says: its finding, and its genTime when the token is trusted."""
+
+    finding: Finding
+    time: dt.datetime | None = None
+
+
+_TOKEN_HASHES = ("sha256", "sha384", "sha512")
+"""Imprint algorithms a token over a stamp's signature may use: those the gateway's TSA answers."""
+
+
+async def _time_stamp(
+    parts: _Parts, now: dt.datetime, trust_roots: Sequence[x509.Certificate], crls: Sequence[bytes]
+) -> _Token:
+    """The stamp's RFC 3161 token over its signature value, checked as ``signing.pdf.validate`` checks a PDF seal's:
+    its imprint and signature, then its certificate's chain to ``trust_roots`` with the timeStamping usage at its
+    genTime (not later than ``now``), never revoked (``crls``). A stamp's token had not been read at all; StampDocument
+    put none there (a reviewer, R3)."""
+    if parts.time_stamp is None:
+        return _Token(_NO_TIMESTAMP)
+    try:
+        check_der(parts.time_stamp)  # before asn1crypto, as for the stamp itself
+        token = cms.ContentInfo.load(parts.time_stamp, strict=True)
+        if token["content_type"].native != "signed_data":
+            raise ValueError(f"a {token['content_type'].native} ContentInfo, not signed data")
+        signed_data = token["content"]
+        tst_info = signed_data["encap_content_info"]["content"].parsed
+        if not isinstance(tst_info, tsp.TSTInfo):
+            raise ValueError("it encapsulates no TSTInfo")
+        tst_info.native  # noqa: B018  # asn1crypto parses lazily: every field now, inside the try
+        gen_time = tst_info["gen_time"].native
+        algorithm = tst_info["message_imprint"]["hash_algorithm"]["algorithm"].native
+        carried = signed_data["certificates"] or ()
+        count = len(carried)
+        alike = None if count > MAX_CARRIED_CERTIFICATES else repeated_name(carried)
+    except (ValueError, TypeError, KeyError, OverflowError, MalformedDer) as exc:
+        return _Token(_invalid_token(f"it cannot be read: {str(exc)[:200]}"))
+    if algorithm not in _TOKEN_HASHES:
+        return _Token(_invalid_token(f"its imprint is {algorithm}; {', '.join(_TOKEN_HASHES)} are read"))
+    if count > MAX_CARRIED_CERTIFICATES:  # refused before pyHanko builds a path, as a PDF seal with them is
+        return _Token(_invalid_token(f"it carries {count:,} certificates; at most {MAX_CARRIED_CERTIFICATES}"))
+    if alike is not None:
+        return _Token(_invalid_token(alike))
+    digest = hashlib.new(algorithm, parts.signature).digest()
+    context = ValidationContext(
+        trust_roots=[asn1_x509.Certificate.load(_der(c)) for c in trust_roots],
+        allow_fetching=False,
+        moment=min(gen_time, now),
+    )
+    try:
+        status = TimestampSignatureStatus(
+            **await validate_tst_signed_data(signed_data, context, lambda used: digest if used == algorithm else b"")
+        )
+    except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+        return _Token(_invalid_token(f"it cannot be checked: {str(exc)[:200]}"))
+    if not (status.intact and status.valid):
+        return _Token(_invalid_token("it is not over this stamp's signature, or its own signature is broken"))
+    if not status.trusted:
+        problem = status.trust_problem_indic
+        return _Token(
+            _untrusted_token(
+                "its authority chains to no root trusted for timestamps "
+                f"({problem.standard_name if problem is not None else 'unknown'})"
+            )
+        )
+    if _revoked_by(status.signing_cert, crls):  # trusted at its genTime, unless ever revoked: a leaked TSA key
+        return _Token(_untrusted_token("its authority's certificate is revoked"))
+    return _Token(PASSED, status.timestamp)
+
+
+def _revoked_by(certificate: asn1_x509.Certificate, crls: Sequence[bytes]) -> bool:
+    """Whether one of ``crls`` (the caller's, trusted) lists ``certificate``, whatever the date or reason."""
+    cert = x509.load_der_x509_certificate(certificate.dump())
+    for der in crls:
+        try:
+            crl = x509.load_der_x509_crl(der)
+        except ValueError:
+            continue
+        if crl.issuer == cert.issuer and crl.get_revoked_certificate_by_serial_number(cert.serial_number):
+            return True
+    return False
+
+
+def _invalid_token(why: str) -> Finding:
+    return _failed(
+        "TIMESTAMP_INVALID",
+        f"签章的时间戳与签章的签名不符，或时间戳本身无效（the stamp's timestamp token is not valid: {why}）",
+    )
+
+
+def _untrusted_token(why: str) -> Finding:
+    return Finding(
+        result=CheckResult.INDETERMINATE,
+        reason="TIMESTAMP_UNTRUSTED",
+        detail=f"时间戳不是可信的时间戳机构签发的，签章时间只是签章人自己声称的（the timestamp is not trusted: {why}）",
+    )
+
+
+def _unproven(identity: Finding, token: _Token) -> Finding:
+    """A certificate's finding undecided for want of a trusted time, saying why the stamp's timestamp gives none."""
+    if token.finding.reason != "TIMESTAMP_UNTRUSTED" or not (identity.reason or "").endswith("_NO_TRUSTED_TIME"):
+        return identity
+    return Finding(result=identity.result, reason=identity.reason, detail=f"{identity.detail}；{token.finding.detail}")
 
 
 _ROLES = {"MAKER": "制章者", "SIGNER": "签章人"}
@@ -774,12 +934,6 @@ _NO_TIMESTAMP = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NO_TIMESTAMP",
     detail="签章时间只是签章人自己声称的（the signing time is the signer's own claim）",
-)
-_TIMESTAMP_NOT_CHECKED = Finding(
-    result=CheckResult.INDETERMINATE,
-    reason="TIMESTAMP_NOT_CHECKED",
-    detail="签章带有时间戳，但此处不核验时间戳，签章时间只是签章人自己声称的"
-    "（the stamp carries a timeStamp, which is not verified here; the signing time is the signer's claim）",
 )
 _UNREAD = {
     "MALFORMED": "电子签章无法读取",

@@ -851,6 +851,7 @@ class VerificationService:
                 intermediates=self._seals.intermediates(),
                 crls=self._crls_now(),
                 at=now,
+                tsa_trust_roots=self._seals.tsa_trust_roots(),  # a stamp's timestamp, as a PDF seal's
             )
         except Sm2Unavailable as exc:  # had been INTERNAL with a traceback (a reviewer)
             raise _stamps_unavailable(str(exc)) from None

@@ -485,7 +485,8 @@ def test_with_the_tsa_down_nothing_is_issued_and_the_log_says_so(
         assert level == "WARNING"
         assert line.startswith(f"no timestamp from ZZGW_TSA_URL http://127.0.0.1:{port}/tsa: cannot connect to ")
         assert (
-            "IssueLicense, AmendLicense, SealDocument and sharing copies fail (UNAVAILABLE / TSA_UNAVAILABLE)" in line
+            "IssueLicense, AmendLicense, SealDocument, StampDocument and sharing copies fail "
+            "(UNAVAILABLE / TSA_UNAVAILABLE)" in line
         )
         assert "s3cret" not in line and "alice" not in line
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from gmssl import sm2 as gmssl_sm2
@@ -46,6 +47,7 @@ from tests.api.test_verification import USE, batch_issue, change, issue, receipt
 from tests.conftest import CIVIL, MARKET, TAX, RunningGateway, backend_params, error_details, fresh_database
 
 SM3_WITH_SM2 = "1.2.156.10197.1.501"
+INDETERMINATE_RESULT = CheckResult.INDETERMINATE
 PASSED, FAILED, INDETERMINATE = (
     verification_pb2.CHECK_RESULT_PASSED,
     verification_pb2.CHECK_RESULT_FAILED,
@@ -297,8 +299,13 @@ def test_each_seal_kind_refuses_the_other_form(running: RunningGateway, sm2_seal
     assert error_details(stamp_refused.value)[0].reason == "NOT_AN_SM2_SEAL"
 
 
-def test_a_stamp_by_a_seal_revoked_later_is_indeterminate(running: RunningGateway) -> None:
-    """The signing time in a stamp is the signer's claim: once the seal is revoked, when it stamped is unknown."""
+def test_a_stamp_made_here_stays_passed_once_its_seal_is_revoked_one_without_a_timestamp_is_undecided(
+    running: RunningGateway,
+) -> None:
+    """StampDocument's stamps carried no timestamp, so once their seal was revoked (even replaced, 换章) every one
+    was INDETERMINATE / SIGNER_REVOKED_NO_TRUSTED_TIME for good, while a PDF sealed at the same moment stayed PASSED
+    (a reviewer, R3). They carry the gateway TSA's token over their signature now, and are judged at its time; a
+    stamp without one (the holder's own signing software, or made before) is undecided as before."""
     seal = (
         seals(running)
         .RegisterSeal(
@@ -308,12 +315,81 @@ def test_a_stamp_by_a_seal_revoked_later_is_indeterminate(running: RunningGatewa
     )
     document = b"contract"
     stamp_der = stamp(running, seal, document)
-    seals(running).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="停用"))
+    untimed = stamped_at(running, seal, document, dt.datetime.now(dt.UTC))
+    assert SESSignature.load(stamp_der)["time_stamp"].native is not None
+    assert verify_stamp(running, document, untimed).report.issuer_identity.result == PASSED
+    seals(running).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="换章"))
     report = verify_stamp(running, document, stamp_der).report
+    assert (report.issuer_identity.result, report.issuer_identity.reason) == (PASSED, "")
+    assert (report.integrity.result, report.status.reason) == (PASSED, "NOT_A_REGISTERED_LICENSE")
+    report = verify_stamp(running, document, untimed).report
     assert (report.issuer_identity.result, report.issuer_identity.reason) == (
         INDETERMINATE,
         "SIGNER_REVOKED_NO_TRUSTED_TIME",
     )
+    service = running.gateway.seals
+    assert service is not None
+    offline = check_stamp(
+        stamp_der, document, trust_roots=service.trust_roots(), intermediates=service.intermediates(),
+        crls=service.crls(),
+    )  # fmt: skip
+    assert (offline.result, offline.signing_time_trusted) == (CheckResult.PASSED, True)
+
+
+def test_a_stamp_swapped_onto_another_stamps_timestamp_fails(running: RunningGateway, sm2_seal: seal_pb2.Seal) -> None:
+    """A token is over one stamp's signature: moved to another stamp, it proves nothing of it (TIMESTAMP_INVALID), as
+    a PDF seal's swapped token fails."""
+    document = b"one document"
+    first, second = stamp(running, sm2_seal, document), stamp(running, sm2_seal, document)
+    swapped = SESSignature.load(second)
+    swapped["time_stamp"] = SESSignature.load(first)["time_stamp"].native
+    report = verify_stamp(running, document, swapped.dump(force=True)).report
+    assert (report.verdict, report.issuer_identity.result, report.issuer_identity.reason) == (
+        FAILED,
+        FAILED,
+        "TIMESTAMP_INVALID",
+    )
+
+
+def test_an_outside_tsa_timestamps_stamps_as_it_does_pdf_seals(tmp_path: Path) -> None:
+    """With ZZGW_TSA_URL and ZZGW_TSA_ROOTS, StampDocument's token comes from that service, checked against its
+    roots when stamping, and VerifyStamp trusts it through ZZGW_TSA_ROOTS: a stamp stays PASSED once its seal is
+    replaced, as a PDF sealed then does. Without the roots nothing is stamped (TSA_UNAVAILABLE)."""
+    from tests.api.test_documents import outside_tsa, outside_tsa_served
+
+    outside, authority = outside_tsa(dt.datetime.now(dt.UTC))
+    with outside_tsa_served(tmp_path, outside, authority.respond) as (url, roots):
+        unnamed = conftest.start_gateway(tmp_path / "unnamed", f"sqlite:///{tmp_path / 'unnamed.db'}", tsa_url=url)
+        gw = conftest.start_gateway(
+            tmp_path / "var", f"sqlite:///{tmp_path / 'own.db'}", tsa_url=url, tsa_roots=str(roots)
+        )
+        try:
+            with pytest.raises(grpc.RpcError) as caught:
+                stamp(unnamed, register_sm2_seal(unnamed), b"contract")
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
+            assert "does not chain to a root trusted for timestamps" in caught.value.details()
+
+            seal = register_sm2_seal(gw)
+            document = b"contract"
+            stamp_der = stamp(gw, seal, document)
+            service = gw.gateway.seals
+            assert service is not None
+            token = cms.ContentInfo.load(SESSignature.load(stamp_der)["time_stamp"].native)
+            names = [c.chosen.subject.native["common_name"] for c in token["content"]["certificates"]]
+            assert "某省时间戳服务" in names  # the outside service's, not the gateway's own
+            seals(gw).RevokeSeal(seal_pb2.RevokeSealRequest(seal_id=seal.seal_id, reason="换章"))
+            report = verify_stamp(gw, document, stamp_der).report
+            assert (report.issuer_identity.result, report.issuer_identity.reason) == (PASSED, "")
+            by_own_root = check_stamp(
+                stamp_der, document, trust_roots=service.trust_roots(), intermediates=service.intermediates(),
+                crls=service.crls(),
+            )  # fmt: skip
+            assert (by_own_root.result, by_own_root.reason) == (INDETERMINATE_RESULT, "SIGNER_REVOKED_NO_TRUSTED_TIME")
+            assert by_own_root.timestamp.reason == "TIMESTAMP_UNTRUSTED"
+        finally:
+            gw.stop()
+            unnamed.stop()
 
 
 def test_a_stamp_by_another_departments_seal_stays_sealed_by_another_once_that_seal_is_revoked(
@@ -348,7 +424,8 @@ def test_an_sm2_seals_revocation_is_published_with_the_sm2_seal_makers_trust_mat
     running: RunningGateway, sm2_seal: seal_pb2.Seal
 ) -> None:
     """What the gateway serves over HTTP is enough to check a stamp offline: the SM2 seal maker's root and
-    intermediate, and its CRL, signed SM3withSM2 by the intermediate, on which RevokeSeal puts an SM2 seal."""
+    intermediate, and its CRL, signed SM3withSM2 by the intermediate, on which RevokeSeal puts an SM2 seal; and, for
+    the stamp's timestamp (a reviewer, R3), the root its TSA chains to (the seal-maker root) and that CA's CRL."""
     revoked = (
         seals(running)
         .RegisterSeal(
@@ -370,6 +447,8 @@ def test_an_sm2_seals_revocation_is_published_with_the_sm2_seal_makers_trust_mat
                 "/certificates/seal-maker-sm2-root.pem",
                 "/certificates/seal-maker-sm2-intermediate.pem",
                 SM2_CRL_PATH,
+                "/certificates/seal-maker-root.pem",
+                "/crl/seal-maker.crl",
             )
         }
     finally:
@@ -392,12 +471,22 @@ def test_an_sm2_seals_revocation_is_published_with_the_sm2_seal_makers_trust_mat
     assert entry is not None
     assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason is x509.ReasonFlags.key_compromise
 
-    def offline(seal: seal_pb2.Seal) -> SesVerification:
-        crls = [served[SM2_CRL_PATH]]
-        return check_stamp(stamps[seal.seal_id], document, trust_roots=[root], intermediates=[intermediate], crls=crls)
+    tsa_root = x509.load_pem_x509_certificate(served["/certificates/seal-maker-root.pem"])
+
+    def offline(seal: seal_pb2.Seal, *, timestamps: bool = True) -> SesVerification:
+        crls = [served[SM2_CRL_PATH], served["/crl/seal-maker.crl"]]
+        return check_stamp(
+            stamps[seal.seal_id], document, trust_roots=[root], intermediates=[intermediate], crls=crls,
+            tsa_trust_roots=[tsa_root] if timestamps else [root],
+        )  # fmt: skip
 
     assert offline(sm2_seal).result is CheckResult.PASSED
+    assert offline(revoked).signing_time_trusted  # its timestamp says it was made before the revocation
     identity = offline(revoked).issuer_identity
+    assert (identity.result, identity.reason) == (CheckResult.PASSED, None)
+    # without the timestamp's root, the time is the signer's claim, as for a PDF seal
+    assert (offline(sm2_seal, timestamps=False).reason) == "TIMESTAMP_UNTRUSTED"
+    identity = offline(revoked, timestamps=False).issuer_identity
     assert (identity.result, identity.reason) == (CheckResult.INDETERMINATE, "SIGNER_REVOKED_NO_TRUSTED_TIME")
 
 

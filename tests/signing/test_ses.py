@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from asn1crypto import cms, tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 
 from signing.errors import InvalidSignature, SigningError
@@ -41,6 +43,7 @@ from signing.ses import (
 )
 from signing.sm2 import Sm2Key, verify_sm2
 from signing.sm2_x509 import SM3_WITH_SM2_OID, public_key_der
+from signing.tsa import TimeStampAuthority, TimeStampResp
 
 NOW = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
 SIGNED_AT = NOW + dt.timedelta(days=10)
@@ -463,14 +466,210 @@ def test_the_reason_follows_the_standards_order() -> None:
     assert verification.integrity.reason == "DATA_HASH_MISMATCH"
 
 
-def test_a_timestamp_field_is_reported_not_checked(world: World) -> None:
-    stamp = edited(world.stamp(), lambda s: s.__setitem__("time_stamp", b"\x30\x03\x02\x01\x01"))
-    verification = world.check(stamp)
-    assert outcome(verification) == (CheckResult.PASSED, None)
-    assert (verification.timestamp.result, verification.timestamp.reason) == (
-        CheckResult.INDETERMINATE,
-        "TIMESTAMP_NOT_CHECKED",
+# --- the timestamp over the stamp's signature (timeStamp [0]) -------------------------------------------------------
+
+
+@dataclass
+class _Clock:
+    moment: dt.datetime
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+
+def time_stamping(at: dt.datetime = SIGNED_AT) -> tuple[SealMakerCA, TimeStampAuthority]:
+    """A TSA (ECDSA, under a CA of its own, as the gateway's is under its ECDSA seal-maker CA), its clock at ``at``."""
+    ca = SealMakerCA.create("时间戳中心", NOW)
+    private = ec.generate_private_key(ec.SECP256R1())
+    cert = ca.issue_tsa_certificate(
+        name="时间戳服务", public_key=private.public_key(), not_before=NOW, not_after=NOW + dt.timedelta(days=3650)
     )
+    authority = TimeStampAuthority(
+        cert=cert,
+        key=SoftwareKey(private),
+        chain=[ca.intermediate],
+        clock=_Clock(at),
+        serials=x509.random_serial_number,
+    )
+    return ca, authority
+
+
+def token_over(authority: TimeStampAuthority) -> Callable[[bytes], bytes]:
+    """``sign_document``'s ``time_stamp``: the authority's token (DER ContentInfo) over the signature's SHA-256."""
+
+    def stamp(signature: bytes) -> bytes:
+        imprint = {"hash_algorithm": {"algorithm": "sha256"}, "hashed_message": hashlib.sha256(signature).digest()}
+        request = tsp.TimeStampReq({"version": "v1", "message_imprint": imprint, "cert_req": True})
+        reply = TimeStampResp.load(authority.respond(request.dump()))
+        assert reply["status"]["status"].native == "granted"
+        token: bytes = reply["time_stamp_token"].dump()
+        return token
+
+    return stamp
+
+
+def timestamped(world: World, authority: TimeStampAuthority, *, at: dt.datetime = SIGNED_AT) -> bytes:
+    return sign_document(
+        DOCUMENT,
+        seal=world.seal,
+        key=world.holder_key,
+        cert=world.holder_cert,
+        at=at,
+        property_info=PROPERTY,
+        time_stamp=token_over(authority),
+    )
+
+
+def check_timestamped(
+    world: World, stamp: bytes, tsa_ca: SealMakerCA, *, at: dt.datetime = CHECKED_AT, tsa_roots: bool = True
+) -> SesVerification:
+    return check_stamp(
+        stamp,
+        DOCUMENT,
+        trust_roots=[world.ca.root],
+        intermediates=[world.ca.intermediate],
+        crls=[world.ca.crl(at, at + dt.timedelta(days=7)), tsa_ca.crl(at, at + dt.timedelta(days=7))],
+        at=at,
+        tsa_trust_roots=[tsa_ca.root] if tsa_roots else [],
+    )
+
+
+def tlv(data: bytes) -> list[tuple[int, bytes]]:
+    """The DER elements one after another in ``data``: (identifier octet, contents), read by hand (single-octet tags,
+    definite lengths), so the structure is checked without asn1crypto's classes."""
+    elements, at = [], 0
+    while at < len(data):
+        tag, length, at = data[at], data[at + 1], at + 2
+        if length & 0x80:
+            octets = length & 0x7F
+            length, at = int.from_bytes(data[at : at + octets], "big"), at + octets
+        elements.append((tag, data[at : at + length]))
+        at += length
+    assert at == len(data)
+    return elements
+
+
+def _first_element(data: bytes) -> bytes:
+    """The whole first DER element (identifier, length and contents) of ``data``."""
+    length = data[1]
+    header = 2
+    if length & 0x80:
+        header += length & 0x7F
+        length = int.from_bytes(data[2:header], "big")
+    return data[: header + length]
+
+
+def test_a_timestamp_is_an_rfc_3161_token_over_the_signature_value_in_timestamp_0_as_the_standard_has_it(
+    world: World,
+) -> None:
+    """Read without this module's classes: SES_Signature's fifth element is ``timeStamp [0]`` (explicit, as ofdrw
+    writes it) holding a BIT STRING whose bytes are a TimeStampToken (ContentInfo, signed data, TSTInfo) whose
+    imprint is the SHA-256 of ``signature``'s bytes (the DER SEQUENCE {r, s}); the rest is as without one."""
+    _, authority = time_stamping()
+    stamp = timestamped(world, authority)
+    ((outer_tag, body),) = tlv(stamp)
+    assert outer_tag == 0x30
+    elements = tlv(body)
+    assert [tag for tag, _ in elements] == [0x30, 0x04, 0x06, 0x03, 0xA0]  # [0] constructed: explicit
+    ((inner_tag, bits),) = tlv(elements[4][1])
+    assert inner_tag == 0x03 and bits[0] == 0  # a BIT STRING, no unused bits
+    signature_value = elements[3][1][1:]
+    assert signature_value[0] == 0x30  # SM2: DER SEQUENCE {r, s}
+    to_sign = _first_element(body)
+    token = cms.ContentInfo.load(bits[1:])
+    assert token["content_type"].native == "signed_data"
+    tst_info = token["content"]["encap_content_info"]["content"].parsed
+    assert tst_info["message_imprint"]["hash_algorithm"]["algorithm"].native == "sha256"
+    assert tst_info["message_imprint"]["hashed_message"].native == hashlib.sha256(signature_value).digest()
+    assert tst_info["gen_time"].native == SIGNED_AT
+    verify_sm2(world.holder_key.public_key_der, to_sign, signature_value)  # the token changes no signed byte
+    assert SESSignature.load(stamp)["to_sign"].dump() == SESSignature.load(world.stamp())["to_sign"].dump()
+
+
+def test_a_timestamped_stamp_passes_after_its_signer_is_revoked_or_has_expired() -> None:
+    """Without a timestamp every stamp of a seal revoked or ended since was undecided for good, while a PDF sealed at
+    the same moment stayed PASSED (a reviewer, R3): the token's genTime is the signing time now."""
+    world = make_world()
+    tsa_ca, authority = time_stamping()
+    stamp, untimed = timestamped(world, authority), world.stamp()
+    world.ca.revoke(world.holder_cert.serial_number, x509.ReasonFlags.superseded, at=SIGNED_AT + dt.timedelta(days=1))
+    verification = check_timestamped(world, stamp, tsa_ca)
+    assert outcome(verification) == (CheckResult.PASSED, None)
+    assert verification.issuer_identity.result is verification.timestamp.result is CheckResult.PASSED
+    assert (verification.signing_time, verification.signing_time_trusted) == (SIGNED_AT, True)
+    assert outcome(check_timestamped(world, untimed, tsa_ca)) == (
+        CheckResult.INDETERMINATE,
+        "SIGNER_REVOKED_NO_TRUSTED_TIME",
+    )  # an old stamp without one: as before
+
+    ended = NOW + dt.timedelta(days=800)  # every certificate of the seal has ended by then
+    fresh = make_world()
+    stamp = timestamped(fresh, authority)
+    assert outcome(check_timestamped(fresh, stamp, tsa_ca, at=ended)) == (CheckResult.PASSED, None)
+    assert outcome(check_timestamped(fresh, fresh.stamp(), tsa_ca, at=ended)) == (
+        CheckResult.INDETERMINATE,
+        "MAKER_EXPIRED_NO_TRUSTED_TIME",
+    )
+
+
+def test_a_stamp_backdated_before_its_signers_revocation_fails_at_its_timestamps_time() -> None:
+    """A leaked key's stamp claiming a time before the revocation: its token says when it was made."""
+    world = make_world()
+    tsa_ca, authority = time_stamping(SIGNED_AT)
+    world.ca.revoke(
+        world.holder_cert.serial_number, x509.ReasonFlags.key_compromise, at=SIGNED_AT - dt.timedelta(days=1)
+    )
+    stamp = timestamped(world, authority, at=SIGNED_AT - dt.timedelta(days=2))
+    verification = check_timestamped(world, stamp, tsa_ca)
+    assert outcome(verification) == (CheckResult.FAILED, "SIGNER_REVOKED")
+    assert verification.signing_time == SIGNED_AT
+
+
+def test_a_token_not_over_the_stamps_signature_or_unreadable_fails() -> None:
+    world = make_world()
+    tsa_ca, authority = time_stamping()
+    other = SESSignature.load(timestamped(world, authority))["time_stamp"].native  # another stamp's, same document
+    for token in (other, b"\x30\x03\x02\x01\x01", b"\x04\x03abc"):
+        stamp = edited(timestamped(world, authority), lambda s, t=token: s.__setitem__("time_stamp", t))
+        verification = check_timestamped(world, stamp, tsa_ca)
+        assert outcome(verification) == (CheckResult.FAILED, "TIMESTAMP_INVALID"), token[:8]
+        assert (verification.timestamp.result, verification.timestamp.reason) == (
+            CheckResult.FAILED,
+            "TIMESTAMP_INVALID",
+        )
+        assert verification.signing_time_trusted is False
+
+
+def test_a_token_from_an_untrusted_or_revoked_authority_proves_no_time() -> None:
+    """As ``VerifyDocument`` reads a PDF seal's: INDETERMINATE TIMESTAMP_UNTRUSTED for a stamp that passes as of now;
+    one undecided for want of a time keeps its reason, saying why the timestamp gives none."""
+    world = make_world()
+    tsa_ca, authority = time_stamping()
+    stamp = timestamped(world, authority)
+    verification = check_timestamped(world, stamp, tsa_ca, tsa_roots=False)
+    assert outcome(verification) == (CheckResult.INDETERMINATE, "TIMESTAMP_UNTRUSTED")
+    assert verification.issuer_identity.reason == verification.timestamp.reason == "TIMESTAMP_UNTRUSTED"
+    assert verification.timestamp.result is CheckResult.INDETERMINATE
+
+    world.ca.revoke(world.holder_cert.serial_number, x509.ReasonFlags.superseded, at=SIGNED_AT + dt.timedelta(days=1))
+    verification = check_timestamped(world, stamp, tsa_ca, tsa_roots=False)
+    assert outcome(verification) == (CheckResult.INDETERMINATE, "SIGNER_REVOKED_NO_TRUSTED_TIME")
+    assert "the timestamp is not trusted" in verification.issuer_identity.detail
+
+    tsa_cert = x509.load_der_x509_certificate(
+        cms.ContentInfo.load(SESSignature.load(stamp)["time_stamp"].native)["content"]["certificates"][0].chosen.dump()
+    )
+    tsa_ca.revoke(tsa_cert.serial_number, x509.ReasonFlags.key_compromise, at=LATER)
+    verification = check_timestamped(world, stamp, tsa_ca)
+    assert outcome(verification) == (CheckResult.INDETERMINATE, "SIGNER_REVOKED_NO_TRUSTED_TIME")
+    assert "revoked" in verification.timestamp.detail
+
+
+def test_a_trusted_timestamp_to_come_fails_the_identity() -> None:
+    world = make_world()
+    tsa_ca, authority = time_stamping(CHECKED_AT + dt.timedelta(days=3))
+    verification = check_timestamped(world, timestamped(world, authority), tsa_ca)
+    assert outcome(verification) == (CheckResult.FAILED, "SIGNING_TIME_IN_FUTURE")
 
 
 # --- input that is not a stamp this module reads --------------------------------------------------------------------
