@@ -371,11 +371,13 @@ class _SealImage(PdfImage):
 
 class _SealPage(ImportedPdfPage):
     """The first page of a PDF held in memory (a watermark with its words as text, ``signing.watermark``) as the
-    appearance: pyHanko's ImportedPdfPage reads a file."""
+    appearance: pyHanko's ImportedPdfPage reads a file. ``imported``, when given, is called once with the page
+    imported as a form XObject, while pyHanko draws the signature's one widget."""
 
-    def __init__(self, pdf: bytes) -> None:
+    def __init__(self, pdf: bytes, imported: Callable[[generic.IndirectObject], None] | None = None) -> None:
         super().__init__(file_name="")  # type: ignore[no-untyped-call]  # pyHanko leaves it unannotated
         self._pdf = pdf
+        self._imported = imported
 
     def render(self) -> bytes:
         page = self._ensure_writer.import_page_as_xobject(PdfFileReader(io.BytesIO(self._pdf)), page_ix=0)
@@ -383,7 +385,48 @@ class _SealPage(ImportedPdfPage):
         self.resources.xobject[name] = page
         left, bottom, right, top = page.get_object()["/BBox"]
         self.box = BoxConstraints(width=abs(right - left), height=abs(top - bottom))
+        if self._imported is not None:
+            imported, self._imported = self._imported, None
+            imported(page)
         return name.encode("ascii") + b" Do"
+
+
+def _widgets_on(
+    writer: IncrementalPdfFileWriter, field_name: str, pages: Sequence[generic.Reference]
+) -> Callable[[generic.IndirectObject], None]:
+    """What puts the appearance ``xobject`` of the new signature field ``field_name`` on each of ``pages`` too, as
+    more widgets of that field (its /Kids), each filling the page's visible box less 1 pt: one field, so the
+    signature covers them and a verifier of an earlier seal reads them as that signature's (pyHanko's rule for a
+    new signature field takes every widget in its /Kids). A sharing copy's use watermark had been on the first page
+    only: further pages of an issuer's multi-page PDF printed like the valid original (a reviewer, R4)."""
+
+    def add(xobject: generic.IndirectObject) -> None:
+        field_ref = next(ref for ref in writer.root["/AcroForm"]["/Fields"] if ref.get_object().get("/T") == field_name)
+        kids = field_ref.get_object()["/Kids"]
+        for page_ref in pages:
+            x1, y1, x2, y2 = _visible_box(page_ref.get_object())  # type: ignore[arg-type]  # a page: a dictionary
+            rect = (math.ceil(x1) + 1, math.ceil(y1) + 1, math.floor(x2) - 1, math.floor(y2) - 1)
+            name = generic.pdf_name
+            appearance = generic.DictionaryObject({name("/N"): xobject})  # type: ignore[no-untyped-call]
+            widget = generic.DictionaryObject(  # type: ignore[no-untyped-call]
+                {
+                    name("/Type"): name("/Annot"),
+                    name("/Subtype"): name("/Widget"),
+                    name("/Parent"): field_ref,
+                    name("/P"): page_ref,
+                    name("/F"): generic.NumberObject(0b10000100),  # type: ignore[no-untyped-call]  # print, locked
+                    name("/Rect"): generic.ArrayObject(
+                        generic.NumberObject(v)  # type: ignore[no-untyped-call]
+                        for v in rect
+                    ),
+                    name("/AP"): appearance,
+                }
+            )
+            widget_ref = writer.add_object(widget)
+            kids.append(widget_ref)
+            writer.register_annotation(page_ref, widget_ref)  # type: ignore[no-untyped-call]
+
+    return add
 
 
 class PdfSealer:
@@ -432,17 +475,19 @@ class PdfSealer:
         reason: str = DEFAULT_REASON,
         location: str | None = None,
         alternative_text: str | None = None,
+        every_page: bool = False,
     ) -> bytes:
         """Seal ``pdf`` in a new signature field ``field_name`` drawn at ``box`` (points, default bottom right).
 
         ``alternative_text`` is the field's ``/TU``, what a screen reader says of the stamp (default: the
-        certificate's owner and seal name, 济南市市场监督管理局电子证照专用章).
+        certificate's owner and seal name, 济南市市场监督管理局电子证照专用章). ``every_page`` (a sealer that draws
+        a page, ``seal_pdf``: a watermark) draws it on every other page too, across the page's visible box.
 
         Returns the sealed PDF (the input, less NULs and white space a transfer padded it with after its end
         (``without_padding``), plus one incremental update); raises a PdfError and returns nothing else.
         """
         try:
-            return await self._seal(pdf, field_name, page, box, reason, location, alternative_text)
+            return await self._seal(pdf, field_name, page, box, reason, location, alternative_text, every_page)
         except PdfError:
             raise
         except _UNREADABLE as exc:  # a malformed object met while writing the update (objects nested too deep…)
@@ -450,7 +495,7 @@ class PdfSealer:
 
     async def _seal(
         self, pdf: bytes, field_name: str, page: int, box: tuple[float, float, float, float] | None, reason: str,
-        location: str | None, alternative_text: str | None,
+        location: str | None, alternative_text: str | None, every_page: bool = False,
     ) -> bytes:  # fmt: skip
         if len(pdf) > self._max_pdf_bytes:
             raise PdfTooLarge(f"the PDF has {len(pdf)} bytes; the limit is {self._max_pdf_bytes}")
@@ -474,8 +519,11 @@ class PdfSealer:
             reason=reason,
             location=location,
         )
+        others = _other_pages(writer, page) if every_page and self._seal_page is not None else []
         appearance: PdfContent = (
-            _SealImage(self._seal_image) if self._seal_image is not None else _SealPage(self._seal_page or b"")
+            _SealImage(self._seal_image)
+            if self._seal_image is not None
+            else _SealPage(self._seal_page or b"", _widgets_on(writer, field_name, others) if others else None)
         )
         stamp = StaticStampStyle(background=appearance, background_opacity=1.0, border_width=0)
         pdf_signer = signers.PdfSigner(
@@ -488,6 +536,7 @@ class PdfSealer:
                 on_page=page,
                 box=placement,
                 readable_field_name=alternative_text or self._alternative_text,
+                combine_annotation=not others,  # widgets in /Kids, where more can be added
             ),
         )
         output = io.BytesIO()
@@ -1112,6 +1161,19 @@ def _placement(
     if not (x1 <= bx1 < bx2 <= x2 and y1 <= by1 < by2 <= y2):
         raise BadPlacement(f"the box {box} is not inside page {page} ({x1}, {y1}, {x2}, {y2})")
     return round(bx1), round(by1), round(bx2), round(by2)
+
+
+def _other_pages(writer: IncrementalPdfFileWriter, page: int) -> list[generic.Reference]:
+    """The pages of the PDF but ``page``, in order (``_page_count`` of them)."""
+    found = []
+    for index in range(_page_count(writer)):
+        if index != page:
+            try:
+                page_ref, _ = writer.find_page_for_modification(index)  # type: ignore[no-untyped-call]
+            except (misc.PdfError, ValueError, IndexError, KeyError) as exc:
+                raise BadPlacement(f"the PDF's page {index} cannot be read") from exc
+            found.append(page_ref)
+    return found
 
 
 MAX_PAGE_TREE_DEPTH = 256

@@ -241,7 +241,8 @@ class StampKey:
 
 class UseStamper:
     """Puts the use (用证事由, matter, caller, time) on a copy of a sealed PDF as a second, gateway-applied signature
-    whose appearance is a watermark across the first page; the document's own seals stay valid."""
+    whose appearance is a watermark across every page (drawn for the first page's size); the document's own seals
+    stay valid."""
 
     def __init__(self, signer: StampKey, *, timestamper: TimeStamper | None = None, font: Path | None = None):
         self._signer = signer
@@ -259,7 +260,13 @@ class UseStamper:
             stamped = asyncio.run(
                 asyncio.wait_for(
                     sealer.seal(
-                        pdf, field_name=field, box=box, reason=reason, location="zzgw", alternative_text=reason
+                        pdf,
+                        field_name=field,
+                        box=box,
+                        reason=reason,
+                        location="zzgw",
+                        alternative_text=reason,
+                        every_page=True,  # the copy's use on every page, not the first only (a reviewer, R4)
                     ),
                     STAMP_TIMEOUT_SECONDS,
                 )

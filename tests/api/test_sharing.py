@@ -1216,6 +1216,82 @@ def test_a_copy_of_a_license_not_in_force_says_its_status_on_the_page_and_in_the
     assert replaced.use_text.startswith(f"证照状态：已变更（{on} 起不再现行）；用证事由：")
 
 
+def two_pages() -> bytes:
+    """An issuer's own PDF of two A4 pages (a 副本, a 品种明细 page), each with a black square and no text."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    writer = PdfFileWriter()  # type: ignore[no-untyped-call]
+    for _ in range(2):
+        content = writer.add_object(generic.StreamObject(stream_data=b"0 0 0 rg 100 100 50 50 re f"))
+        page = generic.DictionaryObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/Page"),
+                generic.NameObject("/MediaBox"): generic.ArrayObject(
+                    [generic.NumberObject(v) for v in (0, 0, 595, 842)]
+                ),
+                generic.NameObject("/Contents"): content,
+                generic.NameObject("/Resources"): generic.DictionaryObject(),
+            }
+        )
+        writer.insert_page(page)  # type: ignore[no-untyped-call]
+    out = io.BytesIO()
+    writer.write(out)  # type: ignore[no-untyped-call]
+    return out.getvalue()
+
+
+def page_text_and_red(pdf: bytes) -> list[tuple[str, int]]:
+    """Each page's text as shown, signature appearances flattened into it (spaces left out), and its red pixels."""
+    pages = []
+    for index in range(len(pypdfium2.PdfDocument(pdf))):
+        document = pypdfium2.PdfDocument(pdf)
+        try:
+            document.init_forms()
+            image = document[index].render(scale=1, may_draw_forms=True).to_pil().convert("RGB")
+            red = sum(1 for r, g, b in image.get_flattened_data() if r - g > 40 and r - b > 40)
+        finally:
+            document.close()
+        document = pypdfium2.PdfDocument(pdf)
+        try:
+            document.init_forms()
+            page = document[index]
+            page.flatten()
+            page.close()
+            pages.append(("".join(str(document[index].get_textpage().get_text_range()).split()), red))
+        finally:
+            document.close()
+    return pages
+
+
+def test_every_page_of_an_issuers_multi_page_document_carries_the_use_and_the_status(running: RunningGateway) -> None:
+    """A sharing copy's watermark (the use, and a license not in force's status line) had been drawn on the first
+    page only: page 2 of an issuer's own two-page PDF printed like the valid original (a reviewer, R4). Every page
+    carries it now, in the same update, and the copy still verifies with its issuer's seal."""
+    license_id, _ = business_license(running, 8, document=two_pages())
+    request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=license_id)
+    copy = sharing(running).GetLicenseDocument(request)
+    pages = page_text_and_red(copy.pdf)
+    assert len(pages) == 2
+    for shown, red in pages:
+        assert f"用证事由：{FPSL.purpose}" in shown and "仅供本次用证使用，他用无效" in shown, pages
+        assert red > 1000
+    report = (
+        verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
+        .VerifyDocument(verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=copy.pdf))
+        .report
+    )
+    assert (report.integrity.result, report.verdict) == (verification_pb2.CHECK_RESULT_PASSED,) * 2, report
+    issuer_field = next(name for name in signature_reasons(copy.pdf) if name != copy.use_stamp_field)
+    assert verify_pdf(running, copy.pdf, issuer_field).result is CheckResult.PASSED
+    assert verify_pdf(running, copy.pdf, copy.use_stamp_field).result is CheckResult.PASSED
+
+    revoke(running, license_id)
+    revoked = sharing(running).GetLicenseDocument(request)
+    on = today().isoformat()
+    for shown, _ in page_text_and_red(revoked.pdf):
+        assert f"证照状态：已吊销或撤销（{on}起）" in shown
+
+
 def test_a_commit_whose_answer_the_connection_lost_is_written_once_and_answered(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:

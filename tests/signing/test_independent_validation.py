@@ -294,3 +294,52 @@ def test_our_seal_goes_on_top_of_a_pdfsig_signature(pdfsig_signed: PdfsigSigned)
         assert check(pdfsig_signed.field_name) == (passed, passed)
     else:
         assert check(pdfsig_signed.field_name) == ((CheckResult.FAILED, "DOCUMENT_MODIFIED"), passed)
+
+
+def test_pdfsig_validates_both_signatures_of_a_copy_watermarked_on_every_page(tmp_path: Path) -> None:
+    """A sharing copy's use stamp has a widget on every page now (a reviewer, R4): the issuer's seal and the stamp
+    both still validate for poppler, the stamp covering the whole document."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+
+    from signing.seal_image import find_cjk_font
+    from signing.watermark import watermark_pdf
+
+    writer = PdfFileWriter(stream_xrefs=False)
+    for _ in range(2):
+        contents = writer.add_object(generic.StreamObject(stream_data=b"0 0 0 rg 100 100 50 50 re f"))
+        writer.insert_page(
+            PageObject(contents=contents, media_box=(0, 0, 595, 842), resources=generic.DictionaryObject())
+        )
+    out = io.BytesIO()
+    writer.write(out)
+    now = dt.datetime.now(dt.UTC)
+    ca = SealMakerCA.create("独立核验测试 制章者", now)
+
+    def sealer(seal_name: str, *, page: bytes | None = None) -> PdfSealer:
+        key = SoftwareKey.generate(ECDSA_P256_SHA256)
+        cert = ca.issue_seal_certificate(
+            issuer_name="济南市市场监督管理局",
+            issuer_uscc="11370100993701011T",
+            seal_name=seal_name,
+            public_key=serialization.load_der_public_key(key.public_key_der),  # type: ignore[arg-type]
+            not_before=now - dt.timedelta(minutes=5),
+            not_after=now + dt.timedelta(days=30),
+        )
+        if page is not None:
+            return PdfSealer(key, cert, [ca.intermediate], seal_pdf=page, timestamper=None)
+        return PdfSealer(
+            key, cert, [ca.intermediate], seal_png=draw_seal("济南市市场监督管理局", seal_name), timestamper=None
+        )
+
+    sealed = asyncio.run(sealer("电子证照专用章").seal(out.getvalue(), field_name="zzgw-seal"))
+    page, box = watermark_pdf(["用证事由：测试", "仅供本次用证使用，他用无效"], (1, 1, 594, 841), find_cjk_font())
+    copy = asyncio.run(
+        sealer("核验回执专用章", page=page).seal(sealed, field_name="zzgw-use-1", box=box, every_page=True)
+    )
+    path = tmp_path / "copy.pdf"
+    path.write_bytes(copy)
+    pem = serialization.Encoding.PEM
+    report = pdfsig(nss_db(tmp_path / "db", [ca.root.public_bytes(pem)], [ca.intermediate.public_bytes(pem)]), path)
+    assert report.count("Signature Validation: Signature is Valid.") == 2, report
+    assert "Total document signed" in report
