@@ -491,7 +491,10 @@ class Gateway:
 
     def start(self) -> None:
         """Start what runs beside the RPCs: the change listener (PostgreSQL), the readiness checks
-        (``gateway.health``)."""
+        (``gateway.health``). The receipt certificate it signs with is recorded now (a renewed one, the first time a
+        process starts with it: ``ReceiptCertificates.record``)."""
+        if self.receipt_certificates is not None:
+            self.receipt_certificates.record(self.clock)
         if self.feed is not None:
             self.feed.start()
         self.readiness.start()
@@ -901,7 +904,7 @@ def _initialise(
         seals_made = tuple(f"{seal.seal_id} of {seal.issuer_code}" for seal in defaults.made)
         issuers_without_seal = defaults.issuers_without_seal
         if gateway.receipt_certificates is not None:  # kept for the receipts it signed, before any renewal
-            gateway.receipt_certificates.record(gateway.clock)
+            gateway.receipt_certificates.record(gateway.clock, new_key_only=True)  # one renewed: at its first start
         receipt_certificates_retired, receipt_made = ensure_receipt_key(
             settings, ca, gateway.keys, gateway.clock, members, gateway.db
         )
@@ -914,7 +917,10 @@ def _initialise(
     catalog_replaced = _adopt_catalog(gateway, adopt=adopt_catalog)
     catalog_adopted = bool(catalog_replaced) or (before is not None and catalog_before is None)
     if (receipt_key := load_receipt_key(settings, gateway.keys)) is not None:
-        ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock)
+        # a new key at once, so that the processes still on the one before see it retired; a renewal's certificate
+        # when a process first starts signing with it (``Gateway.start``): the processes still running sign on with
+        # the one before (a receipt-keys reviewer, R1)
+        ReceiptCertificates(gateway.db, receipt_key.certificate).record(gateway.clock, new_key_only=True)
     without_memo = 0
     if before is not None and before < MEMOS_REVISION:
         with gateway.db.unit_of_work() as uow:
@@ -2118,7 +2124,8 @@ def check_ready(gateway: Gateway, *, serving: bool = False) -> None:
                 taken_said(taken),
             )
     if revision >= RECEIPT_CERTIFICATES_REVISION and gateway.receipt_certificates is not None:
-        gateway.receipt_certificates.record(gateway.clock)  # a certificate renewed since `zzgw init` too
+        # its certificate is recorded when it starts signing (``Gateway.start``), not by a command that only reads:
+        # one renewed while the processes run on the one before is not theirs yet (a receipt-keys reviewer, R1)
         if serving and (newer := gateway.receipt_certificates.retired_by()) is not None:
             raise ConfigError(_retired_said(newer))
     elif revision >= RECEIPT_CERTIFICATES_REVISION:

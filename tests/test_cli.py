@@ -722,8 +722,16 @@ def test_init_renews_the_gateways_certificates_near_their_end_and_serve_refuses_
     own["the time-stamping certificate"].write_bytes(renewed_tsa)
     database = sqlite3.connect(data / "zzgw.db")
     recorded = {row[0] for row in database.execute("SELECT fingerprint FROM receipt_certificates")}
-    for kept in (made["the receipt certificate"], ended):  # still published, for the receipts they signed
-        assert hashlib.sha256(kept.public_bytes(serialization.Encoding.DER)).hexdigest() in recorded
+    renewed = x509.load_pem_x509_certificate(own["the receipt certificate"].read_bytes())
+    fingerprints = {
+        name: hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+        for name, certificate in (("made", made["the receipt certificate"]), ("ended", ended), ("renewed", renewed))
+    }
+    assert fingerprints["made"] in recorded  # still published, for the receipts it signed
+    # a renewed certificate is recorded when a process first starts signing with it, not by the init that made it:
+    # the processes still running sign on with the one before (a receipt-keys reviewer, R1); the ended one put in
+    # place here, which serve refused, signed nothing
+    assert fingerprints["renewed"] not in recorded and fingerprints["ended"] not in recorded
     caplog.clear()
     with caplog.at_level("WARNING", logger="zzgw"):
         _check_own_certificates(settings, now)

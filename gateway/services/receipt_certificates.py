@@ -78,12 +78,24 @@ class ReceiptCertificates:
         self._signers: LRUCache[bytes, x509.Certificate] = LRUCache(maxsize=4096)
         self._lock = threading.Lock()
 
-    def record(self, clock: Clock) -> None:
-        """Store the current certificate unless it is stored already (another process may store it first)."""
+    def record(self, clock: Clock, *, new_key_only: bool = False) -> None:
+        """Store the current certificate unless it is stored already (another process may store it first): a gateway
+        process starting to sign with it (``Gateway.start``). ``new_key_only``: only a certificate of a key the store
+        holds none of (`zzgw init`'s, for a new key, which retires the processes still on the key before, or the
+        first).
+
+        A renewal keeps the key, and the processes still running sign with the certificate before until they are
+        restarted (docs/receipts.md: one at a time if you like): recorded by the init that made it, their receipts
+        were handed out with the renewed one (``signer_of``, the latest recorded before a receipt), which is not the
+        one in the file the department kept (a receipt-keys reviewer, R1)."""
         with contextlib.suppress(IntegrityError), self._db.unit_of_work(write=True) as uow:
             stored = uow.receipt_certificates.all()
             if self._fingerprint in stored:
                 self._since = stored[self._fingerprint][1]
+                return
+            if new_key_only and any(
+                certificate_key_id(x509.load_der_x509_certificate(der)) == self._key_id for der, _ in stored.values()
+            ):
                 return
             now = clock.now()
             uow.receipt_certificates.add(self._fingerprint, self._key_id, self.current_der, now)
@@ -184,6 +196,26 @@ class ReceiptCertificates:
         if later:
             return self._remember(signature, min(later, key=lambda r: r.since).certificate)
         return self.current
+
+    def handed_out_with(
+        self, certificate: bytes, statement: bytes, signature: bytes, algorithm: str, proof: bytes
+    ) -> bool:
+        """Whether a stored receipt may have been handed out with ``certificate`` (DER): the current one or one
+        recorded, whose key verifies it and that was valid when it was issued. A renewal keeps the key, and while the
+        processes are restarted one at a time some still hand their receipts out with the certificate before, which
+        ``signer_of`` may not pick: the file a department kept is the archive's all the same, not one to be refused
+        as changed (a receipt-keys reviewer, R1)."""
+        if certificate == self.current_der:
+            candidate = self.current
+        else:
+            digest = hashlib.sha256(certificate).hexdigest()
+            with self._db.unit_of_work() as uow:
+                stored = uow.receipt_certificates.all()
+            if digest not in stored:
+                return False
+            candidate = x509.load_der_x509_certificate(stored[digest][0])
+        at = _issued_at(candidate, statement, signature, algorithm, proof)
+        return at is not None and candidate.not_valid_before_utc <= at <= candidate.not_valid_after_utc
 
     def _remember(self, signature: bytes, certificate: x509.Certificate) -> x509.Certificate:
         with self._lock:

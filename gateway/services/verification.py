@@ -1278,7 +1278,7 @@ class VerificationService:
             stored = None
         # the file's own id too: the archive finds a number however it is typed, and a file whose id was changed in
         # case is not the archive's receipt (its check fails RECEIPT_ID_MISMATCH; found in review)
-        signed = (given.receipt_id, given.statement, given.signature, given.proof, given.algorithm, given.certificate)
+        signed = (given.receipt_id, given.statement, given.signature, given.proof, given.algorithm)
         if stored is None:
             archived = Archived.MISSING
         elif (
@@ -1287,12 +1287,22 @@ class VerificationService:
             stored.signature,
             stored.proof,
             stored.algorithm,
-            self.signer_certificate_der(stored),
-        ) == signed:
+        ) == signed and self._archive_certificate(stored, given.certificate):
             archived = Archived.SAME
         else:
             archived = Archived.DIFFERENT
         return ReceiptReview(receipt=given, check=self._check_receipt(given), archived=archived, at=self._clock.now())
+
+    def _archive_certificate(self, stored: StoredReceipt, certificate: bytes) -> bool:
+        """Whether ``certificate`` (DER) is one the archive hands ``stored`` out with: the one ``GetReceipt`` gives,
+        or, after a renewal (the same key), the certificate before it or after it that was valid when it was issued
+        (``ReceiptCertificates.handed_out_with``): a genuine file kept from a process not yet restarted had been
+        judged not the archive's, and 接办免收 refused (a receipt-keys reviewer, R1)."""
+        if certificate == self.signer_certificate_der(stored):
+            return True
+        return self._certificates is not None and self._certificates.handed_out_with(
+            certificate, stored.statement, stored.signature, stored.algorithm, stored.proof
+        )
 
     def _check_receipt(self, receipt: SignedParts) -> ReceiptCheck:
         """``receipt`` checked with this gateway's trust material: its seal-maker roots, intermediates and CRLs, and
