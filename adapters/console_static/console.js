@@ -1499,7 +1499,8 @@ function renderReview(answer) {
   // keep as a file (打印 and 下载回执文件 had been), and the clerk is told what to do instead
   const forged = check.result === "FAILED" && !foreign;
   $("review-invalid").textContent = !forged ? ""
-    : answer.archived === "SAME" ? INVALID_ARCHIVED : INVALID_FILE;
+    : answer.archived !== "SAME" ? INVALID_FILE
+    : CHANGED_REASONS.has(check.reason) ? INVALID_ARCHIVED : INVALID_CERTIFICATE;
   show("review-invalid", forged);
   show("review-print", !forged);
   show("review-download", !forged);
@@ -1540,6 +1541,15 @@ const INVALID_FILE = "不能凭此回执免收材料，也不要打印或转交�
   + "或请申请人提交证照，在“输入证照”中重新核验。";
 const INVALID_ARCHIVED = "不能凭此回执免收材料。证照网关存档中的这张回执已被改动，请告知证照网关管理员；"
   + "请申请人提交证照，在“输入证照”中重新核验。";
+// The archive's own receipt fails for these only when what it holds was changed; for its certificate (CERT_REVOKED:
+// revoked from before the receipt was issued, after a leak of the receipt key) the receipt is as the gateway made
+// it, and the page had sent the administrator looking for an edit of the archive that never was (a receipt-keys
+// reviewer, R2).
+const CHANGED_REASONS = new Set([
+  "SIGNATURE_INVALID", "RECEIPT_ID_MISMATCH", "ISSUED_AT_MISSING", "CERTIFICATE_UNREADABLE",
+]);
+const INVALID_CERTIFICATE = "不能凭此回执免收材料。这张回执与证照网关存档一致，但回执专用章的证书已吊销或在回执签发时无效"
+  + "（例如回执专用章的密钥泄露后），回执的内容不可采信；请申请人提交证照，在“输入证照”中重新核验。";
 
 // The license's standing as the receipt is looked up, beside the banner of what the check found then (not in the
 // receipt's signed part): in red, with 不能凭此回执免收材料, when it is not valid now. A license revoked since had

@@ -5,11 +5,15 @@ pointing to a button not shown, and offered to print and download."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from google.protobuf import json_format
+from sqlalchemy import text
 
 from adapters.receipt_file import read_receipt
 from gateway.bootstrap import samples
@@ -203,3 +207,66 @@ def test_a_forged_receipt_is_not_offered_to_print_or_keep_and_the_clerk_is_told_
     assert (
         page.is_visible("#review-print") and page.is_visible("#review-download") and page.is_hidden("#review-invalid")
     )
+
+
+def test_an_archived_receipt_whose_certificate_was_revoked_is_not_called_changed(browser: Any, tmp_path: Path) -> None:
+    """The receipt key is replaced after a leak of a backup holding it, and its certificate revoked (keyCompromise)
+    from before the leak may have begun: the gateway's own receipt dated after that checks CERT_REVOKED. Looked up by
+    its number, it is the archive's (SAME), untouched; the page had said that the archive's receipt was changed and to
+    tell the administrator, who went looking for an edit that never was (a receipt-keys reviewer, R2). It says the
+    certificate was revoked, not to rely on it, and to verify the license; an edit of the archive is still said so."""
+    from adapters.http import HttpServer
+    from gateway.authorities import openssl_serial
+    from gateway.server import http_app
+    from tests.api.test_receipt_key_retirement import rotate
+    from tests.api.test_verification import batch_issue, verify
+    from tests.conftest import fresh_database, start_gateway
+
+    data = tmp_path / "var"
+    with fresh_database("sqlite", tmp_path) as url:
+        first = start_gateway(data, url)
+        try:
+            receipt = verify(first, license_id=batch_issue(first, 81)).receipt
+        finally:
+            first.stop()
+        issued = dt.datetime.fromisoformat(json.loads(receipt.statement)["issued_at"])
+        rotate(data)  # the new-key procedure, the leaked key's certificate revoked by hand from before the receipt
+        path = data / "seal-ca" / "revocations.json"
+        state = json.loads(path.read_text(encoding="utf-8"))
+        serial = openssl_serial(x509.load_der_x509_certificate(receipt.certificate).serial_number)
+        leaked = (issued - dt.timedelta(minutes=1)).isoformat()
+        state["revocations"].append({"serial": serial, "reason": "keyCompromise", "revoked_at": leaked})
+        path.write_text(json.dumps(state, indent=1), encoding="utf-8")
+        second = start_gateway(data, url)
+        http = HttpServer(http_app(second.gateway), "127.0.0.1:0")
+        http.start()
+        try:
+            with at_work(browser, f"http://127.0.0.1:{http.port}/console", second.tokens[TAX], FPSL) as page:
+                page.fill("#receipt-id", receipt.receipt_id)
+                page.click("#by-receipt button[type=submit]")
+                page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.FAILED")
+                assert page.inner_text("#review-reason") == "回执专用章的证书在回执签发时已吊销，内容不可采信"
+                assert page.inner_text("#review-archive") == "与证照网关存档的回执一致。"
+                instead = page.inner_text("#review-invalid")
+                assert instead == (
+                    "不能凭此回执免收材料。这张回执与证照网关存档一致，但回执专用章的证书已吊销或在回执签发时无效"
+                    "（例如回执专用章的密钥泄露后），回执的内容不可采信；请申请人提交证照，在“输入证照”中重新核验。"
+                )
+                assert "改动" not in instead and "管理员" not in instead
+                assert page.is_hidden("#review-print") and page.is_hidden("#review-download")
+
+                with second.gateway.db.engine.begin() as connection:  # an edit of the archive behind its back
+                    connection.execute(
+                        text("UPDATE receipts SET statement = :edited WHERE receipt_id = :id"),
+                        {"edited": receipt.statement.replace(b'"PASSED"', b'"FAILED"', 1), "id": receipt.receipt_id},
+                    )
+                page.evaluate("document.getElementById('receipt-review').hidden = true")
+                page.click("#by-receipt button[type=submit]")
+                page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.FAILED")
+                assert page.inner_text("#review-invalid") == (
+                    "不能凭此回执免收材料。证照网关存档中的这张回执已被改动，请告知证照网关管理员；"
+                    "请申请人提交证照，在“输入证照”中重新核验。"
+                )
+        finally:
+            http.stop()
+            second.stop()
