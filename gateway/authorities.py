@@ -1025,8 +1025,11 @@ def _check_revocations(settings: Settings, db: Database, ca: SealMakerCA, direct
             if directory == settings.seal_ca_dir
             else "the SM2 seal maker's CRL from now on (/crl/seal-maker-sm2.crl"
         )
+        # a serial revoked already, whose entry makes its revocation another (a leak of a retired receipt key's
+        # backup: keyCompromise from earlier than its superseded), said with what it was (a receipt-keys reviewer, R3)
+        was = f"; it was {_revocation_said(before)}" if (before := ca.listed_as(revocation.serial)) else ""
         said.append(
-            f"{what} {openssl_serial(revocation.serial)} ({_revocation_said(revocation)}), listed on {crl}; "
+            f"{what} {openssl_serial(revocation.serial)} ({_revocation_said(revocation)}{was}), listed on {crl}; "
             f"{directory / REVOCATIONS_FILE})"
         )
     return said
@@ -1133,6 +1136,7 @@ def take_revocations(settings: Settings, db: Database) -> tuple[list[str], list[
         if taken:
             ca.take_listed(r.serial for r in ca.unlisted())
             said.extend(taken)
+        ca.keep_listed_as()  # a file of a version that listed serials alone: a later entry changing one is said
     return said, legacy, unknown
 
 

@@ -43,9 +43,10 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
@@ -121,7 +122,7 @@ class SealMakerCA:
         revocations: Iterable[Revocation] = (),
         crl_number: int = 0,
         directory: Path | None = None,
-        listed: Iterable[int] | None = None,
+        listed: Iterable[int] | Mapping[int, Revocation | None] | None = None,
     ):
         _require_issued_by(intermediate, root)
         if intermediate_key is not None and not _holds(intermediate_key, intermediate):
@@ -132,10 +133,23 @@ class SealMakerCA:
         self.intermediate = intermediate
         self._root_key = root_key
         self._intermediate_key = intermediate_key
-        self._revocations = {r.serial: r for r in revocations}
-        # the serials of the revocations the gateway made or took (``listed``): an entry added to revocations.json by
-        # hand is not among them until `zzgw init` has checked it and said so (``unlisted``, ``take_listed``)
-        self._listed = set(self._revocations) if listed is None else set(listed)
+        self._revocations: dict[int, Revocation] = {}
+        for revocation in revocations:  # a serial twice (an entry added by hand): from the earlier time, as _refresh
+            kept = self._revocations.get(revocation.serial)  # takes it; at the same time, the later entry's reason
+            if kept is None or revocation.revoked_at <= kept.revoked_at:
+                self._revocations[revocation.serial] = revocation
+        # the serials of the revocations the gateway made or took (``listed``), each with the revocation as made or
+        # taken (None: taken from a file written before that was kept, as it is): an entry added to revocations.json
+        # by hand is not among them until `zzgw init` has checked it and said so (``unlisted``, ``take_listed``), nor
+        # one that makes a listed serial's revocation another (a leak entry for a receipt certificate a key change
+        # had revoked as superseded had been taken unsaid, its serial listed already; a receipt-keys reviewer, R3)
+        self._listed: dict[int, Revocation | None] = (
+            dict(self._revocations)
+            if listed is None
+            else dict(listed)
+            if isinstance(listed, Mapping)
+            else dict.fromkeys(listed)
+        )
         self._keeps_listed = listed is not None
         self._crl_number = crl_number
         self._directory = directory
@@ -359,7 +373,7 @@ class SealMakerCA:
                 return existing
             revocation = Revocation(serial=serial, reason=reason, revoked_at=whole_second_up(at))
             self._revocations[serial] = revocation
-            self._listed.add(serial)
+            self._listed[serial] = revocation
             self._write_state()
         return revocation
 
@@ -384,7 +398,7 @@ class SealMakerCA:
                         self._revocations[revocation.serial] = dataclasses.replace(
                             revocation, revoked_at=whole_second_up(revocation.revoked_at)
                         )
-                        self._listed.add(revocation.serial)
+                        self._listed[revocation.serial] = self._revocations[revocation.serial]
                 self._write_state(merge=False)  # read just now, under the same flock
 
     def recorded(self, serial: int) -> Revocation | None:
@@ -402,16 +416,35 @@ class SealMakerCA:
 
     def unlisted(self) -> tuple[Revocation, ...]:
         """The revocations added to ``revocations.json`` by hand since the gateway last wrote it (the leak procedure
-        for the receipt or TSA certificate), in serial order: not yet checked and said by `zzgw init`. A file written
-        before the gateway kept the list (no ``listed`` in it) has every entry listed."""
+        for the receipt or TSA certificate), in serial order: not yet checked and said by `zzgw init`; a serial
+        listed whose revocation an entry made another (another reason, an earlier time) too. A file written before
+        the gateway kept the list (no ``listed`` in it) has every entry listed."""
         with self._lock:
-            return tuple(self._revocations[s] for s in sorted(self._revocations) if s not in self._listed)
+            return tuple(
+                revocation
+                for serial, revocation in sorted(self._revocations.items())
+                if serial not in self._listed or self._listed[serial] not in (None, revocation)
+            )
+
+    def listed_as(self, serial: int) -> Revocation | None:
+        """The revocation of ``serial`` as the gateway made or last took it, or None (not listed, or taken from a
+        file written before that was kept)."""
+        with self._lock:
+            return self._listed.get(serial)
+
+    def keep_listed_as(self) -> None:
+        """Record each listed revocation as it is now where the file does not say how it was taken (written by a
+        version before that was kept), writing the file; nothing when it says of each."""
+        with self._lock:
+            unsaid = [s for s, r in self._listed.items() if r is None and s in self._revocations]
+        if unsaid:
+            self.take_listed(unsaid)
 
     def take_listed(self, serials: Iterable[int]) -> None:
-        """Record ``serials`` as listed (checked and said), writing the file."""
+        """Record ``serials`` as listed (checked and said), as their revocations are now, writing the file."""
         with self._lock, held_directory(self._directory):
             self._refresh()
-            self._listed.update(s for s in serials if s in self._revocations)
+            self._listed.update((s, self._revocations[s]) for s in serials if s in self._revocations)
             self._keeps_listed = True
             self._write_state()
 
@@ -513,9 +546,16 @@ class SealMakerCA:
             if mine is None or revocation.revoked_at < mine.revoked_at:  # revoked from the earliest time recorded
                 self._revocations[revocation.serial] = revocation
         if listed is None:  # a file from before the list was kept: each entry in it was listed
-            self._listed.update(r.serial for r in revocations)
+            for revocation in revocations:
+                self._listed.setdefault(revocation.serial, None)
         else:
-            self._listed.update(listed)
+            for serial, taken in listed.items():
+                # as the file says it was taken where this process does not know, or where the file's is how it
+                # stands now (taken by `zzgw init` since this process read it): not put back as it was before
+                mine = self._listed.get(serial)
+                now = self._revocations.get(serial)
+                if mine is None or (taken is not None and taken == now and mine != now):
+                    self._listed[serial] = taken
             self._keeps_listed = True
         self._crl_number = max(self._crl_number, crl_number)
 
@@ -533,8 +573,14 @@ class SealMakerCA:
                 {"serial": format(r.serial, "x"), "reason": r.reason.value, "revoked_at": r.revoked_at.isoformat()}
                 for r in (self._revocations[s] for s in sorted(self._revocations))
             ],
-            # written by the gateway, never by hand: the revocations it made or `zzgw init` took and said
-            "listed": [format(s, "x") for s in sorted(self._listed & set(self._revocations))],
+            # written by the gateway, never by hand: the revocations it made or `zzgw init` took and said, and each as
+            # it was made or taken (``unlisted``: an entry that changes one is said too)
+            "listed": [format(s, "x") for s in sorted(self._listed.keys() & self._revocations.keys())],
+            "listed_as": [
+                {"serial": format(s, "x"), "reason": r.reason.value, "revoked_at": r.revoked_at.isoformat()}
+                for s, r in sorted(self._listed.items())
+                if r is not None and s in self._revocations
+            ],
         }
         path = self._directory / _STATE_FILE
         # a temporary file of this writer's own, renamed over the file: a crash leaves the old or the new list
@@ -1114,51 +1160,59 @@ _STATE_FORM = (
 )
 
 
-def _read_state(path: Path) -> tuple[list[Revocation], int, set[int] | None]:
-    """The revocations, CRL number and listed serials (None in a file written before they were kept) of
-    ``revocations.json``; KeyStoreError naming the file and the entry that cannot be read (one edited by hand with
-    RevokeSeal's spelling of a reason, ``key_compromise``, had stopped `zzgw serve` with a traceback; a keys tester)."""
+def _read_state(path: Path) -> tuple[list[Revocation], int, dict[int, Revocation | None] | None]:
+    """The revocations, CRL number and listed serials (None in a file written before they were kept), each with its
+    revocation as listed (None in a file written before that was kept), of ``revocations.json``; KeyStoreError
+    naming the file and the entry that cannot be read (one edited by hand with RevokeSeal's spelling of a reason,
+    ``key_compromise``, had stopped `zzgw serve` with a traceback; a keys tester)."""
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return [], 0, set()
+        return [], 0, {}
     except ValueError as exc:
         raise KeyStoreError(f"{path} is damaged: {exc}") from exc
     if not isinstance(state, dict) or not isinstance(state.get("revocations"), list):
         raise KeyStoreError(f"{path} is damaged: it holds no list of revocations ({_STATE_FORM})")
-    revocations = []
-    for number, item in enumerate(state["revocations"], 1):
-        try:
-            revoked_at = dt.datetime.fromisoformat(item["revoked_at"])
-            _require_aware(revoked_at)
-            revocation = Revocation(
-                serial=int(item["serial"], 16),
-                reason=x509.ReasonFlags(item["reason"]),
-                revoked_at=revoked_at.astimezone(dt.UTC),
-            )
-            if revocation.reason in _REFUSED_REASONS:
-                raise ValueError(f"{revocation.reason.value} is not a final revocation")
-            if not 0 < revocation.serial < 2**159:  # RFC 5280's: every CRL had failed to be made, at each check
-                raise ValueError("a serial is positive and of 159 bits at most")
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            why = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise KeyStoreError(
-                f"{path} is damaged: revocation {number} ({json.dumps(item, ensure_ascii=False)[:200]}) cannot be "
-                f"read: {why}; each is as in {_STATE_FORM}"
-            ) from None
-        revocations.append(revocation)
+    revocations = [_read_revocation(path, number, item) for number, item in enumerate(state["revocations"], 1)]
     crl_number = state.get("crl_number", 0)
     if type(crl_number) is not int or not 0 <= crl_number < 2**159:  # as written; no bool, float or string
         raise KeyStoreError(f"{path} is damaged: its crl_number is not a number from 0 of 159 bits at most")
     listed = state.get("listed")
     if listed is None:
         return revocations, crl_number, None
+    listed_as = state.get("listed_as", [])
     try:
-        if not isinstance(listed, list):
+        if not isinstance(listed, list) or not isinstance(listed_as, list):
             raise TypeError
-        return revocations, crl_number, {int(serial, 16) for serial in listed}
+        serials = {int(serial, 16) for serial in listed}
     except (TypeError, ValueError, AttributeError):
         raise KeyStoreError(
             f"{path} is damaged: its listed is not the list of serials (hex) the gateway writes; restore the file from "
             "the data directory's backup"
         ) from None
+    taken = [_read_revocation(path, number, item, "listed_as") for number, item in enumerate(listed_as, 1)]
+    as_taken = {revocation.serial: revocation for revocation in taken}
+    return revocations, crl_number, {serial: as_taken.get(serial) for serial in serials}
+
+
+def _read_revocation(path: Path, number: int, item: Any, where: str = "revocation") -> Revocation:
+    """Entry ``number`` of ``revocations.json``'s ``revocations`` (or ``listed_as``); KeyStoreError naming it."""
+    try:
+        revoked_at = dt.datetime.fromisoformat(item["revoked_at"])
+        _require_aware(revoked_at)
+        revocation = Revocation(
+            serial=int(item["serial"], 16),
+            reason=x509.ReasonFlags(item["reason"]),
+            revoked_at=revoked_at.astimezone(dt.UTC),
+        )
+        if revocation.reason in _REFUSED_REASONS:
+            raise ValueError(f"{revocation.reason.value} is not a final revocation")
+        if not 0 < revocation.serial < 2**159:  # RFC 5280's: every CRL had failed to be made, at each check
+            raise ValueError("a serial is positive and of 159 bits at most")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        why = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise KeyStoreError(
+            f"{path} is damaged: {where} {number} ({json.dumps(item, ensure_ascii=False)[:200]}) cannot be "
+            f"read: {why}; each is as in {_STATE_FORM}"
+        ) from None
+    return revocation

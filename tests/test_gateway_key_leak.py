@@ -397,3 +397,42 @@ def test_an_sm2_maker_key_not_maker_pems_is_refused_at_the_start_naming_both(
             f"the SM2 seal maker's key ({key}) does not belong to its certificate ({sm2 / 'maker.pem'})"
             in restored.stderr
         ), (command, restored.stderr)
+
+
+def test_a_leak_entry_for_a_receipt_certificate_retired_as_superseded_is_said(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A backup holding a retired receipt key leaked: the entry added for its certificate, which the key change had
+    revoked as superseded, makes the revocation keyCompromise and earlier. `zzgw init` took it without a word, its
+    serial listed already, so the operator could not tell whether the leak revocation took effect (a receipt-keys
+    reviewer, R3). It says it, with what it was, once; a file written before the revocations were kept with their
+    reason and time (serials alone) is given them, and an entry added after that is said too."""
+    data = tmp_path / "var"
+    assert zzgw(env, "init").returncode == 0
+    retired = openssl_serial(_serial(data / "seal-ca" / "receipt.pem"))
+    for path in (data / "keys" / "receipts.key.pem", data / "seal-ca" / "receipt.pem"):
+        path.unlink()
+    rotated = zzgw(env, "init")
+    assert rotated.returncode == 0, rotated.stderr
+    path = data / "seal-ca" / "revocations.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    (superseded,) = state["revocations"]
+    assert (int(superseded["serial"], 16), superseded["reason"]) == (int(retired, 16), "superseded")
+    state.pop("listed_as", None)  # as the version before this one wrote it: serials alone
+    path.write_text(json.dumps(state, indent=1), encoding="utf-8")
+    again = zzgw(env, "init")  # records how each listed one stands, and says nothing
+    assert again.returncode == 0 and "revoked:" not in again.stdout, again.stdout
+
+    _add_revocation(data, retired)
+    taken = zzgw(env, "init")
+    assert taken.returncode == 0, taken.stderr
+    assert (
+        f"revoked: a receipt certificate {retired} (keyCompromise from 2026-12-01T00:00:00+00:00; it was superseded "
+        "from " in taken.stdout
+    ), taken.stdout
+    once = zzgw(env, "init")
+    assert once.returncode == 0 and "revoked:" not in once.stdout, once.stdout
+    (crl,) = served_crls(env, "seal-maker.crl")
+    entry = crl.get_revoked_certificate_by_serial_number(int(retired, 16))
+    assert entry is not None and entry.revocation_date_utc == dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason is x509.ReasonFlags.key_compromise
