@@ -177,12 +177,16 @@ VERIFIED_CACHE_SIZE = 500_000
 MAX_LICENSE_ID = 120
 """An identifier's version is three digits: no supersession chain is longer (one that loops, edited in the store,
 ends here)."""
+_GATEWAY_FIELD_PREFIX = "zzgw-"
+"""How the gateway names the fields of the seals it makes (``SealService.seal_document``: ``zzgw-<seal_id>-…``) and
+of a sharing copy's use stamp: only a signature so named after a document's seal is validated to see whether it is
+one of them (``VerificationService._after_the_seal``)."""
 _USE_STAMP_PREFIX = "zzgw-use-"
-"""How the gateway names the field of a sharing copy's use stamp (``gateway.services.sharing.UseStamper``): only a
-field so named is validated to see whether it is one (``VerificationService._drawn_after``)."""
+"""How the gateway names the field of a sharing copy's use stamp (``gateway.services.sharing.UseStamper``)."""
 MAX_LATER_SIGNATURES = 4
-"""The invisible signatures made after a document's seal whose certificates are judged (``_impostors``); more are
-not vouched for unjudged."""
+"""The invisible signatures made after a document's seal whose certificates are judged (``_impostors``), and the
+visible ones that may be the gateway's own seals that are validated (``_after_the_seal``): more are not vouched for
+unjudged. Each is a full validation of the PDF, seconds of CPU for a large one."""
 
 
 class VerifiedSignatures(MutableMapping[bytes, bool]):
@@ -484,6 +488,19 @@ class ClaimReport:
 
 _Made = tuple[StoredReceipt, AuditEntry]
 """A signed receipt and its access record, ready to store."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _AfterTheSeal:
+    """What is drawn on a document's pages after the seal judged (``VerificationService._after_the_seal``)."""
+
+    drawn: Sequence[str] = ()
+    """What the gateway does not vouch for: fields, signatures and annotations ("page 1: Text"); the document is
+    changed (DOCUMENT_MODIFIED)."""
+    unjudged: Sequence[str] = ()
+    """Signatures that may be the gateway's, not validated: more than ``MAX_LATER_SIGNATURES`` of them."""
+    seals: Sequence[PdfVerification] = ()
+    """The seals of the gateway's departments made after it, in file order (not its use stamp)."""
 
 
 class _ToReceipt(NamedTuple):
@@ -791,11 +808,14 @@ class VerificationService:
         if checked.integrity.result is not CheckResult.PASSED:  # what a changed document names is not looked at
             report = self._report(action, caller, use, query, checked.integrity, _NOT_INTACT, _NOT_INTACT, None, now)
             return report, False
-        if drawn := self._drawn_after(pdf, checked):  # the page is no longer the one sealed
-            report = self._report(
-                action, caller, use, query, _drawn_after_sealing(drawn), _NOT_INTACT, _NOT_INTACT, None, now
-            )
+        after = self._after_the_seal(pdf, checked)
+        if after.drawn or after.unjudged:  # the page is no longer the one sealed, or not known to be
+            drawn = _drawn_after_sealing(after.drawn) if after.drawn else _not_judged_after_sealing(after.unjudged)
+            report = self._report(action, caller, use, query, drawn, _NOT_INTACT, _NOT_INTACT, None, now)
             return report, False
+        further = after.seals
+        if stored is None and further and checked.issuer_identity.result is not CheckResult.PASSED:
+            checked, further = further[0], further[1:]  # a PDF signed (an applicant's signature) before it was sealed
         identity = _with_its_timestamp(checked)
         if stored is not None and not vouched(stored, self._memos):
             report = self._report(
@@ -804,16 +824,18 @@ class VerificationService:
             return report, False
         record = self._checked_by_id(stored.license_id) if stored is not None else None
         if stored is None:
-            report = self._report(action, caller, use, query, checked.integrity, _NOT_REGISTERED, identity, None, now)
+            intact = _sealed_further(checked.integrity, further)
+            report = self._report(action, caller, use, query, intact, _NOT_REGISTERED, identity, None, now)
             return report, False
         if record is None:  # a registered document whose license is gone from the store
             report = self._report(action, caller, use, query, _LICENSE_GONE, NOT_FOUND, identity, None, now)
             return report, False
         license = record.license
         impostors = self._impostors(pdf, checked, license)  # the page is the one sealed, its signature panel not
-        document = _signed_in_the_issuers_name(impostors) if impostors else checked.integrity
+        document = _signed_in_the_issuers_name(impostors) if impostors else _sealed_further(checked.integrity, further)
         identity = _first_failure(self._signer_identity(identity, checked.uscc, license), record.identity)
         integrity = _first_failure(document, record.integrity)  # the summary is the stored record's
+        integrity = document if integrity.result is CheckResult.PASSED else integrity  # naming further seals
         report = self._report_of(action, caller, use, query, integrity, identity, record, now)
         return report, sha256 == stored.sha256 or is_padded_copy(pdf, stored.sha256)
 
@@ -895,36 +917,40 @@ class VerificationService:
         report = self._report_of(action, caller, use, query, integrity, identity, record, now)
         return report, checked
 
-    def _drawn_after(self, pdf: bytes, checked: PdfVerification) -> list[str]:
-        """What is drawn on the pages after the judged seal that the gateway does not vouch for: the fields shown
-        after it (``shown_after_sealing``) but its own use stamp, and the annotations added since; empty when the
-        page is the one sealed.
+    def _after_the_seal(self, pdf: bytes, checked: PdfVerification) -> _AfterTheSeal:
+        """What is drawn on the pages after the judged seal (``shown_after_sealing``, and the annotations added
+        since), told apart into what the gateway does not vouch for and its own: the use stamp of a sharing copy
+        (``_use_stamp``), and seals of this gateway's departments (``_further_seal``: co-sealing, 联合盖章, a
+        department sealing a document or copy it received, re-stamping, all by ``SealDocument``). These had counted as
+        a modification, so that each such document verified FAILED / DOCUMENT_MODIFIED, the department's own new seal
+        named as the change (a reviewer, stamps R2).
 
         Decided cheaply first, a full validation (2–4 s of CPU for a PDF of a few MB) only where it can change the
-        answer: only a signature named as the gateway names its use stamp (``_USE_STAMP_PREFIX``) can be it, and a
-        copy carries one, so a second such name, any other field or any annotation is drawn without a validation,
-        and the use stamp is validated only when nothing else was. Every visible signature had been validated in
-        full to see whether it was the use stamp, up to 31 of them: a PDF of 30 took a minute of CPU a call, and
+        answer: only a signature named as the gateway names its seals (``_GATEWAY_FIELD_PREFIX``) can be one, and a
+        copy carries one use stamp, so any other field, a second use stamp or any annotation is drawn without a
+        validation, and the gateway's are validated only when nothing else is drawn, in file order up to the first
+        that is not the gateway's, ``MAX_LATER_SIGNATURES`` at the most: more are not judged (``unjudged``). Every
+        visible signature had been validated in full, up to 31 of them: a PDF of 30 took a minute of CPU a call, and
         three such calls at once had the watchdog stop the gateway, cancelling every other department's calls (a
         reviewer, stamps R1)."""
-        stamps = [name for name in checked.shown_after_sealing if name.startswith(_USE_STAMP_PREFIX)]
-        drawn = [name for name in checked.shown_after_sealing if name not in stamps[:1]]
+        order = {name: i for i, (name, _) in enumerate(checked.signed_revisions)}
+        shown = sorted(checked.shown_after_sealing, key=lambda name: order.get(name, len(order)))
+        signed = [name for name in shown if name in order and name.startswith(_GATEWAY_FIELD_PREFIX)]
+        stamps = [name for name in signed if name.startswith(_USE_STAMP_PREFIX)][:1]
+        ours = [name for name in signed if name in stamps or not name.startswith(_USE_STAMP_PREFIX)]
+        drawn = [name for name in shown if name not in ours]
         if drawn or checked.annotated_after_sealing:
-            return [*drawn, *checked.annotated_after_sealing]
-        return [name for name in stamps if not self._use_stamp(pdf, name)]
-
-    def _use_stamp(self, pdf: bytes, field: str) -> bool:
-        """Whether a field shown after a document's seal is the gateway's own use stamp (the 用证 watermark a
-        sharing copy carries, ``gateway.services.sharing.UseStamper``): intact, by a 核验回执专用章 that chains to
-        the seal-maker root (a name only the gateway's seals have: ``RESERVED_SEAL_NAMES``). What is shown after
-        it is judged by itself."""
-        stamp = self._later_signature(pdf, field)
-        return (
-            stamp is not None
-            and stamp.integrity.result is CheckResult.PASSED
-            and stamp.issuer_identity.result is CheckResult.PASSED
-            and stamp.seal_name == RECEIPT_SEAL_NAME
-        )
+            return _AfterTheSeal(drawn=[*drawn, *checked.annotated_after_sealing])
+        if len(ours) > MAX_LATER_SIGNATURES:
+            return _AfterTheSeal(unjudged=ours)
+        seals = []
+        for name in ours:
+            signature = self._later_signature(pdf, name)
+            if signature is None or not (_use_stamp(signature) if name in stamps else _further_seal(signature)):
+                return _AfterTheSeal(drawn=[name])
+            if name not in stamps:
+                seals.append(signature)
+        return _AfterTheSeal(seals=seals)
 
     def _impostors(self, pdf: bytes, checked: PdfVerification, license: License) -> list[tuple[str, str]]:
         """(field, why) for each invisible signature made after the judged seal in the name of the license's
@@ -2200,6 +2226,58 @@ def _drawn_after_sealing(drawn: Sequence[str]) -> Finding:
         "draw may cover or change the sealed page; the document was changed"
     )
     return Finding(result=CheckResult.FAILED, reason="DOCUMENT_MODIFIED", detail=_bilingual(said, english))
+
+
+def _not_judged_after_sealing(names: Sequence[str]) -> Finding:
+    """A sealed document with more signatures drawn after its seal that may be the gateway's own than are validated
+    (``MAX_LATER_SIGNATURES``): none is vouched for, so what they draw is as anything else drawn after the seal,
+    FAILED / DOCUMENT_MODIFIED, but the detail says they were not checked rather than naming them as changes."""
+    said = (
+        f"签章完好，但盖章后又加盖了{len(names)}个签章，多于核验的{MAX_LATER_SIGNATURES}个，均未核验："
+        "它们可能遮盖盖章时的内容，文件视为已被改动"
+    )
+    named = _named([repr(name[:64]) for name in names])
+    english = (
+        f"the seal is intact, but {len(names)} seals were added after it, more than the {MAX_LATER_SIGNATURES} "
+        f"checked, so none was: the document counts as changed ({named})"
+    )
+    return Finding(result=CheckResult.FAILED, reason="DOCUMENT_MODIFIED", detail=_bilingual(said, english))
+
+
+def _use_stamp(stamp: PdfVerification) -> bool:
+    """Whether a signature shown after a document's seal is the gateway's own use stamp (the 用证 watermark a
+    sharing copy carries, ``gateway.services.sharing.UseStamper``): intact, by a 核验回执专用章 that chains to the
+    seal-maker root (a name only the gateway's seals have: ``RESERVED_SEAL_NAMES``). What is shown after it is
+    judged by itself."""
+    return (
+        stamp.integrity.result is CheckResult.PASSED
+        and stamp.issuer_identity.result is CheckResult.PASSED
+        and stamp.seal_name == RECEIPT_SEAL_NAME
+    )
+
+
+def _further_seal(seal: PdfVerification) -> bool:
+    """Whether a signature shown after a document's seal is a seal of one of the gateway's departments
+    (``SealDocument``): intact, covering its whole revision and so everything before it, and by a seal certificate
+    that chains to the seal-maker root and passes (``issuer_identity``), not the receipts' seal. One that does not
+    (revoked before it sealed, a look-alike CA, another CA) is drawn on the page as any other signature."""
+    return (
+        seal.integrity.result is CheckResult.PASSED
+        and seal.issuer_identity.result is CheckResult.PASSED
+        and seal.seal_name != RECEIPT_SEAL_NAME
+    )
+
+
+def _sealed_further(integrity: Finding, seals: Sequence[PdfVerification]) -> Finding:
+    """A document's integrity finding, naming the gateway's seals added after the one judged (``_further_seal``)
+    when it passed: each one's owner and seal name, and its field."""
+    if integrity.result is not CheckResult.PASSED or not seals:
+        return integrity
+    owners = [f"{seal.subject_name or ''}{seal.seal_name or ''}" or seal.field_name[:64] for seal in seals]
+    said = f"签章完好；其后又加盖了本网关的印章：{'、'.join(owners[:4])}{'等' if len(owners) > 4 else ''}"
+    named = _named([f"{owner} ({seal.field_name[:64]!r})" for owner, seal in zip(owners, seals, strict=True)])
+    english = f"the seal is intact; seals of this gateway were added after it: {named}"
+    return Finding(result=CheckResult.PASSED, reason=integrity.reason, detail=_bilingual(said, english))
 
 
 def _signed_in_the_issuers_name(impostors: Sequence[tuple[str, str]]) -> Finding:
