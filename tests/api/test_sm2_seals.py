@@ -22,6 +22,7 @@ from gmssl import sm2 as gmssl_sm2
 from adapters.http import SM2_CRL_PATH, HttpServer
 from gateway.authorities import openssl_serial
 from gateway.server import http_app, initialise
+from gateway.services.seals import MAX_STAMPED_BYTES
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, seal_pb2_grpc, verification_pb2, verification_pb2_grpc
 from signing.keys import SM2_SM3
 from signing.qr import QrClaims, encode_qr
@@ -709,3 +710,25 @@ def test_an_sm2_seal_made_by_a_maker_revoked_since_is_said_by_init_and_stamps_no
             assert report_new.issuer_identity.result == PASSED, report_new.issuer_identity
         finally:
             running.stop()
+
+
+def test_a_document_larger_than_any_stamp_covers_is_refused_by_verify_stamp(tmp_path: Path) -> None:
+    """StampDocument stamps at most MAX_STAMPED_BYTES; VerifyStamp hashed a document of any size the message limit
+    let in (60 MiB: 6 s on a handler thread, twice) and signed a receipt for it, where no stamp of the gateway can
+    cover it (a reviewer, stamps R5). Refused as StampDocument refuses it, INVALID_ARGUMENT / TOO_LARGE; one of
+    exactly that size is checked. On SQLite alone: the limit does not depend on the store."""
+    with fresh_database("sqlite", tmp_path) as url:
+        gateway = conftest.start_gateway(tmp_path / "var", url, max_message_bytes=MAX_STAMPED_BYTES + 2 * 1024 * 1024)
+        try:
+            seal = register_sm2_seal(gateway)
+            stamp_der = stamp(gateway, seal, b"<ofd/>")
+            too_large = b" " * (MAX_STAMPED_BYTES + 1)
+            for call in (lambda: stamp(gateway, seal, too_large), lambda: verify_stamp(gateway, too_large, stamp_der)):
+                with pytest.raises(grpc.RpcError) as caught:
+                    call()
+                assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                assert error_details(caught.value)[1] == [("document", "TOO_LARGE")]
+            largest = verify_stamp(gateway, too_large[:-1], stamp_der).report
+            assert (largest.verdict, largest.integrity.reason) == (FAILED, "DATA_HASH_MISMATCH")
+        finally:
+            gateway.stop()
