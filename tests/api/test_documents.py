@@ -732,7 +732,8 @@ def test_a_timestamp_carrying_certificates_named_alike_is_refused_before_any_pat
     verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(TAX))
     started = time.monotonic()
     report = verifier.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=FPSL, pdf=crafted), timeout=30).report
-    assert time.monotonic() - started < 5
+    # the paths through the look-alikes had taken 77 s (past the call's timeout); 15 s leaves a busy machine room
+    assert time.monotonic() - started < 15
     assert (report.verdict, report.integrity.result, report.integrity.reason) == (FAILED, FAILED, "SIGNATURE_INVALID")
     assert "it carries two different certificates named " in report.integrity.detail, report.integrity.detail
 
@@ -756,7 +757,8 @@ def test_an_outside_tsas_answer_carrying_certificates_named_alike_fails_that_cal
             started = time.monotonic()
             with pytest.raises(grpc.RpcError) as caught:
                 stub(gw).IssueLicense(new_request(23), timeout=30)
-            assert time.monotonic() - started < 5
+            # held until the 60 s sealing timeout before (past the call's); 5 s had been too little on a busy machine
+            assert time.monotonic() - started < 15
             assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
             assert error_details(caught.value)[0].reason == "TSA_UNAVAILABLE"
             assert f"ZZGW_TSA_URL {url}: it carries two different certificates named " in caught.value.details()
