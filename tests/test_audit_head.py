@@ -461,16 +461,17 @@ def test_pruning_keeps_the_memo_valid(db: Database, signer: AuditSigner) -> None
     trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
     for n in range(12):
         trail.record(entry(n))
-    assert trail.prune(dt.timedelta(seconds=-1)) == 10  # through checkpoint 10
-    assert trail.check() == ChainCheck(ok=True, records=2, checkpoints=2)
+    # through record 12, the chain's end, at a checkpoint the prune signs on it: no record is left (a reviewer, R1)
+    assert trail.prune(dt.timedelta(seconds=-1)) == 12
+    assert trail.check() == ChainCheck(ok=True, records=0, checkpoints=3)
     for n in range(12, 15):
         trail.record(entry(n))
-    assert trail.prune(dt.timedelta(seconds=-1)) == 5  # through checkpoint 15, the chain's end: no record is left
-    assert trail.check() == ChainCheck(ok=True, records=0, checkpoints=3)
+    assert trail.prune(dt.timedelta(seconds=-1)) == 3  # through checkpoint 15, the chain's end
+    assert trail.check() == ChainCheck(ok=True, records=0, checkpoints=4)
     again = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)  # a restart: the store only
     again.record(entry(15))
     assert numbers(db) == [16]
-    assert again.check() == ChainCheck(ok=True, records=1, checkpoints=3)
+    assert again.check() == ChainCheck(ok=True, records=1, checkpoints=4)
 
 
 def start_row(db: Database) -> int | None:
@@ -479,15 +480,16 @@ def start_row(db: Database) -> int | None:
         return connection.execute(text("SELECT seq FROM audit_head WHERE id = 2")).scalar()
 
 
-@pytest.mark.parametrize(("step", "steps"), [(12, [10, 10, 5]), (3, [5, 5, 5, 5, 5])])
+@pytest.mark.parametrize(("step", "steps"), [(12, [10, 10, 8]), (3, [5, 5, 5, 5, 5, 3])])
 def test_a_prune_removes_records_a_step_at_a_time_and_the_chain_checks_after_each(
     db: Database, signer: AuditSigner, step: int, steps: list[int]
 ) -> None:
     """The access records had been deleted in one transaction, however many (on SQLite 1 M in one, an append waiting
     3.1 s meanwhile), where operations.md says the prune removes at most 5,000 rows a transaction (a reviewer, R3).
     Each step removes up to ``step`` records, to a checkpoint (to the next one when none is that near), and commits
-    them with the start memo of that checkpoint: the chain checks after each commit. The progress is told: the
-    records to remove once the check is done, and each step's as it commits."""
+    them with the start memo of that checkpoint: the chain checks after each commit. The last step goes on to the
+    newest record older than the cutoff, 28, at a checkpoint it signs on it (a reviewer, R1). The progress is told:
+    the records to remove once the check is done, and each step's as it commits."""
     trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
     for n in range(28):
         trail.record(entry(n))  # checkpoints 5, 10 … 25
@@ -499,15 +501,15 @@ def test_a_prune_removes_records_a_step_at_a_time_and_the_chain_checks_after_eac
         removing=planned.append,
         removed=lambda count: done.append((count, start_row(db), trail.check())),  # committed: another reads it
     )
-    assert trail.prune(dt.timedelta(seconds=-1), progress=progress, step=step) == 25
-    assert pages and planned == [25]
+    assert trail.prune(dt.timedelta(seconds=-1), progress=progress, step=step) == 28
+    assert pages and planned == [28]
     assert [count for count, _, _ in done] == steps
     left = 28
     for count, start, check in done:
         left -= count
-        assert start == 28 - left and check == ChainCheck(ok=True, records=left, checkpoints=5)
+        assert start == 28 - left and check == ChainCheck(ok=True, records=left, checkpoints=5 + (left == 0))
     assert trail.prune(dt.timedelta(seconds=-1), progress=progress, step=step) == 0
-    assert planned == [25, 0] and len(done) == len(steps)
+    assert planned == [28, 0] and len(done) == len(steps)
 
 
 @pytest.mark.parametrize("stopped", ["between steps", "within a step"])
@@ -542,8 +544,8 @@ def test_a_prune_stopped_midway_leaves_a_chain_that_checks_and_the_next_one_fini
             event.remove(db.engine, "after_cursor_execute", failing)
     assert start_row(db) == 10 and numbers(db) == list(range(11, 29))
     assert trail.check() == ChainCheck(ok=True, records=18, checkpoints=5)
-    assert trail.prune(dt.timedelta(seconds=-1), step=12) == 15
-    assert start_row(db) == 25 and trail.check() == ChainCheck(ok=True, records=3, checkpoints=5)
+    assert trail.prune(dt.timedelta(seconds=-1), step=12) == 18  # to record 28, signed (a reviewer, R1)
+    assert start_row(db) == 28 and trail.check() == ChainCheck(ok=True, records=0, checkpoints=6)
 
 
 @pytest.mark.parametrize("kind", backend_params())
@@ -599,15 +601,16 @@ def test_records_deleted_past_the_point_a_prune_went_are_found(db: Database, sig
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
     for n in range(17):
         trail.record(dataclasses.replace(entry(n), at=long_ago) if n < 7 else entry(n))
-    assert trail.prune(dt.timedelta(days=365)) == 5  # through checkpoint 5: record 10 is young
-    assert trail.check() == ChainCheck(ok=True, records=12, checkpoints=3)
-    with db.engine.begin() as connection:  # then 6-10 deleted by hand, up to the next checkpoint
+    # through record 7, the last one old, at a checkpoint the prune signs (a reviewer, R1): record 8 is young
+    assert trail.prune(dt.timedelta(days=365)) == 7
+    assert trail.check() == ChainCheck(ok=True, records=10, checkpoints=4)
+    with db.engine.begin() as connection:  # then 8-10 deleted by hand, up to the next checkpoint
         connection.execute(text("DELETE FROM access_records WHERE seq <= 10"))
     deleted = trail.check()
     assert (deleted.ok, deleted.reason, deleted.first_broken, deleted.last_broken) == (
         False,
         "DELETED_FROM_START",
-        6,
+        8,
         10,
     )
     with pytest.raises(AuditBroken):  # nor is such a chain pruned: that would vouch for the deletion
@@ -1313,9 +1316,9 @@ def test_a_check_while_a_prune_commits_judges_the_chain_as_it_stood(
     monkeypatch.setattr(repositories.AuditRepository, "page", page)
     during = trail.check()
     monkeypatch.setattr(repositories.AuditRepository, "page", original)
-    assert pruned == [10]
+    assert pruned == [13]  # to the chain's end, at a checkpoint signed on record 13 (a reviewer, R1)
     assert during == ChainCheck(ok=True, records=13, checkpoints=2)  # as it stood when the check began
-    assert trail.check() == ChainCheck(ok=True, records=3, checkpoints=2)
+    assert trail.check() == ChainCheck(ok=True, records=0, checkpoints=3)
 
 
 @pytest.mark.parametrize("meanwhile", ["prune", "first record"])
@@ -1346,9 +1349,9 @@ def test_a_check_reading_its_first_record_as_another_transaction_commits_judges_
     during = trail.check()
     monkeypatch.setattr(repositories.AuditRepository, "first", original)
     if meanwhile == "prune":
-        assert done == [10]
+        assert done == [13]
         assert during == ChainCheck(ok=True, records=13, checkpoints=2)
-        assert trail.check() == ChainCheck(ok=True, records=3, checkpoints=2)
+        assert trail.check() == ChainCheck(ok=True, records=0, checkpoints=3)
     else:
         assert during == ChainCheck(ok=True, records=0, checkpoints=0)  # a new store, as it was
         assert trail.check() == ChainCheck(ok=True, records=1, checkpoints=0)

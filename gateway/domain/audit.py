@@ -9,8 +9,9 @@ and when. Records are numbered from 1 without gaps and chained: record n carries
     hash = SHA-256(b"zzgw-audit/1\\n" + prev_hash + canonical_json(fields of record n, with its number))
 
 so changing, removing or reordering any record breaks every hash after it. Periodic checkpoints (every
-``CHECKPOINT_EVERY`` records) sign (number, hash) with the gateway's key, so the chain's head cannot be silently
-rewritten by whoever can write the database without the key; ``ChainChecker`` finds the first broken link.
+``CHECKPOINT_EVERY`` records, and the record a prune cuts at) sign (number, hash) with the gateway's key, so the
+chain's head cannot be silently rewritten by whoever can write the database without the key; ``ChainChecker`` finds
+the first broken link.
 
 Records removed from the end leave no broken link, and the last checkpoint may be 999 records back. So the store
 keeps one more row, the head memo (``HeadMemo``): the newest record's number and hash with an HMAC over both under

@@ -5,10 +5,10 @@ receipt), takes the chain lock (PostgreSQL advisory lock; SQLite has one writer 
 chains the entries after the newest record, and signs a checkpoint whenever a record number is a multiple of
 ``CHECKPOINT_EVERY``. So a record exists exactly when its work committed, and the answer is sent after both.
 
-Retention (``prune``): records older than the retention period are removed up to the newest checkpoint among them;
-the checkpoint stays, so the remaining chain is still anchored by a signed hash and checks end to end. They go a step
-at a time, each up to a checkpoint and committed with the start memo of that checkpoint, so that the chain checks
-after every commit, a prune stopped midway included.
+Retention (``prune``): records older than the retention period are removed, at a checkpoint on the newest of them
+(signed by the prune when that record is not already one); the checkpoint stays, so the remaining chain is still
+anchored by a signed hash and checks end to end. They go a step at a time, each up to a checkpoint and committed with
+the start memo of that checkpoint, so that the chain checks after every commit, a prune stopped midway included.
 
 The chain's end (ADR 0010): each append also rewrites the head memo, the newest record's number and hash with the
 gateway's HMAC (``HeadMemos``), in the same transaction; one small write per group commit. ``check`` reports a
@@ -299,7 +299,7 @@ class AuditTrail:
         uow.audit.add(records)
         for record in records:
             if record.seq % self._every == 0:
-                uow.audit.add_checkpoint(self._checkpoint(record))
+                uow.audit.add_checkpoint(self._checkpoint(record.seq, record.hash))
         last = records[-1]
         uow.audit.set_head_memo(self._memos.head(last.seq, last.hash))
         if isinstance(uow, AppendWork):
@@ -796,10 +796,19 @@ class AuditTrail:
     def prune(
         self, older_than: dt.timedelta, *, progress: PruneProgress = PruneProgress(), step: int = PRUNE_BATCH
     ) -> int:
-        """Remove records older than ``older_than`` up to the newest checkpoint among them, and vouch for the chain's
-        new start (``HeadMemos.start``); returns how many. A chain that does not check is not pruned (``AuditBroken``):
-        pruning would vouch for what an edit left. A checkpoint's age is its record's chained time, not the
-        checkpoint's own ``at``, which no signature covers (moved back, it had made prune delete today's records).
+        """Remove records older than ``older_than`` up to the newest checkpoint among them, and past it the records
+        older that follow it, up to the first one that is not (``older_run_end``), and vouch for the chain's new start
+        (``HeadMemos.start``); returns how many. A chain that does not check is not pruned (``AuditBroken``): pruning
+        would vouch for what an edit left. A checkpoint's age is its record's chained time, not the checkpoint's own
+        ``at``, which no signature covers (moved back, it had made prune delete today's records).
+
+        The last of those records is seldom a checkpoint (every ``CHECKPOINT_EVERY``-th record): the step that cuts
+        there signs one on it, under the chain lock, in the transaction that deletes up to it and writes its start
+        memo, so the chain starts after a signed checkpoint as after any other. Cut at the newest checkpoint alone, a
+        prune had kept records older than the retention until 1,000 more had been appended and had aged too, for
+        months on a quiet gateway or for ever, while it removed the consents they named and said it had removed
+        none older (a reviewer, R1). ``check`` finds a checkpoint off the cadence as any other, by its hash and its
+        signature, and misses only those due at the multiples.
 
         Up to ``step`` records a transaction, to the newest checkpoint that near (the next one when none is), each
         committed with the start memo of its checkpoint: the chain checks after every commit, and a prune stopped
@@ -813,10 +822,15 @@ class AuditTrail:
         cutoff = self._clock.now() - older_than
         with self._db.unit_of_work() as uow:
             through = uow.audit.newest_checkpoint_before(cutoff)
-            ends = {c.seq: c.hash for c in uow.audit.checkpoints() if through is not None and c.seq <= through}
+            ends: dict[int, bytes | None] = {
+                c.seq: c.hash for c in uow.audit.checkpoints() if through is not None and c.seq <= through
+            }
             start = uow.audit.start_memo()
-        begun = start.seq if start is not None else 0
-        progress.removing(max(0, (through or 0) - begun))
+            begun = start.seq if start is not None else 0
+            last = uow.audit.older_run_end(cutoff, after=max(through or 0, begun))
+        if last is not None:
+            ends[last] = None  # no checkpoint yet: signed by the step that cuts there
+        progress.removing(max(0, max(ends, default=0) - begun))
         removed = 0
         while True:
             with self._db.unit_of_work(write=True) as uow:
@@ -827,18 +841,25 @@ class AuditTrail:
                 if not ahead:
                     return removed
                 end = max((seq for seq in ahead if seq <= after + step), default=ahead[0])
+                digest = ends[end]
+                if digest is None:  # records past the newest checkpoint older than the retention: cut at a signed one
+                    digest = uow.audit.hash_at(end)
+                    if digest is None:  # gone since the check, not by a prune (which would have moved the start)
+                        return removed
+                    uow.audit.add_checkpoint(self._checkpoint(end, digest))
                 count = uow.audit.delete_through(end, after=after)
-                uow.audit.set_start_memo(self._memos.start(end, ends[end]))
+                uow.audit.set_start_memo(self._memos.start(end, digest))
                 uow.commit()
             removed += count
             progress.removed(count)
 
-    def _checkpoint(self, record: AccessRecord) -> Checkpoint:
+    def _checkpoint(self, seq: int, digest: bytes) -> Checkpoint:
+        """The gateway's signed checkpoint of record ``seq`` of hash ``digest``."""
         key = self._signer.key
         return Checkpoint(
-            seq=record.seq,
-            hash=record.hash,
-            signature=key.sign(checkpoint_bytes(record.seq, record.hash)),
+            seq=seq,
+            hash=digest,
+            signature=key.sign(checkpoint_bytes(seq, digest)),
             algorithm=key.algorithm,
             key_id=key.key_id,
             at=self._clock.now(),

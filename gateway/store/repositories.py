@@ -1598,6 +1598,26 @@ class AuditRepository:
         found = self._s.execute(query).scalar()
         return int(found) if found is not None else None
 
+    def older_run_end(self, cutoff: dt.datetime, *, after: int) -> int | None:
+        """The last of the records after record ``after`` that are all older than ``cutoff`` by their own (chained)
+        time: the record before the first one after ``after`` that is not, else the newest; None when there is none
+        (the record after ``after`` is not older, or there is no record after it). Where a prune may cut past its
+        newest checkpoint (``AuditTrail.prune``): it reads the records from ``after`` up to the first one not older,
+        in number order, which is the next checkpoint at the latest when ``after`` is the newest one older."""
+        young = self._s.execute(
+            select(_A.c.seq).where(_A.c.seq > after, _A.c.at >= _as_utc(cutoff)).order_by(_A.c.seq).limit(1)
+        ).scalar()
+        query = select(func.max(_A.c.seq)).where(_A.c.seq > after)
+        if young is not None:
+            query = query.where(_A.c.seq < young)
+        found = self._s.execute(query).scalar()
+        return int(found) if found is not None else None
+
+    def hash_at(self, seq: int) -> bytes | None:
+        """The hash of access record ``seq``, None when there is none."""
+        found = self._s.execute(select(_A.c.hash).where(_A.c.seq == seq)).scalar()
+        return bytes(found) if found is not None else None
+
     def subjects_ahead(self) -> int | None:
         """The lowest record number of a co-subject row past the newest record, None when there is none: read in one
         statement, as a record commits with its rows, so a row past it names no record: planted, for a stranger's log

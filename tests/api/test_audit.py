@@ -281,7 +281,9 @@ def test_checkpoints_removals_and_retention(running: RunningGateway, tmp_path: P
         trail = AuditTrail(db, gateway.audit._signer, FrozenClock(old), memos=gateway.audit._memos, checkpoint_every=5)
         try:
             with db.unit_of_work(write=True) as uow:
-                records = trail.append(uow, [entry(n, old) for n in range(12)])
+                # 11 and 12 young: a prune of 30 days stops at checkpoint 10 (it goes on to the last record older)
+                young = dt.datetime.now(dt.UTC)
+                records = trail.append(uow, [entry(n, old if n < 10 else young) for n in range(12)])
                 uow.commit()
             assert [r.seq for r in records] == list(range(1, 13))
             check = trail.check()

@@ -14,6 +14,7 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from tests.api.test_sharing import (
     denied,
     grant,
     id_card,
+    records_of,
 )
 from tests.commands import ROOT, run_zzgw
 from tests.conftest import PASSPHRASE, POLICE, PORTAL, backend_params, fresh_database, gateway_key
@@ -218,7 +220,7 @@ def test_a_trail_deleted_after_its_only_witnesses_were_pruned_is_still_found(kin
             grant(running, holder, days=7)
             clocked.clock.advance(dt.timedelta(days=100))
             pruned = zzgw(clocked, "audit", "prune").stdout
-            assert pruned == said(0, 1, 0) and "（removed 1 consent that ended more than 30 days ago）" in pruned
+            assert pruned == said(1, 1, 0) and "（removed 1 consent that ended more than 30 days ago）" in pruned
             with running.gateway.db.engine.begin() as connection:
                 assert connection.execute(text("SELECT count(*) FROM receipts")).scalar() == 0
                 assert connection.execute(text("SELECT count(*) FROM consents")).scalar() == 0
@@ -254,6 +256,59 @@ def test_a_chain_whose_end_is_not_yet_vouched_for_is_not_pruned_and_said_undecid
     assert stored(clocked) == before and before[0]
     with running.gateway.db.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM access_records")).scalar() == records
+
+
+def test_records_older_than_the_retention_go_though_no_checkpoint_is_older(clocked: Clocked) -> None:
+    """A prune cut only at a signed checkpoint (every 1,000th record), so records older than the retention stayed
+    until a checkpoint after them was older too: for months on a quiet gateway, for ever on one retired, while the
+    consents they named were removed and the prune said it had removed none (a reviewer, R1). Records older than the
+    retention are removed up to the first that is not, at a checkpoint the prune signs on the last of them; the
+    holder's log keeps none of them. The gateway serves meanwhile, its calls appended by its group writer; the chain
+    checks afterwards, the new start included, and after more records past the next checkpoint, and a prune again
+    removes nothing more."""
+    running, clock = clocked.running, clocked.clock
+    card = id_card(running).license
+    holder = card.holder.code
+    clock.advance(dt.timedelta(days=-100))
+    for _ in range(3):  # ended 93 days ago, each on the holder's log
+        grant(running, holder, days=7)
+    clock.advance(dt.timedelta(days=100))
+    old_records(clocked, 1_400, days=100)  # records past checkpoint 1,000, none of them one
+    cutoff = clock.now() - dt.timedelta(days=DAYS)
+    with running.gateway.db.unit_of_work() as uow:
+        older = [record.seq for record in uow.audit.page(0, 5_000) if record.entry.at < cutoff]
+    assert older == list(range(1, len(older) + 1)) and len(older) > 1_400, older[:5]
+    stop = threading.Event()
+    served: list[str] = []
+
+    def serving() -> None:  # grants, and reads with them, appended by the group writer
+        while not stop.is_set():
+            served.append(data(running, card.license_id, BDCZY, code=grant(running, holder, days=30).code).license_id)
+
+    serve = threading.Thread(target=serving)
+    serve.start()
+    try:
+        pruned = zzgw(clocked, "audit", "prune")
+    finally:
+        stop.set()
+        serve.join()
+    assert (pruned.returncode, pruned.stdout, pruned.stderr) == (0, said(len(older), 3, 0), "")
+    assert served and set(served) == {card.license_id}
+    with running.gateway.db.engine.connect() as connection:
+        first = connection.execute(text("SELECT min(seq) FROM access_records")).scalar()
+        signed = set(connection.execute(text("SELECT seq FROM audit_checkpoints")).scalars())
+    assert first == older[-1] + 1 and {1_000, older[-1]} <= signed  # and those the calls reached since
+    assert all(seq % 1_000 == 0 for seq in signed - {older[-1]})
+    assert not [r for r in records_of(running, holder) if r.at.ToDatetime(dt.UTC) < cutoff]
+    verified = zzgw(clocked, "audit", "verify")
+    assert (verified.returncode, verified.stderr) == (0, ""), verified.stdout
+    assert verified.stdout.endswith(f", {len(signed)} signed checkpoints\n"), verified.stdout
+    old_records(clocked, 1_000, days=0)  # past the next checkpoint, due on the cadence as before
+    verified = zzgw(clocked, "audit", "verify")
+    assert (verified.returncode, verified.stderr) == (0, ""), verified.stdout
+    assert verified.stdout.endswith(f", {len(signed) + 1} signed checkpoints\n"), verified.stdout
+    again = zzgw(clocked, "audit", "prune")
+    assert (again.returncode, again.stdout, again.stderr) == (0, said(0, 0, 0), "")
 
 
 KILLED_PRUNE = r"""
@@ -443,7 +498,9 @@ def test_a_prune_stopped_after_a_step_says_how_many_records_it_removed_and_that_
         f"audit trail intact: {counted(records - 5_000, 'record')}, 12 signed checkpoints\n",
     ), verified.stderr
     pruned = zzgw(clocked, "audit", "prune")
-    assert (pruned.returncode, pruned.stdout, pruned.stderr) == (0, said(7_000, 1, 0), "")
+    # the grant's record and 12,000 after it, up to the newest: at checkpoint 12,000 it had stopped (a reviewer, R1)
+    assert (pruned.returncode, pruned.stdout, pruned.stderr) == (0, said(records - 5_000, 1, 0), "")
+    assert records - 5_000 == 7_001
     assert not stored(clocked)[0]
 
 
