@@ -539,6 +539,27 @@ def test_the_audit_retention_is_bounded_and_a_larger_one_refused_at_load(tmp_pat
     assert not (tmp_path / "var").exists()
 
 
+@pytest.mark.parametrize("wrong", ["--30", "---1", "--0", "-+5"])
+def test_a_whole_number_with_more_than_one_sign_is_a_configuration_error(tmp_path: Path, wrong: str) -> None:
+    """Every leading "-" had been stripped before the digits were judged, so ``--30`` passed as a number and
+    ``int()`` then raised: a traceback, and exit 1, `zzgw audit prune`'s and `zzgw audit verify`'s status of a
+    broken trail, which a nightly job would take for tampering (a reviewer, R3). One sign at most: any more is the
+    configuration error of any other value not a whole number, exit 2, for every whole-number setting."""
+    for variable, key in (("ZZGW_AUDIT_RETENTION_DAYS", "audit_retention_days"), ("ZZGW_THREADS", "threads")):
+        with pytest.raises(ConfigError) as refused:
+            Settings.load(env={variable: wrong})
+        assert str(refused.value) == f"{key} ({variable}) must be a whole number, not {wrong!r}"
+    assert Settings.load(env={"ZZGW_AUDIT_RETENTION_DAYS": " 030 "}).audit_retention_days == 30  # as before
+    env = {**os.environ, "ZZGW_DATA_DIR": str(tmp_path / "var"), "ZZGW_AUDIT_RETENTION_DAYS": wrong}
+    done = run_zzgw("audit", "prune", env=env)
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr == (
+        f"zzgw: configuration error: audit_retention_days (ZZGW_AUDIT_RETENTION_DAYS) must be a whole number, not "
+        f"{wrong!r}\n"
+    )
+    assert not (tmp_path / "var").exists()
+
+
 def test_the_worker_silence_bound_is_a_setting_of_the_file_and_the_environment(tmp_path: Path) -> None:
     """ZZGW_WORKER_SILENCE_SECONDS had been read by the supervisor alone: no key of the settings file set it (a
     reviewer, R3). It is ``worker_silence_seconds`` now, as the others: the file, then the environment."""
