@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from gateway.domain.audit import ChainCheck
     from gateway.server import CatalogFindings, Gateway, InitReport
+    from gateway.services.authorization import Pruned
     from gateway.services.members import MemberService
 
 
@@ -1078,12 +1079,13 @@ def _prune(gateway: Gateway, days: int) -> int:
     Stopped midway (Ctrl-C, the store failing) once steps of the removal were committed, it says why, as before and
     with the same status (130, 75 …), then how many records those steps removed, and that the consents and access
     requests were not pruned. It had said only "interrupted" or "cannot use …", which before the steps meant nothing
-    was removed, thousands of records gone for good (a reviewer, R1)."""
+    was removed, thousands of records gone for good (a reviewer, R1). Stopped as it removes the consents and access
+    requests, the records' line printed, it says how many of them it removed so far (``_stopped_ending``)."""
     if not days:
         print("zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do")
         return 0
-    from gateway import failures
     from gateway.services.audit import AuditBroken
+    from gateway.services.authorization import Pruned
     from gateway.store.database import check_intact
 
     assert gateway.audit is not None and gateway.authorization is not None  # made together (``Gateway.open``)
@@ -1101,19 +1103,18 @@ def _prune(gateway: Gateway, days: int) -> int:
     except (KeyboardInterrupt, Exception) as exc:
         if not bars.removed:  # nothing removed: said as before, by ``main`` or ``_run``
             raise
-        interrupted = isinstance(exc, KeyboardInterrupt)
-        why = "\nzzgw audit: interrupted" if interrupted else failures.said(exc, "audit", gateway.settings)
-        if why is None:  # a defect: its traceback follows
-            print(_stopped_after(bars.removed, days), file=sys.stderr)
-            raise
-        print(why, file=sys.stderr)
-        print(_stopped_after(bars.removed, days), file=sys.stderr)
-        return 130 if interrupted else failures.exit_status(exc)
+        return _prune_stopped(exc, gateway, _stopped_after(bars.removed, days))
     print(
         f"已删除超过 {days} 天的用证记录 {removed} 条（removed {counted(removed, 'access record')} older than "
         f"{counted(days, 'day')}）"
     )
-    ended = gateway.authorization.prune(dt.timedelta(days=days))
+    so_far = [Pruned(consents=0, access_requests=0)]
+    try:
+        ended = gateway.authorization.prune(dt.timedelta(days=days), progress=lambda now: so_far.__setitem__(0, now))
+    except (KeyboardInterrupt, Exception) as exc:  # said as the records' removal stopped is (a reviewer, R2)
+        if not (so_far[0].consents or so_far[0].access_requests):  # nothing of them removed: said as before
+            raise
+        return _prune_stopped(exc, gateway, _stopped_ending(so_far[0], days))
     print(
         f"已删除结束已超过 {days} 天的持证人授权 {ended.consents} 项（removed "
         f"{counted(ended.consents, 'consent')} that ended more than {counted(days, 'day')} ago）"
@@ -1123,6 +1124,35 @@ def _prune(gateway: Gateway, days: int) -> int:
         f"{counted(ended.access_requests, 'access request')} that ended more than {counted(days, 'day')} ago）"
     )
     return 0
+
+
+def _prune_stopped(exc: BaseException, gateway: Gateway, after: str) -> int:
+    """`zzgw audit prune` stopped by ``exc`` once it had removed some rows for good: why, as ``main`` says it, then
+    ``after`` (what it removed), on standard error; the status ``main`` gives (130, 75 …). A defect's traceback
+    follows ``after``."""
+    from gateway import failures
+
+    interrupted = isinstance(exc, KeyboardInterrupt)
+    why = "\nzzgw audit: interrupted" if interrupted else failures.said(exc, "audit", gateway.settings)
+    if why is None:  # a defect: its traceback follows
+        print(after, file=sys.stderr)
+        raise exc
+    print(why, file=sys.stderr)
+    print(after, file=sys.stderr)
+    return 130 if interrupted else failures.exit_status(exc)
+
+
+def _stopped_ending(so_far: Pruned, days: int) -> str:
+    """What `zzgw audit prune` stopped while it removed the consents and access requests says of those it had
+    removed (each batch is committed: gone for good). It had said only "interrupted" or "cannot use …", which the
+    docs read as nothing removed, of 5,000 consents gone (a reviewer, R2). The records' line is on standard output
+    already."""
+    consents, requests = so_far.consents, so_far.access_requests
+    return (
+        f"zzgw audit prune: 停止前已删除结束已超过 {days} 天的持证人授权 {consents} 项、共享申请 {requests} 项，"
+        f"下次清理从此处继续（removed {counted(consents, 'consent')} and {counted(requests, 'access request')} that "
+        f"ended more than {counted(days, 'day')} ago before it stopped: the next prune goes on from there）"
+    )
 
 
 def _stopped_after(removed: int, days: int) -> str:

@@ -504,6 +504,47 @@ def test_a_prune_stopped_after_a_step_says_how_many_records_it_removed_and_that_
     assert not stored(clocked)[0]
 
 
+STOPPED_IN_CONSENTS = STOPPED_PRUNE.replace('"DELETE FROM access_records"', '"DELETE FROM consents"')
+"""`zzgw audit prune` stopped as its second batch's delete of consents runs, its first batch committed."""
+
+
+@pytest.mark.parametrize("stopped", ["interrupted", "the store failing"])
+def test_a_prune_stopped_while_it_removes_consents_says_how_many_it_removed(clocked: Clocked, stopped: str) -> None:
+    """A prune stopped after its first batch of 5,000 consents had said only "interrupted" (130) or "cannot use …"
+    (75), which the docs read as nothing removed: the 5,000 were gone for good, unaccounted for (a reviewer, R2). It
+    says why it stopped, then how many consents and access requests it removed, with the same exit status; the
+    records' line is on standard output as before, and the next prune removes the rest."""
+    old_records(clocked, 1, days=0)  # a trail: a store with consents and none is TRAIL_DELETED
+    ended = dt.datetime.now(dt.UTC) - dt.timedelta(days=100)
+    with clocked.running.gateway.db.unit_of_work(write=True) as uow:
+        for n in range(6_000):
+            uow.consents.add(consent(n, ended, 1, None))
+        uow.commit()
+    assert "DELETE FROM consents" in STOPPED_IN_CONSENTS  # the stop where the reviewer put it
+    done = subprocess.run(
+        [sys.executable, "-c", STOPPED_IN_CONSENTS, stopped],
+        env=operator_env(clocked),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout == said(0, 0, 0).splitlines(keepends=True)[0], done.stderr
+    removed = (
+        f"zzgw audit prune: 停止前已删除结束已超过 {DAYS} 天的持证人授权 5000 项、共享申请 0 项，下次清理从此处继续"
+        f"（removed 5,000 consents and 0 access requests that ended more than {DAYS} days ago before it stopped: the "
+        "next prune goes on from there）\n"
+    )
+    if stopped == "interrupted":
+        assert (done.returncode, done.stderr) == (130, "\nzzgw audit: interrupted\n" + removed)
+    else:
+        why, said_after = done.stderr.split("\n", 1)
+        assert done.returncode == 75 and why.startswith("zzgw audit: cannot use ") and said_after == removed
+    assert len(stored(clocked)[0]) == 1_000
+    pruned = zzgw(clocked, "audit", "prune")
+    assert (pruned.returncode, pruned.stdout, pruned.stderr) == (0, said(0, 1_000, 0), "")
+
+
 NOW = dt.datetime(2027, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 
