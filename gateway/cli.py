@@ -577,6 +577,15 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         print(
             f"{counted(report.tokens_added, 'new member')} got a dev bearer token, added to {settings.dev_tokens_path}"
         )
+    if others := report.tokens_of_others:
+        print(
+            counted(len(others), "member has a dev bearer token", "members have dev bearer tokens")
+            + f" in the store that {settings.dev_tokens_path} has not ({', '.join(others)}): kept, not replaced "
+            "(a member added through another gateway: copy "
+            + ("its entry" if len(others) == 1 else "their entries")
+            + " from that gateway's dev-tokens.json; `zzgw init --rotate-tokens` makes new tokens for every member "
+            "and ends these)"
+        )
     if report.members_revoked:
         print(
             counted(

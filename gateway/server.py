@@ -670,6 +670,9 @@ class InitReport:
     (``catalog_change.bundles_left``): their cases' receipts are no longer listed."""
     tokens_added: int = 0
     """Dev mode: members new since dev-tokens.json was written, given a bearer token and added to the file."""
+    tokens_of_others: tuple[str, ...] = ()
+    """Dev mode: members whose bearer token in the store is not in this data directory's dev-tokens.json (added
+    through another gateway of the store, whose file holds it): kept, not replaced."""
     seals_made: tuple[str, ...] = ()
     """The first seal of each issuer that had none, made by this run: ``SEAL_ID of CODE``."""
     certificates_issued: tuple[IssuedPair, ...] = ()
@@ -878,12 +881,15 @@ def _initialise(
     with gateway.db.unit_of_work() as uow:  # a member with no token: its entry in the file, if any, is stale
         tokenless = {code for code, token, _ in uow.members.credentials() if token is None}
     # an entry left for a member whose token a revocation took (the file damaged then, or put back from a copy) had
-    # counted as its token, and the restored member was given none that works, silently (a reviewer, R3)
-    newcomers = [
-        m
+    # counted as its token, and the restored member was given none that works, silently (a reviewer, R3); a member
+    # added through another gateway, its token in that gateway's file only, had counted as new on this one, whose
+    # token replaced the one the department was handed, refused from then on everywhere (a reviewer of upgrades, R1)
+    newcomers = [m for m in members if kept_tokens and m.code not in revoked and m.code in tokenless]
+    tokens_of_others = tuple(
+        m.code
         for m in members
-        if kept_tokens and m.code not in revoked and (m.code not in kept_tokens or m.code in tokenless)
-    ]
+        if kept_tokens and m.code not in revoked and m.code not in tokenless and m.code not in kept_tokens
+    )
     if newcomers:  # registered since the file was written: a token each, the others' kept
         tokens = {**kept_tokens, **gateway.members.register(newcomers, issue_tokens=True)}
     if write_tokens or newcomers:  # at once: a later step that fails must not lose the tokens just registered
@@ -954,6 +960,7 @@ def _initialise(
         seals_unreadable=gateway.seals.unreadable() if gateway.seals is not None and gateway.seals.ca.can_issue else (),
         matters_unhandled=unhandled_matters(gateway.catalog, members_in_force),
         tokens_added=len(newcomers),
+        tokens_of_others=tokens_of_others,
         members_not_listed=_not_listed(gateway.db, members),
         members_revoked=tuple(m.code for m in members if m.code in revoked),
         partner_overlaps=partners_over_members(gateway.catalog, members_in_force),

@@ -63,10 +63,7 @@ def test_a_restored_dev_tokens_file_readable_by_others_is_written_again_readable
     assert zzgw(env, "init").returncode == 0
     tokens = tmp_path / "var" / "dev-tokens.json"
     tokens.chmod(0o644)  # as a restore from an archive that did not keep modes leaves it
-    body = json.loads(tokens.read_text(encoding="utf-8"))
-    body["tokens"].popitem()  # one member's token lost: init writes the file again
-    tokens.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-    again = zzgw(env, "init")
+    again = zzgw(env, "init", "--rotate-tokens")  # writes the file again (an entry lost no longer does: R1 of upgrades)
     assert again.returncode == 0, again.stderr
     assert len(json.loads(tokens.read_text(encoding="utf-8"))["tokens"]) == 14
     assert oct(tokens.stat().st_mode & 0o777) == "0o600"
@@ -1783,6 +1780,60 @@ def test_init_on_a_replica_keeps_the_dev_tokens_of_the_first_gateway(env: dict[s
     assert result.returncode == 0, result.stderr
     assert "made by another gateway: kept" in result.stdout and not (replica / "dev-tokens.json").exists()
     assert database.execute("SELECT code, token_sha256 FROM members ORDER BY code").fetchall() == before
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_replicas_init_keeps_the_token_of_a_member_added_through_another_gateway(
+    env: dict[str, str], tmp_path: Path, kind: str
+) -> None:
+    """A member added through gateway A (members file changed, A's init) has its dev bearer token in A's
+    dev-tokens.json only; the replica B, whose copy of the file lacks it, counted it a newcomer at its own init and
+    gave it a new token, which replaced the store's: the token A had handed the department was refused everywhere
+    (a reviewer of upgrades, R1). B's init keeps it and says where the token is."""
+    from gateway.config import Settings
+    from gateway.server import Gateway
+
+    members = json.loads((ROOT / "gateway" / "bootstrap" / "members.json").read_text(encoding="utf-8"))
+    members_file = tmp_path / "members.json"
+    members_file.write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
+    with fresh_database(kind, tmp_path) as url:
+        on_a = {**env, "ZZGW_DATABASE_URL": url, "ZZGW_MEMBERS": str(members_file)}
+        assert zzgw(on_a, "init", timeout=120).returncode == 0
+        first = Path(on_a["ZZGW_DATA_DIR"])
+        replica = tmp_path / "replica"
+        shutil.copytree(first, replica, ignore=shutil.ignore_patterns("*.db", "*.db-*"))
+        on_b = {**on_a, "ZZGW_DATA_DIR": str(replica)}
+
+        added = {
+            "code": samples.uscc(7003, "370100"),
+            "name": "济南市新设服务局",
+            "region": "370100",
+            "roles": ["CONSUMER"],
+        }
+        members["members"].append(added)
+        members_file.write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
+        through_a = zzgw(on_a, "init", timeout=120)
+        assert through_a.returncode == 0, through_a.stderr
+        assert "1 new member got a dev bearer token" in through_a.stdout
+        handed = json.loads((first / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"][added["code"]]["token"]
+        certificate = Path("pki") / "members" / f"{added['code']}.pem"
+        shutil.copy(first / certificate, replica / certificate)
+
+        on_replica = zzgw(on_b, "init", timeout=120)
+        assert on_replica.returncode == 0, on_replica.stderr
+        assert "new member got a dev bearer token" not in on_replica.stdout
+        said = (
+            f"1 member has a dev bearer token in the store that {replica / 'dev-tokens.json'} has not "
+            f"({added['code']}): kept, not replaced (a member added through another gateway: copy its entry from that "
+            "gateway's dev-tokens.json;"
+        )
+        assert said in on_replica.stdout
+        assert added["code"] not in json.loads((replica / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
+        gateway = Gateway.open(Settings.load(env=on_b))
+        try:
+            assert gateway.authenticator.by_token(handed).code == added["code"]
+        finally:
+            gateway.close()
 
 
 def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[str, str], tmp_path: Path) -> None:
