@@ -342,8 +342,12 @@ class Readiness:
             self._changed.notify_all()
         if not state.ready:
             log.warning("not ready (%s): %s%s", state.reason, state.message, f" ({_said(error)})" if error else "")
-        elif before is not STARTING:
+        elif before.reason.startswith("DATABASE_"):
             log.info("ready again: the database answers")
+        elif before is not STARTING:
+            # a check's own reason (CATALOG_CHANGED, the catalog adopted back) had been said as a database incident,
+            # the database having answered throughout (a reviewer of upgrades, R4)
+            log.info("ready again: %s ended (the database answered throughout)", before.reason)
 
 
 def wait_until_quiet(

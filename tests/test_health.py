@@ -119,6 +119,35 @@ def test_readiness_follows_the_database_failing_hanging_and_back(
         readiness.stop()
 
 
+def test_ready_again_after_a_checks_own_reason_says_that_reason_ended_not_the_database(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A replica made ready again by the catalog adopted back (CATALOG_CHANGED ended) logged "ready again: the
+    database answers", a database incident to an operator reading the log for the revert, though the database never
+    stopped answering (a reviewer of upgrades, R4)."""
+    from gateway.health import NotReady
+
+    changed = threading.Event()
+
+    def check() -> None:
+        if changed.is_set():
+            raise NotReady("CATALOG_CHANGED", "the store's catalog is now B, and this process serves A")
+
+    readiness = Readiness(check, every=0.05, timeout=1.0)
+    readiness.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="zzgw.health"):
+            changed.set()
+            eventually(lambda: readiness.state.reason == "CATALOG_CHANGED")
+            changed.clear()
+            eventually(lambda: readiness.ready)
+        said = [record.getMessage() for record in caplog.records]
+        assert "ready again: CATALOG_CHANGED ended (the database answered throughout)" in said, said
+        assert not [line for line in said if "the database answers" in line], said
+    finally:
+        readiness.stop()
+
+
 def test_probes_never_reach_the_database(database: Database) -> None:
     readiness = Readiness(database, every=0.2, timeout=1.0)
     readiness.start()
