@@ -186,10 +186,13 @@ def ensure_pki(
         )
     if lost := [m.code for m in members if m.code in certified and not (directory / f"{m.code}.pem").exists()]:
         files = ", ".join(str(directory / f"{code}.pem") for code in lost)  # named as they are, not as CODE.pem
+        # a member added through another gateway has its certificate in that one's pki/ alone: the backup had been
+        # the only place named, which never had it (a reviewer of upgrades, R2)
         raise ConfigError(
             f"the client certificate of {', '.join(lost)} ({files}) is not in this data directory, and the store has "
-            "one registered: copy it back from the data directory's backup (the certificate is enough, its key is "
-            f"the department's){_unfinished(directory, lost, certified)}; {_new_pair(lost, here=False)}"
+            "one registered: copy it from the gateway that registered it (a member added or renewed through another "
+            "gateway), or back from the data directory's backup (the certificate is enough, its key is the "
+            f"department's){_unfinished(directory, lost, certified)}; {_new_pair(lost, here=False)}"
         )
     host = settings.grpc_addr.rsplit(":", 1)[0].strip("[]")
     hosts = list(dict.fromkeys([h for h in (host, "localhost", "127.0.0.1") if h and h not in ("0.0.0.0", "::")]))

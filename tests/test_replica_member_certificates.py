@@ -136,3 +136,38 @@ def _roles_listed(env: dict[str, str], code: str) -> str:
     assert listed.returncode == 0, listed.stderr
     (line,) = [line for line in listed.stdout.splitlines() if line.startswith(code)]
     return line.split("\t")[1]
+
+
+def test_a_replica_is_told_to_copy_the_certificate_of_a_member_added_through_another_gateway(tmp_path: Path) -> None:
+    """A member added through gateway A (the members file changed, A's init) has its certificate in A's pki/members/
+    only: the replica's next init, with the file copied again as the README says, refused and sent the operator to
+    the data directory's backup, which never had the file (a reviewer of upgrades, R2). It names the gateway that
+    registered the member first; the replica starts once the certificate is copied from there."""
+    first, replica = tmp_path / "a", tmp_path / "b"
+    members = json.loads((ROOT / "gateway" / "bootstrap" / "members.json").read_text(encoding="utf-8"))
+    members_file = tmp_path / "members.json"
+    members_file.write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
+    base = {
+        **os.environ,
+        "ZZGW_KEY_PASSPHRASE": "replica-test-passphrase",
+        "ZZGW_DATABASE_URL": f"sqlite:///{first / 'zzgw.db'}",
+        "ZZGW_MEMBERS": str(members_file),
+    }
+    a = base | {"ZZGW_DATA_DIR": str(first)}
+    b = _replica_made(a, base | {"ZZGW_DATA_DIR": str(replica)}, first, replica)
+
+    added = "11370100MB1234567Y"
+    members["members"].append({"code": added, "name": "济南市新设服务局", "region": "370100", "roles": ["CONSUMER"]})
+    members_file.write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
+    assert zzgw(a, "init").returncode == 0
+    refused = zzgw(b, "init")
+    assert refused.returncode == 2, refused.stderr
+    said = (
+        f"the client certificate of {added} ({replica / 'pki' / 'members' / f'{added}.pem'}) is not in this data "
+        "directory, and the store has one registered: copy it from the gateway that registered it (a member added or "
+        "renewed through another gateway), or back from the data directory's backup"
+    )
+    assert said in refused.stderr
+    shutil.copy(first / "pki" / "members" / f"{added}.pem", replica / "pki" / "members" / f"{added}.pem")
+    again = zzgw(b, "init")
+    assert again.returncode == 0, again.stderr
