@@ -73,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         help="with ZZGW_MODE=production: switch a store served in dev mode to production mode, for every gateway of "
         "it and for good (stop them all first; then start each with production settings)",
     )
+    init.add_argument(
+        "--despite-unnamed-connections",
+        action="store_true",
+        help="upgrade a PostgreSQL store below schema 0029 though connections of the gateway's role that name no "
+        "application are open (gateways of those versions name none): only when you know them to be no gateway's",
+    )
 
     commands.add_parser("serve", help="run the gateway")
 
@@ -431,6 +437,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             adopt_catalog=args.adopt_catalog,
             adopt_members=args.adopt_members,
             switch_to_production=args.switch_to_production,
+            despite_unnamed=args.despite_unnamed_connections,
             progress=progress,
             waiting=lambda: print("another `zzgw init` of this store is running: waiting for it", file=sys.stderr),
         )

@@ -722,6 +722,7 @@ def initialise(
     clock: Clock | None = None,
     progress: Callable[[int], object] | None = None,
     waiting: Callable[[], object] = lambda: None,
+    despite_unnamed: bool = False,
 ) -> InitReport:
     """Create or update everything a gateway needs; running it again changes nothing (unless rotating tokens).
 
@@ -736,6 +737,8 @@ def initialise(
     ``switch_to_production``: production settings may switch a dev store to production (``SWITCH_TO_PRODUCTION``).
     ``adopt_members``: the members file may change the name, region or roles of members registered
     (``_members_changed``); without it such a file is refused.
+    ``despite_unnamed``: a store below schema 0029 is upgraded though connections naming no application are open
+    (``check_alone``, ``DESPITE_UNNAMED``).
     """
     if switch_to_production and settings.mode != "production":
         raise ConfigError(
@@ -765,6 +768,7 @@ def initialise(
                 adopt_members,
                 switch_to_production,
                 progress,
+                despite_unnamed,
             )
     finally:
         gateway.close()
@@ -779,6 +783,7 @@ def _initialise(
     adopt_members: bool,
     switch_to_production: bool,
     progress: Callable[[int], object] | None,
+    despite_unnamed: bool = False,
 ) -> InitReport:
     before = _schema_revision(gateway)
     if before is None and (missing := _without_schema(settings, db=gateway.db)) is not None:
@@ -789,7 +794,7 @@ def _initialise(
     if before is not None:
         check_schema(settings, before, migrating=True)
         if before != schema_revisions()[-1]:
-            check_alone(gateway, before)
+            check_alone(gateway, before, despite_unnamed=despite_unnamed)
             if unnamed := gateway.db.unnamed_connections():
                 # versions before 0029 do not name their connections: said, since init cannot tell them from a psql
                 # (an operator had read the wait for named processes as init protecting them; an upgrade tester)
@@ -2339,24 +2344,52 @@ ALONE_WAIT_SECONDS = 60.0
 upgrade it: a replica stopping drains its calls first (at most ``DRAIN_LONGEST_SECONDS`` and ``GRACE_SECONDS``)."""
 
 
+NAMED_REVISION = "0029"
+"""The schema from which gateway processes name their PostgreSQL connections (``application_name``)."""
+
+DESPITE_UNNAMED = "--despite-unnamed-connections"
+"""`zzgw init`'s flag that upgrades a store below ``NAMED_REVISION`` while connections naming no application are
+open under the gateway's role (``check_alone``): clients the operator knows of, not gateways."""
+
+
 def check_alone(
-    gateway: Gateway, revision: str, *, wait: float = ALONE_WAIT_SECONDS, say: Callable[[str], object] | None = None
+    gateway: Gateway,
+    revision: str,
+    *,
+    wait: float | None = None,
+    say: Callable[[str], object] | None = None,
+    despite_unnamed: bool = False,
 ) -> None:
     """ConfigError before a migration while gateway processes of another schema are connected to the PostgreSQL
     database, once they have had ``wait`` seconds to go: one of the old version left serving had gone on writing as
     it knew how, and what it issued then verified as altered for good under the new code (found by an upgrade
     tester). Processes of this code's schema are none of them (another replica's `zzgw init` waiting for this one;
-    a new `zzgw serve` refuses an older store at start), and processes of versions before schema 0029 do not name
-    their connections and are not seen: the procedure still says to stop them."""
-    others = _others_staying(gateway, but_schema=schema_revisions()[-1], wait=wait, say=say)
-    if others:
-        shown = _first_few(others)
+    a new `zzgw serve` refuses an older store at start). Processes of versions before schema 0029 do not name their
+    connections: on a store below it (which only they serve) the connections of the gateway's role that name no
+    application are taken for theirs, waited for and refused alike, unless ``despite_unnamed``. Init had only warned of
+    them as it upgraded, and an old process left serving made the audit trail UNVOUCHED_RECORDS for good (a reviewer of
+    upgrades, R3)."""
+    unnamed = revision < NAMED_REVISION and not despite_unnamed
+    waited = ALONE_WAIT_SECONDS if wait is None else wait
+    others = _others_staying(gateway, but_schema=schema_revisions()[-1], wait=waited, say=say, unnamed=unnamed)
+    named = [other for other in others if other.startswith("zzgw/")]
+    if named:
+        shown = _first_few(named)
         raise ConfigError(
             f"the database {gateway.settings.database_label} is at schema {revision} and "
-            f"{counted(len(others), 'other gateway process is', 'other gateway processes are')} connected to it "
+            f"{counted(len(named), 'other gateway process is', 'other gateway processes are')} connected to it "
             f"({shown}): stop every one before `zzgw init` upgrades the schema; a session left by a host that is gone "
             "ends with SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '…' "
             "(docs/operations.md: Upgrades)"
+        )
+    if others:
+        raise ConfigError(
+            f"the database {gateway.settings.database_label} is at schema {revision} and connections of the gateway's "
+            f"role that name no application are open to it ({_first_few(others)}): gateway processes of a version "
+            f"before schema {NAMED_REVISION} name none, and one left serving on the upgraded store would make the "
+            "audit trail UNVOUCHED_RECORDS for good; stop every gateway before `zzgw init` upgrades the schema; if "
+            f"those connections are no gateway's (a client you know of), `zzgw init {DESPITE_UNNAMED}`; nothing was "
+            "changed (docs/operations.md: Upgrades)"
         )
 
 
@@ -2366,21 +2399,35 @@ def _first_few(others: Sequence[str]) -> str:
 
 
 def _others_staying(
-    gateway: Gateway, *, but_schema: str, wait: float, say: Callable[[str], object] | None
+    gateway: Gateway, *, but_schema: str, wait: float, say: Callable[[str], object] | None, unnamed: bool = False
 ) -> list[str]:
     """The other gateway processes (``Database.other_gateways``) still connected to the database once they have had
-    ``wait`` seconds to go, said when there are any at first."""
+    ``wait`` seconds to go, said when there are any at first; ``unnamed``: with the connections of this role that name
+    no application (``Database.unnamed_connections``), each as ``N connections naming no application from ADDRESS``."""
+
+    def look() -> list[str]:
+        found = gateway.db.other_gateways(but_schema=but_schema)
+        for each in gateway.db.unnamed_connections(this_role=True) if unnamed else []:
+            count, address = each.split(" from ", 1)
+            found.append(f"{counted(int(count), 'connection')} naming no application from {address}")
+        return found
+
     ends = time.monotonic() + wait
-    others = gateway.db.other_gateways(but_schema=but_schema)
+    others = look()
     if others:
+        named = sum(other.startswith("zzgw/") for other in others)
         said = (
             f"{counted(len(others), 'other gateway process is', 'other gateway processes are')} connected to the "
             f"database: waiting up to {wait:g} s"
+            if named == len(others)
+            else f"other gateway processes, or connections that name no application (those of a version before schema "
+            f"{NAMED_REVISION} name none), are open to the database ({_first_few(others)}): waiting up to {wait:g} s "
+            "for them to go"
         )
         (say or functools.partial(print, file=sys.stderr))(said)
     while others and time.monotonic() < ends:
         time.sleep(min(2.0, max(0.0, ends - time.monotonic())))
-        others = gateway.db.other_gateways(but_schema=but_schema)
+        others = look()
     return others
 
 

@@ -796,3 +796,50 @@ def test_a_database_restored_without_its_data_directory_is_sent_to_restoring(tmp
         refused = zzgw({**dev, "ZZGW_DATA_DIR": str(restored)}, command)
         assert refused.returncode == 2 and refused.stderr.count("\n") == 1, (command, refused.stderr)
         assert "docs/operations.md, Restoring" in refused.stderr, (command, refused.stderr)
+
+
+def test_init_waits_for_and_refuses_unnamed_connections_of_its_role_on_a_store_below_0029(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store below schema 0029 is served only by versions that name no connection: init had only warned of such
+    connections while it upgraded, and an old process left serving wrote on the new schema, its audit records making
+    the trail UNVOUCHED_RECORDS for good (a reviewer of upgrades, R3). Those of the gateway's role are waited for as
+    named ones (here 0.5 s), then refused, nothing changed; `--despite-unnamed-connections` upgrades with them open."""
+    if not PG_URL:
+        pytest.skip("needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+    import psycopg
+
+    from gateway import server
+    from gateway.config import ConfigError, Settings
+
+    with empty_database("postgresql", tmp_path) as url:
+        data = tmp_path / "var"
+        environment = env(data, url, ZZGW_MODE="dev")
+        made = zzgw(environment, "init")
+        assert made.returncode == 0, made.stderr
+        downgrade(url, "0021")  # as a version that names no connection left it
+        (data / "schema-reached").unlink()  # a version that recorded none
+        monkeypatch.setattr(server, "ALONE_WAIT_SECONDS", 0.5)
+        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(plain):  # the gateway's role, no application named: an old gateway's, as far as init sees
+            with pytest.raises(ConfigError) as refused:
+                server.initialise(Settings.load(env=environment))
+            said = str(refused.value)
+            opened = "is at schema 0021 and connections of the gateway's role that name no application are open to it"
+            assert opened in said
+            assert "(1 connection naming no application from 127.0.0.1)" in said and "UNVOUCHED_RECORDS" in said
+            assert "`zzgw init --despite-unnamed-connections`" in said and "nothing was changed" in said
+            waited = " ".join(capsys.readouterr().err.split())
+            assert "(1 connection naming no application from 127.0.0.1): waiting up to 0.5 s for them to go" in waited
+            found = create_engine(url)
+            try:
+                with found.connect() as connection:
+                    assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0021"
+            finally:
+                found.dispose()
+            upgraded = zzgw(environment, "init", "--despite-unnamed-connections")
+            assert upgraded.returncode == 0, upgraded.stderr
+            assert "(upgraded from 0021)" in upgraded.stdout, upgraded.stdout
+            assert "warning: connections that name no application" in " ".join(upgraded.stderr.split())
+        verified = zzgw(environment, "audit", "verify")
+        assert verified.returncode == 0, (verified.stdout, verified.stderr)

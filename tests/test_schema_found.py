@@ -59,8 +59,12 @@ def test_an_error_reading_the_schema_revision_is_an_outage_not_a_new_store(tmp_p
                 held.rollback()
         finally:
             holder.dispose()
-        with create_engine(url).connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0021"
+        found = create_engine(url)
+        try:
+            with found.connect() as connection:
+                assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0021"
+        finally:  # its pooled session names no application: to the upgrade below, a gateway of before 0029's
+            found.dispose()
         upgraded = zzgw(env(data, url), "init")
         assert upgraded.returncode == 0, upgraded.stderr
         assert "(upgraded from 0021)" in upgraded.stdout, upgraded.stdout

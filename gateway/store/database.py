@@ -1139,19 +1139,24 @@ class Database:
             ).all()
         return [f"pid {pid} ({app}, {state}, since {since})" for pid, app, state, since in rows]
 
-    def unnamed_connections(self) -> list[str]:
+    def unnamed_connections(self, *, this_role: bool = False) -> list[str]:
         """The other connections to this PostgreSQL database that name no application, or name themselves as a
         gateway under another role, as ``COUNT from ADDRESS``: gateway processes of versions before schema 0029, or
-        other clients (psql names itself ``psql``); none on SQLite."""
+        other clients (psql names itself ``psql``); none on SQLite. ``this_role``: only those that name no
+        application under this process's login role (``session_user``), as a gateway of the store connects."""
         if self.engine.dialect.name != "postgresql":
             return []
+        which = (
+            "usename = session_user AND coalesce(application_name, '') = ''"
+            if this_role
+            else "(coalesce(application_name, '') = '' OR (application_name LIKE 'zzgw/%' AND usename <> session_user))"
+        )
         with self.engine.connect() as connection:
             rows = connection.execute(
                 text(
                     "SELECT coalesce(host(client_addr), 'an unknown address') AS addr, count(*) FROM pg_stat_activity "
                     f"WHERE datname = current_database() AND {CLIENT_BACKEND} "
-                    "AND pid <> pg_backend_pid() AND (coalesce(application_name, '') = '' "
-                    "OR (application_name LIKE 'zzgw/%' AND usename <> session_user)) GROUP BY 1 ORDER BY 1"
+                    f"AND pid <> pg_backend_pid() AND {which} GROUP BY 1 ORDER BY 1"
                 )
             ).all()
         return [f"{count} from {addr}" for addr, count in rows]
