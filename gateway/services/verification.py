@@ -813,9 +813,10 @@ class VerificationService:
             drawn = _drawn_after_sealing(after.drawn) if after.drawn else _not_judged_after_sealing(after.unjudged)
             report = self._report(action, caller, use, query, drawn, _NOT_INTACT, _NOT_INTACT, None, now)
             return report, False
+        # the first signature stays the one judged when a seal of the gateway's follows it: had the first further seal
+        # been judged in its stead where its identity did not pass, any department's seal made a seal revoked for key
+        # compromise, or a look-alike CA's, read PASSED (a reviewer, sealsafter R1)
         further = after.seals
-        if stored is None and further and checked.issuer_identity.result is not CheckResult.PASSED:
-            checked, further = further[0], further[1:]  # a PDF signed (an applicant's signature) before it was sealed
         identity = _with_its_timestamp(checked)
         if stored is not None and not vouched(stored, self._memos):
             report = self._report(

@@ -15,6 +15,7 @@ from gateway.services import verification
 from protos.zzgw.v1 import seal_pb2, verification_pb2
 from signing.pdf import PdfVerification
 from tests.api.test_documents import document_of
+from tests.api.test_identity_reasons import sealer_of
 from tests.api.test_seals import license_pdf, register
 from tests.api.test_seals import seals as seal_stub
 from tests.api.test_verification import (
@@ -25,6 +26,7 @@ from tests.api.test_verification import (
     findings,
     foreign_sealer,
     issue,
+    printout,
     sign_invisibly,
     verifier,
 )
@@ -126,9 +128,12 @@ def test_a_seal_of_the_gateways_made_after_another_is_a_further_seal_not_a_modif
         ), report
         assert report.integrity.detail.startswith("签章完好；其后又加盖了本网关的印章：" + named), report.integrity
         assert validated == [None, signatures(pdf)[-1]]
-    # an applicant's signature (a desktop signer's, invisible) and then the department's seal: the seal is judged
+    # an applicant's signature (a desktop signer's, invisible) and then the department's seal: the signature is the
+    # one judged, and the seal named as a further seal
     applicant = verified(sealed_by(running, department_seals, MARKET, sign_invisibly(plain, "Applicant"))).report
-    assert findings(applicant) == ((PASSED, ""), (INDETERMINATE, "NOT_A_REGISTERED_LICENSE"), (PASSED, "")), applicant
+    assert findings(applicant)[:2] == ((PASSED, ""), (INDETERMINATE, "NOT_A_REGISTERED_LICENSE")), applicant
+    assert applicant.issuer_identity.result != PASSED, applicant
+    assert applicant.integrity.detail.startswith("签章完好；其后又加盖了本网关的印章：济南市市场监督管理局"), applicant
     # a license document sealed by the department that received it: the license, PASSED, the further seal named
     license_id = issue(running, 42).license.license_id
     received = sealed_by(running, department_seals, CIVIL, document_of(running, license_id).pdf)
@@ -164,3 +169,34 @@ def test_more_seals_after_a_seal_than_are_validated_are_said_not_checked(
     )
     assert "多于核验的4个，均未核验" in report.integrity.detail and "'zzgw-0'" in report.integrity.detail
     assert validated == [None]
+
+
+def test_a_seal_of_the_gateways_made_after_a_revoked_or_foreign_one_does_not_make_it_pass(
+    running: RunningGateway, department_seals: dict[str, str]
+) -> None:
+    """Where the first signature's identity did not pass, the first further seal of the gateway's was judged in its
+    stead: a printout sealed with a seal revoked for key compromise, FAILED / CERT_REVOKED, or by a look-alike CA's
+    seal, FAILED / UNTRUSTED_ROOT, read PASSED once any department had sealed it with SealDocument (a reviewer,
+    sealsafter R1). The first signature is judged whatever follows it."""
+    stub = verifier(running)
+    revoked = register(running, MARKET)
+    license_id = issue(running, 43).license.license_id
+    seal_stub(running, MARKET).RevokeSeal(
+        seal_pb2.RevokeSealRequest(seal_id=revoked.seal_id, reason="密钥泄露", crl_reason="key_compromise")
+    )
+    after_revocation = asyncio.run(
+        sealer_of(running, revoked).seal(printout(license_id, "FOOD PERMIT  holder: somebody else"), field_name="S1")
+    )
+    lookalike = foreign_sealer("某制章中心", "济南市市场监督管理局", MARKET, "电子证照专用章")
+    foreign = asyncio.run(lookalike.seal(printout(license_id, "FOOD PERMIT  holder: somebody else"), field_name="S1"))
+    for forged in (after_revocation, foreign):
+        alone = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=forged)).report
+        assert (alone.verdict, alone.issuer_identity.result) == (FAILED, FAILED), alone
+        cosealed = sealed_by(running, department_seals, CIVIL, forged)
+        report = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=cosealed)).report
+        assert (report.verdict, report.reason) == (FAILED, alone.reason), report
+        assert (report.issuer_identity.result, report.issuer_identity.reason) == (
+            FAILED,
+            alone.issuer_identity.reason,
+        ), report
+        assert report.integrity.detail.startswith("签章完好；其后又加盖了本网关的印章：济南市民政局"), report
