@@ -796,11 +796,11 @@ class AuditTrail:
     def prune(
         self, older_than: dt.timedelta, *, progress: PruneProgress = PruneProgress(), step: int = PRUNE_BATCH
     ) -> int:
-        """Remove records older than ``older_than`` up to the newest checkpoint among them, and past it the records
-        older that follow it, up to the first one that is not (``older_run_end``), and vouch for the chain's new start
-        (``HeadMemos.start``); returns how many. A chain that does not check is not pruned (``AuditBroken``): pruning
-        would vouch for what an edit left. A checkpoint's age is its record's chained time, not the checkpoint's own
-        ``at``, which no signature covers (moved back, it had made prune delete today's records).
+        """Remove the records older than ``older_than`` from the chain's start up to the first one that is not
+        (``older_run_end``), and vouch for the chain's new start (``HeadMemos.start``); returns how many. A chain
+        that does not check is not pruned (``AuditBroken``): pruning would vouch for what an edit left. A record's age
+        is its own chained time, not a checkpoint's ``at``, which no signature covers (moved back, it had made prune
+        delete today's records).
 
         The last of those records is seldom a checkpoint (every ``CHECKPOINT_EVERY``-th record): the step that cuts
         there signs one on it, under the chain lock, in the transaction that deletes up to it and writes its start
@@ -821,14 +821,16 @@ class AuditTrail:
             raise AuditBroken(checked)
         cutoff = self._clock.now() - older_than
         with self._db.unit_of_work() as uow:
-            through = uow.audit.newest_checkpoint_before(cutoff)
-            ends: dict[int, bytes | None] = {
-                c.seq: c.hash for c in uow.audit.checkpoints() if through is not None and c.seq <= through
-            }
             start = uow.audit.start_memo()
             begun = start.seq if start is not None else 0
-            last = uow.audit.older_run_end(cutoff, after=max(through or 0, begun))
-        if last is not None:
+            # from the chain's start, never past a record younger than the retention: cut at the newest checkpoint
+            # older than it, all before that checkpoint had gone, records of today among them after the clock was
+            # set back (a reviewer of the fixes, prunecp R1)
+            last = uow.audit.older_run_end(cutoff, after=begun)
+            ends: dict[int, bytes | None] = {
+                c.seq: c.hash for c in uow.audit.checkpoints() if last is not None and begun < c.seq <= last
+            }
+        if last is not None and last not in ends:
             ends[last] = None  # no checkpoint yet: signed by the step that cuts there
         progress.removing(max(0, max(ends, default=0) - begun))
         removed = 0

@@ -1590,20 +1590,11 @@ class AuditRepository:
         statements = SessionStatements(self._s)
         statements.execute(_set_head_memo_sql(statements.placeholder), (2, memo.seq, memo.hash, memo.memo))
 
-    def newest_checkpoint_before(self, cutoff: dt.datetime) -> int | None:
-        """The newest checkpoint whose record is older than ``cutoff`` by the record's own (chained) time."""
-        query = (
-            select(func.max(_C.c.seq)).select_from(_C.join(_A, _A.c.seq == _C.c.seq)).where(_A.c.at < _as_utc(cutoff))
-        )
-        found = self._s.execute(query).scalar()
-        return int(found) if found is not None else None
-
     def older_run_end(self, cutoff: dt.datetime, *, after: int) -> int | None:
         """The last of the records after record ``after`` that are all older than ``cutoff`` by their own (chained)
         time: the record before the first one after ``after`` that is not, else the newest; None when there is none
-        (the record after ``after`` is not older, or there is no record after it). Where a prune may cut past its
-        newest checkpoint (``AuditTrail.prune``): it reads the records from ``after`` up to the first one not older,
-        in number order, which is the next checkpoint at the latest when ``after`` is the newest one older."""
+        (the record after ``after`` is not older, or there is no record after it). Where a prune cuts
+        (``AuditTrail.prune``): it reads the records from ``after`` up to the first one not older, in number order."""
         young = self._s.execute(
             select(_A.c.seq).where(_A.c.seq > after, _A.c.at >= _as_utc(cutoff)).order_by(_A.c.seq).limit(1)
         ).scalar()

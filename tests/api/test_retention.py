@@ -336,6 +336,20 @@ gateway.audit.prune(dt.timedelta(days=int(os.environ["ZZGW_AUDIT_RETENTION_DAYS"
 """`zzgw audit prune`'s removal of access records killed (SIGKILL) as its ``argv[1]``-th delete of them runs."""
 
 
+def test_records_younger_than_the_retention_before_a_checkpoint_older_than_it_are_kept(clocked: Clocked) -> None:
+    """A prune cut at the newest checkpoint whose record was older than the retention, and all before it went: after
+    the gateway's clock was set back, 900 records of today before checkpoint 1,000, dated 100 days ago, were removed
+    with it and counted as older than the retention (a reviewer of the fixes, prunecp R1). Records go from the chain's
+    start up to the first one that is not older than the retention, never past it."""
+    old_records(clocked, 900, days=0)
+    old_records(clocked, 300, days=100)  # the clock set back: records 901-1,200, checkpoint 1,000 among them
+    pruned = zzgw(clocked, "audit", "prune")
+    assert (pruned.returncode, pruned.stdout, pruned.stderr) == (0, said(0, 0, 0), "")
+    with clocked.running.gateway.db.engine.connect() as connection:
+        assert connection.execute(text("SELECT min(seq), count(*) FROM access_records")).one() == (1, 1_200)
+    assert zzgw(clocked, "audit", "verify").returncode == 0
+
+
 def old_records(clocked: Clocked, count: int, days: int) -> None:
     """``count`` access records of ``days`` ago, appended through the gateway's own audit trail (its checkpoints,
     signed, every 1,000), a thousand a transaction."""
