@@ -30,10 +30,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from adapters.client import MemberCredentials, connect
+from adapters.http import HttpServer
 from gateway.config import Settings
 from gateway.domain.catalog import fingerprint_of
 from gateway.domain.model import Clock
-from gateway.server import Gateway, build_server, initialise
+from gateway.server import Gateway, build_server, http_app, initialise
 from gateway.store.database import Database
 from protos.zzgw.v1 import catalog_pb2_grpc, issuance_pb2_grpc
 from signing.keys import SoftwareKey
@@ -358,6 +359,18 @@ class RunningGateway:
         """Stop serving at once (calls in flight cancelled) and close the gateway (its store, its threads)."""
         self.server.stop(0)
         self.gateway.close()
+
+
+@contextlib.contextmanager
+def http_side(running: RunningGateway) -> Iterator[str]:
+    """``running``'s HTTP side (console, partner adapters, certificates, CRLs, metrics) on a free port, over a real
+    socket: its base URL, ``http://127.0.0.1:PORT``; stopped after."""
+    http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
+    http.start()
+    try:
+        yield f"http://127.0.0.1:{http.port}"
+    finally:
+        http.stop()
 
 
 AS_FROM_A_TERMINAL = "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "

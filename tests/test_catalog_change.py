@@ -24,11 +24,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from adapters.http import HttpServer
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.config import ConfigError, Settings
-from gateway.server import http_app, initialise
+from gateway.server import initialise
 from gateway.services.catalog_pin import CATALOG_FACT
 from gateway.store.database import Database
 from protos.zzgw.v1 import (
@@ -60,6 +59,7 @@ from tests.conftest import (
     case_number,
     catalog_fingerprint,
     error_details,
+    http_side,
     start_gateway,
     today,
     trail_rows,
@@ -410,9 +410,7 @@ def test_a_retired_types_licenses_are_used_by_no_matter_on_any_path(store: str, 
     )
 
     with serving(tmp_path, store, after) as running:
-        http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
-        http.start()
-        try:
+        with http_side(running) as base:
             before_calls = len(trail_rows(running, "seq", "license_id = :id", id=license_id))
             for member, use in ((TAX, FPSL), (POLICE, CSDJ)):
                 for call, field in by_what_names_it(running, member, use, license_id, code, pdf, stamp):
@@ -427,12 +425,10 @@ def test_a_retired_types_licenses_are_used_by_no_matter_on_any_path(store: str, 
                 assert said[1] == [("type_code", "UNKNOWN_LICENSE_TYPE")]
                 clerk = {"matter_code": use.matter_code, "purpose": use.purpose, "operator": "窗口03 王敏"}
                 for asked in ({"query": license_id}, {"query": code}, {"pdf": base64.b64encode(pdf).decode()}):
-                    url = f"http://127.0.0.1:{http.port}/console/api/verify"
+                    url = f"{base}/console/api/verify"
                     status_code, answer = fetch(url, {"use": clerk, **asked}, running.tokens[member])
                     assert status_code == 400 and answer["error"]["reason"] == "NOT_USED_BY_MATTER", answer
                     assert "license" not in answer and "verdict" not in answer
-        finally:
-            http.stop()
         # each attempt on the holder's and the issuer's logs, refused, naming the license; no receipt made
         refusals = trail_rows(running, "decision, reason", "license_id = :id", id=license_id)[before_calls:]
         assert refusals == [("DENIED", "NOT_USED_BY_MATTER")] * 2 * (6 + 3)

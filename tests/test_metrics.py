@@ -22,17 +22,15 @@ import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.http import HttpServer
 from benchmarks.common import free_port, wait_serving
 from benchmarks.verify import worker_pids
 from gateway.metrics import SHARED_MEMORY
-from gateway.server import http_app
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, verification_pb2
 from tests.api.test_verification import FPSL, batch_issue, change, claim, printout, verifier, verify
 from tests.api.test_verification import USE as FOOD_USE
 from tests.api.test_verification import issue_for_invoices as issue
 from tests.commands import run_zzgw
-from tests.conftest import MARKET, PORTAL, TAX, RunningGateway
+from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, http_side
 
 ROOT = Path(__file__).resolve().parent.parent
 VERIFY = "/zzgw.v1.VerificationService/VerifyLicense"
@@ -89,12 +87,8 @@ def total(samples: Samples, name: str, **labels: str) -> float:
 
 @pytest.fixture(scope="module")
 def http(running: RunningGateway) -> Iterator[str]:
-    server = HttpServer(http_app(running.gateway), "127.0.0.1:0")
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.stop()
+    with http_side(running) as base:
+        yield base
 
 
 def test_calls_and_requests_are_counted_by_method_code_and_route(running: RunningGateway, http: str) -> None:

@@ -32,7 +32,6 @@ from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.model import Clock, SystemClock
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, seal_pb2, verification_pb2, verification_pb2_grpc
-from signing.keys import SoftwareKey
 from signing.pdf import MAX_SUPPLIED_REVISIONS, PdfVerification, revisions, validate_sync
 from signing.render import MISSING_GLYPH, SEAL_BOX
 from signing.results import CheckResult
@@ -40,7 +39,19 @@ from signing.seal_ca import SealMakerCA
 from signing.tsa import TimeStampAuthority, TimeStampResp
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, seals
-from tests.conftest import CIVIL, MARKET, POLICE, PORTAL, TAX, RunningGateway, error_details, start_gateway, today
+from tests.conftest import (
+    CIVIL,
+    MARKET,
+    POLICE,
+    PORTAL,
+    TAX,
+    RunningGateway,
+    error_details,
+    http_side,
+    start_gateway,
+    today,
+)
+from tests.signing.authorities import tsa_under_its_own_ca
 from tests.signing.test_pdf import new_info_by_hand, sign_invisibly, with_info
 
 PASSED_RESULT = verification_pb2.CHECK_RESULT_PASSED
@@ -550,19 +561,9 @@ class _ClockOff:
 def outside_tsa(now: dt.datetime, clock: Clock | None = None) -> tuple[SealMakerCA, TimeStampAuthority]:
     """A time-stamping service under a CA of its own, as a province's that ZZGW_TSA_URL names: the project's TSA, its
     root not the gateway's, its clock ``clock`` (the host's unless given)."""
-    ca = SealMakerCA.create("某省时间戳中心", now)
-    private = ec.generate_private_key(ec.SECP256R1())
-    certificate = ca.issue_tsa_certificate(
-        name="某省时间戳服务", public_key=private.public_key(), not_before=now, not_after=now + dt.timedelta(days=365)
+    return tsa_under_its_own_ca(
+        ca_name="某省时间戳中心", name="某省时间戳服务", since=now, days=365, clock=clock or SystemClock()
     )
-    authority = TimeStampAuthority(
-        cert=certificate,
-        key=SoftwareKey(private),
-        chain=[ca.intermediate],
-        clock=clock or SystemClock(),
-        serials=x509.random_serial_number,
-    )
-    return ca, authority
 
 
 @contextlib.contextmanager
@@ -592,8 +593,6 @@ def test_an_outside_tsas_timestamps_are_checked_when_sealing_and_trusted_once_it
     trusted: once their seal was replaced (换章) every one read INDETERMINATE / CERT_REVOKED_NO_TRUSTED_TIME (a
     reviewer, R1). Its roots are named in ZZGW_TSA_ROOTS now: trusted for timestamps (never for a seal) and served
     at /certificates/tsa-roots.pem; without them nothing is sealed, TSA_UNAVAILABLE, saying why."""
-    from adapters.http import HttpServer
-    from gateway.server import http_app
 
     now = dt.datetime.now(dt.UTC)
     outside, authority = outside_tsa(now)
@@ -662,15 +661,8 @@ def test_an_outside_tsas_timestamps_are_checked_when_sealing_and_trusted_once_it
             assert report.issuer_identity.reason == "UNTRUSTED_ROOT", report.issuer_identity
 
             # what a verifier needs of the timestamps besides what each token carries: the outside TSA's root
-            side = HttpServer(http_app(gw.gateway), "127.0.0.1:0")
-            side.start()
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{side.port}/certificates/tsa-roots.pem", timeout=10
-                ) as got:
-                    assert got.read() == roots.read_bytes()
-            finally:
-                side.stop()
+            with http_side(gw) as base, urllib.request.urlopen(f"{base}/certificates/tsa-roots.pem", timeout=10) as got:
+                assert got.read() == roots.read_bytes()
         finally:
             gw.stop()
             unnamed.stop()

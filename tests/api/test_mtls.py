@@ -16,14 +16,12 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from adapters.client import MemberCredentials, connect
-from adapters.http import HttpServer
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.errors import NotFoundError, UnauthenticatedError
-from gateway.server import http_app
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2_grpc
 from signing.pki import CertificateAuthority, Issued
-from tests.conftest import MARKET, TAX, RunningGateway, start_gateway
+from tests.conftest import MARKET, TAX, RunningGateway, http_side, start_gateway
 
 TIMEOUT = 10
 
@@ -132,16 +130,10 @@ def test_a_console_token_signs_a_clerk_in_to_the_console(production: RunningGate
     """In production gRPC takes certificates only; the console takes a token issued for it (`zzgw console-token`)."""
     token = production.gateway.members.issue_console_token(TAX)
     assert token.startswith("zzgw-console-")
-    http = HttpServer(http_app(production.gateway), "127.0.0.1:0")
-    http.start()
-    try:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{http.port}/console/api/session", headers={"Authorization": f"Bearer {token}"}
-        )
+    with http_side(production) as base:
+        request = urllib.request.Request(f"{base}/console/api/session", headers={"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             assert json.loads(response.read())["member"]["code"] == TAX
-    finally:
-        http.stop()
     with pytest.raises(NotFoundError, match="no member"):
         production.gateway.members.issue_console_token("91370100MA3C00000X")
 

@@ -18,26 +18,21 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from adapters.http import HttpServer
 from adapters.receipt_file import receipt_json
 from gateway.authorities import RECEIPT_CERT
-from gateway.server import http_app, initialise
+from gateway.server import initialise
 from protos.zzgw.v1 import verification_pb2
 from signing.receipts import RECEIPT_SEAL_NAME
 from tests.api.test_receipt_key_retirement import rotate, settings_of
 from tests.api.test_verification import MARKET, batch_issue, published, verifier, verify
-from tests.conftest import RunningGateway, backend_params, fresh_database, start_gateway
+from tests.conftest import RunningGateway, backend_params, fresh_database, http_side, start_gateway
 
 
 @contextmanager
 def console_of(running: RunningGateway) -> Iterator[str]:
     """The clerk's console of ``running``, on its HTTP side over a real socket: its base URL."""
-    http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
-    http.start()
-    try:
-        yield f"http://127.0.0.1:{http.port}/console"
-    finally:
-        http.stop()
+    with http_side(running) as base:
+        yield f"{base}/console"
 
 
 def review_file(running: RunningGateway, receipt: verification_pb2.Receipt) -> dict[str, Any]:

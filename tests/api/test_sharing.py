@@ -32,7 +32,7 @@ from gateway.config import Settings
 from gateway.domain.catalog import Catalog
 from gateway.domain.identifiers import LicenseId, citizen_id_problem, uscc_problem
 from gateway.domain.model import CHINA_TZ
-from gateway.server import Gateway, build_server, http_app, initialise
+from gateway.server import Gateway, build_server, initialise
 from gateway.services import sharing as sharing_service
 from gateway.services.members import load_bootstrap_catalog
 from gateway.store import group_writer
@@ -68,6 +68,7 @@ from tests.conftest import (
     backend_params,
     error_details,
     fresh_database,
+    http_side,
     start_gateway,
     today,
 )
@@ -1016,10 +1017,8 @@ def test_the_consoles_claim_check_refuses_a_field_never_shared_as_grpc_does(cloc
 
     running = clocked.running
     permit = food_permit_with_an_officer(running)
-    http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
-    http.start()
-    try:
-        url = f"http://127.0.0.1:{http.port}/console/api/check-claim"
+    with http_side(running) as base:
+        url = f"{base}/console/api/check-claim"
         claim = {
             "use": {"matter_code": NEVER_SHARED_FIELD.matter_code, "purpose": "测试", "operator": "窗口03 王敏"},
             "type_code": permit.type_code,
@@ -1033,8 +1032,6 @@ def test_the_consoles_claim_check_refuses_a_field_never_shared_as_grpc_does(cloc
         status, answer = fetch(url, {**claim, "fields": {"producer_name": permit.fields["producer_name"]}},
                                running.tokens[TAX])  # fmt: skip
         assert (status, answer["code"]) == (200, 0), answer
-    finally:
-        http.stop()
 
 
 def test_a_read_a_listing_and_a_form_judge_the_status_at_the_time_they_are_dated(

@@ -19,9 +19,9 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from gmssl import sm2 as gmssl_sm2
 
-from adapters.http import SM2_CRL_PATH, HttpServer
+from adapters.http import SM2_CRL_PATH
 from gateway.authorities import openssl_serial
-from gateway.server import http_app, initialise
+from gateway.server import initialise
 from gateway.services.seals import MAX_STAMPED_BYTES
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, seal_pb2_grpc, verification_pb2, verification_pb2_grpc
 from signing.keys import SM2_SM3
@@ -45,7 +45,7 @@ from signing.sm2_x509 import public_key_der
 from tests import conftest
 from tests.api.test_documents import document_of
 from tests.api.test_verification import USE, batch_issue, change, issue, receipt_statement, verify
-from tests.conftest import CIVIL, MARKET, TAX, RunningGateway, backend_params, error_details, fresh_database
+from tests.conftest import CIVIL, MARKET, TAX, RunningGateway, backend_params, error_details, fresh_database, http_side
 
 SM3_WITH_SM2 = "1.2.156.10197.1.501"
 INDETERMINATE_RESULT = CheckResult.INDETERMINATE
@@ -439,11 +439,9 @@ def test_an_sm2_seals_revocation_is_published_with_the_sm2_seal_makers_trust_mat
     seals(running).RevokeSeal(
         seal_pb2.RevokeSealRequest(seal_id=revoked.seal_id, reason="印章遗失", crl_reason="key_compromise")
     )
-    http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
-    http.start()
-    try:
+    with http_side(running) as base:
         served = {
-            path: urllib.request.urlopen(f"http://127.0.0.1:{http.port}{path}", timeout=10).read()
+            path: urllib.request.urlopen(f"{base}{path}", timeout=10).read()
             for path in (
                 "/certificates/seal-maker-sm2-root.pem",
                 "/certificates/seal-maker-sm2-intermediate.pem",
@@ -452,8 +450,6 @@ def test_an_sm2_seals_revocation_is_published_with_the_sm2_seal_makers_trust_mat
                 "/crl/seal-maker.crl",
             )
         }
-    finally:
-        http.stop()
     root = x509.load_pem_x509_certificate(served["/certificates/seal-maker-sm2-root.pem"])
     intermediate = x509.load_pem_x509_certificate(served["/certificates/seal-maker-sm2-intermediate.pem"])
     assert signed_by(root, root) and signed_by(intermediate, root)

@@ -18,7 +18,6 @@ import pytest
 from asn1crypto import cms, tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 
 from signing.errors import InvalidSignature, SigningError
@@ -44,6 +43,7 @@ from signing.ses import (
 from signing.sm2 import Sm2Key, verify_sm2
 from signing.sm2_x509 import SM3_WITH_SM2_OID, public_key_der
 from signing.tsa import TimeStampAuthority, TimeStampResp
+from tests.signing.authorities import tsa_under_its_own_ca
 
 NOW = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
 SIGNED_AT = NOW + dt.timedelta(days=10)
@@ -479,19 +479,7 @@ class _Clock:
 
 def time_stamping(at: dt.datetime = SIGNED_AT) -> tuple[SealMakerCA, TimeStampAuthority]:
     """A TSA (ECDSA, under a CA of its own, as the gateway's is under its ECDSA seal-maker CA), its clock at ``at``."""
-    ca = SealMakerCA.create("时间戳中心", NOW)
-    private = ec.generate_private_key(ec.SECP256R1())
-    cert = ca.issue_tsa_certificate(
-        name="时间戳服务", public_key=private.public_key(), not_before=NOW, not_after=NOW + dt.timedelta(days=3650)
-    )
-    authority = TimeStampAuthority(
-        cert=cert,
-        key=SoftwareKey(private),
-        chain=[ca.intermediate],
-        clock=_Clock(at),
-        serials=x509.random_serial_number,
-    )
-    return ca, authority
+    return tsa_under_its_own_ca(ca_name="时间戳中心", name="时间戳服务", since=NOW, days=3650, clock=_Clock(at))
 
 
 def token_over(authority: TimeStampAuthority) -> Callable[[bytes], bytes]:
