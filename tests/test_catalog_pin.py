@@ -235,6 +235,45 @@ def test_an_open_batch_stream_issues_nothing_more_once_init_adopts_another_catal
         stop(first)
 
 
+def test_an_open_watch_stream_ends_once_init_adopts_another_catalog(store: str, tmp_path: Path) -> None:
+    """A WatchLicenseChanges stream opened before `zzgw init --adopt-catalog` had gone on sending events by the scope
+    of the catalog its process loaded, for as long as that process ran unrestarted: a department that the adoption
+    took a type from kept receiving that type's events (a reviewer). Once its process reads the store's catalog, the
+    stream ends UNAVAILABLE / CATALOG_CHANGED after its last event, sending none committed after the change, and its
+    client resumes with its cursor at a process restarted with the new catalog: nothing is missed or repeated."""
+    old = Settings(data_dir=tmp_path / "var", database_url=store, key_passphrase=PASSPHRASE, threads=8,
+                   max_watchers=4, catalog=str(catalog_file(tmp_path / "catalog.json")))  # fmt: skip
+    new = dataclasses.replace(old, catalog=str(catalog_file(tmp_path / "new.json", id_card_unconditional=True)))
+    initialise(old)
+    first = serving(old)
+    second: RunningGateway | None = None
+    try:
+        asked = issuance_pb2.WatchLicenseChangesRequest(from_beginning=True, type_codes=[BUSINESS_LICENSE])
+        stream = first.issuance(TAX).WatchLicenseChanges(asked, timeout=30)
+        before, _ = business_license(first, 1)
+        event = next(stream).event
+        assert event.license_id == before
+
+        initialise(new, adopt_catalog=True)
+        read_the_store_now(first)
+        second = serving(new)
+        after, _ = business_license(second, 2)
+        said = refused_for_the_catalog(lambda: next(stream))  # not the event of the license issued after
+        assert said.startswith("证照目录已更新，本网关实例须重启后才能按新目录处理")
+        # a watch opened there now is refused as any call is
+        refused_for_the_catalog(lambda: next(first.issuance(TAX).WatchLicenseChanges(asked, timeout=10)))
+
+        resumed = second.issuance(TAX).WatchLicenseChanges(
+            issuance_pb2.WatchLicenseChangesRequest(cursor=event.cursor, type_codes=[BUSINESS_LICENSE]), timeout=10
+        )
+        assert next(resumed).event.license_id == after  # where it left off, by the new catalog
+        resumed.cancel()
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
+
+
 def handed_over(path: Path) -> Path:
     """The demo catalog with MARKET taken out of 营业执照's `issuers` (the handover's last step)."""
     raw = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))

@@ -96,8 +96,8 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         catalog_current: Callable[[], None] = lambda: None,
     ):
         """``catalog_current``: raises (UNAVAILABLE / ``CATALOG_CHANGED``) once the store's catalog is no longer this
-        process's (``CatalogPin.refuse_if_changed``): ``CatalogGate`` runs it as a call starts, and a batch stream
-        before each of its messages' items is issued too."""
+        process's (``CatalogPin.refuse_if_changed``): ``CatalogGate`` runs it as a call starts, a batch stream
+        before each of its messages' items is issued too, and a watch stream before it sends each page it read."""
         self._catalog_current = catalog_current
         self._max_message_bytes = max_message_bytes
         self._reply_budget = max_message_bytes // 2  # the reply's share: room to spare for gRPC's own framing
@@ -350,6 +350,12 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
                 if now is not None and now != member:
                     scope = self._service.watch_scope_again(scope, now, request.type_codes)
                     member = now
+                # the scope is the catalog's (the types a member's matters use): once the store's catalog is another
+                # (zzgw init --adopt-catalog), the stream ends as a call is refused, before the page read is sent,
+                # and its client resumes with its cursor at a process restarted with the new catalog, which judges
+                # the scope by it. It had gone on, for as long as its process ran unrestarted, sending a department
+                # the events of a type the adoption had taken from its matters (found by a reviewer)
+                self._catalog_current()
                 for change in page.changes:
                     yield issuance_pb2.WatchLicenseChangesResponse(event=convert.change_event(change))
                 if page.cursor == cursor:
