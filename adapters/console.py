@@ -60,7 +60,7 @@ from importlib import resources
 from typing import Any, NamedTuple
 
 from gateway.domain.audit import AuditAction
-from gateway.domain.catalog import Catalog
+from gateway.domain.catalog import Catalog, LicenseType
 from gateway.domain.errors import (
     MAX_ECHO_DESCRIPTION,
     MAX_ECHO_FIELD,
@@ -83,6 +83,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.identifiers import MAX_NUMBER_TYPED, typed_license_id
 from gateway.domain.model import Holder, Role
+from gateway.domain.sharing import shown_holder_code
 from gateway.domain.verification import (
     UseContext,
     check_use,
@@ -456,7 +457,7 @@ class Console:
                     else None,
                     # a license superseded since (变更): the version in force, whose standing ``standing_now`` is
                     "current_license_id": now.current_license_id if now is not None else "",
-                    "holder": _holder_part(holders.get(receipt.license_id)),
+                    "holder": _holder_part(holders.get(receipt.license_id), license_type),
                     "file": receipt_json(_receipt_message(receipt, service.signer_certificate_der(receipt))),
                 }
             )
@@ -551,7 +552,7 @@ class Console:
         return {
             "standing_now": {"result": now.result.value, "reason": now.reason, "detail": now.detail},
             "current_license_id": now.current_license_id,
-            "holder": _holder_part(holder),
+            "holder": _holder_part(holder, self._backend.catalog.license_types.get(license["type_code"])),
         }
 
     def _verify(self, user: ConsoleUser, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -633,7 +634,8 @@ class Console:
                 "type_name": license_type.name if license_type else "",
                 "issuer_name": self._backend.issuer_name(stated["issuer_code"]),
                 "holder_name_masked": holder.shown_name if holder is not None else "",
-                "holder_code_masked": holder.shown_code if holder is not None else "",
+                # hidden whole beside a valid_from that is the birth date (a 出生医学证明's), as GetLicenseData
+                "holder_code_masked": shown_holder_code(holder, license_type) if holder is not None else "",
                 "holder_in_full": holder is not None and holder.publicly_registered,
                 # the kind of code shown (GB/T 36903: 111 公民身份号码, 001 统一社会信用代码, …): the page names it so
                 "holder_code_type": holder.code_type if holder is not None else "",
@@ -777,14 +779,15 @@ def _archive_said(archived: Archived, result: CheckResult) -> str:
     return archived.value
 
 
-def _holder_part(holder: Holder | None) -> dict[str, Any] | None:
-    """A license's holder as a verification shows it (a person masked, an organisation whole), for the page to hold
+def _holder_part(holder: Holder | None, license_type: LicenseType | None) -> dict[str, Any] | None:
+    """A license's holder as a verification shows it (a person masked, an organisation whole; a code hidden whole
+    beside the birth date a type ``issued_at_birth`` states in the receipt's ``valid_from``), for the page to hold
     against the applicant; None for none given."""
     if holder is None:
         return None
     return {
         "holder_name_masked": holder.shown_name,
-        "holder_code_masked": holder.shown_code,
+        "holder_code_masked": shown_holder_code(holder, license_type),
         "holder_in_full": holder.publicly_registered,
         "holder_code_type": holder.code_type,
     }

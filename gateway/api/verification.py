@@ -23,6 +23,7 @@ from gateway.domain.catalog import Catalog
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import LicenseStatus, Member
+from gateway.domain.sharing import shown_holder_code
 from gateway.domain.verification import ClaimResult, UseContext, check_use, parties_of
 from gateway.services.audit import UseTarget
 from gateway.services.verification import Outcome, Report, VerificationService
@@ -248,17 +249,19 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         if outcome.record_vouched:
             content = license.content
             type_code, issuer_code, version = content.type_code, content.issuer_code, content.version
+            held = self._catalog.license_types.get(content.type_code)
             stated = {
                 "valid_from": content.valid_from.isoformat(),
                 "valid_until": content.valid_until.isoformat() if content.valid_until else "",
                 "status": _STATUS[status] if status is not None else common_pb2.LICENSE_STATUS_UNSPECIFIED,
                 "status_since": outcome.status_since.isoformat() if outcome.status_since else "",
                 "holder_name_masked": content.holder.shown_name,  # an organisation's whole: public registration
-                "holder_code_masked": content.holder.shown_code,
+                # hidden whole beside a valid_from that is the birth date (a 出生医学证明's), as GetLicenseData
+                "holder_code_masked": shown_holder_code(content.holder, held),
                 "holder_in_full": content.holder.publicly_registered,
                 "holder_code_type": content.holder.code_type,
             }
-            if parties := parties_of(content, self._catalog.license_types.get(content.type_code)):
+            if parties := parties_of(content, held):
                 stated["parties"] = [
                     verification_pb2.LicenseParty(label=p.label, code_masked=p.code_masked, holder=p.holder)
                     for p in parties

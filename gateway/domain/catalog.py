@@ -219,6 +219,12 @@ class LicenseType:
     other field) may be checked under any matter, not only one whose materials list the type: an identity document's
     data-free check (SCENARIOS: the 居民身份证's, always allowed), which answers whether the applicant is who they say
     without giving any of the card's data. The fields stay the listing matters'."""
+    issued_at_birth: bool = False
+    """Whether a license of the type is issued at its holder's birth (a 出生医学证明): its ``valid_from``, which every
+    answer that shows a license states (a verification's summary, ``GetLicenseData``, the console), is the birth date
+    or a few days after. It is taken as a field stating the holder's birth date (``gateway.domain.sharing``, rule 10):
+    beside it a 公民身份号码 masked to its city and last four had been rebuilt from a verification alone (a reviewer,
+    prefill R1)."""
 
     def __post_init__(self) -> None:
         if (same := _twice(self.fields, lambda f: f.key)) is not None:
@@ -283,6 +289,12 @@ class LicenseType:
                     "guardian_of_holder needs the holder's birth date: a required field of_holder birth_date, or "
                     "holder_code_types 111 only",
                 )
+        if self.issued_at_birth and self.holder_kind is not HolderKind.PERSON:
+            raise where.refused(
+                f"标为 issued_at_birth（持证人出生时签发），而其 holder_kind 为 {self.holder_kind.value}："
+                "只有个人持有的证照在持证人出生时签发，请把 holder_kind 改为 PERSON 或删去 issued_at_birth",
+                "issued_at_birth needs a holder_kind PERSON",
+            )
 
         for spec in self.fields:
             if spec.person_birth_date:
@@ -788,6 +800,7 @@ TYPE_KEYS: Mapping[str, bool] = {
     "lifelong": False,
     "holder_among": False,
     "claimable_under_any_matter": False,
+    "issued_at_birth": False,
 }
 FIELD_KEYS: Mapping[str, bool] = {
     "key": True,
@@ -937,6 +950,7 @@ def _license_type(raw: Mapping[str, Any], number: int) -> LicenseType:
         lifelong=_get(raw, "lifelong", bool, where, False),
         holder_among=holder_among,
         claimable_under_any_matter=_get(raw, "claimable_under_any_matter", bool, where, False),
+        issued_at_birth=_get(raw, "issued_at_birth", bool, where, False),
     )
 
 

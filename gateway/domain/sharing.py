@@ -60,7 +60,10 @@ The rules, in the order they apply:
     nothing more); otherwise it is masked (``3701**********1234``), and hidden whole (``******************``) when
     it has a 公民身份号码's form and the permit shows a field that states a birth date it may carry or a region
     (``rebuilds_holder_code``): the mask keeps the first and last four, and what it hides is two region digits and
-    the birth date, so the two together had given the number back (a privacy auditor).
+    the birth date, so the two together had given the number back (a privacy auditor). A type ``issued_at_birth``
+    (a 出生医学证明) states the birth date in its ``valid_from``, which every answer showing a license gives: its
+    holder's code of that form is hidden whole wherever it is shown, a verification's summary too
+    (``shown_holder_code``).
 
 Deadlines: an access request not decided within 10 working days expires. Working days skip Saturdays and Sundays;
 public holidays and make-up working days (调休) are not modelled. The day of submission is not counted.
@@ -406,7 +409,7 @@ def decide(
             return _deny(verdict, license_type, remedy=remedy if verdict.authorizable else "")
         return Permit(
             fields=(),
-            holder_code=_shown_holder_code(content.holder, (), license_type),
+            holder_code=shown_holder_code(content.holder, license_type),
             approval_ids=tuple(a.approval_id for a in grants.approvals[:1]) if verdict is _Via.APPROVAL else (),
             consent_id=grants.consent.consent_id if grants.consent and verdict is _Via.CONSENT else "",
         )
@@ -716,7 +719,7 @@ def _judge_fields(
     return Permit(
         fields=tuple(shared),
         withheld=tuple(withheld),
-        holder_code=_shown_holder_code(content.holder, shared, license_type),
+        holder_code=shown_holder_code(content.holder, license_type, shared),
         approval_ids=tuple(approval_ids),
         consent_id=grants.consent.consent_id if consent_used and grants.consent else "",
         remedy=remedy if authorizable else "",
@@ -734,11 +737,19 @@ def _shared(spec: FieldSpec, content: LicenseContent, *, full: bool, basis: Basi
     )
 
 
-def _shown_holder_code(holder: Holder, shared: Sequence[SharedField], license_type: LicenseType) -> str:
-    """The holder's code as a permit shows it (rule 10)."""
+def shown_holder_code(holder: Holder, license_type: LicenseType | None, shared: Sequence[SharedField] = ()) -> str:
+    """The holder's code as an answer that shows a license shows it beside ``shared`` (rule 10): a permit's
+    (``GetLicenseData``, ``PrefillForm``), and with no field a verification's summary (gRPC and the console's, a
+    receipt looked up or listed). Every such answer states the license's ``valid_from``, which for a type
+    ``issued_at_birth`` (a 出生医学证明) is the holder's birth date or a few days after: it counts as a field that
+    states the birth date, so the summary had given the code masked beside it, from which a department with no consent
+    rebuilt a child's number that ``GetLicenseData`` hides whole (a reviewer, prefill R1). ``license_type`` None (a
+    type the catalog no longer has): the code masked."""
     if holder.publicly_registered or any(not f.masked and f.value == holder.code for f in shared):
         return holder.code
-    if carries_birth_date(holder.code) and any(rebuilds_holder_code(license_type, f) for f in shared):
+    if license_type is None or not carries_birth_date(holder.code):
+        return holder.masked_code
+    if license_type.issued_at_birth or any(rebuilds_holder_code(license_type, f) for f in shared):
         return HIDDEN_CHARACTER * len(holder.code)
     return holder.masked_code
 

@@ -32,6 +32,7 @@ from gateway.domain.identifiers import (
     type_code_problem,
 )
 from gateway.domain.model import CHINA_TZ, License, LicenseContent, LicenseStatus, Member, Role, mask
+from gateway.domain.sharing import shown_holder_code
 from gateway.domain.validation import check_text, claimed_date, claimed_field_problem, plain_spaces
 from signing.results import PASSED, CheckResult, Finding
 
@@ -512,7 +513,8 @@ def parties_of(content: LicenseContent, license_type: LicenseType | None) -> tup
     for key in license_type.holder_among:
         spec, code = license_type.field_spec(key), str(content.fields.get(key, "")).strip().upper()
         if spec is not None and code:
-            parties.append(Party(label=spec.label, code_masked=mask(code), holder=code == holder))
+            shown = shown_holder_code(content.holder, license_type) if code == holder else mask(code)
+            parties.append(Party(label=spec.label, code_masked=shown, holder=code == holder))
     return tuple(parties)
 
 

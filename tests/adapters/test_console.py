@@ -48,6 +48,7 @@ from signing.qr import qr_png
 from tests.adapters.test_http import exchange, post_head
 from tests.api.test_audit import record_count
 from tests.api.test_documents import document_of
+from tests.api.test_guardian_consent import MEDICAL, certificate, parents
 from tests.api.test_verification import FPSL as MATTER
 from tests.api.test_verification import change, qr_for, receipt_statement
 from tests.api.test_verification import issue_for_invoices as issue
@@ -72,6 +73,7 @@ USE = {"matter_code": MATTER, "purpose": "企业开办窗口核验", "operator":
 """The tax bureau's use: ``MATTER`` is 发票申领, a matter it handles (a department acts only under its own)."""
 QYKZ, FPSL, SBDJ, CSDJ = "370100-QYKZ-001", "370100-FPSL-001", "370100-SBDJ-001", "370100-CSDJ-001"
 QYKB, XSECS = "370100-YJS-QYKB", "370100-YJS-XSECS"
+CBDJ = "370100-CBDJ-001"
 LAND = "123701009937011183"  # 济南市不动产登记中心
 
 
@@ -864,6 +866,34 @@ def test_a_case_list_shows_each_license_holder_from_the_registry(console: str, r
     ]
     status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[ADMIN])
     assert status == 200 and [r["holder"] for r in answer["receipts"]] == [None, None]
+
+
+def test_a_newborns_code_is_hidden_whole_beside_the_birth_certificates_valid_from(
+    console: str, running: RunningGateway
+) -> None:
+    """A 出生医学证明 is issued at birth, and its ``valid_from`` (the birth date, or days after) was shown beside the
+    child's code masked to its city and last four, which with it gave the number back (a reviewer, prefill R1): in the
+    verification's summary, a receipt looked up and a case's listing the code keeps no character."""
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father)
+    case = {"bundle_code": XSECS, "case_id": "XSECS-" + uuid.uuid4().hex[:10]}
+    use = {"matter_code": CBDJ, "purpose": "新生儿出生一件事：城乡居民医保参保登记", "operator": "医保窗口01", **case}
+    status, report = verify(console, running, MEDICAL, query=license_id, use=use)
+    assert status == 200 and report["verdict"] == "PASSED", report
+    assert report["license"]["valid_from"] == f"{child[6:10]}-{child[10:12]}-{child[12:14]}"
+    assert holder_of(report["license"]) == (mask_name("张小明"), "*" * 18, False)
+    hidden = {
+        "holder_name_masked": mask_name("张小明"),
+        "holder_code_masked": "*" * 18,
+        "holder_in_full": False,
+        "holder_code_type": "111",
+    }
+    request = {"receipt_id": report["receipt"]["receipt_id"], "operator": "户籍窗口"}
+    status, answer = fetch(f"{console}/api/receipt", request, running.tokens[POLICE])
+    assert status == 200 and answer["holder"] == hidden, answer
+    later = {"matter_code": CSDJ, "purpose": "新生儿出生一件事：出生登记", "operator": "户籍窗口", **case}
+    status, answer = fetch(f"{console}/api/case-receipts", {"use": later}, running.tokens[POLICE])
+    assert status == 200 and [r["holder"] for r in answer["receipts"]] == [hidden], answer
 
 
 def test_a_later_department_of_a_case_lists_the_receipts_it_can_rely_on(console: str, running: RunningGateway) -> None:

@@ -35,7 +35,7 @@ from gateway.bootstrap import samples
 from gateway.domain.catalog import Catalog
 from gateway.domain.identifiers import LicenseId, citizen_id_problem, holder_code_types_of, uscc_problem
 from gateway.domain.model import CHINA_TZ
-from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2, verification_pb2
+from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2, verification_pb2, verification_pb2_grpc
 from tests.api.test_co_subjects import but_whose, couple, log_of
 from tests.api.test_sharing import (
     BDCZY,
@@ -634,6 +634,26 @@ def test_the_newborns_code_is_hidden_whole_beside_the_birth_date_it_carries(runn
     read = data(running, license_id, CBDJ, member=MEDICAL, code=consent(running, mother, (license_id,)).code)
     assert fields_of(read)["birth_date"] == f"{child[6:10]}-{child[10:12]}-{child[12:14]}"
     assert (read.holder_code_type, read.holder_code) == ("111", "*" * 18)
+
+
+def test_the_newborns_code_is_hidden_whole_in_a_verification_beside_the_certificates_valid_from(
+    running: RunningGateway,
+) -> None:
+    """A 出生医学证明 is issued at birth: its ``valid_from`` is the birth date or a few days after. The verification
+    summary gave it beside the code masked 3701**********2735, so 医疗保障局, with no consent and no approval, rebuilt
+    the number GetLicenseData hides whole (nine numbers passed the check character, one of them in the city's
+    districts: a reviewer, prefill R1). Beside it the code keeps no character, under a hospital's 099 code of a
+    公民身份号码's form too."""
+    mother, father = parents()
+    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(MEDICAL))
+    own = _new_child(china_today() - dt.timedelta(days=7))
+    hospitals = own[:17] + ("1" if own[17] == "0" else "0")  # its form, not its check character: taken under 099
+    for child in (None, hospitals):
+        license_id, code = certificate(running, mother, father, child=child)
+        summary = verifier.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=CBDJ, license_id=license_id))
+        summary = summary.report.license
+        assert summary.valid_from == f"{code[6:10]}-{code[10:12]}-{code[12:14]}"
+        assert (summary.holder_code_type, summary.holder_code_masked) == ("099" if child else "111", "*" * 18)
 
 
 @pytest.mark.parametrize("kind", backend_params())

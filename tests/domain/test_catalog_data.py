@@ -1732,3 +1732,18 @@ def test_holder_among_names_citizen_id_fields_of_a_persons_type(
     with pytest.raises(ValueError) as refused:
         Catalog.from_mapping(data)
     assert str(refused.value) == message
+
+
+def test_a_type_issued_at_birth_holds_persons() -> None:
+    """``issued_at_birth`` (a 出生医学证明's: its valid_from is the holder's birth date) hides a person's code whole
+    beside it; it is refused on a type an organisation holds, which has no birth date."""
+    data = raw()
+    assert {t.name for t in Catalog.from_mapping(data).license_types.values() if t.issued_at_birth} == {"出生医学证明"}
+    _type_named(data, "营业执照").update(issued_at_birth=True)
+    with pytest.raises(ValueError) as refused:
+        Catalog.from_mapping(data)
+    assert str(refused.value) == (
+        "证照类型 111000009910000354001（营业执照）标为 issued_at_birth（持证人出生时签发），而其 holder_kind 为 "
+        "ORGANIZATION：只有个人持有的证照在持证人出生时签发，请把 holder_kind 改为 PERSON 或删去 issued_at_birth"
+        "（license type 111000009910000354001: issued_at_birth needs a holder_kind PERSON）"
+    )

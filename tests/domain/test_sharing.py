@@ -39,6 +39,7 @@ from gateway.domain.sharing import (
     mask_value,
     request_deadline,
     request_expired,
+    shown_holder_code,
     working_days_after,
 )
 from gateway.services.members import load_bootstrap_catalog, load_demo_members
@@ -1327,7 +1328,7 @@ def test_an_approval_that_ran_out_is_named_over_an_older_withdrawn_one() -> None
 @pytest.mark.parametrize(
     ("fields", "shown"),
     [
-        pytest.param(("child_name", "gender"), "3701**********0017", id="no-birth-date"),
+        pytest.param(("child_name", "gender"), "*" * 18, id="issued-at-birth"),
         pytest.param(("child_name", "birth_date"), "*" * 18, id="birth-date"),
         pytest.param(("child_name", "birth_place"), "*" * 18, id="region"),
         pytest.param(("birth_date", "birth_place"), "*" * 18, id="both"),
@@ -1338,7 +1339,8 @@ def test_a_citizen_id_is_hidden_whole_beside_the_birth_date_or_region_it_carries
 ) -> None:
     """The mask keeps the first and last four characters of 370102202405200017 and hides the district and the birth
     date: beside a shown birth date (a privacy auditor's D1: about nine candidates, one of them in the city) or
-    region it had given the number back, so there it keeps none."""
+    region it had given the number back, so there it keeps none. A 出生医学证明 is issued at birth: the reply's
+    ``valid_from`` states the birth date within days, so beside a name and a sex too (a reviewer, prefill R1)."""
     matter = matter_of("TEST-BIRTH", Material(type_code=BIRTH.code, fields=fields))
     granted = approval(
         issuer_code=HEALTH.code, grantee_code=MEDICAL.code, type_code=BIRTH.code, matter_code=matter.code, fields=fields
@@ -1346,6 +1348,23 @@ def test_a_citizen_id_is_hidden_whole_beside_the_birth_date_or_region_it_carries
     decision = Case("", MEDICAL, BIRTH_LIC, BIRTH, matter, Refused(R.NOT_SHARED), approvals=(granted,)).decide()
     assert isinstance(decision, Permit)
     assert decision.holder_code == shown
+
+
+def test_a_citizen_id_keeps_its_ends_where_nothing_in_the_reply_states_its_birth_date() -> None:
+    """A type not issued at its holder's birth (``issued_at_birth`` false): its ``valid_from`` tells no birth date, so
+    beside a name and a sex the code keeps its ends; the 出生医学证明's, issued at birth, states it within days (the
+    test above)."""
+    later = dataclasses.replace(BIRTH, issued_at_birth=False)
+    matter = matter_of("TEST-BIRTH", Material(type_code=BIRTH.code, fields=("child_name", "gender")))
+    granted = approval(
+        issuer_code=HEALTH.code, grantee_code=MEDICAL.code, type_code=BIRTH.code, matter_code=matter.code,
+        fields=("child_name", "gender"),
+    )  # fmt: skip
+    decision = Case("", MEDICAL, BIRTH_LIC, later, matter, Refused(R.NOT_SHARED), approvals=(granted,)).decide()
+    assert isinstance(decision, Permit) and decision.holder_code == "3701**********0017"
+    assert shown_holder_code(BIRTH_LIC.content.holder, later) == "3701**********0017"
+    assert shown_holder_code(BIRTH_LIC.content.holder, BIRTH) == "*" * 18  # a verification's summary: valid_from
+    assert shown_holder_code(BIRTH_LIC.content.holder, None) == "3701**********0017"  # a type the catalog lost
 
 
 def test_a_birth_date_a_license_states_of_a_person_it_names_hides_the_holders_code_whole() -> None:
