@@ -703,7 +703,8 @@ def _judge_fields(
                 approval_ids.append(approval.approval_id)
         elif verdict is _Via.CONSENT:
             basis = Basis.CONDITIONAL_CONSENT
-            consent_used = True
+            # a consent is spent on what it lets through: a field the license leaves blank gives nothing (EMPTY)
+            consent_used = consent_used or bool(content.fields.get(key, ""))
         else:
             basis = Basis.UNCONDITIONAL
         shared.append(_shared(spec, content, full=key in material.full_fields, basis=basis))
@@ -727,11 +728,14 @@ def _judge_fields(
 
 
 def _shared(spec: FieldSpec, content: LicenseContent, *, full: bool, basis: Basis) -> SharedField:
+    """``spec``'s field as shared, masked as the catalog says; one the license leaves blank stays empty, which the
+    answers state as EMPTY (证照未载明): masked ``whole`` or ``prefix`` it had been ``******``, shared by
+    GetLicenseData and filled by PrefillForm as a value hidden (a reviewer, prefill R2)."""
     value = content.fields.get(spec.key, "")
     return SharedField(
         key=spec.key,
         label=spec.label,
-        value=mask_value(spec, value, full=full),
+        value=mask_value(spec, value, full=full) if value else "",
         masked=spec.sensitivity is Sensitivity.SENSITIVE and not full,
         basis=basis,
     )

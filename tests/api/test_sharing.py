@@ -56,6 +56,7 @@ from signing.results import CheckResult
 from tests.api.test_audit import record_count
 from tests.api.test_issuance import unique
 from tests.api.test_verification import change, draw_over, verify
+from tests.commands import ROOT
 from tests.conftest import (
     ADMIN,
     CIVIL,
@@ -1663,6 +1664,62 @@ def test_a_field_the_license_leaves_blank_is_said_not_stated_in_the_data_as_in_a
     )
     (unfilled,) = form.unfilled
     assert (unfilled.reason, unfilled.detail) == (blank.reason, blank.detail)
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_sensitive_field_the_license_leaves_blank_is_not_stated_and_spends_no_consent(
+    kind: str, tmp_path: Path
+) -> None:
+    """A reviewer (prefill R2): a SENSITIVE field masked ``whole`` (a STRING's default) or ``prefix`` that the license
+    leaves blank came back masked, ``******``: GetLicenseData shared it, PrefillForm filled the form with it, so a
+    clerk was told the applicant had a value there, hidden, and a one-use consent was spent on a read that gave
+    nothing. It is EMPTY (证照未载明) in both, as an unmasked blank field is, and the consent is left unspent."""
+    raw = json.loads((ROOT / "gateway" / "bootstrap" / "catalog.json").read_text(encoding="utf-8"))
+    (business,) = (t for t in raw["license_types"] if t["code"] == BUSINESS_LICENSE)
+    for spec in business["fields"]:
+        if spec["key"] == "registered_capital":  # masked whole, the holder's consent needed
+            spec.update(sensitivity="SENSITIVE", sharing_class="CONDITIONAL")
+        if spec["key"] == "business_term":
+            spec.update(sensitivity="SENSITIVE", masking="prefix")
+    matter = "370100-CSSY-101"
+    listed = ["company_name", "uscc", "registered_capital", "business_term"]
+    raw["matters"].append(
+        {
+            "code": matter,
+            "name": "测试事项（敏感信息项）",
+            "department": "国家税务总局济南市税务局",
+            "purpose": "测试：敏感信息项留空",
+            "materials": [{"type_code": BUSINESS_LICENSE, "fields": listed}],
+        }
+    )
+    use = verification_pb2.UseContext(matter_code=matter, purpose="测试：敏感信息项留空")
+    with fresh_database(kind, tmp_path) as url, clocked_gateway(tmp_path / "var", url, Catalog.from_mapping(raw)) as on:
+        running = on.running
+        record = unique(samples.business_license(63))
+        del record["fields"]["registered_capital"], record["fields"]["business_term"]  # optional: left blank
+        issued = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+        granted = grant(running, issued.holder.code, grantee=TAX, matter=matter, type_codes=(BUSINESS_LICENSE,))
+        read = data(running, issued.license_id, use, member=TAX, code=granted.code)
+        assert [f.key for f in read.fields] == ["company_name", "uscc"]
+        blank = [("registered_capital", "EMPTY"), ("business_term", "EMPTY")]
+        assert [(w.key, w.reason) for w in read.withheld] == blank
+        assert (read.consent_id, read.consent_uses_left) == ("", 0)  # not spent: nothing it let through was stated
+        request = authorization_pb2.ListConsentsRequest(holder_code=issued.holder.code)
+        (consent,) = authorization(running, PORTAL).ListConsents(request).consents
+        assert consent.uses_left == 1
+        form = sharing(running, TAX).PrefillForm(
+            sharing_pb2.PrefillFormRequest(
+                use=use,
+                holder_code_type="001",
+                holder_code=issued.holder.code,
+                field_keys=["注册资本", "营业期限"],
+                consent_code=granted.code,
+            )
+        )
+        assert not form.values
+        assert [(u.key, u.reason) for u in form.unfilled] == [("注册资本", "EMPTY"), ("营业期限", "EMPTY")]
+        (consent,) = authorization(running, PORTAL).ListConsents(request).consents
+        assert consent.uses_left == 1
 
 
 # --- prefill --------------------------------------------------------------------------------------------------------
