@@ -1255,7 +1255,7 @@ class _Filler:
         values: list[PrefilledValue] = []
         unfilled: list[UnfilledKey] = []
         remedy = ""
-        tried: dict[str, License] = {}  # by type, the licenses a key was looked for in
+        tried: dict[str, License] = {}  # by type, the licenses a key was read for (not NOT_NEEDED: looked over)
         refusals: dict[str, str] = {}  # by type, the policy's first reason for not filling a key from its license
         for key in self._keys:
             filled, problem, how = self._one(key, decisions, tried, refusals)
@@ -1290,9 +1290,12 @@ class _Filler:
     def _one(
         self, key: str, decisions: dict[str, Decision], tried: dict[str, License], refusals: dict[str, str]
     ) -> tuple[PrefilledValue | None, UnfilledKey | None, str]:
-        """The value for ``key``, or why there is none and how to get it; each license it is looked for in is put in
+        """The value for ``key``, or why there is none and how to get it; each license it is read for is put in
         ``tried`` (by type), and the policy's reason for refusing a key of one in ``refusals`` (its first), for the
-        records of the licenses a form was refused from."""
+        records of the licenses a form was refused from. A license whose material lists no field for the key
+        (``NOT_NEEDED``) is only looked over, and not put there: a 护照 the key 姓名 matched under 不动产转移登记
+        had been recorded as a refused read of it (DENY / NOTHING_FILLED) when the form filled nothing (a reviewer,
+        prefill R3)."""
         candidates = self._candidates(key)
         if not candidates:
             return (
@@ -1333,11 +1336,11 @@ class _Filler:
                 )
                 failures.append((UnfilledKey(key=key, reason="NO_LICENSE", detail=detail), ""))
                 continue
-            tried[type_code] = license
             if isinstance(decision, Deny) and not candidate.listed:
                 failures.append((UnfilledKey(key=key, reason="NOT_NEEDED", detail=_NOT_NEEDED), ""))
                 continue
             if isinstance(decision, Deny):
+                tried[type_code] = license
                 refusals.setdefault(type_code, decision.reason.value)
                 failures.append(
                     (UnfilledKey(key=key, reason=decision.reason.value, detail=decision.detail), decision.remedy)
@@ -1345,6 +1348,10 @@ class _Filler:
                 continue
             shared = next((f for f in decision.fields if f.key == candidate.spec.key), None)
             withheld = next((w for w in decision.withheld if w.key == candidate.spec.key), None)
+            if shared is None and withheld is None:  # a field the matter does not list: looked over, not read
+                failures.append((UnfilledKey(key=key, reason="NOT_NEEDED", detail=_NOT_NEEDED), ""))
+                continue
+            tried[type_code] = license
             if shared is not None and shared.value:
                 return (
                     PrefilledValue(
@@ -1375,8 +1382,6 @@ class _Filler:
                 reason = withheld.reason
                 refusals.setdefault(type_code, reason.value)
                 failures.append((UnfilledKey(key=key, reason=reason.value, detail=reason.detail), decision.remedy))
-            else:
-                failures.append((UnfilledKey(key=key, reason="NOT_NEEDED", detail=_NOT_NEEDED), ""))
         problem, how = min(failures, key=_actionable)
         return None, problem, how if problem.reason not in _FORM_REASONS else ""
 

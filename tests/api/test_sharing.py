@@ -1841,6 +1841,25 @@ def test_prefill_of_conditional_fields_needs_a_consent_and_counts_one_use(runnin
     assert prefills == [("PERMIT", f"filled=2/3 consent={granted.consent.consent_id}"), ("DENY", "NEEDS_AUTHORIZATION")]
 
 
+def test_a_form_names_no_license_it_only_looked_over_in_its_record(running: RunningGateway) -> None:
+    """A reviewer (prefill R3): the key 姓名 under 不动产转移登记 matches a 护照's ``name`` too, which the matter lists
+    no field of (NOT_NEEDED). A form that filled nothing had recorded that passport as a refused read (DENY /
+    NOTHING_FILLED, on the holder's log and the 出入境管理支队's): for an applicant with no 居民身份证, and beside the
+    card's refusal for one whose card needed a consent. A license only looked over is named by no record."""
+    code, born = person()
+    passport(running, code, born)
+    request = sharing_pb2.PrefillFormRequest(use=BDCZY, holder_code_type="111", holder_code=code, field_keys=["姓名"])
+    form = sharing(running, REAL_ESTATE).PrefillForm(request)
+    assert [(u.key, u.reason) for u in form.unfilled] == [("姓名", "NO_LICENSE")]
+    prefills = [(r.decision, r.reason, r.license_id) for r in records_of(running, code) if r.action == "PREFILL_FORM"]
+    assert prefills == [("DENY", "NOTHING_FILLED", "")]  # the holder alone
+    card = id_card(running, code, born).license
+    form = sharing(running, REAL_ESTATE).PrefillForm(request)
+    assert [(u.key, u.reason) for u in form.unfilled] == [("姓名", "NEEDS_AUTHORIZATION")]
+    prefills = [(r.decision, r.reason, r.license_id) for r in records_of(running, code) if r.action == "PREFILL_FORM"]
+    assert prefills[:-1] == [("DENY", "NEEDS_AUTHORIZATION", card.license_id)]  # the card's alone
+
+
 # --- requests that are not uses -------------------------------------------------------------------------------------
 
 
