@@ -493,13 +493,10 @@ class SharingService:
         # a type of the other kind of holder (a person's 居民身份证 to a company) is another's material, unless the
         # applicant has one all the same; a person's under another code type (a passport's, 其他) is still missing
         # (a reviewer: a person known by passport number was told their own materials were others')
-        kind = KIND_OF_CODE_TYPE.get(code_type)
         holdable = {
             m.type_code
             for m in matter.materials
-            if code_type in (held_type := self._catalog.license_type(m.type_code)).holder_code_types
-            or kind is None
-            or held_type.holder_kind is kind
+            if _holdable(self._catalog.license_type(m.type_code), code_type)
             or m.type_code in held
             or ((start is not None or more) and self._holds(code_type, code, m.type_code))
         }
@@ -696,7 +693,9 @@ class SharingService:
         one): filled from the newest, a
         form had been given another property's 坐落 with nothing saying so, and a consent naming the title being
         transferred could fill nothing (a reviewer, R1). A license not in force is said so (``LICENSE_NOT_IN_FORCE``,
-        its status said: the one named, else the newest when none is in force), none at all ``NO_LICENSE``.
+        its status said: the one named, else the newest when none is in force), none at all ``NO_LICENSE``, and
+        one of a type the applicant can never hold (a company's legal representative's 居民身份证) ``HELD_BY_OTHERS``,
+        as ``list_holder_licenses`` lists it apart.
 
         The holder's licenses of a type are read newest first and only as far as needed (``_of_type``): every one
         had been read and checked on every call, 2 s of a holder with 20,000 permits (a reviewer, R2). One consent
@@ -743,7 +742,7 @@ class SharingService:
                 not_in_force[type_code] = found.not_in_force
         with self._db.unit_of_work() as uow:
             names = _issuer_names(uow, licenses.values())
-        filler = _Filler(self._catalog, matter, wanted, licenses, names, not_intact, not_in_force, several)
+        filler = _Filler(self._catalog, matter, wanted, licenses, names, not_intact, not_in_force, several, code_type)
 
         def judge(granted: Sequence[Approval], presented: Sequence[Consent], at: dt.datetime) -> tuple[_Form, _Outcome]:
             return filler.fill(caller, use.purpose, granted, presented, at)
@@ -1220,8 +1219,10 @@ class _Filler:
         not_intact: dict[str, str],
         not_in_force: dict[str, str],
         several: dict[str, str],
+        code_type: str,
     ):
         self._catalog = catalog
+        self._code_type = code_type
         self._matter = matter
         self._keys = keys
         self._licenses = licenses
@@ -1329,6 +1330,12 @@ class _Filler:
                 detail = self._not_in_force[type_code]
                 failures.append((UnfilledKey(key=key, reason="LICENSE_NOT_IN_FORCE", detail=detail), ""))
                 continue
+            if (license is None or decision is None) and not _holdable(candidate.license_type, self._code_type):
+                # another's material (a company's legal representative's 居民身份证), as ListHolderLicenses lists it:
+                # NO_LICENSE had told the clerk the company lacked it (a reviewer, prefill R4)
+                detail = _held_by_others(candidate.license_type, self._code_type)
+                failures.append((UnfilledKey(key=key, reason="HELD_BY_OTHERS", detail=detail), ""))
+                continue
             if license is None or decision is None:
                 detail = (
                     f"申请人没有有效的{candidate.license_type.name}（the applicant has no valid license of type "
@@ -1390,9 +1397,16 @@ class _Filler:
 
 
 _FORM_REASONS = frozenset(
-    {"UNKNOWN_FIELD", "NOT_NEEDED", "NO_LICENSE", "LICENSE_NOT_IN_FORCE", "SEVERAL_LICENSES", "EMPTY"}
+    {"UNKNOWN_FIELD", "NOT_NEEDED", "NO_LICENSE", "HELD_BY_OTHERS", "LICENSE_NOT_IN_FORCE", "SEVERAL_LICENSES", "EMPTY"}
 )
-_FORM_RANK = {"SEVERAL_LICENSES": 2, "EMPTY": 3, "LICENSE_NOT_IN_FORCE": 4, "NO_LICENSE": 4, "NOT_NEEDED": 5}
+_FORM_RANK = {
+    "SEVERAL_LICENSES": 2,
+    "EMPTY": 3,
+    "LICENSE_NOT_IN_FORCE": 4,
+    "NO_LICENSE": 4,
+    "HELD_BY_OTHERS": 5,
+    "NOT_NEEDED": 6,
+}
 
 
 def _not_in_force(license: License, status: LicenseStatus, on: dt.date, catalog: Catalog) -> str:
@@ -1419,12 +1433,12 @@ def _not_in_force(license: License, status: LicenseStatus, on: dt.date, catalog:
 def _actionable(failure: tuple[UnfilledKey, str]) -> int:
     """Which of a key's failures to report, the first that ranks lowest: one that an approval or consent would lift
     (with its remedy), then any other of the policy's reasons, then several licenses of the type to name one of,
-    the license's empty field, a license the applicant lacks (or holds not in force), and last a material that does
-    not list the key (another material may)."""
+    the license's empty field, a license the applicant lacks (or holds not in force), another's material the
+    applicant can never hold, and last a material that does not list the key (another material may)."""
     problem, remedy = failure
     if problem.reason not in _FORM_REASONS:
         return 0 if remedy else 1
-    return _FORM_RANK.get(problem.reason, 6)
+    return _FORM_RANK.get(problem.reason, 7)
 
 
 _NOT_NEEDED = "本事项材料清单不包含该信息项（the matter's materials do not list this field）"
@@ -1579,6 +1593,15 @@ def _holder(code_type: str, code: str) -> tuple[str, str]:
 
 
 _CODE_TYPES = "111 公民身份号码、001 统一社会信用代码"
+
+
+def _holdable(license_type: LicenseType, code_type: str) -> bool:
+    """Whether an applicant of ``code_type`` may hold a license of ``license_type``: under a code type the type
+    takes, or of the kind of holder it is issued to (a person known by a passport's number lacks a 居民身份证 as any
+    person does), or of a code type of either kind (其他, 099). Else the material is another's (``_held_by_others``),
+    unless the applicant holds one all the same."""
+    kind = KIND_OF_CODE_TYPE.get(code_type)
+    return code_type in license_type.holder_code_types or kind is None or license_type.holder_kind is kind
 
 
 def _held_by_others(license_type: LicenseType, code_type: str) -> str:

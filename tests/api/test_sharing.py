@@ -1860,6 +1860,37 @@ def test_a_form_names_no_license_it_only_looked_over_in_its_record(running: Runn
     assert prefills[:-1] == [("DENY", "NEEDS_AUTHORIZATION", card.license_id)]  # the card's alone
 
 
+def test_a_form_key_of_a_material_the_applicant_can_never_hold_says_whose_it_is(running: RunningGateway) -> None:
+    """企业开办, step 2 (a reviewer, prefill R4): 公安局 under 企业印章刻制 fills a company's form, whose 姓名 and
+    公民身份号码 are its legal representative's 居民身份证's. Each key was NO_LICENSE, 申请人没有有效的居民身份证, where
+    ListHolderLicenses lists the card apart as another person's: a clerk was told the company lacks the card. Each is
+    HELD_BY_OTHERS, with the listing's words; a person lacking the card, or known by a passport's number, still has
+    NO_LICENSE."""
+    _, uscc = business_license(running, 64)
+    listed = sharing(running, POLICE).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=QYKZ, holder_code_type="001", holder_code=uscc)
+    )
+    (others,) = listed.held_by_others
+
+    def form(code_type: str, code: str) -> sharing_pb2.PrefillFormResponse:
+        return sharing(running, POLICE).PrefillForm(
+            sharing_pb2.PrefillFormRequest(
+                use=QYKZ, holder_code_type=code_type, holder_code=code, field_keys=["企业名称", "姓名", "公民身份号码"]
+            )
+        )
+
+    company = form("001", uscc)
+    assert [v.key for v in company.values] == ["企业名称"]
+    assert [(u.key, u.reason, u.detail) for u in company.unfilled] == [
+        ("姓名", "HELD_BY_OTHERS", others.detail),
+        ("公民身份号码", "HELD_BY_OTHERS", others.detail),
+    ]
+    assert not company.remedy
+    for code_type, code in (("111", person()[0]), ("414", "E12345678")):
+        unfilled = [(u.key, u.reason) for u in form(code_type, code).unfilled]
+        assert ("姓名", "NO_LICENSE") in unfilled and ("公民身份号码", "NO_LICENSE") in unfilled, code_type
+
+
 # --- requests that are not uses -------------------------------------------------------------------------------------
 
 
