@@ -149,6 +149,12 @@ SEAL_SIZE_PT = 40 / 25.4 * 72
 """The default seal box: 40 mm square (a 公章 is 40–42 mm across)."""
 SEAL_MARGIN_PT = 20 / 25.4 * 72
 """The default seal box sits this far (20 mm) from the right and bottom edges of the page."""
+SEAL_GAP_PT = 3 / 25.4 * 72
+"""Room (3 mm) the stamp keeps from a signature already on the page (joint sealing, a license's issuer seal)."""
+SEAL_ROW_STEP_PT = 5 / 25.4 * 72
+"""When the bottom row has no room clear of the signatures there, the stamp is tried this much (5 mm) higher."""
+MAX_WIDGETS_AVOIDED = 256
+"""Signature widgets of a page read to keep the stamp clear of (a page has a few; past these, the rest are not)."""
 BYTES_RESERVED = 16384
 """Room for the CMS object: signature, certificate chain and timestamp token (with the TSA's chain)."""
 
@@ -1153,14 +1159,97 @@ def _placement(
             raise NoSuchPage(f"the PDF has no page {page}") from exc
         # no page at all, or a page tree that cannot be read: the PDF is to fix, not the page asked for (a reviewer)
         raise BadPlacement(f"the PDF has no page {page}") from exc
-    x1, y1, x2, y2 = _visible_box(page_ref.get_object())
+    visible = _visible_box(page_ref.get_object())
+    x1, y1, x2, y2 = visible
     if box is None:
-        right, bottom = x2 - SEAL_MARGIN_PT, y1 + SEAL_MARGIN_PT
-        box = (right - SEAL_SIZE_PT, bottom, right, bottom + SEAL_SIZE_PT)
+        box = _free_spot(visible, SEAL_SIZE_PT, SEAL_MARGIN_PT, _signature_widgets(page_ref.get_object(), visible))
     bx1, by1, bx2, by2 = box
     if not (x1 <= bx1 < bx2 <= x2 and y1 <= by1 < by2 <= y2):
         raise BadPlacement(f"the box {box} is not inside page {page} ({x1}, {y1}, {x2}, {y2})")
     return round(bx1), round(by1), round(bx2), round(by2)
+
+
+Box = tuple[float, float, float, float]
+
+
+def _free_spot(visible: Box, size: float, margin: float, taken: Sequence[Box]) -> Box:
+    """Where the stamp (``size`` square) goes on a page whose visible box is ``visible``: the default, ``margin`` in
+    from its bottom right corner, unless a signature already there (``taken``) is within ``SEAL_GAP_PT`` of it; then
+    the rightmost spot clear of them on that row, ``margin`` in from the page's left edge at most, then on the rows
+    above, ``SEAL_ROW_STEP_PT`` apart (``margin`` below the top). The default had been taken whatever was there: a
+    second department's seal lay exactly on the first's, and a seal on a license document the gateway drew on the
+    issuer's seal (a reviewer, sealplace R3). When no spot is clear, the default, as before."""
+    x1, y1, x2, y2 = visible
+    default = (x2 - margin - size, y1 + margin, x2 - margin, y1 + margin + size)
+    bottom = default[1]
+    while bottom == default[1] or bottom + size <= y2 - margin:
+        top = bottom + size
+        blocking = sorted(
+            (tx1 - SEAL_GAP_PT, tx2 + SEAL_GAP_PT)
+            for tx1, ty1, tx2, ty2 in taken
+            if ty1 - SEAL_GAP_PT < top and bottom < ty2 + SEAL_GAP_PT
+        )
+        merged: list[list[float]] = []
+        for left, right in blocking:
+            if merged and left <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], right)
+            else:
+                merged.append([left, right])
+        right = default[2]
+        for left_edge, right_edge in reversed(merged):
+            if left_edge >= right:
+                continue  # right of the spot
+            if right_edge <= right - size:
+                break  # the spot is clear of it, and of everything left of it
+            right = left_edge
+        if right == default[2] or right - size >= x1 + margin:  # the spot is clear of them all
+            return (right - size, bottom, right, top)
+        bottom += SEAL_ROW_STEP_PT
+    return default
+
+
+def _signature_widgets(page: generic.DictionaryObject, visible: Box) -> list[Box]:
+    """The boxes of the signature widgets on ``page`` (earlier seals, a license's issuer seal, unsigned signature
+    fields), less those that cover half its visible area or more (a sharing copy's use watermark across the page: no
+    spot is clear of it) and those of no area (invisible signatures); the first ``MAX_WIDGETS_AVOIDED`` are read, and
+    one that cannot be read is left out."""
+    x1, y1, x2, y2 = visible
+    half_page = (x2 - x1) * (y2 - y1) / 2
+    found: list[Box] = []
+    try:
+        annotations = page.get("/Annots")  # as written: an array of its own is read through its reference
+        annotations = annotations.get_object() if annotations is not None else None
+        annotations = list(annotations)[:MAX_WIDGETS_AVOIDED] if isinstance(annotations, generic.ArrayObject) else []
+    except _UNREADABLE:
+        return found
+    for annotation in annotations:
+        try:
+            widget = annotation.get_object()
+            if not isinstance(widget, generic.DictionaryObject) or widget.get("/Subtype") != "/Widget":
+                continue
+            if _field_type(widget) != "/Sig":
+                continue
+            wx1, wy1, wx2, wy2 = _rectangle(widget["/Rect"], "widget's /Rect")
+        except (*_UNREADABLE, DamagedPdf):
+            continue
+        area = (wx2 - wx1) * (wy2 - wy1)
+        if 0 < area < half_page:
+            found.append((wx1, wy1, wx2, wy2))
+    return found
+
+
+def _field_type(widget: generic.DictionaryObject) -> object:
+    """A widget's field type, /FT, on it (a field of one widget) or inherited from the fields above it (a few levels
+    are read)."""
+    node: Any = widget
+    for _ in range(8):
+        if not isinstance(node, generic.DictionaryObject):
+            return None
+        if "/FT" in node:
+            return node["/FT"]
+        node = node.get("/Parent")
+        node = node.get_object() if node is not None else None
+    return None
 
 
 def _other_pages(writer: IncrementalPdfFileWriter, page: int) -> list[generic.Reference]:

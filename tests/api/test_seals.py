@@ -987,3 +987,58 @@ def test_a_crl_is_served_when_the_ca_revocation_cannot_be_written_back_now(
     service.crl()  # the next one writes it back
     with running.gateway.db.unit_of_work() as uow:
         assert uow.seals.get(seal.seal_id).status is SealStatus.REVOKED  # type: ignore[union-attr]
+
+
+def _seal_widget_boxes(pdf: bytes) -> dict[str, tuple[float, float, float, float]]:
+    """The signature widgets on the PDF's first page, by field name: (left, bottom, right, top)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    page = PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Kids"][0].get_object()
+    boxes = {}
+    for ref in page.get("/Annots", []):
+        widget = ref.get_object()
+        field = widget["/Parent"].get_object() if "/Parent" in widget else widget
+        if field.get("/FT") == "/Sig":
+            x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
+            boxes[str(field["/T"])] = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+    return boxes
+
+
+def test_a_license_document_sealed_by_two_departments_shows_three_seals_apart(running: RunningGateway) -> None:
+    """A license document the gateway drew and sealed, sealed again by the 市场监管局 (a certified copy) and then by
+    the 公安局 (联合盖章): each stamp had gone to the same default box, the first over 85 % of the issuer's seal and
+    the second exactly on the first (a reviewer, sealplace R3). Each now keeps clear of the seals already there,
+    and all three verify."""
+    from adapters.records import issue_request
+    from gateway.bootstrap import samples
+    from protos.zzgw.v1 import issuance_pb2
+    from signing.pdf import validate_sync
+    from signing.render import SEAL_BOX
+    from tests.api.test_issuance import unique
+
+    issued = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.business_license(7)))).license
+    document = (
+        running.issuance(MARKET)
+        .GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=issued.license_id))
+        .pdf
+    )
+    (issuer_seal,) = _seal_widget_boxes(document).values()
+    assert issuer_seal == SEAL_BOX
+    for member in (MARKET, POLICE):
+        seal = register(running, member)
+        document = (
+            seals(running, member)
+            .SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=document, reason="与原件一致"))
+            .sealed_pdf
+        )
+    boxes = list(_seal_widget_boxes(document).values())
+    assert len(boxes) == 3
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    service = running.gateway.seals
+    assert service is not None
+    report = validate_sync(
+        document, trust_roots=[service.ca.root], intermediates=[service.ca.intermediate], crls=[service.crl()]
+    )
+    assert report.result is CheckResult.PASSED, report

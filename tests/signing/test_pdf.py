@@ -1449,3 +1449,95 @@ def test_the_stamp_is_placed_in_the_pages_visible_area(
     sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=None)
     with pytest.raises(BadPlacement, match="not inside page 0"):
         asyncio.run(sealer.seal(pdf, field_name="Low", box=(72, 72, 185, 185)))
+
+
+# --- where the stamp goes: clear of other seals, on small pages, on its page only -------------------------------------
+
+
+def seal_widgets(pdf: bytes, index: int = 0) -> dict[str, tuple[float, float, float, float]]:
+    """The signature widgets on page ``index`` of ``pdf``, by field name: their /Rect as (left, bottom, right, top)."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    page = reader.root["/Pages"]["/Kids"][index].get_object()
+    found = {}
+    annotations = page.get("/Annots")
+    for ref in annotations.get_object() if annotations is not None else []:
+        widget = ref.get_object()
+        field = widget["/Parent"].get_object() if "/Parent" in widget else widget
+        if field.get("/FT") == "/Sig":
+            x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
+            found[str(field["/T"])] = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+    return found
+
+
+def overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def seal_as(
+    ca: SealMakerCA, pdf: bytes, seal_png: bytes, name: str, *, page: int = 0, box: tuple[float, ...] | None = None
+) -> bytes:
+    key = SoftwareKey.generate(ECDSA_P256_SHA256)
+    sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=None)
+    return asyncio.run(sealer.seal(pdf, field_name=name, page=page, box=box))  # type: ignore[arg-type]
+
+
+def a4_page_with_its_annotations_apart() -> bytes:
+    """An A4 page whose /Annots is an object of its own (a link in it), not in the page's dictionary."""
+    from tests.api.test_documents import by_hand
+
+    return by_hand(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> /Annots 4 0 R >>",
+        b"[5 0 R]",
+        b"<< /Type /Annot /Subtype /Link /Rect [72 700 300 720] /A << /S /URI /URI (https://x.cn) >> >>",
+    )
+
+
+@pytest.mark.parametrize("annotations_apart", [False, True], ids=["in the page", "an object of their own"])
+def test_joint_seals_are_set_side_by_side_not_one_on_the_other(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, annotations_apart: bool
+) -> None:
+    """联合盖章: a second and a third department sealing the same PDF had their stamps drawn exactly on the first's
+    (the same default box), one illegible merged seal (a reviewer, sealplace R3). Each goes to the left of those
+    there, on the same line, 3 mm apart."""
+    pdf = a4_page_with_its_annotations_apart() if annotations_apart else one_page_pdf()
+    for name in ("Seal1", "Seal2", "Seal3"):
+        pdf = seal_as(ca, pdf, seal_png, name)
+    widgets = seal_widgets(pdf)
+    first, second, third = widgets["Seal1"], widgets["Seal2"], widgets["Seal3"]
+    width, _ = PAGE_SIZE
+    assert abs(width - first[2] - SEAL_MARGIN_PT) < 1 and abs(first[1] - SEAL_MARGIN_PT) < 1  # the corner, as before
+    for a, b in ((first, second), (first, third), (second, third)):
+        assert not overlap(a, b), (a, b)
+    assert second[1] == first[1] == third[1] and third[2] < second[0] < second[2] < first[0]
+    assert 7 <= first[0] - second[2] <= 10 and abs((second[2] - second[0]) - SEAL_SIZE_PT) < 1
+    assert check(ca, pdf, tsa).integrity == PASSED
+
+
+def test_a_seal_on_a_license_document_keeps_clear_of_the_issuers_seal(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa
+) -> None:
+    """A license document the gateway drew carries the issuer's seal at ``render.SEAL_BOX``, which the default box
+    covered by 85 % when a department sealed the document again (a certified copy; a reviewer, sealplace R3). A
+    watermark across the page (a sharing copy's use stamp) is no seal to keep clear of: no spot is."""
+    from signing.render import SEAL_BOX
+
+    issued = seal_as(ca, one_page_pdf(), seal_png, "Issuer", box=SEAL_BOX)
+    copy = seal_as(ca, issued, seal_png, "UseStamp", box=(1, 1, PAGE_SIZE[0] - 1, PAGE_SIZE[1] - 1))
+    for document in (issued, copy):
+        resealed = seal_as(ca, document, seal_png, "Department")
+        widgets = seal_widgets(resealed)
+        assert not overlap(widgets["Department"], SEAL_BOX), widgets
+        assert widgets["Department"][2] <= SEAL_BOX[0] and abs(widgets["Department"][1] - SEAL_MARGIN_PT) < 1
+        assert check(ca, resealed, tsa).integrity == PASSED
+    # a box asked for is where the stamp goes, whatever is there
+    assert seal_widgets(seal_as(ca, issued, seal_png, "Again", box=SEAL_BOX))["Again"] == SEAL_BOX
+
+
+def test_a_page_full_of_seals_has_the_stamp_in_the_corner(ca: SealMakerCA, seal_png: bytes) -> None:
+    """When no spot of the page is clear of the seals on it, the stamp goes to the default corner, as it did."""
+    pdf = cropped_pdf(b"0 0 200 200")  # room for one stamp
+    pdf = seal_as(ca, pdf, seal_png, "Seal1")
+    widgets = seal_widgets(seal_as(ca, pdf, seal_png, "Seal2"))
+    assert widgets["Seal2"] == widgets["Seal1"]
