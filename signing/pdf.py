@@ -127,6 +127,7 @@ __all__ = [
     "Finding",
     "NoSignature",
     "NotAPdf",
+    "PageTooSmall",
     "PdfError",
     "PdfSealer",
     "PdfTooLarge",
@@ -149,6 +150,8 @@ SEAL_SIZE_PT = 40 / 25.4 * 72
 """The default seal box: 40 mm square (a 公章 is 40–42 mm across)."""
 SEAL_MARGIN_PT = 20 / 25.4 * 72
 """The default seal box sits this far (20 mm) from the right and bottom edges of the page."""
+MIN_SEAL_SIZE_PT = 20 / 25.4 * 72
+"""The smallest default stamp (20 mm), on a page under 40 mm on its shorter side; on one under 20 mm none fits."""
 SEAL_GAP_PT = 3 / 25.4 * 72
 """Room (3 mm) the stamp keeps from a signature already on the page (joint sealing, a license's issuer seal)."""
 SEAL_ROW_STEP_PT = 5 / 25.4 * 72
@@ -242,6 +245,10 @@ class BadPlacement(PdfError):
 
 class NoSuchPage(BadPlacement):
     """The PDF has no page of the number asked for: a request names the page it asked for, which is what to fix."""
+
+
+class PageTooSmall(BadPlacement):
+    """The page is too small for the smallest default stamp (under 20 mm on a side)."""
 
 
 class NoSignature(PdfError):
@@ -1162,7 +1169,8 @@ def _placement(
     visible = _visible_box(page_ref.get_object())
     x1, y1, x2, y2 = visible
     if box is None:
-        box = _free_spot(visible, SEAL_SIZE_PT, SEAL_MARGIN_PT, _signature_widgets(page_ref.get_object(), visible))
+        size, margin = _stamp_size(visible, page)
+        box = _free_spot(visible, size, margin, _signature_widgets(page_ref.get_object(), visible))
     bx1, by1, bx2, by2 = box
     if not (x1 <= bx1 < bx2 <= x2 and y1 <= by1 < by2 <= y2):
         raise BadPlacement(f"the box {box} is not inside page {page} ({x1}, {y1}, {x2}, {y2})")
@@ -1170,6 +1178,24 @@ def _placement(
 
 
 Box = tuple[float, float, float, float]
+
+
+def _stamp_size(visible: Box, page: int) -> tuple[float, float]:
+    """The default stamp's size and its margin from the page's edges: ``SEAL_SIZE_PT`` (40 mm) ``SEAL_MARGIN_PT``
+    (20 mm) in; on a page under 80 mm on its shorter side, half that side (at least ``MIN_SEAL_SIZE_PT``, 20 mm) a
+    quarter of it in (less, to fit the smallest stamp). A card-sized page (85.6 × 54 mm, a card-style e-license) had
+    been refused as "the box … is not inside page 0", a box its sender never sent (a reviewer, sealplace R4); one
+    under 20 mm on a side is BadPlacement, saying so."""
+    width, height = visible[2] - visible[0], visible[3] - visible[1]
+    shorter = min(width, height)
+    if shorter + 0.5 < MIN_SEAL_SIZE_PT:  # half a point of slack: a page of 20 mm written in rounded points
+        mm = 25.4 / 72
+        raise PageTooSmall(
+            f"page {page} ({width * mm:.0f} × {height * mm:.0f} mm) is too small for a stamp: one is at least 20 mm"
+            " across"
+        )
+    size = min(max(MIN_SEAL_SIZE_PT, min(SEAL_SIZE_PT, shorter / 2)), shorter)
+    return size, min(SEAL_MARGIN_PT, (shorter - size) / 2)
 
 
 def _free_spot(visible: Box, size: float, margin: float, taken: Sequence[Box]) -> Box:

@@ -60,7 +60,7 @@ from gateway.threads import name_this_thread
 from gateway.watchdog import on_behalf
 from signing.errors import KeyStoreError
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, SM2_SM3, KeyBackend, KeyStore
-from signing.pdf import DEFAULT_REASON, NoSuchPage, PdfError, PdfSealer, TimestampUnavailable
+from signing.pdf import DEFAULT_REASON, NoSuchPage, PageTooSmall, PdfError, PdfSealer, TimestampUnavailable
 from signing.seal_ca import Revocation, SealMakerCA, whole_second_up
 from signing.seal_image import UndrawableCharacter, draw_seal
 from signing.ses import SESeal, make_seal, sign_document
@@ -810,6 +810,8 @@ class SealService:
             ) from exc
         except NoSuchPage as exc:
             raise pdf_refusal(page_field or field, exc) from exc
+        except PageTooSmall as exc:  # not "fix the box", which its sender never sent (a reviewer, sealplace R4)
+            raise pdf_refusal(field, exc, advice="页面太小，放不下印章") from exc
         except PdfError as exc:
             raise pdf_refusal(field, exc) from exc
 

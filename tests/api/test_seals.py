@@ -26,7 +26,7 @@ from gateway.store.repositories import SealRepository
 from protos.zzgw.v1 import seal_pb2, seal_pb2_grpc
 from signing.results import CheckResult
 from signing.seal_ca import check_certificate
-from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, error_details
+from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, descriptions, error_details
 
 
 def seals(running: RunningGateway, member: str) -> seal_pb2_grpc.SealServiceStub:
@@ -1042,3 +1042,38 @@ def test_a_license_document_sealed_by_two_departments_shows_three_seals_apart(ru
         document, trust_roots=[service.ca.root], intermediates=[service.ca.intermediate], crls=[service.crl()]
     )
     assert report.result is CheckResult.PASSED, report
+
+
+def _page_of(width_mm: float, height_mm: float) -> bytes:
+    mm = 72 / 25.4
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] >>" % (width_mm * mm, height_mm * mm)
+    return _bare_pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page)
+
+
+def test_a_card_sized_pdf_is_sealed_with_a_smaller_stamp_and_a_tiny_one_is_refused_as_too_small(
+    running: RunningGateway,
+) -> None:
+    """A 居民身份证-sized page (85.6 × 54 mm, a card-style e-license) was refused BAD_PLACEMENT "the box … is not
+    inside page 0", a box SealDocument has no field for (a reviewer, sealplace R4): it is sealed with a 27 mm stamp.
+    A page under 20 mm on a side is refused as too small."""
+    from signing.pdf import validate_sync
+
+    seal = register(running)
+    stub = seals(running, MARKET)
+    sealed = stub.SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=_page_of(85.6, 54))).sealed_pdf
+    ((x1, y1, x2, _),) = _seal_widget_boxes(sealed).values()
+    assert abs((x2 - x1) - 27 * 72 / 25.4) <= 1 and x2 <= 85.6 * 72 / 25.4 and y1 >= 0
+    service = running.gateway.seals
+    assert service is not None
+    report = validate_sync(
+        sealed, trust_roots=[service.ca.root], intermediates=[service.ca.intermediate], crls=[service.crl()]
+    )
+    assert report.result is CheckResult.PASSED, report
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=_page_of(15, 15)))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(caught.value)[1] == [("pdf", "BAD_PLACEMENT")]
+    assert descriptions(caught.value)[("pdf", "BAD_PLACEMENT")] == (
+        "盖章页码或位置超出 PDF 文件范围，页面太小，放不下印章（page 0 (15 × 15 mm) is too small for a stamp: one is at"
+        " least 20 mm across）"
+    )

@@ -1541,3 +1541,56 @@ def test_a_page_full_of_seals_has_the_stamp_in_the_corner(ca: SealMakerCA, seal_
     pdf = seal_as(ca, pdf, seal_png, "Seal1")
     widgets = seal_widgets(seal_as(ca, pdf, seal_png, "Seal2"))
     assert widgets["Seal2"] == widgets["Seal1"]
+
+
+MM = 72 / 25.4
+
+
+def page_of(width_mm: float, height_mm: float) -> bytes:
+    """One page of ``width_mm`` × ``height_mm`` with a line of text."""
+    from tests.api.test_documents import by_hand
+
+    content = b"BT /F1 8 Tf 10 10 Td (card) Tj ET"
+    return by_hand(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Contents 4 0 R /Resources << >> >>"
+        % (width_mm * MM, height_mm * MM),
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+    )
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "seal_mm", "margin_mm"),
+    [
+        (
+            85.6,
+            54,
+            27,
+            13.5,
+        ),  # 居民身份证, CR80: refused as "the box … is not inside page 0" (a reviewer, sealplace R4)
+        (90, 54, 27, 13.5),  # a business card
+        (54, 85.6, 27, 13.5),  # upright
+        (88, 60, 30, 15),  # had the 40 mm stamp flush with its top edge
+        (30, 100, 20, 5),  # narrower than a stamp of half its width: the smallest stamp, in less margin
+        (20, 20, 20, 0),
+        (148, 210, 40, 20),  # A5 and larger: as before
+    ],
+)
+def test_a_small_page_has_a_smaller_stamp(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa, width: float, height: float, seal_mm: float, margin_mm: float
+) -> None:
+    """A page under 80 mm on its shorter side (a card-style e-license) has a stamp half that side across, at least
+    20 mm, a quarter of it in from the bottom right corner (less when the stamp is the smallest)."""
+    sealed = seal_as(ca, page_of(width, height), seal_png, "Seal1")
+    x1, y1, x2, y2 = seal_widgets(sealed)["Seal1"]
+    assert abs((x2 - x1) - seal_mm * MM) <= 1 and abs((y2 - y1) - seal_mm * MM) <= 1, (x1, y1, x2, y2)
+    assert abs(width * MM - x2 - margin_mm * MM) <= 1 and abs(y1 - margin_mm * MM) <= 1, (x1, y1, x2, y2)
+    assert check(ca, sealed, tsa).integrity == PASSED
+
+
+def test_a_page_too_small_for_the_smallest_stamp_is_refused_as_such(ca: SealMakerCA, seal_png: bytes) -> None:
+    """Under 20 mm on a side no stamp fits: the refusal says the page is too small, not that a box the caller never
+    sent is outside it (a reviewer, sealplace R4)."""
+    with pytest.raises(BadPlacement, match=r"page 0 \(19 × 60 mm\) is too small for a stamp: one is at least 20 mm"):
+        seal_as(ca, page_of(19, 60), seal_png, "Seal1")
