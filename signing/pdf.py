@@ -533,6 +533,8 @@ class PdfSealer:
             location=location,
         )
         others = _other_pages(writer, page) if every_page and self._seal_page is not None else []
+        for page_ref in (writer.find_page_for_modification(page)[0], *others):  # type: ignore[no-untyped-call]
+            _own_annotations(writer, page_ref)
         appearance: PdfContent = (
             _SealImage(self._seal_image)
             if self._seal_image is not None
@@ -1276,6 +1278,21 @@ def _field_type(widget: generic.DictionaryObject) -> object:
         node = node.get("/Parent")
         node = node.get_object() if node is not None else None
     return None
+
+
+def _own_annotations(writer: IncrementalPdfFileWriter, page_ref: generic.Reference) -> None:
+    """Give the page an /Annots array of its own, with what it lists, when it names one by reference: pyHanko adds
+    the stamp's widget to that array in place, and pages that share one (writers that duplicate a page make them)
+    each showed the stamp, not only the page asked for (a reviewer, sealplace R6). The array, in the page's
+    dictionary now, is written with it; an earlier seal's verification allows it (pyHanko's rule for a new
+    signature's widget on a page)."""
+    page_obj: Any = page_ref.get_object()
+    annotations = page_obj.raw_get("/Annots") if "/Annots" in page_obj else None
+    if isinstance(annotations, generic.IndirectObject):
+        listed = annotations.get_object()  # type: ignore[no-untyped-call]
+        if isinstance(listed, generic.ArrayObject):
+            page_obj[generic.pdf_name("/Annots")] = generic.ArrayObject(listed)
+            writer.mark_update(page_ref)
 
 
 def _other_pages(writer: IncrementalPdfFileWriter, page: int) -> list[generic.Reference]:

@@ -1594,3 +1594,72 @@ def test_a_page_too_small_for_the_smallest_stamp_is_refused_as_such(ca: SealMake
     sent is outside it (a reviewer, sealplace R4)."""
     with pytest.raises(BadPlacement, match=r"page 0 \(19 × 60 mm\) is too small for a stamp: one is at least 20 mm"):
         seal_as(ca, page_of(19, 60), seal_png, "Seal1")
+
+
+def two_pages_sharing_their_annotations() -> bytes:
+    """Two A4 pages whose /Annots are one array (a link on each), as writers that duplicate a page make them."""
+    from tests.api.test_documents import by_hand
+
+    content = b"BT /F1 18 Tf 72 760 Td (" + PAGE_TEXT + b") Tj ET"
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 5 0 R /Resources << >> /Annots 6 0 R >>"
+    return by_hand(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>",
+        page,
+        page,
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        b"[7 0 R]",
+        b"<< /Type /Annot /Subtype /Link /Rect [72 700 300 720] /A << /S /URI /URI (https://x.cn) >> >>",
+    )
+
+
+def red_on_pages(pdf: bytes) -> list[int]:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        document.init_forms()
+        return [
+            red_pixels(document[i].render(scale=1, may_draw_forms=True).to_pil().convert("RGB"))
+            for i in range(len(document))
+        ]
+    finally:
+        document.close()
+
+
+def test_the_stamp_is_on_its_page_only_when_pages_share_their_annotations(
+    ca: SealMakerCA, seal_png: bytes, tsa: Tsa
+) -> None:
+    """pyHanko appends the stamp's widget to its page's /Annots array in place: when pages share one array, the stamp
+    was on each of them, not only on the page asked for (a reviewer, sealplace R6). The page gets an array of its own,
+    with what the shared one had; an earlier seal stays valid."""
+    pdf = two_pages_sharing_their_annotations()
+    on_second = seal_as(ca, pdf, seal_png, "Seal1", page=1)
+    assert list(seal_widgets(on_second, 0)) == [] and list(seal_widgets(on_second, 1)) == ["Seal1"]
+    first, second = red_on_pages(on_second)
+    assert first == 0 and second > 500, (first, second)
+    assert check(ca, on_second, tsa).integrity == PASSED
+    reader = PdfFileReader(io.BytesIO(on_second))
+    for page in reader.root["/Pages"]["/Kids"]:
+        assert any(a.get_object()["/Subtype"] == "/Link" for a in page.get_object()["/Annots"])  # the link kept
+
+    both = seal_as(ca, seal_as(ca, pdf, seal_png, "Seal1", page=0), seal_png, "Seal2", page=1)
+    assert list(seal_widgets(both, 0)) == ["Seal1"] and list(seal_widgets(both, 1)) == ["Seal2"]
+    report = check(ca, both, tsa)  # the first seal's: the second page's new array is no change it forbids
+    assert report.integrity == PASSED and report.field_name == "Seal1"
+
+
+def test_a_use_watermark_is_drawn_once_on_each_page_when_pages_share_their_annotations(ca: SealMakerCA) -> None:
+    """A sharing copy's watermark puts a widget on every page: with one /Annots array for two pages, each page listed
+    both widgets, the watermark drawn twice over (sealplace R6); each page lists its own."""
+    from signing.seal_image import find_cjk_font
+    from signing.watermark import watermark_pdf
+
+    key = SoftwareKey.generate(ECDSA_P256_SHA256)
+    page, box = watermark_pdf(["用证事由：测试"], (1, 1, 594, 841), find_cjk_font())
+    sealer = PdfSealer(key, issue(ca, key), [ca.intermediate], seal_pdf=page, timestamper=None)
+    stamped = asyncio.run(
+        sealer.seal(two_pages_sharing_their_annotations(), field_name="Use", box=box, every_page=True)
+    )
+    reader = PdfFileReader(io.BytesIO(stamped))
+    for page_ref in reader.root["/Pages"]["/Kids"]:
+        listed = [a.get_object()["/Subtype"] for a in page_ref.get_object()["/Annots"]]
+        assert sorted(listed) == ["/Link", "/Widget"], listed
