@@ -1585,13 +1585,19 @@ function showStanding(answer) {
 // What the clerk compares a license's holder with: a company's name and code (whole, public registration data); a
 // person's ID (masked); a person registered under another code (099: a newborn without a 公民身份号码 yet, under the
 // hospital's) holds no ID, and a parent applies: their ID, against the parents the license names; either person a
-// 结婚证 names may show it (partyCheck: the words, as the persons are listed or not).
-function holderCheck(inFull, codeType, partyCheck) {
+// 结婚证 names may show it (partyCheck: the words, as the persons are listed or not). A code hidden whole (a license
+// issued at its holder's birth, a 出生医学证明 under the child's own 公民身份号码: its date would give the masked
+// number back) leaves nothing of the holder's to compare with an ID, and a parent applies, as for 099.
+function holderCheck(inFull, codeType, partyCheck, maskedCode) {
   if (inFull) return "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。";
   if (partyCheck) return partyCheck;
   if (codeType === "099") {
     return "持证人尚无身份证件（以其他代码登记，如新生儿）：申请人应为其父母或监护人，"
       + "请核对申请人（父母或监护人）的身份证件与证照所载的父母信息（持证人信息已部分隐去）。";
+  }
+  if (/^\*+$/.test(maskedCode || "")) {
+    return "持证人的公民身份号码已全部隐去（出生时签发的证照，如新生儿的出生医学证明）：申请人应为其父母或监护人，"
+      + "请核对申请人（父母或监护人）的身份证件与证照所载的父母信息。";
   }
   return "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。";
 }
@@ -1618,7 +1624,7 @@ function showHolder(answer) {
       + holderCheck(holder.holder_in_full, holder.holder_code_type, type && type.held_by_one_named
         ? "请与申请人身份证件核对；申请人可以是证照载明的另一方当事人（如结婚证的配偶），"
           + "不是持证人时请用“信息比对”核对其本人的公民身份号码。"
-        : "");
+        : "", holder.holder_code_masked);
   } else if (said) {
     text = "回执不记载持证人，不能说明所载证照是申请人的：请核对是否为申请人的证照，或请申请人提交证照，在“输入证照”中重新核验。";
   }
@@ -1988,7 +1994,7 @@ function render(report, by, check) {
   // for a 结婚证, either spouse: the wife of one her husband holds had been told to confirm it was hers, and refused)
   $("holder-check").textContent = report.license
     ? holderCheck(report.license.holder_in_full, report.license.holder_code_type,
-      (report.license.parties || []).length ? PARTY_CHECK : "")
+      (report.license.parties || []).length ? PARTY_CHECK : "", report.license.holder_code_masked)
     : "";
   show("holder-check", Boolean(report.license && report.license.holder_name_masked));
   // a license not found, or one the gateway did not look at (the document or code failed first): said apart

@@ -41,6 +41,7 @@ from tests.conftest import CIVIL, ID_CARD, MARKET, POLICE, TAX, RunningGateway, 
 from tests.signing.test_pdf_annotations import comment, updated
 
 QYKZ, CSDJ = "370100-QYKZ-001", "370100-CSDJ-001"  # the 公安局's matters; MATTER (发票申领) is the tax bureau's
+CBDJ = "370100-CBDJ-001"  # the 医疗保障局's 参保登记 (新生儿出生一件事)
 PASSPORT = "111000009910000279001"  # 护照: its holders known by a 公民身份号码 (111) or a passport number (414)
 EXIT_ENTRY, LAND = "11370100993701046D", "123701009937011183"  # 出入境管理支队 issues it; 不动产登记中心 checks it
 CHROMIUM = os.environ.get("ZZGW_CHROMIUM", "/usr/bin/chromium")
@@ -861,6 +862,26 @@ def test_a_newborns_certificate_is_compared_with_the_parent_who_applies(
         assert page.inner_text("#holder-check") == (
             "持证人尚无身份证件（以其他代码登记，如新生儿）：申请人应为其父母或监护人，"
             "请核对申请人（父母或监护人）的身份证件与证照所载的父母信息（持证人信息已部分隐去）。"
+        )
+
+
+def test_a_newborns_certificate_under_its_own_code_is_compared_with_the_parent_who_applies(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """A 出生医学证明 under the child's own 公民身份号码 has the code hidden whole (its valid_from would give the masked
+    number back: review prefill, R1), and the window still told the clerk to compare the applicant's own ID with the
+    holder's, "本人的证照（持证人信息已部分隐去）", where nothing of it is shown and a parent applies."""
+    from tests.api.test_guardian_consent import MEDICAL, certificate, parents
+
+    mother, father = parents()
+    license_id, _ = certificate(running, mother, father)
+    with at_work(browser, console, running.tokens[MEDICAL], CBDJ) as page:
+        page.fill("#query", license_id)
+        page.press("#query", "Enter")
+        assert "核验通过" in verdict(page, "PASSED")
+        assert page.inner_text("#holder-check") == (
+            "持证人的公民身份号码已全部隐去（出生时签发的证照，如新生儿的出生医学证明）：申请人应为其父母或监护人，"
+            "请核对申请人（父母或监护人）的身份证件与证照所载的父母信息。"
         )
 
 
