@@ -1644,7 +1644,8 @@ def build_server(
         server,
     )
     seal_pb2_grpc.add_SealServiceServicer_to_server(
-        SealServicer(gateway.seals, gateway.clock, gateway.member_name, max_message_bytes=limit), server
+        SealServicer(gateway.seals, gateway.clock, gateway.member_name, max_message_bytes=limit, audit=gateway.audit),
+        server,
     )
     audit_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(gateway.audit, gateway.member_name, gateway.catalog), server

@@ -55,3 +55,45 @@ def test_case_numbers_stored_before_0023_are_kept_as_now_typed(kind: str, tmp_pa
                 assert [r.receipt_id for r in uow.receipts.of_case("b", "CASE-9A")] == ["r1"]
         finally:
             db.dispose()
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_access_records_stored_before_0038_still_check_beside_a_seals_use(kind: str, tmp_path: Path) -> None:
+    """The columns a seal's use names (schema 0038) are empty in the records stored before, which hash as they did:
+    the chain checks across the upgrade, a seal's record appended after it included, and reads its seal back."""
+    from gateway.domain.audit import AuditAction, AuditEntry, ChainCheck, HeadMemos
+    from gateway.domain.model import SystemClock
+    from gateway.services.audit import AuditSigner, AuditTrail
+    from tests.conftest import gateway_key
+
+    key, certificate = gateway_key()
+    at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+    def entry(action: AuditAction, **fields: str) -> AuditEntry:
+        return AuditEntry(
+            at=at, caller="c", operator="", action=action, matter_code="", purpose="", decision="D", **fields
+        )
+
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        try:
+            migrate_to(db, "0037")
+            trail = AuditTrail(
+                db, AuditSigner(key=key, certificate=certificate), SystemClock(), memos=HeadMemos(b"m" * 32)
+            )
+            trail.record(entry(AuditAction.VERIFY_LICENSE, license_id="L1"), entry(AuditAction.GET_RECEIPT))
+            db.migrate()
+            trail.record(
+                entry(AuditAction.SEAL_DOCUMENT, seal_id="S1", document_sha256="a" * 64, result_sha256="b" * 64)
+            )
+            assert trail.check() == ChainCheck(ok=True, records=3, checkpoints=0)
+            with db.engine.connect() as connection:
+                rows = connection.execute(
+                    text("SELECT seq, seal_id, document_sha256, result_sha256 FROM access_records ORDER BY seq")
+                ).all()
+            assert [tuple(r) for r in rows] == [(1, "", "", ""), (2, "", "", ""), (3, "S1", "a" * 64, "b" * 64)]
+            with db.unit_of_work() as uow:
+                (third,) = uow.audit.page(2, 10)
+            assert (third.entry.seal_id, third.entry.document_sha256) == ("S1", "a" * 64)
+        finally:
+            db.dispose()

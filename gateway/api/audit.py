@@ -120,4 +120,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             type_name=self._type_name(kind),
             relation=relation.value if relation is not None else "",
             consent_granted_by=granter.value if granter is not None else "",
+            seal_id=r.entry.seal_id,
+            document_sha256=r.entry.document_sha256,
+            result_sha256=r.entry.result_sha256,
         )

@@ -77,6 +77,17 @@ class AuditAction(enum.StrEnum):
     GET_RECEIPT = "GET_RECEIPT"
     """A stored receipt was read by its number (``VerificationService.GetReceipt``, the console's 回执查询, or the
     archive's copy of a receipt file a clerk was handed), outside any matter: what it says of the license is read."""
+    REGISTER_SEAL = "REGISTER_SEAL"
+    """An issuer registered a seal (``SealService.RegisterSeal``; a retry answered with the seal it made too). On the
+    issuer's log, as each seal call is (``SEAL_CALLS``), naming the seal (``AuditEntry.seal_id``)."""
+    REVOKE_SEAL = "REVOKE_SEAL"
+    """An issuer revoked one of its seals (``RevokeSeal``): ``reason`` the CRL's (``key_compromise`` …); the reason
+    the issuer wrote is kept with the seal."""
+    SEAL_DOCUMENT = "SEAL_DOCUMENT"
+    """An issuer sealed a PDF (``SealDocument``): ``document_sha256`` and ``result_sha256`` the digests of the PDF sent
+    and of the sealed PDF returned. Not the signature's reason: free text, which may name a person."""
+    STAMP_DOCUMENT = "STAMP_DOCUMENT"
+    """An issuer stamped a document with an SM2 seal (``StampDocument``): the digests of the document and the stamp."""
     AUDIT_BREAK = "AUDIT_BREAK"
     """Written by the gateway itself, before a call's records, when it found the chain's end not vouched for as it
     appended (records added behind its back, the head memo deleted or changed, the whole trail deleted): it chains
@@ -109,6 +120,12 @@ holder), and a listing of a child's licenses (``child_code``) the parent it was 
 names them as the guardian of a minor (``AuthorizationService.consentable_licenses``)."""
 CONSENT_CALLS = frozenset({AuditAction.GRANT_CONSENT, AuditAction.WITHDRAW_CONSENT})
 """The records of a consent (``reason`` ``consent=ID``), whose granter a listing tells (``granted_by``)."""
+SEAL_CALLS = frozenset(
+    {AuditAction.REGISTER_SEAL, AuditAction.REVOKE_SEAL, AuditAction.SEAL_DOCUMENT, AuditAction.STAMP_DOCUMENT}
+)
+"""The records of a seal's registration, revocation and uses (用印登记): they name the seal (``AuditEntry.seal_id``),
+no license and no holder, and are on the log of the seal's issuer (``issuer_code``) alone. Answered, or ``REFUSED``
+with the refusal's reason once the call named the seal."""
 
 
 ACTION_WORDS: dict[str, str] = {
@@ -133,6 +150,10 @@ ACTION_WORDS: dict[str, str] = {
     "ISSUER_GET_LICENSE_DOCUMENT": "发证部门调阅证照文件",
     "GET_RECEIPT": "查验回执",
     "AUDIT_BREAK": "发现用证记录链尾未经网关确认",
+    "REGISTER_SEAL": "登记印章",
+    "REVOKE_SEAL": "吊销印章",
+    "SEAL_DOCUMENT": "盖章",
+    "STAMP_DOCUMENT": "电子签章",
 }
 """What each action of the access records is, in the words a holder reads (``AccessRecord.action_words``)."""
 DECISION_WORDS: dict[str, str] = {
@@ -153,6 +174,12 @@ DECISION_WORDS: dict[str, str] = {
     "UNCHANGED": "无变化（授权已用完、已过期或已撤回）",
     "REPEATED": "重复请求，答复原授权，未另行授权",
     "BROKEN": "记录链断裂",
+    # a seal's registration, revocation or use, and one refused (its reason the refusal's)
+    "REGISTERED": "已登记",
+    "REVOKED": "已吊销",
+    "SEALED": "已盖章",
+    "STAMPED": "已签章",
+    "REFUSED": "未办理",
     # a 信息比对's answer (ClaimResult), by its name
     "CORRECT_AND_VALID": "信息一致，证照有效",
     "NOT_YET_VALID": "信息一致，但证照尚未生效",
@@ -244,6 +271,8 @@ REASON_WORDS: dict[str, str] = {
     "SM2_SEAL_NOT_FOR_PDF": "发证部门的SM2印章不能在PDF文件上盖章，证照文件无法生成",
     "SM2_UNAVAILABLE": "本网关不能使用发证部门的SM2印章，证照文件无法生成",
     "SEALING_TIMED_OUT": "盖章超时，未能提供",
+    # a seal's use refused (SealService): the seal is another department's
+    "NOT_SEAL_OWNER": "印章不属于调用部门",
     "NOTHING_FILLED": "没有可预填的信息项",
     # a call refused for its use, or for what it asked
     "NOT_MATTER_DEPARTMENT": "该事项不由调用部门办理",
@@ -299,6 +328,12 @@ class AuditEntry:
     """What was answered: PASSED / FAILED / INDETERMINATE for a verification, PERMIT / DENY for sharing, …"""
     reason: str = ""
     receipt_id: str = ""
+    seal_id: str = ""
+    """A seal call's record (``SEAL_CALLS``): the seal registered, revoked or used."""
+    document_sha256: str = ""
+    """A seal's use: the SHA-256 (hex) of the document sent to be sealed or stamped, never the document itself."""
+    result_sha256: str = ""
+    """A seal's use answered: the SHA-256 (hex) of what was returned, the sealed PDF or the stamp."""
     subjects: tuple[str, ...] = ()
     """The co-subjects of the license used (``subjects_of``): people, other than the holder, whose 公民身份号码 it
     states, so that each one's access log lists the use as the holder's does. Kept sorted and without repeats, as
@@ -309,7 +344,8 @@ class AuditEntry:
             object.__setattr__(self, "subjects", tuple(sorted(set(self.subjects))))
 
     def mapping(self, seq: int) -> dict[str, object]:
-        # "subjects" only when there are some: a record naming none hashes as every record before co-subjects did
+        # "subjects" only when there are some, the seal and the digests only when given: a record naming none hashes
+        # as every record before co-subjects (and seal uses) were recorded did
         return {
             "seq": seq,
             "at": self.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
@@ -325,7 +361,15 @@ class AuditEntry:
             "reason": self.reason,
             "receipt_id": self.receipt_id,
             **({"subjects": list(self.subjects)} if self.subjects else {}),
+            **{key: value for key, value in self._seal_fields() if value},
         }
+
+    def _seal_fields(self) -> tuple[tuple[str, str], ...]:
+        return (
+            ("seal_id", self.seal_id),
+            ("document_sha256", self.document_sha256),
+            ("result_sha256", self.result_sha256),
+        )
 
 
 def _names_another_person(spec: FieldSpec) -> bool:

@@ -514,6 +514,18 @@ class SealService:
             raise NotFoundError(f"没有印章 {seal_id}（no seal {seal_id}）", reason="SEAL_NOT_FOUND")
         return seal
 
+    def owner_of(self, seal_id: str) -> str | None:
+        """The issuer whose seal ``seal_id`` is, None when there is no such seal (or the store cannot say now): whose
+        log a refused use of the seal is on."""
+        if not seal_id or len(seal_id) > 32:
+            return None
+        try:
+            with self._db.unit_of_work() as uow:
+                seal = uow.seals.get(seal_id)
+        except Exception:  # the refusal is what the caller is told; the store failing here adds nothing to it
+            return None
+        return seal.issuer_code if seal is not None else None
+
     def owned(self, caller: Member, seal_id: str) -> Seal:
         """The caller's seal as the store has it (``_require_active`` judges it with the CA's revocations)."""
         seal = self._stored(seal_id)

@@ -257,6 +257,13 @@ class AccessRecordRow(Base):
     decision: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(String(64))
     receipt_id: Mapped[str] = mapped_column(String(32))
+    seal_id: Mapped[str] = mapped_column(String(32), server_default="")
+    """A record of a seal's use, registration or revocation (``SEAL_CALLS``): the seal. Empty on every other record,
+    and on those stored before schema 0038."""
+    document_sha256: Mapped[str] = mapped_column(String(64), server_default="")
+    """A seal's use: the SHA-256 (hex) of the document sent to be sealed or stamped; never the document."""
+    result_sha256: Mapped[str] = mapped_column(String(64), server_default="")
+    """A seal's use answered: the SHA-256 (hex) of what was returned (the sealed PDF, the stamp)."""
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
     hash: Mapped[bytes] = mapped_column(LargeBinary)
 

@@ -1522,7 +1522,11 @@ def _set_head_memo_sql(placeholder: str) -> str:
 def add_access_records(statements: Statements, records: Sequence[AccessRecord]) -> None:
     """The records, then the co-subjects they name (``AuditEntry.subjects``), in the caller's transaction: no
     statement more for a group whose records name none."""
-    insert_rows(statements, _A, [_access_row(r) for r in records])
+    rows = [_access_row(r) for r in records]
+    # a seal call's records with the columns of schema 0038, the others without them (their defaults, empty): one
+    # statement for a group of either, as before
+    insert_rows(statements, _A, [row for row in rows if _SEAL_COLUMNS[0] not in row])
+    insert_rows(statements, _A, [row for row in rows if _SEAL_COLUMNS[0] in row])
     subjects = [(code, r.seq) for r in records for code in r.entry.subjects]
     if not subjects:
         return
@@ -1769,8 +1773,14 @@ def _not_by(caller: str, actions: Collection[str]) -> ColumnElement[bool]:
     return or_(_A.c.caller != caller, _A.c.action.not_in(sorted(actions)))
 
 
+_SEAL_COLUMNS = ("seal_id", "document_sha256", "result_sha256")
+"""What a record of a seal's use names besides (``AuditEntry.seal_id`` …; schema 0038): written only when it names a
+seal, so a record naming none is the row it was before."""
+
+
 def _access_row(record: AccessRecord) -> dict[str, object]:
     entry = record.entry
+    seal = (entry.seal_id, entry.document_sha256, entry.result_sha256)
     return {
         "seq": record.seq,
         "at": entry.at,
@@ -1787,6 +1797,7 @@ def _access_row(record: AccessRecord) -> dict[str, object]:
         "receipt_id": entry.receipt_id,
         "prev_hash": record.prev_hash,
         "hash": record.hash,
+        **(dict(zip(_SEAL_COLUMNS, seal, strict=True)) if any(seal) else {}),
     }
 
 
@@ -1807,6 +1818,9 @@ def _access_record(row: Row[tuple[object, ...]], subjects: Iterable[str] = ()) -
             decision=m["decision"],
             reason=m["reason"],
             receipt_id=m["receipt_id"],
+            seal_id=m["seal_id"],
+            document_sha256=m["document_sha256"],
+            result_sha256=m["result_sha256"],
             subjects=tuple(subjects),
         ),
         prev_hash=bytes(m["prev_hash"]),

@@ -42,7 +42,7 @@ class ListAccessRecordsRequest(_message.Message):
     def __init__(self, holder_code: _Optional[str] = ..., limit: _Optional[int] = ..., before: _Optional[int] = ..., omit_own_listings: _Optional[bool] = ...) -> None: ...
 
 class AccessRecord(_message.Message):
-    __slots__ = ("seq", "at", "caller", "caller_name", "operator", "action", "matter_code", "purpose", "license_id", "decision", "reason", "receipt_id", "action_words", "decision_words", "matter_name", "reason_words", "type_code", "type_name", "relation", "consent_granted_by")
+    __slots__ = ("seq", "at", "caller", "caller_name", "operator", "action", "matter_code", "purpose", "license_id", "decision", "reason", "receipt_id", "action_words", "decision_words", "matter_name", "reason_words", "type_code", "type_name", "relation", "consent_granted_by", "seal_id", "document_sha256", "result_sha256")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +63,9 @@ class AccessRecord(_message.Message):
     TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
     RELATION_FIELD_NUMBER: _ClassVar[int]
     CONSENT_GRANTED_BY_FIELD_NUMBER: _ClassVar[int]
+    SEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    RESULT_SHA256_FIELD_NUMBER: _ClassVar[int]
     seq: int
     at: _timestamp_pb2.Timestamp
     caller: str
@@ -83,7 +86,10 @@ class AccessRecord(_message.Message):
     type_name: str
     relation: str
     consent_granted_by: str
-    def __init__(self, seq: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caller: _Optional[str] = ..., caller_name: _Optional[str] = ..., operator: _Optional[str] = ..., action: _Optional[str] = ..., matter_code: _Optional[str] = ..., purpose: _Optional[str] = ..., license_id: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., receipt_id: _Optional[str] = ..., action_words: _Optional[str] = ..., decision_words: _Optional[str] = ..., matter_name: _Optional[str] = ..., reason_words: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., relation: _Optional[str] = ..., consent_granted_by: _Optional[str] = ...) -> None: ...
+    seal_id: str
+    document_sha256: str
+    result_sha256: str
+    def __init__(self, seq: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caller: _Optional[str] = ..., caller_name: _Optional[str] = ..., operator: _Optional[str] = ..., action: _Optional[str] = ..., matter_code: _Optional[str] = ..., purpose: _Optional[str] = ..., license_id: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., receipt_id: _Optional[str] = ..., action_words: _Optional[str] = ..., decision_words: _Optional[str] = ..., matter_name: _Optional[str] = ..., reason_words: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., relation: _Optional[str] = ..., consent_granted_by: _Optional[str] = ..., seal_id: _Optional[str] = ..., document_sha256: _Optional[str] = ..., result_sha256: _Optional[str] = ...) -> None: ...
 
 class ListAccessRecordsResponse(_message.Message):
     __slots__ = ("records", "next_before")

@@ -26,9 +26,9 @@ if _version_not_supported:
 
 
 class AuditServiceStub:
-    """The audit trail (用证记录): every answered verification, sharing and authorisation call, and an issuer's read of
-    its own record or document, appends one access record (or one per license it used), in a hash chain with signed
-    checkpoints.
+    """The audit trail (用证记录): every answered verification, sharing and authorisation call, an issuer's read of its
+    own record or document, and every registration, revocation and use of a seal (用印登记), appends one access record
+    (or one per license it used), in a hash chain with signed checkpoints.
     """
 
     def __init__(self, channel):
@@ -50,9 +50,9 @@ class AuditServiceStub:
 
 
 class AuditServiceServicer:
-    """The audit trail (用证记录): every answered verification, sharing and authorisation call, and an issuer's read of
-    its own record or document, appends one access record (or one per license it used), in a hash chain with signed
-    checkpoints.
+    """The audit trail (用证记录): every answered verification, sharing and authorisation call, an issuer's read of its
+    own record or document, and every registration, revocation and use of a seal (用印登记), appends one access record
+    (or one per license it used), in a hash chain with signed checkpoints.
     """
 
     def VerifyAuditLog(self, request, context):
@@ -65,7 +65,7 @@ class AuditServiceServicer:
     def ListAccessRecords(self, request, context):
         """Lists access records, newest first: a holder portal those about a person's licenses and about the licenses that
         name the person as a co-subject (a 结婚证's wife where the husband holds it; holder_code required), an issuer
-        those about its own licenses (with holder_code, those about one person's, held or naming them).
+        those about its own licenses and its own seals (with holder_code, those about one person's, held or naming them).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -93,9 +93,9 @@ def add_AuditServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AuditService:
-    """The audit trail (用证记录): every answered verification, sharing and authorisation call, and an issuer's read of
-    its own record or document, appends one access record (or one per license it used), in a hash chain with signed
-    checkpoints.
+    """The audit trail (用证记录): every answered verification, sharing and authorisation call, an issuer's read of its
+    own record or document, and every registration, revocation and use of a seal (用印登记), appends one access record
+    (or one per license it used), in a hash chain with signed checkpoints.
     """
 
     @staticmethod
