@@ -34,6 +34,7 @@ Errors (all ``PdfError``, a ``SigningError``; ``reason`` is the stable code)::
 
     PdfError
     ├── PdfTooLarge            PDF_TOO_LARGE          over the sealer's size limit
+    ├── PdfTooComplex          PDF_TOO_COMPLEX        more of its objects to parse than one reading may (1.5 MiB)
     ├── NotAPdf                NOT_A_PDF              no %PDF- header
     ├── TruncatedPdf           TRUNCATED_PDF          no %%EOF at the end
     ├── DamagedPdf             DAMAGED_PDF            header and trailer present, but it does not parse, or
@@ -130,6 +131,7 @@ __all__ = [
     "PageTooSmall",
     "PdfError",
     "PdfSealer",
+    "PdfTooComplex",
     "PdfTooLarge",
     "PdfVerification",
     "Provenance",
@@ -222,6 +224,15 @@ class DamagedPdf(PdfError):
     """The PDF starts and ends like one but its structure (xref, trailer, objects) is broken."""
 
     reason = "DAMAGED_PDF"
+
+
+class PdfTooComplex(PdfError):
+    """Reading the PDF would parse more of its objects than one reading is allowed (``MAX_READING_BYTES``): pages,
+    form fields and the like by the ten thousand, or dictionaries of huge arrays, packed small in compressed object
+    streams. The size limit bounds bytes, not the parser's work: a 1.3 MB file of 65,000 pages held the gateway's one
+    PDF thread for minutes, every issuer's sealing behind it, until its watchdog stopped the process (a review, R1)."""
+
+    reason = "PDF_TOO_COMPLEX"
 
 
 class TooManyRevisions(DamagedPdf):
@@ -766,6 +777,17 @@ def is_padded_copy(pdf: bytes, sha256: str) -> bool:
     return any(hashlib.sha256(pdf[: end + len(eol)]).hexdigest() == sha256 for eol in ends)
 
 
+MAX_READING_BYTES = 1536 * 1024
+"""Bytes of a PDF's objects' syntax (dictionaries, arrays, numbers, strings: not the data of its streams) that one
+reading of it parses at most, the checks, a seal and the analysis of what changed after a seal together
+(``PdfTooComplex``); each object read counts ``_READING_BYTES_AN_OBJECT`` more. A license document takes some tens of
+kilobytes, 3,000 pages some 350 KB, a form of 4,000 fields (835 KB) about 1 MB to seal or verify; pyHanko parses
+1.5 MiB of numbers in some seconds (five times that on a loaded machine), where 65,000 pages in a 1.3 MB file had
+taken it minutes."""
+_READING_BYTES_AN_OBJECT = 32
+"""What reading one object costs besides its bytes (finding it, its place in an object stream's header)."""
+
+
 class _ObjectStreamHeader:
     """The header of one object stream (``/N`` pairs of object number and offset), read as far as has been asked for
     and no further, each pair once (``_Reader``)."""
@@ -820,11 +842,37 @@ class _Reader(PdfFileReader):
     (the object, a strict read's errors, a null when not strict) is pyHanko's, as is the reading of the object
     itself. (To be reported upstream; drop this when pyHanko keeps the offsets.)"""
 
-    def __init__(self, stream: io.BytesIO, strict: bool = True) -> None:
+    def __init__(self, stream: io.BytesIO, strict: bool = True, *, most: int | None = None) -> None:
         self._object_stream_headers: dict[int, _ObjectStreamHeader] = {}
         self.object_stream_headers_read = 0
         """Object stream headers begun (one a stream read, however many of its objects are): for the tests."""
+        self.parsed = 0
+        """Bytes of the objects' syntax parsed so far (``_parsed``)."""
+        self._most = MAX_READING_BYTES if most is None else most
         super().__init__(stream, strict=strict)
+
+    def _read_object(
+        self, ref: generic.Reference, marker: Any, never_decrypt: bool = False, as_metadata_stream: bool = False
+    ) -> Any:
+        obj = super()._read_object(ref, marker, never_decrypt=never_decrypt, as_metadata_stream=as_metadata_stream)
+        if isinstance(marker, int):  # written plainly in the file (one in an object stream: _get_object_from_stream)
+            parsed = self.stream.tell() - marker
+            if isinstance(obj, generic.StreamObject):  # a stream's data is sliced as it is, not parsed
+                parsed -= len(obj.encoded_data)
+            self._parsed(parsed)
+        return obj
+
+    def _parsed(self, count: int) -> None:
+        """Count ``count`` bytes of an object's syntax parsed, and the object: PdfTooComplex past ``MAX_READING_BYTES``
+        (pyHanko parses some microseconds a byte, a number or a hex digit at a time, and reads each object of a
+        past revision again: what one reading parses is what it costs). Every reading of the PDF counts, the
+        checks, the seal's and pyHanko's analysis of what changed after a seal, each object every time it is read."""
+        self.parsed += max(count, 0) + _READING_BYTES_AN_OBJECT
+        if self.parsed > self._most:
+            raise PdfTooComplex(
+                f"reading the PDF would parse more than {self._most:,} bytes of its objects (pages, fields…; its "
+                "streams' data not counted), more than the gateway reads of one PDF"
+            )
 
     def _get_object_from_stream(self, idnum: int, stmnum: int, idx: int) -> Any:
         stream = generic.Reference(stmnum, 0, self).get_object()
@@ -859,6 +907,7 @@ class _Reader(PdfFileReader):
             if self.strict:
                 raise misc.PdfStrictReadError(f"Can't read object stream: {exc}") from exc
             obj = generic.NullObject()
+        self._parsed(data.tell() - header.first - offset)
         if isinstance(obj, generic.StreamObject | generic.IndirectObject):
             if self.strict:
                 raise misc.PdfStrictReadError("Encountered forbidden object type in object stream")

@@ -75,7 +75,7 @@ const REASONS = {
   CRL_MISSING: "缺少吊销列表，无法确认印章证书是否已吊销", CRL_STALE: "吊销列表已过期，无法确认印章证书是否已吊销",
   NO_TIMESTAMP: "签章没有可信时间戳", TIMESTAMP_INVALID: "签章时间戳无效", TIMESTAMP_UNTRUSTED: "签章时间戳不是可信机构签发",
   DAMAGED_PDF: "PDF 文件已损坏", SIGNATURE_UNREADABLE: "签章无法读取", TRUNCATED_PDF: "PDF 文件不完整", ENCRYPTED_PDF: "PDF 文件已加密",
-  NOT_A_PDF: "不是 PDF 文件", TOO_MANY_REVISIONS: "PDF 文件修订次数过多",
+  NOT_A_PDF: "不是 PDF 文件", TOO_MANY_REVISIONS: "PDF 文件修订次数过多", PDF_TOO_COMPLEX: "PDF 文件结构过于复杂",
 };
 // A ZZ1: code the gateway could not read (gateway.services.verification's _UNREADABLE_QR: MALFORMED, a code cut short
 // or misread, as a handheld scanner or a phone screen drops characters; TOO_LARGE; NOT_ZZ1). The gateway's verdict
@@ -114,6 +114,7 @@ const ERRORS = {
   DAMAGED_PDF: "PDF 文件已损坏，无法读取。" + PDF_AGAIN,
   ENCRYPTED_PDF: "PDF 文件已加密，不能核验。请申请人提供发证部门出具的未加密原文件，" + PDF_OTHER_WAYS,
   TOO_MANY_REVISIONS: "PDF 文件修订次数过多，不能核验。" + PDF_AGAIN,
+  PDF_TOO_COMPLEX: "PDF 文件结构过于复杂（页面、表单等对象过多或过大），不能核验。" + PDF_TOO_LARGE_ADVICE,
   REQUEST_TOO_LARGE: "提交的内容过大（所选文件或输入的文字），请缩小后重试",
   UNKNOWN_MATTER: "未知的办理事项", ONE_OF: "请提供一种核验方式（只填写或选择其中一种）",
   INVALID_LICENSE_ID: "证照标识格式不正确或校验码不符，请核对后重新输入", NOT_A_LICENSE_CODE: "该二维码不是电子证照核验码",

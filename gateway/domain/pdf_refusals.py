@@ -18,6 +18,7 @@ from signing.pdf import PdfError
 
 PDF_REFUSALS: Mapping[str, str] = {
     "PDF_TOO_LARGE": "PDF 文件过大",
+    "PDF_TOO_COMPLEX": "PDF 文件结构过于复杂，无法读取",
     "NOT_A_PDF": "不是 PDF 文件",
     "TRUNCATED_PDF": "PDF 文件不完整，可能被截断了",
     "DAMAGED_PDF": "PDF 文件已损坏，无法读取",

@@ -38,6 +38,7 @@ from gateway.store.database import Database
 from signing.pdf import (
     MAX_SUPPLIED_REVISIONS,
     PdfError,
+    PdfTooComplex,
     TooManyRevisions,
     provenance,
     revisions,
@@ -423,6 +424,8 @@ def _check_verifies(pdf: bytes, seals: SealService) -> None:
             ours = validate_sync(
                 pdf, trust_roots=seals.trust_roots(), intermediates=seals.intermediates(), crls=(), field_name=last
             )
+    except PdfTooComplex as exc:  # more to read than a reading does: so VerifyDocument would refuse it
+        raise pdf_refusal("document", exc) from exc
     except PdfError as exc:
         raise InvalidRequestError(
             [

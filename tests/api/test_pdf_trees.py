@@ -425,3 +425,54 @@ def test_an_unsigned_pdf_of_many_pages_is_answered_no_signature_before_its_pages
     # and an issuer's own document has them checked, signed or not
     reason, _, _ = refused(lambda: stub(running).IssueLicense(new_request(25, document=page_dag(30))), "document")
     assert reason == "DAMAGED_PDF"
+
+
+def test_a_pdf_whose_objects_take_too_much_parsing_is_refused_and_sealing_goes_on(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 1.3 MB PDF of 65,000 pages, each holding 200 numbers in object streams, sent to SealDocument held the
+    process's one PDF thread for minutes: another issuer's one-page sealing timed out behind it, and the watchdog
+    stopped the process; the same file signed, sent to VerifyDocument by a consumer, got it stopped too (a review,
+    R1). A reading parses at most ``MAX_READING_BYTES`` of a PDF's objects: past it, SealDocument, VerifyDocument and
+    IssueLicense's document refuse the PDF as PDF_TOO_COMPLEX on the field it came in. Here with a limit of 100 KB
+    for a PDF of 1,000 such pages (400 KB to parse), counted in the numbers parsed, not in seconds; the real limit
+    is in tests/signing/test_pdf_reading_cost.py."""
+    from protos.zzgw.v1 import seal_pb2
+    from signing import pdf as pdf_module
+    from tests.api.test_seals import license_pdf, register, seals
+    from tests.conftest import POLICE
+    from tests.signing.test_pdf_reading_cost import counting_numbers_read, numbered_pages
+
+    pdf = numbered_pages(1000, 200)
+    signed = sign_invisibly(pdf, "A")
+    market_seal, police_seal = register(running), register(running, POLICE)
+    monkeypatch.setattr(pdf_module, "MAX_READING_BYTES", 100 * 1024)
+    counted = counting_numbers_read(monkeypatch)
+    calls = {
+        "pdf": lambda: seals(running, MARKET).SealDocument(
+            seal_pb2.SealDocumentRequest(seal_id=market_seal.seal_id, pdf=pdf), timeout=60
+        ),
+        "document": lambda: stub(running).IssueLicense(new_request(26, document=pdf), timeout=60),
+        "verify pdf": lambda: verifier(running).VerifyDocument(
+            verification_pb2.VerifyDocumentRequest(use=USE, pdf=signed), timeout=60
+        ),
+    }
+    for name, call in calls.items():
+        counted[0] = 0
+        reason, message, _ = refused(call, name.split()[-1])
+        assert reason == "PDF_TOO_COMPLEX", (name, message)
+        assert message.startswith("PDF 文件结构过于复杂"), (name, message)
+        assert f"more than {100 * 1024:,} bytes of its objects" in message and not message.endswith("…"), name
+        assert counted[0] < 60_000 * 3, (name, counted[0])  # each reading stops at 100 KB: 50,000 numbers
+    # an issuer's document that reads within the limit and, sealed, would verify past it (its seal's contents): as
+    # VerifyDocument would refuse it, not as a PDF damaged by sealing
+    monkeypatch.setattr(pdf_module, "MAX_READING_BYTES", 60 * 1024)  # 100 pages: 50 KB; sealed, verified: 68 KB
+    reason, message, _ = refused(
+        lambda: stub(running).IssueLicense(new_request(27, document=numbered_pages(100, 200)), timeout=60), "document"
+    )
+    assert (reason, message.startswith("PDF 文件结构过于复杂")) == ("PDF_TOO_COMPLEX", True), message
+    # and the next issuer's sealing is served at once
+    sealed = seals(running, POLICE).SealDocument(
+        seal_pb2.SealDocumentRequest(seal_id=police_seal.seal_id, pdf=license_pdf(running)), timeout=30
+    )
+    assert sealed.sealed_pdf.startswith(b"%PDF-")

@@ -41,6 +41,7 @@ from reportlab.pdfgen import canvas
 from signing.keys import ECDSA_P256_SHA256, RSA2048_SHA256, SoftwareKey
 from signing.pdf import (
     MAX_CARRIED_CERTIFICATES,
+    MAX_READING_BYTES,
     MAX_REVISIONS,
     SEAL_MARGIN_PT,
     SEAL_SIZE_PT,
@@ -1230,16 +1231,20 @@ def test_contents_that_would_keep_asn1crypto_reading_for_minutes_are_unreadable_
     ca: SealMakerCA, seal_png: bytes, long_tags_kept_from_asn1crypto: list[int]
 ) -> None:
     """2 MiB of 0xFF as a seal's /Contents, in a PDF under the request limit, is one tag number that never ends:
-    asn1crypto had read it for minutes on a handler thread, until the watchdog stopped the gateway."""
+    asn1crypto had read it for minutes on a handler thread, until the watchdog stopped the gateway. Its 4 MiB of hex
+    digits are more than a reading of a PDF parses (``MAX_READING_BYTES``): it is refused as too complex before the
+    contents are read; 512 KiB of them are read, and found unreadable before asn1crypto reads them."""
     key = SoftwareKey.generate(ECDSA_P256_SHA256)
-    sealer = PdfSealer(
-        key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=None, bytes_reserved=2 * 1024 * 1024
-    )
-    sealed = asyncio.run(sealer.seal(one_page_pdf(), field_name="Seal1"))
-    broken = broken_signatures(sealed)["contents a tag number that never ends"]
-    with pytest.raises(UnreadableSignature) as caught:
-        validate_sync(broken, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], at=LATER)
-    assert caught.value.reason == "SIGNATURE_UNREADABLE"
+    for reserved in (2 * 1024 * 1024, 512 * 1024):
+        sealer = PdfSealer(
+            key, issue(ca, key), [ca.intermediate], seal_png=seal_png, timestamper=None, bytes_reserved=reserved
+        )
+        sealed = asyncio.run(sealer.seal(one_page_pdf(), field_name="Seal1"))
+        broken = broken_signatures(sealed)["contents a tag number that never ends"]
+        with pytest.raises(PdfError) as caught:
+            validate_sync(broken, trust_roots=[ca.root], intermediates=[ca.intermediate], crls=[], at=LATER)
+        expected = "PDF_TOO_COMPLEX" if reserved > MAX_READING_BYTES // 2 else "SIGNATURE_UNREADABLE"
+        assert caught.value.reason == expected, reserved
     assert long_tags_kept_from_asn1crypto == []
 
 

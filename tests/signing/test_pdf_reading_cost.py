@@ -17,7 +17,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 
 from signing import pdf as pdf_module
-from signing.pdf import DamagedPdf, revisions
+from signing.pdf import MAX_READING_BYTES, DamagedPdf, PdfTooComplex, revisions
 from tests.api.test_documents import by_hand
 
 
@@ -264,3 +264,55 @@ def _update(pdf: bytes, body: bytes, number: int) -> bytes:
         out += b"%d 1\n%010d 00000 n \n" % (number, at)
     out += b"trailer\n<< /Size %d /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, previous, xref)
     return bytes(out)
+
+
+def numbered_pages(count: int, numbers: int) -> bytes:
+    """A PDF of ``count`` pages in one object stream, each page's dictionary holding an array of ``numbers`` zeros
+    (``/X``: harmless, no viewer reads it). The review's file, 65,000 such pages of 200 numbers, is 1.3 MB: well
+    under the size limit, and minutes of pyHanko's parsing."""
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % (10 + i) for i in range(count)), count),
+    }
+    for i in range(count):
+        objects[10 + i] = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /X [%s] >>" % (b"0 " * numbers)
+    return object_stream_pdf(objects)
+
+
+def test_a_pdf_whose_objects_take_more_parsing_than_one_reading_does_is_refused(
+    numbers_read: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,500 pages of 200 numbers (20 KB): 300,000 numbers, more than a reading parses (here 256 KiB, each number
+    2 bytes; the real limit, 1.5 MiB, takes a loaded machine past a test's time). Refused as too complex once the
+    limit is reached, not parsed to the end: every reading of a PDF, an issuer's SealDocument as a consumer's
+    VerifyDocument, ran on until the gateway's watchdog stopped the process (a review, R1). Counted in the numbers
+    the parser reads, not in seconds."""
+    assert MAX_READING_BYTES == 1536 * 1024
+    monkeypatch.setattr(pdf_module, "MAX_READING_BYTES", 256 * 1024)
+    pdf = numbered_pages(1500, 200)
+    assert len(pdf) < 30_000
+    with pytest.raises(PdfTooComplex, match=f"more than {256 * 1024:,} bytes of its objects"):
+        revisions(pdf)
+    assert numbers_read[0] < 128 * 1024 + 1000, numbers_read[0]
+
+
+def test_the_reading_limit_counts_each_reading_of_an_object_and_not_a_stream_s_data(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What is counted is what is parsed: a page's dictionary in an object stream or written plainly alike, a
+    stream's data not at all (a license's pictures and fonts are sliced out whole, never parsed)."""
+    reader = pdf_module._read(numbered_pages(1000, 200))
+    assert 1000 * 400 < reader.parsed < 1000 * 520, reader.parsed  # "0 " 200 times, its words, its place in /Kids
+    plain = by_hand(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /X [%s] >>" % (b"0 " * 5000),
+        b"<< /Length 1000000 >>\nstream\n%s\nendstream" % (b"0 " * 500_000),
+    )
+    reader = pdf_module._read(plain)
+    assert 10_000 < reader.parsed < 11_000, reader.parsed  # the page's numbers; the content stream's data not
+    reader.get_object(generic.Reference(4, 0, reader))  # type: ignore[no-untyped-call]
+    assert 10_000 < reader.parsed < 11_500, reader.parsed
+    monkeypatch.setattr(pdf_module, "MAX_READING_BYTES", 8000)
+    with pytest.raises(PdfTooComplex):
+        pdf_module._read(plain)
