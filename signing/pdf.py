@@ -45,6 +45,7 @@ Errors (all ``PdfError``, a ``SigningError``; ``reason`` is the stable code)::
     │   └── UnreadableSignature SIGNATURE_UNREADABLE  a signature whose /ByteRange, /Contents or CMS cannot be read,
     │                                                 or whose /Contents is DER asn1crypto is not given (signing.der)
     ├── EncryptedPdf           ENCRYPTED_PDF          encrypted documents are neither sealed nor verified
+    ├── CertifiedNoChanges     CERTIFIED_NO_CHANGES   its author certified it allowing no changes: no seal follows
     ├── BadPlacement           BAD_PLACEMENT          no such page, a box off the page, field name taken
     │   └── NoSuchPage         BAD_PLACEMENT          no such page: the page asked for, not the PDF, is to fix
     ├── NoSignature            NO_SIGNATURE           nothing to verify
@@ -103,7 +104,7 @@ from pyhanko.sign.diff_analysis import (
 from pyhanko.sign.diff_analysis.rules_api import QualifiedWhitelistRule, ReferenceUpdate, RelativeContext
 from pyhanko.sign.general import SigningError as _PyHankoSigningError
 from pyhanko.sign.timestamps import TimeStamper
-from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko.sign.validation import async_validate_pdf_signature, read_certification_data
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature, extract_contents
@@ -122,6 +123,7 @@ _log = logging.getLogger("zzgw.pdf")
 
 __all__ = [
     "BadPlacement",
+    "CertifiedNoChanges",
     "CheckResult",
     "DamagedPdf",
     "EncryptedPdf",
@@ -246,6 +248,14 @@ class EncryptedPdf(PdfError):
     """The PDF is encrypted: seals are applied to plain documents only, and verified on them only."""
 
     reason = "ENCRYPTED_PDF"
+
+
+class CertifiedNoChanges(PdfError):
+    """The PDF's author certified it (a DocMDP signature, ISO 32000-1 12.8.2.2) allowing no changes, so no seal may
+    follow: the PDF is sound, and saving it anew would strip the certification. pyHanko's refusal had been said as
+    damage, DAMAGED_PDF, with the advice to print it to PDF (a review, R5)."""
+
+    reason = "CERTIFIED_NO_CHANGES"
 
 
 class BadPlacement(PdfError):
@@ -534,6 +544,7 @@ class PdfSealer:
         placement = _placement(writer, page, box)
         if field_name in _field_names(writer.prev):
             raise BadPlacement(f"the PDF has a field named {field_name!r} already")
+        _check_open_to_seals(reader)
         _carry_info_into_new_xmp(writer)
         metadata = signers.PdfSignatureMetadata(
             field_name=field_name,
@@ -578,6 +589,20 @@ class PdfSealer:
                 raise DamagedPdf(f"cannot seal this PDF: {_why(exc)}") from exc
             raise
         return output.getvalue()
+
+
+def _check_open_to_seals(reader: PdfFileReader) -> None:
+    """CertifiedNoChanges when the PDF's author certified it allowing no changes (DocMDP P 1), which pyHanko refuses
+    to sign after; a certification that cannot be read is left to pyHanko, which says what it cannot read."""
+    try:
+        certification = read_certification_data(reader)
+    except (*_UNREADABLE, SignatureValidationError):
+        return
+    if certification is not None and certification.permission is fields.MDPPerm.NO_CHANGES:
+        raise CertifiedNoChanges(
+            "the PDF's author certified it allowing no changes (a DocMDP certification): a seal would be one; ask the "
+            "author for a copy certified to allow signing, or not certified"
+        )
 
 
 def _timestamp_failure(exc: BaseException) -> TimestampUnavailable | None:

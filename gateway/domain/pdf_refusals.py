@@ -24,6 +24,7 @@ PDF_REFUSALS: Mapping[str, str] = {
     "DAMAGED_PDF": "PDF 文件已损坏，无法读取",
     "TOO_MANY_REVISIONS": "PDF 文件修订次数过多",
     "ENCRYPTED_PDF": "PDF 文件已加密",
+    "CERTIFIED_NO_CHANGES": "PDF 文件已由制作者认证锁定，不允许再盖章",
     "NO_SIGNATURE": "PDF 文件没有签章",
     "SIGNATURE_UNREADABLE": "PDF 文件的签章无法读取",
     "BAD_PLACEMENT": "盖章页码或位置超出 PDF 文件范围",

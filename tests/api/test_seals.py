@@ -1077,3 +1077,32 @@ def test_a_card_sized_pdf_is_sealed_with_a_smaller_stamp_and_a_tiny_one_is_refus
         "盖章页码或位置超出 PDF 文件范围，页面太小，放不下印章（page 0 (15 × 15 mm) is too small for a stamp: one is at"
         " least 20 mm across）"
     )
+
+
+def test_a_pdf_its_author_certified_against_changes_is_refused_as_locked(running: RunningGateway) -> None:
+    """A PDF certified by its author with DocMDP "no changes" (P 1) was refused DAMAGED_PDF, "PDF 文件已损坏，无法
+    读取", whose advice (save it anew, print to PDF) strips the certification: the PDF is sound, and its author's lock
+    is what forbids the seal (a review, R5). It is refused as locked, in its own words, for SealDocument as for an
+    issuer's document; one certified allowing form filling and signatures (P 2) is sealed."""
+    from pyhanko.sign.fields import MDPPerm
+
+    from tests.api.test_documents import new_request, stub
+    from tests.signing.test_pdf import one_page_pdf, sign_invisibly
+
+    locked = sign_invisibly(one_page_pdf(), "Author", certified=MDPPerm.NO_CHANGES)
+    seal = register(running)
+    with pytest.raises(grpc.RpcError) as sealing:
+        seals(running, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=locked))
+    with pytest.raises(grpc.RpcError) as issuing:
+        stub(running).IssueLicense(new_request(31, document=locked))
+    for caught, field in ((sealing, "pdf"), (issuing, "document")):
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        ((where, said),) = descriptions(caught.value).items()
+        assert where == (field, "CERTIFIED_NO_CHANGES")
+        assert said.startswith("PDF 文件已由制作者认证锁定，不允许再盖章"), said
+        assert "no changes" in said and "损坏" not in said and "print to PDF" not in said, said
+    open_to_signing = sign_invisibly(one_page_pdf(), "Author", certified=MDPPerm.FILL_FORMS)
+    sealed = seals(running, MARKET).SealDocument(
+        seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=open_to_signing)
+    )
+    assert sealed.sealed_pdf.startswith(open_to_signing)

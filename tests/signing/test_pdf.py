@@ -31,7 +31,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from pyhanko.sign import signers
-from pyhanko.sign.fields import SigFieldSpec, append_signature_field
+from pyhanko.sign.fields import MDPPerm, SigFieldSpec, append_signature_field
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore
@@ -420,10 +420,12 @@ def sign_invisibly(
     signed_as: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None = None,
     chain: Sequence[x509.Certificate] = (),
     timestamper: TimeStamper | None = None,
+    certified: MDPPerm | None = None,
 ) -> bytes:
     """``pdf`` with a second, invisible signature (a new field with no area) by a self-signed key of 某申请人 unless
     ``signed_as`` (key, certificate; ``chain`` carried along), timestamped by ``timestamper`` if given, as a desktop
-    signer adds one: pyHanko's signer directly, not the sealer, which always draws its seal."""
+    signer adds one: pyHanko's signer directly, not the sealer, which always draws its seal. ``certified``: an
+    author's certification (DocMDP) allowing so much after it instead."""
     if signed_as is None:
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "某申请人")])
@@ -452,7 +454,12 @@ def sign_invisibly(
     )
     out = io.BytesIO()
     signers.PdfSigner(
-        signers.PdfSignatureMetadata(field_name=field_name, md_algorithm="sha256"),
+        signers.PdfSignatureMetadata(
+            field_name=field_name,
+            md_algorithm="sha256",
+            certify=certified is not None,
+            docmdp_permissions=certified or MDPPerm.FILL_FORMS,
+        ),
         signer,
         timestamper=timestamper,
         new_field_spec=SigFieldSpec(sig_field_name=field_name),
