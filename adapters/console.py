@@ -47,7 +47,6 @@ gRPC code. Nothing of a request is logged.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import dataclasses
@@ -100,6 +99,7 @@ from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import verification_pb2
 from signing.results import CheckResult, Finding
 
+from .http_connections import store_work
 from .license_codes import MAX_QR_IMAGE_BYTES, license_code_in, query_of
 from .receipt_file import read_receipt, receipt_json
 
@@ -924,7 +924,7 @@ async def run_blocking(call: Callable[[], Reply]) -> Reply:
     a sign-in refused after its token was recognised had been logged as a stranger's, a reviewer) (anything else
     propagates: a defect)."""
     try:
-        return await asyncio.get_running_loop().run_in_executor(None, call)
+        return await store_work(call)  # given up while the database does not answer
     except ZzgwError as error:
         return error_reply(error)._replace(member=attributed_member(error))
 

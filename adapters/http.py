@@ -76,10 +76,14 @@ from adapters.console import headers as console_headers
 from adapters.http_connections import (
     ACCEPT_BACKLOG,
     LISTEN_BACKLOG,
+    NOT_ANSWERING,
+    OWN_WORK_THREAD_NAME,
+    OWN_WORK_THREADS,
     ConnectionLimits,
     Connections,
     Work,
     accept_errors_said_once,
+    store_work,
 )
 from adapters.http_connections import ClientGone as _ClientGone
 from gateway import metrics
@@ -139,10 +143,16 @@ class HttpApp:
         sm2_crl: Callable[[], bytes] | None = None,
         certificates: Mapping[str, bytes | Callable[[], bytes]] | None = None,
         console: Console | None = None,
+        not_answering: Callable[[], bool] | None = None,
     ):
         """``crl``, ``sm2_crl``: what makes the CRL of the seal-maker CA and of the SM2 seal maker when asked;
-        ``certificates``: PEM by name, or what makes it when asked (a list that grows while the gateway runs)."""
+        ``certificates``: PEM by name, or what makes it when asked (a list that grows while the gateway runs);
+        ``not_answering``: whether readiness says the database does not answer now, so that a request's work on the
+        store is given up then (``store_work``). ``/metrics`` and ``/tsa`` need no database: their work runs on
+        threads of their own (``OWN_WORK_THREADS``), never behind work that waits on the store."""
         self._timestamp = timestamp
+        self._not_answering = not_answering
+        self._own_work = Work(OWN_WORK_THREADS, OWN_WORK_THREAD_NAME)
         self._crls = {path: made for path, made in ((CRL_PATH, crl), (SM2_CRL_PATH, sm2_crl)) if made is not None}
         self._certificates = dict(certificates or {})
         self._console = console
@@ -183,6 +193,7 @@ class HttpApp:
         if allowed is not None and scope["method"] not in allowed:
             await self._not_allowed(scope, allowed, counted)
             return
+        NOT_ANSWERING.set(self._not_answering)  # this request's task's own context
         with contextlib.suppress(_ClientGone):  # nothing to answer, nor to count: a 408 was, or no one is left
             await self.serve({**scope, "method": "GET"} if head else scope, reading, counted)
 
@@ -228,7 +239,7 @@ class HttpApp:
             await _respond(send, 200, b"ok\n", "text/plain; charset=utf-8")
         elif path == METRICS_PATH and method == "GET":
             # every worker's files are read in multiprocess mode: off the event loop
-            exposed = await _made(scope, metrics.exposition, send)
+            exposed = await _made(scope, metrics.exposition, send, self._own_work)
             if exposed is not None:
                 scraped, kind = exposed
                 await _respond(send, 200, scraped, kind, [(b"cache-control", b"no-store")])
@@ -240,7 +251,7 @@ class HttpApp:
                 return
             # The authority answers every input (a rejection for bad ones); signing runs off the event loop.
             timestamp = self._timestamp
-            reply = await _made(scope, lambda: timestamp(body), send)
+            reply = await _made(scope, lambda: timestamp(body), send, self._own_work)
             if reply is not None:
                 await _respond(send, 200, reply, "application/timestamp-reply")
         elif (
@@ -326,9 +337,8 @@ async def _console_call(
     first (``Console.caller``), before a byte of the body is read: a stranger's request is refused unread, however
     large, and never parsed. A request larger than the call takes is refused unread too, at once when its
     ``Content-Length`` says so, else once that much has come."""
-    loop = asyncio.get_running_loop()
     try:
-        user = await loop.run_in_executor(None, console.caller, authorization, call)
+        user = await store_work(lambda: console.caller(authorization, call))
     except ZzgwError as error:
         return error_reply(error)._replace(member=attributed_member(error)), True
     limit = call.max_bytes
@@ -339,15 +349,18 @@ async def _console_call(
     return await run_blocking(lambda: call.answer(user, request)), False
 
 
-async def _made(scope: Scope, make: Callable[[], T], send: Send) -> T | None:
-    """What ``make`` returns, made off the event loop (it may read the store, sign, read files); None when it failed,
+async def _made(scope: Scope, make: Callable[[], T], send: Send, own: Work | None = None) -> T | None:
+    """What ``make`` returns, made off the event loop (it may read the store, sign, read files: ``store_work``), or on
+    ``own``, threads of its own, for work that needs no database; None when it failed,
     the failure answered: the store unavailable (a database away, a file gone) ``503`` with ``Retry-After`` to try
     again, said at most once per reason per 5 s (``_STORE_LINES``, the console's); anything else (a defect) ``500``
     with an id the log's line names, said at most once per route per 5 s. Either is counted by its route, as any
     answer. Such failures had raised out of the app: uvicorn answered a bare 500 that no metric counted and wrote a
     traceback of some 130 lines in its own format for each request, a stranger's CRL fetch too (a reviewer, R2)."""
     try:
-        return await asyncio.get_running_loop().run_in_executor(None, make)
+        if own is not None:
+            return await asyncio.get_running_loop().run_in_executor(own, make)
+        return await store_work(make)
     except _ClientGone:
         raise
     except Exception as exc:

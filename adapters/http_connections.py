@@ -87,6 +87,7 @@ from uvicorn.server import ServerState
 from gateway import metrics
 from gateway.domain.counts import counted
 from gateway.logs import OncePer, since
+from gateway.store.database import DatabaseNotAnswering
 from gateway.threads import HTTP_WORK_THREADS, name_this_thread
 
 T = TypeVar("T")
@@ -134,6 +135,19 @@ WORK_THREADS = HTTP_WORK_THREADS
 """The HTTP side's threads for the work of its requests (``Work``): a timestamp, a CRL, a scrape of the metrics, a
 console call. asyncio's default had been as many as the machine's cores and 4 (6 on two cores), whatever else."""
 WORK_THREAD_NAME = "zzgw-http-work"
+OWN_WORK_THREADS = 4
+"""The HTTP side's threads for the work of requests that need no database (``/metrics``, ``/tsa``): a store that does
+not answer held every ``WORK_THREADS`` thread with CRL fetches, and a scrape of the metrics and the partner provinces'
+timestamps had waited behind them for as long as the database stayed frozen (a reviewer, opshttp R1)."""
+OWN_WORK_THREAD_NAME = "zzgw-http-nodb"
+STORE_LOOK_SECONDS = 0.25
+"""How often a request waiting on the store looks whether readiness says the database does not answer
+(``store_work``)."""
+NOT_ANSWERING: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar(
+    "zzgw_http_not_answering", default=None
+)
+"""Whether readiness says the database does not answer now (``DATABASE_NOT_ANSWERING``), for the request the running
+task answers (set by the app: ``adapters.http.HttpApp``); None where nothing says it."""
 _ANSWERING: contextvars.ContextVar[_Connection | None] = contextvars.ContextVar("zzgw_http_answering", default=None)
 """The connection whose request the running task answers (set where uvicorn makes the task: ``_Http11``)."""
 
@@ -150,12 +164,10 @@ class Work(futures.ThreadPoolExecutor):
     answered, and a stranger whose connections' requests queued for the threads (pipelined TSA queries) kept every new
     connection out (a reviewer, R1). Work whose connection has been closed meanwhile is not done (``ClientGone``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None, name: str = WORK_THREAD_NAME) -> None:
+        """``threads``: ``WORK_THREADS`` unless given."""
         super().__init__(
-            max_workers=WORK_THREADS,
-            thread_name_prefix=WORK_THREAD_NAME,
-            initializer=name_this_thread,
-            initargs=(WORK_THREAD_NAME,),
+            max_workers=threads or WORK_THREADS, thread_name_prefix=name, initializer=name_this_thread, initargs=(name,)
         )
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> futures.Future[T]:
@@ -175,7 +187,33 @@ class Work(futures.ThreadPoolExecutor):
             finally:
                 connection.ran()
 
-        return super().submit(run)
+        future = super().submit(run)
+        # given up before a thread took it (``store_work``, on the loop): no longer work that waits
+        future.add_done_callback(lambda done: connection.working() if done.cancelled() else None)
+        return future
+
+
+async def store_work(fn: Callable[[], T], executor: futures.Executor | None = None) -> T:
+    """What ``fn`` returns, run on ``executor`` (the loop's default, ``Work``), for work that may wait on the store: it
+    is given up, and ``DatabaseNotAnswering`` raised (answered 503 as the store unavailable), as soon as readiness says
+    the database does not answer (``NOT_ANSWERING``), at once if it says so already. A pooled session whose server
+    is frozen (a stopped or IO-hung server, a pooler whose backend hangs: the kernel acknowledges, nothing answers)
+    waits for ever, keepalives and ``tcp_user_timeout`` notwithstanding; such requests had held every work thread and
+    gone unanswered for as long as the freeze lasted, those queued behind them too (a reviewer, opshttp R1). Work a
+    thread has taken up is left to end on that thread; work still waiting for one is cancelled."""
+    not_answering = NOT_ANSWERING.get()
+    if not_answering is not None and not_answering():
+        raise DatabaseNotAnswering
+    future = asyncio.get_running_loop().run_in_executor(executor, fn)
+    if not_answering is None:
+        return await future
+    while True:
+        done, _ = await asyncio.wait({future}, timeout=STORE_LOOK_SECONDS)
+        if done:
+            return future.result()
+        if not_answering():
+            future.cancel()
+            raise DatabaseNotAnswering
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -110,8 +110,12 @@ def _unavailable() -> State:
     return State(False, "DATABASE_UNAVAILABLE", "the database check failed: calls that use the store would fail")
 
 
+NOT_ANSWERING = "DATABASE_NOT_ANSWERING"
+"""The reason of a database that has not answered a check within ``CHECK_TIMEOUT_SECONDS``."""
+
+
 def _not_answering(timeout: float) -> State:
-    return State(False, "DATABASE_NOT_ANSWERING", f"the database has not answered a check within {timeout:g} s")
+    return State(False, NOT_ANSWERING, f"the database has not answered a check within {timeout:g} s")
 
 
 def database_check(db: Database) -> Callable[[], object]:

@@ -126,6 +126,7 @@ from gateway.domain.verification import matters_of, uses_matter
 from gateway.early_stop import StopAsked
 from gateway.failures import exit_status, not_its_tables, said, store_refused
 from gateway.health import (
+    NOT_ANSWERING,
     CheckThreads,
     HealthServicer,
     NotReady,
@@ -1471,7 +1472,8 @@ class GatewayHttpApp(HttpApp):
     ROUTES = HttpApp.ROUTES | {READY_PATH}
 
     def __init__(self, *, readiness: Readiness, **parts: Any):
-        super().__init__(**parts)
+        # a request's work on the store is given up while the database does not answer (``store_work``)
+        super().__init__(not_answering=lambda: readiness.state.reason == NOT_ANSWERING, **parts)
         self._readiness = readiness
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent import futures
 from pathlib import Path
 
 import grpc
@@ -544,6 +545,67 @@ def test_check_is_answered_while_calls_stuck_on_a_frozen_database_hold_every_han
             for call in stuck:
                 assert call.result(timeout=60).license.license_id == issued.license.license_id
             eventually(lambda: health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == SERVING)
+
+
+def _timed(request: urllib.request.Request | str, timeout: float) -> tuple[int, bytes, dict[str, str], float]:
+    """``request``'s status, body and headers, and the seconds it took; status 0 for no answer within ``timeout``."""
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            status, body, headers = answer.status, answer.read(), answer.headers
+    except urllib.error.HTTPError as error:
+        status, body, headers = error.code, error.read(), error.headers
+    except (TimeoutError, urllib.error.URLError):
+        return 0, b"", {}, time.monotonic() - started
+    return status, body, {name.lower(): value for name, value in headers.items()}, time.monotonic() - started
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+def test_http_side_answers_while_requests_wait_on_a_frozen_database(tmp_path: Path) -> None:
+    """CRL fetches (anyone's) on the pool's idle sessions of a frozen server waited for as long as the freeze lasted,
+    holding every HTTP work thread: /metrics and /tsa, which need no database, went unanswered behind them, and so did
+    every CRL and console call, until the database answered again (a reviewer, opshttp R1). /metrics and /tsa have
+    threads of their own; a request's work on the store is given up, 503 with Retry-After, once readiness says the
+    database does not answer, and one arriving then is answered so at once."""
+    with gateway_with_an_outage("postgresql", tmp_path) as (running, outage):
+        assert outage.hang is not None
+        http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
+        http.start()
+        base = f"http://127.0.0.1:{http.port}"
+        tsa = urllib.request.Request(
+            f"{base}/tsa", data=b"0\x00", headers={"Content-Type": "application/timestamp-query"}, method="POST"
+        )
+        fetches = 12  # more than the side's work threads
+        try:
+            with futures.ThreadPoolExecutor(fetches) as pool:
+                # the pool warm: sessions opened and idle, as on a busy gateway
+                warm = list(pool.map(lambda _: _timed(f"{base}/crl/seal-maker.crl", 30)[0], range(fetches)))
+                assert warm == [200] * fetches
+                assert _timed(tsa, 10)[0] == 200 and _timed(f"{base}/metrics", 10)[0] == 200
+                outage.hang()
+                try:
+                    crls = [pool.submit(_timed, f"{base}/crl/seal-maker.crl", 60) for _ in range(fetches)]
+                    time.sleep(1.0)  # the CRLs' work has the threads, waiting on the database
+                    # the bug: unanswered until the database answers again (never, here)
+                    status, body, _, _ = _timed(f"{base}/metrics", 20)
+                    assert status == 200 and b"zzgw_ready" in body
+                    assert _timed(tsa, 20)[0] == 200
+                    for crl in crls:  # given up once readiness says the database does not answer
+                        status, body, headers, _ = crl.result(timeout=90)
+                        assert status == 503, (status, body)
+                        assert body.startswith(b"DATABASE_UNAVAILABLE\n") and headers.get("retry-after") == "5"
+                    # not ready since (DATABASE_UNAVAILABLE between checks, when a check's connect times out)
+                    assert running.gateway.readiness.state.reason.startswith("DATABASE_")
+                    status, body, _, took = _timed(f"{base}/crl/seal-maker.crl", 20)  # once it says so: at once
+                    assert status == 503 and body.startswith(b"DATABASE_UNAVAILABLE\n") and took < 10, took
+                    assert _timed(f"{base}/metrics", 20)[0] == 200
+                finally:
+                    outage.restore()
+                eventually(lambda: running.gateway.readiness.ready, seconds=60)
+                assert _timed(f"{base}/crl/seal-maker.crl", 30)[0] == 200
+        finally:
+            http.stop()
 
 
 def test_check_is_answered_while_as_many_calls_as_its_threads_never_send_their_message(

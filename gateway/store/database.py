@@ -668,13 +668,21 @@ def full_where(error: BaseException, store_file: str = "") -> str:
     return ""
 
 
+class DatabaseNotAnswering(Exception):
+    """The work of a request was given up while readiness says the database does not answer
+    (``DATABASE_NOT_ANSWERING``): the HTTP side answers it as the store unavailable (``store_unavailable``) rather
+    than wait for a database that may stay frozen for as long as the incident lasts (``adapters.http_connections.
+    store_work``)."""
+
+
 def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
     """What to answer for ``error`` when it is the store's and not the call's (a client may retry): a PostgreSQL
     connection that could not be opened (``connection_refused``) or that was lost under it (``connection_lost``),
     every session of the pool lent (``pool_exhausted``), the store held by another writer (``store_busy``), its
     SQLite file taking no writes (``store_unwritable``), its disk full (``disk_full``), its SQLite file gone
     (``StoreGone``), its PostgreSQL database taking no writes (``takes_no_writes``) or replaced
-    (``DatabaseReplaced``, with the same reason); None for any other error."""
+    (``DatabaseReplaced``, with the same reason), or not answering (``DatabaseNotAnswering``); None for any other
+    error."""
     if any(isinstance(cause, DatabaseReplaced) for cause in causes(error, 4)):
         return UpstreamUnavailableError(
             "网关的数据库已被替换（恢复或删除后重建），本进程不再写入：本次请求未写入任何内容，请改用其他网关，"
@@ -696,6 +704,13 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
             "（a statement timed out in the database, on its statement_timeout or a lock wait: nothing was done; "
             "retry）",
             reason="DATABASE_BUSY",
+        )
+    if any(isinstance(cause, DatabaseNotAnswering) for cause in causes(error, 4)):
+        return UpstreamUnavailableError(
+            "数据库当前无应答（就绪检查未在时限内得到应答），本次请求未完成，请稍后重试或改用其他网关"
+            "（the database does not answer now (the readiness check had no answer in time): this call was not "
+            "done; retry later or at another gateway）",
+            reason="DATABASE_UNAVAILABLE",
         )
     if takes_no_writes(error):
         return UpstreamUnavailableError(
