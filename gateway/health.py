@@ -10,8 +10,9 @@ A thread of its own (``zzgw-health``) has the database checked every ``CHECK_EVE
 the path must be the one the process opened (``Database.check_store_file``), and it is opened anew (as it exists now,
 never created), its schema's version read and a write tried, then rolled back (``DATABASE_READ_ONLY`` if the file takes
 none: ``_takes_writes``); on PostgreSQL a query runs on a
-connection of the pool (checked by the pool first, so a lost one is replaced) that also asks whether the database
-takes writes (not a standby, not read-only: ``DATABASE_READ_ONLY`` else). The check runs on a second thread
+connection of the pool (checked by the pool first, so a lost one is replaced; every ``NEW_CONNECTION_EVERY`` checks,
+and each while they fail, a new one of its own, so that new connections refused are seen) that also asks whether the
+database takes writes (not a standby, not read-only: ``DATABASE_READ_ONLY`` else). The check runs on a second thread
 (``zzgw-health-db``), so a database that hangs (a frozen server, a network that drops packets) cannot hang the answer:
 a check not answered within ``CHECK_TIMEOUT_SECONDS`` makes the process not ready until one is. Probes read the last
 outcome and never touch the database, so however many a load balancer sends, a process asks its database once a
@@ -57,6 +58,9 @@ log = logging.getLogger("zzgw.health")
 
 CHECK_EVERY_SECONDS = 1.0
 """How often a process checks its database: at most one check a second, whatever the probes."""
+NEW_CONNECTION_EVERY = 5
+"""PostgreSQL: every this many checks (and at each while they fail), the check opens a connection of its own rather
+than draw one of the pool, so that a database refusing new connections is not ready (``database_check``)."""
 CHECK_TIMEOUT_SECONDS = 2.0
 """A check not answered within this is a database that does not answer: not ready until one is."""
 WAKE_EVERY_SECONDS = 1.0
@@ -145,13 +149,25 @@ def database_check(db: Database) -> Callable[[], object]:
     read_only = db.dialect == "postgresql"
     took_no_writes = False
     """The last check found the database taking no writes (read by the one checking thread)."""
+    checks = 0
+    failed = False
+    """The last check did not answer that the database takes calls."""
 
     def check_pool() -> object:
-        nonlocal took_no_writes
+        nonlocal took_no_writes, checks, failed
+        checks += 1
+        # A session of the pool goes on answering after the database stops taking new ones (ALLOW_CONNECTIONS false,
+        # max_connections reached, the role's login withdrawn): the process had stayed ready while every call that
+        # needed one more session failed (a reviewer, opshttp R2). Every NEW_CONNECTION_EVERY checks, and at each
+        # while they fail, the check opens a connection of its own, outside the pool (closed after), so that
+        # readiness does not come back on a session still open while new ones are refused.
+        fresh = read_only and (failed or checks % NEW_CONNECTION_EVERY == 0)
+        failed = True
         # while the database takes no writes, the check's own session is a new one each time (one begun read-only
         # never shows writes come back); the pool's others are kept, as read-only as new ones would be: all of them
         # renewed at every check had been the pool's sessions opened again each second (a reviewer, R2 of 3995dec)
-        with db.new_connection() if took_no_writes else db.engine.connect() as connection:
+        opening = db.new_connection if took_no_writes else db.kept_engine.connect if fresh else db.engine.connect
+        with opening() as connection:
             if not read_only:
                 return connection.execute(text("SELECT 1")).scalar()
             # a database that answers and takes no writes (``default_transaction_read_only``, a standby the URL
@@ -169,6 +185,7 @@ def database_check(db: Database) -> Callable[[], object]:
         if took_no_writes:  # those begun since the last check took no writes may be read-only: replaced as well
             took_no_writes = False
             db.renew_connections()
+        failed = False
         return True
 
     return check_pool

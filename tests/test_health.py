@@ -481,6 +481,49 @@ def test_a_database_that_takes_no_writes_is_not_ready_and_writes_are_unavailable
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+def test_readiness_notices_a_database_that_refuses_new_connections(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The check drew a session of the pool, which went on answering after the database stopped taking new ones
+    (``ALLOW_CONNECTIONS false``; ``max_connections`` reached, the role's login withdrawn alike): the process stayed
+    ready for as long as that session lived while most requests failed DATABASE_UNAVAILABLE (a reviewer, opshttp R2).
+    The check opens a connection of its own every few checks, and at each while one fails: not ready, with libpq's
+    error in the log, until the database takes connections again."""
+    caplog.set_level(logging.INFO, logger="zzgw.health")
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with fresh_database("postgresql", tmp_path) as url:
+            name = str(make_url(url).database)
+
+            def allow(allowed: bool) -> None:
+                with admin.connect() as connection:
+                    connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}'))
+
+            running = initialised_gateway(tmp_path / "var", url, url)
+            try:
+                readiness = running.gateway.readiness
+                eventually(lambda: readiness.ready, message=str(readiness.state))
+                allow(False)  # the process's open sessions go on; no new one is let in
+                try:
+                    eventually(lambda: readiness.state.reason == "DATABASE_UNAVAILABLE", message=str(readiness.state))
+                    seen = set()
+                    for _ in range(12):  # and it stays so, not ready again on the sessions still open
+                        seen.add(readiness.state.reason)
+                        time.sleep(0.25)
+                    assert seen == {"DATABASE_UNAVAILABLE"}, seen
+                finally:
+                    allow(True)
+                eventually(lambda: readiness.ready, message=str(readiness.state))
+            finally:
+                running.stop()
+    finally:
+        admin.dispose()
+    assert "not ready (DATABASE_UNAVAILABLE)" in caplog.text and "not currently accepting connections" in caplog.text
+    assert "ready again: the database answers" in caplog.text
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
 def test_connections_opened_while_the_database_took_no_writes_are_not_kept_once_it_takes_them(tmp_path: Path) -> None:
     """A session's ``default_transaction_read_only`` is read as it starts: those the process opened while the database
     was read-only by default (a standby's, alike) stayed read-only once it took writes again, not terminated, and the
