@@ -110,12 +110,18 @@ class NotReady(Exception):
         self.state = State(False, reason, message)
 
 
-def _unavailable() -> State:
-    return State(False, "DATABASE_UNAVAILABLE", "the database check failed: calls that use the store would fail")
-
-
 NOT_ANSWERING = "DATABASE_NOT_ANSWERING"
 """The reason of a database that has not answered a check within ``CHECK_TIMEOUT_SECONDS``."""
+
+
+UNAVAILABLE = "DATABASE_UNAVAILABLE"
+"""The reason of a database whose check failed (unreachable, refusing connections, a connect timed out)."""
+DATABASE_AWAY = frozenset({NOT_ANSWERING, UNAVAILABLE})
+"""The reasons that say calls waiting on the store wait on the database, not on this process (``gateway.watchdog``)."""
+
+
+def _unavailable() -> State:
+    return State(False, UNAVAILABLE, "the database check failed: calls that use the store would fail")
 
 
 def _not_answering(timeout: float) -> State:

@@ -126,6 +126,7 @@ from gateway.domain.verification import matters_of, uses_matter
 from gateway.early_stop import StopAsked
 from gateway.failures import exit_status, not_its_tables, said, store_refused
 from gateway.health import (
+    DATABASE_AWAY,
     NOT_ANSWERING,
     CheckThreads,
     HealthServicer,
@@ -2752,10 +2753,13 @@ def serve_forever(
     if settings.stuck_call_seconds:
         # a call is known to be stuck: the others get their grace, the stuck one is not waited for beyond it; no
         # drain: new calls to a stuck process may well get stuck too (health says NOT_SERVING at once all the same)
+        # calls waiting on a database readiness says does not answer are not this process being stuck: a restart
+        # does not mend a database (a reviewer, opshttp R3)
         watchdog = Watchdog(
             in_flight,
             settings.stuck_call_seconds,
             lambda *_: shut_down(EXIT_STUCK, EXIT_STUCK, GRACE_SECONDS + 1, drain=False),
+            excused=lambda: gateway.readiness.state.reason in DATABASE_AWAY,
         )
         watchdog.start()
     if announce and not stopping.is_set():

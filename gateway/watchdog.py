@@ -19,6 +19,12 @@ health (a PDF's validation or sealing), and clients give up far sooner; streams 
 ``Work`` while it runs, also once its call has given up on it (``SEALING_TIMED_OUT``). A database lock held for
 that long (an operator's transaction) stops processes too, one at a time per limit, which the log then says: a call
 waiting for a lock says nothing meanwhile.
+
+A call waiting on a database that readiness says does not answer or cannot be reached (``DATABASE_NOT_ANSWERING``,
+``DATABASE_UNAVAILABLE``: ``excused``) is not this process being stuck: the time it waits then is not counted, the
+limit counting again from the moment readiness last said so, and the log says it once per outage at WARNING. A frozen
+database had had every process with a call in flight stop itself at the limit, exit 70, "this process is stuck", all
+replicas on that database at once, though a restart does not mend a database (a reviewer, opshttp R3).
 """
 
 from __future__ import annotations
@@ -169,8 +175,15 @@ class Watchdog:
         *,
         every: float = CHECK_EVERY_SECONDS,
         clock: Callable[[], float] = time.perf_counter,
+        excused: Callable[[], bool] | None = None,
     ) -> None:
+        """``excused``: whether calls wait on the database now, readiness saying it does not answer (its time not
+        counted)."""
         self._in_flight = in_flight
+        self._excused = excused
+        self._excused_at: float | None = None
+        """When ``excused`` last held, on ``clock``."""
+        self._waiting_said = False
         self._limit = limit
         self._on_stuck = on_stuck
         self._every = min(every, limit / 2)
@@ -179,13 +192,34 @@ class Watchdog:
         self._thread = threading.Thread(target=self._run, name="zzgw-watchdog", daemon=True)
 
     def stuck(self) -> tuple[str, float] | None:
-        """The method of a call without progress for longer than the limit and for how long in seconds, or None."""
+        """The method of a call without progress for longer than the limit and for how long in seconds, or None.
+        Time while the database does not answer (``excused``) is not counted."""
+        now = self._clock()
+        excused = self._excused is not None and self._excused()
+        if excused:
+            self._excused_at = now
+        else:  # the database answers: the next outage is said again
+            self._waiting_said = False
         oldest = self._in_flight.oldest()
         if oldest is None:
             return None
         method, progressed = oldest
-        age = self._clock() - progressed
-        return (method, age) if age > self._limit else None
+        age = now - progressed
+        if age <= self._limit:
+            return None
+        if self._excused_at is not None and now - self._excused_at <= self._limit:
+            if excused and not self._waiting_said:
+                self._waiting_said = True
+                log.warning(
+                    "a call to %s has been in flight for %.0f s without progress (limit %s s), waiting on the "
+                    "database, which readiness says does not answer: not stopping this process, which a restart "
+                    "would not mend; the limit counts again once the database answers",
+                    method,
+                    age,
+                    self._limit,
+                )
+            return None
+        return method, age
 
     def start(self) -> None:
         self._thread.start()

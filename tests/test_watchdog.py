@@ -4,6 +4,7 @@ supervised one is replaced (real ``zzgw serve`` processes, a real lock held on t
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sqlite3
@@ -29,7 +30,8 @@ from gateway.watchdog import EXIT_STUCK, InFlight, Watchdog
 from protos.zzgw.v1 import issuance_pb2, issuance_pb2_grpc, verification_pb2, verification_pb2_grpc
 from tests.api.test_issuance import unique
 from tests.commands import run_zzgw
-from tests.conftest import MARKET, TAX, backend_params, fresh_database
+from tests.conftest import MARKET, PG_URL, TAX, backend_params, fresh_database
+from tests.test_health import Proxy
 
 ROOT = Path(__file__).resolve().parent.parent
 USE = verification_pb2.UseContext(matter_code="370100-FPSL-001", purpose="看门狗测试")
@@ -78,6 +80,32 @@ def test_a_call_past_the_limit_is_stuck_and_reported_once() -> None:
     assert fired == [("/zzgw.v1.VerificationService/VerifyLicense", 500.0)]  # once, then the thread ends
 
 
+def test_time_waiting_on_a_database_that_does_not_answer_is_not_counted(caplog: pytest.LogCaptureFixture) -> None:
+    """A frozen database had every process with a call in flight stop itself at the limit, "this process is stuck",
+    exit 70, though readiness said DATABASE_NOT_ANSWERING and a restart does not mend a database (a reviewer, opshttp
+    R3). While readiness says so the call's time is not counted; once the database answers, the limit counts from
+    then, and a call still without progress past it is stuck as before."""
+    caplog.set_level(logging.WARNING, logger="zzgw.watchdog")
+    now, away = [0.0], [False]
+    in_flight = InFlight()
+    watchdog = Watchdog(in_flight, 120, lambda *_: None, clock=lambda: now[0], excused=lambda: away[0])
+    in_flight.add(call("/zzgw.v1.IssuanceService/IssueLicense", 0.0))
+    now[0] = 10.0
+    away[0] = True  # the database freezes; readiness says so
+    for now[0] in (100.0, 200.0, 500.0, 1000.0):
+        assert watchdog.stuck() is None
+    said = [r.getMessage() for r in caplog.records if r.name == "zzgw.watchdog"]
+    assert len(said) == 1 and "waiting on the database" in said[0] and "not stopping" in said[0], said
+    away[0] = False  # it answers again at 1000 s
+    now[0] = 1001.0
+    assert watchdog.stuck() is None
+    now[0] = 1120.0
+    assert watchdog.stuck() is None  # the limit from when it was last away
+    now[0] = 1120.5
+    assert watchdog.stuck() == ("/zzgw.v1.IssuanceService/IssueLicense", 1120.5)  # a lock, a deadlock: stuck
+    assert Watchdog(in_flight, 120, lambda *_: None, clock=lambda: 130.0, excused=lambda: False).stuck() is not None
+
+
 def test_the_limit_is_a_setting() -> None:
     assert Settings.load(env={}).stuck_call_seconds == 120
     assert Settings.load(env={"ZZGW_STUCK_CALL_SECONDS": "0"}).stuck_call_seconds == 0
@@ -106,7 +134,7 @@ def store_locked(url: str) -> Iterator[None]:
 class Served:
     """A ``zzgw serve`` process on a fresh store, with one license issued through it and a clerk to verify it."""
 
-    def __init__(self, url: str, directory: Path, workers: int) -> None:
+    def __init__(self, url: str, directory: Path, workers: int, stuck_seconds: int = 2) -> None:
         data_dir = directory / "var"
         env = {
             **os.environ,
@@ -114,7 +142,7 @@ class Served:
             "ZZGW_KEY_PASSPHRASE": "watchdog-test",
             "ZZGW_DATABASE_URL": url,
             "ZZGW_WORKERS": str(workers),
-            "ZZGW_STUCK_CALL_SECONDS": "2",
+            "ZZGW_STUCK_CALL_SECONDS": str(stuck_seconds),
         }
         run_zzgw("init", env=env, check=True)
         self.port = free_port()
@@ -191,3 +219,40 @@ def test_a_stuck_single_process_exits_with_the_stuck_status(tmp_path: Path) -> N
             served.stop()
     assert status == EXIT_STUCK, served.log.read_text()
     assert "this process is stuck" in served.log.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+def test_a_process_waiting_on_a_frozen_database_is_not_stopped_as_stuck(tmp_path: Path) -> None:
+    """A database frozen past the limit (a stopped server, a pooler whose backend hangs) had the process exit 70,
+    "this process is stuck", though readiness said DATABASE_NOT_ANSWERING (a reviewer, opshttp R3). It waits: the
+    log says the call waits on the database, and once it answers the call ends and the process serves on."""
+    with fresh_database("postgresql", tmp_path) as url:
+        target = make_url(url)
+        proxy = Proxy((target.host or "127.0.0.1", target.port or 5432))
+        proxied = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        try:
+            served = Served(proxied, tmp_path, workers=1, stuck_seconds=8)
+            try:
+                proxy.freeze()
+                try:
+                    waiting = served.clerk.VerifyLicense.future(served.request, timeout=120)
+                    deadline = time.monotonic() + 30  # the limit, 8 s, more than thrice over
+                    while time.monotonic() < deadline:
+                        assert served.process.poll() is None, served.log.read_text()
+                        time.sleep(0.5)
+                    assert not waiting.done(), "the call did not wait on the database"
+                finally:
+                    proxy.restore()
+                report = waiting.result(timeout=90).report
+                assert report.verdict == verification_pb2.CHECK_RESULT_PASSED
+                assert served.process.poll() is None, served.log.read_text()
+                text = served.log.read_text()
+                assert "waiting on the database, which readiness says does not answer: not stopping" in text, text
+                assert "this process is stuck" not in text
+            finally:
+                status = served.stop()
+            assert status == 0, served.log.read_text()
+        finally:
+            proxy.close()
