@@ -258,6 +258,8 @@ class Readiness:
         self._asked = False
         """A check is asked and not answered yet (read and written by one thread at a time: ``start``, then the
         monitor)."""
+        self._overdue = False
+        """The check asked has been published as not answering (``_look``, alike)."""
         self._started = False
         self._monitor = threading.Thread(target=self._watch_database, name="zzgw-health", daemon=True)
         self._prober = threading.Thread(target=self._run_checks, name="zzgw-health-db", daemon=True)
@@ -333,9 +335,11 @@ class Readiness:
         timeout; a check still running past it is a database that does not answer."""
         if not self._asked:
             self._asked = True
+            self._overdue = False
             self._answered.clear()
             self._wanted.set()
         if not self._answered.wait(self._timeout):
+            self._overdue = True
             self._publish(_not_answering(self._timeout), None)
             return
         if self._stopped.is_set():
@@ -344,6 +348,13 @@ class Readiness:
         error = self._outcome
         if isinstance(error, NotReady):
             self._publish(error.state, None)
+            return
+        if error is not None and self._overdue:
+            # failed after it had been said not to answer (a connect's own time-out on a server that accepts and
+            # never answers): still not answering; it had been published DATABASE_UNAVAILABLE, the next check
+            # pending again, the process flipping between the two with a WARNING each time, for as long as the
+            # outage lasted (a reviewer, opshttp R5)
+            self._publish(_not_answering(self._timeout), None)
             return
         self._publish(READY if error is None else _unavailable(), error)
 

@@ -120,6 +120,45 @@ def test_readiness_follows_the_database_failing_hanging_and_back(
         readiness.stop()
 
 
+def test_a_database_that_never_answers_stays_not_answering_without_a_line_at_every_check(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server that accepts and never answers: each check is pending past the timeout (DATABASE_NOT_ANSWERING), then
+    fails at the connect's own time-out, which had been published DATABASE_UNAVAILABLE, and the next check pending
+    again: readiness flipped between the two every few seconds, a WARNING at each flip for as long as the outage
+    lasted, and /readyz's reason alternated (a reviewer, opshttp R5). A check that fails after it was said not to
+    answer leaves the process DATABASE_NOT_ANSWERING: one line for the outage, one for its end."""
+    answering = threading.Event()
+
+    def check() -> object:
+        if answering.is_set():
+            return 1
+        time.sleep(0.5)  # past the timeout, then the connect's time-out
+        raise TimeoutError("connection timeout expired")
+
+    answering.set()
+    readiness = Readiness(check, every=0.05, timeout=0.2)
+    readiness.start()
+    try:
+        assert readiness.ready
+        with caplog.at_level(logging.INFO, logger="zzgw.health"):
+            answering.clear()
+            eventually(lambda: readiness.state.reason == "DATABASE_NOT_ANSWERING")
+            seen = set()
+            deadline = time.monotonic() + 3  # some checks, each pending past the timeout, then failing
+            while time.monotonic() < deadline:
+                seen.add(readiness.state.reason)
+                time.sleep(0.02)
+            answering.set()
+            eventually(lambda: readiness.ready)
+        said = [record.getMessage() for record in caplog.records if record.name == "zzgw.health"]
+        assert seen == {"DATABASE_NOT_ANSWERING"}, seen
+        assert len(said) == 2 and "not ready (DATABASE_NOT_ANSWERING)" in said[0], said
+        assert said[1] == "ready again: the database answers", said
+    finally:
+        readiness.stop()
+
+
 def test_ready_again_after_a_checks_own_reason_says_that_reason_ended_not_the_database(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
