@@ -126,6 +126,8 @@ _STORE_LINES = OncePer(5.0)
 reason per 5 s, as for gRPC calls (``gateway.api.interceptors``); a service hall of clerks retrying through an outage
 had logged a WARNING each (an on-call tester). A defect met by a request that is no console call: one line per route
 per 5 s (anyone may send those)."""
+_CANCELLED_LINES = OncePer(5.0)
+"""Requests whose work still ran when a stop cut their connections: one line per 5 s (``HttpApp.__call__``)."""
 RETRY_AFTER_SECONDS = 5
 """``Retry-After`` of a ``503`` for the store unavailable to a CRL, certificates or metrics request: readiness
 follows the database every second, an outage lasts longer."""
@@ -195,7 +197,18 @@ class HttpApp:
             return
         NOT_ANSWERING.set(self._not_answering)  # this request's task's own context
         with contextlib.suppress(_ClientGone):  # nothing to answer, nor to count: a 408 was, or no one is left
-            await self.serve({**scope, "method": "GET"} if head else scope, reading, counted)
+            try:
+                await self.serve({**scope, "method": "GET"} if head else scope, reading, counted)
+            except asyncio.CancelledError:
+                # uvicorn cancels the tasks still running a second after a stop cut their connections (``HttpServer.
+                # stopping``): nothing is left to answer. Let out, each had been an ERROR and a traceback of uvicorn's,
+                # one per request waiting on the store, anyone's CRL fetch too (a reviewer, opshttp R4)
+                if (left := _CANCELLED_LINES.allow("cancelled")) is not None:
+                    http_log.info(
+                        "HTTP: stopping: a request's work still running at the stop, its connection cut: left to its "
+                        "thread%s",
+                        since(left, "request"),
+                    )
 
     def _methods(self, path: str) -> tuple[str, ...] | None:
         """The methods ``path`` is served for, HEAD wherever GET is (RFC 9110 §9.3.2: a load balancer's or a CRL
