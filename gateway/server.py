@@ -139,7 +139,7 @@ from gateway.health import (
 from gateway.logs import OncePer, since
 from gateway.member_certificates import watch_certificate_ends
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
-from gateway.services.authorization import AuthorizationService, CodeSealer
+from gateway.services.authorization import AuthorizationService, CodeSealer, granted_fields, type_named
 from gateway.services.catalog_change import (
     BundleLeft,
     bundles_left,
@@ -819,7 +819,9 @@ def _initialise(
         raise _may_not_create(settings, refused, empty=True)
     if before is None and (in_the_way := gateway.db.tables_in_the_way()) is not None:
         raise _tables_in_the_way(settings, in_the_way)  # had failed with a traceback (DuplicateTable), exit 1
-    upgrade = UpgradeSteps(settings=settings, keys=gateway.keys, before=before, progress=progress)
+    upgrade = UpgradeSteps(
+        settings=settings, keys=gateway.keys, before=before, progress=progress, catalog=gateway.catalog
+    )
     try:
         gateway.db.migrate(then=upgrade.run, starting_at=before)
     except SchemaMoved as moved:
@@ -1024,6 +1026,10 @@ class UpgradeSteps:
     """Hears of the licenses given the memo of their status, a batch at a time."""
     statuses_vouched: int = 0
     documents_vouched: int = 0
+    catalog: Catalog | None = None
+    """The catalog this init holds: what the consents granted before schema 0038 were granted for is recorded from it
+    when it is the one the store's gateways serve (``_record_granted_fields``)."""
+    consents_recorded: int = 0
 
     def run(self, units: UnitsOfWork) -> None:
         """Check the data directory's authorities against the store's (a refusal rolls the migrations back: nothing
@@ -1040,9 +1046,13 @@ class UpgradeSteps:
             self.statuses_vouched = _vouch_statuses(units, SealMemos(secret), progress=self.progress)
         if self.before < DOCUMENT_MEMOS_REVISION:
             self.documents_vouched = _vouch_documents(units, SealMemos(secret))
+        if self.before < CONSENT_FIELDS_REVISION and self.catalog is not None:
+            self.consents_recorded = _record_granted_fields(units, self.catalog)
 
 
 AUDIT_HEAD_REVISION = "0022"
+CONSENT_FIELDS_REVISION = "0038"
+"""From this schema on, consents record what they were granted for (``StoredConsent.granted_fields``)."""
 AUDIT_START_REVISION = "0024"
 """The migration that gives a chain pruned before it the row of its start memo, for init to vouch for."""
 VOUCHED_AT_UPGRADE = (STATUS_MEMOS_REVISION, DOCUMENT_MEMOS_REVISION, AUDIT_HEAD_REVISION, AUDIT_START_REVISION)
@@ -1382,6 +1392,28 @@ def _vouch_documents(units: UnitsOfWork, memos: SealMemos) -> int:
             [(d.license_id, memos.document(d.license_id, d.sha256, d.seal_id, d.created_at)) for d in found]
         ),
         key=lambda d: d.license_id,
+    )
+
+
+def _record_granted_fields(units: UnitsOfWork, catalog: Catalog) -> int:
+    """Record what each consent granted before schema 0038 was granted for (``StoredConsent.granted_fields``), by
+    ``catalog``, when it is the catalog the store's gateways serve (its recorded fingerprint): the one those consents
+    were granted under, unless an adoption came between. Nothing when it is another (an upgrade that adopts a new
+    catalog at once: the consents were not granted under it) or the store records none (a store from before catalog
+    fingerprints): those consents read what their matter's material in force lists, as before. How many."""
+    with units.unit_of_work() as uow:
+        if uow.facts.get(CATALOG_FACT) != catalog.fingerprint:
+            return 0
+    return _backfill(
+        units,
+        lambda uow, after, limit: uow.consents.without_granted_fields(after=after, limit=limit),
+        lambda uow, found: uow.consents.set_granted_fields(
+            [
+                (c.consent_id, granted_fields(catalog, c.matter_code, [*c.type_codes, *map(type_named, c.license_ids)]))
+                for c in found
+            ]
+        ),
+        key=lambda c: c.consent_id,
     )
 
 

@@ -39,9 +39,12 @@ The rules, in the order they apply:
    guardian (``gateway.domain.guardianship.guardians_of``) and its holder is still a minor on the day (China time):
    a parent an amendment took off the license, or a holder of age, no longer consents through it. A consent is
    presented by the caller, so a mismatch is reported; identity is checked before state, so a caller holding someone
-   else's code learns nothing about its state. When several consents are live, the one that expires first is used.
+   else's code learns nothing about its state. When several consents are live, the one that covers the most of the
+   material's conditional fields is used, of those the one that expires first.
    Approvals are preferred: a consent is used (and its use reported in ``Permit.consent_id`` for the service to
-   count) only when some field needs it.
+   count) only when some field needs it. A consent lets through only the fields it was granted for
+   (``Consent.granted``: the material's conditional fields then); another conditional field the material lists now is
+   withheld CONSENT_OTHER_FIELDS (the catalog changed since the grant: the holder consents again).
 7. The reason for a withheld conditional field: the best consent failure if consents were presented (in the order
    CONSENT_WITHDRAWN, CONSENT_EXPIRED, CONSENT_GUARDIAN_ENDED, CONSENT_NEEDS_GUARDIAN, CONSENT_USED_UP,
    CONSENT_OTHER_LICENSE, CONSENT_OTHER_MATTER, CONSENT_OTHER_GRANTEE, CONSENT_OTHER_HOLDER); else FIELD_NOT_APPROVED
@@ -54,7 +57,8 @@ The rules, in the order they apply:
    issuer (RequestAccess) or the holder (GrantConsent).
 8. Partial results: a ``Permit`` as soon as one field is shared, listing the withheld fields with their reasons;
    a ``Deny`` when none is, whose reason is the conditional fields' reason if any, else NOT_SHARED, else SECRET.
-9. Masking: SENSITIVE fields are masked (``3701**********1234``) unless the material's ``full_fields`` names them.
+9. Masking: SENSITIVE fields are masked (``3701**********1234``) unless the material's ``full_fields`` names them;
+   one a consent lets through, unless it named them when the consent was granted too (``ConsentedFields``).
 10. The holder's code (持证主体代码) is shown in full for organisations (a USCC is public registration data), and
     when a field shown unmasked in the same permit carries the same value (showing it then discloses
     nothing more); otherwise it is masked (``3701**********1234``), and hidden whole (``******************``) when
@@ -123,6 +127,7 @@ class Reason(enum.StrEnum):
     CONSENT_GUARDIAN_ENDED = "CONSENT_GUARDIAN_ENDED"
     CONSENT_NEEDS_GUARDIAN = "CONSENT_NEEDS_GUARDIAN"
     CONSENT_USED_UP = "CONSENT_USED_UP"
+    CONSENT_OTHER_FIELDS = "CONSENT_OTHER_FIELDS"
     CONSENT_OTHER_LICENSE = "CONSENT_OTHER_LICENSE"
     CONSENT_OTHER_MATTER = "CONSENT_OTHER_MATTER"
     CONSENT_OTHER_GRANTEE = "CONSENT_OTHER_GRANTEE"
@@ -172,6 +177,11 @@ _DETAILS = {
         "（the holder is under 14: their own consent does not apply; a parent the license names consents for them）"
     ),
     Reason.CONSENT_USED_UP: "持证人授权次数已用完（the holder's consent is used up）",
+    Reason.CONSENT_OTHER_FIELDS: (
+        "持证人授权时该事项不读取此信息项（证照目录已变更），授权不涵盖它，请持证人重新授权"
+        "（the holder's consent was granted when the matter did not read this field: the catalog changed since; ask "
+        "the holder to consent again）"
+    ),
     Reason.CONSENT_OTHER_LICENSE: "用证码不涵盖此证照（the consent code does not cover this license）",
     Reason.CONSENT_OTHER_MATTER: "用证码授权的是其他事项（the consent code is for another matter）",
     Reason.CONSENT_OTHER_GRANTEE: "用证码授予的是其他部门（the consent code was granted to another department）",
@@ -183,6 +193,7 @@ _CONSENT_FAILURES = (
     Reason.CONSENT_GUARDIAN_ENDED,
     Reason.CONSENT_NEEDS_GUARDIAN,
     Reason.CONSENT_USED_UP,
+    Reason.CONSENT_OTHER_FIELDS,
     Reason.CONSENT_OTHER_LICENSE,
     Reason.CONSENT_OTHER_MATTER,
     Reason.CONSENT_OTHER_GRANTEE,
@@ -243,6 +254,38 @@ class Approval:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ConsentedFields:
+    """What a consent was granted for under its matter, for one license type: what the matter's material of that type
+    read then that only a consent (or an approval) lets through, and which of those it read unmasked. Recorded at the
+    grant (``consented_fields``), as an approval records its fields: a catalog adopted later that widens the material
+    (more conditional fields, a sensitive one unmasked) does not widen the consent (个人信息保护法 第十四条: a change
+    in what is processed needs a new consent). It had, and the mother's consent for her newborn's 出生医学证明 under
+    参保登记 then released both parents' 公民身份号码 in full (a reviewer, R1)."""
+
+    fields: tuple[str, ...]
+    """The material's ``CONDITIONAL`` fields at the grant (none for a material that listed no fields)."""
+    full_fields: tuple[str, ...] = ()
+    """Those of ``fields`` the material named in ``full_fields`` at the grant."""
+
+
+def consented_fields(matter: Matter, license_type: LicenseType) -> ConsentedFields:
+    """What a consent naming ``license_type`` (or a license of it) granted now under ``matter`` covers
+    (``ConsentedFields``): the fields of its material that are ``CONDITIONAL`` now and not secret, as ``decide``
+    judges them (rule 5)."""
+    material = next((m for m in matter.materials if m.type_code == license_type.code), None)
+    if material is None:
+        return ConsentedFields(fields=())
+    fields = tuple(
+        key
+        for key in material.fields
+        if license_type.field_sharing_class(key) is SharingClass.CONDITIONAL
+        and (spec := license_type.field_spec(key)) is not None
+        and spec.sensitivity is not Sensitivity.SECRET
+    )
+    return ConsentedFields(fields=fields, full_fields=tuple(k for k in fields if k in material.full_fields))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Consent:
     """A holder's authorisation (授权 / 用证码), created through a holder portal."""
 
@@ -266,6 +309,12 @@ class Consent:
     date deciding (``under_consent_age``). A
     holder's own consent counts only while they are 14 or over: a newborn's own consent listed NEEDS_GUARDIAN by the
     birth certificate had been honoured for a license of a type with no birth date (a reviewer, R3)."""
+    granted: tuple[tuple[str, ConsentedFields], ...] | None = None
+    """What it was granted for, by license type code (``ConsentedFields``; pairs, so that a consent hashes): a
+    conditional field it did not cover then is withheld ``CONSENT_OTHER_FIELDS``, and a field it covered masked then
+    is masked still. None for a consent granted
+    before these were recorded (schema 0038) that the upgrade could not record them for: it reads what the matter's
+    material in force lists, as every consent did before."""
 
     def __post_init__(self) -> None:
         _require_aware("valid_until", self.valid_until)
@@ -401,7 +450,7 @@ def decide(
     material = next((m for m in matter.materials if m.type_code == license_type.code), None)
     if material is None:
         return _deny(Reason.MATTER_NOT_FOR_TYPE, license_type, f"事项 {matter.code} 不需要{license_type.name}")
-    grants = _grants(caller, license, license_type, matter, approvals, consents, now)
+    grants = _grants(caller, license, license_type, matter, material, approvals, consents, now)
     remedy = _remedy(content, issuer_name)
     if not material.fields:
         verdict = _judge(license_type.sharing_class, Sensitivity.NORMAL, None, grants)
@@ -547,6 +596,8 @@ class _Grants:
 
     approvals: tuple[Approval, ...]
     consent: Consent | None
+    consent_fields: ConsentedFields | None
+    """What ``consent`` was granted for under the license's type; None: whatever the material lists now."""
     consent_failure: Reason | None
     ended: tuple[_Ended, ...]
     """Newest first: the one that stopped granting last, on the same instant in the order of rule 7."""
@@ -567,6 +618,7 @@ def _grants(
     license: License,
     license_type: LicenseType,
     matter: Matter,
+    material: Material,
     approvals: Iterable[Approval],
     consents: Iterable[Consent],
     now: dt.datetime,
@@ -593,12 +645,28 @@ def _grants(
             consent_failures.add(problem)
     ended.sort(key=lambda e: _APPROVAL_FAILURES.index(e.reason))
     ended.sort(key=lambda e: e.since, reverse=True)  # stable: on the same instant, in the order of rule 7
+    conditional = [key for key in material.fields if license_type.field_sharing_class(key) is SharingClass.CONDITIONAL]
+
+    def uncovered(consent: Consent) -> int:  # the conditional fields it was not granted for: fewest first
+        granted = _granted_for(consent, license_type)
+        return 0 if granted is None else sum(key not in granted.fields for key in conditional)
+
+    chosen = min(live_consents, key=lambda c: (uncovered(c), c.valid_until)) if live_consents else None
     return _Grants(
         approvals=tuple(live_approvals),
-        consent=min(live_consents, key=lambda c: c.valid_until) if live_consents else None,
+        consent=chosen,
+        consent_fields=_granted_for(chosen, license_type) if chosen else None,
         consent_failure=_first(_CONSENT_FAILURES, consent_failures) if consent_failures else None,
         ended=tuple(ended),
     )
+
+
+def _granted_for(consent: Consent, license_type: LicenseType) -> ConsentedFields | None:
+    """What ``consent`` was granted for under ``license_type``: None when that was not recorded (read as the material
+    in force lists it); nothing when it records no such type (a consent that covers the license names its type)."""
+    if consent.granted is None:
+        return None
+    return next((fields for code, fields in consent.granted if code == license_type.code), ConsentedFields(fields=()))
 
 
 def _approval_applies(approval: Approval, caller: Member, content: LicenseContent, matter: Matter) -> bool:
@@ -677,7 +745,9 @@ def _judge(sharing: SharingClass, sensitivity: Sensitivity, key: str | None, gra
     if any(key is None or key in approval.fields for approval in grants.approvals):
         return _Via.APPROVAL
     if grants.consent is not None:
-        return _Via.CONSENT
+        if key is None or grants.consent_fields is None or key in grants.consent_fields.fields:
+            return _Via.CONSENT
+        return Reason.CONSENT_OTHER_FIELDS  # the matter did not read it when the consent was granted
     return grants.failure(key)
 
 
@@ -707,7 +777,10 @@ def _judge_fields(
             consent_used = consent_used or bool(content.fields.get(key, ""))
         else:
             basis = Basis.UNCONDITIONAL
-        shared.append(_shared(spec, content, full=key in material.full_fields, basis=basis))
+        full = key in material.full_fields
+        if verdict is _Via.CONSENT and grants.consent_fields is not None:
+            full = full and key in grants.consent_fields.full_fields  # unmasked only if it was when granted
+        shared.append(_shared(spec, content, full=full, basis=basis))
     authorizable = any(w.reason.authorizable for w in withheld)
     if not shared:
         reasons = [w.reason for w in withheld]

@@ -50,7 +50,7 @@ import re
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
 from typing import Protocol, TypeVar
@@ -105,7 +105,14 @@ from gateway.domain.identifiers import (
 )
 from gateway.domain.model import CHINA_TZ, Clock, License, LicenseStatus, Member, Role, today
 from gateway.domain.paging import Listing, PageTokens
-from gateway.domain.sharing import CONSUMER_ROLES, ConsentNeed, Reason, consent_need, request_deadline
+from gateway.domain.sharing import (
+    CONSUMER_ROLES,
+    ConsentNeed,
+    Reason,
+    consent_need,
+    consented_fields,
+    request_deadline,
+)
 from gateway.domain.validation import (
     MAX_REASON,
     check_text,
@@ -909,6 +916,11 @@ class AuthorizationService:
             created_at=now,
             client_request_id=client_request_id,
             client_digest=asked_digest if client_request_id else "",
+            granted_fields=granted_fields(
+                self._catalog,
+                matter.code,
+                [*type_codes, *(license.content.type_code for license in licenses if license is not None)],
+            ),
         )
         kept = self._kept_codes.seal(consent, code) if client_request_id and self._kept_codes else None
         current = [now_in_force or named for now_in_force, named in zip(in_force, licenses, strict=True)]
@@ -1539,20 +1551,39 @@ def holder_born(uow: UnitOfWork, catalog: Catalog, holder: str, *, by_citizen_id
     return memo[holder]
 
 
+def granted_fields(
+    catalog: Catalog, matter_code: str, type_codes: Iterable[str]
+) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    """What a consent for ``matter_code`` naming licenses of ``type_codes`` (or those types) is granted for under
+    ``catalog`` (``StoredConsent.granted_fields``, ``gateway.domain.sharing.consented_fields``): by type, the
+    material's conditional fields and those of them it reads in full. Nothing for a type or matter the catalog lacks:
+    such a consent lets nothing through."""
+    matter = catalog.matters.get(matter_code)
+    found: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+    for code in dict.fromkeys(filter(None, type_codes)):
+        license_type = catalog.license_types.get(code)
+        if matter is None or license_type is None:
+            found.append((code, (), ()))
+            continue
+        granted = consented_fields(matter, license_type)
+        found.append((code, granted.fields, granted.full_fields))
+    return tuple(found)
+
+
 def consent_names_a_person(catalog: Catalog, license_ids: Sequence[str], type_codes: Sequence[str]) -> bool:
     """Whether a consent naming ``license_ids`` and ``type_codes`` names its holder by a 公民身份号码 when the code is
     one (``holder_born``'s ``by_citizen_id``): it names a person's license type, or a license of one. A person's type
     takes a 公民身份号码 under code type 111 alone (``CODE_TYPE_MISMATCH``), so such a code is the holder's citizen ID
     here, though its digits pass the credit code's check too; a company's 营业执照 under a credit code that reads as a
     child's number names an organisation, judged by its licenses as before."""
-    named = [*type_codes, *(_type_of(license_id) for license_id in license_ids)]
+    named = [*type_codes, *(type_named(license_id) for license_id in license_ids)]
     return any(
         (license_type := catalog.license_types.get(code)) is not None and license_type.holder_kind is HolderKind.PERSON
         for code in named
     )
 
 
-def _type_of(license_id: str) -> str:
+def type_named(license_id: str) -> str:
     """The license type an identifier names; empty for one that is no identifier."""
     try:
         return LicenseId.parse(license_id).type_code

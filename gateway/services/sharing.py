@@ -88,6 +88,7 @@ from gateway.domain.sharing import (
     ApprovalState,
     Basis,
     Consent,
+    ConsentedFields,
     Decision,
     Deny,
     Permit,
@@ -1570,6 +1571,11 @@ def _consent(stored: StoredConsent) -> Consent:
         uses_remaining=max(0, stored.uses_left),
         withdrawn=stored.withdrawn_at is not None,
         guardian_code=stored.guardian_code,
+        granted=None
+        if stored.granted_fields is None
+        else tuple(
+            (code, ConsentedFields(fields=fields, full_fields=full)) for code, fields, full in stored.granted_fields
+        ),
     )
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    null,
     or_,
     select,
     text,
@@ -1899,6 +1900,10 @@ class StoredConsent:
     """The portal's idempotency key of the grant; empty when it gave none."""
     client_digest: str = ""
     """The SHA-256 of the grant's request, to tell a retry from another request under the same key."""
+    granted_fields: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] | None = None
+    """What it was granted for, by license type: (type code, the material's conditional fields then, those of them
+    read in full) (``gateway.domain.sharing.ConsentedFields``); None for one granted before schema 0038 that the
+    upgrade could not record them for."""
 
 
 def _request_ended(cutoff: dt.datetime) -> ColumnElement[bool]:
@@ -2180,12 +2185,33 @@ class ConsentRepository:
                 withdrawn_at=_as_utc(consent.withdrawn_at) if consent.withdrawn_at else None,
                 created_at=_as_utc(consent.created_at),
                 guardian_code=consent.guardian_code,
+                granted_fields=_granted_row(consent.granted_fields) if consent.granted_fields is not None else null(),
             )
         )
 
     def get(self, consent_id: str) -> StoredConsent | None:
         row = self._s.execute(select(_CS).where(_CS.c.consent_id == consent_id)).first()
         return _consent(row) if row else None
+
+    def without_granted_fields(self, *, after: str, limit: int) -> list[StoredConsent]:
+        """Consents whose ``granted_fields`` are not recorded (granted before schema 0038), by id after ``after``, at
+        most ``limit``: what the upgrade across 0038 records them for (``gateway.server.UpgradeSteps``)."""
+        rows = self._s.execute(
+            select(_CS)
+            .where(_CS.c.granted_fields.is_(None), _CS.c.consent_id > after)
+            .order_by(_CS.c.consent_id)
+            .limit(limit)
+        )
+        return [_consent(row) for row in rows]
+
+    def set_granted_fields(
+        self, granted: Sequence[tuple[str, tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]]]
+    ) -> None:
+        """Record what each consent, by id, was granted for (``StoredConsent.granted_fields``)."""
+        for consent_id, fields in granted:
+            self._s.execute(
+                update(_CS).where(_CS.c.consent_id == consent_id).values(granted_fields=_granted_row(fields))
+            )
 
     def lock(self, consent_id: str) -> StoredConsent | None:
         """The consent, read in a writing transaction that is about to withdraw it: on PostgreSQL locked (FOR
@@ -2311,6 +2337,27 @@ def _consent(row: Row[tuple[object, ...]]) -> StoredConsent:
         guardian_code=m["guardian_code"],
         client_request_id=m["client_request_id"],
         client_digest=m["client_digest"],
+        granted_fields=_granted_of(m["granted_fields"]),
+    )
+
+
+def _granted_row(
+    granted: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] | None,
+) -> dict[str, dict[str, list[str]]] | None:
+    """``StoredConsent.granted_fields`` as the column keeps it."""
+    if granted is None:
+        return None
+    return {code: {"fields": list(fields), "full_fields": list(full)} for code, fields, full in granted}
+
+
+def _granted_of(row: object) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] | None:
+    """The column ``granted_fields`` as ``StoredConsent`` has it."""
+    if not isinstance(row, dict):
+        return None
+    return tuple(
+        (str(code), tuple(each.get("fields", ())), tuple(each.get("full_fields", ())))
+        for code, each in row.items()
+        if isinstance(each, dict)
     )
 
 

@@ -30,11 +30,13 @@ from gateway.domain.sharing import (
     ApprovalState,
     Basis,
     Consent,
+    ConsentedFields,
     Decision,
     Deny,
     Permit,
     Reason,
     access_state,
+    consented_fields,
     decide,
     mask_value,
     request_deadline,
@@ -1666,3 +1668,77 @@ def test_of_several_consents_a_guardian_ended_is_named_before_one_for_another_li
     assert reason_of(read_birth(current, other, BIRTH_CONSENT)) is R.CONSENT_GUARDIAN_ENDED
     used_up = dataclasses.replace(BIRTH_CONSENT, consent_id="G4", guardian_code=MOTHER_CODE, uses_remaining=0)
     assert reason_of(read_birth(current, used_up, BIRTH_CONSENT)) is R.CONSENT_GUARDIAN_ENDED
+
+
+# --- what a consent was granted for (review consent, R1) ---------------------------------------------------------
+
+CBDJ_WIDER = dataclasses.replace(
+    CBDJ,
+    materials=tuple(
+        dataclasses.replace(
+            m,
+            fields=(*m.fields, "mother_citizen_id", "father_citizen_id"),
+            full_fields=("mother_citizen_id", "father_citizen_id"),
+        )
+        if m.type_code == BIRTH.code
+        else m
+        for m in CBDJ.materials
+    ),
+)
+
+
+def read_birth_for(matter: Matter, consent: Consent) -> Decision:
+    return decide(
+        caller=MEDICAL, license=BIRTH_LIC, license_type=BIRTH, matter=matter, purpose="参保登记",
+        consents=(consent,), now=NOW, issuer_name=HEALTH.name,
+    )  # fmt: skip
+
+
+def test_a_consent_lets_through_only_the_fields_it_was_granted_for() -> None:
+    """Granted under 参保登记 as the demo catalog has it, the consent does not read the parents' numbers a later
+    catalog adds to the matter: withheld CONSENT_OTHER_FIELDS, with the remedy; a consent granted under the wider
+    matter reads them in full."""
+    granted = consented_fields(CBDJ, BIRTH)
+    assert granted == ConsentedFields(fields=("child_name", "gender", "birth_date", "mother_name", "father_name"))
+    narrow = dataclasses.replace(BIRTH_CONSENT, granted=((BIRTH.code, granted),))
+    permit = read_birth_for(CBDJ_WIDER, narrow)
+    assert isinstance(permit, Permit) and permit.consent_id == "G1"
+    assert "mother_citizen_id" not in permit.values and "father_citizen_id" not in permit.values
+    assert {(w.key, w.reason) for w in permit.withheld} == {
+        ("mother_citizen_id", R.CONSENT_OTHER_FIELDS),
+        ("father_citizen_id", R.CONSENT_OTHER_FIELDS),
+    }
+    assert "GrantConsent" in permit.remedy and R.CONSENT_OTHER_FIELDS.authorizable
+    wide = dataclasses.replace(BIRTH_CONSENT, granted=((BIRTH.code, consented_fields(CBDJ_WIDER, BIRTH)),))
+    full = read_birth_for(CBDJ_WIDER, wide)
+    assert isinstance(full, Permit) and not full.withheld
+    assert full.values["mother_citizen_id"] == BIRTH_LIC.content.fields["mother_citizen_id"]
+
+
+def test_a_consent_reads_masked_what_it_read_masked_when_granted() -> None:
+    masked_then = ConsentedFields(fields=consented_fields(CBDJ_WIDER, BIRTH).fields)  # no full_fields then
+    permit = read_birth_for(CBDJ_WIDER, dataclasses.replace(BIRTH_CONSENT, granted=((BIRTH.code, masked_then),)))
+    assert isinstance(permit, Permit) and not permit.withheld
+    shown = {f.key: f for f in permit.fields}
+    assert shown["mother_citizen_id"].masked and shown["father_citizen_id"].masked
+
+
+def test_a_consent_that_records_nothing_reads_what_the_material_in_force_lists() -> None:
+    """One granted before schema 0038 whose fields the upgrade could not record (``granted`` None): as before."""
+    permit = read_birth_for(CBDJ_WIDER, BIRTH_CONSENT)
+    assert isinstance(permit, Permit) and not permit.withheld
+    assert permit.values["father_citizen_id"] == BIRTH_LIC.content.fields["father_citizen_id"]
+
+
+def test_of_several_consents_the_one_granted_for_more_is_used() -> None:
+    narrow = dataclasses.replace(
+        BIRTH_CONSENT, consent_id="N", valid_until=NOW + SECOND, granted=((BIRTH.code, consented_fields(CBDJ, BIRTH)),)
+    )
+    wide = dataclasses.replace(
+        BIRTH_CONSENT, consent_id="W", granted=((BIRTH.code, consented_fields(CBDJ_WIDER, BIRTH)),)
+    )
+    permit = decide(
+        caller=MEDICAL, license=BIRTH_LIC, license_type=BIRTH, matter=CBDJ_WIDER, purpose="参保登记",
+        consents=(narrow, wide), now=NOW,
+    )  # fmt: skip
+    assert isinstance(permit, Permit) and permit.consent_id == "W" and not permit.withheld
