@@ -35,12 +35,13 @@ The rules, in the order they apply:
    this request and are ignored.
    Live consent: for this holder, this caller, this matter, covering the license (by id, any of its versions, or by
    type), not withdrawn, ``now < valid_until`` and uses left; a guardian's consent (监护人代为授权, ``guardian_code``
-   set) moreover only while the license read is the version in force (not SUPERSEDED), that version still names the
-   guardian (``gateway.domain.guardianship.guardians_of``) and its holder is still a minor on the day (China time):
-   a parent an amendment took off the license, or a holder of age, no longer consents through it. A consent is
-   presented by the caller, so a mismatch is reported; identity is checked before state, so a caller holding someone
-   else's code learns nothing about its state. When several consents are live, the one that covers the most of the
-   material's conditional fields is used, of those the one that expires first.
+   set) moreover only while the license read is the version in force (not SUPERSEDED) and in force on the day (not
+   suspended, revoked, cancelled or past its end), that version still names the guardian
+   (``gateway.domain.guardianship.guardians_of``) and its holder is still a minor on the day (China time): a parent
+   an amendment took off the license or a revocation left unnamed, or a holder of age, no longer consents through it.
+   A consent is presented by the caller, so a mismatch is reported; identity is checked before state, so a caller
+   holding someone else's code learns nothing about its state. When several consents are live, the one that covers
+   the most of the material's conditional fields is used, of those the one that expires first.
    Approvals are preferred: a consent is used (and its use reported in ``Permit.consent_id`` for the service to
    count) only when some field needs it. A consent lets through only the fields it was granted for
    (``Consent.granted``: the material's conditional fields then); another conditional field the material lists now is
@@ -167,10 +168,11 @@ _DETAILS = {
     Reason.CONSENT_WITHDRAWN: "持证人已撤回授权（the holder withdrew the consent）",
     Reason.CONSENT_EXPIRED: "持证人授权已过期（the holder's consent has expired）",
     Reason.CONSENT_GUARDIAN_ENDED: (
-        "监护人代为授权已不适用：授权人不是此证照现行版本载明的监护人，或持证人已成年；"
-        "请读取现行版本，或请持证人本人或现行版本载明的监护人重新授权"
-        "（a guardian's consent no longer applies: whoever granted it is no guardian the version in force names, or "
-        "the holder is of age; read the version in force, or ask the holder, or a guardian it names, to consent again）"
+        "监护人代为授权已不适用：授权人不是此证照现行版本载明的监护人，或现行版本已不在有效状态（暂停使用、吊销或撤销、"
+        "注销），或持证人已成年；请读取现行版本，或请持证人本人或现行有效版本载明的监护人重新授权"
+        "（a guardian's consent no longer applies: whoever granted it is no guardian the version in force names, that "
+        "version is not in force (suspended, revoked, cancelled), or the holder is of age; read the version in force, "
+        "or ask the holder, or a guardian a license in force names, to consent again）"
     ),
     Reason.CONSENT_NEEDS_GUARDIAN: (
         "持证人未满14周岁，本人授权不适用，须由证照载明的父亲或母亲代为授权"
@@ -719,12 +721,26 @@ def _consent_problem(
 def _still_guardian(guardian_code: str, license: License, license_type: LicenseType, now: dt.datetime) -> bool:
     """Whether a consent ``guardian_code`` granted for the holder of ``license`` still stands for reading it at
     ``now``: ``license`` is the version in force (a superseded version says nothing of who the guardians are now, and
-    this pure check cannot see the current one, so a guardian's consent reads only the version in force), it names
-    the guardian, and its holder is a minor on the day (China time). The grant checked all three on the version in
-    force then; an amendment (变更) may since have taken the parent off, or corrected the birth date."""
+    this pure check cannot see the current one, so a guardian's consent reads only the version in force), in force on
+    the day (China time; ``guardian_in_force``), it names the guardian, and its holder is a minor on the day. The
+    grant checked all of them on the version in force then; an amendment (变更) may since have taken the parent off,
+    or corrected the birth date, and a revocation (作废: a certificate found false) taken away what named them."""
     if license.status is LicenseStatus.SUPERSEDED or license.superseded_by:
         return False
-    return guardian_code in guardians_of(license, license_type) and is_minor(license, license_type, now)
+    return (
+        guardian_in_force(license, now)
+        and guardian_code in guardians_of(license, license_type)
+        and is_minor(license, license_type, now)
+    )
+
+
+def guardian_in_force(license: License, now: dt.datetime) -> bool:
+    """Whether ``license``, the version in force of one a guardian's consent names, is in force on the day of ``now``
+    (China time), as a grant naming it is judged (``LICENSE_NOT_IN_FORCE``): neither suspended (until resumed),
+    revoked, cancelled nor past its end. A guardian is one through what the license says, and a license no longer in
+    force says it no more: the man a 出生医学证明 revoked as false named had kept consenting for the child, his consent
+    listed ACTIVE and read, the other parent unable to withdraw it (a reviewer, R4)."""
+    return license.effective_status(now.astimezone(CHINA_TZ).date()) is LicenseStatus.ACTIVE
 
 
 def _first(order: Sequence[Reason], found: set[Reason]) -> Reason:

@@ -111,6 +111,7 @@ from gateway.domain.sharing import (
     Reason,
     consent_need,
     consented_fields,
+    guardian_in_force,
     request_deadline,
 )
 from gateway.domain.validation import (
@@ -1408,13 +1409,15 @@ class AuthorizationService:
 
     def _guardian_stands(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> bool:
         """Whether the guardian of ``consent`` may still consent for its holder through one of the licenses it names:
-        the version in force names them and its holder is a minor on the day, as the sharing policy judges a use."""
+        the version in force is in force on the day (``guardian_in_force``), names them, and its holder is a minor on
+        the day, as the sharing policy judges a use."""
         for license_id in consent.license_ids:
             current = _in_force(uow, _named(uow, license_id))
             license_type = self._catalog.license_types.get(current.content.type_code) if current else None
             if (
                 current is not None
                 and license_type is not None
+                and guardian_in_force(current, now)
                 and consent.guardian_code in guardians_of(current, license_type)
                 and is_minor(current, license_type, now)
             ):

@@ -755,3 +755,44 @@ def test_a_parents_consent_naming_only_a_childs_license_type_she_does_not_hold_i
     _, grown = certificate(running, mom, dad, born=adult)  # a grown holder's own certificate
     own = consent(running, grown, (), type_codes=(BIRTH_CERTIFICATE,))
     assert (own.consent.holder_code, own.consent.guardian_code) == (grown, "")
+
+
+CSDJ = verification_pb2.UseContext(matter_code="370100-CSDJ-001", purpose="新生儿出生登记")
+
+
+def status_change(running: RunningGateway, license_id: str, action: int, reason: str) -> None:
+    running.issuance(HEALTH).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id="st-" + uuid.uuid4().hex, license_id=license_id, action=action, reason=reason
+        )
+    )
+
+
+def test_a_guardians_consent_ends_while_the_certificate_naming_them_is_not_in_force(
+    running: RunningGateway,
+) -> None:
+    """A reviewer (review consent, R4): the certificate found false and revoked (作废), the man it named kept
+    consenting for the child, his consent listed ACTIVE and read under 出生登记 (the mother's 公民身份号码 in full),
+    while a new grant naming it was refused LICENSE_NOT_IN_FORCE. A guardian's standing rests on the version in force
+    being in force on the day, as the grant judges it: suspended, it is GUARDIAN_ENDED until resumed; revoked, for
+    good."""
+    mother, false_father = parents()
+    first, _ = certificate(running, mother, false_father)
+    his = consent(running, false_father, (first,), grantee=POLICE, matter=CSDJ.matter_code, uses=5)
+    assert data(running, first, CSDJ, member=POLICE, code=his.code).consent_uses_left == 4
+
+    status_change(running, first, issuance_pb2.STATUS_ACTION_SUSPEND, "核查出生医学证明信息")
+    reason, _ = denied(lambda: data(running, first, CSDJ, member=POLICE, code=his.code))
+    assert reason == "CONSENT_GUARDIAN_ENDED"
+    (stored,) = listed(running, false_father)
+    assert (stored.state, stored.uses_left) == (authorization_pb2.CONSENT_STATE_GUARDIAN_ENDED, 4)
+    status_change(running, first, issuance_pb2.STATUS_ACTION_RESUME, "核查无误")
+    assert data(running, first, CSDJ, member=POLICE, code=his.code).consent_uses_left == 3
+    (stored,) = listed(running, false_father)
+    assert stored.state == authorization_pb2.CONSENT_STATE_ACTIVE
+
+    status_change(running, first, issuance_pb2.STATUS_ACTION_REVOKE, "出生医学证明信息不实，予以作废")
+    reason, _ = denied(lambda: data(running, first, CSDJ, member=POLICE, code=his.code))
+    assert reason == "CONSENT_GUARDIAN_ENDED"
+    (stored,) = listed(running, false_father)
+    assert (stored.state, stored.uses_left) == (authorization_pb2.CONSENT_STATE_GUARDIAN_ENDED, 3)
