@@ -12,7 +12,8 @@ falls on 1 March in a year without one (18 full years have passed only then). Th
 whose holder may have no 公民身份号码 yet); a holder whose birth date cannot be told is not taken for a minor.
 
 The license names the holder's parents in the fields the catalog marks ``guardian_of_holder`` (a 出生医学证明's
-mother's and father's 公民身份号码): they, and only they, are the holder's guardians here. A spouse on a 结婚证 is a
+mother's and father's 公民身份号码): they, and only they, are the holder's guardians here, each while of full age
+(18, by the birth date of their 公民身份号码: ``guardian_of_age``). A spouse on a 结婚证 is a
 co-subject of it but no guardian. Other guardians (appointed by a court or a residents' committee) are not modelled.
 """
 
@@ -92,6 +93,16 @@ def born_under_consent_age(born: dt.date | None, now: dt.datetime) -> bool:
     """Whether a person born on ``born`` is under ``AGE_OF_CONSENT`` at ``now`` (the day in China time); False for
     a birth date not told (None)."""
     return born is not None and now.astimezone(CHINA_TZ).date() < of_age_on(born, AGE_OF_CONSENT)
+
+
+def guardian_of_age(code: str, now: dt.datetime) -> bool:
+    """Whether the person of 公民身份号码 ``code``, a parent a license names (``guardians_of``), is of full age at
+    ``now`` (18 on the day, China time; 民法典 第十七、十八条), by the birth date the number carries
+    (``citizen_birth_date``, as a holder's age is told): a guardian has full civil capacity (第二十七条). A
+    12-year-old mother, refused her own consent (GUARDIAN_MUST_CONSENT), had consented for her newborn as its
+    guardian (a reviewer, R3). False for a code that tells no birth date (no 公民身份号码: never a guardian here)."""
+    born = citizen_birth_date(code)
+    return born is not None and not minor_on(born, now.astimezone(CHINA_TZ).date())
 
 
 def guardians_of(license: License, license_type: LicenseType) -> tuple[str, ...]:

@@ -94,7 +94,7 @@ from gateway.domain.catalog import (
     ValueType,
 )
 from gateway.domain.errors import PermissionDeniedError
-from gateway.domain.guardianship import guardians_of, is_minor, under_consent_age
+from gateway.domain.guardianship import guardian_of_age, guardians_of, is_minor, under_consent_age
 from gateway.domain.identifiers import carries_birth_date, holder_code_types_of, same_license
 from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, LicenseStatus, Member, Role, mask
 
@@ -168,11 +168,11 @@ _DETAILS = {
     Reason.CONSENT_WITHDRAWN: "持证人已撤回授权（the holder withdrew the consent）",
     Reason.CONSENT_EXPIRED: "持证人授权已过期（the holder's consent has expired）",
     Reason.CONSENT_GUARDIAN_ENDED: (
-        "监护人代为授权已不适用：授权人不是此证照现行版本载明的监护人，或现行版本已不在有效状态（暂停使用、吊销或撤销、"
-        "注销），或持证人已成年；请读取现行版本，或请持证人本人或现行有效版本载明的监护人重新授权"
-        "（a guardian's consent no longer applies: whoever granted it is no guardian the version in force names, that "
-        "version is not in force (suspended, revoked, cancelled), or the holder is of age; read the version in force, "
-        "or ask the holder, or a guardian a license in force names, to consent again）"
+        "监护人代为授权已不适用：授权人不是此证照现行版本载明的监护人，或未满18周岁，或现行版本已不在有效状态"
+        "（暂停使用、吊销或撤销、注销），或持证人已成年；请读取现行版本，或请持证人本人或现行有效版本载明的已成年监护人重新授权"
+        "（a guardian's consent no longer applies: whoever granted it is no guardian the version in force names, or is "
+        "under 18, that version is not in force (suspended, revoked, cancelled), or the holder is of age; read the "
+        "version in force, or ask the holder, or a guardian of age a license in force names, to consent again）"
     ),
     Reason.CONSENT_NEEDS_GUARDIAN: (
         "持证人未满14周岁，本人授权不适用，须由证照载明的父亲或母亲代为授权"
@@ -722,7 +722,8 @@ def _still_guardian(guardian_code: str, license: License, license_type: LicenseT
     """Whether a consent ``guardian_code`` granted for the holder of ``license`` still stands for reading it at
     ``now``: ``license`` is the version in force (a superseded version says nothing of who the guardians are now, and
     this pure check cannot see the current one, so a guardian's consent reads only the version in force), in force on
-    the day (China time; ``guardian_in_force``), it names the guardian, and its holder is a minor on the day. The
+    the day (China time; ``guardian_in_force``), it names the guardian, who is of age (``guardian_of_age``), and its
+    holder is a minor on the day. The
     grant checked all of them on the version in force then; an amendment (变更) may since have taken the parent off,
     or corrected the birth date, and a revocation (作废: a certificate found false) taken away what named them."""
     if license.status is LicenseStatus.SUPERSEDED or license.superseded_by:
@@ -730,6 +731,7 @@ def _still_guardian(guardian_code: str, license: License, license_type: LicenseT
     return (
         guardian_in_force(license, now)
         and guardian_code in guardians_of(license, license_type)
+        and guardian_of_age(guardian_code, now)
         and is_minor(license, license_type, now)
     )
 

@@ -89,8 +89,10 @@ from gateway.domain.errors import (
 )
 from gateway.domain.guardianship import (
     AGE_OF_CONSENT,
+    AGE_OF_MAJORITY,
     born_under_consent_age,
     citizen_birth_date,
+    guardian_of_age,
     guardians_of,
     holder_birth_date,
     is_minor,
@@ -1061,6 +1063,16 @@ class AuthorizationService:
                 raise invalid(
                     where, "NOT_A_GUARDIAN", "持证人已成年，须本人授权（the holder is of age and consents in person）"
                 )
+            if not guardian_of_age(person, now):
+                # a parent the license names, told so as NOT_A_GUARDIAN is: a guardian has full civil capacity, and
+                # a parent under 18 had consented for the child though refused their own consent (a reviewer, R3)
+                raise invalid(
+                    where,
+                    "GUARDIAN_NOT_OF_AGE",
+                    f"父亲或母亲未满{AGE_OF_MAJORITY}周岁，不能代为授权：请由证照载明的另一位已成年的父亲或母亲授权，"
+                    f"或由办理部门申请审批（a parent under {AGE_OF_MAJORITY} does not consent for the child: the other "
+                    "parent named, of age, does, or the department asks the issuer, RequestAccess）",
+                )
             guardian = person
             born = holder_birth_date(current, license_type)
             assert born is not None  # a minor's birth date is known
@@ -1358,6 +1370,7 @@ class AuthorizationService:
         return (
             license_type is not None
             and person in guardians_of(license, license_type)
+            and guardian_of_age(person, now)
             and is_minor(license, license_type, now)
         )
 
@@ -1419,6 +1432,7 @@ class AuthorizationService:
                 and license_type is not None
                 and guardian_in_force(current, now)
                 and consent.guardian_code in guardians_of(current, license_type)
+                and guardian_of_age(consent.guardian_code, now)
                 and is_minor(current, license_type, now)
             ):
                 return True

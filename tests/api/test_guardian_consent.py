@@ -796,3 +796,25 @@ def test_a_guardians_consent_ends_while_the_certificate_naming_them_is_not_in_fo
     assert reason == "CONSENT_GUARDIAN_ENDED"
     (stored,) = listed(running, false_father)
     assert (stored.state, stored.uses_left) == (authorization_pb2.CONSENT_STATE_GUARDIAN_ENDED, 3)
+
+
+def test_a_parent_under_18_is_no_guardian_who_consents(running: RunningGateway) -> None:
+    """A reviewer (review consent, R3): a 12-year-old mother, refused her own consent (GUARDIAN_MUST_CONSENT), had
+    consented for her newborn as its guardian, and the department read the certificate with it. A guardian has full
+    civil capacity (民法典 第十七、二十七条): a parent the certificate names consents for the child from 18 on, by the
+    birth date the parent's 公民身份号码 carries, as a holder's age is told; the other parent, of age, consents."""
+    for years in (13, 17):
+        born = years_before(china_today(), years) + dt.timedelta(days=30)  # not yet 13 (17) years old
+        mother = samples.citizen_id(2 * random.randrange(500), born)  # even sequence: a woman
+        father, _ = person("男")
+        license_id, child = certificate(running, mother, father)
+        code, violations = refusal(lambda license_id=license_id, mother=mother: consent(running, mother, (license_id,)))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [(f, r) for f, r, _ in violations] == [("license_ids[0]", "GUARDIAN_NOT_OF_AGE")]
+        assert chinese_first(violations[0][2]) and "未满18周岁" in violations[0][2]
+        assert violations[0][2].endswith("RequestAccess）")  # whole: not cut to the description's 200 characters
+        assert consentable(running, mother, child) == []  # nothing listed that the grant would refuse
+        assert not listed(running, mother)
+        his = consent(running, father, (license_id,))
+        assert (his.consent.holder_code, his.consent.guardian_code) == (child, father)
+        assert fields_of(data(running, license_id, CBDJ, member=MEDICAL, code=his.code))["child_name"] == "张小明"

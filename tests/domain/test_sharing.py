@@ -21,6 +21,7 @@ from gateway.domain.catalog import (
     ValueType,
 )
 from gateway.domain.errors import PermissionDeniedError
+from gateway.domain.guardianship import guardians_of
 from gateway.domain.identifiers import LicenseId
 from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, LicenseStatus, Member, RecordSeal
 from gateway.domain.sharing import (
@@ -1742,3 +1743,16 @@ def test_of_several_consents_the_one_granted_for_more_is_used() -> None:
         consents=(narrow, wide), now=NOW,
     )  # fmt: skip
     assert isinstance(permit, Permit) and permit.consent_id == "W" and not permit.withheld
+
+
+def test_a_consent_a_parent_under_18_granted_does_not_read() -> None:
+    """Granted before the grant refused it (review consent, R3): at use, a parent under 18 is no guardian."""
+    young = "370102201001010220"  # a girl born 2010-01-01: 14 at NOW
+    license = dataclasses.replace(
+        BIRTH_LIC, content=dataclasses.replace(BIRTH_LIC.content, fields={**BIRTH_LIC.content.fields,
+                                                                          "mother_citizen_id": young})
+    )  # fmt: skip
+    assert young in guardians_of(license, BIRTH)
+    theirs = dataclasses.replace(BIRTH_CONSENT, guardian_code=young)
+    assert reason_of(read_birth(license, theirs)) is R.CONSENT_GUARDIAN_ENDED
+    assert isinstance(read_birth(license, BIRTH_CONSENT), Permit)  # the father, of age, still consents
