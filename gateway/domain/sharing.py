@@ -175,8 +175,9 @@ _DETAILS = {
         "version in force, or ask the holder, or a guardian of age a license in force names, to consent again）"
     ),
     Reason.CONSENT_NEEDS_GUARDIAN: (
-        "持证人未满14周岁，本人授权不适用，须由证照载明的父亲或母亲代为授权"
-        "（the holder is under 14: their own consent does not apply; a parent the license names consents for them）"
+        "持证人未满14周岁，本人授权不适用：载明父母的出生医学证明等证照由其父亲或母亲代为授权，"
+        "其他证照须向发证部门申请审批（the holder is under 14: their own consent does not apply; a parent a license "
+        "names consents for that license, a birth certificate; for others, ask the issuer, RequestAccess）"
     ),
     Reason.CONSENT_USED_UP: "持证人授权次数已用完（the holder's consent is used up）",
     Reason.CONSENT_OTHER_FIELDS: (

@@ -1053,6 +1053,13 @@ class AuthorizationService:
                 or current.content.holder.code != owner
                 or person not in guardians_of(current, license_type)
             ):
+                if self._parent_of_holder(person, current, license_type, now):
+                    raise invalid(
+                        where,
+                        "LICENSE_NAMES_NO_PARENT",
+                        "该证照未载明父母，不能由父母代为授权，须由办理部门向发证部门申请审批（the license names no "
+                        "parent: no parent consents for it; the department asks the issuer, RequestAccess）",
+                    )
                 raise _not_the_holders(where)  # a co-subject who is no guardian (a 结婚证's wife) too
             if not is_minor(current, license_type, now):
                 # Kept apart from NOT_THE_HOLDERS_LICENSE on purpose (review finding 7): only a person the version in
@@ -1108,6 +1115,21 @@ class AuthorizationService:
             )
         (child,) = owners
         return guardian, child
+
+    def _parent_of_holder(
+        self, person: str, license: License | None, license_type: LicenseType | None, now: dt.datetime
+    ) -> bool:
+        """Whether ``license`` (the version in force of one a grant names) is of a type that names no guardian (a
+        居民身份证, a 社会保障卡) and held by a minor child a current license of whom names ``person`` as a parent
+        (``_guardian_of``): such a parent is told LICENSE_NAMES_NO_PARENT, not NOT_THE_HOLDERS_LICENSE as a stranger
+        is, nor logged as one. A guardian consents only through a license that names them (``guardians_of``: the
+        policy judges a guardian's consent on the license read), and the words of GUARDIAN_MUST_CONSENT had sent the
+        mother of a 10-year-old to name the child's 居民身份证, her try then logged on the child's log as a misused
+        portal credential's (a reviewer, R2)."""
+        if license is None or license_type is None or any(spec.guardian_of_holder for spec in license_type.fields):
+            return False
+        with self._db.unit_of_work() as uow:
+            return self._guardian_of(uow, person, license.content.holder.code, now)
 
     def _check_guardian_types_held(self, person: str, type_codes: Sequence[str]) -> None:
         """INVALID_ARGUMENT / GUARDIAN_NAMES_LICENSES on ``type_codes[i]`` for a type whose licenses name their
@@ -1399,9 +1421,9 @@ class AuthorizationService:
         raise invalid(
             "holder_code",
             "GUARDIAN_MUST_CONSENT",
-            f"持证人未满{AGE_OF_CONSENT}周岁，须由父亲或母亲代为授权：请以其公民身份号码授权，并指明孩子的证照"
-            f"（a holder under {AGE_OF_CONSENT} consents through a parent: grant with the parent's citizen ID as "
-            "holder_code, naming the child's licenses）",
+            f"持证人未满{AGE_OF_CONSENT}周岁，须由父母以其公民身份号码为载明其为父母的出生医学证明等证照授权，"
+            f"其他证照须申请审批（under {AGE_OF_CONSENT}: a parent consents by their citizen ID for a license naming "
+            "them, a birth certificate; for others, RequestAccess）",
         )
 
     def _state_in(self, uow: UnitOfWork, consent: StoredConsent, now: dt.datetime) -> ConsentState:

@@ -818,3 +818,32 @@ def test_a_parent_under_18_is_no_guardian_who_consents(running: RunningGateway) 
         his = consent(running, father, (license_id,))
         assert (his.consent.holder_code, his.consent.guardian_code) == (child, father)
         assert fields_of(data(running, license_id, CBDJ, member=MEDICAL, code=his.code))["child_name"] == "张小明"
+
+
+def test_a_parent_is_told_the_truth_about_a_childs_license_that_names_no_parent(running: RunningGateway) -> None:
+    """A reviewer (review consent, R2): a 10-year-old's own consent was refused GUARDIAN_MUST_CONSENT, its words
+    telling a parent to consent naming the child's licenses; the mother who did so for the child's 居民身份证 was
+    refused NOT_THE_HOLDERS_LICENSE, as a stranger is, and her try put on the child's log as a misused portal's. A
+    parent consents only through a license that names them (the guardianship model: a 居民身份证 names no parent, and
+    the policy judges a guardian's consent on the license read); the words now say so and that such a license needs
+    the issuer's approval, and the parent a current license of the child names is told LICENSE_NAMES_NO_PARENT,
+    not logged as a stranger."""
+    mother, father = parents()
+    born = years_before(china_today(), 10)
+    _, child = certificate(running, mother, father, born=born)
+    card = id_card(running, child, born).license.license_id
+
+    _, violations = refusal(lambda: grant(running, child, type_codes=(samples.ID_CARD,)))
+    assert [(f, r) for f, r, _ in violations] == [("holder_code", "GUARDIAN_MUST_CONSENT")]
+    assert "出生医学证明" in violations[0][2] and violations[0][2].endswith("RequestAccess）")  # whole
+
+    code, violations = refusal(lambda: grant(running, mother, license_ids=(card,), type_codes=()))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [(f, r) for f, r, _ in violations] == [("license_ids[0]", "LICENSE_NAMES_NO_PARENT")]
+    assert chinese_first(violations[0][2]) and violations[0][2].endswith("RequestAccess）")
+    refused = [r for r in log_of(running, child).records if r.decision == "DENIED"]
+    assert refused == []  # a parent's try, not a stranger's
+    stranger, _ = person("女")
+    _, violations = refusal(lambda: grant(running, stranger, license_ids=(card,), type_codes=()))
+    assert [(f, r) for f, r, _ in violations] == [("license_ids[0]", "NOT_THE_HOLDERS_LICENSE")]  # as before
+    assert [r.reason for r in log_of(running, child).records if r.decision == "DENIED"] == ["NOT_THE_HOLDERS_LICENSE"]
