@@ -1027,7 +1027,7 @@ class UpgradeSteps:
     statuses_vouched: int = 0
     documents_vouched: int = 0
     catalog: Catalog | None = None
-    """The catalog this init holds: what the consents granted before schema 0038 were granted for is recorded from it
+    """The catalog this init holds: what the consents granted before schema 0039 were granted for is recorded from it
     when it is the one the store's gateways serve (``_record_granted_fields``)."""
     consents_recorded: int = 0
 
@@ -1051,7 +1051,7 @@ class UpgradeSteps:
 
 
 AUDIT_HEAD_REVISION = "0022"
-CONSENT_FIELDS_REVISION = "0038"
+CONSENT_FIELDS_REVISION = "0039"
 """From this schema on, consents record what they were granted for (``StoredConsent.granted_fields``)."""
 AUDIT_START_REVISION = "0024"
 """The migration that gives a chain pruned before it the row of its start memo, for init to vouch for."""
@@ -1396,7 +1396,7 @@ def _vouch_documents(units: UnitsOfWork, memos: SealMemos) -> int:
 
 
 def _record_granted_fields(units: UnitsOfWork, catalog: Catalog) -> int:
-    """Record what each consent granted before schema 0038 was granted for (``StoredConsent.granted_fields``), by
+    """Record what each consent granted before schema 0039 was granted for (``StoredConsent.granted_fields``), by
     ``catalog``, when it is the catalog the store's gateways serve (its recorded fingerprint): the one those consents
     were granted under, unless an adoption came between. Nothing when it is another (an upgrade that adopts a new
     catalog at once: the consents were not granted under it) or the store records none (a store from before catalog

@@ -316,7 +316,7 @@ class Consent:
     """What it was granted for, by license type code (``ConsentedFields``; pairs, so that a consent hashes): a
     conditional field it did not cover then is withheld ``CONSENT_OTHER_FIELDS``, and a field it covered masked then
     is masked still. None for a consent granted
-    before these were recorded (schema 0038) that the upgrade could not record them for: it reads what the matter's
+    before these were recorded (schema 0039) that the upgrade could not record them for: it reads what the matter's
     material in force lists, as every consent did before."""
 
     def __post_init__(self) -> None:

@@ -396,7 +396,7 @@ class ConsentRow(Base):
     of the grant with its ``client_request_id``; cleared a day after the grant."""
     granted_fields: Mapped[dict[str, dict[str, list[str]]] | None] = mapped_column(JSON)
     """What it was granted for, by license type: ``{"fields": [...], "full_fields": [...]}``, the material's
-    conditional fields at the grant and those read in full (migration 0038); NULL for one granted before that the
+    conditional fields at the grant and those read in full (migration 0039); NULL for one granted before that the
     upgrade could not record."""
 
 

@@ -1902,7 +1902,7 @@ class StoredConsent:
     """The SHA-256 of the grant's request, to tell a retry from another request under the same key."""
     granted_fields: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] | None = None
     """What it was granted for, by license type: (type code, the material's conditional fields then, those of them
-    read in full) (``gateway.domain.sharing.ConsentedFields``); None for one granted before schema 0038 that the
+    read in full) (``gateway.domain.sharing.ConsentedFields``); None for one granted before schema 0039 that the
     upgrade could not record them for."""
 
 
@@ -2194,8 +2194,8 @@ class ConsentRepository:
         return _consent(row) if row else None
 
     def without_granted_fields(self, *, after: str, limit: int) -> list[StoredConsent]:
-        """Consents whose ``granted_fields`` are not recorded (granted before schema 0038), by id after ``after``, at
-        most ``limit``: what the upgrade across 0038 records them for (``gateway.server.UpgradeSteps``)."""
+        """Consents whose ``granted_fields`` are not recorded (granted before schema 0039), by id after ``after``, at
+        most ``limit``: what the upgrade across 0039 records them for (``gateway.server.UpgradeSteps``)."""
         rows = self._s.execute(
             select(_CS)
             .where(_CS.c.granted_fields.is_(None), _CS.c.consent_id > after)

@@ -120,7 +120,7 @@ DEMO_GRANTED = {
 
 @pytest.mark.parametrize("kind", backend_params())
 def test_the_upgrade_records_what_consents_granted_before_it_are_for(kind: str, tmp_path: Path) -> None:
-    """A consent granted before schema 0038 is given the fields of the catalog the store serves, when the upgrade runs
+    """A consent granted before schema 0039 is given the fields of the catalog the store serves, when the upgrade runs
     with it (the catalog it was granted under, unless an adoption came between); with another (an upgrade that adopts
     one at once), it is left unrecorded, and reads what the material in force lists (docs/api.md)."""
     catalog = Catalog.from_json(DEMO_CATALOG.read_bytes())

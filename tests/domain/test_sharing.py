@@ -1725,7 +1725,7 @@ def test_a_consent_reads_masked_what_it_read_masked_when_granted() -> None:
 
 
 def test_a_consent_that_records_nothing_reads_what_the_material_in_force_lists() -> None:
-    """One granted before schema 0038 whose fields the upgrade could not record (``granted`` None): as before."""
+    """One granted before schema 0039 whose fields the upgrade could not record (``granted`` None): as before."""
     permit = read_birth_for(CBDJ_WIDER, BIRTH_CONSENT)
     assert isinstance(permit, Permit) and not permit.withheld
     assert permit.values["father_citizen_id"] == BIRTH_LIC.content.fields["father_citizen_id"]

@@ -10,8 +10,8 @@ NULL for the consents granted before this revision: ``zzgw init``'s upgrade reco
 store's gateways serve when it runs with that catalog (``gateway.server.UpgradeSteps``); one it could not (an upgrade
 that adopts another catalog at once) reads what the matter's material in force lists, as before.
 
-Revision ID: 0038
-Revises: 0037
+Revision ID: 0039
+Revises: 0038
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -20,8 +20,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0038"
-down_revision = "0037"
+revision = "0039"
+down_revision = "0038"
 branch_labels = None
 depends_on = None
 
