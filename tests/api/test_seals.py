@@ -27,6 +27,7 @@ from protos.zzgw.v1 import seal_pb2, seal_pb2_grpc
 from signing.results import CheckResult
 from signing.seal_ca import check_certificate
 from tests.conftest import CIVIL, MARKET, POLICE, TAX, RunningGateway, descriptions, error_details
+from tests.signing.test_pdf import overlap, seal_widgets
 
 
 def seals(running: RunningGateway, member: str) -> seal_pb2_grpc.SealServiceStub:
@@ -989,21 +990,6 @@ def test_a_crl_is_served_when_the_ca_revocation_cannot_be_written_back_now(
         assert uow.seals.get(seal.seal_id).status is SealStatus.REVOKED  # type: ignore[union-attr]
 
 
-def _seal_widget_boxes(pdf: bytes) -> dict[str, tuple[float, float, float, float]]:
-    """The signature widgets on the PDF's first page, by field name: (left, bottom, right, top)."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    page = PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Kids"][0].get_object()
-    boxes = {}
-    for ref in page.get("/Annots", []):
-        widget = ref.get_object()
-        field = widget["/Parent"].get_object() if "/Parent" in widget else widget
-        if field.get("/FT") == "/Sig":
-            x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
-            boxes[str(field["/T"])] = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
-    return boxes
-
-
 def test_a_license_document_sealed_by_two_departments_shows_three_seals_apart(running: RunningGateway) -> None:
     """A license document the gateway drew and sealed, sealed again by the 市场监管局 (a certified copy) and then by
     the 公安局 (联合盖章): each stamp had gone to the same default box, the first over 85 % of the issuer's seal and
@@ -1022,7 +1008,7 @@ def test_a_license_document_sealed_by_two_departments_shows_three_seals_apart(ru
         .GetLicenseDocument(issuance_pb2.GetLicenseDocumentRequest(license_id=issued.license_id))
         .pdf
     )
-    (issuer_seal,) = _seal_widget_boxes(document).values()
+    (issuer_seal,) = seal_widgets(document).values()
     assert issuer_seal == SEAL_BOX
     for member in (MARKET, POLICE):
         seal = register(running, member)
@@ -1031,11 +1017,11 @@ def test_a_license_document_sealed_by_two_departments_shows_three_seals_apart(ru
             .SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=document, reason="与原件一致"))
             .sealed_pdf
         )
-    boxes = list(_seal_widget_boxes(document).values())
+    boxes = list(seal_widgets(document).values())
     assert len(boxes) == 3
     for i, a in enumerate(boxes):
         for b in boxes[i + 1 :]:
-            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+            assert not overlap(a, b), (a, b)
     service = running.gateway.seals
     assert service is not None
     report = validate_sync(
@@ -1061,7 +1047,7 @@ def test_a_card_sized_pdf_is_sealed_with_a_smaller_stamp_and_a_tiny_one_is_refus
     seal = register(running)
     stub = seals(running, MARKET)
     sealed = stub.SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=_page_of(85.6, 54))).sealed_pdf
-    ((x1, y1, x2, _),) = _seal_widget_boxes(sealed).values()
+    ((x1, y1, x2, _),) = seal_widgets(sealed).values()
     assert abs((x2 - x1) - 27 * 72 / 25.4) <= 1 and x2 <= 85.6 * 72 / 25.4 and y1 >= 0
     service = running.gateway.seals
     assert service is not None
