@@ -25,7 +25,7 @@ from gateway.domain.model import Clock, Member
 from gateway.domain.seals import Seal, SealStatus
 from gateway.domain.verification import checked_operator
 from gateway.services.audit import AuditTrail
-from gateway.services.seals import SealRequest, SealService
+from gateway.services.seals import SealRecord, SealRequest, SealService
 from protos.zzgw.v1 import seal_pb2, seal_pb2_grpc
 
 T = TypeVar("T")
@@ -64,6 +64,44 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
             )
         return self._audit
 
+    def _entry(
+        self,
+        member: Member,
+        clerk: str,
+        action: AuditAction,
+        seal_id: str,
+        issuer_code: str,
+        decision: str,
+        *,
+        reason: str = "",
+        document: bytes | None = None,
+        result: bytes | None = None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            at=self._clock.now(),
+            caller=member.code,
+            operator=clerk,
+            action=action,
+            matter_code="",
+            purpose="",
+            issuer_code=issuer_code,
+            decision=decision,
+            reason=reason[:64],
+            seal_id=seal_id,
+            document_sha256=_digest(document) if document is not None else "",
+            result_sha256=_digest(result) if result is not None else "",
+        )
+
+    def _in_work(self, member: Member, clerk: str, action: AuditAction) -> SealRecord:
+        """The record of a registration or revocation by ``member``'s ``clerk``, appended in its own transaction
+        (``SealRecord``): on the log of the caller, whose seal it is."""
+        return SealRecord(
+            audit=self._trail(),
+            entry=lambda seal_id, decision, reason: self._entry(
+                member, clerk, action, seal_id, member.code, decision, reason=reason
+            ),
+        )
+
     def _record(
         self,
         member: Member,
@@ -78,19 +116,8 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
         result: bytes | None = None,
     ) -> None:
         self._trail().record(
-            AuditEntry(
-                at=self._clock.now(),
-                caller=member.code,
-                operator=clerk,
-                action=action,
-                matter_code="",
-                purpose="",
-                issuer_code=issuer_code,
-                decision=decision,
-                reason=reason[:64],
-                seal_id=seal_id,
-                document_sha256=_digest(document) if document is not None else "",
-                result_sha256=_digest(result) if result is not None else "",
+            self._entry(
+                member, clerk, action, seal_id, issuer_code, decision, reason=reason, document=document, result=result
             )
         )
 
@@ -133,7 +160,6 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
     ) -> seal_pb2.RegisterSealResponse:
         member = caller()
         clerk = checked_operator(operator(context))
-        self._trail()
         seal = self._seals().register(
             member,
             SealRequest(
@@ -142,8 +168,8 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
                 algorithm=request.algorithm,
                 validity_days=request.validity_days,
             ),
+            record=self._in_work(member, clerk, AuditAction.REGISTER_SEAL),
         )
-        self._record(member, clerk, AuditAction.REGISTER_SEAL, seal.seal_id, seal.issuer_code, "REGISTERED")
         return seal_pb2.RegisterSealResponse(seal=self._message(seal, image=True))
 
     def ListSeals(
@@ -164,18 +190,17 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
         member = caller()
         clerk = checked_operator(operator(context))
         service = self._seals()
-        self._trail()
+        record = self._in_work(member, clerk, AuditAction.REVOKE_SEAL)
         try:
-            seal = service.revoke(member, request.seal_id, reason=request.reason, crl_reason=request.crl_reason)
+            seal = service.revoke(
+                member, request.seal_id, reason=request.reason, crl_reason=request.crl_reason, record=record
+            )
         except ZzgwError as exc:
             if (owner := service.owner_of(request.seal_id)) is not None:
                 self._record(
                     member, clerk, AuditAction.REVOKE_SEAL, request.seal_id, owner, "REFUSED", reason=exc.reason
                 )
             raise
-        self._record(
-            member, clerk, AuditAction.REVOKE_SEAL, seal.seal_id, seal.issuer_code, "REVOKED", reason=seal.crl_reason
-        )
         return seal_pb2.RevokeSealResponse(seal=self._message(seal, image=False))
 
     def SealDocument(

@@ -326,6 +326,19 @@ class AuditTrail:
             raise StoreTimeout("it waited too long for its turn behind another append to the audit chain")
         uow.when_done(self._appending.release)
 
+    def take_chain(self, uow: UnitOfWork) -> None:
+        """Take this process's turn and the chain lock in ``uow``'s transaction now, as ``append`` will, for a
+        transaction that locks rows a group writer also locks once it holds the chain (a revocation's seal row,
+        which an issue holds FOR SHARE): taken after the row, the two had waited for each other."""
+        self._take_turn(uow)
+        uow.lock_audit_chain(within=CHAIN_LOCK_SECONDS)
+
+    def appended(self, records: Sequence[AccessRecord]) -> None:
+        """After the commit of a transaction that ``append``-ed ``records`` (not a group writer's): remembered as
+        ``record`` remembers its own, so that a chain read back shorter is seen as cut."""
+        if records:
+            self._remember_committed(records[-1].seq, records[-1].hash)
+
     def record(self, entry: AuditEntry, *more: AuditEntry) -> None:
         """Append the records of one call in a transaction of their own, for a call no group writer carries (a
         refusal, a listing)."""

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -55,7 +55,7 @@ from gateway.domain.seals import (
 from gateway.domain.validation import MAX_REASON, check_request_id, check_text
 from gateway.logs import OncePer, since
 from gateway.store.changes import ChangeFeed
-from gateway.store.database import Database, StoreGone, StoreTimeout, StoreUnwritable
+from gateway.store.database import Database, StoreGone, StoreTimeout, StoreUnwritable, UnitOfWork
 from gateway.threads import name_this_thread
 from gateway.watchdog import on_behalf
 from signing.errors import KeyStoreError
@@ -65,6 +65,10 @@ from signing.seal_ca import Revocation, SealMakerCA, whole_second_up
 from signing.seal_image import UndrawableCharacter, draw_seal
 from signing.ses import SESeal, make_seal, sign_document
 from signing.sm2 import Sm2Unavailable
+
+if TYPE_CHECKING:
+    from gateway.domain.audit import AccessRecord, AuditEntry
+    from gateway.services.audit import AuditTrail
 
 _CRL_REASONS = {
     CrlReason.KEY_COMPROMISE: x509.ReasonFlags.key_compromise,
@@ -168,6 +172,27 @@ class SealRequest:
     name: str
     algorithm: str = ""
     validity_days: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealRecord:
+    """How a registration or revocation goes on the audit trail (``RegisterSeal``, ``RevokeSeal``): ``entry(seal_id,
+    decision, reason)`` is its record, appended to ``audit`` in the transaction that registers or revokes the seal,
+    before it commits: ``REGISTERED`` / ``REVOKED`` (the CRL reason the seal was revoked with). A call that changes
+    nothing (the same ``request_id`` again, a seal already revoked) is ``REPEATED``, in a transaction of its own, as a
+    grant sent again is. The record had been written after the commit, in a transaction of its own: one that failed
+    left a seal registered or revoked with no record, the call answered INTERNAL, and a retry recorded the seal's
+    registration after its first use; and a repeat was recorded as a new registration or revocation by its clerk
+    (review sealaudit, R1, R2)."""
+
+    audit: AuditTrail
+    entry: Callable[[str, str, str], AuditEntry]
+
+    def append(self, uow: UnitOfWork, seal_id: str, decision: str, reason: str = "") -> list[AccessRecord]:
+        return self.audit.append(uow, [self.entry(seal_id, decision, reason)])
+
+    def alone(self, seal_id: str, decision: str, reason: str = "") -> None:
+        self.audit.record(self.entry(seal_id, decision, reason))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -302,8 +327,9 @@ class SealService:
                 without.append(issuer.code)
         return DefaultSeals(made=tuple(made), issuers_without_seal=tuple(without))
 
-    def register(self, caller: Member, request: SealRequest) -> Seal:
-        """Make, certify and draw a seal for the calling issuer; the same request_id again returns the same seal."""
+    def register(self, caller: Member, request: SealRequest, *, record: SealRecord | None = None) -> Seal:
+        """Make, certify and draw a seal for the calling issuer; the same request_id again returns the same seal.
+        ``record``: the call's record, appended in the transaction that stores the seal (``SealRecord``)."""
         if not caller.has(Role.ISSUER):
             raise PermissionDeniedError(
                 "只有发证部门可以登记印章（only issuers have seals）", reason="ROLE_NOT_ALLOWED"
@@ -321,7 +347,8 @@ class SealService:
                 )
             )
         if not errors and (existing := self._registered(caller, request, algorithm)) is not None:
-            return existing  # before the name's check: a retry of a seal registered under an earlier version's rules
+            # before the name's check: a retry of a seal registered under an earlier version's rules
+            return self._registered_again(existing, record)
         for violation in (seal_name_violation(request.name), validity_violation(request.validity_days)):
             if violation:
                 errors.append(_in_chinese(violation))
@@ -373,13 +400,22 @@ class SealService:
         try:
             with self._db.unit_of_work(write=True) as uow:
                 uow.seals.add(seal, request.request_id, now)
+                appended = record.append(uow, seal_id, "REGISTERED") if record is not None else []
                 uow.commit()
         except IntegrityError:  # the same request_id from a concurrent call committed first: its seal is the answer
             self._keys.path(owner).unlink(missing_ok=True)  # this call's key certifies nothing
             existing = self._registered(caller, request, algorithm)
             if existing is None:
                 raise
-            return existing
+            return self._registered_again(existing, record)
+        if record is not None:
+            record.audit.appended(appended)
+        return seal
+
+    def _registered_again(self, seal: Seal, record: SealRecord | None) -> Seal:
+        """``seal``, the answer to a registration sent again (its ``request_id``), recorded."""
+        if record is not None:
+            record.alone(seal.seal_id, "REGISTERED")
         return seal
 
     def _registered(self, caller: Member, request: SealRequest, algorithm: str) -> Seal | None:
@@ -659,8 +695,11 @@ class SealService:
                 found.append(f"seal {seal.seal_id} of {seal.issuer_code}: {exc}")
         return tuple(found)
 
-    def revoke(self, caller: Member, seal_id: str, *, reason: str, crl_reason: str = "") -> Seal:
-        """Revoke a seal (吊销印章): final; its certificate goes on the CRL. Revoking it again changes nothing."""
+    def revoke(
+        self, caller: Member, seal_id: str, *, reason: str, crl_reason: str = "", record: SealRecord | None = None
+    ) -> Seal:
+        """Revoke a seal (吊销印章): final; its certificate goes on the CRL. Revoking it again changes nothing.
+        ``record``: the call's record, appended in the transaction that revokes the seal (``SealRecord``)."""
         errors: list[FieldViolation] = []
         reason = check_text("reason", reason, MAX_REASON, errors, required=True)
         try:
@@ -679,10 +718,15 @@ class SealService:
             raise InvalidRequestError(errors)
         seal = self.owned(caller, seal_id)
         if seal.status is SealStatus.REVOKED:  # a retry, or another clerk's call, while the first waits: it too
-            return self._in_force(self.as_revoked(seal))  # answers once the revocation is in force (a reviewer)
+            if record is not None:  # answers once the revocation is in force (a reviewer)
+                record.alone(seal_id, "REVOKED", seal.crl_reason)
+            return self._in_force(self.as_revoked(seal))
         changed = [f"seal:{seal.key_id}"]
         committed: Revocation | None = None
+        appended: list[AccessRecord] = []
         with self._db.unit_of_work(write=True) as uow:
+            if record is not None:  # before the seal's row: an issue holds the chain, then the seal's row (FOR SHARE)
+                record.audit.take_chain(uow)
             # The seal's row first, then the revocation's time: a transaction storing a record this seal sealed
             # (``SealRepository.held``) has committed before it, sealed before this time, or waits and sees the
             # revocation; with the time taken earlier, a record sealed after it had been stored as good, and every
@@ -690,16 +734,19 @@ class SealService:
             locked = uow.seals.lock(seal_id)
             if locked is not None and locked.status is SealStatus.ACTIVE:  # else another call's stays
                 revocation = self._revocation_from_now(seal, _CRL_REASONS[crl])
-                uow.seals.revoke(
-                    seal_id,
-                    at=revocation.revoked_at,
-                    reason=reason,
-                    crl_reason=_CRL_REASON_OF.get(revocation.reason, crl).value,
-                )
+                stored = _CRL_REASON_OF.get(revocation.reason, crl).value
+                uow.seals.revoke(seal_id, at=revocation.revoked_at, reason=reason, crl_reason=stored)
+                if record is not None:
+                    appended = record.append(uow, seal_id, "REVOKED", stored)
                 if self._feed is not None:
                     self._feed.announce(uow, changed)
                 uow.commit()
                 committed = revocation
+            elif locked is not None and record is not None:  # another call's revocation committed meanwhile
+                appended = record.append(uow, seal_id, "REVOKED", locked.crl_reason)
+                uow.commit()
+        if record is not None:
+            record.audit.appended(appended)
         # The CA records it only now: its record (revocations.json, which every worker sharing it reads, and its CRLs)
         # had come first, and a commit that failed (the database gone mid-call, the worker killed) left it there
         # alone; the other processes sealed on with the seal, answered OK, until a retry or a write-back stored the
