@@ -172,7 +172,7 @@ DECISION_WORDS: dict[str, str] = {
     "WITHDRAWN": "已撤回",
     "GRANTED": "已授权",
     "UNCHANGED": "无变化（授权已用完、已过期或已撤回）",
-    "REPEATED": "重复请求，答复原授权，未另行授权",
+    "REPEATED": "重复请求，答复原办理结果，未另行办理",  # a grant sent again, a seal's registration or revocation
     "BROKEN": "记录链断裂",
     # a seal's registration, revocation or use, and one refused (its reason the refusal's)
     "REGISTERED": "已登记",

@@ -413,9 +413,10 @@ class SealService:
         return seal
 
     def _registered_again(self, seal: Seal, record: SealRecord | None) -> Seal:
-        """``seal``, the answer to a registration sent again (its ``request_id``), recorded."""
+        """``seal``, the answer to a registration sent again (its ``request_id``), recorded ``REPEATED``: it registers
+        nothing, and its clerk is not the one who registered the seal."""
         if record is not None:
-            record.alone(seal.seal_id, "REGISTERED")
+            record.alone(seal.seal_id, "REPEATED")
         return seal
 
     def _registered(self, caller: Member, request: SealRequest, algorithm: str) -> Seal | None:
@@ -718,8 +719,8 @@ class SealService:
             raise InvalidRequestError(errors)
         seal = self.owned(caller, seal_id)
         if seal.status is SealStatus.REVOKED:  # a retry, or another clerk's call, while the first waits: it too
-            if record is not None:  # answers once the revocation is in force (a reviewer)
-                record.alone(seal_id, "REVOKED", seal.crl_reason)
+            if record is not None:  # answers once the revocation is in force (a reviewer); recorded as a repeat,
+                record.alone(seal_id, "REPEATED")  # not a revocation by its clerk, with a CRL reason it did not give
             return self._in_force(self.as_revoked(seal))
         changed = [f"seal:{seal.key_id}"]
         committed: Revocation | None = None
@@ -743,7 +744,7 @@ class SealService:
                 uow.commit()
                 committed = revocation
             elif locked is not None and record is not None:  # another call's revocation committed meanwhile
-                appended = record.append(uow, seal_id, "REVOKED", locked.crl_reason)
+                appended = record.append(uow, seal_id, "REPEATED")
                 uow.commit()
         if record is not None:
             record.audit.appended(appended)

@@ -89,3 +89,36 @@ def test_a_revocation_whose_record_fails_revokes_nothing(running: RunningGateway
         ("REVOKE_SEAL", "REVOKED", "key_compromise"),
     ]
     assert checked(running).ok
+
+
+CLERK_B = [("x-zzgw-operator-bin", "用印窗口 李四".encode())]
+
+
+def test_a_repeated_registration_or_revocation_is_recorded_repeated(running: RunningGateway) -> None:
+    """A call that changes nothing (the same request_id again, a seal already revoked) is on the log as a repeat,
+    by the clerk who sent it, not as a registration or revocation of theirs (review sealaudit, R2)."""
+    request = seal_pb2.RegisterSealRequest(request_id="seal-" + uuid.uuid4().hex, name="财务专用章")
+    first = seals(running).RegisterSeal(request, metadata=CLERK).seal
+    again = seals(running).RegisterSeal(request, metadata=CLERK_B).seal
+    assert again.seal_id == first.seal_id
+    seals(running).RevokeSeal(
+        seal_pb2.RevokeSealRequest(seal_id=first.seal_id, reason="停用", crl_reason="superseded"), metadata=CLERK
+    )
+    revoked = (
+        seals(running)
+        .RevokeSeal(
+            seal_pb2.RevokeSealRequest(seal_id=first.seal_id, reason="密钥泄露", crl_reason="key_compromise"),
+            metadata=CLERK_B,
+        )
+        .seal
+    )
+    assert revoked.status == seal_pb2.SEAL_STATUS_REVOKED
+    records = uses_of(running, first.seal_id)
+    assert [(r.operator, r.action, r.decision, r.reason) for r in records] == [
+        ("用印窗口 王芳", "REGISTER_SEAL", "REGISTERED", ""),
+        ("用印窗口 李四", "REGISTER_SEAL", "REPEATED", ""),
+        ("用印窗口 王芳", "REVOKE_SEAL", "REVOKED", "superseded"),
+        ("用印窗口 李四", "REVOKE_SEAL", "REPEATED", ""),
+    ]
+    assert records[1].decision_words == records[3].decision_words == "重复请求，答复原办理结果，未另行办理"
+    assert checked(running).ok
