@@ -116,8 +116,10 @@ NOT_ANSWERING = "DATABASE_NOT_ANSWERING"
 
 UNAVAILABLE = "DATABASE_UNAVAILABLE"
 """The reason of a database whose check failed (unreachable, refusing connections, a connect timed out)."""
-DATABASE_AWAY = frozenset({NOT_ANSWERING, UNAVAILABLE})
-"""The reasons that say calls waiting on the store wait on the database, not on this process (``gateway.watchdog``)."""
+DATABASE_AWAY = frozenset({NOT_ANSWERING})
+"""The reasons that say calls waiting on the store wait on the database, not on this process (``gateway.watchdog``).
+Not ``UNAVAILABLE``: it also says the database refuses new connections while the process's sessions answer, a call on
+one waiting on a lock, not on the database (a reviewer, opsfix R1)."""
 
 
 def _unavailable() -> State:

@@ -20,11 +20,14 @@ health (a PDF's validation or sealing), and clients give up far sooner; streams 
 that long (an operator's transaction) stops processes too, one at a time per limit, which the log then says: a call
 waiting for a lock says nothing meanwhile.
 
-A call waiting on a database that readiness says does not answer or cannot be reached (``DATABASE_NOT_ANSWERING``,
-``DATABASE_UNAVAILABLE``: ``excused``) is not this process being stuck: the time it waits then is not counted, the
-limit counting again from the moment readiness last said so, and the log says it once per outage at WARNING. A frozen
-database had had every process with a call in flight stop itself at the limit, exit 70, "this process is stuck", all
-replicas on that database at once, though a restart does not mend a database (a reviewer, opshttp R3).
+A call waiting on a database that readiness says does not answer (``DATABASE_NOT_ANSWERING``: ``excused``) is not
+this process being stuck: it is spared while its time outside the latest outage, before the outage began and since it
+ended, is within the limit, and the log says it once per outage at WARNING. A frozen database had had every process
+with a call in flight stop itself at the limit, exit 70, "this process is stuck", all replicas on that database at
+once, though a restart does not mend a database (a reviewer, opshttp R3). An outage is a run of checks that each
+found readiness saying so: one check that did (a stall of a few seconds) spared a call stuck on a lock for another
+limit each time, so that one stall a limit kept a wedged process for ever (a reviewer, opsfix R1). Whatever readiness
+says, a call without progress for ``EXCUSED_AT_MOST`` times the limit stops the process.
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ EXIT_STUCK = 70
 """The exit status of a process stopped by its watchdog (sysexits' EX_SOFTWARE)."""
 
 CHECK_EVERY_SECONDS = 5.0
+
+EXCUSED_AT_MOST = 10
+"""A call without progress for this many times the limit stops the process, however long readiness has said that the
+database does not answer (20 minutes with the default limit of 120 s)."""
 
 
 class CallGone(Exception):
@@ -177,12 +184,13 @@ class Watchdog:
         clock: Callable[[], float] = time.perf_counter,
         excused: Callable[[], bool] | None = None,
     ) -> None:
-        """``excused``: whether calls wait on the database now, readiness saying it does not answer (its time not
-        counted)."""
+        """``excused``: whether calls wait on the database now, readiness saying it does not answer (such time is
+        not counted, within bounds: ``stuck``)."""
         self._in_flight = in_flight
         self._excused = excused
-        self._excused_at: float | None = None
-        """When ``excused`` last held, on ``clock``."""
+        self._outage: tuple[float, float] | None = None
+        """The first and the last check, on ``clock``, of the latest run of checks at which ``excused`` held."""
+        self._was_excused = False
         self._waiting_said = False
         self._limit = limit
         self._on_stuck = on_stuck
@@ -193,13 +201,16 @@ class Watchdog:
 
     def stuck(self) -> tuple[str, float] | None:
         """The method of a call without progress for longer than the limit and for how long in seconds, or None.
-        Time while the database does not answer (``excused``) is not counted."""
+        A call is spared while its time before the latest outage (checks at which ``excused`` held, one after
+        another) began and since it ended is each within the limit, and for ``EXCUSED_AT_MOST`` limits at most."""
         now = self._clock()
         excused = self._excused is not None and self._excused()
         if excused:
-            self._excused_at = now
+            began = self._outage[0] if self._was_excused and self._outage is not None else now
+            self._outage = (began, now)
         else:  # the database answers: the next outage is said again
             self._waiting_said = False
+        self._was_excused = excused
         oldest = self._in_flight.oldest()
         if oldest is None:
             return None
@@ -207,16 +218,32 @@ class Watchdog:
         age = now - progressed
         if age <= self._limit:
             return None
-        if self._excused_at is not None and now - self._excused_at <= self._limit:
+        if age > EXCUSED_AT_MOST * self._limit:
+            if self._outage is not None and now - self._outage[1] <= self._limit:
+                log.warning(
+                    "a call to %s has been in flight for %.0f s without progress, over %s times the limit (%s s), "
+                    "though readiness says the database does not answer: stopping this process all the same",
+                    method,
+                    age,
+                    EXCUSED_AT_MOST,
+                    self._limit,
+                )
+            return method, age
+        if (
+            self._outage is not None
+            and self._outage[0] - progressed <= self._limit
+            and now - self._outage[1] <= self._limit
+        ):
             if excused and not self._waiting_said:
                 self._waiting_said = True
                 log.warning(
                     "a call to %s has been in flight for %.0f s without progress (limit %s s), waiting on the "
                     "database, which readiness says does not answer: not stopping this process, which a restart "
-                    "would not mend; the limit counts again once the database answers",
+                    "would not mend; the limit counts again once the database answers (%s times the limit at most)",
                     method,
                     age,
                     self._limit,
+                    EXCUSED_AT_MOST,
                 )
             return None
         return method, age
