@@ -919,12 +919,12 @@ def _base64(request: Mapping[str, Any], key: str) -> bytes:
         raise invalid(key, "NOT_BASE64", f"{key}须为 base64 编码（{key} must be base64）") from None
 
 
-async def run_blocking(call: Callable[[], Reply]) -> Reply:
+async def run_blocking(call: Callable[[], Reply], *, writes: bool = False) -> Reply:
     """``call`` on the loop's executor, its refusal as a JSON error naming the member it was refused (``attributed``:
     a sign-in refused after its token was recognised had been logged as a stranger's, a reviewer) (anything else
-    propagates: a defect)."""
+    propagates: a defect). ``writes``: it may store something (a receipt, an access record: ``store_work``)."""
     try:
-        return await store_work(call)  # given up while the database does not answer
+        return await store_work(call, writes=writes)  # given up while the database does not answer
     except ZzgwError as error:
         return error_reply(error)._replace(member=attributed_member(error))
 

@@ -359,7 +359,8 @@ async def _console_call(
     request = None if declared is not None and declared > limit else await _read_body(receive, limit)
     if request is None:
         return console.too_large(user, call), True
-    return await run_blocking(lambda: call.answer(user, request)), False
+    # every console call stores something (a receipt, an access record): one given up under way may yet be done
+    return await run_blocking(lambda: call.answer(user, request), writes=True), False
 
 
 async def _made(scope: Scope, make: Callable[[], T], send: Send, own: Work | None = None) -> T | None:

@@ -193,27 +193,41 @@ class Work(futures.ThreadPoolExecutor):
         return future
 
 
-async def store_work(fn: Callable[[], T], executor: futures.Executor | None = None) -> T:
+async def store_work(fn: Callable[[], T], executor: futures.Executor | None = None, *, writes: bool = False) -> T:
     """What ``fn`` returns, run on ``executor`` (the loop's default, ``Work``), for work that may wait on the store: it
     is given up, and ``DatabaseNotAnswering`` raised (answered 503 as the store unavailable), as soon as readiness says
     the database does not answer (``NOT_ANSWERING``), at once if it says so already. A pooled session whose server
     is frozen (a stopped or IO-hung server, a pooler whose backend hangs: the kernel acknowledges, nothing answers)
     waits for ever, keepalives and ``tcp_user_timeout`` notwithstanding; such requests had held every work thread and
     gone unanswered for as long as the freeze lasted, those queued behind them too (a reviewer, opshttp R1). Work a
-    thread has taken up is left to end on that thread; work still waiting for one is cancelled."""
+    thread has taken up is left to end on that thread; work still waiting for one is not done. Work that ``writes``
+    given up once begun is said ``under_way``: it may yet be done (a reviewer, opsfix R2)."""
     not_answering = NOT_ANSWERING.get()
     if not_answering is not None and not_answering():
         raise DatabaseNotAnswering
-    future = asyncio.get_running_loop().run_in_executor(executor, fn)
     if not_answering is None:
-        return await future
+        return await asyncio.get_running_loop().run_in_executor(executor, fn)
+    guard = threading.Lock()
+    state = ["waiting"]  # "begun" once a thread takes it up, "given up" if given up before
+
+    def run() -> T:
+        with guard:
+            if state[0] == "given up":
+                raise DatabaseNotAnswering
+            state[0] = "begun"
+        return fn()
+
+    future = asyncio.get_running_loop().run_in_executor(executor, run)
     while True:
         done, _ = await asyncio.wait({future}, timeout=STORE_LOOK_SECONDS)
         if done:
             return future.result()
         if not_answering():
+            with guard:
+                begun = state[0] == "begun"
+                state[0] = "begun" if begun else "given up"
             future.cancel()
-            raise DatabaseNotAnswering
+            raise DatabaseNotAnswering(under_way=begun and writes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -690,6 +690,46 @@ def test_http_side_answers_while_requests_wait_on_a_frozen_database(tmp_path: Pa
             http.stop()
 
 
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: ZZGW_TEST_DATABASE_URL or 127.0.0.1:5432")
+def test_a_console_verification_given_up_under_way_is_not_said_undone(tmp_path: Path) -> None:
+    """A console verification whose work was under way when the database froze was answered 503 "this call was not
+    done; retry", and its receipt and access record were committed once the database answered: the clerk never saw
+    that receipt, and the retry the message asked for made a second pair (a reviewer, opsfix R2). Such an answer now
+    says the call may have been done and where the clerk looks for its receipt."""
+    from tests.adapters.test_console import USE
+    from tests.api.test_audit import record_count
+    from tests.api.test_verification import issue_for_invoices
+
+    with gateway_with_an_outage("postgresql", tmp_path) as (running, outage):
+        assert outage.hang is not None
+        http = HttpServer(http_app(running.gateway), "127.0.0.1:0")
+        http.start()
+        issued = issue_for_invoices(running, 1)
+        body = json.dumps({"use": USE, "query": issued.license.license_id}).encode()
+        verify = urllib.request.Request(
+            f"http://127.0.0.1:{http.port}/console/api/verify",
+            data=body,
+            headers={"Authorization": f"Bearer {running.tokens[TAX]}", "Content-Type": "application/json"},
+        )
+        try:
+            assert _timed(verify, 30)[0] == 200  # the clerk's token checked, as in a session
+            before = record_count(running)
+            outage.hang()
+            try:
+                status, answer, _, _ = _timed(verify, 60)
+            finally:
+                outage.restore()
+            error = json.loads(answer)["error"]
+            assert status == 503 and error["reason"] == "DATABASE_UNAVAILABLE", answer
+            # the work went on, and is done once the database answers
+            eventually(lambda: record_count(running) == before + 1, seconds=60)
+            assert "not done" not in error["message"] and "未完成" not in error["message"], error
+            assert "may have been done" in error["message"] and "查看本件已有核验回执" in error["message"], error
+        finally:
+            http.stop()
+
+
 def test_check_is_answered_while_as_many_calls_as_its_threads_never_send_their_message(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -672,7 +672,14 @@ class DatabaseNotAnswering(Exception):
     """The work of a request was given up while readiness says the database does not answer
     (``DATABASE_NOT_ANSWERING``): the HTTP side answers it as the store unavailable (``store_unavailable``) rather
     than wait for a database that may stay frozen for as long as the incident lasts (``adapters.http_connections.
-    store_work``)."""
+    store_work``). ``under_way``: work that may write had been taken up by a thread, which goes on with it: it may
+    have been done, or be done once the database answers (a console verification's receipt and access record were
+    committed after its clerk was told "this call was not done; retry", and the retry made a second pair: a reviewer,
+    opsfix R2)."""
+
+    def __init__(self, *, under_way: bool = False) -> None:
+        super().__init__("under way" if under_way else "not begun")
+        self.under_way = under_way
 
 
 def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
@@ -704,6 +711,15 @@ def store_unavailable(error: BaseException) -> UpstreamUnavailableError | None:
             "（a statement timed out in the database, on its statement_timeout or a lock wait: nothing was done; "
             "retry）",
             reason="DATABASE_BUSY",
+        )
+    if any(isinstance(cause, DatabaseNotAnswering) and cause.under_way for cause in causes(error, 4)):
+        return UpstreamUnavailableError(
+            "数据库在办理本次请求时停止应答，本次请求可能已办理，或将在数据库恢复应答后办理，重试会再办一次："
+            "核验请先查看是否已有其回执（一件事办件：查看本件已有核验回执）"
+            "（the database stopped answering while this call was being done: it may have been done, or be done once "
+            "the database answers, and a retry does it again: for a verification, look for its receipt first (a "
+            "case's: 查看本件已有核验回执)）",
+            reason="DATABASE_UNAVAILABLE",
         )
     if any(isinstance(cause, DatabaseNotAnswering) for cause in causes(error, 4)):
         return UpstreamUnavailableError(
