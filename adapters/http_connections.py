@@ -219,7 +219,11 @@ async def store_work(fn: Callable[[], T], executor: futures.Executor | None = No
 
     future = asyncio.get_running_loop().run_in_executor(executor, run)
     while True:
-        done, _ = await asyncio.wait({future}, timeout=STORE_LOOK_SECONDS)
+        try:
+            done, _ = await asyncio.wait({future}, timeout=STORE_LOOK_SECONDS)
+        except asyncio.CancelledError:  # cut by a stop: the work's outcome, a failure too, is dropped unread, unsaid
+            future.cancel()  # asyncio had logged "Future exception was never retrieved" for each (opsfix R3)
+            raise
         if done:
             return future.result()
         if not_answering():

@@ -1474,3 +1474,40 @@ def test_serve_stops_at_once_while_a_stranger_trickles_a_body(tmp_path: Path) ->
             server.wait(10)
     said = log.read_text(errors="replace")
     assert "whose body was still coming answered 503 and closed" in said, said[-2000:]
+
+
+def test_work_cut_by_a_stop_that_fails_later_writes_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    """Requests waiting on a frozen store cut by a stop left their work's future unread: when the work then failed (the
+    store's time-out, ``ClientGone`` for work still queued), asyncio logged ERROR "Future exception was never
+    retrieved" with a traceback, one per request, anyone's CRL fetch too (a reviewer, opsfix R3). The future of work
+    given up so is cancelled: its outcome is dropped."""
+    import gc
+    from concurrent import futures
+
+    caplog.set_level(logging.INFO)
+    release = threading.Event()
+    began = threading.Event()
+
+    def work() -> bytes:
+        began.set()
+        release.wait(10)
+        raise TimeoutError("the store did not answer")
+
+    async def main(executor: futures.Executor) -> None:
+        token = http_connections.NOT_ANSWERING.set(lambda: False)
+        try:
+            tasks = [asyncio.create_task(http_connections.store_work(work, executor)) for _ in range(3)]
+            await asyncio.get_running_loop().run_in_executor(None, began.wait, 5)
+            for task in tasks:  # the stop cuts the requests
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            http_connections.NOT_ANSWERING.reset(token)
+        release.set()
+        await asyncio.sleep(0.5)  # the work fails meanwhile, its outcome handed to the loop
+
+    with futures.ThreadPoolExecutor(2) as executor:
+        asyncio.run(main(executor))
+    gc.collect()
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not said, said
