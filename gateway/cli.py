@@ -499,6 +499,20 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             f"{counted(report.documents_vouched, 'license document')} recorded with the gateway's memo (schema 0021): "
             "from now on a document moved to another license in the database fails verification (REGISTRY_ALTERED)"
         )
+    if (
+        report.consents_recorded or report.consents_left
+    ):  # said whichever catalog they came from (review consentfix, R1)
+        source = (
+            "from the catalog the store serves"
+            if report.consents_from_served
+            else "from this init's catalog, not the one they were granted under (the store served another, or "
+            "recorded none): at most what it reads, which no catalog adopted later widens"
+        )
+        print(
+            f"{counted(report.consents_recorded, 'consent')} granted before schema 0039 recorded with the fields "
+            f"they were granted for, {source}; {report.consents_left} left unrecorded (they read what the matter's "
+            "material in force lists)"
+        )
     if report.licenses_without_memo:
         print(
             f"{counted(report.licenses_without_memo, 'license was', 'licenses were')} stored before schema 0012, "

@@ -621,6 +621,12 @@ class InitReport:
     """Licenses of a store this run upgraded from before schema 0014 whose status got the gateway's memo."""
     documents_vouched: int = 0
     """License documents of a store this run upgraded from before schema 0021 that got the gateway's memo."""
+    consents_recorded: int = 0
+    """Consents granted before schema 0039 that this run's upgrade gave the fields they were granted for."""
+    consents_left: int = 0
+    """Consents granted before schema 0039 this run's upgrade left without them (read what the material lists)."""
+    consents_from_served: bool = True
+    """Whether ``consents_recorded`` came from the catalog the store served, not from the one this run adopts."""
     tokens_elsewhere: bool = False
     """Dev mode: the store has members' bearer tokens and this data directory has no dev-tokens.json (a replica):
     they were kept, not replaced."""
@@ -955,6 +961,9 @@ def _initialise(
         licenses_without_memo=without_memo,
         statuses_vouched=upgrade.statuses_vouched,
         documents_vouched=upgrade.documents_vouched,
+        consents_recorded=upgrade.consents_recorded,
+        consents_left=upgrade.consents_left,
+        consents_from_served=upgrade.consents_from_served,
         seals_without_key=tuple(
             seal.seal_id
             for seal in in_force
@@ -1028,8 +1037,15 @@ class UpgradeSteps:
     documents_vouched: int = 0
     catalog: Catalog | None = None
     """The catalog this init holds: what the consents granted before schema 0039 were granted for is recorded from it
-    when it is the one the store's gateways serve (``_record_granted_fields``)."""
+    (``_record_granted_fields``)."""
     consents_recorded: int = 0
+    """Consents granted before schema 0039 given the fields they were granted for (an upgrade across it)."""
+    consents_left: int = 0
+    """Consents left without them by an upgrade across schema 0039 (no catalog at hand): they read what the matter's
+    material in force lists."""
+    consents_from_served: bool = True
+    """Whether ``consents_recorded`` were recorded from the catalog the store served (else from the one this init
+    adopts or records: at most what it reads)."""
 
     def run(self, units: UnitsOfWork) -> None:
         """Check the data directory's authorities against the store's (a refusal rolls the migrations back: nothing
@@ -1046,8 +1062,10 @@ class UpgradeSteps:
             self.statuses_vouched = _vouch_statuses(units, SealMemos(secret), progress=self.progress)
         if self.before < DOCUMENT_MEMOS_REVISION:
             self.documents_vouched = _vouch_documents(units, SealMemos(secret))
-        if self.before < CONSENT_FIELDS_REVISION and self.catalog is not None:
-            self.consents_recorded = _record_granted_fields(units, self.catalog)
+        if self.before < CONSENT_FIELDS_REVISION:
+            if self.catalog is not None:
+                self.consents_recorded, self.consents_from_served = _record_granted_fields(units, self.catalog)
+            self.consents_left = _consents_unrecorded(units)
 
 
 AUDIT_HEAD_REVISION = "0022"
@@ -1395,16 +1413,18 @@ def _vouch_documents(units: UnitsOfWork, memos: SealMemos) -> int:
     )
 
 
-def _record_granted_fields(units: UnitsOfWork, catalog: Catalog) -> int:
+def _record_granted_fields(units: UnitsOfWork, catalog: Catalog) -> tuple[int, bool]:
     """Record what each consent granted before schema 0039 was granted for (``StoredConsent.granted_fields``), by
-    ``catalog``, when it is the catalog the store's gateways serve (its recorded fingerprint): the one those consents
-    were granted under, unless an adoption came between. Nothing when it is another (an upgrade that adopts a new
-    catalog at once: the consents were not granted under it) or the store records none (a store from before catalog
-    fingerprints): those consents read what their matter's material in force lists, as before. How many."""
+    ``catalog``, the one this init holds; how many, and whether it is the catalog the store's gateways serve (its
+    recorded fingerprint): the one those consents were granted under, unless an adoption came between. When it is
+    another (an upgrade that adopts a new catalog at once, the way a store served with a demo catalog since changed
+    must be upgraded) or the store records none (a store from before catalog fingerprints), the consents were not
+    granted under it, yet they are recorded from it all the same: at most what this catalog reads, which no catalog
+    adopted later widens. Left unrecorded, they had read whatever the matter's material in force lists for the rest
+    of their life (review consentfix, R1)."""
     with units.unit_of_work() as uow:
-        if uow.facts.get(CATALOG_FACT) != catalog.fingerprint:
-            return 0
-    return _backfill(
+        served = uow.facts.get(CATALOG_FACT) == catalog.fingerprint
+    recorded = _backfill(
         units,
         lambda uow, after, limit: uow.consents.without_granted_fields(after=after, limit=limit),
         lambda uow, found: uow.consents.set_granted_fields(
@@ -1415,6 +1435,16 @@ def _record_granted_fields(units: UnitsOfWork, catalog: Catalog) -> int:
         ),
         key=lambda c: c.consent_id,
     )
+    return recorded, served
+
+
+def _consents_unrecorded(units: UnitsOfWork) -> int:
+    """How many consents have no ``granted_fields`` (``UpgradeSteps.consents_left``)."""
+    left, after = 0, ""
+    with units.unit_of_work() as uow:
+        while found := uow.consents.without_granted_fields(after=after, limit=5_000):
+            left, after = left + len(found), found[-1].consent_id
+    return left
 
 
 def _vouch_statuses(units: UnitsOfWork, memos: SealMemos, *, progress: Callable[[int], object] | None = None) -> int:
