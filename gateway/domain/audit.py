@@ -286,6 +286,7 @@ REASON_WORDS: dict[str, str] = {
     "CALLER_DEADLINE_PASSED": "调用方已停止等待，未完成",
     "NOT_THE_HOLDERS_LICENSE": "授权所指的证照不属于授权人",
     "NOT_A_GUARDIAN": "持证人已成年，须本人授权",
+    "LICENSE_NAMES_NO_PARENT": "父母代为授权所指的证照未载明父母",
 }
 """Reasons an access record may give, in the words a holder reads (``AccessRecord.reason_words``; ``reason_words``
 adds the sharing policy's own); a reason without words (a field's key, what the record names) is shown as it is."""

@@ -97,6 +97,7 @@ from gateway.domain.guardianship import (
     holder_birth_date,
     is_minor,
     of_age_on,
+    under_consent_age,
 )
 from gateway.domain.identifiers import (
     LicenseId,
@@ -142,6 +143,8 @@ MAX_DURATION_DAYS = 1095
 """The longest approval (three years)."""
 MAX_CONSENT_DAYS = 366
 MAX_CONSENT_USES = 100
+REFUSED_GRANTS_RECORDED = ("NOT_THE_HOLDERS_LICENSE", "NOT_A_GUARDIAN", "LICENSE_NAMES_NO_PARENT")
+"""The refusals of a grant naming a license that are put on the audit trail (``_refused_grant``)."""
 MAX_CONSENTABLE = 200
 """The licenses a page of ``consentable_licenses`` lists when its ``limit`` is 0 (the most it had listed at all)."""
 MAX_CONSENT_ITEMS = 20
@@ -890,7 +893,7 @@ class AuthorizationService:
             if not guardian:
                 self._check_guardian_types_held(holder_code, type_codes)
         except InvalidRequestError as refused:
-            self._refused_grant(caller, operator, matter, refused, license_ids, in_force)
+            self._refused_grant(caller, operator, matter, refused, license_ids, in_force, holder_code)
             raise
         day = now.astimezone(CHINA_TZ).date()
         for i, license in enumerate(licenses):
@@ -996,8 +999,12 @@ class AuthorizationService:
         refused: InvalidRequestError,
         license_ids: Sequence[str],
         in_force: Sequence[License | None],
+        person: str,
     ) -> None:
-        """A grant refused because it named another person's license (NOT_THE_HOLDERS_LICENSE, NOT_A_GUARDIAN): on
+        """A grant refused because it named another person's license (NOT_THE_HOLDERS_LICENSE, NOT_A_GUARDIAN), or a
+        parent's naming their minor child's license that names no parent (LICENSE_NAMES_NO_PARENT, on ``person``'s,
+        the parent's, log as well: the answer tells whom the child's licenses name as parent, and a misused portal
+        credential asking it of any code had left no trace; review consentfix, R2): on
         the logs of that license's holder, co-subjects and issuer, DENIED, naming the portal, as a refusal of a
         department's call about a license is. A leaked or misused portal credential tries exactly this; it had left
         no trace (found by a privacy tester). An identifier no license has is recorded alike, on no one's log but the
@@ -1005,14 +1012,15 @@ class AuthorizationService:
         The record of a license that exists has its co-subjects' rows too, a few tenths of a millisecond more."""
         for violation in refused.violations:
             index = violation.field.removeprefix("license_ids[").removesuffix("]")
-            if violation.reason not in ("NOT_THE_HOLDERS_LICENSE", "NOT_A_GUARDIAN") or not index.isdigit():
+            if violation.reason not in REFUSED_GRANTS_RECORDED or not index.isdigit():
                 continue
             current = in_force[int(index)]  # the version in force names the co-subjects, as the grant's record does
             use = UseContext(matter_code=matter.code, purpose="", operator=operator)
             target = UseTarget(license_id=current.license_id if current else license_ids[int(index)])
-            self._audit.refuse(
-                caller, use, violation.reason, AuditAction.GRANT_CONSENT, target, subjects=self._subjects
-            )
+            subjects = self._subjects
+            if violation.reason == "LICENSE_NAMES_NO_PARENT":  # on the naming parent's log too: their own try
+                subjects = lambda license: (*self._subjects(license), person)  # noqa: E731
+            self._audit.refuse(caller, use, violation.reason, AuditAction.GRANT_CONSENT, target, subjects=subjects)
 
     def _consenting_for(
         self,
@@ -1054,11 +1062,22 @@ class AuthorizationService:
                 or person not in guardians_of(current, license_type)
             ):
                 if self._parent_of_holder(person, current, license_type, now):
+                    assert current is not None and license_type is not None  # as _parent_of_holder found
+                    if under_consent_age(current, license_type, now):
+                        raise invalid(
+                            where,
+                            "LICENSE_NAMES_NO_PARENT",
+                            "该证照未载明父母，不能由父母代为授权，须由办理部门向发证部门申请审批（the license names "
+                            "no parent: no parent consents for it; the department asks the issuer, RequestAccess）",
+                        )
+                    # a child of 14 to 17 consents in person: the words had sent the parent to the issuer alone
+                    # (within the description's 200 characters)
                     raise invalid(
                         where,
                         "LICENSE_NAMES_NO_PARENT",
-                        "该证照未载明父母，不能由父母代为授权，须由办理部门向发证部门申请审批（the license names no "
-                        "parent: no parent consents for it; the department asks the issuer, RequestAccess）",
+                        "该证照未载明父母，父母不能代为授权；持证人已满十四周岁，可本人授权，或由办理部门向发证部门申请审批"
+                        "（the license names no parent: the holder, 14 or older, consents in person, or the department "
+                        "asks the issuer, RequestAccess）",
                     )
                 raise _not_the_holders(where)  # a co-subject who is no guardian (a 结婚证's wife) too
             if not is_minor(current, license_type, now):

@@ -841,9 +841,38 @@ def test_a_parent_is_told_the_truth_about_a_childs_license_that_names_no_parent(
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert [(f, r) for f, r, _ in violations] == [("license_ids[0]", "LICENSE_NAMES_NO_PARENT")]
     assert chinese_first(violations[0][2]) and violations[0][2].endswith("RequestAccess）")
-    refused = [r for r in log_of(running, child).records if r.decision == "DENIED"]
-    assert refused == []  # a parent's try, not a stranger's
+    assert "本人" not in violations[0][2]  # a child under 14 does not consent in person
+    # a parent's try, recorded as one (review consentfix, R2): the answer tells whom the child's licenses name as
+    # parent, and a misused portal credential asking it of any code had left no trace
+    refused = [(r.action, r.reason, r.license_id) for r in log_of(running, child).records if r.decision == "DENIED"]
+    assert refused == [("GRANT_CONSENT", "LICENSE_NAMES_NO_PARENT", card)]
+    hers = [(r.action, r.reason, r.license_id) for r in log_of(running, mother).records if r.decision == "DENIED"]
+    assert hers == [("GRANT_CONSENT", "LICENSE_NAMES_NO_PARENT", card)]
+    assert [r.reason_words for r in log_of(running, child).records if r.decision == "DENIED"] == [
+        "父母代为授权所指的证照未载明父母"
+    ]
+    assert trail_rows(running, "reason", "decision = 'DENIED' AND license_id = :l", l=card) == [
+        ("LICENSE_NAMES_NO_PARENT",)
+    ]
     stranger, _ = person("女")
     _, violations = refusal(lambda: grant(running, stranger, license_ids=(card,), type_codes=()))
     assert [(f, r) for f, r, _ in violations] == [("license_ids[0]", "NOT_THE_HOLDERS_LICENSE")]  # as before
-    assert [r.reason for r in log_of(running, child).records if r.decision == "DENIED"] == ["NOT_THE_HOLDERS_LICENSE"]
+    assert [r.reason for r in log_of(running, child).records if r.decision == "DENIED"] == [
+        "NOT_THE_HOLDERS_LICENSE",
+        "LICENSE_NAMES_NO_PARENT",
+    ]
+
+
+def test_a_parent_naming_the_card_of_a_child_of_14_is_told_the_child_may_consent(running: RunningGateway) -> None:
+    """A child of 14 to 17 consents in person; the refusal of a parent naming the child's 居民身份证 had said only that
+    the department must ask the issuer (review consentfix, R2)."""
+    mother, father = parents()
+    born = years_before(china_today(), 15)
+    _, child = certificate(running, mother, father, born=born)
+    card = id_card(running, child, born).license.license_id
+    _, violations = refusal(lambda: grant(running, mother, license_ids=(card,), type_codes=()))
+    assert [(f, r) for f, r, _ in violations] == [("license_ids[0]", "LICENSE_NAMES_NO_PARENT")]
+    assert chinese_first(violations[0][2]) and "本人授权" in violations[0][2] and "in person" in violations[0][2]
+    assert violations[0][2].endswith("RequestAccess）")
+    own = grant(running, child, license_ids=(card,), type_codes=())  # as the words say
+    assert (own.consent.holder_code, own.consent.guardian_code) == (child, "")
