@@ -1359,13 +1359,14 @@ def _own_annotations(writer: IncrementalPdfFileWriter, page_ref: generic.Referen
     the stamp's widget to that array in place, and pages that share one (writers that duplicate a page make them)
     each showed the stamp, not only the page asked for (a reviewer, sealplace R6). The array, in the page's
     dictionary now, is written with it; an earlier seal's verification allows it (pyHanko's rule for a new
-    signature's widget on a page)."""
+    signature's widget on a page). It stays an indirect array, a new one, as the page had it: a writer that later
+    adds a comment by rewriting the page's array in place still touches that page's annotations only."""
     page_obj: Any = page_ref.get_object()
     annotations = page_obj.raw_get("/Annots") if "/Annots" in page_obj else None
     if isinstance(annotations, generic.IndirectObject):
         listed = annotations.get_object()  # type: ignore[no-untyped-call]
         if isinstance(listed, generic.ArrayObject):
-            page_obj[generic.pdf_name("/Annots")] = generic.ArrayObject(listed)
+            page_obj[generic.pdf_name("/Annots")] = writer.add_object(generic.ArrayObject(listed))
             writer.mark_update(page_ref)
 
 
