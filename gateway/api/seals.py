@@ -102,25 +102,6 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
             ),
         )
 
-    def _record(
-        self,
-        member: Member,
-        clerk: str,
-        action: AuditAction,
-        seal_id: str,
-        issuer_code: str,
-        decision: str,
-        *,
-        reason: str = "",
-        document: bytes | None = None,
-        result: bytes | None = None,
-    ) -> None:
-        self._trail().record(
-            self._entry(
-                member, clerk, action, seal_id, issuer_code, decision, reason=reason, document=document, result=result
-            )
-        )
-
     def _use(
         self,
         context: grpc.ServicerContext,
@@ -142,9 +123,13 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
             answer = call(member)
         except ZzgwError as exc:
             if (owner := service.owner_of(seal_id)) is not None:
-                self._record(member, clerk, action, seal_id, owner, "REFUSED", reason=exc.reason, document=document)
+                self._trail().record(
+                    self._entry(member, clerk, action, seal_id, owner, "REFUSED", reason=exc.reason, document=document)
+                )
             raise
-        self._record(member, clerk, action, seal_id, member.code, decision, document=document, result=result(answer))
+        self._trail().record(
+            self._entry(member, clerk, action, seal_id, member.code, decision, document=document, result=result(answer))
+        )
         return answer
 
     def _seals(self) -> SealService:
@@ -197,8 +182,10 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
             )
         except ZzgwError as exc:
             if (owner := service.owner_of(request.seal_id)) is not None:
-                self._record(
-                    member, clerk, AuditAction.REVOKE_SEAL, request.seal_id, owner, "REFUSED", reason=exc.reason
+                self._trail().record(
+                    self._entry(
+                        member, clerk, AuditAction.REVOKE_SEAL, request.seal_id, owner, "REFUSED", reason=exc.reason
+                    )
                 )
             raise
         return seal_pb2.RevokeSealResponse(seal=self._message(seal, image=False))
