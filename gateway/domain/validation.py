@@ -294,6 +294,20 @@ def validate_issue(
                 _said("流水号须为1至32位数字或字母", "serial must be 1-32 characters of 0-9A-Z"),
             )
         )
+    elif serial and (personal := serial_personal_data(serial, draft.license_number, draft.holder_code, today=today)):
+        zh, en = personal
+        errors.append(
+            _v(
+                "serial",
+                "BAD_SERIAL",
+                _said(
+                    f"流水号中不能填写{zh}（流水号是电子证照标识的一部分，随标识写入核验回执和证照变更通知，其他部门和"
+                    "合作网关都能看到），请填写本部门自编的流水号，或留空由网关生成",
+                    f"serial must not hold {en}: it is part of the license identifier, which receipts and other "
+                    "members' change feeds carry; give a serial of your own numbering, or none to have one generated",
+                ),
+            )
+        )
     fields = check_fields(license_type, draft.fields, errors, partial=False, today=today, stated=stated)
     if issue_date is not None:
         check_born_before_issue(license_type, issue_date, fields, errors)
@@ -327,6 +341,35 @@ def validate_issue(
         fields=fields,
         serial=serial,
     )
+
+
+_SERIAL_DIGITS_RE = re.compile(r"[0-9]+X?")
+_SERIAL_MOBILE_RE = re.compile(r"[A-Z]*(?:86)?1[3-9][0-9]{9}[A-Z]*\Z")
+
+
+def serial_personal_data(
+    serial: str, license_number: str, holder_code: str, *, today: dt.date | None = None
+) -> tuple[str, str] | None:
+    """What personal data a serial (流水号, upper case, of ``0-9A-Z``) holds, in Chinese and English, or None. The
+    serial is part of the license identifier, which every receipt of the license carries in clear and every member
+    watching the type receives (``WatchLicenseChanges``): a 居民身份证 issued with the holder's 公民身份号码 as its
+    serial had given a partner province the number of every card (a reviewer of the partner role, R1).
+
+    Refused: a run of digits, between letters or the serial's ends, that is a 公民身份号码 (18 characters whose
+    region, birth date and check character hold: ``ID370102196306068630``); a serial whose digits are a mobile
+    number, letters before or after them only (``13800138000``, ``SJ13800138000``); a serial that is the license
+    number or the holder's code, whatever they are (receipts name neither in clear). An 11-digit run between letters
+    is not read as a mobile number, as in free text: one uppercase UUID in 650 holds one."""
+    for run in _SERIAL_DIGITS_RE.findall(serial):
+        if len(run) == 18 and citizen_id_problem(run, today=today) is None:
+            return "公民身份号码", "a citizen ID number"
+    if _SERIAL_MOBILE_RE.match(serial):
+        return "手机号码", "a mobile number"
+    if serial == normal_number(license_number):
+        return "证照编号", "the license number"
+    if serial == normal_number(holder_code):
+        return "持证主体代码", "the holder's code"
+    return None
 
 
 def check_request_id(request_id: str, errors: list[FieldViolation]) -> None:

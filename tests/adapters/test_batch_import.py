@@ -167,6 +167,33 @@ def test_a_value_in_letters_no_font_draws_fails_its_line_and_the_others_go_in(
     )
 
 
+def test_a_serial_holding_personal_data_fails_its_line_and_the_others_go_in(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """A serial becomes part of the license identifier, which receipts and watching members get in clear: a line
+    whose serial is a mobile number, holds a 公民身份号码, or is the license number fails BAD_SERIAL, naming the field,
+    as IssueLicense refuses it (a reviewer of the partner role, R1); a serial of the issuer's own numbering goes in."""
+    first, second, third, fourth = permits(4, uuid.uuid4().hex[:8].upper(), start=400)
+    first["serial"] = "SC" + uuid.uuid4().hex[:12].upper()
+    second["serial"] = "13912345678"
+    third["serial"] = "JS37010219900101001X"  # a 公民身份号码 after letters
+    fourth["license_number"] = fourth["license_number"].replace("-", "")
+    fourth["serial"] = fourth["license_number"]
+    report = import_file(
+        write_jsonl(tmp_path / "serials.jsonl", [json.dumps(r) for r in (first, second, third, fourth)]),
+        factory(running),
+    )
+    assert report.created == 1
+    assert [(f.line, f.field, f.reason) for f in report.failures] == [
+        (2, "serial", "BAD_SERIAL"),
+        (3, "serial", "BAD_SERIAL"),
+        (4, "serial", "BAD_SERIAL"),
+    ]
+    assert "第 2 行 serial BAD_SERIAL：流水号中不能填写手机号码（" in summary(report)
+    assert "第 3 行 serial BAD_SERIAL：流水号中不能填写公民身份号码（" in summary(report)
+    assert "第 4 行 serial BAD_SERIAL：流水号中不能填写证照编号（" in summary(report)
+
+
 def test_csv_import(running: RunningGateway, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:8].upper()
     records = permits(5, tag, start=200)

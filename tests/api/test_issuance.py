@@ -262,6 +262,73 @@ def test_bad_input_gets_field_level_errors(
     assert (field, reason) in violations, violations
 
 
+def _card_with_serial(serial_of: Any) -> dict:
+    """A 居民身份证 for a fresh person, its serial ``serial_of(citizen ID)``."""
+    born = dt.date(1960, 1, 1) + dt.timedelta(days=uuid.uuid4().int % 15000)
+    code = samples.citizen_id(uuid.uuid4().int % 1000, born)
+    record = samples.id_card(0)
+    return {
+        **record,
+        "request_id": f"id-{uuid.uuid4().hex}",
+        "license_number": code,
+        "holder": {**record["holder"], "code": code},
+        "fields": {
+            **record["fields"],
+            "gender": "男" if int(code[16]) % 2 else "女",
+            "birth_date": born.isoformat(),
+            "citizen_id": code,
+        },
+        "serial": serial_of(code),
+    }
+
+
+def test_a_serial_holding_personal_data_is_refused_by_issue_and_batch(running: RunningGateway) -> None:
+    """A license's serial is part of its identifier, which every receipt carries in clear and every member watching
+    the type receives: a 居民身份证 issued under the holder's 公民身份号码 as serial had given a partner province's
+    gateway, through WatchLicenseChanges, the number of every card (a reviewer of the partner role, R1). A serial
+    that is or holds a 公民身份号码, that is a mobile number, or that is the license number or the holder's code is
+    INVALID_ARGUMENT / BAD_SERIAL, in IssueLicense and in BatchIssueLicenses alike, and nothing is issued; a UUID or
+    a serial of the issuer's own numbering still is."""
+    permit = unique(samples.food_permit(91))
+    plain = permit["license_number"].replace("-", "")  # a number a serial can be: 0-9A-Z
+    business = unique(samples.business_license(91))
+    refused = [
+        (POLICE, _card_with_serial(lambda code: code), "公民身份号码", "a citizen ID number"),
+        (POLICE, _card_with_serial(lambda code: f"ID{code.lower()}V1"), "公民身份号码", "a citizen ID number"),
+        (MARKET, {**permit, "serial": "13800138000"}, "手机号码", "a mobile number"),
+        (MARKET, {**permit, "serial": "SJ8615912345678"}, "手机号码", "a mobile number"),
+        (MARKET, {**permit, "license_number": plain, "serial": plain.lower()}, "证照编号", "the license number"),
+        # a business license's number is its holder's USCC: said as the license number, looked at first
+        (MARKET, {**business, "serial": business["holder"]["code"]}, "证照编号", "the license number"),
+        (MARKET, {**permit, "serial": permit["holder"]["code"]}, "持证主体代码", "the holder's code"),
+    ]
+    for member, record, zh, en in refused:
+        with pytest.raises(grpc.RpcError) as caught:
+            issue(running, record, member)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, record["serial"]
+        assert error_details(caught.value)[1] == [("serial", "BAD_SERIAL")], record["serial"]
+        assert caught.value.details() == (
+            f"serial: 流水号中不能填写{zh}（流水号是电子证照标识的一部分，随标识写入核验回执和证照变更通知，其他部门和"
+            "合作网关都能看到），请填写本部门自编的流水号，或留空由网关生成"
+            f"（serial must not hold {en}: it is part of the license identifier, which receipts and other members' "
+            "change feeds carry; give a serial of your own numbering, or none to have one generated）"
+        ), record["serial"]
+        batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])
+        (item,) = results(running.issuance(member).BatchIssueLicenses(iter([batch])))
+        assert (item.error.code, item.error.reason) == ("INVALID_ARGUMENT", "BAD_SERIAL"), record["serial"]
+        assert [(e.field, e.reason) for e in item.error.field_errors] == [("serial", "BAD_SERIAL")]
+        with pytest.raises(grpc.RpcError) as none:
+            running.issuance(member).GetLicense(
+                issuance_pb2.GetLicenseRequest(type_code=record["type_code"], license_number=record["license_number"])
+            )
+        assert none.value.code() == grpc.StatusCode.NOT_FOUND, record["serial"]
+    own = uuid.uuid4().hex
+    issued = issue(running, {**permit, "serial": own}).license
+    assert LicenseId.parse(issued.license_id).serial == own.upper()
+    card = _card_with_serial(lambda code: "GA" + code[:6] + uuid.uuid4().hex[:12].upper())
+    assert LicenseId.parse(issue(running, card, POLICE).license.license_id).serial == card["serial"]
+
+
 def test_long_bad_input_is_answered_with_its_error_not_a_metadata_overflow(running: RunningGateway) -> None:
     """An error echoes what was sent; a status travels in the trailers, which the client refuses past 16 KiB: long
     values are clipped and at most MAX_VIOLATIONS violations are sent, as many as fit TRAILERS_BUDGET (found by an

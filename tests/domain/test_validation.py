@@ -19,6 +19,7 @@ from gateway.domain.validation import (
     check_text,
     checked_claimed_holder_code,
     checked_holder_code,
+    serial_personal_data,
     validate_issue,
 )
 from gateway.services.members import load_bootstrap_catalog, load_demo_members
@@ -515,6 +516,30 @@ def test_a_serial_in_lower_case_is_the_identifiers_in_upper_case() -> None:
     assert [v.description for v in refused.value.violations if v.field == "serial"] == [
         "流水号须为1至32位数字或字母（serial must be 1-32 characters of 0-9A-Z）"
     ]
+
+
+def test_what_personal_data_a_serial_holds() -> None:
+    """A serial is one token of 0-9A-Z, so a number in it is a run of digits between letters or its ends: one of 18
+    characters that is a 公民身份号码 is refused wherever it stands, a mobile number only when it is the serial's
+    digits (an 11-digit run between a UUID's letters is chance: one uppercase UUID in 650 holds one), and the license
+    number and the holder's code as they are (a reviewer of the partner role, R1)."""
+    code = "37010219900101001X"
+    for serial in (code, f"ID{code}", f"{code}V1", "A" + code + "B"):
+        assert serial_personal_data(serial, "", "", today=TODAY) == ("公民身份号码", "a citizen ID number"), serial
+    for serial in ("13800138000", "8613800138000", "SJ13800138000", "13800138000A"):
+        assert serial_personal_data(serial, "", "", today=TODAY) == ("手机号码", "a mobile number"), serial
+    assert serial_personal_data("SC10637010000010", "sc1063701 0000010", "", today=TODAY)[0] == "证照编号"
+    wide = "９１３７０１００ＭＡ３Ｃ４Ｋ７Ｌ６Ｍ"
+    assert serial_personal_data("91370100MA3C4K7L6M", "", wide, today=TODAY)[0] == "持证主体代码"
+    for serial in (
+        "B4A7B76A473E420B9C18B081CE991CCC",
+        "AB13800138000CD4E5F60718293A4B5C",  # a UUID's 11 digits between letters, and other digits
+        "3701022019120300012345",  # region, date and sequence: 22 digits, no 公民身份号码 run
+        "137010219900101001X",  # a run of 19, not a 公民身份号码
+        "2024000001",
+        "0MWR2CLPAMQZZLSQ1JX6",
+    ):
+        assert serial_personal_data(serial, "SC10637010000010", "91370100MA3C4K7L6M", today=TODAY) is None, serial
 
 
 def test_a_holder_code_typed_in_full_width_is_the_same_code_at_every_entry() -> None:
