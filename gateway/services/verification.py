@@ -826,7 +826,8 @@ class VerificationService:
         record = self._checked_by_id(stored.license_id) if stored is not None else None
         if stored is None:
             intact = _sealed_further(checked.integrity, further)
-            report = self._report(action, caller, use, query, intact, _NOT_REGISTERED, identity, None, now)
+            unregistered, identity = self._sealed_elsewhere(identity, "UNTRUSTED_ROOT", checked.uscc)
+            report = self._report(action, caller, use, query, intact, unregistered, identity, None, now)
             return report, False
         if record is None:  # a registered document whose license is gone from the store
             report = self._report(action, caller, use, query, _LICENSE_GONE, NOT_FOUND, identity, None, now)
@@ -918,7 +919,8 @@ class VerificationService:
             report = self._report(action, caller, use, query, _LICENSE_GONE, NOT_FOUND, identity, None, now)
             return report, checked
         if record is None:
-            report = self._report(action, caller, use, query, checked.integrity, _NOT_REGISTERED, identity, None, now)
+            unregistered, identity = self._sealed_elsewhere(identity, "MAKER_UNTRUSTED_ROOT", checked.signer_uscc)
+            report = self._report(action, caller, use, query, checked.integrity, unregistered, identity, None, now)
             return report, checked
         license = record.license
         identity = _first_failure(self._signer_identity(identity, checked.signer_uscc, license), record.identity)
@@ -1038,16 +1040,53 @@ class VerificationService:
         )
 
     def _issuer_elsewhere(self, license_id: str) -> str | None:
-        """The issuer ``license_id`` names when that is not a department of this gateway (no member, or a partner
-        gateway that does not issue), else None: a department of this gateway, issuing or not (a tester's forged
-        税务局 identifier), or no well-formed identifier."""
+        """The issuer ``license_id`` names when that is not a department of this gateway (``_is_elsewhere``), else
+        None: a department of this gateway, issuing or not (a tester's forged 税务局 identifier), or no well-formed
+        identifier."""
         try:
             issuer = LicenseId.parse(license_id).issuer_code
         except ValueError:
             return None
+        return issuer if self._is_elsewhere(issuer) else None
+
+    def _is_elsewhere(self, issuer: str) -> bool:
+        """Whether ``issuer`` (a USCC) is no department of this gateway: no member, or a partner gateway that does
+        not issue."""
         with self._db.unit_of_work() as uow:
             member = uow.members.get(issuer)
-        return None if member is not None and (member.has(Role.ISSUER) or not member.has(Role.PARTNER)) else issuer
+        return member is None or (member.has(Role.PARTNER) and not member.has(Role.ISSUER))
+
+    def _sealed_elsewhere(self, identity: Finding, untrusted: str, uscc: str | None) -> tuple[Finding, Finding]:
+        """The status and issuer identity findings of a sealed document (or stamp) that is no registered document:
+        ``_NOT_REGISTERED`` and ``identity`` as they are, unless the seal is merely of a CA this gateway does not
+        trust (``identity``'s reason is ``untrusted``: UNTRUSTED_ROOT, a stamp's MAKER_UNTRUSTED_ROOT) and names an
+        issuer ``uscc`` that is no department of this gateway (``_is_elsewhere``). That is what another honest
+        deployment's seal maker makes for its region's departments, 跨省通办: both are then INDETERMINATE /
+        NOT_IN_THIS_REGISTRY, to be verified with that region's gateway, as the same license by identifier or code
+        is (``_not_found``, ``_verify_qr``). It had been a signed FAILED / UNTRUSTED_ROOT, 印章证书不是可信的制章机构
+        签发的, while its identifier gave INDETERMINATE (a reviewer of the partner role, R2). A look-alike of this
+        gateway's seal maker, a revoked or broken certificate, and an untrusted seal in the name of a department of
+        this gateway stay as they are: FAILED."""
+        if identity.reason != untrusted or not uscc or not self._is_elsewhere(uscc):
+            return _NOT_REGISTERED, identity
+        status = Finding(
+            result=CheckResult.INDETERMINATE,
+            reason="NOT_IN_THIS_REGISTRY",
+            detail=f"该文件不是本登记库的电子证照文件，印章所属的发证机构 {uscc} 不是本网关的部门，"
+            "可能是其他地区登记库的证照文件，请通过该地区的证照网关核验"
+            f"（the document is no license document of this registry, and its seal's issuer {uscc} is not a "
+            "department of this gateway: it may be a license document of another region's registry; verify it with "
+            "that region's gateway）",
+        )
+        elsewhere = Finding(
+            result=CheckResult.INDETERMINATE,
+            reason="NOT_IN_THIS_REGISTRY",
+            detail=f"印章所属的发证机构 {uscc} 不是本网关的部门，其印章证书的制章机构不是本网关信任的，"
+            f"须由该地区的证照网关核验（the seal's issuer {uscc} is not a department of this gateway, and its "
+            f"certificate's seal maker is not one this gateway trusts: that region's gateway judges it）；"
+            f"{identity.detail}",
+        )
+        return status, elsewhere
 
     def _used_by_matter(
         self, caller: Member, use: UseContext, action: AuditAction, type_code: str, field: str, target: UseTarget

@@ -17,10 +17,12 @@ import pytest
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 from gmssl import sm2 as gmssl_sm2
 
 from adapters.http import SM2_CRL_PATH
 from gateway.authorities import openssl_serial
+from gateway.bootstrap import samples
 from gateway.server import initialise
 from gateway.services.seals import MAX_STAMPED_BYTES
 from protos.zzgw.v1 import issuance_pb2, seal_pb2, seal_pb2_grpc, verification_pb2, verification_pb2_grpc
@@ -29,6 +31,7 @@ from signing.qr import QrClaims, encode_qr
 from signing.receipts import MAX_STATEMENT
 from signing.results import CheckResult
 from signing.seal_ca import SealMakerCA, signed_by
+from signing.seal_image import draw_seal
 from signing.ses import (
     MAX_CODE,
     SEAL_MAKER_NAME,
@@ -419,6 +422,66 @@ def test_a_stamp_by_another_departments_seal_stays_sealed_by_another_once_that_s
         FAILED,
         "SEALED_BY_ANOTHER",
     )
+
+
+def foreign_stamp(document: bytes, ca_name: str, issuer_uscc: str) -> bytes:
+    """A GB/T 38540 stamp over ``document`` made under an SM2 seal-maker CA of its own (another deployment's, named
+    ``ca_name``), for the issuer ``issuer_uscc``."""
+    now = dt.datetime.now(dt.UTC)
+    ca = SealMakerCA.create(ca_name, now - dt.timedelta(minutes=5), algorithm=SM2_SM3)
+    maker_key, holder_key = Sm2Key.generate(), Sm2Key.generate()
+
+    def certify(key: Sm2Key, seal_name: str) -> x509.Certificate:
+        return ca.issue_seal_certificate(
+            issuer_name="广州市市场监督管理局",
+            issuer_uscc=issuer_uscc,
+            seal_name=seal_name,
+            public_key=key.public_key_der,
+            not_before=now - dt.timedelta(minutes=5),
+            not_after=now + dt.timedelta(days=30),
+        )
+
+    maker_cert, holder_cert = certify(maker_key, SEAL_MAKER_NAME), certify(holder_key, "电子证照专用章")
+    seal = make_seal(
+        maker_key=maker_key,
+        maker_cert=maker_cert,
+        es_id="44010000000001",
+        name="广州市市场监督管理局电子证照专用章",
+        signer_certs=[holder_cert],
+        created=now - dt.timedelta(minutes=5),
+        valid_start=now - dt.timedelta(minutes=5),
+        valid_end=now + dt.timedelta(days=30),
+        picture=draw_seal("广州市市场监督管理局", "电子证照专用章"),
+        picture_size_mm=(40, 40),
+    )
+    return sign_document(document, seal=seal, key=holder_key, cert=holder_cert, at=now, property_info="x")
+
+
+def test_a_stamp_of_another_registrys_seal_maker_is_undecided_as_its_identifier_is(running: RunningGateway) -> None:
+    """跨省通办: a stamp made under another deployment's SM2 seal maker for an issuer that is no department here (no
+    member, or a partner gateway that issues nothing) is INDETERMINATE / NOT_IN_THIS_REGISTRY, as the same license's
+    PDF, identifier or code is: it had been a signed FAILED / MAKER_UNTRUSTED_ROOT (a reviewer of the partner role,
+    R2). A look-alike of this gateway's SM2 seal maker stays FAILED / MAKER_LOOKALIKE_CA, and an untrusted stamp in
+    the name of a department of this gateway FAILED / MAKER_UNTRUSTED_ROOT."""
+    document = b"%PDF-1.7 another region's license document " + uuid.uuid4().bytes
+    guangzhou = samples.uscc(903, region="440100")  # a Guangzhou one: no member here
+    partner = "11440100994401010G"  # 广州市政务服务和数据管理局: a partner gateway that issues nothing
+    theirs = "zzgw 制章者 (seal maker) 4B5C6D"
+    for issuer in (guangzhou, partner):
+        report = verify_stamp(running, document, foreign_stamp(document, theirs, issuer)).report
+        assert (report.verdict, report.reason) == (INDETERMINATE, "NOT_IN_THIS_REGISTRY"), issuer
+        assert (report.integrity.result, report.status.reason) == (PASSED, "NOT_IN_THIS_REGISTRY")
+        assert (report.issuer_identity.result, report.issuer_identity.reason) == (INDETERMINATE, "NOT_IN_THIS_REGISTRY")
+        assert issuer in report.status.detail and issuer in report.issuer_identity.detail
+        statement = receipt_statement(running, report.receipt)
+        assert (statement["verdict"], statement["reason"]) == ("INDETERMINATE", "NOT_IN_THIS_REGISTRY")
+    assert running.gateway.seals is not None and running.gateway.seals.sm2_ca is not None
+    root = running.gateway.seals.sm2_ca.root.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    ours = str(root).removesuffix(" Seal Root CA")
+    for ca_name, issuer, reason in ((ours, guangzhou, "MAKER_LOOKALIKE_CA"), (theirs, MARKET, "MAKER_UNTRUSTED_ROOT")):
+        report = verify_stamp(running, document, foreign_stamp(document, ca_name, issuer)).report
+        assert (report.verdict, report.reason, report.issuer_identity.reason) == (FAILED, reason, reason), issuer
+        assert report.status.reason == "NOT_A_REGISTERED_LICENSE"
 
 
 def test_an_sm2_seals_revocation_is_published_with_the_sm2_seal_makers_trust_material(

@@ -1114,6 +1114,48 @@ def test_a_document_sealed_under_an_untrusted_ca_fails_identity(running: Running
         assert not report.HasField("license")  # its content is no registered document's
 
 
+def test_a_document_of_another_registrys_seal_maker_is_undecided_as_its_identifier_is(running: RunningGateway) -> None:
+    """跨省通办: a PDF sealed under another honest deployment's seal maker for an issuer that is no department here
+    (no member, or a partner gateway that issues nothing) is INDETERMINATE / NOT_IN_THIS_REGISTRY, to be verified
+    with that region's gateway, as the same license by identifier or code is. It had been a signed FAILED /
+    UNTRUSTED_ROOT, the clerk shown 印章证书不是可信的制章机构签发的, while its identifier gave INDETERMINATE (a
+    reviewer of the partner role, R2). A look-alike of this gateway's seal maker stays FAILED / LOOKALIKE_CA
+    whoever it names, and an untrusted seal in the name of a department of this gateway stays FAILED /
+    UNTRUSTED_ROOT."""
+    assert running.gateway.seals is not None
+    root = running.gateway.seals.ca.root.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    ours = str(root).removesuffix(" Seal Root CA")
+    theirs = "zzgw 制章者 (seal maker) 4B5C6D"
+    guangzhou = samples.uscc(903, region="440100")  # a Guangzhou department: no member here
+    partner = "11440100994401010G"  # 广州市政务服务和数据管理局: a member here, a partner gateway that issues nothing
+    with running.gateway.db.unit_of_work() as uow:
+        assert uow.members.get(guangzhou) is None
+        member = uow.members.get(partner)
+    assert member is not None and member.roles == frozenset({Role.PARTNER})
+    for issuer in (guangzhou, partner):
+        sealer = foreign_sealer(theirs, "广州市市场监督管理局", issuer, "电子证照专用章")
+        pdf = asyncio.run(sealer.seal(license_pdf(running), field_name="seal"))
+        report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+        assert (report.verdict, report.reason) == (INDETERMINATE, "NOT_IN_THIS_REGISTRY"), issuer
+        assert (report.integrity.result, report.status.result, report.status.reason) == (
+            PASSED,
+            INDETERMINATE,
+            "NOT_IN_THIS_REGISTRY",
+        )
+        assert (report.issuer_identity.result, report.issuer_identity.reason) == (INDETERMINATE, "NOT_IN_THIS_REGISTRY")
+        assert issuer in report.status.detail and issuer in report.issuer_identity.detail
+        assert theirs in report.issuer_identity.detail  # the seal maker it names, as UNTRUSTED_ROOT said
+        assert not report.HasField("license")
+        statement = receipt_statement(running, report.receipt)
+        assert (statement["verdict"], statement["reason"]) == ("INDETERMINATE", "NOT_IN_THIS_REGISTRY")
+    for ca_name, issuer, reason in ((ours, guangzhou, "LOOKALIKE_CA"), (theirs, MARKET, "UNTRUSTED_ROOT")):
+        sealer = foreign_sealer(ca_name, "广州市市场监督管理局", issuer, "电子证照专用章")
+        pdf = asyncio.run(sealer.seal(license_pdf(running), field_name="seal"))
+        report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+        assert (report.verdict, report.reason, report.issuer_identity.reason) == (FAILED, reason, reason), issuer
+        assert report.status.reason == "NOT_A_REGISTERED_LICENSE"
+
+
 def _signer_info(pdf: bytes) -> cms.SignerInfo:
     (sealed,) = PdfFileReader(io.BytesIO(pdf)).embedded_regular_signatures
     return sealed.signer_info
