@@ -882,10 +882,16 @@ class AuthorizationService:
                 "（the grantee must be a registered consuming department or partner gateway）",
             )
         if not uses_matter(grantee, matter):  # it could never present the code: it may not name the matter
+            handled = f"事项 {matter.code}（{matter.name}）由{matter.department}办理"
             raise invalid(
                 "matter_code",
                 "NOT_GRANTEES_MATTER",
-                f"事项 {matter.code}（{matter.name}）由{matter.department}办理，不是被授权部门{grantee.name}的事项"
+                # a partner's rule is its region's, not a department's, as MatterNotHandledError says it: the
+                # department words had told a portal why not in a rule that is not the partner's (a reviewer, R3)
+                f"合作网关只能被授权本地区（{grantee.region}）的事项，{handled}"
+                f"（a partner gateway is granted the matters of its own region {grantee.region} only）"
+                if grantee.has(Role.PARTNER)
+                else f"{handled}，不是被授权部门{grantee.name}的事项"
                 f"（matter {matter.code} is handled by another department, not by the grantee {grantee.code}）",
             )
         try:

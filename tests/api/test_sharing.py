@@ -67,6 +67,7 @@ from tests.conftest import (
     TAX,
     RunningGateway,
     backend_params,
+    descriptions,
     error_details,
     fresh_database,
     http_side,
@@ -2110,6 +2111,33 @@ def test_a_department_names_only_the_matters_it_handles(running: RunningGateway)
     # ... but not a matter of Jinan's
     assert denied(lambda: data(running, license_id, FPSL, member=PARTNER))[0] == "NOT_MATTER_DEPARTMENT"
     assert denied(lambda: sharing(running, PARTNER).ListHolderLicenses(listing))[0] == "NOT_MATTER_DEPARTMENT"
+
+
+def test_a_consent_to_a_partner_gateway_outside_its_region_is_refused_by_the_region_rule(
+    running: RunningGateway,
+) -> None:
+    """A holder portal naming the Guangzhou partner gateway (region 440100) as grantee for a Jinan matter is refused
+    NOT_GRANTEES_MATTER in the partner's rule, the matters of its own region, as NOT_MATTER_DEPARTMENT tells the
+    partner itself: the words had said the department rule (由…办理，不是被授权部门…的事项), which is not why, as a
+    partner is granted matters other departments of its region handle (a reviewer of the partner role, R3). A
+    department grantee is still told the department rule."""
+    code = id_card(running).license.holder.code
+    with pytest.raises(grpc.RpcError) as refused:
+        grant(running, code, grantee=PARTNER, matter=BDCZY.matter_code)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert descriptions(refused.value) == {
+        ("matter_code", "NOT_GRANTEES_MATTER"): "合作网关只能被授权本地区（440100）的事项，事项 370100-BDCZY-001"
+        "（不动产转移登记）由济南市不动产登记中心办理"
+        "（a partner gateway is granted the matters of its own region 440100 only）"
+    }
+    assert grant(running, code, grantee=PARTNER, matter=SBZY.matter_code).code  # its region's: granted
+    with pytest.raises(grpc.RpcError) as department:
+        grant(running, code, grantee=TAX, matter=BDCZY.matter_code)
+    assert descriptions(department.value) == {
+        ("matter_code", "NOT_GRANTEES_MATTER"): "事项 370100-BDCZY-001（不动产转移登记）由济南市不动产登记中心办理，"
+        "不是被授权部门国家税务总局济南市税务局的事项（matter 370100-BDCZY-001 is handled by another department, not "
+        f"by the grantee {TAX}）"
+    }
 
 
 def test_prefill_names_the_authorisation_that_would_fill_a_key_before_a_license_the_applicant_lacks(
