@@ -473,6 +473,7 @@ class Gateway:
                 memos=memos,
                 audit=audit,
                 catalog_current=pin.refuse_within,
+                record_check=verification.as_stored if verification else None,
             ),
             members=MemberService(db, clock),
             authenticator=authenticator,

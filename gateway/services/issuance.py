@@ -296,10 +296,14 @@ class IssuanceService:
         memos: SealMemos | None = None,
         audit: AuditTrail | None = None,
         catalog_current: Callable[[UnitOfWork], None] = lambda uow: None,
+        record_check: Callable[[License], tuple[bool, bool]] | None = None,
     ):
         """``catalog_current``: raises (UNAVAILABLE / ``CATALOG_CHANGED``) in a write's transaction, before it writes,
-        once the store's catalog is no longer this process's (``CatalogPin.refuse_within``)."""
+        once the store's catalog is no longer this process's (``CatalogPin.refuse_within``). ``record_check``
+        (``VerificationService.as_stored``): whether a stored record's seal and its status memo hold, checked before
+        an amendment seals its fields again and before a suspension or resumption writes a new status memo."""
         self._catalog_current = catalog_current
+        self._record_check = record_check
         self._memos = memos
         self._audit = audit
         self._documents = documents
@@ -633,6 +637,7 @@ class IssuanceService:
         old = self._owned(caller, amendment.license_id)
         if old.unreadable:  # what it amends cannot be told: its fields would be sealed as none
             raise _unreadable(old)
+        self._check_as_stored(old, amending=True)  # before a document is drawn; again under the lock, below
         try:
             check_amendable(old.status, old.superseded_by, expired=_expired(old, today(self._clock)))
         except ConflictError:
@@ -728,6 +733,7 @@ class IssuanceService:
                 raise refused
             current = uow.licenses.get(old.license_id)
             assert current is not None
+            self._check_as_stored(current, amending=True)  # edited since the look-up: refused as before it
             check_amendable(current.status, current.superseded_by, expired=_expired(current, on))
             number = content.license_number
             if number != old.content.license_number and uow.licenses.taken_numbers([(content.type_code, number)]):
@@ -795,7 +801,13 @@ class IssuanceService:
         digest = _digest({"op": "status", "license_id": license_id, "action": action.value, "reason": reason})
         if (replay := self._replay(caller, ChangeKind.STATUS_CHANGED, request_id, digest)) is not None:
             return replay
-        self._owned(caller, license_id)
+        owned = self._owned(caller, license_id)
+        # ending (REVOKE, CANCEL) is what a record changed behind the gateway's back needs, and may always be done;
+        # a suspension or a resumption would write a memo vouching for a status, or keep in force a record, that the
+        # gateway did not store (a reviewer, R1)
+        keeps = action in (StatusAction.SUSPEND, StatusAction.RESUME)
+        if keeps:
+            self._check_as_stored(owned, amending=False)
         with self._db.unit_of_work(write=True) as uow:
             self._catalog_current(uow)
             uow.lock_change_log()
@@ -806,6 +818,8 @@ class IssuanceService:
             now = self._clock.now()
             current = uow.licenses.get(license_id)
             assert current is not None
+            if keeps:
+                self._check_as_stored(current, amending=False)
             status = next_status(
                 current.status, action, current.superseded_by, expired=_expired(current, today(self._clock))
             )
@@ -1138,6 +1152,20 @@ class IssuanceService:
             reason="LICENSE_NUMBER_TAKEN",
         )
 
+    def _check_as_stored(self, license: License, *, amending: bool) -> None:
+        """Refuse (FAILED_PRECONDITION) a write that would vouch anew for what was changed behind the gateway's back:
+        a record its seal no longer holds over (``RECORD_ALTERED``; an amendment had sealed the edited fields into
+        the next version with the issuer's key, and it verified PASSED), or a status the gateway did not store
+        (``STATUS_ALTERED``; a revoked license set SUSPENDED in the store had been resumed, ACTIVE with a fresh memo).
+        One check of the seal's memo and the status memo (``record_check``); none without a verification service."""
+        if self._record_check is None:
+            return
+        record, status = self._record_check(license)
+        if not record:
+            raise _altered(license, "RECORD_ALTERED", amending=amending)
+        if not status:
+            raise _altered(license, "STATUS_ALTERED", amending=amending)
+
     def _owned(self, caller: Member, license_id: str) -> License:
         _check_named_issuer(caller, license_id)
         found = self._get_stored(license_id)
@@ -1442,6 +1470,39 @@ def _unreadable(license: License) -> ConflictError:
         f"（the stored record of {license.license_id} was changed behind the gateway's back and cannot be read: "
         "its operator restores the row from a backup, or the issuer revokes it and issues it again）",
         reason="RECORD_ALTERED",
+    )
+
+
+def _altered(license: License, reason: str, *, amending: bool) -> ConflictError:
+    """The refusal of an amendment, suspension or resumption of a license whose record (``RECORD_ALTERED``) or status
+    (``STATUS_ALTERED``) was changed behind the gateway's back (``IssuanceService._check_as_stored``), saying what to
+    do: the operator puts the row back from a backup, or the issuer revokes or cancels the license, which stays
+    allowed, and issues it again. GetLicense still shows the row as stored (its reply has no place for a finding);
+    VerifyLicense says what is wrong with it."""
+    lid = license.license_id
+    done, done_en = ("变更", "amended") if amending else ("暂停或恢复", "suspended or resumed")
+    if reason == "RECORD_ALTERED":
+        what = f"登记库中的证照记录 {lid} 与发证时盖章的记录不一致，已在网关之外被改动"
+        what_en = f"the stored record of {lid} is not the one that was sealed: it was changed behind the gateway's back"
+        why, why_en = (
+            "变更会把被改动的内容盖章签发为新版本",
+            "an amendment would seal the changed fields as a new version",
+        )
+    else:
+        what = f"登记库中证照 {lid} 的状态（{license.status.label}）不是网关所存的，已在网关之外被改动"
+        what_en = (
+            f"the stored status of {lid} ({license.status.english}) is not the one the gateway stored: it was "
+            "changed behind the gateway's back"
+        )
+        why, why_en = "新的状态记录会确认被改动的状态", "a new status record would vouch for the changed one"
+    if not amending and reason == "RECORD_ALTERED":
+        why, why_en = "被改动的记录不能继续保持有效", "a changed record is not to be kept in force"
+    return ConflictError(
+        f"{what}，不能{done}（{why}）：请网关运维从备份恢复该记录后再办理，或将其吊销或注销后重新签发；"
+        f"核验该证照可见所发现的问题（{what_en}, so it cannot be {done_en} ({why_en}): its operator restores the row "
+        "from a backup first, or the issuer revokes or cancels it and issues it again; VerifyLicense shows the "
+        "finding）",
+        reason=reason,
     )
 
 

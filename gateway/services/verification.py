@@ -1793,6 +1793,16 @@ class VerificationService:
         checked = self._check_record(license)
         return _first_failure(checked.integrity, checked.identity)
 
+    def as_stored(self, license: License) -> tuple[bool, bool]:
+        """Whether the gateway vouches for a stored record, for the issuer's writes (``IssuanceService``): its seal
+        holds over it (the seal's memo, else its signature), and its status is one the gateway stored (its memo), as
+        (record, status). Only the seal over the record and the two memos: an amendment or a status change must not
+        seal or memo what was changed behind the gateway's back (a reviewer, R1), while the seal's trust (a seal
+        revoked or expired since) is no reason to refuse one."""
+        known = self._seal_by_key(license.seal.key_id)
+        record = known is not None and self._integrity(license, known, trust_memo=True).result is CheckResult.PASSED
+        return record, self._status_integrity(license) is PASSED
+
     def _subjects(self, license: License) -> tuple[str, ...]:
         """The co-subjects of ``license`` (``license_subjects``); of a type with no field that may state one, none,
         without looking (most licenses: 营业执照, 食品生产许可证)."""

@@ -508,9 +508,9 @@ def issued_as_before(
     types = {**gateway.catalog.license_types, as_it_was.code: as_it_was}
     catalog = dataclasses.replace(gateway.catalog, license_types=types)
     caller = gateway.authenticator.by_token(running.tokens[member])
-    return IssuanceService(gateway.db, catalog, gateway.seals, gateway.clock).issue(  # type: ignore[arg-type]
-        caller, convert.draft(issue_request(record))
-    )
+    # with the gateway's memos, as the gateway stored it: a record without them is not one it vouches for
+    issuance = IssuanceService(gateway.db, catalog, gateway.seals, gateway.clock, memos=gateway.issuance._memos)  # type: ignore[arg-type]
+    return issuance.issue(caller, convert.draft(issue_request(record)))
 
 
 def test_a_license_stored_with_an_end_date_its_type_lacks_is_amended_by_removing_it(running: RunningGateway) -> None:

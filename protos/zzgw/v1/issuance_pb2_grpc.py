@@ -95,14 +95,18 @@ class IssuanceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AmendLicense(self, request, context):
-        """Amends a license (变更): a new version is issued and the old one becomes SUPERSEDED.
+        """Amends a license (变更): a new version is issued and the old one becomes SUPERSEDED. A license whose record or
+        status was changed behind the gateway's back is FAILED_PRECONDITION / RECORD_ALTERED or STATUS_ALTERED: its
+        amendment would seal the changed record anew.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ChangeLicenseStatus(self, request, context):
-        """Suspends, resumes, revokes or cancels a license, with a reason.
+        """Suspends, resumes, revokes or cancels a license, with a reason. A license whose record or status was changed
+        behind the gateway's back is revoked or cancelled as any other, but not suspended or resumed
+        (FAILED_PRECONDITION / RECORD_ALTERED or STATUS_ALTERED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -114,7 +118,8 @@ class IssuanceServiceServicer:
         force). SECRET fields are left out (as from every issuance reply). Each read is on the holder's access log
         (ISSUER_GET_LICENSE). A version whose stored row cannot be read (changed behind the gateway's back: fields that
         are no JSON map of strings) is FAILED_PRECONDITION / RECORD_ALTERED, here, in the history, for its document and
-        its amendment; its status may still be changed.
+        its amendment; it may still be revoked or cancelled. A row whose fields still read is answered as stored, even
+        when its seal fails (VerifyLicense says so).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
