@@ -695,6 +695,8 @@ class IssuanceService:
         new_id = str(LicenseId.parse(old.license_id).next_version())
         content = _content(valid, new_id, caller.code, version=old.content.version + 1)
         _check_changes(old.content, content, dated=bool(amendment.issue_date))
+        if (gap := _leaves_a_gap(old.content, content, on)) is not None:
+            raise InvalidLicenseError([gap])
         if content.issue_date < old.content.issue_date:  # a version issued before the one it supersedes
             raise InvalidLicenseError(
                 [
@@ -1375,6 +1377,27 @@ def _expired(license: License, on: dt.date) -> dt.date | None:
     """The end of the validity ``license`` is past on ``on`` (it reads 已过期, EXPIRED), else None: a refusal worded
     from its status says so (``next_status``, ``check_amendable``)."""
     return license.content.valid_until if license.effective_status(on) is LicenseStatus.EXPIRED else None
+
+
+def _leaves_a_gap(old: LicenseContent, new: LicenseContent, on: dt.date) -> FieldViolation | None:
+    """``VALID_FROM_LEAVES_GAP`` for an amendment whose new version starts after ``on`` (today) while the version it
+    supersedes is in force on it: an amendment supersedes at once, so the holder would have no license in force until
+    the new start (a renewal amended in advance, the new period from the day after the old end, verified FAILED for
+    every day left of the old one: a reviewer, R2). Said with what to do: extend ``valid_until`` alone, keeping
+    ``valid_from``, or amend on the new start date. A version not yet in force, or past its end, has no day to lose."""
+    in_force = old.valid_from <= on and (old.valid_until is None or on <= old.valid_until)
+    if not in_force or new.valid_from <= on:
+        return None
+    starts = new.valid_from.isoformat()
+    return FieldViolation(
+        field="valid_from",
+        reason="VALID_FROM_LEAVES_GAP",
+        description=f"证照现行有效，变更签发后即取代现行版本，而新的有效期起始日期 {starts} 晚于今天：在此之前持证人"
+        f"将没有有效的证照。如需延续，请只延长有效期截止日期、不改起始日期；或在 {starts} 当天再办理变更"
+        f"（the license is in force today and an amendment supersedes it at once: with valid_from {starts}, after "
+        "today, the holder would have no valid license until then. To extend it, change valid_until only and keep "
+        f"valid_from, or amend it on {starts}）",
+    )
 
 
 def _number_key(license: License) -> tuple[str, str]:
