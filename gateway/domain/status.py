@@ -8,7 +8,8 @@ Traceback (most recent call last):
 gateway.domain.errors.ConflictError: 该证照已注销，不能恢复（cannot resume a license that is cancelled）
 
 吊销 (revocation) is not always the end: a revoked business license is later cancelled (注销), so REVOKED → CANCELLED
-is allowed. CANCELLED and SUPERSEDED are final. Amendment (变更) applies to ACTIVE licenses only.
+is allowed. CANCELLED and SUPERSEDED are final. Amendment (变更) applies to ACTIVE and SUSPENDED licenses (a suspended
+one's new version stays suspended).
 """
 
 from __future__ import annotations
@@ -134,16 +135,21 @@ def _effective(current: LicenseStatus, expired: dt.date | None) -> dict[str, str
     return {"effective_status": LicenseStatus.EXPIRED.value} if _lapsed(current, expired) else {}
 
 
+AMENDABLE = frozenset({LicenseStatus.ACTIVE, LicenseStatus.SUSPENDED})
+"""What an amendment takes: a license that has not ended and is no other's version. A SUSPENDED one's new version is
+written SUSPENDED, its suspension carried over (``IssuanceService.amend``): it had been refused, and the only way round
+(resume, amend, suspend again) showed it in force to every verifier meanwhile (a reviewer, R3)."""
+
+
 def check_amendable(current: LicenseStatus, superseded_by: str = "", *, expired: dt.date | None = None) -> None:
-    """Only an ACTIVE version is amended; a SUPERSEDED one's refusal names the version that replaced it
-    (``superseded_by``), the one to amend instead; a suspended one past its validity (``expired``) is said 已过期
-    with its end date, as ``next_status`` says it."""
-    if current is not LicenseStatus.ACTIVE:
+    """Only an ACTIVE or SUSPENDED version is amended (``AMENDABLE``), past its validity too (with new dates); a
+    SUPERSEDED one's refusal names the version that replaced it (``superseded_by``), the one to amend instead."""
+    if current not in AMENDABLE:
         instead = f"，请变更取代它的 {superseded_by}" if superseded_by else ""
         english = ": amend the version that replaced it (superseded_by)" if superseded_by else ""
         raise ConflictError(
-            f"只有有效的证照可以变更，{_this_one(current, expired)}{instead}"
-            f"（only an active license can be amended; this one {_english(current, expired)}{english}）",
+            f"只有有效或已暂停使用的证照可以变更，{_this_one(current, expired)}{instead}"
+            f"（only an active or suspended license can be amended; this one {_english(current, expired)}{english}）",
             reason="NOT_AMENDABLE",
             metadata={
                 "status": current.value,

@@ -745,11 +745,18 @@ class IssuanceService:
             # transaction had dated the supersession before checks that passed meanwhile, and a change committed
             # later before one committed earlier (a reviewer, R1). Two memos (HMACs) are all it adds under the lock.
             now = self._clock.now()
+            # a suspended license's new version stays suspended, its suspension's reason and time carried over: never
+            # shown in force, and the change feed says AMENDED only (a reviewer, R3)
+            kept = current.status is LicenseStatus.SUSPENDED
+            status, said = (current.status, current.status_reason) if kept else (LicenseStatus.ACTIVE, reason)
+            since = current.status_changed_at if kept else now
             new = dataclasses.replace(
                 new,
-                status_changed_at=now,
+                status=status,
+                status_reason=said,
+                status_changed_at=since,
                 created_at=now,
-                status_memo=self._status_memo(new_id, LicenseStatus.ACTIVE, reason, now, created_at=now),
+                status_memo=self._status_memo(new_id, status, said, since, created_at=now),
             )
             memo = self._status_memo(
                 old.license_id, LicenseStatus.SUPERSEDED, reason, now, created_at=current.created_at
@@ -761,7 +768,17 @@ class IssuanceService:
             if document is not None:
                 uow.documents.add(document)
             uow.licenses.append_events(
-                [_event(ChangeKind.AMENDED, new, caller, amendment.request_id, digest, now, previous=old.license_id)]
+                [
+                    _event(  # the amendment's reason, a suspended version's status reason being its suspension's
+                        ChangeKind.AMENDED,
+                        dataclasses.replace(new, status_reason=reason),
+                        caller,
+                        amendment.request_id,
+                        digest,
+                        now,
+                        previous=old.license_id,
+                    )
+                ]
             )
             changed = [f"license:{old.license_id}", f"license:{new_id}"]
             self._announce(uow, changed)

@@ -13,12 +13,13 @@ import pytest
 
 from adapters.records import issue_request
 from gateway.bootstrap import samples
-from protos.zzgw.v1 import issuance_pb2, verification_pb2
+from protos.zzgw.v1 import common_pb2, issuance_pb2, verification_pb2
 from tests.api.test_issuance import unique
 from tests.api.test_verification import verify
+from tests.api.test_watch import newest_cursor, read_until
 from tests.conftest import MARKET, RunningGateway, error_details, today
 
-PASSED = verification_pb2.CHECK_RESULT_PASSED
+PASSED, FAILED = verification_pb2.CHECK_RESULT_PASSED, verification_pb2.CHECK_RESULT_FAILED
 
 
 def amend(running: RunningGateway, license_id: str, **changes: object) -> issuance_pb2.AmendLicenseResponse:
@@ -86,3 +87,57 @@ def test_a_later_start_is_taken_where_nothing_is_in_force_or_the_start_stays(run
     assert moved.valid_from == earlier
     starts_today = amend(running, moved.license_id, valid_from=on.isoformat()).license  # today is not after today
     assert verify(running, license_id=starts_today.license_id).verdict == PASSED
+
+
+# -- R3: a suspended license is amended, and stays suspended ------------------------------------------------------
+
+
+def change(running: RunningGateway, license_id: str, action: int, reason: str) -> common_pb2.License:
+    return (
+        running.issuance(MARKET)
+        .ChangeLicenseStatus(
+            issuance_pb2.ChangeLicenseStatusRequest(
+                request_id=f"st-{uuid.uuid4().hex}",
+                license_id=license_id,
+                action=action,  # type: ignore[arg-type]
+                reason=reason,
+            )
+        )
+        .license
+    )
+
+
+def test_a_suspended_license_is_amended_into_a_suspended_version_never_shown_in_force(running: RunningGateway) -> None:
+    """api.md says a license that has not ended is amended; a suspended one was refused NOT_AMENDABLE, and the only
+    way round (resume, amend, suspend again) told every verifier PASSED meanwhile and put a RESUME on the change feed.
+    Its new version is written SUSPENDED, with the suspension's reason and time and a memo of its own; the feed has
+    the amendment only."""
+    v1 = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.food_permit(990)))).license
+    suspended = change(running, v1.license_id, issuance_pb2.STATUS_ACTION_SUSPEND, "停产整顿")
+    start = newest_cursor(running)
+
+    v2 = amend(running, v1.license_id, fields={"legal_representative": "李四"}, reason="法定代表人变更").license
+    assert (v2.version, v2.fields["legal_representative"], v2.supersedes) == (2, "李四", v1.license_id)
+    assert (v2.status, v2.status_reason) == (common_pb2.LICENSE_STATUS_SUSPENDED, "停产整顿")
+    assert v2.status_changed_at == suspended.status_changed_at  # the suspension's time, carried over
+    got = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=v2.license_id)).license
+    assert (got.status, got.status_reason, got.status_changed_at) == (v2.status, "停产整顿", v2.status_changed_at)
+    for query in ({"license_id": v2.license_id}, {"type_code": v1.type_code, "license_number": v1.license_number}):
+        report = verify(running, **query)  # the gateway's own status: its memo vouches for it
+        assert (report.verdict, report.reason, report.license.license_id) == (FAILED, "SUSPENDED", v2.license_id)
+    old = verify(running, license_id=v1.license_id)
+    assert (old.reason, old.license.current_license_id) == ("SUPERSEDED", v2.license_id)
+    assert old.license.current_status == common_pb2.LICENSE_STATUS_SUSPENDED
+
+    resumed = change(running, v2.license_id, issuance_pb2.STATUS_ACTION_RESUME, "整改完成")
+    assert resumed.status == common_pb2.LICENSE_STATUS_ACTIVE
+    assert verify(running, license_id=v2.license_id).verdict == PASSED
+    events = [
+        (e.kind, e.license_id, e.status)
+        for e in read_until(running, MARKET, issuance_pb2.WatchLicenseChangesRequest(cursor=start), v2.license_id)
+        if e.license_id in (v1.license_id, v2.license_id)
+    ]
+    assert events == [  # the amendment, never a resumption before it
+        (issuance_pb2.CHANGE_KIND_AMENDED, v2.license_id, common_pb2.LICENSE_STATUS_SUSPENDED),
+        (issuance_pb2.CHANGE_KIND_STATUS_CHANGED, v2.license_id, common_pb2.LICENSE_STATUS_ACTIVE),
+    ]

@@ -98,11 +98,14 @@ def test_final_statuses_allow_nothing() -> None:
         assert all((final, a) not in ALLOWED for a in StatusAction)
 
 
-def test_only_an_active_license_is_amendable() -> None:
+def test_only_an_active_or_suspended_license_is_amendable() -> None:
     assert check_amendable(S.ACTIVE) is None
+    assert check_amendable(S.SUSPENDED) is None  # its new version stays suspended (review lifecycle, R3)
 
 
-@pytest.mark.parametrize("current", [s for s in LicenseStatus if s is not S.ACTIVE], ids=lambda s: s.value)
+@pytest.mark.parametrize(
+    "current", [s for s in LicenseStatus if s not in (S.ACTIVE, S.SUSPENDED)], ids=lambda s: s.value
+)
 def test_amending_any_other_status_is_refused(current: LicenseStatus) -> None:
     with pytest.raises(ConflictError) as caught:
         check_amendable(current)
@@ -110,7 +113,8 @@ def test_amending_any_other_status_is_refused(current: LicenseStatus) -> None:
     assert caught.value.metadata == {"status": current.value}
     status, english = WORDS[current]
     assert caught.value.message == (
-        f"只有有效的证照可以变更，{status}（only an active license can be amended; this one is {english}）"
+        f"只有有效或已暂停使用的证照可以变更，{status}（only an active or suspended license can be amended; this one "
+        f"is {english}）"
     )
 
 
@@ -120,9 +124,9 @@ def test_a_superseded_version_s_refusal_names_the_version_to_amend_once() -> Non
         check_amendable(S.SUPERSEDED, newer)
     assert caught.value.metadata == {"status": "SUPERSEDED", "superseded_by": newer}
     assert caught.value.message == (
-        f"只有有效的证照可以变更，该证照已变更（不再现行），请变更取代它的 {newer}"
-        "（only an active license can be amended; this one is superseded: amend the version that replaced it "
-        "(superseded_by)）"
+        f"只有有效或已暂停使用的证照可以变更，该证照已变更（不再现行），请变更取代它的 {newer}"
+        "（only an active or suspended license can be amended; this one is superseded: amend the version that "
+        "replaced it (superseded_by)）"
     )
 
 
@@ -171,13 +175,7 @@ def test_a_license_past_its_validity_is_refused_as_expired_not_as_active() -> No
         "until 2021-01-01) and is suspended already）"
     )
     assert caught.value.metadata == {"status": "SUSPENDED", "action": "SUSPEND", "effective_status": "EXPIRED"}
-    with pytest.raises(ConflictError) as caught:
-        check_amendable(S.SUSPENDED, expired=ENDED)
-    assert caught.value.message == (
-        "只有有效的证照可以变更，该证照已过期，有效期至 2021-01-01，且已暂停使用（only an active license can be "
-        "amended; this one expired (valid until 2021-01-01) and is suspended）"
-    )
-    assert caught.value.metadata == {"status": "SUSPENDED", "effective_status": "EXPIRED"}
+    assert check_amendable(S.SUSPENDED, expired=ENDED) is None  # with new dates, as an active one (lifecycle, R3)
     # what past its validity still allows (an ACTIVE one amended with new dates, resumed, revoked) is allowed
     assert check_amendable(S.ACTIVE, expired=ENDED) is None
     assert next_status(S.SUSPENDED, A.RESUME, expired=ENDED) is S.ACTIVE

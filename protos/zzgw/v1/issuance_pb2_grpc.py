@@ -95,9 +95,10 @@ class IssuanceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AmendLicense(self, request, context):
-        """Amends a license (变更): a new version is issued and the old one becomes SUPERSEDED. A license whose record or
-        status was changed behind the gateway's back is FAILED_PRECONDITION / RECORD_ALTERED or STATUS_ALTERED: its
-        amendment would seal the changed record anew.
+        """Amends a license (变更): a new version is issued and the old one becomes SUPERSEDED. A SUSPENDED license's new
+        version is SUSPENDED too, with the suspension's reason and time. A license whose record or status was changed
+        behind the gateway's back is FAILED_PRECONDITION / RECORD_ALTERED or STATUS_ALTERED: its amendment would seal
+        the changed record anew.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
