@@ -141,3 +141,42 @@ def test_a_suspended_license_is_amended_into_a_suspended_version_never_shown_in_
         (issuance_pb2.CHANGE_KIND_AMENDED, v2.license_id, common_pb2.LICENSE_STATUS_SUSPENDED),
         (issuance_pb2.CHANGE_KIND_STATUS_CHANGED, v2.license_id, common_pb2.LICENSE_STATUS_ACTIVE),
     ]
+
+
+# -- R4: a lookup by an old number answers the license that held it last ------------------------------------------
+
+
+def test_a_number_looked_up_after_its_earlier_holder_is_cleaned_up_still_finds_its_last_holder(
+    running: RunningGateway,
+) -> None:
+    """A (number N) revoked; B issued with N, which retires A; B amended to another number. A lookup by N finds B's
+    superseded version, naming the version in force. The clean-up CANCEL of A (operations.md) had moved A's
+    status_changed_at past B's, and the lookup answered A, 已注销: a verifier holding B's paper was told of another
+    record. The non-current holder last created is the one that held the number last."""
+    record = unique(samples.food_permit(980))
+    a = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    change(running, a.license_id, issuance_pb2.STATUS_ACTION_REVOKE, "依法吊销")
+    b = running.issuance(MARKET).IssueLicense(issue_request({**record, "request_id": f"{record['request_id']}-b"}))
+    assert b.license.license_number == a.license_number and b.license.license_id != a.license_id
+    b2 = amend(running, b.license.license_id, license_number=f"{a.license_number}X", reason="编号变更").license
+
+    def by_old_number() -> verification_pb2.VerificationReport:
+        return verify(running, type_code=a.type_code, license_number=a.license_number)
+
+    before = by_old_number()
+    assert (before.license.license_id, before.reason, before.license.current_license_id) == (
+        b.license.license_id,
+        "SUPERSEDED",
+        b2.license_id,
+    )
+    change(running, a.license_id, issuance_pb2.STATUS_ACTION_CANCEL, "吊销后注销")
+    after = by_old_number()
+    assert (after.license.license_id, after.reason, after.license.current_license_id) == (
+        b.license.license_id,
+        "SUPERSEDED",
+        b2.license_id,
+    )
+    issuer = running.issuance(MARKET).GetLicense(
+        issuance_pb2.GetLicenseRequest(type_code=a.type_code, license_number=a.license_number)
+    )
+    assert issuer.license.license_id == b.license.license_id
