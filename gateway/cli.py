@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from gateway.config import Settings
 from gateway.domain.counts import counted
+from gateway.logs import hide_database_details
 
 if TYPE_CHECKING:
     import grpc
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     # (pinning zzgw_ready at 0), kept by a single worker across runs, or crash a command when it does not exist
     for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
         os.environ.pop(name, None)
+    # a defect's traceback (a migration meeting a row it cannot take) without a database error's message, which
+    # quotes the row (a reviewer, R2)
+    hide_database_details()
     parser = argparse.ArgumentParser(prog="zzgw", description="zzgw, the e-license exchange gateway (证照网关)")
     parser.add_argument("--config", type=Path, help=_CONFIG_HELP)
     commands = parser.add_subparsers(dest="command", required=True)

@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import grpc
 from cryptography import x509
@@ -136,7 +136,7 @@ from gateway.health import (
     health_watches,
     wait_until_quiet,
 )
-from gateway.logs import OncePer, since
+from gateway.logs import OncePer, database_details_cut, hide_database_details, since
 from gateway.member_certificates import watch_certificate_ends
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
 from gateway.services.authorization import AuthorizationService, CodeSealer, granted_fields, type_named
@@ -3014,8 +3014,10 @@ def _worker(
             log.error("%s", exc)
             sys.exit(EXIT_STORE_UNAVAILABLE)
         line = said(exc, "serve", settings)
-        if line is None:
-            raise
+        if line is None:  # a defect: its traceback through the log, as an uncaught exception exits (1);
+            # multiprocessing's own print had written a database error's message, the row it quotes (a reviewer, R2)
+            log.critical("the worker stopped on a defect", exc_info=exc)
+            sys.exit(1)
         # through the log's format (time, pid, level, logger), as every worker line: it had been a bare line
         log.error("%s", line.removeprefix("zzgw serve: ").removeprefix("zzgw: "))
         if replacement and store_refused(exc):
@@ -3085,15 +3087,25 @@ _ONE_LINE = str.maketrans({"\n": "\\n", "\r": "\\r"})
 """A log record's line breaks, escaped (``ChinaTimeFormatter.format``)."""
 
 
+def log_handler(stream: TextIO) -> logging.Handler:
+    """The gateway's log handler on ``stream``: one line a record, Beijing time, pid, level, logger; a database
+    error's message left out of its traceback (``gateway.logs.database_details_cut``: PostgreSQL's quotes the row)."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(ChinaTimeFormatter("%(asctime)s [%(process)d] %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(library_tracebacks_cut)
+    handler.addFilter(database_details_cut)
+    return handler
+
+
 def configure_logging(settings: Settings) -> None:
-    stderr = logging.StreamHandler(sys.stderr)
-    stderr.setFormatter(ChinaTimeFormatter("%(asctime)s [%(process)d] %(levelname)s %(name)s %(message)s"))
-    logging.basicConfig(level=settings.log_level.upper(), handlers=[stderr])
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[log_handler(sys.stderr)])
     # a library's warnings.warn had gone to stderr raw, its message and source line on two lines without time, pid,
     # level or logger (a reviewer): logged instead, as py.warnings at WARNING, one line like every record
     logging.captureWarnings(True)
     for handler in logging.getLogger().handlers:
         handler.addFilter(library_tracebacks_cut)
+        handler.addFilter(database_details_cut)
+    hide_database_details()  # an exception no one caught (a thread's) is written without a database's message too
     logging.getLogger("zzgw.access").setLevel(logging.INFO if settings.access_log else logging.WARNING)
     for library in _DOCUMENT_LIBRARIES:  # their debug lines trace each object of each document (~1,200 a minute)
         logging.getLogger(library).setLevel(max(logging.WARNING, logging.getLogger().level))

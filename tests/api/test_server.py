@@ -912,13 +912,17 @@ def test_init_names_a_partner_whose_region_has_no_matter() -> None:
 def test_pyhankos_debug_chatter_is_left_out_at_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """At ZZGW_LOG_LEVEL=debug pyHanko traced each object of each document a caller sent (~1,200 lines a minute)."""
     from gateway.config import Settings
+    from gateway.logs import database_details_cut
     from gateway.server import configure_logging, library_tracebacks_cut
 
-    # configure_logging sets these loggers' levels and filters the root's handlers: all put back after, for the tests
-    # this process runs next (one that counted the access log's lines had read lines from before it turned it on)
+    # configure_logging sets these loggers' levels, filters the root's handlers and sets the exception hooks: all put
+    # back after, for the tests this process runs next (one that counted the access log's lines had read lines from
+    # before it turned it on)
     names = ("", "pyhanko", "pyhanko_certvalidator", "zzgw.access")
     root, saved = logging.getLogger(), {n: logging.getLogger(n).level for n in names}
     monkeypatch.setattr(logging, "basicConfig", lambda **_: root.setLevel(logging.DEBUG))
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
     try:
         configure_logging(Settings(data_dir=tmp_path, log_level="debug"))  # type: ignore[arg-type]
         assert root.level == logging.DEBUG
@@ -929,6 +933,9 @@ def test_pyhankos_debug_chatter_is_left_out_at_debug(monkeypatch: pytest.MonkeyP
             logging.getLogger(name).setLevel(level)
         for handler in root.handlers:
             handler.removeFilter(library_tracebacks_cut)
+            handler.removeFilter(database_details_cut)
+        if logging.lastResort is not None:
+            logging.lastResort.removeFilter(database_details_cut)
 
 
 def test_a_log_line_is_timed_in_beijing_time_with_its_offset_and_names_its_process(tmp_path: Path) -> None:
