@@ -353,7 +353,7 @@ class Console:
         portal has no clerk, and its look-up is its holder's own, on no log (``VerificationService.receipt``): it
         needs no name, as at gRPC's GetReceipt (it had been refused, in words for a department: a reviewer)."""
         operator = user.clerk or plain_operator(_text(request, "operator"))
-        if not operator and not user.member.roles <= {Role.HOLDER_PORTAL}:
+        if not operator and not user.member.portal_only:
             raise invalid(
                 "operator",
                 "REQUIRED",

@@ -157,6 +157,15 @@ class Member:
         granted consents and filed access requests under every department's matter (a reviewer, R1)."""
         return self.roles == frozenset({Role.ADMIN})
 
+    @property
+    def portal_only(self) -> bool:
+        """Whether ``HOLDER_PORTAL`` is the member's only role. A holder portal's exception at a receipt read (its
+        holder's own look, on no log, with no clerk named) holds for such a member only, as the administrator's do
+        (``administrator_only``): a member with a department's role beside it reads as that department, naming its
+        clerk, the read recorded. Access records are listed as an issuer by any member with ``ISSUER``
+        (``gateway.services.audit._lists_as_issuer``; a reviewer, R3)."""
+        return self.roles == frozenset({Role.HOLDER_PORTAL})
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Holder:

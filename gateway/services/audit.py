@@ -152,6 +152,15 @@ class _Whose:
     granters: tuple[GrantedBy | None, ...]
 
 
+def _lists_as_issuer(caller: Member) -> bool:
+    """Whether ``caller`` lists access records as an issuer (``AuditTrail.listing``): the uses of its own licenses,
+    its listing on its own log too. A member with ``ISSUER`` does, whatever roles it has beside: a holder portal's view
+    (any holder's records, of every issuer, the listing on the holder's log alone) is a member's whose only department
+    role is the portal's (``Member.portal_only`` for a receipt read). A member with both had listed as a portal: not
+    on its own log, and refused its own licenses' records without a ``holder_code`` (a reviewer, R3)."""
+    return caller.has(Role.ISSUER)
+
+
 def _relations(uow: UnitOfWork, person: str, records: Sequence[AccessRecord], catalog: Catalog | None) -> _Whose:
     """``relation_of`` ``person`` to each of ``records``, and ``granted_by`` for those of a consent: the licenses of
     those naming the person as a co-subject read at once (a page's few: a record of the person's own needs none, one
@@ -476,7 +485,7 @@ class AuditTrail:
         every department for a holder portal, an issuer's own only. An issuer lists the uses of its own licenses
         alone, and had learnt from a code of a 公民身份号码's form with a wrong check character being taken or
         refused whether another department (a hospital) had stored licenses under it (a reviewer, rfB R1)."""
-        return holds_licenses(self._db, code, issuer_code=None if caller.has(Role.HOLDER_PORTAL) else caller.code)
+        return holds_licenses(self._db, code, issuer_code=caller.code if _lists_as_issuer(caller) else None)
 
     def _holds(self, code: str) -> bool:
         """``holds_licenses``, for a refusal's record: a lookup that fails is none, the refusal is what must be
@@ -744,7 +753,7 @@ class AuditTrail:
                 matter_code="",
                 purpose="",
                 # an issuer's listing is on its own log too (of all its licenses' uses, it had been on no one's)
-                issuer_code=caller.code if not caller.has(Role.HOLDER_PORTAL) else "",
+                issuer_code=caller.code if _lists_as_issuer(caller) else "",
                 holder_code=holder_code.strip().upper(),
                 decision="LISTED",
                 reason=f"records={len(listed)}",
@@ -771,7 +780,7 @@ class AuditTrail:
         one)."""
         holder_code = holder_code.strip().upper()  # as consents and listings take it (`GrantConsent`)
         left_out = (omit, OWN_LISTINGS) if omit is not None else None
-        if caller.has(Role.HOLDER_PORTAL):
+        if caller.has(Role.HOLDER_PORTAL) and not _lists_as_issuer(caller):
             if not holder_code:
                 raise InvalidRequestError(
                     [

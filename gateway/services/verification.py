@@ -1325,7 +1325,7 @@ class VerificationService:
         each view of the log would have added a record naming a receipt to fetch (found in review)."""
         if self._audit is None:  # no gateway key: no receipt was ever signed here to be read
             return
-        if caller.roles <= {Role.HOLDER_PORTAL}:
+        if caller.portal_only:
             return
         checked = self._checked_by_id(receipt.license_id) if receipt.license_id else None
         license = checked.license if checked is not None else None
