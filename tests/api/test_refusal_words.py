@@ -522,7 +522,9 @@ def test_far_beyond_the_limit_a_batch_stream_is_logged_with_no_peer_and_not_as_r
     responses.cancel()
     waiting.set()
     logged = _last_access(caplog, BATCH_ISSUE, MARKET)
-    assert logged["code"] == "CANCELLED" and logged["peer"].startswith("ipv4:127.0.0.1:"), logged
+    # the peer is what tells the two apart: a cancel, too, is logged OK when the handler ends before gRPC marks the
+    # call cancelled (a race a loaded machine showed), as the refusal is
+    assert logged["code"] in ("CANCELLED", "OK") and logged["peer"].startswith("ipv4:127.0.0.1:"), logged
 
 
 def _calls_counted(method: str, code: str) -> float:
