@@ -517,6 +517,18 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             f"they were granted for, {source}; {report.consents_left} left unrecorded (they read what the matter's "
             "material in force lists)"
         )
+    if report.approvals_recorded or report.approvals_left:  # as the consents' (review access, R1)
+        source = (
+            "from the catalog the store serves"
+            if report.approvals_from_served
+            else "from this init's catalog, not the one they were given under (the store served another, or "
+            "recorded none): at most what it shows unmasked, which no catalog adopted later widens"
+        )
+        print(
+            f"{counted(report.approvals_recorded, 'approval')} given before schema 0040 recorded with the fields they "
+            f"were given unmasked, {source}; {report.approvals_left} left unrecorded (masked as the matter's material "
+            "in force says)"
+        )
     if report.licenses_without_memo:
         print(
             f"{counted(report.licenses_without_memo, 'license was', 'licenses were')} stored before schema 0012, "

@@ -139,7 +139,13 @@ from gateway.health import (
 from gateway.logs import OncePer, database_details_cut, hide_database_details, since
 from gateway.member_certificates import watch_certificate_ends
 from gateway.services.audit import AuditSigner, AuditTrail, vouch_upgraded_row
-from gateway.services.authorization import AuthorizationService, CodeSealer, granted_fields, type_named
+from gateway.services.authorization import (
+    AuthorizationService,
+    CodeSealer,
+    granted_fields,
+    recorded_full_fields,
+    type_named,
+)
 from gateway.services.catalog_change import (
     BundleLeft,
     bundles_left,
@@ -628,6 +634,12 @@ class InitReport:
     """Consents granted before schema 0039 this run's upgrade left without them (read what the material lists)."""
     consents_from_served: bool = True
     """Whether ``consents_recorded`` came from the catalog the store served, not from the one this run adopts."""
+    approvals_recorded: int = 0
+    """Approvals given before schema 0040 that this run's upgrade gave the fields they were approved unmasked for."""
+    approvals_left: int = 0
+    """Approvals given before schema 0040 this run's upgrade left without them (masked as the material says)."""
+    approvals_from_served: bool = True
+    """Whether ``approvals_recorded`` came from the catalog the store served, not from the one this run adopts."""
     tokens_elsewhere: bool = False
     """Dev mode: the store has members' bearer tokens and this data directory has no dev-tokens.json (a replica):
     they were kept, not replaced."""
@@ -965,6 +977,9 @@ def _initialise(
         consents_recorded=upgrade.consents_recorded,
         consents_left=upgrade.consents_left,
         consents_from_served=upgrade.consents_from_served,
+        approvals_recorded=upgrade.approvals_recorded,
+        approvals_left=upgrade.approvals_left,
+        approvals_from_served=upgrade.approvals_from_served,
         seals_without_key=tuple(
             seal.seal_id
             for seal in in_force
@@ -1047,6 +1062,14 @@ class UpgradeSteps:
     consents_from_served: bool = True
     """Whether ``consents_recorded`` were recorded from the catalog the store served (else from the one this init
     adopts or records: at most what it reads)."""
+    approvals_recorded: int = 0
+    """Approvals given before schema 0040 given the fields they were approved unmasked for (an upgrade across it)."""
+    approvals_left: int = 0
+    """Approvals left without them by an upgrade across schema 0040 (no catalog at hand): masked as the matter's
+    material in force says."""
+    approvals_from_served: bool = True
+    """Whether ``approvals_recorded`` were recorded from the catalog the store served (else from the one this init
+    adopts or records: at most what it shows unmasked)."""
 
     def run(self, units: UnitsOfWork) -> None:
         """Check the data directory's authorities against the store's (a refusal rolls the migrations back: nothing
@@ -1067,11 +1090,18 @@ class UpgradeSteps:
             if self.catalog is not None:
                 self.consents_recorded, self.consents_from_served = _record_granted_fields(units, self.catalog)
             self.consents_left = _consents_unrecorded(units)
+        if self.before < APPROVAL_FIELDS_REVISION:
+            if self.catalog is not None:
+                self.approvals_recorded, self.approvals_from_served = _record_approved_full_fields(units, self.catalog)
+            self.approvals_left = _approvals_unrecorded(units)
 
 
 AUDIT_HEAD_REVISION = "0022"
 CONSENT_FIELDS_REVISION = "0039"
 """From this schema on, consents record what they were granted for (``StoredConsent.granted_fields``)."""
+APPROVAL_FIELDS_REVISION = "0040"
+"""From this schema on, approvals record which fields they were given unmasked
+(``StoredAccessRequest.approved_full_fields``)."""
 AUDIT_START_REVISION = "0024"
 """The migration that gives a chain pruned before it the row of its start memo, for init to vouch for."""
 VOUCHED_AT_UPGRADE = (STATUS_MEMOS_REVISION, DOCUMENT_MEMOS_REVISION, AUDIT_HEAD_REVISION, AUDIT_START_REVISION)
@@ -1445,6 +1475,36 @@ def _consents_unrecorded(units: UnitsOfWork) -> int:
     with units.unit_of_work() as uow:
         while found := uow.consents.without_granted_fields(after=after, limit=5_000):
             left, after = left + len(found), found[-1].consent_id
+    return left
+
+
+def _record_approved_full_fields(units: UnitsOfWork, catalog: Catalog) -> tuple[int, bool]:
+    """Record which fields each approval given before schema 0040 was given unmasked
+    (``StoredAccessRequest.approved_full_fields``), by ``catalog``, the one this init holds, as
+    ``_record_granted_fields`` records the consents': how many, and whether it is the catalog the store's gateways
+    serve (the one those approvals were given under, unless an adoption came between). From another (an upgrade that
+    adopts a catalog at once, or a store recording none) they are recorded all the same: at most what this catalog
+    shows unmasked, which no catalog adopted later widens. Left unrecorded, a later catalog that names a field in
+    ``full_fields`` had unmasked it for them, which the issuer never approved (a reviewer, access R1)."""
+    with units.unit_of_work() as uow:
+        served = uow.facts.get(CATALOG_FACT) == catalog.fingerprint
+    recorded = _backfill(
+        units,
+        lambda uow, after, limit: uow.access_requests.approved_without_full_fields(after=after, limit=limit),
+        lambda uow, found: uow.access_requests.set_approved_full_fields(
+            [(r.request_id, recorded_full_fields(catalog, r)) for r in found]
+        ),
+        key=lambda r: r.request_id,
+    )
+    return recorded, served
+
+
+def _approvals_unrecorded(units: UnitsOfWork) -> int:
+    """How many approvals have no ``approved_full_fields`` (``UpgradeSteps.approvals_left``)."""
+    left, after = 0, ""
+    with units.unit_of_work() as uow:
+        while found := uow.access_requests.approved_without_full_fields(after=after, limit=5_000):
+            left, after = left + len(found), found[-1].request_id
     return left
 
 

@@ -59,7 +59,8 @@ The rules, in the order they apply:
 8. Partial results: a ``Permit`` as soon as one field is shared, listing the withheld fields with their reasons;
    a ``Deny`` when none is, whose reason is the conditional fields' reason if any, else NOT_SHARED, else SECRET.
 9. Masking: SENSITIVE fields are masked (``3701**********1234``) unless the material's ``full_fields`` names them;
-   one a consent lets through, unless it named them when the consent was granted too (``ConsentedFields``).
+   one a consent lets through, unless it named them when the consent was granted too (``ConsentedFields``); one an
+   approval lets through, unless it named them when the approval was given too (``Approval.full_fields``).
 10. The holder's code (持证主体代码) is shown in full for organisations (a USCC is public registration data), and
     when a field shown unmasked in the same permit carries the same value (showing it then discloses
     nothing more); otherwise it is masked (``3701**********1234``), and hidden whole (``******************``) when
@@ -232,6 +233,12 @@ class Approval:
     matter_code: str
     fields: tuple[str, ...]
     """Approved field keys, possibly fewer than requested (kept when withdrawn); for a rejection, the keys refused."""
+    full_fields: tuple[str, ...] | None = None
+    """Those of ``fields`` the matter's material showed unmasked (named in its ``full_fields``) when they were
+    approved: one approved masked stays masked, whatever a catalog adopted later says, as for a consent
+    (``ConsentedFields.full_fields``). A later catalog had unmasked it, which the issuer never approved (a reviewer,
+    access R1). None for an approval given before these were recorded (schema 0040) that the upgrade could not record
+    them for: masked as the material in force says, as every approval was before."""
     valid_until: dt.datetime
     """The end of the approval as given (kept when withdrawn); for a rejection, when it was rejected."""
     state: ApprovalState = ApprovalState.APPROVED
@@ -785,9 +792,13 @@ def _judge_fields(
         if isinstance(verdict, Reason):
             withheld.append(WithheldField(key=key, label=spec.label, reason=verdict))
             continue
+        full = key in material.full_fields
         if verdict is _Via.APPROVAL:
             basis = Basis.CONDITIONAL_APPROVAL
-            approval = next(a for a in grants.approvals if key in a.fields)
+            covering = [a for a in grants.approvals if key in a.fields]
+            unmasked = [a for a in covering if a.full_fields is None or key in a.full_fields]
+            full = full and bool(unmasked)  # unmasked only if an approval gave it so (a reviewer, access R1)
+            approval = (unmasked if full else covering)[0]
             if approval.approval_id not in approval_ids:
                 approval_ids.append(approval.approval_id)
         elif verdict is _Via.CONSENT:
@@ -796,7 +807,6 @@ def _judge_fields(
             consent_used = consent_used or bool(content.fields.get(key, ""))
         else:
             basis = Basis.UNCONDITIONAL
-        full = key in material.full_fields
         if verdict is _Via.CONSENT and grants.consent_fields is not None:
             full = full and key in grants.consent_fields.full_fields  # unmasked only if it was when granted
         shared.append(_shared(spec, content, full=full, basis=basis))

@@ -1634,6 +1634,22 @@ def granted_fields(
     return tuple(found)
 
 
+def approved_full_fields(material: Material, fields: Sequence[str]) -> tuple[str, ...]:
+    """Which of ``fields``, approved under ``material`` (the matter's material of the request's type in the catalog
+    in force), are approved unmasked: those it names in ``full_fields`` (``StoredAccessRequest.approved_full_fields``,
+    ``gateway.domain.sharing.Approval.full_fields``). A catalog adopted later that unmasks another does not unmask it
+    for this approval (a reviewer, access R1)."""
+    return tuple(key for key in fields if key in material.full_fields)
+
+
+def recorded_full_fields(catalog: Catalog, request: StoredAccessRequest) -> tuple[str, ...]:
+    """``approved_full_fields`` of ``request``, an approval given before schema 0040, under ``catalog``: nothing when
+    the catalog lacks its matter, its type, or the matter's material of it (then nothing of it is read anyway)."""
+    matter = catalog.matters.get(request.matter_code)
+    material = next((m for m in matter.materials if m.type_code == request.type_code), None) if matter else None
+    return approved_full_fields(material, request.approved_fields) if material is not None else ()
+
+
 def consent_names_a_person(catalog: Catalog, license_ids: Sequence[str], type_codes: Sequence[str]) -> bool:
     """Whether a consent naming ``license_ids`` and ``type_codes`` names its holder by a 公民身份号码 when the code is
     one (``holder_born``'s ``by_citizen_id``): it names a person's license type, or a license of one. A person's type
@@ -2090,10 +2106,18 @@ def _apply(
                 f"（duration_days must be 1-{request.duration_days} (requested)）",
             )
         state, valid_until = AccessRequestState.APPROVED, now + dt.timedelta(days=days)
+        assert matter is not None  # _check_needed_now
+        full: tuple[str, ...] | None = approved_full_fields(_material(matter, license_type), fields)
     else:
-        fields, state, valid_until = (), AccessRequestState.REJECTED, None
+        fields, full, state, valid_until = (), None, AccessRequestState.REJECTED, None
     if not uow.access_requests.decide(
-        request.request_id, state=state.value, at=now, approved_fields=fields, valid_until=valid_until, reason=reason
+        request.request_id,
+        state=state.value,
+        at=now,
+        approved_fields=fields,
+        approved_full_fields=full,
+        valid_until=valid_until,
+        reason=reason,
     ):
         raise ConflictError(
             "该共享申请刚被另一操作审批，请刷新后再试（the request was decided meanwhile）",

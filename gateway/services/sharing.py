@@ -1553,6 +1553,7 @@ def _approval(request: StoredAccessRequest) -> Approval:
         license_id=request.license_id,
         matter_code=request.matter_code,
         fields=request.fields if rejected else request.approved_fields,
+        full_fields=None if rejected else request.approved_full_fields,
         valid_until=(None if rejected else request.valid_until) or request.decided_at or request.submitted_at,
         state=state,
         decided_at=request.decided_at,

@@ -342,6 +342,10 @@ class AccessRequestRow(Base):
     deadline: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     approved_fields: Mapped[list[str]] = mapped_column(JSON)
+    approved_full_fields: Mapped[list[str] | None] = mapped_column(JSON)
+    """Those of ``approved_fields`` the matter's material showed unmasked (named in ``full_fields``) when they were
+    approved (migration 0040); NULL for a request not approved, and for an approval given before that the upgrade
+    could not record."""
     valid_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     decision_reason: Mapped[str] = mapped_column(String(500))
     client_request_id: Mapped[str] = mapped_column(String(64), server_default="")

@@ -1872,6 +1872,10 @@ class StoredAccessRequest:
     deadline: dt.datetime
     decided_at: dt.datetime | None = None
     approved_fields: tuple[str, ...] = ()
+    approved_full_fields: tuple[str, ...] | None = None
+    """Those of ``approved_fields`` the matter's material showed unmasked when they were approved
+    (``gateway.domain.sharing.Approval.full_fields``); None for a request not approved, and for an approval given
+    before schema 0040 that the upgrade could not record them for."""
     valid_until: dt.datetime | None = None
     decision_reason: str = ""
     seq: int = 0
@@ -1989,6 +1993,9 @@ class AccessRequestRepository:
                 deadline=_as_utc(request.deadline),
                 decided_at=_as_utc(request.decided_at) if request.decided_at else None,
                 approved_fields=list(request.approved_fields),
+                approved_full_fields=(
+                    list(request.approved_full_fields) if request.approved_full_fields is not None else null()
+                ),
                 valid_until=_as_utc(request.valid_until) if request.valid_until else None,
                 decision_reason=request.decision_reason,
                 client_request_id=request.client_request_id,
@@ -2072,10 +2079,12 @@ class AccessRequestRepository:
         state: str,
         at: dt.datetime,
         approved_fields: Sequence[str],
+        approved_full_fields: Sequence[str] | None = None,
         valid_until: dt.datetime | None,
         reason: str,
     ) -> bool:
-        """Record the decision on a pending request; False when it is no longer pending (decided meanwhile)."""
+        """Record the decision on a pending request; False when it is no longer pending (decided meanwhile).
+        ``approved_full_fields``: those of ``approved_fields`` approved unmasked (None for a rejection)."""
         row = self._s.execute(
             update(_Q)
             .where(_Q.c.request_id == request_id, _Q.c.state == "PENDING")
@@ -2083,12 +2092,31 @@ class AccessRequestRepository:
                 state=state,
                 decided_at=_as_utc(at),
                 approved_fields=list(approved_fields),
+                approved_full_fields=list(approved_full_fields) if approved_full_fields is not None else null(),
                 valid_until=_as_utc(valid_until) if valid_until else None,
                 decision_reason=reason,
             )
             .returning(_Q.c.seq)
         ).first()
         return row is not None
+
+    def approved_without_full_fields(self, *, after: str, limit: int) -> list[StoredAccessRequest]:
+        """Approvals whose ``approved_full_fields`` are not recorded (given before schema 0040), by id after
+        ``after``, at most ``limit``: what the upgrade across 0040 records them for (``gateway.server.UpgradeSteps``).
+        Those withdrawn are left: they grant nothing again."""
+        rows = self._s.execute(
+            select(_Q)
+            .where(_Q.c.state == "APPROVED", _Q.c.approved_full_fields.is_(None), _Q.c.request_id > after)
+            .order_by(_Q.c.request_id)
+            .limit(limit)
+        )
+        return [_access_request(row) for row in rows]
+
+    def set_approved_full_fields(self, recorded: Sequence[tuple[str, tuple[str, ...]]]) -> None:
+        """Record, for each approval by id, which of its fields were approved unmasked
+        (``StoredAccessRequest.approved_full_fields``)."""
+        for request_id, full in recorded:
+            self._s.execute(update(_Q).where(_Q.c.request_id == request_id).values(approved_full_fields=list(full)))
 
     def ended(self, cutoff: dt.datetime, *, after: int | None, limit: int) -> list[int]:
         """The numbers of the requests that ended before ``cutoff`` (``_request_ended``), after ``after``, in order,
@@ -2156,6 +2184,9 @@ def _access_request(row: Row[tuple[object, ...]]) -> StoredAccessRequest:
         deadline=_utc(m["deadline"]),
         decided_at=_utc(m["decided_at"]) if m["decided_at"] else None,
         approved_fields=tuple(m["approved_fields"]),
+        approved_full_fields=(
+            tuple(str(k) for k in m["approved_full_fields"]) if isinstance(m["approved_full_fields"], list) else None
+        ),
         valid_until=_utc(m["valid_until"]) if m["valid_until"] else None,
         decision_reason=m["decision_reason"],
         client_request_id=m["client_request_id"],
