@@ -477,6 +477,21 @@ class AuthorizationService:
                 )
             raise
         now = self._clock.now()
+        if license is not None:  # judged by its version in force, as GrantConsent judges a license it names
+            with self._db.unit_of_work() as uow:
+                current = _in_force(uow, license) or license
+            try:
+                _check_in_force(current, now.astimezone(CHINA_TZ).date(), "license_id", _TO_REQUEST)
+            except ConflictError as refused:  # asked of one holder's license: on their log, as the refusals above
+                self._audit.refuse(
+                    caller,
+                    use,
+                    refused.reason,
+                    AuditAction.REQUEST_ACCESS,
+                    UseTarget(license_id=license.license_id),
+                    subjects=self._subjects,
+                )
+                raise
         request = StoredAccessRequest(
             request_id=self._ids(),
             requester=caller.code,
@@ -744,15 +759,17 @@ class AuthorizationService:
                 assert request is not None
             license_type = self._catalog.license_types.get(request.type_code)
             matter = self._catalog.matters.get(request.matter_code)
+            named = uow.licenses.get(request.license_id) if request.license_id else None
+            current = (_in_force(uow, named) or named) if decision is AccessDecision.APPROVE else None
             try:
                 state = _apply(
-                    uow, request, matter, license_type, decision, approved_fields, duration_days, reason, now
+                    uow, request, matter, license_type, decision, approved_fields, duration_days, reason, now, current
                 )
             except ConflictError:
                 if expired:
                     uow.commit()  # the expiry stands even though this decision comes too late
                 raise
-            license = uow.licenses.get(request.license_id) if request.license_id else None
+            license = named
             self._audit.append(
                 uow,
                 [
@@ -1724,20 +1741,34 @@ def _check_consent_lets_through(matter: Matter, license_type: LicenseType, field
         )
 
 
-def _check_in_force(license: License, day: dt.date, field: str) -> None:
+@dataclass(frozen=True, slots=True)
+class _NotInForceWords:
+    """What ``_check_in_force`` says for a grant, a request or an approval: the Chinese, then the English."""
+
+    chinese: str
+    english: str
+
+
+_TO_CONSENT = _NotInForceWords("不能授权，请指明持证人现行有效的证照", "a consent names a license in force")
+_TO_REQUEST = _NotInForceWords("不能申请共享，请指明持证人现行有效的证照", "an access request names a license in force")
+_TO_APPROVE = _NotInForceWords("不能批准，请驳回此申请", "an approval is for a license in force: reject the request")
+
+
+def _check_in_force(license: License, day: dt.date, field: str, words: _NotInForceWords = _TO_CONSENT) -> None:
     """FAILED_PRECONDITION / LICENSE_NOT_IN_FORCE when ``license`` (the version in force of the one named) is not in
     force on ``day`` (China time): suspended, revoked, cancelled, past its end, or a superseded version whose
     successor cannot be told. A consent naming a revoked 居民身份证 had been granted without a word, and its code
     then released the card's data, its number in full (a holder-portal tester, D5): the holder means the card in
     force, and is told so. Naming a superseded version is taken, judged by the version in force, as a guardian's
     consent is: a consent stays with a license through its amendments. ACTIVE before its ``valid_from`` (尚未生效)
-    is taken: the consent is for when it is."""
+    is taken: the consent is for when it is. An access request naming a license (``RequestAccess``), and its
+    approval, are judged so too (``words``): one for a revoked card had been queued, approved without a word and its
+    data then released (a reviewer, access R2)."""
     status = license.effective_status(day)
     if status is LicenseStatus.ACTIVE:
         return
     raise ConflictError(
-        f"{field}：该证照{status.label}，不能授权，请指明持证人现行有效的证照"
-        f"（{field}: the license is {status.english}: a consent names a license in force）",
+        f"{field}：该证照{status.label}，{words.chinese}（{field}: the license is {status.english}: {words.english}）",
         reason="LICENSE_NOT_IN_FORCE",
         metadata={"field": field, "status": status.value},
     )
@@ -2073,10 +2104,13 @@ def _apply(
     duration_days: int,
     reason: str,
     now: dt.datetime,
+    license: License | None = None,
 ) -> AccessRequestState:
     """Store a decision on ``request``: approve or reject it while it is pending, withdraw it once approved.
     ``matter`` and ``license_type`` are the request's matter and type as the catalog has them now (None: no longer
-    in it); an approval is judged by them (``_check_needed_now``, ``_check_shared_now``)."""
+    in it); an approval is judged by them (``_check_needed_now``, ``_check_shared_now``). ``license``: the version in
+    force of the license the request names, if it names one; an approval of one not in force is refused
+    (``_check_in_force``)."""
     if decision is AccessDecision.WITHDRAW:
         state_now = request_state(request, now).value  # an approval past its end shares nothing already
         if state_now != AccessRequestState.APPROVED.value:
@@ -2097,6 +2131,8 @@ def _apply(
         fields = _approved_fields(request, approved_fields)
         license_type = _check_needed_now(matter, license_type, request, fields, approved_fields)
         _check_shared_now(license_type, request, fields, approved_fields)
+        if license is not None:
+            _check_in_force(license, now.astimezone(CHINA_TZ).date(), "request_id", _TO_APPROVE)
         days = duration_days or request.duration_days
         if not 0 < days <= request.duration_days:
             raise invalid(

@@ -27,7 +27,15 @@ from gateway.domain.sharing import request_deadline
 from gateway.server import initialise
 from gateway.store import repositories
 from gateway.store.models import AccessRequestRow, ConsentRow
-from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, authorization_pb2, common_pb2, sharing_pb2, verification_pb2
+from protos.zzgw.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    authorization_pb2,
+    common_pb2,
+    issuance_pb2,
+    sharing_pb2,
+    verification_pb2,
+)
 from tests.api import test_sharing
 from tests.api.test_audit import record_count
 from tests.api.test_sharing import (
@@ -229,6 +237,70 @@ def test_an_approval_for_one_license_covers_only_that_license(running: RunningGa
     decide_request(running, submitted.request_id, APPROVE)
     assert set(fields_of(data(running, card.license_id, BDCZY))) == {"name", "gender", "citizen_id"}
     assert denied(lambda: data(running, other.license_id, BDCZY))[0] == "NEEDS_AUTHORIZATION"
+
+
+def revoke_card(running: RunningGateway, license_id: str) -> None:
+    running.issuance(POLICE).ChangeLicenseStatus(
+        issuance_pb2.ChangeLicenseStatusRequest(
+            request_id="rv-" + uuid.uuid4().hex,
+            license_id=license_id,
+            action=issuance_pb2.STATUS_ACTION_REVOKE,
+            reason="证件作废",
+        )
+    )
+
+
+def test_access_to_a_license_not_in_force_is_neither_requested_nor_approved(running: RunningGateway) -> None:
+    """A request naming a revoked 居民身份证 had been queued, approved without a word, and its name, gender and number
+    then released, where GrantConsent refuses the card LICENSE_NOT_IN_FORCE (review access, R2)."""
+    card = id_card(running).license
+    revoke_card(running, card.license_id)
+    before = len(queue(running))
+    with pytest.raises(grpc.RpcError) as caught:
+        request_access(running, license_id=card.license_id, type_code="")
+    info, _ = error_details(caught.value)
+    assert (caught.value.code(), info.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "LICENSE_NOT_IN_FORCE")
+    assert dict(info.metadata) == {"field": "license_id", "status": "REVOKED"}
+    assert caught.value.details().startswith("license_id：该证照已吊销或撤销，不能申请共享，请指明持证人现行有效的证照")
+    assert len(queue(running)) == before  # nothing queued
+    # the attempt is on the holder's log, as the other refusals of a request naming a license are
+    tried = [(r.action, r.decision, r.reason) for r in records_of(running, card.holder.code)]
+    assert tried[0] == ("REQUEST_ACCESS", "DENIED", "LICENSE_NOT_IN_FORCE")
+    assert denied(lambda: data(running, card.license_id, BDCZY))[0] == "NEEDS_AUTHORIZATION"
+
+    # queued while in force, revoked before the issuer decides: not approved, left pending to be rejected
+    other = id_card(running).license
+    submitted = request_access(running, license_id=other.license_id, type_code="")
+    revoke_card(running, other.license_id)
+    with pytest.raises(grpc.RpcError) as caught:
+        decide_request(running, submitted.request_id, APPROVE)
+    info, _ = error_details(caught.value)
+    assert (caught.value.code(), info.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "LICENSE_NOT_IN_FORCE")
+    assert dict(info.metadata) == {"field": "request_id", "status": "REVOKED"}
+    assert "不能批准，请驳回此申请" in caught.value.details()
+    assert [r.state for r in queue(running) if r.request_id == submitted.request_id] == [PENDING]
+    assert denied(lambda: data(running, other.license_id, BDCZY))[0] == "NEEDS_AUTHORIZATION"
+    assert decide_request(running, submitted.request_id, REJECT, reason="证件已作废").state == REJECTED
+    # a type-wide request names no license, and is judged by none
+    assert request_access(running).state == PENDING
+
+
+def test_an_approval_reads_a_license_revoked_after_it_as_a_consent_does(running: RunningGateway) -> None:
+    """What an approval given reads is unchanged by a revocation after it, as for a consent granted: the license is
+    read as any read reads it, with its status in the reply (docs/api.md, What a consent may name)."""
+    by_approval, by_consent = id_card(running).license, id_card(running).license
+    submitted = request_access(running, license_id=by_approval.license_id, type_code="")
+    decide_request(running, submitted.request_id, APPROVE)
+    code = grant(running, by_consent.holder.code, license_ids=(by_consent.license_id,), type_codes=()).code
+    revoke_card(running, by_approval.license_id)
+    revoke_card(running, by_consent.license_id)
+    approved = data(running, by_approval.license_id, BDCZY)
+    consented = data(running, by_consent.license_id, BDCZY, code=code)
+    for read in (approved, consented):
+        assert read.status == common_pb2.LICENSE_STATUS_REVOKED
+        assert set(fields_of(read)) == {"name", "gender", "citizen_id"}
+    assert [f.basis for f in approved.fields] == [sharing_pb2.SHARING_BASIS_APPROVAL] * 3
+    assert [f.basis for f in consented.fields] == [sharing_pb2.SHARING_BASIS_CONSENT] * 3
 
 
 def test_an_issuer_withdraws_an_approval_and_the_next_call_shares_nothing(running: RunningGateway) -> None:

@@ -372,11 +372,13 @@ def test_a_status_changed_behind_the_gateways_back_keeps_her_on_the_log(running:
             )
     with pytest.raises(grpc.RpcError):
         sharing(running, REAL_ESTATE).GetLicenseData(sharing_pb2.GetLicenseDataRequest(use=use, license_id=license_id))
-    authorization(running, REAL_ESTATE).RequestAccess(
-        authorization_pb2.RequestAccessRequest(
-            use=use, license_id=license_id, fields=["wife_citizen_id"], duration_days=5
+    with pytest.raises(grpc.RpcError) as caught:  # not in force as the store says: refused, and recorded (access R2)
+        authorization(running, REAL_ESTATE).RequestAccess(
+            authorization_pb2.RequestAccessRequest(
+                use=use, license_id=license_id, fields=["wife_citizen_id"], duration_days=5
+            )
         )
-    )
+    assert error_details(caught.value)[0].reason == "LICENSE_NOT_IN_FORCE"
     held = [(r.seq, r.action, r.decision) for r in log_of(running, husband).records]
     assert len(held) == 5
     assert [(r.seq, r.action, r.decision) for r in log_of(running, wife).records] == held

@@ -86,7 +86,9 @@ class AuthorizationServiceServicer:
 
     def RequestAccess(self, request, context):
         """A consumer, or a partner gateway (跨省伙伴) for a matter of its region, asks the owning issuer for conditional
-        fields of a license type (or one license) for a matter.
+        fields of a license type (or one license) for a matter. A license named whose version in force is not in force
+        today (suspended, revoked, cancelled, past its end) is FAILED_PRECONDITION / LICENSE_NOT_IN_FORCE (metadata field
+        license_id, status), as GrantConsent refuses it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -110,6 +112,8 @@ class AuthorizationServiceServicer:
         lists or the catalog no longer has (NOT_USED_BY_MATTER on request_id), or fields its material no longer lists
         (FIELD_NOT_NEEDED: on request_id when none asked for is still listed, else on each such field of
         approved_fields). The request stays pending, to be rejected or approved for what is still needed and shared.
+        Approving a request for one license whose version in force is no longer in force today is FAILED_PRECONDITION
+        / LICENSE_NOT_IN_FORCE (metadata field request_id, status); it stays pending, to be rejected.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
