@@ -380,7 +380,8 @@ class Permit:
     holder_code: str
     """The holder's code as shown (see rule 10)."""
     approval_ids: tuple[str, ...] = ()
-    """Approvals that granted a shared field."""
+    """Approvals that granted a shared field: every live one that covers it (of a material without fields, every
+    live one), in the order given, so the access record names each one the read relied on (a reviewer, access R3)."""
     consent_id: str = ""
     """The consent that granted a shared field: the service counts one use of it. Empty when none was used."""
     remedy: str = ""
@@ -469,7 +470,7 @@ def decide(
         return Permit(
             fields=(),
             holder_code=shown_holder_code(content.holder, license_type),
-            approval_ids=tuple(a.approval_id for a in grants.approvals[:1]) if verdict is _Via.APPROVAL else (),
+            approval_ids=tuple(a.approval_id for a in grants.approvals) if verdict is _Via.APPROVAL else (),
             consent_id=grants.consent.consent_id if grants.consent and verdict is _Via.CONSENT else "",
         )
     return _judge_fields(content, license_type, material, grants, remedy)
@@ -798,9 +799,9 @@ def _judge_fields(
             covering = [a for a in grants.approvals if key in a.fields]
             unmasked = [a for a in covering if a.full_fields is None or key in a.full_fields]
             full = full and bool(unmasked)  # unmasked only if an approval gave it so (a reviewer, access R1)
-            approval = (unmasked if full else covering)[0]
-            if approval.approval_id not in approval_ids:
-                approval_ids.append(approval.approval_id)
+            for approval in covering:  # every one that lets it through: its withdrawal ends this read too
+                if approval.approval_id not in approval_ids:
+                    approval_ids.append(approval.approval_id)
         elif verdict is _Via.CONSENT:
             basis = Basis.CONDITIONAL_CONSENT
             # a consent is spent on what it lets through: a field the license leaves blank gives nothing (EMPTY)

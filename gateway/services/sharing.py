@@ -334,13 +334,34 @@ class _Outcome:
 def _outcome(decision: Decision) -> _Outcome:
     if isinstance(decision, Deny):
         return _Outcome(permitted=False, reason=decision.reason.value, error=decision.error())
-    if decision.consent_id:
-        reason = f"consent={decision.consent_id}"
-    elif decision.approval_ids:
-        reason = f"approval={decision.approval_ids[0]}"
-    else:
-        reason = ""
-    return _Outcome(permitted=True, reason=reason, consent_id=decision.consent_id)
+    return _Outcome(
+        permitted=True, reason=granted_by(decision.consent_id, decision.approval_ids), consent_id=decision.consent_id
+    )
+
+
+MAX_RECORD_REASON = 500
+"""The length of an access record's ``reason`` (``AccessRecordRow.reason``, schema 0041)."""
+
+
+def granted_by(consent_id: str, approval_ids: Sequence[str], *, room: int = MAX_RECORD_REASON) -> str:
+    """What a permit's access record names as its grants (``AuditEntry.reason``): ``consent=ID`` for the consent used,
+    ``approval=ID1,ID2`` for every approval that let a field through (``Permit.approval_ids``), both as
+    ``consent=ID;approval=ID1,ID2``; empty for a permit of unconditional data. Within ``room`` characters (the
+    column's): the approvals past it are counted, not named, ``,+N`` after the last one named. Only the first approval
+    had been named, so the trail could not tell which reads relied on an approval later withdrawn (a reviewer, access
+    R3)."""
+    parts = [f"consent={consent_id}"] if consent_id else []
+    if not approval_ids:
+        return ";".join(parts)
+    head = ";".join([*parts, "approval="])
+    named: list[str] = []
+    for approval_id in approval_ids:
+        after = len(approval_ids) - len(named) - 1
+        if len(head + ",".join([*named, approval_id]) + (f",+{after}" if after else "")) > room:
+            break
+        named.append(approval_id)
+    unnamed = len(approval_ids) - len(named)
+    return head + ",".join(named) + (("," if named else "") + f"+{unnamed}" if unnamed else "")
 
 
 class SharingService:
@@ -1068,7 +1089,7 @@ class _Record:
                 issuer_code=license.content.issuer_code if license else "",
                 holder_code=license.content.holder.code if license else self._holder_code,
                 decision=(decision or ("PERMIT" if outcome.permitted else "DENY")) if own else "DENY",
-                reason=reason[:64],
+                reason=reason[:MAX_RECORD_REASON],
                 subjects=self._subjects(license) if license else (),
             )
             for license, reason, own in named

@@ -255,7 +255,9 @@ class AccessRecordRow(Base):
     issuer_code: Mapped[str] = mapped_column(String(18))
     holder_code: Mapped[str] = mapped_column(String(40))
     decision: Mapped[str] = mapped_column(String(32))
-    reason: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500))
+    """Why, as a stable code, or what the record names (``consent=ID;approval=ID1,ID2``); 64 characters before schema
+    0041."""
     receipt_id: Mapped[str] = mapped_column(String(32))
     seal_id: Mapped[str] = mapped_column(String(32), server_default="")
     """A record of a seal's use, registration or revocation (``SEAL_CALLS``): the seal. Empty on every other record,

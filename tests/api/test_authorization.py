@@ -25,6 +25,7 @@ from gateway.domain.model import CHINA_TZ
 from gateway.domain.paging import Listing
 from gateway.domain.sharing import request_deadline
 from gateway.server import initialise
+from gateway.services.sharing import MAX_RECORD_REASON, granted_by
 from gateway.store import repositories
 from gateway.store.models import AccessRequestRow, ConsentRow
 from protos.zzgw.v1 import (
@@ -37,7 +38,8 @@ from protos.zzgw.v1 import (
     verification_pb2,
 )
 from tests.api import test_sharing
-from tests.api.test_audit import record_count
+from tests.api.test_audit import audit_stub, record_count
+from tests.api.test_seal_memos import _migrate
 from tests.api.test_sharing import (
     BDCZY,
     BUSINESS_LICENSE,
@@ -301,6 +303,77 @@ def test_an_approval_reads_a_license_revoked_after_it_as_a_consent_does(running:
         assert set(fields_of(read)) == {"name", "gender", "citizen_id"}
     assert [f.basis for f in approved.fields] == [sharing_pb2.SHARING_BASIS_APPROVAL] * 3
     assert [f.basis for f in consented.fields] == [sharing_pb2.SHARING_BASIS_CONSENT] * 3
+
+
+def test_a_read_records_every_approval_and_the_consent_it_relied_on(running: RunningGateway) -> None:
+    """Two approvals let one read through (name, gender) and its record named the first alone: the trail could not
+    tell which reads relied on an approval later withdrawn (review access, R3). Every grant is named, the consent
+    first, within the record's reason (500 characters: on PostgreSQL too, where two identifiers passed its 64)."""
+    card = id_card(running).license
+    approvals = []
+    for field in ("name", "gender"):
+        submitted = request_access(running, license_id=card.license_id, type_code="", fields=[field])
+        decide_request(running, submitted.request_id, APPROVE)
+        approvals.append(submitted.request_id)
+    read = data(running, card.license_id, BDCZY)
+    assert list(read.approval_ids) == approvals
+    assert [f.basis for f in read.fields if f.key in ("name", "gender")] == [sharing_pb2.SHARING_BASIS_APPROVAL] * 2
+    where = "license_id = :l AND action = 'GET_LICENSE_DATA'"
+    assert trail_rows(running, "decision, reason", where, l=card.license_id) == [
+        ("PERMIT", f"approval={approvals[0]},{approvals[1]}")
+    ]
+    # an approval for the name, the holder's consent for the rest: both named
+    other = id_card(running).license
+    submitted = request_access(running, license_id=other.license_id, type_code="", fields=["name"])
+    decide_request(running, submitted.request_id, APPROVE)
+    granted = grant(running, other.holder.code, license_ids=(other.license_id,), type_codes=())
+    read = data(running, other.license_id, BDCZY, code=granted.code)
+    assert [f.basis for f in read.fields] == [
+        sharing_pb2.SHARING_BASIS_APPROVAL,
+        sharing_pb2.SHARING_BASIS_CONSENT,
+        sharing_pb2.SHARING_BASIS_CONSENT,
+    ]
+    named = f"consent={granted.consent.consent_id};approval={submitted.request_id}"
+    assert trail_rows(running, "decision, reason", where, l=other.license_id) == [("PERMIT", named)]
+    assert named in [r.reason for r in records_of(running, other.holder.code)]  # the holder's log says it too
+
+
+def test_the_upgrade_across_0041_keeps_the_trail_and_takes_longer_reasons(store: str, tmp_path: Path) -> None:
+    """A store whose records' reasons held 64 characters: `zzgw init` widens the column (SQLite rebuilds the table),
+    the records stored before are kept and still verify, and a read relying on two approvals is recorded in full."""
+    catalog = catalog_file(tmp_path / "catalog.json")
+    with serving(tmp_path, store, catalog) as running:
+        card = id_card(running).license
+        approvals = []
+        for field in ("name", "gender"):
+            submitted = request_access(running, license_id=card.license_id, type_code="", fields=[field])
+            decide_request(running, submitted.request_id, APPROVE)
+            approvals.append(submitted.request_id)
+        before = trail_rows(running, "seq, action, decision, reason", "1 = 1")
+    _migrate(store, "0040")  # the store as the version before the wider reason left it
+    initialise(settings_of(tmp_path, store, catalog))
+    with serving(tmp_path, store, catalog) as running:
+        assert trail_rows(running, "seq, action, decision, reason", "seq <= :s", s=before[-1][0]) == before
+        data(running, card.license_id, BDCZY)
+        where = "license_id = :l AND action = 'GET_LICENSE_DATA'"
+        assert trail_rows(running, "reason", where, l=card.license_id) == [(f"approval={approvals[0]},{approvals[1]}",)]
+        assert audit_stub(running, ADMIN).VerifyAuditLog(audit_pb2.VerifyAuditLogRequest()).ok
+
+
+def test_grants_past_the_records_reason_are_counted_not_named() -> None:
+    approvals = [f"{i:032x}" for i in range(20)]
+    reason = granted_by("c" * 32, approvals)
+    assert len(reason) <= MAX_RECORD_REASON == 500
+    head, listed = reason.split(";approval=")
+    assert head == "consent=" + "c" * 32
+    *named, counted = listed.split(",")
+    assert named == approvals[: len(named)] and counted == f"+{len(approvals) - len(named)}"
+    assert (
+        len(head + ";approval=" + ",".join([*approvals[: len(named) + 1], f"+{len(approvals) - len(named) - 1}"])) > 500
+    )
+    assert granted_by("", approvals[:2]) == f"approval={approvals[0]},{approvals[1]}"
+    assert granted_by("c" * 32, ()) == "consent=" + "c" * 32
+    assert granted_by("", ()) == ""
 
 
 def test_an_issuer_withdraws_an_approval_and_the_next_call_shares_nothing(running: RunningGateway) -> None:
