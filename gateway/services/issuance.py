@@ -279,6 +279,10 @@ class _Pending:
     """Refused at the commit: a seal that sealed it was revoked after it did (``_sealed_by_revoked``)."""
     repeat_of: _Pending | None = None
     """The earlier item of the batch with the same request, whose outcome is its own (``_as_repeat``)."""
+    committing: bool = False
+    """Its prepared license was in a transaction whose commit was asked for: one that went through though its
+    connection was lost (PostgreSQL committed, the answer lost) is found by the next try as this item's own
+    (``_created_by``)."""
 
 
 class IssuanceService:
@@ -524,7 +528,9 @@ class IssuanceService:
                     item.outcome = _reused(request_id, ChangeKind.ISSUED, earlier.kind)
                 elif (stored := stored_licenses.get(earlier.license_id)) is not None:
                     item.outcome = IssueResult(
-                        license=stored, created=False, document_sha256=documents.get(stored.license_id, "")
+                        license=stored,
+                        created=_created_by(item, stored),
+                        document_sha256=documents.get(stored.license_id, ""),
                     )
                 else:  # its change log names a license the store no longer has: deleted behind the gateway's back
                     item.outcome = NotFoundError(
@@ -603,6 +609,8 @@ class IssuanceService:
                 if item.license
             ]
         )
+        for item in inserted:  # a commit that goes through, its answer lost, is these items' own on the next try
+            item.committing = True
         uow.commit()
         for item in repeats:  # a request id repeated inside the batch shares the first one's outcome
             assert item.repeat_of is not None and item.repeat_of.outcome is not None
@@ -1354,6 +1362,13 @@ def _seals_revoked(uow: UnitOfWork, sealed: Sequence[tuple[License, LicenseDocum
         if seal.status is not SealStatus.ACTIVE:
             revoked[seal.key_id] = revoked[seal.seal_id] = seal
     return revoked
+
+
+def _created_by(item: _Pending, stored: License) -> bool:
+    """Whether ``stored``, the license ``item``'s request id names, is the one this call prepared and asked to commit:
+    a try whose connection was lost at the commit, which PostgreSQL had made, is found by the next try, and a license
+    this very call created had been answered ``created`` false (a batch import counted it 此前已有; a reviewer, R3)."""
+    return item.committing and item.license is not None and stored.license_id == item.license.license_id
 
 
 def _as_repeat(outcome: IssueResult | ZzgwError) -> IssueResult | ZzgwError:

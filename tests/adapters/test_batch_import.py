@@ -2113,6 +2113,35 @@ def test_lines_this_run_issued_whose_answers_a_dropped_connection_lost_are_said_
     assert summary(report).startswith("共 12 行：新签发 10 件，此前已有 2 件，失败 0 行，用时 ")
 
 
+def test_lines_a_commit_made_though_its_connection_was_lost_are_said_issued(
+    running: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group's commit that PostgreSQL made though the connection was lost at it (a restart or a failover during an
+    overnight import) is found by the gateway's second try by its request ids: the licenses this very call created
+    had been answered created false, and the import counted them 此前已有 (a reviewer, R3). Those there before the
+    call stay 此前已有."""
+    import psycopg
+
+    from gateway.services.issuance import IssuanceService
+
+    records = [{k: v for k, v in r.items() if k != "request_id"} for r in permits(5, uuid.uuid4().hex[:8].upper())]
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    assert import_file(write_jsonl(tmp_path / "before.jsonl", lines[:2]), factory(running)).created == 2
+    original = IssuanceService._commit_issues
+    lost: list[bool] = []
+
+    def commit_then_lose(self: IssuanceService, uow: Any, *args: Any) -> None:
+        original(self, uow, *args)  # committed
+        if not lost:
+            lost.append(True)
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(IssuanceService, "_commit_issues", commit_then_lose)
+    report = import_file(write_jsonl(tmp_path / "all.jsonl", lines), factory(running))
+    assert lost == [True]
+    assert (report.created, report.existing, report.answers_lost, report.failed) == (3, 2, 0, 0)
+
+
 def test_lines_whose_answers_were_lost_that_cannot_be_placed_are_said_apart(tmp_path: Path) -> None:
     """A line sent again after its answer was lost, answered "already there" by a license the import cannot place
     before or after its line was sent (no license this run created gives the gateway's clock), is counted apart: issued
