@@ -64,7 +64,13 @@ import stopped at a database restart of 8 s)."""
 RECONNECT_PAUSE_MOST = 5.0
 ANSWER_SECONDS = RECONNECT_SECONDS
 """How long lines sent wait for an answer, from the last answer, before the import ends (``NoAnswer``): the
-reconnections' time, as import.md promises for a gateway never answering."""
+reconnections' time, as import.md promises for a gateway never answering. A line's wait begins when the message
+carrying it is handed to gRPC, not when it is read: it had begun as the line was read, and a long run of lines failing
+in the import after it, its message not yet full, ended the import 证照网关 60 秒未应答 from a healthy gateway (a
+reviewer, R1)."""
+FLUSH_SECONDS = 1.0
+"""How long a request waits in a message partly filled, while the lines after it are read and fail in the import
+(or are slow to read), before the message is sent as it is."""
 CHANNEL_OPTIONS = (
     ("grpc.keepalive_time_ms", 10_000),
     ("grpc.keepalive_timeout_ms", 10_000),
@@ -110,6 +116,9 @@ class ImportReport:
     """Every failure, kept in ``failures`` or not (a line may fail on several fields)."""
     failed_lines: int = 0
     """The lines those failures are of."""
+    unsent: int = 0
+    """Lines read and never handed to gRPC when the import ended (waiting for their message to fill, or being read):
+    none of them issued. Counted in ``unanswered`` too."""
     seconds: float = 0.0
     stopped: str = ""
     """Why the import ended before the end of the file ("interrupted", …); empty when it read all of it."""
@@ -150,8 +159,14 @@ class ImportReport:
 
     @property
     def unanswered(self) -> int:
-        """Lines sent and not answered: after an interruption, issued or not."""
+        """Lines read and neither answered nor failed, when the import ended early: those sent, issued or not, and
+        those never sent (``unsent``)."""
         return self.lines - self.answered - self.failed
+
+    @property
+    def sent_unanswered(self) -> int:
+        """Lines sent and not answered: after an interruption, issued or not."""
+        return self.unanswered - self.unsent
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -948,6 +963,26 @@ def _created_at(license: Any) -> float:
     return created.seconds + created.nanos / 1e9 if license.HasField("created_at") else math.nan
 
 
+class _Line:
+    """A line read and not yet answered: its number, request and text (for the failure file), and when the message
+    carrying it was first handed to gRPC (0: never) and on which stream last."""
+
+    __slots__ = ("handed", "number", "request", "sent", "stream", "text")
+
+    def __init__(self, number: int, request: issuance_pb2.IssueLicenseRequest, text: str) -> None:
+        self.number, self.request, self.text = number, request, text
+        self.sent = 0.0
+        """When first handed to gRPC, by this clock (``time.time``, as ``_GatewayClock`` takes it); 0: never."""
+        self.handed = 0.0
+        """The same, by ``time.monotonic`` (the wait for its answer)."""
+        self.stream = 0
+
+
+_IDLE = None
+"""What the lines to send give for a line read that gave no request (it failed): ``_messages`` may then send a
+message partly filled (``FLUSH_SECONDS``)."""
+
+
 def import_file(
     path: Path,
     channel_factory: Callable[[], grpc.Channel],
@@ -971,13 +1006,13 @@ def import_file(
     report = ImportReport()
     started = time.perf_counter()
     failures = _Failures(report, failure_file)
-    inflight: deque[tuple[int, issuance_pb2.IssueLicenseRequest, str, float]] = deque()
-    """The lines sent and not answered: number, request, text (for the failure file) and when first sent."""
+    inflight: deque[_Line] = deque()
+    """The lines read and not answered, in order: those sent first, then those waiting for their message."""
     gateway_clock = _GatewayClock()
     stream_began = [0.0]  # when the current stream was made: its lines sent again were sent after it
     unsure_through = 0  # the last line read when a stream ended in a way that may have lost answers of lines issued
     own_errors: list[Exception] = []  # the import's own, from the request stream (another thread): raised after it
-    waiting = [time.monotonic()]  # since when lines in flight wait for an answer: the last answer, or the first sent
+    waiting = [time.monotonic()]  # the last answer (or the start): lines sent wait from it, or from their sending
     connected = [False]  # a call made a connection, or may have: the lines it sent may have reached a gateway
     unanswering = threading.Event()  # the gateway answered nothing for ANSWER_SECONDS: the call was cancelled
 
@@ -988,8 +1023,9 @@ def import_file(
 
     read_through = [False]  # the file was read to its end: the import is complete only then, all lines answered
 
-    def readable() -> Iterator[issuance_pb2.IssueLicenseRequest]:
-        """The requests to send; an error that ends the reading ends them, so the ones before still go."""
+    def readable() -> Iterator[_Line | None]:
+        """The lines to send, and ``_IDLE`` for each that failed; an error that ends the reading ends them, so the ones
+        before still go."""
         try:
             for number, item, text in _records(path, fmt, encoding):
                 if report.stopped:  # interrupted: what the call's thread reads on was never sent
@@ -1000,11 +1036,11 @@ def import_file(
                 request = item if isinstance(item, Failure) else _request(number, item, message_bytes)
                 if isinstance(request, Failure):
                     fail(request, text)
+                    yield _IDLE  # a message partly filled may have waited long enough
                     continue
-                if not inflight:  # the wait for an answer begins
-                    waiting[0] = time.monotonic()
-                inflight.append((number, request, text if failure_file else "", time.time()))
-                yield request
+                line = _Line(number, request, text if failure_file else "")
+                inflight.append(line)
+                yield line
             read_through[0] = True
         except Exception as exc:
             own_errors.append(exc)
@@ -1022,17 +1058,29 @@ def import_file(
     connected, which stopped reading, and the import ended "complete", exit 0, up to half the file never sent (a
     reviewer)."""
 
-    def read_on(stream: int) -> Iterator[issuance_pb2.IssueLicenseRequest]:
-        """The requests read for ``stream``, until it is no longer the current one: a stream's lines sent and not
+    def read_on(stream: int) -> Iterator[_Line | None]:
+        """The lines read for ``stream``, until it is no longer the current one: a stream's lines sent and not
         answered are sent again by the next one, which takes them once the stream before stopped reading."""
         while True:
             with reading:
                 if streams[0] != stream:
                     return
-                request = next(source, None)
-            if request is None:
-                return
-            yield request
+                try:
+                    line = next(source)
+                except StopIteration:  # the file's end
+                    return
+            yield line
+
+    def handed(stream: int) -> Callable[[list[_Line]], None]:
+        def mark(lines: list[_Line]) -> None:
+            """``lines``' message is handed to gRPC on ``stream``: their wait for an answer begins."""
+            sent, now = time.time(), time.monotonic()
+            for line in lines:
+                if not line.sent:
+                    line.sent, line.handed = sent, now
+                line.stream = max(line.stream, stream)  # a stream dropped may hand its last message after
+
+        return mark
 
     def requests(stream: int) -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
         # An error here would make gRPC cancel the call, as if the gateway had answered UNKNOWN: it ends the stream
@@ -1041,9 +1089,9 @@ def import_file(
             with reading:  # the lines the streams before read, all of them
                 if streams[0] != stream:  # a stream made after it is the current one: it sends nothing
                     return
-                again = [request for _, request, _, _ in inflight]
-            yield from _messages(again, message_bytes)  # unanswered: again
-            yield from _messages(read_on(stream), message_bytes)
+                again = list(inflight)
+            yield from _messages(again, message_bytes, handed=handed(stream))  # unanswered: again
+            yield from _messages(read_on(stream), message_bytes, handed=handed(stream))
         except Exception as exc:
             own_errors.append(exc)
 
@@ -1052,10 +1100,18 @@ def import_file(
     calls: list[grpc.Future] = []
 
     def watch() -> None:
-        """Cancel the call once lines sent wait ``ANSWER_SECONDS`` for an answer: a gateway that answers nothing
-        (its host frozen, the connection there) had the import wait for ever."""
+        """Cancel the call once lines sent wait ``ANSWER_SECONDS`` for an answer, from the last answer or the first
+        sending of the oldest line sent and not answered, whichever is later: a gateway that answers nothing (its host
+        frozen, the connection there) had the import wait for ever. Lines read and not yet sent (their message not
+        full, the lines after them failing in the import) do not wait for the gateway."""
         while not done.wait(min(1.0, ANSWER_SECONDS / 4)):
-            if inflight and calls and time.monotonic() - waiting[0] > ANSWER_SECONDS:
+            try:
+                oldest = inflight[0]
+            except IndexError:  # nothing waits
+                continue
+            if oldest.stream != streams[0] or not calls:  # not sent on the current stream: nothing of it waits
+                continue
+            if time.monotonic() - max(waiting[0], oldest.handed) > ANSWER_SECONDS:
                 unanswering.set()
                 calls[-1].cancel()
                 return
@@ -1079,7 +1135,8 @@ def import_file(
                         held: list[tuple[int, Any, str]] = []  # refusals that may hold for the import
                         answered = time.time()
                         for result in reply.results:
-                            number, _, text, sent = inflight.popleft()
+                            line = inflight.popleft()
+                            number, text, sent = line.number, line.text, line.sent
                             if result.HasField("error") and result.error.reason in ITEM_REFUSALS_FOR_GOOD:
                                 held.append((number, result, text))
                             elif number <= unsure_through and result.HasField("license") and not result.created:
@@ -1123,7 +1180,7 @@ def import_file(
                     if not full and exc.code() != grpc.StatusCode.UNAVAILABLE:
                         raise
                     if not full and _reason_of(exc) not in _ANSWERED_ALL and inflight:
-                        unsure_through = max(unsure_through, inflight[-1][0])
+                        unsure_through = max(unsure_through, inflight[-1].number)
                     if reconnecting is not None and (attempt == 0 or full != waited_for_stream):
                         reconnecting(exc)  # once an outage, and as it turns to waiting for a stream or back
                     waited_for_stream = full
@@ -1132,27 +1189,27 @@ def import_file(
                 finally:
                     channel.close()
     except KeyboardInterrupt as exc:
-        _finish(report, failures, gateway_clock, started, "interrupted")
+        _finish(report, failures, gateway_clock, inflight, started, "interrupted")
         raise ImportInterrupted(report, ctrl_c.signum) from exc
     except grpc.RpcError as exc:  # the gateway's answer ended it: what was committed before is said too
         if isinstance(exc, ItemRefusal) or exc.code() in _FOR_GOOD:
             stopped = REFUSED  # the call refused: none of the lines it left unanswered issued, if none was unsure
-            unsure = bool(inflight) and inflight[0][0] <= unsure_through
+            unsure = bool(inflight) and inflight[0].number <= unsure_through
             report.unanswered_not_issued = not isinstance(exc, ItemRefusal) and not unsure
         elif streams_full(exc):
             stopped = STREAMS_FULL  # its streams took nothing: none of the lines unanswered issued, if none was unsure
-            report.unanswered_not_issued = not inflight or inflight[0][0] > unsure_through
+            report.unanswered_not_issued = not inflight or inflight[0].number > unsure_through
         elif exc.code() == grpc.StatusCode.UNAVAILABLE and not _reason_of(exc):  # no gateway answered at all
             stopped = UNREACHABLE  # and if no call ever connected, none of the lines reached a gateway
             report.connected, report.unanswered_not_issued = connected[0], not connected[0]
         elif exc.code() == grpc.StatusCode.UNAVAILABLE and _reason_of(exc) == "CATALOG_CHANGED":
             stopped = CATALOG_CHANGED  # it refused the lines not answered: none of them issued, if none was unsure
-            report.unanswered_not_issued = not inflight or inflight[0][0] > unsure_through
+            report.unanswered_not_issued = not inflight or inflight[0].number > unsure_through
         elif exc.code() == grpc.StatusCode.UNAVAILABLE:  # a gateway answered, unable to go on for now
             stopped = UNAVAILABLE
         else:
             stopped = "stopped by the gateway"
-        _finish(report, failures, gateway_clock, started, stopped)
+        _finish(report, failures, gateway_clock, inflight, started, stopped)
         raise ImportRefused(exc, report) from exc
     finally:
         done.set()
@@ -1170,7 +1227,7 @@ def import_file(
         )
     if own_errors:
         error = own_errors[0]
-        _finish(report, failures, gateway_clock, started, "stopped by an error of the import itself")
+        _finish(report, failures, gateway_clock, inflight, started, "stopped by an error of the import itself")
         raise ImportStopped(
             f"读取 {path} 的 {report.lines} 行后，导入程序自身出错而停止，不是证照网关的问题"
             f"（stopped after {counted(report.lines, 'line')} of {path} by an error of the import itself, not the "
@@ -1178,7 +1235,7 @@ def import_file(
             f"{type(error).__name__}: {error}",
             report,
         ) from error
-    _finish(report, failures, gateway_clock, started, "")
+    _finish(report, failures, gateway_clock, inflight, started, "")
     return report
 
 
@@ -1293,29 +1350,53 @@ def _item_bytes(request: issuance_pb2.IssueLicenseRequest) -> int:
 
 
 def _messages(
-    requests: Iterable[issuance_pb2.IssueLicenseRequest], message_bytes: int
+    lines: Iterable[_Line | None],
+    message_bytes: int,
+    *,
+    handed: Callable[[list[_Line]], None] | None = None,
 ) -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
-    group: list[issuance_pb2.IssueLicenseRequest] = []
+    """The stream messages of ``lines``' requests, ``ITEMS_PER_MESSAGE`` to a message and at most ``message_bytes``;
+    each message's lines are given to ``handed`` as it is handed on. A message partly filled is sent once its first
+    line has waited ``FLUSH_SECONDS`` (``_IDLE``: a line read that gave no request)."""
+    group: list[_Line] = []
     size = 0
-    for request in requests:
-        item = _item_bytes(request)
-        if group and size + item > message_bytes:
-            yield issuance_pb2.BatchIssueLicensesRequest(licenses=group)
-            group, size = [], 0
-        group.append(request)
-        size += item
-        if len(group) == ITEMS_PER_MESSAGE:  # sent at once: the next line may be long in coming (a pipe)
-            yield issuance_pb2.BatchIssueLicensesRequest(licenses=group)
+    began = 0.0
+
+    def message() -> issuance_pb2.BatchIssueLicensesRequest:
+        if handed is not None:
+            handed(group)
+        return issuance_pb2.BatchIssueLicensesRequest(licenses=[line.request for line in group])
+
+    for line in lines:
+        if line is not None:
+            item = _item_bytes(line.request)
+            if group and size + item > message_bytes:
+                yield message()
+                group, size = [], 0
+            if not group:
+                began = time.monotonic()
+            group.append(line)
+            size += item
+        if len(group) == ITEMS_PER_MESSAGE or (group and time.monotonic() - began >= FLUSH_SECONDS):
+            # sent at once: the next line may be long in coming (a pipe, a run of lines failing in the import)
+            yield message()
             group, size = [], 0
     if group:
-        yield issuance_pb2.BatchIssueLicensesRequest(licenses=group)
+        yield message()
 
 
 def _finish(
-    report: ImportReport, failures: _Failures, gateway_clock: _GatewayClock, started: float, stopped: str
+    report: ImportReport,
+    failures: _Failures,
+    gateway_clock: _GatewayClock,
+    inflight: Iterable[_Line],
+    started: float,
+    stopped: str,
 ) -> None:
+    report.stopped = stopped  # the file is read on no further
     gateway_clock.settle(report)
-    report.stopped = stopped
+    sent = sum(1 for line in list(inflight) if line.sent)  # the others were read and never handed to gRPC
+    report.unsent = max(0, report.unanswered - sent) if stopped else 0
     report.failures = failures.kept()
     report.seconds = time.perf_counter() - started
 
@@ -1419,22 +1500,26 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
     counts = f"{report.created} issued, {report.existing} already present{lost}, {report.failed} failed"
     zh_counts = f"新签发 {report.created} 件，此前已有 {report.existing} 件{zh_lost}，失败 {report.failed} 行"
     if report.stopped:
-        unanswered = f", {report.unanswered} sent and not answered (issued or not)" if report.unanswered else ""
-        zh_unanswered = f"，另有 {report.unanswered} 行已发送未答复（可能已签发）" if report.unanswered else ""
-        if report.stopped == REFUSED and report.unanswered and report.unanswered_not_issued:
+        sent = report.sent_unanswered
+        unanswered = f", {sent} sent and not answered (issued or not)" if sent else ""
+        zh_unanswered = f"，另有 {sent} 行已发送未答复（可能已签发）" if sent else ""
+        if report.stopped == REFUSED and sent and report.unanswered_not_issued:
             # the gateway checks the caller before it takes each chunk and answers what it handled first: what its
             # refusal of the call left unanswered was not issued ("issued or not" had an operator wonder whether a
             # department without the issuer's role had issued licenses; a newcomer tester). Not so when the import
             # ended on its own at a line's refusal (``ITEM_REFUSALS_FOR_GOOD``): lines sent after it may be in; nor
             # for lines a stream before had sent and lost the answers of (a reviewer).
-            unanswered = f", {report.unanswered} not handled (refused: none of them issued)"
-            zh_unanswered = f"，另有 {report.unanswered} 行未办理（被拒绝，均未签发）"
+            unanswered = f", {sent} not handled (refused: none of them issued)"
+            zh_unanswered = f"，另有 {sent} 行未办理（被拒绝，均未签发）"
         elif report.unanswered and not report.connected:  # no connection was ever made: nothing reached a gateway
             unanswered = f", {report.unanswered} not sent (no connection to a gateway was ever made: none issued)"
             zh_unanswered = f"，另有 {report.unanswered} 行未发送（从未连接上证照网关，均未签发）"
-        elif report.unanswered and report.unanswered_not_issued:  # the gateway answered each line it issued first
-            unanswered = f", {report.unanswered} not handled (none of them issued)"
-            zh_unanswered = f"，另有 {report.unanswered} 行未办理（均未签发）"
+        elif sent and report.unanswered_not_issued:  # the gateway answered each line it issued first
+            unanswered = f", {sent} not handled (none of them issued)"
+            zh_unanswered = f"，另有 {sent} 行未办理（均未签发）"
+        if report.unsent and report.connected:  # read, and never handed to gRPC: their message was not yet full
+            unanswered += f", {report.unsent} not sent (none of them issued)"
+            zh_unanswered += f"，另有 {report.unsent} 行未发送（均未签发）"
         if report.stopped == REFUSED and report.refused:  # the first lines' type is not the member's to issue
             advice = (
                 f"The same command would be refused alike: the lines from line {report.first_refused} are of a type "

@@ -1254,9 +1254,11 @@ def test_a_wrong_issuer_ends_the_import_said_once_not_line_by_line(running: Runn
     assert "the member, its role" not in said
     # a line's refusal, not the call's: the lines after it went on, so those not answered are not said unissued
     # (import.md had promised 未办理（被拒绝，均未签发）; a reviewer)
-    assert not report.unanswered_not_issued and "均未签发" not in said
-    if report.unanswered:
-        assert f"另有 {report.unanswered} 行已发送未答复（可能已签发）" in said
+    assert not report.unanswered_not_issued and "未办理" not in said
+    if report.sent_unanswered:
+        assert f"另有 {report.sent_unanswered} 行已发送未答复（可能已签发）" in said
+    if report.unsent:  # read and never handed to gRPC (R1): those are not issued
+        assert f"另有 {report.unsent} 行未发送（均未签发）" in said
     with running.gateway.db.unit_of_work() as uow:
         assert not uow.licenses.prior_requests(POLICE, [r["request_id"] for r in records])
 
@@ -1939,6 +1941,76 @@ def test_an_import_a_gateway_stops_answering_ends_after_the_reconnections_time_w
     assert refused.value.error.details() == "证照网关 1 秒未应答（the gateway did not answer for 1 s）"
 
 
+def test_a_long_run_of_lines_failing_in_the_import_does_not_end_it_as_a_gateway_not_answering(
+    running: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A valid line's wait for its answer had begun as it was read, though its message went only once 99 more valid
+    lines were read: a long run of lines failing in the import after it (two exports joined, the second with another
+    key) sent nothing for ANSWER_SECONDS, and the import ended 无法连接证照网关 (证照网关 60 秒未应答) from a healthy
+    gateway, the held line said 已发送未答复 though never sent, the rest of the file never read (a reviewer, R1: 2.5
+    million lines). The wait now begins as the line's message is handed to gRPC, and a message partly filled is sent
+    once its first line has waited FLUSH_SECONDS: the first line is issued while the failing lines are still read."""
+    from adapters import batch_import
+
+    monkeypatch.setattr(batch_import, "ANSWER_SECONDS", 4.0)  # the failing lines below take longer to read
+    records = permits(2, uuid.uuid4().hex[:8].upper(), start=3600)
+    bad = json.dumps({"type_code": samples.FOOD_PERMIT, "remark": "x"})
+    lines = [json.dumps(records[0], ensure_ascii=False), *[bad] * 120, json.dumps(records[1], ensure_ascii=False)]
+    real = batch_import._request
+    issued_while_reading: list[int] = []
+
+    def slow(number: int, record: dict[str, Any], message_bytes: int) -> Any:
+        made = real(number, record, message_bytes)
+        if isinstance(made, Failure):  # 120 of them, 0.05 s each: longer than ANSWER_SECONDS
+            time.sleep(0.05)
+            if not issued_while_reading:
+                with running.gateway.db.unit_of_work() as uow:
+                    if uow.licenses.prior_requests(MARKET, [records[0]["request_id"]]):
+                        issued_while_reading.append(number)
+        return made
+
+    monkeypatch.setattr(batch_import, "_request", slow)
+    report = import_file(write_jsonl(tmp_path / "sparse.jsonl", lines), factory(running))
+    assert (report.lines, report.created, report.failed, report.stopped) == (122, 2, 120, "")
+    assert issued_while_reading and issued_while_reading[0] < 121, "the first line waited for the file's end"
+
+
+def test_lines_never_handed_to_grpc_are_said_not_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import that ends while lines wait for their message to fill (or while a line is being read) had said them
+    已发送未答复（可能已签发）: they never left the import (a reviewer, R1). They are said 未发送（均未签发）; the lines
+    sent stay 已发送未答复."""
+    from adapters import batch_import
+
+    monkeypatch.setattr(batch_import, "ANSWER_SECONDS", 1.0)
+    monkeypatch.setattr(batch_import, "ITEMS_PER_MESSAGE", 2)
+    monkeypatch.setattr(batch_import, "FLUSH_SECONDS", 600.0)  # line 3 waits for line 4 to fill its message
+    released = threading.Event()
+    real = batch_import._request
+
+    def held(number: int, record: dict[str, Any], message_bytes: int) -> Any:
+        if number == 4:  # read until the test ends: lines 1-2 were sent, line 3 waits in a message partly filled
+            released.wait(60)
+        return real(number, record, message_bytes)
+
+    monkeypatch.setattr(batch_import, "_request", held)
+    servicer = _NeverAnswers()
+    server, address = _serving(servicer)
+    try:
+        path = write_jsonl(tmp_path / "held.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(5, "NS")])
+        with pytest.raises(ImportRefused) as refused:
+            import_file(path, lambda: grpc.insecure_channel(address))
+    finally:
+        released.set()
+        servicer.released.set()
+        server.stop(0)
+    report = refused.value.report
+    assert (report.lines, report.unanswered, report.unsent) == (4, 4, 2)
+    said = summary(report)
+    assert said.startswith("无法连接证照网关：读取 4 行，至此新签发 0 件，此前已有 0 件，失败 0 行，"), said
+    assert "另有 2 行已发送未答复（可能已签发），另有 2 行未发送（均未签发）" in said, said
+    assert "2 sent and not answered (issued or not), 2 not sent (none of them issued)" in said, said
+
+
 class _CatalogChangedAfter(issuance_pb2_grpc.IssuanceServiceServicer):
     """A gateway process whose store adopted another catalog after it answered ``answered`` messages of a stream: it
     answers them, then ends the stream UNAVAILABLE / CATALOG_CHANGED before handling the next, and refuses every later
@@ -2448,8 +2520,8 @@ grpc._channel._RPCState.__init__ = rpc_state
 messages = batch_import._messages
 
 
-def grouped(requests, message_bytes):
-    yield from messages(requests, message_bytes)
+def grouped(requests, message_bytes, **handed):
+    yield from messages(requests, message_bytes, **handed)
     if not isinstance(requests, list):  # the file's end, not the resending of the unanswered
         ended.set()
 
