@@ -34,6 +34,7 @@ import signal
 import stat
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,6 +92,9 @@ MAX_RECORD_CHARS = 128 * 1024
 field limit by default, and far more than a license holds (the bundled catalog's longest field takes 4,000). A longer
 one is read through without being kept and fails as ``RECORD_TOO_LARGE``: a line of a gigabyte costs time, not
 memory."""
+REPEATS_NAMED = 5
+"""How many lines repeating an earlier line the summary names (``ImportReport.repeats_named``); the failures file
+has every one."""
 KEPT_FAILURES = 1000
 """The most failures an import's report keeps, those of the first lines: the console lists 50 of them, and an import
 of millions of failed lines keeps no more in memory. ``FailureFile`` has every one."""
@@ -116,6 +120,12 @@ class ImportReport:
     """Every failure, kept in ``failures`` or not (a line may fail on several fields)."""
     failed_lines: int = 0
     """The lines those failures are of."""
+    duplicates: int = 0
+    """Lines whose request is the same as an earlier line's of this run (two exports joined, rows repeated by a join):
+    not sent again, neither issued nor failed, each written to the failures file as ``DUPLICATE_LINE`` naming the
+    first. They had been answered as their first line's repeat and counted 此前已有, named nowhere (a reviewer, R2)."""
+    repeats_named: list[tuple[int, int]] = field(default_factory=list)
+    """The first ``REPEATS_NAMED`` of them: (the line, the earlier line it repeats)."""
     unsent: int = 0
     """Lines read and never handed to gRPC when the import ended (waiting for their message to fill, or being read):
     none of them issued. Counted in ``unanswered`` too."""
@@ -161,7 +171,7 @@ class ImportReport:
     def unanswered(self) -> int:
         """Lines read and neither answered nor failed, when the import ended early: those sent, issued or not, and
         those never sent (``unsent``)."""
-        return self.lines - self.answered - self.failed
+        return self.lines - self.answered - self.failed - self.duplicates
 
     @property
     def sent_unanswered(self) -> int:
@@ -963,6 +973,66 @@ def _created_at(license: Any) -> float:
     return created.seconds + created.nanos / 1e9 if license.HasField("created_at") else math.nan
 
 
+class _SeenRequests:
+    """The requests sent by an import, each by a 12-byte digest of its bytes, with the line it was first read on, in an
+    open-addressed table of two flat arrays: 16 bytes a slot, at most three slots a request (64 MB for a file of 2
+    million lines, 96 MB as it grows; a set of Python ``bytes`` would take more, without the lines)."""
+
+    DIGEST = 12
+
+    def __init__(self) -> None:
+        self._allocate(1 << 12)
+
+    def _allocate(self, slots: int) -> None:
+        self._slots = slots
+        self._digests = bytearray(self.DIGEST * slots)
+        wide = getattr(self, "_lines", array("I")).typecode
+        self._lines = array(wide, [0]) * slots  # 0: an empty slot (lines count from 1)
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    @classmethod
+    def digest(cls, request: issuance_pb2.IssueLicenseRequest) -> bytes:
+        return hashlib.blake2b(request.SerializeToString(deterministic=True), digest_size=cls.DIGEST).digest()
+
+    def first(self, digest: bytes, line: int) -> int:
+        """The line a request of ``digest`` was first read on; 0 when none was, ``line`` then remembered as its."""
+        size, mask, lines, digests = self.DIGEST, self._slots - 1, self._lines, self._digests
+        slot = int.from_bytes(digest, "little") & mask
+        while seen := lines[slot]:
+            at = slot * size
+            if digests[at : at + size] == digest:
+                return seen
+            slot = (slot + 1) & mask
+        self._digests[slot * size : (slot + 1) * size] = digest
+        if line > 0xFFFF_FFFF and self._lines.typecode == "I":  # past 4 billion lines (blank ones count)
+            self._lines = array("Q", self._lines)
+        self._lines[slot] = line
+        self._count += 1
+        if self._count * 3 > self._slots * 2:  # at most two thirds full
+            self._grow()
+        return 0
+
+    def _grow(self) -> None:
+        digests, lines, size = self._digests, self._lines, self.DIGEST
+        self._allocate(self._slots * 2)
+        for slot, line in enumerate(lines):
+            if line:
+                self.first(bytes(digests[slot * size : (slot + 1) * size]), line)
+
+
+def _repeat(number: int, first: int) -> Failure:
+    """A line whose request is the same as line ``first``'s: not sent again."""
+    return Failure(
+        number,
+        "",
+        "DUPLICATE_LINE",
+        f"与第 {first} 行相同，未再发送（the same as line {first}: not sent again）",
+    )
+
+
 class _Line:
     """A line read and not yet answered: its number, request and text (for the failure file), and when the message
     carrying it was first handed to gRPC (0: never) and on which stream last."""
@@ -1022,6 +1092,7 @@ def import_file(
             progress(1)
 
     read_through = [False]  # the file was read to its end: the import is complete only then, all lines answered
+    seen = _SeenRequests()
 
     def readable() -> Iterator[_Line | None]:
         """The lines to send, and ``_IDLE`` for each that failed; an error that ends the reading ends them, so the ones
@@ -1032,13 +1103,27 @@ def import_file(
                     return
                 if failure_file and failure_file.error:
                     raise failure_file.error
-                report.lines += 1
+                # a line is counted read as it is accounted for (failed, a repeat, or waiting for its answer), next
+                # to that: the main thread, summing up, had counted a line being made a request as read and not
+                # among those sent
                 request = item if isinstance(item, Failure) else _request(number, item, message_bytes)
                 if isinstance(request, Failure):
+                    report.lines += 1
                     fail(request, text)
                     yield _IDLE  # a message partly filled may have waited long enough
                     continue
+                if first := seen.first(_SeenRequests.digest(request), number):  # the same as an earlier line
+                    report.lines += 1
+                    report.duplicates += 1
+                    if len(report.repeats_named) < REPEATS_NAMED:
+                        report.repeats_named.append((number, first))
+                    failures.add([_repeat(number, first)], text, listed=False)
+                    if progress:
+                        progress(1)
+                    yield _IDLE
+                    continue
                 line = _Line(number, request, text if failure_file else "")
+                report.lines += 1
                 inflight.append(line)
                 yield line
             read_through[0] = True
@@ -1499,6 +1584,13 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
         zh_lost = f"，另有 {report.answers_lost} 件本次或此前已签发（应答随断线丢失）"
     counts = f"{report.created} issued, {report.existing} already present{lost}, {report.failed} failed"
     zh_counts = f"新签发 {report.created} 件，此前已有 {report.existing} 件{zh_lost}，失败 {report.failed} 行"
+    if report.duplicates:  # said apart: not there before this run, nor failed
+        pairs = report.repeats_named
+        unnamed = report.duplicates > len(pairs)
+        zh_pairs = "；".join(f"第 {line} 行同第 {first} 行" for line, first in pairs) + ("等" if unnamed else "")
+        en_pairs = "; ".join(f"line {line} as line {first}" for line, first in pairs) + (", …" if unnamed else "")
+        counts += f", {report.duplicates} repeating an earlier line ({en_pairs}), not sent again"
+        zh_counts += f"，另有 {report.duplicates} 行与前面的行重复（{zh_pairs}），未再发送"
     if report.stopped:
         sent = report.sent_unanswered
         unanswered = f", {sent} sent and not answered (issued or not)" if sent else ""
@@ -1613,9 +1705,19 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
                     "writes every failure to a file）"
                 )
     if failure_file and (report.failure_count or report.refused):
+        repeats, zh_repeats = ",", ""
+        if report.duplicates:
+            repeats = f", and each line repeating an earlier one ({report.duplicates}, DUPLICATE_LINE),"
+            zh_repeats = f"及 {report.duplicates} 行重复（DUPLICATE_LINE）"
         lines.append(
-            f"全部 {report.failure_count + report.refused} 条失败已写入 {failure_file}"
-            f"（every failure, {report.failure_count + report.refused}, is in {failure_file}）"
+            f"全部 {report.failure_count + report.refused} 条失败{zh_repeats}已写入 {failure_file}"
+            f"（every failure, {report.failure_count + report.refused}{repeats} is in {failure_file}）"
+        )
+    elif failure_file and report.duplicates:
+        lines.append(
+            f"{report.duplicates} 行重复（DUPLICATE_LINE）已写入 {failure_file}，各注明与之相同的前面一行"
+            f"（the {counted(report.duplicates, 'line')} repeating an earlier one, DUPLICATE_LINE, are in "
+            f"{failure_file}, each naming the line it repeats）"
         )
     # a key or message may hold what no terminal can print (a lone surrogate from a JSON escape)
     return "\n".join(lines).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -32,6 +32,7 @@ from adapters.batch_import import (
     MESSAGE_BYTES,
     UNREACHABLE,
     Failure,
+    FailureFile,
     ImportRefused,
     ImportReport,
     ImportStopped,
@@ -339,7 +340,7 @@ def test_records_without_a_request_id_get_one_from_their_content(running: Runnin
     path = write_jsonl(tmp_path / "no-ids.jsonl", lines)
 
     report = import_file(path, factory(running))
-    assert (report.created, report.existing, report.failures) == (3, 1, [])
+    assert (report.created, report.existing, report.duplicates, report.failures) == (3, 0, 1, [])
 
     derived = (
         "import-" + hashlib.sha256(issue_request(records[0]).SerializeToString(deterministic=True)).hexdigest()[:40]
@@ -349,7 +350,71 @@ def test_records_without_a_request_id_get_one_from_their_content(running: Runnin
     assert derived in prior, "the first record should have been issued under its derived request id"
 
     again = import_file(path, factory(running))
-    assert (again.created, again.existing, again.failures) == (0, 4, [])
+    assert (again.created, again.existing, again.duplicates, again.failures) == (0, 3, 1, [])
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "csv"])
+def test_a_line_repeating_an_earlier_one_is_said_apart_naming_it(
+    running: RunningGateway, tmp_path: Path, kind: str
+) -> None:
+    """Two identical rows (an export made from a join, two exports pasted together) have the same request: the second
+    had been answered as the first's repeat and counted 此前已有 on an empty store, named nowhere (a reviewer, R2). It
+    is not sent again: counted apart, naming the line it repeats, and written to the failures file as DUPLICATE_LINE.
+    Run again, the lines an earlier run imported are 此前已有, and the repeat still a repeat."""
+    records = permits(6, uuid.uuid4().hex[:8].upper())
+    records[:5] = [{k: v for k, v in r.items() if k != "request_id"} for r in records[:5]]  # ids from the content
+    records.insert(3, records[1])  # line 4 (a CSV's row 4, after its header) repeats line 2
+    records.append(records[-1])  # the last, with its own request id, twice: a repeat too
+    if kind == "csv":
+        path = write_csv(tmp_path / "dup.csv", records)
+        first, repeat, given = 3, 5, 8  # the header is line 1
+    else:
+        path = write_jsonl(tmp_path / "dup.jsonl", [json.dumps(r, ensure_ascii=False) for r in records])
+        first, repeat, given = 2, 4, 7
+    failures = tmp_path / "fail.jsonl"
+    with FailureFile(failures) as written:
+        report = import_file(path, factory(running), failure_file=written)
+    assert (report.lines, report.created, report.existing, report.failed, report.duplicates) == (8, 6, 0, 0, 1 + 1)
+    assert report.failures == [] and report.repeats_named == [(repeat, first), (given + 1, given)]
+    said = summary(report, failure_file=failures)
+    assert said.startswith(
+        f"共 8 行：新签发 6 件，此前已有 0 件，失败 0 行，另有 2 行与前面的行重复（第 {repeat} 行同第 {first} 行；"
+        f"第 {given + 1} 行同第 {given} 行），未再发送，用时 "
+    ), said
+    assert f"2 repeating an earlier line (line {repeat} as line {first}; line {given + 1} as line {given})" in said
+    assert f"2 行重复（DUPLICATE_LINE）已写入 {failures}" in said
+    rows = [json.loads(line) for line in failures.read_text(encoding="utf-8").splitlines()]
+    text = path.read_text(encoding="utf-8").splitlines()
+    assert [(r["line"], r["field"], r["reason"], r["message"], r["record"]) for r in rows] == [
+        (repeat, "", "DUPLICATE_LINE", f"与第 {first} 行相同，未再发送（the same as line {first}: not sent again）",
+         text[repeat - 1]),
+        (given + 1, "", "DUPLICATE_LINE", f"与第 {given} 行相同，未再发送（the same as line {given}: not sent again）",
+         text[given]),
+    ]  # fmt: skip
+
+    again = import_file(path, factory(running))
+    assert (again.created, again.existing, again.failed, again.duplicates) == (0, 6, 0, 2)
+    assert summary(again).startswith("共 8 行：新签发 0 件，此前已有 6 件，失败 0 行，另有 2 行与前面的行重复（")
+
+
+def test_the_requests_an_import_remembers_take_little_memory() -> None:
+    """Every request a run sent is remembered by a digest with its first line (``_SeenRequests``): 2 million lines
+    take 64 MB."""
+    from adapters.batch_import import _SeenRequests
+
+    count = 200_000
+    digests = [hashlib.blake2b(str(i).encode(), digest_size=_SeenRequests.DIGEST).digest() for i in range(count)]
+    tracemalloc.start()
+    try:
+        seen = _SeenRequests()
+        assert all(seen.first(digest, i + 1) == 0 for i, digest in enumerate(digests))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # 16 bytes a slot, at most 3 slots a request as the table grows, with the table before it: a set of the digests
+    # alone would take 90 bytes a request, and a dict of them with their lines more
+    assert len(seen) == count and peak < 80 * count, peak
+    assert [seen.first(digests[i], 1) for i in (0, 99_999, count - 1)] == [1, 100_000, count]
 
 
 def test_an_empty_file(running: RunningGateway, tmp_path: Path) -> None:
@@ -1096,7 +1161,8 @@ def write_csv(path: Path, records: list[dict[str, Any]]) -> Path:
         writer.writeheader()
         for r in records:
             writer.writerow({
-                "request_id": r["request_id"], "type_code": r["type_code"], "license_number": r["license_number"],
+                "request_id": r.get("request_id", ""), "type_code": r["type_code"],
+                "license_number": r["license_number"],
                 **{f"holder.{k}": v for k, v in r["holder"].items()}, "issue_date": r["issue_date"],
                 "valid_until": r.get("valid_until", ""), **{f"fields.{k}": v for k, v in r["fields"].items()},
             })  # fmt: skip
@@ -1976,9 +2042,8 @@ def test_a_long_run_of_lines_failing_in_the_import_does_not_end_it_as_a_gateway_
 
 
 def test_lines_never_handed_to_grpc_are_said_not_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An import that ends while lines wait for their message to fill (or while a line is being read) had said them
-    已发送未答复（可能已签发）: they never left the import (a reviewer, R1). They are said 未发送（均未签发）; the lines
-    sent stay 已发送未答复."""
+    """An import that ends while lines wait for their message to fill had said them 已发送未答复（可能已签发）: they
+    never left the import (a reviewer, R1). They are said 未发送（均未签发）; the lines sent stay 已发送未答复."""
     from adapters import batch_import
 
     monkeypatch.setattr(batch_import, "ANSWER_SECONDS", 1.0)
@@ -1999,16 +2064,16 @@ def test_lines_never_handed_to_grpc_are_said_not_sent(tmp_path: Path, monkeypatc
         path = write_jsonl(tmp_path / "held.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(5, "NS")])
         with pytest.raises(ImportRefused) as refused:
             import_file(path, lambda: grpc.insecure_channel(address))
+        report = refused.value.report  # as it ended: line 4, released, is read on (then seeing the import stopped)
+        counts, said = (report.lines, report.unanswered, report.unsent), summary(report)
     finally:
         released.set()
         servicer.released.set()
         server.stop(0)
-    report = refused.value.report
-    assert (report.lines, report.unanswered, report.unsent) == (4, 4, 2)
-    said = summary(report)
-    assert said.startswith("无法连接证照网关：读取 4 行，至此新签发 0 件，此前已有 0 件，失败 0 行，"), said
-    assert "另有 2 行已发送未答复（可能已签发），另有 2 行未发送（均未签发）" in said, said
-    assert "2 sent and not answered (issued or not), 2 not sent (none of them issued)" in said, said
+    assert counts == (3, 3, 1)  # line 4 still being read: not counted
+    assert said.startswith("无法连接证照网关：读取 3 行，至此新签发 0 件，此前已有 0 件，失败 0 行，"), said
+    assert "另有 2 行已发送未答复（可能已签发），另有 1 行未发送（均未签发）" in said, said
+    assert "2 sent and not answered (issued or not), 1 not sent (none of them issued)" in said, said
 
 
 class _CatalogChangedAfter(issuance_pb2_grpc.IssuanceServiceServicer):

@@ -46,6 +46,7 @@ def test_the_failed_lines_become_a_file_to_fix_and_import_again(
     records[1]["request_id"] = "-" + records[1]["request_id"]  # a record Excel would read as a formula
     records[3]["holder"] = {**records[3]["holder"], "code": BAD_USCC}  # two fields at fault: two rows
     records[3]["fields"]["uscc"] = BAD_USCC
+    records.append(records[1])  # a failed line repeated: DUPLICATE_LINE, left out of the file to import again
     if kind == "csv":
         source = write_csv(tmp_path / "food.csv", records)
     else:
@@ -53,7 +54,8 @@ def test_the_failed_lines_become_a_file_to_fix_and_import_again(
     failures, again = tmp_path / f"fail.{kind}", tmp_path / f"again.{kind}"
     with FailureFile(failures) as written:
         first = import_file(source, factory(running), failure_file=written)
-    assert (first.created, first.failed, first.failure_count) == (3, 2, 3)
+    assert (first.created, first.failed, first.failure_count, first.duplicates) == (3, 2, 3, 1)
+    assert "DUPLICATE_LINE" in failures.read_text(encoding="utf-8-sig")
 
     make_again(source, failures, again)
 
