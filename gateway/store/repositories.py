@@ -167,16 +167,20 @@ class LicenseRepository:
     def get_by_number(self, type_code: str, license_number: str) -> License | None:
         """The current version with this number; else the version that had it last before an amendment changed it
         (SUPERSEDED), through the partial index of numbers that are no longer current. A number is held by one
-        current license at a time, so of those that held it the one created last held it last: ordered by creation
-        (then version), never by the last status change, which a retired license's clean-up (a revoked one cancelled
-        later) moves past its successor's, and the lookup had answered that one, 已注销 (a reviewer, R4)."""
+        current license at a time, so of those that held it the one committed last held it last: ordered by row id,
+        drawn in commit order (every insert of a license holds the change log's lock, ``UnitOfWork.lock_change_log``;
+        on SQLite the id is the rowid, which the index holds, so nothing is sorted). Not by the last status change,
+        which a retired license's clean-up (a revoked one cancelled later) moves past its successor's, and the lookup
+        had answered that one, 已注销 (a reviewer, R4); nor by creation time, taken when an issue begins, before its
+        documents are drawn and the lock is waited for: an issue committed after one dated later had been passed
+        over, and the lookup answered the other, 已吊销 (review of the lifecycle fixes, R1)."""
         found = self.get_current(type_code, license_number)
         if found is not None:
             return found
         row = self._s.execute(
             select(*_READ)
             .where(_L.c.type_code == type_code, _L.c.license_number == license_number, _NOT_CURRENT)
-            .order_by(_L.c.created_at.desc(), _L.c.version.desc())
+            .order_by(_L.c.id.desc())
             .limit(1)
         ).first()
         return license_from(row) if row else None
@@ -1027,7 +1031,7 @@ _READ_LIST = ", ".join(c.name for c in _READ)
 _BY_ID = f"SELECT {_READ_LIST} FROM {_L.name} WHERE license_id = {{0}}"
 _RETIRED = (  # "NOT is_current" as the partial index says it, so that SQLite uses the index
     f"SELECT {_READ_LIST} FROM {_L.name} WHERE type_code = {{0}} AND license_number = {{1}} AND NOT is_current "
-    "ORDER BY created_at DESC, version DESC LIMIT 1"  # the one that held the number last (``get_by_number``)
+    "ORDER BY id DESC LIMIT 1"  # the one committed last, which held the number last (``get_by_number``)
 )
 _CURRENT = (  # "is_current" as the partial index says it: "is_current = ?" made SQLite scan the table
     f"SELECT {_READ_LIST} FROM {_L.name} WHERE type_code = {{0}} AND license_number = {{1}} AND is_current LIMIT 1"

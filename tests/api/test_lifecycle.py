@@ -15,7 +15,7 @@ from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import common_pb2, issuance_pb2, verification_pb2
 from tests.api.test_issuance import unique
-from tests.api.test_verification import verify
+from tests.api.test_verification import claim, verify
 from tests.api.test_watch import newest_cursor, read_until
 from tests.conftest import MARKET, RunningGateway, error_details, today
 
@@ -180,3 +180,57 @@ def test_a_number_looked_up_after_its_earlier_holder_is_cleaned_up_still_finds_i
         issuance_pb2.GetLicenseRequest(type_code=a.type_code, license_number=a.license_number)
     )
     assert issuer.license.license_id == b.license.license_id
+
+
+def test_a_number_taken_by_an_issue_dated_before_a_later_dated_holder_finds_the_one_that_held_it_last(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A (number N) revoked. B's IssueLicense is dated when the call begins; while its document is drawn, C is issued
+    with N (taking it from A) and revoked as issued in error; then B commits, taking N from C. B held N last, though
+    created before C: once B is amended to another number, a lookup by N had answered C, 已吊销, by creation time
+    (review lifecycle fix, R1). The license committed last, by its row's id, held the number last."""
+    record = unique(samples.food_permit(981))
+    a = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    change(running, a.license_id, issuance_pb2.STATUS_ACTION_REVOKE, "依法吊销")
+    service = running.gateway.issuance
+    original = service._make_documents
+    made: list[str] = []
+
+    def meanwhile(*args: object, **kwargs: object) -> object:  # inside B's IssueLicense: after its time, before commit
+        drawn = original(*args, **kwargs)
+        if not made:
+            made.append("busy")
+            c = issue_request({**record, "request_id": record["request_id"] + "-c"})
+            made[0] = running.issuance(MARKET).IssueLicense(c).license.license_id
+            change(running, made[0], issuance_pb2.STATUS_ACTION_REVOKE, "误发吊销")
+        return drawn
+
+    monkeypatch.setattr(service, "_make_documents", meanwhile)
+    b = running.issuance(MARKET).IssueLicense(issue_request({**record, "request_id": record["request_id"] + "-b"}))
+    monkeypatch.undo()
+    c_id = made[0]
+    assert b.license.license_number == a.license_number and c_id not in (a.license_id, b.license.license_id)
+    assert (
+        b.license.created_at.ToDatetime()
+        < running.issuance(MARKET)
+        .GetLicense(issuance_pb2.GetLicenseRequest(license_id=c_id))
+        .license.created_at.ToDatetime()
+    )  # the order by creation time is not the order the number was taken in
+    b2 = amend(running, b.license.license_id, license_number=f"{a.license_number}X", reason="编号变更").license
+
+    found = verify(running, type_code=a.type_code, license_number=a.license_number)
+    assert (found.verdict, found.reason, found.license.license_id, found.license.current_license_id) == (
+        FAILED,
+        "SUPERSEDED",
+        b.license.license_id,
+        b2.license_id,
+    )
+    said = claim(running, type_code=a.type_code, license_number=a.license_number, holder_code=a.holder.code)
+    assert (said.code, said.status_reason) == (3, "SUPERSEDED")  # 已失效, of B's version, not 吊销 of C
+    issuer = running.issuance(MARKET).GetLicense(
+        issuance_pb2.GetLicenseRequest(type_code=a.type_code, license_number=a.license_number)
+    )
+    assert (issuer.license.license_id, issuer.license.status) == (
+        b.license.license_id,
+        common_pb2.LICENSE_STATUS_SUPERSEDED,
+    )
