@@ -1412,23 +1412,28 @@ def _expired(license: License, on: dt.date) -> dt.date | None:
 
 
 def _leaves_a_gap(old: LicenseContent, new: LicenseContent, on: dt.date) -> FieldViolation | None:
-    """``VALID_FROM_LEAVES_GAP`` for an amendment whose new version starts after ``on`` (today) while the version it
-    supersedes is in force on it: an amendment supersedes at once, so the holder would have no license in force until
-    the new start (a renewal amended in advance, the new period from the day after the old end, verified FAILED for
-    every day left of the old one: a reviewer, R2). Said with what to do: extend ``valid_until`` alone, keeping
-    ``valid_from``, or amend on the new start date. A version not yet in force, or past its end, has no day to lose."""
+    """``VALID_FROM_LEAVES_GAP`` for a renewal amended in advance: an amendment of a version in force on ``on``
+    (today) whose new period starts after today and after that version's end. An amendment supersedes at once, so
+    the holder would lose the days left of the version in force and have no license in force until the new start
+    (verified FAILED throughout: a reviewer, R2). A later start within the old period is taken: a start entered too
+    early corrected (更正), the license NOT_YET_VALID until then as it should have been; refused, it had been left
+    verifying PASSED (review of the lifecycle fixes, R2). Said with what to do: to renew, extend ``valid_until``
+    alone, keeping ``valid_from``, or amend on the new start date; for dates entered wrong, CANCEL and issue again
+    with the right ones (the number is free once cancelled), or SUSPEND until the start. A version not yet in force,
+    or past its end, has no day to lose."""
     in_force = old.valid_from <= on and (old.valid_until is None or on <= old.valid_until)
-    if not in_force or new.valid_from <= on:
+    if not in_force or new.valid_from <= on or old.valid_until is None or new.valid_from <= old.valid_until:
         return None
-    starts = new.valid_from.isoformat()
+    starts, ends = new.valid_from.isoformat(), old.valid_until.isoformat()
     return FieldViolation(
         field="valid_from",
         reason="VALID_FROM_LEAVES_GAP",
-        description=f"证照现行有效，变更签发后即取代现行版本，而新的有效期起始日期 {starts} 晚于今天：在此之前持证人"
-        f"将没有有效的证照。如需延续，请只延长有效期截止日期、不改起始日期；或在 {starts} 当天再办理变更"
-        f"（the license is in force today and an amendment supersedes it at once: with valid_from {starts}, after "
-        "today, the holder would have no valid license until then. To extend it, change valid_until only and keep "
-        f"valid_from, or amend it on {starts}）",
+        description=f"新的起始日期 {starts} 晚于现行版本截止日期 {ends}：变更即取代现行版本，其余下天数作废，"
+        f"此前将无有效证照。延续请只延长有效期截止日期，或于 {starts} 再变更；日期录入有误请注销后重新签发，"
+        f"或暂停使用至 {starts}"
+        f"（valid_from {starts} is after {ends}, the end of the version in force; amending supersedes it at once, its "
+        f"days left lost. Renew: change valid_until only, or amend on {starts}. Wrong dates: CANCEL and issue again, "
+        f"or SUSPEND until {starts}）",  # within MAX_ECHO_MESSAGE (400) with "valid_from: ", else cut
     )
 
 

@@ -89,6 +89,46 @@ def test_a_later_start_is_taken_where_nothing_is_in_force_or_the_start_stays(run
     assert verify(running, license_id=starts_today.license_id).verdict == PASSED
 
 
+def test_a_start_entered_too_early_is_corrected_within_the_old_period_and_not_past_its_end(
+    running: RunningGateway,
+) -> None:
+    """A permit decided to start next month, its valid_from entered as three days ago: verified PASSED and claimed
+    正确且有效 though not in force. Its correction (更正) to the real start, within the old period, had been refused
+    VALID_FROM_LEAVES_GAP, whose words offered only a renewal's paths (review of the lifecycle fixes, R2). It is
+    taken, and the license reads NOT_YET_VALID until then. A start after the old version's end (the whole period
+    entered wrong) is still refused, with words that name CANCEL and issue again, and SUSPEND until the start."""
+    on = today()
+    record = unique(samples.food_permit(963, issued=on - dt.timedelta(days=3)))
+    record["valid_from"] = (on - dt.timedelta(days=3)).isoformat()  # mistyped: the permit starts next month
+    v1 = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    assert verify(running, license_id=v1.license_id).verdict == PASSED
+    starts = (on + dt.timedelta(days=30)).isoformat()
+    v2 = amend(running, v1.license_id, valid_from=starts, reason="更正有效期起始日期").license
+    assert (v2.valid_from, v2.valid_until) == (starts, v1.valid_until)
+    checked = verify(running, license_id=v2.license_id)
+    assert (checked.verdict, checked.reason) == (FAILED, "NOT_YET_VALID")
+    said = claim(running, type_code=v2.type_code, license_number=v2.license_number, holder_code=v2.holder.code)
+    assert (said.result, said.code) == (verification_pb2.CLAIM_RESULT_NOT_YET_VALID, 1)
+
+    business = unique(samples.business_license(964, issued=on - dt.timedelta(days=3)))  # no end: a start moved later
+    no_end = running.issuance(MARKET).IssueLicense(issue_request(business)).license
+    assert amend(running, no_end.license_id, valid_from=starts, reason="更正").license.valid_from == starts
+
+    record = unique(samples.food_permit(965, issued=on - dt.timedelta(days=3)))
+    record["valid_until"] = (on + dt.timedelta(days=20)).isoformat()  # the whole period entered wrong
+    wrong = running.issuance(MARKET).IssueLicense(issue_request(record)).license
+    after_end, ends = (on + dt.timedelta(days=40)).isoformat(), (on + dt.timedelta(days=40 + 5 * 365)).isoformat()
+    with pytest.raises(grpc.RpcError) as refused:
+        amend(running, wrong.license_id, valid_from=after_end, valid_until=ends, reason="更正有效期")
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(refused.value)[1] == [("valid_from", "VALID_FROM_LEAVES_GAP")]
+    words = refused.value.details() or ""
+    for said_so in (after_end, wrong.valid_until, "注销后重新签发", "暂停使用", "CANCEL", "SUSPEND", "valid_until"):
+        assert said_so in words, (said_so, words)
+    assert not words.endswith("…"), words  # said whole
+    assert verify(running, license_id=wrong.license_id).verdict == PASSED  # nothing superseded
+
+
 # -- R3: a suspended license is amended, and stays suspended ------------------------------------------------------
 
 
