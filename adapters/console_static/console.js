@@ -20,6 +20,18 @@ const STATUS_UNKNOWN = "无法确认（记录被改动）";
 // back (the detail the gateway gives that NOT_CHECKED), however the license was named.
 // A finding of another registry's license (NOT_IN_THIS_REGISTRY) other than its status: not judged here.
 const ELSEWHERE = "未核验（不是本证照网关登记的证照，没有可对照的证照）";
+// The same finding of a sealed document's or stamp's seal (``by``: document, stamp): another region's seal maker is
+// one this gateway does not trust, which is said, and the issuer code the seal's certificate gives is named (the
+// receipt's query, ``signer_uscc``) for the clerk to compare with the issuer printed on the document. ELSEWHERE had said
+// nothing of the seal maker, and a forged seal read as another region's (a reviewer, fixrevpa R1).
+function sealedElsewhere(by, query) {
+  if (by !== "document" && by !== "stamp") return ELSEWHERE;
+  const uscc = (query || {}).signer_uscc;
+  return "未核验（印章证书不是本网关信任的制章机构签发的"
+    + (/^[0-9A-Z]{18}$/.test(uscc || "")
+      ? "；证书上的发证机构统一社会信用代码为 " + uscc + "，请与文件上印的发证机构核对是否一致" : "")
+    + "；请向该发证机构所在地区的证照网关核验）";
+}
 const ALTERED_RECORD = "未判断（证照记录被绕过网关改动，签章时间不可信，未判断印章在签章时是否可信）";
 // A license's standing now, beside an earlier receipt of a 一件事 case: what it is, and what it became (said "after
 // the check" only when the check found it valid, "already at the check" when the check failed for that very reason).
@@ -1476,7 +1488,7 @@ function renderReview(answer) {
         const finding = findings[key];
         if (!finding) continue;
         const result = (RESULTS[finding.result] || finding.result)
-          + (finding.reason ? "：" + findingText(finding, findings, query.by) : "");
+          + (finding.reason ? "：" + findingText(finding, findings, query.by, query) : "");
         row(table, label.split("（")[0], result); // 完整性, 状态, 发证部门身份
       }
       const license = said.license;
@@ -1897,11 +1909,11 @@ function notChecked(finding, findings, by) {
 }
 
 // A finding's reason in words (``finding``: the finding, or the verdict's reason alone), with what else the check
-// found (``findings``) and how it named the license (``by``).
-function findingText(finding, findings, by) {
+// found (``findings``), how it named the license (``by``) and what else its query holds (``query``).
+function findingText(finding, findings, by, query) {
   const reason = typeof finding === "string" ? finding : finding.reason;
   if (reason === "NOT_IN_THIS_REGISTRY" && typeof finding !== "string" && finding !== (findings || {}).status) {
-    return ELSEWHERE; // the seal and the issuer of another registry's license are not judged here
+    return sealedElsewhere(by, query); // the seal and the issuer of another registry's license are not judged here
   }
   return reason === "NOT_CHECKED" ? notChecked(typeof finding === "string" ? {} : finding, findings || {}, by)
     : reasonText(reason, by);
@@ -1939,7 +1951,8 @@ function render(report, by, check) {
       detail.className = "detail";
       detail.textContent = unread ? "核验码不完整或无法识别，未能检查印章与签名，请重新扫描"
         : finding.reason === "NOT_CHECKED" ? notChecked(finding, report.findings, named)
-        : finding.reason === "NOT_IN_THIS_REGISTRY" && key !== "status" ? ELSEWHERE
+        : finding.reason === "NOT_IN_THIS_REGISTRY" && key !== "status"
+          ? sealedElsewhere(named, report.receipt.statement.query)
         : reasonText(finding.reason, named) + (REASONS[finding.reason] ? advice(finding.reason, report) : "");
       // on hover the same words in Chinese (the gateway's detail is for integrators: it is in the receipt file);
       // the reason's code for support, out of sight

@@ -94,9 +94,11 @@ from gateway.domain.identifiers import (
     LicenseId,
     find_by_number,
     license_id_violation,
+    normal_number,
     scanned_code,
     typed_license_id,
     unseen_characters,
+    uscc_problem,
 )
 from gateway.domain.model import CHINA_TZ, Clock, Holder, License, LicenseStatus, Member, Role
 from gateway.domain.paging import Listing, PageTokens
@@ -826,7 +828,11 @@ class VerificationService:
         record = self._checked_by_id(stored.license_id) if stored is not None else None
         if stored is None:
             intact = _sealed_further(checked.integrity, further)
-            unregistered, identity = self._sealed_elsewhere(identity, "UNTRUSTED_ROOT", checked.uscc)
+            unregistered, identity = self._sealed_elsewhere(
+                identity, "UNTRUSTED_ROOT", checked.uscc, checked.subject_name
+            )
+            if unregistered.reason == "NOT_IN_THIS_REGISTRY" and checked.uscc:  # the code the certificate gives, as
+                query = {**query, "signer_uscc": checked.uscc}  # a stamp's: for the clerk to compare with the page
             report = self._report(action, caller, use, query, intact, unregistered, identity, None, now)
             return report, False
         if record is None:  # a registered document whose license is gone from the store
@@ -919,7 +925,9 @@ class VerificationService:
             report = self._report(action, caller, use, query, _LICENSE_GONE, NOT_FOUND, identity, None, now)
             return report, checked
         if record is None:
-            unregistered, identity = self._sealed_elsewhere(identity, "MAKER_UNTRUSTED_ROOT", checked.signer_uscc)
+            unregistered, identity = self._sealed_elsewhere(
+                identity, "MAKER_UNTRUSTED_ROOT", checked.signer_uscc, checked.signer_name
+            )
             report = self._report(action, caller, use, query, checked.integrity, unregistered, identity, None, now)
             return report, checked
         license = record.license
@@ -1056,7 +1064,9 @@ class VerificationService:
             member = uow.members.get(issuer)
         return member is None or (member.has(Role.PARTNER) and not member.has(Role.ISSUER))
 
-    def _sealed_elsewhere(self, identity: Finding, untrusted: str, uscc: str | None) -> tuple[Finding, Finding]:
+    def _sealed_elsewhere(
+        self, identity: Finding, untrusted: str, uscc: str | None, name: str | None
+    ) -> tuple[Finding, Finding]:
         """The status and issuer identity findings of a sealed document (or stamp) that is no registered document:
         ``_NOT_REGISTERED`` and ``identity`` as they are, unless the seal is merely of a CA this gateway does not
         trust (``identity``'s reason is ``untrusted``: UNTRUSTED_ROOT, a stamp's MAKER_UNTRUSTED_ROOT) and names an
@@ -1066,8 +1076,11 @@ class VerificationService:
         is (``_not_found``, ``_verify_qr``). It had been a signed FAILED / UNTRUSTED_ROOT, 印章证书不是可信的制章机构
         签发的, while its identifier gave INDETERMINATE (a reviewer of the partner role, R2). A look-alike of this
         gateway's seal maker, a revoked or broken certificate, and an untrusted seal in the name of a department of
-        this gateway stay as they are: FAILED."""
-        if identity.reason != untrusted or not uscc or not self._is_elsewhere(uscc):
+        this gateway stay as they are: FAILED. That name is the certificate's organisation ``name`` as well as its
+        code (``_names_no_department``): a forger's own CA certifying a department here with its code in lower case,
+        with a space or a zero-width character, with a code made up, or with its name and another's code, had made
+        its seal amber, 可能是其他地区的证照 (a reviewer, fixrevpa R1)."""
+        if identity.reason != untrusted or not uscc or not self._names_no_department(uscc, name):
             return _NOT_REGISTERED, identity
         status = Finding(
             result=CheckResult.INDETERMINATE,
@@ -1087,6 +1100,23 @@ class VerificationService:
             f"{identity.detail}",
         )
         return status, elsewhere
+
+    def _names_no_department(self, uscc: str, name: str | None) -> bool:
+        """Whether a seal certificate giving the code ``uscc`` and the organisation ``name`` is plainly of an issuer
+        of another region: ``uscc`` is exactly a valid 统一社会信用代码 (upper case, nothing around it), no department
+        of this gateway's (``_is_elsewhere``: no member, or a partner gateway that issues nothing), and of none of the
+        regions (administrative division code, its 3rd to 8th characters, to the prefecture: the first four) of this
+        gateway's departments' codes; and ``name``, compared as license numbers are (``normal_number``: no spaces or
+        invisible characters, full-width as ASCII), is no department's name. Anything else is what a forger makes of
+        a department here, and its seal stays FAILED."""
+        if uscc_problem(uscc) is not None or not self._is_elsewhere(uscc):
+            return False
+        with self._db.unit_of_work() as uow:
+            departments = [m for m in uow.members.all() if not (m.has(Role.PARTNER) and not m.has(Role.ISSUER))]
+        if uscc[2:6] in {m.code[2:6] for m in departments}:  # a made-up code of a department's city
+            return False
+        said = normal_number(name or "")
+        return not any(normal_number(m.name) == said for m in departments) and bool(said)
 
     def _used_by_matter(
         self, caller: Member, use: UseContext, action: AuditAction, type_code: str, field: str, target: UseTarget

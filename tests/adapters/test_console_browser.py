@@ -4,6 +4,7 @@ of the QR code, meets a plain Chinese message for a mistake, prints the receipt 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import decimal
@@ -2043,6 +2044,50 @@ def test_a_license_of_another_region_is_undecided_and_the_clerk_told_where_to_ve
     said = verdict(page, "INDETERMINATE")
     assert "发证部门不在本证照网关登记，可能是其他地区的证照，请向其所在地区的证照网关核验" in said
     assert finding_texts(page)[0] == "未核验（不是本证照网关登记的证照，没有可对照的证照）"
+
+
+def test_another_regions_sealed_pdf_names_its_untrusted_seal_maker_and_issuer_code(
+    page: Any, running: RunningGateway
+) -> None:
+    """A PDF sealed under another region's seal maker, for an issuer that is no department here, is amber, and its
+    issuer identity says the seal certificate is not from a seal maker this gateway trusts, naming the issuer code
+    the certificate gives, to be compared with the issuer printed on the document, on the screen and in the receipt
+    looked up. It had said 未核验（不是本证照网关登记的证照，没有可对照的证照）, nothing of the seal maker: a
+    forger's seal in a department's name here, its code in lower case, read as another region's (a reviewer,
+    fixrevpa R1); that one is red, 印章证书不是可信的制章机构签发."""
+    from tests.api.test_verification import foreign_sealer, license_pdf
+
+    theirs = "zzgw 制章者 (seal maker) 4B5C6D"
+    guangzhou = samples.uscc(905, region="440100")
+    base = license_pdf(running)
+
+    def sealed(name: str, uscc: str) -> bytes:
+        sealer = foreign_sealer(theirs, name, uscc, "电子证照专用章")
+        with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's event loop
+            return pool.submit(lambda: asyncio.run(sealer.seal(base, field_name="seal"))).result()
+
+    pdf = sealed("广州市市场监督管理局", guangzhou)
+    page.set_input_files("#pdf", {"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": pdf})
+    check(page, "by-pdf")
+    assert "发证部门不在本证照网关登记，可能是其他地区的证照" in verdict(page, "INDETERMINATE")
+    identity = (
+        f"未核验（印章证书不是本网关信任的制章机构签发的；证书上的发证机构统一社会信用代码为 {guangzhou}，"
+        "请与文件上印的发证机构核对是否一致；请向该发证机构所在地区的证照网关核验）"
+    )
+    assert finding_texts(page)[2] == identity
+    assert "没有可对照的证照" not in page.inner_text("#findings")
+    receipt_id = page.locator("#receipt-table td").first.inner_text()
+    page.fill("#receipt-id", receipt_id)
+    page.click("#by-receipt button[type=submit]")
+    page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.INDETERMINATE")
+    assert f"发证部门身份\t无法确定：{identity}\n" in page.inner_text("#review-table")
+
+    forged = sealed("济南市市场监督管理局", MARKET.lower())
+    page.set_input_files("#pdf", {"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": forged})
+    check(page, "by-pdf")
+    assert "印章证书不是可信的制章机构签发" in verdict(page, "FAILED")
+    assert finding_texts(page)[2].startswith("印章证书不是可信的制章机构签发")
+    assert "其他地区" not in page.inner_text("#result")
 
 
 def test_a_citizen_id_typed_in_full_width_digits_is_masked_as_a_half_width_one(

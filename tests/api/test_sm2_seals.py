@@ -424,16 +424,16 @@ def test_a_stamp_by_another_departments_seal_stays_sealed_by_another_once_that_s
     )
 
 
-def foreign_stamp(document: bytes, ca_name: str, issuer_uscc: str) -> bytes:
+def foreign_stamp(document: bytes, ca_name: str, issuer_uscc: str, issuer_name: str = "广州市市场监督管理局") -> bytes:
     """A GB/T 38540 stamp over ``document`` made under an SM2 seal-maker CA of its own (another deployment's, named
-    ``ca_name``), for the issuer ``issuer_uscc``."""
+    ``ca_name``), for the issuer ``issuer_name`` of code ``issuer_uscc``."""
     now = dt.datetime.now(dt.UTC)
     ca = SealMakerCA.create(ca_name, now - dt.timedelta(minutes=5), algorithm=SM2_SM3)
     maker_key, holder_key = Sm2Key.generate(), Sm2Key.generate()
 
     def certify(key: Sm2Key, seal_name: str) -> x509.Certificate:
         return ca.issue_seal_certificate(
-            issuer_name="广州市市场监督管理局",
+            issuer_name=issuer_name,
             issuer_uscc=issuer_uscc,
             seal_name=seal_name,
             public_key=key.public_key_der,
@@ -482,6 +482,40 @@ def test_a_stamp_of_another_registrys_seal_maker_is_undecided_as_its_identifier_
         report = verify_stamp(running, document, foreign_stamp(document, ca_name, issuer)).report
         assert (report.verdict, report.reason, report.issuer_identity.reason) == (FAILED, reason, reason), issuer
         assert report.status.reason == "NOT_A_REGISTERED_LICENSE"
+
+
+def test_a_forged_stamp_naming_a_department_here_in_another_form_stays_failed(running: RunningGateway) -> None:
+    """As for a sealed PDF: an untrusted stamp is another registry's (INDETERMINATE / NOT_IN_THIS_REGISTRY) only when
+    its signer certificate's organizationIdentifier is exactly a well-formed USCC, of no member nor of a region this
+    gateway's departments are in, and its organisation is no member's name. A forger's own SM2 seal maker certifying
+    济南市市场监督管理局 with its USCC in lower case, with a space or zero-width character, a made-up code, another
+    region's valid USCC, or a Jinan USCC of no member, got the amber verdict (a reviewer, fixrevpa R1): each is FAILED
+    / MAKER_UNTRUSTED_ROOT, as the exact code is. Another region's department stays INDETERMINATE."""
+    document = b"%PDF-1.7 a forged license document " + uuid.uuid4().bytes
+    theirs = "zzgw 制章者 (seal maker) 4B5C6D"
+    guangzhou = samples.uscc(904, region="440100")
+    jinan = samples.uscc(904, region="370100")
+    market = "济南市市场监督管理局"
+    forged = [
+        (market, MARKET),
+        (market, MARKET.lower()),
+        (market, MARKET + " "),
+        (market, MARKET + "\u200b"),
+        (market, "FORGED"),
+        (market, guangzhou),
+        ("济南市市场监督管理局\u3000", guangzhou),
+        ("济南市农业农村局", jinan),
+    ]
+    for name, uscc in forged:
+        report = verify_stamp(running, document, foreign_stamp(document, theirs, uscc, name)).report
+        assert (report.verdict, report.reason) == (FAILED, "MAKER_UNTRUSTED_ROOT"), (name, uscc)
+        assert (report.issuer_identity.result, report.issuer_identity.reason) == (FAILED, "MAKER_UNTRUSTED_ROOT")
+        assert report.status.reason == "NOT_A_REGISTERED_LICENSE"
+        statement = receipt_statement(running, report.receipt)
+        assert (statement["verdict"], statement["reason"]) == ("FAILED", "MAKER_UNTRUSTED_ROOT")
+    report = verify_stamp(running, document, foreign_stamp(document, theirs, guangzhou)).report
+    assert (report.verdict, report.reason) == (INDETERMINATE, "NOT_IN_THIS_REGISTRY")
+    assert receipt_statement(running, report.receipt)["query"]["signer_uscc"] == guangzhou
 
 
 def test_an_sm2_seals_revocation_is_published_with_the_sm2_seal_makers_trust_material(

@@ -857,8 +857,11 @@ def test_a_subject_rewritten_after_sealing_does_not_lend_a_document_another_lice
     assert json.loads(response.report.receipt.statement)["license"]["license_id"] == revoked_id
 
 
-def foreign_sealer(ca_name: str, issuer_name: str, issuer_uscc: str, seal_name: str) -> PdfSealer:
-    """A sealer with a key certified by a seal-maker CA made here, not the gateway's."""
+def foreign_sealer(
+    ca_name: str, issuer_name: str, issuer_uscc: str, seal_name: str, drawn: str | None = None
+) -> PdfSealer:
+    """A sealer with a key certified by a seal-maker CA made here, not the gateway's; its seal image shows
+    ``drawn``, else ``issuer_name``."""
     key = SoftwareKey.generate()
     now = dt.datetime.now(dt.UTC)
     other = SealMakerCA.create(ca_name, now)
@@ -870,7 +873,8 @@ def foreign_sealer(ca_name: str, issuer_name: str, issuer_uscc: str, seal_name: 
         not_before=now - dt.timedelta(minutes=5),
         not_after=now + dt.timedelta(days=30),
     )
-    return PdfSealer(key, cert, [other.intermediate], seal_png=draw_seal(issuer_name, seal_name), timestamper=None)
+    png = draw_seal(drawn or issuer_name, seal_name)
+    return PdfSealer(key, cert, [other.intermediate], seal_png=png, timestamper=None)
 
 
 def draw_over(pdf: bytes, field_name: str) -> bytes:
@@ -1154,6 +1158,57 @@ def test_a_document_of_another_registrys_seal_maker_is_undecided_as_its_identifi
         report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
         assert (report.verdict, report.reason, report.issuer_identity.reason) == (FAILED, reason, reason), issuer
         assert report.status.reason == "NOT_A_REGISTERED_LICENSE"
+
+
+def test_a_forged_seal_naming_a_department_here_in_another_form_stays_failed(running: RunningGateway) -> None:
+    """An untrusted seal is another registry's (INDETERMINATE / NOT_IN_THIS_REGISTRY) only when its certificate's
+    organizationIdentifier is exactly a well-formed USCC, of no member nor of a region this gateway's departments
+    are in, and its organisation is no member's name. A forger's own CA certifying 济南市市场监督管理局, a
+    department here, with its USCC in lower case, with a space or a zero-width character after it, with a made-up
+    code, with another region's valid USCC, or with a Jinan USCC of no member got the amber verdict, 可能是其他地区
+    的证照 (a reviewer, fixrevpa R1): each is FAILED / UNTRUSTED_ROOT, as the exact code is, its status
+    NOT_A_REGISTERED_LICENSE. Another region's department under its own seal maker stays INDETERMINATE, its receipt's
+    query naming the USCC its certificate gives (``signer_uscc``, as a stamp's), for the clerk to compare."""
+    theirs = "zzgw 制章者 (seal maker) 4B5C6D"
+    guangzhou = samples.uscc(904, region="440100")  # no member here, nor of a region of this gateway's departments
+    jinan = samples.uscc(904, region="370100")  # a Jinan code of no member
+    with running.gateway.db.unit_of_work() as uow:
+        assert uow.members.get(guangzhou) is None and uow.members.get(jinan) is None
+    market = "济南市市场监督管理局"
+    forged = [
+        (market, MARKET),
+        (market, MARKET.lower()),
+        (market, MARKET + " "),
+        (market, " " + MARKET),
+        (market, MARKET + "\u200b"),
+        (market, "FORGED"),
+        (market, guangzhou),  # a member's name with a valid code of no member
+        (market + " ", guangzhou),  # the name in another form
+        ("济南市市场监督管理局\u200b", guangzhou),
+        ("济南市农业农村局", jinan),  # no member's name, a code of this gateway's region
+    ]
+    for name, uscc in forged:
+        sealer = foreign_sealer(theirs, name, uscc, "电子证照专用章", drawn=market)
+        pdf = asyncio.run(sealer.seal(license_pdf(running), field_name="seal"))
+        report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+        assert (report.verdict, report.reason) == (FAILED, "UNTRUSTED_ROOT"), (name, uscc)
+        assert (report.issuer_identity.result, report.issuer_identity.reason) == (FAILED, "UNTRUSTED_ROOT")
+        assert (report.status.result, report.status.reason) == (INDETERMINATE, "NOT_A_REGISTERED_LICENSE")
+        assert "印章证书不是可信的制章机构签发的" in report.issuer_identity.detail
+        statement = receipt_statement(running, report.receipt)
+        assert (statement["verdict"], statement["reason"]) == ("FAILED", "UNTRUSTED_ROOT")
+        assert "signer_uscc" not in statement["query"]
+    sealer = foreign_sealer(theirs, "广州市市场监督管理局", guangzhou, "电子证照专用章")
+    pdf = asyncio.run(sealer.seal(license_pdf(running), field_name="seal"))
+    report = verifier(running).VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
+    assert (report.verdict, report.reason) == (INDETERMINATE, "NOT_IN_THIS_REGISTRY")
+    assert (report.issuer_identity.result, report.issuer_identity.reason) == (INDETERMINATE, "NOT_IN_THIS_REGISTRY")
+    statement = receipt_statement(running, report.receipt)
+    assert statement["query"] == {
+        "by": "document",
+        "document_sha256": hashlib.sha256(pdf).hexdigest(),
+        "signer_uscc": guangzhou,
+    }
 
 
 def _signer_info(pdf: bytes) -> cms.SignerInfo:
