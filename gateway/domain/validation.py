@@ -294,7 +294,11 @@ def validate_issue(
                 _said("流水号须为1至32位数字或字母", "serial must be 1-32 characters of 0-9A-Z"),
             )
         )
-    elif serial and (personal := serial_personal_data(serial, draft.license_number, draft.holder_code, today=today)):
+    elif serial and (
+        personal := serial_personal_data(
+            serial, draft.license_number, draft.holder_code, _written_fields(license_type, draft.fields), today=today
+        )
+    ):
         zh, en = personal
         errors.append(
             _v(
@@ -343,31 +347,64 @@ def validate_issue(
     )
 
 
-_SERIAL_DIGITS_RE = re.compile(r"[0-9]+X?")
-_SERIAL_MOBILE_RE = re.compile(r"[A-Z]*(?:86)?1[3-9][0-9]{9}[A-Z]*\Z")
+_SERIAL_CITIZEN_ID_IN = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
+_SERIAL_MOBILE_IN = re.compile(r"(?<![0-9])(?:86)?(1[3-9][0-9]{9})(?![0-9])")
+_SERIAL_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u00b7\u30fb()（）+]")
+SERIAL_LICENSE_NUMBER_HELD = 6
+"""The shortest license number a serial is refused for holding (``2024`` + ``000123``): a shorter one is found in a
+serial of the issuer's own numbering by chance; a serial that is the license number is refused whatever its length."""
+
+
+def _written_fields(license_type: LicenseType, fields: Mapping[str, str]) -> dict[str, str]:
+    """The fields a person's number may be written in (text, a 公民身份号码), not an amount, a count or a date: a
+    注册资本 of 13800000000 is no mobile number."""
+    kinds = {spec.key: spec.value_type for spec in license_type.fields}
+    return {
+        key: value
+        for key, value in fields.items()
+        if isinstance(value, str) and kinds.get(key) in (ValueType.STRING, ValueType.CITIZEN_ID)
+    }
 
 
 def serial_personal_data(
-    serial: str, license_number: str, holder_code: str, *, today: dt.date | None = None
+    serial: str,
+    license_number: str,
+    holder_code: str,
+    fields: Mapping[str, str] | None = None,
+    *,
+    today: dt.date | None = None,
 ) -> tuple[str, str] | None:
-    """What personal data a serial (流水号, upper case, of ``0-9A-Z``) holds, in Chinese and English, or None. The
-    serial is part of the license identifier, which every receipt of the license carries in clear and every member
-    watching the type receives (``WatchLicenseChanges``): a 居民身份证 issued with the holder's 公民身份号码 as its
-    serial had given a partner province the number of every card (a reviewer of the partner role, R1).
+    """What personal data of the license's own a serial (流水号, upper case, of ``0-9A-Z``) holds, in Chinese and
+    English, or None. The serial is part of the license identifier, which every receipt of the license carries in
+    clear and every member watching the type receives (``WatchLicenseChanges``): a 居民身份证 issued with the
+    holder's 公民身份号码 as its serial had given a partner province the number of every card (a reviewer of the
+    partner role, R1).
 
-    Refused: a run of digits, between letters or the serial's ends, that is a 公民身份号码 (18 characters whose
-    region, birth date and check character hold: ``ID370102196306068630``); a serial whose digits are a mobile
-    number, letters before or after them only (``13800138000``, ``SJ13800138000``); a serial that is the license
-    number or the holder's code, whatever they are (receipts name neither in clear). An 11-digit run between letters
-    is not read as a mobile number, as in free text: one uppercase UUID in 650 holds one."""
-    for run in _SERIAL_DIGITS_RE.findall(serial):
-        if len(run) == 18 and citizen_id_problem(run, today=today) is None:
-            return "公民身份号码", "a citizen ID number"
-    if _SERIAL_MOBILE_RE.match(serial):
+    Refused: a serial that holds, anywhere in it, the holder's code or the license number when it is a 公民身份号码
+    (``37010219630606863001``, ``2024370102196306068630``), or a 公民身份号码 or a mobile number that one of the
+    license's fields states (a 出生医学证明's mother's, a 联系电话), spaces, dashes and +86 apart; one that holds the
+    license number (of at least ``SERIAL_LICENSE_NUMBER_HELD`` characters); one that is the license number or the
+    holder's code, whatever they are (receipts name neither in clear). A serial is not refused for digits that only
+    look like a 公民身份号码 or a mobile number: region, date and sequence serials (``370100201109195084``, one in 11
+    of them) and 2013-2019 date serials (``19092865706``) had been refused so, their issuers' whole back catalogues
+    with them (a review of the fixes, R2 and R3)."""
+    number, code = normal_number(license_number), normal_number(holder_code)
+    citizen_ids = {c for c in (number, code) if citizen_id_problem(c, today=today) is None}
+    mobiles: set[str] = set()
+    for value in (fields or {}).values():
+        folded = unicodedata.normalize("NFKC", value).upper()
+        for form in (folded, _SERIAL_SEPARATORS.sub("", folded)):  # "房号 1203 138…" either way
+            citizen_ids.update(
+                c for c in _SERIAL_CITIZEN_ID_IN.findall(form) if citizen_id_problem(c, today=today) is None
+            )
+            mobiles.update(_SERIAL_MOBILE_IN.findall(form))
+    if any(c in serial for c in citizen_ids):
+        return "公民身份号码", "a citizen ID number"
+    if any(m in serial for m in mobiles):
         return "手机号码", "a mobile number"
-    if serial == normal_number(license_number):
+    if number and (serial == number or (len(number) >= SERIAL_LICENSE_NUMBER_HELD and number in serial)):
         return "证照编号", "the license number"
-    if serial == normal_number(holder_code):
+    if code and serial == code:
         return "持证主体代码", "the holder's code"
     return None
 

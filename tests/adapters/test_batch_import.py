@@ -172,24 +172,36 @@ def test_a_serial_holding_personal_data_fails_its_line_and_the_others_go_in(
     running: RunningGateway, tmp_path: Path
 ) -> None:
     """A serial becomes part of the license identifier, which receipts and watching members get in clear: a line
-    whose serial is a mobile number, holds a 公民身份号码, or is the license number fails BAD_SERIAL, naming the field,
-    as IssueLicense refuses it (a reviewer of the partner role, R1); a serial of the issuer's own numbering goes in."""
-    first, second, third, fourth = permits(4, uuid.uuid4().hex[:8].upper(), start=400)
+    whose serial holds a mobile number or a 公民身份号码 the license states, or is the license number, fails
+    BAD_SERIAL, naming the field, as IssueLicense refuses it (a reviewer of the partner role, R1); a serial of the
+    issuer's own numbering goes in, though its digits look like a mobile number or a 公民身份号码: a 2013-2019 date
+    and sequence, a Hebei region and sequence, a region, date and sequence had failed every line of such a back
+    catalogue (a review of the fixes, R3)."""
+    first, second, third, fourth, fifth, sixth, seventh = permits(7, uuid.uuid4().hex[:8].upper(), start=400)
+    tail = f"{uuid.uuid4().int % 1000:03d}"
     first["serial"] = "SC" + uuid.uuid4().hex[:12].upper()
+    second["fields"] = {**second["fields"], "production_address": "济南市章丘区工业园2号（电话 139 1234 5678）"}
     second["serial"] = "13912345678"
-    third["serial"] = "JS37010219900101001X"  # a 公民身份号码 after letters
+    third["fields"] = {**third["fields"], "production_address": "济南市章丘区工业园3号（负责人 37010219900101001X）"}
+    third["serial"] = "JS37010219900101001X01"  # a 公民身份号码 the license states, after letters, before digits
     fourth["license_number"] = fourth["license_number"].replace("-", "")
     fourth["serial"] = fourth["license_number"]
+    fifth["serial"] = "19092800" + tail  # YYMMDD and a sequence: 11 digits from 19
+    sixth["serial"] = "13010000" + tail  # a Hebei region and a sequence
+    seventh["serial"] = "37010020110919" + tail + "4"  # a region, a date and a sequence, 18 digits
     report = import_file(
-        write_jsonl(tmp_path / "serials.jsonl", [json.dumps(r) for r in (first, second, third, fourth)]),
+        write_jsonl(
+            tmp_path / "serials.jsonl",
+            [json.dumps(r) for r in (first, second, third, fourth, fifth, sixth, seventh)],
+        ),
         factory(running),
     )
-    assert report.created == 1
     assert [(f.line, f.field, f.reason) for f in report.failures] == [
         (2, "serial", "BAD_SERIAL"),
         (3, "serial", "BAD_SERIAL"),
         (4, "serial", "BAD_SERIAL"),
     ]
+    assert report.created == 4
     assert "第 2 行 serial BAD_SERIAL：流水号中不能填写手机号码（" in summary(report)
     assert "第 3 行 serial BAD_SERIAL：流水号中不能填写公民身份号码（" in summary(report)
     assert "第 4 行 serial BAD_SERIAL：流水号中不能填写证照编号（" in summary(report)

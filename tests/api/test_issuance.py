@@ -286,17 +286,33 @@ def test_a_serial_holding_personal_data_is_refused_by_issue_and_batch(running: R
     """A license's serial is part of its identifier, which every receipt carries in clear and every member watching
     the type receives: a 居民身份证 issued under the holder's 公民身份号码 as serial had given a partner province's
     gateway, through WatchLicenseChanges, the number of every card (a reviewer of the partner role, R1). A serial
-    that is or holds a 公民身份号码, that is a mobile number, or that is the license number or the holder's code is
-    INVALID_ARGUMENT / BAD_SERIAL, in IssueLicense and in BatchIssueLicenses alike, and nothing is issued; a UUID or
-    a serial of the issuer's own numbering still is."""
+    that holds the holder's 公民身份号码 anywhere (the number and the card's sequence, a year and the number: a
+    review of the fixes, R2), a 公民身份号码 or a mobile number a field states, or the license number, or that is the
+    holder's code, is INVALID_ARGUMENT / BAD_SERIAL, in IssueLicense and in BatchIssueLicenses alike, and nothing is
+    issued; a UUID or a serial of the issuer's own numbering still is, though its digits look like a mobile number or
+    a 公民身份号码 (a 2013-2019 date and sequence, a region, date and sequence: R3)."""
     permit = unique(samples.food_permit(91))
     plain = permit["license_number"].replace("-", "")  # a number a serial can be: 0-9A-Z
     business = unique(samples.business_license(91))
+    wed = unique(samples.marriage_certificate(91))
+    called = {
+        **permit,
+        "fields": {**permit["fields"], "production_address": "济南市章丘区工业园1号（电话 138-0013-8000）"},
+    }
     refused = [
         (POLICE, _card_with_serial(lambda code: code), "公民身份号码", "a citizen ID number"),
         (POLICE, _card_with_serial(lambda code: f"ID{code.lower()}V1"), "公民身份号码", "a citizen ID number"),
-        (MARKET, {**permit, "serial": "13800138000"}, "手机号码", "a mobile number"),
-        (MARKET, {**permit, "serial": "SJ8615912345678"}, "手机号码", "a mobile number"),
+        (POLICE, _card_with_serial(lambda code: code + "01"), "公民身份号码", "a citizen ID number"),
+        (POLICE, _card_with_serial(lambda code: "2024" + code), "公民身份号码", "a citizen ID number"),
+        (
+            CIVIL,
+            {**wed, "serial": "JH" + wed["fields"]["wife_citizen_id"] + "1"},
+            "公民身份号码",
+            "a citizen ID number",
+        ),
+        (MARKET, {**called, "serial": "13800138000"}, "手机号码", "a mobile number"),
+        (MARKET, {**called, "serial": "SJ8613800138000"}, "手机号码", "a mobile number"),
+        (MARKET, {**permit, "license_number": plain, "serial": "2024" + plain}, "证照编号", "the license number"),
         (MARKET, {**permit, "license_number": plain, "serial": plain.lower()}, "证照编号", "the license number"),
         # a business license's number is its holder's USCC: said as the license number, looked at first
         (MARKET, {**business, "serial": business["holder"]["code"]}, "证照编号", "the license number"),
@@ -327,6 +343,14 @@ def test_a_serial_holding_personal_data_is_refused_by_issue_and_batch(running: R
     assert LicenseId.parse(issued.license_id).serial == own.upper()
     card = _card_with_serial(lambda code: "GA" + code[:6] + uuid.uuid4().hex[:12].upper())
     assert LicenseId.parse(issue(running, card, POLICE).license.license_id).serial == card["serial"]
+    # numbering schemes whose digits look like a mobile number or a 公民身份号码, and no number of this license's
+    tail = f"{uuid.uuid4().int % 1000:03d}"
+    for n, serial in enumerate(
+        ("190928" + "00" + tail, "XK150612" + "00" + tail, "130100" + "00" + tail, "370100201109195084")
+    ):
+        record = unique(samples.food_permit(92 + n))
+        issued = issue(running, {**record, "serial": serial}, MARKET).license
+        assert LicenseId.parse(issued.license_id).serial == serial
 
 
 def test_long_bad_input_is_answered_with_its_error_not_a_metadata_overflow(running: RunningGateway) -> None:

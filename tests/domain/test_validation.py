@@ -519,25 +519,41 @@ def test_a_serial_in_lower_case_is_the_identifiers_in_upper_case() -> None:
 
 
 def test_what_personal_data_a_serial_holds() -> None:
-    """A serial is one token of 0-9A-Z, so a number in it is a run of digits between letters or its ends: one of 18
-    characters that is a 公民身份号码 is refused wherever it stands, a mobile number only when it is the serial's
-    digits (an 11-digit run between a UUID's letters is chance: one uppercase UUID in 650 holds one), and the license
-    number and the holder's code as they are (a reviewer of the partner role, R1)."""
+    """A serial is refused for the license's own personal data anywhere in it: the holder's code or the license
+    number when it is a 公民身份号码 (``<number>01``, ``2024<number>`` had passed, as only whole 18-digit runs were
+    read: a review of the fixes, R2), a 公民身份号码 or a mobile number a field states, the license number; and for
+    being the license number or the holder's code. Digits that only look like a 公民身份号码 or a mobile number are
+    a numbering scheme's: region, date and sequence, a 2013-2019 date and sequence (R3)."""
     code = "37010219900101001X"
-    for serial in (code, f"ID{code}", f"{code}V1", "A" + code + "B"):
-        assert serial_personal_data(serial, "", "", today=TODAY) == ("公民身份号码", "a citizen ID number"), serial
-    for serial in ("13800138000", "8613800138000", "SJ13800138000", "13800138000A"):
-        assert serial_personal_data(serial, "", "", today=TODAY) == ("手机号码", "a mobile number"), serial
+    for serial in (code, f"ID{code}", f"{code}V1", "A" + code + "B", code + "01", "2024" + code):
+        assert serial_personal_data(serial, "", code, today=TODAY) == ("公民身份号码", "a citizen ID number"), serial
+        assert serial_personal_data(serial, code.lower(), "", today=TODAY)[0] == "公民身份号码", serial
+        wife = {"wife_citizen_id": code.lower()}
+        assert serial_personal_data(serial, "J1", "370102198001011234", wife, today=TODAY)[0] == "公民身份号码"
+    phone = {"contact": "联系电话：+86 138-0013-8000", "other": "房号 1203 13912345678"}
+    for serial in ("13800138000", "8613800138000", "SJ13800138000", "1380013800001", "A13912345678"):
+        assert serial_personal_data(serial, "", "", phone, today=TODAY) == ("手机号码", "a mobile number"), serial
+        assert serial_personal_data(serial, "", "", today=TODAY) is None, serial  # no field states it
     assert serial_personal_data("SC10637010000010", "sc1063701 0000010", "", today=TODAY)[0] == "证照编号"
+    assert serial_personal_data("2024000123", "000123", "", today=TODAY)[0] == "证照编号"
+    assert serial_personal_data("12", "12", "", today=TODAY)[0] == "证照编号"
+    assert serial_personal_data("2024000012", "12", "", today=TODAY) is None  # a short number, held by chance
     wide = "９１３７０１００ＭＡ３Ｃ４Ｋ７Ｌ６Ｍ"
     assert serial_personal_data("91370100MA3C4K7L6M", "", wide, today=TODAY)[0] == "持证主体代码"
     for serial in (
         "B4A7B76A473E420B9C18B081CE991CCC",
-        "AB13800138000CD4E5F60718293A4B5C",  # a UUID's 11 digits between letters, and other digits
-        "3701022019120300012345",  # region, date and sequence: 22 digits, no 公民身份号码 run
-        "137010219900101001X",  # a run of 19, not a 公民身份号码
+        "AB13800138000CD4E5F60718293A4B5C",
+        "3701022019120300012345",
+        "137010219900101001X",
         "2024000001",
         "0MWR2CLPAMQZZLSQ1JX6",
+        "370100201109195084",  # region, date and sequence that passes as a 公民身份号码: one in 11 of them
+        "37010219900101001X",  # a 公民身份号码, but not this license's
+        "19092865706",  # a 2013-2019 date and sequence: had been read as a mobile number
+        "XK13080338813",
+        "13010091113",  # a Hebei region and a sequence
+        "13800138000",
+        "91370100MA3C4K7L6M01",  # the holder's USCC with a sequence: no personal data
     ):
         assert serial_personal_data(serial, "SC10637010000010", "91370100MA3C4K7L6M", today=TODAY) is None, serial
 
