@@ -281,8 +281,8 @@ class _Pending:
     """The earlier item of the batch with the same request, whose outcome is its own (``_as_repeat``)."""
     committing: bool = False
     """Its prepared license was in a transaction whose commit was asked for: one that went through though its
-    connection was lost (PostgreSQL committed, the answer lost) is found by the next try as this item's own
-    (``_created_by``)."""
+    connection was lost (PostgreSQL committed, the answer lost) is found by the next try as this item's own, its id
+    and sealing time this call's (``_created_by``)."""
 
 
 class IssuanceService:
@@ -1367,8 +1367,17 @@ def _seals_revoked(uow: UnitOfWork, sealed: Sequence[tuple[License, LicenseDocum
 def _created_by(item: _Pending, stored: License) -> bool:
     """Whether ``stored``, the license ``item``'s request id names, is the one this call prepared and asked to commit:
     a try whose connection was lost at the commit, which PostgreSQL had made, is found by the next try, and a license
-    this very call created had been answered ``created`` false (a batch import counted it 此前已有; a reviewer, R3)."""
-    return item.committing and item.license is not None and stored.license_id == item.license.license_id
+    this very call created had been answered ``created`` false (a batch import counted it 此前已有; a reviewer, R3).
+    The same id is not enough: with a serial the issuer gives, another call of the same request (a second import of
+    the file, a client's retry after a timeout) prepares the very id, and commits it while this call's commit never
+    reached the database; both had answered created (a reviewer, R1). Its sealing time is this call's own clock
+    reading, to the microsecond, which no other call's license has."""
+    return (
+        item.committing
+        and item.license is not None
+        and stored.license_id == item.license.license_id
+        and stored.created_at == item.license.created_at
+    )
 
 
 def _as_repeat(outcome: IssueResult | ZzgwError) -> IssueResult | ZzgwError:

@@ -2291,6 +2291,55 @@ def test_lines_a_commit_made_though_its_connection_was_lost_are_said_issued(
     assert (report.created, report.existing, report.answers_lost, report.failed) == (3, 2, 0, 0)
 
 
+def test_a_second_try_does_not_claim_licenses_another_import_of_the_same_serials_committed(
+    running: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import whose commit never reached the database (its connection lost before it) while another import of the
+    same file, serials given, committed those lines: the second try finds them by their request ids under the very
+    license ids it had prepared (issuer, type and serial). It had answered them created true, so both imports counted
+    the same three licenses 新签发 (a reviewer, R1); the licenses are the other import's, 此前已有 to this one."""
+    import psycopg
+
+    from gateway.services import issuance
+    from gateway.services.issuance import IssuanceService
+
+    tag = uuid.uuid4().hex[:8].upper()
+    records = [{**r, "serial": f"SC{tag}{i:04d}"} for i, r in enumerate(permits(3, tag))]
+    path = write_jsonl(tmp_path / "same.jsonl", [json.dumps(r, ensure_ascii=False) for r in records])
+    original = IssuanceService._commit_issues
+    original_lost = issuance.connection_lost
+    lost: list[bool] = []
+    other: list[Any] = []
+
+    def lose_before_commit(self: IssuanceService, uow: Any, *args: Any) -> None:
+        if lost:
+            return original(self, uow, *args)
+        lost.append(True)
+        original_commit = uow.commit
+
+        def fail_commit() -> None:
+            uow.rollback()  # the commit never reached the server
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+        uow.commit = fail_commit
+        try:
+            original(self, uow, *args)
+        finally:
+            uow.commit = original_commit
+
+    def other_import_meanwhile(exc: BaseException) -> bool:
+        if not other:  # between the tries, the write lock released (SQLite's is the process's own)
+            other.append(import_file(path, factory(running)))
+        return original_lost(exc)
+
+    monkeypatch.setattr(IssuanceService, "_commit_issues", lose_before_commit)
+    monkeypatch.setattr(issuance, "connection_lost", other_import_meanwhile)
+    report = import_file(path, factory(running))
+    assert lost == [True]
+    assert (other[0].created, other[0].existing, other[0].failed) == (3, 0, 0)
+    assert (report.created, report.existing, report.answers_lost, report.failed) == (0, 3, 0, 0)
+
+
 def test_lines_whose_answers_were_lost_that_cannot_be_placed_are_said_apart(tmp_path: Path) -> None:
     """A line sent again after its answer was lost, answered "already there" by a license the import cannot place
     before or after its line was sent (no license this run created gives the gateway's clock), is counted apart: issued
