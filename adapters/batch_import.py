@@ -1719,5 +1719,10 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
             f"（the {counted(report.duplicates, 'line')} repeating an earlier one, DUPLICATE_LINE, are in "
             f"{failure_file}, each naming the line it repeats）"
         )
+    elif report.duplicates > len(report.repeats_named):  # the summary named the first few, 等 (a reviewer, R3)
+        lines.append(
+            "加 --failures FILE 可将每行重复写入文件，各注明与之相同的前面一行（--failures FILE writes every line "
+            "repeating an earlier one to a file, each naming the line it repeats）"
+        )
     # a key or message may hold what no terminal can print (a lone surrogate from a JSON escape)
     return "\n".join(lines).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -409,6 +409,34 @@ def test_a_line_repeating_an_earlier_one_is_said_apart_naming_it(
     assert summary(again).startswith("共 8 行：新签发 0 件，此前已有 6 件，失败 0 行，另有 2 行与前面的行重复（")
 
 
+def test_repeats_past_those_named_say_how_to_see_every_one(running: RunningGateway, tmp_path: Path) -> None:
+    """More lines repeating earlier ones than the summary names (five, then 等), run without --failures: nothing said
+    how to see the rest, as failed lines past the 50th are told (a reviewer, R3). The summary now says --failures FILE
+    lists every one; with five or fewer, all named, or with a failures file, it does not."""
+    records = permits(7, uuid.uuid4().hex[:8].upper())
+    path = write_jsonl(tmp_path / "twice.jsonl", [json.dumps(r, ensure_ascii=False) for r in records * 2])
+    hint = (
+        "加 --failures FILE 可将每行重复写入文件，各注明与之相同的前面一行（--failures FILE writes every line "
+        "repeating an earlier one to a file, each naming the line it repeats）"
+    )
+    report = import_file(path, factory(running))
+    assert (report.lines, report.created, report.existing, report.failed, report.duplicates) == (14, 7, 0, 0, 7)
+    said = summary(report).splitlines()
+    pairs = "；".join(f"第 {line} 行同第 {line - 7} 行" for line in range(8, 13))
+    assert f"另有 7 行与前面的行重复（{pairs}等），未再发送" in said[0], said
+    assert said[1:] == [hint], said
+    failures = tmp_path / "fail.jsonl"
+    with FailureFile(failures) as written:
+        again = import_file(path, factory(running), failure_file=written)
+    said = summary(again, failure_file=failures).splitlines()
+    assert hint not in said and f"7 行重复（DUPLICATE_LINE）已写入 {failures}" in said[1], said
+    assert len(failures.read_text(encoding="utf-8").splitlines()) == 7
+    five = write_jsonl(tmp_path / "five.jsonl", [json.dumps(r, ensure_ascii=False) for r in records + records[:5]])
+    named = import_file(five, factory(running))
+    assert (named.duplicates, len(named.repeats_named)) == (5, 5)
+    assert summary(named).splitlines()[1:] == []
+
+
 def test_the_requests_an_import_remembers_take_little_memory() -> None:
     """Every request a run sent is remembered by a digest with its first line (``_SeenRequests``): 2 million lines
     take 64 MB."""
