@@ -6,13 +6,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import insert, text
 
 from gateway.store.database import Database
-from gateway.store.models import Base, ReceiptRow
-from tests.conftest import backend_params, fresh_database, migrate_to
+from gateway.store.models import AccessRecordRow, ReceiptRow
+from tests.conftest import backend_params, fresh_database, migrate_to, schema_differences
 
 
 @pytest.mark.parametrize("kind", backend_params())
@@ -22,8 +20,7 @@ def test_migrations_match_the_models(kind: str, tmp_path: Path) -> None:
         try:
             db.migrate()
             with db.engine.connect() as connection:
-                context = MigrationContext.configure(connection, opts={"compare_type": True})
-                differences = [d for d in compare_metadata(context, Base.metadata) if "alembic_version" not in str(d)]
+                differences = schema_differences(connection)
         finally:
             db.dispose()
     assert differences == []
@@ -95,5 +92,59 @@ def test_access_records_stored_before_0038_still_check_beside_a_seals_use(kind: 
             with db.unit_of_work() as uow:
                 (third,) = uow.audit.page(2, 10)
             assert (third.entry.seal_id, third.entry.document_sha256) == ("S1", "a" * 64)
+        finally:
+            db.dispose()
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_an_access_records_reason_of_500_characters_is_kept_across_0041_without_a_rebuild_on_sqlite(
+    kind: str, tmp_path: Path
+) -> None:
+    """Schema 0041 widened an access record's reason to 500 characters. On SQLite, which does not enforce a VARCHAR's
+    length, it rebuilt the audit trail's table whole for nothing: minutes over tens of millions of records, the file
+    left half again as large, and not a line said (a reviewer, R2). The table is now left as it was there (its pages
+    untouched, none freed), and PostgreSQL widens the column; both keep the records and take a reason of 500."""
+    at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+    def record(seq: int, reason: str) -> dict[str, object]:
+        return dict(
+            seq=seq, at=at, caller="c", operator="", action="GET_LICENSE_DATA", matter_code="", purpose="",
+            license_id="L", issuer_code="I", holder_code="H", decision="PERMITTED", reason=reason, receipt_id="",
+            prev_hash=b"p", hash=b"h",
+        )  # fmt: skip
+
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        try:
+            migrate_to(db, "0040")
+            with db.engine.begin() as connection:
+                connection.execute(
+                    insert(AccessRecordRow.__table__), [record(seq, f"approval=A{seq}") for seq in range(1, 3001)]
+                )
+
+            def table() -> tuple[object, ...]:
+                with db.engine.connect() as connection:
+                    if kind != "sqlite":
+                        return ()
+                    return (
+                        connection.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'access_records'")),
+                        connection.scalar(text("PRAGMA page_count")),
+                        connection.scalar(text("PRAGMA freelist_count")),
+                    )
+
+            before = table()
+            db.migrate()
+            assert db.schema_revision() == "0041"
+            assert table() == before  # SQLite: the same table, the same pages, none freed
+            if kind == "sqlite":
+                assert "VARCHAR(64)" in str(before[0])
+            with db.engine.begin() as connection:
+                connection.execute(insert(AccessRecordRow.__table__), [record(3001, "approval=" + "A" * 491)])
+                kept = connection.execute(
+                    text("SELECT seq, reason FROM access_records WHERE seq IN (1, 3000, 3001) ORDER BY seq")
+                ).all()
+                assert connection.scalar(text("SELECT count(*) FROM access_records")) == 3001
+                assert schema_differences(connection) == []
+            assert [(seq, len(reason)) for seq, reason in kept] == [(1, 11), (3000, 14), (3001, 500)]
         finally:
             db.dispose()
