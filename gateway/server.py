@@ -1089,11 +1089,19 @@ class UpgradeSteps:
         if self.before < CONSENT_FIELDS_REVISION:
             if self.catalog is not None:
                 self.consents_recorded, self.consents_from_served = _record_granted_fields(units, self.catalog)
-            self.consents_left = _consents_unrecorded(units)
+            self.consents_left = _unrecorded(
+                units,
+                lambda uow, after, limit: uow.consents.without_granted_fields(after=after, limit=limit),
+                key=lambda c: c.consent_id,
+            )
         if self.before < APPROVAL_FIELDS_REVISION:
             if self.catalog is not None:
                 self.approvals_recorded, self.approvals_from_served = _record_approved_full_fields(units, self.catalog)
-            self.approvals_left = _approvals_unrecorded(units)
+            self.approvals_left = _unrecorded(
+                units,
+                lambda uow, after, limit: uow.access_requests.approved_without_full_fields(after=after, limit=limit),
+                key=lambda r: r.request_id,
+            )
 
 
 AUDIT_HEAD_REVISION = "0022"
@@ -1469,12 +1477,15 @@ def _record_granted_fields(units: UnitsOfWork, catalog: Catalog) -> tuple[int, b
     return recorded, served
 
 
-def _consents_unrecorded(units: UnitsOfWork) -> int:
-    """How many consents have no ``granted_fields`` (``UpgradeSteps.consents_left``)."""
+def _unrecorded(
+    units: UnitsOfWork, page: Callable[[UnitOfWork, str, int], Sequence[_Row]], *, key: Callable[[_Row], str]
+) -> int:
+    """How many rows ``page`` finds after a key, as ``_backfill`` goes through them, reading only: the consents left
+    with no ``granted_fields``, the approvals with no ``approved_full_fields`` (``UpgradeSteps``)."""
     left, after = 0, ""
     with units.unit_of_work() as uow:
-        while found := uow.consents.without_granted_fields(after=after, limit=5_000):
-            left, after = left + len(found), found[-1].consent_id
+        while found := page(uow, after, 5_000):
+            left, after = left + len(found), key(found[-1])
     return left
 
 
@@ -1497,15 +1508,6 @@ def _record_approved_full_fields(units: UnitsOfWork, catalog: Catalog) -> tuple[
         key=lambda r: r.request_id,
     )
     return recorded, served
-
-
-def _approvals_unrecorded(units: UnitsOfWork) -> int:
-    """How many approvals have no ``approved_full_fields`` (``UpgradeSteps.approvals_left``)."""
-    left, after = 0, ""
-    with units.unit_of_work() as uow:
-        while found := uow.access_requests.approved_without_full_fields(after=after, limit=5_000):
-            left, after = left + len(found), found[-1].request_id
-    return left
 
 
 def _vouch_statuses(units: UnitsOfWork, memos: SealMemos, *, progress: Callable[[int], object] | None = None) -> int:

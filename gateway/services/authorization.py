@@ -85,6 +85,7 @@ from gateway.domain.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    ZzgwError,
     invalid,
 )
 from gateway.domain.guardianship import (
@@ -462,19 +463,24 @@ class AuthorizationService:
         # authorised as anyone's (ADR 0011), and the approval is on the record
         issuer_code = _owning_issuer(license_type, issuer_code)
         material = _material(matter, license_type)
+
+        def on_the_holders_log(refused: ZzgwError, license: License) -> None:
+            """A refusal of a request asked of one holder's license, on the holder's log, as a type the matter does
+            not use is (found by a black-box tester)."""
+            self._audit.refuse(
+                caller,
+                use,
+                refused.reason,
+                AuditAction.REQUEST_ACCESS,
+                UseTarget(license_id=license.license_id),
+                subjects=self._subjects,
+            )
+
         try:
             wanted = _requested_fields(license_type, material, fields)
         except (InvalidRequestError, PermissionDeniedError) as refused:
-            if license is not None and refused.reason in _LOGGED_FIELD_REFUSALS:  # asked of one holder's license
-                # on the holder's log, as a type the matter does not use is (found by a black-box tester)
-                self._audit.refuse(
-                    caller,
-                    use,
-                    refused.reason,
-                    AuditAction.REQUEST_ACCESS,
-                    UseTarget(license_id=license.license_id),
-                    subjects=self._subjects,
-                )
+            if license is not None and refused.reason in _LOGGED_FIELD_REFUSALS:
+                on_the_holders_log(refused, license)
             raise
         now = self._clock.now()
         if license is not None:  # judged by its version in force, as GrantConsent judges a license it names
@@ -482,15 +488,8 @@ class AuthorizationService:
                 current = _in_force(uow, license) or license
             try:
                 _check_in_force(current, now.astimezone(CHINA_TZ).date(), "license_id", _TO_REQUEST)
-            except ConflictError as refused:  # asked of one holder's license: on their log, as the refusals above
-                self._audit.refuse(
-                    caller,
-                    use,
-                    refused.reason,
-                    AuditAction.REQUEST_ACCESS,
-                    UseTarget(license_id=license.license_id),
-                    subjects=self._subjects,
-                )
+            except ConflictError as refused:
+                on_the_holders_log(refused, license)
                 raise
         request = StoredAccessRequest(
             request_id=self._ids(),
