@@ -732,6 +732,24 @@ def _catalog_warnings(found: InitReport | CatalogFindings) -> list[str]:
             f"({', '.join(found.matters_unhandled)}): a matter names the department that handles it by the member's "
             "name (see `zzgw members`); until it matches, no one can verify or read data under it"
         )
+    remedy = (
+        "give the member the role CONSUMER in the members file (`zzgw init --adopt-members`), or name the department "
+        "that handles the matter (see `zzgw members`)"
+    )
+    if found.matters_unusable:
+        said.append(
+            f"warning: {counted(len(found.matters_unusable), 'matter')} of the catalog "
+            f"{'names' if len(found.matters_unusable) == 1 else 'name'} as its department a member with no role to use "
+            f"it ({'; '.join(found.matters_unusable)}): a department verifies and reads data under its matters with "
+            f"the role CONSUMER (ISSUER verifies only), so no one can use such a matter (无权核验证照); {remedy}"
+        )
+    if found.matters_unread:
+        said.append(
+            f"warning: {counted(len(found.matters_unread), 'matter')} of the catalog "
+            f"{'names' if len(found.matters_unread) == 1 else 'name'} as its department a member that may verify under "
+            f"it but read none of the fields its materials list ({'; '.join(found.matters_unread)}): an issuer reads "
+            f"only the licenses it issued, another's fields only with the role CONSUMER (NOT_A_CONSUMER); {remedy}"
+        )
     if found.bundles_left:
         said.append(bundles_left_warning(found.bundles_left))
     return said
@@ -1964,6 +1982,7 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
     the matters it may name, when its client certificate ends; or revoke or restore one. The codes (roles,
     credentials) stay as the docs spell them, for scripts; the words an operator reads are Chinese first (全部事项,
     证书有效期至 …（北京时间；…）), as the other commands say theirs."""
+    from gateway.api.roles import ALLOWED_ROLES
     from gateway.domain.errors import NotFoundError
     from gateway.domain.model import CHINA_TZ, beijing_day
     from gateway.domain.verification import matters_of
@@ -2078,7 +2097,9 @@ def _members(settings: Settings, args: argparse.Namespace) -> int:
                 ("console-token", token is not None and not dev and not left_from_dev),
             )
             held = "+".join(name for name, has in kinds if has) or "none"
-            matters = matters_of(member, gateway.catalog)
+            # a member that may not verify (a holder portal) uses no matter, though the catalog names it (catalogrev R1)
+            verifiers = ALLOWED_ROLES["/zzgw.v1.VerificationService/VerifyLicense"]
+            matters = matters_of(member, gateway.catalog) if member.roles & verifiers else []
             named = (
                 "全部事项（any matter）"
                 if len(matters) == len(gateway.catalog.matters) and len(matters) > 1

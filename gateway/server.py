@@ -660,6 +660,11 @@ class InitReport:
     matters_unhandled: tuple[str, ...] = ()
     """Matters of the catalog that no registered member may name (``uses_matter``): a misspelt department, or a
     department not yet registered; no one can verify or read data under them."""
+    matters_unusable: tuple[str, ...] = ()
+    """Matters whose department is a member with no role to verify under them (``matters_beyond_roles``)."""
+    matters_unread: tuple[str, ...] = ()
+    """Matters whose department, an issuer without the role CONSUMER, reads none of the fields their materials list
+    (``matters_beyond_roles``)."""
     members_not_listed: tuple[str, ...] = ()
     """Registered members with a credential in force that the members file (or the demo members) does not list:
     init does not remove them (``zzgw members --revoke``)."""
@@ -962,6 +967,7 @@ def _initialise(
     with gateway.db.unit_of_work() as uow:
         in_force = [seal for seal in uow.seals.of_issuer(None) if seal.status is SealStatus.ACTIVE]
     members_in_force = gateway.members.in_force()
+    beyond_roles = matters_beyond_roles(gateway.catalog, members_in_force)
     return InitReport(
         members=len(members),
         members_changed=tuple(
@@ -993,6 +999,8 @@ def _initialise(
         seals_of_revoked_maker=seals_of_revoked_maker(settings, in_force),
         seals_unreadable=gateway.seals.unreadable() if gateway.seals is not None and gateway.seals.ca.can_issue else (),
         matters_unhandled=unhandled_matters(gateway.catalog, members_in_force),
+        matters_unusable=beyond_roles[0],
+        matters_unread=beyond_roles[1],
         tokens_added=len(newcomers),
         tokens_of_others=tokens_of_others,
         members_not_listed=_not_listed(gateway.db, members),
@@ -1148,6 +1156,8 @@ class CatalogFindings:
     issuers_left: tuple[str, ...] = ()
     """What ``--adopt-catalog`` would refuse: ``TYPE NAME: ISSUER, N licenses`` (``catalog_change.issuers_left``)."""
     matters_unhandled: tuple[str, ...] = ()
+    matters_unusable: tuple[str, ...] = ()
+    matters_unread: tuple[str, ...] = ()
     partner_overlaps: tuple[str, ...] = ()
     partners_idle: tuple[str, ...] = ()
     types_left: tuple[str, ...] = ()
@@ -1204,6 +1214,8 @@ def catalog_findings(settings: Settings, catalog: Catalog) -> CatalogFindings:
                 for i in (issuers_left(db, catalog) if changing else ())
             ),
             matters_unhandled=unhandled_matters(catalog, members),
+            matters_unusable=matters_beyond_roles(catalog, members)[0],
+            matters_unread=matters_beyond_roles(catalog, members)[1],
             partner_overlaps=partners_over_members(catalog, members),
             partners_idle=idle_partners(catalog, members),
             types_left=types_left(db, catalog),
@@ -1290,6 +1302,41 @@ def unhandled_matters(catalog: Catalog, members: Sequence[Member]) -> tuple[str,
         for matter in catalog.matters.values()
         if not any(uses_matter(m, matter) and not m.administrator_only for m in members)
     )
+
+
+_USE_MATTERS = frozenset({Role.CONSUMER, Role.PARTNER})
+"""The roles that verify and read data under a matter (``api.roles``: VerifyLicense, GetLicenseData, PrefillForm)."""
+
+
+def matters_beyond_roles(catalog: Catalog, members: Sequence[Member]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The catalog's matters whose ``department`` is a member of ``members`` whose roles cannot use them: first those
+    whose department may not verify at all (no role CONSUMER, PARTNER or ISSUER: a holder portal), then those whose
+    department may verify but, an issuer without the role CONSUMER, reads none of the fields their materials list of
+    types it does not issue (NOT_A_CONSUMER): ``CODE NAME: MEMBER NAME has the roles … and lacks CONSUMER`` each.
+    Only a department that is no member had been said (``unhandled_matters``), and such a matter was adopted without
+    a word, dead or half-dead from the restart on (a reviewer, catalogrev R1)."""
+    by_name = {m.name: m for m in members}
+    unusable: list[str] = []
+    unread: list[str] = []
+    for matter in catalog.matters.values():
+        member = by_name.get(matter.department)
+        if member is None or member.roles & _USE_MATTERS:
+            continue
+        said = (
+            f"{matter.code} {matter.name}: {member.code} {member.name} has the roles {_roles_said(member)} and lacks "
+            "CONSUMER"
+        )
+        if not member.has(Role.ISSUER):
+            unusable.append(said)
+            continue
+        unread_types = [
+            catalog.license_types[material.type_code].name
+            for material in matter.materials
+            if material.fields and member.code not in catalog.license_types[material.type_code].issuers
+        ]
+        if unread_types:
+            unread.append(f"{said}; fields of {'、'.join(unread_types)}")
+    return tuple(unusable), tuple(unread)
 
 
 def partners_over_members(catalog: Catalog, members: Sequence[Member]) -> tuple[str, ...]:

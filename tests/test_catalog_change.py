@@ -756,6 +756,61 @@ def test_catalog_check_says_against_the_store_what_adoption_would(store: str, tm
     assert not (tmp_path / "none").exists()
 
 
+PORTAL = "12370100993701126X"  # 济南市数字政务服务中心, HOLDER_PORTAL alone
+LAND = "11370100993701089T"  # 济南市自然资源和规划局, ISSUER alone
+
+
+def test_a_matter_whose_department_has_no_role_to_use_it_is_said(store: str, tmp_path: Path) -> None:
+    """A matter whose `department` is a registered member's name, but a member whose roles cannot use it: the holder
+    portal (HOLDER_PORTAL alone) may not verify at all, and the 自然资源和规划局 (ISSUER alone) may verify but reads
+    no field of another's 营业执照 (NOT_A_CONSUMER). `zzgw catalog check` and `zzgw init --adopt-catalog` had said
+    nothing, only a matter whose department is no member, and `zzgw members` listed the matter as the portal's
+    (a reviewer, catalogrev R1). Both now say each, naming the matter, the member and the role it lacks."""
+    before = catalog_file(tmp_path / "catalog.json")
+    with serving(tmp_path, store, before):
+        pass
+
+    def departments(raw: dict[str, Any]) -> None:
+        for matter in raw["matters"]:
+            if matter["code"] == "370100-SBDJ-001":
+                matter["department"] = "济南市数字政务服务中心"
+            if matter["code"] == "370100-FPSL-001":
+                matter["department"] = "济南市自然资源和规划局"
+
+    designed = catalog_file(tmp_path / "designed.json", departments)
+    warnings = [
+        f"warning: 1 matter of the catalog names as its department a member with no role to use it (370100-SBDJ-001 "
+        f"社保登记: {PORTAL} 济南市数字政务服务中心 has the roles HOLDER_PORTAL and lacks CONSUMER): a department "
+        "verifies and reads data under its matters with the role CONSUMER (ISSUER verifies only), so no one can use "
+        "such a matter (无权核验证照); give the member the role CONSUMER in the members file (`zzgw init "
+        "--adopt-members`), or name the department that handles the matter (see `zzgw members`)",
+        f"warning: 1 matter of the catalog names as its department a member that may verify under it but read none of "
+        f"the fields its materials list (370100-FPSL-001 发票申领: {LAND} 济南市自然资源和规划局 has the roles ISSUER "
+        "and lacks CONSUMER; fields of 营业执照): an issuer reads only the licenses it issued, another's fields only "
+        "with the role CONSUMER (NOT_A_CONSUMER); give the member the role CONSUMER in the members file (`zzgw init "
+        "--adopt-members`), or name the department that handles the matter (see `zzgw members`)",
+    ]
+    checked = run_zzgw("catalog", "check", str(designed), env=zzgw_env(tmp_path, store, before), timeout=120)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stderr.splitlines() == warnings, checked.stderr
+
+    adopted = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, designed), timeout=120)
+    assert adopted.returncode == 0, adopted.stderr
+    assert all(line in adopted.stderr.splitlines() for line in warnings), adopted.stderr
+
+    # `zzgw members` lists no matter against a member that may not verify; the issuer, which verifies, keeps its own
+    listed = run_zzgw("members", env=zzgw_env(tmp_path, store, designed), timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    (portal,) = (line for line in listed.stdout.splitlines() if line.startswith(PORTAL))
+    assert "370100-SBDJ-001" not in portal and "无办理事项（no matter）" in portal, portal
+    (land,) = (line for line in listed.stdout.splitlines() if line.startswith(LAND))
+    assert "370100-FPSL-001" in land, land
+
+    # the demo catalog draws neither
+    back = run_zzgw("catalog", "check", str(before), env=zzgw_env(tmp_path, store, designed), timeout=120)
+    assert back.returncode == 0 and "role" not in back.stderr, back.stderr
+
+
 NEW_ISSUER = "11370100993701099U"  # 济南市新设局, a department the members file adds with the catalog that names it
 
 
@@ -768,7 +823,9 @@ def test_catalog_check_holds_the_file_against_the_members_the_members_file_adds(
     with serving(tmp_path, store, before):
         pass
     members = json.loads((DEMO_CATALOG.parent / "members.json").read_text(encoding="utf-8"))
-    members["members"].append({"code": NEW_ISSUER, "name": "济南市新设局", "region": "370100", "roles": ["ISSUER"]})
+    members["members"].append(
+        {"code": NEW_ISSUER, "name": "济南市新设局", "region": "370100", "roles": ["ISSUER", "CONSUMER"]}
+    )
     members_file = tmp_path / "members.json"
     members_file.write_text(json.dumps(members, ensure_ascii=False), encoding="utf-8")
 
