@@ -1486,6 +1486,14 @@ def _catalog_check(path: Path | None, settings_of: Callable[[], Settings]) -> in
     except ValueError as exc:
         print(f"zzgw catalog check: refused: {exc}", file=sys.stderr)
         return 2
+    settings: Settings | None = None
+    with contextlib.suppress(Exception):  # settings that do not load are said below, as any command says them
+        settings = settings_of()
+    if settings is not None and (oversize := oversize_listing(catalog, settings.max_message_bytes)):
+        # serve and init would refuse it: refused before any OK is said, in init's words (a script reading the first
+        # line of standard output had read OK for a catalog then refused; a reviewer, catalogrev R3)
+        print(f"zzgw catalog check: refused: {named} cannot be served: {oversize}", file=sys.stderr)
+        return 2
     print(
         f"{named}: OK, {counted(len(catalog.license_types), 'license type')}, "
         f"{counted(len(catalog.matters), 'matter')}, {counted(len(catalog.bundles), 'bundle')}; sha256 "
@@ -1494,12 +1502,8 @@ def _catalog_check(path: Path | None, settings_of: Callable[[], Settings]) -> in
     )
     for never_read in catalog.fields_never_read():
         print(f"warning: {never_read.words}", file=sys.stderr)
-    settings: Settings | None = None
     try:
         settings = settings_of()
-        if oversize := oversize_listing(catalog, settings.max_message_bytes):  # serve would refuse it (a reviewer)
-            print(f"zzgw catalog check: refused: {oversize}", file=sys.stderr)
-            return 2
         found = catalog_findings(settings, catalog)
     except NoStoreYet as exc:
         print(

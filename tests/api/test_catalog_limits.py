@@ -81,4 +81,16 @@ def test_catalog_check_refuses_a_catalog_whose_listing_passes_the_message_limit(
         data_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'zzgw.db'}", max_message_bytes=SMALLEST_LIMIT
     )
     assert _catalog_check(path, lambda: settings) == 2
-    assert "refused: its ListLicenseTypes reply would have" in capsys.readouterr().err
+    said = capsys.readouterr()
+    # nothing on standard output: it had said "OK, 3,510 license types …" there, then refused the file on standard
+    # error, and a script reading the first line took it as good (a reviewer, catalogrev R3)
+    assert said.out == ""
+    lines = said.err.splitlines()
+    assert len(lines) == 1, said.err
+    assert lines[0].startswith(
+        f"zzgw catalog check: refused: catalog {path} cannot be served: its ListLicenseTypes reply would have "
+    ), said.err
+    assert lines[0].endswith(
+        f"bytes, more than the message limit of {SMALLEST_LIMIT} (ZZGW_MAX_MESSAGE_BYTES): raise the limit or split "
+        "the catalog"
+    ), said.err
