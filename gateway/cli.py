@@ -425,7 +425,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from gateway.domain.model import beijing_day
-    from gateway.server import initialise
+    from gateway.server import _catalog_named, initialise
 
     bars: list[tqdm[None]] = []
 
@@ -649,6 +649,13 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
         )
     for warning in _catalog_warnings(report):
         print(warning, file=sys.stderr)
+    if report.catalog_unseen:
+        print(
+            f"warning: the catalog ({_catalog_named(settings)}) this store serves could not be adopted now: "
+            f"{report.catalog_unseen}; its gateways serve it as before: take the character out and adopt the file "
+            "(zzgw init --adopt-catalog; docs/catalog.md)",
+            file=sys.stderr,
+        )
     for never_read in report.fields_never_read:
         print(f"warning: {never_read}", file=sys.stderr)
     if args.rotate_tokens and settings.mode != "dev":
@@ -1478,11 +1485,12 @@ def _catalog_check(path: Path | None, settings_of: Callable[[], Settings]) -> in
     from gateway.api.catalog import oversize_listing
     from gateway.failures import exit_status, said
     from gateway.server import NoStoreYet, catalog_findings
-    from gateway.services.members import load_catalog
+    from gateway.services.members import load_catalog, refuse_unadoptable
 
     named = f"catalog {path}" if path is not None else "the demo catalog (ZZGW_CATALOG is not set)"
     try:
         catalog = load_catalog(str(path) if path is not None else "")
+        refuse_unadoptable(catalog, str(path) if path is not None else "")  # as the adoption refuses it
     except ValueError as exc:
         print(f"zzgw catalog check: refused: {exc}", file=sys.stderr)
         return 2

@@ -165,6 +165,7 @@ from gateway.services.members import (
     load_catalog,
     load_members,
     read_catalog,
+    refuse_unadoptable,
 )
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import SealService
@@ -723,6 +724,9 @@ class InitReport:
     ``zzgw init``, nor at a renewal, which says so itself), each as ``WHAT KEY, CERTIFICATE (serial SERIAL)``."""
     catalog: str = ""
     """The fingerprint of the catalog the store's gateways serve from now on (this run's: ``Catalog.fingerprint``)."""
+    catalog_unseen: str = ""
+    """Why the catalog the store serves could not be adopted now (``Catalog.unseen_text``), or empty: one adopted
+    before that check was made, served on (catalogrev R2)."""
     catalog_replaced: str = ""
     """The fingerprint of the catalog the store's gateways served before this run adopted another, else empty: each
     gateway still serving that one refuses the calls that use the catalog (``CATALOG_CHANGED``) until restarted."""
@@ -834,6 +838,8 @@ def _initialise(
             # before the migrations: a replica holding a stale copy had upgraded the whole fleet's schema, every
             # gateway still on the release before then refusing the store, and only then been refused (a reviewer)
             _refuse_another_catalog(gateway)
+    if before is None or (adopt_catalog and before >= FACTS_REVISION and _adopting(gateway)):
+        _refuse_unadoptable(gateway)  # before the migrations; a catalog the store serves already is served on
     switching = before is not None and settings.mode == "production" and _served_in_dev(gateway.db, before)
     if switching and not switch_to_production:  # before anything changes, as serve refuses it
         raise _still_in_dev(settings)
@@ -1028,6 +1034,7 @@ def _initialise(
         revocations_unknown=tuple(revocations_unknown),
         keys_made=() if first_ca else keys_made,
         catalog=gateway.catalog.fingerprint,
+        catalog_unseen=gateway.catalog.unseen_text(),
         catalog_replaced=catalog_replaced,
         catalog_recorded=before is not None and catalog_before is None,
         switched_to_production=switching,
@@ -2707,6 +2714,21 @@ def _refuse_another_catalog(gateway: Gateway) -> None:
         raise _another_catalog(gateway, recorded)
 
 
+def _adopting(gateway: Gateway) -> bool:
+    """Whether the gateway's catalog is another than the one its store records (``--adopt-catalog`` would adopt it)."""
+    return _recorded_catalog(gateway) != gateway.catalog.fingerprint
+
+
+def _refuse_unadoptable(gateway: Gateway) -> None:
+    """ConfigError for a catalog no store may adopt (``refuse_unadoptable``): a name or label holding an invisible
+    character. Only where init adopts it (a new store's first, or ``--adopt-catalog``): a store serving one adopted
+    before this was checked goes on serving it after an upgrade, init and serve warning (a reviewer, catalogrev R2)."""
+    try:
+        refuse_unadoptable(gateway.catalog, gateway.settings.catalog)
+    except ValueError as exc:
+        raise ConfigError(f"catalog (ZZGW_CATALOG): {exc}") from None
+
+
 def _recorded_catalog(gateway: Gateway) -> str | None:
     """The fingerprint of the catalog the store's gateways serve, None when the store records none."""
     with gateway.db.unit_of_work() as uow:
@@ -2942,6 +2964,13 @@ def serve_forever(
                 "(NOT_USED_BY_MATTER) until the catalog has them again (ZZGW_CATALOG)",
                 counted(len(left), "license type"),
                 ", ".join(left),
+            )
+        if unseen := gateway.catalog.unseen_text():
+            log.warning(
+                "the catalog (%s) could not be adopted now: %s; it is served as the store's, as before: take the "
+                "character out and adopt the file (zzgw init --adopt-catalog; docs/catalog.md)",
+                _catalog_named(settings),
+                unseen,
             )
         if unhandled := unhandled_matters(gateway.catalog, gateway.members.in_force()):
             log.warning(

@@ -811,6 +811,84 @@ def test_a_matter_whose_department_has_no_role_to_use_it_is_said(store: str, tmp
     assert back.returncode == 0 and "role" not in back.stderr, back.stderr
 
 
+def invisible(where: str, key: str, value: str) -> Callable[[dict[str, Any]], None]:
+    """``key`` of the entry ``where`` (a type code, ``TYPE.FIELD`` or a matter code) set to ``value``."""
+
+    def edit(raw: dict[str, Any]) -> None:
+        code, _, field_key = where.partition(".")
+        if field_key:
+            (entry,) = (f for f in type_of(raw, code)["fields"] if f["key"] == field_key)
+        else:
+            (entry,) = (e for e in (*raw["license_types"], *raw["matters"]) if e["code"] == code)
+        entry[key] = value
+
+    return edit
+
+
+def test_an_invisible_character_in_a_name_or_label_is_refused_by_the_check_and_the_adoption(
+    store: str, tmp_path: Path
+) -> None:
+    """A zero-width space (U+200B) or a byte order mark (U+FEFF) pasted into a type's name, a field's label or a
+    matter's department had loaded and been adopted: the label printed as 法定代表人 while PrefillForm could not
+    find 法定代表人 (UNKNOWN_FIELD), two types printed with one name, a department matched no member without a word
+    on why (a reviewer, catalogrev R2). `zzgw catalog check` and `zzgw init --adopt-catalog` refuse such a file,
+    naming the entry, the key and the character; a store already serving one (adopted by an earlier version) keeps
+    serving it, plain `zzgw init` warning, so an upgrade does not stop its gateways."""
+    before = catalog_file(tmp_path / "catalog.json")
+    with serving(tmp_path, store, before):
+        pass
+    cases = {
+        "label": (
+            invisible(f"{BUSINESS_LICENSE}.legal_representative", "label", "法定代表人\u200b"),
+            f"证照类型 {BUSINESS_LICENSE} 的信息项 legal_representative 的 label 含有不可见字符 U+200B",
+        ),
+        "name": (
+            invisible(FOOD_PERMIT, "name", "营业执照\ufeff"),
+            f"证照类型 {FOOD_PERMIT} 的 name 含有不可见字符 U+FEFF",
+        ),
+        "department": (
+            invisible("370100-SBDJ-001", "department", "济南市人力资源和社会保障局\u200b"),
+            "事项 370100-SBDJ-001 的 department 含有不可见字符 U+200B",
+        ),
+        "form label": (
+            invisible(f"{BUSINESS_LICENSE}.legal_representative", "form_labels", ["法人\u202e代表"]),
+            f"证照类型 {BUSINESS_LICENSE} 的信息项 legal_representative 的 form_labels 含有不可见字符 U+202E",
+        ),
+    }
+    for name, (edit, said) in cases.items():
+        edited = catalog_file(tmp_path / f"{name}.json", edit)
+        checked = run_zzgw("catalog", "check", str(edited), env=zzgw_env(tmp_path, store, before), timeout=120)
+        assert (checked.returncode, checked.stdout) == (2, ""), (name, checked)
+        assert checked.stderr.startswith(f"zzgw catalog check: refused: {edited}: cannot be adopted: {said}"), (
+            checked.stderr
+        )
+        assert "\n" not in checked.stderr.rstrip("\n")
+        adopted = run_zzgw("init", "--adopt-catalog", env=zzgw_env(tmp_path, store, edited), timeout=120)
+        assert adopted.returncode == 2, adopted
+        assert adopted.stderr.startswith(
+            f"zzgw: configuration error: catalog (ZZGW_CATALOG): {edited}: cannot be adopted: {said}"
+        ), adopted.stderr
+        assert stored_fingerprint(store) == catalog_fingerprint(before)
+
+    # a store already serving such a catalog (adopted before this check was made) keeps serving it, with a warning
+    label, said = cases["label"]
+    served = catalog_file(tmp_path / "served.json", label)
+    db = Database.connect(store)
+    try:
+        with db.unit_of_work(write=True) as uow:
+            uow.facts.replace(CATALOG_FACT, catalog_fingerprint(served))
+            uow.commit()
+    finally:
+        db.dispose()
+    again = run_zzgw("init", env=zzgw_env(tmp_path, store, served), timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert f"warning: the catalog (ZZGW_CATALOG {served}) this store serves could not be adopted now: {said}" in (
+        again.stderr
+    ), again.stderr
+    with serving(tmp_path, store, served) as running:
+        assert verify_for_invoices(running, business_license(running, 43)).verdict == PASSED
+
+
 NEW_ISSUER = "11370100993701099U"  # 济南市新设局, a department the members file adds with the catalog that names it
 
 

@@ -529,6 +529,33 @@ class Catalog:
                         found.append(FieldNeverRead(matter=matter, license_type=license_type, field=spec))
         return tuple(found)
 
+    def unseen_text(self) -> str:
+        """Why the catalog may not be adopted, or empty: a name or label holding a character that does not print or
+        prints as nothing (``validation.unseen_characters``, the rule of members' names; a zero-width space U+200B,
+        a byte order mark U+FEFF, a direction control), in a type's ``name``, ``name_en`` or
+        ``license_number_label``, a field's ``label`` or ``form_labels``, a matter's ``name`` or ``department``, or a
+        bundle's ``name``: 法定代表人\u200b printed as 法定代表人 while PrefillForm could not find 法定代表人, two types
+        printed with one name, a department matched no member and nothing said why (a reviewer, catalogrev R2).
+        Spaces of every width are spaces. Not refused where the catalog is loaded: a store may serve one adopted
+        before, which its gateways must go on serving after an upgrade; `zzgw catalog check` and the `zzgw init`
+        that adopts a catalog refuse it, and a gateway serving one warns."""
+        for license_type in self.license_types.values():
+            where = _Where(f"证照类型 {license_type.code}", f"license type {license_type.code}")
+            texts = [(where, key, getattr(license_type, key)) for key in ("name", "name_en", "license_number_label")]
+            for spec in license_type.fields:
+                at = _Where(f"{where.zh} 的信息项 {spec.key}", f"field {spec.key} of {license_type.code}")
+                texts += [(at, "label", spec.label), *((at, "form_labels", name) for name in spec.form_labels)]
+            if said := _unseen(texts):
+                return said
+        entries = [
+            *((_Where(f"事项 {m.code}", f"matter {m.code}"), ("name", "department"), m) for m in self.matters.values()),
+            *((_Where(f"一件事 {b.code}", f"bundle {b.code}"), ("name",), b) for b in self.bundles.values()),
+        ]
+        for where, keys, entry in entries:
+            if said := _unseen([(where, key, getattr(entry, key)) for key in keys]):
+                return said
+        return ""
+
     @classmethod
     def from_json(cls, raw: bytes) -> Catalog:
         """Build a catalog from a catalog file's bytes (``ZZGW_CATALOG``, docs/catalog.md): UTF-8 (a byte order mark,
@@ -541,7 +568,8 @@ class Catalog:
     def from_mapping(cls, data: Mapping[str, Any]) -> Catalog:
         """Build a catalog from its JSON form (see ``gateway/bootstrap/catalog.json``). ValueError says what is wrong
         and where: an unknown or missing key, a value of the wrong JSON type (``"false"`` is no boolean), a bad or
-        duplicate code, a blank, overlong or unprintable name."""
+        duplicate code, a blank, overlong or unprintable name (a control character; an invisible one is refused
+        where a catalog is adopted, not here: ``unseen_text``)."""
         if not isinstance(data, Mapping):
             raise ValueError(
                 "证照目录文件须为一个 JSON 对象 { … }，含 license_types、matters 和 bundles（expected an object with "
@@ -857,6 +885,24 @@ class _Where:
         """The refusal of what is wrong here: ``zh`` (what and what to do) follows the Chinese name, ``en`` the
         English one in parentheses, as the license types' refusals read."""
         return ValueError(f"{_spaced(self.zh, zh)}（{self.en}: {en}）")
+
+
+def _unseen(texts: Sequence[tuple[_Where, str, str]]) -> str:
+    """The refusal of the first of ``texts`` (where, key, text) holding a character a name may not hold, or empty
+    (``Catalog.unseen_text``)."""
+    from gateway.domain.validation import code_points, plain_spaces, unseen_characters  # validation reads catalog
+
+    for where, key, text in texts:
+        if found := unseen_characters(plain_spaces(text)):
+            zh, en = code_points(found)
+            return str(
+                where.refused(
+                    f"的 {key} 含有不可见字符 {zh}：它显示不出来，却使这一名称与看来相同的名称不同（信息项按标签查找、"
+                    "证照类型按名称选择、事项按部门名称对应成员），请删去",
+                    f"{key} contains invisible characters: {en}",
+                )
+            )
+    return ""
 
 
 def _spaced(chinese: str, after: str) -> str:

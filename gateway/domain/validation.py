@@ -508,8 +508,7 @@ def claimed_value_problem(
     controls = _TEXT_CONTROL_RE if multiline else _CONTROL_RE
     if problem := _leading_mark(where, label, value) or _characters_problem(where, label, value, controls):
         return problem
-    if as_name and (not value.isprintable() or INVISIBLE_RE.search(value)):
-        found = [c for c in value if not c.isprintable() or INVISIBLE_RE.match(c)]
+    if as_name and (found := unseen_characters(value)):
         return _bad_characters(where, label, found, "不可见字符", "invisible characters")
     return None
 
@@ -529,16 +528,29 @@ def _characters_problem(field: str, label: str, value: str, controls: re.Pattern
 def _bad_characters(field: str, label: str, found: list[str], kind: str, kind_en: str) -> FieldViolation:
     """BAD_CHARACTERS naming the characters ``found`` by code point, each once, the first three: a clerk looks for
     U+200B in the register's record, where it prints as nothing."""
+    zh, en = code_points(found)
+    return _v(field, "BAD_CHARACTERS", _said(f"{label}含有{kind} {zh}", f"{field} contains {kind_en}: {en}"))
+
+
+def unseen_characters(text: str) -> list[str]:
+    """The characters of ``text`` that a name may not hold, as they come: what does not print (controls, format
+    characters such as the zero-width space U+200B, the byte order mark U+FEFF and direction controls, spaces other
+    than the plain one, private-use characters) and what prints as nothing (``INVISIBLE_RE``). A name holding one looks
+    like another (王\u200b伟 prints as 王伟): a holder's name and a license number (``check_visible``), a claim of a
+    name, a member's name (``str.isprintable``) and the catalog's names and labels (``Catalog.unseen_text``)."""
+    if text.isprintable() and not INVISIBLE_RE.search(text):
+        return []
+    return [c for c in text if not c.isprintable() or INVISIBLE_RE.match(c)]
+
+
+def code_points(found: list[str]) -> tuple[str, str]:
+    """``found`` named by code point, each once, the first three, in Chinese and in English (``U+200B、U+FEFF 等4种``,
+    ``U+200B, U+FEFF and 2 more``): a reader looks for U+200B where it prints as nothing."""
     distinct = list(dict.fromkeys(found))
     named = [f"U+{ord(c):04X}" for c in distinct[:3]]
     more = len(distinct) - len(named)
-    return _v(
-        field,
-        "BAD_CHARACTERS",
-        _said(
-            f"{label}含有{kind} {'、'.join(named)}" + (f" 等{len(distinct)}种" if more else ""),
-            f"{field} contains {kind_en}: {', '.join(named)}" + (f" and {more} more" if more else ""),
-        ),
+    return "、".join(named) + (f" 等{len(distinct)}种" if more else ""), ", ".join(named) + (
+        f" and {more} more" if more else ""
     )
 
 
@@ -548,8 +560,7 @@ def check_visible(field: str, value: str, limit: int, errors: list[FieldViolatio
     Spaces of every width are plain spaces by then (``check_text``)."""
     before = len(errors)
     value = check_text(field, value, limit, errors, required=True, label=label)
-    if len(errors) == before and value and (not value.isprintable() or INVISIBLE_RE.search(value)):
-        found = [c for c in value if not c.isprintable() or INVISIBLE_RE.match(c)]
+    if len(errors) == before and value and (found := unseen_characters(value)):
         label = label or FIELD_LABELS.get(field, field)
         errors.append(_bad_characters(field, label, found, "不可见字符", "invisible characters"))
     return value

@@ -86,6 +86,14 @@ def load_catalog(path: str = "", raw: bytes | None = None) -> Catalog:
         raise ValueError(f"{path}: not a catalog: {_said(exc)}") from None
 
 
+def refuse_unadoptable(catalog: Catalog, path: str = "") -> None:
+    """ValueError when ``catalog`` (the file ``path``; the demo catalog without one) is one a store may go on serving
+    but no store may adopt (``Catalog.unseen_text``): said by `zzgw catalog check` and the
+    `zzgw init` that adopts it."""
+    if said := catalog.unseen_text():
+        raise ValueError(f"{path or 'the demo catalog'}: cannot be adopted: {said}")
+
+
 def read_catalog(path: str) -> bytes:
     """The bytes of the catalog file ``path``; ValueError when it cannot be read."""
     try:
