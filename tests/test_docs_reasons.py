@@ -59,6 +59,8 @@ MADE_AT_RUN_TIME: dict[tuple[str, str], tuple[str, ...]] = {
     # a stored record that fails its check (VerificationService.record_finding) is not shared: RECORD_ALTERED or
     # STATUS_ALTERED for a record edited in the store (_EDITED_IN_STORE), RECORD_NOT_INTACT for any other finding
     ("gateway/services/sharing.py", "reason"): ("RECORD_ALTERED", "STATUS_ALTERED", "RECORD_NOT_INTACT"),
+    # an issuer's write refused on a record edited in the store (IssuanceService._altered_as)
+    ("gateway/services/issuance.py", "reason"): ("RECORD_ALTERED", "STATUS_ALTERED"),
 }
 """Reasons the scan cannot read from the call that makes them, by file and the reason's expression: what each can
 be."""

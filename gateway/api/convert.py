@@ -13,7 +13,8 @@ from gateway.domain.errors import FieldViolation, InvalidRequestError
 from gateway.domain.model import ChangeKind, License, LicenseChange, LicenseDraft, LicenseStatus
 from gateway.domain.status import StatusAction
 from gateway.services.issuance import Amendment
-from protos.zzgw.v1 import catalog_pb2, common_pb2, issuance_pb2
+from protos.zzgw.v1 import catalog_pb2, common_pb2, issuance_pb2, verification_pb2
+from signing.results import CheckResult, Finding
 
 _STATUS = {s: getattr(common_pb2, f"LICENSE_STATUS_{s.value}") for s in LicenseStatus}
 _ACTIONS = {getattr(issuance_pb2, f"STATUS_ACTION_{a.value}"): a for a in StatusAction}
@@ -21,6 +22,13 @@ _KINDS = {k: getattr(issuance_pb2, f"CHANGE_KIND_{k.value}") for k in ChangeKind
 _SHARING = {c: getattr(catalog_pb2, f"SHARING_CLASS_{c.value}") for c in SharingClass}
 _SENSITIVITY = {s: getattr(catalog_pb2, f"SENSITIVITY_{s.value}") for s in Sensitivity}
 _HOLDER_KIND = {k: getattr(catalog_pb2, f"HOLDER_KIND_{k.value}") for k in HolderKind}
+RESULTS = {r: getattr(verification_pb2, f"CHECK_RESULT_{r.value}") for r in CheckResult}
+
+
+def fill_finding(message: verification_pb2.Finding, finding: Finding) -> None:
+    message.result = RESULTS[finding.result]
+    message.reason = finding.reason or ""
+    message.detail = finding.detail
 
 
 def draft(request: issuance_pb2.IssueLicenseRequest) -> LicenseDraft:

@@ -285,6 +285,7 @@ class IssuanceServicer(issuance_pb2_grpc.IssuanceServiceServicer):
         reply = issuance_pb2.GetLicenseResponse(
             license=self._message(found), history=[self._message(v) for v in history]
         )
+        convert.fill_finding(reply.stored, self._service.stored_finding(found))
         self._service.record_read(member, clerk, AuditAction.ISSUER_GET_LICENSE, found)
         return reply
 

@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
+from gateway.api import convert
 from gateway.api.convert import set_timestamp, timestamp
 from gateway.api.errors import within_limit
 from gateway.api.interceptors import caller, operator
@@ -29,9 +30,7 @@ from gateway.services.audit import UseTarget
 from gateway.services.verification import Outcome, Report, VerificationService
 from gateway.store.repositories import StoredReceipt
 from protos.zzgw.v1 import common_pb2, verification_pb2, verification_pb2_grpc
-from signing.results import CheckResult, Finding
 
-_RESULTS = {r: getattr(verification_pb2, f"CHECK_RESULT_{r.value}") for r in CheckResult}
 _CLAIMS = {r: getattr(verification_pb2, f"CLAIM_RESULT_{r.name}") for r in ClaimResult}
 _STATUS = {s: getattr(common_pb2, f"LICENSE_STATUS_{s.value}") for s in LicenseStatus}
 _REPLY_PART = "reply"
@@ -212,7 +211,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         )
         if r.license_id:
             now = service.standing_now([(r.license_id, r.created_at, r.statement)])[r.license_id, r.created_at]
-            listed.standing_now.result = _RESULTS[now.result]
+            listed.standing_now.result = convert.RESULTS[now.result]
             listed.standing_now.reason = now.reason
             listed.standing_now.detail = now.detail
             listed.current_license_id = now.current_license_id
@@ -234,11 +233,11 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self._fill_receipt(message.receipt, report.receipt, self._verification().receipt_certificate_der)
 
     def _fill_outcome(self, message: verification_pb2.VerificationReport, outcome: Outcome, issuer_name: str) -> None:
-        message.verdict = _RESULTS[outcome.verdict]
+        message.verdict = convert.RESULTS[outcome.verdict]
         message.reason = outcome.reason or ""
-        _fill_finding(message.integrity, outcome.integrity)
-        _fill_finding(message.status, outcome.status)
-        _fill_finding(message.issuer_identity, outcome.issuer_identity)
+        convert.fill_finding(message.integrity, outcome.integrity)
+        convert.fill_finding(message.status, outcome.status)
+        convert.fill_finding(message.issuer_identity, outcome.issuer_identity)
         if outcome.license is not None:
             message.license.CopyFrom(self._summary(outcome, issuer_name))
 
@@ -318,9 +317,3 @@ def _issuer_of(outcome: Outcome) -> str:
     if outcome.record_vouched:
         return outcome.license.content.issuer_code
     return LicenseId.parse(outcome.license.license_id).issuer_code
-
-
-def _fill_finding(message: verification_pb2.Finding, finding: Finding) -> None:
-    message.result = _RESULTS[finding.result]
-    message.reason = finding.reason or ""
-    message.detail = finding.detail

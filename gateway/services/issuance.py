@@ -76,6 +76,7 @@ from gateway.store.database import Database, UnitOfWork, connection_lost
 from gateway.store.repositories import HeldSeal, NewEvent
 from signing.keys import KeyBackend
 from signing.record import SealMemos, seal_record
+from signing.results import PASSED, CheckResult, Finding
 
 SerialGenerator = Callable[[], str]
 _SERIAL_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -1185,13 +1186,39 @@ class IssuanceService:
         the next version with the issuer's key, and it verified PASSED), or a status the gateway did not store
         (``STATUS_ALTERED``; a revoked license set SUSPENDED in the store had been resumed, ACTIVE with a fresh memo).
         One check of the seal's memo and the status memo (``record_check``); none without a verification service."""
+        if (reason := self._altered_as(license)) is not None:
+            raise _altered(license, reason, amending=amending)
+
+    def _altered_as(self, license: License) -> str | None:
+        """``RECORD_ALTERED`` when the record's seal does not hold over the stored row, ``STATUS_ALTERED`` when its
+        status is not one the gateway stored (``record_check``), else None (also without a verification service)."""
         if self._record_check is None:
-            return
+            return None
         record, status = self._record_check(license)
-        if not record:
-            raise _altered(license, "RECORD_ALTERED", amending=amending)
-        if not status:
-            raise _altered(license, "STATUS_ALTERED", amending=amending)
+        return None if record and status else "RECORD_ALTERED" if not record else "STATUS_ALTERED"
+
+    def stored_finding(self, license: License) -> Finding:
+        """What GetLicense says of the stored row it shows: PASSED when the gateway vouches for it as stored;
+        FAILED / ``RECORD_ALTERED`` or ``STATUS_ALTERED`` when it was changed behind the gateway's back, saying
+        that what it shows is not to be relied on and what to do (the issuer had been shown the edited row as its
+        own, with no word: a reviewer); INDETERMINATE / ``NOT_CHECKED`` without a verification service."""
+        if self._record_check is None:
+            return Finding(
+                result=CheckResult.INDETERMINATE,
+                reason="NOT_CHECKED",
+                detail="网关没有核验服务，未核对登记库中的记录（the gateway has no verification service: the stored "
+                "record was not checked）",
+            )
+        reason = self._altered_as(license)
+        if reason is None:
+            return PASSED
+        (what, what_en), (fix, fix_en) = _altered_what(license, reason), _ALTERED_FIX
+        return Finding(
+            result=CheckResult.FAILED,
+            reason=reason,
+            detail=f"{what}，所示内容不可依凭，也不能变更、暂停或恢复：{fix}（{what_en}: what it shows is not to be "
+            f"relied on, and it cannot be amended, suspended or resumed: {fix_en}）",
+        )
 
     def _owned(self, caller: Member, license_id: str) -> License:
         _check_named_issuer(caller, license_id)
@@ -1542,35 +1569,50 @@ def _unreadable(license: License) -> ConflictError:
     )
 
 
+def _altered_what(license: License, reason: str) -> tuple[str, str]:
+    """What was found of a license changed behind the gateway's back (``RECORD_ALTERED``, ``STATUS_ALTERED``), in
+    Chinese and English, for a refusal (``_altered``) and for GetLicense's finding (``stored_finding``)."""
+    lid = license.license_id
+    if reason == "RECORD_ALTERED":
+        return (
+            f"登记库中的证照记录 {lid} 与发证时盖章的记录不一致，已在网关之外被改动",
+            f"the stored record of {lid} is not the one that was sealed: it was changed behind the gateway's back",
+        )
+    return (
+        f"登记库中证照 {lid} 的状态（{license.status.label}）不是网关所存的，已在网关之外被改动",
+        f"the stored status of {lid} ({license.status.english}) is not the one the gateway stored: it was changed "
+        "behind the gateway's back",
+    )
+
+
+_ALTERED_FIX = (
+    "请网关运维从备份恢复该记录后再办理，或将其吊销或注销后重新签发",
+    "its operator restores the row from a backup first, or the issuer revokes or cancels it and issues it again",
+)
+"""What to do about a license changed behind the gateway's back: revoking and cancelling it stay allowed."""
+
+
 def _altered(license: License, reason: str, *, amending: bool) -> ConflictError:
     """The refusal of an amendment, suspension or resumption of a license whose record (``RECORD_ALTERED``) or status
     (``STATUS_ALTERED``) was changed behind the gateway's back (``IssuanceService._check_as_stored``), saying what to
     do: the operator puts the row back from a backup, or the issuer revokes or cancels the license, which stays
-    allowed, and issues it again. GetLicense still shows the row as stored (its reply has no place for a finding);
+    allowed, and issues it again. GetLicense shows the row as stored with a FAILED finding (``stored_finding``);
     VerifyLicense says what is wrong with it."""
-    lid = license.license_id
     done, done_en = ("变更", "amended") if amending else ("暂停或恢复", "suspended or resumed")
+    what, what_en = _altered_what(license, reason)
     if reason == "RECORD_ALTERED":
-        what = f"登记库中的证照记录 {lid} 与发证时盖章的记录不一致，已在网关之外被改动"
-        what_en = f"the stored record of {lid} is not the one that was sealed: it was changed behind the gateway's back"
         why, why_en = (
             "变更会把被改动的内容盖章签发为新版本",
             "an amendment would seal the changed fields as a new version",
         )
     else:
-        what = f"登记库中证照 {lid} 的状态（{license.status.label}）不是网关所存的，已在网关之外被改动"
-        what_en = (
-            f"the stored status of {lid} ({license.status.english}) is not the one the gateway stored: it was "
-            "changed behind the gateway's back"
-        )
         why, why_en = "新的状态记录会确认被改动的状态", "a new status record would vouch for the changed one"
     if not amending and reason == "RECORD_ALTERED":
         why, why_en = "被改动的记录不能继续保持有效", "a changed record is not to be kept in force"
+    fix, fix_en = _ALTERED_FIX
     return ConflictError(
-        f"{what}，不能{done}（{why}）：请网关运维从备份恢复该记录后再办理，或将其吊销或注销后重新签发；"
-        f"核验该证照可见所发现的问题（{what_en}, so it cannot be {done_en} ({why_en}): its operator restores the row "
-        "from a backup first, or the issuer revokes or cancels it and issues it again; VerifyLicense shows the "
-        "finding）",
+        f"{what}，不能{done}（{why}）：{fix}；核验该证照可见所发现的问题（{what_en}, so it cannot be {done_en} "
+        f"({why_en}): {fix_en}; VerifyLicense shows the finding）",
         reason=reason,
     )
 

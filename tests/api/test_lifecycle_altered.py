@@ -80,15 +80,18 @@ def test_a_record_edited_in_the_store_is_neither_amended_nor_suspended_but_may_b
     lid = issued.license_id
     assert verify(running, license_id=lid).verdict == PASSED
     rep = issued.fields["legal_representative"]
+    before = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=lid))
+    assert (before.stored.result, before.stored.reason, before.stored.detail) == (PASSED, "", "")
     if running.gateway.db.dialect == "sqlite":
         edit(running, lid, "fields = json_set(fields, '$.legal_representative', :name)", name="冒名人")
     else:
         edit(running, lid, "fields = jsonb_set(fields::jsonb, '{legal_representative}', to_jsonb(:name::text))::json",
              name="冒名人")  # fmt: skip
-    edited = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=lid)).license
-    assert (
-        edited.fields["legal_representative"] == "冒名人" != rep
-    )  # read as stored: the proto has no place for a finding
+    got = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=lid))
+    assert got.license.fields["legal_representative"] == "冒名人" != rep  # shown as stored, and said to be altered
+    assert (got.stored.result, got.stored.reason) == (FAILED, "RECORD_ALTERED")
+    assert got.stored.detail.startswith("登记库中的证照记录") and lid in got.stored.detail, got.stored.detail
+    assert "不可依凭" in got.stored.detail and "吊销" in got.stored.detail, got.stored.detail
     assert (verify(running, license_id=lid).verdict, verify(running, license_id=lid).reason) == (
         FAILED,
         "RECORD_ALTERED",
@@ -115,6 +118,10 @@ def test_a_revoked_license_set_suspended_in_the_store_is_not_resumed(running: Ru
     edit(running, lid, "status = 'SUSPENDED'")
     report = verify(running, license_id=lid)
     assert (report.verdict, report.reason) == (FAILED, "STATUS_ALTERED")
+    got = running.issuance(MARKET).GetLicense(issuance_pb2.GetLicenseRequest(license_id=lid))
+    assert got.license.status == common_pb2.LICENSE_STATUS_SUSPENDED  # shown as stored, and said to be altered
+    assert (got.stored.result, got.stored.reason) == (FAILED, "STATUS_ALTERED")
+    assert "状态（已暂停使用）" in got.stored.detail and lid in got.stored.detail, got.stored.detail
 
     said = refused(lambda: change(running, lid, issuance_pb2.STATUS_ACTION_RESUME), "STATUS_ALTERED")
     assert lid in said and "吊销" in said, said

@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from protos.zzgw.v1 import common_pb2 as protos_dot_zzgw_dot_v1_dot_common__pb2
+from protos.zzgw.v1 import verification_pb2 as protos_dot_zzgw_dot_v1_dot_verification__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dprotos/zzgw/v1/issuance.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprotos/zzgw/v1/common.proto\"\xd2\x02\n\x13IssueLicenseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x16\n\x0elicense_number\x18\x03 \x01(\t\x12\x1f\n\x06holder\x18\x04 \x01(\x0b\x32\x0f.zzgw.v1.Holder\x12\x12\n\nissue_date\x18\x05 \x01(\t\x12\x12\n\nvalid_from\x18\x06 \x01(\t\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t\x12\x13\n\x0bregion_code\x18\x08 \x01(\t\x12\x38\n\x06\x66ields\x18\t \x03(\x0b\x32(.zzgw.v1.IssueLicenseRequest.FieldsEntry\x12\x0e\n\x06serial\x18\n \x01(\t\x12\x10\n\x08\x64ocument\x18\x0b \x01(\x0c\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\x14IssueLicenseResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\x17\n\x0f\x64ocument_sha256\x18\x03 \x01(\t\"T\n\x19\x42\x61tchIssueLicensesRequest\x12.\n\x08licenses\x18\x01 \x03(\x0b\x32\x1c.zzgw.v1.IssueLicenseRequestR\x07license\"m\n\x1a\x42\x61tchIssueLicensesResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.zzgw.v1.BatchItemResultJ\x04\x08\x02\x10\x05R\x05indexR\x07licenseR\x05\x65rrorR\x07\x63reated\"\x85\x01\n\x0f\x42\x61tchItemResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12#\n\x07license\x18\x02 \x01(\x0b\x32\x10.zzgw.v1.LicenseH\x00\x12#\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x12.zzgw.v1.ItemErrorH\x00\x12\x0f\n\x07\x63reated\x18\x04 \x01(\x08\x42\x08\n\x06result\"\x8c\x03\n\x13\x41mendLicenseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12\x38\n\x06\x66ields\x18\x03 \x03(\x0b\x32(.zzgw.v1.AmendLicenseRequest.FieldsEntry\x12\x14\n\x0c\x63lear_fields\x18\x04 \x03(\t\x12\x18\n\x0bholder_name\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x1b\n\x0elicense_number\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x17\n\nvalid_from\x18\x07 \x01(\tH\x02\x88\x01\x01\x12\x18\n\x0bvalid_until\x18\x08 \x01(\tH\x03\x88\x01\x01\x12\x0e\n\x06reason\x18\t \x01(\t\x12\x12\n\nissue_date\x18\n \x01(\t\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0e\n\x0c_holder_nameB\x11\n\x0f_license_numberB\r\n\x0b_valid_fromB\x0e\n\x0c_valid_until\"_\n\x14\x41mendLicenseResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\x12$\n\nsuperseded\x18\x02 \x01(\x0b\x32\x10.zzgw.v1.License\"{\n\x1a\x43hangeLicenseStatusRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12%\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x15.zzgw.v1.StatusAction\x12\x0e\n\x06reason\x18\x04 \x01(\t\"@\n\x1b\x43hangeLicenseStatusResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\"k\n\x11GetLicenseRequest\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x16\n\x0elicense_number\x18\x03 \x01(\t\x12\x17\n\x0finclude_history\x18\x04 \x01(\x08\"Z\n\x12GetLicenseResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\x12!\n\x07history\x18\x02 \x03(\x0b\x32\x10.zzgw.v1.License\"X\n\x1aWatchLicenseChangesRequest\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12\x16\n\x0e\x66rom_beginning\x18\x02 \x01(\x08\x12\x12\n\ntype_codes\x18\x03 \x03(\t\"\x9a\x02\n\x12LicenseChangeEvent\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12!\n\x04kind\x18\x02 \x01(\x0e\x32\x13.zzgw.v1.ChangeKind\x12\x12\n\nlicense_id\x18\x03 \x01(\t\x12\x11\n\ttype_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_code\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\x05\x12&\n\x06status\x18\x07 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12/\n\x0boccurred_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13previous_license_id\x18\n \x01(\t\"I\n\x1bWatchLicenseChangesResponse\x12*\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.LicenseChangeEvent\"/\n\x19GetLicenseDocumentRequest\x12\x12\n\nlicense_id\x18\x01 \x01(\t\"\xb7\x01\n\x1aGetLicenseDocumentResponse\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x0b\n\x03pdf\x18\x02 \x01(\x0c\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\'\n\x06source\x18\x04 \x01(\x0e\x32\x17.zzgw.v1.DocumentSource\x12\x0f\n\x07seal_id\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x96\x01\n\x0cStatusAction\x12\x1d\n\x19STATUS_ACTION_UNSPECIFIED\x10\x00\x12\x19\n\x15STATUS_ACTION_SUSPEND\x10\x01\x12\x18\n\x14STATUS_ACTION_RESUME\x10\x02\x12\x18\n\x14STATUS_ACTION_REVOKE\x10\x03\x12\x18\n\x14STATUS_ACTION_CANCEL\x10\x04*z\n\nChangeKind\x12\x1b\n\x17\x43HANGE_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43HANGE_KIND_ISSUED\x10\x01\x12\x17\n\x13\x43HANGE_KIND_AMENDED\x10\x02\x12\x1e\n\x1a\x43HANGE_KIND_STATUS_CHANGED\x10\x03*m\n\x0e\x44ocumentSource\x12\x1f\n\x1b\x44OCUMENT_SOURCE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44OCUMENT_SOURCE_RENDERED\x10\x01\x12\x1c\n\x18\x44OCUMENT_SOURCE_SUPPLIED\x10\x02\x32\xfa\x04\n\x0fIssuanceService\x12K\n\x0cIssueLicense\x12\x1c.zzgw.v1.IssueLicenseRequest\x1a\x1d.zzgw.v1.IssueLicenseResponse\x12\x61\n\x12\x42\x61tchIssueLicenses\x12\".zzgw.v1.BatchIssueLicensesRequest\x1a#.zzgw.v1.BatchIssueLicensesResponse(\x01\x30\x01\x12K\n\x0c\x41mendLicense\x12\x1c.zzgw.v1.AmendLicenseRequest\x1a\x1d.zzgw.v1.AmendLicenseResponse\x12`\n\x13\x43hangeLicenseStatus\x12#.zzgw.v1.ChangeLicenseStatusRequest\x1a$.zzgw.v1.ChangeLicenseStatusResponse\x12\x45\n\nGetLicense\x12\x1a.zzgw.v1.GetLicenseRequest\x1a\x1b.zzgw.v1.GetLicenseResponse\x12\x62\n\x13WatchLicenseChanges\x12#.zzgw.v1.WatchLicenseChangesRequest\x1a$.zzgw.v1.WatchLicenseChangesResponse0\x01\x12]\n\x12GetLicenseDocument\x12\".zzgw.v1.GetLicenseDocumentRequest\x1a#.zzgw.v1.GetLicenseDocumentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dprotos/zzgw/v1/issuance.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprotos/zzgw/v1/common.proto\x1a!protos/zzgw/v1/verification.proto\"\xd2\x02\n\x13IssueLicenseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x16\n\x0elicense_number\x18\x03 \x01(\t\x12\x1f\n\x06holder\x18\x04 \x01(\x0b\x32\x0f.zzgw.v1.Holder\x12\x12\n\nissue_date\x18\x05 \x01(\t\x12\x12\n\nvalid_from\x18\x06 \x01(\t\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t\x12\x13\n\x0bregion_code\x18\x08 \x01(\t\x12\x38\n\x06\x66ields\x18\t \x03(\x0b\x32(.zzgw.v1.IssueLicenseRequest.FieldsEntry\x12\x0e\n\x06serial\x18\n \x01(\t\x12\x10\n\x08\x64ocument\x18\x0b \x01(\x0c\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\x14IssueLicenseResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\x17\n\x0f\x64ocument_sha256\x18\x03 \x01(\t\"T\n\x19\x42\x61tchIssueLicensesRequest\x12.\n\x08licenses\x18\x01 \x03(\x0b\x32\x1c.zzgw.v1.IssueLicenseRequestR\x07license\"m\n\x1a\x42\x61tchIssueLicensesResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.zzgw.v1.BatchItemResultJ\x04\x08\x02\x10\x05R\x05indexR\x07licenseR\x05\x65rrorR\x07\x63reated\"\x85\x01\n\x0f\x42\x61tchItemResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12#\n\x07license\x18\x02 \x01(\x0b\x32\x10.zzgw.v1.LicenseH\x00\x12#\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x12.zzgw.v1.ItemErrorH\x00\x12\x0f\n\x07\x63reated\x18\x04 \x01(\x08\x42\x08\n\x06result\"\x8c\x03\n\x13\x41mendLicenseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12\x38\n\x06\x66ields\x18\x03 \x03(\x0b\x32(.zzgw.v1.AmendLicenseRequest.FieldsEntry\x12\x14\n\x0c\x63lear_fields\x18\x04 \x03(\t\x12\x18\n\x0bholder_name\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x1b\n\x0elicense_number\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x17\n\nvalid_from\x18\x07 \x01(\tH\x02\x88\x01\x01\x12\x18\n\x0bvalid_until\x18\x08 \x01(\tH\x03\x88\x01\x01\x12\x0e\n\x06reason\x18\t \x01(\t\x12\x12\n\nissue_date\x18\n \x01(\t\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0e\n\x0c_holder_nameB\x11\n\x0f_license_numberB\r\n\x0b_valid_fromB\x0e\n\x0c_valid_until\"_\n\x14\x41mendLicenseResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\x12$\n\nsuperseded\x18\x02 \x01(\x0b\x32\x10.zzgw.v1.License\"{\n\x1a\x43hangeLicenseStatusRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nlicense_id\x18\x02 \x01(\t\x12%\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x15.zzgw.v1.StatusAction\x12\x0e\n\x06reason\x18\x04 \x01(\t\"@\n\x1b\x43hangeLicenseStatusResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\"k\n\x11GetLicenseRequest\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x11\n\ttype_code\x18\x02 \x01(\t\x12\x16\n\x0elicense_number\x18\x03 \x01(\t\x12\x17\n\x0finclude_history\x18\x04 \x01(\x08\"|\n\x12GetLicenseResponse\x12!\n\x07license\x18\x01 \x01(\x0b\x32\x10.zzgw.v1.License\x12!\n\x07history\x18\x02 \x03(\x0b\x32\x10.zzgw.v1.License\x12 \n\x06stored\x18\x03 \x01(\x0b\x32\x10.zzgw.v1.Finding\"X\n\x1aWatchLicenseChangesRequest\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12\x16\n\x0e\x66rom_beginning\x18\x02 \x01(\x08\x12\x12\n\ntype_codes\x18\x03 \x03(\t\"\x9a\x02\n\x12LicenseChangeEvent\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12!\n\x04kind\x18\x02 \x01(\x0e\x32\x13.zzgw.v1.ChangeKind\x12\x12\n\nlicense_id\x18\x03 \x01(\t\x12\x11\n\ttype_code\x18\x04 \x01(\t\x12\x13\n\x0bissuer_code\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\x05\x12&\n\x06status\x18\x07 \x01(\x0e\x32\x16.zzgw.v1.LicenseStatus\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12/\n\x0boccurred_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13previous_license_id\x18\n \x01(\t\"I\n\x1bWatchLicenseChangesResponse\x12*\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1b.zzgw.v1.LicenseChangeEvent\"/\n\x19GetLicenseDocumentRequest\x12\x12\n\nlicense_id\x18\x01 \x01(\t\"\xb7\x01\n\x1aGetLicenseDocumentResponse\x12\x12\n\nlicense_id\x18\x01 \x01(\t\x12\x0b\n\x03pdf\x18\x02 \x01(\x0c\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\'\n\x06source\x18\x04 \x01(\x0e\x32\x17.zzgw.v1.DocumentSource\x12\x0f\n\x07seal_id\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x96\x01\n\x0cStatusAction\x12\x1d\n\x19STATUS_ACTION_UNSPECIFIED\x10\x00\x12\x19\n\x15STATUS_ACTION_SUSPEND\x10\x01\x12\x18\n\x14STATUS_ACTION_RESUME\x10\x02\x12\x18\n\x14STATUS_ACTION_REVOKE\x10\x03\x12\x18\n\x14STATUS_ACTION_CANCEL\x10\x04*z\n\nChangeKind\x12\x1b\n\x17\x43HANGE_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43HANGE_KIND_ISSUED\x10\x01\x12\x17\n\x13\x43HANGE_KIND_AMENDED\x10\x02\x12\x1e\n\x1a\x43HANGE_KIND_STATUS_CHANGED\x10\x03*m\n\x0e\x44ocumentSource\x12\x1f\n\x1b\x44OCUMENT_SOURCE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44OCUMENT_SOURCE_RENDERED\x10\x01\x12\x1c\n\x18\x44OCUMENT_SOURCE_SUPPLIED\x10\x02\x32\xfa\x04\n\x0fIssuanceService\x12K\n\x0cIssueLicense\x12\x1c.zzgw.v1.IssueLicenseRequest\x1a\x1d.zzgw.v1.IssueLicenseResponse\x12\x61\n\x12\x42\x61tchIssueLicenses\x12\".zzgw.v1.BatchIssueLicensesRequest\x1a#.zzgw.v1.BatchIssueLicensesResponse(\x01\x30\x01\x12K\n\x0c\x41mendLicense\x12\x1c.zzgw.v1.AmendLicenseRequest\x1a\x1d.zzgw.v1.AmendLicenseResponse\x12`\n\x13\x43hangeLicenseStatus\x12#.zzgw.v1.ChangeLicenseStatusRequest\x1a$.zzgw.v1.ChangeLicenseStatusResponse\x12\x45\n\nGetLicense\x12\x1a.zzgw.v1.GetLicenseRequest\x1a\x1b.zzgw.v1.GetLicenseResponse\x12\x62\n\x13WatchLicenseChanges\x12#.zzgw.v1.WatchLicenseChangesRequest\x1a$.zzgw.v1.WatchLicenseChangesResponse0\x01\x12]\n\x12GetLicenseDocument\x12\".zzgw.v1.GetLicenseDocumentRequest\x1a#.zzgw.v1.GetLicenseDocumentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,48 +38,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ISSUELICENSEREQUEST_FIELDSENTRY']._serialized_options = b'8\001'
   _globals['_AMENDLICENSEREQUEST_FIELDSENTRY']._loaded_options = None
   _globals['_AMENDLICENSEREQUEST_FIELDSENTRY']._serialized_options = b'8\001'
-  _globals['_STATUSACTION']._serialized_start=2453
-  _globals['_STATUSACTION']._serialized_end=2603
-  _globals['_CHANGEKIND']._serialized_start=2605
-  _globals['_CHANGEKIND']._serialized_end=2727
-  _globals['_DOCUMENTSOURCE']._serialized_start=2729
-  _globals['_DOCUMENTSOURCE']._serialized_end=2838
-  _globals['_ISSUELICENSEREQUEST']._serialized_start=105
-  _globals['_ISSUELICENSEREQUEST']._serialized_end=443
-  _globals['_ISSUELICENSEREQUEST_FIELDSENTRY']._serialized_start=398
-  _globals['_ISSUELICENSEREQUEST_FIELDSENTRY']._serialized_end=443
-  _globals['_ISSUELICENSERESPONSE']._serialized_start=445
-  _globals['_ISSUELICENSERESPONSE']._serialized_end=544
-  _globals['_BATCHISSUELICENSESREQUEST']._serialized_start=546
-  _globals['_BATCHISSUELICENSESREQUEST']._serialized_end=630
-  _globals['_BATCHISSUELICENSESRESPONSE']._serialized_start=632
-  _globals['_BATCHISSUELICENSESRESPONSE']._serialized_end=741
-  _globals['_BATCHITEMRESULT']._serialized_start=744
-  _globals['_BATCHITEMRESULT']._serialized_end=877
-  _globals['_AMENDLICENSEREQUEST']._serialized_start=880
-  _globals['_AMENDLICENSEREQUEST']._serialized_end=1276
-  _globals['_AMENDLICENSEREQUEST_FIELDSENTRY']._serialized_start=398
-  _globals['_AMENDLICENSEREQUEST_FIELDSENTRY']._serialized_end=443
-  _globals['_AMENDLICENSERESPONSE']._serialized_start=1278
-  _globals['_AMENDLICENSERESPONSE']._serialized_end=1373
-  _globals['_CHANGELICENSESTATUSREQUEST']._serialized_start=1375
-  _globals['_CHANGELICENSESTATUSREQUEST']._serialized_end=1498
-  _globals['_CHANGELICENSESTATUSRESPONSE']._serialized_start=1500
-  _globals['_CHANGELICENSESTATUSRESPONSE']._serialized_end=1564
-  _globals['_GETLICENSEREQUEST']._serialized_start=1566
-  _globals['_GETLICENSEREQUEST']._serialized_end=1673
-  _globals['_GETLICENSERESPONSE']._serialized_start=1675
-  _globals['_GETLICENSERESPONSE']._serialized_end=1765
-  _globals['_WATCHLICENSECHANGESREQUEST']._serialized_start=1767
-  _globals['_WATCHLICENSECHANGESREQUEST']._serialized_end=1855
-  _globals['_LICENSECHANGEEVENT']._serialized_start=1858
-  _globals['_LICENSECHANGEEVENT']._serialized_end=2140
-  _globals['_WATCHLICENSECHANGESRESPONSE']._serialized_start=2142
-  _globals['_WATCHLICENSECHANGESRESPONSE']._serialized_end=2215
-  _globals['_GETLICENSEDOCUMENTREQUEST']._serialized_start=2217
-  _globals['_GETLICENSEDOCUMENTREQUEST']._serialized_end=2264
-  _globals['_GETLICENSEDOCUMENTRESPONSE']._serialized_start=2267
-  _globals['_GETLICENSEDOCUMENTRESPONSE']._serialized_end=2450
-  _globals['_ISSUANCESERVICE']._serialized_start=2841
-  _globals['_ISSUANCESERVICE']._serialized_end=3475
+  _globals['_STATUSACTION']._serialized_start=2522
+  _globals['_STATUSACTION']._serialized_end=2672
+  _globals['_CHANGEKIND']._serialized_start=2674
+  _globals['_CHANGEKIND']._serialized_end=2796
+  _globals['_DOCUMENTSOURCE']._serialized_start=2798
+  _globals['_DOCUMENTSOURCE']._serialized_end=2907
+  _globals['_ISSUELICENSEREQUEST']._serialized_start=140
+  _globals['_ISSUELICENSEREQUEST']._serialized_end=478
+  _globals['_ISSUELICENSEREQUEST_FIELDSENTRY']._serialized_start=433
+  _globals['_ISSUELICENSEREQUEST_FIELDSENTRY']._serialized_end=478
+  _globals['_ISSUELICENSERESPONSE']._serialized_start=480
+  _globals['_ISSUELICENSERESPONSE']._serialized_end=579
+  _globals['_BATCHISSUELICENSESREQUEST']._serialized_start=581
+  _globals['_BATCHISSUELICENSESREQUEST']._serialized_end=665
+  _globals['_BATCHISSUELICENSESRESPONSE']._serialized_start=667
+  _globals['_BATCHISSUELICENSESRESPONSE']._serialized_end=776
+  _globals['_BATCHITEMRESULT']._serialized_start=779
+  _globals['_BATCHITEMRESULT']._serialized_end=912
+  _globals['_AMENDLICENSEREQUEST']._serialized_start=915
+  _globals['_AMENDLICENSEREQUEST']._serialized_end=1311
+  _globals['_AMENDLICENSEREQUEST_FIELDSENTRY']._serialized_start=433
+  _globals['_AMENDLICENSEREQUEST_FIELDSENTRY']._serialized_end=478
+  _globals['_AMENDLICENSERESPONSE']._serialized_start=1313
+  _globals['_AMENDLICENSERESPONSE']._serialized_end=1408
+  _globals['_CHANGELICENSESTATUSREQUEST']._serialized_start=1410
+  _globals['_CHANGELICENSESTATUSREQUEST']._serialized_end=1533
+  _globals['_CHANGELICENSESTATUSRESPONSE']._serialized_start=1535
+  _globals['_CHANGELICENSESTATUSRESPONSE']._serialized_end=1599
+  _globals['_GETLICENSEREQUEST']._serialized_start=1601
+  _globals['_GETLICENSEREQUEST']._serialized_end=1708
+  _globals['_GETLICENSERESPONSE']._serialized_start=1710
+  _globals['_GETLICENSERESPONSE']._serialized_end=1834
+  _globals['_WATCHLICENSECHANGESREQUEST']._serialized_start=1836
+  _globals['_WATCHLICENSECHANGESREQUEST']._serialized_end=1924
+  _globals['_LICENSECHANGEEVENT']._serialized_start=1927
+  _globals['_LICENSECHANGEEVENT']._serialized_end=2209
+  _globals['_WATCHLICENSECHANGESRESPONSE']._serialized_start=2211
+  _globals['_WATCHLICENSECHANGESRESPONSE']._serialized_end=2284
+  _globals['_GETLICENSEDOCUMENTREQUEST']._serialized_start=2286
+  _globals['_GETLICENSEDOCUMENTREQUEST']._serialized_end=2333
+  _globals['_GETLICENSEDOCUMENTRESPONSE']._serialized_start=2336
+  _globals['_GETLICENSEDOCUMENTRESPONSE']._serialized_end=2519
+  _globals['_ISSUANCESERVICE']._serialized_start=2910
+  _globals['_ISSUANCESERVICE']._serialized_end=3544
 # @@protoc_insertion_point(module_scope)

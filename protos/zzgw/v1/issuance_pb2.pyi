@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from protos.zzgw.v1 import common_pb2 as _common_pb2
+from protos.zzgw.v1 import verification_pb2 as _verification_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -181,12 +182,14 @@ class GetLicenseRequest(_message.Message):
     def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., license_number: _Optional[str] = ..., include_history: _Optional[bool] = ...) -> None: ...
 
 class GetLicenseResponse(_message.Message):
-    __slots__ = ("license", "history")
+    __slots__ = ("license", "history", "stored")
     LICENSE_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    STORED_FIELD_NUMBER: _ClassVar[int]
     license: _common_pb2.License
     history: _containers.RepeatedCompositeFieldContainer[_common_pb2.License]
-    def __init__(self, license: _Optional[_Union[_common_pb2.License, _Mapping]] = ..., history: _Optional[_Iterable[_Union[_common_pb2.License, _Mapping]]] = ...) -> None: ...
+    stored: _verification_pb2.Finding
+    def __init__(self, license: _Optional[_Union[_common_pb2.License, _Mapping]] = ..., history: _Optional[_Iterable[_Union[_common_pb2.License, _Mapping]]] = ..., stored: _Optional[_Union[_verification_pb2.Finding, _Mapping]] = ...) -> None: ...
 
 class WatchLicenseChangesRequest(_message.Message):
     __slots__ = ("cursor", "from_beginning", "type_codes")
