@@ -146,6 +146,29 @@ class QrClaims:
         )
 
 
+def states(claims: QrClaims, content: LicenseContent) -> bool:
+    """Whether ``claims`` state what a code drawn for ``content`` states, at whatever time they say: the same license
+    version, type, issuer and dates, and the holder as a mask of the holder's name and code shows them (codes drawn
+    before the masks changed show more or less of them than ``QrClaims.of`` now does, and are no less genuine)."""
+    return (
+        (claims.license_id, claims.version, claims.type_code, claims.issuer_code)
+        == (content.license_id, content.version, content.type_code, content.issuer_code)
+        and (claims.valid_from, claims.valid_until) == (content.valid_from, content.valid_until)
+        and _shows(claims.holder_name, content.holder.name)
+        and _shows(claims.holder_code, content.holder.code)
+    )
+
+
+def _shows(masked: str, value: str) -> bool:
+    """Whether ``masked`` is ``value`` masked: ``value``'s own first and last characters around one run of ``*``,
+    which hides at least one character (``张**`` of 张三丰, ``3701**********1234``), or ``*`` alone."""
+    first, last = masked.find("*"), masked.rfind("*")
+    if first < 0 or masked[first : last + 1].strip("*"):
+        return False
+    head, tail = masked[:first], masked[last + 1 :]
+    return len(head) + len(tail) < len(value) and value.startswith(head) and value.endswith(tail)
+
+
 _OK = PASSED
 _NOT_CHECKED = Finding(result=CheckResult.INDETERMINATE, reason="NOT_CHECKED")
 

@@ -103,7 +103,7 @@ from gateway.domain.identifiers import (
 from gateway.domain.model import CHINA_TZ, Clock, Holder, License, LicenseStatus, Member, Role
 from gateway.domain.paging import Listing, PageTokens
 from gateway.domain.pdf_refusals import pdf_refusal
-from gateway.domain.seals import Seal
+from gateway.domain.seals import DocumentSource, Seal
 from gateway.domain.validation import FIELD_LABELS, checked_claimed_holder_code, claimed_value_problem
 from gateway.domain.verification import (
     HOLDER_NAME,
@@ -148,7 +148,7 @@ from signing.pdf import (
     validate_sync,
     without_padding,
 )
-from signing.qr import read_pasted
+from signing.qr import QrClaims, read_pasted, states
 from signing.receipts import (
     RECEIPT_SEAL_NAME,
     UNREADABLE_CERTIFICATE,
@@ -160,7 +160,7 @@ from signing.receipts import (
     signable,
 )
 from signing.record import SealMemos
-from signing.results import MAX_DETAIL, PASSED, CheckResult, Finding, SealCheck
+from signing.results import CLOCK_SKEW, MAX_DETAIL, PASSED, CheckResult, Finding, SealCheck
 from signing.seal_ca import IdentityFinding
 from signing.ses import SesVerification, check_stamp
 from signing.sm2 import Sm2Unavailable
@@ -1662,26 +1662,23 @@ class VerificationService:
                 action, caller, use, query, _CODE_LICENSE_GONE, NOT_FOUND, check.issuer_identity, None, now
             )
         license = stored.license
-        made_at = self._code_made_at(known, license) if envelope.claims.version == license.content.version else None
+        claims = envelope.claims
+        made_at = self._code_made_at(known, license, claims) if claims.version == license.content.version else None
         if made_at is not None:
-            # a code of this very version by the seal of its record or of its document, made with either: the
-            # gateway keeps that time (the code's own is only its maker's claim), so a seal retired since (revoked as
-            # superseded) leaves it as good as what it was printed with, as for the same license by identifier
-            # the record's sealing time is vouched for by its status memo: one changed behind the gateway's back is
-            # not judged at (a seal "not yet valid" then), as for the same license by identifier
-            time_vouched = stored.status_vouched or known.seal.key_id != license.seal.key_id
+            # the code the gateway drew (``_code_made_at``): judged at the drawing it recorded (the code's own time is
+            # only its maker's claim), so a seal revoked since leaves it as good as the document it is printed on; the
+            # code's own word against itself stands (a time before its certificate, or after its revocation)
             identity = _first_failure(
                 identity_at(
                     known.base, known.certificate, at=made_at, revoked_at=known.seal.revoked_at, time_trusted=True
-                )
-                if time_vouched
-                else _TIME_UNVOUCHED,
+                ),
+                check.issuer_identity if check.issuer_identity.result is CheckResult.FAILED else PASSED,
                 _owner_finding(known.seal, license),
                 stored.identity,
             )
         else:
             identity = _first_failure(
-                self._code_identity(check, known, stored, envelope.claims.version),
+                self._code_identity(check, known, stored, claims.version),
                 _owner_finding(known.seal, license),
                 authority_finding(license, self._catalog),
                 stored.identity,
@@ -1710,17 +1707,28 @@ class VerificationService:
             return identity_at(known.base, known.certificate, at=registered, revoked_at=revoked_at, time_trusted=True)
         return check.issuer_identity  # made at some time after the registration: as undecided as its claim
 
-    def _code_made_at(self, known: _KnownSeal, license: License) -> dt.datetime | None:
-        """When the gateway made a code of ``license`` signed by ``known``'s seal, as it recorded: the record's
-        sealing when that seal sealed the record, the document's drawing when it sealed the document (drawn later,
-        for a batch-issued license, perhaps by a newer seal); None for a seal that did neither."""
-        if known.seal.key_id == license.seal.key_id:
-            return license.created_at
+    def _code_made_at(self, known: _KnownSeal, license: License, claims: QrClaims) -> dt.datetime | None:
+        """When the gateway drew the code whose claims are ``claims``, signed by ``known``'s seal, as it recorded (the
+        drawing of the version's document, whose seal signs the code printed on it); None for a code that is not the
+        one it drew, as far as its records tell: one stating other claims than the version's record, by another seal
+        than the document's, or made (by its own word) more than a clock's error after that drawing; and any code of
+        a version it drew no document for (a batch-issued license's, until one is asked for), of an issuer's own PDF
+        (which has no code), or whose document row it did not store (its memo). Such a code is judged by the time it
+        states (``_code_identity``): a leaked seal key signs whatever claims and time it likes, and only the code the
+        gateway drew has a time the gateway knows (a reviewer, R1)."""
+        if not states(claims, license.content):
+            return None
         with self._db.unit_of_work() as uow:
-            document = uow.documents.get(license.license_id)
-        if document is not None and document.seal_id == known.seal.seal_id and vouched(document, self._memos):
-            return document.created_at
-        return None
+            document = uow.documents.row_of(license.license_id)  # not its PDF: the code is compared with the record
+        if (
+            document is None
+            or document.source is not DocumentSource.RENDERED
+            or document.seal_id != known.seal.seal_id
+            or claims.issued_at > document.created_at + CLOCK_SKEW
+            or not vouched(document, self._memos)
+        ):
+            return None
+        return document.created_at
 
     def _outcome_today(self, checked: _Checked, now: dt.datetime) -> Outcome:
         """The outcome of checking ``checked`` on the day of ``now``: made on the day's first check, then kept."""

@@ -1268,6 +1268,13 @@ class DocumentRepository:
         row = self._s.execute(select(_D).where(_D.c.license_id == license_id)).first()
         return _document(row) if row else None
 
+    def row_of(self, license_id: str) -> LicenseDocument | None:
+        """The license's document without its PDF (``pdf`` empty): which seal sealed it when, and its memo."""
+        row = self._s.execute(
+            select(*(column for column in _D.c if column.name != "pdf")).where(_D.c.license_id == license_id)
+        ).first()
+        return _document(row, pdf=b"") if row else None
+
     def by_sha256(self, sha256: str) -> LicenseDocument | None:
         row = self._s.execute(select(_D).where(_D.c.sha256 == sha256).limit(1)).first()
         return _document(row) if row else None
@@ -1286,11 +1293,11 @@ class DocumentRepository:
         return found
 
 
-def _document(row: Row[tuple[object, ...]]) -> LicenseDocument:
+def _document(row: Row[tuple[object, ...]], *, pdf: bytes | None = None) -> LicenseDocument:
     m = row._mapping
     return LicenseDocument(
         license_id=m["license_id"],
-        pdf=bytes(m["pdf"]),
+        pdf=bytes(m["pdf"]) if pdf is None else pdf,
         sha256=m["sha256"],
         source=DocumentSource(m["source"]),
         seal_id=m["seal_id"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zlib
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from signing.qr import (
     check_qr,
     encode_qr,
     qr_png,
+    states,
     verify_qr,
 )
 from signing.results import CheckResult as Result
@@ -230,6 +232,31 @@ def test_the_holder_is_masked_in_the_payload(ec_key: SoftwareKey) -> None:
 def test_mask_name(name: str, masked: str) -> None:
     """The surname stays, the length goes: 张** for 张三 and 张三丰 alike (it had been 张* and 张**)."""
     assert mask_name(name) == masked
+
+
+@pytest.mark.parametrize(
+    ("changes", "stated"),
+    [
+        ({}, True),
+        ({"issued_at": NOW + dt.timedelta(days=3650)}, True),  # the time is not a claim about the license
+        ({"holder_name": "张*"}, True),  # masks of other days: the same holder, more or less of it shown
+        ({"holder_name": "张三**"}, True),
+        ({"holder_name": "***"}, True),
+        ({"holder_code": "370102********7777"}, True),
+        ({"holder_code": "3701**********7777"}, True),
+        ({"holder_name": "王**"}, False),  # another holder
+        ({"holder_name": "张三丰*"}, False),  # hides nothing of it
+        ({"holder_name": "张*丰*"}, False),  # no mask this module ever wrote
+        ({"holder_code": "3701**********0000"}, False),
+        ({"valid_until": dt.date(2099, 12, 31)}, False),
+        ({"valid_until": None}, False),
+        ({"valid_from": dt.date(2024, 1, 1)}, False),
+    ],
+)
+def test_states_tells_the_claims_a_code_drawn_for_the_content_states(changes: dict[str, object], stated: bool) -> None:
+    """Whether a code's claims are those of a license version, whatever time it states and however a mask of the day
+    showed its holder: what the gateway compares before taking a code for the one it drew (review issuecheck, R1)."""
+    assert states(dataclasses.replace(claims(), **changes), content()) is stated  # type: ignore[arg-type]
 
 
 def test_qr_png_is_a_png(ec_key: SoftwareKey) -> None:
