@@ -1657,9 +1657,16 @@ class VerificationService:
             unchecked = _UNREAD_CODE if check.integrity.reason in _UNREADABLE_QR else _NOT_GENUINE
             return self._report(action, caller, use, query, check.integrity, unchecked, unchecked, None, now)
         stored = self._checked_by_id(license_id)
-        if stored is None:  # a code this gateway's seal made names a license it issued: not found, the store lost it
+        if stored is None:
+            if check.issuer_identity.result is CheckResult.PASSED:
+                # a code this gateway's seal made names a license it issued: not found, the store lost it
+                return self._report(
+                    action, caller, use, query, _CODE_LICENSE_GONE, NOT_FOUND, check.issuer_identity, None, now
+                )
+            # a seal revoked or ended since, with only the code's word for when it signed: the code is not known to be
+            # genuine (a leaked key signs any serial), so nothing says the registry lost a license (a reviewer, R2)
             return self._report(
-                action, caller, use, query, _CODE_LICENSE_GONE, NOT_FOUND, check.issuer_identity, None, now
+                action, caller, use, query, check.integrity, NOT_FOUND, check.issuer_identity, None, now
             )
         license = stored.license
         claims = envelope.claims

@@ -4,14 +4,16 @@ The gateway judges a code at the time it recorded for the code's making only whe
 claims of the version's record, signed by the seal of the version's document, stating a time no later than that
 drawing (a clock's error aside). Any other code — one a leaked key made after the revocation, whatever it states — is
 judged by its own stated time, as an offline checker with the CRL judges it (docs/qr-codes.md), found by an
-independent client (review issuecheck, R1)."""
+independent client (review issuecheck, R1 and R2)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import secrets
 
 from adapters.demo import qr_code_of
+from gateway.domain.identifiers import LicenseId
 from protos.zzgw.v1 import seal_pb2, verification_pb2
 from signing.keys import KeyBackend
 from signing.qr import QrClaims, check_qr, encode_qr, read_qr
@@ -172,3 +174,35 @@ def test_a_code_the_gateway_never_drew_is_judged_at_its_own_time(running: Runnin
 
     printed = qr_code_of(document_of(running, license_id).pdf)  # drawn now, by the new seal
     assert _findings(verify(running, qr_code=printed)) == (PASSED, (PASSED, ""), (PASSED, ""))
+
+
+def test_a_leaked_keys_code_for_a_license_never_issued_is_not_called_genuine(running: RunningGateway) -> None:
+    """A code the leaked key signs, stating a time before the revocation, for a serial never issued (or a version
+    the license never had): the seal's trust is undecided, so the code is not known to be genuine; it had been told
+    genuine and the registry blamed (REGISTRY_ALTERED, 核验码是真实的，但登记库中没有它所指的证照). It is
+    LICENSE_NOT_FOUND, the issuer identity saying why the code itself is undecided (review issuecheck, R2)."""
+    seal = register(running, name="电子证照专用章")
+    license_id = issue(running, 63).license.license_id
+    drawn = _claims_of(qr_code_of(document_of(running, license_id).pdf))
+    key = _key_of(running, seal)
+    _revoke_leaked(running, seal)
+    named = LicenseId.parse(license_id)
+    never = dataclasses.replace(named, serial="0" + secrets.token_hex(7).upper()[:13] + "Z")
+    second = dataclasses.replace(named, version=2)
+    for unknown in (never, second):
+        claims = dataclasses.replace(drawn, license_id=str(unknown), version=unknown.version)  # made when drawn
+        report = verify(running, qr_code=encode_qr(key, claims))
+        assert (report.verdict, report.reason) == (FAILED, "LICENSE_NOT_FOUND"), report
+        assert (report.integrity.result, report.integrity.reason) == (PASSED, ""), report
+        assert (report.status.result, report.status.reason) == (FAILED, "LICENSE_NOT_FOUND")
+        assert (report.issuer_identity.result, report.issuer_identity.reason) == (
+            INDETERMINATE,
+            "CERT_REVOKED_NO_TRUSTED_TIME",
+        )
+        assert "真实" not in report.integrity.detail and "真实" not in report.status.detail
+        stated = receipt_statement(running, report.receipt)
+        assert (stated["verdict"], stated["reason"], stated["findings"]["integrity"]["result"]) == (
+            "FAILED",
+            "LICENSE_NOT_FOUND",
+            "PASSED",
+        )
