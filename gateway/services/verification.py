@@ -347,6 +347,11 @@ _RECORD_UNREADABLE = Finding(
     detail="登记库中的证照记录已在网关之外被改动，无法读取（the stored record was changed behind the gateway's back "
     "and cannot be read）",
 )
+_SEAL_FAILED = Finding(
+    result=CheckResult.INDETERMINATE,
+    reason="NOT_CHECKED",
+    detail="证照记录的印章核验未通过，未判断印章是否可信（the record fails its seal: the seal's trust was not judged）",
+)
 _TIME_UNVOUCHED = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_CHECKED",
@@ -1877,7 +1882,9 @@ class VerificationService:
                 record_vouched=False,
             )
         sealed = self._integrity(license, known, trust_memo=True)
-        if not vouched:  # the sealing time the seal's trust is judged at is not the one the gateway stored
+        if sealed.result is not CheckResult.PASSED:  # a seal that does not hold says nothing of who sealed, or when
+            identity = _SEAL_FAILED
+        elif not vouched:  # the sealing time the seal's trust is judged at is not the one the gateway stored
             identity = _TIME_UNVOUCHED
         else:
             identity = _first_failure(

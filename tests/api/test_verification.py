@@ -414,6 +414,10 @@ def test_a_record_changed_behind_the_gateways_back_fails_integrity_and_states_no
     assert (report.verdict, report.reason) == (FAILED, "RECORD_ALTERED")
     assert report.integrity.result == FAILED
     assert (report.status.result, report.status.reason) == (INDETERMINATE, "RECORD_ALTERED")
+    # a seal that does not hold over the record says nothing of who sealed it or when: the issuer identity is not
+    # judged, as for an edited status, a code or a document that fails (it had been PASSED: review issuecheck, R3)
+    assert (report.issuer_identity.result, report.issuer_identity.reason) == (INDETERMINATE, "NOT_CHECKED")
+    assert "印章" in report.issuer_identity.detail
     named = LicenseId.parse(license_id)
     summary = report.license
     assert (summary.license_id, summary.type_code, summary.issuer_code, summary.version) == (
@@ -440,8 +444,13 @@ def test_a_record_changed_behind_the_gateways_back_fails_integrity_and_states_no
     rewritten = verify(running, license_id=other)
     assert rewritten.verdict == FAILED and rewritten.integrity.reason != "RECORD_ALTERED"
     assert (rewritten.status.result, rewritten.license.valid_until, rewritten.license.status) == (INDETERMINATE, "", 0)
+    assert (rewritten.issuer_identity.result, rewritten.issuer_identity.reason) == (INDETERMINATE, "NOT_CHECKED")
     stated = receipt_statement(running, report.receipt)
     assert stated["findings"]["status"]["reason"] == "RECORD_ALTERED"
+    assert (stated["findings"]["issuer_identity"]["result"], stated["findings"]["issuer_identity"]["reason"]) == (
+        "INDETERMINATE",
+        "NOT_CHECKED",
+    )
     assert stated["license"] == {
         "license_id": license_id,
         "type_code": named.type_code,
@@ -650,6 +659,7 @@ def test_a_genuine_code_of_a_record_changed_behind_the_gateways_back_fails_integ
         )
     report = verify(running, qr_code=code)
     assert (report.verdict, report.integrity.reason) == (FAILED, "RECORD_ALTERED")
+    assert (report.issuer_identity.result, report.issuer_identity.reason) == (INDETERMINATE, "NOT_CHECKED")
 
 
 def test_a_license_the_matter_does_not_use_is_not_verified_in_any_way(running: RunningGateway) -> None:
@@ -842,6 +852,7 @@ def test_a_document_checks_the_stored_record_it_names_and_a_changed_one_names_no
         )
     report = stub.VerifyDocument(verification_pb2.VerifyDocumentRequest(use=USE, pdf=pdf)).report
     assert (report.verdict, report.integrity.reason) == (FAILED, "RECORD_ALTERED")
+    assert (report.issuer_identity.result, report.issuer_identity.reason) == (INDETERMINATE, "NOT_CHECKED")
 
 
 def test_a_subject_rewritten_after_sealing_does_not_lend_a_document_another_license(running: RunningGateway) -> None:
