@@ -117,6 +117,30 @@ OTHER_VARIABLES = frozenset((
 supervisor's own, the department client's of docs/departments.md)."""
 
 
+def _settings_text(path: Path, raw: bytes) -> str:
+    """The text of the settings file ``path`` (UTF-8, with a BOM or without, as older Notepad saves it); ConfigError,
+    Chinese first, naming the file and the line, for bytes that are not UTF-8: a zzgw.toml saved as GBK or "Unicode"
+    (UTF-16) by Notepad had ended every command, `zzgw serve` too, in a UnicodeDecodeError traceback with exit 1,
+    which the documented unit restarts for ever (a reviewer, R1). Worded as the catalog file is told
+    (``gateway.domain.catalog.catalog_json``)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Notepad's "Unicode"
+            guess, guessed = "，看来是以 UTF-16（Unicode）编码保存的", ", UTF-16 it seems"
+        else:
+            try:
+                raw.decode("gb18030")
+                guess, guessed = "，看来是以 GBK（GB18030）编码保存的", ", GBK it seems"
+            except UnicodeDecodeError:
+                guess, guessed = "", ""
+        raise ConfigError(
+            f"设置文件 {path} 第 {line} 行不是 UTF-8 编码的文字{guess}：请把文件另存为 UTF-8 编码（the settings file "
+            f"{path} is not UTF-8 at line {line}{guessed}: save the file as UTF-8）"
+        ) from None
+
+
 def _misspelt_variables(env: Mapping[str, str]) -> list[tuple[str, str]]:
     """The ``ZZGW_`` variables set that are no variable zzgw reads but one in other case, or a slip away from one
     (a character off, or two in a name of 12 or more), with the nearest one each was meant to be: ``ZZGW_THREAD=32``
@@ -482,7 +506,7 @@ class Settings:
             path = Path("zzgw.toml")
         if path is not None:
             try:
-                values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+                values.update(tomllib.loads(_settings_text(path, path.read_bytes())))
             except (OSError, tomllib.TOMLDecodeError) as exc:
                 raise ConfigError(f"cannot read {path}: {exc}") from exc
         misspelt = _misspelt_variables(env)

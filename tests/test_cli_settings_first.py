@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands import command_env, zzgw
+from tests.commands import command_env, run_zzgw, zzgw
 
 
 @pytest.fixture
@@ -65,3 +65,20 @@ def test_a_settings_file_holding_the_passphrase_readable_by_others_is_warned_of(
     settings.chmod(0o644)  # the environment's passphrase wins: the file's is not the one in use
     overridden = zzgw(with_file | {"ZZGW_KEY_PASSPHRASE": "settings-file-passphrase"}, "init")
     assert overridden.returncode == 0 and str(settings) not in overridden.stderr, overridden.stderr
+
+
+def test_a_gbk_settings_file_in_the_working_directory_is_one_line_exit_2(env: dict[str, str], tmp_path: Path) -> None:
+    """A GB18030 zzgw.toml in the working directory had ended every command, `zzgw serve` too, in a traceback with
+    exit 1, which the documented unit restarts every 5 s for ever (RestartPreventExitStatus=2 leaves a configuration
+    error to the operator; a reviewer, R1)."""
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "zzgw.toml").write_bytes("# 证照网关配置（济南）\nthreads = 3\n".encode("gb18030"))
+    for command in (["members"], ["serve"], ["certificates"], ["catalog", "check"]):
+        refused = run_zzgw(*command, env=env, cwd=here, timeout=60)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.strip().splitlines() == [
+            "zzgw: configuration error: 设置文件 zzgw.toml 第 1 行不是 UTF-8 编码的文字，"
+            "看来是以 GBK（GB18030）编码保存的：请把文件另存为 UTF-8 编码（the settings file zzgw.toml is not "
+            "UTF-8 at line 1, GBK it seems: save the file as UTF-8）"
+        ], refused.stderr

@@ -605,3 +605,35 @@ def test_a_worker_silence_bound_it_cannot_take_stops_zzgw_serve_whatever_the_wor
     done = run_zzgw("serve", env=env, timeout=60)
     assert (done.returncode, done.stderr) == (2, f"zzgw: configuration error: {line}\n"), done.stderr
     assert not (tmp_path / "var").exists()
+
+
+GBK_SETTINGS = "# 证照网关配置（济南）\nthreads = 3\n"
+
+
+@pytest.mark.parametrize(
+    ("encoded", "guess"),
+    [
+        (GBK_SETTINGS.encode("gb18030"), "看来是以 GBK（GB18030）编码保存的"),
+        (GBK_SETTINGS.encode("utf-16"), "看来是以 UTF-16（Unicode）编码保存的"),
+    ],
+    ids=["gbk", "utf-16"],
+)
+def test_a_settings_file_that_is_not_utf8_is_said_for_what_it_is(tmp_path: Path, encoded: bytes, guess: str) -> None:
+    """A zzgw.toml that Notepad saved as GBK or "Unicode" (UTF-16) had ended every command in a UnicodeDecodeError
+    traceback, exit 1, naming no file (a reviewer, R1): a ConfigError (exit 2), Chinese first, naming the file and
+    what to do, as the catalog's file is told."""
+    path = tmp_path / "zzgw.toml"
+    path.write_bytes(encoded)
+    with pytest.raises(ConfigError) as refused:
+        Settings.load(env={})  # ./zzgw.toml, read by default
+    said = str(refused.value)
+    assert said.startswith(f"设置文件 {path.name} 第 1 行不是 UTF-8 编码的文字，{guess}：请把文件另存为 UTF-8 编码")
+    assert "save the file as UTF-8" in said
+
+
+def test_a_settings_file_saved_with_a_bom_loads(tmp_path: Path) -> None:
+    """UTF-8 with a BOM, as older Notepad saves it, had been refused as `Invalid statement (at line 1, column 1)`; the
+    catalog file with one loads (a reviewer, R1)."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GBK_SETTINGS.encode("utf-8"))
+    assert Settings.load(path, env={}).threads == 3
