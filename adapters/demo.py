@@ -218,7 +218,7 @@ class _Subscription:
 
 def run_demo(
     channel_for: Callable[[str], grpc.Channel],
-    out: Callable[[str], None] = print,
+    out: Callable[[str], object] = print,
     reconnecting: Callable[[grpc.RpcError], None] | None = None,
 ) -> dict[str, Any]:
     """Run the demo; ``channel_for(member_code)`` gives a channel with that member's credentials; ``reconnecting`` is
@@ -340,7 +340,7 @@ def _opening_a_business(
     run: int,
     business: common_pb2.License,
     person: common_pb2.License,
-    out: Callable[[str], None],
+    out: Callable[[str], object],
 ) -> dict[str, Any]:
     """企业开办一件事: 公安局 (刻章备案), 税务局 (发票申领) and 人社局 (社保登记) in one case of the bundle."""
     case = f"QYKB-{run}"
@@ -456,7 +456,7 @@ def _opening_a_business(
     }
 
 
-def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable[[str], None]) -> dict[str, Any]:
+def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable[[str], object]) -> dict[str, Any]:
     """新生儿出生一件事: the 出生医学证明, 公安局's approval from 卫健委, 医疗保障局's one-use consent."""
     health = issuance_pb2_grpc.IssuanceServiceStub(channel_for(HEALTH))
     certificate = health.IssueLicense(issue_request(_birth_certificate(run))).license
@@ -568,7 +568,7 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
     }
 
 
-def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable[[str], None]) -> dict[str, Any]:
+def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable[[str], object]) -> dict[str, Any]:
     """窗口核验 at the 不动产登记中心, then the holder's view of the audit trail."""
     civil = issuance_pb2_grpc.IssuanceServiceStub(channel_for(CIVIL))
     clerk = verification_pb2_grpc.VerificationServiceStub(channel_for(REAL_ESTATE))
@@ -636,7 +636,7 @@ def _window_check(channel_for: Callable[[str], grpc.Channel], run: int, out: Cal
 
 
 def _not_shared(
-    channel_for: Callable[[str], grpc.Channel], run: int, person: common_pb2.License, out: Callable[[str], None]
+    channel_for: Callable[[str], grpc.Channel], run: int, person: common_pb2.License, out: Callable[[str], object]
 ) -> dict[str, Any]:
     """The 护照: not shared. The 不动产登记中心 verifies the one its holder presents under 不动产转移登记, whose
     materials list it with no field (verification only), and reading its data there is refused (不予共享)."""
@@ -669,7 +669,7 @@ def _batch_import(
     channel_for: Callable[[str], grpc.Channel],
     run: int,
     slot: int,
-    out: Callable[[str], None],
+    out: Callable[[str], object],
     reconnecting: Callable[[grpc.RpcError], None] | None,
 ) -> dict[str, Any]:
     """批量归集: a JSON Lines export through ``zzgw import``'s code path, twice (its reconnections to a gateway gone
@@ -727,7 +727,7 @@ def qr_code_of(pdf: bytes) -> str:
 
 
 def _holder_view(
-    channel_for: Callable[[str], grpc.Channel], holder_code: str, out: Callable[[str], None], indent: str = "  "
+    channel_for: Callable[[str], grpc.Channel], holder_code: str, out: Callable[[str], object], indent: str = "  "
 ) -> list[audit_pb2.AccessRecord]:
     portal = audit_pb2_grpc.AuditServiceStub(channel_for(PORTAL))
     records = list(portal.ListAccessRecords(audit_pb2.ListAccessRecordsRequest(holder_code=holder_code)).records)

@@ -512,6 +512,11 @@ class ReceiptFileTaken(Exception):
     """A file that is not a receipt appeared at ``--receipt``'s path while the gateway was asked: it is kept."""
 
 
+def verdict_words(answer: Answer) -> str:
+    """The verdict of ``answer`` in the words the report's findings use (``通过 PASSED``)."""
+    return _RESULTS.get(answer.report.verdict, _RESULTS[verification_pb2.CHECK_RESULT_INDETERMINATE])
+
+
 def receipt_get(receipt_id: str, member: str) -> str:
     """The ``zzgw receipt get`` command a message tells a clerk to run to fetch a receipt that was not kept, with the
     verifying member's ``--member``, which the command requires: given without it, pasted as written, it had ended

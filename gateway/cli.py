@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import errno
 import logging
 import os
 import sys
@@ -243,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Verify as a member: VerifyDocument for a PDF file, VerifyLicense for the rest. Prints the "
         "verdict, the three findings, the license summary the member may see and the receipt's id.",
         epilog="exit status: 0 PASSED, 1 FAILED, 3 INDETERMINATE; 2 the request could not be made (bad input, no "
-        "credentials), 4 the gateway refused it or could not be reached, 5 zzgw itself failed (no verdict)",
+        "credentials), 4 the gateway refused it or could not be reached, 5 zzgw itself failed (no verdict), 74 the "
+        "report could not be written to standard output (the check was recorded: standard error gives its verdict "
+        "and the `zzgw receipt get` that fetches its receipt)",
     )
     verify.add_argument(
         "what",
@@ -280,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         help="check a receipt file offline: signature, proof, and the receipt certificate's trust",
         epilog="Exit status: 0 valid, 1 invalid, 3 undecided (INDETERMINATE: CRL_MISSING, CRL_STALE, "
         "CHAIN_INCOMPLETE); 2 no result: the file is no receipt, the trust material is not what its option takes, a "
-        "file cannot be read, or the check could not be made. docs/receipts.md says which is which.",
+        "file cannot be read, or the check could not be made; 74 the result could not be written to standard output. "
+        "docs/receipts.md says which is which.",
     )
     check.add_argument("file", type=Path, help="the receipt as JSON (`zzgw receipt get`), - for standard input")
     check.add_argument(
@@ -321,8 +325,9 @@ def main(argv: list[str] | None = None) -> int:
 
         # before the imports of the store and the server (a second or more): a stop signal in them is a stop, exit 0
         args.stop_asked = StopAsked().install()
+    _Stdout.reset()
     try:
-        return _run(args)
+        status = _run(args)
     except KeyboardInterrupt:  # Ctrl-C before a command's own handling (loading, opening the store): no traceback
         if args.command == "import":  # said as its own handlers say it, Chinese first, with what to do: it had been
             # `zzgw import: interrupted`, in English only, as it loaded for seconds on a loaded machine (a reviewer)
@@ -331,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"\nzzgw {args.command}: interrupted", file=sys.stderr)
         return 130
+    return _written(" ".join(filter(None, (args.command, getattr(args, "action", None)))), status)
 
 
 _IMPORT_NOT_BEGUN = (
@@ -448,12 +454,17 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         for bar in bars:
             bar.close()
+    _Stdout.done = (
+        "初始化已完成，所做的已保存在数据目录和存储中；`zzgw certificates` 可再次列出信任锚，"
+        "再次运行 `zzgw init` 会说明仍须处理之事（init is done: what it made is in the data directory and the store; "
+        "`zzgw certificates` lists the trust anchors again, and `zzgw init` again says what is still to do）"
+    )
     upgraded = (
         f" (upgraded from {report.schema_before})"
         if report.schema_before is not None and report.schema_before != report.schema
         else ""
     )
-    print(
+    _out(
         f"zzgw initialised in {settings.data_dir}: database {settings.database_label} at schema {report.schema}"
         f"{upgraded}, {counted(report.members, 'member')}, keys in {settings.keys_dir}, member CA in "
         f"{settings.pki_dir}"
@@ -493,13 +504,13 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if report.statuses_vouched:
-        print(
+        _out(
             counted(report.statuses_vouched, "license's status", "licenses' statuses")
             + " recorded with the gateway's memo (schema 0014): from now on a status changed in the database behind "
             "the gateway's back fails verification (STATUS_ALTERED)"
         )
     if report.documents_vouched:
-        print(
+        _out(
             f"{counted(report.documents_vouched, 'license document')} recorded with the gateway's memo (schema 0021): "
             "from now on a document moved to another license in the database fails verification (REGISTRY_ALTERED)"
         )
@@ -512,7 +523,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             else "from this init's catalog, not the one they were granted under (the store served another, or "
             "recorded none): at most what it reads, which no catalog adopted later widens"
         )
-        print(
+        _out(
             f"{counted(report.consents_recorded, 'consent')} granted before schema 0039 recorded with the fields "
             f"they were granted for, {source}; {report.consents_left} left unrecorded (they read what the matter's "
             "material in force lists)"
@@ -524,42 +535,42 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             else "from this init's catalog, not the one they were given under (the store served another, or "
             "recorded none): at most what it shows unmasked, which no catalog adopted later widens"
         )
-        print(
+        _out(
             f"{counted(report.approvals_recorded, 'approval')} given before schema 0040 recorded with the fields they "
             f"were given unmasked, {source}; {report.approvals_left} left unrecorded (masked as the matter's material "
             "in force says)"
         )
     if report.licenses_without_memo:
-        print(
+        _out(
             f"{counted(report.licenses_without_memo, 'license was', 'licenses were')} stored before schema 0012, "
             "without the gateway's memo of their seal: run `zzgw memos` to add them (until then the first check of "
             "each after a start verifies its seal)"
         )
     if report.seals_made:
-        print(
+        _out(
             f"{counted(len(report.seals_made), 'issuer')} got their first seal (电子证照专用章): "
             f"{', '.join(report.seals_made)}"
         )
     if settings.mode == "production":  # pairs to hand over; dev mode's members connect with tokens
         for pair in report.certificates_issued:  # had been issued without a word (a renewal tester, D6)
-            print(
+            _out(
                 f"issued a client certificate for {pair.code} ({pair.name}), valid until "
                 f"{beijing_day(pair.not_after)} (Beijing time): hand {pair.certificate} and {pair.key} over "
                 f"(docs/departments.md), then delete {pair.key} here (the gateway never needs it)"
             )
     for listed in report.revocations_listed:  # an upgraded store's file: said once (a reviewer, R1)
-        print(f"listed: {listed}")
+        _out(f"listed: {listed}")
     for unknown in report.revocations_unknown:
         print(f"warning: {unknown}", file=sys.stderr)
     for taken in report.revocations_taken:  # the leak procedure's entries, said once each: a typo is refused
-        print(f"revoked: {taken}")
+        _out(f"revoked: {taken}")
     for made in report.keys_made:
-        print(
+        _out(
             f"new: {made}; copy both to every replica with a data directory of its own before starting any "
             "gateway process"
         )
     if report.receipt_certificates_retired:  # a new receipt key: the old one's certificates retired with it
-        print(
+        _out(
             f"new receipt key: the receipt certificates of the key before it (serial "
             f"{', '.join(report.receipt_certificates_retired)}) are revoked as superseded from now, on the seal-maker "
             "CRL: receipts they signed before stay valid, any dated later checks CERT_REVOKED. Copy seal-ca/ and "
@@ -611,11 +622,11 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if report.tokens_added:
-        print(
+        _out(
             f"{counted(report.tokens_added, 'new member')} got a dev bearer token, added to {settings.dev_tokens_path}"
         )
     if others := report.tokens_of_others:
-        print(
+        _out(
             counted(len(others), "member has a dev bearer token", "members have dev bearer tokens")
             + f" in the store that {settings.dev_tokens_path} has not ({', '.join(others)}): kept, not replaced "
             "(a member added through another gateway: copy "
@@ -659,7 +670,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     for never_read in report.fields_never_read:
         print(f"warning: {never_read}", file=sys.stderr)
     if args.rotate_tokens and settings.mode != "dev":
-        print("--rotate-tokens: no bearer tokens in production mode (members use client certificates)")
+        _out("--rotate-tokens: no bearer tokens in production mode (members use client certificates)")
     _warn_of_dev_tokens(settings)
     if settings.mode == "production" and len(settings.passphrase().decode(errors="replace")) < MIN_PASSPHRASE:
         print(
@@ -670,12 +681,12 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if report.tokens_elsewhere:
-        print(
+        _out(
             f"dev bearer tokens of this database were made by another gateway: kept (copy its dev-tokens.json to "
             f"{settings.dev_tokens_path}; `zzgw init --rotate-tokens` makes new ones and ends those)"
         )
     if report.tokens_written:
-        print(f"DEV MODE bearer tokens written to {settings.dev_tokens_path} (mode 0600)")
+        _out(f"DEV MODE bearer tokens written to {settings.dev_tokens_path} (mode 0600)")
     return 0
 
 
@@ -787,9 +798,9 @@ def _import_ca(settings: Settings, args: argparse.Namespace) -> int:
         print(f"zzgw import-ca: {exc}{hint}", file=sys.stderr)
         return 2
     subject = ca.intermediate.subject.rfc4514_string()
-    print(f"seal-maker CA imported into {settings.seal_ca_dir}: {subject}")
+    _out(f"seal-maker CA imported into {settings.seal_ca_dir}: {subject}")
     if args.crl:
-        print(f"{counted(len(ca.revocations), 'revocation')} of its CRL ({args.crl}) kept on the CRL the gateway signs")
+        _out(f"{counted(len(ca.revocations), 'revocation')} of its CRL ({args.crl}) kept on the CRL the gateway signs")
     return 0
 
 
@@ -852,7 +863,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         )
 
     try:
-        done = run_demo(channel_for, reconnecting=reconnecting)
+        done = run_demo(channel_for, out=_out, reconnecting=reconnecting)
     except NoCredentials as exc:
         print(f"zzgw demo: {exc}", file=sys.stderr)
         return 2
@@ -875,7 +886,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         "（at /console/ on that gateway's HTTP address, its ZZGW_HTTP_ADDR, which zzgw demo --target does not know）"
     )
     tokens = settings.dev_tokens_path if settings.mode == "dev" else "`zzgw console-token`"
-    print(
+    _out(
         f"\n办事窗口控制台可做同样的核验（the same checks in the clerk's console）：{console}，"
         f"以济南市不动产登记中心的令牌登录（{tokens}），核验 {done['marriage']}"
     )
@@ -947,7 +958,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                 return 130
             status, imported = _import_from(settings, args, Path(f"/proc/self/fd/{copy.fileno()}"))
     if imported:
-        _end_at_once(status)
+        _end_at_once(_written("import", status))
     return status
 
 
@@ -1074,7 +1085,7 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
     if unwritten and str(unwritten) not in stopped:  # an interrupted or refused import's, or at the file's closing
         print(f"zzgw import: {unwritten}", file=sys.stderr)
         status = status or 1
-    print(summary(report, failure_file=None if unwritten else args.failures))
+    _out(summary(report, failure_file=None if unwritten else args.failures))
     read_as_lines = args.format is None and args.file.suffix.lower() != ".csv"
     # CSV read as JSON Lines fails from its header on, nothing of it imported: a JSON Lines file with a broken line
     # among lines imported had been told it may be CSV (a reviewer)
@@ -1137,7 +1148,10 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         gateway.close()
     status, said = chain_verdict(check)
-    print(said, file=sys.stdout if status != 1 else sys.stderr)
+    if status == 1:
+        print(said, file=sys.stderr)
+    else:
+        _out(said)
     return status
 
 
@@ -1153,7 +1167,7 @@ def _prune(gateway: Gateway, days: int) -> int:
     was removed, thousands of records gone for good (a reviewer, R1). Stopped as it removes the consents and access
     requests, the records' line printed, it says how many of them it removed so far (``_stopped_ending``)."""
     if not days:
-        print("zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do")
+        _out("zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do")
         return 0
     from gateway.services.audit import AuditBroken
     from gateway.services.authorization import Pruned
@@ -1175,7 +1189,7 @@ def _prune(gateway: Gateway, days: int) -> int:
         if not bars.removed:  # nothing removed: said as before, by ``main`` or ``_run``
             raise
         return _prune_stopped(exc, gateway, _stopped_after(bars.removed, days))
-    print(
+    _out(
         f"已删除超过 {days} 天的用证记录 {removed} 条（removed {counted(removed, 'access record')} older than "
         f"{counted(days, 'day')}）"
     )
@@ -1186,11 +1200,11 @@ def _prune(gateway: Gateway, days: int) -> int:
         if not (so_far[0].consents or so_far[0].access_requests):  # nothing of them removed: said as before
             raise
         return _prune_stopped(exc, gateway, _stopped_ending(so_far[0], days))
-    print(
+    _out(
         f"已删除结束已超过 {days} 天的持证人授权 {ended.consents} 项（removed "
         f"{counted(ended.consents, 'consent')} that ended more than {counted(days, 'day')} ago）"
     )
-    print(
+    _out(
         f"已删除结束已超过 {days} 天的共享申请 {ended.access_requests} 项（removed "
         f"{counted(ended.access_requests, 'access request')} that ended more than {counted(days, 'day')} ago）"
     )
@@ -1383,10 +1397,10 @@ def _memos(settings: Settings, args: argparse.Namespace) -> int:
             report = service.store_missing_memos(progress=bar.update)
     finally:
         gateway.close()
-    print(f"{counted(report.stored, 'license')} given the memo of their seal")
+    _out(f"{counted(report.stored, 'license')} given the memo of their seal")
     if report.failed:
         shown = ", ".join(report.failed[:20]) + (" …" if len(report.failed) > 20 else "")
-        print(
+        _out(
             f"{counted(len(report.failed), 'license')} whose seal does not verify (no memo; they fail every check): "
             f"{shown}"
         )
@@ -1463,10 +1477,18 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
         except verify_command.ReceiptFileTaken as exc:  # as rare: the verdict stands
             written = None
             print(f"zzgw verify: {exc}", file=sys.stderr)
+    fetch = verify_command.receipt_get(answer.report.receipt.receipt_id, args.member)
+    kept = f"，回执已写入 {shown(str(written))}" if written is not None else ""
+    kept_en = f", its receipt written to {shown(str(written))}" if written is not None else ""
+    verdict = verify_command.verdict_words(answer)
+    _Stdout.done = (
+        f"核验已完成并已记录，结论为 {verdict}{kept}；`{fetch}` 可再取回其回执（the check was made and recorded, "
+        f"verdict {verdict}{kept_en}; `{fetch}` fetches its receipt again）"
+    )
     if args.json:
-        sys.stdout.write(verify_command.answer_json(answer))
+        _out(verify_command.answer_json(answer), end="")
     else:
-        sys.stdout.write(verify_command.answer_text(answer, receipt_file=written))
+        _out(verify_command.answer_text(answer, receipt_file=written), end="")
     return answer.exit_status
 
 
@@ -1502,7 +1524,7 @@ def _catalog_check(path: Path | None, settings_of: Callable[[], Settings]) -> in
         # line of standard output had read OK for a catalog then refused; a reviewer, catalogrev R3)
         print(f"zzgw catalog check: refused: {named} cannot be served: {oversize}", file=sys.stderr)
         return 2
-    print(
+    _out(
         f"{named}: OK, {counted(len(catalog.license_types), 'license type')}, "
         f"{counted(len(catalog.matters), 'matter')}, {counted(len(catalog.bundles), 'bundle')}; sha256 "
         f"{catalog.fingerprint} (a store that records another is changed to it with zzgw init --adopt-catalog: "
@@ -1529,7 +1551,7 @@ def _catalog_check(path: Path | None, settings_of: Callable[[], Settings]) -> in
             raise
         print(why, file=sys.stderr)
         return exit_status(exc)
-    print(
+    _out(
         f"checked against the store {found.store}, {counted(found.members, 'member')} in force: "
         + ("another catalog than the store's (what zzgw init --adopt-catalog would say follows)" if found.changing
            else "the store's catalog")
@@ -1558,6 +1580,7 @@ def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
 
     from adapters.client import MemberCredentials, NoCredentials, connect
     from adapters.receipt_file import receipt_json
+    from adapters.terminal import shown
     from adapters.verify_command import (
         CALL_SECONDS,
         BadInput,
@@ -1596,7 +1619,11 @@ def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
             print(f"zzgw receipt get: {exc}", file=sys.stderr)
             return 2
     else:
-        sys.stdout.write(text)
+        _Stdout.done = (
+            f"可加 -o FILE 将回执写入文件：`zzgw receipt get {shown(args.receipt_id)} --member {shown(args.member)} "
+            f"-o FILE`（-o FILE writes the receipt to a file）"
+        )
+        _out(text, end="")
     return 0
 
 
@@ -1686,7 +1713,7 @@ def _console_token(settings: Settings, args: argparse.Namespace) -> int:
         return _issue_token(
             settings,
             code,
-            lambda members: members.issue_clerk_token(code, args.clerk),
+            lambda members, deliver: members.issue_clerk_token(code, args.clerk, deliver=deliver),
             f"console token of {args.clerk.strip()} at {code}: give it to that clerk alone (it signs in to "
             f"{settings.http_url}/console/ and names them in the access records); a token they had before works for "
             "at most 30 s more",
@@ -1701,7 +1728,7 @@ def _console_token(settings: Settings, args: argparse.Namespace) -> int:
     return _issue_token(
         settings,
         code,
-        lambda members: members.issue_console_token(code),
+        lambda members, deliver: members.issue_console_token(code, deliver=deliver),
         f"console token of {code}: give it to the department's clerks (it signs in to {settings.http_url}/console/); "
         "the one before works for at most 30 s more",
         refuse=_replaces_a_dev_token,
@@ -1711,7 +1738,7 @@ def _console_token(settings: Settings, args: argparse.Namespace) -> int:
 def _issue_token(
     settings: Settings,
     code: str,
-    issue: Callable[[MemberService], str],
+    issue: Callable[[MemberService, Callable[[str], None]], str],
     told: str,
     *,
     refuse: Callable[[Gateway, str], str] | None = None,
@@ -1719,23 +1746,54 @@ def _issue_token(
     """Print the token ``issue`` makes for member ``code``, and ``told`` to the operator; refused for a member
     that may not verify (the console would turn its clerks away), for one revoked (``MEMBER_REVOKED``: a
     revoked member had been handed working console tokens; a reviewer, R1), and for whatever ``refuse`` says of the
-    store."""
+    store.
+
+    The token is written to standard output before it is committed (``issue``'s ``deliver``): written after, on a
+    full disk or to a reader gone, it had been lost once it had ended the token before, the department's clerks
+    without a console until the operator noticed (a reviewer, clirev R2). One that cannot be written is not issued,
+    the token before stays in force (exit ``UNWRITTEN``); one written whose commit then fails is said not to be in
+    force."""
     from gateway.domain.errors import ConflictError, InvalidRequestError, NotFoundError
+
+    delivered: list[str] = []
+
+    def deliver(token: str) -> None:
+        if not _out(token):
+            raise _TokenUnwritten
+        delivered.append(token)
 
     gateway = _open_store(settings)
     try:
         if refusal := (refuse and refuse(gateway, code)) or _may_not_verify(gateway, code):
             print(f"zzgw console-token: {refusal}", file=sys.stderr)
             return 2
-        token = issue(gateway.members)
+        issue(gateway.members, deliver)
     except (NotFoundError, InvalidRequestError, ConflictError) as exc:
         print(f"zzgw console-token: {exc.message}", file=sys.stderr)
         return 2
+    except _TokenUnwritten:
+        _Stdout.even_if_reader_stopped = True  # the token is the output: a reader gone has not got it
+        _Stdout.done = (
+            "未签发新令牌，此前的令牌仍然有效；请将输出写到可写之处后再运行一次（no token was issued: the one before "
+            "stays in force; run it again with the output going where it can be written）"
+        )
+        return UNWRITTEN
+    except BaseException:
+        if delivered:  # written, then not committed: the store failing, Ctrl-C
+            print(
+                "zzgw console-token: 已写出的令牌未能生效，此前的令牌仍然有效（the token written above was not "
+                "issued: the one before stays in force）",
+                file=sys.stderr,
+            )
+        raise
     finally:
         gateway.close()
-    print(token)
     print(told, file=sys.stderr)
     return 0
+
+
+class _TokenUnwritten(Exception):
+    """A console token that could not be written to standard output: it is not committed (``_issue_token``)."""
 
 
 def _replaces_a_dev_token(gateway: Gateway, code: str) -> str:
@@ -1791,7 +1849,7 @@ def _clerk_tokens(settings: Settings, code: str, clerk: str | None, *, listing: 
         if listing:
             clerks = gateway.members.clerks(code)
             for found in clerks:
-                print(f"{found.clerk}\t签发于 {beijing_time(found.issued_at)}")
+                _out(f"{found.clerk}\t签发于 {beijing_time(found.issued_at)}")
             if not clerks:  # said aside, so that a script reading the list reads none
                 print(
                     f"zzgw console-token: {code} 没有窗口人员持有有效的控制台令牌（no clerk of {code} has a console "
@@ -1858,12 +1916,12 @@ def _print_trust_anchors(settings: Settings) -> None:
     a partner over another channel than the one the files go by (docs/departments.md)."""
     from gateway.certificate_ends import trust_anchors
 
-    print(
+    _out(
         "trust anchors to hand to departments and partner provinces, with the SHA-256 to confirm to them over another "
         "channel (`zzgw certificates` lists them again; docs/departments.md):"
     )
     for anchor in trust_anchors(settings):
-        print(f"  {anchor.name}  {anchor.path}  SHA-256 {anchor.fingerprint}")
+        _out(f"  {anchor.name}  {anchor.path}  SHA-256 {anchor.fingerprint}")
 
 
 def _certificates(settings: Settings, args: argparse.Namespace) -> int:
@@ -2208,20 +2266,69 @@ def _claims(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _print_lines(lines: list[str]) -> None:
-    """Print ``lines``; output that cannot be written — a reader that stops early (``| head``), a full disk, no
-    standard output at all — ends without a traceback, said aside unless the reader just stopped, and changes
-    nothing of the command's exit status (a checker's verdict)."""
+    """Print ``lines`` through ``_out``, the one writer of standard output (its failure is ``main``'s to say)."""
+    if lines:
+        _out("\n".join(lines))
+
+
+UNWRITTEN = 74
+"""The exit status of a command whose standard output could not take what it wrote (sysexits' EX_IOERR): a full disk
+under ``> file``, a terminal gone. Neither 0 (a listing written to a full disk had ended 0 with an empty file, and
+``zzgw certificates > anchors.txt && send anchors.txt`` sent nothing), nor 1 or 5 (``verify``'s FAILED and its
+defect, ``receipt check``'s invalid), nor a traceback (a reviewer, clirev R2). A reader that stops early (``| head``)
+is no failure: the command's status stands (a checker's verdict), unless what it stopped had to be read
+(``_Stdout.even_if_reader_stopped``)."""
+
+
+class _Stdout:
+    """What became of the command's standard output, written by ``_out`` only: the first error writing it (None
+    while all was written), what the command did that its output was to say and how to get it again (``done``), and
+    whether a reader gone loses it (``even_if_reader_stopped``: a console token's). ``main`` says it after the
+    command (``_written``)."""
+
+    error: BaseException | None = None
+    done = ""
+    even_if_reader_stopped = False
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.error, cls.done, cls.even_if_reader_stopped = None, "", False
+
+
+def _out(*parts: object, end: str = "\n") -> bool:
+    """Write ``parts`` as ``print`` does to standard output, and flush: whether it was written. Every command writes
+    its standard output through it (``_print_lines`` too), so that one that cannot be written is said alike by each
+    (``_written``): the first failure is kept, what comes after is not tried, and standard output is pointed at
+    /dev/null, which Python's flush at exit then writes to without a word."""
+    if _Stdout.error is not None:
+        return False
     if sys.stdout is None:  # started with standard output closed
-        print("zzgw: no standard output to write to", file=sys.stderr)
-        return
+        _Stdout.error = OSError(errno.EBADF, "no standard output")
+        return False
     try:
-        for line in lines:
-            print(line)
+        sys.stdout.write(" ".join(str(part) for part in parts) + end)
         sys.stdout.flush()
-    except OSError as exc:
-        if not isinstance(exc, BrokenPipeError):
-            print(f"zzgw: cannot write the output: {exc.strerror}", file=sys.stderr)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python flushes stdout again at exit
+    except (OSError, UnicodeEncodeError) as exc:  # a full disk, a reader gone; a terminal that cannot show Chinese
+        _Stdout.error = exc
+        if isinstance(exc, OSError):
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return False
+    return True
+
+
+def _written(command: str, status: int) -> int:
+    """``status``, the command's, or ``UNWRITTEN`` once its standard output could not be written, said in one line on
+    standard error with what the command did and how to get its output again (``_Stdout.done``)."""
+    error = _Stdout.error
+    if error is None or (isinstance(error, BrokenPipeError) and not _Stdout.even_if_reader_stopped):
+        return status
+    why = (error.strerror if isinstance(error, OSError) else None) or str(error)
+    done = f"；{_Stdout.done}" if _Stdout.done else ""
+    with contextlib.suppress(Exception):
+        print(f"zzgw {command}: 标准输出无法写入：{why}（standard output could not be written: {why}）{done}",
+              file=sys.stderr)  # fmt: skip
+    return UNWRITTEN
 
 
 def _refusal(target: str, error: grpc.RpcError, mode: str = "dev") -> str:

@@ -18,7 +18,7 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -456,29 +456,35 @@ class MemberService:
         with self._db.unit_of_work() as uow:
             return uow.members.all()
 
-    def issue_console_token(self, code: str) -> str:
+    def issue_console_token(self, code: str, *, deliver: Callable[[str], None] | None = None) -> str:
         """A new token for ``code``'s clerks to sign in to the console with, ending the one before (within the
         authenticator's cache time). In production mode gRPC callers present client certificates and never a token,
         so this token opens the console only; in dev mode it would replace the member's dev bearer token.
         ConflictError (MEMBER_REVOKED) for a member revoked: the command had handed a locked-out department a
-        working token, while `zzgw members` still listed it revoked (a reviewer, R1)."""
+        working token, while `zzgw members` still listed it revoked (a reviewer, R1). ``deliver`` is given the token
+        before it is committed: what it raises leaves the token before in force (a token the command could not
+        print had ended it; a reviewer, clirev R2)."""
         token = CONSOLE_TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._db.unit_of_work(write=True) as uow:
             member = _in_force(uow, code)
             uow.members.save(member, at=self._clock.now(), token_sha256=token_digest(token))
+            if deliver is not None:
+                deliver(token)
             uow.commit()
         return token
 
-    def issue_clerk_token(self, code: str, clerk: str) -> str:
+    def issue_clerk_token(self, code: str, clerk: str, *, deliver: Callable[[str], None] | None = None) -> str:
         """A console token of ``clerk``'s own (a name or staff number, as the access records will name them) at
         member ``code``, ending the clerk's token before (within the authenticator's cache time). It opens the
         console only, in either mode, and the operator of each check is the clerk it names. ConflictError
-        (MEMBER_REVOKED) for a member revoked, as ``issue_console_token``."""
+        (MEMBER_REVOKED) for a member revoked, and ``deliver``, as ``issue_console_token``."""
         clerk = _clerk_name_every_check_takes(clerk)
         token = "zzgw-clerk-" + secrets.token_urlsafe(32)
         with self._db.unit_of_work(write=True) as uow:
             _in_force(uow, code)
             uow.console_clerks.issue(code, clerk, token_digest(token), self._clock.now())
+            if deliver is not None:
+                deliver(token)
             uow.commit()
         return token
 
