@@ -447,10 +447,25 @@ def check_intact(url: str) -> None:
     file = sqlite_file(url)
     if file is None or not os.path.exists(file):
         return
+    # a file (or its WAL) the user may not read is said as every command says it, `cannot open PATH: Permission
+    # denied` (exit 2): SQLite's connection had been a traceback of SQLITE_CANTOPEN, exit 1, when a WAL lay beside
+    # the file, which is whenever a gateway serves it (a reviewer, clirev R3)
+    for path in (file, f"{file}-wal"):
+        with contextlib.suppress(FileNotFoundError), open(path, "rb"):
+            pass
     found = ""
-    with contextlib.closing(sqlite3.connect(f"file:{urllib.parse.quote(file)}?mode=ro", uri=True)) as connection:
+    try:
+        connection = sqlite3.connect(f"file:{urllib.parse.quote(file)}?mode=ro", uri=True)
+    except sqlite3.OperationalError as exc:  # the files read, SQLite's -shm or the directory not: as unreadable
+        raise _cannot_open(file, exc) from exc
+    with contextlib.closing(connection):
         try:
             rows = connection.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.OperationalError as exc:
+            if not str(exc).lower().startswith("unable to open"):
+                found = str(exc)
+            else:
+                raise _cannot_open(file, exc) from exc
         except sqlite3.DatabaseError as exc:  # damaged past reading the schema: "database disk image is malformed"
             found = str(exc)
         else:
@@ -460,6 +475,17 @@ def check_intact(url: str) -> None:
                 found = "; ".join(said[:2])[:300] + (f"; {len(said) - 2} more" if len(said) > 2 else "")
     if found:
         raise StoreDamaged(file, found)
+
+
+def _cannot_open(file: str, exc: sqlite3.Error) -> OSError:
+    """``check_intact``'s file that SQLite cannot open though it may be read, as an OSError naming it (said as
+    `cannot open PATH: …`, exit 2): SQLite reading a store with a WAL beside it needs its -shm file, which this user
+    may have to write, or make in the file's directory."""
+    return OSError(
+        errno.EACCES,
+        f"{exc} (SQLite needs to read it and its -wal, and to write its -shm or make it in {os.path.dirname(file)})",
+        file,
+    )
 
 
 class NoRoomToMigrate(Exception):
