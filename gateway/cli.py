@@ -427,17 +427,24 @@ def _open_store(settings: Settings) -> Gateway:
     return gateway
 
 
-def _init(settings: Settings, args: argparse.Namespace) -> int:
+def _progress_bar(**options: Any) -> Any:
+    """A progress bar on standard error, shown on a terminal only (tqdm's ``disable=None``): a nightly job's mail and a
+    unit's journal stay their lines. `zzgw audit prune`'s rule, for every command's bars: those of `zzgw memos` and of
+    init's status memos had written ``\rchecking seals:   0%|…`` into logs and cron mail (a reviewer, clirev R4)."""
     from tqdm import tqdm
 
+    return tqdm(dynamic_ncols=True, mininterval=0.5, disable=None, **options)
+
+
+def _init(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.domain.model import beijing_day
     from gateway.server import _catalog_named, initialise
 
-    bars: list[tqdm[None]] = []
+    bars: list[Any] = []
 
     def progress(done: int) -> None:  # a bar only when an upgrade has licenses to give status memos (a long step)
         if not bars:
-            bars.append(tqdm(unit=" licenses", desc="recording each license's status memo", mininterval=0.5))
+            bars.append(_progress_bar(unit=" licenses", desc="recording each license's status memo"))
         bars[0].update(done)
 
     try:
@@ -1277,10 +1284,7 @@ class _PruneBars:
 
     @staticmethod
     def _bar(total: int, desc: str) -> Any:
-        from tqdm import tqdm
-
-        # disable=None: on a terminal only
-        return tqdm(total=total, unit=" records", desc=desc, dynamic_ncols=True, mininterval=0.5, disable=None)
+        return _progress_bar(total=total, unit=" records", desc=desc)  # on a terminal only
 
     def _checking(self) -> None:
         """Before each page of the check: the page before it is checked."""
@@ -1380,8 +1384,6 @@ def _refusals(gateway: Gateway, limit: int) -> int:
 
 
 def _memos(settings: Settings, args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from gateway.authorities import require_seal_ca_keys
 
     require_seal_ca_keys(settings)  # it checks seals, against the CRLs the intermediates sign, as `zzgw serve` does
@@ -1393,7 +1395,7 @@ def _memos(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         with gateway.db.unit_of_work() as uow:
             total = uow.licenses.count_without_memo()
-        with tqdm(total=total, unit=" licenses", desc="checking seals", dynamic_ncols=True, mininterval=0.5) as bar:
+        with _progress_bar(total=total, unit=" licenses", desc="checking seals") as bar:  # on a terminal only
             report = service.store_missing_memos(progress=bar.update)
     finally:
         gateway.close()

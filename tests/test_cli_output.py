@@ -11,6 +11,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,33 @@ def test_verify_and_receipt_get_on_a_full_disk_say_what_was_recorded(running: Ru
     assert "-o FILE" in line, line
     written = run_zzgw("receipt", "get", receipt_id, "--member", TAX, "--target", running.address, env=env)
     assert written.returncode == 0 and receipt_id in written.stdout, written.stderr
+
+
+def test_memos_writes_no_progress_bar_off_a_terminal(production: dict[str, str]) -> None:
+    """`zzgw memos 2>log` had written `\\rchecking seals:   0%|…` into logs and cron mail, with no license to check
+    too; `zzgw audit prune` shows its bars on a terminal only, and so do these now (a reviewer, clirev R4)."""
+    done = unwritten(production, "memos", stdout="gone")
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr and "checking seals" not in done.stderr, repr(done.stderr)
+
+
+def test_inits_status_memo_bar_is_not_written_off_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """init's bar of the status memos an upgrade records, which runs as its output goes to a unit's journal: on a
+    terminal only, as `zzgw audit prune`'s (a reviewer, clirev R4)."""
+    import gateway.server
+    from gateway.cli import main
+    from gateway.config import ConfigError
+
+    def upgrading(*_: object, progress: Callable[[int], None], **__: object) -> None:
+        progress(3)
+        raise ConfigError("stopped here by the test")
+
+    monkeypatch.setattr(gateway.server, "initialise", upgrading)
+    for name, value in command_env(tmp_path / "var", ZZGW_CONFIG="").items():
+        monkeypatch.setenv(name, value)
+    assert main(["init"]) == 2
+    err = capsys.readouterr().err
+    assert "stopped here by the test" in err
+    assert "\r" not in err and "recording each license's status memo" not in err, repr(err)
