@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         "matters and bundles and its fingerprint, or what is wrong and where; then, reading only, what `zzgw init "
         "--adopt-catalog` would refuse and warn of in the store the settings name (or that there is none)",
         epilog="exit status: 0 the file loads, 2 it does not (or cannot be read), or the store's adoption would refuse "
-        "it. Before an upgrade, run the new version's on the deployed file (docs/operations.md: Upgrades).",
+        "it, or the store the settings name cannot be used; 75 the store the settings name is out of reach for now "
+        "(a database down or locked: run it again later); 74 its output could not be written. Before an upgrade, run "
+        "the new version's on the deployed file (docs/operations.md: Upgrades).",
     )
     catalog_check.add_argument(
         "file", nargs="?", type=Path, help="the catalog file, JSON (default: the configured one, ZZGW_CATALOG)"
@@ -246,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         epilog="exit status: 0 PASSED, 1 FAILED, 3 INDETERMINATE; 2 the request could not be made (bad input, no "
         "credentials), 4 the gateway refused it or could not be reached, 5 zzgw itself failed (no verdict), 74 the "
         "report could not be written to standard output (the check was recorded: standard error gives its verdict "
-        "and the `zzgw receipt get` that fetches its receipt)",
+        "and the `zzgw receipt get` that fetches its receipt), 130 interrupted (Ctrl-C): the gateway may have made "
+        "and recorded the check all the same, its receipt not written; run `zzgw verify` again",
     )
     verify.add_argument(
         "what",
@@ -334,11 +337,23 @@ def main(argv: list[str] | None = None) -> int:
             began = getattr(args, "import_began", False)
             print(f"\nzzgw import: {_IMPORT_NOT_SUMMED_UP if began else _IMPORT_NOT_BEGUN}", file=sys.stderr)
         else:
-            print(f"\nzzgw {args.command}: interrupted", file=sys.stderr)
+            said = {"init": INIT_INTERRUPTED, "verify": VERIFY_INTERRUPTED}.get(args.command, "interrupted")
+            print(f"\nzzgw {args.command}: {said}", file=sys.stderr)
         return 130
     return _written(" ".join(filter(None, (args.command, getattr(args, "action", None)))), status)
 
 
+INIT_INTERRUPTED = (
+    "已中断；再次运行 zzgw init 即可完成初始化（interrupted: run `zzgw init` again to complete it: it is "
+    "idempotent, and finishes what this one began）"
+)
+"""What a Ctrl-C of ``zzgw init`` says: it had said `interrupted` alone (a reviewer, clirev R5)."""
+VERIFY_INTERRUPTED = (
+    "已中断：若请求已发出，证照网关可能已完成并记录本次核验，回执未写入；可再次运行 zzgw verify"
+    "（interrupted: if the request had been sent, the gateway may have made and recorded the check all the same, its "
+    "receipt not written; run `zzgw verify` again）"
+)
+"""What a Ctrl-C of ``zzgw verify`` says: it had said `interrupted` alone, in English (a reviewer, clirev R5)."""
 _IMPORT_NOT_BEGUN = (
     "在导入开始之前被中断，尚未发送任何记录；再次运行同一命令即可导入该文件"
     "（interrupted before the import began: nothing was sent; run the same command again to import the file）"
