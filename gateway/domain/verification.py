@@ -449,7 +449,12 @@ def authority_finding(license: License, catalog: Catalog) -> Finding:
     """The issuer is authoritative for the license's type (一数一源). A type no longer in the catalog (taken out of
     ``ZZGW_CATALOG``) leaves that unknown, not false: INDETERMINATE, so that a genuine license does not read as an
     unauthorised one at the window."""
-    license_type = catalog.license_types.get(license.content.type_code)
+    return issuer_authority_finding(license.content.type_code, license.content.issuer_code, catalog)
+
+
+def issuer_authority_finding(type_code: str, issuer_code: str, catalog: Catalog) -> Finding:
+    """``authority_finding`` for a license known only by its type and issuer (what a code's identifier names)."""
+    license_type = catalog.license_types.get(type_code)
     if license_type is None:
         return Finding(
             result=CheckResult.INDETERMINATE,
@@ -457,7 +462,7 @@ def authority_finding(license: License, catalog: Catalog) -> Finding:
             detail="证照类型不在本网关的目录中，无法判断谁有权签发"
             "（the license's type is not in this gateway's catalog: who may issue it cannot be told）",
         )
-    if license.content.issuer_code not in license_type.issuers:
+    if issuer_code not in license_type.issuers:
         return Finding(
             result=CheckResult.FAILED,
             reason="NOT_AUTHORITATIVE_ISSUER",

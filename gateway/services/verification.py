@@ -120,6 +120,7 @@ from gateway.domain.verification import (
     claimed_value_form,
     claimed_value_refusal,
     claims_key,
+    issuer_authority_finding,
     names_the_issuer,
     new_receipt_ids,
     no_such_receipt,
@@ -1663,16 +1664,21 @@ class VerificationService:
             return self._report(action, caller, use, query, check.integrity, unchecked, unchecked, None, now)
         stored = self._checked_by_id(license_id)
         if stored is None:
-            if check.issuer_identity.result is CheckResult.PASSED:
-                # a code this gateway's seal made names a license it issued: not found, the store lost it
-                return self._report(
-                    action, caller, use, query, _CODE_LICENSE_GONE, NOT_FOUND, check.issuer_identity, None, now
-                )
-            # a seal revoked or ended since, with only the code's word for when it signed: the code is not known to be
-            # genuine (a leaked key signs any serial), so nothing says the registry lost a license (a reviewer, R2)
-            return self._report(
-                action, caller, use, query, check.integrity, NOT_FOUND, check.issuer_identity, None, now
+            claims = envelope.claims
+            # judged as a stored license's code is: the seal's trust, then whose seal it is and whether that issuer
+            # may issue the type (the gateway draws a code only with the issuer's own seal: ``DocumentService.make``)
+            identity = _first_failure(
+                check.issuer_identity,
+                _owner_finding(known.seal, claims.issuer_code),
+                issuer_authority_finding(claims.type_code, claims.issuer_code, self._catalog),
             )
+            if identity is PASSED:
+                # a code this gateway could have drawn names a license it issued: not found, the store lost it
+                return self._report(action, caller, use, query, _CODE_LICENSE_GONE, NOT_FOUND, identity, None, now)
+            # a seal revoked or ended since, with only the code's word for when it signed, or another department's
+            # seal, or an issuer that issues no such license: the code is not known to be genuine (a leaked key signs
+            # any serial), so nothing says the registry lost a license (a reviewer, R2; review fixrevver, R1)
+            return self._report(action, caller, use, query, check.integrity, NOT_FOUND, identity, None, now)
         license = stored.license
         claims = envelope.claims
         made_at = self._code_made_at(known, license, claims) if claims.version == license.content.version else None
@@ -1685,13 +1691,13 @@ class VerificationService:
                     known.base, known.certificate, at=made_at, revoked_at=known.seal.revoked_at, time_trusted=True
                 ),
                 check.issuer_identity if check.issuer_identity.result is CheckResult.FAILED else PASSED,
-                _owner_finding(known.seal, license),
+                _owner_finding(known.seal, license.content.issuer_code),
                 stored.identity,
             )
         else:
             identity = _first_failure(
                 self._code_identity(check, known, stored, claims.version),
-                _owner_finding(known.seal, license),
+                _owner_finding(known.seal, license.content.issuer_code),
                 authority_finding(license, self._catalog),
                 stored.identity,
             )
@@ -1895,7 +1901,7 @@ class VerificationService:
                     revoked_at=known.seal.revoked_at,
                     time_trusted=True,
                 ),
-                _owner_finding(known.seal, license),
+                _owner_finding(known.seal, license.content.issuer_code),
                 authority_finding(license, self._catalog),
             )
         record_vouched = sealed.result is CheckResult.PASSED
@@ -2587,8 +2593,9 @@ def _first_failure(*findings: Finding) -> Finding:
     return PASSED
 
 
-def _owner_finding(seal: Seal, license: License) -> Finding:
-    if seal.issuer_code != license.content.issuer_code:
+def _owner_finding(seal: Seal, issuer_code: str) -> Finding:
+    """The seal is the issuer's: ``issuer_code``, a license's issuer (or the one a code's identifier names)."""
+    if seal.issuer_code != issuer_code:
         return Finding(
             result=CheckResult.FAILED,
             reason="SEALED_BY_ANOTHER",

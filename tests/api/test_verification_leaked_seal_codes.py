@@ -14,7 +14,7 @@ import secrets
 
 from adapters.demo import qr_code_of
 from gateway.domain.identifiers import LicenseId
-from protos.zzgw.v1 import seal_pb2, verification_pb2
+from protos.zzgw.v1 import seal_pb2, verification_pb2, verification_pb2_grpc
 from signing.keys import KeyBackend
 from signing.qr import QrClaims, check_qr, encode_qr, read_qr
 from signing.results import CheckResult
@@ -22,7 +22,7 @@ from tests.api import test_sharing
 from tests.api.test_documents import document_of
 from tests.api.test_seals import register, seals
 from tests.api.test_verification import FAILED, INDETERMINATE, PASSED, batch_issue, issue, receipt_statement, verify
-from tests.conftest import MARKET, RunningGateway
+from tests.conftest import ID_CARD, MARKET, POLICE, RunningGateway
 
 clocked = test_sharing.clocked  # the fixture: a gateway with a clock of its own
 
@@ -206,3 +206,48 @@ def test_a_leaked_keys_code_for_a_license_never_issued_is_not_called_genuine(run
             "LICENSE_NOT_FOUND",
             "PASSED",
         )
+
+
+def test_another_departments_seal_is_never_told_genuine_for_a_license_never_issued(running: RunningGateway) -> None:
+    """A code signed by the market bureau's live seal naming a license never issued: of the police bureau (an ID card;
+    a 食品生产许可证 it cannot issue either) or an ID card of the market bureau, which issues none. The gateway draws a
+    code only with the issuer's own seal, so it knows the code is not genuine: the seal's trust passes, but the code
+    is FAILED / LICENSE_NOT_FOUND with integrity PASSED and the issuer identity saying whose seal it is
+    (SEALED_BY_ANOTHER) or that the issuer does not issue the type (NOT_AUTHORITATIVE_ISSUER), as for a stored
+    license. It had been REGISTRY_ALTERED, said as 核验码是真实的 (review fixrevver, R1)."""
+    seal = register(running, name="电子证照专用章")
+    license_id = issue(running, 65).license.license_id
+    drawn = _claims_of(qr_code_of(document_of(running, license_id).pdf))
+    key = _key_of(running, seal)  # live: the market bureau's, or whoever holds a copy of its key
+    named = LicenseId.parse(license_id)
+
+    def unissued(type_code: str, issuer_code: str) -> QrClaims:
+        serial = "0" + secrets.token_hex(7).upper()[:13] + "Y"
+        unknown = LicenseId(type_code=type_code, issuer_code=issuer_code, serial=serial, version=1)
+        return dataclasses.replace(
+            drawn, license_id=str(unknown), type_code=type_code, issuer_code=issuer_code, version=1
+        )
+
+    estate = verification_pb2_grpc.VerificationServiceStub(running.channel(test_sharing.REAL_ESTATE))
+    cases = (
+        (unissued(ID_CARD, POLICE), "SEALED_BY_ANOTHER", estate, test_sharing.BDCZY),
+        (unissued(named.type_code, POLICE), "SEALED_BY_ANOTHER", None, None),
+        (unissued(ID_CARD, MARKET), "NOT_AUTHORITATIVE_ISSUER", estate, test_sharing.BDCZY),
+    )
+    for claims, reason, stub, use in cases:
+        code = encode_qr(key, claims)
+        if stub is None:
+            report = verify(running, qr_code=code)
+        else:
+            request = verification_pb2.VerifyLicenseRequest(use=use, qr_code=code)
+            report = stub.VerifyLicense(request).report
+        assert (report.verdict, report.reason) == (FAILED, "LICENSE_NOT_FOUND"), (claims, report)
+        assert (report.integrity.result, report.integrity.reason) == (PASSED, ""), report
+        assert (report.status.result, report.status.reason) == (FAILED, "LICENSE_NOT_FOUND"), report
+        assert (report.issuer_identity.result, report.issuer_identity.reason) == (FAILED, reason), report
+        assert not any("真实" in f.detail for f in (report.integrity, report.status, report.issuer_identity)), report
+    # the seal's own department, a type it issues: a code it could have drawn, so the registry lost the license
+    report = verify(running, qr_code=encode_qr(key, unissued(named.type_code, MARKET)))
+    assert (report.verdict, report.reason) == (FAILED, "REGISTRY_ALTERED"), report
+    assert (report.issuer_identity.result, report.issuer_identity.reason) == (PASSED, ""), report
+    assert "核验码是真实的" in report.integrity.detail
