@@ -1672,12 +1672,16 @@ class VerificationService:
                 _owner_finding(known.seal, claims.issuer_code),
                 issuer_authority_finding(claims.type_code, claims.issuer_code, self._catalog),
             )
-            if identity is PASSED:
-                # a code this gateway could have drawn names a license it issued: not found, the store lost it
+            if identity is PASSED and known.seal.revoked_at is None and now <= known.certificate.not_valid_after_utc:
+                # a code this gateway could have drawn, by a seal that could draw it still, names a license it issued:
+                # not found, the store lost it. A seal ended since signs with a key nobody guards any more, at any
+                # time it claims: what only that key vouches for is not known genuine (review fixrevver, R3)
                 return self._report(action, caller, use, query, _CODE_LICENSE_GONE, NOT_FOUND, identity, None, now)
-            # a seal revoked or ended since, with only the code's word for when it signed, or another department's
-            # seal, or an issuer that issues no such license: the code is not known to be genuine (a leaked key signs
-            # any serial), so nothing says the registry lost a license (a reviewer, R2; review fixrevver, R1)
+            # a seal revoked or ended since, with only the code's word for when it signed (its identity as that time
+            # has it: an ended seal's code stating a time within its validity passes, as offline), or another
+            # department's seal, or an issuer that issues no such license: the code is not known to be genuine (a
+            # leaked key signs any serial), so nothing says the registry lost a license (a reviewer, R2; review
+            # fixrevver, R1 and R3)
             return self._report(action, caller, use, query, check.integrity, NOT_FOUND, identity, None, now)
         license = stored.license
         claims = envelope.claims

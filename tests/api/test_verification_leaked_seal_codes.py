@@ -251,3 +251,35 @@ def test_another_departments_seal_is_never_told_genuine_for_a_license_never_issu
     assert (report.verdict, report.reason) == (FAILED, "REGISTRY_ALTERED"), report
     assert (report.issuer_identity.result, report.issuer_identity.reason) == (PASSED, ""), report
     assert "核验码是真实的" in report.integrity.detail
+
+
+def test_an_ended_seals_code_for_a_license_never_issued_is_not_called_genuine(clocked: test_sharing.Clocked) -> None:
+    """A seal certified for a day, not revoked; three days later its key, kept past the seal's end, signs a code for a
+    serial never issued, stating a time within the seal's validity. Only that key vouches for the code, with no time
+    the gateway trusts: it is not known to be genuine, so the registry is not blamed. Integrity PASSED, status and
+    verdict FAILED / LICENSE_NOT_FOUND, issuer identity judged at the time the code states (PASSED, as offline), no
+    "真实"; it had been REGISTRY_ALTERED, 核验码是真实的 (review fixrevver, R3). While the seal is live the same code
+    is REGISTRY_ALTERED: a code the gateway could have drawn."""
+    running, clock = clocked.running, clocked.clock
+    short = register(running, name="电子证照专用章", validity_days=1)
+    register(running, name="电子证照专用章")  # the newest again a long one: other tests' documents are not drawn by it
+    license_id = issue(running, 66).license.license_id
+    drawn = _claims_of(qr_code_of(document_of(running, license_id).pdf))
+    key = _key_of(running, short)
+    named = LicenseId.parse(license_id)
+    never = dataclasses.replace(named, serial="0" + secrets.token_hex(7).upper()[:13] + "X")
+    stated = dt.datetime.now(dt.UTC).replace(microsecond=0)  # within the short seal's day
+    code = encode_qr(key, dataclasses.replace(drawn, license_id=str(never), issued_at=stated))
+    report = verify(running, qr_code=code)
+    assert (report.verdict, report.reason) == (FAILED, "REGISTRY_ALTERED"), report  # the seal live: could be drawn
+    clock.advance(dt.timedelta(days=3))
+    try:
+        report = verify(running, qr_code=code)
+        assert (report.verdict, report.reason) == (FAILED, "LICENSE_NOT_FOUND"), report
+        assert (report.integrity.result, report.integrity.reason) == (PASSED, ""), report
+        assert (report.status.result, report.status.reason) == (FAILED, "LICENSE_NOT_FOUND"), report
+        assert (report.issuer_identity.result, report.issuer_identity.reason) == (PASSED, ""), report
+        assert not any("真实" in f.detail for f in (report.integrity, report.status, report.issuer_identity)), report
+        assert receipt_statement(running, report.receipt)["reason"] == "LICENSE_NOT_FOUND"
+    finally:
+        clock.advance(-dt.timedelta(days=3))
