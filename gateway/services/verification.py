@@ -575,6 +575,16 @@ class _KnownSeal:
     base: IdentityFinding
 
 
+@dataclass(frozen=True, slots=True)
+class _Drawing:
+    """What ``VerificationService._code_made_at`` needs of a version's document row, once its memo vouched for it:
+    how it was made, by which seal, when (the drawing of the code printed on it)."""
+
+    source: DocumentSource
+    seal_id: str
+    created_at: dt.datetime
+
+
 @dataclass(slots=True, eq=False)
 class _Checked:
     """A stored license with the findings that hold until it or its seal changes (status is found per day)."""
@@ -602,6 +612,11 @@ class _Checked:
     superseded version's outcome states the version in force's status, which changes without this one changing: it
     is kept for as long as those checks are the cached ones, which a change of any of them replaces); replaced
     whole, so read without a lock."""
+    drawing: _Drawing | None = None
+    """The version's document row as the gateway stored it (``_code_made_at``), once read and vouched for by its memo;
+    None until then (a batch-issued license's, until its document is drawn, is read again each time). The gateway
+    writes a version's row once and never changes a vouched one, so it is kept with the check, and dropped with it
+    (a change of the license or of any seal, in any process: the change feed); set whole, read without a lock."""
 
 
 def verdict(integrity: Finding, status: Finding, identity: Finding) -> tuple[CheckResult, str | None]:
@@ -1685,7 +1700,7 @@ class VerificationService:
             return self._report(action, caller, use, query, check.integrity, NOT_FOUND, identity, None, now)
         license = stored.license
         claims = envelope.claims
-        made_at = self._code_made_at(known, license, claims) if claims.version == license.content.version else None
+        made_at = self._code_made_at(known, stored, claims) if claims.version == license.content.version else None
         if made_at is not None:
             # the code the gateway drew (``_code_made_at``): judged at the drawing it recorded (the code's own time is
             # only its maker's claim), so a seal revoked since leaves it as good as the document it is printed on; the
@@ -1729,7 +1744,7 @@ class VerificationService:
             return identity_at(known.base, known.certificate, at=registered, revoked_at=revoked_at, time_trusted=True)
         return check.issuer_identity  # made at some time after the registration: as undecided as its claim
 
-    def _code_made_at(self, known: _KnownSeal, license: License, claims: QrClaims) -> dt.datetime | None:
+    def _code_made_at(self, known: _KnownSeal, stored: _Checked, claims: QrClaims) -> dt.datetime | None:
         """When the gateway drew the code whose claims are ``claims``, signed by ``known``'s seal, as it recorded (the
         drawing of the version's document, whose seal signs the code printed on it); None for a code that is not the
         one it drew, as far as its records tell: one stating other claims than the version's record, by another seal
@@ -1737,20 +1752,33 @@ class VerificationService:
         a version it drew no document for (a batch-issued license's, until one is asked for), of an issuer's own PDF
         (which has no code), or whose document row it did not store (its memo). Such a code is judged by the time it
         states (``_code_identity``): a leaked seal key signs whatever claims and time it likes, and only the code the
-        gateway drew has a time the gateway knows (a reviewer, R1)."""
-        if not states(claims, license.content):
+        gateway drew has a time the gateway knows (a reviewer, R1). The document row is read once per check of the
+        license (``_drawing``), not at every scan (review fixrevver, R2)."""
+        if not states(claims, stored.license.content):
             return None
-        with self._db.unit_of_work() as uow:
-            document = uow.documents.row_of(license.license_id)  # not its PDF: the code is compared with the record
+        drawing = stored.drawing or self._drawing(stored)
         if (
-            document is None
-            or document.source is not DocumentSource.RENDERED
-            or document.seal_id != known.seal.seal_id
-            or claims.issued_at > document.created_at + CLOCK_SKEW
-            or not vouched(document, self._memos)
+            drawing is None
+            or drawing.source is not DocumentSource.RENDERED
+            or drawing.seal_id != known.seal.seal_id
+            or claims.issued_at > drawing.created_at + CLOCK_SKEW
         ):
             return None
-        return document.created_at
+        return drawing.created_at
+
+    def _drawing(self, stored: _Checked) -> _Drawing | None:
+        """The version's document row, if the store holds one its memo vouches for (None otherwise: read again next
+        time), kept with ``stored`` as the check itself is kept: only if no change was heard since before the read."""
+        generation = self._feed.generation  # first, as ``_checked_by_id``
+        with self._db.unit_of_work() as uow:
+            document = uow.documents.row_of(stored.license.license_id)  # not its PDF
+        if document is None or not vouched(document, self._memos):
+            return None
+        drawing = _Drawing(source=document.source, seal_id=document.seal_id, created_at=document.created_at)
+        with self._unchanged_since(generation) as unchanged:
+            if unchanged:
+                stored.drawing = drawing
+        return drawing
 
     def _outcome_today(self, checked: _Checked, now: dt.datetime) -> Outcome:
         """The outcome of checking ``checked`` on the day of ``now``: made on the day's first check, then kept."""

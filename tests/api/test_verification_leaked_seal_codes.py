@@ -12,6 +12,8 @@ import dataclasses
 import datetime as dt
 import secrets
 
+from sqlalchemy import event
+
 from adapters.demo import qr_code_of
 from gateway.domain.identifiers import LicenseId
 from protos.zzgw.v1 import seal_pb2, verification_pb2, verification_pb2_grpc
@@ -283,3 +285,37 @@ def test_an_ended_seals_code_for_a_license_never_issued_is_not_called_genuine(cl
         assert receipt_statement(running, report.receipt)["reason"] == "LICENSE_NOT_FOUND"
     finally:
         clock.advance(-dt.timedelta(days=3))
+
+
+def test_a_warm_scan_by_code_reads_no_document_row(running: RunningGateway) -> None:
+    """Once a license's code was checked, a scan of the code reads nothing of the license or its document from the
+    store, as a verification by identifier reads nothing of the license: the drawing the code is judged at is kept
+    with the checked license. It had read the version's document row at every scan, a transaction per call (review
+    fixrevver, R2). Dropped with the license's check: a seal revoked, the printed code still passes."""
+    seal = register(running, name="电子证照专用章")
+    license_id = issue(running, 67).license.license_id
+    printed = qr_code_of(document_of(running, license_id).pdf)
+    assert _findings(verify(running, qr_code=printed)) == (PASSED, (PASSED, ""), (PASSED, ""))  # warm
+    seen: list[str] = []
+
+    def heard(_c: object, _cursor: object, sql: str, _params: object, _x: object, _many: bool) -> None:
+        if "license_documents" in sql or "FROM licenses" in sql:
+            seen.append(sql)
+
+    engine = running.gateway.db.engine
+    event.listen(engine, "before_cursor_execute", heard)
+    try:
+        for _ in range(3):
+            assert verify(running, qr_code=printed).verdict == PASSED
+            assert verify(running, license_id=license_id).verdict == PASSED
+    finally:
+        event.remove(engine, "before_cursor_execute", heard)
+    assert seen == []
+    _revoke_leaked(running, seal)  # every check dropped: read once more, and the code still the drawn one
+    event.listen(engine, "before_cursor_execute", heard)
+    try:
+        for _ in range(3):
+            assert _findings(verify(running, qr_code=printed)) == (PASSED, (PASSED, ""), (PASSED, ""))
+    finally:
+        event.remove(engine, "before_cursor_execute", heard)
+    assert len([sql for sql in seen if "license_documents" in sql]) == 1, seen
