@@ -29,7 +29,7 @@ from benchmarks.verify import worker_pids
 from gateway.config import Settings
 from gateway.supervisor import EXIT_STORE_UNAVAILABLE, SILENCE_SECONDS
 from tests.commands import run_zzgw
-from tests.conftest import PG_URL, zzgw_command
+from tests.conftest import PASSPHRASE, PG_URL, _initialised, zzgw_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,9 +39,22 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     data = tmp_path_factory.mktemp("var")
-    base = {**os.environ, "ZZGW_DATA_DIR": str(data), "ZZGW_KEY_PASSPHRASE": "supervisor-test", "ZZGW_WORKERS": "2"}
-    run_zzgw("init", env=base, check=True)
+    base = {**os.environ, "ZZGW_DATA_DIR": str(data), "ZZGW_KEY_PASSPHRASE": PASSPHRASE, "ZZGW_WORKERS": "2"}
+    base.pop("ZZGW_DATABASE_URL", None)
+    _initialise(base)
     return base
+
+
+def _initialise(env: dict[str, str]) -> None:
+    """The data directory and SQLite store of ``env`` (ZZGW_DATA_DIR, its default store, ZZGW_KEY_PASSPHRASE the
+    tests' PASSPHRASE) initialised: a copy of ``tests.conftest``'s initialised template (a few milliseconds), as
+    ``zzgw init`` makes them (a second or more of a loaded machine's CPU each time); ``zzgw init`` itself for a
+    catalog of the test's own (ZZGW_CATALOG), which the template was not made with. What these tests look at is the
+    supervisor, not init."""
+    data_dir = Path(env["ZZGW_DATA_DIR"])
+    assert env["ZZGW_KEY_PASSPHRASE"] == PASSPHRASE and not env.get("ZZGW_DATABASE_URL")
+    if "ZZGW_CATALOG" in env or not _initialised.copy(f"sqlite:///{data_dir / 'zzgw.db'}", data_dir):
+        run_zzgw("init", env=env, check=True)
 
 
 def _serve(env: dict[str, str], grpc_port: int, http_port: int, log: Any = subprocess.PIPE) -> subprocess.Popen[str]:
@@ -115,7 +128,7 @@ def _two_workers_env(tmp_path: Path, **settings: str) -> dict[str, str]:
     env = {
         **os.environ,
         "ZZGW_DATA_DIR": str(tmp_path),
-        "ZZGW_KEY_PASSPHRASE": "supervisor-test",
+        "ZZGW_KEY_PASSPHRASE": PASSPHRASE,
         "ZZGW_WORKERS": "2",
         **settings,
     }
@@ -131,7 +144,7 @@ def _two_workers_on_sqlite(
     serve.log: the process, its gRPC port, the log and the workers' pids, once both serve; stopped with SIGTERM at the
     end unless it ended itself."""
     env = _two_workers_env(tmp_path, **settings)
-    run_zzgw("init", env=env, check=True)
+    _initialise(env)
     grpc_port, log = free_port(), tmp_path / "serve.log"
     with log.open("w", encoding="utf-8") as written:
         process = _serve(env, grpc_port, free_port(), written)
@@ -264,13 +277,13 @@ def test_a_replacement_refuses_a_file_moved_to_the_store_path_after_its_check(tm
     env = {
         **os.environ,
         "ZZGW_DATA_DIR": str(tmp_path),
-        "ZZGW_KEY_PASSPHRASE": "supervisor-test",
+        "ZZGW_KEY_PASSPHRASE": PASSPHRASE,
         "ZZGW_WORKERS": "2",
         "ZZGW_GRPC_ADDR": f"127.0.0.1:{free_port()}",
         "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
     }
     env.pop("ZZGW_DATABASE_URL", None)
-    run_zzgw("init", env=env, check=True)
+    _initialise(env)
     store, copy = tmp_path / "zzgw.db", tmp_path / "zzgw.db.copy"
     shutil.copyfile(store, copy)
     done = subprocess.run(
