@@ -74,39 +74,48 @@ def test_progress_raises_once_the_calls_client_is_gone() -> None:
 
 
 @contextlib.contextmanager
-def _watched(gateway: Gateway, first: RunningGateway) -> Iterator[RunningGateway]:
-    """``gateway`` (``first``'s store, opened again) served with a watchdog of ``LIMIT`` seconds: its in-flight calls
-    in ``.in_flight``, what the watchdog found in ``.stuck``."""
+def _served(gateway: Gateway, first: RunningGateway) -> Iterator[RunningGateway]:
+    """``gateway`` (``first``'s store, opened again) served, its in-flight calls kept in ``.in_flight``."""
     in_flight = InFlight()
     server, port = build_server(gateway, "127.0.0.1:0", in_flight=in_flight)
     server.start()
-    stuck: list[tuple[str, float]] = []
-    watchdog = Watchdog(in_flight, LIMIT, lambda method, age: stuck.append((method, age)))
-    watchdog.start()
     running = RunningGateway(gateway, server, port, first.tokens, first.data_dir)
     running.in_flight = in_flight  # type: ignore[attr-defined]
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@contextlib.contextmanager
+def _watchdog(running: RunningGateway) -> Iterator[RunningGateway]:
+    """A watchdog of ``LIMIT`` seconds over ``running``'s in-flight calls, started here and stopped at the end: what
+    it found in ``running.stuck``."""
+    stuck: list[tuple[str, float]] = []
+    watchdog = Watchdog(running.in_flight, LIMIT, lambda method, age: stuck.append((method, age)))  # type: ignore[attr-defined]
+    watchdog.start()
     running.stuck = stuck  # type: ignore[attr-defined]
     try:
         yield running
     finally:
         watchdog.stop()
-        running.stop()
 
 
-@pytest.fixture(params=backend_params())
-def grown(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningGateway]:
-    """A gateway whose audit trail has ``RECORDS`` records, served with a watchdog of ``LIMIT`` seconds (its
-    in-flight calls in ``grown.in_flight``, what it found in ``grown.stuck``), the check's pages made small and each
-    page's read slowed (``PAGE_READ_SECONDS``): the whole check takes several times ``LIMIT`` and each page far
-    less (in use: 5000 records, ~0.2 s, against 120 s)."""
-    monkeypatch.setattr(audit_service, "PAGE", PAGE)
-    read = AuditRepository.page
+@contextlib.contextmanager
+def _watched(gateway: Gateway, first: RunningGateway) -> Iterator[RunningGateway]:
+    """``gateway`` (``first``'s store, opened again) served with a watchdog of ``LIMIT`` seconds: its in-flight calls
+    in ``.in_flight``, what the watchdog found in ``.stuck``."""
+    with _served(gateway, first) as running, _watchdog(running):
+        yield running
 
-    def slow_page(self: AuditRepository, after_seq: int, limit: int) -> list[AccessRecord]:
-        time.sleep(PAGE_READ_SECONDS)
-        return read(self, after_seq, limit)
 
-    monkeypatch.setattr(AuditRepository, "page", slow_page)
+@pytest.fixture(scope="module", params=backend_params())
+def grown_trail(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    """A gateway whose audit trail has ``RECORDS`` records, served (its in-flight calls in ``.in_flight``): made once
+    for the module's tests of each backend (appending the records took most of each test's time), each of which has
+    its own watchdog and the check's pages made small and slow (``grown``). A test's own calls add a few records to
+    the trail, which the next test's check reads as well."""
+    tmp_path = tmp_path_factory.mktemp("grown")
     with fresh_database(request.param, tmp_path) as url:
         first = start_gateway(tmp_path / "var", url)
         first.stop()  # initialised; served again below with a watchdog over its calls
@@ -116,8 +125,26 @@ def grown(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
                 gateway.audit.append(work, [entry(n) for n in range(base, base + 5000)])
                 if hasattr(work, "commit"):
                     work.commit()
-        with _watched(gateway, first) as running:
+        with _served(gateway, first) as running:
             yield running
+
+
+@pytest.fixture
+def grown(grown_trail: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningGateway]:
+    """``grown_trail``'s gateway, with a watchdog of ``LIMIT`` seconds of this test's own (what it found in
+    ``grown.stuck``), the check's pages made small and each page's read slowed (``PAGE_READ_SECONDS``): the whole
+    check takes several times ``LIMIT`` and each page far less (in use: 5000 records, ~0.2 s, against 120 s)."""
+    monkeypatch.setattr(audit_service, "PAGE", PAGE)
+    read = AuditRepository.page
+
+    def slow_page(self: AuditRepository, after_seq: int, limit: int) -> list[AccessRecord]:
+        time.sleep(PAGE_READ_SECONDS)
+        return read(self, after_seq, limit)
+
+    monkeypatch.setattr(AuditRepository, "page", slow_page)
+    assert grown_trail.in_flight.oldest() is None  # type: ignore[attr-defined]
+    with _watchdog(grown_trail) as running:
+        yield running
 
 
 @pytest.mark.slow
