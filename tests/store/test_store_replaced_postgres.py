@@ -33,7 +33,17 @@ from gateway.supervisor import EXIT_STORE_UNAVAILABLE
 from protos.zzgw.v1 import verification_pb2, verification_pb2_grpc
 from tests.api.test_verification import MARKET, USE, issue
 from tests.commands import run_zzgw
-from tests.conftest import PASSPHRASE, PG_URL, PgDatabase, error_details, run_sql, start_gateway
+from tests.conftest import (
+    PASSPHRASE,
+    PG_URL,
+    PgDatabase,
+    _gateway_settings,
+    _initialised,
+    _serve,
+    error_details,
+    run_sql,
+    start_gateway,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -131,7 +141,12 @@ def _pg_args() -> list[str]:
 def served(tmp_path: Path) -> Iterator[Served]:
     database = PgDatabase.create()
     data_dir = tmp_path / "var"
-    running = start_gateway(data_dir, database.url)  # initialised, a license issued, then closed
+    # initialised (a copy of the initialised template, as ``running`` has: its migrations and members took a second
+    # or more of a loaded machine's CPU for each test), a license issued, then closed
+    if _initialised.copy(database.url, data_dir):
+        running = _serve(_gateway_settings(data_dir, database.url, {}), None)
+    else:
+        running = start_gateway(data_dir, database.url)
     try:
         license_id = issue(running, 1).license.license_id
         token = running.tokens[MARKET]
