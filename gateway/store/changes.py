@@ -204,6 +204,9 @@ class ChangeFeed:
         self.listener_pid: int | None = None
         """PostgreSQL: the backend pid of the listener's connection (for an operator, or a test), once connected."""
         self._stop = threading.Event()
+        self._wake: tuple[int, int] | None = None
+        """PostgreSQL: a pipe whose read end the listener waits on beside its connection's socket, written to by
+        ``stop``, so that the listener ends at once rather than at its next heartbeat (up to ``HEARTBEAT_EVERY``)."""
         self._thread: threading.Thread | None = None
         self._counter: mmap.mmap | None = None
         self._counter_fd: int | None = None
@@ -250,6 +253,8 @@ class ChangeFeed:
             return
         if self._db.dialect == "postgresql":
             ready = threading.Event()
+            self._wake = os.pipe()
+            os.set_blocking(self._wake[1], False)
             self._thread = threading.Thread(target=self._listen, args=(ready,), daemon=True, name="zzgw-changes")
             self._thread.start()
             ready.wait(5.0)
@@ -261,8 +266,15 @@ class ChangeFeed:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._wake is not None:
+            with contextlib.suppress(OSError):  # the pipe full: the listener has been woken already
+                os.write(self._wake[1], b"\0")
         if self._thread is not None:
             self._thread.join(2.0)
+        if self._wake is not None and not (self._thread is not None and self._thread.is_alive()):
+            for end in self._wake:
+                os.close(end)
+            self._wake = None
         if self._counter is not None:
             self._counter.close()
             self._counter = None
@@ -656,7 +668,7 @@ class ChangeFeed:
             if not self._deaf:
                 wakes.append(self._alive_until)  # to drop everything at the lapse, even with nobody reading
             wait = min([HEARTBEAT_EVERY] + [at - now for at in wakes if at > now])
-            select.select([fd], [fd] if flushing else [], [], wait)
+            select.select([fd] if self._wake is None else [fd, self._wake[0]], [fd] if flushing else [], [], wait)
 
     def _deliver_notices(self, pgconn: pq.abc.PGconn) -> None:
         keys: set[str] = set()
