@@ -513,6 +513,14 @@ def _postgres_empty(url: str) -> bool:
 _initialised = _InitialisedTemplates()
 
 
+def initialised_copy(database_url: str, data_dir: Path) -> bool:
+    """Make the empty store at ``database_url`` (as ``fresh_database`` gives it) and ``data_dir`` a copy of a store and
+    data directory set up by ``initialise`` as ``start_gateway`` does, with the demo members and catalog
+    (``_InitialisedTemplates``): for a test whose subject is not the first init. False, nothing done, when the store is
+    not empty."""
+    return _initialised.copy(database_url, data_dir)
+
+
 @pytest.fixture(scope="module")
 def running(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
     """A gateway serving on the module's ``database_url``, initialised as ``start_gateway`` does (a copy of
