@@ -864,13 +864,17 @@ def chain_of(settings: Settings) -> ChainCheck:
 
 
 def store_with_records(tmp_path: Path, url: str, *, records: int = 5) -> Settings:
-    """The settings of a store at this code's schema, initialised by this code, with ``records`` access records."""
+    """The settings of a store at this code's schema, initialised by this code, with ``records`` access records. The
+    empty store ``url`` (``fresh_database``) and the data directory are first a copy of a store ``initialise`` set up
+    (``initialised_copy``: its migrations, members and seals made once in the process), which the init here then finds
+    at this code's schema: the tests are of what later inits make of the store, not of its first."""
     from gateway.server import Gateway, initialise
-    from tests.conftest import PASSPHRASE
+    from tests.conftest import PASSPHRASE, initialised_copy
 
     settings = Settings(  # type: ignore[arg-type]
         data_dir=tmp_path / "var", database_url=url, key_passphrase=PASSPHRASE
     )
+    assert initialised_copy(url, settings.data_dir)
     initialise(settings)
     gateway = Gateway.open(settings)
     try:
