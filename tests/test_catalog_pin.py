@@ -125,6 +125,9 @@ def test_a_gateway_serving_the_catalog_before_refuses_once_init_adopts_another(
     new = dataclasses.replace(old, catalog=str(new_file))
     assert initialise(old).catalog_replaced == ""  # a new store: recorded, nothing replaced
     first = serving(old)
+    # its readiness checks (every CHECK_EVERY_SECONDS, 1 s) read the store's fingerprint every half second rather
+    # than READ_EVERY_SECONDS (5 s): what is tested is that they notice, not the 5 s, a wait of up to 5 s otherwise
+    first.gateway.catalog_pin._every = 0.5
     second: RunningGateway | None = None
     try:
         assert stored_fingerprint(first) == catalog_fingerprint(old_file)
