@@ -10,6 +10,7 @@ waits expires."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import threading
@@ -47,7 +48,16 @@ from tests.api.test_sharing import (
     id_card,
     sharing,
 )
-from tests.conftest import MARKET, PORTAL, TAX, RunningGateway, backend_params, error_details, fresh_database
+from tests.conftest import (
+    MARKET,
+    PORTAL,
+    TAX,
+    RunningGateway,
+    backend_params,
+    error_details,
+    fresh_database,
+    initialised_copy,
+)
 
 POSTGRES = backend_params()[1]
 
@@ -349,12 +359,22 @@ def whole_license_catalog() -> Catalog:
     return Catalog.from_mapping(raw)
 
 
+@contextlib.contextmanager
+def whole_license_gateway(kind: str, tmp_path: Path) -> Iterator[Clocked]:
+    """A gateway with a clock of its own serving ``whole_license_catalog`` on a fresh store of ``kind``. The store and
+    data directory are a copy of a store set up by ``initialise`` (``initialised_copy``: its migrations, members and
+    seals made once in the process rather than for each test; the init records the demo catalog's fingerprint either
+    way, the catalog being given to the gateway alone), which the gateway's own init then finds set up."""
+    (tmp_path / "db").mkdir()
+    with fresh_database(kind, tmp_path / "db") as url:
+        assert initialised_copy(url, tmp_path / "var")
+        with clocked_gateway(tmp_path / "var", url, whole_license_catalog()) as gateway:
+            yield gateway
+
+
 @pytest.fixture(params=backend_params())
 def clocked_whole(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Clocked]:
-    with (
-        fresh_database(request.param, tmp_path / "db") as url,
-        clocked_gateway(tmp_path / "var", url, whole_license_catalog()) as gateway,
-    ):
+    with whole_license_gateway(request.param, tmp_path) as gateway:
         yield gateway
 
 
@@ -599,10 +619,7 @@ def test_a_copy_whose_approval_is_withdrawn_while_it_is_stamped_is_refused_after
 
 @pytest.fixture(params=[POSTGRES])
 def clocked_whole_pg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Clocked]:
-    with (
-        fresh_database(request.param, tmp_path / "db") as url,
-        clocked_gateway(tmp_path / "var", url, whole_license_catalog()) as gateway,
-    ):
+    with whole_license_gateway(request.param, tmp_path) as gateway:
         yield gateway
 
 
@@ -751,10 +768,7 @@ def test_a_copy_waits_for_no_prune_of_the_departments_ended_requests(
 
 @pytest.fixture(params=backend_params()[:1])
 def clocked_whole_sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Clocked]:
-    with (
-        fresh_database(request.param, tmp_path / "db") as url,
-        clocked_gateway(tmp_path / "var", url, whole_license_catalog()) as gateway,
-    ):
+    with whole_license_gateway(request.param, tmp_path) as gateway:
         yield gateway
 
 
