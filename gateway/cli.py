@@ -286,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         help="check a receipt file offline: signature, proof, and the receipt certificate's trust",
         epilog="Exit status: 0 valid, 1 invalid, 3 undecided (INDETERMINATE: CRL_MISSING, CRL_STALE, "
         "CHAIN_INCOMPLETE); 2 no result: the file is no receipt, the trust material is not what its option takes, a "
-        "file cannot be read, or the check could not be made; 74 the result could not be written to standard output. "
+        "file cannot be read, or the check could not be made (a result that cannot be written to standard output is "
+        "said on standard error, the status kept). "
         "docs/receipts.md says which is which.",
     )
     check.add_argument("file", type=Path, help="the receipt as JSON (`zzgw receipt get`), - for standard input")
@@ -2345,7 +2346,13 @@ def _written(command: str, status: int) -> int:
     with contextlib.suppress(Exception):
         print(f"zzgw {command}: 标准输出无法写入：{why}（standard output could not be written: {why}）{done}",
               file=sys.stderr)  # fmt: skip
-    return UNWRITTEN
+    return status if command in _STATUS_IS_RESULT else UNWRITTEN
+
+
+_STATUS_IS_RESULT = frozenset({"receipt check"})
+"""Commands whose exit status is their result, kept when their output cannot be written: a script that closes
+`receipt check`'s standard output, or sends it to a full disk, reads the verdict from the status alone (docs/
+receipts.md)."""
 
 
 def _refusal(target: str, error: grpc.RpcError, mode: str = "dev") -> str:

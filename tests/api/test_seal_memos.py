@@ -131,7 +131,9 @@ def test_a_store_upgraded_from_before_proofs_and_memos_reads_checks_and_backfill
         monkeypatch.setenv("ZZGW_DATABASE_URL", url)
         monkeypatch.setenv("ZZGW_KEY_PASSPHRASE", PASSPHRASE)
         capsys.readouterr()
-        assert cli.main(["init"]) == 0  # upgrades it
+        with monkeypatch.context() as terminal:  # the bar is shown on a terminal only (review clirev, R4)
+            terminal.setattr(sys.stderr, "isatty", lambda: True)
+            assert cli.main(["init"]) == 0  # upgrades it
         captured = capsys.readouterr()
         said = captured.out
         assert "recording each license's status memo" in captured.err  # the long step has a progress bar
