@@ -12,11 +12,13 @@ import json
 import os
 import queue
 import shutil
+import signal
 import sys
 import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,6 +237,59 @@ def _migrated_templates() -> Iterator[None]:
     finally:
         _templates.close()
         _initialised.close()
+
+
+def _children(pid: int) -> set[int]:
+    """The processes ``pid`` started that are still its children (Linux: every thread's ``children`` list)."""
+    found: set[int] = set()
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found.update(int(child) for child in listing.read_text().split())
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is still running: a process that exited and is not yet waited for (a zombie) is not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def _command_line(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()[:160]
+    return "?"
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test() -> Iterator[None]:
+    """A process a test started (a ``zzgw serve``, a command) ends with the test, however the test ends: one cut short
+    by pytest-timeout, or failing between its ``Popen`` and its ``try``, left gateways serving (and loading the machine
+    for every later test) until the run ended. What is still running 2 s after the test's own clean-up is killed with
+    all it started, and named in a warning. The command runner of ``tests.commands`` (one per test process, started by
+    whichever test runs the first command) and what ran before the test (a module's processes) are left alone."""
+    me = os.getpid()
+    before = _children(me)
+    yield
+    from tests import commands
+
+    runner = commands._zygote._process.pid if commands._zygote is not None else None
+    left = {pid for pid in _children(me) - before if pid != runner and _running(pid)}
+    deadline = time.monotonic() + 2
+    while left and time.monotonic() < deadline:  # a process told to stop whose test did not wait for it
+        time.sleep(0.05)
+        left = {pid for pid in left if _running(pid)}
+    for pid in left:
+        named = _command_line(pid)
+        tree = [pid]
+        for parent in tree:  # all it started, deepest last, stopped before they can be reparented
+            tree.extend(_children(parent))
+        for each in tree:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(each, signal.SIGKILL)
+        warnings.warn(f"a process the test started was still running after it, killed: {named}", stacklevel=1)
 
 
 @contextlib.contextmanager
