@@ -331,8 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         args.stop_asked = StopAsked().install()
     _Stdout.reset()
     try:
-        status = _run(args)
-    except KeyboardInterrupt:  # Ctrl-C before a command's own handling (loading, opening the store): no traceback
+        with _terminated_as_interrupted() if args.command == "import" else contextlib.nullcontext():
+            status = _run(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C before a command's own handling (loading, opening the store): no trace
         if args.command == "import":  # said as its own handlers say it, Chinese first, with what to do: it had been
             # `zzgw import: interrupted`, in English only, as it loaded for seconds on a loaded machine (a reviewer)
             began = getattr(args, "import_began", False)
@@ -340,8 +341,38 @@ def main(argv: list[str] | None = None) -> int:
         else:
             said = {"init": INIT_INTERRUPTED, "verify": VERIFY_INTERRUPTED}.get(args.command, "interrupted")
             print(f"\nzzgw {args.command}: {said}", file=sys.stderr)
-        return 130
+        return 128 + exc.signum if isinstance(exc, Terminated) else 130
     return _written(" ".join(filter(None, (args.command, getattr(args, "action", None)))), status)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM taken as Ctrl-C is, by a command that says what an interruption left (``zzgw import``): said alike,
+    exit 128 + the signal's number."""
+
+    signum = 15  # signal.SIGTERM, without importing signal for it
+
+
+@contextlib.contextmanager
+def _terminated_as_interrupted() -> Iterator[None]:
+    """SIGTERM (``kill``, ``timeout``, a service manager stopping a nightly import) raises ``Terminated`` within,
+    but while the import's own handler takes it over for its stream (``adapters.batch_import._CtrlC``, which puts
+    this back after): the default had ended the command as it loaded, seconds on a loaded machine, with nothing said
+    and no word that nothing was sent (review scen2, R2). A SIGTERM ignored (the command's parent so chose) stays so,
+    and off the main thread (no signals there) nothing changes."""
+    import signal
+    import threading
+
+    def terminated(signum: int, _frame: object) -> None:
+        raise Terminated
+
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 INIT_INTERRUPTED = (
@@ -1094,11 +1125,11 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
             report, status = exc.report, 1
         except ImportInterrupted as exc:  # Ctrl-C or SIGTERM: what was committed, and how to go on
             report, status = exc.report, 128 + exc.signum
-        except KeyboardInterrupt:  # one the import could not take as such: as its stream began, or a second one
-            # as it ended on the first; it had ended `zzgw import: interrupted`, in English, with no word of what to
-            # do (a reviewer)
+        except KeyboardInterrupt as exc:  # one the import could not take as such: as its stream began, or a second
+            # one as it ended on the first; it had ended `zzgw import: interrupted`, in English, with no word of what
+            # to do (a reviewer)
             print(f"\nzzgw import: {_IMPORT_NOT_SUMMED_UP}", file=sys.stderr)
-            return 130, True
+            return 128 + exc.signum if isinstance(exc, Terminated) else 130, True
         except ImportStopped as exc:  # the import's own error, not the gateway's (the failures file's among them)
             print(f"\nzzgw import: {named(exc)}", file=sys.stderr)
             report, status, stopped = exc.report, 1, str(exc)

@@ -1141,24 +1141,26 @@ def test_ctrl_c_as_the_import_begins_says_how_to_go_on_in_chinese_first(
     assert "zzgw import: interrupted" not in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("when", ["loading", "summing up"])
 def test_ctrl_c_before_the_import_began_says_nothing_was_sent_in_chinese_first(
-    running: RunningGateway, tmp_path: Path, when: str
+    running: RunningGateway, tmp_path: Path, when: str, signame: str
 ) -> None:
     """A Ctrl-C as `zzgw import` loads, before it reads the file (seconds on a loaded machine), had ended `zzgw
     import: interrupted`, in English only, with no word of what to do (a reviewer): it says that nothing was sent and
     to run the command again. One after the import began that it could not take as such (as it writes its summary)
-    says what its own handler says: the lines sent may have been issued."""
+    says what its own handler says: the lines sent may have been issued. SIGTERM (`kill`, a service manager's stop of
+    a nightly import) says the same, exit 143: it had ended the command with nothing said (review scen2, R2)."""
     path = write_jsonl(tmp_path / "early.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(3, "LOAD")])
     patched = "adapters.client.MemberCredentials.for_mode" if when == "loading" else "adapters.batch_import.summary"
     interrupt = (  # the signal is taken at once: the sleep ends
         "import os, time, adapters.client, adapters.batch_import; "
-        f"{patched} = lambda *args, **kwargs: (os.kill(os.getpid(), signal.SIGINT), time.sleep(30)); "
+        f"{patched} = lambda *args, **kwargs: (os.kill(os.getpid(), signal.{signame}), time.sleep(30)); "
     )
     env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
     command = zzgw_command("import", "--issuer", MARKET, "--target", running.address, str(path), before=interrupt)
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 130, done.stderr
+    assert done.returncode == {"SIGINT": 130, "SIGTERM": 143}[signame], done.stderr
     if when == "loading":
         assert done.stderr == (
             "\nzzgw import: 在导入开始之前被中断，尚未发送任何记录；再次运行同一命令即可导入该文件"
