@@ -55,7 +55,9 @@ The rules, in the order they apply:
    first), APPROVAL_EXPIRED (at its end), APPROVAL_REJECTED (when rejected); on the same instant in that order. So an
    approval that ran out is reported as expired even when an older one for the type was withdrawn, and a withdrawal
    or rejection after an expiry is reported as such; else NEEDS_AUTHORIZATION. All of these carry a remedy: ask the
-   issuer (RequestAccess) or the holder (GrantConsent).
+   issuer (RequestAccess) or whoever may consent for the holder (GrantConsent): the holder; a parent the license
+   names (a 出生医学证明), instead of a holder under 14 or beside one of 14 to 17; no one for a holder under 14 whom
+   the license names no parent of (a child's 居民身份证), the issuer's approval alone (``_remedy``).
 8. Partial results: a ``Permit`` as soon as one field is shared, listing the withheld fields with their reasons;
    a ``Deny`` when none is, whose reason is the conditional fields' reason if any, else NOT_SHARED, else SECRET.
 9. Masking: SENSITIVE fields are masked (``3701**********1234``) unless the material's ``full_fields`` names them;
@@ -462,7 +464,7 @@ def decide(
     if material is None:
         return _deny(Reason.MATTER_NOT_FOR_TYPE, license_type, f"事项 {matter.code} 不需要{license_type.name}")
     grants = _grants(caller, license, license_type, matter, material, approvals, consents, now)
-    remedy = _remedy(content, issuer_name)
+    remedy = _remedy(license, license_type, issuer_name, now, consents)
     if not material.fields:
         verdict = _judge(license_type.sharing_class, Sensitivity.NORMAL, None, grants)
         if isinstance(verdict, Reason):
@@ -903,14 +905,45 @@ def rebuilds_holder_code(license_type: LicenseType, field: SharedField) -> bool:
     )
 
 
-def _remedy(content: LicenseContent, issuer_name: str) -> str:
+def _remedy(
+    license: License, license_type: LicenseType, issuer_name: str, now: dt.datetime, consents: Sequence[Consent]
+) -> str:
     """Whom to ask: the issuer by name and code (济南市卫生健康委员会（113701009937010623）), by code alone when its
-    name is not known; or the holder."""
+    name is not known; or whoever may consent for this license's holder (``gateway.domain.guardianship``). A holder
+    under 14 consents only through a parent, and a parent only through a license that names them as such
+    (``guardians_of``: a 出生医学证明) while it is the version in force and in force (``_still_guardian``): for such
+    a license the words name the parents, for any other (a child's 居民身份证, which names no parent, or a version
+    superseded or not in force) the issuer's approval alone. A holder
+    of 14 to 17 consents in person, or through such a parent. The words had told every clerk to ask the holder for a
+    consent code, a newborn's or a 10-year-old's too, whose own consent is refused GUARDIAN_MUST_CONSENT (a
+    reviewer, scen1 R1). The age is told as the policy tells it (``under_consent_age``), by the license read and the
+    birth date a presented consent's holder was looked up with."""
+    content = license.content
     issuer = f"{issuer_name}（{content.issuer_code}）" if issuer_name else f" {content.issuer_code} "
-    return (
-        f"向发证部门{issuer}申请审批，或请持证人出具用证码（ask the issuer {content.issuer_code} for an approval, "
-        "RequestAccess, or the holder for a consent code, GrantConsent）"
+    ask = f"向发证部门{issuer}申请审批"
+    approval = f"ask the issuer {content.issuer_code} for an approval, RequestAccess"
+    told = [c.holder_born for c in consents if c.holder_born is not None and c.holder_code == content.holder.code]
+    child = under_consent_age(license, license_type, now, born=max(told, default=None))
+    minor = child or is_minor(license, license_type, now)
+    parents = minor and any(
+        _still_guardian(code, license, license_type, now) for code in guardians_of(license, license_type)
     )
+    if child and parents:
+        return (
+            f"{ask}，或请持证人的父亲或母亲（{license_type.name}载明的监护人）代为出具用证码"
+            f"（{approval}, or a parent this license names for a consent code, GrantConsent: the holder is under 14）"
+        )
+    if child:
+        return (
+            f"{ask}；持证人未满14周岁，不能本人授权，此证照也无父母可代为授权"
+            f"（{approval}: the holder is under 14 and cannot consent, nor can a parent for this license）"
+        )
+    if parents:
+        return (
+            f"{ask}，或请持证人本人或其父亲、母亲（{license_type.name}载明的监护人）出具用证码"
+            f"（{approval}, or the holder or a parent this license names for a consent code, GrantConsent）"
+        )
+    return f"{ask}，或请持证人出具用证码（{approval}, or the holder for a consent code, GrantConsent）"
 
 
 def _deny(

@@ -153,6 +153,9 @@ def test_a_birth_approval_then_a_one_use_consent(demo: tuple[list[str], dict[str
     refused = done["unauthorised"]
     assert (refused["code"], refused["reason"]) == ("PERMISSION_DENIED", "NEEDS_AUTHORIZATION")
     assert "济南市卫生健康委员会（113701009937010623）" in refused["remedy"] and "RequestAccess" in refused["remedy"]
+    # a newborn's: a parent the certificate names consents for it, not the newborn (review scen1, R1)
+    assert "请持证人的父亲或母亲（出生医学证明载明的监护人）代为出具用证码" in refused["remedy"]
+    assert "请持证人出具用证码" not in refused["remedy"]
     state, until = done["approval"]
     assert state == "APPROVED" and until == today() + dt.timedelta(days=365)
     fields = done["approved_fields"]

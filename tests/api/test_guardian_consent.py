@@ -39,6 +39,7 @@ from protos.zzgw.v1 import authorization_pb2, issuance_pb2, sharing_pb2, verific
 from tests.api.test_co_subjects import but_whose, couple, log_of
 from tests.api.test_sharing import (
     BDCZY,
+    REAL_ESTATE,
     authorization,
     clocked_gateway,
     data,
@@ -47,6 +48,7 @@ from tests.api.test_sharing import (
     grant,
     id_card,
     person,
+    sharing,
 )
 from tests.commands import ROOT
 from tests.conftest import POLICE, PORTAL, RunningGateway, backend_params, fresh_database, trail_rows
@@ -876,3 +878,55 @@ def test_a_parent_naming_the_card_of_a_child_of_14_is_told_the_child_may_consent
     assert violations[0][2].endswith("RequestAccess）")
     own = grant(running, child, license_ids=(card,), type_codes=())  # as the words say
     assert (own.consent.holder_code, own.consent.guardian_code) == (child, "")
+
+
+def test_the_remedy_for_a_minors_license_names_whoever_may_consent(running: RunningGateway) -> None:
+    """A reviewer (review scen1, R1): the remedy of a read needing authorisation told every clerk to ask the holder
+    for a consent code, a newborn's and a 10-year-old's too, whose own consent is refused GUARDIAN_MUST_CONSENT, and
+    for a child's 居民身份证, which no parent may consent for either, the issuer's approval is the only way. It now
+    names whoever may consent for the license's holder: a parent the license names for a child under 14, no one for
+    a license that names no parent, the holder or a parent from 14 to 17, the holder alone for an adult."""
+    police = f"向发证部门济南市公安局（{POLICE}）申请审批"
+    health = f"向发证部门济南市卫生健康委员会（{HEALTH}）申请审批"
+    by_parent = (
+        f"{health}，或请持证人的父亲或母亲（出生医学证明载明的监护人）代为出具用证码（ask the issuer {HEALTH} for an "
+        "approval, RequestAccess, or a parent this license names for a consent code, GrantConsent: the holder is "
+        "under 14）"
+    )
+    no_one = (
+        f"{police}；持证人未满14周岁，不能本人授权，此证照也无父母可代为授权（ask the issuer {POLICE} for an approval, "
+        "RequestAccess: the holder is under 14 and cannot consent, nor can a parent for this license）"
+    )
+
+    def remedies(certificate_id: str, card_id: str) -> tuple[str, str]:
+        _, of_certificate = denied(lambda: data(running, certificate_id, CBDJ, member=MEDICAL))
+        _, of_card = denied(lambda: data(running, card_id, BDCZY))
+        return of_certificate["remedy"], of_card["remedy"]
+
+    mother, father = parents()
+    born = years_before(china_today(), 10)
+    certificate_id, child = certificate(running, mother, father, born=born)
+    card = id_card(running, child, born).license.license_id
+    assert remedies(certificate_id, card) == (by_parent, no_one)
+    # the words are those ListHolderLicenses lists, and the portal's try as the words say succeeds
+    listed_card = sharing(running, REAL_ESTATE).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=BDCZY, holder_code_type="111", holder_code=child)
+    )
+    assert [entry.remedy for entry in listed_card.licenses] == [no_one]
+    assert consent(running, mother, (certificate_id,)).consent.guardian_code == mother
+
+    newborn = f"N{uuid.uuid4().hex[:12].upper()}"  # a newborn under a 099 code: its age told by the certificate
+    at_birth, _ = certificate(running, mother, father, child=newborn)
+    _, told = denied(lambda: data(running, at_birth, CBDJ, member=MEDICAL))
+    assert told["remedy"] == by_parent
+
+    born = years_before(china_today(), 15)
+    certificate_id, teenager = certificate(running, mother, father, born=born)
+    card = id_card(running, teenager, born).license.license_id
+    assert remedies(certificate_id, card) == (
+        f"{health}，或请持证人本人或其父亲、母亲（出生医学证明载明的监护人）出具用证码（ask the issuer {HEALTH} for an "
+        "approval, RequestAccess, or the holder or a parent this license names for a consent code, GrantConsent）",
+        f"{police}，或请持证人出具用证码（ask the issuer {POLICE} for an approval, RequestAccess, or the holder for a "
+        "consent code, GrantConsent）",
+    )
+    assert grant(running, teenager, license_ids=(card,), type_codes=()).consent.guardian_code == ""
