@@ -552,7 +552,10 @@ def _a_birth(channel_for: Callable[[str], grpc.Channel], run: int, out: Callable
     )
     first = medical.GetLicenseData(insured)
     shown = "，".join(f"{f.label} {f.value}" for f in first.fields)
-    out(f"      第一次：准予（{_BASIS.get(first.fields[0].basis, '?')}，剩余 {first.consent_uses_left} 次）：{shown}")
+    basis = _BASIS.get(first.fields[0].basis, "?")
+    if first.fields[0].basis == sharing_pb2.SHARING_BASIS_CONSENT and granted.consent.guardian_code:
+        basis = "监护人代为授权"  # the mother's, not the newborn's (a reviewer, scen1 R2)
+    out(f"      第一次：准予（{basis}，剩余 {first.consent_uses_left} 次）：{shown}")
     again = _refusal("7.5", lambda: medical.GetLicenseData(insured))
     out(f"      第二次：拒绝 {again['reason']} {again['message']}")
     return {

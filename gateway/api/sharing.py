@@ -169,7 +169,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
             ],
             withheld=[
                 *(
-                    sharing_pb2.WithheldField(key=w.key, label=w.label, reason=w.reason.value, detail=w.reason.detail)
+                    sharing_pb2.WithheldField(key=w.key, label=w.label, reason=w.reason.value, detail=w.detail)
                     for w in permit.withheld
                 ),
                 *(

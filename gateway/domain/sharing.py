@@ -193,6 +193,26 @@ _DETAILS = {
     Reason.CONSENT_OTHER_GRANTEE: "用证码授予的是其他部门（the consent code was granted to another department）",
     Reason.CONSENT_OTHER_HOLDER: "用证码不是此证照的持证人出具的（the consent code is not this license's holder's）",
 }
+_GUARDIAN_DETAILS = {
+    Reason.CONSENT_WITHDRAWN: "监护人已撤回代为授权（the guardian withdrew the consent they granted）",
+    Reason.CONSENT_EXPIRED: "监护人代为授权已过期（the guardian's consent has expired）",
+    Reason.CONSENT_USED_UP: "监护人代为授权次数已用完（the guardian's consent is used up）",
+    Reason.CONSENT_OTHER_FIELDS: (
+        "监护人代为授权时该事项不读取此信息项（证照目录已变更），授权不涵盖它，请监护人重新授权"
+        "（the guardian's consent was granted when the matter did not read this field: the catalog changed since; ask "
+        "the guardian to consent again）"
+    ),
+}
+
+
+def guardian_words(reason: Reason) -> str:
+    """The words of ``reason`` for a consent a parent granted for the holder (监护人代为授权,
+    ``Consent.guardian_code``): the guardian's, not the holder's, for the reasons whose words name who granted it;
+    else ``reason.detail``. A mother's one-use consent for her newborn had been refused as 持证人授权次数已用完, and
+    one she withdrew as 持证人已撤回授权, as if the newborn had used it up or withdrawn it (a reviewer, scen1 R2)."""
+    return _GUARDIAN_DETAILS.get(reason, reason.detail)
+
+
 _CONSENT_FAILURES = (
     Reason.CONSENT_WITHDRAWN,
     Reason.CONSENT_EXPIRED,
@@ -370,6 +390,14 @@ class WithheldField:
     key: str
     label: str
     reason: Reason
+    said: str = ""
+    """The reason's words when they are not ``Reason.detail``: a consent a parent granted for the holder is said to
+    be the guardian's (``guardian_words``)."""
+
+    @property
+    def detail(self) -> str:
+        """What the reason means here, for clerks."""
+        return self.said or self.reason.detail
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -468,7 +496,9 @@ def decide(
     if not material.fields:
         verdict = _judge(license_type.sharing_class, Sensitivity.NORMAL, None, grants)
         if isinstance(verdict, Reason):
-            return _deny(verdict, license_type, remedy=remedy if verdict.authorizable else "")
+            return _deny(
+                verdict, license_type, remedy=remedy if verdict.authorizable else "", said=grants.words(verdict)
+            )
         return Permit(
             fields=(),
             holder_code=shown_holder_code(content.holder, license_type),
@@ -516,7 +546,7 @@ def access_state(
     return Access(
         state=AccessState.NEEDS_AUTHORIZATION,
         reason=pending.reason,
-        detail=f"{license_type.name} {pending.label}：{pending.reason.detail}",
+        detail=f"{license_type.name} {pending.label}：{pending.detail}",
         remedy=decision.remedy,
     )
 
@@ -612,6 +642,8 @@ class _Grants:
     consent_fields: ConsentedFields | None
     """What ``consent`` was granted for under the license's type; None: whatever the material lists now."""
     consent_failure: Reason | None
+    failure_by_guardian: bool = False
+    """Whether every consent that failed with ``consent_failure`` is one a parent granted for the holder."""
     ended: tuple[_Ended, ...]
     """Newest first: the one that stopped granting last, on the same instant in the order of rule 7."""
 
@@ -624,6 +656,15 @@ class _Grants:
         naming = [e for e in self.ended if key is None or key in e.fields]
         relevant = naming or self.ended
         return relevant[0].reason if relevant else Reason.NEEDS_AUTHORIZATION
+
+    def words(self, reason: Reason) -> str:
+        """The words of ``reason`` when the consent it is about is a guardian's (``guardian_words``); else empty (the
+        reason's own)."""
+        if reason is self.consent_failure and self.failure_by_guardian:
+            return guardian_words(reason)
+        if reason is Reason.CONSENT_OTHER_FIELDS and self.consent is not None and self.consent.guardian_code:
+            return guardian_words(reason)
+        return ""
 
 
 def _grants(
@@ -649,13 +690,15 @@ def _grants(
             reason, since = failure
             ended.append(_Ended(fields=approval.fields, reason=reason, since=since))
     live_consents: list[Consent] = []
-    consent_failures: set[Reason] = set()
+    failed: list[tuple[Reason, Consent]] = []
     for consent in consents:
         problem = _consent_problem(consent, caller, license, license_type, matter, now)
         if problem is None:
             live_consents.append(consent)
         else:
-            consent_failures.add(problem)
+            failed.append((problem, consent))
+    consent_failures = {problem for problem, _ in failed}
+    consent_failure = _first(_CONSENT_FAILURES, consent_failures) if consent_failures else None
     ended.sort(key=lambda e: _APPROVAL_FAILURES.index(e.reason))
     ended.sort(key=lambda e: e.since, reverse=True)  # stable: on the same instant, in the order of rule 7
     conditional = [key for key in material.fields if license_type.field_sharing_class(key) is SharingClass.CONDITIONAL]
@@ -669,7 +712,8 @@ def _grants(
         approvals=tuple(live_approvals),
         consent=chosen,
         consent_fields=_granted_for(chosen, license_type) if chosen else None,
-        consent_failure=_first(_CONSENT_FAILURES, consent_failures) if consent_failures else None,
+        consent_failure=consent_failure,
+        failure_by_guardian=all(bool(c.guardian_code) for problem, c in failed if problem is consent_failure),
         ended=tuple(ended),
     )
 
@@ -793,7 +837,7 @@ def _judge_fields(
             raise ValueError(f"matter material names unknown field {key} of {license_type.code}")
         verdict = _judge(license_type.field_sharing_class(key), spec.sensitivity, key, grants)
         if isinstance(verdict, Reason):
-            withheld.append(WithheldField(key=key, label=spec.label, reason=verdict))
+            withheld.append(WithheldField(key=key, label=spec.label, reason=verdict, said=grants.words(verdict)))
             continue
         full = key in material.full_fields
         if verdict is _Via.APPROVAL:
@@ -819,7 +863,8 @@ def _judge_fields(
         reason = next((r for r in reasons if r.authorizable), None) or (
             Reason.NOT_SHARED if Reason.NOT_SHARED in reasons else Reason.SECRET
         )
-        return _deny(reason, license_type, withheld=tuple(withheld), remedy=remedy if authorizable else "")
+        said = next((w.said for w in withheld if w.reason is reason), "")
+        return _deny(reason, license_type, withheld=tuple(withheld), remedy=remedy if authorizable else "", said=said)
     if any(rebuilds_holder_code(license_type, f) for f in shared):
         shared = [_hidden_whole(f, content, license_type) for f in shared]
     return Permit(
@@ -953,10 +998,11 @@ def _deny(
     *,
     withheld: tuple[WithheldField, ...] = (),
     remedy: str = "",
+    said: str = "",
 ) -> Deny:
     return Deny(
         reason=reason,
-        detail=detail or f"{license_type.name}：{reason.detail}",
+        detail=detail or f"{license_type.name}：{said or reason.detail}",
         withheld=withheld,
         remedy=remedy,
     )

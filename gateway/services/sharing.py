@@ -1410,7 +1410,7 @@ class _Filler:
             elif withheld is not None:
                 reason = withheld.reason
                 refusals.setdefault(type_code, reason.value)
-                failures.append((UnfilledKey(key=key, reason=reason.value, detail=reason.detail), decision.remedy))
+                failures.append((UnfilledKey(key=key, reason=reason.value, detail=withheld.detail), decision.remedy))
         problem, how = min(failures, key=_actionable)
         return None, problem, how if problem.reason not in _FORM_REASONS else ""
 

@@ -169,9 +169,10 @@ def test_a_birth_approval_then_a_one_use_consent(demo: tuple[list[str], dict[str
     assert (again["code"], again["reason"]) == ("PERMISSION_DENIED", "CONSENT_USED_UP")
     steps = "\n".join(section(lines, "新生儿出生一件事"))
     assert "拒绝：NEEDS_AUTHORIZATION " in steps and "→ 已获批准 APPROVED，有效至" in steps
-    assert "第一次：准予（持证人授权，剩余 0 次）" in steps
+    # the mother's consent, said as hers, not the newborn's (review scen1, R2)
+    assert "第一次：准予（监护人代为授权，剩余 0 次）" in steps
     assert "（新生儿），监护人 " in steps and "（母亲）" in steps
-    assert "第二次：拒绝 CONSENT_USED_UP 出生医学证明：持证人授权次数已用完" in steps
+    assert "第二次：拒绝 CONSENT_USED_UP 出生医学证明：监护人代为授权次数已用完" in steps
 
 
 def test_the_newborn_is_registered_under_the_hospitals_code(demo: tuple[list[str], dict[str, Any]]) -> None:

@@ -51,7 +51,15 @@ from tests.api.test_sharing import (
     sharing,
 )
 from tests.commands import ROOT
-from tests.conftest import POLICE, PORTAL, RunningGateway, backend_params, fresh_database, trail_rows
+from tests.conftest import (
+    POLICE,
+    PORTAL,
+    RunningGateway,
+    backend_params,
+    error_details,
+    fresh_database,
+    trail_rows,
+)
 
 HEALTH = "113701009937010623"  # 济南市卫生健康委员会: issues 出生医学证明
 MEDICAL = "1137010099370110X6"  # 济南市医疗保障局: 参保登记
@@ -930,3 +938,58 @@ def test_the_remedy_for_a_minors_license_names_whoever_may_consent(running: Runn
         "consent code, GrantConsent）",
     )
     assert grant(running, teenager, license_ids=(card,), type_codes=()).consent.guardian_code == ""
+
+
+def test_a_guardians_consent_refused_is_said_to_be_the_guardians(running: RunningGateway) -> None:
+    """A reviewer (review scen1, R2): the mother's one-use consent for her newborn, read twice, was refused as
+    持证人授权次数已用完, and the father's, withdrawn, as 持证人已撤回授权: the newborn had used it up or withdrawn it.
+    A consent a parent granted is now said to be the guardian's, in GetLicenseData's refusal, PrefillForm's unfilled
+    keys and ListHolderLicenses; a holder's own is said as before."""
+
+    def refused(call: Any) -> tuple[str, str]:
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        return error_details(caught.value)[0].reason, caught.value.details()
+
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father)
+    once = consent(running, mother, (license_id,), uses=1)
+    data(running, license_id, CBDJ, member=MEDICAL, code=once.code)
+    assert refused(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=once.code)) == (
+        "CONSENT_USED_UP",
+        "出生医学证明：监护人代为授权次数已用完（the guardian's consent is used up）",
+    )
+
+    thrice = consent(running, father, (license_id,), uses=3)
+    authorization(running, PORTAL).WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=thrice.consent.consent_id, holder_code=father)
+    )
+    withdrawn = "监护人已撤回代为授权（the guardian withdrew the consent they granted）"
+    assert refused(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=thrice.code)) == (
+        "CONSENT_WITHDRAWN",
+        f"出生医学证明：{withdrawn}",
+    )
+    stub = sharing(running, MEDICAL)
+    form = stub.PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=CBDJ, holder_code_type="111", holder_code=child, field_keys=["child_name"], consent_code=thrice.code
+        )
+    )
+    assert [(u.reason, u.detail) for u in form.unfilled] == [("CONSENT_WITHDRAWN", f"出生医学证明：{withdrawn}")]
+    listing = stub.ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(
+            use=CBDJ, holder_code_type="111", holder_code=child, consent_code=thrice.code
+        )
+    )
+    assert [(e.reason, e.detail) for e in listing.licenses] == [("CONSENT_WITHDRAWN", f"出生医学证明：{withdrawn}")]
+
+    # a holder's own consent is the holder's, as before
+    adult, born = person()
+    card = id_card(running, adult, born).license.license_id
+    own = grant(running, adult, license_ids=(card,), type_codes=())
+    data(running, card, BDCZY, code=own.code)
+    assert refused(lambda: data(running, card, BDCZY, code=own.code)) == (
+        "CONSENT_USED_UP",
+        "居民身份证：持证人授权次数已用完（the holder's consent is used up）",
+    )
