@@ -437,6 +437,7 @@ class Gateway:
                 stamper=stamper,
                 record_check=verification.record_finding if verification else None,
                 record_subjects=verification.record_subjects if verification else None,
+                record_current=verification.current_version if verification else None,
                 max_reply_bytes=settings.max_message_bytes,
             )
             if audit and pages

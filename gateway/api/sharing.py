@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 
@@ -17,7 +18,7 @@ from gateway.domain.sharing import AccessState, Basis
 from gateway.domain.verification import MatterNotHandledError, UseContext, check_use
 from gateway.services import calls
 from gateway.services.audit import UseTarget
-from gateway.services.sharing import NOT_STATED, HolderEntry, HolderListing, SharingService
+from gateway.services.sharing import NOT_STATED, CurrentVersion, HolderEntry, HolderListing, SharingService
 from protos.zzgw.v1 import common_pb2, sharing_pb2, sharing_pb2_grpc, verification_pb2
 
 _STATUS = {s: getattr(common_pb2, f"LICENSE_STATUS_{s.value}") for s in LicenseStatus}
@@ -183,6 +184,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
             consent_id=permit.consent_id,
             consent_uses_left=data.consent_uses_left or 0,
             used_at=timestamp(data.used_at),
+            **_current(data.current),
         )
 
     def GetLicenseDocument(
@@ -208,6 +210,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
             used_at=timestamp(copy.used_at),
             status=_STATUS[copy.status],
             status_since=copy.status_since.isoformat() if copy.status_since else "",
+            **_current(copy.current),
         )
         return within_limit(reply, self._max_message_bytes)
 
@@ -270,3 +273,16 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
     def _type_name(self, type_code: str) -> str:
         license_type = self._catalog.license_types.get(type_code)
         return license_type.name if license_type else ""
+
+
+def _current(current: CurrentVersion | None) -> dict[str, Any]:
+    """The reply's fields for the version in force of a superseded version read or copied; none otherwise."""
+    if current is None:
+        return {}
+    return {
+        "current_license_id": current.license_id,
+        "current_status": _STATUS[current.status]
+        if current.status is not None
+        else common_pb2.LICENSE_STATUS_UNSPECIFIED,
+        "current_status_since": current.since.isoformat() if current.since else "",
+    }

@@ -44,7 +44,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -180,6 +180,27 @@ class LicenseData:
     consent_uses_left: int | None
     """Uses of the consent left after this one, when one was counted."""
     used_at: dt.datetime
+    current: CurrentVersion | None = None
+    """For a SUPERSEDED version, the version in force at ``used_at`` (``SharingService._current``); else None."""
+
+
+class CurrentVersion(Protocol):
+    """The version in force of a SUPERSEDED version, as ``VerificationService.current_version`` finds it."""
+
+    @property
+    def license_id(self) -> str: ...
+
+    @property
+    def status(self) -> LicenseStatus | None:
+        """Its status on the day; None when its record or stored status is not the gateway's."""
+
+    @property
+    def since(self) -> dt.date | None:
+        """The day that status began; None while ACTIVE."""
+
+    @property
+    def words(self) -> str:
+        """Its standing for a clerk: 目前有效, 目前已吊销或撤销, …"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,6 +217,8 @@ class LicenseCopy:
     status: LicenseStatus
     """The license's status when it was used (on the copy too, when it is not in force)."""
     status_since: dt.date | None
+    current: CurrentVersion | None = None
+    """For a SUPERSEDED version, the version in force at the use (on the copy too, after its status)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -377,6 +400,7 @@ class SharingService:
         stamper: UseStamper | None = None,
         record_check: Callable[[License], Finding] | None = None,
         record_subjects: Callable[[License], tuple[str, ...]] | None = None,
+        record_current: Callable[[License, dt.datetime], CurrentVersion | None] | None = None,
         max_reply_bytes: int | None = None,
     ):
         self._pages = pages
@@ -388,6 +412,8 @@ class SharingService:
         """The check of a stored record's seal and status (``VerificationService.record_finding``): what is shared is
         what the issuer sealed and the gateway stored, never a record changed behind its back."""
         self._record_subjects = record_subjects
+        self._record_current = record_current
+        """``VerificationService.current_version``: the version in force of a superseded version read or copied."""
         """``VerificationService.record_subjects``: the co-subjects of a record its seal vouches for."""
         self._db = db
         self._catalog = catalog
@@ -612,12 +638,14 @@ class SharingService:
         if not isinstance(decision, Permit):
             assert outcome.error is not None
             raise outcome.error
+        status = license.effective_status(used_at.astimezone(CHINA_TZ).date())
         return LicenseData(  # its status on the day the use is dated (not on a later reading: a reviewer, R2)
             license=license,
-            status=license.effective_status(used_at.astimezone(CHINA_TZ).date()),
+            status=status,
             permit=decision,
             consent_uses_left=uses_left,
             used_at=used_at,
+            current=self._current(license, status, used_at),
         )
 
     def license_document(
@@ -661,7 +689,8 @@ class SharingService:
             raise first.error
         on = record.at.astimezone(CHINA_TZ).date()
         status, since = license.effective_status(on), status_since(license, on)
-        lines, text = _use_lines(caller, use, matter, record.at, _status_line(license, status, since, on))
+        current = self._current(license, status, record.at)
+        lines, text = _use_lines(caller, use, matter, record.at, _status_lines(license, status, since, on, current))
         try:
             # permitted, and then refused for the document itself: it cannot be loaded (REGISTRY_ALTERED) or drawn
             # (DOES_NOT_FIT, TYPE_NOT_IN_CATALOG, ISSUER_NOT_FOUND, the issuer's seal), or the copy cannot be stamped
@@ -692,7 +721,17 @@ class SharingService:
             used_at=used_at,
             status=status,
             status_since=since,
+            current=current,
         )
+
+    def _current(self, license: License, status: LicenseStatus, at: dt.datetime) -> CurrentVersion | None:
+        """For a version SUPERSEDED on the day of ``at``, the version in force then and its standing, as
+        ``VerifyLicense`` states them: a later department of a 一件事 often holds only the first version's
+        identifier (the case receipt's), and had read its data and stamped its copy as 已变更 only, the license
+        revoked since (a reviewer, scen1 R3). None otherwise."""
+        if status is not LicenseStatus.SUPERSEDED or self._record_current is None:
+            return None
+        return self._record_current(license, at)
 
     def prefill(
         self,
@@ -1472,28 +1511,40 @@ NOT_STATED = "证照未载明该信息项（the license does not state this fiel
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 
-def _status_line(license: License, status: LicenseStatus, since: dt.date | None, on: dt.date) -> str:
-    """The copy's line for a license not in force on ``on`` (证照状态：已吊销或撤销（2026-11-02 起）), or empty: a copy
-    stamped for a use must not pass for a valid license's."""
+def _status_lines(
+    license: License,
+    status: LicenseStatus,
+    since: dt.date | None,
+    on: dt.date,
+    current: CurrentVersion | None = None,
+) -> list[str]:
+    """The copy's lines for a license not in force on ``on`` (证照状态：已吊销或撤销（2026-11-02 起）), or none: a copy
+    stamped for a use must not pass for a valid license's. A superseded version's names the version in force and its
+    standing (``current``) on a line of its own, as VerifyLicense words them: 证照状态：已变更（2026-12-07 起不再现行）,
+    then 现行版本 <id> 目前已吊销或撤销（2026-12-07 起）."""
     if status is LicenseStatus.SUPERSEDED:  # its label's own bracket, 已变更（不再现行）, not twice
         assert since is not None
-        return f"证照状态：已变更（{since.isoformat()} 起不再现行）"
+        line = f"证照状态：已变更（{since.isoformat()} 起不再现行）"
+        if current is None:
+            return [line]
+        began = f"（{current.since.isoformat()} 起）" if current.since is not None else ""
+        return [line, f"现行版本 {current.license_id} {current.words}{began}"]
     if status is not LicenseStatus.ACTIVE:
         assert since is not None  # every status but ACTIVE began on a day
-        return f"证照状态：{status.label}（{since.isoformat()} 起）"
+        return [f"证照状态：{status.label}（{since.isoformat()} 起）"]
     if license.content.valid_from > on:
-        return f"证照状态：尚未生效（{license.content.valid_from.isoformat()} 起生效）"
-    return ""
+        return [f"证照状态：尚未生效（{license.content.valid_from.isoformat()} 起生效）"]
+    return []
 
 
 def _use_lines(
-    caller: Member, use: UseContext, matter: Matter, at: dt.datetime, status_line: str = ""
+    caller: Member, use: UseContext, matter: Matter, at: dt.datetime, status_lines: Sequence[str] = ()
 ) -> tuple[list[str], str]:
     """The watermark's lines and the same as one line (the stamp signature's /Reason); a license not in force has
-    its status first."""
+    its status first (``_status_lines``)."""
     when = at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S（北京时间）")
     parts = [
-        *([status_line] if status_line else []),
+        *status_lines,
         f"用证事由：{use.purpose}",
         f"办理事项：{matter.name}（{matter.code}）",
         f"用证单位：{caller.name}（{caller.code}）",

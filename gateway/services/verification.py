@@ -422,6 +422,14 @@ class Current:
     """Its status on the day of the check; None when its record or its stored status is not the gateway's."""
     standing: Finding
     """Its first finding (record, status, issuer identity) that did not pass, else PASSED."""
+    since: dt.date | None = None
+    """The day its status began (``status_since``): None while ACTIVE, or when ``status`` is None."""
+
+    @property
+    def words(self) -> str:
+        """Its standing for a clerk, as the status finding of the superseded version says it: 目前有效,
+        目前已吊销或撤销, 目前尚未生效, …"""
+        return _standing_now(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1842,6 +1850,7 @@ class VerificationService:
             license_id=last.license.license_id,
             status=last.license.effective_status(day) if vouched else None,
             standing=_first_failure(last.integrity, self._status_on(last, day), last.identity),
+            since=status_since(last.license, day) if vouched else None,
         )
 
     def _status_on(self, checked: _Checked, day: dt.date) -> Finding:
@@ -1880,6 +1889,20 @@ class VerificationService:
         the seal's trust; the first failure, or PASSED."""
         checked = self._check_record(license)
         return _first_failure(checked.integrity, checked.identity)
+
+    def current_version(self, license: License, now: dt.datetime) -> Current | None:
+        """For a stored SUPERSEDED version, for other services (sharing: a read or a copy of a version superseded
+        since), the version in force at ``now`` and its standing on the day (China time), as ``VerifyLicense``
+        states them (``_chain``: only along links an amendment made, of records the gateway vouches for); None for a
+        version not superseded, or without such a link. A department holding the identifier of the first version
+        in a case receipt read its data and got its copy as 已变更 only, the license revoked since (a reviewer, scen1
+        R3)."""
+        if license.status is not LicenseStatus.SUPERSEDED:
+            return None
+        checked = self._checked_by_id(license.license_id)
+        if checked is None or not checked.successor_id:
+            return None
+        return self._current_of(self._chain(checked), _day(now))
 
     def as_stored(self, license: License) -> tuple[bool, bool]:
         """Whether the gateway vouches for a stored record, for the issuer's writes (``IssuanceService``): its seal

@@ -1204,15 +1204,23 @@ def test_a_copy_of_a_license_not_in_force_says_its_status_on_the_page_and_in_the
     assert early.use_text.startswith(f"证照状态：尚未生效（{starts} 起生效）；用证事由：")
 
     old, _ = business_license(running, 7)  # a version amended since: 已变更（不再现行）, one bracket, dated inside it
-    running.issuance(MARKET).AmendLicense(
-        issuance_pb2.AmendLicenseRequest(
-            request_id="am-" + uuid.uuid4().hex, license_id=old, fields={"legal_representative": "李四"}, reason="变更"
+    new = (
+        running.issuance(MARKET)
+        .AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id="am-" + uuid.uuid4().hex,
+                license_id=old,
+                fields={"legal_representative": "李四"},
+                reason="变更",
+            )
         )
+        .license.license_id
     )
     request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=FPSL, license_id=old)
     replaced = sharing(running).GetLicenseDocument(request)
     assert replaced.status == common_pb2.LICENSE_STATUS_SUPERSEDED
-    assert replaced.use_text.startswith(f"证照状态：已变更（{on} 起不再现行）；用证事由：")
+    # and the version in force with its standing, as VerifyLicense says it (review scen1, R3)
+    assert replaced.use_text.startswith(f"证照状态：已变更（{on} 起不再现行）；现行版本 {new} 目前有效；用证事由：")
 
 
 def two_pages() -> bytes:

@@ -9,6 +9,7 @@ license was fine now: a routine 变更 in the middle of a case defeated 接办�
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 from typing import Any
@@ -19,12 +20,14 @@ from sqlalchemy import text
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from gateway.domain.identifiers import LicenseId
+from gateway.domain.model import CHINA_TZ
 from gateway.services import verification as verification_module
 from gateway.services.documents import DocumentService
 from gateway.services.verification import VerificationService
 from gateway.store.repositories import LicenseRepository
-from protos.zzgw.v1 import common_pb2, issuance_pb2, verification_pb2
+from protos.zzgw.v1 import common_pb2, issuance_pb2, sharing_pb2, sharing_pb2_grpc, verification_pb2
 from tests.api.test_issuance import unique
+from tests.api.test_sharing import page_text_and_red
 from tests.api.test_verification import (
     FAILED,
     FPSL,
@@ -408,3 +411,54 @@ def test_a_warm_check_of_a_superseded_version_follows_the_chain_by_cache_lookups
     settle(running)
     assert current(verify(running, license_id=first)) == (third, REVOKED)
     assert checked.today is not kept and checked.today is not None and checked.today[2] is not kept[2]
+
+
+def test_a_read_and_a_copy_of_a_superseded_version_name_the_version_in_force(running: RunningGateway) -> None:
+    """A reviewer (review scen1, R3): a later department of the case, holding the first version's identifier from a
+    receipt, read its data (the old 法定代表人) and got its certified copy as 已变更 only, while VerifyLicense of the
+    same identifier said the version in force was revoked. GetLicenseData and GetLicenseDocument now name the version
+    in force and its status, and the copy's watermark says them after its status line."""
+    sharer = sharing_pb2_grpc.SharingServiceStub(running.channel(TAX))
+    invoice = verification_pb2.UseContext(matter_code=FPSL, purpose="发票申领：读取营业执照")
+    old = business_license(running, 61)
+    first = amend(running, old, "王五")
+    new = amend(running, first, "赵六")  # a chain: the newest is named
+
+    def read(license_id: str) -> sharing_pb2.GetLicenseDataResponse:
+        return sharer.GetLicenseData(sharing_pb2.GetLicenseDataRequest(use=invoice, license_id=license_id))
+
+    def copy(license_id: str) -> sharing_pb2.SharingServiceGetLicenseDocumentResponse:
+        request = sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=invoice, license_id=license_id)
+        return sharer.GetLicenseDocument(request)
+
+    def named(reply: Any) -> tuple[str, int, str]:
+        return reply.current_license_id, reply.current_status, reply.current_status_since
+
+    data = read(old)
+    assert data.status == common_pb2.LICENSE_STATUS_SUPERSEDED and named(data) == (new, ACTIVE, "")
+    assert named(read(new)) == ("", UNSPECIFIED, "")  # the version in force names nothing
+    on = dt.datetime.now(CHINA_TZ).date().isoformat()
+    active = copy(old)
+    assert named(active) == (new, ACTIVE, "")
+    assert active.use_text.startswith(f"证照状态：已变更（{on} 起不再现行）；现行版本 {new} 目前有效；用证事由：")
+
+    change(running, new, issuance_pb2.STATUS_ACTION_REVOKE)
+    assert named(read(old)) == named(read(first)) == (new, REVOKED, on)
+    revoked = copy(old)
+    assert named(revoked) == (new, REVOKED, on)
+    assert revoked.use_text.startswith(
+        f"证照状态：已变更（{on} 起不再现行）；现行版本 {new} 目前已吊销或撤销（{on} 起）；用证事由："
+    )
+    ((shown, _),) = page_text_and_red(revoked.pdf)  # on the page too, as a line of its own
+    assert f"证照状态：已变更（{on}起不再现行）现行版本{new}目前已吊销或撤销（{on}起）用证事由" in shown
+    assert named(copy(new)) == ("", UNSPECIFIED, "")
+
+    # a link to a successor changed in the store names nothing, as VerifyLicense names nothing
+    other = business_license(running, 62)
+    stray = amend(running, other, "钱七")
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE licenses SET superseded_by = :to WHERE license_id = :id"), {"to": new, "id": other}
+        )
+    running.gateway.feed.committed([f"license:{other}"])  # type: ignore[union-attr]
+    assert stray != new and named(read(other)) == ("", UNSPECIFIED, "")

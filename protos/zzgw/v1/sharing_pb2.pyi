@@ -139,7 +139,7 @@ class WithheldField(_message.Message):
     def __init__(self, key: _Optional[str] = ..., label: _Optional[str] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class GetLicenseDataResponse(_message.Message):
-    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "status", "valid_from", "valid_until", "holder_code_type", "holder_code", "fields", "withheld", "remedy", "approval_ids", "consent_id", "consent_uses_left", "used_at")
+    __slots__ = ("license_id", "type_code", "type_name", "issuer_code", "issuer_name", "status", "valid_from", "valid_until", "holder_code_type", "holder_code", "fields", "withheld", "remedy", "approval_ids", "consent_id", "consent_uses_left", "used_at", "current_license_id", "current_status", "current_status_since")
     LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
     TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -157,6 +157,9 @@ class GetLicenseDataResponse(_message.Message):
     CONSENT_ID_FIELD_NUMBER: _ClassVar[int]
     CONSENT_USES_LEFT_FIELD_NUMBER: _ClassVar[int]
     USED_AT_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_STATUS_SINCE_FIELD_NUMBER: _ClassVar[int]
     license_id: str
     type_code: str
     type_name: str
@@ -174,7 +177,10 @@ class GetLicenseDataResponse(_message.Message):
     consent_id: str
     consent_uses_left: int
     used_at: _timestamp_pb2.Timestamp
-    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., holder_code_type: _Optional[str] = ..., holder_code: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[SharedField, _Mapping]]] = ..., withheld: _Optional[_Iterable[_Union[WithheldField, _Mapping]]] = ..., remedy: _Optional[str] = ..., approval_ids: _Optional[_Iterable[str]] = ..., consent_id: _Optional[str] = ..., consent_uses_left: _Optional[int] = ..., used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    current_license_id: str
+    current_status: _common_pb2.LicenseStatus
+    current_status_since: str
+    def __init__(self, license_id: _Optional[str] = ..., type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., issuer_code: _Optional[str] = ..., issuer_name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., holder_code_type: _Optional[str] = ..., holder_code: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[SharedField, _Mapping]]] = ..., withheld: _Optional[_Iterable[_Union[WithheldField, _Mapping]]] = ..., remedy: _Optional[str] = ..., approval_ids: _Optional[_Iterable[str]] = ..., consent_id: _Optional[str] = ..., consent_uses_left: _Optional[int] = ..., used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., current_license_id: _Optional[str] = ..., current_status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., current_status_since: _Optional[str] = ...) -> None: ...
 
 class SharingServiceGetLicenseDocumentRequest(_message.Message):
     __slots__ = ("use", "license_id", "consent_code")
@@ -187,7 +193,7 @@ class SharingServiceGetLicenseDocumentRequest(_message.Message):
     def __init__(self, use: _Optional[_Union[_verification_pb2.UseContext, _Mapping]] = ..., license_id: _Optional[str] = ..., consent_code: _Optional[str] = ...) -> None: ...
 
 class SharingServiceGetLicenseDocumentResponse(_message.Message):
-    __slots__ = ("pdf", "sha256", "original_sha256", "use_stamp_field", "use_text", "consent_id", "used_at", "status", "status_since")
+    __slots__ = ("pdf", "sha256", "original_sha256", "use_stamp_field", "use_text", "consent_id", "used_at", "status", "status_since", "current_license_id", "current_status", "current_status_since")
     PDF_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     ORIGINAL_SHA256_FIELD_NUMBER: _ClassVar[int]
@@ -197,6 +203,9 @@ class SharingServiceGetLicenseDocumentResponse(_message.Message):
     USED_AT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_SINCE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_STATUS_SINCE_FIELD_NUMBER: _ClassVar[int]
     pdf: bytes
     sha256: str
     original_sha256: str
@@ -206,7 +215,10 @@ class SharingServiceGetLicenseDocumentResponse(_message.Message):
     used_at: _timestamp_pb2.Timestamp
     status: _common_pb2.LicenseStatus
     status_since: str
-    def __init__(self, pdf: _Optional[bytes] = ..., sha256: _Optional[str] = ..., original_sha256: _Optional[str] = ..., use_stamp_field: _Optional[str] = ..., use_text: _Optional[str] = ..., consent_id: _Optional[str] = ..., used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., status_since: _Optional[str] = ...) -> None: ...
+    current_license_id: str
+    current_status: _common_pb2.LicenseStatus
+    current_status_since: str
+    def __init__(self, pdf: _Optional[bytes] = ..., sha256: _Optional[str] = ..., original_sha256: _Optional[str] = ..., use_stamp_field: _Optional[str] = ..., use_text: _Optional[str] = ..., consent_id: _Optional[str] = ..., used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., status_since: _Optional[str] = ..., current_license_id: _Optional[str] = ..., current_status: _Optional[_Union[_common_pb2.LicenseStatus, str]] = ..., current_status_since: _Optional[str] = ...) -> None: ...
 
 class PrefillFormRequest(_message.Message):
     __slots__ = ("use", "holder_code_type", "holder_code", "field_keys", "consent_code", "license_ids")
