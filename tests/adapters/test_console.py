@@ -49,6 +49,7 @@ from tests.adapters.test_http import exchange, post_head
 from tests.api.test_audit import record_count
 from tests.api.test_documents import document_of
 from tests.api.test_guardian_consent import MEDICAL, certificate, parents
+from tests.api.test_server import logging_as_configured_at_debug
 from tests.api.test_verification import FPSL as MATTER
 from tests.api.test_verification import change, qr_for, receipt_statement
 from tests.api.test_verification import issue_for_invoices as issue
@@ -475,6 +476,33 @@ def test_a_photo_without_a_code_and_a_file_that_is_no_image_are_refused(console:
     assert status == 400 and refusal(answer)[2] == [("qr_image", "NOT_BASE64")]
     status, answer = verify(console, running, qr_image=base64.b64encode(qr_png("HTTPS://WWW.EXAMPLE.COM/")).decode())
     assert status == 400 and refusal(answer)[2] == [("qr_image", "NOT_A_LICENSE_CODE")]  # not read as a number
+
+
+def test_a_photos_metadata_never_goes_to_the_log_at_debug(
+    console: str,
+    running: RunningGateway,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """At ZZGW_LOG_LEVEL=debug Pillow logged each tag of a TIFF and of a JPEG's EXIF with its value: a scan whose
+    Artist or ImageDescription held the applicant's 公民身份号码 put it in the log word for word (a reviewer,
+    security R1). Pillow is capped at WARNING as the PDF libraries are."""
+    number = "370102199203154417"
+    tiff = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(tiff, "TIFF", tiffinfo={315: number, 270: number, 269: number})
+    exif = Image.Exif()
+    exif[270] = number  # ImageDescription
+    jpeg = io.BytesIO()
+    Image.new("RGB", (64, 64), (255, 255, 255)).save(jpeg, "JPEG", exif=exif.tobytes())
+    caplog.set_level(logging.DEBUG)
+    with logging_as_configured_at_debug(monkeypatch, tmp_path):
+        for image in (tiff.getvalue(), jpeg.getvalue()):
+            assert number.encode() in image
+            status, answer = verify(console, running, qr_image=base64.b64encode(image).decode())
+            assert status == 400 and refusal(answer)[2] == [("qr_image", "NO_QR_CODE")]
+    assert number not in caplog.text
+    assert not [r for r in caplog.records if r.name.startswith("PIL") and r.levelno < logging.WARNING]
 
 
 def test_a_genuine_pdf_passes_and_a_changed_one_does_not(console: str, running: RunningGateway) -> None:

@@ -909,25 +909,24 @@ def test_init_names_a_partner_whose_region_has_no_matter() -> None:
     assert idle_partners(catalog, elsewhere) == (f"{partner.code} 450100", f"{partner.code} 440300")
 
 
-def test_pyhankos_debug_chatter_is_left_out_at_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """At ZZGW_LOG_LEVEL=debug pyHanko traced each object of each document a caller sent (~1,200 lines a minute)."""
+@contextlib.contextmanager
+def logging_as_configured_at_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """The gateway's logging as ``configure_logging`` makes it at ZZGW_LOG_LEVEL=debug, in this process (the root
+    logger at DEBUG, its handlers, pytest's caplog among them, filtered); put back after, for the tests this process
+    runs next (one that counted the access log's lines had read lines from before it turned it on)."""
     from gateway.config import Settings
     from gateway.logs import database_details_cut
-    from gateway.server import configure_logging, library_tracebacks_cut
+    from gateway.server import _DOCUMENT_LIBRARIES, configure_logging, library_tracebacks_cut
 
-    # configure_logging sets these loggers' levels, filters the root's handlers and sets the exception hooks: all put
-    # back after, for the tests this process runs next (one that counted the access log's lines had read lines from
-    # before it turned it on)
-    names = ("", "pyhanko", "pyhanko_certvalidator", "zzgw.access")
+    # configure_logging sets these loggers' levels, filters the root's handlers and sets the exception hooks
+    names = ("", "zzgw.access", *_DOCUMENT_LIBRARIES)
     root, saved = logging.getLogger(), {n: logging.getLogger(n).level for n in names}
     monkeypatch.setattr(logging, "basicConfig", lambda **_: root.setLevel(logging.DEBUG))
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)
     try:
         configure_logging(Settings(data_dir=tmp_path, log_level="debug"))  # type: ignore[arg-type]
-        assert root.level == logging.DEBUG
-        assert logging.getLogger("pyhanko").level == logging.getLogger("pyhanko_certvalidator").level == logging.WARNING
-        assert not logging.getLogger("pyhanko.sign.validation").isEnabledFor(logging.DEBUG)
+        yield
     finally:
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
@@ -936,6 +935,19 @@ def test_pyhankos_debug_chatter_is_left_out_at_debug(monkeypatch: pytest.MonkeyP
             handler.removeFilter(database_details_cut)
         if logging.lastResort is not None:
             logging.lastResort.removeFilter(database_details_cut)
+
+
+def test_pyhankos_debug_chatter_is_left_out_at_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """At ZZGW_LOG_LEVEL=debug pyHanko traced each object of each document a caller sent (~1,200 lines a minute).
+    Pillow, which reads the QR photos clerks upload, logged each TIFF tag and each JPEG EXIF tag with its value (a
+    reviewer, security R1): capped as pyHanko is."""
+    with logging_as_configured_at_debug(monkeypatch, tmp_path):
+        root = logging.getLogger()
+        assert root.level == logging.DEBUG
+        assert logging.getLogger("pyhanko").level == logging.getLogger("pyhanko_certvalidator").level == logging.WARNING
+        assert not logging.getLogger("pyhanko.sign.validation").isEnabledFor(logging.DEBUG)
+        assert logging.getLogger("PIL").level == logging.WARNING
+        assert not logging.getLogger("PIL.TiffImagePlugin").isEnabledFor(logging.DEBUG)
 
 
 def test_a_log_line_is_timed_in_beijing_time_with_its_offset_and_names_its_process(tmp_path: Path) -> None:
