@@ -1238,9 +1238,13 @@ def _placement(
     try:
         page_ref, _ = writer.find_page_for_modification(page)  # type: ignore[no-untyped-call]
     except (misc.PdfError, ValueError, IndexError, KeyError) as exc:
+        if _nested_too_deep(exc):  # a page whose dictionary nests too deep, raised as a key pyHanko could not read:
+            # it had been "the PDF has no page 0" of a PDF that has it, where the same depth of arrays was damage (a
+            # reviewer, security R2)
+            raise DamagedPdf(f"cannot seal this PDF: {_why(exc)}") from exc
         if 0 < _page_count(writer) <= page:
             raise NoSuchPage(f"the PDF has no page {page}") from exc
-        # no page at all, or a page tree that cannot be read: the PDF is to fix, not the page asked for (a reviewer)
+        # no page at all, or a page tree naming one it lacks: the PDF is to fix, not the page asked for (a reviewer)
         raise BadPlacement(f"the PDF has no page {page}") from exc
     visible = _visible_box(page_ref.get_object())
     x1, y1, x2, y2 = visible
@@ -1378,6 +1382,8 @@ def _other_pages(writer: IncrementalPdfFileWriter, page: int) -> list[generic.Re
             try:
                 page_ref, _ = writer.find_page_for_modification(index)  # type: ignore[no-untyped-call]
             except (misc.PdfError, ValueError, IndexError, KeyError) as exc:
+                if _nested_too_deep(exc):  # as ``_placement``
+                    raise DamagedPdf(f"cannot seal this PDF: {_why(exc)}") from exc
                 raise BadPlacement(f"the PDF's page {index} cannot be read") from exc
             found.append(page_ref)
     return found

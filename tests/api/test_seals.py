@@ -390,6 +390,34 @@ def test_a_pdf_without_a_page_to_seal_is_the_pdf_to_fix_not_the_page(running: Ru
     assert error_details(caught.value)[1] == [("pdf", "BAD_PLACEMENT")]
 
 
+@pytest.mark.parametrize("kind", ["dictionary", "array"])
+def test_a_page_nested_too_deep_to_read_is_a_damaged_pdf_not_a_missing_page(running: RunningGateway, kind: str) -> None:
+    """A one-page PDF whose page held a dictionary nested 600 deep was refused BAD_PLACEMENT, "the PDF has no page 0",
+    which no page number could help, where the same depth of arrays was DAMAGED_PDF (a reviewer, security R2): both
+    are DAMAGED_PDF on the PDF, for SealDocument and for an issuer's document."""
+    from tests.api.test_documents import new_request  # it imports this module
+
+    nested = b"<< /A " * 600 + b"1" + b" >>" * 600 if kind == "dictionary" else b"[" * 600 + b"1" + b"]" * 600
+    pdf = _bare_pdf(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Deep %s >>" % nested,
+    )
+    calls = {
+        "pdf": lambda: seals(running, MARKET).SealDocument(
+            seal_pb2.SealDocumentRequest(seal_id=register(running).seal_id, pdf=pdf)
+        ),
+        "document": lambda: running.issuance(MARKET).IssueLicense(new_request(1, pdf)),
+    }
+    for field, call in calls.items():
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, field
+        assert error_details(caught.value)[1] == [(field, "DAMAGED_PDF")]
+        assert "its objects nest too deep to be read" in caught.value.details()
+        assert "no page" not in caught.value.details()
+
+
 BAD_SEALING = {
     "page -1": ({"page": -1}, ("page", "BAD_PLACEMENT")),  # pages count from 0
     "page past the end": ({"page": 99}, ("page", "BAD_PLACEMENT")),  # it had named pdf (an integrator)
