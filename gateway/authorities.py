@@ -50,7 +50,15 @@ from gateway.store.repositories import PRUNED_WITNESS
 from signing.der import MalformedDer, check_der
 from signing.errors import KeyStoreError
 from signing.keys import SM2_SM3, KeyStore
-from signing.pki import CertificateAuthority, Issued, issued_by, member_code
+from signing.pki import (
+    PUBLIC_FILE_MODE,
+    CertificateAuthority,
+    Issued,
+    issued_by,
+    make_private_directory,
+    member_code,
+    write_public,
+)
 from signing.receipts import RECEIPT_SEAL_NAME
 from signing.seal_ca import Revocation, SealMakerCA, signed_by
 from signing.sm2 import Sm2Unavailable
@@ -537,14 +545,15 @@ def write_server_pair(pki: Path, pair: Issued) -> None:
     between the two renames (the new key beside the old certificate) is waited out by `zzgw serve`, which reads the
     pair again while it is not one (``server.served_pair``), and a run cut short there is finished by the next
     `zzgw init`, which issues a pair for a key that is not the certificate's."""
-    pki.mkdir(parents=True, exist_ok=True)
+    make_private_directory(pki)
     staged = []
-    for name, data, mode in (("server.key", pair.key_pem, 0o600), ("server.pem", pair.cert_pem, 0o666)):
+    for name, data, mode in (("server.key", pair.key_pem, 0o600), ("server.pem", pair.cert_pem, PUBLIC_FILE_MODE)):
         path = pki / name
         beside = path.with_name(f"{name}.next")
         beside.unlink(missing_ok=True)  # left by a run cut short: made anew, with its mode
         fd = os.open(beside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), mode)  # whatever the umask: 0666 under umask 000 had let anyone replace it
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
@@ -716,11 +725,11 @@ def ensure_seal_ca(settings: Settings, clock: Clock, keys: KeyStore) -> tuple[st
         not_after=_own_end(ca, now),
     )
     if not renewing:
-        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        write_public(path, cert.public_bytes(serialization.Encoding.PEM))
         serial = openssl_serial(cert.serial_number)
         return (f"the time-stamping key and certificate {keys.path(TSA_KEY)}, {path} (serial {serial})",)
     staged = path.with_name(path.name + ".next")
-    staged.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_public(staged, cert.public_bytes(serialization.Encoding.PEM))
     _finish_tsa_renewal(settings, keys)
     _say_renewed(TSA_WHAT, path, cert, new_key=keys.path(TSA_KEY))
     return ()
@@ -781,7 +790,7 @@ def _due(what: str, path: Path, ca: SealMakerCA, now: dt.datetime) -> bool:
 def _write_renewed(what: str, path: Path, certificate: x509.Certificate) -> None:
     """Write ``certificate`` at ``path``, saying so when it replaces one (replicas need the new one too)."""
     renewing = path.exists()
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    write_public(path, certificate.public_bytes(serialization.Encoding.PEM))
     if renewing:
         _say_renewed(what, path, certificate)
 
@@ -935,7 +944,9 @@ def record_tsa_certificate(settings: Settings) -> None:
             continue
         if any(c == certificate for c in _pem_certificates(kept)):
             continue
-        with kept.open("ab") as out:
+        fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PUBLIC_FILE_MODE)
+        with os.fdopen(fd, "ab") as out:
+            os.fchmod(out.fileno(), PUBLIC_FILE_MODE)  # whatever the umask (0666 under umask 000: security R3)
             out.write(certificate.public_bytes(serialization.Encoding.PEM))
 
 
@@ -1245,7 +1256,7 @@ def ensure_sm2_seal_maker(settings: Settings, keys: KeyStore, clock: Clock, memb
         not_before=now - dt.timedelta(minutes=5),
         not_after=ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1),
     )
-    (directory / SM2_MAKER_CERT).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_public(directory / SM2_MAKER_CERT, cert.public_bytes(serialization.Encoding.PEM))
 
 
 def sm2_seal_maker(settings: Settings, keys: KeyStore) -> Sm2SealMaker | None:

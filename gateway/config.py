@@ -636,7 +636,9 @@ class Settings:
                 )
             import secrets
 
-            path.parent.mkdir(parents=True, exist_ok=True)
+            from signing.pki import make_private_directory  # config.py imports no signing module at its top
+
+            make_private_directory(path.parent)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_urlsafe(32))

@@ -46,7 +46,7 @@ from gateway.domain.model import Clock
 from gateway.services.members import MemberService
 from gateway.store.database import Database, driver_error
 from gateway.threads import name_this_thread
-from signing.pki import CertificateAuthority, Issued, csr_public_key, write_private
+from signing.pki import CertificateAuthority, Issued, csr_public_key, write_private, write_public
 from signing.seal_ca import held_directory
 
 log = logging.getLogger("zzgw.members")
@@ -269,7 +269,7 @@ def _renew_certificate(
     else:
         issued = Issued(ca.certify_client(code=code, name=member.name, public_key=public_key), b"")
     made = [".pem", ".key"] if issued.key_pem else [".pem"]
-    (directory / f"{code}.next.pem").write_bytes(issued.cert_pem)
+    write_public(directory / f"{code}.next.pem", issued.cert_pem)
     if issued.key_pem:
         write_private(directory / f"{code}.next.key", issued.key_pem)
     try:
@@ -390,7 +390,7 @@ def record_taken(stem: Path, digest: str) -> bool:
         with contextlib.suppress(OSError, ValueError):  # a damaged file records nothing
             if taken_digest(path) == digest:
                 return False
-    stem.with_name(stem.name + TAKEN_RECORD).write_text(digest + "\n", encoding="ascii")
+    write_public(stem.with_name(stem.name + TAKEN_RECORD), (digest + "\n").encode("ascii"))
     return True
 
 

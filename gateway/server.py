@@ -22,6 +22,7 @@ import resource
 import shlex
 import signal
 import ssl
+import stat
 import sys
 import threading
 import time
@@ -213,7 +214,7 @@ from protos.zzgw.v1 import (
 from signing import seal_image
 from signing.errors import KeyStoreError
 from signing.keys import KeyBackend, KeyStore
-from signing.pki import Issued, write_private
+from signing.pki import Issued, make_private_directory, write_private, write_public
 from signing.record import SealMemos
 from signing.seal_image import FALLBACK_FONTS_ENV, FONT_ENV, SealImageError, find_cjk_font, find_fallback_fonts
 from signing.tsa import ZZGW_TSA_POLICY_OID, TimeStampAuthority
@@ -780,7 +781,7 @@ def initialise(
     check_fonts()  # seals are drawn with the CJK font: refused before anything is made
     if settings.mode == "production":  # refused before anything is made, the data directory too (a keys tester)
         settings.passphrase()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_directory(settings.data_dir)
     passphrase_here = settings.generated_passphrase_path.exists()
     with contextlib.suppress(NoStoreYet):  # a new store's file, made below; refused where this directory's store was
         _require_sqlite_file(settings)
@@ -2073,8 +2074,19 @@ def warn_of_exposed_secrets(settings: Settings) -> None:
         log.warning(
             "files that hold the gateway's secrets and that others than its owner may read (chmod 600 them; a "
             "restore that lost file modes?): %s",
-            ", ".join(exposed[:10]) + (f" and {len(exposed) - 10} more" if len(exposed) > 10 else ""),
+            _first_ten(exposed),
         )
+    if writable := _writable_by_others(settings):
+        log.warning(
+            "directories and files of the data directory that others than its owner may write, who could replace "
+            "or rename its keys and certificates (chmod go-w them: 700 a directory, 644 a certificate; made under "
+            "a umask of 000, or a restore that lost file modes?): %s",
+            _first_ten(writable),
+        )
+
+
+def _first_ten(paths: list[str]) -> str:
+    return ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
 
 
 def _exposed_secrets(settings: Settings) -> list[str]:
@@ -2096,13 +2108,36 @@ def _exposed_secrets(settings: Settings) -> list[str]:
         *settings.sm2_seal_ca_dir.glob("*.key.pem"),  # issuer's name, had been left out (a keys tester)
         *(data / name for name in ("zzgw.db", "zzgw.db-wal", "zzgw.db-shm")),
     ]
-    exposed = []
+    exposed, seen = [], set()
     for path in candidates:
         with contextlib.suppress(OSError):
             mode = path.stat().st_mode
-            if mode & 0o077:
+            if mode & 0o077 and (real := os.path.realpath(path)) not in seen:  # ZZGW_KEY_PASSPHRASE_FILE naming
+                seen.add(real)  # the generated file had been listed twice (a reviewer, security R3)
                 exposed.append(f"{path} ({oct(mode & 0o777)})")
     return exposed
+
+
+def _writable_by_others(settings: Settings) -> list[str]:
+    """The data directory, and the directories and files under it, that its group or others may write (symbolic
+    links are not followed): they could rename or replace ``server.key``, the seal keys, the member certificates or
+    ``seal-ca/root.pem``. Made under a umask of 000 (before the gateway made its directories 0700 and its
+    certificates 0644 whatever the umask) or restored so, they had been said by no command (a reviewer, security
+    R3)."""
+    found = []
+
+    def check(path: Path) -> None:
+        with contextlib.suppress(OSError):  # gone meanwhile
+            mode = path.lstat().st_mode
+            if mode & 0o022 and not stat.S_ISLNK(mode):
+                found.append(f"{path} ({oct(mode & 0o777)})")
+
+    check(settings.data_dir)
+    for top, directories, files in os.walk(settings.data_dir, onerror=lambda _: None):
+        directories.sort()
+        for name in [*directories, *sorted(files)]:
+            check(Path(top) / name)
+    return found
 
 
 def _schema_revision(gateway: Gateway) -> str | None:
@@ -2519,7 +2554,7 @@ def record_schema_reached(settings: Settings, revision: str) -> None:
         return
     path = settings.schema_reached_path
     staged = path.with_name(path.name + ".new")
-    staged.write_text(revision + "\n", encoding="ascii")
+    write_public(staged, (revision + "\n").encode("ascii"))
     os.replace(staged, path)
 
 

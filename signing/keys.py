@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, x25519
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from signing.errors import InvalidSignature, KeyStoreError
+from signing.pki import make_private_directory
 
 ECDSA_P256_SHA256 = "ecdsa-p256-sha256"
 RSA2048_SHA256 = "rsa2048-pkcs1v15-sha256"
@@ -212,7 +213,7 @@ class KeyStore:
         else:
             key = SoftwareKey.generate(algorithm)
         path = self.path(owner)
-        self._dir.mkdir(parents=True, exist_ok=True)
+        make_private_directory(self._dir)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -253,7 +254,7 @@ class KeyStore:
                 f"{path} is missing: copy the key store of the gateway that made it, or run `zzgw init`"
             )
         if not path.exists():
-            self._dir.mkdir(parents=True, exist_ok=True)
+            make_private_directory(self._dir)
             fresh = x25519.X25519PrivateKey.generate().private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,

@@ -38,13 +38,49 @@ class Issued:
         return x509.load_pem_x509_certificate(self.cert_pem).public_bytes(serialization.Encoding.DER)
 
     def write(self, directory: Path, stem: str) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / f"{stem}.pem").write_bytes(self.cert_pem)
+        make_private_directory(directory)
+        write_public(directory / f"{stem}.pem", self.cert_pem)
         write_private(directory / f"{stem}.key", self.key_pem)
 
     @classmethod
     def read(cls, directory: Path, stem: str) -> Issued:
         return cls((directory / f"{stem}.pem").read_bytes(), (directory / f"{stem}.key").read_bytes())
+
+
+PRIVATE_DIRECTORY_MODE = 0o700
+"""The mode of each directory the gateway makes for its data (the data directory, ``pki/``, ``keys/``, ``secrets/``,
+``seal-ca/`` …), whatever the umask (``make_private_directory``)."""
+PUBLIC_FILE_MODE = 0o644
+"""The mode of a certificate (or another file that holds no secret) the gateway writes, whatever the umask."""
+
+
+def make_private_directory(path: Path) -> None:
+    """Make the directory ``path``, and each missing one above it, readable, writable and searchable by the gateway's
+    user alone (``PRIVATE_DIRECTORY_MODE``), whatever the umask; one that exists is left as it is (`zzgw init` and
+    `zzgw serve` warn of one others may write). ``mkdir`` had taken the umask: under ``umask 000`` the data
+    directory, ``keys/``, ``pki/`` and ``secrets/`` were world-writable, and any local user could rename or replace
+    the keys and certificates in them (a reviewer, security R3)."""
+    if path.is_dir():
+        return
+    if path.parent != path:
+        make_private_directory(path.parent)
+    try:
+        path.mkdir(mode=PRIVATE_DIRECTORY_MODE)
+    except FileExistsError:
+        if path.is_dir():  # another process made it meanwhile
+            return
+        raise
+    os.chmod(path, PRIVATE_DIRECTORY_MODE)  # mkdir's mode is less the umask's bits: a umask of 0222 leaves 0500
+
+
+def write_public(path: Path, data: bytes) -> None:
+    """Write ``data`` (a certificate) to ``path``, mode ``PUBLIC_FILE_MODE`` whatever the umask and whether the file
+    is new or was there: readable by all, writable by the gateway's user alone (under ``umask 000`` the CA's, the
+    server's and the members' certificates had been written 0666: a reviewer, security R3)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PUBLIC_FILE_MODE)
+    with os.fdopen(fd, "wb") as out:
+        os.fchmod(out.fileno(), PUBLIC_FILE_MODE)
+        out.write(data)
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -74,7 +74,7 @@ from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationChec
 from signing import sm2_x509
 from signing.errors import KeyStoreError, SigningError
 from signing.keys import ALGORITHMS, ECDSA_P256_SHA256, RSA2048_SHA256, SM2_SM3
-from signing.pki import write_private
+from signing.pki import make_private_directory, write_private, write_public
 from signing.results import CheckResult
 from signing.sm2 import Sm2Key
 
@@ -214,9 +214,9 @@ class SealMakerCA:
         """
         if not passphrase:
             raise KeyStoreError("the seal-maker CA needs a passphrase for its keys")
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "root.pem").write_bytes(self.root.public_bytes(serialization.Encoding.PEM))
-        (directory / "intermediate.pem").write_bytes(self.intermediate.public_bytes(serialization.Encoding.PEM))
+        make_private_directory(directory)
+        write_public(directory / "root.pem", self.root.public_bytes(serialization.Encoding.PEM))
+        write_public(directory / "intermediate.pem", self.intermediate.public_bytes(serialization.Encoding.PEM))
         for stem, key in (("root", self._root_key), ("intermediate", self._intermediate_key)):
             if key is not None:
                 write_private(directory / f"{stem}.key.pem", _encrypted_pem(key, passphrase))

@@ -774,6 +774,56 @@ def test_init_warns_of_a_readable_member_ca_key_and_passphrase_file(env: dict[st
     assert f"{passphrase} (0o644)" in again.stderr and f"{ca_key} (0o644)" in again.stderr
 
 
+def test_under_a_umask_of_000_init_makes_nothing_others_may_write_and_warns_of_what_they_may(
+    env: dict[str, str],
+) -> None:
+    """Under ``umask 000`` `zzgw init` left the data directory, keys/, pki/, secrets/ and seal-ca/ world-writable and
+    every certificate 0666 (the keys 0600): any local user could rename server.key or replace seal-ca/root.pem, and
+    no command said so (a reviewer, security R3). Its directories are 0700 and its certificates 0644 whatever the
+    umask, and init warns of a directory or file under the data directory that others may write."""
+    data = Path(env["ZZGW_DATA_DIR"])
+    made = subprocess.run(
+        ["sh", "-c", f"umask 000 && exec {sys.executable} -m gateway.cli init"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert made.returncode == 0, made.stderr
+    assert "may write" not in made.stderr and "may read" not in made.stderr
+    directories = [data, *(p for p in data.rglob("*") if p.is_dir())]
+    assert {p.relative_to(data).as_posix() for p in directories} >= {".", "keys", "pki", "pki/members", "seal-ca"}
+    assert {oct(p.stat().st_mode & 0o777) for p in directories} == {"0o700"}
+    certificates = [p for p in data.rglob("*.pem") if not p.name.endswith(".key.pem") and "keys" not in p.parts]
+    assert {"ca.pem", "server.pem", "root.pem", "intermediate.pem"} <= {p.name for p in certificates}
+    assert {oct(p.stat().st_mode & 0o777) for p in certificates} == {"0o644"}
+    assert [p for p in data.rglob("*") if p.stat().st_mode & 0o022] == []
+
+    (data / "pki").chmod(0o777)  # as init had made them under umask 000
+    (data / "seal-ca" / "root.pem").chmod(0o666)
+    again = zzgw(env, "init")
+    assert again.returncode == 0, again.stderr
+    (said,) = [line for line in again.stderr.splitlines() if "that others than its owner may write" in line]
+    assert f"{data / 'pki'} (0o777)" in said and f"{data / 'seal-ca' / 'root.pem'} (0o666)" in said
+    assert str(data / "keys") not in said
+
+
+def test_a_passphrase_file_that_is_the_generated_one_is_named_once(tmp_path: Path) -> None:
+    """ZZGW_KEY_PASSPHRASE_FILE naming the passphrase file init generates, readable by others, was listed twice in
+    the warning (a reviewer, security R3)."""
+    from gateway.config import Settings
+    from gateway.server import _exposed_secrets
+
+    settings = Settings(data_dir=tmp_path / "var")
+    passphrase = settings.generated_passphrase_path
+    passphrase.parent.mkdir(parents=True)
+    passphrase.write_text("secret\n")
+    passphrase.chmod(0o644)
+    named = Settings(data_dir=tmp_path / "var", key_passphrase_file=str(passphrase))
+    assert _exposed_secrets(named) == [f"{passphrase} (0o644)"]
+
+
 def test_init_needs_no_departments_key_and_never_replaces_a_registered_certificate(env: dict[str, str]) -> None:
     """departments.md hands a department its key and has the copy deleted: init had then stopped, unable to open it.
     With the certificate gone too (a data directory restored without it), init had issued a new pair and replaced
