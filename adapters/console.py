@@ -537,7 +537,8 @@ class Console:
         names a license and no holder, and another company's valid receipt had shown green with nothing to compare
         with the applicant (a receipts tester). Given for a license of a type one of the department's matters uses
         only (ADR 0012: a department does not learn, by looking a receipt up again and again, the standing of a
-        license it has no use for, a 结婚证 cancelled by a divorce, nor whose it is); null then, for a receipt
+        license it has no use for, a 结婚证 cancelled by a divorce, nor whose it is); the holder never to an
+        administrator (``Member.administrator_only``), which reads no personal data; null then, for a receipt
         naming no license (a claim's, a license not found), and for a file the archive does not hold as it is
         (``statement`` None: only the archive's receipt's look-up is logged)."""
         license = (statement or {}).get("license") or {}
@@ -548,7 +549,9 @@ class Console:
         at = dt.datetime.fromisoformat(issued_at)
         service = self._service()
         now = service.standing_now([(license_id, at, statement)])[license_id, at]
-        holder = service.holder_of(license_id)
+        # an administrator, who reads no personal data, is shown no holder, as in a case's list (``_case_receipts``):
+        # its look-up had given a person's masked name and code, a company's whole (a reviewer, security R4)
+        holder = None if user.member.administrator_only else service.holder_of(license_id)
         return {
             "standing_now": {"result": now.result.value, "reason": now.reason, "detail": now.detail},
             "current_license_id": now.current_license_id,

@@ -896,6 +896,25 @@ def test_a_case_list_shows_each_license_holder_from_the_registry(console: str, r
     assert status == 200 and [r["holder"] for r in answer["receipts"]] == [None, None]
 
 
+def test_an_administrator_looking_a_receipt_up_is_shown_no_holder(console: str, running: RunningGateway) -> None:
+    """The case list gave the 大数据局 (ADMIN alone) no holder, "an administrator reads no personal data", but its
+    look-up of the same receipt by number (查验回执) gave the holder, a person's masked name and code, a company's whole
+    (a reviewer, security R4): no holder there either; the standing now, which names no one, is given as before."""
+    licenses = [issue(running, 46).license]  # a 营业执照, which 刻制公章 (the police clerk's matter) uses
+    for license in licenses:
+        use = {"matter_code": QYKZ, "purpose": "企业开办：刻制公章", "operator": "公安窗口01"}
+        status, report = verify(console, running, POLICE, query=license.license_id, use=use)
+        assert status == 200 and report["verdict"] == "PASSED", report
+        receipt_id, file = report["receipt"]["receipt_id"], report["receipt"]["file"]
+        for request in ({"receipt_id": receipt_id}, {"file": file}):
+            status, answer = fetch(f"{console}/api/receipt", {**request, "operator": "窗口"}, running.tokens[POLICE])
+            assert status == 200 and answer["holder"]["holder_code_masked"] == license.holder.code, answer
+            status, answer = fetch(f"{console}/api/receipt", {**request, "operator": "管理员"}, running.tokens[ADMIN])
+            assert status == 200 and answer["holder"] is None, answer
+            assert answer["standing_now"] == {"result": "PASSED", "reason": "", "detail": ""}, answer
+            assert license.holder.name not in json.dumps(answer, ensure_ascii=False)
+
+
 def test_a_newborns_code_is_hidden_whole_beside_the_birth_certificates_valid_from(
     console: str, running: RunningGateway
 ) -> None:
