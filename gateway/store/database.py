@@ -20,6 +20,7 @@ one dropped and made again or restored under the same name (``DatabaseReplaced``
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
 import errno
 import fcntl
@@ -28,6 +29,7 @@ import logging
 import os
 import socket
 import sqlite3
+import sys
 import threading
 import time
 import urllib.parse
@@ -831,21 +833,44 @@ class _StoreWatch:
             log.warning("%s is the one this process opened again: writes are taken", said)
 
 
+_CLOSED_AWAY = 0
+"""``StoreFile._wals``' key (no connection's ``id``) of the WAL a connection held as it closed while another WAL, or
+none, was at the path: the process's still, so that its next connections do not serve the file at the path, a copy
+put in place (whose WAL they would make), until that WAL is back."""
+
+
 class StoreFile(_StoreWatch):
-    """The SQLite file a process opened, told from whatever is at its path now by device and inode.
+    """The SQLite file a process opened, told from whatever is at its path now by device and inode, and the WAL its
+    connections opened beside it (``zzgw.db-wal``), told likewise.
 
     SQLite keeps a connection on the file it opened, even once deleted, moved away or replaced: a commit then goes
     to a file nobody will read again (a deleted inode), or to another store than the one the process holds in its
-    other connections. ``check`` (an ``os.stat`` of the path, 1-2 µs) runs before every commit and at each new
-    connection, so once the file at the path is not this one, nothing more commits and nothing is answered OK.
+    other connections. ``check`` (an ``os.stat`` of the path and one of the WAL's, 1-2 µs each) runs before every
+    commit and at each new connection, so once the file at the path is not this one, nothing more commits and
+    nothing is answered OK.
+
+    A copy put in place over the file (``cp backup.db zzgw.db``, a restore by *Restoring*'s old step 3, the WAL and
+    SHM deleted first) keeps the file's inode: told by the WAL. Each connection's WAL is read as it opens
+    (``opened``); once the one at the path is another, or none, while this process's connections hold one, the
+    store is gone for them: their commits would go into a deleted WAL (answered OK, lost), and their checkpoint
+    would write the pages it holds over the copy put in place (the restore undone, or a file of another layout
+    corrupted; a reviewer, audittrail R1). So no connection of this process checkpoints as it closes
+    (``SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE``, set as it opens) unless the file and the WAL at the path are found to be
+    its own right then (``closing``): a connection closed otherwise leaves its WAL, which never harms a store.
 
     What it cannot close: the file removed in the microseconds between the check and the commit (that commit is
-    answered OK and lost with the file), and the path swapped twice between a new connection's open and its check.
+    answered OK and lost with the file), the path swapped twice between a new connection's open and its check, and
+    a copy put over the file with the live WAL left beside it (which SQLite would replay into the copy: *Restoring*
+    deletes it first).
     """
 
     _REMEDY = (
         ". Put that same file back at its path (mv it back) and writes resume; a store restored from a backup needs "
         "every gateway process restarted"
+    )
+    _RESTORED = (
+        ". A store put in place under this process (a restore) needs every gateway process restarted; this one "
+        "writes nothing into it and does not checkpoint its WAL into it (docs/operations.md, Restoring)"
     )
 
     def __init__(self, path: str, identity: os.stat_result, *, read_only: bool = False):
@@ -855,16 +880,107 @@ class StoreFile(_StoreWatch):
         """The file as an SQLite URI that opens it only if it exists: a missing file is an error, not a new store."""
         self.read_only = read_only
         self._identity = (identity.st_dev, identity.st_ino)
+        self._wal_path = f"{self.path}-wal"
+        self._wals: dict[int, tuple[int, int]] = {}
+        """The WAL (device, inode) each open connection of this process opened, by ``id`` of the connection."""
+        self._held: frozenset[tuple[int, int]] = frozenset()
+        """The WALs this process's open connections hold (``_wals``' values): read by ``check`` without a lock."""
+        self._pending: set[int] = set()
+        """Connections opened before the file had a WAL (a new store, not yet in WAL mode): theirs is the first one
+        ``check`` sees at the path."""
+        self._wals_lock = threading.Lock()
 
     def check(self) -> None:
-        """Raise ``StoreGone`` unless the file at the path is the one opened."""
+        """Raise ``StoreGone`` unless the file at the path is the one opened, and the WAL at the path the one this
+        process's connections hold (if they hold one)."""
         try:
             now = os.stat(self.path)
         except OSError as exc:  # gone, or its directory out of reach (a volume unmounted): either way not ours now
             self._lost(StoreGone(self.path, exc.strerror or type(exc).__name__), self._REMEDY)
         if (now.st_dev, now.st_ino) != self._identity:
             self._lost(StoreGone(self.path, "another file is there now"), self._REMEDY)
-        self._back(f"the store file at {self.path}")
+        if self._pending:
+            self._adopt_wal()
+        held = self._held
+        if held:
+            try:
+                wal = os.stat(self._wal_path)
+            except OSError as exc:
+                detail = (
+                    self._wal_not_held(missing=True)
+                    if exc.errno == errno.ENOENT
+                    else f"its WAL {self._wal_path}: {exc.strerror or type(exc).__name__}"
+                )
+                self._lost(StoreGone(self.path, detail), self._RESTORED)
+            if len(held) > 1 or (wal.st_dev, wal.st_ino) not in held:
+                self._lost(StoreGone(self.path, self._wal_not_held(missing=False)), self._RESTORED)
+        if self._gone:
+            with self._wals_lock:  # its WAL back at the path (moved back): no longer held by a closed connection
+                if self._wals.pop(_CLOSED_AWAY, None) is not None:
+                    self._held = frozenset(self._wals.values())
+            self._back(f"the store file at {self.path}")
+
+    def opened(self, dbapi_connection: Any) -> None:
+        """Note the WAL a new connection opened (after its ``journal_mode=WAL``, which opens it), then ``check``:
+        one that opened another WAL than the others hold is refused (``StoreGone``)."""
+        try:
+            wal = os.stat(self._wal_path)
+        except FileNotFoundError:  # a new store, not yet in WAL mode: its WAL is made by its first write
+            with self._wals_lock:
+                self._pending.add(id(dbapi_connection))
+            return
+        with self._wals_lock:
+            self._wals[id(dbapi_connection)] = (wal.st_dev, wal.st_ino)
+            self._held = frozenset(self._wals.values())
+        self.check()
+
+    def _adopt_wal(self) -> None:
+        """The WAL first seen at the path is the one the connections opened before there was one hold."""
+        try:
+            wal = os.stat(self._wal_path)
+        except FileNotFoundError:
+            return
+        with self._wals_lock:
+            for pending in self._pending:
+                self._wals[pending] = (wal.st_dev, wal.st_ino)
+            self._pending.clear()
+            self._held = frozenset(self._wals.values())
+
+    def closing(self, dbapi_connection: Any) -> None:
+        """Before a connection closes (the pool's ``close``, ``close_detached``): it no longer holds its WAL, and
+        it checkpoints that WAL into the file as it closes (SQLite's default, which also removes the WAL when it is
+        the last connection) only if the file and the WAL at the path are its own now: a store put in place under
+        it (a restore) is never written over with the pages of its WAL."""
+        with self._wals_lock:
+            self._pending.discard(id(dbapi_connection))
+            wal = self._wals.pop(id(dbapi_connection), None)
+            self._held = frozenset(self._wals.values())
+        if wal is None:  # it opened none (and so checkpoints none)
+            return
+        now_wal = None
+        with contextlib.suppress(OSError):
+            now = os.stat(self.path)
+            now_wal = os.stat(self._wal_path)
+            if (now.st_dev, now.st_ino) == self._identity and (now_wal.st_dev, now_wal.st_ino) == wal:
+                checkpoint_on_close(dbapi_connection, True, self.path)
+                return
+        with self._wals_lock:  # still this process's WAL: the copy at the path is not served once it closes
+            self._wals[_CLOSED_AWAY] = wal
+            self._held = frozenset(self._wals.values())
+        with contextlib.suppress(StoreGone):  # said once, as a write that met it would
+            self.check()
+            self._lost(StoreGone(self.path, self._wal_not_held(missing=now_wal is None)), self._RESTORED)
+
+    def _wal_not_held(self, *, missing: bool) -> str:
+        if missing:
+            return (
+                f"its WAL {self._wal_path} was deleted under this process, which still writes into it: a copy put in "
+                "place over the file (cp), or the WAL removed"
+            )
+        return (
+            f"another WAL is at {self._wal_path} now than the one this process writes into: a copy put in place over "
+            "the file (cp) and opened by another process"
+        )
 
     def takes_writes(self) -> bool:
         """Whether the file and its WAL may be opened for writing now (``access``: an immutable file, a volume
@@ -873,6 +989,59 @@ class StoreFile(_StoreWatch):
         on the file."""
         wal = f"{self.path}-wal"
         return os.access(self.path, os.W_OK) and (os.access(wal, os.W_OK) or not os.path.exists(wal))
+
+
+_NO_CKPT_ON_CLOSE = 1006
+"""``SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE`` (sqlite3.h): a connection that closes does not checkpoint its WAL."""
+
+
+@functools.cache
+def _sqlite_c_api() -> tuple[Any, Any] | None:
+    """``sqlite3_db_config`` and ``sqlite3_db_filename`` of the SQLite library Python's ``sqlite3`` runs on, for
+    CPython 3.11, whose ``sqlite3.Connection`` has no ``setconfig`` (3.12 on): None elsewhere."""
+    if sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 11):
+        return None
+    try:
+        import _sqlite3
+
+        library = ctypes.CDLL(_sqlite3.__file__)
+        config, filename = library.sqlite3_db_config, library.sqlite3_db_filename
+    except (ImportError, OSError, AttributeError):
+        return None
+    config.restype = ctypes.c_int
+    filename.restype = ctypes.c_char_p
+    filename.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    return config, filename
+
+
+def checkpoint_on_close(dbapi_connection: Any, allowed: bool, path: str) -> bool:
+    """Whether ``dbapi_connection`` (a ``sqlite3.Connection`` on the file at ``path``) checkpoints its WAL into the
+    file as it closes (SQLite's default; ``SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE`` turned off or on); False if it could
+    not be set. On CPython 3.11 through the connection's ``sqlite3 *`` (the first field after the object's head, as in
+    every CPython's ``_sqlite/connection.h``), used only once ``sqlite3_db_filename`` of it names ``path``."""
+    if hasattr(dbapi_connection, "setconfig"):  # Python 3.12 on
+        dbapi_connection.setconfig(_NO_CKPT_ON_CLOSE, not allowed)
+        return True
+    api = _sqlite_c_api()
+    if api is None or not isinstance(dbapi_connection, sqlite3.Connection):
+        return False
+    config, filename = api
+    handle = ctypes.c_void_p.from_address(id(dbapi_connection) + object.__basicsize__).value
+    if not handle:  # closed
+        return False
+    named = filename(handle, b"main")
+    if not named or os.path.realpath(os.fsdecode(named)) != os.path.realpath(path):
+        return False
+    return config(ctypes.c_void_p(handle), _NO_CKPT_ON_CLOSE, ctypes.c_int(0 if allowed else 1), None) == 0
+
+
+@functools.cache
+def _say_no_checkpoint_guard() -> None:
+    log.warning(
+        "SQLite connections of this process cannot be kept from checkpointing as they close (no "
+        "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE on this Python): one left running under a restore may write its WAL into "
+        "the copy as it stops (docs/operations.md, Restoring: stop every process first)"
+    )
 
 
 class StoreDatabase(_StoreWatch):
@@ -1897,14 +2066,34 @@ def _configure_sqlite(engine: Engine, store_file: StoreFile | None, synchronous:
                 raise
             if not store_file.read_only and not store_file.takes_writes():  # SQLite opened it read-only
                 record.info[OPENED_READ_ONLY] = True
+            # no checkpoint as it closes, unless its files are checked then (closing)
+            if not store_file.read_only and not checkpoint_on_close(dbapi_connection, False, store_file.path):
+                _say_no_checkpoint_guard()
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
         if store_file is None or not store_file.read_only:  # sets it in the file's header: a write
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA journal_mode=WAL")  # opens the WAL, made if none is there
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        if store_file is not None and not store_file.read_only:
+            try:  # the WAL it opened: another than the one this process's other connections hold is not served
+                store_file.opened(dbapi_connection)
+            except StoreGone:
+                store_file.closing(dbapi_connection)
+                dbapi_connection.close()
+                raise
+
+    if store_file is not None and not store_file.read_only:
+
+        @event.listens_for(engine, "close")
+        def _on_close(dbapi_connection: Any, _record: Any) -> None:
+            store_file.closing(dbapi_connection)
+
+        @event.listens_for(engine, "close_detached")
+        def _on_close_detached(dbapi_connection: Any) -> None:
+            store_file.closing(dbapi_connection)
 
     if store_file is not None and not store_file.read_only:
 

@@ -3,11 +3,15 @@ made at the path, and what was answered before is still in the file once it is p
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import logging
 import os
 import shutil
 import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,3 +153,87 @@ def test_a_transaction_is_not_committed_when_its_file_goes_before_the_commit(tmp
         db.dispose()
     with sqlite3.connect(path) as check:
         assert [row[0] for row in check.execute("SELECT key FROM store_edits")] == ["back"]
+
+
+def _elsewhere(*command: str) -> str:
+    """``command``'s output, run by another process, as an operator's: a file of the store opened and closed by this
+    one, which serves the gateway, drops its SQLite locks on it (POSIX locks are the process's)."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _digest(path: Path) -> str:
+    script = "import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())"
+    return _elsewhere(sys.executable, "-c", script, str(path))
+
+
+def _read_elsewhere(path: Path, *queries: str) -> list[object]:
+    """The first column of each query's first row, read by another process (``_elsewhere``; this one's SQLite also
+    keeps what it had opened of the file, its WAL index, which a copy put over the file in place is not)."""
+    script = (
+        "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); "
+        "print(repr([db.execute(q).fetchone()[0] for q in sys.argv[2:]])); db.close()"
+    )
+    return ast.literal_eval(_elsewhere(sys.executable, "-c", script, str(path), *queries))
+
+
+@pytest.mark.parametrize("then", ["calls", "opened-elsewhere-then-calls", "stopped-at-once"])
+def test_a_backup_copied_in_place_under_a_running_gateway_is_refused_and_never_written_over(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, then: str
+) -> None:
+    """Restoring's SQLite step done with a gateway left running: its -wal and -shm deleted, a backup copied over
+    zzgw.db (`cp`, which keeps the file's inode). The process had gone on committing into the WAL it held (deleted),
+    answering VerifyLicense and IssueLicense OK with their receipts and access records lost, and had checkpointed
+    that WAL over the copy as its connections closed: the restore undone (a reviewer, audittrail R1). Now: every
+    write is STORE_GONE, said once at ERROR, and the copy stays as it was put in place, byte for byte, the gateway
+    stopped. ``then``: calls made, after another process (a gateway started on the copy, `zzgw init`) opened it
+    and made a new WAL at the path, or none: the gateway stopped at once had already written its WAL over the copy
+    as it closed."""
+    path = tmp_path / "store" / "zzgw.db"
+    running = start_gateway(tmp_path / "var", f"sqlite:///{path}")
+    stopped = False
+    try:
+        before = issue(running, 1).license.license_id
+        verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, license_id=before))
+        backup = tmp_path / "backup.db"
+        with contextlib.closing(sqlite3.connect(path)) as live, contextlib.closing(sqlite3.connect(backup)) as copy:
+            live.backup(copy)
+        copied = _read_elsewhere(backup, "SELECT count(*) FROM receipts", "SELECT max(seq) FROM access_records")
+        after = issue(running, 2).license.license_id  # after the backup: the live store's alone
+        verifier(running).VerifyLicense(verification_pb2.VerifyLicenseRequest(use=USE, license_id=after))
+        inode = path.stat().st_ino
+        with caplog.at_level(logging.WARNING):
+            for beside in ("-wal", "-shm"):
+                os.remove(f"{path}{beside}")
+            _elsewhere("cp", str(backup), str(path))  # the same file, the backup's bytes
+            assert path.stat().st_ino == inode
+            if then == "opened-elsewhere-then-calls":
+                assert _read_elsewhere(path, "SELECT count(*) FROM receipts") == copied[:1]
+                assert os.path.exists(f"{path}-wal")  # its own, left as it closed: the gateway holds the file
+            restored = _digest(path)
+            if then == "stopped-at-once":
+                stopped = True
+                running.stop()
+            else:
+                assert refused(lambda: issue(running, 3)) == "STORE_GONE"
+                assert refused(lambda: batch_issue(running, 4)) == "STORE_GONE"
+                for license_id in (before, after):
+                    request = verification_pb2.VerifyLicenseRequest(use=USE, license_id=license_id)
+                    assert refused(lambda r=request: verifier(running).VerifyLicense(r)) == "STORE_GONE"
+                assert refused(lambda: change(running, before, REVOKE)) == "STORE_GONE"
+                with pytest.raises(StoreGone):  # readiness 503 for the same reason, not a disk I/O error
+                    database_check(running.gateway.db)()
+        said = [r.getMessage() for r in caplog.records if r.name == "zzgw.store" and r.levelno == logging.ERROR]
+        assert len(said) == 1, said  # the stop too says it, once
+        assert f"the store file at {path} is no longer the one this process opened" in said[0]
+        assert "-wal" in said[0] and "restarted" in said[0] and "STORE_GONE" in said[0], said[0]
+    finally:
+        if not stopped:
+            running.stop()  # its connections close: none checkpoints the WAL it held into the copy
+    assert _digest(path) == restored
+    assert _read_elsewhere(
+        path, "PRAGMA integrity_check", "SELECT count(*) FROM receipts", "SELECT max(seq) FROM access_records"
+    ) == ["ok", *copied]
+    held = "SELECT count(*) FROM licenses WHERE license_id = '{}'"
+    assert _read_elsewhere(path, held.format(before), held.format(after)) == [1, 0]
