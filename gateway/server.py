@@ -2829,6 +2829,8 @@ def _adopt_catalog(gateway: Gateway, *, adopt: bool) -> str:
     ours = gateway.catalog.fingerprint
     try:
         with gateway.db.unit_of_work(write=True) as uow:
+            if adopt:
+                _wait_for_writes(uow)
             before = uow.facts.get(CATALOG_FACT, lock=adopt)
             if before == ours:
                 return ""
@@ -2837,9 +2839,9 @@ def _adopt_catalog(gateway: Gateway, *, adopt: bool) -> str:
             elif adopt:
                 # Judged again on what is stored now: a process on the old catalog had issued, between the check init
                 # made before its other steps and this transaction, a license of a department the catalog takes out
-                # of the type's issuers, and the adoption stood (a reviewer). The license writes read this row FOR
-                # SHARE in their own transactions (SQLite: its writer lock, held here), so none commits until this
-                # one does.
+                # of the type's issuers, and the adoption stood (a reviewer). The license writes read this row under
+                # the shared side of the lock ``_wait_for_writes`` holds, in their own transactions (SQLite: its
+                # writer lock, held here), so none commits until this one does.
                 _refuse_issuers_left(gateway, before, adopt=True)
                 uow.facts.replace(CATALOG_FACT, ours)
             else:
@@ -2848,6 +2850,39 @@ def _adopt_catalog(gateway: Gateway, *, adopt: bool) -> str:
     except IntegrityError:  # a `zzgw serve` recorded its catalog between the read and the add: judged as it is now
         return _adopt_catalog(gateway, adopt=adopt)
     return before or ""
+
+
+ADOPTION_WAIT_SAID_AFTER = 3.0
+"""Seconds an adoption waits for the license writes in flight before init says so on stderr."""
+
+
+def _wait_for_writes(uow: UnitOfWork) -> None:
+    """Hold the store's facts in ``uow`` against the license writes (``FactRepository.hold``: PostgreSQL), waiting
+    for those in flight, while the writes that come meanwhile wait behind the adoption; said on stderr when it waits
+    more than ``ADOPTION_WAIT_SAID_AFTER`` s, and when it is done: the adoption had waited behind two batch streams
+    for minutes without a word, the operator unable to tell a hang from a slow check (a reviewer, R1)."""
+    started = time.monotonic()
+
+    def say() -> None:
+        print(
+            f"adopting the catalog: waiting for the license writes in flight to commit (for {waited():.0f} s now; the "
+            "writes that come meanwhile wait for the adoption)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def waited() -> float:
+        return time.monotonic() - started
+
+    timer = threading.Timer(ADOPTION_WAIT_SAID_AFTER, say)
+    timer.daemon = True
+    timer.start()
+    try:
+        uow.facts.hold()
+    finally:
+        timer.cancel()
+    if waited() >= ADOPTION_WAIT_SAID_AFTER:
+        print(f"adopting the catalog: the writes in flight committed after {waited():.1f} s", file=sys.stderr)
 
 
 def _record_facts(settings: Settings, db: Database, keys: KeyStore) -> None:

@@ -7,14 +7,21 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import itertools
 import json
 import logging
 import os
 import queue
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import grpc
 import pytest
@@ -24,38 +31,42 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from adapters.client import MemberCredentials, connect
 from adapters.console import Console
 from adapters.records import issue_request
-from benchmarks.common import free_port
+from benchmarks.common import free_port, wait_serving
 from gateway import server
 from gateway.bootstrap import samples
 from gateway.config import ConfigError, Settings
 from gateway.domain.errors import UpstreamUnavailableError
 from gateway.server import Gateway, build_server, check_ready, console_backend, initialise
 from gateway.services.catalog_pin import CATALOG_FACT, READ_EVERY_SECONDS
-from gateway.store.database import MIGRATIONS, Database, schema_revisions
+from gateway.store.database import MIGRATIONS, Database, UnitOfWork, schema_revisions
 from protos.zzgw.v1 import (
     authorization_pb2,
     authorization_pb2_grpc,
     catalog_pb2,
     common_pb2,
     issuance_pb2,
+    issuance_pb2_grpc,
     verification_pb2,
     verification_pb2_grpc,
 )
 from signing.keys import KeyStore
 from tests.api.test_issuance import unique
 from tests.api.test_sharing import BUSINESS_LICENSE, ID_CARD, QYKZ, business_license, data, denied, id_card
-from tests.commands import run_zzgw
+from tests.commands import ROOT, run_zzgw
 from tests.conftest import (
     MARKET,
     PASSPHRASE,
     POLICE,
     TAX,
     RunningGateway,
+    _gateway_settings,
     backend_params,
     catalog_fingerprint,
     error_details,
+    initialised_copy,
 )
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "gateway" / "bootstrap" / "catalog.json"
@@ -364,6 +375,208 @@ def test_an_adoption_waits_for_the_writes_in_flight(store: str, tmp_path: Path) 
                 )
             assert "lock timeout" in str(waited.value)
     finally:
+        stop(first)
+
+
+def batch_stream(
+    stub: issuance_pb2_grpc.IssuanceServiceStub, until: threading.Event, outcome: dict[str, object]
+) -> None:
+    """A BatchIssueLicenses stream of MARKET issuing 20 营业执照 a message, the next sent as soon as the last is
+    answered, until ``until`` is set; ``outcome``: how many licenses it issued (as they are answered), how it ended."""
+    sent = itertools.count()
+    outcome["issued"] = 0
+
+    def requests() -> Iterator[issuance_pb2.BatchIssueLicensesRequest]:
+        while not until.is_set():
+            records = [unique(samples.business_license(next(sent) % 1000)) for _ in range(20)]
+            yield issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(r) for r in records])
+
+    try:
+        for answer in stub.BatchIssueLicenses(requests(), timeout=120):
+            outcome["issued"] = int(str(outcome["issued"])) + sum(r.HasField("license") for r in answer.results)
+        outcome["ended"] = "ran out"
+    except grpc.RpcError as exc:
+        outcome["ended"] = error_details(exc)[0].reason or str(exc.code())
+
+
+@pytest.mark.parametrize("store", backend_params()[1:], indirect=True)  # SQLite writers are serial already
+def test_an_adoption_is_not_starved_by_batch_streams_on_two_processes(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL `zzgw init --adopt-catalog` had waited for as long as two BatchIssueLicenses streams (one per
+    `zzgw serve` process) kept issuing: each write read the catalog's row FOR SHARE, and a new share locker joins a
+    row already share-locked while the adoption's FOR UPDATE waits, so with the streams' transactions overlapping the
+    row was never free (14 s to more than 200 s; a reviewer, R1). The adoption waits now for the writes in flight
+    only, those that come meanwhile waiting behind it: it commits within seconds, and the streams, which would have
+    gone on for a minute, end CATALOG_CHANGED having issued."""
+    data_dir = tmp_path / "var"
+    assert initialised_copy(store, data_dir)
+    catalog = catalog_file(tmp_path / "catalog.json")
+    settings = _gateway_settings(data_dir, store, {"catalog": str(catalog)})
+    new = dataclasses.replace(settings, catalog=str(catalog_file(tmp_path / "new.json", id_card_unconditional=True)))
+    raw = json.loads(settings.dev_tokens_path.read_text(encoding="utf-8"))
+    token = raw["tokens"][MARKET]["token"]
+    adoptions = timed_adoptions(monkeypatch)
+    processes: list[subprocess.Popen[bytes]] = []
+    stop_streams = threading.Event()
+    outcomes: list[dict[str, object]] = [{}, {}]
+    streams: list[threading.Thread] = []
+    ends = threading.Timer(60, stop_streams.set)  # before: the adoption got through once the streams ran out
+    ends.daemon = True
+    try:
+        for k in range(2):  # two `zzgw serve` processes of one store
+            env = {**zzgw_env(data_dir, store, catalog), "ZZGW_KEY_PASSPHRASE": PASSPHRASE}
+            with (tmp_path / f"serve-{k}.log").open("wb") as log:
+                processes.append(
+                    subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT, stderr=log)
+                )
+            wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=processes[-1])
+            stub = issuance_pb2_grpc.IssuanceServiceStub(
+                connect(env["ZZGW_GRPC_ADDR"], MemberCredentials(code=MARKET, token=token))
+            )
+            streams.append(threading.Thread(target=batch_stream, args=(stub, stop_streams, outcomes[k])))
+        for stream in streams:
+            stream.start()
+        # both streams issue (two messages each): their transactions overlap from now on
+        eventually(lambda: all(int(str(o.get("issued", 0))) >= 40 for o in outcomes), 60)
+        ends.start()
+        assert initialise(new, adopt_catalog=True).catalog_replaced
+        for stream in streams:
+            stream.join(60)
+        assert [o["ended"] for o in outcomes] == ["CATALOG_CHANGED", "CATALOG_CHANGED"], (outcomes, adoptions)
+        assert len(adoptions) == 1 and adoptions[0] < 5, adoptions
+    finally:
+        ends.cancel()
+        stop_streams.set()
+        for stream in streams:
+            stream.join(60)
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(60)
+
+
+def overlapping_writes(running: RunningGateway, until: threading.Event, seconds: float) -> bool:
+    """Writes of ``running`` in a chain, each next one reading the store's catalog (``refuse_within``, as a license
+    write does first in its transaction) before the one before commits, as two batch streams' transactions overlap,
+    until ``until`` is set or ``seconds`` have passed; True when a write was refused CATALOG_CHANGED."""
+    db, pin = running.gateway.db, running.gateway.catalog_pin
+    ends = time.monotonic() + seconds
+    with contextlib.ExitStack() as held:
+        uow = held.enter_context(db.unit_of_work(write=True))
+        pin.refuse_within(uow)
+        while not until.is_set() and time.monotonic() < ends:
+            following = contextlib.ExitStack()
+            then: list[object] = []
+
+            def write(following: contextlib.ExitStack = following, then: list[object] = then) -> None:
+                begun = following.enter_context(db.unit_of_work(write=True))
+                try:
+                    pin.refuse_within(begun)
+                    then.append(begun)
+                except UpstreamUnavailableError as refused:
+                    then.append(refused)
+
+            writing = threading.Thread(target=write)
+            writing.start()
+            writing.join(0.2)  # the next write has read the catalog, or waits for it (behind an adoption)
+            uow.commit()
+            held.close()
+            writing.join(30)
+            held.push(following)
+            if isinstance(then[0], UpstreamUnavailableError):
+                return True
+            uow = cast(UnitOfWork, then[0])
+    return False
+
+
+@pytest.mark.parametrize("store", backend_params()[1:], indirect=True)  # SQLite writers are serial already
+def test_an_adoption_gets_through_writes_that_overlap_one_another(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mechanism of the starvation above, without its timing: each license write, the one before still in flight,
+    had joined the share lock the adoption waited for, and the adoption waited until the writes paused (here, 20 s).
+    It waits now for the writes in flight when it asks, the next one waits behind it and is refused CATALOG_CHANGED."""
+    data_dir = tmp_path / "var"
+    assert initialised_copy(store, data_dir)
+    settings = _gateway_settings(data_dir, store, {"catalog": str(catalog_file(tmp_path / "catalog.json"))})
+    new = dataclasses.replace(settings, catalog=str(catalog_file(tmp_path / "new.json", id_card_unconditional=True)))
+    adoptions = timed_adoptions(monkeypatch)
+    first = serving(settings)
+    done = threading.Event()
+    refused: list[bool] = []
+    writes = threading.Thread(target=lambda: refused.append(overlapping_writes(first, done, 20)))
+    try:
+        writes.start()
+        assert initialise(new, adopt_catalog=True).catalog_replaced
+        done.set()
+        writes.join(60)
+        assert refused == [True]
+        assert len(adoptions) == 1 and adoptions[0] < 5, adoptions
+    finally:
+        done.set()
+        writes.join(60)
+        stop(first)
+
+
+def timed_adoptions(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """How long each of init's adoption transactions (``_adopt_catalog``) takes, from now on."""
+    adoptions: list[float] = []
+    adopt_catalog = server._adopt_catalog
+
+    def timed(gateway: Gateway, *, adopt: bool) -> str:
+        started = time.monotonic()
+        try:
+            return adopt_catalog(gateway, adopt=adopt)
+        finally:
+            adoptions.append(time.monotonic() - started)
+
+    monkeypatch.setattr(server, "_adopt_catalog", timed)
+    return adoptions
+
+
+@pytest.mark.parametrize("store", backend_params()[1:], indirect=True)  # SQLite writers are serial already
+def test_an_adoption_waiting_for_the_writes_in_flight_says_so(
+    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`zzgw init --adopt-catalog` waiting for a write in flight says so on stderr after a few seconds, and again
+    once the writes committed: it had waited without a word, a hang not to be told from a slow check (a reviewer,
+    R1); a write that comes while it waits waits behind it, and is refused CATALOG_CHANGED once it commits."""
+    monkeypatch.setattr(server, "ADOPTION_WAIT_SAID_AFTER", 0.2)
+    data_dir = tmp_path / "var"
+    assert initialised_copy(store, data_dir)
+    settings = _gateway_settings(data_dir, store, {"catalog": str(catalog_file(tmp_path / "catalog.json"))})
+    new = dataclasses.replace(settings, catalog=str(catalog_file(tmp_path / "new.json", id_card_unconditional=True)))
+    first = serving(settings)
+    adopted: list[object] = []
+    adoption = threading.Thread(target=lambda: adopted.append(initialise(new, adopt_catalog=True).catalog_replaced))
+    try:
+
+        def waiting() -> int:
+            """How many transactions wait for an advisory lock (read anew: a transaction keeps what it read of it)."""
+            with first.gateway.db.engine.connect() as watch:
+                asked = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = %s"
+                return int(watch.exec_driver_sql(asked, ("advisory",)).scalar() or 0)
+
+        with first.gateway.db.unit_of_work(write=True) as uow:
+            first.gateway.catalog_pin.refuse_within(uow)  # a write in flight
+            adoption.start()
+            eventually(lambda: waiting() == 1, 30)  # the adoption, behind the write
+            outcomes: list[str] = []
+            came = threading.Thread(
+                target=lambda: outcomes.append(refused_for_the_catalog(lambda: business_license(first)))
+            )
+            came.start()
+            eventually(lambda: waiting() == 2, 30)  # the write that came, behind the adoption
+            eventually(lambda: "waiting for the license writes in flight" in capsys.readouterr().err, 30)
+            uow.commit()
+        adoption.join(60)
+        came.join(60)
+        assert len(adopted) == 1 and adopted[0]
+        assert outcomes and outcomes[0].startswith("证照目录已更新")
+        assert "adopting the catalog: the writes in flight committed after" in capsys.readouterr().err
+    finally:
+        adoption.join(60)
         stop(first)
 
 

@@ -102,13 +102,14 @@ class CatalogPin:
 
     def refuse_within(self, uow: UnitOfWork) -> None:
         """``refuse_if_changed`` by the store's catalog as read in ``uow``, a write's own transaction (issue, amend,
-        status change), before it writes: one read of the fact, locked FOR SHARE on PostgreSQL, so that an adoption's
-        replacing it waits for the writes in flight and a write waits for an adoption in flight (SQLite writers are
-        serial already). The read is kept as the store's, as ``check``'s is. Refused by the fingerprint last read
-        alone, a process still on the old catalog had gone on issuing for up to 5 s after `zzgw init --adopt-catalog`:
-        a 营业执照 of a department the adoption had just taken out of its issuers (accepted as it had none), which
-        then verified NOT_AUTHORITATIVE_ISSUER, could be cancelled by no one, and had every later adoption leaving the
-        department out refused (a reviewer, R1)."""
+        status change), before it writes: one read of the fact, on PostgreSQL under the shared side of the facts' lock
+        (``FactRepository.get``), the first lock the write takes, so that an adoption's replacing it waits for the
+        writes in flight and a write waits for an adoption in flight, the writes that come meanwhile queued behind it
+        (SQLite writers are serial already). The read is kept as the store's, as ``check``'s is. Refused by the
+        fingerprint last read alone, a process still on the old catalog had gone on issuing for up to 5 s after
+        `zzgw init --adopt-catalog`: a 营业执照 of a department the adoption had just taken out of its issuers
+        (accepted as it had none), which then verified NOT_AUTHORITATIVE_ISSUER, could be cancelled by no one, and had
+        every later adoption leaving the department out refused (a reviewer, R1)."""
         if self._served is None:
             return
         self._stored = uow.facts.get(CATALOG_FACT, share=True)

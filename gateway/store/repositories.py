@@ -2573,6 +2573,7 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
 
 
 _F = cast(Table, GatewayFactRow.__table__)
+FACTS_LOCK_ID = 0x7A7A6766  # "zzgf": the advisory lock of ``FactRepository.hold`` and of its ``get(share=True)``
 
 
 class FactRepository:
@@ -2586,15 +2587,31 @@ class FactRepository:
         return {row.name: row.value for row in self._s.execute(select(_F.c.name, _F.c.value))}
 
     def get(self, name: str, *, share: bool = False, lock: bool = False) -> str | None:
-        """``share``: the row locked FOR SHARE until commit on PostgreSQL (SQLite writers are serial already), so that
-        a transaction replacing the fact waits for this one, and this one for it (``CatalogPin.refuse_within``);
-        ``lock``: FOR UPDATE, by the transaction that replaces it, so that none of those commits until it does."""
+        """``share``: on PostgreSQL, read under the shared side of the facts' lock (``hold``), taken in the same
+        statement before the row is read and kept until commit, and the row locked FOR SHARE (which reads the version
+        an adoption that committed meanwhile wrote), so that a transaction replacing the fact waits for this one, and
+        this one for it (``CatalogPin.refuse_within``; SQLite writers are serial already); ``lock``: FOR UPDATE, by
+        the transaction that replaces it, after ``hold``."""
         query = select(_F.c.value).where(_F.c.name == name)
         if lock:
             query = query.with_for_update()
         elif share:
             query = query.with_for_update(read=True)
+            if self._s.get_bind().dialect.name == "postgresql":
+                # an InitPlan, run before the row is read; one statement, no round trip more per write
+                shared = select(func.pg_advisory_xact_lock_shared(FACTS_LOCK_ID)).scalar_subquery()
+                query = query.where(shared.is_not(None))
         return self._s.execute(query).scalar()
+
+    def hold(self) -> None:
+        """Take the exclusive side of the facts' lock until commit (PostgreSQL; SQLite writers are serial already), as
+        a transaction about to replace a fact the writes read with ``share``: it waits for the writes in flight, and
+        the writes that come meanwhile wait behind it. A row lock had not done so: PostgreSQL lets a new FOR SHARE
+        locker join a row already share-locked while a FOR UPDATE waits for it, and two batch streams, whose
+        transactions overlap, had kept `zzgw init --adopt-catalog` waiting for as long as they ran (minutes; a
+        reviewer, R1); a transaction waiting for an advisory lock is queued, and later requests queue behind it."""
+        if self._s.get_bind().dialect.name == "postgresql":
+            self._s.execute(select(func.pg_advisory_xact_lock(FACTS_LOCK_ID)))
 
     def add(self, name: str, value: str) -> None:
         self._s.execute(insert(_F).values(name=name, value=value))
