@@ -157,11 +157,23 @@ def validity_violation(days: int) -> FieldViolation | None:
     return None
 
 
-def revoked_while_sealing(seal_id: str, name: str) -> ConflictError:
+def revoked_while_sealing(seal_id: str, name: str, *, named: bool = False) -> ConflictError:
     """SEAL_REVOKED for a call whose seal was revoked between its choice and the commit of what it sealed: the
     revocation may have been made through another process of the store, and nothing of the call is stored. It is
     what happened, and a retry is sealed with the issuer's current seal (the single-process refusal had blamed a
-    store restored from a copy, or an edit behind the gateway's back: a concurrency tester)."""
+    store restored from a copy, or an edit behind the gateway's back: a concurrency tester). ``named``: a call that
+    names its seal (SealDocument, StampDocument), whose retry names it again and is refused again: another active
+    seal is to be chosen, or a new one registered (it had been told a retry would use the issuer's current seal, and
+    a clerk's system following the words retried in a loop; a reviewer, R2)."""
+    if named:
+        return ConflictError(
+            f"印章 {seal_id}（{name}）在本次请求办理期间被吊销，本次请求未写入任何内容：该印章已不能再用，"
+            "请改用本部门其他有效印章（ListSeals），或登记新印章（RegisterSeal）"
+            f"（seal {seal_id} was revoked while this call was being made, and nothing of it was stored: it seals "
+            "nothing more, so a retry naming it is refused too; choose another active seal of the issuer (ListSeals), "
+            "or register a new seal (RegisterSeal)）",
+            reason="SEAL_REVOKED",
+        )
     return ConflictError(
         f"印章 {seal_id}（{name}）在本次请求办理期间被吊销，本次请求未写入任何内容："
         "请重试，将以本部门现行有效的印章签章；如已没有有效印章，请先登记新印章"

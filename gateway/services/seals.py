@@ -788,16 +788,17 @@ class SealService:
             raise InvalidRequestError(errors)
         seal = self.owned(caller, seal_id)
         self.check_size(pdf, field="pdf")
-        return self._kept_active(seal, self.apply(seal, pdf, reason=reason, page=page, page_field="page"))
+        sealed = self.apply(seal, pdf, reason=reason, page=page, page_field="page", named=True)
+        return self._kept_active(seal, sealed)
 
     def _kept_active(self, seal: Seal, made: bytes) -> bytes:
         """``made`` (a sealed PDF, a stamp), unless ``seal`` was revoked while it was made, through any process (a
         revocation under way is waited for: ``_revoked_just_now``): then SEAL_REVOKED, as a license is refused
         (``revoked_while_sealing``). A sealing queued on the PDF thread, or waiting on a slow time-stamping
         authority, had been answered OK with a PDF signed after the revocation, which every check then read
-        CERT_REVOKED (a reviewer)."""
+        CERT_REVOKED (a reviewer). The calls that come here name their seal: the words say to choose another."""
         if self._revoked_just_now(seal):
-            raise revoked_while_sealing(seal.seal_id, seal.name)
+            raise revoked_while_sealing(seal.seal_id, seal.name, named=True)
         return made
 
     def check_sealed_size(self, original: bytes, sealed: bytes, *, field: str) -> None:
@@ -836,11 +837,13 @@ class SealService:
         box: tuple[float, float, float, float] | None = None,
         field: str = "pdf",
         page_field: str = "",
+        named: bool = False,
     ) -> bytes:
         """Seal ``pdf`` with ``seal`` (which must be active); errors name the request ``field`` the PDF came in, and a
         page the PDF does not have the request's ``page_field`` when it names the page (``SealDocument``'s ``page``:
-        it had named ``pdf``, although the page asked for is what to fix; an integrator)."""
-        self._require_active(seal)
+        it had named ``pdf``, although the page asked for is what to fix; an integrator); ``named``: the caller named
+        the seal (``_require_active``)."""
+        self._require_active(seal, named=named)
         if seal.algorithm == SM2_SM3:
             raise ConflictError(
                 "SM2印章用StampDocument按GB/T 38540格式签章，不能在 PDF 文件上盖章（an SM2 seal stamps documents in "
@@ -1006,7 +1009,7 @@ class SealService:
     def stamp(self, caller: Member, seal_id: str, document: bytes) -> bytes:
         """A GB/T 38540 stamp (SES_Signature, DER) of one of the caller's SM2 seals over ``document``."""
         seal = self.owned(caller, seal_id)
-        self._require_active(seal)
+        self._require_active(seal, named=True)
         if seal.ses_seal is None:
             raise ConflictError(
                 "只有SM2印章按GB/T 38540格式签章，PDF 文件请用SealDocument盖章（only SM2 seals stamp in the GB/T 38540 "
@@ -1067,14 +1070,15 @@ class SealService:
             return None
         return self._sm2.ca.revocation(serial)
 
-    def _require_active(self, seal: Seal) -> None:
+    def _require_active(self, seal: Seal, *, named: bool = False) -> None:
         """Nothing if ``seal`` (as read from the store) can seal now; else SEAL_REVOKED or SEAL_EXPIRED. One read
         ACTIVE and revoked since is refused as revoked while the call was being made (``revoked_while_sealing``): the
         issuer's seal a call chose, revoked before it sealed its document, had been refused in words meant for a seal
-        the caller named revoked."""
+        the caller named revoked. ``named``: the caller named the seal, and is told to choose another rather than to
+        retry (``revoked_while_sealing``)."""
         status = self.as_revoked(seal).effective_status(self._clock.now())
         if status is SealStatus.REVOKED and seal.status is SealStatus.ACTIVE and self._revoked_just_now(seal):
-            raise revoked_while_sealing(seal.seal_id, seal.name)
+            raise revoked_while_sealing(seal.seal_id, seal.name, named=named)
         if status is not SealStatus.ACTIVE:
             said = "已吊销" if status is SealStatus.REVOKED else "已过期"
             raise ConflictError(

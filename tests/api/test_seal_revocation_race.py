@@ -33,6 +33,7 @@ from protos.zzgw.v1 import issuance_pb2, seal_pb2, verification_pb2
 from tests.api.test_documents import document_of
 from tests.api.test_issuance import unique
 from tests.api.test_seals import license_pdf, register, revoked_with_its_commit_failing, seals
+from tests.api.test_sm2_seals import register_sm2_seal
 from tests.api.test_verification import PASSED, USE, batch_issue, issue, verifier, verify
 from tests.conftest import (
     MARKET,
@@ -358,6 +359,52 @@ def test_a_pdf_sealed_through_another_process_while_its_seal_is_revoked_is_not_h
     reason, message, sealed = answers["sealing"]
     assert (reason, len(sealed)) == ("SEAL_REVOKED", 0), message
     assert f"seal {seal.seal_id} was revoked while this call was being made" in message
+    # the call named its seal: its retry names it again and is refused again, so it is told to choose another; it
+    # had been told a retry would be sealed with the issuer's current seal (a reviewer of races, R2)
+    assert message.startswith(
+        f"印章 {seal.seal_id}（电子证照专用章）在本次请求办理期间被吊销，本次请求未写入任何内容：该印章已不能再用，"
+        "请改用本部门其他有效印章（ListSeals），或登记新印章（RegisterSeal）"
+    ), message
+    assert "choose another active seal of the issuer (ListSeals)" in message and "请重试" not in message
+    with pytest.raises(grpc.RpcError) as again:
+        seals(first, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=pdf))
+    assert error_details(again.value)[0].reason == "SEAL_REVOKED"
+
+
+def test_a_stamp_made_through_another_process_while_its_seal_is_revoked_says_to_choose_another_seal(
+    replicas: tuple[RunningGateway, RunningGateway], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """StampDocument, like SealDocument, names its seal: refused SEAL_REVOKED because the seal was revoked while the
+    stamp was being made, it is told to choose another active seal (ListSeals) or register one. It had been told that
+    a retry would be sealed with the issuer's current seal; the retry named the same seal and was refused again (a
+    reviewer of races, R2)."""
+    first, second = replicas
+    seal = register_sm2_seal(first)
+    answers, revoking, release = revoking_held(monkeypatch, second, seal.seal_id)
+    time.sleep(1.1)  # past the revocation's time, taken (rounded up to the second) before ``timed``
+
+    def stamping() -> None:
+        try:
+            stub = seals(first, MARKET)
+            made = stub.StampDocument(seal_pb2.StampDocumentRequest(seal_id=seal.seal_id, document=b"doc"))
+            answers["stamping"] = ("", "", made.stamp)
+        except grpc.RpcError as error:
+            answers["stamping"] = (error_details(error)[0].reason, error.details() or "", b"")
+
+    caller = threading.Thread(target=stamping)
+    caller.start()
+    caller.join(5)  # stamped by now; its answer waits for the revocation's commit
+    release.set()
+    for thread in (revoking, caller):
+        thread.join(60)
+    monkeypatch.undo()
+    reason, message, made = answers["stamping"]
+    assert (reason, len(made)) == ("SEAL_REVOKED", 0), message
+    assert message.startswith(
+        f"印章 {seal.seal_id}（电子证照专用章）在本次请求办理期间被吊销，本次请求未写入任何内容：该印章已不能再用，"
+        "请改用本部门其他有效印章（ListSeals），或登记新印章（RegisterSeal）"
+    ), message
+    assert "请重试" not in message and "current seal" not in message
 
 
 def test_a_revocation_under_way_through_another_process_is_not_taken_for_a_restore(
