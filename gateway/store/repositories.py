@@ -1467,13 +1467,47 @@ _START_MEMO_SQL = f"SELECT seq, hash, memo FROM {_H.name} WHERE id = 2"
 """The start memo (``HeadMemos.start``) shares the head memo's table: row 2."""
 
 
+UNREADABLE_MEMO = b"\x00unreadable"
+"""The memo of a head or start row one of whose cells is not of its kind (``audit_memo``): not empty (an empty memo
+is an upgrade's row, trusted once), and no HMAC the gateway makes, so the row reads as a memo not the gateway's."""
+
+
+def audit_blob(value: object) -> bytes:
+    """A hash, signature or memo cell of the audit tables as bytes; one of another kind (on SQLite any column takes
+    any value: ``UPDATE access_records SET hash = 'x'``) as the empty value, which no hash or signature is, so that
+    its record does not hash (``HASH_MISMATCH``, ``PREV_MISMATCH`` at its number), its checkpoint's signature does
+    not verify, and its memo does not vouch. ``bytes()`` of it had raised, and every append and check with it:
+    every recorded call ``INTERNAL``, `zzgw audit verify` a traceback (a reviewer, audittrail R2)."""
+    return bytes(value) if isinstance(value, bytes | bytearray | memoryview) else b""
+
+
+def audit_number(value: object) -> int | None:
+    """A record number cell of the audit tables, None for one that is no integer (SQLite: ``seq = 'x'``)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def audit_memo(seq: object, digest: object, memo: object) -> HeadMemo:
+    """A head or start memo's row as read; a cell not of its kind makes it a memo not the gateway's
+    (``UNREADABLE_MEMO``), found as an edited one is (``HEAD_MEMO_INVALID``, ``START_MEMO_INVALID``), never a
+    failed read."""
+    number, hashed, memoed = audit_number(seq), audit_blob(digest), audit_blob(memo)
+    if (
+        number is None
+        or not isinstance(digest, bytes | bytearray | memoryview)
+        or (not isinstance(memo, bytes | bytearray | memoryview))
+    ):
+        return HeadMemo(seq=number if number is not None else 0, hash=hashed, memo=UNREADABLE_MEMO)
+    return HeadMemo(seq=number, hash=hashed, memo=memoed)
+
+
 def audit_heads(statements: Statements) -> tuple[tuple[int, bytes] | None, HeadMemo | None]:
     """(number, hash) of the newest access record (None when there is none) and the head memo (None when there is
-    no row), in one statement: one round trip."""
+    no row), in one statement: one round trip. Cells not of their kind are read as ``audit_blob`` and ``audit_memo``
+    read them (the record's number is its table's key, an integer on SQLite too)."""
     row = statements.first(_HEADS_SQL)
     assert row is not None
-    newest = (int(row[0]), bytes(row[1])) if row[0] is not None else None
-    memo = HeadMemo(seq=int(row[2]), hash=bytes(row[3]), memo=bytes(row[4])) if row[2] is not None else None
+    newest = (int(row[0]), audit_blob(row[1])) if row[0] is not None else None
+    memo = audit_memo(row[2], row[3], row[4]) if row[2] is not None or row[4] is not None else None
     return newest, memo
 
 
@@ -1517,7 +1551,7 @@ def audit_witnessed(
 def audit_start_memo(statements: Statements) -> HeadMemo | None:
     """The start memo (row 2 of the head memo's table), None when there is none."""
     row = statements.first(_START_MEMO_SQL)
-    return HeadMemo(seq=int(row[0]), hash=bytes(row[1]), memo=bytes(row[2])) if row else None
+    return audit_memo(row[0], row[1], row[2]) if row else None
 
 
 def set_head_memo(statements: Statements, memo: HeadMemo) -> None:
@@ -1592,12 +1626,12 @@ class AuditRepository:
 
     def newest_checkpoint_at(self) -> dt.datetime | None:
         """When the newest audit checkpoint was signed (by the clock of the process that signed it), None for none."""
-        at = self._s.execute(select(_C.c.at).order_by(_C.c.seq.desc()).limit(1)).scalar()
-        return _utc(at) if at is not None else None
+        at = self._s.execute(select(type_coerce(_C.c.at, String)).order_by(_C.c.seq.desc()).limit(1)).scalar()
+        return _record_time(at) if at is not None else None
 
     def head_memo(self) -> HeadMemo | None:
         row = SessionStatements(self._s).first(_HEAD_MEMO_SQL)
-        return HeadMemo(seq=int(row[0]), hash=bytes(row[1]), memo=bytes(row[2])) if row else None
+        return audit_memo(row[0], row[1], row[2]) if row else None
 
     def set_head_memo(self, memo: HeadMemo) -> None:
         set_head_memo(SessionStatements(self._s), memo)
@@ -1626,7 +1660,7 @@ class AuditRepository:
     def hash_at(self, seq: int) -> bytes | None:
         """The hash of access record ``seq``, None when there is none."""
         found = self._s.execute(select(_A.c.hash).where(_A.c.seq == seq)).scalar()
-        return bytes(found) if found is not None else None
+        return audit_blob(found) if found is not None else None
 
     def subjects_ahead(self) -> int | None:
         """The lowest record number of a co-subject row past the newest record, None when there is none: read in one
@@ -1637,7 +1671,14 @@ class AuditRepository:
                 _AS.c.seq > select(func.coalesce(func.max(_A.c.seq), 0)).scalar_subquery()
             )
         ).scalar()
-        return int(found) if found is not None else None
+        if found is None:
+            return None
+        if (number := audit_number(found)) is not None:
+            return number
+        # numbered by no integer (SQLite: ``seq = 'x'``, which sorts after every number): it names no record, and is
+        # reported one past the newest, where it sorts
+        newest = self._s.execute(select(func.coalesce(func.max(_A.c.seq), 0))).scalar()
+        return int(newest or 0) + 1
 
     def first(self) -> AccessRecord | None:
         row = self._s.execute(select(*_A_READ).order_by(_A.c.seq).limit(1)).first()
@@ -1659,7 +1700,8 @@ class AuditRepository:
         """The records of ``rows`` with the co-subjects that the subject rows ``which`` selects name."""
         named: dict[int, list[str]] = {}
         for code, seq in self._s.execute(select(_AS.c.subject_code, _AS.c.seq).where(which)).all():
-            named.setdefault(int(seq), []).append(code)
+            if (number := audit_number(seq)) is not None:  # a row numbered by no integer names no record
+                named.setdefault(number, []).append(code)
         return [_access_record(r, named.get(int(r._mapping["seq"]), ())) for r in rows]
 
     def _listed(self, rows: Sequence[Row[tuple[object, ...]]]) -> list[AccessRecord]:
@@ -1759,15 +1801,19 @@ class AuditRepository:
         add_checkpoint(SessionStatements(self._s), checkpoint)
 
     def checkpoints(self) -> list[Checkpoint]:
-        rows = self._s.execute(select(_C).order_by(_C.c.seq)).all()
+        """The signed checkpoints; cells not of their kind (SQLite) read as ``audit_blob`` reads them, and a time that
+        is none as ``_record_time`` reads it: such a checkpoint does not verify (``CHECKPOINT_SIGNATURE_INVALID``), its
+        read had failed the check (a reviewer, audittrail R2)."""
+        columns = [*(c for c in _C.c if c.name != "at"), type_coerce(_C.c.at, String).label("at")]
+        rows = self._s.execute(select(*columns).order_by(_C.c.seq)).all()
         return [
             Checkpoint(
                 seq=int(m["seq"]),
-                hash=bytes(m["hash"]),
-                signature=bytes(m["signature"]),
-                algorithm=m["algorithm"],
-                key_id=m["key_id"],
-                at=_utc(m["at"]),
+                hash=audit_blob(m["hash"]),
+                signature=audit_blob(m["signature"]),
+                algorithm=m["algorithm"] if isinstance(m["algorithm"], str) else "",
+                key_id=m["key_id"] if isinstance(m["key_id"], str) else "",
+                at=_record_time(m["at"]),
             )
             for m in (r._mapping for r in rows)
         ]
@@ -1838,8 +1884,8 @@ def _access_record(row: Row[tuple[object, ...]], subjects: Iterable[str] = ()) -
             result_sha256=m["result_sha256"],
             subjects=tuple(subjects),
         ),
-        prev_hash=bytes(m["prev_hash"]),
-        hash=bytes(m["hash"]),
+        prev_hash=audit_blob(m["prev_hash"]),
+        hash=audit_blob(m["hash"]),
     )
 
 

@@ -378,3 +378,60 @@ def test_a_trail_deleted_from_a_store_with_consents_only_is_found_by_the_next_gr
         assert (check.ok, check.first_broken, check.reason) == (False, 1, "TRAIL_DELETED")
     finally:
         again.stop()
+
+
+@pytest.mark.parametrize(
+    ("edit", "found"),
+    [
+        ("UPDATE access_records SET hash = 'x' WHERE seq = (SELECT max(seq) FROM access_records)", "HASH_MISMATCH"),
+        ("UPDATE access_records SET prev_hash = 'x' WHERE seq = 2", "PREV_MISMATCH"),
+        ("UPDATE audit_head SET hash = 'x' WHERE id = 1", "HEAD_MEMO_INVALID"),
+        ("UPDATE audit_head SET seq = 'x' WHERE id = 1", "HEAD_MEMO_INVALID"),
+        (
+            "INSERT INTO audit_checkpoints (seq, hash, signature, algorithm, key_id, at) "
+            "SELECT 2, hash, 'x', 'ecdsa-p256-sha256', 'k', '2026-12-07 13:00:00' FROM access_records WHERE seq = 2",
+            "CHECKPOINT_SIGNATURE_INVALID",
+        ),
+    ],
+    ids=["record hash", "prev hash", "head hash", "head seq", "checkpoint signature"],
+)
+def test_a_cell_edited_into_another_kind_is_a_broken_record_not_an_internal_error(
+    tmp_path: Path,
+    edit: str,
+    found: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """On SQLite any column takes any value: one cell of the audit tables edited into text had made every recorded
+    call (a verification, a listing) INTERNAL, VerifyAuditLog too, and `zzgw audit verify` end in a traceback (a
+    reviewer, audittrail R2). The cell is a record that does not hash at its number, or a memo not the gateway's,
+    found and named; the calls go on, the memo's break recorded."""
+    url = f"sqlite:///{tmp_path / 'zzgw.db'}"
+    running = start_gateway(tmp_path / "var", url)
+    try:
+        license_id = batch_issue(running, 26)
+        for _ in range(3):
+            verify(running, license_id=license_id)
+        admin = audit_stub(running, ADMIN)
+        assert admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest()).ok
+        with running.gateway.db.engine.begin() as connection:
+            connection.execute(text(edit))
+        checked = admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
+        assert (checked.ok, checked.reason) == (False, found)
+        # answered and recorded: a listing reads the chain's end from the store (a verification's group writer
+        # chains after the end it committed last)
+        page = audit_stub(running, MARKET).ListAccessRecords(audit_pb2.ListAccessRecordsRequest())
+        assert len(page.records) >= 3
+        verify(running, license_id=license_id)
+        again = admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
+        assert (again.ok, again.reason) == (False, found)
+
+        monkeypatch.setenv("ZZGW_DATA_DIR", str(running.data_dir))
+        monkeypatch.setenv("ZZGW_DATABASE_URL", url)
+        monkeypatch.setenv("ZZGW_KEY_PASSPHRASE", running.gateway.settings.key_passphrase)
+        capsys.readouterr()
+        assert main(["audit", "verify"]) == 1
+        said = capsys.readouterr().err
+        assert f"({found})" in said and "Traceback" not in said
+    finally:
+        running.stop()
