@@ -71,7 +71,9 @@ from gateway.store.repositories import (
     add_access_records,
     add_checkpoint,
     add_receipts,
+    audit_blob,
     audit_heads,
+    audit_start_memo,
     audit_witnessed,
     read_license,
     read_license_by_number,
@@ -1935,13 +1937,17 @@ class _AppendAudit:
     def witnessed(self, *, consents_here: int = 0, requests_here: int = 0) -> bool:
         return audit_witnessed(self._x, consents_here=consents_here, requests_here=requests_here)
 
+    def start_memo(self) -> HeadMemo | None:
+        """The start memo (``audit_start_memo``): where a chain pruned to nothing ends."""
+        return audit_start_memo(self._x)
+
     def set_head_memo(self, memo: HeadMemo) -> None:
         set_head_memo(self._x, memo)
 
     def hash_at(self, seq: int) -> bytes | None:
         """The hash of access record ``seq``, None when there is none."""
         row = self._x.first(f"SELECT hash FROM access_records WHERE seq = {_first_parameter(self._x)}", (seq,))
-        return bytes(row[0]) if row else None
+        return audit_blob(row[0]) if row else None
 
     def add(self, records: Sequence[AccessRecord]) -> None:
         if records:
