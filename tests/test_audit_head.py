@@ -1427,3 +1427,44 @@ def test_an_end_rewritten_at_its_number_is_a_recorded_break_after_the_next_appen
     assert (said(found), found.recorded) == ((False, 6, None, "HEAD_MISMATCH"), True)
     assert fresh.prune(dt.timedelta(seconds=-1)) == 8
     assert fresh.check().ok
+
+
+def facts_named(db: Database, name: str) -> int:
+    with db.engine.connect() as connection:
+        return int(connection.execute(text("SELECT count(*) FROM gateway_facts WHERE name = :n"), {"n": name}).scalar())
+
+
+def test_a_trail_whose_calls_left_no_receipt_deleted_whole_is_found(db: Database, signer: AuditSigner) -> None:
+    """A store whose calls leave no receipt, consent or access request (seal calls, listings, reads of unconditional
+    data) had no witness of its trail: every record, checkpoint and the head row deleted read as a new store's,
+    intact, and the next record was numbered 1 (a reviewer, audittrail R3). The first append ever records a store fact
+    that the store has a trail."""
+    assert facts_named(db, "audit-witness") == 0
+    a = appended(db, signer, 9)  # no receipt
+    assert facts_named(db, "audit-witness") == 1
+    wipe(db)
+    fresh = Process(db, signer)
+    assert said(fresh.trail.check()) == (False, 1, None, "TRAIL_DELETED")
+    fresh.trail.record(entry(20))
+    assert said(fresh.trail.check()) == (False, 1, None, "TRAIL_DELETED")
+    assert numbers(db) == [1, 2]  # the break first
+    assert a.trail.check().reason == "TRAIL_DELETED"
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_store_with_records_before_the_witness_fact_is_given_it_by_its_upgrade(
+    kind: str, tmp_path: Path, signer: AuditSigner
+) -> None:
+    for records in (3, 0):
+        with fresh_database(kind, tmp_path) as url:
+            db = Database.connect(url)
+            try:
+                migrate_to(db, "0041")
+                if records:
+                    with db.unit_of_work(write=True) as uow:
+                        uow.audit.add(chain(0, bytes(32), [entry(n) for n in range(records)]))
+                        uow.commit()
+                db.migrate()
+                assert facts_named(db, "audit-witness") == (1 if records else 0)
+            finally:
+                db.dispose()

@@ -315,6 +315,8 @@ class AuditTrail:
                     found[0],
                     found[2] if found[2] is not None else "?",
                 )
+            if newest is None and memo is None:  # the store's first append ever (or a trail deleted, found above):
+                uow.audit.note_witness()  # a fact that it has a trail, whatever its calls leave (audittrail R3)
         records = chain(head[0], head[1], [*noted, *entries])
         uow.audit.add(records)
         for record in records:

@@ -75,6 +75,7 @@ from gateway.store.repositories import (
     audit_heads,
     audit_start_memo,
     audit_witnessed,
+    note_audit_witness,
     read_license,
     read_license_by_number,
     set_head_memo,
@@ -1940,6 +1941,9 @@ class _AppendAudit:
     def start_memo(self) -> HeadMemo | None:
         """The start memo (``audit_start_memo``): where a chain pruned to nothing ends."""
         return audit_start_memo(self._x)
+
+    def note_witness(self) -> None:
+        note_audit_witness(self._x)
 
     def set_head_memo(self, memo: HeadMemo) -> None:
         set_head_memo(self._x, memo)

@@ -1516,10 +1516,30 @@ def _exists_any(*tables: str) -> str:
 
 
 PRUNED_WITNESS = "audit-witness"
-"""The store fact (``gateway_facts``) written with the first removal of consents or access requests past their
-retention (``delete_ended``): each was written with an access record, so the store had an audit trail, and the fact
-witnesses it (``audit_witnessed``) as they did before they were removed. Without it, the trail of a store whose only
-witnesses were consents, deleted after a prune, read as a new store's (ADR 0010)."""
+"""The store fact (``gateway_facts``) that the store has had an audit trail (``audit_witnessed``): written by the
+store's first append ever (``note_audit_witness``; migration 0042 for a store that had records before), and with the
+first removal of consents or access requests past their retention (``delete_ended``), each written with an access
+record. Without it, the trail of a store whose only witnesses were consents, deleted after a prune, read as a new
+store's (ADR 0010); and so did that of a store whose calls leave no receipt, consent or request (seal calls,
+listings, reads of unconditional data), its records, checkpoints and head row deleted (a reviewer, audittrail R3)."""
+AUDIT_WITNESS = PRUNED_WITNESS
+
+
+def note_audit_witness(statements: Statements) -> None:
+    """Record that the store has an audit trail (``AUDIT_WITNESS``), in the transaction of its first append: once,
+    as a fact already there is kept."""
+    statements.execute(_note_witness_sql(statements.placeholder), (AUDIT_WITNESS, "the store's first access record"))
+
+
+@functools.lru_cache(maxsize=4)
+def _note_witness_sql(placeholder: str) -> str:
+    return (
+        f"INSERT INTO {GatewayFactRow.__tablename__} (name, value)"
+        + _values_sql(placeholder, 2, 1)
+        + " ON CONFLICT (name) DO NOTHING"
+    )
+
+
 _PRUNED = f"{GatewayFactRow.__tablename__} WHERE name = '{PRUNED_WITNESS}'"
 _WITNESSES_SQL = _exists_any("receipts", _C.name, f"{_H.name} WHERE id = 2", _PRUNED)
 """Whether the store holds a receipt (each is written with an access record, after it in its transaction), what
@@ -1623,6 +1643,9 @@ class AuditRepository:
         return audit_witnessed(
             SessionStatements(self._s), committed=committed, consents_here=consents_here, requests_here=requests_here
         )
+
+    def note_witness(self) -> None:
+        note_audit_witness(SessionStatements(self._s))
 
     def newest_checkpoint_at(self) -> dt.datetime | None:
         """When the newest audit checkpoint was signed (by the clock of the process that signed it), None for none."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from pathlib import Path
 
 import grpc
 import pytest
@@ -15,7 +16,7 @@ from gateway.domain.audit import AuditAction, AuditEntry
 from protos.zzgw.v1 import audit_pb2, audit_pb2_grpc, seal_pb2, seal_pb2_grpc
 from signing.keys import SM2_SM3
 from tests.api.test_seals import license_pdf
-from tests.conftest import ADMIN, MARKET, POLICE, RunningGateway, error_details, trail_rows
+from tests.conftest import ADMIN, MARKET, POLICE, RunningGateway, error_details, start_gateway, trail_rows
 
 CLERK = [("x-zzgw-operator-bin", "用印窗口 王芳".encode())]
 
@@ -174,3 +175,31 @@ def test_a_record_naming_no_seal_hashes_as_before() -> None:
         "seq", "at", "caller", "operator", "action", "matter_code", "purpose", "license_id", "issuer_code",
         "holder_code", "decision", "reason", "receipt_id",
     }  # fmt: skip
+
+
+def test_a_trail_of_seal_calls_deleted_whole_is_found(tmp_path: Path) -> None:
+    """An issuer using the gateway for seals only leaves no receipt, consent or access request: its access records,
+    checkpoints and head row deleted had read as a new store's (VerifyAuditLog ok, 0 records) and the next record was
+    numbered 1 again (a reviewer, audittrail R3). The store's first record wrote a fact that it has a trail."""
+    url = f"sqlite:///{tmp_path / 'zzgw.db'}"
+    first = start_gateway(tmp_path / "var", url)
+    try:
+        register(first)
+        audit(first, MARKET).ListAccessRecords(audit_pb2.ListAccessRecordsRequest())
+        assert checked(first).ok
+        with first.gateway.db.engine.begin() as connection:
+            for table in ("receipts", "consents", "access_requests"):
+                assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
+            for table in ("access_record_subjects", "access_records", "audit_checkpoints", "audit_head"):
+                connection.execute(text(f"DELETE FROM {table}"))
+    finally:
+        first.stop()
+    again = start_gateway(tmp_path / "var", url)  # a restart: nothing remembered of the chain
+    try:
+        check = checked(again)
+        assert (check.ok, check.first_broken, check.reason) == (False, 1, "TRAIL_DELETED")
+        register(again)
+        check = checked(again)
+        assert (check.ok, check.first_broken, check.reason) == (False, 1, "TRAIL_DELETED")
+    finally:
+        again.stop()
