@@ -1468,3 +1468,24 @@ def test_a_store_with_records_before_the_witness_fact_is_given_it_by_its_upgrade
                 assert facts_named(db, "audit-witness") == (1 if records else 0)
             finally:
                 db.dispose()
+
+
+@pytest.mark.parametrize("planted", [0, -5])
+def test_a_record_numbered_before_the_chains_start_is_reported_at_its_number(
+    db: Database, signer: AuditSigner, planted: int
+) -> None:
+    """A record inserted by SQL with a number below 1 had been judged a pruned chain's start: DELETED_FROM_START
+    from 1 to planted - 1, a reversed range of records that are all there (a reviewer, audittrail R5)."""
+    trail = AuditTrail(db, signer, SystemClock(), memos=MEMOS, checkpoint_every=5)
+    for n in range(3):
+        trail.record(entry(n))
+    with db.unit_of_work() as uow:
+        (first,) = uow.audit.page(0, 1)
+    with db.unit_of_work(write=True) as uow:
+        uow.audit.add([dataclasses.replace(first, seq=planted)])
+        uow.commit()
+    check = trail.check()
+    assert (said(check), check.recorded) == ((False, planted, None, "RECORD_BEFORE_START"), False)
+    assert chain_verdict(check)[1].startswith(f"audit trail BROKEN at {planted} (RECORD_BEFORE_START)")
+    sql(db, "DELETE FROM access_records WHERE seq < 1")
+    assert trail.check().ok

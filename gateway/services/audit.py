@@ -643,6 +643,9 @@ class AuditTrail:
             start_hash = checkpoints[start_seq].hash if checkpoints else GENESIS
         elif first.seq == 1:
             start_seq, start_hash = 0, GENESIS
+        elif first.seq < 1:  # numbered before any chain's start (1): planted by SQL, reported at its own number. It
+            # had been read as a pruned chain's start, "DELETED_FROM_START 1--1" of records all there (audittrail R5)
+            return broken(0, first.seq, "RECORD_BEFORE_START")
         else:  # pruned: the first remaining record must follow a signed checkpoint
             start_seq = first.seq - 1
             anchor = checkpoints.get(start_seq)
