@@ -117,6 +117,31 @@ def revoking_held(
     return answers, revoking, release
 
 
+def made_meanwhile(
+    monkeypatch: pytest.MonkeyPatch, revoking: threading.Thread, release: threading.Event, call: Callable[[], Any]
+) -> Any:
+    """What ``call`` answered, made on a thread of its own while the revocation ``revoking`` (``revoking_held``) is
+    held: given 5 s to get as far as it goes before the revocation commits, then the revocation let go on."""
+    answered: list[Any] = []
+    caller = threading.Thread(target=lambda: answered.append(call()))
+    caller.start()
+    caller.join(5)  # done by now, but for the wait on the revocation's commit
+    release.set()
+    for thread in (revoking, caller):
+        thread.join(60)
+    monkeypatch.undo()
+    assert answered, "the call never ended"
+    return answered[0]
+
+
+def refusal(call: Callable[[], bytes]) -> tuple[str, str, bytes]:
+    """(reason, message, b"") of a call refused, ("", "", what it made) of one answered."""
+    try:
+        return "", "", call()
+    except grpc.RpcError as error:
+        return error_details(error)[0].reason, error.details() or "", b""
+
+
 def outcome(call: Callable[[], Any]) -> tuple[str, str, str]:
     """(reason, message, key id of the record seal) of a call: the reason and message of its refusal, or of its only
     batch item's error; the key id of the license it answered, else ""."""
@@ -341,22 +366,11 @@ def test_a_pdf_sealed_through_another_process_while_its_seal_is_revoked_is_not_h
     answers, revoking, release = revoking_held(monkeypatch, second, seal.seal_id)
     time.sleep(1.1)  # past the revocation's time, taken (rounded up to the second) before ``timed``
 
-    def sealing() -> None:
-        try:
-            sealed = seals(first, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=pdf))
-            answers["sealing"] = ("", "", sealed.sealed_pdf)
-        except grpc.RpcError as error:
-            answers["sealing"] = (error_details(error)[0].reason, error.details() or "", b"")
+    def sealing() -> bytes:
+        return seals(first, MARKET).SealDocument(seal_pb2.SealDocumentRequest(seal_id=seal.seal_id, pdf=pdf)).sealed_pdf
 
-    caller = threading.Thread(target=sealing)
-    caller.start()
-    caller.join(5)  # sealed by now; its answer waits for the revocation's commit
-    release.set()
-    for thread in (revoking, caller):
-        thread.join(60)
-    monkeypatch.undo()
+    reason, message, sealed = made_meanwhile(monkeypatch, revoking, release, lambda: refusal(sealing))
     assert answers["revoked"].seal.status == seal_pb2.SEAL_STATUS_REVOKED
-    reason, message, sealed = answers["sealing"]
     assert (reason, len(sealed)) == ("SEAL_REVOKED", 0), message
     assert f"seal {seal.seal_id} was revoked while this call was being made" in message
     # the call named its seal: its retry names it again and is refused again, so it is told to choose another; it
@@ -383,22 +397,12 @@ def test_a_stamp_made_through_another_process_while_its_seal_is_revoked_says_to_
     answers, revoking, release = revoking_held(monkeypatch, second, seal.seal_id)
     time.sleep(1.1)  # past the revocation's time, taken (rounded up to the second) before ``timed``
 
-    def stamping() -> None:
-        try:
-            stub = seals(first, MARKET)
-            made = stub.StampDocument(seal_pb2.StampDocumentRequest(seal_id=seal.seal_id, document=b"doc"))
-            answers["stamping"] = ("", "", made.stamp)
-        except grpc.RpcError as error:
-            answers["stamping"] = (error_details(error)[0].reason, error.details() or "", b"")
+    def stamping() -> bytes:
+        stub = seals(first, MARKET)
+        return stub.StampDocument(seal_pb2.StampDocumentRequest(seal_id=seal.seal_id, document=b"doc")).stamp
 
-    caller = threading.Thread(target=stamping)
-    caller.start()
-    caller.join(5)  # stamped by now; its answer waits for the revocation's commit
-    release.set()
-    for thread in (revoking, caller):
-        thread.join(60)
-    monkeypatch.undo()
-    reason, message, made = answers["stamping"]
+    reason, message, made = made_meanwhile(monkeypatch, revoking, release, lambda: refusal(stamping))
+    assert answers["revoked"].seal.status == seal_pb2.SEAL_STATUS_REVOKED
     assert (reason, len(made)) == ("SEAL_REVOKED", 0), message
     assert message.startswith(
         f"印章 {seal.seal_id}（电子证照专用章）在本次请求办理期间被吊销，本次请求未写入任何内容：该印章已不能再用，"
@@ -423,20 +427,13 @@ def test_a_revocation_under_way_through_another_process_is_not_taken_for_a_resto
     answers, revoking, release = revoking_held(monkeypatch, second, seal.seal_id)
     made = make_call(first, "AmendLicense", target)
 
-    def issuing() -> None:
+    def issuing() -> tuple[str, str, str]:
         first.gateway.seals.crl()  # type: ignore[union-attr]  # an anonymous CRL fetch, answered by this process
-        answers["issuing"] = outcome(made)
+        return outcome(made)  # it waits for the revocation's commit (SQLite: the CRL's too, for the writer)
 
-    caller = threading.Thread(target=issuing)
-    caller.start()
-    caller.join(5)  # it waits for the revocation's commit (SQLite: the CRL's too, for the writer)
-    release.set()
-    for thread in (revoking, caller):
-        thread.join(60)
-    monkeypatch.undo()
+    reason, message, key_id = made_meanwhile(monkeypatch, revoking, release, issuing)
     assert answers["revoked"].seal.status == seal_pb2.SEAL_STATUS_REVOKED
-    reason, message, _ = answers["issuing"]
-    assert reason == "SEAL_REVOKED", answers["issuing"]
+    assert reason == "SEAL_REVOKED", (reason, message, key_id)
     assert f"seal {seal.seal_id} was revoked while this call was being made" in message
     assert "restored" not in message and "备份" not in message
 
