@@ -2854,19 +2854,28 @@ def _adopt_catalog(gateway: Gateway, *, adopt: bool) -> str:
 
 ADOPTION_WAIT_SAID_AFTER = 3.0
 """Seconds an adoption waits for the license writes in flight before init says so on stderr."""
+ADOPTION_TRY = 2.0
+"""Seconds an adoption waits in the facts' lock queue at a time (``FactRepository.hold_within``): the longest a license
+write that comes meanwhile waits behind it before it goes on."""
+ADOPTION_WAIT_LIMIT = 60.0
+"""Seconds an adoption tries before it gives up, nothing changed, naming the writes that held it off."""
 
 
 def _wait_for_writes(uow: UnitOfWork) -> None:
     """Hold the store's facts in ``uow`` against the license writes (``FactRepository.hold``: PostgreSQL), waiting
     for those in flight, while the writes that come meanwhile wait behind the adoption; said on stderr when it waits
     more than ``ADOPTION_WAIT_SAID_AFTER`` s, and when it is done: the adoption had waited behind two batch streams
-    for minutes without a word, the operator unable to tell a hang from a slow check (a reviewer, R1)."""
+    for minutes without a word, the operator unable to tell a hang from a slow check (a reviewer, R1). It waits
+    ``ADOPTION_TRY`` s at a time, the writes queued behind it going on between its tries, and gives up after
+    ``ADOPTION_WAIT_LIMIT`` s (``ConfigError``, naming the sessions that held it off): a write that did not end had
+    held it, and every write of every replica behind it, for ever (a review of the fix, fixrevlock R1)."""
     started = time.monotonic()
 
     def say() -> None:
         print(
             f"adopting the catalog: waiting for the license writes in flight to commit (for {waited():.0f} s now; the "
-            "writes that come meanwhile wait for the adoption)",
+            f"writes that come meanwhile wait for the adoption, {ADOPTION_TRY:g} s at most at a time; it gives up "
+            f"after {ADOPTION_WAIT_LIMIT:g} s)",
             file=sys.stderr,
             flush=True,
         )
@@ -2878,7 +2887,15 @@ def _wait_for_writes(uow: UnitOfWork) -> None:
     timer.daemon = True
     timer.start()
     try:
-        uow.facts.hold()
+        while not uow.facts.hold_within(ADOPTION_TRY):
+            if waited() >= ADOPTION_WAIT_LIMIT:
+                held_by = ", ".join(uow.facts.holders()) or "sessions that have ended since"
+                raise ConfigError(
+                    f"the catalog was not adopted, nothing changed: a license write in flight had not committed "
+                    f"after {waited():.0f} s ({held_by}); find it (pg_stat_activity: a client's transaction left "
+                    "open, a gateway process frozen) and run `zzgw init --adopt-catalog` again once it has ended "
+                    "(docs/operations.md, Changing the catalog)"
+                )
     finally:
         timer.cancel()
     if waited() >= ADOPTION_WAIT_SAID_AFTER:

@@ -543,6 +543,7 @@ def test_an_adoption_waiting_for_the_writes_in_flight_says_so(
     once the writes committed: it had waited without a word, a hang not to be told from a slow check (a reviewer,
     R1); a write that comes while it waits waits behind it, and is refused CATALOG_CHANGED once it commits."""
     monkeypatch.setattr(server, "ADOPTION_WAIT_SAID_AFTER", 0.2)
+    monkeypatch.setattr(server, "ADOPTION_TRY", 60.0)  # one wait in the queue, as long as the test takes
     data_dir = tmp_path / "var"
     assert initialised_copy(store, data_dir)
     settings = _gateway_settings(data_dir, store, {"catalog": str(catalog_file(tmp_path / "catalog.json"))})
@@ -575,6 +576,56 @@ def test_an_adoption_waiting_for_the_writes_in_flight_says_so(
         assert len(adopted) == 1 and adopted[0]
         assert outcomes and outcomes[0].startswith("证照目录已更新")
         assert "adopting the catalog: the writes in flight committed after" in capsys.readouterr().err
+    finally:
+        adoption.join(60)
+        stop(first)
+
+
+@pytest.mark.parametrize("store", backend_params()[1:], indirect=True)  # SQLite writers are serial already
+def test_an_adoption_held_off_by_a_write_that_does_not_end_gives_up_and_never_holds_the_writes_long(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A license write whose transaction does not end (a client's left open, a process frozen mid-write) held
+    `zzgw init --adopt-catalog` in the lock queue for ever, and behind it every license write of every replica, their
+    handler threads all waiting, reads refused too (a review of the fix, fixrevlock R1). The adoption waits a little
+    at a time (``ADOPTION_TRY``), the writes behind it going on between its tries, and gives up after
+    ``ADOPTION_WAIT_LIMIT``, nothing changed, naming the session that held it off."""
+    monkeypatch.setattr(server, "ADOPTION_TRY", 0.5)
+    monkeypatch.setattr(server, "ADOPTION_WAIT_LIMIT", 4.0)
+    data_dir = tmp_path / "var"
+    assert initialised_copy(store, data_dir)
+    settings = _gateway_settings(data_dir, store, {"catalog": str(catalog_file(tmp_path / "catalog.json"))})
+    new = dataclasses.replace(settings, catalog=str(catalog_file(tmp_path / "new.json", id_card_unconditional=True)))
+    first = serving(settings)
+    refused: list[BaseException] = []
+
+    def adopting() -> None:
+        try:
+            initialise(new, adopt_catalog=True)
+        except ConfigError as exc:
+            refused.append(exc)
+
+    adoption = threading.Thread(target=adopting)
+    try:
+        before = stored_fingerprint(first)
+        with first.gateway.db.unit_of_work(write=True) as uow:
+            first.gateway.catalog_pin.refuse_within(uow)  # a write in flight that does not end
+            stuck = int(uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            adoption.start()
+            took: list[float] = []
+            while adoption.is_alive():  # the writes that come meanwhile: each answered, none held long
+                started = time.monotonic()
+                business_license(first)
+                took.append(time.monotonic() - started)
+            uow.rollback()
+        adoption.join(60)
+        assert len(refused) == 1, "the adoption did not give up"
+        said = str(refused[0])
+        assert said.startswith("the catalog was not adopted, nothing changed: a license write in flight had not")
+        assert f"pid {stuck} (" in said and "run `zzgw init --adopt-catalog` again" in said
+        assert len(took) >= 3 and max(took) < 3.0, took  # behind one try (0.5 s) at most, load allowing
+        assert stored_fingerprint(first) == before  # not adopted
+        business_license(first)  # and the writes go on under the catalog served
     finally:
         adoption.join(60)
         stop(first)

@@ -43,6 +43,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gateway.domain.audit import AccessRecord, AuditAction, AuditEntry, Checkpoint, HeadMemo
@@ -2679,8 +2680,47 @@ class FactRepository:
         locker join a row already share-locked while a FOR UPDATE waits for it, and two batch streams, whose
         transactions overlap, had kept `zzgw init --adopt-catalog` waiting for as long as they ran (minutes; a
         reviewer, R1); a transaction waiting for an advisory lock is queued, and later requests queue behind it."""
-        if self._s.get_bind().dialect.name == "postgresql":
+        self.hold_within(None)
+
+    def hold_within(self, seconds: float | None) -> bool:
+        """``hold``, waiting ``seconds`` at most (None: for as long as it takes); False when it was not taken then,
+        the wait given up and the transaction going on, nothing held (PostgreSQL's ``lock_timeout``, within a savepoint
+        rolled back to). A write that does not end (a stuck client's transaction) had held the adoption, and behind it
+        every license write of every replica, for ever, their handler threads all waiting, reads refused too (a review
+        of the fix, fixrevlock R1): the adoption waits in the queue a little at a time (``server._wait_for_writes``),
+        the writes queued behind it going on between its tries."""
+        if self._s.get_bind().dialect.name != "postgresql":
+            return True
+        if seconds is None:
             self._s.execute(select(func.pg_advisory_xact_lock(FACTS_LOCK_ID)))
+            return True
+        try:
+            with self._s.begin_nested():  # a wait given up rolls back to here, the setting with it
+                self._s.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(seconds * 1000))}ms'"))
+                self._s.execute(select(func.pg_advisory_xact_lock(FACTS_LOCK_ID)))
+                self._s.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available: the lock_timeout
+                raise
+            return False
+        return True
+
+    def holders(self) -> list[str]:
+        """PostgreSQL: the other sessions holding the facts' lock (``hold``, ``get(share=True)``: license writes in
+        flight), as ``pid N (APPLICATION, STATE, since TIME)``; none on SQLite."""
+        if self._s.get_bind().dialect.name != "postgresql":
+            return []
+        rows = self._s.execute(
+            text(
+                "SELECT DISTINCT a.pid, coalesce(nullif(a.application_name, ''), 'no name'), a.state, "
+                "coalesce(to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS'), 'no transaction') "
+                "FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND l.classid = :high AND l.objid = :low AND l.objsubid = 1 AND a.pid <> pg_backend_pid() ORDER BY 1"
+            ),
+            {"high": FACTS_LOCK_ID >> 32, "low": FACTS_LOCK_ID & 0xFFFFFFFF},
+        ).all()
+        return [f"pid {pid} ({app}, {state}, since {since})" for pid, app, state, since in rows]
 
     def add(self, name: str, value: str) -> None:
         self._s.execute(insert(_F).values(name=name, value=value))
