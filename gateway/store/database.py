@@ -435,8 +435,8 @@ def wal_left_beside(url: str) -> bool:
     """Whether a SQLite store's file has a write-ahead log with frames beside it (``zzgw.db-wal`` longer than its
     32-byte header): a crash's, or one a restore left beside another copy. A store stopped cleanly has none."""
     file = sqlite_file(url)
-    try:
-        return file is not None and os.path.getsize(f"{file}-wal") > 32
+    try:  # beside the file a symbolic link leads to, where SQLite makes it
+        return file is not None and os.path.getsize(f"{os.path.realpath(file)}-wal") > 32
     except OSError:
         return False
 
@@ -883,7 +883,10 @@ class StoreFile(_StoreWatch):
         """The file as an SQLite URI that opens it only if it exists: a missing file is an error, not a new store."""
         self.read_only = read_only
         self._identity = (identity.st_dev, identity.st_ino)
-        self._wal_path = f"{self.path}-wal"
+        self._wal_path = f"{os.path.realpath(self.path)}-wal"
+        """Beside the file the path leads to: SQLite makes the WAL of a store reached through a symbolic link beside
+        its target (looked for beside the link, it was never found, and no connection checkpointed as it closed:
+        a review of the fix, fixrevstore R1)."""
         self._wals: dict[int, tuple[int, int]] = {}
         """The WAL (device, inode) each open connection of this process opened, by ``id`` of the connection."""
         self._held: frozenset[tuple[int, int]] = frozenset()
@@ -954,11 +957,17 @@ class StoreFile(_StoreWatch):
         it checkpoints that WAL into the file as it closes (SQLite's default, which also removes the WAL when it is
         the last connection) only if the file and the WAL at the path are its own now: a store put in place under
         it (a restore) is never written over with the pages of its WAL."""
+        if id(dbapi_connection) in self._pending:  # opened before the store had a WAL: the one there now is its own
+            self._adopt_wal()
         with self._wals_lock:
             self._pending.discard(id(dbapi_connection))
             wal = self._wals.pop(id(dbapi_connection), None)
             self._held = frozenset(self._wals.values())
-        if wal is None:  # it opened none (and so checkpoints none)
+        if wal is None:  # none since it opened: nothing of it to write over a copy; SQLite's default again
+            with contextlib.suppress(OSError):
+                now = os.stat(self.path)
+                if (now.st_dev, now.st_ino) == self._identity:
+                    checkpoint_on_close(dbapi_connection, True, self.path)
             return
         now_wal = None
         with contextlib.suppress(OSError):

@@ -155,6 +155,53 @@ def test_a_transaction_is_not_committed_when_its_file_goes_before_the_commit(tmp
         assert [row[0] for row in check.execute("SELECT key FROM store_edits")] == ["back"]
 
 
+def test_a_store_reached_through_a_symbolic_link_is_checkpointed_at_its_close_and_guarded(tmp_path: Path) -> None:
+    """SQLite makes the WAL of a store reached through a symbolic link beside the link's target. The WAL was looked
+    for beside the link, never found: no connection checkpointed as it closed (each set not to, as it opened), so a
+    clean stop left the WAL and its SHM beside the target for good, and a copy put in place there went unnoticed (a
+    review of the fix, fixrevstore R1)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    target = disk / "zzgw.db"
+    db = Database.connect(f"sqlite:///{target}")
+    try:
+        db.migrate()
+    finally:
+        db.dispose()
+    link = tmp_path / "zzgw.db"
+    link.symlink_to(target)
+    db = Database.connect(f"sqlite:///{link}")
+    try:
+        with db.unit_of_work(write=True) as uow:
+            uow.session.execute(text("INSERT INTO store_edits (key, at) VALUES ('kept', CURRENT_TIMESTAMP)"))
+            uow.commit()
+        assert (disk / "zzgw.db-wal").exists()
+        backup = tmp_path / "backup.db"
+        shutil.copy(target, backup)
+        with db.unit_of_work(write=True) as uow:
+            uow.session.execute(text("INSERT INTO store_edits (key, at) VALUES ('after', CURRENT_TIMESTAMP)"))
+            uow.commit()
+    finally:
+        db.dispose()
+    assert sorted(path.name for path in disk.iterdir()) == ["zzgw.db"]  # checkpointed and removed, as without a link
+    with sqlite3.connect(target) as check:
+        assert [row[0] for row in check.execute("SELECT key FROM store_edits ORDER BY key")] == ["after", "kept"]
+    db = Database.connect(f"sqlite:///{link}")
+    try:
+        with db.unit_of_work(write=True) as uow:
+            uow.session.execute(text("INSERT INTO store_edits (key, at) VALUES ('open', CURRENT_TIMESTAMP)"))
+            uow.commit()
+        for path in (disk / "zzgw.db-wal", disk / "zzgw.db-shm"):
+            path.unlink()
+        shutil.copyfile(backup, target)  # a copy put in place through the link, the same inode
+        with pytest.raises(StoreGone), db.unit_of_work(write=True) as uow:
+            uow.session.execute(text("INSERT INTO store_edits (key, at) VALUES ('lost', CURRENT_TIMESTAMP)"))
+            uow.commit()
+    finally:
+        db.dispose()
+    assert _digest(target) == _digest(backup)  # never written over
+
+
 def _elsewhere(*command: str) -> str:
     """``command``'s output, run by another process, as an operator's: a file of the store opened and closed by this
     one, which serves the gateway, drops its SQLite locks on it (POSIX locks are the process's)."""
