@@ -11,6 +11,7 @@ seals is a different authority.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import os
@@ -76,10 +77,15 @@ def make_private_directory(path: Path) -> None:
 def write_public(path: Path, data: bytes) -> None:
     """Write ``data`` (a certificate) to ``path``, mode ``PUBLIC_FILE_MODE`` whatever the umask and whether the file
     is new or was there: readable by all, writable by the gateway's user alone (under ``umask 000`` the CA's, the
-    server's and the members' certificates had been written 0666: a reviewer, security R3)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PUBLIC_FILE_MODE)
+    server's and the members' certificates had been written 0666: a reviewer, security R3). A file the gateway's user
+    may write but does not own (a data directory shared with a group), whose mode it may not set, is written all the
+    same, its mode as it was (`zzgw init` and `zzgw serve` warn of one others may write): truncated first, it had been
+    left empty (a review of the fix, fixrevstore R2)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, PUBLIC_FILE_MODE)
     with os.fdopen(fd, "wb") as out:
-        os.fchmod(out.fileno(), PUBLIC_FILE_MODE)
+        with contextlib.suppress(PermissionError):
+            os.fchmod(out.fileno(), PUBLIC_FILE_MODE)
+        out.truncate(0)
         out.write(data)
 
 
