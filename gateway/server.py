@@ -2080,7 +2080,7 @@ def warn_of_exposed_secrets(settings: Settings) -> None:
         log.warning(
             "directories and files of the data directory that others than its owner may write, who could replace "
             "or rename its keys and certificates (chmod go-w them: 700 a directory, 644 a certificate; made under "
-            "a umask of 000, or a restore that lost file modes?): %s",
+            "a umask that lets the group or others write, or a restore that lost file modes?): %s",
             _first_ten(writable),
         )
 
