@@ -185,16 +185,34 @@ def _draw(lines: Sequence[str], page: Box, cjk_font: Path, fallback_fonts: Seque
 
 
 def _wrap(line: str, width: float, fonts: _Fonts) -> list[str]:
-    """``line`` cut into pieces no wider than ``width`` pixels."""
+    """``line`` cut into pieces no wider than ``width`` pixels: after the last full stop or space of a piece outside
+    parentheses when it has one (an identifier's parts, words), else at the width. Cut at any character, the
+    identifier of a license's version in force (现行版本 …, 82 characters and more) had its issuer's code cut in two,
+    and a date its year from its day (a review of the fix, fixrevlock R2)."""
     pieces, current, used = [], "", 0.0
     for char in line:
         advance = fonts.length(char)
         if current and used + advance > width:
-            pieces.append(current)
-            current, used = "", 0.0
+            cut = _last_break(current)
+            pieces.append(current[:cut].rstrip(" ") if cut else current)
+            current = current[cut:] if cut else ""
+            used = sum(fonts.length(kept) for kept in current)
         current += char
         used += advance
     return [*pieces, current]
+
+
+def _last_break(text: str) -> int:
+    """Where ``text`` may be cut: after its last full stop or space outside parentheses (（…） or (…)), 0 if none."""
+    depth, cut = 0, 0
+    for at, char in enumerate(text):
+        if char in "（(":
+            depth += 1
+        elif char in "）)":
+            depth = max(0, depth - 1)
+        elif depth == 0 and char in ". " and at:
+            cut = at + 1
+    return cut
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,3 +76,20 @@ def test_the_watermark_pages_picture_is_binary_flate_compressed_outside_the_draw
     assert [[str(name) for name in image["/Filter"]] for image in (picture, mask)] == [["/FlateDecode"]] * 2
     assert picture["/Width"] * picture["/Height"] == pixels
     assert Image.frombytes("L", (mask["/Width"], mask["/Height"]), mask.data).tobytes() == ink(lines, None)
+
+
+def test_a_line_too_long_for_the_page_is_cut_between_an_identifiers_parts_never_within_a_date() -> None:
+    """The copy of a superseded version names the version in force, 现行版本 and its identifier (82 characters with
+    an ordinary serial) and its standing: cut at any character where the page ended, the issuer's code was cut in
+    two, and the date its year from its day (a review of the fix, fixrevlock R2). A line is cut after the last full
+    stop or space outside parentheses that fits; a line with none (Chinese words) at the width, as before."""
+    current = "1.2.156.3005.2.111000009910000354001.11370100993701011T.0MXDCQT4L36WMB6KRAPW.002.J"
+    line = f"现行版本 {current} 目前已吊销或撤销（2026-12-07 起）"
+    assert watermark._draw([line], PAGE, find_cjk_font(), ()).lines == [
+        "现行版本 1.2.156.3005.2.111000009910000354001.",
+        "11370100993701011T.0MXDCQT4L36WMB6KRAPW.002.J",
+        "目前已吊销或撤销（2026-12-07 起）",
+    ]
+    words = "用证事由：" + "办理不动产转移登记" * 12  # no place to cut: at the width
+    pieces = watermark._draw([words], PAGE, find_cjk_font(), ()).lines
+    assert len(pieces) > 1 and "".join(pieces) == words
