@@ -463,7 +463,10 @@ def process_started(directory: Path, worker: str, pid: int) -> None:
     """In the supervisor: process ``pid`` is ``worker`` (its number, or ``SUPERVISOR``) from now on, for the
     scrape's ``process_*``."""
     part = directory / f".{_PID_FILE.format(worker)}.part"
-    part.write_text(str(pid), encoding="ascii")
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        os.fchmod(fd, 0o644)  # whatever the umask: others may not name another process ours (fixrevstore R3)
+        out.write(str(pid))
     part.replace(directory / _PID_FILE.format(worker))
 
 
@@ -499,7 +502,9 @@ def prepare_directory(fallback: Path) -> Path:
         fcntl.flock(alive, fcntl.LOCK_EX)
         _HELD.append(alive)
         atexit.register(shutil.rmtree, path, ignore_errors=True)
-    path.mkdir(parents=True, exist_ok=True)
+    from signing.pki import make_private_directory  # the data directory's rule (0700), as config.py takes it
+
+    make_private_directory(path)  # the fallback in the data directory: it had taken the umask (fixrevstore R3)
     for stale in [*path.glob("*.db"), *path.glob(_PID_FILE.format("*"))]:
         stale.unlink(missing_ok=True)
     os.environ[DIRECTORY_ENV] = str(path)

@@ -602,6 +602,30 @@ def test_a_killed_supervisors_metrics_directory_is_removed_at_the_next_start(
             fcntl.flock(mine, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
+def test_the_fallback_metrics_directory_is_the_gateways_alone_whatever_the_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a writable /dev/shm the workers' files go to ``var/metrics``: made with the umask, under ``umask 000``
+    it was 0777 and its ``process-*.pid`` files 0666, another local user free to name another process the gateway's
+    for the scrape, and the gateway's own init and serve warned of them (a review of the fix, fixrevstore R3)."""
+    import gateway.metrics
+
+    monkeypatch.setattr(gateway.metrics, "SHARED_MEMORY", tmp_path / "no-shm")
+    monkeypatch.setenv(gateway.metrics.DIRECTORY_ENV, "")
+    old = os.umask(0)
+    try:
+        made = gateway.metrics.prepare_directory(tmp_path / "var" / "metrics")
+        gateway.metrics.process_started(made, "1", os.getpid())
+    finally:
+        os.umask(old)
+    assert made == tmp_path / "var" / "metrics"
+    assert made.stat().st_mode & 0o777 == 0o700
+    assert {path.name: path.stat().st_mode & 0o777 for path in made.iterdir()} == {
+        "process-supervisor.pid": 0o644,
+        "process-1.pid": 0o644,
+    }
+
+
 def test_a_worker_that_never_served_leaves_no_metrics_file_of_zeros(tmp_path: Path) -> None:
     """Each replacement that could not start (tried every 30 s through an outage) had left its counter file in the
     run's metrics directory on /dev/shm until the gateway stopped, ~2,900 a day (a reviewer, R5). A worker that never
