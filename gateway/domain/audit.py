@@ -632,9 +632,6 @@ class ChainChecker:
         self.noted: tuple[int, str, int | None] | None = None
         """The first ``AUDIT_BREAK`` record's break (``noted_break``): the gateway found the end it chained after
         not vouched for."""
-        self.bridged: list[tuple[int, int]] = []
-        """The numbers (first, last) of the records an ``AUDIT_BREAK`` record said were cut from the chain's end
-        (``bridges``), which the chain goes on past: their checkpoints are not looked for."""
 
     def feed(self, records: Iterable[AccessRecord], wanted: Mapping[int, object] = {}) -> None:
         """Check the next records; keep the hashes of the numbers in ``wanted`` (the checkpoints)."""
@@ -642,15 +639,7 @@ class ChainChecker:
             if self.broken is not None:
                 return
             self._records += 1
-            if (record.seq != self._seq + 1 or record.prev_hash != self._hash) and self.bridges(record):
-                if record.seq > self._seq + 1:
-                    self.bridged.append((self._seq + 1, record.seq - 1))
-                self._seq, self._hash = record.seq, record.hash
-                if self.noted is None:
-                    self.noted = noted_break(record)
-                if record.seq in wanted:
-                    self._hashes[record.seq] = record.hash
-            elif record.seq != self._seq + 1:
+            if record.seq != self._seq + 1:
                 self.broken = (self._seq + 1, "GAP")
                 self.missing_through = record.seq - 1 if record.seq > self._seq + 1 else None
             elif record.prev_hash != self._hash:
@@ -663,26 +652,6 @@ class ChainChecker:
                     self.noted = noted_break(record)
                 if record.seq in wanted:
                     self._hashes[record.seq] = record.hash
-
-    def bridges(self, record: AccessRecord) -> bool:
-        """Whether ``record``, which does not follow the chain so far (a number or a link missing), is the gateway's
-        ``AUDIT_BREAK`` record of exactly that: an append that found the chain's end cut back numbers after the end
-        it vouched for and records the break first (``TRUNCATED``, the numbers missing; ``HEAD_MISMATCH``, the end
-        rewritten at its number), so the break is a recorded one, which ``zzgw audit prune`` goes past and which ages
-        out with its record; left a ``GAP`` or ``PREV_MISMATCH``, it had stopped every prune for good (a reviewer,
-        audittrail R4). The record must hash, and say the numbers the chain lacks."""
-        if record.entry.action is not AuditAction.AUDIT_BREAK or record.seq <= self._seq:
-            return False
-        if record_hash(record.prev_hash, record.seq, record.entry) != record.hash:
-            return False
-        first, reason, last = noted_break(record)
-        if record.seq > self._seq + 1:
-            return reason == "TRUNCATED" and first <= self._seq + 1 and last == record.seq - 1
-        return reason == "HEAD_MISMATCH" and first == self._seq and self._seq > 0
-
-    def in_bridged(self, seq: int) -> bool:
-        """Whether record ``seq`` is one an ``AUDIT_BREAK`` record said was cut from the chain's end (``bridged``)."""
-        return any(first <= seq <= last for first, last in self.bridged)
 
     def hash_of(self, seq: int) -> bytes | None:
         """The hash of record ``seq`` if it was in ``wanted`` (or is the record the check started after)."""

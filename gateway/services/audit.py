@@ -15,8 +15,7 @@ gateway's HMAC (``HeadMemos``), in the same transaction; one small write per gro
 chain that ends before the memo's record (``TRUNCATED``, with the numbers missing), another record at the memo's
 number (``HEAD_MISMATCH``), records after it (``UNVOUCHED_RECORDS``), and a memo missing or not the gateway's. An
 append never follows a chain's end that the memo (or this process's own last commit) shows was cut back: it numbers
-after the vouched record, so deleted numbers are never used again, and records the cut first (an ``AUDIT_BREAK``
-record, ``_cut_back``): a recorded break, which ``prune`` goes past and which ages out with its record.
+after the vouched record, so deleted numbers are never used again and the deletion stays a ``GAP``.
 
 Co-subjects (``AuditEntry.subjects``: people other than the holder whose 公民身份号码 the license used states) are
 written with their records and read with them, a page at a time, by ``check``; ``list`` gives a person the records
@@ -55,7 +54,6 @@ from gateway.domain.audit import (
     checkpoint_bytes,
     consent_of,
     granted_by,
-    noted_break,
     relation_of,
 )
 from gateway.domain.catalog import HOLDER_CODE_TYPES, Catalog
@@ -297,15 +295,6 @@ class AuditTrail:
         if not isinstance(uow, AppendWork) or head is None or time.monotonic() < self._stale_until:
             newest, memo = uow.audit.heads()
             head = self._follow(newest, memo)
-            if (cut := self._cut_back(uow, newest, memo, head)) is not None:
-                noted.append(break_entry(self._clock.now(), *cut))
-                log.warning(
-                    "the audit chain's end was cut back behind the gateway (%s, records %s-%s): numbering after the "
-                    "end it vouched for, with an AUDIT_BREAK record, which VerifyAuditLog reports from now on",
-                    cut[1],
-                    cut[0],
-                    cut[2] if cut[2] is not None else cut[0],
-                )
             if (found := self._unvouched(uow, newest, memo, entries)) is not None:
                 noted.append(break_entry(self._clock.now(), *found))
                 log.warning(
@@ -372,8 +361,8 @@ class AuditTrail:
     def _follow(self, newest: tuple[int, bytes] | None, memo: HeadMemo | None) -> tuple[int, bytes]:
         """The record to chain after: the store's newest, unless the gateway vouched for a later one or another at
         its number (the head memo, or this process's last commit): the chain's end was then cut back or rewritten
-        behind the gateway's back, and numbering after the vouched record (the break recorded first: ``_cut_back``)
-        does not use the deleted numbers again. A head memo missing or not
+        behind the gateway's back, and numbering after the vouched record leaves that a GAP (PREV_MISMATCH) for
+        ``check`` to report for good, instead of using the deleted numbers again. A head memo missing or not
         the gateway's is passed over (the append must not fail its callers), and the append records the break
         first (``_unvouched``)."""
         # an upgrade's row for a chain pruned to nothing names its newest checkpoint: numbered after (it had been
@@ -385,33 +374,6 @@ class AuditTrail:
         if ahead is not None and (newest is None or ahead[0] >= newest[0]):
             return ahead
         return newest or (0, GENESIS)
-
-    def _cut_back(
-        self,
-        uow: UnitOfWork | AppendWork,
-        newest: tuple[int, bytes] | None,
-        memo: HeadMemo | None,
-        head: tuple[int, bytes],
-    ) -> tuple[int, str, int | None] | None:
-        """(first number, reason, last number) when ``_follow`` chains after an end the store no longer has: records
-        deleted from the end (``TRUNCATED``, the numbers missing) or the end rewritten at its number
-        (``HEAD_MISMATCH``). The append records it first (``AUDIT_BREAK``), right after the end it vouched for, so
-        that ``check`` goes on past it as a recorded break, which ``zzgw audit prune`` goes past too and which ages
-        out with its record. Left a bare ``GAP`` (``PREV_MISMATCH``), it had stopped every prune for good, and with it
-        the removal of consents and access requests past their retention (a reviewer, audittrail R4). None when the
-        end is the store's newest, or is not one the gateway vouched for (an upgrade's row: ``_unvouched``)."""
-        if memo is not None and not memo.memo and newest is None:  # an upgrade's row for a chain pruned to nothing
-            return None
-        if newest is None:
-            start = uow.audit.start_memo()  # pruned to nothing: the chain ends at the start's checkpoint
-            floor = start.seq if start is not None else 0
-        else:
-            floor = newest[0]
-        if head[0] > floor:
-            return floor + 1, "TRUNCATED", head[0]
-        if newest is not None and head[0] == newest[0] and head[1] != newest[1]:
-            return head[0], "HEAD_MISMATCH", None
-        return None
 
     def refuse_use(
         self,
@@ -547,7 +509,7 @@ class AuditTrail:
         would not mend it) and records the break first (``AUDIT_BREAK``), reported until that record is pruned. It had
         been reported only until that append, which then vouched for it: records forged at the end, a chain edited
         and rehashed to its end with the memo deleted, a whole trail deleted (an auditor). None when the end is
-        vouched for, or when ``_follow`` numbers after a cut-back or rewritten end (``_cut_back`` records that)."""
+        vouched for, or when ``_follow`` leaves a cut-back or rewritten end a GAP or PREV_MISMATCH anyway."""
         if memo is None:
             if newest is not None:
                 return newest[0], "HEAD_MEMO_MISSING", None
@@ -651,19 +613,8 @@ class AuditTrail:
             anchor = checkpoints.get(start_seq)
             if anchor is None:  # deleted, not pruned: from the chain's start or the last checkpoint before
                 gone_from = max((seq for seq in checkpoints if seq < first.seq), default=0) + 1
-                # unless an append recorded them cut from the end first (``_cut_back``): the chain then starts
-                # where the cut began, at its start or after the checkpoint it was pruned through
-                start_seq = noted_break(first)[0] - 1 if first.entry.action is AuditAction.AUDIT_BREAK else -1
-                anchor = checkpoints.get(start_seq)
-                if not (
-                    0 <= start_seq < gone_from
-                    and (start_seq == 0 or anchor is not None)
-                    and ChainChecker(start_seq).bridges(first)
-                ):
-                    return broken(0, gone_from, "DELETED_FROM_START", first.seq - 1)
-                start_hash = anchor.hash if anchor is not None else GENESIS
-            else:
-                start_hash = anchor.hash
+                return broken(0, gone_from, "DELETED_FROM_START", first.seq - 1)
+            start_hash = anchor.hash
         if start_seq and (unvouched := self._judge_start(start_seq, start_hash, start_memo)) is not None:
             return broken(0, *unvouched)
         wanted: dict[int, object] = {**checkpoints, **({before.seq: before} if before else {})}
@@ -684,12 +635,10 @@ class AuditTrail:
             return broken(checker.records, *end)
         first_due = (start_seq // self._every + 1) * self._every
         for seq in range(first_due, checker.last_seq + 1, self._every):
-            # deleted with the checkpoint, the chain could be rewritten without the key; a record cut from the end,
-            # recorded so by an append, has taken its own with it
-            if seq not in checkpoints and not checker.in_bridged(seq):
+            if seq not in checkpoints:  # deleted with the checkpoint, the chain could be rewritten without the key
                 return broken(checker.records, seq, "CHECKPOINT_MISSING")
         for seq, checkpoint in sorted(checkpoints.items()):
-            if seq <= start_seq or checker.in_bridged(seq):
+            if seq <= start_seq:
                 continue
             if seq > checker.last_seq or checker.hash_of(seq) != checkpoint.hash:
                 return broken(checker.records, seq, "CHECKPOINT_MISMATCH")

@@ -73,7 +73,6 @@ from gateway.store.repositories import (
     add_receipts,
     audit_blob,
     audit_heads,
-    audit_start_memo,
     audit_witnessed,
     note_audit_witness,
     read_license,
@@ -1946,10 +1945,6 @@ class _AppendAudit:
 
     def witnessed(self, *, consents_here: int = 0, requests_here: int = 0) -> bool:
         return audit_witnessed(self._x, consents_here=consents_here, requests_here=requests_here)
-
-    def start_memo(self) -> HeadMemo | None:
-        """The start memo (``audit_start_memo``): where a chain pruned to nothing ends."""
-        return audit_start_memo(self._x)
 
     def note_witness(self) -> None:
         note_audit_witness(self._x)
