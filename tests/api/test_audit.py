@@ -385,6 +385,8 @@ def test_a_trail_deleted_from_a_store_with_consents_only_is_found_by_the_next_gr
     [
         ("UPDATE access_records SET hash = 'x' WHERE seq = (SELECT max(seq) FROM access_records)", "HASH_MISMATCH"),
         ("UPDATE access_records SET prev_hash = 'x' WHERE seq = 2", "PREV_MISMATCH"),
+        ("UPDATE access_records SET purpose = X'ff' WHERE seq = 2", "HASH_MISMATCH"),  # fixrevaudit R2
+        ("UPDATE access_records SET caller = 5 WHERE seq = 2", "HASH_MISMATCH"),
         ("UPDATE audit_head SET hash = 'x' WHERE id = 1", "HEAD_MEMO_INVALID"),
         ("UPDATE audit_head SET seq = 'x' WHERE id = 1", "HEAD_MEMO_INVALID"),
         (
@@ -393,7 +395,7 @@ def test_a_trail_deleted_from_a_store_with_consents_only_is_found_by_the_next_gr
             "CHECKPOINT_SIGNATURE_INVALID",
         ),
     ],
-    ids=["record hash", "prev hash", "head hash", "head seq", "checkpoint signature"],
+    ids=["record hash", "prev hash", "purpose", "caller", "head hash", "head seq", "checkpoint signature"],
 )
 def test_a_cell_edited_into_another_kind_is_a_broken_record_not_an_internal_error(
     tmp_path: Path,
