@@ -970,14 +970,16 @@ def _remedy(
     told = [c.holder_born for c in consents if c.holder_born is not None and c.holder_code == content.holder.code]
     child = under_consent_age(license, license_type, now, born=max(told, default=None))
     minor = child or is_minor(license, license_type, now)
-    parents = minor and any(
-        _still_guardian(code, license, license_type, now) for code in guardians_of(license, license_type)
-    )
+    named = guardians_of(license, license_type) if minor else ()
+    parents = any(_still_guardian(code, license, license_type, now) for code in named)
     if child and parents:
         return (
             f"{ask}，或请持证人的父亲或母亲（{license_type.name}载明的监护人）代为出具用证码"
             f"（{approval}, or a parent this license names for a consent code, GrantConsent: the holder is under 14）"
         )
+    if child and named:
+        zh, en = _parents_cannot_now(license, now)
+        return f"{ask}；持证人未满14周岁，不能本人授权，{zh}（{approval}: the holder is under 14; {en}）"
     if child:
         return (
             f"{ask}；持证人未满14周岁，不能本人授权，此证照也无父母可代为授权"
@@ -989,6 +991,25 @@ def _remedy(
             f"（{approval}, or the holder or a parent this license names for a consent code, GrantConsent）"
         )
     return f"{ask}，或请持证人出具用证码（{approval}, or the holder for a consent code, GrantConsent）"
+
+
+def _parents_cannot_now(license: License, now: dt.datetime) -> tuple[str, str]:
+    """Why the parents a minor's ``license`` names cannot consent for this read, ``_remedy``'s words for a child
+    under 14: this version is superseded (a guardian's consent reads the version in force only), the license is not
+    in force on the day, or no parent it names is of age. The words had said the license names no parent at all
+    (此证照也无父母可代为授权) for a 出生医学证明 amended since, which names both, and sent the clerk to RequestAccess
+    where the mother's consent code on the version in force would have done (a reviewer, fixrevshare R1)."""
+    if license.status is LicenseStatus.SUPERSEDED or license.superseded_by:
+        return (
+            "此为旧版本，父母可对现行版本代为出具用证码",
+            "this version is superseded: a parent consents for the version in force",
+        )
+    if not guardian_in_force(license, now):
+        return (
+            "此证照现不在有效状态，父母不能代为授权",
+            "this license is not in force: no parent may consent for it now",
+        )
+    return "载明的父母均未满18周岁，不能代为授权", "no parent this license names is of age to consent"
 
 
 def _deny(

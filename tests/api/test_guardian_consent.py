@@ -940,6 +940,51 @@ def test_the_remedy_for_a_minors_license_names_whoever_may_consent(running: Runn
     assert grant(running, teenager, license_ids=(card,), type_codes=()).consent.guardian_code == ""
 
 
+def test_the_remedy_for_a_childs_certificate_no_parent_may_consent_for_now_says_why(running: RunningGateway) -> None:
+    """A reviewer (review fixrevshare, R1): a 10-year-old's 出生医学证明 amended since (更正出生地点), read by the old
+    version's identifier, was refused with 此证照也无父母可代为授权, though it names both parents and the mother's
+    consent reads the version in force; with her code the message said to read the version in force and the remedy
+    that no parent could consent. A suspended newborn's certificate said the same. The remedy now says why: the
+    version is superseded, the license is not in force, or no parent it names is of age."""
+    health = f"向发证部门济南市卫生健康委员会（{HEALTH}）申请审批；持证人未满14周岁，不能本人授权，"
+    approval = f"（ask the issuer {HEALTH} for an approval, RequestAccess: the holder is under 14; "
+    superseded = (
+        f"{health}此为旧版本，父母可对现行版本代为出具用证码{approval}this version is superseded: a parent "
+        "consents for the version in force）"
+    )
+    mother, father = parents()
+    first, _ = certificate(running, mother, father, born=years_before(china_today(), 10))
+    current = amend(running, first, "更正出生地点", birth_place="370103")
+    _, told = denied(lambda: data(running, first, CBDJ, member=MEDICAL))
+    assert told["remedy"] == superseded
+    hers = consent(running, mother, (first,), uses=2)
+    reason, told = denied(lambda: data(running, first, CBDJ, member=MEDICAL, code=hers.code))
+    assert (reason, told["remedy"]) == ("CONSENT_GUARDIAN_ENDED", superseded)
+    assert data(running, current, CBDJ, member=MEDICAL, code=hers.code).consent_uses_left == 1  # as the words say
+    _, told = denied(lambda: data(running, current, CBDJ, member=MEDICAL))
+    assert "代为出具用证码" in told["remedy"] and "旧版本" not in told["remedy"]
+
+    newborn = f"N{uuid.uuid4().hex[:12].upper()}"
+    at_birth, _ = certificate(running, mother, father, child=newborn)
+    status_change(running, at_birth, issuance_pb2.STATUS_ACTION_SUSPEND, "核查出生医学证明信息")
+    _, told = denied(lambda: data(running, at_birth, CBDJ, member=MEDICAL))
+    assert told["remedy"] == (
+        f"{health}此证照现不在有效状态，父母不能代为授权{approval}this license is not in force: no parent may consent "
+        "for it now）"
+    )
+
+    young = years_before(china_today(), 16)
+    girl, boy = (
+        samples.citizen_id(2 * random.randrange(500), young),
+        samples.citizen_id(2 * random.randrange(500) + 1, young),
+    )
+    of_minors, _ = certificate(running, girl, boy)
+    _, told = denied(lambda: data(running, of_minors, CBDJ, member=MEDICAL))
+    assert told["remedy"] == (
+        f"{health}载明的父母均未满18周岁，不能代为授权{approval}no parent this license names is of age to consent）"
+    )
+
+
 def test_a_guardians_consent_refused_is_said_to_be_the_guardians(running: RunningGateway) -> None:
     """A reviewer (review scen1, R2): the mother's one-use consent for her newborn, read twice, was refused as
     持证人授权次数已用完, and the father's, withdrawn, as 持证人已撤回授权: the newborn had used it up or withdrawn it.
