@@ -161,8 +161,7 @@ _DETAILS = {
     ),
     Reason.SECRET: "该信息项不对外提供（this field is never given out）",
     Reason.NEEDS_AUTHORIZATION: (
-        "有条件共享，需发证部门审批或持证人授权"
-        "（conditionally shared: needs the issuer's approval or the holder's consent）"
+        "有条件共享，需发证部门审批或用证授权（conditionally shared: needs the issuer's approval or a consent）"
     ),
     Reason.FIELD_NOT_APPROVED: "审批未包含该信息项（the approval does not include this field）",
     Reason.APPROVAL_WITHDRAWN: "发证部门已撤回审批（the issuer withdrew its approval）",
@@ -172,10 +171,12 @@ _DETAILS = {
     Reason.CONSENT_EXPIRED: "持证人授权已过期（the holder's consent has expired）",
     Reason.CONSENT_GUARDIAN_ENDED: (
         "监护人代为授权已不适用：授权人不是此证照现行版本载明的监护人，或未满18周岁，或现行版本已不在有效状态"
-        "（暂停使用、吊销或撤销、注销），或持证人已成年；请读取现行版本，或请持证人本人或现行有效版本载明的已成年监护人重新授权"
-        "（a guardian's consent no longer applies: whoever granted it is no guardian the version in force names, or is "
-        "under 18, that version is not in force (suspended, revoked, cancelled), or the holder is of age; read the "
-        "version in force, or ask the holder, or a guardian of age a license in force names, to consent again）"
+        "（暂停使用、吊销或撤销、注销），或持证人已成年；请读取现行版本，或请现行有效版本载明的已成年监护人重新授权"
+        "（持证人年满14周岁的，也可本人授权）"
+        "（a guardian's consent no longer applies: whoever granted it is no guardian "
+        "the version in force names, or is under 18, that version is not in force (suspended, revoked, cancelled), or "
+        "the holder is of age; read the version in force, or ask a guardian of age a license in force names to "
+        "consent again, or the holder from 14 on）"
     ),
     Reason.CONSENT_NEEDS_GUARDIAN: (
         "持证人未满14周岁，本人授权不适用：载明父母的出生医学证明等证照由其父亲或母亲代为授权，"

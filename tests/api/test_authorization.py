@@ -1831,7 +1831,7 @@ def test_every_answered_call_leaves_exactly_one_record_and_the_chain_holds(runni
     said = [(r.action_words, r.decision_words, r.matter_name) for r in reversed(records_of(running, holder))]
     reasons = {(r.reason, r.reason_words) for r in records_of(running, holder) if r.decision in ("DENY", "DENIED")}
     assert reasons == {
-        ("NEEDS_AUTHORIZATION", "有条件共享，需发证部门审批或持证人授权"),
+        ("NEEDS_AUTHORIZATION", "有条件共享，需发证部门审批或用证授权"),
         ("CONSENT_WITHDRAWN", "持证人已撤回授权"),
     }
     assert said[:3] == [

@@ -985,6 +985,27 @@ def test_the_remedy_for_a_childs_certificate_no_parent_may_consent_for_now_says_
     )
 
 
+def test_the_refusal_of_a_childs_license_does_not_send_the_clerk_to_the_child(running: RunningGateway) -> None:
+    """A reviewer (review fixrevshare, R2): beside a remedy saying a 10-year-old cannot consent, the message said
+    需发证部门审批或持证人授权, and CONSENT_GUARDIAN_ENDED said to ask 持证人本人. Both are neutral now."""
+
+    def message(call: Any) -> tuple[str, str]:
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        return error_details(caught.value)[0].reason, caught.value.details()
+
+    mother, father = parents()
+    first, _ = certificate(running, mother, father, born=years_before(china_today(), 10))
+    reason, said = message(lambda: data(running, first, CBDJ, member=MEDICAL))
+    assert reason == "NEEDS_AUTHORIZATION" and said.startswith("出生医学证明：有条件共享，需发证部门审批或用证授权（")
+    assert "持证人授权" not in said and "holder's consent" not in said
+    hers = consent(running, mother, (first,))
+    amend(running, first, "更正出生地点", birth_place="370103")
+    reason, said = message(lambda: data(running, first, CBDJ, member=MEDICAL, code=hers.code))
+    assert reason == "CONSENT_GUARDIAN_ENDED" and "请持证人本人" not in said
+    assert "请读取现行版本，或请现行有效版本载明的已成年监护人重新授权（持证人年满14周岁的，也可本人授权）" in said
+
+
 def test_a_guardians_consent_refused_is_said_to_be_the_guardians(running: RunningGateway) -> None:
     """A reviewer (review scen1, R2): the mother's one-use consent for her newborn, read twice, was refused as
     持证人授权次数已用完, and the father's, withdrawn, as 持证人已撤回授权: the newborn had used it up or withdrawn it.

@@ -1238,8 +1238,8 @@ def test_denial_says_how_to_get_authorisation() -> None:
     decision = Case("", TAX, ID_LIC, ID, QYKZ, Refused(R.NEEDS_AUTHORIZATION)).decide()
     assert isinstance(decision, Deny)
     assert decision.detail == (
-        "居民身份证：有条件共享，需发证部门审批或持证人授权"
-        "（conditionally shared: needs the issuer's approval or the holder's consent）"
+        "居民身份证：有条件共享，需发证部门审批或用证授权"
+        "（conditionally shared: needs the issuer's approval or a consent）"
     )
     assert (
         decision.remedy
