@@ -476,6 +476,7 @@ def decide(
     consents: Sequence[Consent] = (),
     now: dt.datetime,
     issuer_name: str = "",
+    holder_named: bool = False,
 ) -> Decision:
     """Decide what ``caller`` may read of ``license`` for ``matter`` (rules in the module docstring). ``issuer_name``
     is the license's issuer's name, for the remedy that tells the clerk whom to ask."""
@@ -493,7 +494,8 @@ def decide(
     if material is None:
         return _deny(Reason.MATTER_NOT_FOR_TYPE, license_type, f"事项 {matter.code} 不需要{license_type.name}")
     grants = _grants(caller, license, license_type, matter, material, approvals, consents, now)
-    remedy = _remedy(license, license_type, issuer_name, now, consents)
+    tells_age = holder_named or _reads_age(license_type, material)
+    remedy = _remedy(license, license_type, issuer_name, now, consents, tells_age=tells_age)
     if not material.fields:
         verdict = _judge(license_type.sharing_class, Sensitivity.NORMAL, None, grants)
         if isinstance(verdict, Reason):
@@ -520,6 +522,7 @@ def access_state(
     consents: Sequence[Consent] = (),
     now: dt.datetime,
     issuer_name: str = "",
+    holder_named: bool = False,
 ) -> Access:
     """The access state of ``license`` for ``matter`` (ListHolderLicenses), derived from ``decide``.
 
@@ -537,6 +540,7 @@ def access_state(
         consents=consents,
         now=now,
         issuer_name=issuer_name,
+        holder_named=holder_named,
     )
     if isinstance(decision, Deny):
         state = AccessState.NEEDS_AUTHORIZATION if decision.reason.authorizable else AccessState.NOT_SHARED
@@ -951,8 +955,25 @@ def rebuilds_holder_code(license_type: LicenseType, field: SharedField) -> bool:
     )
 
 
+def _reads_age(license_type: LicenseType, material: Material) -> bool:
+    """Whether ``material`` lists a field that tells the holder's age: one stating the birth date or the holder's code
+    (``of_holder``), or a 公民身份号码 (``CITIZEN_ID``: the holder's own, a 居民身份证's, carries the birth date)."""
+    specs = (license_type.field_spec(key) for key in material.fields)
+    return any(
+        spec is not None
+        and (spec.of_holder in (OfHolder.BIRTH_DATE, OfHolder.CODE) or spec.value_type is ValueType.CITIZEN_ID)
+        for spec in specs
+    )
+
+
 def _remedy(
-    license: License, license_type: LicenseType, issuer_name: str, now: dt.datetime, consents: Sequence[Consent]
+    license: License,
+    license_type: LicenseType,
+    issuer_name: str,
+    now: dt.datetime,
+    consents: Sequence[Consent],
+    *,
+    tells_age: bool = True,
 ) -> str:
     """Whom to ask: the issuer by name and code (济南市卫生健康委员会（113701009937010623）), by code alone when its
     name is not known; or whoever may consent for this license's holder (``gateway.domain.guardianship``). A holder
@@ -968,6 +989,13 @@ def _remedy(
     issuer = f"{issuer_name}（{content.issuer_code}）" if issuer_name else f" {content.issuer_code} "
     ask = f"向发证部门{issuer}申请审批"
     approval = f"ask the issuer {content.issuer_code} for an approval, RequestAccess"
+    if not tells_age and (carries_birth_date(content.holder.code) or license_type.issued_at_birth):
+        # a matter that reads neither the birth date nor the holder's code, asking by license_id, is not told the
+        # holder's age band by whom the words name: one sentence for every person (a reviewer, fixrevshare R3)
+        return (
+            f"{ask}，或请有权授权的人（持证人本人，或未成年持证人的监护人）出具用证码"
+            f"（{approval}, or whoever may consent for the holder for a consent code, GrantConsent）"
+        )
     told = [c.holder_born for c in consents if c.holder_born is not None and c.holder_code == content.holder.code]
     child = under_consent_age(license, license_type, now, born=max(told, default=None))
     minor = child or is_minor(license, license_type, now)

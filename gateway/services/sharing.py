@@ -520,6 +520,7 @@ class SharingService:
                 consents=consents,
                 now=now,
                 issuer_name=names[license.content.issuer_code],
+                holder_named=True,  # the caller named the holder's code: the remedy may tell the age
             )
             finding = self._check(license)
             if finding.result is not CheckResult.PASSED:  # listed as it is, but not as something to read
@@ -1311,6 +1312,7 @@ class _Filler:
                 consents=consents,
                 now=now,
                 issuer_name=self._issuer_names[license.content.issuer_code],
+                holder_named=True,  # the caller named the holder's code: the remedy may tell the age
             )
             for type_code, license in self._licenses.items()
         }

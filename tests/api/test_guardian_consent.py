@@ -1006,6 +1006,49 @@ def test_the_refusal_of_a_childs_license_does_not_send_the_clerk_to_the_child(ru
     assert "请读取现行版本，或请现行有效版本载明的已成年监护人重新授权（持证人年满14周岁的，也可本人授权）" in said
 
 
+def test_the_remedy_tells_no_age_to_a_matter_that_reads_neither_the_birth_date_nor_the_code(
+    running: RunningGateway,
+) -> None:
+    """A reviewer (review fixrevshare, R3): a 10-year-old's 户口簿, read by license_id under 参保登记, whose material
+    lists neither the birth date nor the holder's code, was refused with 持证人未满14周岁: the caller learnt the
+    holder's age band, and a 16-year-old's gave other words. Both now give one neutral sentence; a listing that
+    names the holder's code still says who may consent."""
+
+    def household_register(code: str) -> str:
+        record = {
+            "request_id": f"hr-{uuid.uuid4().hex}",
+            "type_code": HOUSEHOLD_REGISTER,
+            "license_number": f"{random.randrange(10**8, 10**9)}",
+            "holder": {"name": "张小明", "code_type": "111", "code": code},
+            "issue_date": (china_today() - dt.timedelta(days=3)).isoformat(),
+            "fields": {
+                "household_number": "370102001234",
+                "household_type": "家庭户",
+                "head_name": "张伟",
+                "address": "山东省济南市历下区泉城路1号",
+                "region": "370102",
+                "registration_authority": "济南市公安局历下分局",
+                "household_members": "张伟、李芳、张小明",
+            },
+        }
+        return str(running.issuance(POLICE).IssueLicense(issue_request(record)).license.license_id)
+
+    neutral = (
+        f"向发证部门济南市公安局（{POLICE}）申请审批，或请有权授权的人（持证人本人，或未成年持证人的监护人）出具用证码"
+        f"（ask the issuer {POLICE} for an approval, RequestAccess, or whoever may consent for the holder for a "
+        "consent code, GrantConsent）"
+    )
+    child = _new_child(years_before(china_today(), 10))
+    teenager = _new_child(years_before(china_today(), 16))
+    for code in (child, teenager):
+        _, told = denied(lambda code=code: data(running, household_register(code), CBDJ, member=MEDICAL))
+        assert told["remedy"] == neutral
+    listed = sharing(running, MEDICAL).ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=CBDJ, holder_code_type="111", holder_code=child)
+    )
+    assert [e.remedy for e in listed.licenses if "未满14周岁" in e.remedy]  # the caller named the code
+
+
 def test_a_guardians_consent_refused_is_said_to_be_the_guardians(running: RunningGateway) -> None:
     """A reviewer (review scen1, R2): the mother's one-use consent for her newborn, read twice, was refused as
     持证人授权次数已用完, and the father's, withdrawn, as 持证人已撤回授权: the newborn had used it up or withdrawn it.
