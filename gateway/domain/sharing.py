@@ -1011,8 +1011,8 @@ def _remedy(
         return f"{ask}；持证人未满14周岁，不能本人授权，{zh}（{approval}: the holder is under 14; {en}）"
     if child:
         return (
-            f"{ask}；持证人未满14周岁，不能本人授权，此证照也无父母可代为授权"
-            f"（{approval}: the holder is under 14 and cannot consent, nor can a parent for this license）"
+            f"{ask}；持证人未满14周岁，不能本人授权，此类证照也不能由父母代为授权"
+            f"（{approval}: the holder is under 14 and cannot consent, nor can a parent for this type of license）"
         )
     if parents:
         return (

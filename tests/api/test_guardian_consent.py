@@ -902,8 +902,9 @@ def test_the_remedy_for_a_minors_license_names_whoever_may_consent(running: Runn
         "under 14）"
     )
     no_one = (
-        f"{police}；持证人未满14周岁，不能本人授权，此证照也无父母可代为授权（ask the issuer {POLICE} for an approval, "
-        "RequestAccess: the holder is under 14 and cannot consent, nor can a parent for this license）"
+        f"{police}；持证人未满14周岁，不能本人授权，此类证照也不能由父母代为授权（ask the issuer {POLICE} for an "
+        "approval, RequestAccess: the holder is under 14 and cannot consent, nor can a parent for this type of "
+        "license）"
     )
 
     def remedies(certificate_id: str, card_id: str) -> tuple[str, str]:
