@@ -1000,11 +1000,13 @@ def _remedy(
     child = under_consent_age(license, license_type, now, born=max(told, default=None))
     minor = child or is_minor(license, license_type, now)
     named = guardians_of(license, license_type) if minor else ()
-    parents = any(_still_guardian(code, license, license_type, now) for code in named)
+    standing = [code for code in named if _still_guardian(code, license, license_type, now)]
+    parents = bool(standing)
+    zh_who, en_who = _which_parents(license, license_type, standing, "或")
     if child and parents:
         return (
-            f"{ask}，或请持证人的父亲或母亲（{license_type.name}载明的监护人）代为出具用证码"
-            f"（{approval}, or a parent this license names for a consent code, GrantConsent: the holder is under 14）"
+            f"{ask}，或请持证人的{zh_who}（{license_type.name}载明的监护人）代为出具用证码"
+            f"（{approval}, or {en_who} this license names for a consent code, GrantConsent: the holder is under 14）"
         )
     if child and named:
         zh, en = _parents_cannot_now(license, now)
@@ -1016,10 +1018,30 @@ def _remedy(
         )
     if parents:
         return (
-            f"{ask}，或请持证人本人或其父亲、母亲（{license_type.name}载明的监护人）出具用证码"
-            f"（{approval}, or the holder or a parent this license names for a consent code, GrantConsent）"
+            f"{ask}，或请持证人本人或其{_which_parents(license, license_type, standing, '、')[0]}"
+            f"（{license_type.name}载明的监护人）出具用证码"
+            f"（{approval}, or the holder or {en_who} this license names for a consent code, GrantConsent）"
         )
     return f"{ask}，或请持证人出具用证码（{approval}, or the holder for a consent code, GrantConsent）"
+
+
+def _which_parents(
+    license: License, license_type: LicenseType, standing: Sequence[str], joined: str
+) -> tuple[str, str]:
+    """The parents of ``standing`` (the guardians who may consent for this read) by the field that names them, in
+    Chinese (父亲, 母亲, both joined by ``joined``) and English (the father, the mother, a parent), never by their
+    code. The words had named both parents when only one was of age: the 16-year-old mother a newborn's certificate
+    names is refused GUARDIAN_NOT_OF_AGE (a reviewer, fixrevshare R5)."""
+    sexes = {
+        spec.person_sex
+        for spec in license_type.fields
+        if spec.guardian_of_holder and license.content.fields.get(spec.key, "").strip().upper() in standing
+    }
+    if sexes == {"女"}:
+        return "母亲", "the mother"
+    if sexes == {"男"}:
+        return "父亲", "the father"
+    return f"父亲{joined}母亲", "a parent"
 
 
 def _parents_cannot_now(license: License, now: dt.datetime) -> tuple[str, str]:

@@ -1050,6 +1050,24 @@ def test_the_remedy_tells_no_age_to_a_matter_that_reads_neither_the_birth_date_n
     assert [e.remedy for e in listed.licenses if "未满14周岁" in e.remedy]  # the caller named the code
 
 
+def test_the_remedy_names_only_the_parent_who_may_consent(running: RunningGateway) -> None:
+    """A reviewer (review fixrevshare, R5): a newborn's certificate naming a 16-year-old mother and an adult father
+    gave 请持证人的父亲或母亲…代为出具用证码, though the mother's grant is refused GUARDIAN_NOT_OF_AGE. The remedy names
+    the parent who may consent, by the field, never by the code."""
+    health = f"向发证部门济南市卫生健康委员会（{HEALTH}）申请审批"
+    young_mother = samples.citizen_id(2 * random.randrange(500), years_before(china_today(), 16))
+    father, _ = person("男")
+    license_id, _ = certificate(running, young_mother, father)
+    _, told = denied(lambda: data(running, license_id, CBDJ, member=MEDICAL))
+    assert told["remedy"] == (
+        f"{health}，或请持证人的父亲（出生医学证明载明的监护人）代为出具用证码（ask the issuer {HEALTH} for an "
+        "approval, RequestAccess, or the father this license names for a consent code, GrantConsent: the holder is "
+        "under 14）"
+    )
+    assert father not in told["remedy"] and young_mother not in told["remedy"]
+    assert consent(running, father, (license_id,)).consent.guardian_code == father  # as the words say
+
+
 def test_a_guardians_consent_refused_is_said_to_be_the_guardians(running: RunningGateway) -> None:
     """A reviewer (review scen1, R2): the mother's one-use consent for her newborn, read twice, was refused as
     持证人授权次数已用完, and the father's, withdrawn, as 持证人已撤回授权: the newborn had used it up or withdrawn it.
