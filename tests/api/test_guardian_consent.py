@@ -131,6 +131,26 @@ def parents() -> tuple[str, str]:
     return mother, father
 
 
+def household_register(code: str, *, code_type: str = "111") -> dict[str, Any]:
+    """A 户口簿 of 张小明 (holder ``code``) issued three days ago, the household's three members named."""
+    return {
+        "request_id": f"hr-{uuid.uuid4().hex}",
+        "type_code": HOUSEHOLD_REGISTER,
+        "license_number": f"{random.randrange(10**8, 10**9)}",
+        "holder": {"name": "张小明", "code_type": code_type, "code": code},
+        "issue_date": (china_today() - dt.timedelta(days=3)).isoformat(),
+        "fields": {
+            "household_number": "370102001234",
+            "household_type": "家庭户",
+            "head_name": "张伟",
+            "address": "山东省济南市历下区泉城路1号",
+            "region": "370102",
+            "registration_authority": "济南市公安局历下分局",
+            "household_members": "张伟、李芳、张小明",
+        },
+    }
+
+
 def consent(running: RunningGateway, holder_code: str, license_ids: tuple[str, ...], **changes: Any) -> Any:
     values: dict[str, Any] = {
         "grantee": MEDICAL,
@@ -681,22 +701,7 @@ def test_a_childs_own_consent_listed_as_needing_a_guardian_is_refused_at_use_of_
         running = on.running
         mother, father = parents()
         code = "Q" + str(random.randrange(10**9, 10**10))
-        record = {
-            "request_id": f"hr-{uuid.uuid4().hex}",
-            "type_code": HOUSEHOLD_REGISTER,
-            "license_number": f"{random.randrange(10**8, 10**9)}",
-            "holder": {"name": "张小明", "code_type": "099", "code": code},
-            "issue_date": (china_today() - dt.timedelta(days=3)).isoformat(),
-            "fields": {
-                "household_number": "370102001234",
-                "household_type": "家庭户",
-                "head_name": "张伟",
-                "address": "山东省济南市历下区泉城路1号",
-                "region": "370102",
-                "registration_authority": "济南市公安局历下分局",
-                "household_members": "张伟、李芳、张小明",
-            },
-        }
+        record = household_register(code, code_type="099")
         register_id = running.issuance(POLICE).IssueLicense(issue_request(record)).license.license_id
         granted = consent(running, code, (), type_codes=(HOUSEHOLD_REGISTER,))  # nothing tells its age yet
         assert granted.consent.guardian_code == ""
@@ -1015,24 +1020,8 @@ def test_the_remedy_tells_no_age_to_a_matter_that_reads_neither_the_birth_date_n
     holder's age band, and a 16-year-old's gave other words. Both now give one neutral sentence; a listing that
     names the holder's code still says who may consent."""
 
-    def household_register(code: str) -> str:
-        record = {
-            "request_id": f"hr-{uuid.uuid4().hex}",
-            "type_code": HOUSEHOLD_REGISTER,
-            "license_number": f"{random.randrange(10**8, 10**9)}",
-            "holder": {"name": "张小明", "code_type": "111", "code": code},
-            "issue_date": (china_today() - dt.timedelta(days=3)).isoformat(),
-            "fields": {
-                "household_number": "370102001234",
-                "household_type": "家庭户",
-                "head_name": "张伟",
-                "address": "山东省济南市历下区泉城路1号",
-                "region": "370102",
-                "registration_authority": "济南市公安局历下分局",
-                "household_members": "张伟、李芳、张小明",
-            },
-        }
-        return str(running.issuance(POLICE).IssueLicense(issue_request(record)).license.license_id)
+    def issued_register(code: str) -> str:
+        return str(running.issuance(POLICE).IssueLicense(issue_request(household_register(code))).license.license_id)
 
     neutral = (
         f"向发证部门济南市公安局（{POLICE}）申请审批，或请有权授权的人（持证人本人，或未成年持证人的监护人）出具用证码"
@@ -1042,7 +1031,7 @@ def test_the_remedy_tells_no_age_to_a_matter_that_reads_neither_the_birth_date_n
     child = _new_child(years_before(china_today(), 10))
     teenager = _new_child(years_before(china_today(), 16))
     for code in (child, teenager):
-        _, told = denied(lambda code=code: data(running, household_register(code), CBDJ, member=MEDICAL))
+        _, told = denied(lambda code=code: data(running, issued_register(code), CBDJ, member=MEDICAL))
         assert told["remedy"] == neutral
     listed = sharing(running, MEDICAL).ListHolderLicenses(
         sharing_pb2.ListHolderLicensesRequest(use=CBDJ, holder_code_type="111", holder_code=child)
