@@ -1211,15 +1211,22 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
 
 def _prune(gateway: Gateway, days: int) -> int:
     """`zzgw audit prune`: the access records older than the retention, then the consents and access requests that
-    ended longer ago than it (``AuthorizationService.prune``), each count said; nothing when the chain does not
-    check (exit 1, or 3 when only its end is not yet vouched for, as ``chain_verdict`` says), nor with a retention
-    of 0 (keep for ever).
+    ended longer ago than it (``AuthorizationService.prune``), each count said; nothing with a retention of 0 (keep
+    for ever).
+
+    A chain that does not check keeps its access records (pruning would vouch for what an edit left), and the prune
+    says so on standard error with the chain's words and ends with its status (1, or 3 when only its end is not yet
+    vouched for, as ``chain_verdict`` says); it still removes the consents and access requests that ended past the
+    retention and says how many. They do not vouch for the chain, and they had been kept for ever by a break that
+    stays, a cut-back end's ``GAP`` (a review, audittrail R4): ADR 0010, addendum "a broken chain keeps its records,
+    not the consents".
 
     Stopped midway (Ctrl-C, the store failing) once steps of the removal were committed, it says why, as before and
     with the same status (130, 75 …), then how many records those steps removed, and that the consents and access
     requests were not pruned. It had said only "interrupted" or "cannot use …", which before the steps meant nothing
     was removed, thousands of records gone for good (a reviewer, R1). Stopped as it removes the consents and access
-    requests, the records' line printed, it says how many of them it removed so far (``_stopped_ending``)."""
+    requests, the records' line printed (or, the chain not checking, the line saying they were kept), it says how
+    many of them it removed so far (``_stopped_ending``)."""
     if not days:
         _out("zzgw audit prune: audit_retention_days is 0 (keep for ever): nothing to do")
         return 0
@@ -1229,6 +1236,7 @@ def _prune(gateway: Gateway, days: int) -> int:
 
     assert gateway.audit is not None and gateway.authorization is not None  # made together (``Gateway.open``)
     bars = _PruneBars(gateway)
+    status = 0
     try:
         with bars:
             removed = gateway.audit.prune(dt.timedelta(days=days), progress=bars.progress)
@@ -1237,16 +1245,21 @@ def _prune(gateway: Gateway, days: int) -> int:
         # in verify's words and with its status: an end not yet vouched for is undecided (3), not BROKEN (1), which
         # it had been said to be, with tampering's status, of the row an upgrade leaves (a reviewer, R2)
         status, said = chain_verdict(exc.check)
-        print(f"zzgw audit prune: nothing pruned: {said}", file=sys.stderr)
-        return status
+        print(
+            f"zzgw audit prune: access records not pruned, as the audit chain does not check: {said}", file=sys.stderr
+        )
     except (KeyboardInterrupt, Exception) as exc:
         if not bars.removed:  # nothing removed: said as before, by ``main`` or ``_run``
             raise
         return _prune_stopped(exc, gateway, _stopped_after(bars.removed, days))
-    _out(
-        f"已删除超过 {days} 天的用证记录 {removed} 条（removed {counted(removed, 'access record')} older than "
-        f"{counted(days, 'day')}）"
-    )
+    else:
+        _out(
+            f"已删除超过 {days} 天的用证记录 {removed} 条（removed {counted(removed, 'access record')} older than "
+            f"{counted(days, 'day')}）"
+        )
+    # on a chain that does not check too: they vouch for nothing of it, and a cut-back end's GAP, reported for good,
+    # had kept them for ever past the retention (a review, audittrail R4; ADR 0010). The store fact that stands for
+    # them as the trail's witness is written with the first of them removed (``delete_ended``).
     so_far = [Pruned(consents=0, access_requests=0)]
     try:
         ended = gateway.authorization.prune(dt.timedelta(days=days), progress=lambda now: so_far.__setitem__(0, now))
@@ -1262,7 +1275,7 @@ def _prune(gateway: Gateway, days: int) -> int:
         f"已删除结束已超过 {days} 天的共享申请 {ended.access_requests} 项（removed "
         f"{counted(ended.access_requests, 'access request')} that ended more than {counted(days, 'day')} ago）"
     )
-    return 0
+    return status
 
 
 def _prune_stopped(exc: BaseException, gateway: Gateway, after: str) -> int:
@@ -1285,7 +1298,7 @@ def _stopped_ending(so_far: Pruned, days: int) -> str:
     """What `zzgw audit prune` stopped while it removed the consents and access requests says of those it had
     removed (each batch is committed: gone for good). It had said only "interrupted" or "cannot use …", which the
     docs read as nothing removed, of 5,000 consents gone (a reviewer, R2). The records' line is on standard output
-    already."""
+    already, or, the chain not checking, the line saying the records were not pruned on standard error."""
     consents, requests = so_far.consents, so_far.access_requests
     return (
         f"zzgw audit prune: 停止前已删除结束已超过 {days} 天的持证人授权 {consents} 项、共享申请 {requests} 项，"

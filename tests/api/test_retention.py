@@ -250,10 +250,11 @@ def test_a_trail_deleted_after_its_only_witnesses_were_pruned_is_still_found(kin
             assert still.returncode == 1 and "(TRAIL_DELETED)" in still.stderr
 
 
-def test_a_chain_whose_end_is_not_yet_vouched_for_is_not_pruned_and_said_undecided(clocked: Clocked) -> None:
+def test_a_chain_whose_end_is_not_yet_vouched_for_keeps_its_records_and_is_said_undecided(clocked: Clocked) -> None:
     """A chain whose end is the row an upgrade across schema 0022 leaves, not yet vouched for: `zzgw audit verify`
     says it is undecided (exit 3), normal right after an upgrade, and `zzgw audit prune` had said "audit trail BROKEN"
-    with exit 1, the status of tampering (a reviewer, R2). It prunes nothing, and says so in verify's words, exit 3."""
+    with exit 1, the status of tampering (a reviewer, R2). It prunes no access record, and says so in verify's words,
+    exit 3; the consent that ended long ago goes all the same (a review, audittrail R4)."""
     running = clocked.running
     holder = id_card(running).license.holder.code
     clocked.clock.advance(dt.timedelta(days=-100))
@@ -264,14 +265,129 @@ def test_a_chain_whose_end_is_not_yet_vouched_for_is_not_pruned_and_said_undecid
         records = connection.execute(text("SELECT count(*) FROM access_records")).scalar()
     verified = zzgw(clocked, "audit", "verify")
     assert verified.returncode == 3 and "(HEAD_NOT_YET_VOUCHED)" in verified.stdout, verified.stderr
-    before = stored(clocked)
+    assert stored(clocked)[0]
     pruned = zzgw(clocked, "audit", "prune")
-    assert (pruned.returncode, pruned.stdout) == (3, "")
-    assert pruned.stderr == f"zzgw audit prune: nothing pruned: {verified.stdout}"
+    assert (pruned.returncode, pruned.stdout) == (3, ended_lines(1, 0))
+    assert pruned.stderr == not_pruned(verified.stdout)
     assert "BROKEN" not in pruned.stderr
-    assert stored(clocked) == before and before[0]
+    assert stored(clocked) == (set(), set())
     with running.gateway.db.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM access_records")).scalar() == records
+    again = zzgw(clocked, "audit", "verify")
+    assert (again.returncode, again.stdout, again.stderr) == (verified.returncode, verified.stdout, verified.stderr)
+
+
+def not_pruned(verdict: str) -> str:
+    """What `zzgw audit prune` says on standard error of a chain that does not check, ``verdict`` verify's words."""
+    return f"zzgw audit prune: access records not pruned, as the audit chain does not check: {verdict}"
+
+
+def ended_lines(consents: int, requests: int) -> str:
+    """The two lines `zzgw audit prune` prints of the consents and access requests it removed (``said`` without the
+    access records' line)."""
+    return said(0, consents, requests).split("\n", 1)[1]
+
+
+BREAKS = {
+    # the sharing tester's deletion of the newest three (ADR 0010), then a call: a GAP, reported for good
+    "GAP": "DELETE FROM access_records WHERE seq > (SELECT max(seq) - 3 FROM access_records)",
+    "PREV_MISMATCH": "UPDATE access_records SET prev_hash = :x WHERE seq = (SELECT min(seq) + 1 FROM access_records)",
+}
+"""Breaks made by SQL that no append records (no ``AUDIT_BREAK``): each stops the access records' prune for good."""
+
+
+def broken(clocked: Clocked, reason: str, holder: str) -> subprocess.CompletedProcess[str]:
+    """The chain broken by ``BREAKS[reason]``, then a call appended (the holder's log listed: no consent, request or
+    receipt written); `zzgw audit verify`'s answer, which says ``reason``."""
+    running = clocked.running
+    with running.gateway.db.engine.begin() as connection:
+        connection.execute(text(BREAKS[reason]), {"x": b"x"})
+    records_of(running, holder)
+    verified = zzgw(clocked, "audit", "verify")
+    assert (verified.returncode, verified.stdout) == (1, ""), verified.stdout
+    assert f"({reason})" in verified.stderr, verified.stderr
+    return verified
+
+
+def seqs(clocked: Clocked) -> list[int]:
+    """The numbers of the access records in the store, in order."""
+    with clocked.running.gateway.db.engine.connect() as connection:
+        return list(connection.execute(text("SELECT seq FROM access_records ORDER BY seq")).scalars())
+
+
+@pytest.mark.parametrize("reason", list(BREAKS))
+def test_a_broken_chain_keeps_its_records_but_not_the_consents_and_requests_that_ended_long_ago(
+    clocked: Clocked, reason: str
+) -> None:
+    """Records deleted from the chain's end leave a GAP that stays (ADR 0010), and an edit in the middle a
+    PREV_MISMATCH: `zzgw audit prune` refused such a chain and then removed nothing at all, so one tampering kept
+    every consent and access request, 公民身份号码 and all, for ever past the retention (a review, audittrail R4). It
+    still prunes no access record, and says why on standard error in verify's words, exit 1; the consent and the
+    request that ended 93 and 86 days ago go, as on a chain that checks, and nothing in force or pending. The chain is
+    reported as before, and the next prune removes nothing more."""
+    running, clock = clocked.running, clocked.clock
+    holder = id_card(running).license.holder.code
+    clock.advance(dt.timedelta(days=-100))
+    grant(running, holder, days=7)  # ended 93 days ago
+    rejected = request_access(running)  # its deadline 86 days ago, rejected 100 days ago
+    decide_request(running, rejected.request_id, REJECT, reason="不符合共享条件")
+    clock.advance(dt.timedelta(days=100))
+    in_force = grant(running, holder, days=30)
+    pending = request_access(running)
+    verified = broken(clocked, reason, holder)
+    records = seqs(clocked)
+    assert records and records[0] == 1  # the old grant's and request's records among them, older than the retention
+
+    pruned = zzgw(clocked, "audit", "prune")
+    assert (pruned.returncode, pruned.stdout) == (1, ended_lines(1, 1)), pruned.stderr
+    assert pruned.stderr == not_pruned(verified.stderr)
+    assert stored(clocked) == ({in_force.consent.consent_id}, {pending.request_id})
+    assert seqs(clocked) == records
+    again = zzgw(clocked, "audit", "verify")
+    assert (again.returncode, again.stdout, again.stderr) == (1, "", verified.stderr)
+    more = zzgw(clocked, "audit", "prune")
+    assert (more.returncode, more.stdout, more.stderr) == (1, ended_lines(0, 0), not_pruned(verified.stderr))
+    assert seqs(clocked) == records
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_trail_deleted_after_its_witnesses_were_pruned_from_a_broken_chain_is_still_found(
+    kind: str, tmp_path: Path
+) -> None:
+    """The consent, the store's only witness of its trail but the store fact, pruned from a chain that does not check
+    (a GAP): the prune writes the fact in its place (deleted here beforehand, so that only the prune's can stand), and
+    the trail deleted whole afterwards is TRAIL_DELETED, not a new store's, before and after the next call."""
+    with fresh_database(kind, tmp_path) as url:
+        with clocked_gateway(tmp_path / "var", url) as clocked:
+            running = clocked.running
+            holder = id_card(running).license.holder.code
+            clocked.clock.advance(dt.timedelta(days=-100))
+            grant(running, holder, days=7)
+            clocked.clock.advance(dt.timedelta(days=100))
+            for _ in range(3):  # records after the grant's, for the deletion to take from the end
+                records_of(running, holder)
+            verified = broken(clocked, "GAP", holder)
+            with running.gateway.db.engine.begin() as connection:
+                connection.execute(text("DELETE FROM gateway_facts WHERE name = :name"), {"name": PRUNED_WITNESS})
+            pruned = zzgw(clocked, "audit", "prune")
+            assert (pruned.returncode, pruned.stdout) == (1, ended_lines(1, 0)), pruned.stderr
+            assert pruned.stderr == not_pruned(verified.stderr)
+            with running.gateway.db.engine.begin() as connection:
+                assert connection.execute(text("SELECT count(*) FROM receipts")).scalar() == 0
+                assert connection.execute(text("SELECT count(*) FROM consents")).scalar() == 0
+                assert connection.execute(text("SELECT count(*) FROM access_requests")).scalar() == 0
+                fact = text("SELECT value FROM gateway_facts WHERE name = :name")
+                assert connection.execute(fact, {"name": PRUNED_WITNESS}).scalar() == (
+                    "consents or access requests removed past their retention"
+                )
+                for table in ("access_record_subjects", "access_records", "audit_checkpoints", "audit_head"):
+                    connection.execute(text(f"DELETE FROM {table}"))
+        with clocked_gateway(tmp_path / "var", url) as clocked:  # a restart: nothing remembered of the chain
+            deleted = zzgw(clocked, "audit", "verify")
+            assert deleted.returncode == 1 and "(TRAIL_DELETED)" in deleted.stderr, deleted.stderr
+            grant(clocked.running, holder)
+            still = zzgw(clocked, "audit", "verify")
+            assert still.returncode == 1 and "(TRAIL_DELETED)" in still.stderr, still.stderr
 
 
 def test_records_older_than_the_retention_go_though_no_checkpoint_is_older(clocked: Clocked) -> None:
@@ -559,11 +675,7 @@ def test_a_prune_stopped_while_it_removes_consents_says_how_many_it_removed(cloc
         timeout=120,
     )
     assert done.stdout == said(0, 0, 0).splitlines(keepends=True)[0], done.stderr
-    removed = (
-        f"zzgw audit prune: 停止前已删除结束已超过 {DAYS} 天的持证人授权 5000 项、共享申请 0 项，下次清理从此处继续"
-        f"（removed 5,000 consents and 0 access requests that ended more than {DAYS} days ago before it stopped: the "
-        "next prune goes on from there）\n"
-    )
+    removed = stopped_in_consents(5_000)
     if stopped == "interrupted":
         assert (done.returncode, done.stderr) == (130, "\nzzgw audit: interrupted\n" + removed)
     else:
@@ -572,6 +684,60 @@ def test_a_prune_stopped_while_it_removes_consents_says_how_many_it_removed(cloc
     assert len(stored(clocked)[0]) == 1_000
     pruned = zzgw(clocked, "audit", "prune")
     assert (pruned.returncode, pruned.stdout, pruned.stderr) == (0, said(0, 1_000, 0), "")
+
+
+def stopped_in_consents(consents: int) -> str:
+    """What `zzgw audit prune` stopped as it removes the consents says after why it stopped, ``consents`` removed."""
+    return (
+        f"zzgw audit prune: 停止前已删除结束已超过 {DAYS} 天的持证人授权 {consents} 项、共享申请 0 项，下次清理从此处"
+        f"继续（removed {counted(consents, 'consent')} and 0 access requests that ended more than {DAYS} days ago "
+        "before it stopped: the next prune goes on from there）\n"
+    )
+
+
+@pytest.mark.parametrize("stopped", ["interrupted", "the store failing"])
+def test_a_prune_of_a_broken_chain_stopped_while_it_removes_consents_says_how_many_it_removed(
+    clocked: Clocked, stopped: str
+) -> None:
+    """On a chain that does not check (a PREV_MISMATCH), the prune keeps the access records, says so, and removes the
+    consents that ended long ago (a review, audittrail R4); stopped after its first batch of 5,000, it says after
+    that line why it stopped and how many it removed, with the status of the stop (130, 75), as on a chain that
+    checks. The store fact that witnesses the trail (deleted here beforehand) came with the first batch, in its
+    transaction; the next prune removes the rest, the records still kept."""
+    old_records(clocked, 3, days=0)
+    ended = dt.datetime.now(dt.UTC) - dt.timedelta(days=100)
+    with clocked.running.gateway.db.unit_of_work(write=True) as uow:
+        added_together(uow.session, [consent(n, ended, 1, None) for n in range(6_000)])
+        uow.commit()
+    with clocked.running.gateway.db.engine.begin() as connection:
+        connection.execute(text(BREAKS["PREV_MISMATCH"]), {"x": b"x"})
+        connection.execute(text("DELETE FROM gateway_facts WHERE name = :name"), {"name": PRUNED_WITNESS})
+    verified = zzgw(clocked, "audit", "verify")
+    assert verified.returncode == 1 and "(PREV_MISMATCH)" in verified.stderr, verified.stderr
+    done = subprocess.run(
+        [sys.executable, "-c", STOPPED_IN_CONSENTS, stopped],
+        env=operator_env(clocked),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout == "", done.stderr
+    kept, after = done.stderr[: len(not_pruned(verified.stderr))], done.stderr[len(not_pruned(verified.stderr)) :]
+    assert kept == not_pruned(verified.stderr), done.stderr
+    if stopped == "interrupted":
+        assert (done.returncode, after) == (130, "\nzzgw audit: interrupted\n" + stopped_in_consents(5_000))
+    else:
+        why, said_after = after.split("\n", 1)
+        assert done.returncode == 75 and why.startswith("zzgw audit: cannot use "), done.stderr
+        assert said_after == stopped_in_consents(5_000)
+    assert len(stored(clocked)[0]) == 1_000
+    with clocked.running.gateway.db.engine.connect() as connection:
+        fact = text("SELECT count(*) FROM gateway_facts WHERE name = :name")
+        assert connection.execute(fact, {"name": PRUNED_WITNESS}).scalar() == 1
+    pruned = zzgw(clocked, "audit", "prune")
+    assert (pruned.returncode, pruned.stdout, pruned.stderr) == (1, ended_lines(1_000, 0), not_pruned(verified.stderr))
+    assert seqs(clocked) == [1, 2, 3]
 
 
 NOW = dt.datetime(2027, 3, 1, 8, 0, tzinfo=dt.UTC)
