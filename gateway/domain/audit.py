@@ -118,6 +118,10 @@ GUARDIANS_CALLS = frozenset(
 of a child's licenses names the parent who granted it (its grant, and its withdrawal, by that parent or by the
 holder), and a listing of a child's licenses (``child_code``) the parent it was made for, when a license of the child
 names them as the guardian of a minor (``AuthorizationService.consentable_licenses``)."""
+PARENTS_REFUSED_GRANTS = frozenset({"GUARDIAN_NOT_OF_AGE", "LICENSE_NAMES_NO_PARENT"})
+"""The refusals of a grant that only a parent a current license of the child names is told (a parent under 18; a
+parent naming a license of the child that names no parent): the answer tells that the code is such a parent's, so
+the refusal's record is on the trying parent's log too, as their own try (``AuthorizationService._refused_grant``)."""
 CONSENT_CALLS = frozenset({AuditAction.GRANT_CONSENT, AuditAction.WITHDRAW_CONSENT})
 """The records of a consent (``reason`` ``consent=ID``), whose granter a listing tells (``granted_by``)."""
 SEAL_CALLS = frozenset(
@@ -285,6 +289,7 @@ REASON_WORDS: dict[str, str] = {
     "DOCUMENT_EXCEEDS_PERMIT": "证照文件载有该事项无权查看的信息",
     "CALLER_DEADLINE_PASSED": "调用方已停止等待，未完成",
     "NOT_THE_HOLDERS_LICENSE": "授权所指的证照不属于授权人",
+    "GUARDIAN_NOT_OF_AGE": "父亲或母亲未满18周岁，不能代为授权",
     "NOT_A_GUARDIAN": "持证人已成年，须本人授权",
     "LICENSE_NAMES_NO_PARENT": "父母代为授权所指的证照未载明父母",
 }

@@ -61,7 +61,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain.audit import AuditAction, AuditEntry, vouched_subjects
+from gateway.domain.audit import PARENTS_REFUSED_GRANTS, AuditAction, AuditEntry, vouched_subjects
 from gateway.domain.catalog import (
     HOLDER_CODE_TYPES,
     Catalog,
@@ -144,7 +144,7 @@ MAX_DURATION_DAYS = 1095
 """The longest approval (three years)."""
 MAX_CONSENT_DAYS = 366
 MAX_CONSENT_USES = 100
-REFUSED_GRANTS_RECORDED = ("NOT_THE_HOLDERS_LICENSE", "NOT_A_GUARDIAN", "LICENSE_NAMES_NO_PARENT")
+REFUSED_GRANTS_RECORDED = ("NOT_THE_HOLDERS_LICENSE", "NOT_A_GUARDIAN", *sorted(PARENTS_REFUSED_GRANTS))
 """The refusals of a grant naming a license that are put on the audit trail (``_refused_grant``)."""
 MAX_CONSENTABLE = 200
 """The licenses a page of ``consentable_licenses`` lists when its ``limit`` is 0 (the most it had listed at all)."""
@@ -1024,14 +1024,16 @@ class AuthorizationService:
         person: str,
     ) -> None:
         """A grant refused because it named another person's license (NOT_THE_HOLDERS_LICENSE, NOT_A_GUARDIAN), or a
-        parent's naming their minor child's license that names no parent (LICENSE_NAMES_NO_PARENT, on ``person``'s,
-        the parent's, log as well: the answer tells whom the child's licenses name as parent, and a misused portal
-        credential asking it of any code had left no trace; review consentfix, R2): on
-        the logs of that license's holder, co-subjects and issuer, DENIED, naming the portal, as a refusal of a
-        department's call about a license is. A leaked or misused portal credential tries exactly this; it had left
-        no trace (found by a privacy tester). An identifier no license has is recorded alike, on no one's log but the
-        trail's: a write either way (one only for a license that exists had answered ~1 ms later on SQLite; review).
-        The record of a license that exists has its co-subjects' rows too, a few tenths of a millisecond more."""
+        parent's naming their minor child's license that names no parent (LICENSE_NAMES_NO_PARENT), or a parent's
+        under 18 naming the child's license that names them (GUARDIAN_NOT_OF_AGE, which had been on no log; review
+        holder, R1): these two (``PARENTS_REFUSED_GRANTS``) on ``person``'s, the parent's, log as well: the answer
+        tells whom the child's licenses name as parent, and a misused portal credential asking it of any code had
+        left no trace (review consentfix, R2). On the logs of that license's holder, co-subjects and issuer, DENIED,
+        naming the portal, as a refusal of a department's call about a license is. A leaked or misused portal
+        credential tries exactly this; it had left no trace (found by a privacy tester). An identifier no license has
+        is recorded alike, on no one's log but the trail's: a write either way (one only for a license that exists
+        had answered ~1 ms later on SQLite; review). The record of a license that exists has its co-subjects' rows
+        too, a few tenths of a millisecond more."""
         for violation in refused.violations:
             index = violation.field.removeprefix("license_ids[").removesuffix("]")
             if violation.reason not in REFUSED_GRANTS_RECORDED or not index.isdigit():
@@ -1040,7 +1042,7 @@ class AuthorizationService:
             use = UseContext(matter_code=matter.code, purpose="", operator=operator)
             target = UseTarget(license_id=current.license_id if current else license_ids[int(index)])
             subjects = self._subjects
-            if violation.reason == "LICENSE_NAMES_NO_PARENT":  # on the naming parent's log too: their own try
+            if violation.reason in PARENTS_REFUSED_GRANTS:  # on the naming parent's log too: their own try
                 subjects = lambda license: (*self._subjects(license), person)  # noqa: E731
             self._audit.refuse(caller, use, violation.reason, AuditAction.GRANT_CONSENT, target, subjects=subjects)
 
@@ -1112,8 +1114,9 @@ class AuthorizationService:
                     where, "NOT_A_GUARDIAN", "持证人已成年，须本人授权（the holder is of age and consents in person）"
                 )
             if not guardian_of_age(person, now):
-                # a parent the license names, told so as NOT_A_GUARDIAN is: a guardian has full civil capacity, and
-                # a parent under 18 had consented for the child though refused their own consent (a reviewer, R3)
+                # a parent the license names, told so and recorded as NOT_A_GUARDIAN is (_refused_grant; it had been
+                # on no log: review holder, R1): a guardian has full civil capacity, and a parent under 18 had
+                # consented for the child though refused their own consent (a reviewer, R3)
                 raise invalid(
                     where,
                     "GUARDIAN_NOT_OF_AGE",

@@ -835,6 +835,37 @@ def test_a_parent_under_18_is_no_guardian_who_consents(running: RunningGateway) 
         assert fields_of(data(running, license_id, CBDJ, member=MEDICAL, code=his.code))["child_name"] == "张小明"
 
 
+def test_a_parent_under_18_refused_is_on_the_logs_as_a_strangers_try_is(running: RunningGateway) -> None:
+    """A reviewer (review holder, R1): GUARDIAN_NOT_OF_AGE tells a portal that the code it sent is of a parent under 18
+    whom the child's certificate names, which a stranger's code (NOT_THE_HOLDERS_LICENSE) is not told, and the refusal
+    was on no one's log: a misused portal credential could probe codes against a certificate and learn that a minor is
+    a named mother, unseen. It is recorded as LICENSE_NAMES_NO_PARENT is: DENIED, naming the portal, on the logs of
+    the child, the certificate's co-subjects (the other parent), its issuer and the trying parent, in Chinese too."""
+    born = years_before(china_today(), 17) + dt.timedelta(days=30)  # not yet 17
+    mother = samples.citizen_id(2 * random.randrange(500), born)  # even sequence: a woman
+    father, _ = person("男")
+    license_id, child = certificate(running, mother, father)
+    _, violations = refusal(lambda: consent(running, mother, (license_id,)))
+    assert [(f, r) for f, r, _ in violations] == [("license_ids[0]", "GUARDIAN_NOT_OF_AGE")]
+
+    def refused(code: str, member: str = PORTAL) -> list[tuple[str, str, str, str, str, str]]:
+        return [
+            (r.caller, r.action, r.reason, r.reason_words, r.license_id, r.relation)
+            for r in log_of(running, code, member).records
+            if r.decision == "DENIED"
+        ]
+
+    said = "父亲或母亲未满18周岁，不能代为授权"
+    on_log = (PORTAL, "GRANT_CONSENT", "GUARDIAN_NOT_OF_AGE", said, license_id)
+    assert refused(child) == [(*on_log, "HOLDER")]
+    assert refused(mother) == [(*on_log, "GUARDIAN")]  # the certificate names her as the child's mother
+    assert refused(father) == [(*on_log, "GUARDIAN")]
+    assert refused(child, HEALTH) == [(*on_log, "HOLDER")]  # the issuer's
+    assert trail_rows(running, "reason", "decision = 'DENIED' AND license_id = :l", l=license_id) == [
+        ("GUARDIAN_NOT_OF_AGE",)
+    ]
+
+
 def test_a_parent_is_told_the_truth_about_a_childs_license_that_names_no_parent(running: RunningGateway) -> None:
     """A reviewer (review consent, R2): a 10-year-old's own consent was refused GUARDIAN_MUST_CONSENT, its words
     telling a parent to consent naming the child's licenses; the mother who did so for the child's 居民身份证 was
