@@ -434,18 +434,22 @@ class Relation(enum.StrEnum):
     """A license that names the person as its holder's parent (``guardian_of_holder``: a 出生医学证明, to the mother),
     for good, as co-subjects are; or, on a record naming no license (``GUARDIANS_CALLS``), a consent the person
     granted as a minor holder's guardian (its withdrawal too, whoever of them made it), or a listing of the child's
-    licenses made for them as its guardian. It says how the record concerns the person, not that they made the call:
-    a consent's granter is ``GrantedBy``'s."""
+    licenses made for them as its guardian; or the person's refused grant as a parent of the holder of a license
+    that does not name them (``PARENTS_REFUSED_GRANTS``: a child's 居民身份证). It says how the record concerns the
+    person, not that they made the call: a consent's granter is ``GrantedBy``'s."""
 
 
 def relation_of(person: str, entry: AuditEntry, license: License | None, license_type: LicenseType | None) -> Relation:
     """How ``person`` (a holder code as kept: trimmed, upper case), whose log lists ``entry``, relates to it: its
     holder, else one of the co-subjects it names, a guardian when ``license`` (the version the record names, as
     stored) names them in a ``guardian_of_holder`` field, or, for a record naming no license, when it is of a call
-    that names a co-subject only as the holder's guardian (``GUARDIANS_CALLS``). A license not stored, or of a type
-    the catalog no longer has, tells no guardian. A record whose holder code is the person's but whose license is
-    not theirs by the code (``holds``) and names them (a 出生医学证明 stored under 其他 with the mother's number) is
-    theirs as its co-subject or guardian; as it names its holder to an issuer asking for the code otherwise."""
+    that names a co-subject only as the holder's guardian (``GUARDIANS_CALLS``), or when it is a parent's refused
+    grant (``PARENTS_REFUSED_GRANTS``) the person is on though the license does not state them: the parent who tried,
+    a parent of its holder (had been CO_SUBJECT, which a portal says 载明您信息的居民身份证 of a child's card that
+    states nothing of them; review holder, R3). A license not stored, or of a type the catalog no longer has, tells
+    no guardian. A record whose holder code is the person's but whose license is not theirs by the code (``holds``)
+    and names them (a 出生医学证明 stored under 其他 with the mother's number) is theirs as its co-subject or guardian;
+    as it names its holder to an issuer asking for the code otherwise."""
     theirs = license is None or holds(person, license) or person not in entry.subjects
     if entry.holder_code.strip().upper() == person and theirs:
         return Relation.HOLDER
@@ -453,6 +457,14 @@ def relation_of(person: str, entry: AuditEntry, license: License | None, license
         return Relation.GUARDIAN if entry.action in GUARDIANS_CALLS else Relation.CO_SUBJECT
     if license is not None and license_type is not None and person in guardians_of(license, license_type):
         return Relation.GUARDIAN
+    if (
+        entry.action is AuditAction.GRANT_CONSENT
+        and entry.reason in PARENTS_REFUSED_GRANTS
+        and license is not None
+        and license_type is not None
+        and person not in subjects_of(license, license_type)
+    ):
+        return Relation.GUARDIAN  # the parent who tried, whom the license does not state (review holder, R3)
     return Relation.CO_SUBJECT
 
 

@@ -894,6 +894,11 @@ def test_a_parent_is_told_the_truth_about_a_childs_license_that_names_no_parent(
     assert refused == [("GRANT_CONSENT", "LICENSE_NAMES_NO_PARENT", card)]
     hers = [(r.action, r.reason, r.license_id) for r in log_of(running, mother).records if r.decision == "DENIED"]
     assert hers == [("GRANT_CONSENT", "LICENSE_NAMES_NO_PARENT", card)]
+    # her child's card (您孩子的居民身份证), tried as the child's parent: it states nothing of her, and had been
+    # CO_SUBJECT, which a portal says 载明您信息的居民身份证 (review holder, R3)
+    whose = {(r.relation, r.consent_granted_by) for r in log_of(running, mother).records if r.decision == "DENIED"}
+    assert whose == {("GUARDIAN", "")}
+    assert {r.relation for r in log_of(running, child).records if r.decision == "DENIED"} == {"HOLDER"}
     assert [r.reason_words for r in log_of(running, child).records if r.decision == "DENIED"] == [
         "父母代为授权所指的证照未载明父母"
     ]
