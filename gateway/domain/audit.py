@@ -308,7 +308,7 @@ def reason_words(reason: str) -> str:
             said = REASON_WORDS.get("CERT_" + rest) or REASON_WORDS.get(rest, "")
             return whose + said.removeprefix("签章证书").removeprefix("印章证书") if said else ""
     try:
-        return Reason(reason).detail.split("（", 1)[0]
+        return Reason(reason).detail.rpartition("（")[0]  # the last opens the English (the first: review holder, R4)
     except ValueError:
         return ""
 

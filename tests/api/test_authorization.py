@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import threading
 import time
 import uuid
@@ -2135,6 +2136,30 @@ def test_every_reason_of_the_sharing_policy_and_of_a_refused_use_has_words() -> 
     for refused in (*refusals, *stamps, *findings_written()):
         assert reason_words(refused), refused
     assert reason_words("holder_name") == reason_words("consent=abc") == ""
+
+
+def test_a_reasons_words_are_the_whole_of_its_chinese() -> None:
+    """A reviewer (review holder, R4): the holder's log cut the sharing policy's words at their first full-width
+    bracket, taken for the English's, and three have brackets in the Chinese: CONSENT_GUARDIAN_ENDED lost 或持证人已成年
+    (the usual cause once a child turns 18) and its remedy, CONSENT_OTHER_FIELDS and RECORD_NOT_INTACT what followed
+    their aside. The words are all of the Chinese: everything before the bracket that opens the English."""
+    from gateway.domain.audit import REASON_WORDS, reason_words
+    from gateway.domain.sharing import Reason
+
+    for reason in Reason:
+        if reason.value in REASON_WORDS:
+            continue
+        said = reason_words(reason.value)
+        english = reason.detail.removeprefix(said)
+        assert english.startswith("（") and english.endswith("）"), reason
+        assert not re.search(r"[\u4e00-\u9fff]", english), reason  # no Chinese left out
+    assert reason_words("CONSENT_GUARDIAN_ENDED").endswith(
+        "或持证人已成年；请读取现行版本，或请现行有效版本载明的已成年监护人重新授权（持证人年满14周岁的，也可本人授权）"
+    )
+    assert reason_words("CONSENT_OTHER_FIELDS") == (
+        "持证人授权时该事项不读取此信息项（证照目录已变更），授权不涵盖它，请持证人重新授权"
+    )
+    assert reason_words("RECORD_NOT_INTACT") == "登记记录未通过校验（可能在库中被改动），不予共享"
 
 
 def findings_written() -> set[str]:

@@ -809,6 +809,9 @@ def test_a_guardians_consent_ends_while_the_certificate_naming_them_is_not_in_fo
     status_change(running, first, issuance_pb2.STATUS_ACTION_REVOKE, "出生医学证明信息不实，予以作废")
     reason, _ = denied(lambda: data(running, first, CSDJ, member=POLICE, code=his.code))
     assert reason == "CONSENT_GUARDIAN_ENDED"
+    # the holder's log says all of it, the aside (暂停使用、吊销或撤销、注销) and what follows (review holder, R4)
+    (said,) = {r.reason_words for r in log_of(running, false_father).records if r.reason == "CONSENT_GUARDIAN_ENDED"}
+    assert "（暂停使用、吊销或撤销、注销），或持证人已成年" in said and said.endswith("也可本人授权）"), said
     (stored,) = listed(running, false_father)
     assert (stored.state, stored.uses_left) == (authorization_pb2.CONSENT_STATE_GUARDIAN_ENDED, 3)
 
