@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from gateway.config import Settings
 from gateway.domain.counts import counted
+from gateway.entry import IMPORT_NOT_BEGUN as _IMPORT_NOT_BEGUN
+from gateway.entry import interrupted_status
 from gateway.logs import hide_database_details
 
 if TYPE_CHECKING:
@@ -341,15 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             said = {"init": INIT_INTERRUPTED, "verify": VERIFY_INTERRUPTED}.get(args.command, "interrupted")
             print(f"\nzzgw {args.command}: {said}", file=sys.stderr)
-        return 128 + exc.signum if isinstance(exc, Terminated) else 130
+        return interrupted_status(exc)
     return _written(" ".join(filter(None, (args.command, getattr(args, "action", None)))), status)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM taken as Ctrl-C is, by a command that says what an interruption left (``zzgw import``): said alike,
-    exit 128 + the signal's number."""
-
-    signum = 15  # signal.SIGTERM, without importing signal for it
 
 
 @contextlib.contextmanager
@@ -358,14 +353,16 @@ def _terminated_as_interrupted() -> Iterator[None]:
     but while the import's own handler takes it over for its stream (``adapters.batch_import._CtrlC``, which puts
     this back after): the default had ended the command as it loaded, seconds on a loaded machine, with nothing said
     and no word that nothing was sent (review scen2, R2). A SIGTERM ignored (the command's parent so chose) stays so,
-    and off the main thread (no signals there) nothing changes."""
+    and off the main thread (no signals there) nothing changes. The console script installs the same handler before
+    it imports this module (``gateway.entry``): the 0.25-0.8 s of that import and of the arguments' parsing had been
+    left to the default (left alone in session 53)."""
     import signal
     import threading
 
-    def terminated(signum: int, _frame: object) -> None:
-        raise Terminated
+    from gateway.entry import terminated
 
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+    ours = (signal.SIG_DFL, terminated)
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) not in ours:
         yield
         return
     signal.signal(signal.SIGTERM, terminated)
@@ -386,11 +383,6 @@ VERIFY_INTERRUPTED = (
     "receipt not written; run `zzgw verify` again）"
 )
 """What a Ctrl-C of ``zzgw verify`` says: it had said `interrupted` alone, in English (a reviewer, clirev R5)."""
-_IMPORT_NOT_BEGUN = (
-    "在导入开始之前被中断，尚未发送任何记录；再次运行同一命令即可导入该文件"
-    "（interrupted before the import began: nothing was sent; run the same command again to import the file）"
-)
-"""What a Ctrl-C of ``zzgw import`` before its stream began says (``args.import_began`` not set)."""
 _IMPORT_NOT_SUMMED_UP = (
     "已中断，未能汇总已得到的应答：已发送的行可能已签发；再次运行同一命令即可导入其余部分，已导入的答复为此前已有，"
     "不会重复签发（interrupted before what was answered could be summed up: the lines sent, if any, may have been "
@@ -1006,10 +998,10 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                           f"（cannot write the copy of the input in the temporary directory {spool_dir}: {exc}）",
                           file=sys.stderr)  # fmt: skip
                 return 2
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:  # SIGTERM too (``Terminated``): it had ended 130 (session 53)
                 print("\nzzgw import: 在读取输入时被中断，尚未发送任何记录"
                       "（interrupted while reading the input, before anything was sent）", file=sys.stderr)  # fmt: skip
-                return 130
+                return interrupted_status(exc)
             status, imported = _import_from(settings, args, Path(f"/proc/self/fd/{copy.fileno()}"))
     if imported:
         _end_at_once(_written("import", status))
@@ -1084,11 +1076,11 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
     except (LookupError, ValueError) as exc:
         print(f"zzgw import: {named(exc)}", file=sys.stderr)
         return 2, False
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # SIGTERM too (``Terminated``): it had ended 130 (left alone in session 53)
         print("\nzzgw import: 在清点文件中的记录时被中断，尚未发送任何记录"
               "（interrupted while counting the file's records, before anything was sent）",
               file=sys.stderr)  # fmt: skip
-        return 130, False
+        return interrupted_status(exc), False
     # opened once the file is found readable (a refused file leaves the last run's list as it was), before anything
     # is sent: a list that could not be written would be found only at the first failure, in the middle of the run
     try:
@@ -1129,7 +1121,7 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
             # one as it ended on the first; it had ended `zzgw import: interrupted`, in English, with no word of what
             # to do (a reviewer)
             print(f"\nzzgw import: {_IMPORT_NOT_SUMMED_UP}", file=sys.stderr)
-            return 128 + exc.signum if isinstance(exc, Terminated) else 130, True
+            return interrupted_status(exc), True
         except ImportStopped as exc:  # the import's own error, not the gateway's (the failures file's among them)
             print(f"\nzzgw import: {named(exc)}", file=sys.stderr)
             report, status, stopped = exc.report, 1, str(exc)

@@ -13,6 +13,7 @@ import re
 import signal
 import stat
 import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -1173,6 +1174,75 @@ def test_ctrl_c_before_the_import_began_says_nothing_was_sent_in_chinese_first(
             "zzgw import: 已中断，未能汇总已得到的应答：已发送的行可能已签发；再次运行同一命令即可导入其余部分"
         ), done.stderr
     assert "zzgw import: interrupted" not in done.stderr and "Traceback" not in done.stderr
+
+
+def _takes_sigterm(pid: int) -> bool:
+    """Whether process ``pid`` has a handler for SIGTERM (its ``SigCgt`` mask in /proc)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        caught = next(line for line in status if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & 1 << (signal.SIGTERM - 1))
+
+
+NOT_BEGUN = (
+    "\nzzgw import: 在导入开始之前被中断，尚未发送任何记录；再次运行同一命令即可导入该文件"
+    "（interrupted before the import began: nothing was sent; run the same command again to import the file）\n"
+)
+READING = (
+    "\nzzgw import: 在读取输入时被中断，尚未发送任何记录（interrupted while reading the input, before anything was "
+    "sent）\n"
+)
+
+
+@pytest.mark.parametrize("moment", ["taken over", 0.2, 0.5, 1.0, "waiting on its input"])
+def test_sigterm_as_the_console_script_starts_says_nothing_was_sent_and_exits_143(
+    running: RunningGateway, tmp_path: Path, moment: str | float
+) -> None:
+    """The console script `zzgw import`, as a service manager runs it and stops it at once: a SIGTERM in its first
+    ~0.5-0.8 s (importing the command line, before ``main`` took SIGTERM over) ended it by the default disposition,
+    status -15 and not a word, and one as it read a pipe, ``Terminated`` taken as Ctrl-C, ended 130 (left alone in
+    session 53). Its handler is in place before the command line is imported (``gateway.entry``): no SQLAlchemy yet
+    (``_sqlite3`` not loaded) when the test finds it. The signal is sent the moment the handler is found in place,
+    at a time from the start (once the handler is in place, if later: the interpreter's own start, tens of ms, stays
+    the default's) as the command loads, or once it waits on its input, a pipe nobody writes: 143, and that nothing
+    was sent."""
+    fifo = tmp_path / "export.jsonl"
+    os.mkfifo(fifo)
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+    zzgw = Path(sys.executable).with_name("zzgw")
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [str(zzgw), "import", "--issuer", MARKET, "--target", running.address, str(fifo)],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        while not _takes_sigterm(process.pid):
+            assert process.poll() is None and time.monotonic() - started < 30, "SIGTERM was never taken over"
+            time.sleep(0.001)
+        if moment == "taken over":  # before the command line's imports
+            with open(f"/proc/{process.pid}/maps", encoding="ascii") as maps:
+                assert "_sqlite3" not in maps.read(), "SIGTERM taken over only after the command line was imported"
+        elif moment == "waiting on its input":  # opening the pipe, which waits for a writer
+            while Path(f"/proc/{process.pid}/wchan").read_text(encoding="ascii") != "wait_for_partner":
+                assert process.poll() is None and time.monotonic() - started < 60, "it never opened its input"
+                time.sleep(0.01)
+        else:
+            assert isinstance(moment, float)
+            time.sleep(max(0.0, started + moment - time.monotonic()))
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+
+    assert process.returncode == 143, stderr
+    assert stdout == b""
+    said = stderr.decode("utf-8")
+    if moment == "taken over":
+        assert said == NOT_BEGUN
+    elif moment == "waiting on its input":
+        assert said == READING
+    else:  # loading, or waiting on the pipe already, as the machine's load has it
+        assert said in (NOT_BEGUN, READING), said
 
 
 def test_files_without_records_or_with_only_failures_end_with_a_summary(
