@@ -1120,6 +1120,61 @@ def test_ctrl_c_ends_with_what_was_committed_and_130_and_a_second_run_finishes(
     assert "（500 lines: 200 issued, 300 already present, 0 failed (" in again.stdout
 
 
+SLOW_CANCEL = """
+import time
+from adapters import batch_import
+
+
+class SlowCancel:
+    def __init__(self, call):
+        self.call = call
+
+    def cancel(self):
+        time.sleep(3)
+        return self.call.cancel()
+
+
+cancels = batch_import._CtrlC.cancels
+batch_import._CtrlC.cancels = lambda self, call: cancels(self, SlowCancel(call))
+"""
+"""The start of a ``zzgw import`` script whose Ctrl-C (or SIGTERM) cancels its call 3 s after it was taken, as a
+loaded machine's may: a second signal comes while the first has not yet ended the stream."""
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"])
+def test_a_second_signal_during_the_stream_ends_at_once_with_the_first_ones_status(
+    running: RunningGateway, tmp_path: Path, signum: int, status: int
+) -> None:
+    """A second signal while the first ends the stream raises at once (``_CtrlC``), and the import ends as on the
+    first: its summary, 143 for two SIGTERMs (a service manager stopping the import, then stopping it again), 130 for
+    two Ctrl-Cs. The first's cancel is held 3 s (``SLOW_CANCEL``), so the second comes 0.5 s after it, while the
+    stream still runs (session 53 had it ending 130 for SIGTERM: not so, measured then with gaps of 0.5-200 ms)."""
+    tag = uuid.uuid4().hex[:8].upper()
+    records = permits(300, tag, start=6000)
+    content = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    path, gate = write_jsonl(tmp_path / "permits.jsonl", content.splitlines()), tmp_path / "gate"
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+    before = SLOW_CANCEL + held_after(200, gate)
+    command = zzgw_command("import", "--issuer", MARKET, "--target", running.address, before=before)
+    process = subprocess.Popen([*command, str(path)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with first_lines_committed(gate, running, records, 200):
+            process.send_signal(signum)
+            time.sleep(0.5)  # taken: its cancel waits 3 s (SLOW_CANCEL), the stream goes on
+            assert process.poll() is None
+            process.send_signal(signum)
+            stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+
+    assert process.returncode == status, stderr
+    assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr
+    text = stdout.decode("utf-8")  # what was sent and what was answered, as for one signal
+    assert re.match(r"已中断：读取 200 行，至此新签发 (\d+) 件，此前已有 0 件，失败 0 行", text), text
+    assert "Run the same command again to import the rest" in text
+
+
 def test_ctrl_c_as_the_import_begins_says_how_to_go_on_in_chinese_first(
     running: RunningGateway, tmp_path: Path
 ) -> None:
