@@ -1049,7 +1049,7 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
     from adapters.client import MemberCredentials, NoCredentials, connect
 
     class LinesBar(tqdm):
-        """The progress bar with its rate in 行/秒, as the summary says its rate in 件/秒 (tqdm writes ``行/s``)."""
+        """The progress bar with its rate in 行/秒, as the summary says its first rate (tqdm writes ``行/s``)."""
 
         @staticmethod
         def format_meter(*args: Any, **kwargs: Any) -> str:

@@ -121,7 +121,7 @@ def test_jsonl_import_reports_failures_by_line_and_imports_the_rest(running: Run
     # Chinese first, the English after
     assert text.startswith("共 50 行：新签发 45 件，此前已有 0 件，失败 5 行，用时 ")
     assert "（50 lines: 45 issued, 0 already present, 5 failed (" in text.splitlines()[0]
-    assert re.search(r"，用时 [\d.]+ 秒，\d+ 件/秒（", text.splitlines()[0]), text  # 件/秒, as the bar's 行/秒
+    assert re.search(r"，用时 [\d.]+ 秒，\d+ 行/秒，\d+ 件/秒（", text.splitlines()[0]), text  # 行/秒, as the bar's
     assert "\n失败的行：行号、字段、原因代码、说明（failures: line, field, reason, message）\n" in text
     assert (  # 第 42 行, not "line 42" (a government-service editor)
         "\n  第 42 行 holder.code BAD_CHECK_CHARACTER：统一社会信用代码校验码不符"
@@ -1319,6 +1319,36 @@ def test_files_without_records_or_with_only_failures_end_with_a_summary(
     assert "（3 lines: 0 issued, 0 already present, 3 failed (" in summary(report)
 
 
+def test_the_summary_of_a_file_of_failures_says_the_lines_handled_per_second(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """A file of nearly all failures (an export in the wrong layout, 600 lines and one good record) was summed up
+    `… 0 件/秒`, its rate the lines answered with a license per second, as if the import had not moved (left alone in
+    session 53): the summary says the lines handled per second, as the bar does (行/秒), and the licenses' after."""
+    tag = uuid.uuid4().hex[:8].upper()
+    lines = [json.dumps(permits(1, tag, start=7000)[0], ensure_ascii=False)]
+    lines += [json.dumps({**record, "issue_date": "2024-02-30"}) for record in permits(599, tag, start=7001)]
+    path = write_jsonl(tmp_path / "wrong.jsonl", lines)
+    env = {**os.environ, "ZZGW_DATA_DIR": str(running.data_dir), "ZZGW_DATABASE_URL": ""}
+    command = zzgw_command("import", "--issuer", MARKET, "--target", running.address, str(path))
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 1, done.stderr
+    first = done.stdout.splitlines()[0]
+    said = re.fullmatch(
+        r"共 600 行：新签发 1 件，此前已有 0 件，失败 599 行，用时 (\d+\.\d) 秒，(\d+) 行/秒，(\d+) 件/秒"
+        r"（600 lines: 1 issued, 0 already present, 599 failed \((\d+\.\d) s, (\d+) lines/s, (\d+) licenses/s\)）",
+        first,
+    )
+    assert said, first
+    seconds, lines_rate, licenses_rate = float(said[1]), int(said[2]), int(said[3])
+    assert said.groups()[3:] == said.groups()[:3]  # the English says the same
+    # as the seconds said, rounded to a tenth, give them
+    assert 600 / (seconds + 0.05) - 1 <= lines_rate <= (600 / (seconds - 0.05) + 1 if seconds > 0.05 else 10**9)
+    assert 1 / (seconds + 0.05) - 1 <= licenses_rate <= (1 / (seconds - 0.05) + 1 if seconds > 0.05 else 10**9)
+    assert lines_rate > 0  # the import moved, whatever the licenses' rate
+
+
 def _committed(running: RunningGateway, request_id: str) -> bool:
     with running.gateway.db.unit_of_work() as uow:
         return request_id in uow.licenses.prior_requests(MARKET, [request_id])
@@ -1511,7 +1541,7 @@ def test_the_command_says_a_wrong_issuers_refusal_once(running: RunningGateway, 
     assert done.returncode == 1, done.stderr
     assert done.stderr.count("NOT_AUTHORITATIVE_ISSUER") == 1 and "Traceback" not in done.stderr
     assert f"zzgw import: 证照网关 {running.address} 拒绝了本次请求（the gateway at " in done.stderr
-    assert " 行/秒]" in done.stderr and "行/s" not in done.stderr  # the bar's rate as the summary says its: 件/秒
+    assert " 行/秒]" in done.stderr and "行/s" not in done.stderr  # the bar's rate as the summary says its first: 行/秒
     assert "answered PERMISSION_DENIED (NOT_AUTHORITATIVE_ISSUER)）：济南市公安局不是食品生产许可证的" in done.stderr
     assert done.stdout.startswith("证照网关拒绝了导入：读取 ") and "NOT_AUTHORITATIVE_ISSUER" not in done.stdout
 
