@@ -957,11 +957,14 @@ def rebuilds_holder_code(license_type: LicenseType, field: SharedField) -> bool:
 
 def _reads_age(license_type: LicenseType, material: Material) -> bool:
     """Whether ``material`` lists a field that tells the holder's age: one stating the birth date or the holder's code
-    (``of_holder``), or a 公民身份号码 (``CITIZEN_ID``: the holder's own, a 居民身份证's, carries the birth date)."""
+    (``of_holder``: a 居民身份证's 公民身份号码 carries the birth date), or one of the 公民身份号码 one of which is the
+    holder's (``holder_among``: a 结婚证's two). Another person's number does not: any ``CITIZEN_ID`` field had
+    counted, and a matter reading only the mother's number on a 出生医学证明 was told the child's age band (left alone
+    in session 53)."""
     specs = (license_type.field_spec(key) for key in material.fields)
     return any(
         spec is not None
-        and (spec.of_holder in (OfHolder.BIRTH_DATE, OfHolder.CODE) or spec.value_type is ValueType.CITIZEN_ID)
+        and (spec.of_holder in (OfHolder.BIRTH_DATE, OfHolder.CODE) or spec.key in license_type.holder_among)
         for spec in specs
     )
 

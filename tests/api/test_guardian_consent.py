@@ -1096,6 +1096,44 @@ def test_the_remedy_names_only_the_parent_who_may_consent(running: RunningGatewa
     assert consent(running, father, (license_id,)).consent.guardian_code == father  # as the words say
 
 
+@pytest.mark.parametrize("kind", backend_params())
+def test_the_remedy_tells_no_age_to_a_matter_that_reads_only_a_parents_number(kind: str, tmp_path: Path) -> None:
+    """A matter whose material for the 出生医学证明 lists only the mother's name and 公民身份号码 was told the child's
+    age band (…请持证人的父亲或母亲…代为出具用证码…the holder is under 14): the remedy counted any 公民身份号码 field
+    as one telling the holder's age, a parent's too (left alone in session 53). Only the holder's own identifying
+    field counts: such a matter gets the neutral sentence, while one reading the holder's own number, a child's
+    居民身份证's or one of a 结婚证's two numbers (one of which is the holder's), is told as before."""
+    raw = json.loads(BOOTSTRAP_CATALOG.read_text(encoding="utf-8"))
+    (cbdj,) = (m for m in raw["matters"] if m["code"] == CBDJ.matter_code)
+    (material,) = (m for m in cbdj["materials"] if m["type_code"] == BIRTH_CERTIFICATE)
+    material["fields"] = ["mother_name", "mother_citizen_id"]
+    neutral = (
+        f"向发证部门济南市卫生健康委员会（{HEALTH}）申请审批，或请有权授权的人（持证人本人，或未成年持证人的监护人）"
+        f"出具用证码（ask the issuer {HEALTH} for an approval, RequestAccess, or whoever may consent for the holder "
+        "for a consent code, GrantConsent）"
+    )
+    with fresh_database(kind, tmp_path) as url, clocked_gateway(tmp_path / "var", url, Catalog.from_mapping(raw)) as on:
+        running = on.running
+        mother, father = parents()
+        for born in (years_before(china_today(), 10), years_before(china_today(), 16)):
+            license_id, _ = certificate(running, mother, father, born=born)
+            _, told = denied(lambda license_id=license_id: data(running, license_id, CBDJ, member=MEDICAL))
+            assert told["remedy"] == neutral
+        newborn = f"N{uuid.uuid4().hex[:12].upper()}"  # a 099 code: the certificate itself is what tells the age
+        at_birth, _ = certificate(running, mother, father, child=newborn)
+        _, told = denied(lambda: data(running, at_birth, CBDJ, member=MEDICAL))
+        assert told["remedy"] == neutral
+
+        # the holder's own number is read under 不动产转移登记: a child's card, and a 结婚证's two numbers
+        child = _new_child(years_before(china_today(), 10))
+        card = id_card(running, child, years_before(china_today(), 10)).license.license_id
+        _, of_card = denied(lambda: data(running, card, BDCZY))
+        assert "持证人未满14周岁，不能本人授权" in of_card["remedy"]
+        *_, marriage_id = couple(running)
+        _, of_marriage = denied(lambda: data(running, marriage_id, BDCZY))
+        assert "，或请持证人出具用证码（" in of_marriage["remedy"]
+
+
 def test_a_guardians_consent_refused_is_said_to_be_the_guardians(running: RunningGateway) -> None:
     """A reviewer (review scen1, R2): the mother's one-use consent for her newborn, read twice, was refused as
     持证人授权次数已用完, and the father's, withdrawn, as 持证人已撤回授权: the newborn had used it up or withdrawn it.
