@@ -1347,6 +1347,18 @@ class _Filler:
         if any(v.basis is Basis.CONDITIONAL_CONSENT for v in values):
             consent_id = next(d.consent_id for d in decisions.values() if isinstance(d, Permit) and d.consent_id)
         reason = f"filled={len(values)}/{len(self._keys)}" + (f" consent={consent_id}" if consent_id else "")
+        # every approval that let a filled value through is named, as the consent is: the record had named none, and
+        # neither the holder's log nor an auditor could tell why the data flowed (left alone in session 53)
+        covers = {a.approval_id: a.fields for a in approvals}
+        approval_ids: list[str] = []
+        for value in (v for v in values if v.basis is Basis.CONDITIONAL_APPROVAL):
+            decision = decisions[value.type_code]
+            relied = decision.approval_ids if isinstance(decision, Permit) else ()
+            for approval_id in relied:
+                if value.field_key in covers.get(approval_id, ()) and approval_id not in approval_ids:
+                    approval_ids.append(approval_id)
+        if approval_ids:
+            reason += " " + granted_by("", approval_ids, room=MAX_RECORD_REASON - len(reason) - 1)
         return form, _Outcome(
             permitted=True, reason=reason, consent_id=consent_id, license=single, licenses=several, refused=refused
         )

@@ -339,6 +339,47 @@ def test_a_read_records_every_approval_and_the_consent_it_relied_on(running: Run
     assert named in [r.reason for r in records_of(running, other.holder.code)]  # the holder's log says it too
 
 
+def test_a_form_filled_under_an_approval_names_it_in_its_record(running: RunningGateway) -> None:
+    """PrefillForm's record said ``filled=N/M`` with `` consent=ID`` when a consent was used, and named nothing when
+    the values were released under an issuer's approval: neither the holder's log nor an auditor could tell why the
+    data flowed (left alone in session 53). It names the approvals as the consent is named, `` approval=ID1,ID2``,
+    the ones GetLicenseData's record of the same read names."""
+    card = id_card(running).license
+    approvals = []
+    for field in ("name", "citizen_id"):  # one approval per field, of this card only
+        submitted = request_access(running, license_id=card.license_id, type_code="", fields=[field])
+        decide_request(running, submitted.request_id, APPROVE)
+        approvals.append(submitted.request_id)
+    stub = sharing(running, REAL_ESTATE)
+    request = sharing_pb2.PrefillFormRequest(
+        use=BDCZY, holder_code_type="111", holder_code=card.holder.code, field_keys=["姓名", "公民身份号码", "性别"]
+    )
+    form = stub.PrefillForm(request)
+    assert {v.key: v.basis for v in form.values} == {
+        "姓名": sharing_pb2.SHARING_BASIS_APPROVAL,
+        "公民身份号码": sharing_pb2.SHARING_BASIS_APPROVAL,
+    }
+    # with a consent for the field no approval covers, both are named
+    granted = grant(running, card.holder.code, license_ids=(card.license_id,), type_codes=())
+    request.consent_code = granted.code
+    both = stub.PrefillForm(request)
+    assert len(both.values) == 3 and both.consent_id == granted.consent.consent_id
+    # a form of the name alone relied on the name's approval only
+    stub.PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=BDCZY, holder_code_type="111", holder_code=card.holder.code, field_keys=["姓名"]
+        )
+    )
+    prefills = [(r.decision, r.reason) for r in records_of(running, card.holder.code) if r.action == "PREFILL_FORM"]
+    named = ",".join(approvals)
+    assert prefills == [
+        ("PERMIT", f"filled=1/1 approval={approvals[0]}"),
+        ("PERMIT", f"filled=3/3 consent={granted.consent.consent_id} approval={named}"),
+        ("PERMIT", f"filled=2/3 approval={named}"),
+    ]
+    assert list(data(running, card.license_id, BDCZY).approval_ids) == approvals  # GetLicenseData's names the same
+
+
 def test_the_upgrade_across_0041_keeps_the_trail_and_takes_longer_reasons(store: str, tmp_path: Path) -> None:
     """A store whose records' reasons held 64 characters: `zzgw init` widens the column (SQLite rebuilds the table),
     the records stored before are kept and still verify, and a read relying on two approvals is recorded in full."""
