@@ -144,7 +144,51 @@ def test_an_access_records_reason_of_500_characters_is_kept_across_0041_without_
                     text("SELECT seq, reason FROM access_records WHERE seq IN (1, 3000, 3001) ORDER BY seq")
                 ).all()
                 assert connection.scalar(text("SELECT count(*) FROM access_records")) == 3001
-                assert schema_differences(connection) == []
             assert [(seq, len(reason)) for seq, reason in kept] == [(1, 11), (3000, 14), (3001, 500)]
+            migrate_to(db, "head")  # the later schemas' columns (0043's by_guardian), then the models' schema
+            with db.engine.connect() as connection:
+                assert schema_differences(connection) == []
+        finally:
+            db.dispose()
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_access_records_stored_before_0043_still_check_beside_a_guardians_consent_refused(
+    kind: str, tmp_path: Path
+) -> None:
+    """Whether a refusal is of a guardian's consent (schema 0043, ``AuditEntry.by_guardian``) is false in the records
+    stored before, which hash as they did: the chain checks across the upgrade, a guardian's refusal appended after
+    it included, which reads back as such; and it is in the hash, so it cannot be turned off behind the trail."""
+    from gateway.domain.audit import AuditAction, AuditEntry, ChainCheck, HeadMemos
+    from gateway.domain.model import SystemClock
+    from gateway.services.audit import AuditSigner, AuditTrail
+    from tests.conftest import gateway_key
+
+    key, certificate = gateway_key()
+    at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+    def entry(**fields: object) -> AuditEntry:
+        return AuditEntry(
+            at=at, caller="c", operator="", action=AuditAction.GET_LICENSE_DATA, matter_code="", purpose="",
+            license_id="L1", decision="DENY", reason="CONSENT_WITHDRAWN", **fields,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        try:
+            migrate_to(db, "0042")
+            trail = AuditTrail(
+                db, AuditSigner(key=key, certificate=certificate), SystemClock(), memos=HeadMemos(b"m" * 32)
+            )
+            trail.record(entry(), entry())
+            db.migrate()
+            trail.record(entry(by_guardian=True), entry())
+            assert trail.check() == ChainCheck(ok=True, records=4, checkpoints=0)
+            with db.unit_of_work() as uow:
+                kept = uow.audit.page(0, 10)
+            assert [r.entry.by_guardian for r in kept] == [False, False, True, False]
+            with db.engine.begin() as connection:
+                connection.execute(text("UPDATE access_records SET by_guardian = false WHERE seq = 3"))
+            assert not trail.check().ok
         finally:
             db.dispose()

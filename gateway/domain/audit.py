@@ -37,7 +37,7 @@ from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, ValueType
 from gateway.domain.guardianship import guardians_of, holds
 from gateway.domain.identifiers import LicenseId, citizen_id_problem
 from gateway.domain.model import License
-from gateway.domain.sharing import Reason
+from gateway.domain.sharing import Reason, guardian_words
 from signing.canonical import canonical_json
 
 ENCODING = "zzgw-audit/1"
@@ -297,9 +297,10 @@ REASON_WORDS: dict[str, str] = {
 adds the sharing policy's own); a reason without words (a field's key, what the record names) is shown as it is."""
 
 
-def reason_words(reason: str) -> str:
+def reason_words(reason: str, *, by_guardian: bool = False) -> str:
     """The words of an access record's reason: ``REASON_WORDS``, else the Chinese of the sharing policy's detail of
-    it (``gateway.domain.sharing.Reason``), else empty."""
+    it (``gateway.domain.sharing.Reason``; the guardian's, ``guardian_words``, for a record ``by_guardian``), else
+    empty."""
     if reason in REASON_WORDS:
         return REASON_WORDS[reason]
     for prefix, whose in (("MAKER_", "制章机构证书："), ("SIGNER_", "签章人证书：")):  # a GB/T 38540 stamp's two
@@ -308,9 +309,11 @@ def reason_words(reason: str) -> str:
             said = REASON_WORDS.get("CERT_" + rest) or REASON_WORDS.get(rest, "")
             return whose + said.removeprefix("签章证书").removeprefix("印章证书") if said else ""
     try:
-        return Reason(reason).detail.rpartition("（")[0]  # the last opens the English (the first: review holder, R4)
+        known = Reason(reason)
     except ValueError:
         return ""
+    said = guardian_words(known) if by_guardian else known.detail
+    return said.rpartition("（")[0] or said  # the last opens the English (the first: review holder, R4)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -340,6 +343,10 @@ class AuditEntry:
     """A seal's use: the SHA-256 (hex) of the document sent to be sealed or stamped, never the document itself."""
     result_sha256: str = ""
     """A seal's use answered: the SHA-256 (hex) of what was returned, the sealed PDF or the stamp."""
+    by_guardian: bool = False
+    """A refused use whose ``reason`` is about a consent a parent granted for the holder (``Deny.by_guardian``): its
+    words are the guardian's (``reason_words``), as the refusal said them. The record had kept the reason code alone,
+    and the trail said 持证人已撤回授权 of the mother's consent for her newborn (left alone in session 53)."""
     subjects: tuple[str, ...] = ()
     """The co-subjects of the license used (``subjects_of``): people, other than the holder, whose 公民身份号码 it
     states, so that each one's access log lists the use as the holder's does. Kept sorted and without repeats, as
@@ -350,8 +357,9 @@ class AuditEntry:
             object.__setattr__(self, "subjects", tuple(sorted(set(self.subjects))))
 
     def mapping(self, seq: int) -> dict[str, object]:
-        # "subjects" only when there are some, the seal and the digests only when given: a record naming none hashes
-        # as every record before co-subjects (and seal uses) were recorded did
+        # "subjects" only when there are some, the seal and the digests only when given, "by_guardian" only when true:
+        # a record naming none hashes as every record before co-subjects (and seal uses, and a guardian's consent
+        # refused: schema 0043) were recorded did
         return {
             "seq": seq,
             "at": self.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
@@ -368,6 +376,7 @@ class AuditEntry:
             "receipt_id": self.receipt_id,
             **({"subjects": list(self.subjects)} if self.subjects else {}),
             **{key: value for key, value in self._seal_fields() if value},
+            **({"by_guardian": True} if self.by_guardian else {}),
         }
 
     def _seal_fields(self) -> tuple[tuple[str, str], ...]:

@@ -434,6 +434,9 @@ class Deny:
     """The fields the matter lists, each with its reason (empty when the request failed before fields were judged)."""
     remedy: str = ""
     """How to get access, when an approval or a consent would give it."""
+    by_guardian: bool = False
+    """Whether ``reason`` is about a consent a parent granted for the holder, said in the guardian's words
+    (``guardian_words``): the access record keeps it (``AuditEntry.by_guardian``), so the trail says it alike."""
 
     def error(self) -> PermissionDeniedError:
         """The error a service raises for this denial (the remedy travels as metadata)."""
@@ -1080,6 +1083,7 @@ def _deny(
         detail=detail or f"{license_type.name}：{said or reason.detail}",
         withheld=withheld,
         remedy=remedy,
+        by_guardian=bool(said),  # only a guardian's consent is said in words other than the reason's
     )
 
 

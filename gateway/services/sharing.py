@@ -347,16 +347,21 @@ class _Outcome:
     licenses: tuple[License, ...] = ()
     """The licenses a call about a holder used, when several (a form filled from two issuers' licenses): the call
     leaves one record per license, each naming its own, so every issuer sees the use of its license."""
-    refused: tuple[tuple[License, str], ...] = ()
+    by_guardian: bool = False
+    """Whether the denial's reason is about a consent a parent granted for the holder (``Deny.by_guardian``)."""
+    refused: tuple[tuple[License, str, bool], ...] = ()
     """A form's licenses the policy refused a key of (or, when nothing was filled, every license a key was looked for
-    in), each with the policy's reason for it. The call leaves a DENY record for each, as a GetLicenseData refused
-    leaves one naming it, so that its issuer and its co-subjects see the attempt: a record naming the holder alone
-    had left them blind, and so had a form another license filled a key of (reviews)."""
+    in), each with the policy's reason for it and whether that is about a guardian's consent (``Deny.by_guardian``).
+    The call leaves a DENY record for each, as a GetLicenseData refused leaves one naming it, so that its issuer and
+    its co-subjects see the attempt: a record naming the holder alone had left them blind, and so had a form another
+    license filled a key of (reviews)."""
 
 
 def _outcome(decision: Decision) -> _Outcome:
     if isinstance(decision, Deny):
-        return _Outcome(permitted=False, reason=decision.reason.value, error=decision.error())
+        return _Outcome(
+            permitted=False, reason=decision.reason.value, error=decision.error(), by_guardian=decision.by_guardian
+        )
     return _Outcome(
         permitted=True, reason=granted_by(decision.consent_id, decision.approval_ids), consent_id=decision.consent_id
     )
@@ -1111,12 +1116,13 @@ class _Record:
         """The call's access record; one per license when it used several (``_Outcome.licenses``) or a form was
         refused a license a key was looked for in (``_Outcome.refused``: a DENY each, with its own reason, beside
         the PERMIT of the licenses a form was filled from)."""
-        named: list[tuple[License | None, str, bool]] = [  # (license, reason, the call's own decision: not a refusal)
-            (license, outcome.reason, True)
+        # (license, reason, whether a guardian's consent, the call's own decision: not a refusal)
+        named: list[tuple[License | None, str, bool, bool]] = [
+            (license, outcome.reason, outcome.by_guardian, True)
             for license in (outcome.licenses or [self._license or outcome.license])
             if outcome.permitted or not outcome.refused
         ]
-        named += [(license, reason, False) for license, reason in outcome.refused]
+        named += [(license, reason, by_guardian, False) for license, reason, by_guardian in outcome.refused]
         return [
             AuditEntry(
                 at=self.at,
@@ -1131,8 +1137,9 @@ class _Record:
                 decision=(decision or ("PERMIT" if outcome.permitted else "DENY")) if own else "DENY",
                 reason=reason[:MAX_RECORD_REASON],
                 subjects=self._subjects(license) if license else (),
+                by_guardian=by_guardian,
             )
-            for license, reason, own in named
+            for license, reason, by_guardian, own in named
         ]
 
 
@@ -1320,7 +1327,8 @@ class _Filler:
         unfilled: list[UnfilledKey] = []
         remedy = ""
         tried: dict[str, License] = {}  # by type, the licenses a key was read for (not NOT_NEEDED: looked over)
-        refusals: dict[str, str] = {}  # by type, the policy's first reason for not filling a key from its license
+        # by type, the policy's first reason for not filling a key from its license, and whether a guardian's consent
+        refusals: dict[str, tuple[str, bool]] = {}
         for key in self._keys:
             filled, problem, how = self._one(key, decisions, tried, refusals)
             if filled is not None:
@@ -1335,12 +1343,12 @@ class _Filler:
         if not values:
             policy = next((u.reason for u in unfilled if u.reason not in _FORM_REASONS), "")
             refused = tuple(
-                (license, refusals.get(type_code, "NOTHING_FILLED")) for type_code, license in tried.items()
+                (license, *refusals.get(type_code, ("NOTHING_FILLED", False))) for type_code, license in tried.items()
             )
             return form, _Outcome(permitted=False, reason=policy or "NOTHING_FILLED", refused=refused)
         refused = tuple(
-            (tried[type_code], reason)
-            for type_code, reason in refusals.items()
+            (tried[type_code], reason, by_guardian)
+            for type_code, (reason, by_guardian) in refusals.items()
             if tried[type_code].license_id not in used
         )
         consent_id = ""
@@ -1364,7 +1372,7 @@ class _Filler:
         )
 
     def _one(
-        self, key: str, decisions: dict[str, Decision], tried: dict[str, License], refusals: dict[str, str]
+        self, key: str, decisions: dict[str, Decision], tried: dict[str, License], refusals: dict[str, tuple[str, bool]]
     ) -> tuple[PrefilledValue | None, UnfilledKey | None, str]:
         """The value for ``key``, or why there is none and how to get it; each license it is read for is put in
         ``tried`` (by type), and the policy's reason for refusing a key of one in ``refusals`` (its first), for the
@@ -1423,7 +1431,7 @@ class _Filler:
                 continue
             if isinstance(decision, Deny):
                 tried[type_code] = license
-                refusals.setdefault(type_code, decision.reason.value)
+                refusals.setdefault(type_code, (decision.reason.value, decision.by_guardian))
                 failures.append(
                     (UnfilledKey(key=key, reason=decision.reason.value, detail=decision.detail), decision.remedy)
                 )
@@ -1462,7 +1470,7 @@ class _Filler:
                 )
             elif withheld is not None:
                 reason = withheld.reason
-                refusals.setdefault(type_code, reason.value)
+                refusals.setdefault(type_code, (reason.value, bool(withheld.said)))  # said: in the guardian's words
                 failures.append((UnfilledKey(key=key, reason=reason.value, detail=withheld.detail), decision.remedy))
         problem, how = min(failures, key=_actionable)
         return None, problem, how if problem.reason not in _FORM_REASONS else ""

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -266,6 +267,9 @@ class AccessRecordRow(Base):
     """A seal's use: the SHA-256 (hex) of the document sent to be sealed or stamped; never the document."""
     result_sha256: Mapped[str] = mapped_column(String(64), server_default="")
     """A seal's use answered: the SHA-256 (hex) of what was returned (the sealed PDF, the stamp)."""
+    by_guardian: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    """A refused use whose reason is about a consent a parent granted for the holder (``AuditEntry.by_guardian``):
+    said in the guardian's words. False on every other record, and on those stored before schema 0043."""
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
     hash: Mapped[bytes] = mapped_column(LargeBinary)
 

@@ -1602,10 +1602,13 @@ def add_access_records(statements: Statements, records: Sequence[AccessRecord]) 
     """The records, then the co-subjects they name (``AuditEntry.subjects``), in the caller's transaction: no
     statement more for a group whose records name none."""
     rows = [_access_row(r) for r in records]
-    # a seal call's records with the columns of schema 0038, the others without them (their defaults, empty): one
-    # statement for a group of either, as before
-    insert_rows(statements, _A, [row for row in rows if _SEAL_COLUMNS[0] not in row])
-    insert_rows(statements, _A, [row for row in rows if _SEAL_COLUMNS[0] in row])
+    # a seal call's records with the columns of schema 0038, a refusal of a guardian's consent with that of schema
+    # 0043, the others without them (their defaults): one statement for a group of each shape of row (``_OPTIONAL``)
+    shapes: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(key for key in _OPTIONAL if key in row), []).append(row)
+    for shaped in shapes.values():
+        insert_rows(statements, _A, shaped)
     subjects = [(code, r.seq) for r in records for code in r.entry.subjects]
     if not subjects:
         return
@@ -1870,6 +1873,8 @@ def _not_by(caller: str, actions: Collection[str]) -> ColumnElement[bool]:
 _SEAL_COLUMNS = ("seal_id", "document_sha256", "result_sha256")
 """What a record of a seal's use names besides (``AuditEntry.seal_id`` …; schema 0038): written only when it names a
 seal, so a record naming none is the row it was before."""
+_OPTIONAL = (*_SEAL_COLUMNS, "by_guardian")
+"""The columns a row is written with only when set (``_access_row``)."""
 
 
 def _access_row(record: AccessRecord) -> dict[str, object]:
@@ -1892,6 +1897,7 @@ def _access_row(record: AccessRecord) -> dict[str, object]:
         "prev_hash": record.prev_hash,
         "hash": record.hash,
         **(dict(zip(_SEAL_COLUMNS, seal, strict=True)) if any(seal) else {}),
+        **({"by_guardian": True} if entry.by_guardian else {}),
     }
 
 
@@ -1915,6 +1921,7 @@ def _access_record(row: Row[tuple[object, ...]], subjects: Iterable[str] = ()) -
             seal_id=audit_text(m["seal_id"]),
             document_sha256=audit_text(m["document_sha256"]),
             result_sha256=audit_text(m["result_sha256"]),
+            by_guardian=m["by_guardian"] is True or m["by_guardian"] == 1,
             subjects=tuple(subjects),
         ),
         prev_hash=audit_blob(m["prev_hash"]),

@@ -1096,6 +1096,57 @@ def test_the_remedy_names_only_the_parent_who_may_consent(running: RunningGatewa
     assert consent(running, father, (license_id,)).consent.guardian_code == father  # as the words say
 
 
+def test_a_guardians_consent_refused_is_said_to_be_the_guardians_in_the_trail(running: RunningGateway) -> None:
+    """The refusal of a read on the mother's consent for her newborn said 监护人代为授权次数已用完 and
+    监护人已撤回代为授权, but its access record kept the reason code alone, and the trail (the holder's log, the
+    mother's, the issuer's) said 持证人授权次数已用完 and 持证人已撤回授权 (left alone in session 53). The record keeps
+    whether the consent was a guardian's, and the trail says the guardian's words, of GetLicenseData's and
+    PrefillForm's refusals alike; a holder's own consent refused is said as before."""
+
+    def refusals(code: str, member: str = PORTAL) -> list[tuple[str, str, str]]:
+        return [
+            (r.action, r.reason, r.reason_words)
+            for r in log_of(running, code, member).records
+            if r.decision == "DENY" and r.reason.startswith("CONSENT_")
+        ]
+
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father)
+    once = consent(running, mother, (license_id,), uses=1)
+    data(running, license_id, CBDJ, member=MEDICAL, code=once.code)
+    denied(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=once.code))
+    withdrawn = consent(running, father, (license_id,), uses=3)
+    authorization(running, PORTAL).WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=withdrawn.consent.consent_id, holder_code=father)
+    )
+    denied(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=withdrawn.code))
+    sharing(running, MEDICAL).PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=CBDJ, holder_code_type="111", holder_code=child, field_keys=["child_name"], consent_code=withdrawn.code
+        )
+    )
+    guardians = [
+        ("PREFILL_FORM", "CONSENT_WITHDRAWN", "监护人已撤回代为授权"),
+        ("GET_LICENSE_DATA", "CONSENT_WITHDRAWN", "监护人已撤回代为授权"),
+        ("GET_LICENSE_DATA", "CONSENT_USED_UP", "监护人代为授权次数已用完"),
+    ]
+    assert refusals(child) == guardians  # the holder's log
+    assert refusals(mother) == guardians  # the mother's, who the certificate names
+    assert refusals(child, HEALTH) == guardians  # the issuer's
+    rows = trail_rows(running, "reason, by_guardian", "license_id = :id AND decision = 'DENY'", id=license_id)
+    assert sorted(rows) == [("CONSENT_USED_UP", True), ("CONSENT_WITHDRAWN", True), ("CONSENT_WITHDRAWN", True)]
+
+    # a holder's own consent refused is the holder's, as before, and so recorded
+    adult, born = person()
+    card = id_card(running, adult, born).license.license_id
+    own = grant(running, adult, license_ids=(card,), type_codes=())
+    data(running, card, BDCZY, code=own.code)
+    denied(lambda: data(running, card, BDCZY, code=own.code))
+    assert refusals(adult) == [("GET_LICENSE_DATA", "CONSENT_USED_UP", "持证人授权次数已用完")]
+    rows = trail_rows(running, "by_guardian", "license_id = :id AND decision = 'DENY'", id=card)
+    assert rows == [(False,)]
+
+
 @pytest.mark.parametrize("kind", backend_params())
 def test_the_remedy_tells_no_age_to_a_matter_that_reads_only_a_parents_number(kind: str, tmp_path: Path) -> None:
     """A matter whose material for the 出生医学证明 lists only the mother's name and 公民身份号码 was told the child's
