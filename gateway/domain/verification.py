@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, Matter, ValueType, unknown_matter_words
-from gateway.domain.errors import FieldViolation, InvalidRequestError, PermissionDeniedError
+from gateway.domain.errors import FieldViolation, InvalidRequestError, NotFoundError, PermissionDeniedError
 from gateway.domain.identifiers import (
     LicenseId,
     citizen_id_problem,
@@ -74,6 +74,32 @@ NOT_FOUND = Finding(
     reason="LICENSE_NOT_FOUND",
     detail="登记库中没有此证照（no such license in the registry）",
 )
+
+
+def is_elsewhere(member: Member | None) -> bool:
+    """Whether the organisation whose registration here is ``member`` (None: none) is no department of this gateway:
+    no member, or a partner gateway that does not issue (another region's gateway, 跨省通办). A license whose
+    identifier names such an issuer, or a request naming it as an issuer, is another region's registry's:
+    NOT_IN_THIS_REGISTRY, in verification and in the sharing and authorisation calls alike (``elsewhere_words``)."""
+    return member is None or (member.has(Role.PARTNER) and not member.has(Role.ISSUER))
+
+
+def elsewhere_words(issuer: str) -> str:
+    """What a clerk is told of a license whose issuer ``issuer`` is no department of this gateway (``is_elsewhere``):
+    VerifyLicense's status detail, and the refusal of the sharing and authorisation calls (``not_in_this_registry``)."""
+    return (
+        f"发证机构 {issuer} 不是本网关的部门，可能是其他地区登记库的证照，请通过该地区的证照网关核验"
+        f"（the license's issuer {issuer} is not a department of this gateway: it may be a license of "
+        "another region's registry; verify it with that region's gateway）"
+    )
+
+
+def not_in_this_registry(issuer: str) -> NotFoundError:
+    """NOT_FOUND / NOT_IN_THIS_REGISTRY for a sharing or authorisation call naming a license, or an issuer, of
+    another region's registry (``is_elsewhere``), in VerifyLicense's words: it had been LICENSE_NOT_FOUND (check what
+    was typed) or NOT_AN_ISSUER_OF_TYPE, where VerifyLicense of the same identifier said NOT_IN_THIS_REGISTRY (review
+    partner, R2)."""
+    return NotFoundError(elsewhere_words(issuer), reason="NOT_IN_THIS_REGISTRY")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

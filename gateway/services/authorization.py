@@ -132,6 +132,8 @@ from gateway.domain.verification import (
     check_purpose,
     check_type_used,
     checked_operator,
+    is_elsewhere,
+    not_in_this_registry,
     uses_matter,
 )
 from gateway.services import calls
@@ -386,6 +388,16 @@ class AuthorizationService:
             subjects=self._subjects(license),
         )
 
+    def _is_elsewhere(self, issuer: str) -> bool:
+        """Whether ``issuer`` (a USCC) is no department of this gateway (``is_elsewhere``)."""
+        with self._db.unit_of_work() as uow:
+            return is_elsewhere(uow.members.get(issuer))
+
+    def _names_issuer_elsewhere(self, issuer_code: str) -> bool:
+        """Whether a request's ``issuer_code`` is a well-formed USCC of no department of this gateway: an issuer of
+        another region (a code mistyped out of form is the type's check's to refuse)."""
+        return bool(issuer_code) and uscc_problem(issuer_code) is None and self._is_elsewhere(issuer_code)
+
     def request_access(
         self,
         caller: Member,
@@ -433,7 +445,11 @@ class AuthorizationService:
             named = LicenseId.parse(license_id)
             target = UseTarget(license_id=license_id)  # on the holder's log, as a refusal for another's matter is
             refusal = self._audit.recorder(caller, use, AuditAction.REQUEST_ACCESS, target, subjects=self._subjects)
-            check_type_used(self._catalog, matter, named.type_code, "license_id", on_refusal=refusal)
+            # a type another region defines, of an issuer of another region: the lookup answers it, as sharing's
+            elsewhere = named.type_code not in self._catalog.license_types and self._is_elsewhere(named.issuer_code)
+            check_type_used(
+                self._catalog, matter, named.type_code, "license_id", on_refusal=refusal, of_another_registry=elsewhere
+            )
             if type_code and type_code != named.type_code:
                 raise invalid(
                     "type_code", "TYPE_MISMATCH", "该证照不是所填的证照类型（the license is of another type）"
@@ -446,11 +462,20 @@ class AuthorizationService:
                 )
             with self._db.unit_of_work() as uow:
                 license = uow.licenses.get(license_id)
+                elsewhere = license is None and is_elsewhere(uow.members.get(named.issuer_code))
+            if elsewhere:  # another region's license (review partner, R2)
+                raise not_in_this_registry(named.issuer_code)
             if license is None:
                 raise NotFoundError("未找到该证照（no such license）", reason="LICENSE_NOT_FOUND")
             content = license.content
             type_code, issuer_code = content.type_code, content.issuer_code
         license_type = self._catalog.license_types.get(type_code)
+        # an issuer of another region named by its code, of this catalog's type or of one its region defines: not
+        # NOT_AN_ISSUER_OF_TYPE (false of an issuer of the type in its own region) nor UNKNOWN_LICENSE_TYPE, but
+        # NOT_IN_THIS_REGISTRY, as VerifyLicense says of an identifier naming it (review partner, R2)
+        # (a type of this catalog's after the matter's check of it, as an issuer that does not issue it is)
+        if license_type is None and self._names_issuer_elsewhere(issuer_code):
+            raise not_in_this_registry(issuer_code)
         if license_type is None:
             raise invalid(
                 "type_code",
@@ -461,6 +486,8 @@ class AuthorizationService:
         check_type_used(self._catalog, matter, license_type.code, "type_code", on_refusal=refusal)  # before the issuer
         # an issuer asks for its own licenses too, for a matter it handles, and decides in its own queue: its use is
         # authorised as anyone's (ADR 0011), and the approval is on the record
+        if issuer_code not in license_type.issuers and self._names_issuer_elsewhere(issuer_code):
+            raise not_in_this_registry(issuer_code)
         issuer_code = _owning_issuer(license_type, issuer_code)
         material = _material(matter, license_type)
 

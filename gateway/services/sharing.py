@@ -102,6 +102,8 @@ from gateway.domain.verification import (
     TypeNotUsedError,
     UseContext,
     check_type_used,
+    is_elsewhere,
+    not_in_this_registry,
     status_since,
 )
 from gateway.services import calls
@@ -916,6 +918,11 @@ class SharingService:
 
     # -- parts -----------------------------------------------------------------------------------------------------
 
+    def _is_elsewhere(self, issuer: str) -> bool:
+        """Whether ``issuer`` (a USCC) is no department of this gateway (``is_elsewhere``)."""
+        with self._db.unit_of_work() as uow:
+            return is_elsewhere(uow.members.get(issuer))
+
     def _prepare(
         self, caller: Member, use: UseContext, license_id: str, consent_code: str, action: AuditAction
     ) -> tuple[License, LicenseType, Matter, list[Approval], list[Consent], _Record, str]:
@@ -931,12 +938,19 @@ class SharingService:
         # own included: a matter decides what is read, whoever reads it, ADR 0011)
         target = UseTarget(license_id=license_id)  # on the holder's log, as a refusal for another's matter is
         refusal = self._audit.recorder(caller, use, action, target, subjects=self._subjects)
-        check_type_used(self._catalog, matter, named.type_code, "license_id", on_refusal=refusal)
+        # a type another region defines, named with an issuer of another region: not this catalog's to refuse, but
+        # the lookup's to answer NOT_IN_THIS_REGISTRY, as VerifyLicense answers it
+        elsewhere = named.type_code not in self._catalog.license_types and self._is_elsewhere(named.issuer_code)
+        check_type_used(
+            self._catalog, matter, named.type_code, "license_id", on_refusal=refusal, of_another_registry=elsewhere
+        )
         digest = consent_code_digest(consent_code)
         now = self._clock.now()
         with self._db.unit_of_work() as uow:
             license = uow.licenses.get(license_id)
             if license is None:
+                if is_elsewhere(uow.members.get(named.issuer_code)):  # another region's license (review partner, R2)
+                    raise not_in_this_registry(named.issuer_code)
                 raise NotFoundError("未找到该证照（no such license）", reason="LICENSE_NOT_FOUND")
             approvals, consents = self._grants(uow, caller, matter, digest)
             issuer_name = _issuer_names(uow, [license])[license.content.issuer_code]

@@ -120,6 +120,8 @@ from gateway.domain.verification import (
     claimed_value_form,
     claimed_value_refusal,
     claims_key,
+    elsewhere_words,
+    is_elsewhere,
     issuer_authority_finding,
     names_the_issuer,
     new_receipt_ids,
@@ -1068,13 +1070,7 @@ class VerificationService:
         issuer = self._issuer_elsewhere(license_id)
         if issuer is None:
             return NOT_FOUND
-        return Finding(
-            result=CheckResult.INDETERMINATE,
-            reason="NOT_IN_THIS_REGISTRY",
-            detail=f"发证机构 {issuer} 不是本网关的部门，可能是其他地区登记库的证照，请通过该地区的证照网关核验"
-            f"（the license's issuer {issuer} is not a department of this gateway: it may be a license of "
-            "another region's registry; verify it with that region's gateway）",
-        )
+        return Finding(result=CheckResult.INDETERMINATE, reason="NOT_IN_THIS_REGISTRY", detail=elsewhere_words(issuer))
 
     def _issuer_elsewhere(self, license_id: str) -> str | None:
         """The issuer ``license_id`` names when that is not a department of this gateway (``_is_elsewhere``), else
@@ -1087,11 +1083,9 @@ class VerificationService:
         return issuer if self._is_elsewhere(issuer) else None
 
     def _is_elsewhere(self, issuer: str) -> bool:
-        """Whether ``issuer`` (a USCC) is no department of this gateway: no member, or a partner gateway that does
-        not issue."""
+        """Whether ``issuer`` (a USCC) is no department of this gateway (``is_elsewhere``)."""
         with self._db.unit_of_work() as uow:
-            member = uow.members.get(issuer)
-        return member is None or (member.has(Role.PARTNER) and not member.has(Role.ISSUER))
+            return is_elsewhere(uow.members.get(issuer))
 
     def _sealed_elsewhere(
         self, identity: Finding, untrusted: str, uscc: str | None, name: str | None
@@ -1141,7 +1135,7 @@ class VerificationService:
         if uscc_problem(uscc) is not None or not self._is_elsewhere(uscc):
             return False
         with self._db.unit_of_work() as uow:
-            departments = [m for m in uow.members.all() if not (m.has(Role.PARTNER) and not m.has(Role.ISSUER))]
+            departments = [m for m in uow.members.all() if not is_elsewhere(m)]
         if uscc[2:6] in {m.code[2:6] for m in departments}:  # a made-up code of a department's city
             return False
         said = normal_number(name or "")

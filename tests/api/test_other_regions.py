@@ -1,0 +1,88 @@
+"""跨省通办 outside verification: what the sharing and authorisation calls say of another region's license, and whom a
+holder portal is told to grant a consent to for a matter a partner gateway acts under (review "partner")."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import pytest
+
+from gateway.bootstrap import samples
+from gateway.domain.identifiers import LicenseId
+from protos.zzgw.v1 import authorization_pb2, sharing_pb2, verification_pb2
+from tests.api.test_sharing import (
+    BDCZY,
+    ID_CARD,
+    PARTNER,
+    REAL_ESTATE,
+    SBZY,
+    authorization,
+    data,
+    id_card,
+    sharing,
+)
+from tests.conftest import CIVIL, RunningGateway, error_details
+
+GUANGZHOU_ISSUER = samples.uscc(901, region="440100")
+"""A Guangzhou department: no member of this (Jinan) gateway."""
+ELSEWHERE_WORDS = "不是本网关的部门，可能是其他地区登记库的证照"
+"""What VerifyLicense says of such an identifier's status (``_not_found``)."""
+
+
+def refused(call: Callable[[], Any]) -> tuple[grpc.StatusCode, str, str, list[tuple[str, str]]]:
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    info, violations = error_details(caught.value)
+    return caught.value.code(), info.reason, caught.value.details() or "", violations
+
+
+def request_access(running: RunningGateway, member: str, use: verification_pb2.UseContext, **fields: Any) -> Any:
+    values: dict[str, Any] = {"duration_days": 30, **fields}
+    return authorization(running, member).RequestAccess(authorization_pb2.RequestAccessRequest(use=use, **values))
+
+
+def test_another_regions_license_is_not_in_this_registry_for_sharing_and_requests(running: RunningGateway) -> None:
+    """An identifier naming an issuer that is no department of this gateway (a Guangzhou department, or the partner
+    gateway, which issues nothing), given to GetLicenseData, GetLicenseDocument or RequestAccess, is NOT_FOUND /
+    NOT_IN_THIS_REGISTRY in VerifyLicense's words, as VerifyLicense of it is INDETERMINATE / NOT_IN_THIS_REGISTRY. It
+    had been LICENSE_NOT_FOUND (check what was typed), and RequestAccess naming such an issuer by issuer_code
+    NOT_AN_ISSUER_OF_TYPE, false for an issuer of the type in its own region (review partner, R2). A missing license
+    of one of this gateway's issuers is LICENSE_NOT_FOUND still, and a department here that does not issue the type
+    NOT_AN_ISSUER_OF_TYPE."""
+    card = id_card(running).license
+    named = LicenseId.parse(card.license_id)
+    their_type = samples.uscc(902, region="440000") + "001"  # a type a 广东 department defines: not in this catalog
+    for issuer, type_code in ((GUANGZHOU_ISSUER, ID_CARD), (PARTNER, ID_CARD), (GUANGZHOU_ISSUER, their_type)):
+        foreign = str(dataclasses.replace(named, issuer_code=issuer, type_code=type_code))
+        calls: dict[str, Callable[[], Any]] = {
+            "GetLicenseData": lambda: data(running, foreign, BDCZY, REAL_ESTATE),  # noqa: B023
+            "GetLicenseDocument": lambda: sharing(running, REAL_ESTATE).GetLicenseDocument(
+                sharing_pb2.SharingServiceGetLicenseDocumentRequest(use=BDCZY, license_id=foreign)  # noqa: B023
+            ),
+            "RequestAccess": lambda: request_access(running, REAL_ESTATE, BDCZY, license_id=foreign),  # noqa: B023
+            "RequestAccess (partner)": lambda: request_access(running, PARTNER, SBZY, license_id=foreign),  # noqa: B023
+        }
+        for name, call in calls.items():
+            code, reason, details, _ = refused(call)
+            assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "NOT_IN_THIS_REGISTRY"), (name, issuer, type_code)
+            assert f"发证机构 {issuer} {ELSEWHERE_WORDS}" in details, (name, details)
+    # by type, naming another region's issuer: not "it does not issue the type"
+    code, reason, details, _ = refused(
+        lambda: request_access(running, REAL_ESTATE, BDCZY, type_code=ID_CARD, issuer_code=GUANGZHOU_ISSUER)
+    )
+    assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "NOT_IN_THIS_REGISTRY")
+    assert f"发证机构 {GUANGZHOU_ISSUER} {ELSEWHERE_WORDS}" in details
+    # this gateway's own: as before
+    missing = str(dataclasses.replace(named, serial=named.serial[:-4] + "ZZZZ"))
+    assert refused(lambda: data(running, missing, BDCZY, REAL_ESTATE))[:2] == (
+        grpc.StatusCode.NOT_FOUND,
+        "LICENSE_NOT_FOUND",
+    )
+    assert refused(lambda: request_access(running, REAL_ESTATE, BDCZY, license_id=missing))[1] == "LICENSE_NOT_FOUND"
+    code, _, _, violations = refused(
+        lambda: request_access(running, REAL_ESTATE, BDCZY, type_code=ID_CARD, issuer_code=CIVIL)
+    )
+    assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("issuer_code", "NOT_AN_ISSUER_OF_TYPE")])
