@@ -148,6 +148,8 @@ MAX_CONSENT_DAYS = 366
 MAX_CONSENT_USES = 100
 REFUSED_GRANTS_RECORDED = ("NOT_THE_HOLDERS_LICENSE", "NOT_A_GUARDIAN", *sorted(PARENTS_REFUSED_GRANTS))
 """The refusals of a grant naming a license that are put on the audit trail (``_refused_grant``)."""
+_WHOM_SHOWN = 5
+"""The most members a refusal of a consent's grantee names as the ones to grant to (``_whom_to_grant``)."""
 MAX_CONSENTABLE = 200
 """The licenses a page of ``consentable_licenses`` lists when its ``limit`` is 0 (the most it had listed at all)."""
 MAX_CONSENT_ITEMS = 20
@@ -387,6 +389,30 @@ class AuthorizationService:
             reason=reason,
             subjects=self._subjects(license),
         )
+
+    def _whom_to_grant(self, matter: Matter, *, matter_named: bool) -> str:
+        """Whom a consent under ``matter`` may be granted to, as a refusal of its grantee says it (with what goes
+        before it), or empty for no one: the registered consumers and partner gateways that may name the matter
+        (``uses_matter``), by name and code (organisations: no personal data), at most ``_WHOM_SHOWN``, the matter's
+        own department first; the matter's code too unless the refusal names it already (``matter_named``). In the
+        Chinese half alone, whose codes need no translating: a violation's description is sent cut to 200
+        characters, and an English half saying it too had pushed it past them. A matter of a partner's region names
+        a department in its catalog entry that is no member here (广州市人力资源和社会保障局 for 440100-SBZY-001): a
+        portal granting to that department's code was told only 须为已登记的用证部门或跨省伙伴网关, and no call told
+        it the partner gateway to name (review partner, R3)."""
+        with self._db.unit_of_work() as uow:
+            members = [m for m in uow.members.all() if m.roles & CONSUMER_ROLES and uses_matter(m, matter)]
+        if not members:
+            return ""
+        members.sort(key=lambda m: (m.has(Role.PARTNER), m.code))
+        shown = members[:_WHOM_SHOWN]
+        labels = "、".join(f"{'合作网关 ' if m.has(Role.PARTNER) else ''}{m.name}（{m.code}）" for m in shown)
+        more = f"等{len(members)}个成员" if len(members) > len(shown) else ""
+        one = len(members) == 1
+        subject = "" if matter_named else f"事项 {matter.code} "
+        if all(m.has(Role.PARTNER) for m in members):
+            return f"；{subject}由{labels}{more}代办，请授权给{'它' if one else '其中之一'}"
+        return f"；{subject}可授权给{labels}{more}{'' if one else '之一'}"
 
     def _is_elsewhere(self, issuer: str) -> bool:
         """Whether ``issuer`` (a USCC) is no department of this gateway (``is_elsewhere``)."""
@@ -918,23 +944,25 @@ class AuthorizationService:
             licenses = [uow.licenses.get(license_id) for license_id in license_ids]
             in_force = [_in_force(uow, license) for license in licenses]
         if grantee is None or not grantee.roles & CONSUMER_ROLES:
+            whom = self._whom_to_grant(matter, matter_named=False)
             raise invalid(
                 "grantee_code",
                 "UNKNOWN_GRANTEE",
-                "被授权部门须为已登记的用证部门或跨省伙伴网关"
+                f"被授权部门须为已登记的用证部门或跨省伙伴网关{whom}"
                 "（the grantee must be a registered consuming department or partner gateway）",
             )
         if not uses_matter(grantee, matter):  # it could never present the code: it may not name the matter
             handled = f"事项 {matter.code}（{matter.name}）由{matter.department}办理"
+            whom = self._whom_to_grant(matter, matter_named=True)
             raise invalid(
                 "matter_code",
                 "NOT_GRANTEES_MATTER",
                 # a partner's rule is its region's, not a department's, as MatterNotHandledError says it: the
                 # department words had told a portal why not in a rule that is not the partner's (a reviewer, R3)
-                f"合作网关只能被授权本地区（{grantee.region}）的事项，{handled}"
+                f"合作网关只能被授权本地区（{grantee.region}）的事项，{handled}{whom}"
                 f"（a partner gateway is granted the matters of its own region {grantee.region} only）"
                 if grantee.has(Role.PARTNER)
-                else f"{handled}，不是被授权部门{grantee.name}的事项"
+                else f"{handled}，不是被授权部门{grantee.name}的事项{whom}"
                 f"（matter {matter.code} is handled by another department, not by the grantee {grantee.code}）",
             )
         try:

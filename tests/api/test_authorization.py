@@ -1245,8 +1245,8 @@ def test_refusals_to_holder_portals_and_issuers_clerks_are_said_in_chinese_first
     # a partner gateway may be a grantee too (a partner-gateway tester: the words had named consuming departments only)
     assert said(lambda: portal.GrantConsent(consent_request(card.holder.code, grantee_code=ADMIN))) == (
         "UNKNOWN_GRANTEE",
-        "grantee_code: 被授权部门须为已登记的用证部门或跨省伙伴网关（the grantee must be a registered consuming "
-        "department or partner gateway）",
+        "grantee_code: 被授权部门须为已登记的用证部门或跨省伙伴网关；事项 370100-BDCZY-001 可授权给济南市不动产登记中心"
+        f"（{REAL_ESTATE}）（the grantee must be a registered consuming department or partner gateway）",
     )
     granted = grant(running, card.holder.code)
     other = id_card(running).license.holder.code

@@ -21,10 +21,12 @@ from tests.api.test_sharing import (
     SBZY,
     authorization,
     data,
+    grant,
     id_card,
+    person,
     sharing,
 )
-from tests.conftest import CIVIL, RunningGateway, error_details
+from tests.conftest import CIVIL, RunningGateway, descriptions, error_details
 
 GUANGZHOU_ISSUER = samples.uscc(901, region="440100")
 """A Guangzhou department: no member of this (Jinan) gateway."""
@@ -86,3 +88,28 @@ def test_another_regions_license_is_not_in_this_registry_for_sharing_and_request
         lambda: request_access(running, REAL_ESTATE, BDCZY, type_code=ID_CARD, issuer_code=CIVIL)
     )
     assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("issuer_code", "NOT_AN_ISSUER_OF_TYPE")])
+
+
+def test_a_consent_refused_for_its_grantee_names_whom_the_matter_may_be_granted_to(running: RunningGateway) -> None:
+    """A holder at a Guangzhou window consents under 440100-SBZY-001, whose catalog department
+    (广州市人力资源和社会保障局) is no member here: the partner gateway acts under it. Granted to that department's
+    code, or to a department here that does not handle it, the refusal (UNKNOWN_GRANTEE, NOT_GRANTEES_MATTER) names
+    the partner gateway to grant to, by name and code; it had named no one, and no call told a portal whom (review
+    partner, R3). A partner granted a Jinan matter is told the department that handles it."""
+    holder, _ = person()
+    guangzhou_hrss = "11440100994401040K"  # the matter's department, in Guangzhou: not registered here
+    partner = f"由合作网关 广州市政务服务和数据管理局（{PARTNER}）代办，请授权给它"
+    said = {"UNKNOWN_GRANTEE": f"；事项 {SBZY.matter_code} {partner}", "NOT_GRANTEES_MATTER": f"的事项；{partner}"}
+    for grantee, reason in ((guangzhou_hrss, "UNKNOWN_GRANTEE"), (REAL_ESTATE, "NOT_GRANTEES_MATTER")):
+        code, _, details, violations = refused(
+            lambda: grant(running, holder, grantee=grantee, matter=SBZY.matter_code)  # noqa: B023
+        )
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and [v[1] for v in violations] == [reason], grantee
+        assert said[reason] in details, details
+        with pytest.raises(grpc.RpcError) as again:  # and in the BadRequest's description, cut to 200 characters
+            grant(running, holder, grantee=grantee, matter=SBZY.matter_code)
+        assert said[reason] in next(iter(descriptions(again.value).values()))
+    code, _, details, violations = refused(lambda: grant(running, holder, grantee=PARTNER, matter=BDCZY.matter_code))
+    assert [v[1] for v in violations] == ["NOT_GRANTEES_MATTER"]
+    assert f"办理；可授权给济南市不动产登记中心（{REAL_ESTATE}）（a partner gateway" in details, details
+    assert grant(running, holder, grantee=PARTNER, matter=SBZY.matter_code).code  # the one it names will do

@@ -2135,7 +2135,7 @@ def test_a_consent_to_a_partner_gateway_outside_its_region_is_refused_by_the_reg
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert descriptions(refused.value) == {
         ("matter_code", "NOT_GRANTEES_MATTER"): "合作网关只能被授权本地区（440100）的事项，事项 370100-BDCZY-001"
-        "（不动产转移登记）由济南市不动产登记中心办理"
+        f"（不动产转移登记）由济南市不动产登记中心办理；可授权给济南市不动产登记中心（{REAL_ESTATE}）"
         "（a partner gateway is granted the matters of its own region 440100 only）"
     }
     assert grant(running, code, grantee=PARTNER, matter=SBZY.matter_code).code  # its region's: granted
@@ -2143,8 +2143,8 @@ def test_a_consent_to_a_partner_gateway_outside_its_region_is_refused_by_the_reg
         grant(running, code, grantee=TAX, matter=BDCZY.matter_code)
     assert descriptions(department.value) == {
         ("matter_code", "NOT_GRANTEES_MATTER"): "事项 370100-BDCZY-001（不动产转移登记）由济南市不动产登记中心办理，"
-        "不是被授权部门国家税务总局济南市税务局的事项（matter 370100-BDCZY-001 is handled by another department, not "
-        f"by the grantee {TAX}）"
+        f"不是被授权部门国家税务总局济南市税务局的事项；可授权给济南市不动产登记中心（{REAL_ESTATE}）"
+        f"（matter 370100-BDCZY-001 is handled by another department, not by the grantee {TAX}）"
     }
 
 
