@@ -285,7 +285,10 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
     elif report.status.reason == "LICENSE_NOT_FOUND":
         rows.append(("证照 license", "未找到该证照 none found"))
     elif report.status.reason == "NOT_IN_THIS_REGISTRY":
-        elsewhere = "不是本证照网关登记的证照，请向其所在地区的证照网关核验（another region's: verify it there）"
+        elsewhere = (
+            "不是本证照网关登记的证照，请通过跨省通办渠道向该地区核验"
+            "（another region's: verify it with that region through the cross-region (跨省通办) channel）"
+        )
         rows.append(("证照 license", elsewhere))
     else:
         rows.append(("证照 license", "未查看 not looked at"))

@@ -19,7 +19,8 @@ PUBLIC_SERVICES = (
 
 _ISSUERS = frozenset({Role.ISSUER, Role.ADMIN})
 # departments handling matters and their clerks, and partner gateways for their region's matters (跨省通办: a
-# partner province's department verifies through its own gateway, which forwards here and relies on the receipt)
+# partner province's forwarder calls here as its PARTNER member, naming the acting department and clerk in
+# x-zzgw-operator, and relies on the receipt; this gateway forwards nothing to other regions: ADR 0017)
 _VERIFIERS = frozenset({Role.CONSUMER, Role.ISSUER, Role.ADMIN, Role.PARTNER})
 _CONSUMERS = frozenset({Role.CONSUMER, Role.PARTNER})  # read data for a matter (an issuer reads its own elsewhere)
 _READERS = frozenset({Role.CONSUMER, Role.PARTNER, Role.ISSUER})  # the policy refuses issuers others' licenses

@@ -84,13 +84,21 @@ def is_elsewhere(member: Member | None) -> bool:
     return member is None or (member.has(Role.PARTNER) and not member.has(Role.ISSUER))
 
 
+CROSS_REGION_ADVICE = "请通过跨省通办渠道向该地区核验"
+CROSS_REGION_ADVICE_EN = "verify it with that region through the cross-region (跨省通办) channel"
+"""What a clerk is told to do with another region's license (``elsewhere_words``, a document's): this gateway
+forwards nothing (ADR 0017), so the channel is the province's own, the national 跨省通办 platform or, where the other
+region runs zzgw, the forwarder this province runs for it. It had said 请通过该地区的证照网关核验, which a department
+cannot do: the other region's gateway takes no department of this province (review partner, R1)."""
+
+
 def elsewhere_words(issuer: str) -> str:
     """What a clerk is told of a license whose issuer ``issuer`` is no department of this gateway (``is_elsewhere``):
     VerifyLicense's status detail, and the refusal of the sharing and authorisation calls (``not_in_this_registry``)."""
     return (
-        f"发证机构 {issuer} 不是本网关的部门，可能是其他地区登记库的证照，请通过该地区的证照网关核验"
+        f"发证机构 {issuer} 不是本网关的部门，可能是其他地区登记库的证照，{CROSS_REGION_ADVICE}"
         f"（the license's issuer {issuer} is not a department of this gateway: it may be a license of "
-        "another region's registry; verify it with that region's gateway）"
+        f"another region's registry; {CROSS_REGION_ADVICE_EN}）"
     )
 
 

@@ -106,6 +106,8 @@ from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import DocumentSource, Seal
 from gateway.domain.validation import FIELD_LABELS, checked_claimed_holder_code, claimed_value_problem
 from gateway.domain.verification import (
+    CROSS_REGION_ADVICE,
+    CROSS_REGION_ADVICE_EN,
     HOLDER_NAME,
     NOT_FOUND,
     ClaimAnswer,
@@ -271,9 +273,9 @@ _UNKNOWN_SEAL_KEY = Finding(
 _SEALED_ELSEWHERE = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_IN_THIS_REGISTRY",
-    detail="本网关没有使用此密钥的印章：核验码所指的发证机构属于其他地区的登记库，其印章由该地区的网关保存"
-    "（no seal of this gateway has this key: the code names an issuer of another registry, whose gateway holds "
-    "its seal）",
+    detail="本网关没有使用此密钥的印章：核验码所指的发证机构属于其他地区的登记库，其印章由该地区保存"
+    "（no seal of this gateway has this key: the code names an issuer of another registry, whose region holds its "
+    "seal）",
 )
 _HELD_ELSEWHERE = Finding(
     result=CheckResult.INDETERMINATE,
@@ -1064,7 +1066,7 @@ class VerificationService:
         """The status finding of a license this registry does not hold: FAILED / LICENSE_NOT_FOUND, unless its
         identifier names an issuer that is not a department of this gateway (a well-formed identifier of another
         region's registry, 跨省通办; a partner gateway that is a member here is of another region too):
-        INDETERMINATE / NOT_IN_THIS_REGISTRY, to be verified with that region's gateway. A clerk had been shown a red
+        INDETERMINATE / NOT_IN_THIS_REGISTRY, to be verified with that region (ADR 0017). A clerk had been shown a red
         未找到 and a signed FAILED for a possibly genuine license of a partner province (found by a partner tester);
         it is not PASSED either, as nothing of it was checked."""
         issuer = self._issuer_elsewhere(license_id)
@@ -1095,7 +1097,7 @@ class VerificationService:
         trust (``identity``'s reason is ``untrusted``: UNTRUSTED_ROOT, a stamp's MAKER_UNTRUSTED_ROOT) and names an
         issuer ``uscc`` that is no department of this gateway (``_is_elsewhere``). That is what another honest
         deployment's seal maker makes for its region's departments, 跨省通办: both are then INDETERMINATE /
-        NOT_IN_THIS_REGISTRY, to be verified with that region's gateway, as the same license by identifier or code
+        NOT_IN_THIS_REGISTRY, to be verified with that region (ADR 0017), as the same license by identifier or code
         is (``_not_found``, ``_verify_qr``). It had been a signed FAILED / UNTRUSTED_ROOT, 印章证书不是可信的制章机构
         签发的, while its identifier gave INDETERMINATE (a reviewer of the partner role, R2). A look-alike of this
         gateway's seal maker, a revoked or broken certificate, and an untrusted seal in the name of a department of
@@ -1109,17 +1111,17 @@ class VerificationService:
             result=CheckResult.INDETERMINATE,
             reason="NOT_IN_THIS_REGISTRY",
             detail=f"该文件不是本登记库的电子证照文件，印章所属的发证机构 {uscc} 不是本网关的部门，"
-            "可能是其他地区登记库的证照文件，请通过该地区的证照网关核验"
+            f"可能是其他地区登记库的证照文件，{CROSS_REGION_ADVICE}"
             f"（the document is no license document of this registry, and its seal's issuer {uscc} is not a "
-            "department of this gateway: it may be a license document of another region's registry; verify it with "
-            "that region's gateway）",
+            "department of this gateway: it may be a license document of another region's registry; "
+            f"{CROSS_REGION_ADVICE_EN}）",
         )
         elsewhere = Finding(
             result=CheckResult.INDETERMINATE,
             reason="NOT_IN_THIS_REGISTRY",
             detail=f"印章所属的发证机构 {uscc} 不是本网关的部门，其印章证书的制章机构不是本网关信任的，"
-            f"须由该地区的证照网关核验（the seal's issuer {uscc} is not a department of this gateway, and its "
-            f"certificate's seal maker is not one this gateway trusts: that region's gateway judges it）；"
+            f"须由该地区核验（the seal's issuer {uscc} is not a department of this gateway, and its "
+            f"certificate's seal maker is not one this gateway trusts: that region judges it）；"
             f"{identity.detail}",
         )
         return status, elsewhere

@@ -2031,8 +2031,9 @@ def test_a_license_of_another_region_is_undecided_and_the_clerk_told_where_to_ve
     page: Any, running: RunningGateway
 ) -> None:
     """An identifier naming an issuer that is not a department of this gateway (a partner province's license) is
-    amber and says to verify it with its region's gateway: it had been a red 未找到该证照 (found by a partner
-    tester)."""
+    amber and says to verify it with that region through the 跨省通办 channel: it had been a red 未找到该证照 (found
+    by a partner tester), then said to verify it with that region's gateway, which takes no department of this
+    province (review partner, R1, ADR 0017)."""
     import dataclasses
 
     from gateway.domain.identifiers import LicenseId
@@ -2042,7 +2043,7 @@ def test_a_license_of_another_region_is_undecided_and_the_clerk_told_where_to_ve
     page.fill("#query", foreign)
     check(page, "by-text")
     said = verdict(page, "INDETERMINATE")
-    assert "发证部门不在本证照网关登记，可能是其他地区的证照，请向其所在地区的证照网关核验" in said
+    assert "发证部门不在本证照网关登记，可能是其他地区的证照，请通过跨省通办渠道向该地区核验" in said
     assert finding_texts(page)[0] == "未核验（不是本证照网关登记的证照，没有可对照的证照）"
 
 
@@ -2072,7 +2073,7 @@ def test_another_regions_sealed_pdf_names_its_untrusted_seal_maker_and_issuer_co
     assert "发证部门不在本证照网关登记，可能是其他地区的证照" in verdict(page, "INDETERMINATE")
     identity = (
         f"未核验（印章证书不是本网关信任的制章机构签发的；证书上的发证机构统一社会信用代码为 {guangzhou}，"
-        "请与文件上印的发证机构核对是否一致；请向该发证机构所在地区的证照网关核验）"
+        "请与文件上印的发证机构核对是否一致；请通过跨省通办渠道向该发证机构所在地区核验）"
     )
     assert finding_texts(page)[2] == identity
     assert "没有可对照的证照" not in page.inner_text("#findings")

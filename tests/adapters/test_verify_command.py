@@ -110,7 +110,7 @@ def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGate
     status, text, report = check(running, foreign)  # another region's: undecided, and where to verify it
     assert status == 3
     assert text.startswith("无法确定 INDETERMINATE（发证部门不在本证照网关登记 NOT_IN_THIS_REGISTRY）\n")
-    assert "请向其所在地区的证照网关核验" in text
+    assert "请通过跨省通办渠道向该地区核验" in text and "证照网关核验" not in text  # no gateway it can reach (ADR 0017)
 
     # the access record names the operator, as x-zzgw-operator(-bin) does for any gRPC caller
     trail = running.gateway.audit

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.bootstrap import samples
 from gateway.domain.identifiers import LicenseId
-from protos.zzgw.v1 import authorization_pb2, sharing_pb2, verification_pb2
+from protos.zzgw.v1 import authorization_pb2, sharing_pb2, verification_pb2, verification_pb2_grpc
 from tests.api.test_sharing import (
     BDCZY,
     ID_CARD,
@@ -113,3 +113,26 @@ def test_a_consent_refused_for_its_grantee_names_whom_the_matter_may_be_granted_
     assert [v[1] for v in violations] == ["NOT_GRANTEES_MATTER"]
     assert f"办理；可授权给济南市不动产登记中心（{REAL_ESTATE}）（a partner gateway" in details, details
     assert grant(running, holder, grantee=PARTNER, matter=SBZY.matter_code).code  # the one it names will do
+
+
+CROSS_REGION = "请通过跨省通办渠道向该地区核验"
+"""The advice for another region's license: true whether that region runs zzgw (its partner gateway forwards nothing,
+ADR 0017) or not. It had been 请通过该地区的证照网关核验, which a clerk of a zzgw partner province cannot do: the
+gateway there is no member here and forwards nothing (review partner, R1)."""
+
+
+def test_another_regions_license_sends_the_clerk_to_the_cross_region_channel(running: RunningGateway) -> None:
+    """VerifyLicense's status finding and GetLicenseData's refusal of another region's identifier tell the clerk to
+    verify it with that region through the 跨省通办 channel, not "through that region's gateway"."""
+    named = LicenseId.parse(id_card(running).license.license_id)
+    foreign = str(dataclasses.replace(named, issuer_code=GUANGZHOU_ISSUER))
+    report = (
+        verification_pb2_grpc.VerificationServiceStub(running.channel(REAL_ESTATE))
+        .VerifyLicense(verification_pb2.VerifyLicenseRequest(use=BDCZY, license_id=foreign))
+        .report
+    )
+    assert report.status.reason == "NOT_IN_THIS_REGISTRY"
+    _, reason, details, _ = refused(lambda: data(running, foreign, BDCZY, REAL_ESTATE))
+    assert reason == "NOT_IN_THIS_REGISTRY"
+    for said in (report.status.detail, details):
+        assert CROSS_REGION in said and "证照网关核验" not in said, said
