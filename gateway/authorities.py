@@ -809,6 +809,14 @@ def _say_renewed(what: str, path: Path, certificate: x509.Certificate, *, new_ke
     )
 
 
+def gateway_operator(members: list[Member]) -> Member | None:
+    """The member the gateway's own certificates are named after (the receipt certificate, 核验回执专用章; the SM2 seal
+    maker's): the first with ``ADMIN`` that is no partner gateway, or None. A members file may give a partner gateway
+    ``ADMIN`` beside ``PARTNER`` and list it first: the first ``ADMIN`` had been taken, so this gateway's receipts were
+    sealed in the partner province's name (review partner, "Unverified": confirmed)."""
+    return next((m for m in members if m.has(Role.ADMIN) and not m.has(Role.PARTNER)), None)
+
+
 def ensure_receipt_key(
     settings: Settings, ca: SealMakerCA, keys: KeyStore, clock: Clock, members: list[Member], db: Database
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -818,9 +826,11 @@ def ensure_receipt_key(
     path = settings.seal_ca_dir / RECEIPT_CERT
     if path.exists() and not _due(RECEIPT_WHAT, path, ca, clock.now()):
         return (), ()
-    operator = next((m for m in members if m.has(Role.ADMIN)), None)
+    operator = gateway_operator(members)
     if operator is None:
-        log.warning("no ADMIN member to name the receipt certificate after: no verification receipts")
+        log.warning(
+            "no ADMIN member (but partner gateways) to name the receipt certificate after: no verification receipts"
+        )
         return (), ()
     # a renewal keeps the key (receipt_certificates hands a stored receipt out with the certificate valid when it
     # was issued), so replicas sharing keys/ sign with the same key whichever certificate they have
@@ -1234,7 +1244,7 @@ def ensure_sm2_seal_maker(settings: Settings, keys: KeyStore, clock: Clock, memb
     directory = settings.sm2_seal_ca_dir
     if (directory / SM2_MAKER_CERT).exists():
         return
-    operator = next((m for m in members if m.has(Role.ADMIN)), None)
+    operator = gateway_operator(members)
     if operator is None:
         return
     try:
