@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import insert, text
 
 from gateway.store.database import Database
-from gateway.store.models import AccessRecordRow, ReceiptRow
+from gateway.store.models import AccessRecordRow, ConsentRow, ReceiptRow
 from tests.conftest import backend_params, fresh_database, migrate_to, schema_differences
 
 
@@ -190,5 +190,42 @@ def test_access_records_stored_before_0043_still_check_beside_a_guardians_consen
             with db.engine.begin() as connection:
                 connection.execute(text("UPDATE access_records SET by_guardian = false WHERE seq = 3"))
             assert not trail.check().ok
+        finally:
+            db.dispose()
+
+
+@pytest.mark.parametrize("kind", backend_params())
+def test_a_consent_withdrawn_before_0044_keeps_no_withdrawer_and_one_withdrawn_after_keeps_who(
+    kind: str, tmp_path: Path
+) -> None:
+    """Who withdrew a consent (schema 0044, ``StoredConsent.withdrawn_by``) is empty for one withdrawn before (said
+    in the guardian's words, as then: ``said_by_guardian``), and kept for one withdrawn after (review holder, R2)."""
+    at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    child, mother = "370102201101010017", "370102198001010029"
+
+    def consent(consent_id: str, withdrawn: bool) -> dict[str, object]:
+        return dict(
+            consent_id=consent_id, code_sha256=consent_id * 8, holder_code=child, portal="p", grantee="g",
+            matter_code="m", license_ids=["L1"], type_codes=[], valid_until=at + dt.timedelta(days=30),
+            uses_allowed=3, uses_left=3, withdrawn_at=at if withdrawn else None, created_at=at, guardian_code=mother,
+        )  # fmt: skip
+
+    with fresh_database(kind, tmp_path) as url:
+        db = Database.connect(url)
+        try:
+            migrate_to(db, "0043")
+            with db.engine.begin() as connection:
+                connection.execute(insert(ConsentRow.__table__).values(consent("c1", True)))
+                connection.execute(insert(ConsentRow.__table__).values(consent("c2", False)))
+            db.migrate()
+            with db.unit_of_work(write=True) as uow:
+                assert uow.consents.withdraw("c2", at + dt.timedelta(days=1), by=child)
+                uow.commit()
+            with db.unit_of_work() as uow:
+                kept = {c: uow.consents.get(c) for c in ("c1", "c2")}
+            assert {c: (s.withdrawn_at is not None, s.withdrawn_by) for c, s in kept.items() if s} == {
+                "c1": (True, ""),
+                "c2": (True, child),
+            }
         finally:
             db.dispose()

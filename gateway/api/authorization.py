@@ -248,6 +248,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             withdrawn_at=timestamp(c.withdrawn_at) if c.withdrawn_at else None,
             portal_code=c.portal,
             guardian_code=c.guardian_code,
+            withdrawn_by=c.withdrawn_by,
         )
 
 

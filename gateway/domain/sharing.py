@@ -206,6 +206,15 @@ _GUARDIAN_DETAILS = {
 }
 
 
+def said_by_guardian(reason: Reason, consent: Consent) -> bool:
+    """Whether ``consent``, refused for ``reason``, is said in the guardian's words (``guardian_words``): a consent a
+    parent granted for the holder, unless the reason is its withdrawal and the holder withdrew it (``withdrawn_by``;
+    one withdrawn before that was recorded is said to be the guardian's, as it was)."""
+    if not consent.guardian_code:
+        return False
+    return reason is not Reason.CONSENT_WITHDRAWN or consent.withdrawn_by != consent.holder_code
+
+
 def guardian_words(reason: Reason) -> str:
     """The words of ``reason`` for a consent a parent granted for the holder (监护人代为授权,
     ``Consent.guardian_code``): the guardian's, not the holder's, for the reasons whose words name who granted it;
@@ -335,6 +344,11 @@ class Consent:
     guardian_code: str = ""
     """The 公民身份号码 of the parent who granted it for a minor holder (监护人代为授权); empty when the holder did.
     Such a consent counts only while the version read names that parent and its holder is a minor (rule 6)."""
+    withdrawn_by: str = ""
+    """Who withdrew it, by code: ``holder_code`` (the holder, a child of 14 to 17 included, withdraws a parent's
+    consent too) or ``guardian_code``; empty when not withdrawn, or withdrawn before that was recorded (schema 0044).
+    A withdrawal is said to be the guardian's (``guardian_words``) only when it was not the holder's: the child's had
+    been refused to departments as 监护人已撤回代为授权, the guardian withdrew it (review holder, R2)."""
     holder_born: dt.date | None = None
     """The holder's birth date as the gateway's records tell it when the consent is presented: their citizen ID's,
     else the latest their current licenses tell (``holder_born`` of the authorisation service, which lists the
@@ -651,7 +665,8 @@ class _Grants:
     """What ``consent`` was granted for under the license's type; None: whatever the material lists now."""
     consent_failure: Reason | None
     failure_by_guardian: bool = False
-    """Whether every consent that failed with ``consent_failure`` is one a parent granted for the holder."""
+    """Whether every consent that failed with ``consent_failure`` is said in the guardian's words
+    (``said_by_guardian``): one a parent granted for the holder, not withdrawn by the holder."""
     ended: tuple[_Ended, ...]
     """Newest first: the one that stopped granting last, on the same instant in the order of rule 7."""
 
@@ -721,7 +736,7 @@ def _grants(
         consent=chosen,
         consent_fields=_granted_for(chosen, license_type) if chosen else None,
         consent_failure=consent_failure,
-        failure_by_guardian=all(bool(c.guardian_code) for problem, c in failed if problem is consent_failure),
+        failure_by_guardian=all(said_by_guardian(problem, c) for problem, c in failed if problem is consent_failure),
         ended=tuple(ended),
     )
 

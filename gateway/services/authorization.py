@@ -1283,7 +1283,7 @@ class AuthorizationService:
             # consent withdrawn (``ConsentRepository.use``).
             now = self._clock.now()
             spent = self._state_in(uow, consent, now) in _SPENT_STATES
-            changed = not spent and uow.consents.withdraw(consent_id, now)
+            changed = not spent and uow.consents.withdraw(consent_id, now, by=holder_code)
             withdrawn = uow.consents.get(consent_id)
             assert withdrawn is not None
             named = [_current(uow, license_id) for license_id in withdrawn.license_ids[:1]]

@@ -1680,6 +1680,7 @@ def _consent(stored: StoredConsent) -> Consent:
         uses_remaining=max(0, stored.uses_left),
         withdrawn=stored.withdrawn_at is not None,
         guardian_code=stored.guardian_code,
+        withdrawn_by=stored.withdrawn_by,
         granted=None
         if stored.granted_fields is None
         else tuple(

@@ -396,6 +396,9 @@ class ConsentRow(Base):
     uses_allowed: Mapped[int] = mapped_column(Integer)
     uses_left: Mapped[int] = mapped_column(Integer)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_by: Mapped[str] = mapped_column(String(32), server_default="")
+    """Who withdrew it, by code: the holder's (``holder_code``) or the granting parent's (``guardian_code``), either
+    of whom may (migration 0044); empty while it is not withdrawn, and for one withdrawn before 0044."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     guardian_code: Mapped[str] = mapped_column(String(32), server_default="")
     """The 公民身份号码 of the parent who granted it for a minor holder (监护人代为授权); empty when the holder did."""

@@ -2000,6 +2000,9 @@ class StoredConsent:
     withdrawn_at: dt.datetime | None = None
     guardian_code: str = ""
     """The parent who granted it for the (minor) holder, by 公民身份号码; empty when the holder granted it."""
+    withdrawn_by: str = ""
+    """Who withdrew it, by code: ``holder_code`` or ``guardian_code`` (a child of 14 to 17 withdraws a parent's
+    consent too); empty while it is not withdrawn, and for one withdrawn before schema 0044, which did not record it."""
     client_request_id: str = ""
     """The portal's idempotency key of the grant; empty when it gave none."""
     client_digest: str = ""
@@ -2314,6 +2317,7 @@ class ConsentRepository:
                 uses_allowed=consent.uses_allowed,
                 uses_left=consent.uses_left,
                 withdrawn_at=_as_utc(consent.withdrawn_at) if consent.withdrawn_at else None,
+                withdrawn_by=consent.withdrawn_by,
                 created_at=_as_utc(consent.created_at),
                 guardian_code=consent.guardian_code,
                 granted_fields=_granted_row(consent.granted_fields) if consent.granted_fields is not None else null(),
@@ -2431,10 +2435,11 @@ class ConsentRepository:
         """Remove the consents of ids after ``after`` up to ``through`` that ended before ``cutoff``; how many."""
         return _delete_ended(self._s, _CS, _CS.c.consent_id, _consent_ended(cutoff), after, through)
 
-    def withdraw(self, consent_id: str, at: dt.datetime) -> bool:
-        """Withdraw the consent; False when there is nothing left to withdraw: withdrawn already, used up or past
-        its end. Decided by the update itself, under the row's lock: withdrawals overlapping one another or the last
-        use had each read the consent as active and each logged a withdrawal (found in review)."""
+    def withdraw(self, consent_id: str, at: dt.datetime, *, by: str) -> bool:
+        """Withdraw the consent, ``by`` the code of who withdrew it (``StoredConsent.withdrawn_by``); False when there
+        is nothing left to withdraw: withdrawn already, used up or past its end. Decided by the update itself, under
+        the row's lock: withdrawals overlapping one another or the last use had each read the consent as active and
+        each logged a withdrawal (found in review)."""
         row = self._s.execute(
             update(_CS)
             .where(
@@ -2443,7 +2448,7 @@ class ConsentRepository:
                 _CS.c.uses_left > 0,
                 _CS.c.valid_until > _as_utc(at),
             )
-            .values(withdrawn_at=_as_utc(at))
+            .values(withdrawn_at=_as_utc(at), withdrawn_by=by)
             .returning(_CS.c.consent_id)
         ).first()
         return row is not None
@@ -2464,6 +2469,7 @@ def _consent(row: Row[tuple[object, ...]]) -> StoredConsent:
         uses_allowed=int(m["uses_allowed"]),
         uses_left=int(m["uses_left"]),
         withdrawn_at=_utc(m["withdrawn_at"]) if m["withdrawn_at"] else None,
+        withdrawn_by=m["withdrawn_by"],
         created_at=_utc(m["created_at"]),
         guardian_code=m["guardian_code"],
         client_request_id=m["client_request_id"],

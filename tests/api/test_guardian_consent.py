@@ -1147,6 +1147,84 @@ def test_a_guardians_consent_refused_is_said_to_be_the_guardians_in_the_trail(ru
     assert rows == [(False,)]
 
 
+def test_a_guardians_consent_the_child_withdrew_is_said_to_be_withdrawn_by_the_holder(running: RunningGateway) -> None:
+    """A reviewer (review holder, R2): the mother granted a consent for her 15-year-old, who withdrew it with her own
+    code (WithdrawConsent takes either code), and departments were told 监护人已撤回代为授权 (the guardian withdrew
+    it): the words were chosen from who granted it, and the store kept no word of who withdrew. The consent now keeps
+    who withdrew it (schema 0044, ``Consent.withdrawn_by``), and the refusal, PrefillForm's unfilled keys,
+    ListHolderLicenses and the trail say the holder's words when the holder withdrew, the guardian's when the
+    guardian did."""
+
+    def refused(call: Any) -> tuple[str, str]:
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        return error_details(caught.value)[0].reason, caught.value.details()
+
+    def refusals(code: str, member: str = PORTAL) -> list[tuple[str, str, str]]:
+        return [
+            (r.action, r.reason, r.reason_words)
+            for r in log_of(running, code, member).records
+            if r.decision == "DENY" and r.reason == "CONSENT_WITHDRAWN"
+        ]
+
+    def withdraw(consent_id: str, by: str) -> authorization_pb2.Consent:
+        return (
+            authorization(running, PORTAL)
+            .WithdrawConsent(authorization_pb2.WithdrawConsentRequest(consent_id=consent_id, holder_code=by))
+            .consent
+        )
+
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father, born=years_before(china_today(), 15))
+    granted = consent(running, mother, (license_id,), uses=3)
+    assert granted.consent.guardian_code == mother
+    answered = withdraw(granted.consent.consent_id, child)  # the 15-year-old withdraws it, with her own code
+    assert answered.state == authorization_pb2.CONSENT_STATE_WITHDRAWN and answered.withdrawn_by == child
+    (hers,) = listed(running, mother)  # and ListConsents tells the mother who withdrew it
+    assert (hers.consent_id, hers.withdrawn_by) == (granted.consent.consent_id, child)
+    assert [c.withdrawn_by for c in listed(running, child)] == [child]
+
+    by_holder = "持证人已撤回授权（the holder withdrew the consent）"
+    assert refused(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=granted.code)) == (
+        "CONSENT_WITHDRAWN",
+        f"出生医学证明：{by_holder}",
+    )
+    stub = sharing(running, MEDICAL)
+    form = stub.PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=CBDJ, holder_code_type="111", holder_code=child, field_keys=["child_name"], consent_code=granted.code
+        )
+    )
+    assert [(u.reason, u.detail) for u in form.unfilled] == [("CONSENT_WITHDRAWN", f"出生医学证明：{by_holder}")]
+    listing = stub.ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(
+            use=CBDJ, holder_code_type="111", holder_code=child, consent_code=granted.code
+        )
+    )
+    assert [(e.reason, e.detail) for e in listing.licenses] == [("CONSENT_WITHDRAWN", f"出生医学证明：{by_holder}")]
+    holders = [
+        ("PREFILL_FORM", "CONSENT_WITHDRAWN", "持证人已撤回授权"),
+        ("GET_LICENSE_DATA", "CONSENT_WITHDRAWN", "持证人已撤回授权"),
+    ]
+    assert refusals(child) == holders  # the holder's log
+    assert refusals(mother) == holders  # the mother's: she did not withdraw it
+    assert refusals(child, HEALTH) == holders  # the issuer's
+    rows = trail_rows(running, "reason, by_guardian", "license_id = :id AND decision = 'DENY'", id=license_id)
+    assert rows == [("CONSENT_WITHDRAWN", False), ("CONSENT_WITHDRAWN", False)]
+
+    # the father's consent for her, withdrawn by him: the guardian's words, as before
+    his = consent(running, father, (license_id,), uses=3)
+    assert withdraw(his.consent.consent_id, father).withdrawn_by == father
+    assert refused(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=his.code)) == (
+        "CONSENT_WITHDRAWN",
+        "出生医学证明：监护人已撤回代为授权（the guardian withdrew the consent they granted）",
+    )
+    assert refusals(child)[0] == ("GET_LICENSE_DATA", "CONSENT_WITHDRAWN", "监护人已撤回代为授权")
+    assert [c.withdrawn_by for c in listed(running, father)] == [father]
+    assert not [c for c in listed(running, child) if c.state != authorization_pb2.CONSENT_STATE_WITHDRAWN]
+
+
 @pytest.mark.parametrize("kind", backend_params())
 def test_the_remedy_tells_no_age_to_a_matter_that_reads_only_a_parents_number(kind: str, tmp_path: Path) -> None:
     """A matter whose material for the 出生医学证明 lists only the mother's name and 公民身份号码 was told the child's

@@ -42,6 +42,7 @@ from gateway.domain.sharing import (
     mask_value,
     request_deadline,
     request_expired,
+    said_by_guardian,
     shown_holder_code,
     working_days_after,
 )
@@ -1669,6 +1670,31 @@ def test_of_several_consents_a_guardian_ended_is_named_before_one_for_another_li
     assert reason_of(read_birth(current, other, BIRTH_CONSENT)) is R.CONSENT_GUARDIAN_ENDED
     used_up = dataclasses.replace(BIRTH_CONSENT, consent_id="G4", guardian_code=MOTHER_CODE, uses_remaining=0)
     assert reason_of(read_birth(current, used_up, BIRTH_CONSENT)) is R.CONSENT_GUARDIAN_ENDED
+
+
+def test_a_guardians_consent_withdrawn_is_said_in_the_words_of_who_withdrew_it() -> None:
+    """The father's consent for his son, withdrawn: by the father (or before who withdrew was recorded, schema 0044),
+    the guardian's words, as before; by the holder himself, the holder's, which had been the guardian's too (review
+    holder, R2); of two withdrawn, the guardian's only when neither was the holder's (the record keeps one flag)."""
+    withdrawn = dataclasses.replace(BIRTH_CONSENT, withdrawn=True)
+    by_father = dataclasses.replace(withdrawn, withdrawn_by=LI_SI)
+    by_holder = dataclasses.replace(withdrawn, consent_id="G5", withdrawn_by=CHILD.code)
+    guardians = "出生医学证明：监护人已撤回代为授权（the guardian withdrew the consent they granted）"
+    holders = "出生医学证明：持证人已撤回授权（the holder withdrew the consent）"
+    for consents, words, by_guardian in (
+        ((by_father,), guardians, True),
+        ((withdrawn,), guardians, True),
+        ((by_holder,), holders, False),
+        ((by_father, by_holder), holders, False),
+    ):
+        denial = read_birth(BIRTH_LIC, *consents)
+        assert isinstance(denial, Deny)
+        assert (denial.reason, denial.detail, denial.by_guardian) == (R.CONSENT_WITHDRAWN, words, by_guardian)
+    # a holder's own consent is never said to be a guardian's
+    own = dataclasses.replace(withdrawn, guardian_code="", holder_code=ZHANG_SAN.code, withdrawn_by=ZHANG_SAN.code)
+    assert not said_by_guardian(R.CONSENT_WITHDRAWN, own)
+    # the holder's withdrawal changes the words of the withdrawal alone: a guardian's consent is the guardian's
+    assert said_by_guardian(R.CONSENT_USED_UP, by_holder)
 
 
 # --- what a consent was granted for (review consent, R1) ---------------------------------------------------------
