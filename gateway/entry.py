@@ -44,10 +44,12 @@ def interrupted_status(exc: KeyboardInterrupt) -> int:
 
 def command_of(argv: list[str]) -> str:
     """The command ``argv`` names (``zzgw [--config FILE] COMMAND …``), without argparse: its first word that is no
-    option nor ``--config``'s value; empty for none."""
+    option nor ``--config``'s value; empty for none. ``--config`` may be shortened as argparse lets it be (``--conf``,
+    down to ``--c``: it is the command line's only long option beginning so); ``--conf FILE import`` had been read as
+    the command ``FILE`` (a review, fixrev1 R2)."""
     words = iter(argv)
     for word in words:
-        if word == "--config":
+        if len(word) > 2 and "--config".startswith(word):
             next(words, None)
         elif not word.startswith("-"):
             return word

@@ -2565,3 +2565,25 @@ def test_init_names_each_client_certificate_it_issues_and_what_to_hand_over(env:
         f"{members / planning}.pem and {members / planning}.key over (docs/departments.md), then delete "
         f"{members / planning}.key here (the gateway never needs it)"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["import", "x.jsonl"], "import"),
+        (["--config", "zzgw.toml", "import", "x.jsonl"], "import"),
+        (["--config=zzgw.toml", "import"], "import"),
+        (["--conf", "zzgw.toml", "import"], "import"),
+        (["--c", "zzgw.toml", "import"], "import"),
+        (["--help"], ""),
+    ],
+)
+def test_the_console_entry_finds_the_command_after_config_shortened_as_argparse_takes_it(
+    argv: list[str], command: str
+) -> None:
+    """``gateway.entry`` finds ``zzgw import`` before argparse is loaded, to take SIGTERM over early: ``--conf FILE
+    import``, which argparse takes for ``--config``, had been read as the command ``zzgw.toml``, and such an import
+    stopped at once ended silently (a review, fixrev1 R2)."""
+    from gateway.entry import command_of
+
+    assert command_of(argv) == command
