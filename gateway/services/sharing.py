@@ -41,8 +41,8 @@ import hashlib
 import io
 import math
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn, Protocol, TypeVar
 
@@ -340,6 +340,9 @@ class _Outcome:
     permitted: bool
     reason: str
     """The denial's reason code; for a permit, what granted it (``consent=…``, ``approval=…``) or empty."""
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    """For a permit using several licenses (a form), by license id, what granted that license's part (``reason``
+    for one not named)."""
     consent_id: str = ""
     """The consent whose use the call counts (empty: none)."""
     error: ZzgwError | None = None
@@ -1132,7 +1135,12 @@ class _Record:
         the PERMIT of the licenses a form was filled from)."""
         # (license, reason, whether a guardian's consent, the call's own decision: not a refusal)
         named: list[tuple[License | None, str, bool, bool]] = [
-            (license, outcome.reason, outcome.by_guardian, True)
+            (
+                license,
+                outcome.reasons.get(license.license_id, outcome.reason) if license else outcome.reason,
+                outcome.by_guardian,
+                True,
+            )
             for license in (outcome.licenses or [self._license or outcome.license])
             if outcome.permitted or not outcome.refused
         ]
@@ -1368,21 +1376,40 @@ class _Filler:
         consent_id = ""
         if any(v.basis is Basis.CONDITIONAL_CONSENT for v in values):
             consent_id = next(d.consent_id for d in decisions.values() if isinstance(d, Permit) and d.consent_id)
-        reason = f"filled={len(values)}/{len(self._keys)}" + (f" consent={consent_id}" if consent_id else "")
-        # every approval that let a filled value through is named, as the consent is: the record had named none, and
-        # neither the holder's log nor an auditor could tell why the data flowed (left alone in session 53)
+        share = f"filled={len(values)}/{len(self._keys)}"
+        # each license's record names the grants that let its own values through: the consent, and every approval
+        # covering one of them, as GetLicenseData's does. The record had named none of the approvals (left alone in
+        # session 53), then every license's record had named every approval of the form, another issuer's too (a
+        # review, fixrev1 R1)
         covers = {a.approval_id: a.fields for a in approvals}
-        approval_ids: list[str] = []
-        for value in (v for v in values if v.basis is Basis.CONDITIONAL_APPROVAL):
-            decision = decisions[value.type_code]
-            relied = decision.approval_ids if isinstance(decision, Permit) else ()
-            for approval_id in relied:
-                if value.field_key in covers.get(approval_id, ()) and approval_id not in approval_ids:
-                    approval_ids.append(approval_id)
-        if approval_ids:
-            reason += " " + granted_by("", approval_ids, room=MAX_RECORD_REASON - len(reason) - 1)
+        reasons: dict[str, str] = {}
+        for type_code, license in self._licenses.items():
+            mine = [v for v in values if v.type_code == type_code]
+            decision = decisions[type_code]
+            if not mine or not isinstance(decision, Permit):
+                continue
+            reason = share
+            if decision.consent_id and any(v.basis is Basis.CONDITIONAL_CONSENT for v in mine):
+                reason += f" consent={decision.consent_id}"
+            approval_ids = [
+                approval_id
+                for approval_id in decision.approval_ids
+                if any(
+                    v.basis is Basis.CONDITIONAL_APPROVAL and v.field_key in covers.get(approval_id, ()) for v in mine
+                )
+            ]
+            if approval_ids:
+                reason += " " + granted_by("", approval_ids, room=MAX_RECORD_REASON - len(reason) - 1)
+            reasons[license.license_id] = reason
+        reason = reasons[single.license_id] if single is not None else share
         return form, _Outcome(
-            permitted=True, reason=reason, consent_id=consent_id, license=single, licenses=several, refused=refused
+            permitted=True,
+            reason=reason,
+            reasons=reasons,
+            consent_id=consent_id,
+            license=single,
+            licenses=several,
+            refused=refused,
         )
 
     def _one(

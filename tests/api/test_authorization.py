@@ -40,6 +40,7 @@ from protos.zzgw.v1 import (
 )
 from tests.api import test_sharing
 from tests.api.test_audit import audit_stub, record_count
+from tests.api.test_co_subjects import log_of, marriage
 from tests.api.test_seal_memos import _migrate
 from tests.api.test_sharing import (
     BDCZY,
@@ -378,6 +379,37 @@ def test_a_form_filled_under_an_approval_names_it_in_its_record(running: Running
         ("PERMIT", f"filled=2/3 approval={named}"),
     ]
     assert list(data(running, card.license_id, BDCZY).approval_ids) == approvals  # GetLicenseData's names the same
+
+
+def test_a_form_filled_from_two_issuers_licenses_names_in_each_record_its_own_approval(running: RunningGateway) -> None:
+    """A form filled from two issuers' licenses leaves a record per license; each had named every approval of the
+    form, another issuer's too: the 民政局's record of its 结婚证 named the 公安局's approval of the 居民身份证's name,
+    which covers none of its fields, and showed it that approval (a review, fixrev1 R1). Each names its own."""
+    husband, born = person("男")
+    wife, _ = person("女")
+    card = id_card(running, husband, born).license
+    certificate = marriage(running, husband, wife)
+    police = request_access(running, license_id=card.license_id, type_code="", fields=["name"])
+    decide_request(running, police.request_id, APPROVE, member=POLICE)
+    civil = request_access(running, license_id=certificate, type_code="", fields=["registration_date"])
+    decide_request(running, civil.request_id, APPROVE, member=CIVIL)
+    form = sharing(running, REAL_ESTATE).PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=BDCZY, holder_code_type="111", holder_code=husband, field_keys=["姓名", "登记日期"]
+        )
+    )
+    assert {(v.key, v.license_id, v.basis) for v in form.values} == {
+        ("姓名", card.license_id, sharing_pb2.SHARING_BASIS_APPROVAL),
+        ("登记日期", certificate, sharing_pb2.SHARING_BASIS_APPROVAL),
+    }
+    seen = {
+        name: [(r.license_id, r.reason) for r in log_of(running, husband, member).records if r.action == "PREFILL_FORM"]
+        for name, member in (("民政局", CIVIL), ("公安局", POLICE))
+    }
+    assert seen == {
+        "民政局": [(certificate, f"filled=2/2 approval={civil.request_id}")],
+        "公安局": [(card.license_id, f"filled=2/2 approval={police.request_id}")],
+    }
 
 
 def test_the_upgrade_across_0041_keeps_the_trail_and_takes_longer_reasons(store: str, tmp_path: Path) -> None:
