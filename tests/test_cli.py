@@ -2071,6 +2071,24 @@ def test_a_deployment_registers_its_own_members_under_its_own_catalog(env: dict[
             {"members": [{"code": samples.uscc(1), "name": "甲", "region": 370100, "roles": ["CONSUMER"]}]},
             "members (ZZGW_MEMBERS): {file}: member 1: code and region are strings",
         ),
+        (  # the only ADMIN a partner gateway: no operator to name the receipt certificate after (review fixrev2, R2)
+            "ZZGW_MEMBERS",
+            {
+                "members": [
+                    {"code": samples.uscc(1), "name": "甲", "region": "370100", "roles": ["CONSUMER"]},
+                    {
+                        "code": samples.uscc(2, "440100"),
+                        "name": "乙",
+                        "region": "440100",
+                        "roles": ["PARTNER", "ADMIN"],
+                    },
+                ]
+            },
+            "members (ZZGW_MEMBERS): {file}: 成员文件中没有本网关的运维管理员（ADMIN）："
+            + "有 ADMIN 角色的只有合作网关 乙（"
+            + samples.uscc(2, "440100")
+            + "），合作网关的 ADMIN 不算",
+        ),
         (
             "ZZGW_CATALOG",
             {"license_types": [{"code": "111"}]},

@@ -140,6 +140,18 @@ def members_from(data: Any, where: str) -> list[Member]:
         values = [getattr(m, attribute) for m in members]
         if twice := sorted({v for v in values if values.count(v) > 1}):
             raise ValueError(f"{where}: the same {attribute} for several members: {', '.join(twice)}")
+    administrators = [m for m in members if m.has(Role.ADMIN)]
+    if administrators and all(m.has(Role.PARTNER) for m in administrators):
+        # the gateway's receipt certificate (核验回执专用章) and SM2 seal maker are named after its operator, never a
+        # partner province's: such a file had given a gateway that was ready and verified and shared nothing, every
+        # department told NO_SEAL_CA "run zzgw init", which changed nothing (review fixrev2, R2)
+        partners = "、".join(f"{m.name}（{m.code}）" for m in administrators)
+        raise ValueError(
+            f"{where}: 成员文件中没有本网关的运维管理员（ADMIN）：有 ADMIN 角色的只有合作网关 {partners}，合作网关的 "
+            "ADMIN 不算；请加上本网关运维单位的成员，角色含 ADMIN、不含 PARTNER，本网关的核验回执专用章以它的名义签发"
+            "（no member with ADMIN that is no partner gateway: a partner gateway's ADMIN does not count; list the "
+            "gateway's operator with ADMIN and without PARTNER, whose name the receipt certificate bears）"
+        )
     return members
 
 
