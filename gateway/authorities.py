@@ -23,6 +23,7 @@ from asn1crypto import tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
 
 from gateway.certificate_ends import (
@@ -817,6 +818,31 @@ def gateway_operator(members: list[Member]) -> Member | None:
     return next((m for m in members if m.has(Role.ADMIN) and not m.has(Role.PARTNER)), None)
 
 
+def _named_after_another(path: Path, operator: Member | None) -> str:
+    """The organizationIdentifier the certificate at ``path`` (the receipt certificate, or the SM2 seal maker's) is
+    named after when it is not ``operator``'s, else empty (no certificate, no operator, or the operator's). Before
+    d6966f8 a partner gateway given ``ADMIN`` and listed first named them, and an upgraded gateway kept sealing its
+    receipts in the partner province's name for up to five years, its SM2 maker for good (review fixrev2, R1)."""
+    if operator is None or not path.exists():
+        return ""
+    named = read_certificate(path).subject.get_attributes_for_oid(NameOID.ORGANIZATION_IDENTIFIER)
+    code = str(named[0].value) if named else ""
+    return "" if code == operator.code else code or "no organisation"
+
+
+def _say_renamed(what: str, path: Path, was: str, operator: Member) -> None:
+    log.warning(
+        "renewed %s (%s) on the same key in the name of the gateway's operator %s (%s): it was in %s's name, "
+        "a partner gateway's or another member's (docs/operations.md: Renewing the gateway's certificates); what "
+        "it signed before still checks",
+        what,
+        path,
+        operator.name,
+        operator.code,
+        was,
+    )
+
+
 def ensure_receipt_key(
     settings: Settings, ca: SealMakerCA, keys: KeyStore, clock: Clock, members: list[Member], db: Database
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -824,9 +850,10 @@ def ensure_receipt_key(
     With a new key, the certificates of the keys before it are retired (``_retire_receipt_keys``): their serials, in
     hex; and the new key and certificate said as in ``InitReport.keys_made``."""
     path = settings.seal_ca_dir / RECEIPT_CERT
-    if path.exists() and not _due(RECEIPT_WHAT, path, ca, clock.now()):
-        return (), ()
     operator = gateway_operator(members)
+    named_after = _named_after_another(path, operator)
+    if path.exists() and not named_after and not _due(RECEIPT_WHAT, path, ca, clock.now()):
+        return (), ()
     if operator is None:
         log.warning(
             "no ADMIN member (but partner gateways) to name the receipt certificate after: no verification receipts"
@@ -846,6 +873,8 @@ def ensure_receipt_key(
         not_after=_own_end(ca, now),
     )
     _write_renewed(RECEIPT_WHAT, path, cert)
+    if named_after:
+        _say_renamed(RECEIPT_WHAT, path, named_after, operator)
     if not new_key:
         return (), ()
     serial = openssl_serial(cert.serial_number)
@@ -1242,11 +1271,14 @@ def ensure_sm2_seal_maker(settings: Settings, keys: KeyStore, clock: Clock, memb
     """The SM2 seal maker for GB/T 38540 seals, unless it exists or the system OpenSSL has no SM2 (then: a warning,
     and RegisterSeal offers ECDSA and RSA only)."""
     directory = settings.sm2_seal_ca_dir
-    if (directory / SM2_MAKER_CERT).exists():
-        return
     operator = gateway_operator(members)
+    named_after = _named_after_another(directory / SM2_MAKER_CERT, operator)
+    if (directory / SM2_MAKER_CERT).exists() and not named_after:
+        return
     if operator is None:
         return
+    if named_after:
+        record_tsa_certificate(settings)  # the certificate it had stays in maker-certificates.pem
     try:
         now = clock.now()
         if not (directory / "root.pem").exists():
@@ -1267,6 +1299,8 @@ def ensure_sm2_seal_maker(settings: Settings, keys: KeyStore, clock: Clock, memb
         not_after=ca.intermediate.not_valid_after_utc - dt.timedelta(seconds=1),
     )
     write_public(directory / SM2_MAKER_CERT, cert.public_bytes(serialization.Encoding.PEM))
+    if named_after:
+        _say_renamed(SM2_MAKER_WHAT, directory / SM2_MAKER_CERT, named_after, operator)
 
 
 def sm2_seal_maker(settings: Settings, keys: KeyStore) -> Sm2SealMaker | None:
