@@ -28,6 +28,7 @@ from google.protobuf import json_format
 from gateway.domain.audit import reason_words
 from gateway.domain.errors import ZzgwError
 from gateway.domain.model import beijing_time
+from gateway.domain.verification import REGION_ADVICE, Elsewhere, advice
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, verification_pb2, verification_pb2_grpc
 
 from .license_codes import MAX_QR_IMAGE_BYTES, QR_IMAGE_SUFFIXES, license_code_in, query_of
@@ -285,10 +286,11 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
     elif report.status.reason == "LICENSE_NOT_FOUND":
         rows.append(("证照 license", "未找到该证照 none found"))
     elif report.status.reason == "NOT_IN_THIS_REGISTRY":
-        elsewhere = (
-            "不是本证照网关登记的证照，请通过跨省通办渠道向该地区核验"
-            "（another region's: verify it with that region through the cross-region (跨省通办) channel）"
+        # the gateway's advice: 跨省通办 for another province's issuer only (review fixrev2, R5)
+        chinese, english = advice(
+            Elsewhere.THIS_PROVINCE if REGION_ADVICE in report.status.detail else Elsewhere.OTHER_PROVINCE
         )
+        elsewhere = f"不是本证照网关登记的证照，{chinese}（another region's: {english}）"
         rows.append(("证照 license", elsewhere))
     else:
         rows.append(("证照 license", "未查看 not looked at"))

@@ -17,7 +17,7 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, Matter, ValueType, unknown_matter_words
@@ -84,30 +84,70 @@ def is_elsewhere(member: Member | None) -> bool:
     return member is None or (member.has(Role.PARTNER) and not member.has(Role.ISSUER))
 
 
+class Elsewhere(enum.Enum):
+    """Where an issuer that is no department of this gateway (``is_elsewhere``) is, by its code's region
+    (``elsewhere_of``): what a clerk is told to do differs (``elsewhere_words``)."""
+
+    OTHER_PROVINCE = "OTHER_PROVINCE"
+    """Of a province none of this gateway's departments is in: 跨省通办 (``CROSS_REGION_ADVICE``)."""
+    THIS_PROVINCE = "THIS_PROVINCE"
+    """Of another city of a departments' province (a county gateway's neighbour): ``REGION_ADVICE``."""
+
+
+def elsewhere_of(uscc: str, member: Member | None, members: Callable[[], Iterable[Member]]) -> Elsewhere | None:
+    """Whether the code ``uscc``, whose registration here is ``member`` (None: none), is another region's issuer,
+    and which (``Elsewhere``); None when it is a department of this gateway or a code of a department's own city
+    (prefecture: characters 3 to 6 of a 统一社会信用代码) that no member has, as the seal check judges a seal's code
+    (``VerificationService._names_no_department``). ``members``: every registered member, asked only when needed.
+    A made-up or mistyped code of this gateway's own city had been "another region's", and the clerk sent to the
+    跨省通办 channel by their own city's gateway (review fixrev2, R5). A partner gateway that issues nothing is another
+    region's whatever its code."""
+    if not is_elsewhere(member):
+        return None
+    departments = [m for m in members() if not is_elsewhere(m)]
+    if member is None and uscc[2:6] in {m.code[2:6] for m in departments}:
+        return None
+    if uscc[2:4] in {m.code[2:4] for m in departments}:
+        return Elsewhere.THIS_PROVINCE
+    return Elsewhere.OTHER_PROVINCE
+
+
 CROSS_REGION_ADVICE = "请通过跨省通办渠道向该地区核验"
 CROSS_REGION_ADVICE_EN = "verify it with that region through the cross-region (跨省通办) channel"
-"""What a clerk is told to do with another region's license (``elsewhere_words``, a document's): this gateway
+"""What a clerk is told to do with another province's license (``elsewhere_words``, a document's): this gateway
 forwards nothing (ADR 0017), so the channel is the province's own, the national 跨省通办 platform or, where the other
 region runs zzgw, the forwarder this province runs for it. It had said 请通过该地区的证照网关核验, which a department
 cannot do: the other region's gateway takes no department of this province (review partner, R1)."""
+REGION_ADVICE = "请向该证照的发证地区核验"
+REGION_ADVICE_EN = "verify it with the region that issued it"
+"""What a clerk is told of a license of another region of a departments' province (``Elsewhere.THIS_PROVINCE``):
+no 跨省 channel is concerned (review fixrev2, R5)."""
 
 
-def elsewhere_words(issuer: str) -> str:
-    """What a clerk is told of a license whose issuer ``issuer`` is no department of this gateway (``is_elsewhere``):
+def advice(where: Elsewhere) -> tuple[str, str]:
+    """What a clerk is told to do with a license of an issuer ``where`` (``Elsewhere``): Chinese, English."""
+    if where is Elsewhere.THIS_PROVINCE:
+        return REGION_ADVICE, REGION_ADVICE_EN
+    return CROSS_REGION_ADVICE, CROSS_REGION_ADVICE_EN
+
+
+def elsewhere_words(issuer: str, where: Elsewhere = Elsewhere.OTHER_PROVINCE) -> str:
+    """What a clerk is told of a license whose issuer ``issuer`` is no department of this gateway (``elsewhere_of``):
     VerifyLicense's status detail, and the refusal of the sharing and authorisation calls (``not_in_this_registry``)."""
+    chinese, english = advice(where)
     return (
-        f"发证机构 {issuer} 不是本网关的部门，可能是其他地区登记库的证照，{CROSS_REGION_ADVICE}"
+        f"发证机构 {issuer} 不是本网关的部门，可能是其他地区登记库的证照，{chinese}"
         f"（the license's issuer {issuer} is not a department of this gateway: it may be a license of "
-        f"another region's registry; {CROSS_REGION_ADVICE_EN}）"
+        f"another region's registry; {english}）"
     )
 
 
-def not_in_this_registry(issuer: str) -> NotFoundError:
+def not_in_this_registry(issuer: str, where: Elsewhere = Elsewhere.OTHER_PROVINCE) -> NotFoundError:
     """NOT_FOUND / NOT_IN_THIS_REGISTRY for a sharing or authorisation call naming a license, or an issuer, of
-    another region's registry (``is_elsewhere``), in VerifyLicense's words: it had been LICENSE_NOT_FOUND (check what
+    another region's registry (``elsewhere_of``), in VerifyLicense's words: it had been LICENSE_NOT_FOUND (check what
     was typed) or NOT_AN_ISSUER_OF_TYPE, where VerifyLicense of the same identifier said NOT_IN_THIS_REGISTRY (review
     partner, R2)."""
-    return NotFoundError(elsewhere_words(issuer), reason="NOT_IN_THIS_REGISTRY")
+    return NotFoundError(elsewhere_words(issuer, where), reason="NOT_IN_THIS_REGISTRY")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

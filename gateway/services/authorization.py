@@ -127,12 +127,13 @@ from gateway.domain.validation import (
     valid_holder_code,
 )
 from gateway.domain.verification import (
+    Elsewhere,
     MatterNotHandledError,
     UseContext,
     check_purpose,
     check_type_used,
     checked_operator,
-    is_elsewhere,
+    elsewhere_of,
     not_in_this_registry,
     uses_matter,
 )
@@ -414,15 +415,18 @@ class AuthorizationService:
             return f"；{subject}由{labels}{more}代办，请授权给{'它' if one else '其中之一'}"
         return f"；{subject}可授权给{labels}{more}{'' if one else '之一'}"
 
-    def _is_elsewhere(self, issuer: str) -> bool:
-        """Whether ``issuer`` (a USCC) is no department of this gateway (``is_elsewhere``)."""
+    def _elsewhere(self, issuer: str) -> Elsewhere | None:
+        """Where ``issuer`` (a USCC) is when it is another region's issuer (``elsewhere_of``), else None."""
         with self._db.unit_of_work() as uow:
-            return is_elsewhere(uow.members.get(issuer))
+            return elsewhere_of(issuer, uow.members.get(issuer), uow.members.all)
 
-    def _names_issuer_elsewhere(self, issuer_code: str) -> bool:
-        """Whether a request's ``issuer_code`` is a well-formed USCC of no department of this gateway: an issuer of
-        another region (a code mistyped out of form is the type's check's to refuse)."""
-        return bool(issuer_code) and uscc_problem(issuer_code) is None and self._is_elsewhere(issuer_code)
+    def _names_issuer_elsewhere(self, issuer_code: str) -> Elsewhere | None:
+        """Where a request's ``issuer_code`` is when it is a well-formed USCC of another region's issuer (a code
+        mistyped out of form is the type's check's to refuse; one of this gateway's own city, no member's, is
+        NOT_AN_ISSUER_OF_TYPE as before: review fixrev2, R5)."""
+        if not issuer_code or uscc_problem(issuer_code) is not None:
+            return None
+        return self._elsewhere(issuer_code)
 
     def request_access(
         self,
@@ -472,7 +476,7 @@ class AuthorizationService:
             target = UseTarget(license_id=license_id)  # on the holder's log, as a refusal for another's matter is
             refusal = self._audit.recorder(caller, use, AuditAction.REQUEST_ACCESS, target, subjects=self._subjects)
             # a type another region defines, of an issuer of another region: the lookup answers it, as sharing's
-            elsewhere = named.type_code not in self._catalog.license_types and self._is_elsewhere(named.issuer_code)
+            elsewhere = named.type_code not in self._catalog.license_types and bool(self._elsewhere(named.issuer_code))
             check_type_used(
                 self._catalog, matter, named.type_code, "license_id", on_refusal=refusal, of_another_registry=elsewhere
             )
@@ -488,9 +492,9 @@ class AuthorizationService:
                 )
             with self._db.unit_of_work() as uow:
                 license = uow.licenses.get(license_id)
-                elsewhere = license is None and is_elsewhere(uow.members.get(named.issuer_code))
-            if elsewhere:  # another region's license (review partner, R2)
-                raise not_in_this_registry(named.issuer_code)
+            # another region's license (review partner, R2); not one of this gateway's city (review fixrev2, R5)
+            if license is None and (where := self._elsewhere(named.issuer_code)):
+                raise not_in_this_registry(named.issuer_code, where)
             if license is None:
                 raise NotFoundError("未找到该证照（no such license）", reason="LICENSE_NOT_FOUND")
             content = license.content
@@ -500,8 +504,8 @@ class AuthorizationService:
         # NOT_AN_ISSUER_OF_TYPE (false of an issuer of the type in its own region) nor UNKNOWN_LICENSE_TYPE, but
         # NOT_IN_THIS_REGISTRY, as VerifyLicense says of an identifier naming it (review partner, R2)
         # (a type of this catalog's after the matter's check of it, as an issuer that does not issue it is)
-        if license_type is None and self._names_issuer_elsewhere(issuer_code):
-            raise not_in_this_registry(issuer_code)
+        if license_type is None and (where := self._names_issuer_elsewhere(issuer_code)):
+            raise not_in_this_registry(issuer_code, where)
         if license_type is None:
             raise invalid(
                 "type_code",
@@ -512,8 +516,8 @@ class AuthorizationService:
         check_type_used(self._catalog, matter, license_type.code, "type_code", on_refusal=refusal)  # before the issuer
         # an issuer asks for its own licenses too, for a matter it handles, and decides in its own queue: its use is
         # authorised as anyone's (ADR 0011), and the approval is on the record
-        if issuer_code not in license_type.issuers and self._names_issuer_elsewhere(issuer_code):
-            raise not_in_this_registry(issuer_code)
+        if issuer_code not in license_type.issuers and (where := self._names_issuer_elsewhere(issuer_code)):
+            raise not_in_this_registry(issuer_code, where)
         issuer_code = _owning_issuer(license_type, issuer_code)
         material = _material(matter, license_type)
 

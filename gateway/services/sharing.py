@@ -98,11 +98,12 @@ from gateway.domain.sharing import (
 )
 from gateway.domain.validation import checked_holder_code
 from gateway.domain.verification import (
+    Elsewhere,
     MatterNotHandledError,
     TypeNotUsedError,
     UseContext,
     check_type_used,
-    is_elsewhere,
+    elsewhere_of,
     not_in_this_registry,
     status_since,
 )
@@ -921,10 +922,10 @@ class SharingService:
 
     # -- parts -----------------------------------------------------------------------------------------------------
 
-    def _is_elsewhere(self, issuer: str) -> bool:
-        """Whether ``issuer`` (a USCC) is no department of this gateway (``is_elsewhere``)."""
+    def _elsewhere(self, issuer: str) -> Elsewhere | None:
+        """Where ``issuer`` (a USCC) is when it is another region's issuer (``elsewhere_of``), else None."""
         with self._db.unit_of_work() as uow:
-            return is_elsewhere(uow.members.get(issuer))
+            return elsewhere_of(issuer, uow.members.get(issuer), uow.members.all)
 
     def _prepare(
         self, caller: Member, use: UseContext, license_id: str, consent_code: str, action: AuditAction
@@ -943,7 +944,7 @@ class SharingService:
         refusal = self._audit.recorder(caller, use, action, target, subjects=self._subjects)
         # a type another region defines, named with an issuer of another region: not this catalog's to refuse, but
         # the lookup's to answer NOT_IN_THIS_REGISTRY, as VerifyLicense answers it
-        elsewhere = named.type_code not in self._catalog.license_types and self._is_elsewhere(named.issuer_code)
+        elsewhere = named.type_code not in self._catalog.license_types and bool(self._elsewhere(named.issuer_code))
         check_type_used(
             self._catalog, matter, named.type_code, "license_id", on_refusal=refusal, of_another_registry=elsewhere
         )
@@ -952,8 +953,9 @@ class SharingService:
         with self._db.unit_of_work() as uow:
             license = uow.licenses.get(license_id)
             if license is None:
-                if is_elsewhere(uow.members.get(named.issuer_code)):  # another region's license (review partner, R2)
-                    raise not_in_this_registry(named.issuer_code)
+                # another region's license (review partner, R2); not one of this gateway's city (review fixrev2, R5)
+                if where := elsewhere_of(named.issuer_code, uow.members.get(named.issuer_code), uow.members.all):
+                    raise not_in_this_registry(named.issuer_code, where)
                 raise NotFoundError("未找到该证照（no such license）", reason="LICENSE_NOT_FOUND")
             approvals, consents = self._grants(uow, caller, matter, digest)
             issuer_name = _issuer_names(uow, [license])[license.content.issuer_code]

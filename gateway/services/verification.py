@@ -106,14 +106,14 @@ from gateway.domain.pdf_refusals import pdf_refusal
 from gateway.domain.seals import DocumentSource, Seal
 from gateway.domain.validation import FIELD_LABELS, checked_claimed_holder_code, claimed_value_problem
 from gateway.domain.verification import (
-    CROSS_REGION_ADVICE,
-    CROSS_REGION_ADVICE_EN,
     HOLDER_NAME,
     NOT_FOUND,
     ClaimAnswer,
     ClaimResult,
+    Elsewhere,
     MatterNotHandledError,
     UseContext,
+    advice,
     answer_claim,
     authority_finding,
     check_type_used,
@@ -122,6 +122,7 @@ from gateway.domain.verification import (
     claimed_value_form,
     claimed_value_refusal,
     claims_key,
+    elsewhere_of,
     elsewhere_words,
     is_elsewhere,
     issuer_authority_finding,
@@ -273,15 +274,15 @@ _UNKNOWN_SEAL_KEY = Finding(
 _SEALED_ELSEWHERE = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_IN_THIS_REGISTRY",
-    detail="本网关没有使用此密钥的印章：核验码所指的发证机构属于其他地区的登记库，其印章由该地区保存"
-    "（no seal of this gateway has this key: the code names an issuer of another registry, whose region holds its "
-    "seal）",
+    detail="本网关没有使用此密钥的印章：核验码所指的发证机构可能属于其他地区的登记库，其印章由该地区保存"
+    "（no seal of this gateway has this key: the code names an issuer that may be of another registry, whose region "
+    "holds its seal）",
 )
 _HELD_ELSEWHERE = Finding(
     result=CheckResult.INDETERMINATE,
     reason="NOT_IN_THIS_REGISTRY",
-    detail="此证照不在本登记库，其发证机构属于其他地区的登记库，证照记录的印章在该地区核验"
-    "（the license is not held here, and its issuer is of another registry: its record seal is checked there）",
+    detail="此证照不在本登记库，其发证机构可能属于其他地区的登记库，证照记录的印章在该地区核验"
+    "（the license is not held here, and its issuer may be of another registry: its record seal is checked there）",
 )
 _NOT_CHECKED = Finding(
     result=CheckResult.INDETERMINATE,
@@ -1069,23 +1070,32 @@ class VerificationService:
         INDETERMINATE / NOT_IN_THIS_REGISTRY, to be verified with that region (ADR 0017). A clerk had been shown a red
         未找到 and a signed FAILED for a possibly genuine license of a partner province (found by a partner tester);
         it is not PASSED either, as nothing of it was checked."""
-        issuer = self._issuer_elsewhere(license_id)
-        if issuer is None:
+        found = self._issuer_elsewhere(license_id)
+        if found is None:
             return NOT_FOUND
-        return Finding(result=CheckResult.INDETERMINATE, reason="NOT_IN_THIS_REGISTRY", detail=elsewhere_words(issuer))
+        issuer, where = found
+        return Finding(
+            result=CheckResult.INDETERMINATE, reason="NOT_IN_THIS_REGISTRY", detail=elsewhere_words(issuer, where)
+        )
 
-    def _issuer_elsewhere(self, license_id: str) -> str | None:
-        """The issuer ``license_id`` names when that is not a department of this gateway (``_is_elsewhere``), else
-        None: a department of this gateway, issuing or not (a tester's forged 税务局 identifier), or no well-formed
-        identifier."""
+    def _issuer_elsewhere(self, license_id: str) -> tuple[str, Elsewhere] | None:
+        """The issuer ``license_id`` names, and where it is, when that is another region's issuer (``_elsewhere``),
+        else None: a department of this gateway, issuing or not (a tester's forged 税务局 identifier), a code of this
+        gateway's own city that no member has (review fixrev2, R5), or no well-formed identifier."""
         try:
             issuer = LicenseId.parse(license_id).issuer_code
         except ValueError:
             return None
-        return issuer if self._is_elsewhere(issuer) else None
+        where = self._elsewhere(issuer)
+        return None if where is None else (issuer, where)
+
+    def _elsewhere(self, issuer: str) -> Elsewhere | None:
+        """Where ``issuer`` (a USCC) is when it is another region's issuer (``elsewhere_of``), else None."""
+        with self._db.unit_of_work() as uow:
+            return elsewhere_of(issuer, uow.members.get(issuer), uow.members.all)
 
     def _is_elsewhere(self, issuer: str) -> bool:
-        """Whether ``issuer`` (a USCC) is no department of this gateway (``is_elsewhere``)."""
+        """Whether ``issuer`` (a USCC) is no department of this gateway (``is_elsewhere``), whatever its region."""
         with self._db.unit_of_work() as uow:
             return is_elsewhere(uow.members.get(issuer))
 
@@ -1107,14 +1117,15 @@ class VerificationService:
         its seal amber, 可能是其他地区的证照 (a reviewer, fixrevpa R1)."""
         if identity.reason != untrusted or not uscc or not self._names_no_department(uscc, name):
             return _NOT_REGISTERED, identity
+        chinese, english = advice(self._elsewhere(uscc) or Elsewhere.OTHER_PROVINCE)  # 跨省 for another province only
         status = Finding(
             result=CheckResult.INDETERMINATE,
             reason="NOT_IN_THIS_REGISTRY",
             detail=f"该文件不是本登记库的电子证照文件，印章所属的发证机构 {uscc} 不是本网关的部门，"
-            f"可能是其他地区登记库的证照文件，{CROSS_REGION_ADVICE}"
+            f"可能是其他地区登记库的证照文件，{chinese}"
             f"（the document is no license document of this registry, and its seal's issuer {uscc} is not a "
             "department of this gateway: it may be a license document of another region's registry; "
-            f"{CROSS_REGION_ADVICE_EN}）",
+            f"{english}）",
         )
         elsewhere = Finding(
             result=CheckResult.INDETERMINATE,

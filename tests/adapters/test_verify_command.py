@@ -111,6 +111,17 @@ def test_every_way_in_gives_the_report_with_its_exit_status(running: RunningGate
     assert status == 3
     assert text.startswith("无法确定 INDETERMINATE（发证部门不在本证照网关登记 NOT_IN_THIS_REGISTRY）\n")
     assert "请通过跨省通办渠道向该地区核验" in text and "证照网关核验" not in text  # no gateway it can reach (ADR 0017)
+    # another city of the province: no 跨省 channel; a code of this gateway's own city is no other region's at all
+    # (review fixrev2, R5)
+    qingdao = str(dataclasses.replace(LicenseId.parse(license_id), issuer_code=samples.uscc(903, region="370200")))
+    status, text, report = check(running, qingdao)
+    assert status == 3 and report.status.reason == "NOT_IN_THIS_REGISTRY"
+    assert "不是本证照网关登记的证照，请向该证照的发证地区核验" in text and "跨省" not in text, text
+    assert "其发证机构可能属于其他地区的登记库" in text and "其发证机构属于" not in text
+    jinan = str(dataclasses.replace(LicenseId.parse(license_id), issuer_code=samples.uscc(903, region="370100")))
+    status, text, report = check(running, jinan)
+    assert status == 1 and report.status.reason == "LICENSE_NOT_FOUND" and "未找到该证照 none found" in text
+    assert "其他地区" not in text and "跨省" not in text
 
     # the access record names the operator, as x-zzgw-operator(-bin) does for any gRPC caller
     trail = running.gateway.audit

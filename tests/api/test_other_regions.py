@@ -26,7 +26,12 @@ from tests.api.test_sharing import (
     person,
     sharing,
 )
-from tests.conftest import CIVIL, RunningGateway, descriptions, error_details
+from tests.conftest import (
+    CIVIL,
+    RunningGateway,
+    descriptions,
+    error_details,
+)
 
 GUANGZHOU_ISSUER = samples.uscc(901, region="440100")
 """A Guangzhou department: no member of this (Jinan) gateway."""
@@ -136,3 +141,42 @@ def test_another_regions_license_sends_the_clerk_to_the_cross_region_channel(run
     assert reason == "NOT_IN_THIS_REGISTRY"
     for said in (report.status.detail, details):
         assert CROSS_REGION in said and "证照网关核验" not in said, said
+
+
+def test_a_code_of_this_gateways_own_city_is_not_another_regions(running: RunningGateway) -> None:
+    """A well-formed code of this gateway's own city (370100) that no member has: a clerk's typo or a department not
+    yet registered, as the seal check judges a seal's code (``_names_no_department``). It had been "another region's"
+    (NOT_IN_THIS_REGISTRY, 请通过跨省通办渠道向该地区核验) in RequestAccess, GetLicenseData and VerifyLicense, sending a
+    clerk to the 跨省 channel from their own city's gateway; RequestAccess by type and issuer_code had said
+    NOT_AN_ISSUER_OF_TYPE before (review fixrev2, R5). A code of another city of the province (青岛, 370200) is
+    another region's, without the 跨省 words; another province's keeps them."""
+    named = LicenseId.parse(id_card(running).license.license_id)
+    own_city = samples.uscc(904, region="370100")
+    code, _, _, violations = refused(
+        lambda: request_access(running, REAL_ESTATE, BDCZY, type_code=ID_CARD, issuer_code=own_city)
+    )
+    assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("issuer_code", "NOT_AN_ISSUER_OF_TYPE")])
+    ours = str(dataclasses.replace(named, issuer_code=own_city))
+    assert refused(lambda: data(running, ours, BDCZY, REAL_ESTATE))[:2] == (
+        grpc.StatusCode.NOT_FOUND,
+        "LICENSE_NOT_FOUND",
+    )
+    assert refused(lambda: request_access(running, REAL_ESTATE, BDCZY, license_id=ours))[1] == "LICENSE_NOT_FOUND"
+    verifier = verification_pb2_grpc.VerificationServiceStub(running.channel(REAL_ESTATE))
+    report = verifier.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=BDCZY, license_id=ours)).report
+    assert report.status.reason == "LICENSE_NOT_FOUND"
+    assert "其他地区" not in report.integrity.detail
+
+    qingdao = samples.uscc(904, region="370200")
+    theirs = str(dataclasses.replace(named, issuer_code=qingdao))
+    by_type = lambda: request_access(running, REAL_ESTATE, BDCZY, type_code=ID_CARD, issuer_code=qingdao)  # noqa: E731
+    for call in (by_type, lambda: data(running, theirs, BDCZY, REAL_ESTATE)):
+        code, reason, details, _ = refused(call)
+        assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "NOT_IN_THIS_REGISTRY")
+        assert f"发证机构 {qingdao} {ELSEWHERE_WORDS}，请向该证照的发证地区核验" in details and "跨省" not in details
+    report = verifier.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=BDCZY, license_id=theirs)).report
+    assert report.status.reason == "NOT_IN_THIS_REGISTRY" and "请向该证照的发证地区核验" in report.status.detail
+    assert "跨省" not in report.status.detail and "可能属于其他地区的登记库" in report.integrity.detail
+    guangzhou = str(dataclasses.replace(named, issuer_code=GUANGZHOU_ISSUER))
+    report = verifier.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=BDCZY, license_id=guangzhou)).report
+    assert CROSS_REGION in report.status.detail
