@@ -77,6 +77,7 @@ from gateway.domain.catalog import (
     unknown_type_words,
 )
 from gateway.domain.errors import (
+    MAX_ECHO_DESCRIPTION,
     AlreadyExistsError,
     ConflictError,
     DeadlineExceededError,
@@ -316,6 +317,13 @@ def _bound_to(consent: StoredConsent) -> bytes:
     return "\n".join((consent.consent_id, consent.portal, consent.client_request_id, consent.client_digest)).encode()
 
 
+def _room_after(head: str) -> int:
+    """The characters left for ``_whom_to_grant`` in a violation's description after its Chinese words ``head``: the
+    description is sent cut to ``MAX_ECHO_DESCRIPTION`` with an ellipsis, and the Chinese half is to reach a portal
+    whole (the English after it may be cut: review fixrev2, R3)."""
+    return MAX_ECHO_DESCRIPTION - 1 - len(head)
+
+
 class AuthorizationService:
     def __init__(
         self,
@@ -391,29 +399,47 @@ class AuthorizationService:
             subjects=self._subjects(license),
         )
 
-    def _whom_to_grant(self, matter: Matter, *, matter_named: bool) -> str:
+    def _whom_to_grant(self, matter: Matter, *, matter_named: bool, room: int) -> str:
         """Whom a consent under ``matter`` may be granted to, as a refusal of its grantee says it (with what goes
         before it), or empty for no one: the registered consumers and partner gateways that may name the matter
         (``uses_matter``), by name and code (organisations: no personal data), at most ``_WHOM_SHOWN``, the matter's
         own department first; the matter's code too unless the refusal names it already (``matter_named``). In the
-        Chinese half alone, whose codes need no translating: a violation's description is sent cut to 200
-        characters, and an English half saying it too had pushed it past them. A matter of a partner's region names
-        a department in its catalog entry that is no member here (广州市人力资源和社会保障局 for 440100-SBZY-001): a
-        portal granting to that department's code was told only 须为已登记的用证部门或跨省伙伴网关, and no call told
-        it the partner gateway to name (review partner, R3)."""
+        Chinese half alone, whose codes need no translating. A matter of a partner's region names a department in its
+        catalog entry that is no member here (广州市人力资源和社会保障局 for 440100-SBZY-001): a portal granting to
+        that department's code was told only 须为已登记的用证部门或跨省伙伴网关, and no call told it the partner
+        gateway to name (review partner, R3).
+
+        At most ``room`` characters (``_room_after``): the Chinese before it takes the others of the violation's
+        description, which is sent cut to ``MAX_ECHO_DESCRIPTION``. Whole entries only, as many as fit, the others
+        counted (等N个成员): with a few partner gateways the list had been cut mid-code, and the description lost
+        its ending and its English half (review fixrev2, R3). Where no name fits, codes alone."""
         with self._db.unit_of_work() as uow:
             members = [m for m in uow.members.all() if m.roles & CONSUMER_ROLES and uses_matter(m, matter)]
         if not members:
             return ""
         members.sort(key=lambda m: (m.has(Role.PARTNER), m.code))
-        shown = members[:_WHOM_SHOWN]
-        labels = "、".join(f"{'合作网关 ' if m.has(Role.PARTNER) else ''}{m.name}（{m.code}）" for m in shown)
-        more = f"等{len(members)}个成员" if len(members) > len(shown) else ""
-        one = len(members) == 1
+        partners = all(m.has(Role.PARTNER) for m in members)
         subject = "" if matter_named else f"事项 {matter.code} "
-        if all(m.has(Role.PARTNER) for m in members):
-            return f"；{subject}由{labels}{more}代办，请授权给{'它' if one else '其中之一'}"
-        return f"；{subject}可授权给{labels}{more}{'' if one else '之一'}"
+
+        def said(labels: list[str]) -> str:
+            more = f"等{len(members)}个成员" if len(members) > len(labels) else ""
+            listed = "、".join(labels)
+            if partners:
+                return f"；{subject}由{listed}{more}代办，请授权给{'它' if len(members) == 1 else '其中之一'}"
+            return f"；{subject}可授权给{listed}{more}{'' if len(members) == 1 else '之一'}"
+
+        for label in (
+            lambda m: f"{'合作网关 ' if m.has(Role.PARTNER) else ''}{m.name}（{m.code}）",
+            lambda m: m.code,
+        ):
+            labels: list[str] = []
+            for member in members[:_WHOM_SHOWN]:
+                if len(said([*labels, label(member)])) > room:
+                    break
+                labels.append(label(member))
+            if labels:
+                return said(labels)
+        return ""
 
     def _elsewhere(self, issuer: str) -> Elsewhere | None:
         """Where ``issuer`` (a USCC) is when it is another region's issuer (``elsewhere_of``), else None."""
@@ -948,27 +974,22 @@ class AuthorizationService:
             licenses = [uow.licenses.get(license_id) for license_id in license_ids]
             in_force = [_in_force(uow, license) for license in licenses]
         if grantee is None or not grantee.roles & CONSUMER_ROLES:
-            whom = self._whom_to_grant(matter, matter_named=False)
-            raise invalid(
-                "grantee_code",
-                "UNKNOWN_GRANTEE",
-                f"被授权部门须为已登记的用证部门或跨省伙伴网关{whom}"
-                "（the grantee must be a registered consuming department or partner gateway）",
-            )
+            head = "被授权部门须为已登记的用证部门或跨省伙伴网关"
+            tail = "（the grantee must be a registered consuming department or partner gateway）"
+            whom = self._whom_to_grant(matter, matter_named=False, room=_room_after(head))
+            raise invalid("grantee_code", "UNKNOWN_GRANTEE", f"{head}{whom}{tail}")
         if not uses_matter(grantee, matter):  # it could never present the code: it may not name the matter
             handled = f"事项 {matter.code}（{matter.name}）由{matter.department}办理"
-            whom = self._whom_to_grant(matter, matter_named=True)
-            raise invalid(
-                "matter_code",
-                "NOT_GRANTEES_MATTER",
-                # a partner's rule is its region's, not a department's, as MatterNotHandledError says it: the
-                # department words had told a portal why not in a rule that is not the partner's (a reviewer, R3)
-                f"合作网关只能被授权本地区（{grantee.region}）的事项，{handled}{whom}"
-                f"（a partner gateway is granted the matters of its own region {grantee.region} only）"
-                if grantee.has(Role.PARTNER)
-                else f"{handled}，不是被授权部门{grantee.name}的事项{whom}"
-                f"（matter {matter.code} is handled by another department, not by the grantee {grantee.code}）",
-            )
+            # a partner's rule is its region's, not a department's, as MatterNotHandledError says it: the
+            # department words had told a portal why not in a rule that is not the partner's (a reviewer, R3)
+            if grantee.has(Role.PARTNER):
+                head = f"合作网关只能被授权本地区（{grantee.region}）的事项，{handled}"
+                tail = f"（a partner gateway is granted the matters of its own region {grantee.region} only）"
+            else:
+                head = f"{handled}，不是被授权部门{grantee.name}的事项"
+                tail = f"（matter {matter.code} is handled by another department, not by the grantee {grantee.code}）"
+            whom = self._whom_to_grant(matter, matter_named=True, room=_room_after(head))
+            raise invalid("matter_code", "NOT_GRANTEES_MATTER", f"{head}{whom}{tail}")
         try:
             guardian, holder_code = self._consenting_for(holder_code, licenses, in_force, type_codes, valid_until, now)
             if not guardian:

@@ -4,13 +4,17 @@ holder portal is told to grant a consent to for a matter a partner gateway acts 
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
 from gateway.bootstrap import samples
+from gateway.domain.errors import MAX_ECHO_DESCRIPTION
 from gateway.domain.identifiers import LicenseId
 from protos.zzgw.v1 import authorization_pb2, sharing_pb2, verification_pb2, verification_pb2_grpc
 from tests.api.test_sharing import (
@@ -29,9 +33,14 @@ from tests.api.test_sharing import (
 from tests.conftest import (
     CIVIL,
     RunningGateway,
+    backend_params,
     descriptions,
     error_details,
+    fresh_database,
+    start_gateway,
 )
+
+DEMO_MEMBERS = Path(__file__).resolve().parent.parent.parent / "gateway" / "bootstrap" / "members.json"
 
 GUANGZHOU_ISSUER = samples.uscc(901, region="440100")
 """A Guangzhou department: no member of this (Jinan) gateway."""
@@ -180,3 +189,46 @@ def test_a_code_of_this_gateways_own_city_is_not_another_regions(running: Runnin
     guangzhou = str(dataclasses.replace(named, issuer_code=GUANGZHOU_ISSUER))
     report = verifier.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=BDCZY, license_id=guangzhou)).report
     assert CROSS_REGION in report.status.detail
+
+
+MORE_PARTNERS = (
+    (samples.uscc(911, region="440000"), "广东省政务服务和数据管理局跨省通办窗口", "440000"),
+    (samples.uscc(912, region="440100"), "广州市越秀区政务服务和数据管理局跨省通办窗口", "440100"),
+    (samples.uscc(913, region="440100"), "广州市天河区政务服务和数据管理局跨省通办窗口", "440100"),
+    (samples.uscc(914, region="440100"), "广州市政务服务和数据管理局跨省通办第二窗口", "440100"),
+)
+"""Four more partner gateways covering 440100 (the province's, and the city's with district-style names), as review
+fixrev2 had them beside the demo's."""
+USCC = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_the_grantees_named_fit_the_description_whole(backend: str, tmp_path: Path) -> None:
+    """With five partner gateways for 440100-SBZY-001, the refusal's list had been cut at the description's 200
+    characters: names lost, the ending (代办，请授权给其中之一) and the English half gone, and NOT_GRANTEES_MATTER
+    ending in half a code, which a portal showing it or parsing it got wrong (review fixrev2, R3). It names as many
+    as fit whole, counts the rest (等5个成员), and its Chinese reaches the portal complete."""
+    raw = json.loads(DEMO_MEMBERS.read_text(encoding="utf-8"))
+    raw["members"] += [{"code": c, "name": n, "region": r, "roles": ["PARTNER"]} for c, n, r in MORE_PARTNERS]
+    members = tmp_path / "members.json"
+    members.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    codes = {PARTNER, *(c for c, _, _ in MORE_PARTNERS)}
+    with fresh_database(backend, tmp_path) as url:
+        running = start_gateway(tmp_path / "var", url, members=str(members))
+        try:
+            holder, _ = person()
+            for grantee, reason in (("11440100994401040K", "UNKNOWN_GRANTEE"), (REAL_ESTATE, "NOT_GRANTEES_MATTER")):
+                with pytest.raises(grpc.RpcError) as caught:
+                    grant(running, holder, grantee=grantee, matter=SBZY.matter_code)
+                ((_, said_reason), description), *_ = descriptions(caught.value).items()
+                assert said_reason == reason
+                assert len(description) <= MAX_ECHO_DESCRIPTION
+                chinese = description.split("（the ", 1)[0] if "（the " in description else description
+                chinese = chinese.split("（matter ", 1)[0].split("（a partner", 1)[0]
+                assert chinese.endswith("等5个成员代办，请授权给其中之一"), description
+                named = USCC.findall(chinese)
+                assert named and set(named) <= codes | {"11440100994401040K", REAL_ESTATE}, description
+                shown = [c for c in named if c in codes]
+                assert 1 <= len(shown) < 5 and all(f"（{c}）" in chinese for c in shown), description
+        finally:
+            running.stop()
