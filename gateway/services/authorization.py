@@ -412,9 +412,15 @@ class AuthorizationService:
         At most ``room`` characters (``_room_after``): the Chinese before it takes the others of the violation's
         description, which is sent cut to ``MAX_ECHO_DESCRIPTION``. Whole entries only, as many as fit, the others
         counted (等N个成员): with a few partner gateways the list had been cut mid-code, and the description lost
-        its ending and its English half (review fixrev2, R3). Where no name fits, codes alone."""
+        its ending and its English half (review fixrev2, R3). Where no name fits, codes alone. A revoked member is
+        never named: its calls are refused, and a consent to it was spent on no one (review fixrev2, R4)."""
         with self._db.unit_of_work() as uow:
-            members = [m for m in uow.members.all() if m.roles & CONSUMER_ROLES and uses_matter(m, matter)]
+            revoked = uow.members.revoked()
+            members = [
+                m
+                for m in uow.members.all()
+                if m.roles & CONSUMER_ROLES and uses_matter(m, matter) and m.code not in revoked
+            ]
         if not members:
             return ""
         members.sort(key=lambda m: (m.has(Role.PARTNER), m.code))
@@ -971,11 +977,17 @@ class AuthorizationService:
             )
         with self._db.unit_of_work() as uow:
             grantee = uow.members.get(grantee_code) if grantee_code else None
+            grantee_revoked = grantee is not None and uow.members.is_revoked(grantee.code)
             licenses = [uow.licenses.get(license_id) for license_id in license_ids]
             in_force = [_in_force(uow, license) for license in licenses]
         if grantee is None or not grantee.roles & CONSUMER_ROLES:
             head = "被授权部门须为已登记的用证部门或跨省伙伴网关"
             tail = "（the grantee must be a registered consuming department or partner gateway）"
+            whom = self._whom_to_grant(matter, matter_named=False, room=_room_after(head))
+            raise invalid("grantee_code", "UNKNOWN_GRANTEE", f"{head}{whom}{tail}")
+        if grantee_revoked:  # its calls are refused CREDENTIAL_REVOKED: the consent had been granted, and never used
+            head = f"被授权部门{grantee.name}（{grantee.code}）已被撤销登记，不能再被授权"
+            tail = "（the grantee's registration was revoked: it can no longer present a consent）"
             whom = self._whom_to_grant(matter, matter_named=False, room=_room_after(head))
             raise invalid("grantee_code", "UNKNOWN_GRANTEE", f"{head}{whom}{tail}")
         if not uses_matter(grantee, matter):  # it could never present the code: it may not name the matter

@@ -232,3 +232,39 @@ def test_the_grantees_named_fit_the_description_whole(backend: str, tmp_path: Pa
                 assert 1 <= len(shown) < 5 and all(f"（{c}）" in chinese for c in shown), description
         finally:
             running.stop()
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_a_revoked_member_is_neither_named_nor_granted_to(backend: str, tmp_path: Path) -> None:
+    """`zzgw members --revoke` of a partner gateway (replaced by a new one): the refusal's list had still named it,
+    and a consent granted to it was OK, though each of its calls is UNAUTHENTICATED / CREDENTIAL_REVOKED, so the
+    holder's consent was spent on no one (review fixrev2, R4). It is named no more, and a consent to it is refused,
+    saying it was revoked, with the members that may be granted to instead."""
+    old_code, old_name, region = MORE_PARTNERS[2]
+    raw = json.loads(DEMO_MEMBERS.read_text(encoding="utf-8"))
+    raw["members"].append({"code": old_code, "name": old_name, "region": region, "roles": ["PARTNER"]})
+    members = tmp_path / "members.json"
+    members.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    with fresh_database(backend, tmp_path) as url:
+        running = start_gateway(tmp_path / "var", url, members=str(members))
+        try:
+            holder, _ = person()
+            _, _, details, _ = refused(
+                lambda: grant(running, holder, grantee="11440100994401040K", matter=SBZY.matter_code)
+            )
+            assert old_code in details  # registered: named beside the demo's partner
+            assert running.gateway.members.revoke(old_code)
+            code, _, details, violations = refused(
+                lambda: grant(running, holder, grantee="11440100994401040K", matter=SBZY.matter_code)
+            )
+            assert [v[1] for v in violations] == ["UNKNOWN_GRANTEE"] and old_code not in details, details
+            assert f"由合作网关 广州市政务服务和数据管理局（{PARTNER}）代办，请授权给它" in details
+            code, _, details, violations = refused(
+                lambda: grant(running, holder, grantee=old_code, matter=SBZY.matter_code)
+            )
+            assert code == grpc.StatusCode.INVALID_ARGUMENT and [v[1] for v in violations] == ["UNKNOWN_GRANTEE"]
+            assert f"被授权部门{old_name}（{old_code}）已被撤销登记，不能再被授权" in details, details
+            assert "请授权给它" in details and f"（{PARTNER}）" in details
+            assert grant(running, holder, grantee=PARTNER, matter=SBZY.matter_code).code
+        finally:
+            running.stop()
