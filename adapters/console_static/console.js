@@ -30,7 +30,7 @@ function sealedElsewhere(by, query) {
   return "未核验（印章证书不是本网关信任的制章机构签发的"
     + (/^[0-9A-Z]{18}$/.test(uscc || "")
       ? "；证书上的发证机构统一社会信用代码为 " + uscc + "，请与文件上印的发证机构核对是否一致" : "")
-    + "；请通过跨省通办渠道向该发证机构所在地区核验）";
+    + "；请向该发证机构所在地区核验，外省的请通过跨省通办渠道）";
 }
 const ALTERED_RECORD = "未判断（证照记录被绕过网关改动，签章时间不可信，未判断印章在签章时是否可信）";
 // A license's standing now, beside an earlier receipt of a 一件事 case: what it is, and what it became (said "after
@@ -68,7 +68,7 @@ const REASONS = {
   SUSPENDED: "证照已暂停使用", REVOKED: "证照已吊销或撤销", CANCELLED: "证照已注销",
   SUPERSEDED: "证照已变更，此版本不再现行", EXPIRED: "证照已过有效期", NOT_YET_VALID: "证照尚未生效",
   LICENSE_NOT_FOUND: "未找到该证照", NOT_CHECKED: "未核验",
-  NOT_IN_THIS_REGISTRY: "发证部门不在本证照网关登记，可能是其他地区的证照，请通过跨省通办渠道向该地区核验",
+  NOT_IN_THIS_REGISTRY: "发证部门不在本证照网关登记，可能是其他地区的证照，请向发证地区核验，外省的请通过跨省通办渠道",
   RECORD_ALTERED: "签章已被篡改（证照数据与印章不符）", STATUS_ALTERED: "证照状态或签章时间被绕过网关改动",
   REGISTRY_ALTERED: "登记库中该文件所属证照被绕过网关改动",
   SIGNATURE_INVALID: "签章已被篡改（签名与文件内容不符）", DOCUMENT_MODIFIED: "签章已被篡改（盖章后文件被改动）",

@@ -2043,7 +2043,7 @@ def test_a_license_of_another_region_is_undecided_and_the_clerk_told_where_to_ve
     page.fill("#query", foreign)
     check(page, "by-text")
     said = verdict(page, "INDETERMINATE")
-    assert "发证部门不在本证照网关登记，可能是其他地区的证照，请通过跨省通办渠道向该地区核验" in said
+    assert "发证部门不在本证照网关登记，可能是其他地区的证照，请向发证地区核验，外省的请通过跨省通办渠道" in said
     assert finding_texts(page)[0] == "未核验（不是本证照网关登记的证照，没有可对照的证照）"
 
 
@@ -2073,7 +2073,7 @@ def test_another_regions_sealed_pdf_names_its_untrusted_seal_maker_and_issuer_co
     assert "发证部门不在本证照网关登记，可能是其他地区的证照" in verdict(page, "INDETERMINATE")
     identity = (
         f"未核验（印章证书不是本网关信任的制章机构签发的；证书上的发证机构统一社会信用代码为 {guangzhou}，"
-        "请与文件上印的发证机构核对是否一致；请通过跨省通办渠道向该发证机构所在地区核验）"
+        "请与文件上印的发证机构核对是否一致；请向该发证机构所在地区核验，外省的请通过跨省通办渠道）"
     )
     assert finding_texts(page)[2] == identity
     assert "没有可对照的证照" not in page.inner_text("#findings")
