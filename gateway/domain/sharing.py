@@ -97,7 +97,13 @@ from gateway.domain.catalog import (
     ValueType,
 )
 from gateway.domain.errors import PermissionDeniedError
-from gateway.domain.guardianship import guardian_of_age, guardians_of, is_minor, under_consent_age
+from gateway.domain.guardianship import (
+    born_under_consent_age,
+    guardian_of_age,
+    guardians_of,
+    is_minor,
+    under_consent_age,
+)
 from gateway.domain.identifiers import carries_birth_date, holder_code_types_of, same_license
 from gateway.domain.model import CHINA_TZ, Holder, License, LicenseContent, LicenseStatus, Member, Role, mask
 
@@ -208,11 +214,33 @@ _GUARDIAN_DETAILS = {
 
 def said_by_guardian(reason: Reason, consent: Consent) -> bool:
     """Whether ``consent``, refused for ``reason``, is said in the guardian's words (``guardian_words``): a consent a
-    parent granted for the holder, unless the reason is its withdrawal and the holder withdrew it (``withdrawn_by``;
-    one withdrawn before that was recorded is said to be the guardian's, as it was)."""
+    parent granted for the holder, unless the reason is its withdrawal and the holder withdrew it in person
+    (``withdrawn_in_person``; one withdrawn before who withdrew was recorded is said to be the guardian's, as it
+    was)."""
     if not consent.guardian_code:
         return False
-    return reason is not Reason.CONSENT_WITHDRAWN or consent.withdrawn_by != consent.holder_code
+    return reason is not Reason.CONSENT_WITHDRAWN or not withdrawn_in_person(
+        consent.holder_code, consent.withdrawn_by, consent.withdrawn_at, consent.holder_born
+    )
+
+
+def withdrawn_in_person(
+    holder_code: str, withdrawn_by: str, withdrawn_at: dt.datetime | None, holder_born: dt.date | None
+) -> bool:
+    """Whether a consent a parent granted for the holder was withdrawn by the holder in person: with the holder's
+    code (``withdrawn_by``, schema 0044) by a holder of 14 or over on the day of the withdrawal (``withdrawn_at``,
+    China time), as a grant judges a holder's own act (``GUARDIAN_MUST_CONSENT``). A child under 14 does not act in
+    person, so a withdrawal with a newborn's or a 10-year-old's code (WithdrawConsent takes it) is a parent's, and
+    is said in the guardian's words: it had been said as the holder's, 持证人已撤回授权, to departments and on the
+    trail, as if a week-old baby had withdrawn it (review fixrev3, R1). False too when the holder's birth date
+    cannot be told (``holder_born``): the guardian's words, as before who withdrew was recorded."""
+    return (
+        bool(withdrawn_by)
+        and withdrawn_by == holder_code
+        and withdrawn_at is not None
+        and holder_born is not None
+        and not born_under_consent_age(holder_born, withdrawn_at)
+    )
 
 
 def guardian_words(reason: Reason) -> str:
@@ -345,14 +373,19 @@ class Consent:
     """The 公民身份号码 of the parent who granted it for a minor holder (监护人代为授权); empty when the holder did.
     Such a consent counts only while the version read names that parent and its holder is a minor (rule 6)."""
     withdrawn_by: str = ""
-    """Who withdrew it, by code: ``holder_code`` (the holder, a child of 14 to 17 included, withdraws a parent's
-    consent too) or ``guardian_code``; empty when not withdrawn, or withdrawn before that was recorded (schema 0044).
-    A withdrawal is said to be the guardian's (``guardian_words``) only when it was not the holder's: the child's had
-    been refused to departments as 监护人已撤回代为授权, the guardian withdrew it (review holder, R2)."""
+    """Who withdrew it, by the code used: ``holder_code`` (the holder's code withdraws a parent's consent too) or
+    ``guardian_code``; empty when not withdrawn, or withdrawn before the store's upgrade to schema 0044. A withdrawal
+    is said to be the guardian's (``guardian_words``) unless the holder withdrew it in person
+    (``withdrawn_in_person``: with the holder's code, 14 or over on the day): a 15-year-old's had been refused to
+    departments as 监护人已撤回代为授权, the guardian withdrew it (review holder, R2), and one with a newborn's code
+    is a parent's act (review fixrev3, R1)."""
+    withdrawn_at: dt.datetime | None = None
+    """When it was withdrawn (``withdrawn``); None when it was not, or it was not looked up."""
     holder_born: dt.date | None = None
     """The holder's birth date as the gateway's records tell it when the consent is presented: their citizen ID's,
     else the latest their current licenses tell (``holder_born`` of the authorisation service, which lists the
-    consent by it); None when nothing tells it or it was not looked up. The license read is judged too, the later
+    consent by it); None when nothing tells it or it was not looked up (a guardian's consent's is looked up only when
+    the holder's code withdrew it, ``withdrawn_in_person``). The license read is judged too, the later
     date deciding (``under_consent_age``). A
     holder's own consent counts only while they are 14 or over: a newborn's own consent listed NEEDS_GUARDIAN by the
     birth certificate had been honoured for a license of a type with no birth date (a reviewer, R3)."""

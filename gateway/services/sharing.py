@@ -992,11 +992,16 @@ class SharingService:
             return approvals, []
         # the holder's age as the consent's listing judges it: by their code or any current license, not only by the
         # license read (a reviewer, R3), and by the citizen ID itself when the consent names a person's type or license
-        born = None
-        if not stored.guardian_code:
-            in_person = consent_names_a_person(self._catalog, stored.license_ids, stored.type_codes)
-            born = holder_born(uow, self._catalog, stored.holder_code, by_citizen_id=in_person)
-        return approvals, [replace(_consent(stored), holder_born=born)]
+        return approvals, [replace(_consent(stored), holder_born=self._holder_born(uow, stored))]
+
+    def _holder_born(self, uow: UnitOfWork, stored: StoredConsent) -> dt.date | None:
+        """The birth date of ``stored``'s holder (``Consent.holder_born``): for the holder's own consent, and for a
+        guardian's the holder's code withdrew, whose words follow the holder's age on the day it was withdrawn
+        (``withdrawn_in_person``); None for any other."""
+        if stored.guardian_code and not (stored.withdrawn_at is not None and stored.withdrawn_by == stored.holder_code):
+            return None
+        in_person = consent_names_a_person(self._catalog, stored.license_ids, stored.type_codes)
+        return holder_born(uow, self._catalog, stored.holder_code, by_citizen_id=in_person)
 
     def _settle(
         self,
@@ -1056,7 +1061,8 @@ class SharingService:
             if left is None:
                 now = max(counted_at, self._clock.now())
                 fresh = uow.consents.get(outcome.consent_id)
-                born = next((c.holder_born for c in consents if c.consent_id == outcome.consent_id), None)
+                # the holder's age again: the holder's code may have withdrawn a guardian's consent meanwhile
+                born = self._holder_born(uow, fresh) if fresh else None
                 result, outcome = judge(approvals, [replace(_consent(fresh), holder_born=born)] if fresh else [], now)
                 record = record.dated(now)
                 if outcome.consent_id:  # the store says it is spent, the policy says it is not: never guess
@@ -1710,6 +1716,7 @@ def _consent(stored: StoredConsent) -> Consent:
         withdrawn=stored.withdrawn_at is not None,
         guardian_code=stored.guardian_code,
         withdrawn_by=stored.withdrawn_by,
+        withdrawn_at=stored.withdrawn_at,
         granted=None
         if stored.granted_fields is None
         else tuple(

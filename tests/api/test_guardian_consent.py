@@ -1316,3 +1316,53 @@ def test_a_guardians_consent_refused_is_said_to_be_the_guardians(running: Runnin
         "CONSENT_USED_UP",
         "居民身份证：持证人授权次数已用完（the holder's consent is used up）",
     )
+
+
+@pytest.mark.parametrize("days", [7, 10 * 366], ids=["7 days", "10 years"])
+def test_a_childs_code_under_14_withdrawing_the_parents_consent_is_said_to_be_the_guardians_act(
+    running: RunningGateway, days: int
+) -> None:
+    """A reviewer (review fixrev3, R1): the portal withdrew the mother's consent for her 7-day-old (and for a
+    10-year-old) with the child's code, which WithdrawConsent takes, and departments were then told
+    持证人已撤回授权 (the holder withdrew it), as if a week-old baby had decided: a child under 14 does not act in
+    person (GUARDIAN_MUST_CONSENT), so only a parent can have used that code. Under 14 on the day of the withdrawal
+    (China time), the withdrawal is said in the guardian's words everywhere; ``withdrawn_by`` still names the code
+    used."""
+    born = china_today() - dt.timedelta(days=days) if days < 366 else years_before(china_today(), 10)
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father, born=born)
+    granted = consent(running, mother, (license_id,), uses=3)
+    answered = (
+        authorization(running, PORTAL)
+        .WithdrawConsent(
+            authorization_pb2.WithdrawConsentRequest(consent_id=granted.consent.consent_id, holder_code=child)
+        )
+        .consent
+    )
+    assert answered.state == authorization_pb2.CONSENT_STATE_WITHDRAWN and answered.withdrawn_by == child
+    (hers,) = listed(running, mother)
+    assert hers.withdrawn_by == child
+
+    by_guardian = "出生医学证明：监护人已撤回代为授权（the guardian withdrew the consent they granted）"
+    with pytest.raises(grpc.RpcError) as caught:
+        data(running, license_id, CBDJ, member=MEDICAL, code=granted.code)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert (error_details(caught.value)[0].reason, caught.value.details()) == ("CONSENT_WITHDRAWN", by_guardian)
+    stub = sharing(running, MEDICAL)
+    form = stub.PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=CBDJ, holder_code_type="111", holder_code=child, field_keys=["child_name"], consent_code=granted.code
+        )
+    )
+    assert [(u.reason, u.detail) for u in form.unfilled] == [("CONSENT_WITHDRAWN", by_guardian)]
+    listing = stub.ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(
+            use=CBDJ, holder_code_type="111", holder_code=child, consent_code=granted.code
+        )
+    )
+    assert [(e.reason, e.detail) for e in listing.licenses] == [("CONSENT_WITHDRAWN", by_guardian)]
+    for code, member in ((child, PORTAL), (mother, PORTAL), (child, HEALTH)):
+        words = {r.reason_words for r in log_of(running, code, member).records if r.reason == "CONSENT_WITHDRAWN"}
+        assert words == {"监护人已撤回代为授权"}, (code, member)
+    rows = trail_rows(running, "reason, by_guardian", "license_id = :id AND decision = 'DENY'", id=license_id)
+    assert rows == [("CONSENT_WITHDRAWN", True), ("CONSENT_WITHDRAWN", True)]

@@ -1674,11 +1674,18 @@ def test_of_several_consents_a_guardian_ended_is_named_before_one_for_another_li
 
 def test_a_guardians_consent_withdrawn_is_said_in_the_words_of_who_withdrew_it() -> None:
     """The father's consent for his son, withdrawn: by the father (or before who withdrew was recorded, schema 0044),
-    the guardian's words, as before; by the holder himself, the holder's, which had been the guardian's too (review
-    holder, R2); of two withdrawn, the guardian's only when neither was the holder's (the record keeps one flag)."""
-    withdrawn = dataclasses.replace(BIRTH_CONSENT, withdrawn=True)
+    the guardian's words, as before; by the holder himself, 14 or over on the day, the holder's, which had been the
+    guardian's too (review holder, R2); with the holder's code while he was under 14 that day (China time), or with
+    no birth date told, the guardian's: a child under 14 does not act in person (review fixrev3, R1); of two
+    withdrawn, the guardian's only when neither was the holder's (the record keeps one flag)."""
+    at = dt.datetime(2024, 6, 2, 16, 30, tzinfo=dt.UTC)  # 3 June 00:30 in China
+    withdrawn = dataclasses.replace(BIRTH_CONSENT, withdrawn=True, withdrawn_at=at)
     by_father = dataclasses.replace(withdrawn, withdrawn_by=LI_SI)
-    by_holder = dataclasses.replace(withdrawn, consent_id="G5", withdrawn_by=CHILD.code)
+    fourteen_that_day = dt.date(2010, 6, 3)
+    by_holder = dataclasses.replace(withdrawn, consent_id="G5", withdrawn_by=CHILD.code, holder_born=fourteen_that_day)
+    by_child = dataclasses.replace(by_holder, holder_born=dt.date(2010, 6, 4))  # 14 the next day
+    by_newborn = dataclasses.replace(by_holder, holder_born=dt.date(2024, 5, 20))
+    told_nothing = dataclasses.replace(by_holder, holder_born=None)
     guardians = "出生医学证明：监护人已撤回代为授权（the guardian withdrew the consent they granted）"
     holders = "出生医学证明：持证人已撤回授权（the holder withdrew the consent）"
     for consents, words, by_guardian in (
@@ -1686,6 +1693,10 @@ def test_a_guardians_consent_withdrawn_is_said_in_the_words_of_who_withdrew_it()
         ((withdrawn,), guardians, True),
         ((by_holder,), holders, False),
         ((by_father, by_holder), holders, False),
+        ((by_child,), guardians, True),
+        ((by_newborn,), guardians, True),
+        ((told_nothing,), guardians, True),
+        ((by_father, by_newborn), guardians, True),
     ):
         denial = read_birth(BIRTH_LIC, *consents)
         assert isinstance(denial, Deny)
