@@ -488,11 +488,11 @@ class GrantedBy(enum.StrEnum):
 
 
 def consent_of(entry: AuditEntry) -> str:
-    """The consent a ``CONSENT_CALLS`` record names (its ``reason``, ``consent=ID``); empty for another record, or a
-    grant refused (whose reason is the refusal's)."""
+    """The consent a ``CONSENT_CALLS`` record names (its ``reason``, ``consent=ID``, a withdrawal's with `` by=HOLDER``
+    or `` by=GUARDIAN`` after); empty for another record, or a grant refused (whose reason is the refusal's)."""
     if entry.action not in CONSENT_CALLS or not entry.reason.startswith("consent="):
         return ""
-    return entry.reason.removeprefix("consent=")
+    return entry.reason.removeprefix("consent=").split(" ", 1)[0]
 
 
 def granted_by(person: str, holder_code: str, guardian_code: str) -> GrantedBy:

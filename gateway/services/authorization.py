@@ -118,6 +118,7 @@ from gateway.domain.sharing import (
     consented_fields,
     guardian_in_force,
     request_deadline,
+    withdrawn_in_person,
 )
 from gateway.domain.validation import (
     MAX_REASON,
@@ -1332,10 +1333,27 @@ class AuthorizationService:
                 "WITHDRAWN" if changed else "UNCHANGED",  # written here, where the decisions' words test reads them
                 now,
                 named,
+                by=self._withdrawer(uow, withdrawn),
             )
             self._audit.append(uow, [entry])
             uow.commit()
         return withdrawn
+
+    def _withdrawer(self, uow: UnitOfWork, consent: StoredConsent) -> str:
+        """Who withdrew ``consent``, as its WITHDRAW_CONSENT record says it (`` by=``): HOLDER for the holder's own,
+        and for a guardian's the holder withdrew in person (``withdrawn_in_person``: with the holder's code, 14 or
+        over on the day), else GUARDIAN, as the words of its refusal are chosen; empty when it is not withdrawn (a
+        repeat on one used up or expired). The record had said consent=ID alone: no log told a parent that the child
+        withdrew her consent, and only the unhashed ``withdrawn_by`` told whose words a refusal said (review
+        fixrev3, R2)."""
+        if consent.withdrawn_at is None:
+            return ""
+        if not consent.guardian_code:
+            return "HOLDER"
+        in_person = consent_names_a_person(self._catalog, consent.license_ids, consent.type_codes)
+        born = self._born(uow, consent.holder_code, by_citizen_id=in_person) if consent.withdrawn_by else None
+        by_holder = withdrawn_in_person(consent.holder_code, consent.withdrawn_by, consent.withdrawn_at, born)
+        return "HOLDER" if by_holder else "GUARDIAN"
 
     def list_consents(
         self, caller: Member, holder_code: str, *, limit: int = 100, page_token: str = "", operator: str = ""
@@ -1605,8 +1623,11 @@ class AuthorizationService:
         decision: str,
         now: dt.datetime,
         licenses: Sequence[License | None],
+        *,
+        by: str = "",
     ) -> AuditEntry:
-        """The record of a consent granted or withdrawn, under its holder; when it names one license (and no type),
+        """The record of a consent granted or withdrawn, under its holder (``by``: who withdrew it, ``_withdrawer``,
+        `` by=`` after ``consent=ID``); when it names one license (and no type),
         that license with its co-subjects (``licenses``: the consent's licenses, each the version in force, the first
         at least: a father an amendment took off the 出生医学证明 had been shown the new father's consents, named by
         the version that still named him; found by a holder-portal tester). A guardian who granted it is a co-subject
@@ -1623,7 +1644,7 @@ class AuthorizationService:
             license_id=consent.license_ids[0] if one else "",
             holder_code=consent.holder_code,
             decision=decision,
-            reason=f"consent={consent.consent_id}",
+            reason=f"consent={consent.consent_id} by={by}" if by else f"consent={consent.consent_id}",
             subjects=(*subjects, consent.guardian_code) if consent.guardian_code else subjects,
         )
 

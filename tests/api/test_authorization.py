@@ -1451,8 +1451,8 @@ def test_consents_are_listed_with_their_state_and_never_their_code(running: Runn
     # withdrawn once on the holder's log; the repeat is there as what it was, no change (a holder-portal tester)
     withdrawals = [r for r in records_of(running, card.holder.code) if r.action == "WITHDRAW_CONSENT"]
     assert [(r.decision, r.decision_words, r.reason) for r in withdrawals] == [
-        ("UNCHANGED", "无变化（授权已用完、已过期或已撤回）", f"consent={first.consent.consent_id}"),
-        ("WITHDRAWN", "已撤回", f"consent={first.consent.consent_id}"),
+        ("UNCHANGED", "无变化（授权已用完、已过期或已撤回）", f"consent={first.consent.consent_id} by=HOLDER"),
+        ("WITHDRAWN", "已撤回", f"consent={first.consent.consent_id} by=HOLDER"),
     ]
 
 

@@ -1366,3 +1366,55 @@ def test_a_childs_code_under_14_withdrawing_the_parents_consent_is_said_to_be_th
         assert words == {"监护人已撤回代为授权"}, (code, member)
     rows = trail_rows(running, "reason, by_guardian", "license_id = :id AND decision = 'DENY'", id=license_id)
     assert rows == [("CONSENT_WITHDRAWN", True), ("CONSENT_WITHDRAWN", True)]
+
+
+def test_the_withdrawal_record_names_whether_the_holder_or_the_guardian_withdrew(running: RunningGateway) -> None:
+    """A reviewer (review fixrev3, R2): the WITHDRAW_CONSENT record said only consent=ID, so no log told the mother
+    that her child withdrew her consent, and no hashed record backed the words a refusal of it then said (an
+    unhashed consents.withdrawn_by decided them). The record now says by=HOLDER or by=GUARDIAN, as the words are
+    chosen (review fixrev3, R1): on the chain and on every log that lists it, the parents' too."""
+
+    def withdraw(consent_id: str, by: str) -> None:
+        authorization(running, PORTAL).WithdrawConsent(
+            authorization_pb2.WithdrawConsentRequest(consent_id=consent_id, holder_code=by)
+        )
+
+    def withdrawals(code: str) -> list[tuple[str, str, str]]:
+        return [
+            (r.decision, r.reason, r.consent_granted_by)
+            for r in log_of(running, code).records
+            if r.action == "WITHDRAW_CONSENT"
+        ]
+
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father, born=years_before(china_today(), 15))
+    hers = consent(running, mother, (license_id,), uses=3).consent.consent_id
+    withdraw(hers, child)  # the 15-year-old, in person
+    withdraw(hers, mother)  # nothing left to withdraw: the record names who did
+    his = consent(running, father, (license_id,), uses=3).consent.consent_id
+    withdraw(his, father)
+    holder, guardian = f"consent={hers} by=HOLDER", f"consent={his} by=GUARDIAN"
+    assert withdrawals(mother) == [
+        ("WITHDRAWN", guardian, "OTHER"),
+        ("UNCHANGED", holder, "PERSON"),
+        ("WITHDRAWN", holder, "PERSON"),
+    ]
+    assert withdrawals(father) == [
+        ("WITHDRAWN", guardian, "PERSON"),
+        ("UNCHANGED", holder, "OTHER"),
+        ("WITHDRAWN", holder, "OTHER"),
+    ]
+    assert withdrawals(child) == [
+        ("WITHDRAWN", guardian, "OTHER"),
+        ("UNCHANGED", holder, "OTHER"),
+        ("WITHDRAWN", holder, "OTHER"),
+    ]
+    rows = trail_rows(running, "reason", "action = 'WITHDRAW_CONSENT' AND holder_code = :c", c=child)
+    assert sorted(rows) == sorted([(guardian,), (holder,), (holder,)])
+
+    # a 10-year-old's code is a parent's to use: the guardian withdrew it
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father, born=years_before(china_today(), 10))
+    hers = consent(running, mother, (license_id,), uses=3).consent.consent_id
+    withdraw(hers, child)
+    assert withdrawals(mother) == [("WITHDRAWN", f"consent={hers} by=GUARDIAN", "PERSON")]

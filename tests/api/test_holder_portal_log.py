@@ -120,7 +120,11 @@ def test_a_childs_licenses_listed_for_a_stranger_are_not_on_the_strangers_log(ru
 def granters(running: RunningGateway, code: str, action: str = "GRANT_CONSENT") -> dict[str, tuple[str, str]]:
     """By consent id, the relation and ``consent_granted_by`` of ``code``'s records of ``action``."""
     listed = records(running, code).records
-    return {r.reason.removeprefix("consent="): (r.relation, r.consent_granted_by) for r in listed if r.action == action}
+    return {
+        r.reason.removeprefix("consent=").split(" by=")[0]: (r.relation, r.consent_granted_by)
+        for r in listed
+        if r.action == action
+    }
 
 
 def test_a_mother_tells_the_fathers_consent_for_their_child_from_her_own(running: RunningGateway) -> None:

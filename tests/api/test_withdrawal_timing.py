@@ -101,10 +101,10 @@ def consent_trail(connection: Connection, consent_id: str, license_id: str) -> l
     consent), in the trail's order: (at, action, decision)."""
     rows = connection.execute(
         text(
-            "SELECT at, action, decision FROM access_records WHERE reason = :reason "
+            "SELECT at, action, decision FROM access_records WHERE reason = :reason OR reason LIKE :withdrawal "
             "OR (license_id = :license AND action = 'GET_LICENSE_DATA') ORDER BY seq"
         ),
-        {"reason": f"consent={consent_id}", "license": license_id},
+        {"reason": f"consent={consent_id}", "withdrawal": f"consent={consent_id} by=%", "license": license_id},
     ).all()
     return [(row.at, row.action, row.decision) for row in rows]
 
@@ -433,9 +433,9 @@ def records_of_license(
         rows = connection.execute(
             text(
                 "SELECT at, action, decision, reason FROM access_records WHERE license_id = :id OR reason = :consent "
-                "ORDER BY seq"
+                "OR reason LIKE :withdrawal ORDER BY seq"
             ),
-            {"id": license_id, "consent": f"consent={consent_id}"},
+            {"id": license_id, "consent": f"consent={consent_id}", "withdrawal": f"consent={consent_id} by=%"},
         ).all()
     return [(_utc(row.at), row.action, row.decision, row.reason) for row in rows]
 
