@@ -393,8 +393,6 @@ _IMPORT_NOT_SUMMED_UP = (
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gateway.failures import exit_status, said
-
     if args.command == "receipt" and args.action == "check":
         return _receipt_check(args)  # offline, with the trust material given: nothing of the gateway's settings
     if args.command == "catalog" and args.file is not None:
@@ -404,6 +402,10 @@ def _run(args: argparse.Namespace) -> int:
         settings = Settings.load(args.config)
         return _COMMANDS[args.command](settings, args)
     except Exception as exc:
+        # imported here, not before the command: gateway.failures imports the store's module (~1.4 s of CPU), which
+        # a command that never opens the store (import, demo, verify) has no use for
+        from gateway.failures import exit_status, said
+
         line = said(exc, args.command, settings)
         if line is None:
             raise

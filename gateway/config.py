@@ -72,8 +72,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy.engine import make_url
-
 _ENV = {
     "mode": "ZZGW_MODE",
     "data_dir": "ZZGW_DATA_DIR",
@@ -394,6 +392,8 @@ class Settings:
             )
         if self.database_url:
             shown = url_without_credentials(self.database_url)
+            from sqlalchemy.engine import make_url  # here: sqlalchemy is a quarter of a second of every command's start
+
             try:
                 port = make_url(self.database_url).port  # a port that is no number: ValueError
             except ValueError:
@@ -545,6 +545,8 @@ class Settings:
         """The database URL with any password hidden, for printing: the one before the host, and the values of query
         parameters that hold one (``?password=…``, ``sslpassword``), a form libpq takes for a password with characters
         a URL reserves (found by an operations tester: it had been printed in clear at start and in errors)."""
+        from sqlalchemy.engine import make_url
+
         url = make_url(self.effective_database_url)
         shown = url.set(query={}).render_as_string(hide_password=True)
         if not url.query:
