@@ -3,6 +3,7 @@ and sm2 had read ``--help`` as their count and stopped on a traceback; a newcome
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
@@ -16,15 +17,27 @@ COMMANDS = sorted(
 )
 
 
+@functools.cache
+def answer_to_help(module: str, *sub: str) -> subprocess.CompletedProcess[str]:
+    """What ``python -m benchmarks.MODULE [SUB] --help`` answers, run once in a test process and read by each test
+    below that asks (the three ask the same ~30 times; each run imports its benchmark, up to ~1.5 s of CPU for those
+    that import the gateway): the same command, answering the same each time."""
+    return subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{module}", *sub, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_the_benchmarks_the_readme_names_are_commands() -> None:
     assert {"ingest", "verify", "audit", "server_model", "pdf_seal", "signatures", "sm2"} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("module", COMMANDS)
 def test_a_benchmark_answers_help(module: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{module}", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    done = answer_to_help(module)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: ") and not done.stderr
     text = " ".join(done.stdout.split())
@@ -42,9 +55,7 @@ def test_a_benchmark_answers_help(module: str) -> None:
     ],
 )
 def test_a_benchmarks_arguments_are_explained(module: str, said: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{module}", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    done = answer_to_help(module)
     assert said in " ".join(done.stdout.split())
 
 
@@ -58,12 +69,6 @@ def test_the_usage_in_a_benchmarks_docstring_names_options_it_has(module: str) -
             continue
         words = usage.split()
         sub = words[:1] if words and re.fullmatch(r"[a-z][a-z-]*", words[0]) else []  # a subcommand's own options
-        done = subprocess.run(
-            [sys.executable, "-m", f"benchmarks.{module}", *sub, "--help"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = answer_to_help(module, *sub)
         named = set(re.findall(r"--[a-z][a-z-]*", usage))
         assert named <= set(re.findall(r"--[a-z][a-z-]*", done.stdout)), (line, named)
