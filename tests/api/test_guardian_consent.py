@@ -1147,6 +1147,32 @@ def test_a_guardians_consent_refused_is_said_to_be_the_guardians_in_the_trail(ru
     assert rows == [(False,)]
 
 
+def refused_words(call: Any) -> tuple[str, str]:
+    """The reason and the words of ``call`` refused PERMISSION_DENIED."""
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    return error_details(caught.value)[0].reason, caught.value.details()
+
+
+def assert_withdrawn_said(running: RunningGateway, license_id: str, child: str, code: str, words: str) -> None:
+    """A read, a form and a listing of the child's 出生医学证明 with the withdrawn consent ``code``: each refused
+    CONSENT_WITHDRAWN in ``words``."""
+    said = ("CONSENT_WITHDRAWN", f"出生医学证明：{words}")
+    assert refused_words(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=code)) == said
+    stub = sharing(running, MEDICAL)
+    form = stub.PrefillForm(
+        sharing_pb2.PrefillFormRequest(
+            use=CBDJ, holder_code_type="111", holder_code=child, field_keys=["child_name"], consent_code=code
+        )
+    )
+    assert [(u.reason, u.detail) for u in form.unfilled] == [said]
+    listing = stub.ListHolderLicenses(
+        sharing_pb2.ListHolderLicensesRequest(use=CBDJ, holder_code_type="111", holder_code=child, consent_code=code)
+    )
+    assert [(e.reason, e.detail) for e in listing.licenses] == [said]
+
+
 def test_a_guardians_consent_the_child_withdrew_is_said_to_be_withdrawn_by_the_holder(running: RunningGateway) -> None:
     """A reviewer (review holder, R2): the mother granted a consent for her 15-year-old, who withdrew it with her own
     code (WithdrawConsent takes either code), and departments were told 监护人已撤回代为授权 (the guardian withdrew
@@ -1154,12 +1180,6 @@ def test_a_guardians_consent_the_child_withdrew_is_said_to_be_withdrawn_by_the_h
     who withdrew it (schema 0044, ``Consent.withdrawn_by``), and the refusal, PrefillForm's unfilled keys,
     ListHolderLicenses and the trail say the holder's words when the holder withdrew, the guardian's when the
     guardian did."""
-
-    def refused(call: Any) -> tuple[str, str]:
-        with pytest.raises(grpc.RpcError) as caught:
-            call()
-        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-        return error_details(caught.value)[0].reason, caught.value.details()
 
     def refusals(code: str, member: str = PORTAL) -> list[tuple[str, str, str]]:
         return [
@@ -1185,24 +1205,9 @@ def test_a_guardians_consent_the_child_withdrew_is_said_to_be_withdrawn_by_the_h
     assert (hers.consent_id, hers.withdrawn_by) == (granted.consent.consent_id, child)
     assert [c.withdrawn_by for c in listed(running, child)] == [child]
 
-    by_holder = "持证人已撤回授权（the holder withdrew the consent）"
-    assert refused(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=granted.code)) == (
-        "CONSENT_WITHDRAWN",
-        f"出生医学证明：{by_holder}",
+    assert_withdrawn_said(
+        running, license_id, child, granted.code, "持证人已撤回授权（the holder withdrew the consent）"
     )
-    stub = sharing(running, MEDICAL)
-    form = stub.PrefillForm(
-        sharing_pb2.PrefillFormRequest(
-            use=CBDJ, holder_code_type="111", holder_code=child, field_keys=["child_name"], consent_code=granted.code
-        )
-    )
-    assert [(u.reason, u.detail) for u in form.unfilled] == [("CONSENT_WITHDRAWN", f"出生医学证明：{by_holder}")]
-    listing = stub.ListHolderLicenses(
-        sharing_pb2.ListHolderLicensesRequest(
-            use=CBDJ, holder_code_type="111", holder_code=child, consent_code=granted.code
-        )
-    )
-    assert [(e.reason, e.detail) for e in listing.licenses] == [("CONSENT_WITHDRAWN", f"出生医学证明：{by_holder}")]
     holders = [
         ("PREFILL_FORM", "CONSENT_WITHDRAWN", "持证人已撤回授权"),
         ("GET_LICENSE_DATA", "CONSENT_WITHDRAWN", "持证人已撤回授权"),
@@ -1216,7 +1221,7 @@ def test_a_guardians_consent_the_child_withdrew_is_said_to_be_withdrawn_by_the_h
     # the father's consent for her, withdrawn by him: the guardian's words, as before
     his = consent(running, father, (license_id,), uses=3)
     assert withdraw(his.consent.consent_id, father).withdrawn_by == father
-    assert refused(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=his.code)) == (
+    assert refused_words(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=his.code)) == (
         "CONSENT_WITHDRAWN",
         "出生医学证明：监护人已撤回代为授权（the guardian withdrew the consent they granted）",
     )
@@ -1269,17 +1274,11 @@ def test_a_guardians_consent_refused_is_said_to_be_the_guardians(running: Runnin
     A consent a parent granted is now said to be the guardian's, in GetLicenseData's refusal, PrefillForm's unfilled
     keys and ListHolderLicenses; a holder's own is said as before."""
 
-    def refused(call: Any) -> tuple[str, str]:
-        with pytest.raises(grpc.RpcError) as caught:
-            call()
-        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-        return error_details(caught.value)[0].reason, caught.value.details()
-
     mother, father = parents()
     license_id, child = certificate(running, mother, father)
     once = consent(running, mother, (license_id,), uses=1)
     data(running, license_id, CBDJ, member=MEDICAL, code=once.code)
-    assert refused(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=once.code)) == (
+    assert refused_words(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=once.code)) == (
         "CONSENT_USED_UP",
         "出生医学证明：监护人代为授权次数已用完（the guardian's consent is used up）",
     )
@@ -1289,30 +1288,14 @@ def test_a_guardians_consent_refused_is_said_to_be_the_guardians(running: Runnin
         authorization_pb2.WithdrawConsentRequest(consent_id=thrice.consent.consent_id, holder_code=father)
     )
     withdrawn = "监护人已撤回代为授权（the guardian withdrew the consent they granted）"
-    assert refused(lambda: data(running, license_id, CBDJ, member=MEDICAL, code=thrice.code)) == (
-        "CONSENT_WITHDRAWN",
-        f"出生医学证明：{withdrawn}",
-    )
-    stub = sharing(running, MEDICAL)
-    form = stub.PrefillForm(
-        sharing_pb2.PrefillFormRequest(
-            use=CBDJ, holder_code_type="111", holder_code=child, field_keys=["child_name"], consent_code=thrice.code
-        )
-    )
-    assert [(u.reason, u.detail) for u in form.unfilled] == [("CONSENT_WITHDRAWN", f"出生医学证明：{withdrawn}")]
-    listing = stub.ListHolderLicenses(
-        sharing_pb2.ListHolderLicensesRequest(
-            use=CBDJ, holder_code_type="111", holder_code=child, consent_code=thrice.code
-        )
-    )
-    assert [(e.reason, e.detail) for e in listing.licenses] == [("CONSENT_WITHDRAWN", f"出生医学证明：{withdrawn}")]
+    assert_withdrawn_said(running, license_id, child, thrice.code, withdrawn)
 
     # a holder's own consent is the holder's, as before
     adult, born = person()
     card = id_card(running, adult, born).license.license_id
     own = grant(running, adult, license_ids=(card,), type_codes=())
     data(running, card, BDCZY, code=own.code)
-    assert refused(lambda: data(running, card, BDCZY, code=own.code)) == (
+    assert refused_words(lambda: data(running, card, BDCZY, code=own.code)) == (
         "CONSENT_USED_UP",
         "居民身份证：持证人授权次数已用完（the holder's consent is used up）",
     )
