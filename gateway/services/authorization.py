@@ -135,12 +135,12 @@ from gateway.domain.verification import (
     check_purpose,
     check_type_used,
     checked_operator,
-    elsewhere_of,
     not_in_this_registry,
     uses_matter,
 )
 from gateway.services import calls
 from gateway.services.audit import AuditTrail, UseTarget, holds_licenses
+from gateway.services.members import issuer_elsewhere, of_another_registry
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import PRUNE_BATCH, StoredAccessRequest, StoredConsent
 from signing.canonical import canonical_json
@@ -448,18 +448,13 @@ class AuthorizationService:
                 return said(labels)
         return ""
 
-    def _elsewhere(self, issuer: str) -> Elsewhere | None:
-        """Where ``issuer`` (a USCC) is when it is another region's issuer (``elsewhere_of``), else None."""
-        with self._db.unit_of_work() as uow:
-            return elsewhere_of(issuer, uow.members.get(issuer), uow.members.all)
-
     def _names_issuer_elsewhere(self, issuer_code: str) -> Elsewhere | None:
         """Where a request's ``issuer_code`` is when it is a well-formed USCC of another region's issuer (a code
         mistyped out of form is the type's check's to refuse; one of this gateway's own city, no member's, is
         NOT_AN_ISSUER_OF_TYPE as before: review fixrev2, R5)."""
         if not issuer_code or uscc_problem(issuer_code) is not None:
             return None
-        return self._elsewhere(issuer_code)
+        return issuer_elsewhere(self._db, issuer_code)
 
     def request_access(
         self,
@@ -508,8 +503,7 @@ class AuthorizationService:
             named = LicenseId.parse(license_id)
             target = UseTarget(license_id=license_id)  # on the holder's log, as a refusal for another's matter is
             refusal = self._audit.recorder(caller, use, AuditAction.REQUEST_ACCESS, target, subjects=self._subjects)
-            # a type another region defines, of an issuer of another region: the lookup answers it, as sharing's
-            elsewhere = named.type_code not in self._catalog.license_types and bool(self._elsewhere(named.issuer_code))
+            elsewhere = of_another_registry(self._db, self._catalog, named)
             check_type_used(
                 self._catalog, matter, named.type_code, "license_id", on_refusal=refusal, of_another_registry=elsewhere
             )
@@ -526,7 +520,7 @@ class AuthorizationService:
             with self._db.unit_of_work() as uow:
                 license = uow.licenses.get(license_id)
             # another region's license (review partner, R2); not one of this gateway's city (review fixrev2, R5)
-            if license is None and (where := self._elsewhere(named.issuer_code)):
+            if license is None and (where := issuer_elsewhere(self._db, named.issuer_code)):
                 raise not_in_this_registry(named.issuer_code, where)
             if license is None:
                 raise NotFoundError("未找到该证照（no such license）", reason="LICENSE_NOT_FOUND")

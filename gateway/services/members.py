@@ -35,9 +35,16 @@ from gateway.domain.errors import (
     NotFoundError,
     UnauthenticatedError,
 )
-from gateway.domain.identifiers import region_code_problem, uscc_problem
+from gateway.domain.identifiers import LicenseId, region_code_problem, uscc_problem
 from gateway.domain.model import Clock, Member, Role, beijing_time
-from gateway.domain.verification import MAX_OPERATOR, operator_violation, personal_data_in, plain_operator
+from gateway.domain.verification import (
+    MAX_OPERATOR,
+    Elsewhere,
+    elsewhere_of,
+    operator_violation,
+    personal_data_in,
+    plain_operator,
+)
 from gateway.store.database import Database, UnitOfWork
 from gateway.store.repositories import ConsoleClerk, FactRepository
 from signing.pki import member_code
@@ -63,6 +70,20 @@ DEV_TOKEN_PREFIX = "zzgw-dev-"
 """How a dev bearer token (``zzgw init`` in dev mode, ``<data_dir>/dev-tokens.json``) begins."""
 CONSOLE_TOKEN_PREFIX = "zzgw-console-"
 """How a department's console token (``zzgw console-token USCC``) begins."""
+
+
+def issuer_elsewhere(db: Database, issuer: str) -> Elsewhere | None:
+    """Where ``issuer`` (a USCC) is when it is another region's issuer (``elsewhere_of``), else None: what
+    verification, sharing and authorization each ask of a license's issuer before they refuse or look it up."""
+    with db.unit_of_work() as uow:
+        return elsewhere_of(issuer, uow.members.get(issuer), uow.members.all)
+
+
+def of_another_registry(db: Database, catalog: Catalog, named: LicenseId) -> bool:
+    """Whether ``named`` is of a type another region defines, with an issuer of another region: not this catalog's
+    to refuse as a type the matter does not use, but the lookup's to answer NOT_IN_THIS_REGISTRY, as VerifyLicense
+    answers it (``check_type_used``'s ``of_another_registry``)."""
+    return named.type_code not in catalog.license_types and issuer_elsewhere(db, named.issuer_code) is not None
 
 
 def load_bootstrap_catalog() -> Catalog:

@@ -98,7 +98,6 @@ from gateway.domain.sharing import (
 )
 from gateway.domain.validation import checked_holder_code
 from gateway.domain.verification import (
-    Elsewhere,
     MatterNotHandledError,
     TypeNotUsedError,
     UseContext,
@@ -116,6 +115,7 @@ from gateway.services.authorization import (
     holder_born,
 )
 from gateway.services.documents import DocumentService, printed_secrets
+from gateway.services.members import of_another_registry
 from gateway.store.database import AppendWork, Database, UnitOfWork
 from gateway.store.group_writer import GroupWriter
 from gateway.store.repositories import StoredAccessRequest, StoredConsent
@@ -922,11 +922,6 @@ class SharingService:
 
     # -- parts -----------------------------------------------------------------------------------------------------
 
-    def _elsewhere(self, issuer: str) -> Elsewhere | None:
-        """Where ``issuer`` (a USCC) is when it is another region's issuer (``elsewhere_of``), else None."""
-        with self._db.unit_of_work() as uow:
-            return elsewhere_of(issuer, uow.members.get(issuer), uow.members.all)
-
     def _prepare(
         self, caller: Member, use: UseContext, license_id: str, consent_code: str, action: AuditAction
     ) -> tuple[License, LicenseType, Matter, list[Approval], list[Consent], _Record, str]:
@@ -942,9 +937,7 @@ class SharingService:
         # own included: a matter decides what is read, whoever reads it, ADR 0011)
         target = UseTarget(license_id=license_id)  # on the holder's log, as a refusal for another's matter is
         refusal = self._audit.recorder(caller, use, action, target, subjects=self._subjects)
-        # a type another region defines, named with an issuer of another region: not this catalog's to refuse, but
-        # the lookup's to answer NOT_IN_THIS_REGISTRY, as VerifyLicense answers it
-        elsewhere = named.type_code not in self._catalog.license_types and bool(self._elsewhere(named.issuer_code))
+        elsewhere = of_another_registry(self._db, self._catalog, named)
         check_type_used(
             self._catalog, matter, named.type_code, "license_id", on_refusal=refusal, of_another_registry=elsewhere
         )

@@ -122,7 +122,6 @@ from gateway.domain.verification import (
     claimed_value_form,
     claimed_value_refusal,
     claims_key,
-    elsewhere_of,
     elsewhere_words,
     is_elsewhere,
     issuer_authority_finding,
@@ -136,6 +135,7 @@ from gateway.domain.verification import (
 )
 from gateway.services.audit import AuditTrail, UseTarget
 from gateway.services.documents import vouched
+from gateway.services.members import issuer_elsewhere
 from gateway.services.receipt_certificates import ReceiptCertificates
 from gateway.services.seals import MAX_STAMPED_BYTES, SealService, sm2_unavailable
 from gateway.store.changes import ChangeFeed
@@ -1086,13 +1086,8 @@ class VerificationService:
             issuer = LicenseId.parse(license_id).issuer_code
         except ValueError:
             return None
-        where = self._elsewhere(issuer)
+        where = issuer_elsewhere(self._db, issuer)
         return None if where is None else (issuer, where)
-
-    def _elsewhere(self, issuer: str) -> Elsewhere | None:
-        """Where ``issuer`` (a USCC) is when it is another region's issuer (``elsewhere_of``), else None."""
-        with self._db.unit_of_work() as uow:
-            return elsewhere_of(issuer, uow.members.get(issuer), uow.members.all)
 
     def _is_elsewhere(self, issuer: str) -> bool:
         """Whether ``issuer`` (a USCC) is no department of this gateway (``is_elsewhere``), whatever its region."""
@@ -1117,7 +1112,9 @@ class VerificationService:
         its seal amber, 可能是其他地区的证照 (a reviewer, fixrevpa R1)."""
         if identity.reason != untrusted or not uscc or not self._names_no_department(uscc, name):
             return _NOT_REGISTERED, identity
-        chinese, english = advice(self._elsewhere(uscc) or Elsewhere.OTHER_PROVINCE)  # 跨省 for another province only
+        chinese, english = advice(
+            issuer_elsewhere(self._db, uscc) or Elsewhere.OTHER_PROVINCE
+        )  # 跨省 for another province only
         status = Finding(
             result=CheckResult.INDETERMINATE,
             reason="NOT_IN_THIS_REGISTRY",
