@@ -59,7 +59,7 @@ from importlib import resources
 from typing import Any, NamedTuple
 
 from gateway.domain.audit import AuditAction
-from gateway.domain.catalog import Catalog, LicenseType
+from gateway.domain.catalog import Catalog, FieldSpec, LicenseType, Matter, Sensitivity, SharingClass
 from gateway.domain.errors import (
     MAX_ECHO_DESCRIPTION,
     MAX_ECHO_FIELD,
@@ -81,7 +81,7 @@ from gateway.domain.errors import (
     more_violations,
 )
 from gateway.domain.identifiers import MAX_NUMBER_TYPED, typed_license_id
-from gateway.domain.model import Holder, Role
+from gateway.domain.model import Holder, Role, mask
 from gateway.domain.sharing import shown_holder_code
 from gateway.domain.verification import (
     UseContext,
@@ -237,6 +237,14 @@ class Console:
                             "purpose": m.purpose,
                             "department": m.department,
                             "type_codes": [material.type_code for material in m.materials],
+                            # the parents a claim under the matter may compare an applicant with, by type (a
+                            # 出生医学证明's 母亲/父亲有效身份证件号码 under 出生登记): a newborn's parent applies, and
+                            # the page had no way to confirm who they were (a reviewer of the clerk, R1)
+                            "guardian_fields": {
+                                t.code: [{"key": f.key, "label": f.label} for f in fields]
+                                for t in catalog.license_types.values()
+                                if (fields := _guardian_fields(t, m, claimable=True))
+                            },
                         }
                         for m in matters
                     ],
@@ -254,6 +262,10 @@ class Console:
                             # a 结婚证: its holder is one of the persons it names, the other may show it too
                             "held_by_one_named": bool(t.holder_among),
                             "claimable_under_any_matter": t.claimable_under_any_matter,
+                            # the fields naming the holder's parents (a 出生医学证明's), by which a claim's 不符 is said
+                            "guardian_fields": [
+                                {"key": f.key, "label": f.label} for f in t.fields if f.guardian_of_holder
+                            ],
                         }
                         for t in catalog.license_types.values()
                     ],
@@ -593,7 +605,8 @@ class Console:
             except InvalidRequestError:  # neither an identifier nor a code, and no type to look it up as a number
                 raise _not_a_license_code(query) from None
             report = service.verify_license(user.member, use, **named_by)
-        return self._report(report, registered, by="qr_image" if image else "pdf" if document else "")
+        matter = self._backend.catalog.matters[use.matter_code]  # the use context was checked against the catalog
+        return self._report(report, registered, matter, by="qr_image" if image else "pdf" if document else "")
 
     def _user(self, authorization: str, method: str) -> ConsoleUser:
         scheme, _, token = authorization.partition(" ")
@@ -616,13 +629,14 @@ class Console:
             refusal = f"{name}无权调用 {call}（{name} may not call {call}）"
             raise PermissionDeniedError(refusal, reason="ROLE_NOT_ALLOWED")
 
-    def _report(self, report: Report, registered: bool | None, *, by: str) -> dict[str, Any]:
+    def _report(self, report: Report, registered: bool | None, matter: Matter, *, by: str) -> dict[str, Any]:
         """The report for the page. The license summary is the one the receipt states (the service decides what a
         verifier may see; its status is "" when the stored one is not the gateway's, STATUS_ALTERED), with the names
         of its type and issuer, and its holder as gRPC's ``LicenseSummary`` gives it, a person masked as the
         license's printed code states it (张**, 3701**********1234), an organisation whole (public registration data,
         ``holder_in_full``): in the reply only, never in the receipt, so that the clerk can see the license that
-        passed is the applicant's."""
+        passed is the applicant's; and the parents a license names for its holder that ``matter`` uses, masked
+        (``guardians``: a newborn's, for whom a parent applies)."""
         outcome = report.outcome
         receipt = self._receipt_part(report.receipt)
         stated = receipt["statement"].get("license")
@@ -645,6 +659,16 @@ class Console:
                 # a 结婚证's spouses, masked as the holder: an applicant it names may be either
                 "parties": [dataclasses.asdict(party) for party in parties_of(vouched, license_type)]
                 if vouched is not None
+                else [],
+                # a 出生医学证明's mother and father, where the matter uses their codes (出生登记, not 参保登记),
+                # masked as a spouse is: a newborn holds no ID, a parent applies, and the clerk had been told to
+                # compare the applicant with 证照所载的父母信息 that the page did not show (a reviewer, R1)
+                "guardians": [
+                    {"label": spec.label, "code_masked": mask(code)}
+                    for spec in _guardian_fields(license_type, matter, claimable=False)
+                    if (code := str(vouched.fields.get(spec.key, "")).strip().upper())
+                ]
+                if vouched is not None and license_type is not None
                 else [],
                 # a superseded version (a paper printed before a 变更): the version in force and its status now, as
                 # gRPC's LicenseSummary gives them; in the reply only (the receipt says them in the status detail)
@@ -794,6 +818,26 @@ def _holder_part(holder: Holder | None, license_type: LicenseType | None) -> dic
         "holder_in_full": holder.publicly_registered,
         "holder_code_type": holder.code_type,
     }
+
+
+def _guardian_fields(license_type: LicenseType, matter: Matter, *, claimable: bool) -> list[FieldSpec]:
+    """The fields of ``license_type`` naming its holder's parents (``guardian_of_holder``: a 出生医学证明's mother and
+    father) that ``matter``'s materials use, of a type it uses: shown to its clerk masked (a matter sees no more than
+    its fields); with ``claimable``, those a claim under it may compare (``CheckClaim`` refuses the others, on the
+    holder's log: a field never shared, or sensitive and seen only masked, as ``VerificationService.check_claim``
+    says)."""
+    materials = [material for material in matter.materials if material.type_code == license_type.code]
+    used = {key for material in materials for key in (*material.fields, *material.full_fields)}
+    whole = {key for material in materials for key in material.full_fields}
+    return [
+        spec
+        for spec in license_type.fields
+        if spec.guardian_of_holder
+        and spec.key in used
+        and license_type.field_sharing_class(spec.key) is not SharingClass.NOT_SHARED
+        and spec.sensitivity is not Sensitivity.SECRET
+        and not (claimable and spec.sensitivity is Sensitivity.SENSITIVE and spec.key not in whole)
+    ]
 
 
 def _receipt_message(receipt: StoredReceipt, certificate: bytes) -> verification_pb2.Receipt:

@@ -164,8 +164,11 @@ const CLAIMS = {
   6: "未填写比对信息", 7: "部分信息不一致",
 };
 // A claim's fields that differ, by name (``labels``: the holder's, holderLabels).
-function claimFields(fields, labels) {
+// (``typeCode``: the claim's type, whose parents' fields, a 出生医学证明's, are named by their labels)
+function claimFields(fields, labels, typeCode) {
   const names = { holder_name: labels.claimName, holder_code: labels.code, license_number: "证照编号" };
+  const type = ((session && session.license_types) || []).find((t) => t.code === typeCode);
+  for (const field of (type && type.guardian_fields) || []) names[field.key] = field.label;
   return fields.map((f) => names[f] || f);
 }
 
@@ -490,6 +493,7 @@ function fieldInput(field, what) {
     "use.matter_code": "matter", "use.purpose": "purpose", "use.bundle_code": "bundle", "use.case_id": "case",
     type_code: what === "claim" ? "claim-type" : "type-code", holder_code: "claim-holder",
     license_number: what === "claim" ? "claim-number" : "query", query: "query", "fields.holder_name": "claim-name",
+    [`fields.${$("claim-guardian-field").value}`]: "claim-guardian",
     pdf: "pdf", qr_image: "qr-image", receipt_id: "receipt-id", file: "receipt-file",
     // a license named by identifier or code: what 输入证照 holds, or the photo it was read from
     license_id: "query", qr_code: what === "qr" ? "qr-image" : "query",
@@ -881,7 +885,23 @@ function claimLabels() {
   const either = types.some((t) => t.code === $("claim-type").value && t.held_by_one_named);
   $("claim-holder-label").textContent = labels.code + (either ? "（持证人或证照载明的另一方）" : "");
   $("claim-name-label").textContent = labels.claimName + (either ? "（可选，与上栏号码同属一人）" : "（可选）");
+  // a newborn's parent applies: their own 公民身份号码 against the mother or father the license names, where the
+  // matter uses those codes (出生登记; review clerk, R1): the page had told the clerk to compare them, and offered no
+  // way to
+  const fields = guardianFields($("claim-type").value);
+  const chosen = $("claim-guardian-field").value;
+  $("claim-guardian-field").replaceChildren(...fields.map((f) => new Option(f.label, f.key)));
+  if (fields.some((f) => f.key === chosen)) $("claim-guardian-field").value = chosen;
+  show("claim-guardian-row", fields.length > 0);
   return labels;
+}
+
+// The parents' fields of ``typeCode`` (a 出生医学证明's 母亲/父亲有效身份证件号码) a claim under the chosen matter may
+// compare (the session's ``guardian_fields``): none where the matter does not use them. ``matterCode``: the chosen
+// matter's, or a check's.
+function guardianFields(typeCode, matterCode = $("matter").value) {
+  const matter = session && session.matters.find((m) => m.code === matterCode);
+  return (matter && matter.guardian_fields && matter.guardian_fields[typeCode]) || [];
 }
 
 // The panel's title when no case is in force.
@@ -945,6 +965,7 @@ const NOT_FOR_CODES = {
   purpose: "用证事由", case: "办件编号", "receipt-id": "回执编号",
   // 信息比对's: an applicant's code scanned there is a check of the license, not a claim to compare
   "claim-holder": () => claimLabels().code, "claim-number": "证照编号", "claim-name": () => claimLabels().claimName,
+  "claim-guardian": "申请人本人的公民身份号码",
 };
 
 // What a field that takes no code is called (NOT_FOR_CODES).
@@ -1096,11 +1117,18 @@ function keyOf(what) {
   const fields = {
     text: () => [$("query").value.trim(), $("type-code").value],
     claim: () => [$("claim-type").value, $("claim-holder").value.trim(), $("claim-number").value.trim(),
-      $("claim-name").value.trim()],
+      $("claim-name").value.trim(), ...claimedGuardian()],
     pdf: () => file("pdf"),
     qr: () => file("qr-image"),
   }[what]();
   return what + JSON.stringify(fields) + JSON.stringify(use());
+}
+
+// The parent's field 信息比对 compares the applicant's own 公民身份号码 with, and that number ([] where the form has
+// no such field for the type and matter chosen).
+function claimedGuardian() {
+  if ($("claim-guardian-row").hidden || !$("claim-guardian-field").value) return [];
+  return [$("claim-guardian-field").value, $("claim-guardian").value.trim()];
 }
 
 // Whether a form's fields hold something to check.
@@ -1230,6 +1258,8 @@ function prepared(what) {
       check.request.holder_code = $("claim-holder").value.trim();
       check.request.license_number = $("claim-number").value.trim();
       check.request.fields = { holder_name: $("claim-name").value.trim() };
+      const [guardian, code] = claimedGuardian();
+      if (guardian && code) check.request.fields[guardian] = code;
       check.looked = "信息比对：" + typeName(check.request.type_code, by) + "，证照编号 "
         + masked(check.request.license_number, personalNumber(check.request.type_code, by));
     } else if (what === "pdf") {
@@ -1474,7 +1504,7 @@ function renderReview(answer) {
     if (said.kind === "claim") {
       row(table, "核验方式", "信息比对（" + (answer.type_name || query.type_code || "") + "）");
       const holder = typeHolderLabels(query.type_code, session && session.license_types);
-      const differ = claimFields(said.mismatched_fields || [], holder);
+      const differ = claimFields(said.mismatched_fields || [], holder, query.type_code);
       row(table, "当时结论", (CLAIMS[said.code] || said.result) + (differ.length ? "；不符：" + differ.join("、") : ""));
     } else {
       row(table, "核验方式", QUERY_BY[query.by] || query.by || "—");
@@ -1532,7 +1562,8 @@ function recorded(said) {
     : said.verdict;
   const query = said.query || {};
   const differ = claim
-    ? claimFields(said.mismatched_fields || [], typeHolderLabels(query.type_code, session && session.license_types)) : [];
+    ? claimFields(said.mismatched_fields || [], typeHolderLabels(query.type_code, session && session.license_types),
+      query.type_code) : [];
   const why = claim
     ? [CLAIMS[said.code] || said.result, ...differ.length ? ["不符：" + differ.join("、")] : []].join("；")
     : said.reason ? findingText(said.reason, said.findings || {}, query.by) : "";
@@ -1601,18 +1632,36 @@ function showStanding(answer) {
 // 结婚证 names may show it (partyCheck: the words, as the persons are listed or not). A code hidden whole (a license
 // issued at its holder's birth, a 出生医学证明 under the child's own 公民身份号码: its date would give the masked
 // number back) leaves nothing of the holder's to compare with an ID, and a parent applies, as for 099.
-function holderCheck(inFull, codeType, partyCheck, maskedCode) {
+// A parent applies (``parentCheck``, guardianCheck: how, as the page shows the parents or not; by default, as a
+// receipt's look-up shows none, the parents the license names).
+function holderCheck(inFull, codeType, partyCheck, maskedCode, parentCheck) {
   if (inFull) return "请与申请单位的名称和统一社会信用代码核对，确认是该单位的证照。";
   if (partyCheck) return partyCheck;
+  const parents = parentCheck || "请核对申请人（父母或监护人）的身份证件与证照所载的父母信息";
   if (codeType === "099") {
-    return "持证人尚无身份证件（以其他代码登记，如新生儿）：申请人应为其父母或监护人，"
-      + "请核对申请人（父母或监护人）的身份证件与证照所载的父母信息（持证人信息已部分隐去）。";
+    return "持证人尚无身份证件（以其他代码登记，如新生儿）：申请人应为其父母或监护人，" + parents + "（持证人信息已部分隐去）。";
   }
   if (/^\*+$/.test(maskedCode || "")) {
-    return "持证人的公民身份号码已全部隐去（出生时签发的证照，如新生儿的出生医学证明）：申请人应为其父母或监护人，"
-      + "请核对申请人（父母或监护人）的身份证件与证照所载的父母信息。";
+    return "持证人的公民身份号码已全部隐去（出生时签发的证照，如新生儿的出生医学证明）：申请人应为其父母或监护人，" + parents + "。";
   }
   return "请与申请人身份证件核对，确认是本人的证照（持证人信息已部分隐去）。";
+}
+
+// How a verification's clerk confirms that the applicant is the newborn's parent: by the parents the summary lists
+// (``guardians``, masked), and by 信息比对 with the applicant's own 公民身份号码 where the matter may compare it; a
+// matter that uses neither (参保登记) is told the gateway cannot say, rather than sent to parents' details it is not
+// shown (review clerk, R1). "" for a license naming no parent.
+function guardianCheck(license, by) {
+  const type = (by.types || []).find((t) => t.code === license.type_code);
+  if (!type || !(type.guardian_fields || []).length) return "";
+  const claimable = guardianFields(license.type_code, by.use.matter_code).length > 0;
+  if ((license.guardians || []).length) {
+    return "请核对申请人的身份证件与上列父母的身份证件号"
+      + (claimable ? "；可用“信息比对”核对申请人（父母）本人的公民身份号码" : "");
+  }
+  return claimable
+    ? "可用“信息比对”核对申请人（父母）本人的公民身份号码"
+    : "本事项不使用证照所载的父母信息，证照网关不能核对申请人与持证人的关系：请按本事项的规定核对申请人的监护关系";
 }
 
 // Whose license a receipt's is. A receipt names a license and no holder (it holds no personal data): another
@@ -2001,6 +2050,8 @@ function render(report, by, check) {
     for (const party of report.license.parties || []) {
       row(summary, party.label, party.code_masked + (party.holder ? "（持证人）" : ""));
     }
+    // a newborn's parents, where the matter uses their codes: the applicant is one of them (masked as a spouse is)
+    for (const guardian of report.license.guardians || []) row(summary, guardian.label, guardian.code_masked);
   }
   showRows(summary); // none for a license not found or not looked at (an unreadable code)
   // the license's code or number may be someone else's: the holder is what ties it to the applicant (a person's
@@ -2008,7 +2059,8 @@ function render(report, by, check) {
   // for a 结婚证, either spouse: the wife of one her husband holds had been told to confirm it was hers, and refused)
   $("holder-check").textContent = report.license
     ? holderCheck(report.license.holder_in_full, report.license.holder_code_type,
-      (report.license.parties || []).length ? PARTY_CHECK : "", report.license.holder_code_masked)
+      (report.license.parties || []).length ? PARTY_CHECK : "", report.license.holder_code_masked,
+      guardianCheck(report.license, by))
     : "";
   show("holder-check", Boolean(report.license && report.license.holder_name_masked));
   // a license not found, or one the gateway did not look at (the document or code failed first): said apart
@@ -2074,7 +2126,8 @@ function renderClaim(answer, by, check) {
   $("verdict").dataset.unreadable = ""; // a comparison reads no code
   offerCurrent(""); // nor names a license: no version in force to verify
   $("verdict-text").textContent = CLAIMS[answer.code] || answer.result;
-  const differ = claimFields(answer.mismatched_fields, typeHolderLabels(check.request.type_code, by.types));
+  const differ = claimFields(answer.mismatched_fields, typeHolderLabels(check.request.type_code, by.types),
+    check.request.type_code);
   const why = [];
   if (differ.length) why.push("不符：" + differ.join("、"));
   if (answer.status_reason) why.push(reasonText(answer.status_reason, "claim"));

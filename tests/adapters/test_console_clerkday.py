@@ -16,7 +16,9 @@ from google.protobuf import json_format
 from sqlalchemy import text
 
 from adapters.receipt_file import read_receipt
+from adapters.records import issue_request
 from gateway.bootstrap import samples
+from gateway.domain.model import mask
 from protos.zzgw.v1 import issuance_pb2, verification_pb2
 from tests.adapters.test_console_browser import (
     CHROMIUM,
@@ -270,3 +272,68 @@ def test_an_archived_receipt_whose_certificate_was_revoked_is_not_called_changed
         finally:
             http.stop()
             second.stop()
+
+
+def test_a_newborns_parent_is_shown_masked_and_compared_by_the_applicants_own_number(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """A newborn's 出生医学证明, verified by its number under 出生登记: the page told the clerk to compare the
+    applicant with 证照所载的父母信息, showed no parent, and its 信息比对 had no field for one, so a parent's own
+    公民身份号码 typed as the holder's was 不符：证件号码 (a reviewer of the clerk, R1). The summary lists the mother
+    and father masked, as a 结婚证's parties, the hint names 信息比对, and the applicant's own number compared with
+    the mother's is 信息一致 (the father's, 不符 by his label). Under 参保登记, which does not use the parents' codes,
+    none is shown or offered, and the clerk is told the gateway cannot say."""
+    from adapters.demo import HEALTH, _birth_certificate
+    from tests.api.test_guardian_consent import MEDICAL
+
+    record = _birth_certificate(700_101)
+    certificate = running.issuance(HEALTH).IssueLicense(issue_request(record)).license
+    mother, father = record["fields"]["mother_citizen_id"], record["fields"]["father_citizen_id"]
+    with at_work(browser, console, running.tokens[POLICE], CSDJ) as page:
+        page.fill("#query", certificate.license_number)
+        page.select_option("#type-code", certificate.type_code)
+        page.press("#query", "Enter")
+        page.wait_for_selector("#result:not([hidden]) #verdict.PASSED")
+        rows = dict(
+            page.eval_on_selector_all(
+                "#summary tr", "rs => rs.map(r => [r.cells[0].textContent, r.cells[1].textContent])"
+            )
+        )
+        assert rows["母亲有效身份证件号码"] == mask(mother) and rows["父亲有效身份证件号码"] == mask(father)
+        assert mother not in page.inner_text("#result") and father not in page.inner_text("#result")
+        assert page.inner_text("#holder-check") == (
+            "持证人尚无身份证件（以其他代码登记，如新生儿）：申请人应为其父母或监护人，请核对申请人的身份证件与上列父母的"
+            "身份证件号；可用“信息比对”核对申请人（父母）本人的公民身份号码（持证人信息已部分隐去）。"
+        )
+
+        page.select_option("#claim-type", certificate.type_code)
+        assert page.is_visible("#claim-guardian")
+        assert page.eval_on_selector_all("#claim-guardian-field option", "os => os.map(o => o.textContent)") == [
+            "母亲有效身份证件号码",
+            "父亲有效身份证件号码",
+        ]
+        page.fill("#claim-holder", certificate.holder.code)
+        page.fill("#claim-number", certificate.license_number)
+        page.select_option("#claim-guardian-field", "mother_citizen_id")
+        page.fill("#claim-guardian", mother)
+        page.evaluate("document.getElementById('result').hidden = true")
+        page.click("#by-claim button[type=submit]")
+        page.wait_for_selector("#result:not([hidden]) #verdict.PASSED")
+        assert "信息一致" in page.inner_text("#verdict")
+        page.select_option("#claim-guardian-field", "father_citizen_id")  # the mother's number is not the father's
+        page.evaluate("document.getElementById('result').hidden = true")
+        page.click("#by-claim button[type=submit]")
+        page.wait_for_selector("#result:not([hidden]) #verdict.FAILED")
+        assert "不符：父亲有效身份证件号码" in page.inner_text("#verdict")
+
+    with at_work(browser, console, running.tokens[MEDICAL], "370100-CBDJ-001") as page:
+        page.fill("#query", certificate.license_id)
+        page.press("#query", "Enter")
+        page.wait_for_selector("#result:not([hidden]) #verdict.PASSED")
+        assert "母亲" not in page.inner_text("#summary") and "父亲" not in page.inner_text("#summary")
+        assert page.inner_text("#holder-check") == (
+            "持证人尚无身份证件（以其他代码登记，如新生儿）：申请人应为其父母或监护人，本事项不使用证照所载的父母信息，"
+            "证照网关不能核对申请人与持证人的关系：请按本事项的规定核对申请人的监护关系（持证人信息已部分隐去）。"
+        )
+        page.select_option("#claim-type", certificate.type_code)
+        assert page.is_hidden("#claim-guardian-row")
