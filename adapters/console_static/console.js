@@ -102,6 +102,14 @@ function unreadableAdvice(photo) {
     + "），这不说明证照是伪造的：" + (photo ? "请重新拍摄二维码后上传" : "请重新扫描")
     + "；仍无法识别时，请改用“输入证照”（按证照编号核验）或上传电子证照 PDF 文件，不要据此拒绝申请人";
 }
+// What to do when no license was found (``by``: how the check named it): a red 未找到该证照 alone had the applicant
+// turned away for a slip in the number or the type chosen, a license not yet 归集 or another region's (review clerk,
+// R2); as the gateway says (docs/api.md, LICENSE_NOT_FOUND: check what was typed), and not taken for a forgery.
+function notFoundAdvice(by) {
+  const typed = { license_number: "请核对证照编号和所选证照类型；", license_id: "请核对证照标识；" }[by] || "";
+  return "：" + typed + "证照可能尚未归集到本证照网关，其他地区的证照请向发证地区核验（外省的通过跨省通办渠道）；"
+    + "不要仅据此认定证照是伪造的";
+}
 // A reason said otherwise when the check named the license by its printed code (a ZZ1: code, typed, scanned or
 // photographed): no file was involved, so no 文件 or 签章 words.
 const CODE_REASONS = { SIGNATURE_INVALID: "核验码签名不符（可能是伪造的或被改动）" };
@@ -1246,6 +1254,7 @@ function prepared(what) {
       check.request.query = $("query").value.trim();
       if (!check.request.query) throw refusal("请输入证照标识、证照编号或核验码", "query");
       check.request.type_code = $("type-code").value;
+      check.request.query = holderCodeNumber(check.request.query, check.request.type_code, by.types);
       const mistyped = mistypedNumber(check.request.query, check.request.type_code, by.types);
       if (mistyped) throw refusal("证照编号（" + mistyped + "）的校验码不符，可能输入有误，请核对后重新输入", "query");
       check.looked = typed(check.request.query, check.request.type_code, by);
@@ -1313,6 +1322,17 @@ function mistypedNumber(number, typeCode, types) {
   }
   if (only("001") && USCC_SHAPE.test(plain) && usccCheck(plain.slice(0, 17)) !== plain[17]) return "统一社会信用代码";
   return "";
+}
+
+// A number that is its holder's code (``number_is_holder_code``) typed or pasted with hyphens (913701-0000000078R7,
+// 370102-19900101-0005, in full width too) without them, as the gateway drops spaces from a number: no such number
+// has one, and it had been a red 未找到该证照 (review clerk, R2). Anything else (an identifier, a code) as it was.
+const HYPHENS = /[-\u2010\u2011\uFF0D]/g;
+function holderCodeNumber(text, typeCode, types) {
+  const type = (types || []).find((t) => t.code === typeCode);
+  const bare = text.replace(HYPHENS, "");
+  const compact = bare.normalize("NFKC").replace(/[\s\p{Cf}]+/gu, "");
+  return type && type.number_is_holder_code && /^[0-9A-Za-z]{18}$/.test(compact) ? bare : text;
 }
 
 // GB 11643's check character of a 公民身份号码's first 17 digits (ISO/IEC 7064 MOD 11-2).
@@ -1983,7 +2003,8 @@ function render(report, by, check) {
     : findingText(report.reason, report.findings, named)
     + (report.reason === "NO_SIGNATURE" ? "。" + SCAN_HINT : "")
     + (report.reason === "SUPERSEDED" && current
-      ? "；" + currentText(report.license.current_license_id, report.license.current_status) : "");
+      ? "；" + currentText(report.license.current_license_id, report.license.current_status) : "")
+    + (report.reason === "LICENSE_NOT_FOUND" ? notFoundAdvice(named) : "");
   // the version in force of a superseded one, verified in one step (its identifier had to be copied by hand)
   offerCurrent(report.reason === "SUPERSEDED" && report.license ? report.license.current_license_id : "");
 

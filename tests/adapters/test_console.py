@@ -442,6 +442,25 @@ def test_by_number_the_type_is_needed_and_an_unknown_license_shows_nothing(
     assert (report["verdict"], report["findings"]["status"]["reason"]) == ("FAILED", "LICENSE_NOT_FOUND")
 
 
+def test_a_holders_code_as_a_number_is_found_with_the_hyphens_it_was_pasted_with(
+    console: str, running: RunningGateway
+) -> None:
+    """A 统一社会信用代码 pasted as 913701-0000000078R7 was 未找到该证照, where one with spaces is found (a reviewer of
+    the clerk, R2): a number that is its holder's code has no hyphen, ASCII, full width or Unicode's. A number of
+    another type is looked up as given: a hyphen may be part of it."""
+    issued = issue(running, 84).license
+    number, type_code = issued.license_number, issued.type_code
+    for hyphen in ("-", "\uff0d", "\u2010", "\u2011"):
+        typed = number[:6] + hyphen + number[6:]
+        status, report = verify(console, running, query=typed, type_code=type_code)
+        assert status == 200 and report["verdict"] == "PASSED", report
+        assert report["license"]["license_id"] == issued.license_id
+    status, report = verify(console, running, query=number[:6] + "-" + number[6:] + "-", type_code=type_code)
+    assert report["verdict"] == "PASSED", report
+    status, report = verify(console, running, query=number[:6] + "-" + number[7:], type_code=type_code)
+    assert (report["verdict"], report["findings"]["status"]["reason"]) == ("FAILED", "LICENSE_NOT_FOUND")
+
+
 def test_a_pasted_code_and_a_photo_of_it_verify(console: str, running: RunningGateway) -> None:
     issued = issue(running, 35).license
     license_id = issued.license_id

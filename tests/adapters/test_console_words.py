@@ -119,3 +119,30 @@ def test_a_number_whose_check_character_fails_is_said_to_be_mistyped(police: Any
     police.fill("#query", card.license_number.lower().translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"}))
     police.press("#query", "Enter")
     assert "核验通过" in verdict(police, "PASSED") and len(looked_up) == 1
+
+
+def test_a_number_not_found_says_what_to_check_and_a_pasted_hyphen_is_no_part_of_a_code(
+    police: Any, running: RunningGateway
+) -> None:
+    """A number not found was a red 核验未通过 / 未找到该证照 and nothing else, so a clerk turned the applicant away for
+    a slip, a license not yet 归集 or another region's; and a 统一社会信用代码 pasted with a hyphen (913701-…) was not
+    found, where one with spaces is (a reviewer of the clerk, R2). The reason says what to check and not to take it
+    for a forgery; a holder's code typed with hyphens (ASCII, full width, U+2010) is the code."""
+    company = issue(running, 83, samples.business_license).license
+    police.select_option("#type-code", label="营业执照")
+    police.fill("#query", samples.uscc(99_983))  # a well-formed code no license here has
+    police.press("#query", "Enter")
+    assert "核验未通过" in verdict(police, "FAILED") and police.inner_text("#verdict-reason") == (
+        "未找到该证照：请核对证照编号和所选证照类型；证照可能尚未归集到本证照网关，其他地区的证照请向发证地区核验"
+        "（外省的通过跨省通办渠道）；不要仅据此认定证照是伪造的"
+    )
+    number = company.license_number
+    for hyphen in ("-", "－", "\u2010"):
+        police.fill("#query", number[:6] + hyphen + number[6:14] + hyphen + number[14:])
+        police.evaluate("document.getElementById('result').hidden = true")
+        police.press("#query", "Enter")
+        assert "核验通过" in verdict(police, "PASSED")
+        assert police.inner_text("#checked-what") == f"核验内容：证照编号 {number}（营业执照）"
+    police.fill("#query", number[:6] + "-" + wrong_check(number)[6:])  # and its check character is checked so
+    police.press("#query", "Enter")
+    police.locator("#message", has_text="校验码不符").wait_for()
