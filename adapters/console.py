@@ -610,7 +610,13 @@ class Console:
                 named_by["license_number"] = holder_code_number(number, held)
             report = service.verify_license(user.member, use, **named_by)
         matter = self._backend.catalog.matters[use.matter_code]  # the use context was checked against the catalog
-        return self._report(report, registered, matter, by="qr_image" if image else "pdf" if document else "")
+        return self._report(
+            report,
+            registered,
+            matter,
+            by="qr_image" if image else "pdf" if document else "",
+            withheld=user.member.administrator_only,
+        )
 
     def _user(self, authorization: str, method: str) -> ConsoleUser:
         scheme, _, token = authorization.partition(" ")
@@ -633,22 +639,31 @@ class Console:
             refusal = f"{name}无权调用 {call}（{name} may not call {call}）"
             raise PermissionDeniedError(refusal, reason="ROLE_NOT_ALLOWED")
 
-    def _report(self, report: Report, registered: bool | None, matter: Matter, *, by: str) -> dict[str, Any]:
+    def _report(
+        self, report: Report, registered: bool | None, matter: Matter, *, by: str, withheld: bool
+    ) -> dict[str, Any]:
         """The report for the page. The license summary is the one the receipt states (the service decides what a
         verifier may see; its status is "" when the stored one is not the gateway's, STATUS_ALTERED), with the names
         of its type and issuer, and its holder as gRPC's ``LicenseSummary`` gives it, a person masked as the
         license's printed code states it (张**, 3701**********1234), an organisation whole (public registration data,
         ``holder_in_full``): in the reply only, never in the receipt, so that the clerk can see the license that
         passed is the applicant's; and the parents a license names for its holder that ``matter`` uses, masked
-        (``guardians``: a newborn's, for whom a parent applies)."""
+        (``guardians``: a newborn's, for whom a parent applies). None of these when ``withheld`` (an administrator,
+        which reads no data, as gRPC's ``withhold_holder``): ``holder_withheld`` says so."""
         outcome = report.outcome
         receipt = self._receipt_part(report.receipt)
         stated = receipt["statement"].get("license")
         summary = None
         if stated is not None:
             license_type = self._backend.catalog.license_types.get(stated["type_code"])
-            # nothing of a record whose seal fails beyond its identifier: its holder may be the edit's
-            vouched = outcome.license.content if outcome.license is not None and outcome.record_vouched else None
+            # nothing of a record whose seal fails beyond its identifier: its holder may be the edit's; nothing of
+            # anyone to an administrator, which "verifies to check the gateway and reads no data" (docs/api.md): it
+            # had been shown the holder, a 结婚证's spouses, while its receipt look-up gave none (review clerk, R3)
+            vouched = (
+                outcome.license.content
+                if outcome.license is not None and outcome.record_vouched and not withheld
+                else None
+            )
             holder = vouched.holder if vouched is not None else None
             summary = {
                 **stated,
@@ -680,6 +695,7 @@ class Console:
                 "current_status": outcome.current.status.value
                 if outcome.current is not None and outcome.current.status is not None
                 else "",
+                "holder_withheld": withheld,
             }
         return {
             "verdict": outcome.verdict.value,

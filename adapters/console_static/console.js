@@ -205,6 +205,9 @@ function typeHolderLabels(code, types) {
 const PARTY_CHECK = "请与申请人身份证件核对，确认申请人是证照载明的当事人之一（见上列身份证件号，信息已部分隐去）；"
   + "申请人不是持证人时，可用“信息比对”核对其本人的公民身份号码。";
 
+// What an administrator (ADMIN its only role), which verifies to check the gateway, is told in place of the holder.
+const HOLDER_WITHHELD = "管理员核验不显示持证人：运维管理员核验只用于检查证照网关，不读取个人信息。";
+
 const SUMMARY = [
   ["type_name", "证照类型"], ["license_id", "证照标识"], ["holder_name_masked", "持证人"],
   ["holder_code_masked", "持证主体代码"], ["issuer_name", "发证部门"], ["valid_from", "有效期起"],
@@ -2078,12 +2081,14 @@ function render(report, by, check) {
   // the license's code or number may be someone else's: the holder is what ties it to the applicant (a person's
   // masked, compared with the ID; an organisation's whole, public registration data, compared with its name and code;
   // for a 结婚证, either spouse: the wife of one her husband holds had been told to confirm it was hers, and refused)
-  $("holder-check").textContent = report.license
+  // an administrator reads no data (docs/api.md): the gateway gives it no holder, and the page says why none is shown
+  const withheld = Boolean(report.license && report.license.holder_withheld);
+  $("holder-check").textContent = withheld ? HOLDER_WITHHELD : report.license
     ? holderCheck(report.license.holder_in_full, report.license.holder_code_type,
       (report.license.parties || []).length ? PARTY_CHECK : "", report.license.holder_code_masked,
       guardianCheck(report.license, by))
     : "";
-  show("holder-check", Boolean(report.license && report.license.holder_name_masked));
+  show("holder-check", withheld || Boolean(report.license && report.license.holder_name_masked));
   // a license not found, or one the gateway did not look at (the document or code failed first): said apart
   const lookedAt = ((report.findings || {}).status || {}).reason !== "NOT_CHECKED";
   $("no-license").textContent = lookedAt

@@ -39,6 +39,16 @@ PAGE_MARGIN = 1024
 """Bytes of the message limit a ``ListCaseReceipts`` page leaves for the rest of its reply (the next page's token)."""
 
 
+def withhold_holder(summary: verification_pb2.LicenseSummary) -> None:
+    """``summary`` without its holder (name, code, whether whole, code type) and the persons it names (``parties``),
+    for an administrator (``Member.administrator_only``), which "verifies to check the gateway and reads no data"
+    (docs/api.md, Matters) and is given no holder on a receipt's look-up or a case's list: its verifications gave a
+    person's masked name and code, a 结婚证's spouses and a company's whole (a reviewer of the clerk, R3). Cleared
+    on the reply alone: the encoding kept with the day's outcome is every caller's (``_REPLY_PART``)."""
+    for name in ("holder_name_masked", "holder_code_masked", "holder_in_full", "holder_code_type", "parties"):
+        summary.ClearField(name)
+
+
 def _varint_length(n: int) -> int:
     """The bytes of ``n`` as a protobuf varint (a length's)."""
     return max(1, (n.bit_length() + 6) // 7)
@@ -231,6 +241,8 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                 outcome.encodings[_REPLY_PART] = (issuer_name, message.SerializeToString())
         set_timestamp(message.checked_at, report.checked_at)
         self._fill_receipt(message.receipt, report.receipt, self._verification().receipt_certificate_der)
+        if caller().administrator_only and message.HasField("license"):
+            withhold_holder(message.license)
 
     def _fill_outcome(self, message: verification_pb2.VerificationReport, outcome: Outcome, issuer_name: str) -> None:
         message.verdict = convert.RESULTS[outcome.verdict]

@@ -416,6 +416,32 @@ def test_a_marriage_certificate_shows_both_spouses_for_the_one_who_does_not_hold
     assert either[record["type_code"]] and not either[BUSINESS_LICENSE]
 
 
+def test_an_administrators_verification_shows_no_holder(console: str, running: RunningGateway) -> None:
+    """The 大数据局 (ADMIN alone) "verifies to check the gateway and reads no data", and its receipt look-up gives no
+    holder, but its verification of a 结婚证 gave the holder and both spouses, of a 出生医学证明 the newborn (a
+    reviewer of the clerk, R3): none, said (``holder_withheld``); the license, its status and the receipt as for
+    any verifier. A department verifying the same license is given them."""
+    from tests.api.test_holder_among import certificate
+    from tests.api.test_sharing import person
+
+    (husband, _), (wife, _) = person("男"), person("女")
+    record = certificate(husband, husband, wife)
+    license_id = running.issuance(CIVIL).IssueLicense(issue_request(record)).license.license_id
+    use = {"matter_code": "370100-BDCZY-001", "purpose": "检查网关", "operator": "运维 张工"}
+    status, report = verify(console, running, ADMIN, query=license_id, use=use)
+    assert status == 200 and report["verdict"] == "PASSED", report
+    shown = report["license"]
+    assert holder_of(shown) == ("", "", False) and shown["holder_code_type"] == "" and shown["holder_withheld"]
+    assert shown["parties"] == [] and shown["guardians"] == []
+    assert shown["license_id"] == license_id and shown["status"] == "ACTIVE" and report["receipt"]["receipt_id"]
+    said = json.dumps(report, ensure_ascii=False)
+    assert mask_name(record["holder"]["name"]) not in said
+    assert mask(husband) not in said and mask(wife) not in said and "男方身份证件号" not in said
+    status, report = verify(console, running, LAND, query=license_id, use={**use, "operator": "窗口05 李静"})
+    assert report["license"]["holder_code_masked"] == mask(husband) and not report["license"]["holder_withheld"]
+    assert len(report["license"]["parties"]) == 2
+
+
 def test_a_revoked_license_fails_on_status_at_once(console: str, running: RunningGateway) -> None:
     license_id = issue(running, 33).license.license_id
     assert verify(console, running, query=license_id)[1]["verdict"] == "PASSED"

@@ -337,3 +337,20 @@ def test_a_newborns_parent_is_shown_masked_and_compared_by_the_applicants_own_nu
         )
         page.select_option("#claim-type", certificate.type_code)
         assert page.is_hidden("#claim-guardian-row")
+
+
+def test_an_administrator_is_told_why_no_holder_is_shown(browser: Any, console: str, running: RunningGateway) -> None:
+    """The 大数据局 (ADMIN alone) verifying a 营业执照 is shown no holder (it reads no data: review clerk, R3), and
+    the page says why, in place of the words that ask to compare the holder with the applicant."""
+    from tests.conftest import ADMIN
+
+    issued = issue(running, 85, samples.business_license).license
+    with at_work(browser, console, running.tokens[ADMIN], FPSL) as page:
+        page.fill("#query", issued.license_id)
+        page.press("#query", "Enter")
+        page.wait_for_selector("#result:not([hidden]) #verdict.PASSED")
+        summary = page.inner_text("#summary")
+        assert issued.holder.name not in summary and issued.holder.code not in summary and "单位名称" not in summary
+        assert page.inner_text("#holder-check") == (
+            "管理员核验不显示持证人：运维管理员核验只用于检查证照网关，不读取个人信息。"
+        )
