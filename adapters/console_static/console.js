@@ -1709,7 +1709,10 @@ function showHolder(answer) {
       + holderCheck(holder.holder_in_full, holder.holder_code_type, type && type.held_by_one_named
         ? "请与申请人身份证件核对；申请人可以是证照载明的另一方当事人（如结婚证的配偶），"
           + "不是持证人时请用“信息比对”核对其本人的公民身份号码。"
-        : "", holder.holder_code_masked);
+        : "", holder.holder_code_masked,
+      // a newborn's: no parent shown here, but 信息比对 under the chosen matter, as a verification says
+      guardianCheck({ type_code: license.type_code, guardians: [] },
+        { types: (session && session.license_types) || [], use: { matter_code: $("matter").value } }));
   } else if (said) {
     text = "回执不记载持证人，不能说明所载证照是申请人的：请核对是否为申请人的证照，或请申请人提交证照，在“输入证照”中重新核验。";
   }

@@ -294,6 +294,7 @@ def test_a_newborns_parent_is_shown_masked_and_compared_by_the_applicants_own_nu
         page.select_option("#type-code", certificate.type_code)
         page.press("#query", "Enter")
         page.wait_for_selector("#result:not([hidden]) #verdict.PASSED")
+        receipt_id = page.locator("#receipt-table td").first.inner_text()
         rows = dict(
             page.eval_on_selector_all(
                 "#summary tr", "rs => rs.map(r => [r.cells[0].textContent, r.cells[1].textContent])"
@@ -325,6 +326,14 @@ def test_a_newborns_parent_is_shown_masked_and_compared_by_the_applicants_own_nu
         page.click("#by-claim button[type=submit]")
         page.wait_for_selector("#result:not([hidden]) #verdict.FAILED")
         assert "不符：父亲有效身份证件号码" in page.inner_text("#verdict")
+        # the verification's receipt looked up: no parent shown there, and the way to compare one said all the same
+        page.fill("#receipt-id", receipt_id)
+        page.click("#by-receipt button[type=submit]")
+        page.wait_for_selector("#receipt-review:not([hidden]) #review-verdict.PASSED")
+        assert page.inner_text("#review-holder-check") == (
+            "回执不记载持证人，上面是证照网关登记库中该证照的持证信息：持证人尚无身份证件（以其他代码登记，如新生儿）："
+            "申请人应为其父母或监护人，可用“信息比对”核对申请人（父母）本人的公民身份号码（持证人信息已部分隐去）。"
+        )
 
     with at_work(browser, console, running.tokens[MEDICAL], "370100-CBDJ-001") as page:
         page.fill("#query", certificate.license_id)
