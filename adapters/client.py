@@ -59,37 +59,103 @@ class MemberCredentials:
             ) from None
 
     @classmethod
-    def production(cls, data_dir: Path, code: str) -> MemberCredentials:
-        pki = data_dir / "pki"
-        try:
-            return cls(
-                code=code,
-                cert_pem=(pki / "members" / f"{code}.pem").read_bytes(),
-                key_pem=(pki / "members" / f"{code}.key").read_bytes(),
-                ca_pem=(pki / "ca.pem").read_bytes(),
+    def production(cls, data_dir: Path, code: str, files: HandedOver | None = None) -> MemberCredentials:
+        """The member's client certificate, its key and the member CA: the files ``files`` names (``--cert``,
+        ``--key``, ``--ca``), and those it does not name from the gateway's data directory (``pki/members/<USCC>.pem``,
+        ``.key``, ``pki/ca.pem``). A department holds only the pair it was handed and ``ca.pem``, in no such layout,
+        and the gateway's copy of its key is deleted once handed over (docs/departments.md): without the options,
+        ``zzgw import`` had no way to the department's own files (a reviewer, R1)."""
+        files = files or HandedOver()
+        if (files.cert is None) != (files.key is None):
+            given, other = ("--cert", "--key") if files.cert is not None else ("--key", "--cert")
+            raise NoCredentials(
+                f"给出了 {given} 但没有 {other}：客户端证书和私钥须一同给出"
+                f"（{given} is given without {other}: the client certificate and its key go together）"
             )
+        pki = data_dir / "pki"
+        cert = files.cert or pki / "members" / f"{code}.pem"
+        key = files.key or pki / "members" / f"{code}.key"
+        ca = files.ca or pki / "ca.pem"
+        try:
+            credentials = cls(code=code, cert_pem=cert.read_bytes(), key_pem=key.read_bytes(), ca_pem=ca.read_bytes())
         except FileNotFoundError as exc:
+            named_by = {str(path): option for path, option in files.options() if path is not None}
+            if (option := named_by.get(str(exc.filename))) is not None:
+                raise NoCredentials(
+                    f"找不到 {option} 给出的文件 {exc.filename}（no such file {exc.filename}, given as {option}）"
+                ) from None
             if str(exc.filename).endswith(".key"):  # the certificate is there: the key went to the department
                 raise NoCredentials(
                     f"缺少成员 {code} 的私钥 {exc.filename}：私钥交付给该部门后即从网关删除（docs/departments.md），"
-                    "以该成员身份调用须使用部门自己的证书和私钥"
+                    "以该成员身份调用须使用部门自己的证书和私钥：--cert USCC.pem --key USCC.key --ca ca.pem"
+                    "（docs/import.md，生产模式）"
                     f"（member {code}'s private key, {exc.filename}, is missing: it is deleted from the gateway once "
                     "handed over to the department (docs/departments.md); acting as that member takes the "
-                    "department's own certificate and key）"
+                    "department's own certificate and key: --cert USCC.pem --key USCC.key --ca ca.pem "
+                    "(docs/import.md, In production)）"
+                ) from None
+            if exc.filename == str(ca):
+                raise NoCredentials(
+                    f"缺少成员 CA 证书 {exc.filename}：请以 --ca 给出交付给部门的 ca.pem"
+                    f"（the member CA, {exc.filename}, is missing: give the ca.pem handed to the department as --ca）"
                 ) from None
             raise NoCredentials(
-                f"没有成员 {code} 的客户端证书：缺少 {exc.filename}，`zzgw members` 可列出全部成员"
-                f"（no client certificate for member {code}: {exc.filename} is missing; "
+                f"没有成员 {code} 的客户端证书：缺少 {exc.filename}；部门请以 --cert、--key、--ca 给出交付给它的证书、"
+                "私钥和 ca.pem，网关上 `zzgw members` 可列出全部成员"
+                f"（no client certificate for member {code}: {exc.filename} is missing; a department gives the "
+                "certificate, key and ca.pem it was handed as --cert, --key and --ca; on the gateway, "
                 "`zzgw members` lists the members）"
             ) from None
         except OSError as exc:
             raise NoCredentials(
                 f"无法读取成员 {code} 的客户端证书（cannot read member {code}'s client certificate: {exc}）"
             ) from None
+        named = _member_named(credentials.cert_pem)
+        if named is not None and named != code:  # the gateway acts as the certificate's member, whatever is asked
+            raise NoCredentials(
+                f"客户端证书 {cert} 属于成员 {named or '（无）'}，不是 {code}"
+                f"（the client certificate {cert} is member {named or '(none)'}'s, not {code}'s）"
+            )
+        return credentials
 
     @classmethod
-    def for_mode(cls, mode: str, data_dir: Path, code: str) -> MemberCredentials:
-        return cls.production(data_dir, code) if mode == "production" else cls.dev(data_dir, code)
+    def for_mode(cls, mode: str, data_dir: Path, code: str, files: HandedOver | None = None) -> MemberCredentials:
+        if mode == "production":
+            return cls.production(data_dir, code, files)
+        if files and (files.cert or files.key or files.ca):  # a dev gateway takes plain TCP and a token, no TLS
+            raise NoCredentials(
+                "--cert、--key、--ca 仅用于生产模式的证照网关（ZZGW_MODE=production）；"
+                "开发模式使用 `zzgw init` 写下的开发令牌"
+                "（--cert, --key and --ca are for a gateway in production mode, ZZGW_MODE=production; dev mode takes "
+                "the dev token `zzgw init` wrote）"
+            )
+        return cls.dev(data_dir, code)
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    """The files a department was handed (docs/departments.md), as ``--cert``, ``--key`` and ``--ca`` name them:
+    each one given is read instead of the gateway's data directory's."""
+
+    cert: Path | None = None
+    key: Path | None = None
+    ca: Path | None = None
+
+    def options(self) -> tuple[tuple[Path | None, str], ...]:
+        return (self.cert, "--cert"), (self.key, "--key"), (self.ca, "--ca")
+
+
+def _member_named(cert_pem: bytes) -> str | None:
+    """The member the client certificate names (its subject's serialNumber, ``signing.pki.member_code``); None
+    when the file is no PEM certificate: the TLS handshake then says what it says."""
+    from cryptography import x509
+
+    from signing.pki import member_code
+
+    try:
+        return member_code(x509.load_pem_x509_certificate(cert_pem))
+    except ValueError:
+        return None
 
 
 def connect(address: str, credentials: MemberCredentials, options: list[tuple[str, Any]] | None = None) -> grpc.Channel:

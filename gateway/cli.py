@@ -37,6 +37,7 @@ from gateway.logs import hide_database_details
 if TYPE_CHECKING:
     import grpc
 
+    from adapters.client import HandedOver
     from gateway.domain.audit import ChainCheck
     from gateway.server import CatalogFindings, Gateway, InitReport
     from gateway.services.authorization import Pruned
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "--encoding", default="utf-8-sig", help="text encoding (default UTF-8; Excel's Chinese CSV: gb18030)"
     )
     imp.add_argument("--target", help="gateway address (default: the configured gRPC address)")
+    _handed_over_options(imp)
     imp.add_argument(
         "--failures",
         type=Path,
@@ -275,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     verify.add_argument("--json", action="store_true", help="print the response as protobuf JSON")
     verify.add_argument("--target", help="gateway address (default: the configured gRPC address)")
+    _handed_over_options(verify)
 
     receipt = commands.add_parser("receipt", help="fetch a verification receipt as a file, or check one offline")
     receipts = receipt.add_subparsers(dest="action", required=True)
@@ -283,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     get.add_argument("--member", required=True, help="code (USCC) of the member whose credentials are used")
     get.add_argument("--target", help="gateway address (default: the configured gRPC address)")
     get.add_argument("-o", "--out", type=Path, help="file to write (default: standard output)")
+    _handed_over_options(get)
     check = receipts.add_parser(
         "check",
         help="check a receipt file offline: signature, proof, and the receipt certificate's trust",
@@ -860,6 +864,30 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return run(settings, args.stop_asked)
 
 
+def _handed_over_options(command: argparse.ArgumentParser) -> None:
+    """``--cert``, ``--key`` and ``--ca`` of a command acting as a member, for a department's machine in production:
+    it holds the files it was handed (docs/departments.md), not the gateway's data directory they are otherwise
+    read from, whose copy of the key is deleted once handed over."""
+    command.add_argument(
+        "--cert",
+        type=Path,
+        metavar="PEM",
+        help="production: the member's client certificate as handed over (default: <data dir>/pki/members/USCC.pem)",
+    )
+    command.add_argument(
+        "--key", type=Path, metavar="PEM", help="production: its private key (default: <data dir>/pki/members/USCC.key)"
+    )
+    command.add_argument(
+        "--ca", type=Path, metavar="PEM", help="production: the member CA, ca.pem (default: <data dir>/pki/ca.pem)"
+    )
+
+
+def _handed_over(args: argparse.Namespace) -> HandedOver:
+    from adapters.client import HandedOver
+
+    return HandedOver(cert=args.cert, key=args.key, ca=args.ca)
+
+
 def _warn_of_dev_tokens(settings: Settings) -> None:
     """Production mode: say that the dev bearer tokens ``zzgw init`` wrote when the store was in dev mode are not
     honoured, naming their file for the operator to delete. The file is left alone: it opens nothing in production
@@ -1085,7 +1113,7 @@ def _import_from(settings: Settings, args: argparse.Namespace, path: Path) -> tu
         return 2, False
     target = args.target or settings.grpc_addr
     try:
-        credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.issuer)
+        credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.issuer, _handed_over(args))
     except NoCredentials as exc:
         print(f"zzgw import: {exc}", file=sys.stderr)
         return 2, False
@@ -1518,7 +1546,7 @@ def _verify_as_told(settings: Settings, args: argparse.Namespace) -> int:
         print(f"zzgw verify: {exc}", file=sys.stderr)
         return verify_command.EXIT_BAD_REQUEST
     try:
-        credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.member)
+        credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.member, _handed_over(args))
     except NoCredentials as exc:
         print(f"zzgw verify: {exc}", file=sys.stderr)
         return verify_command.EXIT_BAD_REQUEST
@@ -1673,7 +1701,7 @@ def _receipt_get(settings: Settings, args: argparse.Namespace) -> int:
         print(f"zzgw receipt get: {exc}", file=sys.stderr)
         return 2
     try:
-        credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.member)
+        credentials = MemberCredentials.for_mode(settings.mode, settings.data_dir, args.member, _handed_over(args))
     except NoCredentials as exc:
         print(f"zzgw receipt get: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from adapters.client import MemberCredentials, NoCredentials, connect
+from adapters.client import HandedOver, MemberCredentials, NoCredentials, connect
 from tests.api.test_refusal_words import chinese_first
 
 MARKET = "11370100993701011T"
@@ -57,7 +57,31 @@ def test_a_members_key_handed_over_is_said_to_be_the_key_not_the_certificate(tmp
     said = str(caught.value)
     assert said.startswith(f"缺少成员 {MARKET} 的私钥 {members / f'{MARKET}.key'}：私钥交付给该部门后即从网关删除")
     assert "client certificate" not in said and "zzgw members" not in said
+    # the department's own files are given by options, which it names (it had named none: a reviewer, R1)
+    assert "--cert USCC.pem --key USCC.key --ca ca.pem（docs/import.md，生产模式）" in said
     assert chinese_first(said), said
+
+
+def test_a_file_the_options_name_is_said_missing_as_that_option(tmp_path: Path) -> None:
+    handed = HandedOver(cert=tmp_path / "USCC.pem", key=tmp_path / "USCC.key", ca=tmp_path / "ca.pem")
+    for present in ("USCC.pem", "USCC.key"):
+        (tmp_path / present).write_bytes(b"x")
+        with pytest.raises(NoCredentials) as caught:
+            MemberCredentials.for_mode("production", tmp_path / "var", MARKET, handed)
+        missing = tmp_path / ("USCC.key" if present == "USCC.pem" else "ca.pem")
+        option = "--key" if present == "USCC.pem" else "--ca"
+        assert str(caught.value) == f"找不到 {option} 给出的文件 {missing}（no such file {missing}, given as {option}）"
+
+
+def test_the_options_are_for_production_mode(tmp_path: Path) -> None:
+    """A dev gateway takes plain TCP and a token: a certificate given to a command in dev mode is said unused, not
+    dropped silently for the token."""
+    (tmp_path / "dev-tokens.json").write_text(json.dumps({"tokens": {MARKET: {"token": "t0k"}}}), encoding="utf-8")
+    with pytest.raises(NoCredentials) as caught:
+        MemberCredentials.for_mode("dev", tmp_path, MARKET, HandedOver(ca=tmp_path / "ca.pem"))
+    assert str(caught.value).startswith("--cert、--key、--ca 仅用于生产模式的证照网关（ZZGW_MODE=production）")
+    given_none = MemberCredentials.for_mode("dev", tmp_path, MARKET, HandedOver())
+    assert given_none == MemberCredentials(code=MARKET, token="t0k")
 
 
 def test_a_reply_past_grpcs_default_4_mib_is_received(tmp_path: Path) -> None:

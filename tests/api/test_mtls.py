@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from gateway.bootstrap import samples
 from gateway.domain.errors import NotFoundError, UnauthenticatedError
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2_grpc
 from signing.pki import CertificateAuthority, Issued
+from tests.commands import run_zzgw
 from tests.conftest import MARKET, TAX, RunningGateway, http_side, start_gateway
 
 TIMEOUT = 10
@@ -83,6 +85,59 @@ def test_a_member_certificate_can_call(production: RunningGateway, host: str) ->
     assert reply.created and reply.license.issuer_code == MARKET
     assert reply.license.license_number == record["license_number"]
     channel.close()
+
+
+def test_a_department_imports_and_verifies_with_the_files_it_was_handed(
+    production: RunningGateway, tmp_path: Path
+) -> None:
+    """departments.md has the operator hand a department ``ca.pem``, ``USCC.pem`` and ``USCC.key`` and delete the key
+    on the gateway. ``zzgw import`` (and ``zzgw verify``) read them only from the gateway's data directory layout, so
+    the department's batch operator, from its own machine, was told its certificate was missing and to run the
+    gateway operator's ``zzgw members`` (a reviewer, R1). ``--cert``, ``--key`` and ``--ca`` name the files, here
+    from an empty working directory with no data directory at all."""
+    handed, empty = tmp_path / "handed", tmp_path / "empty"
+    handed.mkdir()
+    empty.mkdir()
+    pki = production.data_dir / "pki"
+    for source in (pki / "ca.pem", pki / "members" / f"{MARKET}.pem", pki / "members" / f"{MARKET}.key"):
+        (handed / source.name).write_bytes(source.read_bytes())
+    records = [unique_food_permit(n) for n in (11, 12, 13)]
+    batch = tmp_path / "permits.jsonl"
+    batch.write_text("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records), encoding="utf-8")
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("ZZGW_")},
+        "ZZGW_MODE": "production",
+        "ZZGW_GRPC_ADDR": production.address,
+        "ZZGW_CONFIG": "",
+    }
+    files = ["--cert", str(handed / f"{MARKET}.pem"), "--key", str(handed / f"{MARKET}.key")]
+    files += ["--ca", str(handed / "ca.pem")]
+    imported = run_zzgw("import", str(batch), "--issuer", MARKET, *files, env=env, cwd=empty, timeout=60)
+    assert imported.returncode == 0, imported.stderr
+    assert "共 3 行：新签发 3 件，此前已有 0 件" in imported.stdout + imported.stderr
+    verify = ["--member", MARKET, "--matter", "370100-SPJC-001", "--purpose", "食品生产经营监督检查", "--type"]
+    for record in records:
+        verified = run_zzgw(
+            "verify", record["license_number"], *verify, record["type_code"], *files, env=env, cwd=empty, timeout=60
+        )
+        assert verified.returncode == 0, verified.stderr
+        assert verified.stdout.startswith("核验通过 PASSED\n")
+    assert list(empty.iterdir()) == []  # nothing looked for, nothing left there
+
+    # the key alone, or another member's certificate, is said before anything is sent
+    alone = run_zzgw("import", str(batch), "--issuer", MARKET, *files[2:], env=env, cwd=empty, timeout=60)
+    assert alone.returncode == 2
+    assert alone.stderr.startswith("zzgw import: 给出了 --key 但没有 --cert：客户端证书和私钥须一同给出（")
+    others = ["--cert", str(pki / "members" / f"{TAX}.pem"), "--key", str(pki / "members" / f"{TAX}.key")]
+    other = run_zzgw("import", str(batch), "--issuer", MARKET, *others, *files[4:], env=env, cwd=empty, timeout=60)
+    assert other.returncode == 2
+    said = f"zzgw import: 客户端证书 {pki / 'members' / f'{TAX}.pem'} 属于成员 {TAX}，不是 {MARKET}（"
+    assert other.stderr.startswith(said), other.stderr
+    # without the options, the department's machine is told which options take the files it holds
+    bare = run_zzgw("import", str(batch), "--issuer", MARKET, env=env, cwd=empty, timeout=60)
+    assert bare.returncode == 2
+    assert bare.stderr.startswith(f"zzgw import: 没有成员 {MARKET} 的客户端证书：缺少 var/pki/members/{MARKET}.pem；")
+    assert "as --cert, --key and --ca" in bare.stderr
 
 
 def test_without_a_client_certificate_the_handshake_fails(production: RunningGateway) -> None:
