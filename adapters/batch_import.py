@@ -1494,9 +1494,15 @@ def _finish(
     report.seconds = time.perf_counter() - started
 
 
-_REFUSED_FIELDS = {"LICENSE_NUMBER_TAKEN": "license_number", "NOT_AUTHORITATIVE_ISSUER": "type_code"}
+_REFUSED_FIELDS = {
+    "LICENSE_NUMBER_TAKEN": "license_number",
+    "NOT_AUTHORITATIVE_ISSUER": "type_code",
+    "SERIAL_TAKEN": "serial",
+    "REQUEST_ID_REUSED": "request_id",
+}
 """Refusals without field violations that are about one field of the line: a number another current license has
-(it had been listed with the field ``-``; found by a tester)."""
+(it had been listed with the field ``-``; found by a tester), a serial another license has, a request_id an earlier
+line of other content took (listed with ``-`` too; a reviewer)."""
 
 
 def _record(report: ImportReport, number: int, reply: issuance_pb2.BatchItemResult) -> list[Failure]:

@@ -148,6 +148,28 @@ def test_a_number_another_current_license_has_fails_its_line_naming_the_field(
     assert f"第 2 行 license_number LICENSE_NUMBER_TAKEN：许可证编号为 {first['license_number']}" in summary(report)
 
 
+def test_a_serial_or_a_request_id_another_line_took_fails_naming_its_field(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """A line whose serial another license has (SERIAL_TAKEN), and one whose request_id an earlier line of other
+    content took (REQUEST_ID_REUSED), each about one column: they had been listed with the field ``-`` and an empty
+    ``field`` in the failures file, while LICENSE_NUMBER_TAKEN names its (a reviewer, R4)."""
+    tag = uuid.uuid4().hex[:8].upper()
+    first, second, third = permits(3, tag, start=250)
+    first["serial"] = second["serial"] = f"SER{tag}"
+    third["request_id"] = first["request_id"]
+    path = write_jsonl(tmp_path / "taken.jsonl", [json.dumps(r, ensure_ascii=False) for r in (first, second, third)])
+    report = import_file(path, factory(running))
+    assert report.created == 1
+    assert [(f.line, f.field, f.reason) for f in report.failures] == [
+        (2, "serial", "SERIAL_TAKEN"),
+        (3, "request_id", "REQUEST_ID_REUSED"),
+    ]
+    said = summary(report)
+    assert f"第 2 行 serial SERIAL_TAKEN：流水号 SER{tag} 已被另一证照使用" in said
+    assert "第 3 行 request_id REQUEST_ID_REUSED：" in said
+
+
 def test_a_value_in_letters_no_font_draws_fails_its_line_and_the_others_go_in(
     running: RunningGateway, tmp_path: Path
 ) -> None:
