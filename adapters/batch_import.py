@@ -55,6 +55,7 @@ from adapters.records import (
     labelled_problem,
 )
 from gateway.domain.counts import counted
+from gateway.domain.errors import left_out_of
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, issuance_pb2, issuance_pb2_grpc
 
 RECONNECT_SECONDS = 60.0
@@ -120,6 +121,11 @@ class ImportReport:
     """Every failure, kept in ``failures`` or not (a line may fail on several fields)."""
     failed_lines: int = 0
     """The lines those failures are of."""
+    unlisted_fields: int = 0
+    """Bad fields the gateway did not list, past its ``MAX_VIOLATIONS`` a line, of ``unlisted_lines`` lines: each such
+    line has a ``MORE_FIELDS`` failure saying how many. They had been dropped with the item's message, the import's
+    count calling the 16 listed "every failure" (a reviewer, R2)."""
+    unlisted_lines: int = 0
     duplicates: int = 0
     """Lines whose request is the same as an earlier line's of this run (two exports joined, rows repeated by a join):
     not sent again, neither issued nor failed, each written to the failures file as ``DUPLICATE_LINE`` naming the
@@ -1510,7 +1516,21 @@ def _record(report: ImportReport, number: int, reply: issuance_pb2.BatchItemResu
     if reply.HasField("error"):
         error = reply.error
         if error.field_errors:
-            return [Failure(number, v.field, v.reason, v.description) for v in error.field_errors]
+            failures = [Failure(number, v.field, v.reason, v.description) for v in error.field_errors]
+            if more := left_out_of(error.message):  # past the gateway's MAX_VIOLATIONS: said in its message only
+                report.unlisted_fields += more
+                report.unlisted_lines += 1
+                failures.append(
+                    Failure(
+                        number,
+                        "",
+                        "MORE_FIELDS",
+                        f"另有 {more} 项有误未列出：证照网关每行至多列出 {len(failures)} 项，改正以上各项后再次导入可见"
+                        f"（{counted(more, 'more bad field')} not listed: the gateway lists at most {len(failures)} "
+                        "a line; fix those above and import again to see them）",
+                    )
+                )
+            return failures
         # a refusal of the whole record; the one that is about a field of it is named by that field
         return [Failure(number, _REFUSED_FIELDS.get(error.reason, ""), error.reason, error.message)]
     if reply.created:
@@ -1719,6 +1739,13 @@ def summary(report: ImportReport, limit: int = 50, failure_file: Path | None = N
                     f"  …另有 {more} 条；加 --failures FILE 可将每条失败写入文件（… and {more} more: --failures FILE "
                     "writes every failure to a file）"
                 )
+    if report.unlisted_lines:
+        lines.append(
+            f"其中 {report.unlisted_lines} 行的有误字段未全部列出，共另有 {report.unlisted_fields} 项未列出"
+            "（MORE_FIELDS）：改正所列各项后再次导入可见"
+            f"（{counted(report.unlisted_lines, 'line has', 'lines have')} more bad fields than the gateway lists, "
+            f"{report.unlisted_fields} not listed (MORE_FIELDS): fix those listed and import again to see them）"
+        )
     if failure_file and (report.failure_count or report.refused):
         repeats, zh_repeats = ",", ""
         if report.duplicates:

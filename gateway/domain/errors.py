@@ -18,6 +18,7 @@ The tree::
 from __future__ import annotations
 
 import itertools
+import re
 import traceback
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -110,6 +111,16 @@ def left_out(violations: int, sent: int = MAX_VIOLATIONS) -> str:
     nothing when none was left out."""
     left = violations - sent
     return f"（另有{left}项有误，and {counted(left, 'more bad field')}）" if left > 0 else ""
+
+
+_LEFT_OUT = re.compile(r"（另有(\d+)项有误，and \d+ more bad fields?）\Z")
+
+
+def left_out_of(message: str) -> int:
+    """How many violations a refusal's ``message`` says were left out (``left_out``), 0 when it says none: a client
+    that has only the item's message and field errors (``zzgw import``) tells the operator of them."""
+    said = _LEFT_OUT.search(message)
+    return int(said.group(1)) if said else 0
 
 
 E = TypeVar("E", bound=BaseException)

@@ -432,6 +432,39 @@ def test_a_line_repeating_an_earlier_one_is_said_apart_naming_it(
     assert summary(again).startswith("共 8 行：新签发 0 件，此前已有 6 件，失败 0 行，另有 2 行与前面的行重复（")
 
 
+def test_a_line_with_more_bad_fields_than_the_gateway_lists_says_how_many_more(
+    running: RunningGateway, tmp_path: Path
+) -> None:
+    """The gateway lists at most 16 of an item's bad fields, its message saying how many more (另有N项有误). The import
+    kept the 16 and dropped the message: its console, its failures file and its count ("every failure, 16") said
+    nothing of the rest, found only by importing the line again once the 16 were fixed (a reviewer, R2). The line now
+    has a row of its own, MORE_FIELDS, counting those not listed, and the summary says it."""
+    tag = uuid.uuid4().hex[:8].upper()
+    first, bad, last = permits(3, tag, start=400)
+    bad["fields"] = {**bad["fields"], **{f"extra_{n:02d}": "x" for n in range(25)}}  # 25 UNKNOWN_FIELD
+    path = write_jsonl(tmp_path / "many.jsonl", [json.dumps(r, ensure_ascii=False) for r in (first, bad, last)])
+    failures = tmp_path / "fail.csv"
+    with FailureFile(failures) as written:
+        report = import_file(path, factory(running), failure_file=written)
+    assert (report.created, report.failed) == (2, 1)
+    assert [(f.line, f.reason) for f in report.failures] == [(2, "UNKNOWN_FIELD")] * 16 + [(2, "MORE_FIELDS")]
+    more = report.failures[-1]
+    assert (more.field, more.message) == (
+        "",
+        "另有 9 项有误未列出：证照网关每行至多列出 16 项，改正以上各项后再次导入可见"
+        "（9 more bad fields not listed: the gateway lists at most 16 a line; fix those above and import again to see "
+        "them）",
+    )
+    said = summary(report, failure_file=failures)
+    assert "\n  第 2 行 - MORE_FIELDS：另有 9 项有误未列出：" in said
+    assert f"全部 17 条失败已写入 {failures}（every failure, 17, is in {failures}）" in said
+    assert "其中 1 行的有误字段未全部列出，共另有 9 项未列出（MORE_FIELDS）" in said
+    with failures.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["line"], r["field"], r["reason"]) for r in rows[-1:]] == [("2", "", "MORE_FIELDS")]
+    assert len(rows) == 17 and rows[-1]["message"] == more.message
+
+
 def test_repeats_past_those_named_say_how_to_see_every_one(running: RunningGateway, tmp_path: Path) -> None:
     """More lines repeating earlier ones than the summary names (five, then 等), run without --failures: nothing said
     how to see the rest, as failed lines past the 50th are told (a reviewer, R3). The summary now says --failures FILE
