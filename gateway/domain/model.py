@@ -334,7 +334,8 @@ class LicenseDraft:
     serial: str = ""
 
     def digest_mapping(self) -> dict[str, object]:
-        """What makes two requests with the same request_id the same request."""
+        """What makes two requests with the same request_id the same request (of the draft as sent, or as stored:
+        ``gateway.services.issuance._stored_as``)."""
         return {
             "type_code": self.type_code,
             "license_number": self.license_number,

@@ -37,7 +37,14 @@ from gateway.domain.errors import (
     detached,
     invalid,
 )
-from gateway.domain.identifiers import MAX_VERSION, LicenseId, find_by_number, license_id_violation
+from gateway.domain.identifiers import (
+    MAX_VERSION,
+    LicenseId,
+    find_by_number,
+    half_width,
+    license_id_violation,
+    normal_number,
+)
 from gateway.domain.model import (
     ChangeCursor,
     ChangeKind,
@@ -239,9 +246,23 @@ class Amendment:
     reason: str = ""
 
     def digest_mapping(self, reason: str) -> dict[str, object]:
-        """What its idempotency digest is of: the same content however it is spelt, each field to clear named once
-        and ``reason`` as the gateway keeps it (``check_text``), as for a status change. It had been the request as
-        sent, and a retry naming a field twice or the reason with a space was REQUEST_ID_REUSED (a reviewer, R3)."""
+        """What its idempotency digest is of: the same content however it is spelt, each field to clear named once,
+        ``reason`` as the gateway keeps it (``check_text``), as for a status change, and a new license number as
+        stored (``normal_number``). It had been the request as sent, and a retry naming a field twice or the reason
+        with a space was REQUEST_ID_REUSED (a reviewer, R3); so was, until 2026-12-07, a number in lower case
+        retried as stored (review issuer, R3)."""
+        number = None if self.license_number is None else normal_number(self.license_number)
+        optional = [self.holder_name, number, self.valid_from, self.valid_until]
+        return {**self.spelt_digest_mapping(reason), "optional": optional}
+
+    def earlier_digest_mappings(self, reason: str) -> list[dict[str, object]]:
+        """What the idempotency digest of the same amendment was of before ``digest_mapping``: an amendment stored
+        under one is still answered to a retry spelt as it was."""
+        return [self.spelt_digest_mapping(reason), self.sent_digest_mapping()]
+
+    def spelt_digest_mapping(self, reason: str) -> dict[str, object]:
+        """What the idempotency digest was of from 2026-12-06 to 2026-12-07: as ``digest_mapping``, with the license
+        number as sent."""
         return {**self.sent_digest_mapping(), "clear_fields": sorted(set(self.clear_fields)), "reason": reason}
 
     def sent_digest_mapping(self) -> dict[str, object]:
@@ -264,6 +285,8 @@ class _Pending:
 
     draft: LicenseDraft
     digest: str
+    sent_digest: str = ""
+    """The digest of the request as sent, which an issue stored before 2026-12-07 has (``_issue_digests``)."""
     license: License | None = None
     """The prepared (validated and sealed) license; None when preparing failed."""
     error: ZzgwError | None = None
@@ -284,6 +307,11 @@ class _Pending:
     """Its prepared license was in a transaction whose commit was asked for: one that went through though its
     connection was lost (PostgreSQL committed, the answer lost) is found by the next try as this item's own, its id
     and sealing time this call's (``_created_by``)."""
+
+    def same_request(self, stored: str) -> bool:
+        """Whether the request stored under ``stored`` (its digest) is this one: by the digest of the request as
+        stored (``_issue_digests``), or, for one stored before 2026-12-07, as sent."""
+        return stored in (self.digest, self.sent_digest)
 
 
 class IssuanceService:
@@ -350,7 +378,8 @@ class IssuanceService:
         """
         now = self._clock.now()
         on = today(self._clock)
-        pending = [self._pending(d, documents[i] if i < len(documents) else None) for i, d in enumerate(drafts)]
+        supplied = [documents[i] if i < len(documents) else None for i in range(len(drafts))]
+        pending = [self._pending(d, supplied[i], caller.region) for i, d in enumerate(drafts)]
         # a request answered before (an import run again after an interruption) is not validated and sealed again
         # only to be answered as it was: the commit finds it by its request id and digest, as it would have
         # (well-formed ids only: one with a NUL, which PostgreSQL's driver refuses, is the item's BAD_REQUEST_ID)
@@ -365,7 +394,7 @@ class IssuanceService:
             if item.error is not None:  # refused before its digest was taken (``_pending``)
                 continue
             earlier = answered.get(item.draft.request_id)
-            if earlier is not None and earlier.digest == item.digest:
+            if earlier is not None and item.same_request(earlier.digest):
                 item.replayed = True
                 continue
             try:
@@ -441,14 +470,15 @@ class IssuanceService:
             if item.repeat_of is not None and item.repeat_of.sealed_by_revoked:
                 outcomes[n] = _as_repeat(outcomes[position[id(item.repeat_of)]])
 
-    def _pending(self, draft: LicenseDraft, supplied: bytes | None) -> _Pending:
+    def _pending(self, draft: LicenseDraft, supplied: bytes | None, region: str) -> _Pending:
         """An item on its way, with its request's digest; one of more fields than could be valid (TOO_MANY,
         ``too_many``: no request stored could be the same) is refused before its digest is taken, which for 300,000
         keys had taken seconds (a reviewer, R2)."""
         license_type = self._catalog.license_types.get(draft.type_code)
         if violation := too_many("fields", len(draft.fields), len(license_type.fields) if license_type else 0):
             return _Pending(draft=draft, digest="", supplied=supplied, error=InvalidLicenseError([violation]))
-        return _Pending(draft=draft, digest=_issue_digest(draft, supplied), supplied=supplied)
+        digest, sent_digest = _issue_digests(draft, supplied, region)
+        return _Pending(draft=draft, digest=digest, sent_digest=sent_digest, supplied=supplied)
 
     def _make_documents(self, caller: Member, pending: list[_Pending], draw: bool) -> None:
         """Seal or draw the documents of the items that will be inserted (not those that repeat a request)."""
@@ -525,7 +555,7 @@ class IssuanceService:
             request_id = item.draft.request_id
             earlier = prior.get(request_id)
             if earlier is not None:
-                if earlier.digest != item.digest:
+                if not item.same_request(earlier.digest):
                     item.outcome = _reused(request_id, ChangeKind.ISSUED, earlier.kind)
                 elif (stored := stored_licenses.get(earlier.license_id)) is not None:
                     item.outcome = IssueResult(
@@ -638,7 +668,7 @@ class IssuanceService:
         if violation := too_many("fields", len(amendment.fields), most):
             raise InvalidLicenseError([violation])
         digest = _digest(amendment.digest_mapping(reason))
-        sent = (_digest(amendment.sent_digest_mapping()),)  # an amendment stored before, under that digest
+        sent = [_digest(m) for m in amendment.earlier_digest_mappings(reason)]  # one stored before, under those
         replay = self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest, earlier=sent)
         if replay is not None:
             old = self._get_stored(replay.supersedes)
@@ -1512,12 +1542,30 @@ def _event(
     )
 
 
-def _issue_digest(draft: LicenseDraft, supplied: bytes | None) -> str:
-    """The request digest of an issue: the draft, and the PDF sent with it if any."""
-    mapping = {"op": "issue", **draft.digest_mapping()}
-    if supplied:
-        mapping["document_sha256"] = hashlib.sha256(supplied).hexdigest()
-    return _digest(mapping)
+def _issue_digests(draft: LicenseDraft, supplied: bytes | None, region: str) -> tuple[str, str]:
+    """The request digests of an issue, of the draft and the PDF sent with it if any: the first of the request as
+    the gateway stores it (``_stored_as``, with the issuer's ``region``), which an issue's row has from
+    2026-12-07, the second of the request as sent, which rows stored before have. A retry spelling the number as
+    stored, or writing out a default the first try was given, had been REQUEST_ID_REUSED (review issuer, R3)."""
+    document = {"document_sha256": hashlib.sha256(supplied).hexdigest()} if supplied else {}
+    as_stored = {"op": "issue", **_stored_as(draft, region).digest_mapping(), **document}
+    as_sent = {"op": "issue", **draft.digest_mapping(), **document}
+    return _digest(as_stored), _digest(as_sent)
+
+
+def _stored_as(draft: LicenseDraft, region: str) -> LicenseDraft:
+    """``draft`` spelt as the gateway stores what it asks for (``validate_issue``), for the idempotency digest: the
+    number as stored (``normal_number``), the holder's code and the serial as kept (half-width, trimmed, upper case),
+    and ``valid_from`` and ``region_code`` sent empty as their defaults, the issue date and the issuer's ``region``.
+    Nothing is validated: a retry is answered as its first try was even where the catalog would refuse it now."""
+    return dataclasses.replace(
+        draft,
+        license_number=normal_number(draft.license_number),
+        holder_code=half_width(draft.holder_code).strip().upper(),
+        valid_from=draft.valid_from or draft.issue_date,
+        region_code=draft.region_code or region,
+        serial=draft.serial.upper(),
+    )
 
 
 def _digest(mapping: Mapping[str, object]) -> str:

@@ -1090,6 +1090,121 @@ def test_an_amendment_retried_as_spelt_otherwise_is_the_same_request(running: Ru
     assert again.license.license_id == amended.license.license_id
 
 
+def test_an_issue_retried_as_stored_is_the_same_request(running: RunningGateway) -> None:
+    """Found in review (issuer, R3): the idempotency digest of an issue was of the request as sent, before the number's
+    normalisation and the defaults, so a retry of the same request_id spelling the number as stored (upper case,
+    ASCII, without spaces), or writing out the valid_from or region_code the first try was given by default, was
+    ALREADY_EXISTS / REQUEST_ID_REUSED though it asks for the license stored: a department retrying from what it
+    read back had to look it up by hand. Each is answered with the first license, one by one and in a batch; another
+    content is still refused; and an issue stored before, under the digest of the request as sent, is still answered
+    to a retry sent as it was."""
+    stub = running.issuance(MARKET)
+    record = unique(samples.food_permit(31))
+    record["license_number"] = record["license_number"].lower()
+    first = issue(running, record).license
+    assert first.license_number == record["license_number"].upper()
+    full_width = "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in first.license_number)
+
+    def spaced(number: str) -> list[str]:
+        return [number[i : i + 4] for i in range(0, len(number), 4)]
+
+    retries = [
+        {**record, "license_number": first.license_number},  # as stored, as GetLicense gives it back
+        {**record, "license_number": full_width},
+        {**record, "license_number": " ".join(spaced(first.license_number))},  # as printed, in groups
+        {**record, "valid_from": record["issue_date"]},  # the default it got, written out
+        {**record, "region_code": "370100"},  # the issuer's own region, its default
+        {**record, "license_number": first.license_number, "valid_from": record["issue_date"], "region_code": "370100"},
+    ]
+    for retry in retries:
+        again = issue(running, retry)
+        assert (again.created, again.license.license_id) == (False, first.license_id), retry
+    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(retry) for retry in retries])
+    answered = results(stub.BatchIssueLicenses(iter([batch])))
+    assert [(r.created, r.license.license_id, r.error.reason) for r in answered] == [
+        (False, first.license_id, "")
+    ] * len(retries)
+    for other in ({**record, "region_code": "370102"}, {**record, "valid_from": "2024-05-11"}):
+        with pytest.raises(grpc.RpcError) as caught:
+            issue(running, other)
+        assert (caught.value.code(), error_details(caught.value)[0].reason) == (
+            grpc.StatusCode.ALREADY_EXISTS,
+            "REQUEST_ID_REUSED",
+        )
+
+    # stored before: under the digest of the request as sent, which a retry sent as it was still has
+    old = unique(samples.food_permit(32))
+    old["license_number"] = old["license_number"].lower()
+    sent = {
+        "op": "issue",
+        "type_code": old["type_code"],
+        "license_number": old["license_number"],
+        "holder": [old["holder"]["name"], old["holder"]["code_type"], old["holder"]["code"]],
+        "dates": [old["issue_date"], "", old["valid_until"]],
+        "region_code": "",
+        "fields": old["fields"],
+        "serial": "",
+    }
+    as_sent = hashlib.sha256(json.dumps(sent, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    stored = issue(running, old).license
+    with running.gateway.db.engine.begin() as connection:
+        rows = connection.execute(
+            sql("UPDATE license_events SET request_digest = :digest WHERE request_id = :id"),
+            {"digest": as_sent, "id": old["request_id"]},
+        )
+        assert rows.rowcount == 1
+    again = issue(running, old)
+    assert (again.created, again.license.license_id) == (False, stored.license_id)
+    (item,) = results(
+        stub.BatchIssueLicenses(iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(old)])]))
+    )
+    assert (item.created, item.license.license_id) == (False, stored.license_id)
+
+
+def test_an_amendment_retried_with_its_number_as_stored_is_the_same_request(running: RunningGateway) -> None:
+    """An AmendLicense giving a new license_number in lower case, retried with the number as stored (upper case), was
+    REQUEST_ID_REUSED (review issuer, R3); it is answered with the version the first made. An amendment stored
+    under the digest before this one (the number as sent) is answered to a retry sent as it was."""
+    stub = running.issuance(MARKET)
+
+    def amend(request_id: str, license_id: str, number: str) -> issuance_pb2.AmendLicenseResponse:
+        return stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id=request_id, license_id=license_id, fields={}, license_number=number, reason="换发编号"
+            )
+        )
+
+    first = issue(running, unique(samples.food_permit(33))).license
+    number = f"sc10637010{uuid.uuid4().hex[:6]}"
+    request_id = "amend-" + uuid.uuid4().hex
+    amended = amend(request_id, first.license_id, number).license
+    assert amended.license_number == number.upper()
+    for spelt in (number.upper(), f" {number[:8]} {number[8:]}"):
+        assert amend(request_id, first.license_id, spelt).license.license_id == amended.license_id, spelt
+
+    second = issue(running, unique(samples.food_permit(34))).license
+    number = f"sc10637010{uuid.uuid4().hex[:6]}"
+    request_id = "amend-" + uuid.uuid4().hex
+    before = {  # the digest of 2026-12-06 on: the number as sent
+        "op": "amend",
+        "license_id": second.license_id,
+        "fields": {},
+        "clear_fields": [],
+        "optional": [None, number, None, None],
+        "issue_date": "",
+        "reason": "换发编号",
+    }
+    digest = hashlib.sha256(json.dumps(before, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    amended = amend(request_id, second.license_id, number).license
+    with running.gateway.db.engine.begin() as connection:
+        rows = connection.execute(
+            sql("UPDATE license_events SET request_digest = :digest WHERE request_id = :id"),
+            {"digest": digest, "id": request_id},
+        )
+        assert rows.rowcount == 1
+    assert amend(request_id, second.license_id, number).license.license_id == amended.license_id
+
+
 def test_a_license_at_version_999_is_not_amended_again(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
