@@ -10,6 +10,7 @@ seal had sealed, when, or for which clerk (用印登记; a reviewer, sealplace R
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from typing import TypeVar
@@ -35,6 +36,17 @@ _STATUS = {s: getattr(seal_pb2, f"SEAL_STATUS_{s.value}") for s in SealStatus}
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _compromised_since(request: seal_pb2.RevokeSealRequest) -> dt.datetime | None:
+    """The leak's start, None when not given; a Timestamp outside protobuf's range (before year 1 or after 9999,
+    which ``ToDatetime`` refuses) reads as the latest time, which is after now (``BAD_COMPROMISED_SINCE``)."""
+    if not request.HasField("compromised_since"):
+        return None
+    try:
+        return request.compromised_since.ToDatetime(dt.UTC)
+    except (ValueError, OverflowError):
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 class SealServicer(seal_pb2_grpc.SealServiceServicer):
@@ -178,7 +190,12 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
         record = self._in_work(member, clerk, AuditAction.REVOKE_SEAL)
         try:
             seal = service.revoke(
-                member, request.seal_id, reason=request.reason, crl_reason=request.crl_reason, record=record
+                member,
+                request.seal_id,
+                reason=request.reason,
+                crl_reason=request.crl_reason,
+                compromised_since=_compromised_since(request),
+                record=record,
             )
         except ZzgwError as exc:
             if (owner := service.owner_of(request.seal_id)) is not None:

@@ -236,6 +236,24 @@ def maker_revoked(seal: Seal, revocation: Revocation) -> ConflictError:
     )
 
 
+def _no_earlier_than(seal: Seal, since: dt.datetime) -> None:
+    """Nothing if the revoked ``seal``'s revocation covers a leak from ``since`` (it is from then or earlier: a retry
+    of the back-dated call, and any later time, changes nothing); else FAILED_PRECONDITION / SEAL_REVOKED. Revoked
+    first for another reason (a 换章, superseded) and found leaked earlier, it had answered as a repeat, the caller
+    told nothing of the window its call left valid; a revocation is final here, and the earlier time is the leak
+    procedure's hand entry (docs/operations.md)."""
+    if seal.revoked_at is None or seal.revoked_at <= since:
+        return
+    at = seal.revoked_at.isoformat()
+    raise ConflictError(
+        f"印章 {seal.seal_id}（{seal.name}）已于 {at} 吊销，吊销时间不能通过本接口提前到 {since.isoformat()}："
+        "请网关运维按运维手册的密钥泄露处置办法登记（the seal is revoked from "
+        f"{at} already; RevokeSeal does not move a revocation earlier: the gateway's operator dates it from "
+        f"{since.isoformat()} by the leak procedure, docs/operations.md）",
+        reason="SEAL_REVOKED",
+    )
+
+
 class EventLoopThread:
     """One asyncio event loop in a thread of its own: pyHanko's async APIs run there (its sync ones call
     ``asyncio.run`` and cannot share a thread with another loop); callers in gRPC threads wait for the result."""
@@ -446,15 +464,47 @@ class SealService:
             return dt.timedelta(days=days) + _BACKDATE + dt.timedelta(seconds=1) >= length
         return round(length / dt.timedelta(days=1)) == days
 
-    def _revocation_from_now(self, seal: Seal, reason: x509.ReasonFlags) -> Revocation:
-        """The revocation RevokeSeal stores for ``seal``: from now (rounded up to the second, as the CRL lists it), or,
+    def _compromised_since(self, seal: Seal, crl: CrlReason, at: dt.datetime) -> dt.datetime:
+        """``at``, the time from which ``seal``'s key may have leaked, rounded down to the whole second (a CRL carries
+        whole seconds; down, so that nothing signed in that second is left valid): the revocation's time for a leak
+        found late. For an issuer's seal key, in ``keys/`` beside the receipt and TSA keys, only a hand entry in
+        ``revocations.json`` had revoked from then, undocumented, and what the thief sealed and timestamped at the
+        gateway's open ``/tsa`` before the RevokeSeal kept a PASSED issuer identity for good (a reviewer, seals R2).
+        Refused (``BAD_COMPROMISED_SINCE``) with another CRL reason, after now (a revocation is never in force
+        ahead), or before the seal's certificate began (``valid_from``: nothing before it ever validated, so such a
+        time is a mistyped one)."""
+        at = at.astimezone(dt.UTC).replace(microsecond=0)
+        problem = ""
+        if crl is not CrlReason.KEY_COMPROMISE:
+            problem = (
+                f"只有因密钥泄露（key_compromise）吊销时才能填写泄露起始时间（compromised_since is for key_compromise "
+                f"only, not {crl.value}）"
+            )
+        elif at > self._clock.now():
+            problem = f"泄露起始时间不能晚于现在（compromised_since {at.isoformat()} is in the future）"
+        elif at < seal.valid_from:
+            problem = (
+                f"泄露起始时间早于该印章证书的生效时间 {seal.valid_from.isoformat()}（compromised_since "
+                f"{at.isoformat()} is before the seal's certificate began）"
+            )
+        if problem:
+            raise invalid("compromised_since", "BAD_COMPROMISED_SINCE", problem)
+        return at
+
+    def _revocation_from_now(self, seal: Seal, reason: x509.ReasonFlags, since: dt.datetime | None) -> Revocation:
+        """The revocation RevokeSeal stores for ``seal``: from now (rounded up to the second, as the CRL lists it) or
+        from ``since`` (a leak's start, ``_compromised_since``), or,
         when the seal-maker CA already holds one (a seal set back to ACTIVE in the store behind the gateway's back,
         its revocation maybe served on a CRL), that one, as it was made: its time and CRL reason. Nothing is
         recorded: the CA records it once the store has committed it (``_recorded_by_the_ca``). An SM2 seal on a
         process without the SM2 seal maker (the system OpenSSL has no SM2) is revoked in the store alone: RevokeSeal
         had been INTERNAL there (an AssertionError), and a leaked seal must be revocable through any process (a
         reviewer). A process with SM2 puts it on the SM2 CRL, and in its CA's record, from the store (``_crl``)."""
-        fresh = Revocation(serial=seal.certificate_serial, reason=reason, revoked_at=whole_second_up(self._clock.now()))
+        fresh = Revocation(
+            serial=seal.certificate_serial,
+            reason=reason,
+            revoked_at=since if since is not None else whole_second_up(self._clock.now()),
+        )
         if seal.algorithm == SM2_SM3 and self._sm2 is None:
             log.warning(
                 "SM2 seal %s of issuer %s revoked in the store only: this process has no SM2 seal maker (no SM2 in "
@@ -697,9 +747,17 @@ class SealService:
         return tuple(found)
 
     def revoke(
-        self, caller: Member, seal_id: str, *, reason: str, crl_reason: str = "", record: SealRecord | None = None
+        self,
+        caller: Member,
+        seal_id: str,
+        *,
+        reason: str,
+        crl_reason: str = "",
+        compromised_since: dt.datetime | None = None,
+        record: SealRecord | None = None,
     ) -> Seal:
         """Revoke a seal (吊销印章): final; its certificate goes on the CRL. Revoking it again changes nothing.
+        ``compromised_since`` (key_compromise only): the revocation's time instead of now (``_compromised_since``).
         ``record``: the call's record, appended in the transaction that revokes the seal (``SealRecord``)."""
         errors: list[FieldViolation] = []
         reason = check_text("reason", reason, MAX_REASON, errors, required=True)
@@ -718,7 +776,10 @@ class SealService:
         if errors:
             raise InvalidRequestError(errors)
         seal = self.owned(caller, seal_id)
+        since = None if compromised_since is None else self._compromised_since(seal, crl, compromised_since)
         if seal.status is SealStatus.REVOKED:  # a retry, or another clerk's call, while the first waits: it too
+            if since is not None:
+                _no_earlier_than(self.as_revoked(seal), since)
             if record is not None:  # answers once the revocation is in force (a reviewer); recorded as a repeat,
                 record.alone(seal_id, "REPEATED")  # not a revocation by its clerk, with a CRL reason it did not give
             return self._in_force(self.as_revoked(seal))
@@ -734,11 +795,12 @@ class SealService:
             # verification of it failed CERT_REVOKED (a concurrency tester).
             locked = uow.seals.lock(seal_id)
             if locked is not None and locked.status is SealStatus.ACTIVE:  # else another call's stays
-                revocation = self._revocation_from_now(seal, _CRL_REASONS[crl])
+                revocation = self._revocation_from_now(seal, _CRL_REASONS[crl], since)
                 stored = _CRL_REASON_OF.get(revocation.reason, crl).value
                 uow.seals.revoke(seal_id, at=revocation.revoked_at, reason=reason, crl_reason=stored)
-                if record is not None:
-                    appended = record.append(uow, seal_id, "REVOKED", stored)
+                if record is not None:  # a back-dated revocation names its time, which the call's own does not say
+                    said = stored if since is None else f"{stored} since={revocation.revoked_at:%Y-%m-%dT%H:%M:%SZ}"
+                    appended = record.append(uow, seal_id, "REVOKED", said)
                 if self._feed is not None:
                     self._feed.announce(uow, changed)
                 uow.commit()

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19protos/zzgw/v1/seal.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x03\n\x04Seal\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x13\n\x0bissuer_code\x18\x02 \x01(\t\x12\x13\n\x0bissuer_name\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x11\n\talgorithm\x18\x05 \x01(\t\x12\x0e\n\x06key_id\x18\x06 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_der\x18\x07 \x01(\x0c\x12\x11\n\timage_png\x18\x08 \x01(\x0c\x12#\n\x06status\x18\t \x01(\x0e\x32\x13.zzgw.v1.SealStatus\x12.\n\nvalid_from\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11revocation_reason\x18\r \x01(\t\x12\x10\n\x08ses_seal\x18\x0e \x01(\x0c\"a\n\x13RegisterSealRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\talgorithm\x18\x03 \x01(\t\x12\x15\n\rvalidity_days\x18\x04 \x01(\x05\"3\n\x14RegisterSealResponse\x12\x1b\n\x04seal\x18\x01 \x01(\x0b\x32\r.zzgw.v1.Seal\"\x12\n\x10ListSealsRequest\"1\n\x11ListSealsResponse\x12\x1c\n\x05seals\x18\x01 \x03(\x0b\x32\r.zzgw.v1.Seal\"!\n\x0eGetSealRequest\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\".\n\x0fGetSealResponse\x12\x1b\n\x04seal\x18\x01 \x01(\x0b\x32\r.zzgw.v1.Seal\"H\n\x11RevokeSealRequest\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x12\n\ncrl_reason\x18\x03 \x01(\t\"1\n\x12RevokeSealResponse\x12\x1b\n\x04seal\x18\x01 \x01(\x0b\x32\r.zzgw.v1.Seal\"Q\n\x13SealDocumentRequest\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x0b\n\x03pdf\x18\x02 \x01(\x0c\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0c\n\x04page\x18\x04 \x01(\x05\"*\n\x14SealDocumentResponse\x12\x12\n\nsealed_pdf\x18\x01 \x01(\x0c\"9\n\x14StampDocumentRequest\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x10\n\x08\x64ocument\x18\x02 \x01(\x0c\"&\n\x15StampDocumentResponse\x12\r\n\x05stamp\x18\x01 \x01(\x0c*s\n\nSealStatus\x12\x1b\n\x17SEAL_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12SEAL_STATUS_ACTIVE\x10\x01\x12\x17\n\x13SEAL_STATUS_REVOKED\x10\x02\x12\x17\n\x13SEAL_STATUS_EXPIRED\x10\x03\x32\xc0\x03\n\x0bSealService\x12K\n\x0cRegisterSeal\x12\x1c.zzgw.v1.RegisterSealRequest\x1a\x1d.zzgw.v1.RegisterSealResponse\x12\x42\n\tListSeals\x12\x19.zzgw.v1.ListSealsRequest\x1a\x1a.zzgw.v1.ListSealsResponse\x12<\n\x07GetSeal\x12\x17.zzgw.v1.GetSealRequest\x1a\x18.zzgw.v1.GetSealResponse\x12\x45\n\nRevokeSeal\x12\x1a.zzgw.v1.RevokeSealRequest\x1a\x1b.zzgw.v1.RevokeSealResponse\x12K\n\x0cSealDocument\x12\x1c.zzgw.v1.SealDocumentRequest\x1a\x1d.zzgw.v1.SealDocumentResponse\x12N\n\rStampDocument\x12\x1d.zzgw.v1.StampDocumentRequest\x1a\x1e.zzgw.v1.StampDocumentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19protos/zzgw/v1/seal.proto\x12\x07zzgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x03\n\x04Seal\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x13\n\x0bissuer_code\x18\x02 \x01(\t\x12\x13\n\x0bissuer_name\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x11\n\talgorithm\x18\x05 \x01(\t\x12\x0e\n\x06key_id\x18\x06 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_der\x18\x07 \x01(\x0c\x12\x11\n\timage_png\x18\x08 \x01(\x0c\x12#\n\x06status\x18\t \x01(\x0e\x32\x13.zzgw.v1.SealStatus\x12.\n\nvalid_from\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11revocation_reason\x18\r \x01(\t\x12\x10\n\x08ses_seal\x18\x0e \x01(\x0c\"a\n\x13RegisterSealRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\talgorithm\x18\x03 \x01(\t\x12\x15\n\rvalidity_days\x18\x04 \x01(\x05\"3\n\x14RegisterSealResponse\x12\x1b\n\x04seal\x18\x01 \x01(\x0b\x32\r.zzgw.v1.Seal\"\x12\n\x10ListSealsRequest\"1\n\x11ListSealsResponse\x12\x1c\n\x05seals\x18\x01 \x03(\x0b\x32\r.zzgw.v1.Seal\"!\n\x0eGetSealRequest\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\".\n\x0fGetSealResponse\x12\x1b\n\x04seal\x18\x01 \x01(\x0b\x32\r.zzgw.v1.Seal\"\x7f\n\x11RevokeSealRequest\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x12\n\ncrl_reason\x18\x03 \x01(\t\x12\x35\n\x11\x63ompromised_since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"1\n\x12RevokeSealResponse\x12\x1b\n\x04seal\x18\x01 \x01(\x0b\x32\r.zzgw.v1.Seal\"Q\n\x13SealDocumentRequest\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x0b\n\x03pdf\x18\x02 \x01(\x0c\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0c\n\x04page\x18\x04 \x01(\x05\"*\n\x14SealDocumentResponse\x12\x12\n\nsealed_pdf\x18\x01 \x01(\x0c\"9\n\x14StampDocumentRequest\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x10\n\x08\x64ocument\x18\x02 \x01(\x0c\"&\n\x15StampDocumentResponse\x12\r\n\x05stamp\x18\x01 \x01(\x0c*s\n\nSealStatus\x12\x1b\n\x17SEAL_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12SEAL_STATUS_ACTIVE\x10\x01\x12\x17\n\x13SEAL_STATUS_REVOKED\x10\x02\x12\x17\n\x13SEAL_STATUS_EXPIRED\x10\x03\x32\xc0\x03\n\x0bSealService\x12K\n\x0cRegisterSeal\x12\x1c.zzgw.v1.RegisterSealRequest\x1a\x1d.zzgw.v1.RegisterSealResponse\x12\x42\n\tListSeals\x12\x19.zzgw.v1.ListSealsRequest\x1a\x1a.zzgw.v1.ListSealsResponse\x12<\n\x07GetSeal\x12\x17.zzgw.v1.GetSealRequest\x1a\x18.zzgw.v1.GetSealResponse\x12\x45\n\nRevokeSeal\x12\x1a.zzgw.v1.RevokeSealRequest\x1a\x1b.zzgw.v1.RevokeSealResponse\x12K\n\x0cSealDocument\x12\x1c.zzgw.v1.SealDocumentRequest\x1a\x1d.zzgw.v1.SealDocumentResponse\x12N\n\rStampDocument\x12\x1d.zzgw.v1.StampDocumentRequest\x1a\x1e.zzgw.v1.StampDocumentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.zzgw.v1.seal_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SEALSTATUS']._serialized_start=1116
-  _globals['_SEALSTATUS']._serialized_end=1231
+  _globals['_SEALSTATUS']._serialized_start=1171
+  _globals['_SEALSTATUS']._serialized_end=1286
   _globals['_SEAL']._serialized_start=72
   _globals['_SEAL']._serialized_end=457
   _globals['_REGISTERSEALREQUEST']._serialized_start=459
@@ -49,17 +49,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETSEALRESPONSE']._serialized_start=717
   _globals['_GETSEALRESPONSE']._serialized_end=763
   _globals['_REVOKESEALREQUEST']._serialized_start=765
-  _globals['_REVOKESEALREQUEST']._serialized_end=837
-  _globals['_REVOKESEALRESPONSE']._serialized_start=839
-  _globals['_REVOKESEALRESPONSE']._serialized_end=888
-  _globals['_SEALDOCUMENTREQUEST']._serialized_start=890
-  _globals['_SEALDOCUMENTREQUEST']._serialized_end=971
-  _globals['_SEALDOCUMENTRESPONSE']._serialized_start=973
-  _globals['_SEALDOCUMENTRESPONSE']._serialized_end=1015
-  _globals['_STAMPDOCUMENTREQUEST']._serialized_start=1017
-  _globals['_STAMPDOCUMENTREQUEST']._serialized_end=1074
-  _globals['_STAMPDOCUMENTRESPONSE']._serialized_start=1076
-  _globals['_STAMPDOCUMENTRESPONSE']._serialized_end=1114
-  _globals['_SEALSERVICE']._serialized_start=1234
-  _globals['_SEALSERVICE']._serialized_end=1682
+  _globals['_REVOKESEALREQUEST']._serialized_end=892
+  _globals['_REVOKESEALRESPONSE']._serialized_start=894
+  _globals['_REVOKESEALRESPONSE']._serialized_end=943
+  _globals['_SEALDOCUMENTREQUEST']._serialized_start=945
+  _globals['_SEALDOCUMENTREQUEST']._serialized_end=1026
+  _globals['_SEALDOCUMENTRESPONSE']._serialized_start=1028
+  _globals['_SEALDOCUMENTRESPONSE']._serialized_end=1070
+  _globals['_STAMPDOCUMENTREQUEST']._serialized_start=1072
+  _globals['_STAMPDOCUMENTREQUEST']._serialized_end=1129
+  _globals['_STAMPDOCUMENTRESPONSE']._serialized_start=1131
+  _globals['_STAMPDOCUMENTRESPONSE']._serialized_end=1169
+  _globals['_SEALSERVICE']._serialized_start=1289
+  _globals['_SEALSERVICE']._serialized_end=1737
 # @@protoc_insertion_point(module_scope)

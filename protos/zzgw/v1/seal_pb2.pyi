@@ -94,14 +94,16 @@ class GetSealResponse(_message.Message):
     def __init__(self, seal: _Optional[_Union[Seal, _Mapping]] = ...) -> None: ...
 
 class RevokeSealRequest(_message.Message):
-    __slots__ = ("seal_id", "reason", "crl_reason")
+    __slots__ = ("seal_id", "reason", "crl_reason", "compromised_since")
     SEAL_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     CRL_REASON_FIELD_NUMBER: _ClassVar[int]
+    COMPROMISED_SINCE_FIELD_NUMBER: _ClassVar[int]
     seal_id: str
     reason: str
     crl_reason: str
-    def __init__(self, seal_id: _Optional[str] = ..., reason: _Optional[str] = ..., crl_reason: _Optional[str] = ...) -> None: ...
+    compromised_since: _timestamp_pb2.Timestamp
+    def __init__(self, seal_id: _Optional[str] = ..., reason: _Optional[str] = ..., crl_reason: _Optional[str] = ..., compromised_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RevokeSealResponse(_message.Message):
     __slots__ = ("seal",)
