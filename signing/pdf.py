@@ -1577,7 +1577,7 @@ async def validate(
     except _UNREADABLE as exc:
         raise _unreadable_signature(exc) from exc
 
-    integrity = _integrity(status)
+    integrity = _integrity(status, lambda: _overwritten_after(reader, embedded))
     timestamp = _timestamp(status, crls)
     cert = _from_asn1(status.signing_cert)
     trusted_time = (
@@ -2240,7 +2240,9 @@ def _draws(widget: Any) -> bool:
     return any(isinstance(stream, generic.StreamObject) and stream.data.strip() for stream in streams)
 
 
-def _integrity(status: PdfSignatureStatus) -> Finding:
+def _integrity(status: PdfSignatureStatus, overwritten: Callable[[], tuple[str, str] | None]) -> Finding:
+    """``overwritten``: what an update after the seal replaced that is drawn (``_overwritten_after``), asked only of
+    a document changed beyond signatures and form data."""
     if not status.intact:
         return Finding(
             result=CheckResult.FAILED,
@@ -2264,6 +2266,14 @@ def _integrity(status: PdfSignatureStatus) -> Finding:
         )
     if level is None or level > ModificationLevel.ANNOTATIONS or status.docmdp_ok is False:
         name = "unknown" if level is None else level.name
+        what = overwritten()
+        if what is not None:
+            said, said_en = what
+            return Finding(
+                result=CheckResult.FAILED,
+                reason="DOCUMENT_MODIFIED",
+                detail=f"文件在盖章后被改动：{said}（the document was changed after sealing: {said_en} ({name})）",
+            )
         return Finding(
             result=CheckResult.FAILED,
             reason="DOCUMENT_MODIFIED",
@@ -2271,6 +2281,80 @@ def _integrity(status: PdfSignatureStatus) -> Finding:
             f"（the document was changed after sealing beyond signatures and form data ({name})）",
         )
     return _PASSED
+
+
+_MOST_WALKED = 5000
+"""Objects ``_drawn_by`` follows at most from one start: a license document's page or seal has tens."""
+
+
+def _overwritten_after(reader: PdfFileReader, embedded: EmbeddedPdfSignature) -> tuple[str, str] | None:
+    """What an update after the seal wrote again (or anew) among the objects drawn: the seal's picture (anything its
+    widget's appearance draws, or the widget itself) or a page's content (its content streams and resources), in
+    Chinese and English; None when neither, or when it cannot be read. A swapped seal image, a seal made
+    transparent by its soft mask, a new appearance, a page painted over had all read "changed beyond signatures and
+    form data (OTHER)", like any other change, though pyHanko's diff names the object (a reviewer, seals R3)."""
+    try:
+        later: set[generic.Reference] = set()
+        for revision in range(embedded.signed_revision + 1, reader.xrefs.total_revisions):
+            later |= reader.xrefs.explicit_refs_in_revision(revision)
+        if not later:
+            return None
+        field = embedded.sig_field
+        kids = field.raw_get("/Kids") if "/Kids" in field else None
+        widgets = [field] if kids is None else [kids.raw_get(i) for i in range(len(kids))]
+        seal: set[generic.Reference] = set()
+        for widget in widgets:
+            if isinstance(widget, generic.IndirectObject):
+                seal.add(widget.reference)
+            widget = widget.get_object()
+            if isinstance(field.container_ref, generic.Reference) and widget is field:
+                seal.add(field.container_ref)
+            if "/AP" in widget:
+                seal |= _drawn_by(widget.raw_get("/AP"))
+        if seal & later:
+            return "印章图案被替换", "the seal's picture was replaced"
+        page_refs: set[generic.Reference] = set()
+        for page in _pages(reader):
+            for key in ("/Contents", "/Resources"):
+                if key in page:
+                    page_refs |= _drawn_by(page.raw_get(key))
+        if page_refs & later:
+            return "页面内容被改动", "a page's content was changed"
+    except (*_UNREADABLE, AttributeError, TypeError, KeyError):
+        return None
+    return None
+
+
+def _pages(reader: PdfFileReader) -> list[Any]:
+    """The page dictionaries of the last revision, in order (at most ``_MOST_WALKED``)."""
+    found: list[Any] = []
+    stack = [reader.root["/Pages"].get_object()]
+    while stack and len(found) < _MOST_WALKED:
+        node = stack.pop()
+        if node.get("/Type") == "/Pages" or "/Kids" in node:
+            stack.extend(kid.get_object() for kid in reversed(list(node["/Kids"])))
+        else:
+            found.append(node)
+    return found
+
+
+def _drawn_by(start: Any) -> set[generic.Reference]:
+    """The indirect objects reachable from ``start`` (a direct object or a reference), at most ``_MOST_WALKED``."""
+    seen: set[generic.Reference] = set()
+    stack = [start]
+    while stack and len(seen) < _MOST_WALKED:
+        item = stack.pop()
+        if isinstance(item, generic.IndirectObject):
+            ref = item.reference
+            if ref in seen:
+                continue
+            seen.add(ref)
+            item = ref.get_object()
+        if isinstance(item, generic.DictionaryObject):  # a stream is one too
+            stack.extend(item.raw_get(key) for key in item)
+        elif isinstance(item, generic.ArrayObject):
+            stack.extend(item.raw_get(i) for i in range(len(item)))
+    return seen
 
 
 def _stamped_at(embedded: EmbeddedPdfSignature, now: dt.datetime) -> dt.datetime:

@@ -520,6 +520,9 @@ class _AfterTheSeal:
     changed (DOCUMENT_MODIFIED)."""
     unjudged: Sequence[str] = ()
     """Signatures that may be the gateway's, not validated: more than ``MAX_LATER_SIGNATURES`` of them."""
+    failed: str = ""
+    """The code of the check that a signature of ``drawn`` named as the gateway names its seals failed, when it was
+    validated (CERT_REVOKED: a revoked seal's key after its revocation), or ""."""
     seals: Sequence[PdfVerification] = ()
     """The seals of the gateway's departments made after it, in file order (not its use stamp)."""
 
@@ -846,7 +849,11 @@ class VerificationService:
             return report, False
         after = self._after_the_seal(pdf, checked)
         if after.drawn or after.unjudged:  # the page is no longer the one sealed, or not known to be
-            drawn = _drawn_after_sealing(after.drawn) if after.drawn else _not_judged_after_sealing(after.unjudged)
+            drawn = (
+                _drawn_after_sealing(after.drawn, after.failed)
+                if after.drawn
+                else _not_judged_after_sealing(after.unjudged)
+            )
             report = self._report(action, caller, use, query, drawn, _NOT_INTACT, _NOT_INTACT, None, now)
             return report, False
         # the first signature stays the one judged when a seal of the gateway's follows it: had the first further seal
@@ -1000,7 +1007,7 @@ class VerificationService:
         for name in ours:
             signature = self._later_signature(pdf, name)
             if signature is None or not (_use_stamp(signature) if name in stamps else _further_seal(signature)):
-                return _AfterTheSeal(drawn=[name])
+                return _AfterTheSeal(drawn=[name], failed=_failed_check(signature))
             if name not in stamps:
                 seals.append(signature)
         return _AfterTheSeal(seals=seals)
@@ -2387,7 +2394,18 @@ def public_key_id(cert: x509.Certificate) -> str:
     return key_id_of(public_key_der(cert))
 
 
-def _drawn_after_sealing(drawn: Sequence[str]) -> Finding:
+def _failed_check(signature: PdfVerification | None) -> str:
+    """The code of the first check ``signature`` (one named as the gateway names its seals, validated) did not pass:
+    SIGNATURE_INVALID for one that cannot be read; "" when both pass (a seal of the receipts' name, say)."""
+    if signature is None:
+        return "SIGNATURE_INVALID"
+    for finding in (signature.integrity, signature.issuer_identity):
+        if finding.result is not CheckResult.PASSED:
+            return finding.reason or finding.result.name
+    return ""
+
+
+def _drawn_after_sealing(drawn: Sequence[str], failed: str = "") -> Finding:
     """A sealed document with something drawn on its pages after the seal: a signature's or a form field's box
     (other than the gateway's own use stamp) or an annotation ("page 1: FreeText"). PDF lets an update add them with
     the seal intact, but what they draw can cover the sealed text with other words (an editor's "add text" paints a
@@ -2395,7 +2413,9 @@ def _drawn_after_sealing(drawn: Sequence[str]) -> Finding:
     to tell: FAILED / DOCUMENT_MODIFIED (签章已被篡改), naming them, as any other change to the sealed page. It had
     been INDETERMINATE / CHANGED_AFTER_SEAL with the license shown from the registry (a reviewer of the journeys)."""
     said = "签章完好，但文件在盖章后被加上了签名、填写内容或批注，它们可能遮盖或改写盖章时的内容：文件已被改动"
-    named = _named([repr(name[:64]) for name in drawn])
+    if failed:  # a seal named as the gateway's that did not check: said why, as an invisible one is (a reviewer,
+        said += f"；其中按本网关印章命名的签章未通过核验（{failed}）"  # seals R3), not as an applicant's scribble
+    named = _named([repr(name[:64]) + (f" ({failed})" if failed else "") for name in drawn])
     english = (
         f"the seal is intact, but the document was signed, filled in or commented after it ({named}): what those "
         "draw may cover or change the sealed page; the document was changed"
