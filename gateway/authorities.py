@@ -179,12 +179,15 @@ def ensure_pki(
         raise revoked_since_said(aside)
     if aside := revoked_since(settings, previous or {}):
         raise retired_since_said(aside)
+    # every registered member's, as revoked_since above, not the members file's alone: one registered earlier and left
+    # out of the file still holds its credentials, and a renewal undone by a restore had locked its department out
+    # with nothing said (a reviewer of operations, R2)
     stale = [
-        m.code
-        for m in members
-        if m.code in certified
-        and (directory / f"{m.code}.pem").exists()
-        and certificate_digest(directory / f"{m.code}.pem") != certified[m.code]
+        code
+        for code in sorted(certified)
+        if code not in ignore
+        and (directory / f"{code}.pem").exists()
+        and certificate_digest(directory / f"{code}.pem") != certified[code]
     ]
     if stale:
         raise ConfigError(

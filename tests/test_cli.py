@@ -1032,6 +1032,14 @@ def test_inits_refusal_of_a_certificate_not_the_registered_one_offers_what_works
     assert f"the client certificate of {TAX} in {members} is not the one the store has registered" in refused.stderr
     assert f"move {TAX}.pem and {TAX}.key aside, then `zzgw members --renew {TAX}`" in refused.stderr
     assert ".next.pem" not in refused.stderr
+    # a member registered earlier and left out of the members file is held to its registration all the same: init
+    # had passed it, and its department's renewed certificate was refused as unknown (a reviewer of operations, R2)
+    bootstrap = json.loads((ROOT / "gateway" / "bootstrap" / "members.json").read_text(encoding="utf-8"))
+    bootstrap["members"] = [m for m in bootstrap["members"] if m["code"] != TAX]
+    (tmp_path / "members.json").write_text(json.dumps(bootstrap, ensure_ascii=False), encoding="utf-8")
+    outside = zzgw({**env, "ZZGW_MEMBERS": str(tmp_path / "members.json")}, "init")
+    assert outside.returncode == 2, outside.stderr
+    assert f"the client certificate of {TAX} in {members} is not the one the store has registered" in outside.stderr
     aside = tmp_path / "aside"
     aside.mkdir()
     for suffix in (".pem", ".key"):
