@@ -114,6 +114,10 @@ OTHER_VARIABLES = frozenset((
 """The environment variables zzgw reads besides the settings' (fonts, the seal CA's key, PKCS#11, tests, the
 supervisor's own, the department client's of docs/departments.md)."""
 
+_MEMBER_CODE = re.compile(r"[0-9A-Za-z]{18}")
+"""A member's code (统一社会信用代码) as the department client's ``ZZGW_MEMBER`` holds it; any other value of it is
+said to be a slip for ``ZZGW_MEMBERS`` (``_misspelt_variables``)."""
+
 
 def _settings_text(path: Path, raw: bytes) -> str:
     """The text of the settings file ``path`` (UTF-8, with a BOM or without, as older Notepad saves it); ConfigError,
@@ -148,6 +152,11 @@ def _misspelt_variables(env: Mapping[str, str]) -> list[tuple[str, str]]:
     found = []
     for name in sorted(env):
         typed = name.upper()
+        if name == "ZZGW_MEMBER" and not _MEMBER_CODE.fullmatch(env[name].strip()):
+            # the department client's (docs/departments.md) names a member by its code; a file named there was meant
+            # as ZZGW_MEMBERS, and init had registered the demo members instead (a reviewer of operations, R1)
+            found.append((name, _ENV["members"]))
+            continue
         if not typed.startswith("ZZGW_") or name in known:
             continue
         if nearest := _slip_of(typed, known, two_from=12):

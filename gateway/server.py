@@ -781,6 +781,7 @@ def initialise(
     check_fonts()  # seals are drawn with the CJK font: refused before anything is made
     if settings.mode == "production":  # refused before anything is made, the data directory too (a keys tester)
         settings.passphrase()
+        refuse_demo_files(settings, "members", "catalog")
     make_private_directory(settings.data_dir)
     passphrase_here = settings.generated_passphrase_path.exists()
     with contextlib.suppress(NoStoreYet):  # a new store's file, made below; refused where this directory's store was
@@ -1286,6 +1287,25 @@ def configured_catalog_bytes(settings: Settings) -> bytes | None:
         return read_catalog(settings.catalog)
     except ValueError as exc:
         raise ConfigError(f"catalog (ZZGW_CATALOG): {exc}") from None
+
+
+def refuse_demo_files(settings: Settings, *names: str) -> None:
+    """ConfigError, Chinese first, naming each of the settings ``names`` (``members``, ``catalog``) not set in
+    production mode: without them `zzgw init` had registered the 14 made-up demo departments, a client certificate
+    and first seals each under the real CAs and the receipt certificate in a made-up name, and adopted the demo
+    catalog, exit 0 and nothing said; the members stayed, each to revoke by hand (a reviewer of operations, R1).
+    The demo files may still be named, as any file (gateway/bootstrap/)."""
+    if settings.mode != "production":
+        return
+    if missing := [name for name in names if not getattr(settings, name)]:
+        chinese = {"members": "ZZGW_MEMBERS（本部署的成员文件）", "catalog": "ZZGW_CATALOG（本部署的目录文件）"}
+        english = {"members": "members (ZZGW_MEMBERS)", "catalog": "catalog (ZZGW_CATALOG)"}
+        raise ConfigError(
+            f"生产模式须设置 {'、'.join(chinese[name] for name in missing)}：演示成员与演示目录只用于开发模式"
+            f"（production mode needs {' and '.join(english[name] for name in missing)}, the deployment's own: without "
+            f"{'them' if len(missing) > 1 else 'it'} the demo {' and '.join(missing)} would be used, made-up "
+            "departments with certificates and seals under this gateway's CAs; docs/operations.md, ZZGW_MODE）"
+        )
 
 
 def configured_members(settings: Settings) -> list[Member]:
@@ -3105,6 +3125,7 @@ def run(settings: Settings, asked: StopAsked | None = None) -> int:
     check_fonts()
     check_http_tls(settings)
     check_descriptors(settings)
+    refuse_demo_files(settings, "catalog")  # serve reads no members file: init registers them
     if settings.workers == 1:
         serve_forever(settings, stop_asked=asked)
         return 0

@@ -221,6 +221,14 @@ def _text(kept: str) -> str:
     return kept.encode("latin-1").decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
+DEMO_FILES = {
+    "ZZGW_MEMBERS": str(ROOT / "gateway" / "bootstrap" / "members.json"),
+    "ZZGW_CATALOG": str(ROOT / "gateway" / "bootstrap" / "catalog.json"),
+}
+"""The demo members and catalog named as files, as a production test gateway names them: production mode takes
+neither by default (``gateway.server.refuse_demo_files``)."""
+
+
 def command_env(data_dir: Path, **settings: str) -> dict[str, str]:
     """The environment of a test's ``zzgw`` commands: the test process's own, with ``data_dir``, a gRPC and an HTTP
     port of the test's (``free_port``), the SQLite store in the data directory, and ``settings`` over them."""

@@ -42,6 +42,7 @@ from gateway.store.database import Database
 from protos.zzgw.v1 import catalog_pb2_grpc, issuance_pb2_grpc
 from signing.keys import SoftwareKey
 from signing.seal_ca import SealMakerCA
+from tests.commands import DEMO_FILES
 
 LOCAL_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -467,6 +468,8 @@ def start_gateway(
 
 def _gateway_settings(data_dir: Path, database_url: str, overrides: dict[str, object]) -> Settings:
     sized: dict[str, object] = {"threads": 8, "max_watchers": 4, **overrides}  # watchers below the handler threads
+    if sized.get("mode") == "production":  # which takes no demo files by default (``refuse_demo_files``)
+        sized = {"members": DEMO_FILES["ZZGW_MEMBERS"], "catalog": DEMO_FILES["ZZGW_CATALOG"], **sized}
     return Settings(data_dir=data_dir, database_url=database_url, key_passphrase=PASSPHRASE, **sized)  # type: ignore[arg-type]
 
 

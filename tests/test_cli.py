@@ -29,7 +29,7 @@ from gateway.bootstrap import samples
 from gateway.cli import INIT_INTERRUPTED
 from gateway.domain.model import beijing_day
 from signing.pki import CertificateAuthority, Issued
-from tests.commands import command_env, zzgw
+from tests.commands import DEMO_FILES, command_env, zzgw
 from tests.conftest import ADMIN, backend_params, fresh_database, today, zzgw_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -279,7 +279,7 @@ def test_console_tokens_are_for_production_members(env: dict[str, str]) -> None:
     assert zzgw(dev_store, "init").returncode == 0
     clerk = zzgw(dev_store, "console-token", "113701009937010548", "--clerk", "窗口01")  # nor a clerk's own, in dev
     assert clerk.returncode == 2 and not clerk.stdout and "本部门在事项目录中没有办理事项" in clerk.stderr
-    production = {**env, "ZZGW_MODE": "production"}
+    production = {**env, "ZZGW_MODE": "production", **DEMO_FILES}
     made = zzgw(production, "init")
     assert made.returncode == 0 and "fewer than 16 characters" not in made.stderr
     issued = zzgw(production, "console-token", "11370100993701097m")
@@ -300,7 +300,7 @@ def test_console_tokens_are_for_production_members(env: dict[str, str]) -> None:
 def test_a_production_store_is_never_served_or_initialised_in_dev_mode(env: dict[str, str]) -> None:
     """A production store whose settings file was left behind in a restore had been served in dev mode, over plain
     gRPC with bearer tokens, and `zzgw init` had written a token for every member (a disaster-recovery tester)."""
-    production = {**env, "ZZGW_MODE": "production"}
+    production = {**env, "ZZGW_MODE": "production", **DEMO_FILES}
     assert zzgw(production, "init").returncode == 0
     tokens = Path(env["ZZGW_DATA_DIR"]) / "dev-tokens.json"
     tokens.unlink(missing_ok=True)
@@ -315,10 +315,43 @@ def test_a_production_store_is_never_served_or_initialised_in_dev_mode(env: dict
     dev_store = {**env, "ZZGW_DATA_DIR": str(Path(env["ZZGW_DATA_DIR"]).parent / "begun-in-dev")}
     assert zzgw(dev_store, "init").returncode == 0
     # a command that only reads the store, run with production settings, marks nothing (a reviewer)
-    assert zzgw({**dev_store, "ZZGW_MODE": "production"}, "members").returncode == 0
+    assert zzgw({**dev_store, "ZZGW_MODE": "production", **DEMO_FILES}, "members").returncode == 0
     assert zzgw(dev_store, "init").returncode == 0
-    assert zzgw({**dev_store, "ZZGW_MODE": "production"}, "init", "--switch-to-production").returncode == 0
+    assert (
+        zzgw({**dev_store, "ZZGW_MODE": "production", **DEMO_FILES}, "init", "--switch-to-production").returncode == 0
+    )
     assert zzgw(dev_store, "init").returncode == 2
+
+
+def test_production_init_and_serve_refuse_to_run_on_the_demo_members_and_catalog(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Production `zzgw init` without ZZGW_MEMBERS had registered the 14 made-up demo departments (a client
+    certificate each, first seals under the seal-maker CA, the receipt certificate in a made-up name) and adopted the
+    demo catalog, exit 0 and nothing said; so had ZZGW_MEMBER, one letter off (a reviewer of operations, R1). Init
+    refuses, naming the settings, before anything is made; serve, without the catalog; the demo files named are
+    taken as any other."""
+    production = {**env, "ZZGW_MODE": "production"}
+    data = Path(env["ZZGW_DATA_DIR"])
+    refused = zzgw(production, "init")
+    assert refused.returncode == 2, refused.stderr
+    assert "生产模式须设置 ZZGW_MEMBERS（本部署的成员文件）、ZZGW_CATALOG（本部署的目录文件）" in refused.stderr
+    assert "production mode needs members (ZZGW_MEMBERS) and catalog (ZZGW_CATALOG)" in refused.stderr
+    assert not data.exists()  # nothing registered, not even the directory made
+    members = ROOT / "gateway" / "bootstrap" / "members.json"
+    catalog = ROOT / "gateway" / "bootstrap" / "catalog.json"
+    slip = zzgw({**production, "ZZGW_MEMBER": str(members), "ZZGW_CATALOG": str(catalog)}, "init")
+    assert slip.returncode == 2 and "ZZGW_MEMBER: did you mean ZZGW_MEMBERS?" in slip.stderr
+    without_catalog = zzgw({**production, "ZZGW_MEMBERS": str(members)}, "init")
+    assert without_catalog.returncode == 2, without_catalog.stderr
+    assert "生产模式须设置 ZZGW_CATALOG（本部署的目录文件）：" in without_catalog.stderr
+    assert "needs catalog (ZZGW_CATALOG), the deployment's own: without it the demo catalog" in without_catalog.stderr
+    assert not data.exists()
+    named = {**production, "ZZGW_MEMBERS": str(members), "ZZGW_CATALOG": str(catalog)}
+    done = zzgw(named, "init")
+    assert done.returncode == 0, done.stderr
+    served = zzgw({**production, "ZZGW_MEMBERS": str(members)}, "serve")
+    assert served.returncode == 2 and "production mode needs catalog (ZZGW_CATALOG)" in served.stderr
 
 
 def test_a_dev_store_goes_to_production_only_by_init_switch_to_production(env: dict[str, str]) -> None:
@@ -328,7 +361,7 @@ def test_a_dev_store_goes_to_production_only_by_init_switch_to_production(env: d
     switch, and leave it dev; `zzgw init --switch-to-production` switches it. A store begun in production needs no
     flag."""
     assert zzgw(env, "init").returncode == 0
-    production = {**env, "ZZGW_MODE": "production"}
+    production = {**env, "ZZGW_MODE": "production", **DEMO_FILES}
     for command in ("serve", "init"):
         refused = zzgw(production, command, timeout=60)
         assert refused.returncode == 2, refused.stderr
@@ -360,7 +393,7 @@ def test_a_department_console_token_is_refused_on_a_dev_store(env: dict[str, str
     logged (a reviewer, R1). It is refused, as `zzgw serve` and `zzgw init` refuse such settings, naming both ways
     out, and the dev token stays the member's; once the store is switched, the token is issued."""
     assert zzgw(env, "init").returncode == 0
-    production = {**env, "ZZGW_MODE": "production"}
+    production = {**env, "ZZGW_MODE": "production", **DEMO_FILES}
 
     def credential() -> str:
         listed = zzgw(production, "members", timeout=60)  # told apart from a console token by dev-tokens.json
@@ -423,7 +456,7 @@ def test_a_dev_process_whose_store_is_switched_to_production_takes_no_bearer_tok
                 )
 
             assert list_types().license_types
-            switched = zzgw({**env, "ZZGW_MODE": "production"}, "init", "--switch-to-production")
+            switched = zzgw({**env, "ZZGW_MODE": "production", **DEMO_FILES}, "init", "--switch-to-production")
             assert switched.returncode == 0, switched.stderr
             deadline = time.monotonic() + 30  # the store's facts are read every 5 s
             while (answer := readiness())[0] == 200:
@@ -658,7 +691,7 @@ def test_init_renews_the_gateways_certificates_near_their_end_and_serve_refuses_
     from gateway.server import _check_own_certificates, initialise
     from signing.keys import KeyStore
 
-    production = {**env, "ZZGW_MODE": "production"}
+    production = {**env, "ZZGW_MODE": "production", **DEMO_FILES}
     data = Path(env["ZZGW_DATA_DIR"])
     settings = Settings(  # type: ignore[arg-type]
         data_dir=data,
@@ -666,6 +699,8 @@ def test_init_renews_the_gateways_certificates_near_their_end_and_serve_refuses_
         key_passphrase="cli-test-passphrase",
         grpc_addr=env["ZZGW_GRPC_ADDR"],
         http_addr=env["ZZGW_HTTP_ADDR"],
+        members=DEMO_FILES["ZZGW_MEMBERS"],
+        catalog=DEMO_FILES["ZZGW_CATALOG"],
     )
     now = dt.datetime.now(dt.UTC)
     initialise(settings, clock=_FixedClock(now - dt.timedelta(days=1800)))  # its 1825-day certificates end soon
@@ -1300,14 +1335,19 @@ def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> No
     assert credential("production") == "certificate+unused-dev-token"  # production takes no bearer token
     # a console token is said as one, not as a dev token left over (a newcomer tester), on a store begun in dev
     # mode (once switched: a dev store's would replace a dev token) as on one begun in production
-    assert zzgw({**env, "ZZGW_MODE": "production"}, "init", "--switch-to-production").returncode == 0
-    assert zzgw({**env, "ZZGW_MODE": "production"}, "console-token", TAX).returncode == 0
+    assert zzgw({**env, "ZZGW_MODE": "production", **DEMO_FILES}, "init", "--switch-to-production").returncode == 0
+    assert zzgw({**env, "ZZGW_MODE": "production", **DEMO_FILES}, "console-token", TAX).returncode == 0
     assert credential("production") == "certificate+console-token"
     (Path(env["ZZGW_DATA_DIR"]) / "dev-tokens.json").write_text("{not json", encoding="utf-8")
-    damaged = zzgw({**env, "ZZGW_MODE": "production"}, "members")
+    damaged = zzgw({**env, "ZZGW_MODE": "production", **DEMO_FILES}, "members")
     assert damaged.returncode == 0 and "dev-tokens.json cannot be read (JSONDecodeError)" in damaged.stderr
     assert "Traceback" not in damaged.stderr
-    fresh = {**env, "ZZGW_MODE": "production", "ZZGW_DATA_DIR": str(Path(env["ZZGW_DATA_DIR"]).parent / "fresh")}
+    fresh = {
+        **env,
+        "ZZGW_MODE": "production",
+        **DEMO_FILES,
+        "ZZGW_DATA_DIR": str(Path(env["ZZGW_DATA_DIR"]).parent / "fresh"),
+    }
     assert zzgw(fresh, "init").returncode == 0
     listed = zzgw(fresh, "members").stdout
     assert {line.split("\t")[0]: line.split("\t")[3] for line in listed.splitlines()}[TAX] == "certificate"
@@ -1319,7 +1359,13 @@ def test_members_lists_the_credentials_the_mode_takes(env: dict[str, str]) -> No
 
 
 def test_a_short_production_passphrase_is_warned_of(env: dict[str, str], tmp_path: Path) -> None:
-    short = {**env, "ZZGW_MODE": "production", "ZZGW_KEY_PASSPHRASE": "short", "ZZGW_DATA_DIR": str(tmp_path / "p")}
+    short = {
+        **env,
+        "ZZGW_MODE": "production",
+        **DEMO_FILES,
+        "ZZGW_KEY_PASSPHRASE": "short",
+        "ZZGW_DATA_DIR": str(tmp_path / "p"),
+    }
     made = zzgw(short, "init")
     assert made.returncode == 0, made.stderr
     assert "warning: the key passphrase (ZZGW_KEY_PASSPHRASE or ZZGW_KEY_PASSPHRASE_FILE) has fewer than 16" in (
@@ -1370,7 +1416,7 @@ def test_a_store_moved_to_production_honours_none_of_its_dev_tokens(env: dict[st
     data_dir = Path(env["ZZGW_DATA_DIR"])
     listed = json.loads((data_dir / "dev-tokens.json").read_text(encoding="utf-8"))["tokens"]
     dev_tokens = {code: entry["token"] for code, entry in listed.items()}
-    production = {**env, "ZZGW_MODE": "production"}
+    production = {**env, "ZZGW_MODE": "production", **DEMO_FILES}
     said = f"the dev bearer tokens in {data_dir / 'dev-tokens.json'} are not honoured"
     init = zzgw(production, "init", "--switch-to-production")
     assert init.returncode == 0, init.stderr
@@ -2570,7 +2616,7 @@ def test_init_names_each_client_certificate_it_issues_and_what_to_hand_over(env:
     """`zzgw init` issued a pair to a member new to the members file, or restored after `--revoke`, without a word:
     nothing named the certificate, the pair to hand over or the key to delete (a renewal tester, D6). One line each,
     in production mode (dev mode's members connect with tokens); none when it issues none."""
-    production = {**env, "ZZGW_MODE": "production"}
+    production = {**env, "ZZGW_MODE": "production", **DEMO_FILES}
     first = zzgw(production, "init")
     assert first.returncode == 0, first.stderr
     members = Path(env["ZZGW_DATA_DIR"]) / "pki" / "members"

@@ -18,7 +18,7 @@ import pytest
 
 from tests.adapters.test_verify_command import MATTER
 from tests.api.test_verification import batch_issue_for_invoices as batch_issue
-from tests.commands import command_env, run_zzgw, zzgw
+from tests.commands import DEMO_FILES, command_env, run_zzgw, zzgw
 from tests.conftest import TAX, RunningGateway
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,9 @@ def said_once(done: subprocess.CompletedProcess[str], command: str) -> str:
 @pytest.fixture(scope="module")
 def production(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     data = tmp_path_factory.mktemp("cli-output") / "var"
-    env = command_env(data, ZZGW_MODE="production", ZZGW_KEY_PASSPHRASE="cli-output-test-passphrase", ZZGW_CONFIG="")
+    env = command_env(
+        data, ZZGW_MODE="production", ZZGW_KEY_PASSPHRASE="cli-output-test-passphrase", ZZGW_CONFIG="", **DEMO_FILES
+    )
     made = zzgw(env, "init")
     assert made.returncode == 0, made.stderr
     return env

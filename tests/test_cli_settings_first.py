@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands import command_env, run_zzgw, zzgw
+from tests.commands import DEMO_FILES, command_env, run_zzgw, zzgw
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    made = command_env(tmp_path / "var", ZZGW_MODE="production")
+    made = command_env(tmp_path / "var", ZZGW_MODE="production", **DEMO_FILES)
     return {k: v for k, v in made.items() if not k.startswith("ZZGW_KEY_PASSPHRASE")}
 
 

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from benchmarks.common import free_port, wait_serving
-from tests.commands import run_zzgw
+from tests.commands import DEMO_FILES, run_zzgw
 from tests.conftest import PG_URL, backend_params
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +75,7 @@ def env(data_dir: Path, database_url: str, **more: str) -> dict[str, str]:
         "ZZGW_KEY_PASSPHRASE": "cli-store-test-passphrase",
         "ZZGW_DATABASE_URL": database_url,
         "ZZGW_MODE": "production",  # `console-token CODE` alone is production mode's
+        **DEMO_FILES,  # which takes neither by default
         **more,
     }
 

@@ -127,6 +127,13 @@ def test_a_misspelt_variable_is_refused_with_the_one_meant() -> None:
     with pytest.raises(ConfigError, match="ZZGW_MAX_WATCHER: did you mean ZZGW_MAX_WATCHERS"):
         Settings.load(env={"ZZGW_MAX_WATCHER": "3"})
     assert Settings.load(env={**others, "ZZGW_THREADS": "32"}).threads == 32
+    # the department client's ZZGW_MEMBER names a member's code (docs/departments.md); a file there was meant as
+    # ZZGW_MEMBERS, and production init had registered the demo members instead (a reviewer of operations, R1)
+    assert Settings.load(env={"ZZGW_MEMBER": "11370100993701011T"}).members == ""
+    for value in ("/etc/zzgw/members.json", "members.json"):
+        with pytest.raises(ConfigError) as slip:
+            Settings.load(env={"ZZGW_MEMBER": value})
+        assert str(slip.value).endswith("ZZGW_MEMBER: did you mean ZZGW_MEMBERS?")
 
 
 @pytest.mark.parametrize(("variable", "value"), [("ZZGW_THREADS", "many"), ("ZZGW_WORKERS", "1.5"),

@@ -24,7 +24,7 @@ from gateway.authorities import ensure_pki, server_key_fault
 from gateway.bootstrap import samples
 from gateway.config import Settings
 from signing.pki import CertificateAuthority, Issued
-from tests.commands import command_env, zzgw
+from tests.commands import DEMO_FILES, command_env, zzgw
 from tests.conftest import MARKET
 
 
@@ -148,13 +148,14 @@ def test_init_names_a_damaged_dev_tokens_file(made: Path, tmp_path: Path) -> Non
 def made_production(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data directory `zzgw init` made in production mode (mTLS: pki/server.pem and server.key are served)."""
     data = tmp_path_factory.mktemp("production") / "var"
-    done = zzgw(command_env(data, ZZGW_KEY_PASSPHRASE="damaged-data-directory", ZZGW_MODE="production"), "init")
+    env = command_env(data, ZZGW_KEY_PASSPHRASE="damaged-data-directory", ZZGW_MODE="production", **DEMO_FILES)
+    done = zzgw(env, "init")
     assert done.returncode == 0, done.stderr
     return data
 
 
 def _production(made_production: Path, tmp_path: Path) -> dict[str, str]:
-    return {**_copy(made_production, tmp_path), "ZZGW_MODE": "production"}
+    return {**_copy(made_production, tmp_path), "ZZGW_MODE": "production", **DEMO_FILES}
 
 
 SERVER_KEYS = {

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.common import free_port
-from tests.commands import run_zzgw
+from tests.commands import DEMO_FILES, run_zzgw
 
 ROOT = Path(__file__).resolve().parent.parent
 CAS = ("seal-ca", "seal-ca-sm2")
@@ -44,6 +44,7 @@ def env(data_dir: Path, first: Path, **more: str) -> dict[str, str]:
         "ZZGW_HTTP_ADDR": f"127.0.0.1:{free_port()}",
         "ZZGW_KEY_PASSPHRASE": "seal-maker-keys-test-passphrase",
         "ZZGW_MODE": "production",
+        **DEMO_FILES,  # which takes neither by default
         **more,
     }
 
