@@ -20,6 +20,8 @@ the same way; one that runs nothing at all (frozen, stopped, hung with the GIL h
 to every worker, which finish their calls in flight (``server.GRACE_SECONDS``); one still running past
 ``STOP_DEADLINE_SECONDS`` (frozen, stopped) is killed, and the command exits 1. A worker whose supervisor is gone
 stops the same way, saying so.
+Once a worker has served, one of the gateway's first workers killed as it starts (SIGKILL, SIGTERM, SIGBUS) is tried
+again the same way.
 
 The workers write their metrics to a directory of this run's on ``/dev/shm`` (``<data_dir>/metrics/``, emptied at
 start, on a machine without it; ``gateway.metrics.prepare_directory``), so that a scrape answered by any worker counts
@@ -367,8 +369,11 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
             # a replacement that met the store unavailable, or that was killed (the OOM killer, kill -9, kill): no
             # reason to think the next one fails too, and the others serve on. Not one that crashed (SIGSEGV,
             # SIGABRT: a defect, a C extension at import), which the next one meets too: it had been tried every 30 s
-            # for ever (a reviewer, R4)
-            temporary = (code == EXIT_STORE_UNAVAILABLE or -code in _KILLED) and served and number in replacing
+            # for ever (a reviewer, R4). Nor, once a worker has served, one of the first workers killed before it was
+            # ready (still starting, 30 s on a loaded machine, when the OOM killer or `kill -9` took them all): the
+            # gateway had stopped, status 1, as if it had never served (a reviewer of operations, R3)
+            from_outside = -code in _KILLED
+            temporary = served and (from_outside or (code == EXIT_STORE_UNAVAILABLE and number in replacing))
             if not each.ready.is_set() and not temporary:  # the gateway's own start, or a lasting failure
                 log.error("worker %d (pid %s) did not start (%s): stopping the gateway", number, pid, _ended(code))
                 status = code if code and code > 0 else 1

@@ -88,3 +88,24 @@ def frozen_worker(settings: Any, number: int, _announce: bool, ready: Any, _repl
         os.kill(os.getpid(), signal.SIGSTOP)
     while True:
         time.sleep(0.1)
+
+
+def late_worker(settings: Any, number: int, _announce: bool, ready: Any, _replacement: bool) -> None:
+    """A worker for ``supervise``: worker 1 serves throughout; worker 0's first start waits, still starting, until
+    worker 1 serves, and is then killed (SIGKILL: the OOM killer's pick, an operator's ``kill -9``) before it is
+    ready; its next start serves. Each start is counted in a file of the data directory."""
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    record = Path(settings.data_dir) / f"starts-{number}"
+    with record.open("a", encoding="utf-8") as starts:
+        starts.write(f"{os.getpid()}\n")
+    start = len(record.read_text(encoding="utf-8").split())
+    serving = Path(settings.data_dir) / "serving-1"
+    if number == 0 and start == 1:
+        while not serving.exists():  # worker 1's ready is set before the file is made
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGKILL)
+    ready.set()
+    if number == 1:
+        serving.touch()
+    while True:
+        time.sleep(0.1)

@@ -553,6 +553,33 @@ def _supervising(tmp_path: Path, worker: str, **environ: str) -> subprocess.Pope
     )
 
 
+def test_a_worker_killed_as_it_starts_once_another_serves_is_started_again(tmp_path: Path) -> None:
+    """Worker 0 still starting (30 s on a loaded machine) when it and worker 1, which served, were killed together:
+    the gateway had stopped with status 1, "did not start", as if it had never served (a reviewer of operations,
+    R3). Once a worker has served, one of the gateway's first workers killed before it is ready is started again,
+    as a replacement is, the others serving on."""
+    process = _supervising(tmp_path, "late_worker")
+    try:
+        deadline = time.monotonic() + 180  # a worker's start took 30 s on a loaded 2-core machine
+        while not (tmp_path / "starts-0").exists() or len((tmp_path / "starts-0").read_text().split()) < 2:
+            assert process.poll() is None, "the supervisor stopped"
+            assert time.monotonic() < deadline, "worker 0 was not started again"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert process.poll() is None  # still serving
+        assert len((tmp_path / "starts-1").read_text().split()) == 1  # the other worker was never stopped
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert re.search(
+        r"worker 0 \(pid \d+\) did not start \(killed by signal 9, SIGKILL\): trying again in 1 s; the other "
+        r"workers serve",
+        err,
+    ), err
+    assert "stopping the gateway" not in err, err
+
+
 def test_a_gateway_whose_workers_all_wait_for_a_restart_to_serve_the_adopted_catalog_exits_75(tmp_path: Path) -> None:
     """After `zzgw init --adopt-catalog`, every worker dead and each replacement waiting for the gateway's restart
     (exit 75, as only a restart serves the adopted catalog): nothing listened, and the supervisor tried them again for
