@@ -73,10 +73,15 @@ def child(request, stdin, out, err, zygote):
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
-    sys.argv = ["zzgw", *request["args"]]
     status = 1
     try:
-        status = gateway.cli.main(request["args"])
+        if request.get("script") is not None:  # ``python -c SCRIPT ARGS`` (``run_python``)
+            sys.argv = ["-c", *request["args"]]
+            exec(compile(request["script"], "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+            status = 0
+        else:
+            sys.argv = ["zzgw", *request["args"]]
+            status = gateway.cli.main(request["args"])
     except SystemExit as exc:
         code = exc.code
         status = 0 if code is None else code if isinstance(code, int) else (print(code, file=sys.stderr) or 1)
@@ -156,8 +161,10 @@ class _Zygote:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def run(self, args: list[str], env: dict[str, str], cwd: Path, timeout: float, input: str) -> dict[str, object]:
-        request = {"args": args, "env": env, "cwd": str(cwd), "timeout": timeout, "input": input}
+    def run(
+        self, args: list[str], env: dict[str, str], cwd: Path, timeout: float, input: str, script: str | None = None
+    ) -> dict[str, object]:
+        request = {"args": args, "env": env, "cwd": str(cwd), "timeout": timeout, "input": input, "script": script}
         with self._lock:
             assert self._process.stdin is not None and self._process.stdout is not None
             try:
@@ -188,11 +195,40 @@ def run_zzgw(
 ) -> subprocess.CompletedProcess[str]:
     """``zzgw *args`` in a process of its own, as ``subprocess.run([python, -m, gateway.cli, *args], env=env,
     capture_output=True, text=True)`` runs it; TimeoutExpired past ``timeout``, CalledProcessError with ``check``."""
+    return _run(["zzgw", *args], None, list(args), env, cwd, timeout, input, check)
+
+
+def run_python(
+    script: str,
+    *args: str,
+    env: dict[str, str],
+    cwd: Path = ROOT,
+    timeout: float | None = 120,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """``python -c script *args`` in a process of its own, forked from the same runner as ``run_zzgw``'s commands
+    (its modules imported, its caches warm), as ``subprocess.run([python, -c, script, *args], env=env,
+    capture_output=True, text=True)`` runs it: its exit status (negative: the signal that ended it, a SIGKILL it sent
+    itself included), its output and error. For a script that drives the gateway's own code (a command stopped
+    midway by a hook the script sets); one whose subject is a fresh interpreter's start (what it imports) runs as
+    ``python -c`` itself."""
+    return _run([sys.executable, "-c", script, *args], script, list(args), env, cwd, timeout, "", check)
+
+
+def _run(
+    command: list[str],
+    script: str | None,
+    args: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    timeout: float | None,
+    input: str,
+    check: bool,
+) -> subprocess.CompletedProcess[str]:
     global _zygote
-    command = ["zzgw", *args]
     if _read_at_start(env) != _read_at_start(_ENVIRONMENT):
         done = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", *args],
+            [sys.executable, "-m", "gateway.cli", *args] if script is None else command,
             env=env,
             cwd=cwd,
             input=input,
@@ -206,7 +242,7 @@ def run_zzgw(
         if _zygote is None or not _zygote.alive:
             _zygote = _Zygote()
         zygote = _zygote
-    reply = zygote.run(list(args), env, cwd, 1e9 if timeout is None else timeout, input)
+    reply = zygote.run(args, env, cwd, 1e9 if timeout is None else timeout, input, script)
     # as text=True decodes: strictly, in UTF-8, with universal newlines
     stdout, stderr = (_text(str(reply[stream])) for stream in ("stdout", "stderr"))
     if reply["timed_out"]:

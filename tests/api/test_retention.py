@@ -51,7 +51,7 @@ from tests.api.test_sharing import (
     id_card,
     records_of,
 )
-from tests.commands import ROOT, run_zzgw
+from tests.commands import ROOT, run_python, run_zzgw
 from tests.conftest import (
     PASSPHRASE,
     POLICE,
@@ -542,7 +542,7 @@ def test_a_prune_killed_midway_leaves_a_chain_that_checks_and_the_next_one_finis
     old_records(clocked, 12_000, days=100)
     env = operator_env(clocked)
     killing = "2" if killed == "between two steps" else "1"
-    died = subprocess.run([sys.executable, "-c", KILLED_PRUNE, killing], env=env, cwd=ROOT, capture_output=True)
+    died = run_python(KILLED_PRUNE, killing, env=env)
     assert died.returncode == -signal.SIGKILL, died.stderr
     left = 7_000 if killed == "between two steps" else 12_000
     verified = zzgw(clocked, "audit", "verify")
@@ -623,14 +623,7 @@ def test_a_prune_stopped_after_a_step_says_how_many_records_it_removed_and_that_
     with running.gateway.db.engine.connect() as connection:
         records = connection.execute(text("SELECT count(*) FROM access_records")).scalar()
     before = stored(clocked)
-    done = subprocess.run(
-        [sys.executable, "-c", STOPPED_PRUNE, stopped],
-        env=operator_env(clocked),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_python(STOPPED_PRUNE, stopped, env=operator_env(clocked))
     assert (done.returncode, done.stdout) == ((130, "") if stopped == "interrupted" else (75, "")), done.stderr
     if stopped == "interrupted":
         assert done.stderr == "\nzzgw audit: interrupted\n" + stopped_after(5_000)
@@ -666,14 +659,7 @@ def test_a_prune_stopped_while_it_removes_consents_says_how_many_it_removed(cloc
         added_together(uow.session, [consent(n, ended, 1, None) for n in range(6_000)])
         uow.commit()
     assert "DELETE FROM consents" in STOPPED_IN_CONSENTS  # the stop where the reviewer put it
-    done = subprocess.run(
-        [sys.executable, "-c", STOPPED_IN_CONSENTS, stopped],
-        env=operator_env(clocked),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_python(STOPPED_IN_CONSENTS, stopped, env=operator_env(clocked))
     assert done.stdout == said(0, 0, 0).splitlines(keepends=True)[0], done.stderr
     removed = stopped_in_consents(5_000)
     if stopped == "interrupted":
@@ -714,14 +700,7 @@ def test_a_prune_of_a_broken_chain_stopped_while_it_removes_consents_says_how_ma
         connection.execute(text("DELETE FROM gateway_facts WHERE name = :name"), {"name": PRUNED_WITNESS})
     verified = zzgw(clocked, "audit", "verify")
     assert verified.returncode == 1 and "(PREV_MISMATCH)" in verified.stderr, verified.stderr
-    done = subprocess.run(
-        [sys.executable, "-c", STOPPED_IN_CONSENTS, stopped],
-        env=operator_env(clocked),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_python(STOPPED_IN_CONSENTS, stopped, env=operator_env(clocked))
     assert done.stdout == "", done.stderr
     kept, after = done.stderr[: len(not_pruned(verified.stderr))], done.stderr[len(not_pruned(verified.stderr)) :]
     assert kept == not_pruned(verified.stderr), done.stderr
