@@ -51,7 +51,6 @@ from sqlalchemy.engine import make_url
 
 from gateway import metrics
 from gateway.config import WORKER_SILENCE_SECONDS, ConfigError, Settings
-from gateway.store.changes import ChangeFeed
 from gateway.threads import name_this_thread
 
 log = logging.getLogger("zzgw.supervisor")
@@ -258,7 +257,12 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
     metrics_directory = metrics.prepare_directory(settings.data_dir / METRICS_DIRECTORY)
     if make_url(settings.effective_database_url).get_backend_name() == "postgresql":
         # the workers' change counter beside their metrics (the run's own): the very next call on any worker sees a
-        # change made through another, as on SQLite, not only once the NOTIFY arrives (``gateway.store.changes``)
+        # change made through another, as on SQLite, not only once the NOTIFY arrives (``gateway.store.changes``).
+        # Imported here, not with this module: each worker process imports this module first (its start, ``_started``,
+        # is this module's), and the store's modules with it had cost ~1.5 s of CPU a start of a worker that needs
+        # none of them (the tests' own workers for ``supervise``); the supervisor of ``zzgw serve`` has them already
+        from gateway.store.changes import ChangeFeed
+
         ChangeFeed.share_counter(metrics_directory)
 
     def start(number: int, *, announce: bool, failed_starts: int = 0, replacement: bool = False) -> _Running:
