@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from benchmarks.common import free_port, wait_serving
-from tests.commands import DEMO_FILES, run_zzgw
+from tests.commands import DEMO_FILES, run_python, run_zzgw
 from tests.conftest import PG_URL, backend_params
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -662,9 +662,7 @@ def test_an_upgrade_that_meets_a_full_disk_says_nothing_was_changed_and_exits_75
     with contextlib.closing(sqlite3.connect(store)) as connection:
         connection.execute("VACUUM")  # no free page left in the file for the rebuilt table to take
     twice = 2 * store.stat().st_size / 1e6
-    full = subprocess.run(
-        [sys.executable, "-c", FULL_DISK, "init"], env=environment, cwd=ROOT, capture_output=True, text=True
-    )
+    full = run_python(FULL_DISK, "init", env=environment)
     assert (full.returncode, full.stderr) == (
         75,
         f"zzgw init: the disk is full (on the volume of {store} or SQLite's temporary directory): the schema change "

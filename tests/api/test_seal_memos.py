@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from protos.zzgw.v1 import verification_pb2
 from signing.errors import InvalidSignature
 from tests.api.test_documents import document_of
 from tests.api.test_verification import FAILED, MARKET, PASSED, USE, batch_issue, verifier, verify
-from tests.commands import ROOT
+from tests.commands import run_python
 from tests.conftest import PASSPHRASE, RunningGateway, backend_params, fresh_database, start_gateway
 
 
@@ -199,14 +198,7 @@ def test_an_upgrade_killed_before_its_document_memos_is_made_whole_by_the_next_i
         _migrate(url, "0020")  # before document memos (and the audit chain's head row)
         (tmp_path / "var" / "schema-reached").unlink()  # a version then recorded no schema beside its keys
         env = {"ZZGW_DATA_DIR": str(tmp_path / "var"), "ZZGW_DATABASE_URL": url, "ZZGW_KEY_PASSPHRASE": PASSPHRASE}
-        killed = subprocess.run(
-            [sys.executable, "-c", KILLED_MAKING_DOCUMENT_MEMOS],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        killed = run_python(KILLED_MAKING_DOCUMENT_MEMOS, env={**os.environ, **env}, timeout=180)
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         assert _revision(url) == "0020"  # nothing of the upgrade committed
 
