@@ -373,9 +373,9 @@ def _supervise(settings: Settings, worker: Worker, stop_deadline: float, stop_as
             # a replacement that met the store unavailable, or that was killed (the OOM killer, kill -9, kill): no
             # reason to think the next one fails too, and the others serve on. Not one that crashed (SIGSEGV,
             # SIGABRT: a defect, a C extension at import), which the next one meets too: it had been tried every 30 s
-            # for ever (a reviewer, R4). Nor, once a worker has served, one of the first workers killed before it was
-            # ready (still starting, 30 s on a loaded machine, when the OOM killer or `kill -9` took them all): the
-            # gateway had stopped, status 1, as if it had never served (a reviewer of operations, R3)
+            # for ever (a reviewer, R4). Once a worker has served, one of the first workers killed before it was ready
+            # (still starting, 30 s on a loaded machine, when the OOM killer or `kill -9` took them all) is tried again
+            # too: the gateway had stopped, status 1, as if it had never served (a reviewer of operations, R3)
             from_outside = -code in _KILLED
             temporary = served and (from_outside or (code == EXIT_STORE_UNAVAILABLE and number in replacing))
             if not each.ready.is_set() and not temporary:  # the gateway's own start, or a lasting failure
