@@ -80,7 +80,7 @@ from gateway.domain.errors import (
     invalid,
     more_violations,
 )
-from gateway.domain.identifiers import MAX_NUMBER_TYPED, normal_number, typed_license_id
+from gateway.domain.identifiers import HYPHENS, MAX_NUMBER_TYPED, normal_number, typed_license_id
 from gateway.domain.model import Holder, Role, mask
 from gateway.domain.sharing import shown_holder_code
 from gateway.domain.verification import (
@@ -840,16 +840,12 @@ def _holder_part(holder: Holder | None, license_type: LicenseType | None) -> dic
     }
 
 
-_HYPHENS = re.compile("[-\u2010\u2011\uff0d]")
-"""The hyphens a number is pasted with (ASCII, Unicode's two, full width)."""
-
-
 def holder_code_number(number: str, license_type: LicenseType) -> str:
     """``number`` of ``license_type`` without hyphens when the type's numbers are its holders' codes (a 营业执照's
     统一社会信用代码, a 居民身份证's 公民身份号码: ``license_number_of_holder``) and it is one without them: no such
     number has a hyphen, and one pasted with them (913701-0000000078R7) had been a red 未找到该证照, where spaces are
     dropped (``normal_number``; review clerk, R2). Any other number as given: a hyphen may be part of it."""
-    bare = _HYPHENS.sub("", number)
+    bare = HYPHENS.sub("", number)
     return (
         bare if license_type.license_number_of_holder and re.fullmatch(r"[0-9A-Z]{18}", normal_number(bare)) else number
     )

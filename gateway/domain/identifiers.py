@@ -392,8 +392,9 @@ is read or normalised; numbers of 10 million characters had been looked up (foun
 def find_by_number(read: Callable[[str, str], _T | None], type_code: str, number: str) -> _T | None:
     """What ``read(type_code, number)`` finds for a claimed number: by its normal form, then with its full-width signs
     as ASCII ones (``half_width``) when it has any, then with its ASCII brackets as full-width ones when it has any,
-    then as given (trimmed) when that differs, for a license stored before numbers were kept in upper case (its
-    record is sealed as issued).
+    then without its hyphens when what is left is 18 letters and digits (a holder's code pasted so), then as given
+    (trimmed) when that differs, for a license stored before numbers were kept in upper case (its record is sealed
+    as issued).
     A number longer than any license's is none without a look-up; one longer than ``MAX_NUMBER_TYPED`` as typed is
     INVALID_ARGUMENT / TOO_LONG on ``license_number``."""
     if len(number) > MAX_NUMBER_TYPED:
@@ -414,10 +415,19 @@ def find_by_number(read: Callable[[str, str], _T | None], type_code: str, number
         # and the other way: a number printed with full-width brackets (鲁（2024）济南市不动产权第0012345号) typed
         # with ASCII ones, as an input method in half-width mode types them
         found = read(type_code, printed)
+    if found is None and (bare := HYPHENS.sub("", normal)) != normal and _HOLDER_CODE_FORM.fullmatch(bare):
+        # a 统一社会信用代码 or 公民身份号码 pasted with hyphens (913701-0000000078R7): no holder's code has one, and
+        # it had been 未找到该证照 over gRPC while the console found it (review clerk, R2); a number of another kind
+        # keeps its hyphens, which may be part of it, and is found by them first
+        found = read(type_code, bare)
     return read(type_code, given) if found is None and given != normal else found
 
 
 _FULL_WIDTH_BRACKETS = str.maketrans({"(": "（", ")": "）"})
+HYPHENS = re.compile("[-\u2010\u2011\uff0d]")
+"""The hyphens a number is pasted with (ASCII, Unicode's two, full width)."""
+_HOLDER_CODE_FORM = re.compile("[0-9A-Z]{18}")
+"""What a license number that is its holder's code (``license_number_of_holder``) looks like once normal."""
 
 
 def license_id_violation(field: str, text: str) -> FieldViolation | None:

@@ -277,6 +277,38 @@ def test_a_number_is_looked_up_as_normal_then_as_given() -> None:
     assert [(v.field, v.reason) for v in refused.value.violations] == [("license_number", "TOO_LONG")]
 
 
+def test_a_holders_code_pasted_with_hyphens_is_looked_up_without_them_after_as_typed() -> None:
+    """A 统一社会信用代码 or 公民身份号码 pasted with hyphens (913701-00000000078R) is looked up as typed first, then
+    without them; a number that is no code once they are gone keeps them."""
+    stored = {("T", "91370100000000078R"): "company", ("T", "SC-1X"): "permit"}
+    asked: list[str] = []
+
+    def read(type_code: str, number: str) -> str | None:
+        asked.append(number)
+        return stored.get((type_code, number))
+
+    assert find_by_number(read, "T", "913701-00000000078r") == "company"
+    assert asked == ["913701-00000000078R", "91370100000000078R"]
+    asked.clear()
+    assert find_by_number(read, "T", "913701\uff0d000000\u201000078R") == "company"  # full width, Unicode's hyphen
+    assert asked[-1] == "91370100000000078R"
+    asked.clear()
+    assert find_by_number(read, "T", "sc-1x") == "permit" and asked == ["SC-1X"]  # found with its hyphen
+    asked.clear()
+    assert find_by_number(read, "T", "SC-2X") is None and asked == ["SC-2X"]  # not a code without it: not tried
+
+
+def test_verify_and_claims_by_number_find_a_holders_code_pasted_with_hyphens(running: RunningGateway) -> None:
+    """Over gRPC as in the console (review clerk, R2): a company's 营业执照 by its 统一社会信用代码 with hyphens."""
+    issued = running.issuance(MARKET).IssueLicense(issue_request(unique(samples.business_license(44)))).license
+    number = issued.license_number
+    for typed in (f"{number[:6]}-{number[6:]}", f"{number[:2]}－{number[2:8]}-{number[8:]}"):
+        report = verify(running, type_code=issued.type_code, license_number=typed)
+        assert (report.verdict, report.license.license_id) == (PASSED, issued.license_id), typed
+        answer = claim(running, type_code=issued.type_code, license_number=typed, holder_code=issued.holder.code)
+        assert answer.code == 0, typed
+
+
 def test_a_number_longer_than_any_typed_is_refused_not_looked_up(running: RunningGateway) -> None:
     """A number of 3 million characters was looked up (a receipt and an access record for each): TOO_LONG now, for
     a verification and a claim alike."""
