@@ -471,28 +471,8 @@ def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(t
     starts: the OOM killer's SIGKILL; SIGBUS, a full /dev/shm under the metrics' files, which 03b6580 had taken for a
     crash and stopped the gateway for, a review's R2): the others serve on, and the replacement is tried again until
     it starts (it had stopped the whole gateway)."""
-    script = (
-        "import sys; from pathlib import Path; from gateway.config import Settings; "
-        "from gateway.supervisor import supervise; from tests.supervisor_workers import flaky_worker; "
-        f"sys.exit(supervise(Settings(data_dir=Path({str(tmp_path)!r}), workers=2, grpc_addr='127.0.0.1:0', "
-        "http_addr='127.0.0.1:0'), "
-        "flaky_worker))"
-    )
-    env = {**os.environ, "ZZGW_TEST_KILLED": killed}
-    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "starts-0").exists() or len((tmp_path / "starts-0").read_text().split()) < 4:
-            assert process.poll() is None, "the supervisor stopped"
-            assert time.monotonic() < deadline, "worker 0 was not started again"
-            time.sleep(0.1)
-        time.sleep(0.5)
-        assert process.poll() is None  # still serving
-        assert len((tmp_path / "starts-1").read_text().split()) == 1  # the other worker was never stopped
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
+    process = _supervising(tmp_path, "flaky_worker", ZZGW_TEST_KILLED=killed)
+    err = _worker_0_started_again(process, tmp_path, starts=4, seconds=60)
     assert "exited (code 3) while serving: starting another" in err
     assert "did not start (exit code 75): trying again in 1 s" in err
     second = f"killed by signal {getattr(signal, killed).value}, {killed}" if killed else "exit code 75"
@@ -553,15 +533,13 @@ def _supervising(tmp_path: Path, worker: str, **environ: str) -> subprocess.Pope
     )
 
 
-def test_a_worker_killed_as_it_starts_once_another_serves_is_started_again(tmp_path: Path) -> None:
-    """Worker 0 still starting (30 s on a loaded machine) when it and worker 1, which served, were killed together:
-    the gateway had stopped with status 1, "did not start", as if it had never served (a reviewer of operations,
-    R3). Once a worker has served, one of the gateway's first workers killed before it is ready is started again,
-    as a replacement is, the others serving on."""
-    process = _supervising(tmp_path, "late_worker")
+def _worker_0_started_again(process: subprocess.Popen[str], tmp_path: Path, *, starts: int, seconds: float) -> str:
+    """Wait, at most ``seconds``, for worker 0 of ``_supervising``'s ``process`` to have started ``starts`` times,
+    the supervisor running on and worker 1 never stopped; then stop the supervisor (SIGTERM), check it ended 0, and
+    return its log."""
     try:
-        deadline = time.monotonic() + 180  # a worker's start took 30 s on a loaded 2-core machine
-        while not (tmp_path / "starts-0").exists() or len((tmp_path / "starts-0").read_text().split()) < 2:
+        deadline = time.monotonic() + seconds
+        while not (tmp_path / "starts-0").exists() or len((tmp_path / "starts-0").read_text().split()) < starts:
             assert process.poll() is None, "the supervisor stopped"
             assert time.monotonic() < deadline, "worker 0 was not started again"
             time.sleep(0.1)
@@ -572,6 +550,16 @@ def test_a_worker_killed_as_it_starts_once_another_serves_is_started_again(tmp_p
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
+    return err
+
+
+def test_a_worker_killed_as_it_starts_once_another_serves_is_started_again(tmp_path: Path) -> None:
+    """Worker 0 still starting (30 s on a loaded machine) when it and worker 1, which served, were killed together:
+    the gateway had stopped with status 1, "did not start", as if it had never served (a reviewer of operations,
+    R3). Once a worker has served, one of the gateway's first workers killed before it is ready is started again,
+    as a replacement is, the others serving on."""
+    process = _supervising(tmp_path, "late_worker")
+    err = _worker_0_started_again(process, tmp_path, starts=2, seconds=180)  # a start took 30 s on a loaded machine
     assert re.search(
         r"worker 0 \(pid \d+\) did not start \(killed by signal 9, SIGKILL\): trying again in 1 s; the other "
         r"workers serve",

@@ -390,6 +390,16 @@ def test_a_valid_license_passes_with_a_receipt_that_checks_offline(console: str,
     assert [(e.caller, e.operator, e.purpose) for e in used] == [(TAX, "窗口03 王敏", "企业开办窗口核验")]
 
 
+def married(running: RunningGateway) -> tuple[str, str, dict[str, Any], str]:
+    """A 结婚证 issued to a couple, the husband its holder: his code, hers, the record and the license's id."""
+    from tests.api.test_holder_among import certificate
+    from tests.api.test_sharing import person
+
+    (husband, _), (wife, _) = person("男"), person("女")
+    record = certificate(husband, husband, wife)
+    return husband, wife, record, running.issuance(CIVIL).IssueLicense(issue_request(record)).license.license_id
+
+
 def test_a_marriage_certificate_shows_both_spouses_for_the_one_who_does_not_hold_it(
     console: str, running: RunningGateway
 ) -> None:
@@ -397,12 +407,7 @@ def test_a_marriage_certificate_shows_both_spouses_for_the_one_who_does_not_hold
     alone, and told the clerk to confirm that it was hers (a reviewer of the journeys, R2). Both spouses are listed,
     masked as the holder, the holder said; and the session tells the page which types name several persons who may
     hold them."""
-    from tests.api.test_holder_among import certificate
-    from tests.api.test_sharing import person
-
-    (husband, _), (wife, _) = person("男"), person("女")
-    record = certificate(husband, husband, wife)
-    license_id = running.issuance(CIVIL).IssueLicense(issue_request(record)).license.license_id
+    husband, wife, record, license_id = married(running)
     use = {"matter_code": "370100-BDCZY-001", "purpose": "不动产转移登记，核验婚姻状况", "operator": "窗口05 李静"}
     status, report = verify(console, running, LAND, query=license_id, use=use)
     assert status == 200 and report["verdict"] == "PASSED", report
@@ -421,12 +426,7 @@ def test_an_administrators_verification_shows_no_holder(console: str, running: R
     holder, but its verification of a 结婚证 gave the holder and both spouses, of a 出生医学证明 the newborn (a
     reviewer of the clerk, R3): none, said (``holder_withheld``); the license, its status and the receipt as for
     any verifier. A department verifying the same license is given them."""
-    from tests.api.test_holder_among import certificate
-    from tests.api.test_sharing import person
-
-    (husband, _), (wife, _) = person("男"), person("女")
-    record = certificate(husband, husband, wife)
-    license_id = running.issuance(CIVIL).IssueLicense(issue_request(record)).license.license_id
+    husband, wife, record, license_id = married(running)
     use = {"matter_code": "370100-BDCZY-001", "purpose": "检查网关", "operator": "运维 张工"}
     status, report = verify(console, running, ADMIN, query=license_id, use=use)
     assert status == 200 and report["verdict"] == "PASSED", report
