@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import TypeVar
 
 import grpc
 
-from gateway.api.convert import NameOf, license_status, page_size, timestamp
+from gateway.api.convert import NameOf, license_status, page_size, sent_time, timestamp
 from gateway.api.interceptors import caller, operator
 from gateway.api.sharing import use_context
 from gateway.domain.audit import AuditAction
@@ -138,7 +137,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
                 matter_code=request.matter_code,
                 license_ids=list(request.license_ids),
                 type_codes=list(request.type_codes),
-                valid_until=_valid_until(request),
+                valid_until=sent_time(request, "valid_until"),
                 uses=request.uses,
                 operator=operator(context),
                 client_request_id=request.client_request_id,
@@ -273,14 +272,3 @@ def _known(values: Mapping[int, _T], value: int, field: str, words: str) -> _T |
     if value not in values:
         raise invalid(field, f"UNKNOWN_{field.upper()}", words.format(value))
     return values[value]
-
-
-def _valid_until(request: authorization_pb2.GrantConsentRequest) -> dt.datetime | None:
-    """The consent's end, None when not given; a Timestamp outside protobuf's range (before year 1 or after 9999,
-    which ``ToDatetime`` refuses) reads as the latest time, which no consent may have (``BAD_VALIDITY``)."""
-    if not request.HasField("valid_until"):
-        return None
-    try:
-        return request.valid_until.ToDatetime(dt.UTC)
-    except (ValueError, OverflowError):
-        return dt.datetime.max.replace(tzinfo=dt.UTC)

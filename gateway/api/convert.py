@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable
+from typing import cast
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway.domain.catalog import Bundle, HolderKind, LicenseType, Matter, Sensitivity, SharingClass
@@ -149,6 +151,18 @@ def timestamp(value: dt.datetime) -> Timestamp:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _SECOND = dt.timedelta(seconds=1)
 _MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def sent_time(message: Message, field: str) -> dt.datetime | None:
+    """The request's optional Timestamp ``field``, None when not given; one outside protobuf's range (before year 1
+    or after 9999, which ``ToDatetime`` refuses) reads as the latest time, which the service refuses as the time it
+    checks (a consent's ``valid_until``: BAD_VALIDITY; a seal's ``compromised_since``: BAD_COMPROMISED_SINCE)."""
+    if not message.HasField(field):
+        return None
+    try:
+        return cast(Timestamp, getattr(message, field)).ToDatetime(dt.UTC)
+    except (ValueError, OverflowError):
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def set_timestamp(message: Timestamp, value: dt.datetime) -> None:

@@ -10,14 +10,13 @@ seal had sealed, when, or for which clerk (用印登记; a reviewer, sealplace R
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable
 from typing import TypeVar
 
 import grpc
 
-from gateway.api.convert import timestamp
+from gateway.api.convert import sent_time, timestamp
 from gateway.api.errors import within_limit
 from gateway.api.interceptors import caller, operator
 from gateway.domain.audit import AuditAction, AuditEntry
@@ -36,17 +35,6 @@ _STATUS = {s: getattr(seal_pb2, f"SEAL_STATUS_{s.value}") for s in SealStatus}
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _compromised_since(request: seal_pb2.RevokeSealRequest) -> dt.datetime | None:
-    """The leak's start, None when not given; a Timestamp outside protobuf's range (before year 1 or after 9999,
-    which ``ToDatetime`` refuses) reads as the latest time, which is after now (``BAD_COMPROMISED_SINCE``)."""
-    if not request.HasField("compromised_since"):
-        return None
-    try:
-        return request.compromised_since.ToDatetime(dt.UTC)
-    except (ValueError, OverflowError):
-        return dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 class SealServicer(seal_pb2_grpc.SealServiceServicer):
@@ -194,7 +182,7 @@ class SealServicer(seal_pb2_grpc.SealServiceServicer):
                 request.seal_id,
                 reason=request.reason,
                 crl_reason=request.crl_reason,
-                compromised_since=_compromised_since(request),
+                compromised_since=sent_time(request, "compromised_since"),
                 record=record,
             )
         except ZzgwError as exc:
