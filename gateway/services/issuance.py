@@ -285,8 +285,8 @@ class _Pending:
 
     draft: LicenseDraft
     digest: str
-    sent_digest: str = ""
-    """The digest of the request as sent, which an issue stored before 2026-12-07 has (``_issue_digests``)."""
+    document_sha256: str = ""
+    """The SHA-256 of the PDF sent with it, if any: part of its request's digests (``_issue_digest``)."""
     license: License | None = None
     """The prepared (validated and sealed) license; None when preparing failed."""
     error: ZzgwError | None = None
@@ -310,8 +310,9 @@ class _Pending:
 
     def same_request(self, stored: str) -> bool:
         """Whether the request stored under ``stored`` (its digest) is this one: by the digest of the request as
-        stored (``_issue_digests``), or, for one stored before 2026-12-07, as sent."""
-        return stored in (self.digest, self.sent_digest)
+        stored (``digest``), or, for one stored before 2026-12-07, as sent: taken only here, for a request id found
+        stored, not for every item of a batch (13 µs of each item's ingest)."""
+        return stored == self.digest or stored == _issue_digest(self.draft, self.document_sha256)
 
 
 class IssuanceService:
@@ -477,8 +478,9 @@ class IssuanceService:
         license_type = self._catalog.license_types.get(draft.type_code)
         if violation := too_many("fields", len(draft.fields), len(license_type.fields) if license_type else 0):
             return _Pending(draft=draft, digest="", supplied=supplied, error=InvalidLicenseError([violation]))
-        digest, sent_digest = _issue_digests(draft, supplied, region)
-        return _Pending(draft=draft, digest=digest, sent_digest=sent_digest, supplied=supplied)
+        document = hashlib.sha256(supplied).hexdigest() if supplied else ""
+        digest = _issue_digest(_stored_as(draft, region), document)
+        return _Pending(draft=draft, digest=digest, document_sha256=document, supplied=supplied)
 
     def _make_documents(self, caller: Member, pending: list[_Pending], draw: bool) -> None:
         """Seal or draw the documents of the items that will be inserted (not those that repeat a request)."""
@@ -1542,15 +1544,13 @@ def _event(
     )
 
 
-def _issue_digests(draft: LicenseDraft, supplied: bytes | None, region: str) -> tuple[str, str]:
-    """The request digests of an issue, of the draft and the PDF sent with it if any: the first of the request as
-    the gateway stores it (``_stored_as``, with the issuer's ``region``), which an issue's row has from
-    2026-12-07, the second of the request as sent, which rows stored before have. A retry spelling the number as
-    stored, or writing out a default the first try was given, had been REQUEST_ID_REUSED (review issuer, R3)."""
-    document = {"document_sha256": hashlib.sha256(supplied).hexdigest()} if supplied else {}
-    as_stored = {"op": "issue", **_stored_as(draft, region).digest_mapping(), **document}
-    as_sent = {"op": "issue", **draft.digest_mapping(), **document}
-    return _digest(as_stored), _digest(as_sent)
+def _issue_digest(draft: LicenseDraft, document_sha256: str) -> str:
+    """The request digest of an issue, of ``draft`` and the PDF sent with it if any (its SHA-256, "" for none): of
+    the request as the gateway stores it (``_stored_as``), which an issue's row has from 2026-12-07, or as sent,
+    which rows stored before have. A retry spelling the number as stored, or writing out a default the first try was
+    given, had been REQUEST_ID_REUSED (review issuer, R3)."""
+    document = {"document_sha256": document_sha256} if document_sha256 else {}
+    return _digest({"op": "issue", **draft.digest_mapping(), **document})
 
 
 def _stored_as(draft: LicenseDraft, region: str) -> LicenseDraft:
