@@ -415,7 +415,7 @@ def find_by_number(read: Callable[[str, str], _T | None], type_code: str, number
         # and the other way: a number printed with full-width brackets (鲁（2024）济南市不动产权第0012345号) typed
         # with ASCII ones, as an input method in half-width mode types them
         found = read(type_code, printed)
-    if found is None and (bare := HYPHENS.sub("", normal)) != normal and _HOLDER_CODE_FORM.fullmatch(bare):
+    if found is None and (bare := unhyphenated_code(normal)) is not None:
         # a 统一社会信用代码 or 公民身份号码 pasted with hyphens (913701-0000000078R7): no holder's code has one, and
         # it had been 未找到该证照 over gRPC while the console found it (review clerk, R2); a number of another kind
         # keeps its hyphens, which may be part of it, and is found by them first
@@ -427,7 +427,21 @@ _FULL_WIDTH_BRACKETS = str.maketrans({"(": "（", ")": "）"})
 HYPHENS = re.compile("[-\u2010\u2011\uff0d]")
 """The hyphens a number is pasted with (ASCII, Unicode's two, full width)."""
 _HOLDER_CODE_FORM = re.compile("[0-9A-Z]{18}")
-"""What a license number that is its holder's code (``license_number_of_holder``) looks like once normal."""
+"""What a holder's 统一社会信用代码 or 公民身份号码 (and a license number that is its holder's code,
+``license_number_of_holder``) looks like once normal."""
+
+
+def unhyphenated_code(normal: str) -> str | None:
+    """``normal`` (a code or number as ``normal_number`` gives it) without its hyphens (``HYPHENS``) when it has any
+    and what is left is 18 letters and digits: a 统一社会信用代码 or 公民身份号码 pasted with hyphens
+    (370102-19920427-092X, 913701-0000003202PQ), which no such code has. None for any other: a number or a code of
+    another kind (其他) keeps its hyphens, which may be part of it.
+
+    >>> unhyphenated_code("370102－19920427‐092X"), unhyphenated_code("H2026-1201-047011")
+    ('37010219920427092X', None)
+    """
+    bare = HYPHENS.sub("", normal)
+    return bare if bare != normal and _HOLDER_CODE_FORM.fullmatch(bare) else None
 
 
 def license_id_violation(field: str, text: str) -> FieldViolation | None:

@@ -30,6 +30,7 @@ from gateway.domain.catalog import (
 )
 from gateway.domain.errors import FieldViolation, InvalidLicenseError, InvalidRequestError, PermissionDeniedError
 from gateway.domain.identifiers import (
+    HYPHENS,
     MAX_LICENSE_NUMBER,
     citizen_id_problem,
     composed,
@@ -38,6 +39,7 @@ from gateway.domain.identifiers import (
     holder_code_types_of,
     normal_number,
     region_code_problem,
+    unhyphenated_code,
     unseen_in,
     uscc_problem,
 )
@@ -664,12 +666,34 @@ def checked_holder_code(
     it: issuance takes any 1-32 letters, digits or '-' under 其他 (099), a hospital's own code for a newborn with a
     公民身份号码's form and no check character of one among them, and every holder-portal call had refused the code
     its licenses are read by (a reviewer, R2). A code nothing is stored under is refused as before: a 公民身份号码
-    mistyped."""
+    mistyped.
+
+    A code given alone that was typed with hyphens, which no 公民身份号码 or 统一社会信用代码 has, is the code without
+    them (``_without_hyphens``), as ``find_by_number`` finds a license by it: 370102-19920427-092X, taken as a code
+    of 其他 (099), which may have them, had listed no access records, consents or licenses of one's child, with no
+    error, on the log of a code nobody holds (review holder, R1)."""
+    if not code_type:
+        code = _without_hyphens(code, held)
     errors: list[FieldViolation] = []
     checked = check_holder_code(field, code_type or holder_code_type_by_form(code), code, errors)
     if errors and not (not code_type and held is not None and valid_holder_code(checked, "099") and held(checked)):
         raise InvalidRequestError(errors)
     return checked
+
+
+def _without_hyphens(code: str, held: Callable[[str], bool] | None) -> str:
+    """``code``, a holder's given alone, without the hyphens it was typed with (``HYPHENS``: ASCII, Unicode's two,
+    full width) when what is left is 18 letters and digits (``unhyphenated_code``: a 公民身份号码 or 统一社会信用代码,
+    then checked as one, a wrong check character refused), or when ``held`` says licenses are stored under what is
+    left (a hospital's own code for a newborn, H2026-1201-047011); ``code`` as given when licenses are stored under
+    it as typed (其他 takes '-'), as ``find_by_number`` tries a number as typed first, and for any other."""
+    kept = half_width(code).strip().upper()
+    bare = HYPHENS.sub("", kept)
+    if bare == kept or (held is not None and _OTHER_HOLDER_CODE_RE.match(kept) and held(kept)):
+        return code
+    if unhyphenated_code(kept) is not None:
+        return bare
+    return bare if held is not None and _OTHER_HOLDER_CODE_RE.match(bare) and held(bare) else code
 
 
 _CHECKED_CODE_TYPES = frozenset({"111", "001", "554"})

@@ -1401,3 +1401,57 @@ def test_the_withdrawal_record_names_whether_the_holder_or_the_guardian_withdrew
     hers = consent(running, mother, (license_id,), uses=3).consent.consent_id
     withdraw(hers, child)
     assert withdrawals(mother) == [("WITHDRAWN", f"consent={hers} by=GUARDIAN", "PERSON")]
+
+
+def hyphenated(code: str, hyphen: str = "-") -> str:
+    """``code`` as people paste a 公民身份号码: region, birth date and the rest apart (370102-19920427-092X)."""
+    return hyphen.join((code[:6], code[6:14], code[14:]))
+
+
+def test_a_holders_code_typed_with_hyphens_is_the_code_without_them(running: RunningGateway) -> None:
+    """A reviewer (review holder, R1): a 公民身份号码 or credit code pasted with hyphens, which no such code has, was
+    taken as a code of 其他 (099), which may: the mother's 370102-19920427-092X listed no access records, no consents
+    and no licenses of her child, with no error, and the listing was on the log of a code nobody holds. The console
+    and ``VerifyLicense`` by number had already read such a code without its hyphens (``find_by_number``)."""
+    mother, father = parents()
+    license_id, child = certificate(running, mother, father)
+    granted = consent(running, hyphenated(mother), (license_id,), uses=2)  # GrantConsent
+    assert (granted.consent.holder_code, granted.consent.guardian_code) == (child, mother)
+    for typed in (hyphenated(mother), hyphenated(mother, "\uff0d"), hyphenated(mother, "\u2010")):
+        assert [c.consent_id for c in listed(running, typed)] == [granted.consent.consent_id]  # ListConsents
+        assert consentable(running, typed, hyphenated(child)) == [license_id]  # both codes, child_code too
+        assert [r.seq for r in log_of(running, typed).records] == [r.seq for r in log_of(running, mother).records]
+    assert [c.consent_id for c in listed(running, hyphenated(child))] == [granted.consent.consent_id]
+    # the listings are on the mother's log and the child's, none on a code nobody holds
+    assert not trail_rows(running, "seq", "holder_code LIKE :c", c=f"{mother[:6]}%-%")
+    assert not trail_rows(running, "seq", "holder_code LIKE :c", c=f"{child[:6]}%-%")
+    withdrawn = (
+        authorization(running, PORTAL)
+        .WithdrawConsent(
+            authorization_pb2.WithdrawConsentRequest(
+                consent_id=granted.consent.consent_id, holder_code=hyphenated(mother)
+            )
+        )
+        .consent
+    )
+    assert withdrawn.state == authorization_pb2.CONSENT_STATE_WITHDRAWN
+
+    # a code that is still none once bare is refused as the code it was typed for, not listed as nobody's
+    wrong = mother[:17] + ("0" if mother[17] != "0" else "1")
+    status, violations = refusal(lambda: listed(running, hyphenated(wrong)))
+    assert (status, [(f, r) for f, r, _ in violations]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        [("holder_code", "BAD_CHECK_CHARACTER")],
+    )
+    status, violations = refusal(lambda: consentable(running, mother, hyphenated(wrong)))
+    assert [(f, r) for f, r, _ in violations] == [("child_code", "BAD_CHECK_CHARACTER")]
+
+    # a hospital's own code for a newborn (其他) typed with hyphens is found by the code its licenses are under;
+    # one stored with its hyphens is found by them
+    hospital = f"H{random.randrange(10**14, 10**15)}"
+    by_hospital, _ = certificate(running, mother, father, child=hospital)
+    assert consentable(running, mother, "-".join((hospital[:5], hospital[5:9], hospital[9:]))) == [by_hospital]
+    stored = f"N-{uuid.uuid4().hex[:16].upper()}"  # 18 letters and digits without its hyphen
+    with_hyphen, _ = certificate(running, mother, father, child=stored)
+    assert consentable(running, mother, stored) == [with_hyphen]
+    assert consentable(running, father, stored.replace("-", "\uff0d")) == [with_hyphen]

@@ -575,6 +575,23 @@ def test_a_holder_code_typed_in_full_width_is_the_same_code_at_every_entry() -> 
     assert validate_issue(draft(record), CATALOG, MEMBERS[HEALTH], TODAY).fields[key] == mother
 
 
+def test_a_holder_code_given_alone_with_hyphens_is_the_code_without_them() -> None:
+    """A 公民身份号码 or credit code pasted with hyphens had been a code of 其他 nobody holds (review holder, R1);
+    one of 其他 stored with its hyphens is found by them, one stored without them (a hospital's code) without them."""
+    stored = {"N-0123456789ABCDEF", "H20261201047011"}
+    held = stored.__contains__
+    assert checked_holder_code("370102-19600421-003x", held=held) == "37010219600421003X"
+    assert checked_holder_code("913701\uff0d00MA3C4K7L6M", held=held) == "91370100MA3C4K7L6M"
+    assert checked_holder_code("913701\u201000MA3C4K7L6M") == "91370100MA3C4K7L6M"  # no store to ask: by form alone
+    assert checked_holder_code("N-0123456789ABCDEF", held=held) == "N-0123456789ABCDEF"
+    assert checked_holder_code("H2026-1201-047011", held=held) == "H20261201047011"
+    assert checked_holder_code("H2026-1201-047012", held=held) == "H2026-1201-047012"  # nothing under either
+    assert checked_holder_code("N-0123", code_type="099") == "N-0123"  # a code given with its type as it is
+    with pytest.raises(InvalidRequestError) as refused:
+        checked_holder_code("370102-19600421-0030", held=held)
+    assert [(v.field, v.reason) for v in refused.value.violations] == [("holder_code", "BAD_CHECK_CHARACTER")]
+
+
 def test_a_15_digit_citizen_id_is_said_to_be_the_old_one() -> None:
     with pytest.raises(InvalidRequestError) as refused:
         checked_holder_code("370102930413103", code_type="111")
