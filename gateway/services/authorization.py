@@ -1091,7 +1091,7 @@ class AuthorizationService:
                 metadata={"consent_id": consent.consent_id},
             )
         with self._db.unit_of_work() as uow:
-            licenses = [_current(uow, license_id) for license_id in consent.license_ids[:1]]
+            licenses = [_current(uow, license_id, at=consent.created_at) for license_id in consent.license_ids[:1]]
         # on the log as a repeat (重复请求), not as a grant: a portal's retries had read as hundreds of grants, and
         # one after a withdrawal as 已授权 after the holder's 已撤回 (found in review and by a holder-portal tester)
         entry = self._consent_entry(caller, operator, consent, AuditAction.GRANT_CONSENT, "REPEATED", now, licenses)
@@ -1318,7 +1318,10 @@ class AuthorizationService:
             changed = not spent and uow.consents.withdraw(consent_id, now, by=holder_code)
             withdrawn = uow.consents.get(consent_id)
             assert withdrawn is not None
-            named = [_current(uow, license_id) for license_id in withdrawn.license_ids[:1]]
+            # the co-subjects of the version its grant's record took them from, in force when it was granted: the
+            # version in force now had put a father an amendment named since on the withdrawal of the consent of the
+            # father it took off, as CO_SUBJECT of a version that does not state him (review holder, R2)
+            named = [_current(uow, license_id, at=withdrawn.created_at) for license_id in withdrawn.license_ids[:1]]
             entry = self._consent_entry(
                 caller,
                 operator,
@@ -1622,12 +1625,16 @@ class AuthorizationService:
     ) -> AuditEntry:
         """The record of a consent granted or withdrawn, under its holder (``by``: who withdrew it, ``_withdrawer``,
         `` by=`` after ``consent=ID``); when it names one license (and no type),
-        that license with its co-subjects (``licenses``: the consent's licenses, each the version in force, the first
-        at least: a father an amendment took off the 出生医学证明 had been shown the new father's consents, named by
-        the version that still named him; found by a holder-portal tester). A guardian who granted it is a co-subject
-        too: it is on their access log as on the holder's."""
+        that license with its co-subjects (``licenses``: the consent's licenses, each the version in force when it
+        was granted, the first at least: a father an amendment took off the 出生医学证明 had been shown the new
+        father's consents, named by the version that still named him; found by a holder-portal tester), and named by
+        that version, whose co-subjects they are: a consent naming a version superseded had been recorded naming it,
+        its co-subjects those of the version in force, and on a father that version names alone as CO_SUBJECT of a
+        version that does not state him (``relation_of`` reads the version a record names; review holder, R2). A
+        guardian who granted it is a co-subject too: it is on their access log as on the holder's."""
         one = len(consent.license_ids) == 1 and not consent.type_codes
         subjects = self._subjects(licenses[0]) if one and licenses else ()
+        named = licenses[0] if one and licenses else None
         return AuditEntry(
             at=now,
             caller=caller.code,
@@ -1635,7 +1642,7 @@ class AuthorizationService:
             action=action,
             matter_code=consent.matter_code,
             purpose="",
-            license_id=consent.license_ids[0] if one else "",
+            license_id=(named.license_id if named is not None else consent.license_ids[0]) if one else "",
             holder_code=consent.holder_code,
             decision=decision,
             reason=f"consent={consent.consent_id} by={by}" if by else f"consent={consent.consent_id}",
@@ -1702,10 +1709,11 @@ def _read_named(uow: UnitOfWork, consents: Sequence[StoredConsent]) -> None:
         uow.named.update({license_id: found.get(license_id) for license_id in wanted})
 
 
-def _current(uow: UnitOfWork, license_id: str) -> License | None:
-    """The license ``license_id`` names, as the version in force (``_in_force``) when that can be told."""
+def _current(uow: UnitOfWork, license_id: str, *, at: dt.datetime | None = None) -> License | None:
+    """The license ``license_id`` names, as the version in force (``_in_force``; at ``at`` when given) when that can
+    be told."""
     named = uow.licenses.get(license_id)
-    return _in_force(uow, named) or named
+    return _in_force(uow, named, at=at) or named
 
 
 def holder_born(uow: UnitOfWork, catalog: Catalog, holder: str, *, by_citizen_id: bool = False) -> dt.date | None:
@@ -1806,11 +1814,12 @@ def _types_telling_birth(catalog: Catalog) -> list[str]:
     ]
 
 
-def _in_force(uow: UnitOfWork, license: License | None) -> License | None:
+def _in_force(uow: UnitOfWork, license: License | None, *, at: dt.datetime | None = None) -> License | None:
     """The version in force of ``license``: itself when it is not superseded, else the version its ``superseded_by``
-    names, followed to the chain's end. None for None, and when a link is not one an amendment made (the next
-    version's identifier, whose record ``supersedes`` this one) or leads nowhere: ``superseded_by`` is not sealed,
-    and a link changed in the store must not lend a license another license's guardians."""
+    names, followed to the chain's end (with ``at``, to the last version recorded by then). None for None, and when a
+    link is not one an amendment made (the next version's identifier, whose record ``supersedes`` this one) or leads
+    nowhere: ``superseded_by`` is not sealed, and a link changed in the store must not lend a license another
+    license's guardians."""
     while license is not None and (license.status is LicenseStatus.SUPERSEDED or license.superseded_by):
         try:
             successor_id = str(LicenseId.parse(license.license_id).next_version())
@@ -1821,6 +1830,8 @@ def _in_force(uow: UnitOfWork, license: License | None) -> License | None:
         successor = uow.licenses.get(successor_id)
         if successor is None or successor.supersedes != license.license_id:
             return None
+        if at is not None and successor.created_at > at:
+            return license  # amended after ``at``
         license = successor  # the version rises at each step: at most 998 of them
     return license
 

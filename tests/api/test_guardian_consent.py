@@ -1455,3 +1455,56 @@ def test_a_holders_code_typed_with_hyphens_is_the_code_without_them(running: Run
     with_hyphen, _ = certificate(running, mother, father, child=stored)
     assert consentable(running, mother, stored) == [with_hyphen]
     assert consentable(running, father, stored.replace("-", "\uff0d")) == [with_hyphen]
+
+
+def test_a_withdrawal_is_on_the_logs_its_consents_grant_is_on(running: RunningGateway) -> None:
+    """A reviewer (review holder, R2): after an amendment named another father, the old father's withdrawal of his
+    consent (GUARDIAN_ENDED) was on the new father's log as CO_SUBJECT, a license that states him, on a version that
+    does not: its record named the version the consent names and took its co-subjects from the version in force.
+    It now takes them from the version in force when the consent was granted, as its grant did, and a consent's
+    records name that version, whose co-subjects they are on the logs of: a grant naming the superseded version had
+    been the same CO_SUBJECT on the new father's log."""
+    mother, father = parents()
+    first, child = certificate(running, mother, father)
+    his = consent(running, father, (first,), uses=3).consent.consent_id
+    new_father, _ = person("男")
+    current = amend(running, first, "更正父亲信息", father_citizen_id=new_father, father_name="王强")
+    authorization(running, PORTAL).WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=his, holder_code=father)
+    )
+
+    def on_log(code: str) -> list[tuple[str, str, str, str]]:
+        return [
+            (r.action, r.license_id, r.relation, r.consent_granted_by)
+            for r in log_of(running, code).records
+            if r.reason.startswith(f"consent={his}")
+        ]
+
+    assert on_log(new_father) == []  # as the grant: the version it was granted on does not state him
+    assert on_log(father) == [
+        ("WITHDRAW_CONSENT", first, "GUARDIAN", "PERSON"),
+        ("GRANT_CONSENT", first, "GUARDIAN", "PERSON"),
+    ]
+    assert on_log(mother) == [
+        ("WITHDRAW_CONSENT", first, "GUARDIAN", "OTHER"),
+        ("GRANT_CONSENT", first, "GUARDIAN", "OTHER"),
+    ]
+    assert on_log(child) == [
+        ("WITHDRAW_CONSENT", first, "HOLDER", "OTHER"),
+        ("GRANT_CONSENT", first, "HOLDER", "OTHER"),
+    ]
+
+    # a consent granted on the version in force since is withdrawn on the logs of those it states
+    hers = consent(running, mother, (first,), uses=3).consent.consent_id
+    authorization(running, PORTAL).WithdrawConsent(
+        authorization_pb2.WithdrawConsentRequest(consent_id=hers, holder_code=mother)
+    )
+    withdrawals = [
+        (r.license_id, r.relation)
+        for r in log_of(running, new_father).records
+        if r.reason.startswith(f"consent={hers}") and r.action == "WITHDRAW_CONSENT"
+    ]
+    assert withdrawals == [(current, "GUARDIAN")]
+    # named by the version whose co-subjects it is on the logs of, the one in force when granted, as the grant is
+    grants = [(r.license_id, r.relation) for r in log_of(running, new_father).records if r.reason == f"consent={hers}"]
+    assert grants == [(current, "GUARDIAN")]
