@@ -163,7 +163,9 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             operator=operator(context),
         )
         return authorization_pb2.ListConsentsResponse(
-            consents=[self._consent(c, s) for c, s in zip(page.consents, page.states, strict=True)],
+            consents=[
+                self._consent(c, s, by) for c, s, by in zip(page.consents, page.states, page.withdrawers, strict=True)
+            ],
             next_page_token=page.next_page_token,
         )
 
@@ -229,8 +231,12 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             decision_reason=r.decision_reason,
         )
 
-    def _consent(self, c: StoredConsent, state: ConsentState | None = None) -> authorization_pb2.Consent:
+    def _consent(
+        self, c: StoredConsent, state: ConsentState | None = None, withdrawn_as: str | None = None
+    ) -> authorization_pb2.Consent:
         state = state or self._authorization().consent_state(c)
+        if withdrawn_as is None:
+            withdrawn_as = self._authorization().withdrawn_as(c)
         return authorization_pb2.Consent(
             consent_id=c.consent_id,
             holder_code=c.holder_code,
@@ -248,6 +254,7 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
             portal_code=c.portal,
             guardian_code=c.guardian_code,
             withdrawn_by=c.withdrawn_by,
+            withdrawn_as=withdrawn_as,
         )
 
 

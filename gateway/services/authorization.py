@@ -1371,6 +1371,7 @@ class AuthorizationService:
             found = _consents_after(uow, holder_code, theirs, cursor, limit + 1)  # one more: whether a page follows
             more, found = len(found) > limit, found[:limit]
             states = tuple(self._state_in(uow, consent, now) for consent in found)
+            withdrawers = tuple(self._withdrawer(uow, consent) for consent in found)
             self._audit.append(
                 uow, [_listed(caller, operator, AuditAction.LIST_CONSENTS, holder_code, f"consents={len(found)}", now)]
             )
@@ -1379,6 +1380,7 @@ class AuthorizationService:
         return ConsentPage(
             consents=tuple(found),
             states=states,
+            withdrawers=withdrawers,
             next_page_token=self._pages.token(str(ended), listing) if ended else "",
         )
 
@@ -1398,6 +1400,16 @@ class AuthorizationService:
             (license := _named(uow, license_id)) is not None and license.content.holder.code_type in kinds
             for license_id in consent.license_ids
         )
+
+    def withdrawn_as(self, consent: StoredConsent) -> str:
+        """Who withdrew ``consent`` as the gateway judges it (``_withdrawer``: its record's `` by=``, the words of its
+        refusal), HOLDER or GUARDIAN; empty while it is not withdrawn. ``withdrawn_by`` is the code used, the holder's
+        for a parent's consent withdrawn with a newborn's code, which a portal had shown as the newborn's act (review
+        holder, R3)."""
+        if consent.withdrawn_at is None:
+            return ""
+        with self._db.unit_of_work() as uow:
+            return self._withdrawer(uow, consent)
 
     def consent_state(self, consent: StoredConsent) -> ConsentState:
         """``consent``'s state now. A guardian's consent (``guardian_code``) whose use would be refused
@@ -1976,6 +1988,8 @@ class ConsentPage:
     """Newest first."""
     states: tuple[ConsentState, ...]
     """Each consent's state when listed (``AuthorizationService.consent_state``)."""
+    withdrawers: tuple[str, ...]
+    """Who withdrew each, HOLDER or GUARDIAN (``AuthorizationService.withdrawn_as``); empty for one not withdrawn."""
     next_page_token: str
     """For the next page; empty when there is none."""
 

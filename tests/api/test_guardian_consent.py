@@ -1508,3 +1508,39 @@ def test_a_withdrawal_is_on_the_logs_its_consents_grant_is_on(running: RunningGa
     # named by the version whose co-subjects it is on the logs of, the one in force when granted, as the grant is
     grants = [(r.license_id, r.relation) for r in log_of(running, new_father).records if r.reason == f"consent={hers}"]
     assert grants == [(current, "GUARDIAN")]
+
+
+def test_a_consent_says_whether_the_holder_or_a_guardian_withdrew_it(running: RunningGateway) -> None:
+    """A reviewer (review holder, R3): the mother's consent for her newborn withdrawn with the newborn's code had
+    ``withdrawn_by`` equal to ``holder_code``, so a portal showing who withdrew it from ``withdrawn_by`` said the
+    newborn did, where the gateway, its record (by=GUARDIAN) and its refusal (监护人已撤回代为授权) say a parent
+    did; to tell, the portal would have redone the gateway's age judgement. ``Consent.withdrawn_as`` says it."""
+
+    def withdraw(consent_id: str, by: str) -> authorization_pb2.Consent:
+        request = authorization_pb2.WithdrawConsentRequest(consent_id=consent_id, holder_code=by)
+        return authorization(running, PORTAL).WithdrawConsent(request).consent
+
+    def as_listed(code: str) -> dict[str, str]:
+        return {c.consent_id: c.withdrawn_as for c in listed(running, code)}
+
+    mother, father = parents()
+    license_id, newborn = certificate(running, mother, father)
+    hers = consent(running, mother, (license_id,), uses=3).consent.consent_id
+    his = consent(running, father, (license_id,), uses=3).consent.consent_id
+    assert as_listed(mother) == {hers: ""}  # not withdrawn
+    answered = withdraw(hers, newborn)  # the newborn's code: only a parent uses it
+    assert (answered.withdrawn_by, answered.withdrawn_as) == (newborn, "GUARDIAN")
+    assert withdraw(his, father).withdrawn_as == "GUARDIAN"
+    assert as_listed(newborn) == {hers: "GUARDIAN", his: "GUARDIAN"}
+    assert as_listed(mother) == {hers: "GUARDIAN"}
+
+    teen_license, teen = certificate(running, mother, father, born=years_before(china_today(), 15))
+    theirs = consent(running, mother, (teen_license,), uses=3).consent.consent_id
+    assert withdraw(theirs, teen).withdrawn_as == "HOLDER"  # 15: in person
+    assert withdraw(theirs, mother).withdrawn_as == "HOLDER"  # a repeat: who withdrew it first
+    assert as_listed(mother)[theirs] == "HOLDER"
+
+    own, born = person()
+    card = id_card(running, own, born).license.license_id
+    granted = grant(running, own, license_ids=(card,), type_codes=())
+    assert withdraw(granted.consent.consent_id, own).withdrawn_as == "HOLDER"

@@ -173,7 +173,7 @@ class DecideAccessRequestResponse(_message.Message):
     def __init__(self, request: _Optional[_Union[AccessRequest, _Mapping]] = ...) -> None: ...
 
 class Consent(_message.Message):
-    __slots__ = ("consent_id", "holder_code", "grantee_code", "grantee_name", "matter_code", "license_ids", "type_codes", "valid_until", "uses_allowed", "uses_left", "state", "created_at", "withdrawn_at", "portal_code", "guardian_code", "withdrawn_by")
+    __slots__ = ("consent_id", "holder_code", "grantee_code", "grantee_name", "matter_code", "license_ids", "type_codes", "valid_until", "uses_allowed", "uses_left", "state", "created_at", "withdrawn_at", "portal_code", "guardian_code", "withdrawn_by", "withdrawn_as")
     CONSENT_ID_FIELD_NUMBER: _ClassVar[int]
     HOLDER_CODE_FIELD_NUMBER: _ClassVar[int]
     GRANTEE_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -190,6 +190,7 @@ class Consent(_message.Message):
     PORTAL_CODE_FIELD_NUMBER: _ClassVar[int]
     GUARDIAN_CODE_FIELD_NUMBER: _ClassVar[int]
     WITHDRAWN_BY_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_AS_FIELD_NUMBER: _ClassVar[int]
     consent_id: str
     holder_code: str
     grantee_code: str
@@ -206,7 +207,8 @@ class Consent(_message.Message):
     portal_code: str
     guardian_code: str
     withdrawn_by: str
-    def __init__(self, consent_id: _Optional[str] = ..., holder_code: _Optional[str] = ..., grantee_code: _Optional[str] = ..., grantee_name: _Optional[str] = ..., matter_code: _Optional[str] = ..., license_ids: _Optional[_Iterable[str]] = ..., type_codes: _Optional[_Iterable[str]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uses_allowed: _Optional[int] = ..., uses_left: _Optional[int] = ..., state: _Optional[_Union[ConsentState, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawn_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., portal_code: _Optional[str] = ..., guardian_code: _Optional[str] = ..., withdrawn_by: _Optional[str] = ...) -> None: ...
+    withdrawn_as: str
+    def __init__(self, consent_id: _Optional[str] = ..., holder_code: _Optional[str] = ..., grantee_code: _Optional[str] = ..., grantee_name: _Optional[str] = ..., matter_code: _Optional[str] = ..., license_ids: _Optional[_Iterable[str]] = ..., type_codes: _Optional[_Iterable[str]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uses_allowed: _Optional[int] = ..., uses_left: _Optional[int] = ..., state: _Optional[_Union[ConsentState, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawn_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., portal_code: _Optional[str] = ..., guardian_code: _Optional[str] = ..., withdrawn_by: _Optional[str] = ..., withdrawn_as: _Optional[str] = ...) -> None: ...
 
 class GrantConsentRequest(_message.Message):
     __slots__ = ("holder_code", "grantee_code", "matter_code", "license_ids", "type_codes", "valid_until", "uses", "client_request_id")
