@@ -710,7 +710,13 @@ def checked_claimed_holder_code(code: str, license_type: LicenseType, *, field: 
     公民身份号码 (``BAD_CITIZEN_ID``): read as 其他 by its form, it had been compared with the holder's and answered 7
     (partly wrong), counted against the department. A valid code of a type the holders never have (a 公民身份号码 for a
     食品生产许可证) is ``BAD_HOLDER_CODE_TYPE``, not a check character said wrong of a number that is right (a
-    reviewer). InvalidRequestError when it is bad."""
+    reviewer). InvalidRequestError when it is bad.
+
+    A code pasted with hyphens (913701-0000003202PQ), which no 公民身份号码 or 统一社会信用代码 has, is claimed without
+    them when what is left is 18 letters and digits (``unhyphenated_code``), as the claim's number is found
+    (``find_by_number``) and a holder-portal call takes it (``checked_holder_code``): the same paste had been found as
+    the number and refused BAD_USCC as the holder's code (review s55fix, R5)."""
+    code = unhyphenated_code(half_width(code).strip().upper()) or code
     allowed = license_type.holder_code_types
     form = holder_code_type_by_form(code)
     if form == "001" and "001" not in allowed and "111" in allowed and valid_holder_code(code, "111"):

@@ -307,6 +307,13 @@ def test_verify_and_claims_by_number_find_a_holders_code_pasted_with_hyphens(run
         assert (report.verdict, report.license.license_id) == (PASSED, issued.license_id), typed
         answer = claim(running, type_code=issued.type_code, license_number=typed, holder_code=issued.holder.code)
         assert answer.code == 0, typed
+        # and the same paste as the holder's code it is (review s55fix, R5): it had been BAD_USCC
+        answer = claim(running, type_code=issued.type_code, license_number=number, holder_code=typed)
+        assert answer.code == 0, typed
+    wrong = f"{number[:6]}-{number[6:17]}{'1' if number[17] == '0' else '0'}"
+    with pytest.raises(grpc.RpcError) as caught:  # its check character still checked once the hyphens are out
+        claim(running, type_code=issued.type_code, license_number=number, holder_code=wrong)
+    assert ("holder_code", "BAD_CHECK_CHARACTER") in error_details(caught.value)[1]
 
 
 def test_a_number_longer_than_any_typed_is_refused_not_looked_up(running: RunningGateway) -> None:
