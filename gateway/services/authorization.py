@@ -828,10 +828,7 @@ class AuthorizationService:
             expired = uow.access_requests.expire_overdue(called)  # first: the order every decision locks rows in
             request = uow.access_requests.lock(request_id)
             if request is None or request.issuer_code != caller.code:
-                raise NotFoundError(
-                    "本部门的待审批队列中没有这个共享申请（no such access request in your queue）",
-                    reason="ACCESS_REQUEST_NOT_FOUND",
-                )
+                raise _not_in_queue(request, caller, called)
             # the decision's time, read under the request's lock, as a consent's withdrawal reads its own: taken at
             # the call's start, before the waits for the overdue requests' locks and this one, a withdrawal had been
             # dated before reads that were still permitted by the approval (a reviewer, R2)
@@ -2454,3 +2451,32 @@ _STATE_LABELS = {
     AccessRequestState.WITHDRAWN.value: "已撤回",
 }
 """An access request's state as a clerk reads it in a refusal."""
+
+
+def _not_in_queue(request: StoredAccessRequest | None, caller: Member, now: dt.datetime) -> NotFoundError:
+    """The refusal of a decision on a request not in the caller's queue: NOT_FOUND / ACCESS_REQUEST_NOT_FOUND. To
+    the department that made the request (one that is an issuer too, and so may call DecideAccessRequest), in words
+    that say only the issuer decides and what became of the request: pending, until the end of its deadline's day.
+    It had been told 本部门的待审批队列中没有这个共享申请 as anyone is, as if its request did not exist, while it
+    stayed pending in the issuer's queue (review sharing, R1). There is no call for a requester to take a request
+    back (api.md, Approvals and consents): the code stays the one such a call always had (ADR 0014, rule 5)."""
+    if request is None or request.requester != caller.code:
+        return NotFoundError(
+            "本部门的待审批队列中没有这个共享申请（no such access request in your queue）",
+            reason="ACCESS_REQUEST_NOT_FOUND",
+        )
+    state = request_state(request, now).value
+    said = "共享申请只能由发证部门审批、驳回或撤回，申请部门不能自行撤回；本部门提交的这项申请"
+    if state == AccessRequestState.PENDING.value:
+        last_day = (request.deadline - dt.timedelta(seconds=1)).astimezone(CHINA_TZ).date().isoformat()
+        return NotFoundError(
+            f"{said}尚待审批，发证部门未在 {last_day} 当日结束前审批的，申请即失效（only the issuer decides an access "
+            f"request, not its requester: yours is still pending, and lapses undecided at the end of {last_day}, "
+            "China time）",
+            reason="ACCESS_REQUEST_NOT_FOUND",
+        )
+    return NotFoundError(
+        f"{said}{_STATE_LABELS[state]}（only the issuer decides an access request, not its requester: yours is "
+        f"{state.lower()}）",
+        reason="ACCESS_REQUEST_NOT_FOUND",
+    )

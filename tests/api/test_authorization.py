@@ -480,6 +480,9 @@ def test_an_issuer_withdraws_an_approval_and_the_next_call_shares_nothing(runnin
 
 
 SUBMITTED = authorization_pb2.ACCESS_REQUEST_VIEW_SUBMITTED
+BIRTH = "1110000099100006XH001"  # 出生医学证明, issued by 卫健委
+HEALTH = "113701009937010623"  # 济南市卫生健康委员会
+BIRTHS = verification_pb2.UseContext(matter_code="370100-CSDJ-001", purpose="新生儿出生登记")
 WITHDRAWN = authorization_pb2.ACCESS_REQUEST_STATE_WITHDRAWN
 
 
@@ -2263,3 +2266,40 @@ def test_a_person_whose_citizen_id_is_also_a_credit_code_consents_to_a_persons_l
     card = id_card(running, code, dt.date(1980, 1, 1)).license
     granted = grant(running, card.holder.code)  # by type: 居民身份证, a person's
     assert granted.consent.holder_code == code
+
+
+def test_a_requester_deciding_its_own_request_is_told_only_the_issuer_decides_and_when_it_lapses(
+    running: RunningGateway,
+) -> None:
+    """A department that is an issuer too (公安局), having filed a request by mistake with another issuer (卫健委) and
+    trying to take it back (WITHDRAW, REJECT), had been told 本部门的待审批队列中没有这个共享申请, as if the request did
+    not exist, while it stayed in the issuer's queue (review sharing, R1). The answer stays NOT_FOUND /
+    ACCESS_REQUEST_NOT_FOUND (ADR 0014, rule 5); its words now say that only the issuer decides, that the request is
+    still pending and until when; a department that neither made nor owns it is told what it was."""
+    submitted = request_access(running, POLICE, BIRTHS, type_code=BIRTH, duration_days=5)
+    assert (submitted.requester, submitted.issuer_code, submitted.state) == (POLICE, HEALTH, PENDING)
+    last_day = (submitted.deadline.ToDatetime(dt.UTC) - dt.timedelta(seconds=1)).astimezone(CHINA_TZ).date()
+    for decision, fields in ((WITHDRAW, {"reason": "申请有误"}), (REJECT, {"reason": "申请有误"}), (APPROVE, {})):
+        with pytest.raises(grpc.RpcError) as caught:
+            decide_request(running, submitted.request_id, decision, member=POLICE, **fields)
+        info, _ = error_details(caught.value)
+        assert (caught.value.code(), info.reason) == (grpc.StatusCode.NOT_FOUND, "ACCESS_REQUEST_NOT_FOUND")
+        assert caught.value.details() == (
+            "共享申请只能由发证部门审批、驳回或撤回，申请部门不能自行撤回；本部门提交的这项申请尚待审批，"
+            f"发证部门未在 {last_day.isoformat()} 当日结束前审批的，申请即失效"
+            "（only the issuer decides an access request, not its requester: yours is still pending, and lapses "
+            f"undecided at the end of {last_day.isoformat()}, China time）"
+        )
+    assert {r.request_id: r.state for r in queue(running, HEALTH)}[submitted.request_id] == PENDING
+    # another department that did not make it is told what it was
+    with pytest.raises(grpc.RpcError) as caught:
+        decide_request(running, submitted.request_id, WITHDRAW, member=CIVIL, reason="x")
+    assert caught.value.details() == "本部门的待审批队列中没有这个共享申请（no such access request in your queue）"
+    # decided, it says the state it is in
+    decide_request(running, submitted.request_id, REJECT, member=HEALTH, reason="用途与事项不符")
+    with pytest.raises(grpc.RpcError) as caught:
+        decide_request(running, submitted.request_id, WITHDRAW, member=POLICE, reason="申请有误")
+    assert caught.value.details() == (
+        "共享申请只能由发证部门审批、驳回或撤回，申请部门不能自行撤回；本部门提交的这项申请已被驳回"
+        "（only the issuer decides an access request, not its requester: yours is rejected）"
+    )

@@ -114,6 +114,8 @@ class AuthorizationServiceServicer:
         approved_fields). The request stays pending, to be rejected or approved for what is still needed and shared.
         Approving a request for one license whose version in force is no longer in force today is FAILED_PRECONDITION
         / LICENSE_NOT_IN_FORCE (metadata field request_id, status); it stays pending, to be rejected.
+        A request not in the caller's queue is NOT_FOUND / ACCESS_REQUEST_NOT_FOUND; the department that made it cannot
+        decide or take it back (the words say so, and when a pending one lapses).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
