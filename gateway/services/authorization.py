@@ -86,7 +86,6 @@ from gateway.domain.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
-    ZzgwError,
     invalid,
 )
 from gateway.domain.guardianship import (
@@ -126,6 +125,7 @@ from gateway.domain.validation import (
     checked_holder_code,
     member_code_violation,
     too_many,
+    unknown_field,
     valid_holder_code,
 )
 from gateway.domain.verification import (
@@ -548,13 +548,13 @@ class AuthorizationService:
         issuer_code = _owning_issuer(license_type, issuer_code)
         material = _material(matter, license_type)
 
-        def on_the_holders_log(refused: ZzgwError, license: License) -> None:
+        def on_the_holders_log(reason: str, license: License) -> None:
             """A refusal of a request asked of one holder's license, on the holder's log, as a type the matter does
             not use is (found by a black-box tester)."""
             self._audit.refuse(
                 caller,
                 use,
-                refused.reason,
+                reason,
                 AuditAction.REQUEST_ACCESS,
                 UseTarget(license_id=license.license_id),
                 subjects=self._subjects,
@@ -563,8 +563,8 @@ class AuthorizationService:
         try:
             wanted = _requested_fields(license_type, material, fields)
         except (InvalidRequestError, PermissionDeniedError) as refused:
-            if license is not None and refused.reason in _LOGGED_FIELD_REFUSALS:
-                on_the_holders_log(refused, license)
+            if license is not None and (logged := _logged_field_refusal(refused)):
+                on_the_holders_log(logged, license)
             raise
         now = self._clock.now()
         if license is not None:  # judged by its version in force, as GrantConsent judges a license it names
@@ -573,7 +573,7 @@ class AuthorizationService:
             try:
                 _check_in_force(current, now.astimezone(CHINA_TZ).date(), "license_id", _TO_REQUEST)
             except ConflictError as refused:
-                on_the_holders_log(refused, license)
+                on_the_holders_log(refused.reason, license)
                 raise
         request = StoredAccessRequest(
             request_id=self._ids(),
@@ -2139,6 +2139,16 @@ _LOGGED_FIELD_REFUSALS = frozenset(("FIELD_NOT_NEEDED", "FIELD_NOT_SHARED", "NOT
 such as an empty list: an attempt at data beyond the matter, or data that is never shared)."""
 
 
+def _logged_field_refusal(refused: InvalidRequestError | PermissionDeniedError) -> str:
+    """The reason a refusal of the fields asked for is on the holder's log with (``_LOGGED_FIELD_REFUSALS``), or "":
+    of a refusal of several fields, the first such field's. A typing slip before it (an empty key, REQUIRED, or one
+    the type does not have, UNKNOWN_FIELD) names no data, and does not keep a field beyond the matter beside it off
+    the log (review sharing, R2)."""
+    if isinstance(refused, InvalidRequestError):
+        return next((v.reason for v in refused.violations if v.reason in _LOGGED_FIELD_REFUSALS), "")
+    return refused.reason if refused.reason in _LOGGED_FIELD_REFUSALS else ""
+
+
 def _material(matter: Matter, license_type: LicenseType) -> Material:
     """The matter's material of ``license_type``, which ``check_type_used`` made sure it lists."""
     return next(m for m in matter.materials if m.type_code == license_type.code)
@@ -2148,10 +2158,11 @@ def _requested_fields(license_type: LicenseType, material: Material, fields: Seq
     """The conditional fields asked for: the material's (all of them when none are named); only these need approval.
     Asking for all of them when the matter may read none, ever, is refused as a read of them is (NOT_SHARED, or
     SECRET when every one is secret): it had been NOTHING_TO_APPROVE, whose remedy, reading them, was then refused
-    NOT_SHARED (found by a partner-gateway tester). Every bad field named is refused, FIELD_NOT_NEEDED or
-    FIELD_NOT_SHARED on ``fields[i]`` (its place in the request, a repeated one's first), one violation per field as
-    PrefillForm's keys are: only the first had been named, at its place among the fields left once repeated ones were
-    dropped, so a partner's form marked the wrong one (a partner-province tester, D3)."""
+    NOT_SHARED (found by a partner-gateway tester). Every bad field named is refused, REQUIRED (empty),
+    UNKNOWN_FIELD (no field of the type), FIELD_NOT_NEEDED (not the material's) or FIELD_NOT_SHARED on ``fields[i]``
+    (its place in the request, a repeated one's first), one violation per field as PrefillForm's keys are: only the
+    first had been named, at its place among the fields left once repeated ones were dropped, so a partner's form
+    marked the wrong one (a partner-province tester, D3)."""
     if not material.fields:
         if fields:
             raise invalid(
@@ -2179,17 +2190,23 @@ def _requested_fields(license_type: LicenseType, material: Material, fields: Seq
     bad: list[FieldViolation] = []
     for key in asked:
         spec = license_type.field_spec(key)
-        if spec is None or key not in material.fields:
+        where = f"fields[{first_place.get(key, 0)}]"
+        if not key:  # an empty key had been FIELD_NOT_NEEDED, with nothing where its name goes (review sharing, R2)
+            said = "请填写信息项，不能为空（a field key must not be empty）"
+            bad.append(FieldViolation(field=where, reason="REQUIRED", description=said))
+            continue
+        if spec is None:  # a misspelt key, said as PrefillForm and the issue calls say it (review sharing, R2)
+            bad.append(unknown_field(where, license_type, key))
+            continue
+        if key not in material.fields:
             said = f"事项材料清单不包含信息项 {key[:64]}（the matter's materials list no field {key[:64]!r}）"
-            bad.append(FieldViolation(field=f"fields[{first_place[key]}]", reason="FIELD_NOT_NEEDED", description=said))
+            bad.append(FieldViolation(field=where, reason="FIELD_NOT_NEEDED", description=said))
             continue
         sharing = license_type.field_sharing_class(key)
         if spec.sensitivity is Sensitivity.SECRET or sharing is SharingClass.NOT_SHARED:
             if fields:
                 said = f"信息项 {spec.label} 不予共享（{key} is not shared）"
-                bad.append(
-                    FieldViolation(field=f"fields[{first_place[key]}]", reason="FIELD_NOT_SHARED", description=said)
-                )
+                bad.append(FieldViolation(field=where, reason="FIELD_NOT_SHARED", description=said))
                 continue
             never.append(spec.sensitivity)
             continue

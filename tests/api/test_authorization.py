@@ -79,6 +79,7 @@ from tests.conftest import (
     PORTAL,
     TAX,
     RunningGateway,
+    descriptions,
     error_details,
     start_gateway,
     trail_rows,
@@ -1232,14 +1233,15 @@ def test_every_bad_field_of_a_request_is_named_at_its_place_in_the_request(clock
     asked = ["gender", "name", "gender", "address", "bank_name", "address"]
     code, reason, violations = refused(lambda: request_access(running, PARTNER, SBZY, fields=asked))
     assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "FIELD_NOT_NEEDED")
-    assert violations == [("fields[3]", "FIELD_NOT_NEEDED"), ("fields[4]", "FIELD_NOT_NEEDED")]
-    # fields never shared and fields the matter does not list, each with its own reason, in the order sent
+    # bank_name is no field of a 居民身份证 at all (review sharing, R2)
+    assert violations == [("fields[3]", "FIELD_NOT_NEEDED"), ("fields[4]", "UNKNOWN_FIELD")]
+    # fields never shared and keys the type does not have, each with its own reason, in the order sent
     asked = ["name", "bogus", "name", "birth_place", "gender"]
     code, reason, violations = refused(lambda: request_access(running, TAX, CSSY, type_code=PASSPORT, fields=asked))
     assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "FIELD_NOT_SHARED")
     assert violations == [
         ("fields[0]", "FIELD_NOT_SHARED"),
-        ("fields[1]", "FIELD_NOT_NEEDED"),
+        ("fields[1]", "UNKNOWN_FIELD"),
         ("fields[3]", "FIELD_NOT_SHARED"),
         ("fields[4]", "FIELD_NOT_NEEDED"),
     ]
@@ -2303,3 +2305,37 @@ def test_a_requester_deciding_its_own_request_is_told_only_the_issuer_decides_an
         "共享申请只能由发证部门审批、驳回或撤回，申请部门不能自行撤回；本部门提交的这项申请已被驳回"
         "（only the issuer decides an access request, not its requester: yours is rejected）"
     )
+
+
+def test_fields_of_an_access_request_that_the_type_does_not_have_are_unknown_and_an_empty_one_required(
+    running: RunningGateway,
+) -> None:
+    """A key the license type does not have (a typo) and an empty one had both been FIELD_NOT_NEEDED, 事项材料清单不包含
+    信息项 with a blank where the empty one's name goes, so a clerk could not tell a misspelt key from a field the
+    matter does not list (review sharing, R2). Now, as PrefillForm and the issue calls say it: UNKNOWN_FIELD and
+    REQUIRED, each at its place; a field the type has that the matter does not list stays FIELD_NOT_NEEDED, and is
+    on the holder's log whatever else is wrong beside it."""
+    card = id_card(running).license
+    asked = ["", "nope", "address", "name", "nope", ""]
+    code, _, violations = refused(lambda: request_access(running, REAL_ESTATE, BDCZY, fields=asked))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations == [("fields[0]", "REQUIRED"), ("fields[1]", "UNKNOWN_FIELD"), ("fields[2]", "FIELD_NOT_NEEDED")]
+    with pytest.raises(grpc.RpcError) as caught:
+        request_access(running, REAL_ESTATE, BDCZY, fields=["name", "nope"])
+    assert descriptions(caught.value) == {
+        ("fields[1]", "UNKNOWN_FIELD"): "居民身份证没有信息项 'nope'（居民身份证 has no field 'nope'）"
+    }
+    with pytest.raises(grpc.RpcError) as caught:
+        request_access(running, REAL_ESTATE, BDCZY, fields=["name", ""])
+    assert descriptions(caught.value) == {
+        ("fields[1]", "REQUIRED"): "请填写信息项，不能为空（a field key must not be empty）"
+    }
+    # one card: a typo alone names no data and is not on the holder's log; a field beyond the matter is, first or not
+    one = {"type_code": "", "license_id": card.license_id}
+    before = records_of(running, card.holder.code)
+    refused(lambda: request_access(running, REAL_ESTATE, BDCZY, fields=["nope"], **one))
+    assert records_of(running, card.holder.code) == before
+    refused(lambda: request_access(running, REAL_ESTATE, BDCZY, fields=["nope", "address"], **one))
+    (newest, *_) = records_of(running, card.holder.code)
+    assert (newest.action, newest.decision, newest.reason) == ("REQUEST_ACCESS", "DENIED", "FIELD_NOT_NEEDED")
+    assert len(records_of(running, card.holder.code)) == len(before) + 1

@@ -134,12 +134,13 @@ def test_an_access_request_of_more_fields_than_could_be_valid_is_refused_as_one(
         code, violations, message = refused(lambda request=request: stub.RequestAccess(request))
         assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("fields", "TOO_MANY")])
         assert message == too_many("fields", len(fields))
-    # the same key many times is one key: named once, at its first place, as before
+    # the same key many times is one key: named once, at its first place, as before (no field of the type at all:
+    # UNKNOWN_FIELD, review sharing R2)
     request = authorization_pb2.RequestAccessRequest(
         use=BDCZY, type_code=ID_CARD, duration_days=30, fields=["bogus"] * 50_000
     )
     code, violations, _ = refused(lambda: stub.RequestAccess(request))
-    assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("fields[0]", "FIELD_NOT_NEEDED")])
+    assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("fields[0]", "UNKNOWN_FIELD")])
 
 
 def test_a_watch_of_more_types_than_could_be_valid_is_refused_as_one(running: RunningGateway) -> None:
