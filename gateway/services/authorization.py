@@ -811,7 +811,7 @@ class AuthorizationService:
         operator: str = "",
     ) -> StoredAccessRequest:
         """Approve or reject a pending request in the caller's queue, or withdraw an approval given (from the next
-        call on, it shares nothing)."""
+        call on, it shares nothing); a withdrawal said again is answered as the first left the request."""
         operator = checked_operator(operator)
         if not request_id:
             raise invalid("request_id", "REQUIRED", "请填写共享申请编号（request_id is required）")
@@ -842,9 +842,24 @@ class AuthorizationService:
             named = uow.licenses.get(request.license_id) if request.license_id else None
             current = (_in_force(uow, named) or named) if decision is AccessDecision.APPROVE else None
             try:
-                state = _apply(
-                    uow, request, matter, license_type, decision, approved_fields, duration_days, reason, now, current
-                )
+                if decision is AccessDecision.WITHDRAW and request.state == AccessRequestState.WITHDRAWN.value:
+                    # a retry (its answer lost), or another clerk's: answered as the first withdrawal left it, its
+                    # time and reason kept, as WithdrawConsent and RevokeSeal answer theirs; it had been refused
+                    # ACCESS_REQUEST_NOT_APPROVED, which a client had to take for success (review sharing, R3)
+                    said = "REPEATED"
+                else:
+                    said = _apply(
+                        uow,
+                        request,
+                        matter,
+                        license_type,
+                        decision,
+                        approved_fields,
+                        duration_days,
+                        reason,
+                        now,
+                        current,
+                    ).value
             except ConflictError:
                 if expired:
                     uow.commit()  # the expiry stands even though this decision comes too late
@@ -860,7 +875,7 @@ class AuthorizationService:
                         caller=caller.code,
                         operator=operator,
                         action=AuditAction.DECIDE_ACCESS_REQUEST,
-                        decision=state.value,
+                        decision=said,
                         reason=f"access_request={request_id}",
                     )
                 ],

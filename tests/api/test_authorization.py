@@ -472,8 +472,8 @@ def test_an_issuer_withdraws_an_approval_and_the_next_call_shares_nothing(runnin
     assert withdrawn.decided_at.ToDatetime() >= approved.decided_at.ToDatetime()
     reason, metadata = denied(lambda: data(running, card.license_id, BDCZY))
     assert reason == "APPROVAL_WITHDRAWN" and metadata.get("remedy")  # ask again, or ask the holder
-    code, reason, _ = refused(lambda: decide_request(running, submitted.request_id, WITHDRAW, reason="again"))
-    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCESS_REQUEST_NOT_APPROVED")
+    # said again, it is answered as the first withdrawal left it (review sharing, R3)
+    assert decide_request(running, submitted.request_id, WITHDRAW, reason="again") == withdrawn
     assert [r.state for r in queue(running, state=authorization_pb2.ACCESS_REQUEST_STATE_WITHDRAWN)
             if r.request_id == submitted.request_id] == [authorization_pb2.ACCESS_REQUEST_STATE_WITHDRAWN]  # fmt: skip
     seen = [(r.caller, r.action, r.decision) for r in records_of(running, card.holder.code)]
@@ -2339,3 +2339,36 @@ def test_fields_of_an_access_request_that_the_type_does_not_have_are_unknown_and
     (newest, *_) = records_of(running, card.holder.code)
     assert (newest.action, newest.decision, newest.reason) == ("REQUEST_ACCESS", "DENIED", "FIELD_NOT_NEEDED")
     assert len(records_of(running, card.holder.code)) == len(before) + 1
+
+
+def test_an_approval_withdrawn_again_is_answered_as_withdrawn_the_first_time(running: RunningGateway) -> None:
+    """An issuer that retries a withdrawal (its answer lost) had been refused ACCESS_REQUEST_NOT_APPROVED,
+    该共享申请已撤回, where WithdrawConsent and RevokeSeal answer a repeat with what they stand at (review sharing, R3).
+    A withdrawal of a withdrawn approval now returns the request as the first withdrawal left it, its time and reason
+    kept, and is recorded REPEATED; another state is still refused, and only its issuer may say it."""
+    card = id_card(running).license
+    submitted = request_access(running, license_id=card.license_id, type_code="", fields=["name"], duration_days=5)
+    decide_request(running, submitted.request_id, APPROVE)
+    first = decide_request(running, submitted.request_id, WITHDRAW, reason="审批有误，撤回")
+    for reason in ("审批有误，撤回", "另一个原因"):
+        again = decide_request(running, submitted.request_id, WITHDRAW, reason=reason)
+        assert again == first
+    code, reason_code, _ = refused(
+        lambda: decide_request(running, submitted.request_id, WITHDRAW, member=CIVIL, reason="x")
+    )
+    assert (code, reason_code) == (grpc.StatusCode.NOT_FOUND, "ACCESS_REQUEST_NOT_FOUND")
+    code, _, violations = refused(lambda: decide_request(running, submitted.request_id, WITHDRAW))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and violations == [("reason", "REQUIRED")]
+    decisions = [
+        (r.decision, r.decision_words, r.reason)
+        for r in records_of(running, card.holder.code)
+        if r.action == "DECIDE_ACCESS_REQUEST"
+    ]
+    made = f"access_request={submitted.request_id}"
+    assert decisions == [
+        ("REPEATED", "重复请求，答复原办理结果，未另行办理", made),
+        ("REPEATED", "重复请求，答复原办理结果，未另行办理", made),
+        ("WITHDRAWN", "已撤回", made),
+        ("APPROVED", "已批准", made),
+    ]
+    assert denied(lambda: data(running, card.license_id, BDCZY))[0] == "APPROVAL_WITHDRAWN"
