@@ -379,6 +379,8 @@ def composed(value: str) -> str:
     same name as one typed ``é``, compares so, and prints the font's ``é`` (it printed ``e〓``). A value without
     combining marks is kept as it is: NFC would also replace CJK compatibility ideographs (U+F900-FAFF) that a
     person's registered name may be written with."""
+    if unicodedata.is_normalized("NFC", value):  # NFC's quick check, in C: most values, a 经营范围 of 2,000
+        return value  # characters in 2 µs where looking at each character for a mark took 80 (review s55fix, R1)
     return unicodedata.normalize("NFC", value) if any(unicodedata.combining(c) for c in value) else value
 
 

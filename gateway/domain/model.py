@@ -335,7 +335,7 @@ class LicenseDraft:
 
     def digest_mapping(self) -> dict[str, object]:
         """What makes two requests with the same request_id the same request (of the draft as sent, or as stored:
-        ``gateway.services.issuance._stored_as``)."""
+        ``gateway.domain.validation.kept_draft``)."""
         return {
             "type_code": self.type_code,
             "license_number": self.license_number,

@@ -70,6 +70,7 @@ from gateway.domain.validation import (
     check_issuer,
     check_request_id,
     check_text,
+    kept_draft,
     lifelong_spelled_out,
     not_expiring,
     too_many,
@@ -308,11 +309,19 @@ class _Pending:
     connection was lost (PostgreSQL committed, the answer lost) is found by the next try as this item's own, its id
     and sealing time this call's (``_created_by``)."""
 
+    region: str = ""
+    """The issuer's region, the default of its ``region_code`` (``same_request``)."""
+
     def same_request(self, stored: str) -> bool:
         """Whether the request stored under ``stored`` (its digest) is this one: by the digest of the request as
-        stored (``digest``), or, for one stored before 2026-12-07, as sent: taken only here, for a request id found
-        stored, not for every item of a batch (13 µs of each item's ingest)."""
-        return stored == self.digest or stored == _issue_digest(self.draft, self.document_sha256)
+        stored (``digest``), or, for one stored before, by the digest it had then: as sent (before review issuer's
+        R3), or with its number, holder code, serial and defaults as stored and its name and fields as sent (from
+        then to review s55fix's R1, ``_spelt_as_stored``). Those are taken only here, for a request id found stored
+        with another digest, not for every item of a batch (13 µs of each item's ingest)."""
+        if stored == self.digest:
+            return True
+        earlier = (self.draft, _spelt_as_stored(self.draft, self.region))
+        return any(stored == _issue_digest(draft, self.document_sha256) for draft in earlier)
 
 
 class IssuanceService:
@@ -479,8 +488,8 @@ class IssuanceService:
         if violation := too_many("fields", len(draft.fields), len(license_type.fields) if license_type else 0):
             return _Pending(draft=draft, digest="", supplied=supplied, error=InvalidLicenseError([violation]))
         document = hashlib.sha256(supplied).hexdigest() if supplied else ""
-        digest = _issue_digest(_stored_as(draft, region), document)
-        return _Pending(draft=draft, digest=digest, document_sha256=document, supplied=supplied)
+        digest = _issue_digest(kept_draft(draft, license_type, region), document)
+        return _Pending(draft=draft, digest=digest, document_sha256=document, supplied=supplied, region=region)
 
     def _make_documents(self, caller: Member, pending: list[_Pending], draw: bool) -> None:
         """Seal or draw the documents of the items that will be inserted (not those that repeat a request)."""
@@ -1546,18 +1555,19 @@ def _event(
 
 def _issue_digest(draft: LicenseDraft, document_sha256: str) -> str:
     """The request digest of an issue, of ``draft`` and the PDF sent with it if any (its SHA-256, "" for none): of
-    the request as the gateway stores it (``_stored_as``), which an issue's row has from 2026-12-07, or as sent,
-    which rows stored before have. A retry spelling the number as stored, or writing out a default the first try was
-    given, had been REQUEST_ID_REUSED (review issuer, R3)."""
+    the request as the gateway keeps it (``kept_draft``), which an issue's row has from review s55fix's R1
+    (2026-12-07); as sent, which rows stored before review issuer's R3 have; or as ``_spelt_as_stored``, which rows
+    stored between the two have. A retry
+    spelling the number as stored, or writing out a default the first try was given, had been REQUEST_ID_REUSED
+    (review issuer, R3), and one spelling the fields and the holder's name as stored too (review s55fix, R1)."""
     document = {"document_sha256": document_sha256} if document_sha256 else {}
     return _digest({"op": "issue", **draft.digest_mapping(), **document})
 
 
-def _stored_as(draft: LicenseDraft, region: str) -> LicenseDraft:
-    """``draft`` spelt as the gateway stores what it asks for (``validate_issue``), for the idempotency digest: the
-    number as stored (``normal_number``), the holder's code and the serial as kept (half-width, trimmed, upper case),
-    and ``valid_from`` and ``region_code`` sent empty as their defaults, the issue date and the issuer's ``region``.
-    Nothing is validated: a retry is answered as its first try was even where the catalog would refuse it now."""
+def _spelt_as_stored(draft: LicenseDraft, region: str) -> LicenseDraft:
+    """``draft`` as an issue's digest took it from review issuer's R3 to review s55fix's R1 (``kept_draft``): the
+    number, the holder's code, the serial and the defaults as stored, the holder's name and the fields as sent. An
+    issue stored under it is still answered to a retry spelt as its first try was (``_Pending.same_request``)."""
     return dataclasses.replace(
         draft,
         license_number=normal_number(draft.license_number),

@@ -1161,6 +1161,105 @@ def test_an_issue_retried_as_stored_is_the_same_request(running: RunningGateway)
     assert (item.created, item.license.license_id) == (False, stored.license_id)
 
 
+def test_an_issue_retried_with_its_fields_as_stored_is_the_same_request(running: RunningGateway) -> None:
+    """Found in review (s55fix, R1): the digest of an issue took the number, the holder's code and the serial as
+    stored, but the holder's name and the fields as sent. A 营业执照 carries its USCC as its number, its holder's
+    code and ``fields.uscc``: a first try in lower case, retried with all three copied from GetLicense (upper case),
+    was ALREADY_EXISTS / REQUEST_ID_REUSED, and so was one with a name's full-width space, a trailing space or a
+    decomposed é as stored. Each is answered with the first license, one by one and in a batch; a field that differs
+    is still refused; and an issue stored under the digest of before (fields as sent) is answered to a retry spelt as
+    its first try was."""
+    stub = running.issuance(MARKET)
+    n = next(n for n in range(1, 1000) if any(c.isalpha() for c in samples.uscc(n * 7919 + 31)))
+    record = unique(samples.business_license(n * 7919 + 31))
+    code = record["license_number"].lower()
+    assert code != code.upper()
+    name = record["holder"]["name"][:2] + "\u3000" + record["holder"]["name"][2:]
+    record["license_number"] = code
+    record["holder"] = {**record["holder"], "name": name, "code": code}
+    record["fields"] = {
+        **record["fields"],
+        "uscc": code,
+        "company_name": name,
+        "domicile": record["fields"]["domicile"] + " ",
+        "legal_representative": "Jose\u0301",
+    }
+    first = issue(running, record).license
+    got = stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=first.license_id)).license
+    assert got.fields["uscc"] == code.upper() and got.holder.name == name.replace("\u3000", " ")
+    assert (
+        got.fields["legal_representative"] == "Jos\u00e9"
+        and got.fields["domicile"] == record["fields"]["domicile"][:-1]
+    )
+    as_stored = {
+        **record,
+        "license_number": got.license_number,
+        "holder": {"name": got.holder.name, "code_type": got.holder.code_type, "code": got.holder.code},
+        "fields": dict(got.fields),
+    }
+    retries = [
+        as_stored,  # as GetLicense returns it, as the change entry of review issuer's R3 says
+        {**record, "fields": {**record["fields"], "uscc": code.upper()}},
+        {**record, "holder": as_stored["holder"]},
+        {**record, "fields": {**record["fields"], "legal_representative": "Jos\u00e9"}},
+        {**record, "fields": {**record["fields"], "business_scope": "  " + record["fields"]["business_scope"]}},
+        record,
+    ]
+    for retry in retries:
+        again = issue(running, retry)
+        assert (again.created, again.license.license_id) == (False, first.license_id), retry
+    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(retry) for retry in retries])
+    answered = results(stub.BatchIssueLicenses(iter([batch])))
+    assert [(r.created, r.license.license_id, r.error.reason) for r in answered] == [
+        (False, first.license_id, "")
+    ] * len(retries)
+    for other in (
+        {**as_stored, "fields": {**as_stored["fields"], "legal_representative": "Jose"}},
+        {**as_stored, "fields": {**as_stored["fields"], "domicile": as_stored["fields"]["domicile"] + "1"}},
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            issue(running, other)
+        assert (caught.value.code(), error_details(caught.value)[0].reason) == (
+            grpc.StatusCode.ALREADY_EXISTS,
+            "REQUEST_ID_REUSED",
+        )
+
+    # stored between review issuer's R3 and this: the number, holder code, serial and defaults as stored, the name
+    # and the fields as sent, which a retry spelt as its first try was still has
+    old = {**record, "request_id": "old-" + uuid.uuid4().hex}
+    old_code = samples.uscc(n * 7919 + 32).lower()
+    old = {
+        **old,
+        "license_number": old_code,
+        "holder": {**old["holder"], "code": old_code},
+        "fields": {**old["fields"], "uscc": old_code},
+    }
+    then = {
+        "op": "issue",
+        "type_code": old["type_code"],
+        "license_number": old_code.upper(),
+        "holder": [name, "001", old_code.upper()],
+        "dates": [old["issue_date"], old["issue_date"], old.get("valid_until", "")],
+        "region_code": "370100",
+        "fields": old["fields"],
+        "serial": "",
+    }
+    digest = hashlib.sha256(json.dumps(then, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    stored = issue(running, old).license
+    with running.gateway.db.engine.begin() as connection:
+        rows = connection.execute(
+            sql("UPDATE license_events SET request_digest = :digest WHERE request_id = :id"),
+            {"digest": digest, "id": old["request_id"]},
+        )
+        assert rows.rowcount == 1
+    again = issue(running, old)
+    assert (again.created, again.license.license_id) == (False, stored.license_id)
+    (item,) = results(
+        stub.BatchIssueLicenses(iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(old)])]))
+    )
+    assert (item.created, item.license.license_id) == (False, stored.license_id)
+
+
 def test_an_amendment_retried_with_its_number_as_stored_is_the_same_request(running: RunningGateway) -> None:
     """An AmendLicense giving a new license_number in lower case, retried with the number as stored (upper case), was
     REQUEST_ID_REUSED (review issuer, R3); it is answered with the version the first made. An amendment stored
