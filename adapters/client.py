@@ -116,6 +116,8 @@ class MemberCredentials:
                 f"客户端证书 {cert} 属于成员 {named or '（无）'}，不是 {code}"
                 f"（the client certificate {cert} is member {named or '(none)'}'s, not {code}'s）"
             )
+        if named is not None and (mismatch := _key_mismatch(credentials, cert, key, files)):
+            raise NoCredentials(mismatch)
         return credentials
 
     @classmethod
@@ -156,6 +158,41 @@ def _member_named(cert_pem: bytes) -> str | None:
         return member_code(x509.load_pem_x509_certificate(cert_pem))
     except ValueError:
         return None
+
+
+def _key_mismatch(credentials: MemberCredentials, cert: Path, key: Path, files: HandedOver) -> str:
+    """What is wrong with the pair when the private key ``key`` is not the key of the certificate ``cert`` (an
+    encrypted key, or one that is no key at all, likewise), said naming the options that gave them, or "". gRPC
+    fails to build its TLS handshake with such a pair without a word of it: ``zzgw import`` had retried for a minute
+    and blamed the gateway's TLS and address, ``zzgw verify`` and ``zzgw receipt get`` the same, though the mistake
+    is this machine's (a renewed certificate with the old key, two departments' files in one folder: review s55fix,
+    R2). Told before anything is sent, as another member's certificate is."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509 import load_pem_x509_certificate
+
+    key_said = f"--key 给出的私钥 {key}" if files.key is not None else f"私钥 {key}"
+    cert_said = f"--cert 给出的客户端证书 {cert}" if files.cert is not None else f"客户端证书 {cert}"
+    key_en = f"the private key {key}" + (" (--key)" if files.key is not None else "")
+    cert_en = f"the client certificate {cert}" + (" (--cert)" if files.cert is not None else "")
+    try:
+        private = serialization.load_pem_private_key(credentials.key_pem, password=None)
+    except TypeError:  # encrypted: gRPC takes no passphrase
+        return (
+            f"{key_said} 已加密：请使用交付时的未加密私钥文件（{key_en} is encrypted: use the unencrypted key file as "
+            "it was handed over）"
+        )
+    except (ValueError, UnsupportedAlgorithm):
+        return f"{key_said} 不是 PEM 格式的私钥（{key_en} is no PEM private key）"
+    public = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ours = load_pem_x509_certificate(credentials.cert_pem).public_key().public_bytes(*public)
+    if private.public_key().public_bytes(*public) == ours:
+        return ""
+    return (
+        f"{key_said} 不是 {cert_said} 的私钥：证书和私钥须为同一对（续期后的新证书须配新私钥），请核对所给文件"
+        f"（{key_en} is not the key of {cert_en}: give the certificate with its own key, a renewed certificate "
+        "with the new key）"
+    )
 
 
 def connect(address: str, credentials: MemberCredentials, options: list[tuple[str, Any]] | None = None) -> grpc.Channel:

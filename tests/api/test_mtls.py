@@ -140,6 +140,58 @@ def test_a_department_imports_and_verifies_with_the_files_it_was_handed(
     assert "as --cert, --key and --ca" in bare.stderr
 
 
+def test_a_key_that_is_not_the_certificates_is_said_before_anything_is_sent(
+    production: RunningGateway, tmp_path: Path
+) -> None:
+    """Found in review (s55fix, R2): a department's certificate with another key (the renewed certificate with the old
+    key, two departments' files in one folder) made gRPC fail its TLS handshake locally; ``zzgw import`` retried for
+    56 s, then blamed the gateway's TLS and its address, exit 1, and ``zzgw verify`` and ``zzgw receipt get`` said the
+    same TLS words. Each now says the key is not the certificate's, exit 2, at once, as for another member's
+    certificate; an encrypted key, or a file that is no key, is said as such."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pki = production.data_dir / "pki"
+    cert, wrong = pki / "members" / f"{MARKET}.pem", pki / "members" / f"{TAX}.key"
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("ZZGW_")},
+        "ZZGW_MODE": "production",
+        "ZZGW_GRPC_ADDR": production.address,
+        "ZZGW_CONFIG": "",
+    }
+    files = ["--cert", str(cert), "--key", str(wrong), "--ca", str(pki / "ca.pem")]
+    batch = tmp_path / "permits.jsonl"
+    batch.write_text(json.dumps(unique_food_permit(21), ensure_ascii=False) + "\n", encoding="utf-8")
+    said = f"--key 给出的私钥 {wrong} 不是 --cert 给出的客户端证书 {cert} 的私钥"
+    verify = ["--member", MARKET, "--matter", "370100-SPJC-001", "--purpose", "食品生产经营监督检查"]
+    for command in (
+        ["import", str(batch), "--issuer", MARKET],
+        ["verify", "SC10637010000001", *verify],
+        ["receipt", "get", "R-1", "--member", MARKET],
+    ):
+        done = run_zzgw(*command, *files, env=env, cwd=tmp_path, timeout=60)
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.startswith(f"zzgw {' '.join(command[: 2 if command[0] == 'receipt' else 1])}: {said}")
+        assert "TLS" not in done.stderr and "ZZGW_GRPC_ADDR" not in done.stderr
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    encrypted, garbage = tmp_path / "encrypted.key", tmp_path / "garbage.key"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
+    garbage.write_bytes(cert.read_bytes())
+    for path, words in ((encrypted, " 已加密"), (garbage, " 不是 PEM 格式的私钥")):
+        done = run_zzgw("import", str(batch), "--issuer", MARKET, *files[:3], str(path), *files[4:], env=env)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(f"zzgw import: --key 给出的私钥 {path}{words}"), done.stderr
+    # its own key goes on as before
+    assert MemberCredentials.production(production.data_dir, MARKET).code == MARKET
+
+
 def test_without_a_client_certificate_the_handshake_fails(production: RunningGateway) -> None:
     stub = catalog_pb2_grpc.CatalogServiceStub(channel_with(production, None))
     with pytest.raises(grpc.RpcError) as caught:
