@@ -115,7 +115,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             action_words=ACTION_WORDS.get(r.entry.action.value, ""),
             decision_words=DECISION_WORDS.get(r.entry.decision, ""),
             matter_name=self._matter_name(r.entry.matter_code),
-            reason_words=reason_words(r.entry.reason, by_guardian=r.entry.by_guardian),
+            reason_words=reason_words(r.entry.reason, by_guardian=r.entry.by_guardian, action=r.entry.action.value),
             type_code=kind,
             type_name=self._type_name(kind),
             relation=relation.value if relation is not None else "",

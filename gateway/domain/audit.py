@@ -297,10 +297,22 @@ REASON_WORDS: dict[str, str] = {
 adds the sharing policy's own); a reason without words (a field's key, what the record names) is shown as it is."""
 
 
-def reason_words(reason: str, *, by_guardian: bool = False) -> str:
-    """The words of an access record's reason: ``REASON_WORDS``, else the Chinese of the sharing policy's detail of
-    it (``gateway.domain.sharing.Reason``; the guardian's, ``guardian_words``, for a record ``by_guardian``), else
-    empty."""
+ACTION_REASON_WORDS: Mapping[tuple[str, str], str] = {
+    # a revocation refused: the seal's revocation not moved earlier, its leak's start not one to revoke from
+    # (RevokeSeal's compromised_since). The issuer's log had said 发证部门的印章已吊销，证照文件无法生成 of the one, a
+    # document's words, and nothing of the other (review s55fix, R4)
+    ("REVOKE_SEAL", "SEAL_REVOKED"): "印章已吊销，吊销时间不能再提前",
+    ("REVOKE_SEAL", "BAD_COMPROMISED_SINCE"): "泄露起始时间有误，印章未吊销",
+}
+"""Words of a reason that one action's record says otherwise than ``REASON_WORDS`` (by action and reason)."""
+
+
+def reason_words(reason: str, *, by_guardian: bool = False, action: str = "") -> str:
+    """The words of an access record's reason: ``ACTION_REASON_WORDS`` for its ``action``, else ``REASON_WORDS``,
+    else the Chinese of the sharing policy's detail of it (``gateway.domain.sharing.Reason``; the guardian's,
+    ``guardian_words``, for a record ``by_guardian``), else empty."""
+    if (said := ACTION_REASON_WORDS.get((action, reason))) is not None:
+        return said
     if reason in REASON_WORDS:
         return REASON_WORDS[reason]
     for prefix, whose in (("MAKER_", "制章机构证书："), ("SIGNER_", "签章人证书：")):  # a GB/T 38540 stamp's two

@@ -138,10 +138,11 @@ def test_a_leak_dated_for_another_reason_in_the_future_or_before_the_certificate
     assert said in (caught.value.details() or "")
     got = seals(running).GetSeal(seal_pb2.GetSealRequest(seal_id=seal.seal_id)).seal
     assert got.status == seal_pb2.SEAL_STATUS_ACTIVE  # nothing revoked
-    assert [(r.action, r.decision, r.reason) for r in uses_of(running, seal.seal_id)][-1] == (
+    assert [(r.action, r.decision, r.reason, r.reason_words) for r in uses_of(running, seal.seal_id)][-1] == (
         "REVOKE_SEAL",
         "REFUSED",
         "BAD_COMPROMISED_SINCE",
+        "泄露起始时间有误，印章未吊销",  # had no words (review s55fix, R4)
     )
 
 
@@ -160,6 +161,10 @@ def test_a_seal_revoked_already_is_not_dated_back_by_revoke_seal(clocked: test_s
     assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert error_details(caught.value)[0].reason == "SEAL_REVOKED"
     assert "docs/operations.md" in (caught.value.details() or "")
+    # the issuer's log says what was refused, not 证照文件无法生成 of a document nobody asked for (review s55fix, R4)
+    refused = uses_of(running, seal.seal_id)[-1]
+    assert (refused.action, refused.reason) == ("REVOKE_SEAL", "SEAL_REVOKED")
+    assert refused.reason_words == "印章已吊销，吊销时间不能再提前"
     # a leak from after the revocation it has is covered by it: a repeat
     later = seals(running).GetSeal(seal_pb2.GetSealRequest(seal_id=seal.seal_id)).seal.revoked_at.ToDatetime(dt.UTC)
     assert _revoke(running, seal.seal_id, "key_compromise", later).revoked_at.ToDatetime(dt.UTC) == later
