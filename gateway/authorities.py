@@ -189,6 +189,17 @@ def ensure_pki(
         and (directory / f"{code}.pem").exists()
         and certificate_digest(directory / f"{code}.pem") != certified[code]
     ]
+    undone = [code for code in stale if _digest_or_none(directory / f"{code}.previous.pem") == certified[code]]
+    if undone:
+        # the store's registered certificate is the renewal's previous one here: the renewal was made after the
+        # database's copy, and CODE.pem is the pair the department holds since. Copying pki/members/ (there already)
+        # or a third pair had been offered first, the way that keeps the department's pair last (review s55fix, R3)
+        raise ConfigError(
+            f"the client certificate of {', '.join(undone)} in {directory} is not the one the store has registered: "
+            f"that one is {', '.join(str(directory / f'{code}.previous.pem') for code in undone)}, the previous "
+            "certificate of a renewal (`zzgw members --renew`) made after the database's copy was taken, which the "
+            f"restore undid; {_renewal_undone_way_out(undone)} (docs/operations.md, Restoring)"
+        )
     if stale:
         raise ConfigError(
             f"the client certificate of {', '.join(stale)} in {directory} is not the one the store has registered (a "
@@ -349,6 +360,29 @@ def _new_pair(codes: Sequence[str], *, here: bool) -> str:
     )
 
 
+def _digest_or_none(path: Path) -> str | None:
+    """The SHA-256 of the certificate at ``path``; None when there is none, or none that can be read."""
+    with contextlib.suppress(OSError, ValueError):
+        return certificate_digest(path)
+    return None
+
+
+def _renewal_undone_way_out(codes: Sequence[str]) -> str:
+    """The ways to go on for the members ``codes`` whose renewal, made after the database's copy was taken, a restore
+    undid, ``CODE.pem`` here being the renewed pair the department holds: each has a cost, said. No command
+    registers that pair again as it is; revoking the registered certificate and restoring the member does, and ends
+    the member's console tokens (a reviewer had found them ended, never told: review s55fix, R3)."""
+    code = codes[0] if len(codes) == 1 else "CODE"
+    return (
+        f"to register again the pair the department holds since that renewal ({code}.pem), run `zzgw members --revoke "
+        f"{code}` (it takes the registered certificate and leaves {code}.pem in place), `zzgw members --restore "
+        f"{code}`, then `zzgw init`: the revocation also ends the console tokens of {code} and its clerks, to be "
+        f"issued again (`zzgw console-token {code} --clerk NAME`); or, keeping the tokens, move {code}.pem and "
+        f"{code}.key aside, run `zzgw members --renew {code}` and hand the department that new pair in place of the "
+        "one it holds"
+    )
+
+
 def _unfinished(directory: Path, codes: Sequence[str], certified: Mapping[str, str]) -> str:
     """What to say of a ``CODE.next.pem`` here that is the registered certificate of one of ``codes``: a renewal
     (``zzgw members --renew``) stopped between the store's commit and putting the new pair in place, which is then
@@ -420,7 +454,43 @@ def revoked_since(settings: Settings, certified: Mapping[str, str]) -> list[Path
     return aside
 
 
+def _retired_alone(aside: Path) -> bool:
+    """Whether ``aside``, a renewal's previous certificate put aside (``CODE.revoked-<time>.previous.*``), was taken
+    by a retirement (``zzgw members --retire``) and not with the member's revocation (``--revoke`` takes the current
+    certificate too, as ``CODE.revoked-<time>.pem`` or ``.sha256``): no current certificate of the member was taken
+    from a few seconds before it on. One not told apart is a revocation's, whose way out revokes again."""
+    code, _, rest = aside.name.partition(".revoked-")
+    if ".previous" not in rest:
+        return False
+    try:
+        taken = dt.datetime.strptime(rest.split(".", 1)[0], "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return False
+    for other in aside.parent.glob(f"{code}.revoked-*"):
+        when, _, kind = other.name.partition(".revoked-")[2].partition(".")
+        if kind.startswith("previous"):
+            continue
+        try:
+            if dt.datetime.strptime(when, "%Y%m%dT%H%M%SZ") >= taken - dt.timedelta(seconds=5):
+                return False
+        except ValueError:
+            return False
+    return True
+
+
 def revoked_since_said(aside: Sequence[Path]) -> ConfigError:
+    retired = [path for path in aside if _retired_alone(path)]
+    if retired and len(retired) == len(aside):
+        # a renewal's previous certificate, retired (``zzgw members --retire``), not revoked: the renewal and the
+        # retirement were both made after the copy. It had been called revoked, and revoking it had been the way out
+        # offered alone, its console tokens ended unsaid (review s55fix, R3)
+        codes = list(dict.fromkeys(path.name.split(".revoked-", 1)[0] for path in retired))
+        return ConfigError(
+            f"the client certificate the store has registered for {', '.join(codes)} is in this data directory only "
+            f"as one `zzgw members --retire` took ({', '.join(str(path) for path in retired)}): it was retired, not "
+            "revoked, after a renewal (`zzgw members --renew`) made after the database's copy was taken, and the "
+            f"restore undid both; {_renewal_undone_way_out(codes)} (docs/operations.md, Restoring)"
+        )
     codes = list(dict.fromkeys(path.name.split(".revoked-", 1)[0] for path in aside))
     again = f"`zzgw members --revoke {codes[0]}`" if len(codes) == 1 else "`zzgw members --revoke CODE` for each"
     later = list(dict.fromkeys(current for path in aside if (current := _another(path)) is not None))

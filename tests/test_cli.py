@@ -1044,6 +1044,36 @@ def test_a_certificate_taken_while_not_here_is_recorded_by_its_digest_against_a_
     assert str(record) in refused.stderr and f"`zzgw members --revoke {MARKET}`" in refused.stderr
 
 
+def test_a_renewal_and_retirement_undone_by_a_restore_is_said_retired_and_its_pair_registered_again(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Found in review (s55fix, R3): a database copy from before `zzgw members --renew` and `--retire`, restored, had
+    init call the retired certificate "revoked after the database's copy was taken" and say to revoke it again. It is
+    said retired, the renewal undone, with the cost of each way on; the first, followed, registers again the pair the
+    department holds."""
+    assert zzgw(env, "init").returncode == 0
+    data = Path(env["ZZGW_DATA_DIR"])
+    members = data / "pki" / "members"
+    before = tmp_path / "before.db"
+    with sqlite3.connect(data / "zzgw.db") as live, sqlite3.connect(before) as into:
+        live.backup(into)
+    assert zzgw(env, "members", "--renew", TAX).returncode == 0
+    assert zzgw(env, "members", "--retire", TAX).returncode == 0
+    held = (members / f"{TAX}.pem").read_bytes()
+    for stale in ("zzgw.db-wal", "zzgw.db-shm"):
+        (data / stale).unlink(missing_ok=True)
+    shutil.copyfile(before, data / "zzgw.db")
+    refused = zzgw(env, "init")
+    assert refused.returncode == 2, refused.stderr
+    assert "it was retired, not revoked, after a renewal (`zzgw members --renew`)" in refused.stderr
+    assert "revoke it again" not in refused.stderr
+    assert f"ends the console tokens of {TAX} and its clerks" in refused.stderr
+    for step in (("members", "--revoke", TAX), ("members", "--restore", TAX), ("init",)):
+        done = zzgw(env, *step)
+        assert done.returncode == 0, (step, done.stderr)
+    assert (members / f"{TAX}.pem").read_bytes() == held  # the department's pair, registered again
+
+
 def test_inits_refusal_of_a_certificate_not_the_registered_one_offers_what_works(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -1065,7 +1095,13 @@ def test_inits_refusal_of_a_certificate_not_the_registered_one_offers_what_works
     refused = zzgw(env, "init")
     assert refused.returncode == 2, refused.stderr
     assert f"the client certificate of {TAX} in {members} is not the one the store has registered" in refused.stderr
-    assert f"move {TAX}.pem and {TAX}.key aside, then `zzgw members --renew {TAX}`" in refused.stderr
+    # the renewal undone by the restore is said as such, and both ways on with their costs, the department's own
+    # pair kept first (review s55fix, R3)
+    assert f"that one is {members / f'{TAX}.previous.pem'}, the previous certificate of a renewal" in refused.stderr
+    assert f"`zzgw members --revoke {TAX}` (it takes the registered certificate and leaves {TAX}.pem" in refused.stderr
+    assert f"ends the console tokens of {TAX} and its clerks" in refused.stderr
+    assert f"move {TAX}.pem and {TAX}.key aside, run `zzgw members --renew {TAX}`" in refused.stderr
+    assert "copy the current pki/members/" not in refused.stderr
     assert ".next.pem" not in refused.stderr
     # a member registered earlier and left out of the members file is held to its registration all the same: init
     # had passed it, and its department's renewed certificate was refused as unknown (a reviewer of operations, R2)
