@@ -1421,3 +1421,62 @@ def test_a_record_numbered_before_the_chains_start_is_reported_at_its_number(
     assert chain_verdict(check)[1].startswith(f"audit trail BROKEN at {planted} (RECORD_BEFORE_START)")
     sql(db, "DELETE FROM access_records WHERE seq < 1")
     assert trail.check().ok
+
+
+def actions(db: Database) -> list[tuple[int, str, str, str]]:
+    with db.engine.connect() as connection:
+        rows = connection.execute(text("SELECT seq, action, reason, purpose FROM access_records ORDER BY seq")).all()
+    return [(int(seq), action, reason, purpose) for seq, action, reason, purpose in rows]
+
+
+@pytest.mark.parametrize("planted", [2**63 - 1, 2**62])
+def test_a_record_planted_past_any_number_the_chain_reaches_is_recorded_once_and_kept_clear_of(
+    db: Database, signer: AuditSigner, caplog: pytest.LogCaptureFixture, planted: int
+) -> None:
+    """One row inserted at the largest number a store keeps (2^63 - 1) made every recorded call fail INTERNAL: the
+    append chained after it, at a number that cannot be stored (SQLite OverflowError, PostgreSQL 22003), and no
+    AUDIT_BREAK was ever written (a reviewer, audit R1). The append keeps clear of it, numbering after the chain's end
+    below it, and records it once as added, as any record added after the end is; the check reports that break."""
+    appended(db, signer, 5)
+    with db.unit_of_work() as uow:
+        newest = uow.audit.page(4, 1)[0]
+    with db.unit_of_work(write=True) as uow:
+        uow.audit.add([dataclasses.replace(newest, seq=planted)])
+        uow.commit()
+    fresh = Process(db, signer)
+    assert said(fresh.trail.check()) == (False, 6, planted, "UNVOUCHED_RECORDS")
+    with caplog.at_level("WARNING", logger="zzgw.audit"):
+        fresh.trail.record(entry(20))  # it had raised
+        fresh.trail.record(entry(21))
+        appended(db, signer, 3)  # a group writer's, in another process
+        Process(db, signer).trail.record(entry(22))  # a process that finds the break by its words
+    assert caplog.text.count("AUDIT_BREAK") == 1 and f"records {planted}-{planted}" in caplog.text
+    assert actions(db)[5:] == [
+        (6, "AUDIT_BREAK", "UNVOUCHED_RECORDS", f"{planted}-{planted}"),
+        *((seq, "VERIFY_LICENSE", "", entry(0).purpose) for seq in range(7, 13)),
+        (planted, "VERIFY_LICENSE", "", entry(0).purpose),
+    ]
+    found = fresh.trail.check()
+    assert (said(found), found.recorded) == ((False, planted, planted, "UNVOUCHED_RECORDS"), True)
+    with db.unit_of_work(write=True) as uow:  # another record added below it: reported, not hidden by the break
+        uow.audit.add(chain(12, uow.audit.hash_at(12) or b"", [entry(30)]))
+        uow.commit()
+    assert said(fresh.trail.check()) == (False, 13, planted, "UNVOUCHED_RECORDS")
+    sql(db, "DELETE FROM access_records WHERE seq = 13")
+    # a prune goes past the recorded break and never cuts past the chain's end: the planted record stays
+    assert fresh.trail.prune(dt.timedelta(seconds=-1)) == 12
+    assert [seq for seq, *_ in actions(db)] == [planted]
+    assert said(fresh.trail.check()) == (False, 13, planted, "UNVOUCHED_RECORDS")  # its break is pruned
+    fresh.trail.record(entry(23))  # recorded again, once
+    fresh.trail.record(entry(24))
+    assert [(seq, action) for seq, action, *_ in actions(db)] == [
+        (13, "AUDIT_BREAK"),
+        (14, "VERIFY_LICENSE"),
+        (15, "VERIFY_LICENSE"),
+        (planted, "VERIFY_LICENSE"),
+    ]
+    found = fresh.trail.check()
+    assert (said(found), found.recorded) == ((False, planted, planted, "UNVOUCHED_RECORDS"), True)
+    sql(db, "DELETE FROM access_records WHERE seq = :planted", planted=planted)
+    found = fresh.trail.check()  # the break is still reported, until its record is pruned
+    assert (said(found), found.recorded) == ((False, planted, planted, "UNVOUCHED_RECORDS"), True)

@@ -615,6 +615,13 @@ def record_hash(prev_hash: bytes, seq: int, entry: AuditEntry) -> bytes:
     return hashlib.sha256(_PREFIX + prev_hash + canonical_json(entry.mapping(seq), trusted=True)).digest()
 
 
+SEQ_BEYOND = 2**62
+"""Records numbered from here up are past any number a chain reaches (a million records a second for 146,000 years):
+one found after the chain's end was planted where no record could be numbered after it (2^63 - 1, the largest a
+store keeps). An append keeps clear of such records instead of chaining after them, and records them as added
+(``UNVOUCHED_RECORDS``, ``AuditTrail.append``)."""
+
+
 def break_entry(at: dt.datetime, first: int, reason: str, last: int | None) -> AuditEntry:
     """The ``AUDIT_BREAK`` record of a chain's end found not vouched for: ``reason`` for records ``first`` to
     ``last`` (None: not known)."""
@@ -670,6 +677,9 @@ class ChainChecker:
         self.noted: tuple[int, str, int | None] | None = None
         """The first ``AUDIT_BREAK`` record's break (``noted_break``): the gateway found the end it chained after
         not vouched for."""
+        self.added: list[tuple[int, int]] = []
+        """The numbers (first, last) of the records added after the chain's end that its ``AUDIT_BREAK`` records name
+        (``UNVOUCHED_RECORDS``): records past ``SEQ_BEYOND`` stay past the end, recorded (``covers_added``)."""
 
     def feed(self, records: Iterable[AccessRecord], wanted: Mapping[int, object] = {}) -> None:
         """Check the next records; keep the hashes of the numbers in ``wanted`` (the checkpoints)."""
@@ -686,10 +696,17 @@ class ChainChecker:
                 self.broken = (record.seq, "HASH_MISMATCH")
             else:
                 self._seq, self._hash = record.seq, record.hash
-                if self.noted is None and record.entry.action is AuditAction.AUDIT_BREAK:
-                    self.noted = noted_break(record)
+                if record.entry.action is AuditAction.AUDIT_BREAK:
+                    noted = noted_break(record)
+                    self.noted = self.noted or noted
+                    if noted[1] == "UNVOUCHED_RECORDS" and noted[2] is not None:
+                        self.added.append((noted[0], noted[2]))
                 if record.seq in wanted:
                     self._hashes[record.seq] = record.hash
+
+    def covers_added(self, first: int, last: int) -> bool:
+        """Whether one ``AUDIT_BREAK`` record read names records ``first`` to ``last`` added after the end."""
+        return any(said_first <= first and last <= said_last for said_first, said_last in self.added)
 
     def hash_of(self, seq: int) -> bytes | None:
         """The hash of record ``seq`` if it was in ``wanted`` (or is the record the check started after)."""

@@ -16,6 +16,8 @@ chain that ends before the memo's record (``TRUNCATED``, with the numbers missin
 number (``HEAD_MISMATCH``), records after it (``UNVOUCHED_RECORDS``), and a memo missing or not the gateway's. An
 append never follows a chain's end that the memo (or this process's own last commit) shows was cut back: it numbers
 after the vouched record, so deleted numbers are never used again and the deletion stays a ``GAP``.
+Records added past any number a chain reaches (``SEQ_BEYOND``, up to 2^63 - 1) are kept clear of, never chained
+after: no record could be numbered after them; they are recorded as added, once (ADR 0010, addendum of 2026-12-07).
 
 Co-subjects (``AuditEntry.subjects``: people other than the holder whose 公民身份号码 the license used states) are
 written with their records and read with them, a page at a time, by ``check``; ``list`` gives a person the records
@@ -39,6 +41,7 @@ from gateway.domain.audit import (
     CHECKPOINT_EVERY,
     GENESIS,
     OWN_LISTINGS,
+    SEQ_BEYOND,
     AccessRecord,
     AuditAction,
     AuditEntry,
@@ -259,6 +262,9 @@ class AuditTrail:
         """The newest record this process committed (kept, unlike ``_head``): a chain read back shorter was cut."""
         self._stale_until = 0.0
         """Until then (monotonic), read the head: another process has been appending too."""
+        self._added: tuple[str, int, bytes] | None = None
+        """The words, number and hash of the ``AUDIT_BREAK`` record of records added past ``SEQ_BEYOND`` this process
+        wrote or found last (``_added_recorded``)."""
         self._appending = threading.RLock()
         """Held by the transaction of this process's append from before it takes the chain lock until it ends (see
         ``append``)."""
@@ -292,8 +298,16 @@ class AuditTrail:
         # the turn, and so every append of this process, as long (a reviewer)
         head, self._head = self._head, None
         noted: list[AuditEntry] = []
+        added_at: int | None = None
         if not isinstance(uow, AppendWork) or head is None or time.monotonic() < self._stale_until:
             newest, memo = uow.audit.heads()
+            added = None
+            if newest is not None and newest[0] >= SEQ_BEYOND and newest[0] > (end := self._vouched_end(memo)):
+                # planted past any number a chain reaches (2^63 - 1): no record can be numbered after it, and every
+                # recorded call had failed INTERNAL on the number's overflow, with no break recorded (a reviewer,
+                # audit R1). Kept clear of: the end is the newest record below them, and they are recorded once
+                added = (uow.audit.first_after(max(end, SEQ_BEYOND - 1)) or newest[0], newest[0])
+                newest = uow.audit.newest_before(added[0])
             head = self._follow(newest, memo)
             if (found := self._unvouched(uow, newest, memo, entries)) is not None:
                 noted.append(break_entry(self._clock.now(), *found))
@@ -304,9 +318,20 @@ class AuditTrail:
                     found[0],
                     found[2] if found[2] is not None else "?",
                 )
+            if added is not None and not self._added_recorded(uow, added):
+                added_at = len(noted)
+                noted.append(break_entry(self._clock.now(), added[0], "UNVOUCHED_RECORDS", added[1]))
+                log.warning(
+                    "records were added past any number the audit chain reaches (UNVOUCHED_RECORDS, records %s-%s): "
+                    "numbering after the chain's end below them, with an AUDIT_BREAK record, which VerifyAuditLog "
+                    "reports from now on; look at those records and delete them once kept as evidence",
+                    *added,
+                )
             if newest is None and memo is None:  # the store's first append ever (or a trail deleted, found above):
                 uow.audit.note_witness()  # a fact that it has a trail, whatever its calls leave (audittrail R3)
         records = chain(head[0], head[1], [*noted, *entries])
+        if added_at is not None:  # checked by its hash when next met
+            self._added = (records[added_at].entry.purpose, records[added_at].seq, records[added_at].hash)
         uow.audit.add(records)
         for record in records:
             if record.seq % self._every == 0:
@@ -317,6 +342,28 @@ class AuditTrail:
             uow.after_commit(lambda: self._remember(last.seq, last.hash))
             uow.landed_if(lambda later: later.audit.hash_at(last.seq) == last.hash)  # the chain's record is ours
         return records[len(noted) :]
+
+    def _vouched_end(self, memo: HeadMemo | None) -> int:
+        """The number of the chain's newest record as the gateway vouched for it (the head memo, or this process's
+        last commit), 0 for none."""
+        vouched = memo.seq if memo is not None and self._memos.vouches(memo) else 0
+        return max(vouched, self._committed[0] if self._committed is not None else 0)
+
+    def _added_recorded(self, uow: UnitOfWork | AppendWork, added: tuple[int, int]) -> bool:
+        """Whether an ``AUDIT_BREAK`` record in the chain names records ``added`` (first, last) added past
+        ``SEQ_BEYOND``: the one this process wrote or found last, if it is still there (by its hash), else one found
+        by its words (a scan, once a process or after that record was pruned)."""
+        purpose = f"{added[0]}-{added[1]}"
+        if (
+            self._added is not None
+            and self._added[0] == purpose
+            and uow.audit.hash_at(self._added[1]) == self._added[2]
+        ):
+            return True
+        found = uow.audit.break_at(purpose, before=added[0])
+        if found is not None:
+            self._added = (purpose, *found)
+        return found is not None
 
     def hold(self, work: AppendWork) -> None:
         """A group writer's ``hold``: take this process's turn and the chain lock in ``work``'s transaction, as
@@ -576,6 +623,8 @@ class AuditTrail:
         # up to the memo's record when the memo is the gateway's; else to the end, which is then reported unvouched
         vouched = before is not None and bool(before.memo) and self._memos.vouches(before)
         horizon = before.seq if vouched and before is not None else None
+        if first is not None and horizon is not None and first.seq > max(horizon, SEQ_BEYOND - 1):
+            first = None  # a chain pruned to nothing, records planted past any number it reaches left (judged below)
         if horizon is not None and checkpoints:  # one past the memo's record: a forged one, which the records read
             # as far as it find (its records are the gateway's only if the memo is). Left out instead, a forged one
             # ahead of the end went unseen (review)
@@ -630,7 +679,7 @@ class AuditTrail:
         if checker.broken is not None:
             seq, reason = checker.broken
             return broken(checker.records, seq, reason, checker.missing_through)
-        end = self._judge_end(checker, before, newest[0] if newest is not None else None)
+        end = self._judge_end(checker, before, newest[0] if newest is not None else None, uow.audit.first_after)
         if end is not None:
             return broken(checker.records, *end)
         first_due = (start_seq // self._every + 1) * self._every
@@ -681,10 +730,16 @@ class AuditTrail:
         return vouch_upgraded_row(self._db, self._memos, start=start)
 
     def _judge_end(
-        self, checker: ChainChecker, memo: HeadMemo | None, newest: int | None
+        self,
+        checker: ChainChecker,
+        memo: HeadMemo | None,
+        newest: int | None,
+        first_after: Callable[[int], int | None],
     ) -> tuple[int, str, int | None] | None:
         """(first number, reason, last number) when the chain's end is not the one the head ``memo`` vouches for,
-        read with the number of the ``newest`` record then; None when it is."""
+        read with the number of the ``newest`` record then (``first_after`` the number of the first record after
+        another); None when it is, or when the records after it are ones an ``AUDIT_BREAK`` the chain holds names:
+        records past ``SEQ_BEYOND``, which appends keep clear of, reported as that recorded break."""
         last = checker.last_seq
         if memo is None:
             return last, "HEAD_MEMO_MISSING", None
@@ -699,7 +754,9 @@ class AuditTrail:
         if checker.hash_of(memo.seq) != memo.hash:
             return memo.seq, "HEAD_MISMATCH", None
         if newest is not None and newest > memo.seq:  # committed with no memo of it: not the gateway's
-            return memo.seq + 1, "UNVOUCHED_RECORDS", newest
+            first = first_after(memo.seq) or newest
+            if first < SEQ_BEYOND or not checker.covers_added(first, newest):
+                return memo.seq + 1, "UNVOUCHED_RECORDS", newest
         return None
 
     def list(
@@ -853,7 +910,10 @@ class AuditTrail:
             # from the chain's start, never past a record younger than the retention: cut at the newest checkpoint
             # older than it, all before that checkpoint had gone, records of today among them after the clock was
             # set back (a reviewer of the fixes, prunecp R1)
-            last = uow.audit.older_run_end(cutoff, after=begun)
+            # never past the end the gateway vouched for: records planted past it (``SEQ_BEYOND``) are not the
+            # chain's, and a cut there had taken the chain's end with them
+            vouched = uow.audit.head_memo()
+            last = uow.audit.older_run_end(cutoff, after=begun, through=vouched.seq if vouched is not None else None)
             ends: dict[int, bytes | None] = {
                 c.seq: c.hash for c in uow.audit.checkpoints() if last is not None and begun < c.seq <= last
             }

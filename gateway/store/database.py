@@ -70,7 +70,10 @@ from gateway.store.repositories import (
     add_checkpoint,
     add_receipts,
     audit_blob,
+    audit_break_at,
+    audit_first_after,
     audit_heads,
+    audit_newest_before,
     audit_witnessed,
     note_audit_witness,
     read_license,
@@ -1958,6 +1961,15 @@ class _AppendAudit:
 
     def heads(self) -> tuple[tuple[int, bytes] | None, HeadMemo | None]:
         return audit_heads(self._x)
+
+    def newest_before(self, seq: int) -> tuple[int, bytes] | None:
+        return audit_newest_before(self._x, seq)
+
+    def first_after(self, seq: int) -> int | None:
+        return audit_first_after(self._x, seq)
+
+    def break_at(self, purpose: str, *, before: int) -> tuple[int, bytes] | None:
+        return audit_break_at(self._x, purpose, before=before)
 
     def witnessed(self, *, consents_here: int = 0, requests_here: int = 0) -> bool:
         return audit_witnessed(self._x, consents_here=consents_here, requests_here=requests_here)

@@ -1521,6 +1521,39 @@ def audit_heads(statements: Statements) -> tuple[tuple[int, bytes] | None, HeadM
     return newest, memo
 
 
+def _marks(placeholder: str, count: int) -> list[str]:
+    """``count`` parameter marks of a driver statement: ``$1``, ``$2`` (psycopg's raw cursor) or ``?``/``%s``."""
+    return [f"${n}" for n in range(1, count + 1)] if placeholder == "$" else [placeholder] * count
+
+
+def audit_newest_before(statements: Statements, seq: int) -> tuple[int, bytes] | None:
+    """(number, hash) of the newest access record numbered below ``seq``, None when there is none."""
+    (mark,) = _marks(statements.placeholder, 1)
+    row = statements.first(f"SELECT seq, hash FROM {_A.name} WHERE seq < {mark} ORDER BY seq DESC LIMIT 1", (seq,))
+    return (int(row[0]), audit_blob(row[1])) if row else None
+
+
+def audit_first_after(statements: Statements, seq: int) -> int | None:
+    """The number of the first access record after ``seq``, None when there is none."""
+    (mark,) = _marks(statements.placeholder, 1)
+    row = statements.first(f"SELECT seq FROM {_A.name} WHERE seq > {mark} ORDER BY seq LIMIT 1", (seq,))
+    return int(row[0]) if row else None
+
+
+def audit_break_at(statements: Statements, purpose: str, *, before: int) -> tuple[int, bytes] | None:
+    """(number, hash) of the newest ``AUDIT_BREAK`` record of records added after the chain's end
+    (``UNVOUCHED_RECORDS``) whose numbers are ``purpose`` (``first-last``), numbered below ``before``; None when
+    there is none. No index serves it: asked only while records past any number the chain reaches are there
+    (``AuditTrail.append``), once a process."""
+    action, reason, said, below = _marks(statements.placeholder, 4)
+    row = statements.first(
+        f"SELECT seq, hash FROM {_A.name} WHERE action = {action} AND reason = {reason} AND purpose = {said} "
+        f"AND seq < {below} ORDER BY seq DESC LIMIT 1",
+        ("AUDIT_BREAK", "UNVOUCHED_RECORDS", purpose, before),
+    )
+    return (int(row[0]), audit_blob(row[1])) if row else None
+
+
 def _exists_any(*tables: str) -> str:
     return "SELECT 1 WHERE " + " OR ".join(f"EXISTS (SELECT 1 FROM {table})" for table in tables)
 
@@ -1652,6 +1685,15 @@ class AuditRepository:
         """The newest record's (number, hash) and the head memo (``audit_heads``)."""
         return audit_heads(SessionStatements(self._s))
 
+    def newest_before(self, seq: int) -> tuple[int, bytes] | None:
+        return audit_newest_before(SessionStatements(self._s), seq)
+
+    def first_after(self, seq: int) -> int | None:
+        return audit_first_after(SessionStatements(self._s), seq)
+
+    def break_at(self, purpose: str, *, before: int) -> tuple[int, bytes] | None:
+        return audit_break_at(SessionStatements(self._s), purpose, before=before)
+
     def witnessed(self, *, committed: bool = False, consents_here: int = 0, requests_here: int = 0) -> bool:
         return audit_witnessed(
             SessionStatements(self._s), committed=committed, consents_here=consents_here, requests_here=requests_here
@@ -1679,15 +1721,18 @@ class AuditRepository:
         statements = SessionStatements(self._s)
         statements.execute(_set_head_memo_sql(statements.placeholder), (2, memo.seq, memo.hash, memo.memo))
 
-    def older_run_end(self, cutoff: dt.datetime, *, after: int) -> int | None:
+    def older_run_end(self, cutoff: dt.datetime, *, after: int, through: int | None = None) -> int | None:
         """The last of the records after record ``after`` that are all older than ``cutoff`` by their own (chained)
         time: the record before the first one after ``after`` that is not, else the newest; None when there is none
         (the record after ``after`` is not older, or there is no record after it). Where a prune cuts
-        (``AuditTrail.prune``): it reads the records from ``after`` up to the first one not older, in number order."""
+        (``AuditTrail.prune``): it reads the records from ``after`` up to the first one not older, in number order.
+        Records after ``through`` (the head memo's) are left out."""
         young = self._s.execute(
             select(_A.c.seq).where(_A.c.seq > after, _A.c.at >= _as_utc(cutoff)).order_by(_A.c.seq).limit(1)
         ).scalar()
         query = select(func.max(_A.c.seq)).where(_A.c.seq > after)
+        if through is not None:
+            query = query.where(_A.c.seq <= through)
         if young is not None:
             query = query.where(_A.c.seq < young)
         found = self._s.execute(query).scalar()

@@ -437,3 +437,45 @@ def test_a_cell_edited_into_another_kind_is_a_broken_record_not_an_internal_erro
         assert f"({found})" in said and "Traceback" not in said
     finally:
         running.stop()
+
+
+def test_a_record_planted_at_the_largest_number_leaves_every_call_answered_and_the_break_recorded(
+    store: str, tmp_path: Path
+) -> None:
+    """One row inserted at 2^63 - 1, the largest number a store keeps, made every recorded call (a verification,
+    a listing, VerifyAuditLog) INTERNAL on SQLite and PostgreSQL, for every member, and nothing recorded the
+    tampering (a reviewer, audit R1). The calls are answered; the gateway keeps clear of the record and records it
+    as added after the chain's end, once, reported from then on."""
+    running = start_gateway(tmp_path / "var", store)
+    try:
+        license_id = batch_issue(running, 27)
+        verify(running, license_id=license_id)
+        admin = audit_stub(running, ADMIN)
+        assert admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest()).ok
+        planted = 2**63 - 1
+        with running.gateway.db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO access_records SELECT :planted, at, caller, operator, action, matter_code, purpose,"
+                    " license_id, issuer_code, holder_code, decision, reason, receipt_id, prev_hash, hash, seal_id,"
+                    " document_sha256, result_sha256, by_guardian FROM access_records"
+                    " WHERE seq = (SELECT max(seq) FROM access_records)"
+                ),
+                {"planted": planted},
+            )
+        checked = admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())  # recorded: it reads the end
+        assert (checked.ok, checked.reason, checked.last_broken) == (False, "UNVOUCHED_RECORDS", planted)
+        page = audit_stub(running, MARKET).ListAccessRecords(audit_pb2.ListAccessRecordsRequest())
+        assert page.records
+        verify(running, license_id=license_id)
+        again = admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
+        assert (again.ok, again.reason, again.last_broken) == (False, "UNVOUCHED_RECORDS", planted)
+        with running.gateway.db.engine.connect() as connection:
+            breaks = (
+                connection.execute(text("SELECT purpose FROM access_records WHERE action = 'AUDIT_BREAK'"))
+                .scalars()
+                .all()
+            )
+        assert breaks == [f"{planted}-{planted}"]  # once
+    finally:
+        running.stop()
