@@ -361,6 +361,25 @@ def _personal(field: str, label: str, kind: str) -> FieldViolation:
     )
 
 
+def check_decision_reason(reason: str, errors: list[FieldViolation]) -> None:
+    """Add to ``errors`` a ``PERSONAL_DATA`` violation of ``reason`` when the reason an issuer's clerk gives for
+    rejecting or withdrawing an access request (``DecideAccessRequest.reason``, free text) holds a 公民身份号码 or a
+    mobile number, judged as a purpose is (``personal_data_in``, as a clerk types it): the requesting department reads
+    it (``AccessRequest.decision_reason``) until the request's retention, and ``申请人张三 370102199908289338 材料不全``
+    had been stored and listed to it, where a purpose, a case number and a clerk's name are refused (a reviewer,
+    audit R3)."""
+    if kind := personal_data_in(reason, typed=True):
+        zh, en = _PERSONAL_KINDS[kind]
+        errors.append(
+            FieldViolation(
+                field="reason",
+                reason="PERSONAL_DATA",
+                description=f"审批理由中不能填写{zh}（申请部门能看到审批理由），请删除后重新填写（reason must not hold "
+                f"{en}: the requesting department reads it）",
+            )
+        )
+
+
 def check_purpose(purpose: str, errors: list[FieldViolation], *, today: dt.date | None = None) -> str:
     """A use's purpose (用证事由), trimmed and composed, what is wrong with it added to ``errors``: free text, signed
     into receipts and shown in holders' access logs, that holds no control character, line separator (U+2028; a

@@ -132,6 +132,7 @@ from gateway.domain.verification import (
     Elsewhere,
     MatterNotHandledError,
     UseContext,
+    check_decision_reason,
     check_purpose,
     check_type_used,
     checked_operator,
@@ -821,6 +822,7 @@ class AuthorizationService:
             )
         errors: list[FieldViolation] = []
         reason = check_text("reason", reason, MAX_REASON, errors, required=decision is not AccessDecision.APPROVE)
+        check_decision_reason(reason, errors)
         if errors:
             raise InvalidRequestError(errors)
         called = self._clock.now()

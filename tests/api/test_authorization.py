@@ -236,6 +236,35 @@ def test_a_rejection_says_why_and_the_policy_reports_it(running: RunningGateway)
     assert seen[1:] == [(POLICE, "DECIDE_ACCESS_REQUEST", "REJECTED"), (REAL_ESTATE, "REQUEST_ACCESS", "SUBMITTED")]
 
 
+def test_a_decisions_reason_holding_a_citizen_id_or_a_mobile_number_is_refused(running: RunningGateway) -> None:
+    """The issuer clerk's reason for a rejection or a withdrawal is read by the requesting department
+    (``decision_reason``): ``申请人张三 370102199908289338 材料不全`` and ``联系 13800138000`` were stored and listed to
+    it, where a purpose and a clerk's name holding them are refused (a reviewer, audit R3). Refused as a purpose is,
+    ``PERSONAL_DATA`` on ``reason``, and nothing is decided."""
+    card = id_card(running).license
+    submitted = request_access(running, license_id=card.license_id, type_code="")  # this card's alone
+    for decision, reason in (
+        (REJECT, "申请人张三 370102199908289338 材料不全"),
+        (REJECT, "联系 13800138000"),
+        (REJECT, "联系１３８ ００１３ ８０００"),  # full width, spaced, as an input method types it
+        (APPROVE, "已核对，有疑问联系 +86 138-0013-8000"),
+    ):
+        code, _, violations = refused(partial(decide_request, running, submitted.request_id, decision, reason=reason))
+        assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("reason", "PERSONAL_DATA")]), reason
+    assert {r.request_id: r.state for r in queue(running)}[submitted.request_id] == PENDING
+    assert decide_request(running, submitted.request_id, APPROVE, reason="已核对").state == APPROVED
+    code, _, violations = refused(
+        lambda: decide_request(running, submitted.request_id, WITHDRAW, reason="持证人 370102199908289338 已撤回同意")
+    )
+    assert (code, violations) == (grpc.StatusCode.INVALID_ARGUMENT, [("reason", "PERSONAL_DATA")])
+    withdrawn = decide_request(running, submitted.request_id, WITHDRAW, reason="持证人已撤回同意")
+    assert (withdrawn.state, withdrawn.decision_reason) == (WITHDRAWN, "持证人已撤回同意")
+    # a date and a case number are no personal data
+    other = request_access(running, license_id=id_card(running).license.license_id, type_code="")
+    rejected = decide_request(running, other.request_id, REJECT, reason="2026-12-07 办件 370100-20261203-0001 材料不全")
+    assert rejected.state == REJECTED
+
+
 def test_an_approval_for_one_license_covers_only_that_license(running: RunningGateway) -> None:
     card, other = id_card(running).license, id_card(running).license
     submitted = request_access(running, license_id=card.license_id, type_code="")
