@@ -1444,7 +1444,7 @@ def test_a_record_planted_past_any_number_the_chain_reaches_is_recorded_once_and
         uow.audit.add([dataclasses.replace(newest, seq=planted)])
         uow.commit()
     fresh = Process(db, signer)
-    assert said(fresh.trail.check()) == (False, 6, planted, "UNVOUCHED_RECORDS")
+    assert said(fresh.trail.check()) == (False, planted, planted, "UNVOUCHED_RECORDS")
     with caplog.at_level("WARNING", logger="zzgw.audit"):
         fresh.trail.record(entry(20))  # it had raised
         fresh.trail.record(entry(21))
@@ -1466,7 +1466,7 @@ def test_a_record_planted_past_any_number_the_chain_reaches_is_recorded_once_and
     # a prune goes past the recorded break and never cuts past the chain's end: the planted record stays
     assert fresh.trail.prune(dt.timedelta(seconds=-1)) == 12
     assert [seq for seq, *_ in actions(db)] == [planted]
-    assert said(fresh.trail.check()) == (False, 13, planted, "UNVOUCHED_RECORDS")  # its break is pruned
+    assert said(fresh.trail.check()) == (False, planted, planted, "UNVOUCHED_RECORDS")  # its break is pruned
     fresh.trail.record(entry(23))  # recorded again, once
     fresh.trail.record(entry(24))
     assert [(seq, action) for seq, action, *_ in actions(db)] == [
@@ -1480,3 +1480,53 @@ def test_a_record_planted_past_any_number_the_chain_reaches_is_recorded_once_and
     sql(db, "DELETE FROM access_records WHERE seq = :planted", planted=planted)
     found = fresh.trail.check()  # the break is still reported, until its record is pruned
     assert (said(found), found.recorded) == ((False, planted, planted, "UNVOUCHED_RECORDS"), True)
+
+
+@pytest.mark.parametrize("planted", ["copied", "forged"])
+def test_a_record_planted_past_the_end_is_reported_at_its_number_before_and_after_the_break_is_recorded(
+    db: Database, signer: AuditSigner, caplog: pytest.LogCaptureFixture, planted: str
+) -> None:
+    """One record inserted 1,000 past the end was reported as 1,000 records added (UNVOUCHED_RECORDS 6-1005), and,
+    once the gateway had recorded it, as 999 records deleted (GAP 6-1004), which kept prune from pruning too (a
+    reviewer, audit R2). It is the record there, before and after: UNVOUCHED_RECORDS 1005-1005, recorded."""
+    appended(db, signer, 5)  # checkpoints every 7: none is due at the numbers never written
+    with db.unit_of_work() as uow:
+        newest = uow.audit.page(4, 1)[0]
+    added = (
+        dataclasses.replace(newest, seq=1005)  # a copy of the newest record, numbered on
+        if planted == "copied"
+        else chain(1004, newest.hash, [entry(50)])[0]  # a use that never was, chained with the public formula
+    )
+    with db.unit_of_work(write=True) as uow:
+        uow.audit.add([added])
+        uow.commit()
+    fresh = Process(db, signer)
+    assert said(fresh.trail.check()) == (False, 1005, 1005, "UNVOUCHED_RECORDS")
+    with caplog.at_level("WARNING", logger="zzgw.audit"):
+        fresh.trail.record(entry(20))
+    assert "records 1005-1005" in caplog.text
+    assert [(seq, action) for seq, action, *_ in actions(db)[4:]] == [
+        (5, "VERIFY_LICENSE"),
+        (1005, "VERIFY_LICENSE"),
+        (1006, "AUDIT_BREAK"),
+        (1007, "VERIFY_LICENSE"),
+    ]
+    found = fresh.trail.check()
+    assert (said(found), found.recorded) == ((False, 1005, 1005, "UNVOUCHED_RECORDS"), True)
+    assert chain_verdict(found)[1].startswith("audit trail BROKEN at 1005 (UNVOUCHED_RECORDS)")
+    for n in range(3):
+        fresh.trail.record(entry(21 + n))
+    found = fresh.trail.check()
+    assert (said(found), found.recorded) == ((False, 1005, 1005, "UNVOUCHED_RECORDS"), True)
+    # what is done to the gateway's records before it is still found, at its own number
+    sql(db, "DELETE FROM access_records WHERE seq = 5")
+    assert said(fresh.trail.check()) == (False, 5, 1004, "GAP")
+    with db.unit_of_work(write=True) as uow:
+        uow.audit.add([newest])
+        uow.commit()
+    sql(db, "UPDATE access_records SET purpose = '篡改' WHERE seq = 1007")
+    assert said(fresh.trail.check()) == (False, 1007, None, "HASH_MISMATCH")
+    sql(db, "UPDATE access_records SET purpose = :p WHERE seq = 1007", p=entry(20).purpose)
+    assert fresh.trail.check().recorded
+    assert fresh.trail.prune(dt.timedelta(seconds=-1)) == 11  # goes past the recorded break, as for any other
+    assert fresh.trail.check().ok

@@ -677,6 +677,15 @@ class ChainChecker:
         self.noted: tuple[int, str, int | None] | None = None
         """The first ``AUDIT_BREAK`` record's break (``noted_break``): the gateway found the end it chained after
         not vouched for."""
+        self.excused: list[tuple[int, int]] = []
+        """The numbers (first, last) of records added after the chain's end that an ``AUDIT_BREAK`` right after them
+        names (``UNVOUCHED_RECORDS``): not the gateway's, their links and any numbers missing among them are that
+        recorded break, not a ``GAP`` or ``PREV_MISMATCH`` of their own (``_excuses``)."""
+        self._pending: tuple[int, str, int | None, int] | None = None
+        """A break found (number, reason, last number missing) and the number of the record it was found at, held
+        until an ``AUDIT_BREAK`` of records added names that record (``_excuses``) or the records end (``finish``)."""
+        self._read: tuple[int, bytes] = (start_seq, start_hash)
+        """The number and stored hash of the record read last."""
         self.added: list[tuple[int, int]] = []
         """The numbers (first, last) of the records added after the chain's end that its ``AUDIT_BREAK`` records name
         (``UNVOUCHED_RECORDS``): records past ``SEQ_BEYOND`` stay past the end, recorded (``covers_added``)."""
@@ -687,13 +696,29 @@ class ChainChecker:
             if self.broken is not None:
                 return
             self._records += 1
+            if self._pending is not None and not self._excuses(record):
+                if record.seq in wanted:
+                    self._hashes[record.seq] = record.hash
+                self._read = (record.seq, record.hash)
+                continue
+            if self._pending is not None:  # the records since the break found are the ones this one names
+                found_at = self._pending[3]
+                first, _, last = noted_break(record)
+                self.excused.append((self._seq + 1, record.seq - 1))
+                self.noted = self.noted or (first if first <= self._seq else found_at, "UNVOUCHED_RECORDS", last)
+                self._pending = None
+                self._seq, self._hash = record.seq - 1, record.prev_hash  # and on from this record, checked below
             if record.seq != self._seq + 1:
-                self.broken = (self._seq + 1, "GAP")
-                self.missing_through = record.seq - 1 if record.seq > self._seq + 1 else None
+                self._pending = (
+                    self._seq + 1,
+                    "GAP",
+                    record.seq - 1 if record.seq > self._seq + 1 else None,
+                    record.seq,
+                )
             elif record.prev_hash != self._hash:
-                self.broken = (record.seq, "PREV_MISMATCH")
+                self._pending = (record.seq, "PREV_MISMATCH", None, record.seq)
             elif record_hash(record.prev_hash, record.seq, record.entry) != record.hash:
-                self.broken = (record.seq, "HASH_MISMATCH")
+                self._pending = (record.seq, "HASH_MISMATCH", None, record.seq)
             else:
                 self._seq, self._hash = record.seq, record.hash
                 if record.entry.action is AuditAction.AUDIT_BREAK:
@@ -703,6 +728,40 @@ class ChainChecker:
                         self.added.append((noted[0], noted[2]))
                 if record.seq in wanted:
                     self._hashes[record.seq] = record.hash
+            if self._pending is not None and record.seq in wanted:
+                self._hashes[record.seq] = record.hash
+            self._read = (record.seq, record.hash)
+
+    def _excuses(self, record: AccessRecord) -> bool:
+        """Whether ``record``, read after a break was found (``_pending``), is the gateway's ``AUDIT_BREAK`` of the
+        records since: of records added after the end (``UNVOUCHED_RECORDS``) from a number no later than the first
+        of them, through the record before it, to whose stored hash it is chained, and it hashes. The gateway wrote it
+        chained after records added past its end, whatever their links and numbers: one record planted 1,000 past the
+        end had been reported as 999 records deleted (``GAP``) once the gateway had recorded it (a reviewer, audit R2).
+        Records deleted or changed before the first it names are no such records, and stay reported."""
+        if record.entry.action is not AuditAction.AUDIT_BREAK:
+            return False
+        first, reason, last = noted_break(record)
+        return (
+            reason == "UNVOUCHED_RECORDS"
+            and last is not None
+            and record.seq == last + 1
+            and first <= self._seq + 1
+            and record.prev_hash == self._read[1]
+            and record_hash(record.prev_hash, record.seq, record.entry) == record.hash
+        )
+
+    def finish(self) -> None:
+        """After the last record: a break found and named by no ``AUDIT_BREAK`` after it is the chain's break."""
+        if self._pending is not None and self.broken is None:
+            seq, reason, through, _ = self._pending
+            self.broken = (seq, reason)
+            self.missing_through = through
+            self._pending = None
+
+    def excused_at(self, seq: int) -> bool:
+        """Whether number ``seq`` is among records added after the end that a recorded break names (``excused``)."""
+        return any(first <= seq <= last for first, last in self.excused)
 
     def covers_added(self, first: int, last: int) -> bool:
         """Whether one ``AUDIT_BREAK`` record read names records ``first`` to ``last`` added after the end."""

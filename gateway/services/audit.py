@@ -310,7 +310,11 @@ class AuditTrail:
                 newest = uow.audit.newest_before(added[0])
             head = self._follow(newest, memo)
             if (found := self._unvouched(uow, newest, memo, entries)) is not None:
-                noted.append(break_entry(self._clock.now(), *found))
+                noted.append(break_entry(self._clock.now(), *found))  # from the number after the vouched end, which
+                # the check needs to tell the records added from records deleted before them; said from the first
+                # there, as the check says it (``ChainChecker._excuses``)
+                if found[1] == "UNVOUCHED_RECORDS" and found[2] is not None:
+                    found = (uow.audit.first_after(found[0] - 1) or found[0], *found[1:])
                 log.warning(
                     "the audit chain's end is not the one the gateway vouched for (%s, records %s-%s): appending "
                     "after it with an AUDIT_BREAK record, which VerifyAuditLog reports from now on",
@@ -676,6 +680,7 @@ class AuditTrail:
                 break
             checker.feed(page, wanted)
             after = page[-1].seq
+        checker.finish()
         if checker.broken is not None:
             seq, reason = checker.broken
             return broken(checker.records, seq, reason, checker.missing_through)
@@ -684,7 +689,8 @@ class AuditTrail:
             return broken(checker.records, *end)
         first_due = (start_seq // self._every + 1) * self._every
         for seq in range(first_due, checker.last_seq + 1, self._every):
-            if seq not in checkpoints:  # deleted with the checkpoint, the chain could be rewritten without the key
+            if seq not in checkpoints and not checker.excused_at(seq):  # deleted with the checkpoint, the chain
+                # could be rewritten without the key (a number of records added, recorded, was never the gateway's)
                 return broken(checker.records, seq, "CHECKPOINT_MISSING")
         for seq, checkpoint in sorted(checkpoints.items()):
             if seq <= start_seq:
@@ -754,9 +760,10 @@ class AuditTrail:
         if checker.hash_of(memo.seq) != memo.hash:
             return memo.seq, "HEAD_MISMATCH", None
         if newest is not None and newest > memo.seq:  # committed with no memo of it: not the gateway's
-            first = first_after(memo.seq) or newest
+            first = first_after(memo.seq) or newest  # the first there: a record planted 1,000 past the end had been
+            # reported as 1,000 records added (a reviewer, audit R2)
             if first < SEQ_BEYOND or not checker.covers_added(first, newest):
-                return memo.seq + 1, "UNVOUCHED_RECORDS", newest
+                return first, "UNVOUCHED_RECORDS", newest
         return None
 
     def list(
