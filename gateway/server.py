@@ -120,7 +120,7 @@ from gateway.domain.audit import HeadMemos
 from gateway.domain.catalog import Catalog
 from gateway.domain.counts import counted
 from gateway.domain.errors import ConflictError
-from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock
+from gateway.domain.model import CHINA_TZ, Clock, Member, Role, SystemClock, partner_roles_said
 from gateway.domain.paging import PageTokens
 from gateway.domain.seals import SealStatus
 from gateway.domain.verification import matters_of, uses_matter
@@ -3087,6 +3087,9 @@ def serve_forever(
                 counted(len(unhandled), "matter"),
                 ", ".join(unhandled),
             )
+        for member in gateway.members.in_force():  # registered before `zzgw init` refused them (review partner, R1)
+            if said := partner_roles_said(member):
+                log.warning("%s; until then this gateway does not honour the role (ROLE_NOT_ALLOWED)", said)
         if gateway.seals is not None and (unreadable := gateway.seals.unreadable()):
             log.warning(
                 "%s cannot seal here (%s): their issuers' calls that need them fail "

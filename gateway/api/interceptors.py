@@ -48,7 +48,7 @@ from gateway.domain.errors import (
     detached,
     invalid,
 )
-from gateway.domain.model import Member
+from gateway.domain.model import Member, partner_roles_said
 from gateway.domain.verification import plain_operator
 from gateway.logs import OncePer, since
 from gateway.services.members import Authenticator
@@ -470,11 +470,14 @@ class GatewayInterceptor(grpc.ServerInterceptor):
             raise
         call.member = member.code
         allowed = ALLOWED_ROLES.get(method)
-        if allowed is None or not (member.roles & allowed):
+        # a partner's HOLDER_PORTAL or ISSUER, registered before `zzgw init` refused them, is not honoured: with it a
+        # partner had granted itself consents for any holder here (review partner, R1)
+        if allowed is None or not ((member.roles - member.partner_roles_refused) & allowed):
             name = method.rsplit("/", 1)[-1]
             said = f"{METHOD_WORDS[name]}（{name}）" if name in METHOD_WORDS else f"调用 {name}"
+            why = f"：{partner_roles_said(member)}" if allowed is not None and member.roles & allowed else ""
             raise PermissionDeniedError(  # Chinese first, as the other refusals a department's people read
-                f"{member.name}无权{said}（{member.name} may not call {name}）",
+                f"{member.name}无权{said}（{member.name} may not call {name}）{why}",
                 reason="ROLE_NOT_ALLOWED",
                 metadata={"method": method},
             )

@@ -166,6 +166,36 @@ class Member:
         (``gateway.services.audit._lists_as_issuer``; a reviewer, R3)."""
         return self.roles == frozenset({Role.HOLDER_PORTAL})
 
+    @property
+    def partner_roles_refused(self) -> frozenset[Role]:
+        """The roles a partner gateway holds beside ``PARTNER`` that no partner may hold (``NOT_FOR_PARTNERS``), empty
+        for any other member."""
+        return self.roles & NOT_FOR_PARTNERS if self.has(Role.PARTNER) else frozenset()
+
+
+NOT_FOR_PARTNERS = frozenset({Role.HOLDER_PORTAL, Role.ISSUER})
+"""The roles a partner gateway (``PARTNER``) may not hold beside its own: a holder portal is the province's own
+(api.md, Holder portals), and a partner gateway issues nothing (ADR 0017). Given ``HOLDER_PORTAL``, a partner granted
+itself consents for any holder here and read their data, no holder or issuer taking part; given ``ISSUER``, it was
+made a first seal (review partner, R1). A members file giving one is refused (``members_from``); a store that
+registered one before is warned of at the start of `zzgw serve`, and the interceptor does not honour the role
+(``ROLE_NOT_ALLOWED``)."""
+
+
+def partner_roles_said(member: Member) -> str:
+    """Why ``member``'s roles will not do for a partner gateway, Chinese first, naming the member and the roles; empty
+    when they will (``Member.partner_roles_refused``)."""
+    refused = sorted(role.value for role in member.partner_roles_refused)
+    if not refused:
+        return ""
+    roles = "、".join(refused)
+    return (
+        f"合作网关 {member.name}（{member.code}）不得兼任 {roles}：持证人门户只能是本省的门户，合作网关不签发证照；"
+        f"请在成员文件中去掉该角色，只留 PARTNER（a partner gateway may not hold {' or '.join(refused)} beside "
+        "PARTNER: holder portals are the province's own, and a partner gateway issues nothing (ADR 0017); take the "
+        "role out of the members file, then `zzgw init --adopt-members`）"
+    )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Holder:

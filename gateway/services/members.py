@@ -36,7 +36,7 @@ from gateway.domain.errors import (
     UnauthenticatedError,
 )
 from gateway.domain.identifiers import LicenseId, region_code_problem, uscc_problem
-from gateway.domain.model import Clock, Member, Role, beijing_time
+from gateway.domain.model import Clock, Member, Role, beijing_time, partner_roles_said
 from gateway.domain.verification import (
     MAX_OPERATOR,
     Elsewhere,
@@ -156,6 +156,8 @@ def members_from(data: Any, where: str) -> list[Member]:
             raise ValueError(f"{where}: member {number} ({member.name}): {problem}")
         if not member.roles:
             raise ValueError(f"{where}: member {number} ({member.name}): no role")
+        if refused := partner_roles_said(member):  # a partner as a holder portal grants itself consents (review
+            raise ValueError(f"{where}: member {number}: {refused}")  # partner, R1)
         members.append(member)
     for attribute in ("code", "name"):
         values = [getattr(m, attribute) for m in members]
