@@ -81,7 +81,7 @@ from gateway.domain.errors import (
     more_violations,
 )
 from gateway.domain.identifiers import HYPHENS, MAX_NUMBER_TYPED, normal_number, typed_license_id
-from gateway.domain.model import Holder, Role, mask
+from gateway.domain.model import Holder, Role, mask, partner_console_words
 from gateway.domain.sharing import shown_holder_code
 from gateway.domain.verification import (
     UseContext,
@@ -627,6 +627,8 @@ class Console:
             )
         user = self._backend.authenticate(token.strip())
         try:
+            if user.member.has(Role.PARTNER):  # a token of a partner's, issued before `zzgw console-token` refused
+                raise PermissionDeniedError(partner_console_words(user.member), reason="ROLE_NOT_ALLOWED")
             self._allow(user, method)
         except ZzgwError as refused:
             raise attributed(refused, user.member.code) from None

@@ -1926,11 +1926,14 @@ def _may_not_verify(gateway: Gateway, code: str) -> str:
     """Why ``code``'s clerks would have no use for the console (it verifies, under a matter the member handles, and
     the member may not verify or handles no matter), or empty."""
     from gateway.api.roles import ALLOWED_ROLES
+    from gateway.domain.model import Role, partner_console_words
     from gateway.domain.verification import matters_of
 
     member = next((m for m in gateway.members.list() if m.code == code), None)
     if member is None:
         return ""  # an unknown member is said by the service
+    if member.has(Role.PARTNER):  # its departments go through its forwarder (review partner, R2)
+        return partner_console_words(member)
     if not member.roles & ALLOWED_ROLES["/zzgw.v1.VerificationService/VerifyLicense"]:
         return f"{member.name} ({code}) may not verify licenses: the console would refuse its clerks (本部门无核验权限)"
     if not matters_of(member, gateway.catalog):

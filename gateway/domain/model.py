@@ -182,6 +182,18 @@ registered one before is warned of at the start of `zzgw serve`, and the interce
 (``ROLE_NOT_ALLOWED``)."""
 
 
+def partner_console_words(member: Member) -> str:
+    """Why a partner gateway has no console here, Chinese first: its province's departments call the forwarder the
+    province runs, which names the acting department and clerk on each call, and hold no credential of the
+    partner's; a console token would be one for the whole province, and the access records would name no department
+    (review partner, R2). Said by `zzgw console-token` and by the console to a token issued before."""
+    return (
+        f"{member.name}（{member.code}）是合作网关，不使用本网关的控制台：合作省份的部门经该省自建的转发系统调用，由其"
+        "每次写明办理部门和窗口人员（a partner gateway has no console here: its province's departments call through "
+        "the province's forwarder, which names the department and clerk on each call; docs/departments.md）"
+    )
+
+
 def partner_roles_said(member: Member) -> str:
     """Why ``member``'s roles will not do for a partner gateway, Chinese first, naming the member and the roles; empty
     when they will (``Member.partner_roles_refused``)."""

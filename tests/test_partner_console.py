@@ -1,0 +1,56 @@
+"""A partner province's gateway has no console here (review partner, R2): its departments call the forwarder the
+province runs, which names the acting department and clerk on each call, and hold no credential of the partner's."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.api.test_sharing import PARTNER, TAX
+from tests.commands import DEMO_FILES, command_env, zzgw
+from tests.conftest import RunningGateway, http_side
+
+PARTNER_WORDS = "是合作网关，不使用本网关的控制台"
+
+
+def test_console_token_is_refused_for_a_partner_gateway(tmp_path: Path) -> None:
+    """`zzgw console-token 11440100994401010G` had issued a token that signed a clerk of the partner province in to
+    this gateway's console as the whole province, every department's, the access records naming a free-text clerk
+    and no department. Refused (exit 2, no token), saying why, the department's and a clerk's own alike."""
+    production = {**command_env(tmp_path / "var", ZZGW_KEY_PASSPHRASE="cli-test-passphrase"), "ZZGW_MODE": "production"}
+    production.update(DEMO_FILES)
+    made = zzgw(production, "init")
+    assert made.returncode == 0, made.stderr
+    for extra in ((), ("--clerk", "窗口王五")):
+        refused = zzgw(production, "console-token", PARTNER, *extra)
+        assert refused.returncode == 2 and not refused.stdout, (extra, refused.stdout, refused.stderr)
+        assert f"广州市政务服务和数据管理局（{PARTNER}）{PARTNER_WORDS}" in refused.stderr, refused.stderr
+        assert "a partner gateway has no console here" in refused.stderr and "Traceback" not in refused.stderr
+    assert zzgw(production, "console-token", TAX).returncode == 0  # a department's, as before
+
+
+def test_the_console_refuses_a_partner_gateways_token(running: RunningGateway) -> None:
+    """A token of the partner's that signs in still (a console token issued before, or the dev bearer token) is
+    refused at every console call, FORBIDDEN / ROLE_NOT_ALLOWED in the same words; a department's signs in."""
+    with http_side(running) as http:
+
+        def session(member: str) -> tuple[int, dict[str, object]]:
+            request = urllib.request.Request(
+                f"{http}/console/api/session", headers={"Authorization": f"Bearer {running.tokens[member]}"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    return answer.status, json.loads(answer.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())
+
+        status, body = session(PARTNER)
+        assert status == 403, body
+        assert body["error"]["reason"] == "ROLE_NOT_ALLOWED", body
+        assert (
+            f"{PARTNER}）{PARTNER_WORDS}" in body["error"]["message"]
+            and "docs/departments.md）" in body["error"]["message"]
+        )
+        assert session(TAX)[0] == 200
