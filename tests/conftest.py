@@ -36,7 +36,7 @@ from adapters.client import MemberCredentials, connect
 from adapters.http import HttpServer
 from gateway.config import Settings
 from gateway.domain.catalog import fingerprint_of
-from gateway.domain.model import Clock
+from gateway.domain.model import Clock, Role
 from gateway.server import Gateway, build_server, http_app, initialise
 from gateway.store.database import Database
 from protos.zzgw.v1 import catalog_pb2_grpc, issuance_pb2_grpc
@@ -390,6 +390,31 @@ def descriptions(error: grpc.RpcError) -> dict[tuple[str, str], str]:
     return found
 
 
+PARTNERS_OPERATOR = "11440100994401040K test-clerk"
+"""The acting department and clerk a partner gateway's calls name in tests (``PartnersOperator``)."""
+
+
+class PartnersOperator(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """Names ``PARTNERS_OPERATOR`` in ``x-zzgw-operator`` on a call that names no operator: a partner gateway's
+    forwarder names the acting department and clerk on every call (OPERATOR_REQUIRED otherwise)."""
+
+    def _named(self, continuation: Any, details: Any, request: Any) -> Any:
+        metadata = tuple(details.metadata or ())
+        if not any(key in ("x-zzgw-operator", "x-zzgw-operator-bin") for key, _ in metadata):
+            details = details._replace(metadata=(*metadata, ("x-zzgw-operator", PARTNERS_OPERATOR)))
+        return continuation(details, request)
+
+    intercept_unary_unary = _named
+    intercept_unary_stream = _named
+    intercept_stream_unary = _named
+    intercept_stream_stream = _named
+
+
 @dataclass
 class RunningGateway:
     gateway: Gateway
@@ -403,8 +428,14 @@ class RunningGateway:
         return f"127.0.0.1:{self.port}"
 
     def channel(self, member: str | None) -> grpc.Channel:
-        """A channel whose calls carry ``member``'s dev token (no token for None)."""
-        return connect(self.address, MemberCredentials(code=member or "", token=self.tokens[member] if member else ""))
+        """A channel whose calls carry ``member``'s dev token (no token for None); a partner gateway's name the
+        acting department and clerk (``PartnersOperator``) unless the call names its own."""
+        channel = connect(
+            self.address, MemberCredentials(code=member or "", token=self.tokens[member] if member else "")
+        )
+        if member and any(m.code == member and m.has(Role.PARTNER) for m in self.gateway.members.list()):
+            return grpc.intercept_channel(channel, PartnersOperator())
+        return channel
 
     def issuance(self, member: str | None) -> issuance_pb2_grpc.IssuanceServiceStub:
         return issuance_pb2_grpc.IssuanceServiceStub(self.channel(member))

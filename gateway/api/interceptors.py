@@ -48,7 +48,7 @@ from gateway.domain.errors import (
     detached,
     invalid,
 )
-from gateway.domain.model import Member, partner_roles_said
+from gateway.domain.model import Member, Role, partner_roles_said
 from gateway.domain.verification import plain_operator
 from gateway.logs import OncePer, since
 from gateway.services.members import Authenticator
@@ -112,6 +112,21 @@ def operator(context: grpc.ServicerContext) -> str:
         named = found
     return named
 
+
+NAMED_BY_PARTNERS = (
+    "/zzgw.v1.VerificationService/",
+    "/zzgw.v1.SharingService/",
+    "/zzgw.v1.AuthorizationService/",
+)
+"""The services whose calls a partner gateway makes only naming the acting department and clerk in
+``OPERATOR_METADATA``: its forwarder names them on every call (ADR 0017), and the holder's and issuer's logs name
+no one else of the partner province. A call without had been answered, its record naming the partner gateway alone,
+and a forwarder that left the header out went unnoticed (review partner, R4). Its catalog, seal and change-feed calls
+are its forwarder's own, recorded on no holder's log."""
+_UNNAMED_BY_PARTNER = (
+    "合作网关每次调用须在 x-zzgw-operator（或 -bin）中写明办理部门和窗口人员，如“11440100994401040K 窗口张三”"
+    "（a partner gateway names the acting department and clerk on every call, in x-zzgw-operator）"
+)
 
 WATCH_LICENSE_CHANGES = "/zzgw.v1.IssuanceService/WatchLicenseChanges"
 """The stream whose open calls the metrics count (``zzgw_license_watchers``)."""
@@ -481,6 +496,8 @@ class GatewayInterceptor(grpc.ServerInterceptor):
                 reason="ROLE_NOT_ALLOWED",
                 metadata={"method": method},
             )
+        if member.has(Role.PARTNER) and method.startswith(NAMED_BY_PARTNERS) and not operator(context):
+            raise invalid(OPERATOR_METADATA, "OPERATOR_REQUIRED", _UNNAMED_BY_PARTNER)
         return member
 
     def _identify(self, context: grpc.ServicerContext) -> Member:

@@ -89,6 +89,7 @@ from tests.conftest import (
     POLICE,
     PORTAL,
     TAX,
+    PartnersOperator,
     RunningGateway,
     backend_params,
     case_number,
@@ -1639,9 +1640,10 @@ SEAL_FILING = verification_pb2.UseContext(matter_code="370100-QYKZ-001", purpose
 def _new_member(running: RunningGateway, member: Member) -> verification_pb2_grpc.VerificationServiceStub:
     """``member`` registered (as `zzgw init` does) with a token of its own, and a verifier stub that calls with it."""
     (token,) = running.gateway.members.register([member], issue_tokens=True).values()
-    return verification_pb2_grpc.VerificationServiceStub(
-        connect(running.address, MemberCredentials(code=member.code, token=token))
-    )
+    channel = connect(running.address, MemberCredentials(code=member.code, token=token))
+    if member.has(Role.PARTNER):  # whose forwarder names the acting department and clerk (OPERATOR_REQUIRED)
+        channel = grpc.intercept_channel(channel, PartnersOperator())
+    return verification_pb2_grpc.VerificationServiceStub(channel)
 
 
 def _changed(running: RunningGateway, member: Member) -> None:
