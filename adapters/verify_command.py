@@ -28,7 +28,7 @@ from google.protobuf import json_format
 from gateway.domain.audit import reason_words
 from gateway.domain.errors import ZzgwError
 from gateway.domain.model import beijing_time
-from gateway.domain.verification import REGION_ADVICE, Elsewhere, advice
+from gateway.domain.verification import OWN_REGION, REGION_ADVICE, Elsewhere, advice, own_region_words
 from protos.zzgw.v1 import catalog_pb2, catalog_pb2_grpc, common_pb2, verification_pb2, verification_pb2_grpc
 
 from .license_codes import MAX_QR_IMAGE_BYTES, QR_IMAGE_SUFFIXES, license_code_in, query_of
@@ -286,10 +286,14 @@ def answer_text(answer: Answer, *, receipt_file: Path | None = None) -> str:
     elif report.status.reason == "LICENSE_NOT_FOUND":
         rows.append(("证照 license", "未找到该证照 none found"))
     elif report.status.reason == "NOT_IN_THIS_REGISTRY":
-        # the gateway's advice: 跨省通办 for another province's issuer only (review fixrev2, R5)
-        chinese, english = advice(
-            Elsewhere.THIS_PROVINCE if REGION_ADVICE in report.status.detail else Elsewhere.OTHER_PROVINCE
-        )
+        # the gateway's advice: 跨省通办 for another province's issuer only (review fixrev2, R5); to a partner
+        # gateway, of its own region's license, that it is its own (review partner, R3)
+        if own := OWN_REGION.search(report.status.detail):
+            chinese, english = own_region_words(own.group(1))
+        else:
+            chinese, english = advice(
+                Elsewhere.THIS_PROVINCE if REGION_ADVICE in report.status.detail else Elsewhere.OTHER_PROVINCE
+            )
         elsewhere = f"不是本证照网关登记的证照，{chinese}（another region's: {english}）"
         rows.append(("证照 license", elsewhere))
     else:

@@ -131,9 +131,41 @@ def advice(where: Elsewhere) -> tuple[str, str]:
     return CROSS_REGION_ADVICE, CROSS_REGION_ADVICE_EN
 
 
-def elsewhere_words(issuer: str, where: Elsewhere = Elsewhere.OTHER_PROVINCE) -> str:
+def callers_own_region(issuer: str, caller: Member | None) -> str:
+    """The region of ``caller`` when it is a partner gateway whose region covers the region of ``issuer``'s code
+    (characters 3 to 8 of a 统一社会信用代码; its own code's too), else empty: a license of the partner's own region,
+    held in its own province's registry, which it is not to be sent to verify with "that region" through the 跨省通办
+    channel, the channel it calls through (review partner, R3)."""
+    if caller is None or not caller.has(Role.PARTNER) or not region_covers(caller.region, issuer[2:8]):
+        return ""
+    return caller.region
+
+
+OWN_REGION = re.compile(r"该证照属于贵方本地区（([0-9]{6})）")
+"""How ``own_region_words`` names the partner's region, for a client that says the advice again (``zzgw verify``)."""
+
+
+def own_region_words(region: str) -> tuple[str, str]:
+    """What a partner gateway's clerk is told of a license of its own ``region`` (``callers_own_region``): Chinese,
+    English."""
+    return (
+        f"该证照属于贵方本地区（{region}），请在贵方本省的登记库核验",
+        f"it is a license of your own region ({region}), held in your own province's registry, not in this one: "
+        "verify it there",
+    )
+
+
+def elsewhere_words(issuer: str, where: Elsewhere = Elsewhere.OTHER_PROVINCE, caller: Member | None = None) -> str:
     """What a clerk is told of a license whose issuer ``issuer`` is no department of this gateway (``elsewhere_of``):
-    VerifyLicense's status detail, and the refusal of the sharing and authorisation calls (``not_in_this_registry``)."""
+    VerifyLicense's status detail, and the refusal of the sharing and authorisation calls (``not_in_this_registry``).
+    To a partner gateway ``caller`` asking of its own region's license, that it is of its own region
+    (``callers_own_region``)."""
+    if region := callers_own_region(issuer, caller):
+        chinese, english = own_region_words(region)
+        return (
+            f"发证机构 {issuer} 不是本网关的部门，{chinese}"
+            f"（the license's issuer {issuer} is not a department of this gateway: {english}）"
+        )
     chinese, english = advice(where)
     return (
         f"发证机构 {issuer} 不是本网关的部门，可能是其他地区登记库的证照，{chinese}"
@@ -142,12 +174,14 @@ def elsewhere_words(issuer: str, where: Elsewhere = Elsewhere.OTHER_PROVINCE) ->
     )
 
 
-def not_in_this_registry(issuer: str, where: Elsewhere = Elsewhere.OTHER_PROVINCE) -> NotFoundError:
+def not_in_this_registry(
+    issuer: str, where: Elsewhere = Elsewhere.OTHER_PROVINCE, caller: Member | None = None
+) -> NotFoundError:
     """NOT_FOUND / NOT_IN_THIS_REGISTRY for a sharing or authorisation call naming a license, or an issuer, of
     another region's registry (``elsewhere_of``), in VerifyLicense's words: it had been LICENSE_NOT_FOUND (check what
     was typed) or NOT_AN_ISSUER_OF_TYPE, where VerifyLicense of the same identifier said NOT_IN_THIS_REGISTRY (review
     partner, R2)."""
-    return NotFoundError(elsewhere_words(issuer, where), reason="NOT_IN_THIS_REGISTRY")
+    return NotFoundError(elsewhere_words(issuer, where, caller), reason="NOT_IN_THIS_REGISTRY")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -522,7 +522,7 @@ class AuthorizationService:
                 license = uow.licenses.get(license_id)
             # another region's license (review partner, R2); not one of this gateway's city (review fixrev2, R5)
             if license is None and (where := issuer_elsewhere(self._db, named.issuer_code)):
-                raise not_in_this_registry(named.issuer_code, where)
+                raise not_in_this_registry(named.issuer_code, where, caller)
             if license is None:
                 raise NotFoundError("未找到该证照（no such license）", reason="LICENSE_NOT_FOUND")
             content = license.content
@@ -533,7 +533,7 @@ class AuthorizationService:
         # NOT_IN_THIS_REGISTRY, as VerifyLicense says of an identifier naming it (review partner, R2)
         # (a type of this catalog's after the matter's check of it, as an issuer that does not issue it is)
         if license_type is None and (where := self._names_issuer_elsewhere(issuer_code)):
-            raise not_in_this_registry(issuer_code, where)
+            raise not_in_this_registry(issuer_code, where, caller)
         if license_type is None:
             raise invalid(
                 "type_code",
@@ -545,7 +545,7 @@ class AuthorizationService:
         # an issuer asks for its own licenses too, for a matter it handles, and decides in its own queue: its use is
         # authorised as anyone's (ADR 0011), and the approval is on the record
         if issuer_code not in license_type.issuers and (where := self._names_issuer_elsewhere(issuer_code)):
-            raise not_in_this_registry(issuer_code, where)
+            raise not_in_this_registry(issuer_code, where, caller)
         issuer_code = _owning_issuer(license_type, issuer_code)
         material = _material(matter, license_type)
 

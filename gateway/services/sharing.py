@@ -948,7 +948,7 @@ class SharingService:
             if license is None:
                 # another region's license (review partner, R2); not one of this gateway's city (review fixrev2, R5)
                 if where := elsewhere_of(named.issuer_code, uow.members.get(named.issuer_code), uow.members.all):
-                    raise not_in_this_registry(named.issuer_code, where)
+                    raise not_in_this_registry(named.issuer_code, where, caller)
                 raise NotFoundError("未找到该证照（no such license）", reason="LICENSE_NOT_FOUND")
             approvals, consents = self._grants(uow, caller, matter, digest)
             issuer_name = _issuer_names(uow, [license])[license.content.issuer_code]

@@ -116,6 +116,7 @@ from gateway.domain.verification import (
     advice,
     answer_claim,
     authority_finding,
+    callers_own_region,
     check_type_used,
     claim_form,
     claim_query,
@@ -129,6 +130,7 @@ from gateway.domain.verification import (
     new_receipt_ids,
     no_such_receipt,
     operator_violation,
+    own_region_words,
     status_finding,
     status_since,
     typed_receipt_id,
@@ -789,7 +791,7 @@ class VerificationService:
             query = {"by": "license_number", "type_code": type_code}
             checked = self._check_record(found) if found is not None else None  # read afresh: never cached
         if checked is None:
-            missing = self._not_found(license_id) if license_id else NOT_FOUND
+            missing = self._not_found(license_id, caller) if license_id else NOT_FOUND
             unchecked = _NOT_CHECKED if missing is NOT_FOUND else _HELD_ELSEWHERE  # which decides the verdict
             return self._report(
                 AuditAction.VERIFY_LICENSE, caller, use, query, unchecked, missing, _NOT_CHECKED, None, now
@@ -870,7 +872,7 @@ class VerificationService:
         if stored is None:
             intact = _sealed_further(checked.integrity, further)
             unregistered, identity = self._sealed_elsewhere(
-                identity, "UNTRUSTED_ROOT", checked.uscc, checked.subject_name
+                identity, "UNTRUSTED_ROOT", checked.uscc, checked.subject_name, caller
             )
             if unregistered.reason == "NOT_IN_THIS_REGISTRY" and checked.uscc:  # the code the certificate gives, as
                 query = {**query, "signer_uscc": checked.uscc}  # a stamp's: for the clerk to compare with the page
@@ -967,7 +969,7 @@ class VerificationService:
             return report, checked
         if record is None:
             unregistered, identity = self._sealed_elsewhere(
-                identity, "MAKER_UNTRUSTED_ROOT", checked.signer_uscc, checked.signer_name
+                identity, "MAKER_UNTRUSTED_ROOT", checked.signer_uscc, checked.signer_name, caller
             )
             report = self._report(action, caller, use, query, checked.integrity, unregistered, identity, None, now)
             return report, checked
@@ -1070,19 +1072,22 @@ class VerificationService:
             )
         return _first_failure(identity, authority_finding(license, self._catalog))
 
-    def _not_found(self, license_id: str) -> Finding:
+    def _not_found(self, license_id: str, caller: Member) -> Finding:
         """The status finding of a license this registry does not hold: FAILED / LICENSE_NOT_FOUND, unless its
         identifier names an issuer that is not a department of this gateway (a well-formed identifier of another
         region's registry, 跨省通办; a partner gateway that is a member here is of another region too):
         INDETERMINATE / NOT_IN_THIS_REGISTRY, to be verified with that region (ADR 0017). A clerk had been shown a red
         未找到 and a signed FAILED for a possibly genuine license of a partner province (found by a partner tester);
-        it is not PASSED either, as nothing of it was checked."""
+        it is not PASSED either, as nothing of it was checked. A partner gateway ``caller`` is told of its own
+        region's license that it is its own (``elsewhere_words``; review partner, R3)."""
         found = self._issuer_elsewhere(license_id)
         if found is None:
             return NOT_FOUND
         issuer, where = found
         return Finding(
-            result=CheckResult.INDETERMINATE, reason="NOT_IN_THIS_REGISTRY", detail=elsewhere_words(issuer, where)
+            result=CheckResult.INDETERMINATE,
+            reason="NOT_IN_THIS_REGISTRY",
+            detail=elsewhere_words(issuer, where, caller),
         )
 
     def _issuer_elsewhere(self, license_id: str) -> tuple[str, Elsewhere] | None:
@@ -1102,7 +1107,7 @@ class VerificationService:
             return is_elsewhere(uow.members.get(issuer))
 
     def _sealed_elsewhere(
-        self, identity: Finding, untrusted: str, uscc: str | None, name: str | None
+        self, identity: Finding, untrusted: str, uscc: str | None, name: str | None, caller: Member
     ) -> tuple[Finding, Finding]:
         """The status and issuer identity findings of a sealed document (or stamp) that is no registered document:
         ``_NOT_REGISTERED`` and ``identity`` as they are, unless the seal is merely of a CA this gateway does not
@@ -1119,9 +1124,10 @@ class VerificationService:
         its seal amber, 可能是其他地区的证照 (a reviewer, fixrevpa R1)."""
         if identity.reason != untrusted or not uscc or not self._names_no_department(uscc, name):
             return _NOT_REGISTERED, identity
-        chinese, english = advice(
-            issuer_elsewhere(self._db, uscc) or Elsewhere.OTHER_PROVINCE
-        )  # 跨省 for another province only
+        if region := callers_own_region(uscc, caller):  # a partner's own region's (review partner, R3)
+            chinese, english = own_region_words(region)
+        else:  # 跨省 for another province only
+            chinese, english = advice(issuer_elsewhere(self._db, uscc) or Elsewhere.OTHER_PROVINCE)
         status = Finding(
             result=CheckResult.INDETERMINATE,
             reason="NOT_IN_THIS_REGISTRY",
@@ -1683,7 +1689,7 @@ class VerificationService:
         query = {"by": "qr_code", "license_id": license_id}
         known = self._seal_by_key_prefix(envelope.key_id_prefix)
         if known is None:
-            if (elsewhere := self._not_found(license_id)) is not NOT_FOUND:  # its own registry's seal, not ours
+            if (elsewhere := self._not_found(license_id, caller)) is not NOT_FOUND:  # its own registry's seal, not ours
                 sealed = _SEALED_ELSEWHERE  # its reason decides the verdict: not a forgery's UNKNOWN_SEAL_KEY
                 return self._report(action, caller, use, query, sealed, elsewhere, _NOT_CHECKED, None, now)
             return self._report(action, caller, use, query, _UNKNOWN_SEAL_KEY, _NOT_GENUINE, _NOT_GENUINE, None, now)

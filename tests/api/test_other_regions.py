@@ -84,6 +84,9 @@ def test_another_regions_license_is_not_in_this_registry_for_sharing_and_request
         for name, call in calls.items():
             code, reason, details, _ = refused(call)
             assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "NOT_IN_THIS_REGISTRY"), (name, issuer, type_code)
+            if name.endswith("(partner)"):  # a license of its own region (440100), said so (review partner, R3)
+                assert f"发证机构 {issuer} 不是本网关的部门，该证照属于贵方本地区（440100）" in details, details
+                continue
             assert f"发证机构 {issuer} {ELSEWHERE_WORDS}" in details, (name, details)
     # by type, naming another region's issuer: not "it does not issue the type"
     code, reason, details, _ = refused(
@@ -268,3 +271,41 @@ def test_a_revoked_member_is_neither_named_nor_granted_to(backend: str, tmp_path
             assert grant(running, holder, grantee=PARTNER, matter=SBZY.matter_code).code
         finally:
             running.stop()
+
+
+def test_a_partner_asking_of_its_own_regions_license_is_told_it_is_its_own(running: RunningGateway) -> None:
+    """The 广州 partner (region 440100) sending a license of a 440100 issuer, or of its own code, had been told to
+    verify it "with that region through the 跨省通办 channel": with itself, through the channel it calls through
+    (review partner, R3). VerifyLicense, GetLicenseData and RequestAccess tell it the license is of its own region,
+    held in its own province's registry; another region's license, and a department here, are told as before."""
+    named = LicenseId.parse(id_card(running).license.license_id)
+    partner = verification_pb2_grpc.VerificationServiceStub(running.channel(PARTNER))
+    own = "该证照属于贵方本地区（440100），请在贵方本省的登记库核验"
+    for issuer in (GUANGZHOU_ISSUER, PARTNER):
+        theirs = str(dataclasses.replace(named, issuer_code=issuer))
+        report = partner.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=SBZY, license_id=theirs)).report
+        assert report.status.reason == "NOT_IN_THIS_REGISTRY", report.status
+        said = [report.status.detail]
+        for call in (
+            lambda: data(running, theirs, SBZY, PARTNER),  # noqa: B023
+            lambda: request_access(running, PARTNER, SBZY, license_id=theirs),  # noqa: B023
+        ):
+            code, reason, details, _ = refused(call)
+            assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "NOT_IN_THIS_REGISTRY")
+            said.append(details)
+        for words in said:
+            assert f"发证机构 {issuer} 不是本网关的部门，{own}" in words and "跨省" not in words, words
+            assert "it is a license of your own region (440100)" in words, words
+    # by type and issuer_code too
+    _, _, details, _ = refused(
+        lambda: request_access(running, PARTNER, SBZY, type_code=ID_CARD, issuer_code=GUANGZHOU_ISSUER)
+    )
+    assert own in details, details
+    # another province's region, to the partner: the 跨省 channel, as before; its own region's, to a department here
+    shenzhen = str(dataclasses.replace(named, issuer_code=samples.uscc(905, region="440300")))
+    report = partner.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=SBZY, license_id=shenzhen)).report
+    assert CROSS_REGION in report.status.detail and "贵方" not in report.status.detail
+    guangzhou = str(dataclasses.replace(named, issuer_code=GUANGZHOU_ISSUER))
+    local = verification_pb2_grpc.VerificationServiceStub(running.channel(REAL_ESTATE))
+    report = local.VerifyLicense(verification_pb2.VerifyLicenseRequest(use=BDCZY, license_id=guangzhou)).report
+    assert CROSS_REGION in report.status.detail and "贵方" not in report.status.detail
