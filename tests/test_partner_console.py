@@ -54,3 +54,32 @@ def test_the_console_refuses_a_partner_gateways_token(running: RunningGateway) -
             and "docs/departments.md）" in body["error"]["message"]
         )
         assert session(TAX)[0] == 200
+
+
+def test_serve_warns_of_a_partner_registered_with_a_role_of_this_provinces_own(tmp_path: Path) -> None:
+    """A store whose partner was registered with HOLDER_PORTAL before `zzgw init` refused it (review partner, R1):
+    `zzgw serve` says so at its start, naming the member, the role and the way out."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from benchmarks.common import wait_serving
+
+    env = command_env(tmp_path / "var", ZZGW_KEY_PASSPHRASE="cli-test-passphrase")
+    assert zzgw(env, "init").returncode == 0
+    with sqlite3.connect(tmp_path / "var" / "zzgw.db") as store:  # as an init before the check left it
+        store.execute("UPDATE members SET roles = 'HOLDER_PORTAL,PARTNER' WHERE code = ?", (PARTNER,))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_serving(env["ZZGW_GRPC_ADDR"], timeout=60, process=server)
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=60)
+    assert f"合作网关 广州市政务服务和数据管理局（{PARTNER}）不得兼任 HOLDER_PORTAL" in err, err
+    assert "zzgw init --adopt-members" in err and "does not honour the role (ROLE_NOT_ALLOWED)" in err, err
