@@ -1001,7 +1001,9 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             args.format = "csv"
         spool_dir = tempfile.gettempdir()
         try:
-            copy = tempfile.TemporaryFile()  # noqa: SIM115 -- mode 0600, no name: nothing left behind on any end
+            # unbuffered: a piece that a full $TMPDIR refused is not left in a write buffer for the close to write
+            # again (it had raised ENOSPC from the close, a traceback and exit 1 after the words below)
+            copy = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 -- mode 0600, no name: nothing left behind
         except OSError as exc:
             print(f"zzgw import: 无法在临时目录 {spool_dir} 中建立管道输入的副本：{exc.strerror or exc}"
                   f"（cannot make the copy of the input in the temporary directory {spool_dir}: {exc}）",
@@ -1010,8 +1012,9 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         with copy:
             try:
                 for piece in _pieces(args.file):
-                    copy.write(piece)
-                copy.flush()
+                    left = memoryview(piece)
+                    while left:  # a raw write may take part of it (the part that fitted, before ENOSPC)
+                        left = left[copy.write(left) :]
             except _InputUnreadable as unreadable:
                 error = unreadable.error
                 print(f"zzgw import: 无法读取 {args.file}：{error.strerror or error}"
