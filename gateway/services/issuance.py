@@ -71,6 +71,8 @@ from gateway.domain.validation import (
     check_request_id,
     check_text,
     kept_draft,
+    kept_field,
+    kept_text,
     lifelong_spelled_out,
     not_expiring,
     too_many,
@@ -246,20 +248,30 @@ class Amendment:
     issue_date: str = ""
     reason: str = ""
 
-    def digest_mapping(self, reason: str) -> dict[str, object]:
+    def digest_mapping(self, reason: str, license_type: LicenseType | None) -> dict[str, object]:
         """What its idempotency digest is of: the same content however it is spelt, each field to clear named once,
-        ``reason`` as the gateway keeps it (``check_text``), as for a status change, and a new license number as
-        stored (``normal_number``). It had been the request as sent, and a retry naming a field twice or the reason
-        with a space was REQUEST_ID_REUSED (a reviewer, R3); so was, until 2026-12-07, a number in lower case
-        retried as stored (review issuer, R3)."""
-        number = None if self.license_number is None else normal_number(self.license_number)
-        optional = [self.holder_name, number, self.valid_from, self.valid_until]
-        return {**self.spelt_digest_mapping(reason), "optional": optional}
+        ``reason`` as the gateway keeps it (``check_text``), as for a status change, a new license number as stored
+        (``normal_number``), and the new holder name and the fields as the gateway keeps them, as an issue's
+        (``kept_text``; ``kept_field`` by ``license_type``'s value types, a field empty once kept left out). It had
+        been the request as sent, and a retry naming a field twice or the reason with a space was REQUEST_ID_REUSED
+        (a reviewer, R3); so was, until 2026-12-07, a number in lower case retried as stored (review issuer, R3),
+        and a name or a field retried as GetLicense returns it (review s55fix, R1's rest)."""
+        kinds = {spec.key: spec.value_type for spec in license_type.fields} if license_type is not None else {}
+        fields = {key: kept for key, value in self.fields.items() if (kept := kept_field(kinds.get(key), value))}
+        name = None if self.holder_name is None else kept_text(self.holder_name)
+        return {**self.numbered_digest_mapping(reason, name), "fields": fields}
 
     def earlier_digest_mappings(self, reason: str) -> list[dict[str, object]]:
         """What the idempotency digest of the same amendment was of before ``digest_mapping``: an amendment stored
         under one is still answered to a retry spelt as it was."""
-        return [self.spelt_digest_mapping(reason), self.sent_digest_mapping()]
+        return [self.numbered_digest_mapping(reason), self.spelt_digest_mapping(reason), self.sent_digest_mapping()]
+
+    def numbered_digest_mapping(self, reason: str, name: str | None = None) -> dict[str, object]:
+        """What the idempotency digest was of on 2026-12-07 (review issuer, R3): as ``digest_mapping``, with the
+        holder name (unless ``name`` is given for it) and the fields as sent."""
+        number = None if self.license_number is None else normal_number(self.license_number)
+        optional = [self.holder_name if name is None else name, number, self.valid_from, self.valid_until]
+        return {**self.spelt_digest_mapping(reason), "optional": optional}
 
     def spelt_digest_mapping(self, reason: str) -> dict[str, object]:
         """What the idempotency digest was of from 2026-12-06 to 2026-12-07: as ``digest_mapping``, with the license
@@ -678,7 +690,8 @@ class IssuanceService:
         most = max((len(t.fields) for t in self._catalog.license_types.values()), default=0)
         if violation := too_many("fields", len(amendment.fields), most):
             raise InvalidLicenseError([violation])
-        digest = _digest(amendment.digest_mapping(reason))
+        license_type = self._catalog.license_types.get(LicenseId.parse(amendment.license_id).type_code)
+        digest = _digest(amendment.digest_mapping(reason, license_type))
         sent = [_digest(m) for m in amendment.earlier_digest_mappings(reason)]  # one stored before, under those
         replay = self._replay(caller, ChangeKind.AMENDED, amendment.request_id, digest, earlier=sent)
         if replay is not None:

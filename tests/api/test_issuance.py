@@ -1304,6 +1304,72 @@ def test_an_amendment_retried_with_its_number_as_stored_is_the_same_request(runn
     assert amend(request_id, second.license_id, number).license.license_id == amended.license_id
 
 
+def test_an_amendment_retried_with_its_name_and_fields_as_stored_is_the_same_request(running: RunningGateway) -> None:
+    """As an issue's (review s55fix, R1, left alone there): an AmendLicense whose new holder name has a full-width
+    space and whose fields a trailing space, a decomposed mark or a code in lower case, retried with them as GetLicense
+    returns the new version, was REQUEST_ID_REUSED; it is answered with the version the first made, a field that
+    differs is still refused, and an amendment stored under the digest before (the name and the fields as sent) is
+    answered to a retry sent as it was."""
+    stub = running.issuance(MARKET)
+
+    def amend(request_id: str, license_id: str, name: str, fields: dict[str, str]) -> issuance_pb2.AmendLicenseResponse:
+        return stub.AmendLicense(
+            issuance_pb2.AmendLicenseRequest(
+                request_id=request_id, license_id=license_id, fields=fields, holder_name=name, reason="更名"
+            )
+        )
+
+    first = issue(running, unique(samples.food_permit(35))).license
+    name = "济南\u3000大明食品有限公司35"
+    fields = {
+        "legal_representative": "Jose\u0301",
+        "domicile": "山东省济南市历下区1号 ",
+        "uscc": first.holder.code.lower(),
+        "producer_name": name,
+    }
+    request_id = "amend-" + uuid.uuid4().hex
+    amended = amend(request_id, first.license_id, name, fields).license
+    got = stub.GetLicense(issuance_pb2.GetLicenseRequest(license_id=amended.license_id)).license
+    kept = {key: got.fields[key] for key in fields}
+    assert (got.holder.name, kept) == (
+        "济南 大明食品有限公司35",
+        {
+            "legal_representative": "Jos\u00e9",
+            "domicile": "山东省济南市历下区1号",
+            "uscc": first.holder.code,
+            "producer_name": "济南 大明食品有限公司35",
+        },
+    )
+    for spelt_name, spelt_fields in ((got.holder.name, kept), (name, kept), (got.holder.name, fields)):
+        again = amend(request_id, first.license_id, spelt_name, spelt_fields).license
+        assert again.license_id == amended.license_id, (spelt_name, spelt_fields)
+    with pytest.raises(grpc.RpcError) as caught:
+        amend(request_id, first.license_id, got.holder.name, {**kept, "legal_representative": "Jose"})
+    assert error_details(caught.value)[0].reason == "REQUEST_ID_REUSED"
+
+    second = issue(running, unique(samples.food_permit(36))).license
+    fields = {**fields, "uscc": second.holder.code.lower()}
+    request_id = "amend-" + uuid.uuid4().hex
+    before = {  # the digest of the day before: the number as stored, the name and the fields as sent
+        "op": "amend",
+        "license_id": second.license_id,
+        "fields": fields,
+        "clear_fields": [],
+        "optional": [name, None, None, None],
+        "issue_date": "",
+        "reason": "更名",
+    }
+    digest = hashlib.sha256(json.dumps(before, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    amended = amend(request_id, second.license_id, name, fields).license
+    with running.gateway.db.engine.begin() as connection:
+        rows = connection.execute(
+            sql("UPDATE license_events SET request_digest = :digest WHERE request_id = :id"),
+            {"digest": digest, "id": request_id},
+        )
+        assert rows.rowcount == 1
+    assert amend(request_id, second.license_id, name, fields).license.license_id == amended.license_id
+
+
 def test_a_license_at_version_999_is_not_amended_again(
     running: RunningGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
