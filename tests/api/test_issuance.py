@@ -10,7 +10,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import grpc
@@ -1033,6 +1033,18 @@ def outcome(call: Any) -> tuple[str, Any]:
         return error_details(refused)[0].reason, refused.details()
 
 
+def stored_under_digest_of(running: RunningGateway, request_id: str, request: Mapping[str, object]) -> None:
+    """The write stored under ``request_id`` given the idempotency digest of ``request`` (a mapping of it as an earlier
+    gateway took its digest), as a store written by that gateway holds it."""
+    digest = hashlib.sha256(json.dumps(request, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    with running.gateway.db.engine.begin() as connection:
+        rows = connection.execute(
+            sql("UPDATE license_events SET request_digest = :digest WHERE request_id = :id"),
+            {"digest": digest, "id": request_id},
+        )
+        assert rows.rowcount == 1
+
+
 def test_an_amendment_retried_as_spelt_otherwise_is_the_same_request(running: RunningGateway) -> None:
     """Found in review (R3): the idempotency digest of an amendment was of the request as sent, so a retry naming a
     field to clear once where the first named it twice, or a reason with a space the gateway trims, was
@@ -1078,14 +1090,8 @@ def test_an_amendment_retried_as_spelt_otherwise_is_the_same_request(running: Ru
         "issue_date": "",
         "reason": "住所变更 ",
     }
-    as_sent = hashlib.sha256(json.dumps(sent, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     amended = amend(request_id, second.license_id, ["registered_capital", "registered_capital"], "住所变更 ")
-    with running.gateway.db.engine.begin() as connection:
-        rows = connection.execute(
-            sql("UPDATE license_events SET request_digest = :digest WHERE request_id = :id"),
-            {"digest": as_sent, "id": request_id},
-        )
-        assert rows.rowcount == 1
+    stored_under_digest_of(running, request_id, sent)
     again = amend(request_id, second.license_id, ["registered_capital", "registered_capital"], "住所变更 ")
     assert again.license.license_id == amended.license.license_id
 
@@ -1145,14 +1151,8 @@ def test_an_issue_retried_as_stored_is_the_same_request(running: RunningGateway)
         "fields": old["fields"],
         "serial": "",
     }
-    as_sent = hashlib.sha256(json.dumps(sent, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     stored = issue(running, old).license
-    with running.gateway.db.engine.begin() as connection:
-        rows = connection.execute(
-            sql("UPDATE license_events SET request_digest = :digest WHERE request_id = :id"),
-            {"digest": as_sent, "id": old["request_id"]},
-        )
-        assert rows.rowcount == 1
+    stored_under_digest_of(running, old["request_id"], sent)
     again = issue(running, old)
     assert (again.created, again.license.license_id) == (False, stored.license_id)
     (item,) = results(
@@ -1244,14 +1244,8 @@ def test_an_issue_retried_with_its_fields_as_stored_is_the_same_request(running:
         "fields": old["fields"],
         "serial": "",
     }
-    digest = hashlib.sha256(json.dumps(then, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     stored = issue(running, old).license
-    with running.gateway.db.engine.begin() as connection:
-        rows = connection.execute(
-            sql("UPDATE license_events SET request_digest = :digest WHERE request_id = :id"),
-            {"digest": digest, "id": old["request_id"]},
-        )
-        assert rows.rowcount == 1
+    stored_under_digest_of(running, old["request_id"], then)
     again = issue(running, old)
     assert (again.created, again.license.license_id) == (False, stored.license_id)
     (item,) = results(
@@ -1293,14 +1287,8 @@ def test_an_amendment_retried_with_its_number_as_stored_is_the_same_request(runn
         "issue_date": "",
         "reason": "换发编号",
     }
-    digest = hashlib.sha256(json.dumps(before, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     amended = amend(request_id, second.license_id, number).license
-    with running.gateway.db.engine.begin() as connection:
-        rows = connection.execute(
-            sql("UPDATE license_events SET request_digest = :digest WHERE request_id = :id"),
-            {"digest": digest, "id": request_id},
-        )
-        assert rows.rowcount == 1
+    stored_under_digest_of(running, request_id, before)
     assert amend(request_id, second.license_id, number).license.license_id == amended.license_id
 
 
@@ -1359,14 +1347,8 @@ def test_an_amendment_retried_with_its_name_and_fields_as_stored_is_the_same_req
         "issue_date": "",
         "reason": "更名",
     }
-    digest = hashlib.sha256(json.dumps(before, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     amended = amend(request_id, second.license_id, name, fields).license
-    with running.gateway.db.engine.begin() as connection:
-        rows = connection.execute(
-            sql("UPDATE license_events SET request_digest = :digest WHERE request_id = :id"),
-            {"digest": digest, "id": request_id},
-        )
-        assert rows.rowcount == 1
+    stored_under_digest_of(running, request_id, before)
     assert amend(request_id, second.license_id, name, fields).license.license_id == amended.license_id
 
 
