@@ -735,7 +735,7 @@ def _without_hyphens(code: str, held: Callable[[str], bool] | None) -> str:
     then checked as one, a wrong check character refused), or when ``held`` says licenses are stored under what is
     left (a hospital's own code for a newborn, H2026-1201-047011); ``code`` as given when licenses are stored under
     it as typed (其他 takes '-'), as ``find_by_number`` tries a number as typed first, and for any other."""
-    kept = half_width(code).strip().upper()
+    kept = kept_holder_code(code)
     bare = HYPHENS.sub("", kept)
     if bare == kept or (held is not None and _OTHER_HOLDER_CODE_RE.match(kept) and held(kept)):
         return code
@@ -764,7 +764,7 @@ def checked_claimed_holder_code(code: str, license_type: LicenseType, *, field: 
     them when what is left is 18 letters and digits (``unhyphenated_code``), as the claim's number is found
     (``find_by_number``) and a holder-portal call takes it (``checked_holder_code``): the same paste had been found as
     the number and refused BAD_USCC as the holder's code (review s55fix, R5)."""
-    code = unhyphenated_code(half_width(code).strip().upper()) or code
+    code = unhyphenated_code(kept_holder_code(code)) or code
     allowed = license_type.holder_code_types
     form = holder_code_type_by_form(code)
     if form == "001" and "001" not in allowed and "111" in allowed and valid_holder_code(code, "111"):
