@@ -38,8 +38,12 @@ class MemberCredentials:
         try:
             tokens = json.loads(path.read_text(encoding="utf-8"))["tokens"]
         except FileNotFoundError:
-            raise NoCredentials(
-                f"没有开发令牌文件 {path}：请先运行 `zzgw init`（no dev tokens at {path}: run `zzgw init` first）"
+            raise NoCredentials(  # a production store's directory has none: its members hold client certificates,
+                # and `zzgw init` with dev settings is refused there (a newcomer had been sent to run it first)
+                f"没有开发令牌文件 {path}：请先运行 `zzgw init`；"
+                "若此数据目录的网关为生产模式，请设 ZZGW_MODE=production，以成员的客户端证书连接"
+                f"（no dev tokens at {path}: run `zzgw init` first; or, if this data directory's gateway is in "
+                "production mode, set ZZGW_MODE=production to connect with the member's client certificate）"
             ) from None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise NoCredentials(

@@ -24,6 +24,7 @@ def test_dev_token_of_a_listed_member(tmp_path: Path) -> None:
     ("content", "said"),
     [
         (None, "no dev tokens at "),
+        (None, "; or, if this data directory's gateway is in production mode, set ZZGW_MODE=production"),
         ('{"tokens": {}}', f"no dev token for member {MARKET} in "),
         ("{not json", "cannot read the dev tokens at "),
         ('{"tokens": {"11370100993701011T": "t0k"}}', f"hold no token for member {MARKET}"),
