@@ -1285,9 +1285,15 @@ def import_file(
                     waited_for_stream = full
                     attempt += 1
                     time.sleep(pause)
+                    if ctrl_c.pressed:  # taken during the pause: no call begun to be cancelled, so an import that
+                        # never connected is said so (a cancelled call may have connected: a reviewer, batch R1)
+                        raise KeyboardInterrupt from exc
                 finally:
                     channel.close()
     except KeyboardInterrupt as exc:
+        if not connected[0]:  # interrupted while reconnecting to no gateway: none of the lines reached one; they had
+            # been said 已发送未答复（可能已签发）, the address never questioned (a reviewer, batch R1)
+            report.connected, report.unanswered_not_issued = False, True
         _finish(report, failures, gateway_clock, inflight, started, "interrupted")
         raise ImportInterrupted(report, ctrl_c.signum) from exc
     except grpc.RpcError as exc:  # the gateway's answer ended it: what was committed before is said too

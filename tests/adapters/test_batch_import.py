@@ -47,6 +47,7 @@ from adapters.client import MemberCredentials, connect
 from adapters.records import issue_request
 from gateway.bootstrap import samples
 from protos.zzgw.v1 import common_pb2, issuance_pb2, issuance_pb2_grpc
+from tests.commands import run_python
 from tests.conftest import MARKET, POLICE, RunningGateway, zzgw_command
 
 BAD_USCC = "91370100MA3C4K7L6N"  # wrong check character
@@ -1856,6 +1857,61 @@ def test_an_import_that_never_connected_says_nothing_was_sent_and_what_to_check(
             assert "ZZGW_MODE" in said and "check the gateway's address (ZZGW_GRPC_ADDR or --target)" in said
             assert "再次运行同一命令即可导入其余部分" not in said, said
             assert (report.stopped, report.lines, report.unanswered, report.connected) == (UNREACHABLE, 2, 2, False)
+    finally:
+        production.stop(0)
+    assert servicer.calls == 0
+
+
+INTERRUPTED_RECONNECTING = """
+import os, signal, sys
+from pathlib import Path
+
+import grpc
+
+from adapters import batch_import
+
+batch_import.RECONNECT_PAUSE_MOST = 0.05
+try:  # Ctrl-C as the import finds no gateway, as a clerk gives up waiting
+    batch_import.import_file(
+        Path(sys.argv[1]),
+        lambda: grpc.insecure_channel(sys.argv[2]),
+        reconnecting=lambda error: os.kill(os.getpid(), signal.SIGINT),
+    )
+except batch_import.ImportInterrupted as stopped:
+    print(batch_import.summary(stopped.report))
+"""
+
+
+def test_an_import_interrupted_before_it_ever_connected_says_nothing_was_sent_and_what_to_check(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C (or SIGTERM) while the import reconnected to an address where no gateway listens, or to a TLS gateway
+    in plaintext, said 另有 2 行已发送未答复（可能已签发）, nothing of the address, where the same import left to its
+    end says the lines were not sent and what to check (a reviewer, batch R1): said alike now."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        nobody = f"127.0.0.1:{probe.getsockname()[1]}"
+    production = grpc.server(ThreadPoolExecutor(max_workers=2))
+    servicer = _UnavailableForAWhile(failures=0)  # it would issue every line it were sent
+    issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(servicer, production)
+    port = production.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([_self_signed()]))
+    production.start()
+    try:
+        path = write_jsonl(tmp_path / "given-up.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(2, "GU")])
+        for address in (nobody, f"127.0.0.1:{port}"):
+            done = run_python(INTERRUPTED_RECONNECTING, str(path), address, env=dict(os.environ))
+            assert done.returncode == 0, done.stderr
+            said = done.stdout
+            assert said.startswith(
+                "已中断：读取 2 行，至此新签发 0 件，此前已有 0 件，失败 0 行，"
+                "另有 2 行未发送（从未连接上证照网关，均未签发），"
+            ), said
+            assert "可能已签发" not in said and "issued or not" not in said, said
+            assert ", 2 not sent (no connection to a gateway was ever made: none issued)" in said, said
+            assert "请核对证照网关地址（ZZGW_GRPC_ADDR 或 --target）" in said and "ZZGW_MODE" in said, said
     finally:
         production.stop(0)
     assert servicer.calls == 0
