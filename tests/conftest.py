@@ -422,10 +422,19 @@ class RunningGateway:
     port: int
     tokens: dict[str, str]
     data_dir: Path
+    partners: frozenset[str] | None = None
+    """The partner gateways among the members, read once (``partner_codes``): a test may make the store unusable
+    (its pool held, its role's login revoked) and then open a channel."""
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def partner_codes(self) -> frozenset[str]:
+        """The codes of the partner gateways among the members when first asked (``start_gateway`` asks at once)."""
+        if self.partners is None:
+            self.partners = frozenset(m.code for m in self.gateway.members.list() if m.has(Role.PARTNER))
+        return self.partners
 
     def channel(self, member: str | None) -> grpc.Channel:
         """A channel whose calls carry ``member``'s dev token (no token for None); a partner gateway's name the
@@ -433,7 +442,7 @@ class RunningGateway:
         channel = connect(
             self.address, MemberCredentials(code=member or "", token=self.tokens[member] if member else "")
         )
-        if member and any(m.code == member and m.has(Role.PARTNER) for m in self.gateway.members.list()):
+        if member and member in self.partner_codes():
             return grpc.intercept_channel(channel, PartnersOperator())
         return channel
 
@@ -513,7 +522,9 @@ def _serve(settings: Settings, clock: Clock | None) -> RunningGateway:
     if settings.mode == "dev":
         raw = json.loads(settings.dev_tokens_path.read_text(encoding="utf-8"))
         tokens = {code: entry["token"] for code, entry in raw["tokens"].items()}
-    return RunningGateway(gateway=gateway, server=server, port=port, tokens=tokens, data_dir=settings.data_dir)
+    running = RunningGateway(gateway=gateway, server=server, port=port, tokens=tokens, data_dir=settings.data_dir)
+    running.partner_codes()  # while the store is whole
+    return running
 
 
 class _InitialisedTemplates:

@@ -843,14 +843,14 @@ class AuthorizationService:
             matter = self._catalog.matters.get(request.matter_code)
             named = uow.licenses.get(request.license_id) if request.license_id else None
             current = (_in_force(uow, named) or named) if decision is AccessDecision.APPROVE else None
+            # a withdrawal said again (its answer lost), or another clerk's: answered as the first withdrawal left
+            # it, its time and reason kept, as WithdrawConsent and RevokeSeal answer theirs; it had been refused
+            # ACCESS_REQUEST_NOT_APPROVED, which a client had to take for success (review sharing, R3)
+            repeated = decision is AccessDecision.WITHDRAW and request.state == AccessRequestState.WITHDRAWN.value
             try:
-                if decision is AccessDecision.WITHDRAW and request.state == AccessRequestState.WITHDRAWN.value:
-                    # a retry (its answer lost), or another clerk's: answered as the first withdrawal left it, its
-                    # time and reason kept, as WithdrawConsent and RevokeSeal answer theirs; it had been refused
-                    # ACCESS_REQUEST_NOT_APPROVED, which a client had to take for success (review sharing, R3)
-                    said = "REPEATED"
-                else:
-                    said = _apply(
+                state = None
+                if not repeated:
+                    state = _apply(
                         uow,
                         request,
                         matter,
@@ -861,7 +861,7 @@ class AuthorizationService:
                         reason,
                         now,
                         current,
-                    ).value
+                    )
             except ConflictError:
                 if expired:
                     uow.commit()  # the expiry stands even though this decision comes too late
@@ -877,7 +877,7 @@ class AuthorizationService:
                         caller=caller.code,
                         operator=operator,
                         action=AuditAction.DECIDE_ACCESS_REQUEST,
-                        decision=said,
+                        decision="REPEATED" if state is None else state.value,
                         reason=f"access_request={request_id}",
                     )
                 ],
