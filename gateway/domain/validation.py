@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from gateway.domain.catalog import (
@@ -749,6 +749,23 @@ _CHECKED_CODE_TYPES = frozenset({"111", "001", "554"})
 1-32 letters, digits or '-' (a passport number, 其他)."""
 
 
+def _claimed_without_separators(code: str, allowed: Collection[str]) -> str:
+    """A claimed holder ``code`` without its spaces and hyphens (``HYPHENS``) when what is left has the form of a
+    公民身份号码 or 统一社会信用代码 (``holder_code_type_by_form``): no holder's code has a space, and hyphens are taken
+    off only where no code of 其他, which may have them, could be meant: when the type's holders (``allowed``) have
+    none, or what is left checks as such a code. Taken off whenever 18 letters and digits were left, a newborn's own
+    code ZZZZ-2026-1201-047012 claimed as issued had been answered 7 and counted toward TOO_MANY_WRONG_CLAIMS (a
+    reviewer of the fixes, R1)."""
+    kept = kept_holder_code(code)
+    unspaced = re.sub(r"\s", "", kept)
+    bare = HYPHENS.sub("", unspaced)
+    if bare == kept or (form := holder_code_type_by_form(bare)) == "099":
+        return code
+    if bare != unspaced and any(kind not in _CHECKED_CODE_TYPES for kind in allowed):
+        return bare if valid_holder_code(bare, form) else code
+    return bare
+
+
 def checked_claimed_holder_code(code: str, license_type: LicenseType, *, field: str = "holder_code") -> str:
     """A holder code named with ``license_type`` (a claim about one of its licenses), checked as a code its holders
     may have: by its form's type (``holder_code_type_by_form``) when theirs; else by a type of theirs that takes any
@@ -760,12 +777,12 @@ def checked_claimed_holder_code(code: str, license_type: LicenseType, *, field: 
     食品生产许可证) is ``BAD_HOLDER_CODE_TYPE``, not a check character said wrong of a number that is right (a
     reviewer). InvalidRequestError when it is bad.
 
-    A code pasted with hyphens (913701-0000003202PQ), which no 公民身份号码 or 统一社会信用代码 has, is claimed without
-    them when what is left is 18 letters and digits (``unhyphenated_code``), as the claim's number is found
-    (``find_by_number``) and a holder-portal call takes it (``checked_holder_code``): the same paste had been found as
-    the number and refused BAD_USCC as the holder's code (review s55fix, R5)."""
-    code = unhyphenated_code(kept_holder_code(code)) or code
+    A 公民身份号码 or 统一社会信用代码 pasted with hyphens or spaces (913701-0000003202PQ, 370102 19920427 092X), which
+    no such code has, is claimed without them (``_claimed_without_separators``), as the claim's number is found
+    (``find_by_number``): the same paste had been found as the number and refused BAD_USCC as the holder's code
+    (review s55fix, R5; with spaces, review console2, R2)."""
     allowed = license_type.holder_code_types
+    code = _claimed_without_separators(code, allowed)
     form = holder_code_type_by_form(code)
     if form == "001" and "001" not in allowed and "111" in allowed and valid_holder_code(code, "111"):
         # about 3% of 公民身份号码 are valid credit codes too, and read as such by their form: a citizen's own number

@@ -1544,3 +1544,42 @@ def test_a_consent_says_whether_the_holder_or_a_guardian_withdrew_it(running: Ru
     card = id_card(running, own, born).license.license_id
     granted = grant(running, own, license_ids=(card,), type_codes=())
     assert withdraw(granted.consent.consent_id, own).withdrawn_as == "HOLDER"
+
+
+def test_a_claim_names_a_newborns_own_code_with_its_hyphens_and_a_parents_code_pasted_with_spaces(
+    running: RunningGateway,
+) -> None:
+    """CheckClaim took a code pasted with hyphens without them whenever 18 letters and digits were left: a newborn's
+    own code of 其他 that has them (ZZZZ-2026-1201-047012), claimed exactly as issued, was answered 7 and counted toward
+    TOO_MANY_WRONG_CLAIMS, and so was it typed without them (a reviewer of the fixes, R1). It is claimed as typed; a
+    公民身份号码 or 统一社会信用代码 pasted with hyphens or with spaces, which no such code has, without them (a clerk's
+    paste in 信息比对 had been refused for its spaces: review console2, R2), its check character still checked."""
+    mother, father = parents()
+    child = f"ZZZZ-{random.randrange(10**4):04d}-{random.randrange(10**4):04d}-{random.randrange(10**6):06d}"
+    license_id, code = certificate(running, mother, father, child=child)
+    assert code == child
+    stub = verification_pb2_grpc.VerificationServiceStub(running.channel(MEDICAL))
+    number = running.issuance(HEALTH).GetLicense(issuance_pb2.GetLicenseRequest(license_id=license_id)).license
+    claimed = {"type_code": BIRTH_CERTIFICATE, "license_number": number.license_number}
+
+    def claim(holder: str) -> verification_pb2.CheckClaimResponse:
+        return stub.CheckClaim(verification_pb2.CheckClaimRequest(use=CBDJ, holder_code=holder, **claimed))
+
+    assert [claim(c).code for c in (child, child.lower(), f" {child} ")] == [0, 0, 0]
+    assert claim(child.replace("-", "")).code == 7  # another code than the one issued
+
+    own_id, own = certificate(running, mother, father)
+    own_number = running.issuance(HEALTH).GetLicense(issuance_pb2.GetLicenseRequest(license_id=own_id))
+    own_number = own_number.license.license_number
+    claimed = {"type_code": BIRTH_CERTIFICATE, "license_number": own_number}
+    for typed in (
+        f"{own[:6]} {own[6:14]} {own[14:]}",
+        f"{own[:6]}-{own[6:14]}-{own[14:]}",
+        f"{own[:6]}\u3000{own[6:]}",
+    ):
+        assert claim(typed).code == 0, typed
+    wrong = f"{own[:6]} {own[6:17]}{'1' if own[17] == '0' else '0'}"
+    with pytest.raises(grpc.RpcError) as caught:
+        claim(wrong)
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert ("holder_code", "BAD_CHECK_CHARACTER") in error_details(caught.value)[1]
