@@ -115,12 +115,20 @@ class MemberCredentials:
                 f"无法读取成员 {code} 的客户端证书（cannot read member {code}'s client certificate: {exc}）"
             ) from None
         named = _member_named(credentials.cert_pem)
-        if named is not None and named != code:  # the gateway acts as the certificate's member, whatever is asked
+        if named is None:  # gRPC fails its handshake on it without a word: said here, as a key not the certificate's
+            # (a DER .cer, the key given for it: a reviewer of the fixes, R3)
+            converted = f"`openssl x509 -inform der -in {cert} -out {code}.pem`"
+            raise NoCredentials(
+                f"{_given(files.cert, '--cert', '客户端证书', cert)} 不是 PEM 格式的证书：请给出交付的 {code}.pem；"
+                f"DER 格式的 .cer 可用 {converted} 转换（{cert} is no PEM certificate: give the {code}.pem handed "
+                f"over; a DER .cer converts with {converted}）"
+            )
+        if named != code:  # the gateway acts as the certificate's member, whatever is asked
             raise NoCredentials(
                 f"客户端证书 {cert} 属于成员 {named or '（无）'}，不是 {code}"
                 f"（the client certificate {cert} is member {named or '(none)'}'s, not {code}'s）"
             )
-        if named is not None and (mismatch := _key_mismatch(credentials, cert, key, files)):
+        if mismatch := _key_mismatch(credentials, cert, key, files):
             raise NoCredentials(mismatch)
         return credentials
 
@@ -164,6 +172,11 @@ def _member_named(cert_pem: bytes) -> str | None:
         return None
 
 
+def _given(option_value: Path | None, option: str, what: str, path: Path) -> str:
+    """A credential file named in a message, with the option that gave it when one did (``--cert 给出的…``)."""
+    return f"{option} 给出的{what} {path}" if option_value is not None else f"{what} {path}"
+
+
 def _key_mismatch(credentials: MemberCredentials, cert: Path, key: Path, files: HandedOver) -> str:
     """What is wrong with the pair when the private key ``key`` is not the key of the certificate ``cert`` (an
     encrypted key, or one that is no key at all, likewise), said naming the options that gave them, or "". gRPC
@@ -175,8 +188,8 @@ def _key_mismatch(credentials: MemberCredentials, cert: Path, key: Path, files: 
     from cryptography.hazmat.primitives import serialization
     from cryptography.x509 import load_pem_x509_certificate
 
-    key_said = f"--key 给出的私钥 {key}" if files.key is not None else f"私钥 {key}"
-    cert_said = f"--cert 给出的客户端证书 {cert}" if files.cert is not None else f"客户端证书 {cert}"
+    key_said = _given(files.key, "--key", "私钥", key)
+    cert_said = _given(files.cert, "--cert", "客户端证书", cert)
     key_en = f"the private key {key}" + (" (--key)" if files.key is not None else "")
     cert_en = f"the client certificate {cert}" + (" (--cert)" if files.cert is not None else "")
     try:

@@ -188,6 +188,18 @@ def test_a_key_that_is_not_the_certificates_is_said_before_anything_is_sent(
         done = run_zzgw("import", str(batch), "--issuer", MARKET, *files[:3], str(path), *files[4:], env=env)
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith(f"zzgw import: --key 给出的私钥 {path}{words}"), done.stderr
+    # a certificate that is no PEM certificate (a DER .cer, the key given for it) is said so, not left to the
+    # handshake to fail (a reviewer of the fixes, R3: a minute of retries, the gateway's address blamed, exit 1)
+    from cryptography import x509
+
+    der = tmp_path / f"{MARKET}.cer"
+    der.write_bytes(x509.load_pem_x509_certificate(cert.read_bytes()).public_bytes(serialization.Encoding.DER))
+    for path in (der, pki / "members" / f"{MARKET}.key"):
+        given = ["--cert", str(path), "--key", str(pki / "members" / f"{MARKET}.key"), *files[4:]]
+        done = run_zzgw("import", str(batch), "--issuer", MARKET, *given, env=env, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(f"zzgw import: --cert 给出的客户端证书 {path} 不是 PEM 格式的证书"), done.stderr
+        assert "openssl x509 -inform der" in done.stderr and "TLS" not in done.stderr
     # its own key goes on as before
     assert MemberCredentials.production(production.data_dir, MARKET).code == MARKET
 
