@@ -1044,6 +1044,17 @@ def test_a_certificate_taken_while_not_here_is_recorded_by_its_digest_against_a_
     assert str(record) in refused.stderr and f"`zzgw members --revoke {MARKET}`" in refused.stderr
 
 
+def _initialised_and_copied(env: dict[str, str], tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A store made by `zzgw init` with ``env``, and a copy of its database taken then, as a backup is: the data
+    directory, its pki/members and the copy."""
+    assert zzgw(env, "init").returncode == 0
+    data = Path(env["ZZGW_DATA_DIR"])
+    before = tmp_path / "before.db"
+    with sqlite3.connect(data / "zzgw.db") as live, sqlite3.connect(before) as into:
+        live.backup(into)
+    return data, data / "pki" / "members", before
+
+
 def test_a_renewal_and_retirement_undone_by_a_restore_is_said_retired_and_its_pair_registered_again(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -1051,12 +1062,7 @@ def test_a_renewal_and_retirement_undone_by_a_restore_is_said_retired_and_its_pa
     init call the retired certificate "revoked after the database's copy was taken" and say to revoke it again. It is
     said retired, the renewal undone, with the cost of each way on; the first, followed, registers again the pair the
     department holds."""
-    assert zzgw(env, "init").returncode == 0
-    data = Path(env["ZZGW_DATA_DIR"])
-    members = data / "pki" / "members"
-    before = tmp_path / "before.db"
-    with sqlite3.connect(data / "zzgw.db") as live, sqlite3.connect(before) as into:
-        live.backup(into)
+    data, members, before = _initialised_and_copied(env, tmp_path)
     assert zzgw(env, "members", "--renew", TAX).returncode == 0
     assert zzgw(env, "members", "--retire", TAX).returncode == 0
     held = (members / f"{TAX}.pem").read_bytes()
@@ -1081,12 +1087,7 @@ def test_inits_refusal_of_a_certificate_not_the_registered_one_offers_what_works
     `zzgw members --renew CODE`, which refuses in that very state (a reviewer). It says to move the pair aside
     first, and then --renew works; and a `CODE.next.pem` that is the registered certificate, left by a renewal that
     stopped before its renames, is named as what to put in place."""
-    assert zzgw(env, "init").returncode == 0
-    data = Path(env["ZZGW_DATA_DIR"])
-    members = data / "pki" / "members"
-    before = tmp_path / "before.db"
-    with sqlite3.connect(data / "zzgw.db") as live, sqlite3.connect(before) as into:
-        live.backup(into)
+    data, members, before = _initialised_and_copied(env, tmp_path)
     old = Issued.read(members, TAX)
     assert zzgw(env, "members", "--renew", TAX).returncode == 0
     for stale in ("zzgw.db-wal", "zzgw.db-shm"):

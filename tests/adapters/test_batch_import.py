@@ -1816,6 +1816,28 @@ def _self_signed() -> tuple[bytes, bytes]:
     return pem, certificate.public_bytes(serialization.Encoding.PEM)
 
 
+@contextlib.contextmanager
+def _no_gateway_answering() -> Iterator[tuple[list[str], _UnavailableForAWhile]]:
+    """Two addresses where an import connects to no gateway: a port nothing listens on, and a TLS gateway (production
+    mode) that a plaintext client fails to connect to; the latter's servicer, which would issue every line it were
+    sent."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        nobody = f"127.0.0.1:{probe.getsockname()[1]}"
+    production = grpc.server(ThreadPoolExecutor(max_workers=2))
+    servicer = _UnavailableForAWhile(failures=0)
+    issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(servicer, production)
+    port = production.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([_self_signed()]))
+    production.start()
+    try:
+        yield [nobody, f"127.0.0.1:{port}"], servicer
+    finally:
+        production.stop(0)
+
+
 def test_an_import_that_never_connected_says_nothing_was_sent_and_what_to_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1823,24 +1845,13 @@ def test_an_import_that_never_connected_says_nothing_was_sent_and_what_to_check(
     (production mode) asked by a dev client in plaintext: no connection was ever made, yet the summary said the lines
     were 已发送未答复（可能已签发） and to run the same command again, which fails alike (a reviewer). It says they were
     not sent, none issued, and what to check: the address and ZZGW_MODE."""
-    import socket
-    from concurrent.futures import ThreadPoolExecutor
-
     from adapters import batch_import
 
     monkeypatch.setattr(batch_import, "RECONNECT_SECONDS", 0.3)
     monkeypatch.setattr(batch_import, "RECONNECT_PAUSE_MOST", 0.05)
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        nobody = f"127.0.0.1:{probe.getsockname()[1]}"
-    production = grpc.server(ThreadPoolExecutor(max_workers=2))
-    servicer = _UnavailableForAWhile(failures=0)  # it would issue every line it were sent
-    issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(servicer, production)
-    port = production.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([_self_signed()]))
-    production.start()
-    try:
+    with _no_gateway_answering() as (addresses, servicer):
         path = write_jsonl(tmp_path / "again.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(2, "NC")])
-        for address in (nobody, f"127.0.0.1:{port}"):
+        for address in addresses:
             with pytest.raises(ImportRefused) as refused:
                 import_file(path, lambda address=address: grpc.insecure_channel(address))
             report = refused.value.report
@@ -1857,8 +1868,6 @@ def test_an_import_that_never_connected_says_nothing_was_sent_and_what_to_check(
             assert "ZZGW_MODE" in said and "check the gateway's address (ZZGW_GRPC_ADDR or --target)" in said
             assert "再次运行同一命令即可导入其余部分" not in said, said
             assert (report.stopped, report.lines, report.unanswered, report.connected) == (UNREACHABLE, 2, 2, False)
-    finally:
-        production.stop(0)
     assert servicer.calls == 0
 
 
@@ -1888,20 +1897,9 @@ def test_an_import_interrupted_before_it_ever_connected_says_nothing_was_sent_an
     """Ctrl-C (or SIGTERM) while the import reconnected to an address where no gateway listens, or to a TLS gateway
     in plaintext, said 另有 2 行已发送未答复（可能已签发）, nothing of the address, where the same import left to its
     end says the lines were not sent and what to check (a reviewer, batch R1): said alike now."""
-    import socket
-    from concurrent.futures import ThreadPoolExecutor
-
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        nobody = f"127.0.0.1:{probe.getsockname()[1]}"
-    production = grpc.server(ThreadPoolExecutor(max_workers=2))
-    servicer = _UnavailableForAWhile(failures=0)  # it would issue every line it were sent
-    issuance_pb2_grpc.add_IssuanceServiceServicer_to_server(servicer, production)
-    port = production.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([_self_signed()]))
-    production.start()
-    try:
+    with _no_gateway_answering() as (addresses, servicer):
         path = write_jsonl(tmp_path / "given-up.jsonl", [json.dumps(r, ensure_ascii=False) for r in permits(2, "GU")])
-        for address in (nobody, f"127.0.0.1:{port}"):
+        for address in addresses:
             done = run_python(INTERRUPTED_RECONNECTING, str(path), address, env=dict(os.environ))
             assert done.returncode == 0, done.stderr
             said = done.stdout
@@ -1912,8 +1910,6 @@ def test_an_import_interrupted_before_it_ever_connected_says_nothing_was_sent_an
             assert "可能已签发" not in said and "issued or not" not in said, said
             assert ", 2 not sent (no connection to a gateway was ever made: none issued)" in said, said
             assert "请核对证照网关地址（ZZGW_GRPC_ADDR 或 --target）" in said and "ZZGW_MODE" in said, said
-    finally:
-        production.stop(0)
     assert servicer.calls == 0
 
 

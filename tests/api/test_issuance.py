@@ -1033,6 +1033,15 @@ def outcome(call: Any) -> tuple[str, Any]:
         return error_details(refused)[0].reason, refused.details()
 
 
+def answered_as_stored(running: RunningGateway, record: dict[str, Any], stored: common_pb2.License) -> None:
+    """``record`` sent again, alone and in a batch, is answered with the license ``stored`` (``created`` false)."""
+    again = issue(running, record)
+    assert (again.created, again.license.license_id) == (False, stored.license_id)
+    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])
+    (item,) = results(running.issuance(MARKET).BatchIssueLicenses(iter([batch])))
+    assert (item.created, item.license.license_id) == (False, stored.license_id)
+
+
 def stored_under_digest_of(running: RunningGateway, request_id: str, request: Mapping[str, object]) -> None:
     """The write stored under ``request_id`` given the idempotency digest of ``request`` (a mapping of it as an earlier
     gateway took its digest), as a store written by that gateway holds it."""
@@ -1153,12 +1162,7 @@ def test_an_issue_retried_as_stored_is_the_same_request(running: RunningGateway)
     }
     stored = issue(running, old).license
     stored_under_digest_of(running, old["request_id"], sent)
-    again = issue(running, old)
-    assert (again.created, again.license.license_id) == (False, stored.license_id)
-    (item,) = results(
-        stub.BatchIssueLicenses(iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(old)])]))
-    )
-    assert (item.created, item.license.license_id) == (False, stored.license_id)
+    answered_as_stored(running, old, stored)
 
 
 def test_an_issue_retried_with_its_fields_as_stored_is_the_same_request(running: RunningGateway) -> None:
@@ -1246,12 +1250,7 @@ def test_an_issue_retried_with_its_fields_as_stored_is_the_same_request(running:
     }
     stored = issue(running, old).license
     stored_under_digest_of(running, old["request_id"], then)
-    again = issue(running, old)
-    assert (again.created, again.license.license_id) == (False, stored.license_id)
-    (item,) = results(
-        stub.BatchIssueLicenses(iter([issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(old)])]))
-    )
-    assert (item.created, item.license.license_id) == (False, stored.license_id)
+    answered_as_stored(running, old, stored)
 
 
 def test_an_amendment_retried_with_its_number_as_stored_is_the_same_request(running: RunningGateway) -> None:
