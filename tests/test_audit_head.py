@@ -1530,3 +1530,42 @@ def test_a_record_planted_past_the_end_is_reported_at_its_number_before_and_afte
     assert fresh.trail.check().recorded
     assert fresh.trail.prune(dt.timedelta(seconds=-1)) == 11  # goes past the recorded break, as for any other
     assert fresh.trail.check().ok
+
+
+def test_a_record_planted_past_any_number_after_one_recorded_there_is_reported_with_it(
+    db: Database, signer: AuditSigner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row planted at 2^62 after one at 2^63 - 1 had been recorded was recorded with a second AUDIT_BREAK (2^62 to
+    2^63 - 1), but the check kept reporting the first break's numbers (2^63 - 1 alone): the row at 2^62 was named
+    only in the WARNING, and an operator deleting the records named left it (a reviewer, rereview R2). The check
+    reports the records past the end as they are, from the first there to the last."""
+    top, low = 2**63 - 1, 2**62
+    appended(db, signer, 5)
+    with db.unit_of_work() as uow:
+        newest = uow.audit.page(4, 1)[0]
+    with db.unit_of_work(write=True) as uow:
+        uow.audit.add([dataclasses.replace(newest, seq=top)])
+        uow.commit()
+    fresh = Process(db, signer)
+    fresh.trail.record(entry(20))
+    found = fresh.trail.check()
+    assert (said(found), found.recorded) == ((False, top, top, "UNVOUCHED_RECORDS"), True)
+    with db.unit_of_work(write=True) as uow:  # later, a second one, below the first
+        uow.audit.add([dataclasses.replace(newest, seq=low)])
+        uow.commit()
+    with caplog.at_level("WARNING", logger="zzgw.audit"):
+        fresh.trail.record(entry(21))
+    assert f"records {low}-{top}" in caplog.text
+    assert [(seq, action, purpose) for seq, action, _, purpose in actions(db) if action == "AUDIT_BREAK"] == [
+        (6, "AUDIT_BREAK", f"{top}-{top}"),
+        (8, "AUDIT_BREAK", f"{low}-{top}"),
+    ]
+    for check in (fresh.trail.check(), Process(db, signer).trail.check()):
+        assert (said(check), check.recorded) == ((False, low, top, "UNVOUCHED_RECORDS"), True)
+        assert chain_verdict(check)[1].startswith(f"audit trail BROKEN at {low}-{top} (UNVOUCHED_RECORDS)")
+    sql(db, "DELETE FROM access_records WHERE seq = :top", top=top)  # the one first named deleted: the other stays
+    found = fresh.trail.check()
+    assert (said(found), found.recorded) == ((False, low, low, "UNVOUCHED_RECORDS"), True)
+    sql(db, "DELETE FROM access_records WHERE seq = :low", low=low)
+    found = fresh.trail.check()  # the breaks are still reported, until their records are pruned
+    assert (found.ok, found.reason, found.recorded) == (False, "UNVOUCHED_RECORDS", True)

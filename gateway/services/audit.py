@@ -684,7 +684,9 @@ class AuditTrail:
         if checker.broken is not None:
             seq, reason = checker.broken
             return broken(checker.records, seq, reason, checker.missing_through)
-        end = self._judge_end(checker, before, newest[0] if newest is not None else None, uow.audit.first_after)
+        end, past_end = self._judge_end(
+            checker, before, newest[0] if newest is not None else None, uow.audit.first_after
+        )
         if end is not None:
             return broken(checker.records, *end)
         first_due = (start_seq // self._every + 1) * self._every
@@ -700,6 +702,10 @@ class AuditTrail:
         ahead = uow.audit.subjects_ahead()
         if ahead is not None:  # a stranger named on a record to come: it would list that record as a use of theirs
             return broken(checker.records, ahead, "SUBJECTS_AHEAD")
+        if past_end is not None:  # records past any number the chain reaches, still there, recorded: named as they
+            # are now, from the first there to the last. Reported as the first break recorded, a row planted at 2^62
+            # after one at 2^63 - 1 was recorded was named only in the WARNING (a reviewer, rereview R2)
+            return dataclasses.replace(broken(checker.records, *past_end), recorded=True)
         if checker.noted is not None:  # last: a break recorded once must not hide one made since (a reviewer)
             return dataclasses.replace(broken(checker.records, *checker.noted), recorded=True)
         return ChainCheck(ok=True, records=checker.records, checkpoints=len(checkpoints))
@@ -741,30 +747,32 @@ class AuditTrail:
         memo: HeadMemo | None,
         newest: int | None,
         first_after: Callable[[int], int | None],
-    ) -> tuple[int, str, int | None] | None:
+    ) -> tuple[tuple[int, str, int | None] | None, tuple[int, str, int] | None]:
         """(first number, reason, last number) when the chain's end is not the one the head ``memo`` vouches for,
         read with the number of the ``newest`` record then (``first_after`` the number of the first record after
         another); None when it is, or when the records after it are ones an ``AUDIT_BREAK`` the chain holds names:
-        records past ``SEQ_BEYOND``, which appends keep clear of, reported as that recorded break."""
+        records past ``SEQ_BEYOND``, which appends keep clear of, given second instead (their first number there,
+        ``UNVOUCHED_RECORDS``, their last), to be reported as recorded once nothing else is wrong."""
         last = checker.last_seq
         if memo is None:
-            return last, "HEAD_MEMO_MISSING", None
+            return (last, "HEAD_MEMO_MISSING", None), None
         if not memo.memo:  # the row an upgrade left, until its init vouches for it (``vouch_head``)
             if memo.seq != last or checker.hash_of(memo.seq) != memo.hash:  # it was read to its end, unvouched
-                return _end_moved(last, memo.seq)
-            return last, "HEAD_NOT_YET_VOUCHED", None
+                return _end_moved(last, memo.seq), None
+            return (last, "HEAD_NOT_YET_VOUCHED", None), None
         if not self._memos.vouches(memo):
-            return last, "HEAD_MEMO_INVALID", None
+            return (last, "HEAD_MEMO_INVALID", None), None
         if memo.seq > last:
-            return last + 1, "TRUNCATED", memo.seq
+            return (last + 1, "TRUNCATED", memo.seq), None
         if checker.hash_of(memo.seq) != memo.hash:
-            return memo.seq, "HEAD_MISMATCH", None
+            return (memo.seq, "HEAD_MISMATCH", None), None
         if newest is not None and newest > memo.seq:  # committed with no memo of it: not the gateway's
             first = first_after(memo.seq) or newest  # the first there: a record planted 1,000 past the end had been
             # reported as 1,000 records added (a reviewer, audit R2)
             if first < SEQ_BEYOND or not checker.covers_added(first, newest):
-                return first, "UNVOUCHED_RECORDS", newest
-        return None
+                return (first, "UNVOUCHED_RECORDS", newest), None
+            return None, (first, "UNVOUCHED_RECORDS", newest)
+        return None, None
 
     def list(
         self,

@@ -479,3 +479,58 @@ def test_a_record_planted_at_the_largest_number_leaves_every_call_answered_and_t
         assert breaks == [f"{planted}-{planted}"]  # once
     finally:
         running.stop()
+
+
+def test_a_record_planted_at_2_62_after_one_at_the_largest_number_was_recorded_is_named_by_verify(
+    store: str, tmp_path: Path
+) -> None:
+    """A row planted at 2^62 after the gateway had recorded one at 2^63 - 1 was recorded (a second AUDIT_BREAK), but
+    VerifyAuditLog kept answering 2^63 - 1..2^63 - 1: the row at 2^62 was named only in the serve log, and an admin
+    deleting the records named left it (a reviewer, rereview R2). It answers from the first there to the last."""
+    running = start_gateway(tmp_path / "var", store)
+    try:
+        license_id = batch_issue(running, 27)
+        verify(running, license_id=license_id)
+        admin = audit_stub(running, ADMIN)
+        top, low = 2**63 - 1, 2**62
+
+        def plant(seq: int) -> None:
+            with running.gateway.db.engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO access_records SELECT :planted, at, caller, operator, action, matter_code,"
+                        " purpose, license_id, issuer_code, holder_code, decision, reason, receipt_id, prev_hash,"
+                        " hash, seal_id, document_sha256, result_sha256, by_guardian FROM access_records"
+                        " WHERE seq = (SELECT max(seq) FROM access_records WHERE seq < :beyond)"
+                    ),
+                    {"planted": seq, "beyond": 2**62},
+                )
+
+        market = audit_stub(running, MARKET)
+        plant(top)
+        assert market.ListAccessRecords(audit_pb2.ListAccessRecordsRequest()).records  # it reads the end: recorded
+        first = admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
+        assert (first.ok, first.reason, first.first_broken, first.last_broken) == (
+            False,
+            "UNVOUCHED_RECORDS",
+            top,
+            top,
+        )
+        plant(low)  # later, below the first
+        assert market.ListAccessRecords(audit_pb2.ListAccessRecordsRequest()).records
+        checked = admin.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
+        assert (checked.ok, checked.reason, checked.first_broken, checked.last_broken) == (
+            False,
+            "UNVOUCHED_RECORDS",
+            low,
+            top,
+        )
+        with running.gateway.db.engine.connect() as connection:
+            breaks = (
+                connection.execute(text("SELECT purpose FROM access_records WHERE action = 'AUDIT_BREAK' ORDER BY seq"))
+                .scalars()
+                .all()
+            )
+        assert breaks == [f"{top}-{top}", f"{low}-{top}"]  # each recorded once
+    finally:
+        running.stop()
