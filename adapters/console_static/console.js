@@ -1305,9 +1305,19 @@ async function run(check) {
   } catch (error) {
     refused = error.message || "核验失败，请重试";
     field = fieldInput(error.gatewayField, what);
+    if (field === "claim-guardian") refused = guardianWords(refused);
   } finally {
     finished(asOf, check, refused, field);
   }
+}
+
+// A refusal of the applicant's own number (信息比对's 申请人本人的公民身份号码), said by that field's label: the
+// gateway names the license's field it is compared with (母亲有效身份证件号码), which the clerk had not typed into
+// (review console2, R3).
+function guardianWords(message) {
+  const compared = $("claim-guardian-field").selectedOptions[0];
+  const label = compared ? compared.text : "";
+  return label && message.includes(label) ? message.replace(label, NOT_FOR_CODES["claim-guardian"]) : message;
 }
 
 // A license number that is its holder's code (a 居民身份证's 公民身份号码, a 营业执照's 统一社会信用代码: the type's

@@ -1953,6 +1953,9 @@ def test_a_claimed_number_or_date_is_compared_as_what_it_names_and_one_none_coul
     for same in (
         {"wife_citizen_id": wife.lower()},
         {"wife_citizen_id": f"{wife[:6]} {wife[6:14]} {wife[14:]}"},
+        # pasted with hyphens, in either width: no 公民身份号码 has one (review console2, R3)
+        {"wife_citizen_id": f"{wife[:6]}-{wife[6:14]}-{wife[14:]}"},
+        {"wife_citizen_id": f"{wife[:6]}－{wife[6:14]}－{wife[14:]}"},
         {"registration_date": f"{day.year}-{day.month}-{day.day}"},
         {"registration_date": f"{day:%Y/%m/%d}"},
         {"registration_date": f"{day:%Y%m%d}"},
