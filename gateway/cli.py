@@ -1825,11 +1825,11 @@ def _console_token(settings: Settings, args: argparse.Namespace) -> int:
             "at most 30 s more",
         )
     if settings.mode == "dev":
-        print(
-            f"zzgw console-token: in dev mode the console takes the member's dev bearer token "
-            f"({settings.dev_tokens_path}); a console token would replace it",
-            file=sys.stderr,
+        said = _refused_in_dev(settings, code) or (
+            f"in dev mode the console takes the member's dev bearer token ({settings.dev_tokens_path}); a console "
+            "token would replace it"
         )
+        print(f"zzgw console-token: {said}", file=sys.stderr)
         return 2
     return _issue_token(
         settings,
@@ -1923,6 +1923,21 @@ def _replaces_a_dev_token(gateway: Gateway, code: str) -> str:
         f"`zzgw init {SWITCH_TO_PRODUCTION}` with these settings, then `zzgw console-token {code}` "
         "(docs/operations.md: ZZGW_MODE)"
     )
+
+
+def _refused_in_dev(settings: Settings, code: str) -> str:
+    """Why the console refuses ``code``'s clerks whatever their token (``_may_not_verify``: a partner gateway, a member
+    that may not verify), or empty: said in dev mode in place of pointing the member at its dev bearer token, which
+    the console refuses as well; a partner had been sent to it (review console2, R4). A store that cannot be opened
+    or is not ready leaves it to the pointer, as before."""
+    try:
+        gateway = _open_store(settings)
+    except Exception:
+        return ""
+    try:
+        return _may_not_verify(gateway, code)
+    finally:
+        gateway.close()
 
 
 def _may_not_verify(gateway: Gateway, code: str) -> str:

@@ -31,6 +31,19 @@ def test_console_token_is_refused_for_a_partner_gateway(tmp_path: Path) -> None:
     assert zzgw(production, "console-token", TAX).returncode == 0  # a department's, as before
 
 
+def test_console_token_in_dev_mode_refuses_a_partner_rather_than_point_it_at_its_dev_token(tmp_path: Path) -> None:
+    """In dev mode `zzgw console-token 11440100994401010G` said the console takes the member's dev bearer token,
+    which the console refuses for a partner (review console2, R4): the partner's refusal is said first, as with
+    --clerk; a department is still pointed at its dev token."""
+    env = command_env(tmp_path / "var", ZZGW_KEY_PASSPHRASE="cli-test-passphrase")
+    assert zzgw(env, "init").returncode == 0
+    refused = zzgw(env, "console-token", PARTNER)
+    assert refused.returncode == 2 and not refused.stdout, (refused.stdout, refused.stderr)
+    assert f"（{PARTNER}）{PARTNER_WORDS}" in refused.stderr and "dev bearer token" not in refused.stderr
+    department = zzgw(env, "console-token", TAX)
+    assert department.returncode == 2 and "the console takes the member's dev bearer token" in department.stderr
+
+
 def test_the_console_refuses_a_partner_gateways_token(running: RunningGateway) -> None:
     """A token of the partner's that signs in still (a console token issued before, or the dev bearer token) is
     refused at every console call, FORBIDDEN / ROLE_NOT_ALLOWED in the same words; a department's signs in."""

@@ -361,7 +361,8 @@ async function call(path, body, asOf) {
     const misfit = reason === "RECEIPT_NOT_FOUND" && body && body.receipt_id && receiptMisfit(body.receipt_id);
     const fieldWords = violation && FIELD_ERRORS[violation.field + ":" + violation.reason];
     const holder = typeHolderLabels(body && body.type_code, session && session.license_types);
-    const known = (fieldWords && fieldWords.replace("{code}", holder.code)) || misfit || ERRORS[reason]
+    const known = (fieldWords && fieldWords.replace("{code}", holder.code)) || misfit
+      || (reason === "ROLE_NOT_ALLOWED" && roleRefusal(error.message)) || ERRORS[reason]
       || REASONS[reason]
       || (reason === "INTERNAL" && "证照网关内部错误，请稍后重试；如仍出错，请将以下内容告知管理员：" + error.message);
     // a clerk reads Chinese: the gateway's own words, without their English, when the page has none for the reason
@@ -378,6 +379,15 @@ async function call(path, body, asOf) {
     throw failure;
   }
   return answer;
+}
+
+// ROLE_NOT_ALLOWED's words where the gateway says why in Chinese (a partner province's gateway, whose departments
+// call through their province's forwarder), else "": 本部门无核验权限 alone had sent such a clerk to ask the
+// administrator for a permission no one grants (review console2, R4). A refusal that names the call a member may not
+// make (…无权调用 VerifyLicense) is the page's 本部门无核验权限.
+function roleRefusal(message) {
+  const chinese = chineseOf(message);
+  return chinese && chinese !== message && !chinese.includes("无权调用") ? chinese : "";
 }
 
 // What is wrong with a receipt number typed (``typed``) that is not even a receipt's (32 hexadecimal digits, counted

@@ -146,3 +146,31 @@ def test_a_number_not_found_says_what_to_check_and_a_pasted_hyphen_is_no_part_of
     police.fill("#query", number[:6] + "-" + wrong_check(number)[6:])  # and its check character is checked so
     police.press("#query", "Enter")
     police.locator("#message", has_text="校验码不符").wait_for()
+
+
+def test_a_partner_gateways_token_is_told_why_in_the_gateways_words(
+    browser: Any, console: str, running: RunningGateway
+) -> None:
+    """A partner province's token signing in to the console is refused 403 / ROLE_NOT_ALLOWED with why (its
+    province's departments call through their forwarder); the page had said 本部门无核验权限 alone, which a clerk
+    reads as a permission to ask the administrator for (review console2, R4). It says the gateway's Chinese; a member
+    that may not verify (the holder portal) is still told 本部门无核验权限."""
+    from tests.adapters.test_console_browser import sign_in
+    from tests.api.test_sharing import PARTNER
+    from tests.conftest import PORTAL
+
+    context, page = sign_in(browser, console, running.tokens[PARTNER])
+    try:
+        page.locator("#message", has_text="合作网关").wait_for()
+        said = page.inner_text("#message")
+        assert said.startswith(f"广州市政务服务和数据管理局（{PARTNER}）是合作网关，不使用本网关的控制台"), said
+        assert "本部门无核验权限" not in said and "partner gateway" not in said, said
+        assert page.is_hidden("#work")
+    finally:
+        context.close()
+    context, page = sign_in(browser, console, running.tokens[PORTAL])
+    try:
+        page.locator("#message", has_text="权限").wait_for()
+        assert page.inner_text("#message") == "本部门无核验权限"
+    finally:
+        context.close()
