@@ -19,7 +19,7 @@ from sqlalchemy import event, text
 
 from gateway.cli import chain_verdict
 from gateway.config import Settings
-from gateway.domain.audit import AuditAction, AuditEntry, ChainCheck, HeadMemos, chain
+from gateway.domain.audit import AccessRecord, AuditAction, AuditEntry, ChainCheck, HeadMemos, chain
 from gateway.domain.model import SystemClock
 from gateway.services import audit as audit_module
 from gateway.services.audit import AuditBroken, AuditSigner, AuditTrail, PruneProgress
@@ -1429,6 +1429,13 @@ def actions(db: Database) -> list[tuple[int, str, str, str]]:
     return [(int(seq), action, reason, purpose) for seq, action, reason, purpose in rows]
 
 
+def planted_at(db: Database, seq: int, record: AccessRecord) -> None:
+    """A copy of access ``record`` inserted at number ``seq``, behind the gateway's back (its hash chains nowhere)."""
+    with db.unit_of_work(write=True) as uow:
+        uow.audit.add([dataclasses.replace(record, seq=seq)])
+        uow.commit()
+
+
 @pytest.mark.parametrize("planted", [2**63 - 1, 2**62])
 def test_a_record_planted_past_any_number_the_chain_reaches_is_recorded_once_and_kept_clear_of(
     db: Database, signer: AuditSigner, caplog: pytest.LogCaptureFixture, planted: int
@@ -1440,9 +1447,7 @@ def test_a_record_planted_past_any_number_the_chain_reaches_is_recorded_once_and
     appended(db, signer, 5)
     with db.unit_of_work() as uow:
         newest = uow.audit.page(4, 1)[0]
-    with db.unit_of_work(write=True) as uow:
-        uow.audit.add([dataclasses.replace(newest, seq=planted)])
-        uow.commit()
+    planted_at(db, planted, newest)
     fresh = Process(db, signer)
     assert said(fresh.trail.check()) == (False, planted, planted, "UNVOUCHED_RECORDS")
     with caplog.at_level("WARNING", logger="zzgw.audit"):
@@ -1543,16 +1548,12 @@ def test_a_record_planted_past_any_number_after_one_recorded_there_is_reported_w
     appended(db, signer, 5)
     with db.unit_of_work() as uow:
         newest = uow.audit.page(4, 1)[0]
-    with db.unit_of_work(write=True) as uow:
-        uow.audit.add([dataclasses.replace(newest, seq=top)])
-        uow.commit()
+    planted_at(db, top, newest)
     fresh = Process(db, signer)
     fresh.trail.record(entry(20))
     found = fresh.trail.check()
     assert (said(found), found.recorded) == ((False, top, top, "UNVOUCHED_RECORDS"), True)
-    with db.unit_of_work(write=True) as uow:  # later, a second one, below the first
-        uow.audit.add([dataclasses.replace(newest, seq=low)])
-        uow.commit()
+    planted_at(db, low, newest)  # later, a second one, below the first
     with caplog.at_level("WARNING", logger="zzgw.audit"):
         fresh.trail.record(entry(21))
     assert f"records {low}-{top}" in caplog.text

@@ -1033,13 +1033,17 @@ def outcome(call: Any) -> tuple[str, Any]:
         return error_details(refused)[0].reason, refused.details()
 
 
-def answered_as_stored(running: RunningGateway, record: dict[str, Any], stored: common_pb2.License) -> None:
-    """``record`` sent again, alone and in a batch, is answered with the license ``stored`` (``created`` false)."""
-    again = issue(running, record)
-    assert (again.created, again.license.license_id) == (False, stored.license_id)
-    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(record)])
-    (item,) = results(running.issuance(MARKET).BatchIssueLicenses(iter([batch])))
-    assert (item.created, item.license.license_id) == (False, stored.license_id)
+def answered_as_stored(running: RunningGateway, retries: list[dict[str, Any]], stored: common_pb2.License) -> None:
+    """Each of ``retries`` sent again, one by one and in one batch, is answered with the license ``stored``
+    (``created`` false)."""
+    for retry in retries:
+        again = issue(running, retry)
+        assert (again.created, again.license.license_id) == (False, stored.license_id), retry
+    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(retry) for retry in retries])
+    answered = results(running.issuance(MARKET).BatchIssueLicenses(iter([batch])))
+    assert [(r.created, r.license.license_id, r.error.reason) for r in answered] == [
+        (False, stored.license_id, "")
+    ] * len(retries)
 
 
 def stored_under_digest_of(running: RunningGateway, request_id: str, request: Mapping[str, object]) -> None:
@@ -1113,7 +1117,6 @@ def test_an_issue_retried_as_stored_is_the_same_request(running: RunningGateway)
     read back had to look it up by hand. Each is answered with the first license, one by one and in a batch; another
     content is still refused; and an issue stored before, under the digest of the request as sent, is still answered
     to a retry sent as it was."""
-    stub = running.issuance(MARKET)
     record = unique(samples.food_permit(31))
     record["license_number"] = record["license_number"].lower()
     first = issue(running, record).license
@@ -1131,14 +1134,7 @@ def test_an_issue_retried_as_stored_is_the_same_request(running: RunningGateway)
         {**record, "region_code": "370100"},  # the issuer's own region, its default
         {**record, "license_number": first.license_number, "valid_from": record["issue_date"], "region_code": "370100"},
     ]
-    for retry in retries:
-        again = issue(running, retry)
-        assert (again.created, again.license.license_id) == (False, first.license_id), retry
-    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(retry) for retry in retries])
-    answered = results(stub.BatchIssueLicenses(iter([batch])))
-    assert [(r.created, r.license.license_id, r.error.reason) for r in answered] == [
-        (False, first.license_id, "")
-    ] * len(retries)
+    answered_as_stored(running, retries, first)
     for other in ({**record, "region_code": "370102"}, {**record, "valid_from": "2024-05-11"}):
         with pytest.raises(grpc.RpcError) as caught:
             issue(running, other)
@@ -1162,7 +1158,7 @@ def test_an_issue_retried_as_stored_is_the_same_request(running: RunningGateway)
     }
     stored = issue(running, old).license
     stored_under_digest_of(running, old["request_id"], sent)
-    answered_as_stored(running, old, stored)
+    answered_as_stored(running, [old], stored)
 
 
 def test_an_issue_retried_with_its_fields_as_stored_is_the_same_request(running: RunningGateway) -> None:
@@ -1209,14 +1205,7 @@ def test_an_issue_retried_with_its_fields_as_stored_is_the_same_request(running:
         {**record, "fields": {**record["fields"], "business_scope": "  " + record["fields"]["business_scope"]}},
         record,
     ]
-    for retry in retries:
-        again = issue(running, retry)
-        assert (again.created, again.license.license_id) == (False, first.license_id), retry
-    batch = issuance_pb2.BatchIssueLicensesRequest(licenses=[issue_request(retry) for retry in retries])
-    answered = results(stub.BatchIssueLicenses(iter([batch])))
-    assert [(r.created, r.license.license_id, r.error.reason) for r in answered] == [
-        (False, first.license_id, "")
-    ] * len(retries)
+    answered_as_stored(running, retries, first)
     for other in (
         {**as_stored, "fields": {**as_stored["fields"], "legal_representative": "Jose"}},
         {**as_stored, "fields": {**as_stored["fields"], "domicile": as_stored["fields"]["domicile"] + "1"}},
@@ -1250,7 +1239,7 @@ def test_an_issue_retried_with_its_fields_as_stored_is_the_same_request(running:
     }
     stored = issue(running, old).license
     stored_under_digest_of(running, old["request_id"], then)
-    answered_as_stored(running, old, stored)
+    answered_as_stored(running, [old], stored)
 
 
 def test_an_amendment_retried_with_its_number_as_stored_is_the_same_request(running: RunningGateway) -> None:
