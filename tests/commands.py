@@ -28,12 +28,27 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def closed_to_other_users(path: Path = ROOT) -> str:
+    """Why a test running this checkout's code as another user (nobody) cannot: the first directory on the way to
+    ``path`` that other users may not enter (mode 0700, as `mktemp -d` makes one), "" when they reach it. Such a run
+    had failed ModuleNotFoundError: gateway, a clone's place taken for the gateway's fault."""
+    for directory in (*reversed(path.parents), path):
+        if not directory.stat().st_mode & stat.S_IXOTH:
+            return (
+                f"runs the checkout's code as another user, who may not enter {directory} (mode "
+                f"{stat.S_IMODE(directory.stat().st_mode):o}): clone it where other users may"
+            )
+    return ""
+
 
 _ZYGOTE = r"""
 import atexit, ctypes, json, os, signal, sys, tempfile, time, traceback

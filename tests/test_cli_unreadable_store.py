@@ -16,14 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands import command_env, zzgw
+from tests.commands import closed_to_other_users, command_env, zzgw
 
 ROOT = Path(__file__).resolve().parent.parent
 NOBODY = 65534
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="runs a command as another user (root, setpriv)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        os.geteuid() != 0 or shutil.which("setpriv") is None, reason="runs a command as another user (root, setpriv)"
+    ),
+    pytest.mark.skipif(bool(closed_to_other_users()), reason=closed_to_other_users() or "-"),
+]
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 from gateway.bootstrap import samples
 from gateway.cli import main
 from tests.api.test_verification import batch_issue, verify
+from tests.commands import closed_to_other_users
 from tests.conftest import TAX, RunningGateway, trail_rows
 
 
@@ -123,6 +124,7 @@ def get_as_nobody(
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="runs the command as nobody: root only")
+@pytest.mark.skipif(bool(closed_to_other_users()), reason=closed_to_other_users() or "-")
 def test_out_to_stdout_dev_null_or_a_pipe_is_written_for_a_user_who_is_not_root(
     running: RunningGateway, receipt_id: str, nobody_data_dir: Path
 ) -> None:
@@ -194,6 +196,7 @@ def test_a_symlink_another_user_planted_in_a_shared_folder_is_replaced_not_follo
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="runs the command as nobody: root only")
+@pytest.mark.skipif(bool(closed_to_other_users()), reason=closed_to_other_users() or "-")
 def test_out_to_stdout_sent_to_a_file_in_a_folder_the_user_may_not_write_writes_that_file(
     running: RunningGateway, receipt_id: str, nobody_data_dir: Path, tmp_path: Path
 ) -> None:
