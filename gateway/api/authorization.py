@@ -126,6 +126,14 @@ class AuthorizationServicer(authorization_pb2_grpc.AuthorizationServiceServicer)
         )
         return authorization_pb2.DecideAccessRequestResponse(request=self._request(decided))
 
+    def CancelAccessRequest(
+        self, request: authorization_pb2.CancelAccessRequestRequest, context: grpc.ServicerContext
+    ) -> authorization_pb2.CancelAccessRequestResponse:
+        cancelled = self._authorization().cancel(
+            caller(), request.request_id, reason=request.reason, operator=operator(context)
+        )
+        return authorization_pb2.CancelAccessRequestResponse(request=self._request(cancelled))
+
     def GrantConsent(
         self, request: authorization_pb2.GrantConsentRequest, context: grpc.ServicerContext
     ) -> authorization_pb2.GrantConsentResponse:

@@ -61,6 +61,7 @@ class AuditAction(enum.StrEnum):
     REQUEST_ACCESS = "REQUEST_ACCESS"
     LIST_ACCESS_REQUESTS = "LIST_ACCESS_REQUESTS"
     DECIDE_ACCESS_REQUEST = "DECIDE_ACCESS_REQUEST"
+    CANCEL_ACCESS_REQUEST = "CANCEL_ACCESS_REQUEST"
     GRANT_CONSENT = "GRANT_CONSENT"
     WITHDRAW_CONSENT = "WITHDRAW_CONSENT"
     LIST_CONSENTS = "LIST_CONSENTS"
@@ -145,6 +146,7 @@ ACTION_WORDS: dict[str, str] = {
     "REQUEST_ACCESS": "申请共享",
     "LIST_ACCESS_REQUESTS": "查看共享申请",
     "DECIDE_ACCESS_REQUEST": "审批共享申请",
+    "CANCEL_ACCESS_REQUEST": "撤回共享申请（申请部门）",
     "GRANT_CONSENT": "授权用证（持证人或其监护人）",
     "WITHDRAW_CONSENT": "撤回用证授权",
     "LIST_CONSENTS": "查看授权",
@@ -174,6 +176,7 @@ DECISION_WORDS: dict[str, str] = {
     "REJECTED": "已驳回",
     "EXPIRED": "已过期",
     "WITHDRAWN": "已撤回",
+    "CANCELLED": "申请部门已撤回申请",
     "GRANTED": "已授权",
     "UNCHANGED": "无变化（授权已用完、已过期或已撤回）",
     "REPEATED": "重复请求，答复原办理结果，未另行办理",  # a grant sent again, a seal's registration or revocation

@@ -169,6 +169,8 @@ class AccessRequestState(enum.Enum):
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
     WITHDRAWN = "WITHDRAWN"
+    CANCELLED = "CANCELLED"
+    """Taken back, pending, by the department that made it (``cancel``): never decided."""
 
 
 class AccessDecision(enum.Enum):
@@ -886,6 +888,57 @@ class AuthorizationService:
             uow.commit()
         assert decided is not None
         return as_of(decided, now)
+
+    def cancel(self, caller: Member, request_id: str, *, reason: str = "", operator: str = "") -> StoredAccessRequest:
+        """The requester takes back a pending request of its own (撤回申请): it becomes CANCELLED, dated now, with
+        ``reason`` (optional) as its decision reason for the issuer's queue. Said again of a request it cancelled,
+        answered as the first call left it (recorded REPEATED), as a withdrawal said again is. A request decided or
+        expired is refused as a decision of it is (``_not_pending``); one the caller did not make is NOT_FOUND.
+        A department had no way to take back a request filed by mistake: it waited in the issuer's queue for a
+        rejection or for its 10 working days to pass (review sharing, s56)."""
+        operator = checked_operator(operator)
+        if not request_id:
+            raise invalid("request_id", "REQUIRED", "请填写共享申请编号（request_id is required）")
+        errors: list[FieldViolation] = []
+        reason = check_text("reason", reason, MAX_REASON, errors)
+        check_decision_reason(reason, errors)
+        if errors:
+            raise InvalidRequestError(errors)
+        with self._db.unit_of_work(write=True) as uow:
+            expired = uow.access_requests.expire_overdue(self._clock.now())  # the order every decision locks rows in
+            request = uow.access_requests.lock(request_id)
+            if request is None or request.requester != caller.code:
+                raise _not_submitted(request, caller)
+            now = self._clock.now()  # read under the request's lock, as a decision's time is
+            if uow.access_requests.expire_overdue(now, request_id=request_id):  # its deadline passed meanwhile
+                expired += 1
+                request = uow.access_requests.get(request_id)
+                assert request is not None
+            repeated = request.state == AccessRequestState.CANCELLED.value
+            if not repeated and not uow.access_requests.cancel(request_id, at=now, reason=reason):
+                if expired:
+                    uow.commit()  # the expiry stands even though this cancellation comes too late
+                raise _not_cancellable(request, now)
+            named = uow.licenses.get(request.license_id) if request.license_id else None
+            self._audit.append(
+                uow,
+                [
+                    self._request_record(
+                        request,
+                        named,
+                        at=now,
+                        caller=caller.code,
+                        operator=operator,
+                        action=AuditAction.CANCEL_ACCESS_REQUEST,
+                        decision="REPEATED" if repeated else AccessRequestState.CANCELLED.value,
+                        reason=f"access_request={request_id}",
+                    )
+                ],
+            )
+            cancelled = uow.access_requests.get(request_id)
+            uow.commit()
+        assert cancelled is not None
+        return as_of(cancelled, now)
 
     # -- consents --------------------------------------------------------------------------------------------------
 
@@ -2483,6 +2536,7 @@ _STATE_LABELS = {
     AccessRequestState.REJECTED.value: "已被驳回",
     AccessRequestState.EXPIRED.value: "已过期",
     AccessRequestState.WITHDRAWN.value: "已撤回",
+    AccessRequestState.CANCELLED.value: "已由申请部门撤回",
 }
 """An access request's state as a clerk reads it in a refusal."""
 
@@ -2490,27 +2544,65 @@ _STATE_LABELS = {
 def _not_in_queue(request: StoredAccessRequest | None, caller: Member, now: dt.datetime) -> NotFoundError:
     """The refusal of a decision on a request not in the caller's queue: NOT_FOUND / ACCESS_REQUEST_NOT_FOUND. To
     the department that made the request (one that is an issuer too, and so may call DecideAccessRequest), in words
-    that say only the issuer decides and what became of the request: pending, until the end of its deadline's day.
-    It had been told 本部门的待审批队列中没有这个共享申请 as anyone is, as if its request did not exist, while it
-    stayed pending in the issuer's queue (review sharing, R1). There is no call for a requester to take a request
-    back (api.md, Approvals and consents): the code stays the one such a call always had (ADR 0014, rule 5)."""
+    that say only the issuer decides, that the requester takes back a pending request with CancelAccessRequest, and
+    what became of the request: pending, until the end of its deadline's day. It had been told 本部门的待审批队列中
+    没有这个共享申请 as anyone is, as if its request did not exist, while it stayed pending in the issuer's queue
+    (review sharing, R1). The code stays the one such a call always had (ADR 0014, rule 5)."""
     if request is None or request.requester != caller.code:
         return NotFoundError(
             "本部门的待审批队列中没有这个共享申请（no such access request in your queue）",
             reason="ACCESS_REQUEST_NOT_FOUND",
         )
     state = request_state(request, now).value
-    said = "共享申请只能由发证部门审批、驳回或撤回，申请部门不能自行撤回；本部门提交的这项申请"
+    said = (
+        "共享申请只能由发证部门审批、驳回或撤回批准；申请部门撤回尚待审批的申请，请用“撤回共享申请”"
+        "（CancelAccessRequest）；本部门提交的这项申请"
+    )
+    told = "only the issuer decides an access request; its requester takes back a pending one with CancelAccessRequest"
     if state == AccessRequestState.PENDING.value:
         last_day = (request.deadline - dt.timedelta(seconds=1)).astimezone(CHINA_TZ).date().isoformat()
         return NotFoundError(
-            f"{said}尚待审批，发证部门未在 {last_day} 当日结束前审批的，申请即失效（only the issuer decides an access "
-            f"request, not its requester: yours is still pending, and lapses undecided at the end of {last_day}, "
-            "China time）",
+            f"{said}尚待审批，发证部门未在 {last_day} 当日结束前审批的，申请即失效（{told}: yours is still pending, "
+            f"and lapses undecided at the end of {last_day}, China time）",
             reason="ACCESS_REQUEST_NOT_FOUND",
         )
     return NotFoundError(
-        f"{said}{_STATE_LABELS[state]}（only the issuer decides an access request, not its requester: yours is "
-        f"{state.lower()}）",
+        f"{said}{_STATE_LABELS[state]}（{told}: yours is {state.lower()}）", reason="ACCESS_REQUEST_NOT_FOUND"
+    )
+
+
+def _not_submitted(request: StoredAccessRequest | None, caller: Member) -> NotFoundError:
+    """The refusal of a cancellation of a request the caller did not make: NOT_FOUND / ACCESS_REQUEST_NOT_FOUND, as
+    one that does not exist; to the issuer whose queue holds it (a department that is a consumer too), in words that
+    say the issuer rejects, not cancels."""
+    if request is not None and request.issuer_code == caller.code:
+        return NotFoundError(
+            "共享申请只能由提交它的部门撤回；发证部门不同意的，请驳回（DecideAccessRequest REJECT）"
+            "（only the department that made an access request cancels it: as its issuer, reject it）",
+            reason="ACCESS_REQUEST_NOT_FOUND",
+        )
+    return NotFoundError(
+        "本部门提交的共享申请中没有这一项（no such access request among those you submitted）",
         reason="ACCESS_REQUEST_NOT_FOUND",
+    )
+
+
+def _not_cancellable(request: StoredAccessRequest, now: dt.datetime) -> ConflictError:
+    """Why the requester cannot take back ``request``, no longer pending, in its state at ``now`` as it is listed:
+    REQUEST_EXPIRED for one never decided, else ACCESS_REQUEST_DECIDED; an approval is withdrawn by its issuer."""
+    if request.state == AccessRequestState.EXPIRED.value:
+        return ConflictError(
+            "该共享申请未在10个工作日内审批，已过期，无需撤回（the request was not decided within 10 working days and "
+            "has expired: there is nothing to cancel）",
+            reason="REQUEST_EXPIRED",
+        )
+    state = request_state(request, now).value
+    approved = state == AccessRequestState.APPROVED.value
+    return ConflictError(
+        f"该共享申请{_STATE_LABELS[state]}，不能撤回申请"
+        + ("；不再需要的，请联系发证部门撤回批准" if approved else "")
+        + f"（the request is {state.lower()} already: only a pending one is cancelled"
+        + ("; ask the issuer to withdraw an approval no longer needed" if approved else "")
+        + "）",
+        reason="ACCESS_REQUEST_DECIDED",
     )

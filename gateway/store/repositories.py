@@ -1997,7 +1997,8 @@ _CS = cast(Table, ConsentRow.__table__)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredAccessRequest:
-    """A consumer's request for conditional data, as stored; ``state`` is PENDING, APPROVED, REJECTED or EXPIRED."""
+    """A consumer's request for conditional data, as stored; ``state`` is PENDING, APPROVED, REJECTED, EXPIRED,
+    WITHDRAWN (an approval its issuer withdrew) or CANCELLED (taken back pending by its requester)."""
 
     request_id: str
     requester: str
@@ -2213,6 +2214,17 @@ class AccessRequestRepository:
             update(_Q)
             .where(_Q.c.request_id == request_id, _Q.c.state == "APPROVED")
             .values(state="WITHDRAWN", decided_at=_as_utc(at), decision_reason=reason)
+            .returning(_Q.c.seq)
+        ).first()
+        return row is not None
+
+    def cancel(self, request_id: str, *, at: dt.datetime, reason: str) -> bool:
+        """The requester takes back a pending request: CANCELLED, dated ``at``, with ``reason``; False when it is no
+        longer pending."""
+        row = self._s.execute(
+            update(_Q)
+            .where(_Q.c.request_id == request_id, _Q.c.state == "PENDING")
+            .values(state="CANCELLED", decided_at=_as_utc(at), decision_reason=reason)
             .returning(_Q.c.seq)
         ).first()
         return row is not None

@@ -1853,6 +1853,8 @@ def test_an_operator_id_that_is_not_utf8_is_refused_by_the_authorisation_calls(r
         (PORTAL, "ListAccessRequests"),
         (POLICE, "ListConsents"),
         (ADMIN, "WithdrawConsent"),
+        (PORTAL, "CancelAccessRequest"),
+        (HEALTH, "CancelAccessRequest"),
     ],
 )
 def test_roles(running: RunningGateway, member: str, call: str) -> None:
@@ -1863,6 +1865,7 @@ def test_roles(running: RunningGateway, member: str, call: str) -> None:
         "ListAccessRequests": authorization_pb2.ListAccessRequestsRequest(),
         "ListConsents": authorization_pb2.ListConsentsRequest(),
         "WithdrawConsent": authorization_pb2.WithdrawConsentRequest(),
+        "CancelAccessRequest": authorization_pb2.CancelAccessRequestRequest(),
     }
     code, reason, _ = refused(lambda: getattr(authorization(running, member), call)(requests[call]))
     assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED")
@@ -2316,9 +2319,11 @@ def test_a_requester_deciding_its_own_request_is_told_only_the_issuer_decides_an
         info, _ = error_details(caught.value)
         assert (caught.value.code(), info.reason) == (grpc.StatusCode.NOT_FOUND, "ACCESS_REQUEST_NOT_FOUND")
         assert caught.value.details() == (
-            "共享申请只能由发证部门审批、驳回或撤回，申请部门不能自行撤回；本部门提交的这项申请尚待审批，"
+            "共享申请只能由发证部门审批、驳回或撤回批准；申请部门撤回尚待审批的申请，请用“撤回共享申请”"
+            "（CancelAccessRequest）；本部门提交的这项申请尚待审批，"
             f"发证部门未在 {last_day.isoformat()} 当日结束前审批的，申请即失效"
-            "（only the issuer decides an access request, not its requester: yours is still pending, and lapses "
+            "（only the issuer decides an access request; its requester takes back a pending one with "
+            "CancelAccessRequest: yours is still pending, and lapses "
             f"undecided at the end of {last_day.isoformat()}, China time）"
         )
     assert {r.request_id: r.state for r in queue(running, HEALTH)}[submitted.request_id] == PENDING
@@ -2331,8 +2336,10 @@ def test_a_requester_deciding_its_own_request_is_told_only_the_issuer_decides_an
     with pytest.raises(grpc.RpcError) as caught:
         decide_request(running, submitted.request_id, WITHDRAW, member=POLICE, reason="申请有误")
     assert caught.value.details() == (
-        "共享申请只能由发证部门审批、驳回或撤回，申请部门不能自行撤回；本部门提交的这项申请已被驳回"
-        "（only the issuer decides an access request, not its requester: yours is rejected）"
+        "共享申请只能由发证部门审批、驳回或撤回批准；申请部门撤回尚待审批的申请，请用“撤回共享申请”"
+        "（CancelAccessRequest）；本部门提交的这项申请已被驳回"
+        "（only the issuer decides an access request; its requester takes back a pending one with "
+        "CancelAccessRequest: yours is rejected）"
     )
 
 
@@ -2401,3 +2408,122 @@ def test_an_approval_withdrawn_again_is_answered_as_withdrawn_the_first_time(run
         ("APPROVED", "已批准", made),
     ]
     assert denied(lambda: data(running, card.license_id, BDCZY))[0] == "APPROVAL_WITHDRAWN"
+
+
+CANCELLED = authorization_pb2.ACCESS_REQUEST_STATE_CANCELLED
+
+
+def cancel_request(
+    running: RunningGateway, request_id: str, member: str = REAL_ESTATE, reason: str = ""
+) -> authorization_pb2.AccessRequest:
+    return (
+        authorization(running, member)
+        .CancelAccessRequest(authorization_pb2.CancelAccessRequestRequest(request_id=request_id, reason=reason))
+        .request
+    )
+
+
+def test_a_requester_takes_back_a_pending_request_and_the_issuer_can_no_longer_decide_it(
+    running: RunningGateway,
+) -> None:
+    """A department that filed a request by mistake, or no longer needs the data, had no call to take it back: it
+    waited in the issuer's queue for a rejection or for 10 working days (review sharing, s56). CancelAccessRequest
+    takes back a pending request of the caller's: CANCELLED, dated, with its reason, in the issuer's queue and the
+    requester's list (and their filters), on the holder's log and the issuer's; said again it is answered as the first
+    call left it (REPEATED on the log); the issuer can no longer decide it, and nothing is shared by it."""
+    card = id_card(running).license
+    refusal = denied(lambda: data(running, card.license_id, BDCZY))  # as other tests' decisions left the policy
+    submitted = request_access(running, license_id=card.license_id, type_code="", fields=["name"], duration_days=5)
+    cancelled = cancel_request(running, submitted.request_id, reason="申请有误，重新提交")
+    assert (cancelled.request_id, cancelled.state, cancelled.decision_reason) == (
+        submitted.request_id,
+        CANCELLED,
+        "申请有误，重新提交",
+    )
+    assert cancelled.HasField("decided_at") and not cancelled.approved_fields
+    assert cancel_request(running, submitted.request_id, reason="另一个原因") == cancelled
+    listed = {r.request_id: r for r in queue(running, POLICE, state=CANCELLED)}
+    assert listed[submitted.request_id] == cancelled
+    assert submitted.request_id not in {r.request_id for r in queue(running, POLICE, state=PENDING)}
+    mine = {r.request_id: r.state for r in queue(running, REAL_ESTATE)}
+    assert mine[submitted.request_id] == CANCELLED
+    # the issuer decides it no more, in words that say why
+    for decision, fields in ((APPROVE, {}), (REJECT, {"reason": "不符"}), (WITHDRAW, {"reason": "x"})):
+        with pytest.raises(grpc.RpcError) as caught:
+            decide_request(running, submitted.request_id, decision, **fields)
+        info, _ = error_details(caught.value)
+        assert (caught.value.code(), info.reason) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "ACCESS_REQUEST_DECIDED" if decision != WITHDRAW else "ACCESS_REQUEST_NOT_APPROVED",
+        )
+        assert "已由申请部门撤回" in caught.value.details()
+    assert denied(lambda: data(running, card.license_id, BDCZY)) == refusal  # weighed as if never made
+    made = f"access_request={submitted.request_id}"
+    logged = [
+        (r.caller, r.action, r.action_words, r.decision, r.decision_words, r.reason)
+        for r in records_of(running, card.holder.code)
+        if r.action == "CANCEL_ACCESS_REQUEST"
+    ]
+    assert logged == [
+        (REAL_ESTATE, "CANCEL_ACCESS_REQUEST", "撤回共享申请（申请部门）", "REPEATED",
+         "重复请求，答复原办理结果，未另行办理", made),
+        (REAL_ESTATE, "CANCEL_ACCESS_REQUEST", "撤回共享申请（申请部门）", "CANCELLED", "申请部门已撤回申请", made),
+    ]  # fmt: skip
+    own = audit_pb2_grpc.AuditServiceStub(running.channel(POLICE)).ListAccessRecords(
+        audit_pb2.ListAccessRecordsRequest(limit=500)
+    )
+    assert ("CANCEL_ACCESS_REQUEST", "CANCELLED") in {(r.action, r.decision) for r in own.records}
+
+
+def test_only_the_requester_cancels_and_only_a_pending_request(running: RunningGateway) -> None:
+    """Another department's request is not found, in words for the issuer that say to reject it; a request decided
+    is refused in words that say what it is, an approval to be withdrawn by its issuer; a reason holding a
+    公民身份号码 is refused as a decision's is, an empty request_id is REQUIRED; nothing refused is recorded."""
+    submitted = request_access(running, duration_days=5)
+    for member, words in (
+        (POLICE, "共享申请只能由提交它的部门撤回；发证部门不同意的，请驳回（DecideAccessRequest REJECT）"
+                 "（only the department that made an access request cancels it: as its issuer, reject it）"),
+        (TAX, "本部门提交的共享申请中没有这一项（no such access request among those you submitted）"),
+    ):  # fmt: skip
+        with pytest.raises(grpc.RpcError) as caught:
+            cancel_request(running, submitted.request_id, member=member)
+        info, _ = error_details(caught.value)
+        assert (caught.value.code(), info.reason, caught.value.details()) == (
+            grpc.StatusCode.NOT_FOUND,
+            "ACCESS_REQUEST_NOT_FOUND",
+            words,
+        )
+    before = record_count(running)
+    code, _, violations = refused(lambda: cancel_request(running, ""))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and violations == [("request_id", "REQUIRED")]
+    code, _, violations = refused(
+        lambda: cancel_request(running, submitted.request_id, reason="为370102199204171366办理")
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and violations == [("reason", "PERSONAL_DATA")]
+    assert record_count(running) == before
+    decide_request(running, submitted.request_id, APPROVE)
+    with pytest.raises(grpc.RpcError) as caught:
+        cancel_request(running, submitted.request_id)
+    info, _ = error_details(caught.value)
+    assert (caught.value.code(), info.reason, caught.value.details()) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ACCESS_REQUEST_DECIDED",
+        "该共享申请已获批准，不能撤回申请；不再需要的，请联系发证部门撤回批准（the request is approved already: only "
+        "a pending one is cancelled; ask the issuer to withdraw an approval no longer needed）",
+    )
+    rejected = request_access(running, duration_days=5)
+    decide_request(running, rejected.request_id, REJECT, reason="不符")
+    code, reason, _ = refused(lambda: cancel_request(running, rejected.request_id))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCESS_REQUEST_DECIDED")
+    assert record_count(running) == before + 3  # the approval, the second request and its rejection alone
+
+
+def test_a_request_past_its_deadline_is_not_cancelled_but_said_expired(clocked: Clocked) -> None:
+    submitted = request_access(clocked.running, duration_days=5)
+    clocked.clock.advance(submitted.deadline.ToDatetime(dt.UTC) - clocked.clock.now() + dt.timedelta(minutes=1))
+    with pytest.raises(grpc.RpcError) as caught:
+        cancel_request(clocked.running, submitted.request_id)
+    info, _ = error_details(caught.value)
+    assert (caught.value.code(), info.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "REQUEST_EXPIRED")
+    assert "已过期，无需撤回" in caught.value.details()
+    assert {r.request_id: r.state for r in queue(clocked.running)}[submitted.request_id] == EXPIRED

@@ -20,6 +20,7 @@ class AccessRequestState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCESS_REQUEST_STATE_REJECTED: _ClassVar[AccessRequestState]
     ACCESS_REQUEST_STATE_EXPIRED: _ClassVar[AccessRequestState]
     ACCESS_REQUEST_STATE_WITHDRAWN: _ClassVar[AccessRequestState]
+    ACCESS_REQUEST_STATE_CANCELLED: _ClassVar[AccessRequestState]
 
 class AccessRequestView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -49,6 +50,7 @@ ACCESS_REQUEST_STATE_APPROVED: AccessRequestState
 ACCESS_REQUEST_STATE_REJECTED: AccessRequestState
 ACCESS_REQUEST_STATE_EXPIRED: AccessRequestState
 ACCESS_REQUEST_STATE_WITHDRAWN: AccessRequestState
+ACCESS_REQUEST_STATE_CANCELLED: AccessRequestState
 ACCESS_REQUEST_VIEW_UNSPECIFIED: AccessRequestView
 ACCESS_REQUEST_VIEW_ISSUER_QUEUE: AccessRequestView
 ACCESS_REQUEST_VIEW_SUBMITTED: AccessRequestView
@@ -167,6 +169,20 @@ class DecideAccessRequestRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., decision: _Optional[_Union[AccessDecision, str]] = ..., approved_fields: _Optional[_Iterable[str]] = ..., duration_days: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class DecideAccessRequestResponse(_message.Message):
+    __slots__ = ("request",)
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    request: AccessRequest
+    def __init__(self, request: _Optional[_Union[AccessRequest, _Mapping]] = ...) -> None: ...
+
+class CancelAccessRequestRequest(_message.Message):
+    __slots__ = ("request_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CancelAccessRequestResponse(_message.Message):
     __slots__ = ("request",)
     REQUEST_FIELD_NUMBER: _ClassVar[int]
     request: AccessRequest

@@ -54,6 +54,11 @@ class AuthorizationServiceStub:
                 request_serializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.DecideAccessRequestRequest.SerializeToString,
                 response_deserializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.DecideAccessRequestResponse.FromString,
                 _registered_method=True)
+        self.CancelAccessRequest = channel.unary_unary(
+                '/zzgw.v1.AuthorizationService/CancelAccessRequest',
+                request_serializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.CancelAccessRequestRequest.SerializeToString,
+                response_deserializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.CancelAccessRequestResponse.FromString,
+                _registered_method=True)
         self.GrantConsent = channel.unary_unary(
                 '/zzgw.v1.AuthorizationService/GrantConsent',
                 request_serializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.GrantConsentRequest.SerializeToString,
@@ -121,6 +126,17 @@ class AuthorizationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelAccessRequest(self, request, context):
+        """The consumer or partner gateway that made a pending request takes it back (撤回申请: filed by mistake, or no
+        longer needed): it leaves the issuer's queue as CANCELLED, with the reason given, and is not decided. Said again
+        of a request it cancelled, the answer is the request as the first call left it. A request decided or expired is
+        FAILED_PRECONDITION (ACCESS_REQUEST_DECIDED, REQUEST_EXPIRED): an approval no longer needed is withdrawn by its
+        issuer. A request the caller did not make is NOT_FOUND / ACCESS_REQUEST_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GrantConsent(self, request, context):
         """A holder portal records its holder's consent and gets the code (用证码) the holder hands to the department.
         A parent consents for a minor child (监护人代为授权): holder_code is the parent's 公民身份号码, and each license
@@ -181,6 +197,11 @@ def add_AuthorizationServiceServicer_to_server(servicer, server):
                     servicer.DecideAccessRequest,
                     request_deserializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.DecideAccessRequestRequest.FromString,
                     response_serializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.DecideAccessRequestResponse.SerializeToString,
+            ),
+            'CancelAccessRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelAccessRequest,
+                    request_deserializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.CancelAccessRequestRequest.FromString,
+                    response_serializer=protos_dot_zzgw_dot_v1_dot_authorization__pb2.CancelAccessRequestResponse.SerializeToString,
             ),
             'GrantConsent': grpc.unary_unary_rpc_method_handler(
                     servicer.GrantConsent,
@@ -289,6 +310,33 @@ class AuthorizationService:
             '/zzgw.v1.AuthorizationService/DecideAccessRequest',
             protos_dot_zzgw_dot_v1_dot_authorization__pb2.DecideAccessRequestRequest.SerializeToString,
             protos_dot_zzgw_dot_v1_dot_authorization__pb2.DecideAccessRequestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelAccessRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zzgw.v1.AuthorizationService/CancelAccessRequest',
+            protos_dot_zzgw_dot_v1_dot_authorization__pb2.CancelAccessRequestRequest.SerializeToString,
+            protos_dot_zzgw_dot_v1_dot_authorization__pb2.CancelAccessRequestResponse.FromString,
             options,
             channel_credentials,
             insecure,
